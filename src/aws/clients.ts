@@ -1,0 +1,144 @@
+/**
+ * The one place AWS clients are built. Each service's SDK package is imported only when a command asks
+ * for it: loading @aws-sdk/client-ec2 alone costs ~100 ms, and `--help` and `logs` must stay fast.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { UserError, awsErrorCode } from '../core/errors.js';
+import { VERSION } from '../version.js';
+
+/** Options every client shares. */
+export interface ClientOptions {
+  region: string;
+  /** Named profile from the shared config files. */
+  profile?: string;
+  /** Endpoint override for every service (local emulators). `AWS_ENDPOINT_URL` is read too. */
+  endpointUrl?: string;
+  /** Total attempts per call in the SDK's standard retry mode. */
+  maxAttempts?: number;
+}
+
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts';
+
+/** Clients loaded for one command. Reading one that was not loaded is a programming error. */
+export interface AwsClients {
+  readonly ec2: EC2Client;
+  readonly ecs: ECSClient;
+  readonly ecr: ECRClient;
+  readonly iam: IAMClient;
+  readonly s3: S3Client;
+  readonly secretsManager: SecretsManagerClient;
+  readonly eventBridge: EventBridgeClient;
+  readonly logs: CloudWatchLogsClient;
+  readonly sts: STSClient;
+}
+
+/** Services `up`, `plan` and `down` need. */
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts'];
+
+/** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown>> = {
+  ec2: async () => (await import('@aws-sdk/client-ec2')).EC2Client,
+  ecs: async () => (await import('@aws-sdk/client-ecs')).ECSClient,
+  ecr: async () => (await import('@aws-sdk/client-ecr')).ECRClient,
+  iam: async () => (await import('@aws-sdk/client-iam')).IAMClient,
+  s3: async () => (await import('@aws-sdk/client-s3')).S3Client,
+  secretsManager: async () => (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient,
+  eventBridge: async () => (await import('@aws-sdk/client-eventbridge')).EventBridgeClient,
+  logs: async () => (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient,
+  sts: async () => (await import('@aws-sdk/client-sts')).STSClient,
+};
+
+/** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
+export function endpointOverride(opts: Pick<ClientOptions, 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return opts.endpointUrl ?? env.AWS_ENDPOINT_URL ?? undefined;
+}
+
+/** The SDK config object shared by every client (exported for tests). */
+export function clientConfig(service: ServiceName, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const endpoint = endpointOverride(opts, env);
+  const config: Record<string, unknown> = {
+    region: opts.region,
+    retryMode: 'standard',
+    maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    customUserAgent: `batchctl/${VERSION}`,
+  };
+  if (opts.profile) config.profile = opts.profile;
+  if (endpoint) {
+    config.endpoint = endpoint;
+    // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
+    if (service === 's3') config.forcePathStyle = true;
+  }
+  // IAM is global: emulators and the SDK both expect us-east-1 signing unless an endpoint says otherwise.
+  if (service === 'iam' && !endpoint) config.region = 'us-east-1';
+  return config;
+}
+
+/** Load and build the clients for the given services. */
+export async function createAwsClients(opts: ClientOptions, services: ServiceName[]): Promise<AwsClients> {
+  const built = new Map<ServiceName, unknown>();
+  await Promise.all(
+    services.map(async (s) => {
+      const Ctor = await loaders[s]();
+      built.set(s, new Ctor(clientConfig(s, opts)));
+    }),
+  );
+  const get = (s: ServiceName) => {
+    const c = built.get(s);
+    if (!c) throw new Error(`internal: AWS client '${s}' was not loaded for this command`);
+    return c;
+  };
+  return {
+    get ec2() { return get('ec2') as EC2Client; },
+    get ecs() { return get('ecs') as ECSClient; },
+    get ecr() { return get('ecr') as ECRClient; },
+    get iam() { return get('iam') as IAMClient; },
+    get s3() { return get('s3') as S3Client; },
+    get secretsManager() { return get('secretsManager') as SecretsManagerClient; },
+    get eventBridge() { return get('eventBridge') as EventBridgeClient; },
+    get logs() { return get('logs') as CloudWatchLogsClient; },
+    get sts() { return get('sts') as STSClient; },
+  };
+}
+
+/** Who we are: account and partition, from STS. Turns credential problems into one-line user errors. */
+export async function callerIdentity(clients: AwsClients): Promise<{ account: string; arn: string; partition: string }> {
+  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  try {
+    const out = await clients.sts.send(new GetCallerIdentityCommand({}));
+    const arn = out.Arn ?? '';
+    return { account: out.Account ?? '', arn, partition: arn.split(':')[1] || 'aws' };
+  } catch (err) {
+    throw credentialError(err) ?? err;
+  }
+}
+
+/** A UserError for missing, expired or invalid credentials; undefined for other errors. */
+export function credentialError(err: unknown): UserError | undefined {
+  const code = awsErrorCode(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(msg) && code !== 'ExpiredToken') {
+    if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
+      return new UserError(
+        'no AWS credentials found',
+        'set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO run `aws sso login`',
+      );
+    }
+  }
+  if (['ExpiredToken', 'ExpiredTokenException', 'RequestExpired'].includes(code) || /expired/i.test(msg) && /token|credential|session/i.test(msg)) {
+    return new UserError('your AWS credentials have expired', 'refresh them (for SSO: `aws sso login`) and run the command again');
+  }
+  if (['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId'].includes(code)) {
+    return new UserError(`AWS rejected your credentials (${code})`, 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile you use');
+  }
+  return undefined;
+}

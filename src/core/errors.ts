@@ -1,0 +1,61 @@
+/**
+ * Two kinds of failure, rendered differently by the CLI:
+ * - UserError: the user can fix it (bad config, missing credentials, lock held). One message, a hint,
+ *   exit 2, no stack trace.
+ * - AwsStepError: an AWS call failed while converging a resource. Names the resource, the step and the
+ *   AWS error code; exit 1.
+ */
+export class UserError extends Error {
+  override name = 'UserError';
+  constructor(message: string, readonly hint?: string, readonly details: string[] = []) {
+    super(message);
+  }
+}
+
+/** The steps the engine runs against a resource. */
+export type Step = 'find' | 'create' | 'update' | 'delete' | 'wait';
+
+export class AwsStepError extends Error {
+  override name = 'AwsStepError';
+  constructor(
+    readonly resource: string,
+    readonly step: Step,
+    readonly code: string,
+    readonly awsMessage: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`${resource}: ${step} failed: ${code}: ${awsMessage}`);
+  }
+}
+
+/** A wait ran out of its budget. */
+export class WaitTimeout extends Error {
+  override name = 'WaitTimeout';
+  constructor(readonly what: string, readonly budgetMs: number) {
+    super(`timed out after ${Math.round(budgetMs / 1000)} s waiting for ${what}`);
+  }
+}
+
+/** Several steps failed in one run; each is reported. */
+export class RunFailed extends Error {
+  override name = 'RunFailed';
+  constructor(readonly failures: Error[]) {
+    super(failures.map((f) => f.message).join('\n'));
+  }
+}
+
+/** The AWS error code of an SDK error (`name` in SDK v3, `Code`/`code` in some protocols). */
+export function awsErrorCode(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { name?: string; Code?: string; code?: string; __type?: string };
+    return e.Code ?? e.code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.__type ?? 'UnknownError';
+  }
+  return 'UnknownError';
+}
+
+/** True when the error is AWS saying the thing is not there (any service's flavour of NotFound). */
+export function isNotFound(err: unknown, ...codes: string[]): boolean {
+  const code = awsErrorCode(err);
+  if (codes.includes(code)) return true;
+  return /NotFound|NoSuch|\.NotFound$|ResourceNotFoundException/.test(code);
+}

@@ -1,0 +1,116 @@
+/**
+ * The contracts between the engine and the resource modules. A resource *kind* (one file in
+ * src/resources/) contributes zero or more *nodes* to the dependency graph for a given config; the
+ * engine walks the nodes, calling the kind's find/create/update/delete.
+ */
+import type { StackConfig } from '../config/schema.js';
+import type { AwsClients } from '../aws/clients.js';
+import type { Reporter } from './reporter.js';
+import type { Clock } from './clock.js';
+
+/** What the state file keeps per resource: identifiers only, never a secret value. */
+export interface ResourceRecord {
+  /** The resource kind, e.g. `ec2.vpc`. */
+  kind: string;
+  /** The primary id (vpc-..., bucket name, role name, ARN where that is the only id). */
+  id: string;
+  arn?: string;
+  /** Other identifiers dependants need (e.g. a repository URI, a task definition revision ARN). */
+  attrs?: Record<string, string>;
+}
+
+/** One node of the graph: an instance of a kind for this config. */
+export interface NodeSpec<P = unknown> {
+  /** Unique in the stack and stable across runs, e.g. `subnet/batch-1a`. Also the logical-name tag. */
+  key: string;
+  /** Keys of the nodes this one needs first (their records are readable through ctx.record). */
+  deps: string[];
+  /** Kind-specific parameters taken from the config (e.g. the subnet's AZ and CIDR). */
+  params: P;
+}
+
+/** One differing setting, as `plan` shows it and `update` applies it. */
+export interface FieldChange {
+  /** Dotted path of the setting, e.g. `retentionInDays` or `ingress[0]`. */
+  field: string;
+  from: unknown;
+  to: unknown;
+  /** The change cannot be made in place; `up` refuses it instead of replacing silently. */
+  replace?: boolean;
+  /** Render the values as `(sensitive)`: they must never be printed. */
+  sensitive?: boolean;
+}
+
+/** What `find` saw of a live resource. */
+export interface Found<O = unknown> {
+  record: ResourceRecord;
+  /** The live settings, in the same shape `desired` returns, for `diff`. */
+  observed: O;
+  /**
+   * True when the resource carries our `batchctl:stack` tag or was known from our state file.
+   * A same-named resource that is not ours is never adopted: the engine stops with an error.
+   */
+  owned: boolean;
+}
+
+/** The context every resource call receives. Clients are created elsewhere and passed in here. */
+export interface Ctx {
+  config: StackConfig;
+  stack: string;
+  region: string;
+  account: string;
+  /** AWS partition, for ARNs (`aws`, `aws-cn`, `aws-us-gov`). */
+  partition: string;
+  aws: AwsClients;
+  reporter: Reporter;
+  clock: Clock;
+  /** Unique per `up` run; used to derive idempotency tokens. */
+  runId: string;
+  /** Tags every taggable resource carries (`batchctl:stack` plus the config's extra tags). */
+  baseTags: Record<string, string>;
+  /** The record of an already-converged dependency. Throws when the key is not a declared, done dep. */
+  record(key: string): ResourceRecord;
+  /** The record of a node if it is known (in this run or in the state file). */
+  maybeRecord(key: string): ResourceRecord | undefined;
+  /**
+   * Poll until `check` returns a value other than undefined, within `budgetMs`, showing `what` as
+   * progress. Throws a WaitTimeout naming `what` when the budget runs out.
+   */
+  waitFor<T>(what: string, check: () => Promise<T | undefined>, opts: { budgetMs: number; intervalMs?: number }): Promise<T>;
+}
+
+/**
+ * A resource kind: one file in src/resources/, listed in src/resources/index.ts.
+ * `D` is the desired settings, compared with what `find` observed by `diff`.
+ */
+export interface ResourceKind<D = any, P = any> {
+  /** e.g. `ec2.vpc`. */
+  kind: string;
+  /** Human label for output, e.g. `VPC`. */
+  label: string;
+  /** Kinds this kind's nodes depend on (documentation; node-level deps are in NodeSpec.deps). */
+  dependsOn: readonly string[];
+  /** Billed by the hour whether or not the job runs (`down --endpoints` removes the costly ones). */
+  costly: boolean;
+  /** The nodes this kind contributes for a config. */
+  nodes(config: StackConfig): NodeSpec<P>[];
+  /** The settings the node should have. May read dependency records through ctx.record. */
+  desired(ctx: Ctx, node: NodeSpec<P>): D | Promise<D>;
+  /**
+   * Look the resource up: by the recorded id first, else by tags (`batchctl:stack` + `batchctl:logical`)
+   * or by its unique AWS name. Returns undefined when it does not exist; never throws for that.
+   */
+  find(ctx: Ctx, node: NodeSpec<P>, recorded: ResourceRecord | undefined): Promise<Found<D> | undefined>;
+  /** Create it with tags, wait until usable, and return its record. */
+  create(ctx: Ctx, node: NodeSpec<P>, desired: D): Promise<ResourceRecord>;
+  /** The differences between desired and observed; empty when converged. */
+  diff(desired: D, observed: D): FieldChange[];
+  /** Converge mutable settings. Omitted when the kind has none (then any diff is a replacement). */
+  update?(ctx: Ctx, node: NodeSpec<P>, found: Found<D>, desired: D, changes: FieldChange[]): Promise<ResourceRecord | void>;
+  /** Delete it and wait until it is gone. Treat "already gone" as success. */
+  delete(ctx: Ctx, record: ResourceRecord): Promise<void>;
+}
+
+/** Tag keys batchctl writes. */
+export const TAG_STACK = 'batchctl:stack';
+export const TAG_LOGICAL = 'batchctl:logical';

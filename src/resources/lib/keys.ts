@@ -1,0 +1,33 @@
+/**
+ * Node keys: stable logical names of every resource in the graph. They are the `batchctl:logical` tag
+ * values and the state file's keys, so changing one orphans live resources: never rename.
+ */
+export type SubnetGroup = 'batch' | 'endpoint';
+export type RoleName = 'execution' | 'task' | 'events';
+export type SgName = 'task' | 'endpoint';
+
+export const K = {
+  repository: 'ecr-repository',
+  vpc: 'vpc',
+  subnet: (group: SubnetGroup, az: string) => `subnet/${group}/${az}`,
+  routeTable: 'route-table',
+  routeTableAssociation: (az: string) => `route-table-association/${az}`,
+  securityGroup: (which: SgName) => `security-group/${which}`,
+  gatewayEndpoint: 'vpc-endpoint/s3',
+  interfaceEndpoint: (service: string) => `vpc-endpoint/${service}`,
+  bucket: 'bucket',
+  bucketPublicAccessBlock: 'bucket/public-access-block',
+  bucketEncryption: 'bucket/encryption',
+  bucketLifecycle: 'bucket/lifecycle',
+  bucketPolicy: 'bucket/policy',
+  bucketVersioning: 'bucket/versioning',
+  secret: 'secret',
+  secretValue: 'secret/value',
+  role: (r: RoleName) => `role/${r}`,
+  rolePolicy: (r: RoleName) => `role-policy/${r}`,
+  logGroup: 'log-group',
+  cluster: 'cluster',
+  taskDefinition: 'task-definition',
+  rule: 'schedule-rule',
+  target: 'schedule-target',
+} as const;

@@ -1,0 +1,246 @@
+/**
+ * The core of the stateful in-memory fake of the AWS APIs batchctl uses. Service fakes (ec2.ts, s3.ts,
+ * ...) register operation handlers here; `install()` wires them into the real SDK client classes through
+ * aws-sdk-client-mock, so the code under test builds its clients as usual and sends real Command objects.
+ *
+ * What the core gives every service: a call log (every call counted, mutating or not), injected latency,
+ * injected failures (an AWS error, or a simulated process crash right after a mutation is applied),
+ * throttling, and AWS-shaped errors.
+ */
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+
+/** An error shaped like the SDK's ServiceException: `name` is the AWS error code. */
+export class FakeAwsError extends Error {
+  readonly $fault: 'client' | 'server';
+  readonly $metadata: { httpStatusCode: number; requestId: string; attempts: number };
+  readonly Code: string;
+  constructor(code: string, message: string, status = 400) {
+    super(message);
+    this.name = code;
+    this.Code = code;
+    this.$fault = status >= 500 ? 'server' : 'client';
+    this.$metadata = { httpStatusCode: status, requestId: 'fake-request', attempts: 1 };
+  }
+}
+
+/** Throw an AWS error with this code. */
+export function awsError(code: string, message: string, status = 400): never {
+  throw new FakeAwsError(code, message, status);
+}
+
+/** Thrown by an injected crash: the mutation WAS applied, then "the process died". */
+export class SimulatedCrash extends Error {
+  override name = 'SimulatedCrash';
+  constructor(readonly call: CallRecord) {
+    super(`simulated crash after ${call.service}:${call.op}`);
+  }
+}
+
+/** One call the fake received. */
+export interface CallRecord {
+  seq: number;
+  service: string;
+  op: string;
+  input: any;
+  mutating: boolean;
+  /** Index among mutating calls only (0-based), when mutating. */
+  mutatingSeq?: number;
+  /** The AWS error code returned, when the call failed. */
+  error?: string;
+}
+
+/** One operation of a service. */
+export interface OpDef {
+  /** The SDK Command class, e.g. CreateVpcCommand. */
+  command: new (input: any) => any;
+  handle: (input: any) => any | Promise<any>;
+  /** Defaults to a guess from the name (Create/Delete/Put/Modify/... mutate; Describe/Get/List/Head read). */
+  mutating?: boolean;
+}
+
+/** A service's operations and the SDK client class they belong to. */
+export interface ServiceDef {
+  name: string;
+  client: new (config: any) => any;
+  ops: Record<string, OpDef>;
+}
+
+/** A failure to inject. */
+export interface Injection {
+  /** Which calls it applies to. */
+  match: (call: CallRecord) => boolean;
+  /** `crash`: apply the call, then throw SimulatedCrash. Otherwise: throw this AWS error instead of applying. */
+  kind: 'error' | 'crash';
+  code?: string;
+  message?: string;
+  status?: number;
+  /** How many matching calls it affects (default 1). */
+  times: number;
+  /** Called at the moment of a crash (tests snapshot the state file here). */
+  onCrash?: (call: CallRecord) => void;
+}
+
+const READ_PREFIX = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test)/;
+
+export class FakeAwsCore {
+  readonly account: string;
+  readonly region: string;
+  readonly partition = 'aws';
+  /** Every call, in order. */
+  readonly calls: CallRecord[] = [];
+  /** Latency added to every call, in ms (benchmarks). Uses setTimeout, so fake timers drive it. */
+  latencyMs = 0;
+  private injections: Injection[] = [];
+  private stubs: AwsStub<any, any, any>[] = [];
+  private services: ServiceDef[] = [];
+  private mutatingCount = 0;
+  private idCounter = 0;
+
+  constructor(opts: { account?: string; region?: string } = {}) {
+    this.account = opts.account ?? '123456789012';
+    this.region = opts.region ?? 'ap-northeast-1';
+  }
+
+  /** Register a service's operations (done by each service fake's constructor). */
+  register(def: ServiceDef): void {
+    this.services.push(def);
+  }
+
+  /** Wire every registered service into the SDK clients. Call `uninstall()` (or vitest's restore) after. */
+  install(): this {
+    for (const svc of this.services) {
+      const stub = mockClient(svc.client);
+      // An operation the fake does not model must fail loudly, never return undefined. Registered first:
+      // with equally specific matchers sinon uses the last one defined, so the modelled commands win.
+      stub.onAnyCommand().callsFake((input: unknown) => {
+        throw new Error(`fake AWS: ${svc.name} has no model for this command (input ${JSON.stringify(input)})`);
+      });
+      for (const [op, def] of Object.entries(svc.ops)) {
+        const mutating = def.mutating ?? !READ_PREFIX.test(op);
+        stub.on(def.command).callsFake((input: any) => this.dispatch(svc.name, op, mutating, input, def.handle));
+      }
+      this.stubs.push(stub);
+    }
+    return this;
+  }
+
+  uninstall(): void {
+    for (const s of this.stubs) s.restore();
+    this.stubs = [];
+  }
+
+  private labels = new Map<string, string>();
+  /** Service fakes by name, for the few cross-service checks (e.g. ECS asking IAM whether a role has propagated). */
+  readonly peers = new Map<string, unknown>();
+
+  /**
+   * Remember a stable label for a generated id (the resource's `batchctl:logical` tag or its name), so
+   * inventories can refer to other resources without run-specific ids: two runs that converge to the
+   * same stack produce equal inventories.
+   */
+  label(id: string, stable: string): void {
+    this.labels.set(id, stable);
+  }
+
+  /** The stable label of an id (or ARN) if one was registered, else the id itself. */
+  ref(id: string | undefined): string | undefined {
+    if (id === undefined) return undefined;
+    return this.labels.get(id) ? `<${this.labels.get(id)}>` : id;
+  }
+
+  /** A fresh id such as `vpc-0000000000000001`, unique within this fake. */
+  newId(prefix: string, hexLen = 17): string {
+    this.idCounter += 1;
+    return `${prefix}-${this.idCounter.toString(16).padStart(hexLen, '0')}`;
+  }
+
+  /** Now, per the (possibly faked) global clock. */
+  now(): number {
+    return Date.now();
+  }
+
+  /** Inject a failure. Returns the injection so a test can inspect how often it fired. */
+  inject(inj: Partial<Injection> & Pick<Injection, 'match' | 'kind'>): Injection {
+    const full: Injection = { times: 1, ...inj };
+    this.injections.push(full);
+    return full;
+  }
+
+  /** Fail the next `times` calls of `op` (e.g. 'CreateVpc') with the AWS error `code`. */
+  failOn(op: string, code = 'InternalError', times = 1, message = 'injected failure'): Injection {
+    return this.inject({ kind: 'error', match: (c) => c.op === op, code, message, times, status: code === 'InternalError' ? 500 : 400 });
+  }
+
+  /** Throttle the next `times` calls of `op` (or of every op, with '*'). */
+  throttle(op: string, times = 1): Injection {
+    return this.inject({
+      kind: 'error', times, status: 400, message: 'Rate exceeded',
+      match: (c) => op === '*' || c.op === op,
+      code: 'ThrottlingException',
+    });
+  }
+
+  /** Calls so far, optionally only mutating ones or one service's. */
+  count(filter: { mutating?: boolean; service?: string; op?: string } = {}): number {
+    return this.calls.filter(
+      (c) =>
+        (filter.mutating === undefined || c.mutating === filter.mutating) &&
+        (filter.service === undefined || c.service === filter.service) &&
+        (filter.op === undefined || c.op === filter.op),
+    ).length;
+  }
+
+  mutatingCalls(): CallRecord[] {
+    return this.calls.filter((c) => c.mutating);
+  }
+
+  /** Forget the call log (keep resources). */
+  resetCalls(): void {
+    this.calls.length = 0;
+    this.mutatingCount = 0;
+  }
+
+  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle']): Promise<unknown> {
+    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating };
+    if (mutating) call.mutatingSeq = this.mutatingCount++;
+    this.calls.push(call);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const inj = this.injections.find((i) => i.times > 0 && i.match(call));
+    if (inj && inj.kind === 'error') {
+      inj.times -= 1;
+      call.error = inj.code ?? 'InternalError';
+      throw new FakeAwsError(call.error, inj.message ?? 'injected failure', inj.status ?? 500);
+    }
+    try {
+      const out = await handle(input);
+      if (inj && inj.kind === 'crash') {
+        inj.times -= 1;
+        inj.onCrash?.(call);
+        throw new SimulatedCrash(call);
+      }
+      // The SDK returns fresh objects; never hand out references into the fake's state.
+      return { $metadata: { httpStatusCode: 200, requestId: 'fake' }, ...structuredCloneSafe(out ?? {}) };
+    } catch (err) {
+      if (!call.error) call.error = (err as Error).name;
+      throw err;
+    }
+  }
+}
+
+function structuredCloneSafe<T>(v: T): T {
+  if (v === undefined || v === null) return v;
+  try {
+    return structuredClone(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Matches a tag filter list (EC2 style) against a resource's tags. */
+export function tagsToRecord(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+export function recordToTags(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}

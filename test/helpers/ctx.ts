@@ -1,0 +1,33 @@
+/**
+ * Test helpers: the default config (from the repository's batch.config.yaml) and a context wired to the
+ * fake AWS, for testing one resource kind without the engine.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { configSchema, fillNames, defaultBucketName, type StackConfig } from '../../src/config/schema.js';
+import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
+import { buildContext } from '../../src/core/context.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import type { Ctx, ResourceRecord } from '../../src/core/types.js';
+import type { FakeAws } from '../fake-aws/index.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_CONFIG_PATH = `${ROOT}batch.config.yaml`;
+
+/** The default config, names filled, bucket named for the fake's account. Mutate freely: fresh each call. */
+export function defaultConfig(account = '123456789012'): StackConfig {
+  const raw = parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
+  const cfg = fillNames(configSchema.parse(raw), raw.region);
+  cfg.bucket.name ??= defaultBucketName(cfg.stack, account, cfg.region);
+  return cfg;
+}
+
+/** A context on the fake, with a recording reporter and a records map the test can fill. */
+export async function testCtx(fake: FakeAws, opts: { config?: StackConfig; records?: Map<string, ResourceRecord> } = {}): Promise<Ctx & { reporter: RecordingReporter }> {
+  const config = opts.config ?? defaultConfig(fake.core.account);
+  const aws = await createAwsClients({ region: config.region }, ALL_SERVICES);
+  const reporter = new RecordingReporter();
+  const ctx = buildContext({ config, aws, account: fake.core.account, reporter, records: opts.records ?? new Map(), runId: 'test-run' });
+  return ctx as Ctx & { reporter: RecordingReporter };
+}
