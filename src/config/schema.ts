@@ -44,7 +44,7 @@ export const repositorySchema = z.strictObject({
 export const bucketSchema = z.strictObject({
   /** Globally unique. Default: `<stack>-<account id>-<region>`. */
   name: z.string().optional(),
-  expireAfterDays: z.number().int().positive().default(365),
+  expireAfterDays: z.number().int().min(1, 'at least 1 (days after creation when objects expire)').default(365),
   versioning: z.boolean().default(false),
 });
 

@@ -1,10 +1,403 @@
-// PLACEHOLDER: replaced by the real service fake.
-import type { FakeAwsCore } from './core.js';
+import {
+  ECSClient, CreateClusterCommand, DescribeClustersCommand, UpdateClusterSettingsCommand, DeleteClusterCommand,
+  TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, DeregisterTaskDefinitionCommand,
+  DeleteTaskDefinitionsCommand, RunTaskCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand,
+} from '@aws-sdk/client-ecs';
+import { awsError, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
+import type { FakeIam } from './iam.js';
 
+type Tags = Record<string, string>;
+
+interface Cluster {
+  name: string;
+  arn: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  settings: { name: string; value: string }[];
+  tags: Tags;
+}
+
+interface TaskDef {
+  family: string;
+  revision: number;
+  arn: string;
+  status: 'ACTIVE' | 'INACTIVE' | 'DELETE_IN_PROGRESS';
+  /** The definition as RegisterTaskDefinition received it (minus family and tags). */
+  input: Record<string, any>;
+  tags: Tags;
+  registeredAt: number;
+  deregisteredAt?: number;
+}
+
+interface Task {
+  arn: string;
+  clusterArn: string;
+  taskDefinitionArn: string;
+  family: string;
+  containers: string[];
+  launchType?: string;
+  startedBy?: string;
+  overrides: unknown;
+  tags: Tags;
+  createdAt: number;
+  /** When StopTask was called, if it was. */
+  stopRequestedAt?: number;
+  stopReason?: string;
+  timings: { provisioningMs: number; pendingMs: number; runningMs: number };
+  exitCode: number;
+  stopCode: string;
+}
+
+const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
+const ecsTagList = (t: Tags) => Object.entries(t).map(([key, value]) => ({ key, value }));
+
+/**
+ * ECS: clusters, task definition revisions, and just enough of tasks for run-now (RunTask, DescribeTasks,
+ * ListTasks, StopTask). A task walks PROVISIONING -> PENDING -> RUNNING -> STOPPED on core.now().
+ */
 export class FakeEcs {
-  constructor(readonly core: FakeAwsCore) {}
+  readonly clusters = new Map<string, Cluster>();
+  readonly taskDefs: TaskDef[] = [];
+  readonly tasks = new Map<string, Task>();
+  /** Durations of each phase of tasks started from now on. */
+  taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs: 30_000 };
+  /** Exit code of the essential container of tasks started from now on. */
+  taskExitCode = 0;
+  /** How tasks started from now on stop on their own. */
+  taskStopCode = 'EssentialContainerExited';
+  private tokens = new Map<string, string[]>();
+
+  constructor(readonly core: FakeAwsCore) {
+    core.peers.set('ecs', this);
+    const prefix = `arn:${core.partition}:ecs:${core.region}:${core.account}`;
+    const clusterName = (ref: string | undefined) => (ref ?? 'default').replace(/^arn:[^:]+:ecs:[^:]+:\d+:cluster\//, '');
+    const activeCluster = (ref: string | undefined) => {
+      const c = this.clusters.get(clusterName(ref));
+      return c && c.status === 'ACTIVE' ? c : awsError('ClusterNotFoundException', 'Cluster not found.', 400);
+    };
+    const clusterOut = (c: Cluster, include: string[] = []) => {
+      const running = [...this.tasks.values()].filter((t) => t.clusterArn === c.arn && this.status(t).last !== 'STOPPED').length;
+      return {
+        clusterName: c.name, clusterArn: c.arn, status: c.status, runningTasksCount: running, pendingTasksCount: 0,
+        activeServicesCount: 0, registeredContainerInstancesCount: 0, capacityProviders: [], defaultCapacityProviderStrategy: [],
+        settings: include.includes('SETTINGS') ? c.settings : undefined,
+        tags: include.includes('TAGS') ? ecsTagList(c.tags) : undefined,
+      };
+    };
+    const tdOut = (td: TaskDef) => {
+      const i = td.input;
+      return {
+        taskDefinitionArn: td.arn, family: td.family, revision: td.revision, status: td.status,
+        ...i,
+        // What ECS adds on read: defaults for every container and top-level field left out.
+        containerDefinitions: (i.containerDefinitions ?? []).map((c: Record<string, unknown>) => ({
+          cpu: 0, portMappings: [], essential: true, environment: [], mountPoints: [], volumesFrom: [], systemControls: [], ...c,
+        })),
+        volumes: i.volumes ?? [], placementConstraints: i.placementConstraints ?? [],
+        compatibilities: ['EC2', 'FARGATE'],
+        requiresAttributes: [{ name: 'com.amazonaws.ecs.capability.logging-driver.awslogs' }, { name: 'ecs.capability.execution-role-awslogs' }],
+        registeredAt: new Date(td.registeredAt), registeredBy: `arn:aws:iam::${core.account}:user/tester`,
+        deregisteredAt: td.deregisteredAt ? new Date(td.deregisteredAt) : undefined,
+        enableFaultInjection: i.enableFaultInjection ?? false,
+      };
+    };
+    // family, family:revision or ARN; a bare family means its latest ACTIVE revision.
+    const findTd = (ref: string | undefined): TaskDef | undefined => {
+      const s = (ref ?? '').replace(/^arn:[^:]+:ecs:[^:]+:\d+:task-definition\//, '');
+      const m = /^(.+):(\d+)$/.exec(s);
+      if (m) return this.taskDefs.find((t) => t.family === m[1] && t.revision === Number(m[2]) && t.status !== 'DELETE_IN_PROGRESS');
+      return this.taskDefs.filter((t) => t.family === s && t.status === 'ACTIVE').sort((a, b) => b.revision - a.revision)[0];
+    };
+    const byArn = (arn: string | undefined): { tags: Tags } => {
+      const c = [...this.clusters.values()].find((x) => x.arn === arn && x.status === 'ACTIVE');
+      const r = c ?? this.taskDefs.find((t) => t.arn === arn) ?? this.tasks.get(arn ?? '');
+      return r ?? awsError('ResourceNotFoundException', 'The specified resource wasn\'t found.', 400);
+    };
+    const iam = () => core.peers.get('iam') as FakeIam | undefined;
+
+    core.register({
+      name: 'ecs',
+      client: ECSClient,
+      ops: {
+        CreateCluster: {
+          command: CreateClusterCommand,
+          handle: (i) => {
+            const name = i.clusterName ?? 'default';
+            if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) awsError('InvalidParameterException', 'Cluster name must be 1-255 letters, numbers, hyphens and underscores.', 400);
+            const existing = this.clusters.get(name);
+            // CreateCluster is idempotent on an ACTIVE cluster (returns it unchanged) and reactivates an INACTIVE one.
+            if (existing?.status === 'ACTIVE') return { cluster: clusterOut(existing, ['SETTINGS', 'TAGS']) };
+            const c: Cluster = {
+              name, arn: `${prefix}:cluster/${name}`, status: 'ACTIVE',
+              settings: i.settings ?? [{ name: 'containerInsights', value: 'disabled' }], tags: ecsTags(i.tags),
+            };
+            this.clusters.set(name, c);
+            core.label(c.arn, c.tags['batchctl:logical'] ?? name);
+            return { cluster: clusterOut(c, ['SETTINGS', 'TAGS']) };
+          },
+        },
+        DescribeClusters: {
+          command: DescribeClustersCommand,
+          handle: (i) => {
+            const clusters = [];
+            const failures = [];
+            for (const ref of i.clusters ?? ['default']) {
+              const c = this.clusters.get(clusterName(ref));
+              // A missing cluster is a failure entry, not an error; an INACTIVE one is still described.
+              if (c) clusters.push(clusterOut(c, i.include ?? []));
+              else failures.push({ arn: `${prefix}:cluster/${clusterName(ref)}`, reason: 'MISSING' });
+            }
+            return { clusters, failures };
+          },
+        },
+        UpdateClusterSettings: {
+          command: UpdateClusterSettingsCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            for (const s of i.settings ?? []) {
+              if (s.name !== 'containerInsights' || !['enabled', 'disabled', 'enhanced'].includes(s.value)) {
+                awsError('InvalidParameterException', `Invalid setting ${s.name}=${s.value}.`, 400);
+              }
+              c.settings = c.settings.filter((x) => x.name !== s.name).concat([{ name: s.name, value: s.value }]);
+            }
+            return { cluster: clusterOut(c, ['SETTINGS']) };
+          },
+        },
+        DeleteCluster: {
+          command: DeleteClusterCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            if ([...this.tasks.values()].some((t) => t.clusterArn === c.arn && this.status(t).last !== 'STOPPED')) {
+              awsError('ClusterContainsTasksException', 'The Cluster cannot be deleted while Tasks are active.', 400);
+            }
+            c.status = 'INACTIVE';
+            return { cluster: clusterOut(c) };
+          },
+        },
+        TagResource: {
+          command: TagResourceCommand,
+          handle: (i) => {
+            Object.assign(byArn(i.resourceArn).tags, ecsTags(i.tags));
+            return {};
+          },
+        },
+        UntagResource: {
+          command: UntagResourceCommand,
+          handle: (i) => {
+            const r = byArn(i.resourceArn);
+            for (const k of i.tagKeys ?? []) delete r.tags[k];
+            return {};
+          },
+        },
+        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ tags: ecsTagList(byArn(i.resourceArn).tags) }) },
+        RegisterTaskDefinition: {
+          command: RegisterTaskDefinitionCommand,
+          handle: (i) => {
+            const { family, tags, ...input } = i;
+            if (!/^[A-Za-z0-9_-]{1,255}$/.test(family ?? '')) awsError('ClientException', 'Family contains invalid characters.', 400);
+            if (!input.containerDefinitions?.length) awsError('ClientException', 'Container list cannot be empty.', 400);
+            if (input.requiresCompatibilities?.includes('FARGATE')) {
+              if (input.networkMode !== 'awsvpc') awsError('ClientException', 'Fargate only supports network mode \'awsvpc\'.', 400);
+              if (!input.cpu) awsError('ClientException', 'Fargate requires that \'cpu\' be defined at the task level.', 400);
+              if (!input.memory) awsError('ClientException', 'Fargate requires that \'memory\' be defined at the task level.', 400);
+            }
+            for (const roleArn of [input.executionRoleArn, input.taskRoleArn]) {
+              // ECS checks the roles it is given; a role IAM has not propagated yet looks invalid.
+              if (roleArn && iam() && !iam()!.isRolePropagated(roleArn)) awsError('ClientException', 'Role is not valid', 400);
+            }
+            const revision = Math.max(0, ...this.taskDefs.filter((t) => t.family === family).map((t) => t.revision)) + 1;
+            const td: TaskDef = {
+              family, revision, arn: `${prefix}:task-definition/${family}:${revision}`, status: 'ACTIVE',
+              input: structuredClone(input), tags: ecsTags(tags), registeredAt: core.now(),
+            };
+            this.taskDefs.push(td);
+            core.label(`${prefix}:task-definition/${family}`, td.tags['batchctl:logical'] ?? family);
+            return { taskDefinition: tdOut(td), tags: ecsTagList(td.tags) };
+          },
+        },
+        DescribeTaskDefinition: {
+          command: DescribeTaskDefinitionCommand,
+          handle: (i) => {
+            const td = findTd(i.taskDefinition) ?? awsError('ClientException', 'Unable to describe task definition.', 400);
+            return { taskDefinition: tdOut(td), tags: i.include?.includes('TAGS') ? ecsTagList(td.tags) : undefined };
+          },
+        },
+        ListTaskDefinitions: {
+          command: ListTaskDefinitionsCommand,
+          handle: (i) => {
+            const status = i.status ?? 'ACTIVE';
+            const all = this.taskDefs
+              .filter((t) => t.status === status && (!i.familyPrefix || t.family.startsWith(i.familyPrefix)))
+              .sort((a, b) => a.family.localeCompare(b.family) || a.revision - b.revision)
+              .map((t) => t.arn);
+            if (i.sort === 'DESC') all.reverse();
+            const start = Number(i.nextToken ?? 0);
+            const max = i.maxResults ?? 100;
+            const page = all.slice(start, start + max);
+            return { taskDefinitionArns: page, nextToken: start + max < all.length ? String(start + max) : undefined };
+          },
+        },
+        DeregisterTaskDefinition: {
+          command: DeregisterTaskDefinitionCommand,
+          handle: (i) => {
+            if (!/:\d+$/.test(i.taskDefinition ?? '')) awsError('ClientException', 'Revision must be specified.', 400);
+            const td = findTd(i.taskDefinition) ?? awsError('ClientException', 'The specified task definition does not exist.', 400);
+            if (td.status === 'ACTIVE') {
+              td.status = 'INACTIVE';
+              td.deregisteredAt = core.now();
+            }
+            return { taskDefinition: tdOut(td) };
+          },
+        },
+        DeleteTaskDefinitions: {
+          command: DeleteTaskDefinitionsCommand,
+          handle: (i) => {
+            const taskDefinitions = [];
+            const failures = [];
+            for (const ref of i.taskDefinitions ?? []) {
+              const td = findTd(ref);
+              if (!td) failures.push({ arn: ref, reason: 'The specified task definition does not exist.' });
+              else if (td.status === 'ACTIVE') failures.push({ arn: td.arn, reason: 'The specified task definition is still in ACTIVE status. Please deregister the target and try again.' });
+              else {
+                td.status = 'DELETE_IN_PROGRESS';
+                taskDefinitions.push(tdOut(td));
+              }
+            }
+            return { taskDefinitions, failures };
+          },
+        },
+        RunTask: {
+          command: RunTaskCommand,
+          handle: (i) => {
+            if (i.clientToken && this.tokens.has(i.clientToken)) {
+              return { tasks: this.tokens.get(i.clientToken)!.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
+            }
+            const c = activeCluster(i.cluster);
+            const td = findTd(i.taskDefinition) ?? awsError('ClientException', 'Unable to find task definition.', 400);
+            if (td.status !== 'ACTIVE' && !/:\d+$/.test(i.taskDefinition)) awsError('ClientException', 'TaskDefinition is inactive', 400);
+            if (td.input.networkMode === 'awsvpc' && !i.networkConfiguration?.awsvpcConfiguration?.subnets?.length) {
+              awsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.', 400);
+            }
+            const count = i.count ?? 1;
+            if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
+            const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
+            const arns: string[] = [];
+            for (let n = 0; n < count; n++) {
+              const id = core.newId('task', 32).slice(5);
+              const t: Task = {
+                arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
+                containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
+                launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+                timings: { ...this.taskTimings }, exitCode: this.taskExitCode, stopCode: this.taskStopCode,
+              };
+              this.tasks.set(t.arn, t);
+              arns.push(t.arn);
+            }
+            if (i.clientToken) this.tokens.set(i.clientToken, arns);
+            return { tasks: arns.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
+          },
+        },
+        DescribeTasks: {
+          command: DescribeTasksCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            const tasks = [];
+            const failures = [];
+            for (const ref of i.tasks ?? []) {
+              const t = [...this.tasks.values()].find((x) => x.clusterArn === c.arn && (x.arn === ref || x.arn.endsWith(`/${ref}`)));
+              if (t) tasks.push({ ...this.taskOut(t), tags: i.include?.includes('TAGS') ? ecsTagList(t.tags) : undefined });
+              else failures.push({ arn: ref, reason: 'MISSING' });
+            }
+            return { tasks, failures };
+          },
+        },
+        ListTasks: {
+          command: ListTasksCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            const want = i.desiredStatus ?? 'RUNNING';
+            const taskArns = [...this.tasks.values()]
+              .filter((t) => t.clusterArn === c.arn && this.status(t).desired === want)
+              .filter((t) => !i.family || t.family === i.family)
+              .filter((t) => !i.startedBy || t.startedBy === i.startedBy)
+              .map((t) => t.arn);
+            return { taskArns };
+          },
+        },
+        StopTask: {
+          command: StopTaskCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            const t = [...this.tasks.values()].find((x) => x.clusterArn === c.arn && (x.arn === i.task || x.arn.endsWith(`/${i.task}`)));
+            if (!t) awsError('InvalidParameterException', 'The referenced task was not found.', 400);
+            if (t.stopRequestedAt === undefined && this.status(t).last !== 'STOPPED') {
+              t.stopRequestedAt = core.now();
+              t.stopReason = i.reason ?? 'Task stopped by user';
+            }
+            return { task: this.taskOut(t) };
+          },
+        },
+      },
+    });
+  }
+
+  /** A task's state now. StopTask stops it at once (SIGTERM: exit 143 if its container had started). */
+  private status(t: Task): { last: string; desired: string; startedAt?: number; stoppedAt?: number; exitCode?: number; stopCode?: string } {
+    const { provisioningMs, pendingMs, runningMs } = t.timings;
+    const startAt = t.createdAt + provisioningMs + pendingMs;
+    const naturalStop = startAt + runningMs;
+    const now = this.core.now();
+    if (t.stopRequestedAt !== undefined && t.stopRequestedAt < naturalStop) {
+      const started = t.stopRequestedAt >= startAt;
+      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? 143 : undefined, stopCode: 'UserInitiated' };
+    }
+    if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode, stopCode: t.stopCode };
+    if (now >= startAt) return { last: 'RUNNING', desired: 'RUNNING', startedAt: startAt };
+    return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
+  }
+
+  private taskOut(t: Task) {
+    const s = this.status(t);
+    const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
+    return {
+      taskArn: t.arn, clusterArn: t.clusterArn, taskDefinitionArn: t.taskDefinitionArn, group: `family:${t.family}`,
+      lastStatus: s.last, desiredStatus: s.desired, launchType: t.launchType, startedBy: t.startedBy, overrides: t.overrides,
+      createdAt: date(t.createdAt), startedAt: date(s.startedAt), stoppedAt: date(s.stoppedAt), stopCode: s.stopCode,
+      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? 'Essential container in task exited' : undefined,
+      containers: t.containers.map((name) => ({ name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn })),
+    };
+  }
+
+  /** Clusters (ACTIVE) and each family's latest ACTIVE revision, with references to roles and other resources. */
   inventory(): InventoryEntry[] {
-    return [];
+    const out: InventoryEntry[] = [];
+    for (const c of this.clusters.values()) {
+      if (c.status !== 'ACTIVE') continue;
+      out.push({ type: 'ecs.cluster', key: c.tags['batchctl:logical'] ?? c.name, settings: { name: c.name, settings: c.settings, tags: c.tags } });
+    }
+    const families = new Set(this.taskDefs.filter((t) => t.status === 'ACTIVE').map((t) => t.family));
+    for (const family of families) {
+      const td = this.taskDefs.filter((t) => t.family === family && t.status === 'ACTIVE').sort((a, b) => b.revision - a.revision)[0]!;
+      const i = td.input;
+      out.push({
+        type: 'ecs.task-definition',
+        key: td.tags['batchctl:logical'] ?? family,
+        settings: {
+          family, ...i,
+          executionRoleArn: this.core.ref(i.executionRoleArn), taskRoleArn: this.core.ref(i.taskRoleArn),
+          containerDefinitions: (i.containerDefinitions ?? []).map((c: any) => ({
+            ...c,
+            // Secret ARNs end in a random suffix: refer to the secret, keep the JSON-key selector.
+            secrets: c.secrets?.map((s: { name: string; valueFrom: string }) => {
+              const m = /^(arn:[^:]+:secretsmanager:[^:]+:\d+:secret:[^:]+)(.*)$/.exec(s.valueFrom);
+              return { name: s.name, valueFrom: m ? `${this.core.ref(m[1])}${m[2]}` : s.valueFrom };
+            }),
+          })),
+          tags: td.tags,
+        },
+      });
+    }
+    return out;
   }
 }

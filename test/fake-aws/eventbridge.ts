@@ -1,10 +1,202 @@
-// PLACEHOLDER: replaced by the real service fake.
-import type { FakeAwsCore } from './core.js';
+import {
+  EventBridgeClient, PutRuleCommand, DescribeRuleCommand, DeleteRuleCommand, EnableRuleCommand, DisableRuleCommand,
+  ListTagsForResourceCommand, TagResourceCommand, UntagResourceCommand, PutTargetsCommand, ListTargetsByRuleCommand,
+  RemoveTargetsCommand, type Target,
+} from '@aws-sdk/client-eventbridge';
+import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
+import type { FakeIam } from './iam.js';
 
+interface Rule {
+  name: string;
+  arn: string;
+  scheduleExpression?: string;
+  eventPattern?: string;
+  state: string;
+  description?: string;
+  roleArn?: string;
+  tags: Record<string, string>;
+  targets: Map<string, Target>;
+}
+
+const CRON = /^cron\((\S+\s+){5}\S+\)$/;
+const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
+
+/**
+ * EventBridge rules on the default bus and their targets. PutRule and PutTargets are upserts; PutTargets
+ * reports per-target failures in FailedEntries (including a role IAM has not propagated yet).
+ */
 export class FakeEventBridge {
-  constructor(readonly core: FakeAwsCore) {}
+  readonly rules = new Map<string, Rule>();
+
+  constructor(readonly core: FakeAwsCore) {
+    core.peers.set('eventbridge', this);
+    const notFound = (name: string | undefined): never => awsError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus default.`, 400);
+    const checkBus = (bus: string | undefined) => {
+      if (bus && bus !== 'default' && !bus.endsWith(':event-bus/default')) awsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`, 400);
+    };
+    const rule = (name: string | undefined, bus?: string): Rule => {
+      checkBus(bus);
+      return this.rules.get(name ?? '') ?? notFound(name);
+    };
+    const byArn = (arn: string | undefined): Rule =>
+      [...this.rules.values()].find((r) => r.arn === arn) ?? awsError('ResourceNotFoundException', `Rule ${arn?.split('/').pop()} does not exist on EventBus default.`, 400);
+    const iam = () => core.peers.get('iam') as FakeIam | undefined;
+
+    core.register({
+      name: 'eventbridge',
+      client: EventBridgeClient,
+      ops: {
+        PutRule: {
+          command: PutRuleCommand,
+          handle: (i) => {
+            checkBus(i.EventBusName);
+            if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(i.Name ?? '')) awsError('ValidationException', `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint`, 400);
+            if (!i.ScheduleExpression && !i.EventPattern) awsError('ValidationException', 'Parameter(s) ScheduleExpression or EventPattern must be specified.', 400);
+            if (i.ScheduleExpression && !CRON.test(i.ScheduleExpression) && !RATE.test(i.ScheduleExpression)) {
+              awsError('ValidationException', 'Parameter ScheduleExpression is not valid.', 400);
+            }
+            const existing = this.rules.get(i.Name);
+            // An update replaces every setting with what is given (omitted ones are not kept) and
+            // ignores Tags: those are applied only when the rule is created.
+            const r: Rule = {
+              name: i.Name, arn: `arn:${core.partition}:events:${core.region}:${core.account}:rule/${i.Name}`,
+              scheduleExpression: i.ScheduleExpression, eventPattern: i.EventPattern, state: i.State ?? 'ENABLED',
+              description: i.Description, roleArn: i.RoleArn,
+              tags: existing ? existing.tags : tagsToRecord(i.Tags), targets: existing ? existing.targets : new Map(),
+            };
+            this.rules.set(r.name, r);
+            if (!existing) core.label(r.arn, r.tags['batchctl:logical'] ?? r.name);
+            return { RuleArn: r.arn };
+          },
+        },
+        DescribeRule: {
+          command: DescribeRuleCommand,
+          handle: (i) => {
+            const r = rule(i.Name, i.EventBusName);
+            return {
+              Name: r.name, Arn: r.arn, ScheduleExpression: r.scheduleExpression, EventPattern: r.eventPattern, State: r.state,
+              Description: r.description, RoleArn: r.roleArn, EventBusName: 'default', CreatedBy: core.account,
+            };
+          },
+        },
+        DeleteRule: {
+          command: DeleteRuleCommand,
+          handle: (i) => {
+            checkBus(i.EventBusName);
+            const r = this.rules.get(i.Name);
+            // Deleting a rule that does not exist succeeds: DeleteRule is idempotent.
+            if (!r) return {};
+            if (r.targets.size) awsError('ValidationException', 'Rule can\'t be deleted since it has targets.', 400);
+            this.rules.delete(r.name);
+            return {};
+          },
+        },
+        EnableRule: {
+          command: EnableRuleCommand,
+          handle: (i) => {
+            rule(i.Name, i.EventBusName).state = 'ENABLED';
+            return {};
+          },
+        },
+        DisableRule: {
+          command: DisableRuleCommand,
+          handle: (i) => {
+            rule(i.Name, i.EventBusName).state = 'DISABLED';
+            return {};
+          },
+        },
+        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ Tags: recordToTags(byArn(i.ResourceARN).tags) }) },
+        TagResource: {
+          command: TagResourceCommand,
+          handle: (i) => {
+            Object.assign(byArn(i.ResourceARN).tags, tagsToRecord(i.Tags));
+            return {};
+          },
+        },
+        UntagResource: {
+          command: UntagResourceCommand,
+          handle: (i) => {
+            const r = byArn(i.ResourceARN);
+            for (const k of i.TagKeys ?? []) delete r.tags[k];
+            return {};
+          },
+        },
+        PutTargets: {
+          command: PutTargetsCommand,
+          handle: (i) => {
+            const r = rule(i.Rule, i.EventBusName);
+            const failed: { TargetId: string; ErrorCode: string; ErrorMessage: string }[] = [];
+            for (const t of (i.Targets ?? []) as Target[]) {
+              if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(t.Id ?? '')) awsError('ValidationException', `1 validation error detected: Value '${t.Id}' at 'targets.1.member.id' failed to satisfy constraint`, 400);
+              if (t.Input !== undefined) {
+                try {
+                  JSON.parse(t.Input);
+                } catch {
+                  awsError('ValidationException', `Target ${t.Id}: Input is not valid JSON text.`, 400);
+                }
+              }
+              if (t.EcsParameters && !t.RoleArn) awsError('ValidationException', `RoleArn is required for target ${t.Id}.`, 400);
+              if (t.RoleArn && iam() && !iam()!.isRolePropagated(t.RoleArn)) {
+                failed.push({ TargetId: t.Id!, ErrorCode: 'ValidationException', ErrorMessage: `Provided role '${t.RoleArn}' cannot be assumed by principal 'events.amazonaws.com'.` });
+                continue;
+              }
+              if (!r.targets.has(t.Id!) && r.targets.size >= 5) {
+                failed.push({ TargetId: t.Id!, ErrorCode: 'LimitExceededException', ErrorMessage: 'The requested resource exceeds the maximum number allowed.' });
+                continue;
+              }
+              r.targets.set(t.Id!, structuredClone(t));
+            }
+            return { FailedEntryCount: failed.length, FailedEntries: failed };
+          },
+        },
+        ListTargetsByRule: {
+          command: ListTargetsByRuleCommand,
+          handle: (i) => ({
+            Targets: [...rule(i.Rule, i.EventBusName).targets.values()].map((t) => ({
+              ...t,
+              // Read-side defaults EventBridge fills in for ECS targets.
+              EcsParameters: t.EcsParameters ? { EnableExecuteCommand: false, EnableECSManagedTags: false, ...t.EcsParameters } : undefined,
+            })),
+          }),
+        },
+        RemoveTargets: {
+          command: RemoveTargetsCommand,
+          handle: (i) => {
+            const r = rule(i.Rule, i.EventBusName);
+            for (const id of i.Ids ?? []) r.targets.delete(id);
+            return { FailedEntryCount: 0, FailedEntries: [] };
+          },
+        },
+      },
+    });
+  }
+
+  /** Rules and targets, with clusters, roles, task definitions, subnets and security groups as references. */
   inventory(): InventoryEntry[] {
-    return [];
+    const out: InventoryEntry[] = [];
+    const ref = (v: string | undefined) => this.core.ref(v);
+    for (const r of this.rules.values()) {
+      const key = r.tags['batchctl:logical'] ?? r.name;
+      out.push({
+        type: 'events.rule', key,
+        settings: { name: r.name, scheduleExpression: r.scheduleExpression, eventPattern: r.eventPattern, state: r.state, description: r.description, tags: r.tags },
+      });
+      for (const t of r.targets.values()) {
+        const ecs = t.EcsParameters;
+        const vpc = ecs?.NetworkConfiguration?.awsvpcConfiguration;
+        out.push({
+          type: 'events.target', key: `${key}/${t.Id}`,
+          settings: {
+            arn: ref(t.Arn), roleArn: ref(t.RoleArn), input: t.Input ? JSON.parse(t.Input) : undefined, retryPolicy: t.RetryPolicy,
+            ecs: ecs && {
+              ...ecs, TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
+              NetworkConfiguration: vpc && { awsvpcConfiguration: { ...vpc, Subnets: vpc.Subnets?.map(ref).sort(), SecurityGroups: vpc.SecurityGroups?.map(ref).sort() } },
+            },
+          },
+        });
+      }
+    }
+    return out;
   }
 }

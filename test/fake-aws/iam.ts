@@ -1,10 +1,231 @@
-// PLACEHOLDER: replaced by the real service fake.
-import type { FakeAwsCore } from './core.js';
+import {
+  IAMClient, CreateRoleCommand, GetRoleCommand, DeleteRoleCommand, UpdateAssumeRolePolicyCommand,
+  TagRoleCommand, UntagRoleCommand, ListRoleTagsCommand, PutRolePolicyCommand, GetRolePolicyCommand,
+  DeleteRolePolicyCommand, ListRolePoliciesCommand, AttachRolePolicyCommand, DetachRolePolicyCommand,
+  ListAttachedRolePoliciesCommand, PutRolePermissionsBoundaryCommand, DeleteRolePermissionsBoundaryCommand,
+} from '@aws-sdk/client-iam';
+import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 
+interface Role {
+  name: string;
+  id: string;
+  arn: string;
+  path: string;
+  description?: string;
+  trust: string;
+  tags: Record<string, string>;
+  boundary?: string;
+  inline: Map<string, string>;
+  attached: Set<string>;
+  createdAt: number;
+}
+
+/** Strict JSON parse of a policy document, failing like IAM does. */
+function parsePolicy(doc: string | undefined): unknown {
+  try {
+    const v = JSON.parse(doc ?? '');
+    if (!v || typeof v !== 'object' || !('Statement' in v)) throw new Error('no Statement');
+    return v;
+  } catch {
+    return awsError('MalformedPolicyDocument', 'Syntax errors in policy.', 400);
+  }
+}
+
+/** IAM returns documents URL-encoded (RFC 3986), which the SDK hands over as is. */
+const encode = (doc: string) => encodeURIComponent(doc);
+
+/**
+ * IAM: roles, their trust policy, tags, inline policies, managed policy attachments and permissions
+ * boundary. Models propagation delay: `propagationMs` after CreateRole, other services' fakes refuse the
+ * role (ask `isRolePropagated`).
+ */
 export class FakeIam {
-  constructor(readonly core: FakeAwsCore) {}
+  readonly roles = new Map<string, Role>();
+  /** How long a new role stays invisible to ECS and EventBridge (ms, per core.now()). */
+  propagationMs = 0;
+
+  constructor(readonly core: FakeAwsCore) {
+    core.peers.set('iam', this);
+    const role = (name: string | undefined): Role =>
+      this.roles.get(name ?? '') ?? awsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
+    const roleOut = (r: Role) => ({
+      RoleName: r.name, RoleId: r.id, Arn: r.arn, Path: r.path, CreateDate: new Date(r.createdAt),
+      AssumeRolePolicyDocument: encode(r.trust), Description: r.description, MaxSessionDuration: 3600,
+      Tags: r.tags && Object.keys(r.tags).length ? recordToTags(r.tags) : undefined,
+      PermissionsBoundary: r.boundary ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: r.boundary } : undefined,
+      RoleLastUsed: {},
+    });
+    const checkPolicyArn = (arn: string | undefined) => {
+      if (!/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+/.test(arn ?? '')) awsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
+    };
+    core.register({
+      name: 'iam',
+      client: IAMClient,
+      ops: {
+        CreateRole: {
+          command: CreateRoleCommand,
+          handle: (i) => {
+            if (!/^[\w+=,.@-]{1,64}$/.test(i.RoleName ?? '')) awsError('ValidationError', `1 validation error detected: Value '${i.RoleName}' at 'roleName' failed to satisfy constraint`, 400);
+            if (this.roles.has(i.RoleName)) awsError('EntityAlreadyExists', `Role with name ${i.RoleName} already exists.`, 409);
+            parsePolicy(i.AssumeRolePolicyDocument);
+            if (i.PermissionsBoundary) checkPolicyArn(i.PermissionsBoundary);
+            const path = i.Path ?? '/';
+            const r: Role = {
+              name: i.RoleName, id: core.newId('AROA', 17).replace('-', ''), path,
+              arn: `arn:${core.partition}:iam::${core.account}:role${path}${i.RoleName}`,
+              description: i.Description, trust: i.AssumeRolePolicyDocument, tags: tagsToRecord(i.Tags),
+              boundary: i.PermissionsBoundary, inline: new Map(), attached: new Set(), createdAt: core.now(),
+            };
+            this.roles.set(r.name, r);
+            core.label(r.arn, r.tags['batchctl:logical'] ?? r.name);
+            return { Role: roleOut(r) };
+          },
+        },
+        GetRole: { command: GetRoleCommand, handle: (i) => ({ Role: roleOut(role(i.RoleName)) }) },
+        DeleteRole: {
+          command: DeleteRoleCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            if (r.inline.size) awsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
+            if (r.attached.size) awsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
+            this.roles.delete(r.name);
+            return {};
+          },
+        },
+        UpdateAssumeRolePolicy: {
+          command: UpdateAssumeRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            parsePolicy(i.PolicyDocument);
+            r.trust = i.PolicyDocument;
+            return {};
+          },
+        },
+        TagRole: {
+          command: TagRoleCommand,
+          handle: (i) => {
+            Object.assign(role(i.RoleName).tags, tagsToRecord(i.Tags));
+            return {};
+          },
+        },
+        UntagRole: {
+          command: UntagRoleCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            for (const k of i.TagKeys ?? []) delete r.tags[k];
+            return {};
+          },
+        },
+        ListRoleTags: { command: ListRoleTagsCommand, handle: (i) => ({ Tags: recordToTags(role(i.RoleName).tags), IsTruncated: false }) },
+        PutRolePolicy: {
+          command: PutRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            parsePolicy(i.PolicyDocument);
+            r.inline.set(i.PolicyName, i.PolicyDocument);
+            return {};
+          },
+        },
+        GetRolePolicy: {
+          command: GetRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            const doc = r.inline.get(i.PolicyName) ?? awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
+            return { RoleName: r.name, PolicyName: i.PolicyName, PolicyDocument: encode(doc) };
+          },
+        },
+        DeleteRolePolicy: {
+          command: DeleteRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            if (!r.inline.delete(i.PolicyName)) awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
+            return {};
+          },
+        },
+        ListRolePolicies: { command: ListRolePoliciesCommand, handle: (i) => ({ PolicyNames: [...role(i.RoleName).inline.keys()].sort(), IsTruncated: false }) },
+        AttachRolePolicy: {
+          command: AttachRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            checkPolicyArn(i.PolicyArn);
+            r.attached.add(i.PolicyArn);
+            return {};
+          },
+        },
+        DetachRolePolicy: {
+          command: DetachRolePolicyCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            if (!r.attached.delete(i.PolicyArn)) awsError('NoSuchEntity', `Policy ${i.PolicyArn} was not found.`, 404);
+            return {};
+          },
+        },
+        ListAttachedRolePolicies: {
+          command: ListAttachedRolePoliciesCommand,
+          handle: (i) => ({
+            AttachedPolicies: [...role(i.RoleName).attached].sort().map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
+            IsTruncated: false,
+          }),
+        },
+        PutRolePermissionsBoundary: {
+          command: PutRolePermissionsBoundaryCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            checkPolicyArn(i.PermissionsBoundary);
+            r.boundary = i.PermissionsBoundary;
+            return {};
+          },
+        },
+        DeleteRolePermissionsBoundary: {
+          command: DeleteRolePermissionsBoundaryCommand,
+          handle: (i) => {
+            const r = role(i.RoleName);
+            // IAM answers NoSuchEntity when the role has no boundary to remove.
+            if (!r.boundary) awsError('NoSuchEntity', `The role with name ${r.name} does not have a permissions boundary.`, 404);
+            r.boundary = undefined;
+            return {};
+          },
+        },
+      },
+    });
+  }
+
+  /** The role with this ARN, if it exists. */
+  roleByArn(arn: string | undefined): Role | undefined {
+    return [...this.roles.values()].find((r) => r.arn === arn);
+  }
+
+  /** True when the role exists and other services can already see it. */
+  isRolePropagated(arn: string | undefined): boolean {
+    const r = this.roleByArn(arn);
+    return !!r && this.core.now() >= r.createdAt + this.propagationMs;
+  }
+
+  /** Roles and their inline policies, documents parsed, ARNs of labelled resources as references. */
   inventory(): InventoryEntry[] {
-    return [];
+    const out: InventoryEntry[] = [];
+    for (const r of this.roles.values()) {
+      const key = r.tags['batchctl:logical'] ?? r.name;
+      out.push({
+        type: 'iam.role',
+        key,
+        settings: {
+          name: r.name, trust: JSON.parse(r.trust), managedPolicies: [...r.attached].sort(),
+          permissionsBoundary: r.boundary, tags: r.tags, inlinePolicies: [...r.inline.keys()].sort(),
+        },
+      });
+      for (const [name, doc] of r.inline) {
+        out.push({ type: 'iam.role-policy', key: `${key}/${name}`, settings: { role: this.core.ref(r.arn), document: this.refs(JSON.parse(doc)) } });
+      }
+    }
+    return out;
+  }
+
+  private refs(v: unknown): unknown {
+    if (typeof v === 'string') return this.core.ref(v);
+    if (Array.isArray(v)) return v.map((x) => this.refs(x));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.refs(x)]));
+    return v;
   }
 }

@@ -1,10 +1,327 @@
-// PLACEHOLDER: replaced by the real service fake.
-import type { FakeAwsCore } from './core.js';
+/**
+ * Fake CloudWatch Logs: log groups (retention limited to AWS's allowed values, tags addressed by the
+ * ARN without `:*`) and, for `batchctl logs`, streams and events with AWS's paging tokens.
+ */
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
+  PutRetentionPolicyCommand,
+  DeleteRetentionPolicyCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  CreateLogStreamCommand,
+  DescribeLogStreamsCommand,
+  PutLogEventsCommand,
+  GetLogEventsCommand,
+  FilterLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { awsError, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 
+interface FakeEvent {
+  timestamp: number;
+  message: string;
+  ingestionTime: number;
+  seq: number;
+}
+
+interface FakeStream {
+  name: string;
+  createdAt: number;
+  events: FakeEvent[];
+  lastIngestionTime?: number;
+}
+
+export interface FakeLogGroup {
+  name: string;
+  createdAt: number;
+  retentionInDays?: number;
+  tags: Record<string, string>;
+  streams: Map<string, FakeStream>;
+}
+
+/** The only values PutRetentionPolicy accepts. */
+export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const DAY = 86_400_000;
+const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const GROUP_MISSING = 'The specified log group does not exist.';
+
 export class FakeLogs {
-  constructor(readonly core: FakeAwsCore) {}
-  inventory(): InventoryEntry[] {
-    return [];
+  readonly groups = new Map<string, FakeLogGroup>();
+  private eventSeq = 0;
+
+  constructor(private readonly core: FakeAwsCore) {
+    core.peers.set('logs', this);
+    core.register({
+      name: 'logs',
+      client: CloudWatchLogsClient,
+      ops: {
+        CreateLogGroup: {
+          command: CreateLogGroupCommand,
+          handle: (i) => {
+            const name: string = i.logGroupName ?? '';
+            if (!GROUP_NAME.test(name)) awsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`);
+            if (this.groups.has(name)) awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
+            const tags: Record<string, string> = { ...(i.tags ?? {}) };
+            this.groups.set(name, { name, createdAt: core.now(), tags, streams: new Map() });
+            core.label(this.arn(name), tags['batchctl:logical'] ?? name);
+            return {};
+          },
+        },
+        DeleteLogGroup: {
+          command: DeleteLogGroupCommand,
+          handle: (i) => {
+            this.group(i.logGroupName);
+            this.groups.delete(i.logGroupName);
+            return {};
+          },
+        },
+        DescribeLogGroups: {
+          command: DescribeLogGroupsCommand,
+          handle: (i) => {
+            const limit = i.limit ?? 50;
+            if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+            if (i.logGroupNamePrefix && i.logGroupNamePattern) awsError('InvalidParameterException', 'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.');
+            const prefix: string = i.logGroupNamePrefix ?? '';
+            const all = [...this.groups.values()]
+              .filter((g) => g.name.startsWith(prefix) && (!i.logGroupNamePattern || g.name.includes(i.logGroupNamePattern)))
+              .sort((a, b) => (a.name < b.name ? -1 : 1));
+            const start = this.offset(i.nextToken);
+            const page = all.slice(start, start + limit);
+            return {
+              logGroups: page.map((g) => ({
+                logGroupName: g.name,
+                creationTime: g.createdAt,
+                ...(g.retentionInDays ? { retentionInDays: g.retentionInDays } : {}),
+                metricFilterCount: 0,
+                arn: `${this.arn(g.name)}:*`,
+                logGroupArn: this.arn(g.name),
+                storedBytes: 0,
+                logGroupClass: 'STANDARD',
+              })),
+              ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
+            };
+          },
+        },
+        PutRetentionPolicy: {
+          command: PutRetentionPolicyCommand,
+          handle: (i) => {
+            const g = this.group(i.logGroupName);
+            if (!RETENTION_DAYS.includes(i.retentionInDays)) {
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value '${i.retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`,
+              );
+            }
+            g.retentionInDays = i.retentionInDays;
+            return {};
+          },
+        },
+        DeleteRetentionPolicy: {
+          command: DeleteRetentionPolicyCommand,
+          handle: (i) => {
+            this.group(i.logGroupName).retentionInDays = undefined;
+            return {};
+          },
+        },
+        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ tags: { ...this.byArn(i.resourceArn).tags } }) },
+        TagResource: {
+          command: TagResourceCommand,
+          handle: (i) => {
+            const g = this.byArn(i.resourceArn);
+            g.tags = { ...g.tags, ...i.tags };
+            if (Object.keys(g.tags).length > 50) awsError('TooManyTagsException', 'A resource can have no more than 50 tags.');
+            return {};
+          },
+        },
+        UntagResource: {
+          command: UntagResourceCommand,
+          handle: (i) => {
+            const g = this.byArn(i.resourceArn);
+            for (const k of i.tagKeys ?? []) delete g.tags[k];
+            return {};
+          },
+        },
+        CreateLogStream: {
+          command: CreateLogStreamCommand,
+          handle: (i) => {
+            const g = this.group(i.logGroupName);
+            const name: string = i.logStreamName ?? '';
+            if (!name || name.length > 512 || /[:*]/.test(name)) awsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*`);
+            if (g.streams.has(name)) awsError('ResourceAlreadyExistsException', 'The specified log stream already exists');
+            g.streams.set(name, { name, createdAt: core.now(), events: [] });
+            return {};
+          },
+        },
+        DescribeLogStreams: { command: DescribeLogStreamsCommand, handle: (i) => this.describeStreams(i) },
+        PutLogEvents: { command: PutLogEventsCommand, handle: (i) => this.putEvents(i) },
+        GetLogEvents: { command: GetLogEventsCommand, handle: (i) => this.getEvents(i) },
+        FilterLogEvents: { command: FilterLogEventsCommand, handle: (i) => this.filterEvents(i) },
+      },
+    });
   }
+
+  /** Test helper: add events to a stream (created if needed) without logging a call. */
+  addEvents(group: string, stream: string, events: { timestamp: number; message: string }[]): void {
+    const g = this.groups.get(group);
+    if (!g) throw new Error(`fake logs: no log group ${group}`);
+    if (!g.streams.has(stream)) g.streams.set(stream, { name: stream, createdAt: this.core.now(), events: [] });
+    this.store(g.streams.get(stream)!, events);
+  }
+
+  /** The group ARN without `:*`, the form the tagging APIs take. */
+  arn(name: string): string {
+    return `arn:${this.core.partition}:logs:${this.core.region}:${this.core.account}:log-group:${name}`;
+  }
+
+  private group(name: string | undefined): FakeLogGroup {
+    const g = this.groups.get(name ?? '');
+    if (!g) awsError('ResourceNotFoundException', GROUP_MISSING);
+    return g;
+  }
+
+  private byArn(arn: string | undefined): FakeLogGroup {
+    if (!arn?.startsWith(`arn:${this.core.partition}:logs:`)) awsError('InvalidParameterException', 'Invalid ARN');
+    // The ARN DescribeLogGroups shows in `arn` (with `:*`) is not what the tagging APIs accept.
+    if (arn.endsWith(':*')) awsError('InvalidParameterException', `Invalid resource ARN: ${arn}`);
+    const g = [...this.groups.values()].find((x) => this.arn(x.name) === arn);
+    if (!g) awsError('ResourceNotFoundException', GROUP_MISSING);
+    return g;
+  }
+
+  private stream(g: FakeLogGroup, name: string | undefined): FakeStream {
+    const s = g.streams.get(name ?? '');
+    if (!s) awsError('ResourceNotFoundException', 'The specified log stream does not exist.');
+    return s;
+  }
+
+  private offset(t: string | undefined): number {
+    if (t === undefined) return 0;
+    const n = Number(Buffer.from(t, 'base64url').toString('utf8'));
+    if (!Number.isInteger(n) || n < 0) awsError('InvalidParameterException', 'The specified nextToken is invalid.');
+    return n;
+  }
+
+  private store(s: FakeStream, events: { timestamp: number; message: string }[]): void {
+    const now = this.core.now();
+    for (const e of events) s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: now, seq: this.eventSeq++ });
+    s.events.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    s.lastIngestionTime = now;
+  }
+
+  private putEvents(i: any) {
+    const g = this.group(i.logGroupName);
+    const s = this.stream(g, i.logStreamName);
+    const events: { timestamp: number; message: string }[] = [...(i.logEvents ?? [])].sort((a, b) => a.timestamp - b.timestamp);
+    if (!events.length || events.length > 10_000) awsError('InvalidParameterException', '1 validation error detected: Value at \'logEvents\' failed to satisfy constraint: Member must have length between 1 and 10000');
+    if (events.at(-1)!.timestamp - events[0]!.timestamp > DAY) awsError('InvalidParameterException', 'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.');
+    const now = this.core.now();
+    const tooOld = events.filter((e) => e.timestamp < now - 14 * DAY).length;
+    const expired = g.retentionInDays ? events.filter((e) => e.timestamp < now - g.retentionInDays! * DAY).length : 0;
+    const firstNew = events.findIndex((e) => e.timestamp > now + 2 * 3600_000);
+    const accepted = events.filter((e, n) => n >= Math.max(tooOld, expired) && (firstNew < 0 || n < firstNew));
+    this.store(s, accepted);
+    const rejected = {
+      ...(tooOld ? { tooOldLogEventEndIndex: tooOld } : {}),
+      ...(expired ? { expiredLogEventEndIndex: expired } : {}),
+      ...(firstNew >= 0 ? { tooNewLogEventStartIndex: firstNew } : {}),
+    };
+    return { nextSequenceToken: String(s.events.length).padStart(56, '0'), ...(Object.keys(rejected).length ? { rejectedLogEventsInfo: rejected } : {}) };
+  }
+
+  /**
+   * GetLogEvents pages with `f/<n>` and `b/<n>` tokens. Reading forward past the end returns the token
+   * it was given, which is how callers know they have caught up.
+   */
+  private getEvents(i: any) {
+    const s = this.stream(this.group(i.logGroupName ?? i.logGroupIdentifier), i.logStreamName);
+    const limit = Math.min(i.limit ?? 10_000, 10_000);
+    const evs = s.events.filter((e) => (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp < i.endTime));
+    let from: number;
+    let to: number;
+    const t: string | undefined = i.nextToken;
+    if (t !== undefined && !/^[fb]\/\d+$/.test(t)) awsError('InvalidParameterException', 'The specified nextToken is invalid.');
+    const n = t ? Math.min(Number(t.slice(2)), evs.length) : 0;
+    if (t?.startsWith('f/') || (!t && i.startFromHead)) {
+      from = n;
+      to = Math.min(evs.length, from + limit);
+    } else {
+      to = t ? n : evs.length;
+      from = Math.max(0, to - limit);
+    }
+    const fmt = (p: 'f' | 'b', k: number) => `${p}/${String(k).padStart(56, '0')}`;
+    return {
+      events: evs.slice(from, to).map(({ timestamp, message, ingestionTime }) => ({ timestamp, message, ingestionTime })),
+      nextForwardToken: fmt('f', to),
+      nextBackwardToken: fmt('b', from),
+    };
+  }
+
+  private filterEvents(i: any) {
+    const g = this.group(i.logGroupName ?? i.logGroupIdentifier);
+    if (i.logStreamNames && i.logStreamNamePrefix) awsError('InvalidParameterException', 'logStreamNames and logStreamNamePrefix are mutually exclusive parameters.');
+    const names: string[] | undefined = i.logStreamNames;
+    const streams = [...g.streams.values()].filter((s) => (names ? names.includes(s.name) : s.name.startsWith(i.logStreamNamePrefix ?? '')));
+    const terms = patternTerms(i.filterPattern);
+    const all = streams
+      .flatMap((s) => s.events.map((e) => ({ s, e })))
+      .filter(({ e }) => (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp <= i.endTime))
+      .filter(({ e }) => terms.every((term) => e.message.includes(term)))
+      .sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq);
+    const limit = Math.min(i.limit ?? 10_000, 10_000);
+    const start = this.offset(i.nextToken);
+    const page = all.slice(start, start + limit);
+    return {
+      events: page.map(({ s, e }) => ({ logStreamName: s.name, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: String(e.seq).padStart(56, '0') })),
+      searchedLogStreams: streams.map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
+      ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
+    };
+  }
+
+  private describeStreams(i: any) {
+    const g = this.group(i.logGroupName ?? i.logGroupIdentifier);
+    if (i.orderBy === 'LastEventTime' && i.logStreamNamePrefix) awsError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
+    const limit = i.limit ?? 50;
+    if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+    const last = (s: FakeStream) => s.events.at(-1)?.timestamp ?? 0;
+    const all = [...g.streams.values()]
+      .filter((s) => s.name.startsWith(i.logStreamNamePrefix ?? ''))
+      .sort((a, b) => (i.orderBy === 'LastEventTime' ? last(a) - last(b) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (i.descending) all.reverse();
+    const start = this.offset(i.nextToken);
+    const page = all.slice(start, start + limit);
+    return {
+      logStreams: page.map((s) => ({
+        logStreamName: s.name,
+        creationTime: s.createdAt,
+        ...(s.events.length ? { firstEventTimestamp: s.events[0]!.timestamp, lastEventTimestamp: last(s), lastIngestionTime: s.lastIngestionTime } : {}),
+        arn: `${this.arn(g.name)}:log-stream:${s.name}`,
+        storedBytes: 0,
+      })),
+      ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
+    };
+  }
+
+  inventory(): InventoryEntry[] {
+    return [...this.groups.values()].map((g) => ({
+      type: 'logs.log-group',
+      key: g.tags['batchctl:logical'] ?? g.name,
+      settings: { name: g.name, retentionInDays: g.retentionInDays ?? null, tags: g.tags },
+    }));
+  }
+}
+
+const token = (n: number) => Buffer.from(String(n), 'utf8').toString('base64url');
+
+/**
+ * The subset of the filter pattern syntax the fake understands: space-separated terms and
+ * "quoted phrases", all of which must occur (case-sensitive), as in CloudWatch Logs.
+ */
+function patternTerms(pattern: string | undefined): string[] {
+  if (!pattern?.trim()) return [];
+  return [...pattern.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }

@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CreateBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import { createFakeAws, type FakeAws } from '../../test/fake-aws/index.js';
+import { run, type RunDeps } from '../src/main.js';
+import { LOCK_PREFIX } from '../src/guard.js';
+
+const BUCKET = 'job-test-bucket';
+const TIME = '2026-11-28T03:30:00Z';
+const TASK_ARN = 'arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/0123456789abcdef';
+
+let fake: FakeAws;
+let s3: S3Client;
+
+beforeEach(async () => {
+  fake = createFakeAws();
+  s3 = new S3Client({ region: fake.core.region });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: fake.core.region as BucketLocationConstraint } }));
+  fake.core.resetCalls();
+});
+
+afterEach(() => {
+  fake.uninstall();
+  vi.restoreAllMocks();
+});
+
+/** Runs the job and captures its output; `clock` is what `now()` returns (tests move it). */
+async function runJob(env: Record<string, string | undefined>, extra: Partial<RunDeps> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(env, { s3, out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0, ...extra });
+  return { code, out, err };
+}
+
+function lockBody(time = TIME): Record<string, unknown> | undefined {
+  const versions = fake.s3.buckets.get(BUCKET)!.objects.get(`${LOCK_PREFIX}${time}.json`);
+  const latest = versions?.at(-1);
+  return latest ? JSON.parse(new TextDecoder().decode(latest.body)) : undefined;
+}
+
+function lockKeys(): string[] {
+  return [...fake.s3.buckets.get(BUCKET)!.objects.keys()].filter((k) => k.startsWith(LOCK_PREFIX));
+}
+
+describe('listing', () => {
+  it('prints every key across pages, in order, then a correct summary line', async () => {
+    const keys: string[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 2345; i++) {
+      const key = `data/${String(i).padStart(5, '0')}.csv`;
+      const body = 'x'.repeat(i % 7);
+      fake.s3.addObject(BUCKET, key, body);
+      keys.push(key);
+      bytes += body.length;
+    }
+    const lines: string[] = [];
+    let clock = 1_000;
+    const { code, err } = await runJob(
+      { S3_BUCKET_NAME: BUCKET },
+      {
+        now: () => clock,
+        out: (l) => {
+          lines.push(l);
+          clock = 1_840;
+        },
+      },
+    );
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    expect(lines.slice(0, -1)).toEqual(keys);
+    expect(lines.at(-1)).toBe(`listed 2345 objects, ${(bytes / 1000).toFixed(1)} kB (${bytes} bytes) in 0.84 s`);
+    expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(3);
+  });
+
+  it('lists an empty bucket', async () => {
+    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET });
+    expect(code).toBe(0);
+    expect(out).toEqual(['listed 0 objects, 0 B (0 bytes) in 0.00 s']);
+  });
+
+  it('skips the guard lock objects and does not count them', async () => {
+    fake.s3.addObject(BUCKET, `${LOCK_PREFIX}2026-11-28T02:30:00Z.json`, '{"scheduledTime":"x"}');
+    fake.s3.addObject(BUCKET, 'a.txt', 'hello');
+    fake.s3.addObject(BUCKET, '.batchctl/other', 'kept');
+    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(0);
+    expect(lockKeys()).toHaveLength(2);
+    expect(out.filter((l) => !l.startsWith('claimed') && !l.startsWith('listed'))).toEqual(['.batchctl/other', 'a.txt']);
+    expect(out.at(-1)).toBe('listed 2 objects, 9 B (9 bytes) in 0.00 s');
+  });
+});
+
+describe('errors', () => {
+  it.each([undefined, '', '  '])('S3_BUCKET_NAME=%j exits 2 without calling AWS', async (value) => {
+    const { code, out, err } = await runJob({ S3_BUCKET_NAME: value, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(2);
+    expect(err).toEqual(['error: S3_BUCKET_NAME is not set']);
+    expect(out).toEqual([]);
+    expect(fake.core.calls).toHaveLength(0);
+  });
+
+  it('a missing bucket exits 1 (listing and claiming alike)', async () => {
+    const listing = await runJob({ S3_BUCKET_NAME: 'no-such-bucket' });
+    expect(listing.code).toBe(1);
+    expect(listing.err).toEqual(['error: bucket no-such-bucket does not exist (NoSuchBucket)']);
+    const claiming = await runJob({ S3_BUCKET_NAME: 'no-such-bucket', BATCH_SCHEDULED_TIME: TIME });
+    expect(claiming.code).toBe(1);
+    expect(claiming.err).toEqual(['error: bucket no-such-bucket does not exist (NoSuchBucket)']);
+  });
+
+  it('access denied on listing exits 1 with a one-line hint', async () => {
+    fake.s3.addObject(BUCKET, 'a.txt', 'a');
+    fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'ListObjectsV2' });
+    const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET });
+    expect(code).toBe(1);
+    expect(err).toEqual([`error: access denied listing ${BUCKET} (AccessDenied): check the task role`]);
+    expect(out).toEqual([]);
+  });
+
+  it('access denied on the claim exits 1 before listing, naming the permission and the switch', async () => {
+    fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'PutObject' });
+    const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(1);
+    expect(err).toEqual([
+      `error: access denied claiming the scheduled run in ${BUCKET} (AccessDenied): the task role needs s3:PutObject on ${LOCK_PREFIX}* (or set BATCH_DUPLICATE_GUARD=off)`,
+    ]);
+    expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
+  });
+
+  it('a failure mid-listing exits 1 after printing the pages it got', async () => {
+    for (let i = 0; i < 1500; i++) fake.s3.addObject(BUCKET, `k${String(i).padStart(4, '0')}`);
+    let n = 0;
+    fake.core.inject({ kind: 'error', code: 'InternalError', status: 500, message: 'We encountered an internal error.\nPlease try again.', match: (c) => c.op === 'ListObjectsV2' && n++ === 1 });
+    const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET });
+    expect(code).toBe(1);
+    expect(out).toHaveLength(1000);
+    expect(err).toEqual([`error: listing ${BUCKET} failed (InternalError): We encountered an internal error. Please try again.`]);
+  });
+
+  it('a BATCH_SCHEDULED_TIME that is not an ISO time exits 2 without calling AWS', async () => {
+    const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: 'yesterday' });
+    expect(code).toBe(2);
+    expect(err).toEqual(['error: BATCH_SCHEDULED_TIME is not an ISO time with a zone: "yesterday"']);
+    expect(fake.core.calls).toHaveLength(0);
+  });
+});
+
+describe('duplicate-trigger guard', () => {
+  const metadataFetch = () =>
+    vi.fn(async (url: string | URL | Request) => {
+      expect(String(url)).toBe('http://169.254.170.2/v4/abc/task');
+      return new Response(JSON.stringify({ TaskARN: TASK_ARN, Family: 'sample-batch' }), { status: 200 });
+    });
+  const ecsEnv = { S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' };
+
+  it('the first run claims the time with a lock naming the task; a second start exits 0 without listing', async () => {
+    fake.s3.addObject(BUCKET, 'a.txt', 'a');
+    const okFetch = metadataFetch();
+    const first = await runJob(ecsEnv, { fetch: okFetch as typeof fetch, now: () => Date.parse('2026-11-28T03:30:07Z') });
+    expect(first.code).toBe(0);
+    expect(first.out).toEqual([`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
+    expect(lockBody()).toEqual({ scheduledTime: TIME, taskArn: TASK_ARN, startedAt: '2026-11-28T03:30:07.000Z' });
+    const put = fake.core.calls.find((c) => c.op === 'PutObject')!;
+    expect(put.input).toMatchObject({ Bucket: BUCKET, Key: `${LOCK_PREFIX}${TIME}.json`, IfNoneMatch: '*', ContentType: 'application/json' });
+
+    fake.core.resetCalls();
+    const second = await runJob(ecsEnv, { fetch: okFetch as typeof fetch });
+    expect(second.code).toBe(0);
+    expect(second.err).toEqual([]);
+    expect(second.out).toEqual([`scheduled time ${TIME} already ran (${LOCK_PREFIX}${TIME}.json exists): duplicate trigger, nothing to do`]);
+    expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'PreconditionFailed']]);
+    expect(lockBody()!.startedAt).toBe('2026-11-28T03:30:07.000Z');
+  });
+
+  it('another spelling of the same instant hits the same lock', async () => {
+    expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: '2026-11-28T03:30:00.000Z' })).code).toBe(0);
+    const again = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: '2026-11-28T12:30:00+09:00' });
+    expect(again.out[0]).toMatch(/already ran/);
+    expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
+  });
+
+  it.each([
+    ['PreconditionFailed', 412],
+    ['ConditionalRequestConflict', 409],
+  ])('%s on the claim means already claimed: exit 0 without listing', async (errCode, status) => {
+    fake.core.inject({ kind: 'error', code: errCode, status, message: 'conflict', match: (c) => c.op === 'PutObject' });
+    const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(0);
+    expect(err).toEqual([]);
+    expect(out).toEqual([expect.stringMatching(/^scheduled time 2026-11-28T03:30:00Z already ran/)]);
+    expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
+  });
+
+  it('another 409 (OperationAborted) is a failure, not a claim', async () => {
+    fake.core.inject({ kind: 'error', code: 'OperationAborted', status: 409, message: 'A conflicting conditional operation is currently in progress', match: (c) => c.op === 'PutObject' });
+    const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(/\(OperationAborted\)/);
+  });
+
+  it('a run-now run (no scheduled time) takes no lock and is never blocked', async () => {
+    await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    fake.core.resetCalls();
+    for (const t of [undefined, '']) {
+      const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: t });
+      expect(code).toBe(0);
+      expect(out.at(-1)).toMatch(/^listed 0 objects/);
+    }
+    expect(fake.core.count({ op: 'PutObject' })).toBe(0);
+    expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
+  });
+
+  it.each(['off', 'OFF'])('BATCH_DUPLICATE_GUARD=%s takes no lock, even for a claimed time', async (value) => {
+    fake.s3.addObject(BUCKET, `${LOCK_PREFIX}${TIME}.json`, '{}');
+    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_DUPLICATE_GUARD: value });
+    expect(code).toBe(0);
+    expect(out).toEqual(['listed 0 objects, 0 B (0 bytes) in 0.00 s']);
+    expect(fake.core.count({ op: 'PutObject' })).toBe(0);
+    expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
+  });
+
+  it('claims without a task ARN when the metadata endpoint fails', async () => {
+    const failing = vi.fn(async () => {
+      throw new TypeError('fetch failed');
+    });
+    const { code } = await runJob(ecsEnv, { fetch: failing as typeof fetch });
+    expect(code).toBe(0);
+    expect(failing).toHaveBeenCalledOnce();
+    expect(lockBody()).toEqual({ scheduledTime: TIME, startedAt: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('does not ask for task metadata outside ECS', async () => {
+    const spy = metadataFetch();
+    const { code } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { fetch: spy as typeof fetch });
+    expect(code).toBe(0);
+    expect(spy).not.toHaveBeenCalled();
+    expect(lockBody()).not.toHaveProperty('taskArn');
+  });
+});

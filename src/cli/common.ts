@@ -1,0 +1,50 @@
+/**
+ * What every command shares: the global flags and the wrapper that renders errors and sets the exit
+ * code. Kept free of AWS imports so `--help` stays fast.
+ */
+import type { Command } from 'commander';
+import { describeError, exitCodeFor } from './errors.js';
+
+/** Flags defined on the program and readable from every command. */
+export interface GlobalFlags {
+  config: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  state?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export function globals(cmd: Command): GlobalFlags {
+  return cmd.optsWithGlobals() as GlobalFlags;
+}
+
+/** Run a command body; print errors (JSON on --json) and set process.exitCode. */
+export async function runCommand(cmd: Command, body: (flags: GlobalFlags) => Promise<number | void>): Promise<void> {
+  const flags = globals(cmd);
+  try {
+    const code = await body(flags);
+    process.exitCode = code ?? 0;
+  } catch (err) {
+    const code = exitCodeFor(err);
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ ok: false, exitCode: code, errors: describeError(err, false) }, null, 2) + '\n');
+    }
+    for (const line of describeError(err, flags.debug)) process.stderr.write(line + '\n');
+    process.exitCode = code;
+  }
+}
+
+/** A positive integer flag. */
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      // Thrown inside commander's parser: commander prints it and exits 1; keep our exit code 2.
+      process.stderr.write(`error: ${name} takes a whole number from 1 up (got '${v}')\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+}

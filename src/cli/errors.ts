@@ -1,0 +1,46 @@
+/**
+ * Turning failures into one clear message and an exit code: 2 for what the user can fix, 1 for AWS
+ * failures. Stack traces only with --debug.
+ */
+import { AwsStepError, RunFailed, UserError } from '../core/errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_AWS = 1;
+export const EXIT_USER = 2;
+
+/** The exit code an error deserves. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UserError) return EXIT_USER;
+  if (err instanceof RunFailed) return err.failures.every((f) => f instanceof UserError) ? EXIT_USER : EXIT_AWS;
+  return EXIT_AWS;
+}
+
+/** Lines describing an error for stderr. */
+export function describeError(err: unknown, debug = false): string[] {
+  const lines: string[] = [];
+  const one = (e: unknown) => {
+    if (e instanceof UserError) {
+      lines.push(`error: ${e.message}`);
+      for (const d of e.details) lines.push(`  ${d}`);
+      if (e.hint) lines.push(`hint: ${e.hint}`);
+    } else if (e instanceof AwsStepError) {
+      lines.push(`error: ${e.resource}: ${e.step} failed: ${e.code}: ${e.awsMessage}`);
+    } else if (e instanceof Error) {
+      lines.push(`error: ${e.message}`);
+    } else {
+      lines.push(`error: ${String(e)}`);
+    }
+    if (debug && e instanceof Error && e.stack) {
+      const cause = (e as { cause?: unknown }).cause;
+      lines.push(e.stack);
+      if (cause instanceof Error && cause.stack) lines.push(`caused by: ${cause.stack}`);
+    }
+  };
+  if (err instanceof RunFailed) {
+    if (err.failures.length > 1) lines.push(`error: ${err.failures.length} steps failed`);
+    err.failures.forEach(one);
+  } else {
+    one(err);
+  }
+  return lines;
+}

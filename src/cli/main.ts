@@ -1,0 +1,33 @@
+/**
+ * The CLI entry. Only commander is loaded up front; each command imports its core (and the AWS SDK
+ * clients it needs) when it runs, so `--help` and `validate` never load an AWS client.
+ */
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerUp } from './up.js';
+import { registerValidate } from './validate.js';
+
+export function buildProgram(): Command {
+  const program = new Command('batchctl')
+    .description('Provision and operate a scheduled batch job on AWS Fargate, straight from the AWS APIs')
+    .version(VERSION)
+    .option('-c, --config <file>', 'stack config', 'batch.config.yaml')
+    .option('--region <region>', 'AWS region (default: config, then AWS_REGION)')
+    .option('--profile <name>', 'AWS named profile')
+    .option('--endpoint-url <url>', 'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)')
+    .option('--state <file>', 'state file (default: .batchctl/<stack>.state.json)')
+    .option('--json', 'machine-readable output')
+    .option('--debug', 'show stack traces on errors')
+    .showHelpAfterError()
+    // commander exits 1 on a usage error; a bad flag is the user's to fix, which we report as 2.
+    .exitOverride((err) => {
+      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
+    });
+  registerUp(program);
+  registerValidate(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

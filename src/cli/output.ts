@@ -1,0 +1,98 @@
+/**
+ * Reporter implementations for the terminal: an ora spinner on a TTY, plain lines otherwise, and
+ * nothing but the final JSON document with --json.
+ */
+import type { Reporter, ResourceEvent } from '../core/reporter.js';
+
+/** How output is rendered. */
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export function outputMode(json: boolean | undefined, stream: NodeJS.WriteStream = process.stderr): OutputMode {
+  if (json) return 'json';
+  return stream.isTTY && !process.env.CI ? 'tty' : 'plain';
+}
+
+const ACTION_WIDTH = 10;
+
+/** One finished-resource line: `created    VPC                 vpc                 vpc-0abc`. */
+export function formatEvent(e: ResourceEvent): string {
+  const id = e.action === 'failed' || e.action === 'skipped' ? e.message ?? '' : e.id ?? '';
+  const extra = e.changes?.length ? `  (${e.changes.join(', ')})` : '';
+  return `${e.action.padEnd(ACTION_WIDTH)} ${e.label.padEnd(26)} ${e.key.padEnd(36)} ${id}${extra}`.trimEnd();
+}
+
+/** Wall time as `1m05s` / `3.2s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${m}m${String(s).padStart(2, '0')}s`;
+}
+
+/** Plain lines on stdout: one per finished resource, waits at most every 15 s per resource. */
+export class PlainReporter implements Reporter {
+  private lastProgress = new Map<string, number>();
+  constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n')) {}
+  stepStarted(): void {}
+  stepProgress(key: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastProgress.get(key) ?? 0) < 15_000) return;
+    this.lastProgress.set(key, now);
+    this.out(`${'waiting'.padEnd(ACTION_WIDTH)} ${key}: ${message}`);
+  }
+  stepDone(e: ResourceEvent): void { this.out(formatEvent(e)); }
+  info(message: string): void { this.out(message); }
+  warn(message: string): void { process.stderr.write(`warning: ${message}\n`); }
+}
+
+/** Nothing while running; the command prints one JSON document at the end. Warnings go to stderr. */
+export class JsonReporter implements Reporter {
+  readonly events: ResourceEvent[] = [];
+  readonly warnings: string[] = [];
+  stepStarted(): void {}
+  stepProgress(): void {}
+  stepDone(e: ResourceEvent): void { this.events.push(e); }
+  info(): void {}
+  warn(message: string): void { this.warnings.push(message); process.stderr.write(`warning: ${message}\n`); }
+}
+
+/**
+ * A spinner listing the steps in flight (with the latest wait message), and a persisted line per
+ * finished resource. ora is imported only on a TTY: it is the heaviest UI dependency.
+ */
+export async function createTtyReporter(): Promise<Reporter & { stop(): void }> {
+  const { default: ora } = await import('ora');
+  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const inFlight = new Map<string, string>();
+  const refresh = () => {
+    if (inFlight.size === 0) {
+      spinner.stop();
+      return;
+    }
+    const [first, ...rest] = [...inFlight];
+    const head = first[1] ? `${first[0]}: ${first[1]}` : first[0];
+    spinner.text = rest.length ? `${head}  (+${rest.length} more: ${rest.map(([k]) => k).slice(0, 4).join(', ')}${rest.length > 4 ? ', …' : ''})` : head;
+    if (!spinner.isSpinning) spinner.start();
+  };
+  const print = (line: string) => {
+    const was = spinner.isSpinning;
+    if (was) spinner.clear();
+    process.stdout.write(line + '\n');
+    if (was) spinner.render();
+  };
+  return {
+    stepStarted(key) { inFlight.set(key, ''); refresh(); },
+    stepProgress(key, message) { inFlight.set(key, message); refresh(); },
+    stepDone(e) { inFlight.delete(e.key); print(formatEvent(e)); refresh(); },
+    info(message) { print(message); },
+    warn(message) { print(`warning: ${message}`); },
+    stop() { spinner.stop(); },
+  };
+}
+
+/** Build the reporter for a mode. */
+export async function createReporter(mode: OutputMode): Promise<Reporter & { stop?(): void }> {
+  if (mode === 'json') return new JsonReporter();
+  if (mode === 'tty') return createTtyReporter();
+  return new PlainReporter();
+}

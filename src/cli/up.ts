@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { runCommand, positiveInt } from './common.js';
+import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
+import type { ResourceAction } from '../core/reporter.js';
+
+/** `batchctl up`: create or converge every resource of the stack. */
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('create or update every resource of the stack, in dependency order (idempotent)')
+    .option('--parallel <n>', 'steps in flight at once', positiveInt('--parallel'), 8)
+    .option('--force-unlock', 'remove a lock left by another run before starting')
+    .action(async (opts: { parallel: number; forceUnlock?: boolean }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const mode = outputMode(flags.json);
+        const reporter = await createReporter(mode);
+        const { runUp } = await import('../core/up.js');
+        let report;
+        try {
+          report = await runUp({
+            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
+          });
+        } catch (err) {
+          reporter.stop?.();
+          const partial = (err as { report?: { counts: Record<ResourceAction, number>; wallMs: number } }).report;
+          if (partial && mode !== 'json') process.stdout.write(summary(partial.counts, partial.wallMs, true) + '\n');
+          throw err;
+        }
+        reporter.stop?.();
+        if (mode === 'json') {
+          const events = (reporter as JsonReporter).events;
+          process.stdout.write(JSON.stringify({
+            ok: true, stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
+            resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn, changes: e.changes })),
+            counts: report.counts, wallMs: report.wallMs,
+          }, null, 2) + '\n');
+        } else {
+          process.stdout.write(summary(report.counts, report.wallMs, false) + '\n');
+        }
+        return 0;
+      }),
+    );
+}
+
+function summary(c: Record<ResourceAction, number>, wallMs: number, failed: boolean): string {
+  const parts = [`${c.created} created`, `${c.updated} updated`, `${c.unchanged} unchanged`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  return `${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(wallMs)}`;
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { runCommand } from './common.js';
+
+/** `batchctl validate`: check the config only; no AWS client is loaded, no AWS call made. */
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check batch.config.yaml and print every problem at once (no AWS call)')
+    .action(async (_opts, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const { loadStackConfig } = await import('../core/stack.js');
+        const config = await loadStackConfig({ configPath: flags.config, region: flags.region });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region }, null, 2) + '\n');
+        } else {
+          process.stdout.write(`${flags.config}: ok (stack ${config.stack}, region ${config.region})\n`);
+        }
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,278 @@
+/**
+ * Reading `batch.config.yaml`: YAML (with positions) -> zod -> cross-field checks -> names filled.
+ * Every problem found is reported at once as `file:line:col  key.path  what was expected`; nothing
+ * here calls AWS.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../core/errors.js';
+import { configSchema, fillNames, type StackConfig } from './schema.js';
+import { validateConfig, type PathKey, type Problem } from './validate.js';
+
+/** A problem with its position in the file (1-based line and column). */
+export interface LocatedProblem {
+  line: number;
+  col: number;
+  /** Dotted key path with numeric indexes, e.g. `network.batchSubnets.1.cidr`; `(root)` for the document. */
+  path: string;
+  message: string;
+}
+
+/** The config is invalid; `details` holds one `file:line:col  key.path  message` line per problem. */
+export class ConfigError extends UserError {
+  override name = 'ConfigError';
+  constructor(readonly file: string, readonly problems: LocatedProblem[]) {
+    super(
+      `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      'fix them and run `batchctl validate`',
+      problems.map((p) => `${file}:${p.line}:${p.col}  ${p.path}  ${p.message}`),
+    );
+  }
+}
+
+export interface LoadOptions {
+  /** The --region flag: wins over the config's `region` and the environment. */
+  region?: string;
+  /** Defaults to process.env (AWS_REGION, then AWS_DEFAULT_REGION). */
+  env?: NodeJS.ProcessEnv;
+  /** "Now" for the check that the schedule can still fire; defaults to the current time. */
+  now?: Date;
+}
+
+const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** Read, validate and resolve a config file. Throws UserError (missing file) or ConfigError. */
+export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<StackConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${path}`, 'create one from the README example or pass --config');
+    throw new UserError(`cannot read config file ${path}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
+  }
+  return parseConfigText(text, path, opts);
+}
+
+/** Parse and validate config text; `file` names it in messages. Pure apart from reading the clock. */
+export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): StackConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = (offset: number, path: PathKey[], message: string): LocatedProblem => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col, path: path.length ? path.join('.') : '(root)', message };
+  };
+
+  // A syntax error leaves the structure uncertain; checking the rest would report knock-on noise.
+  if (doc.errors.length) {
+    throw new ConfigError(file, sortProblems(doc.errors.map((e) => {
+      const path = pathAt(doc, e.pos[0]);
+      const message = e.code === 'DUPLICATE_KEY'
+        ? `duplicate key "${String(path[path.length - 1])}": each key may appear only once in a mapping`
+        : `YAML syntax: ${e.message}`;
+      return locate(e.pos[0], path, message);
+    })));
+  }
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(file, [locate(0, [], `YAML: ${(err as Error).message}`)]);
+  }
+  const at = (p: Problem) => locate(offsetOf(doc, p), p.path, p.message);
+  if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
+    const what = raw === null || raw === undefined ? 'the file is empty' : `got ${kindOf(raw)}`;
+    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (see the README example)` })]);
+  }
+
+  const problems: Problem[] = [];
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(...fromIssue(issue, raw));
+
+  const region = resolveRegion(raw as Record<string, unknown>, opts, problems);
+  problems.push(...validateConfig(raw, { region, now: opts.now }));
+
+  if (problems.length || !parsed.success || !region) throw new ConfigError(file, sortProblems(problems.map(at)));
+  return fillNames(parsed.data, region);
+}
+
+function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems: Problem[]): string | undefined {
+  const env = opts.env ?? process.env;
+  const fromFile = raw.region;
+  const [value, source] =
+    opts.region ? [opts.region, '--region']
+      : fromFile !== undefined ? [fromFile, 'config']
+        : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
+          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION'] : [undefined, ''];
+  if (value === undefined) {
+    problems.push({ path: ['region'], message: 'no region: set region in the config, --region or AWS_REGION' });
+    return undefined;
+  }
+  // A bad `region:` in the file is zod's to report; a bad flag or variable is ours.
+  if (typeof value !== 'string' || !REGION_SHAPE.test(value)) {
+    if (source !== 'config') problems.push({ path: ['region'], message: `${source} "${String(value)}" is not an AWS region such as ap-northeast-1` });
+    return undefined;
+  }
+  return value;
+}
+
+function sortProblems(ps: LocatedProblem[]): LocatedProblem[] {
+  return ps.sort((a, b) => a.line - b.line || a.col - b.col || a.path.localeCompare(b.path) || a.message.localeCompare(b.message));
+}
+
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing (an empty value)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  return `${typeof v === 'number' && Number.isInteger(v) ? 'the integer' : `a ${typeof v}`} ${String(v)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  object: 'a mapping', record: 'a mapping', array: 'a list', string: 'a string', number: 'a number',
+  int: 'an integer', boolean: 'true or false',
+};
+
+function getRaw(raw: unknown, path: PathKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PathKey, unknown>)[k] : undefined), raw);
+}
+
+/** zod's issue, reworded for a person editing YAML. Unknown keys become one problem per key. */
+function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
+  const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
+  const value = getRaw(raw, path);
+  const custom = !/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(path);
+      return issue.keys.map((key) => {
+        const near = nearest(key, allowed);
+        return {
+          path: [...path, key], atKey: true,
+          message: `unknown key "${key}"${near ? `: did you mean ${near}?` : ''} (allowed: ${allowed.join(', ')})`,
+        };
+      });
+    }
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (value === undefined) return [{ path, message: `missing required key "${String(path[path.length - 1])}" (${expected})` }];
+      const quote = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? `; quote it: "${String(value)}"` : '';
+      return [{ path, message: `expected ${expected}, got ${kindOf(value)}${quote}` }];
+    }
+    case 'invalid_value': {
+      const opts = issue.values.map(String);
+      const near = typeof value === 'string' ? nearest(value, opts) : undefined;
+      return [{ path, message: `expected one of ${opts.join(', ')}, got ${kindOf(value)}${near ? `: did you mean ${near}?` : ''}` }];
+    }
+    case 'invalid_format':
+      return [{ path, message: `expected ${custom ? issue.message : issue.format}, got ${kindOf(value)}` }];
+    case 'too_small':
+    case 'too_big': {
+      if (custom) return [{ path, message: `expected ${issue.message}, got ${issue.origin === 'array' ? `${(value as unknown[]).length} entries` : kindOf(value)}` }];
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const cmp = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : (issue.inclusive ? '<=' : '<');
+      const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
+      return [{ path, message: `expected ${cmp} ${String(bound)}${unit}, got ${kindOf(value)}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/** The keys the schema accepts at an object path (unwrapping defaults, optionals and arrays). */
+function allowedKeys(path: PathKey[]): string[] {
+  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown };
+  const def = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
+  const unwrap = (s: unknown): unknown => {
+    const d = def(s);
+    return d.innerType ? unwrap(d.innerType) : s;
+  };
+  let s = unwrap(configSchema);
+  for (const k of path) {
+    const d = def(s);
+    if (d.type === 'array' && typeof k === 'number') s = unwrap(d.element);
+    else if (d.type === 'object' && typeof k === 'string' && d.shape?.[k]) s = unwrap(d.shape[k]);
+    else return [];
+  }
+  return Object.keys(def(s).shape ?? {});
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest candidate for a typo, if it is close enough to be what was meant. */
+function nearest(word: string, candidates: string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const exact = candidates.find((c) => c.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(lower, c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/**
+ * Where a problem points: the value at its path, or its key when the problem is about the key (or the
+ * value is empty); for a missing key, the closest existing parent (its key when it has one).
+ */
+function offsetOf(doc: Document, p: Problem): number {
+  let node: unknown = doc.contents;
+  let key: Node | undefined;
+  let depth = 0;
+  for (const k of p.path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(k));
+      if (!pair) break;
+      [node, key] = [pair.value, pair.key as Node];
+    } else if (isSeq(node) && typeof k === 'number' && k < node.items.length) {
+      [node, key] = [node.items[k], undefined];
+    } else break;
+    depth++;
+  }
+  const complete = depth === p.path.length;
+  const n = node as Node | null | undefined;
+  const empty = !n || (isScalar(n) && n.value === null && !n.source);
+  if (key?.range && (p.atKey || !complete || empty)) return key.range[0];
+  return n?.range?.[0] ?? 0;
+}
+
+/** The key path of the deepest node containing `offset` (for YAML errors). */
+function pathAt(doc: Document, offset: number): PathKey[] {
+  const path: PathKey[] = [];
+  let node: unknown = doc.contents;
+  const within = (n: unknown) => {
+    const r = (n as Node | null)?.range;
+    return !!r && offset >= r[0] && offset <= r[2];
+  };
+  for (;;) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && (within(it.key) || within(it.value)));
+      if (!pair) break;
+      path.push(isScalar(pair.key) ? String(pair.key.value) : String(pair.key));
+      if (within(pair.key)) break;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex(within);
+      if (i < 0) break;
+      path.push(i);
+      node = node.items[i];
+    } else break;
+  }
+  return path;
+}

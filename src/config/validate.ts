@@ -1,0 +1,384 @@
+/**
+ * Rules zod cannot express field by field: CIDR arithmetic, AZ coverage, Fargate CPU/memory pairs,
+ * schedule syntax, AWS naming rules (including the names derived from the stack) and tag limits.
+ * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
+ * elsewhere; a value of the wrong type is skipped here because zod already reports it.
+ */
+import { INTERFACE_SERVICES, networkSchema, taskSchema } from './schema.js';
+import { nextRuns, parseScheduleExpression } from './cron.js';
+
+export type PathKey = string | number;
+
+/** One problem, located by its key path in the config. */
+export interface Problem {
+  path: PathKey[];
+  message: string;
+  /** Point at the key itself (an unknown or badly named key) rather than at its value. */
+  atKey?: boolean;
+}
+
+export interface ValidateOptions {
+  /** The resolved region (flag, config or environment); region-dependent checks are skipped without it. */
+  region?: string;
+  /** "Now", for the check that a cron can still fire. */
+  now?: Date;
+}
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+
+/** Fargate memory (MiB) allowed for each CPU value (units). */
+export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+/** Without a NAT, each of these is the only way tasks reach the service. */
+const REQUIRED_ENDPOINTS: Record<string, string> = {
+  'ecr.api': 'image pulls (ECR API)',
+  'ecr.dkr': 'image pulls (Docker registry)',
+  logs: 'the awslogs driver',
+  secretsmanager: 'injecting the S3_BUCKET_NAME secret',
+};
+
+const AZ_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+const CIDR_SHAPE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const STACK_SHAPE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+function get(raw: unknown, path: PathKey[]): unknown {
+  let v = raw;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PathKey, unknown>)[k] : undefined;
+  return v;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const list = (xs: readonly (string | number)[], conj = 'and') => (xs.length <= 2 ? xs.join(` ${conj} `) : `${xs.slice(0, -1).join(', ')} ${conj} ${xs[xs.length - 1]}`);
+
+interface Net { base: number; prefix: number; text: string; path: PathKey[] }
+
+function ipText(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+/** Parse a CIDR that passed zod's shape check; reports bad octets, prefix limits and host bits. */
+function parseCidr(text: string, path: PathKey[], what: string, out: Problem[]): Net | undefined {
+  const m = CIDR_SHAPE.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  const bad = octets.find((o) => o > 255);
+  if (bad !== undefined) return void out.push({ path, message: `${text}: octet ${bad} is over 255` });
+  // AWS accepts /16 (65,536 addresses) to /28 (16 addresses) for both VPCs and subnets.
+  if (prefix < 16 || prefix > 28) return void out.push({ path, message: `${text}: a ${what} prefix must be /16 to /28 (AWS limits), got /${prefix}` });
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const base = (addr & mask) >>> 0;
+  if (base !== addr) return void out.push({ path, message: `${text} is not a network address (host bits are set): use ${ipText(base)}/${prefix}` });
+  return { base, prefix, text, path };
+}
+
+const size = (n: Net) => 2 ** (32 - n.prefix);
+const overlaps = (a: Net, b: Net) => a.base < b.base + size(b) && b.base < a.base + size(a);
+const inside = (inner: Net, outer: Net) => inner.base >= outer.base && inner.base + size(inner) <= outer.base + size(outer);
+
+function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]): void {
+  if (!isRecord(get(raw, ['network']))) return;
+  const vpcRaw = get(raw, ['network', 'vpcCidr']) ?? networkSchema.shape.vpcCidr.parse(undefined);
+  const vpc = typeof vpcRaw === 'string' ? parseCidr(vpcRaw, ['network', 'vpcCidr'], 'VPC', out) : undefined;
+
+  const nets: Net[] = [];
+  const azs: Record<string, Map<string, number>> = { batchSubnets: new Map(), endpointSubnets: new Map() };
+  for (const group of ['batchSubnets', 'endpointSubnets'] as const) {
+    const subnets = get(raw, ['network', group]);
+    if (!Array.isArray(subnets)) continue;
+    subnets.forEach((s: unknown, i) => {
+      const at = ['network', group, i];
+      const cidr = get(s, ['cidr']);
+      const net = typeof cidr === 'string' ? parseCidr(cidr, [...at, 'cidr'], 'subnet', out) : undefined;
+      if (net) {
+        if (vpc && !inside(net, vpc)) out.push({ path: net.path, message: `${net.text} is outside the VPC ${vpc.text}` });
+        const clash = nets.find((n) => overlaps(n, net));
+        if (clash) out.push({ path: net.path, message: `${net.text} overlaps ${clash.path.join('.')} (${clash.text})` });
+        nets.push(net);
+      }
+      const az = get(s, ['az']);
+      if (typeof az !== 'string' || !AZ_SHAPE.test(az)) return;
+      if (region && !new RegExp(`^${region}[a-z]$`).test(az)) {
+        out.push({ path: [...at, 'az'], message: `${az} is not an availability zone of region ${region} (expected ${region}a, ${region}c, ...)` });
+        return;
+      }
+      const first = azs[group]!.get(az);
+      if (first !== undefined) {
+        out.push({ path: [...at, 'az'], message: `${az} already has a subnet in this list (network.${group}.${first}): use one subnet per AZ` });
+      } else azs[group]!.set(az, i);
+    });
+  }
+  // Tasks reach ECR, Logs and Secrets Manager through the endpoint ENIs; one per AZ keeps that traffic
+  // in the AZ, and an AZ with tasks but no endpoint either crosses AZs or fails when the other AZ is down.
+  const [batch, endpoints] = [azs.batchSubnets!, azs.endpointSubnets!];
+  if (endpoints.size) {
+    for (const [az, i] of batch) {
+      if (!endpoints.has(az)) {
+        out.push({ path: ['network', 'batchSubnets', i, 'az'], message: `no endpoint subnet in ${az}: the interface endpoints need a network interface in every AZ where tasks run, else tasks there cross AZs or fail; add an endpointSubnets entry in ${az}` });
+      }
+    }
+  }
+  if (batch.size) {
+    for (const [az, i] of endpoints) {
+      if (!batch.has(az)) {
+        out.push({ path: ['network', 'endpointSubnets', i, 'az'], message: `no batch subnet in ${az}: endpoint network interfaces there serve no task but are billed by the hour; use the batch subnets' AZs (${[...batch.keys()].join(', ')})` });
+      }
+    }
+  }
+
+  const endpointsRaw = get(raw, ['network', 'interfaceEndpoints']) ?? networkSchema.shape.interfaceEndpoints.parse(undefined);
+  if (Array.isArray(endpointsRaw)) {
+    const seen = new Set<unknown>();
+    endpointsRaw.forEach((e, i) => {
+      if (seen.has(e)) out.push({ path: ['network', 'interfaceEndpoints', i], message: `${String(e)} is listed twice` });
+      seen.add(e);
+    });
+    const missing = Object.keys(REQUIRED_ENDPOINTS).filter((e) => !seen.has(e));
+    if (missing.length && endpointsRaw.every((e) => (INTERFACE_SERVICES as readonly unknown[]).includes(e))) {
+      out.push({
+        path: ['network', 'interfaceEndpoints'],
+        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => REQUIRED_ENDPOINTS[m]!))}`,
+      });
+    }
+  }
+  if (get(raw, ['network', 's3Gateway']) === false) {
+    out.push({ path: ['network', 's3Gateway'], message: 'must be true: ECR serves image layers from S3, and without a NAT the S3 gateway endpoint is the only path, so image pulls would fail' });
+  }
+}
+
+function describeMemory(cpu: number): string {
+  const v = FARGATE_MEMORY[cpu]!;
+  return v.length <= 3 ? list(v, 'or') : `${v[0]}-${v[v.length - 1]} in steps of ${v[1]! - v[0]!}`;
+}
+
+function checkTask(raw: unknown, region: string | undefined, out: Problem[]): void {
+  const task = get(raw, ['task']);
+  if (task !== undefined && !isRecord(task)) return;
+  const defaults = taskSchema.parse({});
+  const cpu = get(task, ['cpu']) ?? defaults.cpu;
+  const memory = get(task, ['memory']) ?? defaults.memory;
+  if (isInt(cpu)) {
+    const allowed = FARGATE_MEMORY[cpu];
+    if (!allowed) {
+      out.push({ path: ['task', 'cpu'], message: `${cpu} is not a Fargate CPU value: expected one of ${list(Object.keys(FARGATE_MEMORY), 'or')}` });
+    } else if (isInt(memory) && !allowed.includes(memory)) {
+      const fits = Object.entries(FARGATE_MEMORY).filter(([, m]) => m.includes(memory)).map(([c]) => c);
+      const alt = fits.length ? ` (${memory} MiB fits cpu ${list(fits, 'or')})` : '';
+      const dflt = get(task, ['memory']) === undefined ? ' (the default)' : '';
+      out.push({ path: ['task', 'memory'], message: `memory ${memory}${dflt} is not valid with cpu ${cpu} on Fargate: expected ${describeMemory(cpu)}${alt}` });
+    }
+  }
+  const env = get(task, ['environment']);
+  if (isRecord(env)) {
+    for (const key of Object.keys(env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        out.push({ path: ['task', 'environment', key], atKey: true, message: `"${key}" is not a valid environment variable name: letters, digits and _, not starting with a digit` });
+      } else if (key === 'S3_BUCKET_NAME') {
+        out.push({ path: ['task', 'environment', key], atKey: true, message: 'S3_BUCKET_NAME is injected from the secret; remove it from environment' });
+      }
+    }
+  }
+  const tag = get(task, ['imageTag']);
+  if (typeof tag === 'string' && tag && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+    out.push({ path: ['task', 'imageTag'], message: `"${tag}" is not a valid image tag: up to 128 letters, digits, _ . -, not starting with . or -` });
+  }
+  const image = get(task, ['image']);
+  if (typeof image === 'string' && region) {
+    const ecr = /^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/[^\s]+$/.exec(image);
+    if (!ecr || ecr[1] !== region) {
+      out.push({ path: ['task', 'image'], message: `must be an ECR image in ${region} (<account>.dkr.ecr.${region}.amazonaws.com/<repo>:<tag>): private subnets without a NAT can only pull through this region's ECR endpoints` });
+    }
+  }
+}
+
+function validTimeZone(tz: string): boolean {
+  if (/^[+-]/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
+  const expr = get(raw, ['schedule', 'expression']);
+  if (typeof expr === 'string') {
+    const path = ['schedule', 'expression'];
+    try {
+      const parsed = parseScheduleExpression(expr);
+      if (parsed.kind === 'cron' && nextRuns(expr, now, 1).length === 0) {
+        const past = Math.max(...parsed.fields.years) < now.getUTCFullYear();
+        out.push({
+          path,
+          message: past
+            ? `${expr} never fires: every year it allows is in the past`
+            : `${expr} never fires: no calendar date matches its day and month fields (e.g. day 30 or 31 in FEB)`,
+        });
+      }
+    } catch (err) {
+      out.push({ path, message: `${expr}: ${(err as Error).message}` });
+    }
+  }
+  const tz = get(raw, ['schedule', 'timezone']);
+  if (typeof tz === 'string') {
+    if (!validTimeZone(tz)) out.push({ path: ['schedule', 'timezone'], message: `unknown IANA time zone "${tz}" (e.g. UTC, Asia/Tokyo)` });
+    else if (tz !== 'UTC' && tz !== 'Etc/UTC') {
+      out.push({ path: ['schedule', 'timezone'], message: 'EventBridge rules run in UTC; time zones need the EventBridge Scheduler engine (not available yet): remove timezone and write the cron in UTC' });
+    }
+  }
+  const age = get(raw, ['schedule', 'retry', 'maximumEventAgeSeconds']);
+  if (isInt(age) && (age < 60 || age > 86400)) {
+    out.push({ path: ['schedule', 'retry', 'maximumEventAgeSeconds'], message: `${age} is outside EventBridge's limits: expected 60 to 86400 seconds` });
+  }
+  const attempts = get(raw, ['schedule', 'retry', 'maximumRetryAttempts']);
+  if (isInt(attempts) && (attempts < 0 || attempts > 185)) {
+    out.push({ path: ['schedule', 'retry', 'maximumRetryAttempts'], message: `${attempts} is outside EventBridge's limits: expected 0 to 185` });
+  }
+}
+
+/** S3 general purpose bucket naming rules; every violation, joined, or undefined when valid. */
+export function bucketNameProblems(name: string): string | undefined {
+  const p: string[] = [];
+  if (name.length < 3 || name.length > 63) p.push(`must be 3-63 characters (got ${name.length})`);
+  if (/[A-Z]/.test(name)) p.push('uppercase letters are not allowed');
+  if (/[^A-Za-z0-9.-]/.test(name)) p.push('only lowercase letters, digits, dots and hyphens are allowed');
+  if (!/^[A-Za-z0-9]/.test(name) || !/[A-Za-z0-9]$/.test(name)) p.push('must start and end with a letter or digit');
+  if (name.includes('..')) p.push('must not contain two adjacent dots');
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push('must not look like an IP address');
+  const prefix = ['xn--', 'sthree-', 'amzn-s3-demo-'].find((x) => name.startsWith(x));
+  if (prefix) p.push(`must not start with the reserved prefix ${prefix}`);
+  const suffix = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'].find((x) => name.endsWith(x));
+  if (suffix) p.push(`must not end with the reserved suffix ${suffix}`);
+  return p.length ? p.join('; ') : undefined;
+}
+
+type NameCheck = (name: string) => string | undefined;
+
+const pattern = (re: RegExp, min: number, max: number, chars: string): NameCheck => (n) =>
+  n.length < min || n.length > max
+    ? `must be ${min}-${max} characters (got ${n.length})`
+    : re.test(n) ? undefined : `may only contain ${chars}`;
+
+const ecsName = pattern(/^[A-Za-z0-9_-]+$/, 1, 255, 'letters, digits, - and _');
+const roleName = pattern(/^[\w+=,.@-]+$/, 1, 64, 'letters, digits and + = , . @ _ -');
+
+const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; check: NameCheck }[] = [
+  {
+    path: ['repository', 'name'], what: 'ECR repository name', dflt: (s) => s,
+    check: (n) => pattern(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 2, 256, 'lowercase letters, digits and . _ - / (each part starting and ending with a letter or digit)')(n),
+  },
+  {
+    path: ['secret', 'name'], what: 'secret name', dflt: (s) => s,
+    check: (n) =>
+      pattern(/^[A-Za-z0-9/_+=.@-]+$/, 1, 512, 'letters, digits and / _ + = . @ -')(n) ??
+      // Secrets Manager appends "-" and six random characters to the ARN; a name that already ends so
+      // makes partial-ARN lookups ambiguous.
+      (/-.{6}$/.test(n) ? 'must not end with a hyphen followed by six characters (Secrets Manager mistakes that for its ARN suffix)' : undefined),
+  },
+  {
+    path: ['logs', 'group'], what: 'log group name', dflt: (s) => `/ecs/${s}`,
+    check: (n) => pattern(/^[.\-_/#A-Za-z0-9]+$/, 1, 512, 'letters, digits and . - _ / #')(n) ?? (n.startsWith('aws/') ? 'must not start with aws/ (reserved by AWS)' : undefined),
+  },
+  { path: ['cluster', 'name'], what: 'cluster name', dflt: (s) => s, check: ecsName },
+  { path: ['task', 'family'], what: 'task definition family', dflt: (s) => s, check: ecsName },
+  { path: ['task', 'containerName'], what: 'container name', check: ecsName },
+  { path: ['schedule', 'name'], what: 'rule name', dflt: (s) => s, check: pattern(/^[.\-_A-Za-z0-9]+$/, 1, 64, 'letters, digits and . - _') },
+  { path: ['iam', 'executionRoleName'], what: 'execution role name', dflt: (s) => `${s}-execution`, check: roleName },
+  { path: ['iam', 'taskRoleName'], what: 'task role name', dflt: (s) => `${s}-task`, check: roleName },
+  { path: ['iam', 'eventsRoleName'], what: 'EventBridge role name', dflt: (s) => `${s}-events`, check: roleName },
+];
+
+function checkNames(raw: unknown, region: string | undefined, out: Problem[]): void {
+  const stack = get(raw, ['stack']);
+  const validStack = typeof stack === 'string' && STACK_SHAPE.test(stack) ? stack : undefined;
+  for (const { path, what, dflt, check } of NAMES) {
+    const v = get(raw, path);
+    if (typeof v === 'string') {
+      const p = check(v);
+      if (p) out.push({ path, message: `${what} "${v}": ${p}` });
+    } else if (v === undefined && dflt && validStack) {
+      const name = dflt(validStack);
+      const p = check(name);
+      if (p) out.push({ path: ['stack'], message: `the default ${what} "${name}" ${p}; set ${path.join('.')} or choose another stack name` });
+    }
+  }
+  const bucket = get(raw, ['bucket', 'name']);
+  if (typeof bucket === 'string') {
+    const p = bucketNameProblems(bucket);
+    if (p) out.push({ path: ['bucket', 'name'], message: `bucket name "${bucket}": ${p}` });
+  } else if (bucket === undefined && validStack && region) {
+    // The engine names the bucket <stack>-<12-digit account>-<region> once it knows the account.
+    const name = `${validStack}-${'0'.repeat(12)}-${region}`;
+    if (name.length > 63) {
+      out.push({ path: ['stack'], message: `the default bucket name ${validStack}-<account>-${region} would be ${name.length} characters (S3 allows 63): set bucket.name or choose a shorter stack name` });
+    }
+  }
+  const prefix = get(raw, ['logs', 'streamPrefix']);
+  if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
+  const boundary = get(raw, ['iam', 'permissionsBoundary']);
+  if (typeof boundary === 'string' && !/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/.test(boundary)) {
+    out.push({ path: ['iam', 'permissionsBoundary'], message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
+  }
+}
+
+function checkLogs(raw: unknown, out: Problem[]): void {
+  const days = get(raw, ['logs', 'retentionDays']);
+  if (!isInt(days) || (LOG_RETENTION_DAYS as readonly number[]).includes(days)) return;
+  const below = LOG_RETENTION_DAYS.filter((d) => d < days).pop();
+  const above = LOG_RETENTION_DAYS.find((d) => d > days);
+  const near = [below, above].filter((d) => d !== undefined);
+  out.push({ path: ['logs', 'retentionDays'], message: `${days} is not a retention CloudWatch Logs accepts: nearest are ${list(near as number[])} (allowed: ${LOG_RETENTION_DAYS.join(', ')})` });
+}
+
+/** Tag keys batchctl sets itself, and AWS's own prefix. */
+const RESERVED_TAG_PREFIXES = ['aws:', 'batchctl:'];
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+function checkTags(raw: unknown, out: Problem[]): void {
+  const tags = get(raw, ['tags']);
+  if (!isRecord(tags)) return;
+  const keys = Object.keys(tags);
+  // AWS allows 50 tags per resource; batchctl adds batchctl:stack, batchctl:logical and Name.
+  if (keys.length > 40) out.push({ path: ['tags'], message: `${keys.length} tags: at most 40 extra tags (AWS allows 50 per resource and batchctl adds its own)` });
+  for (const key of keys) {
+    const path = ['tags', key];
+    const reserved = RESERVED_TAG_PREFIXES.find((p) => key.toLowerCase().startsWith(p));
+    if (reserved) out.push({ path, atKey: true, message: `tag key "${key}" uses the reserved prefix ${reserved}` });
+    else if (key.length > 128) out.push({ path, atKey: true, message: `tag key is ${key.length} characters: at most 128` });
+    else if (!key.length || !TAG_CHARS.test(key)) out.push({ path, atKey: true, message: `tag key "${key}" must be 1-128 letters, digits, spaces and _ . : / = + - @` });
+    const value = tags[key];
+    if (typeof value !== 'string') continue;
+    if (value.length > 256) out.push({ path, message: `tag value is ${value.length} characters: at most 256` });
+    else if (!TAG_CHARS.test(value)) out.push({ path, message: 'tag values may only contain letters, digits, spaces and _ . : / = + - @' });
+  }
+}
+
+/**
+ * Every cross-field and AWS-limit problem in a raw (parsed YAML, not yet zod-validated) config.
+ * Never throws on partial or mistyped input.
+ */
+export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Problem[] {
+  const out: Problem[] = [];
+  if (!isRecord(raw)) return out;
+  checkNetwork(raw, opts.region, out);
+  checkTask(raw, opts.region, out);
+  checkSchedule(raw, opts.now ?? new Date(), out);
+  checkNames(raw, opts.region, out);
+  checkLogs(raw, out);
+  checkTags(raw, out);
+  return out;
+}

@@ -1,0 +1,75 @@
+/**
+ * The dependency graph, built from data: each kind's nodes and their declared deps. `up` walks it
+ * forwards, `down` walks it reversed.
+ */
+import type { StackConfig } from '../config/schema.js';
+import type { NodeSpec, ResourceKind } from './types.js';
+
+/** A node with its kind. */
+export interface GraphNode {
+  key: string;
+  kind: ResourceKind;
+  spec: NodeSpec;
+}
+
+export interface Graph {
+  /** Nodes in a topological order (every node after its deps). */
+  nodes: GraphNode[];
+  byKey: Map<string, GraphNode>;
+  /** Reverse edges: who depends on a key. */
+  dependants: Map<string, string[]>;
+}
+
+/** Build and check the graph for a config. Throws on an unknown dependency or a cycle (programming errors). */
+export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]): Graph {
+  const byKey = new Map<string, GraphNode>();
+  for (const kind of kinds) {
+    for (const spec of kind.nodes(config)) {
+      if (byKey.has(spec.key)) throw new Error(`internal: duplicate node key ${spec.key}`);
+      byKey.set(spec.key, { key: spec.key, kind, spec });
+    }
+  }
+  const dependants = new Map<string, string[]>([...byKey.keys()].map((k) => [k, []]));
+  for (const n of byKey.values()) {
+    for (const d of n.spec.deps) {
+      if (!byKey.has(d)) throw new Error(`internal: ${n.key} depends on unknown node ${d}`);
+      dependants.get(d)!.push(n.key);
+    }
+  }
+  // Kahn's algorithm, keeping declaration order among ready nodes so output is stable.
+  const indegree = new Map([...byKey.values()].map((n) => [n.key, n.spec.deps.length]));
+  const ready = [...byKey.keys()].filter((k) => indegree.get(k) === 0);
+  const order: GraphNode[] = [];
+  while (ready.length) {
+    const k = ready.shift()!;
+    order.push(byKey.get(k)!);
+    for (const d of dependants.get(k)!) {
+      indegree.set(d, indegree.get(d)! - 1);
+      if (indegree.get(d) === 0) ready.push(d);
+    }
+  }
+  if (order.length !== byKey.size) {
+    const stuck = [...indegree].filter(([, v]) => v > 0).map(([k]) => k);
+    throw new Error(`internal: dependency cycle among ${stuck.join(', ')}`);
+  }
+  return { nodes: order, byKey, dependants };
+}
+
+/**
+ * The longest path through the graph when each node costs `cost(key)`: the best wall time any
+ * scheduler can reach with unlimited parallelism.
+ */
+export function criticalPath(graph: Graph, cost: (key: string) => number): { length: number; path: string[] } {
+  const best = new Map<string, { length: number; path: string[] }>();
+  for (const n of graph.nodes) {
+    let prev: { length: number; path: string[] } = { length: 0, path: [] };
+    for (const d of n.spec.deps) {
+      const b = best.get(d)!;
+      if (b.length > prev.length) prev = b;
+    }
+    best.set(n.key, { length: prev.length + cost(n.key), path: [...prev.path, n.key] });
+  }
+  let out = { length: 0, path: [] as string[] };
+  for (const b of best.values()) if (b.length > out.length) out = b;
+  return out;
+}

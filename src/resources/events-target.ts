@@ -1,0 +1,187 @@
+/**
+ * The rule's ECS target: what the schedule starts. Targets are not taggable and have no ARN; one
+ * belongs to us when its rule does (the rule's step checks that).
+ */
+import { ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import { isNotFound } from '../core/errors.js';
+import type { FieldChange, ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+
+export const TARGET_ID = 'batch';
+
+export interface TargetDesired {
+  rule: string;
+  /** The cluster ARN. */
+  arn: string;
+  roleArn: string;
+  ecs: {
+    taskDefinitionArn: string;
+    taskCount: number;
+    launchType: string;
+    platformVersion: string;
+    subnets: string[];
+    securityGroups: string[];
+    assignPublicIp: string;
+    propagateTags: string;
+    enableEcsManagedTags: boolean;
+  };
+  /** The JSON input (container command override), parsed. */
+  input: unknown;
+  retry: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
+}
+
+const sortKeys = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as any)[k])])) : v;
+
+function toTarget(d: TargetDesired): Target {
+  return {
+    Id: TARGET_ID,
+    Arn: d.arn,
+    RoleArn: d.roleArn,
+    Input: JSON.stringify(d.input),
+    RetryPolicy: { MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.retry.maximumRetryAttempts },
+    EcsParameters: {
+      TaskDefinitionArn: d.ecs.taskDefinitionArn,
+      TaskCount: d.ecs.taskCount,
+      LaunchType: d.ecs.launchType as 'FARGATE',
+      PlatformVersion: d.ecs.platformVersion,
+      NetworkConfiguration: {
+        awsvpcConfiguration: { Subnets: d.ecs.subnets, SecurityGroups: d.ecs.securityGroups, AssignPublicIp: d.ecs.assignPublicIp as 'DISABLED' },
+      },
+      PropagateTags: d.ecs.propagateTags as 'TASK_DEFINITION',
+      EnableECSManagedTags: d.ecs.enableEcsManagedTags,
+    },
+  };
+}
+
+/** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
+function checkFailed(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
+  const f = out.FailedEntries?.[0];
+  if (!out.FailedEntryCount && !f) return;
+  // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
+  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
+  err.name = f?.ErrorCode ?? 'FailedEntry';
+  throw err;
+}
+
+/** The schedule's ECS target. */
+export const eventsTarget: ResourceKind<TargetDesired> = {
+  kind: 'events.target',
+  label: 'EventBridge target',
+  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
+  costly: false,
+
+  nodes: (config) => [
+    {
+      key: K.target,
+      // The events role's inline policy must be in place before EventBridge first assumes the role.
+      deps: [
+        K.rule, K.cluster, K.taskDefinition, K.role('events'), K.rolePolicy('events'),
+        ...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task'),
+      ],
+      params: {},
+    },
+  ],
+
+  desired(ctx) {
+    const c = ctx.config;
+    const td = ctx.record(K.taskDefinition);
+    return {
+      rule: ctx.record(K.rule).id,
+      arn: ctx.record(K.cluster).arn ?? '',
+      roleArn: ctx.record(K.role('events')).arn ?? '',
+      ecs: {
+        // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
+        // needs no target update.
+        taskDefinitionArn: td.attrs?.familyArn ?? (td.arn ?? '').replace(/:\d+$/, ''),
+        taskCount: 1,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        subnets: c.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
+        securityGroups: [ctx.record(K.securityGroup('task')).id],
+        assignPublicIp: 'DISABLED',
+        propagateTags: 'TASK_DEFINITION',
+        enableEcsManagedTags: true,
+      },
+      input: { containerOverrides: [{ name: c.task.containerName, command: c.task.command }] },
+      retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },
+    };
+  },
+
+  async find(ctx, _node, recorded) {
+    const rule = recorded ? recorded.id.slice(0, recorded.id.lastIndexOf(':')) : (ctx.maybeRecord(K.rule)?.id ?? ctx.config.schedule.name);
+    let targets: Target[];
+    try {
+      targets = (await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const t = targets.find((x) => x.Id === TARGET_ID);
+    if (!t) return undefined;
+    const e = t.EcsParameters;
+    const vpc = e?.NetworkConfiguration?.awsvpcConfiguration;
+    let input: unknown = t.Input;
+    try {
+      input = t.Input === undefined ? undefined : JSON.parse(t.Input);
+    } catch {
+      // Not JSON: keep the raw text, which then differs from the desired object.
+    }
+    return {
+      record: { kind: 'events.target', id: `${rule}:${TARGET_ID}`, attrs: { rule } },
+      owned: true,
+      observed: {
+        rule,
+        arn: t.Arn ?? '',
+        roleArn: t.RoleArn ?? '',
+        ecs: {
+          taskDefinitionArn: e?.TaskDefinitionArn ?? '',
+          taskCount: e?.TaskCount ?? 1,
+          launchType: e?.LaunchType ?? '',
+          platformVersion: e?.PlatformVersion ?? '',
+          subnets: [...(vpc?.Subnets ?? [])].sort(),
+          securityGroups: [...(vpc?.SecurityGroups ?? [])].sort(),
+          assignPublicIp: vpc?.AssignPublicIp ?? 'DISABLED',
+          propagateTags: e?.PropagateTags ?? '',
+          enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
+        },
+        input,
+        retry: { maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts },
+      },
+    };
+  },
+
+  async create(ctx, _node, d) {
+    // A just-created events role comes back as a failed entry ("cannot be assumed by principal"),
+    // rethrown by checkFailed so the engine's propagation retry sees it.
+    checkFailed(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
+    return { kind: 'events.target', id: `${d.rule}:${TARGET_ID}`, attrs: { rule: d.rule } };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    if (d.rule !== o.rule) changes.push({ field: 'rule', from: o.rule, to: d.rule, replace: true });
+    for (const f of ['arn', 'roleArn', 'input', 'retry'] as const) {
+      if (JSON.stringify(sortKeys(d[f])) !== JSON.stringify(sortKeys(o[f]))) changes.push({ field: f, from: o[f], to: d[f] });
+    }
+    for (const f of Object.keys(d.ecs) as (keyof TargetDesired['ecs'])[]) {
+      const want = Array.isArray(d.ecs[f]) ? [...(d.ecs[f] as string[])].sort() : d.ecs[f];
+      if (JSON.stringify(want) !== JSON.stringify(o.ecs[f])) changes.push({ field: `ecs.${f}`, from: o.ecs[f], to: want });
+    }
+    return changes;
+  },
+
+  async update(ctx, _node, _found, d) {
+    // PutTargets with the same Id replaces the whole target.
+    checkFailed(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
+  },
+
+  async delete(ctx, record) {
+    const rule = record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'));
+    try {
+      checkFailed(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [TARGET_ID] })));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

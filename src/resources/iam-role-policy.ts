@@ -1,0 +1,96 @@
+/**
+ * The inline policy `<stack>-<role>` on each role: the role's only permissions (see lib/policies.ts).
+ * Inline policies cannot be tagged; one belongs to us when its role does.
+ */
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { isNotFound } from '../core/errors.js';
+import type { Ctx, ResourceKind } from '../core/types.js';
+import { K, type RoleName } from './lib/keys.js';
+import { canonicalPolicy, decodePolicy, inlinePolicy, roleNameOf, samePolicy, type PolicyDocument } from './lib/policies.js';
+
+export interface RolePolicyDesired {
+  roleName: string;
+  policyName: string;
+  document: PolicyDocument;
+}
+
+export interface RolePolicyParams {
+  role: RoleName;
+}
+
+const DEPS: Record<RoleName, string[]> = {
+  execution: [K.role('execution'), K.repository, K.logGroup, K.secret],
+  task: [K.role('task'), K.bucket],
+  events: [K.role('events'), K.role('execution'), K.role('task'), K.cluster, K.taskDefinition],
+};
+
+const splitId = (id: string) => {
+  const i = id.indexOf(':');
+  return { RoleName: id.slice(0, i), PolicyName: id.slice(i + 1) };
+};
+
+/** The role's name: from its record when the role step has run, else from the config (plan before create). */
+const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ?? roleNameOf(ctx, r);
+
+/** The inline permissions policy of one of the stack's roles. */
+export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = {
+  kind: 'iam.role-policy',
+  label: 'IAM role policy',
+  dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition'],
+  costly: false,
+
+  nodes: () => (['execution', 'task', 'events'] as RoleName[]).map((role) => ({ key: K.rolePolicy(role), deps: DEPS[role], params: { role } })),
+
+  desired: (ctx, node) => ({
+    roleName: ctx.record(K.role(node.params.role)).id,
+    policyName: `${ctx.stack}-${node.params.role}`,
+    document: inlinePolicy(ctx, node.params.role),
+  }),
+
+  async find(ctx, node, recorded) {
+    const { RoleName, PolicyName } = recorded
+      ? splitId(recorded.id)
+      : { RoleName: roleNameFor(ctx, node.params.role), PolicyName: `${ctx.stack}-${node.params.role}` };
+    try {
+      const out = await ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
+      return {
+        record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
+        // Not taggable: the role's ownership was checked by the role's own step.
+        owned: true,
+        observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(out.PolicyDocument) ?? { Version: '', Statement: [] } },
+      };
+    } catch (err) {
+      // NoSuchEntity covers both a missing policy and a missing role.
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  },
+
+  async create(ctx, _node, d) {
+    await ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.policyName, PolicyDocument: JSON.stringify(d.document) }));
+    return { kind: 'iam.role-policy', id: `${d.roleName}:${d.policyName}` };
+  },
+
+  diff(d, o) {
+    const changes = [];
+    if (d.roleName !== o.roleName || d.policyName !== o.policyName) {
+      changes.push({ field: 'name', from: `${o.roleName}:${o.policyName}`, to: `${d.roleName}:${d.policyName}`, replace: true });
+    }
+    if (!samePolicy(d.document, o.document)) changes.push({ field: 'document', from: canonicalPolicy(o.document), to: canonicalPolicy(d.document) });
+    return changes;
+  },
+
+  async update(ctx, _node, found, d) {
+    const { RoleName, PolicyName } = splitId(found.record.id);
+    // PutRolePolicy replaces the whole document in place.
+    await ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument: JSON.stringify(d.document) }));
+  },
+
+  async delete(ctx, record) {
+    try {
+      await ctx.aws.iam.send(new DeleteRolePolicyCommand(splitId(record.id)));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

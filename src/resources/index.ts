@@ -1,0 +1,55 @@
+/**
+ * The only list of resource kinds. The graph is built from each kind's nodes and their deps; the
+ * order here only breaks ties among nodes that are ready at the same time.
+ */
+import type { ResourceKind } from '../core/types.js';
+import { ecrRepository } from './ecr-repository.js';
+import { vpc } from './vpc.js';
+import { subnet } from './subnet.js';
+import { routeTable } from './route-table.js';
+import { routeTableAssociation } from './route-table-association.js';
+import { securityGroup } from './security-group.js';
+import { vpcGatewayEndpoint } from './vpc-gateway-endpoint.js';
+import { vpcInterfaceEndpoint } from './vpc-interface-endpoint.js';
+import { s3Bucket } from './s3-bucket.js';
+import { s3PublicAccessBlock } from './s3-public-access-block.js';
+import { s3BucketEncryption } from './s3-bucket-encryption.js';
+import { s3BucketLifecycle } from './s3-bucket-lifecycle.js';
+import { s3BucketPolicy } from './s3-bucket-policy.js';
+import { s3BucketVersioning } from './s3-bucket-versioning.js';
+import { secret } from './secret.js';
+import { secretValue } from './secret-value.js';
+import { iamRole } from './iam-role.js';
+import { iamRolePolicy } from './iam-role-policy.js';
+import { logGroup } from './log-group.js';
+import { ecsCluster } from './ecs-cluster.js';
+import { taskDefinition } from './task-definition.js';
+import { eventsRule } from './events-rule.js';
+import { eventsTarget } from './events-target.js';
+
+/** Every kind batchctl manages, the slow ones (VPC endpoints, IAM) first so they start early. */
+export const RESOURCE_KINDS: readonly ResourceKind[] = [
+  vpc,
+  subnet,
+  securityGroup,
+  vpcInterfaceEndpoint,
+  iamRole,
+  routeTable,
+  routeTableAssociation,
+  vpcGatewayEndpoint,
+  ecrRepository,
+  s3Bucket,
+  s3PublicAccessBlock,
+  s3BucketEncryption,
+  s3BucketLifecycle,
+  s3BucketPolicy,
+  s3BucketVersioning,
+  secret,
+  secretValue,
+  logGroup,
+  ecsCluster,
+  iamRolePolicy,
+  taskDefinition,
+  eventsRule,
+  eventsTarget,
+];

@@ -1,0 +1,81 @@
+/**
+ * Helpers shared by the bucket kind and the five bucket sub-resource kinds (public access block,
+ * encryption, lifecycle, policy, versioning). The sub-resources are not taggable: they belong to our
+ * bucket, so whatever `find` sees on it is ours. A sub-resource whose configuration S3 reports absent
+ * (NoSuchLifecycleConfiguration...) is "missing", so the engine creates it and reports it created.
+ */
+import { UserError, awsErrorCode } from '../../core/errors.js';
+import type { Ctx, ResourceKind, ResourceRecord } from '../../core/types.js';
+import { K } from './keys.js';
+
+/** The configured bucket name. The engine resolves the default (`<stack>-<account>-<region>`) before `up`. */
+export function configuredBucketName(ctx: Ctx): string {
+  const name = ctx.config.bucket.name;
+  if (!name) throw new Error('internal: bucket.name must be resolved before resources are converged');
+  return name;
+}
+
+/** The bucket a sub-resource applies to: its own record, the bucket node's record, else the config. */
+export function bucketOf(ctx: Ctx, recorded?: ResourceRecord): string {
+  return recorded?.id ?? ctx.maybeRecord(K.bucket)?.id ?? configuredBucketName(ctx);
+}
+
+/** `arn:<partition>:s3:::<bucket>`: S3 ARNs carry neither region nor account. */
+export const bucketArn = (ctx: Ctx, bucket: string) => `arn:${ctx.partition}:s3:::${bucket}`;
+
+/**
+ * Run an S3 read; a listed error code (e.g. NoSuchLifecycleConfiguration) yields `missing` instead.
+ * Every other error, NoSuchBucket included, propagates unless listed.
+ */
+export async function readOr<T, M>(read: () => Promise<T>, codes: string[], missing: M): Promise<T | M> {
+  try {
+    return await read();
+  } catch (err) {
+    if (codes.includes(awsErrorCode(err))) return missing;
+    throw err;
+  }
+}
+
+/**
+ * Read a bucket sub-resource setting: undefined when the bucket is gone or S3 answers with one of
+ * `absentCodes` (the setting was never made).
+ */
+export function readSub<T>(read: () => Promise<T>, absentCodes: string[] = []): Promise<T | undefined> {
+  return readOr(read, ['NoSuchBucket', ...absentCodes], undefined);
+}
+
+/** Ignore the listed error codes (deletes that find the thing already gone). */
+export async function ignoring(codes: string[], fn: () => Promise<unknown>): Promise<void> {
+  await readOr(fn, codes, undefined);
+}
+
+/**
+ * A bucket we cannot read because another account owns it (or our credentials lack the permission:
+ * S3 answers 403 for both, so the message names both).
+ */
+export function bucketAccessDenied(bucket: string, err: unknown): never {
+  if (['AccessDenied', 'Forbidden', '403'].includes(awsErrorCode(err))) {
+    throw new UserError(
+      `S3 bucket ${bucket} is not accessible: another AWS account owns this name, or your credentials lack S3 permissions on it`,
+      'bucket names are global: set bucket.name in the config to a name of your own',
+    );
+  }
+  throw err;
+}
+
+/** The record of a bucket sub-resource: it is identified by its bucket. */
+export const subRecord = (kind: string, bucket: string): ResourceRecord => ({ kind, id: bucket });
+
+/** A bucket sub-resource kind: no params of its own. */
+export type BucketSubKind<D> = ResourceKind<D, Record<string, never>>;
+
+/**
+ * The common shape of a bucket sub-resource kind: one node depending on the bucket, no AWS-level
+ * identity of its own. `spec` supplies the rest.
+ */
+export function bucketSubKind<D>(
+  spec: Omit<BucketSubKind<D>, 'nodes' | 'dependsOn' | 'costly'> & { key: string },
+): BucketSubKind<D> {
+  const { key, ...rest } = spec;
+  return { ...rest, dependsOn: ['s3.bucket'], costly: false, nodes: () => [{ key, deps: [K.bucket], params: {} }] };
+}

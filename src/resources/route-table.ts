@@ -1,0 +1,80 @@
+import {
+  CreateRouteTableCommand,
+  DeleteRouteCommand,
+  DeleteRouteTableCommand,
+  DescribeRouteTablesCommand,
+  type Route,
+  type RouteTable,
+} from '@aws-sdk/client-ec2';
+import type { ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { change, deleteEc2, findTagged, sorted, tagSpecs, unlessNotFound } from './lib/ec2.js';
+
+/** The route table's settings. */
+export interface RouteTableDesired {
+  vpcId: string;
+  /**
+   * Routes beyond the implicit local route and the S3 gateway endpoint's prefix-list route (which the
+   * endpoint kind owns), as `destination -> target`. Always empty: the subnets stay private.
+   */
+  extraRoutes: string[];
+}
+
+function destination(r: Route): string {
+  return r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId ?? '?';
+}
+
+function extraRoutes(rt: RouteTable): string[] {
+  return sorted((rt.Routes ?? [])
+    .filter((r) => r.GatewayId !== 'local' && !r.GatewayId?.startsWith('vpce-'))
+    .map((r) => {
+      const target = r.GatewayId ?? r.NatGatewayId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NetworkInterfaceId
+        ?? r.InstanceId ?? r.EgressOnlyInternetGatewayId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'unknown';
+      return `${destination(r)} -> ${target}`;
+    }));
+}
+
+/** The batch subnets' route table: only the local route (plus the S3 gateway endpoint's), no internet. */
+export const routeTable: ResourceKind<RouteTableDesired> = {
+  kind: 'ec2.route-table',
+  label: 'Route table',
+  dependsOn: ['ec2.vpc'],
+  costly: false,
+
+  nodes: () => [{ key: K.routeTable, deps: [K.vpc], params: {} }],
+
+  desired: (ctx) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [] }),
+
+  async find(ctx, node, recorded) {
+    const found = await findTagged<RouteTable>(ctx, node.key, 'RouteTable', recorded, async (q) =>
+      (await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: q.ids, Filters: q.filters }))).RouteTables);
+    if (!found) return undefined;
+    return {
+      record: { kind: 'ec2.route-table', id: found.item.RouteTableId! },
+      owned: found.owned,
+      observed: { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item) },
+    };
+  },
+
+  async create(ctx, node, d) {
+    const out = await ctx.aws.ec2.send(new CreateRouteTableCommand({ VpcId: d.vpcId, TagSpecifications: tagSpecs(ctx, 'route-table', node.key) }));
+    return { kind: 'ec2.route-table', id: out.RouteTable!.RouteTableId! };
+  },
+
+  diff: (d, o) => [...change('vpcId', o.vpcId, d.vpcId, true), ...change('extraRoutes', o.extraRoutes, d.extraRoutes)],
+
+  /** Removes routes someone added (an internet or NAT route would defeat the private design). */
+  async update(ctx, _node, found, d) {
+    for (const route of found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r))) {
+      const dest = route.split(' -> ')[0]!;
+      await unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({
+        RouteTableId: found.record.id,
+        ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
+      })));
+    }
+  },
+
+  async delete(ctx, record) {
+    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteRouteTableCommand({ RouteTableId: record.id })));
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * The secret's value: JSON `{"S3_BUCKET_NAME": <bucket>}`, read by ECS into the task's environment
+ * (stack.md row 11). The value is treated as sensitive throughout: diffs never carry it and the record
+ * holds only the secret ARN and the version id.
+ */
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { awsErrorCode } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { configuredBucketName } from './lib/s3.js';
+import { clientToken } from './lib/tags.js';
+
+/** The JSON object stored as the secret's current value. */
+export interface SecretValueDesired {
+  value: Record<string, unknown>;
+}
+
+const KIND = 'secretsmanager.secret-value';
+const REDACTED = '(sensitive)';
+
+/** The secret to write to: its ARN once the secret node has converged, else its name (for `plan`). */
+const secretIdOf = (ctx: Ctx) => ctx.maybeRecord(K.secret)?.arn ?? ctx.config.secret.name;
+
+const recordOf = (secretArn: string, versionId: string): ResourceRecord => ({ kind: KIND, id: secretArn, attrs: { versionId } });
+
+/** JSON with sorted keys, so key order never counts as a change. */
+function canonicalJson(v: unknown): string {
+  const sort = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
+  return JSON.stringify(sort(v));
+}
+
+/**
+ * A version id for PutSecretValue: Secrets Manager takes 32-64 characters and treats a repeated token as
+ * the same version, so an SDK retry of a call that did land does not add a second version.
+ */
+async function versionToken(ctx: Ctx, key: string): Promise<string> {
+  const h = await clientToken(ctx, key);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+async function put(ctx: Ctx, key: string, desired: SecretValueDesired): Promise<ResourceRecord> {
+  const out = await ctx.aws.secretsManager.send(
+    new PutSecretValueCommand({ SecretId: secretIdOf(ctx), SecretString: JSON.stringify(desired.value), ClientRequestToken: await versionToken(ctx, key) }),
+  );
+  return recordOf(out.ARN!, out.VersionId!);
+}
+
+export const secretValue: ResourceKind<SecretValueDesired> = {
+  kind: KIND,
+  label: 'Secret value',
+  dependsOn: ['secretsmanager.secret', 's3.bucket'],
+  costly: false,
+  nodes: () => [{ key: K.secretValue, deps: [K.secret, K.bucket], params: {} }],
+  desired: (ctx) => ({ value: { S3_BUCKET_NAME: ctx.maybeRecord(K.bucket)?.id ?? configuredBucketName(ctx) } }),
+
+  async find(ctx) {
+    try {
+      const out = await ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: secretIdOf(ctx) }));
+      let value: Record<string, unknown>;
+      try {
+        const parsed: unknown = JSON.parse(out.SecretString ?? '');
+        value = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+      } catch {
+        // Not JSON (or a binary secret): never matches the desired object, so update rewrites it.
+        value = {};
+      }
+      return { record: recordOf(out.ARN!, out.VersionId!), observed: { value }, owned: true };
+    } catch (err) {
+      const code = awsErrorCode(err);
+      // No version yet (or no secret); or the secret is scheduled for deletion, which the secret node
+      // undoes first during `up`, so only `plan` can see this.
+      if (code === 'ResourceNotFoundException' || (code === 'InvalidRequestException' && /deletion/i.test((err as Error).message))) return undefined;
+      throw err;
+    }
+  },
+
+  create: (ctx, node, desired) => put(ctx, node.key, desired),
+
+  diff(desired, observed): FieldChange[] {
+    return canonicalJson(desired.value) === canonicalJson(observed.value) ? [] : [{ field: 'value', from: REDACTED, to: REDACTED, sensitive: true }];
+  },
+
+  update: (ctx, node, _found, desired) => put(ctx, node.key, desired),
+
+  // Versions have no life of their own: they are deleted with the secret.
+  async delete() {},
+};

@@ -1,0 +1,231 @@
+/**
+ * The task definition family. Task definitions are immutable: a change registers a new revision, and
+ * the schedule target names the family (no revision), so the next run uses the latest ACTIVE one.
+ * Old revisions are kept while the stack lives: a running task may still use one.
+ */
+import {
+  DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand,
+  ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, TagResourceCommand,
+  type RegisterTaskDefinitionCommandInput, type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { awsErrorCode } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { repositoryUri, secretArn } from './lib/policies.js';
+import { ecsTagList, isOurs, resourceTags } from './lib/tags.js';
+
+/** The registrable content of a revision (RegisterTaskDefinition's input minus family and tags). */
+export type TaskDefContent = Omit<RegisterTaskDefinitionCommandInput, 'family' | 'tags'>;
+
+export interface TaskDefDesired {
+  family: string;
+  content: TaskDefContent;
+  tags: Record<string, string>;
+}
+
+/** Fields a revision's content may have; everything else DescribeTaskDefinition returns is read-only. */
+const CONTENT_FIELDS = [
+  'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'volumes', 'placementConstraints',
+  'requiresCompatibilities', 'cpu', 'memory', 'pidMode', 'ipcMode', 'proxyConfiguration', 'inferenceAccelerators',
+  'ephemeralStorage', 'runtimePlatform', 'enableFaultInjection',
+] as const;
+
+const byName = (a: { name?: string }, b: { name?: string }) => (a.name ?? '').localeCompare(b.name ?? '');
+
+/** Drop what is empty: ECS returns `[]` for every list left out, and `{}` is the same as absent. */
+function strip(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const a = v.map(strip).filter((x) => x !== undefined);
+    return a.length ? a : undefined;
+  }
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    const entries = Object.entries(v).map(([k, x]) => [k, strip(x)] as const).filter(([, x]) => x !== undefined);
+    return entries.length ? Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))) : undefined;
+  }
+  return v === null ? undefined : v;
+}
+
+/**
+ * The canonical content: both what we register and what DescribeTaskDefinition returns reduce to the
+ * same value when converged. ECS fills defaults on read (container cpu 0, essential true, empty
+ * portMappings/mountPoints/volumesFrom/systemControls/environment, enableFaultInjection false), and
+ * keeps environment and secrets in the order given.
+ */
+export function canonicalContent(c: TaskDefContent | TaskDefinition): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const f of CONTENT_FIELDS) picked[f] = (c as Record<string, unknown>)[f];
+  if (picked.enableFaultInjection === false) delete picked.enableFaultInjection;
+  picked.requiresCompatibilities = [...((picked.requiresCompatibilities as string[] | undefined) ?? [])].sort();
+  picked.containerDefinitions = [...((c.containerDefinitions ?? []) as Record<string, any>[])].sort(byName).map((cd) => {
+    const x = { ...cd };
+    if (x.cpu === 0) delete x.cpu;
+    if (x.essential === undefined) x.essential = true;
+    x.environment = [...(x.environment ?? [])].sort(byName);
+    x.secrets = [...(x.secrets ?? [])].sort(byName);
+    return x;
+  });
+  return (strip(picked) ?? {}) as Record<string, unknown>;
+}
+
+async function describe(ctx: Ctx, family: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
+  try {
+    const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }));
+    // DescribeTaskDefinition(family) returns the latest ACTIVE revision; INACTIVE means deregistered.
+    if (!out.taskDefinition || out.taskDefinition.status !== 'ACTIVE') return undefined;
+    return { td: out.taskDefinition, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])) };
+  } catch (err) {
+    // ECS has no NotFound code here: an unknown family is a generic ClientException.
+    if (awsErrorCode(err) === 'ClientException' && /unable to describe task definition/i.test((err as Error).message)) return undefined;
+    throw err;
+  }
+}
+
+function record(td: TaskDefinition): ResourceRecord {
+  const arn = td.taskDefinitionArn ?? '';
+  return {
+    kind: 'ecs.task-definition',
+    id: td.family ?? '',
+    arn,
+    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, '') },
+  };
+}
+
+/** Every revision ARN of exactly this family with this status (familyPrefix also matches longer names). */
+async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'): Promise<string[]> {
+  // Family names are [A-Za-z0-9_-]: nothing to escape.
+  const exact = new RegExp(`:task-definition/${family}:\\d+$`);
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await ctx.aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken }));
+    arns.push(...(out.taskDefinitionArns ?? []).filter((a) => exact.test(a)));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return arns;
+}
+
+/** The stack's task definition family. */
+export const taskDefinition: ResourceKind<TaskDefDesired> = {
+  kind: 'ecs.task-definition',
+  label: 'ECS task definition',
+  dependsOn: ['ecr.repository', 'secretsmanager.secret', 'iam.role', 'logs.log-group'],
+  costly: false,
+
+  nodes: () => [
+    { key: K.taskDefinition, deps: [K.repository, K.secret, K.role('execution'), K.role('task'), K.logGroup], params: {} },
+  ],
+
+  desired(ctx, node) {
+    const t = ctx.config.task;
+    return {
+      family: t.family,
+      tags: resourceTags(ctx, node.key),
+      content: {
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: String(t.cpu),
+        memory: String(t.memory),
+        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: t.cpuArchitecture },
+        executionRoleArn: ctx.record(K.role('execution')).arn,
+        taskRoleArn: ctx.record(K.role('task')).arn,
+        containerDefinitions: [
+          {
+            name: t.containerName,
+            image: t.image ?? `${repositoryUri(ctx)}:${t.imageTag}`,
+            essential: true,
+            // The schedule target overrides the command too (as in the article); the default here lets a
+            // manual run work without an override.
+            command: t.command,
+            environment: Object.keys(t.environment).sort().map((name) => ({ name, value: t.environment[name] })),
+            // Only the ARN and JSON key are stored: ECS resolves the value at task start.
+            secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }],
+            logConfiguration: {
+              logDriver: 'awslogs',
+              options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': ctx.config.logs.streamPrefix },
+            },
+            // No portMappings: the article maps port 80, but a batch job serves nothing.
+          },
+        ],
+      },
+    };
+  },
+
+  async find(ctx, _node, recorded) {
+    const family = ctx.config.task.family;
+    let got = recorded ? await describe(ctx, recorded.id) : undefined;
+    const viaRecord = !!got;
+    if (!got && recorded?.id !== family) got = await describe(ctx, family);
+    if (!got) return undefined;
+    return {
+      record: record(got.td),
+      owned: viaRecord || isOurs(ctx, got.tags),
+      observed: { family: got.td.family ?? '', content: got.td as TaskDefContent, tags: got.tags },
+    };
+  },
+
+  async create(ctx, _node, d) {
+    let out;
+    try {
+      out = await ctx.aws.ecs.send(new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) }));
+    } catch (err) {
+      // A role created seconds ago is refused with a bare "Role is not valid" that names neither role.
+      // Rethrown naming them (same code) so the engine's propagation retry can say which it waits for.
+      if (awsErrorCode(err) !== 'ClientException' || !/role is not valid/i.test((err as Error).message)) throw err;
+      const named = new Error(`Role is not valid (ECS cannot use the execution role '${d.content.executionRoleArn}' or the task role '${d.content.taskRoleArn}' yet)`, { cause: err });
+      named.name = 'ClientException';
+      throw named;
+    }
+    if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition returned no task definition for ${d.family}`);
+    return record(out.taskDefinition);
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    if (d.family !== o.family) changes.push({ field: 'family', from: o.family, to: d.family, replace: true });
+    const want = canonicalContent(d.content);
+    const have = canonicalContent(o.content);
+    for (const f of [...new Set([...Object.keys(want), ...Object.keys(have)])].sort()) {
+      if (f === 'containerDefinitions') continue;
+      if (JSON.stringify(want[f]) !== JSON.stringify(have[f])) changes.push({ field: f, from: have[f], to: want[f] });
+    }
+    const wc = (want.containerDefinitions ?? []) as Record<string, unknown>[];
+    const hc = (have.containerDefinitions ?? []) as Record<string, unknown>[];
+    for (const name of [...new Set([...wc, ...hc].map((c) => String(c.name)))].sort()) {
+      const w = wc.find((c) => c.name === name) ?? {};
+      const h = hc.find((c) => c.name === name) ?? {};
+      for (const f of [...new Set([...Object.keys(w), ...Object.keys(h)])].sort()) {
+        if (JSON.stringify(w[f]) !== JSON.stringify(h[f])) changes.push({ field: `containerDefinitions.${name}.${f}`, from: h[f], to: w[f] });
+      }
+    }
+    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    return changes;
+  },
+
+  async update(ctx, node, found, d, changes) {
+    // Any content change means a new revision (tags included); tags alone are set on the current one.
+    if (changes.some((c) => !c.field.startsWith('tags.'))) return taskDefinition.create(ctx, node, d);
+    await ctx.aws.ecs.send(
+      new TagResourceCommand({ resourceArn: found.record.arn, tags: changes.map((c) => ({ key: c.field.slice(5), value: String(c.to) })) }),
+    );
+  },
+
+  async delete(ctx, rec) {
+    const family = rec.id;
+    for (const taskDefinition of await revisions(ctx, family, 'ACTIVE')) {
+      await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+    }
+    // Deregistered revisions stay listed (INACTIVE) forever unless deleted; DeleteTaskDefinitions takes
+    // at most 10 and does not exist in every partition yet.
+    const inactive = await revisions(ctx, family, 'INACTIVE');
+    for (let i = 0; i < inactive.length; i += 10) {
+      try {
+        const out = await ctx.aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: inactive.slice(i, i + 10) }));
+        const bad = (out.failures ?? []).filter((f) => !/does not exist/i.test(f.reason ?? ''));
+        if (bad.length) throw new Error(`could not delete task definition ${bad[0]!.arn}: ${bad[0]!.reason}`);
+      } catch (err) {
+        if (['UnsupportedFeatureException', 'UnknownOperationException'].includes(awsErrorCode(err))) return;
+        throw err;
+      }
+    }
+  },
+};

@@ -1,0 +1,117 @@
+import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
+import type { ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { clientToken } from './lib/tags.js';
+import { change, deleteEndpoint, findEndpoint, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
+
+/** An interface endpoint's settings (id lists sorted). */
+export interface InterfaceEndpointDesired {
+  type: string;
+  vpcId: string;
+  serviceName: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  privateDnsEnabled: boolean;
+  /**
+   * `available`, or the terminal state it ended in (`failed`, `rejected`): AWS never recovers those, so
+   * they show as a replacement instead of passing as converged. Pending counts as available.
+   */
+  state: string;
+}
+
+function observe(ep: VpcEndpoint): InterfaceEndpointDesired {
+  return {
+    type: ep.VpcEndpointType ?? '',
+    vpcId: ep.VpcId ?? '',
+    serviceName: ep.ServiceName ?? '',
+    subnetIds: sorted(ep.SubnetIds),
+    securityGroupIds: sorted(ep.Groups?.map((g) => g.GroupId)),
+    privateDnsEnabled: ep.PrivateDnsEnabled ?? false,
+    state: ['failed', 'rejected', 'expired'].includes((ep.State ?? '').toLowerCase()) ? (ep.State ?? '').toLowerCase() : 'available',
+  };
+}
+
+const BUDGET_MS = 10 * 60_000;
+
+/**
+ * One interface endpoint per AWS service the task reaches without a NAT (ECR API and registry, logs,
+ * Secrets Manager...). Private DNS makes the service's usual hostname resolve to the endpoint. Billed per
+ * hour and per subnet, hence costly.
+ */
+export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { service: string }> = {
+  kind: 'ec2.vpc-interface-endpoint',
+  label: 'Interface endpoint',
+  dependsOn: ['ec2.vpc', 'ec2.subnet', 'ec2.security-group'],
+  costly: true,
+
+  nodes: (config) =>
+    config.network.interfaceEndpoints.map((service) => ({
+      key: K.interfaceEndpoint(service),
+      deps: [K.vpc, ...config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az)), K.securityGroup('endpoint')],
+      params: { service },
+    })),
+
+  desired: (ctx, node) => ({
+    type: 'Interface',
+    vpcId: ctx.record(K.vpc).id,
+    serviceName: `com.amazonaws.${ctx.region}.${node.params.service}`,
+    subnetIds: sorted(ctx.config.network.endpointSubnets.map((s) => ctx.record(K.subnet('endpoint', s.az)).id)),
+    securityGroupIds: [ctx.record(K.securityGroup('endpoint')).id],
+    privateDnsEnabled: true,
+    state: 'available',
+  }),
+
+  async find(ctx, node, recorded) {
+    const found = await findEndpoint(ctx, node.key, recorded);
+    if (!found) return undefined;
+    return { record: { kind: 'ec2.vpc-interface-endpoint', id: found.item.VpcEndpointId! }, owned: found.owned, observed: observe(found.item) };
+  },
+
+  async create(ctx, node, d) {
+    // Without a ClientToken (the SDK does not fill one in here) a retried or re-run create after a lost
+    // response makes a second billed endpoint.
+    const out = await ctx.aws.ec2.send(new CreateVpcEndpointCommand({
+      VpcEndpointType: 'Interface',
+      VpcId: d.vpcId,
+      ServiceName: d.serviceName,
+      SubnetIds: d.subnetIds,
+      SecurityGroupIds: d.securityGroupIds,
+      PrivateDnsEnabled: d.privateDnsEnabled,
+      ClientToken: await clientToken(ctx, node.key),
+      TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
+    }));
+    const id = out.VpcEndpoint!.VpcEndpointId!;
+    await waitEndpointAvailable(ctx, node.key, id, BUDGET_MS);
+    return { kind: 'ec2.vpc-interface-endpoint', id };
+  },
+
+  diff: (d, o) => [
+    ...change('state', o.state, d.state, true),
+    ...change('type', o.type, d.type, true),
+    ...change('vpcId', o.vpcId, d.vpcId, true),
+    ...change('serviceName', o.serviceName, d.serviceName, true),
+    ...change('subnetIds', o.subnetIds, d.subnetIds),
+    ...change('securityGroupIds', o.securityGroupIds, d.securityGroupIds),
+    ...change('privateDnsEnabled', o.privateDnsEnabled, d.privateDnsEnabled),
+  ],
+
+  /** One ModifyVpcEndpoint; the endpoint is pending again while AWS moves its ENIs, so wait for it. */
+  async update(ctx, node, found, d) {
+    const o = found.observed;
+    const minus = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
+    const lists = {
+      AddSubnetIds: minus(d.subnetIds, o.subnetIds),
+      RemoveSubnetIds: minus(o.subnetIds, d.subnetIds),
+      AddSecurityGroupIds: minus(d.securityGroupIds, o.securityGroupIds),
+      RemoveSecurityGroupIds: minus(o.securityGroupIds, d.securityGroupIds),
+    };
+    await ctx.aws.ec2.send(new ModifyVpcEndpointCommand({
+      VpcEndpointId: found.record.id,
+      ...Object.fromEntries(Object.entries(lists).filter(([, v]) => v.length)),
+      ...(o.privateDnsEnabled !== d.privateDnsEnabled ? { PrivateDnsEnabled: d.privateDnsEnabled } : {}),
+    }));
+    await waitEndpointAvailable(ctx, node.key, found.record.id, BUDGET_MS);
+  },
+
+  delete: (ctx, record) => deleteEndpoint(ctx, record, BUDGET_MS),
+};

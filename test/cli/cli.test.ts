@@ -1,0 +1,117 @@
+/**
+ * The CLI in-process against the fake AWS (exit codes, output modes, user errors before any AWS call),
+ * and the built bin in a child process (what `--help` and `validate` load).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
+import { scratch } from '../helpers/stack.js';
+import { ROOT } from '../helpers/ctx.js';
+import { buildProgram } from '../../src/cli/main.js';
+
+let fake: FakeAws;
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  fake = createFakeAws();
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+  process.exitCode = undefined;
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  fake.uninstall();
+  process.exitCode = undefined;
+});
+
+async function cli(...args: string[]): Promise<number> {
+  await buildProgram().parseAsync(['node', 'batchctl', ...args]);
+  return Number(process.exitCode ?? 0);
+}
+
+const BAD = join(ROOT, 'test/config/bad');
+
+describe('batchctl up / validate', () => {
+  it('up prints one line per resource and a summary; --json gives a machine-readable result', async () => {
+    const s = scratch();
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/^created\s+VPC\s+vpc\s+vpc-/m);
+    expect(text).toMatch(/Done: \d+ created, 0 updated, 3 unchanged in /);
+    out.length = 0;
+    expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'up')).toBe(0);
+    const doc = JSON.parse(out.join(''));
+    expect(doc.ok).toBe(true);
+    expect(doc.resources.every((r: { action: string }) => r.action === 'unchanged')).toBe(true);
+    expect(doc.resources.find((r: { key: string }) => r.key === 'vpc').id).toMatch(/^vpc-/);
+  });
+
+  it('every bad config in the corpus: exit 2, file:line:col and key path, zero AWS calls (validate and up)', async () => {
+    const files = readdirSync(BAD).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(25);
+    for (const f of files) {
+      for (const cmd of ['validate', 'up']) {
+        err.length = 0;
+        const code = await cli('-c', join(BAD, f), '--state', join(scratch().dir, 's.json'), cmd);
+        expect(code, `${cmd} ${f}`).toBe(2);
+        const text = err.join('');
+        expect(text, f).toMatch(new RegExp(`${f}:\\d+:\\d+ `));
+        expect(text, f).not.toMatch(/\n\s+at /); // no stack trace
+      }
+    }
+    expect(fake.core.calls).toEqual([]);
+  });
+
+  it('a missing config file is a user error with a hint', async () => {
+    expect(await cli('-c', '/nonexistent/batch.config.yaml', 'validate')).toBe(2);
+    expect(err.join('')).toMatch(/config file not found.*\nhint: /s);
+  });
+
+  it('an AWS failure names the resource, the step and the code, and exits 1', async () => {
+    const s = scratch();
+    fake.core.failOn('CreateLogGroup', 'LimitExceededException', 1, 'Resource limit exceeded.');
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(1);
+    expect(err.join('')).toContain('error: log-group: create failed: LimitExceededException: Resource limit exceeded.');
+  });
+
+  it('missing credentials: one line saying what to set, exit 2', async () => {
+    const s = scratch();
+    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity' });
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(2);
+    expect(err.join('')).toMatch(/error: no AWS credentials found\nhint: set AWS_PROFILE/);
+  });
+});
+
+describe('the built bin', () => {
+  const bin = join(ROOT, 'bin/batchctl');
+  const loaded = (args: string[], cwd = ROOT) => {
+    const res = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/import-trace.mjs'), bin, ...args], { cwd, encoding: 'utf8' });
+    const line = res.stderr.split('\n').find((l) => l.startsWith('aws-clients-loaded:'))!;
+    return { res, clients: JSON.parse(line.slice('aws-clients-loaded: '.length)) as string[] };
+  };
+
+  it('--help and validate load no AWS client', () => {
+    const help = loaded(['--help']);
+    expect(help.res.status).toBe(0);
+    expect(help.res.stdout).toContain('Usage: batchctl');
+    expect(help.clients).toEqual([]);
+    const v = loaded(['validate']);
+    expect(v.res.status).toBe(0);
+    expect(v.clients).toEqual([]);
+  });
+
+  it('an unknown flag exits 2', () => {
+    const res = spawnSync(process.execPath, [bin, 'up', '--no-such-flag'], { cwd: ROOT, encoding: 'utf8' });
+    expect(res.status).toBe(2);
+  });
+
+  it('package.json and the CLI agree on the version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const res = spawnSync(process.execPath, [bin, '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(res.stdout.trim()).toBe(pkg.version);
+  });
+});

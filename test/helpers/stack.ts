@@ -1,0 +1,56 @@
+/**
+ * Running whole commands against the fake AWS: a temp directory with a config and a state path.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runUp, type UpReport } from '../../src/core/up.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import { DEFAULT_CONFIG_PATH } from './ctx.js';
+
+/** A scratch stack: its own directory, config file and state path. */
+export interface Scratch {
+  dir: string;
+  configPath: string;
+  statePath: string;
+  /** Rewrite the config (text transform of the current one). */
+  editConfig(fn: (text: string) => string): void;
+}
+
+export function scratch(configText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), 'batchctl-'));
+  const configPath = join(dir, 'batch.config.yaml');
+  writeFileSync(configPath, configText);
+  return {
+    dir, configPath, statePath: join(dir, '.batchctl', 'state.json'),
+    editConfig(fn) { writeFileSync(configPath, fn(readFileSync(configPath, 'utf8'))); },
+  };
+}
+
+/** `up` on the fake; resolves with the report and the recording reporter (rejects like the CLI would). */
+export async function upOn(s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: boolean } = {}): Promise<UpReport & { reporter: RecordingReporter }> {
+  const reporter = opts.reporter ?? new RecordingReporter();
+  const report = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, parallel: opts.parallel, forceUnlock: opts.forceUnlock });
+  return { ...report, reporter };
+}
+
+/**
+ * Drive a promise to completion under vitest fake timers. Fake time moves only when everything in
+ * flight is asleep on a timer, so real I/O (the state file) never makes fake time run ahead.
+ * Needs setImmediate left real (fake only setTimeout/setInterval/Date).
+ */
+export async function settleWithFakeTimers<T>(p: Promise<T>): Promise<T> {
+  const { vi } = await import('vitest');
+  let settled = false;
+  p.then(() => { settled = true; }, () => { settled = true; });
+  let idle = 0;
+  while (!settled) {
+    await new Promise((r) => setImmediate(r));
+    if (vi.getTimerCount() === 0) continue;
+    // Several turns with nothing but timers pending: everyone is asleep, jump to the next timer.
+    if (++idle < 3) continue;
+    idle = 0;
+    await vi.advanceTimersToNextTimerAsync();
+  }
+  return p;
+}
