@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 30_000,
     // The fake AWS patches client prototypes; isolate files so one file's mocks never leak into another.
     isolate: true,
+    reporters: ['default', './test/helpers/plain-summary.ts'],
   },
 });

@@ -18,7 +18,7 @@ const ACTION_WIDTH = 10;
 export function formatEvent(e: ResourceEvent): string {
   const id = e.action === 'failed' || e.action === 'skipped' ? e.message ?? '' : e.id ?? '';
   const extra = e.changes?.length ? `  (${e.changes.join(', ')})` : '';
-  return `${e.action.padEnd(ACTION_WIDTH)} ${e.label.padEnd(26)} ${e.key.padEnd(36)} ${id}${extra}`.trimEnd();
+  return `${e.action.padEnd(ACTION_WIDTH)} ${e.label.padEnd(26)} ${e.key.padEnd(40)} ${id}${extra}`.trimEnd();
 }
 
 /** Wall time as `1m05s` / `3.2s`. */
@@ -71,7 +71,10 @@ export async function createTtyReporter(): Promise<Reporter & { stop(): void }> 
     }
     const [first, ...rest] = [...inFlight];
     const head = first[1] ? `${first[0]}: ${first[1]}` : first[0];
-    spinner.text = rest.length ? `${head}  (+${rest.length} more: ${rest.map(([k]) => k).slice(0, 4).join(', ')}${rest.length > 4 ? ', …' : ''})` : head;
+    const text = rest.length ? `${head}  (+${rest.length} more: ${rest.map(([k]) => k).join(', ')})` : head;
+    // A spinner line that wraps leaves a copy of itself on every redraw: keep it to one row.
+    const width = (process.stderr.columns || 120) - 3;
+    spinner.text = text.length > width ? `${text.slice(0, width - 1)}…` : text;
     if (!spinner.isSpinning) spinner.start();
   };
   const print = (line: string) => {

@@ -1,0 +1,60 @@
+/**
+ * The --endpoint-url / AWS_ENDPOINT_URL path with the real SDK (no fake): every call goes to the given
+ * endpoint, signed, with our user agent. A tiny local server answers STS and refuses the rest.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { scratch } from '../helpers/stack.js';
+import { runUp } from '../../src/core/up.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+
+const seen: { method: string; url: string; ua: string; body: string; auth: string }[] = [];
+let server: Server;
+let url: string;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, ua: String(req.headers['user-agent'] ?? '') + String(req.headers['x-amz-user-agent'] ?? ''), body, auth: String(req.headers.authorization ?? '') });
+      if (body.includes('Action=GetCallerIdentity')) {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+        return;
+      }
+      // Anything else: a non-retryable client error, so `up` fails fast after reaching us.
+      res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnsupportedOperation' });
+      res.end(JSON.stringify({ __type: 'UnsupportedOperation', message: 'not in this test server' }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'ap-northeast-1' });
+  delete process.env.AWS_PROFILE;
+});
+afterAll(() => {
+  server.close();
+  process.env = saved;
+});
+
+describe('endpoint override', () => {
+  it('sends every call to AWS_ENDPOINT_URL, signed, with the batchctl user agent', async () => {
+    process.env.AWS_ENDPOINT_URL = url;
+    const s = scratch();
+    const err = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }).catch((e) => e);
+    delete process.env.AWS_ENDPOINT_URL;
+    expect(err.message).toMatch(/UnsupportedOperation/);
+    expect(seen.some((r) => r.body.includes('Action=GetCallerIdentity'))).toBe(true);
+    expect(seen.length).toBeGreaterThan(1);
+    for (const r of seen) {
+      expect(r.ua).toContain('batchctl/');
+      expect(r.auth).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\//);
+    }
+    // S3 calls are path-style on an endpoint override: the bucket is in the path, not the host.
+    const s3 = seen.filter((r) => r.url.startsWith('/sample-batch-000000000000-ap-northeast-1'));
+    expect(s3.length).toBeGreaterThan(0);
+  });
+});

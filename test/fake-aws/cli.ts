@@ -1,0 +1,28 @@
+/**
+ * Run the real CLI against the in-memory fake AWS, for trying commands and for the README's examples:
+ *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
+ * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
+ * make it feel like AWS.
+ */
+import { createFakeAws } from './index.js';
+import { buildProgram } from '../../src/cli/main.js';
+
+const fake = createFakeAws();
+fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
+fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
+
+const args = process.argv.slice(2);
+const commands: string[][] = [[]];
+for (const a of args) {
+  if (a === '--then') commands.push([]);
+  else commands[commands.length - 1].push(a);
+}
+let code = 0;
+for (const cmd of commands) {
+  process.exitCode = undefined;
+  await buildProgram().parseAsync(['node', 'batchctl', ...cmd]);
+  code = Number(process.exitCode ?? 0);
+  if (code !== 0) break;
+}
+fake.uninstall();
+process.exit(code);
