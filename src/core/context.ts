@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StackConfig } from '../config/schema.js';
 import type { AwsClients } from '../aws/clients.js';
-import { WaitTimeout } from './errors.js';
+import { MissingRecord, WaitTimeout } from './errors.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import type { Reporter } from './reporter.js';
@@ -45,7 +45,7 @@ export function buildContext(opts: ContextOptions): Ctx {
     baseTags: { ...opts.config.tags, [TAG_STACK]: opts.config.stack },
     record(key) {
       const r = records.get(key);
-      if (!r) throw new Error(`internal: ${stepKey || 'step'} needs ${key}, which has no record yet`);
+      if (!r) throw new MissingRecord(stepKey, key);
       return r;
     },
     maybeRecord: (key) => records.get(key),

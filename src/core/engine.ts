@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { StackConfig } from '../config/schema.js';
 import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
-import { AwsStepError, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from './errors.js';
+import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from './errors.js';
 import { buildGraph, type Graph, type GraphNode } from './graph.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
 import type { StateStore } from './state.js';
-import type { FieldChange, ResourceKind, ResourceRecord } from './types.js';
+import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -70,26 +70,82 @@ export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResul
   return walk(env, graph, opts);
 }
 
+/** The outcome of a scheduled walk: which keys ran, failed, or never started (and what blocked them). */
+export interface WalkOutcome {
+  done: Set<string>;
+  failures: { key: string; error: Error }[];
+  notStarted: { key: string; blockedBy: string[] }[];
+}
+
+/**
+ * Run `step` for every key once all of `prereqs(key)` are done, at most `parallel` at a time. After a
+ * failure no new step starts (steps in flight finish); the keys never started are returned with what
+ * blocked them. `up` walks deps first; `down` passes dependants as prerequisites to walk reversed.
+ */
+export async function walkKeys(
+  keys: string[],
+  prereqs: (key: string) => string[],
+  parallel: number,
+  step: (key: string) => Promise<void>,
+  onFailure?: (key: string, error: Error) => void,
+): Promise<WalkOutcome> {
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  const running = new Set<string>();
+  const failures: WalkOutcome['failures'] = [];
+  const waiting = new Map(keys.map((k) => [k, new Set(prereqs(k))]));
+  const dependants = new Map<string, string[]>(keys.map((k) => [k, []]));
+  for (const k of keys) for (const p of waiting.get(k)!) dependants.get(p)?.push(k);
+  let stopping = false;
+  await new Promise<void>((resolveAll) => {
+    const pump = () => {
+      if (!stopping) {
+        for (const key of keys) {
+          if (running.size >= Math.max(1, parallel)) break;
+          if (done.has(key) || running.has(key) || failed.has(key) || waiting.get(key)!.size > 0) continue;
+          running.add(key);
+          step(key).then(
+            () => {
+              running.delete(key);
+              done.add(key);
+              for (const d of dependants.get(key)!) waiting.get(d)!.delete(key);
+              pump();
+            },
+            (err: unknown) => {
+              running.delete(key);
+              failed.add(key);
+              const error = err instanceof Error ? err : new Error(String(err));
+              failures.push({ key, error });
+              onFailure?.(key, error);
+              stopping = true;
+              pump();
+            },
+          );
+        }
+      }
+      if (running.size === 0) resolveAll();
+    };
+    pump();
+  });
+  const notStarted = keys
+    .filter((k) => !done.has(k) && !failed.has(k))
+    .map((k) => ({ key: k, blockedBy: [...waiting.get(k)!].filter((d) => !done.has(d)) }));
+  return { done, failures, notStarted };
+}
+
 async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunResult> {
   const clock = env.clock ?? realClock;
-  const parallel = Math.max(1, opts.parallel ?? DEFAULT_PARALLEL);
   const started = clock.now();
   const runId = randomUUID();
   const records = env.state.records();
   const events: ResourceEvent[] = [];
-  const failures: Error[] = [];
-  const done = new Set<string>();
-  const failedOrSkipped = new Set<string>();
-  const running = new Set<string>();
-  const waiting = new Map(graph.nodes.map((n) => [n.key, new Set(n.spec.deps)]));
-  let stopping = false;
-
   const emit = (e: ResourceEvent) => {
     events.push(e);
     env.reporter.stepDone(e);
   };
 
-  const runStep = async (node: GraphNode): Promise<void> => {
+  const runStep = async (key: string): Promise<void> => {
+    const node = graph.byKey.get(key)!;
     const t0 = clock.now();
     env.reporter.stepStarted(node.key, node.kind.label);
     const ctx = buildContext({
@@ -106,85 +162,118 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     });
   };
 
-  await new Promise<void>((resolveAll) => {
-    const pump = () => {
-      if (!stopping) {
-        for (const node of graph.nodes) {
-          if (running.size >= parallel) break;
-          if (done.has(node.key) || running.has(node.key) || failedOrSkipped.has(node.key)) continue;
-          if (waiting.get(node.key)!.size > 0) continue;
-          running.add(node.key);
-          runStep(node).then(
-            () => {
-              running.delete(node.key);
-              done.add(node.key);
-              for (const d of graph.dependants.get(node.key)!) waiting.get(d)!.delete(node.key);
-              pump();
-            },
-            (err: unknown) => {
-              running.delete(node.key);
-              failedOrSkipped.add(node.key);
-              const e = err instanceof Error ? err : new Error(String(err));
-              failures.push(e);
-              emit({ key: node.key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: e.message });
-              // Stop starting new steps; the ones in flight finish and are recorded.
-              stopping = true;
-              pump();
-            },
-          );
-        }
-      }
-      if (running.size === 0) resolveAll();
-    };
-    pump();
-  });
-
+  const outcome = await walkKeys(
+    graph.nodes.map((n) => n.key),
+    (k) => graph.byKey.get(k)!.spec.deps,
+    opts.parallel ?? DEFAULT_PARALLEL,
+    runStep,
+    (key, error) => {
+      const node = graph.byKey.get(key)!;
+      emit({ key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: error.message });
+    },
+  );
   // Everything that never ran: dependants of a failure, or independent steps not started after it.
-  for (const node of graph.nodes) {
-    if (done.has(node.key) || failedOrSkipped.has(node.key)) continue;
-    const blockedBy = [...waiting.get(node.key)!].filter((d) => failedOrSkipped.has(d));
+  for (const { key, blockedBy } of outcome.notStarted) {
+    const node = graph.byKey.get(key)!;
     emit({
-      key: node.key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
+      key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
       message: blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
     });
-    failedOrSkipped.add(node.key);
   }
-
-  const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 } as Record<ResourceAction, number>;
-  for (const e of events) counts[e.action] += 1;
-  const result: RunResult = { events, counts, wallMs: clock.now() - started, failures };
+  const failures = outcome.failures.map((f) => f.error);
+  const result: RunResult = { events, counts: countActions(events), wallMs: clock.now() - started, failures };
   if (failures.length) throw Object.assign(new RunFailed(failures), { result });
   return result;
+}
+
+export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
+  const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 } as Record<ResourceAction, number>;
+  for (const e of events) counts[e.action] += 1;
+  return counts;
+}
+
+/** What `plan` and `up` both compute for a node: the one diff, so `plan` shows what `up` does. */
+export interface Assessment {
+  key: string;
+  label: string;
+  kind: string;
+  /** `replace`: the change needs a new resource, which `up` refuses. */
+  action: 'create' | 'update' | 'unchanged' | 'replace';
+  found?: Found;
+  desired?: unknown;
+  changes: FieldChange[];
+}
+
+/**
+ * Find a node and diff it against the config. Throws a UserError for a same-named resource that is not
+ * ours. With `tolerateMissingDeps` (plan), a node whose dependencies do not exist yet is reported as
+ * `create` instead of failing on their missing records.
+ */
+export async function assess(
+  node: GraphNode,
+  ctx: Ctx,
+  recorded: ResourceRecord | undefined,
+  stack: string,
+  tolerateMissingDeps = false,
+): Promise<Assessment> {
+  const { kind, spec } = node;
+  const base = { key: node.key, label: kind.label, kind: kind.kind };
+  let found: Found | undefined;
+  try {
+    found = await step(node, 'find', () => kind.find(ctx, spec, recorded));
+  } catch (err) {
+    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) return { ...base, action: 'create', changes: [] };
+    throw err;
+  }
+  if (found && !found.owned) {
+    throw new UserError(
+      `${kind.label} ${found.record.id} (${node.key}) already exists but is not part of stack '${stack}' (no batchctl:stack tag)`,
+      'batchctl never adopts resources it did not create: rename it in the config, or tag it batchctl:stack=' + stack + ' if it really is this stack\'s',
+    );
+  }
+  let desired: unknown;
+  try {
+    desired = await kind.desired(ctx, spec);
+  } catch (err) {
+    if (tolerateMissingDeps && err instanceof MissingRecord) {
+      return found ? { ...base, action: 'update', found, changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }] } : { ...base, action: 'create', changes: [] };
+    }
+    throw err;
+  }
+  if (!found) return { ...base, action: 'create', desired, changes: [] };
+  const changes = kind.diff(desired, found.observed);
+  if (changes.length === 0) return { ...base, action: 'unchanged', found, desired, changes };
+  const replace = changes.filter((c) => c.replace);
+  if (replace.length || !kind.update) return { ...base, action: 'replace', found, desired, changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })) };
+  return { ...base, action: 'update', found, desired, changes };
 }
 
 async function converge(
   env: EngineEnv,
   node: GraphNode,
-  ctx: ReturnType<typeof buildContext>,
+  ctx: Ctx,
   recorded: ResourceRecord | undefined,
   opts: UpOptions,
   clock: Clock,
 ): Promise<{ action: ResourceAction; record: ResourceRecord; changes?: string[] }> {
   const { kind, spec } = node;
-  const desired = await kind.desired(ctx, spec);
-  const found = await step(node, 'find', () => kind.find(ctx, spec, recorded));
-  if (!found) {
-    const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'create', () => kind.create(ctx, spec, desired)));
-    return { action: 'created', record };
+  const a = await assess(node, ctx, recorded, env.config.stack);
+  switch (a.action) {
+    case 'unchanged':
+      return { action: 'unchanged', record: a.found!.record };
+    case 'replace':
+      throw new ReplacementRefused(node.key, kind.label, a.changes);
+    case 'create': {
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'create', () => kind.create(ctx, spec, a.desired)));
+      return { action: 'created', record };
+    }
+    case 'update': {
+      const update = kind.update!.bind(kind);
+      const found = a.found!;
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'update', () => update(ctx, spec, found, a.desired, a.changes)));
+      return { action: 'updated', record: record ?? found.record, changes: a.changes.map((c) => c.field) };
+    }
   }
-  if (!found.owned) {
-    throw new UserError(
-      `${kind.label} ${found.record.id} (${node.key}) already exists but is not part of stack '${env.config.stack}' (no batchctl:stack tag)`,
-      'batchctl never adopts resources it did not create: rename it in the config, or tag it batchctl:stack=' + env.config.stack + ' if it really is this stack\'s',
-    );
-  }
-  const changes = kind.diff(desired, found.observed);
-  if (changes.length === 0) return { action: 'unchanged', record: found.record };
-  const replace = changes.filter((c) => c.replace);
-  if (replace.length || !kind.update) throw new ReplacementRefused(node.key, kind.label, replace.length ? replace : changes);
-  const update = kind.update.bind(kind);
-  const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'update', () => update(ctx, spec, found, desired, changes)));
-  return { action: 'updated', record: record ?? found.record, changes: changes.map((c) => c.field) };
 }
 
 /** Run one AWS step; turn SDK errors into AwsStepError naming the resource, the step and the code. */

@@ -59,3 +59,14 @@ export function isNotFound(err: unknown, ...codes: string[]): boolean {
   if (codes.includes(code)) return true;
   return /NotFound|NoSuch|\.NotFound$|ResourceNotFoundException/.test(code);
 }
+
+/**
+ * A step read the record of a dependency that does not exist yet. In `up` that is a programming error
+ * (the graph runs deps first); `plan` and `down` meet it when a dependency is missing and handle it.
+ */
+export class MissingRecord extends Error {
+  override name = 'MissingRecord';
+  constructor(readonly step: string, readonly dependency: string) {
+    super(`internal: ${step || 'step'} needs ${dependency}, which has no record yet`);
+  }
+}

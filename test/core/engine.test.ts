@@ -8,6 +8,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import { StateStore } from '../../src/core/state.js';
 import type { ResourceKind } from '../../src/core/types.js';
 import { defaultConfig } from '../helpers/ctx.js';
+import { settleWithFakeTimers } from '../helpers/stack.js';
 
 /** A toy kind over an in-memory store, to test the engine alone. */
 function toyKinds(spec: Record<string, string[]>, world: Map<string, { v: number; owned?: boolean }>, hooks: {
@@ -105,25 +106,17 @@ describe('engine', () => {
   });
 
   it('retries IAM propagation refusals with backoff on fake timers, saying which role it waits for', async () => {
-    vi.useFakeTimers({ now: 0 });
+    vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const world = new Map();
     const reporter = new RecordingReporter();
-    const p = run(toyKinds({ a: [] }, world, { iamUntil: 9_000 }), { reporter });
-    let settled = false;
-    p.finally(() => { settled = true; }).catch(() => {});
-    while (!settled) await vi.advanceTimersByTimeAsync(500);
-    const { result } = await p;
+    const { result } = await settleWithFakeTimers(run(toyKinds({ a: [] }, world, { iamUntil: 9_000 }), { reporter }));
     expect(result.counts.created).toBe(1);
     expect(reporter.progress.some((m) => /waiting for IAM role r to propagate/.test(m.message))).toBe(true);
   });
 
   it('gives up on IAM propagation after the budget', async () => {
-    vi.useFakeTimers({ now: 0 });
-    const p = run(toyKinds({ a: [] }, new Map(), { iamUntil: 1e12 }), { iamRetryBudgetMs: 20_000 });
-    let settled = false;
-    p.finally(() => { settled = true; }).catch(() => {});
-    while (!settled) await vi.advanceTimersByTimeAsync(1000);
-    const err = await p.catch((e) => e);
+    vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const err = await settleWithFakeTimers(run(toyKinds({ a: [] }, new Map(), { iamUntil: 1e12 }), { iamRetryBudgetMs: 20_000 })).catch((e) => e);
     expect(err.failures[0].message).toMatch(/ValidationException/);
   });
 });
