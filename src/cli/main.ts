@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerUp } from './up.js';
+import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
     });
   registerUp(program);
+  registerPlan(program);
   registerValidate(program);
   return program;
 }

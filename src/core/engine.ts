@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { StackConfig } from '../config/schema.js';
 import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
+import { fmt } from './format.js';
 import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from './errors.js';
 import { buildGraph, type Graph, type GraphNode } from './graph.js';
 import type { Clock } from './clock.js';
@@ -58,11 +59,6 @@ export class ReplacementRefused extends UserError {
   }
 }
 
-export function fmt(v: unknown, sensitive?: boolean): string {
-  if (sensitive) return '(sensitive)';
-  if (v === undefined) return '(none)';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
 
 /** Converge every resource of the config. Throws RunFailed (after reporting) when any step failed. */
 export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResult> {

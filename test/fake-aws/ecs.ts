@@ -7,6 +7,7 @@ import {
 import { awsError, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
+import type { FakeLogs } from './logs.js';
 
 type Tags = Record<string, string>;
 
@@ -45,8 +46,10 @@ interface Task {
   stopRequestedAt?: number;
   stopReason?: string;
   timings: { provisioningMs: number; pendingMs: number; runningMs: number };
-  exitCode: number;
+  /** null: the container never started (image pull failed, secret not readable). */
+  exitCode: number | null;
   stopCode: string;
+  stoppedReason?: string;
 }
 
 const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
@@ -62,10 +65,22 @@ export class FakeEcs {
   readonly tasks = new Map<string, Task>();
   /** Durations of each phase of tasks started from now on. */
   taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs: 30_000 };
-  /** Exit code of the essential container of tasks started from now on. */
-  taskExitCode = 0;
+  /**
+   * Exit code of the essential container of tasks started from now on. null: the container never
+   * starts; the task goes from PENDING straight to STOPPED with `taskStopCode`/`taskStoppedReason`.
+   */
+  taskExitCode: number | null = 0;
   /** How tasks started from now on stop on their own. */
   taskStopCode = 'EssentialContainerExited';
+  /** The stoppedReason of tasks started from now on (default: AWS's text for an essential container exit). */
+  taskStoppedReason: string | undefined = undefined;
+  /**
+   * Lines the container of tasks started from now on writes, `afterMs` after it starts. With an awslogs
+   * log configuration they appear in the task's stream `<prefix>/<container>/<task id>` at that time.
+   */
+  taskLogLines: { afterMs: number; message: string }[] = [];
+  /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
+  runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
   private tokens = new Map<string, string[]>();
 
   constructor(readonly core: FakeAwsCore) {
@@ -281,6 +296,10 @@ export class FakeEcs {
             }
             const count = i.count ?? 1;
             if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
+            if (this.runTaskFailure) {
+              // Capacity and ENI problems are not exceptions: RunTask succeeds with an empty tasks[].
+              return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
+            }
             const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
             const arns: string[] = [];
             for (let n = 0; n < count; n++) {
@@ -290,8 +309,10 @@ export class FakeEcs {
                 containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
                 launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
                 timings: { ...this.taskTimings }, exitCode: this.taskExitCode, stopCode: this.taskStopCode,
+                stoppedReason: this.taskStoppedReason,
               };
               this.tasks.set(t.arn, t);
+              this.scheduleLogs(t, td.input.containerDefinitions ?? []);
               arns.push(t.arn);
             }
             if (i.clientToken) this.tokens.set(i.clientToken, arns);
@@ -348,11 +369,15 @@ export class FakeEcs {
     const startAt = t.createdAt + provisioningMs + pendingMs;
     const naturalStop = startAt + runningMs;
     const now = this.core.now();
+    if (t.exitCode === null && (t.stopRequestedAt === undefined || t.stopRequestedAt >= startAt)) {
+      if (now >= startAt) return { last: 'STOPPED', desired: 'STOPPED', stoppedAt: startAt, stopCode: t.stopCode };
+      return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
+    }
     if (t.stopRequestedAt !== undefined && t.stopRequestedAt < naturalStop) {
       const started = t.stopRequestedAt >= startAt;
       return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? 143 : undefined, stopCode: 'UserInitiated' };
     }
-    if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode, stopCode: t.stopCode };
+    if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode ?? undefined, stopCode: t.stopCode };
     if (now >= startAt) return { last: 'RUNNING', desired: 'RUNNING', startedAt: startAt };
     return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
   }
@@ -364,9 +389,26 @@ export class FakeEcs {
       taskArn: t.arn, clusterArn: t.clusterArn, taskDefinitionArn: t.taskDefinitionArn, group: `family:${t.family}`,
       lastStatus: s.last, desiredStatus: s.desired, launchType: t.launchType, startedBy: t.startedBy, overrides: t.overrides,
       createdAt: date(t.createdAt), startedAt: date(s.startedAt), stoppedAt: date(s.stoppedAt), stopCode: s.stopCode,
-      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? 'Essential container in task exited' : undefined,
-      containers: t.containers.map((name) => ({ name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn })),
+      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
+      containers: t.containers.map((name) => ({
+        name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
+        // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
+        reason: s.last === 'STOPPED' && s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason : undefined,
+      })),
     };
+  }
+
+  /** Hand the task's log lines to the logs fake, as the awslogs driver would write them once it runs. */
+  private scheduleLogs(t: Task, containers: { name: string; logConfiguration?: { logDriver?: string; options?: Record<string, string> } }[]): void {
+    const logs = this.core.peers.get('logs') as FakeLogs | undefined;
+    if (!logs || t.exitCode === null || !this.taskLogLines.length) return;
+    const c = containers.find((x) => x.logConfiguration?.logDriver === 'awslogs');
+    const o = c?.logConfiguration?.options;
+    if (!c || !o?.['awslogs-group'] || !o['awslogs-stream-prefix']) return;
+    const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
+    const stream = `${o['awslogs-stream-prefix']}/${c.name}/${t.arn.split('/').at(-1)}`;
+    const lines = this.taskLogLines.filter((l) => l.afterMs <= t.timings.runningMs);
+    logs.schedule(o['awslogs-group'], stream, lines.map((l) => ({ timestamp: startAt + l.afterMs, message: l.message })));
   }
 
   /** Clusters (ACTIVE) and each family's latest ACTIVE revision, with references to roles and other resources. */

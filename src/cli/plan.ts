@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { runCommand, positiveInt } from './common.js';
+import { fmt } from '../core/format.js';
+
+/** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
+export const EXIT_CHANGES_PENDING = 3;
+
+const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x' } as const;
+
+/** `batchctl plan`: what `up` would change, field by field, without changing anything. */
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('show what `up` would create, update or refuse to replace, field by field (read-only)')
+    .option('--all', 'also list unchanged resources')
+    .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
+    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 8)
+    .action(async (opts: { all?: boolean; failOnChanges?: boolean; parallel: number }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runPlan }, { silentReporter }] = await Promise.all([import('../core/plan.js'), import('../core/reporter.js')]);
+        const plan = await runPlan({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, reporter: silentReporter, parallel: opts.parallel,
+        });
+        const errors = plan.entries.filter((e) => e.action === 'error');
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({
+            ok: errors.length === 0, stack: plan.stack, region: plan.region, account: plan.account, pending: plan.pending,
+            counts: plan.counts,
+            resources: plan.entries.map((e) => ({
+              key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
+              changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
+              error: e.error?.message,
+            })),
+          }, null, 2) + '\n');
+        } else {
+          const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
+          for (const e of plan.entries) {
+            if (e.action === 'unchanged' && !opts.all) continue;
+            const id = e.record?.id ? `  ${e.record.id}` : '';
+            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : '';
+            out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key}${id}${note}`);
+            for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+            if (e.error) out.push(`      ${e.error.message}`);
+          }
+          const c = plan.counts;
+          out.push(plan.pending
+            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged.`
+            : `No changes: ${c.unchanged} resources match the config.`);
+          process.stdout.write(out.join('\n') + '\n');
+        }
+        if (errors.length) return errors.some((e) => e.error && e.error.name !== 'UserError') ? 1 : 2;
+        return opts.failOnChanges && plan.pending ? EXIT_CHANGES_PENDING : 0;
+      }),
+    );
+}
