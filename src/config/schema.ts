@@ -112,6 +112,14 @@ export const iamSchema = z.strictObject({
   permissionsBoundary: opt(str()),
 });
 
+/** Price overrides in USD (see `batchctl cost`); anything left out comes from the built-in table. */
+export const pricingSchema = z.strictObject({
+  interfaceEndpointAzHour: opt(z.number().check(z.minimum(0))),
+  fargateVcpuHour: opt(z.number().check(z.minimum(0))),
+  fargateGbHour: opt(z.number().check(z.minimum(0))),
+  secretMonth: opt(z.number().check(z.minimum(0))),
+});
+
 export const configSchema = z.strictObject({
   /** Stack name: prefixes every name and is the value of the `batchctl:stack` tag. */
   stack: str().check(z.regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
@@ -127,6 +135,7 @@ export const configSchema = z.strictObject({
   task: section(taskSchema),
   schedule: section(scheduleSchema),
   iam: section(iamSchema),
+  pricing: section(pricingSchema),
 });
 
 /** The config as written (before defaults). */

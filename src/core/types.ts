@@ -108,7 +108,25 @@ export interface ResourceKind<D = any, P = any> {
   /** Converge mutable settings. Omitted when the kind has none (then any diff is a replacement). */
   update?(ctx: Ctx, node: NodeSpec<P>, found: Found<D>, desired: D, changes: FieldChange[]): Promise<ResourceRecord | void>;
   /** Delete it and wait until it is gone. Treat "already gone" as success. */
-  delete(ctx: Ctx, record: ResourceRecord): Promise<void>;
+  delete(ctx: Ctx, record: ResourceRecord, opts?: DeleteOptions): Promise<void>;
+  /**
+   * What deleting would destroy besides the resource itself (objects in a bucket, images in a
+   * repository), so `down` can refuse without --force and say how much would be lost.
+   */
+  contents?(ctx: Ctx, record: ResourceRecord): Promise<{ count: number; description: string } | undefined>;
+  /**
+   * Every resource of this kind carrying this stack's tag, with its logical key: lets `down` sweep
+   * tagged orphans that the state file does not know (a crashed run, a config that changed).
+   */
+  list?(ctx: Ctx): Promise<{ key: string; record: ResourceRecord }[]>;
+}
+
+/** How `down` deletes. */
+export interface DeleteOptions {
+  /** Delete data too: empty the bucket (every version), delete images, delete the secret at once. */
+  force?: boolean;
+  /** Secrets Manager recovery window in days (7-30) when not forced. */
+  recoveryWindowDays?: number;
 }
 
 /** Tag keys batchctl writes. */

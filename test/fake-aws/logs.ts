@@ -17,6 +17,8 @@ import {
   PutLogEventsCommand,
   GetLogEventsCommand,
   FilterLogEventsCommand,
+  StartLiveTailCommand,
+  type StartLiveTailResponseStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsError, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -53,6 +55,17 @@ const GROUP_MISSING = 'The specified log group does not exist.';
 export class FakeLogs {
   readonly groups = new Map<string, FakeLogGroup>();
   private eventSeq = 0;
+  /** Events that become visible at their timestamp (a running task writing its log). */
+  private scheduled: { group: string; stream: string; timestamp: number; message: string }[] = [];
+  /**
+   * False makes StartLiveTail fail the way local emulators do (they do not implement it), so callers
+   * must fall back to polling.
+   */
+  liveTailSupported = true;
+  /** How often a Live Tail session pushes an update (AWS: about once a second). */
+  liveTailIntervalMs = 1000;
+  /** Live Tail sessions opened and not yet ended. */
+  liveTailSessions = 0;
 
   constructor(private readonly core: FakeAwsCore) {
     core.peers.set('logs', this);
@@ -157,10 +170,11 @@ export class FakeLogs {
             return {};
           },
         },
-        DescribeLogStreams: { command: DescribeLogStreamsCommand, handle: (i) => this.describeStreams(i) },
-        PutLogEvents: { command: PutLogEventsCommand, handle: (i) => this.putEvents(i) },
-        GetLogEvents: { command: GetLogEventsCommand, handle: (i) => this.getEvents(i) },
-        FilterLogEvents: { command: FilterLogEventsCommand, handle: (i) => this.filterEvents(i) },
+        DescribeLogStreams: { command: DescribeLogStreamsCommand, handle: (i) => this.describeStreams(this.due(i)) },
+        PutLogEvents: { command: PutLogEventsCommand, handle: (i) => this.putEvents(this.due(i)) },
+        GetLogEvents: { command: GetLogEventsCommand, handle: (i) => this.getEvents(this.due(i)) },
+        FilterLogEvents: { command: FilterLogEventsCommand, handle: (i) => this.filterEvents(this.due(i)) },
+        StartLiveTail: { command: StartLiveTailCommand, mutating: false, handle: (i) => this.startLiveTail(i) },
       },
     });
   }
@@ -171,6 +185,78 @@ export class FakeLogs {
     if (!g) throw new Error(`fake logs: no log group ${group}`);
     if (!g.streams.has(stream)) g.streams.set(stream, { name: stream, createdAt: this.core.now(), events: [] });
     this.store(g.streams.get(stream)!, events);
+  }
+
+  /** Test helper: events that appear in the stream when the clock reaches their timestamp. */
+  schedule(group: string, stream: string, events: { timestamp: number; message: string }[]): void {
+    this.scheduled.push(...events.map((e) => ({ group, stream, ...e })));
+    this.due(undefined);
+  }
+
+  /** Store the scheduled events whose time has come (ingested at their own timestamp). Returns `i`. */
+  private due<T>(i: T): T {
+    const now = this.core.now();
+    const ready = this.scheduled.filter((e) => e.timestamp <= now).sort((a, b) => a.timestamp - b.timestamp);
+    if (!ready.length) return i;
+    this.scheduled = this.scheduled.filter((e) => e.timestamp > now);
+    for (const e of ready) {
+      const g = this.groups.get(e.group);
+      if (!g) continue;
+      if (!g.streams.has(e.stream)) g.streams.set(e.stream, { name: e.stream, createdAt: e.timestamp, events: [] });
+      const s = g.streams.get(e.stream)!;
+      s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: e.timestamp, seq: this.eventSeq++ });
+      s.lastIngestionTime = e.timestamp;
+    }
+    return i;
+  }
+
+  /**
+   * StartLiveTail: the response's `responseStream` is an async iterable, as the SDK returns it: a
+   * sessionStart, then a sessionUpdate each interval with the matching events ingested since the last
+   * one (none before the session started), until the consumer stops iterating.
+   */
+  private startLiveTail(i: any) {
+    if (!this.liveTailSupported) {
+      awsError('InternalFailure', "API action 'StartLiveTail' for service 'logs' not yet implemented or pro feature", 501);
+    }
+    const ids: string[] = i.logGroupIdentifiers ?? [];
+    if (!ids.length || ids.length > 10) awsError('InvalidParameterException', '1 validation error detected: Value at \'logGroupIdentifiers\' failed to satisfy constraint: Member must have length between 1 and 10');
+    if (i.logStreamNames && i.logStreamNamePrefixes) awsError('InvalidParameterException', 'logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.');
+    if ((i.logStreamNames || i.logStreamNamePrefixes) && ids.length > 1) awsError('InvalidParameterException', 'Log stream filters can be used only with a single log group.');
+    const groups = ids.map((id) => {
+      // Live Tail takes ARNs, and refuses the `:*` form DescribeLogGroups shows in `arn`.
+      if (id.endsWith('*')) awsError('InvalidParameterException', `Invalid log group identifier: ${id}`);
+      const g = [...this.groups.values()].find((x) => this.arn(x.name) === id || x.name === id);
+      return g ?? awsError('ResourceNotFoundException', GROUP_MISSING);
+    });
+    const terms = patternTerms(i.logEventFilterPattern);
+    const streamOk = (name: string) =>
+      i.logStreamNames ? i.logStreamNames.includes(name) : i.logStreamNamePrefixes ? i.logStreamNamePrefixes.some((p: string) => name.startsWith(p)) : true;
+    this.due(undefined);
+    let cursor = this.eventSeq;
+    const self = this;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    async function* stream(): AsyncGenerator<StartLiveTailResponseStream> {
+      self.liveTailSessions += 1;
+      try {
+        yield { sessionStart: { requestId: 'fake', sessionId: self.core.newId('session'), logGroupIdentifiers: ids, logStreamNames: i.logStreamNames, logStreamNamePrefixes: i.logStreamNamePrefixes, logEventFilterPattern: i.logEventFilterPattern } };
+        for (;;) {
+          await sleep(self.liveTailIntervalMs);
+          self.due(undefined);
+          const from = cursor;
+          cursor = self.eventSeq;
+          const results = groups
+            .flatMap((g) => [...g.streams.values()].filter((s) => streamOk(s.name)).flatMap((s) => s.events.filter((e) => e.seq >= from).map((e) => ({ g, s, e }))))
+            .filter(({ e }) => terms.every((t) => e.message.includes(t)))
+            .sort((a, b) => a.e.seq - b.e.seq)
+            .map(({ g, s, e }) => ({ logStreamName: s.name, logGroupIdentifier: self.arn(g.name), message: e.message, timestamp: e.timestamp, ingestionTime: e.ingestionTime }));
+          if (results.length) yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: results } };
+        }
+      } finally {
+        self.liveTailSessions -= 1;
+      }
+    }
+    return { responseStream: stream() };
   }
 
   /** The group ARN without `:*`, the form the tagging APIs take. */

@@ -1,0 +1,91 @@
+/**
+ * On-demand prices batchctl uses to show what a stack costs. One small table per region, dated; any
+ * value can be overridden in the config (`pricing:`), e.g. for a negotiated rate or a newer price.
+ */
+
+/** Prices in USD for one region. */
+export interface PriceTable {
+  region: string;
+  /** When these were read off the AWS pricing pages. */
+  asOf: string;
+  /** Interface VPC endpoint, per endpoint per AZ per hour (data processing is not included). */
+  interfaceEndpointAzHour: number;
+  /** Fargate Linux, per vCPU-hour and per GB-hour, by CPU architecture. */
+  fargate: { X86_64: { vcpuHour: number; gbHour: number }; ARM64: { vcpuHour: number; gbHour: number } };
+  /** Secrets Manager, per secret per month. */
+  secretMonth: number;
+}
+
+/** Hours in a month as AWS bills them (365 * 24 / 12). */
+export const HOURS_PER_MONTH = 730;
+
+const AS_OF = '2025-06-01';
+
+/** Built-in prices. Regions not listed need `pricing:` in the config. */
+export const PRICES: Record<string, PriceTable> = {
+  'ap-northeast-1': {
+    region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
+    fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
+    secretMonth: 0.4,
+  },
+  'us-east-1': {
+    region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
+    fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
+    secretMonth: 0.4,
+  },
+  'us-west-2': {
+    region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
+    fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
+    secretMonth: 0.4,
+  },
+  'eu-west-1': {
+    region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
+    fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
+    secretMonth: 0.4,
+  },
+  'eu-central-1': {
+    region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
+    fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
+    secretMonth: 0.4,
+  },
+};
+
+/** Overrides from the config's `pricing:` section (all optional). */
+export interface PriceOverrides {
+  interfaceEndpointAzHour?: number;
+  fargateVcpuHour?: number;
+  fargateGbHour?: number;
+  secretMonth?: number;
+}
+
+/**
+ * The prices for a region with the config's overrides applied. Undefined when the region has no built-in
+ * table and the overrides do not give every price.
+ */
+export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOverrides = {}): { table: PriceTable; fargate: { vcpuHour: number; gbHour: number }; overridden: string[] } | undefined {
+  const base = PRICES[region];
+  const overridden = Object.keys(o).filter((k) => o[k as keyof PriceOverrides] !== undefined);
+  const endpoint = o.interfaceEndpointAzHour ?? base?.interfaceEndpointAzHour;
+  const vcpu = o.fargateVcpuHour ?? base?.fargate[arch].vcpuHour;
+  const gb = o.fargateGbHour ?? base?.fargate[arch].gbHour;
+  const secret = o.secretMonth ?? base?.secretMonth;
+  if (endpoint === undefined || vcpu === undefined || gb === undefined || secret === undefined) return undefined;
+  const table: PriceTable = {
+    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret,
+    fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
+  };
+  return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };
+}
+
+/** What the interface endpoints cost: `endpoints` x `azs` ENIs, each billed per hour. */
+export function endpointCost(table: PriceTable, endpoints: number, azs: number): { enis: number; hourly: number; monthly: number } {
+  const enis = endpoints * azs;
+  const hourly = enis * table.interfaceEndpointAzHour;
+  return { enis, hourly, monthly: hourly * HOURS_PER_MONTH };
+}
+
+/** USD with cents, or more digits for sub-cent amounts (a 5-minute run costs fractions of a cent). */
+export function usd(n: number): string {
+  if (n !== 0 && Math.abs(n) < 0.01) return `$${n.toFixed(4)}`;
+  return `$${n.toFixed(2)}`;
+}
