@@ -39,7 +39,7 @@ export function registerPlan(program: Command): void {
             if (e.action === 'unchanged' && !opts.all) continue;
             const id = e.record?.id ? `  ${e.record.id}` : '';
             const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : '';
-            out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key}${id}${note}`);
+            out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
             for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
             if (e.error) out.push(`      ${e.error.message}`);
           }
