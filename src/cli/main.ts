@@ -5,8 +5,14 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerUp } from './up.js';
+import { registerDown } from './down.js';
 import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
+import { registerPush } from './push.js';
+import { registerStatus } from './status.js';
+import { registerCost } from './cost.js';
+import { registerRunNow } from './run-now.js';
+import { registerLogs } from './logs.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -25,8 +31,14 @@ export function buildProgram(): Command {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
     });
   registerUp(program);
+  registerDown(program);
   registerPlan(program);
   registerValidate(program);
+  registerPush(program);
+  registerStatus(program);
+  registerCost(program);
+  registerRunNow(program);
+  registerLogs(program);
   return program;
 }
 

@@ -101,6 +101,11 @@ export const scheduleSchema = z.strictObject({
   enabled: bool(true),
   description: opt(str()),
   retry: section(retrySchema),
+  /**
+   * The duplicate-trigger guard: EventBridge delivers an event at least once, so the target passes the
+   * scheduled time to the job, which claims it with a conditional S3 write and skips a second delivery.
+   */
+  duplicateGuard: bool(true),
 });
 
 export const iamSchema = z.strictObject({

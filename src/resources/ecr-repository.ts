@@ -6,6 +6,7 @@ import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
+  ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
@@ -107,10 +108,27 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     }
   },
 
-  // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.
-  async delete(ctx, rec) {
+  async contents(ctx, rec) {
+    const digests = new Set<string>();
+    let nextToken: string | undefined;
     try {
-      await ctx.aws.ecr.send(new DeleteRepositoryCommand({ repositoryName: rec.id }));
+      do {
+        const out = await ctx.aws.ecr.send(new ListImagesCommand({ repositoryName: rec.id, nextToken, maxResults: 1000 }));
+        // One image with several tags is listed once per tag: count digests.
+        for (const id of out.imageIds ?? []) if (id.imageDigest) digests.add(id.imageDigest);
+        nextToken = out.nextToken;
+      } while (nextToken);
+    } catch (err) {
+      if (awsErrorCode(err) === 'RepositoryNotFoundException') return undefined;
+      throw err;
+    }
+    return digests.size ? { count: digests.size, description: `${digests.size} image${digests.size === 1 ? '' : 's'}` } : undefined;
+  },
+
+  // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.
+  async delete(ctx, rec, opts) {
+    try {
+      await ctx.aws.ecr.send(new DeleteRepositoryCommand({ repositoryName: rec.id, ...(opts?.force ? { force: true } : {}) }));
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === 'RepositoryNotFoundException') return;

@@ -1,11 +1,15 @@
 /**
  * The rule's ECS target: what the schedule starts. Targets are not taggable and have no ARN; one
  * belongs to us when its rule does (the rule's step checks that).
+ *
+ * The container override is an input transformer, not a static Input, so the event's scheduled time
+ * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
 import { ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../core/errors.js';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
+import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
 
 export const TARGET_ID = 'batch';
 
@@ -25,20 +29,60 @@ export interface TargetDesired {
     propagateTags: string;
     enableEcsManagedTags: boolean;
   };
-  /** The JSON input (container command override), parsed. */
+  /**
+   * A static JSON input, parsed. Always undefined in desired: targets created before the input
+   * transformer carry one, and the diff then shows it going away.
+   */
   input: unknown;
+  /** Passes the event's `time` into the container override. */
+  inputTransformer?: { inputPathsMap: Record<string, string>; inputTemplate: string };
   retry: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
 }
 
 const sortKeys = (v: unknown): unknown =>
   Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as any)[k])])) : v;
 
+/** The template's placeholder for the event time (the key of InputPathsMap). */
+const TIME = 'time';
+const SENTINEL = '\u0000time\u0000';
+
+/**
+ * The InputTemplate: the container override as JSON, with `"<time>"` where the event time goes.
+ * EventBridge replaces a placeholder written inside quotes with the value's bare text, so the result is
+ * a JSON string. Every other `<` is written as the JSON escape `\u003c`: EventBridge would otherwise read
+ * `<word>` in a command argument as a placeholder, and the container still receives a plain `<`.
+ */
+export function inputTemplate(containerName: string, command: string[], duplicateGuard: boolean): string {
+  const environment = [{ name: ENV_SCHEDULED_TIME, value: SENTINEL }];
+  // The time is passed even with the guard off: the job logs it, and turning the guard back on needs no other change.
+  if (!duplicateGuard) environment.push({ name: ENV_DUPLICATE_GUARD, value: 'off' });
+  return JSON.stringify({ containerOverrides: [{ name: containerName, command, environment }] })
+    .replaceAll('<', '\\u003c')
+    .replace(JSON.stringify(SENTINEL), `"<${TIME}>"`);
+}
+
+/** A template in comparable form: parsed and key-sorted when it is JSON (ours always is), else as is. */
+function canonicalTemplate(t: string | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(t)));
+  } catch {
+    return t;
+  }
+}
+
+const canonicalTransformer = (x: TargetDesired['inputTransformer']) =>
+  x && JSON.stringify({ paths: sortKeys(x.inputPathsMap), template: canonicalTemplate(x.inputTemplate) });
+
 function toTarget(d: TargetDesired): Target {
   return {
     Id: TARGET_ID,
     Arn: d.arn,
     RoleArn: d.roleArn,
-    Input: JSON.stringify(d.input),
+    // Input and InputTransformer are exclusive; PutTargets replaces the whole target, dropping the other.
+    ...(d.inputTransformer
+      ? { InputTransformer: { InputPathsMap: d.inputTransformer.inputPathsMap, InputTemplate: d.inputTransformer.inputTemplate } }
+      : d.input !== undefined ? { Input: JSON.stringify(d.input) } : {}),
     RetryPolicy: { MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.retry.maximumRetryAttempts },
     EcsParameters: {
       TaskDefinitionArn: d.ecs.taskDefinitionArn,
@@ -103,7 +147,8 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
         propagateTags: 'TASK_DEFINITION',
         enableEcsManagedTags: true,
       },
-      input: { containerOverrides: [{ name: c.task.containerName, command: c.task.command }] },
+      input: undefined,
+      inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(c.task.containerName, c.task.command, c.schedule.duplicateGuard) },
       retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },
     };
   },
@@ -146,6 +191,9 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
           enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
         },
         input,
+        inputTransformer: t.InputTransformer
+          ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
+          : undefined,
         retry: { maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts },
       },
     };
@@ -163,6 +211,9 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
     if (d.rule !== o.rule) changes.push({ field: 'rule', from: o.rule, to: d.rule, replace: true });
     for (const f of ['arn', 'roleArn', 'input', 'retry'] as const) {
       if (JSON.stringify(sortKeys(d[f])) !== JSON.stringify(sortKeys(o[f]))) changes.push({ field: f, from: o[f], to: d[f] });
+    }
+    if (canonicalTransformer(d.inputTransformer) !== canonicalTransformer(o.inputTransformer)) {
+      changes.push({ field: 'inputTransformer', from: o.inputTransformer, to: d.inputTransformer });
     }
     for (const f of Object.keys(d.ecs) as (keyof TargetDesired['ecs'])[]) {
       const want = Array.isArray(d.ecs[f]) ? [...(d.ecs[f] as string[])].sort() : d.ecs[f];

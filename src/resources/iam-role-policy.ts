@@ -6,7 +6,8 @@ import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } f
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, type RoleName } from './lib/keys.js';
-import { canonicalPolicy, decodePolicy, inlinePolicy, roleNameOf, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { bucketArn, canonicalPolicy, decodePolicy, inlinePolicy, roleNameOf, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { LOCK_PREFIX } from './lib/guard.js';
 
 export interface RolePolicyDesired {
   roleName: string;
@@ -32,6 +33,20 @@ const splitId = (id: string) => {
 /** The role's name: from its record when the role step has run, else from the config (plan before create). */
 const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ?? roleNameOf(ctx, r);
 
+/**
+ * The role's document. With the duplicate-trigger guard on, the task role may also create the guard's
+ * lock objects (and nothing else) even when its bucket access is read-only: without it every scheduled
+ * run fails its claim with AccessDenied.
+ */
+function documentFor(ctx: Ctx, r: RoleName): PolicyDocument {
+  const doc = inlinePolicy(ctx, r);
+  if (r !== 'task' || !ctx.config.schedule.duplicateGuard) return doc;
+  return {
+    ...doc,
+    Statement: [...doc.Statement, { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucketArn(ctx)}/${LOCK_PREFIX}*` }],
+  };
+}
+
 /** The inline permissions policy of one of the stack's roles. */
 export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = {
   kind: 'iam.role-policy',
@@ -44,7 +59,7 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   desired: (ctx, node) => ({
     roleName: ctx.record(K.role(node.params.role)).id,
     policyName: `${ctx.stack}-${node.params.role}`,
-    document: inlinePolicy(ctx, node.params.role),
+    document: documentFor(ctx, node.params.role),
   }),
 
   async find(ctx, node, recorded) {

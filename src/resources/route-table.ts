@@ -3,12 +3,13 @@ import {
   DeleteRouteCommand,
   DeleteRouteTableCommand,
   DescribeRouteTablesCommand,
+  DisassociateRouteTableCommand,
   type Route,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
 import type { ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { change, deleteEc2, findTagged, sorted, tagSpecs, unlessNotFound } from './lib/ec2.js';
+import { change, deleteEc2, findTagged, listTagged, sorted, tagSpecs, unlessNotFound } from './lib/ec2.js';
 
 /** The route table's settings. */
 export interface RouteTableDesired {
@@ -74,7 +75,24 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
     }
   },
 
+  /**
+   * Explicit associations left behind (an orphaned table whose association nodes are not in the config
+   * any more) make DeleteRouteTable fail with DependencyViolation forever: remove them first.
+   */
   async delete(ctx, record) {
+    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [record.id] })));
+    const rt = out?.RouteTables?.[0];
+    if (!rt) return;
+    for (const a of rt.Associations ?? []) {
+      if (a.Main || !a.RouteTableAssociationId || /^disassociat/.test(a.AssociationState?.State ?? '')) continue;
+      await unlessNotFound(ctx.aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })));
+    }
     await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteRouteTableCommand({ RouteTableId: record.id })));
   },
+
+  list: (ctx) =>
+    listTagged<RouteTable>(ctx, 'ec2.route-table', (r) => r.RouteTableId, async (q) => {
+      const out = await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ Filters: q.filters, NextToken: q.nextToken }));
+      return { items: out.RouteTables, nextToken: out.NextToken };
+    }),
 };

@@ -3,10 +3,13 @@
  * Two additions to the article's rule: unfinished multipart uploads are aborted after 7 days (their
  * parts are billed but invisible in listings), and noncurrent versions expire after the same period,
  * because with versioning on, expiration only adds a delete marker and would keep every old version.
+ * A second rule expires the job's duplicate-trigger lock objects (one per scheduled run) after a week,
+ * so they do not pile up for the whole retention period.
  */
 import { DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule } from '@aws-sdk/client-s3';
 import type { Ctx, FieldChange } from '../core/types.js';
 import { K } from './lib/keys.js';
+import { LOCK_EXPIRE_DAYS, LOCK_PREFIX } from './lib/guard.js';
 import { bucketOf, bucketSubKind, ignoring, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The complete rule list (PutBucketLifecycleConfiguration replaces the whole configuration). */
@@ -69,6 +72,14 @@ export const s3BucketLifecycle: BucketSubKind<BucketLifecycleDesired> = bucketSu
           Expiration: { Days: days },
           NoncurrentVersionExpiration: { NoncurrentDays: days },
           AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_MULTIPART_DAYS },
+        },
+        {
+          // Kept with the guard off too: claims written while it was on still need to go.
+          ID: `${ctx.stack}-expire-run-claims`,
+          Status: 'Enabled',
+          Filter: { Prefix: LOCK_PREFIX },
+          Expiration: { Days: Math.min(LOCK_EXPIRE_DAYS, days) },
+          NoncurrentVersionExpiration: { NoncurrentDays: Math.min(LOCK_EXPIRE_DAYS, days) },
         },
       ],
     };

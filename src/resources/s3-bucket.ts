@@ -5,6 +5,9 @@
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
   GetBucketTaggingCommand,
   HeadBucketCommand,
   PutBucketTaggingCommand,
@@ -92,7 +95,27 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
     return desired.name === observed.name ? [] : [{ field: 'name', from: observed.name, to: desired.name, replace: true }];
   },
 
-  async delete(ctx, rec) {
+  async contents(ctx, rec) {
+    let objects = 0;
+    let versions = 0;
+    try {
+      for await (const page of versionPages(ctx, rec.id)) {
+        objects += (page.Versions ?? []).filter((v) => v.IsLatest).length;
+        versions += (page.Versions?.length ?? 0) + (page.DeleteMarkers?.length ?? 0);
+      }
+    } catch (err) {
+      if (awsErrorCode(err) === 'NoSuchBucket') return undefined;
+      throw err;
+    }
+    if (versions === 0) return undefined;
+    const extra = versions - objects;
+    return { count: versions, description: `${objects} object${objects === 1 ? '' : 's'}${extra ? ` (${versions} versions and delete markers in all)` : ''}` };
+  },
+
+  async delete(ctx, rec, opts) {
+    // DeleteBucket refuses a bucket holding any version or delete marker, even when ListObjectsV2 shows
+    // nothing (every key deleted in a versioned bucket): with --force, every version goes first.
+    if (opts?.force) await emptyBucket(ctx, rec.id);
     try {
       await ctx.aws.s3.send(new DeleteBucketCommand({ Bucket: rec.id, ExpectedBucketOwner: ctx.account }));
     } catch (err) {
@@ -111,6 +134,40 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
     );
   },
 };
+
+/** Every page of ListObjectVersions (versions and delete markers), 1000 entries at a time. */
+async function* versionPages(ctx: Ctx, bucket: string) {
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  for (;;) {
+    const page = await ctx.aws.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, KeyMarker, VersionIdMarker }));
+    yield page;
+    if (!page.IsTruncated) return;
+    KeyMarker = page.NextKeyMarker;
+    VersionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+/**
+ * Delete every object version and delete marker, a page (at most 1000, DeleteObjects' limit) at a time.
+ * Deleting by version id is permanent; a plain key delete in a versioned bucket would only add markers.
+ */
+async function emptyBucket(ctx: Ctx, bucket: string): Promise<void> {
+  try {
+    for (;;) {
+      // Always re-list from the start: markers from a page whose entries were just deleted are not valid.
+      const page = (await versionPages(ctx, bucket).next()).value;
+      const ids: ObjectIdentifier[] = [...(page?.Versions ?? []), ...(page?.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      if (!ids.length) return;
+      const out = await ctx.aws.s3.send(new DeleteObjectsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, Delete: { Objects: ids, Quiet: true } }));
+      // DeleteObjects answers 200 even when some keys failed; the failures are in Errors.
+      const failed = out.Errors?.[0];
+      if (failed) throw Object.assign(new Error(`could not delete ${failed.Key} (${failed.VersionId}) from ${bucket}: ${failed.Code}: ${failed.Message}`), { name: failed.Code ?? 'DeleteObjectsFailed' });
+    }
+  } catch (err) {
+    if (awsErrorCode(err) !== 'NoSuchBucket') throw err;
+  }
+}
 
 function record(ctx: Ctx, name: string): ResourceRecord {
   return { kind: KIND, id: name, arn: bucketArn(ctx, name) };

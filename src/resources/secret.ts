@@ -24,7 +24,7 @@ export interface SecretDesired {
 }
 
 const KIND = 'secretsmanager.secret';
-/** The shortest window AWS allows: a stack torn down by mistake stays recoverable for a week. */
+/** The shortest window AWS allows (7-30): a stack torn down by mistake stays recoverable for a week. */
 const RECOVERY_WINDOW_DAYS = 7;
 
 async function describe(ctx: Ctx, id: string): Promise<DescribeSecretResponse | undefined> {
@@ -93,9 +93,14 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     }
   },
 
-  async delete(ctx, rec) {
+  /**
+   * With a recovery window (the name stays taken until it ends; `up` restores the secret) or, with
+   * `force`, at once. AWS refuses both parameters together.
+   */
+  async delete(ctx, rec, opts) {
+    const when = opts?.force ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: opts?.recoveryWindowDays ?? RECOVERY_WINDOW_DAYS };
     try {
-      await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: rec.arn ?? rec.id, RecoveryWindowInDays: RECOVERY_WINDOW_DAYS }));
+      await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: rec.arn ?? rec.id, ...when }));
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === 'ResourceNotFoundException') return;

@@ -11,7 +11,7 @@ import {
 import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, type SgName } from './lib/keys.js';
-import { atomPermission, change, deleteEc2, pickOne, retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
+import { atomPermission, change, deleteEc2, listTagged, networkBlockers, pickOne, retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
 
 /** A security group's settings; rules are atoms from `ruleAtoms` (e.g. `tcp 443..443 sg-0abc`). */
 export interface SecurityGroupDesired {
@@ -128,7 +128,14 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
 
   async delete(ctx, record) {
     await waitEndpointEnisReleased(ctx, 'group-id', record.id);
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: record.id })));
+    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: record.id })), undefined, () =>
+      networkBlockers(ctx, 'group-id', record.id));
   },
+
+  list: (ctx) =>
+    listTagged<SecurityGroup>(ctx, 'ec2.security-group', (g) => g.GroupId, async (q) => {
+      const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: q.filters, NextToken: q.nextToken }));
+      return { items: out.SecurityGroups, nextToken: out.NextToken };
+    }),
 };
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { ResourceKind } from '../core/types.js';
 import { K, type SubnetGroup } from './lib/keys.js';
-import { change, deleteEc2, findTagged, retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
+import { change, deleteEc2, findTagged, listTagged, networkBlockers, retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
 
 /** One subnet's settings. */
 export interface SubnetDesired {
@@ -88,6 +88,13 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
 
   async delete(ctx, record) {
     await waitEndpointEnisReleased(ctx, 'subnet-id', record.id);
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteSubnetCommand({ SubnetId: record.id })));
+    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteSubnetCommand({ SubnetId: record.id })), undefined, () =>
+      networkBlockers(ctx, 'subnet-id', record.id));
   },
+
+  list: (ctx) =>
+    listTagged<Subnet>(ctx, 'ec2.subnet', (s) => s.SubnetId, async (q) => {
+      const out = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: q.filters, NextToken: q.nextToken }));
+      return { items: out.Subnets, nextToken: out.NextToken };
+    }),
 };

@@ -2,7 +2,7 @@ import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } 
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { clientToken } from './lib/tags.js';
-import { canonicalPolicy, change, deleteEndpoint, findEndpoint, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
+import { canonicalPolicy, change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** The S3 gateway endpoint's settings; `policy` is canonical JSON. */
 export interface GatewayEndpointDesired {
@@ -109,4 +109,6 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
   },
 
   delete: (ctx, record) => deleteEndpoint(ctx, record, 2 * 60_000),
+
+  list: (ctx) => listEndpoints(ctx, 'ec2.vpc-gateway-endpoint', 'Gateway'),
 };

@@ -2,7 +2,7 @@ import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } 
 import type { ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { clientToken } from './lib/tags.js';
-import { change, deleteEndpoint, findEndpoint, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
+import { change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** An interface endpoint's settings (id lists sorted). */
 export interface InterfaceEndpointDesired {
@@ -114,4 +114,6 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
   },
 
   delete: (ctx, record) => deleteEndpoint(ctx, record, BUDGET_MS),
+
+  list: (ctx) => listEndpoints(ctx, 'ec2.vpc-interface-endpoint', 'Interface'),
 };

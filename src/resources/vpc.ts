@@ -1,5 +1,7 @@
 import {
   CreateVpcCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   DeleteVpcCommand,
   DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
@@ -8,7 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { change, deleteEc2, findTagged, retryWhileNotFound, tagSpecs, unlessNotFound } from './lib/ec2.js';
+import { change, deleteEc2, findTagged, listTagged, retryWhileNotFound, tagSpecs, unlessNotFound } from './lib/ec2.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {
@@ -33,6 +35,19 @@ async function setDns(ctx: Ctx, vpcId: string, d: Pick<VpcDesired, 'dnsSupport' 
   if (!only || only.has('dnsHostnames')) {
     await ctx.aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: d.dnsHostnames } }));
   }
+}
+
+/** What keeps a VPC from being deleted: its subnets and non-default security groups. */
+async function vpcBlockers(ctx: Ctx, vpcId: string): Promise<string[]> {
+  const filters = [{ Name: 'vpc-id', Values: [vpcId] }];
+  const [subnets, groups] = await Promise.all([
+    ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: filters })),
+    ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
+  ]);
+  return [
+    ...(subnets.Subnets ?? []).map((s) => `subnet ${s.SubnetId}`),
+    ...(groups.SecurityGroups ?? []).filter((g) => g.GroupName !== 'default').map((g) => `security group ${g.GroupId}`),
+  ];
 }
 
 /** The stack's VPC: private, DNS support and hostnames on. */
@@ -84,6 +99,12 @@ export const vpc: ResourceKind<VpcDesired> = {
   },
 
   async delete(ctx, record) {
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteVpcCommand({ VpcId: record.id })));
+    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteVpcCommand({ VpcId: record.id })), undefined, () => vpcBlockers(ctx, record.id));
   },
+
+  list: (ctx) =>
+    listTagged<Vpc>(ctx, 'ec2.vpc', (v) => v.VpcId, async (q) => {
+      const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ Filters: q.filters, NextToken: q.nextToken }));
+      return { items: out.Vpcs, nextToken: out.NextToken };
+    }),
 };

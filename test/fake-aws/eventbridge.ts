@@ -20,6 +20,61 @@ interface Rule {
 }
 
 const CRON = /^cron\((\S+\s+){5}\S+\)$/;
+/** Variables EventBridge defines itself; usable in a template without an InputPathsMap entry. */
+const PREDEFINED = ['aws.events.rule-arn', 'aws.events.rule-name', 'aws.events.event.ingestion-time', 'aws.events.event', 'aws.events.event.json'];
+const PLACEHOLDER = /<([A-Za-z0-9_.\-]+)>/g;
+
+/**
+ * Fill an InputTemplate's placeholders the way EventBridge does: inside a JSON string a value goes in as
+ * its bare (escaped) text, outside one as a JSON value. Unknown placeholders stay as they are.
+ */
+export function renderTemplate(template: string, values: Record<string, unknown>): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const ch = template[i]!;
+    if (inString && ch === '\\') {
+      out += ch + (template[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (ch === '"') inString = !inString;
+    const m = ch === '<' ? /^<([A-Za-z0-9_.\-]+)>/.exec(template.slice(i)) : null;
+    if (m && m[1]! in values) {
+      const json = JSON.stringify(values[m[1]!]) ?? 'null';
+      out += inString ? (typeof values[m[1]!] === 'string' ? json.slice(1, -1) : json.replace(/["\\]/g, (c) => `\\${c}`)) : json;
+      i += m[0].length - 1;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/** Validate a target's InputTransformer like PutTargets does. */
+function checkTransformer(id: string | undefined, x: NonNullable<Target['InputTransformer']>): void {
+  const tpl = x.InputTemplate;
+  if (!tpl || tpl.length > 8192) awsError('ValidationException', `1 validation error detected: Value at 'targets.1.member.inputTransformer.inputTemplate' failed to satisfy constraint: Member must have length between 1 and 8192`, 400);
+  const paths = x.InputPathsMap ?? {};
+  if (Object.keys(paths).length > 100) awsError('ValidationException', `InputPathsMap for target ${id} has more than 100 entries.`, 400);
+  for (const [k, v] of Object.entries(paths)) {
+    if (!/^[A-Za-z0-9_\-]+$/.test(k) || k.startsWith('aws.')) awsError('ValidationException', `InputPathsMap for target ${id} contains invalid key ${k}.`, 400);
+    if (!/^\$(\.|\[|$)/.test(v)) awsError('ValidationException', `InputPathsMap for target ${id} contains invalid JSON path ${v}.`, 400);
+  }
+  for (const [, name] of tpl.matchAll(PLACEHOLDER)) {
+    if (!(name! in paths) && !PREDEFINED.includes(name!)) awsError('ValidationException', `InputTemplate for target ${id} contains invalid placeholder ${name}.`, 400);
+  }
+  // A template that looks like a JSON object must be JSON once every placeholder is filled in.
+  if (tpl.trim().startsWith('{')) {
+    const sample = Object.fromEntries([...Object.keys(paths), ...PREDEFINED].map((k) => [k, 'sample']));
+    try {
+      JSON.parse(renderTemplate(tpl, sample));
+    } catch (err) {
+      awsError('ValidationException', `Invalid InputTemplate for target ${id} : ${(err as Error).message}.`, 400);
+    }
+  }
+}
+
 const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
 
 /**
@@ -136,6 +191,10 @@ export class FakeEventBridge {
                   awsError('ValidationException', `Target ${t.Id}: Input is not valid JSON text.`, 400);
                 }
               }
+              if ([t.Input, t.InputPath, t.InputTransformer].filter((v) => v !== undefined).length > 1) {
+                awsError('ValidationException', `Only one of Input, InputPath, or InputTransformer must be provided for target ${t.Id}.`, 400);
+              }
+              if (t.InputTransformer) checkTransformer(t.Id, t.InputTransformer);
               if (t.EcsParameters && !t.RoleArn) awsError('ValidationException', `RoleArn is required for target ${t.Id}.`, 400);
               if (t.RoleArn && iam() && !iam()!.isRolePropagated(t.RoleArn)) {
                 failed.push({ TargetId: t.Id!, ErrorCode: 'ValidationException', ErrorMessage: `Provided role '${t.RoleArn}' cannot be assumed by principal 'events.amazonaws.com'.` });
@@ -172,6 +231,23 @@ export class FakeEventBridge {
     });
   }
 
+  /**
+   * Test helper: what EventBridge would hand the target for an event (the input transformer applied,
+   * else the static Input, else the event itself), as text.
+   */
+  targetInput(rule: string, targetId: string, event: Record<string, unknown>): string {
+    const t = this.rules.get(rule)?.targets.get(targetId);
+    if (!t) throw new Error(`fake EventBridge: no target ${targetId} on rule ${rule}`);
+    if (t.Input !== undefined) return t.Input;
+    if (!t.InputTransformer) return JSON.stringify(event);
+    const r = this.rules.get(rule)!;
+    const values: Record<string, unknown> = { 'aws.events.rule-arn': r.arn, 'aws.events.rule-name': r.name, 'aws.events.event.ingestion-time': event.time };
+    for (const [k, path] of Object.entries(t.InputTransformer.InputPathsMap ?? {})) {
+      values[k] = path.slice(1).split('.').filter(Boolean).reduce<unknown>((v, p) => (v as Record<string, unknown> | undefined)?.[p], event);
+    }
+    return renderTemplate(t.InputTransformer.InputTemplate ?? '', values);
+  }
+
   /** Rules and targets, with clusters, roles, task definitions, subnets and security groups as references. */
   inventory(): InventoryEntry[] {
     const out: InventoryEntry[] = [];
@@ -189,6 +265,7 @@ export class FakeEventBridge {
           type: 'events.target', key: `${key}/${t.Id}`,
           settings: {
             arn: ref(t.Arn), roleArn: ref(t.RoleArn), input: t.Input ? JSON.parse(t.Input) : undefined, retryPolicy: t.RetryPolicy,
+            inputTransformer: t.InputTransformer && { InputPathsMap: t.InputTransformer.InputPathsMap, InputTemplate: t.InputTransformer.InputTemplate },
             ecs: ecs && {
               ...ecs, TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
               NetworkConfiguration: vpc && { awsvpcConfiguration: { ...vpc, Subnets: vpc.Subnets?.map(ref).sort(), SecurityGroups: vpc.SecurityGroups?.map(ref).sort() } },

@@ -66,6 +66,8 @@ export class FakeLogs {
   liveTailIntervalMs = 1000;
   /** Live Tail sessions opened and not yet ended. */
   liveTailSessions = 0;
+  /** Most events one FilterLogEvents page returns without a `limit` (AWS: 10,000 or 1 MB); lower it to force pages. */
+  filterPageLimit = 10_000;
 
   constructor(private readonly core: FakeAwsCore) {
     core.peers.set('logs', this);
@@ -212,8 +214,8 @@ export class FakeLogs {
 
   /**
    * StartLiveTail: the response's `responseStream` is an async iterable, as the SDK returns it: a
-   * sessionStart, then a sessionUpdate each interval with the matching events ingested since the last
-   * one (none before the session started), until the consumer stops iterating.
+   * sessionStart, then a sessionUpdate each interval (possibly empty) with the matching events ingested
+   * since the last one (none before the session started), until the consumer stops iterating.
    */
   private startLiveTail(i: any) {
     if (!this.liveTailSupported) {
@@ -250,7 +252,7 @@ export class FakeLogs {
             .filter(({ e }) => terms.every((t) => e.message.includes(t)))
             .sort((a, b) => a.e.seq - b.e.seq)
             .map(({ g, s, e }) => ({ logStreamName: s.name, logGroupIdentifier: self.arn(g.name), message: e.message, timestamp: e.timestamp, ingestionTime: e.ingestionTime }));
-          if (results.length) yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: results } };
+          yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: results } };
         }
       } finally {
         self.liveTailSessions -= 1;
@@ -358,7 +360,7 @@ export class FakeLogs {
       .filter(({ e }) => (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp <= i.endTime))
       .filter(({ e }) => terms.every((term) => e.message.includes(term)))
       .sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq);
-    const limit = Math.min(i.limit ?? 10_000, 10_000);
+    const limit = Math.min(i.limit ?? this.filterPageLimit, 10_000);
     const start = this.offset(i.nextToken);
     const page = all.slice(start, start + limit);
     return {

@@ -100,6 +100,8 @@ describe('up from empty', () => {
       arn: '<cluster>', roleArn: '<role/events>',
       retryPolicy: { MaximumEventAgeInSeconds: 1800, MaximumRetryAttempts: 10 },
       ecs: { TaskCount: 1, LaunchType: 'FARGATE' },
+      input: undefined,
+      inputTransformer: { InputPathsMap: { time: '$.time' } },
     });
     expect(JSON.stringify(target.settings)).toContain('"AssignPublicIp":"DISABLED"');
     expect(inv.find((e) => e.type === 'ecs.cluster')!.settings.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
@@ -114,6 +116,44 @@ describe('up from empty', () => {
       const tags = (e.settings.tags ?? undefined) as Record<string, string> | undefined;
       if (tags) expect(tags['batchctl:stack'], `${e.type} ${e.key} tag`).toBe('sample-batch');
     }
+  });
+});
+
+describe('duplicate-trigger guard', () => {
+  it('up on the fake sets the input transformer on the schedule target', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    const target = f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
+    expect(target.Input).toBeUndefined();
+    expect(target.InputTransformer!.InputPathsMap).toEqual({ time: '$.time' });
+    const time = '2026-11-28T03:30:00Z';
+    // What EventBridge hands ECS for a scheduled event: valid JSON carrying the event time.
+    const input = JSON.parse(f.eventBridge.targetInput('sample-batch', 'batch', { 'detail-type': 'Scheduled Event', source: 'aws.events', time, detail: {} }));
+    expect(input).toEqual({
+      containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'], environment: [{ name: 'BATCH_SCHEDULED_TIME', value: time }] }],
+    });
+    // The pieces the job needs: the claim grant and the lock expiry.
+    const inv = f.inventory();
+    expect(JSON.stringify(entry(inv, 'iam.role-policy', 'role/task/sample-batch-task'))).toContain('/.batchctl/runs/*');
+    expect(JSON.stringify(inv.find((e) => e.type === 's3.bucket')!.settings.lifecycle)).toContain('"Prefix":".batchctl/runs/"');
+  });
+
+  it('duplicateGuard: false keeps the time and turns the job\'s guard off; toggling it is an in-place update', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    s.editConfig((t) => t.replace('  enabled: true\n', '  enabled: true\n  duplicateGuard: false\n'));
+    const report = await upOn(s);
+    expect(report.events.filter((e) => e.action === 'updated').map((e) => e.key).sort()).toEqual(['role-policy/task', 'schedule-target']);
+    const input = JSON.parse(f.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-11-28T03:30:00Z' }));
+    expect(input.containerOverrides[0].environment).toEqual([
+      { name: 'BATCH_SCHEDULED_TIME', value: '2026-11-28T03:30:00Z' }, { name: 'BATCH_DUPLICATE_GUARD', value: 'off' },
+    ]);
+    expect(JSON.stringify(entry(f.inventory(), 'iam.role-policy', 'role/task/sample-batch-task'))).not.toContain('/.batchctl/runs/*');
+    f.core.resetCalls();
+    expect((await upOn(s)).counts.updated).toBe(0);
+    expect(f.core.count({ mutating: true })).toBe(0);
   });
 });
 

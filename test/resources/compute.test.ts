@@ -250,6 +250,8 @@ describe('iamRolePolicy', () => {
     expect(doc('sample-batch-task', 'sample-batch-task').Statement).toEqual([
       { Sid: 'List', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucket },
       { Sid: 'Objects', Effect: 'Allow', Action: ['s3:GetObject'], Resource: `${bucket}/*` },
+      // The duplicate-trigger guard's claim, even with read-only bucket access.
+      { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucket}/.batchctl/runs/*` },
     ]);
 
     const ev = doc('sample-batch-events', 'sample-batch-events').Statement;
@@ -292,6 +294,20 @@ describe('iamRolePolicy', () => {
     fake.iam.roles.get('sample-batch-task')!.inline.set('sample-batch-task', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}');
     await converge(iamRolePolicy, K.rolePolicy('task'));
     expect(doc('sample-batch-task', 'sample-batch-task').Statement[1]!.Action).toEqual(['s3:GetObject']);
+  });
+
+  it('grants the guard\'s claim only with duplicateGuard on, also next to read-write access', async () => {
+    const claim = { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${ctx.config.bucket.name}/.batchctl/runs/*` };
+    const cfg = defaultConfig(ACCOUNT);
+    cfg.iam.bucketAccess = 'read-write';
+    await converge(iamRolePolicy, K.rolePolicy('task'), await testCtx(fake, { config: cfg, records }));
+    expect(doc('sample-batch-task', 'sample-batch-task').Statement).toContainEqual(claim);
+    const off = defaultConfig(ACCOUNT);
+    off.schedule.duplicateGuard = false;
+    const ctxOff = await testCtx(fake, { config: off, records });
+    expect((await findAndDiff(iamRolePolicy, K.rolePolicy('task'), records.get(K.rolePolicy('task')), ctxOff)).changes!.map((c) => c.field)).toEqual(['document']);
+    await converge(iamRolePolicy, K.rolePolicy('task'), ctxOff);
+    expect(doc('sample-batch-task', 'sample-batch-task').Statement.map((st) => st.Sid)).toEqual(['List', 'Objects']);
   });
 
   it('deletes, and a second delete succeeds', async () => {
@@ -538,7 +554,11 @@ describe('eventsTarget', () => {
         PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true,
       },
     });
-    expect(JSON.parse(t.Input!)).toEqual({ containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }] });
+    expect(t.Input).toBeUndefined();
+    expect(t.InputTransformer!.InputPathsMap).toEqual({ time: '$.time' });
+    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-11-28T03:30:00Z' }))).toEqual({
+      containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'], environment: [{ name: 'BATCH_SCHEDULED_TIME', value: '2026-11-28T03:30:00Z' }] }],
+    });
     fake.core.resetCalls();
     const { found, changes } = await findAndDiff(eventsTarget, K.target);
     expect(found!.owned).toBe(true);
@@ -554,13 +574,60 @@ describe('eventsTarget', () => {
     cfg.task.command = ['node', 'other.js'];
     cfg.schedule.retry.maximumRetryAttempts = 2;
     const ctx2 = await testCtx(fake, { config: cfg, records });
-    expect((await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes!.map((c) => c.field)).toEqual(['input', 'retry']);
+    expect((await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes!.map((c) => c.field)).toEqual(['retry', 'inputTransformer']);
     await converge(eventsTarget, K.target, ctx2);
     const t = fake.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
-    expect(JSON.parse(t.Input!).containerOverrides[0].command).toEqual(['node', 'other.js']);
+    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: 'x' })).containerOverrides[0].command).toEqual(['node', 'other.js']);
+    expect((await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes).toEqual([]);
     expect(t.RetryPolicy!.MaximumRetryAttempts).toBe(2);
     records.set(K.rule, { kind: 'events.rule', id: 'other', arn: 'x' });
     expect((await findAndDiff(eventsTarget, K.target)).changes).toContainEqual({ field: 'rule', from: 'sample-batch', to: 'other', replace: true });
+  });
+
+  it('converges a target created with the old static Input to the input transformer in place', async () => {
+    await converge(eventsRule, K.rule);
+    const rec = await converge(eventsTarget, K.target);
+    const t = fake.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
+    delete t.InputTransformer;
+    t.Input = JSON.stringify({ containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }] });
+    const { changes } = await findAndDiff(eventsTarget, K.target, rec);
+    expect(changes!.map((c) => [c.field, c.replace ?? false])).toEqual([['input', false], ['inputTransformer', false]]);
+    await converge(eventsTarget, K.target);
+    const after = fake.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
+    expect(after.Input).toBeUndefined();
+    expect(after.InputTransformer!.InputPathsMap).toEqual({ time: '$.time' });
+    fake.core.resetCalls();
+    expect((await findAndDiff(eventsTarget, K.target)).changes).toEqual([]);
+    expect(fake.core.count()).toBe(1);
+  });
+
+  it('keeps awkward command arguments intact through the template; guard off adds BATCH_DUPLICATE_GUARD', async () => {
+    const cfg = defaultConfig(ACCOUNT);
+    cfg.task.command = ['sh', '-c', 'echo "a\\b" <time> \'x\' && cat </dev/null'];
+    cfg.schedule.duplicateGuard = false;
+    await setup(cfg);
+    for (const r of roles) await converge(iamRole, K.role(r));
+    await converge(ecsCluster, K.cluster);
+    await converge(taskDefinition, K.taskDefinition);
+    await converge(iamRolePolicy, K.rolePolicy('events'));
+    await converge(eventsRule, K.rule);
+    await converge(eventsTarget, K.target);
+    const o = JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-01-01T00:00:00Z' })).containerOverrides[0];
+    expect(o.command).toEqual(cfg.task.command);
+    expect(o.environment).toEqual([{ name: 'BATCH_SCHEDULED_TIME', value: '2026-01-01T00:00:00Z' }, { name: 'BATCH_DUPLICATE_GUARD', value: 'off' }]);
+    expect((await findAndDiff(eventsTarget, K.target)).changes).toEqual([]);
+  });
+
+  it('the fake validates transformers like EventBridge: known placeholders, JSON after substitution, one input kind', async () => {
+    await converge(eventsRule, K.rule);
+    const base = { Id: 'x', Arn: 'arn:aws:sqs:ap-northeast-1:123456789012:q' };
+    const put = (t: object) => eb().send(new PutTargetsCommand({ Rule: 'sample-batch', Targets: [{ ...base, ...t }] }));
+    await expect(put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<when>"}' } })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/invalid placeholder when/) });
+    await expect(put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<time>",}' } })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/Invalid InputTemplate/) });
+    await expect(put({ Input: '{}', InputTransformer: { InputPathsMap: {}, InputTemplate: '"a"' } })).rejects.toMatchObject({ name: 'ValidationException' });
+    // A placeholder outside quotes is a JSON value of its own: valid.
+    await put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":<time>,"r":"<aws.events.rule-name>"}' } });
+    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'x', { time: 'T' }))).toEqual({ t: 'T', r: 'sample-batch' });
   });
 
   it('turns a failed entry for a not-yet-propagated role into a classifiable error', async () => {

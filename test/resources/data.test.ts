@@ -206,6 +206,10 @@ describe('bucket sub-resources', () => {
         ID: 'sample-batch-expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 365 },
         NoncurrentVersionExpiration: { NoncurrentDays: 365 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
       },
+      {
+        ID: 'sample-batch-expire-run-claims', Status: 'Enabled', Filter: { Prefix: '.batchctl/runs/' },
+        Expiration: { Days: 7 }, NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+      },
     ]);
     expect(JSON.parse(b.policy!).Statement[0]).toMatchObject({
       Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],

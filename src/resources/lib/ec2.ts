@@ -4,6 +4,7 @@
 import {
   DeleteVpcEndpointsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeVpcEndpointsCommand,
   type IpPermission,
   type ResourceType,
@@ -11,7 +12,7 @@ import {
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
 import { UserError, WaitTimeout, awsErrorCode, isNotFound } from '../../core/errors.js';
-import type { Ctx, FieldChange, ResourceRecord } from '../../core/types.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type ResourceRecord } from '../../core/types.js';
 import { ec2TagFilters, isOurs, resourceTags, tagList, tagRecord } from './tags.js';
 
 /** The Name tag EC2 resources carry (for the console; never used to find anything: it is not unique). */
@@ -106,26 +107,61 @@ export async function retryWhileNotFound<T>(ctx: Ctx, what: string, fn: () => Pr
 /**
  * Delete with `fn`, treating NotFound as done. DependencyViolation is retried within the budget: EC2
  * reports it for a while after the dependants are gone (endpoint ENIs release minutes after the endpoint,
- * and the dependency graph is eventually consistent). When the budget runs out the AWS error is thrown, as
- * it names the real cause better than a timeout.
+ * and the dependency graph is eventually consistent). AWS's message never says *what* depends on the
+ * resource, so `blockers` (when given) is asked, and its answer goes into the progress line and into the
+ * error thrown when the budget runs out (still the AWS DependencyViolation, with the blockers appended).
  */
-export async function deleteEc2(ctx: Ctx, what: string, fn: () => Promise<unknown>, budgetMs = 5 * 60_000): Promise<void> {
+export async function deleteEc2(
+  ctx: Ctx,
+  what: string,
+  fn: () => Promise<unknown>,
+  budgetMs = 5 * 60_000,
+  blockers?: () => Promise<string[]>,
+): Promise<void> {
   let last: unknown;
+  const attempt = async (): Promise<true | undefined> => {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      if (awsErrorCode(err) !== 'DependencyViolation') throw err;
+      last = err;
+      return undefined;
+    }
+  };
+  if (await attempt()) return;
+  const blockedBy = async () => (blockers ? (await blockers().catch(() => [])).join(', ') : '');
+  const named = await blockedBy();
+  // The first attempt already failed: let waitFor sleep before the next one.
+  let first = true;
   try {
-    await ctx.waitFor(`${what} to be deletable`, async () => {
-      try {
-        await fn();
-        return true;
-      } catch (err) {
-        if (isNotFound(err)) return true;
-        if (awsErrorCode(err) !== 'DependencyViolation') throw err;
-        last = err;
-        return undefined;
-      }
-    }, { budgetMs, intervalMs: 10_000 });
+    await ctx.waitFor(
+      `${what} to be deletable (DependencyViolation${named ? `: used by ${named}` : ''})`,
+      async () => (first ? ((first = false), undefined) : attempt()),
+      { budgetMs, intervalMs: 10_000 },
+    );
   } catch (err) {
-    throw err instanceof WaitTimeout && last ? last : err;
+    if (!(err instanceof WaitTimeout) || !last) throw err;
+    const now = await blockedBy();
+    const code = awsErrorCode(last);
+    const why = `${(last as Error).message} (still after ${Math.round(budgetMs / 1000)} s; ${now ? `blocked by ${now}` : `nothing visible uses ${what} now: run down again`})`;
+    throw Object.assign(new Error(why), { name: code, Code: code, cause: last });
   }
+}
+
+/**
+ * The network interfaces in a subnet or security group, as `eni-0abc (VPC Endpoint Interface vpce-0def)`,
+ * and for a group the other groups whose rules reference it: what keeps a delete in DependencyViolation.
+ */
+export async function networkBlockers(ctx: Ctx, filter: 'subnet-id' | 'group-id', id: string): Promise<string[]> {
+  const out = await ctx.aws.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }));
+  const enis = (out.NetworkInterfaces ?? []).map((n) => `${n.NetworkInterfaceId}${n.Description ? ` (${n.Description})` : ''}`);
+  if (filter !== 'group-id') return enis;
+  const refs = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'ip-permission.group-id', Values: [id] }] }))
+    .then((r) => (r.SecurityGroups ?? []).filter((g) => g.GroupId !== id).map((g) => `security group ${g.GroupId} (a rule references it)`))
+    .catch(() => []);
+  return [...enis, ...refs];
 }
 
 /**
@@ -135,10 +171,41 @@ export async function deleteEc2(ctx: Ctx, what: string, fn: () => Promise<unknow
  * waited for: the delete then fails with AWS's DependencyViolation, which names the real problem.
  */
 export async function waitEndpointEnisReleased(ctx: Ctx, filter: 'subnet-id' | 'group-id', id: string, budgetMs = 10 * 60_000): Promise<void> {
-  await ctx.waitFor(`endpoint network interfaces in ${id} to be released`, async () => {
-    const out = await ctx.aws.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }));
-    return (out.NetworkInterfaces ?? []).some((n) => n.InterfaceType === 'vpc_endpoint') ? undefined : true;
-  }, { budgetMs, intervalMs: 10_000 });
+  let left: string[] = [];
+  try {
+    await ctx.waitFor(`endpoint network interfaces in ${id} to be released`, async () => {
+      const out = await ctx.aws.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }));
+      left = (out.NetworkInterfaces ?? []).filter((n) => n.InterfaceType === 'vpc_endpoint').map((n) => n.NetworkInterfaceId ?? '?');
+      return left.length ? undefined : true;
+    }, { budgetMs, intervalMs: 10_000 });
+  } catch (err) {
+    if (err instanceof WaitTimeout && left.length) throw new WaitTimeout(`endpoint network interfaces in ${id} to be released (still there: ${left.join(', ')})`, budgetMs);
+    throw err;
+  }
+}
+
+/**
+ * Every resource of one EC2 type tagged with this stack, keyed by its `batchctl:logical` tag (resources
+ * without one are not batchctl's and are left out). For `list`, so `down` can sweep tagged orphans.
+ */
+export async function listTagged<T extends { Tags?: { Key?: string; Value?: string }[] }>(
+  ctx: Ctx,
+  kind: string,
+  idOf: (item: T) => string | undefined,
+  page: (q: { filters: { Name: string; Values: string[] }[]; nextToken?: string }) => Promise<{ items?: T[]; nextToken?: string }>,
+): Promise<{ key: string; record: ResourceRecord }[]> {
+  const out: { key: string; record: ResourceRecord }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const res = await page({ filters: [{ Name: `tag:${TAG_STACK}`, Values: [ctx.stack] }], nextToken });
+    for (const item of res.items ?? []) {
+      const key = tagRecord(item.Tags)[TAG_LOGICAL];
+      const id = idOf(item);
+      if (key && id) out.push({ key, record: { kind, id } });
+    }
+    nextToken = res.nextToken;
+  } while (nextToken);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -236,6 +303,14 @@ export async function describeEndpoint(ctx: Ctx, id: string): Promise<VpcEndpoin
 function isGone(ep: VpcEndpoint): boolean {
   const s = (ep.State ?? '').toLowerCase();
   return s === 'deleted' || s === 'deleting';
+}
+
+/** Our tagged endpoints of one type (Gateway or Interface) that are not deleted or being deleted. */
+export async function listEndpoints(ctx: Ctx, kind: string, type: 'Gateway' | 'Interface'): Promise<{ key: string; record: ResourceRecord }[]> {
+  return listTagged<VpcEndpoint>(ctx, kind, (e) => (e.VpcEndpointType === type && !isGone(e) ? e.VpcEndpointId : undefined), async (q) => {
+    const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: q.filters, NextToken: q.nextToken }));
+    return { items: out.VpcEndpoints, nextToken: out.NextToken };
+  });
 }
 
 /** An endpoint by its recorded id, else by our tags (ignoring deleted and deleting ones). */

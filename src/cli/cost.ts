@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { runCommand } from './common.js';
+import { formatSeconds, table } from './status.js';
+import type { CostReport } from '../core/cost.js';
+import { usd } from '../core/pricing.js';
+
+/** A unit price or small amount with the digits it has (up to 5 decimals, at least cents): `$0.014`, `$0.05056`. */
+export function price(n: number): string {
+  const text = n.toFixed(5).replace(/0+$/, '');
+  const [whole, dec = ''] = text.split('.');
+  return `$${whole}.${dec.padEnd(2, '0')}`;
+}
+
+/** The plain-text rendering of a cost report. */
+export function renderCost(c: CostReport): string[] {
+  const f = c.fixed;
+  const r = c.run;
+  const p = c.prices;
+  const source = c.overridden.length ? `${c.pricesAsOf}; from the config: ${c.overridden.join(', ')}` : c.pricesAsOf;
+  const billed = r.billedSeconds !== r.durationSeconds ? `, billed ${formatSeconds(r.billedSeconds)} (Fargate bills per second, 1-minute minimum)` : '';
+  const runs = c.schedule.enabled ? `${c.schedule.runsPerMonth} runs in 30 days` : 'schedule disabled: no scheduled runs';
+  return [
+    `batchctl cost: ${c.region}, on-demand USD (prices as of ${source})`,
+    '',
+    'Fixed (billed while the stack exists):',
+    ...table([
+      ['ITEM', 'DETAIL', 'PER HOUR', 'PER MONTH'],
+      ['interface endpoints', `${f.interfaceEndpoints} x ${f.azs} AZs = ${f.enis} ENIs x ${price(p.interfaceEndpointAzHour)}/h`, price(f.endpointsHourly), usd(f.endpointsMonthly)],
+      ['secret', `1 x ${price(p.secretMonth)}/month`, '', usd(f.secretMonthly)],
+      ['total fixed', '730 h/month', price(f.hourly), usd(f.monthly)],
+    ]),
+    '',
+    'Runs (Fargate, billed only while a task runs):',
+    ...table([
+      ['one run', `(${r.vcpu} vCPU x ${price(p.fargateVcpuHour)}/h + ${r.memoryGb} GB x ${price(p.fargateGbHour)}/h) x ${formatSeconds(r.billedSeconds)}, ${c.cpuArchitecture}`, price(r.cost)],
+      ['per month', `${c.schedule.expression}: ${runs}`, usd(c.schedule.monthly)],
+    ]),
+    `  duration ${formatSeconds(r.durationSeconds)}: ${r.durationSource === 'flag' ? 'from --duration' : r.durationNote}${billed}`,
+    '',
+    `Total per month: ${usd(c.monthlyTotal)}`,
+    `batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`,
+    'Not included: data processed by the endpoints, S3/ECR storage, CloudWatch Logs ingestion and Container Insights metrics (usage-based).',
+  ];
+}
+
+/** `batchctl cost`: the fixed cost, the cost of a run and per month, and what `down --endpoints` saves. */
+export function registerCost(program: Command): void {
+  program
+    .command('cost')
+    .description('estimate the stack\'s fixed cost, the cost of one run and per month, and what `down --endpoints` saves')
+    .option('--duration <time>', 'run duration: 30s, 5m, 1h or seconds (default: median of the recent runs, else 5m)')
+    .action(async (opts: { duration?: string }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runCost }, { silentReporter }] = await Promise.all([import('../core/cost.js'), import('../core/reporter.js')]);
+        const report = await runCost({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, reporter: silentReporter, duration: opts.duration,
+        });
+        if (flags.json) process.stdout.write(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
+        else process.stdout.write(renderCost(report).join('\n') + '\n');
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { runCommand, positiveInt } from './common.js';
+import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
+import type { ResourceAction } from '../core/reporter.js';
+import type { DownReport, EndpointSaving } from '../core/down.js';
+
+/** `batchctl down`: delete the stack (or, with --endpoints, only its billed interface endpoints). */
+export function registerDown(program: Command): void {
+  program
+    .command('down')
+    .description('delete every resource of the stack in reverse dependency order (asks first on a terminal)')
+    .option('--endpoints', 'delete only the interface VPC endpoints (billed by the hour); `up` recreates them')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--force', 'also delete data: bucket objects (every version), repository images; delete the secret without a recovery window')
+    .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', recoveryWindow, 7)
+    .option('--parallel <n>', 'deletions in flight at once', positiveInt('--parallel'), 8)
+    .option('--force-unlock', 'remove a lock left by another run before starting')
+    .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: boolean }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const mode = outputMode(flags.json);
+        const reporter = await createReporter(mode);
+        const { runDown } = await import('../core/down.js');
+        let report: DownReport;
+        try {
+          report = await runDown({
+            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
+            endpointsOnly: opts.endpoints, force: opts.force, yes: opts.yes, recoveryWindowDays: opts.recoveryWindow,
+            interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
+            confirm: (lines) => {
+              reporter.stop?.();
+              return ask(lines);
+            },
+          });
+        } catch (err) {
+          reporter.stop?.();
+          const partial = (err as { report?: DownReport }).report;
+          if (partial && mode !== 'json') process.stdout.write(summary(partial, true).join('\n') + '\n');
+          throw err;
+        }
+        reporter.stop?.();
+        if (mode === 'json') {
+          const events = (reporter as JsonReporter).events;
+          process.stdout.write(JSON.stringify({
+            ok: true, stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
+            endpointsOnly: !!opts.endpoints, declined: report.declined,
+            resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn })),
+            counts: report.counts, wallMs: report.wallMs, ...(report.saving ? { saving: report.saving } : {}),
+          }, null, 2) + '\n');
+        } else if (!report.declined) {
+          process.stdout.write(summary(report, false).join('\n') + '\n');
+        }
+        return 0;
+      }),
+    );
+}
+
+function recoveryWindow(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 7 || n > 30) {
+    // Thrown inside commander's parser: commander prints it and exits 1; keep our exit code 2.
+    process.stderr.write(`error: --recovery-window takes a whole number of days from 7 to 30 (got '${v}')\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** "Delete these 35 resources? [y/N]" on the terminal; only `y`/`yes` goes ahead. */
+async function ask(lines: string[]): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  for (const l of lines) process.stderr.write(l + '\n');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const n = lines.length - 1;
+    const answer = await rl.question(`Delete ${n === 1 ? 'this resource' : `these ${n} resources`}? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function summary(r: DownReport, failed: boolean): string[] {
+  const c: Record<ResourceAction, number> = r.counts;
+  const parts = [`${c.deleted} deleted`];
+  if (c.absent) parts.push(`${c.absent} already gone`);
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.skipped) parts.push(`${c.skipped} kept`);
+  const out = [`${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(r.wallMs)}`];
+  if (r.saving) out.push(savingLine(r.saving));
+  return out;
+}
+
+/** "Saved: 8 endpoint ENIs, $0.112/hour, $81.76/month". */
+export function savingLine(s: EndpointSaving): string {
+  if ('unknownPrices' in s) return `Saved: ${s.enis} endpoint ENIs (no prices known for this region: set pricing.interfaceEndpointAzHour in the config)`;
+  return `Saved: ${s.enis} endpoint ENIs, $${s.hourly.toFixed(3)}/hour, $${s.monthly.toFixed(2)}/month (prices as of ${s.asOf})`;
+}

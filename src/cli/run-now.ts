@@ -1,0 +1,153 @@
+import type { Command } from 'commander';
+import { UserError } from '../core/errors.js';
+import { runCommand } from './common.js';
+import { formatDuration, outputMode } from './output.js';
+
+/** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
+export const EXIT_DETACHED = 130;
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** `--env KEY=VALUE` (repeatable) into a map; a malformed one is a user error. */
+export function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(p);
+    if (!m) throw new UserError(`--env '${p}' is not KEY=VALUE`, 'e.g. --env DRY_RUN=1 (repeat --env for more variables)');
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/**
+ * `--command`: a JSON array (`'["node","dist/main.js","--dry-run"]'`) or words split like a shell
+ * would (single and double quotes group, backslash escapes).
+ */
+export function parseCommand(text: string): string[] {
+  const t = text.trim();
+  if (t.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch {
+      v = undefined;
+    }
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string') || !v.length) {
+      throw new UserError(`--command '${text}' is not a JSON array of strings`, 'e.g. --command \'["node","dist/main.js"]\' or --command "node dist/main.js"');
+    }
+    return v;
+  }
+  const words: string[] = [];
+  let cur: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < t.length; i++) {
+    const ch = t[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < t.length) cur += t[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur ??= '';
+    } else if (ch === '\\' && i + 1 < t.length) {
+      cur = (cur ?? '') + t[++i];
+    } else if (/\s/.test(ch)) {
+      if (cur !== undefined) words.push(cur);
+      cur = undefined;
+    } else {
+      cur = (cur ?? '') + ch;
+    }
+  }
+  if (quote) throw new UserError(`--command '${text}' has an unclosed ${quote}`);
+  if (cur !== undefined) words.push(cur);
+  if (!words.length) throw new UserError('--command is empty');
+  return words;
+}
+
+/** `batchctl run-now`: start the job as the schedule would, wait, stream its log, exit with its code. */
+export function registerRunNow(program: Command): void {
+  program
+    .command('run-now')
+    .description("start the job now with the schedule's exact settings, stream its log, and exit with its exit code")
+    .option('--command <cmd>', 'override the container command ("node dist/main.js --dry-run" or a JSON array)')
+    .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
+    .option('--no-wait', 'print the task ARN and exit at once')
+    .option('--allow-overlap', 'start even while a task of the same family is running')
+    .action(async (opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const command = opts.command === undefined ? undefined : parseCommand(opts.command);
+        const env = parseEnv(opts.env);
+        const mode = outputMode(flags.json);
+        const { runNow } = await import('../core/run-now.js');
+        const { silentReporter } = await import('../core/reporter.js');
+        const status = await statusLine(mode);
+        const ac = new AbortController();
+        const onSigint = () => ac.abort();
+        process.once('SIGINT', onSigint);
+        const began = Date.now();
+        let result;
+        try {
+          result = await runNow({
+            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+            statePath: flags.state, reporter: silentReporter, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            signal: ac.signal,
+            onStarted: (r) => { if (opts.wait) status.note(`started task ${r.taskId}`); },
+            onStatus: (s) => status.set(s),
+            onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
+          });
+        } finally {
+          status.stop();
+          process.removeListener('SIGINT', onSigint);
+        }
+        const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.exitCode ?? 1;
+        if (mode === 'json') {
+          process.stdout.write(JSON.stringify({ ok: code === 0, exitCode: code, ...result }, null, 2) + '\n');
+          return code;
+        }
+        if (!opts.wait) {
+          process.stdout.write(result.taskArn + '\n');
+          return 0;
+        }
+        const err = (s: string) => process.stderr.write(s + '\n');
+        const c = result.cluster.split('/').at(-1);
+        if (result.detached) {
+          err(`detached: task ${result.taskId} keeps running (${result.lastStatus})`);
+          err(`  follow its log: batchctl logs --task ${result.taskId} --tail`);
+          err(`  stop it:        aws ecs stop-task --cluster ${c} --task ${result.taskArn}`);
+        } else if (result.exitCode === undefined) {
+          err(`error: task ${result.taskId} stopped without an exit code: ${result.stopCode ?? 'unknown stop code'}: ${result.stoppedReason ?? 'no reason given'}`);
+        } else {
+          err(`task ${result.taskId} exited with code ${result.exitCode} (${result.stopCode ?? 'stopped'}) after ${formatDuration(Date.now() - began)}`);
+        }
+        return code;
+      }),
+    );
+}
+
+/** Task status on a spinner (TTY) or as plain lines on stderr; log lines on stdout either way. */
+async function statusLine(mode: 'tty' | 'plain' | 'json') {
+  const out = (s: string) => process.stdout.write(s + '\n');
+  if (mode !== 'tty') {
+    const err = mode === 'json' ? () => {} : (s: string) => process.stderr.write(s + '\n');
+    return { set: (s: string) => err(`status: ${s}`), note: err, print: out, stop() {} };
+  }
+  const { default: ora } = await import('ora');
+  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const seen: string[] = [];
+  return {
+    set(s: string) {
+      seen.push(s);
+      spinner.text = seen.join(' → ');
+      if (!spinner.isSpinning && s !== 'STOPPED') spinner.start();
+      if (s === 'STOPPED') spinner.stopAndPersist({ symbol: '■' });
+    },
+    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); if (spinner.isSpinning) spinner.render(); },
+    print(s: string) {
+      const was = spinner.isSpinning;
+      if (was) spinner.clear();
+      out(s);
+      if (was) spinner.render();
+    },
+    stop() { if (spinner.isSpinning) spinner.stop(); },
+  };
+}

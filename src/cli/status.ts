@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { runCommand, positiveInt } from './common.js';
+import type { RunInfo, StatusReport } from '../core/status.js';
+
+/** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
+export function table(rows: string[][], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  return rows.map((r) => (indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).trimEnd());
+}
+
+/** Seconds as `45s`, `5m03s`, `1h02m`. */
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
+const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
+
+function stopText(r: RunInfo): string {
+  if (r.lastStatus !== 'STOPPED') return '';
+  // A clean exit's reason is always "Essential container in task exited": only failures need the text.
+  return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
+}
+
+/** The plain-text rendering of a status report. */
+export function renderStatus(s: StatusReport): string[] {
+  const c = s.counts;
+  const out = [`batchctl status: stack ${s.stack} in ${s.region} (account ${s.account})`, ''];
+  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors`);
+  out.push(...table([
+    ['STATE', 'RESOURCE', 'KEY', 'ID'],
+    ...s.resources.map((r) => {
+      const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
+      return [r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
+    }),
+  ]));
+  out.push('');
+  const e = s.endpoints;
+  out.push(`Interface endpoints: ${e.up} up, ${e.down} down` + (e.list.length ? '  (billed per hour while up; `batchctl down --endpoints` removes them, `batchctl up` restores them)' : ''));
+  if (e.down) out.push(...table(e.list.filter((x) => x.state !== 'up').map((x) => [x.state, x.key])));
+  out.push('');
+  const sc = s.schedule;
+  out.push(`Schedule: ${sc.expression}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'rule' ? 'live rule' : 'config: the rule does not exist yet'})`);
+  if (sc.next.length) {
+    if (sc.displayTimeZone === 'UTC' || sc.displayTimeZone === 'Etc/UTC') out.push(...table([['NEXT RUNS (UTC)'], ...sc.next.map((n) => [n.utc])]));
+    else {
+      const zone = sc.displayTimeZone === sc.timezone ? sc.displayTimeZone : `${sc.displayTimeZone} (this machine)`;
+      out.push(...table([['NEXT RUNS (UTC)', zone], ...sc.next.map((n) => [n.utc, n.local])]));
+    }
+  } else {
+    out.push('  no upcoming run times (expression not understood, or it never fires again)');
+  }
+  if (!sc.enabled) out.push('  the rule is disabled: these times will not run until it is enabled');
+  out.push('');
+  out.push('Last runs (newest first):');
+  if (s.runs.length) {
+    out.push(...table([
+      ['TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'STOP'],
+      ...s.runs.map((r) => [
+        r.shortId, r.trigger, utc(r.startedAt), utc(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
+        r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), stopText(r),
+      ]),
+    ]));
+  }
+  if (s.runsNote) out.push(`  ${s.runsNote}`);
+  return out;
+}
+
+/** `batchctl status`: resources present / missing / drifted, endpoints, schedule, last runs. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show which resources exist and match the config, the endpoints, the next scheduled runs and the last runs (read-only)')
+    .option('--runs <n>', 'how many recent runs to show', positiveInt('--runs'), 5)
+    .action(async (opts: { runs: number }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runStatus }, { silentReporter }] = await Promise.all([import('../core/status.js'), import('../core/reporter.js')]);
+        const report = await runStatus({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, reporter: silentReporter, runs: opts.runs,
+        });
+        const errors = report.resources.filter((r) => r.state === 'error');
+        if (flags.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, ...report }, null, 2) + '\n');
+        else process.stdout.write(renderStatus(report).join('\n') + '\n');
+        return errors.length ? 1 : 0;
+      }),
+    );
+}

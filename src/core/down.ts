@@ -1,0 +1,292 @@
+/**
+ * `down`: delete the stack's resources in reverse dependency order. Only what is ours is deleted: what
+ * the state file records, what the config's graph finds owned (plan's walk), tagged orphans the state
+ * does not know (kinds with `list`), and state records of nodes the config no longer has.
+ */
+import { randomUUID } from 'node:crypto';
+import { ALL_SERVICES } from '../aws/clients.js';
+import { RESOURCE_KINDS } from '../resources/index.js';
+import { buildContext } from './context.js';
+import { asStepError, countActions, DEFAULT_PARALLEL, walkKeys, type RunResult } from './engine.js';
+import { RunFailed, UserError } from './errors.js';
+import { planStack, type PlanEnv } from './plan.js';
+import { endpointCost, pricesFor } from './pricing.js';
+import { realClock } from './clock.js';
+import type { ResourceEvent } from './reporter.js';
+import { openStack, type StackOptions } from './stack.js';
+import type { Ctx, DeleteOptions, ResourceKind, ResourceRecord } from './types.js';
+
+/** Options of `down`. */
+export interface DownOptions extends StackOptions {
+  /** Only the costly kinds (the interface endpoints); everything else stays. */
+  endpointsOnly?: boolean;
+  /** Delete data too: bucket objects (every version), repository images; the secret without recovery. */
+  force?: boolean;
+  /** Skip the confirmation. */
+  yes?: boolean;
+  /** On a terminal: ask through `confirm`; otherwise `yes` is required. */
+  interactive: boolean;
+  /** Shows the lines and answers whether to go ahead. */
+  confirm?: (lines: string[]) => Promise<boolean>;
+  parallel?: number;
+  /** Secrets Manager recovery window, 7-30 days (default 7). */
+  recoveryWindowDays?: number;
+}
+
+/** One resource `down` deletes. */
+export interface DownTarget {
+  /** The node key; orphans that duplicate a live node's key get `#<id>` appended. */
+  key: string;
+  kind: string;
+  label: string;
+  id: string;
+  /** Not a node of the current graph, or a tagged duplicate of one. */
+  orphan: boolean;
+}
+
+/** What `down --endpoints` saves, or why it cannot say. */
+export type EndpointSaving =
+  | { enis: number; hourly: number; monthly: number; asOf: string }
+  | { enis: number; unknownPrices: true };
+
+/** The outcome of `down`. */
+export interface DownReport extends RunResult {
+  stack: string;
+  region: string;
+  account: string;
+  statePath: string;
+  targets: DownTarget[];
+  /** True when the user declined at the prompt (nothing was deleted). */
+  declined: boolean;
+  /** For `--endpoints`. */
+  saving?: EndpointSaving;
+}
+
+interface Target extends DownTarget {
+  kindDef: ResourceKind;
+  record: ResourceRecord;
+  /** Graph keys this target depends on (deleted after it); empty for orphans. */
+  deps: string[];
+  /** The key in the state file, when the state knows it. */
+  stateKey?: string;
+}
+
+/**
+ * Delete the stack (or its interface endpoints). Throws UserError before any mutating call when data would
+ * be lost without --force, or no confirmation was given; RunFailed (carrying `.report`) when a step failed.
+ */
+export async function runDown(opts: DownOptions): Promise<DownReport> {
+  const clock = opts.clock ?? realClock;
+  const started = clock.now();
+  const stack = await openStack(opts, ALL_SERVICES, 'batchctl down');
+  const { config, state } = stack;
+  const head = { stack: config.stack, region: config.region, account: stack.account, statePath: state.path };
+  opts.reporter.info(`batchctl down${opts.endpointsOnly ? ' --endpoints' : ''}: stack ${head.stack} in ${head.region} (account ${head.account})`);
+  const env: PlanEnv = {
+    config, aws: stack.aws, account: stack.account, partition: stack.partition,
+    reporter: opts.reporter, state, clock, kinds: RESOURCE_KINDS,
+  };
+  const runId = randomUUID();
+  const ctxFor = (stepKey: string) => buildContext({ ...env, runId, records: state.records(), stepKey });
+  const delOpts: DeleteOptions = { force: opts.force, recoveryWindowDays: opts.recoveryWindowDays };
+  try {
+    let targets = await discover(env, ctxFor, opts);
+    if (opts.endpointsOnly) targets = targets.filter((t) => t.kindDef.costly);
+    const events: ResourceEvent[] = [];
+    const emit = (e: ResourceEvent) => {
+      events.push(e);
+      opts.reporter.stepDone(e);
+    };
+    // State records of resources that are gone already: reported `absent` and forgotten, once the run
+    // goes ahead (a refused or declined run changes nothing, not even the state file).
+    const live = new Set(targets.map((t) => t.stateKey).filter(Boolean));
+    const stale: ResourceEvent[] = [];
+    for (const [key, rec] of state.records()) {
+      const kindDef = RESOURCE_KINDS.find((k) => k.kind === rec.kind);
+      if (live.has(key) || (opts.endpointsOnly && !kindDef?.costly)) continue;
+      if (kindDef) stale.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
+      else opts.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
+    }
+    const forgetStale = async () => {
+      for (const e of stale) {
+        state.remove(e.key);
+        emit(e);
+      }
+      if (stale.length) await state.save();
+    };
+
+    const report = (extra: Partial<DownReport> = {}): DownReport => ({
+      ...head, targets: targets.map(publicTarget), declined: false, events, counts: countActions(events),
+      wallMs: clock.now() - started, failures: [], ...extra,
+    });
+    if (!targets.length) {
+      await forgetStale();
+      opts.reporter.info('Nothing to delete.');
+      return report();
+    }
+
+    if (!opts.force) await refuseDataLoss(targets, ctxFor);
+
+    const lines = targets.map((t) => `  ${t.label.padEnd(26)} ${t.key.padEnd(40)} ${t.id}${t.orphan ? '  (orphan)' : ''}`);
+    if (!opts.yes) {
+      if (!opts.interactive || !opts.confirm) {
+        throw new UserError(
+          `down needs --yes when not on a terminal (it would delete ${targets.length} resource${targets.length === 1 ? '' : 's'})`,
+          'run it on a terminal to confirm, or pass --yes',
+          lines,
+        );
+      }
+      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}:`, ...lines]))) {
+        opts.reporter.info('Nothing deleted.');
+        return report({ declined: true });
+      }
+    }
+
+    await forgetStale();
+    const byKey = new Map(targets.map((t) => [t.key, t]));
+    const outcome = await walkKeys(
+      targets.map((t) => t.key),
+      prerequisites(targets),
+      opts.parallel ?? DEFAULT_PARALLEL,
+      async (key) => {
+        const t = byKey.get(key)!;
+        const t0 = clock.now();
+        opts.reporter.stepStarted(key, t.label);
+        try {
+          await t.kindDef.delete(ctxFor(key), t.record, delOpts);
+        } catch (err) {
+          throw asStepError(key, 'delete', err);
+        }
+        if (t.stateKey) {
+          state.remove(t.stateKey);
+          await state.save();
+        }
+        emit({ key, kind: t.kind, label: t.label, action: 'deleted', id: t.id, arn: t.record.arn, durationMs: clock.now() - t0 });
+      },
+      (key, error) => {
+        const t = byKey.get(key)!;
+        emit({ key, kind: t.kind, label: t.label, action: 'failed', id: t.id, message: error.message });
+      },
+    );
+    for (const { key, blockedBy } of outcome.notStarted) {
+      const t = byKey.get(key)!;
+      emit({
+        key, kind: t.kind, label: t.label, action: 'skipped', id: t.id,
+        message: blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure',
+      });
+    }
+    const failures = outcome.failures.map((f) => f.error);
+    const saving = opts.endpointsOnly ? savingOf(env, targets.filter((t) => outcome.done.has(t.key)).length) : undefined;
+    const result = report({ failures, saving });
+    if (failures.length) throw Object.assign(new RunFailed(failures), { report: result, result });
+    return result;
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * What exists: plan's read-only walk over the config's graph (dependencies first, so dependants are looked
+ * up with their parents' live ids), then tagged resources no node accounts for, then state records of
+ * nodes the config no longer has.
+ */
+async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOptions): Promise<Target[]> {
+  const plan = await planStack(env, { parallel: opts.parallel });
+  const targets: Target[] = [];
+  const claimed = new Set<string>();
+  const add = (t: Omit<Target, 'kind' | 'label' | 'id'>) => {
+    targets.push({ ...t, kind: t.kindDef.kind, label: t.kindDef.label, id: t.record.id });
+    claimed.add(`${t.kindDef.kind}\0${t.record.id}`);
+  };
+  for (const e of plan.entries) {
+    const node = plan.graph.byKey.get(e.key)!;
+    const recorded = env.state.get(e.key);
+    if (e.action === 'error') {
+      // A same-named resource that is not ours is never deleted; any other error leaves us blind, unless
+      // the state file knows the id (delete treats "already gone" as success).
+      if (recorded) add({ key: e.key, kindDef: node.kind, record: recorded, deps: node.spec.deps, orphan: false, stateKey: e.key });
+      else if (e.error instanceof UserError) env.reporter.warn(`kept ${e.key}: ${e.error.message}`);
+      else throw e.error!;
+      continue;
+    }
+    if (!e.record) continue;
+    // A resource already scheduled for deletion (a secret in its recovery window) is gone as far as
+    // `down` is concerned, unless --force asks for it to go at once.
+    if ((e.found?.observed as { pendingDeletion?: boolean } | undefined)?.pendingDeletion && !opts.force) continue;
+    add({ key: e.key, kindDef: node.kind, record: e.record, deps: node.spec.deps, orphan: false, stateKey: recorded ? e.key : undefined });
+  }
+  const listed = await Promise.all(
+    RESOURCE_KINDS.filter((k) => k.list && (!opts.endpointsOnly || k.costly)).map(async (k) => ({ kind: k, items: await k.list!(ctxFor('')) })),
+  );
+  for (const { kind, items } of listed) {
+    for (const { key, record } of items) {
+      if (claimed.has(`${kind.kind}\0${record.id}`)) continue;
+      const stateKey = env.state.get(key)?.id === record.id ? key : undefined;
+      add({ key: plan.graph.byKey.has(key) || targets.some((t) => t.key === key) ? `${key}#${record.id}` : key, kindDef: kind, record, deps: [], orphan: true, stateKey });
+    }
+  }
+  for (const [key, record] of env.state.records()) {
+    if (plan.graph.byKey.has(key) || claimed.has(`${record.kind}\0${record.id}`)) continue;
+    const kind = RESOURCE_KINDS.find((k) => k.kind === record.kind);
+    if (kind) add({ key, kindDef: kind, record, deps: [], orphan: true, stateKey: key });
+  }
+  return targets;
+}
+
+/**
+ * The keys each target waits for: its dependants. Between graph nodes those are the graph's edges; an
+ * orphan has no node edges, so kinds order it: it waits for every target of a kind that depends on its
+ * kind (transitively), and targets of the kinds it depends on wait for it.
+ */
+function prerequisites(targets: Target[]): (key: string) => string[] {
+  const closure = new Map<string, Set<string>>();
+  const reach = (kind: string, seen = new Set<string>()): Set<string> => {
+    const known = closure.get(kind);
+    if (known) return known;
+    for (const d of RESOURCE_KINDS.find((k) => k.kind === kind)?.dependsOn ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      reach(d, seen);
+    }
+    closure.set(kind, seen);
+    return seen;
+  };
+  const out = new Map<string, string[]>(targets.map((t) => [t.key, []]));
+  for (const a of targets) {
+    for (const b of targets) {
+      if (a === b) continue;
+      // b depends on a: a waits until b is deleted.
+      const nodeEdge = !a.orphan && !b.orphan && b.deps.includes(a.key);
+      const kindEdge = (a.orphan || b.orphan) && a.kind !== b.kind && reach(b.kind).has(a.kind);
+      if (nodeEdge || kindEdge) out.get(a.key)!.push(b.key);
+    }
+  }
+  return (key) => out.get(key) ?? [];
+}
+
+/** Refuse (before any mutating call) when deleting would destroy objects or images, with the counts. */
+async function refuseDataLoss(targets: Target[], ctxFor: (key: string) => Ctx): Promise<void> {
+  const held = await Promise.all(
+    targets.filter((t) => t.kindDef.contents).map(async (t) => ({ t, c: await t.kindDef.contents!(ctxFor(t.key), t.record) })),
+  );
+  const full = held.filter((h) => h.c && h.c.count > 0);
+  if (!full.length) return;
+  throw new UserError(
+    full.length === 1
+      ? `${full[0]!.t.label} ${full[0]!.t.id} holds ${full[0]!.c!.description}: pass --force to delete them with it`
+      : `${full.length} resources hold data: pass --force to delete it with them`,
+    'nothing was deleted; copy what you need first, or pass --force',
+    full.map((h) => `${h.t.label} ${h.t.id} holds ${h.c!.description}`),
+  );
+}
+
+function savingOf(env: PlanEnv, endpoints: number): EndpointSaving {
+  const azs = env.config.network.endpointSubnets.length;
+  const prices = pricesFor(env.config.region, env.config.task.cpuArchitecture, env.config.pricing);
+  if (!prices) return { enis: endpoints * azs, unknownPrices: true };
+  return { ...endpointCost(prices.table, endpoints, azs), asOf: prices.table.asOf };
+}
+
+function publicTarget(t: Target): DownTarget {
+  return { key: t.key, kind: t.kind, label: t.label, id: t.id, orphan: t.orphan };
+}

@@ -1,0 +1,135 @@
+/**
+ * `batchctl push`: build the job image with the local docker, log in to the stack's ECR repository and
+ * push. Only ECR (and STS through openStack) is called; the state is read without taking the lock, as
+ * pushing changes no resource.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { UserError, awsErrorCode } from './errors.js';
+import { openStack, type StackOptions } from './stack.js';
+import { K } from '../resources/lib/keys.js';
+
+/** What `push` takes besides the stack options. */
+export interface PushOptions extends StackOptions {
+  /** Build context (default: the `batch/` folder next to the config file). */
+  context?: string;
+  /** Image tag (default: the config's `task.imageTag`). */
+  tag?: string;
+  /** Dockerfile path (default: docker's own, `<context>/Dockerfile`). */
+  dockerfile?: string;
+  /** The docker executable (default: `docker` from PATH). */
+  docker?: string;
+  /** Where docker's build and push output goes as it arrives (default: stderr). */
+  output?: (text: string) => void;
+}
+
+/** What was pushed. */
+export interface PushResult {
+  /** `<repository uri>:<tag>`. */
+  image: string;
+  /** `sha256:...`, as the registry reported it. */
+  digest: string;
+}
+
+/** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
+export class DockerStepError extends Error {
+  override name = 'DockerStepError';
+  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null) {
+    super(`docker ${step} failed (${exitCode === null ? `killed by ${signal}` : `exit code ${exitCode}`})`);
+  }
+}
+
+/** ECR's Docker platform for the task's CPU architecture: a build on an ARM laptop must not ship arm64 to X86_64 Fargate. */
+const PLATFORM = { X86_64: 'linux/amd64', ARM64: 'linux/arm64' } as const;
+
+/** Build, log in, tag and push the job image to the stack's repository. */
+export async function runPush(opts: PushOptions): Promise<PushResult> {
+  const stack = await openStack(opts, ['ecr', 'sts']);
+  try {
+    const { config, aws } = stack;
+    const context = resolve(opts.context ?? join(dirname(resolve(opts.configPath)), 'batch'));
+    if (!existsSync(context) || !statSync(context).isDirectory()) {
+      throw new UserError(`build context ${context} is not a directory`, 'pass the job folder with --context DIR');
+    }
+    if (opts.dockerfile && !existsSync(opts.dockerfile)) throw new UserError(`Dockerfile ${opts.dockerfile} does not exist`);
+
+    const name = stack.state.get(K.repository)?.id ?? config.repository.name;
+    let uri: string | undefined;
+    try {
+      uri = (await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))).repositories?.[0]?.repositoryUri;
+    } catch (err) {
+      if (awsErrorCode(err) !== 'RepositoryNotFoundException') throw err;
+    }
+    if (!uri) throw new UserError(`the ECR repository ${name} does not exist`, 'run batchctl up first: it creates the repository');
+
+    const auth = (await aws.ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    const decoded = Buffer.from(auth?.authorizationToken ?? '', 'base64').toString('utf8');
+    const sep = decoded.indexOf(':');
+    if (sep < 0) throw new Error('ECR GetAuthorizationToken returned no usable token');
+    const password = decoded.slice(sep + 1);
+    // Both the password and the token that encodes it would let anyone push for 12 hours.
+    const secrets = [password, auth!.authorizationToken!];
+
+    const image = `${uri}:${opts.tag ?? config.task.imageTag}`;
+    const run = (step: string, args: string[], stdin?: string) =>
+      runDocker(opts.docker ?? 'docker', step, args, { stdin, secrets, output: opts.output ?? ((t) => process.stderr.write(t)) });
+
+    await run('build', [
+      'build', '--platform', PLATFORM[config.task.cpuArchitecture], ...(opts.dockerfile ? ['-f', opts.dockerfile] : []), '-t', image, context,
+    ]);
+    // The registry host, not the repository URI: docker keys credentials by host.
+    await run('login', ['login', '--username', 'AWS', '--password-stdin', uri.split('/')[0]!], password);
+    const out = await run('push', ['push', image]);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+    if (!digest) throw new Error(`docker push finished but reported no digest for ${image}`);
+    return { image, digest };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * Run one docker command without a shell: stream its output (secrets redacted, line by line so a secret
+ * is never split across writes) and resolve with the redacted stdout and stderr text.
+ */
+function runDocker(docker: string, step: string, args: string[], o: { stdin?: string; secrets: string[]; output: (t: string) => void }): Promise<string> {
+  const redact = (s: string) => o.secrets.reduce((acc, x) => (x ? acc.split(x).join('***') : acc), s);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(docker, args, { stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let captured = '';
+    const pump = (stream: NodeJS.ReadableStream) => {
+      let pending = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        pending += chunk;
+        const end = pending.lastIndexOf('\n') + 1;
+        if (!end) return;
+        const lines = redact(pending.slice(0, end));
+        pending = pending.slice(end);
+        captured += lines;
+        o.output(lines);
+      });
+      stream.on('end', () => {
+        if (!pending) return;
+        const rest = redact(pending);
+        captured += rest;
+        o.output(rest.endsWith('\n') ? rest : `${rest}\n`);
+      });
+    };
+    pump(child.stdout!);
+    pump(child.stderr!);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT'
+        ? new UserError('docker is not installed or not on PATH', 'install Docker (https://docs.docker.com/get-docker/) and make sure `docker version` works; `batchctl up` does not need it')
+        : err);
+    });
+    child.on('close', (code, signal) => (code === 0 ? resolvePromise(captured) : reject(new DockerStepError(step, code, signal))));
+    if (o.stdin !== undefined) {
+      // A docker that exits before reading stdin makes the write fail with EPIPE; its exit code tells the story.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(o.stdin);
+    }
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * `cost`: the default stack against a hand computation, price overrides, rate and weekday schedules,
+ * Fargate's one-minute minimum, unknown regions, and where the run duration comes from.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { computeCost, parseDuration, resolvePrices, runCost, runsPerMonth, billedSeconds } from '../src/core/cost.js';
+import { UserError } from '../src/core/errors.js';
+import { RecordingReporter } from '../src/core/reporter.js';
+import { createFakeAws, type FakeAws } from './fake-aws/index.js';
+import { defaultConfig } from './helpers/ctx.js';
+import { scratch, upOn } from './helpers/stack.js';
+
+const NOW = new Date('2026-06-01T00:00:00Z'); // a Monday
+
+let fake: FakeAws | undefined;
+afterEach(() => {
+  fake?.uninstall();
+  fake = undefined;
+  vi.useRealTimers();
+});
+
+describe('computeCost', () => {
+  it('the default config matches the hand computation', () => {
+    const config = defaultConfig();
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+
+    // ap-northeast-1: 4 interface endpoints x 2 AZs = 8 ENIs at 0.014 USD/h each.
+    const hourly = 4 * 2 * 0.014; // 0.112
+    const fixedMonthly = hourly * 730 + 0.4; // 81.76 + 0.40 secret
+    // One 5-minute run at 2 vCPU / 8 GB, x86: (2 x 0.05056 + 8 x 0.00553) USD/h x 5/60 h.
+    const run = (2 * 0.05056 + 8 * 0.00553) * (5 / 60); // 0.14536 x 0.08333 = 0.0121133
+    // cron(30 * * * ? *): once an hour, 24 x 30 = 720 runs in 30 days.
+    const runsMonthly = 720 * run; // 8.7216
+
+    expect(hourly).toBeCloseTo(0.112, 8);
+    expect(c.fixed).toMatchObject({ interfaceEndpoints: 4, azs: 2, enis: 8, secretMonthly: 0.4 });
+    expect(c.fixed.hourly).toBeCloseTo(0.112, 8);
+    expect(c.fixed.endpointsMonthly).toBeCloseTo(81.76, 8);
+    expect(c.fixed.monthly).toBeCloseTo(fixedMonthly, 8);
+    expect(c.fixed.monthly).toBeCloseTo(82.16, 8);
+    expect(c.run).toMatchObject({ vcpu: 2, memoryGb: 8, durationSeconds: 300, billedSeconds: 300 });
+    expect(c.run.cost).toBeCloseTo(run, 8);
+    expect(c.run.cost).toBeCloseTo(0.0121133, 6);
+    expect(c.schedule.runsPerMonth).toBe(720);
+    expect(c.schedule.monthly).toBeCloseTo(runsMonthly, 8);
+    expect(c.monthlyTotal).toBeCloseTo(82.16 + 8.7216, 6);
+    expect(c.downEndpointsSaves.hourly).toBeCloseTo(0.112, 8);
+    expect(c.downEndpointsSaves.monthly).toBeCloseTo(81.76, 8);
+    expect(c.pricesAsOf).toBe('2025-06-01');
+    expect(c.overridden).toEqual([]);
+  });
+
+  it('applies the config\'s pricing overrides and the ARM64 rate', () => {
+    const config = defaultConfig();
+    config.pricing = { interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1 };
+    config.task.cpuArchitecture = 'ARM64';
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
+    expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
+    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4 });
+    expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
+    // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
+    expect(c.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
+  });
+
+  it('counts the endpoint ENIs per distinct AZ and the configured endpoints', () => {
+    const config = defaultConfig();
+    config.network.interfaceEndpoints = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts'];
+    config.network.endpointSubnets = [{ az: 'ap-northeast-1a', cidr: '192.168.2.0/24' }];
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(c.fixed).toMatchObject({ interfaceEndpoints: 5, azs: 1, enis: 5 });
+    expect(c.fixed.monthly).toBeCloseTo(5 * 0.014 * 730 + 0.4, 8);
+  });
+
+  it('rate schedules, a weekday cron and a disabled schedule', () => {
+    expect(runsPerMonth('rate(5 minutes)', NOW)).toBe(30 * 24 * 12);
+    expect(runsPerMonth('rate(1 hour)', NOW)).toBe(720);
+    expect(runsPerMonth('rate(7 days)', NOW)).toBe(4);
+    // June 2026 starts on a Monday: 4 full weeks + Mon 29 and Tue 30 = 22 weekdays in 30 days.
+    expect(runsPerMonth('cron(0 9 ? * MON-FRI *)', NOW)).toBe(22);
+    expect(runsPerMonth('cron(* * * * ? *)', NOW)).toBe(30 * 24 * 60);
+    expect(runsPerMonth('cron(0 0 1 1 ? 2020)', NOW)).toBe(0);
+
+    const config = defaultConfig();
+    config.schedule.expression = 'rate(15 minutes)';
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 120, now: NOW });
+    expect(c.schedule.runsPerMonth).toBe(2880);
+    expect(c.schedule.monthly).toBeCloseTo(2880 * (2 * 0.05056 + 8 * 0.00553) * (120 / 3600), 8);
+
+    config.schedule.enabled = false;
+    const off = computeCost(config, resolvePrices(config), { durationSeconds: 120, now: NOW });
+    expect(off.schedule).toMatchObject({ runsPerMonth: 0, monthly: 0 });
+    expect(off.monthlyTotal).toBeCloseTo(off.fixed.monthly, 8);
+  });
+
+  it('bills at least one minute, rounded up to the second', () => {
+    expect(billedSeconds(10)).toBe(60);
+    expect(billedSeconds(60)).toBe(60);
+    expect(billedSeconds(90.2)).toBe(91);
+    const config = defaultConfig();
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 20, now: NOW });
+    expect(c.run.billedSeconds).toBe(60);
+    expect(c.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) / 60, 8);
+  });
+
+  it('an unknown region needs pricing: in the config, and says which keys', () => {
+    const config = defaultConfig();
+    config.region = 'sa-east-1';
+    let err: unknown;
+    try { resolvePrices(config); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain('sa-east-1');
+    expect((err as UserError).hint).toContain('interfaceEndpointAzHour, fargateVcpuHour, fargateGbHour, secretMonth');
+
+    config.pricing = { interfaceEndpointAzHour: 0.02, secretMonth: 0.4 };
+    expect(() => resolvePrices(config)).toThrow(UserError);
+    try { resolvePrices(config); } catch (e) { expect((e as UserError).hint).toMatch(/pricing: fargateVcpuHour, fargateGbHour \(/); }
+
+    config.pricing = { interfaceEndpointAzHour: 0.02, secretMonth: 0.5, fargateVcpuHour: 0.06, fargateGbHour: 0.007 };
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(c.pricesAsOf).toBe('config');
+    expect(c.fixed.monthly).toBeCloseTo(8 * 0.02 * 730 + 0.5, 8);
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads seconds and unit forms, and rejects the rest as a user error', () => {
+    expect(parseDuration('300')).toBe(300);
+    expect(parseDuration('30s')).toBe(30);
+    expect(parseDuration('5m')).toBe(300);
+    expect(parseDuration('1h')).toBe(3600);
+    expect(parseDuration('1m30s')).toBe(90);
+    for (const bad of ['', 'm', '5 minutes', '-5', '1d']) expect(() => parseDuration(bad), bad).toThrow(UserError);
+  });
+});
+
+describe('runCost', () => {
+  it('with --duration reads no AWS at all', async () => {
+    fake = createFakeAws();
+    const s = scratch();
+    const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), duration: '10m', now: NOW });
+    expect(c.run).toMatchObject({ durationSeconds: 600, durationSource: 'flag' });
+    expect(fake.core.calls).toEqual([]);
+  });
+
+  it('an unknown region fails before any AWS call', async () => {
+    fake = createFakeAws();
+    const s = scratch();
+    s.editConfig((t) => t.replace('region: ap-northeast-1', 'region: sa-east-1').replaceAll('ap-northeast-1', 'sa-east-1'));
+    await expect(runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW })).rejects.toThrow(/no prices for region sa-east-1/);
+    expect(fake.core.calls).toEqual([]);
+  });
+
+  it('without --duration: 5 minutes when ECS has no runs, else the median of the recent stopped runs (ECS and STS only)', async () => {
+    fake = createFakeAws();
+    const s = scratch();
+    await upOn(s);
+    const opts = { configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() };
+
+    fake.core.resetCalls();
+    const none = await runCost({ ...opts, now: NOW });
+    expect(none.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
+    expect(none.run.durationNote).toMatch(/no recent runs/);
+    expect(new Set(fake.core.calls.map((c) => c.service))).toEqual(new Set(['sts', 'ecs']));
+
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const ecs = new ECSClient({ region: 'ap-northeast-1' });
+    const start = () => ecs.send(new RunTaskCommand({
+      cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE', startedBy: 'events-rule/sample-batch',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-x'] } },
+    }));
+    // Three runs of 40 s, 100 s and 70 s: the median is 70 s, counted from the container start (no pull time in the fake).
+    for (const runningMs of [40_000, 100_000, 70_000]) {
+      fake.ecs.taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs };
+      await start();
+      vi.setSystemTime(Date.now() + 200_000);
+    }
+    const c = await runCost({ ...opts, now: new Date() });
+    expect(c.run).toMatchObject({ durationSeconds: 70, billedSeconds: 70, durationSource: 'recent-runs' });
+    expect(c.run.durationNote).toBe('median of the last 3 stopped runs');
+    expect(c.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) * 70 / 3600, 8);
+  });
+
+  it('without --duration and no usable AWS access: falls back to 5 minutes and says why', async () => {
+    fake = createFakeAws();
+    const s = scratch();
+    fake.core.failOn('GetCallerIdentity', 'ExpiredToken', 10, 'The security token included in the request is expired');
+    const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW });
+    expect(c.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
+    expect(c.run.durationNote).toMatch(/recent runs could not be read/);
+  });
+});
