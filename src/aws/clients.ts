@@ -11,6 +11,9 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { STSClient } from '@aws-sdk/client-sts';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode } from '../core/errors.js';
 import { VERSION } from '../version.js';
 
@@ -25,7 +28,7 @@ export interface ClientOptions {
   maxAttempts?: number;
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts';
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
 export interface AwsClients {
@@ -38,10 +41,13 @@ export interface AwsClients {
   readonly eventBridge: EventBridgeClient;
   readonly logs: CloudWatchLogsClient;
   readonly sts: STSClient;
+  readonly scheduler: SchedulerClient;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
 }
 
 /** Services `up`, `plan` and `down` need. */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts'];
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns'];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -56,6 +62,9 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
   eventBridge: async () => (await import('@aws-sdk/client-eventbridge')).EventBridgeClient,
   logs: async () => (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient,
   sts: async () => (await import('@aws-sdk/client-sts')).STSClient,
+  scheduler: async () => (await import('@aws-sdk/client-scheduler')).SchedulerClient,
+  sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
+  sns: async () => (await import('@aws-sdk/client-sns')).SNSClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -110,6 +119,9 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     get eventBridge() { return get('eventBridge') as EventBridgeClient; },
     get logs() { return get('logs') as CloudWatchLogsClient; },
     get sts() { return get('sts') as STSClient; },
+    get scheduler() { return get('scheduler') as SchedulerClient; },
+    get sqs() { return get('sqs') as SQSClient; },
+    get sns() { return get('sns') as SNSClient; },
   };
 }
 

@@ -5,7 +5,7 @@ import { fmt } from '../core/format.js';
 /** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
 export const EXIT_CHANGES_PENDING = 3;
 
-const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x' } as const;
+const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-' } as const;
 
 /** `batchctl plan`: what `up` would change, field by field, without changing anything. */
 export function registerPlan(program: Command): void {
@@ -38,14 +38,14 @@ export function registerPlan(program: Command): void {
           for (const e of plan.entries) {
             if (e.action === 'unchanged' && !opts.all) continue;
             const id = e.record?.id ? `  ${e.record.id}` : '';
-            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : '';
+            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)' : '';
             out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
             for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
             if (e.error) out.push(`      ${e.error.message}`);
           }
           const c = plan.counts;
           out.push(plan.pending
-            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged.`
+            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged.`
             : `No changes: ${c.unchanged} resources match the config.`);
           process.stdout.write(out.join('\n') + '\n');
         }

@@ -94,10 +94,17 @@ export const scheduleSchema = z.strictObject({
   /** `cron(...)` with six fields or `rate(n unit)`; EventBridge syntax. */
   expression: z._default(str(), 'cron(30 * * * ? *)'),
   /**
-   * IANA time zone. EventBridge rules only run in UTC; a zone other than UTC needs EventBridge
-   * Scheduler, which a later engine adds. Reserved so configs do not need to change shape.
+   * What fires the job: `rule` (an EventBridge scheduled rule, the article's design; UTC only) or
+   * `scheduler` (EventBridge Scheduler: time zones, retry limits, a dead-letter queue). Default: `rule`,
+   * or `scheduler` when a time zone other than UTC is set.
    */
+  engine: opt(z.enum(['rule', 'scheduler'])),
+  /** IANA time zone the cron runs in (daylight saving included). Needs the scheduler engine unless UTC. */
   timezone: opt(str()),
+  /** Scheduler only: let a run start up to this many minutes late to spread load (0: exactly on time). */
+  flexibleWindowMinutes: z._default(int().check(z.minimum(0), z.maximum(1440)), 0),
+  /** Scheduler only: send events that could not start the task (after retries) to an SQS queue. */
+  deadLetterQueue: bool(true),
   enabled: bool(true),
   description: opt(str()),
   retry: section(retrySchema),
@@ -125,6 +132,13 @@ export const pricingSchema = z.strictObject({
   secretMonth: opt(z.number().check(z.minimum(0))),
 });
 
+/** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */
+export const notifySchema = z.strictObject({
+  emails: z._default(z.array(str()), []),
+  /** An existing SNS topic to publish to instead of creating one. */
+  topicArn: opt(str()),
+});
+
 export const configSchema = z.strictObject({
   /** Stack name: prefixes every name and is the value of the `batchctl:stack` tag. */
   stack: str().check(z.regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
@@ -141,6 +155,8 @@ export const configSchema = z.strictObject({
   schedule: section(scheduleSchema),
   iam: section(iamSchema),
   pricing: section(pricingSchema),
+  /** Failure alerts; leave out for none. */
+  notify: opt(notifySchema),
 });
 
 /** The config as written (before defaults). */
@@ -160,7 +176,7 @@ export interface StackConfig extends ParsedConfig {
   logs: ParsedConfig['logs'] & { group: string };
   cluster: ParsedConfig['cluster'] & { name: string };
   task: ParsedConfig['task'] & { family: string };
-  schedule: ParsedConfig['schedule'] & { name: string };
+  schedule: ParsedConfig['schedule'] & { name: string; engine: 'rule' | 'scheduler' };
   iam: ParsedConfig['iam'] & { executionRoleName: string; taskRoleName: string; eventsRoleName: string };
 }
 
@@ -176,7 +192,7 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
     logs: { ...c.logs, group: c.logs.group ?? `/ecs/${s}` },
     cluster: { ...c.cluster, name: c.cluster.name ?? s },
     task: { ...c.task, family: c.task.family ?? s },
-    schedule: { ...c.schedule, name: c.schedule.name ?? s },
+    schedule: { ...c.schedule, name: c.schedule.name ?? s, engine: scheduleEngine(c.schedule) },
     iam: {
       ...c.iam,
       executionRoleName: c.iam.executionRoleName ?? `${s}-execution`,
@@ -189,4 +205,10 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
 /** The default bucket name: globally unique per account and region. */
 export function defaultBucketName(stack: string, account: string, region: string): string {
   return `${stack}-${account}-${region}`;
+}
+
+/** The engine in force: the configured one, else `scheduler` when a non-UTC time zone asks for it. */
+export function scheduleEngine(s: { engine?: 'rule' | 'scheduler'; timezone?: string }): 'rule' | 'scheduler' {
+  if (s.engine) return s.engine;
+  return s.timezone && !['UTC', 'Etc/UTC'].includes(s.timezone) ? 'scheduler' : 'rule';
 }

@@ -9,6 +9,7 @@ import { RESOURCE_KINDS } from '../resources/index.js';
 import { buildContext } from './context.js';
 import { asStepError, countActions, DEFAULT_PARALLEL, walkKeys, type RunResult } from './engine.js';
 import { RunFailed, UserError } from './errors.js';
+import { deletionPrerequisites } from './graph.js';
 import { planStack, type PlanEnv } from './plan.js';
 import { endpointCost, pricesFor } from './pricing.js';
 import { realClock } from './clock.js';
@@ -146,7 +147,7 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     const byKey = new Map(targets.map((t) => [t.key, t]));
     const outcome = await walkKeys(
       targets.map((t) => t.key),
-      prerequisites(targets),
+      deletionPrerequisites(targets, RESOURCE_KINDS),
       opts.parallel ?? DEFAULT_PARALLEL,
       async (key) => {
         const t = byKey.get(key)!;
@@ -231,37 +232,6 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     if (kind) add({ key, kindDef: kind, record, deps: [], orphan: true, stateKey: key });
   }
   return targets;
-}
-
-/**
- * The keys each target waits for: its dependants. Between graph nodes those are the graph's edges; an
- * orphan has no node edges, so kinds order it: it waits for every target of a kind that depends on its
- * kind (transitively), and targets of the kinds it depends on wait for it.
- */
-function prerequisites(targets: Target[]): (key: string) => string[] {
-  const closure = new Map<string, Set<string>>();
-  const reach = (kind: string, seen = new Set<string>()): Set<string> => {
-    const known = closure.get(kind);
-    if (known) return known;
-    for (const d of RESOURCE_KINDS.find((k) => k.kind === kind)?.dependsOn ?? []) {
-      if (seen.has(d)) continue;
-      seen.add(d);
-      reach(d, seen);
-    }
-    closure.set(kind, seen);
-    return seen;
-  };
-  const out = new Map<string, string[]>(targets.map((t) => [t.key, []]));
-  for (const a of targets) {
-    for (const b of targets) {
-      if (a === b) continue;
-      // b depends on a: a waits until b is deleted.
-      const nodeEdge = !a.orphan && !b.orphan && b.deps.includes(a.key);
-      const kindEdge = (a.orphan || b.orphan) && a.kind !== b.kind && reach(b.kind).has(a.kind);
-      if (nodeEdge || kindEdge) out.get(a.key)!.push(b.key);
-    }
-  }
-  return (key) => out.get(key) ?? [];
 }
 
 /** Refuse (before any mutating call) when deleting would destroy objects or images, with the counts. */

@@ -8,7 +8,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
 import { fmt } from './format.js';
 import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from './errors.js';
-import { buildGraph, type Graph, type GraphNode } from './graph.js';
+import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
@@ -177,9 +177,56 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     });
   }
   const failures = outcome.failures.map((f) => f.error);
+  // Only once everything the config describes has converged: resources the config no longer has (an
+  // endpoint removed from the list, the old trigger after a schedule engine switch) are deleted, so the
+  // replacement always exists before what it replaces goes.
+  if (!failures.length) failures.push(...(await prune(env, graph, records, runId, opts, clock, emit)));
   const result: RunResult = { events, counts: countActions(events), wallMs: clock.now() - started, failures };
   if (failures.length) throw Object.assign(new RunFailed(failures), { result });
   return result;
+}
+
+/** State records whose keys the config's graph no longer has: what `up` deletes after converging. */
+export function staleRecords(graph: Graph, records: Map<string, ResourceRecord>): [string, ResourceRecord][] {
+  return [...records].filter(([key]) => !graph.byKey.has(key));
+}
+
+async function prune(
+  env: EngineEnv, graph: Graph, records: Map<string, ResourceRecord>, runId: string, opts: UpOptions, clock: Clock,
+  emit: (e: ResourceEvent) => void,
+): Promise<Error[]> {
+  const stale = staleRecords(graph, records).filter(([, rec]) => env.kinds.some((k) => k.kind === rec.kind));
+  if (!stale.length) return [];
+  const targets = stale.map(([key, rec]) => ({ key, kind: rec.kind, deps: [], orphan: true, record: rec, kindDef: env.kinds.find((k) => k.kind === rec.kind)! }));
+  const byKey = new Map(targets.map((t) => [t.key, t]));
+  const outcome = await walkKeys(
+    targets.map((t) => t.key),
+    deletionPrerequisites(targets, env.kinds),
+    opts.parallel ?? DEFAULT_PARALLEL,
+    async (key) => {
+      const t = byKey.get(key)!;
+      const t0 = clock.now();
+      env.reporter.stepStarted(key, t.kindDef.label);
+      const ctx = buildContext({
+        config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+        reporter: env.reporter, clock, runId, records, stepKey: key,
+      });
+      try {
+        await t.kindDef.delete(ctx, t.record);
+      } catch (err) {
+        throw asStepError(key, 'delete', err);
+      }
+      records.delete(key);
+      env.state.remove(key);
+      await env.state.save();
+      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'deleted', id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 });
+    },
+    (key, error) => {
+      const t = byKey.get(key)!;
+      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
+    },
+  );
+  return outcome.failures.map((f) => f.error);
 }
 
 export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {

@@ -5,6 +5,14 @@
 import type { StackConfig } from '../config/schema.js';
 import type { NodeSpec, ResourceKind } from './types.js';
 
+/** Something to delete: a graph node (with its node deps) or an orphan (ordered by its kind). */
+export interface DeletionTarget {
+  key: string;
+  kind: string;
+  deps: string[];
+  orphan: boolean;
+}
+
 /** A node with its kind. */
 export interface GraphNode {
   key: string;
@@ -73,3 +81,35 @@ export function criticalPath(graph: Graph, cost: (key: string) => number): { len
   for (const b of best.values()) if (b.length > out.length) out = b;
   return out;
 }
+
+/**
+ * The keys each target waits for: its dependants. Between graph nodes those are the graph's edges; an
+ * orphan has no node edges, so kinds order it: it waits for every target of a kind that depends on its
+ * kind (transitively), and targets of the kinds it depends on wait for it.
+ */
+export function deletionPrerequisites(targets: DeletionTarget[], kinds: readonly ResourceKind[]): (key: string) => string[] {
+  const closure = new Map<string, Set<string>>();
+  const reach = (kind: string, seen = new Set<string>()): Set<string> => {
+    const known = closure.get(kind);
+    if (known) return known;
+    for (const d of kinds.find((k) => k.kind === kind)?.dependsOn ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      reach(d, seen);
+    }
+    closure.set(kind, seen);
+    return seen;
+  };
+  const out = new Map<string, string[]>(targets.map((t) => [t.key, []]));
+  for (const a of targets) {
+    for (const b of targets) {
+      if (a === b) continue;
+      // b depends on a: a waits until b is deleted.
+      const nodeEdge = !a.orphan && !b.orphan && b.deps.includes(a.key);
+      const kindEdge = (a.orphan || b.orphan) && a.kind !== b.kind && reach(b.kind).has(a.kind);
+      if (nodeEdge || kindEdge) out.get(a.key)!.push(b.key);
+    }
+  }
+  return (key) => out.get(key) ?? [];
+}
+

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { buildContext } from './context.js';
-import { assess, DEFAULT_PARALLEL, walkKeys, type Assessment, type EngineEnv } from './engine.js';
+import { assess, DEFAULT_PARALLEL, staleRecords, walkKeys, type Assessment, type EngineEnv } from './engine.js';
 import { buildGraph, type Graph } from './graph.js';
 import { realClock } from './clock.js';
 import type { ResourceRecord } from './types.js';
@@ -15,7 +15,8 @@ export interface PlanEntry extends Partial<Omit<Assessment, 'action'>> {
   key: string;
   label: string;
   kind: string;
-  action: Assessment['action'] | 'error';
+  /** `delete`: in the state but no longer in the config; `up` deletes it after converging the rest. */
+  action: Assessment['action'] | 'error' | 'delete';
   /** The live resource's record, when it exists. */
   record?: ResourceRecord;
   error?: Error;
@@ -67,8 +68,12 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
       }
     },
   );
-  const ordered = graph.nodes.map((n) => entries.get(n.key)!);
-  const counts = { create: 0, update: 0, unchanged: 0, replace: 0, error: 0 };
+  const ordered: PlanEntry[] = graph.nodes.map((n) => entries.get(n.key)!);
+  for (const [key, record] of staleRecords(graph, env.state.records())) {
+    const kind = env.kinds.find((k) => k.kind === record.kind);
+    if (kind) ordered.push({ key, label: kind.label, kind: kind.kind, action: 'delete', record, changes: [] });
+  }
+  const counts = { create: 0, update: 0, unchanged: 0, replace: 0, error: 0, delete: 0 };
   for (const e of ordered) counts[e.action] += 1;
   return { graph, entries: ordered, counts, pending: ordered.some((e) => e.action !== 'unchanged') };
 }

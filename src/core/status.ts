@@ -16,7 +16,8 @@ export interface ResourceStatus {
   kind: string;
   label: string;
   /** present: matches the config; missing: does not exist; drifted: exists with other settings. */
-  state: 'present' | 'missing' | 'drifted' | 'error';
+  /** `stale`: recorded in the state but no longer in the config (`up` deletes it). */
+  state: 'present' | 'missing' | 'drifted' | 'error' | 'stale';
   id?: string;
   /** The drifted fields. */
   changes: string[];
@@ -221,14 +222,14 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const plan = await planStack({
       config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
     });
-    const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error' } as const;
+    const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale' } as const;
     const resources: ResourceStatus[] = plan.entries.map((e) => ({
       key: e.key, kind: e.kind, label: e.label, state: STATE[e.action], id: e.record?.id,
       changes: e.action === 'update' || e.action === 'replace' ? (e.changes ?? []).map((c) => c.field) : [],
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
     }));
-    const counts = { present: 0, missing: 0, drifted: 0, error: 0 };
+    const counts = { present: 0, missing: 0, drifted: 0, error: 0, stale: 0 };
     for (const r of resources) counts[r.state] += 1;
 
     const endpointList: EndpointStatus[] = resources

@@ -12,6 +12,9 @@ import { FakeLogs } from './logs.js';
 import { FakeIam } from './iam.js';
 import { FakeEcs } from './ecs.js';
 import { FakeEventBridge } from './eventbridge.js';
+import { FakeScheduler } from './scheduler.js';
+import { FakeSqs } from './sqs.js';
+import { FakeSns } from './sns.js';
 
 export * from './core.js';
 
@@ -36,6 +39,9 @@ export interface FakeAws {
   iam: FakeIam;
   ecs: FakeEcs;
   eventBridge: FakeEventBridge;
+  scheduler: FakeScheduler;
+  sqs: FakeSqs;
+  sns: FakeSns;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -54,11 +60,15 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     iam: new FakeIam(core),
     ecs: new FakeEcs(core),
     eventBridge: new FakeEventBridge(core),
+    scheduler: new FakeScheduler(core),
+    sqs: new FakeSqs(core),
+    sns: new FakeSns(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),
         ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
         ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
+        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));
     },

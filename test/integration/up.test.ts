@@ -199,6 +199,25 @@ describe('idempotency', () => {
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['PutRule']);
   });
 
+  it('deletes what the config no longer has, after converging the rest; plan shows it first', async () => {
+    const f = fresh();
+    const s = scratch();
+    s.editConfig((t) => t.replace('interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]', 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, sts]'));
+    await upOn(s);
+    expect(f.inventory().filter((e) => e.type === 'ec2.vpc-endpoint')).toHaveLength(6);
+    s.editConfig((t) => t.replace(', sts]', ']'));
+    const { runPlan } = await import('../../src/core/plan.js');
+    const p = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new (await import('../../src/core/reporter.js')).RecordingReporter() });
+    expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action])).toEqual([['vpc-endpoint/sts', 'delete']]);
+    const r = await upOn(s);
+    expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action])).toEqual([['vpc-endpoint/sts', 'deleted']]);
+    const endpoints = f.inventory().filter((e) => e.type === 'ec2.vpc-endpoint' && e.settings.state !== 'deleted');
+    expect(endpoints.map((e) => e.key).sort()).not.toContain('vpc-endpoint/sts');
+    expect(JSON.parse(readFileSync(s.statePath, 'utf8')).resources['vpc-endpoint/sts']).toBeUndefined();
+    const again = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new (await import('../../src/core/reporter.js')).RecordingReporter() });
+    expect(again.pending).toBe(false);
+  });
+
   it('refuses a change that needs replacement (VPC CIDR) without touching anything', async () => {
     const f = fresh();
     const s = scratch();

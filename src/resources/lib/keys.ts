@@ -3,7 +3,7 @@
  * values and the state file's keys, so changing one orphans live resources: never rename.
  */
 export type SubnetGroup = 'batch' | 'endpoint';
-export type RoleName = 'execution' | 'task' | 'events';
+export type RoleName = 'execution' | 'task' | 'events' | 'scheduler';
 export type SgName = 'task' | 'endpoint';
 
 export const K = {
@@ -30,4 +30,13 @@ export const K = {
   taskDefinition: 'task-definition',
   rule: 'schedule-rule',
   target: 'schedule-target',
+  /** EventBridge Scheduler engine. */
+  scheduleGroup: 'schedule-group',
+  schedule: 'schedule',
+  deadLetterQueue: 'dead-letter-queue',
+  /** Failure alerts. */
+  alertTopic: 'alert-topic',
+  alertSubscription: (endpoint: string) => `alert-subscription/${endpoint}`,
+  alertRule: 'alert-rule',
+  alertTarget: 'alert-target',
 } as const;
