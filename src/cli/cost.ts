@@ -33,8 +33,10 @@ export function renderCost(c: CostReport): string[] {
     'Runs (Fargate, billed only while a task runs):',
     ...table([
       ['one run', `(${r.vcpu} vCPU x ${price(p.fargateVcpuHour)}/h + ${r.memoryGb} GB x ${price(p.fargateGbHour)}/h) x ${formatSeconds(r.billedSeconds)}, ${c.cpuArchitecture}`, price(r.cost)],
-      ['per month', `${c.schedule.expression}: ${runs}`, usd(c.schedule.monthly)],
+      ['per month', `${c.schedule.expression}${c.schedule.timezone !== 'UTC' ? ` (${c.schedule.timezone})` : ''}: ${runs}`, usd(c.schedule.monthly)],
     ]),
+    `  trigger: ${c.schedule.triggerNote}`,
+    ...(c.alertsNote ? [`  alerts: ${c.alertsNote}`] : []),
     `  duration ${formatSeconds(r.durationSeconds)}: ${r.durationSource === 'flag' ? 'from --duration' : r.durationNote}${billed}`,
     '',
     `Total per month: ${usd(c.monthlyTotal)}`,

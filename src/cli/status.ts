@@ -25,6 +25,16 @@ function stopText(r: RunInfo): string {
   return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
 }
 
+/** The alerts block: where failed runs are reported and which recipients still have to confirm. */
+export function renderAlerts(a: StatusReport['alerts']): string[] {
+  if (a.mode === 'off') return ['Alerts: off (add a notify section to the config to hear about failed runs)'];
+  const where = a.mode === 'topic' ? `your SNS topic ${a.topicArn}` : `SNS topic ${a.topicArn ?? '(not created yet)'}`;
+  const out = [`Alerts: failed runs go to ${where}${a.active ? '' : ' (not set up yet: run batchctl up)'}`];
+  const text = { confirmed: 'confirmed', pending: 'pending confirmation: check your inbox for the e-mail from AWS', missing: 'not subscribed yet (batchctl up)' };
+  out.push(...table(a.subscriptions.map((x) => [x.endpoint, text[x.state]])));
+  return out;
+}
+
 /** The plain-text rendering of a status report. */
 export function renderStatus(s: StatusReport): string[] {
   const c = s.counts;
@@ -43,7 +53,9 @@ export function renderStatus(s: StatusReport): string[] {
   if (e.down) out.push(...table(e.list.filter((x) => x.state !== 'up').map((x) => [x.state, x.key])));
   out.push('');
   const sc = s.schedule;
-  out.push(`Schedule: ${sc.expression}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'rule' ? 'live rule' : 'config: the rule does not exist yet'})`);
+  const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';
+  const zone = sc.engine === 'scheduler' ? ` in ${sc.timezone}` : '';
+  out.push(`Schedule: ${sc.expression}${zone}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'config' ? `config: the ${what} does not exist yet` : `live ${sc.engine === 'scheduler' ? 'EventBridge Scheduler schedule' : 'rule'}`})`);
   if (sc.next.length) {
     if (sc.displayTimeZone === 'UTC' || sc.displayTimeZone === 'Etc/UTC') out.push(...table([['NEXT RUNS (UTC)'], ...sc.next.map((n) => [n.utc])]));
     else {
@@ -53,7 +65,15 @@ export function renderStatus(s: StatusReport): string[] {
   } else {
     out.push('  no upcoming run times (expression not understood, or it never fires again)');
   }
-  if (!sc.enabled) out.push('  the rule is disabled: these times will not run until it is enabled');
+  if (!sc.enabled) out.push(`  the ${what} is disabled: these times will not run until it is enabled`);
+  if (sc.deadLetters) {
+    const d = sc.deadLetters;
+    out.push(d.count === undefined
+      ? `  dead-letter queue ${d.queue}: ${d.note ?? 'unknown'}`
+      : `  ${d.count} failed invocation${d.count === 1 ? '' : 's'} in ${d.queue}${d.count ? ' (runs Scheduler could not start after its retries; the messages say why)' : ''}`);
+  }
+  out.push('');
+  out.push(...renderAlerts(s.alerts));
   out.push('');
   out.push('Last runs (newest first):');
   if (s.runs.length) {

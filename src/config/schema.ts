@@ -119,6 +119,8 @@ export const iamSchema = z.strictObject({
   executionRoleName: opt(str()),
   taskRoleName: opt(str()),
   eventsRoleName: opt(str()),
+  /** The EventBridge Scheduler role (scheduler engine only). Default `<stack>-scheduler`. */
+  schedulerRoleName: opt(str()),
   /** What the job may do in the bucket. `read`: list and get objects. `read-write`: also put and delete. */
   bucketAccess: z._default(z.enum(['read', 'read-write']), 'read'),
   permissionsBoundary: opt(str()),
@@ -177,7 +179,7 @@ export interface StackConfig extends ParsedConfig {
   cluster: ParsedConfig['cluster'] & { name: string };
   task: ParsedConfig['task'] & { family: string };
   schedule: ParsedConfig['schedule'] & { name: string; engine: 'rule' | 'scheduler' };
-  iam: ParsedConfig['iam'] & { executionRoleName: string; taskRoleName: string; eventsRoleName: string };
+  iam: ParsedConfig['iam'] & { executionRoleName: string; taskRoleName: string; eventsRoleName: string; schedulerRoleName: string };
 }
 
 /** Fill every name the user left out from the stack name. Pure: no AWS call. */
@@ -198,6 +200,7 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
       executionRoleName: c.iam.executionRoleName ?? `${s}-execution`,
       taskRoleName: c.iam.taskRoleName ?? `${s}-task`,
       eventsRoleName: c.iam.eventsRoleName ?? `${s}-events`,
+      schedulerRoleName: c.iam.schedulerRoleName ?? `${s}-scheduler`,
     },
   };
 }

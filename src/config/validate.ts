@@ -220,7 +220,9 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
     const path = ['schedule', 'expression'];
     try {
       const parsed = parseScheduleExpression(expr);
-      if (parsed.kind === 'cron' && nextRuns(expr, now, 1).length === 0) {
+      // Read in the configured zone (when it is a real one): Scheduler evaluates the fields there.
+      const zone = get(raw, ['schedule', 'timezone']);
+      if (parsed.kind === 'cron' && nextRuns(expr, now, 1, typeof zone === 'string' && validTimeZone(zone) ? zone : 'UTC').length === 0) {
         const past = Math.max(...parsed.fields.years) < now.getUTCFullYear();
         out.push({
           path,
@@ -236,8 +238,18 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
   const tz = get(raw, ['schedule', 'timezone']);
   if (typeof tz === 'string') {
     if (!validTimeZone(tz)) out.push({ path: ['schedule', 'timezone'], message: `unknown IANA time zone "${tz}" (e.g. UTC, Asia/Tokyo)` });
-    else if (tz !== 'UTC' && tz !== 'Etc/UTC') {
-      out.push({ path: ['schedule', 'timezone'], message: 'EventBridge rules run in UTC; time zones need the EventBridge Scheduler engine (not available yet): remove timezone and write the cron in UTC' });
+    else if (tz !== 'UTC' && tz !== 'Etc/UTC' && get(raw, ['schedule', 'engine']) === 'rule') {
+      out.push({ path: ['schedule', 'timezone'], message: 'EventBridge rules run in UTC; use engine: scheduler or remove the time zone' });
+    }
+  }
+  // Settings only EventBridge Scheduler has: with engine rule they would be silently ignored.
+  if (get(raw, ['schedule', 'engine']) === 'rule') {
+    const flex = get(raw, ['schedule', 'flexibleWindowMinutes']);
+    if (isInt(flex) && flex > 0) {
+      out.push({ path: ['schedule', 'flexibleWindowMinutes'], message: 'a flexible time window needs the scheduler engine: set engine: scheduler, or remove flexibleWindowMinutes' });
+    }
+    if (get(raw, ['schedule', 'deadLetterQueue']) !== undefined) {
+      out.push({ path: ['schedule', 'deadLetterQueue'], atKey: true, message: 'the dead-letter queue needs the scheduler engine: set engine: scheduler, or remove deadLetterQueue' });
     }
   }
   const age = get(raw, ['schedule', 'retry', 'maximumEventAgeSeconds']);
@@ -296,10 +308,11 @@ const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; 
   { path: ['cluster', 'name'], what: 'cluster name', dflt: (s) => s, check: ecsName },
   { path: ['task', 'family'], what: 'task definition family', dflt: (s) => s, check: ecsName },
   { path: ['task', 'containerName'], what: 'container name', check: ecsName },
-  { path: ['schedule', 'name'], what: 'rule name', dflt: (s) => s, check: pattern(/^[.\-_A-Za-z0-9]+$/, 1, 64, 'letters, digits and . - _') },
+  { path: ['schedule', 'name'], what: 'rule or schedule name', dflt: (s) => s, check: pattern(/^[.\-_A-Za-z0-9]+$/, 1, 64, 'letters, digits and . - _') },
   { path: ['iam', 'executionRoleName'], what: 'execution role name', dflt: (s) => `${s}-execution`, check: roleName },
   { path: ['iam', 'taskRoleName'], what: 'task role name', dflt: (s) => `${s}-task`, check: roleName },
   { path: ['iam', 'eventsRoleName'], what: 'EventBridge role name', dflt: (s) => `${s}-events`, check: roleName },
+  { path: ['iam', 'schedulerRoleName'], what: 'Scheduler role name', dflt: (s) => `${s}-scheduler`, check: roleName },
 ];
 
 function checkNames(raw: unknown, region: string | undefined, out: Problem[]): void {
@@ -367,6 +380,40 @@ function checkTags(raw: unknown, out: Problem[]): void {
   }
 }
 
+/** An e-mail address SNS will take: local@domain.tld, no spaces, no empty or doubled dots. */
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$/;
+
+function checkNotify(raw: unknown, region: string | undefined, out: Problem[]): void {
+  const notify = get(raw, ['notify']);
+  if (!isRecord(notify)) return;
+  const emails = get(notify, ['emails']);
+  const topicArn = get(notify, ['topicArn']);
+  const hasEmails = Array.isArray(emails) && emails.length > 0;
+  if (!hasEmails && topicArn === undefined) {
+    out.push({ path: ['notify'], message: 'lists no e-mail addresses (notify.emails) and no topic (notify.topicArn): give one, or remove the notify section for no alerts' });
+  }
+  if (Array.isArray(emails)) {
+    const seen = new Map<string, number>();
+    emails.forEach((e: unknown, i) => {
+      if (typeof e !== 'string') return;
+      if (!EMAIL.test(e)) return void out.push({ path: ['notify', 'emails', i], message: `"${e}" is not a valid e-mail address (expected name@domain.tld, no spaces)` });
+      const first = seen.get(e.toLowerCase());
+      if (first !== undefined) out.push({ path: ['notify', 'emails', i], message: `${e} is listed twice (also notify.emails.${first})` });
+      else seen.set(e.toLowerCase(), i);
+    });
+  }
+  if (typeof topicArn === 'string') {
+    const m = /^arn:aws(-cn|-us-gov)?:sns:([a-z]{2}(-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256})$/.exec(topicArn);
+    if (!m) out.push({ path: ['notify', 'topicArn'], message: `"${topicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)` });
+    else if (region && m[2] !== region) {
+      out.push({ path: ['notify', 'topicArn'], message: `the topic is in ${m[2]}, the stack in ${region}: EventBridge rules can only target a topic in their own region` });
+    }
+    if (hasEmails) {
+      out.push({ path: ['notify', 'emails'], message: 'give e-mail addresses or topicArn, not both: with your own topic, subscribe the addresses to it yourself' });
+    }
+  }
+}
+
 /**
  * Every cross-field and AWS-limit problem in a raw (parsed YAML, not yet zod-validated) config.
  * Never throws on partial or mistyped input.
@@ -380,5 +427,6 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Proble
   checkNames(raw, opts.region, out);
   checkLogs(raw, out);
   checkTags(raw, out);
+  checkNotify(raw, opts.region, out);
   return out;
 }

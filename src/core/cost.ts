@@ -62,11 +62,18 @@ export interface CostReport {
     /** Runs in a 30-day month (0 when the schedule is disabled). */
     runsPerMonth: number;
     monthly: number;
+    /** The trigger engine; `timezone` is the zone the runs are counted in. */
+    engine: 'rule' | 'scheduler';
+    timezone: string;
+    /** Why the trigger itself adds nothing (both engines' schedule invocations are free at this volume). */
+    triggerNote: string;
   };
   /** Fixed monthly + runs monthly. */
   monthlyTotal: number;
   /** What `down --endpoints` saves while the endpoints are down (the endpoint part of the fixed cost). */
   downEndpointsSaves: { hourly: number; monthly: number };
+  /** Failure alerts (`notify:`), when configured: why they add nothing to the estimate. */
+  alertsNote?: string;
 }
 
 /** The prices for a config; a UserError naming the `pricing:` keys to set when the region has no table. */
@@ -99,6 +106,29 @@ export function runsPerMonth(expression: string, now: Date, timeZone = 'UTC'): n
     if (batch.length < 1000) return count;
     from = batch[batch.length - 1]!;
   }
+}
+
+/**
+ * EventBridge scheduled rules are free; EventBridge Scheduler bills invocations only beyond 14 million a
+ * month (free tier), far above any batch schedule; the dead-letter queue's few SQS requests fall in SQS's
+ * free million. So the trigger adds nothing to the estimate; the note says so.
+ */
+export function triggerNote(config: StackConfig): string {
+  if (config.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
+  const dlq = config.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
+  return `EventBridge Scheduler: invocations are free up to 14 million a month${dlq}`;
+}
+
+/**
+ * Failure alerts cost nothing at a batch job's volume: EventBridge rules matching AWS service events
+ * (ECS task state changes) are free, and SNS e-mail delivery is free for the first 1,000 a month.
+ */
+export function alertsNote(config: StackConfig): string | undefined {
+  const n = config.notify;
+  if (!n || (!n.topicArn && !n.emails.length)) return undefined;
+  return n.topicArn
+    ? 'failed runs to your SNS topic: the EventBridge rule on ECS events is free; delivery bills on your topic'
+    : `failed runs e-mailed to ${n.emails.length} address${n.emails.length === 1 ? '' : 'es'}: the EventBridge rule on ECS events is free, SNS e-mail is free for the first 1,000 a month`;
 }
 
 /** Amounts without binary noise (82.16000000000001) in --json; far below a cent. */
@@ -144,9 +174,13 @@ export function computeCost(
       vcpu, memoryGb, durationSeconds: opts.durationSeconds, billedSeconds: billed,
       durationSource: opts.durationSource ?? 'flag', ...(opts.durationNote ? { durationNote: opts.durationNote } : {}), cost: round(runCost),
     },
-    schedule: { expression: config.schedule.expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly) },
+    schedule: {
+      expression: config.schedule.expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
+      engine: config.schedule.engine, timezone: config.schedule.timezone ?? 'UTC', triggerNote: triggerNote(config),
+    },
     monthlyTotal: round(fixedMonthly + runsMonthly),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
+    ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
   };
 }
 

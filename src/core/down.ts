@@ -200,6 +200,8 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     claimed.add(`${t.kindDef.kind}\0${t.record.id}`);
   };
   for (const e of plan.entries) {
+    // Stale state records (nodes the config no longer has) are handled with the other orphans below.
+    if (e.action === 'delete') continue;
     const node = plan.graph.byKey.get(e.key)!;
     const recorded = env.state.get(e.key);
     if (e.action === 'error') {

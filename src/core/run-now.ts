@@ -14,6 +14,7 @@ import { UserError, isNotFound } from './errors.js';
 import { LogPoller, sleep, taskIdOf, taskStream, type LogEvent } from './logs.js';
 import { openStack, type StackOptions } from './stack.js';
 import { TARGET_ID } from '../resources/events-target.js';
+import { scheduleGroupName } from '../resources/lib/scheduler.js';
 
 /** What `run-now` takes beyond the stack options. */
 
@@ -92,6 +93,37 @@ export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: str
   const t = targets.find((x) => x.Id === TARGET_ID);
   if (!t?.EcsParameters?.TaskDefinitionArn || !t.Arn) throw upFirst;
   return t;
+}
+
+/**
+ * Read the Scheduler schedule's target, in the rule target's shape so the rest of run-now is shared.
+ * Its Input goes in as an input template: the scheduled-time context attribute is a placeholder like
+ * the rule's `<time>`, and is dropped the same way (a manual run has no scheduled time).
+ */
+export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, group: string, name: string): Promise<Target> {
+  const { GetScheduleCommand } = await import('@aws-sdk/client-scheduler');
+  const upFirst = new UserError(`the schedule ${group}/${name} does not exist`, 'run `batchctl up` first');
+  let s;
+  try {
+    s = await aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
+  } catch (err) {
+    if (isNotFound(err)) throw upFirst;
+    throw err;
+  }
+  const t = s.Target;
+  const e = t?.EcsParameters;
+  if (!t?.Arn || !e?.TaskDefinitionArn) throw upFirst;
+  return {
+    Id: TARGET_ID,
+    Arn: t.Arn,
+    RoleArn: t.RoleArn,
+    ...(t.Input !== undefined ? { InputTransformer: { InputPathsMap: {}, InputTemplate: t.Input } } : {}),
+    EcsParameters: {
+      ...e,
+      // Scheduler writes tags as [{key: value}], EventBridge as [{Key, Value}].
+      Tags: e.Tags?.flatMap((m) => Object.entries(m).map(([Key, Value]) => ({ Key, Value }))),
+    } as Target['EcsParameters'],
+  };
 }
 
 /**
@@ -175,10 +207,13 @@ export function familyOf(taskDefinitionArn: string): string {
 
 /** Start the job now; by default wait for it to stop, streaming its log. */
 export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
-  const stack = await openStack(opts, ['ecs', 'eventBridge', 'logs', 'sts']);
+  const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts']);
   try {
     const { config, aws } = stack;
-    const target = await readTarget(aws, config.schedule.name);
+    // Exactly what the trigger in force would start: the live rule target or the live schedule's.
+    const target = config.schedule.engine === 'scheduler'
+      ? await readScheduleTarget(aws, scheduleGroupName(config), config.schedule.name)
+      : await readTarget(aws, config.schedule.name);
     const cluster = target.Arn!;
     const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
     if (!opts.allowOverlap) {

@@ -7,7 +7,8 @@ import { RUN_NOW_STARTED_BY } from './run-now.js';
 import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
 import type { StackConfig } from '../config/schema.js';
 import { nextRuns } from '../config/cron.js';
-import { awsErrorCode } from './errors.js';
+import { awsErrorCode, isNotFound } from './errors.js';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { StackOptions } from './stack.js';
 
 /** One resource of the stack as it is now. */
@@ -43,13 +44,17 @@ export interface NextRun {
 export interface ScheduleStatus {
   expression: string;
   enabled: boolean;
-  /** Where expression and enabled come from: the live rule, or the config when the rule does not exist. */
-  source: 'rule' | 'config';
+  /** Where expression and enabled come from: the live rule or schedule, or the config when it does not exist. */
+  source: 'rule' | 'schedule' | 'config';
+  /** The trigger the config uses: an EventBridge rule, or an EventBridge Scheduler schedule. */
+  engine: 'rule' | 'scheduler';
   /** The zone the cron fields are read in (config.schedule.timezone ?? UTC). */
   timezone: string;
   /** The zone `next[].local` is shown in: the configured one, else this machine's. */
   displayTimeZone: string;
   next: NextRun[];
+  /** Scheduler engine with a dead-letter queue: invocations that could not start the task after retries. */
+  deadLetters?: { queue: string; count?: number; note?: string };
 }
 
 /** One task of the family. Times are ISO strings; durations in seconds. */
@@ -92,6 +97,8 @@ export interface StatusReport {
   schedule: ScheduleStatus;
   runs: RunInfo[];
   runsNote?: string;
+  /** Where failed runs are reported (`notify:`), and whether each e-mail recipient confirmed. */
+  alerts: AlertStatus;
 }
 
 /** ECS drops stopped tasks from its API about an hour after they stop; older runs exist only in the logs. */
@@ -191,12 +198,13 @@ export function localTimeZone(): string {
 /** The schedule block: next `count` fire times from `now`, shown in UTC and in the display zone. */
 export function scheduleStatus(
   config: StackConfig,
-  live: { expression: string; enabled: boolean } | undefined,
+  live: { expression: string; enabled: boolean; timezone?: string } | undefined,
   now: Date,
   opts: { count?: number; displayTimeZone?: string } = {},
 ): ScheduleStatus {
-  const timezone = config.schedule.timezone ?? 'UTC';
-  const displayTimeZone = config.schedule.timezone ?? opts.displayTimeZone ?? localTimeZone();
+  // A live schedule's zone wins over the config's: the times shown are the ones AWS will fire at.
+  const timezone = live?.timezone ?? config.schedule.timezone ?? 'UTC';
+  const displayTimeZone = (live?.timezone ?? config.schedule.timezone) ?? opts.displayTimeZone ?? localTimeZone();
   const expression = live?.expression ?? config.schedule.expression;
   let next: NextRun[] = [];
   try {
@@ -204,7 +212,23 @@ export function scheduleStatus(
   } catch {
     // A live rule edited outside batchctl can carry an expression our parser rejects: show it, without times.
   }
-  return { expression, enabled: live?.enabled ?? config.schedule.enabled, source: live ? 'rule' : 'config', timezone, displayTimeZone, next };
+  const engine = config.schedule.engine;
+  return {
+    expression, enabled: live?.enabled ?? config.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
+    engine, timezone, displayTimeZone, next,
+  };
+}
+
+/** How many messages wait in the dead-letter queue (ApproximateNumberOfMessages: SQS's own estimate). */
+export async function deadLetterCount(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
+  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
+  try {
+    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+  } catch (err) {
+    if (isNotFound(err, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -236,9 +260,21 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       .filter((r) => r.kind === 'ec2.vpc-interface-endpoint')
       .map((r) => ({ key: r.key, id: r.id, state: r.state === 'missing' ? 'down' : r.state === 'error' ? 'unknown' : 'up' }));
 
-    const rule = plan.entries.find((e) => e.key === K.rule);
-    const observed = rule?.found?.observed as { scheduleExpression: string; state: string } | undefined;
-    const schedule = scheduleStatus(config, observed ? { expression: observed.scheduleExpression, enabled: observed.state === 'ENABLED' } : undefined, now, { displayTimeZone: opts.displayTimeZone });
+    let live: { expression: string; enabled: boolean; timezone?: string } | undefined;
+    if (config.schedule.engine === 'scheduler') {
+      const o = plan.entries.find((e) => e.key === K.schedule)?.found?.observed as { expression: string; state: string; timezone: string } | undefined;
+      live = o && { expression: o.expression, enabled: o.state === 'ENABLED', timezone: o.timezone };
+    } else {
+      const o = plan.entries.find((e) => e.key === K.rule)?.found?.observed as { scheduleExpression: string; state: string } | undefined;
+      live = o && { expression: o.scheduleExpression, enabled: o.state === 'ENABLED' };
+    }
+    const schedule = scheduleStatus(config, live, now, { displayTimeZone: opts.displayTimeZone });
+    if (config.schedule.engine === 'scheduler' && config.schedule.deadLetterQueue) {
+      const dlq = plan.entries.find((e) => e.key === K.deadLetterQueue)?.found?.record;
+      const queue = dlq?.id.split('/').pop() ?? `${config.stack}-schedule-dlq`;
+      const count = dlq ? await deadLetterCount(stack.aws.sqs, dlq.id) : undefined;
+      schedule.deadLetters = count === undefined ? { queue, note: 'the queue does not exist yet' } : { queue, count };
+    }
 
     const cluster = plan.entries.find((e) => e.key === K.cluster);
     const recent: RecentRuns = cluster?.action === 'create'
@@ -248,9 +284,43 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     return {
       stack: config.stack, region: config.region, account: stack.account, resources, counts,
       endpoints: { up: endpointList.filter((x) => x.state === 'up').length, down: endpointList.filter((x) => x.state === 'down').length, list: endpointList },
-      schedule, runs: recent.runs, ...(recent.note ? { runsNote: recent.note } : {}),
+      schedule, runs: recent.runs, ...(recent.note ? { runsNote: recent.note } : {}), alerts: alertStatus(config, plan.entries),
     };
   } finally {
     await stack.close();
   }
+}
+
+/** The failure alerts as they stand. */
+export interface AlertStatus {
+  /** `off`: no notify section; `emails`: a topic batchctl manages; `topic`: the user's own topic. */
+  mode: 'off' | 'emails' | 'topic';
+  topicArn?: string;
+  /** The alert rule and its target exist (false until `up` has run with notify). */
+  active: boolean;
+  /** One per configured address: `pending` until the recipient clicks the link SNS sent. */
+  subscriptions: { endpoint: string; state: 'confirmed' | 'pending' | 'missing' }[];
+}
+
+/** The alerts block, from the plan's entries (no extra AWS call: find already listed the subscriptions). */
+export function alertStatus(
+  config: StackConfig,
+  entries: { key: string; kind: string; action: string; record?: { id: string; arn?: string }; found?: { observed: unknown } }[],
+): AlertStatus {
+  const n = config.notify;
+  if (!n || (!n.topicArn && !n.emails.length)) return { mode: 'off', active: false, subscriptions: [] };
+  const present = (kind: string) => entries.some((e) => e.kind === kind && e.found);
+  const topic = entries.find((e) => e.kind === 'sns.topic');
+  return {
+    mode: n.topicArn ? 'topic' : 'emails',
+    topicArn: n.topicArn ?? topic?.record?.arn,
+    active: present('events.alert-rule') && present('events.alert-target'),
+    subscriptions: entries
+      .filter((e) => e.kind === 'sns.subscription')
+      .map((e) => {
+        const o = e.found?.observed as { endpoint: string; confirmed?: boolean } | undefined;
+        const endpoint = o?.endpoint ?? e.key.slice(e.key.indexOf('/') + 1);
+        return { endpoint, state: !o ? 'missing' : o.confirmed ? 'confirmed' : 'pending' };
+      }),
+  };
 }

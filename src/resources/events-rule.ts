@@ -32,7 +32,8 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   dependsOn: [],
   costly: false,
 
-  nodes: () => [{ key: K.rule, deps: [], params: {} }],
+  // Only with the rule engine (see events-target.ts).
+  nodes: (config) => (config.schedule.engine === 'rule' ? [{ key: K.rule, deps: [], params: {} }] : []),
 
   desired: (ctx) => ({
     name: ctx.config.schedule.name,

@@ -10,6 +10,7 @@ import { isNotFound } from '../core/errors.js';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
+import { ecsTargetDeps, ecsTargetParams, type EcsTargetParams } from './lib/ecs-target.js';
 
 export const TARGET_ID = 'batch';
 
@@ -18,17 +19,7 @@ export interface TargetDesired {
   /** The cluster ARN. */
   arn: string;
   roleArn: string;
-  ecs: {
-    taskDefinitionArn: string;
-    taskCount: number;
-    launchType: string;
-    platformVersion: string;
-    subnets: string[];
-    securityGroups: string[];
-    assignPublicIp: string;
-    propagateTags: string;
-    enableEcsManagedTags: boolean;
-  };
+  ecs: EcsTargetParams;
   /**
    * A static JSON input, parsed. Always undefined in desired: targets created before the input
    * transformer carry one, and the diff then shows it going away.
@@ -115,38 +106,24 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
   dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
   costly: false,
 
-  nodes: (config) => [
+  // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target
+  // after the schedule exists.
+  nodes: (config) => config.schedule.engine !== 'rule' ? [] : [
     {
       key: K.target,
       // The events role's inline policy must be in place before EventBridge first assumes the role.
-      deps: [
-        K.rule, K.cluster, K.taskDefinition, K.role('events'), K.rolePolicy('events'),
-        ...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task'),
-      ],
+      deps: [K.rule, K.role('events'), K.rolePolicy('events'), ...ecsTargetDeps(config)],
       params: {},
     },
   ],
 
   desired(ctx) {
     const c = ctx.config;
-    const td = ctx.record(K.taskDefinition);
     return {
       rule: ctx.record(K.rule).id,
       arn: ctx.record(K.cluster).arn ?? '',
       roleArn: ctx.record(K.role('events')).arn ?? '',
-      ecs: {
-        // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
-        // needs no target update.
-        taskDefinitionArn: td.attrs?.familyArn ?? (td.arn ?? '').replace(/:\d+$/, ''),
-        taskCount: 1,
-        launchType: 'FARGATE',
-        platformVersion: 'LATEST',
-        subnets: c.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
-        securityGroups: [ctx.record(K.securityGroup('task')).id],
-        assignPublicIp: 'DISABLED',
-        propagateTags: 'TASK_DEFINITION',
-        enableEcsManagedTags: true,
-      },
+      ecs: ecsTargetParams(ctx),
       input: undefined,
       inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(c.task.containerName, c.task.command, c.schedule.duplicateGuard) },
       retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },

@@ -6,7 +6,8 @@ import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } f
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, type RoleName } from './lib/keys.js';
-import { bucketArn, canonicalPolicy, decodePolicy, inlinePolicy, roleNameOf, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { stackInlinePolicy, stackRoleName, stackRoles, usesDeadLetterQueue } from './lib/scheduler.js';
 import { LOCK_PREFIX } from './lib/guard.js';
 
 export interface RolePolicyDesired {
@@ -23,6 +24,7 @@ const DEPS: Record<RoleName, string[]> = {
   execution: [K.role('execution'), K.repository, K.logGroup, K.secret],
   task: [K.role('task'), K.bucket],
   events: [K.role('events'), K.role('execution'), K.role('task'), K.cluster, K.taskDefinition],
+  scheduler: [K.role('scheduler'), K.role('execution'), K.role('task'), K.cluster, K.taskDefinition],
 };
 
 const splitId = (id: string) => {
@@ -31,7 +33,7 @@ const splitId = (id: string) => {
 };
 
 /** The role's name: from its record when the role step has run, else from the config (plan before create). */
-const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ?? roleNameOf(ctx, r);
+const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ?? stackRoleName(ctx, r);
 
 /**
  * The role's document. With the duplicate-trigger guard on, the task role may also create the guard's
@@ -39,7 +41,7 @@ const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ??
  * run fails its claim with AccessDenied.
  */
 function documentFor(ctx: Ctx, r: RoleName): PolicyDocument {
-  const doc = inlinePolicy(ctx, r);
+  const doc = stackInlinePolicy(ctx, r);
   if (r !== 'task' || !ctx.config.schedule.duplicateGuard) return doc;
   return {
     ...doc,
@@ -51,10 +53,16 @@ function documentFor(ctx: Ctx, r: RoleName): PolicyDocument {
 export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = {
   kind: 'iam.role-policy',
   label: 'IAM role policy',
-  dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition'],
+  dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition', 'sqs.queue'],
   costly: false,
 
-  nodes: () => (['execution', 'task', 'events'] as RoleName[]).map((role) => ({ key: K.rolePolicy(role), deps: DEPS[role], params: { role } })),
+  nodes: (config) =>
+    stackRoles(config).map((role) => ({
+      key: K.rolePolicy(role),
+      // The scheduler role's policy grants sqs:SendMessage on the dead-letter queue.
+      deps: role === 'scheduler' && usesDeadLetterQueue(config) ? [...DEPS[role], K.deadLetterQueue] : DEPS[role],
+      params: { role },
+    })),
 
   desired: (ctx, node) => ({
     roleName: ctx.record(K.role(node.params.role)).id,

@@ -1,5 +1,5 @@
 /**
- * The stack's three IAM roles (ECS task execution, ECS task, EventBridge). Permissions live in each
+ * The stack's three IAM roles (ECS task execution, ECS task, and the trigger's: EventBridge or Scheduler). Permissions live in each
  * role's inline policy (iam-role-policy.ts); by default no managed policy is attached at all, and any
  * attachment found on the role is drift that `up` detaches.
  */
@@ -12,7 +12,8 @@ import {
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K, type RoleName } from './lib/keys.js';
-import { canonicalPolicy, decodePolicy, roleNameOf, samePolicy, trustPolicy, type PolicyDocument } from './lib/policies.js';
+import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { stackRoleName, stackRoles, stackTrustPolicy } from './lib/scheduler.js';
 import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
 
 export interface RoleDesired {
@@ -28,11 +29,11 @@ export interface RoleParams {
   role: RoleName;
 }
 
-const ROLES: RoleName[] = ['execution', 'task', 'events'];
 const DESCRIPTION: Record<RoleName, string> = {
   execution: 'ECS task execution role: pulls the image, writes logs, reads the secret',
   task: 'ECS task role: the batch job itself',
   events: 'EventBridge role: starts the scheduled ECS task',
+  scheduler: 'EventBridge Scheduler role: starts the scheduled ECS task, writes failed invocations to the dead-letter queue',
 };
 
 async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
@@ -63,11 +64,11 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   dependsOn: [],
   costly: false,
 
-  nodes: () => ROLES.map((role) => ({ key: K.role(role), deps: [], params: { role } })),
+  nodes: (config) => stackRoles(config).map((role) => ({ key: K.role(role), deps: [], params: { role } })),
 
   desired: (ctx, node) => ({
-    name: roleNameOf(ctx, node.params.role),
-    trustPolicy: trustPolicy(ctx, node.params.role),
+    name: stackRoleName(ctx, node.params.role),
+    trustPolicy: stackTrustPolicy(ctx, node.params.role),
     managedPolicies: [],
     permissionsBoundary: ctx.config.iam.permissionsBoundary,
     tags: resourceTags(ctx, node.key),
@@ -76,7 +77,7 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   async find(ctx, node, recorded) {
     let role = recorded ? await getRole(ctx, recorded.id) : undefined;
     const viaRecord = !!role;
-    const name = roleNameOf(ctx, node.params.role);
+    const name = stackRoleName(ctx, node.params.role);
     if (!role && recorded?.id !== name) role = await getRole(ctx, name);
     if (!role?.RoleName || !role.Arn) return undefined;
     const tags = tagRecord(role.Tags);

@@ -26,6 +26,13 @@ import { ecsCluster } from './ecs-cluster.js';
 import { taskDefinition } from './task-definition.js';
 import { eventsRule } from './events-rule.js';
 import { eventsTarget } from './events-target.js';
+import { snsTopic } from './sns-topic.js';
+import { snsSubscription } from './sns-subscription.js';
+import { eventsAlertRule } from './events-alert-rule.js';
+import { eventsAlertTarget } from './events-alert-target.js';
+import { sqsQueue } from './sqs-queue.js';
+import { schedulerScheduleGroup } from './scheduler-schedule-group.js';
+import { schedulerSchedule } from './scheduler-schedule.js';
 
 /** Every kind batchctl manages, the slow ones (VPC endpoints, IAM) first so they start early. */
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
@@ -52,4 +59,11 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   taskDefinition,
   eventsRule,
   eventsTarget,
+  snsTopic,
+  snsSubscription,
+  eventsAlertRule,
+  eventsAlertTarget,
+  sqsQueue,
+  schedulerScheduleGroup,
+  schedulerSchedule,
 ];

@@ -6,6 +6,8 @@ import {
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
+import type { FakeSns } from './sns.js';
+import { evalPath, matchPattern, patternProblem } from './event-pattern.js';
 
 interface Rule {
   name: string;
@@ -110,6 +112,16 @@ export class FakeEventBridge {
             if (!i.ScheduleExpression && !i.EventPattern) awsError('ValidationException', 'Parameter(s) ScheduleExpression or EventPattern must be specified.', 400);
             if (i.ScheduleExpression && !CRON.test(i.ScheduleExpression) && !RATE.test(i.ScheduleExpression)) {
               awsError('ValidationException', 'Parameter ScheduleExpression is not valid.', 400);
+            }
+            if (i.EventPattern !== undefined) {
+              let parsed: unknown;
+              try {
+                parsed = JSON.parse(i.EventPattern);
+              } catch (err) {
+                awsError('InvalidEventPatternException', `Event pattern is not valid. Reason: ${(err as Error).message}`, 400);
+              }
+              const problem = patternProblem(parsed);
+              if (problem) awsError('InvalidEventPatternException', `Event pattern is not valid. Reason: ${problem}`, 400);
             }
             const existing = this.rules.get(i.Name);
             // An update replaces every setting with what is given (omitted ones are not kept) and
@@ -243,9 +255,36 @@ export class FakeEventBridge {
     const r = this.rules.get(rule)!;
     const values: Record<string, unknown> = { 'aws.events.rule-arn': r.arn, 'aws.events.rule-name': r.name, 'aws.events.event.ingestion-time': event.time };
     for (const [k, path] of Object.entries(t.InputTransformer.InputPathsMap ?? {})) {
-      values[k] = path.slice(1).split('.').filter(Boolean).reduce<unknown>((v, p) => (v as Record<string, unknown> | undefined)?.[p], event);
+      values[k] = evalPath(event, path);
     }
     return renderTemplate(t.InputTransformer.InputTemplate ?? '', values);
+  }
+
+  /** Test helper: whether an event matches a rule's event pattern (EventBridge content filtering). */
+  matchEvent(ruleName: string, event: Record<string, unknown>): boolean {
+    const r = this.rules.get(ruleName);
+    if (!r) throw new Error(`fake EventBridge: no rule ${ruleName}`);
+    return r.eventPattern !== undefined && matchPattern(JSON.parse(r.eventPattern), event);
+  }
+
+  /**
+   * Test helper: put an event on the default bus. Every enabled rule whose pattern matches hands each
+   * target its input; an SNS target publishes through the SNS fake, which applies the topic policy.
+   * Returns one entry per invocation (`delivered` false: the policy refused, or the topic is gone).
+   */
+  deliver(event: Record<string, unknown>): { rule: string; targetId: string; arn: string; input: string; delivered: boolean }[] {
+    const out: { rule: string; targetId: string; arn: string; input: string; delivered: boolean }[] = [];
+    const sns = this.core.peers.get('sns') as FakeSns | undefined;
+    for (const r of this.rules.values()) {
+      if (r.state !== 'ENABLED' || !r.eventPattern || !matchPattern(JSON.parse(r.eventPattern), event)) continue;
+      for (const t of r.targets.values()) {
+        const input = this.targetInput(r.name, t.Id!, event);
+        const isSns = /^arn:[^:]+:sns:/.test(t.Arn ?? '');
+        const delivered = isSns && !!sns ? sns.publishFromRule(t.Arn!, r.arn, input) : false;
+        out.push({ rule: r.name, targetId: t.Id!, arn: t.Arn ?? '', input, delivered });
+      }
+    }
+    return out;
   }
 
   /** Rules and targets, with clusters, roles, task definitions, subnets and security groups as references. */

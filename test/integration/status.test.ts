@@ -31,7 +31,7 @@ describe('status: resources and endpoints', () => {
     fake = createFakeAws();
     const s = scratch();
     const r = await status(s);
-    expect(r.counts).toEqual({ present: 0, missing: r.resources.length, drifted: 0, error: 0 });
+    expect(r.counts).toEqual({ present: 0, missing: r.resources.length, drifted: 0, error: 0, stale: 0 });
     expect(r.endpoints).toMatchObject({ up: 0, down: 4 });
     expect(r.schedule).toMatchObject({ expression: 'cron(30 * * * ? *)', enabled: true, source: 'config', timezone: 'UTC' });
     expect(r.runs).toEqual([]);
@@ -46,7 +46,7 @@ describe('status: resources and endpoints', () => {
     fake.core.resetCalls();
     const r = await status(s);
     expect(fake.core.mutatingCalls()).toEqual([]);
-    expect(r.counts).toEqual({ present: r.resources.length, missing: 0, drifted: 0, error: 0 });
+    expect(r.counts).toEqual({ present: r.resources.length, missing: 0, drifted: 0, error: 0, stale: 0 });
     expect(r.resources.length).toBeGreaterThan(30);
     expect(byKey(r, 'vpc')).toMatchObject({ state: 'present', kind: 'ec2.vpc', label: 'VPC', changes: [] });
     expect(byKey(r, 'vpc').id).toBe(stateIds(s).vpc.id);

@@ -88,7 +88,7 @@ export const roleArn = (ctx: Ctx, name: string) => arn(ctx, 'iam', `role/${name}
 /** The config's role name for each of the three roles. */
 export function roleNameOf(ctx: Ctx, r: RoleName): string {
   const iam = ctx.config.iam;
-  return r === 'execution' ? iam.executionRoleName : r === 'task' ? iam.taskRoleName : iam.eventsRoleName;
+  return { execution: iam.executionRoleName, task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName }[r];
 }
 
 /** The ECR repository ARN: the dependency's record when it has one, else derived from the config. */

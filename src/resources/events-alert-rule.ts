@@ -1,0 +1,101 @@
+/**
+ * The EventBridge rule (default bus) that catches failed runs: ECS task state changes of this cluster and
+ * task family that stopped with a non-zero exit code or never started. Its target (events-alert-target)
+ * sends them to SNS. ECS emits these events to the default bus by itself: no setting on the cluster.
+ */
+import { DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, PutRuleCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { alertEventPattern, alertRuleName, alertsOn, canonicalJson, checkFailedEntries, familyArnPrefix } from './lib/notify.js';
+import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+
+export interface AlertRuleDesired {
+  name: string;
+  /** The pattern as JSON text (compared in canonical form). */
+  eventPattern: string;
+  state: 'ENABLED' | 'DISABLED';
+  description: string;
+}
+
+async function describe(ctx: Ctx, name: string) {
+  try {
+    return await ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name }));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+const putRule = (d: AlertRuleDesired) => ({ Name: d.name, EventPattern: d.eventPattern, State: d.state, Description: d.description });
+
+/** The failed-run rule. */
+export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
+  kind: 'events.alert-rule',
+  label: 'EventBridge alert rule',
+  dependsOn: ['ecs.cluster'],
+  costly: false,
+
+  nodes: (config) => (alertsOn(config) ? [{ key: K.alertRule, deps: [K.cluster], params: {} }] : []),
+
+  desired: (ctx) => {
+    const cluster = ctx.record(K.cluster);
+    return {
+      name: alertRuleName(ctx),
+      eventPattern: JSON.stringify(alertEventPattern(cluster.arn ?? cluster.id, familyArnPrefix(ctx))),
+      state: 'ENABLED',
+      description: `Failed runs of ${ctx.config.task.family} (batchctl stack ${ctx.stack}) to SNS`,
+    };
+  },
+
+  async find(ctx, _node, recorded) {
+    let r = recorded ? await describe(ctx, recorded.id) : undefined;
+    const viaRecord = !!r;
+    if (!r && recorded?.id !== alertRuleName(ctx)) r = await describe(ctx, alertRuleName(ctx));
+    if (!r?.Name || !r.Arn) return undefined;
+    const owned = viaRecord || isOurs(ctx, tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: r.Arn }))).Tags));
+    return {
+      record: { kind: 'events.alert-rule', id: r.Name, arn: r.Arn },
+      owned,
+      observed: {
+        name: r.Name,
+        eventPattern: r.EventPattern ?? '',
+        state: r.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
+        description: r.Description ?? '',
+      },
+    };
+  },
+
+  async create(ctx, node, d) {
+    // PutRule is an upsert: find saw no rule of this name, so this does not overwrite someone else's.
+    const out = await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Tags: tagList(resourceTags(ctx, node.key)) }));
+    return { kind: 'events.alert-rule', id: d.name, arn: out.RuleArn };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
+    // EventBridge returns the pattern as stored, but key order is not a difference.
+    if (canonicalJson(d.eventPattern) !== canonicalJson(o.eventPattern)) changes.push({ field: 'eventPattern', from: o.eventPattern, to: d.eventPattern });
+    for (const f of ['state', 'description'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
+    return changes;
+  },
+
+  async update(ctx, _node, found, d) {
+    // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule.
+    await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+  },
+
+  async delete(ctx, record) {
+    try {
+      // DeleteRule refuses while targets remain: the target is normally deleted first, but a leftover one
+      // (a crash between the two) must not block `down`.
+      const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: record.id }));
+      const Ids = (Targets ?? []).map((t) => t.Id ?? '');
+      if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: record.id, Ids })));
+      await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: record.id }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

@@ -1,0 +1,47 @@
+/**
+ * What the schedule starts, shared by both trigger engines (the EventBridge rule's target and the
+ * EventBridge Scheduler schedule), so switching engines never changes how the job runs.
+ */
+import type { StackConfig } from '../../config/schema.js';
+import type { Ctx } from '../../core/types.js';
+import { K } from './keys.js';
+
+/** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
+export interface EcsTargetParams {
+  taskDefinitionArn: string;
+  taskCount: number;
+  launchType: string;
+  platformVersion: string;
+  subnets: string[];
+  securityGroups: string[];
+  assignPublicIp: string;
+  propagateTags: string;
+  enableEcsManagedTags: boolean;
+}
+
+/** The nodes whose records `ecsTargetParams` reads. */
+export function ecsTargetDeps(config: StackConfig): string[] {
+  return [K.cluster, K.taskDefinition, ...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task')];
+}
+
+/** The ECS settings for this stack: our family, the batch subnets, the task security group, no public IP. */
+export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
+  const td = ctx.record(K.taskDefinition);
+  return {
+    // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
+    // needs no target update.
+    taskDefinitionArn: td.attrs?.familyArn ?? (td.arn ?? '').replace(/:\d+$/, ''),
+    taskCount: 1,
+    launchType: 'FARGATE',
+    platformVersion: 'LATEST',
+    subnets: ctx.config.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
+    securityGroups: [ctx.record(K.securityGroup('task')).id],
+    assignPublicIp: 'DISABLED',
+    propagateTags: 'TASK_DEFINITION',
+    enableEcsManagedTags: true,
+  };
+}
+
+/** Object keys sorted at every level: canonical JSON for comparisons. */
+export const sortKeys = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v;

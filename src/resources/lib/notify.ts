@@ -1,0 +1,119 @@
+/**
+ * Failure alerts: names, ARNs, the alert rule's event pattern and the topic policy shared by the
+ * sns.topic, sns.subscription, events.alert-rule and events.alert-target kinds.
+ */
+import type { StackConfig } from '../../config/schema.js';
+import type { Ctx } from '../../core/types.js';
+import { arn, type PolicyDocument } from './policies.js';
+
+/** True when `up` manages a topic of its own (notify.emails given, no topic of the user's). */
+export const ownsTopic = (config: StackConfig): boolean => !!config.notify && !config.notify.topicArn && config.notify.emails.length > 0;
+
+/** True when the config asks for alerts at all. */
+export const alertsOn = (config: StackConfig): boolean => !!config.notify && (!!config.notify.topicArn || config.notify.emails.length > 0);
+
+/** The topic batchctl creates: `<stack>-alerts`. */
+export const topicName = (ctx: Ctx): string => `${ctx.stack}-alerts`;
+
+/** Topic ARNs are computable from the name, which is what lets `find` cost one call. */
+export const ownTopicArn = (ctx: Ctx): string => arn(ctx, 'sns', topicName(ctx));
+
+/** Where alerts go: the user's topic, else ours. */
+export const alertTopicArn = (ctx: Ctx): string => ctx.config.notify?.topicArn ?? ownTopicArn(ctx);
+
+/** The alert rule: `<stack>-failed-runs` (stack names are at most 32 characters; rule names 64). */
+export const alertRuleName = (ctx: Ctx): string => `${ctx.stack}-failed-runs`;
+
+/** Rules on the default bus have this ARN, known before the rule exists (the topic policy needs it). */
+export const alertRuleArn = (ctx: Ctx): string => arn(ctx, 'events', `rule/${alertRuleName(ctx)}`);
+
+/**
+ * The event pattern of the alert rule: an ECS "Task State Change" of this cluster and task family that
+ * says STOPPED, and either a container exited non-zero or the task never started.
+ *
+ * - The family is matched on `taskDefinitionArn` by prefix (`.../task-definition/<family>:`), not on
+ *   `group`: RunTask lets the caller set any group (EventBridge and Scheduler ECS targets have a `Group`
+ *   field), while the task definition ARN always names the family. The trailing `:` keeps family
+ *   `batch` from matching `batch-2`.
+ * - `containers` is an array of objects; EventBridge matches a pattern against each element, so
+ *   `exitCode: anything-but 0` fires when ANY container exited non-zero. `anything-but` does not match
+ *   a missing field, so a container that never ran (no exitCode) does not match that branch.
+ * - A task that never started (image pull failed, secret not readable, no ENI) has no exit code at all:
+ *   ECS reports it with stopCode TaskFailedToStart, the second `$or` branch.
+ */
+export function alertEventPattern(clusterArn: string, taskDefinitionPrefix: string): Record<string, unknown> {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Task State Change'],
+    detail: {
+      clusterArn: [clusterArn],
+      taskDefinitionArn: [{ prefix: taskDefinitionPrefix }],
+      lastStatus: ['STOPPED'],
+      $or: [
+        { containers: { exitCode: [{ 'anything-but': 0 }] } },
+        { stopCode: ['TaskFailedToStart'] },
+      ],
+    },
+  };
+}
+
+/** `arn:...:task-definition/<family>:`: every revision of the family, and nothing else. */
+export const familyArnPrefix = (ctx: Ctx): string => arn(ctx, 'ecs', `task-definition/${ctx.config.task.family}:`);
+
+/**
+ * The policy of our topic. Setting `Policy` replaces the default one SNS writes at creation, so the
+ * account's own rights are restated (the root principal delegates to IAM, as the default's
+ * `AWS:SourceOwner` condition does); EventBridge may only publish on behalf of the alert rule
+ * (`aws:SourceArn`), so no other rule in the account, or any other account, can post to the list.
+ */
+export function topicPolicy(ctx: Ctx, topicArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountOwner',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${ctx.partition}:iam::${ctx.account}:root` },
+        Action: [
+          'SNS:GetTopicAttributes', 'SNS:SetTopicAttributes', 'SNS:AddPermission', 'SNS:RemovePermission',
+          'SNS:DeleteTopic', 'SNS:Subscribe', 'SNS:ListSubscriptionsByTopic', 'SNS:Publish',
+        ],
+        Resource: topicArn,
+      },
+      {
+        Sid: 'AlertRulePublish',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topicArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': alertRuleArn(ctx) } },
+      },
+    ],
+  };
+}
+
+/** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
+export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
+  const f = out.FailedEntries?.[0];
+  if (!out.FailedEntryCount && !f) return;
+  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
+  err.name = f?.ErrorCode ?? 'FailedEntry';
+  throw err;
+}
+
+/** Keys sorted at every level: a stable JSON form for patterns and templates. */
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+/** A JSON text in canonical form (key order does not count), or the text itself when it is not JSON. */
+export function canonicalJson(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Names, IAM documents and the target input of the EventBridge Scheduler engine.
+ */
+import type { StackConfig } from '../../config/schema.js';
+import type { Ctx } from '../../core/types.js';
+import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
+import { K, type RoleName } from './keys.js';
+import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
+
+/** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
+export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
+
+/** True when the config's schedule runs on EventBridge Scheduler. */
+export const usesScheduler = (config: StackConfig) => config.schedule.engine === 'scheduler';
+
+/** True when the scheduler engine sends failed invocations to a dead-letter queue. */
+export const usesDeadLetterQueue = (config: StackConfig) => usesScheduler(config) && config.schedule.deadLetterQueue;
+
+/**
+ * The stack's schedule group. Schedules cannot be tagged; the group can, so it carries our tags and
+ * the schedule's ownership follows it.
+ */
+export const scheduleGroupName = (config: StackConfig) => config.stack;
+
+/** The dead-letter queue's name. */
+export const deadLetterQueueName = (config: StackConfig) => `${config.stack}-schedule-dlq`;
+
+/** The queue URL SQS uses for a queue name (GetQueueUrl returns this form). */
+export function queueUrl(ctx: Ctx, name: string): string {
+  const host = ctx.partition === 'aws-cn' ? `sqs.${ctx.region}.amazonaws.com.cn` : `sqs.${ctx.region}.amazonaws.com`;
+  return `https://${host}/${ctx.account}/${name}`;
+}
+
+/** SQS ARNs are derived from the name: `arn:<partition>:sqs:<region>:<account>:<name>`. */
+export const queueArn = (ctx: Ctx, name: string) => arn(ctx, 'sqs', name);
+
+/** The roles of a config: the trigger's role follows the schedule engine in force. */
+export function stackRoles(config: StackConfig): RoleName[] {
+  return ['execution', 'task', usesScheduler(config) ? 'scheduler' : 'events'];
+}
+
+/** The name of one of the stack's roles. */
+export function stackRoleName(ctx: Ctx, r: RoleName): string {
+  return roleNameOf(ctx, r);
+}
+
+/** Who may assume a role: the scheduler role trusts scheduler.amazonaws.com, from this account only. */
+export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
+  if (r !== 'scheduler') return trustPolicy(ctx, r);
+  return {
+    Version: '2012-10-17',
+    Statement: [{
+      Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account } },
+    }],
+  };
+}
+
+/**
+ * The scheduler role's permissions: the same as the EventBridge rule's role (run our family in our
+ * cluster, pass our two task roles, tag the task on RunTask), plus sending failed invocations to the
+ * dead-letter queue: Scheduler writes to the DLQ with the schedule's execution role.
+ */
+export function schedulerPolicy(ctx: Ctx): PolicyDocument {
+  const doc = eventsPolicy(ctx);
+  if (!usesDeadLetterQueue(ctx.config)) return doc;
+  const dlq = ctx.maybeRecord(K.deadLetterQueue)?.arn ?? queueArn(ctx, deadLetterQueueName(ctx.config));
+  return {
+    ...doc,
+    Statement: [...doc.Statement, { Sid: 'DeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: dlq }],
+  };
+}
+
+/** The inline policy of any of the stack's roles. */
+export function stackInlinePolicy(ctx: Ctx, r: RoleName): PolicyDocument {
+  return r === 'scheduler' ? schedulerPolicy(ctx) : inlinePolicy(ctx, r);
+}
+
+const SENTINEL = '\u0000time\u0000';
+
+/**
+ * The schedule target's Input: the RunTask overrides as JSON, with the scheduled-time context
+ * attribute where BATCH_SCHEDULED_TIME's value goes (Scheduler substitutes it on every invocation, so
+ * the job's duplicate guard sees the same time the rule engine passes). Any other `<` is written as
+ * `\u003c` so a command argument can never be read as a context attribute.
+ */
+export function schedulerInput(containerName: string, command: string[], duplicateGuard: boolean): string {
+  const environment = [{ name: ENV_SCHEDULED_TIME, value: SENTINEL }];
+  if (!duplicateGuard) environment.push({ name: ENV_DUPLICATE_GUARD, value: 'off' });
+  return JSON.stringify({ containerOverrides: [{ name: containerName, command, environment }] })
+    .replaceAll('<', '\\u003c')
+    .replace(JSON.stringify(SENTINEL), `"${SCHEDULED_TIME_ATTRIBUTE}"`);
+}

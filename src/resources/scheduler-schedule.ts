@@ -1,0 +1,244 @@
+/**
+ * The EventBridge Scheduler schedule that starts the task (engine `scheduler`): the cron in the
+ * configured time zone, the same ECS target as the rule engine's, a retry policy and a dead-letter
+ * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does.
+ */
+import {
+  CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
+  type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
+} from '@aws-sdk/client-scheduler';
+import { awsErrorCode, isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { ecsTargetDeps, ecsTargetParams, sortKeys, type EcsTargetParams } from './lib/ecs-target.js';
+import { K } from './lib/keys.js';
+import { scheduleGroupName, schedulerInput, usesDeadLetterQueue, usesScheduler } from './lib/scheduler.js';
+import { clientToken, isOurs } from './lib/tags.js';
+import { schedulerTags } from './scheduler-schedule-group.js';
+
+export interface ScheduleDesired {
+  name: string;
+  group: string;
+  expression: string;
+  timezone: string;
+  state: 'ENABLED' | 'DISABLED';
+  description: string;
+  /** 0: OFF (on time); else FLEXIBLE within this many minutes. */
+  flexibleWindowMinutes: number;
+  target: {
+    /** The cluster ARN. */
+    arn: string;
+    roleArn: string;
+    ecs: EcsTargetParams;
+    /** The RunTask overrides JSON, with the scheduled-time context attribute. Compared canonically. */
+    input: string;
+    retry: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
+    /** The dead-letter queue ARN, or undefined for none. */
+    deadLetterArn?: string;
+  };
+}
+
+const idOf = (group: string, name: string) => `${group}/${name}`;
+const splitId = (id: string) => {
+  const i = id.lastIndexOf('/');
+  return { GroupName: id.slice(0, i), Name: id.slice(i + 1) };
+};
+
+async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
+  try {
+    return await ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
+  } catch (err) {
+    // ResourceNotFoundException covers a missing schedule and a missing group.
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The full definition: CreateSchedule's input, and UpdateSchedule's (which replaces every field). */
+function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'ClientToken'> {
+  const e = d.target.ecs;
+  const target: Target = {
+    Arn: d.target.arn,
+    RoleArn: d.target.roleArn,
+    Input: d.target.input,
+    RetryPolicy: { MaximumEventAgeInSeconds: d.target.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.target.retry.maximumRetryAttempts },
+    ...(d.target.deadLetterArn ? { DeadLetterConfig: { Arn: d.target.deadLetterArn } } : {}),
+    EcsParameters: {
+      TaskDefinitionArn: e.taskDefinitionArn,
+      TaskCount: e.taskCount,
+      LaunchType: e.launchType as 'FARGATE',
+      PlatformVersion: e.platformVersion,
+      NetworkConfiguration: { awsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp as 'DISABLED' } },
+      PropagateTags: e.propagateTags as 'TASK_DEFINITION',
+      EnableECSManagedTags: e.enableEcsManagedTags,
+    },
+  };
+  return {
+    Name: d.name,
+    GroupName: d.group,
+    ScheduleExpression: d.expression,
+    ScheduleExpressionTimezone: d.timezone,
+    State: d.state,
+    Description: d.description,
+    FlexibleTimeWindow: d.flexibleWindowMinutes > 0 ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: d.flexibleWindowMinutes } : { Mode: 'OFF' },
+    Target: target,
+  };
+}
+
+/** The schedule's settings as GetSchedule shows them, in the shape of ScheduleDesired. */
+export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
+  const t = s.Target;
+  const e = t?.EcsParameters;
+  const vpc = e?.NetworkConfiguration?.awsvpcConfiguration;
+  return {
+    name: s.Name ?? '',
+    group: s.GroupName ?? '',
+    expression: s.ScheduleExpression ?? '',
+    timezone: s.ScheduleExpressionTimezone ?? 'UTC',
+    state: s.State === 'DISABLED' ? 'DISABLED' : 'ENABLED',
+    description: s.Description ?? '',
+    flexibleWindowMinutes: s.FlexibleTimeWindow?.Mode === 'FLEXIBLE' ? s.FlexibleTimeWindow.MaximumWindowInMinutes ?? 0 : 0,
+    target: {
+      arn: t?.Arn ?? '',
+      roleArn: t?.RoleArn ?? '',
+      ecs: {
+        taskDefinitionArn: e?.TaskDefinitionArn ?? '',
+        taskCount: e?.TaskCount ?? 1,
+        launchType: e?.LaunchType ?? '',
+        platformVersion: e?.PlatformVersion ?? '',
+        subnets: [...(vpc?.Subnets ?? [])].sort(),
+        securityGroups: [...(vpc?.SecurityGroups ?? [])].sort(),
+        assignPublicIp: vpc?.AssignPublicIp ?? 'DISABLED',
+        propagateTags: e?.PropagateTags ?? '',
+        enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
+      },
+      input: t?.Input ?? '',
+      retry: { maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts },
+      deadLetterArn: t?.DeadLetterConfig?.Arn,
+    },
+  };
+}
+
+/** JSON text in comparable form (parsed, keys sorted); text that is not JSON as is. */
+function canonicalJson(text: string): string {
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Scheduler refuses a role it cannot assume yet with this ValidationException, without naming the
+ * role. The message gets the role ARN so the engine's propagation retry can say which role it waits for.
+ */
+const NOT_ASSUMABLE = /must allow AWS EventBridge Scheduler to assume the role/i;
+async function send<T>(roleArn: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (awsErrorCode(err) === 'ValidationException' && NOT_ASSUMABLE.test((err as Error).message) && !(err as Error).message.includes(roleArn)) {
+      (err as Error).message = `${(err as Error).message} (role ${roleArn})`;
+    }
+    throw err;
+  }
+}
+
+/** The schedule. */
+export const schedulerSchedule: ResourceKind<ScheduleDesired> = {
+  kind: 'scheduler.schedule',
+  label: 'Schedule',
+  dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
+  costly: false,
+
+  nodes: (config) =>
+    usesScheduler(config)
+      ? [{
+          key: K.schedule,
+          // The role's inline policy must be in place before Scheduler first assumes the role.
+          deps: [
+            K.scheduleGroup, K.role('scheduler'), K.rolePolicy('scheduler'), ...ecsTargetDeps(config),
+            ...(usesDeadLetterQueue(config) ? [K.deadLetterQueue] : []),
+          ],
+          params: {},
+        }]
+      : [],
+
+  desired(ctx) {
+    const c = ctx.config;
+    return {
+      name: c.schedule.name,
+      group: ctx.record(K.scheduleGroup).id,
+      expression: c.schedule.expression,
+      timezone: c.schedule.timezone ?? 'UTC',
+      state: c.schedule.enabled ? 'ENABLED' : 'DISABLED',
+      description: c.schedule.description ?? `Runs the ${c.task.family} task (batchctl stack ${ctx.stack})`,
+      flexibleWindowMinutes: c.schedule.flexibleWindowMinutes,
+      target: {
+        arn: ctx.record(K.cluster).arn ?? '',
+        roleArn: ctx.record(K.role('scheduler')).arn ?? '',
+        ecs: ecsTargetParams(ctx),
+        input: schedulerInput(c.task.containerName, c.task.command, c.schedule.duplicateGuard),
+        retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },
+        deadLetterArn: usesDeadLetterQueue(c) ? ctx.record(K.deadLetterQueue).arn : undefined,
+      },
+    };
+  },
+
+  async find(ctx, _node, recorded) {
+    const group = ctx.maybeRecord(K.scheduleGroup)?.id ?? scheduleGroupName(ctx.config);
+    const name = ctx.config.schedule.name;
+    let s = recorded ? await getSchedule(ctx, splitId(recorded.id).GroupName, splitId(recorded.id).Name) : undefined;
+    const viaRecord = !!s;
+    if (!s && recorded?.id !== idOf(group, name)) s = await getSchedule(ctx, group, name);
+    if (!s?.Name || !s.GroupName) return undefined;
+    // Not taggable: a schedule found by name is ours when its group carries our tag.
+    const owned = viaRecord || isOurs(ctx, await schedulerTags(ctx, s.Arn!.replace(/:schedule\/([^/]+)\/[^/]+$/, ':schedule-group/$1')));
+    return {
+      record: { kind: 'scheduler.schedule', id: idOf(s.GroupName, s.Name), arn: s.Arn, attrs: { group: s.GroupName, name: s.Name } },
+      owned,
+      observed: observedSchedule(s),
+    };
+  },
+
+  async create(ctx, node, d) {
+    // CreateSchedule takes an idempotency token: a retried call after a lost response does not fail
+    // with ConflictException.
+    const ClientToken = await clientToken(ctx, node.key);
+    const out = await send(d.target.roleArn, () => ctx.aws.scheduler.send(new CreateScheduleCommand({ ...definition(d), ClientToken })));
+    return { kind: 'scheduler.schedule', id: idOf(d.group, d.name), arn: out.ScheduleArn, attrs: { group: d.group, name: d.name } };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    for (const f of ['name', 'group'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
+    for (const f of ['expression', 'timezone', 'state', 'description', 'flexibleWindowMinutes'] as const) {
+      if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
+    }
+    for (const f of ['arn', 'roleArn', 'deadLetterArn'] as const) {
+      if ((d.target[f] ?? null) !== (o.target[f] ?? null)) changes.push({ field: `target.${f}`, from: o.target[f], to: d.target[f] });
+    }
+    if (canonicalJson(d.target.input) !== canonicalJson(o.target.input)) changes.push({ field: 'target.input', from: o.target.input, to: d.target.input });
+    if (JSON.stringify(sortKeys(d.target.retry)) !== JSON.stringify(sortKeys(o.target.retry))) {
+      changes.push({ field: 'target.retry', from: o.target.retry, to: d.target.retry });
+    }
+    for (const f of Object.keys(d.target.ecs) as (keyof EcsTargetParams)[]) {
+      const want = Array.isArray(d.target.ecs[f]) ? [...(d.target.ecs[f] as string[])].sort() : d.target.ecs[f];
+      if (JSON.stringify(want) !== JSON.stringify(o.target.ecs[f])) changes.push({ field: `target.ecs.${f}`, from: o.target.ecs[f], to: want });
+    }
+    return changes;
+  },
+
+  async update(ctx, _node, found, d) {
+    // UpdateSchedule replaces the whole schedule: every field is sent, or the omitted ones are reset.
+    const { GroupName, Name } = splitId(found.record.id);
+    await send(d.target.roleArn, () => ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })));
+  },
+
+  async delete(ctx, record) {
+    try {
+      await ctx.aws.scheduler.send(new DeleteScheduleCommand(splitId(record.id)));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

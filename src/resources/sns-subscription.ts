@@ -1,0 +1,108 @@
+/**
+ * One e-mail subscription to the alert topic per `notify.emails` address.
+ *
+ * SNS e-mail subscriptions need the recipient to click a link: until then ListSubscriptionsByTopic shows
+ * the SubscriptionArn `PendingConfirmation`, and such a subscription cannot be unsubscribed (Unsubscribe
+ * rejects it; SNS drops it after 3 days unconfirmed, and deleting the topic removes it at once).
+ * Subscriptions are not taggable: one belongs to us when its topic does (the topic's step checks that).
+ */
+import { ListSubscriptionsByTopicCommand, SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
+import { isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { ownTopicArn, ownsTopic } from './lib/notify.js';
+
+/** What ListSubscriptionsByTopic shows for a subscription nobody has confirmed yet. */
+export const PENDING = 'PendingConfirmation';
+
+export interface SubscriptionDesired {
+  topicArn: string;
+  protocol: 'email';
+  endpoint: string;
+  /** Observed only: whether the recipient confirmed (desired leaves it out; it is not a setting). */
+  confirmed?: boolean;
+}
+
+export interface SubscriptionParams {
+  email: string;
+}
+
+/** The topic's subscription for this address, paging through ListSubscriptionsByTopic (100 a page). */
+async function lookup(ctx: Ctx, topicArn: string, endpoint: string): Promise<Subscription | undefined> {
+  let NextToken: string | undefined;
+  do {
+    let out;
+    try {
+      out = await ctx.aws.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    // SNS keeps the address as given; mail domains are case-insensitive and so is our comparison.
+    // `Deleted` is a subscription the recipient unsubscribed from (via the e-mail's link): gone.
+    const hit = out.Subscriptions?.find((s) => s.Protocol === 'email' && s.Endpoint?.toLowerCase() === endpoint.toLowerCase() && s.SubscriptionArn !== 'Deleted');
+    if (hit) return hit;
+    NextToken = out.NextToken;
+  } while (NextToken);
+  return undefined;
+}
+
+const topicOf = (ctx: Ctx, recorded?: ResourceRecord) => ctx.maybeRecord(K.alertTopic)?.arn ?? recorded?.attrs?.topicArn ?? ownTopicArn(ctx);
+
+/** An e-mail subscription to the alert topic. */
+export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionParams> = {
+  kind: 'sns.subscription',
+  label: 'SNS subscription',
+  dependsOn: ['sns.topic'],
+  costly: false,
+
+  nodes: (config) => (ownsTopic(config) ? config.notify!.emails.map((email) => ({ key: K.alertSubscription(email), deps: [K.alertTopic], params: { email } })) : []),
+
+  desired: (ctx, node) => ({ topicArn: ctx.record(K.alertTopic).arn ?? ctx.record(K.alertTopic).id, protocol: 'email', endpoint: node.params.email }),
+
+  async find(ctx, node, recorded) {
+    const topicArn = topicOf(ctx, recorded);
+    const s = await lookup(ctx, topicArn, node.params.email);
+    if (!s) return undefined;
+    const confirmed = s.SubscriptionArn !== PENDING;
+    return {
+      // A pending subscription has no ARN in the listing: keep the one Subscribe returned, if known.
+      record: { kind: 'sns.subscription', id: confirmed ? s.SubscriptionArn! : recorded?.id ?? PENDING, attrs: { topicArn, endpoint: s.Endpoint ?? node.params.email } },
+      owned: true,
+      observed: { topicArn, protocol: 'email', endpoint: s.Endpoint ?? node.params.email, confirmed },
+    };
+  },
+
+  async create(ctx, _node, d) {
+    // SNS e-mails the address a confirmation link; Subscribe on an address already pending re-sends it.
+    const out = await ctx.aws.sns.send(new SubscribeCommand({ TopicArn: d.topicArn, Protocol: 'email', Endpoint: d.endpoint, ReturnSubscriptionArn: true }));
+    ctx.reporter.info(`${d.endpoint}: SNS sent a confirmation e-mail; alerts reach this address once the link in it is clicked`);
+    return { kind: 'sns.subscription', id: out.SubscriptionArn ?? PENDING, attrs: { topicArn: d.topicArn, endpoint: d.endpoint } };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    // A subscription's topic, protocol and endpoint are its identity: none can change in place.
+    for (const f of ['topicArn', 'protocol'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
+    if (d.endpoint.toLowerCase() !== o.endpoint.toLowerCase()) changes.push({ field: 'endpoint', from: o.endpoint, to: d.endpoint, replace: true });
+    return changes;
+  },
+
+  async delete(ctx, record) {
+    const topicArn = record.attrs?.topicArn ?? ownTopicArn(ctx);
+    const endpoint = record.attrs?.endpoint;
+    // The live state decides: a subscription confirmed since it was recorded has a real ARN by now.
+    const live = endpoint ? await lookup(ctx, topicArn, endpoint) : undefined;
+    const subArn = live ? live.SubscriptionArn : endpoint ? undefined : record.id;
+    if (!subArn) return;
+    if (subArn === PENDING) {
+      ctx.reporter.warn(`${endpoint}: the subscription is still pending confirmation and SNS cannot unsubscribe it; it lapses after 3 days unless confirmed (deleting the topic removes it at once)`);
+      return;
+    }
+    try {
+      await ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: subArn }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * The SNS topic failure alerts go to, when the config lists e-mail addresses (with `notify.topicArn`
+ * the user's own topic is used and this node does not exist).
+ *
+ * Not KMS-encrypted on purpose: an encrypted topic needs a customer managed key whose key policy lets
+ * events.amazonaws.com call kms:GenerateDataKey and kms:Decrypt (the AWS managed alias/aws/sns key
+ * cannot be changed to allow that, so EventBridge's deliveries would fail silently). The messages carry
+ * a task ARN, an exit code and a stop reason, nothing secret.
+ */
+import {
+  CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListTagsForResourceCommand, SetTopicAttributesCommand,
+} from '@aws-sdk/client-sns';
+import { isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { ownTopicArn, ownsTopic, topicName, topicPolicy } from './lib/notify.js';
+import { canonicalPolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+
+export interface TopicDesired {
+  name: string;
+  /** Shown as the sender of the e-mails. */
+  displayName: string;
+  policy: PolicyDocument | undefined;
+}
+
+async function attributes(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function parsePolicy(text: string | undefined): PolicyDocument | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as PolicyDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The alert topic. */
+export const snsTopic: ResourceKind<TopicDesired> = {
+  kind: 'sns.topic',
+  label: 'SNS topic',
+  dependsOn: [],
+  costly: false,
+
+  nodes: (config) => (ownsTopic(config) ? [{ key: K.alertTopic, deps: [], params: {} }] : []),
+
+  desired: (ctx) => ({
+    name: topicName(ctx),
+    displayName: `batchctl ${ctx.stack}`,
+    policy: topicPolicy(ctx, ownTopicArn(ctx)),
+  }),
+
+  async find(ctx, _node, recorded) {
+    // The ARN follows from the name, so both paths are one GetTopicAttributes (which has the policy).
+    const topicArn = recorded?.arn ?? ownTopicArn(ctx);
+    const a = await attributes(ctx, topicArn);
+    if (!a) return undefined;
+    // GetTopicAttributes carries no tags: read them only when ownership is in question.
+    const owned = !!recorded || isOurs(ctx, tagRecord((await ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn }))).Tags));
+    return {
+      record: { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: topicArn.split(':').pop()! } },
+      owned,
+      observed: { name: topicArn.split(':').pop()!, displayName: a.DisplayName ?? '', policy: parsePolicy(a.Policy) },
+    };
+  },
+
+  async create(ctx, node, d) {
+    // CreateTopic is idempotent by name: on an existing topic it returns that topic's ARN (or fails when
+    // the tags or attributes differ). find ran first, so this does not adopt someone else's topic.
+    const out = await ctx.aws.sns.send(new CreateTopicCommand({
+      Name: d.name,
+      Attributes: { DisplayName: d.displayName, Policy: JSON.stringify(d.policy) },
+      Tags: tagList(resourceTags(ctx, node.key)),
+    }));
+    const topicArn = out.TopicArn ?? ownTopicArn(ctx);
+    return { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: d.name } };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
+    if (d.displayName !== o.displayName) changes.push({ field: 'displayName', from: o.displayName, to: d.displayName });
+    if (!samePolicy(d.policy, o.policy)) changes.push({ field: 'policy', from: canonicalPolicy(o.policy), to: canonicalPolicy(d.policy) });
+    return changes;
+  },
+
+  async update(ctx, _node, found, d, changes) {
+    const topicArn = found.record.arn ?? found.record.id;
+    for (const c of changes) {
+      if (c.field === 'displayName') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName }));
+      if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
+    }
+  },
+
+  async delete(ctx, record) {
+    // DeleteTopic also removes every subscription, pending ones included; it succeeds on a missing topic.
+    try {
+      await ctx.aws.sns.send(new DeleteTopicCommand({ TopicArn: record.arn ?? record.id }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * The scheduler engine's dead-letter queue: invocations Scheduler could not deliver (after its retries)
+ * land here, and `status` counts them. Only with the scheduler engine and `schedule.deadLetterQueue`.
+ */
+import {
+  CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,
+  SetQueueAttributesCommand, TagQueueCommand,
+} from '@aws-sdk/client-sqs';
+import { awsErrorCode, isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from './lib/scheduler.js';
+import { isOurs, resourceTags } from './lib/tags.js';
+
+/** The attributes we set, as SQS returns them (strings). */
+export interface QueueAttributes {
+  /** 14 days, the maximum: a failure is still there when someone looks a week later. */
+  MessageRetentionPeriod: string;
+  /** SSE with SQS-owned keys: free, and needs no KMS permission for Scheduler to send. */
+  SqsManagedSseEnabled: string;
+}
+
+export interface QueueDesired {
+  name: string;
+  attributes: QueueAttributes;
+  tags: Record<string, string>;
+}
+
+const ATTRIBUTES: QueueAttributes = { MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' };
+
+/** The codes SQS answers a missing queue with (JSON protocol, and the older query protocol's). */
+const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
+const isGone = (err: unknown) => isNotFound(err, ...GONE);
+
+/** All attributes of a queue, or undefined when it does not exist. */
+async function attributes(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+async function urlOf(ctx: Ctx, name: string): Promise<string | undefined> {
+  try {
+    return (await ctx.aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The scheduler's dead-letter queue. */
+export const sqsQueue: ResourceKind<QueueDesired> = {
+  kind: 'sqs.queue',
+  label: 'SQS queue',
+  dependsOn: [],
+  costly: false,
+
+  nodes: (config) => (usesDeadLetterQueue(config) ? [{ key: K.deadLetterQueue, deps: [], params: {} }] : []),
+
+  desired: (ctx, node) => ({ name: deadLetterQueueName(ctx.config), attributes: { ...ATTRIBUTES }, tags: resourceTags(ctx, node.key) }),
+
+  async find(ctx, _node, recorded) {
+    const name = deadLetterQueueName(ctx.config);
+    let url = recorded?.id;
+    let attrs = url ? await attributes(ctx, url) : undefined;
+    const viaRecord = !!attrs;
+    if (!attrs) {
+      url = await urlOf(ctx, name);
+      attrs = url ? await attributes(ctx, url) : undefined;
+    }
+    if (!url || !attrs) return undefined;
+    // GetQueueAttributes carries no tags: read them only when ownership is in question.
+    const tags = viaRecord ? undefined : (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+    const actualName = url.split('/').pop()!;
+    return {
+      record: { kind: 'sqs.queue', id: url, arn: attrs.QueueArn ?? queueArn(ctx, actualName) },
+      owned: viaRecord || isOurs(ctx, tags),
+      observed: {
+        name: actualName,
+        attributes: { MessageRetentionPeriod: attrs.MessageRetentionPeriod ?? '', SqsManagedSseEnabled: attrs.SqsManagedSseEnabled ?? 'false' },
+        // Tags are set at creation and are not part of the diff when known from the record (one read call).
+        tags: tags ?? resourceTags(ctx, K.deadLetterQueue),
+      },
+    };
+  },
+
+  async create(ctx, _node, d) {
+    const input = new CreateQueueCommand({ QueueName: d.name, Attributes: { ...d.attributes }, tags: d.tags });
+    // SQS refuses a name for 60 s after a queue of that name was deleted (a quick down/up, or an engine
+    // switched back and forth): retry until it takes it.
+    const url = await ctx.waitFor(
+      `SQS to release the name ${d.name} (deleted less than 60 s ago)`,
+      async () => {
+        try {
+          return (await ctx.aws.sqs.send(input)).QueueUrl ?? '';
+        } catch (err) {
+          if (awsErrorCode(err) === 'QueueDeletedRecently' || awsErrorCode(err) === 'AWS.SimpleQueueService.QueueDeletedRecently') return undefined;
+          throw err;
+        }
+      },
+      { budgetMs: 90_000, intervalMs: 10_000 },
+    );
+    return { kind: 'sqs.queue', id: url, arn: queueArn(ctx, d.name) };
+  },
+
+  diff(d, o) {
+    const changes: FieldChange[] = [];
+    if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
+    for (const k of Object.keys(d.attributes) as (keyof QueueAttributes)[]) {
+      if (d.attributes[k] !== o.attributes[k]) changes.push({ field: `attributes.${k}`, from: o.attributes[k], to: d.attributes[k] });
+    }
+    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    return changes;
+  },
+
+  async update(ctx, _node, found, d, changes) {
+    const QueueUrl = found.record.id;
+    const attrs = changes.filter((c) => c.field.startsWith('attributes.')).map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
+    if (attrs.length) {
+      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));
+    }
+    const tags = changes.filter((c) => c.field.startsWith('tags.'));
+    if (tags.length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: Object.fromEntries(tags.map((c) => [c.field.slice(5), String(c.to)])) }));
+  },
+
+  async delete(ctx, record) {
+    // Deleting a queue deletes its messages: the failed invocations it kept go with it.
+    try {
+      await ctx.aws.sqs.send(new DeleteQueueCommand({ QueueUrl: record.id }));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
+  },
+};
