@@ -6,7 +6,7 @@
 import type { StackConfig } from '../config/schema.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
-import { HOURS_PER_MONTH, endpointCost, pricesFor, type PriceOverrides } from './pricing.js';
+import { endpointCost, pricesFor, type PriceOverrides } from './pricing.js';
 import type { StackOptions } from './stack.js';
 
 /** Prices resolved for a config: the table with overrides applied, and the Fargate rate for its architecture. */

@@ -3,12 +3,12 @@
  * task family that stopped with a non-zero exit code or never started. Its target (events-alert-target)
  * sends them to SNS. ECS emits these events to the default bus by itself: no setting on the cluster.
  */
-import { DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, PutRuleCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
+import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { alertEventPattern, alertRuleName, alertsOn, canonicalJson, checkFailedEntries, familyArnPrefix } from './lib/notify.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { deleteRule, findRule } from './lib/events.js';
+import { alertEventPattern, alertRuleName, alertsOn, canonicalJson, familyArnPrefix } from './lib/notify.js';
+import { resourceTags, tagList } from './lib/tags.js';
 
 export interface AlertRuleDesired {
   name: string;
@@ -16,15 +16,6 @@ export interface AlertRuleDesired {
   eventPattern: string;
   state: 'ENABLED' | 'DISABLED';
   description: string;
-}
-
-async function describe(ctx: Ctx, name: string) {
-  try {
-    return await ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name }));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 const putRule = (d: AlertRuleDesired) => ({ Name: d.name, EventPattern: d.eventPattern, State: d.state, Description: d.description });
@@ -49,11 +40,9 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
   },
 
   async find(ctx, _node, recorded) {
-    let r = recorded ? await describe(ctx, recorded.id) : undefined;
-    const viaRecord = !!r;
-    if (!r && recorded?.id !== alertRuleName(ctx)) r = await describe(ctx, alertRuleName(ctx));
-    if (!r?.Name || !r.Arn) return undefined;
-    const owned = viaRecord || isOurs(ctx, tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: r.Arn }))).Tags));
+    const hit = await findRule(ctx, recorded, alertRuleName(ctx));
+    if (!hit) return undefined;
+    const { rule: r, owned } = hit;
     return {
       record: { kind: 'events.alert-rule', id: r.Name, arn: r.Arn },
       owned,
@@ -87,15 +76,6 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
   },
 
   async delete(ctx, record) {
-    try {
-      // DeleteRule refuses while targets remain: the target is normally deleted first, but a leftover one
-      // (a crash between the two) must not block `down`.
-      const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: record.id }));
-      const Ids = (Targets ?? []).map((t) => t.Id ?? '');
-      if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: record.id, Ids })));
-      await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await deleteRule(ctx, record.id);
   },
 };

@@ -1,24 +1,15 @@
 /** The EventBridge schedule rule (default bus, UTC) that starts the task. */
-import { DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, PutRuleCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
+import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { deleteRule, findRule } from './lib/events.js';
+import { resourceTags, tagList } from './lib/tags.js';
 
 export interface RuleDesired {
   name: string;
   scheduleExpression: string;
   state: 'ENABLED' | 'DISABLED';
   description: string;
-}
-
-async function describe(ctx: Ctx, name: string) {
-  try {
-    return await ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name }));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 /** The input of PutRule for these settings. */
@@ -43,12 +34,9 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   }),
 
   async find(ctx, _node, recorded) {
-    let r = recorded ? await describe(ctx, recorded.id) : undefined;
-    const viaRecord = !!r;
-    if (!r && recorded?.id !== ctx.config.schedule.name) r = await describe(ctx, ctx.config.schedule.name);
-    if (!r?.Name || !r.Arn) return undefined;
-    // DescribeRule carries no tags: read them only when ownership is in question (no usable record).
-    const owned = viaRecord || isOurs(ctx, tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: r.Arn }))).Tags));
+    const hit = await findRule(ctx, recorded, ctx.config.schedule.name);
+    if (!hit) return undefined;
+    const { rule: r, owned } = hit;
     return {
       record: { kind: 'events.rule', id: r.Name, arn: r.Arn },
       owned,
@@ -84,15 +72,6 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   },
 
   async delete(ctx, record) {
-    try {
-      // DeleteRule refuses while targets remain; the target node is normally removed first, but a
-      // leftover target must not block `down`.
-      const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: record.id }));
-      const Ids = (Targets ?? []).map((t) => t.Id ?? '');
-      if (Ids.length) await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: record.id, Ids }));
-      await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await deleteRule(ctx, record.id);
   },
 };

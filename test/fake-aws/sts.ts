@@ -3,7 +3,7 @@ import type { FakeAwsCore } from './core.js';
 
 /** STS: who am I. */
 export class FakeSts {
-  constructor(private readonly core: FakeAwsCore) {
+  constructor(core: FakeAwsCore) {
     core.register({
       name: 'sts',
       client: STSClient,
