@@ -51,7 +51,8 @@ export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
     Version: '2012-10-17',
     Statement: [{
       Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole',
-      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account } },
+      // Scoped to this stack's schedule group: another schedule in the account cannot use this role.
+      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account, 'aws:SourceArn': arn(ctx, 'scheduler', `schedule-group/${scheduleGroupName(ctx.config)}`) } },
     }],
   };
 }
