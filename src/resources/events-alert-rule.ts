@@ -7,7 +7,8 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { deleteRule, findRule } from './lib/events.js';
-import { alertEventPattern, alertRuleName, alertsOn, canonicalJson, familyArnPrefix } from './lib/notify.js';
+import { alertEventPattern, alertRuleName, alertsOn, familyArnPrefix } from './lib/notify.js';
+import { canonicalJson } from './lib/json.js';
 import { resourceTags, tagList } from './lib/tags.js';
 
 export interface AlertRuleDesired {

@@ -4,12 +4,14 @@
  * under the topic's resource policy (ours allows exactly the alert rule; a topic of the user's is checked
  * and a warning given when its policy does not mention EventBridge).
  */
-import { ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import { ListTargetsByRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, canonicalJson, checkFailedEntries, ownsTopic, sortKeys } from './lib/notify.js';
+import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from './lib/notify.js';
+import { canonicalJson, sortKeys } from './lib/json.js';
+import { checkFailedEntries, removeTarget } from './lib/events.js';
 
 export const ALERT_TARGET_ID = 'notify';
 
@@ -159,11 +161,6 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
   },
 
   async delete(ctx, record) {
-    const rule = record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'));
-    try {
-      checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [ALERT_TARGET_ID] })));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await removeTarget(ctx, record, ALERT_TARGET_ID);
   },
 };

@@ -5,12 +5,13 @@
  * The container override is an input transformer, not a static Input, so the event's scheduled time
  * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
-import { ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import { checkFailedEntries, removeTarget } from './lib/events.js';
+import { ListTargetsByRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../core/errors.js';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
-import { ecsTargetDeps, ecsTargetParams, type EcsTargetParams } from './lib/ecs-target.js';
+import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 
 export const TARGET_ID = 'batch';
 
@@ -90,15 +91,6 @@ function toTarget(d: TargetDesired): Target {
 }
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
-function checkFailed(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
-  const f = out.FailedEntries?.[0];
-  if (!out.FailedEntryCount && !f) return;
-  // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
-  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
-  err.name = f?.ErrorCode ?? 'FailedEntry';
-  throw err;
-}
-
 /** The schedule's ECS target. */
 export const eventsTarget: ResourceKind<TargetDesired> = {
   kind: 'events.target',
@@ -142,7 +134,6 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
     const t = targets.find((x) => x.Id === TARGET_ID);
     if (!t) return undefined;
     const e = t.EcsParameters;
-    const vpc = e?.NetworkConfiguration?.awsvpcConfiguration;
     let input: unknown = t.Input;
     try {
       input = t.Input === undefined ? undefined : JSON.parse(t.Input);
@@ -156,17 +147,7 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
         rule,
         arn: t.Arn ?? '',
         roleArn: t.RoleArn ?? '',
-        ecs: {
-          taskDefinitionArn: e?.TaskDefinitionArn ?? '',
-          taskCount: e?.TaskCount ?? 1,
-          launchType: e?.LaunchType ?? '',
-          platformVersion: e?.PlatformVersion ?? '',
-          subnets: [...(vpc?.Subnets ?? [])].sort(),
-          securityGroups: [...(vpc?.SecurityGroups ?? [])].sort(),
-          assignPublicIp: vpc?.AssignPublicIp ?? 'DISABLED',
-          propagateTags: e?.PropagateTags ?? '',
-          enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
-        },
+        ecs: observeEcsParams(e),
         input,
         inputTransformer: t.InputTransformer
           ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
@@ -179,7 +160,7 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
   async create(ctx, _node, d) {
     // A just-created events role comes back as a failed entry ("cannot be assumed by principal"),
     // rethrown by checkFailed so the engine's propagation retry sees it.
-    checkFailed(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
+    checkFailedEntries(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
     return { kind: 'events.target', id: `${d.rule}:${TARGET_ID}`, attrs: { rule: d.rule } };
   },
 
@@ -201,15 +182,10 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
 
   async update(ctx, _node, _found, d) {
     // PutTargets with the same Id replaces the whole target.
-    checkFailed(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
+    checkFailedEntries(await ctx.aws.eventBridge.send(new PutTargetsCommand({ Rule: d.rule, Targets: [toTarget(d)] })));
   },
 
   async delete(ctx, record) {
-    const rule = record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'));
-    try {
-      checkFailed(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [TARGET_ID] })));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await removeTarget(ctx, record, TARGET_ID);
   },
 };

@@ -6,6 +6,7 @@
  * A second rule expires the job's duplicate-trigger lock objects (one per scheduled run) after a week,
  * so they do not pile up for the whole retention period.
  */
+import { sortKeys } from './lib/json.js';
 import { DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule } from '@aws-sdk/client-s3';
 import type { Ctx, FieldChange } from '../core/types.js';
 import { K } from './lib/keys.js';
@@ -28,14 +29,6 @@ function canonicalRule(r: LifecycleRule): string {
   const { Filter, Prefix, ...rest } = r as LifecycleRule & { Prefix?: string };
   const filter = Filter && Object.keys(Filter).some((k) => k !== 'Prefix' || Filter.Prefix) ? Filter : Prefix ? { Prefix } : {};
   return JSON.stringify(sortKeys({ ...rest, Filter: filter }));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  }
-  return v;
 }
 
 const canonical = (rules: LifecycleRule[]) => rules.map(canonicalRule).sort();

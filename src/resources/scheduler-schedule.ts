@@ -3,13 +3,14 @@
  * configured time zone, the same ECS target as the rule engine's, a retry policy and a dead-letter
  * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does.
  */
+import { sortKeys } from './lib/json.js';
 import {
   CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
   type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { ecsTargetDeps, ecsTargetParams, sortKeys, type EcsTargetParams } from './lib/ecs-target.js';
+import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 import { K } from './lib/keys.js';
 import { scheduleGroupName, schedulerInput, usesDeadLetterQueue, usesScheduler } from './lib/scheduler.js';
 import { clientToken, isOurs } from './lib/tags.js';
@@ -88,7 +89,6 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
 export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
   const t = s.Target;
   const e = t?.EcsParameters;
-  const vpc = e?.NetworkConfiguration?.awsvpcConfiguration;
   return {
     name: s.Name ?? '',
     group: s.GroupName ?? '',
@@ -100,17 +100,7 @@ export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
     target: {
       arn: t?.Arn ?? '',
       roleArn: t?.RoleArn ?? '',
-      ecs: {
-        taskDefinitionArn: e?.TaskDefinitionArn ?? '',
-        taskCount: e?.TaskCount ?? 1,
-        launchType: e?.LaunchType ?? '',
-        platformVersion: e?.PlatformVersion ?? '',
-        subnets: [...(vpc?.Subnets ?? [])].sort(),
-        securityGroups: [...(vpc?.SecurityGroups ?? [])].sort(),
-        assignPublicIp: vpc?.AssignPublicIp ?? 'DISABLED',
-        propagateTags: e?.PropagateTags ?? '',
-        enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
-      },
+      ecs: observeEcsParams(e),
       input: t?.Input ?? '',
       retry: { maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts },
       deadLetterArn: t?.DeadLetterConfig?.Arn,

@@ -42,6 +42,30 @@ export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
   };
 }
 
-/** Object keys sorted at every level: canonical JSON for comparisons. */
-export const sortKeys = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v;
+
+/** The shape EventBridge rule targets and Scheduler targets both return for their ECS parameters. */
+interface LiveEcsParameters {
+  TaskDefinitionArn?: string;
+  TaskCount?: number;
+  LaunchType?: string;
+  PlatformVersion?: string;
+  NetworkConfiguration?: { awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string } };
+  PropagateTags?: string;
+  EnableECSManagedTags?: boolean;
+}
+
+/** A live target's ECS parameters in the comparable form of `ecsTargetParams`. */
+export function observeEcsParams(e: LiveEcsParameters | undefined): EcsTargetParams {
+  const vpc = e?.NetworkConfiguration?.awsvpcConfiguration;
+  return {
+    taskDefinitionArn: e?.TaskDefinitionArn ?? '',
+    taskCount: e?.TaskCount ?? 1,
+    launchType: e?.LaunchType ?? '',
+    platformVersion: e?.PlatformVersion ?? '',
+    subnets: [...(vpc?.Subnets ?? [])].sort(),
+    securityGroups: [...(vpc?.SecurityGroups ?? [])].sort(),
+    assignPublicIp: vpc?.AssignPublicIp ?? 'DISABLED',
+    propagateTags: e?.PropagateTags ?? '',
+    enableEcsManagedTags: e?.EnableECSManagedTags ?? false,
+  };
+}

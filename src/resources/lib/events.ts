@@ -40,13 +40,28 @@ export async function deleteRule(ctx: Ctx, name: string): Promise<void> {
   try {
     const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: name }));
     const Ids = (Targets ?? []).map((t) => t.Id ?? '');
-    if (Ids.length) {
-      // RemoveTargets reports per-target failures in its response, not as an exception.
-      const out = await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: name, Ids }));
-      const failed = out.FailedEntries?.[0];
-      if (out.FailedEntryCount && failed) throw Object.assign(new Error(failed.ErrorMessage ?? 'RemoveTargets failed'), { name: failed.ErrorCode ?? 'FailedEntry' });
-    }
+    if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: name, Ids })));
     await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: name }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
+export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
+  const f = out.FailedEntries?.[0];
+  if (!out.FailedEntryCount && !f) return;
+  // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
+  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
+  err.name = f?.ErrorCode ?? 'FailedEntry';
+  throw err;
+}
+
+/** Remove one target of a rule (its record id is `<rule>:<target id>`); a missing rule counts as done. */
+export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: string): Promise<void> {
+  const rule = record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'));
+  try {
+    checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [targetId] })));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

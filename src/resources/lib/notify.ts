@@ -92,28 +92,3 @@ export function topicPolicy(ctx: Ctx, topicArn: string): PolicyDocument {
   };
 }
 
-/** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
-export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
-  const f = out.FailedEntries?.[0];
-  if (!out.FailedEntryCount && !f) return;
-  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
-  err.name = f?.ErrorCode ?? 'FailedEntry';
-  throw err;
-}
-
-/** Keys sorted at every level: a stable JSON form for patterns and templates. */
-export function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  return v;
-}
-
-/** A JSON text in canonical form (key order does not count), or the text itself when it is not JSON. */
-export function canonicalJson(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.stringify(sortKeys(JSON.parse(text)));
-  } catch {
-    return text;
-  }
-}

@@ -2,6 +2,7 @@
  * IAM policy documents for the stack's three roles (least privilege: every Resource names this stack's
  * own repository, log group, secret, bucket, family and roles) and a canonical form to compare them.
  */
+import { sortKeys } from './json.js';
 import type { Ctx } from '../../core/types.js';
 import type { RoleName } from './keys.js';
 import { K } from './keys.js';
@@ -37,14 +38,6 @@ export function decodePolicy(doc: string | undefined): PolicyDocument | undefine
 
 const asSortedList = (v: unknown): unknown =>
   Array.isArray(v) ? [...new Set(v.map(String))].sort() : typeof v === 'string' ? [v] : v;
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  }
-  return v;
-}
 
 /**
  * The canonical form of a policy: IAM treats `"a"` and `["a"]` alike, ignores list order and statement
