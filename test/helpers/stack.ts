@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUp, type UpReport } from '../../src/core/up.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
+import { afterEach, vi } from 'vitest';
+import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { DEFAULT_CONFIG_PATH } from './ctx.js';
 
 /** A scratch stack: its own directory, config file and state path. */
@@ -40,7 +42,6 @@ export async function upOn(s: Scratch, opts: { parallel?: number; reporter?: Rec
  * Needs setImmediate left real (fake only setTimeout/setInterval/Date).
  */
 export async function settleWithFakeTimers<T>(p: Promise<T>): Promise<T> {
-  const { vi } = await import('vitest');
   let settled = false;
   p.then(() => { settled = true; }, () => { settled = true; });
   let idle = 0;
@@ -53,4 +54,22 @@ export async function settleWithFakeTimers<T>(p: Promise<T>): Promise<T> {
     await vi.advanceTimersToNextTimerAsync();
   }
   return p;
+}
+
+/**
+ * One fake AWS per test: `fresh()` installs a new one (uninstalling the previous), and it is uninstalled
+ * (and real timers restored) after each test. Call at the top level of a test file.
+ */
+export function freshFakeAws(): () => FakeAws {
+  let fake: FakeAws | undefined;
+  afterEach(() => {
+    fake?.uninstall();
+    fake = undefined;
+    vi.useRealTimers();
+  });
+  return () => {
+    fake?.uninstall();
+    fake = createFakeAws();
+    return fake;
+  };
 }

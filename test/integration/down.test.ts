@@ -3,29 +3,18 @@
  * the fake's state), the state file, data protection, confirmation, DependencyViolation retries, the
  * secret's recovery window and `up` after `down`.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CreateSecurityGroupCommand, CreateVpcEndpointCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { createFakeAws, type FakeAws, type InventoryEntry } from '../fake-aws/index.js';
-import { scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
+import { type FakeAws, type InventoryEntry } from '../fake-aws/index.js';
+import { scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
 import { runDown, type DownOptions } from '../../src/core/down.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { RunFailed, UserError } from '../../src/core/errors.js';
 import { savingLine } from '../../src/cli/down.js';
 
-let fake: FakeAws | undefined;
-afterEach(() => {
-  fake?.uninstall();
-  fake = undefined;
-  vi.useRealTimers();
-});
-
-function fresh(): FakeAws {
-  fake?.uninstall();
-  fake = createFakeAws();
-  return fake;
-}
+const fresh = freshFakeAws();
 
 const DAY = 86_400_000;
 const BUCKET = 'sample-batch-123456789012-ap-northeast-1';
@@ -366,16 +355,16 @@ describe('down --endpoints', () => {
   });
 
   it('says so when the region has no prices', async () => {
-    fresh();
+    const fake = fresh();
     const s = scratch();
     const r = savingLine({ enis: 8, unknownPrices: true });
     expect(r).toMatch(/no prices known/);
     // And a second --endpoints run is a no-op.
     await upOn(s);
     await downOn(s, { endpointsOnly: true });
-    fake!.core.resetCalls();
+    fake.core.resetCalls();
     const again = await downOn(s, { endpointsOnly: true });
     expect(again.targets).toEqual([]);
-    expect(fake!.core.mutatingCalls()).toEqual([]);
+    expect(fake.core.mutatingCalls()).toEqual([]);
   });
 });

@@ -3,30 +3,19 @@
  * converged second `up`, switching engines back and forth with exactly one trigger at every moment,
  * IAM propagation, `status` (next runs across daylight saving, dead-letter count), `plan` and `down`.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
-import { scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
+import { scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
 import { runDown } from '../../src/core/down.js';
 import { runStatus } from '../../src/core/status.js';
 import { runPlan } from '../../src/core/plan.js';
 import { renderStatus } from '../../src/cli/status.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
+import type { FakeAws } from '../fake-aws/index.js';
 import { ENV_SCHEDULED_TIME } from '../../src/resources/lib/guard.js';
 
-let fake: FakeAws | undefined;
-afterEach(() => {
-  fake?.uninstall();
-  fake = undefined;
-  vi.useRealTimers();
-});
-
-function fresh(): FakeAws {
-  fake?.uninstall();
-  fake = createFakeAws();
-  return fake;
-}
+const fresh = freshFakeAws();
 
 /** The default config with these lines added to its schedule section. */
 function withSchedule(s: Scratch, lines: string[]): void {

@@ -2,26 +2,15 @@
  * `up` end to end on the stateful fake AWS: the resulting inventory, idempotency, recovery from lost
  * state, failures and crashes at every step, IAM propagation, and the lock.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { createFakeAws, type FakeAws, type InventoryEntry } from '../fake-aws/index.js';
-import { scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
+import { type InventoryEntry } from '../fake-aws/index.js';
+import { scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
 import { RunFailed, UserError } from '../../src/core/errors.js';
 import { StateLock } from '../../src/core/state.js';
 
-let fake: FakeAws | undefined;
-afterEach(() => {
-  fake?.uninstall();
-  fake = undefined;
-  vi.useRealTimers();
-});
-
-function fresh(): FakeAws {
-  fake?.uninstall();
-  fake = createFakeAws();
-  return fake;
-}
+const fresh = freshFakeAws();
 
 const byType = (inv: InventoryEntry[]) => {
   const out: Record<string, string[]> = {};
