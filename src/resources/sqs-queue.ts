@@ -126,6 +126,21 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     if (tags.length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: Object.fromEntries(tags.map((c) => [c.field.slice(5), String(c.to)])) }));
   },
 
+  // The queue keeps the scheduled invocations that could not start the task: `down` refuses to drop
+  // them silently, like a bucket's objects.
+  async contents(ctx, record) {
+    try {
+      const out = await ctx.aws.sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: record.id, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }));
+      const count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      return count ? { count, description: `${count} failed scheduled invocation${count === 1 ? '' : 's'}` } : undefined;
+    } catch (err) {
+      if (isGone(err)) return undefined;
+      throw err;
+    }
+  },
+
   async delete(ctx, record) {
     // Deleting a queue deletes its messages: the failed invocations it kept go with it.
     try {

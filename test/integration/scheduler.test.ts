@@ -228,4 +228,21 @@ describe('status, plan and down with the scheduler engine', () => {
     expect(f.iam.inventory()).toEqual([]);
     expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toEqual([]);
   });
+
+  it('down refuses to drop failed invocations kept in the dead-letter queue without --force', async () => {
+    const f = fresh();
+    f.scheduler.groupDeletingMs = 0;
+    const s = scratch();
+    withSchedule(s, ['timezone: Asia/Tokyo']);
+    await upOn(s);
+    const url = f.sqs.queues.get(QUEUE)!.url;
+    await new SQSClient({ region: 'ap-northeast-1' }).send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"failed":true}' }));
+    f.core.resetCalls();
+    const opts = { configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true };
+    const err = await runDown(opts).catch((e) => e);
+    expect(err.message).toMatch(/holds 1 failed scheduled invocation: pass --force/);
+    expect(f.core.mutatingCalls()).toEqual([]);
+    expect((await runDown({ ...opts, force: true })).failures).toEqual([]);
+    expect(f.sqs.queues.size).toBe(0);
+  });
 });
