@@ -4,14 +4,14 @@
  * under the topic's resource policy (ours allows exactly the alert rule; a topic of the user's is checked
  * and a warning given when its policy does not mention EventBridge).
  */
-import { ListTargetsByRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from './lib/notify.js';
 import { canonicalJson, sortKeys } from './lib/json.js';
-import { checkFailedEntries, removeTarget } from './lib/events.js';
+import { checkFailedEntries, findTarget, removeTarget } from './lib/events.js';
 
 export const ALERT_TARGET_ID = 'notify';
 
@@ -118,14 +118,7 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
 
   async find(ctx, _node, recorded) {
     const rule = recorded?.attrs?.rule ?? ctx.maybeRecord(K.alertRule)?.id ?? alertRuleName(ctx);
-    let targets: Target[];
-    try {
-      targets = (await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    const t = targets.find((x) => x.Id === ALERT_TARGET_ID);
+    const t = await findTarget(ctx, rule, ALERT_TARGET_ID);
     if (!t) return undefined;
     return {
       record: { kind: 'events.alert-target', id: `${rule}:${ALERT_TARGET_ID}`, attrs: { rule } },

@@ -5,9 +5,8 @@
  * The container override is an input transformer, not a static Input, so the event's scheduled time
  * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
-import { checkFailedEntries, removeTarget } from './lib/events.js';
-import { ListTargetsByRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
-import { isNotFound } from '../core/errors.js';
+import { checkFailedEntries, findTarget, removeTarget } from './lib/events.js';
+import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
@@ -124,14 +123,7 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
 
   async find(ctx, _node, recorded) {
     const rule = recorded ? recorded.id.slice(0, recorded.id.lastIndexOf(':')) : (ctx.maybeRecord(K.rule)?.id ?? ctx.config.schedule.name);
-    let targets: Target[];
-    try {
-      targets = (await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    const t = targets.find((x) => x.Id === TARGET_ID);
+    const t = await findTarget(ctx, rule, TARGET_ID);
     if (!t) return undefined;
     const e = t.EcsParameters;
     let input: unknown = t.Input;

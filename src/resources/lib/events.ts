@@ -4,7 +4,7 @@
  */
 import {
   DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand,
-  type DescribeRuleCommandOutput,
+  type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../../core/errors.js';
 import type { Ctx, ResourceRecord } from '../../core/types.js';
@@ -64,5 +64,16 @@ export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: s
     checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [targetId] })));
   } catch (err) {
     if (!isNotFound(err)) throw err;
+  }
+}
+
+/** One target of a rule, or undefined when the rule or the target does not exist. */
+export async function findTarget(ctx: Ctx, rule: string, targetId: string): Promise<Target | undefined> {
+  try {
+    const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }));
+    return (Targets ?? []).find((t) => t.Id === targetId);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
 }
