@@ -87,8 +87,10 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
     if (service === 's3') config.forcePathStyle = true;
   }
-  // IAM is global: emulators and the SDK both expect us-east-1 signing unless an endpoint says otherwise.
-  if (service === 'iam' && !endpoint) config.region = 'us-east-1';
+  // IAM is global per partition, but the client keeps the stack's region: the SDK's endpoint rules map it
+  // to the partition's IAM endpoint and signing region (iam.amazonaws.com signed for us-east-1 in aws,
+  // iam.cn-north-1.amazonaws.com.cn in aws-cn, iam.us-gov.amazonaws.com in GovCloud). Pinning us-east-1
+  // would send aws-cn and GovCloud credentials to the commercial partition.
   return config;
 }
 

@@ -22,10 +22,10 @@ export interface LocatedProblem {
 /** The config is invalid; `details` holds one `file:line:col  key.path  message` line per problem. */
 export class ConfigError extends UserError {
   override name = 'ConfigError';
-  constructor(readonly file: string, readonly problems: LocatedProblem[]) {
+  constructor(readonly file: string, readonly problems: LocatedProblem[], hint = 'fix them and run `batchctl validate`') {
     super(
       `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
-      'fix them and run `batchctl validate`',
+      hint,
       problems.map((p) => `${file}:${p.line}:${p.col}  ${p.path}  ${p.message}`),
     );
   }
@@ -55,14 +55,30 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   return parseConfigText(text, path, opts);
 }
 
+/**
+ * A ConfigError for problems found once the config was loaded (the preflight checks it against the
+ * account), each located in the file as `validate` locates its own.
+ */
+export async function configErrorAt(file: string, problems: Problem[], hint?: string): Promise<ConfigError> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const locate = locator(lineCounter);
+  return new ConfigError(file, sortProblems(problems.map((p) => locate(offsetOf(doc, p), p.path, p.message))), hint);
+}
+
+function locator(lineCounter: LineCounter) {
+  return (offset: number, path: PathKey[], message: string): LocatedProblem => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col, path: path.length ? path.join('.') : '(root)', message };
+  };
+}
+
 /** Parse and validate config text; `file` names it in messages. Pure apart from reading the clock. */
 export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): StackConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locate = (offset: number, path: PathKey[], message: string): LocatedProblem => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, col, path: path.length ? path.join('.') : '(root)', message };
-  };
+  const locate = locator(lineCounter);
 
   // A syntax error leaves the structure uncertain; checking the rest would report knock-on noise.
   if (doc.errors.length) {

@@ -22,7 +22,7 @@ export const subnetSchema = z.strictObject({
   cidr,
 });
 
-/** Interface endpoint service short names (com.amazonaws.<region>.<name>). */
+/** Interface endpoint services by short name; the full name (which differs by partition) is looked up. */
 export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'ssm', 'kms', 'monitoring'] as const;
 
 export const networkSchema = z.strictObject({

@@ -16,6 +16,18 @@ describe('AWS clients', () => {
     expect(clientConfig('ecs', { region: 'r' }, {})).not.toHaveProperty('endpoint');
   });
 
+  it('IAM keeps the stack region, so the SDK resolves the partition\'s IAM endpoint (not us-east-1 everywhere)', async () => {
+    const resolve = async (region: string) => {
+      const aws = await createAwsClients({ region }, ['iam']);
+      const ep = await aws.iam.config.endpointProvider({ Region: await aws.iam.config.region(), UseFIPS: false, UseDualStack: false } as never);
+      return [ep.url.host, (ep.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion];
+    };
+    expect(clientConfig('iam', { region: 'cn-north-1' }, {})).toMatchObject({ region: 'cn-north-1' });
+    expect(await resolve('ap-northeast-1')).toEqual(['iam.amazonaws.com', 'us-east-1']);
+    expect(await resolve('cn-north-1')).toEqual(['iam.cn-north-1.amazonaws.com.cn', 'cn-north-1']);
+    expect(await resolve('us-gov-west-1')).toEqual(['iam.us-gov.amazonaws.com', 'us-gov-west-1']);
+  });
+
   it('build only the clients a command asks for', async () => {
     const aws = await createAwsClients({ region: 'ap-northeast-1' }, ['logs']);
     expect(aws.logs.config.customUserAgent).toBeDefined();
