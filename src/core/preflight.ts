@@ -4,6 +4,8 @@
  * (`ap-northeast-1b` exists only in older accounts), and interface endpoint services are not offered in
  * every zone. Without it `up` created 16 resources before CreateSubnet failed.
  *
+ * It also refuses `task.image` in another account unless the config says that account grants the pull.
+ *
  * Two read calls in parallel (DescribeAvailabilityZones, DescribeVpcEndpointServices); the endpoint
  * service lookup is shared with the endpoint nodes, which then make no call of their own for it.
  */
@@ -11,6 +13,7 @@ import { DescribeAvailabilityZonesCommand, type AvailabilityZone } from '@aws-sd
 import type { AwsClients } from '../aws/clients.js';
 import type { StackConfig } from '../config/schema.js';
 import type { Problem } from '../config/validate.js';
+import { parseEcrImage } from '../config/image.js';
 import { endpointServicesFor, wantedServices, type EndpointService } from '../resources/lib/endpoint-services.js';
 import { AwsStepError, awsErrorCode } from './errors.js';
 
@@ -106,6 +109,13 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
   };
   checkList('batchSubnets', false);
   checkList('endpointSubnets', true);
+  const image = config.task.image ? parseEcrImage(config.task.image) : undefined;
+  if (image && image.account !== env.account && !config.task.crossAccountImage) {
+    problems.push({
+      path: ['task', 'image'],
+      message: `${config.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
+    });
+  }
 
   if (problems.length) {
     const { configErrorAt } = await import('../config/load.js');

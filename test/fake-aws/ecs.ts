@@ -81,6 +81,11 @@ export class FakeEcs {
   taskLogLines: { afterMs: number; message: string }[] = [];
   /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
   runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
+  /**
+   * Repositories of other accounts (by ARN) whose repository policy lets this account pull. Any other
+   * account's repository refuses the pull, whatever the execution role's own policy says.
+   */
+  readonly crossAccountPullGrants = new Set<string>();
   private tokens = new Map<string, string[]>();
 
   constructor(readonly core: FakeAwsCore) {
@@ -301,6 +306,7 @@ export class FakeEcs {
               return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
             }
             const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
+            const pullError = this.pullError(td.input);
             const arns: string[] = [];
             for (let n = 0; n < count; n++) {
               const id = core.newId('task', 32).slice(5);
@@ -308,8 +314,8 @@ export class FakeEcs {
                 arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
                 containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
                 launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
-                timings: { ...this.taskTimings }, exitCode: this.taskExitCode, stopCode: this.taskStopCode,
-                stoppedReason: this.taskStoppedReason,
+                timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
+                stoppedReason: pullError ?? this.taskStoppedReason,
               };
               this.tasks.set(t.arn, t);
               this.scheduleLogs(t, td.input.containerDefinitions ?? []);
@@ -380,6 +386,24 @@ export class FakeEcs {
     if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode ?? undefined, stopCode: t.stopCode };
     if (now >= startAt) return { last: 'RUNNING', desired: 'RUNNING', startedAt: startAt };
     return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
+  }
+
+  /**
+   * Why the execution role cannot pull the essential container's image, as ECS words it, or undefined.
+   * Only ECR images with an execution role the IAM fake knows are checked (tests that register task
+   * definitions by hand with other images run them as before).
+   */
+  private pullError(td: { executionRoleArn?: string; containerDefinitions?: { image?: string; essential?: boolean }[] }): string | undefined {
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const image = (td.containerDefinitions?.find((c) => c.essential !== false) ?? td.containerDefinitions?.[0])?.image ?? '';
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+    if (!m || !iam || !iam.roleByArn(td.executionRoleArn)) return undefined;
+    const [, account, region, repo] = m;
+    const repoArn = `arn:${this.core.partition}:ecr:${region}:${account}:repository/${repo}`;
+    const denied = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${image}: unexpected status from HEAD request: 403 Forbidden`;
+    if (!iam.allows(td.executionRoleArn, 'ecr:BatchGetImage', repoArn)) return denied;
+    if (account !== this.core.account && !this.crossAccountPullGrants.has(repoArn)) return denied;
+    return undefined;
   }
 
   private taskOut(t: Task) {
