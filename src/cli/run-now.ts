@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { runCommand } from './common.js';
 import { formatDuration, outputMode } from './output.js';
+import type { RunNowResult } from '../core/run-now.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
 export const EXIT_DETACHED = 130;
@@ -101,7 +102,7 @@ export function registerRunNow(program: Command): void {
         }
         const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.exitCode ?? 1;
         if (mode === 'json') {
-          process.stdout.write(JSON.stringify({ ok: code === 0, exitCode: code, ...result }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify(runNowJson(result, code), null, 2) + '\n');
           return code;
         }
         if (!opts.wait) {
@@ -114,14 +115,45 @@ export function registerRunNow(program: Command): void {
           err(`detached: task ${result.taskId} keeps running (${result.lastStatus})`);
           err(`  follow its log: batchctl logs --task ${result.taskId} --tail`);
           err(`  stop it:        aws ecs stop-task --cluster ${c} --task ${result.taskArn}`);
-        } else if (result.exitCode === undefined) {
-          err(`error: task ${result.taskId} stopped without an exit code: ${result.stopCode ?? 'unknown stop code'}: ${result.stoppedReason ?? 'no reason given'}`);
         } else {
-          err(`task ${result.taskId} exited with code ${result.exitCode} (${result.stopCode ?? 'stopped'}) after ${formatDuration(Date.now() - began)}`);
+          err(stoppedLine(result, formatDuration(Date.now() - began)));
         }
         return code;
       }),
     );
+}
+
+/**
+ * Stop codes that mean something stopped the task from outside (StopTask, a deployment, a Spot
+ * reclaim), as opposed to its essential container exiting on its own.
+ */
+const STOPPED_FROM_OUTSIDE = new Set(['UserInitiated', 'ServiceSchedulerInitiated', 'SpotInterruption', 'TerminationNotice']);
+
+/** The last line of a waited run: exit code, and the stop code and reason whenever ECS gave them. */
+export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopCode' | 'stoppedReason'>, took: string): string {
+  const why = [r.stopCode, r.stoppedReason].filter(Boolean).join(': ');
+  if (r.exitCode === undefined) return `error: task ${r.taskId} stopped without an exit code: ${r.stopCode ?? 'unknown stop code'}: ${r.stoppedReason ?? 'no reason given'}`;
+  if (r.stopCode && STOPPED_FROM_OUTSIDE.has(r.stopCode)) {
+    return `task ${r.taskId} was stopped after ${took} (${why}); its container exited with code ${r.exitCode}`;
+  }
+  return `task ${r.taskId} exited with code ${r.exitCode} after ${took}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * The `--json` document. `exitCode` is the container's: null until it has exited (always with
+ * --no-wait or after a detach), never a stand-in 0; `commandExitCode` is what batchctl exits with.
+ */
+export function runNowJson(r: RunNowResult, commandExitCode: number) {
+  return {
+    ok: commandExitCode === 0,
+    taskArn: r.taskArn, taskId: r.taskId, cluster: r.cluster, logGroup: r.logGroup, logStream: r.logStream,
+    lastStatus: r.lastStatus,
+    exitCode: r.exitCode ?? null,
+    stopCode: r.stopCode ?? null,
+    stoppedReason: r.stoppedReason ?? null,
+    detached: r.detached,
+    commandExitCode,
+  };
 }
 
 /** Task status on a spinner (TTY) or as plain lines on stderr; log lines on stdout either way. */

@@ -50,6 +50,10 @@ interface Task {
   exitCode: number | null;
   stopCode: string;
   stoppedReason?: string;
+  /** The essential container's own reason once stopped (e.g. `OutOfMemoryError: ...`). */
+  containerReason?: string;
+  /** The container's exit code when StopTask stops it while running. */
+  stopExitCode: number;
 }
 
 const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
@@ -74,6 +78,10 @@ export class FakeEcs {
   taskStopCode = 'EssentialContainerExited';
   /** The stoppedReason of tasks started from now on (default: AWS's text for an essential container exit). */
   taskStoppedReason: string | undefined = undefined;
+  /** The container's own reason of tasks started from now on, once they stop (e.g. an OOM kill's). */
+  taskContainerReason: string | undefined = undefined;
+  /** Exit code of a running container StopTask stops (143: SIGTERM; 0 for a job that exits cleanly on it). */
+  taskStopExitCode = 143;
   /**
    * Lines the container of tasks started from now on writes, `afterMs` after it starts. With an awslogs
    * log configuration they appear in the task's stream `<prefix>/<container>/<task id>` at that time.
@@ -315,7 +323,7 @@ export class FakeEcs {
                 containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
                 launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
                 timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
-                stoppedReason: pullError ?? this.taskStoppedReason,
+                stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
               };
               this.tasks.set(t.arn, t);
               this.scheduleLogs(t, td.input.containerDefinitions ?? []);
@@ -369,7 +377,7 @@ export class FakeEcs {
     });
   }
 
-  /** A task's state now. StopTask stops it at once (SIGTERM: exit 143 if its container had started). */
+  /** A task's state now. StopTask stops it at once (SIGTERM: exit `stopExitCode` if its container had started). */
   private status(t: Task): { last: string; desired: string; startedAt?: number; stoppedAt?: number; exitCode?: number; stopCode?: string } {
     const { provisioningMs, pendingMs, runningMs } = t.timings;
     const startAt = t.createdAt + provisioningMs + pendingMs;
@@ -381,7 +389,7 @@ export class FakeEcs {
     }
     if (t.stopRequestedAt !== undefined && t.stopRequestedAt < naturalStop) {
       const started = t.stopRequestedAt >= startAt;
-      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? 143 : undefined, stopCode: 'UserInitiated' };
+      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? t.stopExitCode : undefined, stopCode: 'UserInitiated' };
     }
     if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode ?? undefined, stopCode: t.stopCode };
     if (now >= startAt) return { last: 'RUNNING', desired: 'RUNNING', startedAt: startAt };
@@ -417,7 +425,9 @@ export class FakeEcs {
       containers: t.containers.map((name) => ({
         name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
         // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
-        reason: s.last === 'STOPPED' && s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason : undefined,
+        reason: s.last !== 'STOPPED' ? undefined
+          : s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason
+            : s.stopCode === 'UserInitiated' ? undefined : t.containerReason,
       })),
     };
   }
