@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { runCommand } from './common.js';
-import { formatDuration, outputMode } from './output.js';
+import { formatDuration, outputMode, Spinner } from './output.js';
 import type { RunNowResult } from '../core/run-now.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
@@ -75,30 +75,36 @@ export function registerRunNow(program: Command): void {
     .option('--no-wait', 'print the task ARN and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
     .action(async (opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
-      runCommand(cmd, async (flags) => {
+      runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
         const mode = outputMode(flags.json);
         const { runNow } = await import('../core/run-now.js');
         const { silentReporter } = await import('../core/reporter.js');
         const status = await statusLine(mode);
-        const ac = new AbortController();
-        const onSigint = () => ac.abort();
-        process.once('SIGINT', onSigint);
         const began = Date.now();
+        // Once the task exists, Ctrl-C detaches (the wait ends on the signal and the lines below are
+        // printed); should that take too long, the hard stop prints the same lines.
+        let endGrace: (() => void) | undefined;
         let result;
         try {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
             statePath: flags.state, reporter: silentReporter, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
-            signal: ac.signal,
-            onStarted: (r) => { if (opts.wait) status.note(`started task ${r.taskId}`); },
+            signal: interrupt.signal,
+            onStarted: (r) => {
+              interrupt.nextSteps(() => detachLines(r));
+              if (opts.wait) {
+                endGrace = interrupt.graceful();
+                status.note(`started task ${r.taskId}`);
+              }
+            },
             onStatus: (s) => status.set(s),
             onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
           });
         } finally {
           status.stop();
-          process.removeListener('SIGINT', onSigint);
+          endGrace?.();
         }
         const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.exitCode ?? 1;
         if (mode === 'json') {
@@ -110,17 +116,24 @@ export function registerRunNow(program: Command): void {
           return 0;
         }
         const err = (s: string) => process.stderr.write(s + '\n');
-        const c = result.cluster.split('/').at(-1);
         if (result.detached) {
-          err(`detached: task ${result.taskId} keeps running (${result.lastStatus})`);
-          err(`  follow its log: batchctl logs --task ${result.taskId} --tail`);
-          err(`  stop it:        aws ecs stop-task --cluster ${c} --task ${result.taskArn}`);
+          for (const line of detachLines(result)) err(line);
         } else {
           err(stoppedLine(result, formatDuration(Date.now() - began)));
         }
         return code;
       }),
     );
+}
+
+/** What run-now prints when it stops waiting for a task that keeps running. */
+export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster'> & { lastStatus?: string }): string[] {
+  const c = r.cluster.split('/').at(-1);
+  return [
+    `detached: task ${r.taskId} keeps running${r.lastStatus ? ` (${r.lastStatus})` : ''}`,
+    `  follow its log: batchctl logs --task ${r.taskId} --tail`,
+    `  stop it:        aws ecs stop-task --cluster ${c} --task ${r.taskArn}`,
+  ];
 }
 
 /**
@@ -163,23 +176,24 @@ async function statusLine(mode: 'tty' | 'plain' | 'json') {
     const err = mode === 'json' ? () => {} : (s: string) => process.stderr.write(s + '\n');
     return { set: (s: string) => err(`status: ${s}`), note: err, print: out, stop() {} };
   }
-  const { default: ora } = await import('ora');
-  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const spinner = await Spinner.create();
   const seen: string[] = [];
   return {
     set(s: string) {
       seen.push(s);
+      // The terminal lost its width: the statuses as plain lines, like without a terminal.
+      if (!spinner.usable) return void process.stderr.write(`status: ${s}\n`);
       spinner.text = seen.join(' → ');
-      if (!spinner.isSpinning && s !== 'STOPPED') spinner.start();
-      if (s === 'STOPPED') spinner.stopAndPersist({ symbol: '■' });
+      if (s !== 'STOPPED') spinner.start();
+      else spinner.stopAndPersist('■');
     },
-    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); if (spinner.isSpinning) spinner.render(); },
+    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); spinner.render(); },
     print(s: string) {
       const was = spinner.isSpinning;
       if (was) spinner.clear();
       out(s);
       if (was) spinner.render();
     },
-    stop() { if (spinner.isSpinning) spinner.stop(); },
+    stop() { spinner.dispose(); },
   };
 }
