@@ -15,6 +15,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode } from '../core/errors.js';
+import { printable } from '../core/format.js';
 import { VERSION } from '../version.js';
 
 /** Options every client shares. */
@@ -72,6 +73,33 @@ export function endpointOverride(opts: Pick<ClientOptions, 'endpointUrl'>, env: 
   return opts.endpointUrl ?? env.AWS_ENDPOINT_URL ?? undefined;
 }
 
+/**
+ * Refuse endpoint overrides that are not http(s) URLs, naming where each came from: `--endpoint-url`,
+ * `AWS_ENDPOINT_URL`, or a service's own `AWS_ENDPOINT_URL_<SERVICE>` (which the SDK reads too).
+ * Otherwise the SDK fails at the first call with `Invalid URL` or `Unknown`, and nothing says which.
+ */
+export function checkEndpointOverrides(opts: Pick<ClientOptions, 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): void {
+  const sources: [string, string | undefined][] = [
+    ['--endpoint-url', opts.endpointUrl],
+    ...Object.keys(env).filter((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_')).sort().map((k): [string, string | undefined] => [k, env[k]]),
+  ];
+  for (const [source, value] of sources) {
+    if (value === undefined || (value === '' && source !== '--endpoint-url')) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname) {
+      throw new UserError(
+        `${source} "${printable(value, 100)}" is not an http(s) URL`,
+        `set it to a URL such as http://localhost:4566${source === '--endpoint-url' ? '' : `, or unset ${source} to use AWS's own endpoints`}`,
+      );
+    }
+  }
+}
+
 /** The SDK config object shared by every client (exported for tests). */
 export function clientConfig(service: ServiceName, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const endpoint = endpointOverride(opts, env);
@@ -99,6 +127,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   // The SDK warns on every Node 20 process that its 2027 releases need Node 22. The lock file pins the
   // SDK, so the notice is ours to act on, not the user's: keep it out of every command's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  checkEndpointOverrides(opts);
   const built = new Map<ServiceName, unknown>();
   await Promise.all(
     services.map(async (s) => {
