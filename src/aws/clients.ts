@@ -164,16 +164,29 @@ export async function callerIdentity(clients: AwsClients): Promise<{ account: st
     const arn = out.Arn ?? '';
     return { account: out.Account ?? '', arn, partition: arn.split(':')[1] || 'aws' };
   } catch (err) {
-    throw credentialError(err) ?? err;
+    const flag = (clients.sts.config as { profile?: string }).profile;
+    throw credentialError(err, flag ? { name: flag, from: '--profile' } : undefined) ?? err;
   }
 }
 
-/** A UserError for missing, expired or invalid credentials; undefined for other errors. */
-export function credentialError(err: unknown): UserError | undefined {
+/**
+ * A UserError for missing, expired or invalid credentials; undefined for other errors. `profile` is the
+ * --profile in force; AWS_PROFILE is read here. The SDK's own message never names the profile, and when
+ * AWS_PROFILE is set it ignores AWS_ACCESS_KEY_ID, so "set AWS_PROFILE" would be the wrong advice.
+ */
+export function credentialError(err: unknown, profile?: { name: string; from: string }, env: NodeJS.ProcessEnv = process.env): UserError | undefined {
   const code = awsErrorCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(msg) && code !== 'ExpiredToken') {
     if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
+      const p = profile ?? (env.AWS_PROFILE ? { name: env.AWS_PROFILE, from: 'AWS_PROFILE' } : undefined);
+      if (p) {
+        const keysToo = env.AWS_ACCESS_KEY_ID ? '; AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile when both are' : '';
+        return new UserError(
+          `no AWS credentials from profile "${printable(p.name, 64)}" (${p.from})`,
+          `check that the profile exists (aws configure list-profiles) and has credentials, or for SSO run \`aws sso login --profile ${printable(p.name, 64)}\`${keysToo}`,
+        );
+      }
       return new UserError(
         'no AWS credentials found',
         'set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO run `aws sso login`',
