@@ -14,6 +14,7 @@
  * ever replaced whole, and the next run finds what this one created by its tags.
  */
 import { registerCleanup, runCleanups } from '../core/cleanup.js';
+import { UserError } from '../core/errors.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
 export const GRACE_MS = 800;
@@ -115,6 +116,17 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
       process.removeListener('SIGTERM', onTerm);
     },
   };
+}
+
+/**
+ * Ctrl-C that a command saw as input rather than as a signal: a terminal prompt in raw mode turns it into
+ * a keypress (readline then rejects with an AbortError). Exit 130 like a signalled Ctrl-C.
+ */
+export class Interrupted extends UserError {
+  override name = 'Interrupted';
+  constructor(hint: string) {
+    super('interrupted', hint);
+  }
 }
 
 /** Stop a spinner (and show the cursor) if the process is interrupted while it spins. */

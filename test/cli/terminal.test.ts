@@ -92,6 +92,23 @@ describe('a real pseudo-terminal', () => {
   });
 });
 
+describe('Ctrl-C typed at a prompt', () => {
+  it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
+    const s = scratch();
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down'], { cols: 100 });
+    await child.waitFor(/Delete these 35 resources\? \[y\/N\]/);
+    const sent = Date.now();
+    child.proc.stdin!.write('\x03');
+    const { code, ms } = await child.exited(sent);
+    expect(code).toBe(130);
+    expect(ms).toBeLessThan(1000);
+    expect(child.output()).toMatch(/error: interrupted\r?\nhint: nothing was deleted/);
+    expect(child.output()).not.toMatch(/^deleted /m);
+    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(35);
+    expect(leftovers(s.statePath)).toEqual([]);
+  });
+});
+
 describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
   it('during up, with a state write in flight: exit 130 within a second, lock released, no temp file, says to run up again', async () => {
     const s = scratch();
@@ -113,7 +130,7 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down', '--yes'], { env: { FAKE_LATENCY_MS: '100' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
     await child.waitFor(/^deleted /m);
     const sent = Date.now();
     child.proc.kill('SIGINT');
