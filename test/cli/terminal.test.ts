@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
-import { killLeftovers, ptyLauncher, spawnCli, spawnOnPty } from '../helpers/pty.js';
+import { killLeftovers, ptyLauncher, spawnCli, spawnOnPty, type Child } from '../helpers/pty.js';
 import { canAnimate, outputMode } from '../../src/cli/output.js';
 
 afterEach(killLeftovers);
@@ -110,6 +110,17 @@ describe('Ctrl-C typed at a prompt', () => {
 });
 
 describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
+  /** SIGINT now: exit 130 within a second, no lock or temp file left, and `says` on the output. */
+  async function interruptsCleanly(child: Child, statePath: string, says: RegExp) {
+    const sent = Date.now();
+    child.proc.kill('SIGINT');
+    const { code, ms } = await child.exited(sent);
+    expect(code).toBe(130);
+    expect(ms).toBeLessThan(1000);
+    expect(leftovers(statePath)).toEqual([]);
+    expect(child.output()).toMatch(says);
+  }
+
   it('during up, with a state write in flight: exit 130 within a second, lock released, no temp file, says to run up again', async () => {
     const s = scratch();
     const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
@@ -119,26 +130,14 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(leftovers(s.statePath)).toContain('state.json.lock');
-    const sent = Date.now();
-    child.proc.kill('SIGINT');
-    const { code, ms } = await child.exited(sent);
-    expect(code).toBe(130);
-    expect(ms).toBeLessThan(1000);
-    expect(leftovers(s.statePath)).toEqual([]);
-    expect(child.output()).toMatch(/error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
+    await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
   });
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
     const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
     await child.waitFor(/^deleted /m);
-    const sent = Date.now();
-    child.proc.kill('SIGINT');
-    const { code, ms } = await child.exited(sent);
-    expect(code).toBe(130);
-    expect(ms).toBeLessThan(1000);
-    expect(leftovers(s.statePath)).toEqual([]);
-    expect(child.output()).toMatch(/error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
+    await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
   });
 
   it('SIGTERM stops the same way, with 143', async () => {
