@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { createFakeAws, type FakeAws } from './fake-aws/index.js';
 import { scratch, settleWithFakeTimers, upOn, type Scratch } from './helpers/stack.js';
 import { runNow, runTaskInput, targetOverrides, type RunNowOptions } from '../src/core/run-now.js';
@@ -188,7 +188,49 @@ describe('batchctl run-now (CLI)', () => {
     expect(out.join('')).toBe('bucket not found\n');
     const e = err.join('');
     expect(e).toMatch(/status: PROVISIONING\nstatus: PENDING\nstatus: RUNNING\nstatus: STOPPED\n/);
-    expect(e).toMatch(/task [0-9a-f]+ exited with code 3 \(EssentialContainerExited\)/);
+    expect(e).toMatch(/task [0-9a-f]+ exited with code 3 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited\)\n$/);
+  });
+
+  it('an OOM kill: the exit code with the container\'s own reason', async () => {
+    const { fake: f, s } = await stack();
+    f.ecs.taskExitCode = 137;
+    f.ecs.taskContainerReason = 'OutOfMemoryError: Container killed due to memory usage';
+    capture();
+    expect(await cli(s, 'run-now')).toBe(137);
+    expect(err.join('')).toMatch(/task [0-9a-f]+ exited with code 137 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited: OutOfMemoryError: Container killed due to memory usage\)\n$/);
+  });
+
+  /** StopTask on the run's task once its container has run for a second. */
+  const stopWhenRunning = async (f: FakeAws, reason: string) => {
+    const running = () => [...f.ecs.tasks.values()].find((t) => Date.now() >= t.createdAt + t.timings.provisioningMs + t.timings.pendingMs + 1000);
+    while (!running()) await new Promise((r) => setImmediate(r));
+    await new ECSClient({ region: 'ap-northeast-1' }).send(new StopTaskCommand({ cluster: 'sample-batch', task: running()!.arn, reason }));
+  };
+
+  it('a task stopped by StopTask with a reason says so, even when its container exits 0 on SIGTERM', async () => {
+    const { fake: f, s } = await stack();
+    f.ecs.taskStopExitCode = 0;
+    capture();
+    const [code] = await Promise.all([cli(s, 'run-now'), stopWhenRunning(f, 'superseded by a newer deploy')]);
+    expect(code).toBe(0);
+    const e = err.join('');
+    expect(e).not.toMatch(/task [0-9a-f]+ exited with code 0/);
+    expect(e).toMatch(/task [0-9a-f]+ was stopped after \d+\.\ds \(UserInitiated: superseded by a newer deploy\); its container exited with code 0\n$/);
+  });
+
+  it('--json: the stop code and reason of a stopped task; a running task\'s exit code is null, never 0', async () => {
+    const { fake: f, s } = await stack();
+    capture();
+    const [code] = await Promise.all([cli(s, '--json', 'run-now'), stopWhenRunning(f, 'stopped from the console')]);
+    expect(code).toBe(143);
+    expect(JSON.parse(out.join(''))).toMatchObject({
+      ok: false, lastStatus: 'STOPPED', exitCode: 143, stopCode: 'UserInitiated', stoppedReason: 'stopped from the console', detached: false, commandExitCode: 143,
+    });
+    out.length = 0;
+    expect(await cli(s, '--json', 'run-now', '--no-wait')).toBe(0);
+    const doc = JSON.parse(out.join(''));
+    expect(doc).toMatchObject({ ok: true, lastStatus: 'PROVISIONING', exitCode: null, stopCode: null, stoppedReason: null, detached: false, commandExitCode: 0 });
+    expect(doc.taskArn).toMatch(/^arn:aws:ecs:ap-northeast-1:123456789012:task\/sample-batch\//);
   });
 
   it('failures[] from RunTask: a clear reason, exit 1', async () => {

@@ -64,16 +64,34 @@ export function guardEnabled(env: Env): boolean {
   return (env.BATCH_DUPLICATE_GUARD ?? '').trim().toLowerCase() !== 'off';
 }
 
+/** How often a claim answered with 409 ConditionalRequestConflict is sent again, and the first wait. */
+export const CLAIM_ATTEMPTS = 5;
+export const CLAIM_BACKOFF_MS = 200;
+
+/** Timing of the claim's retries (injected by tests). */
+export interface ClaimOptions {
+  now: () => number;
+  fetch?: typeof fetch;
+  /** Waits between attempts; defaults to a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** 0..1, for the jitter; defaults to Math.random. */
+  random?: () => number;
+}
+
+/** A claim S3 kept answering with 409 ConditionalRequestConflict: nobody is known to hold it. */
+export class ClaimConflict extends Error {
+  override name = 'ClaimConflict';
+  constructor(readonly attempts: number, override readonly cause: unknown) {
+    super(`S3 answered ${attempts} conditional writes of the claim with 409 ConditionalRequestConflict`);
+  }
+}
+
 /**
  * Claims this run's scheduled time in `bucket`. Returns `duplicate` when another run holds the claim;
- * throws the SDK error for any other failure (missing bucket, access denied).
+ * throws the SDK error for any other failure (missing bucket, access denied), and ClaimConflict when
+ * S3 answered every attempt with a conflict.
  */
-export async function claimScheduledRun(
-  s3: S3Client,
-  bucket: string,
-  env: Env,
-  opts: { now: () => number; fetch?: typeof fetch },
-): Promise<GuardOutcome> {
+export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, opts: ClaimOptions): Promise<GuardOutcome> {
   if (!guardEnabled(env)) return { kind: 'unguarded', reason: 'guard-off' };
   const raw = env.BATCH_SCHEDULED_TIME?.trim();
   if (!raw) return { kind: 'unguarded', reason: 'no-scheduled-time' };
@@ -85,24 +103,36 @@ export async function claimScheduledRun(
     ...(arn ? { taskArn: arn } : {}),
     startedAt: new Date(opts.now()).toISOString(),
   });
-  try {
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
-    );
-    return { kind: 'claimed', key, scheduledTime };
-  } catch (err) {
-    if (isClaimTaken(err)) return { kind: 'duplicate', key, scheduledTime };
-    throw err;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = opts.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
+      );
+      return { kind: 'claimed', key, scheduledTime };
+    } catch (err) {
+      if (isClaimTaken(err)) return { kind: 'duplicate', key, scheduledTime };
+      if (!isConflict(err)) throw err;
+      if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
+      // Exponential backoff with jitter: two racing runs must not retry in lockstep.
+      await sleep(Math.round(CLAIM_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + random() / 2)));
+    }
   }
 }
 
 /**
- * S3 answers a conditional write on an existing key with 412 PreconditionFailed; when two writes race
- * on the same key it may instead answer 409 ConditionalRequestConflict to the loser. Both mean the
- * claim belongs to someone else.
+ * Only 412 PreconditionFailed means the key exists: the claim belongs to someone else.
  */
 function isClaimTaken(err: unknown): boolean {
-  const code = errorCode(err);
-  // Other 409s (e.g. OperationAborted) are real failures; only a 412 is unambiguous without its code.
-  return code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || httpStatus(err) === 412;
+  return errorCode(err) === 'PreconditionFailed' || httpStatus(err) === 412;
+}
+
+/**
+ * S3 answers 409 ConditionalRequestConflict when another write to the key was in flight, whether or not
+ * that write then succeeded; S3's documentation says to retry. The retry gets 412 if the other write
+ * won, or claims the time if it failed. Other 409s (OperationAborted...) are failures.
+ */
+function isConflict(err: unknown): boolean {
+  return errorCode(err) === 'ConditionalRequestConflict';
 }

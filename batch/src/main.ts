@@ -19,6 +19,8 @@ export interface RunDeps {
   now: () => number;
   /** For the ECS task metadata request; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Waits between retries of the claim; defaults to a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const EXIT_OK = 0;
@@ -35,7 +37,7 @@ export async function run(env: Env, deps: RunDeps): Promise<number> {
   }
 
   try {
-    const guard = await claimScheduledRun(deps.s3, bucket, env, { now: deps.now, fetch: deps.fetch });
+    const guard = await claimScheduledRun(deps.s3, bucket, env, { now: deps.now, fetch: deps.fetch, sleep: deps.sleep });
     if (guard.kind === 'duplicate') {
       deps.out(`scheduled time ${guard.scheduledTime} already ran (${guard.key} exists): duplicate trigger, nothing to do`);
       return EXIT_OK;

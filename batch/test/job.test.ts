@@ -177,16 +177,58 @@ describe('duplicate-trigger guard', () => {
     expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
   });
 
-  it.each([
-    ['PreconditionFailed', 412],
-    ['ConditionalRequestConflict', 409],
-  ])('%s on the claim means already claimed: exit 0 without listing', async (errCode, status) => {
-    fake.core.inject({ kind: 'error', code: errCode, status, message: 'conflict', match: (c) => c.op === 'PutObject' });
+  it('PreconditionFailed (412) on the claim means already claimed: exit 0 without listing', async () => {
+    fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(err).toEqual([]);
     expect(out).toEqual([expect.stringMatching(/^scheduled time 2026-11-28T03:30:00Z already ran/)]);
     expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
+  });
+
+  describe('409 ConditionalRequestConflict (another write to the key was in flight) is retried, never taken as claimed', () => {
+    const conflict = (times: number) => fake.core.inject({
+      kind: 'error', code: 'ConditionalRequestConflict', status: 409, times,
+      message: 'A conflicting operation occurred. If using PutObject you can retry the request.', match: (c) => c.op === 'PutObject',
+    });
+    const sleeps: number[] = [];
+    const sleep = async (ms: number) => { sleeps.push(ms); };
+    beforeEach(() => { sleeps.length = 0; });
+
+    it('the other write failed: the retry claims the time and the job runs', async () => {
+      fake.s3.addObject(BUCKET, 'a.txt', 'a');
+      conflict(2);
+      const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
+      expect(code).toBe(0);
+      expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
+      expect(out).toContain('a.txt');
+      expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error)).toEqual(['ConditionalRequestConflict', 'ConditionalRequestConflict', undefined]);
+      expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
+      expect(sleeps).toHaveLength(2);
+      expect(sleeps[1]!).toBeGreaterThan(sleeps[0]!); // backoff grows
+    });
+
+    it('the other write won: the retry gets 412 and the run is a duplicate', async () => {
+      await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }); // the winner
+      fake.core.resetCalls();
+      conflict(1);
+      const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
+      expect(code).toBe(0);
+      expect(out).toEqual([expect.stringMatching(/already ran/)]);
+      expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'ConditionalRequestConflict'], ['PutObject', 'PreconditionFailed']]);
+    });
+
+    it('a conflict on every attempt gives up after a bounded number with exit 1, never skipping silently', async () => {
+      conflict(100);
+      const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
+      expect(code).toBe(1);
+      expect(out).toEqual([]);
+      expect(err).toEqual([expect.stringMatching(/^error: claiming the scheduled run in job-test-bucket failed \(ClaimConflict\): S3 answered 5 conditional writes/)]);
+      expect(fake.core.count({ op: 'PutObject' })).toBe(5);
+      expect(sleeps).toHaveLength(4);
+      expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(5_000);
+      expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
+    });
   });
 
   it('another 409 (OperationAborted) is a failure, not a claim', async () => {

@@ -15,6 +15,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode } from '../core/errors.js';
+import { printable } from '../core/format.js';
 import { VERSION } from '../version.js';
 
 /** Options every client shares. */
@@ -72,6 +73,33 @@ export function endpointOverride(opts: Pick<ClientOptions, 'endpointUrl'>, env: 
   return opts.endpointUrl ?? env.AWS_ENDPOINT_URL ?? undefined;
 }
 
+/**
+ * Refuse endpoint overrides that are not http(s) URLs, naming where each came from: `--endpoint-url`,
+ * `AWS_ENDPOINT_URL`, or a service's own `AWS_ENDPOINT_URL_<SERVICE>` (which the SDK reads too).
+ * Otherwise the SDK fails at the first call with `Invalid URL` or `Unknown`, and nothing says which.
+ */
+export function checkEndpointOverrides(opts: Pick<ClientOptions, 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): void {
+  const sources: [string, string | undefined][] = [
+    ['--endpoint-url', opts.endpointUrl],
+    ...Object.keys(env).filter((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_')).sort().map((k): [string, string | undefined] => [k, env[k]]),
+  ];
+  for (const [source, value] of sources) {
+    if (value === undefined || (value === '' && source !== '--endpoint-url')) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname) {
+      throw new UserError(
+        `${source} "${printable(value, 100)}" is not an http(s) URL`,
+        `set it to a URL such as http://localhost:4566${source === '--endpoint-url' ? '' : `, or unset ${source} to use AWS's own endpoints`}`,
+      );
+    }
+  }
+}
+
 /** The SDK config object shared by every client (exported for tests). */
 export function clientConfig(service: ServiceName, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const endpoint = endpointOverride(opts, env);
@@ -87,8 +115,10 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
     if (service === 's3') config.forcePathStyle = true;
   }
-  // IAM is global: emulators and the SDK both expect us-east-1 signing unless an endpoint says otherwise.
-  if (service === 'iam' && !endpoint) config.region = 'us-east-1';
+  // IAM is global per partition, but the client keeps the stack's region: the SDK's endpoint rules map it
+  // to the partition's IAM endpoint and signing region (iam.amazonaws.com signed for us-east-1 in aws,
+  // iam.cn-north-1.amazonaws.com.cn in aws-cn, iam.us-gov.amazonaws.com in GovCloud). Pinning us-east-1
+  // would send aws-cn and GovCloud credentials to the commercial partition.
   return config;
 }
 
@@ -97,6 +127,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   // The SDK warns on every Node 20 process that its 2027 releases need Node 22. The lock file pins the
   // SDK, so the notice is ours to act on, not the user's: keep it out of every command's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  checkEndpointOverrides(opts);
   const built = new Map<ServiceName, unknown>();
   await Promise.all(
     services.map(async (s) => {
@@ -133,16 +164,29 @@ export async function callerIdentity(clients: AwsClients): Promise<{ account: st
     const arn = out.Arn ?? '';
     return { account: out.Account ?? '', arn, partition: arn.split(':')[1] || 'aws' };
   } catch (err) {
-    throw credentialError(err) ?? err;
+    const flag = (clients.sts.config as { profile?: string }).profile;
+    throw credentialError(err, flag ? { name: flag, from: '--profile' } : undefined) ?? err;
   }
 }
 
-/** A UserError for missing, expired or invalid credentials; undefined for other errors. */
-export function credentialError(err: unknown): UserError | undefined {
+/**
+ * A UserError for missing, expired or invalid credentials; undefined for other errors. `profile` is the
+ * --profile in force; AWS_PROFILE is read here. The SDK's own message never names the profile, and when
+ * AWS_PROFILE is set it ignores AWS_ACCESS_KEY_ID, so "set AWS_PROFILE" would be the wrong advice.
+ */
+export function credentialError(err: unknown, profile?: { name: string; from: string }, env: NodeJS.ProcessEnv = process.env): UserError | undefined {
   const code = awsErrorCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(msg) && code !== 'ExpiredToken') {
     if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
+      const p = profile ?? (env.AWS_PROFILE ? { name: env.AWS_PROFILE, from: 'AWS_PROFILE' } : undefined);
+      if (p) {
+        const keysToo = env.AWS_ACCESS_KEY_ID ? '; AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile when both are' : '';
+        return new UserError(
+          `no AWS credentials from profile "${printable(p.name, 64)}" (${p.from})`,
+          `check that the profile exists (aws configure list-profiles) and has credentials, or for SSO run \`aws sso login --profile ${printable(p.name, 64)}\`${keysToo}`,
+        );
+      }
       return new UserError(
         'no AWS credentials found',
         'set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO run `aws sso login`',

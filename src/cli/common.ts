@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { describeError, exitCodeFor } from './errors.js';
+import { installInterrupt, type Interrupt } from './interrupt.js';
 
 /** Flags defined on the program and readable from every command. */
 export interface GlobalFlags {
@@ -20,11 +21,24 @@ export function globals(cmd: Command): GlobalFlags {
   return cmd.optsWithGlobals() as GlobalFlags;
 }
 
-/** Run a command body; print errors (JSON on --json) and set process.exitCode. */
-export async function runCommand(cmd: Command, body: (flags: GlobalFlags) => Promise<number | void>): Promise<void> {
+/** What to run after Ctrl-C stopped a command, by command (read-only ones changed nothing). */
+const NEXT_STEPS: Record<string, string[]> = {
+  up: ['hint: nothing more is sent to AWS; run `batchctl up` again to finish: it finds what this run created by its tags and the state file'],
+  down: ['hint: nothing more is sent to AWS; run `batchctl down` again to finish removing the stack'],
+  push: ['hint: run `batchctl push` again'],
+  'run-now': ['hint: a task may have started: see `batchctl status`'],
+};
+
+/**
+ * Run a command body; print errors (JSON on --json) and set process.exitCode. Ctrl-C is handled for
+ * every command (see interrupt.ts); a body that ends itself on Ctrl-C uses `interrupt`.
+ */
+export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interrupt: Interrupt) => Promise<number | void>): Promise<void> {
   const flags = globals(cmd);
+  const interrupt = installInterrupt({ json: flags.json });
+  interrupt.nextSteps(() => NEXT_STEPS[cmd.name()] ?? ['hint: nothing was changed']);
   try {
-    const code = await body(flags);
+    const code = await body(flags, interrupt);
     process.exitCode = code ?? 0;
   } catch (err) {
     const code = exitCodeFor(err);
@@ -33,6 +47,8 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags) => Pro
     }
     for (const line of describeError(err, flags.debug)) process.stderr.write(line + '\n');
     process.exitCode = code;
+  } finally {
+    interrupt.dispose();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Interrupted } from './interrupt.js';
 import { runCommand, positiveInt } from './common.js';
 import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
 import type { ResourceAction } from '../core/reporter.js';
@@ -74,6 +75,10 @@ async function ask(lines: string[]): Promise<boolean> {
     const n = lines.length - 1;
     const answer = await rl.question(`Delete ${n === 1 ? 'this resource' : `these ${n} resources`}? [y/N] `);
     return /^y(es)?$/i.test(answer.trim());
+  } catch (err) {
+    // Ctrl-C at the prompt arrives as a keypress: readline rejects with an AbortError.
+    if ((err as { code?: string }).code === 'ABORT_ERR') throw new Interrupted('nothing was deleted');
+    throw err;
   } finally {
     rl.close();
   }

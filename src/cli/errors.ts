@@ -3,13 +3,17 @@
  * failures. Stack traces only with --debug.
  */
 import { AwsStepError, RunFailed, UserError } from '../core/errors.js';
+import { Interrupted } from './interrupt.js';
 
 export const EXIT_OK = 0;
 export const EXIT_AWS = 1;
 export const EXIT_USER = 2;
+/** Ctrl-C: 128 + SIGINT, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 /** The exit code an error deserves. */
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof Interrupted) return EXIT_INTERRUPTED;
   if (err instanceof UserError) return EXIT_USER;
   if (err instanceof RunFailed) return err.failures.every((f) => f instanceof UserError) ? EXIT_USER : EXIT_AWS;
   return EXIT_AWS;

@@ -14,11 +14,11 @@ export function registerLogs(program: Command): void {
     .option('--utc', 'show times in UTC instead of the local zone')
     .option('--no-live-tail', 'poll every second instead of opening a CloudWatch Live Tail session')
     .action(async (opts: { since?: string; filter?: string; task?: string; tail?: boolean; follow?: boolean; utc?: boolean; liveTail: boolean }, cmd: Command) =>
-      runCommand(cmd, async (flags) => {
+      runCommand(cmd, async (flags, interrupt) => {
         const { runLogs, formatEvent, eventJson } = await import('../core/logs.js');
-        const ac = new AbortController();
-        const onSigint = () => ac.abort();
-        process.once('SIGINT', onSigint);
+        const ac = { signal: interrupt.signal };
+        // Ctrl-C is how --tail ends: the command stops itself, cleanly.
+        const endGrace = interrupt.graceful();
         try {
           await runLogs(
             {
@@ -33,7 +33,7 @@ export function registerLogs(program: Command): void {
           // A request cut short by Ctrl-C rejects with an AbortError: that is the user ending, not a failure.
           if (!ac.signal.aborted) throw err;
         } finally {
-          process.removeListener('SIGINT', onSigint);
+          endGrace();
         }
         // Ctrl-C is how --tail ends: a clean exit, not an error.
         return 0;

@@ -3,13 +3,80 @@
  * nothing but the final JSON document with --json.
  */
 import type { Reporter, ResourceEvent } from '../core/reporter.js';
+import { registerCleanup } from '../core/cleanup.js';
 
 /** How output is rendered. */
 export type OutputMode = 'tty' | 'plain' | 'json';
 
-export function outputMode(json: boolean | undefined, stream: NodeJS.WriteStream = process.stderr): OutputMode {
+export function outputMode(json: boolean | undefined, stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): OutputMode {
   if (json) return 'json';
-  return stream.isTTY && !process.env.CI ? 'tty' : 'plain';
+  return canAnimate(stream, env) ? 'tty' : 'plain';
+}
+
+/**
+ * Whether a spinner can be drawn: a TTY that is not `dumb`, outside CI, with a known non-zero width.
+ * Terminals under `script` and some CI runners report 0 columns: ora then computes an infinite line
+ * count and never stops writing cursor codes (84 MB in 60 s, Ctrl-C ignored), so those get plain lines.
+ */
+export function canAnimate(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!stream.isTTY && !env.CI && env.TERM !== 'dumb' && (stream.columns ?? 0) > 0;
+}
+
+/** The subset of an ora spinner the reporters use. */
+interface OraLike {
+  text: string;
+  readonly isSpinning: boolean;
+  start(): unknown;
+  stop(): unknown;
+  clear(): unknown;
+  render(): unknown;
+  stopAndPersist(o: { symbol: string }): unknown;
+}
+
+/**
+ * An ora spinner on stderr that is safe on odd terminals: it never starts while the width is 0 or
+ * unknown, stops for good if the terminal is resized to 0 columns, and is stopped (cursor shown) if the
+ * process is interrupted. ora is imported only here: it is the heaviest UI dependency.
+ */
+export class Spinner {
+  private broken = false;
+  private readonly onResize = () => {
+    if (!canAnimate(this.stream)) {
+      this.broken = true;
+      this.ora.stop();
+    }
+  };
+  private readonly unregister: () => void;
+
+  private constructor(private readonly ora: OraLike, private readonly stream: NodeJS.WriteStream) {
+    stream.on('resize', this.onResize);
+    this.unregister = registerCleanup(() => { this.ora.stop(); });
+  }
+
+  static async create(stream: NodeJS.WriteStream = process.stderr): Promise<Spinner> {
+    const { default: ora } = await import('ora');
+    return new Spinner(ora({ stream, discardStdin: false }), stream);
+  }
+
+  /** False once the terminal cannot show a spinner: callers print plain lines instead. */
+  get usable(): boolean {
+    return !this.broken && canAnimate(this.stream);
+  }
+  get isSpinning(): boolean { return this.ora.isSpinning; }
+  set text(t: string) { this.ora.text = t; }
+  /** The usable width for one spinner line. */
+  get width(): number { return this.stream.columns || 80; }
+  start(): void { if (this.usable && !this.ora.isSpinning) this.ora.start(); }
+  stop(): void { if (this.ora.isSpinning) this.ora.stop(); }
+  clear(): void { if (this.ora.isSpinning) this.ora.clear(); }
+  render(): void { if (this.ora.isSpinning && this.usable) this.ora.render(); }
+  stopAndPersist(symbol: string): void { if (this.usable) this.ora.stopAndPersist({ symbol }); }
+  /** Stop and forget the terminal (the command is over). */
+  dispose(): void {
+    this.ora.stop();
+    this.stream.removeListener('resize', this.onResize);
+    this.unregister();
+  }
 }
 
 const ACTION_WIDTH = 10;
@@ -58,14 +125,13 @@ export class JsonReporter implements Reporter {
 
 /**
  * A spinner listing the steps in flight (with the latest wait message), and a persisted line per
- * finished resource. ora is imported only on a TTY: it is the heaviest UI dependency.
+ * finished resource. Should the terminal lose its width, the finished lines still print.
  */
 export async function createTtyReporter(): Promise<Reporter & { stop(): void }> {
-  const { default: ora } = await import('ora');
-  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const spinner = await Spinner.create();
   const inFlight = new Map<string, string>();
   const refresh = () => {
-    if (inFlight.size === 0) {
+    if (inFlight.size === 0 || !spinner.usable) {
       spinner.stop();
       return;
     }
@@ -73,9 +139,9 @@ export async function createTtyReporter(): Promise<Reporter & { stop(): void }> 
     const head = first[1] ? `${first[0]}: ${first[1]}` : first[0];
     const text = rest.length ? `${head}  (+${rest.length} more: ${rest.map(([k]) => k).join(', ')})` : head;
     // A spinner line that wraps leaves a copy of itself on every redraw: keep it to one row.
-    const width = (process.stderr.columns || 120) - 3;
-    spinner.text = text.length > width ? `${text.slice(0, width - 1)}…` : text;
-    if (!spinner.isSpinning) spinner.start();
+    const width = spinner.width - 3;
+    spinner.text = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+    spinner.start();
   };
   const print = (line: string) => {
     const was = spinner.isSpinning;
@@ -89,7 +155,7 @@ export async function createTtyReporter(): Promise<Reporter & { stop(): void }> 
     stepDone(e) { inFlight.delete(e.key); print(formatEvent(e)); refresh(); },
     info(message) { print(message); },
     warn(message) { print(`warning: ${message}`); },
-    stop() { spinner.stop(); },
+    stop() { spinner.dispose(); },
   };
 }
 

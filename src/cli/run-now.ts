@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { runCommand } from './common.js';
-import { formatDuration, outputMode } from './output.js';
+import { formatDuration, outputMode, Spinner } from './output.js';
+import type { RunNowResult } from '../core/run-now.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
 export const EXIT_DETACHED = 130;
@@ -74,34 +75,40 @@ export function registerRunNow(program: Command): void {
     .option('--no-wait', 'print the task ARN and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
     .action(async (opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
-      runCommand(cmd, async (flags) => {
+      runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
         const mode = outputMode(flags.json);
         const { runNow } = await import('../core/run-now.js');
         const { silentReporter } = await import('../core/reporter.js');
         const status = await statusLine(mode);
-        const ac = new AbortController();
-        const onSigint = () => ac.abort();
-        process.once('SIGINT', onSigint);
         const began = Date.now();
+        // Once the task exists, Ctrl-C detaches (the wait ends on the signal and the lines below are
+        // printed); should that take too long, the hard stop prints the same lines.
+        let endGrace: (() => void) | undefined;
         let result;
         try {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
             statePath: flags.state, reporter: silentReporter, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
-            signal: ac.signal,
-            onStarted: (r) => { if (opts.wait) status.note(`started task ${r.taskId}`); },
+            signal: interrupt.signal,
+            onStarted: (r) => {
+              interrupt.nextSteps(() => detachLines(r));
+              if (opts.wait) {
+                endGrace = interrupt.graceful();
+                status.note(`started task ${r.taskId}`);
+              }
+            },
             onStatus: (s) => status.set(s),
             onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
           });
         } finally {
           status.stop();
-          process.removeListener('SIGINT', onSigint);
+          endGrace?.();
         }
         const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.exitCode ?? 1;
         if (mode === 'json') {
-          process.stdout.write(JSON.stringify({ ok: code === 0, exitCode: code, ...result }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify(runNowJson(result, code), null, 2) + '\n');
           return code;
         }
         if (!opts.wait) {
@@ -109,19 +116,57 @@ export function registerRunNow(program: Command): void {
           return 0;
         }
         const err = (s: string) => process.stderr.write(s + '\n');
-        const c = result.cluster.split('/').at(-1);
         if (result.detached) {
-          err(`detached: task ${result.taskId} keeps running (${result.lastStatus})`);
-          err(`  follow its log: batchctl logs --task ${result.taskId} --tail`);
-          err(`  stop it:        aws ecs stop-task --cluster ${c} --task ${result.taskArn}`);
-        } else if (result.exitCode === undefined) {
-          err(`error: task ${result.taskId} stopped without an exit code: ${result.stopCode ?? 'unknown stop code'}: ${result.stoppedReason ?? 'no reason given'}`);
+          for (const line of detachLines(result)) err(line);
         } else {
-          err(`task ${result.taskId} exited with code ${result.exitCode} (${result.stopCode ?? 'stopped'}) after ${formatDuration(Date.now() - began)}`);
+          err(stoppedLine(result, formatDuration(Date.now() - began)));
         }
         return code;
       }),
     );
+}
+
+/** What run-now prints when it stops waiting for a task that keeps running. */
+export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster'> & { lastStatus?: string }): string[] {
+  const c = r.cluster.split('/').at(-1);
+  return [
+    `detached: task ${r.taskId} keeps running${r.lastStatus ? ` (${r.lastStatus})` : ''}`,
+    `  follow its log: batchctl logs --task ${r.taskId} --tail`,
+    `  stop it:        aws ecs stop-task --cluster ${c} --task ${r.taskArn}`,
+  ];
+}
+
+/**
+ * Stop codes that mean something stopped the task from outside (StopTask, a deployment, a Spot
+ * reclaim), as opposed to its essential container exiting on its own.
+ */
+const STOPPED_FROM_OUTSIDE = new Set(['UserInitiated', 'ServiceSchedulerInitiated', 'SpotInterruption', 'TerminationNotice']);
+
+/** The last line of a waited run: exit code, and the stop code and reason whenever ECS gave them. */
+export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopCode' | 'stoppedReason'>, took: string): string {
+  const why = [r.stopCode, r.stoppedReason].filter(Boolean).join(': ');
+  if (r.exitCode === undefined) return `error: task ${r.taskId} stopped without an exit code: ${r.stopCode ?? 'unknown stop code'}: ${r.stoppedReason ?? 'no reason given'}`;
+  if (r.stopCode && STOPPED_FROM_OUTSIDE.has(r.stopCode)) {
+    return `task ${r.taskId} was stopped after ${took} (${why}); its container exited with code ${r.exitCode}`;
+  }
+  return `task ${r.taskId} exited with code ${r.exitCode} after ${took}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * The `--json` document. `exitCode` is the container's: null until it has exited (always with
+ * --no-wait or after a detach), never a stand-in 0; `commandExitCode` is what batchctl exits with.
+ */
+export function runNowJson(r: RunNowResult, commandExitCode: number) {
+  return {
+    ok: commandExitCode === 0,
+    taskArn: r.taskArn, taskId: r.taskId, cluster: r.cluster, logGroup: r.logGroup, logStream: r.logStream,
+    lastStatus: r.lastStatus,
+    exitCode: r.exitCode ?? null,
+    stopCode: r.stopCode ?? null,
+    stoppedReason: r.stoppedReason ?? null,
+    detached: r.detached,
+    commandExitCode,
+  };
 }
 
 /** Task status on a spinner (TTY) or as plain lines on stderr; log lines on stdout either way. */
@@ -131,23 +176,24 @@ async function statusLine(mode: 'tty' | 'plain' | 'json') {
     const err = mode === 'json' ? () => {} : (s: string) => process.stderr.write(s + '\n');
     return { set: (s: string) => err(`status: ${s}`), note: err, print: out, stop() {} };
   }
-  const { default: ora } = await import('ora');
-  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const spinner = await Spinner.create();
   const seen: string[] = [];
   return {
     set(s: string) {
       seen.push(s);
+      // The terminal lost its width: the statuses as plain lines, like without a terminal.
+      if (!spinner.usable) return void process.stderr.write(`status: ${s}\n`);
       spinner.text = seen.join(' → ');
-      if (!spinner.isSpinning && s !== 'STOPPED') spinner.start();
-      if (s === 'STOPPED') spinner.stopAndPersist({ symbol: '■' });
+      if (s !== 'STOPPED') spinner.start();
+      else spinner.stopAndPersist('■');
     },
-    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); if (spinner.isSpinning) spinner.render(); },
+    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); spinner.render(); },
     print(s: string) {
       const was = spinner.isSpinning;
       if (was) spinner.clear();
       out(s);
       if (was) spinner.render();
     },
-    stop() { if (spinner.isSpinning) spinner.stop(); },
+    stop() { spinner.dispose(); },
   };
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod/mini';
 import { UserError } from '../core/errors.js';
+import { printable } from '../core/format.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 
@@ -19,14 +20,27 @@ export interface LocatedProblem {
   message: string;
 }
 
-/** The config is invalid; `details` holds one `file:line:col  key.path  message` line per problem. */
+/** How many problems a ConfigError shows; the rest are counted (the first ones are usually the cause). */
+export const MAX_SHOWN_PROBLEMS = 20;
+
+/**
+ * The config is invalid; `details` holds one `file:line:col  key.path  message` line per problem, for the
+ * first MAX_SHOWN_PROBLEMS, then a count of the rest. What came from the file (keys, values, YAML
+ * tokens) is escaped and shortened: a binary file must not echo raw bytes or control codes.
+ */
 export class ConfigError extends UserError {
   override name = 'ConfigError';
-  constructor(readonly file: string, readonly problems: LocatedProblem[]) {
+  constructor(readonly file: string, readonly problems: LocatedProblem[], hint = 'fix them and run `batchctl validate`') {
+    const shown = problems.slice(0, MAX_SHOWN_PROBLEMS);
+    const rest = problems.length - shown.length;
+    const name = printable(file);
     super(
-      `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
-      'fix them and run `batchctl validate`',
-      problems.map((p) => `${file}:${p.line}:${p.col}  ${p.path}  ${p.message}`),
+      `${name} has ${problems.length} problem${problems.length === 1 ? '' : 's'}${rest ? ` (the first ${shown.length} are shown)` : ''}`,
+      hint,
+      [
+        ...shown.map((p) => `${name}:${p.line}:${p.col}  ${printable(p.path, 100)}  ${printable(p.message, 400)}`),
+        ...(rest ? [`… and ${rest} more problem${rest === 1 ? '' : 's'}`] : []),
+      ],
     );
   }
 }
@@ -42,27 +56,72 @@ export interface LoadOptions {
 
 const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
+/** A config larger than this is not a batchctl config (the default one is about 1.3 KB). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Read, validate and resolve a config file. Throws UserError (missing file) or ConfigError. */
 export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<StackConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${path}`, 'create one from the README example or pass --config');
-    throw new UserError(`cannot read config file ${path}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, 'create one from the README example or pass --config');
+    if (code === 'EISDIR') throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
+    throw new UserError(`cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
   }
-  return parseConfigText(text, path, opts);
+  return parseConfigText(decodeConfig(bytes, path), path, opts);
+}
+
+/**
+ * The file's text, or a ConfigError for what is not a YAML text file at all (too big, binary, not
+ * UTF-8): one problem saying so, instead of hundreds of YAML errors quoting the bytes.
+ */
+export function decodeConfig(bytes: Buffer, file: string): string {
+  const at = (offset: number, message: string): never => {
+    const before = bytes.subarray(0, offset).toString('utf8');
+    const line = before.split('\n').length;
+    throw new ConfigError(file, [{ line, col: before.length - before.lastIndexOf('\n'), path: '(root)', message }]);
+  };
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    at(0, `the file is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB: a batchctl config is a few KB of YAML; is this the right file?`);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) at(nul, 'the file is binary (it contains a NUL byte here), not YAML text; if it is UTF-16, save it as UTF-8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Where the first byte that is not UTF-8 is: the lenient decoder turns it into U+FFFD.
+    const lenient = bytes.toString('utf8');
+    const bad = Buffer.byteLength(lenient.slice(0, lenient.indexOf('\ufffd')), 'utf8');
+    return at(bad, 'the file is not UTF-8 text here (YAML is Unicode text): is it binary, or saved in another encoding?');
+  }
+}
+
+/**
+ * A ConfigError for problems found once the config was loaded (the preflight checks it against the
+ * account), each located in the file as `validate` locates its own.
+ */
+export async function configErrorAt(file: string, problems: Problem[], hint?: string): Promise<ConfigError> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const locate = locator(lineCounter);
+  return new ConfigError(file, sortProblems(problems.map((p) => locate(offsetOf(doc, p), p.path, p.message))), hint);
+}
+
+function locator(lineCounter: LineCounter) {
+  return (offset: number, path: PathKey[], message: string): LocatedProblem => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col, path: path.length ? path.join('.') : '(root)', message };
+  };
 }
 
 /** Parse and validate config text; `file` names it in messages. Pure apart from reading the clock. */
 export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): StackConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locate = (offset: number, path: PathKey[], message: string): LocatedProblem => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, col, path: path.length ? path.join('.') : '(root)', message };
-  };
+  const locate = locator(lineCounter);
 
   // A syntax error leaves the structure uncertain; checking the rest would report knock-on noise.
   if (doc.errors.length) {

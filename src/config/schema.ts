@@ -22,7 +22,7 @@ export const subnetSchema = z.strictObject({
   cidr,
 });
 
-/** Interface endpoint service short names (com.amazonaws.<region>.<name>). */
+/** Interface endpoint services by short name; the full name (which differs by partition) is looked up. */
 export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'ssm', 'kms', 'monitoring'] as const;
 
 export const networkSchema = z.strictObject({
@@ -77,7 +77,17 @@ export const taskSchema = z.strictObject({
   containerName: z._default(str().check(z.minLength(1)), 'batch'),
   /** Image tag in the stack's repository, or a full image URI with `image`. */
   imageTag: z._default(str().check(z.minLength(1)), 'latest'),
+  /**
+   * A full ECR image URI in this region instead of the stack's repository; the execution role may pull
+   * that repository (and only it).
+   */
   image: opt(str()),
+  /**
+   * `task.image` is in another account's ECR, and that repository's policy lets this account (or the
+   * execution role) pull it. Required for such an image: batchctl cannot see or set the other account's
+   * policy, so it asks you to confirm it instead of deploying a task that can never pull.
+   */
+  crossAccountImage: bool(false),
   command: z._default(z.array(str()), ['node', 'dist/main.js']),
   /** Plain environment variables. Never put secrets here: they are visible in the task definition. */
   environment: z._default(z.record(str(), str()), {}),

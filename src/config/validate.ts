@@ -6,6 +6,7 @@
  */
 import { INTERFACE_SERVICES, networkSchema, taskSchema } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
+import { imageProblem } from './image.js';
 
 export type PathKey = string | number;
 
@@ -197,10 +198,11 @@ function checkTask(raw: unknown, region: string | undefined, out: Problem[]): vo
   }
   const image = get(task, ['image']);
   if (typeof image === 'string' && region) {
-    const ecr = /^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/[^\s]+$/.exec(image);
-    if (!ecr || ecr[1] !== region) {
-      out.push({ path: ['task', 'image'], message: `must be an ECR image in ${region} (<account>.dkr.ecr.${region}.amazonaws.com/<repo>:<tag>): private subnets without a NAT can only pull through this region's ECR endpoints` });
-    }
+    const problem = imageProblem(image, region);
+    if (problem) out.push({ path: ['task', 'image'], message: problem });
+  }
+  if (get(task, ['crossAccountImage']) === true && image === undefined) {
+    out.push({ path: ['task', 'crossAccountImage'], message: 'applies to task.image only: without it the task runs the stack\'s own repository, in this account' });
   }
 }
 

@@ -309,8 +309,8 @@ async function waitForTask(
     lastStatus: 'STOPPED',
     exitCode: c?.exitCode ?? undefined,
     stopCode: t.stopCode,
-    // The container's own reason (CannotPullContainerError: ...) is often the only useful part; often
-    // the task's stoppedReason already repeats it.
-    stoppedReason: [...new Set([t.stoppedReason, c?.exitCode === undefined ? c?.reason : undefined].filter(Boolean))].join(': ') || undefined,
+    // The container's own reason (CannotPullContainerError: ..., OutOfMemoryError: ...) is often the only
+    // useful part; often the task's stoppedReason already repeats it.
+    stoppedReason: [...new Set([t.stoppedReason, c?.reason].filter(Boolean))].join(': ') || undefined,
   };
 }

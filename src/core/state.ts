@@ -3,9 +3,11 @@
  * source of truth (resources are also found by tags), so losing it is recoverable; but it is written
  * after every resource step so a crash loses at most the steps in flight.
  */
+import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
+import { registerCleanup } from './cleanup.js';
 import { UserError } from './errors.js';
 import type { ResourceRecord } from './types.js';
 
@@ -108,20 +110,26 @@ export class StateStore {
 
 /** temp + fsync + rename, mode 0600 (the state names every resource of the account's stack). */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  // Interrupted between open and rename, the temp file would be left behind: the interrupt removes it.
+  const unregister = registerCleanup(() => unlinkSync(tmp));
   try {
-    await fh.writeFile(content, 'utf8');
-    await fh.sync();
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(content, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
   } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
+    unregister();
   }
 }
 
@@ -138,7 +146,16 @@ export interface LockInfo {
  * once. Created with O_EXCL; a lock whose process is gone (same host, dead PID) is taken over.
  */
 export class StateLock {
-  private constructor(readonly path: string) {}
+  /** Releases the lock if the process is interrupted while holding it. */
+  private readonly unregister: () => void;
+
+  private constructor(readonly path: string) {
+    this.unregister = registerCleanup(() => {
+      // Only our own lock: after a --force-unlock elsewhere the file may be another run's.
+      const holder = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+      if (holder.pid === process.pid && holder.host === hostname()) unlinkSync(path);
+    });
+  }
 
   static pathFor(statePath: string): string {
     return `${statePath}.lock`;
@@ -175,6 +192,7 @@ export class StateLock {
   }
 
   async release(): Promise<void> {
+    this.unregister();
     await unlink(this.path).catch(() => {});
   }
 }

@@ -62,7 +62,10 @@ export interface RunInfo {
   taskArn: string;
   /** The first 8 characters of the task id, enough to tell runs apart (and to pass to `logs --task`). */
   shortId: string;
-  /** `schedule` when EventBridge started it (startedBy `events-rule/<rule>`), `run-now`, else `manual` (console, CLI...). */
+  /**
+   * `schedule` when an EventBridge rule (startedBy `events-rule/<rule>`) or EventBridge Scheduler
+   * (`chronos-schedule/<schedule>`) started it, `run-now`, else `manual` (console, CLI...).
+   */
   trigger: 'schedule' | 'run-now' | 'manual';
   startedBy?: string;
   createdAt?: string;
@@ -110,6 +113,15 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const seconds = (from: Date | undefined, to: Date | undefined) =>
   from && to ? Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000)) : undefined;
 
+/** ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler `chronos-schedule/`. */
+const SCHEDULED_BY = ['events-rule/', 'chronos-schedule/'];
+
+/** What started a task, from its `startedBy`. */
+export function triggerOf(startedBy: string | undefined): RunInfo['trigger'] {
+  if (startedBy && SCHEDULED_BY.some((p) => startedBy.startsWith(p))) return 'schedule';
+  return startedBy === RUN_NOW_STARTED_BY ? 'run-now' : 'manual';
+}
+
 function runInfo(t: Task, containerName: string, now: Date): RunInfo {
   const arn = t.taskArn ?? '';
   const container = t.containers?.find((c) => c.name === containerName);
@@ -119,7 +131,7 @@ function runInfo(t: Task, containerName: string, now: Date): RunInfo {
   return {
     taskArn: arn,
     shortId: arn.split('/').pop()!.slice(0, 8),
-    trigger: t.startedBy?.startsWith('events-rule/') ? 'schedule' : t.startedBy === RUN_NOW_STARTED_BY ? 'run-now' : 'manual',
+    trigger: triggerOf(t.startedBy),
     startedBy: t.startedBy,
     createdAt: iso(t.createdAt),
     startedAt: iso(started),

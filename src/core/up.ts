@@ -5,6 +5,7 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
 import { up as converge, type RunResult, type UpOptions } from './engine.js';
+import { preflight } from './preflight.js';
 import { openStack, type StackOptions } from './stack.js';
 
 /** The result of `up`, with what identifies the stack. */
@@ -21,6 +22,8 @@ export async function runUp(opts: StackOptions & UpOptions): Promise<UpReport> {
   const head = { stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path };
   opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`);
   try {
+    // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
+    await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
     const result = await converge(
       {
         config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,

@@ -2,6 +2,7 @@ import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } 
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { clientToken } from './lib/tags.js';
+import { endpointServiceName } from './lib/endpoint-services.js';
 import { canonicalPolicy, change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** The S3 gateway endpoint's settings; `policy` is canonical JSON. */
@@ -59,10 +60,10 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
 
   nodes: (config) => (config.network.s3Gateway ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable, K.bucket], params: {} }] : []),
 
-  desired: (ctx) => ({
+  desired: async (ctx) => ({
     type: 'Gateway',
     vpcId: ctx.record(K.vpc).id,
-    serviceName: `com.amazonaws.${ctx.region}.s3`,
+    serviceName: await endpointServiceName(ctx, { short: 's3', type: 'Gateway' }),
     routeTableIds: [ctx.record(K.routeTable).id],
     policy: endpointPolicy(ctx),
   }),

@@ -2,6 +2,7 @@ import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } 
 import type { ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { clientToken } from './lib/tags.js';
+import { endpointServiceName } from './lib/endpoint-services.js';
 import { change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** An interface endpoint's settings (id lists sorted). */
@@ -51,10 +52,10 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
       params: { service },
     })),
 
-  desired: (ctx, node) => ({
+  desired: async (ctx, node) => ({
     type: 'Interface',
     vpcId: ctx.record(K.vpc).id,
-    serviceName: `com.amazonaws.${ctx.region}.${node.params.service}`,
+    serviceName: await endpointServiceName(ctx, { short: node.params.service, type: 'Interface' }),
     subnetIds: sorted(ctx.config.network.endpointSubnets.map((s) => ctx.record(K.subnet('endpoint', s.az)).id)),
     securityGroupIds: [ctx.record(K.securityGroup('endpoint')).id],
     privateDnsEnabled: true,

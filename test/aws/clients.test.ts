@@ -16,6 +16,18 @@ describe('AWS clients', () => {
     expect(clientConfig('ecs', { region: 'r' }, {})).not.toHaveProperty('endpoint');
   });
 
+  it('IAM keeps the stack region, so the SDK resolves the partition\'s IAM endpoint (not us-east-1 everywhere)', async () => {
+    const resolve = async (region: string) => {
+      const aws = await createAwsClients({ region }, ['iam']);
+      const ep = await aws.iam.config.endpointProvider({ Region: await aws.iam.config.region(), UseFIPS: false, UseDualStack: false } as never);
+      return [ep.url.host, (ep.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion];
+    };
+    expect(clientConfig('iam', { region: 'cn-north-1' }, {})).toMatchObject({ region: 'cn-north-1' });
+    expect(await resolve('ap-northeast-1')).toEqual(['iam.amazonaws.com', 'us-east-1']);
+    expect(await resolve('cn-north-1')).toEqual(['iam.cn-north-1.amazonaws.com.cn', 'cn-north-1']);
+    expect(await resolve('us-gov-west-1')).toEqual(['iam.us-gov.amazonaws.com', 'us-gov-west-1']);
+  });
+
   it('build only the clients a command asks for', async () => {
     const aws = await createAwsClients({ region: 'ap-northeast-1' }, ['logs']);
     expect(aws.logs.config.customUserAgent).toBeDefined();
@@ -25,11 +37,20 @@ describe('AWS clients', () => {
   });
 
   it('turn credential problems into one-line user errors', () => {
-    const missing = credentialError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const missing = credentialError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), undefined, {});
     expect(missing?.message).toBe('no AWS credentials found');
     expect(missing?.hint).toMatch(/AWS_PROFILE/);
     expect(credentialError(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredToken' }))?.message).toMatch(/expired/);
     expect(credentialError(Object.assign(new Error('x'), { name: 'InvalidClientTokenId' }))?.message).toMatch(/rejected your credentials/);
     expect(credentialError(Object.assign(new Error('x'), { name: 'AccessDenied' }))).toBeUndefined();
+  });
+
+  it('a profile that yields no credentials is named, with where it came from (the SDK never says)', () => {
+    const none = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(credentialError(none, undefined, {})?.message).toBe('no AWS credentials found');
+    const fromEnv = credentialError(none, undefined, { AWS_PROFILE: 'ghost', AWS_ACCESS_KEY_ID: 'AKIDTEST' });
+    expect(fromEnv?.message).toBe('no AWS credentials from profile "ghost" (AWS_PROFILE)');
+    expect(fromEnv?.hint).toMatch(/aws configure list-profiles.*aws sso login --profile ghost.*AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile/);
+    expect(credentialError(none, { name: 'dev', from: '--profile' }, { AWS_PROFILE: 'ghost' })?.message).toBe('no AWS credentials from profile "dev" (--profile)');
   });
 });

@@ -13,6 +13,7 @@ const seen: { method: string; url: string; ua: string; body: string; auth: strin
 let server: Server;
 let url: string;
 const saved = { ...process.env };
+const ZONES = ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -24,6 +25,20 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
         return;
+      }
+      // The preflight's two EC2 reads, in EC2's XML, so `up` gets past it to the resources.
+      const ec2 = (action: string, inner: string) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(`<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>${inner}</${action}Response>`);
+      };
+      if (body.includes('Action=DescribeAvailabilityZones')) {
+        return ec2('DescribeAvailabilityZones', `<availabilityZoneInfo>${ZONES.map((z) => `<item><zoneName>${z}</zoneName><zoneState>available</zoneState><regionName>ap-northeast-1</regionName><zoneType>availability-zone</zoneType></item>`).join('')}</availabilityZoneInfo>`);
+      }
+      if (body.includes('Action=DescribeVpcEndpointServices')) {
+        const services: [string, string][] = [['ecr.api', 'Interface'], ['ecr.dkr', 'Interface'], ['logs', 'Interface'], ['secretsmanager', 'Interface'], ['s3', 'Gateway']];
+        const name = (x: string) => `com.amazonaws.ap-northeast-1.${x}`;
+        return ec2('DescribeVpcEndpointServices', `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services.map(([x, type]) =>
+          `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`).join('')}</serviceDetailSet>`);
       }
       // Anything else: a non-retryable client error, so `up` fails fast after reaching us.
       res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnsupportedOperation' });
@@ -48,6 +63,8 @@ describe('endpoint override', () => {
     delete process.env.AWS_ENDPOINT_URL;
     expect(err.message).toMatch(/UnsupportedOperation/);
     expect(seen.some((r) => r.body.includes('Action=GetCallerIdentity'))).toBe(true);
+    // The preflight read EC2's XML answers through the real SDK and let `up` go on to the resources.
+    expect(seen.filter((r) => /Action=Describe(AvailabilityZones|VpcEndpointServices)/.test(r.body))).toHaveLength(2);
     expect(seen.length).toBeGreaterThan(1);
     for (const r of seen) {
       expect(r.ua).toContain('batchctl/');

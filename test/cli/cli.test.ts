@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
+import { NO_REGION_ENV, withEnv } from '../helpers/env.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 let fake: FakeAws;
@@ -53,17 +54,24 @@ describe('batchctl up / validate', () => {
   it('every bad config in the corpus: exit 2, file:line:col and key path, zero AWS calls (validate and up)', async () => {
     const files = readdirSync(BAD).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(25);
-    for (const f of files) {
-      for (const cmd of ['validate', 'up']) {
-        err.length = 0;
-        const code = await cli('-c', join(BAD, f), '--state', join(scratch().dir, 's.json'), cmd);
-        expect(code, `${cmd} ${f}`).toBe(2);
-        const text = err.join('');
-        expect(text, f).toMatch(new RegExp(`${f}:\\d+:\\d+ `));
-        expect(text, f).not.toMatch(/\n\s+at /); // no stack trace
+    // The corpus is bad without a region from the environment (no-region.yaml has none of its own).
+    await withEnv(NO_REGION_ENV, async () => {
+      for (const f of files) {
+        for (const cmd of ['validate', 'up']) {
+          err.length = 0;
+          const code = await cli('-c', join(BAD, f), '--state', join(scratch().dir, 's.json'), cmd);
+          expect(code, `${cmd} ${f}`).toBe(2);
+          const text = err.join('');
+          expect(text, f).toMatch(new RegExp(`${f}:\\d+:\\d+ `));
+          expect(text, f).not.toMatch(/\n\s+at /); // no stack trace
+        }
       }
-    }
+    });
     expect(fake.core.calls).toEqual([]);
+    // With AWS_REGION set, a config without `region:` takes it from there, as the AWS CLI does.
+    await withEnv({ AWS_REGION: 'ap-northeast-1', AWS_DEFAULT_REGION: undefined }, async () => {
+      expect(await cli('-c', join(BAD, 'no-region.yaml'), 'validate')).toBe(0);
+    });
   });
 
   it('plan: exit 0 when clean, 3 with --fail-on-changes when drifted, fields old -> new', async () => {
@@ -98,9 +106,14 @@ describe('batchctl up / validate', () => {
 
   it('missing credentials: one line saying what to set, exit 2', async () => {
     const s = scratch();
-    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity' });
-    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(2);
+    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 2 });
+    // No profile in force: the hint says how to give credentials.
+    expect(await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
     expect(err.join('')).toMatch(/error: no AWS credentials found\nhint: set AWS_PROFILE/);
+    // A profile in force that yields nothing: named, since the SDK's message does not.
+    err.length = 0;
+    expect(await withEnv({ AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
+    expect(err.join('')).toMatch(/^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: check that the profile exists/);
   });
 });
 

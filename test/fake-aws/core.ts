@@ -85,7 +85,8 @@ const READ_PREFIX = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Che
 export class FakeAwsCore {
   readonly account: string;
   readonly region: string;
-  readonly partition = 'aws';
+  /** The partition of the region, as STS ARNs show it (`aws-cn` in the China regions). */
+  readonly partition: string;
   /** Every call, in order. */
   readonly calls: CallRecord[] = [];
   /** Latency added to every call, in ms (benchmarks). Uses setTimeout, so fake timers drive it. */
@@ -99,6 +100,7 @@ export class FakeAwsCore {
   constructor(opts: { account?: string; region?: string } = {}) {
     this.account = opts.account ?? '123456789012';
     this.region = opts.region ?? 'ap-northeast-1';
+    this.partition = this.region.startsWith('cn-') ? 'aws-cn' : this.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
   }
 
   /** Register a service's operations (done by each service fake's constructor). */

@@ -28,6 +28,7 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcAttributeCommand,
+  DescribeVpcEndpointServicesCommand,
   DescribeVpcEndpointsCommand,
   DescribeVpcsCommand,
   DisassociateRouteTableCommand,
@@ -74,6 +75,20 @@ const ZONES: Record<string, [string, string][]> = {
 };
 const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'ssm', 'kms', 'monitoring', 's3'];
 const GATEWAY_SERVICES = ['s3', 'dynamodb'];
+/** Other AWS services the region offers, so a full listing of endpoint services pages like AWS's. */
+const OTHER_INTERFACE_SERVICES = [
+  'athena', 'autoscaling', 'cloudformation', 'codebuild', 'dynamodb', 'ebs', 'ec2', 'ec2messages', 'ecs', 'ecs-agent', 'ecs-telemetry',
+  'elasticfilesystem', 'elasticloadbalancing', 'events', 'execute-api', 'glue', 'kinesis-streams', 'lambda', 'rds', 'sagemaker.api',
+  'scheduler', 'sns', 'sqs', 'ssmmessages', 'states', 'xray',
+];
+/**
+ * Service names that differ by partition: in the China regions some services are named
+ * `cn.com.amazonaws.<region>.<service>` (ECR among them), which is why names are looked up, not built.
+ */
+const CN_PREFIXED = new Set(['ecr.api', 'ecr.dkr', 'execute-api', 'sagemaker.api']);
+
+/** One endpoint service of the fake's catalog (DescribeVpcEndpointServices). */
+export interface FakeEndpointService { short: string; name: string; type: 'Interface' | 'Gateway'; zones: string[] }
 const FULL_ACCESS = JSON.stringify({ Version: '2008-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }] });
 const PROTOCOLS: Record<string, string> = { all: '-1', '-1': '-1', '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6' };
 
@@ -135,6 +150,23 @@ export class FakeEc2 {
   deletedEndpointRetentionMs = 10 * 60_000;
   /** Interface endpoints for these services end `failed` instead of `available`. */
   readonly failingServices = new Set<string>();
+  /**
+   * The account's zones in this region, as [name, zone id]; default: the region's. Tests replace it, e.g.
+   * to model an account without `ap-northeast-1b` (most accounts: only older ones can use it).
+   */
+  zoneList: [string, string][] | undefined;
+  /** A zone's state other than `available` (`impaired`, `unavailable`...). */
+  readonly zoneStates = new Map<string, string>();
+  /** The zones an endpoint service (by short name, e.g. `ecr.dkr`) is offered in; default: every zone. */
+  readonly serviceZones = new Map<string, string[]>();
+  /** A service's full name other than the partition's usual one (by short name). */
+  readonly serviceNameOverrides = new Map<string, string>();
+  /** Services (by short name) this region does not offer as endpoints at all. */
+  readonly servicesNotOffered = new Set<string>();
+  /** ServiceDetails per DescribeVpcEndpointServices page when the caller sets no MaxResults (AWS pages too). */
+  endpointServicePageSize = 1000;
+  /** Answer DescribeVpcEndpointServices with ServiceNames only and no ServiceDetails, as GovCloud does. */
+  endpointServiceNamesOnly = false;
   private readonly tokens = new Map<string, string>();
 
   constructor(readonly core: FakeAwsCore) {
@@ -176,6 +208,7 @@ export class FakeEc2 {
         CreateTags: op(CreateTagsCommand, (i) => this.createTags(i)),
         DeleteTags: op(DeleteTagsCommand, (i) => this.deleteTags(i)),
         DescribeAvailabilityZones: op(DescribeAvailabilityZonesCommand, (i) => this.describeZones(i)),
+        DescribeVpcEndpointServices: op(DescribeVpcEndpointServicesCommand, (i) => this.describeEndpointServices(i)),
       },
     });
   }
@@ -226,7 +259,21 @@ export class FakeEc2 {
   }
   private zones(): [string, string][] {
     const r = this.core.region;
-    return ZONES[r] ?? ['a', 'b', 'c'].map((z, i) => [`${r}${z}`, `${r}-az${i + 1}`]);
+    return this.zoneList ?? ZONES[r] ?? ['a', 'b', 'c'].map((z, i) => [`${r}${z}`, `${r}-az${i + 1}`]);
+  }
+
+  /** Every AWS endpoint service of the region, sorted by name, each in the zones it is offered in. */
+  endpointServiceCatalog(): FakeEndpointService[] {
+    const r = this.core.region;
+    const cn = this.core.partition === 'aws-cn';
+    const zones = (short: string) => this.serviceZones.get(short) ?? this.zones().map(([name]) => name);
+    const name = (short: string, type: string) =>
+      this.serviceNameOverrides.get(short) ?? `${cn && type === 'Interface' && CN_PREFIXED.has(short) ? 'cn.' : ''}com.amazonaws.${r}.${short}`;
+    const all: FakeEndpointService[] = [
+      ...[...new Set([...INTERFACE_SERVICES, ...OTHER_INTERFACE_SERVICES])].map((short) => ({ short, type: 'Interface' as const })),
+      ...GATEWAY_SERVICES.map((short) => ({ short, type: 'Gateway' as const })),
+    ].filter((x) => !this.servicesNotOffered.has(x.short)).map((x) => ({ ...x, name: name(x.short, x.type), zones: zones(x.short) }));
+    return all.sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
   }
 
   // ---------------------------------------------------------------------------------------- VPCs
@@ -612,11 +659,12 @@ export class FakeEc2 {
   }
 
   /** Validate an interface endpoint's subnets (existing, in the VPC, one per AZ) and groups. */
-  private checkPlacement(v: FakeVpc, subnetIds: string[], groupIds: string[]): void {
+  private checkPlacement(v: FakeVpc, subnetIds: string[], groupIds: string[], service?: FakeEndpointService): void {
     const zones = new Set<string>();
     for (const id of subnetIds) {
       const s = this.subnet(id);
       if (s.vpcId !== v.id) awsError('InvalidParameter', `The subnet ${id} does not belong to the VPC ${v.id}`);
+      if (service && !service.zones.includes(s.az)) awsError('InvalidParameter', `The VPC endpoint service ${service.name} does not support the availability zone of the subnet: ${id}.`);
       if (zones.has(s.az)) awsError('DuplicateSubnetsInSameZone', `Found another VPC endpoint subnet in the availability zone of ${id}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`);
       zones.add(s.az);
     }
@@ -672,10 +720,9 @@ export class FakeEc2 {
     }
     const v = this.vpc(i.VpcId);
     const service = String(i.ServiceName ?? '');
-    const short = service.startsWith(`com.amazonaws.${this.core.region}.`) ? service.slice(`com.amazonaws.${this.core.region}.`.length) : '';
-    if (!(type === 'Gateway' ? GATEWAY_SERVICES : INTERFACE_SERVICES).includes(short)) {
-      awsError('InvalidServiceName', `The Vpc Endpoint Service '${service}' does not exist`);
-    }
+    const offered = this.endpointServiceCatalog().find((c) => c.name === service && c.type === type);
+    if (!offered) awsError('InvalidServiceName', `The Vpc Endpoint Service '${service}' does not exist`);
+    const short = offered.short;
     const tags = this.tagsFrom(i.TagSpecifications, 'vpc-endpoint');
     const now = this.core.now();
     const ep: FakeEndpoint = {
@@ -685,7 +732,7 @@ export class FakeEc2 {
     if (type === 'Interface') {
       ep.subnetIds = sortedUnique(i.SubnetIds ?? []);
       ep.groupIds = sortedUnique(i.SecurityGroupIds?.length ? i.SecurityGroupIds : [v.defaultGroupId]);
-      this.checkPlacement(v, ep.subnetIds, ep.groupIds);
+      this.checkPlacement(v, ep.subnetIds, ep.groupIds, offered);
       ep.privateDns = i.PrivateDnsEnabled ?? true;
       if (ep.privateDns) {
         this.checkPrivateDns(v);
@@ -754,7 +801,7 @@ export class FakeEc2 {
     const removeGroups: string[] = i.RemoveSecurityGroupIds ?? [];
     const groupIds = sortedUnique([...ep.groupIds.filter((g) => !removeGroups.includes(g)), ...(i.AddSecurityGroupIds ?? [])]);
     if (!groupIds.length) awsError('InvalidParameter', 'An interface endpoint must have at least one security group.');
-    this.checkPlacement(v, subnetIds, groupIds);
+    this.checkPlacement(v, subnetIds, groupIds, this.endpointServiceCatalog().find((c) => c.name === ep.serviceName && c.type === 'Interface'));
     if (i.PrivateDnsEnabled) this.checkPrivateDns(v);
     const now = this.core.now();
     this.releaseEnis(ep, now, ep.subnetIds.filter((s) => !subnetIds.includes(s)));
@@ -846,18 +893,63 @@ export class FakeEc2 {
   }
 
   private describeZones(i: any) {
-    const zones = this.zones().filter(([name]) => !i.ZoneNames?.length || i.ZoneNames.includes(name));
+    const all = this.zones();
+    // Like EC2: naming a zone the account does not have is an error, not an empty answer.
+    for (const z of i.ZoneNames ?? []) {
+      if (!all.some(([name]) => name === z)) awsError('InvalidParameterValue', `Invalid availability zone: [${z}]`);
+    }
+    const zones = all.filter(([name]) => !i.ZoneNames?.length || i.ZoneNames.includes(name));
+    const state = (name: string) => this.zoneStates.get(name) ?? 'available';
     const items = applyFilters(zones, i.Filters, () => ({}), {
       'zone-name': ([name]) => [name],
       'zone-id': ([, zid]) => [zid],
-      state: () => ['available'],
+      state: ([name]) => [state(name)],
       'region-name': () => [this.core.region],
       'zone-type': () => ['availability-zone'],
     });
     return {
       AvailabilityZones: items.map(([name, zid]) => ({
-        ZoneName: name, ZoneId: zid, State: 'available', RegionName: this.core.region, ZoneType: 'availability-zone', OptInStatus: 'opt-in-not-required',
+        ZoneName: name, ZoneId: zid, State: state(name), RegionName: this.core.region, ZoneType: 'availability-zone', OptInStatus: 'opt-in-not-required',
+        GroupName: this.core.region, NetworkBorderGroup: this.core.region, Messages: [],
       })),
+    };
+  }
+
+  /**
+   * DescribeVpcEndpointServices: ServiceNames must all exist (InvalidServiceName otherwise), filters narrow
+   * (service-name, service-type, owner), MaxResults and NextToken page the details.
+   */
+  private describeEndpointServices(i: any) {
+    const catalog = this.endpointServiceCatalog();
+    for (const n of i.ServiceNames ?? []) {
+      if (!catalog.some((c) => c.name === n)) awsError('InvalidServiceName', `The Vpc Endpoint Service '${n}' does not exist`);
+    }
+    const named = catalog.filter((c) => !i.ServiceNames?.length || i.ServiceNames.includes(c.name));
+    const items = applyFilters(named, i.Filters, () => ({}), {
+      'service-name': (c) => [c.name],
+      'service-type': (c) => [c.type],
+      owner: () => ['amazon'],
+      'service-region': () => [this.core.region],
+    });
+    if (i.MaxResults !== undefined && (i.MaxResults < 5 || i.MaxResults > 1000)) awsError('InvalidParameterValue', `Value (${i.MaxResults}) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+    const size = i.MaxResults ?? this.endpointServicePageSize;
+    const start = i.NextToken ? Number(i.NextToken) : 0;
+    if (!Number.isInteger(start) || start < 0 || start > items.length) awsError('InvalidNextToken', 'The specified token is invalid.');
+    const page = items.slice(start, start + size);
+    const next = start + size < items.length ? String(start + size) : undefined;
+    const suffix = this.core.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+    return {
+      ServiceNames: page.map((c) => c.name),
+      ...(this.endpointServiceNamesOnly ? {} : {
+        ServiceDetails: page.map((c) => ({
+          ServiceName: c.name, ServiceId: `vpce-svc-${c.short.replace(/[^a-z0-9]/g, '')}${c.type === 'Gateway' ? 'gw' : ''}`,
+          ServiceType: [{ ServiceType: c.type }], ServiceRegion: this.core.region, AvailabilityZones: [...c.zones], Owner: 'amazon',
+          BaseEndpointDnsNames: [`${c.short}.${this.core.region}.vpce.${suffix}`],
+          ...(c.type === 'Interface' ? { PrivateDnsName: `${c.short}.${this.core.region}.${suffix}`, PrivateDnsNameVerificationState: 'verified' } : {}),
+          VpcEndpointPolicySupported: true, AcceptanceRequired: false, ManagesVpcEndpoints: false, SupportedIpAddressTypes: ['ipv4'], Tags: [],
+        })),
+      }),
+      ...(next ? { NextToken: next } : {}),
     };
   }
 

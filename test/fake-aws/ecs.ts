@@ -50,6 +50,10 @@ interface Task {
   exitCode: number | null;
   stopCode: string;
   stoppedReason?: string;
+  /** The essential container's own reason once stopped (e.g. `OutOfMemoryError: ...`). */
+  containerReason?: string;
+  /** The container's exit code when StopTask stops it while running. */
+  stopExitCode: number;
 }
 
 const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
@@ -74,6 +78,10 @@ export class FakeEcs {
   taskStopCode = 'EssentialContainerExited';
   /** The stoppedReason of tasks started from now on (default: AWS's text for an essential container exit). */
   taskStoppedReason: string | undefined = undefined;
+  /** The container's own reason of tasks started from now on, once they stop (e.g. an OOM kill's). */
+  taskContainerReason: string | undefined = undefined;
+  /** Exit code of a running container StopTask stops (143: SIGTERM; 0 for a job that exits cleanly on it). */
+  taskStopExitCode = 143;
   /**
    * Lines the container of tasks started from now on writes, `afterMs` after it starts. With an awslogs
    * log configuration they appear in the task's stream `<prefix>/<container>/<task id>` at that time.
@@ -81,6 +89,11 @@ export class FakeEcs {
   taskLogLines: { afterMs: number; message: string }[] = [];
   /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
   runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
+  /**
+   * Repositories of other accounts (by ARN) whose repository policy lets this account pull. Any other
+   * account's repository refuses the pull, whatever the execution role's own policy says.
+   */
+  readonly crossAccountPullGrants = new Set<string>();
   private tokens = new Map<string, string[]>();
 
   constructor(readonly core: FakeAwsCore) {
@@ -301,6 +314,7 @@ export class FakeEcs {
               return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
             }
             const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
+            const pullError = this.pullError(td.input);
             const arns: string[] = [];
             for (let n = 0; n < count; n++) {
               const id = core.newId('task', 32).slice(5);
@@ -308,8 +322,8 @@ export class FakeEcs {
                 arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
                 containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
                 launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
-                timings: { ...this.taskTimings }, exitCode: this.taskExitCode, stopCode: this.taskStopCode,
-                stoppedReason: this.taskStoppedReason,
+                timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
+                stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
               };
               this.tasks.set(t.arn, t);
               this.scheduleLogs(t, td.input.containerDefinitions ?? []);
@@ -363,7 +377,7 @@ export class FakeEcs {
     });
   }
 
-  /** A task's state now. StopTask stops it at once (SIGTERM: exit 143 if its container had started). */
+  /** A task's state now. StopTask stops it at once (SIGTERM: exit `stopExitCode` if its container had started). */
   private status(t: Task): { last: string; desired: string; startedAt?: number; stoppedAt?: number; exitCode?: number; stopCode?: string } {
     const { provisioningMs, pendingMs, runningMs } = t.timings;
     const startAt = t.createdAt + provisioningMs + pendingMs;
@@ -375,11 +389,29 @@ export class FakeEcs {
     }
     if (t.stopRequestedAt !== undefined && t.stopRequestedAt < naturalStop) {
       const started = t.stopRequestedAt >= startAt;
-      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? 143 : undefined, stopCode: 'UserInitiated' };
+      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.stopRequestedAt, exitCode: started ? t.stopExitCode : undefined, stopCode: 'UserInitiated' };
     }
     if (now >= naturalStop) return { last: 'STOPPED', desired: 'STOPPED', startedAt: startAt, stoppedAt: naturalStop, exitCode: t.exitCode ?? undefined, stopCode: t.stopCode };
     if (now >= startAt) return { last: 'RUNNING', desired: 'RUNNING', startedAt: startAt };
     return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
+  }
+
+  /**
+   * Why the execution role cannot pull the essential container's image, as ECS words it, or undefined.
+   * Only ECR images with an execution role the IAM fake knows are checked (tests that register task
+   * definitions by hand with other images run them as before).
+   */
+  private pullError(td: { executionRoleArn?: string; containerDefinitions?: { image?: string; essential?: boolean }[] }): string | undefined {
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const image = (td.containerDefinitions?.find((c) => c.essential !== false) ?? td.containerDefinitions?.[0])?.image ?? '';
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+    if (!m || !iam || !iam.roleByArn(td.executionRoleArn)) return undefined;
+    const [, account, region, repo] = m;
+    const repoArn = `arn:${this.core.partition}:ecr:${region}:${account}:repository/${repo}`;
+    const denied = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${image}: unexpected status from HEAD request: 403 Forbidden`;
+    if (!iam.allows(td.executionRoleArn, 'ecr:BatchGetImage', repoArn)) return denied;
+    if (account !== this.core.account && !this.crossAccountPullGrants.has(repoArn)) return denied;
+    return undefined;
   }
 
   private taskOut(t: Task) {
@@ -393,7 +425,9 @@ export class FakeEcs {
       containers: t.containers.map((name) => ({
         name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
         // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
-        reason: s.last === 'STOPPED' && s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason : undefined,
+        reason: s.last !== 'STOPPED' ? undefined
+          : s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason
+            : s.stopCode === 'UserInitiated' ? undefined : t.containerReason,
       })),
     };
   }

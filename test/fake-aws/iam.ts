@@ -202,6 +202,26 @@ export class FakeIam {
     return !!r && this.core.now() >= r.createdAt + this.propagationMs;
   }
 
+  /**
+   * Whether a role's identity policies allow `action` on `resource`: its inline policies' Allow
+   * statements (Action and Resource globs; Deny and conditions are not modelled), or an attached
+   * AWS-managed execution policy for ECR actions. What ECS asks before pulling an image.
+   */
+  allows(roleArn: string | undefined, action: string, resource: string): boolean {
+    const r = this.roleByArn(roleArn);
+    if (!r) return false;
+    if (action.startsWith('ecr:') && [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))) return true;
+    const glob = (p: string, v: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(v);
+    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    for (const doc of r.inline.values()) {
+      const st = (JSON.parse(doc) as { Statement: unknown }).Statement;
+      for (const x of (Array.isArray(st) ? st : [st]) as { Effect?: string; Action?: unknown; Resource?: unknown }[]) {
+        if (x.Effect === 'Allow' && list(x.Action).some((a) => glob(a, action)) && list(x.Resource).some((res) => glob(res, resource))) return true;
+      }
+    }
+    return false;
+  }
+
   /** Roles and their inline policies, documents parsed, ARNs of labelled resources as references. */
   inventory(): InventoryEntry[] {
     const out: InventoryEntry[] = [];

@@ -12,7 +12,7 @@ export class FakeSts {
           command: GetCallerIdentityCommand,
           handle: () => ({
             Account: core.account,
-            Arn: `arn:aws:iam::${core.account}:user/tester`,
+            Arn: `arn:${core.partition}:iam::${core.account}:user/tester`,
             UserId: 'AIDAFAKE',
           }),
         },

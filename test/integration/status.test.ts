@@ -176,6 +176,17 @@ describe('status: last runs', () => {
     expect(two.runs.map((x) => x.taskArn)).toEqual([running, noStart]);
   });
 
+  it('EventBridge Scheduler runs (startedBy chronos-schedule/...) count as scheduled; an unknown starter is manual', async () => {
+    fake.ecs.taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs: 600_000 };
+    const bySchedule = await start('chronos-schedule/sample-batch');
+    advance(1_000);
+    const byHand = await start('someone');
+    advance(1_000);
+    const byRule = await start('events-rule/sample-batch');
+    const r = await status(s, { now: new Date() });
+    expect(r.runs.map((x) => [x.taskArn, x.trigger])).toEqual([[byRule, 'schedule'], [byHand, 'manual'], [bySchedule, 'schedule']]);
+  });
+
   it('a stopped-by-user task shows exit 143 and the stop reason; other families are not listed', async () => {
     fake.ecs.taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs: 600_000 };
     const arn = await start('events-rule/sample-batch');

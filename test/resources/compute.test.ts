@@ -693,6 +693,8 @@ describe('fake ECS tasks (for run-now)', () => {
     for (const r of roles) await converge(iamRole, K.role(r));
     await converge(ecsCluster, K.cluster);
     await converge(taskDefinition, K.taskDefinition);
+    // ECS pulls the image with the execution role: without its policy the task could not start.
+    await converge(iamRolePolicy, K.rolePolicy('execution'));
     fake.ecs.taskExitCode = 3;
     const input = {
       cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE' as const, clientToken: 'tok',

@@ -3,6 +3,7 @@
  * own repository, log group, secret, bucket, family and roles) and a canonical form to compare them.
  */
 import { sortKeys } from './json.js';
+import { parseEcrImage } from '../../config/image.js';
 import type { Ctx } from '../../core/types.js';
 import type { RoleName } from './keys.js';
 import { K } from './keys.js';
@@ -136,6 +137,16 @@ export function trustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
   };
 }
 
+/**
+ * The repository the task's image is pulled from: `task.image`'s (in this account or, with
+ * `task.crossAccountImage`, another), else the stack's own.
+ */
+export function imageRepositoryArn(ctx: Ctx): string {
+  const image = ctx.config.task.image ? parseEcrImage(ctx.config.task.image) : undefined;
+  if (!image) return repositoryArn(ctx);
+  return arn(ctx, 'ecr', `repository/${image.repository}`, { region: image.region, account: image.account });
+}
+
 /** Execution role: pull our image, write our logs, read our secret. Replaces AmazonECSTaskExecutionRolePolicy. */
 export function executionPolicy(ctx: Ctx): PolicyDocument {
   const logs = logGroupArn(ctx);
@@ -147,7 +158,8 @@ export function executionPolicy(ctx: Ctx): PolicyDocument {
       {
         Sid: 'EcrPull', Effect: 'Allow',
         Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        Resource: repositoryArn(ctx),
+        // The image's own repository: pulling from any other fails every run with CannotPullContainerError.
+        Resource: imageRepositoryArn(ctx),
       },
       { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logs, `${logs}:log-stream:*`] },
       { Sid: 'Secret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn(ctx) },
