@@ -26,6 +26,8 @@ export interface ClientOptions {
   endpointUrl?: string;
   /** Total attempts per call in the SDK's standard retry mode. */
   maxAttempts?: number;
+  /** S3 only: follow a bucket's region redirect (a state bucket whose region the config does not name). */
+  followRegionRedirects?: boolean;
 }
 
 export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns';
@@ -87,6 +89,7 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
     if (service === 's3') config.forcePathStyle = true;
   }
+  if (service === 's3' && opts.followRegionRedirects) config.followRegionRedirects = true;
   // IAM is global: emulators and the SDK both expect us-east-1 signing unless an endpoint says otherwise.
   if (service === 'iam' && !endpoint) config.region = 'us-east-1';
   return config;
