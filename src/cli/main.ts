@@ -14,6 +14,7 @@ import { registerCost } from './cost.js';
 import { registerRunNow } from './run-now.js';
 import { registerLogs } from './logs.js';
 import { registerState } from './state.js';
+import { registerOutputs } from './outputs.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerRunNow(program);
   registerLogs(program);
   registerState(program);
+  registerOutputs(program);
   return program;
 }
 
