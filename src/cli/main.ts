@@ -15,6 +15,7 @@ import { registerRunNow } from './run-now.js';
 import { registerLogs } from './logs.js';
 import { registerState } from './state.js';
 import { registerOutputs } from './outputs.js';
+import { registerPolicy } from './policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerState(program);
   registerOutputs(program);
+  registerPolicy(program);
   return program;
 }
 

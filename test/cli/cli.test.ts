@@ -66,18 +66,21 @@ describe('batchctl up / validate', () => {
     expect(fake.core.calls).toEqual([]);
   });
 
-  it('plan: exit 0 when clean, 3 with --fail-on-changes when drifted, fields old -> new', async () => {
+  it('plan: exit 0 when clean, 3 with --fail-on-changes (or --detailed-exitcode) when drifted, fields old -> new', async () => {
     const s = scratch();
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
     expect(out.join('')).toMatch(/No changes: 35 resources match the config/);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;
     const before = fake.core.count({ mutating: true });
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(3);
     expect(out.join('')).toMatch(/~ update\s+CloudWatch log group\s+log-group\s+\/ecs\/SampleBatch\n\s+retentionInDays: 365 -> 30/);
     expect(fake.core.count({ mutating: true })).toBe(before);
+    // Terraform's name for the same check.
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(3);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'plan')).toBe(0);
     const doc = JSON.parse(out.join(''));
