@@ -4,12 +4,15 @@
  * with `state migrate` without ever having two, and refused when it is malformed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, type Scratch } from '../helpers/stack.js';
 import { buildProgram } from '../../src/cli/main.js';
+import { serveFake } from '../fake-aws/http.js';
+import { ROOT } from '../helpers/ctx.js';
 
 let fake: FakeAws;
 let out: string[];
@@ -86,6 +89,33 @@ describe('local state beside the config', () => {
     expect(err.join('')).toMatch(/warning: an older state file .* is not used: the state is .*beside the config; remove the old one/);
     expect(readFileSync(old, 'utf8')).toBe('{"something": "else"}');
   });
+
+  it('a state directory nobody may write is exit 2 with a hint, from the real CLI in its own process', async () => {
+    const served = await serveFake(createFakeAws({ install: false }));
+    try {
+      const s = scratch();
+      chmodSync(s.dir, 0o755); // readable, not writable, for an unprivileged user
+      // As root, permission bits do not apply: run the CLI as an unprivileged user instead.
+      const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      if (!asUser.uid) chmodSync(s.dir, 0o555);
+      const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        // Asynchronously: the fake it calls is served by this process.
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up'], {
+          cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: served.url }, stdio: ['ignore', 'ignore', 'pipe'], ...asUser,
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+      expect(res.stderr).toBe(
+        `error: cannot write the state lock ${besideConfig(s)}.lock: permission denied (EACCES)\n` +
+        'hint: make the directory writable, pass --state <writable file>, or keep the state in S3 (state.s3 in the config, or --state s3://bucket/key)\n',
+      );
+      expect(res.status).toBe(2);
+    } finally {
+      await served.close();
+    }
+  }, 60_000);
 
   it('a malformed state is exit 2 with a clear message, not a stack trace', async () => {
     const s = scratch();
