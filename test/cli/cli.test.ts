@@ -2,36 +2,21 @@
  * The CLI in-process against the fake AWS (exit codes, output modes, user errors before any AWS call),
  * and the built bin in a child process (what `--help` and `validate` load).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { captureCli } from '../helpers/cli.js';
 
+const io = captureCli();
+const { out, err } = io;
+const cli = io.run;
 let fake: FakeAws;
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  fake = createFakeAws();
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fake.uninstall();
-  process.exitCode = undefined;
-});
-
-async function cli(...args: string[]): Promise<number> {
-  await buildProgram().parseAsync(['node', 'batchctl', ...args]);
-  return Number(process.exitCode ?? 0);
-}
+beforeEach(() => { fake = createFakeAws(); });
+afterEach(() => fake.uninstall());
 
 const BAD = join(ROOT, 'test/config/bad');
 

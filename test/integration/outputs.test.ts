@@ -2,35 +2,19 @@
  * `batchctl outputs` on the fake: every value names a resource the fake really holds, for both schedule
  * engines; one value prints raw for scripts; `--live` reports what exists now, not what the state says.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, type Scratch } from '../helpers/stack.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { captureCli } from '../helpers/cli.js';
 
+const io = captureCli();
+const { out, err } = io;
 let fake: FakeAws;
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  fake = createFakeAws();
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fake.uninstall();
-  process.exitCode = undefined;
-});
+beforeEach(() => { fake = createFakeAws(); });
+afterEach(() => fake.uninstall());
 
-async function cli(s: Scratch, ...args: string[]): Promise<number> {
-  out.length = 0;
-  err.length = 0;
-  await buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, ...args]);
-  return Number(process.exitCode ?? 0);
-}
+const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--state', s.statePath, ...args);
 const json = () => JSON.parse(out.join(''));
 
 describe('outputs', () => {

@@ -3,43 +3,30 @@
  * there from the old place once), in S3 for a team (lock, versioning advice), moved between the two
  * with `state migrate` without ever having two, and refused when it is malformed.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, type Scratch } from '../helpers/stack.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { captureCli } from '../helpers/cli.js';
 import { serveFake } from '../fake-aws/http.js';
 import { ROOT } from '../helpers/ctx.js';
 
+const io = captureCli();
+const { out, err } = io;
+const cli = io.run;
 let fake: FakeAws;
-let out: string[];
-let err: string[];
 const cwd = process.cwd();
 beforeEach(() => {
   fake = createFakeAws();
   fake.s3.addBucket('team-state');
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-  process.exitCode = undefined;
 });
 afterEach(() => {
-  vi.restoreAllMocks();
   fake.uninstall();
-  process.exitCode = undefined;
   process.chdir(cwd);
 });
-
-async function cli(...args: string[]): Promise<number> {
-  out.length = 0;
-  err.length = 0;
-  await buildProgram().parseAsync(['node', 'batchctl', ...args]);
-  return Number(process.exitCode ?? 0);
-}
 
 const STACK = 'sample-batch';
 const S3_STATE = 's3://team-state/batchctl/sample.json';
