@@ -79,7 +79,7 @@ export function registerRunNow(program: Command): void {
         const env = parseEnv(opts.env);
         const mode = outputMode(flags.json);
         const { runNow } = await import('../core/run-now.js');
-        const { silentReporter } = await import('../core/reporter.js');
+        const { WarningsReporter } = await import('./output.js');
         const status = await statusLine(mode);
         const ac = new AbortController();
         const onSigint = () => ac.abort();
@@ -89,7 +89,7 @@ export function registerRunNow(program: Command): void {
         try {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, reporter: silentReporter, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            statePath: flags.state, reporter: new WarningsReporter(), command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
             signal: ac.signal,
             onStarted: (r) => { if (opts.wait) status.note(`started task ${r.taskId}`); },
             onStatus: (s) => status.set(s),
