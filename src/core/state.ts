@@ -246,10 +246,17 @@ export const serializeState = (data: StateData | MovedMarker): string => JSON.st
 /** Loads, updates and saves one state through its backend. */
 export class StateStore {
   private writing: Promise<void> = Promise.resolve();
+  /** A write that has not started yet: later saves join it. */
+  private queued?: Promise<void>;
   private writes = 0;
   private failed?: Error;
 
-  private constructor(readonly backend: StateBackend, readonly data: StateData, private version: string | undefined) {}
+  /** The resources as stored (read or last written); undefined while nothing is stored. */
+  private stored: string | undefined;
+
+  private constructor(readonly backend: StateBackend, readonly data: StateData, private version: string | undefined) {
+    if (version !== undefined) this.stored = JSON.stringify(data.resources);
+  }
 
   /** Where the state lives (a path, or s3://bucket/key). */
   get path(): string {
@@ -299,13 +306,21 @@ export class StateStore {
   }
 
   /**
-   * Write the state, conditional on the version read or last written. Saves are serialised so two
-   * steps finishing together cannot interleave; the last save carries both. After a refused write
-   * every later save fails with the same error: this run no longer owns the stored state.
+   * Write the state, conditional on the version read or last written. Writes are serialised, and saves
+   * asked for while a write waits to start share it (it serialises the data when it starts, so it
+   * carries every change made before): steps finishing together cost one write, not one each, which
+   * matters when each is an S3 PUT. After a refused write every later save fails with the same error:
+   * this run no longer owns the stored state.
    */
   save(): Promise<void> {
+    if (this.queued) return this.queued;
     const run = async () => {
+      this.queued = undefined;
       if (this.failed) throw this.failed;
+      // Nothing but the time would change (a step that found its resource as recorded): no write, so a
+      // no-op `up` leaves the state, and an S3 state's versions, as they were.
+      const resources = JSON.stringify(this.data.resources);
+      if (resources === this.stored) return;
       this.data.updatedAt = new Date().toISOString();
       try {
         this.version = await this.backend.write(serializeState(this.data), this.version);
@@ -313,10 +328,13 @@ export class StateStore {
         if (err instanceof StateConflict) this.failed = err;
         throw err;
       }
+      this.stored = resources;
       this.writes += 1;
     };
-    this.writing = this.writing.then(run, run);
-    return this.writing;
+    const next = this.writing.then(run, run);
+    this.queued = next;
+    this.writing = next;
+    return next;
   }
 }
 

@@ -23,7 +23,15 @@ describe('local state file', () => {
     const st = await StateStore.load(path, who);
     st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await Promise.all([st.save(), st.save(), st.save()]);
+    // Saves asked for together share one write.
+    expect(st.writeCount).toBe(1);
+    st.put('subnet', { kind: 'ec2.subnet', id: 'subnet-1' });
+    const first = st.save();
+    await Promise.resolve(); // the first write has started: the next saves queue one more, together
+    st.put('rtb', { kind: 'ec2.route-table', id: 'rtb-1' });
+    await Promise.all([first, st.save(), st.save()]);
     expect(st.writeCount).toBe(3);
+    expect((await StateStore.load(path, who)).get('rtb')?.id).toBe('rtb-1');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, 'nested')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const again = await StateStore.load(path, who);
@@ -34,6 +42,7 @@ describe('local state file', () => {
   it('refuses a state of another account, stack or region, and a corrupt file', async () => {
     const path = join(tmp(), 's.json');
     const st = await StateStore.load(path, who);
+    st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await st.save();
     await expect(StateStore.load(path, { ...who, account: '999999999999' })).rejects.toThrow(/belongs to account '123456789012'/);
     writeFileSync(path, '{nope');
@@ -73,6 +82,7 @@ describe('local state file', () => {
     expect(err).toBeInstanceOf(StateConflict);
     expect(readFileSync(path, 'utf8')).toBe(other);
     // Every later save of this run fails the same way: it no longer owns the stored state.
+    st.put('rtb', { kind: 'ec2.route-table', id: 'rtb-1' });
     expect(await st.save().catch((e) => e)).toBe(err);
   });
 
@@ -80,6 +90,7 @@ describe('local state file', () => {
     const path = join(tmp(), 's.json');
     const st = await StateStore.load(path, who);
     writeFileSync(path, 'theirs');
+    st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await expect(st.save()).rejects.toBeInstanceOf(StateConflict);
     expect(readFileSync(path, 'utf8')).toBe('theirs');
   });
@@ -113,6 +124,7 @@ describe('local state file', () => {
     writeFileSync(join(dir, 'check.mjs'), `
       import { StateStore } from ${JSON.stringify(join(ROOT, 'src/core/state.ts'))};
       const st = await StateStore.load(process.argv[2], ${JSON.stringify(who)});
+      st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
       try { await st.save(); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, hint: e.hint })); }
     `);
     const locked = join(dir, 'ro');
@@ -182,9 +194,12 @@ describe('S3 state', () => {
     const st = await StateStore.open(backend(), who);
     st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await st.save();
+    st.put('subnet', { kind: 'ec2.subnet', id: 'subnet-1' });
     await st.save();
+    await st.save(); // nothing changed: no write
     const puts = fake.core.calls.filter((c) => c.op === 'PutObject');
     expect(puts[0].input).toMatchObject({ Key: 'prod.json', IfNoneMatch: '*', ContentType: 'application/json' });
+    expect(puts).toHaveLength(2);
     expect(puts[1].input.IfMatch).toMatch(/^"[0-9a-f]{32}"$/);
     expect((await StateStore.open(backend(), who)).get('vpc')?.id).toBe('vpc-1');
   });
@@ -193,6 +208,7 @@ describe('S3 state', () => {
     fake = createFakeAws();
     fake.s3.addBucket('team-state');
     const first = await StateStore.open(backend(), who);
+    first.put('vpc', { kind: 'ec2.vpc', id: 'vpc-first' });
     await first.save();
     const mine = await StateStore.open(backend(), who);
     // Another machine writes the state between our read and our write.
@@ -208,8 +224,12 @@ describe('S3 state', () => {
   it('two conditional writes in flight at once: S3 answers 409 to one, which retries and then gets 412', async () => {
     fake = createFakeAws();
     fake.s3.addBucket('team-state');
-    await (await StateStore.open(backend(), who)).save();
+    const first = await StateStore.open(backend(), who);
+    first.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
+    await first.save();
     const [a, b] = await Promise.all([StateStore.open(backend(), who), StateStore.open(backend(), who)]);
+    a.put('subnet', { kind: 'ec2.subnet', id: 'subnet-a' });
+    b.put('subnet', { kind: 'ec2.subnet', id: 'subnet-b' });
     // Long enough that the second write surely arrives while the first is in flight, even on a busy machine.
     fake.s3.conditionalWriteMs = 300;
     const results = await Promise.allSettled([a.save(), b.save()]);
