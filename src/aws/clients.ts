@@ -27,6 +27,8 @@ export interface ClientOptions {
   endpointUrl?: string;
   /** Total attempts per call in the SDK's standard retry mode. */
   maxAttempts?: number;
+  /** S3 only: follow a bucket's region redirect (a state bucket whose region the config does not name). */
+  followRegionRedirects?: boolean;
 }
 
 export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns';
@@ -115,6 +117,7 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
     if (service === 's3') config.forcePathStyle = true;
   }
+  if (service === 's3' && opts.followRegionRedirects) config.followRegionRedirects = true;
   // IAM is global per partition, but the client keeps the stack's region: the SDK's endpoint rules map it
   // to the partition's IAM endpoint and signing region (iam.amazonaws.com signed for us-east-1 in aws,
   // iam.cn-north-1.amazonaws.com.cn in aws-cn, iam.us-gov.amazonaws.com in GovCloud). Pinning us-east-1

@@ -53,10 +53,10 @@ export function registerCost(program: Command): void {
     .option('--duration <time>', 'run duration: 30s, 5m, 1h or seconds (default: median of the recent runs, else 5m)')
     .action(async (opts: { duration?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runCost }, { silentReporter }] = await Promise.all([import('../core/cost.js'), import('../core/reporter.js')]);
+        const [{ runCost }, { WarningsReporter }] = await Promise.all([import('../core/cost.js'), import('./output.js')]);
         const report = await runCost({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: silentReporter, duration: opts.duration,
+          statePath: flags.state, reporter: new WarningsReporter(), duration: opts.duration,
         });
         if (flags.json) process.stdout.write(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
         else process.stdout.write(renderCost(report).join('\n') + '\n');

@@ -15,8 +15,8 @@ export function registerDown(program: Command): void {
     .option('--force', 'also delete data: bucket objects (every version), repository images; delete the secret without a recovery window')
     .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', recoveryWindow, 7)
     .option('--parallel <n>', 'deletions in flight at once', positiveInt('--parallel'), 8)
-    .option('--force-unlock', 'remove a lock left by another run before starting')
-    .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: boolean }, cmd: Command) =>
+    .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
+    .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
         const reporter = await createReporter(mode);

@@ -41,8 +41,10 @@ export function describeError(err: unknown, debug = false): string[] {
     }
   };
   if (err instanceof RunFailed) {
-    if (err.failures.length > 1) lines.push(`error: ${err.failures.length} steps failed`);
-    err.failures.forEach(one);
+    // Steps in flight when the state stopped saving all fail with that one error: say it once.
+    const failures = [...new Set(err.failures)];
+    if (failures.length > 1) lines.push(`error: ${failures.length} steps failed`);
+    failures.forEach(one);
   } else {
     one(err);
   }

@@ -13,6 +13,9 @@ import { registerStatus } from './status.js';
 import { registerCost } from './cost.js';
 import { registerRunNow } from './run-now.js';
 import { registerLogs } from './logs.js';
+import { registerState } from './state.js';
+import { registerOutputs } from './outputs.js';
+import { registerPolicy } from './policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -22,7 +25,7 @@ export function buildProgram(): Command {
     .option('--region <region>', 'AWS region (default: config, then AWS_REGION)')
     .option('--profile <name>', 'AWS named profile')
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)')
-    .option('--state <file>', 'state file (default: .batchctl/<stack>.state.json)')
+    .option('--state <file|s3://bucket/key>', 'where the state lives (default: the config\'s state.s3, else .batchctl/<stack>.state.json beside the config)')
     .option('--json', 'machine-readable output')
     .option('--debug', 'show stack traces on errors')
     .showHelpAfterError()
@@ -39,6 +42,9 @@ export function buildProgram(): Command {
   registerCost(program);
   registerRunNow(program);
   registerLogs(program);
+  registerState(program);
+  registerOutputs(program);
+  registerPolicy(program);
   return program;
 }
 

@@ -165,3 +165,16 @@ export async function createReporter(mode: OutputMode): Promise<Reporter & { sto
   if (mode === 'tty') return createTtyReporter();
   return new PlainReporter();
 }
+
+/**
+ * Nothing but warnings, on stderr as they come (and kept for a JSON document): for read-only commands
+ * that print one result at the end, so a state moved or an S3 state bucket without versioning is said.
+ */
+export class WarningsReporter implements Reporter {
+  readonly warnings: string[] = [];
+  stepStarted(): void {}
+  stepProgress(): void {}
+  stepDone(): void {}
+  info(): void {}
+  warn(message: string): void { this.warnings.push(message); process.stderr.write(`warning: ${message}\n`); }
+}

@@ -14,19 +14,22 @@ export function registerPlan(program: Command): void {
     .description('show what `up` would create, update or refuse to replace, field by field (read-only)')
     .option('--all', 'also list unchanged resources')
     .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
+    // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
+    .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
     .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 8)
-    .action(async (opts: { all?: boolean; failOnChanges?: boolean; parallel: number }, cmd: Command) =>
+    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runPlan }, { silentReporter }] = await Promise.all([import('../core/plan.js'), import('../core/reporter.js')]);
+        const [{ runPlan }, { WarningsReporter }] = await Promise.all([import('../core/plan.js'), import('./output.js')]);
+        const reporter = new WarningsReporter();
         const plan = await runPlan({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: silentReporter, parallel: opts.parallel,
+          statePath: flags.state, reporter, parallel: opts.parallel, checkStateStorage: true,
         });
         const errors = plan.entries.filter((e) => e.action === 'error');
         if (flags.json) {
           process.stdout.write(JSON.stringify({
             ok: errors.length === 0, stack: plan.stack, region: plan.region, account: plan.account, pending: plan.pending,
-            counts: plan.counts,
+            counts: plan.counts, warnings: reporter.warnings,
             resources: plan.entries.map((e) => ({
               key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
               changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
@@ -50,7 +53,7 @@ export function registerPlan(program: Command): void {
           process.stdout.write(out.join('\n') + '\n');
         }
         if (errors.length) return errors.some((e) => e.error && e.error.name !== 'UserError') ? 1 : 2;
-        return opts.failOnChanges && plan.pending ? EXIT_CHANGES_PENDING : 0;
+        return (opts.failOnChanges || opts.detailedExitcode) && plan.pending ? EXIT_CHANGES_PENDING : 0;
       }),
     );
 }

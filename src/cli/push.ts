@@ -11,11 +11,11 @@ export function registerPush(program: Command): void {
     .option('--file <path>', 'Dockerfile (default: <context>/Dockerfile)')
     .action(async (opts: { context?: string; tag?: string; file?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runPush }, { silentReporter }] = await Promise.all([import('../core/push.js'), import('../core/reporter.js')]);
+        const [{ runPush }, { WarningsReporter }] = await Promise.all([import('../core/push.js'), import('./output.js')]);
         // docker's own output goes to stderr as it arrives, so stdout carries only the result (also with --json).
         const result = await runPush({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: silentReporter, context: opts.context, tag: opts.tag, dockerfile: opts.file,
+          statePath: flags.state, reporter: new WarningsReporter(), context: opts.context, tag: opts.tag, dockerfile: opts.file,
         });
         process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...result }, null, 2) + '\n' : `pushed ${result.image}@${result.digest}\n`);
         return 0;

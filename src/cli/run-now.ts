@@ -80,7 +80,7 @@ export function registerRunNow(program: Command): void {
         const env = parseEnv(opts.env);
         const mode = outputMode(flags.json);
         const { runNow } = await import('../core/run-now.js');
-        const { silentReporter } = await import('../core/reporter.js');
+        const { WarningsReporter } = await import('./output.js');
         const status = await statusLine(mode);
         const began = Date.now();
         // Once the task exists, Ctrl-C detaches (the wait ends on the signal and the lines below are
@@ -90,7 +90,7 @@ export function registerRunNow(program: Command): void {
         try {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, reporter: silentReporter, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            statePath: flags.state, reporter: new WarningsReporter(), command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
             signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));

@@ -97,10 +97,10 @@ export function registerStatus(program: Command): void {
     .option('--runs <n>', 'how many recent runs to show', positiveInt('--runs'), 5)
     .action(async (opts: { runs: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runStatus }, { silentReporter }] = await Promise.all([import('../core/status.js'), import('../core/reporter.js')]);
+        const [{ runStatus }, { WarningsReporter }] = await Promise.all([import('../core/status.js'), import('./output.js')]);
         const report = await runStatus({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: silentReporter, runs: opts.runs,
+          statePath: flags.state, reporter: new WarningsReporter(), runs: opts.runs,
         });
         const errors = report.resources.filter((r) => r.state === 'error');
         if (flags.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, ...report }, null, 2) + '\n');

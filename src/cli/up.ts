@@ -9,8 +9,8 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('create or update every resource of the stack, in dependency order (idempotent)')
     .option('--parallel <n>', 'steps in flight at once', positiveInt('--parallel'), 8)
-    .option('--force-unlock', 'remove a lock left by another run before starting')
-    .action(async (opts: { parallel: number; forceUnlock?: boolean }, cmd: Command) =>
+    .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
+    .action(async (opts: { parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
         const reporter = await createReporter(mode);

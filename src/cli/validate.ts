@@ -8,8 +8,9 @@ export function registerValidate(program: Command): void {
     .description('check batch.config.yaml and print every problem at once (no AWS call)')
     .action(async (_opts, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const { loadStackConfig } = await import('../core/stack.js');
-        const config = await loadStackConfig({ configPath: flags.config, region: flags.region });
+        // The config loader alone: not the stack module, which brings the state and AWS client code.
+        const { loadConfig } = await import('../config/load.js');
+        const config = await loadConfig(flags.config, { region: flags.region });
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region }, null, 2) + '\n');
         } else {

@@ -151,6 +151,18 @@ export const notifySchema = z.strictObject({
   topicArn: opt(str()),
 });
 
+/** A state shared in S3 (a team, CI): the object and, when the bucket is in another region, its region. */
+export const stateS3Schema = z.strictObject({
+  bucket: str(),
+  key: str().check(z.minLength(1, 'an object key such as batchctl/prod.state.json')),
+  region: opt(str().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as ap-northeast-1'))),
+});
+
+/** Where the state lives. Left out: `.batchctl/<stack>.state.json` beside this config. */
+export const stateSchema = z.strictObject({
+  s3: stateS3Schema,
+});
+
 export const configSchema = z.strictObject({
   /** Stack name: prefixes every name and is the value of the `batchctl:stack` tag. */
   stack: str().check(z.regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
@@ -169,6 +181,8 @@ export const configSchema = z.strictObject({
   pricing: section(pricingSchema),
   /** Failure alerts; leave out for none. */
   notify: opt(notifySchema),
+  /** Where the state lives; `--state` wins. */
+  state: opt(stateSchema),
 });
 
 /** The config as written (before defaults). */

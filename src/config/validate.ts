@@ -342,6 +342,17 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
       out.push({ path: ['stack'], message: `the default bucket name ${validStack}-<account>-${region} would be ${name.length} characters (S3 allows 63): set bucket.name or choose a shorter stack name` });
     }
   }
+  const stateBucket = get(raw, ['state', 's3', 'bucket']);
+  if (typeof stateBucket === 'string') {
+    const p = bucketNameProblems(stateBucket);
+    if (p) out.push({ path: ['state', 's3', 'bucket'], message: `bucket name "${stateBucket}": ${p}` });
+    // `down --force` empties and deletes the stack's bucket: a state inside it would go with it.
+    else if (stateBucket === bucket) out.push({ path: ['state', 's3', 'bucket'], message: 'the state cannot live in the stack\'s own bucket (down deletes it): use a bucket of its own' });
+  }
+  const stateKey = get(raw, ['state', 's3', 'key']);
+  if (typeof stateKey === 'string' && (stateKey.endsWith('/') || stateKey.startsWith('/') || stateKey.endsWith('.lock'))) {
+    out.push({ path: ['state', 's3', 'key'], message: 'an object key such as batchctl/prod.state.json (not starting or ending with /, not ending with .lock: that is the lock beside it)' });
+  }
   const prefix = get(raw, ['logs', 'streamPrefix']);
   if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
   const boundary = get(raw, ['iam', 'permissionsBoundary']);

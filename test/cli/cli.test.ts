@@ -2,7 +2,7 @@
  * The CLI in-process against the fake AWS (exit codes, output modes, user errors before any AWS call),
  * and the built bin in a child process (what `--help` and `validate` load).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,29 +10,14 @@ import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
 import { NO_REGION_ENV, withEnv } from '../helpers/env.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { captureCli } from '../helpers/cli.js';
 
+const io = captureCli();
+const { out, err } = io;
+const cli = io.run;
 let fake: FakeAws;
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  fake = createFakeAws();
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fake.uninstall();
-  process.exitCode = undefined;
-});
-
-async function cli(...args: string[]): Promise<number> {
-  await buildProgram().parseAsync(['node', 'batchctl', ...args]);
-  return Number(process.exitCode ?? 0);
-}
+beforeEach(() => { fake = createFakeAws(); });
+afterEach(() => fake.uninstall());
 
 const BAD = join(ROOT, 'test/config/bad');
 
@@ -74,18 +59,21 @@ describe('batchctl up / validate', () => {
     });
   });
 
-  it('plan: exit 0 when clean, 3 with --fail-on-changes when drifted, fields old -> new', async () => {
+  it('plan: exit 0 when clean, 3 with --fail-on-changes (or --detailed-exitcode) when drifted, fields old -> new', async () => {
     const s = scratch();
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
     expect(out.join('')).toMatch(/No changes: 35 resources match the config/);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;
     const before = fake.core.count({ mutating: true });
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(3);
     expect(out.join('')).toMatch(/~ update\s+CloudWatch log group\s+log-group\s+\/ecs\/SampleBatch\n\s+retentionInDays: 365 -> 30/);
     expect(fake.core.count({ mutating: true })).toBe(before);
+    // Terraform's name for the same check.
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(3);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'plan')).toBe(0);
     const doc = JSON.parse(out.join(''));

@@ -7,21 +7,24 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pendingCleanups, registerCleanup, runCleanups } from '../../src/core/cleanup.js';
-import { StateLock, writeFileAtomic } from '../../src/core/state.js';
+import { writeFileAtomic } from '../../src/core/state.js';
+import { LocalStateBackend } from '../../src/core/state-local.js';
+
+const acquire = (state: string, command: string) => new LocalStateBackend(state).lock({ command });
 
 describe('cleanups on interrupt', () => {
   it('the lock is removed by an interrupt while held, and its cleanup is gone once released', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'batchctl-cleanup-'));
     const state = join(dir, 'state.json');
     const before = pendingCleanups();
-    const lock = await StateLock.acquire(state, 'batchctl up');
+    const lock = await acquire(state, 'batchctl up');
     expect(pendingCleanups()).toBe(before + 1);
     await runCleanups(100);
     expect(existsSync(`${state}.lock`)).toBe(false);
     await lock.release();
     expect(pendingCleanups()).toBe(before);
 
-    const again = await StateLock.acquire(state, 'batchctl up');
+    const again = await acquire(state, 'batchctl up');
     await again.release();
     expect(pendingCleanups()).toBe(before);
   });
@@ -29,8 +32,8 @@ describe('cleanups on interrupt', () => {
   it("a lock another process took over (--force-unlock) is not removed", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'batchctl-cleanup-'));
     const state = join(dir, 'state.json');
-    const lock = await StateLock.acquire(state, 'batchctl up');
-    writeFileSync(`${state}.lock`, JSON.stringify({ pid: process.pid + 1, host: 'elsewhere', command: 'batchctl down', startedAt: '' }));
+    const lock = await acquire(state, 'batchctl up');
+    writeFileSync(`${state}.lock`, JSON.stringify({ ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere', command: 'batchctl down' }));
     await runCleanups(100);
     expect(existsSync(`${state}.lock`)).toBe(true);
     await lock.release();

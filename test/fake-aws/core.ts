@@ -47,6 +47,8 @@ export interface CallRecord {
   mutatingSeq?: number;
   /** The AWS error code returned, when the call failed. */
   error?: string;
+  /** Who sent it, when the fake is served to several processes (their pid). */
+  client?: string;
 }
 
 /** One operation of a service. */
@@ -126,10 +128,39 @@ export class FakeAwsCore {
     return this;
   }
 
+  /**
+   * Wire every registered service into the SDK clients of this process, but send each call to `send`
+   * (a fake in another process, see http.ts) instead of handling it here.
+   */
+  installRemote(send: (service: string, op: string, input: unknown) => Promise<unknown>): this {
+    for (const svc of this.services) {
+      const stub = mockClient(svc.client);
+      stub.onAnyCommand().callsFake((input: unknown) => {
+        throw new Error(`fake AWS: ${svc.name} has no model for this command (input ${JSON.stringify(input)})`);
+      });
+      for (const op of Object.keys(svc.ops)) stub.on(svc.ops[op].command).callsFake((input: unknown) => send(svc.name, op, input));
+      this.stubs.push(stub);
+    }
+    return this;
+  }
+
+  /** Handle one call by service and operation name, as if an SDK client in this process had sent it. */
+  invoke(service: string, op: string, input: any, client?: string): Promise<unknown> {
+    const def = this.services.find((s) => s.name === service)?.ops[op];
+    if (!def) return Promise.reject(new Error(`fake AWS: ${service} has no model for ${op}`));
+    return this.dispatch(service, op, def.mutating ?? !READ_PREFIX.test(op), input, def.handle, client);
+  }
+
   uninstall(): void {
     for (const s of this.stubs) s.restore();
     this.stubs = [];
   }
+
+  /**
+   * Called with every call before it is handled, while what it targets is still there (the policy test
+   * evaluates each call against the printed IAM policy here). An observer that throws fails the call.
+   */
+  readonly observers: ((call: CallRecord) => void)[] = [];
 
   private labels = new Map<string, string>();
   /** Service fakes by name, for the few cross-service checks (e.g. ECS asking IAM whether a role has propagated). */
@@ -202,10 +233,11 @@ export class FakeAwsCore {
     this.mutatingCount = 0;
   }
 
-  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle']): Promise<unknown> {
-    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating };
+  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], client?: string): Promise<unknown> {
+    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, ...(client ? { client } : {}) };
     if (mutating) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
+    for (const o of this.observers) o(call);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const inj = this.injections.find((i) => i.times > 0 && i.match(call));
     if (inj && inj.kind === 'error') {

@@ -66,12 +66,16 @@ export interface FakeBucket {
 const PAB_FIELDS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
 const DEFAULT_SSE = [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }];
 const BUCKET_NAME = /^(?!xn--)(?!sthree-)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PRECONDITION = 'At least one of the pre-conditions you specified did not hold';
 const MALFORMED_XML = 'The XML you provided was not well-formed or did not validate against our published schema';
 
 export class FakeS3 {
   readonly buckets = new Map<string, FakeBucket>();
   /** Names owned by some other AWS account (globally unique namespace). */
   readonly takenElsewhere = new Set<string>();
+  /** How long a conditional request stays in flight (0: evaluated at once). See `conditional`. */
+  conditionalWriteMs = 0;
+  private readonly inFlight = new Set<string>();
   private versionCounter = 0;
 
   constructor(private readonly core: FakeAwsCore) {
@@ -195,7 +199,10 @@ export class FakeS3 {
         GetObject: { command: GetObjectCommand, handle: b((bucket, i) => this.getObject(bucket, i)) },
         ListObjectsV2: { command: ListObjectsV2Command, handle: b((bucket, i) => this.listObjects(bucket, i)) },
         ListObjectVersions: { command: ListObjectVersionsCommand, handle: b((bucket, i) => this.listVersions(bucket, i)) },
-        DeleteObject: { command: DeleteObjectCommand, handle: b((bucket, i) => this.deleteObject(bucket, i.Key, i.VersionId)) },
+        DeleteObject: {
+          command: DeleteObjectCommand,
+          handle: b((bucket, i) => this.conditional(bucket, i, () => this.deleteObject(bucket, i.Key, i.VersionId))),
+        },
         DeleteObjects: {
           command: DeleteObjectsCommand,
           handle: b((bucket, i) => {
@@ -213,7 +220,23 @@ export class FakeS3 {
   addObject(bucket: string, key: string, body: string | Uint8Array = ''): void {
     const b = this.buckets.get(bucket);
     if (!b) throw new Error(`fake S3: no bucket ${bucket}`);
-    this.putObject(b, { Key: key, Body: body });
+    this.writeObject(b, { Key: key, Body: body });
+  }
+
+  /** Test helper: a bucket of this account (e.g. a team's state bucket), made without a logged call. */
+  addBucket(name: string, opts: { versioning?: 'Enabled' | 'Suspended' } = {}): FakeBucket {
+    const region = this.core.region;
+    this.createBucket({ Bucket: name, CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region } });
+    const b = this.buckets.get(name)!;
+    b.versioning = opts.versioning;
+    return b;
+  }
+
+  /** Test helper: the latest body of an object as text, undefined when absent (no call logged). */
+  objectText(bucket: string, key: string): string | undefined {
+    const b = this.buckets.get(bucket);
+    const v = b && this.latest(b, key);
+    return v ? new TextDecoder().decode(v.body) : undefined;
   }
 
   /** The bucket of a request: NoSuchBucket when missing, AccessDenied when another account owns it. */
@@ -306,9 +329,40 @@ export class FakeS3 {
     return full;
   }
 
+  /**
+   * A conditional write (If-Match / If-None-Match) or conditional delete. With `conditionalWriteMs` set,
+   * it stays in flight that long before its precondition is evaluated, and a second conditional request
+   * on the same key arriving meanwhile gets S3's 409 ConditionalRequestConflict (retry it: the answer
+   * after the first one lands is 412 or success). Without it, requests are evaluated one at a time.
+   */
+  private async conditional<T>(bucket: FakeBucket, i: any, apply: () => T): Promise<T> {
+    if (i.IfMatch === undefined && i.IfNoneMatch === undefined) return apply();
+    const slot = `${bucket.name}/${i.Key}`;
+    if (this.conditionalWriteMs > 0) {
+      if (this.inFlight.has(slot)) awsError('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+      this.inFlight.add(slot);
+      try {
+        await new Promise((r) => setTimeout(r, this.conditionalWriteMs));
+      } finally {
+        this.inFlight.delete(slot);
+      }
+    }
+    const current = this.latest(bucket, i.Key);
+    if (i.IfNoneMatch === '*' && current) awsError('PreconditionFailed', PRECONDITION, 412);
+    if (i.IfMatch !== undefined) {
+      // If-Match on a missing key is 404, not 412: there is nothing to compare with.
+      if (!current) awsError('NoSuchKey', 'The specified key does not exist.', 404);
+      if (i.IfMatch !== '*' && i.IfMatch !== current.etag) awsError('PreconditionFailed', PRECONDITION, 412);
+    }
+    return apply();
+  }
+
   private putObject(bucket: FakeBucket, i: any) {
     if (!i.Key) awsError('InvalidArgument', 'Key must not be empty');
-    if (i.IfNoneMatch === '*' && this.latest(bucket, i.Key)) awsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+    return this.conditional(bucket, i, () => this.writeObject(bucket, i));
+  }
+
+  private writeObject(bucket: FakeBucket, i: any) {
     const body = typeof i.Body === 'string' ? new TextEncoder().encode(i.Body) : i.Body instanceof Uint8Array ? i.Body : new Uint8Array();
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     const v = this.addVersion(bucket, i.Key, { body: new Uint8Array(body), etag, lastModified: new Date(this.core.now()), deleteMarker: false });

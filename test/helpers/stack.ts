@@ -30,7 +30,7 @@ export function scratch(configText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')):
 }
 
 /** `up` on the fake; resolves with the report and the recording reporter (rejects like the CLI would). */
-export async function upOn(s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: boolean } = {}): Promise<UpReport & { reporter: RecordingReporter }> {
+export async function upOn(s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: string } = {}): Promise<UpReport & { reporter: RecordingReporter }> {
   const reporter = opts.reporter ?? new RecordingReporter();
   const report = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, parallel: opts.parallel, forceUnlock: opts.forceUnlock });
   return { ...report, reporter };

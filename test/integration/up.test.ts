@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { type InventoryEntry } from '../fake-aws/index.js';
 import { scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
 import { RunFailed, UserError } from '../../src/core/errors.js';
-import { StateLock } from '../../src/core/state.js';
+import { localLockPath } from '../../src/core/state-local.js';
 
 const fresh = freshFakeAws();
 
@@ -259,7 +259,7 @@ describe('failures and crashes', () => {
       // What a real crash leaves: the state as it was at that instant, and a lock held by a dead process.
       if (snapshot === undefined) rmSync(s.statePath, { force: true });
       else writeFileSync(s.statePath, snapshot);
-      writeFileSync(StateLock.pathFor(s.statePath), JSON.stringify({ pid: 2 ** 30, host: hostname(), command: 'batchctl up', startedAt: 'x' }));
+      writeFileSync(localLockPath(s.statePath), JSON.stringify({ pid: 2 ** 30, host: hostname(), command: 'batchctl up', startedAt: 'x' }));
       const report = await upOn(s, { parallel: 4 });
       expect(report.counts.failed).toBe(0);
       expect(report.reporter.warnings.some((w) => /stale lock/.test(w))).toBe(true);
@@ -291,8 +291,9 @@ describe('lock', () => {
     await new Promise((r) => setTimeout(r, 20));
     const second = await upOn(s).catch((e) => e);
     expect(second).toBeInstanceOf(UserError);
-    expect(second.message).toMatch(/is locked by 'batchctl up' \(pid \d+/);
+    expect(second.message).toMatch(new RegExp(`is locked by 'batchctl up' by .* on ${hostname()}, pid ${process.pid}, since .*, lock id [0-9a-f]{12}$`));
+    expect(second.hint).toMatch(/--force-unlock [0-9a-f]{12}/);
     await first;
-    expect(existsSync(StateLock.pathFor(s.statePath))).toBe(false);
+    expect(existsSync(localLockPath(s.statePath))).toBe(false);
   });
 });

@@ -1,0 +1,289 @@
+/**
+ * `batchctl policy`: the least-privilege IAM policy an operator (a CI role) needs to run batchctl's
+ * commands on this config. Every grant names this stack's own resources where AWS authorises by
+ * resource; where it cannot, the grant says why:
+ * - EC2 Describe* calls have no resource-level permissions: Resource "*".
+ * - EC2 resources get random ids, so they are scoped by our tag instead of by name: a create is allowed
+ *   only when the request tags the new resource `batchctl:stack=<stack>` (aws:RequestTag), and only in
+ *   a VPC / with subnets, groups and route tables that already carry it (aws:ResourceTag); every change
+ *   or delete needs the target to carry it. Tagging at creation needs ec2:CreateTags, allowed only as
+ *   part of those creates (ec2:CreateAction).
+ * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
+ *   ecs:ListTasks, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no narrower) resource.
+ * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
+ *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role) and CreateSchedule/UpdateSchedule
+ *   (the scheduler role): each role may be passed only to its service.
+ * - Creating with tags needs the service's tagging permission too (s3:TagResource, ecr:TagResource,
+ *   logs:TagResource, secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource,
+ *   scheduler:TagResource, iam:TagRole), and CreateBucket with ObjectOwnership needs
+ *   s3:PutBucketOwnershipControls. S3 action names differ from operation names (HeadBucket and
+ *   ListObjectsV2 are s3:ListBucket, PutBucketEncryption is s3:PutEncryptionConfiguration...).
+ * - The first ECS cluster of an account makes ECS create its service-linked role.
+ * Names of both schedule engines and of the alert resources are included whatever the config uses
+ * now: switching engines or removing alerts makes `up` delete the old ones, with the same policy.
+ *
+ * Each command has its own entry; a command added later adds its own, and a test that runs every
+ * command against the fake AWS checks each call against that command's policy.
+ */
+import type { StackConfig } from '../config/schema.js';
+import { defaultBucketName } from '../config/schema.js';
+import { alertRuleName, topicName } from '../resources/lib/notify.js';
+import { deadLetterQueueName, scheduleGroupName } from '../resources/lib/scheduler.js';
+import type { PolicyDocument, PolicyStatement } from '../resources/lib/policies.js';
+import { TAG_STACK } from './types.js';
+import type { StateLocation } from './state.js';
+
+/** The commands a policy can be printed for: every command that calls AWS. */
+export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'logs', 'push', 'status', 'cost', 'outputs'] as const;
+export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
+
+/** Commands that call AWS but are not for an operator role (run them with your own credentials). */
+export const ADMIN_COMMANDS: Record<string, string> = {
+  'state migrate': 'a one-off move of the state, whose destination the policy cannot know in advance',
+};
+
+/** Commands that read state or AWS to find the stack's resources. */
+const DISCOVER: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs'];
+/** Commands that open the state (read it). */
+const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'push', 'cost'];
+/** Commands that take the lock and write the state. */
+const STATE_WRITERS: PolicyCommand[] = ['up', 'down'];
+const UP: PolicyCommand[] = ['up'];
+const DOWN: PolicyCommand[] = ['down'];
+/** `up` deletes what left the config (an interface endpoint, the other schedule engine, alerts). */
+const REMOVERS: PolicyCommand[] = ['up', 'down'];
+
+interface Grant {
+  sid: string;
+  commands: readonly PolicyCommand[];
+  actions: string[];
+  resources: string[];
+  condition?: PolicyStatement['Condition'];
+}
+
+/** What the policy is computed for. */
+export interface PolicyTarget {
+  config: StackConfig;
+  account: string;
+  partition: string;
+  /** Where the state lives (its grants follow). */
+  state: StateLocation;
+}
+
+/** Every grant, for every command. */
+export function operatorGrants(t: PolicyTarget): Grant[] {
+  const { config: c, account: A, partition: P } = t;
+  const R = c.region;
+  const S = c.stack;
+  const arn = (svc: string, rest: string, region = R) => `arn:${P}:${svc}:${region}:${A}:${rest}`;
+  const role = (name: string) => `arn:${P}:iam::${A}:role/${name}`;
+  const bucket = c.bucket.name ?? defaultBucketName(S, A, R);
+  const ctx = { config: c, stack: S } as Parameters<typeof topicName>[0];
+  const ec2Types = ['vpc', 'subnet', 'security-group', 'route-table', 'vpc-endpoint'];
+  const ec2Any = ec2Types.map((x) => arn('ec2', `${x}/*`));
+  const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
+  const roles = [c.iam.executionRoleName, c.iam.taskRoleName, c.iam.eventsRoleName, c.iam.schedulerRoleName].map(role);
+  const group = scheduleGroupName(c);
+  const rules = [c.schedule.name, alertRuleName(ctx)].map((n) => arn('events', `rule/${n}`));
+  const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
+  const repo = arn('ecr', `repository/${c.repository.name}`);
+  const logGroup = [arn('logs', `log-group:${c.logs.group}`), arn('logs', `log-group:${c.logs.group}:*`)];
+  const cluster = arn('ecs', `cluster/${c.cluster.name}`);
+  // A family's ARN without a revision (what the schedule targets run) and every revision's.
+  const family = [arn('ecs', `task-definition/${c.task.family}`), arn('ecs', `task-definition/${c.task.family}:*`)];
+  const tasks = arn('ecs', `task/${c.cluster.name}/*`);
+  const inCluster = { ArnEquals: { 'ecs:cluster': cluster } };
+  const queue = arn('sqs', deadLetterQueueName(c));
+  const topic = arn('sns', topicName(ctx));
+  const bucketArn = `arn:${P}:s3:::${bucket}`;
+  const creates: [string, string][] = [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateSecurityGroup', 'security-group'], ['CreateRouteTable', 'route-table'], ['CreateVpcEndpoint', 'vpc-endpoint']];
+  const boundary = c.iam.permissionsBoundary;
+  const passTo = (sid: string, names: string[], service: string, commands: PolicyCommand[]): Grant => ({
+    sid, commands, actions: ['iam:PassRole'], resources: names.map(role), condition: { StringEquals: { 'iam:PassedToService': service } },
+  });
+
+  const grants: Grant[] = [
+    // EC2
+    { sid: 'Ec2Describe', commands: DISCOVER, resources: ['*'], actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeVpcEndpointServices'] },
+    // The preflight checks the configured zones before the first write.
+    { sid: 'Ec2Describe', commands: ['plan', 'up'], resources: ['*'], actions: ['ec2:DescribeAvailabilityZones'] },
+    // Deleting an endpoint or a subnet waits for AWS to release their network interfaces.
+    { sid: 'Ec2Describe', commands: REMOVERS, resources: ['*'], actions: ['ec2:DescribeNetworkInterfaces'] },
+    ...creates.map(([op, type]): Grant => ({
+      sid: `Ec2${op}Tagged`, commands: UP, actions: [`ec2:${op}`], resources: [arn('ec2', `${type}/*`)],
+      condition: { StringEquals: { [`aws:RequestTag/${TAG_STACK}`]: S } },
+    })),
+    { sid: 'Ec2TagOnCreate', commands: UP, actions: ['ec2:CreateTags'], resources: ec2Any, condition: { StringEquals: { 'ec2:CreateAction': creates.map(([op]) => op) } } },
+    {
+      sid: 'Ec2Ours', commands: UP, resources: ec2Any, condition: ours,
+      actions: ['ec2:CreateSubnet', 'ec2:CreateSecurityGroup', 'ec2:CreateRouteTable', 'ec2:CreateVpcEndpoint', 'ec2:ModifyVpcAttribute', 'ec2:ModifySubnetAttribute',
+        'ec2:AssociateRouteTable', 'ec2:ReplaceRouteTableAssociation', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress',
+        'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ModifyVpcEndpoint', 'ec2:DeleteRoute'],
+    },
+    // `up` removes an endpoint or an AZ's subnet that left the config.
+    { sid: 'Ec2Ours', commands: REMOVERS, resources: ec2Any, condition: ours, actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSubnet', 'ec2:DisassociateRouteTable'] },
+    { sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteSecurityGroup', 'ec2:DeleteRouteTable', 'ec2:DeleteVpc'] },
+    // IAM
+    { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
+    {
+      sid: 'IamRoles', commands: UP, resources: roles,
+      actions: ['iam:TagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],
+    },
+    ...(boundary ? [{
+      sid: 'IamRolesWithBoundary', commands: UP, resources: roles, actions: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
+      condition: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
+    }] : []),
+    { sid: 'IamRoles', commands: REMOVERS, resources: roles, actions: ['iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:DeleteRole'] },
+    passTo('PassTaskRolesToEcs', [c.iam.executionRoleName, c.iam.taskRoleName], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
+    passTo('PassEventsRole', [c.iam.eventsRoleName], 'events.amazonaws.com', UP),
+    passTo('PassSchedulerRole', [c.iam.schedulerRoleName], 'scheduler.amazonaws.com', UP),
+    {
+      sid: 'EcsServiceLinkedRole', commands: UP, actions: ['iam:CreateServiceLinkedRole'],
+      resources: [`arn:${P}:iam::${A}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
+      condition: { StringEquals: { 'iam:AWSServiceName': 'ecs.amazonaws.com' } },
+    },
+    // S3: the stack's bucket
+    { sid: 'Bucket', commands: DISCOVER, resources: [bucketArn], actions: ['s3:GetBucketTagging', 's3:GetBucketPublicAccessBlock', 's3:GetEncryptionConfiguration', 's3:GetLifecycleConfiguration', 's3:GetBucketPolicy', 's3:GetBucketVersioning'] },
+    {
+      sid: 'Bucket', commands: UP, resources: [bucketArn],
+      actions: ['s3:CreateBucket', 's3:ListBucket', 's3:TagResource', 's3:PutBucketOwnershipControls', 's3:PutBucketTagging', 's3:PutBucketPublicAccessBlock', 's3:PutEncryptionConfiguration', 's3:PutLifecycleConfiguration', 's3:PutBucketPolicy', 's3:PutBucketVersioning'],
+    },
+    { sid: 'Bucket', commands: DOWN, resources: [bucketArn], actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:PutLifecycleConfiguration', 's3:DeleteBucket'] },
+    // `down --force` empties the bucket version by version (unversioned objects have version "null").
+    { sid: 'BucketObjects', commands: DOWN, resources: [`${bucketArn}/*`], actions: ['s3:DeleteObjectVersion'] },
+    // Secrets Manager (a name that does not exist yet is authorised without the random suffix)
+    { sid: 'Secret', commands: DISCOVER, resources: secret, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] },
+    { sid: 'Secret', commands: UP, resources: secret, actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:RestoreSecret'] },
+    { sid: 'Secret', commands: DOWN, resources: secret, actions: ['secretsmanager:DeleteSecret'] },
+    // ECR
+    { sid: 'Repository', commands: DISCOVER, resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'] },
+    { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
+    { sid: 'Repository', commands: DOWN, resources: [repo], actions: ['ecr:ListImages', 'ecr:DeleteRepository'] },
+    { sid: 'Repository', commands: ['push'], resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'] },
+    { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
+    // CloudWatch Logs
+    { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
+    { sid: 'LogGroup', commands: DISCOVER, resources: logGroup, actions: ['logs:ListTagsForResource'] },
+    { sid: 'LogGroup', commands: UP, resources: logGroup, actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:PutRetentionPolicy'] },
+    { sid: 'LogGroup', commands: DOWN, resources: logGroup, actions: ['logs:DeleteLogGroup'] },
+    { sid: 'LogGroup', commands: ['logs', 'run-now'], resources: logGroup, actions: ['logs:FilterLogEvents'] },
+    { sid: 'LogGroup', commands: ['logs'], resources: logGroup, actions: ['logs:StartLiveTail'] },
+    // ECS
+    { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
+    { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource'] },
+    { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER, resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: UP, resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: DOWN, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
+    { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource'] },
+    { sid: 'TaskDefinitions', commands: DOWN, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
+    { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
+    { sid: 'Tasks', commands: ['run-now', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    // EventBridge rules (the schedule rule and the alert rule)
+    { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
+    { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:PutTargets'] },
+    { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
+    // EventBridge Scheduler (schedules are not taggable: their group is)
+    { sid: 'ScheduleGroup', commands: DISCOVER, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:GetScheduleGroup', 'scheduler:ListTagsForResource'] },
+    { sid: 'ScheduleGroup', commands: UP, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:CreateScheduleGroup', 'scheduler:TagResource'] },
+    { sid: 'ScheduleGroup', commands: REMOVERS, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:DeleteScheduleGroup'] },
+    { sid: 'Schedules', commands: [...DISCOVER, 'run-now'], resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:GetSchedule'] },
+    { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
+    { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
+    // SQS: the scheduler's dead-letter queue
+    { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
+    { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:SetQueueAttributes'] },
+    { sid: 'DeadLetterQueue', commands: REMOVERS, resources: [queue], actions: ['sqs:DeleteQueue'] },
+    // SNS: the alert topic batchctl creates
+    { sid: 'AlertTopic', commands: DISCOVER, resources: [topic], actions: ['sns:GetTopicAttributes', 'sns:ListSubscriptionsByTopic', 'sns:ListTagsForResource'] },
+    { sid: 'AlertTopic', commands: UP, resources: [topic], actions: ['sns:CreateTopic', 'sns:TagResource', 'sns:SetTopicAttributes', 'sns:Subscribe'] },
+    { sid: 'AlertTopic', commands: REMOVERS, resources: [topic], actions: ['sns:Unsubscribe', 'sns:DeleteTopic'] },
+  ];
+  // A topic of the user's own: batchctl only reads its policy (to say whether EventBridge may publish).
+  if (c.notify?.topicArn) grants.push({ sid: 'YourAlertTopic', commands: DISCOVER, resources: [c.notify.topicArn], actions: ['sns:GetTopicAttributes'] });
+  grants.push(...stateGrants(t.state, P));
+  return grants;
+}
+
+/** What the state needs: nothing locally; in S3 the object, its lock, and listing (a missing key is then 404, not 403). */
+function stateGrants(state: StateLocation, P: string): Grant[] {
+  if (state.kind !== 's3') return [];
+  const bucket = `arn:${P}:s3:::${state.bucket}`;
+  const key = `${bucket}/${state.key}`;
+  return [
+    { sid: 'StateBucket', commands: STATE_READERS, resources: [bucket], actions: ['s3:ListBucket'] },
+    { sid: 'StateBucket', commands: ['plan'], resources: [bucket], actions: ['s3:GetBucketVersioning'] },
+    { sid: 'State', commands: STATE_READERS, resources: [key], actions: ['s3:GetObject'] },
+    { sid: 'State', commands: STATE_WRITERS, resources: [key], actions: ['s3:PutObject'] },
+    // The lock is read to name its holder, created with If-None-Match and deleted with If-Match
+    // (a conditional delete on an ETag needs s3:GetObject too).
+    { sid: 'StateLock', commands: STATE_WRITERS, resources: [`${key}.lock`], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
+  ];
+}
+
+/**
+ * The policy document for these commands: the grants of each, merged by statement (same Sid,
+ * resources and condition), actions sorted. `all` is every command's.
+ */
+export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
+  const statements = new Map<string, PolicyStatement & { Action: string[]; Resource: string[] }>();
+  for (const g of operatorGrants(t)) {
+    if (!g.commands.some((c) => commands.includes(c))) continue;
+    const id = JSON.stringify([g.sid, g.resources, g.condition ?? null]);
+    const s = statements.get(id);
+    if (s) s.Action = [...new Set([...s.Action, ...g.actions])].sort();
+    else statements.set(id, { Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: g.resources, ...(g.condition ? { Condition: g.condition } : {}) });
+  }
+  // Sids must be unique within a policy: number repeats (same Sid, other resources or condition).
+  const seen = new Map<string, number>();
+  const out = [...statements.values()].map((s) => {
+    const n = (seen.get(s.Sid!) ?? 0) + 1;
+    seen.set(s.Sid!, n);
+    return n === 1 ? s : { ...s, Sid: `${s.Sid}${n}` };
+  });
+  return { Version: '2012-10-17', Statement: out };
+}
+
+/** IAM's limits on a policy's size (characters, whitespace not counted). */
+export const POLICY_SIZE_LIMITS = { managed: 6144, inlinePerRole: 10_240 } as const;
+
+/** The size IAM counts: the document without whitespace outside strings. */
+export const policySize = (doc: PolicyDocument): number => JSON.stringify(doc).length;
+
+/** What `batchctl policy` prints. */
+export interface PolicyReport {
+  stack: string;
+  account: string;
+  commands: PolicyCommand[];
+  /** Characters IAM counts. */
+  size: number;
+  policy: PolicyDocument;
+}
+
+/**
+ * `batchctl policy`: the config, the account (STS, which needs no permission, unless `account` is
+ * given) and the state location, then the document. No other AWS call.
+ */
+export async function runPolicy(opts: import('./stack.js').StackOptions & { commands: PolicyCommand[]; account?: string }): Promise<PolicyReport> {
+  const { loadStackConfig, stateLocationOf } = await import('./stack.js');
+  const config = await loadStackConfig(opts);
+  let account = opts.account;
+  let partition = partitionOf(config.region);
+  if (!account) {
+    const { createAwsClients, callerIdentity } = await import('../aws/clients.js');
+    const who = await callerIdentity(await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['sts']));
+    account = who.account;
+    partition = who.partition;
+  }
+  const policy = operatorPolicy({ config, account, partition, state: stateLocationOf(opts, config) }, opts.commands);
+  return { stack: config.stack, account, commands: opts.commands, size: policySize(policy), policy };
+}
+
+/** The partition of a region, for ARNs when the account is given rather than asked. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}

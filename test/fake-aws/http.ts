@@ -1,0 +1,82 @@
+/**
+ * One in-memory fake AWS shared by several processes: the parent serves it over HTTP on localhost, and
+ * each child (remote-cli.ts) runs the real CLI with its SDK clients forwarding every command there.
+ * What crosses the wire is the command's input and output (v8 serialisation keeps Dates and bytes),
+ * not AWS's wire protocol: the SDK's own request signing and parsing are not under test here, the
+ * product's behaviour across processes is (two `up` runs, one account, one S3 lock).
+ */
+import { createServer, type Server } from 'node:http';
+import { deserialize, serialize } from 'node:v8';
+import type { AddressInfo } from 'node:net';
+import { FakeAwsError } from './core.js';
+import type { FakeAws } from './index.js';
+
+interface Request { service: string; op: string; input: unknown; client: string }
+type Reply = { ok: true; out: unknown } | { ok: false; error: { name: string; message: string; status: number } };
+
+/** A streaming body (GetObject) cannot be serialised: send its bytes, rebuild it on the other side. */
+async function encodeOut(out: any): Promise<unknown> {
+  if (out?.Body && typeof out.Body.transformToByteArray === 'function') return { ...out, Body: { __bytes: await out.Body.transformToByteArray() } };
+  return out;
+}
+
+function decodeOut(out: any): unknown {
+  if (out?.Body?.__bytes) {
+    const bytes: Uint8Array = out.Body.__bytes;
+    return {
+      ...out,
+      Body: {
+        transformToString: async (enc = 'utf-8') => new TextDecoder(enc).decode(bytes),
+        transformToByteArray: async () => new Uint8Array(bytes),
+      },
+    };
+  }
+  return out;
+}
+
+export interface ServedFake {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve `fake` (created with `install: false`) on 127.0.0.1. With `waitForClients: n`, every call is
+ * held until n distinct processes have called: their runs start together, whatever their start-up time.
+ */
+export async function serveFake(fake: FakeAws, opts: { waitForClients?: number } = {}): Promise<ServedFake> {
+  const clients = new Set<string>();
+  let open!: () => void;
+  const gate = new Promise<void>((r) => { open = r; });
+  if (!opts.waitForClients) open();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const call = deserialize(Buffer.concat(chunks)) as Request;
+      clients.add(call.client);
+      if (clients.size >= (opts.waitForClients ?? 0)) open();
+      await gate;
+      let reply: Reply;
+      try {
+        reply = { ok: true, out: await encodeOut(await fake.core.invoke(call.service, call.op, call.input, call.client)) };
+      } catch (err) {
+        const e = err as FakeAwsError;
+        reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500 } };
+      }
+      res.end(serialize(reply));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** In a child: send every SDK command to the fake served at `url`. */
+export function installRemoteFake(fake: FakeAws, url: string): void {
+  fake.core.installRemote(async (service, op, input) => {
+    const res = await fetch(url, { method: 'POST', body: serialize({ service, op, input, client: String(process.pid) }) });
+    const reply = deserialize(Buffer.from(await res.arrayBuffer())) as Reply;
+    if (!reply.ok) throw new FakeAwsError(reply.error.name, reply.error.message, reply.error.status);
+    return decodeOut(reply.out);
+  });
+}
