@@ -21,6 +21,11 @@ export interface StateData {
   updatedAt: string;
   /** Per node key, the resource's identifiers. */
   resources: Record<string, ResourceRecord>;
+  /**
+   * The config's tag keys as of the last `up` that converged everything: a key later dropped from the
+   * config is removed from the resources, while keys others add are left alone.
+   */
+  tagKeys?: string[];
 }
 
 /** The default state path for a stack. */
@@ -84,6 +89,15 @@ export class StateStore {
 
   remove(key: string): void {
     delete this.data.resources[key];
+  }
+
+  /** The config tag keys applied by the last complete `up` (see StateData.tagKeys). */
+  tagKeys(): string[] {
+    return Array.isArray(this.data.tagKeys) ? this.data.tagKeys.filter((k) => typeof k === 'string') : [];
+  }
+
+  setTagKeys(keys: string[]): void {
+    this.data.tagKeys = [...new Set(keys)].sort();
   }
 
   /** How many times the file was written (for tests and benchmarks). */

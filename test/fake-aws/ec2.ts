@@ -135,6 +135,12 @@ export class FakeEc2 {
   deletedEndpointRetentionMs = 10 * 60_000;
   /** Interface endpoints for these services end `failed` instead of `available`. */
   readonly failingServices = new Set<string>();
+  /**
+   * EC2's eventual consistency: for this long after its create, an id is unknown to every call that
+   * names it (InvalidXxxID.NotFound) and missing from filtered Describes.
+   */
+  visibilityLagMs = 0;
+  private readonly born = new Map<string, number>();
   private readonly tokens = new Map<string, string>();
 
   constructor(readonly core: FakeAwsCore) {
@@ -206,23 +212,38 @@ export class FakeEc2 {
     if (tags[LOGICAL]) this.core.label(id, tags[LOGICAL]);
   }
 
+  /** A resource was just created: label it, and start its visibility lag. */
+  private created(id: string, tags: Tags): void {
+    this.labelFrom(id, tags);
+    this.born.set(id, this.core.now());
+  }
+
+  /** Created less than visibilityLagMs ago: not visible yet. */
+  private hidden(id: string): boolean {
+    const t = this.born.get(id);
+    return this.visibilityLagMs > 0 && t !== undefined && this.core.now() < t + this.visibilityLagMs;
+  }
+  private visible<T>(map: Map<string, T>, id: string | undefined): T | undefined {
+    return id && !this.hidden(id) ? map.get(id) : undefined;
+  }
+
   private vpc(id: string | undefined): FakeVpc {
-    return this.vpcs.get(id ?? '') ?? awsError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
+    return this.visible(this.vpcs, id) ?? awsError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
   }
   private subnet(id: string | undefined): FakeSubnet {
-    return this.subnets.get(id ?? '') ?? awsError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+    return this.visible(this.subnets, id) ?? awsError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
   }
   private routeTable(id: string | undefined): FakeRouteTable {
-    return this.routeTables.get(id ?? '') ?? awsError('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`);
+    return this.visible(this.routeTables, id) ?? awsError('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`);
   }
   private group(id: string | undefined): FakeSecurityGroup {
-    return this.securityGroups.get(id ?? '') ?? awsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+    return this.visible(this.securityGroups, id) ?? awsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
   }
   private endpoint(id: string | undefined): FakeEndpoint {
-    return this.endpoints.get(id ?? '') ?? awsError('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`);
+    return this.visible(this.endpoints, id) ?? awsError('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`);
   }
-  private byIds<T>(ids: string[] | undefined, all: Map<string, T>, get: (id: string) => T): T[] {
-    return ids?.length ? ids.map(get) : [...all.values()];
+  private byIds<T extends { id: string }>(ids: string[] | undefined, all: Map<string, T>, get: (id: string) => T): T[] {
+    return ids?.length ? ids.map(get) : [...all.values()].filter((x) => !this.hidden(x.id));
   }
   private zones(): [string, string][] {
     const r = this.core.region;
@@ -240,7 +261,7 @@ export class FakeEc2 {
     const defaultGroupId = this.core.newId('sg');
     const v: FakeVpc = { id, cidr: i.CidrBlock, dnsSupport: true, dnsHostnames: false, tags, mainRouteTableId, defaultGroupId };
     this.vpcs.set(id, v);
-    this.labelFrom(id, tags);
+    this.created(id, tags);
     // Every VPC comes with a main route table and a default security group, both untagged.
     this.routeTables.set(mainRouteTableId, {
       id: mainRouteTableId, vpcId: id, main: true, tags: {},
@@ -330,7 +351,7 @@ export class FakeEc2 {
     const tags = this.tagsFrom(i.TagSpecifications, 'subnet');
     const s: FakeSubnet = { id: this.core.newId('subnet'), vpcId: v.id, cidr: i.CidrBlock, az: zone[0], mapPublicIpOnLaunch: false, tags };
     this.subnets.set(s.id, s);
-    this.labelFrom(s.id, tags);
+    this.created(s.id, tags);
     return { Subnet: this.subnetOut(s) };
   }
 
@@ -374,12 +395,19 @@ export class FakeEc2 {
   // ---------------------------------------------------------------------------------------- route tables
 
   private createRouteTable(i: any) {
+    // CreateRouteTable is idempotent with a ClientToken: the same token returns the same table.
+    const prior = i.ClientToken ? this.routeTables.get(this.tokens.get(`rtb:${i.ClientToken}`) ?? '') : undefined;
+    if (prior) {
+      if (prior.vpcId !== i.VpcId) awsError('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that has different parameters.');
+      return { RouteTable: this.routeTableOut(prior), ClientToken: i.ClientToken };
+    }
     const v = this.vpc(i.VpcId);
     const tags = this.tagsFrom(i.TagSpecifications, 'route-table');
     const rt: FakeRouteTable = { id: this.core.newId('rtb'), vpcId: v.id, routes: [{ dest: v.cidr, target: 'local' }], associations: [], tags, main: false };
     this.routeTables.set(rt.id, rt);
-    this.labelFrom(rt.id, tags);
-    return { RouteTable: this.routeTableOut(rt) };
+    this.created(rt.id, tags);
+    if (i.ClientToken) this.tokens.set(`rtb:${i.ClientToken}`, rt.id);
+    return { RouteTable: this.routeTableOut(rt), ClientToken: i.ClientToken };
   }
 
   private routeTableOut(rt: FakeRouteTable) {
@@ -493,7 +521,7 @@ export class FakeEc2 {
       egress: [{ id: this.core.newId('sgr'), protocol: '-1', peer: '0.0.0.0/0' }],
     };
     this.securityGroups.set(g.id, g);
-    this.labelFrom(g.id, tags);
+    this.created(g.id, tags);
     return { GroupId: g.id, SecurityGroupArn: `arn:aws:ec2:${this.core.region}:${this.core.account}:security-group/${g.id}`, Tags: recordToTags(tags) };
   }
 
@@ -709,7 +737,7 @@ export class FakeEc2 {
       }
     }
     if (i.ClientToken) this.tokens.set(i.ClientToken, ep.id);
-    this.labelFrom(ep.id, tags);
+    this.created(ep.id, tags);
     return { VpcEndpoint: this.endpointOut(ep), ClientToken: i.ClientToken };
   }
 

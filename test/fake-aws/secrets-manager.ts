@@ -125,6 +125,7 @@ export class FakeSecretsManager {
             const now = core.now();
             if (i.ForceDeleteWithoutRecovery) {
               this.secrets.delete(s.arn);
+              this.forcedAt.set(s.name, now);
               return { ARN: s.arn, Name: s.name, DeletionDate: new Date(now) };
             }
             s.deletedAt = new Date(now);
@@ -161,6 +162,13 @@ export class FakeSecretsManager {
     });
   }
 
+  /**
+   * A secret deleted without recovery is deleted asynchronously: for this long its name cannot be
+   * created again (InvalidRequestException), although DescribeSecret no longer finds it.
+   */
+  forceDeleteLagMs = 0;
+  private readonly forcedAt = new Map<string, number>();
+
   /** Secrets whose recovery window has ended are gone for good. */
   private purge(): void {
     const now = this.core.now();
@@ -192,7 +200,10 @@ export class FakeSecretsManager {
     const name: string = i.Name ?? '';
     if (!/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) awsError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
     const existing = this.find(name);
-    if (existing?.deletedAt) awsError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+    const forced = this.forcedAt.get(name);
+    if (existing?.deletedAt || (forced !== undefined && this.core.now() < forced + this.forceDeleteLagMs)) {
+      awsError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+    }
     if (existing) awsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
     const now = new Date(this.core.now());
     const arn = `arn:${this.core.partition}:secretsmanager:${this.core.region}:${this.core.account}:secret:${name}-${this.suffix()}`;

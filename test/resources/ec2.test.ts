@@ -147,11 +147,22 @@ describe('vpc', () => {
       .rejects.toMatchObject({ name: 'InvalidVpcID.NotFound' });
   });
 
-  it('refuses to guess between two VPCs carrying the same tags (a crashed run\'s duplicate)', async () => {
+  it('of two VPCs carrying the same tags (a race or a crashed run) keeps the one with our subnets, else the oldest, and names the other a duplicate', async () => {
+    const ids: string[] = [];
     for (let n = 0; n < 2; n++) {
-      await ec2().send(new CreateVpcCommand({ CidrBlock: '192.168.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'vpc' }] }] }));
+      ids.push((await ec2().send(new CreateVpcCommand({ CidrBlock: '192.168.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'vpc' }] }] }))).Vpc!.VpcId!);
     }
-    await expect(vpc.find(ctx, node(vpc, K.vpc), undefined)).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/2 Vpcs carry the tags of vpc/) });
+    // Whatever the state says: two state files must pick the same one.
+    for (const recorded of [undefined, { kind: 'ec2.vpc', id: ids[1]! }]) {
+      const found = await vpc.find(ctx, node(vpc, K.vpc), recorded);
+      expect(found).toMatchObject({ owned: true, record: { id: ids[0] }, duplicates: [{ kind: 'ec2.vpc', id: ids[1] }] });
+    }
+    // The second one holds a subnet of ours: it is kept.
+    await ec2().send(new CreateSubnetCommand({
+      VpcId: ids[1], CidrBlock: '192.168.0.0/24', AvailabilityZone: 'ap-northeast-1a',
+      TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: K.subnet('batch', 'ap-northeast-1a') }] }],
+    }));
+    expect(await vpc.find(ctx, node(vpc, K.vpc), undefined)).toMatchObject({ record: { id: ids[1] }, duplicates: [{ id: ids[0] }] });
   });
 
   it('converges DNS hostnames; a CIDR change needs replacement', async () => {
@@ -229,11 +240,11 @@ describe('subnet', () => {
     await converge(subnet, key);
     expect(fake.ec2.subnets.get(rec.id)!.mapPublicIpOnLaunch).toBe(false);
 
-    ctx.config.network.endpointSubnets[1] = { az: 'ap-northeast-1d', cidr: '192.168.4.0/24' };
-    const moved = node(subnet, K.subnet('endpoint', 'ap-northeast-1d'));
-    const found = await subnet.find(ctx, moved, rec);
-    const diff = subnet.diff(await subnet.desired(ctx, moved), found!.observed);
-    expect(diff.map((c) => [c.field, c.replace])).toEqual([['cidr', true], ['az', true]]);
+    ctx.config.network.endpointSubnets[1] = { az: 'ap-northeast-1c', cidr: '192.168.4.0/24' };
+    const found = await subnet.find(ctx, node(subnet, key), rec);
+    const diff = subnet.diff(await subnet.desired(ctx, node(subnet, key)), found!.observed);
+    expect(diff.map((c) => [c.field, c.replace])).toEqual([['cidr', true]]);
+    expect(subnet.diff({ ...found!.observed, az: 'ap-northeast-1d' }, found!.observed).map((c) => [c.field, c.replace])).toEqual([['az', true]]);
   });
 
   it('fails like EC2 on an unknown AZ and an overlapping CIDR', async () => {
@@ -358,8 +369,9 @@ describe('security groups', () => {
     await ec2().send(new CreateSecurityGroupCommand({ VpcId: records.get(K.vpc)!.id, GroupName: 'sample-batch-task', Description: 'someone else' }));
     const found = await securityGroup.find(ctx, node(securityGroup, task), undefined);
     expect(found?.owned).toBe(false);
+    // Never adopted, and never suggested for re-tagging when another stack's.
     await expect(securityGroup.create(ctx, node(securityGroup, task), await securityGroup.desired(ctx, node(securityGroup, task))))
-      .rejects.toMatchObject({ name: 'InvalidGroup.Duplicate' });
+      .rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/Security group sample-batch-task was created by someone else .*has no batchctl:stack tag/) });
   });
 
   it('converges rules changed by hand; a description change needs replacement', async () => {
