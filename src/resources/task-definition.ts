@@ -105,6 +105,20 @@ async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'
   return arns;
 }
 
+/**
+ * Two runs of the stack racing (two state files) both register the same content: the later revision
+ * duplicates the one before it. When the previous revision is ours and identical, the new one is
+ * deregistered and the previous kept, so every run ends on the same revision.
+ */
+async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition> {
+  const rev = td.revision ?? 0;
+  if (rev < 2) return td;
+  const prev = await describe(ctx, `${td.family}:${rev - 1}`);
+  if (!prev || !ownershipOf(ctx, prev.tags).owned || JSON.stringify(canonicalContent(prev.td)) !== JSON.stringify(canonicalContent(td))) return td;
+  await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: td.taskDefinitionArn }));
+  return prev.td;
+}
+
 /** The stack's task definition family. */
 export const taskDefinition: ResourceKind<TaskDefDesired> = {
   kind: 'ecs.task-definition',
@@ -188,7 +202,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
       throw named;
     }
     if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition returned no task definition for ${d.family}`);
-    return record(out.taskDefinition);
+    return record(await keepEarlier(ctx, out.taskDefinition));
   },
 
   diff(d, o) {

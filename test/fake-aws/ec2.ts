@@ -46,7 +46,7 @@ type Filter = { Name?: string; Values?: string[] };
 const LOGICAL = 'batchctl:logical';
 
 /** A VPC; `mainRouteTableId` and `defaultGroupId` are the implicit resources AWS creates with it. */
-export interface FakeVpc { id: string; cidr: string; dnsSupport: boolean; dnsHostnames: boolean; tags: Tags; mainRouteTableId: string; defaultGroupId: string }
+export interface FakeVpc { id: string; cidr: string; dnsSupport: boolean; dnsHostnames: boolean; tags: Tags; mainRouteTableId: string; defaultGroupId: string; isDefault?: boolean }
 /** A subnet. */
 export interface FakeSubnet { id: string; vpcId: string; cidr: string; az: string; mapPublicIpOnLaunch: boolean; tags: Tags }
 /** A route: destination (CIDR or prefix list) and target (`local`, igw-, vpce-...). */
@@ -140,12 +140,27 @@ export class FakeEc2 {
    * names it (InvalidXxxID.NotFound) and missing from filtered Describes.
    */
   visibilityLagMs = 0;
+  /**
+   * The same for calls that name a new id as a parameter (CreateSubnet's VpcId, AssociateRouteTable,
+   * CreateVpcEndpoint's subnets...), which in real EC2 can lag behind Describe: a resource already
+   * `available` in a Describe is still refused with NotFound for a moment.
+   */
+  referenceLagMs = 0;
   private readonly born = new Map<string, number>();
+  /** The operation being handled is a read (Describe*): only visibilityLagMs applies. */
+  private reading = false;
   private readonly tokens = new Map<string, string>();
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('ec2', this);
-    const op = <C>(command: new (input: any) => C, handle: (input: any) => unknown) => ({ command, handle: (input: any) => { this.tick(); return handle(input); } });
+    const op = <C>(command: new (input: any) => C, handle: (input: any) => unknown) => ({
+      command,
+      handle: (input: any) => {
+        this.tick();
+        this.reading = /^Describe/.test(command.name);
+        return handle(input);
+      },
+    });
     core.register({
       name: 'ec2',
       client: EC2Client,
@@ -221,7 +236,8 @@ export class FakeEc2 {
   /** Created less than visibilityLagMs ago: not visible yet. */
   private hidden(id: string): boolean {
     const t = this.born.get(id);
-    return this.visibilityLagMs > 0 && t !== undefined && this.core.now() < t + this.visibilityLagMs;
+    const lag = this.reading ? this.visibilityLagMs : Math.max(this.visibilityLagMs, this.referenceLagMs);
+    return lag > 0 && t !== undefined && this.core.now() < t + lag;
   }
   private visible<T>(map: Map<string, T>, id: string | undefined): T | undefined {
     return id && !this.hidden(id) ? map.get(id) : undefined;
@@ -277,9 +293,18 @@ export class FakeEc2 {
     return { Vpc: { ...this.vpcOut(v), State: 'pending' } };
   }
 
+  /** The account's default VPC (172.31.0.0/16, untagged), as every account has one per region. */
+  addDefaultVpc(): string {
+    const out = this.createVpc({ CidrBlock: '172.31.0.0/16' });
+    const v = this.vpcs.get(out.Vpc.VpcId)!;
+    v.isDefault = true;
+    v.dnsHostnames = true;
+    return v.id;
+  }
+
   private vpcOut(v: FakeVpc) {
     return {
-      VpcId: v.id, CidrBlock: v.cidr, State: 'available', IsDefault: false, InstanceTenancy: 'default', OwnerId: this.core.account,
+      VpcId: v.id, CidrBlock: v.cidr, State: 'available', IsDefault: v.isDefault ?? false, InstanceTenancy: 'default', OwnerId: this.core.account,
       DhcpOptionsId: 'dopt-default', CidrBlockAssociationSet: [{ CidrBlock: v.cidr, AssociationId: `${v.id}-cidr`, CidrBlockState: { State: 'associated' } }],
       Tags: recordToTags(v.tags),
     };
@@ -905,10 +930,10 @@ export class FakeEc2 {
     const rules = (list: FakeRule[]) => list.map((r) => `${r.protocol === '-1' ? 'all' : r.protocol} ${r.from === undefined ? '*' : `${r.from}..${r.to}`} ${ref(r.peer)}`).sort();
     const out: InventoryEntry[] = [];
     for (const v of this.vpcs.values()) {
-      out.push({ type: 'ec2.vpc', key: key(v.id, v.tags), settings: { cidr: v.cidr, enableDnsSupport: v.dnsSupport, enableDnsHostnames: v.dnsHostnames } });
+      out.push({ type: 'ec2.vpc', key: key(v.id, v.tags), settings: { cidr: v.cidr, enableDnsSupport: v.dnsSupport, enableDnsHostnames: v.dnsHostnames, tags: v.tags } });
     }
     for (const s of this.subnets.values()) {
-      out.push({ type: 'ec2.subnet', key: key(s.id, s.tags), settings: { vpc: ref(s.vpcId), cidr: s.cidr, az: s.az, mapPublicIpOnLaunch: s.mapPublicIpOnLaunch } });
+      out.push({ type: 'ec2.subnet', key: key(s.id, s.tags), settings: { vpc: ref(s.vpcId), cidr: s.cidr, az: s.az, mapPublicIpOnLaunch: s.mapPublicIpOnLaunch, tags: s.tags } });
     }
     for (const rt of this.routeTables.values()) {
       if (rt.main) continue;
@@ -918,6 +943,7 @@ export class FakeEc2 {
           vpc: ref(rt.vpcId),
           routes: rt.routes.map((r) => `${r.dest} -> ${ref(r.target)}`).sort(),
           associations: rt.associations.map((a) => ref(a.subnetId ?? 'main')).sort(),
+          tags: rt.tags,
         },
       });
     }
@@ -925,7 +951,7 @@ export class FakeEc2 {
       if (g.isDefault) continue;
       out.push({
         type: 'ec2.security-group', key: key(g.id, g.tags),
-        settings: { vpc: ref(g.vpcId), name: g.name, description: g.description, ingress: rules(g.ingress), egress: rules(g.egress) },
+        settings: { vpc: ref(g.vpcId), name: g.name, description: g.description, ingress: rules(g.ingress), egress: rules(g.egress), tags: g.tags },
       });
     }
     for (const ep of this.endpoints.values()) {
@@ -937,6 +963,7 @@ export class FakeEc2 {
           subnets: ep.subnetIds.map(ref).sort(), securityGroups: ep.groupIds.map(ref).sort(), routeTables: ep.routeTableIds.map(ref).sort(),
           privateDnsEnabled: ep.privateDns, policy: canonicalJson(ep.policy),
           networkInterfaces: [...this.enis.values()].filter((e) => e.endpointId === ep.id && e.releaseAt === undefined).length,
+          tags: ep.tags,
         },
       });
     }

@@ -254,7 +254,7 @@ export class FakeS3 {
       awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409);
     }
     const deleted = this.deletedAt.get(name);
-    if (deleted !== undefined && this.core.now() < deleted + this.nameReleaseMs) {
+    if (this.nameReleaseMs > 0 && deleted !== undefined && this.core.now() < deleted + this.nameReleaseMs) {
       awsError('OperationAborted', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
     }
     if (this.denyCreateTags && i.CreateBucketConfiguration?.Tags?.length) {

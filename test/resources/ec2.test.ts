@@ -624,7 +624,7 @@ describe('the whole network', () => {
     ]);
     expect(byKey['route-table']!.settings.associations).toEqual(['<subnet/batch/ap-northeast-1a>', '<subnet/batch/ap-northeast-1c>']);
     expect(byKey['security-group/endpoint']!.settings.ingress).toEqual(['tcp 443..443 <security-group/task>']);
-    expect(byKey['vpc']!.settings).toEqual({ cidr: '192.168.0.0/16', enableDnsSupport: true, enableDnsHostnames: true });
+    expect(byKey['vpc']!.settings).toMatchObject({ cidr: '192.168.0.0/16', enableDnsSupport: true, enableDnsHostnames: true });
     const iface = inv.filter((e) => e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface');
     expect(iface.map((e) => e.settings.serviceName)).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'].map((x) => `com.amazonaws.ap-northeast-1.${x}`));
     for (const e of iface) {
