@@ -149,15 +149,15 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
 
   // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
   const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
-  const refusals = refusalsOf(assessment);
+  const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
+  const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
   if (refusals.length) {
-    for (const n of graph.nodes) {
-      const r = refusals.find((x) => x.key === n.key);
-      emit(r
-        ? { key: n.key, kind: n.kind.kind, label: n.kind.label, action: 'failed', message: r.error.message }
-        : { key: n.key, kind: n.kind.kind, label: n.kind.label, action: 'skipped', message: 'nothing was changed: the assessment found conflicts' });
+    for (const { key, error } of refusals) {
+      const n = graph.byKey.get(key)!;
+      emit({ key, kind: n.kind.kind, label: n.kind.label, action: 'failed', message: error.message });
     }
+    env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
     const failures = refusals.map((r) => r.error);
     throw Object.assign(new RunFailed(failures), { result: result(failures) });
   }

@@ -116,7 +116,7 @@ describe('engine', () => {
     expect(err.failures).toHaveLength(1);
     expect(err.failures[0]).toBeInstanceOf(UserError);
     expect([...world.keys()]).toEqual(['c']);
-    expect(err.result.counts).toMatchObject({ created: 0, failed: 1, skipped: 4 });
+    expect(err.result.counts).toMatchObject({ created: 0, failed: 1 });
   });
 
   it('retries IAM propagation refusals with backoff on fake timers, saying which role it waits for', async () => {

@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
+import { settleWithFakeTimers } from '../helpers/stack.js';
 import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/resources/lib/keys.js';
@@ -175,7 +176,7 @@ describe('vpc', () => {
     expect(fake.core.mutatingCalls().map((c) => c.op)).toEqual(['ModifyVpcAttribute']);
     expect(fake.ec2.vpcs.get(rec.id)!.dnsHostnames).toBe(true);
 
-    expect(vpc.diff({ cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true }, { cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true }))
+    expect(vpc.diff({ cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }, { cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }))
       .toEqual([{ field: 'cidr', from: '192.168.0.0/16', to: '10.0.0.0/16', replace: true }]);
   });
 
@@ -288,8 +289,26 @@ describe('route table and associations', () => {
     expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([{ field: 'extraRoutes', from: ['0.0.0.0/0 -> igw-0123'], to: [] }]);
     await converge(routeTable, K.routeTable);
     expect(fake.ec2.routeTables.get(rec.id)!.routes).toEqual([{ dest: '192.168.0.0/16', target: 'local' }]);
-    expect(routeTable.diff({ vpcId: 'vpc-b', extraRoutes: [] }, { vpcId: 'vpc-a', extraRoutes: [] })[0]?.replace).toBe(true);
+    expect(routeTable.diff({ vpcId: 'vpc-b', extraRoutes: [], tags: {} }, { vpcId: 'vpc-a', extraRoutes: [], tags: {} })[0]?.replace).toBe(true);
   });
+
+  for (const [op, kind, key] of [
+    ['AssociateRouteTable', routeTableAssociation, K.routeTableAssociation('ap-northeast-1a')],
+    ['CreateVpcEndpoint', vpcGatewayEndpoint, K.gatewayEndpoint],
+  ] as const) {
+    it(`${op} a moment after the route table's create (EC2 eventual consistency): NotFound is retried, the call made once`, async () => {
+      vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      await settleWithFakeTimers(upTo(K.vpc, K.subnet('batch', 'ap-northeast-1a')));
+      fake.ec2.referenceLagMs = 10_000;
+      await settleWithFakeTimers(converge(routeTable, K.routeTable));
+      const started = Date.now();
+      await settleWithFakeTimers(converge(kind as ResourceKind, key));
+      const calls = fake.core.calls.filter((c) => c.op === op);
+      expect(calls.filter((c) => c.error === 'InvalidRouteTableID.NotFound').length).toBeGreaterThan(0);
+      expect(calls.filter((c) => !c.error)).toHaveLength(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    });
+  }
 
   it('associates each batch subnet, finds the association through the subnet, deletes it', async () => {
     await upTo(K.routeTable, K.subnet('batch', 'ap-northeast-1a'));

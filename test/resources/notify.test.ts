@@ -136,7 +136,7 @@ describe('sns.topic', () => {
   });
 
   it('another name is a replacement', () => {
-    const d = { name: 'a', displayName: 'x', policy: undefined };
+    const d = { name: 'a', displayName: 'x', policy: undefined, tags: {} };
     expect(snsTopic.diff(d, { ...d, name: 'b' })).toEqual([{ field: 'name', from: 'b', to: 'a', replace: true }]);
   });
 
@@ -258,7 +258,7 @@ describe('events.alert-rule and events.alert-target', () => {
     await converge(eventsAlertRule, K.alertRule);
     expect(fake.eventBridge.matchEvent('sample-batch-failed-runs', { source: 'aws.ecs' })).toBe(false);
     expect(fake.eventBridge.rules.get(r.name)!.state).toBe('ENABLED');
-    expect(eventsAlertRule.diff({ name: 'a', eventPattern: '{}', state: 'ENABLED', description: '' }, { name: 'b', eventPattern: '{}', state: 'ENABLED', description: '' })[0]).toMatchObject({ replace: true });
+    expect(eventsAlertRule.diff({ name: 'a', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} }, { name: 'b', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} })[0]).toMatchObject({ replace: true });
   });
 
   it('target: create points the rule at the topic with the message transformer; find: no diff; drift is converged', async () => {
