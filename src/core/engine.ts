@@ -254,10 +254,16 @@ async function cleanUp(
 ): Promise<Error[]> {
   const kindOf = (kind: string) => env.kinds.find((k) => k.kind === kind);
   const stale = staleRecords(graph, records).filter(([, rec]) => kindOf(rec.kind));
+  // Duplicates are ordered among themselves by their nodes' dependencies (a duplicate endpoint group goes
+  // before the duplicate task group its rule references); stale records, having no node, by their kinds.
+  const dupKey = (d: { key: string; record: ResourceRecord }) => `${d.key}#${d.record.id}`;
   const targets = [
-    ...stale.map(([key, rec]) => ({ key, stateKey: key as string | undefined, record: rec, note: undefined as string | undefined })),
-    ...duplicates.map((d) => ({ key: `${d.key}#${d.record.id}`, stateKey: undefined, record: d.record, note: `duplicate of ${d.kept.id} (${d.key})` })),
-  ].map((t) => ({ ...t, kind: t.record.kind, deps: [], orphan: true, kindDef: kindOf(t.record.kind)! }));
+    ...stale.map(([key, rec]) => ({ key, stateKey: key as string | undefined, record: rec, note: undefined as string | undefined, deps: [] as string[], orphan: true })),
+    ...duplicates.map((d) => ({
+      key: dupKey(d), stateKey: undefined, record: d.record, note: `duplicate of ${d.kept.id} (${d.key})`, orphan: false,
+      deps: duplicates.filter((o) => graph.byKey.get(d.key)?.spec.deps.includes(o.key)).map(dupKey),
+    })),
+  ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
   if (!targets.length) return [];
   const byKey = new Map(targets.map((t) => [t.key, t]));
   const outcome = await walkKeys(

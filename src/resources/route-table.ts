@@ -10,7 +10,7 @@ import {
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, duplicateRecords, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, sorted, tagSpecs,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, sorted, tagSpecs,
   unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
@@ -65,13 +65,7 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
       rank: (rts) => [...rts].sort((a, b) => (b.Associations?.length ?? 0) - (a.Associations?.length ?? 0) || (a.RouteTableId ?? '').localeCompare(b.RouteTableId ?? '')),
     });
     if (!found) return undefined;
-    return {
-      record: { kind: 'ec2.route-table', id: found.item.RouteTableId! },
-      owned: found.owned,
-      owner: found.owner,
-      duplicates: duplicateRecords('ec2.route-table', found.duplicates, (r) => r.RouteTableId!),
-      observed: { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item), tags: ec2Tags(ctx, found.item) },
-    };
+    return ec2Found('ec2.route-table', found, (r) => r.RouteTableId!, { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item), tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, d) {

@@ -10,6 +10,7 @@ import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { scheduleGroupName, usesScheduler } from './lib/scheduler.js';
+import { createUnique } from './lib/create.js';
 import { clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 
 export interface ScheduleGroupDesired {
@@ -73,16 +74,23 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
 
   async create(ctx, node, d) {
     const input = { Name: d.name, Tags: tagList(d.tags), ClientToken: await clientToken(ctx, node.key) };
-    let out;
-    try {
-      out = await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input));
-    } catch (err) {
-      // A group still DELETING (from a `down` or an engine switch a moment ago) holds the name.
-      if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING') throw err;
-      await waitGone(ctx, d.name);
-      out = await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input));
-    }
-    return { kind: 'scheduler.schedule-group', id: d.name, arn: out.ScheduleGroupArn };
+    const send = async () => (await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input))).ScheduleGroupArn;
+    // Names are unique: a ConflictException right after our attempt (the SDK resent a call whose answer
+    // was lost) is that attempt's group, adopted when it carries our tag. A group still DELETING (from a
+    // `down` or an engine switch a moment ago) holds the name until it is gone.
+    const arn = await createUnique('Schedule group', d.name, async () => {
+      try {
+        return await send();
+      } catch (err) {
+        if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING') throw err;
+        await waitGone(ctx, d.name);
+        return send();
+      }
+    }, (err) => awsErrorCode(err) === 'ConflictException', async () => {
+      const g = await getScheduleGroup(ctx, d.name);
+      return g?.Arn && g.State !== 'DELETING' ? { ...ownershipOf(ctx, await schedulerTags(ctx, g.Arn)), value: g.Arn } : undefined;
+    });
+    return { kind: 'scheduler.schedule-group', id: d.name, arn };
   },
 
   diff(d, o) {

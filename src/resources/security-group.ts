@@ -12,7 +12,7 @@ import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, type SgName } from './lib/keys.js';
 import {
-  atomPermission, change, convergeEc2Tags, deleteEc2, duplicateRecords, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
+  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
   retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased, type Ec2Describe,
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
@@ -119,13 +119,7 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
       blocker: async () => (vpcId ? byName(ctx, vpcId, name) : undefined),
     });
     if (!found) return undefined;
-    return {
-      record: { kind: 'ec2.security-group', id: found.item.GroupId! },
-      owned: found.owned,
-      owner: found.owner,
-      duplicates: duplicateRecords('ec2.security-group', found.duplicates, (g) => g.GroupId!),
-      observed: observe(ctx, found.item),
-    };
+    return ec2Found('ec2.security-group', found, (g) => g.GroupId!, observe(ctx, found.item));
   },
 
   async create(ctx, node, d) {

@@ -9,7 +9,7 @@ import { awsErrorCode } from '../core/errors.js';
 import type { ResourceKind } from '../core/types.js';
 import { K, type SubnetGroup } from './lib/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, duplicateRecords, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, networkBlockers,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, networkBlockers,
   retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
@@ -59,15 +59,9 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
     });
     if (!found) return undefined;
     const s = found.item;
-    return {
-      record: { kind: 'ec2.subnet', id: s.SubnetId!, attrs: { az: s.AvailabilityZone ?? '' } },
-      owned: found.owned,
-      owner: found.owner,
-      duplicates: duplicateRecords('ec2.subnet', found.duplicates, (x) => x.SubnetId!),
-      observed: {
-        vpcId: s.VpcId ?? '', cidr: s.CidrBlock ?? '', az: s.AvailabilityZone ?? '', mapPublicIpOnLaunch: s.MapPublicIpOnLaunch ?? false, tags: ec2Tags(ctx, s),
-      },
-    };
+    return ec2Found('ec2.subnet', found, (x) => x.SubnetId!, {
+      vpcId: s.VpcId ?? '', cidr: s.CidrBlock ?? '', az: s.AvailabilityZone ?? '', mapPublicIpOnLaunch: s.MapPublicIpOnLaunch ?? false, tags: ec2Tags(ctx, s),
+    }, { az: s.AvailabilityZone ?? '' });
   },
 
   async create(ctx, node, d) {

@@ -3,7 +3,7 @@ import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
-  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, duplicateRecords, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound,
+  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound,
   sorted, tagSpecs, waitEndpointAvailable,
 } from './lib/ec2.js';
 
@@ -76,13 +76,7 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
   async find(ctx, node, recorded) {
     const found = await findEndpoint(ctx, node.key, recorded);
     if (!found) return undefined;
-    return {
-      record: { kind: 'ec2.vpc-gateway-endpoint', id: found.item.VpcEndpointId! },
-      owned: found.owned,
-      owner: found.owner,
-      duplicates: duplicateRecords('ec2.vpc-gateway-endpoint', found.duplicates, (e) => e.VpcEndpointId!),
-      observed: observe(ctx, found.item),
-    };
+    return ec2Found('ec2.vpc-gateway-endpoint', found, (e) => e.VpcEndpointId!, observe(ctx, found.item));
   },
 
   async create(ctx, node, d) {

@@ -12,7 +12,7 @@ import {
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, duplicateRecords, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
   stackItems, tagSpecs, unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
@@ -97,13 +97,7 @@ export const vpc: ResourceKind<VpcDesired> = {
     const [dnsSupport, dnsHostnames] = found.owned
       ? await Promise.all([dnsAttribute(ctx, id, 'enableDnsSupport'), dnsAttribute(ctx, id, 'enableDnsHostnames')])
       : [false, false];
-    return {
-      record: { kind: 'ec2.vpc', id },
-      owned: found.owned,
-      owner: found.owner,
-      duplicates: duplicateRecords('ec2.vpc', found.duplicates, (v) => v.VpcId!),
-      observed: { cidr: found.item.CidrBlock ?? '', dnsSupport, dnsHostnames, tags: ec2Tags(ctx, found.item) },
-    };
+    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, { cidr: found.item.CidrBlock ?? '', dnsSupport, dnsHostnames, tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, desired) {

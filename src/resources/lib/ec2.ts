@@ -14,7 +14,7 @@ import {
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
 import { WaitTimeout, awsErrorCode, isNotFound } from '../../core/errors.js';
-import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Ownership, type ResourceRecord } from '../../core/types.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../core/types.js';
 import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagDelta, tagList, tagRecord } from './tags.js';
 import { K } from './keys.js';
 import { retryWhile } from './create.js';
@@ -140,9 +140,15 @@ export async function lookupCreated<T extends Tagged>(ctx: Ctx, key: string, des
   return oldestFirst(items).map(idOf).find(Boolean);
 }
 
-/** The records of `findInStack`'s duplicates. */
-export function duplicateRecords<T>(kind: string, items: T[], idOf: (t: T) => string): ResourceRecord[] {
-  return items.map((t) => ({ kind, id: idOf(t) }));
+/** A kind's Found from `findInStack`'s answer: the kept resource's record, its ownership and its duplicates. */
+export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) => string, observed: O, attrs?: Record<string, string>): Found<O> {
+  return {
+    record: { kind, id: idOf(found.item), ...(attrs ? { attrs } : {}) },
+    owned: found.owned,
+    owner: found.owner,
+    duplicates: found.duplicates.map((t) => ({ kind, id: idOf(t) })),
+    observed,
+  };
 }
 
 /** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones. */
