@@ -152,6 +152,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
+  for (const [key, e] of assessment.errors) for (const note of (e as { notes?: string[] }).notes ?? []) env.reporter.warn(`${key}: ${note}`);
   if (refusals.length) {
     for (const { key, error } of refusals) {
       const n = graph.byKey.get(key)!;

@@ -137,7 +137,9 @@ export interface ResourceKind<D = any, P = any> {
   desired(ctx: Ctx, node: NodeSpec<P>): D | Promise<D>;
   /**
    * Look the resource up: by the recorded id first, else by tags (`batchctl:stack` + `batchctl:logical`)
-   * or by its unique AWS name. Returns undefined when it does not exist; never throws for that.
+   * or by its unique AWS name. Returns undefined when it does not exist; never throws for that. Ownership
+   * comes from the tags alone (the record is only a hint): a recorded resource that is not ours is
+   * returned not owned, and the engine looks again without the record.
    */
   find(ctx: Ctx, node: NodeSpec<P>, recorded: ResourceRecord | undefined): Promise<Found<D> | undefined>;
   /** Create it with tags, wait until usable, and return its record. */
