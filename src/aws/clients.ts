@@ -47,6 +47,13 @@ export interface AwsClients {
   readonly scheduler: SchedulerClient;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
+  /**
+   * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
+   * AWS offers no idempotency for (CreateVpc, CreateSubnet, AssociateRouteTable, RegisterTaskDefinition):
+   * when the response of such a call is lost, the SDK's retry would create a second resource. Their
+   * callers look the resource up before trying again (resources/lib/create.ts).
+   */
+  readonly once: Pick<AwsClients, 'ec2' | 'ecs'>;
 }
 
 /** Services `up`, `plan` and `down` need. */
@@ -132,9 +139,11 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   checkEndpointOverrides(opts);
   const built = new Map<ServiceName, unknown>();
+  const ctors = new Map<ServiceName, new (config: object) => unknown>();
   await Promise.all(
     services.map(async (s) => {
       const Ctor = await loaders[s]();
+      ctors.set(s, Ctor);
       built.set(s, new Ctor(clientConfig(s, opts)));
     }),
   );
@@ -143,7 +152,20 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     if (!c) throw new Error(`internal: AWS client '${s}' was not loaded for this command`);
     return c;
   };
+  // Built on first use: most commands never create anything.
+  const single = new Map<ServiceName, unknown>();
+  const getOnce = (s: ServiceName) => {
+    const Ctor = ctors.get(s);
+    if (!Ctor) throw new Error(`internal: AWS client '${s}' was not loaded for this command`);
+    if (!single.has(s)) single.set(s, new Ctor(clientConfig(s, { ...opts, maxAttempts: 1 })));
+    return single.get(s);
+  };
+  const once = {
+    get ec2() { return getOnce('ec2') as EC2Client; },
+    get ecs() { return getOnce('ecs') as ECSClient; },
+  };
   return {
+    once,
     get ec2() { return get('ec2') as EC2Client; },
     get ecs() { return get('ecs') as ECSClient; },
     get ecr() { return get('ecr') as ECRClient; },

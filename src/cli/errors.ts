@@ -22,11 +22,14 @@ export function exitCodeFor(err: unknown): number {
 /** Lines describing an error for stderr. */
 export function describeError(err: unknown, debug = false): string[] {
   const lines: string[] = [];
+  // Several failures often share one hint (every resource of a colliding stack): say it once.
+  const hints = new Set<string>();
   const one = (e: unknown) => {
     if (e instanceof UserError) {
       lines.push(`error: ${e.message}`);
       for (const d of e.details) lines.push(`  ${d}`);
-      if (e.hint) lines.push(`hint: ${e.hint}`);
+      if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
+      if (e.hint) hints.add(e.hint);
     } else if (e instanceof AwsStepError) {
       lines.push(`error: ${e.resource}: ${e.step} failed: ${e.code}: ${e.awsMessage}`);
     } else if (e instanceof Error) {

@@ -5,7 +5,7 @@ import { fmt } from '../core/format.js';
 /** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
 export const EXIT_CHANGES_PENDING = 3;
 
-const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-' } as const;
+const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-', forget: '.' } as const;
 
 /** `batchctl plan`: what `up` would change, field by field, without changing anything. */
 export function registerPlan(program: Command): void {
@@ -34,25 +34,36 @@ export function registerPlan(program: Command): void {
               key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
               changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
               error: e.error?.message,
+              ...(e.conflict ? { conflict: true } : {}),
+              ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
+              ...(e.notes?.length ? { notes: e.notes } : {}),
             })),
+            conflicts: plan.conflicts.map((e) => e.key),
           }, null, 2) + '\n');
         } else {
           const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
           for (const e of plan.entries) {
-            if (e.action === 'unchanged' && !opts.all) continue;
             const id = e.record?.id ? `  ${e.record.id}` : '';
-            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)' : '';
+            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
+              : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
+            const hasDup = !!e.found?.duplicates?.length;
+            if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length) continue;
             out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
             for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
             if (e.error) out.push(`      ${e.error.message}`);
+            for (const n of e.notes ?? []) out.push(`      note: ${n}`);
           }
           const c = plan.counts;
+          const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
           out.push(plan.pending
-            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged.`
+            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
             : `No changes: ${c.unchanged} resources match the config.`);
+          if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
           process.stdout.write(out.join('\n') + '\n');
         }
-        if (errors.length) return errors.some((e) => e.error && e.error.name !== 'UserError') ? 1 : 2;
+        // 1: the plan is incomplete (a read failed); 2: `up` would refuse (not ours, replacement).
+        if (errors.some((e) => !e.conflict)) return 1;
+        if (plan.conflicts.length) return 2;
         return (opts.failOnChanges || opts.detailedExitcode) && plan.pending ? EXIT_CHANGES_PENDING : 0;
       }),
     );

@@ -47,6 +47,7 @@ export function renderStatus(s: StatusReport): string[] {
       return [r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
     }),
   ]));
+  for (const r of s.resources) for (const n of r.notes ?? []) out.push(`  note: ${r.key}: ${n}`);
   out.push('');
   const e = s.endpoints;
   out.push(`Interface endpoints: ${e.up} up, ${e.down} down` + (e.list.length ? '  (billed per hour while up; `batchctl down --endpoints` removes them, `batchctl up` restores them)' : ''));

@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import type { Reporter } from './reporter.js';
 import { silentReporter } from './reporter.js';
-import { TAG_STACK, type Ctx, type ResourceRecord } from './types.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type Found, type ResourceRecord } from './types.js';
 
 /** What it takes to build a context. */
 export interface ContextOptions {
@@ -21,6 +21,14 @@ export interface ContextOptions {
   records?: Map<string, ResourceRecord>;
   /** The node key progress messages are attributed to (the engine sets one per step). */
   stepKey?: string;
+  /** Config tag keys earlier runs applied (from the state): still ours to remove if the config dropped them. */
+  previousTagKeys?: readonly string[];
+  /** What the walk found of each node so far (see Ctx.assessed). */
+  assessed?: Map<string, Found | null>;
+  /** Where `intend` writes (the engine's state, during `up`). */
+  intend?: (record: ResourceRecord) => Promise<void>;
+  /** A walk's shared reads (see Ctx.memo); none: every read runs. */
+  memo?: Map<string, Promise<unknown>>;
 }
 
 /**
@@ -43,6 +51,20 @@ export function buildContext(opts: ContextOptions): Ctx {
     clock,
     runId: opts.runId ?? randomUUID(),
     baseTags: { ...opts.config.tags, [TAG_STACK]: opts.config.stack },
+    tagKeys: new Set([TAG_STACK, TAG_LOGICAL, ...Object.keys(opts.config.tags), ...(opts.previousTagKeys ?? [])]),
+    assessed: (key) => opts.assessed?.get(key),
+    intend: async (record) => opts.intend?.(record),
+    memo<T>(key: string, read: () => Promise<T>): Promise<T> {
+      const memo = opts.memo;
+      if (!memo) return read();
+      if (!memo.has(key)) {
+        const p = read();
+        memo.set(key, p);
+        // A failed read is not remembered: the next node asks again (and reports its own error).
+        p.catch(() => memo.delete(key));
+      }
+      return memo.get(key) as Promise<T>;
+    },
     record(key) {
       const r = records.get(key);
       if (!r) throw new MissingRecord(stepKey, key);

@@ -15,7 +15,7 @@ import { endpointCost, pricesFor } from './pricing.js';
 import { realClock } from './clock.js';
 import type { ResourceEvent } from './reporter.js';
 import { openStack, type StackOptions } from './stack.js';
-import type { Ctx, DeleteOptions, ResourceKind, ResourceRecord } from './types.js';
+import { describeOwner, type Ctx, type DeleteOptions, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Options of `down`. */
 export interface DownOptions extends StackOptions {
@@ -187,9 +187,10 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
 }
 
 /**
- * What exists: plan's read-only walk over the config's graph (dependencies first, so dependants are looked
- * up with their parents' live ids), then tagged resources no node accounts for, then state records of
- * nodes the config no longer has.
+ * What exists, and is ours: plan's read-only walk over the config's graph (dependencies first, so
+ * dependants are looked up with their parents' live ids), then tagged resources no node accounts for,
+ * then state records of nodes the config no longer has. Only what its tags (or its parent's) say is this
+ * stack's is ever a target: a state record naming anything else is reported and forgotten.
  */
 async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOptions): Promise<Target[]> {
   const plan = await planStack(env, { parallel: opts.parallel });
@@ -201,25 +202,34 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
   };
   for (const e of plan.entries) {
     // Stale state records (nodes the config no longer has) are handled with the other orphans below.
-    if (e.action === 'delete') continue;
+    if (e.action === 'delete' || e.action === 'forget') continue;
     const node = plan.graph.byKey.get(e.key)!;
-    const recorded = env.state.get(e.key);
+    const recorded = plan.walk.ignored.has(e.key) ? undefined : env.state.get(e.key);
+    if (e.ignoredRecord || (e.error as { ignoredRecord?: boolean } | undefined)?.ignoredRecord) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
     if (e.action === 'error') {
-      // A same-named resource that is not ours is never deleted; any other error leaves us blind, unless
-      // the state file knows the id (delete treats "already gone" as success).
-      if (recorded) add({ key: e.key, kindDef: node.kind, record: recorded, deps: node.spec.deps, orphan: false, stateKey: e.key });
-      else if (e.error instanceof UserError) env.reporter.warn(`kept ${e.key}: ${e.error.message}`);
-      else throw e.error!;
+      // Not ours: never deleted, whatever the state says.
+      if (e.conflict) {
+        env.reporter.warn(`kept ${e.key}: ${e.error!.message}`);
+        continue;
+      }
+      // A read failed, so the node could not be assessed: the recorded id is still checked by its own tags
+      // (or its parent's) before anything is deleted; without that, `down` cannot know what exists.
+      const own = recorded ? await node.kind.ownerOf(ctxFor(e.key), recorded).catch(() => { throw e.error!; }) : undefined;
+      if (!recorded) throw e.error!;
+      if (own?.owned) add({ key: e.key, kindDef: node.kind, record: recorded, deps: node.spec.deps, orphan: false, stateKey: e.key });
+      else if (own) env.reporter.warn(`kept ${e.key}: ${recorded.id} is recorded in the state but ${describeOwner(own)}: not touched`);
       continue;
     }
     if (!e.record) continue;
     // A resource already scheduled for deletion (a secret in its recovery window) is gone as far as
     // `down` is concerned, unless --force asks for it to go at once.
     if ((e.found?.observed as { pendingDeletion?: boolean } | undefined)?.pendingDeletion && !opts.force) continue;
-    add({ key: e.key, kindDef: node.kind, record: e.record, deps: node.spec.deps, orphan: false, stateKey: recorded ? e.key : undefined });
+    add({ key: e.key, kindDef: node.kind, record: e.record, deps: node.spec.deps, orphan: false, stateKey: env.state.get(e.key) ? e.key : undefined });
   }
+  // The listings are the walk's own (shared reads): tagged with this stack by construction.
+  const listCtx = buildContext({ ...env, records: env.state.records(), memo: plan.walk.memo });
   const listed = await Promise.all(
-    RESOURCE_KINDS.filter((k) => k.list && (!opts.endpointsOnly || k.costly)).map(async (k) => ({ kind: k, items: await k.list!(ctxFor('')) })),
+    RESOURCE_KINDS.filter((k) => k.list && (!opts.endpointsOnly || k.costly)).map(async (k) => ({ kind: k, items: await k.list!(listCtx) })),
   );
   for (const { kind, items } of listed) {
     for (const { key, record } of items) {
@@ -228,10 +238,13 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
       add({ key: plan.graph.byKey.has(key) || targets.some((t) => t.key === key) ? `${key}#${record.id}` : key, kindDef: kind, record, deps: [], orphan: true, stateKey });
     }
   }
-  for (const [key, record] of env.state.records()) {
-    if (plan.graph.byKey.has(key) || claimed.has(`${record.kind}\0${record.id}`)) continue;
-    const kind = RESOURCE_KINDS.find((k) => k.kind === record.kind);
-    if (kind) add({ key, kindDef: kind, record, deps: [], orphan: true, stateKey: key });
+  // Stale records: plan checked each one's ownership ('delete': ours; 'forget': gone or not ours).
+  for (const e of plan.entries) {
+    if (e.action === 'forget' && e.notes?.length && !/no longer exists/.test(e.notes[0]!)) env.reporter.warn(`${e.key}: ${e.notes[0]} (forgotten from the state)`);
+    if (e.action === 'error' && !plan.graph.byKey.has(e.key)) throw e.error!;
+    if (e.action !== 'delete' || !e.record || claimed.has(`${e.kind}\0${e.record.id}`)) continue;
+    const kind = RESOURCE_KINDS.find((k) => k.kind === e.kind);
+    if (kind) add({ key: e.key, kindDef: kind, record: e.record, deps: [], orphan: true, stateKey: e.key });
   }
   return targets;
 }

@@ -13,7 +13,7 @@ import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
 import type { StateStore } from './state.js';
-import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from './types.js';
+import { TAG_STACK, describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -60,7 +60,11 @@ export class ReplacementRefused extends UserError {
 }
 
 
-/** Converge every resource of the config. Throws RunFailed (after reporting) when any step failed. */
+/**
+ * Converge every resource of the config. First the same assessment `plan` makes, over the whole graph:
+ * when anything is in conflict (a resource that is not ours, a replacement) the run stops there, having
+ * written nothing. Throws RunFailed (after reporting) when any step failed.
+ */
 export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResult> {
   const graph = buildGraph(env.config, env.kinds);
   return walk(env, graph, opts);
@@ -134,21 +138,58 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   const started = clock.now();
   const runId = randomUUID();
   const records = env.state.records();
+  const previousTagKeys = env.state.tagKeys();
   const events: ResourceEvent[] = [];
   const emit = (e: ResourceEvent) => {
     events.push(e);
     env.reporter.stepDone(e);
   };
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const result = (failures: Error[]): RunResult => ({ events, counts: countActions(events), wallMs: clock.now() - started, failures });
 
+  // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
+  const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
+  const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
+  const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+  for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
+  for (const [key, e] of assessment.errors) for (const note of (e as { notes?: string[] }).notes ?? []) env.reporter.warn(`${key}: ${note}`);
+  if (refusals.length) {
+    for (const { key, error } of refusals) {
+      const n = graph.byKey.get(key)!;
+      emit({ key, kind: n.kind.kind, label: n.kind.label, action: 'failed', message: error.message });
+    }
+    env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
+    const failures = refusals.map((r) => r.error);
+    throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  }
+
+  // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment
+  // (no second read); the others are looked at again, with their dependencies' new records.
+  env.state.setTagKeys([...previousTagKeys, ...Object.keys(env.config.tags)]);
+  const actions = new Map<string, ResourceAction>();
+  const duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[] = [];
+  const ctxFor = (key: string) => buildContext({
+    config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed,
+    intend: async (record) => {
+      env.state.put(key, record);
+      await env.state.save();
+    },
+  });
   const runStep = async (key: string): Promise<void> => {
     const node = graph.byKey.get(key)!;
     const t0 = clock.now();
     env.reporter.stepStarted(node.key, node.kind.label);
-    const ctx = buildContext({
-      config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-      reporter: env.reporter, clock, runId, records, stepKey: node.key,
-    });
-    const { action, record, changes } = await converge(env, node, ctx, env.state.get(node.key), opts, clock);
+    const ctx = ctxFor(key);
+    const prior = assessment.entries.get(key);
+    const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
+    const a = prior && !prior.partial && settled
+      ? prior
+      : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+    const { action, record, changes } = await converge(env, node, ctx, a, opts, clock);
+    actions.set(key, action);
+    assessment.assessed.set(key, a.found && action === 'unchanged' ? a.found : { record, owned: true, observed: a.desired });
+    for (const d of a.found?.duplicates ?? []) duplicates.push({ key, kept: record, record: d });
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
@@ -161,7 +202,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   const outcome = await walkKeys(
     graph.nodes.map((n) => n.key),
     (k) => graph.byKey.get(k)!.spec.deps,
-    opts.parallel ?? DEFAULT_PARALLEL,
+    parallel,
     runStep,
     (key, error) => {
       const node = graph.byKey.get(key)!;
@@ -178,12 +219,24 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   }
   const failures = outcome.failures.map((f) => f.error);
   // Only once everything the config describes has converged: resources the config no longer has (an
-  // endpoint removed from the list, the old trigger after a schedule engine switch) are deleted, so the
-  // replacement always exists before what it replaces goes.
-  if (!failures.length) failures.push(...(await prune(env, graph, records, runId, opts, clock, emit)));
-  const result: RunResult = { events, counts: countActions(events), wallMs: clock.now() - started, failures };
-  if (failures.length) throw Object.assign(new RunFailed(failures), { result });
-  return result;
+  // endpoint removed from the list, the old trigger after a schedule engine switch) and duplicates are
+  // deleted, so what replaces them always exists before they go.
+  if (!failures.length) failures.push(...(await cleanUp(env, graph, records, duplicates, runId, opts, clock, emit)));
+  if (!failures.length) {
+    // Every resource carries the config's tags now: keys dropped earlier are gone from all of them.
+    env.state.setTagKeys(Object.keys(env.config.tags));
+    await env.state.save();
+  }
+  if (failures.length) throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  return result(failures);
+}
+
+/** What stops `up` before its first write: resources that are not ours, refused replacements, failed reads. */
+export function refusalsOf(assessment: GraphAssessment): { key: string; error: Error }[] {
+  const out: { key: string; error: Error }[] = [];
+  for (const [key, a] of assessment.entries) if (a.action === 'replace') out.push({ key, error: new ReplacementRefused(key, a.label, a.changes) });
+  for (const [key, error] of assessment.errors) out.push({ key, error });
+  return out;
 }
 
 /** State records whose keys the config's graph no longer has: what `up` deletes after converging. */
@@ -191,13 +244,28 @@ export function staleRecords(graph: Graph, records: Map<string, ResourceRecord>)
   return [...records].filter(([key]) => !graph.byKey.has(key));
 }
 
-async function prune(
-  env: EngineEnv, graph: Graph, records: Map<string, ResourceRecord>, runId: string, opts: UpOptions, clock: Clock,
-  emit: (e: ResourceEvent) => void,
+/**
+ * After converging: delete the state records the config no longer has and the duplicates found, in
+ * reverse dependency order. Nothing is deleted before its own tags (or its parent's) say it is ours: a
+ * stale record naming a resource that is not ours is reported and forgotten, never acted on.
+ */
+async function cleanUp(
+  env: EngineEnv, graph: Graph, records: Map<string, ResourceRecord>, duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[],
+  runId: string, opts: UpOptions, clock: Clock, emit: (e: ResourceEvent) => void,
 ): Promise<Error[]> {
-  const stale = staleRecords(graph, records).filter(([, rec]) => env.kinds.some((k) => k.kind === rec.kind));
-  if (!stale.length) return [];
-  const targets = stale.map(([key, rec]) => ({ key, kind: rec.kind, deps: [], orphan: true, record: rec, kindDef: env.kinds.find((k) => k.kind === rec.kind)! }));
+  const kindOf = (kind: string) => env.kinds.find((k) => k.kind === kind);
+  const stale = staleRecords(graph, records).filter(([, rec]) => kindOf(rec.kind));
+  // Duplicates are ordered among themselves by their nodes' dependencies (a duplicate endpoint group goes
+  // before the duplicate task group its rule references); stale records, having no node, by their kinds.
+  const dupKey = (d: { key: string; record: ResourceRecord }) => `${d.key}#${d.record.id}`;
+  const targets = [
+    ...stale.map(([key, rec]) => ({ key, stateKey: key as string | undefined, record: rec, note: undefined as string | undefined, deps: [] as string[], orphan: true })),
+    ...duplicates.map((d) => ({
+      key: dupKey(d), stateKey: undefined, record: d.record, note: `duplicate of ${d.kept.id} (${d.key})`, orphan: false,
+      deps: duplicates.filter((o) => graph.byKey.get(d.key)?.spec.deps.includes(o.key)).map(dupKey),
+    })),
+  ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
+  if (!targets.length) return [];
   const byKey = new Map(targets.map((t) => [t.key, t]));
   const outcome = await walkKeys(
     targets.map((t) => t.key),
@@ -211,15 +279,28 @@ async function prune(
         config: env.config, aws: env.aws, account: env.account, partition: env.partition,
         reporter: env.reporter, clock, runId, records, stepKey: key,
       });
+      const forget = async () => {
+        if (!t.stateKey) return;
+        records.delete(t.stateKey);
+        env.state.remove(t.stateKey);
+        await env.state.save();
+      };
+      let own: Ownership | undefined;
       try {
-        await t.kindDef.delete(ctx, t.record);
+        own = await t.kindDef.ownerOf(ctx, t.record);
+        if (own?.owned) await t.kindDef.delete(ctx, t.record);
       } catch (err) {
         throw asStepError(key, 'delete', err);
       }
-      records.delete(key);
-      env.state.remove(key);
-      await env.state.save();
-      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'deleted', id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 });
+      await forget();
+      const base = { key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 };
+      if (!own) emit({ ...base, action: 'absent' });
+      else if (own.owned) emit({ ...base, action: 'deleted', ...(t.note ? { message: t.note } : {}) });
+      else {
+        const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
+        env.reporter.warn(`${key}: ${message}`);
+        emit({ ...base, action: 'skipped', message });
+      }
     },
     (key, error) => {
       const t = byKey.get(key)!;
@@ -245,12 +326,36 @@ export interface Assessment {
   found?: Found;
   desired?: unknown;
   changes: FieldChange[];
+  /**
+   * The node's dependencies do not all exist yet (plan, and `up`'s first pass): it will be created, or
+   * looked at again once they exist.
+   */
+  partial?: boolean;
+  /** What the reader should know: a state record that is not ours (ignored), duplicates `up` deletes. */
+  notes?: string[];
+  /** The state's record for this node names a resource that is not ours: it was ignored. */
+  ignoredRecord?: boolean;
+}
+
+/** A resource exists under the node's name (or tags) and is not this stack's: never adopted, never touched. */
+export class NotOurs extends UserError {
+  constructor(readonly key: string, readonly label: string, readonly found: Found, stack: string) {
+    super(
+      found.owner
+        ? `${label} ${found.record.id} (${key}) already exists and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
+        : `${label} ${found.record.id} (${key}) already exists but ${describeOwner(found)}: it is not part of stack '${stack}'`,
+      found.owner
+        ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
+        : `batchctl never adopts resources it did not create: rename it in the config, or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
+    );
+  }
 }
 
 /**
- * Find a node and diff it against the config. Throws a UserError for a same-named resource that is not
- * ours. With `tolerateMissingDeps` (plan), a node whose dependencies do not exist yet is reported as
- * `create` instead of failing on their missing records.
+ * Find a node and diff it against the config. A state record naming a resource that is not ours is
+ * noted and ignored (the node is looked up by its tags or name instead). Throws NotOurs for a resource
+ * that is not ours under the node's own name. With `tolerateMissingDeps` (plan, `up`'s first pass), a
+ * node whose dependencies do not exist yet is reported as `create` (partial) instead of failing.
  */
 export async function assess(
   node: GraphNode,
@@ -261,46 +366,109 @@ export async function assess(
 ): Promise<Assessment> {
   const { kind, spec } = node;
   const base = { key: node.key, label: kind.label, kind: kind.kind };
+  const notes: string[] = [];
+  let ignoredRecord = false;
   let found: Found | undefined;
   try {
     found = await step(node, 'find', () => kind.find(ctx, spec, recorded));
+    if (found && !found.owned && recorded) {
+      notes.push(`${recorded.id} is recorded in the state but ${describeOwner(found)}: not touched`);
+      ignoredRecord = true;
+      found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
+    }
   } catch (err) {
-    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) return { ...base, action: 'create', changes: [] };
+    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) {
+      return { ...base, action: 'create', changes: [], partial: true, notes, ignoredRecord };
+    }
     throw err;
   }
-  if (found && !found.owned) {
-    throw new UserError(
-      `${kind.label} ${found.record.id} (${node.key}) already exists but is not part of stack '${stack}' (no batchctl:stack tag)`,
-      'batchctl never adopts resources it did not create: rename it in the config, or tag it batchctl:stack=' + stack + ' if it really is this stack\'s',
-    );
+  if (found && !found.owned) throw Object.assign(new NotOurs(node.key, kind.label, found, stack), { notes, ignoredRecord });
+  if (found?.duplicates?.length) {
+    const ids = found.duplicates.map((d) => d.id).join(', ');
+    notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
   }
+  const more = { notes, ignoredRecord };
   let desired: unknown;
   try {
     desired = await kind.desired(ctx, spec);
   } catch (err) {
     if (tolerateMissingDeps && err instanceof MissingRecord) {
-      return found ? { ...base, action: 'update', found, changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }] } : { ...base, action: 'create', changes: [] };
+      return found
+        ? { ...base, ...more, action: 'update', found, partial: true, changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }] }
+        : { ...base, ...more, action: 'create', partial: true, changes: [] };
     }
     throw err;
   }
-  if (!found) return { ...base, action: 'create', desired, changes: [] };
+  if (!found) return { ...base, ...more, action: 'create', desired, changes: [] };
   const changes = kind.diff(desired, found.observed);
-  if (changes.length === 0) return { ...base, action: 'unchanged', found, desired, changes };
+  if (changes.length === 0) return { ...base, ...more, action: 'unchanged', found, desired, changes };
   const replace = changes.filter((c) => c.replace);
-  if (replace.length || !kind.update) return { ...base, action: 'replace', found, desired, changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })) };
-  return { ...base, action: 'update', found, desired, changes };
+  if (replace.length || !kind.update) return { ...base, ...more, action: 'replace', found, desired, changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })) };
+  return { ...base, ...more, action: 'update', found, desired, changes };
+}
+
+/** What one walk of assessments found. */
+export interface GraphAssessment {
+  /** Per node key, its assessment (absent for the nodes in `errors`). */
+  entries: Map<string, Assessment>;
+  /** Nodes that could not be assessed, or that are not ours (NotOurs). */
+  errors: Map<string, Error>;
+  /** What was found of each node (Ctx.assessed), for untaggable children and for `up`'s second pass. */
+  assessed: Map<string, Found | null>;
+  /** Keys whose state record names a resource that is not ours. */
+  ignored: Set<string>;
+  /** The walk's shared reads (stack-wide listings), for `down`'s orphan sweep. */
+  memo: Map<string, Promise<unknown>>;
+}
+
+/**
+ * Assess every node, dependencies first (a node's find may need its parents' ids). Read-only. `records`
+ * (the state's) is updated with what is found live; a node found missing, or not ours, loses its record,
+ * so its dependants are assessed as `create` instead of being looked up with a dead or foreign id.
+ */
+export async function assessGraph(
+  env: Pick<EngineEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state'>,
+  graph: Graph,
+  opts: { records: Map<string, ResourceRecord>; runId: string; parallel: number; clock: Clock; previousTagKeys: readonly string[] },
+): Promise<GraphAssessment> {
+  const out: GraphAssessment = { entries: new Map(), errors: new Map(), assessed: new Map(), ignored: new Set(), memo: new Map() };
+  await walkKeys(
+    graph.nodes.map((n) => n.key),
+    (k) => graph.byKey.get(k)!.spec.deps,
+    opts.parallel,
+    async (key) => {
+      const node = graph.byKey.get(key)!;
+      const ctx = buildContext({
+        config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, clock: opts.clock,
+        runId: opts.runId, records: opts.records, stepKey: key, previousTagKeys: opts.previousTagKeys, assessed: out.assessed, memo: out.memo,
+      });
+      try {
+        const a = await assess(node, ctx, env.state.get(key), env.config.stack, true);
+        if (a.ignoredRecord) out.ignored.add(key);
+        if (a.found) opts.records.set(key, a.found.record);
+        else opts.records.delete(key);
+        if (!a.partial) out.assessed.set(key, a.found ?? null);
+        out.entries.set(key, a);
+      } catch (err) {
+        opts.records.delete(key);
+        if (err instanceof NotOurs) out.assessed.set(key, err.found);
+        if ((err as { ignoredRecord?: boolean }).ignoredRecord) out.ignored.add(key);
+        out.errors.set(key, err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  );
+  return out;
 }
 
 async function converge(
   env: EngineEnv,
   node: GraphNode,
   ctx: Ctx,
-  recorded: ResourceRecord | undefined,
+  a: Assessment,
   opts: UpOptions,
   clock: Clock,
 ): Promise<{ action: ResourceAction; record: ResourceRecord; changes?: string[] }> {
   const { kind, spec } = node;
-  const a = await assess(node, ctx, recorded, env.config.stack);
   switch (a.action) {
     case 'unchanged':
       return { action: 'unchanged', record: a.found!.record };

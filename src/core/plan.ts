@@ -4,22 +4,28 @@
  * same walk to discover what exists.
  */
 import { randomUUID } from 'node:crypto';
-import { buildContext } from './context.js';
-import { assess, DEFAULT_PARALLEL, staleRecords, walkKeys, type Assessment, type EngineEnv } from './engine.js';
+import { assessGraph, DEFAULT_PARALLEL, NotOurs, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
 import { buildGraph, type Graph } from './graph.js';
 import { realClock } from './clock.js';
-import type { ResourceRecord } from './types.js';
+import { buildContext } from './context.js';
+import { describeOwner, type ResourceRecord } from './types.js';
 
 /** One node of a plan: the assessment, or the error that stopped it (e.g. a same-named resource not ours). */
 export interface PlanEntry extends Partial<Omit<Assessment, 'action'>> {
   key: string;
   label: string;
   kind: string;
-  /** `delete`: in the state but no longer in the config; `up` deletes it after converging the rest. */
-  action: Assessment['action'] | 'error' | 'delete';
+  /**
+   * `delete`: in the state but no longer in the config; `up` deletes it after converging the rest.
+   * `forget`: such a record names a resource that is gone, or is not ours: `up` drops the record and
+   * touches nothing.
+   */
+  action: Assessment['action'] | 'error' | 'delete' | 'forget';
   /** The live resource's record, when it exists. */
   record?: ResourceRecord;
   error?: Error;
+  /** The resource exists and is not ours (the error is a NotOurs): `up` refuses, `down` keeps it. */
+  conflict?: boolean;
 }
 
 /** A whole plan, in dependency order. */
@@ -30,6 +36,13 @@ export interface Plan {
   counts: Record<PlanEntry['action'], number>;
   /** True when `up` would change something (or cannot: replacements and errors count). */
   pending: boolean;
+  /**
+   * What makes `up` refuse before its first write: resources that are not ours and replacements. `plan`
+   * exits 2 exactly when this is not empty.
+   */
+  conflicts: PlanEntry[];
+  /** The walk itself (what was found, shared reads), for `down` and `status`. */
+  walk: GraphAssessment;
 }
 
 /** Everything `plan` needs: the engine's environment without the reporter's step events. */
@@ -41,41 +54,41 @@ export type PlanEnv = Omit<EngineEnv, 'iamPropagation'>;
  */
 export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}): Promise<Plan> {
   const graph = buildGraph(env.config, env.kinds);
-  // Working records: the state's, replaced by what is found live; a node found missing loses its record,
-  // so its dependants are planned as `create` instead of being looked up with a dead id.
-  const records = env.state.records();
-  const entries = new Map<string, PlanEntry>();
-  const runId = randomUUID();
-  await walkKeys(
-    graph.nodes.map((n) => n.key),
-    (k) => graph.byKey.get(k)!.spec.deps,
-    opts.parallel ?? DEFAULT_PARALLEL,
-    async (key) => {
-      const node = graph.byKey.get(key)!;
-      const ctx = buildContext({
-        config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-        reporter: env.reporter, clock: env.clock ?? realClock, runId, records, stepKey: key,
-      });
-      const base = { key, label: node.kind.label, kind: node.kind.kind };
-      try {
-        const a = await assess(node, ctx, env.state.get(key), env.config.stack, true);
-        if (a.found) records.set(key, a.found.record);
-        else records.delete(key);
-        entries.set(key, { ...a, record: a.found?.record });
-      } catch (err) {
-        records.delete(key);
-        entries.set(key, { ...base, action: 'error', error: err instanceof Error ? err : new Error(String(err)), changes: [] });
-      }
-    },
-  );
-  const ordered: PlanEntry[] = graph.nodes.map((n) => entries.get(n.key)!);
-  for (const [key, record] of staleRecords(graph, env.state.records())) {
+  const walk = await assessGraph(env, graph, {
+    records: env.state.records(), runId: randomUUID(), parallel: opts.parallel ?? DEFAULT_PARALLEL, clock: env.clock ?? realClock,
+    previousTagKeys: env.state.tagKeys(),
+  });
+  const ordered: PlanEntry[] = graph.nodes.map((n) => {
+    const a = walk.entries.get(n.key);
+    if (a) return { ...a, record: a.found?.record };
+    const error = walk.errors.get(n.key)!;
+    const notes = (error as { notes?: string[] }).notes;
+    return {
+      key: n.key, label: n.kind.label, kind: n.kind.kind, action: 'error', error, changes: [],
+      ...(notes?.length ? { notes } : {}),
+      ...(error instanceof NotOurs ? { conflict: true, record: error.found.record } : {}),
+    };
+  });
+  // Stale records are checked like everything else: nothing is deleted before its tags say it is ours.
+  const stale = await Promise.all(staleRecords(graph, env.state.records()).map(async ([key, record]): Promise<PlanEntry | undefined> => {
     const kind = env.kinds.find((k) => k.kind === record.kind);
-    if (kind) ordered.push({ key, label: kind.label, kind: kind.kind, action: 'delete', record, changes: [] });
-  }
-  const counts = { create: 0, update: 0, unchanged: 0, replace: 0, error: 0, delete: 0 };
+    if (!kind) return undefined;
+    const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };
+    const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
+    try {
+      const own = await kind.ownerOf(ctx, record);
+      if (own?.owned) return { ...base, action: 'delete' };
+      return { ...base, action: 'forget', notes: [own ? `${record.id} is recorded in the state but ${describeOwner(own)}: not touched` : `${record.id} no longer exists`] };
+    } catch (err) {
+      return { ...base, action: 'error', error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }));
+  ordered.push(...stale.filter((e): e is PlanEntry => !!e));
+  const counts = { create: 0, update: 0, unchanged: 0, replace: 0, error: 0, delete: 0, forget: 0 };
   for (const e of ordered) counts[e.action] += 1;
-  return { graph, entries: ordered, counts, pending: ordered.some((e) => e.action !== 'unchanged') };
+  const conflicts = ordered.filter((e) => e.conflict || e.action === 'replace');
+  const pending = ordered.some((e) => e.action !== 'unchanged' || !!e.found?.duplicates?.length);
+  return { graph, entries: ordered, counts, pending, conflicts, walk };
 }
 
 /** A plan with the stack's identity, as the `plan` command reports it. */

@@ -118,7 +118,7 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
       sid: 'Ec2Ours', commands: UP, resources: ec2Any, condition: ours,
       actions: ['ec2:CreateSubnet', 'ec2:CreateSecurityGroup', 'ec2:CreateRouteTable', 'ec2:CreateVpcEndpoint', 'ec2:ModifyVpcAttribute', 'ec2:ModifySubnetAttribute',
         'ec2:AssociateRouteTable', 'ec2:ReplaceRouteTableAssociation', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress',
-        'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ModifyVpcEndpoint', 'ec2:DeleteRoute'],
+        'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ModifyVpcEndpoint', 'ec2:DeleteRoute', 'ec2:CreateTags', 'ec2:DeleteTags'],
     },
     // `up` removes an endpoint or an AZ's subnet that left the config.
     { sid: 'Ec2Ours', commands: REMOVERS, resources: ec2Any, condition: ours, actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSubnet', 'ec2:DisassociateRouteTable'] },
@@ -127,7 +127,7 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
     {
       sid: 'IamRoles', commands: UP, resources: roles,
-      actions: ['iam:TagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],
+      actions: ['iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],
     },
     ...(boundary ? [{
       sid: 'IamRolesWithBoundary', commands: UP, resources: roles, actions: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
@@ -148,34 +148,37 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
       sid: 'Bucket', commands: UP, resources: [bucketArn],
       actions: ['s3:CreateBucket', 's3:ListBucket', 's3:TagResource', 's3:PutBucketOwnershipControls', 's3:PutBucketTagging', 's3:PutBucketPublicAccessBlock', 's3:PutEncryptionConfiguration', 's3:PutLifecycleConfiguration', 's3:PutBucketPolicy', 's3:PutBucketVersioning'],
     },
+    // An untagged bucket (tags at creation ignored, a run stopped before tagging) is adopted when S3 created it
+    // after the create intent the state recorded: only ListBuckets gives a bucket's creation date.
+    { sid: 'ListBuckets', commands: DISCOVER, resources: ['*'], actions: ['s3:ListAllMyBuckets'] },
     { sid: 'Bucket', commands: DOWN, resources: [bucketArn], actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:PutLifecycleConfiguration', 's3:DeleteBucket'] },
     // `down --force` empties the bucket version by version (unversioned objects have version "null").
     { sid: 'BucketObjects', commands: DOWN, resources: [`${bucketArn}/*`], actions: ['s3:DeleteObjectVersion'] },
     // Secrets Manager (a name that does not exist yet is authorised without the random suffix)
     { sid: 'Secret', commands: DISCOVER, resources: secret, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] },
-    { sid: 'Secret', commands: UP, resources: secret, actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:RestoreSecret'] },
+    { sid: 'Secret', commands: UP, resources: secret, actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:RestoreSecret'] },
     { sid: 'Secret', commands: DOWN, resources: secret, actions: ['secretsmanager:DeleteSecret'] },
     // ECR
     { sid: 'Repository', commands: DISCOVER, resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'] },
-    { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
+    { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
     { sid: 'Repository', commands: DOWN, resources: [repo], actions: ['ecr:ListImages', 'ecr:DeleteRepository'] },
     { sid: 'Repository', commands: ['push'], resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'] },
     { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
     { sid: 'LogGroup', commands: DISCOVER, resources: logGroup, actions: ['logs:ListTagsForResource'] },
-    { sid: 'LogGroup', commands: UP, resources: logGroup, actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:PutRetentionPolicy'] },
+    { sid: 'LogGroup', commands: UP, resources: logGroup, actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:UntagResource', 'logs:PutRetentionPolicy'] },
     { sid: 'LogGroup', commands: DOWN, resources: logGroup, actions: ['logs:DeleteLogGroup'] },
     { sid: 'LogGroup', commands: ['logs', 'run-now'], resources: logGroup, actions: ['logs:FilterLogEvents'] },
     { sid: 'LogGroup', commands: ['logs'], resources: logGroup, actions: ['logs:StartLiveTail'] },
     // ECS
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
-    { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource'] },
+    { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER, resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: UP, resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: DOWN, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
-    { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource'] },
+    { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: DOWN, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
     { sid: 'Tasks', commands: ['run-now', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
@@ -183,22 +186,22 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     // EventBridge rules (the schedule rule and the alert rule)
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
-    { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:PutTargets'] },
+    { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // EventBridge Scheduler (schedules are not taggable: their group is)
     { sid: 'ScheduleGroup', commands: DISCOVER, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:GetScheduleGroup', 'scheduler:ListTagsForResource'] },
-    { sid: 'ScheduleGroup', commands: UP, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:CreateScheduleGroup', 'scheduler:TagResource'] },
+    { sid: 'ScheduleGroup', commands: UP, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:CreateScheduleGroup', 'scheduler:TagResource', 'scheduler:UntagResource'] },
     { sid: 'ScheduleGroup', commands: REMOVERS, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:DeleteScheduleGroup'] },
     { sid: 'Schedules', commands: [...DISCOVER, 'run-now'], resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:GetSchedule'] },
     { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
     // SQS: the scheduler's dead-letter queue
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
-    { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:SetQueueAttributes'] },
+    { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:SetQueueAttributes'] },
     { sid: 'DeadLetterQueue', commands: REMOVERS, resources: [queue], actions: ['sqs:DeleteQueue'] },
     // SNS: the alert topic batchctl creates
     { sid: 'AlertTopic', commands: DISCOVER, resources: [topic], actions: ['sns:GetTopicAttributes', 'sns:ListSubscriptionsByTopic', 'sns:ListTagsForResource'] },
-    { sid: 'AlertTopic', commands: UP, resources: [topic], actions: ['sns:CreateTopic', 'sns:TagResource', 'sns:SetTopicAttributes', 'sns:Subscribe'] },
+    { sid: 'AlertTopic', commands: UP, resources: [topic], actions: ['sns:CreateTopic', 'sns:TagResource', 'sns:UntagResource', 'sns:SetTopicAttributes', 'sns:Subscribe'] },
     { sid: 'AlertTopic', commands: REMOVERS, resources: [topic], actions: ['sns:Unsubscribe', 'sns:DeleteTopic'] },
   ];
   // A topic of the user's own: batchctl only reads its policy (to say whether EventBridge may publish).
@@ -224,21 +227,32 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
 }
 
 /**
- * The policy document for these commands: the grants of each, merged by statement (same Sid,
- * resources and condition), actions sorted. `all` is every command's.
+ * The policy document for these commands: the grants of each, merged into as few statements as say the
+ * same (IAM counts every character against a policy's size limit): first grants on the same resources
+ * under the same condition share one statement, then statements granting the same actions under the
+ * same condition share their resources. Actions and resources sorted; Sids are the first grant's.
  */
 export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
-  const statements = new Map<string, PolicyStatement & { Action: string[]; Resource: string[] }>();
-  for (const g of operatorGrants(t)) {
-    if (!g.commands.some((c) => commands.includes(c))) continue;
-    const id = JSON.stringify([g.sid, g.resources, g.condition ?? null]);
-    const s = statements.get(id);
-    if (s) s.Action = [...new Set([...s.Action, ...g.actions])].sort();
-    else statements.set(id, { Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: g.resources, ...(g.condition ? { Condition: g.condition } : {}) });
-  }
-  // Sids must be unique within a policy: number repeats (same Sid, other resources or condition).
+  type Stmt = PolicyStatement & { Action: string[]; Resource: string[] };
+  const merge = (list: Stmt[], keyOf: (s: Stmt) => string, into: (a: Stmt, b: Stmt) => void): Stmt[] => {
+    const byKey = new Map<string, Stmt>();
+    for (const st of list) {
+      const k = keyOf(st);
+      const have = byKey.get(k);
+      if (have) into(have, st);
+      else byKey.set(k, { ...st, Action: [...st.Action], Resource: [...st.Resource] });
+    }
+    return [...byKey.values()];
+  };
+  const cond = (s: Stmt) => JSON.stringify(s.Condition ?? null);
+  let statements: Stmt[] = operatorGrants(t)
+    .filter((g) => g.commands.some((c) => commands.includes(c)))
+    .map((g) => ({ Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: [...g.resources].sort(), ...(g.condition ? { Condition: g.condition } : {}) }));
+  statements = merge(statements, (s) => JSON.stringify([s.Resource, cond(s)]), (a, b) => { a.Action = [...new Set([...a.Action, ...b.Action])].sort(); });
+  statements = merge(statements, (s) => JSON.stringify([s.Action, cond(s)]), (a, b) => { a.Resource = [...new Set([...a.Resource, ...b.Resource])].sort(); });
+  // Sids must be unique within a policy: number repeats.
   const seen = new Map<string, number>();
-  const out = [...statements.values()].map((s) => {
+  const out = statements.map((s) => {
     const n = (seen.get(s.Sid!) ?? 0) + 1;
     seen.set(s.Sid!, n);
     return n === 1 ? s : { ...s, Sid: `${s.Sid}${n}` };

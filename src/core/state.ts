@@ -29,6 +29,11 @@ export interface StateData {
   updatedAt: string;
   /** Per node key, the resource's identifiers. */
   resources: Record<string, ResourceRecord>;
+  /**
+   * The config's tag keys as of the last `up` that converged everything: a key later dropped from the
+   * config is removed from the resources, while keys others add are left alone.
+   */
+  tagKeys?: string[];
 }
 
 /**
@@ -262,11 +267,16 @@ export class StateStore {
   private writes = 0;
   private failed?: Error;
 
-  /** The resources as stored (read or last written); undefined while nothing is stored. */
+  /** What is stored (read or last written), but for its time; undefined while nothing is stored. */
   private stored: string | undefined;
 
   private constructor(readonly backend: StateBackend, readonly data: StateData, private version: string | undefined) {
-    if (version !== undefined) this.stored = JSON.stringify(data.resources);
+    if (version !== undefined) this.stored = this.content();
+  }
+
+  /** Everything a save would write except the time of writing (records, tag keys...). */
+  private content(): string {
+    return JSON.stringify({ ...this.data, updatedAt: undefined });
   }
 
   /** Where the state lives (a path, or s3://bucket/key). */
@@ -311,6 +321,15 @@ export class StateStore {
     delete this.data.resources[key];
   }
 
+  /** The config tag keys applied by the last complete `up` (see StateData.tagKeys). */
+  tagKeys(): string[] {
+    return Array.isArray(this.data.tagKeys) ? this.data.tagKeys.filter((k) => typeof k === 'string') : [];
+  }
+
+  setTagKeys(keys: string[]): void {
+    this.data.tagKeys = [...new Set(keys)].sort();
+  }
+
   /** How many times the state was written (for tests and benchmarks). */
   get writeCount(): number {
     return this.writes;
@@ -330,8 +349,8 @@ export class StateStore {
       if (this.failed) throw this.failed;
       // Nothing but the time would change (a step that found its resource as recorded): no write, so a
       // no-op `up` leaves the state, and an S3 state's versions, as they were.
-      const resources = JSON.stringify(this.data.resources);
-      if (resources === this.stored) return;
+      const content = this.content();
+      if (content === this.stored) return;
       this.data.updatedAt = new Date().toISOString();
       try {
         this.version = await this.backend.write(serializeState(this.data), this.version);
@@ -339,7 +358,7 @@ export class StateStore {
         if (err instanceof StateConflict) this.failed = err;
         throw err;
       }
-      this.stored = resources;
+      this.stored = content;
       this.writes += 1;
     };
     const next = this.writing.then(run, run);

@@ -25,6 +25,10 @@ export interface ResourceStatus {
   /** Drifted in a way `up` cannot repair in place. */
   replace?: boolean;
   error?: string;
+  /** Other resources carrying this node's tags (a race or an interrupted run): `up` deletes them. */
+  duplicates?: string[];
+  /** A state record that is not ours, ignored; duplicates. */
+  notes?: string[];
 }
 
 /** One interface endpoint: billed per hour while it exists. */
@@ -258,12 +262,14 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const plan = await planStack({
       config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
     });
-    const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale' } as const;
+    const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale', forget: 'stale' } as const;
     const resources: ResourceStatus[] = plan.entries.map((e) => ({
       key: e.key, kind: e.kind, label: e.label, state: STATE[e.action], id: e.record?.id,
       changes: e.action === 'update' || e.action === 'replace' ? (e.changes ?? []).map((c) => c.field) : [],
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
+      ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
+      ...(e.notes?.length ? { notes: e.notes } : {}),
     }));
     const counts = { present: 0, missing: 0, drifted: 0, error: 0, stale: 0 };
     for (const r of resources) counts[r.state] += 1;

@@ -41,16 +41,32 @@ export interface FieldChange {
   sensitive?: boolean;
 }
 
+/**
+ * Whose a live resource is. Only the tag decides: `batchctl:stack=<this stack>` on the resource, or,
+ * for what AWS cannot tag (targets, inline policies, subscriptions, secret values, bucket settings,
+ * schedules), on its parent. A state record never proves ownership.
+ */
+export interface Ownership {
+  owned: boolean;
+  /** When not owned: the stack its `batchctl:stack` tag names, or null when it carries none. */
+  owner?: string | null;
+}
+
+/** How a verdict of "not ours" reads: "carries the tag of stack 'x'" or "has no batchctl:stack tag". */
+export function describeOwner(o: Ownership): string {
+  return o.owner ? `carries the tag of stack '${o.owner}'` : 'has no batchctl:stack tag';
+}
+
 /** What `find` saw of a live resource. */
-export interface Found<O = unknown> {
+export interface Found<O = unknown> extends Ownership {
   record: ResourceRecord;
   /** The live settings, in the same shape `desired` returns, for `diff`. */
   observed: O;
   /**
-   * True when the resource carries our `batchctl:stack` tag or was known from our state file.
-   * A same-named resource that is not ours is never adopted: the engine stops with an error.
+   * Other live resources of this stack carrying this node's `batchctl:logical` tag (two runs raced, or
+   * an older run was interrupted). The one kept is `record`; `up` deletes these once it has converged.
    */
-  owned: boolean;
+  duplicates?: ResourceRecord[];
 }
 
 /** The context every resource call receives. Clients are created elsewhere and passed in here. */
@@ -68,6 +84,29 @@ export interface Ctx {
   runId: string;
   /** Tags every taggable resource carries (`batchctl:stack` plus the config's extra tags). */
   baseTags: Record<string, string>;
+  /**
+   * The tag keys batchctl manages: ours (`batchctl:*`), the config's, and the config keys recorded in the
+   * state by earlier runs. A key in this set that the config no longer has is removed; keys others add
+   * to our resources are never touched.
+   */
+  tagKeys: ReadonlySet<string>;
+  /**
+   * What this walk found of another node: its Found (ownership included), null when it does not exist,
+   * undefined when the walk has not assessed it. Lets untaggable children inherit their parent's
+   * ownership without reading its tags again.
+   */
+  assessed(key: string): Found | null | undefined;
+  /**
+   * Record in the state, before a create call, what is about to be created (intended name, time), so a
+   * crash between the create and the tagging leaves a trace the next run can prove ownership with. A
+   * no-op outside `up`.
+   */
+  intend(record: ResourceRecord): Promise<void>;
+  /**
+   * Run a read once per walk and share its answer (a stack-wide Describe that several nodes need). Outside
+   * a read-only assessment it simply runs `read`.
+   */
+  memo<T>(key: string, read: () => Promise<T>): Promise<T>;
   /** The record of an already-converged dependency. Throws when the key is not a declared, done dep. */
   record(key: string): ResourceRecord;
   /** The record of a node if it is known (in this run or in the state file). */
@@ -98,7 +137,9 @@ export interface ResourceKind<D = any, P = any> {
   desired(ctx: Ctx, node: NodeSpec<P>): D | Promise<D>;
   /**
    * Look the resource up: by the recorded id first, else by tags (`batchctl:stack` + `batchctl:logical`)
-   * or by its unique AWS name. Returns undefined when it does not exist; never throws for that.
+   * or by its unique AWS name. Returns undefined when it does not exist; never throws for that. Ownership
+   * comes from the tags alone (the record is only a hint): a recorded resource that is not ours is
+   * returned not owned, and the engine looks again without the record.
    */
   find(ctx: Ctx, node: NodeSpec<P>, recorded: ResourceRecord | undefined): Promise<Found<D> | undefined>;
   /** Create it with tags, wait until usable, and return its record. */
@@ -109,6 +150,12 @@ export interface ResourceKind<D = any, P = any> {
   update?(ctx: Ctx, node: NodeSpec<P>, found: Found<D>, desired: D, changes: FieldChange[]): Promise<ResourceRecord | void>;
   /** Delete it and wait until it is gone. Treat "already gone" as success. */
   delete(ctx: Ctx, record: ResourceRecord, opts?: DeleteOptions): Promise<void>;
+  /**
+   * Whose the resource a record names is, read live (its tags, or its parent's); undefined when it no
+   * longer exists. For records no graph node vouches for (stale state records, orphans only the state
+   * file knows): nothing is deleted before this says it is ours.
+   */
+  ownerOf(ctx: Ctx, record: ResourceRecord): Promise<Ownership | undefined>;
   /**
    * What deleting would destroy besides the resource itself (objects in a bucket, images in a
    * repository), so `down` can refuse without --force and say how much would be lost.
@@ -132,3 +179,4 @@ export interface DeleteOptions {
 /** Tag keys batchctl writes. */
 export const TAG_STACK = 'batchctl:stack';
 export const TAG_LOGICAL = 'batchctl:logical';
+

@@ -10,12 +10,15 @@ import {
   ListTagsForResourceCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
 import { UserError, awsErrorCode } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { createUnique } from './lib/create.js';
 
 /** The repository's settings. */
 export interface RepositoryDesired {
@@ -23,10 +26,16 @@ export interface RepositoryDesired {
   scanOnPush: boolean;
   tagMutability: 'MUTABLE' | 'IMMUTABLE';
   encryption: 'KMS' | 'AES256';
+  tags: Record<string, string>;
 }
 
 const KIND = 'ecr.repository';
 const IMMUTABLE_FIELDS = new Set(['name', 'encryption']);
+const SETTINGS = ['name', 'scanOnPush', 'tagMutability', 'encryption'] as const;
+
+async function tagsOf(ctx: Ctx, repo: Repository): Promise<Record<string, string>> {
+  return tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: repo.repositoryArn }))).tags);
+}
 
 async function describe(ctx: Ctx, name: string): Promise<Repository | undefined> {
   try {
@@ -42,8 +51,9 @@ function recordOf(repo: Repository) {
   return { kind: KIND, id: repo.repositoryName!, arn: repo.repositoryArn!, attrs: { uri: repo.repositoryUri! } };
 }
 
-function observedOf(repo: Repository): RepositoryDesired {
+function observedOf(repo: Repository, tags: Record<string, string>): RepositoryDesired {
   return {
+    tags,
     name: repo.repositoryName!,
     scanOnPush: repo.imageScanningConfiguration?.scanOnPush ?? false,
     tagMutability: repo.imageTagMutability as RepositoryDesired['tagMutability'],
@@ -62,6 +72,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     scanOnPush: ctx.config.repository.scanOnPush,
     tagMutability: ctx.config.repository.tagMutability,
     encryption: ctx.config.repository.encryption,
+    tags: resourceTags(ctx, node.key),
   }),
 
   async find(ctx, node, recorded) {
@@ -69,36 +80,50 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const repo = await describe(ctx, name);
       if (!repo) continue;
-      const owned =
-        name === recorded?.id ||
-        isOurs(ctx, tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: repo.repositoryArn }))).tags));
-      return { record: recordOf(repo), observed: observedOf(repo), owned };
+      // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs.
+      const tags = await tagsOf(ctx, repo);
+      return { record: recordOf(repo), observed: observedOf(repo, managedTags(ctx, tags)), ...ownershipOf(ctx, tags) };
     }
     return undefined;
   },
 
   async create(ctx, node, desired) {
-    const out = await ctx.aws.ecr.send(
-      new CreateRepositoryCommand({
-        repositoryName: desired.name,
-        imageScanningConfiguration: { scanOnPush: desired.scanOnPush },
-        imageTagMutability: desired.tagMutability,
-        // KMS without a key id uses the AWS managed key aws/ecr: no key to create or pay for.
-        encryptionConfiguration: { encryptionType: desired.encryption },
-        tags: tagList(resourceTags(ctx, node.key)),
-      }),
+    // Names are unique: "already exists" right after our attempt is that attempt's repository.
+    return createUnique(
+      'ECR repository', desired.name,
+      async () => recordOf((await ctx.aws.ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: desired.name,
+          imageScanningConfiguration: { scanOnPush: desired.scanOnPush },
+          imageTagMutability: desired.tagMutability,
+          // KMS without a key id uses the AWS managed key aws/ecr: no key to create or pay for.
+          encryptionConfiguration: { encryptionType: desired.encryption },
+          tags: tagList(desired.tags),
+        }),
+      )).repository!),
+      (err) => awsErrorCode(err) === 'RepositoryAlreadyExistsException',
+      async () => {
+        const repo = await describe(ctx, desired.name);
+        return repo && { ...ownershipOf(ctx, await tagsOf(ctx, repo)), value: recordOf(repo) };
+      },
     );
-    return recordOf(out.repository!);
   },
 
   diff(desired, observed): FieldChange[] {
-    return (Object.keys(desired) as (keyof RepositoryDesired)[])
-      .filter((f) => desired[f] !== observed[f])
-      .map((f) => ({ field: f, from: observed[f], to: desired[f], ...(IMMUTABLE_FIELDS.has(f) ? { replace: true } : {}) }));
+    return [
+      ...SETTINGS.filter((f) => desired[f] !== observed[f])
+        .map((f) => ({ field: f, from: observed[f], to: desired[f], ...(IMMUTABLE_FIELDS.has(f) ? { replace: true } : {}) })),
+      ...tagChanges(desired.tags, observed.tags),
+    ];
   },
 
   async update(ctx, _node, found, desired, changes) {
     const name = found.record.id;
+    if (hasTagChange(changes)) {
+      const t = tagDelta(desired.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(t.set) }));
+      if (t.remove.length) await ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+    }
     for (const c of changes) {
       if (c.field === 'scanOnPush') {
         await ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } }));
@@ -123,6 +148,11 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
       throw err;
     }
     return digests.size ? { count: digests.size, description: `${digests.size} image${digests.size === 1 ? '' : 's'}` } : undefined;
+  },
+
+  async ownerOf(ctx, rec) {
+    const repo = await describe(ctx, rec.id);
+    return repo && ownershipOf(ctx, await tagsOf(ctx, repo));
   },
 
   // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.

@@ -1,12 +1,12 @@
 /** The ECS cluster the scheduled task runs in (Fargate only: no capacity to manage). */
 import {
-  CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, TagResourceCommand, UpdateClusterSettingsCommand,
+  CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, TagResourceCommand, UntagResourceCommand, UpdateClusterSettingsCommand,
   type Cluster,
 } from '@aws-sdk/client-ecs';
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { ecsTagList, isOurs, resourceTags } from './lib/tags.js';
+import { ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 
 export interface ClusterDesired {
   name: string;
@@ -24,7 +24,6 @@ async function describe(ctx: Ctx, ref: string): Promise<Cluster | undefined> {
   return c && c.status !== 'INACTIVE' ? c : undefined;
 }
 
-const tagsOf = (c: Cluster) => Object.fromEntries((c.tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
 
 /** The stack's ECS cluster. */
 export const ecsCluster: ResourceKind<ClusterDesired> = {
@@ -43,15 +42,14 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   async find(ctx, _node, recorded) {
     let c = recorded ? await describe(ctx, recorded.arn ?? recorded.id) : undefined;
-    const viaRecord = !!c;
     if (!c && recorded?.id !== ctx.config.cluster.name) c = await describe(ctx, ctx.config.cluster.name);
     if (!c?.clusterName || !c.clusterArn) return undefined;
-    const tags = tagsOf(c);
+    const tags = ecsTagRecord(c.tags);
     const insights = c.settings?.find((s) => s.name === 'containerInsights')?.value ?? 'disabled';
     return {
       record: { kind: 'ecs.cluster', id: c.clusterName, arn: c.clusterArn },
-      owned: viaRecord || isOurs(ctx, tags),
-      observed: { name: c.clusterName, containerInsights: insights as ClusterDesired['containerInsights'], tags },
+      ...ownershipOf(ctx, tags),
+      observed: { name: c.clusterName, containerInsights: insights as ClusterDesired['containerInsights'], tags: managedTags(ctx, tags) },
     };
   },
 
@@ -79,7 +77,7 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     if (d.containerInsights !== o.containerInsights) changes.push({ field: 'containerInsights', from: o.containerInsights, to: d.containerInsights });
-    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
@@ -88,10 +86,16 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
     if (changes.some((c) => c.field === 'containerInsights')) {
       await ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] }));
     }
-    const tagChanges = changes.filter((c) => c.field.startsWith('tags.'));
-    if (tagChanges.length && found.record.arn) {
-      await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagChanges.map((c) => ({ key: c.field.slice(5), value: String(c.to) })) }));
+    if (hasTagChange(changes) && found.record.arn) {
+      const t = tagDelta(d.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
+      if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
     }
+  },
+
+  async ownerOf(ctx, record) {
+    const c = await describe(ctx, record.arn ?? record.id);
+    return c && ownershipOf(ctx, ecsTagRecord(c.tags));
   },
 
   async delete(ctx, record) {

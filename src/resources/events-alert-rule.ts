@@ -6,10 +6,10 @@
 import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { deleteRule, findRule } from './lib/events.js';
+import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
 import { alertEventPattern, alertRuleName, alertsOn, familyArnPrefix } from './lib/notify.js';
 import { canonicalJson } from './lib/json.js';
-import { resourceTags, tagList } from './lib/tags.js';
+import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
 export interface AlertRuleDesired {
   name: string;
@@ -17,6 +17,7 @@ export interface AlertRuleDesired {
   eventPattern: string;
   state: 'ENABLED' | 'DISABLED';
   description: string;
+  tags: Record<string, string>;
 }
 
 const putRule = (d: AlertRuleDesired) => ({ Name: d.name, EventPattern: d.eventPattern, State: d.state, Description: d.description });
@@ -30,9 +31,10 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
 
   nodes: (config) => (alertsOn(config) ? [{ key: K.alertRule, deps: [K.cluster], params: {} }] : []),
 
-  desired: (ctx) => {
+  desired: (ctx, node) => {
     const cluster = ctx.record(K.cluster);
     return {
+      tags: resourceTags(ctx, node.key),
       name: alertRuleName(ctx),
       eventPattern: JSON.stringify(alertEventPattern(cluster.arn ?? cluster.id, familyArnPrefix(ctx))),
       state: 'ENABLED',
@@ -43,11 +45,13 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
   async find(ctx, _node, recorded) {
     const hit = await findRule(ctx, recorded, alertRuleName(ctx));
     if (!hit) return undefined;
-    const { rule: r, owned } = hit;
+    const { rule: r, tags, owned, owner } = hit;
     return {
       record: { kind: 'events.alert-rule', id: r.Name, arn: r.Arn },
       owned,
+      owner,
       observed: {
+        tags,
         name: r.Name,
         eventPattern: r.EventPattern ?? '',
         state: r.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
@@ -58,7 +62,7 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
 
   async create(ctx, node, d) {
     // PutRule is an upsert: find saw no rule of this name, so this does not overwrite someone else's.
-    const out = await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Tags: tagList(resourceTags(ctx, node.key)) }));
+    const out = await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Tags: tagList(d.tags) }));
     return { kind: 'events.alert-rule', id: d.name, arn: out.RuleArn };
   },
 
@@ -68,15 +72,19 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
     // EventBridge returns the pattern as stored, but key order is not a difference.
     if (canonicalJson(d.eventPattern) !== canonicalJson(o.eventPattern)) changes.push({ field: 'eventPattern', from: o.eventPattern, to: d.eventPattern });
     for (const f of ['state', 'description'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
-  async update(ctx, _node, found, d) {
+  async update(ctx, _node, found, d, changes) {
     // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule.
-    await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    if (changes.some((c) => c.field !== 'tags')) await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    if (hasTagChange(changes) && found.record.arn) await convergeRuleTags(ctx, found.record.arn, d.tags, found.observed.tags);
   },
 
   async delete(ctx, record) {
     await deleteRule(ctx, record.id);
   },
+
+  ownerOf: (ctx, record) => ruleOwnership(ctx, record.id),
 };

@@ -11,7 +11,8 @@ import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from './lib/notify.js';
 import { canonicalJson, sortKeys } from './lib/json.js';
-import { checkFailedEntries, findTarget, removeTarget } from './lib/events.js';
+import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import { foundWith } from './lib/tags.js';
 
 export const ALERT_TARGET_ID = 'notify';
 
@@ -120,9 +121,9 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
     const rule = recorded?.attrs?.rule ?? ctx.maybeRecord(K.alertRule)?.id ?? alertRuleName(ctx);
     const t = await findTarget(ctx, rule, ALERT_TARGET_ID);
     if (!t) return undefined;
-    return {
+    // Targets cannot be tagged: ours when the rule is.
+    return foundWith(await targetOwnership(ctx, K.alertRule, rule), {
       record: { kind: 'events.alert-target', id: `${rule}:${ALERT_TARGET_ID}`, attrs: { rule } },
-      owned: true,
       observed: {
         rule,
         arn: t.Arn ?? '',
@@ -130,7 +131,7 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
           ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
           : undefined,
       },
-    };
+    });
   },
 
   async create(ctx, _node, d) {
@@ -156,4 +157,6 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
   async delete(ctx, record) {
     await removeTarget(ctx, record, ALERT_TARGET_ID);
   },
+
+  ownerOf: (ctx, record) => ruleOwnership(ctx, record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'))),
 };

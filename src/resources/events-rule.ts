@@ -2,14 +2,15 @@
 import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { deleteRule, findRule } from './lib/events.js';
-import { resourceTags, tagList } from './lib/tags.js';
+import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
+import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
 export interface RuleDesired {
   name: string;
   scheduleExpression: string;
   state: 'ENABLED' | 'DISABLED';
   description: string;
+  tags: Record<string, string>;
 }
 
 /** The input of PutRule for these settings. */
@@ -26,7 +27,8 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   // Only with the rule engine (see events-target.ts).
   nodes: (config) => (config.schedule.engine === 'rule' ? [{ key: K.rule, deps: [], params: {} }] : []),
 
-  desired: (ctx) => ({
+  desired: (ctx, node) => ({
+    tags: resourceTags(ctx, node.key),
     name: ctx.config.schedule.name,
     scheduleExpression: ctx.config.schedule.expression,
     state: ctx.config.schedule.enabled ? 'ENABLED' : 'DISABLED',
@@ -36,11 +38,13 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   async find(ctx, _node, recorded) {
     const hit = await findRule(ctx, recorded, ctx.config.schedule.name);
     if (!hit) return undefined;
-    const { rule: r, owned } = hit;
+    const { rule: r, tags, owned, owner } = hit;
     return {
       record: { kind: 'events.rule', id: r.Name, arn: r.Arn },
       owned,
+      owner,
       observed: {
+        tags,
         name: r.Name,
         scheduleExpression: r.ScheduleExpression ?? '',
         state: r.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
@@ -52,7 +56,7 @@ export const eventsRule: ResourceKind<RuleDesired> = {
   async create(ctx, node, d) {
     // PutRule is an upsert: on an existing name it would silently overwrite that rule. create only runs
     // after find saw no rule by this name, so it does not clobber someone else's.
-    const out = await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Tags: tagList(resourceTags(ctx, node.key)) }));
+    const out = await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Tags: tagList(d.tags) }));
     return { kind: 'events.rule', id: d.name, arn: out.RuleArn };
   },
 
@@ -62,16 +66,20 @@ export const eventsRule: ResourceKind<RuleDesired> = {
     for (const f of ['scheduleExpression', 'state', 'description'] as const) {
       if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
     }
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
-  async update(ctx, _node, found, d) {
+  async update(ctx, _node, found, d, changes) {
     // PutRule replaces every setting (omitted ones are cleared, so all are sent) and ignores Tags on an
-    // existing rule: the tags set at creation stay as they are.
-    await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    // existing rule: tags are converged with their own calls.
+    if (changes.some((c) => c.field !== 'tags')) await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    if (hasTagChange(changes) && found.record.arn) await convergeRuleTags(ctx, found.record.arn, d.tags, found.observed.tags);
   },
 
   async delete(ctx, record) {
     await deleteRule(ctx, record.id);
   },
+
+  ownerOf: (ctx, record) => ruleOwnership(ctx, record.id),
 };

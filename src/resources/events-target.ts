@@ -1,11 +1,12 @@
 /**
  * The rule's ECS target: what the schedule starts. Targets are not taggable and have no ARN; one
- * belongs to us when its rule does (the rule's step checks that).
+ * belongs to us when its rule does.
  *
  * The container override is an input transformer, not a static Input, so the event's scheduled time
  * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
-import { checkFailedEntries, findTarget, removeTarget } from './lib/events.js';
+import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
@@ -132,9 +133,9 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
     } catch {
       // Not JSON: keep the raw text, which then differs from the desired object.
     }
-    return {
+    // Targets cannot be tagged: ours when the rule is.
+    return foundWith(await targetOwnership(ctx, K.rule, rule), {
       record: { kind: 'events.target', id: `${rule}:${TARGET_ID}`, attrs: { rule } },
-      owned: true,
       observed: {
         rule,
         arn: t.Arn ?? '',
@@ -146,7 +147,7 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
           : undefined,
         retry: { maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts },
       },
-    };
+    });
   },
 
   async create(ctx, _node, d) {
@@ -180,4 +181,6 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
   async delete(ctx, record) {
     await removeTarget(ctx, record, TARGET_ID);
   },
+
+  ownerOf: (ctx, record) => ruleOwnership(ctx, record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'))),
 };

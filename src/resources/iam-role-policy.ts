@@ -9,6 +9,15 @@ import { K, type RoleName } from './lib/keys.js';
 import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
 import { stackInlinePolicy, stackRoleName, stackRoles, usesDeadLetterQueue } from './lib/scheduler.js';
 import { LOCK_PREFIX } from './lib/guard.js';
+import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
+import { getRole } from './iam-role.js';
+
+/** Ours when its role is: the role's verdict from this walk, else its tags. */
+const roleOwnership = (ctx: Ctx, r: RoleName | undefined, roleName: string) =>
+  inheritedOwnership(ctx, r ? K.role(r) : '', roleName, async () => {
+    const role = await getRole(ctx, roleName);
+    return role && ownershipOf(ctx, tagRecord(role.Tags));
+  });
 
 export interface RolePolicyDesired {
   roleName: string;
@@ -76,12 +85,11 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
       : { RoleName: roleNameFor(ctx, node.params.role), PolicyName: `${ctx.stack}-${node.params.role}` };
     try {
       const out = await ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
-      return {
+      // Not taggable: ours when its role is.
+      return foundWith(await roleOwnership(ctx, node.params.role, RoleName), {
         record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
-        // Not taggable: the role's ownership was checked by the role's own step.
-        owned: true,
         observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(out.PolicyDocument) ?? { Version: '', Statement: [] } },
-      };
+      });
     } catch (err) {
       // NoSuchEntity covers both a missing policy and a missing role.
       if (isNotFound(err)) return undefined;
@@ -116,4 +124,6 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
       if (!isNotFound(err)) throw err;
     }
   },
+
+  ownerOf: (ctx, record) => roleOwnership(ctx, undefined, splitId(record.id).RoleName),
 };

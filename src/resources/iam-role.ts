@@ -6,15 +6,16 @@
 import {
   AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePermissionsBoundaryCommand,
   DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand, UpdateAssumeRolePolicyCommand,
+  ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
-import { isNotFound } from '../core/errors.js';
+import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K, type RoleName } from './lib/keys.js';
 import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
 import { stackRoleName, stackRoles, stackTrustPolicy } from './lib/scheduler.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { createUnique } from './lib/create.js';
 
 export interface RoleDesired {
   name: string;
@@ -36,7 +37,25 @@ const DESCRIPTION: Record<RoleName, string> = {
   scheduler: 'EventBridge Scheduler role: starts the scheduled ECS task, writes failed invocations to the dead-letter queue',
 };
 
-async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
+/** A role's record, ownership and settings, from GetRole (and its attached policies when it is ours). */
+async function foundOf(ctx: Ctx, role: Role) {
+  const tags = tagRecord(role.Tags);
+  const own = ownershipOf(ctx, tags);
+  return {
+    record: { kind: 'iam.role', id: role.RoleName!, arn: role.Arn },
+    ...own,
+    observed: {
+      name: role.RoleName!,
+      trustPolicy: decodePolicy(role.AssumeRolePolicyDocument) ?? { Version: '2012-10-17', Statement: [] },
+      // Another stack's role is never compared, so its attachments need not be read.
+      managedPolicies: own.owned ? await attachedPolicies(ctx, role.RoleName!) : [],
+      permissionsBoundary: role.PermissionsBoundary?.PermissionsBoundaryArn,
+      tags: managedTags(ctx, tags),
+    },
+  };
+}
+
+export async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
   try {
     return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
   } catch (err) {
@@ -75,40 +94,36 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   }),
 
   async find(ctx, node, recorded) {
-    let role = recorded ? await getRole(ctx, recorded.id) : undefined;
-    const viaRecord = !!role;
     const name = stackRoleName(ctx, node.params.role);
+    let role = recorded ? await getRole(ctx, recorded.id) : undefined;
     if (!role && recorded?.id !== name) role = await getRole(ctx, name);
     if (!role?.RoleName || !role.Arn) return undefined;
-    const tags = tagRecord(role.Tags);
-    return {
-      record: { kind: 'iam.role', id: role.RoleName, arn: role.Arn },
-      owned: viaRecord || isOurs(ctx, tags),
-      observed: {
-        name: role.RoleName,
-        trustPolicy: decodePolicy(role.AssumeRolePolicyDocument) ?? { Version: '2012-10-17', Statement: [] },
-        managedPolicies: await attachedPolicies(ctx, role.RoleName),
-        permissionsBoundary: role.PermissionsBoundary?.PermissionsBoundaryArn,
-        tags,
-      },
-    };
+    return foundOf(ctx, role);
   },
 
   async create(ctx, node, d) {
-    const out = await ctx.aws.iam.send(
-      new CreateRoleCommand({
+    // Role names are unique: EntityAlreadyExists right after our attempt is that attempt's role (the SDK
+    // resent a call whose answer was lost), adopted when it carries our tag.
+    await createUnique(
+      'IAM role', d.name,
+      () => ctx.aws.iam.send(new CreateRoleCommand({
         RoleName: d.name,
         AssumeRolePolicyDocument: JSON.stringify(d.trustPolicy),
         Description: DESCRIPTION[node.params.role],
         PermissionsBoundary: d.permissionsBoundary,
         Tags: tagList(d.tags),
-      }),
+      })),
+      (err) => awsErrorCode(err) === 'EntityAlreadyExists',
+      async () => {
+        const r = await getRole(ctx, d.name);
+        return r && { ...ownershipOf(ctx, tagRecord(r.Tags)), value: undefined };
+      },
     );
     for (const PolicyArn of d.managedPolicies) await ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: d.name, PolicyArn }));
     // IAM itself is eventually consistent too: wait until a read sees the role. Other services see it
     // later still; the engine retries their steps on the errors isIamPropagationError recognises.
     const role = await ctx.waitFor(`IAM role ${d.name}`, () => getRole(ctx, d.name), { budgetMs: 60_000, intervalMs: 2000 });
-    return { kind: 'iam.role', id: d.name, arn: role.Arn ?? out.Role?.Arn };
+    return { kind: 'iam.role', id: d.name, arn: role.Arn };
   },
 
   diff(d, o) {
@@ -123,8 +138,7 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     if ((d.permissionsBoundary ?? null) !== (o.permissionsBoundary ?? null)) {
       changes.push({ field: 'permissionsBoundary', from: o.permissionsBoundary, to: d.permissionsBoundary });
     }
-    // Only our keys: tags others add to the role are left alone.
-    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
@@ -146,23 +160,36 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
       if (d.permissionsBoundary) await ctx.aws.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: d.permissionsBoundary }));
       else await ctx.aws.iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName }));
     }
-    const tagChanges = changes.filter((c) => c.field.startsWith('tags.'));
-    if (tagChanges.length) {
-      await ctx.aws.iam.send(new TagRoleCommand({ RoleName, Tags: tagChanges.map((c) => ({ Key: c.field.slice(5), Value: String(c.to) })) }));
+    if (hasTagChange(changes)) {
+      const t = tagDelta(d.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.iam.send(new TagRoleCommand({ RoleName, Tags: tagList(t.set) }));
+      if (t.remove.length) await ctx.aws.iam.send(new UntagRoleCommand({ RoleName, TagKeys: t.remove }));
     }
   },
 
   async delete(ctx, record: ResourceRecord) {
     const RoleName = record.id;
-    try {
-      // DeleteRole refuses (DeleteConflict) while inline policies or attachments remain. The inline
-      // policy node is normally deleted first, but a stray policy or attachment must not block `down`.
-      const inline = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName }));
-      for (const PolicyName of inline.PolicyNames ?? []) await ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName }));
-      for (const PolicyArn of await attachedPolicies(ctx, RoleName)) await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn }));
-      await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    // Each call on its own: a call resent after a lost answer meets NoSuchEntity for what it already did,
+    // which must not skip the calls after it.
+    const ignoringGone = (p: Promise<unknown>) => p.catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+    // DeleteRole refuses (DeleteConflict) while inline policies or attachments remain. The inline
+    // policy node is normally deleted first, but a stray policy or attachment must not block `down`.
+    const inline = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName })).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (!inline) return;
+    for (const PolicyName of inline.PolicyNames ?? []) await ignoringGone(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+    const attached = await attachedPolicies(ctx, RoleName).catch((err: unknown) => {
+      if (isNotFound(err)) return [];
+      throw err;
+    });
+    for (const PolicyArn of attached) await ignoringGone(ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
+    await ignoringGone(ctx.aws.iam.send(new DeleteRoleCommand({ RoleName })));
+  },
+
+  async ownerOf(ctx, record) {
+    const role = await getRole(ctx, record.id);
+    return role && ownershipOf(ctx, tagRecord(role.Tags));
   },
 };

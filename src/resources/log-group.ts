@@ -8,17 +8,21 @@ import {
   DescribeLogGroupsCommand,
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { isOurs, resourceTags } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { createUnique } from './lib/create.js';
 
 /** The group's settings; `retentionDays` undefined means "never expire". */
 export interface LogGroupDesired {
   name: string;
   retentionDays: number | undefined;
+  tags: Record<string, string>;
 }
 
 const KIND = 'logs.log-group';
@@ -43,27 +47,40 @@ async function describe(ctx: Ctx, name: string): Promise<LogGroup | undefined> {
 
 const recordOf = (g: LogGroup): ResourceRecord => ({ kind: KIND, id: g.logGroupName!, arn: bareArn(g) });
 
+async function tagsOf(ctx: Ctx, g: LogGroup): Promise<Record<string, string>> {
+  return (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: bareArn(g) }))).tags ?? {};
+}
+
 export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   kind: KIND,
   label: 'CloudWatch log group',
   dependsOn: [],
   costly: false,
   nodes: (config) => [{ key: K.logGroup, deps: [], params: { name: config.logs.group } }],
-  desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays }),
+  desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, node, recorded) {
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const g = await describe(ctx, name);
       if (!g) continue;
-      const owned =
-        name === recorded?.id || isOurs(ctx, (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: bareArn(g) }))).tags);
-      return { record: recordOf(g), observed: { name, retentionDays: g.retentionInDays }, owned };
+      // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs.
+      const tags = await tagsOf(ctx, g);
+      return { record: recordOf(g), observed: { name, retentionDays: g.retentionInDays, tags: managedTags(ctx, tags) }, ...ownershipOf(ctx, tags) };
     }
     return undefined;
   },
 
-  async create(ctx, node, desired) {
-    await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: desired.name, tags: resourceTags(ctx, node.key) }));
+  async create(ctx, _node, desired) {
+    // Names are unique: "already exists" right after our attempt is that attempt's group.
+    await createUnique(
+      'CloudWatch log group', desired.name,
+      () => ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: desired.name, tags: desired.tags })),
+      (err) => awsErrorCode(err) === 'ResourceAlreadyExistsException',
+      async () => {
+        const g = await describe(ctx, desired.name);
+        return g && { ...ownershipOf(ctx, await tagsOf(ctx, g)), value: undefined };
+      },
+    );
     // CreateLogGroup cannot set retention; until this call the group would keep logs forever.
     if (desired.retentionDays !== undefined) {
       await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: desired.name, retentionInDays: desired.retentionDays }));
@@ -78,13 +95,24 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
     if (desired.retentionDays !== observed.retentionDays) {
       changes.push({ field: 'retentionInDays', from: observed.retentionDays ?? 'never expire', to: desired.retentionDays ?? 'never expire' });
     }
+    changes.push(...tagChanges(desired.tags, observed.tags));
     return changes;
   },
 
-  async update(ctx, _node, found, desired) {
-    if (desired.retentionDays !== undefined) {
+  async update(ctx, _node, found, desired, changes) {
+    if (desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')) {
       await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays }));
     }
+    if (hasTagChange(changes) && found.record.arn) {
+      const t = tagDelta(desired.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.logs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: t.set }));
+      if (t.remove.length) await ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+    }
+  },
+
+  async ownerOf(ctx, rec) {
+    const g = await describe(ctx, rec.id);
+    return g && ownershipOf(ctx, await tagsOf(ctx, g));
   },
 
   async delete(ctx, rec) {

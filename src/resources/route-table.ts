@@ -7,9 +7,19 @@ import {
   type Route,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import type { ResourceKind } from '../core/types.js';
+import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { change, deleteEc2, findTagged, listTagged, sorted, tagSpecs, unlessNotFound } from './lib/ec2.js';
+import {
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, sorted, tagSpecs,
+  unlessNotFound, type Ec2Describe,
+} from './lib/ec2.js';
+import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+
+/** The stack's route tables (shared with the association nodes' lookups). */
+export const describeRouteTables = (ctx: Ctx): Ec2Describe<RouteTable> => async (q) => {
+  const out = await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
+  return { items: out.RouteTables, nextToken: out.NextToken };
+};
 
 /** The route table's settings. */
 export interface RouteTableDesired {
@@ -19,6 +29,7 @@ export interface RouteTableDesired {
    * endpoint kind owns), as `destination -> target`. Always empty: the subnets stay private.
    */
   extraRoutes: string[];
+  tags: Record<string, string>;
 }
 
 function destination(r: Route): string {
@@ -44,28 +55,33 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
 
   nodes: () => [{ key: K.routeTable, deps: [K.vpc], params: {} }],
 
-  desired: (ctx) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [] }),
+  desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [], tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, node, recorded) {
-    const found = await findTagged<RouteTable>(ctx, node.key, 'RouteTable', recorded, async (q) =>
-      (await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: q.ids, Filters: q.filters }))).RouteTables);
+    const found = await findInStack(ctx, node.key, recorded, {
+      type: 'RouteTable', describe: describeRouteTables(ctx), idOf: (r) => r.RouteTableId!,
+      parent: { of: (r) => r.VpcId, id: ctx.maybeRecord(K.vpc)?.id },
+      // Of two tables of ours (a race), keep the one the subnets use, then the lowest id.
+      rank: (rts) => [...rts].sort((a, b) => (b.Associations?.length ?? 0) - (a.Associations?.length ?? 0) || (a.RouteTableId ?? '').localeCompare(b.RouteTableId ?? '')),
+    });
     if (!found) return undefined;
-    return {
-      record: { kind: 'ec2.route-table', id: found.item.RouteTableId! },
-      owned: found.owned,
-      observed: { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item) },
-    };
+    return ec2Found('ec2.route-table', found, (r) => r.RouteTableId!, { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item), tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, d) {
-    const out = await ctx.aws.ec2.send(new CreateRouteTableCommand({ VpcId: d.vpcId, TagSpecifications: tagSpecs(ctx, 'route-table', node.key) }));
+    // The token makes the SDK's retry after a lost answer return the same table; the VPC created a moment
+    // ago may not be visible yet.
+    const ClientToken = await clientToken(ctx, node.key);
+    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () =>
+      ctx.aws.ec2.send(new CreateRouteTableCommand({ VpcId: d.vpcId, ClientToken, TagSpecifications: tagSpecs(ctx, 'route-table', node.key) })));
     return { kind: 'ec2.route-table', id: out.RouteTable!.RouteTableId! };
   },
 
-  diff: (d, o) => [...change('vpcId', o.vpcId, d.vpcId, true), ...change('extraRoutes', o.extraRoutes, d.extraRoutes)],
+  diff: (d, o) => [...change('vpcId', o.vpcId, d.vpcId, true), ...change('extraRoutes', o.extraRoutes, d.extraRoutes), ...tagChanges(d.tags, o.tags)],
 
   /** Removes routes someone added (an internet or NAT route would defeat the private design). */
-  async update(ctx, _node, found, d) {
+  async update(ctx, _node, found, d, changes) {
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
     for (const route of found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r))) {
       const dest = route.split(' -> ')[0]!;
       await unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({
@@ -90,9 +106,7 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
     await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteRouteTableCommand({ RouteTableId: record.id })));
   },
 
-  list: (ctx) =>
-    listTagged<RouteTable>(ctx, 'ec2.route-table', (r) => r.RouteTableId, async (q) => {
-      const out = await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ Filters: q.filters, NextToken: q.nextToken }));
-      return { items: out.RouteTables, nextToken: out.NextToken };
-    }),
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeRouteTables(ctx)),
+
+  list: (ctx) => listTagged<RouteTable>(ctx, 'ec2.route-table', 'RouteTable', (r) => r.RouteTableId, describeRouteTables(ctx)),
 };

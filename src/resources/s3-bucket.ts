@@ -6,25 +6,54 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
+  ListBucketsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
-  GetBucketTaggingCommand,
   HeadBucketCommand,
   PutBucketTaggingCommand,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import { UserError, awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
+import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { bucketAccessDenied, bucketArn, configuredBucketName, readOr } from './lib/s3.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { bucketArn, bucketTags, configuredBucketName, readOr } from './lib/s3.js';
+import { describeOwner, managedTags, ownershipOf, resourceTags, tagChanges, tagList } from './lib/tags.js';
+import { retryWhile } from './lib/create.js';
 
-/** What the bucket node manages: only its (immutable) name. */
+/** What the bucket node manages: its (immutable) name and its tags. */
 export interface BucketDesired {
   name: string;
+  tags: Record<string, string>;
+  /** Observed only: tags batchctl does not manage, kept by PutBucketTagging (which replaces the whole set). */
+  others?: Record<string, string>;
 }
 
 const KIND = 's3.bucket';
+
+/**
+ * How far S3's clock and ours may disagree when a bucket's CreationDate is compared with the time this
+ * stack's create intent was recorded.
+ */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** When S3 says the bucket was created (ListBuckets is the only call that tells). */
+async function creationDate(ctx: Ctx, name: string): Promise<Date | undefined> {
+  const out = await ctx.aws.s3.send(new ListBucketsCommand({ Prefix: name, MaxBuckets: 1000 }));
+  return out.Buckets?.find((b) => b.Name === name)?.CreationDate;
+}
+
+/**
+ * Ownership of a bucket. Untagged, it is still ours when the state recorded this stack's intent to create
+ * it and S3 created it after that moment: a run killed between CreateBucket and PutBucketTagging (tags at
+ * creation ignored, or not permitted) left it so. Anything else without our tag is not ours.
+ */
+async function ownership(ctx: Ctx, name: string, tags: Record<string, string>, recorded: ResourceRecord | undefined): Promise<Ownership> {
+  const own = ownershipOf(ctx, tags);
+  const intent = recorded?.id === name ? Date.parse(recorded.attrs?.createStartedAt ?? '') : NaN;
+  if (own.owned || own.owner !== null || Number.isNaN(intent)) return own;
+  const created = await creationDate(ctx, name);
+  return created && created.getTime() >= intent - CLOCK_SKEW_MS ? { owned: true } : own;
+}
 
 export const s3Bucket: ResourceKind<BucketDesired> = {
   kind: KIND,
@@ -32,56 +61,66 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
   dependsOn: [],
   costly: false,
   nodes: () => [{ key: K.bucket, deps: [], params: {} }],
-  desired: (ctx) => ({ name: configuredBucketName(ctx) }),
+  desired: (ctx, node) => ({ name: configuredBucketName(ctx), tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, _node, recorded) {
     const names = [...new Set([recorded?.id, configuredBucketName(ctx)].filter((n): n is string => !!n))];
     for (const name of names) {
       // One call answers both "does it exist" (NoSuchBucket) and "is it ours" (the tags).
-      let tags: Record<string, string> | undefined;
-      try {
-        const out = await readOr(
-          () => ctx.aws.s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account })),
-          ['NoSuchTagSet'],
-          { TagSet: [] },
-        );
-        tags = tagRecord(out.TagSet);
-      } catch (err) {
-        if (awsErrorCode(err) === 'NoSuchBucket') continue;
-        bucketAccessDenied(name, err);
-      }
-      // An untagged bucket of our account with our name is not adopted unless the state file knows it:
-      // the crash window between CreateBucket and tagging is closed by tagging at creation instead.
-      return { record: record(ctx, name), observed: { name }, owned: name === recorded?.id || isOurs(ctx, tags) };
+      const tags = await bucketTags(ctx, name);
+      if (!tags) continue;
+      const managed = managedTags(ctx, tags);
+      const others = Object.fromEntries(Object.entries(tags).filter(([k]) => !(k in managed)));
+      return { record: record(ctx, name), observed: { name, tags: managed, others }, ...(await ownership(ctx, name, tags, recorded)) };
     }
     return undefined;
   },
 
   async create(ctx, node, desired) {
     const name = desired.name;
-    const tags = tagList(resourceTags(ctx, node.key));
+    const tags = tagList(desired.tags);
+    // Written before the call: if the run dies before the bucket is tagged, the next run can prove the
+    // untagged bucket is the one this stack created (see `ownership`).
+    const intent = { ...record(ctx, name), attrs: { createStartedAt: new Date(ctx.clock.now()).toISOString() } };
+    await ctx.intend(intent);
+    const send = (withTags: boolean) => ctx.aws.s3.send(
+      new CreateBucketCommand({
+        Bucket: name,
+        // us-east-1 is the default location and AWS rejects it as an explicit constraint.
+        CreateBucketConfiguration: {
+          ...(ctx.region === 'us-east-1' ? {} : { LocationConstraint: ctx.region as BucketLocationConstraint }),
+          ...(withTags ? { Tags: tags } : {}),
+        },
+        ObjectOwnership: 'BucketOwnerEnforced',
+      }),
+    );
     try {
-      await ctx.aws.s3.send(
-        new CreateBucketCommand({
-          Bucket: name,
-          // us-east-1 is the default location and AWS rejects it as an explicit constraint.
-          CreateBucketConfiguration: {
-            ...(ctx.region === 'us-east-1' ? {} : { LocationConstraint: ctx.region as BucketLocationConstraint }),
-            Tags: tags,
-          },
-          ObjectOwnership: 'BucketOwnerEnforced',
-        }),
-      );
+      // A name deleted a moment ago is refused with OperationAborted until S3 has finished with it.
+      await retryWhile(ctx, `S3 to release the bucket name ${name} (deleted a moment ago)`, async () => {
+        try {
+          await send(true);
+        } catch (err) {
+          // Tags at creation need s3:TagResource besides s3:CreateBucket: without it, create untagged;
+          // PutBucketTagging below tags it.
+          if (!['AccessDenied', 'Forbidden'].includes(awsErrorCode(err))) throw err;
+          await send(false);
+        }
+      }, (err) => awsErrorCode(err) === 'OperationAborted', { budgetMs: 120_000, intervalMs: 5000 });
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === 'BucketAlreadyExists') {
         throw new UserError(`S3 bucket name ${name} is taken by another AWS account`, 'bucket names are global: set bucket.name in the config');
       }
-      // The SDK retried a CreateBucket whose first attempt succeeded: ours if it carries our tag.
-      if (code !== 'BucketAlreadyOwnedByYou' || !(await s3Bucket.find(ctx, node, undefined))?.owned) throw err;
+      if (code !== 'BucketAlreadyOwnedByYou') throw err;
+      // Ours already: an attempt of ours created it (the SDK resent a call whose answer was lost). Only a
+      // bucket carrying our tag, or created after our intent, is that attempt's.
+      const own = await ownership(ctx, name, (await bucketTags(ctx, name)) ?? {}, intent);
+      if (!own.owned) {
+        throw new UserError(`S3 bucket ${name} already exists in this account and ${describeOwner(own)}`, 'batchctl never adopts a bucket it did not create: set bucket.name in the config');
+      }
     }
-    // Tags at creation are recent in S3 and ignored by some S3-compatible endpoints; PutBucketTagging
-    // makes sure the bucket is recognisable as ours on the next run.
+    // Tags at creation are recent in S3, ignored by some S3-compatible endpoints, and skipped above without
+    // s3:TagResource; PutBucketTagging makes sure the bucket is recognisable as ours on the next run.
     await ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account, Tagging: { TagSet: tags } }));
     await ctx.waitFor(
       `S3 bucket ${name}`,
@@ -92,7 +131,21 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
   },
 
   diff(desired, observed): FieldChange[] {
-    return desired.name === observed.name ? [] : [{ field: 'name', from: observed.name, to: desired.name, replace: true }];
+    return [
+      ...(desired.name === observed.name ? [] : [{ field: 'name', from: observed.name, to: desired.name, replace: true }]),
+      ...tagChanges(desired.tags, observed.tags),
+    ];
+  },
+
+  /** Tags only (the name cannot change). PutBucketTagging replaces the whole set: others' tags are kept. */
+  async update(ctx, _node, found, desired) {
+    const TagSet = tagList({ ...found.observed.others, ...desired.tags });
+    await ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: found.record.id, ExpectedBucketOwner: ctx.account, Tagging: { TagSet } }));
+  },
+
+  async ownerOf(ctx, rec) {
+    const tags = await bucketTags(ctx, rec.id);
+    return tags && ownership(ctx, rec.id, tags, rec);
   },
 
   async contents(ctx, rec) {

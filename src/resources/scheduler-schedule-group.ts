@@ -4,12 +4,14 @@
  */
 import {
   CreateScheduleGroupCommand, DeleteScheduleGroupCommand, GetScheduleGroupCommand, ListTagsForResourceCommand, TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { scheduleGroupName, usesScheduler } from './lib/scheduler.js';
-import { clientToken, isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { createUnique } from './lib/create.js';
+import { clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 
 export interface ScheduleGroupDesired {
   name: string;
@@ -29,6 +31,12 @@ export async function getScheduleGroup(ctx: Ctx, name: string) {
 /** Tags of a Scheduler resource (groups only: schedules have none). */
 export async function schedulerTags(ctx: Ctx, resourceArn: string): Promise<Record<string, string>> {
   return tagRecord((await ctx.aws.scheduler.send(new ListTagsForResourceCommand({ ResourceArn: resourceArn }))).Tags);
+}
+
+/** Whose a schedule group is (undefined: gone or going). */
+export async function scheduleGroupOwnership(ctx: Ctx, name: string) {
+  const g = await getScheduleGroup(ctx, name);
+  return g?.Arn && g.State !== 'DELETING' ? ownershipOf(ctx, await schedulerTags(ctx, g.Arn)) : undefined;
 }
 
 /** Wait until a deleted group is gone: its name cannot be reused while it is DELETING. */
@@ -52,46 +60,55 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
   async find(ctx, _node, recorded) {
     const name = scheduleGroupName(ctx.config);
     let g = recorded ? await getScheduleGroup(ctx, recorded.id) : undefined;
-    const viaRecord = !!g;
     if (!g && recorded?.id !== name) g = await getScheduleGroup(ctx, name);
     // A group being deleted is as good as gone: create waits for the name to come free.
     if (!g?.Name || !g.Arn || g.State === 'DELETING') return undefined;
-    // Tags are read only when ownership is in question (no usable record); otherwise they were set at
-    // creation and the converged path stays at one read call.
-    const tags = viaRecord ? undefined : await schedulerTags(ctx, g.Arn);
+    // GetScheduleGroup carries no tags: one more read, which the tag diff needs anyway.
+    const tags = await schedulerTags(ctx, g.Arn);
     return {
       record: { kind: 'scheduler.schedule-group', id: g.Name, arn: g.Arn },
-      owned: viaRecord || isOurs(ctx, tags),
-      observed: { name: g.Name, tags: tags ?? resourceTags(ctx, K.scheduleGroup) },
+      ...ownershipOf(ctx, tags),
+      observed: { name: g.Name, tags: managedTags(ctx, tags) },
     };
   },
 
   async create(ctx, node, d) {
     const input = { Name: d.name, Tags: tagList(d.tags), ClientToken: await clientToken(ctx, node.key) };
-    let out;
-    try {
-      out = await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input));
-    } catch (err) {
-      // A group still DELETING (from a `down` or an engine switch a moment ago) holds the name.
-      if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING') throw err;
-      await waitGone(ctx, d.name);
-      out = await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input));
-    }
-    return { kind: 'scheduler.schedule-group', id: d.name, arn: out.ScheduleGroupArn };
+    const send = async () => (await ctx.aws.scheduler.send(new CreateScheduleGroupCommand(input))).ScheduleGroupArn;
+    // Names are unique: a ConflictException right after our attempt (the SDK resent a call whose answer
+    // was lost) is that attempt's group, adopted when it carries our tag. A group still DELETING (from a
+    // `down` or an engine switch a moment ago) holds the name until it is gone.
+    const arn = await createUnique('Schedule group', d.name, async () => {
+      try {
+        return await send();
+      } catch (err) {
+        if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING') throw err;
+        await waitGone(ctx, d.name);
+        return send();
+      }
+    }, (err) => awsErrorCode(err) === 'ConflictException', async () => {
+      const g = await getScheduleGroup(ctx, d.name);
+      return g?.Arn && g.State !== 'DELETING' ? { ...ownershipOf(ctx, await schedulerTags(ctx, g.Arn)), value: g.Arn } : undefined;
+    });
+    return { kind: 'scheduler.schedule-group', id: d.name, arn };
   },
 
   diff(d, o) {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
-    // Only our keys: tags others add are left alone.
-    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
-  async update(ctx, _node, found, _d, changes) {
-    const tags = changes.filter((c) => c.field.startsWith('tags.')).map((c) => ({ Key: c.field.slice(5), Value: String(c.to) }));
-    if (tags.length) await ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn: found.record.arn ?? '', Tags: tags }));
+  async update(ctx, _node, found, d, changes) {
+    if (!hasTagChange(changes)) return;
+    const t = tagDelta(d.tags, found.observed.tags);
+    const ResourceArn = found.record.arn ?? '';
+    if (Object.keys(t.set).length) await ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(t.set) }));
+    if (t.remove.length) await ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys: t.remove }));
   },
+
+  ownerOf: (ctx, record) => scheduleGroupOwnership(ctx, record.id),
 
   async delete(ctx, record) {
     // Deleting a group deletes every schedule in it (all ours: the group is the stack's). It stays

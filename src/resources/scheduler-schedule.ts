@@ -13,8 +13,11 @@ import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 import { K } from './lib/keys.js';
 import { scheduleGroupName, schedulerInput, usesDeadLetterQueue, usesScheduler } from './lib/scheduler.js';
-import { clientToken, isOurs } from './lib/tags.js';
-import { schedulerTags } from './scheduler-schedule-group.js';
+import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
+import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
+
+/** Schedules cannot be tagged: ours when the group is (its node's verdict from this walk, else its tags). */
+const groupOwnership = (ctx: Ctx, group: string) => inheritedOwnership(ctx, K.scheduleGroup, group, () => scheduleGroupOwnership(ctx, group));
 
 export interface ScheduleDesired {
   name: string;
@@ -178,16 +181,12 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired> = {
     const group = ctx.maybeRecord(K.scheduleGroup)?.id ?? scheduleGroupName(ctx.config);
     const name = ctx.config.schedule.name;
     let s = recorded ? await getSchedule(ctx, splitId(recorded.id).GroupName, splitId(recorded.id).Name) : undefined;
-    const viaRecord = !!s;
     if (!s && recorded?.id !== idOf(group, name)) s = await getSchedule(ctx, group, name);
     if (!s?.Name || !s.GroupName) return undefined;
-    // Not taggable: a schedule found by name is ours when its group carries our tag.
-    const owned = viaRecord || isOurs(ctx, await schedulerTags(ctx, s.Arn!.replace(/:schedule\/([^/]+)\/[^/]+$/, ':schedule-group/$1')));
-    return {
+    return foundWith(await groupOwnership(ctx, s.GroupName), {
       record: { kind: 'scheduler.schedule', id: idOf(s.GroupName, s.Name), arn: s.Arn, attrs: { group: s.GroupName, name: s.Name } },
-      owned,
       observed: observedSchedule(s),
-    };
+    });
   },
 
   async create(ctx, node, d) {
@@ -223,6 +222,8 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired> = {
     const { GroupName, Name } = splitId(found.record.id);
     await send(d.target.roleArn, () => ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })));
   },
+
+  ownerOf: (ctx, record) => groupOwnership(ctx, splitId(record.id).GroupName),
 
   async delete(ctx, record) {
     try {

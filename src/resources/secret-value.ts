@@ -8,7 +8,8 @@ import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { configuredBucketName } from './lib/s3.js';
-import { clientToken } from './lib/tags.js';
+import { clientToken, foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
+import { describeSecret, refusedAsDeleted } from './secret.js';
 
 /** The JSON object stored as the secret's current value. */
 export interface SecretValueDesired {
@@ -20,6 +21,13 @@ const REDACTED = '(sensitive)';
 
 /** The secret to write to: its ARN once the secret node has converged, else its name (for `plan`). */
 const secretIdOf = (ctx: Ctx) => ctx.maybeRecord(K.secret)?.arn ?? ctx.config.secret.name;
+
+/** Ours when its secret is: the secret node's verdict from this walk, else the secret's tags. */
+const secretOwnership = (ctx: Ctx, id: string) =>
+  inheritedOwnership(ctx, K.secret, id, async () => {
+    const out = await describeSecret(ctx, id);
+    return out && ownershipOf(ctx, tagRecord(out.Tags));
+  });
 
 const recordOf = (secretArn: string, versionId: string): ResourceRecord => ({ kind: KIND, id: secretArn, attrs: { versionId } });
 
@@ -55,8 +63,9 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
   desired: (ctx) => ({ value: { S3_BUCKET_NAME: ctx.maybeRecord(K.bucket)?.id ?? configuredBucketName(ctx) } }),
 
   async find(ctx) {
+    const id = secretIdOf(ctx);
     try {
-      const out = await ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: secretIdOf(ctx) }));
+      const out = await ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: id }));
       let value: Record<string, unknown>;
       try {
         const parsed: unknown = JSON.parse(out.SecretString ?? '');
@@ -65,12 +74,11 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
         // Not JSON (or a binary secret): never matches the desired object, so update rewrites it.
         value = {};
       }
-      return { record: recordOf(out.ARN!, out.VersionId!), observed: { value }, owned: true };
+      return foundWith(await secretOwnership(ctx, out.ARN!), { record: recordOf(out.ARN!, out.VersionId!), observed: { value } });
     } catch (err) {
-      const code = awsErrorCode(err);
-      // No version yet (or no secret); or the secret is scheduled for deletion, which the secret node
-      // undoes first during `up`, so only `plan` can see this.
-      if (code === 'ResourceNotFoundException' || (code === 'InvalidRequestException' && /deletion/i.test((err as Error).message))) return undefined;
+      // No version yet (or no secret); or the secret is scheduled for deletion (an InvalidRequestException,
+      // told apart from other refusals by the secret's state), which the secret node undoes first.
+      if (awsErrorCode(err) === 'ResourceNotFoundException' || (await refusedAsDeleted(ctx, err, id))) return undefined;
       throw err;
     }
   },
@@ -85,4 +93,6 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
 
   // Versions have no life of their own: they are deleted with the secret.
   async delete() {},
+
+  ownerOf: (ctx, rec) => secretOwnership(ctx, rec.id),
 };

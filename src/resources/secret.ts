@@ -8,32 +8,47 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   RestoreSecretCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateSecretCommand,
   type DescribeSecretResponse,
 } from '@aws-sdk/client-secrets-manager';
 import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { createUnique, retryWhile } from './lib/create.js';
 
 /** The secret's settings. `pendingDeletion` is always desired false: a scheduled deletion is undone. */
 export interface SecretDesired {
   name: string;
   description: string;
   pendingDeletion: boolean;
+  tags: Record<string, string>;
 }
 
 const KIND = 'secretsmanager.secret';
 /** The shortest window AWS allows (7-30): a stack torn down by mistake stays recoverable for a week. */
 const RECOVERY_WINDOW_DAYS = 7;
 
-async function describe(ctx: Ctx, id: string): Promise<DescribeSecretResponse | undefined> {
+/** DescribeSecret, or undefined when the secret does not exist. It also answers for secrets pending deletion. */
+export async function describeSecret(ctx: Ctx, id: string): Promise<DescribeSecretResponse | undefined> {
   try {
     return await ctx.aws.secretsManager.send(new DescribeSecretCommand({ SecretId: id }));
   } catch (err) {
     if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
     throw err;
   }
+}
+
+/**
+ * Whether an InvalidRequestException on a secret means it is deleted or scheduled for deletion. Secrets
+ * Manager uses that one code for many refusals, so the secret's state decides, never the message.
+ */
+export async function refusedAsDeleted(ctx: Ctx, err: unknown, id: string): Promise<boolean> {
+  if (awsErrorCode(err) !== 'InvalidRequestException') return false;
+  const s = await describeSecret(ctx, id);
+  return !s || s.DeletedDate !== undefined;
 }
 
 const recordOf = (name: string, arn: string): ResourceRecord => ({ kind: KIND, id: name, arn });
@@ -48,6 +63,7 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     name: node.params.name,
     description: `Runtime configuration of the ${ctx.stack} batch job (managed by batchctl)`,
     pendingDeletion: false,
+    tags: resourceTags(ctx, node.key),
   }),
 
   async find(ctx, node, recorded) {
@@ -55,14 +71,13 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     // another random suffix. DescribeSecret also answers for secrets scheduled for deletion.
     const ids = [recorded?.arn ?? recorded?.id, node.params.name].filter((n): n is string => !!n);
     for (const id of new Set(ids)) {
-      const out = await describe(ctx, id);
+      const out = await describeSecret(ctx, id);
       if (!out?.ARN || !out.Name) continue;
-      const known = recorded !== undefined && (recorded.arn ? out.ARN === recorded.arn : out.Name === recorded.id);
-      const owned = known || isOurs(ctx, tagRecord(out.Tags));
+      const tags = tagRecord(out.Tags);
       return {
         record: recordOf(out.Name, out.ARN),
-        observed: { name: out.Name, description: out.Description ?? '', pendingDeletion: out.DeletedDate !== undefined },
-        owned,
+        observed: { name: out.Name, description: out.Description ?? '', pendingDeletion: out.DeletedDate !== undefined, tags: managedTags(ctx, tags) },
+        ...ownershipOf(ctx, tags),
       };
     }
     return undefined;
@@ -70,10 +85,24 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
 
   async create(ctx, node, desired) {
     // No SecretString: a secret created without one has no version, which the value node fills in.
-    const out = await ctx.aws.secretsManager.send(
-      new CreateSecretCommand({ Name: desired.name, Description: desired.description, Tags: tagList(resourceTags(ctx, node.key)) }),
+    const send = () => ctx.aws.secretsManager.send(
+      new CreateSecretCommand({ Name: desired.name, Description: desired.description, Tags: tagList(desired.tags) }),
     );
-    return recordOf(out.Name!, out.ARN!);
+    // Names are unique: "already exists" right after our attempt is that attempt's secret. A secret of
+    // this name deleted without recovery a moment ago still holds the name while Secrets Manager
+    // finishes deleting it: retried until it lets go.
+    return createUnique(
+      'Secrets Manager secret', desired.name,
+      async () => {
+        const out = await retryWhile(ctx, `Secrets Manager to finish deleting the old secret ${desired.name}`, send, (err) => refusedAsDeleted(ctx, err, desired.name), { budgetMs: 120_000, intervalMs: 5000 });
+        return recordOf(out.Name!, out.ARN!);
+      },
+      (err) => awsErrorCode(err) === 'ResourceExistsException',
+      async () => {
+        const s = await describeSecret(ctx, desired.name);
+        return s?.ARN && s.Name ? { ...ownershipOf(ctx, tagRecord(s.Tags)), value: recordOf(s.Name, s.ARN) } : undefined;
+      },
+    );
   },
 
   diff(desired, observed): FieldChange[] {
@@ -81,15 +110,21 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     if (desired.name !== observed.name) changes.push({ field: 'name', from: observed.name, to: desired.name, replace: true });
     if (observed.pendingDeletion && !desired.pendingDeletion) changes.push({ field: 'pendingDeletion', from: true, to: false });
     if (desired.description !== observed.description) changes.push({ field: 'description', from: observed.description, to: desired.description });
+    changes.push(...tagChanges(desired.tags, observed.tags));
     return changes;
   },
 
-  async update(ctx, _node, found, desired) {
+  async update(ctx, _node, found, desired, changes) {
     const id = found.record.arn ?? found.record.id;
     // A secret scheduled for deletion (after `down`) refuses every other call until it is restored.
     if (found.observed.pendingDeletion) await ctx.aws.secretsManager.send(new RestoreSecretCommand({ SecretId: id }));
     if (found.observed.description !== desired.description) {
       await ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description }));
+    }
+    if (hasTagChange(changes)) {
+      const t = tagDelta(desired.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(t.set) }));
+      if (t.remove.length) await ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys: t.remove }));
     }
   },
 
@@ -98,15 +133,21 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
    * `force`, at once. AWS refuses both parameters together.
    */
   async delete(ctx, rec, opts) {
+    const id = rec.arn ?? rec.id;
     const when = opts?.force ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: opts?.recoveryWindowDays ?? RECOVERY_WINDOW_DAYS };
     try {
-      await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: rec.arn ?? rec.id, ...when }));
+      await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: id, ...when }));
     } catch (err) {
-      const code = awsErrorCode(err);
-      if (code === 'ResourceNotFoundException') return;
-      // Already scheduled for deletion by an earlier `down`: that is the state we want.
-      if (code === 'InvalidRequestException' && /marked for deletion|scheduled for deletion/i.test((err as Error).message)) return;
+      if (awsErrorCode(err) === 'ResourceNotFoundException') return;
+      // Already scheduled for deletion (an earlier `down`, a call resent after a lost answer, or by hand):
+      // that is the state we want.
+      if (await refusedAsDeleted(ctx, err, id)) return;
       throw err;
     }
+  },
+
+  async ownerOf(ctx, rec) {
+    const s = await describeSecret(ctx, rec.arn ?? rec.id);
+    return s && ownershipOf(ctx, tagRecord(s.Tags));
   },
 };

@@ -11,7 +11,25 @@ import {
 import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, type SgName } from './lib/keys.js';
-import { atomPermission, change, deleteEc2, listTagged, networkBlockers, pickOne, retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
+import {
+  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
+  retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased, type Ec2Describe,
+} from './lib/ec2.js';
+import { createUnique } from './lib/create.js';
+import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
+
+const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
+  const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
+  return { items: out.SecurityGroups, nextToken: out.NextToken };
+};
+
+/** The group of this name in the VPC, ours or not (names are unique per VPC). */
+async function byName(ctx: Ctx, vpcId: string, name: string): Promise<SecurityGroup | undefined> {
+  const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({
+    Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [name] }],
+  }));
+  return out.SecurityGroups?.[0];
+}
 
 /** A security group's settings; rules are atoms from `ruleAtoms` (e.g. `tcp 443..443 sg-0abc`). */
 export interface SecurityGroupDesired {
@@ -20,6 +38,7 @@ export interface SecurityGroupDesired {
   description: string;
   ingress: string[];
   egress: string[];
+  tags: Record<string, string>;
 }
 
 const ALL_OUT = 'all * 0.0.0.0/0';
@@ -27,13 +46,14 @@ const ALL_OUT = 'all * 0.0.0.0/0';
 /** What AWS puts on every new VPC security group: CreateSecurityGroup takes no rules. */
 const CREATED_WITH = { ingress: [] as string[], egress: [ALL_OUT] };
 
-function observe(g: SecurityGroup): SecurityGroupDesired {
+function observe(ctx: Ctx, g: SecurityGroup): SecurityGroupDesired {
   return {
     vpcId: g.VpcId ?? '',
     name: g.GroupName ?? '',
     description: g.Description ?? '',
     ingress: ruleAtoms(g.IpPermissions),
     egress: ruleAtoms(g.IpPermissionsEgress),
+    tags: ec2Tags(ctx, g),
   };
 }
 
@@ -78,7 +98,7 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   ],
 
   desired(ctx, node) {
-    const base = { vpcId: ctx.record(K.vpc).id, name: `${ctx.stack}-${node.params.which}`, egress: [ALL_OUT] };
+    const base = { vpcId: ctx.record(K.vpc).id, name: `${ctx.stack}-${node.params.which}`, egress: [ALL_OUT], tags: resourceTags(ctx, node.key) };
     if (node.params.which === 'task') {
       return { ...base, description: `batchctl ${ctx.stack}: Fargate tasks, egress only`, ingress: [] };
     }
@@ -90,28 +110,39 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   },
 
   async find(ctx, node, recorded) {
-    if (recorded) {
-      const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [recorded.id] })));
-      const g = out?.SecurityGroups?.[0];
-      if (g) return { record: { kind: 'ec2.security-group', id: g.GroupId! }, owned: true, observed: observe(g) };
-    }
-    const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [ctx.record(K.vpc).id] },
-        { Name: 'group-name', Values: [`${ctx.stack}-${node.params.which}`] },
-      ],
-    }));
-    const found = pickOne(ctx, node.key, 'Group', out.SecurityGroups ?? []);
+    const vpcId = ctx.maybeRecord(K.vpc)?.id;
+    const name = `${ctx.stack}-${node.params.which}`;
+    const found = await findInStack(ctx, node.key, recorded, {
+      type: 'SecurityGroup', describe: describeGroups(ctx), idOf: (g) => g.GroupId!,
+      parent: { of: (g) => g.VpcId, id: vpcId },
+      // A same-named group that is not ours would make CreateSecurityGroup fail: report it now.
+      blocker: async () => (vpcId ? byName(ctx, vpcId, name) : undefined),
+    });
     if (!found) return undefined;
-    return { record: { kind: 'ec2.security-group', id: found.item.GroupId! }, owned: found.owned, observed: observe(found.item) };
+    return ec2Found('ec2.security-group', found, (g) => g.GroupId!, observe(ctx, found.item));
   },
 
   async create(ctx, node, d) {
-    const out = await ctx.aws.ec2.send(new CreateSecurityGroupCommand({
-      GroupName: d.name, Description: d.description, VpcId: d.vpcId, TagSpecifications: tagSpecs(ctx, 'security-group', node.key),
-    }));
-    await convergeRules(ctx, out.GroupId!, CREATED_WITH, d);
-    return { kind: 'ec2.security-group', id: out.GroupId! };
+    // Names are unique per VPC: "duplicate" right after our own attempt (the SDK resent a call whose
+    // answer was lost, or a racing run) is that group, adopted when it carries our tag. The VPC created
+    // a moment ago may not be visible yet.
+    const { id, adopted } = await createUnique<{ id: string; adopted?: SecurityGroup }>(
+      'Security group', d.name,
+      async () => ({
+        id: (await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () => ctx.aws.ec2.send(new CreateSecurityGroupCommand({
+          GroupName: d.name, Description: d.description, VpcId: d.vpcId, TagSpecifications: tagSpecs(ctx, 'security-group', node.key),
+        })))).GroupId!,
+        adopted: undefined,
+      }),
+      (err) => awsErrorCode(err) === 'InvalidGroup.Duplicate',
+      async () => {
+        const g = await byName(ctx, d.vpcId, d.name);
+        return g && { ...ownershipOf(ctx, tagRecord(g.Tags)), value: { id: g.GroupId!, adopted: g } };
+      },
+    );
+    // An adopted group may already carry some of the rules: converge from what it has.
+    await convergeRules(ctx, id, adopted ? observe(ctx, adopted) : CREATED_WITH, d);
+    return { kind: 'ec2.security-group', id };
   },
 
   diff: (d, o) => [
@@ -120,9 +151,11 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
     ...change('description', o.description, d.description, true),
     ...change('ingress', o.ingress, d.ingress),
     ...change('egress', o.egress, d.egress),
+    ...tagChanges(d.tags, o.tags),
   ],
 
-  async update(ctx, _node, found, d) {
+  async update(ctx, _node, found, d, changes) {
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
     await convergeRules(ctx, found.record.id, found.observed, d);
   },
 
@@ -132,10 +165,8 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
       networkBlockers(ctx, 'group-id', record.id));
   },
 
-  list: (ctx) =>
-    listTagged<SecurityGroup>(ctx, 'ec2.security-group', (g) => g.GroupId, async (q) => {
-      const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: q.filters, NextToken: q.nextToken }));
-      return { items: out.SecurityGroups, nextToken: out.NextToken };
-    }),
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeGroups(ctx)),
+
+  list: (ctx) => listTagged<SecurityGroup>(ctx, 'ec2.security-group', 'SecurityGroup', (g) => g.GroupId, describeGroups(ctx)),
 };
 

@@ -11,6 +11,15 @@ import { isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { ownTopicArn, ownsTopic } from './lib/notify.js';
+import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
+import { topicTags } from './sns-topic.js';
+
+/** Ours when its topic is: the topic node's verdict from this walk, else the topic's tags. */
+const topicOwnership = (ctx: Ctx, topicArn: string) =>
+  inheritedOwnership(ctx, K.alertTopic, topicArn, async () => {
+    const tags = await topicTags(ctx, topicArn);
+    return tags && ownershipOf(ctx, tags);
+  });
 
 /** What ListSubscriptionsByTopic shows for a subscription nobody has confirmed yet. */
 export const PENDING = 'PendingConfirmation';
@@ -65,12 +74,11 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
     const s = await lookup(ctx, topicArn, node.params.email);
     if (!s) return undefined;
     const confirmed = s.SubscriptionArn !== PENDING;
-    return {
+    return foundWith(await topicOwnership(ctx, topicArn), {
       // A pending subscription has no ARN in the listing: keep the one Subscribe returned, if known.
       record: { kind: 'sns.subscription', id: confirmed ? s.SubscriptionArn! : recorded?.id ?? PENDING, attrs: { topicArn, endpoint: s.Endpoint ?? node.params.email } },
-      owned: true,
       observed: { topicArn, protocol: 'email', endpoint: s.Endpoint ?? node.params.email, confirmed },
-    };
+    });
   },
 
   async create(ctx, _node, d) {
@@ -87,6 +95,8 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
     if (d.endpoint.toLowerCase() !== o.endpoint.toLowerCase()) changes.push({ field: 'endpoint', from: o.endpoint, to: d.endpoint, replace: true });
     return changes;
   },
+
+  ownerOf: (ctx, record) => topicOwnership(ctx, record.attrs?.topicArn ?? ownTopicArn(ctx)),
 
   async delete(ctx, record) {
     const topicArn = record.attrs?.topicArn ?? ownTopicArn(ctx);

@@ -8,25 +8,37 @@
  * a task ARN, an exit code and a stop reason, nothing secret.
  */
 import {
-  CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListTagsForResourceCommand, SetTopicAttributesCommand,
+  CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListTagsForResourceCommand, SetTopicAttributesCommand, TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-sns';
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { ownTopicArn, ownsTopic, topicName, topicPolicy } from './lib/notify.js';
 import { canonicalPolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { isOurs, resourceTags, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 
 export interface TopicDesired {
   name: string;
   /** Shown as the sender of the e-mails. */
   displayName: string;
   policy: PolicyDocument | undefined;
+  tags: Record<string, string>;
 }
 
 async function attributes(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
   try {
     return (await ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A topic's tags, or undefined when it is gone. */
+export async function topicTags(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
+  try {
+    return tagRecord((await ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn }))).Tags);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -51,7 +63,8 @@ export const snsTopic: ResourceKind<TopicDesired> = {
 
   nodes: (config) => (ownsTopic(config) ? [{ key: K.alertTopic, deps: [], params: {} }] : []),
 
-  desired: (ctx) => ({
+  desired: (ctx, node) => ({
+    tags: resourceTags(ctx, node.key),
     name: topicName(ctx),
     displayName: `batchctl ${ctx.stack}`,
     policy: topicPolicy(ctx, ownTopicArn(ctx)),
@@ -62,22 +75,22 @@ export const snsTopic: ResourceKind<TopicDesired> = {
     const topicArn = recorded?.arn ?? ownTopicArn(ctx);
     const a = await attributes(ctx, topicArn);
     if (!a) return undefined;
-    // GetTopicAttributes carries no tags: read them only when ownership is in question.
-    const owned = !!recorded || isOurs(ctx, tagRecord((await ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn }))).Tags));
+    // GetTopicAttributes carries no tags: one more read, which the tag diff needs anyway.
+    const tags = (await topicTags(ctx, topicArn)) ?? {};
     return {
       record: { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: topicArn.split(':').pop()! } },
-      owned,
-      observed: { name: topicArn.split(':').pop()!, displayName: a.DisplayName ?? '', policy: parsePolicy(a.Policy) },
+      ...ownershipOf(ctx, tags),
+      observed: { name: topicArn.split(':').pop()!, displayName: a.DisplayName ?? '', policy: parsePolicy(a.Policy), tags: managedTags(ctx, tags) },
     };
   },
 
-  async create(ctx, node, d) {
+  async create(ctx, _node, d) {
     // CreateTopic is idempotent by name: on an existing topic it returns that topic's ARN (or fails when
     // the tags or attributes differ). find ran first, so this does not adopt someone else's topic.
     const out = await ctx.aws.sns.send(new CreateTopicCommand({
       Name: d.name,
       Attributes: { DisplayName: d.displayName, Policy: JSON.stringify(d.policy) },
-      Tags: tagList(resourceTags(ctx, node.key)),
+      Tags: tagList(d.tags),
     }));
     const topicArn = out.TopicArn ?? ownTopicArn(ctx);
     return { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: d.name } };
@@ -88,6 +101,7 @@ export const snsTopic: ResourceKind<TopicDesired> = {
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     if (d.displayName !== o.displayName) changes.push({ field: 'displayName', from: o.displayName, to: d.displayName });
     if (!samePolicy(d.policy, o.policy)) changes.push({ field: 'policy', from: canonicalPolicy(o.policy), to: canonicalPolicy(d.policy) });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
@@ -97,6 +111,16 @@ export const snsTopic: ResourceKind<TopicDesired> = {
       if (c.field === 'displayName') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName }));
       if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
     }
+    if (hasTagChange(changes)) {
+      const t = tagDelta(d.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(t.set) }));
+      if (t.remove.length) await ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: t.remove }));
+    }
+  },
+
+  async ownerOf(ctx, record) {
+    const tags = await topicTags(ctx, record.arn ?? record.id);
+    return tags && ownershipOf(ctx, tags);
   },
 
   async delete(ctx, record) {

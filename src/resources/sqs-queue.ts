@@ -4,13 +4,13 @@
  */
 import {
   CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,
-  SetQueueAttributesCommand, TagQueueCommand,
+  SetQueueAttributesCommand, TagQueueCommand, UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from './lib/scheduler.js';
-import { isOurs, resourceTags } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 
 /** The attributes we set, as SQS returns them (strings). */
 export interface QueueAttributes {
@@ -51,6 +51,16 @@ async function urlOf(ctx: Ctx, name: string): Promise<string | undefined> {
   }
 }
 
+/** A queue's tags, or undefined when it is gone. */
+async function queueTags(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
 /** The scheduler's dead-letter queue. */
 export const sqsQueue: ResourceKind<QueueDesired> = {
   kind: 'sqs.queue',
@@ -66,23 +76,21 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     const name = deadLetterQueueName(ctx.config);
     let url = recorded?.id;
     let attrs = url ? await attributes(ctx, url) : undefined;
-    const viaRecord = !!attrs;
     if (!attrs) {
       url = await urlOf(ctx, name);
       attrs = url ? await attributes(ctx, url) : undefined;
     }
     if (!url || !attrs) return undefined;
-    // GetQueueAttributes carries no tags: read them only when ownership is in question.
-    const tags = viaRecord ? undefined : (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+    // GetQueueAttributes carries no tags: one more read, which the tag diff needs anyway.
+    const tags = await queueTags(ctx, url) ?? {};
     const actualName = url.split('/').pop()!;
     return {
       record: { kind: 'sqs.queue', id: url, arn: attrs.QueueArn ?? queueArn(ctx, actualName) },
-      owned: viaRecord || isOurs(ctx, tags),
+      ...ownershipOf(ctx, tags),
       observed: {
         name: actualName,
         attributes: { MessageRetentionPeriod: attrs.MessageRetentionPeriod ?? '', SqsManagedSseEnabled: attrs.SqsManagedSseEnabled ?? 'false' },
-        // Tags are set at creation and are not part of the diff when known from the record (one read call).
-        tags: tags ?? resourceTags(ctx, K.deadLetterQueue),
+        tags: managedTags(ctx, tags),
       },
     };
   },
@@ -112,7 +120,7 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     for (const k of Object.keys(d.attributes) as (keyof QueueAttributes)[]) {
       if (d.attributes[k] !== o.attributes[k]) changes.push({ field: `attributes.${k}`, from: o.attributes[k], to: d.attributes[k] });
     }
-    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
@@ -122,8 +130,16 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     if (attrs.length) {
       await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));
     }
-    const tags = changes.filter((c) => c.field.startsWith('tags.'));
-    if (tags.length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: Object.fromEntries(tags.map((c) => [c.field.slice(5), String(c.to)])) }));
+    if (hasTagChange(changes)) {
+      const t = tagDelta(d.tags, found.observed.tags);
+      if (Object.keys(t.set).length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: t.set }));
+      if (t.remove.length) await ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: t.remove }));
+    }
+  },
+
+  async ownerOf(ctx, record) {
+    const tags = await queueTags(ctx, record.id);
+    return tags && ownershipOf(ctx, tags);
   },
 
   // The queue keeps the scheduled invocations that could not start the task: `down` refuses to drop

@@ -1,13 +1,20 @@
 import {
   CreateSubnetCommand,
-  DeleteSubnetCommand,
   DescribeSubnetsCommand,
+  DeleteSubnetCommand,
   ModifySubnetAttributeCommand,
   type Subnet,
 } from '@aws-sdk/client-ec2';
+import { awsErrorCode } from '../core/errors.js';
 import type { ResourceKind } from '../core/types.js';
 import { K, type SubnetGroup } from './lib/keys.js';
-import { change, deleteEc2, findTagged, listTagged, networkBlockers, retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased } from './lib/ec2.js';
+import {
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, networkBlockers,
+  retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased,
+} from './lib/ec2.js';
+import { createOnce } from './lib/create.js';
+import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import { describeSubnets } from './vpc.js';
 
 /** One subnet's settings. */
 export interface SubnetDesired {
@@ -15,6 +22,7 @@ export interface SubnetDesired {
   cidr: string;
   az: string;
   mapPublicIpOnLaunch: boolean;
+  tags: Record<string, string>;
 }
 
 /** Which subnet a node is. */
@@ -40,33 +48,44 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
       })),
     ),
 
-  desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, cidr: node.params.cidr, az: node.params.az, mapPublicIpOnLaunch: false }),
+  desired: (ctx, node) => ({
+    vpcId: ctx.record(K.vpc).id, cidr: node.params.cidr, az: node.params.az, mapPublicIpOnLaunch: false, tags: resourceTags(ctx, node.key),
+  }),
 
   async find(ctx, node, recorded) {
-    const found = await findTagged<Subnet>(ctx, node.key, 'Subnet', recorded, async (q) =>
-      (await ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: q.ids, Filters: q.filters }))).Subnets);
+    const found = await findInStack(ctx, node.key, recorded, {
+      type: 'Subnet', describe: describeSubnets(ctx), idOf: (s) => s.SubnetId!,
+      parent: { of: (s) => s.VpcId, id: ctx.maybeRecord(K.vpc)?.id },
+    });
     if (!found) return undefined;
     const s = found.item;
-    return {
-      record: { kind: 'ec2.subnet', id: s.SubnetId!, attrs: { az: s.AvailabilityZone ?? '' } },
-      owned: found.owned,
-      observed: { vpcId: s.VpcId ?? '', cidr: s.CidrBlock ?? '', az: s.AvailabilityZone ?? '', mapPublicIpOnLaunch: s.MapPublicIpOnLaunch ?? false },
-    };
+    return ec2Found('ec2.subnet', found, (x) => x.SubnetId!, {
+      vpcId: s.VpcId ?? '', cidr: s.CidrBlock ?? '', az: s.AvailabilityZone ?? '', mapPublicIpOnLaunch: s.MapPublicIpOnLaunch ?? false, tags: ec2Tags(ctx, s),
+    }, { az: s.AvailabilityZone ?? '' });
   },
 
   async create(ctx, node, d) {
-    const out = await ctx.aws.ec2.send(new CreateSubnetCommand({
-      VpcId: d.vpcId, CidrBlock: d.cidr, AvailabilityZone: d.az, TagSpecifications: tagSpecs(ctx, 'subnet', node.key),
-    }));
-    const id = out.Subnet!.SubnetId!;
-    let s = out.Subnet!;
-    if (s.State !== 'available') {
-      s = await ctx.waitFor(`${node.key} pending -> available`, async () => {
-        const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] })));
-        const got = res?.Subnets?.[0];
-        return got?.State === 'available' ? got : undefined;
-      }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
-    }
+    // CreateSubnet takes no idempotency token: sent once, looked up by its tags if the answer is lost. A
+    // CIDR already taken in the VPC by a subnet of ours (a racing run) is that subnet: adopted.
+    const lookup = () => lookupCreated(ctx, node.key, describeSubnets(ctx), (x) => (x.VpcId === d.vpcId ? x.SubnetId : undefined));
+    const id = await createOnce(ctx, `${node.key} (CreateSubnet)`, async () => {
+      try {
+        // The VPC created a moment ago may not be visible yet.
+        const out = await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () => ctx.aws.once.ec2.send(new CreateSubnetCommand({
+          VpcId: d.vpcId, CidrBlock: d.cidr, AvailabilityZone: d.az, TagSpecifications: tagSpecs(ctx, 'subnet', node.key),
+        })));
+        return out.Subnet!.SubnetId!;
+      } catch (err) {
+        const ours = awsErrorCode(err) === 'InvalidSubnet.Conflict' ? await lookup() : undefined;
+        if (ours) return ours;
+        throw err;
+      }
+    }, lookup);
+    const s = await ctx.waitFor(`${node.key} pending -> available`, async () => {
+      const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] })));
+      const got = res?.Subnets?.[0];
+      return got?.State === 'available' ? got : undefined;
+    }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
     // New subnets in a non-default VPC do not map public IPs, but say so explicitly if AWS ever differs.
     if ((s.MapPublicIpOnLaunch ?? false) !== d.mapPublicIpOnLaunch) {
       await retryWhileNotFound(ctx, `${node.key} attributes`, () =>
@@ -80,10 +99,14 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
     ...change('cidr', o.cidr, d.cidr, true),
     ...change('az', o.az, d.az, true),
     ...change('mapPublicIpOnLaunch', o.mapPublicIpOnLaunch, d.mapPublicIpOnLaunch),
+    ...tagChanges(d.tags, o.tags),
   ],
 
-  async update(ctx, _node, found, d) {
-    await ctx.aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId: found.record.id, MapPublicIpOnLaunch: { Value: d.mapPublicIpOnLaunch } }));
+  async update(ctx, _node, found, d, changes) {
+    if (changes.some((c) => c.field === 'mapPublicIpOnLaunch')) {
+      await ctx.aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId: found.record.id, MapPublicIpOnLaunch: { Value: d.mapPublicIpOnLaunch } }));
+    }
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
   },
 
   async delete(ctx, record) {
@@ -92,9 +115,7 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
       networkBlockers(ctx, 'subnet-id', record.id));
   },
 
-  list: (ctx) =>
-    listTagged<Subnet>(ctx, 'ec2.subnet', (s) => s.SubnetId, async (q) => {
-      const out = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: q.filters, NextToken: q.nextToken }));
-      return { items: out.Subnets, nextToken: out.NextToken };
-    }),
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeSubnets(ctx)),
+
+  list: (ctx) => listTagged<Subnet>(ctx, 'ec2.subnet', 'Subnet', (s) => s.SubnetId, describeSubnets(ctx)),
 };

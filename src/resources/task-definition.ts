@@ -5,14 +5,15 @@
  */
 import {
   DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand,
-  ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, TagResourceCommand,
+  ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, TagResourceCommand, UntagResourceCommand,
   type RegisterTaskDefinitionCommandInput, type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { awsErrorCode } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { repositoryUri, secretArn } from './lib/policies.js';
-import { ecsTagList, isOurs, resourceTags } from './lib/tags.js';
+import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { createOnce } from './lib/create.js';
 
 /** The registrable content of a revision (RegisterTaskDefinition's input minus family and tags). */
 export type TaskDefContent = Omit<RegisterTaskDefinitionCommandInput, 'family' | 'tags'>;
@@ -72,7 +73,7 @@ async function describe(ctx: Ctx, family: string): Promise<{ td: TaskDefinition;
     const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }));
     // DescribeTaskDefinition(family) returns the latest ACTIVE revision; INACTIVE means deregistered.
     if (!out.taskDefinition || out.taskDefinition.status !== 'ACTIVE') return undefined;
-    return { td: out.taskDefinition, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])) };
+    return { td: out.taskDefinition, tags: ecsTagRecord(out.tags) };
   } catch (err) {
     // ECS has no NotFound code here: an unknown family is a generic ClientException.
     if (awsErrorCode(err) === 'ClientException' && /unable to describe task definition/i.test((err as Error).message)) return undefined;
@@ -102,6 +103,20 @@ async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'
     nextToken = out.nextToken;
   } while (nextToken);
   return arns;
+}
+
+/**
+ * Two runs of the stack racing (two state files) both register the same content: the later revision
+ * duplicates the one before it. When the previous revision is ours and identical, the new one is
+ * deregistered and the previous kept, so every run ends on the same revision.
+ */
+async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition> {
+  const rev = td.revision ?? 0;
+  if (rev < 2) return td;
+  const prev = await describe(ctx, `${td.family}:${rev - 1}`);
+  if (!prev || !ownershipOf(ctx, prev.tags).owned || JSON.stringify(canonicalContent(prev.td)) !== JSON.stringify(canonicalContent(td))) return td;
+  await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: td.taskDefinitionArn }));
+  return prev.td;
 }
 
 /** The stack's task definition family. */
@@ -153,20 +168,31 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
   async find(ctx, _node, recorded) {
     const family = ctx.config.task.family;
     let got = recorded ? await describe(ctx, recorded.id) : undefined;
-    const viaRecord = !!got;
     if (!got && recorded?.id !== family) got = await describe(ctx, family);
     if (!got) return undefined;
     return {
       record: record(got.td),
-      owned: viaRecord || isOurs(ctx, got.tags),
-      observed: { family: got.td.family ?? '', content: got.td as TaskDefContent, tags: got.tags },
+      ...ownershipOf(ctx, got.tags),
+      observed: { family: got.td.family ?? '', content: got.td as TaskDefContent, tags: managedTags(ctx, got.tags) },
     };
   },
 
-  async create(ctx, _node, d) {
+  async create(ctx, node, d) {
     let out;
     try {
-      out = await ctx.aws.ecs.send(new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) }));
+      // RegisterTaskDefinition takes no token and each call adds a revision: sent once, and after a lost
+      // answer the family's latest revision is adopted when it has exactly this content and our tag.
+      const want = JSON.stringify(canonicalContent(d.content));
+      out = await createOnce(
+        ctx,
+        `${node.key} (RegisterTaskDefinition)`,
+        async (): Promise<{ taskDefinition?: TaskDefinition }> =>
+          ctx.aws.once.ecs.send(new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) })),
+        async () => {
+          const got = await describe(ctx, d.family);
+          return got && ownershipOf(ctx, got.tags).owned && JSON.stringify(canonicalContent(got.td)) === want ? { taskDefinition: got.td } : undefined;
+        },
+      );
     } catch (err) {
       // A role created seconds ago is refused with a bare "Role is not valid" that names neither role.
       // Rethrown naming them (same code) so the engine's propagation retry can say which it waits for.
@@ -176,7 +202,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
       throw named;
     }
     if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition returned no task definition for ${d.family}`);
-    return record(out.taskDefinition);
+    return record(await keepEarlier(ctx, out.taskDefinition));
   },
 
   diff(d, o) {
@@ -197,16 +223,21 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
         if (JSON.stringify(w[f]) !== JSON.stringify(h[f])) changes.push({ field: `containerDefinitions.${name}.${f}`, from: h[f], to: w[f] });
       }
     }
-    for (const [k, v] of Object.entries(d.tags)) if (o.tags[k] !== v) changes.push({ field: `tags.${k}`, from: o.tags[k], to: v });
+    changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
 
   async update(ctx, node, found, d, changes) {
     // Any content change means a new revision (tags included); tags alone are set on the current one.
-    if (changes.some((c) => !c.field.startsWith('tags.'))) return taskDefinition.create(ctx, node, d);
-    await ctx.aws.ecs.send(
-      new TagResourceCommand({ resourceArn: found.record.arn, tags: changes.map((c) => ({ key: c.field.slice(5), value: String(c.to) })) }),
-    );
+    if (changes.some((c) => c.field !== 'tags')) return taskDefinition.create(ctx, node, d);
+    const t = tagDelta(d.tags, found.observed.tags);
+    if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
+    if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+  },
+
+  async ownerOf(ctx, rec) {
+    const got = await describe(ctx, rec.id);
+    return got && ownershipOf(ctx, got.tags);
   },
 
   async delete(ctx, rec) {

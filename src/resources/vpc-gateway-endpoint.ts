@@ -1,9 +1,12 @@
 import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { clientToken } from './lib/tags.js';
+import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import {
+  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound,
+  sorted, tagSpecs, waitEndpointAvailable,
+} from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
-import { canonicalPolicy, change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** The S3 gateway endpoint's settings; `policy` is canonical JSON. */
 export interface GatewayEndpointDesired {
@@ -12,6 +15,7 @@ export interface GatewayEndpointDesired {
   serviceName: string;
   routeTableIds: string[];
   policy: string;
+  tags: Record<string, string>;
 }
 
 /**
@@ -41,8 +45,9 @@ function endpointPolicy(ctx: Ctx): string {
   });
 }
 
-function observe(ep: VpcEndpoint): GatewayEndpointDesired {
+function observe(ctx: Ctx, ep: VpcEndpoint): GatewayEndpointDesired {
   return {
+    tags: ec2Tags(ctx, ep),
     type: ep.VpcEndpointType ?? '',
     vpcId: ep.VpcId ?? '',
     serviceName: ep.ServiceName ?? '',
@@ -60,7 +65,8 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
 
   nodes: (config) => (config.network.s3Gateway ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable, K.bucket], params: {} }] : []),
 
-  desired: async (ctx) => ({
+  desired: async (ctx, node) => ({
+    tags: resourceTags(ctx, node.key),
     type: 'Gateway',
     vpcId: ctx.record(K.vpc).id,
     serviceName: await endpointServiceName(ctx, { short: 's3', type: 'Gateway' }),
@@ -71,20 +77,23 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
   async find(ctx, node, recorded) {
     const found = await findEndpoint(ctx, node.key, recorded);
     if (!found) return undefined;
-    return { record: { kind: 'ec2.vpc-gateway-endpoint', id: found.item.VpcEndpointId! }, owned: found.owned, observed: observe(found.item) };
+    return ec2Found('ec2.vpc-gateway-endpoint', found, (e) => e.VpcEndpointId!, observe(ctx, found.item));
   },
 
   async create(ctx, node, d) {
     // CreateVpcEndpoint is idempotent only with a ClientToken, which the SDK does not fill in for it.
-    const out = await ctx.aws.ec2.send(new CreateVpcEndpointCommand({
+    const ClientToken = await clientToken(ctx, node.key);
+    // The route table created a moment ago may not be visible yet (NotFound): the same token makes the
+    // retry safe.
+    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC and route table`, () => ctx.aws.ec2.send(new CreateVpcEndpointCommand({
       VpcEndpointType: 'Gateway',
       VpcId: d.vpcId,
       ServiceName: d.serviceName,
       RouteTableIds: d.routeTableIds,
       PolicyDocument: d.policy,
-      ClientToken: await clientToken(ctx, node.key),
+      ClientToken,
       TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
-    }));
+    })));
     const id = out.VpcEndpoint!.VpcEndpointId!;
     if (out.VpcEndpoint!.State?.toLowerCase() !== 'available') await waitEndpointAvailable(ctx, node.key, id, 2 * 60_000);
     return { kind: 'ec2.vpc-gateway-endpoint', id };
@@ -96,9 +105,12 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
     ...change('serviceName', o.serviceName, d.serviceName, true),
     ...change('routeTableIds', o.routeTableIds, d.routeTableIds),
     ...change('policy', o.policy, d.policy),
+    ...tagChanges(d.tags, o.tags),
   ],
 
-  async update(ctx, _node, found, d) {
+  async update(ctx, _node, found, d, changes) {
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
+    if (changes.every((c) => c.field === 'tags')) return;
     const add = d.routeTableIds.filter((r) => !found.observed.routeTableIds.includes(r));
     const remove = found.observed.routeTableIds.filter((r) => !d.routeTableIds.includes(r));
     await ctx.aws.ec2.send(new ModifyVpcEndpointCommand({
@@ -110,6 +122,8 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
   },
 
   delete: (ctx, record) => deleteEndpoint(ctx, record, 2 * 60_000),
+
+  ownerOf: (ctx, record) => endpointOwnerOf(ctx, record.id),
 
   list: (ctx) => listEndpoints(ctx, 'ec2.vpc-gateway-endpoint', 'Gateway'),
 };

@@ -1,9 +1,12 @@
 import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
-import type { ResourceKind } from '../core/types.js';
+import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { clientToken } from './lib/tags.js';
+import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import {
+  change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound, sorted,
+  tagSpecs, waitEndpointAvailable,
+} from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
-import { change, deleteEndpoint, findEndpoint, listEndpoints, sorted, tagSpecs, waitEndpointAvailable } from './lib/ec2.js';
 
 /** An interface endpoint's settings (id lists sorted). */
 export interface InterfaceEndpointDesired {
@@ -18,10 +21,12 @@ export interface InterfaceEndpointDesired {
    * they show as a replacement instead of passing as converged. Pending counts as available.
    */
   state: string;
+  tags: Record<string, string>;
 }
 
-function observe(ep: VpcEndpoint): InterfaceEndpointDesired {
+function observe(ctx: Ctx, ep: VpcEndpoint): InterfaceEndpointDesired {
   return {
+    tags: ec2Tags(ctx, ep),
     type: ep.VpcEndpointType ?? '',
     vpcId: ep.VpcId ?? '',
     serviceName: ep.ServiceName ?? '',
@@ -53,6 +58,7 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
     })),
 
   desired: async (ctx, node) => ({
+    tags: resourceTags(ctx, node.key),
     type: 'Interface',
     vpcId: ctx.record(K.vpc).id,
     serviceName: await endpointServiceName(ctx, { short: node.params.service, type: 'Interface' }),
@@ -65,22 +71,25 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
   async find(ctx, node, recorded) {
     const found = await findEndpoint(ctx, node.key, recorded);
     if (!found) return undefined;
-    return { record: { kind: 'ec2.vpc-interface-endpoint', id: found.item.VpcEndpointId! }, owned: found.owned, observed: observe(found.item) };
+    return ec2Found('ec2.vpc-interface-endpoint', found, (e) => e.VpcEndpointId!, observe(ctx, found.item));
   },
 
   async create(ctx, node, d) {
     // Without a ClientToken (the SDK does not fill one in here) a retried or re-run create after a lost
     // response makes a second billed endpoint.
-    const out = await ctx.aws.ec2.send(new CreateVpcEndpointCommand({
+    const ClientToken = await clientToken(ctx, node.key);
+    // Subnets and groups created a moment ago may not be visible yet (NotFound): the same token makes
+    // the retry safe.
+    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC, subnets and security group`, () => ctx.aws.ec2.send(new CreateVpcEndpointCommand({
       VpcEndpointType: 'Interface',
       VpcId: d.vpcId,
       ServiceName: d.serviceName,
       SubnetIds: d.subnetIds,
       SecurityGroupIds: d.securityGroupIds,
       PrivateDnsEnabled: d.privateDnsEnabled,
-      ClientToken: await clientToken(ctx, node.key),
+      ClientToken,
       TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
-    }));
+    })));
     const id = out.VpcEndpoint!.VpcEndpointId!;
     await waitEndpointAvailable(ctx, node.key, id, BUDGET_MS);
     return { kind: 'ec2.vpc-interface-endpoint', id };
@@ -94,10 +103,13 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
     ...change('subnetIds', o.subnetIds, d.subnetIds),
     ...change('securityGroupIds', o.securityGroupIds, d.securityGroupIds),
     ...change('privateDnsEnabled', o.privateDnsEnabled, d.privateDnsEnabled),
+    ...tagChanges(d.tags, o.tags),
   ],
 
   /** One ModifyVpcEndpoint; the endpoint is pending again while AWS moves its ENIs, so wait for it. */
-  async update(ctx, node, found, d) {
+  async update(ctx, node, found, d, changes) {
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
+    if (changes.every((c) => c.field === 'tags')) return;
     const o = found.observed;
     const minus = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
     const lists = {
@@ -115,6 +127,8 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
   },
 
   delete: (ctx, record) => deleteEndpoint(ctx, record, BUDGET_MS),
+
+  ownerOf: (ctx, record) => endpointOwnerOf(ctx, record.id),
 
   list: (ctx) => listEndpoints(ctx, 'ec2.vpc-interface-endpoint', 'Interface'),
 };

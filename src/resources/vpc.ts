@@ -6,18 +6,36 @@ import {
   DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
   ModifyVpcAttributeCommand,
+  type Subnet,
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { change, deleteEc2, findTagged, listTagged, retryWhileNotFound, tagSpecs, unlessNotFound } from './lib/ec2.js';
+import {
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
+  stackItems, tagSpecs, unlessNotFound, type Ec2Describe,
+} from './lib/ec2.js';
+import { createOnce } from './lib/create.js';
+import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {
   cidr: string;
   dnsSupport: boolean;
   dnsHostnames: boolean;
+  tags: Record<string, string>;
 }
+
+const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
+  const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
+  return { items: out.Vpcs, nextToken: out.NextToken };
+};
+
+/** The stack's subnets (shared with the subnet nodes' lookups). */
+export const describeSubnets = (ctx: Ctx): Ec2Describe<Subnet> => async (q) => {
+  const out = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
+  return { items: out.Subnets, nextToken: out.NextToken };
+};
 
 async function dnsAttribute(ctx: Ctx, vpcId: string, attr: 'enableDnsSupport' | 'enableDnsHostnames'): Promise<boolean> {
   const out = await ctx.aws.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute: attr }));
@@ -50,6 +68,16 @@ async function vpcBlockers(ctx: Ctx, vpcId: string): Promise<string[]> {
   ];
 }
 
+/**
+ * Of two VPCs carrying our tags (two runs raced), keep the one holding more of our subnets, then the
+ * lowest id (EC2 reports no creation time for VPCs): every run orders them alike.
+ */
+async function rankVpcs(ctx: Ctx, vpcs: Vpc[]): Promise<Vpc[]> {
+  const subnets = await stackItems(ctx, 'Subnet', describeSubnets(ctx));
+  const held = (v: Vpc) => subnets.filter((s) => s.VpcId === v.VpcId).length;
+  return [...vpcs].sort((a, b) => held(b) - held(a) || (a.VpcId ?? '').localeCompare(b.VpcId ?? ''));
+}
+
 /** The stack's VPC: private, DNS support and hostnames on. */
 export const vpc: ResourceKind<VpcDesired> = {
   kind: 'ec2.vpc',
@@ -59,31 +87,32 @@ export const vpc: ResourceKind<VpcDesired> = {
 
   nodes: () => [{ key: K.vpc, deps: [], params: {} }],
 
-  desired: (ctx) => ({ cidr: ctx.config.network.vpcCidr, dnsSupport: true, dnsHostnames: true }),
+  desired: (ctx, node) => ({ cidr: ctx.config.network.vpcCidr, dnsSupport: true, dnsHostnames: true, tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, node, recorded) {
-    const found = await findTagged<Vpc>(ctx, node.key, 'Vpc', recorded, async (q) =>
-      (await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters }))).Vpcs);
+    const found = await findInStack(ctx, node.key, recorded, { type: 'Vpc', describe: describeVpcs(ctx), idOf: (v) => v.VpcId!, rank: (v) => rankVpcs(ctx, v) });
     if (!found) return undefined;
     const id = found.item.VpcId!;
-    const [dnsSupport, dnsHostnames] = await Promise.all([dnsAttribute(ctx, id, 'enableDnsSupport'), dnsAttribute(ctx, id, 'enableDnsHostnames')]);
-    return {
-      record: { kind: 'ec2.vpc', id },
-      owned: found.owned,
-      observed: { cidr: found.item.CidrBlock ?? '', dnsSupport, dnsHostnames },
-    };
+    // Attributes of a VPC that is not ours are none of our business (and may not be readable).
+    const [dnsSupport, dnsHostnames] = found.owned
+      ? await Promise.all([dnsAttribute(ctx, id, 'enableDnsSupport'), dnsAttribute(ctx, id, 'enableDnsHostnames')])
+      : [false, false];
+    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, { cidr: found.item.CidrBlock ?? '', dnsSupport, dnsHostnames, tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, desired) {
-    const out = await ctx.aws.ec2.send(new CreateVpcCommand({ CidrBlock: desired.cidr, TagSpecifications: tagSpecs(ctx, 'vpc', node.key) }));
-    const id = out.Vpc!.VpcId!;
-    if (out.Vpc!.State !== 'available') {
-      // Right after CreateVpc, DescribeVpcs may not know the id yet (eventual consistency): keep polling.
-      await ctx.waitFor(`${node.key} pending -> available`, async () => {
-        const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
-        return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
-      }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
-    }
+    // CreateVpc takes no idempotency token: sent once, and looked up by its tags if the answer is lost.
+    const id = await createOnce(
+      ctx,
+      `${node.key} (CreateVpc)`,
+      async () => (await ctx.aws.once.ec2.send(new CreateVpcCommand({ CidrBlock: desired.cidr, TagSpecifications: tagSpecs(ctx, 'vpc', node.key) }))).Vpc!.VpcId!,
+      () => lookupCreated(ctx, node.key, describeVpcs(ctx), (v) => v.VpcId),
+    );
+    // Right after CreateVpc, DescribeVpcs may not know the id yet (eventual consistency): keep polling.
+    await ctx.waitFor(`${node.key} pending -> available`, async () => {
+      const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
+      return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
+    }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
     await retryWhileNotFound(ctx, `${node.key} DNS attributes`, () => setDns(ctx, id, desired));
     return { kind: 'ec2.vpc', id };
   },
@@ -92,19 +121,20 @@ export const vpc: ResourceKind<VpcDesired> = {
     ...change('cidr', o.cidr, d.cidr, true),
     ...change('dnsSupport', o.dnsSupport, d.dnsSupport),
     ...change('dnsHostnames', o.dnsHostnames, d.dnsHostnames),
+    ...tagChanges(d.tags, o.tags),
   ],
 
   async update(ctx, _node, found, desired, changes) {
-    await setDns(ctx, found.record.id, desired, new Set(changes.map((c) => c.field)));
+    const dns = new Set(changes.map((c) => c.field).filter((f) => f.startsWith('dns')));
+    if (dns.size) await setDns(ctx, found.record.id, desired, dns);
+    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, desired.tags, found.observed.tags);
   },
 
   async delete(ctx, record) {
     await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteVpcCommand({ VpcId: record.id })), undefined, () => vpcBlockers(ctx, record.id));
   },
 
-  list: (ctx) =>
-    listTagged<Vpc>(ctx, 'ec2.vpc', (v) => v.VpcId, async (q) => {
-      const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ Filters: q.filters, NextToken: q.nextToken }));
-      return { items: out.Vpcs, nextToken: out.NextToken };
-    }),
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeVpcs(ctx)),
+
+  list: (ctx) => listTagged<Vpc>(ctx, 'ec2.vpc', 'Vpc', (v) => v.VpcId, describeVpcs(ctx)),
 };

@@ -37,6 +37,10 @@ function toyKinds(spec: Record<string, string[]>, world: Map<string, { v: number
     diff: (d, o) => (d === o ? [] : [{ field: 'v', from: o, to: d, replace: d > 5 }]),
     async update(_ctx, node, _f, d) { world.set(node.key, { v: d }); },
     async delete() {},
+    async ownerOf(_ctx, rec) {
+      const w = world.get(rec.id);
+      return w && { owned: w.owned ?? true };
+    },
   };
   return [kind];
 }
@@ -102,7 +106,17 @@ describe('engine', () => {
   it('refuses to adopt a resource that is not ours', async () => {
     const world = new Map([['a', { v: 1, owned: false }]]);
     const err = await run(toyKinds({ a: [] }, world)).catch((e) => e);
-    expect(err.failures[0].message).toMatch(/already exists but is not part of stack/);
+    expect(err.failures[0].message).toMatch(/already exists but has no batchctl:stack tag: it is not part of stack 'sample-batch'/);
+  });
+
+  it('refuses before its first write: a conflict anywhere in the graph creates nothing, not even independent nodes', async () => {
+    const world = new Map([['c', { v: 1, owned: false }]]);
+    const err = await run(toyKinds(diamond, world)).catch((e) => e);
+    expect(err).toBeInstanceOf(RunFailed);
+    expect(err.failures).toHaveLength(1);
+    expect(err.failures[0]).toBeInstanceOf(UserError);
+    expect([...world.keys()]).toEqual(['c']);
+    expect(err.result.counts).toMatchObject({ created: 0, failed: 1 });
   });
 
   it('retries IAM propagation refusals with backoff on fake timers, saying which role it waits for', async () => {

@@ -4,8 +4,15 @@
  * aws-sdk-client-mock, so the code under test builds its clients as usual and sends real Command objects.
  *
  * What the core gives every service: a call log (every call counted, mutating or not), injected latency,
- * injected failures (an AWS error, or a simulated process crash right after a mutation is applied),
- * throttling, and AWS-shaped errors.
+ * injected failures (an AWS error, a simulated process crash right after a mutation is applied, or a
+ * response lost after the call was applied), throttling, and AWS-shaped errors.
+ *
+ * Where the SDK's retries happen: aws-sdk-client-mock replaces `Client.prototype.send`, so the whole
+ * middleware stack (serializers, the retry middleware, idempotency-token auto-fill) never runs. An
+ * injected AWS error therefore reaches the caller as the SDK's *final* answer. A lost response is the
+ * one case where the SDK's own retry matters (it resends a call that was applied), so the core models
+ * it: it reads the calling client's `maxAttempts` and sends the same input again, as the standard retry
+ * mode does for a transport error or a 5xx. A client built with `maxAttempts: 1` sees the loss itself.
  */
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 
@@ -49,6 +56,10 @@ export interface CallRecord {
   error?: string;
   /** Who sent it, when the fake is served to several processes (their pid). */
   client?: string;
+  /** 1 for the caller's call; 2, 3... for the SDK's own retries of it (modelled for lost responses). */
+  attempt: number;
+  /** The call was applied, then its response was lost. */
+  lost?: boolean;
 }
 
 /** One operation of a service. */
@@ -71,8 +82,12 @@ export interface ServiceDef {
 export interface Injection {
   /** Which calls it applies to. */
   match: (call: CallRecord) => boolean;
-  /** `crash`: apply the call, then throw SimulatedCrash. Otherwise: throw this AWS error instead of applying. */
-  kind: 'error' | 'crash';
+  /**
+   * `crash`: apply the call, then throw SimulatedCrash. `lost`: apply the call, then lose its response
+   * (the SDK sees a transport error, or a 5xx with `status`, and retries it if its client allows).
+   * `error`: throw this AWS error instead of applying.
+   */
+  kind: 'error' | 'crash' | 'lost';
   code?: string;
   message?: string;
   status?: number;
@@ -80,6 +95,23 @@ export interface Injection {
   times: number;
   /** Called at the moment of a crash (tests snapshot the state file here). */
   onCrash?: (call: CallRecord) => void;
+}
+
+/**
+ * What the SDK sees when a response is lost: the socket was reset after the request was sent (a plain
+ * Node error with `code`, no HTTP status), or a 5xx from a proxy. Both are transient for the standard
+ * retry mode.
+ */
+export function lostResponseError(call: CallRecord, status?: number): Error {
+  if (status) return new FakeAwsError('InternalError', `response of ${call.op} lost (injected ${status})`, status);
+  return Object.assign(new Error(`socket hang up (response of ${call.op} lost)`), { code: 'ECONNRESET', $metadata: {} });
+}
+
+/** Thrown inside the core when a response is lost: the SDK model decides whether to resend. */
+class LostResponse extends Error {
+  constructor(readonly sdkError: Error) {
+    super(sdkError.message);
+  }
 }
 
 const READ_PREFIX = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test)/;
@@ -121,7 +153,7 @@ export class FakeAwsCore {
       });
       for (const [op, def] of Object.entries(svc.ops)) {
         const mutating = def.mutating ?? !READ_PREFIX.test(op);
-        stub.on(def.command).callsFake((input: any) => this.dispatch(svc.name, op, mutating, input, def.handle));
+        stub.on(def.command).callsFake((input: any, getClient: () => any) => this.send(svc.name, op, mutating, input, def.handle, getClient));
       }
       this.stubs.push(stub);
     }
@@ -148,7 +180,7 @@ export class FakeAwsCore {
   invoke(service: string, op: string, input: any, client?: string): Promise<unknown> {
     const def = this.services.find((s) => s.name === service)?.ops[op];
     if (!def) return Promise.reject(new Error(`fake AWS: ${service} has no model for ${op}`));
-    return this.dispatch(service, op, def.mutating ?? !READ_PREFIX.test(op), input, def.handle, client);
+    return this.dispatch(service, op, def.mutating ?? !READ_PREFIX.test(op), input, def.handle, 1, client);
   }
 
   uninstall(): void {
@@ -213,6 +245,15 @@ export class FakeAwsCore {
     });
   }
 
+  /**
+   * Apply the next `times` calls of `op` (or matching `match`), then lose their responses. `status`
+   * makes the loss a 5xx instead of a reset connection.
+   */
+  loseResponse(op: string | ((c: CallRecord) => boolean), opts: { times?: number; status?: number } = {}): Injection {
+    const match = typeof op === 'string' ? (c: CallRecord) => c.op === op : op;
+    return this.inject({ kind: 'lost', match, times: opts.times ?? 1, status: opts.status });
+  }
+
   /** Calls so far, optionally only mutating ones or one service's. */
   count(filter: { mutating?: boolean; service?: string; op?: string } = {}): number {
     return this.calls.filter(
@@ -233,8 +274,23 @@ export class FakeAwsCore {
     this.mutatingCount = 0;
   }
 
-  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], client?: string): Promise<unknown> {
-    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, ...(client ? { client } : {}) };
+  /**
+   * One `send` of the SDK: a dispatch, and the SDK's own resends while a response is lost and the client
+   * has attempts left (standard retry mode resends transport errors and 5xx with the same input).
+   */
+  private async send(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], getClient: () => any): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dispatch(service, op, mutating, input, handle, attempt);
+      } catch (err) {
+        if (!(err instanceof LostResponse)) throw err;
+        if (attempt >= (await maxAttemptsOf(getClient))) throw err.sdkError;
+      }
+    }
+  }
+
+  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], attempt = 1, client?: string): Promise<unknown> {
+    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, ...(client ? { client } : {}) };
     if (mutating) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
     for (const o of this.observers) o(call);
@@ -252,12 +308,28 @@ export class FakeAwsCore {
         inj.onCrash?.(call);
         throw new SimulatedCrash(call);
       }
+      if (inj && inj.kind === 'lost') {
+        inj.times -= 1;
+        call.lost = true;
+        throw new LostResponse(lostResponseError(call, inj.status));
+      }
       // The SDK returns fresh objects; never hand out references into the fake's state.
       return { $metadata: { httpStatusCode: 200, requestId: 'fake' }, ...structuredCloneSafe(out ?? {}) };
     } catch (err) {
-      if (!call.error) call.error = (err as Error).name;
+      if (!call.error && !(err instanceof LostResponse)) call.error = (err as Error).name;
       throw err;
     }
+  }
+}
+
+/** The attempts the calling client's retry strategy allows (the SDK default is 3). */
+async function maxAttemptsOf(getClient: () => any): Promise<number> {
+  try {
+    const v = getClient()?.config?.maxAttempts;
+    const n = typeof v === 'function' ? await v() : v;
+    return typeof n === 'number' && n > 0 ? n : 3;
+  } catch {
+    return 3;
   }
 }
 

@@ -47,7 +47,7 @@ type Filter = { Name?: string; Values?: string[] };
 const LOGICAL = 'batchctl:logical';
 
 /** A VPC; `mainRouteTableId` and `defaultGroupId` are the implicit resources AWS creates with it. */
-export interface FakeVpc { id: string; cidr: string; dnsSupport: boolean; dnsHostnames: boolean; tags: Tags; mainRouteTableId: string; defaultGroupId: string }
+export interface FakeVpc { id: string; cidr: string; dnsSupport: boolean; dnsHostnames: boolean; tags: Tags; mainRouteTableId: string; defaultGroupId: string; isDefault?: boolean }
 /** A subnet. */
 export interface FakeSubnet { id: string; vpcId: string; cidr: string; az: string; mapPublicIpOnLaunch: boolean; tags: Tags }
 /** A route: destination (CIDR or prefix list) and target (`local`, igw-, vpce-...). */
@@ -167,11 +167,32 @@ export class FakeEc2 {
   endpointServicePageSize = 1000;
   /** Answer DescribeVpcEndpointServices with ServiceNames only and no ServiceDetails, as GovCloud does. */
   endpointServiceNamesOnly = false;
+  /**
+   * EC2's eventual consistency: for this long after its create, an id is unknown to every call that
+   * names it (InvalidXxxID.NotFound) and missing from filtered Describes.
+   */
+  visibilityLagMs = 0;
+  /**
+   * The same for calls that name a new id as a parameter (CreateSubnet's VpcId, AssociateRouteTable,
+   * CreateVpcEndpoint's subnets...), which in real EC2 can lag behind Describe: a resource already
+   * `available` in a Describe is still refused with NotFound for a moment.
+   */
+  referenceLagMs = 0;
+  private readonly born = new Map<string, number>();
+  /** The operation being handled is a read (Describe*): only visibilityLagMs applies. */
+  private reading = false;
   private readonly tokens = new Map<string, string>();
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('ec2', this);
-    const op = <C>(command: new (input: any) => C, handle: (input: any) => unknown) => ({ command, handle: (input: any) => { this.tick(); return handle(input); } });
+    const op = <C>(command: new (input: any) => C, handle: (input: any) => unknown) => ({
+      command,
+      handle: (input: any) => {
+        this.tick();
+        this.reading = /^Describe/.test(command.name);
+        return handle(input);
+      },
+    });
     core.register({
       name: 'ec2',
       client: EC2Client,
@@ -239,23 +260,39 @@ export class FakeEc2 {
     if (tags[LOGICAL]) this.core.label(id, tags[LOGICAL]);
   }
 
+  /** A resource was just created: label it, and start its visibility lag. */
+  private created(id: string, tags: Tags): void {
+    this.labelFrom(id, tags);
+    this.born.set(id, this.core.now());
+  }
+
+  /** Created less than visibilityLagMs ago: not visible yet. */
+  private hidden(id: string): boolean {
+    const t = this.born.get(id);
+    const lag = this.reading ? this.visibilityLagMs : Math.max(this.visibilityLagMs, this.referenceLagMs);
+    return lag > 0 && t !== undefined && this.core.now() < t + lag;
+  }
+  private visible<T>(map: Map<string, T>, id: string | undefined): T | undefined {
+    return id && !this.hidden(id) ? map.get(id) : undefined;
+  }
+
   private vpc(id: string | undefined): FakeVpc {
-    return this.vpcs.get(id ?? '') ?? awsError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
+    return this.visible(this.vpcs, id) ?? awsError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
   }
   private subnet(id: string | undefined): FakeSubnet {
-    return this.subnets.get(id ?? '') ?? awsError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+    return this.visible(this.subnets, id) ?? awsError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
   }
   private routeTable(id: string | undefined): FakeRouteTable {
-    return this.routeTables.get(id ?? '') ?? awsError('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`);
+    return this.visible(this.routeTables, id) ?? awsError('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`);
   }
   private group(id: string | undefined): FakeSecurityGroup {
-    return this.securityGroups.get(id ?? '') ?? awsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+    return this.visible(this.securityGroups, id) ?? awsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
   }
   private endpoint(id: string | undefined): FakeEndpoint {
-    return this.endpoints.get(id ?? '') ?? awsError('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`);
+    return this.visible(this.endpoints, id) ?? awsError('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`);
   }
-  private byIds<T>(ids: string[] | undefined, all: Map<string, T>, get: (id: string) => T): T[] {
-    return ids?.length ? ids.map(get) : [...all.values()];
+  private byIds<T extends { id: string }>(ids: string[] | undefined, all: Map<string, T>, get: (id: string) => T): T[] {
+    return ids?.length ? ids.map(get) : [...all.values()].filter((x) => !this.hidden(x.id));
   }
   private zones(): [string, string][] {
     const r = this.core.region;
@@ -287,7 +324,7 @@ export class FakeEc2 {
     const defaultGroupId = this.core.newId('sg');
     const v: FakeVpc = { id, cidr: i.CidrBlock, dnsSupport: true, dnsHostnames: false, tags, mainRouteTableId, defaultGroupId };
     this.vpcs.set(id, v);
-    this.labelFrom(id, tags);
+    this.created(id, tags);
     // Every VPC comes with a main route table and a default security group, both untagged.
     this.routeTables.set(mainRouteTableId, {
       id: mainRouteTableId, vpcId: id, main: true, tags: {},
@@ -303,9 +340,18 @@ export class FakeEc2 {
     return { Vpc: { ...this.vpcOut(v), State: 'pending' } };
   }
 
+  /** The account's default VPC (172.31.0.0/16, untagged), as every account has one per region. */
+  addDefaultVpc(): string {
+    const out = this.createVpc({ CidrBlock: '172.31.0.0/16' });
+    const v = this.vpcs.get(out.Vpc.VpcId)!;
+    v.isDefault = true;
+    v.dnsHostnames = true;
+    return v.id;
+  }
+
   private vpcOut(v: FakeVpc) {
     return {
-      VpcId: v.id, CidrBlock: v.cidr, State: 'available', IsDefault: false, InstanceTenancy: 'default', OwnerId: this.core.account,
+      VpcId: v.id, CidrBlock: v.cidr, State: 'available', IsDefault: v.isDefault ?? false, InstanceTenancy: 'default', OwnerId: this.core.account,
       DhcpOptionsId: 'dopt-default', CidrBlockAssociationSet: [{ CidrBlock: v.cidr, AssociationId: `${v.id}-cidr`, CidrBlockState: { State: 'associated' } }],
       Tags: recordToTags(v.tags),
     };
@@ -377,7 +423,7 @@ export class FakeEc2 {
     const tags = this.tagsFrom(i.TagSpecifications, 'subnet');
     const s: FakeSubnet = { id: this.core.newId('subnet'), vpcId: v.id, cidr: i.CidrBlock, az: zone[0], mapPublicIpOnLaunch: false, tags };
     this.subnets.set(s.id, s);
-    this.labelFrom(s.id, tags);
+    this.created(s.id, tags);
     return { Subnet: this.subnetOut(s) };
   }
 
@@ -421,12 +467,19 @@ export class FakeEc2 {
   // ---------------------------------------------------------------------------------------- route tables
 
   private createRouteTable(i: any) {
+    // CreateRouteTable is idempotent with a ClientToken: the same token returns the same table.
+    const prior = i.ClientToken ? this.routeTables.get(this.tokens.get(`rtb:${i.ClientToken}`) ?? '') : undefined;
+    if (prior) {
+      if (prior.vpcId !== i.VpcId) awsError('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that has different parameters.');
+      return { RouteTable: this.routeTableOut(prior), ClientToken: i.ClientToken };
+    }
     const v = this.vpc(i.VpcId);
     const tags = this.tagsFrom(i.TagSpecifications, 'route-table');
     const rt: FakeRouteTable = { id: this.core.newId('rtb'), vpcId: v.id, routes: [{ dest: v.cidr, target: 'local' }], associations: [], tags, main: false };
     this.routeTables.set(rt.id, rt);
-    this.labelFrom(rt.id, tags);
-    return { RouteTable: this.routeTableOut(rt) };
+    this.created(rt.id, tags);
+    if (i.ClientToken) this.tokens.set(`rtb:${i.ClientToken}`, rt.id);
+    return { RouteTable: this.routeTableOut(rt), ClientToken: i.ClientToken };
   }
 
   private routeTableOut(rt: FakeRouteTable) {
@@ -540,7 +593,7 @@ export class FakeEc2 {
       egress: [{ id: this.core.newId('sgr'), protocol: '-1', peer: '0.0.0.0/0' }],
     };
     this.securityGroups.set(g.id, g);
-    this.labelFrom(g.id, tags);
+    this.created(g.id, tags);
     return { GroupId: g.id, SecurityGroupArn: `arn:aws:ec2:${this.core.region}:${this.core.account}:security-group/${g.id}`, Tags: recordToTags(tags) };
   }
 
@@ -756,7 +809,7 @@ export class FakeEc2 {
       }
     }
     if (i.ClientToken) this.tokens.set(i.ClientToken, ep.id);
-    this.labelFrom(ep.id, tags);
+    this.created(ep.id, tags);
     return { VpcEndpoint: this.endpointOut(ep), ClientToken: i.ClientToken };
   }
 
@@ -969,10 +1022,10 @@ export class FakeEc2 {
     const rules = (list: FakeRule[]) => list.map((r) => `${r.protocol === '-1' ? 'all' : r.protocol} ${r.from === undefined ? '*' : `${r.from}..${r.to}`} ${ref(r.peer)}`).sort();
     const out: InventoryEntry[] = [];
     for (const v of this.vpcs.values()) {
-      out.push({ type: 'ec2.vpc', key: key(v.id, v.tags), settings: { cidr: v.cidr, enableDnsSupport: v.dnsSupport, enableDnsHostnames: v.dnsHostnames } });
+      out.push({ type: 'ec2.vpc', key: key(v.id, v.tags), settings: { cidr: v.cidr, enableDnsSupport: v.dnsSupport, enableDnsHostnames: v.dnsHostnames, tags: v.tags } });
     }
     for (const s of this.subnets.values()) {
-      out.push({ type: 'ec2.subnet', key: key(s.id, s.tags), settings: { vpc: ref(s.vpcId), cidr: s.cidr, az: s.az, mapPublicIpOnLaunch: s.mapPublicIpOnLaunch } });
+      out.push({ type: 'ec2.subnet', key: key(s.id, s.tags), settings: { vpc: ref(s.vpcId), cidr: s.cidr, az: s.az, mapPublicIpOnLaunch: s.mapPublicIpOnLaunch, tags: s.tags } });
     }
     for (const rt of this.routeTables.values()) {
       if (rt.main) continue;
@@ -982,6 +1035,7 @@ export class FakeEc2 {
           vpc: ref(rt.vpcId),
           routes: rt.routes.map((r) => `${r.dest} -> ${ref(r.target)}`).sort(),
           associations: rt.associations.map((a) => ref(a.subnetId ?? 'main')).sort(),
+          tags: rt.tags,
         },
       });
     }
@@ -989,7 +1043,7 @@ export class FakeEc2 {
       if (g.isDefault) continue;
       out.push({
         type: 'ec2.security-group', key: key(g.id, g.tags),
-        settings: { vpc: ref(g.vpcId), name: g.name, description: g.description, ingress: rules(g.ingress), egress: rules(g.egress) },
+        settings: { vpc: ref(g.vpcId), name: g.name, description: g.description, ingress: rules(g.ingress), egress: rules(g.egress), tags: g.tags },
       });
     }
     for (const ep of this.endpoints.values()) {
@@ -1001,6 +1055,7 @@ export class FakeEc2 {
           subnets: ep.subnetIds.map(ref).sort(), securityGroups: ep.groupIds.map(ref).sort(), routeTables: ep.routeTableIds.map(ref).sort(),
           privateDnsEnabled: ep.privateDns, policy: canonicalJson(ep.policy),
           networkInterfaces: [...this.enis.values()].filter((e) => e.endpointId === ep.id && e.releaseAt === undefined).length,
+          tags: ep.tags,
         },
       });
     }

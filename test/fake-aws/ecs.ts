@@ -471,6 +471,8 @@ export class FakeEcs {
             }),
           })),
           tags: td.tags,
+          // A duplicate registration (a lost answer retried blindly) shows as a second ACTIVE revision.
+          activeRevisions: this.taskDefs.filter((t) => t.family === family && t.status === 'ACTIVE').length,
         },
       });
     }

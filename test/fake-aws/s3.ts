@@ -10,6 +10,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   GetBucketLocationCommand,
   GetBucketTaggingCommand,
   PutBucketTaggingCommand,
@@ -76,6 +77,13 @@ export class FakeS3 {
   /** How long a conditional request stays in flight (0: evaluated at once). See `conditional`. */
   conditionalWriteMs = 0;
   private readonly inFlight = new Set<string>();
+  /** An S3-compatible endpoint that ignores CreateBucketConfiguration.Tags (the bucket is created untagged). */
+  ignoreCreateTags = false;
+  /** Credentials without s3:TagResource: CreateBucket with tags is AccessDenied (without tags it works). */
+  denyCreateTags = false;
+  /** For this long after DeleteBucket, creating the name again is refused with 409 OperationAborted. */
+  nameReleaseMs = 0;
+  private readonly deletedAt = new Map<string, number>();
   private versionCounter = 0;
 
   constructor(private readonly core: FakeAwsCore) {
@@ -86,6 +94,16 @@ export class FakeS3 {
       client: S3Client,
       ops: {
         CreateBucket: { command: CreateBucketCommand, handle: (i) => this.createBucket(i) },
+        ListBuckets: {
+          command: ListBucketsCommand,
+          handle: (i) => ({
+            Buckets: [...this.buckets.values()]
+              .filter((b) => !i.Prefix || b.name.startsWith(i.Prefix))
+              .sort((a, b) => a.name.localeCompare(b.name))
+              .map((b) => ({ Name: b.name, CreationDate: b.createdAt, BucketRegion: b.region })),
+            Owner: { ID: 'fake-owner' },
+          }),
+        },
         DeleteBucket: { command: DeleteBucketCommand, handle: (i) => this.deleteBucket(i) },
         HeadBucket: {
           command: HeadBucketCommand,
@@ -258,6 +276,13 @@ export class FakeS3 {
     if (this.buckets.has(name)) {
       awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409);
     }
+    const deleted = this.deletedAt.get(name);
+    if (this.nameReleaseMs > 0 && deleted !== undefined && this.core.now() < deleted + this.nameReleaseMs) {
+      awsError('OperationAborted', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+    }
+    if (this.denyCreateTags && i.CreateBucketConfiguration?.Tags?.length) {
+      awsError('AccessDenied', 'User is not authorized to perform: s3:TagResource', 403);
+    }
     const constraint: string | undefined = i.CreateBucketConfiguration?.LocationConstraint;
     if (constraint === 'us-east-1') awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
     const region = constraint ?? 'us-east-1';
@@ -275,7 +300,7 @@ export class FakeS3 {
       region,
       createdAt: new Date(this.core.now()),
       ownership: i.ObjectOwnership ?? 'BucketOwnerEnforced',
-      tags: tags?.length ? validTags(tags) : undefined,
+      tags: tags?.length && !this.ignoreCreateTags ? validTags(tags) : undefined,
       publicAccessBlock: Object.fromEntries(PAB_FIELDS.map((f) => [f, true])),
       encryption: structuredClone(DEFAULT_SSE),
       objects: new Map(),
@@ -288,6 +313,7 @@ export class FakeS3 {
     const bucket = this.bucket(i);
     if ([...bucket.objects.values()].some((v) => v.length)) awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
     this.buckets.delete(bucket.name);
+    this.deletedAt.set(bucket.name, this.core.now());
     return {};
   }
 

@@ -16,6 +16,7 @@ import type { FakeIam } from './iam.js';
 interface Group {
   name: string;
   arn: string;
+  clientToken?: string;
   state: 'ACTIVE' | 'DELETING';
   /** When a DELETING group is gone (core.now() time). */
   goneAt?: number;
@@ -125,8 +126,11 @@ export class FakeScheduler {
           command: CreateScheduleGroupCommand,
           handle: (i) => {
             if (!NAME.test(i.Name ?? '')) awsError('ValidationException', `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint`, 400);
-            if (liveGroup(i.Name)) awsError('ConflictException', `Schedule group ${i.Name} already exists.`, 409);
-            const g: Group = { name: i.Name, arn: groupArn(i.Name), state: 'ACTIVE', created: new Date(core.now()), tags: tagsToRecord(i.Tags) };
+            const prior = liveGroup(i.Name);
+            // Idempotent with the same ClientToken: the first call's group.
+            if (prior?.state === 'ACTIVE' && i.ClientToken && prior.clientToken === i.ClientToken) return { ScheduleGroupArn: prior.arn };
+            if (prior) awsError('ConflictException', `Schedule group ${i.Name} already exists.`, 409);
+            const g: Group = { name: i.Name, arn: groupArn(i.Name), state: 'ACTIVE', created: new Date(core.now()), tags: tagsToRecord(i.Tags), clientToken: i.ClientToken };
             this.groups.set(g.name, g);
             core.label(g.arn, g.tags['batchctl:logical'] ?? g.name);
             return { ScheduleGroupArn: g.arn };

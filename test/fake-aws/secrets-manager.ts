@@ -121,10 +121,11 @@ export class FakeSecretsManager {
             if (!i.ForceDeleteWithoutRecovery && (days < 7 || days > 30)) {
               awsError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
             }
-            if (s.deletedAt && !i.ForceDeleteWithoutRecovery) awsError('InvalidRequestException', MARKED);
+            if (s.deletedAt && !i.ForceDeleteWithoutRecovery) awsError('InvalidRequestException', this.markedMessage);
             const now = core.now();
             if (i.ForceDeleteWithoutRecovery) {
               this.secrets.delete(s.arn);
+              this.forcedAt.set(s.name, now);
               return { ARN: s.arn, Name: s.name, DeletionDate: new Date(now) };
             }
             s.deletedAt = new Date(now);
@@ -161,6 +162,18 @@ export class FakeSecretsManager {
     });
   }
 
+  /**
+   * A secret deleted without recovery is deleted asynchronously: for this long its name cannot be
+   * created again (InvalidRequestException), although DescribeSecret no longer finds it.
+   */
+  forceDeleteLagMs = 0;
+  /**
+   * The text of the InvalidRequestException a secret pending deletion answers with. Its wording is not an
+   * API: tests change it to prove callers go by the code and the secret's state.
+   */
+  markedMessage = MARKED;
+  private readonly forcedAt = new Map<string, number>();
+
   /** Secrets whose recovery window has ended are gone for good. */
   private purge(): void {
     const now = this.core.now();
@@ -184,7 +197,7 @@ export class FakeSecretsManager {
   /** A secret that is not scheduled for deletion. */
   private live(id: string | undefined): FakeSecret {
     const s = this.get(id);
-    if (s.deletedAt) awsError('InvalidRequestException', MARKED);
+    if (s.deletedAt) awsError('InvalidRequestException', this.markedMessage);
     return s;
   }
 
@@ -192,7 +205,10 @@ export class FakeSecretsManager {
     const name: string = i.Name ?? '';
     if (!/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) awsError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
     const existing = this.find(name);
-    if (existing?.deletedAt) awsError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+    const forced = this.forcedAt.get(name);
+    if (existing?.deletedAt || (this.forceDeleteLagMs > 0 && forced !== undefined && this.core.now() < forced + this.forceDeleteLagMs)) {
+      awsError('InvalidRequestException', this.markedMessage === MARKED ? "You can't create this secret because a secret with this name is already scheduled for deletion." : this.markedMessage);
+    }
     if (existing) awsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
     const now = new Date(this.core.now());
     const arn = `arn:${this.core.partition}:secretsmanager:${this.core.region}:${this.core.account}:secret:${name}-${this.suffix()}`;

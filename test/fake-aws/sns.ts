@@ -1,6 +1,6 @@
 import {
   SNSClient, CreateTopicCommand, GetTopicAttributesCommand, SetTopicAttributesCommand, ListTagsForResourceCommand,
-  TagResourceCommand, SubscribeCommand, ListSubscriptionsByTopicCommand, UnsubscribeCommand, DeleteTopicCommand, PublishCommand,
+  TagResourceCommand, UntagResourceCommand, SubscribeCommand, ListSubscriptionsByTopicCommand, UnsubscribeCommand, DeleteTopicCommand, PublishCommand,
 } from '@aws-sdk/client-sns';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -112,6 +112,14 @@ export class FakeSns {
           command: TagResourceCommand,
           handle: (i) => {
             Object.assign(this.taggable(i.ResourceArn).tags, tagsToRecord(i.Tags));
+            return {};
+          },
+        },
+        UntagResource: {
+          command: UntagResourceCommand,
+          handle: (i) => {
+            const tags = this.taggable(i.ResourceArn).tags;
+            for (const k of i.TagKeys ?? []) delete tags[k];
             return {};
           },
         },

@@ -9,7 +9,7 @@ import { configSchema, fillNames, defaultBucketName, type StackConfig } from '..
 import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
 import { buildContext } from '../../src/core/context.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
-import type { Ctx, ResourceRecord } from '../../src/core/types.js';
+import type { Ctx, Found, ResourceRecord } from '../../src/core/types.js';
 import type { FakeAws } from '../fake-aws/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,11 +23,33 @@ export function defaultConfig(account = '123456789012'): StackConfig {
   return cfg;
 }
 
+/**
+ * What a walk would have found, as the tests' records map says: the tests record a node only once it is
+ * converged and ours, as the engine does. Lets untaggable children inherit their parent's ownership with
+ * no extra call, as they do in a real walk.
+ */
+class RecordsAsWalk extends Map<string, Found | null> {
+  constructor(private readonly records: Map<string, ResourceRecord>) {
+    super();
+  }
+  override get(key: string): Found | null | undefined {
+    const record = this.records.get(key);
+    return record ? { record, owned: true, observed: undefined } : undefined;
+  }
+}
+
 /** A context on the fake, with a recording reporter and a records map the test can fill. */
-export async function testCtx(fake: FakeAws, opts: { config?: StackConfig; records?: Map<string, ResourceRecord> } = {}): Promise<Ctx & { reporter: RecordingReporter }> {
+export async function testCtx(
+  fake: FakeAws,
+  opts: { config?: StackConfig; records?: Map<string, ResourceRecord>; walk?: boolean; previousTagKeys?: string[] } = {},
+): Promise<Ctx & { reporter: RecordingReporter }> {
   const config = opts.config ?? defaultConfig(fake.core.account);
   const aws = await createAwsClients({ region: config.region }, ALL_SERVICES);
   const reporter = new RecordingReporter();
-  const ctx = buildContext({ config, aws, account: fake.core.account, reporter, records: opts.records ?? new Map(), runId: 'test-run' });
+  const records = opts.records ?? new Map();
+  const ctx = buildContext({
+    config, aws, account: fake.core.account, reporter, records, runId: 'test-run', previousTagKeys: opts.previousTagKeys,
+    ...(opts.walk === false ? {} : { assessed: new RecordsAsWalk(records) }),
+  });
   return ctx as Ctx & { reporter: RecordingReporter };
 }

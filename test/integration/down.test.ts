@@ -146,7 +146,7 @@ describe('down', () => {
     for (const at of [3, 12, 24]) {
       const f = fresh();
       const s = scratch();
-      f.core.inject({ kind: 'error', code: 'InternalError', message: `injected at #${at}`, status: 500, match: (c) => c.mutatingSeq === at });
+      f.core.inject({ kind: 'error', code: 'InjectedFailure', message: `injected at #${at}`, status: 400, match: (c) => c.mutatingSeq === at });
       await expect(upOn(s, { parallel: 4 })).rejects.toBeInstanceOf(RunFailed);
       expect(ours(f).length, `something was created before #${at}`).toBeGreaterThan(0);
       const report = await downOn(s);

@@ -229,16 +229,18 @@ async function cleanRun() {
 }
 
 describe('failures and crashes', () => {
+  // A refusal (4xx): the SDK does not retry it and nothing was applied. (A 5xx the SDK retries itself; a
+  // lost answer is the lost-response suite's.)
   it('a failure injected at each mutating call in turn: up fails naming the step, the next up converges', async () => {
     const clean = await cleanRun();
     expect(clean.mutating.length).toBeGreaterThan(30);
     for (let i = 0; i < clean.mutating.length; i++) {
       const f = fresh();
       const s = scratch();
-      f.core.inject({ kind: 'error', code: 'InternalError', message: `injected at #${i}`, status: 500, match: (c) => c.mutatingSeq === i });
+      f.core.inject({ kind: 'error', code: 'InjectedFailure', message: `injected at #${i}`, status: 400, match: (c) => c.mutatingSeq === i });
       const err = await upOn(s, { parallel: 4 }).catch((e) => e);
       expect(err, `call #${i} ${clean.mutating[i]}`).toBeInstanceOf(RunFailed);
-      expect(err.message).toMatch(new RegExp(`: (create|update) failed: InternalError: injected at #${i}`));
+      expect(err.message).toMatch(new RegExp(`: (create|update) failed: InjectedFailure: injected at #${i}`));
       const report = await upOn(s, { parallel: 4 });
       expect(report.counts.failed).toBe(0);
       expect(f.inventory(), `after failure at #${i} ${clean.mutating[i]}`).toEqual(clean.inventory);

@@ -63,7 +63,7 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       switch (call.op) {
         case 'DescribeLogGroups': return [req('logs:DescribeLogGroups', arn('logs', 'log-group:*'))];
         case 'StartLiveTail': return (i.logGroupIdentifiers as string[]).map((g) => req('logs:StartLiveTail', g.startsWith('arn:') ? g.replace(/:\*$/, '') : group(g)));
-        case 'ListTagsForResource': case 'TagResource': return [req(`logs:${call.op}`, String(i.resourceArn).replace(/:\*$/, ''))];
+        case 'ListTagsForResource': case 'TagResource': case 'UntagResource': return [req(`logs:${call.op}`, String(i.resourceArn).replace(/:\*$/, ''))];
         case 'CreateLogGroup': {
           const out = [req('logs:CreateLogGroup', group(i.logGroupName))];
           if (i.tags && Object.keys(i.tags).length) out.push(req('logs:TagResource', group(i.logGroupName)));
@@ -90,7 +90,7 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
         if (call.op === 'CreateScheduleGroup' && i.Tags?.length) out.push(req('scheduler:TagResource', res));
         return out;
       }
-      if (call.op === 'ListTagsForResource' || call.op === 'TagResource') return [req(`scheduler:${call.op}`, i.ResourceArn)];
+      if (['ListTagsForResource', 'TagResource', 'UntagResource'].includes(call.op)) return [req(`scheduler:${call.op}`, i.ResourceArn)];
       const out = [req(`scheduler:${call.op}`, arn('scheduler', `schedule/${i.GroupName ?? 'default'}/${i.Name}`))];
       if (i.Target?.RoleArn) out.push(req('iam:PassRole', i.Target.RoleArn, { 'iam:PassedToService': 'scheduler.amazonaws.com' }));
       return out;
@@ -151,6 +151,11 @@ function ec2(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     case 'AuthorizeSecurityGroupIngress': case 'AuthorizeSecurityGroupEgress': case 'RevokeSecurityGroupIngress': case 'RevokeSecurityGroupEgress': case 'DeleteSecurityGroup':
       return [existing('security-group', i.GroupId)];
     case 'DeleteVpcEndpoints': return (i.VpcEndpointIds as string[]).map((id) => existing('vpc-endpoint', id));
+    // Tags converging on existing resources (not at creation): the resource must already be ours.
+    case 'CreateTags': case 'DeleteTags': {
+      const TYPE_OF: Record<string, string> = { vpc: 'vpc', subnet: 'subnet', sg: 'security-group', rtb: 'route-table', vpce: 'vpc-endpoint' };
+      return (i.Resources as string[]).map((id) => existing(TYPE_OF[id.slice(0, id.indexOf('-'))] ?? 'unknown', id));
+    }
     case 'ModifyVpcEndpoint': {
       const ids = (k: string) => (i[k] ?? []) as string[];
       return [
@@ -178,6 +183,8 @@ function s3(call: CallRecord, fake: FakeAws, P: string, req: Req): AuthRequest[]
   const i = call.input ?? {};
   const bucket = `arn:${P}:s3:::${i.Bucket}`;
   const object = (k: string) => `${bucket}/${k}`;
+  // ListBuckets lists the account's buckets: s3:ListAllMyBuckets, which takes no resource.
+  if (call.op === 'ListBuckets') return [req('s3:ListAllMyBuckets', '*')];
   const mapped = S3_ACTIONS[call.op];
   if (mapped) return [req(mapped, bucket)];
   if (S3_BUCKET_OPS.has(call.op)) {
@@ -227,7 +234,7 @@ function ecs(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     }
     case 'DescribeClusters': return (i.clusters as string[]).map((c) => req('ecs:DescribeClusters', clusterArn(c)));
     case 'UpdateClusterSettings': case 'DeleteCluster': return [req(`ecs:${call.op}`, clusterArn(i.cluster))];
-    case 'TagResource': case 'ListTagsForResource': return [req(`ecs:${call.op}`, i.resourceArn)];
+    case 'TagResource': case 'UntagResource': case 'ListTagsForResource': return [req(`ecs:${call.op}`, i.resourceArn)];
     // These take no resource-level permission.
     case 'DescribeTaskDefinition': case 'ListTaskDefinitions': case 'DeregisterTaskDefinition': return [req(`ecs:${call.op}`, '*')];
     case 'RegisterTaskDefinition': {

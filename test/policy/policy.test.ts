@@ -231,6 +231,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     queue.attributes.MessageRetentionPeriod = '60';
     [...fake.sns.topics.values()][0].attributes.DisplayName = 'renamed';
     await as('up', s, ['up'], { state });
+    // A tag dropped from the config is removed from every kind (only the keys batchctl manages).
+    s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
+    await as('up', s, ['up'], { state });
     // The other engine, then no alerts: the old resources go with the same policy.
     setEngine(s, 'rule');
     await as('up', s, ['up'], { state });
@@ -315,6 +318,22 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('down', s, ['down', '--yes'], { expectCode: 2 });
     await as('down', s, ['down', '--yes', '--force']);
   }, 120_000);
+
+  it('a bucket left untagged (tags at creation ignored, tagging refused once) is adopted by the next up', async () => {
+    freshFake();
+    const s = scratch();
+    fake.s3.ignoreCreateTags = true;
+    fake.core.failOn('PutBucketTagging', 'AccessDenied', 1, 'Access Denied');
+    await as('up', s, ['up'], { expectCode: 1 });
+    await as('plan', s, ['plan']);
+    await as('status', s, ['status']);
+    await as('outputs', s, ['outputs', '--live']);
+    await as('down', s, ['down', '--yes']);
+    fake.core.failOn('PutBucketTagging', 'AccessDenied', 1, 'Access Denied');
+    await as('up', s, ['up'], { expectCode: 1 });
+    await as('up', s, ['up']);
+    await as('down', s, ['down', '--yes']);
+  });
 
   it('a secret in its recovery window is restored by the next up', async () => {
     freshFake();

@@ -76,7 +76,7 @@ describe('ecr.repository', () => {
 
     fake.core.resetCalls();
     await expectConverged(ecrRepository);
-    expect(fake.core.count()).toBe(1);
+    expect(fake.core.count()).toBe(2); // the describe carries no tags: one more read for ownership and the tag diff
     const lost = await ecrRepository.find(ctx, n, undefined);
     expect(lost?.owned).toBe(true);
     expect(lost?.record).toEqual(rec);
@@ -149,24 +149,33 @@ describe('s3.bucket', () => {
     expect(fake.core.calls.find((x) => x.op === 'CreateBucket')!.input.CreateBucketConfiguration.LocationConstraint).toBeUndefined();
   });
 
-  it('does not adopt an untagged bucket of the same name unless the state file records it', async () => {
+  it('an untagged bucket of our name is not ours, even when the state records it; only a recorded create intent older than the bucket proves it', async () => {
     await converge(s3Bucket);
     bucketState().tags = undefined;
-    expect((await s3Bucket.find(ctx, node(s3Bucket), undefined))?.owned).toBe(false);
-    expect((await s3Bucket.find(ctx, node(s3Bucket), records.get(K.bucket)))?.owned).toBe(true);
+    const created = bucketState().createdAt.getTime();
+    expect((await s3Bucket.find(ctx, node(s3Bucket), undefined))).toMatchObject({ owned: false, owner: null });
+    expect((await s3Bucket.find(ctx, node(s3Bucket), records.get(K.bucket)))?.owned).toBe(false);
+    const intent = (at: number) => ({ ...records.get(K.bucket)!, attrs: { createStartedAt: new Date(at).toISOString() } });
+    // Written before CreateBucket: the bucket is younger, so it is the one this stack's run created.
+    expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000)))).toMatchObject({ owned: true, observed: { tags: {} } });
+    // An intent written long after the bucket existed proves nothing.
+    expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created + 60 * 60_000)))?.owned).toBe(false);
+    bucketState().tags = { 'batchctl:stack': 'other-batch' };
+    expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000)))).toMatchObject({ owned: false, owner: 'other-batch' });
   });
 
   it('explains a name taken by another account', async () => {
     fake.s3.takenElsewhere.add(BUCKET);
     await expect(s3Bucket.find(ctx, node(s3Bucket), undefined)).rejects.toThrow(/another AWS account/);
-    await expect(s3Bucket.create(ctx, node(s3Bucket), { name: BUCKET })).rejects.toThrow(/taken by another AWS account/);
+    await expect(s3Bucket.create(ctx, node(s3Bucket), await s3Bucket.desired(ctx, node(s3Bucket)))).rejects.toThrow(/taken by another AWS account/);
   });
 
   it('treats a retried CreateBucket that already succeeded as success', async () => {
     fake.core.inject({ kind: 'crash', match: (c) => c.op === 'CreateBucket' });
-    await expect(s3Bucket.create(ctx, node(s3Bucket), { name: BUCKET })).rejects.toThrow(/simulated crash/);
+    const d = await s3Bucket.desired(ctx, node(s3Bucket));
+    await expect(s3Bucket.create(ctx, node(s3Bucket), d)).rejects.toThrow(/simulated crash/);
     // The bucket was tagged at creation, so the next attempt recognises it as ours.
-    await s3Bucket.create(ctx, node(s3Bucket), { name: BUCKET });
+    await s3Bucket.create(ctx, node(s3Bucket), d);
     expect(bucketState().tags?.['batchctl:stack']).toBe('sample-batch');
   });
 
@@ -174,7 +183,7 @@ describe('s3.bucket', () => {
     await converge(s3Bucket);
     ctx.config.bucket.name = 'another-name';
     const found = (await s3Bucket.find(ctx, node(s3Bucket), records.get(K.bucket)))!;
-    expect(s3Bucket.diff({ name: 'another-name' }, found.observed)).toEqual([{ field: 'name', from: BUCKET, to: 'another-name', replace: true }]);
+    expect(s3Bucket.diff(await s3Bucket.desired(ctx, node(s3Bucket)), found.observed)).toEqual([{ field: 'name', from: BUCKET, to: 'another-name', replace: true }]);
   });
 
   it('deletes an empty bucket, keeps a non-empty one, and treats a missing one as done', async () => {
@@ -433,7 +442,7 @@ describe('logs.log-group', () => {
     fake.core.resetCalls();
     const found = await expectConverged(logGroup);
     expect(found.record).toEqual(rec);
-    expect(fake.core.count()).toBe(1);
+    expect(fake.core.count()).toBe(2); // the describe carries no tags: one more read for ownership and the tag diff
     expect((await logGroup.find(ctx, n, undefined))?.owned).toBe(true);
   });
 

@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
+import { settleWithFakeTimers } from '../helpers/stack.js';
 import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/resources/lib/keys.js';
@@ -147,11 +148,22 @@ describe('vpc', () => {
       .rejects.toMatchObject({ name: 'InvalidVpcID.NotFound' });
   });
 
-  it('refuses to guess between two VPCs carrying the same tags (a crashed run\'s duplicate)', async () => {
+  it('of two VPCs carrying the same tags (a race or a crashed run) keeps the one with our subnets, else the oldest, and names the other a duplicate', async () => {
+    const ids: string[] = [];
     for (let n = 0; n < 2; n++) {
-      await ec2().send(new CreateVpcCommand({ CidrBlock: '192.168.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'vpc' }] }] }));
+      ids.push((await ec2().send(new CreateVpcCommand({ CidrBlock: '192.168.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'vpc' }] }] }))).Vpc!.VpcId!);
     }
-    await expect(vpc.find(ctx, node(vpc, K.vpc), undefined)).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/2 Vpcs carry the tags of vpc/) });
+    // Whatever the state says: two state files must pick the same one.
+    for (const recorded of [undefined, { kind: 'ec2.vpc', id: ids[1]! }]) {
+      const found = await vpc.find(ctx, node(vpc, K.vpc), recorded);
+      expect(found).toMatchObject({ owned: true, record: { id: ids[0] }, duplicates: [{ kind: 'ec2.vpc', id: ids[1] }] });
+    }
+    // The second one holds a subnet of ours: it is kept.
+    await ec2().send(new CreateSubnetCommand({
+      VpcId: ids[1], CidrBlock: '192.168.0.0/24', AvailabilityZone: 'ap-northeast-1a',
+      TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: K.subnet('batch', 'ap-northeast-1a') }] }],
+    }));
+    expect(await vpc.find(ctx, node(vpc, K.vpc), undefined)).toMatchObject({ record: { id: ids[1] }, duplicates: [{ id: ids[0] }] });
   });
 
   it('converges DNS hostnames; a CIDR change needs replacement', async () => {
@@ -164,7 +176,7 @@ describe('vpc', () => {
     expect(fake.core.mutatingCalls().map((c) => c.op)).toEqual(['ModifyVpcAttribute']);
     expect(fake.ec2.vpcs.get(rec.id)!.dnsHostnames).toBe(true);
 
-    expect(vpc.diff({ cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true }, { cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true }))
+    expect(vpc.diff({ cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }, { cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }))
       .toEqual([{ field: 'cidr', from: '192.168.0.0/16', to: '10.0.0.0/16', replace: true }]);
   });
 
@@ -229,11 +241,11 @@ describe('subnet', () => {
     await converge(subnet, key);
     expect(fake.ec2.subnets.get(rec.id)!.mapPublicIpOnLaunch).toBe(false);
 
-    ctx.config.network.endpointSubnets[1] = { az: 'ap-northeast-1d', cidr: '192.168.4.0/24' };
-    const moved = node(subnet, K.subnet('endpoint', 'ap-northeast-1d'));
-    const found = await subnet.find(ctx, moved, rec);
-    const diff = subnet.diff(await subnet.desired(ctx, moved), found!.observed);
-    expect(diff.map((c) => [c.field, c.replace])).toEqual([['cidr', true], ['az', true]]);
+    ctx.config.network.endpointSubnets[1] = { az: 'ap-northeast-1c', cidr: '192.168.4.0/24' };
+    const found = await subnet.find(ctx, node(subnet, key), rec);
+    const diff = subnet.diff(await subnet.desired(ctx, node(subnet, key)), found!.observed);
+    expect(diff.map((c) => [c.field, c.replace])).toEqual([['cidr', true]]);
+    expect(subnet.diff({ ...found!.observed, az: 'ap-northeast-1d' }, found!.observed).map((c) => [c.field, c.replace])).toEqual([['az', true]]);
   });
 
   it('fails like EC2 on an unknown AZ and an overlapping CIDR', async () => {
@@ -277,8 +289,26 @@ describe('route table and associations', () => {
     expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([{ field: 'extraRoutes', from: ['0.0.0.0/0 -> igw-0123'], to: [] }]);
     await converge(routeTable, K.routeTable);
     expect(fake.ec2.routeTables.get(rec.id)!.routes).toEqual([{ dest: '192.168.0.0/16', target: 'local' }]);
-    expect(routeTable.diff({ vpcId: 'vpc-b', extraRoutes: [] }, { vpcId: 'vpc-a', extraRoutes: [] })[0]?.replace).toBe(true);
+    expect(routeTable.diff({ vpcId: 'vpc-b', extraRoutes: [], tags: {} }, { vpcId: 'vpc-a', extraRoutes: [], tags: {} })[0]?.replace).toBe(true);
   });
+
+  for (const [op, kind, key] of [
+    ['AssociateRouteTable', routeTableAssociation, K.routeTableAssociation('ap-northeast-1a')],
+    ['CreateVpcEndpoint', vpcGatewayEndpoint, K.gatewayEndpoint],
+  ] as const) {
+    it(`${op} a moment after the route table's create (EC2 eventual consistency): NotFound is retried, the call made once`, async () => {
+      vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      await settleWithFakeTimers(upTo(K.vpc, K.subnet('batch', 'ap-northeast-1a')));
+      fake.ec2.referenceLagMs = 10_000;
+      await settleWithFakeTimers(converge(routeTable, K.routeTable));
+      const started = Date.now();
+      await settleWithFakeTimers(converge(kind as ResourceKind, key));
+      const calls = fake.core.calls.filter((c) => c.op === op);
+      expect(calls.filter((c) => c.error === 'InvalidRouteTableID.NotFound').length).toBeGreaterThan(0);
+      expect(calls.filter((c) => !c.error)).toHaveLength(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    });
+  }
 
   it('associates each batch subnet, finds the association through the subnet, deletes it', async () => {
     await upTo(K.routeTable, K.subnet('batch', 'ap-northeast-1a'));
@@ -300,7 +330,7 @@ describe('route table and associations', () => {
     await routeTableAssociation.delete(ctx, rec);
   });
 
-  it('moves the subnet off another of our route tables; a foreign table is not ours', async () => {
+  it('moves the subnet off another route table of our VPC, ours or not', async () => {
     await upTo(K.routeTable, K.subnet('batch', 'ap-northeast-1a'));
     const key = K.routeTableAssociation('ap-northeast-1a');
     const ours = await ec2().send(new CreateRouteTableCommand({
@@ -321,7 +351,11 @@ describe('route table and associations', () => {
 
     const foreign = await ec2().send(new CreateRouteTableCommand({ VpcId: records.get(K.vpc)!.id }));
     await ec2().send(new ReplaceRouteTableAssociationCommand({ AssociationId: rec.id, RouteTableId: foreign.RouteTable!.RouteTableId! }));
-    expect((await findAgain(routeTableAssociation, key, undefined)).found?.owned).toBe(false);
+    // Our subnet on a table of our VPC that is not ours (the main table, one added by hand): still our
+    // subnet's association, so it is drift that `up` moves back, without touching that table.
+    const again = await findAgain(routeTableAssociation, key, undefined);
+    expect(again.found?.owned).toBe(true);
+    expect(again.diff).toEqual([{ field: 'routeTableId', from: foreign.RouteTable!.RouteTableId!, to: records.get(K.routeTable)!.id }]);
   });
 });
 
@@ -358,8 +392,9 @@ describe('security groups', () => {
     await ec2().send(new CreateSecurityGroupCommand({ VpcId: records.get(K.vpc)!.id, GroupName: 'sample-batch-task', Description: 'someone else' }));
     const found = await securityGroup.find(ctx, node(securityGroup, task), undefined);
     expect(found?.owned).toBe(false);
+    // Never adopted, and never suggested for re-tagging when another stack's.
     await expect(securityGroup.create(ctx, node(securityGroup, task), await securityGroup.desired(ctx, node(securityGroup, task))))
-      .rejects.toMatchObject({ name: 'InvalidGroup.Duplicate' });
+      .rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/Security group sample-batch-task was created by someone else .*has no batchctl:stack tag/) });
   });
 
   it('converges rules changed by hand; a description change needs replacement', async () => {
@@ -612,7 +647,7 @@ describe('the whole network', () => {
     ]);
     expect(byKey['route-table']!.settings.associations).toEqual(['<subnet/batch/ap-northeast-1a>', '<subnet/batch/ap-northeast-1c>']);
     expect(byKey['security-group/endpoint']!.settings.ingress).toEqual(['tcp 443..443 <security-group/task>']);
-    expect(byKey['vpc']!.settings).toEqual({ cidr: '192.168.0.0/16', enableDnsSupport: true, enableDnsHostnames: true });
+    expect(byKey['vpc']!.settings).toMatchObject({ cidr: '192.168.0.0/16', enableDnsSupport: true, enableDnsHostnames: true });
     const iface = inv.filter((e) => e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface');
     expect(iface.map((e) => e.settings.serviceName)).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'].map((x) => `com.amazonaws.ap-northeast-1.${x}`));
     for (const e of iface) {

@@ -2,6 +2,8 @@
  * Helpers shared by the EC2 network kinds (VPC, subnets, route tables, security groups, endpoints).
  */
 import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
   DeleteVpcEndpointsCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
@@ -11,9 +13,11 @@ import {
   type TagSpecification,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { UserError, WaitTimeout, awsErrorCode, isNotFound } from '../../core/errors.js';
-import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type ResourceRecord } from '../../core/types.js';
-import { ec2TagFilters, isOurs, resourceTags, tagList, tagRecord } from './tags.js';
+import { WaitTimeout, awsErrorCode, isNotFound } from '../../core/errors.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../core/types.js';
+import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagDelta, tagList, tagRecord } from './tags.js';
+import { K } from './keys.js';
+import { retryWhile } from './create.js';
 
 /** The Name tag EC2 resources carry (for the console; never used to find anything: it is not unique). */
 export function ec2Name(ctx: Ctx, key: string): string {
@@ -35,41 +39,128 @@ export async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+type Tagged = { Tags?: { Key?: string; Value?: string }[] };
+type Filter = { Name: string; Values: string[] };
+
+/** One page of an EC2 Describe, by ids or by filters. */
+export type Ec2Describe<T> = (q: { ids?: string[]; filters?: Filter[]; nextToken?: string }) => Promise<{ items?: T[]; nextToken?: string }>;
+
 /**
- * Look an EC2 resource up by its recorded id, else by our tags. Describe-by-id throws a NotFound for an
- * id that is gone (state file older than the stack), which means "look by tags".
+ * Every resource of one EC2 type carrying this stack's tag: one paged Describe per walk, shared by all
+ * the nodes of that type (four subnets cost one call, not four) and by `down`'s orphan sweep.
  */
-export async function findTagged<T extends { Tags?: { Key?: string; Value?: string }[] }>(
-  ctx: Ctx,
-  key: string,
-  what: string,
-  recorded: ResourceRecord | undefined,
-  describe: (q: { ids?: string[]; filters?: { Name: string; Values: string[] }[] }) => Promise<T[] | undefined>,
-): Promise<{ item: T; owned: boolean } | undefined> {
-  if (recorded) {
-    const [item] = (await unlessNotFound(describe({ ids: [recorded.id] }))) ?? [];
-    if (item) return { item, owned: true };
-  }
-  const items = (await describe({ filters: ec2TagFilters(ctx, key) })) ?? [];
-  return pickOne(ctx, key, what, items);
+export function stackItems<T extends Tagged>(ctx: Ctx, type: string, describe: Ec2Describe<T>): Promise<T[]> {
+  return ctx.memo(`ec2:${type}`, async () => {
+    const out: T[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await describe({ filters: [{ Name: `tag:${TAG_STACK}`, Values: [ctx.stack] }], nextToken });
+      out.push(...(page.items ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  });
+}
+
+/** What `findInStack` returns: the resource kept for the node, its ownership, and the duplicates. */
+export interface Ec2Found<T> extends Ownership {
+  item: T;
+  /** Other resources of this stack with the node's logical tag (see Found.duplicates). */
+  duplicates: T[];
+}
+
+/** How `findInStack` looks one EC2 type up. */
+export interface Ec2Lookup<T> {
+  /** The EC2 type name, also the memo key (Vpc, Subnet, RouteTable, SecurityGroup, VpcEndpoint). */
+  type: string;
+  describe: Ec2Describe<T>;
+  idOf: (item: T) => string;
+  /** Items to ignore (endpoints deleted or being deleted). */
+  gone?: (item: T) => boolean;
+  /** The parent an item must be in to be this node's (a subnet's VPC); items elsewhere are duplicates. */
+  parent?: { of: (item: T) => string | undefined; id: string | undefined };
+  /**
+   * Orders several candidates, the one to keep first. Default: the oldest where AWS reports a creation
+   * time, else the lowest id. Every run must order them alike, so two racing runs keep the same one.
+   */
+  rank?: (items: T[]) => Promise<T[]> | T[];
+  /**
+   * When nothing of ours is found: the resource that would make the create fail (a same-named security
+   * group, another table's association of our subnet), to report it before `up` writes anything.
+   */
+  blocker?: () => Promise<T | undefined>;
 }
 
 /**
- * One tagged match, or a clear error when an earlier crashed run left a duplicate. `what` is the EC2 type
- * name whose `<what>Id` field holds the id (Vpc, Subnet, RouteTable, Group, VpcEndpoint).
+ * An EC2 resource of a node, found among the stack's resources by its `batchctl:logical` tag. A recorded
+ * id is only a hint: when it is not among ours, it is described by id, and a resource without our tag is
+ * returned as not owned (the engine reports it and never touches it).
  */
-export function pickOne<T extends { Tags?: { Key?: string; Value?: string }[] }>(
-  ctx: Ctx, key: string, what: string, items: T[],
-): { item: T; owned: boolean } | undefined {
-  const idOf = (t: T) => (t as Record<string, unknown>)[`${what}Id`];
-  if (items.length > 1) {
-    throw new UserError(
-      `${items.length} ${what}s carry the tags of ${key} in stack ${ctx.stack}: ${items.map(idOf).join(', ')}`,
-      'an interrupted run probably created a duplicate; delete the extra one (keep the one in the state file) and run again',
-    );
+export async function findInStack<T extends Tagged>(ctx: Ctx, key: string, recorded: ResourceRecord | undefined, look: Ec2Lookup<T>): Promise<Ec2Found<T> | undefined> {
+  const live = (t: T | undefined): t is T => !!t && !look.gone?.(t);
+  const all = (await stackItems(ctx, look.type, look.describe)).filter(live);
+  const mine = all.filter((t) => tagRecord(t.Tags)[TAG_LOGICAL] === key);
+  if (recorded && !mine.some((t) => look.idOf(t) === recorded.id)) {
+    const [r] = ((await unlessNotFound(look.describe({ ids: [recorded.id] })))?.items ?? []).filter(live);
+    const tags = tagRecord(r?.Tags);
+    // Ours but not in the listing yet (EC2's filters lag behind a create): it is this node's.
+    if (r && isOurs(ctx, tags) && tags[TAG_LOGICAL] === key) mine.push(r);
+    else if (r && !isOurs(ctx, tags)) return { item: r, ...ownershipOf(ctx, tags), duplicates: [] };
   }
-  const item = items[0];
-  return item ? { item, owned: isOurs(ctx, tagRecord(item.Tags)) } : undefined;
+  const inParent = look.parent ? mine.filter((t) => look.parent!.of(t) === look.parent!.id) : mine;
+  const elsewhere = mine.filter((t) => !inParent.includes(t));
+  const ranked = inParent.length > 1 ? await (look.rank ?? oldestFirst)(inParent) : inParent;
+  const [item, ...rest] = ranked;
+  if (!item) {
+    const b = look.blocker ? await look.blocker() : undefined;
+    return b ? { item: b, ...ownershipOf(ctx, tagRecord(b.Tags)), duplicates: [] } : undefined;
+  }
+  return { item, owned: true, duplicates: [...rest, ...elsewhere] };
+}
+
+/** The default duplicate order: oldest first where AWS says when (endpoints), then by id. */
+function oldestFirst<T>(items: T[]): T[] {
+  const time = (t: T) => ((t as { CreationTimestamp?: Date }).CreationTimestamp?.getTime?.() ?? Number.MAX_SAFE_INTEGER);
+  const id = (t: T) => String(Object.entries(t as object).find(([k]) => /Id$/.test(k) && k !== 'OwnerId')?.[1] ?? '');
+  return [...items].sort((a, b) => time(a) - time(b) || id(a).localeCompare(id(b)));
+}
+
+/** Whose an EC2 resource is, from a Describe by id (undefined: it is gone). */
+export async function ec2OwnerOf<T extends Tagged>(ctx: Ctx, id: string, describe: Ec2Describe<T>, gone?: (t: T) => boolean): Promise<Ownership | undefined> {
+  const [item] = (await unlessNotFound(describe({ ids: [id] })))?.items ?? [];
+  return item && !gone?.(item) ? ownershipOf(ctx, tagRecord(item.Tags)) : undefined;
+}
+
+/**
+ * After a create whose answer was lost: the id of what it created, found by the node's tags (a direct
+ * Describe, never the walk's shared listing, which predates the create).
+ */
+export async function lookupCreated<T extends Tagged>(ctx: Ctx, key: string, describe: Ec2Describe<T>, idOf: (t: T) => string | undefined, gone?: (t: T) => boolean): Promise<string | undefined> {
+  const items = ((await describe({ filters: ec2TagFilters(ctx, key) })).items ?? []).filter((t) => !gone?.(t));
+  return oldestFirst(items).map(idOf).find(Boolean);
+}
+
+/** A kind's Found from `findInStack`'s answer: the kept resource's record, its ownership and its duplicates. */
+export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) => string, observed: O, attrs?: Record<string, string>): Found<O> {
+  return {
+    record: { kind, id: idOf(found.item), ...(attrs ? { attrs } : {}) },
+    owned: found.owned,
+    owner: found.owner,
+    duplicates: found.duplicates.map((t) => ({ kind, id: idOf(t) })),
+    observed,
+  };
+}
+
+/** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones. */
+export async function convergeEc2Tags(ctx: Ctx, id: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+  const d = tagDelta(desired, observed);
+  if (Object.keys(d.set).length) await ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(d.set) }));
+  if (d.remove.length) await ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: d.remove.map((Key) => ({ Key })) }));
+}
+
+/** The managed tags of an EC2 resource (Name is set at creation for the console, never compared). */
+export function ec2Tags(ctx: Ctx, t: Tagged): Record<string, string> {
+  return managedTags(ctx, tagRecord(t.Tags));
 }
 
 /** A FieldChange when the two values differ (compared as JSON: normalise lists before calling). */
@@ -84,24 +175,12 @@ export function sorted(list: (string | undefined)[] | undefined): string[] {
 }
 
 /**
- * Call `fn` and retry while AWS says the resource it just returned does not exist yet: EC2 is
- * eventually consistent, so a call right after a Create can fail with a NotFound for a few seconds.
+ * Call `fn` and retry while AWS says a resource it names does not exist yet: EC2 is eventually
+ * consistent, so a call using an id a Create returned a moment ago can fail with a NotFound for a few
+ * seconds.
  */
-export async function retryWhileNotFound<T>(ctx: Ctx, what: string, fn: () => Promise<T>, budgetMs = 60_000): Promise<T> {
-  let last: unknown;
-  try {
-    return await ctx.waitFor(what, async () => {
-      try {
-        return { v: await fn() };
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        last = err;
-        return undefined;
-      }
-    }, { budgetMs, intervalMs: 2000 }).then((r) => r.v);
-  } catch (err) {
-    throw err instanceof WaitTimeout && last ? last : err;
-  }
+export function retryWhileNotFound<T>(ctx: Ctx, what: string, fn: () => Promise<T>, budgetMs = 60_000): Promise<T> {
+  return retryWhile(ctx, what, fn, isNotFound, { budgetMs });
 }
 
 /**
@@ -188,23 +267,19 @@ export async function waitEndpointEnisReleased(ctx: Ctx, filter: 'subnet-id' | '
  * Every resource of one EC2 type tagged with this stack, keyed by its `batchctl:logical` tag (resources
  * without one are not batchctl's and are left out). For `list`, so `down` can sweep tagged orphans.
  */
-export async function listTagged<T extends { Tags?: { Key?: string; Value?: string }[] }>(
+export async function listTagged<T extends Tagged>(
   ctx: Ctx,
   kind: string,
+  type: string,
   idOf: (item: T) => string | undefined,
-  page: (q: { filters: { Name: string; Values: string[] }[]; nextToken?: string }) => Promise<{ items?: T[]; nextToken?: string }>,
+  describe: Ec2Describe<T>,
 ): Promise<{ key: string; record: ResourceRecord }[]> {
   const out: { key: string; record: ResourceRecord }[] = [];
-  let nextToken: string | undefined;
-  do {
-    const res = await page({ filters: [{ Name: `tag:${TAG_STACK}`, Values: [ctx.stack] }], nextToken });
-    for (const item of res.items ?? []) {
-      const key = tagRecord(item.Tags)[TAG_LOGICAL];
-      const id = idOf(item);
-      if (key && id) out.push({ key, record: { kind, id } });
-    }
-    nextToken = res.nextToken;
-  } while (nextToken);
+  for (const item of await stackItems(ctx, type, describe)) {
+    const key = tagRecord(item.Tags)[TAG_LOGICAL];
+    const id = idOf(item);
+    if (key && id) out.push({ key, record: { kind, id } });
+  }
   return out;
 }
 
@@ -305,23 +380,27 @@ function isGone(ep: VpcEndpoint): boolean {
   return s === 'deleted' || s === 'deleting';
 }
 
+/** Describe VPC endpoints, as `findInStack` and `listTagged` want it. */
+export const describeEndpoints = (ctx: Ctx): Ec2Describe<VpcEndpoint> => async (q) => {
+  const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
+  return { items: out.VpcEndpoints, nextToken: out.NextToken };
+};
+
 /** Our tagged endpoints of one type (Gateway or Interface) that are not deleted or being deleted. */
 export async function listEndpoints(ctx: Ctx, kind: string, type: 'Gateway' | 'Interface'): Promise<{ key: string; record: ResourceRecord }[]> {
-  return listTagged<VpcEndpoint>(ctx, kind, (e) => (e.VpcEndpointType === type && !isGone(e) ? e.VpcEndpointId : undefined), async (q) => {
-    const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: q.filters, NextToken: q.nextToken }));
-    return { items: out.VpcEndpoints, nextToken: out.NextToken };
+  return listTagged<VpcEndpoint>(ctx, kind, 'VpcEndpoint', (e) => (e.VpcEndpointType === type && !isGone(e) ? e.VpcEndpointId : undefined), describeEndpoints(ctx));
+}
+
+/** An endpoint of this stack in the stack's VPC, by its logical tag (ignoring deleted and deleting ones). */
+export function findEndpoint(ctx: Ctx, key: string, recorded: ResourceRecord | undefined): Promise<Ec2Found<VpcEndpoint> | undefined> {
+  return findInStack(ctx, key, recorded, {
+    type: 'VpcEndpoint', describe: describeEndpoints(ctx), idOf: (e) => e.VpcEndpointId!, gone: isGone,
+    parent: { of: (e) => e.VpcId, id: ctx.maybeRecord(K.vpc)?.id },
   });
 }
 
-/** An endpoint by its recorded id, else by our tags (ignoring deleted and deleting ones). */
-export async function findEndpoint(ctx: Ctx, key: string, recorded: ResourceRecord | undefined): Promise<{ item: VpcEndpoint; owned: boolean } | undefined> {
-  if (recorded) {
-    const ep = await describeEndpoint(ctx, recorded.id);
-    if (ep) return { item: ep, owned: true };
-  }
-  const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: ec2TagFilters(ctx, key) }));
-  return pickOne(ctx, key, 'VpcEndpoint', (out.VpcEndpoints ?? []).filter((e) => !isGone(e)));
-}
+/** Whose an endpoint is (undefined: gone or going). */
+export const endpointOwnerOf = (ctx: Ctx, id: string) => ec2OwnerOf(ctx, id, describeEndpoints(ctx), isGone);
 
 /** Wait until the endpoint is available; fail with AWS's reason when it failed or was rejected. */
 export async function waitEndpointAvailable(ctx: Ctx, key: string, id: string, budgetMs = 10 * 60_000): Promise<VpcEndpoint> {

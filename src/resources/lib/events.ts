@@ -3,12 +3,12 @@
  * rule by record or name with its ownership, and deleting it with whatever targets it still has.
  */
 import {
-  DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand,
-  type DescribeRuleCommandOutput, type Target,
+  DeleteRuleCommand, DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
+  UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../../core/errors.js';
-import type { Ctx, ResourceRecord } from '../../core/types.js';
-import { isOurs, tagRecord } from './tags.js';
+import type { Ctx, Ownership, ResourceRecord } from '../../core/types.js';
+import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   try {
@@ -19,17 +19,39 @@ async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutp
   }
 }
 
+/** A rule's tags (DescribeRule carries none). */
+async function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
+  return tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags);
+}
+
 /**
- * The rule by its recorded name, else by its configured name. DescribeRule carries no tags: they are read
- * (one more call) only when ownership is in question, i.e. the rule was not found through the state.
+ * The rule by its recorded name, else by its configured name, with its ownership and managed tags.
+ * DescribeRule carries no tags: they are read with one more call (which the tag diff needs anyway).
  */
-export async function findRule(ctx: Ctx, recorded: ResourceRecord | undefined, name: string): Promise<{ rule: DescribeRuleCommandOutput & { Name: string; Arn: string }; owned: boolean } | undefined> {
+export async function findRule(
+  ctx: Ctx, recorded: ResourceRecord | undefined, name: string,
+): Promise<({ rule: DescribeRuleCommandOutput & { Name: string; Arn: string }; tags: Record<string, string> } & Ownership) | undefined> {
   let r = recorded ? await describe(ctx, recorded.id) : undefined;
-  const viaRecord = !!r;
   if (!r && recorded?.id !== name) r = await describe(ctx, name);
   if (!r?.Name || !r.Arn) return undefined;
-  const owned = viaRecord || isOurs(ctx, tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: r.Arn }))).Tags));
-  return { rule: r as DescribeRuleCommandOutput & { Name: string; Arn: string }, owned };
+  const tags = await ruleTags(ctx, r.Arn);
+  return { rule: r as DescribeRuleCommandOutput & { Name: string; Arn: string }, tags: managedTags(ctx, tags), ...ownershipOf(ctx, tags) };
+}
+
+/** Whose a rule is (undefined: gone). */
+export async function ruleOwnership(ctx: Ctx, name: string): Promise<Ownership | undefined> {
+  const r = await describe(ctx, name);
+  return r?.Arn ? ownershipOf(ctx, await ruleTags(ctx, r.Arn)) : undefined;
+}
+
+/** A target's ownership: its rule's (the rule node's verdict from this walk, else the rule's tags). */
+export const targetOwnership = (ctx: Ctx, ruleKey: string, rule: string) => inheritedOwnership(ctx, ruleKey, rule, () => ruleOwnership(ctx, rule));
+
+/** Converge a rule's tags (PutRule ignores Tags on an existing rule). */
+export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+  const t = tagDelta(desired, observed);
+  if (Object.keys(t.set).length) await ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(t.set) }));
+  if (t.remove.length) await ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: t.remove }));
 }
 
 /**

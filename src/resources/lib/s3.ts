@@ -1,12 +1,14 @@
 /**
  * Helpers shared by the bucket kind and the five bucket sub-resource kinds (public access block,
- * encryption, lifecycle, policy, versioning). The sub-resources are not taggable: they belong to our
- * bucket, so whatever `find` sees on it is ours. A sub-resource whose configuration S3 reports absent
+ * encryption, lifecycle, policy, versioning). The sub-resources are not taggable: they are ours when
+ * the bucket is (its tags, see bucketOwnership). A sub-resource whose configuration S3 reports absent
  * (NoSuchLifecycleConfiguration...) is "missing", so the engine creates it and reports it created.
  */
+import { GetBucketTaggingCommand } from '@aws-sdk/client-s3';
 import { UserError, awsErrorCode } from '../../core/errors.js';
-import type { Ctx, ResourceKind, ResourceRecord } from '../../core/types.js';
+import type { Ctx, Ownership, ResourceKind, ResourceRecord } from '../../core/types.js';
 import { K } from './keys.js';
+import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './tags.js';
 
 /** The configured bucket name. The engine resolves the default (`<stack>-<account>-<region>`) before `up`. */
 export function configuredBucketName(ctx: Ctx): string {
@@ -70,12 +72,49 @@ export const subRecord = (kind: string, bucket: string): ResourceRecord => ({ ki
 export type BucketSubKind<D> = ResourceKind<D, Record<string, never>>;
 
 /**
+ * Whose a bucket is, for its untaggable settings: the bucket node's verdict from this walk, else the
+ * bucket's tags (undefined: the bucket is gone).
+ */
+export function bucketOwnership(ctx: Ctx, bucket: string): Promise<Ownership | undefined> {
+  return inheritedOwnership(ctx, K.bucket, bucket, async () => {
+    const tags = await bucketTags(ctx, bucket);
+    return tags && ownershipOf(ctx, tags);
+  });
+}
+
+/** A bucket's tags, or undefined when it does not exist. One call that also says whether it exists. */
+export async function bucketTags(ctx: Ctx, name: string): Promise<Record<string, string> | undefined> {
+  try {
+    const out = await readOr(
+      () => ctx.aws.s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account })),
+      ['NoSuchTagSet'],
+      { TagSet: [] },
+    );
+    return tagRecord(out.TagSet);
+  } catch (err) {
+    if (awsErrorCode(err) === 'NoSuchBucket') return undefined;
+    return bucketAccessDenied(name, err);
+  }
+}
+
+/**
  * The common shape of a bucket sub-resource kind: one node depending on the bucket, no AWS-level
- * identity of its own. `spec` supplies the rest.
+ * identity of its own, and the bucket's ownership (settings cannot be tagged). `spec` supplies the rest;
+ * its `find` describes the setting, and the ownership is filled in here.
  */
 export function bucketSubKind<D>(
-  spec: Omit<BucketSubKind<D>, 'nodes' | 'dependsOn' | 'costly'> & { key: string },
+  spec: Omit<BucketSubKind<D>, 'nodes' | 'dependsOn' | 'costly' | 'ownerOf'> & { key: string },
 ): BucketSubKind<D> {
-  const { key, ...rest } = spec;
-  return { ...rest, dependsOn: ['s3.bucket'], costly: false, nodes: () => [{ key, deps: [K.bucket], params: {} }] };
+  const { key, find, ...rest } = spec;
+  return {
+    ...rest,
+    dependsOn: ['s3.bucket'],
+    costly: false,
+    nodes: () => [{ key, deps: [K.bucket], params: {} }],
+    async find(ctx, node, recorded) {
+      const found = await find(ctx, node, recorded);
+      return found && foundWith(await bucketOwnership(ctx, found.record.id), found);
+    },
+    ownerOf: (ctx, record) => bucketOwnership(ctx, record.id),
+  };
 }
