@@ -16,16 +16,20 @@ export function registerPlan(program: Command): void {
     .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
+    .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
     .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 8)
-    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; parallel: number }, cmd: Command) =>
+    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }] = await Promise.all([import('../core/plan.js'), import('./output.js')]);
         const reporter = new WarningsReporter();
         const plan = await runPlan({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter, parallel: opts.parallel, checkStateStorage: true,
+          statePath: flags.state, reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out,
         });
         const errors = plan.entries.filter((e) => e.action === 'error');
+        const saved = plan.saved ? `Saved the plan as ${plan.saved.path} (${plan.saved.id}): apply exactly it with \`batchctl up ${plan.saved.path}\`.` : undefined;
+        // Said on stderr so `--json` output stays one document.
+        if (opts.out && !plan.saved) process.stderr.write(`warning: the plan was not saved to ${opts.out}: ${errors.some((e) => !e.conflict) ? 'it is incomplete (a read failed)' : 'up would refuse it'}\n`);
         if (flags.json) {
           process.stdout.write(JSON.stringify({
             ok: errors.length === 0, stack: plan.stack, region: plan.region, account: plan.account, pending: plan.pending,
@@ -39,6 +43,7 @@ export function registerPlan(program: Command): void {
               ...(e.notes?.length ? { notes: e.notes } : {}),
             })),
             conflicts: plan.conflicts.map((e) => e.key),
+            ...(plan.saved ? { saved: plan.saved } : {}),
           }, null, 2) + '\n');
         } else {
           const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
@@ -59,6 +64,7 @@ export function registerPlan(program: Command): void {
             ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
             : `No changes: ${c.unchanged} resources match the config.`);
           if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
+          if (saved) out.push(saved);
           process.stdout.write(out.join('\n') + '\n');
         }
         // 1: the plan is incomplete (a read failed); 2: `up` would refuse (not ours, replacement).

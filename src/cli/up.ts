@@ -7,10 +7,11 @@ import type { ResourceAction } from '../core/reporter.js';
 export function registerUp(program: Command): void {
   program
     .command('up')
+    .argument('[plan]', 'a plan saved by `plan --out`: apply exactly its changes, or refuse (exit 2, nothing changed) when anything moved since it was made')
     .description('create or update every resource of the stack, in dependency order (idempotent)')
     .option('--parallel <n>', 'steps in flight at once', positiveInt('--parallel'), 8)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
-    .action(async (opts: { parallel: number; forceUnlock?: string }, cmd: Command) =>
+    .action(async (planFile: string | undefined, opts: { parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
         const reporter = await createReporter(mode);
@@ -19,7 +20,7 @@ export function registerUp(program: Command): void {
         try {
           report = await runUp({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
+            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel, planFile,
           });
         } catch (err) {
           reporter.stop?.();
@@ -32,6 +33,7 @@ export function registerUp(program: Command): void {
           const events = (reporter as JsonReporter).events;
           process.stdout.write(JSON.stringify({
             ok: true, stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
+            ...(report.plan ? { plan: report.plan } : {}),
             resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn, changes: e.changes })),
             counts: report.counts, wallMs: report.wallMs,
           }, null, 2) + '\n');

@@ -35,6 +35,16 @@ export interface UpOptions {
   parallel?: number;
   /** How long steps refused because of IAM propagation are retried. Default 2 minutes. */
   iamRetryBudgetMs?: number;
+  /**
+   * Called once the whole graph is assessed, before anything is written or refused: a saved plan checks
+   * there that nothing moved since it was made. Throwing stops `up` with nothing written.
+   */
+  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void>;
+  /**
+   * Called with a node's assessment just before it converges (a node whose dependencies changed is
+   * assessed again first). Throwing fails that step: a saved plan refuses a change it did not show.
+   */
+  beforeStep?: (a: Assessment) => void;
 }
 
 /** The outcome of one run. */
@@ -149,6 +159,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
 
   // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
   const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
+  await opts.beforeFirstWrite?.(graph, assessment);
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
@@ -186,6 +197,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     const a = prior && !prior.partial && settled
       ? prior
       : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+    opts.beforeStep?.(a);
     const { action, record, changes } = await converge(env, node, ctx, a, opts, clock);
     actions.set(key, action);
     assessment.assessed.set(key, a.found && action === 'unchanged' ? a.found : { record, owned: true, observed: a.desired });

@@ -8,7 +8,10 @@ import { assessGraph, DEFAULT_PARALLEL, NotOurs, staleRecords, type Assessment, 
 import { buildGraph, type Graph } from './graph.js';
 import { realClock } from './clock.js';
 import { buildContext } from './context.js';
-import { describeOwner, type ResourceRecord } from './types.js';
+import { describeOwner, type Ownership, type ResourceRecord } from './types.js';
+import type { PlanBasis } from './saved-plan.js';
+import type { OpenStack } from './stack.js';
+import type { PreflightReport } from './preflight.js';
 
 /** One node of a plan: the assessment, or the error that stopped it (e.g. a same-named resource not ours). */
 export interface PlanEntry extends Partial<Omit<Assessment, 'action'>> {
@@ -26,6 +29,8 @@ export interface PlanEntry extends Partial<Omit<Assessment, 'action'>> {
   error?: Error;
   /** The resource exists and is not ours (the error is a NotOurs): `up` refuses, `down` keeps it. */
   conflict?: boolean;
+  /** `delete` and `forget`: whose the recorded resource is, read live; null when it no longer exists. */
+  recordOwner?: Ownership | null;
 }
 
 /** A whole plan, in dependency order. */
@@ -58,6 +63,15 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
     records: env.state.records(), runId: randomUUID(), parallel: opts.parallel ?? DEFAULT_PARALLEL, clock: env.clock ?? realClock,
     previousTagKeys: env.state.tagKeys(),
   });
+  return planOf(env, graph, walk);
+}
+
+/**
+ * The plan an assessment of the graph makes: its entries in dependency order, then the state records
+ * the config no longer has, each checked live. `up` with a saved plan builds it from its own assessment
+ * to compare with the plan's.
+ */
+export async function planOf(env: Pick<PlanEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state' | 'kinds'>, graph: Graph, walk: GraphAssessment): Promise<Plan> {
   const ordered: PlanEntry[] = graph.nodes.map((n) => {
     const a = walk.entries.get(n.key);
     if (a) return { ...a, record: a.found?.record };
@@ -77,8 +91,9 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
     const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
     try {
       const own = await kind.ownerOf(ctx, record);
-      if (own?.owned) return { ...base, action: 'delete' };
-      return { ...base, action: 'forget', notes: [own ? `${record.id} is recorded in the state but ${describeOwner(own)}: not touched` : `${record.id} no longer exists`] };
+      const recordOwner = own ? { owned: own.owned, ...(own.owned ? {} : { owner: own.owner ?? null }) } : null;
+      if (own?.owned) return { ...base, action: 'delete', recordOwner };
+      return { ...base, action: 'forget', recordOwner, notes: [own ? `${record.id} is recorded in the state but ${describeOwner(own)}: not touched` : `${record.id} no longer exists`] };
     } catch (err) {
       return { ...base, action: 'error', error: err instanceof Error ? err : new Error(String(err)) };
     }
@@ -96,10 +111,17 @@ export interface PlanReport extends Plan {
   stack: string;
   region: string;
   account: string;
+  /** What the plan was made from (config, state version, preflight), for `--out`. */
+  basis: PlanBasis;
+  /** With `out`: the plan file written; absent when the plan has errors or conflicts (not saved). */
+  saved?: { path: string; id: string };
 }
 
-/** `batchctl plan`: open the stack (no lock: read-only) and plan it. */
-export async function runPlan(opts: import('./stack.js').StackOptions & { parallel?: number }): Promise<PlanReport> {
+/**
+ * `batchctl plan`: open the stack (no lock: read-only) and plan it; with `out`, save the plan for
+ * `up <file>` (core/saved-plan.ts).
+ */
+export async function runPlan(opts: import('./stack.js').StackOptions & { parallel?: number; out?: string }): Promise<PlanReport> {
   const [{ openStack }, { RESOURCE_KINDS }, { ALL_SERVICES }] = await Promise.all([
     import('./stack.js'), import('../resources/index.js'), import('../aws/clients.js'),
   ]);
@@ -107,13 +129,29 @@ export async function runPlan(opts: import('./stack.js').StackOptions & { parall
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
-    await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
+    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
     const plan = await planStack(
       { config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS },
       { parallel: opts.parallel },
     );
-    return { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account };
+    const basis = basisOf(stack, checked);
+    const report: PlanReport = { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account, basis };
+    // A plan `up` would refuse, or could not complete, is shown but not saved (the caller says so).
+    if (opts.out && !plan.conflicts.length && !plan.entries.some((e) => e.action === 'error')) {
+      const { writeSavedPlan } = await import('./saved-plan.js');
+      const saved = await writeSavedPlan(opts.out, plan, basis, RESOURCE_KINDS);
+      report.saved = { path: opts.out, id: saved.id };
+    }
+    return report;
   } finally {
     await stack.close();
   }
+}
+
+/** What a plan is made from besides the live resources: the config, the state version read, the preflight. */
+export function basisOf(stack: Pick<OpenStack, 'config' | 'account' | 'partition' | 'state'>, preflight: PreflightReport): PlanBasis {
+  return {
+    config: stack.config, account: stack.account, partition: stack.partition, preflight,
+    state: { backend: stack.state.backend.kind, location: stack.state.path, version: stack.state.storedVersion ?? null },
+  };
 }

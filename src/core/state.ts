@@ -284,6 +284,14 @@ export class StateStore {
     return this.backend.location;
   }
 
+  /**
+   * The version of the stored state this run read or last wrote (S3 ETag, or the file's hash); undefined
+   * while nothing is stored. A saved plan is valid only against the version it read.
+   */
+  get storedVersion(): string | undefined {
+    return this.version;
+  }
+
   /** Read a local state file at `path`, or start an empty one (a shortcut for tests and tools). */
   static async load(path: string, expect: { stack: string; region: string; account: string }): Promise<StateStore> {
     const { LocalStateBackend } = await import('./state-local.js');

@@ -166,6 +166,20 @@ export interface ResourceKind<D = any, P = any> {
    * tagged orphans that the state file does not know (a crashed run, a config that changed).
    */
   list?(ctx: Ctx): Promise<{ key: string; record: ResourceRecord }[]>;
+  /**
+   * What a saved plan keeps of a found resource, to tell when it is applied whether the resource moved
+   * (core/saved-plan.ts). Default: its record and observed settings. A kind overrides it to leave out
+   * what settles by itself (a subscription's confirmation), what is not a setting (timestamps), and to
+   * stand in for a secret with something not derived from it (its version id): a plan file never holds
+   * a secret value, nor a hash of one.
+   */
+  pin?(found: Found<D>): Pinned;
+}
+
+/** What a saved plan keeps of a found resource (see ResourceKind.pin). */
+export interface Pinned {
+  record: ResourceRecord;
+  observed: unknown;
 }
 
 /** How `down` deletes. */

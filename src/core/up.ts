@@ -1,11 +1,15 @@
 /**
- * `up` as one call: open the stack (config, clients, identity, lock, state), converge it, close.
+ * `up` as one call: open the stack (config, clients, identity, lock, state), converge it, close. With a
+ * saved plan (`up plan.json`), converge only if nothing moved since the plan was made, and make exactly
+ * its changes (core/saved-plan.ts).
  */
 import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
-import { up as converge, type RunResult, type UpOptions } from './engine.js';
+import { up as converge, type EngineEnv, type RunResult, type UpOptions } from './engine.js';
+import { basisOf, planOf } from './plan.js';
 import { preflight } from './preflight.js';
+import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from './saved-plan.js';
 import { openStack, type StackOptions } from './stack.js';
 
 /** The result of `up`, with what identifies the stack. */
@@ -14,24 +18,48 @@ export interface UpReport extends RunResult {
   region: string;
   account: string;
   statePath: string;
+  /** The saved plan applied, when one was. */
+  plan?: { path: string; id: string; createdAt: string };
+}
+
+/** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
+export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirstWrite' | 'beforeStep'> {
+  /** A plan written by `plan --out`: applied only if nothing moved since, and only its changes. */
+  planFile?: string;
 }
 
 /** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
-export async function runUp(opts: StackOptions & UpOptions): Promise<UpReport> {
-  const stack = await openStack(opts, ALL_SERVICES, 'batchctl up');
-  const head = { stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path };
+export async function runUp(opts: RunUpOptions): Promise<UpReport> {
+  // The plan file is checked (format, version, not edited) before any AWS call.
+  const saved: SavedPlan | undefined = opts.planFile ? await readSavedPlan(opts.planFile) : undefined;
+  const stack = await openStack(opts, ALL_SERVICES, saved ? `batchctl up ${opts.planFile}` : 'batchctl up');
+  const head = {
+    stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path,
+    ...(saved ? { plan: { path: opts.planFile!, id: saved.id, createdAt: saved.createdAt } } : {}),
+  };
   opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`);
   try {
+    if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
-    const result = await converge(
-      {
-        config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
-        reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
-        iamPropagation: isIamPropagationError,
-      },
-      { parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs },
-    );
+    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
+    const env: EngineEnv = {
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
+      reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
+      iamPropagation: isIamPropagationError,
+    };
+    if (saved) {
+      const c = saved.counts;
+      opts.reporter.info(`Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`);
+    }
+    // The basis is taken now, before the engine writes anything: the state version is the one this run read.
+    const basis = basisOf(stack, checked);
+    const result = await converge(env, {
+      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
+      ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+        const plan = await planOf(env, graph, assessment);
+        return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
+      }) : {}),
+    });
     return { ...head, ...result };
   } catch (err) {
     const result = (err as { result?: RunResult }).result;

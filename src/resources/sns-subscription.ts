@@ -98,6 +98,10 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
 
   ownerOf: (ctx, record) => topicOwnership(ctx, record.attrs?.topicArn ?? ownTopicArn(ctx)),
 
+  // Confirming (a click on the e-mailed link) changes nothing `up` does, but gives the subscription its
+  // ARN: a saved plan pins the subscription by topic and address, not by that.
+  pin: ({ record, observed }) => ({ record: { ...record, id: '(topic and endpoint)' }, observed: { ...observed, confirmed: undefined } }),
+
   async delete(ctx, record) {
     const topicArn = record.attrs?.topicArn ?? ownTopicArn(ctx);
     const endpoint = record.attrs?.endpoint;

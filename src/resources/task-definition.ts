@@ -235,6 +235,10 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
     if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
   },
 
+  // DescribeTaskDefinition also answers registeredAt/registeredBy and ECS's derived fields: a saved plan
+  // pins the content diff compares (a new revision moves the record's ARN).
+  pin: ({ record, observed }) => ({ record, observed: { ...observed, content: canonicalContent(observed.content) } }),
+
   async ownerOf(ctx, rec) {
     const got = await describe(ctx, rec.id);
     return got && ownershipOf(ctx, got.tags);

@@ -2,7 +2,7 @@
  * Run the real CLI against the in-memory fake AWS, for trying commands and for the README's examples:
  *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
- * make it feel like AWS.
+ * make it feel like AWS; FAKE_BUCKETS=a,b creates those buckets first (a team's state bucket).
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -10,6 +10,8 @@ import { buildProgram } from '../../src/cli/main.js';
 const fake = createFakeAws();
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
+// Buckets that exist before the first command (a team's state bucket), versioned, comma-separated.
+for (const b of (process.env.FAKE_BUCKETS ?? '').split(',').filter(Boolean)) fake.s3.addBucket(b, { versioning: 'Enabled' });
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];

@@ -24,8 +24,8 @@ import { ADMIN_COMMANDS, POLICY_COMMANDS, type PolicyCommand } from '../../src/c
 import { runLogs } from '../../src/core/logs.js';
 import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { allowingStatements, authRequests } from './iam-model.js';
+import { changeEveryKindInConfig, driftEveryKind, setEngine } from '../helpers/drift.js';
 
 /** Commands that call no AWS API needing a permission. */
 const NO_AWS: Record<string, string> = {
@@ -126,9 +126,6 @@ async function asCore<T>(command: PolicyCommand, s: Scratch, fn: () => Promise<T
   }
 }
 
-/** The schedule engine in the config. */
-const setEngine = (s: Scratch, engine: 'rule' | 'scheduler') =>
-  s.editConfig((t) => t.replace(/^ {2}engine: \w+\n/m, '').replace(/^schedule:\n/m, `schedule:\n  engine: ${engine}\n`));
 
 let binDir: string;
 const savedPath = process.env.PATH;
@@ -234,9 +231,10 @@ describe('every call of every command is allowed by the policy printed for it', 
     // A tag dropped from the config is removed from every kind (only the keys batchctl manages).
     s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
     await as('up', s, ['up'], { state });
-    // The other engine, then no alerts: the old resources go with the same policy.
+    // The other engine, then no alerts: the old resources go with the same policy (the first as a saved plan).
     setEngine(s, 'rule');
-    await as('up', s, ['up'], { state });
+    await as('plan', s, ['plan', '--out', join(s.dir, 'plan.json')], { state });
+    await as('up', s, ['up', join(s.dir, 'plan.json')], { state });
     s.editConfig((t) => t.replace(/\nnotify:[\s\S]*$/, '\n'));
     await as('up', s, ['up'], { state });
     setEngine(s, 'scheduler');
@@ -268,42 +266,12 @@ describe('every call of every command is allowed by the policy printed for it', 
     freshFake();
     const s = scratch();
     await as('up', s, ['up']);
-    const byLogical = <T extends { tags: Record<string, string> }>(m: Map<string, T>, key: string) => [...m.values()].find((x) => x.tags['batchctl:logical'] === key)!;
-    const vpc = byLogical(fake.ec2.vpcs, 'vpc');
-    vpc.dnsHostnames = false;
-    byLogical(fake.ec2.subnets, 'subnet/batch/ap-northeast-1a').mapPublicIpOnLaunch = true;
-    // A batch subnet moved to the VPC's main route table.
-    const ours = byLogical(fake.ec2.routeTables, 'route-table');
-    const main = fake.ec2.routeTables.get(vpc.mainRouteTableId)!;
-    main.associations.push(ours.associations.shift()!);
-    const endpointSg = byLogical(fake.ec2.securityGroups, 'security-group/endpoint');
-    endpointSg.ingress = [{ id: 'sgr-in', protocol: 'tcp', from: 22, to: 22, peer: '0.0.0.0/0' }];
-    byLogical(fake.ec2.securityGroups, 'security-group/task').egress = [{ id: 'sgr-stray', protocol: 'tcp', from: 22, to: 22, peer: '0.0.0.0/0' }];
-    ours.routes.push({ dest: '0.0.0.0/0', target: 'igw-0123456789abcdef0' });
-    [...fake.secretsManager.secrets.values()][0].description = 'changed by hand';
-    byLogical(fake.ec2.endpoints, 'vpc-endpoint/s3').policy = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }] });
-    const iface = byLogical(fake.ec2.endpoints, 'vpc-endpoint/logs');
-    iface.subnetIds = iface.subnetIds.slice(1);
-    const role = fake.iam.roles.get('sample-batch-task')!;
-    role.trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-    role.attached.add('arn:aws:iam::aws:policy/ReadOnlyAccess');
-    fake.iam.roles.get('sample-batch-execution')!.inline.set('stray', JSON.stringify({ Version: '2012-10-17', Statement: [] }));
-    const bucket = [...fake.s3.buckets.values()][0];
-    bucket.publicAccessBlock = undefined;
-    bucket.encryption = undefined;
-    bucket.policy = undefined;
-    await (await aws()).secretsManager.send(new PutSecretValueCommand({ SecretId: 'sample-batch', SecretString: '{"S3_BUCKET_NAME":"elsewhere"}' }));
-    s.editConfig((t) => t
-      .replace('bucketAccess: read', 'bucketAccess: read-write').replace('expireAfterDays: 365', 'expireAfterDays: 30').replace('versioning: false', 'versioning: true')
-      .replace('cpu: 2048', 'cpu: 1024').replace('memory: 8192', 'memory: 4096').replace('retentionDays: 365', 'retentionDays: 30')
-      .replace('scanOnPush: true', 'scanOnPush: false').replace('tagMutability: MUTABLE', 'tagMutability: IMMUTABLE')
-      .replace('containerInsights: true', 'containerInsights: false').replace('maximumRetryAttempts: 10', 'maximumRetryAttempts: 3')
-      .replace('cron(30 * * * ? *)', 'cron(0 * * * ? *)')
-      .replace('interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]', 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, sts]')
-      .replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n')
-      .replace('iam:\n', 'iam:\n  permissionsBoundary: arn:aws:iam::123456789012:policy/Boundary\n'));
+    await driftEveryKind(fake);
+    changeEveryKindInConfig(s);
     setEngine(s, 'scheduler'); // a new role, created with the boundary
-    await as('up', s, ['up']);
+    // Applied as a reviewed plan: `up <plan>` needs exactly what `up` needs.
+    await as('plan', s, ['plan', '--out', join(s.dir, 'plan.json')]);
+    await as('up', s, ['up', join(s.dir, 'plan.json')]);
     await as('plan', s, ['plan']);
     // Fewer endpoints and one AZ less: up removes what left the config.
     s.editConfig((t) => t.replace('  permissionsBoundary: arn:aws:iam::123456789012:policy/Boundary\n', '')
@@ -312,6 +280,7 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('up', s, ['up']);
     fake.iam.roles.get('sample-batch-task')!.attached.add('arn:aws:iam::aws:policy/ReadOnlyAccess');
     // Data in the bucket and the repository: down refuses without --force, then deletes it all.
+    const bucket = [...fake.s3.buckets.values()][0];
     fake.s3.addObject(bucket.name, 'out/a.txt', 'a');
     fake.s3.addObject(bucket.name, 'out/a.txt', 'b');
     fake.ecr.addImage('sample-batch', 'latest');
