@@ -168,6 +168,9 @@ describe('logs --tail with Live Tail', () => {
   it('an event both the backfill and the session saw is printed once; identical lines of one millisecond both are', async () => {
     fake.core.latencyMs = 100;
     const f = follow({ task: 'aaaaaaaa', filter: 'x' });
+    // --task: first, whether the run has a stream (it has none yet: a warning, and the follow goes on).
+    await until(() => fake.core.count({ op: 'DescribeLogStreams' }) === 1);
+    await vi.advanceTimersByTimeAsync(100);
     await until(() => fake.core.count({ op: 'DescribeLogGroups' }) === 1);
     await vi.advanceTimersByTimeAsync(100);
     await until(() => fake.core.count({ op: 'StartLiveTail' }) === 1);
