@@ -1,6 +1,6 @@
 /**
  * The CLI entry. Only commander is loaded up front; each command imports its core (and the AWS SDK
- * clients it needs) when it runs, so `--help` and `validate` never load an AWS client.
+ * clients it needs) when it runs, so `--help`, `init` and `validate` never load an AWS client.
  */
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
@@ -17,6 +17,7 @@ import { registerLogs } from './logs.js';
 import { registerState } from './state.js';
 import { registerOutputs } from './outputs.js';
 import { registerPolicy } from './policy.js';
+import { registerInit } from './init.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
     })
     .hook('preAction', (_program, action) => checkOutputFlags(action));
+  registerInit(program);
   registerUp(program);
   registerDown(program);
   registerPlan(program);

@@ -39,6 +39,7 @@ export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
 
 /** Commands that call no AWS API needing a permission, and why. */
 export const AWS_FREE_COMMANDS: Record<string, string> = {
+  init: 'writes a config file; loads no AWS client',
   validate: 'reads the config only',
   policy: 'asks STS who the caller is, which needs no permission',
 };

@@ -143,7 +143,7 @@ describe('the built bin', () => {
     return { res, clients: JSON.parse(line.slice('aws-clients-loaded: '.length)) as string[] };
   };
 
-  it('--help and validate load no AWS client', () => {
+  it('--help, validate and init load no AWS client', () => {
     const help = loaded(['--help']);
     expect(help.res.status).toBe(0);
     expect(help.res.stdout).toContain('Usage: batchctl');
@@ -151,6 +151,10 @@ describe('the built bin', () => {
     const v = loaded(['validate']);
     expect(v.res.status).toBe(0);
     expect(v.clients).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'init-'));
+    const init = loaded(['init', '--stack', 'nightly', '--region', 'eu-west-1'], dir);
+    expect(init.res.status, init.res.stderr).toBe(0);
+    expect(init.clients).toEqual([]);
   });
 
   it('an unknown flag exits 2', () => {
