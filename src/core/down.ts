@@ -125,7 +125,9 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       if (stale.length) await state.save();
     };
 
-    const data = await dataHeld([...targets, ...kept], ctxFor);
+    // Counting is a full listing (a bucket's every version): skipped when nobody reads it, that is with
+    // --force (nothing to refuse) and --yes (no confirmation); the kept log group is still described.
+    const data = await dataHeld(opts.force && opts.yes ? kept : [...targets, ...kept], ctxFor);
     const report = (extra: Partial<DownReport> = {}): DownReport => ({
       ...head, targets: targets.map((t) => publicTarget(t, data)), declined: false, events, counts: countActions(events),
       wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}), ...extra,

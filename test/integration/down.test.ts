@@ -264,8 +264,11 @@ describe('data protection', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe('ECR repository sample-batch holds 2 images: pass --force to delete them with it');
     expect(f.core.mutatingCalls()).toEqual([]);
+    f.core.resetCalls();
     await downOn(s, { force: true });
     expect(f.ecr.inventory()).toEqual([]);
+    // --force --yes: nothing to refuse and no list to show, so the images are not counted first.
+    expect(f.core.count({ op: 'ListImages' })).toBe(0);
   });
 
   it('the confirmation says what data goes with what: objects, images, and the log group\'s stored bytes', async () => {
