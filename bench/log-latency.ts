@@ -5,7 +5,6 @@
  *   npm run bench:logs            (BENCH_EVENTS=40 BENCH_LATENCY_MS=60 to change)
  * Reference: `aws logs tail --follow` polls every 5 s (median ~2.5 s + call time).
  */
-import { readFileSync } from 'node:fs';
 // The SDK's Node 20 end-of-support notice is not part of the measurement.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -22,7 +21,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 async function measure(liveTail: boolean): Promise<number[]> {
   const fake = createFakeAws();
   fake.logs.liveTailSupported = liveTail;
-  const s = scratch(readFileSync(new URL('../batch.config.yaml', import.meta.url), 'utf8'));
+  const s = scratch();
   await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new CreateLogGroupCommand({ logGroupName: GROUP }));
   fake.core.latencyMs = LATENCY;
   const written = new Map<string, number>();

@@ -167,7 +167,11 @@ describe('logs --tail with Live Tail', () => {
 
   it('an event both the backfill and the session saw is printed once; identical lines of one millisecond both are', async () => {
     fake.core.latencyMs = 100;
-    const f = follow({ task: 'aaaaaaaa', filter: 'x' });
+    const warnings: string[] = [];
+    const f = follow({ task: 'aaaaaaaa', filter: 'x', warn: (m) => warnings.push(m) });
+    // --task: first, whether the run has a stream (it has none yet: a warning, and the follow goes on).
+    await until(() => fake.core.count({ op: 'DescribeLogStreams' }) === 1);
+    await vi.advanceTimersByTimeAsync(100);
     await until(() => fake.core.count({ op: 'DescribeLogGroups' }) === 1);
     await vi.advanceTimersByTimeAsync(100);
     await until(() => fake.core.count({ op: 'StartLiveTail' }) === 1);
@@ -184,6 +188,7 @@ describe('logs --tail with Live Tail', () => {
     await vi.advanceTimersByTimeAsync(1500);
     await until(() => f.got.length >= 4);
     await f.stop();
+    expect(warnings).toEqual([`no run aaaaaaaa in log group ${GROUP} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`]);
     expect(f.msgs()).toEqual(['x in both', 'x twin', 'x twin', 'x after']);
     const start = fake.core.calls.find((c) => c.op === 'StartLiveTail')!.input;
     expect(start).toMatchObject({ logStreamNamePrefixes: ['ecs/batch/aaaaaaaa'], logEventFilterPattern: 'x' });

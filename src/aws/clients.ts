@@ -16,6 +16,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode } from '../core/errors.js';
 import { printable } from '../core/format.js';
+import { configuredProfiles } from './profiles.js';
 import { VERSION } from '../version.js';
 
 /** Options every client shares. */
@@ -61,6 +62,14 @@ export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 's
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
+
+/**
+ * How long a connection may take to open. The SDK sets no limit, so an endpoint that drops packets (a
+ * firewall, an emulator's port on a host that is down) held each attempt for the system's TCP timeout
+ * (about two minutes on Linux), eight attempts in a row. Opening a TCP connection to AWS takes well
+ * under a second from anywhere; a request waiting for a free socket is not counted.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown>> = {
   ec2: async () => (await import('@aws-sdk/client-ec2')).EC2Client,
@@ -115,8 +124,9 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
   const config: Record<string, unknown> = {
     region: opts.region,
     retryMode: 'standard',
-    maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    maxAttempts: opts.maxAttempts ?? maxAttemptsFromEnv(env) ?? DEFAULT_MAX_ATTEMPTS,
     customUserAgent: `batchctl/${VERSION}`,
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   };
   if (opts.profile) config.profile = opts.profile;
   if (endpoint) {
@@ -132,6 +142,18 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
   return config;
 }
 
+/**
+ * AWS_MAX_ATTEMPTS, which the SDK and the AWS CLI read: batchctl's own default would otherwise hide it.
+ * (1 makes a command fail at the first error, as when checking an endpoint.)
+ */
+function maxAttemptsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.AWS_MAX_ATTEMPTS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`AWS_MAX_ATTEMPTS "${printable(v, 40)}" is not a whole number from 1 up`, 'set it to the attempts each AWS call may take (batchctl\'s default is 8), or unset it');
+  return n;
+}
+
 /** Load and build the clients for the given services. */
 export async function createAwsClients(opts: ClientOptions, services: ServiceName[]): Promise<AwsClients> {
   // The SDK warns on every Node 20 process that its 2027 releases need Node 22. The lock file pins the
@@ -144,7 +166,9 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     services.map(async (s) => {
       const Ctor = await loaders[s]();
       ctors.set(s, Ctor);
-      built.set(s, new Ctor(clientConfig(s, opts)));
+      const client = new Ctor(clientConfig(s, opts)) as MiddlewareHost;
+      client.middlewareStack.add(unreachableMiddleware(s, opts), { step: 'initialize', name: 'batchctlUnreachable' });
+      built.set(s, client);
     }),
   );
   const get = (s: ServiceName) => {
@@ -157,7 +181,11 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   const getOnce = (s: ServiceName) => {
     const Ctor = ctors.get(s);
     if (!Ctor) throw new Error(`internal: AWS client '${s}' was not loaded for this command`);
-    if (!single.has(s)) single.set(s, new Ctor(clientConfig(s, { ...opts, maxAttempts: 1 })));
+    if (!single.has(s)) {
+      const client = new Ctor(clientConfig(s, { ...opts, maxAttempts: 1 })) as MiddlewareHost;
+      client.middlewareStack.add(unreachableMiddleware(s, opts), { step: 'initialize', name: 'batchctlUnreachable' });
+      single.set(s, client);
+    }
     return single.get(s);
   };
   const once = {
@@ -206,10 +234,25 @@ export function credentialError(err: unknown, profile?: { name: string; from: st
     if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
       const p = profile ?? (env.AWS_PROFILE ? { name: env.AWS_PROFILE, from: 'AWS_PROFILE' } : undefined);
       if (p) {
+        const name = printable(p.name, 64);
         const keysToo = env.AWS_ACCESS_KEY_ID ? '; AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile when both are' : '';
+        // The SDK says the same for a profile that does not exist and for one without credentials.
+        const known = configuredProfiles(env);
+        if (!known.names.includes(p.name)) {
+          const unset = p.from === 'AWS_PROFILE' ? 'unset AWS_PROFILE, or ' : '';
+          return new UserError(
+            `profile "${name}" (${p.from}) is not configured`,
+            known.names.length
+              ? `use one of the configured profiles (${unset}pass --profile), or create it: aws configure --profile ${name}${keysToo}`
+              : `${unset}create it: aws configure --profile ${name} (for SSO: aws configure sso --profile ${name})${keysToo}`,
+            known.names.length
+              ? [`configured profiles: ${known.names.map((n) => printable(n, 64)).join(', ')}`, `(from ${known.files.join(' and ')})`]
+              : [`no profiles are configured: neither ${known.searched.join(' nor ')} has one`],
+          );
+        }
         return new UserError(
-          `no AWS credentials from profile "${printable(p.name, 64)}" (${p.from})`,
-          `check that the profile exists (aws configure list-profiles) and has credentials, or for SSO run \`aws sso login --profile ${printable(p.name, 64)}\`${keysToo}`,
+          `no AWS credentials from profile "${name}" (${p.from})`,
+          `the profile exists but gave no credentials: for SSO run \`aws sso login --profile ${name}\`; otherwise check its keys, role_arn/source_profile or credential_process${keysToo}`,
         );
       }
       return new UserError(
@@ -225,4 +268,87 @@ export function credentialError(err: unknown, profile?: { name: string; from: st
     return new UserError(`AWS rejected your credentials (${code})`, 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile you use');
   }
   return undefined;
+}
+
+/** The part of an SDK client that takes a middleware (typed here so no SDK type package is needed). */
+interface MiddlewareHost {
+  middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string }): void };
+}
+
+/** What an unreachable endpoint did, by the Node error code (or the SDK's TimeoutError). */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused, nothing listens there',
+  ENOTFOUND: 'no such host name (DNS)',
+  EAI_AGAIN: 'the host name could not be looked up (DNS)',
+  ETIMEDOUT: 'the connection timed out',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  TimeoutError: `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`,
+};
+
+/** Services as people name them, and as the SDK names their `AWS_ENDPOINT_URL_<SERVICE>` variable. */
+const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> = {
+  ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
+  secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
+  sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
+};
+
+/** AWS's own endpoints in every partition end with one of these. */
+const AWS_DNS_SUFFIXES = ['.amazonaws.com', '.amazonaws.com.cn', '.api.aws', '.amazonaws.eu', '.c2s.ic.gov', '.sc2s.sgov.gov', '.cloud.adc-e.uk', '.csp.hci.ic.gov'];
+
+/** An endpoint could not be reached (after the SDK's retries): the URL, where it came from, and why. */
+export class EndpointUnreachable extends UserError {
+  override name = 'EndpointUnreachable';
+  constructor(message: string, hint: string, readonly code: string, readonly url: string, override readonly cause: unknown) {
+    super(message, hint);
+  }
+}
+
+/**
+ * Where the endpoint of a call came from: `--endpoint-url`, `AWS_ENDPOINT_URL`, the service's own
+ * variable, AWS's default endpoint, or else the shared config file (`endpoint_url`, which the SDK reads).
+ */
+export function endpointSource(service: ServiceName, url: URL, opts: Pick<ClientOptions, 'endpointUrl' | 'region'>, env: NodeJS.ProcessEnv = process.env): { from: string; hint: string } {
+  if (opts.endpointUrl) return { from: 'the endpoint from --endpoint-url', hint: 'is the emulator or service at that URL running? Check the --endpoint-url you passed' };
+  if (env.AWS_ENDPOINT_URL) return { from: 'the endpoint from AWS_ENDPOINT_URL', hint: 'is the emulator or service at that URL running? Unset AWS_ENDPOINT_URL to use AWS\'s own endpoints' };
+  const own = `AWS_ENDPOINT_URL_${SERVICE_NAMES[service][1]}`;
+  if (env[own]) return { from: `the endpoint from ${own}`, hint: `is the service at that URL running? Unset ${own} to use AWS's own endpoint` };
+  const [display] = SERVICE_NAMES[service];
+  if (AWS_DNS_SUFFIXES.some((d) => url.hostname.endsWith(d))) {
+    return {
+      from: `AWS's ${display} endpoint for ${opts.region}`,
+      hint: 'check the network connection, the proxy (HTTPS_PROXY, NO_PROXY) and DNS; a VPC without internet access needs an interface endpoint for the service',
+    };
+  }
+  return { from: `the ${display} endpoint from your AWS config file (endpoint_url)`, hint: 'check endpoint_url in the profile (or its services section) in your AWS config file' };
+}
+
+/**
+ * Turn "connect ECONNREFUSED 127.0.0.1:4566" (or an AggregateError with an empty message, which Node
+ * gives when a host has both IPv4 and IPv6 addresses) into a message naming the URL and where it came
+ * from. It sits before the SDK's retries, so only the final failure is rewritten.
+ */
+function unreachableMiddleware(service: ServiceName, opts: ClientOptions) {
+  return (next: (args: unknown) => Promise<unknown>, context: { endpointV2?: { url?: URL }; commandName?: string }) => async (args: unknown) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      throw unreachable(err, service, context.endpointV2?.url, context.commandName, opts) ?? err;
+    }
+  };
+}
+
+/** The EndpointUnreachable for a connection-level failure; undefined for anything else. */
+export function unreachable(err: unknown, service: ServiceName, url: URL | undefined, command: string | undefined, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): EndpointUnreachable | undefined {
+  if (!url || !err || typeof err !== 'object') return undefined;
+  const e = err as { code?: string; name?: string; errors?: { code?: string }[]; $response?: unknown };
+  // An answer came back (an HTTP status): the endpoint was reached.
+  if (e.$response) return undefined;
+  const code = [e.code, e.errors?.[0]?.code, e.name].find((c): c is string => !!c && c in UNREACHABLE);
+  if (!code) return undefined;
+  const origin = `${url.protocol}//${url.host}`;
+  const { from, hint } = endpointSource(service, url, opts, env);
+  const op = command ? ` for ${SERVICE_NAMES[service][0]} ${command.replace(/Command$/, '')}` : '';
+  return new EndpointUnreachable(`cannot reach ${origin} (${from})${op}: ${UNREACHABLE[code]}`, hint, code, origin, err);
 }

@@ -13,12 +13,27 @@ export interface GlobalFlags {
   profile?: string;
   endpointUrl?: string;
   state?: string;
+  /** `--json`, or `--output json`. */
   json?: boolean;
   debug?: boolean;
 }
 
+/** What `--output` takes: the AWS CLI's flag, for its users' habit (yaml and table are not offered). */
+export const OUTPUT_FORMATS = ['text', 'json'];
+
 export function globals(cmd: Command): GlobalFlags {
-  return cmd.optsWithGlobals() as GlobalFlags;
+  const all = cmd.optsWithGlobals() as GlobalFlags & { output?: string };
+  const { output, ...flags } = all;
+  return { ...flags, json: flags.json || output === 'json' };
+}
+
+/** `--json --output text` asks for two things: a usage error (exit 2), like an unknown value. */
+export function checkOutputFlags(cmd: Command): void {
+  const { json } = cmd.optsWithGlobals() as { json?: boolean };
+  if (json && cmd.getOptionValueSourceWithGlobals('output') === 'cli' && cmd.optsWithGlobals().output === 'text') {
+    process.stderr.write("error: --json and --output text contradict each other: pass one of them\n");
+    process.exit(2);
+  }
 }
 
 /** What to run after Ctrl-C stopped a command, by command (read-only ones changed nothing). */

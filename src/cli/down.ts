@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Interrupted } from './interrupt.js';
+import { EXIT_CANCELLED } from './errors.js';
 import { runCommand, positiveInt } from './common.js';
 import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
 import type { ResourceAction } from '../core/reporter.js';
@@ -13,10 +14,11 @@ export function registerDown(program: Command): void {
     .option('--endpoints', 'delete only the interface VPC endpoints (billed by the hour); `up` recreates them')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--force', 'also delete data: bucket objects (every version), repository images; delete the secret without a recovery window')
+    .option('--keep-logs', 'keep the log group and its events (a later `down` without it deletes the group)')
     .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', recoveryWindow, 7)
     .option('--parallel <n>', 'deletions in flight at once', positiveInt('--parallel'), 8)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
-    .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
+    .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; keepLogs?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
         const reporter = await createReporter(mode);
@@ -26,7 +28,7 @@ export function registerDown(program: Command): void {
           report = await runDown({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
             statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
-            endpointsOnly: opts.endpoints, force: opts.force, yes: opts.yes, recoveryWindowDays: opts.recoveryWindow,
+            endpointsOnly: opts.endpoints, force: opts.force, yes: opts.yes, recoveryWindowDays: opts.recoveryWindow, keepLogs: opts.keepLogs,
             interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
             confirm: (lines) => {
               reporter.stop?.();
@@ -43,15 +45,18 @@ export function registerDown(program: Command): void {
         if (mode === 'json') {
           const events = (reporter as JsonReporter).events;
           process.stdout.write(JSON.stringify({
-            ok: true, stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
+            ok: !report.declined, ...(report.declined ? { exitCode: EXIT_CANCELLED } : {}),
+            stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
             endpointsOnly: !!opts.endpoints, declined: report.declined,
             resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn })),
+            targets: report.targets, ...(report.kept ? { kept: report.kept } : {}),
             counts: report.counts, wallMs: report.wallMs, ...(report.saving ? { saving: report.saving } : {}),
           }, null, 2) + '\n');
         } else if (!report.declined) {
           process.stdout.write(summary(report, false).join('\n') + '\n');
         }
-        return 0;
+        // Answering no is not success: a script that goes on after `down` must not think the stack is gone.
+        return report.declined ? EXIT_CANCELLED : 0;
       }),
     );
 }
@@ -66,19 +71,27 @@ function recoveryWindow(v: string): number {
   return n;
 }
 
-/** "Delete these 35 resources? [y/N]" on the terminal; only `y`/`yes` goes ahead. */
+/**
+ * "Delete these 35 resources? [y/N]" on the terminal; only `y`/`yes` goes ahead. Ctrl-C is an interrupt
+ * (exit 130); Ctrl-D, the end of input, answers no.
+ */
 async function ask(lines: string[]): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
   for (const l of lines) process.stderr.write(l + '\n');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const interrupted = () => new Interrupted('nothing was deleted');
   try {
     const n = lines.length - 1;
-    const answer = await rl.question(`Delete ${n === 1 ? 'this resource' : `these ${n} resources`}? [y/N] `);
+    const answer = await new Promise<string>((resolve, reject) => {
+      // Ctrl-C at the prompt arrives as a keypress (the terminal is in raw mode), not as a signal.
+      rl.once('SIGINT', () => reject(interrupted()));
+      // Without an answer, a pending question would never settle and Node would exit 13.
+      rl.once('close', () => resolve(''));
+      rl.question(`Delete ${n === 1 ? 'this resource' : `these ${n} resources`}? [y/N] `).then(resolve, (err: unknown) => {
+        reject((err as { code?: string }).code === 'ABORT_ERR' ? interrupted() : err);
+      });
+    });
     return /^y(es)?$/i.test(answer.trim());
-  } catch (err) {
-    // Ctrl-C at the prompt arrives as a keypress: readline rejects with an AbortError.
-    if ((err as { code?: string }).code === 'ABORT_ERR') throw new Interrupted('nothing was deleted');
-    throw err;
   } finally {
     rl.close();
   }

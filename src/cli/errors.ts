@@ -8,6 +8,8 @@ import { Interrupted } from './interrupt.js';
 export const EXIT_OK = 0;
 export const EXIT_AWS = 1;
 export const EXIT_USER = 2;
+/** The user answered no at a confirmation: nothing was done, which is not success. */
+export const EXIT_CANCELLED = 1;
 /** Ctrl-C: 128 + SIGINT, as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 

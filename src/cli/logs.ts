@@ -24,7 +24,7 @@ export function registerLogs(program: Command): void {
             {
               configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
               since: opts.since, filter: opts.filter, task: opts.task, tail: opts.tail || opts.follow, signal: ac.signal,
-              liveTail: opts.liveTail,
+              liveTail: opts.liveTail, warn: (m) => process.stderr.write(`warning: ${m}\n`),
               onMode: (mode, reason) => { if (mode === 'polling' && reason && flags.debug) process.stderr.write(`note: ${reason}\n`); },
             },
             (e) => process.stdout.write((flags.json ? JSON.stringify(eventJson(e)) : formatEvent(e, !!opts.utc)) + '\n'),

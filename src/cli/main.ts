@@ -1,9 +1,10 @@
 /**
  * The CLI entry. Only commander is loaded up front; each command imports its core (and the AWS SDK
- * clients it needs) when it runs, so `--help` and `validate` never load an AWS client.
+ * clients it needs) when it runs, so `--help`, `init` and `validate` never load an AWS client.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
+import { OUTPUT_FORMATS, checkOutputFlags } from './common.js';
 import { registerUp } from './up.js';
 import { registerDown } from './down.js';
 import { registerPlan } from './plan.js';
@@ -16,6 +17,7 @@ import { registerLogs } from './logs.js';
 import { registerState } from './state.js';
 import { registerOutputs } from './outputs.js';
 import { registerPolicy } from './policy.js';
+import { registerInit } from './init.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -27,12 +29,15 @@ export function buildProgram(): Command {
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)')
     .option('--state <file|s3://bucket/key>', 'where the state lives (default: the config\'s state.s3, else .batchctl/<stack>.state.json beside the config)')
     .option('--json', 'machine-readable output')
+    .addOption(new Option('--output <format>', 'text or json (json is the same as --json, as in the AWS CLI)').choices(OUTPUT_FORMATS).default('text'))
     .option('--debug', 'show stack traces on errors')
     .showHelpAfterError()
     // commander exits 1 on a usage error; a bad flag is the user's to fix, which we report as 2.
     .exitOverride((err) => {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
-    });
+    })
+    .hook('preAction', (_program, action) => checkOutputFlags(action));
+  registerInit(program);
   registerUp(program);
   registerDown(program);
   registerPlan(program);

@@ -19,12 +19,12 @@ export function registerPolicy(program: Command): void {
         }
         if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) throw new UserError(`--account ${opts.account} is not a 12-digit AWS account id`);
         const commands = wanted.includes('all') ? [...POLICY_COMMANDS] : POLICY_COMMANDS.filter((c) => wanted.includes(c));
+        const warnings: string[] = [];
         const r = await runPolicy({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: { stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn() {} },
+          statePath: flags.state, reporter: { stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn: (m) => warnings.push(m) },
           commands, account: opts.account,
         });
-        const warnings: string[] = [];
         if (r.size > POLICY_SIZE_LIMITS.inlinePerRole) {
           warnings.push(`the policy is ${r.size} characters, over IAM's ${POLICY_SIZE_LIMITS.inlinePerRole} for a role's inline policies: split it with --for into managed policies`);
         } else if (r.size > POLICY_SIZE_LIMITS.managed) {

@@ -132,7 +132,7 @@ export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluste
   return [
     `detached: task ${r.taskId} keeps running${r.lastStatus ? ` (${r.lastStatus})` : ''}`,
     `  follow its log: batchctl logs --task ${r.taskId} --tail`,
-    `  stop it:        aws ecs stop-task --cluster ${c} --task ${r.taskArn}`,
+    `  stop it:        aws ecs stop-task --cluster ${c} --task ${r.taskArn} --region ${r.taskArn.split(':')[3]}`,
   ];
 }
 

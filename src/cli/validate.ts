@@ -10,9 +10,13 @@ export function registerValidate(program: Command): void {
       runCommand(cmd, async (flags) => {
         // The config loader alone: not the stack module, which brings the state and AWS client code.
         const { loadConfig } = await import('../config/load.js');
-        const config = await loadConfig(flags.config, { region: flags.region });
+        const warnings: string[] = [];
+        const config = await loadConfig(flags.config, {
+          region: flags.region,
+          warn: (m) => { warnings.push(m); process.stderr.write(`warning: ${m}\n`); },
+        });
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region, warnings }, null, 2) + '\n');
         } else {
           process.stdout.write(`${flags.config}: ok (stack ${config.stack}, region ${config.region})\n`);
         }

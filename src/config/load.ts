@@ -10,6 +10,8 @@ import { UserError } from '../core/errors.js';
 import { printable } from '../core/format.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
+import { nearest } from './suggest.js';
+import { unknownRegionMessage } from './regions.js';
 
 /** A problem with its position in the file (1-based line and column). */
 export interface LocatedProblem {
@@ -52,6 +54,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** "Now" for the check that the schedule can still fire; defaults to the current time. */
   now?: Date;
+  /** Told what is not wrong but worth saying (AWS_REGION differs from the config's region). */
+  warn?: (message: string) => void;
 }
 
 const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -174,6 +178,16 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     if (source !== 'config') problems.push({ path: ['region'], message: `${source} "${String(value)}" is not an AWS region such as ap-northeast-1` });
     return undefined;
   }
+  const unknown = unknownRegionMessage(value, source === 'config' ? undefined : source);
+  if (unknown) {
+    problems.push({ path: ['region'], message: unknown });
+    return undefined;
+  }
+  // The SDK and the AWS CLI let AWS_REGION win; here the config does, since it names the stack's home
+  // (a stack created in one region is not found in another). Say so when the two disagree.
+  if (source === 'config' && env.AWS_REGION && env.AWS_REGION !== value) {
+    opts.warn?.(`AWS_REGION is ${printable(env.AWS_REGION, 40)} but the config's region is ${value}: batchctl uses ${value}, because the config's region wins over the environment (pass --region to choose another)`);
+  }
   return value;
 }
 
@@ -256,34 +270,6 @@ function allowedKeys(path: PathKey[]): string[] {
     else return [];
   }
   return Object.keys(def(s).shape ?? {});
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest candidate for a typo, if it is close enough to be what was meant. */
-function nearest(word: string, candidates: string[]): string | undefined {
-  const lower = word.toLowerCase();
-  const exact = candidates.find((c) => c.toLowerCase() === lower);
-  if (exact) return exact;
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(lower, c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 /**

@@ -219,7 +219,7 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
   let durations: number[] = [];
   let why: string;
   try {
-    const stack = await openStack(opts, ['ecs', 'sts']);
+    const stack = await openStack(opts, ['ecs', 'sts'], undefined, config);
     try {
       const recent = await recentRuns(stack.aws.ecs, stack.config, { limit: 20, now });
       durations = recent.runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);

@@ -32,6 +32,8 @@ export interface DownOptions extends StackOptions {
   parallel?: number;
   /** Secrets Manager recovery window, 7-30 days (default 7). */
   recoveryWindowDays?: number;
+  /** Keep the log group (and its events); its state record stays, so a later `down` removes it. */
+  keepLogs?: boolean;
 }
 
 /** One resource `down` deletes. */
@@ -43,6 +45,8 @@ export interface DownTarget {
   id: string;
   /** Not a node of the current graph, or a tagged duplicate of one. */
   orphan: boolean;
+  /** What goes with it: `12 objects`, `3 images`, `1.2 MiB of log events`. */
+  data?: string;
 }
 
 /** What `down --endpoints` saves, or why it cannot say. */
@@ -59,6 +63,8 @@ export interface DownReport extends RunResult {
   targets: DownTarget[];
   /** True when the user declined at the prompt (nothing was deleted). */
   declined: boolean;
+  /** What --keep-logs kept. */
+  kept?: DownTarget[];
   /** For `--endpoints`. */
   saving?: EndpointSaving;
 }
@@ -108,6 +114,9 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       if (kindDef) stale.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
       else opts.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
     }
+    // --keep-logs: after the stale records were found, so the kept group's record stays in the state.
+    const kept = opts.keepLogs ? targets.filter((t) => t.kind === KEPT_BY_KEEP_LOGS) : [];
+    targets = targets.filter((t) => !kept.includes(t));
     const forgetStale = async () => {
       for (const e of stale) {
         state.remove(e.key);
@@ -116,19 +125,33 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       if (stale.length) await state.save();
     };
 
+    // Counting is a full listing (a bucket's every version): skipped when nobody reads it, that is with
+    // --force (nothing to refuse) and --yes (no confirmation); the kept log group is still described.
+    const data = await dataHeld(opts.force && opts.yes ? kept : [...targets, ...kept], ctxFor);
     const report = (extra: Partial<DownReport> = {}): DownReport => ({
-      ...head, targets: targets.map(publicTarget), declined: false, events, counts: countActions(events),
-      wallMs: clock.now() - started, failures: [], ...extra,
+      ...head, targets: targets.map((t) => publicTarget(t, data)), declined: false, events, counts: countActions(events),
+      wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}), ...extra,
     });
+    const sayKept = () => {
+      for (const t of kept) {
+        const d = data.get(t.key);
+        opts.reporter.info(`Kept ${t.label} ${t.id} (--keep-logs)${d ? `, holding ${d.description}` : ''}; \`batchctl down\` without --keep-logs deletes it`);
+        emit({ key: t.key, kind: t.kind, label: t.label, action: 'skipped', id: t.id, message: 'kept: --keep-logs' });
+      }
+    };
     if (!targets.length) {
       await forgetStale();
-      opts.reporter.info('Nothing to delete.');
+      sayKept();
+      if (!kept.length) opts.reporter.info('Nothing to delete.');
       return report();
     }
 
-    if (!opts.force) await refuseDataLoss(targets, ctxFor);
+    if (!opts.force) refuseDataLoss(targets, data);
 
-    const lines = targets.map((t) => `  ${t.label.padEnd(26)} ${t.key.padEnd(40)} ${t.id}${t.orphan ? '  (orphan)' : ''}`);
+    const lines = targets.map((t) => {
+      const d = data.get(t.key);
+      return `  ${t.label.padEnd(26)} ${t.key.padEnd(40)} ${t.id}${t.orphan ? '  (orphan)' : ''}${d ? `  (${d.description})` : ''}`;
+    });
     if (!opts.yes) {
       if (!opts.interactive || !opts.confirm) {
         throw new UserError(
@@ -137,13 +160,15 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
           lines,
         );
       }
-      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}:`, ...lines]))) {
-        opts.reporter.info('Nothing deleted.');
+      const keeping = kept.length ? ` (keeping ${kept.map((t) => `${t.label} ${t.id}`).join(', ')}: --keep-logs)` : '';
+      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}${keeping}:`, ...lines]))) {
+        opts.reporter.info('Cancelled: nothing was deleted.');
         return report({ declined: true });
       }
     }
 
     await forgetStale();
+    sayKept();
     const byKey = new Map(targets.map((t) => [t.key, t]));
     const outcome = await walkKeys(
       targets.map((t) => t.key),
@@ -249,12 +274,22 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
   return targets;
 }
 
-/** Refuse (before any mutating call) when deleting would destroy objects or images, with the counts. */
-async function refuseDataLoss(targets: Target[], ctxFor: (key: string) => Ctx): Promise<void> {
+/** What the log group kind is: the one --keep-logs keeps. */
+const KEPT_BY_KEEP_LOGS = 'logs.log-group';
+
+type Held = Map<string, { count: number; description: string; needsForce?: boolean }>;
+
+/** What goes with each target that holds anything (objects, images, log events), by key. */
+async function dataHeld(targets: Target[], ctxFor: (key: string) => Ctx): Promise<Held> {
   const held = await Promise.all(
-    targets.filter((t) => t.kindDef.contents).map(async (t) => ({ t, c: await t.kindDef.contents!(ctxFor(t.key), t.record) })),
+    targets.filter((t) => t.kindDef.contents).map(async (t) => [t.key, await t.kindDef.contents!(ctxFor(t.key), t.record)] as const),
   );
-  const full = held.filter((h) => h.c && h.c.count > 0);
+  return new Map(held.filter((h): h is [string, NonNullable<(typeof h)[1]>] => !!h[1] && h[1].count > 0));
+}
+
+/** Refuse (before any mutating call) when deleting would destroy objects or images, with the counts. */
+function refuseDataLoss(targets: Target[], data: Held): void {
+  const full = targets.filter((t) => data.get(t.key)?.needsForce !== false && data.has(t.key)).map((t) => ({ t, c: data.get(t.key) }));
   if (!full.length) return;
   throw new UserError(
     full.length === 1
@@ -272,6 +307,7 @@ function savingOf(env: PlanEnv, endpoints: number): EndpointSaving {
   return { ...endpointCost(prices.table, endpoints, azs), asOf: prices.table.asOf };
 }
 
-function publicTarget(t: Target): DownTarget {
-  return { key: t.key, kind: t.kind, label: t.label, id: t.id, orphan: t.orphan };
+function publicTarget(t: Target, data: Held): DownTarget {
+  const d = data.get(t.key)?.description;
+  return { key: t.key, kind: t.kind, label: t.label, id: t.id, orphan: t.orphan, ...(d ? { data: d } : {}) };
 }

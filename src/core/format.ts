@@ -29,3 +29,15 @@ export function printable(text: string, max = 200): string {
   const end = /[\ud800-\udbff]/.test(escaped[max - 2] ?? '') ? max - 2 : max - 1;
   return `${escaped.slice(0, end)}…`;
 }
+
+/** A size as people read it: `512 B`, `1.5 KiB`, `12.3 MiB`, `2.0 GiB`. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}

@@ -6,14 +6,17 @@
  */
 import {
   DescribeLogGroupsCommand,
+  DescribeLogStreamsCommand,
   FilterLogEventsCommand,
   StartLiveTailCommand,
   type CloudWatchLogsClient,
+  type DescribeLogStreamsCommandInput,
   type StartLiveTailResponseStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { createAwsClients } from '../aws/clients.js';
 import type { StackConfig } from '../config/schema.js';
 import { UserError, awsErrorCode, isNotFound } from './errors.js';
+import { printable } from './format.js';
 import { loadStackConfig } from './stack.js';
 
 /** One log event. `id` is CloudWatch's eventId; Live Tail events carry none. */
@@ -343,6 +346,8 @@ export interface LogsOptions {
   liveTail?: boolean;
   onMode?: FollowOptions['onMode'];
   now?: () => number;
+  /** Told what is worth saying besides the events (the config's warnings, a run with no log yet). */
+  warn?: (message: string) => void;
 }
 
 /** Without --since: the last hour, or a whole run's stream with --task. */
@@ -350,14 +355,55 @@ export const DEFAULT_SINCE = '1h';
 
 /** `batchctl logs`: print the group's events (and follow them with `tail`). */
 export async function runLogs(opts: LogsOptions, emit: (e: LogEvent) => void): Promise<void> {
-  const config = await loadStackConfig(opts);
+  const config = await loadStackConfig({ ...opts, reporter: opts.warn && { warn: opts.warn } });
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['logs']);
   const now = (opts.now ?? Date.now)();
   const since = opts.since ? parseSince(opts.since, now) : opts.task ? undefined : parseSince(DEFAULT_SINCE, now);
   const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, streamPrefix: opts.task ? taskStream(config, opts.task) : undefined };
+  if (opts.task) await checkRun(aws.logs, config, opts.task, opts);
   if (!opts.tail) {
     for (const e of await fetchEvents(aws.logs, q, q.since, opts.signal)) emit(e);
     return;
   }
   await followLogs(aws.logs, q, emit, { signal: opts.signal ?? new AbortController().signal, pollMs: opts.pollMs, liveTail: opts.liveTail, onMode: opts.onMode });
+}
+
+/** How many recent runs "no such run" lists. */
+export const RECENT_RUNS_SHOWN = 5;
+
+/**
+ * `--task` names a run that has a log stream. Without one, printing nothing and exiting 0 would look like
+ * a run that logged nothing: say so (exit 2) with the recent runs instead. Following (`--tail`) waits
+ * for the stream, since a task that is still starting has none yet.
+ */
+async function checkRun(client: CloudWatchLogsClient, config: StackConfig, task: string, opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal'>): Promise<void> {
+  const group = config.logs.group;
+  const streams = async (input: DescribeLogStreamsCommandInput) => {
+    try {
+      return (await client.send(new DescribeLogStreamsCommand(input), { abortSignal: opts.signal })).logStreams ?? [];
+    } catch (err) {
+      if (isNotFound(err)) throw missingGroup(group);
+      throw err;
+    }
+  };
+  if ((await streams({ logGroupName: group, logStreamNamePrefix: taskStream(config, task), limit: 1 })).length) return;
+  const message = `no run ${printable(taskIdOf(task), 100)} in log group ${group}`;
+  if (opts.tail) {
+    opts.warn?.(`${message} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`);
+    return;
+  }
+  // AWS refuses a prefix together with ordering by time: take the latest streams, keep the job's.
+  const ours = `${config.logs.streamPrefix}/${config.task.containerName}/`;
+  const recent = (await streams({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50 }))
+    .filter((s) => s.logStreamName?.startsWith(ours))
+    .slice(0, RECENT_RUNS_SHOWN);
+  throw new UserError(
+    message,
+    recent.length
+      ? 'pass one of these with --task (its first 8 characters are enough), or see `batchctl status` for the latest runs'
+      : 'no run has written to this log group yet: start one with `batchctl run-now`',
+    recent.length
+      ? ['recent runs (latest first):', ...recent.map((s) => `  ${taskIdOf(s.logStreamName!)}  last event ${s.lastEventTimestamp ? new Date(s.lastEventTimestamp).toISOString() : '(none)'}`)]
+      : [],
+  );
 }

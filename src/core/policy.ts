@@ -37,6 +37,13 @@ import type { StateLocation } from './state.js';
 export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'logs', 'push', 'status', 'cost', 'outputs'] as const;
 export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
 
+/** Commands that call no AWS API needing a permission, and why. */
+export const AWS_FREE_COMMANDS: Record<string, string> = {
+  init: 'writes a config file; loads no AWS client',
+  validate: 'reads the config only',
+  policy: 'asks STS who the caller is, which needs no permission',
+};
+
 /** Commands that call AWS but are not for an operator role (run them with your own credentials). */
 export const ADMIN_COMMANDS: Record<string, string> = {
   'state migrate': 'a one-off move of the state, whose destination the policy cannot know in advance',
@@ -170,7 +177,7 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     { sid: 'LogGroup', commands: UP, resources: logGroup, actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:UntagResource', 'logs:PutRetentionPolicy'] },
     { sid: 'LogGroup', commands: DOWN, resources: logGroup, actions: ['logs:DeleteLogGroup'] },
     { sid: 'LogGroup', commands: ['logs', 'run-now'], resources: logGroup, actions: ['logs:FilterLogEvents'] },
-    { sid: 'LogGroup', commands: ['logs'], resources: logGroup, actions: ['logs:StartLiveTail'] },
+    { sid: 'LogGroup', commands: ['logs'], resources: logGroup, actions: ['logs:StartLiveTail', 'logs:DescribeLogStreams'] },
     // ECS
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },

@@ -43,10 +43,10 @@ export interface OpenStack {
   close(): Promise<void>;
 }
 
-/** Load and validate the config only (no AWS client is loaded). */
-export async function loadStackConfig(opts: Pick<StackOptions, 'configPath' | 'region'>): Promise<StackConfig> {
+/** Load and validate the config only (no AWS client is loaded); its warnings go to the reporter. */
+export async function loadStackConfig(opts: Pick<StackOptions, 'configPath' | 'region'> & { reporter?: Pick<Reporter, 'warn'> }): Promise<StackConfig> {
   const { loadConfig } = await import('../config/load.js');
-  return loadConfig(opts.configPath, { region: opts.region });
+  return loadConfig(opts.configPath, { region: opts.region, warn: opts.reporter && ((m) => opts.reporter!.warn(m)) });
 }
 
 /** Where this command's state lives (flag, config, default). */
@@ -76,15 +76,17 @@ export async function openStateBackend(
     import('./state-s3.js'),
     createAwsClients({ region: loc.region ?? opts.region, profile: opts.profile, endpointUrl: opts.endpointUrl, followRegionRedirects: !loc.region }, ['s3']),
   ]);
-  return new S3StateBackend(clients.s3, loc.bucket, loc.key);
+  return new S3StateBackend(clients.s3, loc.bucket, loc.key, loc.region ?? opts.region);
 }
 
 /**
  * Open a stack: validate the config, build the clients for `services`, ask STS who we are, name the
- * bucket, and (when `lockCommand` is set) take the state lock; then read the state.
+ * bucket, and (when `lockCommand` is set) take the state lock; then read the state. `loaded`: the
+ * config, when the command has loaded it already.
  */
-export async function openStack(opts: StackOptions, services: ServiceName[], lockCommand?: string): Promise<OpenStack> {
-  const config = await loadStackConfig(opts);
+export async function openStack(opts: StackOptions, services: ServiceName[], lockCommand?: string, loaded?: StackConfig): Promise<OpenStack> {
+  // A command that read the config already passes it: loading it again would repeat its warnings.
+  const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, services);
   const who = await callerIdentity(aws);

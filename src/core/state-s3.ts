@@ -24,7 +24,8 @@ export class S3StateBackend implements StateBackend {
   readonly location: string;
   readonly lockKey: string;
 
-  constructor(private readonly s3: S3Client, readonly bucket: string, readonly key: string) {
+  /** `region`: where the bucket is, or is to be created (for the `aws` commands messages suggest). */
+  constructor(private readonly s3: S3Client, readonly bucket: string, readonly key: string, readonly region = 'us-east-1') {
     this.location = `s3://${bucket}/${key}`;
     this.lockKey = `${key}.lock`;
   }
@@ -76,7 +77,7 @@ export class S3StateBackend implements StateBackend {
       if (out.Status === 'Enabled') return [];
       return [
         `versioning is ${out.Status === 'Suspended' ? 'suspended' : 'off'} on the state bucket ${this.bucket}: turn it on so every earlier state can be restored ` +
-          `(aws s3api put-bucket-versioning --bucket ${this.bucket} --versioning-configuration Status=Enabled)`,
+          `(aws s3api put-bucket-versioning --bucket ${this.bucket} --versioning-configuration Status=Enabled --region ${this.region})`,
       ];
     } catch (err) {
       return [`could not check versioning on the state bucket ${this.bucket} (${awsErrorCode(err)}): versioning is recommended so every earlier state can be restored`];
@@ -155,7 +156,7 @@ export class S3StateBackend implements StateBackend {
     if (code === 'NoSuchBucket') {
       return new UserError(
         `the state bucket ${this.bucket} does not exist`,
-        `create it once, with versioning: aws s3api create-bucket --bucket ${this.bucket} ... && aws s3api put-bucket-versioning --bucket ${this.bucket} --versioning-configuration Status=Enabled`,
+        `create it once, with versioning: aws s3api create-bucket --bucket ${this.bucket} --region ${this.region}${this.region === 'us-east-1' ? '' : ` --create-bucket-configuration LocationConstraint=${this.region}`} && aws s3api put-bucket-versioning --bucket ${this.bucket} --versioning-configuration Status=Enabled --region ${this.region}`,
       );
     }
     if (code === 'AccessDenied' || code === 'Forbidden' || code === 'AllAccessDisabled') {

@@ -158,9 +158,10 @@ export interface ResourceKind<D = any, P = any> {
   ownerOf(ctx: Ctx, record: ResourceRecord): Promise<Ownership | undefined>;
   /**
    * What deleting would destroy besides the resource itself (objects in a bucket, images in a
-   * repository), so `down` can refuse without --force and say how much would be lost.
+   * repository), so `down` can refuse without --force and say how much would be lost. `needsForce:
+   * false` only says it in the confirmation (log events, which retention expires anyway).
    */
-  contents?(ctx: Ctx, record: ResourceRecord): Promise<{ count: number; description: string } | undefined>;
+  contents?(ctx: Ctx, record: ResourceRecord): Promise<{ count: number; description: string; needsForce?: boolean } | undefined>;
   /**
    * Every resource of this kind carrying this stack's tag, with its logical key: lets `down` sweep
    * tagged orphans that the state file does not know (a crashed run, a config that changed).

@@ -163,7 +163,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
       const code = awsErrorCode(err);
       if (code === 'RepositoryNotFoundException') return;
       if (code === 'RepositoryNotEmptyException') {
-        throw new UserError(`ECR repository ${rec.id} still contains images, so it was kept`, 'delete its images first (aws ecr batch-delete-image) if they are no longer needed');
+        throw new UserError(`ECR repository ${rec.id} still contains images, so it was kept`, `delete its images first (aws ecr batch-delete-image --repository-name ${rec.id} --region ${ctx.region} --image-ids ...) if they are no longer needed, or pass --force`);
       }
       throw err;
     }

@@ -13,6 +13,7 @@ import {
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsErrorCode } from '../core/errors.js';
+import { formatBytes } from '../core/format.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
@@ -113,6 +114,13 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   async ownerOf(ctx, rec) {
     const g = await describe(ctx, rec.id);
     return g && ownershipOf(ctx, await tagsOf(ctx, g));
+  },
+
+  // The log events go with the group: `down` says how much (retention expires them anyway, so it does
+  // not ask for --force; --keep-logs keeps the group). CloudWatch updates storedBytes with a delay.
+  async contents(ctx, rec) {
+    const bytes = (await describe(ctx, rec.id))?.storedBytes ?? 0;
+    return bytes > 0 ? { count: bytes, description: `${formatBytes(bytes)} of log events`, needsForce: false } : undefined;
   },
 
   async delete(ctx, rec) {

@@ -3,7 +3,8 @@
  * and the built bin in a child process (what `--help` and `validate` load).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
@@ -99,9 +100,38 @@ describe('batchctl up / validate', () => {
     expect(await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
     expect(err.join('')).toMatch(/error: no AWS credentials found\nhint: set AWS_PROFILE/);
     // A profile in force that yields nothing: named, since the SDK's message does not.
+    const dir = mkdtempSync(join(tmpdir(), 'aws-files-'));
+    writeFileSync(join(dir, 'config'), '[profile ghost]\n[profile dev]\n');
+    const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
     err.length = 0;
-    expect(await withEnv({ AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
-    expect(err.join('')).toMatch(/^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: check that the profile exists/);
+    expect(await withEnv({ ...files, AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
+    expect(err.join('')).toMatch(/^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: the profile exists but gave no credentials/);
+    // A profile that does not exist: named, with the ones that do.
+    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 1 });
+    expect(await withEnv({ ...files, AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, '--profile', 'prod', 'plan'))).toBe(2);
+    expect(err.join('')).toBe([
+      'error: profile "prod" (--profile) is not configured',
+      '  configured profiles: dev, ghost',
+      `  (from ${files.AWS_CONFIG_FILE})`,
+      'hint: use one of the configured profiles (pass --profile), or create it: aws configure --profile prod',
+      '',
+    ].join('\n'));
+  });
+});
+
+describe('batchctl down --keep-logs', () => {
+  it('says it kept the log group, and counts it kept', async () => {
+    const s = scratch();
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'down', '--yes', '--keep-logs')).toBe(0);
+    const text = out.join('');
+    expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
+    expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
+    expect(text).toMatch(/\nDone: 34 deleted, 1 kept in /);
+    expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 1 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }] });
+    expect(fake.logs.groups.size).toBe(0);
   });
 });
 
@@ -113,7 +143,7 @@ describe('the built bin', () => {
     return { res, clients: JSON.parse(line.slice('aws-clients-loaded: '.length)) as string[] };
   };
 
-  it('--help and validate load no AWS client', () => {
+  it('--help, validate and init load no AWS client', () => {
     const help = loaded(['--help']);
     expect(help.res.status).toBe(0);
     expect(help.res.stdout).toContain('Usage: batchctl');
@@ -121,6 +151,10 @@ describe('the built bin', () => {
     const v = loaded(['validate']);
     expect(v.res.status).toBe(0);
     expect(v.clients).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'init-'));
+    const init = loaded(['init', '--stack', 'nightly', '--region', 'eu-west-1'], dir);
+    expect(init.res.status, init.res.stderr).toBe(0);
+    expect(init.clients).toEqual([]);
   });
 
   it('an unknown flag exits 2', () => {

@@ -76,7 +76,7 @@ describe('a real pseudo-terminal', () => {
 
   it('run-now: Ctrl-C on the terminal detaches within a second and prints how to follow and stop the task', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'run-now'], { cols: 120 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120 });
     await child.waitFor(/started task [0-9a-f]+/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -95,7 +95,7 @@ describe('a real pseudo-terminal', () => {
 describe('Ctrl-C typed at a prompt', () => {
   it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down'], { cols: 100 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
     await child.waitFor(/Delete these 35 resources\? \[y\/N\]/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -106,6 +106,40 @@ describe('Ctrl-C typed at a prompt', () => {
     expect(child.output()).not.toMatch(/^deleted /m);
     expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(35);
     expect(leftovers(s.statePath)).toEqual([]);
+  });
+});
+
+describe('answering the confirmation', () => {
+  /** up, then down on a terminal, answering its prompt with `keys`: the exit code and the output. */
+  async function answerDown(keys: string): Promise<{ code: number | null; out: string; statePath: string }> {
+    const s = scratch();
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
+    await child.waitFor(/Delete these 35 resources\? \[y\/N\]/);
+    child.proc.stdin!.write(keys);
+    const { code } = await child.exited();
+    return { code, out: child.output(), statePath: s.statePath };
+  }
+
+  it('no: exit 1 (cancelled, not success), nothing deleted, lock released', async () => {
+    const { code, out, statePath } = await answerDown('n\r');
+    expect(code).toBe(1);
+    expect(out).toMatch(/Cancelled: nothing was deleted\./);
+    expect(out).not.toMatch(/^deleted /m);
+    expect(Object.keys(JSON.parse(readFileSync(statePath, 'utf8')).resources)).toHaveLength(35);
+    expect(leftovers(statePath)).toEqual([]);
+  });
+
+  it('Ctrl-D (no answer at all) is a no', async () => {
+    const { code, out } = await answerDown('\x04');
+    expect(code).toBe(1);
+    expect(out).toMatch(/Cancelled: nothing was deleted\./);
+  });
+
+  it('yes: deleted, exit 0', async () => {
+    const { code, out, statePath } = await answerDown('yes\r');
+    expect(code).toBe(0);
+    expect(out).toMatch(/Done: 35 deleted/);
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).resources).toEqual({});
   });
 });
 
@@ -135,7 +169,7 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
     await child.waitFor(/^deleted /m);
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
   });

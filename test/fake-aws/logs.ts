@@ -115,7 +115,7 @@ export class FakeLogs {
                 metricFilterCount: 0,
                 arn: `${this.arn(g.name)}:*`,
                 logGroupArn: this.arn(g.name),
-                storedBytes: 0,
+                storedBytes: this.storedBytes(g),
                 logGroupClass: 'STANDARD',
               })),
               ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
@@ -259,6 +259,16 @@ export class FakeLogs {
       }
     }
     return { responseStream: stream() };
+  }
+
+  /**
+   * What CloudWatch counts as stored: each event's UTF-8 message plus 26 bytes (AWS's per-event size for
+   * ingestion and storage). AWS updates the figure with a delay; the fake counts at once.
+   */
+  storedBytes(g: FakeLogGroup): number {
+    let n = 0;
+    for (const s of g.streams.values()) for (const e of s.events) n += Buffer.byteLength(e.message, 'utf8') + 26;
+    return n;
   }
 
   /** The group ARN without `:*`, the form the tagging APIs take. */

@@ -1,5 +1,5 @@
 /**
- * Test helpers: the default config (from the repository's batch.config.yaml) and a context wired to the
+ * Test helpers: the default config (the article's, test/config/good/article.yaml) and a context wired to the
  * fake AWS, for testing one resource kind without the engine.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import type { Ctx, Found, ResourceRecord } from '../../src/core/types.js';
 import type { FakeAws } from '../fake-aws/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_CONFIG_PATH = `${ROOT}batch.config.yaml`;
+/** The article's config, names as the article has them: most tests assert on those names. */
+export const DEFAULT_CONFIG_PATH = `${ROOT}test/config/good/article.yaml`;
 
 /** The default config, names filled, bucket named for the fake's account. Mutate freely: fresh each call. */
 export function defaultConfig(account = '123456789012'): StackConfig {

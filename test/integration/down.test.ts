@@ -264,8 +264,57 @@ describe('data protection', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe('ECR repository sample-batch holds 2 images: pass --force to delete them with it');
     expect(f.core.mutatingCalls()).toEqual([]);
+    f.core.resetCalls();
     await downOn(s, { force: true });
     expect(f.ecr.inventory()).toEqual([]);
+    // --force --yes: nothing to refuse and no list to show, so the images are not counted first.
+    expect(f.core.count({ op: 'ListImages' })).toBe(0);
+  });
+
+  it('the confirmation says what data goes with what: objects, images, and the log group\'s stored bytes', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'x'.repeat(2000) }]);
+    const asked: string[][] = [];
+    // Log events alone need no --force (retention expires them anyway): they are said, then deleted.
+    const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
+    expect(declined.declined).toBe(true);
+    expect(asked[0]!.find((l) => /CloudWatch log group/.test(l))).toMatch(/\/ecs\/SampleBatch {2}\(2\.0 KiB of log events\)$/);
+    expect(declined.targets.find((t) => t.key === 'log-group')?.data).toBe('2.0 KiB of log events');
+    // With --force, the bucket's objects and the repository's images are in the same list.
+    f.s3.addObject(BUCKET, 'a.csv', 'a');
+    f.s3.addObject(BUCKET, 'b.csv', 'b');
+    f.ecr.addImage('sample-batch', 'latest');
+    await downOn(s, { yes: false, interactive: true, force: true, confirm: async (lines) => (asked.push(lines), true) });
+    expect(asked[1]!.filter((l) => /\(.*\)$/.test(l)).map((l) => l.replace(/ +/g, ' ').trim())).toEqual([
+      'ECR repository ecr-repository sample-batch (1 image)',
+      `S3 bucket bucket ${BUCKET} (2 objects)`,
+      'CloudWatch log group log-group /ecs/SampleBatch (2.0 KiB of log events)',
+    ]);
+    expect(ours(f)).toEqual([]);
+  });
+
+  it('--keep-logs keeps the log group, its events and its state record; a later down deletes it', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'run output' }]);
+    const asked: string[][] = [];
+    const report = await downOn(s, { yes: false, interactive: true, keepLogs: true, confirm: async (lines) => (asked.push(lines), true) });
+    expect(asked[0]![0]).toBe('batchctl down will delete 34 resources (keeping CloudWatch log group /ecs/SampleBatch: --keep-logs):');
+    expect(asked[0]!.some((l) => /log-group/.test(l))).toBe(false);
+    expect(report.failures).toEqual([]);
+    expect(report.counts).toMatchObject({ deleted: 34, skipped: 1 });
+    expect(report.kept?.map((t) => t.id)).toEqual(['/ecs/SampleBatch']);
+    expect(report.reporter.infos).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it');
+    expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group']);
+    expect(f.logs.storedBytes(f.logs.groups.get('/ecs/SampleBatch')!)).toBe(36);
+    expect(Object.keys(stateResources(s))).toEqual(['log-group']);
+    const again = await downOn(s);
+    expect(again.counts.deleted).toBe(1);
+    expect(ours(f)).toEqual([]);
+    expect(stateResources(s)).toEqual({});
   });
 
   it('an unversioned bucket with one object is counted simply', async () => {

@@ -123,7 +123,7 @@ describe('state in S3', () => {
     expect(fake.s3.objectText('team-state', 'batchctl/sample.json.lock')).toBeUndefined();
     expect(existsSync(besideConfig(s))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(err.join('')).toMatch(/^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled\)\n$/);
+    expect(err.join('')).toMatch(/^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled --region ap-northeast-1\)\n$/);
     expect(out.join('')).toMatch(/No changes/);
     expect(await cli('-c', s.configPath, '--json', 'plan')).toBe(0);
     expect(JSON.parse(out.join('')).warnings).toEqual([expect.stringMatching(/^versioning is off/)]);

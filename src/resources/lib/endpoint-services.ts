@@ -126,6 +126,6 @@ export async function endpointServiceName(ctx: Ctx, wanted: EndpointServiceWante
 export function notOffered(w: EndpointServiceWanted, region: string): UserError {
   return new UserError(
     `${w.type === 'Gateway' ? 'the S3 gateway endpoint' : `the ${w.short} interface endpoint`} is not offered in ${region}`,
-    'remove it from network.interfaceEndpoints, or use a region that offers it (aws ec2 describe-vpc-endpoint-services)',
+    `remove it from network.interfaceEndpoints, or use a region that offers it (aws ec2 describe-vpc-endpoint-services --region ${region})`,
   );
 }
