@@ -74,6 +74,7 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
     const kind = env.kinds.find((k) => k.kind === record.kind);
     if (!kind) return undefined;
     const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };
+    if (kind.external) return { ...base, action: 'forget', external: true, notes: [`${record.id} is yours and no longer in the config: batchctl never touched it`] };
     const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
     try {
       const own = await kind.ownerOf(ctx, record);

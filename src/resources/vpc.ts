@@ -17,6 +17,7 @@ import {
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import { ownsVpc } from './lib/network.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {
@@ -78,14 +79,14 @@ async function rankVpcs(ctx: Ctx, vpcs: Vpc[]): Promise<Vpc[]> {
   return [...vpcs].sort((a, b) => held(b) - held(a) || (a.VpcId ?? '').localeCompare(b.VpcId ?? ''));
 }
 
-/** The stack's VPC: private, DNS support and hostnames on. */
+/** The stack's VPC (modes private-endpoints and public): DNS support and hostnames on. */
 export const vpc: ResourceKind<VpcDesired> = {
   kind: 'ec2.vpc',
   label: 'VPC',
   dependsOn: [],
   costly: false,
 
-  nodes: () => [{ key: K.vpc, deps: [], params: {} }],
+  nodes: (config) => (ownsVpc(config) ? [{ key: K.vpc, deps: [], params: {} }] : []),
 
   desired: (ctx, node) => ({ cidr: ctx.config.network.vpcCidr, dnsSupport: true, dnsHostnames: true, tags: resourceTags(ctx, node.key) }),
 
