@@ -57,7 +57,7 @@ describe('computeCost', () => {
     config.task.cpuArchitecture = 'ARM64';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
-    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4 });
+    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4, publicIpv4Hour: 0.005 });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
     expect(c.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);

@@ -23,7 +23,7 @@ export async function runUp(opts: StackOptions & UpOptions): Promise<UpReport> {
   opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`);
   try {
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
+    await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
     const result = await converge(
       {
         config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
