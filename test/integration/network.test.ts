@@ -6,7 +6,7 @@
  * `existing`, and the refusal to switch to or from it.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { CreateVpcEndpointCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { FakeAws } from '../fake-aws/index.js';
 import { freshFakeAws, scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
@@ -19,6 +19,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import { ConfigError } from '../../src/config/load.js';
 import { exitCodeFor } from '../../src/cli/errors.js';
 import { runNow } from '../../src/core/run-now.js';
+import { localLockPath } from '../../src/core/state-local.js';
 
 const fresh = freshFakeAws();
 const TAG = 'batchctl:stack';
@@ -107,6 +108,52 @@ describe('mode public', () => {
     expect(detaches.at(-1)!.error).toBeUndefined();
     expect(f.ec2.internetGateways.size).toBe(0);
     expect(report.reporter.progress.some((p) => /DependencyViolation/.test(p.message))).toBe(true);
+  });
+
+  for (const op of ['CreateInternetGateway', 'AttachInternetGateway', 'CreateRoute']) {
+    it(`${op} applied but its answer lost: one up still ends with one gateway, attached, and one route`, async () => {
+      const f = fresh();
+      const s = scratch();
+      setMode(s, 'public');
+      const lost = f.core.loseResponse(op);
+      const report = await upOn(s);
+      expect(lost.times).toBe(0);
+      expect(report.counts.failed).toBe(0);
+      expect(f.ec2.internetGateways.size).toBe(1);
+      const [rt] = ours(f.ec2.routeTables);
+      expect(rt!.routes.filter((r) => r.dest === '0.0.0.0/0')).toHaveLength(1);
+      expect(runProblem(f)).toBeUndefined();
+    });
+  }
+
+  it('a run stopped between the gateway\'s create and its attach: the next up attaches it, no second gateway', async () => {
+    const f = fresh();
+    const s = scratch();
+    setMode(s, 'public');
+    f.core.inject({ kind: 'crash', match: (c) => c.op === 'CreateInternetGateway' });
+    await upOn(s).catch(() => {});
+    expect([...f.ec2.internetGateways.values()].map((g) => g.vpcId)).toEqual([undefined]);
+    rmSync(localLockPath(s.statePath), { force: true });
+    const report = await upOn(s);
+    expect(report.events.find((e) => e.key === 'internet-gateway')).toMatchObject({ action: 'updated', changes: ['vpcId'] });
+    expect(f.ec2.internetGateways.size).toBe(1);
+    expect(runProblem(f)).toBeUndefined();
+  });
+
+  it('a second gateway with our tags (two runs raced): the one attached is kept, the other deleted once the stack converged', async () => {
+    const f = fresh();
+    const s = scratch();
+    setMode(s, 'public');
+    await upOn(s);
+    const [kept] = ours(f.ec2.internetGateways);
+    const ec2 = new EC2Client({ region: 'ap-northeast-1' });
+    const { CreateInternetGatewayCommand } = await import('@aws-sdk/client-ec2');
+    const dup = (await ec2.send(new CreateInternetGatewayCommand({
+      TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: [{ Key: TAG, Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'internet-gateway' }] }],
+    }))).InternetGateway!.InternetGatewayId!;
+    const report = await upOn(s);
+    expect(report.events.find((e) => e.action === 'deleted')).toMatchObject({ key: `internet-gateway#${dup}`, message: `duplicate of ${kept!.id} (internet-gateway)` });
+    expect([...f.ec2.internetGateways.keys()]).toEqual([kept!.id]);
   });
 
   it('drift: the default route sent elsewhere and the gateway detached are put back by up', async () => {
