@@ -144,10 +144,12 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
       ...(missing.length ? [`no ${list(missing, 'or')} endpoint`] : []),
       ...(s3 ? [] : [`no S3 gateway endpoint on its route table${rt?.RouteTableId ? ` ${rt.RouteTableId}` : ''} (image layers come from S3)`]),
     ];
-    const hint = toGateway
-      ? `: it routes 0.0.0.0/0 to the internet gateway ${out!.target}, which tasks can use only with a public IP: set network.assignPublicIp: true`
-      : out && !out.active ? ` (its default route to ${out.target} is a blackhole: that gateway is gone)` : '';
-    problems.push({ path: at, message: `${id}: no route to a NAT or internet gateway and ${list(what)}${hint}` });
+    problems.push({
+      path: at,
+      message: toGateway
+        ? `${id} routes 0.0.0.0/0 to the internet gateway ${out!.target}, which tasks reach only with a public IP, and has ${list(what)}: set network.assignPublicIp: true`
+        : `${id}: no route to a NAT or internet gateway${out && !out.active ? ` (its default route to ${out.target} is a blackhole: that gateway is gone)` : ''} and ${list(what)}`,
+    });
   });
   return report;
 }

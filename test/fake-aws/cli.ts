@@ -2,7 +2,10 @@
  * Run the real CLI against the in-memory fake AWS, for trying commands and for the README's examples:
  *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
- * make it feel like AWS.
+ * make it feel like AWS. FAKE_USER_NETWORK=nat (or =public, without the NAT gateway) first builds a network
+ * of "yours" for network mode existing: vpc-00000000000000001, private subnets subnet-00000000000000007 (1a)
+ * and subnet-00000000000000008 (1c) routed to nat-00000000000000010, public subnet subnet-00000000000000009 (1a)
+ * routed to igw-0000000000000000a.
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -10,6 +13,12 @@ import { buildProgram } from '../../src/cli/main.js';
 const fake = createFakeAws();
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
+
+if (process.env.FAKE_USER_NETWORK) {
+  const { userNetwork } = await import('../helpers/network.js');
+  await userNetwork(fake, { nat: process.env.FAKE_USER_NETWORK !== 'public' });
+  fake.core.resetCalls();
+}
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];

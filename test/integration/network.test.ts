@@ -399,7 +399,7 @@ describe('mode existing', () => {
     const s = scratch();
     s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: [net.publicSubnet] }));
     const err = await refused(upOn(s));
-    expect(err.details.join('\n')).toContain(`${net.publicSubnet}: no route to a NAT or internet gateway and no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.publicRouteTable} (image layers come from S3): it routes 0.0.0.0/0 to the internet gateway ${net.igwId}, which tasks can use only with a public IP: set network.assignPublicIp: true`);
+    expect(err.details.join('\n')).toContain(`${net.publicSubnet} routes 0.0.0.0/0 to the internet gateway ${net.igwId}, which tasks reach only with a public IP, and has no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.publicRouteTable} (image layers come from S3): set network.assignPublicIp: true`);
     expect(f.core.mutatingCalls().filter((c) => c.service === 'ec2' && !/Vpc|Subnet|RouteTable|Route|InternetGateway/.test(c.op))).toEqual([]);
 
     s.editConfig((t) => t.replace('  subnetIds:', '  assignPublicIp: true\n  subnetIds:'));
@@ -435,6 +435,16 @@ describe('preflight of mode existing', () => {
     expect(up.counts.failed).toBe(0);
     expect(interfaceEndpoints(f)).toHaveLength(4);
     expect(runProblem(f)).toBeUndefined();
+  });
+
+  it('a default route to a NAT gateway that is gone (a blackhole) is no way out', async () => {
+    const f = fresh();
+    const net = await userNetwork(f);
+    f.ec2.natGateways.get(net.natId!)!.state = 'deleted';
+    const s = scratch();
+    s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: [net.privateSubnets[0]!] }));
+    expect((await refused(upOn(s))).details.join('\n')).toContain(
+      `${net.privateSubnets[0]}: no route to a NAT or internet gateway (its default route to ${net.natId} is a blackhole: that gateway is gone) and no ecr.api`);
   });
 
   it('your VPC and subnets must exist and belong together; a NAT subnet with assignPublicIp, DNS off with endpoints, your own endpoint listed again', async () => {
