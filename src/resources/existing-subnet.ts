@@ -1,10 +1,11 @@
 import { DescribeSubnetsCommand, type Subnet } from '@aws-sdk/client-ec2';
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { unlessNotFound } from './lib/ec2.js';
+import { ec2OwnerOf } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { ownsVpc } from './lib/network.js';
-import { refuseToChange } from './lib/external.js';
+import { readOnly } from './lib/external.js';
+import { describeSubnets } from './vpc.js';
 
 /** What is read of one of your subnets. */
 export interface ExistingSubnetObserved {
@@ -48,14 +49,8 @@ export const existingSubnet: ResourceKind<ExistingSubnetObserved, { subnetId: st
     };
   },
 
-  create: (_ctx, node) => refuseToChange('create', node.key),
-  diff: () => [],
-  delete: (_ctx, record) => refuseToChange('delete', record.id),
+  ...readOnly,
 
-  async ownerOf(ctx, record) {
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [record.id] })));
-    const s = out?.Subnets?.[0];
-    return s ? ownershipOf(ctx, tagRecord(s.Tags)) : undefined;
-  },
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeSubnets(ctx)),
 };
 

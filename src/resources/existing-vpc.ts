@@ -1,10 +1,11 @@
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type { ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
-import { unlessNotFound } from './lib/ec2.js';
+import { ec2OwnerOf, unlessNotFound } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { ownsVpc } from './lib/network.js';
-import { refuseToChange } from './lib/external.js';
+import { readOnly } from './lib/external.js';
+import { describeVpcs } from './vpc.js';
 
 /** What is read of your VPC: enough to place our resources in it. */
 export interface ExistingVpcObserved {
@@ -39,13 +40,7 @@ export const existingVpc: ResourceKind<ExistingVpcObserved, { vpcId: string }> =
     };
   },
 
-  create: (_ctx, node) => refuseToChange('create', node.key),
-  diff: () => [],
-  delete: (_ctx, record) => refuseToChange('delete', record.id),
+  ...readOnly,
 
-  async ownerOf(ctx, record) {
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [record.id] })));
-    const v = out?.Vpcs?.[0];
-    return v ? ownershipOf(ctx, tagRecord(v.Tags)) : undefined;
-  },
+  ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeVpcs(ctx)),
 };

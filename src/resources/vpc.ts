@@ -27,7 +27,8 @@ export interface VpcDesired {
   tags: Record<string, string>;
 }
 
-const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
+/** Describe VPCs, as `findInStack` and `ec2OwnerOf` want it. */
+export const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
   return { items: out.Vpcs, nextToken: out.NextToken };
 };

@@ -50,6 +50,15 @@ async function refused(p: Promise<unknown>): Promise<ConfigError> {
   return err as ConfigError;
 }
 
+/** A stack up in mode public. */
+async function publicStack(): Promise<{ f: FakeAws; s: Scratch }> {
+  const f = fresh();
+  const s = scratch();
+  setMode(s, 'public');
+  await upOn(s);
+  return { f, s };
+}
+
 const ours = <T extends { tags: Record<string, string> }>(m: Map<string, T>) => [...m.values()].filter((x) => x.tags[TAG] === 'sample-batch');
 const interfaceEndpoints = (f: FakeAws) => [...f.ec2.endpoints.values()].filter((e) => e.type === 'Interface' && e.state !== 'deleted');
 
@@ -141,10 +150,7 @@ describe('mode public', () => {
   });
 
   it('a second gateway with our tags (two runs raced): the one attached is kept, the other deleted once the stack converged', async () => {
-    const f = fresh();
-    const s = scratch();
-    setMode(s, 'public');
-    await upOn(s);
+    const { f, s } = await publicStack();
     const [kept] = ours(f.ec2.internetGateways);
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
     const { CreateInternetGatewayCommand } = await import('@aws-sdk/client-ec2');
@@ -157,10 +163,7 @@ describe('mode public', () => {
   });
 
   it('drift: the default route sent elsewhere and the gateway detached are put back by up', async () => {
-    const f = fresh();
-    const s = scratch();
-    setMode(s, 'public');
-    await upOn(s);
+    const { f, s } = await publicStack();
     const [igw] = ours(f.ec2.internetGateways);
     const [rt] = ours(f.ec2.routeTables);
     const [vpc] = ours(f.ec2.vpcs);
@@ -179,10 +182,7 @@ describe('mode public', () => {
   });
 
   it('down removes the route, the gateway and the VPC; nothing of ours is left', async () => {
-    const f = fresh();
-    const s = scratch();
-    setMode(s, 'public');
-    await upOn(s);
+    const { f, s } = await publicStack();
     const report = await downOn(s);
     expect(report.failures).toEqual([]);
     expect(report.events.filter((e) => e.action === 'deleted').map((e) => e.key)).toEqual(expect.arrayContaining(['route/internet', 'internet-gateway', 'vpc']));

@@ -7,3 +7,13 @@
 export function refuseToChange(step: 'create' | 'delete', what: string): never {
   throw new Error(`internal: batchctl never ${step}s ${what}: it is yours, named in the config`);
 }
+
+/**
+ * The steps an external kind has only to refuse: create and delete throw, and there is never anything to
+ * converge (its settings are yours).
+ */
+export const readOnly = {
+  create: (_ctx: unknown, node: { key: string }): never => refuseToChange('create', node.key),
+  diff: (): [] => [],
+  delete: (_ctx: unknown, record: { id: string }): never => refuseToChange('delete', record.id),
+};
