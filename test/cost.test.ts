@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { computeCost, parseDuration, resolvePrices, runCost, runsPerMonth, billedSeconds } from '../src/core/cost.js';
 import { UserError } from '../src/core/errors.js';
+import { renderCost } from '../src/cli/cost.js';
 import { RecordingReporter } from '../src/core/reporter.js';
 import { createFakeAws, type FakeAws } from './fake-aws/index.js';
 import { defaultConfig } from './helpers/ctx.js';
@@ -57,7 +58,7 @@ describe('computeCost', () => {
     config.task.cpuArchitecture = 'ARM64';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
-    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4 });
+    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4, publicIpv4Hour: 0.005 });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
     expect(c.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
@@ -120,6 +121,62 @@ describe('computeCost', () => {
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
     expect(c.pricesAsOf).toBe('config');
     expect(c.fixed.monthly).toBeCloseTo(8 * 0.02 * 730 + 0.5, 8);
+  });
+});
+
+describe('network modes', () => {
+  const fargateRun = (2 * 0.05056 + 8 * 0.00553) * (5 / 60); // 0.0121133
+  const ipv4Run = 0.005 * (5 / 60); // a public IPv4 address for the 5 minutes: 0.00041667
+
+  it('public: the secret is the whole fixed cost, each run holds a public IPv4 address; switching back costs the endpoints', () => {
+    const config = defaultConfig();
+    config.network = { ...config.network, mode: 'public', interfaceEndpoints: [], assignPublicIp: true };
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(c.fixed).toMatchObject({ interfaceEndpoints: 0, enis: 0, hourly: 0 });
+    expect(c.fixed.monthly).toBeCloseTo(0.4, 8);
+    expect(c.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
+    expect(c.run.cost).toBeCloseTo(fargateRun + ipv4Run, 8);
+    expect(c.monthlyTotal).toBeCloseTo(0.4 + 720 * (fargateRun + ipv4Run), 6); // $9.42
+    const [priv, pub, ex] = c.network.modes;
+    expect(pub).toMatchObject({ mode: 'public', switching: 'current', savesMonthly: 0 });
+    expect(priv).toMatchObject({ mode: 'private-endpoints', switching: 'in place', interfaceEndpoints: 4, azs: 2 });
+    expect(priv!.monthly).toBeCloseTo(82.16 + 720 * fargateRun, 6);
+    expect(priv!.savesMonthly).toBeCloseTo(-(81.76 - 720 * ipv4Run), 6); // costs $81.46 more
+    expect(ex).toMatchObject({ mode: 'existing', switching: 'new stack', interfaceEndpoints: 0, notCounted: expect.stringMatching(/your NAT gateway/) });
+    expect(ex!.monthly).toBeCloseTo(0.4 + 720 * fargateRun, 6);
+  });
+
+  it('private-endpoints (the default) compared: public saves the endpoints less the addresses', () => {
+    const config = defaultConfig();
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(c.run.publicIpv4).toBe(0);
+    const pub = c.network.modes.find((m) => m.mode === 'public')!;
+    expect(pub).toMatchObject({ switching: 'in place', fixedMonthly: 0.4 });
+    expect(pub.savesMonthly).toBeCloseTo(81.76 - 720 * ipv4Run, 6); // $81.46 a month
+  });
+
+  it('existing: the endpoints you list, one ENI per subnet; with public subnets the addresses, and no NAT to speak of', () => {
+    const config = defaultConfig();
+    config.network = { ...config.network, mode: 'existing', vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d', 'subnet-1a1b2c3d', 'subnet-2a1b2c3d'], batchSubnets: [], endpointSubnets: [], interfaceEndpoints: ['logs'], s3Gateway: false, assignPublicIp: false };
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(c.fixed).toMatchObject({ interfaceEndpoints: 1, azs: 3, enis: 3 });
+    expect(c.fixed.monthly).toBeCloseTo(3 * 0.014 * 730 + 0.4, 8);
+    const ex = c.network.modes.find((m) => m.mode === 'existing')!;
+    expect(ex).toMatchObject({ switching: 'current', notCounted: expect.stringMatching(/NAT/) });
+    expect(c.network.modes.find((m) => m.mode === 'private-endpoints')).toMatchObject({ switching: 'new stack', interfaceEndpoints: 4, azs: 3 });
+
+    config.network.assignPublicIp = true;
+    const pub = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(pub.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
+    expect(pub.network.modes.find((m) => m.mode === 'existing')!.notCounted).toBeUndefined();
+  });
+
+  it('renders the modes side by side', () => {
+    const config = defaultConfig();
+    const text = renderCost(computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW })).join('\n');
+    expect(text).toContain('Network modes for this job (now private-endpoints):');
+    expect(text).toMatch(/public +\$0\.40 +\$0\.01253 +\$9\.42 +saves \$81\.46\/month +public IPv4 per run/);
+    expect(text).toMatch(/existing +\$0\.40 +\$0\.01211 +\$9\.12 \+ NAT +saves \$81\.76\/month \(a new stack\)/);
   });
 });
 

@@ -19,20 +19,31 @@ export function renderCost(c: CostReport): string[] {
   const source = c.overridden.length ? `${c.pricesAsOf}; from the config: ${c.overridden.join(', ')}` : c.pricesAsOf;
   const billed = r.billedSeconds !== r.durationSeconds ? `, billed ${formatSeconds(r.billedSeconds)} (Fargate bills per second, 1-minute minimum)` : '';
   const runs = c.schedule.enabled ? `${c.schedule.runsPerMonth} runs in 30 days` : 'schedule disabled: no scheduled runs';
+  const fargate = r.cost - r.publicIpv4;
+  const fargateDetail = `(${r.vcpu} vCPU x ${price(p.fargateVcpuHour)}/h + ${r.memoryGb} GB x ${price(p.fargateGbHour)}/h) x ${formatSeconds(r.billedSeconds)}, ${c.cpuArchitecture}`;
+  const endpoints = f.interfaceEndpoints
+    ? [['interface endpoints', `${f.interfaceEndpoints} x ${f.azs} AZs = ${f.enis} ENIs x ${price(p.interfaceEndpointAzHour)}/h`, price(f.endpointsHourly), usd(f.endpointsMonthly)]]
+    : [['interface endpoints', `none (network mode ${c.network.mode})`, '', usd(0)]];
   return [
     `batchctl cost: ${c.region}, on-demand USD (prices as of ${source})`,
     '',
     'Fixed (billed while the stack exists):',
     ...table([
       ['ITEM', 'DETAIL', 'PER HOUR', 'PER MONTH'],
-      ['interface endpoints', `${f.interfaceEndpoints} x ${f.azs} AZs = ${f.enis} ENIs x ${price(p.interfaceEndpointAzHour)}/h`, price(f.endpointsHourly), usd(f.endpointsMonthly)],
+      ...endpoints,
       ['secret', `1 x ${price(p.secretMonth)}/month`, '', usd(f.secretMonthly)],
       ['total fixed', '730 h/month', price(f.hourly), usd(f.monthly)],
     ]),
     '',
-    'Runs (Fargate, billed only while a task runs):',
+    'Runs (billed only while a task runs):',
     ...table([
-      ['one run', `(${r.vcpu} vCPU x ${price(p.fargateVcpuHour)}/h + ${r.memoryGb} GB x ${price(p.fargateGbHour)}/h) x ${formatSeconds(r.billedSeconds)}, ${c.cpuArchitecture}`, price(r.cost)],
+      ...(r.publicIpv4
+        ? [
+          ['Fargate', fargateDetail, price(fargate)],
+          ['public IPv4', `1 address x ${price(p.publicIpv4Hour)}/h x ${formatSeconds(r.billedSeconds)} (the task's public IP)`, price(r.publicIpv4)],
+          ['one run', 'Fargate + public IPv4', price(r.cost)],
+        ]
+        : [['one run', fargateDetail, price(r.cost)]]),
       ['per month', `${c.schedule.expression}${c.schedule.timezone !== 'UTC' ? ` (${c.schedule.timezone})` : ''}: ${runs}`, usd(c.schedule.monthly)],
     ]),
     `  trigger: ${c.schedule.triggerNote}`,
@@ -40,8 +51,30 @@ export function renderCost(c: CostReport): string[] {
     `  duration ${formatSeconds(r.durationSeconds)}: ${r.durationSource === 'flag' ? 'from --duration' : r.durationNote}${billed}`,
     '',
     `Total per month: ${usd(c.monthlyTotal)}`,
-    `batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`,
-    'Not included: data processed by the endpoints, S3/ECR storage, CloudWatch Logs ingestion and Container Insights metrics (usage-based).',
+    ...(f.interfaceEndpoints
+      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`]
+      : []),
+    '',
+    ...renderModes(c),
+    '',
+    `Not included: ${f.interfaceEndpoints ? 'data processed by the endpoints, ' : ''}S3/ECR storage, CloudWatch Logs ingestion and Container Insights metrics (usage-based)${c.network.publicIp ? ', data sent out to the internet' : ''}.`,
+  ];
+}
+
+/** The network modes side by side for this job and schedule, and what switching would save. */
+export function renderModes(c: CostReport): string[] {
+  const now = c.network.modes.find((m) => m.switching === 'current')!;
+  const what = (m: CostReport['network']['modes'][number]) =>
+    m.interfaceEndpoints ? `${m.interfaceEndpoints} endpoints x ${m.azs} AZs` : m.publicIpv4PerRun ? 'public IPv4 per run' : m.notCounted ? 'your NAT gateway' : 'no endpoint';
+  const saves = (m: CostReport['network']['modes'][number]) =>
+    m.switching === 'current' ? '(current)' : `${m.savesMonthly >= 0 ? 'saves' : 'costs'} ${usd(Math.abs(m.savesMonthly))}/month${m.switching === 'new stack' ? ' (a new stack)' : ''}`;
+  return [
+    `Network modes for this job (now ${now.mode}):`,
+    ...table([
+      ['MODE', 'FIXED/MONTH', 'PER RUN', 'PER MONTH', 'SWITCHING', 'WHAT IS BILLED'],
+      ...c.network.modes.map((m) => [m.mode, usd(m.fixedMonthly), price(m.perRun), `${usd(m.monthly)}${m.notCounted ? ' + NAT' : ''}`, saves(m), what(m)]),
+    ]),
+    ...c.network.modes.filter((m) => m.notCounted).map((m) => `  ${m.mode}: not counted: ${m.notCounted}`),
   ];
 }
 

@@ -39,6 +39,7 @@ export function registerPlan(program: Command): void {
               changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
               error: e.error?.message,
               ...(e.conflict ? { conflict: true } : {}),
+              ...(e.external ? { owner: 'you' } : {}),
               ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
               ...(e.notes?.length ? { notes: e.notes } : {}),
             })),
@@ -49,11 +50,14 @@ export function registerPlan(program: Command): void {
           const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
           for (const e of plan.entries) {
             const id = e.record?.id ? `  ${e.record.id}` : '';
-            const note = e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
-              : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
+            const note = e.external && e.action === 'unchanged' ? '  (read only: batchctl never changes or deletes it)'
+              : e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
+                : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
             const hasDup = !!e.found?.duplicates?.length;
-            if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length) continue;
-            out.push(`${MARK[e.action]} ${e.action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
+            // Yours (mode existing) is always shown: what the stack builds on, and that it stays as it is.
+            if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length && !e.external) continue;
+            const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
+            out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
             for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
             if (e.error) out.push(`      ${e.error.message}`);
             for (const n of e.notes ?? []) out.push(`      note: ${n}`);

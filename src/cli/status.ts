@@ -35,6 +35,18 @@ export function renderAlerts(a: StatusReport['alerts']): string[] {
   return out;
 }
 
+/** The network line: the mode, whose VPC it is, and what the tasks' way out is. */
+export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
+  const n = s.network;
+  const vpc = n.vpcId ? `VPC ${n.vpcId}` : 'VPC not created yet';
+  const how = {
+    'private-endpoints': `${vpc}, batchctl's; tasks have no public IP and reach AWS services through the VPC endpoints`,
+    public: `${vpc}, batchctl's; tasks get a public IPv4 address while they run and leave through the internet gateway (no inbound)`,
+    existing: `your ${vpc} (read only: batchctl never changes it); tasks ${n.publicIp ? 'get a public IP' : 'have no public IP'} and leave the way your subnets route them`,
+  }[n.mode];
+  return [`Network: ${n.mode}: ${how}`];
+}
+
 /** The plain-text rendering of a status report. */
 export function renderStatus(s: StatusReport): string[] {
   const c = s.counts;
@@ -44,13 +56,16 @@ export function renderStatus(s: StatusReport): string[] {
     ['STATE', 'RESOURCE', 'KEY', 'ID'],
     ...s.resources.map((r) => {
       const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
-      return [r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
+      return [r.owner === 'you' && r.state === 'present' ? 'yours' : r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
     }),
   ]));
   for (const r of s.resources) for (const n of r.notes ?? []) out.push(`  note: ${r.key}: ${n}`);
   out.push('');
+  out.push(...renderNetwork(s));
   const e = s.endpoints;
-  out.push(`Interface endpoints: ${e.up} up, ${e.down} down` + (e.list.length ? '  (billed per hour while up; `batchctl down --endpoints` removes them, `batchctl up` restores them)' : ''));
+  if (e.list.length || s.network.mode === 'private-endpoints') {
+    out.push(`Interface endpoints: ${e.up} up, ${e.down} down` + (e.list.length ? '  (billed per hour while up; `batchctl down --endpoints` removes them, `batchctl up` restores them)' : ''));
+  }
   if (e.down) out.push(...table(e.list.filter((x) => x.state !== 'up').map((x) => [x.state, x.key])));
   out.push('');
   const sc = s.schedule;

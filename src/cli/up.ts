@@ -47,6 +47,8 @@ export function registerUp(program: Command): void {
 
 function summary(c: Record<ResourceAction, number>, wallMs: number, failed: boolean): string {
   const parts = [`${c.created} created`, `${c.updated} updated`, `${c.unchanged} unchanged`];
+  // What left the config (a switched network mode's old path, the other schedule engine) goes last.
+  if (c.deleted) parts.push(`${c.deleted} deleted`);
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   return `${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(wallMs)}`;

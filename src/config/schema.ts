@@ -24,20 +24,102 @@ export const subnetSchema = z.strictObject({
 
 /** Interface endpoint services by short name; the full name (which differs by partition) is looked up. */
 export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'ssm', 'kms', 'monitoring'] as const;
+export type InterfaceService = (typeof INTERFACE_SERVICES)[number];
+
+/**
+ * The endpoints a task needs where it has no way to the internet: image pulls (ECR API and registry),
+ * the awslogs driver and the secret injected at start. The default of `private-endpoints`.
+ */
+export const REQUIRED_INTERFACE_ENDPOINTS: readonly InterfaceService[] = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'];
+
+/**
+ * How tasks reach ECR, CloudWatch Logs and Secrets Manager:
+ * - `private-endpoints` (default, the article's design): private subnets, interface endpoints for each
+ *   service and the S3 gateway endpoint; no internet at all. Billed per endpoint, AZ and hour.
+ * - `public`: the same VPC and subnets with an internet gateway and a default route; tasks start with a
+ *   public IPv4 address (billed per hour while they run) and a security group with no inbound rule.
+ * - `existing`: a VPC of yours (`vpcId`, `subnetIds`), typically with a NAT gateway; batchctl creates only
+ *   its task security group (unless `securityGroupIds` is given) and the endpoints listed, and never
+ *   changes your VPC, subnets, route tables or gateways.
+ */
+export const NETWORK_MODES = ['private-endpoints', 'public', 'existing'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+/** The VPC block batchctl creates when none is given (modes that own their VPC). */
+export const DEFAULT_VPC_CIDR = '192.168.0.0/16';
+
+const awsId = (prefix: string, what: string) => str().check(z.regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `a ${what} id such as ${prefix}-0123456789abcdef0`));
 
 export const networkSchema = z.strictObject({
+  mode: z._default(z.enum(NETWORK_MODES), 'private-endpoints'),
+  /** Modes `private-endpoints` and `public`: the VPC batchctl creates. */
+  vpcCidr: z._default(cidr, DEFAULT_VPC_CIDR),
+  /** Modes `private-endpoints` and `public`: the subnets tasks run in, one per AZ. */
+  batchSubnets: opt(z.array(subnetSchema).check(z.minLength(1, 'at least one batch subnet'))),
   /**
-   * How tasks reach AWS services. Only `private-endpoints` (private subnets + VPC endpoints, the article's
-   * design) exists today; the field is here so NAT or public-subnet modes can be added without a break.
+   * Mode `private-endpoints`: the subnets holding the interface endpoints' network interfaces. Kept (they
+   * are free) in `public`, so switching back reuses them.
    */
-  mode: z._default(z.enum(['private-endpoints']), 'private-endpoints'),
-  vpcCidr: z._default(cidr, '192.168.0.0/16'),
-  batchSubnets: z.array(subnetSchema).check(z.minLength(1, 'at least one batch subnet')),
-  endpointSubnets: z.array(subnetSchema).check(z.minLength(1, 'at least one endpoint subnet')),
-  interfaceEndpoints: z._default(z.array(z.enum(INTERFACE_SERVICES)), ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']),
-  /** The free S3 gateway endpoint; needed for ECR image layers when there is no NAT. */
-  s3Gateway: bool(true),
+  endpointSubnets: opt(z.array(subnetSchema)),
+  /**
+   * Interface endpoints batchctl creates. Default: the four a task needs without internet in
+   * `private-endpoints`, none in `existing`; `public` has none (tasks reach the services over the internet).
+   */
+  interfaceEndpoints: opt(z.array(z.enum(INTERFACE_SERVICES))),
+  /** The free S3 gateway endpoint (ECR image layers and the bucket, off the internet). Default true; `existing`: not available (it would change your route tables). */
+  s3Gateway: opt(z.boolean()),
+  /** Mode `existing`: your VPC. */
+  vpcId: opt(awsId('vpc', 'VPC')),
+  /** Mode `existing`: your subnets the tasks run in (at most 16, ECS's limit). */
+  subnetIds: opt(z.array(awsId('subnet', 'subnet'))),
+  /** Mode `existing`: your security groups for the tasks (at most 5) instead of the one batchctl creates. */
+  securityGroupIds: opt(z.array(awsId('sg', 'security group'))),
+  /**
+   * Mode `existing`: start tasks with a public IPv4 address, for subnets whose way out is an internet
+   * gateway (public subnets). Default false (subnets routed to a NAT gateway, or endpoints).
+   */
+  assignPublicIp: opt(z.boolean()),
 });
+
+/** One subnet of the config. */
+export type SubnetConfig = z.output<typeof subnetSchema>;
+
+/** The network section with every mode-dependent default resolved (what the resource kinds read). */
+export interface NetworkConfig {
+  mode: NetworkMode;
+  vpcCidr: string;
+  /** Task subnets batchctl creates (empty in `existing`). */
+  batchSubnets: SubnetConfig[];
+  /** Endpoint subnets batchctl creates (empty unless configured). */
+  endpointSubnets: SubnetConfig[];
+  /** The interface endpoints batchctl creates in this mode (none in `public`). */
+  interfaceEndpoints: InterfaceService[];
+  /** Whether batchctl creates the S3 gateway endpoint (never in `existing`). */
+  s3Gateway: boolean;
+  /** `existing`: your VPC, subnets and (optional) security groups. */
+  vpcId?: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  /** `existing`: tasks start with a public IP (public mode always does; private-endpoints never). */
+  assignPublicIp: boolean;
+}
+
+/** The mode-dependent defaults of the network section. Pure. */
+export function resolveNetwork(n: z.output<typeof networkSchema>): NetworkConfig {
+  const existing = n.mode === 'existing';
+  return {
+    mode: n.mode,
+    vpcCidr: n.vpcCidr,
+    batchSubnets: existing ? [] : n.batchSubnets ?? [],
+    endpointSubnets: existing ? [] : n.endpointSubnets ?? [],
+    interfaceEndpoints: n.mode === 'public' ? [] : n.interfaceEndpoints ?? (existing ? [] : [...REQUIRED_INTERFACE_ENDPOINTS]),
+    s3Gateway: existing ? false : n.s3Gateway ?? true,
+    ...(existing && n.vpcId ? { vpcId: n.vpcId } : {}),
+    subnetIds: existing ? n.subnetIds ?? [] : [],
+    securityGroupIds: existing ? n.securityGroupIds ?? [] : [],
+    assignPublicIp: n.mode === 'public' || (existing && (n.assignPublicIp ?? false)),
+  };
+}
 
 export const repositorySchema = z.strictObject({
   name: opt(str()),
@@ -142,6 +224,8 @@ export const pricingSchema = z.strictObject({
   fargateVcpuHour: opt(z.number().check(z.minimum(0))),
   fargateGbHour: opt(z.number().check(z.minimum(0))),
   secretMonth: opt(z.number().check(z.minimum(0))),
+  /** A public IPv4 address, per hour (tasks with a public IP pay it while they run). */
+  publicIpv4Hour: opt(z.number().check(z.minimum(0))),
 });
 
 /** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */
@@ -196,6 +280,7 @@ export type ParsedConfig = z.output<typeof configSchema>;
  */
 export interface StackConfig extends ParsedConfig {
   region: string;
+  network: NetworkConfig;
   repository: ParsedConfig['repository'] & { name: string };
   bucket: ParsedConfig['bucket'] & { name?: string };
   secret: { name: string };
@@ -212,6 +297,7 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
   return {
     ...c,
     region,
+    network: resolveNetwork(c.network),
     repository: { ...c.repository, name: c.repository.name ?? s },
     bucket: { ...c.bucket },
     secret: { name: c.secret.name ?? s },

@@ -31,7 +31,7 @@ export function renderConfig({ stack: s, region: r }: TemplateInput): string {
   const [z1, z2] = defaultZones(r);
   const prices = PRICES[r]
     ? `left out: the built-in prices for ${r}`
-    : `batchctl has no built-in prices for ${r}: set all four for \`batchctl cost\``;
+    : `batchctl has no built-in prices for ${r}: set them for \`batchctl cost\``;
   return `# batchctl stack ${s}: a job on AWS Fargate, started on a schedule.
 # Every key is here with its default. A commented-out key is optional: its comment says what applies when
 # it is left out. Names are left out on purpose: they all derive from \`stack\`, so a second stack is a
@@ -43,7 +43,10 @@ region: ${r}${pad(`region: ${r}`)}# --region wins over this; AWS_REGION is used 
 tags: {}                       # extra tags on every resource (keys may not start with aws: or batchctl:)
 
 network:
-  mode: private-endpoints      # private subnets that reach AWS through VPC endpoints: no NAT, no internet
+  # private-endpoints: private subnets reaching AWS through VPC endpoints, no NAT, no internet (about $82/month fixed)
+  # public: the same VPC with an internet gateway; tasks get a public IP, no inbound (no fixed cost)
+  # existing: a VPC of yours (set vpcId and subnetIds below instead of vpcCidr and the subnets)
+  mode: private-endpoints      # private-endpoints <-> public switches in place with one up
   vpcCidr: 192.168.0.0/16      # /16 to /28; cannot change after creation
   # Zone names vary by account: plan checks them (aws ec2 describe-availability-zones --region ${r}).
   batchSubnets:                # one per availability zone: where tasks run
@@ -54,6 +57,10 @@ network:
     - { az: ${z2}, cidr: 192.168.3.0/24 }
   interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]   # billed per hour and zone; also: sts, ssm, kms, monitoring
   s3Gateway: true              # free; needed because ECR serves image layers from S3
+  # vpcId: vpc-0123456789abcdef0            # mode existing: your VPC (batchctl never changes it)
+  # subnetIds: [subnet-0123456789abcdef0]   # mode existing: your subnets the tasks run in (at most 16)
+  # securityGroupIds: [sg-0123456789abcdef0]   # mode existing: your groups instead of the one batchctl creates
+  # assignPublicIp: false                   # mode existing: true for public subnets (a route to an internet gateway)
 
 repository:
   # name: ${s}${pad(`# name: ${s}`, 29)}# default: the stack name
@@ -116,6 +123,7 @@ iam:
 #   interfaceEndpointAzHour: 0.0   # one interface endpoint in one zone, per hour
 #   fargateVcpuHour: 0.0           # Fargate Linux, per vCPU per hour, for cpuArchitecture
 #   fargateGbHour: 0.0             # Fargate Linux, per GB of memory per hour, for cpuArchitecture
+#   publicIpv4Hour: 0.0            # one public IPv4 address, per hour (network mode public)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
 
 # notify:                      # alerts when a run fails; left out: none

@@ -4,7 +4,7 @@
  * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
  * elsewhere; a value of the wrong type is skipped here because zod already reports it.
  */
-import { INTERFACE_SERVICES, networkSchema, taskSchema } from './schema.js';
+import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, networkSchema, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
 
@@ -90,9 +90,39 @@ const size = (n: Net) => 2 ** (32 - n.prefix);
 const overlaps = (a: Net, b: Net) => a.base < b.base + size(b) && b.base < a.base + size(a);
 const inside = (inner: Net, outer: Net) => inner.base >= outer.base && inner.base + size(inner) <= outer.base + size(outer);
 
+/** The network keys each mode reads; any other is a mistake worth reporting, not something to ignore. */
+const MODE_KEYS: Record<NetworkMode, readonly string[]> = {
+  'private-endpoints': ['mode', 'vpcCidr', 'batchSubnets', 'endpointSubnets', 'interfaceEndpoints', 's3Gateway'],
+  // The same keys as private-endpoints, so switching is a change of the mode line only.
+  public: ['mode', 'vpcCidr', 'batchSubnets', 'endpointSubnets', 'interfaceEndpoints', 's3Gateway'],
+  existing: ['mode', 'vpcId', 'subnetIds', 'securityGroupIds', 'interfaceEndpoints', 's3Gateway', 'assignPublicIp'],
+};
+
+/** Why a key does not belong to a mode. */
+function misplacedKey(key: string, mode: NetworkMode): string {
+  if (mode === 'existing') return `${key} is for the VPC batchctl creates (modes private-endpoints and public); with existing, your VPC is network.vpcId and your subnets network.subnetIds`;
+  if (key === 'assignPublicIp') return mode === 'public' ? 'public always starts tasks with a public IP; assignPublicIp is for mode existing' : 'private-endpoints never gives tasks a public IP; assignPublicIp is for mode existing';
+  return `${key} is for mode existing (a VPC of yours); with ${mode}, batchctl creates the VPC from vpcCidr and batchSubnets`;
+}
+
 function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]): void {
-  if (!isRecord(get(raw, ['network']))) return;
-  const vpcRaw = get(raw, ['network', 'vpcCidr']) ?? networkSchema.shape.vpcCidr.parse(undefined);
+  const network = get(raw, ['network']);
+  if (!isRecord(network)) return;
+  const modeRaw = network.mode ?? 'private-endpoints';
+  if (!(NETWORK_MODES as readonly unknown[]).includes(modeRaw)) return;
+  const mode = modeRaw as NetworkMode;
+  for (const key of Object.keys(network)) {
+    // Unknown keys are zod's to report; known keys of another mode are ours.
+    if (key in networkSchema.shape && !MODE_KEYS[mode].includes(key)) out.push({ path: ['network', key], atKey: true, message: misplacedKey(key, mode) });
+  }
+  checkEndpointList(raw, mode, out);
+  if (mode === 'existing') return checkExisting(network, out);
+
+  if (network.batchSubnets === undefined) out.push({ path: ['network'], message: `missing required key "batchSubnets" (the subnets tasks run in, one per AZ) for mode ${mode}` });
+  if (mode === 'private-endpoints' && network.endpointSubnets === undefined) {
+    out.push({ path: ['network'], message: 'missing required key "endpointSubnets" (where the interface endpoints live, one per AZ of the batch subnets) for mode private-endpoints' });
+  }
+  const vpcRaw = network.vpcCidr ?? DEFAULT_VPC_CIDR;
   const vpc = typeof vpcRaw === 'string' ? parseCidr(vpcRaw, ['network', 'vpcCidr'], 'VPC', out) : undefined;
 
   const nets: Net[] = [];
@@ -122,6 +152,7 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
       } else azs[group]!.set(az, i);
     });
   }
+  if (mode === 'public') return;
   // Tasks reach ECR, Logs and Secrets Manager through the endpoint ENIs; one per AZ keeps that traffic
   // in the AZ, and an AZ with tasks but no endpoint either crosses AZs or fails when the other AZ is down.
   const [batch, endpoints] = [azs.batchSubnets!, azs.endpointSubnets!];
@@ -139,24 +170,56 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
       }
     }
   }
-
-  const endpointsRaw = get(raw, ['network', 'interfaceEndpoints']) ?? networkSchema.shape.interfaceEndpoints.parse(undefined);
+  if (Array.isArray(network.endpointSubnets) && network.endpointSubnets.length === 0) {
+    out.push({ path: ['network', 'endpointSubnets'], message: 'at least one endpoint subnet: with private-endpoints the interface endpoints are the only way to ECR, Logs and Secrets Manager' });
+  }
+  const endpointsRaw = network.interfaceEndpoints ?? REQUIRED_INTERFACE_ENDPOINTS;
   if (Array.isArray(endpointsRaw)) {
-    const seen = new Set<unknown>();
-    endpointsRaw.forEach((e, i) => {
-      if (seen.has(e)) out.push({ path: ['network', 'interfaceEndpoints', i], message: `${String(e)} is listed twice` });
-      seen.add(e);
-    });
-    const missing = Object.keys(REQUIRED_ENDPOINTS).filter((e) => !seen.has(e));
+    const missing = Object.keys(REQUIRED_ENDPOINTS).filter((e) => !endpointsRaw.includes(e));
     if (missing.length && endpointsRaw.every((e) => (INTERFACE_SERVICES as readonly unknown[]).includes(e))) {
       out.push({
         path: ['network', 'interfaceEndpoints'],
-        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => REQUIRED_ENDPOINTS[m]!))}`,
+        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => REQUIRED_ENDPOINTS[m]!))} (or use mode public or existing)`,
       });
     }
   }
-  if (get(raw, ['network', 's3Gateway']) === false) {
+  if (network.s3Gateway === false) {
     out.push({ path: ['network', 's3Gateway'], message: 'must be true: ECR serves image layers from S3, and without a NAT the S3 gateway endpoint is the only path, so image pulls would fail' });
+  }
+}
+
+/** Each interface endpoint once. */
+function checkEndpointList(raw: unknown, mode: NetworkMode, out: Problem[]): void {
+  const endpointsRaw = get(raw, ['network', 'interfaceEndpoints']);
+  if (!Array.isArray(endpointsRaw) || mode === 'public') return;
+  const seen = new Set<unknown>();
+  endpointsRaw.forEach((e, i) => {
+    if (seen.has(e)) out.push({ path: ['network', 'interfaceEndpoints', i], message: `${String(e)} is listed twice` });
+    seen.add(e);
+  });
+}
+
+/** Mode `existing`: ids of the user's VPC, subnets and groups, within ECS's limits, each once. */
+function checkExisting(network: Record<string, unknown>, out: Problem[]): void {
+  if (network.vpcId === undefined) out.push({ path: ['network'], message: 'missing required key "vpcId" (your VPC) for mode existing' });
+  const ids = (key: 'subnetIds' | 'securityGroupIds', max: number, what: string) => {
+    const v = network[key];
+    if (v === undefined) return;
+    if (!Array.isArray(v)) return;
+    if (key === 'subnetIds' && v.length === 0) out.push({ path: ['network', key], message: 'at least one subnet for the tasks' });
+    if (v.length > max) out.push({ path: ['network', key], message: `${v.length} ${what}: ECS takes at most ${max} for a task` });
+    const seen = new Map<unknown, number>();
+    v.forEach((id, i) => {
+      const first = seen.get(id);
+      if (first !== undefined) out.push({ path: ['network', key, i], message: `${String(id)} is listed twice (also network.${key}.${first})` });
+      else seen.set(id, i);
+    });
+  };
+  if (network.subnetIds === undefined) out.push({ path: ['network'], message: 'missing required key "subnetIds" (your subnets the tasks run in) for mode existing' });
+  ids('subnetIds', 16, 'subnets');
+  ids('securityGroupIds', 5, 'security groups');
+  if (network.s3Gateway === true) {
+    out.push({ path: ['network', 's3Gateway'], message: 'not available with existing: a gateway endpoint adds a route to your route tables, and batchctl never changes them; add an S3 gateway endpoint to your VPC yourself, or rely on your NAT gateway' });
   }
 }
 

@@ -3,10 +3,11 @@
  * costs (Fargate vCPU and memory for the run's duration), per hour and per month, from the price
  * table in pricing.ts with the config's `pricing:` overrides.
  */
-import type { StackConfig } from '../config/schema.js';
+import { REQUIRED_INTERFACE_ENDPOINTS, type NetworkMode, type StackConfig } from '../config/schema.js';
+import { endpointAzCount } from '../resources/lib/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
-import { endpointCost, pricesFor, type PriceOverrides } from './pricing.js';
+import { endpointCost, pricesFor, type PriceOverrides, type PriceTable } from './pricing.js';
 import type { StackOptions } from './stack.js';
 
 /** Prices resolved for a config: the table with overrides applied, and the Fargate rate for its architecture. */
@@ -19,6 +20,7 @@ export const DEFAULT_RUN_SECONDS = 300;
 /** Fargate bills per second with a one-minute minimum. */
 export const FARGATE_MINIMUM_SECONDS = 60;
 
+/** The prices a region without a built-in table must be given (the public IPv4 price is the same everywhere). */
 const PRICE_KEYS: (keyof PriceOverrides)[] = ['interfaceEndpointAzHour', 'fargateVcpuHour', 'fargateGbHour', 'secretMonth'];
 
 /** Where the run duration came from. */
@@ -31,7 +33,7 @@ export interface CostReport {
   pricesAsOf: string;
   /** `pricing:` keys the config overrides. */
   overridden: string[];
-  prices: { interfaceEndpointAzHour: number; fargateVcpuHour: number; fargateGbHour: number; secretMonth: number };
+  prices: { interfaceEndpointAzHour: number; fargateVcpuHour: number; fargateGbHour: number; secretMonth: number; publicIpv4Hour: number };
   fixed: {
     interfaceEndpoints: number;
     /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
@@ -54,6 +56,9 @@ export interface CostReport {
     durationSource: DurationSource;
     /** How the duration was found (which runs, or why the default). */
     durationNote?: string;
+    /** The public IPv4 address held while the run lasts (0 without a public IP). */
+    publicIpv4: number;
+    /** Fargate plus the public IPv4 address. */
     cost: number;
   };
   schedule: {
@@ -74,6 +79,28 @@ export interface CostReport {
   downEndpointsSaves: { hourly: number; monthly: number };
   /** Failure alerts (`notify:`), when configured: why they add nothing to the estimate. */
   alertsNote?: string;
+  /** The network mode in force, and every mode's cost for this job and schedule. */
+  network: { mode: NetworkMode; publicIp: boolean; modes: ModeCost[] };
+}
+
+/** What one network mode costs for this job and schedule (the mode in force, and the others compared). */
+export interface ModeCost {
+  mode: NetworkMode;
+  /** How to get there: the mode in force, a change of `network.mode` (`up` switches in place), or a new stack (to or from `existing`). */
+  switching: 'current' | 'in place' | 'new stack';
+  interfaceEndpoints: number;
+  azs: number;
+  /** Billed while the stack exists: the endpoints and the secret. */
+  fixedMonthly: number;
+  /** Fargate plus, with a public IP, the IPv4 address for the run's duration. */
+  perRun: number;
+  publicIpv4PerRun: number;
+  /** fixedMonthly + perRun x runs in a month. */
+  monthly: number;
+  /** What this mode relies on that is billed to you outside the stack (your NAT gateway). */
+  notCounted?: string;
+  /** The mode in force's monthly minus this one's: what switching to it saves (negative: costs more). */
+  savesMonthly: number;
 }
 
 /** The prices for a config; a UserError naming the `pricing:` keys to set when the region has no table. */
@@ -146,14 +173,16 @@ export function computeCost(
   opts: { durationSeconds: number; now: Date; durationSource?: DurationSource; durationNote?: string },
 ): CostReport {
   const { table, fargate } = prices;
-  const azs = new Set(config.network.endpointSubnets.map((s) => s.az)).size;
+  const azs = endpointAzCount(config);
   const endpoints = endpointCost(table, config.network.interfaceEndpoints.length, azs);
   const fixedMonthly = endpoints.monthly + table.secretMonth;
 
   const vcpu = config.task.cpu / 1024;
   const memoryGb = config.task.memory / 1024;
   const billed = billedSeconds(opts.durationSeconds);
-  const runCost = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+  const fargateRun = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+  const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
+  const runCost = fargateRun + ipv4Run;
 
   const enabled = config.schedule.enabled;
   const perMonth = enabled ? runsPerMonth(config.schedule.expression, opts.now, config.schedule.timezone ?? 'UTC') : 0;
@@ -164,7 +193,10 @@ export function computeCost(
     cpuArchitecture: config.task.cpuArchitecture,
     pricesAsOf: table.asOf,
     overridden: prices.overridden,
-    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, secretMonth: table.secretMonth },
+    prices: {
+      interfaceEndpointAzHour: table.interfaceEndpointAzHour, fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, secretMonth: table.secretMonth,
+      publicIpv4Hour: table.publicIpv4Hour,
+    },
     fixed: {
       interfaceEndpoints: config.network.interfaceEndpoints.length, azs, enis: endpoints.enis,
       endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth,
@@ -172,7 +204,8 @@ export function computeCost(
     },
     run: {
       vcpu, memoryGb, durationSeconds: opts.durationSeconds, billedSeconds: billed,
-      durationSource: opts.durationSource ?? 'flag', ...(opts.durationNote ? { durationNote: opts.durationNote } : {}), cost: round(runCost),
+      durationSource: opts.durationSource ?? 'flag', ...(opts.durationNote ? { durationNote: opts.durationNote } : {}),
+      publicIpv4: round(ipv4Run), cost: round(runCost),
     },
     schedule: {
       expression: config.schedule.expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
@@ -181,7 +214,54 @@ export function computeCost(
     monthlyTotal: round(fixedMonthly + runsMonthly),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
+    network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, { fargateRun, billed, runs: perMonth }) },
   };
+}
+
+/** A public IPv4 address for a run: Fargate holds it from start to stop (estimated pro rata per second). */
+function ipv4PerRun(hourly: number, billed: number): number {
+  return hourly * (billed / 3600);
+}
+
+/**
+ * Each network mode's cost for the same job and schedule, and what switching saves. The modes not in
+ * force are costed as they would be built from this config: private-endpoints with the four endpoints
+ * it needs in the batch subnets' AZs, public with a public IP per run and no endpoint, existing with
+ * no endpoint, relying on your NAT gateway (not counted: it is yours, shared, billed per hour and GB).
+ */
+export function modeCosts(config: StackConfig, table: PriceTable, run: { fargateRun: number; billed: number; runs: number }): ModeCost[] {
+  const n = config.network;
+  const current = n.mode;
+  // AZs the private-endpoints endpoints would need: the endpoint subnets', else one per task subnet.
+  const privateAzs = n.endpointSubnets.length ? new Set(n.endpointSubnets.map((s) => s.az)).size
+    : n.batchSubnets.length ? new Set(n.batchSubnets.map((s) => s.az)).size : n.subnetIds.length;
+  const shape: Record<NetworkMode, { endpoints: number; azs: number; publicIp: boolean }> = {
+    'private-endpoints': current === 'private-endpoints'
+      ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: false }
+      : { endpoints: REQUIRED_INTERFACE_ENDPOINTS.length, azs: privateAzs, publicIp: false },
+    public: { endpoints: 0, azs: 0, publicIp: true },
+    existing: current === 'existing'
+      ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: n.assignPublicIp }
+      : { endpoints: 0, azs: 0, publicIp: false },
+  };
+  const rows = (['private-endpoints', 'public', 'existing'] as const).map((mode) => {
+    const x = shape[mode];
+    const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth;
+    const publicIpv4PerRun = x.publicIp ? ipv4PerRun(table.publicIpv4Hour, run.billed) : 0;
+    const perRun = run.fargateRun + publicIpv4PerRun;
+    const nat = mode === 'existing' && !x.publicIp
+      ? { notCounted: 'your NAT gateway (billed to you per hour and per GB, whatever uses it)' }
+      : {};
+    return {
+      mode,
+      switching: mode === current ? 'current' as const : mode === 'existing' || current === 'existing' ? 'new stack' as const : 'in place' as const,
+      interfaceEndpoints: x.endpoints, azs: x.azs,
+      fixedMonthly: round(fixedMonthly), perRun: round(perRun), publicIpv4PerRun: round(publicIpv4PerRun),
+      monthly: round(fixedMonthly + perRun * run.runs), ...nat, savesMonthly: 0,
+    };
+  });
+  const now = rows.find((r) => r.mode === current)!.monthly;
+  return rows.map((r) => ({ ...r, savesMonthly: round(now - r.monthly) }));
 }
 
 /** `30s`, `5m`, `1h`, `90` (seconds), or combined like `1m30s`, as seconds. */

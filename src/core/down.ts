@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
+import { endpointAzCount } from '../resources/lib/network.js';
 import { buildContext } from './context.js';
 import { asStepError, countActions, DEFAULT_PARALLEL, walkKeys, type RunResult } from './engine.js';
 import { RunFailed, UserError } from './errors.js';
@@ -108,9 +109,15 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     // goes ahead (a refused or declined run changes nothing, not even the state file).
     const live = new Set(targets.map((t) => t.stateKey).filter(Boolean));
     const stale: ResourceEvent[] = [];
+    // Your VPC and subnets (mode existing): never targets; their records simply leave the state.
+    const yours: string[] = [];
     for (const [key, rec] of state.records()) {
       const kindDef = RESOURCE_KINDS.find((k) => k.kind === rec.kind);
       if (live.has(key) || (opts.endpointsOnly && !kindDef?.costly)) continue;
+      if (kindDef?.external) {
+        yours.push(key);
+        continue;
+      }
       if (kindDef) stale.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
       else opts.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
     }
@@ -122,7 +129,8 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
         state.remove(e.key);
         emit(e);
       }
-      if (stale.length) await state.save();
+      for (const key of yours) state.remove(key);
+      if (stale.length || yours.length) await state.save();
     };
 
     // Counting is a full listing (a bucket's every version): skipped when nobody reads it, that is with
@@ -229,6 +237,8 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     // Stale state records (nodes the config no longer has) are handled with the other orphans below.
     if (e.action === 'delete' || e.action === 'forget') continue;
     const node = plan.graph.byKey.get(e.key)!;
+    // Yours (mode existing): `down` leaves your VPC and subnets exactly as it found them.
+    if (node.kind.external) continue;
     const recorded = plan.walk.ignored.has(e.key) ? undefined : env.state.get(e.key);
     if (e.ignoredRecord || (e.error as { ignoredRecord?: boolean } | undefined)?.ignoredRecord) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
     if (e.action === 'error') {
@@ -301,7 +311,7 @@ function refuseDataLoss(targets: Target[], data: Held): void {
 }
 
 function savingOf(env: PlanEnv, endpoints: number): EndpointSaving {
-  const azs = env.config.network.endpointSubnets.length;
+  const azs = endpointAzCount(env.config);
   const prices = pricesFor(env.config.region, env.config.task.cpuArchitecture, env.config.pricing);
   if (!prices) return { enis: endpoints * azs, unknownPrices: true };
   return { ...endpointCost(prices.table, endpoints, azs), asOf: prices.table.asOf };

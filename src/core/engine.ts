@@ -297,6 +297,11 @@ async function cleanUp(
         env.state.remove(t.stateKey);
         await env.state.save();
       };
+      if (t.kindDef.external) {
+        // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
+        await forget();
+        return;
+      }
       let own: Ownership | undefined;
       try {
         own = await t.kindDef.ownerOf(ctx, t.record);
@@ -347,6 +352,18 @@ export interface Assessment {
   notes?: string[];
   /** The state's record for this node names a resource that is not ours: it was ignored. */
   ignoredRecord?: boolean;
+  /** The user's resource (an `external` kind): read only, always `unchanged`. */
+  external?: boolean;
+}
+
+/** A resource of the user's that the config names (an `external` kind) and that does not exist. */
+export class ExternalMissing extends UserError {
+  constructor(readonly key: string, readonly label: string) {
+    super(
+      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, and batchctl never creates it`,
+      'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
+    );
+  }
 }
 
 /** A resource exists under the node's name (or tags) and is not this stack's: never adopted, never touched. */
@@ -378,6 +395,12 @@ export async function assess(
 ): Promise<Assessment> {
   const { kind, spec } = node;
   const base = { key: node.key, label: kind.label, kind: kind.kind };
+  if (kind.external) {
+    // Yours: found or refused, never diffed, created or claimed (it carries no tag of ours).
+    const found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
+    if (!found) throw new ExternalMissing(node.key, kind.label);
+    return { ...base, action: 'unchanged', found, desired: found.observed, changes: [], external: true };
+  }
   const notes: string[] = [];
   let ignoredRecord = false;
   let found: Found | undefined;

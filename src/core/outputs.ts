@@ -4,6 +4,8 @@
  * read-only walk as `plan`: what does not exist right now is null).
  */
 import { K } from '../resources/lib/keys.js';
+import { taskSubnetKeys } from '../resources/lib/network.js';
+import type { NetworkMode } from '../config/schema.js';
 import { usesDeadLetterQueue, usesScheduler } from '../resources/lib/scheduler.js';
 import { alertsOn, ownsTopic } from '../resources/lib/notify.js';
 import type { StackOptions } from './stack.js';
@@ -36,6 +38,9 @@ export interface Outputs {
   deadLetterQueueArn: string | null;
   secretArn: string | null;
   vpcId: string | null;
+  /** network.mode; in `existing` the VPC and the subnets are yours. */
+  networkMode: NetworkMode;
+  /** The subnets tasks run in (yours in mode existing). */
   batchSubnetIds: string[];
   endpointSubnetIds: string[];
   taskSecurityGroupId: string | null;
@@ -87,8 +92,7 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
   const scheduleArn = arn(scheduler ? K.schedule : K.rule);
   const logGroup = id(K.logGroup);
   const taskDefinitionArn = arn(K.taskDefinition);
-  const subnets = (group: 'batch' | 'endpoint') =>
-    (group === 'batch' ? config.network.batchSubnets : config.network.endpointSubnets).map((s) => id(K.subnet(group, s.az))).filter((x): x is string => !!x);
+  const ids = (keys: string[]) => keys.map(id).filter((x): x is string => !!x);
   const topic = !alertsOn(config) ? null : ownsTopic(config) ? arn(K.alertTopic) : config.notify?.topicArn ?? null;
   return {
     repositoryUri: rec(K.repository)?.attrs?.uri ?? null,
@@ -106,9 +110,10 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
     deadLetterQueueArn: usesDeadLetterQueue(config) ? arn(K.deadLetterQueue) : null,
     secretArn: arn(K.secret),
     vpcId: id(K.vpc),
-    batchSubnetIds: subnets('batch'),
-    endpointSubnetIds: subnets('endpoint'),
-    taskSecurityGroupId: id(K.securityGroup('task')),
+    networkMode: config.network.mode,
+    batchSubnetIds: ids(taskSubnetKeys(config)),
+    endpointSubnetIds: ids(config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az))),
+    taskSecurityGroupId: id(K.securityGroup('task')) ?? config.network.securityGroupIds[0] ?? null,
     executionRoleArn: arn(K.role('execution')),
     taskRoleArn: arn(K.role('task')),
     triggerRoleArn: arn(K.role(scheduler ? 'scheduler' : 'events')),

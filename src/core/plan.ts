@@ -88,6 +88,7 @@ export async function planOf(env: Pick<PlanEnv, 'config' | 'aws' | 'account' | '
     const kind = env.kinds.find((k) => k.kind === record.kind);
     if (!kind) return undefined;
     const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };
+    if (kind.external) return { ...base, action: 'forget', external: true, notes: [`${record.id} is yours and no longer in the config: batchctl never touched it`] };
     const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
     try {
       const own = await kind.ownerOf(ctx, record);
@@ -129,7 +130,7 @@ export async function runPlan(opts: import('./stack.js').StackOptions & { parall
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
-    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath });
+    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
     const plan = await planStack(
       { config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS },
       { parallel: opts.parallel },

@@ -7,7 +7,9 @@
  *   only when the request tags the new resource `batchctl:stack=<stack>` (aws:RequestTag), and only in
  *   a VPC / with subnets, groups and route tables that already carry it (aws:ResourceTag); every change
  *   or delete needs the target to carry it. Tagging at creation needs ec2:CreateTags, allowed only as
- *   part of those creates (ec2:CreateAction).
+ *   part of those creates (ec2:CreateAction). In network mode `existing` your VPC carries no tag of
+ *   ours: creating our groups and endpoints is allowed in that VPC by its ARN (and in its subnets by
+ *   `ec2:Vpc`), and nothing creates, changes or deletes a VPC, subnet, route or gateway.
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
  *   ecs:ListTasks, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no narrower) resource.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
@@ -86,8 +88,12 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
   const role = (name: string) => `arn:${P}:iam::${A}:role/${name}`;
   const bucket = c.bucket.name ?? defaultBucketName(S, A, R);
   const ctx = { config: c, stack: S } as Parameters<typeof topicName>[0];
-  const ec2Types = ['vpc', 'subnet', 'security-group', 'route-table', 'vpc-endpoint'];
-  const ec2Any = ec2Types.map((x) => arn('ec2', `${x}/*`));
+  // Mode existing: the VPC and subnets are yours (no tag of ours), and batchctl creates none of the
+  // network itself: only its groups and endpoints, inside your VPC.
+  const ownsNetwork = c.network.mode !== 'existing';
+  // What carries the stack's tag: the tag is the scope (EC2 ids are random), so any resource type. One
+  // pattern instead of one per type keeps the whole policy within a role's inline size.
+  const ec2Any = [arn('ec2', '*')];
   const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
   const roles = [c.iam.executionRoleName, c.iam.taskRoleName, c.iam.eventsRoleName, c.iam.schedulerRoleName].map(role);
   const group = scheduleGroupName(c);
@@ -103,7 +109,10 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
   const queue = arn('sqs', deadLetterQueueName(c));
   const topic = arn('sns', topicName(ctx));
   const bucketArn = `arn:${P}:s3:::${bucket}`;
-  const creates: [string, string][] = [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateSecurityGroup', 'security-group'], ['CreateRouteTable', 'route-table'], ['CreateVpcEndpoint', 'vpc-endpoint']];
+  const creates: [string, string][] = [
+    ...(ownsNetwork ? [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateRouteTable', 'route-table'], ['CreateInternetGateway', 'internet-gateway']] as [string, string][] : []),
+    ['CreateSecurityGroup', 'security-group'], ['CreateVpcEndpoint', 'vpc-endpoint'],
+  ];
   const boundary = c.iam.permissionsBoundary;
   const passTo = (sid: string, names: string[], service: string, commands: PolicyCommand[]): Grant => ({
     sid, commands, actions: ['iam:PassRole'], resources: names.map(role), condition: { StringEquals: { 'iam:PassedToService': service } },
@@ -111,9 +120,9 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
 
   const grants: Grant[] = [
     // EC2
-    { sid: 'Ec2Describe', commands: DISCOVER, resources: ['*'], actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeVpcEndpointServices'] },
-    // The preflight checks the configured zones before the first write.
-    { sid: 'Ec2Describe', commands: ['plan', 'up'], resources: ['*'], actions: ['ec2:DescribeAvailabilityZones'] },
+    { sid: 'Ec2Describe', commands: DISCOVER, resources: ['*'], actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeVpcEndpointServices', 'ec2:DescribeInternetGateways'] },
+    // The preflight checks the configured zones before the first write (the subnets batchctl creates).
+    ...(ownsNetwork ? [{ sid: 'Ec2Describe', commands: ['plan', 'up'] as PolicyCommand[], resources: ['*'], actions: ['ec2:DescribeAvailabilityZones'] }] : []),
     // Deleting an endpoint or a subnet waits for AWS to release their network interfaces.
     { sid: 'Ec2Describe', commands: REMOVERS, resources: ['*'], actions: ['ec2:DescribeNetworkInterfaces'] },
     ...creates.map(([op, type]): Grant => ({
@@ -123,13 +132,24 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     { sid: 'Ec2TagOnCreate', commands: UP, actions: ['ec2:CreateTags'], resources: ec2Any, condition: { StringEquals: { 'ec2:CreateAction': creates.map(([op]) => op) } } },
     {
       sid: 'Ec2Ours', commands: UP, resources: ec2Any, condition: ours,
-      actions: ['ec2:CreateSubnet', 'ec2:CreateSecurityGroup', 'ec2:CreateRouteTable', 'ec2:CreateVpcEndpoint', 'ec2:ModifyVpcAttribute', 'ec2:ModifySubnetAttribute',
-        'ec2:AssociateRouteTable', 'ec2:ReplaceRouteTableAssociation', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress',
-        'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ModifyVpcEndpoint', 'ec2:DeleteRoute', 'ec2:CreateTags', 'ec2:DeleteTags'],
+      actions: ['ec2:CreateSecurityGroup', 'ec2:CreateVpcEndpoint', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress',
+        'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ModifyVpcEndpoint', 'ec2:CreateTags', 'ec2:DeleteTags',
+        ...(ownsNetwork
+          ? ['ec2:CreateSubnet', 'ec2:CreateRouteTable', 'ec2:ModifyVpcAttribute', 'ec2:ModifySubnetAttribute', 'ec2:AssociateRouteTable',
+            'ec2:ReplaceRouteTableAssociation', 'ec2:DeleteRoute', 'ec2:CreateRoute', 'ec2:ReplaceRoute', 'ec2:AttachInternetGateway', 'ec2:DetachInternetGateway']
+          : [])],
     },
-    // `up` removes an endpoint or an AZ's subnet that left the config.
-    { sid: 'Ec2Ours', commands: REMOVERS, resources: ec2Any, condition: ours, actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSubnet', 'ec2:DisassociateRouteTable'] },
-    { sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteSecurityGroup', 'ec2:DeleteRouteTable', 'ec2:DeleteVpc'] },
+    // `up` removes an endpoint or an AZ's subnet that left the config, and switching between public and
+    // private-endpoints the endpoints' group, or the internet gateway and its route.
+    {
+      sid: 'Ec2Ours', commands: REMOVERS, resources: ec2Any, condition: ours,
+      actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSecurityGroup',
+        ...(ownsNetwork ? ['ec2:DeleteSubnet', 'ec2:DisassociateRouteTable', 'ec2:DeleteRoute', 'ec2:DetachInternetGateway', 'ec2:DeleteInternetGateway'] : [])],
+    },
+    ...(ownsNetwork ? [{ sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteRouteTable', 'ec2:DeleteVpc'] }] : []),
+    // Mode existing: creating inside your VPC is authorised on it (and on your subnets, for the endpoints'
+    // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
+    ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
     // IAM
     { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
     {
@@ -215,6 +235,24 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
   if (c.notify?.topicArn) grants.push({ sid: 'YourAlertTopic', commands: DISCOVER, resources: [c.notify.topicArn], actions: ['sns:GetTopicAttributes'] });
   grants.push(...stateGrants(t.state, P));
   return grants;
+}
+
+/** Mode existing: what creating batchctl's groups and endpoints inside your VPC is authorised on. */
+function yourNetworkGrants(c: StackConfig, arn: (svc: string, rest: string) => string): Grant[] {
+  const n = c.network;
+  const vpc = arn('ec2', `vpc/${n.vpcId}`);
+  // Any subnet of your VPC: an endpoint leaves a subnet dropped from the config too.
+  const inYourVpc = { ArnEquals: { 'ec2:Vpc': vpc } };
+  const groups = !n.securityGroupIds.length || n.interfaceEndpoints.length;
+  return [
+    ...(groups ? [{ sid: 'Ec2YourVpc', commands: UP, resources: [vpc], actions: ['ec2:CreateSecurityGroup'] }] : []),
+    ...(n.interfaceEndpoints.length
+      ? [
+        { sid: 'Ec2YourVpc', commands: UP, resources: [vpc], actions: ['ec2:CreateVpcEndpoint'] },
+        { sid: 'Ec2YourSubnets', commands: UP, resources: [arn('ec2', 'subnet/*')], actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'], condition: inYourVpc },
+      ]
+      : []),
+  ];
 }
 
 /** What the state needs: nothing locally; in S3 the object, its lock, and listing (a missing key is then 404, not 403). */

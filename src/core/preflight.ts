@@ -10,6 +10,7 @@
  * service lookup is shared with the endpoint nodes, which then make no call of their own for it.
  */
 import { DescribeAvailabilityZonesCommand, type AvailabilityZone } from '@aws-sdk/client-ec2';
+import type { ResourceRecord } from './types.js';
 import type { AwsClients } from '../aws/clients.js';
 import type { StackConfig } from '../config/schema.js';
 import type { Problem } from '../config/validate.js';
@@ -24,6 +25,8 @@ export interface PreflightEnv {
   account: string;
   partition: string;
   configPath: string;
+  /** The state's records: a config that switches to or from mode `existing` is refused by them. */
+  records?: ReadonlyMap<string, ResourceRecord>;
 }
 
 /** What the preflight found, for callers that show or measure it. */
@@ -42,7 +45,7 @@ export interface PreflightReport {
  */
 const USABLE_STATES = new Set(['available', 'information', 'constrained']);
 
-const list = (xs: string[]) => (xs.length <= 2 ? xs.join(' and ') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+export const list = (xs: string[], conj = 'and') => (xs.length <= 2 ? xs.join(` ${conj} `) : `${xs.slice(0, -1).join(', ')} ${conj} ${xs.at(-1)}`);
 const oneOf = (xs: string[]) => (xs.length === 1 ? xs[0]! : `one of ${xs.join(', ')}`);
 
 /**
@@ -51,16 +54,64 @@ const oneOf = (xs: string[]) => (xs.length === 1 ? xs[0]! : `one of ${xs.join(',
  */
 export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
   const { config } = env;
-  const read = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (err) {
-      throw new AwsStepError(`preflight (${what})`, 'find', awsErrorCode(err), err instanceof Error ? err.message : String(err), err);
-    }
+  const problems: Problem[] = modeSwitchProblems(env);
+  const image = config.task.image ? parseEcrImage(config.task.image) : undefined;
+  if (image && image.account !== env.account && !config.task.crossAccountImage) {
+    problems.push({
+      path: ['task', 'image'],
+      message: `${config.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
+    });
+  }
+  const report = config.network.mode === 'existing'
+    ? await (await import('./preflight-existing.js')).preflightExisting(env, problems)
+    : await preflightOwnedNetwork(env, problems);
+  if (problems.length) {
+    const { configErrorAt } = await import('../config/load.js');
+    throw await configErrorAt(env.configPath, problems, 'nothing was changed; fix them and run `batchctl plan`');
+  }
+  return report;
+}
+
+/** Run one read of the preflight; an AWS failure names the preflight step. */
+export async function preflightRead<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new AwsStepError(`preflight (${what})`, 'find', awsErrorCode(err), err instanceof Error ? err.message : String(err), err);
+  }
+}
+
+/**
+ * Switching to or from `existing` would move the job to another VPC (yours, or one batchctl creates):
+ * refused, whatever else the config says. The state tells which VPC the stack has been using.
+ */
+function modeSwitchProblems(env: PreflightEnv): Problem[] {
+  const mode = env.config.network.mode;
+  const recs = [...(env.records?.values() ?? [])];
+  const ours = recs.find((r) => r.kind === 'ec2.vpc');
+  const yours = recs.find((r) => r.kind === 'ec2.existing-vpc');
+  if (mode === 'existing' && ours) return [switchProblem(`stack ${env.config.stack} has its own VPC ${ours.id} (mode private-endpoints or public)`, 'existing')];
+  if (mode !== 'existing' && yours) return [switchProblem(`stack ${env.config.stack} runs in your VPC ${yours.id} (mode existing)`, mode)];
+  return [];
+}
+
+/** The refusal of a switch to or from `existing`. */
+export function switchProblem(now: string, to: string): Problem {
+  return {
+    path: ['network', 'mode'],
+    message: `${now}: switching to ${to} would move the job to another VPC, which up does not do in place; run \`batchctl down\` first (it leaves your VPC as it is), or use another stack name for the new network`,
   };
+}
+
+/**
+ * Modes `private-endpoints` and `public`: the zones of the subnets batchctl creates, and the endpoint
+ * services they need. Two read calls in parallel.
+ */
+async function preflightOwnedNetwork(env: PreflightEnv, problems: Problem[]): Promise<PreflightReport> {
+  const { config } = env;
   const [azOut, lookup] = await Promise.all([
-    read('availability zones', () => env.aws.ec2.send(new DescribeAvailabilityZonesCommand({}))),
-    read('VPC endpoint services', () => endpointServicesFor(env.aws.ec2, config)),
+    preflightRead('availability zones', () => env.aws.ec2.send(new DescribeAvailabilityZonesCommand({}))),
+    preflightRead('VPC endpoint services', () => endpointServicesFor(env.aws.ec2, config)),
   ]);
   const zones = new Map<string, AvailabilityZone>();
   for (const z of azOut.AvailabilityZones ?? []) {
@@ -68,16 +119,7 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
     if (z.ZoneName && (z.ZoneType ?? 'availability-zone') === 'availability-zone') zones.set(z.ZoneName, z);
   }
   const usable = [...zones.values()].filter((z) => USABLE_STATES.has(z.State ?? 'available')).map((z) => z.ZoneName!).sort();
-
-  const problems: Problem[] = [];
-  const services: EndpointService[] = [];
-  wantedServices(config).forEach((w) => {
-    const found = lookup.services.get(`${w.type}:${w.short}`);
-    if (found) return void services.push(found);
-    problems.push(w.type === 'Gateway'
-      ? { path: ['network', 's3Gateway'], message: `the S3 gateway endpoint is not offered in ${config.region}` }
-      : { path: ['network', 'interfaceEndpoints', config.network.interfaceEndpoints.indexOf(w.short as never)], message: `${w.short} is not offered as a VPC interface endpoint in ${config.region}` });
-  });
+  const services = serviceProblems(config, lookup.services, problems);
   const interfaces = services.filter((s) => s.type === 'Interface');
   // A service answered without zones (GovCloud names only) cannot be checked per zone: it does not block.
   const lacking = (az: string) => interfaces.filter((s) => s.zones && !s.zones.includes(az)).map((s) => s.short);
@@ -109,17 +151,18 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
   };
   checkList('batchSubnets', false);
   checkList('endpointSubnets', true);
-  const image = config.task.image ? parseEcrImage(config.task.image) : undefined;
-  if (image && image.account !== env.account && !config.task.crossAccountImage) {
-    problems.push({
-      path: ['task', 'image'],
-      message: `${config.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
-    });
-  }
-
-  if (problems.length) {
-    const { configErrorAt } = await import('../config/load.js');
-    throw await configErrorAt(env.configPath, problems, 'nothing was changed; fix them and run `batchctl plan`');
-  }
   return { calls: 1 + lookup.calls, zones: usable, services };
+}
+
+/** The endpoint services the config wants that the region offers; the others become problems. */
+export function serviceProblems(config: StackConfig, found: ReadonlyMap<string, EndpointService>, problems: Problem[]): EndpointService[] {
+  const services: EndpointService[] = [];
+  wantedServices(config).forEach((w) => {
+    const hit = found.get(`${w.type}:${w.short}`);
+    if (hit) return void services.push(hit);
+    problems.push(w.type === 'Gateway'
+      ? { path: ['network', 's3Gateway'], message: `the S3 gateway endpoint is not offered in ${config.region}` }
+      : { path: ['network', 'interfaceEndpoints', config.network.interfaceEndpoints.indexOf(w.short as never)], message: `${w.short} is not offered as a VPC interface endpoint in ${config.region}` });
+  });
+  return services;
 }

@@ -14,6 +14,8 @@ export interface PriceTable {
   fargate: { X86_64: { vcpuHour: number; gbHour: number }; ARM64: { vcpuHour: number; gbHour: number } };
   /** Secrets Manager, per secret per month. */
   secretMonth: number;
+  /** A public IPv4 address (a task started with a public IP holds one while it runs), per hour. */
+  publicIpv4Hour: number;
 }
 
 /** Hours in a month as AWS bills them (365 * 24 / 12). */
@@ -21,32 +23,39 @@ export const HOURS_PER_MONTH = 730;
 
 const AS_OF = '2025-06-01';
 
+/**
+ * AWS bills every public IPv4 address it provides, attached or not, at one price in every commercial
+ * region (since 2024-02-01; read off the VPC pricing page on AS_OF). A Fargate task started with a public
+ * IP holds one from its start to its stop.
+ */
+export const PUBLIC_IPV4_HOUR = 0.005;
+
 /** Built-in prices. Regions not listed need `pricing:` in the config. */
 export const PRICES: Record<string, PriceTable> = {
   'ap-northeast-1': {
     region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
     fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
-    secretMonth: 0.4,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
   },
   'us-east-1': {
     region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
   },
   'us-west-2': {
     region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
   },
   'eu-west-1': {
     region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
   },
   'eu-central-1': {
     region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
     fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
-    secretMonth: 0.4,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
   },
 };
 
@@ -56,6 +65,7 @@ export interface PriceOverrides {
   fargateVcpuHour?: number;
   fargateGbHour?: number;
   secretMonth?: number;
+  publicIpv4Hour?: number;
 }
 
 /**
@@ -65,13 +75,15 @@ export interface PriceOverrides {
 export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOverrides = {}): { table: PriceTable; fargate: { vcpuHour: number; gbHour: number }; overridden: string[] } | undefined {
   const base = PRICES[region];
   const overridden = Object.keys(o).filter((k) => o[k as keyof PriceOverrides] !== undefined);
+  // One price everywhere: a region without a table still knows it.
+  const publicIpv4Hour = o.publicIpv4Hour ?? base?.publicIpv4Hour ?? PUBLIC_IPV4_HOUR;
   const endpoint = o.interfaceEndpointAzHour ?? base?.interfaceEndpointAzHour;
   const vcpu = o.fargateVcpuHour ?? base?.fargate[arch].vcpuHour;
   const gb = o.fargateGbHour ?? base?.fargate[arch].gbHour;
   const secret = o.secretMonth ?? base?.secretMonth;
   if (endpoint === undefined || vcpu === undefined || gb === undefined || secret === undefined) return undefined;
   const table: PriceTable = {
-    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret,
+    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour,
     fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
   };
   return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };

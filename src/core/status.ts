@@ -5,7 +5,7 @@
  */
 import { RUN_NOW_STARTED_BY } from './run-now.js';
 import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
-import type { StackConfig } from '../config/schema.js';
+import type { NetworkMode, StackConfig } from '../config/schema.js';
 import { nextRuns } from '../config/cron.js';
 import { awsErrorCode, isNotFound } from './errors.js';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -29,6 +29,8 @@ export interface ResourceStatus {
   duplicates?: string[];
   /** A state record that is not ours, ignored; duplicates. */
   notes?: string[];
+  /** `you`: your VPC or subnet (network mode existing), read only. */
+  owner?: 'you';
 }
 
 /** One interface endpoint: billed per hour while it exists. */
@@ -101,6 +103,8 @@ export interface StatusReport {
   resources: ResourceStatus[];
   counts: Record<ResourceStatus['state'], number>;
   endpoints: { up: number; down: number; list: EndpointStatus[] };
+  /** How tasks reach AWS services (network.mode), and in which VPC. */
+  network: { mode: NetworkMode; vpcId?: string; vpcOwner: 'batchctl' | 'you'; publicIp: boolean };
   schedule: ScheduleStatus;
   runs: RunInfo[];
   runsNote?: string;
@@ -270,6 +274,7 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       ...(e.error ? { error: e.error.message } : {}),
       ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
       ...(e.notes?.length ? { notes: e.notes } : {}),
+      ...(e.external ? { owner: 'you' as const } : {}),
     }));
     const counts = { present: 0, missing: 0, drifted: 0, error: 0, stale: 0 };
     for (const r of resources) counts[r.state] += 1;
@@ -302,6 +307,10 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     return {
       stack: config.stack, region: config.region, account: stack.account, resources, counts,
       endpoints: { up: endpointList.filter((x) => x.state === 'up').length, down: endpointList.filter((x) => x.state === 'down').length, list: endpointList },
+      network: {
+        mode: config.network.mode, vpcId: resources.find((r) => r.key === K.vpc)?.id,
+        vpcOwner: config.network.mode === 'existing' ? 'you' : 'batchctl', publicIp: config.network.assignPublicIp,
+      },
       schedule, runs: recent.runs, ...(recent.note ? { runsNote: recent.note } : {}), alerts: alertStatus(config, plan.entries),
     };
   } finally {

@@ -131,6 +131,13 @@ export interface ResourceKind<D = any, P = any> {
   dependsOn: readonly string[];
   /** Billed by the hour whether or not the job runs (`down --endpoints` removes the costly ones). */
   costly: boolean;
+  /**
+   * The user's resource, named by id in the config (a VPC and subnets of yours, network mode `existing`):
+   * looked up so dependants can use it, and refused when missing, but never created, updated or deleted,
+   * and never ours (it carries no tag of ours and needs none). `up`'s prune and `down` leave it alone;
+   * `plan` and `status` show it as yours. Its `create` and `delete` only throw.
+   */
+  external?: boolean;
   /** The nodes this kind contributes for a config. */
   nodes(config: StackConfig): NodeSpec<P>[];
   /** The settings the node should have. May read dependency records through ctx.record. */

@@ -33,6 +33,10 @@ import { eventsAlertTarget } from './events-alert-target.js';
 import { sqsQueue } from './sqs-queue.js';
 import { schedulerScheduleGroup } from './scheduler-schedule-group.js';
 import { schedulerSchedule } from './scheduler-schedule.js';
+import { existingVpc } from './existing-vpc.js';
+import { existingSubnet } from './existing-subnet.js';
+import { internetGateway } from './internet-gateway.js';
+import { route } from './route.js';
 
 /** Every kind batchctl manages, the slow ones (VPC endpoints, IAM) first so they start early. */
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
@@ -66,4 +70,9 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   sqsQueue,
   schedulerScheduleGroup,
   schedulerSchedule,
+  // Network modes: your VPC and subnets (existing, read only), the internet gateway and its route (public).
+  existingVpc,
+  existingSubnet,
+  internetGateway,
+  route,
 ];

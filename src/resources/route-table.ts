@@ -10,10 +10,12 @@ import {
 import type { Ctx, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, sorted, tagSpecs,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs,
   unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import { ownsVpc, routeNodes } from './lib/network.js';
+import { describeInternetGateways } from './internet-gateway.js';
 
 /** The stack's route tables (shared with the association nodes' lookups). */
 export const describeRouteTables = (ctx: Ctx): Ec2Describe<RouteTable> => async (q) => {
@@ -25,8 +27,9 @@ export const describeRouteTables = (ctx: Ctx): Ec2Describe<RouteTable> => async 
 export interface RouteTableDesired {
   vpcId: string;
   /**
-   * Routes beyond the implicit local route and the S3 gateway endpoint's prefix-list route (which the
-   * endpoint kind owns), as `destination -> target`. Always empty: the subnets stay private.
+   * Routes beyond the implicit local route, the S3 gateway endpoint's prefix-list route (which the
+   * endpoint kind owns) and the routes of route nodes, as `destination -> target`. Always empty: any
+   * other route (a NAT, someone's gateway) is removed.
    */
   extraRoutes: string[];
   tags: Record<string, string>;
@@ -36,24 +39,31 @@ function destination(r: Route): string {
   return r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId ?? '?';
 }
 
-function extraRoutes(rt: RouteTable): string[] {
-  return sorted((rt.Routes ?? [])
-    .filter((r) => r.GatewayId !== 'local' && !r.GatewayId?.startsWith('vpce-'))
-    .map((r) => {
-      const target = r.GatewayId ?? r.NatGatewayId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NetworkInterfaceId
-        ?? r.InstanceId ?? r.EgressOnlyInternetGatewayId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'unknown';
-      return `${destination(r)} -> ${target}`;
-    }));
+/**
+ * Routes beyond the local one and the gateway endpoints', less those route nodes own: the routes of
+ * this config's route nodes (mode `public`'s default route), and any route to an internet gateway of
+ * ours. The latter is a route node's even when the config no longer has that node (switching to
+ * `private-endpoints`): the engine removes it after everything converged, and removing it here, first,
+ * would cut the tasks' way out before the endpoints replacing it are available.
+ */
+async function extraRoutes(ctx: Ctx, rt: RouteTable): Promise<string[]> {
+  const managed = new Set(routeNodes(ctx.config).map((r) => r.destination));
+  const candidates = (rt.Routes ?? []).filter((r) => r.GatewayId !== 'local' && !r.GatewayId?.startsWith('vpce-') && !managed.has(destination(r)));
+  const toGateways = candidates.some((r) => r.GatewayId?.startsWith('igw-'));
+  const ourGateways = toGateways
+    ? new Set((await stackItems(ctx, 'InternetGateway', describeInternetGateways(ctx))).map((g) => g.InternetGatewayId))
+    : new Set<string | undefined>();
+  return sorted(candidates.filter((r) => !ourGateways.has(r.GatewayId)).map((r) => `${destination(r)} -> ${routeTarget(r)}`));
 }
 
-/** The batch subnets' route table: only the local route (plus the S3 gateway endpoint's), no internet. */
+/** The batch subnets' route table: the local route, the S3 gateway endpoint's, and the route nodes' (mode `public`). */
 export const routeTable: ResourceKind<RouteTableDesired> = {
   kind: 'ec2.route-table',
   label: 'Route table',
   dependsOn: ['ec2.vpc'],
   costly: false,
 
-  nodes: () => [{ key: K.routeTable, deps: [K.vpc], params: {} }],
+  nodes: (config) => (ownsVpc(config) ? [{ key: K.routeTable, deps: [K.vpc], params: {} }] : []),
 
   desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [], tags: resourceTags(ctx, node.key) }),
 
@@ -65,7 +75,7 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
       rank: (rts) => [...rts].sort((a, b) => (b.Associations?.length ?? 0) - (a.Associations?.length ?? 0) || (a.RouteTableId ?? '').localeCompare(b.RouteTableId ?? '')),
     });
     if (!found) return undefined;
-    return ec2Found('ec2.route-table', found, (r) => r.RouteTableId!, { vpcId: found.item.VpcId ?? '', extraRoutes: extraRoutes(found.item), tags: ec2Tags(ctx, found.item) });
+    return ec2Found('ec2.route-table', found, (r) => r.RouteTableId!, { vpcId: found.item.VpcId ?? '', extraRoutes: await extraRoutes(ctx, found.item), tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, d) {

@@ -17,6 +17,7 @@ import {
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
 import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
+import { ownsTaskGroup, taskGroupIds, taskGroupKeys } from './lib/network.js';
 
 const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
@@ -83,8 +84,9 @@ async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroup
 }
 
 /**
- * The task group (egress only) and the endpoint group (HTTPS in from the task group only). Names are
- * unique per VPC, so a group is found by name and its ownership read from its tags.
+ * The task group (egress only, no inbound rule: in mode public too) and the endpoint group (HTTPS in from
+ * the tasks' groups only). In mode existing the task group is yours when `securityGroupIds` is given.
+ * Names are unique per VPC, so a group is found by name and its ownership read from its tags.
  */
 export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }> = {
   kind: 'ec2.security-group',
@@ -92,9 +94,12 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   dependsOn: ['ec2.vpc'],
   costly: false,
 
-  nodes: () => [
-    { key: K.securityGroup('task'), deps: [K.vpc], params: { which: 'task' } },
-    { key: K.securityGroup('endpoint'), deps: [K.vpc, K.securityGroup('task')], params: { which: 'endpoint' } },
+  nodes: (config) => [
+    ...(ownsTaskGroup(config) ? [{ key: K.securityGroup('task'), deps: [K.vpc], params: { which: 'task' as const } }] : []),
+    // Only where interface endpoints are (none in mode public).
+    ...(config.network.interfaceEndpoints.length
+      ? [{ key: K.securityGroup('endpoint'), deps: [K.vpc, ...taskGroupKeys(config)], params: { which: 'endpoint' as const } }]
+      : []),
   ],
 
   desired(ctx, node) {
@@ -105,7 +110,7 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
     return {
       ...base,
       description: `batchctl ${ctx.stack}: VPC interface endpoints, HTTPS from the tasks`,
-      ingress: [`tcp 443..443 ${ctx.record(K.securityGroup('task')).id}`],
+      ingress: taskGroupIds(ctx).map((id) => `tcp 443..443 ${id}`).sort(),
     };
   },
 

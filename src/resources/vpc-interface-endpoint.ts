@@ -7,6 +7,7 @@ import {
   tagSpecs, waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
+import { endpointSubnetIds, endpointSubnetKeys } from './lib/network.js';
 
 /** An interface endpoint's settings (id lists sorted). */
 export interface InterfaceEndpointDesired {
@@ -53,7 +54,7 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
   nodes: (config) =>
     config.network.interfaceEndpoints.map((service) => ({
       key: K.interfaceEndpoint(service),
-      deps: [K.vpc, ...config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az)), K.securityGroup('endpoint')],
+      deps: [K.vpc, ...endpointSubnetKeys(config), K.securityGroup('endpoint')],
       params: { service },
     })),
 
@@ -62,7 +63,7 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
     type: 'Interface',
     vpcId: ctx.record(K.vpc).id,
     serviceName: await endpointServiceName(ctx, { short: node.params.service, type: 'Interface' }),
-    subnetIds: sorted(ctx.config.network.endpointSubnets.map((s) => ctx.record(K.subnet('endpoint', s.az)).id)),
+    subnetIds: endpointSubnetIds(ctx),
     securityGroupIds: [ctx.record(K.securityGroup('endpoint')).id],
     privateDnsEnabled: true,
     state: 'available',

@@ -17,6 +17,7 @@ import {
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
+import { ownsVpc } from './lib/network.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {
@@ -26,7 +27,8 @@ export interface VpcDesired {
   tags: Record<string, string>;
 }
 
-const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
+/** Describe VPCs, as `findInStack` and `ec2OwnerOf` want it. */
+export const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
   return { items: out.Vpcs, nextToken: out.NextToken };
 };
@@ -78,14 +80,14 @@ async function rankVpcs(ctx: Ctx, vpcs: Vpc[]): Promise<Vpc[]> {
   return [...vpcs].sort((a, b) => held(b) - held(a) || (a.VpcId ?? '').localeCompare(b.VpcId ?? ''));
 }
 
-/** The stack's VPC: private, DNS support and hostnames on. */
+/** The stack's VPC (modes private-endpoints and public): DNS support and hostnames on. */
 export const vpc: ResourceKind<VpcDesired> = {
   kind: 'ec2.vpc',
   label: 'VPC',
   dependsOn: [],
   costly: false,
 
-  nodes: () => [{ key: K.vpc, deps: [], params: {} }],
+  nodes: (config) => (ownsVpc(config) ? [{ key: K.vpc, deps: [], params: {} }] : []),
 
   desired: (ctx, node) => ({ cidr: ctx.config.network.vpcCidr, dnsSupport: true, dnsHostnames: true, tags: resourceTags(ctx, node.key) }),
 

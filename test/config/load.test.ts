@@ -127,6 +127,32 @@ describe('good configs', () => {
   });
 });
 
+describe('network modes', () => {
+  it('fill each mode\'s defaults: public has no interface endpoint, existing none unless listed and no S3 gateway', async () => {
+    const pub = await loadConfig(`${GOOD}mode-public.yaml`, NO_ENV);
+    expect(pub.network).toMatchObject({ mode: 'public', interfaceEndpoints: [], s3Gateway: true, endpointSubnets: [], assignPublicIp: true, subnetIds: [] });
+    const ex = await loadConfig(`${GOOD}mode-existing.yaml`, NO_ENV);
+    expect(ex.network).toMatchObject({
+      mode: 'existing', vpcId: 'vpc-0a1b2c3d4e5f60718', subnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-1a1b2c3d4e5f60718'],
+      securityGroupIds: [], interfaceEndpoints: [], s3Gateway: false, batchSubnets: [], assignPublicIp: false,
+    });
+    // Changing only the mode line of the default config gives a valid public config: the endpoint keys stay, unused.
+    const switched = parseConfigText(valid.replace('mode: private-endpoints', 'mode: public'), 'f', NO_ENV);
+    expect(switched.network).toMatchObject({ mode: 'public', interfaceEndpoints: [], endpointSubnets: [{ az: 'ap-northeast-1a', cidr: '192.168.2.0/24' }, { az: 'ap-northeast-1c', cidr: '192.168.3.0/24' }] });
+  });
+
+  it('private-endpoints needs its endpoint subnets; ids must look like AWS ids', () => {
+    const noEndpoints = valid.replace(/ {2}endpointSubnets:\n(?: {4}- .*\n)+/, '');
+    expect(problemsOf(noEndpoints).details.join('\n')).toContain('missing required key "endpointSubnets"');
+    expect(parseConfigText(noEndpoints.replace('mode: private-endpoints', 'mode: public'), 'f', NO_ENV).network.endpointSubnets).toEqual([]);
+    const bad = problemsOf('stack: s1\nregion: ap-northeast-1\nnetwork:\n  mode: existing\n  vpcId: vpc-12\n  subnetIds: [subnet-xyz]\n');
+    expect(bad.details).toEqual([
+      'batch.config.yaml:5:10  network.vpcId  expected a VPC id such as vpc-0123456789abcdef0, got the string "vpc-12"',
+      'batch.config.yaml:6:15  network.subnetIds.0  expected a subnet id such as subnet-0123456789abcdef0, got the string "subnet-xyz"',
+    ]);
+  });
+});
+
 describe('error reporting', () => {
   it('is a UserError with the hint and problems sorted by position', () => {
     const text = valid

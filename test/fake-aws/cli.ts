@@ -3,6 +3,10 @@
  *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
  * make it feel like AWS; FAKE_BUCKETS=a,b creates those buckets first (a team's state bucket).
+ * FAKE_USER_NETWORK=nat (or =public, without the NAT gateway) first builds a network
+ * of "yours" for network mode existing: vpc-00000000000000001, private subnets subnet-00000000000000007 (1a)
+ * and subnet-00000000000000008 (1c) routed to nat-00000000000000010, public subnet subnet-00000000000000009 (1a)
+ * routed to igw-0000000000000000a.
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -12,6 +16,12 @@ fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
 // Buckets that exist before the first command (a team's state bucket), versioned, comma-separated.
 for (const b of (process.env.FAKE_BUCKETS ?? '').split(',').filter(Boolean)) fake.s3.addBucket(b, { versioning: 'Enabled' });
+
+if (process.env.FAKE_USER_NETWORK) {
+  const { userNetwork } = await import('../helpers/network.js');
+  await userNetwork(fake, { nat: process.env.FAKE_USER_NETWORK !== 'public' });
+  fake.core.resetCalls();
+}
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];

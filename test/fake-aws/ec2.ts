@@ -6,6 +6,13 @@
 import {
   EC2Client,
   AssociateRouteTableCommand,
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  DeleteInternetGatewayCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DetachInternetGatewayCommand,
+  ReplaceRouteCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateRouteCommand,
@@ -67,6 +74,10 @@ export interface FakeEndpoint {
   subnetIds: string[]; groupIds: string[]; routeTableIds: string[]; privateDns: boolean; policy: string; tags: Tags;
   clientToken?: string; createdAt: number; availableAt: number; goneAt?: number;
 }
+/** An internet gateway and the VPC it is attached to (none: detached). */
+export interface FakeInternetGateway { id: string; vpcId?: string; tags: Tags }
+/** A NAT gateway (in a public subnet); only `available` ones carry traffic. */
+export interface FakeNatGateway { id: string; vpcId: string; subnetId: string; state: 'pending' | 'available' | 'deleted'; tags: Tags }
 /** An interface endpoint's network interface; `releaseAt` is set once AWS lets go of it. */
 export interface FakeEni { id: string; vpcId: string; subnetId: string; groupIds: string[]; endpointId: string; releaseAt?: number }
 
@@ -140,6 +151,13 @@ export class FakeEc2 {
   readonly securityGroups = new Map<string, FakeSecurityGroup>();
   readonly endpoints = new Map<string, FakeEndpoint>();
   readonly enis = new Map<string, FakeEni>();
+  readonly internetGateways = new Map<string, FakeInternetGateway>();
+  readonly natGateways = new Map<string, FakeNatGateway>();
+  /**
+   * Public IPv4 addresses mapped in a VPC (running tasks started with a public IP), by VPC id: while any
+   * is, DetachInternetGateway is refused with DependencyViolation, as in EC2.
+   */
+  readonly mappedPublicAddresses = new Map<string, number>();
   /** How long an interface endpoint stays `pending` after create or modify. */
   endpointPendingMs = 0;
   /** How long an endpoint stays `deleting` after DeleteVpcEndpoints. */
@@ -230,6 +248,13 @@ export class FakeEc2 {
         DeleteTags: op(DeleteTagsCommand, (i) => this.deleteTags(i)),
         DescribeAvailabilityZones: op(DescribeAvailabilityZonesCommand, (i) => this.describeZones(i)),
         DescribeVpcEndpointServices: op(DescribeVpcEndpointServicesCommand, (i) => this.describeEndpointServices(i)),
+        CreateInternetGateway: op(CreateInternetGatewayCommand, (i) => this.createInternetGateway(i)),
+        DescribeInternetGateways: op(DescribeInternetGatewaysCommand, (i) => this.describeInternetGateways(i)),
+        AttachInternetGateway: op(AttachInternetGatewayCommand, (i) => this.attachInternetGateway(i)),
+        DetachInternetGateway: op(DetachInternetGatewayCommand, (i) => this.detachInternetGateway(i)),
+        DeleteInternetGateway: op(DeleteInternetGatewayCommand, (i) => this.deleteInternetGateway(i)),
+        ReplaceRoute: op(ReplaceRouteCommand, (i) => this.replaceRoute(i)),
+        DescribeNatGateways: op(DescribeNatGatewaysCommand, (i) => this.describeNatGateways(i)),
       },
     });
   }
@@ -396,6 +421,8 @@ export class FakeEc2 {
       ...[...this.routeTables.values()].filter((r) => r.vpcId === v.id && !r.main),
       ...[...this.endpoints.values()].filter((e) => e.vpcId === v.id && e.state !== 'deleted'),
       ...[...this.enis.values()].filter((e) => e.vpcId === v.id),
+      ...[...this.internetGateways.values()].filter((g) => g.vpcId === v.id),
+      ...[...this.natGateways.values()].filter((n) => n.vpcId === v.id && n.state !== 'deleted'),
     ];
     if (deps.length) awsError('DependencyViolation', `The vpc '${v.id}' has dependencies and cannot be deleted.`);
     this.routeTables.delete(v.mainRouteTableId);
@@ -488,7 +515,7 @@ export class FakeEc2 {
       Routes: rt.routes.map((r) => ({
         ...(r.dest.startsWith('pl-') ? { DestinationPrefixListId: r.dest } : { DestinationCidrBlock: r.dest }),
         ...(r.target.startsWith('nat-') ? { NatGatewayId: r.target } : { GatewayId: r.target }),
-        State: 'active', Origin: r.target === 'local' ? 'CreateRouteTable' : 'CreateRoute',
+        State: this.routeActive(rt, r) ? 'active' : 'blackhole', Origin: r.target === 'local' ? 'CreateRouteTable' : 'CreateRoute',
       })),
       Associations: rt.associations.map((a) => ({
         Main: a.main, RouteTableAssociationId: a.id, RouteTableId: rt.id, ...(a.subnetId ? { SubnetId: a.subnetId } : {}),
@@ -562,9 +589,166 @@ export class FakeEc2 {
     const dest = i.DestinationCidrBlock ?? i.DestinationPrefixListId;
     const target = i.GatewayId ?? i.NatGatewayId;
     if (!dest || !target) awsError('MissingParameter', 'The request must contain a destination and a target');
+    this.checkRouteTarget(rt, target);
+    // Even to the same target: EC2 refuses a destination a table already has.
     if (rt.routes.some((r) => r.dest === dest)) awsError('RouteAlreadyExists', `The route identified by ${dest} already exists.`);
     rt.routes.push({ dest, target });
     return { Return: true };
+  }
+
+  private replaceRoute(i: any) {
+    const rt = this.routeTable(i.RouteTableId);
+    const dest = i.DestinationCidrBlock ?? i.DestinationPrefixListId;
+    const target = i.GatewayId ?? i.NatGatewayId;
+    const route = rt.routes.find((r) => r.dest === dest);
+    if (!route) awsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${dest} in route table ${rt.id}`);
+    if (route.target === 'local') awsError('InvalidParameterValue', `cannot replace local route ${dest} in route table ${rt.id}`);
+    this.checkRouteTarget(rt, target);
+    route.target = target;
+    return {};
+  }
+
+  /** A route's target must exist, and an internet gateway be attached to the table's VPC. */
+  private checkRouteTarget(rt: FakeRouteTable, target: string): void {
+    if (target.startsWith('igw-')) {
+      const g = this.visible(this.internetGateways, target) ?? awsError('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${target}' does not exist`);
+      if (g.vpcId !== rt.vpcId) awsError('InvalidParameterValue', `route table ${rt.id} and network gateway ${target} belong to different networks`);
+    } else if (target.startsWith('nat-')) {
+      const n = this.natGateways.get(target);
+      if (!n || n.state === 'deleted') awsError('InvalidNatGatewayID.NotFound', `The natGateway ID '${target}' does not exist`);
+    }
+  }
+
+  /** A route carries traffic: its gateway is still there (and attached), else EC2 shows it `blackhole`. */
+  private routeActive(rt: FakeRouteTable, r: FakeRoute): boolean {
+    if (r.target.startsWith('igw-')) return this.internetGateways.get(r.target)?.vpcId === rt.vpcId;
+    if (r.target.startsWith('nat-')) return this.natGateways.get(r.target)?.state === 'available';
+    if (r.target.startsWith('vpce-')) return ['available', 'pending'].includes(this.endpoints.get(r.target)?.state ?? '');
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------- internet and NAT gateways
+
+  private internetGateway(id: string | undefined): FakeInternetGateway {
+    return this.visible(this.internetGateways, id) ?? awsError('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`);
+  }
+
+  private createInternetGateway(i: any) {
+    const tags = this.tagsFrom(i.TagSpecifications, 'internet-gateway');
+    const g: FakeInternetGateway = { id: this.core.newId('igw'), tags };
+    this.internetGateways.set(g.id, g);
+    this.created(g.id, tags);
+    return { InternetGateway: this.internetGatewayOut(g) };
+  }
+
+  private internetGatewayOut(g: FakeInternetGateway) {
+    // EC2 reports an attached internet gateway's attachment state as `available`.
+    return { InternetGatewayId: g.id, OwnerId: this.core.account, Tags: recordToTags(g.tags), Attachments: g.vpcId ? [{ VpcId: g.vpcId, State: 'available' }] : [] };
+  }
+
+  private describeInternetGateways(i: any) {
+    const items = applyFilters(this.byIds(i.InternetGatewayIds, this.internetGateways, (id) => this.internetGateway(id)), i.Filters, (g) => g.tags, {
+      'internet-gateway-id': (g) => [g.id],
+      'attachment.vpc-id': (g) => [g.vpcId],
+      'attachment.state': (g) => [g.vpcId ? 'available' : undefined],
+      'owner-id': () => [this.core.account],
+    });
+    return { InternetGateways: items.map((g) => this.internetGatewayOut(g)) };
+  }
+
+  private attachInternetGateway(i: any) {
+    const g = this.internetGateway(i.InternetGatewayId);
+    const v = this.vpc(i.VpcId);
+    if (g.vpcId) awsError('Resource.AlreadyAssociated', `resource ${g.id} is already attached to network ${g.vpcId}`);
+    const other = [...this.internetGateways.values()].find((x) => x.vpcId === v.id);
+    if (other) awsError('Resource.AlreadyAssociated', `network ${v.id} already has an internet gateway attached`);
+    g.vpcId = v.id;
+    return {};
+  }
+
+  private detachInternetGateway(i: any) {
+    const g = this.internetGateway(i.InternetGatewayId);
+    if (g.vpcId !== i.VpcId) awsError('Gateway.NotAttached', `resource ${g.id} is not attached to network ${i.VpcId}`);
+    const ecs = this.core.peers.get('ecs') as { publicAddressesIn?(vpcId: string): number } | undefined;
+    if ((this.mappedPublicAddresses.get(g.vpcId!) ?? 0) + (ecs?.publicAddressesIn?.(g.vpcId!) ?? 0) > 0) {
+      awsError('DependencyViolation', `Network ${g.vpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
+    }
+    g.vpcId = undefined;
+    return {};
+  }
+
+  private deleteInternetGateway(i: any) {
+    const g = this.internetGateway(i.InternetGatewayId);
+    if (g.vpcId) awsError('DependencyViolation', `The internetGateway '${g.id}' has dependencies and cannot be deleted.`);
+    this.internetGateways.delete(g.id);
+    return {};
+  }
+
+  /** A NAT gateway of the user's in a (public) subnet, available at once; routes to it carry traffic. */
+  addNatGateway(subnetId: string): string {
+    const s = this.subnets.get(subnetId)!;
+    const n: FakeNatGateway = { id: this.core.newId('nat'), vpcId: s.vpcId, subnetId, state: 'available', tags: {} };
+    this.natGateways.set(n.id, n);
+    this.core.label(n.id, `nat-gateway/${subnetId}`);
+    return n.id;
+  }
+
+  private describeNatGateways(i: any) {
+    const all = i.NatGatewayIds?.length
+      ? i.NatGatewayIds.map((id: string) => this.natGateways.get(id) ?? awsError('NatGatewayNotFound', `The Nat Gateway ${id} was not found`))
+      : [...this.natGateways.values()];
+    const items = applyFilters<FakeNatGateway>(all, i.Filter ?? i.Filters, (n) => n.tags, {
+      'vpc-id': (n) => [n.vpcId], 'subnet-id': (n) => [n.subnetId], state: (n) => [n.state], 'nat-gateway-id': (n) => [n.id],
+    });
+    return { NatGateways: items.map((n) => ({ NatGatewayId: n.id, VpcId: n.vpcId, SubnetId: n.subnetId, State: n.state, ConnectivityType: 'public', Tags: recordToTags(n.tags) })) };
+  }
+
+  // ---------------------------------------------------------------------------------------- reachability
+
+  /** The route table a subnet uses: its explicit association, else its VPC's main table. */
+  routeTableOfSubnet(subnetId: string): FakeRouteTable | undefined {
+    const s = this.subnets.get(subnetId);
+    if (!s) return undefined;
+    const tables = [...this.routeTables.values()].filter((rt) => rt.vpcId === s.vpcId);
+    return tables.find((rt) => rt.associations.some((a) => a.subnetId === subnetId)) ?? tables.find((rt) => rt.main);
+  }
+
+  /**
+   * Why a Fargate task started with this network configuration could not pull its image, ship its logs
+   * or read its secret (undefined: it can). A task reaches the services through a NAT route; through an
+   * internet gateway route when it has a public IP; or through available interface endpoints of each
+   * service in its VPC with private DNS (and a security group letting HTTPS in), plus the S3 gateway
+   * endpoint on its route table for the image layers.
+   */
+  taskNetworkProblem(cfg: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string }): string | undefined {
+    this.tick();
+    const problems: string[] = [];
+    for (const id of cfg.subnets ?? []) {
+      const s = this.subnets.get(id);
+      if (!s) { problems.push(`subnet ${id} does not exist`); continue; }
+      const rt = this.routeTableOfSubnet(id)!;
+      // Without security groups a task gets its VPC's default group.
+      const groups = cfg.securityGroups?.length ? cfg.securityGroups : [this.vpcs.get(s.vpcId)?.defaultGroupId ?? ''];
+      const internet = rt.routes.some((r) => r.dest === '0.0.0.0/0' && this.routeActive(rt, r)
+        && (r.target.startsWith('nat-') || (r.target.startsWith('igw-') && cfg.assignPublicIp === 'ENABLED')));
+      if (internet) continue;
+      const missing: string[] = [];
+      for (const svc of ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']) {
+        const ok = [...this.endpoints.values()].some((e) => e.type === 'Interface' && e.vpcId === s.vpcId && e.state === 'available'
+          && e.privateDns && e.serviceName.endsWith(`.${svc}`) && this.letsHttpsIn(e.groupIds, groups));
+        if (!ok) missing.push(svc);
+      }
+      const s3 = [...this.endpoints.values()].some((e) => e.type === 'Gateway' && e.state === 'available' && e.serviceName.endsWith('.s3') && e.routeTableIds.includes(rt.id));
+      if (!s3) missing.push('the S3 gateway endpoint');
+      if (missing.length) problems.push(`${id}: no route to a NAT or internet gateway${cfg.assignPublicIp === 'ENABLED' ? '' : ' usable without a public IP'} and no ${missing.join(', ')}`);
+    }
+    return problems.length ? problems.join('; ') : undefined;
+  }
+
+  private letsHttpsIn(endpointGroups: string[], taskGroups: string[]): boolean {
+    return endpointGroups.some((gid) => (this.securityGroups.get(gid)?.ingress ?? []).some((r) =>
+      (r.protocol === '-1' || (r.protocol === 'tcp' && (r.from ?? 0) <= 443 && 443 <= (r.to ?? 65535)))
+      && (taskGroups.includes(r.peer) || /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(r.peer))));
   }
 
   private deleteRoute(i: any) {
@@ -922,6 +1106,7 @@ export class FakeEc2 {
       case 'rtb': return this.routeTable(id);
       case 'sg': return this.group(id);
       case 'vpce': return this.endpoint(id);
+      case 'igw': return this.internetGateway(id);
       default: return awsError('InvalidID', `The ID '${id}' is not valid`);
     }
   }
@@ -1045,6 +1230,9 @@ export class FakeEc2 {
         type: 'ec2.security-group', key: key(g.id, g.tags),
         settings: { vpc: ref(g.vpcId), name: g.name, description: g.description, ingress: rules(g.ingress), egress: rules(g.egress), tags: g.tags },
       });
+    }
+    for (const g of this.internetGateways.values()) {
+      out.push({ type: 'ec2.internet-gateway', key: key(g.id, g.tags), settings: { vpc: g.vpcId ? ref(g.vpcId) : null, tags: g.tags } });
     }
     for (const ep of this.endpoints.values()) {
       if (ep.state === 'deleted') continue;

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { awsError, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
+import type { FakeEc2 } from './ec2.js';
 import type { FakeIam } from './iam.js';
 import type { FakeLogs } from './logs.js';
 
@@ -54,6 +55,8 @@ interface Task {
   containerReason?: string;
   /** The container's exit code when StopTask stops it while running. */
   stopExitCode: number;
+  /** The VPC where the task holds a public IPv4 address (started with assignPublicIp ENABLED). */
+  publicIpVpc?: string;
 }
 
 const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
@@ -314,7 +317,9 @@ export class FakeEcs {
               return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
             }
             const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
-            const pullError = this.pullError(td.input);
+            const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration) ?? this.pullError(td.input);
+            const publicIpVpc = i.networkConfiguration?.awsvpcConfiguration?.assignPublicIp === 'ENABLED'
+              ? this.ec2()?.subnets.get(i.networkConfiguration.awsvpcConfiguration.subnets?.[0])?.vpcId : undefined;
             const arns: string[] = [];
             for (let n = 0; n < count; n++) {
               const id = core.newId('task', 32).slice(5);
@@ -324,6 +329,7 @@ export class FakeEcs {
                 launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
                 timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
                 stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
+                ...(publicIpVpc ? { publicIpVpc } : {}),
               };
               this.tasks.set(t.arn, t);
               this.scheduleLogs(t, td.input.containerDefinitions ?? []);
@@ -401,6 +407,27 @@ export class FakeEcs {
    * Only ECR images with an execution role the IAM fake knows are checked (tests that register task
    * definitions by hand with other images run them as before).
    */
+  private ec2(): FakeEc2 | undefined {
+    return this.core.peers.get('ec2') as FakeEc2 | undefined;
+  }
+
+  /**
+   * A task whose subnets cannot reach ECR, Logs and Secrets Manager never starts: it stops before its
+   * container with ResourceInitializationError (the secret and the registry auth come first). Only
+   * subnets the fake EC2 knows are judged (unit tests pass made-up ids).
+   */
+  private networkError(net: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string } | undefined): string | undefined {
+    const ec2 = this.ec2();
+    if (!ec2 || !net?.subnets?.length || !net.subnets.every((id) => ec2.subnets.has(id))) return undefined;
+    const problem = ec2.taskNetworkProblem(net);
+    return problem && `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed: dial tcp: i/o timeout (${problem})`;
+  }
+
+  /** Public IPv4 addresses tasks hold in a VPC now (started, not yet stopped, with a public IP). */
+  publicAddressesIn(vpcId: string): number {
+    return [...this.tasks.values()].filter((t) => t.publicIpVpc === vpcId && this.status(t).last !== 'STOPPED').length;
+  }
+
   private pullError(td: { executionRoleArn?: string; containerDefinitions?: { image?: string; essential?: boolean }[] }): string | undefined {
     const iam = this.core.peers.get('iam') as FakeIam | undefined;
     const image = (td.containerDefinitions?.find((c) => c.essential !== false) ?? td.containerDefinitions?.[0])?.image ?? '';

@@ -37,7 +37,7 @@ async function runOnce(s: Scratch) {
   vi.useFakeTimers({ toFake: ['Date'] });
   const out = await ecs.send(new RunTaskCommand({
     cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE',
-    networkConfiguration: { awsvpcConfiguration: { subnets: [state['subnet/batch/ap-northeast-1a'].id] } },
+    networkConfiguration: { awsvpcConfiguration: { subnets: [state['subnet/batch/ap-northeast-1a'].id], securityGroups: [state['security-group/task'].id] } },
   }));
   vi.setSystemTime(Date.now() + 3_600_000);
   const t = (await ecs.send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [out.tasks![0]!.taskArn!] }))).tasks![0]!;

@@ -126,7 +126,7 @@ describe('status: last runs', () => {
   const start = async (startedBy: string) => {
     const out = await ecs.send(new RunTaskCommand({
       cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE', startedBy,
-      networkConfiguration: { awsvpcConfiguration: { subnets: [stateIds(s)['subnet/batch/ap-northeast-1a'].id] } },
+      networkConfiguration: { awsvpcConfiguration: { subnets: [stateIds(s)['subnet/batch/ap-northeast-1a'].id], securityGroups: [stateIds(s)['security-group/task'].id] } },
     }));
     return out.tasks![0]!.taskArn!;
   };

@@ -119,14 +119,19 @@ function ec2(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
   const i = call.input ?? {};
   const e = fake.ec2;
   const tagsOf = (type: string, id: string): Record<string, string> | undefined => {
-    const m = { vpc: e.vpcs, subnet: e.subnets, 'security-group': e.securityGroups, 'route-table': e.routeTables, 'vpc-endpoint': e.endpoints }[type];
+    const m = { vpc: e.vpcs, subnet: e.subnets, 'security-group': e.securityGroups, 'route-table': e.routeTables, 'vpc-endpoint': e.endpoints, 'internet-gateway': e.internetGateways }[type];
     return (m as Map<string, { tags: Record<string, string> }> | undefined)?.get(id)?.tags;
   };
   const existing = (type: string, id: string, action = `ec2:${call.op}`) => {
     const tags = tagsOf(type, id) ?? {};
-    return req(action, arn('ec2', `${type}/${id}`), { [`aws:ResourceTag/${TAG_STACK}`]: tags[TAG_STACK] });
+    // Subnets and groups also carry the VPC they are in (ec2:Vpc).
+    const vpc = type === 'subnet' ? e.subnets.get(id)?.vpcId : type === 'security-group' ? e.securityGroups.get(id)?.vpcId : undefined;
+    return req(action, arn('ec2', `${type}/${id}`), { [`aws:ResourceTag/${TAG_STACK}`]: tags[TAG_STACK], ...(vpc ? { 'ec2:Vpc': arn('ec2', `vpc/${vpc}`) } : {}) });
   };
-  const TYPES: Record<string, string> = { CreateVpc: 'vpc', CreateSubnet: 'subnet', CreateSecurityGroup: 'security-group', CreateRouteTable: 'route-table', CreateVpcEndpoint: 'vpc-endpoint' };
+  const TYPES: Record<string, string> = {
+    CreateVpc: 'vpc', CreateSubnet: 'subnet', CreateSecurityGroup: 'security-group', CreateRouteTable: 'route-table', CreateVpcEndpoint: 'vpc-endpoint',
+    CreateInternetGateway: 'internet-gateway',
+  };
   if (call.op.startsWith('Describe')) return [req(`ec2:${call.op}`, '*')];
   const created = TYPES[call.op];
   if (created) {
@@ -147,13 +152,16 @@ function ec2(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     case 'AssociateRouteTable': return [existing('route-table', i.RouteTableId), existing('subnet', i.SubnetId)];
     case 'ReplaceRouteTableAssociation': return [existing('route-table', i.RouteTableId)];
     case 'DisassociateRouteTable': return [existing('route-table', routeTableOfAssociation(i.AssociationId))];
-    case 'DeleteRoute': case 'DeleteRouteTable': return [existing('route-table', i.RouteTableId)];
+    // Routes are authorised on their table only.
+    case 'DeleteRoute': case 'DeleteRouteTable': case 'CreateRoute': case 'ReplaceRoute': return [existing('route-table', i.RouteTableId)];
+    case 'AttachInternetGateway': case 'DetachInternetGateway': return [existing('internet-gateway', i.InternetGatewayId), existing('vpc', i.VpcId)];
+    case 'DeleteInternetGateway': return [existing('internet-gateway', i.InternetGatewayId)];
     case 'AuthorizeSecurityGroupIngress': case 'AuthorizeSecurityGroupEgress': case 'RevokeSecurityGroupIngress': case 'RevokeSecurityGroupEgress': case 'DeleteSecurityGroup':
       return [existing('security-group', i.GroupId)];
     case 'DeleteVpcEndpoints': return (i.VpcEndpointIds as string[]).map((id) => existing('vpc-endpoint', id));
     // Tags converging on existing resources (not at creation): the resource must already be ours.
     case 'CreateTags': case 'DeleteTags': {
-      const TYPE_OF: Record<string, string> = { vpc: 'vpc', subnet: 'subnet', sg: 'security-group', rtb: 'route-table', vpce: 'vpc-endpoint' };
+      const TYPE_OF: Record<string, string> = { vpc: 'vpc', subnet: 'subnet', sg: 'security-group', rtb: 'route-table', vpce: 'vpc-endpoint', igw: 'internet-gateway' };
       return (i.Resources as string[]).map((id) => existing(TYPE_OF[id.slice(0, id.indexOf('-'))] ?? 'unknown', id));
     }
     case 'ModifyVpcEndpoint': {

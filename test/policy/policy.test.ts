@@ -26,6 +26,7 @@ import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { allowingStatements, authRequests } from './iam-model.js';
 import { changeEveryKindInConfig, driftEveryKind, setEngine } from '../helpers/drift.js';
+import { existingNetwork, userNetwork } from '../helpers/network.js';
 
 
 /** Operations in the source that no scenario can reach today, and why. */
@@ -250,6 +251,44 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('down', s, ['down', '--yes'], { state });
     vi.useRealTimers();
   }, 120_000);
+
+  it('network mode public: up, drift of the route and the gateway, the switch to private-endpoints and back, down', async () => {
+    freshFake();
+    const s = scratch();
+    const mode = (m: string) => s.editConfig((t) => t.replace(/^ {2}mode: .*$/m, `  mode: ${m}`));
+    mode('public');
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    await as('status', s, ['status']);
+    await as('outputs', s, ['outputs', '--live']);
+    await as('cost', s, ['cost']);
+    const igw = [...fake.ec2.internetGateways.values()][0]!;
+    igw.vpcId = undefined;
+    [...fake.ec2.routeTables.values()].find((t) => t.tags['batchctl:logical'] === 'route-table')!.routes.find((r) => r.dest === '0.0.0.0/0')!.target = 'igw-0someoneelse000';
+    await as('up', s, ['up']);
+    mode('private-endpoints');
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    mode('public');
+    await as('up', s, ['up']);
+    await as('down', s, ['down', '--yes']);
+  });
+
+  it('network mode existing: batchctl\'s groups and endpoints in your VPC, a subnet dropped, down', async () => {
+    freshFake();
+    const net = await userNetwork(fake);
+    const s = scratch();
+    s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [logs]'] }));
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    await as('status', s, ['status']);
+    await as('outputs', s, ['outputs', '--live']);
+    await as('cost', s, ['cost']);
+    s.editConfig((t) => t.replace(`subnetIds: [${net.privateSubnets.join(', ')}]`, `subnetIds: [${net.privateSubnets[0]}]`));
+    await as('up', s, ['up']);
+    await as('down', s, ['down', '--endpoints', '--yes']);
+    await as('down', s, ['down', '--yes']);
+  });
 
   it('a topic of your own for alerts: only its policy is read', async () => {
     freshFake();

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateSecurityGroupCommand,
@@ -285,8 +287,11 @@ describe('route table and associations', () => {
   it('removes an internet route someone added; a VPC change needs replacement', async () => {
     await converge(vpc, K.vpc);
     const rec = await converge(routeTable, K.routeTable);
-    await ec2().send(new CreateRouteCommand({ RouteTableId: rec.id, DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-0123' }));
-    expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([{ field: 'extraRoutes', from: ['0.0.0.0/0 -> igw-0123'], to: [] }]);
+    // Someone's gateway (not tagged ours), attached to our VPC, and a default route to it.
+    const igw = (await ec2().send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+    await ec2().send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: records.get(K.vpc)!.id }));
+    await ec2().send(new CreateRouteCommand({ RouteTableId: rec.id, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([{ field: 'extraRoutes', from: [`0.0.0.0/0 -> ${igw}`], to: [] }]);
     await converge(routeTable, K.routeTable);
     expect(fake.ec2.routeTables.get(rec.id)!.routes).toEqual([{ dest: '192.168.0.0/16', target: 'local' }]);
     expect(routeTable.diff({ vpcId: 'vpc-b', extraRoutes: [], tags: {} }, { vpcId: 'vpc-a', extraRoutes: [], tags: {} })[0]?.replace).toBe(true);

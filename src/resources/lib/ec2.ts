@@ -9,6 +9,7 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeVpcEndpointsCommand,
   type IpPermission,
+  type Route,
   type ResourceType,
   type TagSpecification,
   type VpcEndpoint,
@@ -281,6 +282,12 @@ export async function listTagged<T extends Tagged>(
     if (key && id) out.push({ key, record: { kind, id } });
   }
   return out;
+}
+
+/** The target id of a route, whatever its type. */
+export function routeTarget(r: Route): string {
+  return r.GatewayId ?? r.NatGatewayId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NetworkInterfaceId
+    ?? r.InstanceId ?? r.EgressOnlyInternetGatewayId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'unknown';
 }
 
 // ---------------------------------------------------------------------------------------------------

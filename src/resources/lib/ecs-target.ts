@@ -2,9 +2,10 @@
  * What the schedule starts, shared by both trigger engines (the EventBridge rule's target and the
  * EventBridge Scheduler schedule), so switching engines never changes how the job runs.
  */
-import type { StackConfig } from '../../config/schema.js';
+import type { NetworkMode, StackConfig } from '../../config/schema.js';
 import type { Ctx } from '../../core/types.js';
 import { K } from './keys.js';
+import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
 export interface EcsTargetParams {
@@ -21,10 +22,10 @@ export interface EcsTargetParams {
 
 /** The nodes whose records `ecsTargetParams` reads. */
 export function ecsTargetDeps(config: StackConfig): string[] {
-  return [K.cluster, K.taskDefinition, ...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task')];
+  return [K.cluster, K.taskDefinition, ...TARGET_NETWORK[config.network.mode].deps(config)];
 }
 
-/** The ECS settings for this stack: our family, the batch subnets, the task security group, no public IP. */
+/** The ECS settings for this stack: our family, and the network of the config's mode. */
 export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
   const td = ctx.record(K.taskDefinition);
   return {
@@ -34,14 +35,50 @@ export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
     taskCount: 1,
     launchType: 'FARGATE',
     platformVersion: 'LATEST',
-    subnets: ctx.config.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
-    securityGroups: [ctx.record(K.securityGroup('task')).id],
-    assignPublicIp: 'DISABLED',
+    ...ecsTargetNetwork(ctx),
     propagateTags: 'TASK_DEFINITION',
     enableEcsManagedTags: true,
   };
 }
 
+/** The network part of a target: where tasks start and whether they get a public IP. */
+export type TargetNetworkParams = Pick<EcsTargetParams, 'subnets' | 'securityGroups' | 'assignPublicIp'>;
+
+/** The target's network settings for the config's mode. */
+export function ecsTargetNetwork(ctx: Ctx): TargetNetworkParams {
+  return TARGET_NETWORK[ctx.config.network.mode].params(ctx);
+}
+
+/**
+ * One entry per network mode. The target depends on the nodes that make its way out work (the
+ * endpoints, or the internet gateway's route), not only on its subnets: switching modes, the walk then
+ * changes the target (its public IP) only once the new way out exists, and the engine removes the old
+ * one only after everything converged, so a scheduled run can start at every moment of the switch.
+ */
+const TARGET_NETWORK: Record<NetworkMode, { deps(config: StackConfig): string[]; params(ctx: Ctx): TargetNetworkParams }> = {
+  'private-endpoints': {
+    deps: (config) => [
+      ...taskSubnetKeys(config), ...taskGroupKeys(config), ...interfaceEndpointKeys(config),
+      ...(config.network.s3Gateway ? [K.gatewayEndpoint] : []),
+    ],
+    params: (ctx) => ({ subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: 'DISABLED' }),
+  },
+  public: {
+    deps: (config) => [...taskSubnetKeys(config), ...taskGroupKeys(config), K.internetRoute],
+    // The public IP is what makes the internet gateway usable: without one, nothing leaves the VPC.
+    params: (ctx) => ({ subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: 'ENABLED' }),
+  },
+  existing: {
+    deps: (config) => [...taskSubnetKeys(config), ...taskGroupKeys(config), ...interfaceEndpointKeys(config)],
+    params: (ctx) => ({
+      subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: ctx.config.network.assignPublicIp ? 'ENABLED' : 'DISABLED',
+    }),
+  },
+};
+
+function taskSubnetIds(ctx: Ctx): string[] {
+  return taskSubnetKeys(ctx.config).map((k) => ctx.record(k).id).sort();
+}
 
 /** The shape EventBridge rule targets and Scheduler targets both return for their ECS parameters. */
 interface LiveEcsParameters {

@@ -39,4 +39,8 @@ export const K = {
   alertSubscription: (endpoint: string) => `alert-subscription/${endpoint}`,
   alertRule: 'alert-rule',
   alertTarget: 'alert-target',
+  /** Network modes: a subnet of yours (mode existing, read only), the internet gateway and its default route (public). */
+  existingSubnet: (id: string) => `subnet/existing/${id}`,
+  internetGateway: 'internet-gateway',
+  internetRoute: 'route/internet',
 } as const;
