@@ -35,10 +35,15 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** Let real I/O (reading the config) and pending promises run, without moving fake time. */
+/**
+ * Let real I/O (reading the config) and pending promises run, without moving fake time. Bounded by real
+ * time (hrtime is not faked here), not by a count of turns: on a loaded machine a file read can take
+ * more turns than an idle one.
+ */
 async function until(cond: () => boolean): Promise<void> {
-  for (let n = 0; !cond(); n++) {
-    if (n > 10_000) throw new Error('condition never became true');
+  const start = process.hrtime.bigint();
+  while (!cond()) {
+    if (process.hrtime.bigint() - start > 10_000_000_000n) throw new Error('condition never became true');
     await new Promise((r) => setImmediate(r));
   }
 }
