@@ -3,7 +3,7 @@
  * costs (Fargate vCPU and memory for the run's duration), per hour and per month, from the price
  * table in pricing.ts with the config's `pricing:` overrides.
  */
-import type { StackConfig } from '../config/schema.js';
+import type { JobConfig, StackConfig } from '../config/schema.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
 import { endpointCost, pricesFor, type PriceOverrides } from './pricing.js';
@@ -24,27 +24,13 @@ const PRICE_KEYS: (keyof PriceOverrides)[] = ['interfaceEndpointAzHour', 'fargat
 /** Where the run duration came from. */
 export type DurationSource = 'flag' | 'recent-runs' | 'default';
 
-export interface CostReport {
-  region: string;
+/** What one job costs: its runs, and its share of the stack's fixed cost. */
+export interface JobCost {
+  job: string;
+  family: string;
   cpuArchitecture: 'X86_64' | 'ARM64';
-  /** The date of the built-in table, or `config` when every price came from the config. */
-  pricesAsOf: string;
-  /** `pricing:` keys the config overrides. */
-  overridden: string[];
-  prices: { interfaceEndpointAzHour: number; fargateVcpuHour: number; fargateGbHour: number; secretMonth: number };
-  fixed: {
-    interfaceEndpoints: number;
-    /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
-    azs: number;
-    enis: number;
-    endpointsHourly: number;
-    endpointsMonthly: number;
-    secretMonthly: number;
-    /** What bills by the hour (the endpoints). */
-    hourly: number;
-    /** hourly x 730 + the secret. */
-    monthly: number;
-  };
+  /** The Fargate rates for the job's architecture. */
+  prices: { fargateVcpuHour: number; fargateGbHour: number };
   run: {
     vcpu: number;
     memoryGb: number;
@@ -68,7 +54,35 @@ export interface CostReport {
     /** Why the trigger itself adds nothing (both engines' schedule invocations are free at this volume). */
     triggerNote: string;
   };
-  /** Fixed monthly + runs monthly. */
+  /** The fixed monthly cost divided evenly among the stack's jobs: what the shared endpoints cost per job. */
+  fixedShareMonthly: number;
+  /** The runs per month plus the fixed share. */
+  monthlyTotal: number;
+}
+
+export interface CostReport {
+  region: string;
+  /** The date of the built-in table, or `config` when every price came from the config. */
+  pricesAsOf: string;
+  /** `pricing:` keys the config overrides. */
+  overridden: string[];
+  prices: { interfaceEndpointAzHour: number; secretMonth: number };
+  fixed: {
+    interfaceEndpoints: number;
+    /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
+    azs: number;
+    enis: number;
+    endpointsHourly: number;
+    endpointsMonthly: number;
+    secretMonthly: number;
+    /** What bills by the hour (the endpoints). */
+    hourly: number;
+    /** hourly x 730 + the secret. */
+    monthly: number;
+  };
+  /** Per job, in the config's order. */
+  jobs: JobCost[];
+  /** Fixed monthly + every job's runs monthly. */
   monthlyTotal: number;
   /** What `down --endpoints` saves while the endpoints are down (the endpoint part of the fixed cost). */
   downEndpointsSaves: { hourly: number; monthly: number };
@@ -76,16 +90,31 @@ export interface CostReport {
   alertsNote?: string;
 }
 
+/** Prices for a config: the endpoint and secret prices, and the Fargate rates of each architecture its jobs use. */
+export interface StackPrices {
+  table: ResolvedPrices['table'];
+  fargate: Partial<Record<'X86_64' | 'ARM64', ResolvedPrices['fargate']>>;
+  overridden: string[];
+}
+
 /** The prices for a config; a UserError naming the `pricing:` keys to set when the region has no table. */
-export function resolvePrices(config: StackConfig): ResolvedPrices {
-  const arch = config.task.cpuArchitecture;
-  const p = pricesFor(config.region, arch, config.pricing);
-  if (p) return p;
-  const missing = PRICE_KEYS.filter((k) => config.pricing[k] === undefined);
-  throw new UserError(
-    `batchctl has no prices for region ${config.region}`,
-    `set them in the config under pricing: ${missing.join(', ')} (USD; see the AWS pricing pages for VPC endpoints, Fargate ${arch} and Secrets Manager)`,
-  );
+export function resolvePrices(config: StackConfig): StackPrices {
+  const archs = [...new Set(config.jobs.map((j) => j.task.cpuArchitecture))];
+  const out: Partial<StackPrices> & { fargate: StackPrices['fargate'] } = { fargate: {} };
+  for (const arch of archs) {
+    const p = pricesFor(config.region, arch, config.pricing);
+    if (!p) {
+      const missing = PRICE_KEYS.filter((k) => config.pricing[k] === undefined);
+      throw new UserError(
+        `batchctl has no prices for region ${config.region}`,
+        `set them in the config under pricing: ${missing.join(', ')} (USD; see the AWS pricing pages for VPC endpoints, Fargate ${arch} and Secrets Manager)`,
+      );
+    }
+    out.table = p.table;
+    out.overridden = p.overridden;
+    out.fargate[arch] = p.fargate;
+  }
+  return out as StackPrices;
 }
 
 /** Fire times in the 30 days after `now` (0 for a disabled schedule). */
@@ -113,9 +142,9 @@ export function runsPerMonth(expression: string, now: Date, timeZone = 'UTC'): n
  * month (free tier), far above any batch schedule; the dead-letter queue's few SQS requests fall in SQS's
  * free million. So the trigger adds nothing to the estimate; the note says so.
  */
-export function triggerNote(config: StackConfig): string {
-  if (config.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
-  const dlq = config.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
+export function triggerNote(job: JobConfig): string {
+  if (job.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
+  const dlq = job.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
   return `EventBridge Scheduler: invocations are free up to 14 million a month${dlq}`;
 }
 
@@ -139,46 +168,67 @@ export function billedSeconds(seconds: number): number {
   return Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(seconds));
 }
 
-/** The stack's cost for a config. Pure: no AWS call. */
+/** How long a job's runs take, and where that figure came from. */
+export interface RunDuration {
+  durationSeconds: number;
+  durationSource?: DurationSource;
+  durationNote?: string;
+}
+
+/**
+ * The stack's cost for a config. Pure: no AWS call. `duration` is every job's run duration, or one per
+ * job name. The fixed cost (the shared endpoints and secret) is the stack's once, whatever the number
+ * of jobs; each job is shown with an even share of it.
+ */
 export function computeCost(
   config: StackConfig,
-  prices: ResolvedPrices,
-  opts: { durationSeconds: number; now: Date; durationSource?: DurationSource; durationNote?: string },
+  prices: StackPrices,
+  opts: RunDuration & { now: Date; perJob?: ReadonlyMap<string, RunDuration> },
 ): CostReport {
-  const { table, fargate } = prices;
+  const { table } = prices;
   const azs = new Set(config.network.endpointSubnets.map((s) => s.az)).size;
   const endpoints = endpointCost(table, config.network.interfaceEndpoints.length, azs);
   const fixedMonthly = endpoints.monthly + table.secretMonth;
+  const share = fixedMonthly / config.jobs.length;
 
-  const vcpu = config.task.cpu / 1024;
-  const memoryGb = config.task.memory / 1024;
-  const billed = billedSeconds(opts.durationSeconds);
-  const runCost = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
-
-  const enabled = config.schedule.enabled;
-  const perMonth = enabled ? runsPerMonth(config.schedule.expression, opts.now, config.schedule.timezone ?? 'UTC') : 0;
-  const runsMonthly = perMonth * runCost;
+  const jobs = config.jobs.map((job): JobCost => {
+    const d = opts.perJob?.get(job.name) ?? opts;
+    const fargate = prices.fargate[job.task.cpuArchitecture]!;
+    const vcpu = job.task.cpu / 1024;
+    const memoryGb = job.task.memory / 1024;
+    const billed = billedSeconds(d.durationSeconds);
+    const runCost = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const { enabled, expression, timezone } = job.schedule;
+    const perMonth = enabled ? runsPerMonth(expression, opts.now, timezone ?? 'UTC') : 0;
+    const runsMonthly = perMonth * runCost;
+    return {
+      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture,
+      prices: { fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour },
+      run: {
+        vcpu, memoryGb, durationSeconds: d.durationSeconds, billedSeconds: billed,
+        durationSource: d.durationSource ?? 'flag', ...(d.durationNote ? { durationNote: d.durationNote } : {}), cost: round(runCost),
+      },
+      schedule: {
+        expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
+        engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
+      },
+      fixedShareMonthly: round(share),
+      monthlyTotal: round(share + runsMonthly),
+    };
+  });
 
   return {
     region: config.region,
-    cpuArchitecture: config.task.cpuArchitecture,
     pricesAsOf: table.asOf,
     overridden: prices.overridden,
-    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, secretMonth: table.secretMonth },
+    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, secretMonth: table.secretMonth },
     fixed: {
       interfaceEndpoints: config.network.interfaceEndpoints.length, azs, enis: endpoints.enis,
       endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth,
       hourly: round(endpoints.hourly), monthly: round(fixedMonthly),
     },
-    run: {
-      vcpu, memoryGb, durationSeconds: opts.durationSeconds, billedSeconds: billed,
-      durationSource: opts.durationSource ?? 'flag', ...(opts.durationNote ? { durationNote: opts.durationNote } : {}), cost: round(runCost),
-    },
-    schedule: {
-      expression: config.schedule.expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
-      engine: config.schedule.engine, timezone: config.schedule.timezone ?? 'UTC', triggerNote: triggerNote(config),
-    },
-    monthlyTotal: round(fixedMonthly + runsMonthly),
+    jobs,
+    monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly, 0)),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
   };
@@ -202,9 +252,9 @@ function median(xs: number[]): number {
 }
 
 /**
- * `batchctl cost`. With --duration nothing is read from AWS. Without it, the median billed duration of
- * the recent stopped runs (ECS and STS clients only) is used, or 5 minutes when there are none or they
- * cannot be read: the report says which.
+ * `batchctl cost`. With --duration nothing is read from AWS. Without it, each job's run duration is the
+ * median billed duration of its recent stopped runs (ECS and STS clients only, one listing for the whole
+ * cluster), or 5 minutes when there are none or they cannot be read: the report says which.
  */
 export async function runCost(opts: StackOptions & { duration?: string; now?: Date }): Promise<CostReport> {
   const { loadStackConfig, openStack } = await import('./stack.js');
@@ -215,29 +265,32 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
   const prices = resolvePrices(config);
   if (seconds !== undefined) return computeCost(config, prices, { durationSeconds: seconds, now, durationSource: 'flag' });
 
-  const { recentRuns } = await import('./status.js');
-  let durations: number[] = [];
-  let why: string;
+  const { recentRunsByJob } = await import('./status.js');
+  let byJob: Map<string, { runs: { billedSeconds?: number }[] }> | undefined;
+  let why = '';
   try {
     const stack = await openStack(opts, ['ecs', 'sts']);
     try {
-      const recent = await recentRuns(stack.aws.ecs, stack.config, { limit: 20, now });
-      durations = recent.runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);
-      why = recent.runs.length ? 'no stopped run among the recent tasks' : 'no recent runs in ECS (it shows stopped tasks for about an hour)';
+      byJob = await recentRunsByJob(stack.aws.ecs, stack.config, { limit: 20, now });
     } finally {
       await stack.close();
     }
   } catch (err) {
     why = `recent runs could not be read (${(err as Error).message})`;
   }
-  if (durations.length) {
-    return computeCost(config, prices, {
-      durationSeconds: median(durations), now, durationSource: 'recent-runs',
-      durationNote: durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
-    });
+  const perJob = new Map<string, RunDuration>();
+  for (const job of config.jobs) {
+    const runs = byJob?.get(job.name)?.runs ?? [];
+    const durations = runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);
+    if (durations.length) {
+      perJob.set(job.name, {
+        durationSeconds: median(durations), durationSource: 'recent-runs',
+        durationNote: durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
+      });
+    } else {
+      const reason = why || (runs.length ? 'no stopped run among the recent tasks' : 'no recent runs in ECS (it shows stopped tasks for about an hour)');
+      perJob.set(job.name, { durationSeconds: DEFAULT_RUN_SECONDS, durationSource: 'default', durationNote: `${reason}; assumed 5 minutes (pass --duration to set it)` });
+    }
   }
-  return computeCost(config, prices, {
-    durationSeconds: DEFAULT_RUN_SECONDS, now, durationSource: 'default',
-    durationNote: `${why}; assumed 5 minutes (pass --duration to set it)`,
-  });
+  return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
 }

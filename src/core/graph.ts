@@ -64,6 +64,18 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
 }
 
 /**
+ * The nodes `keep` selects, in the same order. Their dependencies outside the selection are dropped: a
+ * read-only walk of the selection (status) reads those records from the state instead.
+ */
+export function subgraph(graph: Graph, keep: (n: GraphNode) => boolean): Graph {
+  const kept = new Set(graph.nodes.filter(keep).map((n) => n.key));
+  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({ ...n, spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)) } }));
+  const byKey = new Map(nodes.map((n) => [n.key, n]));
+  const dependants = new Map<string, string[]>(nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]));
+  return { nodes, byKey, dependants };
+}
+
+/**
  * The longest path through the graph when each node costs `cost(key)`: the best wall time any
  * scheduler can reach with unlimited parallelism.
  */

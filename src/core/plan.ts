@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { assessGraph, DEFAULT_PARALLEL, NotOurs, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
-import { buildGraph, type Graph } from './graph.js';
+import { buildGraph, subgraph, type Graph, type GraphNode } from './graph.js';
 import { realClock } from './clock.js';
 import { buildContext } from './context.js';
 import { describeOwner, type ResourceRecord } from './types.js';
@@ -52,8 +52,10 @@ export type PlanEnv = Omit<EngineEnv, 'iamPropagation'>;
  * Assess every node, dependencies first (a node's find may need its parents' ids). Read-only: only
  * find (Describe/Get/List) calls are made. Never throws for one node; its error is in its entry.
  */
-export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}): Promise<Plan> {
-  const graph = buildGraph(env.config, env.kinds);
+export async function planStack(env: PlanEnv, opts: { parallel?: number; select?: (n: GraphNode) => boolean } = {}): Promise<Plan> {
+  const full = buildGraph(env.config, env.kinds);
+  // A selection (status: the shared resources) keeps the nodes it names; they must not need the others.
+  const graph = opts.select ? subgraph(full, opts.select) : full;
   const walk = await assessGraph(env, graph, {
     records: env.state.records(), runId: randomUUID(), parallel: opts.parallel ?? DEFAULT_PARALLEL, clock: env.clock ?? realClock,
     previousTagKeys: env.state.tagKeys(),
@@ -70,7 +72,7 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
     };
   });
   // Stale records are checked like everything else: nothing is deleted before its tags say it is ours.
-  const stale = await Promise.all(staleRecords(graph, env.state.records()).map(async ([key, record]): Promise<PlanEntry | undefined> => {
+  const stale = await Promise.all(staleRecords(full, env.state.records()).map(async ([key, record]): Promise<PlanEntry | undefined> => {
     const kind = env.kinds.find((k) => k.kind === record.kind);
     if (!kind) return undefined;
     const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };

@@ -70,10 +70,30 @@ export interface PolicyTarget {
   state: StateLocation;
 }
 
-/** Every grant, for every command. */
-export function operatorGrants(t: PolicyTarget): Grant[] {
+/**
+ * The names of the stack's per-job resources, as ARN parts. Each job's own names, exactly; with
+ * `patterns`, one `<stack>-*` in place of the names of the jobs named `<stack>-<job>...` by default (the
+ * original job's and names set in the config stay exact): a policy naming 50 jobs' roles, rules and
+ * families one by one would be far over IAM's size limits.
+ */
+function jobNames(c: StackConfig, patterns: boolean) {
+  const S = c.stack;
+  const derived = (job: StackConfig['jobs'][number], name: string) => patterns && !job.original && name.startsWith(`${S}-${job.name}`);
+  const pick = (get: (j: StackConfig['jobs'][number]) => string) => [...new Set(c.jobs.map((j) => (derived(j, get(j)) ? `${S}-*` : get(j))))];
+  return {
+    families: pick((j) => j.task.family),
+    rules: pick((j) => j.schedule.name),
+    taskRoles: pick((j) => j.iam.taskRoleName),
+    eventsRoles: pick((j) => j.iam.eventsRoleName),
+    schedulerRoles: pick((j) => j.iam.schedulerRoleName),
+  };
+}
+
+/** Every grant, for every command. With `patterns`, default per-job names are `<stack>-*` (see jobNames). */
+export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const { config: c, account: A, partition: P } = t;
   const R = c.region;
+  const jobs = c.jobs;
   const S = c.stack;
   const arn = (svc: string, rest: string, region = R) => `arn:${P}:${svc}:${region}:${A}:${rest}`;
   const role = (name: string) => `arn:${P}:iam::${A}:role/${name}`;
@@ -82,22 +102,26 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
   const ec2Types = ['vpc', 'subnet', 'security-group', 'route-table', 'vpc-endpoint'];
   const ec2Any = ec2Types.map((x) => arn('ec2', `${x}/*`));
   const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
-  const roles = [c.iam.executionRoleName, c.iam.taskRoleName, c.iam.eventsRoleName, c.iam.schedulerRoleName].map(role);
+  const jn = jobNames(c, patterns);
+  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles])].map(role);
   const group = scheduleGroupName(c);
-  const rules = [c.schedule.name, alertRuleName(ctx)].map((n) => arn('events', `rule/${n}`));
+  const rules = [...new Set([...jn.rules, alertRuleName(ctx)])].map((n) => arn('events', `rule/${n}`));
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
   const repo = arn('ecr', `repository/${c.repository.name}`);
   const logGroup = [arn('logs', `log-group:${c.logs.group}`), arn('logs', `log-group:${c.logs.group}:*`)];
   const cluster = arn('ecs', `cluster/${c.cluster.name}`);
   // A family's ARN without a revision (what the schedule targets run) and every revision's.
-  const family = [arn('ecs', `task-definition/${c.task.family}`), arn('ecs', `task-definition/${c.task.family}:*`)];
+  const family = jn.families.flatMap((f) => (f.endsWith('*') ? [arn('ecs', `task-definition/${f}`)] : [arn('ecs', `task-definition/${f}`), arn('ecs', `task-definition/${f}:*`)]));
   const tasks = arn('ecs', `task/${c.cluster.name}/*`);
   const inCluster = { ArnEquals: { 'ecs:cluster': cluster } };
   const queue = arn('sqs', deadLetterQueueName(c));
   const topic = arn('sns', topicName(ctx));
   const bucketArn = `arn:${P}:s3:::${bucket}`;
   const creates: [string, string][] = [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateSecurityGroup', 'security-group'], ['CreateRouteTable', 'route-table'], ['CreateVpcEndpoint', 'vpc-endpoint']];
-  const boundary = c.iam.permissionsBoundary;
+  // Every boundary a role of the stack is created with: the execution role's and each job's.
+  const boundaries = [...new Set([c.iam.permissionsBoundary, ...jobs.map((j) => j.iam.permissionsBoundary)].filter((b): b is string => !!b))];
+  // Only when every role has one may creating a role require one.
+  const boundary = boundaries.length && c.iam.permissionsBoundary && jobs.every((j) => j.iam.permissionsBoundary) ? boundaries : undefined;
   const passTo = (sid: string, names: string[], service: string, commands: PolicyCommand[]): Grant => ({
     sid, commands, actions: ['iam:PassRole'], resources: names.map(role), condition: { StringEquals: { 'iam:PassedToService': service } },
   });
@@ -131,12 +155,12 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     },
     ...(boundary ? [{
       sid: 'IamRolesWithBoundary', commands: UP, resources: roles, actions: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
-      condition: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
+      condition: { StringEquals: { 'iam:PermissionsBoundary': boundary.length === 1 ? boundary[0]! : boundary } },
     }] : []),
     { sid: 'IamRoles', commands: REMOVERS, resources: roles, actions: ['iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:DeleteRole'] },
-    passTo('PassTaskRolesToEcs', [c.iam.executionRoleName, c.iam.taskRoleName], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
-    passTo('PassEventsRole', [c.iam.eventsRoleName], 'events.amazonaws.com', UP),
-    passTo('PassSchedulerRole', [c.iam.schedulerRoleName], 'scheduler.amazonaws.com', UP),
+    passTo('PassTaskRolesToEcs', [...new Set([c.iam.executionRoleName, ...jn.taskRoles])], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
+    passTo('PassEventsRole', jn.eventsRoles, 'events.amazonaws.com', UP),
+    passTo('PassSchedulerRole', jn.schedulerRoles, 'scheduler.amazonaws.com', UP),
     {
       sid: 'EcsServiceLinkedRole', commands: UP, actions: ['iam:CreateServiceLinkedRole'],
       resources: [`arn:${P}:iam::${A}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
@@ -233,6 +257,17 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
  * same condition share their resources. Actions and resources sorted; Sids are the first grant's.
  */
 export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
+  const exact = policyOf(t, commands, false);
+  // Every job's names, one by one, while that fits a managed policy; past that, `<stack>-*` patterns.
+  return policySize(exact) <= POLICY_SIZE_LIMITS.managed ? exact : policyOf(t, commands, true);
+}
+
+/** True when the policy for these commands names the jobs' resources by `<stack>-*` patterns (see operatorPolicy). */
+export function usesNamePatterns(t: PolicyTarget, commands: readonly PolicyCommand[]): boolean {
+  return policySize(policyOf(t, commands, false)) > POLICY_SIZE_LIMITS.managed;
+}
+
+function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns: boolean): PolicyDocument {
   type Stmt = PolicyStatement & { Action: string[]; Resource: string[] };
   const merge = (list: Stmt[], keyOf: (s: Stmt) => string, into: (a: Stmt, b: Stmt) => void): Stmt[] => {
     const byKey = new Map<string, Stmt>();
@@ -245,7 +280,7 @@ export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand
     return [...byKey.values()];
   };
   const cond = (s: Stmt) => JSON.stringify(s.Condition ?? null);
-  let statements: Stmt[] = operatorGrants(t)
+  let statements: Stmt[] = operatorGrants(t, patterns)
     .filter((g) => g.commands.some((c) => commands.includes(c)))
     .map((g) => ({ Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: [...g.resources].sort(), ...(g.condition ? { Condition: g.condition } : {}) }));
   statements = merge(statements, (s) => JSON.stringify([s.Resource, cond(s)]), (a, b) => { a.Action = [...new Set([...a.Action, ...b.Action])].sort(); });

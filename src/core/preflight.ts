@@ -109,12 +109,15 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
   };
   checkList('batchSubnets', false);
   checkList('endpointSubnets', true);
-  const image = config.task.image ? parseEcrImage(config.task.image) : undefined;
-  if (image && image.account !== env.account && !config.task.crossAccountImage) {
-    problems.push({
-      path: ['task', 'image'],
-      message: `${config.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
-    });
+  for (const job of config.jobs) {
+    const image = job.task.image ? parseEcrImage(job.task.image) : undefined;
+    if (image && image.account !== env.account && !job.task.crossAccountImage) {
+      problems.push({
+        // The job's own task section (or the job, when it inherits the image), or the top level for a stack without jobs.
+        path: config.jobs.length === 1 && job.original && job.name === config.stack ? ['task', 'image'] : ['jobs', job.name, 'task', 'image'],
+        message: `${job.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
+      });
+    }
   }
 
   if (problems.length) {

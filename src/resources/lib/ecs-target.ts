@@ -2,9 +2,9 @@
  * What the schedule starts, shared by both trigger engines (the EventBridge rule's target and the
  * EventBridge Scheduler schedule), so switching engines never changes how the job runs.
  */
-import type { StackConfig } from '../../config/schema.js';
+import type { JobConfig, StackConfig } from '../../config/schema.js';
 import type { Ctx } from '../../core/types.js';
-import { K } from './keys.js';
+import { K, jobKey } from './keys.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
 export interface EcsTargetParams {
@@ -19,14 +19,29 @@ export interface EcsTargetParams {
   enableEcsManagedTags: boolean;
 }
 
-/** The nodes whose records `ecsTargetParams` reads. */
-export function ecsTargetDeps(config: StackConfig): string[] {
-  return [K.cluster, K.taskDefinition, ...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task')];
+/** The network nodes every job's target reads: the same subnets and security group for all jobs. */
+export function ecsNetworkDeps(config: StackConfig): string[] {
+  return [...config.network.batchSubnets.map((s) => K.subnet('batch', s.az)), K.securityGroup('task')];
 }
 
-/** The ECS settings for this stack: our family, the batch subnets, the task security group, no public IP. */
-export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
-  const td = ctx.record(K.taskDefinition);
+/** Where every job's task runs: the batch subnets, the task security group, no public IP. */
+export function ecsNetworkParams(ctx: Ctx): Pick<EcsTargetParams, 'subnets' | 'securityGroups' | 'assignPublicIp'> {
+  return {
+    subnets: ctx.config.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
+    securityGroups: [ctx.record(K.securityGroup('task')).id],
+    assignPublicIp: 'DISABLED',
+  };
+}
+
+/** The nodes whose records `ecsTargetParams` reads for a job. */
+export function ecsTargetDeps(config: StackConfig, job: JobConfig): string[] {
+  return [K.cluster, jobKey(job, K.taskDefinition), ...ecsNetworkDeps(config)];
+}
+
+/** The ECS settings of a job's target: its family in the stack's cluster, on the stack's network. */
+export function ecsTargetParams(ctx: Ctx, job: JobConfig): EcsTargetParams {
+  const td = ctx.record(jobKey(job, K.taskDefinition));
+  const { subnets, securityGroups, assignPublicIp } = ecsNetworkParams(ctx);
   return {
     // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
     // needs no target update.
@@ -34,9 +49,9 @@ export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
     taskCount: 1,
     launchType: 'FARGATE',
     platformVersion: 'LATEST',
-    subnets: ctx.config.network.batchSubnets.map((s) => ctx.record(K.subnet('batch', s.az)).id).sort(),
-    securityGroups: [ctx.record(K.securityGroup('task')).id],
-    assignPublicIp: 'DISABLED',
+    subnets,
+    securityGroups,
+    assignPublicIp,
     propagateTags: 'TASK_DEFINITION',
     enableEcsManagedTags: true,
   };
