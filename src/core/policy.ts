@@ -9,7 +9,10 @@
  *   or delete needs the target to carry it. Tagging at creation needs ec2:CreateTags, allowed only as
  *   part of those creates (ec2:CreateAction).
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
- *   ecs:ListTasks, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no narrower) resource.
+ *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
+ *   narrower) resource.
+ * - Each job's roles, rule and family are named one by one while the document fits a managed policy;
+ *   past that (some 10 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*` patterns.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
  *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role) and CreateSchedule/UpdateSchedule
  *   (the scheduler role): each role may be passed only to its service.
@@ -68,6 +71,11 @@ export interface PolicyTarget {
   partition: string;
   /** Where the state lives (its grants follow). */
   state: StateLocation;
+  /**
+   * Names the state records that the config may no longer have (a job removed, a name changed): `up`
+   * deletes those resources, so the policy must name them too.
+   */
+  recorded?: { roles: string[]; rules: string[]; families: string[] };
 }
 
 /**
@@ -76,16 +84,19 @@ export interface PolicyTarget {
  * original job's and names set in the config stay exact): a policy naming 50 jobs' roles, rules and
  * families one by one would be far over IAM's size limits.
  */
-function jobNames(c: StackConfig, patterns: boolean) {
+function jobNames(c: StackConfig, patterns: boolean, recorded: PolicyTarget['recorded']) {
   const S = c.stack;
   const derived = (job: StackConfig['jobs'][number], name: string) => patterns && !job.original && name.startsWith(`${S}-${job.name}`);
   const pick = (get: (j: StackConfig['jobs'][number]) => string) => [...new Set(c.jobs.map((j) => (derived(j, get(j)) ? `${S}-*` : get(j))))];
+  // Recorded names: exact, unless a pattern already covers them.
+  const plus = (names: string[], more: string[] = []) => [...new Set([...names, ...more.filter((n) => !(patterns && n.startsWith(`${S}-`)))])];
   return {
-    families: pick((j) => j.task.family),
-    rules: pick((j) => j.schedule.name),
+    families: plus(pick((j) => j.task.family), recorded?.families),
+    rules: plus(pick((j) => j.schedule.name), recorded?.rules),
     taskRoles: pick((j) => j.iam.taskRoleName),
     eventsRoles: pick((j) => j.iam.eventsRoleName),
     schedulerRoles: pick((j) => j.iam.schedulerRoleName),
+    recordedRoles: plus([], recorded?.roles),
   };
 }
 
@@ -102,8 +113,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const ec2Types = ['vpc', 'subnet', 'security-group', 'route-table', 'vpc-endpoint'];
   const ec2Any = ec2Types.map((x) => arn('ec2', `${x}/*`));
   const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
-  const jn = jobNames(c, patterns);
-  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles])].map(role);
+  const jn = jobNames(c, patterns, t.recorded);
+  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles, ...jn.recordedRoles])].map(role);
   const group = scheduleGroupName(c);
   const rules = [...new Set([...jn.rules, alertRuleName(ctx)])].map((n) => arn('events', `rule/${n}`));
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
@@ -199,15 +210,19 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER, resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    // status reads no task definition (each job's is plan's to check); the others list the families' revisions.
+    { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: UP, resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: DOWN, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
+    // `up` deletes the family of a job that left the config.
+    { sid: 'TaskDefinitionsAnyResource', commands: REMOVERS, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
-    { sid: 'TaskDefinitions', commands: DOWN, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
+    { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
     { sid: 'Tasks', commands: ['run-now', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
     { sid: 'ListTasksInCluster', commands: ['run-now', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
-    // EventBridge rules (the schedule rule and the alert rule)
+    // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the
+    // stack's rules are listed by their name prefix, one call for all the jobs.
+    { sid: 'ListRules', commands: DISCOVER, resources: ['*'], actions: ['events:ListRules'] },
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
@@ -326,8 +341,29 @@ export async function runPolicy(opts: import('./stack.js').StackOptions & { comm
     account = who.account;
     partition = who.partition;
   }
-  const policy = operatorPolicy({ config, account, partition, state: stateLocationOf(opts, config) }, opts.commands);
+  const state = stateLocationOf(opts, config);
+  const policy = operatorPolicy({ config, account, partition, state, recorded: await recordedNames(opts, config, state, account) }, opts.commands);
   return { stack: config.stack, account, commands: opts.commands, size: policySize(policy), policy };
+}
+
+/**
+ * The role, rule and family names the state records: resources of jobs the config no longer has, which
+ * `up` deletes. A state that cannot be read (none yet, no access) adds nothing: the policy then covers
+ * what the config names, as it says in a warning when the state exists but could not be read.
+ */
+async function recordedNames(
+  opts: import('./stack.js').StackOptions, config: StackConfig, location: StateLocation, account: string,
+): Promise<PolicyTarget['recorded']> {
+  try {
+    const [{ openStateBackend }, { StateStore }] = await Promise.all([import('./stack.js'), import('./state.js')]);
+    const backend = await openStateBackend(location, { profile: opts.profile, endpointUrl: opts.endpointUrl, region: config.region });
+    const state = await StateStore.open(backend, { stack: config.stack, region: config.region, account });
+    const ids = (kind: string) => [...state.records().values()].filter((r) => r.kind === kind).map((r) => r.id);
+    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition') };
+  } catch (err) {
+    opts.reporter.warn(`the state could not be read (${(err as Error).message}): the policy names what the config names, not what the state records beyond it`);
+    return undefined;
+  }
 }
 
 /** The partition of a region, for ARNs when the account is given rather than asked. */
