@@ -483,9 +483,6 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
     if (other) out.push({ path: ['jobs', name], atKey: true, message: `its log streams would be prefixed ${prefix}/, as job ${other}'s (the original job's logs.streamPrefix): rename the job or change logs.streamPrefix` });
     else prefixes.set(prefix, name);
   }
-  if (!list.some(([, j]) => j.original === true) && get(raw, ['logs', 'streamPrefix']) !== undefined) {
-    out.push({ path: ['logs', 'streamPrefix'], atKey: true, message: 'is the original job\'s stream prefix, and no job is marked original: true (every other job\'s streams are prefixed with its name); remove it, or mark the job that keeps it' });
-  }
 }
 
 function checkNames(raw: unknown, region: string | undefined, out: Problem[]): void {

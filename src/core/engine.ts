@@ -245,6 +245,16 @@ export function staleRecords(graph: Graph, records: Map<string, ResourceRecord>)
 }
 
 /**
+ * The node now holding the resource a stale record names, if any: a config that gives a new node the
+ * same name (a job moved into `jobs:` under a new key, keeping its family and rule names) finds the
+ * resource under the new key. Deleting the stale record's resource would then delete the new node's.
+ */
+export function heldBy(graph: Graph, live: Map<string, ResourceRecord>, record: ResourceRecord): string | undefined {
+  for (const [key, r] of live) if (graph.byKey.has(key) && r.kind === record.kind && r.id === record.id) return key;
+  return undefined;
+}
+
+/**
  * After converging: delete the state records the config no longer has and the duplicates found, in
  * reverse dependency order. Nothing is deleted before its own tags (or its parent's) say it is ours: a
  * stale record naming a resource that is not ours is reported and forgotten, never acted on.
@@ -285,6 +295,12 @@ async function cleanUp(
         env.state.remove(t.stateKey);
         await env.state.save();
       };
+      const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
+      if (holder) {
+        await forget();
+        emit({ key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0, action: 'skipped', message: `now ${holder}'s: kept, its old record forgotten` });
+        return;
+      }
       let own: Ownership | undefined;
       try {
         own = await t.kindDef.ownerOf(ctx, t.record);
@@ -307,7 +323,14 @@ async function cleanUp(
       emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
     },
   );
-  return outcome.failures.map((f) => f.error);
+  // What never started stays in the state, and says why: never a silent success.
+  for (const { key, blockedBy } of outcome.notStarted) {
+    const t = byKey.get(key)!;
+    emit({ key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure' });
+  }
+  const errors = outcome.failures.map((f) => f.error);
+  if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
+  return errors;
 }
 
 export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {

@@ -100,17 +100,19 @@ export function criticalPath(graph: Graph, cost: (key: string) => number): { len
  * kind (transitively), and targets of the kinds it depends on wait for it.
  */
 export function deletionPrerequisites(targets: DeletionTarget[], kinds: readonly ResourceKind[]): (key: string) => string[] {
+  // Every kind a kind depends on, transitively (each kind's own set: a shared one would make a kind
+  // seem to depend on its siblings' dependencies, and order deletions in a cycle).
   const closure = new Map<string, Set<string>>();
-  const reach = (kind: string, seen = new Set<string>()): Set<string> => {
+  const reach = (kind: string): Set<string> => {
     const known = closure.get(kind);
     if (known) return known;
+    const out = new Set<string>();
+    closure.set(kind, out);
     for (const d of kinds.find((k) => k.kind === kind)?.dependsOn ?? []) {
-      if (seen.has(d)) continue;
-      seen.add(d);
-      reach(d, seen);
+      out.add(d);
+      for (const x of reach(d)) out.add(x);
     }
-    closure.set(kind, seen);
-    return seen;
+    return out;
   };
   const out = new Map<string, string[]>(targets.map((t) => [t.key, []]));
   for (const a of targets) {

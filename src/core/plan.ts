@@ -4,7 +4,7 @@
  * same walk to discover what exists.
  */
 import { randomUUID } from 'node:crypto';
-import { assessGraph, DEFAULT_PARALLEL, NotOurs, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
+import { assessGraph, DEFAULT_PARALLEL, NotOurs, heldBy, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
 import { buildGraph, subgraph, type Graph, type GraphNode } from './graph.js';
 import { realClock } from './clock.js';
 import { buildContext } from './context.js';
@@ -76,6 +76,12 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number; select?
     const kind = env.kinds.find((k) => k.kind === record.kind);
     if (!kind) return undefined;
     const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };
+    const live = new Map(graph.nodes.flatMap((n) => {
+      const r = walk.entries.get(n.key)?.found?.record;
+      return r ? [[n.key, r] as const] : [];
+    }));
+    const holder = heldBy(graph, live, record);
+    if (holder) return { ...base, action: 'forget', notes: [`${record.id} is now ${holder}'s: kept, the old record forgotten`] };
     const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
     try {
       const own = await kind.ownerOf(ctx, record);
