@@ -417,8 +417,7 @@ interface JobName { value: string; at?: PathKey[] }
  * A job's names as `fillNames` resolves them: its own, else (original job only) the top-level
  * section's, else `<stack>-<job>` (`<stack>` for the original job) with the role's suffix.
  */
-function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler' } {
-  const original = job.original === true;
+function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler' } {
   const base = original ? stack : `${stack}-${name}`;
   const one = (k: JobNameKey): JobName => {
     const path = JOB_NAME_KEYS[k];
@@ -455,9 +454,12 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
   }
   const taken = new Map<string, string>([[`role:${typeof get(raw, ['iam', 'executionRoleName']) === 'string' ? get(raw, ['iam', 'executionRoleName']) : `${stack}-execution`}`, 'the execution role']]);
   const prefixes = new Map<string, string>();
+  // A second `original: true` is reported on its own (checkJobs): only the first has the pre-jobs names.
+  const firstOriginal = list.find(([, j]) => j.original === true)?.[0];
   for (const [name, job] of list) {
     if (!JOB_NAME.test(name)) continue;
-    const names = jobNames(raw, stack, name, job);
+    const original = name === firstOriginal;
+    const names = jobNames(raw, stack, name, job, original);
     const used: JobNameKey[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events'];
     for (const k of used) {
       const n = names[k];
@@ -478,7 +480,7 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
       else taken.set(`${space}:${n.value}`, `job ${name}`);
     }
     // Each job's log streams are `<prefix>/...` in the shared group: two jobs with one prefix mix their runs.
-    const prefix = job.original === true ? (typeof get(raw, ['logs', 'streamPrefix']) === 'string' ? String(get(raw, ['logs', 'streamPrefix'])) : 'ecs') : name;
+    const prefix = original ? (typeof get(raw, ['logs', 'streamPrefix']) === 'string' ? String(get(raw, ['logs', 'streamPrefix'])) : 'ecs') : name;
     const other = prefixes.get(prefix);
     if (other) out.push({ path: ['jobs', name], atKey: true, message: `its log streams would be prefixed ${prefix}/, as job ${other}'s (the original job's logs.streamPrefix): rename the job or change logs.streamPrefix` });
     else prefixes.set(prefix, name);
