@@ -31,7 +31,7 @@ export interface EngineEnv {
 
 /** Options of `up`. */
 export interface UpOptions {
-  /** Steps in flight at once. Default 8. */
+  /** Steps in flight at once. Default DEFAULT_PARALLEL. */
   parallel?: number;
   /** How long steps refused because of IAM propagation are retried. Default 2 minutes. */
   iamRetryBudgetMs?: number;
@@ -46,7 +46,13 @@ export interface RunResult {
   failures: Error[];
 }
 
-export const DEFAULT_PARALLEL = 8;
+/**
+ * Steps in flight at once. Mutating calls wait for their AWS throttling bucket (aws/pacing.ts), so this
+ * bound no longer protects AWS; a low one would let steps waiting for one bucket (50 task definitions at
+ * one a second) hold every slot while another bucket (IAM) sits idle. High enough that every ready step
+ * of a 50-job stack runs, and the buckets alone set the pace.
+ */
+export const DEFAULT_PARALLEL = 64;
 export const IAM_RETRY_BUDGET_MS = 120_000;
 
 /** A change `up` will not make: it needs the resource replaced. */
