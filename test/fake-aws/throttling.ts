@@ -74,6 +74,13 @@ export class Throttler {
     return special ? { key: `${service}/${special[1]}`, rate: special[2], error: m.error } : { key: `${service}/default`, rate: m.bucket, error: m.error };
   }
 
+  /** A bucket's rate, by its key (`service/bucket`). */
+  rateOf(key: string): Bucket | undefined {
+    const [service, name] = key.split('/');
+    const m = this.model[service!];
+    return name === 'default' ? m?.bucket : m?.special?.find(([, n]) => n === name)?.[2];
+  }
+
   /** Take a token for the call; the service's error when there is none. */
   check(service: string, op: string): ServiceThrottling['error'] | undefined {
     const b = this.bucketOf(service, op);
