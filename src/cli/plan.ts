@@ -16,7 +16,7 @@ export function registerPlan(program: Command): void {
     .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
-    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 8)
+    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
     .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }] = await Promise.all([import('../core/plan.js'), import('./output.js')]);

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod/mini';
 import { UserError } from '../core/errors.js';
-import { printable } from '../core/format.js';
+import { nearest, printable } from '../core/format.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 
@@ -263,34 +263,6 @@ function allowedKeys(path: PathKey[]): string[] {
     else return [];
   }
   return Object.keys(def(s).shape ?? {});
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest candidate for a typo, if it is close enough to be what was meant. */
-function nearest(word: string, candidates: string[]): string | undefined {
-  const lower = word.toLowerCase();
-  const exact = candidates.find((c) => c.toLowerCase() === lower);
-  if (exact) return exact;
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(lower, c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { JobConfig, StackConfig } from '../config/schema.js';
 import { UserError } from './errors.js';
-import { printable } from './format.js';
+import { nearest, printable } from './format.js';
 
 /** The jobs' names, for hints (the first ones, then a count). */
 export function jobList(config: StackConfig, max = 8): string {
@@ -16,7 +16,8 @@ export function jobList(config: StackConfig, max = 8): string {
 export function findJob(config: StackConfig, name: string): JobConfig {
   const job = config.jobs.find((j) => j.name === name);
   if (job) return job;
-  throw new UserError(`stack ${config.stack} has no job named "${printable(name, 60)}"`, `its jobs: ${jobList(config)}`);
+  const near = nearest(name, config.jobs.map((j) => j.name));
+  throw new UserError(`stack ${config.stack} has no job named "${printable(name, 60)}"${near ? `: did you mean ${near}?` : ''}`, `its jobs: ${jobList(config)}`);
 }
 
 /**

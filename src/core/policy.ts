@@ -11,8 +11,8 @@
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
  *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
  *   narrower) resource.
- * - Each job's roles, rule and family are named one by one while the document fits a managed policy;
- *   past that (some 10 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*` patterns.
+ * - Each job's roles, rule and family are named one by one while the document fits a role's inline
+ *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
  *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role) and CreateSchedule/UpdateSchedule
  *   (the scheduler role): each role may be passed only to its service.
@@ -273,13 +273,9 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
  */
 export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
   const exact = policyOf(t, commands, false);
-  // Every job's names, one by one, while that fits a managed policy; past that, `<stack>-*` patterns.
-  return policySize(exact) <= POLICY_SIZE_LIMITS.managed ? exact : policyOf(t, commands, true);
-}
-
-/** True when the policy for these commands names the jobs' resources by `<stack>-*` patterns (see operatorPolicy). */
-export function usesNamePatterns(t: PolicyTarget, commands: readonly PolicyCommand[]): boolean {
-  return policySize(policyOf(t, commands, false)) > POLICY_SIZE_LIMITS.managed;
+  // Every job's names, one by one, while that fits a role's inline policies (the single-job `up` policy
+  // is already over a managed policy's size); past that, `<stack>-*` patterns.
+  return policySize(exact) <= POLICY_SIZE_LIMITS.inlinePerRole ? exact : policyOf(t, commands, true);
 }
 
 function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns: boolean): PolicyDocument {

@@ -2,7 +2,8 @@
  * Run the real CLI against the in-memory fake AWS, for trying commands and for the README's examples:
  *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
- * make it feel like AWS.
+ * make it feel like AWS; FAKE_TASK_MS (`provisioning,pending,running`) sets how long a task takes, and
+ * FAKE_TASK_LOG (lines separated by `|`) what every task writes to its log stream, 100 ms apart.
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -10,6 +11,11 @@ import { buildProgram } from '../../src/cli/main.js';
 const fake = createFakeAws();
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
+if (process.env.FAKE_TASK_MS) {
+  const [provisioningMs, pendingMs, runningMs] = process.env.FAKE_TASK_MS.split(',').map(Number);
+  fake.ecs.taskTimings = { provisioningMs: provisioningMs!, pendingMs: pendingMs!, runningMs: runningMs! };
+}
+if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];
