@@ -137,6 +137,38 @@ describe('three jobs in one stack', () => {
   });
 });
 
+describe('failure alerts with several jobs', () => {
+  /** An ECS task stopping with `exitCode`, of `family` in `cluster`. */
+  const stopped = (family: string, exitCode: number, cluster = 'sample-batch') => ({
+    version: '0', id: 'e1', 'detail-type': 'ECS Task State Change', source: 'aws.ecs', account: '123456789012', time: '2026-11-28T00:31:10Z', region: 'ap-northeast-1',
+    resources: [], detail: {
+      clusterArn: `arn:aws:ecs:ap-northeast-1:123456789012:cluster/${cluster}`, taskArn: `arn:aws:ecs:ap-northeast-1:123456789012:task/${cluster}/0f8b2c6a1d2e4f5a9b8c7d6e5f4a3b2c`,
+      lastStatus: 'STOPPED', taskDefinitionArn: `arn:aws:ecs:ap-northeast-1:123456789012:task-definition/${family}:3`,
+      containers: [{ name: 'batch', lastStatus: 'STOPPED', exitCode }], stopCode: 'EssentialContainerExited',
+    },
+  });
+
+  it('every job\'s failed run is alerted, naming its task definition; adding a job leaves the rule as it is', async () => {
+    const f = fresh();
+    const s = scratch(`${withJobs('lister', 'report')}notify:\n  emails: [ops@example.com]\n`);
+    await upOn(s);
+    for (const family of ['sample-batch-lister', 'sample-batch-report']) expect(f.eventBridge.deliver(stopped(family, 1)), family).toHaveLength(1);
+    // Another stack's family in another cluster, and a success, are not alerted.
+    expect(f.eventBridge.deliver(stopped('sample-batch-eu-lister', 1, 'sample-batch-eu'))).toEqual([]);
+    expect(f.eventBridge.deliver(stopped('sample-batch-report', 0))).toEqual([]);
+    expect(f.sns.published.map((m) => m.message.split('\n').find((l) => l.startsWith('Task definition:')))).toEqual([
+      'Task definition: "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sample-batch-lister:3"',
+      'Task definition: "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sample-batch-report:3"',
+    ]);
+    s.editConfig((t) => t.replace('notify:', `${JOBS.cleanup}notify:`));
+    f.core.resetCalls();
+    await upOn(s);
+    expect(jobsTouched(f, ['lister', 'report', 'cleanup'])).toEqual(['cleanup']);
+    expect(f.core.mutatingCalls().filter((c) => JSON.stringify(c.input).includes('failed-runs'))).toEqual([]);
+    expect(f.eventBridge.deliver(stopped('sample-batch-cleanup', 2))).toHaveLength(1);
+  });
+});
+
 describe('logs, status and outputs per job', () => {
   it('logs [job]: one job\'s streams, or every job\'s interleaved with a job column; status has a row per job', async () => {
     const f = fresh();
