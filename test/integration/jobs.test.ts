@@ -8,7 +8,8 @@ import { freshFakeAws, scratch, settleWithFakeTimers, upOn, type Scratch } from 
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 import { runPlan } from '../../src/core/plan.js';
 import { runNow } from '../../src/core/run-now.js';
-import { runLogs, type LogEvent } from '../../src/core/logs.js';
+import { logStreams, runLogs, type LogEvent } from '../../src/core/logs.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { runStatus } from '../../src/core/status.js';
 import { runOutputs } from '../../src/core/outputs.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
@@ -188,6 +189,13 @@ describe('logs, status and outputs per job', () => {
       return got;
     };
     const all = await read();
+    // One run of a job not named: its whole id names one stream per job; a short id could be any job's.
+    const config = parseConfigText(withJobs('lister', 'report'), 'batch.config.yaml', { env: {} });
+    const id = 'ab'.repeat(16);
+    expect(logStreams(config, undefined, id)).toEqual({ streamNames: [`lister/batch/${id}`, `report/batch/${id}`] });
+    expect(logStreams(config, config.jobs[1], id.slice(0, 8))).toEqual({ streamPrefix: `report/batch/${id.slice(0, 8)}` });
+    expect(logStreams(config, config.jobs[1], undefined)).toEqual({ streamPrefix: 'report/' });
+    expect(() => logStreams(config, undefined, id.slice(0, 8))).toThrow(/not a whole task id/);
     // Padded to the longest job name (cleanup): a column.
     expect(all.map(([j, e]) => [j, e.message])).toEqual([['lister ', 'start'], ['lister ', 'done'], ['report ', 'start'], ['report ', 'done']]);
     const report = await read('report');
