@@ -40,11 +40,11 @@ describe('computeCost', () => {
     expect(c.fixed.endpointsMonthly).toBeCloseTo(81.76, 8);
     expect(c.fixed.monthly).toBeCloseTo(fixedMonthly, 8);
     expect(c.fixed.monthly).toBeCloseTo(82.16, 8);
-    expect(c.run).toMatchObject({ vcpu: 2, memoryGb: 8, durationSeconds: 300, billedSeconds: 300 });
-    expect(c.run.cost).toBeCloseTo(run, 8);
-    expect(c.run.cost).toBeCloseTo(0.0121133, 6);
-    expect(c.schedule.runsPerMonth).toBe(720);
-    expect(c.schedule.monthly).toBeCloseTo(runsMonthly, 8);
+    expect(c.jobs[0]!.run).toMatchObject({ vcpu: 2, memoryGb: 8, durationSeconds: 300, billedSeconds: 300 });
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(run, 8);
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(0.0121133, 6);
+    expect(c.jobs[0]!.schedule.runsPerMonth).toBe(720);
+    expect(c.jobs[0]!.schedule.monthly).toBeCloseTo(runsMonthly, 8);
     expect(c.monthlyTotal).toBeCloseTo(82.16 + 8.7216, 6);
     expect(c.downEndpointsSaves.hourly).toBeCloseTo(0.112, 8);
     expect(c.downEndpointsSaves.monthly).toBeCloseTo(81.76, 8);
@@ -55,13 +55,14 @@ describe('computeCost', () => {
   it('applies the config\'s pricing overrides and the ARM64 rate', () => {
     const config = defaultConfig();
     config.pricing = { interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1 };
-    config.task.cpuArchitecture = 'ARM64';
+    config.jobs[0]!.task.cpuArchitecture = 'ARM64';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
-    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1, fargateGbHour: 0.00442, secretMonth: 0.4, publicIpv4Hour: 0.005 });
+    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, secretMonth: 0.4, publicIpv4Hour: 0.005 });
+    expect(c.jobs[0]!.prices).toEqual({ fargateVcpuHour: 0.1, fargateGbHour: 0.00442 });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
-    expect(c.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
   });
 
   it('counts the endpoint ENIs per distinct AZ and the configured endpoints', () => {
@@ -83,14 +84,14 @@ describe('computeCost', () => {
     expect(runsPerMonth('cron(0 0 1 1 ? 2020)', NOW)).toBe(0);
 
     const config = defaultConfig();
-    config.schedule.expression = 'rate(15 minutes)';
+    config.jobs[0]!.schedule.expression = 'rate(15 minutes)';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 120, now: NOW });
-    expect(c.schedule.runsPerMonth).toBe(2880);
-    expect(c.schedule.monthly).toBeCloseTo(2880 * (2 * 0.05056 + 8 * 0.00553) * (120 / 3600), 8);
+    expect(c.jobs[0]!.schedule.runsPerMonth).toBe(2880);
+    expect(c.jobs[0]!.schedule.monthly).toBeCloseTo(2880 * (2 * 0.05056 + 8 * 0.00553) * (120 / 3600), 8);
 
-    config.schedule.enabled = false;
+    config.jobs[0]!.schedule.enabled = false;
     const off = computeCost(config, resolvePrices(config), { durationSeconds: 120, now: NOW });
-    expect(off.schedule).toMatchObject({ runsPerMonth: 0, monthly: 0 });
+    expect(off.jobs[0]!.schedule).toMatchObject({ runsPerMonth: 0, monthly: 0 });
     expect(off.monthlyTotal).toBeCloseTo(off.fixed.monthly, 8);
   });
 
@@ -100,8 +101,8 @@ describe('computeCost', () => {
     expect(billedSeconds(90.2)).toBe(91);
     const config = defaultConfig();
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 20, now: NOW });
-    expect(c.run.billedSeconds).toBe(60);
-    expect(c.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) / 60, 8);
+    expect(c.jobs[0]!.run.billedSeconds).toBe(60);
+    expect(c.jobs[0]!.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) / 60, 8);
   });
 
   it('an unknown region needs pricing: in the config, and says which keys', () => {
@@ -134,8 +135,8 @@ describe('network modes', () => {
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
     expect(c.fixed).toMatchObject({ interfaceEndpoints: 0, enis: 0, hourly: 0 });
     expect(c.fixed.monthly).toBeCloseTo(0.4, 8);
-    expect(c.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
-    expect(c.run.cost).toBeCloseTo(fargateRun + ipv4Run, 8);
+    expect(c.jobs[0]!.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(fargateRun + ipv4Run, 8);
     expect(c.monthlyTotal).toBeCloseTo(0.4 + 720 * (fargateRun + ipv4Run), 6); // $9.42
     const [priv, pub, ex] = c.network.modes;
     expect(pub).toMatchObject({ mode: 'public', switching: 'current', savesMonthly: 0 });
@@ -149,7 +150,7 @@ describe('network modes', () => {
   it('private-endpoints (the default) compared: public saves the endpoints less the addresses', () => {
     const config = defaultConfig();
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
-    expect(c.run.publicIpv4).toBe(0);
+    expect(c.jobs[0]!.run.publicIpv4).toBe(0);
     const pub = c.network.modes.find((m) => m.mode === 'public')!;
     expect(pub).toMatchObject({ switching: 'in place', fixedMonthly: 0.4 });
     expect(pub.savesMonthly).toBeCloseTo(81.76 - 720 * ipv4Run, 6); // $81.46 a month
@@ -167,7 +168,7 @@ describe('network modes', () => {
 
     config.network.assignPublicIp = true;
     const pub = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
-    expect(pub.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
+    expect(pub.jobs[0]!.run.publicIpv4).toBeCloseTo(ipv4Run, 8);
     expect(pub.network.modes.find((m) => m.mode === 'existing')!.notCounted).toBeUndefined();
   });
 
@@ -196,7 +197,7 @@ describe('runCost', () => {
     fake = createFakeAws();
     const s = scratch();
     const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), duration: '10m', now: NOW });
-    expect(c.run).toMatchObject({ durationSeconds: 600, durationSource: 'flag' });
+    expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 600, durationSource: 'flag' });
     expect(fake.core.calls).toEqual([]);
   });
 
@@ -216,8 +217,8 @@ describe('runCost', () => {
 
     fake.core.resetCalls();
     const none = await runCost({ ...opts, now: NOW });
-    expect(none.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
-    expect(none.run.durationNote).toMatch(/no recent runs/);
+    expect(none.jobs[0]!.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
+    expect(none.jobs[0]!.run.durationNote).toMatch(/no recent runs/);
     expect(new Set(fake.core.calls.map((c) => c.service))).toEqual(new Set(['sts', 'ecs']));
 
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
@@ -233,9 +234,9 @@ describe('runCost', () => {
       vi.setSystemTime(Date.now() + 200_000);
     }
     const c = await runCost({ ...opts, now: new Date() });
-    expect(c.run).toMatchObject({ durationSeconds: 70, billedSeconds: 70, durationSource: 'recent-runs' });
-    expect(c.run.durationNote).toBe('median of the last 3 stopped runs');
-    expect(c.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) * 70 / 3600, 8);
+    expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 70, billedSeconds: 70, durationSource: 'recent-runs' });
+    expect(c.jobs[0]!.run.durationNote).toBe('median of the last 3 stopped runs');
+    expect(c.jobs[0]!.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) * 70 / 3600, 8);
   });
 
   it('without --duration and no usable AWS access: falls back to 5 minutes and says why', async () => {
@@ -243,7 +244,7 @@ describe('runCost', () => {
     const s = scratch();
     fake.core.failOn('GetCallerIdentity', 'ExpiredToken', 10, 'The security token included in the request is expired');
     const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW });
-    expect(c.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
-    expect(c.run.durationNote).toMatch(/recent runs could not be read/);
+    expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
+    expect(c.jobs[0]!.run.durationNote).toMatch(/recent runs could not be read/);
   });
 });

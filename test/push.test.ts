@@ -111,7 +111,7 @@ describe('batchctl push', () => {
     expect(await cli('--json', 'push', '--context', ctxDir, '--tag', 'v1.2.3', '--file', join(ctxDir, 'Other.Dockerfile'))).toBe(0);
     expect(calls()[0]!.argv).toEqual(['build', '--platform', 'linux/amd64', '-f', join(ctxDir, 'Other.Dockerfile'), '-t', `${URI}:v1.2.3`, ctxDir]);
     expect(calls()[2]!.argv).toEqual(['push', `${URI}:v1.2.3`]);
-    expect(JSON.parse(out.join(''))).toEqual({ ok: true, image: `${URI}:v1.2.3`, digest: DIGEST });
+    expect(JSON.parse(out.join(''))).toEqual({ ok: true, image: `${URI}:v1.2.3`, digest: DIGEST, images: [{ jobs: ['sample-batch'], image: `${URI}:v1.2.3`, digest: DIGEST }] });
   });
 
   it('builds for ARM64 when the task runs on ARM64', async () => {

@@ -37,9 +37,24 @@ export function canonicalTime(raw: string): string {
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-/** The lock object's key for a canonical scheduled time. */
-export function lockKey(scheduledTime: string): string {
-  return `${LOCK_PREFIX}${scheduledTime}.json`;
+/** A job name as batchctl writes BATCH_JOB_NAME: lowercase letters, digits and hyphens. */
+const JOB_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * The lock object's key for a canonical scheduled time. Jobs of one stack share the bucket and may be
+ * due at the same instant: each claims under its own `<job>/` (BATCH_JOB_NAME); without a job name (the
+ * stack's original job) the key is the one this guard always used.
+ */
+export function lockKey(scheduledTime: string, job?: string): string {
+  return `${LOCK_PREFIX}${job ? `${job}/` : ''}${scheduledTime}.json`;
+}
+
+/** The job name that scopes the lock, from BATCH_JOB_NAME; a value that is not a job name is a configuration error. */
+export function jobNameOf(env: Env): string | undefined {
+  const raw = env.BATCH_JOB_NAME?.trim();
+  if (!raw) return undefined;
+  if (!JOB_NAME.test(raw)) throw new GuardConfigError(`BATCH_JOB_NAME is not a job name (lowercase letters, digits, hyphens): ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 /**
@@ -96,7 +111,7 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
   const raw = env.BATCH_SCHEDULED_TIME?.trim();
   if (!raw) return { kind: 'unguarded', reason: 'no-scheduled-time' };
   const scheduledTime = canonicalTime(raw);
-  const key = lockKey(scheduledTime);
+  const key = lockKey(scheduledTime, jobNameOf(env));
   const arn = await taskArn(env, opts.fetch);
   const body = JSON.stringify({
     scheduledTime,

@@ -177,6 +177,17 @@ describe('duplicate-trigger guard', () => {
     expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
   });
 
+  it('two jobs of one stack due at the same instant each claim their own lock and both run', async () => {
+    fake.s3.addObject(BUCKET, 'a.txt', 'a');
+    const original = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    const report = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' });
+    expect(report.out).toEqual([`claimed scheduled time ${TIME} (${LOCK_PREFIX}report/${TIME}.json)`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
+    expect([original.code, report.code]).toEqual([0, 0]);
+    expect(lockKeys().sort()).toEqual([`${LOCK_PREFIX}${TIME}.json`, `${LOCK_PREFIX}report/${TIME}.json`]);
+    // The same job again is still a duplicate.
+    expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' })).out[0]).toMatch(/already ran/);
+  });
+
   it('PreconditionFailed (412) on the claim means already claimed: exit 0 without listing', async () => {
     fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });

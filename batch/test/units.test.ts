@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createS3Client, s3ClientConfig, s3ErrorLine } from '../src/s3.js';
 import { humanBytes, printableKey, summaryLine } from '../src/list.js';
-import { canonicalTime, GuardConfigError, guardEnabled, lockKey, LOCK_PREFIX } from '../src/guard.js';
+import { canonicalTime, GuardConfigError, guardEnabled, jobNameOf, lockKey, LOCK_PREFIX } from '../src/guard.js';
 
 describe('S3 client', () => {
   it('AWS_ENDPOINT_URL gives a client with that endpoint and path-style addressing', async () => {
@@ -70,6 +70,13 @@ describe('guard helpers', () => {
 
   it.each(['yesterday', '2026-11-28', '2026-11-28T03:30:00', '2026-13-28T03:30:00Z'])('rejects %j', (t) => {
     expect(() => canonicalTime(t)).toThrow(GuardConfigError);
+  });
+
+  it('scopes the lock to BATCH_JOB_NAME, so two jobs due at the same minute each claim their own', () => {
+    expect(lockKey('2026-11-28T03:30:00Z', 'report')).toBe('.batchctl/runs/report/2026-11-28T03:30:00Z.json');
+    expect(jobNameOf({})).toBeUndefined();
+    expect(jobNameOf({ BATCH_JOB_NAME: ' report ' })).toBe('report');
+    expect(() => jobNameOf({ BATCH_JOB_NAME: '../other' })).toThrow(GuardConfigError);
   });
 
   it('only BATCH_DUPLICATE_GUARD=off disables the guard', () => {

@@ -18,6 +18,7 @@ import { UserError, awsErrorCode } from '../core/errors.js';
 import { printable } from '../core/format.js';
 import { configuredProfiles } from './profiles.js';
 import { VERSION } from '../version.js';
+import { Pacer, paced } from './pacing.js';
 
 /** Options every client shares. */
 export interface ClientOptions {
@@ -30,6 +31,11 @@ export interface ClientOptions {
   maxAttempts?: number;
   /** S3 only: follow a bucket's region redirect (a state bucket whose region the config does not name). */
   followRegionRedirects?: boolean;
+  /**
+   * The token buckets mutating calls wait for (pacing.ts). Default: one for the clients of this call,
+   * which is one command's (a command's buckets start full, as AWS's do after a pause).
+   */
+  pacer?: Pacer;
 }
 
 export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns';
@@ -162,13 +168,17 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   checkEndpointOverrides(opts);
   const built = new Map<ServiceName, unknown>();
   const ctors = new Map<ServiceName, new (config: object) => unknown>();
+  const pacer = opts.pacer ?? new Pacer();
+  const build = (s: ServiceName, Ctor: new (config: object) => unknown, o: ClientOptions) => {
+    const client = new Ctor(clientConfig(s, o)) as MiddlewareHost & { send: (...a: any[]) => Promise<unknown> };
+    client.middlewareStack.add(unreachableMiddleware(s, opts), { step: 'initialize', name: 'batchctlUnreachable' });
+    return paced(client, s, pacer);
+  };
   await Promise.all(
     services.map(async (s) => {
       const Ctor = await loaders[s]();
       ctors.set(s, Ctor);
-      const client = new Ctor(clientConfig(s, opts)) as MiddlewareHost;
-      client.middlewareStack.add(unreachableMiddleware(s, opts), { step: 'initialize', name: 'batchctlUnreachable' });
-      built.set(s, client);
+      built.set(s, build(s, Ctor, opts));
     }),
   );
   const get = (s: ServiceName) => {
@@ -181,11 +191,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
   const getOnce = (s: ServiceName) => {
     const Ctor = ctors.get(s);
     if (!Ctor) throw new Error(`internal: AWS client '${s}' was not loaded for this command`);
-    if (!single.has(s)) {
-      const client = new Ctor(clientConfig(s, { ...opts, maxAttempts: 1 })) as MiddlewareHost;
-      client.middlewareStack.add(unreachableMiddleware(s, opts), { step: 'initialize', name: 'batchctlUnreachable' });
-      single.set(s, client);
-    }
+    if (!single.has(s)) single.set(s, build(s, Ctor, { ...opts, maxAttempts: 1 }));
     return single.get(s);
   };
   const once = {

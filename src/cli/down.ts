@@ -16,7 +16,7 @@ export function registerDown(program: Command): void {
     .option('--force', 'also delete data: bucket objects (every version), repository images; delete the secret without a recovery window')
     .option('--keep-logs', 'keep the log group and its events (a later `down` without it deletes the group)')
     .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', recoveryWindow, 7)
-    .option('--parallel <n>', 'deletions in flight at once', positiveInt('--parallel'), 8)
+    .option('--parallel <n>', 'deletions in flight at once (mutating calls are paced per AWS throttling bucket whatever the number)', positiveInt('--parallel'), 64)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
     .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; keepLogs?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {

@@ -17,7 +17,7 @@ export function registerPlan(program: Command): void {
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
     .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
-    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 8)
+    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
     .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }] = await Promise.all([import('../core/plan.js'), import('./output.js')]);

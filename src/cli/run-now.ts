@@ -69,12 +69,13 @@ export function parseCommand(text: string): string[] {
 export function registerRunNow(program: Command): void {
   program
     .command('run-now')
-    .description("start the job now with the schedule's exact settings, stream its log, and exit with its exit code")
+    .argument('[job]', 'the job to run (may be left out when the stack has one job)')
+    .description("start a job now with its schedule's exact settings, stream its log, and exit with its exit code")
     .option('--command <cmd>', 'override the container command ("node dist/main.js --dry-run" or a JSON array)')
     .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
     .option('--no-wait', 'print the task ARN and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
-    .action(async (opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
+    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
       runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
@@ -90,7 +91,7 @@ export function registerRunNow(program: Command): void {
         try {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, reporter: new WarningsReporter(), command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            statePath: flags.state, reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
             signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));
@@ -159,7 +160,7 @@ export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopC
 export function runNowJson(r: RunNowResult, commandExitCode: number) {
   return {
     ok: commandExitCode === 0,
-    taskArn: r.taskArn, taskId: r.taskId, cluster: r.cluster, logGroup: r.logGroup, logStream: r.logStream,
+    job: r.job, taskArn: r.taskArn, taskId: r.taskId, cluster: r.cluster, logGroup: r.logGroup, logStream: r.logStream,
     lastStatus: r.lastStatus,
     exitCode: r.exitCode ?? null,
     stopCode: r.stopCode ?? null,

@@ -51,7 +51,8 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
 export function renderStatus(s: StatusReport): string[] {
   const c = s.counts;
   const out = [`batchctl status: stack ${s.stack} in ${s.region} (account ${s.account})`, ''];
-  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors`);
+  // The jobs' task definitions, roles and targets are plan's: status stays at a call or so per job.
+  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
   out.push(...table([
     ['STATE', 'RESOURCE', 'KEY', 'ID'],
     ...s.resources.map((r) => {
@@ -68,22 +69,9 @@ export function renderStatus(s: StatusReport): string[] {
   }
   if (e.down) out.push(...table(e.list.filter((x) => x.state !== 'up').map((x) => [x.state, x.key])));
   out.push('');
-  const sc = s.schedule;
-  const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';
-  const zone = sc.engine === 'scheduler' ? ` in ${sc.timezone}` : '';
-  out.push(`Schedule: ${sc.expression}${zone}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'config' ? `config: the ${what} does not exist yet` : `live ${sc.engine === 'scheduler' ? 'EventBridge Scheduler schedule' : 'rule'}`})`);
-  if (sc.next.length) {
-    if (sc.displayTimeZone === 'UTC' || sc.displayTimeZone === 'Etc/UTC') out.push(...table([['NEXT RUNS (UTC)'], ...sc.next.map((n) => [n.utc])]));
-    else {
-      const zone = sc.displayTimeZone === sc.timezone ? sc.displayTimeZone : `${sc.displayTimeZone} (this machine)`;
-      out.push(...table([['NEXT RUNS (UTC)', zone], ...sc.next.map((n) => [n.utc, n.local])]));
-    }
-  } else {
-    out.push('  no upcoming run times (expression not understood, or it never fires again)');
-  }
-  if (!sc.enabled) out.push(`  the ${what} is disabled: these times will not run until it is enabled`);
-  if (sc.deadLetters) {
-    const d = sc.deadLetters;
+  out.push(...renderJobs(s));
+  if (s.deadLetters) {
+    const d = s.deadLetters;
     out.push(d.count === undefined
       ? `  dead-letter queue ${d.queue}: ${d.note ?? 'unknown'}`
       : `  ${d.count} failed invocation${d.count === 1 ? '' : 's'} in ${d.queue}${d.count ? ' (runs Scheduler could not start after its retries; the messages say why)' : ''}`);
@@ -92,16 +80,60 @@ export function renderStatus(s: StatusReport): string[] {
   out.push(...renderAlerts(s.alerts));
   out.push('');
   out.push('Last runs (newest first):');
+  const several = s.jobs.length > 1;
   if (s.runs.length) {
     out.push(...table([
-      ['TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'STOP'],
+      [...(several ? ['JOB'] : []), 'TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'STOP'],
       ...s.runs.map((r) => [
+        ...(several ? [r.job] : []),
         r.shortId, r.trigger, utc(r.startedAt), utc(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
         r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), stopText(r),
       ]),
     ]));
   }
   if (s.runsNote) out.push(`  ${s.runsNote}`);
+  return out;
+}
+
+/** A run in one cell: `2026-11-28 00:30:15 exit 0 (2m03s)`, `RUNNING since ...`, or `-`. */
+function lastRunText(r: RunInfo | undefined): string {
+  if (!r) return '-';
+  if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utc(r.startedAt ?? r.createdAt)}`;
+  const exit = r.exitCode === undefined ? r.stopCode ?? 'no exit code' : `exit ${r.exitCode}`;
+  return `${utc(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)})`}`;
+}
+
+/**
+ * The jobs: a table of every job's schedule, whether it is enabled, its next run and its last run; with
+ * one job, that job's next runs in detail (in its zone, or this machine's) as well.
+ */
+export function renderJobs(s: StatusReport): string[] {
+  const out = [`Jobs (${s.jobs.length}):`];
+  out.push(...table([
+    ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', 'LAST RUN (UTC)'],
+    ...s.jobs.map((j) => {
+      const sc = j.schedule;
+      const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
+      const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
+      return [j.job, `${sc.expression}${zone}${where}`, sc.enabled ? 'yes' : 'DISABLED', sc.next[0] ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+    }),
+  ]));
+  if (s.jobs.length !== 1) return out;
+  const sc = s.jobs[0]!.schedule;
+  const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';
+  const zone = sc.engine === 'scheduler' ? ` in ${sc.timezone}` : '';
+  out.push('');
+  out.push(`Schedule: ${sc.expression}${zone}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'config' ? `config: the ${what} does not exist yet` : `live ${sc.engine === 'scheduler' ? 'EventBridge Scheduler schedule' : 'rule'}`})`);
+  if (sc.next.length) {
+    if (sc.displayTimeZone === 'UTC' || sc.displayTimeZone === 'Etc/UTC') out.push(...table([['NEXT RUNS (UTC)'], ...sc.next.map((n) => [n.utc])]));
+    else {
+      const z = sc.displayTimeZone === sc.timezone ? sc.displayTimeZone : `${sc.displayTimeZone} (this machine)`;
+      out.push(...table([['NEXT RUNS (UTC)', z], ...sc.next.map((n) => [n.utc, n.local])]));
+    }
+  } else {
+    out.push('  no upcoming run times (expression not understood, or it never fires again)');
+  }
+  if (!sc.enabled) out.push(`  the ${what} is disabled: these times will not run until it is enabled`);
   return out;
 }
 

@@ -150,6 +150,12 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
     throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (see the README example)` })]);
   }
 
+  // `jobs: { lister: }` (a job that changes nothing) is YAML null: the same as `lister: {}`.
+  const jobs = (raw as Record<string, unknown>).jobs;
+  if (jobs && typeof jobs === 'object' && !Array.isArray(jobs)) {
+    for (const [name, job] of Object.entries(jobs)) if (job === null) (jobs as Record<string, unknown>)[name] = {};
+  }
+
   const problems: Problem[] = [];
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) for (const issue of parsed.error.issues) problems.push(...fromIssue(issue, raw));
@@ -256,7 +262,7 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
 
 /** The keys the schema accepts at an object path (unwrapping defaults, optionals and arrays). */
 function allowedKeys(path: PathKey[]): string[] {
-  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown };
+  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown; valueType?: unknown };
   const def = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
   const unwrap = (s: unknown): unknown => {
     const d = def(s);
@@ -266,6 +272,7 @@ function allowedKeys(path: PathKey[]): string[] {
   for (const k of path) {
     const d = def(s);
     if (d.type === 'array' && typeof k === 'number') s = unwrap(d.element);
+    else if (d.type === 'record' && typeof k === 'string') s = unwrap(d.valueType);
     else if (d.type === 'object' && typeof k === 'string' && d.shape?.[k]) s = unwrap(d.shape[k]);
     else return [];
   }

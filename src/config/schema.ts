@@ -174,6 +174,13 @@ export const taskSchema = z.strictObject({
   /** Plain environment variables. Never put secrets here: they are visible in the task definition. */
   environment: z._default(z.record(str(), str()), {}),
   cpuArchitecture: z._default(z.enum(['X86_64', 'ARM64']), 'X86_64'),
+  /** What `push` builds this job's image from; paths are relative to the config file. */
+  build: opt(z.strictObject({
+    /** The build context (default: `batch/` beside the config file). */
+    context: opt(str().check(z.minLength(1))),
+    /** The Dockerfile (default: `<context>/Dockerfile`). */
+    dockerfile: opt(str().check(z.minLength(1))),
+  })),
 });
 
 export const retrySchema = z.strictObject({
@@ -216,6 +223,41 @@ export const iamSchema = z.strictObject({
   /** What the job may do in the bucket. `read`: list and get objects. `read-write`: also put and delete. */
   bucketAccess: z._default(z.enum(['read', 'read-write']), 'read'),
   permissionsBoundary: opt(str()),
+});
+
+/** A schema's internal definition, as far as `overridesOf` reads it. */
+type Def = { type: string; innerType?: z.ZodMiniType; shape?: Record<string, z.ZodMiniType> };
+const defOf = (s: z.ZodMiniType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/**
+ * The same section with every field optional and no defaults (nested sections too): what a job sets to
+ * override the top-level section. Defaults are left out so that what a job does not set is inherited.
+ */
+export function overridesOf(schema: z.ZodMiniType): z.ZodMiniType {
+  let s = schema;
+  let d = defOf(s);
+  while (['default', 'prefault', 'optional'].includes(d.type) && d.innerType) {
+    s = d.innerType;
+    d = defOf(s);
+  }
+  if (d.type !== 'object' || !d.shape) return s;
+  return z.strictObject(Object.fromEntries(Object.entries(d.shape).map(([k, v]) => [k, z.optional(overridesOf(v))])));
+}
+
+/**
+ * One job of `jobs:`: the top-level `task`, `schedule` and `iam` sections are its defaults; it sets only
+ * what differs (deep merge: objects merge key by key, lists and values replace).
+ */
+export const jobSchema = z.strictObject({
+  /**
+   * This job is the one the stack had before it had `jobs:`: it keeps that job's resources, names and
+   * keys (family, rule or schedule, roles named after the stack), so moving a stack to `jobs:` replaces
+   * nothing. At most one job may say so.
+   */
+  original: opt(z.boolean()),
+  task: opt(overridesOf(taskSchema)),
+  schedule: opt(overridesOf(scheduleSchema)),
+  iam: opt(overridesOf(iamSchema)),
 });
 
 /** Price overrides in USD (see `batchctl cost`); anything left out comes from the built-in table. */
@@ -262,6 +304,11 @@ export const configSchema = z.strictObject({
   task: section(taskSchema),
   schedule: section(scheduleSchema),
   iam: section(iamSchema),
+  /**
+   * Several scheduled jobs in one stack, keyed by job name (lowercase letters, digits, hyphens). Each
+   * inherits `task`, `schedule` and `iam` and overrides what it needs. Left out: the stack has one job.
+   */
+  jobs: opt(z.record(str(), jobSchema)),
   pricing: section(pricingSchema),
   /** Failure alerts; leave out for none. */
   notify: opt(notifySchema),
@@ -274,11 +321,37 @@ export type RawConfig = z.input<typeof configSchema>;
 /** The config after validation, with defaults filled (names still optional). */
 export type ParsedConfig = z.output<typeof configSchema>;
 
+/** The resolved IAM settings of one job: its own roles, and what its task may do in the bucket. */
+export interface JobIam {
+  taskRoleName: string;
+  eventsRoleName: string;
+  schedulerRoleName: string;
+  bucketAccess: ParsedConfig['iam']['bucketAccess'];
+  permissionsBoundary?: string;
+}
+
+/** One job with its defaults merged in and every name resolved. */
+export interface JobConfig {
+  /** The key in `jobs:`; for a config without `jobs:`, the stack's name. */
+  name: string;
+  /**
+   * The stack's job from before `jobs:` existed (always so without `jobs:`): it keeps the pre-jobs names
+   * (`<stack>`, `<stack>-task`...) and node keys. Other jobs are named `<stack>-<job>` and keyed `job/<job>/...`.
+   */
+  original: boolean;
+  task: ParsedConfig['task'] & { family: string };
+  schedule: ParsedConfig['schedule'] & { name: string; engine: 'rule' | 'scheduler' };
+  iam: JobIam;
+  /** The awslogs stream prefix: `logs.streamPrefix` for the original job, else the job's name. */
+  streamPrefix: string;
+}
+
 /**
  * The config with every name resolved. Names that need the account id (the bucket) are resolved by
- * `resolveNames` once the account is known; before that `bucket.name` may be undefined.
+ * `resolveNames` once the account is known; before that `bucket.name` may be undefined. The top-level
+ * `task`, `schedule` and `iam` sections live on in `jobs` (merged into each); `iam` keeps what is shared.
  */
-export interface StackConfig extends ParsedConfig {
+export interface StackConfig extends Omit<ParsedConfig, 'task' | 'schedule' | 'iam' | 'jobs'> {
   region: string;
   network: NetworkConfig;
   repository: ParsedConfig['repository'] & { name: string };
@@ -286,16 +359,60 @@ export interface StackConfig extends ParsedConfig {
   secret: { name: string };
   logs: ParsedConfig['logs'] & { group: string };
   cluster: ParsedConfig['cluster'] & { name: string };
-  task: ParsedConfig['task'] & { family: string };
-  schedule: ParsedConfig['schedule'] & { name: string; engine: 'rule' | 'scheduler' };
-  iam: ParsedConfig['iam'] & { executionRoleName: string; taskRoleName: string; eventsRoleName: string; schedulerRoleName: string };
+  /** The shared execution role, and the boundary it carries. */
+  iam: { executionRoleName: string; permissionsBoundary?: string };
+  /** Every job, in the config's order; at least one. */
+  jobs: JobConfig[];
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `over` laid onto `base`: objects merge key by key, anything else (lists included) replaces; undefined keeps. */
+export function deepMerge<T>(base: T, over: unknown): T {
+  if (!isPlain(base) || !isPlain(over)) return (over === undefined ? base : over) as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) out[k] = deepMerge(out[k], v);
+  return out as T;
+}
+
+type JobOverrides = { original?: boolean; task?: Record<string, unknown>; schedule?: Record<string, unknown>; iam?: Record<string, unknown> };
+
+/**
+ * A job's effective settings. Names come from the job's own section; the top-level sections' names
+ * (`task.family`, `schedule.name`, `iam.*RoleName`) belong to the original job only, since every other
+ * job needs names of its own; left out, they are derived from the stack and job names.
+ */
+function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
+  const original = j.original === true;
+  const base = original ? c.stack : `${c.stack}-${name}`;
+  const named = <S extends 'task' | 'schedule' | 'iam'>(section: S, key: string): string | undefined =>
+    (j[section]?.[key] as string | undefined) ?? (original ? (c[section] as Record<string, unknown>)[key] as string | undefined : undefined);
+  const task = deepMerge(c.task, j.task);
+  const schedule = deepMerge(c.schedule, j.schedule);
+  const iam = deepMerge(c.iam, j.iam);
+  return {
+    name,
+    original,
+    task: { ...task, family: named('task', 'family') ?? base },
+    schedule: { ...schedule, name: named('schedule', 'name') ?? base, engine: scheduleEngine(schedule) },
+    iam: {
+      taskRoleName: named('iam', 'taskRoleName') ?? `${base}-task`,
+      eventsRoleName: named('iam', 'eventsRoleName') ?? `${base}-events`,
+      schedulerRoleName: named('iam', 'schedulerRoleName') ?? `${base}-scheduler`,
+      bucketAccess: iam.bucketAccess,
+      ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
+    },
+    streamPrefix: original ? c.logs.streamPrefix : name,
+  };
 }
 
 /** Fill every name the user left out from the stack name. Pure: no AWS call. */
 export function fillNames(c: ParsedConfig, region: string): StackConfig {
   const s = c.stack;
+  const { task: _t, schedule: _s, iam, jobs, ...rest } = c;
+  const list: [string, JobOverrides][] = jobs ? Object.entries(jobs).map(([n, j]) => [n, (j ?? {}) as JobOverrides]) : [[s, { original: true }]];
   return {
-    ...c,
+    ...rest,
     region,
     network: resolveNetwork(c.network),
     repository: { ...c.repository, name: c.repository.name ?? s },
@@ -303,18 +420,13 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
     secret: { name: c.secret.name ?? s },
     logs: { ...c.logs, group: c.logs.group ?? `/ecs/${s}` },
     cluster: { ...c.cluster, name: c.cluster.name ?? s },
-    task: { ...c.task, family: c.task.family ?? s },
-    schedule: { ...c.schedule, name: c.schedule.name ?? s, engine: scheduleEngine(c.schedule) },
     iam: {
-      ...c.iam,
-      executionRoleName: c.iam.executionRoleName ?? `${s}-execution`,
-      taskRoleName: c.iam.taskRoleName ?? `${s}-task`,
-      eventsRoleName: c.iam.eventsRoleName ?? `${s}-events`,
-      schedulerRoleName: c.iam.schedulerRoleName ?? `${s}-scheduler`,
+      executionRoleName: iam.executionRoleName ?? `${s}-execution`,
+      ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
     },
+    jobs: list.map(([name, j]) => jobConfig(c, name, j)),
   };
 }
-
 /** The default bucket name: globally unique per account and region. */
 export function defaultBucketName(stack: string, account: string, region: string): string {
   return `${stack}-${account}-${region}`;

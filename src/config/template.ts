@@ -95,6 +95,9 @@ task:
   command: [node, dist/main.js]
   environment: {}              # plain variables (never secrets: they show in the task definition)
   cpuArchitecture: X86_64      # or ARM64
+  # build:                     # what \`batchctl push\` builds the image from (paths relative to this file)
+  #   context: batch           # default: batch/ beside this file
+  #   dockerfile: batch/Dockerfile   # default: <context>/Dockerfile
 
 schedule:
   # name: ${s}${pad(`# name: ${s}`, 29)}# default: the stack name (the EventBridge rule or schedule)
@@ -125,6 +128,12 @@ iam:
 #   fargateGbHour: 0.0             # Fargate Linux, per GB of memory per hour, for cpuArchitecture
 #   publicIpv4Hour: 0.0            # one public IPv4 address, per hour (network mode public)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
+
+# jobs:                        # several jobs in this stack: task, schedule and iam above are their defaults
+#   lister: { original: true } # the stack's job from before jobs: keeps its names and resources
+#   report:                    # named <stack>-report; sets only what differs from the defaults
+#     schedule: { expression: cron(0 1 * * ? *), timezone: Asia/Tokyo }
+#     task: { cpu: 512, memory: 1024, command: [node, dist/report.js] }
 
 # notify:                      # alerts when a run fails; left out: none
 #   emails: [ops@example.com]  # subscribed to a topic batchctl creates (each address confirms by e-mail)

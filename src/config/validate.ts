@@ -4,7 +4,7 @@
  * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
  * elsewhere; a value of the wrong type is skipped here because zod already reports it.
  */
-import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, networkSchema, taskSchema, type NetworkMode } from './schema.js';
+import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
 
@@ -228,8 +228,8 @@ function describeMemory(cpu: number): string {
   return v.length <= 3 ? list(v, 'or') : `${v[0]}-${v[v.length - 1]} in steps of ${v[1]! - v[0]!}`;
 }
 
-function checkTask(raw: unknown, region: string | undefined, out: Problem[]): void {
-  const task = get(raw, ['task']);
+/** A task section's cross-field rules; `task` is the section (a job's merged with the defaults), paths are `task.*`. */
+function checkTask(task: unknown, region: string | undefined, out: Problem[]): void {
   if (task !== undefined && !isRecord(task)) return;
   const defaults = taskSchema.parse({});
   const cpu = get(task, ['cpu']) ?? defaults.cpu;
@@ -252,6 +252,8 @@ function checkTask(raw: unknown, region: string | undefined, out: Problem[]): vo
         out.push({ path: ['task', 'environment', key], atKey: true, message: `"${key}" is not a valid environment variable name: letters, digits and _, not starting with a digit` });
       } else if (key === 'S3_BUCKET_NAME') {
         out.push({ path: ['task', 'environment', key], atKey: true, message: 'S3_BUCKET_NAME is injected from the secret; remove it from environment' });
+      } else if (key === 'BATCH_JOB_NAME') {
+        out.push({ path: ['task', 'environment', key], atKey: true, message: 'BATCH_JOB_NAME is set by batchctl (it scopes each job\'s duplicate guard); remove it from environment' });
       }
     }
   }
@@ -279,6 +281,7 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
+/** A schedule section's rules; `raw` holds it under `schedule` (the top level, or a job's merged one). */
 function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
   const expr = get(raw, ['schedule', 'expression']);
   if (typeof expr === 'string') {
@@ -324,6 +327,84 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
   const attempts = get(raw, ['schedule', 'retry', 'maximumRetryAttempts']);
   if (isInt(attempts) && (attempts < 0 || attempts > 185)) {
     out.push({ path: ['schedule', 'retry', 'maximumRetryAttempts'], message: `${attempts} is outside EventBridge's limits: expected 0 to 185` });
+  }
+}
+
+/** A job name: lowercase letters, digits and hyphens, starting and ending with a letter or digit. */
+export const JOB_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/** The per-job rules of one job's effective sections (the defaults with its overrides laid on). */
+function checkJobSections(sections: { task: unknown; schedule: unknown }, opts: ValidateOptions, out: Problem[]): void {
+  checkTask(sections.task, opts.region, out);
+  checkSchedule({ schedule: sections.schedule }, opts.now ?? new Date(), out);
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The task and schedule rules, per job. Without `jobs:` the top-level sections are the one job's, checked
+ * where they are. With `jobs:` each job's effective sections are checked and every problem is placed
+ * where its value comes from: the job's own key when the job sets it, else the top-level key it
+ * inherits (once, naming the jobs that inherit it when not all do), else the job (a default's value).
+ */
+function checkJobs(raw: Record<string, unknown>, opts: ValidateOptions, out: Problem[]): void {
+  const jobs = raw.jobs;
+  if (jobs === undefined) return checkJobSections({ task: raw.task, schedule: raw.schedule }, opts, out);
+  if (!isRecord(jobs)) return;
+  const names = Object.keys(jobs);
+  if (!names.length) out.push({ path: ['jobs'], message: 'lists no job: add one (e.g. `main: {}`), or remove jobs for a stack with a single job' });
+  const inherited = new Map<string, { problem: Problem; jobs: string[] }>();
+  let original: string | undefined;
+  for (const name of names) {
+    if (!JOB_NAME.test(name)) {
+      out.push({ path: ['jobs', name], atKey: true, message: `"${name}" is not a job name: 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit` });
+    }
+    const job = jobs[name] ?? {};
+    if (!isRecord(job)) continue;
+    if (job.original === true) {
+      if (original !== undefined) out.push({ path: ['jobs', name, 'original'], message: `only one job can be the stack's original job: ${original} already is` });
+      else original = name;
+    }
+    if (get(job, ['iam', 'executionRoleName']) !== undefined) {
+      out.push({ path: ['jobs', name, 'iam', 'executionRoleName'], atKey: true, message: 'the execution role is shared by every job of the stack: set iam.executionRoleName at the top level' });
+    }
+    const found: Problem[] = [];
+    const section = (k: 'task' | 'schedule') => (raw[k] === undefined || isRecord(raw[k]) ? deepMerge(raw[k] ?? {}, job[k]) : job[k]);
+    checkJobSections({ task: section('task'), schedule: section('schedule') }, opts, found);
+    for (const p of found) {
+      if (get(job, p.path) === undefined && get(raw, p.path) !== undefined) {
+        const key = `${p.path.join('.')}\u0000${p.message}`;
+        const seen = inherited.get(key) ?? { problem: p, jobs: [] };
+        seen.jobs.push(name);
+        inherited.set(key, seen);
+      } else out.push({ ...p, path: ['jobs', name, ...p.path] });
+    }
+  }
+  checkJobImages(raw, names, out);
+  for (const { problem, jobs: by } of inherited.values()) {
+    const who = by.length === names.length ? '' : ` (inherited by ${by.length > 5 ? plural(by.length, 'job') : `job${by.length === 1 ? '' : 's'} ${list(by)}`})`;
+    out.push({ ...problem, message: `${problem.message}${who}` });
+  }
+}
+
+/**
+ * Jobs that build different images must push them under different tags of the stack's repository:
+ * `push` of one would otherwise replace the other's image, and that job would run the wrong code.
+ */
+function checkJobImages(raw: Record<string, unknown>, names: string[], out: Problem[]): void {
+  const jobs = raw.jobs as Record<string, unknown>;
+  const byTag = new Map<string, { job: string; build: string }>();
+  for (const name of names) {
+    const task = deepMerge(isRecord(raw.task) ? raw.task : {}, get(jobs[name], ['task'])) as Record<string, unknown>;
+    if (task.image !== undefined) continue;
+    const tag = typeof task.imageTag === 'string' ? task.imageTag : 'latest';
+    const build = JSON.stringify([get(task, ['build', 'context']) ?? 'batch', get(task, ['build', 'dockerfile']) ?? null, task.cpuArchitecture ?? 'X86_64']);
+    const first = byTag.get(tag);
+    if (!first) byTag.set(tag, { job: name, build });
+    else if (first.build !== build) {
+      const at = get(jobs[name], ['task', 'imageTag']) !== undefined ? ['jobs', name, 'task', 'imageTag'] : get(jobs[name], ['task', 'build']) !== undefined ? ['jobs', name, 'task', 'build'] : ['jobs', name];
+      out.push({ path: at, atKey: at.length === 2, message: `builds another image than job ${first.job} under the same tag ${tag} of the stack's repository: pushing one would replace the other; give this job its own task.imageTag` });
+    }
   }
 }
 
@@ -380,19 +461,116 @@ const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; 
   { path: ['iam', 'schedulerRoleName'], what: 'Scheduler role name', dflt: (s) => `${s}-scheduler`, check: roleName },
 ];
 
+/** The names each job has of its own, by the role they play. */
+const JOB_NAME_KEYS = {
+  family: ['task', 'family'],
+  schedule: ['schedule', 'name'],
+  task: ['iam', 'taskRoleName'],
+  events: ['iam', 'eventsRoleName'],
+  scheduler: ['iam', 'schedulerRoleName'],
+} as const;
+type JobNameKey = keyof typeof JOB_NAME_KEYS;
+const JOB_NAME_SUFFIX: Record<JobNameKey, string> = { family: '', schedule: '', task: '-task', events: '-events', scheduler: '-scheduler' };
+const nameRule = (path: readonly PathKey[]) => NAMES.find((n) => n.path.join('.') === path.join('.'))!;
+
+/** One resolved name of a job: the value, and where it is set (undefined: derived from the stack and job names). */
+interface JobName { value: string; at?: PathKey[] }
+
+/**
+ * A job's names as `fillNames` resolves them: its own, else (original job only) the top-level
+ * section's, else `<stack>-<job>` (`<stack>` for the original job) with the role's suffix.
+ */
+function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler' } {
+  const base = original ? stack : `${stack}-${name}`;
+  const one = (k: JobNameKey): JobName => {
+    const path = JOB_NAME_KEYS[k];
+    const own = get(job, [...path]);
+    if (typeof own === 'string') return { value: own, at: ['jobs', name, ...path] };
+    const top = get(raw, [...path]);
+    if (original && typeof top === 'string') return { value: top, at: [...path] };
+    return { value: `${base}${JOB_NAME_SUFFIX[k]}` };
+  };
+  const schedule = deepMerge(isRecord(raw.schedule) ? raw.schedule : {}, isRecord(job.schedule) ? job.schedule : {}) as Record<string, unknown>;
+  const engine = scheduleEngine({
+    engine: schedule.engine === 'rule' || schedule.engine === 'scheduler' ? schedule.engine : undefined,
+    timezone: typeof schedule.timezone === 'string' ? schedule.timezone : undefined,
+  });
+  return { family: one('family'), schedule: one('schedule'), task: one('task'), events: one('events'), scheduler: one('scheduler'), engine };
+}
+
+/**
+ * The names of a stack with `jobs:`: each job's explicit names pass AWS's rules where they are set, its
+ * derived ones where the job is (a long job name makes `<stack>-<job>-scheduler` longer than IAM's 64),
+ * and no two jobs share a family, a rule or schedule name, or a role.
+ */
+function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem[]): void {
+  const jobs = raw.jobs;
+  if (!isRecord(jobs)) return;
+  const list = Object.entries(jobs).map(([name, j]) => [name, isRecord(j) ? j : {}] as const);
+  if (!list.some(([, j]) => j.original === true)) {
+    for (const k of ['family', 'schedule', 'task', 'events', 'scheduler'] as const) {
+      const path = JOB_NAME_KEYS[k];
+      if (get(raw, [...path]) !== undefined) {
+        out.push({ path: [...path], atKey: true, message: `names the stack's original job's ${nameRule(path).what}, and no job is marked original: true; mark the job that keeps it, or set it in a job` });
+      }
+    }
+  }
+  const taken = new Map<string, string>([[`role:${typeof get(raw, ['iam', 'executionRoleName']) === 'string' ? get(raw, ['iam', 'executionRoleName']) : `${stack}-execution`}`, 'the execution role']]);
+  const prefixes = new Map<string, string>();
+  // A second `original: true` is reported on its own (checkJobs): only the first has the pre-jobs names.
+  const firstOriginal = list.find(([, j]) => j.original === true)?.[0];
+  for (const [name, job] of list) {
+    if (!JOB_NAME.test(name)) continue;
+    const original = name === firstOriginal;
+    const names = jobNames(raw, stack, name, job, original);
+    const used: JobNameKey[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events'];
+    for (const k of used) {
+      const n = names[k];
+      const rule = nameRule(JOB_NAME_KEYS[k]);
+      const where = n.at ?? ['jobs', name];
+      if (n.at) {
+        // Explicit names in the top-level sections are checked where they are, with the others.
+        const p = n.at[0] === 'jobs' ? rule.check(n.value) : undefined;
+        if (p) out.push({ path: n.at, message: `${rule.what} "${n.value}": ${p}` });
+      } else {
+        const p = rule.check(n.value);
+        if (p) out.push({ path: where, atKey: true, message: `the default ${rule.what} "${n.value}" ${p}; set ${JOB_NAME_KEYS[k].join('.')} in this job, or use a shorter job name` });
+      }
+      // Rules and schedules are separate namespaces; roles are one (IAM names are account-wide).
+      const space = k === 'family' ? 'family' : k === 'schedule' ? `schedule:${names.engine}` : 'role';
+      const owner = taken.get(`${space}:${n.value}`);
+      if (owner) out.push({ path: where, atKey: !n.at, message: `${rule.what} "${n.value}" is also ${owner}'s: every job needs its own` });
+      else taken.set(`${space}:${n.value}`, `job ${name}`);
+    }
+    // Each job's log streams are `<prefix>/...` in the shared group: two jobs with one prefix mix their runs.
+    const prefix = original ? (typeof get(raw, ['logs', 'streamPrefix']) === 'string' ? String(get(raw, ['logs', 'streamPrefix'])) : 'ecs') : name;
+    const other = prefixes.get(prefix);
+    if (other) out.push({ path: ['jobs', name], atKey: true, message: `its log streams would be prefixed ${prefix}/, as job ${other}'s (the original job's logs.streamPrefix): rename the job or change logs.streamPrefix` });
+    else prefixes.set(prefix, name);
+  }
+}
+
 function checkNames(raw: unknown, region: string | undefined, out: Problem[]): void {
   const stack = get(raw, ['stack']);
   const validStack = typeof stack === 'string' && STACK_SHAPE.test(stack) ? stack : undefined;
+  const withJobs = isRecord(raw) && raw.jobs !== undefined;
+  const perJob = new Set(Object.values(JOB_NAME_KEYS).map((p) => p.join('.')));
   for (const { path, what, dflt, check } of NAMES) {
     const v = get(raw, path);
     if (typeof v === 'string') {
       const p = check(v);
       if (p) out.push({ path, message: `${what} "${v}": ${p}` });
-    } else if (v === undefined && dflt && validStack) {
+    } else if (v === undefined && dflt && validStack && !(withJobs && perJob.has(path.join('.')))) {
       const name = dflt(validStack);
       const p = check(name);
       if (p) out.push({ path: ['stack'], message: `the default ${what} "${name}" ${p}; set ${path.join('.')} or choose another stack name` });
     }
+  }
+  if (withJobs && validStack) checkJobNames(raw as Record<string, unknown>, validStack, out);
+  const jobs = isRecord(raw) && isRecord(raw.jobs) ? raw.jobs : {};
+  for (const [name, job] of Object.entries(jobs)) {
+    const c = get(job, ['task', 'containerName']);
+    if (typeof c === 'string' && ecsName(c)) out.push({ path: ['jobs', name, 'task', 'containerName'], message: `container name "${c}": ${ecsName(c)}` });
   }
   const bucket = get(raw, ['bucket', 'name']);
   if (typeof bucket === 'string') {
@@ -498,8 +676,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Proble
   const out: Problem[] = [];
   if (!isRecord(raw)) return out;
   checkNetwork(raw, opts.region, out);
-  checkTask(raw, opts.region, out);
-  checkSchedule(raw, opts.now ?? new Date(), out);
+  checkJobs(raw, opts, out);
   checkNames(raw, opts.region, out);
   checkLogs(raw, out);
   checkTags(raw, out);

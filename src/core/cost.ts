@@ -3,7 +3,7 @@
  * costs (Fargate vCPU and memory for the run's duration), per hour and per month, from the price
  * table in pricing.ts with the config's `pricing:` overrides.
  */
-import { REQUIRED_INTERFACE_ENDPOINTS, type NetworkMode, type StackConfig } from '../config/schema.js';
+import { REQUIRED_INTERFACE_ENDPOINTS, type JobConfig, type NetworkMode, type StackConfig } from '../config/schema.js';
 import { endpointAzCount } from '../resources/lib/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
@@ -26,27 +26,13 @@ const PRICE_KEYS: (keyof PriceOverrides)[] = ['interfaceEndpointAzHour', 'fargat
 /** Where the run duration came from. */
 export type DurationSource = 'flag' | 'recent-runs' | 'default';
 
-export interface CostReport {
-  region: string;
+/** What one job costs: its runs, and its share of the stack's fixed cost. */
+export interface JobCost {
+  job: string;
+  family: string;
   cpuArchitecture: 'X86_64' | 'ARM64';
-  /** The date of the built-in table, or `config` when every price came from the config. */
-  pricesAsOf: string;
-  /** `pricing:` keys the config overrides. */
-  overridden: string[];
-  prices: { interfaceEndpointAzHour: number; fargateVcpuHour: number; fargateGbHour: number; secretMonth: number; publicIpv4Hour: number };
-  fixed: {
-    interfaceEndpoints: number;
-    /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
-    azs: number;
-    enis: number;
-    endpointsHourly: number;
-    endpointsMonthly: number;
-    secretMonthly: number;
-    /** What bills by the hour (the endpoints). */
-    hourly: number;
-    /** hourly x 730 + the secret. */
-    monthly: number;
-  };
+  /** The Fargate rates for the job's architecture. */
+  prices: { fargateVcpuHour: number; fargateGbHour: number };
   run: {
     vcpu: number;
     memoryGb: number;
@@ -73,7 +59,35 @@ export interface CostReport {
     /** Why the trigger itself adds nothing (both engines' schedule invocations are free at this volume). */
     triggerNote: string;
   };
-  /** Fixed monthly + runs monthly. */
+  /** The fixed monthly cost divided evenly among the stack's jobs: what the shared endpoints cost per job. */
+  fixedShareMonthly: number;
+  /** The runs per month plus the fixed share. */
+  monthlyTotal: number;
+}
+
+export interface CostReport {
+  region: string;
+  /** The date of the built-in table, or `config` when every price came from the config. */
+  pricesAsOf: string;
+  /** `pricing:` keys the config overrides. */
+  overridden: string[];
+  prices: { interfaceEndpointAzHour: number; secretMonth: number; publicIpv4Hour: number };
+  fixed: {
+    interfaceEndpoints: number;
+    /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
+    azs: number;
+    enis: number;
+    endpointsHourly: number;
+    endpointsMonthly: number;
+    secretMonthly: number;
+    /** What bills by the hour (the endpoints). */
+    hourly: number;
+    /** hourly x 730 + the secret. */
+    monthly: number;
+  };
+  /** Per job, in the config's order. */
+  jobs: JobCost[];
+  /** Fixed monthly + every job's runs monthly. */
   monthlyTotal: number;
   /** What `down --endpoints` saves while the endpoints are down (the endpoint part of the fixed cost). */
   downEndpointsSaves: { hourly: number; monthly: number };
@@ -92,9 +106,9 @@ export interface ModeCost {
   azs: number;
   /** Billed while the stack exists: the endpoints and the secret. */
   fixedMonthly: number;
-  /** Fargate plus, with a public IP, the IPv4 address for the run's duration. */
-  perRun: number;
-  publicIpv4PerRun: number;
+  /** With one job: Fargate plus, with a public IP, the IPv4 address for the run's duration. */
+  perRun?: number;
+  publicIpv4PerRun?: number;
   /** fixedMonthly + perRun x runs in a month. */
   monthly: number;
   /** What this mode relies on that is billed to you outside the stack (your NAT gateway). */
@@ -103,16 +117,31 @@ export interface ModeCost {
   savesMonthly: number;
 }
 
+/** Prices for a config: the endpoint and secret prices, and the Fargate rates of each architecture its jobs use. */
+export interface StackPrices {
+  table: ResolvedPrices['table'];
+  fargate: Partial<Record<'X86_64' | 'ARM64', ResolvedPrices['fargate']>>;
+  overridden: string[];
+}
+
 /** The prices for a config; a UserError naming the `pricing:` keys to set when the region has no table. */
-export function resolvePrices(config: StackConfig): ResolvedPrices {
-  const arch = config.task.cpuArchitecture;
-  const p = pricesFor(config.region, arch, config.pricing);
-  if (p) return p;
-  const missing = PRICE_KEYS.filter((k) => config.pricing[k] === undefined);
-  throw new UserError(
-    `batchctl has no prices for region ${config.region}`,
-    `set them in the config under pricing: ${missing.join(', ')} (USD; see the AWS pricing pages for VPC endpoints, Fargate ${arch} and Secrets Manager)`,
-  );
+export function resolvePrices(config: StackConfig): StackPrices {
+  const archs = [...new Set(config.jobs.map((j) => j.task.cpuArchitecture))];
+  const out: Partial<StackPrices> & { fargate: StackPrices['fargate'] } = { fargate: {} };
+  for (const arch of archs) {
+    const p = pricesFor(config.region, arch, config.pricing);
+    if (!p) {
+      const missing = PRICE_KEYS.filter((k) => config.pricing[k] === undefined);
+      throw new UserError(
+        `batchctl has no prices for region ${config.region}`,
+        `set them in the config under pricing: ${missing.join(', ')} (USD; see the AWS pricing pages for VPC endpoints, Fargate ${arch} and Secrets Manager)`,
+      );
+    }
+    out.table = p.table;
+    out.overridden = p.overridden;
+    out.fargate[arch] = p.fargate;
+  }
+  return out as StackPrices;
 }
 
 /** Fire times in the 30 days after `now` (0 for a disabled schedule). */
@@ -140,9 +169,9 @@ export function runsPerMonth(expression: string, now: Date, timeZone = 'UTC'): n
  * month (free tier), far above any batch schedule; the dead-letter queue's few SQS requests fall in SQS's
  * free million. So the trigger adds nothing to the estimate; the note says so.
  */
-export function triggerNote(config: StackConfig): string {
-  if (config.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
-  const dlq = config.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
+export function triggerNote(job: JobConfig): string {
+  if (job.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
+  const dlq = job.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
   return `EventBridge Scheduler: invocations are free up to 14 million a month${dlq}`;
 }
 
@@ -166,55 +195,75 @@ export function billedSeconds(seconds: number): number {
   return Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(seconds));
 }
 
-/** The stack's cost for a config. Pure: no AWS call. */
+/** How long a job's runs take, and where that figure came from. */
+export interface RunDuration {
+  durationSeconds: number;
+  durationSource?: DurationSource;
+  durationNote?: string;
+}
+
+/**
+ * The stack's cost for a config. Pure: no AWS call. `duration` is every job's run duration, or one per
+ * job name. The fixed cost (the shared endpoints and secret) is the stack's once, whatever the number
+ * of jobs; each job is shown with an even share of it.
+ */
 export function computeCost(
   config: StackConfig,
-  prices: ResolvedPrices,
-  opts: { durationSeconds: number; now: Date; durationSource?: DurationSource; durationNote?: string },
+  prices: StackPrices,
+  opts: RunDuration & { now: Date; perJob?: ReadonlyMap<string, RunDuration> },
 ): CostReport {
-  const { table, fargate } = prices;
+  const { table } = prices;
   const azs = endpointAzCount(config);
   const endpoints = endpointCost(table, config.network.interfaceEndpoints.length, azs);
   const fixedMonthly = endpoints.monthly + table.secretMonth;
+  const share = fixedMonthly / config.jobs.length;
+  const runsByJob: ModeRuns[] = [];
 
-  const vcpu = config.task.cpu / 1024;
-  const memoryGb = config.task.memory / 1024;
-  const billed = billedSeconds(opts.durationSeconds);
-  const fargateRun = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
-  const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
-  const runCost = fargateRun + ipv4Run;
-
-  const enabled = config.schedule.enabled;
-  const perMonth = enabled ? runsPerMonth(config.schedule.expression, opts.now, config.schedule.timezone ?? 'UTC') : 0;
-  const runsMonthly = perMonth * runCost;
+  const jobs = config.jobs.map((job): JobCost => {
+    const d = opts.perJob?.get(job.name) ?? opts;
+    const fargate = prices.fargate[job.task.cpuArchitecture]!;
+    const vcpu = job.task.cpu / 1024;
+    const memoryGb = job.task.memory / 1024;
+    const billed = billedSeconds(d.durationSeconds);
+    const fargateRun = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
+    const runCost = fargateRun + ipv4Run;
+    const { enabled, expression, timezone } = job.schedule;
+    const perMonth = enabled ? runsPerMonth(expression, opts.now, timezone ?? 'UTC') : 0;
+    const runsMonthly = perMonth * runCost;
+    runsByJob.push({ fargateRun, billed, runs: perMonth });
+    return {
+      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture,
+      prices: { fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour },
+      run: {
+        vcpu, memoryGb, durationSeconds: d.durationSeconds, billedSeconds: billed,
+        durationSource: d.durationSource ?? 'flag', ...(d.durationNote ? { durationNote: d.durationNote } : {}),
+        publicIpv4: round(ipv4Run), cost: round(runCost),
+      },
+      schedule: {
+        expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
+        engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
+      },
+      fixedShareMonthly: round(share),
+      monthlyTotal: round(share + runsMonthly),
+    };
+  });
 
   return {
     region: config.region,
-    cpuArchitecture: config.task.cpuArchitecture,
     pricesAsOf: table.asOf,
     overridden: prices.overridden,
-    prices: {
-      interfaceEndpointAzHour: table.interfaceEndpointAzHour, fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, secretMonth: table.secretMonth,
-      publicIpv4Hour: table.publicIpv4Hour,
-    },
+    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, secretMonth: table.secretMonth, publicIpv4Hour: table.publicIpv4Hour },
     fixed: {
       interfaceEndpoints: config.network.interfaceEndpoints.length, azs, enis: endpoints.enis,
       endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth,
       hourly: round(endpoints.hourly), monthly: round(fixedMonthly),
     },
-    run: {
-      vcpu, memoryGb, durationSeconds: opts.durationSeconds, billedSeconds: billed,
-      durationSource: opts.durationSource ?? 'flag', ...(opts.durationNote ? { durationNote: opts.durationNote } : {}),
-      publicIpv4: round(ipv4Run), cost: round(runCost),
-    },
-    schedule: {
-      expression: config.schedule.expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
-      engine: config.schedule.engine, timezone: config.schedule.timezone ?? 'UTC', triggerNote: triggerNote(config),
-    },
-    monthlyTotal: round(fixedMonthly + runsMonthly),
+    jobs,
+    monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly, 0)),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
-    network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, { fargateRun, billed, runs: perMonth }) },
+    network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, runsByJob) },
   };
 }
 
@@ -223,13 +272,20 @@ function ipv4PerRun(hourly: number, billed: number): number {
   return hourly * (billed / 3600);
 }
 
+/** One job's runs, as every mode's cost needs them: Fargate per run, billed seconds, runs per month. */
+export interface ModeRuns {
+  fargateRun: number;
+  billed: number;
+  runs: number;
+}
+
 /**
- * Each network mode's cost for the same job and schedule, and what switching saves. The modes not in
+ * Each network mode's cost for the same jobs and schedules, and what switching saves. The modes not in
  * force are costed as they would be built from this config: private-endpoints with the four endpoints
  * it needs in the batch subnets' AZs, public with a public IP per run and no endpoint, existing with
  * no endpoint, relying on your NAT gateway (not counted: it is yours, shared, billed per hour and GB).
  */
-export function modeCosts(config: StackConfig, table: PriceTable, run: { fargateRun: number; billed: number; runs: number }): ModeCost[] {
+export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly ModeRuns[]): ModeCost[] {
   const n = config.network;
   const current = n.mode;
   // AZs the private-endpoints endpoints would need: the endpoint subnets', else one per task subnet.
@@ -247,8 +303,12 @@ export function modeCosts(config: StackConfig, table: PriceTable, run: { fargate
   const rows = (['private-endpoints', 'public', 'existing'] as const).map((mode) => {
     const x = shape[mode];
     const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth;
-    const publicIpv4PerRun = x.publicIp ? ipv4PerRun(table.publicIpv4Hour, run.billed) : 0;
-    const perRun = run.fargateRun + publicIpv4PerRun;
+    const ipv4 = (j: ModeRuns) => (x.publicIp ? ipv4PerRun(table.publicIpv4Hour, j.billed) : 0);
+    const runsMonthly = jobs.reduce((sum, j) => sum + (j.fargateRun + ipv4(j)) * j.runs, 0);
+    // Per run only when there is one job: with several, runs differ by job (see each job's cost).
+    const one = jobs.length === 1 ? jobs[0]! : undefined;
+    const publicIpv4PerRun = one ? ipv4(one) : undefined;
+    const perRun = one ? one.fargateRun + ipv4(one) : undefined;
     const nat = mode === 'existing' && !x.publicIp
       ? { notCounted: 'your NAT gateway (billed to you per hour and per GB, whatever uses it)' }
       : {};
@@ -256,8 +316,9 @@ export function modeCosts(config: StackConfig, table: PriceTable, run: { fargate
       mode,
       switching: mode === current ? 'current' as const : mode === 'existing' || current === 'existing' ? 'new stack' as const : 'in place' as const,
       interfaceEndpoints: x.endpoints, azs: x.azs,
-      fixedMonthly: round(fixedMonthly), perRun: round(perRun), publicIpv4PerRun: round(publicIpv4PerRun),
-      monthly: round(fixedMonthly + perRun * run.runs), ...nat, savesMonthly: 0,
+      fixedMonthly: round(fixedMonthly),
+      ...(perRun !== undefined ? { perRun: round(perRun), publicIpv4PerRun: round(publicIpv4PerRun!) } : {}),
+      monthly: round(fixedMonthly + runsMonthly), ...nat, savesMonthly: 0,
     };
   });
   const now = rows.find((r) => r.mode === current)!.monthly;
@@ -282,9 +343,9 @@ function median(xs: number[]): number {
 }
 
 /**
- * `batchctl cost`. With --duration nothing is read from AWS. Without it, the median billed duration of
- * the recent stopped runs (ECS and STS clients only) is used, or 5 minutes when there are none or they
- * cannot be read: the report says which.
+ * `batchctl cost`. With --duration nothing is read from AWS. Without it, each job's run duration is the
+ * median billed duration of its recent stopped runs (ECS and STS clients only, one listing for the whole
+ * cluster), or 5 minutes when there are none or they cannot be read: the report says which.
  */
 export async function runCost(opts: StackOptions & { duration?: string; now?: Date }): Promise<CostReport> {
   const { loadStackConfig, openStack } = await import('./stack.js');
@@ -295,29 +356,32 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
   const prices = resolvePrices(config);
   if (seconds !== undefined) return computeCost(config, prices, { durationSeconds: seconds, now, durationSource: 'flag' });
 
-  const { recentRuns } = await import('./status.js');
-  let durations: number[] = [];
-  let why: string;
+  const { recentRunsByJob } = await import('./status.js');
+  let byJob: Map<string, { runs: { billedSeconds?: number }[] }> | undefined;
+  let why = '';
   try {
     const stack = await openStack(opts, ['ecs', 'sts'], undefined, config);
     try {
-      const recent = await recentRuns(stack.aws.ecs, stack.config, { limit: 20, now });
-      durations = recent.runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);
-      why = recent.runs.length ? 'no stopped run among the recent tasks' : 'no recent runs in ECS (it shows stopped tasks for about an hour)';
+      byJob = await recentRunsByJob(stack.aws.ecs, stack.config, { limit: 20, now });
     } finally {
       await stack.close();
     }
   } catch (err) {
     why = `recent runs could not be read (${(err as Error).message})`;
   }
-  if (durations.length) {
-    return computeCost(config, prices, {
-      durationSeconds: median(durations), now, durationSource: 'recent-runs',
-      durationNote: durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
-    });
+  const perJob = new Map<string, RunDuration>();
+  for (const job of config.jobs) {
+    const runs = byJob?.get(job.name)?.runs ?? [];
+    const durations = runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);
+    if (durations.length) {
+      perJob.set(job.name, {
+        durationSeconds: median(durations), durationSource: 'recent-runs',
+        durationNote: durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
+      });
+    } else {
+      const reason = why || (runs.length ? 'no stopped run among the recent tasks' : 'no recent runs in ECS (it shows stopped tasks for about an hour)');
+      perJob.set(job.name, { durationSeconds: DEFAULT_RUN_SECONDS, durationSource: 'default', durationNote: `${reason}; assumed 5 minutes (pass --duration to set it)` });
+    }
   }
-  return computeCost(config, prices, {
-    durationSeconds: DEFAULT_RUN_SECONDS, now, durationSource: 'default',
-    durationNote: `${why}; assumed 5 minutes (pass --duration to set it)`,
-  });
+  return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
 }

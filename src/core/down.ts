@@ -312,7 +312,8 @@ function refuseDataLoss(targets: Target[], data: Held): void {
 
 function savingOf(env: PlanEnv, endpoints: number): EndpointSaving {
   const azs = endpointAzCount(env.config);
-  const prices = pricesFor(env.config.region, env.config.task.cpuArchitecture, env.config.pricing);
+  // Endpoint prices do not depend on the architecture: any job's does.
+  const prices = pricesFor(env.config.region, env.config.jobs[0]!.task.cpuArchitecture, env.config.pricing);
   if (!prices) return { enis: endpoints * azs, unknownPrices: true };
   return { ...endpointCost(prices.table, endpoints, azs), asOf: prices.table.asOf };
 }

@@ -31,7 +31,7 @@ export interface EngineEnv {
 
 /** Options of `up`. */
 export interface UpOptions {
-  /** Steps in flight at once. Default 8. */
+  /** Steps in flight at once. Default DEFAULT_PARALLEL. */
   parallel?: number;
   /** How long steps refused because of IAM propagation are retried. Default 2 minutes. */
   iamRetryBudgetMs?: number;
@@ -56,7 +56,13 @@ export interface RunResult {
   failures: Error[];
 }
 
-export const DEFAULT_PARALLEL = 8;
+/**
+ * Steps in flight at once. Mutating calls wait for their AWS throttling bucket (aws/pacing.ts), so this
+ * bound no longer protects AWS; a low one would let steps waiting for one bucket (50 task definitions at
+ * one a second) hold every slot while another bucket (IAM) sits idle. High enough that every ready step
+ * of a 50-job stack runs, and the buckets alone set the pace.
+ */
+export const DEFAULT_PARALLEL = 64;
 export const IAM_RETRY_BUDGET_MS = 120_000;
 
 /** A change `up` will not make: it needs the resource replaced. */
@@ -257,6 +263,16 @@ export function staleRecords(graph: Graph, records: Map<string, ResourceRecord>)
 }
 
 /**
+ * The node now holding the resource a stale record names, if any: a config that gives a new node the
+ * same name (a job moved into `jobs:` under a new key, keeping its family and rule names) finds the
+ * resource under the new key. Deleting the stale record's resource would then delete the new node's.
+ */
+export function heldBy(graph: Graph, live: Map<string, ResourceRecord>, record: ResourceRecord): string | undefined {
+  for (const [key, r] of live) if (graph.byKey.has(key) && r.kind === record.kind && r.id === record.id) return key;
+  return undefined;
+}
+
+/**
  * After converging: delete the state records the config no longer has and the duplicates found, in
  * reverse dependency order. Nothing is deleted before its own tags (or its parent's) say it is ours: a
  * stale record naming a resource that is not ours is reported and forgotten, never acted on.
@@ -302,6 +318,12 @@ async function cleanUp(
         await forget();
         return;
       }
+      const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
+      if (holder) {
+        await forget();
+        emit({ key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0, action: 'skipped', message: `now ${holder}'s: kept, its old record forgotten` });
+        return;
+      }
       let own: Ownership | undefined;
       try {
         own = await t.kindDef.ownerOf(ctx, t.record);
@@ -324,7 +346,14 @@ async function cleanUp(
       emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
     },
   );
-  return outcome.failures.map((f) => f.error);
+  // What never started stays in the state, and says why: never a silent success.
+  for (const { key, blockedBy } of outcome.notStarted) {
+    const t = byKey.get(key)!;
+    emit({ key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure' });
+  }
+  const errors = outcome.failures.map((f) => f.error);
+  if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
+  return errors;
 }
 
 export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {

@@ -64,6 +64,18 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
 }
 
 /**
+ * The nodes `keep` selects, in the same order. Their dependencies outside the selection are dropped: a
+ * read-only walk of the selection (status) reads those records from the state instead.
+ */
+export function subgraph(graph: Graph, keep: (n: GraphNode) => boolean): Graph {
+  const kept = new Set(graph.nodes.filter(keep).map((n) => n.key));
+  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({ ...n, spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)) } }));
+  const byKey = new Map(nodes.map((n) => [n.key, n]));
+  const dependants = new Map<string, string[]>(nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]));
+  return { nodes, byKey, dependants };
+}
+
+/**
  * The longest path through the graph when each node costs `cost(key)`: the best wall time any
  * scheduler can reach with unlimited parallelism.
  */
@@ -88,17 +100,19 @@ export function criticalPath(graph: Graph, cost: (key: string) => number): { len
  * kind (transitively), and targets of the kinds it depends on wait for it.
  */
 export function deletionPrerequisites(targets: DeletionTarget[], kinds: readonly ResourceKind[]): (key: string) => string[] {
+  // Every kind a kind depends on, transitively (each kind's own set: a shared one would make a kind
+  // seem to depend on its siblings' dependencies, and order deletions in a cycle).
   const closure = new Map<string, Set<string>>();
-  const reach = (kind: string, seen = new Set<string>()): Set<string> => {
+  const reach = (kind: string): Set<string> => {
     const known = closure.get(kind);
     if (known) return known;
+    const out = new Set<string>();
+    closure.set(kind, out);
     for (const d of kinds.find((k) => k.kind === kind)?.dependsOn ?? []) {
-      if (seen.has(d)) continue;
-      seen.add(d);
-      reach(d, seen);
+      out.add(d);
+      for (const x of reach(d)) out.add(x);
     }
-    closure.set(kind, seen);
-    return seen;
+    return out;
   };
   const out = new Map<string, string[]>(targets.map((t) => [t.key, []]));
   for (const a of targets) {

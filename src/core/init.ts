@@ -80,7 +80,7 @@ export async function runInit(opts: InitOptions): Promise<InitReport> {
     path, stack, region, regionFrom, stackFrom, zones: defaultZones(region),
     names: {
       repository: config.repository.name, bucket: `${stack}-<account id>-${region}`, secret: config.secret.name,
-      logGroup: config.logs.group, cluster: config.cluster.name, taskFamily: config.task.family, schedule: config.schedule.name,
+      logGroup: config.logs.group, cluster: config.cluster.name, taskFamily: config.jobs[0]!.task.family, schedule: config.jobs[0]!.schedule.name,
       roles: `${stack}-execution, ${stack}-task, ${stack}-events`,
     },
   };

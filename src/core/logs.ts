@@ -14,10 +14,11 @@ import {
   type StartLiveTailResponseStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { createAwsClients } from '../aws/clients.js';
-import type { StackConfig } from '../config/schema.js';
+import type { JobConfig, StackConfig } from '../config/schema.js';
 import { UserError, awsErrorCode, isNotFound } from './errors.js';
 import { printable } from './format.js';
 import { loadStackConfig } from './stack.js';
+import { findJob } from './jobs.js';
 
 /** One log event. `id` is CloudWatch's eventId; Live Tail events carry none. */
 export interface LogEvent {
@@ -34,8 +35,13 @@ export interface LogQuery {
   /** Epoch ms, inclusive. Undefined: from the first event. */
   since?: number;
   filterPattern?: string;
-  /** Only streams whose name starts with this (a task's stream, or its short id). */
+  /** Only streams whose name starts with this (a job's streams, a task's stream, or its short id). */
   streamPrefix?: string;
+  /**
+   * Only these streams (exclusive with streamPrefix): one task's stream under each job's prefix, when
+   * the job is not known. FilterLogEvents takes at most 100.
+   */
+  streamNames?: string[];
 }
 
 /** Order of output: event time, then ingestion, then event id (two events of the same millisecond). */
@@ -53,7 +59,7 @@ export async function fetchEvents(client: CloudWatchLogsClient, q: LogQuery, sta
       page = await client.send(
         new FilterLogEventsCommand({
           logGroupName: q.group, startTime: startTime || undefined, filterPattern: q.filterPattern || undefined,
-          logStreamNamePrefix: q.streamPrefix, nextToken,
+          logStreamNamePrefix: q.streamPrefix, logStreamNames: q.streamNames, nextToken,
         }),
         { abortSignal: signal },
       );
@@ -241,7 +247,7 @@ async function liveTail(
     const out = await client.send(
       new StartLiveTailCommand({
         logGroupIdentifiers: [groupArn ?? q.group],
-        logStreamNamePrefixes: q.streamPrefix ? [q.streamPrefix] : undefined,
+        logStreamNamePrefixes: q.streamPrefix ? [q.streamPrefix] : q.streamNames,
         logEventFilterPattern: q.filterPattern || undefined,
       }),
       { abortSignal: signal },
@@ -302,9 +308,20 @@ export function shortId(stream: string): string {
   return (stream.split('/').at(-1) ?? stream).slice(0, 8);
 }
 
-/** The awslogs stream of one task (`<prefix>/<container>/<task id>`), or its prefix for a short id. */
-export function taskStream(config: StackConfig, task: string): string {
-  return `${config.logs.streamPrefix}/${config.task.containerName}/${taskIdOf(task)}`;
+/** The awslogs stream of one of a job's tasks (`<prefix>/<container>/<task id>`), or its prefix for a short id. */
+export function taskStream(job: Pick<JobConfig, 'streamPrefix' | 'task'>, task: string): string {
+  return `${job.streamPrefix}/${job.task.containerName}/${taskIdOf(task)}`;
+}
+
+/**
+ * Every job's streams start with `<its prefix>/`: the slash keeps job `report` from matching the streams
+ * of job `report-2`.
+ */
+export const jobStreamPrefix = (job: Pick<JobConfig, 'streamPrefix'>): string => `${job.streamPrefix}/`;
+
+/** The job a stream belongs to, by its prefix; undefined for a stream of no current job. */
+export function jobOfStream(config: StackConfig, stream: string): string | undefined {
+  return config.jobs.find((j) => stream.startsWith(jobStreamPrefix(j)))?.name;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -316,15 +333,19 @@ export function formatTime(ms: number, utc: boolean): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** One output line: time, the run's short id, the message (its trailing newline dropped). */
-export function formatEvent(e: LogEvent, utc: boolean): string {
-  return `${formatTime(e.timestamp, utc)}  ${shortId(e.stream)}  ${e.message.replace(/\r?\n$/, '')}`;
+/**
+ * One output line: time, the job (when several jobs' events are interleaved: `job` is then its column,
+ * padded), the run's short id, the message (its trailing newline dropped).
+ */
+export function formatEvent(e: LogEvent, utc: boolean, job?: string): string {
+  return `${formatTime(e.timestamp, utc)}  ${job === undefined ? '' : `${job}  `}${shortId(e.stream)}  ${e.message.replace(/\r?\n$/, '')}`;
 }
 
 /** One `--json` object per event. */
-export function eventJson(e: LogEvent): Record<string, unknown> {
+export function eventJson(e: LogEvent, job?: string): Record<string, unknown> {
   return {
     time: new Date(e.timestamp).toISOString(), timestamp: e.timestamp, ingestionTime: e.ingestionTime,
+    ...(job !== undefined ? { job } : {}),
     task: taskIdOf(e.stream), stream: e.stream, eventId: e.id, message: e.message.replace(/\r?\n$/, ''),
   };
 }
@@ -332,6 +353,8 @@ export function eventJson(e: LogEvent): Record<string, unknown> {
 /** What `batchctl logs` takes. */
 export interface LogsOptions {
   configPath: string;
+  /** One job's events; left out, every job's, interleaved. */
+  job?: string;
   region?: string;
   profile?: string;
   endpointUrl?: string;
@@ -353,14 +376,43 @@ export interface LogsOptions {
 /** Without --since: the last hour, or a whole run's stream with --task. */
 export const DEFAULT_SINCE = '1h';
 
-/** `batchctl logs`: print the group's events (and follow them with `tail`). */
-export async function runLogs(opts: LogsOptions, emit: (e: LogEvent) => void): Promise<void> {
+/** How a task given without its job is found: its full id names one stream per job; a short id does not. */
+const FULL_TASK_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Which streams: one task's (under its job's prefix, or under each job's when the job is not named and
+ * the id is complete), one job's, or the whole group's (every job, interleaved).
+ */
+export function logStreams(config: StackConfig, job: JobConfig | undefined, task: string | undefined): Pick<LogQuery, 'streamPrefix' | 'streamNames'> {
+  const only = job ?? (config.jobs.length === 1 ? config.jobs[0] : undefined);
+  if (task === undefined) return job ? { streamPrefix: jobStreamPrefix(job) } : {};
+  if (only) return { streamPrefix: taskStream(only, task) };
+  if (!FULL_TASK_ID.test(taskIdOf(task))) {
+    throw new UserError(`--task ${taskIdOf(task)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`, 'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN');
+  }
+  if (config.jobs.length > 100) throw new UserError('--task without a job reads at most 100 jobs\' streams', 'name the job: `batchctl logs <job> --task <id>`');
+  return { streamNames: config.jobs.map((j) => taskStream(j, task)) };
+}
+
+/**
+ * `batchctl logs`: print the group's events (and follow them with `tail`). `emit` gets each event with
+ * its job's name when the output interleaves several jobs (no job named, and the stack has more than one).
+ */
+export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: string) => void): Promise<void> {
   const config = await loadStackConfig({ ...opts, reporter: opts.warn && { warn: opts.warn } });
+  const job = opts.job === undefined ? undefined : findJob(config, opts.job);
+  const streams = logStreams(config, job, opts.task);
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['logs']);
   const now = (opts.now ?? Date.now)();
   const since = opts.since ? parseSince(opts.since, now) : opts.task ? undefined : parseSince(DEFAULT_SINCE, now);
-  const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, streamPrefix: opts.task ? taskStream(config, opts.task) : undefined };
-  if (opts.task) await checkRun(aws.logs, config, opts.task, opts);
+  const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, ...streams };
+  if (opts.task) await checkRun(aws.logs, config, q, opts.task, opts);
+  if (!job && config.jobs.length > 1) {
+    // Every job's events interleaved: each line says whose it is, in a column as wide as the longest name.
+    const width = Math.max(...config.jobs.map((j) => j.name.length));
+    const inner = emit;
+    emit = (e) => inner(e, (jobOfStream(config, e.stream) ?? '-').padEnd(width));
+  }
   if (!opts.tail) {
     for (const e of await fetchEvents(aws.logs, q, q.since, opts.signal)) emit(e);
     return;
@@ -376,7 +428,10 @@ export const RECENT_RUNS_SHOWN = 5;
  * a run that logged nothing: say so (exit 2) with the recent runs instead. Following (`--tail`) waits
  * for the stream, since a task that is still starting has none yet.
  */
-async function checkRun(client: CloudWatchLogsClient, config: StackConfig, task: string, opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal'>): Promise<void> {
+async function checkRun(
+  client: CloudWatchLogsClient, config: StackConfig, q: Pick<LogQuery, 'streamPrefix' | 'streamNames'>, task: string,
+  opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal'>,
+): Promise<void> {
   const group = config.logs.group;
   const streams = async (input: DescribeLogStreamsCommandInput) => {
     try {
@@ -386,24 +441,27 @@ async function checkRun(client: CloudWatchLogsClient, config: StackConfig, task:
       throw err;
     }
   };
-  if ((await streams({ logGroupName: group, logStreamNamePrefix: taskStream(config, task), limit: 1 })).length) return;
+  // The run's stream under its job's prefix, or (a whole id, no job named) under each job's.
+  const candidates = q.streamPrefix ? [q.streamPrefix] : (q.streamNames ?? []);
+  const found = await Promise.all(candidates.map((p) => streams({ logGroupName: group, logStreamNamePrefix: p, limit: 1 })));
+  if (found.some((f) => f.length)) return;
   const message = `no run ${printable(taskIdOf(task), 100)} in log group ${group}`;
   if (opts.tail) {
     opts.warn?.(`${message} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`);
     return;
   }
-  // AWS refuses a prefix together with ordering by time: take the latest streams, keep the job's.
-  const ours = `${config.logs.streamPrefix}/${config.task.containerName}/`;
+  // AWS refuses a prefix together with ordering by time: take the latest streams, keep the jobs' runs.
   const recent = (await streams({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50 }))
-    .filter((s) => s.logStreamName?.startsWith(ours))
+    .filter((s) => s.logStreamName && config.jobs.some((j) => s.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)))
     .slice(0, RECENT_RUNS_SHOWN);
+  const label = (stream: string) => (config.jobs.length > 1 ? `  (job ${jobOfStream(config, stream) ?? '-'})` : '');
   throw new UserError(
     message,
     recent.length
       ? 'pass one of these with --task (its first 8 characters are enough), or see `batchctl status` for the latest runs'
       : 'no run has written to this log group yet: start one with `batchctl run-now`',
     recent.length
-      ? ['recent runs (latest first):', ...recent.map((s) => `  ${taskIdOf(s.logStreamName!)}  last event ${s.lastEventTimestamp ? new Date(s.lastEventTimestamp).toISOString() : '(none)'}`)]
+      ? ['recent runs (latest first):', ...recent.map((s) => `  ${taskIdOf(s.logStreamName!)}  last event ${s.lastEventTimestamp ? new Date(s.lastEventTimestamp).toISOString() : '(none)'}${label(s.logStreamName!)}`)]
       : [],
   );
 }

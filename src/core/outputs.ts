@@ -3,22 +3,28 @@
  * stack's config), from the state by default (one STS call), or checked live with `live` (the same
  * read-only walk as `plan`: what does not exist right now is null).
  */
-import { K } from '../resources/lib/keys.js';
+import { K, jobKey } from '../resources/lib/keys.js';
 import { taskSubnetKeys } from '../resources/lib/network.js';
 import type { NetworkMode } from '../config/schema.js';
-import { usesDeadLetterQueue, usesScheduler } from '../resources/lib/scheduler.js';
+import { usesDeadLetterQueue } from '../resources/lib/scheduler.js';
 import { alertsOn, ownsTopic } from '../resources/lib/notify.js';
 import type { StackOptions } from './stack.js';
 import type { ResourceRecord } from './types.js';
 
-/** One job's identifiers (one job per stack today). */
+/** One job's identifiers. */
 export interface JobOutputs {
+  /** The job's name (its key in `jobs:`; the stack's name for a stack without `jobs:`). */
   name: string;
+  family: string;
   taskDefinitionArn: string | null;
   scheduleEngine: 'rule' | 'scheduler';
   /** The EventBridge rule's ARN, or the EventBridge Scheduler schedule's. */
   scheduleArn: string | null;
+  /** The stack's log group; the job's streams are `<logStreamPrefix>/<container>/<task id>` in it. */
   logGroup: string | null;
+  logStreamPrefix: string;
+  taskRoleArn: string | null;
+  triggerRoleArn: string | null;
 }
 
 /** Every output; null when the resource does not exist (yet, or any more). Keys are stable: scripts read them. */
@@ -30,8 +36,11 @@ export interface Outputs {
   logGroups: string[];
   cluster: string | null;
   clusterArn: string | null;
+  /** The stack's only job's (null when the stack has several jobs: read `jobs`). */
   taskDefinitionArn: string | null;
-  scheduleEngine: 'rule' | 'scheduler';
+  /** The stack's only job's (null when the stack has several jobs). */
+  scheduleEngine: 'rule' | 'scheduler' | null;
+  /** The stack's only job's (null when the stack has several jobs). */
   scheduleArn: string | null;
   alertTopicArn: string | null;
   deadLetterQueueUrl: string | null;
@@ -45,9 +54,11 @@ export interface Outputs {
   endpointSubnetIds: string[];
   taskSecurityGroupId: string | null;
   executionRoleArn: string | null;
+  /** The stack's only job's task role (null when the stack has several jobs). */
   taskRoleArn: string | null;
-  /** The role EventBridge or Scheduler uses to start the task. */
+  /** The role EventBridge or Scheduler uses to start the only job's task (null with several jobs). */
   triggerRoleArn: string | null;
+  /** Every job, in the config's order. */
   jobs: JobOutputs[];
 }
 
@@ -88,11 +99,18 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
   const rec = (key: string) => records.get(key);
   const id = (key: string) => rec(key)?.id ?? null;
   const arn = (key: string) => rec(key)?.arn ?? null;
-  const scheduler = usesScheduler(config);
-  const scheduleArn = arn(scheduler ? K.schedule : K.rule);
   const logGroup = id(K.logGroup);
-  const taskDefinitionArn = arn(K.taskDefinition);
   const ids = (keys: string[]) => keys.map(id).filter((x): x is string => !!x);
+  const jobs = config.jobs.map((job): JobOutputs => {
+    const trigger = job.schedule.engine === 'scheduler' ? 'scheduler' : 'events';
+    return {
+      name: job.name, family: job.task.family, taskDefinitionArn: arn(jobKey(job, K.taskDefinition)), scheduleEngine: job.schedule.engine,
+      scheduleArn: arn(jobKey(job, trigger === 'scheduler' ? K.schedule : K.rule)), logGroup, logStreamPrefix: job.streamPrefix,
+      taskRoleArn: arn(jobKey(job, K.role('task'))), triggerRoleArn: arn(jobKey(job, K.role(trigger))),
+    };
+  });
+  // The single-job keys predate jobs: a stack of one job keeps them; with several they would name one job at random.
+  const only = jobs.length === 1 ? jobs[0]! : undefined;
   const topic = !alertsOn(config) ? null : ownsTopic(config) ? arn(K.alertTopic) : config.notify?.topicArn ?? null;
   return {
     repositoryUri: rec(K.repository)?.attrs?.uri ?? null,
@@ -102,9 +120,9 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
     logGroups: logGroup ? [logGroup] : [],
     cluster: id(K.cluster),
     clusterArn: arn(K.cluster),
-    taskDefinitionArn,
-    scheduleEngine: config.schedule.engine,
-    scheduleArn,
+    taskDefinitionArn: only?.taskDefinitionArn ?? null,
+    scheduleEngine: only?.scheduleEngine ?? null,
+    scheduleArn: only?.scheduleArn ?? null,
     alertTopicArn: topic,
     deadLetterQueueUrl: usesDeadLetterQueue(config) ? id(K.deadLetterQueue) : null,
     deadLetterQueueArn: usesDeadLetterQueue(config) ? arn(K.deadLetterQueue) : null,
@@ -115,8 +133,8 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
     endpointSubnetIds: ids(config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az))),
     taskSecurityGroupId: id(K.securityGroup('task')) ?? config.network.securityGroupIds[0] ?? null,
     executionRoleArn: arn(K.role('execution')),
-    taskRoleArn: arn(K.role('task')),
-    triggerRoleArn: arn(K.role(scheduler ? 'scheduler' : 'events')),
-    jobs: [{ name: config.task.family, taskDefinitionArn, scheduleEngine: config.schedule.engine, scheduleArn, logGroup }],
+    taskRoleArn: only?.taskRoleArn ?? null,
+    triggerRoleArn: only?.triggerRoleArn ?? null,
+    jobs,
   };
 }

@@ -4,8 +4,8 @@
  * same walk to discover what exists.
  */
 import { randomUUID } from 'node:crypto';
-import { assessGraph, DEFAULT_PARALLEL, NotOurs, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
-import { buildGraph, type Graph } from './graph.js';
+import { assessGraph, DEFAULT_PARALLEL, NotOurs, heldBy, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
+import { buildGraph, subgraph, type Graph, type GraphNode } from './graph.js';
 import { realClock } from './clock.js';
 import { buildContext } from './context.js';
 import { describeOwner, type Ownership, type ResourceRecord } from './types.js';
@@ -57,13 +57,15 @@ export type PlanEnv = Omit<EngineEnv, 'iamPropagation'>;
  * Assess every node, dependencies first (a node's find may need its parents' ids). Read-only: only
  * find (Describe/Get/List) calls are made. Never throws for one node; its error is in its entry.
  */
-export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}): Promise<Plan> {
-  const graph = buildGraph(env.config, env.kinds);
+export async function planStack(env: PlanEnv, opts: { parallel?: number; select?: (n: GraphNode) => boolean } = {}): Promise<Plan> {
+  const full = buildGraph(env.config, env.kinds);
+  // A selection (status: the shared resources) keeps the nodes it names; they must not need the others.
+  const graph = opts.select ? subgraph(full, opts.select) : full;
   const walk = await assessGraph(env, graph, {
     records: env.state.records(), runId: randomUUID(), parallel: opts.parallel ?? DEFAULT_PARALLEL, clock: env.clock ?? realClock,
     previousTagKeys: env.state.tagKeys(),
   });
-  return planOf(env, graph, walk);
+  return planOf(env, graph, walk, full);
 }
 
 /**
@@ -71,7 +73,11 @@ export async function planStack(env: PlanEnv, opts: { parallel?: number } = {}):
  * the config no longer has, each checked live. `up` with a saved plan builds it from its own assessment
  * to compare with the plan's.
  */
-export async function planOf(env: Pick<PlanEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state' | 'kinds'>, graph: Graph, walk: GraphAssessment): Promise<Plan> {
+export async function planOf(
+  env: Pick<PlanEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state' | 'kinds'>, graph: Graph, walk: GraphAssessment,
+  /** The config's whole graph, when `graph` is a selection of it: records of nodes outside the selection are not stale. */
+  full: Graph = graph,
+): Promise<Plan> {
   const ordered: PlanEntry[] = graph.nodes.map((n) => {
     const a = walk.entries.get(n.key);
     if (a) return { ...a, record: a.found?.record };
@@ -84,11 +90,17 @@ export async function planOf(env: Pick<PlanEnv, 'config' | 'aws' | 'account' | '
     };
   });
   // Stale records are checked like everything else: nothing is deleted before its tags say it is ours.
-  const stale = await Promise.all(staleRecords(graph, env.state.records()).map(async ([key, record]): Promise<PlanEntry | undefined> => {
+  const stale = await Promise.all(staleRecords(full, env.state.records()).map(async ([key, record]): Promise<PlanEntry | undefined> => {
     const kind = env.kinds.find((k) => k.kind === record.kind);
     if (!kind) return undefined;
     const base = { key, label: kind.label, kind: kind.kind, record, changes: [] };
     if (kind.external) return { ...base, action: 'forget', external: true, notes: [`${record.id} is yours and no longer in the config: batchctl never touched it`] };
+    const live = new Map(graph.nodes.flatMap((n) => {
+      const r = walk.entries.get(n.key)?.found?.record;
+      return r ? [[n.key, r] as const] : [];
+    }));
+    const holder = heldBy(graph, live, record);
+    if (holder) return { ...base, action: 'forget', notes: [`${record.id} is now ${holder}'s: kept, the old record forgotten`] };
     const ctx = buildContext({ config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, stepKey: key, memo: walk.memo });
     try {
       const own = await kind.ownerOf(ctx, record);

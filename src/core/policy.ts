@@ -11,7 +11,10 @@
  *   ours: creating our groups and endpoints is allowed in that VPC by its ARN (and in its subnets by
  *   `ec2:Vpc`), and nothing creates, changes or deletes a VPC, subnet, route or gateway.
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
- *   ecs:ListTasks, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no narrower) resource.
+ *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
+ *   narrower) resource.
+ * - Each job's roles, rule and family are named one by one while the document fits a role's inline
+ *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
  *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role) and CreateSchedule/UpdateSchedule
  *   (the scheduler role): each role may be passed only to its service.
@@ -77,12 +80,40 @@ export interface PolicyTarget {
   partition: string;
   /** Where the state lives (its grants follow). */
   state: StateLocation;
+  /**
+   * Names the state records that the config may no longer have (a job removed, a name changed): `up`
+   * deletes those resources, so the policy must name them too.
+   */
+  recorded?: { roles: string[]; rules: string[]; families: string[] };
 }
 
-/** Every grant, for every command. */
-export function operatorGrants(t: PolicyTarget): Grant[] {
+/**
+ * The names of the stack's per-job resources, as ARN parts. Each job's own names, exactly; with
+ * `patterns`, one `<stack>-*` in place of the names of the jobs named `<stack>-<job>...` by default (the
+ * original job's and names set in the config stay exact): a policy naming 50 jobs' roles, rules and
+ * families one by one would be far over IAM's size limits.
+ */
+function jobNames(c: StackConfig, patterns: boolean, recorded: PolicyTarget['recorded']) {
+  const S = c.stack;
+  const derived = (job: StackConfig['jobs'][number], name: string) => patterns && !job.original && name.startsWith(`${S}-${job.name}`);
+  const pick = (get: (j: StackConfig['jobs'][number]) => string) => [...new Set(c.jobs.map((j) => (derived(j, get(j)) ? `${S}-*` : get(j))))];
+  // Recorded names: exact, unless a pattern already covers them.
+  const plus = (names: string[], more: string[] = []) => [...new Set([...names, ...more.filter((n) => !(patterns && n.startsWith(`${S}-`)))])];
+  return {
+    families: plus(pick((j) => j.task.family), recorded?.families),
+    rules: plus(pick((j) => j.schedule.name), recorded?.rules),
+    taskRoles: pick((j) => j.iam.taskRoleName),
+    eventsRoles: pick((j) => j.iam.eventsRoleName),
+    schedulerRoles: pick((j) => j.iam.schedulerRoleName),
+    recordedRoles: plus([], recorded?.roles),
+  };
+}
+
+/** Every grant, for every command. With `patterns`, default per-job names are `<stack>-*` (see jobNames). */
+export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const { config: c, account: A, partition: P } = t;
   const R = c.region;
+  const jobs = c.jobs;
   const S = c.stack;
   const arn = (svc: string, rest: string, region = R) => `arn:${P}:${svc}:${region}:${A}:${rest}`;
   const role = (name: string) => `arn:${P}:iam::${A}:role/${name}`;
@@ -95,15 +126,16 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
   // pattern instead of one per type keeps the whole policy within a role's inline size.
   const ec2Any = [arn('ec2', '*')];
   const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
-  const roles = [c.iam.executionRoleName, c.iam.taskRoleName, c.iam.eventsRoleName, c.iam.schedulerRoleName].map(role);
+  const jn = jobNames(c, patterns, t.recorded);
+  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles, ...jn.recordedRoles])].map(role);
   const group = scheduleGroupName(c);
-  const rules = [c.schedule.name, alertRuleName(ctx)].map((n) => arn('events', `rule/${n}`));
+  const rules = [...new Set([...jn.rules, alertRuleName(ctx)])].map((n) => arn('events', `rule/${n}`));
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
   const repo = arn('ecr', `repository/${c.repository.name}`);
   const logGroup = [arn('logs', `log-group:${c.logs.group}`), arn('logs', `log-group:${c.logs.group}:*`)];
   const cluster = arn('ecs', `cluster/${c.cluster.name}`);
   // A family's ARN without a revision (what the schedule targets run) and every revision's.
-  const family = [arn('ecs', `task-definition/${c.task.family}`), arn('ecs', `task-definition/${c.task.family}:*`)];
+  const family = jn.families.flatMap((f) => (f.endsWith('*') ? [arn('ecs', `task-definition/${f}`)] : [arn('ecs', `task-definition/${f}`), arn('ecs', `task-definition/${f}:*`)]));
   const tasks = arn('ecs', `task/${c.cluster.name}/*`);
   const inCluster = { ArnEquals: { 'ecs:cluster': cluster } };
   const queue = arn('sqs', deadLetterQueueName(c));
@@ -113,7 +145,10 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     ...(ownsNetwork ? [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateRouteTable', 'route-table'], ['CreateInternetGateway', 'internet-gateway']] as [string, string][] : []),
     ['CreateSecurityGroup', 'security-group'], ['CreateVpcEndpoint', 'vpc-endpoint'],
   ];
-  const boundary = c.iam.permissionsBoundary;
+  // Every boundary a role of the stack is created with: the execution role's and each job's.
+  const boundaries = [...new Set([c.iam.permissionsBoundary, ...jobs.map((j) => j.iam.permissionsBoundary)].filter((b): b is string => !!b))];
+  // Only when every role has one may creating a role require one.
+  const boundary = boundaries.length && c.iam.permissionsBoundary && jobs.every((j) => j.iam.permissionsBoundary) ? boundaries : undefined;
   const passTo = (sid: string, names: string[], service: string, commands: PolicyCommand[]): Grant => ({
     sid, commands, actions: ['iam:PassRole'], resources: names.map(role), condition: { StringEquals: { 'iam:PassedToService': service } },
   });
@@ -158,12 +193,12 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     },
     ...(boundary ? [{
       sid: 'IamRolesWithBoundary', commands: UP, resources: roles, actions: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
-      condition: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
+      condition: { StringEquals: { 'iam:PermissionsBoundary': boundary.length === 1 ? boundary[0]! : boundary } },
     }] : []),
     { sid: 'IamRoles', commands: REMOVERS, resources: roles, actions: ['iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:DeleteRole'] },
-    passTo('PassTaskRolesToEcs', [c.iam.executionRoleName, c.iam.taskRoleName], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
-    passTo('PassEventsRole', [c.iam.eventsRoleName], 'events.amazonaws.com', UP),
-    passTo('PassSchedulerRole', [c.iam.schedulerRoleName], 'scheduler.amazonaws.com', UP),
+    passTo('PassTaskRolesToEcs', [...new Set([c.iam.executionRoleName, ...jn.taskRoles])], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
+    passTo('PassEventsRole', jn.eventsRoles, 'events.amazonaws.com', UP),
+    passTo('PassSchedulerRole', jn.schedulerRoles, 'scheduler.amazonaws.com', UP),
     {
       sid: 'EcsServiceLinkedRole', commands: UP, actions: ['iam:CreateServiceLinkedRole'],
       resources: [`arn:${P}:iam::${A}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
@@ -202,15 +237,19 @@ export function operatorGrants(t: PolicyTarget): Grant[] {
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER, resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    // status reads no task definition (each job's is plan's to check); the others list the families' revisions.
+    { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: UP, resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: DOWN, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
+    // `up` deletes the family of a job that left the config.
+    { sid: 'TaskDefinitionsAnyResource', commands: REMOVERS, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
-    { sid: 'TaskDefinitions', commands: DOWN, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
+    { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
     { sid: 'Tasks', commands: ['run-now', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
     { sid: 'ListTasksInCluster', commands: ['run-now', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
-    // EventBridge rules (the schedule rule and the alert rule)
+    // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the
+    // stack's rules are listed by their name prefix, one call for all the jobs.
+    { sid: 'ListRules', commands: DISCOVER, resources: ['*'], actions: ['events:ListRules'] },
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
@@ -278,6 +317,13 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
  * same condition share their resources. Actions and resources sorted; Sids are the first grant's.
  */
 export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
+  const exact = policyOf(t, commands, false);
+  // Every job's names, one by one, while that fits a role's inline policies (the single-job `up` policy
+  // is already over a managed policy's size); past that, `<stack>-*` patterns.
+  return policySize(exact) <= POLICY_SIZE_LIMITS.inlinePerRole ? exact : policyOf(t, commands, true);
+}
+
+function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns: boolean): PolicyDocument {
   type Stmt = PolicyStatement & { Action: string[]; Resource: string[] };
   const merge = (list: Stmt[], keyOf: (s: Stmt) => string, into: (a: Stmt, b: Stmt) => void): Stmt[] => {
     const byKey = new Map<string, Stmt>();
@@ -290,7 +336,7 @@ export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand
     return [...byKey.values()];
   };
   const cond = (s: Stmt) => JSON.stringify(s.Condition ?? null);
-  let statements: Stmt[] = operatorGrants(t)
+  let statements: Stmt[] = operatorGrants(t, patterns)
     .filter((g) => g.commands.some((c) => commands.includes(c)))
     .map((g) => ({ Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: [...g.resources].sort(), ...(g.condition ? { Condition: g.condition } : {}) }));
   statements = merge(statements, (s) => JSON.stringify([s.Resource, cond(s)]), (a, b) => { a.Action = [...new Set([...a.Action, ...b.Action])].sort(); });
@@ -336,8 +382,29 @@ export async function runPolicy(opts: import('./stack.js').StackOptions & { comm
     account = who.account;
     partition = who.partition;
   }
-  const policy = operatorPolicy({ config, account, partition, state: stateLocationOf(opts, config) }, opts.commands);
+  const state = stateLocationOf(opts, config);
+  const policy = operatorPolicy({ config, account, partition, state, recorded: await recordedNames(opts, config, state, account) }, opts.commands);
   return { stack: config.stack, account, commands: opts.commands, size: policySize(policy), policy };
+}
+
+/**
+ * The role, rule and family names the state records: resources of jobs the config no longer has, which
+ * `up` deletes. A state that cannot be read (none yet, no access) adds nothing: the policy then covers
+ * what the config names, as it says in a warning when the state exists but could not be read.
+ */
+async function recordedNames(
+  opts: import('./stack.js').StackOptions, config: StackConfig, location: StateLocation, account: string,
+): Promise<PolicyTarget['recorded']> {
+  try {
+    const [{ openStateBackend }, { StateStore }] = await Promise.all([import('./stack.js'), import('./state.js')]);
+    const backend = await openStateBackend(location, { profile: opts.profile, endpointUrl: opts.endpointUrl, region: config.region });
+    const state = await StateStore.open(backend, { stack: config.stack, region: config.region, account });
+    const ids = (kind: string) => [...state.records().values()].filter((r) => r.kind === kind).map((r) => r.id);
+    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition') };
+  } catch (err) {
+    opts.reporter.warn(`the state could not be read (${(err as Error).message}): the policy names what the config names, not what the state records beyond it`);
+    return undefined;
+  }
 }
 
 /** The partition of a region, for ARNs when the account is given rather than asked. */

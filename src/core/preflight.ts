@@ -55,12 +55,15 @@ const oneOf = (xs: string[]) => (xs.length === 1 ? xs[0]! : `one of ${xs.join(',
 export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
   const { config } = env;
   const problems: Problem[] = modeSwitchProblems(env);
-  const image = config.task.image ? parseEcrImage(config.task.image) : undefined;
-  if (image && image.account !== env.account && !config.task.crossAccountImage) {
-    problems.push({
-      path: ['task', 'image'],
-      message: `${config.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
-    });
+  for (const job of config.jobs) {
+    const image = job.task.image ? parseEcrImage(job.task.image) : undefined;
+    if (image && image.account !== env.account && !job.task.crossAccountImage) {
+      problems.push({
+        // The job's own task section (or the job, when it inherits the image), or the top level for a stack without jobs.
+        path: config.jobs.length === 1 && job.original && job.name === config.stack ? ['task', 'image'] : ['jobs', job.name, 'task', 'image'],
+        message: `${job.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
+      });
+    }
   }
   const report = config.network.mode === 'existing'
     ? await (await import('./preflight-existing.js')).preflightExisting(env, problems)

@@ -10,14 +10,18 @@ import { DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-
 import { UserError, awsErrorCode } from './errors.js';
 import { openStack, type StackOptions } from './stack.js';
 import { K } from '../resources/lib/keys.js';
+import type { StackConfig } from '../config/schema.js';
+import { findJob } from './jobs.js';
 
 /** What `push` takes besides the stack options. */
 export interface PushOptions extends StackOptions {
-  /** Build context (default: the `batch/` folder next to the config file). */
+  /** One job's image; left out, every job's (each distinct image once). */
+  job?: string;
+  /** Build context (default: the job's `task.build.context`, else the `batch/` folder next to the config file). */
   context?: string;
-  /** Image tag (default: the config's `task.imageTag`). */
+  /** Image tag (default: the job's `task.imageTag`). */
   tag?: string;
-  /** Dockerfile path (default: docker's own, `<context>/Dockerfile`). */
+  /** Dockerfile path (default: the job's `task.build.dockerfile`, else docker's own, `<context>/Dockerfile`). */
   dockerfile?: string;
   /** The docker executable (default: `docker` from PATH). */
   docker?: string;
@@ -25,12 +29,19 @@ export interface PushOptions extends StackOptions {
   output?: (text: string) => void;
 }
 
-/** What was pushed. */
-export interface PushResult {
+/** One image pushed. */
+export interface PushedImage {
+  /** The jobs that run it. */
+  jobs: string[];
   /** `<repository uri>:<tag>`. */
   image: string;
   /** `sha256:...`, as the registry reported it. */
   digest: string;
+}
+
+/** What was pushed: one image per distinct build of the jobs pushed. */
+export interface PushResult {
+  images: PushedImage[];
 }
 
 /** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
@@ -44,16 +55,56 @@ export class DockerStepError extends Error {
 /** ECR's Docker platform for the task's CPU architecture: a build on an ARM laptop must not ship arm64 to X86_64 Fargate. */
 const PLATFORM = { X86_64: 'linux/amd64', ARM64: 'linux/arm64' } as const;
 
-/** Build, log in, tag and push the job image to the stack's repository. */
+/** One image to build: where from, for which architecture, under which tag, and the jobs that run it. */
+interface Build {
+  jobs: string[];
+  context: string;
+  dockerfile?: string;
+  tag: string;
+  arch: 'X86_64' | 'ARM64';
+}
+
+/**
+ * The images to push: the named job's, or every job's that runs the stack's repository (a job with
+ * `task.image` runs an image pushed elsewhere). Jobs building the same thing under the same tag share
+ * one build; `validate` guarantees that different builds have different tags.
+ */
+function buildsOf(config: StackConfig, opts: PushOptions): Build[] {
+  const base = dirname(resolve(opts.configPath));
+  const named = opts.job === undefined ? undefined : findJob(config, opts.job);
+  if (named?.task.image) {
+    throw new UserError(`job ${named.name} runs ${named.task.image} (task.image), not an image of the stack's repository`, 'push that image where it lives; `batchctl push` builds the jobs that run the stack\'s repository');
+  }
+  const jobs = named ? [named] : config.jobs.filter((j) => !j.task.image);
+  const builds = new Map<string, Build>();
+  for (const j of jobs) {
+    const context = resolve(opts.context ?? (j.task.build?.context ? resolve(base, j.task.build.context) : join(base, 'batch')));
+    const dockerfile = opts.dockerfile ?? (j.task.build?.dockerfile ? resolve(base, j.task.build.dockerfile) : undefined);
+    const b: Build = { jobs: [j.name], context, dockerfile, tag: opts.tag ?? j.task.imageTag, arch: j.task.cpuArchitecture };
+    const key = JSON.stringify([b.context, b.dockerfile, b.tag, b.arch]);
+    const same = builds.get(key);
+    if (same) same.jobs.push(j.name);
+    else builds.set(key, b);
+  }
+  if (!builds.size) throw new UserError(`no job of stack ${config.stack} runs an image of its repository: every job sets task.image`, 'push those images where they live');
+  if (opts.tag !== undefined && builds.size > 1) {
+    throw new UserError(`--tag names one image, and the jobs build ${builds.size}`, `name the job: batchctl push <job> --tag ${opts.tag}`);
+  }
+  for (const b of builds.values()) {
+    if (!existsSync(b.context) || !statSync(b.context).isDirectory()) {
+      throw new UserError(`build context ${b.context} (job${b.jobs.length > 1 ? 's' : ''} ${b.jobs.join(', ')}) is not a directory`, 'pass the job folder with --context DIR, or set task.build.context');
+    }
+    if (b.dockerfile && !existsSync(b.dockerfile)) throw new UserError(`Dockerfile ${b.dockerfile} does not exist`);
+  }
+  return [...builds.values()];
+}
+
+/** Build, log in, tag and push the jobs' images to the stack's repository. */
 export async function runPush(opts: PushOptions): Promise<PushResult> {
   const stack = await openStack(opts, ['ecr', 'sts']);
   try {
     const { config, aws } = stack;
-    const context = resolve(opts.context ?? join(dirname(resolve(opts.configPath)), 'batch'));
-    if (!existsSync(context) || !statSync(context).isDirectory()) {
-      throw new UserError(`build context ${context} is not a directory`, 'pass the job folder with --context DIR');
-    }
-    if (opts.dockerfile && !existsSync(opts.dockerfile)) throw new UserError(`Dockerfile ${opts.dockerfile} does not exist`);
+    const builds = buildsOf(config, opts);
 
     const name = stack.state.get(K.repository)?.id ?? config.repository.name;
     let uri: string | undefined;
@@ -71,20 +122,24 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const password = decoded.slice(sep + 1);
     // Both the password and the token that encodes it would let anyone push for 12 hours.
     const secrets = [password, auth!.authorizationToken!];
-
-    const image = `${uri}:${opts.tag ?? config.task.imageTag}`;
     const run = (step: string, args: string[], stdin?: string) =>
       runDocker(opts.docker ?? 'docker', step, args, { stdin, secrets, output: opts.output ?? ((t) => process.stderr.write(t)) });
 
-    await run('build', [
-      'build', '--platform', PLATFORM[config.task.cpuArchitecture], ...(opts.dockerfile ? ['-f', opts.dockerfile] : []), '-t', image, context,
-    ]);
-    // The registry host, not the repository URI: docker keys credentials by host.
+    const tagged = builds.map((b) => ({ b, image: `${uri}:${b.tag}` }));
+    // Every image built before the login: a build that fails has not cost a login.
+    for (const { b, image } of tagged) {
+      await run('build', ['build', '--platform', PLATFORM[b.arch], ...(b.dockerfile ? ['-f', b.dockerfile] : []), '-t', image, b.context]);
+    }
+    // The registry host, not the repository URI: docker keys credentials by host. Once for every image.
     await run('login', ['login', '--username', 'AWS', '--password-stdin', uri.split('/')[0]!], password);
-    const out = await run('push', ['push', image]);
-    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
-    if (!digest) throw new Error(`docker push finished but reported no digest for ${image}`);
-    return { image, digest };
+    const images: PushedImage[] = [];
+    for (const { b, image } of tagged) {
+      const out = await run('push', ['push', image]);
+      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+      if (!digest) throw new Error(`docker push finished but reported no digest for ${image}`);
+      images.push({ jobs: b.jobs, image, digest });
+    }
+    return { images };
   } finally {
     await stack.close();
   }

@@ -13,6 +13,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { UserError, isNotFound } from './errors.js';
 import { LogPoller, sleep, taskIdOf, taskStream, type LogEvent } from './logs.js';
 import { openStack, type StackOptions } from './stack.js';
+import { pickJob } from './jobs.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { scheduleGroupName } from '../resources/lib/scheduler.js';
 
@@ -22,6 +23,8 @@ import { scheduleGroupName } from '../resources/lib/scheduler.js';
 export const RUN_NOW_STARTED_BY = 'batchctl-run-now';
 
 export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
+  /** The job to run; may be left out when the stack has one job. */
+  job?: string;
   /** Replaces the container's command. */
   command?: string[];
   /** Added to (and overriding) the container's environment for this run. */
@@ -46,6 +49,8 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
 
 /** The outcome of `run-now`. */
 export interface RunNowResult {
+  /** The job that ran. */
+  job: string;
   taskArn: string;
   taskId: string;
   /** Cluster ARN, as the target names it. */
@@ -210,10 +215,11 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
   const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts']);
   try {
     const { config, aws } = stack;
-    // Exactly what the trigger in force would start: the live rule target or the live schedule's.
-    const target = config.schedule.engine === 'scheduler'
-      ? await readScheduleTarget(aws, scheduleGroupName(config), config.schedule.name)
-      : await readTarget(aws, config.schedule.name);
+    const job = pickJob(config, opts.job, 'batchctl run-now <job>');
+    // Exactly what the job's trigger in force would start: the live rule target or the live schedule's.
+    const target = job.schedule.engine === 'scheduler'
+      ? await readScheduleTarget(aws, scheduleGroupName(config), job.schedule.name)
+      : await readTarget(aws, job.schedule.name);
     const cluster = target.Arn!;
     const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
     if (!opts.allowOverlap) {
@@ -225,19 +231,19 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
         );
       }
     }
-    const input = runTaskInput(target, config.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
+    const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
     const out = await aws.ecs.send(new RunTaskCommand(input));
     const task = out.tasks?.[0];
     if (!task?.taskArn) throw new NothingStarted(out.failures ?? []);
     const taskArn = task.taskArn;
     const result: RunNowResult = {
-      taskArn, taskId: taskIdOf(taskArn), cluster, logGroup: config.logs.group, logStream: taskStream(config, taskArn),
+      job: job.name, taskArn, taskId: taskIdOf(taskArn), cluster, logGroup: config.logs.group, logStream: taskStream(job, taskArn),
       lastStatus: task.lastStatus ?? 'PROVISIONING', detached: false,
     };
     opts.onStarted?.(result);
     if (opts.wait === false) return result;
     opts.onStatus?.(result.lastStatus);
-    return await waitForTask(aws.ecs, aws.logs, task, result, config.task.containerName, opts);
+    return await waitForTask(aws.ecs, aws.logs, task, result, job.task.containerName, opts);
   } finally {
     await stack.close();
   }

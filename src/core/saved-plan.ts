@@ -100,6 +100,13 @@ export interface SavedPlan extends SavedPlanBody {
 
 /** JSON with object keys sorted and undefined members dropped; Dates become ISO strings. */
 const canonical = (v: unknown): unknown => (v === undefined ? undefined : sortKeys(JSON.parse(JSON.stringify(v))));
+/**
+ * The config as the plan pins it: jobs keyed by name, so what moved is named as the user reads it
+ * (`jobs.report.task.cpu`, not a position in a list that reorders when a job is added).
+ */
+function configPin(config: StackConfig): unknown {
+  return { ...config, jobs: Object.fromEntries(config.jobs.map((j) => [j.name, j])) };
+}
 const digestOf = (body: SavedPlanBody) => createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
 
 /** A change as a plan file keeps it: a sensitive one without its values. */
@@ -155,7 +162,7 @@ export function planBody(plan: Plan, basis: PlanBasis, kinds: readonly ResourceK
     account: basis.account,
     partition: basis.partition,
     state: basis.state,
-    config: canonical(basis.config),
+    config: canonical(configPin(basis.config)),
     preflight: preflightPin(basis),
     pending: plan.pending,
     counts: plan.counts,

@@ -5,6 +5,7 @@
 import type { StackConfig } from '../config/schema.js';
 import { defaultBucketName } from '../config/schema.js';
 import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } from '../aws/clients.js';
+import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from './clock.js';
 import type { Reporter } from './reporter.js';
 import { UserError } from './errors.js';
@@ -29,6 +30,8 @@ export interface StackOptions {
   checkStateStorage?: boolean;
   reporter: Reporter;
   clock?: Clock;
+  /** The buckets the stack's mutating calls wait for (aws/pacing.ts); default: AWS's rates, fresh for this command. */
+  pacer?: Pacer;
 }
 
 /** A stack opened for a command. Call `close()` in a finally block. */
@@ -88,7 +91,7 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, services);
+  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, services);
   const who = await callerIdentity(aws);
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);

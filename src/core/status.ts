@@ -1,11 +1,16 @@
 /**
- * `status`: what exists of the stack and whether it matches the config (the same read-only walk as
- * `plan`), whether the billed interface endpoints are up, when the schedule fires next, and how the
- * last runs of the task family ended.
+ * `status`: what exists of the stack's shared resources and whether they match the config (the same
+ * read-only walk as `plan`), whether the billed interface endpoints are up, and per job when its
+ * schedule fires next and how its last runs ended.
+ *
+ * Its reads are bounded to stay quick at 50 jobs: the shared resources' walk (a constant), each job's
+ * rule or schedule (the rules in one listing, then their tags: one call a job), and the runs of the whole
+ * cluster in one listing. Each job's task definition, roles and target are `plan`'s to check.
  */
 import { RUN_NOW_STARTED_BY } from './run-now.js';
 import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
-import type { NetworkMode, StackConfig } from '../config/schema.js';
+import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
+import { K, jobKey } from '../resources/lib/keys.js';
 import { nextRuns } from '../config/cron.js';
 import { awsErrorCode, isNotFound } from './errors.js';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -59,12 +64,21 @@ export interface ScheduleStatus {
   /** The zone `next[].local` is shown in: the configured one, else this machine's. */
   displayTimeZone: string;
   next: NextRun[];
-  /** Scheduler engine with a dead-letter queue: invocations that could not start the task after retries. */
-  deadLetters?: { queue: string; count?: number; note?: string };
+}
+
+/** One job: its schedule as it stands, and its last run. */
+export interface JobStatus {
+  job: string;
+  family: string;
+  schedule: ScheduleStatus;
+  /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
+  lastRun?: RunInfo;
 }
 
 /** One task of the family. Times are ISO strings; durations in seconds. */
 export interface RunInfo {
+  /** The job whose family the task ran. */
+  job: string;
   taskArn: string;
   /** The first 8 characters of the task id, enough to tell runs apart (and to pass to `logs --task`). */
   shortId: string;
@@ -105,7 +119,11 @@ export interface StatusReport {
   endpoints: { up: number; down: number; list: EndpointStatus[] };
   /** How tasks reach AWS services (network.mode), and in which VPC. */
   network: { mode: NetworkMode; vpcId?: string; vpcOwner: 'batchctl' | 'you'; publicIp: boolean };
-  schedule: ScheduleStatus;
+  /** Per job, in the config's order. */
+  jobs: JobStatus[];
+  /** The dead-letter queue the Scheduler jobs share: invocations that could not start a task after retries. */
+  deadLetters?: { queue: string; count?: number; note?: string };
+  /** The last runs of every job, newest first. */
   runs: RunInfo[];
   runsNote?: string;
   /** Where failed runs are reported (`notify:`), and whether each e-mail recipient confirmed. */
@@ -130,13 +148,15 @@ export function triggerOf(startedBy: string | undefined): RunInfo['trigger'] {
   return startedBy === RUN_NOW_STARTED_BY ? 'run-now' : 'manual';
 }
 
-function runInfo(t: Task, containerName: string, now: Date): RunInfo {
+function runInfo(t: Task, job: JobConfig, now: Date): RunInfo {
+  const containerName = job.task.containerName;
   const arn = t.taskArn ?? '';
   const container = t.containers?.find((c) => c.name === containerName);
   const started = t.startedAt;
   const stopped = t.stoppedAt;
   const billedFrom = t.pullStartedAt ?? started;
   return {
+    job: job.name,
     taskArn: arn,
     shortId: arn.split('/').pop()!.slice(0, 8),
     trigger: triggerOf(t.startedBy),
@@ -153,46 +173,61 @@ function runInfo(t: Task, containerName: string, now: Date): RunInfo {
   };
 }
 
-/** Every task ARN of the family in one desired status (ListTasks pages are at most 100). */
-async function listTaskArns(ecs: ECSClient, config: StackConfig, desiredStatus: 'RUNNING' | 'STOPPED', cap: number): Promise<string[]> {
+/** Every task ARN of the cluster in one desired status, up to `cap` (ListTasks pages are at most 100). */
+async function listTaskArns(ecs: ECSClient, cluster: string, desiredStatus: 'RUNNING' | 'STOPPED', cap: number): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await ecs.send(new ListTasksCommand({ cluster: config.cluster.name, family: config.task.family, desiredStatus, nextToken, maxResults: 100 }));
+    const out = await ecs.send(new ListTasksCommand({ cluster, desiredStatus, nextToken, maxResults: 100 }));
     arns.push(...(out.taskArns ?? []));
     nextToken = out.nextToken;
   } while (nextToken && arns.length < cap);
   return arns;
 }
 
+/** The family of a task definition (revision) ARN. */
+const familyOfArn = (arn: string | undefined) => (arn ?? '').split('/').at(-1)!.replace(/:\d+$/, '');
+
 /**
- * The last `limit` tasks of the family, newest first (running and stopped). Read-only: ListTasks for
- * both desired statuses, then DescribeTasks in batches of 100 (its limit). A missing cluster is no
- * error: there are simply no runs.
+ * The last `limit` tasks of each job, newest first (running and stopped). Read-only, and one listing for
+ * the whole cluster rather than one per job: ListTasks for both desired statuses, DescribeTasks in
+ * batches of 100 (its limit), then each task to its job by family. A missing cluster is no error: there
+ * are simply no runs.
  */
-export async function recentRuns(ecs: ECSClient, config: StackConfig, opts: { limit: number; now: Date }): Promise<RecentRuns> {
+export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts: { limit: number; now: Date }): Promise<Map<string, RecentRuns>> {
+  const out = new Map<string, RecentRuns>();
+  const none = (note: string) => { for (const j of config.jobs) out.set(j.name, { runs: [], note }); return out; };
   // ListTasks returns ARNs in no documented order and without times, so describe up to a bounded number
   // and sort by creation time ourselves.
-  const cap = Math.max(opts.limit, 100);
+  const cap = Math.max(opts.limit, 100) * config.jobs.length;
   let arns: string[];
   try {
     const [running, stopped] = await Promise.all([
-      listTaskArns(ecs, config, 'RUNNING', cap),
-      listTaskArns(ecs, config, 'STOPPED', cap),
+      listTaskArns(ecs, config.cluster.name, 'RUNNING', cap),
+      listTaskArns(ecs, config.cluster.name, 'STOPPED', cap),
     ]);
     arns = [...new Set([...running, ...stopped])];
   } catch (err) {
-    if (awsErrorCode(err) === 'ClusterNotFoundException') return { runs: [], note: `cluster ${config.cluster.name} does not exist` };
+    if (awsErrorCode(err) === 'ClusterNotFoundException') return none(`cluster ${config.cluster.name} does not exist`);
     throw err;
   }
   const tasks: Task[] = [];
   for (let i = 0; i < arns.length; i += 100) {
-    const out = await ecs.send(new DescribeTasksCommand({ cluster: config.cluster.name, tasks: arns.slice(i, i + 100) }));
-    tasks.push(...(out.tasks ?? []));
+    const d = await ecs.send(new DescribeTasksCommand({ cluster: config.cluster.name, tasks: arns.slice(i, i + 100) }));
+    tasks.push(...(d.tasks ?? []));
   }
   const time = (t: Task) => (t.createdAt ?? t.startedAt ?? new Date(0)).getTime();
-  const runs = tasks.sort((a, b) => time(b) - time(a)).slice(0, opts.limit).map((t) => runInfo(t, config.task.containerName, opts.now));
-  return runs.length ? { runs } : { runs, note: `no runs of ${config.task.family} found: ${STOPPED_TASK_VISIBILITY}` };
+  const byFamily = new Map(config.jobs.map((j) => [j.task.family, j]));
+  const grouped = new Map<string, Task[]>(config.jobs.map((j) => [j.name, []]));
+  for (const t of tasks) {
+    const job = byFamily.get(familyOfArn(t.taskDefinitionArn));
+    if (job) grouped.get(job.name)!.push(t);
+  }
+  for (const job of config.jobs) {
+    const runs = grouped.get(job.name)!.sort((a, b) => time(b) - time(a)).slice(0, opts.limit).map((t) => runInfo(t, job, opts.now));
+    out.set(job.name, runs.length ? { runs } : { runs, note: `no runs of ${job.task.family} found: ${STOPPED_TASK_VISIBILITY}` });
+  }
+  return out;
 }
 
 /** ISO 8601 of an instant as the wall clock of `timeZone` reads it, with the offset (`2026-11-28T12:30:00+09:00`). */
@@ -215,26 +250,26 @@ export function localTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
-/** The schedule block: next `count` fire times from `now`, shown in UTC and in the display zone. */
+/** A job's schedule block: next `count` fire times from `now`, shown in UTC and in the display zone. */
 export function scheduleStatus(
-  config: StackConfig,
+  job: JobConfig,
   live: { expression: string; enabled: boolean; timezone?: string } | undefined,
   now: Date,
   opts: { count?: number; displayTimeZone?: string } = {},
 ): ScheduleStatus {
   // A live schedule's zone wins over the config's: the times shown are the ones AWS will fire at.
-  const timezone = live?.timezone ?? config.schedule.timezone ?? 'UTC';
-  const displayTimeZone = (live?.timezone ?? config.schedule.timezone) ?? opts.displayTimeZone ?? localTimeZone();
-  const expression = live?.expression ?? config.schedule.expression;
+  const timezone = live?.timezone ?? job.schedule.timezone ?? 'UTC';
+  const displayTimeZone = (live?.timezone ?? job.schedule.timezone) ?? opts.displayTimeZone ?? localTimeZone();
+  const expression = live?.expression ?? job.schedule.expression;
   let next: NextRun[] = [];
   try {
     next = nextRuns(expression, now, opts.count ?? 3, timezone).map((d) => ({ utc: isoSeconds(d), local: isoInZone(d, displayTimeZone) }));
   } catch {
     // A live rule edited outside batchctl can carry an expression our parser rejects: show it, without times.
   }
-  const engine = config.schedule.engine;
+  const engine = job.schedule.engine;
   return {
-    expression, enabled: live?.enabled ?? config.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
+    expression, enabled: live?.enabled ?? job.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
     engine, timezone, displayTimeZone, next,
   };
 }
@@ -251,25 +286,32 @@ export async function deadLetterCount(sqs: SQSClient, queueUrl: string): Promise
   }
 }
 
+/** The kinds of each job's trigger, which status reads with the shared resources: what fires, and when. */
+const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
+
 /**
- * `batchctl status`: open the stack (no lock: read-only), plan it to classify every resource, then read
- * the recent runs of the task family.
+ * `batchctl status`: open the stack (no lock: read-only), plan its shared resources and each job's rule
+ * or schedule to classify them, then read the recent runs of the cluster.
  */
 export async function runStatus(opts: StackOptions & { now?: Date; runs?: number; displayTimeZone?: string }): Promise<StatusReport> {
-  const [{ openStack }, { planStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { K }] = await Promise.all([
-    import('./stack.js'), import('./plan.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../resources/lib/keys.js'),
+  const [{ openStack }, { planStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { usesDeadLetterQueue, deadLetterQueueName }] = await Promise.all([
+    import('./stack.js'), import('./plan.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../resources/lib/scheduler.js'),
   ]);
   const stack = await openStack(opts, ALL_SERVICES);
   try {
     const { config } = stack;
     const now = opts.now ?? new Date(opts.clock?.now() ?? Date.now());
+    // A job's rule or schedule is read with the walk (the rules in one listing); its other resources are
+    // plan's. Whatever a schedule's settings name that the walk does not read comes from the state.
     const plan = await planStack({
       config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
-    });
+    }, { select: (n) => (n.spec.params as { job?: string } | undefined)?.job === undefined || TRIGGER_KINDS.has(n.kind.kind) });
     const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale', forget: 'stale' } as const;
     const resources: ResourceStatus[] = plan.entries.map((e) => ({
-      key: e.key, kind: e.kind, label: e.label, state: STATE[e.action], id: e.record?.id,
-      changes: e.action === 'update' || e.action === 'replace' ? (e.changes ?? []).map((c) => c.field) : [],
+      key: e.key, kind: e.kind, label: e.label,
+      // Exists, but its settings name resources the state does not know: not compared here.
+      state: e.partial && e.found ? 'present' : STATE[e.action], id: e.record?.id,
+      changes: !e.partial && (e.action === 'update' || e.action === 'replace') ? (e.changes ?? []).map((c) => c.field) : [],
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
       ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
@@ -283,26 +325,27 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       .filter((r) => r.kind === 'ec2.vpc-interface-endpoint')
       .map((r) => ({ key: r.key, id: r.id, state: r.state === 'missing' ? 'down' : r.state === 'error' ? 'unknown' : 'up' }));
 
-    let live: { expression: string; enabled: boolean; timezone?: string } | undefined;
-    if (config.schedule.engine === 'scheduler') {
-      const o = plan.entries.find((e) => e.key === K.schedule)?.found?.observed as { expression: string; state: string; timezone: string } | undefined;
-      live = o && { expression: o.expression, enabled: o.state === 'ENABLED', timezone: o.timezone };
-    } else {
-      const o = plan.entries.find((e) => e.key === K.rule)?.found?.observed as { scheduleExpression: string; state: string } | undefined;
-      live = o && { expression: o.scheduleExpression, enabled: o.state === 'ENABLED' };
-    }
-    const schedule = scheduleStatus(config, live, now, { displayTimeZone: opts.displayTimeZone });
-    if (config.schedule.engine === 'scheduler' && config.schedule.deadLetterQueue) {
+    let deadLetters: StatusReport['deadLetters'];
+    if (usesDeadLetterQueue(config)) {
       const dlq = plan.entries.find((e) => e.key === K.deadLetterQueue)?.found?.record;
-      const queue = dlq?.id.split('/').pop() ?? `${config.stack}-schedule-dlq`;
+      const queue = dlq?.id.split('/').pop() ?? deadLetterQueueName(config);
       const count = dlq ? await deadLetterCount(stack.aws.sqs, dlq.id) : undefined;
-      schedule.deadLetters = count === undefined ? { queue, note: 'the queue does not exist yet' } : { queue, count };
+      deadLetters = count === undefined ? { queue, note: 'the queue does not exist yet' } : { queue, count };
     }
 
+    const limit = opts.runs ?? 5;
     const cluster = plan.entries.find((e) => e.key === K.cluster);
-    const recent: RecentRuns = cluster?.action === 'create'
-      ? { runs: [], note: `cluster ${config.cluster.name} does not exist` }
-      : await recentRuns(stack.aws.ecs, config, { limit: opts.runs ?? 5, now });
+    const byJob: Map<string, RecentRuns> = cluster?.action === 'create'
+      ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
+      : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
+    const jobs: JobStatus[] = config.jobs.map((j) => {
+      const lastRun = byJob.get(j.name)?.runs[0];
+      return { job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }), ...(lastRun ? { lastRun } : {}) };
+    });
+    const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;
+    const runs = [...byJob.values()].flatMap((r) => r.runs).sort((a, b) => time(b) - time(a)).slice(0, limit);
+    const notes = [...new Set([...byJob.values()].map((r) => r.note).filter((n): n is string => !!n))];
+    const runsNote = runs.length ? undefined : config.jobs.length === 1 ? notes[0] : notes.find((n) => n.startsWith('cluster')) ?? `no runs found: ${STOPPED_TASK_VISIBILITY}`;
 
     return {
       stack: config.stack, region: config.region, account: stack.account, resources, counts,
@@ -311,11 +354,21 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
         mode: config.network.mode, vpcId: resources.find((r) => r.key === K.vpc)?.id,
         vpcOwner: config.network.mode === 'existing' ? 'you' : 'batchctl', publicIp: config.network.assignPublicIp,
       },
-      schedule, runs: recent.runs, ...(recent.note ? { runsNote: recent.note } : {}), alerts: alertStatus(config, plan.entries),
+      jobs, ...(deadLetters ? { deadLetters } : {}), runs, ...(runsNote ? { runsNote } : {}), alerts: alertStatus(config, plan.entries),
     };
   } finally {
     await stack.close();
   }
+}
+
+/** A job's rule or schedule as the walk found it: what fires, whether it is enabled, in which zone. */
+function liveTrigger(job: JobConfig, entries: { key: string; kind: string; found?: { observed: unknown } }[]): { expression: string; enabled: boolean; timezone?: string } | undefined {
+  const key = jobKey(job, job.schedule.engine === 'scheduler' ? K.schedule : K.rule);
+  const o = entries.find((e) => e.key === key)?.found?.observed as { expression?: string; scheduleExpression?: string; state: string; timezone?: string } | undefined;
+  if (!o) return undefined;
+  return job.schedule.engine === 'scheduler'
+    ? { expression: o.expression ?? '', enabled: o.state === 'ENABLED', timezone: o.timezone }
+    : { expression: o.scheduleExpression ?? '', enabled: o.state === 'ENABLED' };
 }
 
 /** The failure alerts as they stand. */

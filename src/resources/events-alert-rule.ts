@@ -7,7 +7,7 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
-import { alertEventPattern, alertRuleName, alertsOn, familyArnPrefix } from './lib/notify.js';
+import { alertEventPattern, alertRuleName, alertsOn, familyArnPrefixes } from './lib/notify.js';
 import { canonicalJson } from './lib/json.js';
 import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
@@ -36,9 +36,11 @@ export const eventsAlertRule: ResourceKind<AlertRuleDesired> = {
     return {
       tags: resourceTags(ctx, node.key),
       name: alertRuleName(ctx),
-      eventPattern: JSON.stringify(alertEventPattern(cluster.arn ?? cluster.id, familyArnPrefix(ctx))),
+      eventPattern: JSON.stringify(alertEventPattern(cluster.arn ?? cluster.id, familyArnPrefixes(ctx))),
       state: 'ENABLED',
-      description: `Failed runs of ${ctx.config.task.family} (batchctl stack ${ctx.stack}) to SNS`,
+      description: ctx.config.jobs.length === 1
+        ? `Failed runs of ${ctx.config.jobs[0]!.task.family} (batchctl stack ${ctx.stack}) to SNS`
+        : `Failed runs of the jobs of batchctl stack ${ctx.stack} to SNS`,
     };
   },
 

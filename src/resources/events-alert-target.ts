@@ -27,6 +27,9 @@ export interface AlertTargetDesired {
  * Values taken from the event. EventBridge input paths take dot notation and array indices; the job has
  * one container, so `containers[0]` is it.
  */
+/** What the message needs besides ALERT_INPUT_PATHS when the stack has several jobs: which job's run it was. */
+const JOB_INPUT_PATHS: Record<string, string> = { taskDefinitionArn: '$.detail.taskDefinitionArn' };
+
 export const ALERT_INPUT_PATHS: Record<string, string> = {
   taskArn: '$.detail.taskArn',
   exitCode: '$.detail.containers[0].exitCode',
@@ -45,9 +48,14 @@ export const ALERT_INPUT_PATHS: Record<string, string> = {
  */
 export function alertTemplate(ctx: Ctx): string {
   const c = ctx.config;
+  const one = c.jobs.length === 1 ? c.jobs[0]! : undefined;
   return [
-    `batchctl: a run of ${c.task.family} failed (stack ${ctx.stack}, cluster ${c.cluster.name}, ${ctx.region}).`,
+    one
+      ? `batchctl: a run of ${one.task.family} failed (stack ${ctx.stack}, cluster ${c.cluster.name}, ${ctx.region}).`
+      : `batchctl: a run of a job of stack ${ctx.stack} failed (cluster ${c.cluster.name}, ${ctx.region}).`,
     '',
+    // With several jobs the task definition (family:revision) says whose run it was.
+    ...(one ? [] : ['Task definition: <taskDefinitionArn>']),
     'Task: <taskArn>',
     'Exit code: <exitCode>',
     'Stop code: <stopCode>',
@@ -113,7 +121,10 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
     return {
       rule: ctx.record(K.alertRule).id,
       arn,
-      inputTransformer: { inputPathsMap: { ...ALERT_INPUT_PATHS }, inputTemplate: alertTemplate(ctx) },
+      inputTransformer: {
+        inputPathsMap: { ...ALERT_INPUT_PATHS, ...(ctx.config.jobs.length > 1 ? JOB_INPUT_PATHS : {}) },
+        inputTemplate: alertTemplate(ctx),
+      },
     };
   },
 

@@ -1,7 +1,8 @@
 /** The EventBridge schedule rule (default bus, UTC) that starts the task. */
 import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { K, jobKey } from './lib/keys.js';
+import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
 import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
 import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
@@ -17,26 +18,29 @@ export interface RuleDesired {
 const putRule = (d: RuleDesired) =>
   ({ Name: d.name, ScheduleExpression: d.scheduleExpression, State: d.state, Description: d.description }) as const;
 
-/** The schedule rule. */
-export const eventsRule: ResourceKind<RuleDesired> = {
+/** A job's schedule rule (rule engine). */
+export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
   kind: 'events.rule',
   label: 'EventBridge rule',
   dependsOn: [],
   costly: false,
 
-  // Only with the rule engine (see events-target.ts).
-  nodes: (config) => (config.schedule.engine === 'rule' ? [{ key: K.rule, deps: [], params: {} }] : []),
+  // Only for the jobs on the rule engine (see events-target.ts).
+  nodes: (config) => ruleJobs(config).map((job) => ({ key: jobKey(job, K.rule), deps: [], params: { job: job.name } })),
 
-  desired: (ctx, node) => ({
-    tags: resourceTags(ctx, node.key),
-    name: ctx.config.schedule.name,
-    scheduleExpression: ctx.config.schedule.expression,
-    state: ctx.config.schedule.enabled ? 'ENABLED' : 'DISABLED',
-    description: ctx.config.schedule.description ?? `Runs the ${ctx.config.task.family} task (batchctl stack ${ctx.stack})`,
-  }),
+  desired: (ctx, node) => {
+    const { schedule, task } = jobOf(ctx.config, node.params.job);
+    return {
+      tags: resourceTags(ctx, node.key),
+      name: schedule.name,
+      scheduleExpression: schedule.expression,
+      state: schedule.enabled ? 'ENABLED' : 'DISABLED',
+      description: schedule.description ?? `Runs the ${task.family} task (batchctl stack ${ctx.stack})`,
+    };
+  },
 
-  async find(ctx, _node, recorded) {
-    const hit = await findRule(ctx, recorded, ctx.config.schedule.name);
+  async find(ctx, node, recorded) {
+    const hit = await findRule(ctx, recorded, jobOf(ctx.config, node.params.job).schedule.name);
     if (!hit) return undefined;
     const { rule: r, tags, owned, owner } = hit;
     return {

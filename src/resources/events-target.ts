@@ -9,7 +9,8 @@ import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwne
 import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { K, jobKey } from './lib/keys.js';
+import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
 import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 
@@ -92,7 +93,7 @@ function toTarget(d: TargetDesired): Target {
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
 /** The schedule's ECS target. */
-export const eventsTarget: ResourceKind<TargetDesired> = {
+export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   kind: 'events.target',
   label: 'EventBridge target',
   dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
@@ -100,30 +101,31 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
 
   // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target
   // after the schedule exists.
-  nodes: (config) => config.schedule.engine !== 'rule' ? [] : [
-    {
-      key: K.target,
-      // The events role's inline policy must be in place before EventBridge first assumes the role.
-      deps: [K.rule, K.role('events'), K.rolePolicy('events'), ...ecsTargetDeps(config)],
-      params: {},
-    },
-  ],
+  nodes: (config) => ruleJobs(config).map((job) => ({
+    key: jobKey(job, K.target),
+    // The events role's inline policy must be in place before EventBridge first assumes the role.
+    deps: [jobKey(job, K.rule), jobKey(job, K.role('events')), jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)],
+    params: { job: job.name },
+  })),
 
-  desired(ctx) {
-    const c = ctx.config;
+  desired(ctx, node) {
+    const job = jobOf(ctx.config, node.params.job);
+    const { task, schedule } = job;
     return {
-      rule: ctx.record(K.rule).id,
+      rule: ctx.record(jobKey(job, K.rule)).id,
       arn: ctx.record(K.cluster).arn ?? '',
-      roleArn: ctx.record(K.role('events')).arn ?? '',
-      ecs: ecsTargetParams(ctx),
+      roleArn: ctx.record(jobKey(job, K.role('events'))).arn ?? '',
+      ecs: ecsTargetParams(ctx, job),
       input: undefined,
-      inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(c.task.containerName, c.task.command, c.schedule.duplicateGuard) },
-      retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },
+      inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(task.containerName, task.command, schedule.duplicateGuard) },
+      retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
     };
   },
 
-  async find(ctx, _node, recorded) {
-    const rule = recorded ? recorded.id.slice(0, recorded.id.lastIndexOf(':')) : (ctx.maybeRecord(K.rule)?.id ?? ctx.config.schedule.name);
+  async find(ctx, node, recorded) {
+    const job = jobOf(ctx.config, node.params.job);
+    const ruleKey = jobKey(job, K.rule);
+    const rule = recorded ? recorded.id.slice(0, recorded.id.lastIndexOf(':')) : (ctx.maybeRecord(ruleKey)?.id ?? job.schedule.name);
     const t = await findTarget(ctx, rule, TARGET_ID);
     if (!t) return undefined;
     const e = t.EcsParameters;
@@ -134,7 +136,7 @@ export const eventsTarget: ResourceKind<TargetDesired> = {
       // Not JSON: keep the raw text, which then differs from the desired object.
     }
     // Targets cannot be tagged: ours when the rule is.
-    return foundWith(await targetOwnership(ctx, K.rule, rule), {
+    return foundWith(await targetOwnership(ctx, ruleKey, rule), {
       record: { kind: 'events.target', id: `${rule}:${TARGET_ID}`, attrs: { rule } },
       observed: {
         rule,

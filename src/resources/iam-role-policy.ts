@@ -5,16 +5,18 @@
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { isNotFound } from '../core/errors.js';
 import type { Ctx, ResourceKind } from '../core/types.js';
-import { K, type RoleName } from './lib/keys.js';
+import { K, jobKey } from './lib/keys.js';
+import { jobOf, jobUsesDeadLetterQueue } from './lib/jobs.js';
 import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { stackInlinePolicy, stackRoleName, stackRoles, usesDeadLetterQueue } from './lib/scheduler.js';
-import { LOCK_PREFIX } from './lib/guard.js';
+import { stackInlinePolicy, stackRoleName, stackRoles, type RoleRef } from './lib/scheduler.js';
+import { lockPrefixOf } from './lib/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
-import { getRole } from './iam-role.js';
+import { getRole, roleKey } from './iam-role.js';
+import type { StackConfig } from '../config/schema.js';
 
 /** Ours when its role is: the role's verdict from this walk, else its tags. */
-const roleOwnership = (ctx: Ctx, r: RoleName | undefined, roleName: string) =>
-  inheritedOwnership(ctx, r ? K.role(r) : '', roleName, async () => {
+const roleOwnership = (ctx: Ctx, roleNodeKey: string, roleName: string) =>
+  inheritedOwnership(ctx, roleNodeKey, roleName, async () => {
     const role = await getRole(ctx, roleName);
     return role && ownershipOf(ctx, tagRecord(role.Tags));
   });
@@ -25,16 +27,25 @@ export interface RolePolicyDesired {
   document: PolicyDocument;
 }
 
-export interface RolePolicyParams {
-  role: RoleName;
+export type RolePolicyParams = RoleRef;
+
+/** What a role's document names: its role, and the resources it grants access to. */
+function depsOf(config: StackConfig, r: RoleRef): string[] {
+  const own = roleKey(config, r);
+  if (r.job === undefined) return [own, K.repository, K.logGroup, K.secret];
+  const job = jobOf(config, r.job);
+  if (r.role === 'task') return [own, K.bucket];
+  // The trigger's role passes the execution role and the job's task role, and runs the job's family.
+  const deps = [own, K.role('execution'), jobKey(job, K.role('task')), K.cluster, jobKey(job, K.taskDefinition)];
+  // The scheduler role's policy grants sqs:SendMessage on the dead-letter queue.
+  return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [...deps, K.deadLetterQueue] : deps;
 }
 
-const DEPS: Record<RoleName, string[]> = {
-  execution: [K.role('execution'), K.repository, K.logGroup, K.secret],
-  task: [K.role('task'), K.bucket],
-  events: [K.role('events'), K.role('execution'), K.role('task'), K.cluster, K.taskDefinition],
-  scheduler: [K.role('scheduler'), K.role('execution'), K.role('task'), K.cluster, K.taskDefinition],
-};
+/** The inline policy's name: `<stack>-<role>` (as before jobs existed) for the original job, else `<stack>-<job>-<role>`. */
+function policyNameOf(ctx: Ctx, r: RoleRef): string {
+  const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
+  return !job || job.original ? `${ctx.stack}-${r.role}` : `${ctx.stack}-${job.name}-${r.role}`;
+}
 
 const splitId = (id: string) => {
   const i = id.indexOf(':');
@@ -42,19 +53,20 @@ const splitId = (id: string) => {
 };
 
 /** The role's name: from its record when the role step has run, else from the config (plan before create). */
-const roleNameFor = (ctx: Ctx, r: RoleName) => ctx.maybeRecord(K.role(r))?.id ?? stackRoleName(ctx, r);
+const roleNameFor = (ctx: Ctx, r: RoleRef) => ctx.maybeRecord(roleKey(ctx.config, r))?.id ?? stackRoleName(ctx, r);
 
 /**
- * The role's document. With the duplicate-trigger guard on, the task role may also create the guard's
- * lock objects (and nothing else) even when its bucket access is read-only: without it every scheduled
- * run fails its claim with AccessDenied.
+ * The role's document. With the duplicate-trigger guard on, a job's task role may also create the
+ * guard's lock objects under its job's lock prefix (and nothing else) even when its bucket access is
+ * read-only: without it every scheduled run fails its claim with AccessDenied.
  */
-function documentFor(ctx: Ctx, r: RoleName): PolicyDocument {
-  const doc = stackInlinePolicy(ctx, r);
-  if (r !== 'task' || !ctx.config.schedule.duplicateGuard) return doc;
+function documentFor(ctx: Ctx, r: RoleRef): PolicyDocument {
+  const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
+  const doc = stackInlinePolicy(ctx, r.role, job);
+  if (r.role !== 'task' || !job?.schedule.duplicateGuard) return doc;
   return {
     ...doc,
-    Statement: [...doc.Statement, { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucketArn(ctx)}/${LOCK_PREFIX}*` }],
+    Statement: [...doc.Statement, { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucketArn(ctx)}/${lockPrefixOf(job)}*` }],
   };
 }
 
@@ -66,27 +78,26 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   costly: false,
 
   nodes: (config) =>
-    stackRoles(config).map((role) => ({
-      key: K.rolePolicy(role),
-      // The scheduler role's policy grants sqs:SendMessage on the dead-letter queue.
-      deps: role === 'scheduler' && usesDeadLetterQueue(config) ? [...DEPS[role], K.deadLetterQueue] : DEPS[role],
-      params: { role },
+    stackRoles(config).map((r) => ({
+      key: r.job === undefined ? K.rolePolicy(r.role) : jobKey(jobOf(config, r.job), K.rolePolicy(r.role)),
+      deps: depsOf(config, r),
+      params: r,
     })),
 
   desired: (ctx, node) => ({
-    roleName: ctx.record(K.role(node.params.role)).id,
-    policyName: `${ctx.stack}-${node.params.role}`,
-    document: documentFor(ctx, node.params.role),
+    roleName: ctx.record(roleKey(ctx.config, node.params)).id,
+    policyName: policyNameOf(ctx, node.params),
+    document: documentFor(ctx, node.params),
   }),
 
   async find(ctx, node, recorded) {
     const { RoleName, PolicyName } = recorded
       ? splitId(recorded.id)
-      : { RoleName: roleNameFor(ctx, node.params.role), PolicyName: `${ctx.stack}-${node.params.role}` };
+      : { RoleName: roleNameFor(ctx, node.params), PolicyName: policyNameOf(ctx, node.params) };
     try {
       const out = await ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
       // Not taggable: ours when its role is.
-      return foundWith(await roleOwnership(ctx, node.params.role, RoleName), {
+      return foundWith(await roleOwnership(ctx, roleKey(ctx.config, node.params), RoleName), {
         record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
         observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(out.PolicyDocument) ?? { Version: '', Statement: [] } },
       });
@@ -125,5 +136,5 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
     }
   },
 
-  ownerOf: (ctx, record) => roleOwnership(ctx, undefined, splitId(record.id).RoleName),
+  ownerOf: (ctx, record) => roleOwnership(ctx, '', splitId(record.id).RoleName),
 };

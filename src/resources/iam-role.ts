@@ -11,9 +11,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K, type RoleName } from './lib/keys.js';
+import { K, jobKey, type RoleName } from './lib/keys.js';
+import { jobOf } from './lib/jobs.js';
 import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { stackRoleName, stackRoles, stackTrustPolicy } from './lib/scheduler.js';
+import { stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from './lib/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 
@@ -26,9 +27,10 @@ export interface RoleDesired {
   tags: Record<string, string>;
 }
 
-export interface RoleParams {
-  role: RoleName;
-}
+export type RoleParams = RoleRef;
+
+/** The node key of a role: the execution role is the stack's, the others their job's. */
+export const roleKey = (config: Parameters<typeof jobOf>[0], r: RoleRef): string => (r.job === undefined ? K.role(r.role) : jobKey(jobOf(config, r.job), K.role(r.role)));
 
 const DESCRIPTION: Record<RoleName, string> = {
   execution: 'ECS task execution role: pulls the image, writes logs, reads the secret',
@@ -83,18 +85,18 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   dependsOn: [],
   costly: false,
 
-  nodes: (config) => stackRoles(config).map((role) => ({ key: K.role(role), deps: [], params: { role } })),
+  nodes: (config) => stackRoles(config).map((r) => ({ key: roleKey(config, r), deps: [], params: r })),
 
   desired: (ctx, node) => ({
-    name: stackRoleName(ctx, node.params.role),
+    name: stackRoleName(ctx, node.params),
     trustPolicy: stackTrustPolicy(ctx, node.params.role),
     managedPolicies: [],
-    permissionsBoundary: ctx.config.iam.permissionsBoundary,
+    permissionsBoundary: node.params.job === undefined ? ctx.config.iam.permissionsBoundary : jobOf(ctx.config, node.params.job).iam.permissionsBoundary,
     tags: resourceTags(ctx, node.key),
   }),
 
   async find(ctx, node, recorded) {
-    const name = stackRoleName(ctx, node.params.role);
+    const name = stackRoleName(ctx, node.params);
     let role = recorded ? await getRole(ctx, recorded.id) : undefined;
     if (!role && recorded?.id !== name) role = await getRole(ctx, name);
     if (!role?.RoleName || !role.Arn) return undefined;

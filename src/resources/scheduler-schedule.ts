@@ -11,8 +11,9 @@ import {
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
-import { K } from './lib/keys.js';
-import { scheduleGroupName, schedulerInput, usesDeadLetterQueue, usesScheduler } from './lib/scheduler.js';
+import { K, jobKey } from './lib/keys.js';
+import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from './lib/jobs.js';
+import { scheduleGroupName, schedulerInput } from './lib/scheduler.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
 
@@ -136,50 +137,48 @@ async function send<T>(roleArn: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The schedule. */
-export const schedulerSchedule: ResourceKind<ScheduleDesired> = {
+/** A job's schedule (scheduler engine). */
+export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   kind: 'scheduler.schedule',
   label: 'Schedule',
   dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
   costly: false,
 
-  nodes: (config) =>
-    usesScheduler(config)
-      ? [{
-          key: K.schedule,
-          // The role's inline policy must be in place before Scheduler first assumes the role.
-          deps: [
-            K.scheduleGroup, K.role('scheduler'), K.rolePolicy('scheduler'), ...ecsTargetDeps(config),
-            ...(usesDeadLetterQueue(config) ? [K.deadLetterQueue] : []),
-          ],
-          params: {},
-        }]
-      : [],
+  nodes: (config) => schedulerJobs(config).map((job) => ({
+    key: jobKey(job, K.schedule),
+    // The role's inline policy must be in place before Scheduler first assumes the role.
+    deps: [
+      K.scheduleGroup, jobKey(job, K.role('scheduler')), jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job),
+      ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue] : []),
+    ],
+    params: { job: job.name },
+  })),
 
-  desired(ctx) {
-    const c = ctx.config;
+  desired(ctx, node) {
+    const job = jobOf(ctx.config, node.params.job);
+    const { task, schedule } = job;
     return {
-      name: c.schedule.name,
+      name: schedule.name,
       group: ctx.record(K.scheduleGroup).id,
-      expression: c.schedule.expression,
-      timezone: c.schedule.timezone ?? 'UTC',
-      state: c.schedule.enabled ? 'ENABLED' : 'DISABLED',
-      description: c.schedule.description ?? `Runs the ${c.task.family} task (batchctl stack ${ctx.stack})`,
-      flexibleWindowMinutes: c.schedule.flexibleWindowMinutes,
+      expression: schedule.expression,
+      timezone: schedule.timezone ?? 'UTC',
+      state: schedule.enabled ? 'ENABLED' : 'DISABLED',
+      description: schedule.description ?? `Runs the ${task.family} task (batchctl stack ${ctx.stack})`,
+      flexibleWindowMinutes: schedule.flexibleWindowMinutes,
       target: {
         arn: ctx.record(K.cluster).arn ?? '',
-        roleArn: ctx.record(K.role('scheduler')).arn ?? '',
-        ecs: ecsTargetParams(ctx),
-        input: schedulerInput(c.task.containerName, c.task.command, c.schedule.duplicateGuard),
-        retry: { maximumEventAgeInSeconds: c.schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: c.schedule.retry.maximumRetryAttempts },
-        deadLetterArn: usesDeadLetterQueue(c) ? ctx.record(K.deadLetterQueue).arn : undefined,
+        roleArn: ctx.record(jobKey(job, K.role('scheduler'))).arn ?? '',
+        ecs: ecsTargetParams(ctx, job),
+        input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
+        retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+        deadLetterArn: jobUsesDeadLetterQueue(job) ? ctx.record(K.deadLetterQueue).arn : undefined,
       },
     };
   },
 
-  async find(ctx, _node, recorded) {
+  async find(ctx, node, recorded) {
     const group = ctx.maybeRecord(K.scheduleGroup)?.id ?? scheduleGroupName(ctx.config);
-    const name = ctx.config.schedule.name;
+    const name = jobOf(ctx.config, node.params.job).schedule.name;
     let s = recorded ? await getSchedule(ctx, splitId(recorded.id).GroupName, splitId(recorded.id).Name) : undefined;
     if (!s && recorded?.id !== idOf(group, name)) s = await getSchedule(ctx, group, name);
     if (!s?.Name || !s.GroupName) return undefined;

@@ -8,9 +8,12 @@ import {
   ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, TagResourceCommand, UntagResourceCommand,
   type RegisterTaskDefinitionCommandInput, type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { createHash } from 'node:crypto';
+import { MissingRecord, awsErrorCode } from '../core/errors.js';
+import type { Ctx, FieldChange, Found, NodeSpec, ResourceKind, ResourceRecord } from '../core/types.js';
+import { K, jobKey } from './lib/keys.js';
+import { jobOf, type JobParams } from './lib/jobs.js';
+import { ENV_JOB_NAME } from './lib/guard.js';
 import { repositoryUri, secretArn } from './lib/policies.js';
 import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
@@ -81,14 +84,66 @@ async function describe(ctx: Ctx, family: string): Promise<{ td: TaskDefinition;
   }
 }
 
-function record(td: TaskDefinition): ResourceRecord {
+/**
+ * What a revision holds, in a few bytes: its canonical content and the tags batchctl manages. Two
+ * revisions, or a revision and the config's wish, with the same digest need no update.
+ */
+export function digestOf(content: TaskDefContent | TaskDefinition, tags: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify([canonicalContent(content), sorted])).digest('hex').slice(0, 32);
+}
+
+function record(td: TaskDefinition, tags: Record<string, string>): ResourceRecord {
   const arn = td.taskDefinitionArn ?? '';
   return {
     kind: 'ecs.task-definition',
     id: td.family ?? '',
     arn,
-    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, '') },
+    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, ''), digest: digestOf(td, tags) },
   };
+}
+
+/**
+ * The latest ACTIVE revision ARN of each family starting with `prefix`: one paged ListTaskDefinitions
+ * per walk for every family named after the stack (`<stack>`, `<stack>-<job>`), shared by all the jobs.
+ */
+function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revision: number; arn: string }>> {
+  return ctx.memo(`ecs:task-definitions:${prefix}`, async () => {
+    const latest = new Map<string, { revision: number; arn: string }>();
+    let nextToken: string | undefined;
+    do {
+      const out = await ctx.aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: prefix, status: 'ACTIVE', nextToken }));
+      for (const arn of out.taskDefinitionArns ?? []) {
+        const m = /:task-definition\/([A-Za-z0-9_-]+):(\d+)$/.exec(arn);
+        if (!m) continue;
+        const have = latest.get(m[1]!);
+        if (!have || Number(m[2]) > have.revision) latest.set(m[1]!, { revision: Number(m[2]), arn });
+      }
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return latest;
+  });
+}
+
+/**
+ * The recorded revision, when it is still its family's latest ACTIVE one and holds what the config asks
+ * for (same digest), without a DescribeTaskDefinition: revisions are immutable, and this one was
+ * registered by this stack with our tag and exactly this content. Undefined when any of that is not so
+ * (another revision came, the config changed, a record from before digests): the caller describes it.
+ * `down` and stale records still read the tags (ownerOf) before anything is deleted.
+ */
+async function unchangedRevision(ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string): Promise<Found<TaskDefDesired> | undefined> {
+  if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
+  const latest = (await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family)).get(family);
+  if (latest?.arn !== recorded.arn) return undefined;
+  let d: TaskDefDesired;
+  try {
+    d = await taskDefinition.desired(ctx, node);
+  } catch (err) {
+    if (err instanceof MissingRecord) return undefined;
+    throw err;
+  }
+  return digestOf(d.content, d.tags) === recorded.attrs.digest ? { record: recorded, owned: true, observed: d } : undefined;
 }
 
 /** Every revision ARN of exactly this family with this status (familyPrefix also matches longer names). */
@@ -119,19 +174,24 @@ async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition
   return prev.td;
 }
 
-/** The stack's task definition family. */
-export const taskDefinition: ResourceKind<TaskDefDesired> = {
+/** A job's task definition family (one per job). */
+export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
   kind: 'ecs.task-definition',
   label: 'ECS task definition',
   dependsOn: ['ecr.repository', 'secretsmanager.secret', 'iam.role', 'logs.log-group'],
   costly: false,
 
-  nodes: () => [
-    { key: K.taskDefinition, deps: [K.repository, K.secret, K.role('execution'), K.role('task'), K.logGroup], params: {} },
-  ],
+  nodes: (config) => config.jobs.map((job) => ({
+    key: jobKey(job, K.taskDefinition),
+    deps: [K.repository, K.secret, K.role('execution'), jobKey(job, K.role('task')), K.logGroup],
+    params: { job: job.name },
+  })),
 
   desired(ctx, node) {
-    const t = ctx.config.task;
+    const job = jobOf(ctx.config, node.params.job);
+    const t = job.task;
+    // Every job but the original one names itself to the job: its duplicate guard claims under its own prefix.
+    const env: Record<string, string> = job.original ? t.environment : { ...t.environment, [ENV_JOB_NAME]: job.name };
     return {
       family: t.family,
       tags: resourceTags(ctx, node.key),
@@ -142,7 +202,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
         memory: String(t.memory),
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: t.cpuArchitecture },
         executionRoleArn: ctx.record(K.role('execution')).arn,
-        taskRoleArn: ctx.record(K.role('task')).arn,
+        taskRoleArn: ctx.record(jobKey(job, K.role('task'))).arn,
         containerDefinitions: [
           {
             name: t.containerName,
@@ -151,12 +211,13 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
             // The schedule target overrides the command too (as in the article); the default here lets a
             // manual run work without an override.
             command: t.command,
-            environment: Object.keys(t.environment).sort().map((name) => ({ name, value: t.environment[name] })),
+            environment: Object.keys(env).sort().map((name) => ({ name, value: env[name] })),
             // Only the ARN and JSON key are stored: ECS resolves the value at task start.
             secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }],
             logConfiguration: {
               logDriver: 'awslogs',
-              options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': ctx.config.logs.streamPrefix },
+              // One log group for the stack; each job's streams are `<its prefix>/<container>/<task id>`.
+              options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': job.streamPrefix },
             },
             // No portMappings: the article maps port 80, but a batch job serves nothing.
           },
@@ -165,15 +226,18 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
     };
   },
 
-  async find(ctx, _node, recorded) {
-    const family = ctx.config.task.family;
+  async find(ctx, node, recorded) {
+    const family = jobOf(ctx.config, node.params.job).task.family;
+    const same = await unchangedRevision(ctx, node, recorded, family);
+    if (same) return same;
     let got = recorded ? await describe(ctx, recorded.id) : undefined;
     if (!got && recorded?.id !== family) got = await describe(ctx, family);
     if (!got) return undefined;
+    const tags = managedTags(ctx, got.tags);
     return {
-      record: record(got.td),
+      record: record(got.td, tags),
       ...ownershipOf(ctx, got.tags),
-      observed: { family: got.td.family ?? '', content: got.td as TaskDefContent, tags: managedTags(ctx, got.tags) },
+      observed: { family: got.td.family ?? '', content: got.td as TaskDefContent, tags },
     };
   },
 
@@ -202,7 +266,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
       throw named;
     }
     if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition returned no task definition for ${d.family}`);
-    return record(await keepEarlier(ctx, out.taskDefinition));
+    return record(await keepEarlier(ctx, out.taskDefinition), d.tags);
   },
 
   diff(d, o) {
@@ -233,6 +297,8 @@ export const taskDefinition: ResourceKind<TaskDefDesired> = {
     const t = tagDelta(d.tags, found.observed.tags);
     if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
     if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+    // The same revision, now with the wanted tags: its digest says so.
+    return { ...found.record, attrs: { ...found.record.attrs, digest: digestOf(found.observed.content, d.tags) } };
   },
 
   // DescribeTaskDefinition also answers registeredAt/registeredBy and ECS's derived fields: a saved plan

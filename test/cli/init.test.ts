@@ -63,9 +63,9 @@ describe('batchctl init', () => {
     expect(await cli('-c', path, 'validate'), err.join('')).toBe(0);
     const c = await loadConfig(path, NO_ENV);
     expect([c.stack, c.region]).toEqual(['nightly-etl', 'eu-west-1']);
-    expect([c.repository.name, c.secret.name, c.cluster.name, c.task.family, c.schedule.name]).toEqual(Array(5).fill('nightly-etl'));
+    expect([c.repository.name, c.secret.name, c.cluster.name, c.jobs[0]!.task.family, c.jobs[0]!.schedule.name]).toEqual(Array(5).fill('nightly-etl'));
     expect(c.logs.group).toBe('/ecs/nightly-etl');
-    expect([c.iam.executionRoleName, c.iam.taskRoleName, c.iam.eventsRoleName]).toEqual(['nightly-etl-execution', 'nightly-etl-task', 'nightly-etl-events']);
+    expect([c.iam.executionRoleName, c.jobs[0]!.iam.taskRoleName, c.jobs[0]!.iam.eventsRoleName]).toEqual(['nightly-etl-execution', 'nightly-etl-task', 'nightly-etl-events']);
     expect(c.bucket.name).toBeUndefined();
     expect(c.network.batchSubnets.map((x) => x.az)).toEqual(['eu-west-1a', 'eu-west-1b']);
   });
@@ -83,7 +83,8 @@ describe('batchctl init', () => {
       const path = join(dirNamed(), 'batch.config.yaml');
       expect(await cli('-c', path, 'init', '--stack', stack, '--region', 'eu-west-1')).toBe(0);
       const c = await loadConfig(path, NO_ENV);
-      return [c.repository.name, c.secret.name, c.logs.group, c.cluster.name, c.task.family, c.schedule.name, ...Object.values(c.iam).filter((v) => typeof v === 'string' && v.startsWith(stack))];
+      const j = c.jobs[0]!;
+      return [c.repository.name, c.secret.name, c.logs.group, c.cluster.name, j.task.family, j.schedule.name, ...[c.iam.executionRoleName, j.iam.taskRoleName, j.iam.eventsRoleName, j.iam.schedulerRoleName].filter((v) => typeof v === 'string' && v.startsWith(stack))];
     };
     const a = await names('etl-a');
     const b = await names('etl-b');

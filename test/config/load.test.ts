@@ -43,12 +43,13 @@ describe('the repository config', () => {
     expect(c.bucket.name).toBeUndefined();
     expect(c.logs).toMatchObject({ group: '/ecs/SampleBatch', retentionDays: 365, streamPrefix: 'ecs' });
     expect(c.cluster).toEqual({ name: 'sample-batch', containerInsights: true });
-    expect(c.task).toMatchObject({ family: 'sample-batch', cpu: 2048, memory: 8192, containerName: 'batch', imageTag: 'latest' });
-    expect(c.schedule).toMatchObject({ name: 'sample-batch', expression: 'cron(30 * * * ? *)', enabled: true });
-    expect(c.schedule.retry).toEqual({ maximumEventAgeSeconds: 1800, maximumRetryAttempts: 10 });
-    expect(c.iam).toMatchObject({
-      executionRoleName: 'sample-batch-execution', taskRoleName: 'sample-batch-task', eventsRoleName: 'sample-batch-events',
-    });
+    expect(c.jobs[0]!.task).toMatchObject({ family: 'sample-batch', cpu: 2048, memory: 8192, containerName: 'batch', imageTag: 'latest' });
+    expect(c.jobs[0]!.schedule).toMatchObject({ name: 'sample-batch', expression: 'cron(30 * * * ? *)', enabled: true });
+    expect(c.jobs[0]!.schedule.retry).toEqual({ maximumEventAgeSeconds: 1800, maximumRetryAttempts: 10 });
+    expect(c.iam).toMatchObject({ executionRoleName: 'sample-batch-execution' });
+    expect(c.jobs).toHaveLength(1);
+    expect(c.jobs[0]).toMatchObject({ name: 'sample-batch', original: true, streamPrefix: 'ecs' });
+    expect(c.jobs[0]!.iam).toMatchObject({ taskRoleName: 'sample-batch-task', eventsRoleName: 'sample-batch-events', bucketAccess: 'read' });
     expect(c.secret.name).toBe('sample-batch');
     expect(c.repository.name).toBe('sample-batch');
   });
@@ -119,9 +120,14 @@ describe('good configs', () => {
       repository: { name: 'reports', tagMutability: 'MUTABLE' },
       secret: { name: 'reports' },
       logs: { group: '/ecs/reports', retentionDays: 365 },
-      task: { family: 'reports', cpu: 2048, memory: 8192 },
-      schedule: { name: 'reports', expression: 'cron(30 * * * ? *)' },
-      iam: { executionRoleName: 'reports-execution', taskRoleName: 'reports-task', eventsRoleName: 'reports-events' },
+      iam: { executionRoleName: 'reports-execution' },
+      // Without `jobs:` the stack has one job, named after it, with the pre-jobs names.
+      jobs: [{
+        name: 'reports', original: true, streamPrefix: 'ecs',
+        task: { family: 'reports', cpu: 2048, memory: 8192 },
+        schedule: { name: 'reports', expression: 'cron(30 * * * ? *)', engine: 'rule' },
+        iam: { taskRoleName: 'reports-task', eventsRoleName: 'reports-events', schedulerRoleName: 'reports-scheduler' },
+      }],
     });
     expect(c.bucket.name).toBeUndefined();
   });

@@ -7,6 +7,8 @@
  * of "yours" for network mode existing: vpc-00000000000000001, private subnets subnet-00000000000000007 (1a)
  * and subnet-00000000000000008 (1c) routed to nat-00000000000000010, public subnet subnet-00000000000000009 (1a)
  * routed to igw-0000000000000000a.
+ * FAKE_TASK_MS (`provisioning,pending,running`) sets how long a task takes, and FAKE_TASK_LOG (lines
+ * separated by `|`) what every task writes to its log stream, 100 ms apart.
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -22,6 +24,11 @@ if (process.env.FAKE_USER_NETWORK) {
   await userNetwork(fake, { nat: process.env.FAKE_USER_NETWORK !== 'public' });
   fake.core.resetCalls();
 }
+if (process.env.FAKE_TASK_MS) {
+  const [provisioningMs, pendingMs, runningMs] = process.env.FAKE_TASK_MS.split(',').map(Number);
+  fake.ecs.taskTimings = { provisioningMs: provisioningMs!, pendingMs: pendingMs!, runningMs: runningMs! };
+}
+if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];

@@ -13,8 +13,12 @@
  * one case where the SDK's own retry matters (it resends a call that was applied), so the core models
  * it: it reads the calling client's `maxAttempts` and sends the same input again, as the standard retry
  * mode does for a transport error or a 5xx. A client built with `maxAttempts: 1` sees the loss itself.
+ * Throttling (`enableThrottling`, throttling.ts) is retried the same way, by the calling client's own
+ * retry strategy: its attempts, its backoff with jitter, its retry quota, exactly as the SDK would.
  */
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { isThrottlingError, isTransientError } from '@smithy/core/retry';
+import { Throttler, retriedBySdk, type ServiceThrottling } from './throttling.js';
 
 /** An error shaped like the SDK's ServiceException: `name` is the AWS error code. */
 export class FakeAwsError extends Error {
@@ -95,6 +99,8 @@ export interface Injection {
   times: number;
   /** Called at the moment of a crash (tests snapshot the state file here). */
   onCrash?: (call: CallRecord) => void;
+  /** The SDK retries this error as its retry strategy says (throttling); else it is the SDK's final answer. */
+  sdkRetries?: boolean;
 }
 
 /**
@@ -125,6 +131,8 @@ export class FakeAwsCore {
   readonly calls: CallRecord[] = [];
   /** Latency added to every call, in ms (benchmarks). Uses setTimeout, so fake timers drive it. */
   latencyMs = 0;
+  /** AWS's throttling of mutating calls, once enabled (off by default: most tests are about other things). */
+  throttler?: Throttler;
   private injections: Injection[] = [];
   private stubs: AwsStub<any, any, any>[] = [];
   private services: ServiceDef[] = [];
@@ -170,7 +178,9 @@ export class FakeAwsCore {
       stub.onAnyCommand().callsFake((input: unknown) => {
         throw new Error(`fake AWS: ${svc.name} has no model for this command (input ${JSON.stringify(input)})`);
       });
-      for (const op of Object.keys(svc.ops)) stub.on(svc.ops[op].command).callsFake((input: unknown) => send(svc.name, op, input));
+      for (const op of Object.keys(svc.ops)) {
+        stub.on(svc.ops[op].command).callsFake((input: unknown, getClient: () => any) => withSdkRetries(getClient, () => send(svc.name, op, input)));
+      }
       this.stubs.push(stub);
     }
     return this;
@@ -236,10 +246,19 @@ export class FakeAwsCore {
     return this.inject({ kind: 'error', match: (c) => c.op === op, code, message, times, status: code === 'InternalError' ? 500 : 400 });
   }
 
+  /**
+   * Throttle mutating calls as AWS does: per-service token buckets, each service's own error, retried
+   * by the calling client's retry strategy (see send).
+   */
+  enableThrottling(model?: Record<string, ServiceThrottling>): Throttler {
+    this.throttler = new Throttler(model, () => this.now());
+    return this.throttler;
+  }
+
   /** Throttle the next `times` calls of `op` (or of every op, with '*'). */
   throttle(op: string, times = 1): Injection {
     return this.inject({
-      kind: 'error', times, status: 400, message: 'Rate exceeded',
+      kind: 'error', times, status: 400, message: 'Rate exceeded', sdkRetries: true,
       match: (c) => op === '*' || c.op === op,
       code: 'ThrottlingException',
     });
@@ -279,27 +298,37 @@ export class FakeAwsCore {
    * has attempts left (standard retry mode resends transport errors and 5xx with the same input).
    */
   private async send(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], getClient: () => any): Promise<unknown> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.dispatch(service, op, mutating, input, handle, attempt);
-      } catch (err) {
-        if (!(err instanceof LostResponse)) throw err;
-        if (attempt >= (await maxAttemptsOf(getClient))) throw err.sdkError;
+    let attempt = 0;
+    return withSdkRetries(getClient, async () => {
+      for (;;) {
+        try {
+          return await this.dispatch(service, op, mutating, input, handle, ++attempt);
+        } catch (err) {
+          if (!(err instanceof LostResponse)) throw err;
+          if (attempt >= (await maxAttemptsOf(getClient))) throw err.sdkError;
+        }
       }
-    }
+    });
   }
 
   private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], attempt = 1, client?: string): Promise<unknown> {
     const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, ...(client ? { client } : {}) };
     if (mutating) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
+    // Throttled on arrival: refused before anything is applied (and before any latency).
+    const limited = mutating ? this.throttler?.check(service, op) : undefined;
+    if (limited) {
+      call.error = limited.code;
+      throw retriedBySdk(new FakeAwsError(limited.code, limited.message, limited.status));
+    }
     for (const o of this.observers) o(call);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const inj = this.injections.find((i) => i.times > 0 && i.match(call));
     if (inj && inj.kind === 'error') {
       inj.times -= 1;
       call.error = inj.code ?? 'InternalError';
-      throw new FakeAwsError(call.error, inj.message ?? 'injected failure', inj.status ?? 500);
+      const e = new FakeAwsError(call.error, inj.message ?? 'injected failure', inj.status ?? 500);
+      throw inj.sdkRetries ? retriedBySdk(e) : e;
     }
     try {
       const out = await handle(input);
@@ -319,6 +348,51 @@ export class FakeAwsCore {
       if (!call.error && !(err instanceof LostResponse)) call.error = (err as Error).name;
       throw err;
     }
+  }
+}
+
+/**
+ * What the SDK's retry middleware does around a call, for the errors the fake marks as the SDK's to
+ * retry (throttling): classify the error, let the calling client's own strategy decide (it refuses past
+ * maxAttempts or when its retry quota is spent) and wait (its backoff with jitter), and send again.
+ */
+async function withSdkRetries(getClient: () => any, call: () => Promise<unknown>): Promise<unknown> {
+  let retry: { strategy: RetryStrategy; token: unknown } | undefined;
+  for (;;) {
+    try {
+      const out = await call();
+      if (retry) retry.strategy.recordSuccess(retry.token);
+      return out;
+    } catch (err) {
+      if (!(err instanceof FakeAwsError) || !(err as { sdkRetries?: boolean }).sdkRetries) throw err;
+      const strategy = retry?.strategy ?? (await retryStrategyOf(getClient));
+      if (!strategy) throw err;
+      const token = retry?.token ?? (await strategy.acquireInitialRetryToken(''));
+      const errorType = isThrottlingError(err as never) ? 'THROTTLING' : isTransientError(err as never) ? 'TRANSIENT' : 'CLIENT_ERROR';
+      try {
+        retry = { strategy, token: await strategy.refreshRetryTokenForRetry(token, { errorType, error: err }) };
+      } catch {
+        throw err;
+      }
+    }
+  }
+}
+
+/** The part of the SDK's retry strategy (RetryStrategyV2) the retry middleware drives. */
+interface RetryStrategy {
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: unknown, info: { errorType: string; error: unknown }): Promise<unknown>;
+  recordSuccess(token: unknown): void;
+}
+
+/** The calling client's retry strategy (its config's provider), or undefined for a client without one. */
+async function retryStrategyOf(getClient: () => any): Promise<RetryStrategy | undefined> {
+  try {
+    const provider = getClient()?.config?.retryStrategy;
+    const s = typeof provider === 'function' ? await provider() : provider;
+    return s && typeof s.refreshRetryTokenForRetry === 'function' ? s : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -363,7 +363,10 @@ export class FakeEcs {
               .filter((t) => !i.family || t.family === i.family)
               .filter((t) => !i.startedBy || t.startedBy === i.startedBy)
               .map((t) => t.arn);
-            return { taskArns };
+            // At most 100 a page (maxResults), continued with nextToken.
+            const max = Math.min(i.maxResults ?? 100, 100);
+            const start = Number(i.nextToken ?? 0);
+            return { taskArns: taskArns.slice(start, start + max), nextToken: start + max < taskArns.length ? String(start + max) : undefined };
           },
         },
         StopTask: {

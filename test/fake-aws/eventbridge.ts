@@ -1,7 +1,7 @@
 import {
   EventBridgeClient, PutRuleCommand, DescribeRuleCommand, DeleteRuleCommand, EnableRuleCommand, DisableRuleCommand,
   ListTagsForResourceCommand, TagResourceCommand, UntagResourceCommand, PutTargetsCommand, ListTargetsByRuleCommand,
-  RemoveTargetsCommand, type Target,
+  RemoveTargetsCommand, ListRulesCommand, type Target,
 } from '@aws-sdk/client-eventbridge';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -145,6 +145,21 @@ export class FakeEventBridge {
               Name: r.name, Arn: r.arn, ScheduleExpression: r.scheduleExpression, EventPattern: r.eventPattern, State: r.state,
               Description: r.description, RoleArn: r.roleArn, EventBusName: 'default', CreatedBy: core.account,
             };
+          },
+        },
+        ListRules: {
+          command: ListRulesCommand,
+          handle: (i) => {
+            checkBus(i.EventBusName);
+            // Sorted by name, at most 100 a page (Limit), continued with NextToken.
+            const all = [...this.rules.values()].filter((r) => !i.NamePrefix || r.name.startsWith(i.NamePrefix)).sort((a, b) => a.name.localeCompare(b.name));
+            const limit = Math.min(i.Limit ?? 100, 100);
+            const start = Number(i.NextToken ?? 0);
+            const page = all.slice(start, start + limit).map((r) => ({
+              Name: r.name, Arn: r.arn, ScheduleExpression: r.scheduleExpression, EventPattern: r.eventPattern, State: r.state,
+              Description: r.description, RoleArn: r.roleArn, EventBusName: 'default',
+            }));
+            return { Rules: page, NextToken: start + limit < all.length ? String(start + limit) : undefined };
           },
         },
         DeleteRule: {

@@ -9,10 +9,11 @@ import { createServer, type Server } from 'node:http';
 import { deserialize, serialize } from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import { FakeAwsError } from './core.js';
+import { retriedBySdk } from './throttling.js';
 import type { FakeAws } from './index.js';
 
 interface Request { service: string; op: string; input: unknown; client: string }
-type Reply = { ok: true; out: unknown } | { ok: false; error: { name: string; message: string; status: number } };
+type Reply = { ok: true; out: unknown } | { ok: false; error: { name: string; message: string; status: number; sdkRetries?: boolean } };
 
 /** A streaming body (GetObject) cannot be serialised: send its bytes, rebuild it on the other side. */
 async function encodeOut(out: any): Promise<unknown> {
@@ -61,7 +62,7 @@ export async function serveFake(fake: FakeAws, opts: { waitForClients?: number }
         reply = { ok: true, out: await encodeOut(await fake.core.invoke(call.service, call.op, call.input, call.client)) };
       } catch (err) {
         const e = err as FakeAwsError;
-        reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500 } };
+        reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500, sdkRetries: (e as { sdkRetries?: boolean }).sdkRetries } };
       }
       res.end(serialize(reply));
     });
@@ -76,7 +77,11 @@ export function installRemoteFake(fake: FakeAws, url: string): void {
   fake.core.installRemote(async (service, op, input) => {
     const res = await fetch(url, { method: 'POST', body: serialize({ service, op, input, client: String(process.pid) }) });
     const reply = deserialize(Buffer.from(await res.arrayBuffer())) as Reply;
-    if (!reply.ok) throw new FakeAwsError(reply.error.name, reply.error.message, reply.error.status);
+    if (!reply.ok) {
+      const e = new FakeAwsError(reply.error.name, reply.error.message, reply.error.status);
+      // Throttling: the child's SDK retries it, as its own retry strategy says (core.ts).
+      throw reply.error.sdkRetries ? retriedBySdk(e) : e;
+    }
     return decodeOut(reply.out);
   });
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUp, type UpReport } from '../../src/core/up.js';
+import type { Pacer } from '../../src/aws/pacing.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { afterEach, vi } from 'vitest';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
@@ -30,9 +31,11 @@ export function scratch(configText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')):
 }
 
 /** `up` on the fake; resolves with the report and the recording reporter (rejects like the CLI would). */
-export async function upOn(s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: string } = {}): Promise<UpReport & { reporter: RecordingReporter }> {
+export async function upOn(
+  s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: string; pacer?: Pacer } = {},
+): Promise<UpReport & { reporter: RecordingReporter }> {
   const reporter = opts.reporter ?? new RecordingReporter();
-  const report = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, parallel: opts.parallel, forceUnlock: opts.forceUnlock });
+  const report = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, parallel: opts.parallel, forceUnlock: opts.forceUnlock, pacer: opts.pacer });
   return { ...report, reporter };
 }
 

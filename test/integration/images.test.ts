@@ -101,4 +101,20 @@ describe('images from other repositories', () => {
     fake.ecs.crossAccountPullGrants.add(OTHER_REPO_ARN);
     expect(await runOnce(s)).toMatchObject({ stopCode: 'EssentialContainerExited', exitCode: 0 });
   });
+
+  it('jobs: a job with an image of its own adds its repository to the shared execution role\'s pull; another account\'s is refused at that job', async () => {
+    fake = createFakeAws();
+    const s = scratch();
+    s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n  runner:\n    task: { image: '${SHARED}' }\n`);
+    await upOn(s);
+    // The execution role is shared: it may pull both jobs' repositories, and nothing else.
+    expect(pullResource()).toEqual(['arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch', 'arn:aws:ecr:ap-northeast-1:123456789012:repository/shared/batch']);
+    expect(fake.ecs.taskDefs.find((t) => t.family === 'sample-batch-runner')!.input.containerDefinitions[0].image).toBe(SHARED);
+    s.editConfig((t) => t.replace(`image: '${SHARED}'`, `image: '${OTHER_ACCOUNT}'`));
+    fake.core.resetCalls();
+    const err = await upOn(s).then(() => undefined, (e: unknown) => e) as ConfigError;
+    const line = readFileSync(s.configPath, 'utf8').split('\n').findIndex((l) => l.includes(OTHER_ACCOUNT)) + 1;
+    expect(err.details).toEqual([expect.stringMatching(new RegExp(`^${s.configPath}:${line}:\\d+  jobs\\.runner\\.task\\.image  ${OTHER_ACCOUNT} is in account 210987654321`))]);
+    expect(fake.core.mutatingCalls()).toEqual([]);
+  });
 });

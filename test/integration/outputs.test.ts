@@ -37,7 +37,10 @@ describe('outputs', () => {
     expect(fake.ec2.vpcs.has(o.vpcId)).toBe(true);
     expect(o.batchSubnetIds).toHaveLength(2);
     for (const id of [...o.batchSubnetIds, ...o.endpointSubnetIds]) expect(fake.ec2.subnets.has(id)).toBe(true);
-    expect(o.jobs).toEqual([{ name: 'sample-batch', taskDefinitionArn: o.taskDefinitionArn, scheduleEngine: 'rule', scheduleArn: o.scheduleArn, logGroup: '/ecs/SampleBatch' }]);
+    expect(o.jobs).toEqual([{
+      name: 'sample-batch', family: 'sample-batch', taskDefinitionArn: o.taskDefinitionArn, scheduleEngine: 'rule', scheduleArn: o.scheduleArn,
+      logGroup: '/ecs/SampleBatch', logStreamPrefix: 'ecs', taskRoleArn: o.taskRoleArn, triggerRoleArn: o.triggerRoleArn,
+    }]);
     // Read from the state: STS only.
     expect(fake.core.calls.slice(-1).map((c) => c.op)).toEqual(['GetCallerIdentity']);
   });

@@ -234,7 +234,7 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     const s = scratch();
     await upThenPlan(s);
     s.editConfig((t) => t.replace('cpu: 2048', 'cpu: 1024').replace('retentionDays: 365', 'retentionDays: 30'));
-    const text = await expectRefused(s, [/^ {2}config: logs\.retentionDays: 365 -> 30$/m, /^ {2}config: task\.cpu: 2048 -> 1024$/m]);
+    const text = await expectRefused(s, [/^ {2}config: logs\.retentionDays: 365 -> 30$/m, /^ {2}config: jobs\.sample-batch\.task\.cpu: 2048 -> 1024$/m]);
     expect(text).toMatch(/^ {2}and 2 planned changes that follow from these$/m);
   });
 

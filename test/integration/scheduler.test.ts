@@ -201,14 +201,14 @@ describe('status, plan and down with the scheduler engine', () => {
     for (const body of ['{"a":1}', '{"a":2}']) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
     // DST starts in New York on Sunday 14 March 2027 at 02:00 (UTC-5 -> UTC-4).
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: new Date('2027-03-13T00:00:00Z') });
-    expect(st.schedule.source).toBe('schedule');
-    expect(st.schedule.timezone).toBe('America/New_York');
-    expect(st.schedule.next).toEqual([
+    expect(st.jobs[0]!.schedule.source).toBe('schedule');
+    expect(st.jobs[0]!.schedule.timezone).toBe('America/New_York');
+    expect(st.jobs[0]!.schedule.next).toEqual([
       { utc: '2027-03-13T14:30:00Z', local: '2027-03-13T09:30:00-05:00' },
       { utc: '2027-03-14T13:30:00Z', local: '2027-03-14T09:30:00-04:00' },
       { utc: '2027-03-15T13:30:00Z', local: '2027-03-15T09:30:00-04:00' },
     ]);
-    expect(st.schedule.deadLetters).toEqual({ queue: QUEUE, count: 2 });
+    expect(st.deadLetters).toEqual({ queue: QUEUE, count: 2 });
     const text = renderStatus(st).join('\n');
     expect(text).toContain('Schedule: cron(30 9 * * ? *) in America/New_York, enabled (live EventBridge Scheduler schedule)');
     expect(text).toContain(`2 failed invocations in ${QUEUE}`);

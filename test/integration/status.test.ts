@@ -33,7 +33,7 @@ describe('status: resources and endpoints', () => {
     const r = await status(s);
     expect(r.counts).toEqual({ present: 0, missing: r.resources.length, drifted: 0, error: 0, stale: 0 });
     expect(r.endpoints).toMatchObject({ up: 0, down: 4 });
-    expect(r.schedule).toMatchObject({ expression: 'cron(30 * * * ? *)', enabled: true, source: 'config', timezone: 'UTC' });
+    expect(r.jobs[0]!.schedule).toMatchObject({ expression: 'cron(30 * * * ? *)', enabled: true, source: 'config', timezone: 'UTC' });
     expect(r.runs).toEqual([]);
     expect(r.runsNote).toMatch(/cluster sample-batch does not exist/);
     expect(fake.core.mutatingCalls()).toEqual([]);
@@ -47,14 +47,17 @@ describe('status: resources and endpoints', () => {
     const r = await status(s);
     expect(fake.core.mutatingCalls()).toEqual([]);
     expect(r.counts).toEqual({ present: r.resources.length, missing: 0, drifted: 0, error: 0, stale: 0 });
-    expect(r.resources.length).toBeGreaterThan(30);
+    expect(r.resources.length).toBeGreaterThan(25);
+    // The shared resources and the job's rule; the job's task definition, roles and target are plan's.
+    expect(r.resources.map((x) => x.key)).toContain('schedule-rule');
+    expect(r.resources.map((x) => x.key)).not.toContain('task-definition');
     expect(byKey(r, 'vpc')).toMatchObject({ state: 'present', kind: 'ec2.vpc', label: 'VPC', changes: [] });
     expect(byKey(r, 'vpc').id).toBe(stateIds(s).vpc.id);
     expect(r.endpoints.up).toBe(4);
     expect(r.endpoints.down).toBe(0);
     expect(r.endpoints.list.map((e) => e.key).sort()).toEqual(['vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager']);
     expect(r.endpoints.list.every((e) => e.id?.startsWith('vpce-'))).toBe(true);
-    expect(r.schedule).toMatchObject({ source: 'rule', enabled: true });
+    expect(r.jobs[0]!.schedule).toMatchObject({ source: 'rule', enabled: true });
     expect(r.runsNote).toMatch(/about an hour/);
   });
 
@@ -75,7 +78,7 @@ describe('status: resources and endpoints', () => {
     expect(r.endpoints).toMatchObject({ up: 3, down: 1 });
     expect(r.endpoints.list.find((e) => e.key === 'vpc-endpoint/logs')!.state).toBe('down');
     // What actually fires is the live rule: disabled, whatever the config says.
-    expect(r.schedule).toMatchObject({ enabled: false, source: 'rule' });
+    expect(r.jobs[0]!.schedule).toMatchObject({ enabled: false, source: 'rule' });
 
     // A config change that needs a replacement is drifted too, and says so.
     s.editConfig((t) => t.replace('192.168.0.0/24', '192.168.4.0/24'));
@@ -89,8 +92,8 @@ describe('status: schedule', () => {
     fake = createFakeAws();
     const s = scratch();
     const r = await status(s, { now: new Date('2026-06-01T10:45:00Z'), displayTimeZone: 'Asia/Tokyo' });
-    expect(r.schedule.displayTimeZone).toBe('Asia/Tokyo');
-    expect(r.schedule.next).toEqual([
+    expect(r.jobs[0]!.schedule.displayTimeZone).toBe('Asia/Tokyo');
+    expect(r.jobs[0]!.schedule.next).toEqual([
       { utc: '2026-06-01T11:30:00Z', local: '2026-06-01T20:30:00+09:00' },
       { utc: '2026-06-01T12:30:00Z', local: '2026-06-01T21:30:00+09:00' },
       { utc: '2026-06-01T13:30:00Z', local: '2026-06-01T22:30:00+09:00' },
@@ -109,7 +112,7 @@ describe('status: schedule', () => {
     const s = scratch();
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'rate(2 hours)'));
     const r = await status(s, { now: new Date('2026-06-01T10:45:20Z') });
-    expect(r.schedule.next.map((n) => n.utc)).toEqual(['2026-06-01T12:45:00Z', '2026-06-01T14:45:00Z', '2026-06-01T16:45:00Z']);
+    expect(r.jobs[0]!.schedule.next.map((n) => n.utc)).toEqual(['2026-06-01T12:45:00Z', '2026-06-01T14:45:00Z', '2026-06-01T16:45:00Z']);
   });
 });
 
@@ -237,7 +240,7 @@ describe('batchctl status / cost (CLI)', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'status', '--runs', '3')).toBe(0);
     const doc = JSON.parse(out.join(''));
     expect(doc).toMatchObject({ ok: true, stack: 'sample-batch', endpoints: { up: 3, down: 1 }, runs: [] });
-    expect(doc.schedule.next).toHaveLength(3);
+    expect(doc.jobs[0].schedule.next).toHaveLength(3);
   });
 
   it('cost renders the breakdown, and --json the numbers', async () => {
@@ -255,7 +258,7 @@ describe('batchctl status / cost (CLI)', () => {
     out.length = 0;
     expect(await cli('-c', s.configPath, '--json', 'cost', '--duration', '45s')).toBe(0);
     const doc = JSON.parse(out.join(''));
-    expect(doc.run).toMatchObject({ durationSeconds: 45, billedSeconds: 60, durationSource: 'flag' });
+    expect(doc.jobs[0].run).toMatchObject({ durationSeconds: 45, billedSeconds: 60, durationSource: 'flag' });
 
     out.length = 0;
     expect(await cli('-c', s.configPath, 'cost', '--duration', 'soon')).toBe(2);

@@ -74,6 +74,8 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
     }
     case 'ecs': return ecs(call, fake, arn, req);
     case 'eventbridge': {
+      // ListRules has no resource type: its authorisation is on "*".
+      if (call.op === 'ListRules') return [req('events:ListRules', '*')];
       const rule = (name: string) => arn('events', `rule/${name}`);
       const res = i.ResourceARN ?? rule(i.Rule ?? i.Name);
       const out = [req(`events:${call.op}`, res)];

@@ -292,6 +292,47 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('down', s, ['down', '--yes']);
   });
 
+  it('several jobs: each job\'s own names, both engines, run-now and logs of one job, a job removed, and many jobs by name patterns', async () => {
+    freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const s = scratch();
+    mkdirSync(join(s.dir, 'batch'));
+    fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
+    const custom = '  custom:\n    task: { family: my-custom-family, imageTag: custom }\n    schedule: { name: my-custom-rule }\n'
+      + '    iam: { taskRoleName: my-custom-task, eventsRoleName: my-custom-events }\n';
+    s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n  report:\n    schedule: { expression: cron(0 1 * * ? *), timezone: Asia/Tokyo }\n`
+      + `    iam: { bucketAccess: read-write }\n${custom}`);
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    await as('plan', s, ['plan']);
+    await as('status', s, ['status']);
+    await as('outputs', s, ['outputs', '--live']);
+    await as('cost', s, ['cost']);
+    await as('push', s, ['push']);
+    await as('push', s, ['push', 'custom']);
+    await as('run-now', s, ['run-now', 'report', '--no-wait']);
+    await as('run-now', s, ['run-now', 'custom', '--no-wait']);
+    await as('logs', s, ['logs', 'report', '--since', '1d']);
+    await as('logs', s, ['logs', '--since', '1d']);
+    // A job leaves the config: plan shows its resources going, up deletes them after the rest converged.
+    s.editConfig((t) => t.replace(custom, ''));
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    // Many jobs: the policy names them by pattern (the names one by one would be far over IAM's limits).
+    s.editConfig((t) => t + Array.from({ length: 14 }, (_, i) => `  job-${String(i).padStart(2, '0')}: {}\n`).join(''));
+    expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'policy', '--for', 'up')).toBe(0);
+    expect(out.join('')).toContain('role/sample-batch-*');
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    await as('status', s, ['status']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    // A job left the config and the stack goes at once: down deletes that job's resources too, by the state.
+    s.editConfig((t) => t.replace('  job-00: {}\n', ''));
+    await as('down', s, ['down', '--yes']);
+    expect(fake.eventBridge.rules.size).toBe(0);
+    vi.useRealTimers();
+  }, 120_000);
+
   it('a topic of your own for alerts: only its policy is read', async () => {
     freshFake();
     const s = scratch();
@@ -414,6 +455,7 @@ describe('batchctl policy', () => {
 
   it('with the state in S3: the object and its lock; --json wraps the document with its size; all is over a managed policy\'s limit', async () => {
     freshFake();
+    fake.s3.addBucket('team-state', { versioning: 'Enabled' });
     const s = scratch();
     expect(await cli('-c', s.configPath, '--state', 's3://team-state/prod.json', '--json', 'policy')).toBe(0);
     const r = JSON.parse(out.join(''));

@@ -31,8 +31,8 @@ const fresh = () => (fake = createFakeAws());
 
 function schedulerConfig(): StackConfig {
   const c = defaultConfig();
-  c.schedule.engine = 'scheduler';
-  c.schedule.timezone = 'Asia/Tokyo';
+  c.jobs[0]!.schedule.engine = 'scheduler';
+  c.jobs[0]!.schedule.timezone = 'Asia/Tokyo';
   return c;
 }
 
@@ -46,7 +46,7 @@ describe('nodes follow the engine', () => {
     const sc = schedulerConfig();
     expect(keys(sc)).toEqual(['schedule-group', 'schedule', 'dead-letter-queue', 'role/execution', 'role/task', 'role/scheduler', 'role-policy/execution', 'role-policy/task', 'role-policy/scheduler']);
     expect(iamRolePolicy.nodes(sc).find((n) => n.key === 'role-policy/scheduler')!.deps).toContain(K.deadLetterQueue);
-    sc.schedule.deadLetterQueue = false;
+    sc.jobs[0]!.schedule.deadLetterQueue = false;
     expect(keys(sc)).not.toContain('dead-letter-queue');
     expect(schedulerSchedule.nodes(sc)[0]!.deps).not.toContain(K.deadLetterQueue);
   });

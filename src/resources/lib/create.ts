@@ -38,8 +38,14 @@ export function isThrottling(err: unknown): boolean {
   return status === 429 || THROTTLING.has(awsErrorCode(err));
 }
 
-/** Attempts of a create sent through a single-attempt client before giving up. */
+/** Attempts of a create sent through a single-attempt client before giving up (throttled ones not counted). */
 const ONCE_ATTEMPTS = 5;
+/**
+ * How long a create refused by throttling is sent again. A throttled call was not applied, so sending it
+ * again is always safe; what ends it is time, not a count: at 50 jobs, 50 RegisterTaskDefinition calls
+ * share a bucket refilled at one a second, and another caller in the account may be draining it too.
+ */
+export const THROTTLE_BUDGET_MS = 300_000;
 /** How long a resource created by a call whose response was lost may take to show up in a Describe. */
 export const LOOKUP_BUDGET_MS = 30_000;
 
@@ -47,27 +53,32 @@ export const LOOKUP_BUDGET_MS = 30_000;
  * A create AWS offers no idempotency for, sent once per attempt (`send` must use `ctx.aws.once`). When
  * the answer is lost or a 5xx, `lookup` (by tags, or by what the call set) is polled for up to
  * `lookupBudgetMs` before the create is sent again; a throttled call (never applied) is resent after a
- * pause. What `lookup` finds is adopted as the result.
+ * pause (exponential, with full jitter so racing callers spread out, up to 20 s), for up to
+ * THROTTLE_BUDGET_MS, without using an attempt. What `lookup` finds is adopted as the result.
  */
 export async function createOnce<T>(
   ctx: Ctx,
   what: string,
   send: () => Promise<T>,
   lookup: () => Promise<T | undefined>,
-  opts: { lookupBudgetMs?: number } = {},
+  opts: { lookupBudgetMs?: number; throttleBudgetMs?: number } = {},
 ): Promise<T> {
   const budgetMs = opts.lookupBudgetMs ?? LOOKUP_BUDGET_MS;
-  let delay = 500;
-  for (let attempt = 1; ; attempt++) {
+  const throttledSince = { at: undefined as number | undefined, n: 0 };
+  for (let attempt = 1; ; ) {
     try {
       return await send();
     } catch (err) {
-      if (attempt >= ONCE_ATTEMPTS) throw err;
       if (isThrottling(err)) {
-        await ctx.clock.sleep(delay);
-        delay = Math.min(delay * 2, 10_000);
+        throttledSince.at ??= ctx.clock.now();
+        if (ctx.clock.now() - throttledSince.at > (opts.throttleBudgetMs ?? THROTTLE_BUDGET_MS)) throw err;
+        // The SDK's own schedule for throttling: 500 ms doubling, capped at 20 s, with full jitter.
+        await ctx.clock.sleep(Math.floor(Math.random() * Math.min(500 * 2 ** throttledSince.n++, 20_000)) + 1);
         continue;
       }
+      throttledSince.at = undefined;
+      throttledSince.n = 0;
+      if (attempt++ >= ONCE_ATTEMPTS) throw err;
       if (!maybeApplied(err)) throw err;
       try {
         return await ctx.waitFor(`${what} created by a call whose answer was lost (${awsErrorCode(err)}) to show up`, lookup, { budgetMs, intervalMs: 2000 });

@@ -2,9 +2,9 @@
  * What the schedule starts, shared by both trigger engines (the EventBridge rule's target and the
  * EventBridge Scheduler schedule), so switching engines never changes how the job runs.
  */
-import type { NetworkMode, StackConfig } from '../../config/schema.js';
+import type { JobConfig, NetworkMode, StackConfig } from '../../config/schema.js';
 import type { Ctx } from '../../core/types.js';
-import { K } from './keys.js';
+import { K, jobKey } from './keys.js';
 import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
@@ -20,14 +20,14 @@ export interface EcsTargetParams {
   enableEcsManagedTags: boolean;
 }
 
-/** The nodes whose records `ecsTargetParams` reads. */
-export function ecsTargetDeps(config: StackConfig): string[] {
-  return [K.cluster, K.taskDefinition, ...TARGET_NETWORK[config.network.mode].deps(config)];
+/** The nodes whose records `ecsTargetParams` reads for a job: its family, and the network of the config's mode. */
+export function ecsTargetDeps(config: StackConfig, job: JobConfig): string[] {
+  return [K.cluster, jobKey(job, K.taskDefinition), ...TARGET_NETWORK[config.network.mode].deps(config)];
 }
 
-/** The ECS settings for this stack: our family, and the network of the config's mode. */
-export function ecsTargetParams(ctx: Ctx): EcsTargetParams {
-  const td = ctx.record(K.taskDefinition);
+/** The ECS settings of a job's target: its family in the stack's cluster, on the network of the config's mode. */
+export function ecsTargetParams(ctx: Ctx, job: JobConfig): EcsTargetParams {
+  const td = ctx.record(jobKey(job, K.taskDefinition));
   return {
     // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
     // needs no target update.

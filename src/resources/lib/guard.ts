@@ -16,3 +16,16 @@ export const LOCK_EXPIRE_DAYS = 7;
 /** The environment variables the job reads (batch/README.md). */
 export const ENV_SCHEDULED_TIME = 'BATCH_SCHEDULED_TIME';
 export const ENV_DUPLICATE_GUARD = 'BATCH_DUPLICATE_GUARD';
+
+/** The environment variable that scopes a job's lock objects to its own prefix (batch/src/guard.ts). */
+export const ENV_JOB_NAME = 'BATCH_JOB_NAME';
+
+/**
+ * Where a job's lock objects go. Two jobs of a stack share the bucket and may be due at the same minute:
+ * with one prefix, the second would find the first's claim and skip its run as a duplicate. Each job
+ * other than the original one claims under `<LOCK_PREFIX><job>/`; the original job keeps the pre-jobs
+ * prefix (its task definition and role policy stay as they were).
+ */
+export function lockPrefixOf(job: { name: string; original: boolean }): string {
+  return job.original ? LOCK_PREFIX : `${LOCK_PREFIX}${job.name}/`;
+}

@@ -44,3 +44,10 @@ export const K = {
   internetGateway: 'internet-gateway',
   internetRoute: 'route/internet',
 } as const;
+
+/**
+ * The key of one of a job's nodes: the original job (the stack's only job before `jobs:`, or the one
+ * marked `original: true`) keeps the pre-jobs key, so upgrading renames nothing; every other job's nodes
+ * are `job/<name>/<key>`.
+ */
+export const jobKey = (job: { name: string; original: boolean }, key: string): string => (job.original ? key : `job/${job.name}/${key}`);

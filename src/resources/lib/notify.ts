@@ -41,13 +41,13 @@ export const alertRuleArn = (ctx: Ctx): string => arn(ctx, 'events', `rule/${ale
  * - A task that never started (image pull failed, secret not readable, no ENI) has no exit code at all:
  *   ECS reports it with stopCode TaskFailedToStart, the second `$or` branch.
  */
-export function alertEventPattern(clusterArn: string, taskDefinitionPrefix: string): Record<string, unknown> {
+export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: string[]): Record<string, unknown> {
   return {
     source: ['aws.ecs'],
     'detail-type': ['ECS Task State Change'],
     detail: {
       clusterArn: [clusterArn],
-      taskDefinitionArn: [{ prefix: taskDefinitionPrefix }],
+      taskDefinitionArn: taskDefinitionPrefixes.map((prefix) => ({ prefix })),
       lastStatus: ['STOPPED'],
       $or: [
         { containers: { exitCode: [{ 'anything-but': 0 }] } },
@@ -57,8 +57,25 @@ export function alertEventPattern(clusterArn: string, taskDefinitionPrefix: stri
   };
 }
 
-/** `arn:...:task-definition/<family>:`: every revision of the family, and nothing else. */
-export const familyArnPrefix = (ctx: Ctx): string => arn(ctx, 'ecs', `task-definition/${ctx.config.task.family}:`);
+/**
+ * The task definition ARN prefixes the alert rule matches: `.../task-definition/<family>:` (every
+ * revision of the family, and nothing else) for the original job and for jobs with a family name of
+ * their own, and one `.../task-definition/<stack>-` for every job named `<stack>-<job>`.
+ *
+ * Why not one `<family>:` per job: an event pattern may hold 2,048 characters (EventBridge's default
+ * quota, 4,096 at most), and each family costs about 80, so one per job stops fitting at about 20 jobs.
+ * The shared prefix keeps the pattern the same size however many jobs there are, so adding or removing
+ * a job never rewrites the rule. It can match another stack's `<stack>-...` family only together with
+ * this stack's own cluster (the pattern's other condition), where only this stack's jobs run.
+ */
+export function familyArnPrefixes(ctx: Ctx): string[] {
+  const prefix = (rest: string) => arn(ctx, 'ecs', `task-definition/${rest}`);
+  const out = new Set<string>();
+  for (const job of ctx.config.jobs) {
+    out.add(!job.original && job.task.family === `${ctx.stack}-${job.name}` ? prefix(`${ctx.stack}-`) : prefix(`${job.task.family}:`));
+  }
+  return [...out].sort();
+}
 
 /**
  * The policy of our topic. Setting `Policy` replaces the default one SNS writes at creation, so the

@@ -4,9 +4,11 @@
  */
 import { sortKeys } from './json.js';
 import { parseEcrImage } from '../../config/image.js';
+import type { JobConfig } from '../../config/schema.js';
 import type { Ctx } from '../../core/types.js';
 import type { RoleName } from './keys.js';
-import { K } from './keys.js';
+import { K, jobKey } from './keys.js';
+import { jobOf } from './jobs.js';
 
 /** One IAM policy statement, in the loose shapes IAM accepts (a string or a list for most fields). */
 export interface PolicyStatement {
@@ -79,10 +81,11 @@ export function arn(ctx: Ctx, service: string, rest: string, opts: { region?: st
 /** The ARN of an IAM role of this account. */
 export const roleArn = (ctx: Ctx, name: string) => arn(ctx, 'iam', `role/${name}`, { region: '' });
 
-/** The config's role name for each of the three roles. */
-export function roleNameOf(ctx: Ctx, r: RoleName): string {
-  const iam = ctx.config.iam;
-  return { execution: iam.executionRoleName, task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName }[r];
+/** The config's name for a role: the shared execution role, or one of a job's roles. */
+export function roleNameOf(ctx: Ctx, r: RoleName, job?: string): string {
+  if (r === 'execution') return ctx.config.iam.executionRoleName;
+  const iam = jobOf(ctx.config, job!).iam;
+  return { task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName }[r];
 }
 
 /** The ECR repository ARN: the dependency's record when it has one, else derived from the config. */
@@ -138,16 +141,23 @@ export function trustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
 }
 
 /**
- * The repository the task's image is pulled from: `task.image`'s (in this account or, with
+ * The repository a job's image is pulled from: its `task.image`'s (in this account or, with
  * `task.crossAccountImage`, another), else the stack's own.
  */
-export function imageRepositoryArn(ctx: Ctx): string {
-  const image = ctx.config.task.image ? parseEcrImage(ctx.config.task.image) : undefined;
+export function imageRepositoryArn(ctx: Ctx, job: JobConfig): string {
+  const image = job.task.image ? parseEcrImage(job.task.image) : undefined;
   if (!image) return repositoryArn(ctx);
   return arn(ctx, 'ecr', `repository/${image.repository}`, { region: image.region, account: image.account });
 }
 
-/** Execution role: pull our image, write our logs, read our secret. Replaces AmazonECSTaskExecutionRolePolicy. */
+/** Every repository the stack's jobs pull from, once each: the shared execution role may pull these only. */
+function imageRepositoryArns(ctx: Ctx): string | string[] {
+  const arns = [...new Set(ctx.config.jobs.map((j) => imageRepositoryArn(ctx, j)))];
+  // A lone ARN stays a string: the document of a one-job stack is the one it always had.
+  return arns.length === 1 ? arns[0]! : arns.sort();
+}
+
+/** Execution role: pull our images, write our logs, read our secret. Replaces AmazonECSTaskExecutionRolePolicy. */
 export function executionPolicy(ctx: Ctx): PolicyDocument {
   const logs = logGroupArn(ctx);
   return {
@@ -158,8 +168,8 @@ export function executionPolicy(ctx: Ctx): PolicyDocument {
       {
         Sid: 'EcrPull', Effect: 'Allow',
         Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        // The image's own repository: pulling from any other fails every run with CannotPullContainerError.
-        Resource: imageRepositoryArn(ctx),
+        // The images' own repositories: pulling from any other fails every run with CannotPullContainerError.
+        Resource: imageRepositoryArns(ctx),
       },
       { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logs, `${logs}:log-stream:*`] },
       { Sid: 'Secret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn(ctx) },
@@ -167,10 +177,10 @@ export function executionPolicy(ctx: Ctx): PolicyDocument {
   };
 }
 
-/** Task role: list and read (or also write) objects of this one bucket, instead of AmazonS3FullAccess. */
-export function taskPolicy(ctx: Ctx): PolicyDocument {
+/** A job's task role: list and read (or also write) objects of this one bucket, instead of AmazonS3FullAccess. */
+export function taskPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
   const bucket = bucketArn(ctx);
-  const objectActions = ctx.config.iam.bucketAccess === 'read-write' ? ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
+  const objectActions = job.iam.bucketAccess === 'read-write' ? ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
   return {
     Version: VERSION,
     Statement: [
@@ -180,8 +190,12 @@ export function taskPolicy(ctx: Ctx): PolicyDocument {
   };
 }
 
-/** EventBridge role: run our family in our cluster, pass exactly our two roles, tag the tasks it starts. */
-export function eventsPolicy(ctx: Ctx): PolicyDocument {
+/**
+ * A job's EventBridge role: run the job's family in our cluster, pass exactly its two roles (the shared
+ * execution role and the job's task role), tag the tasks it starts. One per job, not one for the stack:
+ * a job's schedule can start that job only, and adding a job never rewrites another job's role.
+ */
+export function eventsPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
   const cluster = ctx.record(K.cluster);
   const clusterArn = cluster.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
   return {
@@ -189,12 +203,15 @@ export function eventsPolicy(ctx: Ctx): PolicyDocument {
     Statement: [
       {
         Sid: 'RunTask', Effect: 'Allow', Action: 'ecs:RunTask',
-        Resource: arn(ctx, 'ecs', `task-definition/${ctx.config.task.family}:*`),
+        Resource: arn(ctx, 'ecs', `task-definition/${job.task.family}:*`),
         Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
       },
       {
         Sid: 'PassRoles', Effect: 'Allow', Action: 'iam:PassRole',
-        Resource: [ctx.record(K.role('execution')).arn ?? roleArn(ctx, ctx.config.iam.executionRoleName), ctx.record(K.role('task')).arn ?? roleArn(ctx, ctx.config.iam.taskRoleName)],
+        Resource: [
+          ctx.record(K.role('execution')).arn ?? roleArn(ctx, ctx.config.iam.executionRoleName),
+          ctx.record(jobKey(job, K.role('task'))).arn ?? roleArn(ctx, job.iam.taskRoleName),
+        ],
         Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       },
       {
@@ -210,7 +227,7 @@ export function eventsPolicy(ctx: Ctx): PolicyDocument {
   };
 }
 
-/** The inline policy of a role, by role. */
-export function inlinePolicy(ctx: Ctx, r: RoleName): PolicyDocument {
-  return r === 'execution' ? executionPolicy(ctx) : r === 'task' ? taskPolicy(ctx) : eventsPolicy(ctx);
+/** The inline policy of a role, by role (and job, for a job's roles). */
+export function inlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined): PolicyDocument {
+  return r === 'execution' ? executionPolicy(ctx) : r === 'task' ? taskPolicy(ctx, job!) : eventsPolicy(ctx, job!);
 }

@@ -1,20 +1,21 @@
 /**
  * Names, IAM documents and the target input of the EventBridge Scheduler engine.
  */
-import type { StackConfig } from '../../config/schema.js';
+import type { JobConfig, StackConfig } from '../../config/schema.js';
 import type { Ctx } from '../../core/types.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
 import { K, type RoleName } from './keys.js';
+import { jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
 import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
 
 /** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
 export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
 
-/** True when the config's schedule runs on EventBridge Scheduler. */
-export const usesScheduler = (config: StackConfig) => config.schedule.engine === 'scheduler';
+/** True when a job of the config runs on EventBridge Scheduler: the stack then has its schedule group. */
+export const usesScheduler = (config: StackConfig) => schedulerJobs(config).length > 0;
 
-/** True when the scheduler engine sends failed invocations to a dead-letter queue. */
-export const usesDeadLetterQueue = (config: StackConfig) => usesScheduler(config) && config.schedule.deadLetterQueue;
+/** True when a job's schedule sends failed invocations to the dead-letter queue, which the stack then shares. */
+export const usesDeadLetterQueue = (config: StackConfig) => config.jobs.some(jobUsesDeadLetterQueue);
 
 /**
  * The stack's schedule group. Schedules cannot be tagged; the group can, so it carries our tags and
@@ -34,14 +35,28 @@ export function queueUrl(ctx: Ctx, name: string): string {
 /** SQS ARNs are derived from the name: `arn:<partition>:sqs:<region>:<account>:<name>`. */
 export const queueArn = (ctx: Ctx, name: string) => arn(ctx, 'sqs', name);
 
-/** The roles of a config: the trigger's role follows the schedule engine in force. */
-export function stackRoles(config: StackConfig): RoleName[] {
-  return ['execution', 'task', usesScheduler(config) ? 'scheduler' : 'events'];
+/** One IAM role of the stack: the shared execution role, or a job's task or trigger role. */
+export interface RoleRef {
+  role: RoleName;
+  /** The job whose role it is; undefined for the execution role. */
+  job?: string;
+}
+
+/**
+ * The roles of a config: the execution role (shared: it only pulls images, writes the shared log group
+ * and reads the shared secret), and per job a task role (that job's bucket access) and the trigger's
+ * role, which follows the job's engine.
+ */
+export function stackRoles(config: StackConfig): RoleRef[] {
+  return [
+    { role: 'execution' },
+    ...config.jobs.flatMap((j): RoleRef[] => [{ role: 'task', job: j.name }, { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name }]),
+  ];
 }
 
 /** The name of one of the stack's roles. */
-export function stackRoleName(ctx: Ctx, r: RoleName): string {
-  return roleNameOf(ctx, r);
+export function stackRoleName(ctx: Ctx, r: RoleRef): string {
+  return roleNameOf(ctx, r.role, r.job);
 }
 
 /** Who may assume a role: the scheduler role trusts scheduler.amazonaws.com, from this account only. */
@@ -62,9 +77,9 @@ export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
  * cluster, pass our two task roles, tag the task on RunTask), plus sending failed invocations to the
  * dead-letter queue: Scheduler writes to the DLQ with the schedule's execution role.
  */
-export function schedulerPolicy(ctx: Ctx): PolicyDocument {
-  const doc = eventsPolicy(ctx);
-  if (!usesDeadLetterQueue(ctx.config)) return doc;
+export function schedulerPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
+  const doc = eventsPolicy(ctx, job);
+  if (!jobUsesDeadLetterQueue(job)) return doc;
   const dlq = ctx.maybeRecord(K.deadLetterQueue)?.arn ?? queueArn(ctx, deadLetterQueueName(ctx.config));
   return {
     ...doc,
@@ -73,8 +88,8 @@ export function schedulerPolicy(ctx: Ctx): PolicyDocument {
 }
 
 /** The inline policy of any of the stack's roles. */
-export function stackInlinePolicy(ctx: Ctx, r: RoleName): PolicyDocument {
-  return r === 'scheduler' ? schedulerPolicy(ctx) : inlinePolicy(ctx, r);
+export function stackInlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined): PolicyDocument {
+  return r === 'scheduler' ? schedulerPolicy(ctx, job!) : inlinePolicy(ctx, r, job);
 }
 
 const SENTINEL = '\u0000time\u0000';

@@ -1,0 +1,156 @@
+/**
+ * A stack of 50 jobs on the fake AWS at 50 ms per call, with AWS's throttling of mutating calls (the
+ * per-service token buckets of test/fake-aws/throttling.ts) and interface endpoints pending 3 s:
+ *   - `up` from empty: wall time against the lower bound any scheduler could reach given those limits:
+ *     the longest dependency chain (each node costed at its step's duration in a run without throttling
+ *     or pacing), and for each bucket its calls beyond the burst divided by its refill rate; target
+ *     <= 1.3x, no failed step;
+ *   - no-op `up` and `plan`: mutating calls (target 0), calls per resource (target <= 1.2), wall (< 3 s);
+ *   - `status`: calls for 1 job and for 50 (target: at most 3 more per job), wall (< 2 s);
+ *   - peak RSS of the real CLI (the built dist/, in its own process) running `up` of the 50 jobs against
+ *     the fake served over HTTP (target < 200 MB).
+ * Run: npm run build && npm run bench:jobs   (options: JOBS=50 LATENCY_MS=50 PENDING_MS=3000 SKIP_RSS=1)
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { createFakeAws, type FakeAws } from '../test/fake-aws/index.js';
+import { serveFake } from '../test/fake-aws/http.js';
+import { scratch, upOn, type Scratch } from '../test/helpers/stack.js';
+import { DEFAULT_CONFIG_PATH, ROOT } from '../test/helpers/ctx.js';
+import { buildGraph, criticalPath } from '../src/core/graph.js';
+import { RESOURCE_KINDS } from '../src/resources/index.js';
+import { loadConfig } from '../src/config/load.js';
+import { runPlan } from '../src/core/plan.js';
+import { runStatus } from '../src/core/status.js';
+import { RecordingReporter } from '../src/core/reporter.js';
+import { Pacer } from '../src/aws/pacing.js';
+import { defaultBucketName } from '../src/config/schema.js';
+
+const JOBS = Number(process.env.JOBS ?? 50);
+const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
+const PENDING_MS = Number(process.env.PENDING_MS ?? 3000);
+
+/** The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time. */
+export function jobsConfig(n: number): string {
+  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
+  const jobs = Array.from({ length: n }, (_, i) => {
+    const name = `job-${String(i + 1).padStart(2, '0')}`;
+    return i % 5 === 4
+      ? `  ${name}:\n    schedule: { expression: 'cron(${i % 60} 2 * * ? *)', timezone: Asia/Tokyo }\n`
+      : `  ${name}:\n    schedule: { expression: 'cron(${i % 60} * * * ? *)' }\n`;
+  });
+  return `${base}\njobs:\n${jobs.join('')}`;
+}
+
+function fakeAws(throttled: boolean): FakeAws {
+  const fake = createFakeAws();
+  fake.core.latencyMs = LATENCY_MS;
+  fake.ec2.endpointPendingMs = PENDING_MS;
+  if (throttled) fake.core.enableThrottling();
+  return fake;
+}
+
+const r = (n: number) => Math.round(n);
+const text = jobsConfig(JOBS);
+
+// 1. Each step's own duration, in a run where nothing waits for a bucket: the critical path's costs.
+const free = fakeAws(false);
+const freeRun = await upOn(scratch(text), { pacer: new Pacer({}) });
+free.uninstall();
+const durations = new Map(freeRun.events.map((e) => [e.key, e.durationMs ?? 0]));
+
+// 2. The measured run: AWS's throttling, the product's pacing.
+const fake = fakeAws(true);
+const s = scratch(text);
+const t0 = performance.now();
+const run = await upOn(s);
+const wall = performance.now() - t0;
+const config = await loadConfig(s.configPath);
+config.bucket.name ??= defaultBucketName(config.stack, fake.core.account, config.region);
+const graph = buildGraph(config, RESOURCE_KINDS);
+const cp = criticalPath(graph, (k) => durations.get(k) ?? 0);
+const throttler = fake.core.throttler!;
+const buckets = [...throttler.passed].map(([key, calls]) => {
+  const rate = throttler.rateOf(key)!;
+  return { key, calls, bound: (Math.max(0, calls - rate.capacity) / rate.perSecond) * 1000, rate };
+}).sort((a, b) => b.bound - a.bound);
+const bound = Math.max(cp.length, ...buckets.map((b) => b.bound));
+const refused = [...throttler.throttled.values()].reduce((a, b) => a + b, 0);
+
+console.log(`${JOBS} jobs on the fake AWS: ${graph.nodes.length} resources, ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms, AWS throttling on`);
+console.log(`up from empty: wall ${r(wall)} ms, ${run.counts.failed} failed, ${run.counts.created} created, ${fake.core.count({ mutating: true })} mutating calls, ${refused} refused by throttling`);
+console.log(`  critical path ${r(cp.length)} ms (${cp.path.length} steps: ${cp.path.join(' -> ')})`);
+for (const b of buckets.slice(0, 4)) console.log(`  bucket ${b.key}: ${b.calls} calls, burst ${b.rate.capacity}, ${b.rate.perSecond}/s -> at least ${r(b.bound)} ms`);
+console.log(`  lower bound ${r(bound)} ms; wall / bound = ${(wall / bound).toFixed(2)} (target <= 1.30)`);
+
+// 3. No-op up and plan.
+const resources = run.events.length;
+for (const what of ['up', 'plan'] as const) {
+  fake.core.resetCalls();
+  const t = performance.now();
+  if (what === 'up') await upOn(s);
+  else await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+  const ms = performance.now() - t;
+  // STS (who am I) and the preflight (zones, endpoint services) are per command, not per resource: counted anyway.
+  const calls = fake.core.count();
+  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.20), ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000)`);
+}
+
+// 4. status: 1 job, then the 50.
+async function statusCalls(f: FakeAws, st: Scratch): Promise<{ calls: number; ms: number }> {
+  f.core.resetCalls();
+  const t = performance.now();
+  await runStatus({ configPath: st.configPath, statePath: st.statePath, reporter: new RecordingReporter(), displayTimeZone: 'UTC' });
+  return { calls: f.core.count(), ms: performance.now() - t };
+}
+const many = await statusCalls(fake, s);
+fake.uninstall();
+const one = fakeAws(false);
+const s1 = scratch(jobsConfig(1));
+await upOn(s1);
+const single = await statusCalls(one, s1);
+one.uninstall();
+const perJob = (many.calls - single.calls) / (JOBS - 1);
+console.log(`status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} calls: ${perJob.toFixed(2)} more per job (target <= 3), wall ${r(many.ms)} ms (target < 2000)`);
+
+// 5. Peak RSS of the real CLI running `up` of the jobs in its own process.
+if (!process.env.SKIP_RSS) {
+  const dir = mkdtempSync(join(tmpdir(), 'batchctl-rss-'));
+  // The fake's client side (remote-preload.ts), bundled into node_modules so that its imports resolve to
+  // the repository's packages; the AWS SDK stays external: the CLI's dist/ loads the same one.
+  const cache = join(ROOT, 'node_modules', '.cache', 'batchctl-bench');
+  mkdirSync(cache, { recursive: true });
+  const preload = join(cache, 'remote-preload.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'bench/remote-preload.ts')], bundle: true, format: 'esm', platform: 'node', outfile: preload,
+    external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'warning',
+  });
+  const served = createFakeAws({ install: false });
+  served.core.latencyMs = LATENCY_MS;
+  served.ec2.endpointPendingMs = PENDING_MS;
+  served.core.enableThrottling();
+  const server = await serveFake(served);
+  writeFileSync(join(dir, 'batch.config.yaml'), text);
+  const t = performance.now();
+  // GNU time's %M: the process's peak resident set, in KB.
+  // Not spawnSync: the fake it talks to is served from this process's event loop.
+  const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up'], {
+      env: { ...process.env, FAKE_AWS_URL: server.url }, cwd: dir,
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d; });
+    p.stderr.on('data', (d: Buffer) => { stderr += d; });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  const ms = performance.now() - t;
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+  const kb = Number(/maxrss=(\d+)/.exec(child.stderr)?.[1]);
+  const done = /Done: .*/.exec(child.stdout)?.[0] ?? child.stderr.split('\n').slice(-5).join(' | ');
+  console.log(`real CLI up of ${JOBS} jobs in its own process: exit ${child.status}, peak RSS ${(kb / 1024).toFixed(1)} MB (target < 200), wall ${r(ms)} ms; ${done}`);
+}

@@ -1,0 +1,121 @@
+/**
+ * Upgrading to jobs. A stack built by the release before `jobs:` (its calls, state and inventory are
+ * recorded in test/fixtures/pre-jobs by that release's own `up`) is rebuilt call by call in a fresh
+ * fake; then this code's `plan` and `up` must find it converged and send no mutating call: no resource
+ * renamed, replaced or re-tagged. Moving that stack to an explicit `jobs:` map with the job marked
+ * `original: true` keeps every one of its resources too, and a job added beside it creates only its own.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { freshFakeAws, scratch, upOn, type Scratch } from '../helpers/stack.js';
+import { ROOT } from '../helpers/ctx.js';
+import { runPlan } from '../../src/core/plan.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import type { FakeAws, InventoryEntry } from '../fake-aws/index.js';
+
+const fresh = freshFakeAws();
+
+interface Fixture {
+  release: string;
+  config: string;
+  calls: { service: string; op: string; input: unknown }[];
+  state: unknown;
+  inventory: InventoryEntry[];
+}
+
+const revive = (_k: string, v: unknown) =>
+  v && typeof v === 'object' && '__bytes' in v ? new Uint8Array(Buffer.from(String((v as { __bytes: string }).__bytes), 'base64')) : v;
+
+function fixture(name: string): Fixture {
+  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/pre-jobs', `${name}.json`), 'utf8'), revive) as Fixture;
+}
+
+/** The recorded stack rebuilt in a fresh fake, with the state that release wrote, in a scratch directory. */
+async function rebuilt(name: string): Promise<{ f: FakeAws; s: Scratch; fx: Fixture }> {
+  const fx = fixture(name);
+  const f = fresh();
+  for (const c of fx.calls) await f.core.invoke(c.service, c.op, c.input);
+  // The replay is faithful: the same resources with the same settings as that release left.
+  expect(f.inventory()).toEqual(fx.inventory);
+  const s = scratch(fx.config);
+  mkdirSync(dirname(s.statePath), { recursive: true });
+  writeFileSync(s.statePath, JSON.stringify(fx.state, null, 2), { mode: 0o600 });
+  f.core.resetCalls();
+  return { f, s, fx };
+}
+
+const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+
+describe('a stack built before jobs existed', () => {
+  for (const name of ['rule-engine', 'scheduler-alerts']) {
+    it(`${name}: plan and up with this code see it converged and write nothing`, async () => {
+      const { f, s, fx } = await rebuilt(name);
+      const p = await plan(s);
+      expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
+      expect(p.pending).toBe(false);
+      const r = await upOn(s);
+      expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
+      expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
+      expect(f.inventory()).toEqual(fx.inventory);
+      // The state keeps every key it had: node keys are the pre-jobs ones.
+      const keys = Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources).sort();
+      expect(keys).toEqual(Object.keys((fx.state as { resources: object }).resources).sort());
+      // And again, now that the state has what this code records: still nothing to do.
+      f.core.resetCalls();
+      expect((await plan(s)).pending).toBe(false);
+      await upOn(s);
+      expect(f.core.mutatingCalls()).toEqual([]);
+    });
+  }
+
+  it('moved to jobs: with its job marked original, keeps every resource; a job added beside it creates only its own', async () => {
+    const { f, s, fx } = await rebuilt('rule-engine');
+    s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n`);
+    const p = await plan(s);
+    expect(p.pending).toBe(false);
+    await upOn(s);
+    expect(f.core.mutatingCalls()).toEqual([]);
+    expect(f.inventory()).toEqual(fx.inventory);
+
+    s.editConfig((t) => `${t}  report: { schedule: { expression: 'cron(0 1 * * ? *)' } }\n`);
+    f.core.resetCalls();
+    const r = await upOn(s);
+    const changed = r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort();
+    expect(changed).toEqual([
+      'created job/report/role-policy/events', 'created job/report/role-policy/task', 'created job/report/role/events', 'created job/report/role/task',
+      'created job/report/schedule-rule', 'created job/report/schedule-target', 'created job/report/task-definition',
+      // The execution role may now pull for two jobs: the same repository, so the same document.
+    ].sort());
+    // Every resource the original job had is exactly as it was.
+    const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
+    for (const e of fx.inventory) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
+  });
+
+  it('moved to jobs: under a new key that keeps the names: the resources are found under it, re-tagged, never deleted', async () => {
+    const { f, s } = await rebuilt('rule-engine');
+    // The names moved into the job itself; no job original: every node key is new.
+    s.editConfig((t) => t.replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n')
+      + '\njobs:\n  lister:\n    task: { family: sample-batch }\n    schedule: { name: sample-batch }\n'
+      + '    iam: { taskRoleName: sample-batch-task, eventsRoleName: sample-batch-events }\n');
+    const p = await plan(s);
+    // Only the roles' inline policies change name (`<stack>-<job>-<role>` beside the old `<stack>-<role>`,
+    // which goes once the new one is in place); the family, rule, target and roles are kept.
+    expect(p.entries.filter((e) => e.action === 'delete').map((e) => e.key).sort()).toEqual(['role-policy/events', 'role-policy/task']);
+    expect(p.entries.find((e) => e.key === 'task-definition')).toMatchObject({ action: 'forget', notes: [expect.stringMatching(/now job\/lister\/task-definition's/)] });
+    await upOn(s);
+    const deletes = f.core.mutatingCalls().filter((c) => /^(Delete|Deregister|RemoveTargets)/.test(c.op));
+    expect(deletes.map((c) => `${c.op} ${c.input.PolicyName}`).sort()).toEqual(['DeleteRolePolicy sample-batch-events', 'DeleteRolePolicy sample-batch-task']);
+    expect(f.eventBridge.rules.get('sample-batch')!.tags['batchctl:logical']).toBe('job/lister/schedule-rule');
+    f.core.resetCalls();
+    expect((await plan(s)).pending).toBe(false);
+  });
+
+  it('moved to jobs: without marking any job original, the names kept for it are refused before anything is read', async () => {
+    const { s } = await rebuilt('rule-engine');
+    // Names kept in the top-level sections belong to the original job: without one, validate says so.
+    s.editConfig((t) => `${t}\njobs:\n  lister: {}\n`);
+    const err = await plan(s).catch((e: { details?: string[] }) => e);
+    expect((err as { details: string[] }).details.join('\n')).toMatch(/task\.family +names the stack's original job's task definition family, and no job is marked original: true/);
+  });
+});
