@@ -86,7 +86,6 @@ function summary(r: DownReport, failed: boolean): string[] {
   if (c.skipped) parts.push(`${c.skipped} kept`);
   const out = [`${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(r.wallMs)}`];
   if (r.saving) out.push(savingLine(r.saving));
-  if (r.paused) out.push(`Paused: the schedule of ${r.paused.join(', ')} (\`batchctl up\` restores the endpoints and resumes ${r.paused.length === 1 ? 'it' : 'them'})`);
   return out;
 }
 

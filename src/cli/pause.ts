@@ -24,25 +24,30 @@ export function renderPause(r: PauseReport, command: 'pause' | 'resume'): string
   ];
 }
 
-/** `batchctl pause [job]`: disable the schedule(s), recording who paused them and when, until `resume`. */
-export function registerPause(program: Command): void {
+/** `pause` or `resume`: the same flags and output, another core call. */
+export function registerScheduleCommand(program: Command, name: 'pause' | 'resume', description: string): void {
   program
-    .command('pause')
+    .command(name)
     .argument('[job]', 'one job (default: every job of the stack)')
-    .description('disable the schedule of a job (or every job) until `batchctl resume`: `up` keeps it disabled, status says who paused it')
+    .description(description)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
     .action(async (job: string | undefined, opts: { forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runPause }, { WarningsReporter }] = await Promise.all([import('../core/pause.js'), import('./output.js')]);
+        const [core, { WarningsReporter }] = await Promise.all([import('../core/pause.js'), import('./output.js')]);
         const reporter = new WarningsReporter();
-        const report = await runPause({
+        const report = await (name === 'pause' ? core.runPause : core.runResume)({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
           statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, job,
         });
         process.stdout.write(flags.json
           ? JSON.stringify({ ok: true, ...report, warnings: reporter.warnings }, null, 2) + '\n'
-          : renderPause(report, 'pause').join('\n') + '\n');
+          : renderPause(report, name).join('\n') + '\n');
         return 0;
       }),
     );
+}
+
+/** `batchctl pause [job]`: disable the schedule(s), recording who paused them and when, until `resume`. */
+export function registerPause(program: Command): void {
+  registerScheduleCommand(program, 'pause', 'disable the schedule of a job (or every job) until `batchctl resume`: `up` keeps it disabled, status says who paused it');
 }

@@ -117,7 +117,7 @@ export function renderJobs(s: StatusReport): string[] {
       const sc = j.schedule;
       const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
       const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
-      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', sc.next[0] && !sc.paused && sc.enabled ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
     }),
   ]));
   out.push(...renderPaused(s));

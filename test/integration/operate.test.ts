@@ -102,9 +102,12 @@ describe('pause and resume', () => {
     await upOn(s);
     expect(await cli(s, 'pause', 'report')).toBe(0);
     const userMark = rule(f, 'sample-batch-report').tags['batchctl:paused'];
+    // Only that job's schedule.
+    expect([rule(f).state, rule(f, 'sample-batch-report').state]).toEqual(['ENABLED', 'DISABLED']);
+    expect(rule(f).tags['batchctl:paused']).toBeUndefined();
 
     expect(await cli(s, 'down', '--endpoints', '--yes')).toBe(0);
-    expect(out()).toMatch(/Paused: the schedule of lister \(`batchctl up` restores the endpoints and resumes it\)/);
+    expect(err() + out()).toMatch(/Paused the schedule of lister \(runs would fail without the endpoints\): the `batchctl up` that restores the endpoints resumes it/);
     expect([...f.ec2.endpoints.values()].filter((e) => e.type === 'Interface' && e.state !== 'deleted')).toEqual([]);
     expect(rule(f).state).toBe('DISABLED');
     expect(rule(f).tags['batchctl:paused']).toMatch(/^down-endpoints /);
@@ -162,6 +165,37 @@ describe('pause and resume', () => {
     expect(schedule(f).def.Description).toMatch(/\[batchctl:paused down-endpoints /);
     await settleWithFakeTimers(upOn(s));
     expect(schedule(f).def).toMatchObject({ State: 'ENABLED', Description: 'Runs the sample-batch task (batchctl stack sample-batch)' });
+  });
+
+  it('lost responses: the tag and the state changes are idempotent, resent by the SDK, applied once', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    const f = fresh();
+    const s = scratch();
+    await settleWithFakeTimers(upOn(s));
+    f.core.loseResponse('TagResource');
+    f.core.loseResponse('DisableRule', { status: 503 });
+    expect(await settleWithFakeTimers(cli(s, 'pause'))).toBe(0);
+    expect(rule(f)).toMatchObject({ state: 'DISABLED', tags: { 'batchctl:paused': expect.stringMatching(/^user /) } });
+    f.core.loseResponse('UntagResource');
+    f.core.loseResponse('EnableRule');
+    expect(await settleWithFakeTimers(cli(s, 'resume'))).toBe(0);
+    expect(rule(f).state).toBe('ENABLED');
+    expect(rule(f).tags['batchctl:paused']).toBeUndefined();
+  });
+
+  it('a plan saved before a pause is refused: the schedule moved since', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 3 * * ? *)'));
+    const saved = join(s.dir, 'plan.json');
+    expect(await cli(s, 'plan', '--out', saved)).toBe(0);
+    expect(await cli(s, 'pause')).toBe(0);
+    f.core.resetCalls();
+    expect(await cli(s, 'up', saved)).toBe(2);
+    expect(err()).toMatch(/schedule-rule: paused/);
+    expect(f.core.mutatingCalls()).toEqual([]);
+    expect(rule(f)).toMatchObject({ state: 'DISABLED', scheduleExpression: 'cron(30 * * * ? *)' });
   });
 
   it('a schedule that does not exist yet, a job that does not exist: exit 2 with a hint', async () => {

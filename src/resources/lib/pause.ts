@@ -73,7 +73,7 @@ export function describeMark(m: PauseMark): string {
   const who = m.by ? ` by ${m.by}` : '';
   return m.reason === 'user'
     ? `paused${who} at ${m.at} (batchctl pause): up keeps it disabled; batchctl resume re-enables it`
-    : `paused${who} at ${m.at} by down --endpoints (runs would fail without the endpoints): the up that restores the endpoints resumes it`;
+    : `paused by down --endpoints (${m.by ? `${m.by}, ` : ''}${m.at}): runs would fail without the endpoints; the up that restores them resumes it`;
 }
 
 /** The mark as `plan` shows a change of it. */
