@@ -8,6 +8,7 @@ import { K, jobKey } from './lib/keys.js';
 import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
 import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
 import { interfaceEndpointKeys } from './lib/network.js';
+import { scheduleMark } from './scheduler-schedule.js';
 import { TAG_PAUSED, describeMark, keptPause, markField, markText, type PauseMark, type Pausable } from './lib/pause.js';
 import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
@@ -36,9 +37,12 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
   // `down --endpoints` paused is enabled again only once they are back (a run before would fail).
   nodes: (config) => ruleJobs(config).map((job) => ({ key: jobKey(job, K.rule), deps: interfaceEndpointKeys(config), params: { job: job.name } })),
 
-  desired: (ctx, node, found) => {
-    const { schedule, task } = jobOf(ctx.config, node.params.job);
-    const paused = keptPause(found?.observed.paused);
+  desired: async (ctx, node, found) => {
+    const job = jobOf(ctx.config, node.params.job);
+    const { schedule, task } = job;
+    // A paused job whose engine switches to rules stays paused: the mark moves from the old schedule.
+    const previous = found ? undefined : ctx.maybeRecord(jobKey(job, K.schedule));
+    const paused = keptPause(found ? found.observed.paused : previous && await scheduleMark(ctx, previous.id));
     return {
       tags: resourceTags(ctx, node.key),
       name: schedule.name,
@@ -49,7 +53,10 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
     };
   },
 
-  notes: (_d, found) => (found?.observed.paused ? [describeMark(found.observed.paused)] : []),
+  notes: (d, found) => {
+    const m = found ? found.observed.paused : d.paused;
+    return m ? [describeMark(m)] : [];
+  },
 
   async find(ctx, node, recorded) {
     const hit = await findRule(ctx, recorded, jobOf(ctx.config, node.params.job).schedule.name);

@@ -14,6 +14,8 @@ import type { Ctx, FieldChange, Found, ResourceKind } from '../core/types.js';
 import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 import { K, jobKey } from './lib/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from './lib/jobs.js';
+import { findRule } from './lib/events.js';
+import type { JobConfig } from '../config/schema.js';
 import { scheduleGroupName, schedulerInput } from './lib/scheduler.js';
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from './lib/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
@@ -61,6 +63,22 @@ async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetSc
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * The pause a job's rule carries, when the state records one for the job: a paused job whose engine
+ * switches to the Scheduler stays paused (the rule is deleted once the schedule exists).
+ */
+async function pauseOfRule(ctx: Ctx, job: JobConfig): Promise<PauseMark | undefined> {
+  const rec = ctx.maybeRecord(jobKey(job, K.rule));
+  const hit = rec ? await findRule(ctx, rec, rec.id) : undefined;
+  return hit?.owned ? hit.paused : undefined;
+}
+
+/** The pause a schedule's description records (undefined: none, or no such schedule). */
+export async function scheduleMark(ctx: Ctx, id: string): Promise<PauseMark | undefined> {
+  const s = await getSchedule(ctx, splitId(id).GroupName, splitId(id).Name);
+  return s ? splitMark(s.Description ?? '').paused : undefined;
 }
 
 /** The full definition: CreateSchedule's input, and UpdateSchedule's (which replaces every field). */
@@ -163,10 +181,10 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
 
   // A pause of `down --endpoints` is lifted only once the endpoints are back: the schedule depends on
   // them (ecsTargetDeps), as its target's network needs them.
-  desired(ctx, node, found) {
+  async desired(ctx, node, found) {
     const job = jobOf(ctx.config, node.params.job);
     const { task, schedule } = job;
-    const paused = keptPause(found?.observed.paused);
+    const paused = keptPause(found ? found.observed.paused : await pauseOfRule(ctx, job));
     return {
       name: schedule.name,
       group: ctx.record(K.scheduleGroup).id,
@@ -187,7 +205,10 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     };
   },
 
-  notes: (_d, found) => (found?.observed.paused ? [describeMark(found.observed.paused)] : []),
+  notes: (d, found) => {
+    const m = found ? found.observed.paused : d.paused;
+    return m ? [describeMark(m)] : [];
+  },
 
   async find(ctx, node, recorded) {
     const group = ctx.maybeRecord(K.scheduleGroup)?.id ?? scheduleGroupName(ctx.config);

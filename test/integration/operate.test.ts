@@ -138,6 +138,24 @@ describe('pause and resume', () => {
     expect(rule(f, 'sample-batch-report').tags['batchctl:paused']).toBe(userMark);
   });
 
+  it('pause while the endpoints are down makes the pause the user\'s: the up that restores them keeps it', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    await downEndpoints(s);
+    expect(await cli(s, 'pause')).toBe(0);
+    expect(rule(f).tags['batchctl:paused']).toMatch(/^user /);
+    await upOn(s);
+    expect(rule(f)).toMatchObject({ state: 'DISABLED', tags: { 'batchctl:paused': expect.stringMatching(/^user /) } });
+    expect([...f.ec2.endpoints.values()].filter((e) => e.type === 'Interface' && e.state === 'available')).toHaveLength(4);
+    // Resuming while the endpoints are down is allowed, with a warning.
+    await cli(s, 'resume');
+    await downEndpoints(s);
+    expect(await cli(s, 'resume')).toBe(0);
+    expect(err()).toMatch(/^warning: job sample-batch was paused by down --endpoints: its runs fail until `batchctl up` restores the endpoints/);
+    expect(rule(f).state).toBe('ENABLED');
+  });
+
   it('the scheduler engine records the pause in the description (schedules take no tags); up keeps it, resume lifts it in one call', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
     const f = fresh();
@@ -196,6 +214,27 @@ describe('pause and resume', () => {
     expect(err()).toMatch(/schedule-rule: paused/);
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(rule(f)).toMatchObject({ state: 'DISABLED', scheduleExpression: 'cron(30 * * * ? *)' });
+  });
+
+  it('a paused job whose schedule engine switches stays paused: the mark moves to the new rule or schedule', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    const f = fresh();
+    const s = scratch();
+    await settleWithFakeTimers(upOn(s));
+    await cli(s, 'pause');
+    const mark = rule(f).tags['batchctl:paused'];
+    setEngine(s, 'scheduler');
+    const switched = await settleWithFakeTimers(upOn(s));
+    expect(switched.reporter.warnings).toContainEqual(expect.stringMatching(/^schedule: paused by .* \(batchctl pause\)/));
+    expect(f.eventBridge.rules.has('sample-batch')).toBe(false);
+    expect(schedule(f).def).toMatchObject({ State: 'DISABLED', Description: expect.stringContaining(`[batchctl:paused ${mark}]`) });
+    setEngine(s, 'rule');
+    await settleWithFakeTimers(upOn(s));
+    expect(f.scheduler.schedules.size).toBe(0);
+    expect(rule(f)).toMatchObject({ state: 'DISABLED', tags: { 'batchctl:paused': mark } });
+    f.core.resetCalls();
+    await settleWithFakeTimers(upOn(s));
+    expect(f.core.mutatingCalls()).toEqual([]);
   });
 
   it('a schedule that does not exist yet, a job that does not exist: exit 2 with a hint', async () => {
