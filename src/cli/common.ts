@@ -42,6 +42,11 @@ const NEXT_STEPS: Record<string, string[]> = {
   down: ['hint: nothing more is sent to AWS; run `batchctl down` again to finish removing the stack'],
   push: ['hint: run `batchctl push` again'],
   'run-now': ['hint: a task may have started: see `batchctl status`'],
+  stop: ['hint: some tasks may have been stopped: see `batchctl status`, and run `batchctl stop` again for the rest'],
+  pause: ['hint: run `batchctl pause` again: a schedule paused already is left as it is'],
+  resume: ['hint: run `batchctl resume` again'],
+  deploy: ['hint: run `batchctl deploy` again: a job that runs the image already gets no second revision'],
+  rollback: ['hint: see `batchctl status` before running rollback again: if this one went through, a second rollback returns to the image before it'],
 };
 
 /**

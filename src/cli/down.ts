@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Interrupted } from './interrupt.js';
+import { askYesNo } from './confirm.js';
 import { EXIT_CANCELLED } from './errors.js';
 import { runCommand, positiveInt } from './common.js';
 import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
@@ -51,6 +51,7 @@ export function registerDown(program: Command): void {
             resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn })),
             targets: report.targets, ...(report.kept ? { kept: report.kept } : {}),
             counts: report.counts, wallMs: report.wallMs, ...(report.saving ? { saving: report.saving } : {}),
+            ...(report.paused ? { paused: report.paused } : {}),
           }, null, 2) + '\n');
         } else if (!report.declined) {
           process.stdout.write(summary(report, false).join('\n') + '\n');
@@ -71,30 +72,10 @@ function recoveryWindow(v: string): number {
   return n;
 }
 
-/**
- * "Delete these 35 resources? [y/N]" on the terminal; only `y`/`yes` goes ahead. Ctrl-C is an interrupt
- * (exit 130); Ctrl-D, the end of input, answers no.
- */
-async function ask(lines: string[]): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  for (const l of lines) process.stderr.write(l + '\n');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const interrupted = () => new Interrupted('nothing was deleted');
-  try {
-    const n = lines.length - 1;
-    const answer = await new Promise<string>((resolve, reject) => {
-      // Ctrl-C at the prompt arrives as a keypress (the terminal is in raw mode), not as a signal.
-      rl.once('SIGINT', () => reject(interrupted()));
-      // Without an answer, a pending question would never settle and Node would exit 13.
-      rl.once('close', () => resolve(''));
-      rl.question(`Delete ${n === 1 ? 'this resource' : `these ${n} resources`}? [y/N] `).then(resolve, (err: unknown) => {
-        reject((err as { code?: string }).code === 'ABORT_ERR' ? interrupted() : err);
-      });
-    });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
+/** "Delete these 35 resources? [y/N]" on the terminal: the lines, then the question. */
+function ask(lines: string[]): Promise<boolean> {
+  const n = lines.length - 1;
+  return askYesNo(lines, `Delete ${n === 1 ? 'this resource' : `these ${n} resources`}?`, 'nothing was deleted');
 }
 
 function summary(r: DownReport, failed: boolean): string[] {

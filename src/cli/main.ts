@@ -18,6 +18,11 @@ import { registerState } from './state.js';
 import { registerOutputs } from './outputs.js';
 import { registerPolicy } from './policy.js';
 import { registerInit } from './init.js';
+import { registerPause } from './pause.js';
+import { registerResume } from './resume.js';
+import { registerStop } from './stop.js';
+import { registerDeploy } from './deploy.js';
+import { registerRollback } from './rollback.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -46,6 +51,11 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerCost(program);
   registerRunNow(program);
+  registerStop(program);
+  registerPause(program);
+  registerResume(program);
+  registerDeploy(program);
+  registerRollback(program);
   registerLogs(program);
   registerState(program);
   registerOutputs(program);

@@ -76,6 +76,8 @@ export function renderStatus(s: StatusReport): string[] {
       ? `  dead-letter queue ${d.queue}: ${d.note ?? 'unknown'}`
       : `  ${d.count} failed invocation${d.count === 1 ? '' : 's'} in ${d.queue}${d.count ? ' (runs Scheduler could not start after its retries; the messages say why)' : ''}`);
   }
+  const images = renderImages(s);
+  if (images.length) out.push('', ...images);
   out.push('');
   out.push(...renderAlerts(s.alerts));
   out.push('');
@@ -115,15 +117,16 @@ export function renderJobs(s: StatusReport): string[] {
       const sc = j.schedule;
       const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
       const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
-      return [j.job, `${sc.expression}${zone}${where}`, sc.enabled ? 'yes' : 'DISABLED', sc.next[0] ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
     }),
   ]));
+  out.push(...renderPaused(s));
   if (s.jobs.length !== 1) return out;
   const sc = s.jobs[0]!.schedule;
   const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';
   const zone = sc.engine === 'scheduler' ? ` in ${sc.timezone}` : '';
   out.push('');
-  out.push(`Schedule: ${sc.expression}${zone}, ${sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'config' ? `config: the ${what} does not exist yet` : `live ${sc.engine === 'scheduler' ? 'EventBridge Scheduler schedule' : 'rule'}`})`);
+  out.push(`Schedule: ${sc.expression}${zone}, ${sc.paused ? 'PAUSED' : sc.enabled ? 'enabled' : 'DISABLED'} (${sc.source === 'config' ? `config: the ${what} does not exist yet` : `live ${sc.engine === 'scheduler' ? 'EventBridge Scheduler schedule' : 'rule'}`})`);
   if (sc.next.length) {
     if (sc.displayTimeZone === 'UTC' || sc.displayTimeZone === 'Etc/UTC') out.push(...table([['NEXT RUNS (UTC)'], ...sc.next.map((n) => [n.utc])]));
     else {
@@ -133,8 +136,38 @@ export function renderJobs(s: StatusReport): string[] {
   } else {
     out.push('  no upcoming run times (expression not understood, or it never fires again)');
   }
-  if (!sc.enabled) out.push(`  the ${what} is disabled: these times will not run until it is enabled`);
+  if (!sc.enabled) out.push(`  the ${what} is ${sc.paused ? 'paused' : 'disabled'}: these times will not run until it is ${sc.paused ? 'resumed' : 'enabled'}`);
   return out;
+}
+
+/** The paused schedules: who paused each, when, why, and what lifts it. */
+export function renderPaused(s: Pick<StatusReport, 'jobs'>): string[] {
+  return s.jobs.filter((j) => j.schedule.paused).map((j) => {
+    const m = j.schedule.paused!;
+    const by = m.by || 'an unknown caller';
+    return m.reason === 'user'
+      ? `  ${j.job}: paused by ${by} at ${m.at} (batchctl pause); \`batchctl resume ${j.job}\` re-enables it, up keeps it paused`
+      : `  ${j.job}: paused by down --endpoints (${by}, ${m.at}): runs would fail without the endpoints; \`batchctl up\` restores them and resumes it`;
+  });
+}
+
+/** Each job's image: what it runs, pinned or by tag, and whether its tag moved since the deploy. */
+export function renderImages(s: Pick<StatusReport, 'jobs'>): string[] {
+  const rows = s.jobs.filter((j) => j.image).map((j) => {
+    const i = j.image!;
+    const short = (d: string | null | undefined) => (d ? d.slice(0, 19) : '');
+    const tag = i.tag === undefined ? 'the config names the digest'
+      : i.tagDigest === null ? `no image tagged ${i.tag}`
+        : i.tagMoved ? `tag ${i.tag} moved since: now ${short(i.tagDigest)} (batchctl deploy${s.jobs.length > 1 ? ` ${j.job}` : ''} runs it)`
+          : i.deployedDigest ? `tag ${i.tag} still points at it`
+            : `tag ${i.tag} is ${short(i.tagDigest)} now`;
+    const runs = !i.reference ? 'no task definition yet'
+      : i.deployedDigest ? `${short(i.deployedDigest)} (deployed)`
+        : `${i.reference.split('/').pop()} (by tag${i.pin === 'digest' ? ': not pinned yet' : ''})`;
+    return [j.job, runs, tag];
+  });
+  if (!rows.length) return [];
+  return ['Images:', ...table([['JOB', 'RUNS', 'TAG'], ...rows])];
 }
 
 /** `batchctl status`: resources present / missing / drifted, endpoints, schedule, last runs. */

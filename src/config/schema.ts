@@ -165,6 +165,15 @@ export const taskSchema = z.strictObject({
    */
   image: opt(str()),
   /**
+   * What a run's image is. `digest`: the task definition names the image by its digest
+   * (`<repository>@sha256:...`), set by `batchctl deploy` (or `push --deploy`) and kept by `up`, so every
+   * run uses exactly the deployed image until the next deploy, and `batchctl rollback` returns to the one
+   * before. `tag`: it names `<repository>:<imageTag>`, so a run uses whatever the tag points at when it
+   * starts. Left out: `tag`, so that upgrading batchctl never changes the image of a running stack;
+   * `batchctl init` writes `digest`.
+   */
+  imagePin: z._default(z.enum(['tag', 'digest']), 'tag'),
+  /**
    * `task.image` is in another account's ECR, and that repository's policy lets this account (or the
    * execution role) pull it. Required for such an image: batchctl cannot see or set the other account's
    * policy, so it asks you to confirm it instead of deploying a task that can never pull.

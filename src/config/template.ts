@@ -89,8 +89,9 @@ task:
   cpu: 2048                    # Fargate CPU units: 256 512 1024 2048 4096 8192 16384
   memory: 8192                 # MiB, a Fargate pair with cpu (2048 takes 4096-16384 in steps of 1024)
   containerName: batch
-  imageTag: latest             # runs <repository uri>:<imageTag>, which \`batchctl push\` builds and uploads
+  imageTag: latest             # the tag \`batchctl push\` uploads to the stack's repository and \`batchctl deploy\` pins
   # image: <ECR image URI>     # instead of the stack's repository: a full ECR image URI in ${r}
+  imagePin: digest             # digest: runs the image \`batchctl deploy\` pinned; tag: whatever imageTag points at (left out: tag)
   crossAccountImage: false     # true: \`image\` is in another account whose repository policy lets this one pull
   command: [node, dist/main.js]
   environment: {}              # plain variables (never secrets: they show in the task definition)

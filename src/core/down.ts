@@ -11,12 +11,15 @@ import { buildContext } from './context.js';
 import { asStepError, countActions, DEFAULT_PARALLEL, walkKeys, type RunResult } from './engine.js';
 import { RunFailed, UserError } from './errors.js';
 import { deletionPrerequisites } from './graph.js';
-import { planStack, type PlanEnv } from './plan.js';
+import { planStack, type Plan, type PlanEnv } from './plan.js';
+import { pauseFound, jobTrigger } from './pause.js';
+import { newMark, type PausableSettings } from '../resources/lib/pause.js';
+import type { JobConfig } from '../config/schema.js';
 import { endpointCost, pricesFor } from './pricing.js';
 import { realClock } from './clock.js';
 import type { ResourceEvent } from './reporter.js';
 import { openStack, type StackOptions } from './stack.js';
-import { describeOwner, type Ctx, type DeleteOptions, type ResourceKind, type ResourceRecord } from './types.js';
+import { describeOwner, type Ctx, type DeleteOptions, type Found, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Options of `down`. */
 export interface DownOptions extends StackOptions {
@@ -68,6 +71,8 @@ export interface DownReport extends RunResult {
   kept?: DownTarget[];
   /** For `--endpoints`. */
   saving?: EndpointSaving;
+  /** `--endpoints`: the jobs whose schedule it paused (runs would fail without the endpoints); the next `up` resumes them. */
+  paused?: string[];
 }
 
 interface Target extends DownTarget {
@@ -98,8 +103,18 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
   const ctxFor = (stepKey: string) => buildContext({ ...env, runId, records: state.records(), stepKey });
   const delOpts: DeleteOptions = { force: opts.force, recoveryWindowDays: opts.recoveryWindowDays };
   try {
-    let targets = await discover(env, ctxFor, opts);
+    const found = await discover(env, ctxFor, opts);
+    let targets = found.targets;
     if (opts.endpointsOnly) targets = targets.filter((t) => t.kindDef.costly);
+    // Without the endpoints every run would fail (and alert): their schedules are paused first, marked
+    // as `down --endpoints`'s, which the `up` that restores the endpoints lifts (a user's pause stays).
+    const toPause = opts.endpointsOnly && config.network.interfaceEndpoints.length ? schedulesToPause(config, found.plan) : [];
+    const pauseFirst = async (): Promise<string[]> => {
+      if (!toPause.length) return [];
+      const paused = await pauseFound(ctxFor, toPause, newMark('endpoints', stack.caller, clock.now()));
+      opts.reporter.info(`Paused the schedule of ${paused.join(', ')} (runs would fail without the endpoints): the \`batchctl up\` that restores the endpoints resumes ${paused.length === 1 ? 'it' : 'them'}`);
+      return paused;
+    };
     const events: ResourceEvent[] = [];
     const emit = (e: ResourceEvent) => {
       events.push(e);
@@ -136,9 +151,11 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     // Counting is a full listing (a bucket's every version): skipped when nobody reads it, that is with
     // --force (nothing to refuse) and --yes (no confirmation); the kept log group is still described.
     const data = await dataHeld(opts.force && opts.yes ? kept : [...targets, ...kept], ctxFor);
+    let paused: string[] = [];
     const report = (extra: Partial<DownReport> = {}): DownReport => ({
       ...head, targets: targets.map((t) => publicTarget(t, data)), declined: false, events, counts: countActions(events),
-      wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}), ...extra,
+      wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}),
+      ...(paused.length ? { paused } : {}), ...extra,
     });
     const sayKept = () => {
       for (const t of kept) {
@@ -148,6 +165,7 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       }
     };
     if (!targets.length) {
+      paused = await pauseFirst();
       await forgetStale();
       sayKept();
       if (!kept.length) opts.reporter.info('Nothing to delete.');
@@ -169,12 +187,14 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
         );
       }
       const keeping = kept.length ? ` (keeping ${kept.map((t) => `${t.label} ${t.id}`).join(', ')}: --keep-logs)` : '';
-      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}${keeping}:`, ...lines]))) {
+      const pausing = toPause.length ? ` and pause the schedule of ${toPause.map((p) => p.job.name).join(', ')} (runs would fail without the endpoints; \`up\` resumes ${toPause.length === 1 ? 'it' : 'them'})` : '';
+      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}${keeping}${pausing}:`, ...lines]))) {
         opts.reporter.info('Cancelled: nothing was deleted.');
         return report({ declined: true });
       }
     }
 
+    paused = await pauseFirst();
     await forgetStale();
     sayKept();
     const byKey = new Map(targets.map((t) => [t.key, t]));
@@ -225,7 +245,7 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
  * then state records of nodes the config no longer has. Only what its tags (or its parent's) say is this
  * stack's is ever a target: a state record naming anything else is reported and forgotten.
  */
-async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOptions): Promise<Target[]> {
+async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOptions): Promise<{ targets: Target[]; plan: Plan }> {
   const plan = await planStack(env, { parallel: opts.parallel });
   const targets: Target[] = [];
   const claimed = new Set<string>();
@@ -281,7 +301,15 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     const kind = RESOURCE_KINDS.find((k) => k.kind === e.kind);
     if (kind) add({ key: e.key, kindDef: kind, record: e.record, deps: [], orphan: true, stateKey: e.key });
   }
-  return targets;
+  return { targets, plan };
+}
+
+/** Every job's schedule the walk found that fires now (ours, enabled, not paused): what `down --endpoints` pauses. */
+function schedulesToPause(config: PlanEnv['config'], plan: Plan): { job: JobConfig; found: Found<PausableSettings> }[] {
+  return config.jobs.flatMap((job) => {
+    const found = plan.entries.find((e) => e.key === jobTrigger(job).key)?.found as Found<PausableSettings> | undefined;
+    return found?.owned && found.observed.state === 'ENABLED' && !found.observed.paused ? [{ job, found }] : [];
+  });
 }
 
 /** What the log group kind is: the one --keep-logs keeps. */

@@ -203,6 +203,8 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     const a = prior && !prior.partial && settled
       ? prior
       : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+    // What only this look showed (the first could not see the node whole: its dependencies did not exist).
+    if (a !== prior) for (const note of a.notes ?? []) if (!prior?.notes?.includes(note)) env.reporter.warn(`${key}: ${note}`);
     opts.beforeStep?.(a);
     const { action, record, changes } = await converge(env, node, ctx, a, opts, clock);
     actions.set(key, action);
@@ -454,7 +456,7 @@ export async function assess(
   const more = { notes, ignoredRecord };
   let desired: unknown;
   try {
-    desired = await kind.desired(ctx, spec);
+    desired = await kind.desired(ctx, spec, found);
   } catch (err) {
     if (tolerateMissingDeps && err instanceof MissingRecord) {
       return found
@@ -463,6 +465,7 @@ export async function assess(
     }
     throw err;
   }
+  notes.push(...(kind.notes?.(desired, found) ?? []));
   if (!found) return { ...base, ...more, action: 'create', desired, changes: [] };
   const changes = kind.diff(desired, found.observed);
   if (changes.length === 0) return { ...base, ...more, action: 'unchanged', found, desired, changes };

@@ -36,10 +36,11 @@ import { alertRuleName, topicName } from '../resources/lib/notify.js';
 import { deadLetterQueueName, scheduleGroupName } from '../resources/lib/scheduler.js';
 import type { PolicyDocument, PolicyStatement } from '../resources/lib/policies.js';
 import { TAG_STACK } from './types.js';
+import { parseEcrImage } from '../config/image.js';
 import type { StateLocation } from './state.js';
 
 /** The commands a policy can be printed for: every command that calls AWS. */
-export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'logs', 'push', 'status', 'cost', 'outputs'] as const;
+export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'logs', 'push', 'status', 'cost', 'outputs'] as const;
 export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
 
 /** Commands that call no AWS API needing a permission, and why. */
@@ -57,9 +58,15 @@ export const ADMIN_COMMANDS: Record<string, string> = {
 /** Commands that read state or AWS to find the stack's resources. */
 const DISCOVER: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs'];
 /** Commands that open the state (read it). */
-const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'push', 'cost'];
-/** Commands that take the lock and write the state. */
-const STATE_WRITERS: PolicyCommand[] = ['up', 'down'];
+const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'push', 'cost'];
+/** Commands that write the state (a deploy records the revision it registered; so does `push --deploy`). */
+const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
+/** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
+const STATE_LOCKERS: PolicyCommand[] = [...STATE_WRITERS, 'pause', 'resume'];
+/** Commands that pause or resume schedules (`down --endpoints` pauses them). */
+const PAUSERS: PolicyCommand[] = ['pause', 'resume', 'down'];
+/** Commands that register a task definition revision with another image (`push --deploy` deploys). */
+const DEPLOYERS: PolicyCommand[] = ['deploy', 'rollback', 'push'];
 const UP: PolicyCommand[] = ['up'];
 const DOWN: PolicyCommand[] = ['down'];
 /** `up` deletes what left the config (an interface endpoint, the other schedule engine, alerts). */
@@ -141,6 +148,12 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const queue = arn('sqs', deadLetterQueueName(c));
   const topic = arn('sns', topicName(ctx));
   const bucketArn = `arn:${P}:s3:::${bucket}`;
+  // The repositories jobs take their images from: the stack's, and those `task.image` names.
+  const imageRepos = [...new Set([repo, ...jobs.flatMap((j) => {
+    const e = j.task.image ? parseEcrImage(j.task.image) : undefined;
+    return e ? [`arn:${P}:ecr:${e.region}:${e.account}:repository/${e.repository}`] : [];
+  })])];
+  const pinsDigests = jobs.some((j) => j.task.imagePin === 'digest');
   const creates: [string, string][] = [
     ...(ownsNetwork ? [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateRouteTable', 'route-table'], ['CreateInternetGateway', 'internet-gateway']] as [string, string][] : []),
     ['CreateSecurityGroup', 'security-group'], ['CreateVpcEndpoint', 'vpc-endpoint'],
@@ -196,9 +209,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
       condition: { StringEquals: { 'iam:PermissionsBoundary': boundary.length === 1 ? boundary[0]! : boundary } },
     }] : []),
     { sid: 'IamRoles', commands: REMOVERS, resources: roles, actions: ['iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:DeleteRole'] },
-    passTo('PassTaskRolesToEcs', [...new Set([c.iam.executionRoleName, ...jn.taskRoles])], 'ecs-tasks.amazonaws.com', ['up', 'run-now']),
+    passTo('PassTaskRolesToEcs', [...new Set([c.iam.executionRoleName, ...jn.taskRoles])], 'ecs-tasks.amazonaws.com', ['up', 'run-now', ...DEPLOYERS]),
     passTo('PassEventsRole', jn.eventsRoles, 'events.amazonaws.com', UP),
-    passTo('PassSchedulerRole', jn.schedulerRoles, 'scheduler.amazonaws.com', UP),
+    // UpdateSchedule passes the schedule's role again, also when only pausing it.
+    passTo('PassSchedulerRole', jn.schedulerRoles, 'scheduler.amazonaws.com', [...UP, ...PAUSERS]),
     {
       sid: 'EcsServiceLinkedRole', commands: UP, actions: ['iam:CreateServiceLinkedRole'],
       resources: [`arn:${P}:iam::${A}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
@@ -225,6 +239,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
     { sid: 'Repository', commands: DOWN, resources: [repo], actions: ['ecr:ListImages', 'ecr:DeleteRepository'] },
     { sid: 'Repository', commands: ['push'], resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'] },
+    // A tag's digest now: what deploy pins, what status compares the deployed digest with, and (jobs
+    // with imagePin digest) what up pins before the first deploy; `rollback` checks its image is still there.
+    { sid: 'Images', commands: ['deploy', 'rollback', 'status', ...(pinsDigests ? DISCOVER : [])], resources: imageRepos, actions: ['ecr:DescribeImages'] },
     { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
@@ -237,20 +254,30 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
-    // status reads no task definition (each job's is plan's to check); the others list the families' revisions.
+    // status reads each job's latest revision (the image it runs); the others list the families' revisions.
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: UP, resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: ['status', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: ['rollback'], resources: ['*'], actions: ['ecs:ListTaskDefinitions'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: [...UP, ...DEPLOYERS], resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
+    { sid: 'TaskDefinitions', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'] },
     // `up` deletes the family of a job that left the config.
     { sid: 'TaskDefinitionsAnyResource', commands: REMOVERS, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
-    { sid: 'Tasks', commands: ['run-now', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
-    { sid: 'ListTasksInCluster', commands: ['run-now', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
+    { sid: 'Tasks', commands: ['stop'], resources: [tasks], actions: ['ecs:StopTask'] },
     // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the
     // stack's rules are listed by their name prefix, one call for all the jobs.
-    { sid: 'ListRules', commands: DISCOVER, resources: ['*'], actions: ['events:ListRules'] },
+    { sid: 'ListRules', commands: [...DISCOVER, 'pause', 'resume'], resources: ['*'], actions: ['events:ListRules'] },
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    // A rule named after the stack is found in the listing; one of another name by DescribeRule.
+    { sid: 'Rules', commands: ['pause', 'resume'], resources: rules, actions: ['events:DescribeRule', 'events:ListTagsForResource'] },
+    // A pause is a tag on the rule, then the rule disabled; resuming lifts the tag, then enables it.
+    { sid: 'Rules', commands: ['pause', 'down'], resources: rules, actions: ['events:TagResource', 'events:DisableRule'] },
+    { sid: 'Rules', commands: ['resume'], resources: rules, actions: ['events:UntagResource', 'events:EnableRule'] },
     { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
@@ -258,8 +285,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'ScheduleGroup', commands: DISCOVER, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:GetScheduleGroup', 'scheduler:ListTagsForResource'] },
     { sid: 'ScheduleGroup', commands: UP, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:CreateScheduleGroup', 'scheduler:TagResource', 'scheduler:UntagResource'] },
     { sid: 'ScheduleGroup', commands: REMOVERS, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:DeleteScheduleGroup'] },
-    { sid: 'Schedules', commands: [...DISCOVER, 'run-now'], resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:GetSchedule'] },
+    { sid: 'ScheduleGroup', commands: ['pause', 'resume'], resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:GetScheduleGroup', 'scheduler:ListTagsForResource'] },
+    { sid: 'Schedules', commands: [...DISCOVER, 'run-now', 'pause', 'resume'], resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:GetSchedule'] },
     { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
+    { sid: 'Schedules', commands: PAUSERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
     // SQS: the scheduler's dead-letter queue
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
@@ -306,7 +335,7 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
     { sid: 'State', commands: STATE_WRITERS, resources: [key], actions: ['s3:PutObject'] },
     // The lock is read to name its holder, created with If-None-Match and deleted with If-Match
     // (a conditional delete on an ETag needs s3:GetObject too).
-    { sid: 'StateLock', commands: STATE_WRITERS, resources: [`${key}.lock`], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
+    { sid: 'StateLock', commands: STATE_LOCKERS, resources: [`${key}.lock`], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
   ];
 }
 

@@ -12,6 +12,8 @@ import { openStack, type StackOptions } from './stack.js';
 import { K } from '../resources/lib/keys.js';
 import type { StackConfig } from '../config/schema.js';
 import { findJob } from './jobs.js';
+import { checkPinned } from '../resources/lib/images.js';
+import type { DeployResult } from './deploy.js';
 
 /** What `push` takes besides the stack options. */
 export interface PushOptions extends StackOptions {
@@ -27,6 +29,8 @@ export interface PushOptions extends StackOptions {
   docker?: string;
   /** Where docker's build and push output goes as it arrives (default: stderr). */
   output?: (text: string) => void;
+  /** Then deploy each image by the digest the registry reported, to the jobs that run it (core/deploy.ts). */
+  deploy?: boolean;
 }
 
 /** One image pushed. */
@@ -42,6 +46,8 @@ export interface PushedImage {
 /** What was pushed: one image per distinct build of the jobs pushed. */
 export interface PushResult {
   images: PushedImage[];
+  /** With `deploy`: what each job runs now. */
+  deployed?: DeployResult[];
 }
 
 /** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
@@ -99,12 +105,22 @@ function buildsOf(config: StackConfig, opts: PushOptions): Build[] {
   return [...builds.values()];
 }
 
-/** Build, log in, tag and push the jobs' images to the stack's repository. */
+/** Build, log in, tag and push the jobs' images to the stack's repository; with `deploy`, deploy them. */
 export async function runPush(opts: PushOptions): Promise<PushResult> {
+  const pushed = await pushImages(opts);
+  if (!opts.deploy) return pushed;
+  const { runDeploy } = await import('./deploy.js');
+  const report = await runDeploy({ ...opts, job: undefined, pushed: pushed.images.map((i) => ({ jobs: i.jobs, tag: i.image.slice(i.image.lastIndexOf(':') + 1), digest: i.digest })) });
+  return { ...pushed, deployed: report.results };
+}
+
+async function pushImages(opts: PushOptions): Promise<PushResult> {
   const stack = await openStack(opts, ['ecr', 'sts']);
   try {
     const { config, aws } = stack;
     const builds = buildsOf(config, opts);
+    // Refused before any docker work: a job whose image is named by tag cannot take a deployed digest.
+    if (opts.deploy) checkPinned(config.jobs.filter((j) => builds.some((b) => b.jobs.includes(j.name))));
 
     const name = stack.state.get(K.repository)?.id ?? config.repository.name;
     let uri: string | undefined;

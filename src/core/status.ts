@@ -15,6 +15,9 @@ import { nextRuns } from '../config/cron.js';
 import { awsErrorCode, isNotFound } from './errors.js';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { StackOptions } from './stack.js';
+import { describeMark, type PauseMark } from '../resources/lib/pause.js';
+import { buildContext } from './context.js';
+import { jobImages, type ImageStatus } from './images.js';
 
 /** One resource of the stack as it is now. */
 export interface ResourceStatus {
@@ -64,6 +67,8 @@ export interface ScheduleStatus {
   /** The zone `next[].local` is shown in: the configured one, else this machine's. */
   displayTimeZone: string;
   next: NextRun[];
+  /** Paused by `batchctl pause` or `down --endpoints`: who, when and why (read from the live schedule). */
+  paused?: PauseMark;
 }
 
 /** One job: its schedule as it stands, and its last run. */
@@ -73,6 +78,8 @@ export interface JobStatus {
   schedule: ScheduleStatus;
   /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
   lastRun?: RunInfo;
+  /** The image the job runs, its deployed digest, and whether its tag moved since. */
+  image?: ImageStatus;
 }
 
 /** One task of the family. Times are ISO strings; durations in seconds. */
@@ -253,7 +260,7 @@ export function localTimeZone(): string {
 /** A job's schedule block: next `count` fire times from `now`, shown in UTC and in the display zone. */
 export function scheduleStatus(
   job: JobConfig,
-  live: { expression: string; enabled: boolean; timezone?: string } | undefined,
+  live: { expression: string; enabled: boolean; timezone?: string; paused?: PauseMark } | undefined,
   now: Date,
   opts: { count?: number; displayTimeZone?: string } = {},
 ): ScheduleStatus {
@@ -270,7 +277,7 @@ export function scheduleStatus(
   const engine = job.schedule.engine;
   return {
     expression, enabled: live?.enabled ?? job.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
-    engine, timezone, displayTimeZone, next,
+    engine, timezone, displayTimeZone, next, ...(live?.paused ? { paused: live.paused } : {}),
   };
 }
 
@@ -315,7 +322,8 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
       ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
-      ...(e.notes?.length ? { notes: e.notes } : {}),
+      // A pause is shown with its job (renderJobs), not once more as a note of the schedule.
+      ...(e.notes?.length && notesBesidesPause(e).length ? { notes: notesBesidesPause(e) } : {}),
       ...(e.external ? { owner: 'you' as const } : {}),
     }));
     const counts = { present: 0, missing: 0, drifted: 0, error: 0, stale: 0 };
@@ -338,9 +346,16 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const byJob: Map<string, RecentRuns> = cluster?.action === 'create'
       ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
       : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
+    const images = await jobImages(
+      buildContext({ config, aws: stack.aws, account: stack.account, partition: stack.partition, records: stack.state.records(), memo: new Map() }), config.jobs,
+    );
     const jobs: JobStatus[] = config.jobs.map((j) => {
       const lastRun = byJob.get(j.name)?.runs[0];
-      return { job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }), ...(lastRun ? { lastRun } : {}) };
+      const image = images.get(j.name);
+      return {
+        job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
+        ...(lastRun ? { lastRun } : {}), ...(image ? { image } : {}),
+      };
     });
     const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;
     const runs = [...byJob.values()].flatMap((r) => r.runs).sort((a, b) => time(b) - time(a)).slice(0, limit);
@@ -361,14 +376,21 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
   }
 }
 
-/** A job's rule or schedule as the walk found it: what fires, whether it is enabled, in which zone. */
-function liveTrigger(job: JobConfig, entries: { key: string; kind: string; found?: { observed: unknown } }[]): { expression: string; enabled: boolean; timezone?: string } | undefined {
+/** A job's rule or schedule as the walk found it: what fires, whether it is enabled or paused, in which zone. */
+function liveTrigger(job: JobConfig, entries: { key: string; kind: string; found?: { observed: unknown } }[]): { expression: string; enabled: boolean; timezone?: string; paused?: PauseMark } | undefined {
   const key = jobKey(job, job.schedule.engine === 'scheduler' ? K.schedule : K.rule);
-  const o = entries.find((e) => e.key === key)?.found?.observed as { expression?: string; scheduleExpression?: string; state: string; timezone?: string } | undefined;
+  const o = entries.find((e) => e.key === key)?.found?.observed as { expression?: string; scheduleExpression?: string; state: string; timezone?: string; paused?: PauseMark } | undefined;
   if (!o) return undefined;
+  const paused = o.paused ? { paused: o.paused } : {};
   return job.schedule.engine === 'scheduler'
-    ? { expression: o.expression ?? '', enabled: o.state === 'ENABLED', timezone: o.timezone }
-    : { expression: o.scheduleExpression ?? '', enabled: o.state === 'ENABLED' };
+    ? { expression: o.expression ?? '', enabled: o.state === 'ENABLED', timezone: o.timezone, ...paused }
+    : { expression: o.scheduleExpression ?? '', enabled: o.state === 'ENABLED', ...paused };
+}
+
+/** An entry's notes without the one saying its schedule is paused. */
+function notesBesidesPause(e: { notes?: string[]; found?: { observed: unknown } }): string[] {
+  const paused = (e.found?.observed as { paused?: PauseMark } | undefined)?.paused;
+  return (e.notes ?? []).filter((n) => !paused || n !== describeMark(paused));
 }
 
 /** The failure alerts as they stand. */

@@ -140,8 +140,17 @@ export interface ResourceKind<D = any, P = any> {
   external?: boolean;
   /** The nodes this kind contributes for a config. */
   nodes(config: StackConfig): NodeSpec<P>[];
-  /** The settings the node should have. May read dependency records through ctx.record. */
-  desired(ctx: Ctx, node: NodeSpec<P>): D | Promise<D>;
+  /**
+   * The settings the node should have. May read dependency records through ctx.record. `found` is the
+   * live resource when it exists: what only the resource itself records and the config does not say
+   * (a schedule paused by `batchctl pause`, the image `batchctl deploy` pinned) is kept from it.
+   */
+  desired(ctx: Ctx, node: NodeSpec<P>, found?: Found<D>): D | Promise<D>;
+  /**
+   * What the reader of `plan`, `up` and `status` should know about the node that is not a change (a
+   * paused schedule, an image not pinned yet). Shown with the node's notes.
+   */
+  notes?(desired: D, found: Found<D> | undefined): string[];
   /**
    * Look the resource up: by the recorded id first, else by tags (`batchctl:stack` + `batchctl:logical`)
    * or by its unique AWS name. Returns undefined when it does not exist; never throws for that. Ownership

@@ -1,7 +1,8 @@
 /**
  * The EventBridge Scheduler schedule that starts the task (engine `scheduler`): the cron in the
  * configured time zone, the same ECS target as the rule engine's, a retry policy and a dead-letter
- * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does.
+ * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does,
+ * and a pause is recorded at the end of its description (lib/pause.ts).
  */
 import { sortKeys } from './lib/json.js';
 import {
@@ -9,11 +10,14 @@ import {
   type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import type { Ctx, FieldChange, Found, ResourceKind } from '../core/types.js';
 import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 import { K, jobKey } from './lib/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from './lib/jobs.js';
+import { findRule } from './lib/events.js';
+import type { JobConfig } from '../config/schema.js';
 import { scheduleGroupName, schedulerInput } from './lib/scheduler.js';
+import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from './lib/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
 
@@ -26,7 +30,10 @@ export interface ScheduleDesired {
   expression: string;
   timezone: string;
   state: 'ENABLED' | 'DISABLED';
+  /** The description without the pause mark, which `paused` holds. */
   description: string;
+  /** The pause the schedule's description records, or none. */
+  paused?: PauseMark;
   /** 0: OFF (on time); else FLEXIBLE within this many minutes. */
   flexibleWindowMinutes: number;
   target: {
@@ -58,6 +65,22 @@ async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetSc
   }
 }
 
+/**
+ * The pause a job's rule carries, when the state records one for the job: a paused job whose engine
+ * switches to the Scheduler stays paused (the rule is deleted once the schedule exists).
+ */
+async function pauseOfRule(ctx: Ctx, job: JobConfig): Promise<PauseMark | undefined> {
+  const rec = ctx.maybeRecord(jobKey(job, K.rule));
+  const hit = rec ? await findRule(ctx, rec, rec.id) : undefined;
+  return hit?.owned ? hit.paused : undefined;
+}
+
+/** The pause a schedule's description records (undefined: none, or no such schedule). */
+export async function scheduleMark(ctx: Ctx, id: string): Promise<PauseMark | undefined> {
+  const s = await getSchedule(ctx, splitId(id).GroupName, splitId(id).Name);
+  return s ? splitMark(s.Description ?? '').paused : undefined;
+}
+
 /** The full definition: CreateSchedule's input, and UpdateSchedule's (which replaces every field). */
 function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'ClientToken'> {
   const e = d.target.ecs;
@@ -83,7 +106,7 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
     ScheduleExpression: d.expression,
     ScheduleExpressionTimezone: d.timezone,
     State: d.state,
-    Description: d.description,
+    Description: withMark(d.description, d.paused),
     FlexibleTimeWindow: d.flexibleWindowMinutes > 0 ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: d.flexibleWindowMinutes } : { Mode: 'OFF' },
     Target: target,
   };
@@ -93,13 +116,15 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
 export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
   const t = s.Target;
   const e = t?.EcsParameters;
+  const { description, paused } = splitMark(s.Description ?? '');
   return {
     name: s.Name ?? '',
     group: s.GroupName ?? '',
     expression: s.ScheduleExpression ?? '',
     timezone: s.ScheduleExpressionTimezone ?? 'UTC',
     state: s.State === 'DISABLED' ? 'DISABLED' : 'ENABLED',
-    description: s.Description ?? '',
+    description,
+    ...(paused ? { paused } : {}),
     flexibleWindowMinutes: s.FlexibleTimeWindow?.Mode === 'FLEXIBLE' ? s.FlexibleTimeWindow.MaximumWindowInMinutes ?? 0 : 0,
     target: {
       arn: t?.Arn ?? '',
@@ -154,16 +179,20 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     params: { job: job.name },
   })),
 
-  desired(ctx, node) {
+  // A pause of `down --endpoints` is lifted only once the endpoints are back: the schedule depends on
+  // them (ecsTargetDeps), as its target's network needs them.
+  async desired(ctx, node, found) {
     const job = jobOf(ctx.config, node.params.job);
     const { task, schedule } = job;
+    const paused = keptPause(found ? found.observed.paused : await pauseOfRule(ctx, job));
     return {
       name: schedule.name,
       group: ctx.record(K.scheduleGroup).id,
       expression: schedule.expression,
       timezone: schedule.timezone ?? 'UTC',
-      state: schedule.enabled ? 'ENABLED' : 'DISABLED',
+      state: schedule.enabled && !paused ? 'ENABLED' : 'DISABLED',
       description: schedule.description ?? `Runs the ${task.family} task (batchctl stack ${ctx.stack})`,
+      ...(paused ? { paused } : {}),
       flexibleWindowMinutes: schedule.flexibleWindowMinutes,
       target: {
         arn: ctx.record(K.cluster).arn ?? '',
@@ -174,6 +203,11 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
         deadLetterArn: jobUsesDeadLetterQueue(job) ? ctx.record(K.deadLetterQueue).arn : undefined,
       },
     };
+  },
+
+  notes: (d, found) => {
+    const m = found ? found.observed.paused : d.paused;
+    return m ? [describeMark(m)] : [];
   },
 
   async find(ctx, node, recorded) {
@@ -202,6 +236,7 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     for (const f of ['expression', 'timezone', 'state', 'description', 'flexibleWindowMinutes'] as const) {
       if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
     }
+    if (markField(d.paused) !== markField(o.paused)) changes.push({ field: 'paused', from: markField(o.paused), to: markField(d.paused) });
     for (const f of ['arn', 'roleArn', 'deadLetterArn'] as const) {
       if ((d.target[f] ?? null) !== (o.target[f] ?? null)) changes.push({ field: `target.${f}`, from: o.target[f], to: d.target[f] });
     }
@@ -232,3 +267,23 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     }
   },
 };
+
+/**
+ * `batchctl pause` and `resume` on a schedule: UpdateSchedule replaces the whole schedule, so it is sent
+ * as it is live (not as the config says now) with only the state and the description's mark changed, in
+ * one call.
+ */
+export const schedulePause: Pausable<ScheduleDesired> = {
+  async pause(ctx, found: Found<ScheduleDesired>, mark) {
+    await setSchedule(ctx, found, { ...found.observed, state: 'DISABLED', paused: mark });
+  },
+  async resume(ctx, found, enabled) {
+    const { paused: _gone, ...rest } = found.observed;
+    await setSchedule(ctx, found, { ...rest, state: enabled ? 'ENABLED' : 'DISABLED' });
+  },
+};
+
+async function setSchedule(ctx: Ctx, found: Found<ScheduleDesired>, d: ScheduleDesired): Promise<void> {
+  const { GroupName, Name } = splitId(found.record.id);
+  await send(d.target.roleArn, () => ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })));
+}

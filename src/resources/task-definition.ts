@@ -1,7 +1,8 @@
 /**
  * The task definition family. Task definitions are immutable: a change registers a new revision, and
  * the schedule target names the family (no revision), so the next run uses the latest ACTIVE one.
- * Old revisions are kept while the stack lives: a running task may still use one.
+ * Old revisions are kept while the stack lives: a running task may still use one, and with
+ * `task.imagePin: digest` they are the record of what was deployed (`batchctl rollback` reads them).
  */
 import {
   DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand,
@@ -15,6 +16,7 @@ import { K, jobKey } from './lib/keys.js';
 import { jobOf, type JobParams } from './lib/jobs.js';
 import { ENV_JOB_NAME } from './lib/guard.js';
 import { repositoryUri, secretArn } from './lib/policies.js';
+import { containerImage, imageToRun, parseRef } from './lib/images.js';
 import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
 
@@ -25,6 +27,8 @@ export interface TaskDefDesired {
   family: string;
   content: TaskDefContent;
   tags: Record<string, string>;
+  /** The job's `task.imagePin` (not a setting of the revision: what `plan` says of its image). */
+  imagePin?: 'tag' | 'digest';
 }
 
 /** Fields a revision's content may have; everything else DescribeTaskDefinition returns is read-only. */
@@ -71,7 +75,8 @@ export function canonicalContent(c: TaskDefContent | TaskDefinition): Record<str
   return (strip(picked) ?? {}) as Record<string, unknown>;
 }
 
-async function describe(ctx: Ctx, family: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
+/** A family's latest ACTIVE revision, or the revision `family:n` / its ARN names, with its tags; undefined when there is none. */
+export async function describeRevision(ctx: Ctx, family: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
   try {
     const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }));
     // DescribeTaskDefinition(family) returns the latest ACTIVE revision; INACTIVE means deregistered.
@@ -93,13 +98,15 @@ export function digestOf(content: TaskDefContent | TaskDefinition, tags: Record<
   return createHash('sha256').update(JSON.stringify([canonicalContent(content), sorted])).digest('hex').slice(0, 32);
 }
 
-function record(td: TaskDefinition, tags: Record<string, string>): ResourceRecord {
+/** A revision's record; `image` is its container's image (the deployed one, with `imagePin: digest`). */
+export function record(td: TaskDefinition, tags: Record<string, string>): ResourceRecord {
   const arn = td.taskDefinitionArn ?? '';
+  const image = td.containerDefinitions?.[0]?.image;
   return {
     kind: 'ecs.task-definition',
     id: td.family ?? '',
     arn,
-    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, ''), digest: digestOf(td, tags) },
+    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, ''), digest: digestOf(td, tags), ...(image ? { image } : {}) },
   };
 }
 
@@ -136,18 +143,21 @@ async function unchangedRevision(ctx: Ctx, node: NodeSpec<JobParams>, recorded: 
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
   const latest = (await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family)).get(family);
   if (latest?.arn !== recorded.arn) return undefined;
+  // With a pinned image, what the config asks for depends on the image the revision runs.
+  if (jobOf(ctx.config, node.params.job).task.imagePin === 'digest' && !recorded.attrs.image) return undefined;
   let d: TaskDefDesired;
   try {
-    d = await taskDefinition.desired(ctx, node);
+    d = await desiredFor(ctx, node, recorded.attrs.image);
   } catch (err) {
     if (err instanceof MissingRecord) return undefined;
     throw err;
   }
-  return digestOf(d.content, d.tags) === recorded.attrs.digest ? { record: recorded, owned: true, observed: d } : undefined;
+  // Observed as find would read it: the revision's settings (imagePin is the config's, not the revision's).
+  return digestOf(d.content, d.tags) === recorded.attrs.digest ? { record: recorded, owned: true, observed: { family: d.family, content: d.content, tags: d.tags } } : undefined;
 }
 
 /** Every revision ARN of exactly this family with this status (familyPrefix also matches longer names). */
-async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'): Promise<string[]> {
+export async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'): Promise<string[]> {
   // Family names are [A-Za-z0-9_-]: nothing to escape.
   const exact = new RegExp(`:task-definition/${family}:\\d+$`);
   const arns: string[] = [];
@@ -168,10 +178,54 @@ async function revisions(ctx: Ctx, family: string, status: 'ACTIVE' | 'INACTIVE'
 async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition> {
   const rev = td.revision ?? 0;
   if (rev < 2) return td;
-  const prev = await describe(ctx, `${td.family}:${rev - 1}`);
+  const prev = await describeRevision(ctx, `${td.family}:${rev - 1}`);
   if (!prev || !ownershipOf(ctx, prev.tags).owned || JSON.stringify(canonicalContent(prev.td)) !== JSON.stringify(canonicalContent(td))) return td;
   await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: td.taskDefinitionArn }));
   return prev.td;
+}
+
+/**
+ * The revision the config asks for. `live`: the image the current revision runs, which a pinned job keeps
+ * (lib/images.ts).
+ */
+async function desiredFor(ctx: Ctx, node: NodeSpec<JobParams>, live: string | undefined): Promise<TaskDefDesired> {
+  const job = jobOf(ctx.config, node.params.job);
+  const t = job.task;
+  // Every job but the original one names itself to the job: its duplicate guard claims under its own prefix.
+  const env: Record<string, string> = job.original ? t.environment : { ...t.environment, [ENV_JOB_NAME]: job.name };
+  return {
+    family: t.family,
+    tags: resourceTags(ctx, node.key),
+    imagePin: t.imagePin,
+    content: {
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: String(t.cpu),
+      memory: String(t.memory),
+      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: t.cpuArchitecture },
+      executionRoleArn: ctx.record(K.role('execution')).arn,
+      taskRoleArn: ctx.record(jobKey(job, K.role('task'))).arn,
+      containerDefinitions: [
+        {
+          name: t.containerName,
+          image: await imageToRun(ctx, job, t.image ?? `${repositoryUri(ctx)}:${t.imageTag}`, live),
+          essential: true,
+          // The schedule target overrides the command too (as in the article); the default here lets a
+          // manual run work without an override.
+          command: t.command,
+          environment: Object.keys(env).sort().map((name) => ({ name, value: env[name] })),
+          // Only the ARN and JSON key are stored: ECS resolves the value at task start.
+          secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }],
+          logConfiguration: {
+            logDriver: 'awslogs',
+            // One log group for the stack; each job's streams are `<its prefix>/<container>/<task id>`.
+            options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': job.streamPrefix },
+          },
+          // No portMappings: the article maps port 80, but a batch job serves nothing.
+        },
+      ],
+    },
+  };
 }
 
 /** A job's task definition family (one per job). */
@@ -187,51 +241,23 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
     params: { job: job.name },
   })),
 
-  desired(ctx, node) {
-    const job = jobOf(ctx.config, node.params.job);
-    const t = job.task;
-    // Every job but the original one names itself to the job: its duplicate guard claims under its own prefix.
-    const env: Record<string, string> = job.original ? t.environment : { ...t.environment, [ENV_JOB_NAME]: job.name };
-    return {
-      family: t.family,
-      tags: resourceTags(ctx, node.key),
-      content: {
-        requiresCompatibilities: ['FARGATE'],
-        networkMode: 'awsvpc',
-        cpu: String(t.cpu),
-        memory: String(t.memory),
-        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: t.cpuArchitecture },
-        executionRoleArn: ctx.record(K.role('execution')).arn,
-        taskRoleArn: ctx.record(jobKey(job, K.role('task'))).arn,
-        containerDefinitions: [
-          {
-            name: t.containerName,
-            image: t.image ?? `${repositoryUri(ctx)}:${t.imageTag}`,
-            essential: true,
-            // The schedule target overrides the command too (as in the article); the default here lets a
-            // manual run work without an override.
-            command: t.command,
-            environment: Object.keys(env).sort().map((name) => ({ name, value: env[name] })),
-            // Only the ARN and JSON key are stored: ECS resolves the value at task start.
-            secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }],
-            logConfiguration: {
-              logDriver: 'awslogs',
-              // One log group for the stack; each job's streams are `<its prefix>/<container>/<task id>`.
-              options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': job.streamPrefix },
-            },
-            // No portMappings: the article maps port 80, but a batch job serves nothing.
-          },
-        ],
-      },
-    };
+  desired(ctx, node, found) {
+    const live = found?.record.attrs?.image ?? containerImage(found?.observed.content, jobOf(ctx.config, node.params.job).task.containerName);
+    return desiredFor(ctx, node, live);
+  },
+
+  notes(d) {
+    const image = containerImage(d.content, String(d.content.containerDefinitions?.[0]?.name));
+    if (d.imagePin !== 'digest' || !image || parseRef(image).digest) return [];
+    return [`runs ${image}, not pinned to a digest yet (task.imagePin: digest): \`batchctl deploy\` or \`batchctl push --deploy\` pins it`];
   },
 
   async find(ctx, node, recorded) {
     const family = jobOf(ctx.config, node.params.job).task.family;
     const same = await unchangedRevision(ctx, node, recorded, family);
     if (same) return same;
-    let got = recorded ? await describe(ctx, recorded.id) : undefined;
-    if (!got && recorded?.id !== family) got = await describe(ctx, family);
+    let got = recorded ? await describeRevision(ctx, recorded.id) : undefined;
+    if (!got && recorded?.id !== family) got = await describeRevision(ctx, family);
     if (!got) return undefined;
     const tags = managedTags(ctx, got.tags);
     return {
@@ -253,7 +279,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
         async (): Promise<{ taskDefinition?: TaskDefinition }> =>
           ctx.aws.once.ecs.send(new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) })),
         async () => {
-          const got = await describe(ctx, d.family);
+          const got = await describeRevision(ctx, d.family);
           return got && ownershipOf(ctx, got.tags).owned && JSON.stringify(canonicalContent(got.td)) === want ? { taskDefinition: got.td } : undefined;
         },
       );
@@ -306,7 +332,7 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
   pin: ({ record, observed }) => ({ record, observed: { ...observed, content: canonicalContent(observed.content) } }),
 
   async ownerOf(ctx, rec) {
-    const got = await describe(ctx, rec.id);
+    const got = await describeRevision(ctx, rec.id);
     return got && ownershipOf(ctx, got.tags);
   },
 

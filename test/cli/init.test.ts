@@ -100,7 +100,11 @@ describe('batchctl init', () => {
     const { batchSubnets, endpointSubnets } = written.network;
     // Compared as they apply: network keys left out take their mode's defaults (resolveNetwork).
     const applied = (raw: unknown) => { const c = configSchema.parse(raw); return { ...c, network: resolveNetwork(c.network) }; };
-    expect(applied(written)).toEqual(applied({ stack: 'demo', region: 'us-east-1', network: { batchSubnets, endpointSubnets } }));
+    // The one deliberate difference: new configs pin images by digest; a config without the key keeps
+    // `tag`, so upgrading batchctl never changes a running stack's image.
+    expect(written.task.imagePin).toBe('digest');
+    expect(configSchema.parse({ stack: 'demo', network: {} }).task.imagePin).toBe('tag');
+    expect(applied(written)).toEqual(applied({ stack: 'demo', region: 'us-east-1', network: { batchSubnets, endpointSubnets }, task: { imagePin: 'digest' } }));
     // Comments start at one column where the key leaves room.
     expect(text.split('\n').every((l) => l.length <= 160)).toBe(true);
   });

@@ -9,6 +9,8 @@
  * routed to igw-0000000000000000a.
  * FAKE_TASK_MS (`provisioning,pending,running`) sets how long a task takes, and FAKE_TASK_LOG (lines
  * separated by `|`) what every task writes to its log stream, 100 ms apart.
+ * `--then fake:image <repository> <tag>` is not a batchctl command: it adds an image with that tag to the
+ * fake ECR repository (as a `docker push` would), for the examples of `deploy` and `rollback`.
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -38,6 +40,10 @@ for (const a of args) {
 }
 let code = 0;
 for (const cmd of commands) {
+  if (cmd[0] === 'fake:image') {
+    fake.ecr.addImage(cmd[1]!, cmd[2]);
+    continue;
+  }
   process.exitCode = undefined;
   await buildProgram().parseAsync(['node', 'batchctl', ...cmd]);
   code = Number(process.exitCode ?? 0);

@@ -14,6 +14,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
   ListImagesCommand,
+  DescribeImagesCommand,
   BatchDeleteImageCommand,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
@@ -123,6 +124,37 @@ export class FakeEcr {
             return { imageIds: ids.slice(start, start + max), ...(start + max < ids.length ? { nextToken: String(start + max) } : {}) };
           },
         },
+        DescribeImages: {
+          command: DescribeImagesCommand,
+          handle: (i) => {
+            if (i.registryId && i.registryId !== registryId) {
+              awsError('RepositoryNotFoundException', `The repository with name '${i.repositoryName}' does not exist in the registry with id '${i.registryId}'`);
+            }
+            const r = this.get(i.repositoryName);
+            const ids: { imageDigest?: string; imageTag?: string }[] | undefined = i.imageIds;
+            if (ids && (i.maxResults || i.nextToken)) awsError('InvalidParameterException', 'Cannot specify both maxResults and imageIds');
+            const detail = (img: FakeImage) => ({
+              registryId, repositoryName: r.name, imageDigest: img.digest, imageTags: img.tags.length ? [...img.tags] : undefined,
+              imageSizeInBytes: 52_428_800, imagePushedAt: img.pushedAt, imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+            });
+            if (ids) {
+              // Any id that names no image fails the whole call (unlike BatchGetImage, which lists failures).
+              return {
+                imageDetails: ids.map((id) => {
+                  const img = r.images.find((x) => (!id.imageDigest || x.digest === id.imageDigest) && (!id.imageTag || x.tags.includes(id.imageTag)));
+                  if (!img) awsError('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.name}' in the registry with id '${registryId}'`);
+                  return detail(img);
+                }),
+              };
+            }
+            const status = i.filter?.tagStatus ?? 'ANY';
+            // ECR lists in no documented order: the oldest first here, so callers must sort by push time.
+            const all = r.images.filter((img) => status === 'ANY' || (status === 'TAGGED') === img.tags.length > 0);
+            const max = i.maxResults ?? 100;
+            const start = i.nextToken ? Number(i.nextToken) : 0;
+            return { imageDetails: all.slice(start, start + max).map(detail), ...(start + max < all.length ? { nextToken: String(start + max) } : {}) };
+          },
+        },
         BatchDeleteImage: {
           command: BatchDeleteImageCommand,
           handle: (i) => {
@@ -161,11 +193,21 @@ export class FakeEcr {
     });
   }
 
-  /** Test helper: an image in the repository, as a `docker push` would leave it. */
-  addImage(repository: string, tag?: string): string {
+  /**
+   * Test helper: an image in the repository, as a `docker push` would leave it (a tag already on another
+   * image moves to this one). `digest`: the digest docker reported, when the test knows it.
+   */
+  addImage(repository: string, tag?: string, digest = `sha256:${createHash('sha256').update(this.core.newId('image')).digest('hex')}`): string {
     const r = this.repositories.get(repository);
     if (!r) throw new Error(`fake ECR: no repository ${repository}`);
-    const digest = `sha256:${createHash('sha256').update(this.core.newId('image')).digest('hex')}`;
+    const same = r.images.find((img) => img.digest === digest);
+    if (same) {
+      if (tag && !same.tags.includes(tag)) {
+        for (const img of r.images) img.tags = img.tags.filter((t) => t !== tag);
+        same.tags.push(tag);
+      }
+      return digest;
+    }
     if (tag) {
       const holder = r.images.find((img) => img.tags.includes(tag));
       if (holder && r.tagMutability === 'IMMUTABLE') throw new Error(`fake ECR: tag ${tag} is immutable in ${repository}`);

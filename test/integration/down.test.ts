@@ -385,21 +385,24 @@ describe('down --endpoints', () => {
     f.core.resetCalls();
     const report = await downOn(s, { endpointsOnly: true });
     expect(report.counts.deleted).toBe(4);
-    expect(new Set(f.core.mutatingCalls().map((c) => c.op))).toEqual(new Set(['DeleteVpcEndpoints']));
+    // The schedule is paused first (runs would fail without the endpoints), then the endpoints go.
+    expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['TagResource', 'DisableRule', ...Array(4).fill('DeleteVpcEndpoints')]);
+    expect(report.paused).toEqual(['sample-batch']);
     const gone = f.core.mutatingCalls().flatMap((c) => c.input.VpcEndpointIds);
     expect(gone.every((id: string) => f.ec2.endpoints.get(id)?.type !== 'Gateway')).toBe(true);
     expect(f.ec2.networkInterfaceCount()).toBe(0);
     const after = f.inventory();
     expect(after.filter((e) => e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface' && e.settings.state !== 'deleted')).toEqual([]);
-    // Everything else exactly as it was.
-    const rest = (inv: InventoryEntry[]) => inv.filter((e) => !(e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface'));
+    // Everything else exactly as it was, but the rule, which is paused.
+    const rest = (inv: InventoryEntry[]) => inv.filter((e) => !(e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface') && e.type !== 'events.rule');
     expect(rest(after)).toEqual(rest(before));
+    expect(f.eventBridge.rules.get('sample-batch')).toMatchObject({ state: 'DISABLED', tags: { 'batchctl:paused': expect.stringMatching(/^down-endpoints /) } });
     expect(Object.keys(stateResources(s)).filter((k) => /^vpc-endpoint\/(ecr|logs|secrets)/.test(k))).toEqual([]);
     expect(report.saving).toMatchObject({ enis: 8 });
     expect(savingLine(report.saving!)).toMatch(/^Saved: 8 endpoint ENIs, \$0\.112\/hour, \$81\.76\/month/);
 
     const again = await upOn(s);
-    expect(again.counts.created).toBe(4);
+    expect(again.counts).toMatchObject({ created: 4, updated: 1 });
     expect(f.inventory()).toEqual(before);
   });
 

@@ -27,13 +27,13 @@ interface Fixture {
 const revive = (_k: string, v: unknown) =>
   v && typeof v === 'object' && '__bytes' in v ? new Uint8Array(Buffer.from(String((v as { __bytes: string }).__bytes), 'base64')) : v;
 
-function fixture(name: string): Fixture {
-  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/pre-jobs', `${name}.json`), 'utf8'), revive) as Fixture;
+function fixture(name: string, dir = 'pre-jobs'): Fixture {
+  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures', dir, `${name}.json`), 'utf8'), revive) as Fixture;
 }
 
 /** The recorded stack rebuilt in a fresh fake, with the state that release wrote, in a scratch directory. */
-async function rebuilt(name: string): Promise<{ f: FakeAws; s: Scratch; fx: Fixture }> {
-  const fx = fixture(name);
+async function rebuilt(name: string, dir = 'pre-jobs'): Promise<{ f: FakeAws; s: Scratch; fx: Fixture }> {
+  const fx = fixture(name, dir);
   const f = fresh();
   for (const c of fx.calls) await f.core.invoke(c.service, c.op, c.input);
   // The replay is faithful: the same resources with the same settings as that release left.
@@ -117,5 +117,47 @@ describe('a stack built before jobs existed', () => {
     s.editConfig((t) => `${t}\njobs:\n  lister: {}\n`);
     const err = await plan(s).catch((e: { details?: string[] }) => e);
     expect((err as { details: string[] }).details.join('\n')).toMatch(/task\.family +names the stack's original job's task definition family, and no job is marked original: true/);
+  });
+});
+
+/**
+ * A stack built by the release before `task.imagePin` (test/fixtures/pre-digest, recorded by that
+ * release's own `up`): its config has no `imagePin`, which means `tag`, so this code changes no image,
+ * not even once the repository holds an image it could pin, and looks up none.
+ */
+describe('a stack built before task.imagePin', () => {
+  for (const name of ['rule-engine', 'jobs']) {
+    it(`${name}: plan and up write nothing, with images in the repository or not`, async () => {
+      const { f, s, fx } = await rebuilt(name, 'pre-digest');
+      expect(fx.config).not.toMatch(/imagePin/);
+      for (let pass = 0; pass < 2; pass++) {
+        f.core.resetCalls();
+        expect((await plan(s)).pending).toBe(false);
+        await upOn(s);
+        expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
+        expect(f.core.count({ op: 'DescribeImages' })).toBe(0);
+        expect(f.inventory().filter((e) => e.type !== 'ecr.repository')).toEqual(fx.inventory.filter((e) => e.type !== 'ecr.repository'));
+        // Then images are pushed (the tags the jobs run): still nothing to do.
+        f.ecr.addImage('sample-batch', 'latest');
+        f.ecr.addImage('sample-batch', 'report');
+      }
+      // The task definitions name the tags as that release registered them.
+      expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE').map((t) => t.input.containerDefinitions[0].image).sort())
+        .toEqual(fx.inventory.filter((e) => e.type === 'ecs.task-definition').map((e) => (e.settings.containerDefinitions as { image: string }[])[0]!.image).sort());
+    });
+  }
+
+  it('rule-engine: opting in with imagePin: digest pins the tag\'s image of now in one new revision; up keeps it', async () => {
+    const { f, s } = await rebuilt('rule-engine', 'pre-digest');
+    const a = f.ecr.addImage('sample-batch', 'latest');
+    s.editConfig((t) => t.replace(/^task:\n/m, 'task:\n  imagePin: digest\n'));
+    f.core.resetCalls();
+    await upOn(s);
+    expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['RegisterTaskDefinition']);
+    expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE').at(-1)!.input.containerDefinitions[0].image).toMatch(new RegExp(`/sample-batch@${a}$`));
+    f.ecr.addImage('sample-batch', 'latest');
+    f.core.resetCalls();
+    await upOn(s);
+    expect(f.core.mutatingCalls()).toEqual([]);
   });
 });

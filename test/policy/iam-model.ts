@@ -52,7 +52,9 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
     case 'ecr': {
       if (call.op === 'GetAuthorizationToken') return [req('ecr:GetAuthorizationToken', '*')];
       const names: string[] = i.repositoryNames ?? (i.repositoryName ? [i.repositoryName] : []);
-      const res = i.resourceArn ? [i.resourceArn] : names.map((n) => arn('ecr', `repository/${n}`));
+      // A registryId names the account whose repository it is (an image in another account's ECR).
+      const repoArn = (n: string) => (i.registryId ? `arn:${P}:ecr:${R}:${i.registryId}:repository/${n}` : arn('ecr', `repository/${n}`));
+      const res = i.resourceArn ? [i.resourceArn] : names.map(repoArn);
       if (!res.length) res.push(arn('ecr', 'repository/*'));
       const out = res.map((r) => req(`ecr:${call.op}`, r));
       if (call.op === 'CreateRepository' && i.tags?.length) out.push(...res.map((r) => req('ecr:TagResource', r)));
@@ -267,6 +269,7 @@ function ecs(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     }
     case 'DescribeTasks': return (i.tasks as string[]).map((t) => req('ecs:DescribeTasks', t.startsWith('arn:') ? t : arn('ecs', `task/${clusterName(i.cluster)}/${t}`), { 'ecs:cluster': clusterArn(i.cluster) }));
     case 'ListTasks': return [req('ecs:ListTasks', '*', { 'ecs:cluster': clusterArn(i.cluster) })];
+    case 'StopTask': return [req('ecs:StopTask', String(i.task).startsWith('arn:') ? i.task : arn('ecs', `task/${clusterName(i.cluster)}/${i.task}`), { 'ecs:cluster': clusterArn(i.cluster) })];
   }
   throw new Error(`no IAM model for ecs:${call.op}: add how AWS authorises it to test/policy/iam-model.ts`);
 }

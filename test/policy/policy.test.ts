@@ -202,9 +202,48 @@ describe('every call of every command is allowed by the policy printed for it', 
       current = undefined;
       vi.useRealTimers();
     }
+    // Pause and resume the rule; a run started and stopped.
+    await as('pause', s, ['pause']);
+    await as('resume', s, ['resume']);
+    await as('run-now', s, ['run-now', '--no-wait']);
+    await as('stop', s, ['stop', '--yes']);
     await as('down', s, ['down', '--endpoints', '--yes']);
     await as('up', s, ['up']);
     await as('down', s, ['down', '--yes']);
+  }, 120_000);
+
+  it('images pinned by digest, S3 state, scheduler engine: up before any image, down --endpoints pauses, deploy, rollback, push --deploy, pause, resume, stop', async () => {
+    freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    fake.s3.addBucket('team-state', { versioning: 'Enabled' });
+    fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 600_000 };
+    const s = scratch();
+    mkdirSync(join(s.dir, 'batch'));
+    const state = 's3://team-state/batchctl/pinned.json';
+    setEngine(s, 'scheduler');
+    s.editConfig((t) => t.replace(/^task:\n/m, 'task:\n  imagePin: digest\n'));
+    await as('plan', s, ['plan'], { state });
+    await as('up', s, ['up'], { state });
+    // No image yet: each look resolves the tag again.
+    await as('plan', s, ['plan'], { state });
+    await as('status', s, ['status'], { state });
+    await as('outputs', s, ['outputs', '--live'], { state });
+    await as('down', s, ['down', '--endpoints', '--yes'], { state });
+    await as('up', s, ['up'], { state });
+    await as('pause', s, ['pause'], { state });
+    await as('resume', s, ['resume'], { state });
+    fake.ecr.addImage('sample-batch', 'latest');
+    await as('deploy', s, ['deploy'], { state });
+    await as('deploy', s, ['deploy', '--tag', 'missing'], { state, expectCode: 2 });
+    fake.ecr.addImage('sample-batch', 'latest');
+    await as('deploy', s, ['deploy'], { state });
+    await as('rollback', s, ['rollback'], { state });
+    await as('push', s, ['push', '--deploy'], { state });
+    await as('status', s, ['status'], { state });
+    await as('run-now', s, ['run-now', '--no-wait'], { state });
+    await as('stop', s, ['stop', '--yes'], { state });
+    await as('down', s, ['down', '--yes', '--force'], { state });
+    vi.useRealTimers();
   }, 120_000);
 
   it('scheduler engine, alerts, S3 state: every kind converges, switches engine, drops alerts, loses its state, and goes', async () => {
@@ -314,6 +353,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('run-now', s, ['run-now', 'custom', '--no-wait']);
     await as('logs', s, ['logs', 'report', '--since', '1d']);
     await as('logs', s, ['logs', '--since', '1d']);
+    // Every job's schedule at once: both engines, and a rule not named after the stack (not in its listing).
+    await as('pause', s, ['pause']);
+    await as('resume', s, ['resume']);
     // A job leaves the config: plan shows its resources going, up deletes them after the rest converged.
     s.editConfig((t) => t.replace(custom, ''));
     await as('plan', s, ['plan']);
@@ -467,10 +509,10 @@ describe('batchctl policy', () => {
     expect(r.warnings).toEqual([expect.stringMatching(/over IAM's 6144 for a managed policy: attach it inline/)]);
   });
 
-  it('an unknown command (deploy does not exist yet) or account is exit 2', async () => {
+  it('an unknown command or account is exit 2', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, 'policy', '--for', 'up,deploy')).toBe(2);
-    expect(err.join('')).toMatch(/^error: --for up,deploy: unknown command deploy\nhint: one or more of plan, up, down, run-now, logs, push, status, cost, outputs, or all/);
+    expect(await cli('-c', s.configPath, 'policy', '--for', 'up,redeploy')).toBe(2);
+    expect(err.join('')).toMatch(/^error: --for up,redeploy: unknown command redeploy\nhint: one or more of plan, up, down, run-now, stop, pause, resume, deploy, rollback, logs, push, status, cost, outputs, or all/);
     expect(await cli('-c', s.configPath, 'policy', '--account', '12345')).toBe(2);
   });
 });

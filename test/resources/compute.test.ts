@@ -383,7 +383,7 @@ describe('taskDefinition', () => {
   it('registers the article\'s definition without a port mapping; read defaults do not show as drift', async () => {
     const rec = await converge(taskDefinition, K.taskDefinition);
     const familyArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`;
-    expect(rec).toEqual({ kind: 'ecs.task-definition', id: 'sample-batch', arn: `${familyArn}:1`, attrs: { revision: '1', familyArn, digest: expect.stringMatching(/^[0-9a-f]{32}$/) } });
+    expect(rec).toEqual({ kind: 'ecs.task-definition', id: 'sample-batch', arn: `${familyArn}:1`, attrs: { revision: '1', familyArn, digest: expect.stringMatching(/^[0-9a-f]{32}$/), image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sample-batch:latest` } });
     const td = latest();
     expect(td.tags).toMatchObject({ 'batchctl:logical': 'task-definition' });
     expect(td.input).toMatchObject({

@@ -9,6 +9,7 @@ import {
 import { isNotFound } from '../../core/errors.js';
 import type { Ctx, Ownership, ResourceRecord } from '../../core/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
+import { TAG_PAUSED, parseMark, type PauseMark } from './pause.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   try {
@@ -58,12 +59,13 @@ async function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> 
  */
 export async function findRule(
   ctx: Ctx, recorded: ResourceRecord | undefined, name: string,
-): Promise<({ rule: RuleSummary & { Name: string; Arn: string }; tags: Record<string, string> } & Ownership) | undefined> {
+): Promise<({ rule: RuleSummary & { Name: string; Arn: string }; tags: Record<string, string>; paused?: PauseMark } & Ownership) | undefined> {
   let r = recorded ? await lookup(ctx, recorded.id) : undefined;
   if (!r && recorded?.id !== name) r = await lookup(ctx, name);
   if (!r?.Name || !r.Arn) return undefined;
   const tags = await ruleTags(ctx, r.Arn);
-  return { rule: r as RuleSummary & { Name: string; Arn: string }, tags: managedTags(ctx, tags), ...ownershipOf(ctx, tags) };
+  const paused = parseMark(tags[TAG_PAUSED]);
+  return { rule: r as RuleSummary & { Name: string; Arn: string }, tags: managedTags(ctx, tags), ...(paused ? { paused } : {}), ...ownershipOf(ctx, tags) };
 }
 
 /** Whose a rule is (undefined: gone). */
