@@ -96,7 +96,7 @@ for (const what of ['up', 'plan'] as const) {
   const ms = performance.now() - t;
   // STS (who am I) and the preflight (zones, endpoint services) are per command, not per resource: counted anyway.
   const calls = fake.core.count();
-  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.20), ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000)`);
+  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.20), ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000); image check: ${fake.core.count({ op: 'DescribeImages' })} DescribeImages for ${JOBS} jobs sharing one repository (target 1)`);
 }
 
 // 4. status: 1 job, then the 50.

@@ -15,6 +15,8 @@ export interface GlobalFlags {
   state?: string;
   /** `--json`, or `--output json`. */
   json?: boolean;
+  /** Every resource, not only what changed or needs attention. */
+  verbose?: boolean;
   debug?: boolean;
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { askYesNo } from './confirm.js';
 import { EXIT_CANCELLED } from './errors.js';
 import { runCommand, positiveInt } from './common.js';
-import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
+import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from './output.js';
 import type { ResourceAction } from '../core/reporter.js';
 import type { DownReport, EndpointSaving } from '../core/down.js';
 
@@ -21,7 +21,7 @@ export function registerDown(program: Command): void {
     .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; keepLogs?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
-        const reporter = await createReporter(mode);
+        const reporter = await createReporter(mode, { verbose: flags.verbose });
         const { runDown } = await import('../core/down.js');
         let report: DownReport;
         try {
@@ -38,7 +38,7 @@ export function registerDown(program: Command): void {
         } catch (err) {
           reporter.stop?.();
           const partial = (err as { report?: DownReport }).report;
-          if (partial && mode !== 'json') process.stdout.write(summary(partial, true).join('\n') + '\n');
+          if (partial && mode !== 'json') process.stdout.write([...(flags.verbose ? [] : notStartedLines(partial.events, DELETIONS)), ...summary(partial, true)].join('\n') + '\n');
           throw err;
         }
         reporter.stop?.();
@@ -77,6 +77,9 @@ function ask(lines: string[]): Promise<boolean> {
   const n = lines.length - 1;
   return askYesNo(lines, `Delete ${n === 1 ? 'this resource' : `these ${n} resources`}?`, 'nothing was deleted');
 }
+
+/** How `down` words the deletions never started after a failure. */
+const DELETIONS = { noun: ['deletion', 'deletions'], need: ['waits for', 'wait for'] } as { noun: [string, string]; need: [string, string] };
 
 function summary(r: DownReport, failed: boolean): string[] {
   const c: Record<ResourceAction, number> = r.counts;

@@ -35,6 +35,7 @@ export function buildProgram(): Command {
     .option('--state <file|s3://bucket/key>', 'where the state lives (default: the config\'s state.s3, else .batchctl/<stack>.state.json beside the config)')
     .option('--json', 'machine-readable output')
     .addOption(new Option('--output <format>', 'text or json (json is the same as --json, as in the AWS CLI)').choices(OUTPUT_FORMATS).default('text'))
+    .option('-v, --verbose', 'list every resource (up, down, plan, status), not only what changed or needs attention')
     .option('--debug', 'show stack traces on errors')
     .showHelpAfterError()
     // commander exits 1 on a usage error; a bad flag is the user's to fix, which we report as 2.

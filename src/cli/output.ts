@@ -1,8 +1,9 @@
 /**
  * Reporter implementations for the terminal: an ora spinner on a TTY, plain lines otherwise, and
- * nothing but the final JSON document with --json.
+ * nothing but the final JSON document with --json. The terminal ones are quiet unless --verbose: a line
+ * for what changed or failed, none for what stood unchanged (see `shownByDefault`).
  */
-import type { Reporter, ResourceEvent } from '../core/reporter.js';
+import type { InfoKind, Reporter, ResourceEvent } from '../core/reporter.js';
 import { registerCleanup } from '../core/cleanup.js';
 
 /** How output is rendered. */
@@ -96,20 +97,100 @@ export function formatDuration(ms: number): string {
   return `${m}m${String(s).padStart(2, '0')}s`;
 }
 
-/** Plain lines on stdout: one per finished resource, waits at most every 15 s per resource. */
-export class PlainReporter implements Reporter {
+/**
+ * Whether a finished step gets a line of its own. Quiet (the default): only what changed or went wrong
+ * (created, updated, deleted, failed, and a skip that says why); unchanged and already-gone resources
+ * are in the summary's counts, and steps never started after a failure collapse into one line per
+ * failed step at the end (`notStartedLines`). `--verbose`: every step.
+ */
+export function shownByDefault(e: ResourceEvent): boolean {
+  return !(e.action === 'unchanged' || e.action === 'absent' || e.notStarted);
+}
+
+/** How a terminal reporter renders: every line (`--verbose`) or only what changed. */
+export interface RenderOptions {
+  verbose?: boolean;
+}
+
+/** A terminal reporter: it can say whether the run's heading was printed (a summary then need not repeat it). */
+export interface TerminalReporter extends Reporter {
+  headingShown(): boolean;
+  stop?(): void;
+}
+
+/**
+ * The heading (`batchctl up: stack ...`) held back until another line is printed, so that a run printing
+ * nothing else prints only its summary. With --verbose it is printed at once.
+ */
+class Heading {
+  private pending?: string;
+  private shown = false;
+  constructor(private readonly verbose: boolean, private readonly write: (line: string) => void) {}
+  set(message: string): void {
+    if (this.verbose) this.print(message);
+    else this.pending = message;
+  }
+  /** Before any other line. */
+  flush(): void {
+    if (this.pending === undefined) return;
+    const m = this.pending;
+    this.pending = undefined;
+    this.print(m);
+  }
+  get wasShown(): boolean { return this.shown; }
+  private print(message: string): void {
+    this.shown = true;
+    this.write(message);
+  }
+}
+
+/** Plain lines on stdout: one per finished resource (see `shownByDefault`), waits at most every 15 s per resource. */
+export class PlainReporter implements TerminalReporter {
   private lastProgress = new Map<string, number>();
-  constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n')) {}
+  private readonly heading: Heading;
+  private readonly verbose: boolean;
+  constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n'), opts: RenderOptions = {}) {
+    this.verbose = !!opts.verbose;
+    this.heading = new Heading(this.verbose, out);
+  }
+  private line(text: string): void {
+    this.heading.flush();
+    this.out(text);
+  }
   stepStarted(): void {}
   stepProgress(key: string, message: string): void {
     const now = Date.now();
     if (now - (this.lastProgress.get(key) ?? 0) < 15_000) return;
     this.lastProgress.set(key, now);
-    this.out(`${'waiting'.padEnd(ACTION_WIDTH)} ${key}: ${message}`);
+    this.line(`${'waiting'.padEnd(ACTION_WIDTH)} ${key}: ${message}`);
   }
-  stepDone(e: ResourceEvent): void { this.out(formatEvent(e)); }
-  info(message: string): void { this.out(message); }
+  stepDone(e: ResourceEvent): void { if (this.verbose || shownByDefault(e)) this.line(formatEvent(e)); }
+  info(message: string, kind?: InfoKind): void {
+    if (kind === 'heading') this.heading.set(message);
+    else this.line(message);
+  }
   warn(message: string): void { process.stderr.write(`warning: ${message}\n`); }
+  headingShown(): boolean { return this.heading.wasShown; }
+}
+
+/**
+ * The steps never started after a failure, one line per failed step they waited for:
+ * `12 steps not started: they need vpc (failed)`. With --verbose each had its own line already.
+ */
+export function notStartedLines(events: ResourceEvent[], what: { noun: [string, string]; need: [string, string] }): string[] {
+  const groups = new Map<string, number>();
+  for (const e of events) {
+    if (e.action !== 'skipped' || !e.notStarted) continue;
+    const key = e.notStarted.after.join(', ');
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups].map(([after, n]) => {
+    const [one, many] = what.noun;
+    const head = `${n} ${n === 1 ? one : many} not started`;
+    if (!after) return `${head}: nothing new starts once a step has failed`;
+    const causes = after.split(', ').map((k) => `${k} (failed)`).join(', ');
+    return `${head}: ${n === 1 ? 'it' : 'they'} ${n === 1 ? what.need[0] : what.need[1]} ${causes}`;
+  });
 }
 
 /** Nothing while running; the command prints one JSON document at the end. Warnings go to stderr. */
@@ -125,9 +206,10 @@ export class JsonReporter implements Reporter {
 
 /**
  * A spinner listing the steps in flight (with the latest wait message), and a persisted line per
- * finished resource. Should the terminal lose its width, the finished lines still print.
+ * finished resource that `shownByDefault` keeps (every one with --verbose). Should the terminal lose its
+ * width, the finished lines still print.
  */
-export async function createTtyReporter(): Promise<Reporter & { stop(): void }> {
+export async function createTtyReporter(opts: RenderOptions = {}): Promise<TerminalReporter & { stop(): void }> {
   const spinner = await Spinner.create();
   const inFlight = new Map<string, string>();
   const refresh = () => {
@@ -143,27 +225,40 @@ export async function createTtyReporter(): Promise<Reporter & { stop(): void }> 
     spinner.text = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
     spinner.start();
   };
-  const print = (line: string) => {
+  const write = (line: string) => {
     const was = spinner.isSpinning;
     if (was) spinner.clear();
     process.stdout.write(line + '\n');
     if (was) spinner.render();
   };
+  const heading = new Heading(!!opts.verbose, write);
+  const print = (line: string) => {
+    heading.flush();
+    write(line);
+  };
   return {
     stepStarted(key) { inFlight.set(key, ''); refresh(); },
     stepProgress(key, message) { inFlight.set(key, message); refresh(); },
-    stepDone(e) { inFlight.delete(e.key); print(formatEvent(e)); refresh(); },
-    info(message) { print(message); },
+    stepDone(e) {
+      inFlight.delete(e.key);
+      if (opts.verbose || shownByDefault(e)) print(formatEvent(e));
+      refresh();
+    },
+    info(message, kind) {
+      if (kind === 'heading') heading.set(message);
+      else print(message);
+    },
     warn(message) { print(`warning: ${message}`); },
+    headingShown() { return heading.wasShown; },
     stop() { spinner.dispose(); },
   };
 }
 
 /** Build the reporter for a mode. */
-export async function createReporter(mode: OutputMode): Promise<Reporter & { stop?(): void }> {
+export async function createReporter(mode: OutputMode, opts: RenderOptions = {}): Promise<Reporter & { stop?(): void; headingShown?(): boolean }> {
   if (mode === 'json') return new JsonReporter();
-  if (mode === 'tty') return createTtyReporter();
-  return new PlainReporter();
+  if (mode === 'tty') return createTtyReporter(opts);
+  return new PlainReporter(undefined, opts);
 }
 
 /**

@@ -12,7 +12,7 @@ export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('show what `up` would create, update or refuse to replace, field by field (read-only)')
-    .option('--all', 'also list unchanged resources')
+    .option('--all', 'also list unchanged resources (as --verbose does)')
     .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
@@ -20,7 +20,8 @@ export function registerPlan(program: Command): void {
     .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
     .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runPlan }, { WarningsReporter }] = await Promise.all([import('../core/plan.js'), import('./output.js')]);
+        const [{ runPlan }, { WarningsReporter }, { imageWarnings }] = await Promise.all([import('../core/plan.js'), import('./output.js'), import('../core/image-check.js')]);
+        const all = opts.all || flags.verbose;
         const reporter = new WarningsReporter();
         const plan = await runPlan({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
@@ -44,6 +45,7 @@ export function registerPlan(program: Command): void {
               ...(e.notes?.length ? { notes: e.notes } : {}),
             })),
             conflicts: plan.conflicts.map((e) => e.key),
+            images: plan.images,
             ...(plan.saved ? { saved: plan.saved } : {}),
           }, null, 2) + '\n');
         } else {
@@ -55,7 +57,7 @@ export function registerPlan(program: Command): void {
                 : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
             const hasDup = !!e.found?.duplicates?.length;
             // Yours (mode existing) is always shown: what the stack builds on, and that it stays as it is.
-            if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length && !e.external) continue;
+            if (e.action === 'unchanged' && !all && !hasDup && !e.notes?.length && !e.external) continue;
             const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
             out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
             for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
@@ -69,6 +71,8 @@ export function registerPlan(program: Command): void {
             : `No changes: ${c.unchanged} resources match the config.`);
           if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
           if (saved) out.push(saved);
+          // Converging is not running: a stack whose image is missing runs its schedule into failures.
+          out.push(...imageWarnings(plan.images).map((w) => `warning: ${w}`));
           process.stdout.write(out.join('\n') + '\n');
         }
         // 1: the plan is incomplete (a read failed); 2: `up` would refuse (not ours, replacement).

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runCommand, positiveInt } from './common.js';
-import type { RunInfo, StatusReport } from '../core/status.js';
+import type { ResourceStatus, RunInfo, StatusReport } from '../core/status.js';
+import { imageWarnings } from '../core/image-check.js';
 
 /** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
 export function table(rows: string[][], indent = '  '): string[] {
@@ -47,20 +48,36 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
   return [`Network: ${n.mode}: ${how}`];
 }
 
-/** The plain-text rendering of a status report. */
-export function renderStatus(s: StatusReport): string[] {
+/**
+ * The resources block. Quiet (the default): the counts, then only what needs attention (missing,
+ * drifted, errors, stale, duplicates or notes); the healthy ones are a count. `verbose`: every resource.
+ */
+export function renderResources(s: Pick<StatusReport, 'resources' | 'counts'>, opts: { verbose?: boolean } = {}): string[] {
   const c = s.counts;
-  const out = [`batchctl status: stack ${s.stack} in ${s.region} (account ${s.account})`, ''];
+  const out: string[] = [];
   // The jobs' task definitions, roles and targets are plan's: status stays at a call or so per job.
-  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
-  out.push(...table([
-    ['STATE', 'RESOURCE', 'KEY', 'ID'],
-    ...s.resources.map((r) => {
-      const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
-      return [r.owner === 'you' && r.state === 'present' ? 'yours' : r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
-    }),
-  ]));
-  for (const r of s.resources) for (const n of r.notes ?? []) out.push(`  note: ${r.key}: ${n}`);
+  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''} (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
+  const healthy = (r: ResourceStatus) => r.state === 'present' && !r.duplicates?.length && !r.notes?.length;
+  const listed = opts.verbose ? s.resources : s.resources.filter((r) => !healthy(r));
+  if (listed.length) {
+    out.push(...table([
+      ['STATE', 'RESOURCE', 'KEY', 'ID'],
+      ...listed.map((r) => {
+        const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
+        return [r.owner === 'you' && r.state === 'present' ? 'yours' : r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
+      }),
+    ]));
+  }
+  const hidden = s.resources.length - listed.length;
+  if (hidden) out.push(`  ${listed.length ? 'the other ' : ''}${hidden} ${hidden === 1 ? 'matches' : 'match'} the config (--verbose lists ${hidden === 1 ? 'it' : 'them'})`);
+  for (const r of listed) for (const n of r.notes ?? []) out.push(`  note: ${r.key}: ${n}`);
+  return out;
+}
+
+/** The plain-text rendering of a status report (`verbose`: every resource, not only those needing attention). */
+export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}): string[] {
+  const out = [`batchctl status: stack ${s.stack} in ${s.region} (account ${s.account})`, ''];
+  out.push(...renderResources(s, opts));
   out.push('');
   out.push(...renderNetwork(s));
   const e = s.endpoints;
@@ -97,6 +114,9 @@ export function renderStatus(s: StatusReport): string[] {
   return out;
 }
 
+/** The IMAGE column: whether the job's image is in its repository. */
+const IMAGE_STATE = { present: 'pushed', missing: 'MISSING', unchecked: 'not checked' } as const;
+
 /** A run in one cell: `2026-11-28 00:30:15 exit 0 (2m03s)`, `RUNNING since ...`, or `-`. */
 function lastRunText(r: RunInfo | undefined): string {
   if (!r) return '-';
@@ -112,15 +132,17 @@ function lastRunText(r: RunInfo | undefined): string {
 export function renderJobs(s: StatusReport): string[] {
   const out = [`Jobs (${s.jobs.length}):`];
   out.push(...table([
-    ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', 'LAST RUN (UTC)'],
+    ['JOB', 'SCHEDULE', 'ENABLED', 'IMAGE', 'NEXT RUN (UTC)', 'LAST RUN (UTC)'],
     ...s.jobs.map((j) => {
       const sc = j.schedule;
       const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
       const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
-      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', IMAGE_STATE[j.image.state], sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
     }),
   ]));
   out.push(...renderPaused(s));
+  // Said under the table it concerns: a job whose image is missing fails at every scheduled run.
+  out.push(...imageWarnings(s.images).map((w) => `  warning: ${w}`));
   if (s.jobs.length !== 1) return out;
   const sc = s.jobs[0]!.schedule;
   const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';
@@ -185,7 +207,7 @@ export function registerStatus(program: Command): void {
         });
         const errors = report.resources.filter((r) => r.state === 'error');
         if (flags.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, ...report }, null, 2) + '\n');
-        else process.stdout.write(renderStatus(report).join('\n') + '\n');
+        else process.stdout.write(renderStatus(report, { verbose: flags.verbose }).join('\n') + '\n');
         return errors.length ? 1 : 0;
       }),
     );

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { runCommand, positiveInt } from './common.js';
-import { createReporter, formatDuration, outputMode, JsonReporter } from './output.js';
-import type { ResourceAction } from '../core/reporter.js';
+import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from './output.js';
+import type { ResourceAction, ResourceEvent } from '../core/reporter.js';
+import type { UpReport } from '../core/up.js';
 
 /** `batchctl up`: create or converge every resource of the stack. */
 export function registerUp(program: Command): void {
@@ -14,9 +15,9 @@ export function registerUp(program: Command): void {
     .action(async (planFile: string | undefined, opts: { parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
-        const reporter = await createReporter(mode);
+        const reporter = await createReporter(mode, { verbose: flags.verbose });
         const { runUp } = await import('../core/up.js');
-        let report;
+        let report: UpReport;
         try {
           report = await runUp({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
@@ -24,8 +25,11 @@ export function registerUp(program: Command): void {
           });
         } catch (err) {
           reporter.stop?.();
-          const partial = (err as { report?: { counts: Record<ResourceAction, number>; wallMs: number } }).report;
-          if (partial && mode !== 'json') process.stdout.write(summary(partial.counts, partial.wallMs, true) + '\n');
+          const partial = (err as { report?: Omit<UpReport, 'images'> }).report;
+          if (partial && mode !== 'json') {
+            const lines = [...(flags.verbose ? [] : notStartedLines(partial.events, STEPS)), summary(partial, true, !!reporter.headingShown?.())];
+            process.stdout.write(lines.join('\n') + '\n');
+          }
           throw err;
         }
         reporter.stop?.();
@@ -35,21 +39,36 @@ export function registerUp(program: Command): void {
             ok: true, stack: report.stack, region: report.region, account: report.account, statePath: report.statePath,
             ...(report.plan ? { plan: report.plan } : {}),
             resources: events.map((e) => ({ key: e.key, kind: e.kind, action: e.action, id: e.id, arn: e.arn, changes: e.changes })),
-            counts: report.counts, wallMs: report.wallMs,
+            counts: report.counts, wallMs: report.wallMs, images: report.images,
           }, null, 2) + '\n');
         } else {
-          process.stdout.write(summary(report.counts, report.wallMs, false) + '\n');
+          const { imageWarnings } = await import('../core/image-check.js');
+          // The missing image last, where it stays on screen: the stack is up, and will not run until pushed.
+          const lines = [summary(report, false, !!reporter.headingShown?.()), ...imageWarnings(report.images, { afterUp: true }).map((w) => `warning: ${w}`)];
+          process.stdout.write(lines.join('\n') + '\n');
         }
         return 0;
       }),
     );
 }
 
-function summary(c: Record<ResourceAction, number>, wallMs: number, failed: boolean): string {
+/** How `up` words the steps never started after a failure. */
+const STEPS = { noun: ['step', 'steps'], need: ['needs', 'need'] } as { noun: [string, string]; need: [string, string] };
+
+/**
+ * `Done: 1 created, 0 updated, 34 unchanged in 2.1s`; a run that changed nothing and printed nothing
+ * else is one line that names the stack (its heading was never printed).
+ */
+function summary(r: { counts: Record<ResourceAction, number>; wallMs: number; stack: string; region: string; account: string; events: ResourceEvent[] }, failed: boolean, headingShown: boolean): string {
+  const c = r.counts;
+  const changed = c.created + c.updated + c.deleted + c.failed + c.skipped;
+  if (!failed && !changed && !headingShown) {
+    return `No changes: stack ${r.stack} in ${r.region} (account ${r.account}) is up to date, ${c.unchanged} resources unchanged in ${formatDuration(r.wallMs)}`;
+  }
   const parts = [`${c.created} created`, `${c.updated} updated`, `${c.unchanged} unchanged`];
   // What left the config (a switched network mode's old path, the other schedule engine) goes last.
   if (c.deleted) parts.push(`${c.deleted} deleted`);
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
-  return `${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(wallMs)}`;
+  return `${failed ? 'Failed' : 'Done'}: ${parts.join(', ')} in ${formatDuration(r.wallMs)}`;
 }

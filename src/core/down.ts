@@ -8,7 +8,7 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { endpointAzCount } from '../resources/lib/network.js';
 import { buildContext } from './context.js';
-import { asStepError, countActions, DEFAULT_PARALLEL, walkKeys, type RunResult } from './engine.js';
+import { asStepError, countActions, DEFAULT_PARALLEL, failedPrerequisites, walkKeys, type RunResult } from './engine.js';
 import { RunFailed, UserError } from './errors.js';
 import { deletionPrerequisites } from './graph.js';
 import { planStack, type Plan, type PlanEnv } from './plan.js';
@@ -222,11 +222,13 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
         emit({ key, kind: t.kind, label: t.label, action: 'failed', id: t.id, message: error.message });
       },
     );
+    const causes = failedPrerequisites(outcome);
     for (const { key, blockedBy } of outcome.notStarted) {
       const t = byKey.get(key)!;
       emit({
         key, kind: t.kind, label: t.label, action: 'skipped', id: t.id,
         message: blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure',
+        notStarted: { after: causes.get(key)! },
       });
     }
     const failures = outcome.failures.map((f) => f.error);

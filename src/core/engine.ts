@@ -149,6 +149,27 @@ export async function walkKeys(
   return { done, failures, notStarted };
 }
 
+/**
+ * For each step never started, the failed steps that kept it waiting, followed through the steps in
+ * between (vpc failed, so the subnets never started, so neither did the endpoints: all "after vpc").
+ * Empty for a step that waited for no failure: the walk simply starts nothing new once a step fails.
+ */
+export function failedPrerequisites(outcome: WalkOutcome): Map<string, string[]> {
+  const failed = new Set(outcome.failures.map((f) => f.key));
+  const blocked = new Map(outcome.notStarted.map((n) => [n.key, n.blockedBy]));
+  const memo = new Map<string, string[]>();
+  const causes = (key: string): string[] => {
+    if (failed.has(key)) return [key];
+    let out = memo.get(key);
+    if (!out) {
+      out = [...new Set((blocked.get(key) ?? []).flatMap(causes))].sort();
+      memo.set(key, out);
+    }
+    return out;
+  };
+  return new Map(outcome.notStarted.map((n) => [n.key, causes(n.key)]));
+}
+
 async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunResult> {
   const clock = env.clock ?? realClock;
   const started = clock.now();
@@ -230,11 +251,13 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     },
   );
   // Everything that never ran: dependants of a failure, or independent steps not started after it.
+  const causes = failedPrerequisites(outcome);
   for (const { key, blockedBy } of outcome.notStarted) {
     const node = graph.byKey.get(key)!;
     emit({
       key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
       message: blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
+      notStarted: { after: causes.get(key)! },
     });
   }
   const failures = outcome.failures.map((f) => f.error);
@@ -349,9 +372,13 @@ async function cleanUp(
     },
   );
   // What never started stays in the state, and says why: never a silent success.
+  const causes = failedPrerequisites(outcome);
   for (const { key, blockedBy } of outcome.notStarted) {
     const t = byKey.get(key)!;
-    emit({ key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure' });
+    emit({
+      key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure',
+      notStarted: { after: causes.get(key)! },
+    });
   }
   const errors = outcome.failures.map((f) => f.error);
   if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));

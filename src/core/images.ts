@@ -7,6 +7,7 @@ import type { JobConfig } from '../config/schema.js';
 import { describeRevision } from '../resources/task-definition.js';
 import { configuredImage, configuredTag, containerImage, parseRef, tagDigest } from '../resources/lib/images.js';
 import type { Ctx } from './types.js';
+import { awsErrorCode } from './errors.js';
 
 /** One job's image. */
 export interface ImageStatus {
@@ -22,6 +23,8 @@ export interface ImageStatus {
   tag?: string;
   /** The digest that tag points at in the repository now; null when no image has that tag. */
   tagDigest?: string | null;
+  /** Why `tagDigest` is unknown: the repository could not be read (another account's, without its permission). */
+  tagNote?: string;
   /** Pinned, and the tag points at another image now: pushed since the deploy (`deploy` would move the job). */
   tagMoved?: boolean;
 }
@@ -33,15 +36,21 @@ export async function jobImages(ctx: Ctx, jobs: JobConfig[]): Promise<Map<string
     const tag = configuredTag(job);
     const [rev, now] = await Promise.all([
       describeRevision(ctx, job.task.family),
-      tag ? ctx.memo(`ecr:tag:${repository}:${tag}`, () => tagDigest(ctx.aws.ecr, repository, tag)) : undefined,
+      // Another account's repository may not be readable here (its policy): the tag's image is then unknown,
+      // which status says, rather than failing (the missing-image check notes the same).
+      tag ? ctx.memo(`ecr:tag:${repository}:${tag}`, () => tagDigest(ctx.aws.ecr, repository, tag)).then(
+        (d) => ({ d }),
+        (err: unknown) => ({ unreadable: `${awsErrorCode(err)}: ${(err as Error).message}` }),
+      ) : undefined,
     ]);
     const reference = rev ? containerImage(rev.td, job.task.containerName) : undefined;
     const deployedDigest = reference ? parseRef(reference).digest : undefined;
     return [job.name, {
       pin: job.task.imagePin, repository,
       ...(reference ? { reference } : {}), ...(deployedDigest ? { deployedDigest } : {}),
-      ...(tag ? { tag, tagDigest: now ?? null } : {}),
-      ...(deployedDigest && now ? { tagMoved: now !== deployedDigest } : {}),
+      ...(tag ? { tag } : {}),
+      ...(now && 'unreadable' in now ? { tagNote: `not read: ${now.unreadable}` } : tag ? { tagDigest: now?.d ?? null } : {}),
+      ...(deployedDigest && now && 'd' in now && now.d ? { tagMoved: now.d !== deployedDigest } : {}),
     }];
   }));
   return new Map(out);

@@ -12,6 +12,7 @@ import { describeOwner, type Ownership, type ResourceRecord } from './types.js';
 import type { PlanBasis } from './saved-plan.js';
 import type { OpenStack } from './stack.js';
 import type { PreflightReport } from './preflight.js';
+import type { ImageCheck } from './image-check.js';
 
 /** One node of a plan: the assessment, or the error that stopped it (e.g. a same-named resource not ours). */
 export interface PlanEntry extends Partial<Omit<Assessment, 'action'>> {
@@ -128,6 +129,8 @@ export interface PlanReport extends Plan {
   basis: PlanBasis;
   /** With `out`: the plan file written; absent when the plan has errors or conflicts (not saved). */
   saved?: { path: string; id: string };
+  /** Each job's image, and whether it is in its repository (scheduled runs fail until it is). */
+  images: ImageCheck[];
 }
 
 /**
@@ -135,20 +138,24 @@ export interface PlanReport extends Plan {
  * `up <file>` (core/saved-plan.ts).
  */
 export async function runPlan(opts: import('./stack.js').StackOptions & { parallel?: number; out?: string }): Promise<PlanReport> {
-  const [{ openStack }, { RESOURCE_KINDS }, { ALL_SERVICES }] = await Promise.all([
-    import('./stack.js'), import('../resources/index.js'), import('../aws/clients.js'),
+  const [{ openStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { checkStackImages }] = await Promise.all([
+    import('./stack.js'), import('../resources/index.js'), import('../aws/clients.js'), import('./image-check.js'),
   ]);
   const stack = await openStack(opts, ALL_SERVICES);
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
     const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
-    const plan = await planStack(
-      { config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS },
-      { parallel: opts.parallel },
-    );
+    // The images are read alongside the walk: one call per repository, no wait added.
+    const [plan, images] = await Promise.all([
+      planStack(
+        { config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS },
+        { parallel: opts.parallel },
+      ),
+      checkStackImages(stack.aws.ecr, stack.config, stack.account),
+    ]);
     const basis = basisOf(stack, checked);
-    const report: PlanReport = { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account, basis };
+    const report: PlanReport = { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account, basis, images };
     // A plan `up` would refuse, or could not complete, is shown but not saved (the caller says so).
     if (opts.out && !plan.conflicts.length && !plan.entries.some((e) => e.action === 'error')) {
       const { writeSavedPlan } = await import('./saved-plan.js');

@@ -13,6 +13,8 @@
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
  *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
  *   narrower) resource.
+ * - ecr:DescribeImages (plan, up, status: is each job's image pushed?) names the repository of every
+ *   job's image, the stack's and each `task.image`'s, in whichever account it is.
  * - Each job's roles, rule and family are named one by one while the document fits a role's inline
  *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
@@ -32,11 +34,11 @@
  */
 import type { StackConfig } from '../config/schema.js';
 import { defaultBucketName } from '../config/schema.js';
+import { parseEcrImage } from '../config/image.js';
 import { alertRuleName, topicName } from '../resources/lib/notify.js';
 import { deadLetterQueueName, scheduleGroupName } from '../resources/lib/scheduler.js';
 import type { PolicyDocument, PolicyStatement } from '../resources/lib/policies.js';
 import { TAG_STACK } from './types.js';
-import { parseEcrImage } from '../config/image.js';
 import type { StateLocation } from './state.js';
 
 /** The commands a policy can be printed for: every command that calls AWS. */
@@ -114,6 +116,16 @@ function jobNames(c: StackConfig, patterns: boolean, recorded: PolicyTarget['rec
     schedulerRoles: pick((j) => j.iam.schedulerRoleName),
     recordedRoles: plus([], recorded?.roles),
   };
+}
+
+/** The repositories of the images the jobs run, as ARNs: the stack's own and each `task.image`'s. */
+function imageRepositories(c: StackConfig, account: string, partition: string): string[] {
+  return [...new Set(c.jobs.map((j) => {
+    const image = j.task.image ? parseEcrImage(j.task.image) : undefined;
+    return image
+      ? `arn:${partition}:ecr:${image.region}:${image.account}:repository/${image.repository}`
+      : `arn:${partition}:ecr:${c.region}:${account}:repository/${c.repository.name}`;
+  }))];
 }
 
 /** Every grant, for every command. With `patterns`, default per-job names are `<stack>-*` (see jobNames). */
@@ -243,6 +255,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // with imagePin digest) what up pins before the first deploy; `rollback` checks its image is still there.
     { sid: 'Images', commands: ['deploy', 'rollback', 'status', ...(pinsDigests ? DISCOVER : [])], resources: imageRepos, actions: ['ecr:DescribeImages'] },
     { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
+    // Whether each job's image is pushed: the stack's repository, and any task.image's (another account's
+    // answers only if its repository policy also lets this account describe it; else it is not checked).
+    { sid: 'Images', commands: ['plan', 'up', 'status'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
     { sid: 'LogGroup', commands: DISCOVER, resources: logGroup, actions: ['logs:ListTagsForResource'] },

@@ -19,7 +19,19 @@ export interface ResourceEvent {
   /** The error message, for `failed`; the reason, for `skipped`. */
   message?: string;
   durationMs?: number;
+  /**
+   * `skipped` because the run stopped before this step started: `after` names the failed steps it was
+   * waiting for, through the steps in between (empty: it needed none, it was simply not started once a
+   * step had failed). Terminals collapse these into one line per failed step.
+   */
+  notStarted?: { after: string[] };
 }
+
+/**
+ * `heading`: what the run is about (stack, region, account). Terminals print it before the first other
+ * line (or at once with --verbose), never on its own: a run that changes nothing prints one line.
+ */
+export type InfoKind = 'heading';
 
 export interface Reporter {
   /** A step began (shown as in flight). */
@@ -29,7 +41,7 @@ export interface Reporter {
   /** A step ended. */
   stepDone(event: ResourceEvent): void;
   /** A free-form informational line. */
-  info(message: string): void;
+  info(message: string, kind?: InfoKind): void;
   warn(message: string): void;
 }
 

@@ -18,6 +18,7 @@ import type { StackOptions } from './stack.js';
 import { describeMark, type PauseMark } from '../resources/lib/pause.js';
 import { buildContext } from './context.js';
 import { jobImages, type ImageStatus } from './images.js';
+import type { ImageCheck } from './image-check.js';
 
 /** One resource of the stack as it is now. */
 export interface ResourceStatus {
@@ -78,8 +79,18 @@ export interface JobStatus {
   schedule: ScheduleStatus;
   /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
   lastRun?: RunInfo;
-  /** The image the job runs, its deployed digest, and whether its tag moved since. */
-  image?: ImageStatus;
+  /**
+   * The image the job runs: the reference its task definition names, its deployed digest and whether its
+   * tag moved since (ImageStatus), and whether the configured image is in its repository (runs fail until it is).
+   */
+  image: ImageStatus & JobImage;
+}
+
+/** Whether a job's configured image is in its repository: the reference checked, present / missing / unchecked (with why). */
+export interface JobImage {
+  image: string;
+  state: ImageCheck['state'];
+  note?: string;
 }
 
 /** One task of the family. Times are ISO strings; durations in seconds. */
@@ -130,6 +141,8 @@ export interface StatusReport {
   jobs: JobStatus[];
   /** The dead-letter queue the Scheduler jobs share: invocations that could not start a task after retries. */
   deadLetters?: { queue: string; count?: number; note?: string };
+  /** Each distinct image the jobs run, checked in its repository (what the jobs' `image` fields come from). */
+  images: ImageCheck[];
   /** The last runs of every job, newest first. */
   runs: RunInfo[];
   runsNote?: string;
@@ -301,8 +314,8 @@ const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
  * or schedule to classify them, then read the recent runs of the cluster.
  */
 export async function runStatus(opts: StackOptions & { now?: Date; runs?: number; displayTimeZone?: string }): Promise<StatusReport> {
-  const [{ openStack }, { planStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { usesDeadLetterQueue, deadLetterQueueName }] = await Promise.all([
-    import('./stack.js'), import('./plan.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../resources/lib/scheduler.js'),
+  const [{ openStack }, { planStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { usesDeadLetterQueue, deadLetterQueueName }, { checkStackImages }] = await Promise.all([
+    import('./stack.js'), import('./plan.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../resources/lib/scheduler.js'), import('./image-check.js'),
   ]);
   const stack = await openStack(opts, ALL_SERVICES);
   try {
@@ -310,9 +323,13 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const now = opts.now ?? new Date(opts.clock?.now() ?? Date.now());
     // A job's rule or schedule is read with the walk (the rules in one listing); its other resources are
     // plan's. Whatever a schedule's settings name that the walk does not read comes from the state.
-    const plan = await planStack({
-      config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
-    }, { select: (n) => (n.spec.params as { job?: string } | undefined)?.job === undefined || TRIGGER_KINDS.has(n.kind.kind) });
+    // The images alongside the walk: one DescribeImages per repository.
+    const [plan, images] = await Promise.all([
+      planStack({
+        config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
+      }, { select: (n) => (n.spec.params as { job?: string } | undefined)?.job === undefined || TRIGGER_KINDS.has(n.kind.kind) }),
+      checkStackImages(stack.aws.ecr, config, stack.account),
+    ]);
     const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale', forget: 'stale' } as const;
     const resources: ResourceStatus[] = plan.entries.map((e) => ({
       key: e.key, kind: e.kind, label: e.label,
@@ -346,15 +363,17 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const byJob: Map<string, RecentRuns> = cluster?.action === 'create'
       ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
       : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
-    const images = await jobImages(
+    const deployedImages = await jobImages(
       buildContext({ config, aws: stack.aws, account: stack.account, partition: stack.partition, records: stack.state.records(), memo: new Map() }), config.jobs,
     );
     const jobs: JobStatus[] = config.jobs.map((j) => {
       const lastRun = byJob.get(j.name)?.runs[0];
-      const image = images.get(j.name);
+      const deployed = deployedImages.get(j.name);
+      const img = images.find((c) => c.jobs.includes(j.name))!;
       return {
         job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
-        ...(lastRun ? { lastRun } : {}), ...(image ? { image } : {}),
+        ...(lastRun ? { lastRun } : {}),
+        image: { ...deployed!, image: img.image, state: img.state, ...(img.note ? { note: img.note } : {}) },
       };
     });
     const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;
@@ -369,7 +388,7 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
         mode: config.network.mode, vpcId: resources.find((r) => r.key === K.vpc)?.id,
         vpcOwner: config.network.mode === 'existing' ? 'you' : 'batchctl', publicIp: config.network.assignPublicIp,
       },
-      jobs, ...(deadLetters ? { deadLetters } : {}), runs, ...(runsNote ? { runsNote } : {}), alerts: alertStatus(config, plan.entries),
+      jobs, images, ...(deadLetters ? { deadLetters } : {}), runs, ...(runsNote ? { runsNote } : {}), alerts: alertStatus(config, plan.entries),
     };
   } finally {
     await stack.close();

@@ -11,6 +11,7 @@ import { basisOf, planOf } from './plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from './saved-plan.js';
 import { openStack, type StackOptions } from './stack.js';
+import { checkStackImages, type ImageCheck } from './image-check.js';
 
 /** The result of `up`, with what identifies the stack. */
 export interface UpReport extends RunResult {
@@ -20,6 +21,8 @@ export interface UpReport extends RunResult {
   statePath: string;
   /** The saved plan applied, when one was. */
   plan?: { path: string; id: string; createdAt: string };
+  /** Each job's image, and whether it is in its repository: `up` creates the repository, `push` fills it. */
+  images: ImageCheck[];
 }
 
 /** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
@@ -37,7 +40,7 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path,
     ...(saved ? { plan: { path: opts.planFile!, id: saved.id, createdAt: saved.createdAt } } : {}),
   };
-  opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`);
+  opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`, 'heading');
   try {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
@@ -53,6 +56,10 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     }
     // The basis is taken now, before the engine writes anything: the state version is the one this run read.
     const basis = basisOf(stack, checked);
+    // Read alongside the run (one call per repository): up never pushes, so what is missing now still is
+    // at the end. A repository up is creating holds no image yet.
+    const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
+    images.catch(() => {});
     const result = await converge(env, {
       parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
       ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
@@ -60,7 +67,7 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
         return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
       }) : {}),
     });
-    return { ...head, ...result };
+    return { ...head, ...result, images: await images };
   } catch (err) {
     const result = (err as { result?: RunResult }).result;
     if (result) Object.assign(err as object, { report: { ...head, ...result } });

@@ -11,6 +11,9 @@
  * separated by `|`) what every task writes to its log stream, 100 ms apart.
  * `--then fake:image <repository> <tag>` is not a batchctl command: it adds an image with that tag to the
  * fake ECR repository (as a `docker push` would), for the examples of `deploy` and `rollback`.
+ * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
+ * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
+ * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -30,6 +33,10 @@ if (process.env.FAKE_TASK_MS) {
   const [provisioningMs, pendingMs, runningMs] = process.env.FAKE_TASK_MS.split(',').map(Number);
   fake.ecs.taskTimings = { provisioningMs: provisioningMs!, pendingMs: pendingMs!, runningMs: runningMs! };
 }
+if (process.env.FAKE_FAIL) {
+  const [op, code, ...message] = process.env.FAKE_FAIL.split(':');
+  fake.core.failOn(op!, code, 1, message.join(':') || undefined);
+}
 if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
 
 const args = process.argv.slice(2);
@@ -47,6 +54,11 @@ for (const cmd of commands) {
   process.exitCode = undefined;
   await buildProgram().parseAsync(['node', 'batchctl', ...cmd]);
   code = Number(process.exitCode ?? 0);
+  for (const ref of (process.env.FAKE_IMAGES ?? '').split(',').filter(Boolean)) {
+    const [repo, tag = 'latest'] = ref.split(':');
+    const r = fake.ecr.repositories.get(repo!);
+    if (r && !r.images.some((img) => img.tags.includes(tag))) fake.ecr.addImage(repo!, tag);
+  }
   if (code !== 0) break;
 }
 fake.uninstall();

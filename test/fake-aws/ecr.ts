@@ -1,6 +1,8 @@
 /**
  * Fake ECR: repositories with scan-on-push, tag mutability, encryption and tags, and images that
  * tests add with `addImage` (pushing goes through the Docker registry API, which batchctl never calls).
+ * Another account's repositories (`addForeignRepository`) answer DescribeImages only once their policy
+ * lets this account read them (`readable`); otherwise AccessDeniedException, as AWS says it.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -43,6 +45,8 @@ const REPO_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:
 
 export class FakeEcr {
   readonly repositories = new Map<string, FakeRepository>();
+  /** Other accounts' repositories, by ARN, and whether their policy lets this account describe them. */
+  readonly foreign = new Map<string, { repository: FakeRepository; readable: boolean }>();
 
   constructor(private readonly core: FakeAwsCore) {
     core.peers.set('ecr', this);
@@ -127,30 +131,31 @@ export class FakeEcr {
         DescribeImages: {
           command: DescribeImagesCommand,
           handle: (i) => {
-            if (i.registryId && i.registryId !== registryId) {
-              awsError('RepositoryNotFoundException', `The repository with name '${i.repositoryName}' does not exist in the registry with id '${i.registryId}'`);
-            }
-            const r = this.get(i.repositoryName);
-            const ids: { imageDigest?: string; imageTag?: string }[] | undefined = i.imageIds;
-            if (ids && (i.maxResults || i.nextToken)) awsError('InvalidParameterException', 'Cannot specify both maxResults and imageIds');
+            const r = this.readable(i.registryId, i.repositoryName);
+            const imageIds: { imageDigest?: string; imageTag?: string }[] | undefined = i.imageIds;
             const detail = (img: FakeImage) => ({
-              registryId, repositoryName: r.name, imageDigest: img.digest, imageTags: img.tags.length ? [...img.tags] : undefined,
-              imageSizeInBytes: 52_428_800, imagePushedAt: img.pushedAt, imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+              registryId: r.arn.split(':')[4], repositoryName: r.name, imageDigest: img.digest,
+              ...(img.tags.length ? { imageTags: [...img.tags] } : {}), imagePushedAt: img.pushedAt, imageSizeInBytes: 52_428_800,
             });
-            if (ids) {
-              // Any id that names no image fails the whole call (unlike BatchGetImage, which lists failures).
-              return {
-                imageDetails: ids.map((id) => {
-                  const img = r.images.find((x) => (!id.imageDigest || x.digest === id.imageDigest) && (!id.imageTag || x.tags.includes(id.imageTag)));
-                  if (!img) awsError('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.name}' in the registry with id '${registryId}'`);
-                  return detail(img);
-                }),
-              };
+            if (imageIds) {
+              if (i.maxResults || i.nextToken || i.filter) awsError('InvalidParameterException', 'maxResults, nextToken and filter cannot be used with imageIds');
+              if (!imageIds.length || imageIds.length > 100) awsError('InvalidParameterException', 'imageIds must contain between 1 and 100 items');
+              const found = new Set<FakeImage>();
+              for (const id of imageIds) {
+                const img = r.images.find((x) => (!id.imageDigest || x.digest === id.imageDigest) && (!id.imageTag || x.tags.includes(id.imageTag)));
+                // One image not found fails the whole call (unlike BatchGetImage, which lists failures).
+                if (!img || (!id.imageDigest && !id.imageTag)) {
+                  awsError('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.name}' in the registry with id '${r.arn.split(':')[4]}'`);
+                }
+                found.add(img);
+              }
+              return { imageDetails: [...found].map(detail) };
             }
             const status = i.filter?.tagStatus ?? 'ANY';
             // ECR lists in no documented order: the oldest first here, so callers must sort by push time.
             const all = r.images.filter((img) => status === 'ANY' || (status === 'TAGGED') === img.tags.length > 0);
             const max = i.maxResults ?? 100;
+            if (max < 1 || max > 1000) awsError('InvalidParameterException', 'maxResults must be between 1 and 1000');
             const start = i.nextToken ? Number(i.nextToken) : 0;
             return { imageDetails: all.slice(start, start + max).map(detail), ...(start + max < all.length ? { nextToken: String(start + max) } : {}) };
           },
@@ -193,12 +198,24 @@ export class FakeEcr {
     });
   }
 
+  /** Test helper: another account's repository (`account/name` for addImage); `readable` when its policy lets this account describe it. */
+  addForeignRepository(account: string, name: string, opts: { readable: boolean }): FakeRepository {
+    const arn = `arn:${this.core.partition}:ecr:${this.core.region}:${account}:repository/${name}`;
+    const repository: FakeRepository = {
+      name, arn, uri: `${account}.dkr.ecr.${this.core.region}.amazonaws.com/${name}`, createdAt: new Date(this.core.now()),
+      scanOnPush: false, tagMutability: 'MUTABLE', encryption: { encryptionType: 'AES256' }, tags: {}, images: [],
+    };
+    this.foreign.set(arn, { repository, readable: opts.readable });
+    return repository;
+  }
+
   /**
-   * Test helper: an image in the repository, as a `docker push` would leave it (a tag already on another
-   * image moves to this one). `digest`: the digest docker reported, when the test knows it.
+   * Test helper: an image in the repository (`name`, or `account/name` for another account's), as a
+   * `docker push` would leave it (a tag already on another image moves to this one). `digest`: the digest
+   * docker reported, when the test knows it.
    */
   addImage(repository: string, tag?: string, digest = `sha256:${createHash('sha256').update(this.core.newId('image')).digest('hex')}`): string {
-    const r = this.repositories.get(repository);
+    const r = this.repositories.get(repository) ?? [...this.foreign.values()].find((f) => `${f.repository.arn.split(':')[4]}/${f.repository.name}` === repository)?.repository;
     if (!r) throw new Error(`fake ECR: no repository ${repository}`);
     const same = r.images.find((img) => img.digest === digest);
     if (same) {
@@ -221,6 +238,21 @@ export class FakeEcr {
     const r = this.repositories.get(name ?? '');
     if (!r) awsError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${this.core.account}'`);
     return r;
+  }
+
+  /**
+   * A repository whose images this account may read: its own, or another account's whose policy allows
+   * it. IAM decides before the repository is looked up, so another account's repository that does not
+   * exist is AccessDenied too.
+   */
+  private readable(registryId: string | undefined, name: string | undefined): FakeRepository {
+    if (!registryId || registryId === this.core.account) return this.get(name);
+    const arn = `arn:${this.core.partition}:ecr:${this.core.region}:${registryId}:repository/${name}`;
+    const f = this.foreign.get(arn);
+    if (!f?.readable) {
+      awsError('AccessDeniedException', `User: arn:${this.core.partition}:iam::${this.core.account}:user/fake is not authorized to perform: ecr:DescribeImages on resource: ${arn} because no resource-based policy allows the ecr:DescribeImages action`);
+    }
+    return f.repository;
   }
 
   private byArn(arn: string | undefined): FakeRepository {

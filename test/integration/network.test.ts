@@ -339,8 +339,12 @@ describe('mode existing', () => {
       [`subnet/existing/${net.privateSubnets[1]}`, 'Subnet (yours)', net.privateSubnets[1]],
     ]);
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
-    const text = renderStatus(st).join('\n');
+    const text = renderStatus(st, { verbose: true }).join('\n');
     expect(text).toMatch(new RegExp(`yours +VPC \\(yours\\) +vpc +${net.vpcId}`));
+    // Quiet, your VPC is healthy like the rest (a count), and the network line says whose it is.
+    const quiet = renderStatus(st).join('\n');
+    expect(quiet).not.toMatch(/VPC \(yours\)/);
+    expect(quiet).toContain(`Network: existing: your VPC ${net.vpcId} (read only: batchctl never changes it)`);
     expect(text).toContain(`Network: existing: your VPC ${net.vpcId} (read only: batchctl never changes it)`);
     f.core.resetCalls();
     await upOn(s);

@@ -153,7 +153,8 @@ describe('an untouched saved plan applies exactly its changes', () => {
 
   it('a plan with no changes is saved and applied: checked, and nothing is written (the state neither)', async () => {
     const s = scratch();
-    await upThenPlan(s);
+    // Pushed: a stack whose image is missing says so after everything else (see images.test.ts).
+    await upThenPlan(s, async () => { fake.ecr.addImage('sample-batch', 'latest'); });
     expect(out.join('')).toMatch(/No changes: 35 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/);
     const state = readFileSync(s.statePath, 'utf8');
     fake.core.resetCalls();

@@ -52,9 +52,8 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
     case 'ecr': {
       if (call.op === 'GetAuthorizationToken') return [req('ecr:GetAuthorizationToken', '*')];
       const names: string[] = i.repositoryNames ?? (i.repositoryName ? [i.repositoryName] : []);
-      // A registryId names the account whose repository it is (an image in another account's ECR).
-      const repoArn = (n: string) => (i.registryId ? `arn:${P}:ecr:${R}:${i.registryId}:repository/${n}` : arn('ecr', `repository/${n}`));
-      const res = i.resourceArn ? [i.resourceArn] : names.map(repoArn);
+      // registryId: another account's repository (a task.image there), authorised on that account's ARN.
+      const res = i.resourceArn ? [i.resourceArn] : names.map((n) => `arn:${P}:ecr:${R}:${i.registryId ?? A}:repository/${n}`);
       if (!res.length) res.push(arn('ecr', 'repository/*'));
       const out = res.map((r) => req(`ecr:${call.op}`, r));
       if (call.op === 'CreateRepository' && i.tags?.length) out.push(...res.map((r) => req('ecr:TagResource', r)));

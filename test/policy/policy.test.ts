@@ -375,6 +375,21 @@ describe('every call of every command is allowed by the policy printed for it', 
     vi.useRealTimers();
   }, 120_000);
 
+  it('images of other repositories: plan, up and status check each where it lives (ecr:DescribeImages on each repository)', async () => {
+    freshFake();
+    const s = scratch();
+    const shared = '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/shared/batch:1.4';
+    const other = '210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/platform/batch-runner:2026.11';
+    s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n  shared:\n    task: { image: '${shared}' }\n  other:\n    task: { image: '${other}', crossAccountImage: true }\n`);
+    fake.ecr.addForeignRepository('210987654321', 'platform/batch-runner', { readable: true });
+    await as('plan', s, ['plan']);
+    await as('up', s, ['up']);
+    await as('status', s, ['status']);
+    const asked = new Set(fake.core.calls.filter((c) => c.op === 'DescribeImages').map((c) => `${c.input.registryId}/${c.input.repositoryName}`));
+    expect(asked).toEqual(new Set(['123456789012/sample-batch', '123456789012/shared/batch', '210987654321/platform/batch-runner']));
+    await as('down', s, ['down', '--yes']);
+  });
+
   it('a topic of your own for alerts: only its policy is read', async () => {
     freshFake();
     const s = scratch();
