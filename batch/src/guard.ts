@@ -3,7 +3,7 @@
  * start for the same scheduled time. Before working, a scheduled run claims its time with a conditional
  * S3 write; only the first claimant works.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, httpStatus, type Env } from './s3.js';
 
 /**
@@ -16,6 +16,8 @@ export const LOCK_PREFIX = '.batchctl/runs/';
 export type GuardOutcome =
   | { kind: 'claimed'; key: string; scheduledTime: string }
   | { kind: 'duplicate'; key: string; scheduledTime: string }
+  /** A retry: an earlier attempt of this same run (BATCH_RUN_ID) holds the claim, so this attempt runs. */
+  | { kind: 'retry'; key: string; scheduledTime: string; runId: string }
   /** Run-now runs (no scheduled time) and runs with the guard off take no lock. */
   | { kind: 'unguarded'; reason: 'no-scheduled-time' | 'guard-off' };
 
@@ -113,9 +115,11 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
   const scheduledTime = canonicalTime(raw);
   const key = lockKey(scheduledTime, jobNameOf(env));
   const arn = await taskArn(env, opts.fetch);
+  const runId = env.BATCH_RUN_ID?.trim() || undefined;
   const body = JSON.stringify({
     scheduledTime,
     ...(arn ? { taskArn: arn } : {}),
+    ...(runId ? { runId } : {}),
     startedAt: new Date(opts.now()).toISOString(),
   });
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -127,12 +131,37 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
       );
       return { kind: 'claimed', key, scheduledTime };
     } catch (err) {
-      if (isClaimTaken(err)) return { kind: 'duplicate', key, scheduledTime };
+      if (isClaimTaken(err)) {
+        if (!runId) return { kind: 'duplicate', key, scheduledTime };
+        const holder = await claimHolder(s3, bucket, key);
+        // Gone between the two calls (expired, removed): claim it again.
+        if (holder === null) continue;
+        return holder === runId ? { kind: 'retry', key, scheduledTime, runId } : { kind: 'duplicate', key, scheduledTime };
+      }
       if (!isConflict(err)) throw err;
       if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
       // Exponential backoff with jitter: two racing runs must not retry in lockstep.
       await sleep(Math.round(CLAIM_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + random() / 2)));
     }
+  }
+}
+
+/**
+ * The run that holds a claim (its `runId`), undefined for a claim without one, null when the claim is
+ * gone. A state machine retries a failed run with the scheduled time of its first attempt: the claim
+ * then names the same run, and the retry is the run's own, not another delivery's.
+ */
+async function claimHolder(s3: S3Client, bucket: string, key: string): Promise<string | undefined | null> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = (await out.Body?.transformToString()) ?? '';
+    const v = JSON.parse(text) as { runId?: unknown };
+    return typeof v.runId === 'string' ? v.runId : undefined;
+  } catch (err) {
+    if (errorCode(err) === 'NoSuchKey' || httpStatus(err) === 404) return null;
+    // Not JSON: a claim of unknown form is someone else's.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
   }
 }
 

@@ -43,6 +43,7 @@ export async function run(env: Env, deps: RunDeps): Promise<number> {
       return EXIT_OK;
     }
     if (guard.kind === 'claimed') deps.out(`claimed scheduled time ${guard.scheduledTime} (${guard.key})`);
+    if (guard.kind === 'retry') deps.out(`scheduled time ${guard.scheduledTime} is claimed by this run (${guard.key}): a retry, running again`);
   } catch (err) {
     if (err instanceof GuardConfigError) {
       deps.err(`error: ${err.message}`);

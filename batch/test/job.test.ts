@@ -188,6 +188,42 @@ describe('duplicate-trigger guard', () => {
     expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' })).out[0]).toMatch(/already ran/);
   });
 
+  describe('a state machine retrying a failed run (BATCH_RUN_ID: its execution)', () => {
+    const RUN = 'arn:aws:states:ap-northeast-1:123456789012:execution:sample-batch:2f6c0e1d';
+    const OTHER = 'arn:aws:states:ap-northeast-1:123456789012:execution:sample-batch:9a41b7c3';
+
+    it('a retry of the run that holds the claim runs again; another delivery of the time stays a duplicate', async () => {
+      fake.s3.addObject(BUCKET, 'a.txt', 'a');
+      const first = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
+      expect(first.out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
+      expect(lockBody()).toMatchObject({ scheduledTime: TIME, runId: RUN });
+      // The first attempt failed after claiming; the state machine runs the task again with the same time.
+      const retry = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
+      expect(retry.code).toBe(0);
+      expect(retry.out).toEqual([`scheduled time ${TIME} is claimed by this run (${LOCK_PREFIX}${TIME}.json): a retry, running again`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
+      // A second delivery of the same time is another execution: a duplicate, whatever its attempt.
+      const duplicate = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: OTHER });
+      expect(duplicate.out).toEqual([expect.stringMatching(/already ran .*: duplicate trigger, nothing to do$/)]);
+      // The claim still names the run that made it.
+      expect(lockBody()).toMatchObject({ runId: RUN });
+    });
+
+    it('a claim made without a run id (the direct target) is never taken for this run\'s own', async () => {
+      expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME })).out[0]).toMatch(/^claimed/);
+      const sfn = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
+      expect(sfn.out).toEqual([expect.stringMatching(/already ran/)]);
+      expect(fake.core.calls.filter((c) => c.op === 'GetObject')).toHaveLength(1);
+    });
+
+    it('the claim read fails: exit 1 naming it, never a silent skip', async () => {
+      await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
+      fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'GetObject' });
+      const r = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
+      expect(r.code).toBe(1);
+      expect(r.err[0]).toMatch(/AccessDenied/);
+    });
+  });
+
   it('PreconditionFailed (412) on the claim means already claimed: exit 0 without listing', async () => {
     fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });

@@ -14,6 +14,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { UserError, awsErrorCode } from '../core/errors.js';
 import { printable } from '../core/format.js';
 import { configuredProfiles } from './profiles.js';
@@ -38,7 +39,7 @@ export interface ClientOptions {
   pacer?: Pacer;
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns';
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
 export interface AwsClients {
@@ -54,6 +55,8 @@ export interface AwsClients {
   readonly scheduler: SchedulerClient;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
+  /** Step Functions: the state machines of jobs with a timeout or retries. */
+  readonly sfn: SFNClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
    * AWS offers no idempotency for (CreateVpc, CreateSubnet, AssociateRouteTable, RegisterTaskDefinition):
@@ -64,7 +67,7 @@ export interface AwsClients {
 }
 
 /** Services `up`, `plan` and `down` need. */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns'];
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn'];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -90,6 +93,7 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
   scheduler: async () => (await import('@aws-sdk/client-scheduler')).SchedulerClient,
   sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
   sns: async () => (await import('@aws-sdk/client-sns')).SNSClient,
+  sfn: async () => (await import('@aws-sdk/client-sfn')).SFNClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -212,6 +216,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     get scheduler() { return get('scheduler') as SchedulerClient; },
     get sqs() { return get('sqs') as SQSClient; },
     get sns() { return get('sns') as SNSClient; },
+    get sfn() { return get('sfn') as SFNClient; },
   };
 }
 
@@ -298,6 +303,7 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
   ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
   secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
   sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
+  sfn: ['Step Functions', 'SFN'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */

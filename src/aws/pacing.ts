@@ -34,6 +34,8 @@ export interface ServiceRates {
  * - logs: CreateLogGroup, PutRetentionPolicy and tagging, 5 a second (documented quotas).
  * - secretsManager: 50 a second for the write APIs combined (documented).
  * - ecr, s3 (bucket settings), sns, sqs: 10-20 a second (not documented; a stack makes a few calls).
+ * - sfn: the state machine APIs share a bucket of 100 refilled at 1 a second; StartExecution 800 / 150
+ *   (documented defaults outside the largest regions, which allow more).
  */
 export const AWS_RATES: Record<string, ServiceRates> = {
   ec2: { default: { capacity: 50, perSecond: 5 } },
@@ -53,6 +55,7 @@ export const AWS_RATES: Record<string, ServiceRates> = {
   s3: { default: { capacity: 20, perSecond: 20 } },
   sns: { default: { capacity: 20, perSecond: 20 } },
   sqs: { default: { capacity: 20, perSecond: 20 } },
+  sfn: { buckets: [{ name: 'start-execution', ops: /^StartExecution$/, rate: { capacity: 800, perSecond: 150 } }], default: { capacity: 100, perSecond: 1 } },
 };
 
 /** Operations that change nothing (the same rule the AWS fake and the policy test use). */

@@ -27,13 +27,29 @@ function runLines(c: CostReport, j: CostReport['jobs'][number]): { rows: string[
         ]
         : [['one run', fargateDetail, price(r.cost)]]),
       ['per month', `${j.schedule.expression}${j.schedule.timezone !== 'UTC' ? ` (${j.schedule.timezone})` : ''}: ${runs}`, usd(j.schedule.monthly)],
+      ...stateMachineRows(j),
     ],
     notes: [
       `  trigger: ${j.schedule.triggerNote}`,
+      ...(j.stateMachine ? [`  state machine: ${j.stateMachine.note}`] : []),
       ...(c.alertsNote ? [`  alerts: ${c.alertsNote}`] : []),
       `  duration ${formatSeconds(r.durationSeconds)}: ${r.durationSource === 'flag' ? 'from --duration' : r.durationNote}${billed}`,
     ],
   };
+}
+
+/** An amount far below a cent with three significant digits (`$0.000075`): price() stops at five decimals. */
+const tiny = (n: number) => `$${Number(n.toPrecision(3))}`;
+
+/** A job's state machine in the runs table: its transitions per run, and per month. */
+function stateMachineRows(j: CostReport['jobs'][number]): string[][] {
+  const sm = j.stateMachine;
+  if (!sm) return [];
+  const retries = sm.retries ? `, up to ${sm.maxTransitionsPerRun} (${tiny(sm.maxPerRun)}) with ${sm.retries} ${sm.retries === 1 ? 'retry' : 'retries'}` : '';
+  return [
+    ['Step Functions', `${sm.transitionsPerRun} state transitions a run x ${price(sm.pricePer1kTransitions)}/1,000${retries}`, tiny(sm.perRun)],
+    ['per month', `${sm.transitionsPerMonth.toLocaleString('en-US')} state transitions`, usd(sm.monthly)],
+  ];
 }
 
 /** The plain-text rendering of a cost report: one job's runs in detail, or a table of the jobs; then the network modes. */
@@ -74,6 +90,12 @@ export function renderCost(c: CostReport): string[] {
     ]));
     const engines = [...new Set(c.jobs.map((j) => j.schedule.triggerNote))];
     out.push(...engines.map((t) => `  trigger: ${t}`), ...(c.alertsNote ? [`  alerts: ${c.alertsNote}`] : []));
+    for (const j of c.jobs.filter((x) => x.stateMachine)) {
+      const sm = j.stateMachine!;
+      out.push(`  ${j.job}: its state machine adds ${usd(sm.monthly)}/month (${sm.transitionsPerRun} state transitions a run, up to ${sm.maxTransitionsPerRun} with ${sm.retries} retries; in JOB TOTAL, not in RUNS/MONTH)`);
+    }
+    const note = c.jobs.find((x) => x.stateMachine)?.stateMachine?.note;
+    if (note) out.push(`  state machines: ${note}`);
     if (c.network.publicIp) out.push(`  one run includes the task's public IPv4 address (${price(p.publicIpv4Hour)}/h while it runs)`);
     out.push('  duration: (recent) the median of the job\'s recent stopped runs; (assumed) 5 minutes, none seen; --duration sets every job\'s');
   }

@@ -3,9 +3,14 @@ import { UserError } from '../core/errors.js';
 import { runCommand } from './common.js';
 import { formatDuration, outputMode, Spinner } from './output.js';
 import type { RunNowResult } from '../core/run-now.js';
+import type { AttemptResult } from '../core/run-execution.js';
+import { formatRunDuration as formatRunDurationText } from '../config/run-policy.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
 export const EXIT_DETACHED = 130;
+
+/** Exit code of a run that went past its timeout, as timeout(1) has it. */
+export const EXIT_TIMED_OUT = 124;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -73,14 +78,16 @@ export function registerRunNow(program: Command): void {
     .description("start a job now with its schedule's exact settings, stream its log, and exit with its exit code")
     .option('--command <cmd>', 'override the container command ("node dist/main.js --dry-run" or a JSON array)')
     .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
-    .option('--no-wait', 'print the task ARN and exit at once')
+    .option('--no-wait', 'print the task ARN (or the execution ARN) and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
-    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean }, cmd: Command) =>
+    .option('--direct', "a job with a timeout or retries: run its task directly, without its state machine's timeout and retries")
+    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean }, cmd: Command) =>
       runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
         const mode = outputMode(flags.json);
         const { runNow } = await import('../core/run-now.js');
+        const { limitsText } = await import('../core/run-execution.js');
         const { WarningsReporter } = await import('./output.js');
         const status = await statusLine(mode);
         const began = Date.now();
@@ -92,14 +99,18 @@ export function registerRunNow(program: Command): void {
           result = await runNow({
             configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
             statePath: flags.state, reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
-            signal: interrupt.signal,
+            direct: opts.direct, signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));
               if (opts.wait) {
                 endGrace = interrupt.graceful();
-                status.note(`started task ${r.taskId}`);
+                status.note(r.execution
+                  ? `started execution ${r.execution.name} of state machine ${r.execution.stateMachineArn.split(':').at(-1)} (${limitsText(r.execution)})`
+                  : `started task ${r.taskId}`);
               }
             },
+            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}: task ${a.taskId} (log stream ${a.logStream})`),
+            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; Step Functions retries (attempt ${a.attempt + 1} of ${x.maxAttempts})`); },
             onStatus: (s) => status.set(s),
             onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
           });
@@ -107,18 +118,20 @@ export function registerRunNow(program: Command): void {
           status.stop();
           endGrace?.();
         }
-        const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.exitCode ?? 1;
+        const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.timedOut ? EXIT_TIMED_OUT : result.exitCode ?? 1;
         if (mode === 'json') {
           process.stdout.write(JSON.stringify(runNowJson(result, code), null, 2) + '\n');
           return code;
         }
         if (!opts.wait) {
-          process.stdout.write(result.taskArn + '\n');
+          process.stdout.write((result.execution?.arn ?? result.taskArn) + '\n');
           return 0;
         }
         const err = (s: string) => process.stderr.write(s + '\n');
         if (result.detached) {
           for (const line of detachLines(result)) err(line);
+        } else if (result.execution) {
+          err(executionLine(result, formatDuration(Date.now() - began)));
         } else {
           err(stoppedLine(result, formatDuration(Date.now() - began)));
         }
@@ -128,7 +141,14 @@ export function registerRunNow(program: Command): void {
 }
 
 /** What run-now prints when it stops waiting for a task that keeps running. */
-export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster'> & { lastStatus?: string }): string[] {
+export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster' | 'execution'> & { lastStatus?: string }): string[] {
+  if (r.execution) {
+    return [
+      `detached: execution ${r.execution.name} keeps running${r.taskId ? ` (attempt ${r.execution.attempts.length}, task ${r.taskId})` : ''}, with its timeout and retries`,
+      ...(r.taskId ? [`  follow its log: batchctl logs --task ${r.taskId} --tail`] : []),
+      `  stop it:        aws stepfunctions stop-execution --execution-arn ${r.execution.arn} --region ${r.execution.arn.split(':')[3]}`,
+    ];
+  }
   const c = r.cluster.split('/').at(-1);
   return [
     `detached: task ${r.taskId} keeps running${r.lastStatus ? ` (${r.lastStatus})` : ''}`,
@@ -153,6 +173,29 @@ export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopC
   return `task ${r.taskId} exited with code ${r.exitCode} after ${took}${why ? ` (${why})` : ''}`;
 }
 
+/** One attempt's end, as a person reads it. */
+export function attemptLine(a: AttemptResult): string {
+  const what = a.timedOut ? 'timed out'
+    : a.exitCode !== undefined ? `exited with code ${a.exitCode}`
+      : a.taskId ? 'stopped without an exit code' : 'started no task';
+  const why = a.reason ?? [a.stopCode, a.stoppedReason].filter(Boolean).join(': ');
+  return `attempt ${a.attempt}${a.taskId ? ` (task ${a.taskId})` : ''} ${what}${why ? ` (${why})` : ''}`;
+}
+
+/** The last line of a run through the job's state machine: how its final attempt ended, and how many there were. */
+export function executionLine(r: RunNowResult, took: string): string {
+  const x = r.execution!;
+  const final = x.attempts.at(-1);
+  const count = `${x.attempts.length} attempt${x.attempts.length === 1 ? '' : 's'} of ${x.maxAttempts}`;
+  if (!final) return `error: execution ${x.name} ended ${x.status} without running a task: ${[x.error, x.cause].filter(Boolean).join(': ') || 'no reason given'}`;
+  if (r.timedOut) {
+    const limit = x.timeoutSeconds !== undefined ? formatRunDurationText(x.timeoutSeconds) : 'its timeout';
+    return `error: run timed out after ${took}: attempt ${final.attempt} of ${x.maxAttempts} ran past ${limit} (task.timeout), so Step Functions stopped task ${final.taskId}${final.exitCode !== undefined ? ` (its container exited with code ${final.exitCode})` : ''}; a timed-out run is not retried`;
+  }
+  if (final.exitCode === undefined) return `error: ${attemptLine(final)}; ${count}, execution ${x.status}`;
+  return `task ${final.taskId} exited with code ${final.exitCode} after ${took} (${count}${x.status === 'SUCCEEDED' ? '' : `, execution ${x.status}`})`;
+}
+
 /**
  * The `--json` document. `exitCode` is the container's: null until it has exited (always with
  * --no-wait or after a detach), never a stand-in 0; `commandExitCode` is what batchctl exits with.
@@ -166,6 +209,7 @@ export function runNowJson(r: RunNowResult, commandExitCode: number) {
     stopCode: r.stopCode ?? null,
     stoppedReason: r.stoppedReason ?? null,
     detached: r.detached,
+    ...(r.execution ? { timedOut: r.timedOut === true, execution: r.execution } : {}),
     commandExitCode,
   };
 }

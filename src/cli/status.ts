@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runCommand, positiveInt } from './common.js';
 import type { ResourceStatus, RunInfo, StatusReport } from '../core/status.js';
 import { imageWarnings } from '../core/image-check.js';
+import { formatRunDuration } from '../config/run-policy.js';
 
 /** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
 export function table(rows: string[][], indent = '  '): string[] {
@@ -21,6 +22,7 @@ export function formatSeconds(s: number): string {
 const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
 
 function stopText(r: RunInfo): string {
+  if (r.timedOut) return `timed out (task.timeout): ${[r.stopCode, r.stoppedReason].filter(Boolean).join(': ')}`;
   if (r.lastStatus !== 'STOPPED') return '';
   // A clean exit's reason is always "Essential container in task exited": only failures need the text.
   return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
@@ -100,13 +102,15 @@ export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}):
   out.push('');
   out.push('Last runs (newest first):');
   const several = s.jobs.length > 1;
+  // Runs through a state machine count their attempts (the task shown is the last attempt's).
+  const attempts = s.runs.some((r) => r.attempts !== undefined);
   if (s.runs.length) {
     out.push(...table([
-      [...(several ? ['JOB'] : []), 'TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'STOP'],
+      [...(several ? ['JOB'] : []), 'TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', ...(attempts ? ['ATTEMPTS'] : []), 'STOP'],
       ...s.runs.map((r) => [
         ...(several ? [r.job] : []),
         r.shortId, r.trigger, utc(r.startedAt), utc(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
-        r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), stopText(r),
+        r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), ...(attempts ? [r.attempts === undefined ? '-' : String(r.attempts)] : []), stopText(r),
       ]),
     ]));
   }
@@ -121,8 +125,26 @@ const IMAGE_STATE = { present: 'pushed', missing: 'MISSING', unchecked: 'not che
 function lastRunText(r: RunInfo | undefined): string {
   if (!r) return '-';
   if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utc(r.startedAt ?? r.createdAt)}`;
-  const exit = r.exitCode === undefined ? r.stopCode ?? 'no exit code' : `exit ${r.exitCode}`;
-  return `${utc(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)})`}`;
+  const exit = r.timedOut ? 'timed out' : r.exitCode === undefined ? r.stopCode ?? 'no exit code' : `exit ${r.exitCode}`;
+  const tries = r.attempts !== undefined && r.attempts > 1 ? `, ${r.attempts} attempts` : '';
+  return `${utc(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)}${tries})`}`;
+}
+
+/**
+ * Each job's timeout and retries, when any job has them: such a job's schedule starts its state machine,
+ * which runs the task; the others' schedules start their task directly.
+ */
+export function renderRunPolicies(s: Pick<StatusReport, 'jobs'>): string[] {
+  if (!s.jobs.some((j) => j.runPolicy)) return [];
+  return [
+    'Timeouts and retries:',
+    ...table(s.jobs.map((j) => {
+      const p = j.runPolicy;
+      if (!p) return [j.job, 'none: the schedule starts the task directly'];
+      const timeout = p.timeoutSeconds === undefined ? 'no timeout' : `timeout ${formatRunDuration(p.timeoutSeconds)} per attempt`;
+      return [j.job, `${timeout}, ${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`, `(state machine ${p.stateMachine})`];
+    })),
+  ];
 }
 
 /**
@@ -143,6 +165,7 @@ export function renderJobs(s: StatusReport): string[] {
   out.push(...renderPaused(s));
   // Said under the table it concerns: a job whose image is missing fails at every scheduled run.
   out.push(...imageWarnings(s.images).map((w) => `  warning: ${w}`));
+  out.push(...renderRunPolicies(s));
   if (s.jobs.length !== 1) return out;
   const sc = s.jobs[0]!.schedule;
   const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';

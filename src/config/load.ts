@@ -161,9 +161,14 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   if (!parsed.success) for (const issue of parsed.error.issues) problems.push(...fromIssue(issue, raw));
 
   const region = resolveRegion(raw as Record<string, unknown>, opts, problems);
-  problems.push(...validateConfig(raw, { region, now: opts.now }));
+  const checked = validateConfig(raw, { region, now: opts.now });
+  problems.push(...checked.filter((p) => !p.warning));
 
   if (problems.length || !parsed.success || !region) throw new ConfigError(file, sortProblems(problems.map(at)));
+  // Warnings are told once the config loads, located like problems, so they point at what to change.
+  for (const w of sortProblems(checked.filter((p) => p.warning).map(at))) {
+    opts.warn?.(`${printable(file)}:${w.line}:${w.col}  ${printable(w.path, 100)}  ${printable(w.message, 400)}`);
+  }
   return fillNames(parsed.data, region);
 }
 

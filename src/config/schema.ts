@@ -6,6 +6,7 @@
 // zod/mini: the same validation as classic zod, but tree-shakable to a few KB. Classic zod costs ~60 ms
 // to load even bundled, which alone would put `batchctl validate` past its start-up budget.
 import * as z from 'zod/mini';
+import { runPolicyOf, type RunPolicy } from './run-policy.js';
 
 const str = () => z.string();
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(t);
@@ -183,6 +184,17 @@ export const taskSchema = z.strictObject({
   /** Plain environment variables. Never put secrets here: they are visible in the task definition. */
   environment: z._default(z.record(str(), str()), {}),
   cpuArchitecture: z._default(z.enum(['X86_64', 'ARM64']), 'X86_64'),
+  /**
+   * How long one run of the container may take (`30m`, `2h`, `1h30m`; at most a year): then its task is
+   * stopped and the run fails. Set (or `retries`), the schedule starts a Step Functions state machine that
+   * runs the task, instead of the task itself.
+   */
+  timeout: opt(str()),
+  /**
+   * How many times a failed run (a non-zero exit code, or a task that did not start) is tried again,
+   * 0-10, with backoff. A timed-out run is not retried.
+   */
+  retries: opt(int()),
   /** What `push` builds this job's image from; paths are relative to the config file. */
   build: opt(z.strictObject({
     /** The build context (default: `batch/` beside the config file). */
@@ -229,6 +241,8 @@ export const iamSchema = z.strictObject({
   eventsRoleName: opt(str()),
   /** The EventBridge Scheduler role (scheduler engine only). Default `<stack>-scheduler`. */
   schedulerRoleName: opt(str()),
+  /** The role of the job's state machine (jobs with a timeout or retries only). Default `<stack>-states`. */
+  stateMachineRoleName: opt(str()),
   /** What the job may do in the bucket. `read`: list and get objects. `read-write`: also put and delete. */
   bucketAccess: z._default(z.enum(['read', 'read-write']), 'read'),
   permissionsBoundary: opt(str()),
@@ -277,6 +291,8 @@ export const pricingSchema = z.strictObject({
   secretMonth: opt(z.number().check(z.minimum(0))),
   /** A public IPv4 address, per hour (tasks with a public IP pay it while they run). */
   publicIpv4Hour: opt(z.number().check(z.minimum(0))),
+  /** Step Functions standard workflows, per 1,000 state transitions (jobs with a timeout or retries). */
+  stepFunctionsTransition1k: opt(z.number().check(z.minimum(0))),
 });
 
 /** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */
@@ -335,6 +351,7 @@ export interface JobIam {
   taskRoleName: string;
   eventsRoleName: string;
   schedulerRoleName: string;
+  stateMachineRoleName: string;
   bucketAccess: ParsedConfig['iam']['bucketAccess'];
   permissionsBoundary?: string;
 }
@@ -353,6 +370,11 @@ export interface JobConfig {
   iam: JobIam;
   /** The awslogs stream prefix: `logs.streamPrefix` for the original job, else the job's name. */
   streamPrefix: string;
+  /**
+   * The job's timeout and retries; undefined when it has neither, and the schedule starts its task
+   * directly. Set, the schedule starts the job's Step Functions state machine, which runs the task.
+   */
+  runPolicy?: RunPolicy;
 }
 
 /**
@@ -408,10 +430,12 @@ function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
       taskRoleName: named('iam', 'taskRoleName') ?? `${base}-task`,
       eventsRoleName: named('iam', 'eventsRoleName') ?? `${base}-events`,
       schedulerRoleName: named('iam', 'schedulerRoleName') ?? `${base}-scheduler`,
+      stateMachineRoleName: named('iam', 'stateMachineRoleName') ?? `${base}-states`,
       bucketAccess: iam.bucketAccess,
       ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
     },
     streamPrefix: original ? c.logs.streamPrefix : name,
+    ...(runPolicyOf(task) ? { runPolicy: runPolicyOf(task) } : {}),
   };
 }
 

@@ -96,6 +96,9 @@ task:
   command: [node, dist/main.js]
   environment: {}              # plain variables (never secrets: they show in the task definition)
   cpuArchitecture: X86_64      # or ARM64
+  # Left out (both), the schedule starts the task itself. Either set, it starts a Step Functions state machine that runs it:
+  # timeout: 15m               # stop a run after this long (30m, 2h, 1h30m; at most 365d): its task is stopped, the run fails
+  # retries: 2                 # 0-10: run again after a non-zero exit or a task that did not start, 30 s, 1 min, 2 min... later
   # build:                     # what \`batchctl push\` builds the image from (paths relative to this file)
   #   context: batch           # default: batch/ beside this file
   #   dockerfile: batch/Dockerfile   # default: <context>/Dockerfile
@@ -115,11 +118,12 @@ schedule:
   duplicateGuard: true         # the job runs each scheduled time once, even when EventBridge delivers it twice
 
 iam:
-  # The roles, by default <stack>-execution, <stack>-task, <stack>-events (rule engine), <stack>-scheduler:
+  # The roles, by default <stack>-execution, <stack>-task, <stack>-events (rule engine), <stack>-scheduler, <stack>-states:
   # executionRoleName: ${s}-execution
   # taskRoleName: ${s}-task
   # eventsRoleName: ${s}-events
   # schedulerRoleName: ${s}-scheduler
+  # stateMachineRoleName: ${s}-states   # the state machine's role (a job with timeout or retries)
   bucketAccess: read           # read: list and get objects; read-write: also put and delete
   # permissionsBoundary: <policy ARN>   # set as the roles' permissions boundary
 
@@ -128,6 +132,7 @@ iam:
 #   fargateVcpuHour: 0.0           # Fargate Linux, per vCPU per hour, for cpuArchitecture
 #   fargateGbHour: 0.0             # Fargate Linux, per GB of memory per hour, for cpuArchitecture
 #   publicIpv4Hour: 0.0            # one public IPv4 address, per hour (network mode public)
+#   stepFunctionsTransition1k: 0.0 # Step Functions, per 1,000 state transitions (jobs with timeout or retries)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
 
 # jobs:                        # several jobs in this stack: task, schedule and iam above are their defaults

@@ -7,6 +7,7 @@
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
+import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, formatRunDuration, parseRunDuration, runPolicyOf, worstCaseSeconds } from './run-policy.js';
 
 export type PathKey = string | number;
 
@@ -16,6 +17,8 @@ export interface Problem {
   message: string;
   /** Point at the key itself (an unknown or badly named key) rather than at its value. */
   atKey?: boolean;
+  /** Not wrong, but worth saying (runs that would overlap): told, and the config still loads. */
+  warning?: boolean;
 }
 
 export interface ValidateOptions {
@@ -48,6 +51,9 @@ const REQUIRED_ENDPOINTS: Record<string, string> = {
   logs: 'the awslogs driver',
   secretsmanager: 'injecting the S3_BUCKET_NAME secret',
 };
+
+/** Step Functions state machine names (a job's state machine takes its family's name): 1-80 characters. */
+const STATE_MACHINE_NAME_MAX = 80;
 
 const AZ_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
 const CIDR_SHAPE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -333,10 +339,83 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
 /** A job name: lowercase letters, digits and hyphens, starting and ending with a letter or digit. */
 export const JOB_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
+/** The shortest time between two runs of a schedule (over its next 50), in seconds; undefined when it cannot say. */
+function schedulePeriodSeconds(expr: string, zone: string | undefined, now: Date): number | undefined {
+  try {
+    const runs = nextRuns(expr, now, 50, zone && validTimeZone(zone) ? zone : 'UTC');
+    let min: number | undefined;
+    for (let i = 1; i < runs.length; i++) {
+      const gap = (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000;
+      min = min === undefined ? gap : Math.min(min, gap);
+    }
+    return min;
+  } catch {
+    return undefined;
+  }
+}
+
+const retriesText = (n: number) => `${n} ${n === 1 ? 'retry' : 'retries'}`;
+
+/**
+ * `task.timeout` and `task.retries`: a duration Step Functions can hold, 0-10 retries, every attempt of a
+ * run within an execution's year, and warnings for runs that would overlap the next scheduled one or
+ * time out before a Fargate task has even started.
+ */
+function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Date, out: Problem[], checkFamily: boolean): void {
+  const timeout = get(sections.task, ['timeout']);
+  const retries = get(sections.task, ['retries']);
+  let seconds: number | undefined;
+  if (typeof timeout === 'string') {
+    seconds = parseRunDuration(timeout);
+    if (seconds === undefined) {
+      out.push({ path: ['task', 'timeout'], message: `"${timeout}" is not a duration: write a number with a unit, such as 30m, 2h, 1h30m or 1d` });
+    } else if (seconds === 0) {
+      out.push({ path: ['task', 'timeout'], message: 'a timeout of 0 would stop every run at once: give the longest a run may take (e.g. 30m), or remove timeout for none' });
+      seconds = undefined;
+    } else if (seconds > EXECUTION_LIMIT_SECONDS) {
+      out.push({ path: ['task', 'timeout'], message: `${timeout} is over the limit: Step Functions ends an execution after one year (365d)` });
+      seconds = undefined;
+    } else if (seconds < 60) {
+      out.push({ path: ['task', 'timeout'], warning: true, message: `${timeout} is shorter than a Fargate task often takes to start (a minute or so): the timeout counts from RunTask, so runs may time out before the job starts` });
+    }
+  }
+  if (isInt(retries) && (retries < 0 || retries > MAX_RETRIES)) {
+    out.push({ path: ['task', 'retries'], message: `${retries} is outside 0-${MAX_RETRIES}` });
+  }
+  const family = get(sections.task, ['family']);
+  if (checkFamily && typeof family === 'string' && family.length > STATE_MACHINE_NAME_MAX && runPolicyOf({ timeout: typeof timeout === 'string' ? timeout : undefined, retries: isInt(retries) ? retries : undefined })) {
+    out.push({ path: ['task', 'family'], message: `the job's state machine takes its family's name, and "${family}" is over Step Functions' ${STATE_MACHINE_NAME_MAX} characters: set a shorter task.family` });
+  }
+  if (seconds === undefined) return;
+  const policy = runPolicyOf({ timeout: timeout as string, retries: isInt(retries) && retries >= 0 && retries <= MAX_RETRIES ? retries : 0 });
+  const worst = policy && worstCaseSeconds(policy);
+  if (worst !== undefined && worst > EXECUTION_LIMIT_SECONDS) {
+    out.push({ path: ['task', 'timeout'], message: `with ${retriesText(policy!.retries)} a run may last ${formatRunDuration(worst)} (every attempt up to ${timeout}, and the waits between them): over the one year Step Functions allows an execution` });
+    return;
+  }
+  const expr = get(sections.schedule, ['expression']) ?? 'cron(30 * * * ? *)';
+  const zone = get(sections.schedule, ['timezone']);
+  const period = typeof expr === 'string' ? schedulePeriodSeconds(expr, typeof zone === 'string' ? zone : undefined, now) : undefined;
+  if (period === undefined) return;
+  if (seconds > period) {
+    out.push({
+      path: ['task', 'timeout'], warning: true,
+      message: `${timeout} is longer than the time between two runs of ${expr} (${formatRunDuration(period)}): a run that lasts that long overlaps the next one (the duplicate guard does not stop a new scheduled time)`,
+    });
+  } else if (worst !== undefined && worst > period) {
+    out.push({
+      path: ['task', 'retries'], warning: true,
+      message: `with ${retriesText(policy!.retries)} a failing run may last ${formatRunDuration(worst)} (each attempt up to ${timeout}, and the waits between them), longer than the time between two runs of ${expr} (${formatRunDuration(period)}): its last attempts would overlap the next run`,
+    });
+  }
+}
+
 /** The per-job rules of one job's effective sections (the defaults with its overrides laid on). */
-function checkJobSections(sections: { task: unknown; schedule: unknown }, opts: ValidateOptions, out: Problem[]): void {
+function checkJobSections(sections: { task: unknown; schedule: unknown }, opts: ValidateOptions, out: Problem[], single = false): void {
   checkTask(sections.task, opts.region, out);
   checkSchedule({ schedule: sections.schedule }, opts.now ?? new Date(), out);
+  // With jobs:, a job's family (its state machine's name) is checked with its other names.
+  checkRunPolicy(sections, opts.now ?? new Date(), out, single);
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -349,7 +428,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 function checkJobs(raw: Record<string, unknown>, opts: ValidateOptions, out: Problem[]): void {
   const jobs = raw.jobs;
-  if (jobs === undefined) return checkJobSections({ task: raw.task, schedule: raw.schedule }, opts, out);
+  if (jobs === undefined) return checkJobSections({ task: raw.task, schedule: raw.schedule }, opts, out, true);
   if (!isRecord(jobs)) return;
   const names = Object.keys(jobs);
   if (!names.length) out.push({ path: ['jobs'], message: 'lists no job: add one (e.g. `main: {}`), or remove jobs for a stack with a single job' });
@@ -459,6 +538,7 @@ const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; 
   { path: ['iam', 'taskRoleName'], what: 'task role name', dflt: (s) => `${s}-task`, check: roleName },
   { path: ['iam', 'eventsRoleName'], what: 'EventBridge role name', dflt: (s) => `${s}-events`, check: roleName },
   { path: ['iam', 'schedulerRoleName'], what: 'Scheduler role name', dflt: (s) => `${s}-scheduler`, check: roleName },
+  { path: ['iam', 'stateMachineRoleName'], what: 'state machine role name', dflt: (s) => `${s}-states`, check: roleName },
 ];
 
 /** The names each job has of its own, by the role they play. */
@@ -468,9 +548,11 @@ const JOB_NAME_KEYS = {
   task: ['iam', 'taskRoleName'],
   events: ['iam', 'eventsRoleName'],
   scheduler: ['iam', 'schedulerRoleName'],
+  stateMachine: ['iam', 'stateMachineRoleName'],
 } as const;
 type JobNameKey = keyof typeof JOB_NAME_KEYS;
-const JOB_NAME_SUFFIX: Record<JobNameKey, string> = { family: '', schedule: '', task: '-task', events: '-events', scheduler: '-scheduler' };
+const JOB_NAME_SUFFIX: Record<JobNameKey, string> = { family: '', schedule: '', task: '-task', events: '-events', scheduler: '-scheduler', stateMachine: '-states' };
+
 const nameRule = (path: readonly PathKey[]) => NAMES.find((n) => n.path.join('.') === path.join('.'))!;
 
 /** One resolved name of a job: the value, and where it is set (undefined: derived from the stack and job names). */
@@ -480,7 +562,7 @@ interface JobName { value: string; at?: PathKey[] }
  * A job's names as `fillNames` resolves them: its own, else (original job only) the top-level
  * section's, else `<stack>-<job>` (`<stack>` for the original job) with the role's suffix.
  */
-function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler' } {
+function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler'; runsStateMachine: boolean } {
   const base = original ? stack : `${stack}-${name}`;
   const one = (k: JobNameKey): JobName => {
     const path = JOB_NAME_KEYS[k];
@@ -495,7 +577,14 @@ function jobNames(raw: Record<string, unknown>, stack: string, name: string, job
     engine: schedule.engine === 'rule' || schedule.engine === 'scheduler' ? schedule.engine : undefined,
     timezone: typeof schedule.timezone === 'string' ? schedule.timezone : undefined,
   });
-  return { family: one('family'), schedule: one('schedule'), task: one('task'), events: one('events'), scheduler: one('scheduler'), engine };
+  const task = deepMerge(isRecord(raw.task) ? raw.task : {}, isRecord(job.task) ? job.task : {}) as Record<string, unknown>;
+  const usesStateMachine = !!runPolicyOf({
+    timeout: typeof task.timeout === 'string' ? task.timeout : undefined, retries: isInt(task.retries) ? task.retries : undefined,
+  });
+  return {
+    family: one('family'), schedule: one('schedule'), task: one('task'), events: one('events'), scheduler: one('scheduler'),
+    stateMachine: one('stateMachine'), runsStateMachine: usesStateMachine, engine,
+  };
 }
 
 /**
@@ -508,7 +597,7 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
   if (!isRecord(jobs)) return;
   const list = Object.entries(jobs).map(([name, j]) => [name, isRecord(j) ? j : {}] as const);
   if (!list.some(([, j]) => j.original === true)) {
-    for (const k of ['family', 'schedule', 'task', 'events', 'scheduler'] as const) {
+    for (const k of ['family', 'schedule', 'task', 'events', 'scheduler', 'stateMachine'] as const) {
       const path = JOB_NAME_KEYS[k];
       if (get(raw, [...path]) !== undefined) {
         out.push({ path: [...path], atKey: true, message: `names the stack's original job's ${nameRule(path).what}, and no job is marked original: true; mark the job that keeps it, or set it in a job` });
@@ -523,7 +612,10 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
     if (!JOB_NAME.test(name)) continue;
     const original = name === firstOriginal;
     const names = jobNames(raw, stack, name, job, original);
-    const used: JobNameKey[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events'];
+    const used: JobNameKey[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events', ...(names.runsStateMachine ? ['stateMachine' as const] : [])];
+    if (names.runsStateMachine && names.family.value.length > STATE_MACHINE_NAME_MAX) {
+      out.push({ path: names.family.at ?? ['jobs', name], atKey: !names.family.at, message: `the job's state machine takes its family's name, and "${names.family.value}" is over Step Functions' ${STATE_MACHINE_NAME_MAX} characters: set a shorter task.family` });
+    }
     for (const k of used) {
       const n = names[k];
       const rule = nameRule(JOB_NAME_KEYS[k]);

@@ -7,7 +7,7 @@ import { REQUIRED_INTERFACE_ENDPOINTS, type JobConfig, type NetworkMode, type St
 import { endpointAzCount } from '../resources/lib/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
-import { endpointCost, pricesFor, type PriceOverrides, type PriceTable } from './pricing.js';
+import { STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable } from './pricing.js';
 import type { StackOptions } from './stack.js';
 
 /** Prices resolved for a config: the table with overrides applied, and the Fargate rate for its architecture. */
@@ -59,10 +59,32 @@ export interface JobCost {
     /** Why the trigger itself adds nothing (both engines' schedule invocations are free at this volume). */
     triggerNote: string;
   };
+  /**
+   * A job with a timeout or retries: what its state machine adds. Standard workflows bill each state
+   * transition, and each retry is one more (a failed attempt's task is billed by Fargate too).
+   */
+  stateMachine?: StateMachineCost;
   /** The fixed monthly cost divided evenly among the stack's jobs: what the shared endpoints cost per job. */
   fixedShareMonthly: number;
   /** The runs per month plus the fixed share. */
   monthlyTotal: number;
+}
+
+/** What a job's state machine costs: its transitions per run and per month. */
+export interface StateMachineCost {
+  retries: number;
+  timeoutSeconds?: number;
+  pricePer1kTransitions: number;
+  /** A run that succeeds at its first attempt: the task, the exit-code check, the success. */
+  transitionsPerRun: number;
+  /** A run that needs every retry: one more transition per retry. */
+  maxTransitionsPerRun: number;
+  perRun: number;
+  maxPerRun: number;
+  /** transitionsPerRun x the runs in a month. */
+  transitionsPerMonth: number;
+  monthly: number;
+  note: string;
 }
 
 export interface CostReport {
@@ -231,7 +253,8 @@ export function computeCost(
     const { enabled, expression, timezone } = job.schedule;
     const perMonth = enabled ? runsPerMonth(expression, opts.now, timezone ?? 'UTC') : 0;
     const runsMonthly = perMonth * runCost;
-    runsByJob.push({ fargateRun, billed, runs: perMonth });
+    const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, perMonth) : undefined;
+    runsByJob.push({ fargateRun, billed, runs: perMonth, ...(sm ? { stateMachineRun: sm.perRun } : {}) });
     return {
       job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture,
       prices: { fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour },
@@ -244,8 +267,9 @@ export function computeCost(
         expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
         engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
       },
+      ...(sm ? { stateMachine: sm } : {}),
       fixedShareMonthly: round(share),
-      monthlyTotal: round(share + runsMonthly),
+      monthlyTotal: round(share + runsMonthly + (sm?.monthly ?? 0)),
     };
   });
 
@@ -260,10 +284,35 @@ export function computeCost(
       hourly: round(endpoints.hourly), monthly: round(fixedMonthly),
     },
     jobs,
-    monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly, 0)),
+    monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly + (j.stateMachine?.monthly ?? 0), 0)),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
     network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, runsByJob) },
+  };
+}
+
+/**
+ * The state transitions of a run through the job's state machine, as Step Functions bills them (one
+ * per state entered, one per retry): the Run task state, the exit-code Choice and the Succeed state
+ * for a run whose first attempt succeeds; each retry one more. A run whose last attempt fails ends at
+ * the Run task state (its failure is the execution's), so a succeeding last attempt is the most.
+ */
+export function transitionsPerRun(retries: number): { first: number; max: number } {
+  return { first: 3, max: 3 + retries };
+}
+
+/** What a job's state machine adds: its transitions, per run and in a month of runs. */
+export function stateMachineCost(policy: NonNullable<JobConfig['runPolicy']>, per1k: number, runsPerMonth: number): StateMachineCost {
+  const t = transitionsPerRun(policy.retries);
+  const perMonth = t.first * runsPerMonth;
+  return {
+    retries: policy.retries,
+    ...(policy.timeoutSeconds !== undefined ? { timeoutSeconds: policy.timeoutSeconds } : {}),
+    pricePer1kTransitions: per1k,
+    transitionsPerRun: t.first, maxTransitionsPerRun: t.max,
+    perRun: round((t.first * per1k) / 1000), maxPerRun: round((t.max * per1k) / 1000),
+    transitionsPerMonth: perMonth, monthly: round((perMonth * per1k) / 1000),
+    note: `Step Functions standard workflow at $${per1k} per 1,000 state transitions (as of ${STEP_FUNCTIONS_AS_OF}); the first ${STEP_FUNCTIONS_FREE_TRANSITIONS.toLocaleString('en-US')} a month in the account are free, not subtracted here. A retried run also pays Fargate for every attempt.`,
   };
 }
 
@@ -277,6 +326,8 @@ export interface ModeRuns {
   fargateRun: number;
   billed: number;
   runs: number;
+  /** What the job's state machine adds to a run (the same in every mode). */
+  stateMachineRun?: number;
 }
 
 /**
@@ -304,11 +355,11 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
     const x = shape[mode];
     const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth;
     const ipv4 = (j: ModeRuns) => (x.publicIp ? ipv4PerRun(table.publicIpv4Hour, j.billed) : 0);
-    const runsMonthly = jobs.reduce((sum, j) => sum + (j.fargateRun + ipv4(j)) * j.runs, 0);
+    const runsMonthly = jobs.reduce((sum, j) => sum + (j.fargateRun + ipv4(j) + (j.stateMachineRun ?? 0)) * j.runs, 0);
     // Per run only when there is one job: with several, runs differ by job (see each job's cost).
     const one = jobs.length === 1 ? jobs[0]! : undefined;
     const publicIpv4PerRun = one ? ipv4(one) : undefined;
-    const perRun = one ? one.fargateRun + ipv4(one) : undefined;
+    const perRun = one ? one.fargateRun + ipv4(one) + (one.stateMachineRun ?? 0) : undefined;
     const nat = mode === 'existing' && !x.publicIp
       ? { notCounted: 'your NAT gateway (billed to you per hour and per GB, whatever uses it)' }
       : {};

@@ -18,8 +18,9 @@
  * - Each job's roles, rule and family are named one by one while the document fits a role's inline
  *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
  * - iam:PassRole is not an API call but is checked by RegisterTaskDefinition and RunTask (the task's
- *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role) and CreateSchedule/UpdateSchedule
- *   (the scheduler role): each role may be passed only to its service.
+ *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role), CreateSchedule/UpdateSchedule
+ *   (the scheduler role) and CreateStateMachine/UpdateStateMachine (a job's state machine role): each
+ *   role may be passed only to its service.
  * - Creating with tags needs the service's tagging permission too (s3:TagResource, ecr:TagResource,
  *   logs:TagResource, secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource,
  *   scheduler:TagResource, iam:TagRole), and CreateBucket with ObjectOwnership needs
@@ -93,7 +94,7 @@ export interface PolicyTarget {
    * Names the state records that the config may no longer have (a job removed, a name changed): `up`
    * deletes those resources, so the policy must name them too.
    */
-  recorded?: { roles: string[]; rules: string[]; families: string[] };
+  recorded?: { roles: string[]; rules: string[]; families: string[]; machines?: string[] };
 }
 
 /**
@@ -105,7 +106,9 @@ export interface PolicyTarget {
 function jobNames(c: StackConfig, patterns: boolean, recorded: PolicyTarget['recorded']) {
   const S = c.stack;
   const derived = (job: StackConfig['jobs'][number], name: string) => patterns && !job.original && name.startsWith(`${S}-${job.name}`);
-  const pick = (get: (j: StackConfig['jobs'][number]) => string) => [...new Set(c.jobs.map((j) => (derived(j, get(j)) ? `${S}-*` : get(j))))];
+  const pick = (get: (j: StackConfig['jobs'][number]) => string, jobs = c.jobs) => [...new Set(jobs.map((j) => (derived(j, get(j)) ? `${S}-*` : get(j))))];
+  // Only the jobs with a timeout or retries have a state machine (named after the family) and its role.
+  const withMachine = c.jobs.filter((j) => j.runPolicy);
   // Recorded names: exact, unless a pattern already covers them.
   const plus = (names: string[], more: string[] = []) => [...new Set([...names, ...more.filter((n) => !(patterns && n.startsWith(`${S}-`)))])];
   return {
@@ -114,6 +117,8 @@ function jobNames(c: StackConfig, patterns: boolean, recorded: PolicyTarget['rec
     taskRoles: pick((j) => j.iam.taskRoleName),
     eventsRoles: pick((j) => j.iam.eventsRoleName),
     schedulerRoles: pick((j) => j.iam.schedulerRoleName),
+    stateMachineRoles: pick((j) => j.iam.stateMachineRoleName, withMachine),
+    machines: plus(pick((j) => j.task.family, withMachine), recorded?.machines),
     recordedRoles: plus([], recorded?.roles),
   };
 }
@@ -146,7 +151,11 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const ec2Any = [arn('ec2', '*')];
   const ours = { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: S } };
   const jn = jobNames(c, patterns, t.recorded);
-  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles, ...jn.recordedRoles])].map(role);
+  const roles = [...new Set([c.iam.executionRoleName, ...jn.taskRoles, ...jn.eventsRoles, ...jn.schedulerRoles, ...jn.stateMachineRoles, ...jn.recordedRoles])].map(role);
+  // The state machines of jobs with a timeout or retries (named after their family), and those the state
+  // records (a timeout removed: `up` deletes the state machine). None: no Step Functions grant at all.
+  const machines = jn.machines.map((f) => arn('states', `stateMachine:${f}`));
+  const executions = jn.machines.map((f) => arn('states', `execution:${f}:*`));
   const group = scheduleGroupName(c);
   const rules = [...new Set([...jn.rules, alertRuleName(ctx)])].map((n) => arn('events', `rule/${n}`));
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
@@ -225,6 +234,7 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     passTo('PassEventsRole', jn.eventsRoles, 'events.amazonaws.com', UP),
     // UpdateSchedule passes the schedule's role again, also when only pausing it.
     passTo('PassSchedulerRole', jn.schedulerRoles, 'scheduler.amazonaws.com', [...UP, ...PAUSERS]),
+    ...(jn.stateMachineRoles.length ? [passTo('PassStateMachineRole', jn.stateMachineRoles, 'states.amazonaws.com', UP)] : []),
     {
       sid: 'EcsServiceLinkedRole', commands: UP, actions: ['iam:CreateServiceLinkedRole'],
       resources: [`arn:${P}:iam::${A}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
@@ -305,6 +315,17 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: PAUSERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
+    // Step Functions: the state machines of jobs with a timeout or retries, and their executions. The
+    // walk reads each (plan, up, down: status and outputs read no job's resources but its trigger).
+    ...(machines.length ? [
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'run-now'] as PolicyCommand[], resources: machines, actions: ['states:DescribeStateMachine'] },
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down'] as PolicyCommand[], resources: machines, actions: ['states:ListTagsForResource'] },
+      { sid: 'StateMachines', commands: UP, resources: machines, actions: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:TagResource', 'states:UntagResource'] },
+      { sid: 'StateMachines', commands: REMOVERS, resources: machines, actions: ['states:DeleteStateMachine'] },
+      { sid: 'StateMachines', commands: ['run-now'] as PolicyCommand[], resources: machines, actions: ['states:StartExecution'] },
+      { sid: 'StateMachines', commands: ['run-now', 'status'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions'] },
+      { sid: 'Executions', commands: ['run-now', 'status'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
+    ] : []),
     // SQS: the scheduler's dead-letter queue
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
     { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:SetQueueAttributes'] },
@@ -444,7 +465,7 @@ async function recordedNames(
     const backend = await openStateBackend(location, { profile: opts.profile, endpointUrl: opts.endpointUrl, region: config.region });
     const state = await StateStore.open(backend, { stack: config.stack, region: config.region, account });
     const ids = (kind: string) => [...state.records().values()].filter((r) => r.kind === kind).map((r) => r.id);
-    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition') };
+    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition'), machines: ids('states.state-machine') };
   } catch (err) {
     opts.reporter.warn(`the state could not be read (${(err as Error).message}): the policy names what the config names, not what the state records beyond it`);
     return undefined;

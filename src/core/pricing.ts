@@ -16,6 +16,8 @@ export interface PriceTable {
   secretMonth: number;
   /** A public IPv4 address (a task started with a public IP holds one while it runs), per hour. */
   publicIpv4Hour: number;
+  /** Step Functions standard workflows, per 1,000 state transitions (jobs with a timeout or retries). */
+  stepFunctionsTransition1k: number;
 }
 
 /** Hours in a month as AWS bills them (365 * 24 / 12). */
@@ -30,32 +32,43 @@ const AS_OF = '2025-06-01';
  */
 export const PUBLIC_IPV4_HOUR = 0.005;
 
+/**
+ * Step Functions standard workflows bill per state transition: $0.025 per 1,000 in every region of the
+ * table (read off the Step Functions pricing page on STEP_FUNCTIONS_AS_OF; a few other regions charge
+ * more, up to $0.0375). The first 4,000 transitions of every month are free in each account: that free
+ * tier is the account's, shared with everything else there, so the estimate does not subtract it.
+ */
+export const STEP_FUNCTIONS_TRANSITION_1K = 0.025;
+export const STEP_FUNCTIONS_AS_OF = '2026-11-29';
+/** Transitions a month free in each account (Step Functions' free tier, which does not expire). */
+export const STEP_FUNCTIONS_FREE_TRANSITIONS = 4000;
+
 /** Built-in prices. Regions not listed need `pricing:` in the config. */
 export const PRICES: Record<string, PriceTable> = {
   'ap-northeast-1': {
     region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
     fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
   },
   'us-east-1': {
     region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
   },
   'us-west-2': {
     region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
   },
   'eu-west-1': {
     region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
   },
   'eu-central-1': {
     region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
     fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
   },
 };
 
@@ -66,6 +79,7 @@ export interface PriceOverrides {
   fargateGbHour?: number;
   secretMonth?: number;
   publicIpv4Hour?: number;
+  stepFunctionsTransition1k?: number;
 }
 
 /**
@@ -77,13 +91,14 @@ export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOver
   const overridden = Object.keys(o).filter((k) => o[k as keyof PriceOverrides] !== undefined);
   // One price everywhere: a region without a table still knows it.
   const publicIpv4Hour = o.publicIpv4Hour ?? base?.publicIpv4Hour ?? PUBLIC_IPV4_HOUR;
+  const stepFunctionsTransition1k = o.stepFunctionsTransition1k ?? base?.stepFunctionsTransition1k ?? STEP_FUNCTIONS_TRANSITION_1K;
   const endpoint = o.interfaceEndpointAzHour ?? base?.interfaceEndpointAzHour;
   const vcpu = o.fargateVcpuHour ?? base?.fargate[arch].vcpuHour;
   const gb = o.fargateGbHour ?? base?.fargate[arch].gbHour;
   const secret = o.secretMonth ?? base?.secretMonth;
   if (endpoint === undefined || vcpu === undefined || gb === undefined || secret === undefined) return undefined;
   const table: PriceTable = {
-    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour,
+    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour, stepFunctionsTransition1k,
     fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
   };
   return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };

@@ -1,6 +1,7 @@
 /**
  * `run-now`: start the job exactly as the schedule would (the LIVE EventBridge target's settings), then
- * wait for it, streaming that task's own log stream, and report the container's exit code.
+ * wait for it, streaming that task's own log stream, and report the container's exit code. A job whose
+ * schedule starts its state machine (a timeout or retries) runs through it (run-execution.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -16,6 +17,7 @@ import { openStack, type StackOptions } from './stack.js';
 import { pickJob } from './jobs.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { scheduleGroupName } from '../resources/lib/scheduler.js';
+import type { AttemptResult, ExecutionInfo } from './run-execution.js';
 
 /** What `run-now` takes beyond the stack options. */
 
@@ -40,11 +42,20 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
   /** Each line of the task's log stream, from its first. */
   onLog?(e: LogEvent): void;
   /** Told once the task exists (before waiting). */
-  onStarted?(r: Pick<RunNowResult, 'taskArn' | 'taskId' | 'cluster' | 'logStream'>): void;
+  onStarted?(r: Pick<RunNowResult, 'taskArn' | 'taskId' | 'cluster' | 'logStream' | 'execution'>): void;
   statusPollMs?: number;
   logPollMs?: number;
-  /** Idempotency token for RunTask (default: a fresh UUID per invocation). */
+  /**
+   * Idempotency token for RunTask (default: a fresh UUID per invocation); for a state machine, the
+   * execution's name is derived from it.
+   */
   clientToken?: string;
+  /** A job whose schedule starts its state machine: run the task itself, without the timeout and retries. */
+  direct?: boolean;
+  /** State machine runs: told when an attempt's task exists (each retry is a new task, with its own log stream). */
+  onAttempt?(a: AttemptResult, x: ExecutionInfo): void;
+  /** State machine runs: told how an attempt ended; `last` when no retry follows. */
+  onAttemptEnd?(a: AttemptResult, x: ExecutionInfo, last: boolean): void;
 }
 
 /** The outcome of `run-now`. */
@@ -63,6 +74,10 @@ export interface RunNowResult {
   stoppedReason?: string;
   /** Waiting ended by the signal: the task is still running. */
   detached: boolean;
+  /** The run went through the job's state machine: its execution and attempts (the task fields are the last attempt's). */
+  execution?: ExecutionInfo;
+  /** The final attempt ran past the job's timeout: Step Functions stopped its task. */
+  timedOut?: boolean;
 }
 
 /** RunTask answered with failures[] and no task. */
@@ -85,7 +100,10 @@ export function explainFailure(f: Failure): string {
   return why ? `${why} (${raw})` : raw;
 }
 
-/** Read the schedule's ECS target as it is in AWS now. */
+/** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
+export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
+
+/** Read the schedule's target (ECS, or the job's state machine) as it is in AWS now. */
 export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: string): Promise<Target> {
   const upFirst = new UserError(`the schedule target of rule ${rule} does not exist`, 'run `batchctl up` first');
   let targets: Target[];
@@ -96,7 +114,7 @@ export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: str
     throw err;
   }
   const t = targets.find((x) => x.Id === TARGET_ID);
-  if (!t?.EcsParameters?.TaskDefinitionArn || !t.Arn) throw upFirst;
+  if (!t?.Arn || (!t.EcsParameters?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
   return t;
 }
 
@@ -117,17 +135,17 @@ export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, gro
   }
   const t = s.Target;
   const e = t?.EcsParameters;
-  if (!t?.Arn || !e?.TaskDefinitionArn) throw upFirst;
+  if (!t?.Arn || (!e?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
   return {
     Id: TARGET_ID,
     Arn: t.Arn,
     RoleArn: t.RoleArn,
     ...(t.Input !== undefined ? { InputTransformer: { InputPathsMap: {}, InputTemplate: t.Input } } : {}),
-    EcsParameters: {
+    ...(e ? { EcsParameters: {
       ...e,
       // Scheduler writes tags as [{key: value}], EventBridge as [{Key, Value}].
       Tags: e.Tags?.flatMap((m) => Object.entries(m).map(([Key, Value]) => ({ Key, Value }))),
-    } as Target['EcsParameters'],
+    } as Target['EcsParameters'] } : {}),
   };
 }
 
@@ -180,29 +198,40 @@ export function runTaskInput(t: Target, container: string, o: { command?: string
 const PLACEHOLDER = '\u0000event\u0000';
 
 /**
- * The container overrides the target would send: its static Input, or its InputTransformer's template
- * with the event placeholders taken out. A manual run has no scheduled event, so an environment variable
- * filled from the event (BATCH_SCHEDULED_TIME) is left unset, which the job reads as "not scheduled".
+ * A target's input as a manual run sends it: its static Input, or its InputTransformer's template with
+ * the event placeholders taken out: `dropEvent` removes what a placeholder filled (an environment
+ * variable), and what is left may hold none. Undefined when the target has no input.
  */
-export function targetOverrides(t: Target): TaskOverride {
+export function manualInput<T>(t: Target, dropEvent: (o: T, placeholder: string) => void): T | undefined {
   const bad = new UserError("the schedule target's input is not the JSON batchctl writes", 'run `batchctl up` to restore it');
   let text = t.Input;
   if (text === undefined && t.InputTransformer?.InputTemplate) {
     // EventBridge fills `<name>` placeholders; inside quotes the value goes in as string text.
     text = t.InputTransformer.InputTemplate.replace(/"<[A-Za-z0-9_.-]+>"/g, JSON.stringify(PLACEHOLDER));
   }
-  if (text === undefined) return {};
-  let o: TaskOverride;
+  if (text === undefined) return undefined;
+  let o: T;
   try {
-    o = JSON.parse(text) as TaskOverride;
+    o = JSON.parse(text) as T;
   } catch {
     throw bad;
   }
-  for (const c of o.containerOverrides ?? []) {
-    if (c.environment) c.environment = c.environment.filter((v) => v.value !== PLACEHOLDER);
-  }
+  dropEvent(o, PLACEHOLDER);
   if (JSON.stringify(o).includes(JSON.stringify(PLACEHOLDER).slice(1, -1))) throw bad;
   return o;
+}
+
+/**
+ * The container overrides the target would send: its static Input, or its InputTransformer's template
+ * with the event placeholders taken out. A manual run has no scheduled event, so an environment variable
+ * filled from the event (BATCH_SCHEDULED_TIME) is left unset, which the job reads as "not scheduled".
+ */
+export function targetOverrides(t: Target): TaskOverride {
+  return manualInput<TaskOverride>(t, (o, placeholder) => {
+    for (const c of o.containerOverrides ?? []) {
+      if (c.environment) c.environment = c.environment.filter((v) => v.value !== placeholder);
+    }
+  }) ?? {};
 }
 
 /** The task definition family of a family or revision ARN. */
@@ -212,14 +241,23 @@ export function familyOf(taskDefinitionArn: string): string {
 
 /** Start the job now; by default wait for it to stop, streaming its log. */
 export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
-  const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts']);
+  // Step Functions too: the live trigger, not the config, says whether the job runs through its state machine.
+  const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts', 'sfn']);
   try {
     const { config, aws } = stack;
     const job = pickJob(config, opts.job, 'batchctl run-now <job>');
     // Exactly what the job's trigger in force would start: the live rule target or the live schedule's.
-    const target = job.schedule.engine === 'scheduler'
+    let target = job.schedule.engine === 'scheduler'
       ? await readScheduleTarget(aws, scheduleGroupName(config), job.schedule.name)
       : await readTarget(aws, job.schedule.name);
+    if (isStateMachineArn(target.Arn)) {
+      const { readStateMachine, runExecution, directTarget } = await import('./run-execution.js');
+      const sm = await readStateMachine(aws.sfn, target.Arn!);
+      if (!opts.direct) return await runExecution(stack, job, target, sm, opts);
+      target = directTarget(target, sm, job, opts);
+    } else if (opts.direct) {
+      opts.reporter.warn(`job ${job.name} has no timeout or retries: its schedule runs the task directly already (--direct changes nothing)`);
+    }
     const cluster = target.Arn!;
     const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
     if (!opts.allowOverlap) {
@@ -252,7 +290,7 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
 /** How long DescribeTasks may say MISSING for a task RunTask just returned (ECS is eventually consistent). */
 const MISSING_BUDGET_MS = 60_000;
 
-async function waitForTask(
+export async function waitForTask(
   ecs: ECSClient, logs: CloudWatchLogsClient,
   started: Task, result: RunNowResult, container: string, opts: RunNowOptions,
 ): Promise<RunNowResult> {

@@ -19,6 +19,7 @@ import { describeMark, type PauseMark } from '../resources/lib/pause.js';
 import { buildContext } from './context.js';
 import { jobImages, type ImageStatus } from './images.js';
 import type { ImageCheck } from './image-check.js';
+import { stateMachineName } from '../resources/lib/state-machine.js';
 
 /** One resource of the stack as it is now. */
 export interface ResourceStatus {
@@ -77,6 +78,11 @@ export interface JobStatus {
   job: string;
   family: string;
   schedule: ScheduleStatus;
+  /**
+   * The job's timeout and retries (config), when it has either: its schedule then starts its state
+   * machine, which runs the task.
+   */
+  runPolicy?: { timeoutSeconds?: number; retries: number; stateMachine: string };
   /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
   lastRun?: RunInfo;
   /**
@@ -120,6 +126,13 @@ export interface RunInfo {
   exitCode?: number;
   stopCode?: string;
   stoppedReason?: string;
+  /**
+   * A run through the job's state machine: the execution (its name and status), how many attempts it
+   * made (the task fields are the last attempt's), and whether that attempt ran past the timeout.
+   */
+  execution?: { name: string; status: string };
+  attempts?: number;
+  timedOut?: boolean;
 }
 
 export interface RecentRuns {
@@ -168,7 +181,7 @@ export function triggerOf(startedBy: string | undefined): RunInfo['trigger'] {
   return startedBy === RUN_NOW_STARTED_BY ? 'run-now' : 'manual';
 }
 
-function runInfo(t: Task, job: JobConfig, now: Date): RunInfo {
+export function runInfo(t: Task, job: JobConfig, now: Date): RunInfo {
   const containerName = job.task.containerName;
   const arn = t.taskArn ?? '';
   const container = t.containers?.find((c) => c.name === containerName);
@@ -363,6 +376,10 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     const byJob: Map<string, RecentRuns> = cluster?.action === 'create'
       ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
       : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
+    if (cluster?.action !== 'create') {
+      const { withExecutions } = await import('./status-executions.js');
+      await withExecutions(stack.aws.sfn, config, stack.account, stack.partition, byJob, { limit, now });
+    }
     const deployedImages = await jobImages(
       buildContext({ config, aws: stack.aws, account: stack.account, partition: stack.partition, records: stack.state.records(), memo: new Map() }), config.jobs,
     );
@@ -372,6 +389,7 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       const img = images.find((c) => c.jobs.includes(j.name))!;
       return {
         job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
+        ...(j.runPolicy ? { runPolicy: { ...j.runPolicy, stateMachine: stateMachineName(j) } } : {}),
         ...(lastRun ? { lastRun } : {}),
         image: { ...deployed!, image: img.image, state: img.state, ...(img.note ? { note: img.note } : {}) },
       };

@@ -12,16 +12,20 @@ import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K, jobKey } from './lib/keys.js';
 import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
-import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
+import { executionInputTemplate, stateMachineArn, usesStateMachine } from './lib/state-machine.js';
+import type { JobConfig } from '../config/schema.js';
+import type { Ctx } from '../core/types.js';
 
 export const TARGET_ID = 'batch';
 
 export interface TargetDesired {
   rule: string;
-  /** The cluster ARN. */
+  /** The cluster ARN, or the job's state machine ARN (a job with a timeout or retries). */
   arn: string;
   roleArn: string;
-  ecs: EcsTargetParams;
+  /** The RunTask settings; undefined for a state machine target, whose definition holds them. */
+  ecs?: EcsTargetParams;
   /**
    * A static JSON input, parsed. Always undefined in desired: targets created before the input
    * transformer carry one, and the diff then shows it going away.
@@ -77,17 +81,37 @@ function toTarget(d: TargetDesired): Target {
       ? { InputTransformer: { InputPathsMap: d.inputTransformer.inputPathsMap, InputTemplate: d.inputTransformer.inputTemplate } }
       : d.input !== undefined ? { Input: JSON.stringify(d.input) } : {}),
     RetryPolicy: { MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.retry.maximumRetryAttempts },
-    EcsParameters: {
-      TaskDefinitionArn: d.ecs.taskDefinitionArn,
-      TaskCount: d.ecs.taskCount,
-      LaunchType: d.ecs.launchType as 'FARGATE',
-      PlatformVersion: d.ecs.platformVersion,
-      NetworkConfiguration: {
-        awsvpcConfiguration: { Subnets: d.ecs.subnets, SecurityGroups: d.ecs.securityGroups, AssignPublicIp: d.ecs.assignPublicIp as 'DISABLED' },
+    ...(d.ecs ? {
+      EcsParameters: {
+        TaskDefinitionArn: d.ecs.taskDefinitionArn,
+        TaskCount: d.ecs.taskCount,
+        LaunchType: d.ecs.launchType as 'FARGATE',
+        PlatformVersion: d.ecs.platformVersion,
+        NetworkConfiguration: {
+          awsvpcConfiguration: { Subnets: d.ecs.subnets, SecurityGroups: d.ecs.securityGroups, AssignPublicIp: d.ecs.assignPublicIp as 'DISABLED' },
+        },
+        PropagateTags: d.ecs.propagateTags as 'TASK_DEFINITION',
+        EnableECSManagedTags: d.ecs.enableEcsManagedTags,
       },
-      PropagateTags: d.ecs.propagateTags as 'TASK_DEFINITION',
-      EnableECSManagedTags: d.ecs.enableEcsManagedTags,
-    },
+    } : {}),
+  };
+}
+
+/**
+ * The target of a job with a timeout or retries: its state machine, started with the same command and
+ * environment the ECS target passes (the event's time as BATCH_SCHEDULED_TIME) as the execution input.
+ * The same target Id: PutTargets replaces the ECS target in one call, so the rule never has two targets
+ * nor none, and switching back is the same single call.
+ */
+function stateMachineTarget(ctx: Ctx, job: JobConfig): TargetDesired {
+  const { task, schedule } = job;
+  return {
+    rule: ctx.record(jobKey(job, K.rule)).id,
+    arn: ctx.maybeRecord(jobKey(job, K.stateMachine))?.arn ?? stateMachineArn(ctx, job),
+    roleArn: ctx.record(jobKey(job, K.role('events'))).arn ?? '',
+    input: undefined,
+    inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: executionInputTemplate(task.command, schedule.duplicateGuard, `<${TIME}>`) },
+    retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
   };
 }
 
@@ -96,7 +120,7 @@ function toTarget(d: TargetDesired): Target {
 export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   kind: 'events.target',
   label: 'EventBridge target',
-  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
+  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine'],
   costly: false,
 
   // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target
@@ -104,12 +128,18 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   nodes: (config) => ruleJobs(config).map((job) => ({
     key: jobKey(job, K.target),
     // The events role's inline policy must be in place before EventBridge first assumes the role.
-    deps: [jobKey(job, K.rule), jobKey(job, K.role('events')), jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)],
+    deps: [
+      jobKey(job, K.rule), jobKey(job, K.role('events')),
+      ...(usesStateMachine(job)
+        ? [jobKey(job, K.startPolicy('events')), jobKey(job, K.stateMachine)]
+        : [jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)]),
+    ],
     params: { job: job.name },
   })),
 
   desired(ctx, node) {
     const job = jobOf(ctx.config, node.params.job);
+    if (usesStateMachine(job)) return stateMachineTarget(ctx, job);
     const { task, schedule } = job;
     return {
       rule: ctx.record(jobKey(job, K.rule)).id,
@@ -142,7 +172,7 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
         rule,
         arn: t.Arn ?? '',
         roleArn: t.RoleArn ?? '',
-        ecs: observeEcsParams(e),
+        ...(e ? { ecs: observeEcsParams(e) } : {}),
         input,
         inputTransformer: t.InputTransformer
           ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
@@ -168,10 +198,7 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
     if (canonicalTransformer(d.inputTransformer) !== canonicalTransformer(o.inputTransformer)) {
       changes.push({ field: 'inputTransformer', from: o.inputTransformer, to: d.inputTransformer });
     }
-    for (const f of Object.keys(d.ecs) as (keyof TargetDesired['ecs'])[]) {
-      const want = Array.isArray(d.ecs[f]) ? [...(d.ecs[f] as string[])].sort() : d.ecs[f];
-      if (JSON.stringify(want) !== JSON.stringify(o.ecs[f])) changes.push({ field: `ecs.${f}`, from: o.ecs[f], to: want });
-    }
+    changes.push(...ecsChanges(d.ecs, o.ecs, 'ecs'));
     return changes;
   },
 

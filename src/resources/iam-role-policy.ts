@@ -8,7 +8,7 @@ import type { Ctx, ResourceKind } from '../core/types.js';
 import { K, jobKey } from './lib/keys.js';
 import { jobOf, jobUsesDeadLetterQueue } from './lib/jobs.js';
 import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { stackInlinePolicy, stackRoleName, stackRoles, type RoleRef } from './lib/scheduler.js';
+import { stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from './lib/scheduler.js';
 import { lockPrefixOf } from './lib/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { getRole, roleKey } from './iam-role.js';
@@ -27,24 +27,36 @@ export interface RolePolicyDesired {
   document: PolicyDocument;
 }
 
-export type RolePolicyParams = RoleRef;
+export type RolePolicyParams = PolicyRef;
+
+/** The node key of a policy: its role's `role-policy/<role>`, or the trigger's `role-policy/<role>/start-execution`. */
+export function rolePolicyKey(config: StackConfig, r: PolicyRef): string {
+  if (r.job === undefined) return K.rolePolicy(r.role);
+  return jobKey(jobOf(config, r.job), r.start ? K.startPolicy(r.role as 'events' | 'scheduler') : K.rolePolicy(r.role));
+}
 
 /** What a role's document names: its role, and the resources it grants access to. */
-function depsOf(config: StackConfig, r: RoleRef): string[] {
+function depsOf(config: StackConfig, r: PolicyRef): string[] {
   const own = roleKey(config, r);
   if (r.job === undefined) return [own, K.repository, K.logGroup, K.secret];
   const job = jobOf(config, r.job);
   if (r.role === 'task') return [own, K.bucket];
+  // The state machine's ARN is derived from its name: the policy that starts it may exist before it.
+  if (r.start) return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [own, K.deadLetterQueue] : [own];
   // The trigger's role passes the execution role and the job's task role, and runs the job's family.
   const deps = [own, K.role('execution'), jobKey(job, K.role('task')), K.cluster, jobKey(job, K.taskDefinition)];
   // The scheduler role's policy grants sqs:SendMessage on the dead-letter queue.
   return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [...deps, K.deadLetterQueue] : deps;
 }
 
-/** The inline policy's name: `<stack>-<role>` (as before jobs existed) for the original job, else `<stack>-<job>-<role>`. */
-function policyNameOf(ctx: Ctx, r: RoleRef): string {
+/**
+ * The inline policy's name: `<stack>-<role>` (as before jobs existed) for the original job, else
+ * `<stack>-<job>-<role>`; the trigger's policy that starts the state machine adds `-start-execution`.
+ */
+function policyNameOf(ctx: Ctx, r: PolicyRef): string {
   const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
-  return !job || job.original ? `${ctx.stack}-${r.role}` : `${ctx.stack}-${job.name}-${r.role}`;
+  const base = !job || job.original ? `${ctx.stack}-${r.role}` : `${ctx.stack}-${job.name}-${r.role}`;
+  return r.start ? `${base}-start-execution` : base;
 }
 
 const splitId = (id: string) => {
@@ -53,16 +65,16 @@ const splitId = (id: string) => {
 };
 
 /** The role's name: from its record when the role step has run, else from the config (plan before create). */
-const roleNameFor = (ctx: Ctx, r: RoleRef) => ctx.maybeRecord(roleKey(ctx.config, r))?.id ?? stackRoleName(ctx, r);
+const roleNameFor = (ctx: Ctx, r: PolicyRef) => ctx.maybeRecord(roleKey(ctx.config, r))?.id ?? stackRoleName(ctx, r);
 
 /**
  * The role's document. With the duplicate-trigger guard on, a job's task role may also create the
  * guard's lock objects under its job's lock prefix (and nothing else) even when its bucket access is
  * read-only: without it every scheduled run fails its claim with AccessDenied.
  */
-function documentFor(ctx: Ctx, r: RoleRef): PolicyDocument {
+function documentFor(ctx: Ctx, r: PolicyRef): PolicyDocument {
   const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
-  const doc = stackInlinePolicy(ctx, r.role, job);
+  const doc = stackInlinePolicy(ctx, r.role, job, r.start);
   if (r.role !== 'task' || !job?.schedule.duplicateGuard) return doc;
   return {
     ...doc,
@@ -77,12 +89,7 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition', 'sqs.queue'],
   costly: false,
 
-  nodes: (config) =>
-    stackRoles(config).map((r) => ({
-      key: r.job === undefined ? K.rolePolicy(r.role) : jobKey(jobOf(config, r.job), K.rolePolicy(r.role)),
-      deps: depsOf(config, r),
-      params: r,
-    })),
+  nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), params: r })),
 
   desired: (ctx, node) => ({
     roleName: ctx.record(roleKey(ctx.config, node.params)).id,

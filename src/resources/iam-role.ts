@@ -37,6 +37,7 @@ const DESCRIPTION: Record<RoleName, string> = {
   task: 'ECS task role: the batch job itself',
   events: 'EventBridge role: starts the scheduled ECS task',
   scheduler: 'EventBridge Scheduler role: starts the scheduled ECS task, writes failed invocations to the dead-letter queue',
+  states: 'Step Functions role: runs and stops the job\'s ECS task with its timeout and retries',
 };
 
 /** A role's record, ownership and settings, from GetRole (and its attached policies when it is ours). */

@@ -37,6 +37,7 @@ import { existingVpc } from './existing-vpc.js';
 import { existingSubnet } from './existing-subnet.js';
 import { internetGateway } from './internet-gateway.js';
 import { route } from './route.js';
+import { stateMachine } from './state-machine.js';
 
 /** Every kind batchctl manages, the slow ones (VPC endpoints, IAM) first so they start early. */
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
@@ -61,6 +62,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   ecsCluster,
   iamRolePolicy,
   taskDefinition,
+  // Jobs with a timeout or retries: the state machine their schedule starts.
+  stateMachine,
   eventsRule,
   eventsTarget,
   snsTopic,

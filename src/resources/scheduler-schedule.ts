@@ -11,12 +11,13 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode, isNotFound } from '../core/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind } from '../core/types.js';
-import { ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
+import { executionInputTemplate, stateMachineArn, usesStateMachine } from './lib/state-machine.js';
 import { K, jobKey } from './lib/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from './lib/jobs.js';
 import { findRule } from './lib/events.js';
 import type { JobConfig } from '../config/schema.js';
-import { scheduleGroupName, schedulerInput } from './lib/scheduler.js';
+import { SCHEDULED_TIME_ATTRIBUTE, scheduleGroupName, schedulerInput } from './lib/scheduler.js';
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from './lib/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
@@ -37,11 +38,15 @@ export interface ScheduleDesired {
   /** 0: OFF (on time); else FLEXIBLE within this many minutes. */
   flexibleWindowMinutes: number;
   target: {
-    /** The cluster ARN. */
+    /** The cluster ARN, or the job's state machine ARN (a job with a timeout or retries). */
     arn: string;
     roleArn: string;
-    ecs: EcsTargetParams;
-    /** The RunTask overrides JSON, with the scheduled-time context attribute. Compared canonically. */
+    /** The RunTask settings; undefined for a state machine target, whose definition holds them. */
+    ecs?: EcsTargetParams;
+    /**
+     * The RunTask overrides JSON (or the state machine's execution input), with the scheduled-time context
+     * attribute. Compared canonically.
+     */
     input: string;
     retry: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
     /** The dead-letter queue ARN, or undefined for none. */
@@ -90,15 +95,17 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
     Input: d.target.input,
     RetryPolicy: { MaximumEventAgeInSeconds: d.target.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.target.retry.maximumRetryAttempts },
     ...(d.target.deadLetterArn ? { DeadLetterConfig: { Arn: d.target.deadLetterArn } } : {}),
-    EcsParameters: {
-      TaskDefinitionArn: e.taskDefinitionArn,
-      TaskCount: e.taskCount,
-      LaunchType: e.launchType as 'FARGATE',
-      PlatformVersion: e.platformVersion,
-      NetworkConfiguration: { awsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp as 'DISABLED' } },
-      PropagateTags: e.propagateTags as 'TASK_DEFINITION',
-      EnableECSManagedTags: e.enableEcsManagedTags,
-    },
+    ...(e ? {
+      EcsParameters: {
+        TaskDefinitionArn: e.taskDefinitionArn,
+        TaskCount: e.taskCount,
+        LaunchType: e.launchType as 'FARGATE',
+        PlatformVersion: e.platformVersion,
+        NetworkConfiguration: { awsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp as 'DISABLED' } },
+        PropagateTags: e.propagateTags as 'TASK_DEFINITION',
+        EnableECSManagedTags: e.enableEcsManagedTags,
+      },
+    } : {}),
   };
   return {
     Name: d.name,
@@ -129,7 +136,7 @@ export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
     target: {
       arn: t?.Arn ?? '',
       roleArn: t?.RoleArn ?? '',
-      ecs: observeEcsParams(e),
+      ...(e ? { ecs: observeEcsParams(e) } : {}),
       input: t?.Input ?? '',
       retry: { maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts },
       deadLetterArn: t?.DeadLetterConfig?.Arn,
@@ -162,18 +169,33 @@ async function send<T>(roleArn: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The target of a job with a timeout or retries: its state machine, started with the same command and
+ * environment as the ECS target's input (the scheduled time as BATCH_SCHEDULED_TIME). UpdateSchedule
+ * replaces the target in one call: the schedule never starts both, nor neither.
+ */
+function stateMachineTarget(ctx: Ctx, job: JobConfig): Pick<ScheduleDesired['target'], 'arn' | 'input'> {
+  return {
+    arn: ctx.maybeRecord(jobKey(job, K.stateMachine))?.arn ?? stateMachineArn(ctx, job),
+    input: executionInputTemplate(job.task.command, job.schedule.duplicateGuard, SCHEDULED_TIME_ATTRIBUTE),
+  };
+}
+
 /** A job's schedule (scheduler engine). */
 export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   kind: 'scheduler.schedule',
   label: 'Schedule',
-  dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group'],
+  dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine'],
   costly: false,
 
   nodes: (config) => schedulerJobs(config).map((job) => ({
     key: jobKey(job, K.schedule),
     // The role's inline policy must be in place before Scheduler first assumes the role.
     deps: [
-      K.scheduleGroup, jobKey(job, K.role('scheduler')), jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job),
+      K.scheduleGroup, jobKey(job, K.role('scheduler')),
+      ...(usesStateMachine(job)
+        ? [jobKey(job, K.startPolicy('scheduler')), jobKey(job, K.stateMachine)]
+        : [jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job)]),
       ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue] : []),
     ],
     params: { job: job.name },
@@ -195,10 +217,12 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
       ...(paused ? { paused } : {}),
       flexibleWindowMinutes: schedule.flexibleWindowMinutes,
       target: {
-        arn: ctx.record(K.cluster).arn ?? '',
         roleArn: ctx.record(jobKey(job, K.role('scheduler'))).arn ?? '',
-        ecs: ecsTargetParams(ctx, job),
-        input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
+        ...(usesStateMachine(job) ? stateMachineTarget(ctx, job) : {
+          arn: ctx.record(K.cluster).arn ?? '',
+          ecs: ecsTargetParams(ctx, job),
+          input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
+        }),
         retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
         deadLetterArn: jobUsesDeadLetterQueue(job) ? ctx.record(K.deadLetterQueue).arn : undefined,
       },
@@ -244,10 +268,7 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     if (JSON.stringify(sortKeys(d.target.retry)) !== JSON.stringify(sortKeys(o.target.retry))) {
       changes.push({ field: 'target.retry', from: o.target.retry, to: d.target.retry });
     }
-    for (const f of Object.keys(d.target.ecs) as (keyof EcsTargetParams)[]) {
-      const want = Array.isArray(d.target.ecs[f]) ? [...(d.target.ecs[f] as string[])].sort() : d.target.ecs[f];
-      if (JSON.stringify(want) !== JSON.stringify(o.target.ecs[f])) changes.push({ field: `target.ecs.${f}`, from: o.target.ecs[f], to: want });
-    }
+    changes.push(...ecsChanges(d.target.ecs, o.target.ecs, 'target.ecs'));
     return changes;
   },
 

@@ -8,7 +8,8 @@
  * and subnet-00000000000000008 (1c) routed to nat-00000000000000010, public subnet subnet-00000000000000009 (1a)
  * routed to igw-0000000000000000a.
  * FAKE_TASK_MS (`provisioning,pending,running`) sets how long a task takes, and FAKE_TASK_LOG (lines
- * separated by `|`) what every task writes to its log stream, 100 ms apart.
+ * separated by `|`) what every task writes to its log stream, 100 ms apart. FAKE_TASK_EXIT (`1,0`) is
+ * the exit code of each task started from then on, in turn (the last one repeats): a retried run's attempts.
  * `--then fake:image <repository> <tag>` is not a batchctl command: it adds an image with that tag to the
  * fake ECR repository (as a `docker push` would), for the examples of `deploy` and `rollback`.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
@@ -38,6 +39,15 @@ if (process.env.FAKE_FAIL) {
   fake.core.failOn(op!, code, 1, message.join(':') || undefined);
 }
 if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
+if (process.env.FAKE_TASK_EXIT) {
+  const codes = process.env.FAKE_TASK_EXIT.split(',').map(Number);
+  const runTask = fake.ecs.runTask;
+  let n = 0;
+  (fake.ecs as { runTask: typeof runTask }).runTask = (i) => {
+    fake.ecs.taskExitCode = codes[Math.min(n++, codes.length - 1)]!;
+    return runTask(i);
+  };
+}
 
 const args = process.argv.slice(2);
 const commands: string[][] = [[]];

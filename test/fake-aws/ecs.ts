@@ -98,6 +98,8 @@ export class FakeEcs {
    */
   readonly crossAccountPullGrants = new Set<string>();
   private tokens = new Map<string, string[]>();
+  /** RunTask's handler (the RunTask operation, and tasks Step Functions starts). */
+  readonly runTask: (i: any) => { tasks: any[]; failures: { arn?: string; reason?: string; detail?: string }[] };
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('ecs', this);
@@ -146,6 +148,47 @@ export class FakeEcs {
       return r ?? awsError('ResourceNotFoundException', 'The specified resource wasn\'t found.', 400);
     };
     const iam = () => core.peers.get('iam') as FakeIam | undefined;
+
+    // RunTask, for the operation and for Step Functions' `.sync` integration (which starts tasks as the
+    // state machine's role, without a call of batchctl's).
+    this.runTask = (i) => {
+      if (i.clientToken && this.tokens.has(i.clientToken)) {
+        return { tasks: this.tokens.get(i.clientToken)!.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
+      }
+      const c = activeCluster(i.cluster);
+      const td = findTd(i.taskDefinition) ?? awsError('ClientException', 'Unable to find task definition.', 400);
+      if (td.status !== 'ACTIVE' && !/:\d+$/.test(i.taskDefinition)) awsError('ClientException', 'TaskDefinition is inactive', 400);
+      if (td.input.networkMode === 'awsvpc' && !i.networkConfiguration?.awsvpcConfiguration?.subnets?.length) {
+        awsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.', 400);
+      }
+      const count = i.count ?? 1;
+      if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
+      if (this.runTaskFailure) {
+        // Capacity and ENI problems are not exceptions: RunTask succeeds with an empty tasks[].
+        return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
+      }
+      const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
+      const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration) ?? this.pullError(td.input);
+      const publicIpVpc = i.networkConfiguration?.awsvpcConfiguration?.assignPublicIp === 'ENABLED'
+        ? this.ec2()?.subnets.get(i.networkConfiguration.awsvpcConfiguration.subnets?.[0])?.vpcId : undefined;
+      const arns: string[] = [];
+      for (let n = 0; n < count; n++) {
+        const id = core.newId('task', 32).slice(5);
+        const t: Task = {
+          arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
+          containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
+          launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+          timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
+          stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
+          ...(publicIpVpc ? { publicIpVpc } : {}),
+        };
+        this.tasks.set(t.arn, t);
+        this.scheduleLogs(t, td.input.containerDefinitions ?? []);
+        arns.push(t.arn);
+      }
+      if (i.clientToken) this.tokens.set(i.clientToken, arns);
+      return { tasks: arns.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
+    };
 
     core.register({
       name: 'ecs',
@@ -298,47 +341,7 @@ export class FakeEcs {
             return { taskDefinitions, failures };
           },
         },
-        RunTask: {
-          command: RunTaskCommand,
-          handle: (i) => {
-            if (i.clientToken && this.tokens.has(i.clientToken)) {
-              return { tasks: this.tokens.get(i.clientToken)!.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
-            }
-            const c = activeCluster(i.cluster);
-            const td = findTd(i.taskDefinition) ?? awsError('ClientException', 'Unable to find task definition.', 400);
-            if (td.status !== 'ACTIVE' && !/:\d+$/.test(i.taskDefinition)) awsError('ClientException', 'TaskDefinition is inactive', 400);
-            if (td.input.networkMode === 'awsvpc' && !i.networkConfiguration?.awsvpcConfiguration?.subnets?.length) {
-              awsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.', 400);
-            }
-            const count = i.count ?? 1;
-            if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
-            if (this.runTaskFailure) {
-              // Capacity and ENI problems are not exceptions: RunTask succeeds with an empty tasks[].
-              return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
-            }
-            const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
-            const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration) ?? this.pullError(td.input);
-            const publicIpVpc = i.networkConfiguration?.awsvpcConfiguration?.assignPublicIp === 'ENABLED'
-              ? this.ec2()?.subnets.get(i.networkConfiguration.awsvpcConfiguration.subnets?.[0])?.vpcId : undefined;
-            const arns: string[] = [];
-            for (let n = 0; n < count; n++) {
-              const id = core.newId('task', 32).slice(5);
-              const t: Task = {
-                arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
-                containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
-                launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
-                timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
-                stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
-                ...(publicIpVpc ? { publicIpVpc } : {}),
-              };
-              this.tasks.set(t.arn, t);
-              this.scheduleLogs(t, td.input.containerDefinitions ?? []);
-              arns.push(t.arn);
-            }
-            if (i.clientToken) this.tokens.set(i.clientToken, arns);
-            return { tasks: arns.map((a) => this.taskOut(this.tasks.get(a)!)), failures: [] };
-          },
-        },
+        RunTask: { command: RunTaskCommand, handle: (i) => this.runTask(i) },
         DescribeTasks: {
           command: DescribeTasksCommand,
           handle: (i) => {
@@ -375,15 +378,74 @@ export class FakeEcs {
             const c = activeCluster(i.cluster);
             const t = [...this.tasks.values()].find((x) => x.clusterArn === c.arn && (x.arn === i.task || x.arn.endsWith(`/${i.task}`)));
             if (!t) awsError('InvalidParameterException', 'The referenced task was not found.', 400);
-            if (t.stopRequestedAt === undefined && this.status(t).last !== 'STOPPED') {
-              t.stopRequestedAt = core.now();
-              t.stopReason = i.reason ?? 'Task stopped by user';
-            }
+            this.requestStop(t, i.reason ?? 'Task stopped by user');
             return { task: this.taskOut(t) };
           },
         },
       },
     });
+  }
+
+  /** Told when a running task is asked to stop (Step Functions' `.sync` learns it from ECS's events). */
+  readonly stopListeners: ((taskArn: string) => void)[] = [];
+
+  private requestStop(t: Task, reason: string): void {
+    if (t.stopRequestedAt !== undefined || this.status(t).last === 'STOPPED') return;
+    t.stopRequestedAt = this.core.now();
+    t.stopReason = reason;
+    for (const l of this.stopListeners) l(t.arn);
+  }
+
+  /** A task as DescribeTasks shows it now, or undefined. */
+  describeTask(arn: string): ReturnType<FakeEcs['taskOut']> | undefined {
+    const t = this.tasks.get(arn);
+    return t && this.taskOut(t);
+  }
+
+  /**
+   * Test helper: the "ECS Task State Change" event ECS puts on the default bus for a task as it is now
+   * (what the failure alert rule is matched against).
+   */
+  taskStateChangeEvent(arn: string): Record<string, unknown> {
+    const t = this.describeTask(arn);
+    if (!t) throw new Error(`fake ECS: no task ${arn}`);
+    const json = JSON.parse(JSON.stringify(t)) as Record<string, unknown>;
+    return {
+      version: '0', id: `event-${arn.split('/').at(-1)}`, 'detail-type': 'ECS Task State Change', source: 'aws.ecs',
+      account: this.core.account, time: new Date(this.core.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.core.region,
+      resources: [arn], detail: json,
+    };
+  }
+
+  /** StopTask on a task, without a call of batchctl's (Step Functions stopping a timed-out task). */
+  stopTask(arn: string, reason: string): void {
+    const t = this.tasks.get(arn);
+    if (t) this.requestStop(t, reason);
+  }
+
+  /** When the task stops (ms): on its own, or when StopTask stopped it. */
+  stopTimeOf(arn: string): number | undefined {
+    const t = this.tasks.get(arn);
+    if (!t) return undefined;
+    const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
+    const natural = t.exitCode === null ? startAt : startAt + t.timings.runningMs;
+    return t.stopRequestedAt !== undefined && t.stopRequestedAt < natural ? t.stopRequestedAt : natural;
+  }
+
+  /** The latest ACTIVE revision's ARN of a family (or the revision named), as RunTask resolves it. */
+  revisionArn(ref: string): string | undefined {
+    const s = ref.replace(/^arn:[^:]+:ecs:[^:]+:\d+:task-definition\//, '');
+    const m = /^(.+):(\d+)$/.exec(s);
+    const td = m
+      ? this.taskDefs.find((t) => t.family === m[1] && t.revision === Number(m[2]))
+      : this.taskDefs.filter((t) => t.family === s && t.status === 'ACTIVE').sort((a, b) => b.revision - a.revision)[0];
+    return td?.arn;
+  }
+
+  /** The roles a task definition revision names (what RunTask passes). */
+  rolesOf(tdArn: string): string[] {
+    const td = this.taskDefs.find((t) => t.arn === tdArn);
+    return [td?.input.executionRoleArn, td?.input.taskRoleArn].filter((r): r is string => !!r);
   }
 
   /** A task's state now. StopTask stops it at once (SIGTERM: exit `stopExitCode` if its container had started). */

@@ -15,6 +15,7 @@ import { FakeEventBridge } from './eventbridge.js';
 import { FakeScheduler } from './scheduler.js';
 import { FakeSqs } from './sqs.js';
 import { FakeSns } from './sns.js';
+import { FakeSfn } from './sfn.js';
 
 export * from './core.js';
 
@@ -42,6 +43,7 @@ export interface FakeAws {
   scheduler: FakeScheduler;
   sqs: FakeSqs;
   sns: FakeSns;
+  sfn: FakeSfn;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -63,12 +65,14 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     scheduler: new FakeScheduler(core),
     sqs: new FakeSqs(core),
     sns: new FakeSns(core),
+    // After ECS and IAM: an execution runs tasks on the ECS fake as its role.
+    sfn: new FakeSfn(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),
         ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
         ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
-        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(),
+        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));
     },

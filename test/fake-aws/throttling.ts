@@ -54,6 +54,7 @@ export const AWS_THROTTLING: Record<string, ServiceThrottling> = {
   sns: { error: throttling('ThrottledException'), bucket: rate(20, 20) },
   s3: { error: throttling('SlowDown', 503, 'Please reduce your request rate.'), bucket: rate(20, 20) },
   sts: { error: throttling('Throttling'), bucket: rate(20, 20) },
+  sfn: { error: throttling('ThrottlingException'), special: [[/^StartExecution$/, 'start-execution', rate(800, 150)]], bucket: rate(100, 1) },
 };
 
 /** The buckets of one fake account and region, refilled continuously by the (possibly faked) clock. */

@@ -58,6 +58,8 @@ describe('a stack built before jobs existed', () => {
       expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
       expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
       expect(f.inventory()).toEqual(fx.inventory);
+      // A job with neither timeout nor retries keeps its direct target: Step Functions is not even read.
+      expect(f.core.calls.filter((c) => c.service === 'sfn')).toEqual([]);
       // The state keeps every key it had: node keys are the pre-jobs ones.
       const keys = Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources).sort();
       expect(keys).toEqual(Object.keys((fx.state as { resources: object }).resources).sort());

@@ -105,6 +105,20 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       if (call.op === 'CreateQueue' && i.tags && Object.keys(i.tags).length) out.push(req('sqs:TagQueue', res));
       return out;
     }
+    case 'sfn': {
+      // Step Functions' IAM prefix is `states`. A state machine is authorised by its ARN (a new one by the
+      // ARN its name gives), an execution by its own; creating with tags needs states:TagResource, and
+      // the role a state machine gets is passed to states.amazonaws.com.
+      const sm = (name: string) => arn('states', `stateMachine:${name}`);
+      if (call.op === 'ListStateMachines') return [req('states:ListStateMachines', '*')];
+      const res: string = i.executionArn ?? i.stateMachineArn ?? i.resourceArn ?? sm(i.name);
+      const out = [req(`states:${call.op}`, res)];
+      if (call.op === 'CreateStateMachine' && i.tags?.length) out.push(req('states:TagResource', res));
+      if ((call.op === 'CreateStateMachine' || call.op === 'UpdateStateMachine') && i.roleArn) {
+        out.push(req('iam:PassRole', i.roleArn, { 'iam:PassedToService': 'states.amazonaws.com' }));
+      }
+      return out;
+    }
     case 'sns': {
       const res: string = i.TopicArn ?? i.ResourceArn ?? (i.SubscriptionArn ? String(i.SubscriptionArn).split(':').slice(0, -1).join(':') : arn('sns', i.Name));
       const out = [req(`sns:${call.op}`, res)];

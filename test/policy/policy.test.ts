@@ -58,7 +58,8 @@ let err: string[] = [];
 
 function observe(call: Parameters<typeof authRequests>[0]): void {
   if (!current || !policy) return;
-  const op = `${call.service === 'secretsManager' ? 'secretsmanager' : call.service === 'eventbridge' ? 'events' : call.service}:${call.op}`;
+  const prefix: Record<string, string> = { secretsManager: 'secretsmanager', eventbridge: 'events', sfn: 'states' };
+  const op = `${prefix[call.service] ?? call.service}:${call.op}`;
   observed.add(op);
   let reqs;
   try {
@@ -293,6 +294,46 @@ describe('every call of every command is allowed by the policy printed for it', 
     vi.useRealTimers();
   }, 120_000);
 
+  it('timeouts and retries: the state machine created and converged, runs through it and --direct, status, the engine switch, back to direct, down', async () => {
+    freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const s = scratch();
+      s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 10m\n  retries: 1\n'));
+      await as('plan', s, ['plan']);
+      await as('up', s, ['up']);
+      await as('plan', s, ['plan']);
+      fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
+      // Both attempts fail: the run's exit code is the last attempt's.
+      fake.ecs.taskExitCode = 1;
+      await as('run-now', s, ['run-now'], { expectCode: 1 });
+      fake.ecs.taskExitCode = 0;
+      await as('run-now', s, ['run-now', '--direct']);
+      await as('status', s, ['status']);
+      await as('cost', s, ['cost']);
+      // The definition changed behind batchctl's back, tags added and then dropped in the config.
+      const m = [...fake.sfn.machines.values()][0]!;
+      m.definition = m.definition.replace('"TimeoutSeconds":600', '"TimeoutSeconds":60');
+      s.editConfig((t) => t.replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
+      await as('up', s, ['up']);
+      s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
+      await as('up', s, ['up']);
+      setEngine(s, 'scheduler');
+      await as('up', s, ['up']);
+      await as('run-now', s, ['run-now', '--no-wait']);
+      // Back to the direct target: the state machine and its role go (the policy names them from the state).
+      s.editConfig((t) => t.replace('  timeout: 10m\n  retries: 1\n', ''));
+      await as('up', s, ['up']);
+      expect(fake.sfn.inventory()).toEqual([]);
+      s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n'));
+      await as('up', s, ['up']);
+      await as('down', s, ['down', '--yes']);
+      expect(fake.sfn.inventory()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 120_000);
+
   it('network mode public: up, drift of the route and the gateway, the switch to private-endpoints and back, down', async () => {
     freshFake();
     const s = scratch();
@@ -462,7 +503,7 @@ describe('the policy keeps up with the code', () => {
       // The service: the SDK package (imported statically or lazily by the file) that has the command.
       const clients = [...new Set([...text.matchAll(/'@aws-sdk\/client-([a-z0-9-]+)'/g)].map((m) => m[1]))];
       for (const m of text.matchAll(/new ([A-Z][A-Za-z0-9]+)Command\(/g)) {
-        const svc = { 'cloudwatch-logs': 'logs', 'secrets-manager': 'secretsmanager', eventbridge: 'events' } as Record<string, string>;
+        const svc = { 'cloudwatch-logs': 'logs', 'secrets-manager': 'secretsmanager', eventbridge: 'events', sfn: 'states' } as Record<string, string>;
         const candidates = clients.filter((c) => existsSync(join(ROOT, 'node_modules/@aws-sdk', `client-${c}`, 'dist-types/commands', `${m[1]}Command.d.ts`)));
         // Several packages have it (TagResource...): the one the file takes it from.
         const pkg = candidates.length > 1

@@ -3,7 +3,7 @@
  * EventBridge Scheduler schedule), so switching engines never changes how the job runs.
  */
 import type { JobConfig, NetworkMode, StackConfig } from '../../config/schema.js';
-import type { Ctx } from '../../core/types.js';
+import type { Ctx, FieldChange } from '../../core/types.js';
 import { K, jobKey } from './keys.js';
 import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
 
@@ -89,6 +89,20 @@ interface LiveEcsParameters {
   NetworkConfiguration?: { awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string } };
   PropagateTags?: string;
   EnableECSManagedTags?: boolean;
+}
+
+/**
+ * How a target's ECS settings differ, field by field (`<prefix>.<field>`); the whole block when only one
+ * side has any (a target that starts a state machine has none: its definition holds them).
+ */
+export function ecsChanges(d: EcsTargetParams | undefined, o: EcsTargetParams | undefined, prefix: string): FieldChange[] {
+  if (!d || !o) return d === o ? [] : [{ field: prefix, from: o, to: d }];
+  const changes: FieldChange[] = [];
+  for (const f of Object.keys(d) as (keyof EcsTargetParams)[]) {
+    const want = Array.isArray(d[f]) ? [...(d[f] as string[])].sort() : d[f];
+    if (JSON.stringify(want) !== JSON.stringify(o[f])) changes.push({ field: `${prefix}.${f}`, from: o[f], to: want });
+  }
+  return changes;
 }
 
 /** A live target's ECS parameters in the comparable form of `ecsTargetParams`. */

@@ -17,6 +17,12 @@ export const LOCK_EXPIRE_DAYS = 7;
 export const ENV_SCHEDULED_TIME = 'BATCH_SCHEDULED_TIME';
 export const ENV_DUPLICATE_GUARD = 'BATCH_DUPLICATE_GUARD';
 
+/**
+ * The run a task belongs to, when a state machine runs the job (its execution's ARN). Its retries carry
+ * the same scheduled time: a claim made by the same run is the job's own, not a duplicate delivery's.
+ */
+export const ENV_RUN_ID = 'BATCH_RUN_ID';
+
 /** The environment variable that scopes a job's lock objects to its own prefix (batch/src/guard.ts). */
 export const ENV_JOB_NAME = 'BATCH_JOB_NAME';
 

@@ -29,6 +29,9 @@ export function isIamPropagationError(err: unknown): { role?: string } | undefin
   if (code === 'ClientException' && /role is not valid|unable to assume/i.test(msg)) return found();
   // ECS RunTask / CreateService flavour.
   if (code === 'InvalidParameterException' && /assume|role/i.test(msg)) return found();
+  // Step Functions CreateStateMachine / UpdateStateMachine: "Neither the global service principal
+  // states.amazonaws.com, nor the regional one is authorized to assume the provided role."
+  if (code === 'AccessDeniedException' && /authorized to assume the provided role/i.test(msg)) return found();
   // The caller's own new permission (an inline policy granting iam:PassRole) has not propagated.
   if (/^AccessDenied(Exception)?$/.test(code) && /iam:PassRole/.test(msg)) return found();
   return undefined;

@@ -3,7 +3,7 @@
  * values and the state file's keys, so changing one orphans live resources: never rename.
  */
 export type SubnetGroup = 'batch' | 'endpoint';
-export type RoleName = 'execution' | 'task' | 'events' | 'scheduler';
+export type RoleName = 'execution' | 'task' | 'events' | 'scheduler' | 'states';
 export type SgName = 'task' | 'endpoint';
 
 export const K = {
@@ -25,6 +25,8 @@ export const K = {
   secretValue: 'secret/value',
   role: (r: RoleName) => `role/${r}`,
   rolePolicy: (r: RoleName) => `role-policy/${r}`,
+  /** The trigger role's policy that starts the job's state machine (jobs with a timeout or retries). */
+  startPolicy: (r: 'events' | 'scheduler') => `role-policy/${r}/start-execution`,
   logGroup: 'log-group',
   cluster: 'cluster',
   taskDefinition: 'task-definition',
@@ -43,6 +45,8 @@ export const K = {
   existingSubnet: (id: string) => `subnet/existing/${id}`,
   internetGateway: 'internet-gateway',
   internetRoute: 'route/internet',
+  /** A job's Step Functions state machine (jobs with a timeout or retries). */
+  stateMachine: 'state-machine',
 } as const;
 
 /**

@@ -85,7 +85,7 @@ export const roleArn = (ctx: Ctx, name: string) => arn(ctx, 'iam', `role/${name}
 export function roleNameOf(ctx: Ctx, r: RoleName, job?: string): string {
   if (r === 'execution') return ctx.config.iam.executionRoleName;
   const iam = jobOf(ctx.config, job!).iam;
-  return { task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName }[r];
+  return { task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName, states: iam.stateMachineRoleName }[r];
 }
 
 /** The ECR repository ARN: the dependency's record when it has one, else derived from the config. */

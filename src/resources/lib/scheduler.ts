@@ -7,6 +7,7 @@ import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
 import { K, type RoleName } from './keys.js';
 import { jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
 import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
+import { startExecutionPolicy, stateMachinePolicy, stateMachineTrustPolicy, usesStateMachine } from './state-machine.js';
 
 /** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
 export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
@@ -44,14 +45,33 @@ export interface RoleRef {
 
 /**
  * The roles of a config: the execution role (shared: it only pulls images, writes the shared log group
- * and reads the shared secret), and per job a task role (that job's bucket access) and the trigger's
- * role, which follows the job's engine.
+ * and reads the shared secret), and per job a task role (that job's bucket access), the trigger's role,
+ * which follows the job's engine, and for a job with a timeout or retries its state machine's role.
  */
 export function stackRoles(config: StackConfig): RoleRef[] {
   return [
     { role: 'execution' },
-    ...config.jobs.flatMap((j): RoleRef[] => [{ role: 'task', job: j.name }, { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name }]),
+    ...config.jobs.flatMap((j): RoleRef[] => [
+      { role: 'task', job: j.name }, { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name },
+      ...(usesStateMachine(j) ? [{ role: 'states' as const, job: j.name }] : []),
+    ]),
   ];
+}
+
+/** One inline policy of the stack: its role's, or (`start`) the trigger role's that starts the job's state machine. */
+export interface PolicyRef extends RoleRef {
+  start?: boolean;
+}
+
+/**
+ * The inline policies of a config, one per role, except that the trigger role of a job that runs through
+ * its state machine has the policy that starts it instead of the one that runs the task directly.
+ */
+export function stackPolicies(config: StackConfig): PolicyRef[] {
+  return stackRoles(config).map((r) => {
+    const job = r.job === undefined ? undefined : config.jobs.find((j) => j.name === r.job);
+    return job && (r.role === 'events' || r.role === 'scheduler') && usesStateMachine(job) ? { ...r, start: true } : r;
+  });
 }
 
 /** The name of one of the stack's roles. */
@@ -61,6 +81,7 @@ export function stackRoleName(ctx: Ctx, r: RoleRef): string {
 
 /** Who may assume a role: the scheduler role trusts scheduler.amazonaws.com, from this account only. */
 export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
+  if (r === 'states') return stateMachineTrustPolicy(ctx);
   if (r !== 'scheduler') return trustPolicy(ctx, r);
   return {
     Version: '2012-10-17',
@@ -77,8 +98,7 @@ export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
  * cluster, pass our two task roles, tag the task on RunTask), plus sending failed invocations to the
  * dead-letter queue: Scheduler writes to the DLQ with the schedule's execution role.
  */
-export function schedulerPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
-  const doc = eventsPolicy(ctx, job);
+export function schedulerPolicy(ctx: Ctx, job: JobConfig, doc = eventsPolicy(ctx, job)): PolicyDocument {
   if (!jobUsesDeadLetterQueue(job)) return doc;
   const dlq = ctx.maybeRecord(K.deadLetterQueue)?.arn ?? queueArn(ctx, deadLetterQueueName(ctx.config));
   return {
@@ -87,8 +107,10 @@ export function schedulerPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
   };
 }
 
-/** The inline policy of any of the stack's roles. */
-export function stackInlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined): PolicyDocument {
+/** The inline policy of any of the stack's roles (`start`: the trigger's that starts the job's state machine). */
+export function stackInlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined, start = false): PolicyDocument {
+  if (start) return r === 'scheduler' ? schedulerPolicy(ctx, job!, startExecutionPolicy(ctx, job!)) : startExecutionPolicy(ctx, job!);
+  if (r === 'states') return stateMachinePolicy(ctx, job!);
   return r === 'scheduler' ? schedulerPolicy(ctx, job!) : inlinePolicy(ctx, r, job);
 }
 

@@ -1,0 +1,79 @@
+/**
+ * A job's run policy (`task.timeout`, `task.retries`): how long one attempt may run, how often a failed
+ * run is tried again, and the backoff between attempts. Pure: the config's rules and the numbers the
+ * state machine, `validate`, `status` and `cost` share.
+ */
+
+/** `30m`, `2h`, `1h30m`, `90s`, `7d`: days, hours, minutes and seconds in that order, at least one. */
+const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** Seconds of a duration such as `30m` or `1h30m`; undefined when the text is not one. */
+export function parseRunDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!text.trim() || !m || (!m[1] && !m[2] && !m[3] && !m[4])) return undefined;
+  return Number(m[1] ?? 0) * 86_400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+}
+
+/** A duration as people write it: `45m`, `2h`, `1h30m`, `1d2h` (seconds only when there are some). */
+export function formatRunDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const out = `${d ? `${d}d` : ''}${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+  return out || '0s';
+}
+
+/**
+ * Step Functions ends a standard workflow execution after one year, whatever its states say: every
+ * attempt of a run, and the waits between them, must fit in it.
+ */
+export const EXECUTION_LIMIT_SECONDS = 365 * 86_400;
+
+/** At most 10 retries (the issue's and Copilot's bound): more only delays a failure that keeps recurring. */
+export const MAX_RETRIES = 10;
+
+/**
+ * The backoff between attempts: the first retry 30 s after the failure, each later wait twice the one
+ * before, never more than 10 minutes. Long enough for a capacity shortage or a dependency's blip to pass,
+ * short enough that ten retries stay within about an hour and a half of waiting.
+ */
+export const RETRY_BACKOFF = { intervalSeconds: 30, backoffRate: 2, maxDelaySeconds: 600 } as const;
+
+/** A job's run policy, resolved. Undefined for a job with neither setting: the schedule starts its task directly. */
+export interface RunPolicy {
+  /** How long one attempt may run before its task is stopped; undefined: no limit. */
+  timeoutSeconds?: number;
+  /** Attempts after the first one, on a non-zero exit or a task that did not start. */
+  retries: number;
+}
+
+/**
+ * The policy of a job's `task` section. `retries: 0` without a timeout asks for nothing a state machine
+ * would add, so the job keeps the direct path.
+ */
+export function runPolicyOf(task: { timeout?: string; retries?: number }): RunPolicy | undefined {
+  const timeoutSeconds = task.timeout === undefined ? undefined : parseRunDuration(task.timeout);
+  const retries = task.retries ?? 0;
+  if (timeoutSeconds === undefined && retries === 0) return undefined;
+  return { ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), retries };
+}
+
+/** The wait before retry number `n` (1-based), in seconds. */
+export function retryDelaySeconds(n: number): number {
+  const { intervalSeconds, backoffRate, maxDelaySeconds } = RETRY_BACKOFF;
+  return Math.min(intervalSeconds * backoffRate ** (n - 1), maxDelaySeconds);
+}
+
+/** Every wait of `retries` retries, in seconds. */
+export function totalBackoffSeconds(retries: number): number {
+  let total = 0;
+  for (let n = 1; n <= retries; n++) total += retryDelaySeconds(n);
+  return total;
+}
+
+/** The longest a run can last: every attempt up to its timeout, and every wait between them. */
+export function worstCaseSeconds(p: RunPolicy): number | undefined {
+  if (p.timeoutSeconds === undefined) return undefined;
+  return (p.retries + 1) * p.timeoutSeconds + totalBackoffSeconds(p.retries);
+}

@@ -1,0 +1,75 @@
+/**
+ * What a stack's schedule would start, read from the fake: every live trigger (an enabled rule's
+ * target, an enabled schedule), whether its role may start what it targets, and firing it as EventBridge
+ * or Scheduler would at a scheduled time (RunTask, or StartExecution of the job's state machine).
+ */
+import type { FakeAws } from '../fake-aws/index.js';
+import type { Execution } from '../fake-aws/sfn.js';
+
+/** One trigger that would fire now. */
+export interface LiveTrigger {
+  engine: 'rule' | 'scheduler';
+  /** The rule's or the schedule's name. */
+  name: string;
+  /** What it starts: a cluster (ECS target) or a state machine. */
+  arn: string;
+  kind: 'ecs' | 'state-machine';
+  roleArn?: string;
+  ecs?: { TaskDefinitionArn?: string; NetworkConfiguration?: { awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string } }; LaunchType?: string };
+  /** The input it hands its target for a run due at `time` (ISO). */
+  inputFor(time: string): string;
+}
+
+const isMachine = (arn: string | undefined) => /:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
+
+export function liveTriggers(f: FakeAws): LiveTrigger[] {
+  const rules = [...f.eventBridge.rules.values()]
+    .filter((r) => r.state === 'ENABLED' && r.scheduleExpression && r.targets.get('batch'))
+    .map((r): LiveTrigger => {
+      const t = r.targets.get('batch')!;
+      return {
+        engine: 'rule', name: r.name, arn: t.Arn ?? '', kind: isMachine(t.Arn) ? 'state-machine' : 'ecs', roleArn: t.RoleArn,
+        ecs: t.EcsParameters as LiveTrigger['ecs'], inputFor: (time) => f.eventBridge.targetInput(r.name, 'batch', { time }),
+      };
+    });
+  const schedules = f.scheduler.activeSchedules().map((x): LiveTrigger => ({
+    engine: 'scheduler', name: x.name, arn: x.target.Arn ?? '', kind: isMachine(x.target.Arn) ? 'state-machine' : 'ecs', roleArn: x.target.RoleArn,
+    ecs: x.target.EcsParameters as LiveTrigger['ecs'], inputFor: (time) => f.scheduler.targetInput(x.group, x.name, time),
+  }));
+  return [...rules, ...schedules];
+}
+
+/**
+ * Why the trigger could not start a run now (its role's inline policies, as the IAM fake reads them;
+ * the state machine and its own role for a state machine target), or undefined when it could.
+ */
+export function cannotStart(f: FakeAws, t: LiveTrigger): string | undefined {
+  if (t.kind === 'state-machine') {
+    if (!f.iam.allows(t.roleArn, 'states:StartExecution', t.arn)) return `${t.roleArn} may not start ${t.arn}`;
+    const m = f.sfn.machines.get(t.arn);
+    if (m?.status !== 'ACTIVE') return `${t.arn} does not exist`;
+    const def = JSON.parse(m.definition) as { States: Record<string, { Arguments?: { TaskDefinition?: string } }> };
+    const td = f.ecs.revisionArn(Object.values(def.States).find((s) => s.Arguments?.TaskDefinition)?.Arguments?.TaskDefinition ?? '');
+    if (!td || !f.iam.allows(m.roleArn, 'ecs:RunTask', td)) return `the state machine's role ${m.roleArn} may not run ${td}`;
+    return undefined;
+  }
+  const td = f.ecs.revisionArn(t.ecs?.TaskDefinitionArn ?? '');
+  if (!td || !f.iam.allows(t.roleArn, 'ecs:RunTask', td)) return `${t.roleArn} may not run ${td}`;
+  for (const r of f.ecs.rolesOf(td)) if (!f.iam.allows(t.roleArn, 'iam:PassRole', r)) return `${t.roleArn} may not pass ${r}`;
+  return undefined;
+}
+
+/** Fire a trigger for a run due at `time`: what EventBridge or Scheduler does with its target. */
+export function fire(f: FakeAws, t: LiveTrigger, time: string): { taskArn?: string; execution?: Execution } {
+  const why = cannotStart(f, t);
+  if (why) throw new Error(`the trigger cannot start a run: ${why}`);
+  const input = t.inputFor(time);
+  if (t.kind === 'state-machine') return { execution: f.sfn.startFromTrigger(t.roleArn, t.arn, input) };
+  const vpc = t.ecs?.NetworkConfiguration?.awsvpcConfiguration;
+  const out = f.ecs.runTask({
+    cluster: t.arn, taskDefinition: t.ecs?.TaskDefinitionArn, launchType: t.ecs?.LaunchType, count: 1,
+    networkConfiguration: { awsvpcConfiguration: { subnets: vpc?.Subnets, securityGroups: vpc?.SecurityGroups, assignPublicIp: vpc?.AssignPublicIp } },
+    overrides: JSON.parse(input), propagateTags: 'TASK_DEFINITION', startedBy: `${t.engine === 'rule' ? 'events-rule' : 'chronos-schedule'}/${t.name}`,
+  });
+  return { taskArn: out.tasks[0]?.taskArn };
+}
