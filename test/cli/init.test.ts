@@ -13,6 +13,7 @@ import { ROOT } from '../helpers/ctx.js';
 import { withEnv } from '../helpers/env.js';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema, resolveNetwork } from '../../src/config/schema.js';
+import { schemaKeys } from '../helpers/schema-keys.js';
 import { defaultZones, renderConfig } from '../../src/config/template.js';
 import { stackFromDirectory } from '../../src/core/init.js';
 
@@ -26,20 +27,6 @@ function dirNamed(name = 'work'): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'init-')), name);
   mkdirSync(dir);
   return dir;
-}
-
-/** Every key path the schema accepts (`network.batchSubnets.az`, ...), as the template must show them. */
-function schemaKeys(): string[] {
-  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown };
-  const def = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
-  const unwrap = (s: unknown): unknown => (def(s).innerType ? unwrap(def(s).innerType) : s);
-  const walk = (s: unknown, at: string[]): string[] => {
-    const d = def(unwrap(s));
-    if (d.type === 'array') return walk(d.element, at);
-    if (d.type !== 'object' || !d.shape) return [];
-    return Object.entries(d.shape).flatMap(([k, v]) => [[...at, k].join('.'), ...walk(v, [...at, k])]);
-  };
-  return walk(configSchema, []);
 }
 
 describe('batchctl init', () => {

@@ -199,7 +199,7 @@ describe('error reporting', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err).not.toBeInstanceOf(ConfigError);
     expect((err as UserError).message).toBe('config file not found: /nonexistent/batch.config.yaml');
-    expect((err as UserError).hint).toContain('README example');
+    expect((err as UserError).hint).toBe('create one with `batchctl init` (every key: docs/configuration.md), or pass --config');
   });
 
   it('rejects a derived default name that breaks an AWS rule, pointing at the stack', () => {

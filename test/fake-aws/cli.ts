@@ -1,5 +1,5 @@
 /**
- * Run the real CLI against the in-memory fake AWS, for trying commands and for the README's examples:
+ * Run the real CLI against the in-memory fake AWS, for trying commands and for the examples in README.md and docs/:
  *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
  * make it feel like AWS; FAKE_BUCKETS=a,b creates those buckets first (a team's state bucket).
