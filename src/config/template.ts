@@ -109,7 +109,7 @@ schedule:
   # engine: rule               # rule (EventBridge rule, UTC) or scheduler (EventBridge Scheduler); default: rule, or scheduler when timezone is not UTC
   # timezone: UTC              # IANA zone the cron is read in, daylight saving included (scheduler engine)
   flexibleWindowMinutes: 0     # scheduler only: may start up to this many minutes late
-  deadLetterQueue: true        # scheduler only: an SQS queue keeps invocations that could not start the task
+  deadLetterQueue: true        # an SQS queue keeps invocations that could not start the task (both engines)
   enabled: true                # false: nothing starts on schedule (batchctl run-now still does)
   # description: ...           # default: "Runs the <family> task (batchctl stack <stack>)"
   retry:
