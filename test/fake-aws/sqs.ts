@@ -176,8 +176,9 @@ export class FakeSqs {
             if (max < 1 || max > 10) awsError('InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.', 400);
             const now = core.now();
             const visible = q.messages.filter((m) => m.invisibleUntil <= now);
-            // A short poll: a rotating sample, so repeated receives may return the same messages.
-            const start = visible.length ? this.rotation++ % visible.length : 0;
+            // A short poll: each call samples the next "servers" (a window of sampleSize), cycling, so a
+            // reader sees a queue larger than a window only over several calls, and then the same again.
+            const start = visible.length ? (this.rotation++ * this.sampleSize) % visible.length : 0;
             const sample = [...visible.slice(start), ...visible.slice(0, start)].slice(0, this.sampleSize).slice(0, max);
             const timeout = i.VisibilityTimeout ?? Number(q.attributes.VisibilityTimeout ?? 30);
             const names: string[] = i.MessageAttributeNames ?? [];
