@@ -296,6 +296,8 @@ export const pricingSchema = z.strictObject({
   publicIpv4Hour: opt(z.number().check(z.minimum(0))),
   /** Step Functions standard workflows, per 1,000 state transitions (jobs with a timeout or retries). */
   stepFunctionsTransition1k: opt(z.number().check(z.minimum(0))),
+  /** A CloudWatch standard-resolution metric alarm, per month (the dead-letter alarm, with notify). */
+  alarmMonth: opt(z.number().check(z.minimum(0))),
 });
 
 /** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */

@@ -133,6 +133,7 @@ iam:
 #   fargateGbHour: 0.0             # Fargate Linux, per GB of memory per hour, for cpuArchitecture
 #   publicIpv4Hour: 0.0            # one public IPv4 address, per hour (network mode public)
 #   stepFunctionsTransition1k: 0.0 # Step Functions, per 1,000 state transitions (jobs with timeout or retries)
+#   alarmMonth: 0.0                # one CloudWatch alarm, per month (the dead-letter alarm, with notify)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
 
 # jobs:                        # several jobs in this stack: task, schedule and iam above are their defaults
