@@ -55,6 +55,8 @@ describe('outputs', () => {
       scheduleArn: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch',
       deadLetterQueueArn: 'arn:aws:sqs:ap-northeast-1:123456789012:sample-batch-schedule-dlq',
       deadLetterQueueUrl: expect.stringMatching(/sample-batch-schedule-dlq$/),
+      deadLetterAlarmName: 'sample-batch-dead-letters',
+      deadLetterAlarmArn: 'arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:sample-batch-dead-letters',
       alertTopicArn: 'arn:aws:sns:ap-northeast-1:123456789012:sample-batch-alerts',
       triggerRoleArn: 'arn:aws:iam::123456789012:role/sample-batch-scheduler',
     });
