@@ -65,7 +65,7 @@ describe('batchctl up / validate', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 35 resources match the config/);
+    expect(out.join('')).toMatch(/No changes: 37 resources match the config/);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;

@@ -32,17 +32,17 @@ describe('up', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'up')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 35 resources unchanged in \d+\.\ds$/)]);
+    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 37 resources unchanged in \d+\.\ds$/)]);
     expect(io.err.join('')).toBe('');
 
     expect(await cli(s, '--verbose', 'up')).toBe(0);
     const all = lines();
     expect(all[0]).toBe(HEADING);
-    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(35);
+    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(37);
     expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 35 unchanged in /);
     // --json carries every resource whatever the verbosity.
     expect(await cli(s, '--json', 'up')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(35);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(37);
   });
 
   it('after one change: the heading, that change, the counts', async () => {
@@ -120,11 +120,11 @@ describe('plan and down', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'plan')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 35 resources match the config.']);
+    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 37 resources match the config.']);
     expect(await cli(s, '--verbose', 'plan')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(35);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(37);
     expect(await cli(s, 'plan', '--all')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(35);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(37);
   });
 
   it('down lists what it deletes; what was already gone is a count (listed with --verbose)', async () => {
@@ -177,10 +177,10 @@ describe('on a terminal', () => {
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
     const noop = out.slice(out.indexOf('Done: 32 created'), out.lastIndexOf(HEADING));
-    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 35 resources unchanged/);
+    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 37 resources unchanged/);
     expect(noop).not.toMatch(/unchanged {2,}/);
     expect(noop).not.toContain(HEADING);
     // --verbose: every resource's line stays.
-    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(35);
+    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(37);
   });
 });

@@ -52,7 +52,7 @@ describe('a real pseudo-terminal', () => {
     expect(out).not.toContain(SPINNER_FRAME);
     expect(out.length).toBeLessThan(20_000);
     expect(ms).toBeLessThan(25_000);
-    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(35);
+    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(37);
     expect(leftovers(s.statePath)).toEqual([]);
   });
 
@@ -96,7 +96,7 @@ describe('Ctrl-C typed at a prompt', () => {
   it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
     const s = scratch();
     const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
-    await child.waitFor(/Delete these 35 resources\? \[y\/N\]/);
+    await child.waitFor(/Delete these 37 resources\? \[y\/N\]/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
     const { code, ms } = await child.exited(sent);
@@ -104,7 +104,7 @@ describe('Ctrl-C typed at a prompt', () => {
     expect(ms).toBeLessThan(1000);
     expect(child.output()).toMatch(/error: interrupted\r?\nhint: nothing was deleted/);
     expect(child.output()).not.toMatch(/^deleted /m);
-    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(35);
+    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(37);
     expect(leftovers(s.statePath)).toEqual([]);
   });
 });
@@ -114,7 +114,7 @@ describe('answering the confirmation', () => {
   async function answerDown(keys: string): Promise<{ code: number | null; out: string; statePath: string }> {
     const s = scratch();
     const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
-    await child.waitFor(/Delete these 35 resources\? \[y\/N\]/);
+    await child.waitFor(/Delete these 37 resources\? \[y\/N\]/);
     child.proc.stdin!.write(keys);
     const { code } = await child.exited();
     return { code, out: child.output(), statePath: s.statePath };
@@ -125,7 +125,7 @@ describe('answering the confirmation', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/Cancelled: nothing was deleted\./);
     expect(out).not.toMatch(/^deleted /m);
-    expect(Object.keys(JSON.parse(readFileSync(statePath, 'utf8')).resources)).toHaveLength(35);
+    expect(Object.keys(JSON.parse(readFileSync(statePath, 'utf8')).resources)).toHaveLength(37);
     expect(leftovers(statePath)).toEqual([]);
   });
 

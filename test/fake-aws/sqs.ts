@@ -43,12 +43,16 @@ const DEFAULTS: Record<string, string> = {
   VisibilityTimeout: '30', SqsManagedSseEnabled: 'true',
 };
 const SETTABLE = new Set([...Object.keys(DEFAULTS), 'Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'FifoQueue', 'ContentBasedDeduplication']);
-const DELETED_NAME_HOLD_MS = 60_000;
 
 export class FakeSqs {
   readonly queues = new Map<string, Queue>();
   /** Name -> when it was deleted. */
   private deletedAt = new Map<string, number>();
+  /**
+   * How long SQS refuses a deleted queue's name (60 s, documented). A test that runs `down` then `up` at
+   * once and is not about this sets it to 0: `up` would otherwise wait out the minute in real time.
+   */
+  deletedNameHoldMs = 60_000;
   /** Messages a short-poll ReceiveMessage looks at, at most (SQS samples a subset of its servers). */
   sampleSize = 10;
 
@@ -82,7 +86,7 @@ export class FakeSqs {
               return { QueueUrl: existing.url };
             }
             const deleted = this.deletedAt.get(name);
-            if (deleted !== undefined && core.now() - deleted < DELETED_NAME_HOLD_MS) {
+            if (deleted !== undefined && core.now() - deleted < this.deletedNameHoldMs) {
               awsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another with the same name.', 400);
             }
             const q: Queue = {
@@ -129,6 +133,8 @@ export class FakeSqs {
             const q = byUrl(i.QueueUrl);
             checkAttributes(i.Attributes ?? {});
             Object.assign(q.attributes, i.Attributes);
+            // An empty Policy removes the queue's policy.
+            if (q.attributes.Policy === '') delete q.attributes.Policy;
             return {};
           },
         },
@@ -263,7 +269,7 @@ export class FakeSqs {
   inventory(): InventoryEntry[] {
     return [...this.queues.values()].map((q) => ({
       type: 'sqs.queue', key: q.tags['batchctl:logical'] ?? q.name,
-      settings: { name: q.name, attributes: q.attributes, tags: q.tags },
+      settings: { name: q.name, attributes: { ...q.attributes }, tags: { ...q.tags } },
     }));
   }
 }
