@@ -127,7 +127,7 @@ describe('batchctl down --keep-logs', () => {
     const text = out.join('');
     expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
     expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
-    expect(text).toMatch(/\nDone: 34 deleted, 1 kept in /);
+    expect(text).toMatch(/\nDone: 36 deleted, 1 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 1 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }] });

@@ -138,7 +138,7 @@ describe('answering the confirmation', () => {
   it('yes: deleted, exit 0', async () => {
     const { code, out, statePath } = await answerDown('yes\r');
     expect(code).toBe(0);
-    expect(out).toMatch(/Done: 35 deleted/);
+    expect(out).toMatch(/Done: 37 deleted/);
     expect(JSON.parse(readFileSync(statePath, 'utf8')).resources).toEqual({});
   });
 });
