@@ -166,6 +166,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('up', s, ['up']);
     await as('plan', s, ['plan']);
     await as('status', s, ['status']);
+    // A scheduled run throttled past its retries is dead-lettered: status samples the queue.
+    fake.eventBridge.invokeScheduled('sample-batch', '2027-03-01T06:30:00Z', { throttled: true });
+    await as('status', s, ['status']);
     await as('outputs', s, ['outputs', '--live']);
     await as('outputs', s, ['outputs']);
     await as('cost', s, ['cost']);
@@ -210,7 +213,8 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('stop', s, ['stop', '--yes']);
     await as('down', s, ['down', '--endpoints', '--yes']);
     await as('up', s, ['up']);
-    await as('down', s, ['down', '--yes']);
+    // The dead letter kept in the queue: down deletes it only with --force.
+    await as('down', s, ['down', '--yes', '--force']);
   }, 120_000);
 
   it('images pinned by digest, S3 state, scheduler engine: up before any image, down --endpoints pauses, deploy, rollback, push --deploy, pause, resume, stop', async () => {
