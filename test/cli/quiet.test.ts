@@ -92,8 +92,8 @@ describe('status', () => {
     await upAndPushed(s);
     expect(await cli(s, 'status')).toBe(0);
     let text = io.out.join('');
-    expect(text).toContain('Resources: 29 present, 0 missing, 0 drifted, 0 errors');
-    expect(text).toContain('\n  29 match the config (--verbose lists them)\n');
+    expect(text).toContain('Resources: 31 present, 0 missing, 0 drifted, 0 errors');
+    expect(text).toContain('\n  31 match the config (--verbose lists them)\n');
     expect(text).not.toMatch(/^ {2}STATE /m);
     // The jobs table and the endpoints stay.
     expect(text).toMatch(/^ {2}JOB +SCHEDULE /m);
@@ -102,16 +102,16 @@ describe('status', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 28 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 28 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(/Resources: 30 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 30 match the config \(--verbose lists them\)\n/);
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
-    expect(text.match(/^ {2}present +/gm)).toHaveLength(28);
+    expect(text.match(/^ {2}present +/gm)).toHaveLength(30);
     expect(text).toMatch(/^ {2}drifted +CloudWatch log group/m);
     expect(text).not.toContain('--verbose lists');
     // --json carries every resource.
     expect(await cli(s, '--json', 'status')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(29);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(31);
   });
 });
 
@@ -134,7 +134,7 @@ describe('plan and down', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(s, 'down', '--yes', '--force')).toBe(0);
     const out = lines();
-    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(34);
+    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(36);
     expect(out.filter((l) => l.startsWith('absent '))).toEqual([]);
     expect(out.at(-1)).toMatch(/^Done: 36 deleted, 1 already gone in /);
 
@@ -176,7 +176,7 @@ describe('on a terminal', () => {
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    const noop = out.slice(out.indexOf('Done: 32 created'), out.lastIndexOf(HEADING));
+    const noop = out.slice(out.indexOf('Done: 34 created'), out.lastIndexOf(HEADING));
     expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 37 resources unchanged/);
     expect(noop).not.toMatch(/unchanged {2,}/);
     expect(noop).not.toContain(HEADING);

@@ -48,7 +48,7 @@ describe('a real pseudo-terminal', () => {
     const { code, ms } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    expect(out).toMatch(/Done: 32 created, 0 updated, 3 unchanged in /);
+    expect(out).toMatch(/Done: 34 created, 0 updated, 3 unchanged in /);
     expect(out).not.toContain(SPINNER_FRAME);
     expect(out.length).toBeLessThan(20_000);
     expect(ms).toBeLessThan(25_000);
@@ -66,7 +66,7 @@ describe('a real pseudo-terminal', () => {
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    expect(out).toMatch(/Done: 32 created/);
+    expect(out).toMatch(/Done: 34 created/);
     expect(out).toContain(SPINNER_FRAME);
     expect(out.length).toBeLessThan(200_000);
     // After the last spinner frame, resources still finished: printed as plain lines.

@@ -52,7 +52,7 @@ describe('one job: the missing image in plan, up and status', () => {
     const s = scratch();
     expect(await cli(s, 'up')).toBe(0);
     const lines = text().trimEnd().split('\n');
-    expect(lines.at(-2)).toMatch(/^Done: 32 created, 0 updated, 3 unchanged in /);
+    expect(lines.at(-2)).toMatch(/^Done: 34 created, 0 updated, 3 unchanged in /);
     expect(lines.at(-1)).toBe(WARNING);
     // A no-op up: its one summary line, and the warning, still.
     expect(await cli(s, 'up')).toBe(0);

