@@ -121,6 +121,25 @@ describe('runs that never start', () => {
     expect(f.cloudwatch.alarms.size).toBe(0);
   });
 
+  it('a job run through its state machine: the rule\'s target (the state machine) dead-letters too', async () => {
+    const f = fresh();
+    const s = scratch();
+    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 30m\n'));
+    await upOn(s);
+    const t = f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
+    expect(t.Arn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sample-batch`);
+    expect(t.DeadLetterConfig).toEqual({ Arn: QUEUE_ARN });
+    // The events role may no longer start the state machine.
+    const role = f.iam.roles.get('sample-batch-events')!;
+    for (const name of role.inline.keys()) role.inline.set(name, JSON.stringify({ Version: '2012-10-17', Statement: [] }));
+    expect(f.eventBridge.invokeScheduled('sample-batch', T)).toEqual([{ targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' }]);
+    const m = f.sqs.queues.get(QUEUE)!.messages[0]!;
+    expect(m.attributes.TARGET_ARN!.StringValue).toBe(t.Arn);
+    expect(m.attributes.ERROR_MESSAGE!.StringValue).toMatch(/states:StartExecution/);
+    const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: reporter() });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: T, errorCode: 'NO_PERMISSIONS' } });
+  });
+
   it('the queue policy admits exactly this stack\'s rules: another stack\'s rule, even one whose name starts with this stack\'s, cannot send', async () => {
     const f = fresh();
     const s = scratch();
