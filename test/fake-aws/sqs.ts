@@ -240,6 +240,17 @@ export class FakeSqs {
     return true;
   }
 
+  /**
+   * A role of this account sends (Scheduler dead-letters with the schedule's role): its identity policy
+   * decides (the caller checks it), the queue policy is not needed in the same account.
+   */
+  sendAsRole(queueArn: string, body: string, attributes: Record<string, MessageAttributeValue>): boolean {
+    const q = this.byArn(queueArn);
+    if (!q) return false;
+    this.push(q, body, attributes);
+    return true;
+  }
+
   private policyAdmits(q: Queue, service: string, sourceArn: string): boolean {
     let doc: { Statement?: any[] };
     try {

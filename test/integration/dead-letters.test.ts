@@ -33,8 +33,8 @@ const fresh = freshFakeAws();
 const reporter = () => new RecordingReporter();
 
 /** The events role loses ecs:RunTask (an IAM edit behind batchctl's back): EventBridge's RunTask is refused. */
-function revokeRunTask(f: ReturnType<typeof fresh>) {
-  const role = f.iam.roles.get('sample-batch-events')!;
+function revokeRunTask(f: ReturnType<typeof fresh>, roleName = 'sample-batch-events') {
+  const role = f.iam.roles.get(roleName)!;
   for (const [name, doc] of role.inline) {
     const d = JSON.parse(doc) as { Statement: { Action?: string | string[] }[] };
     d.Statement = d.Statement.filter((st) => ![st.Action].flat().includes('ecs:RunTask'));
@@ -102,6 +102,24 @@ describe('runs that never start', () => {
     expect(down.failures).toEqual([]);
     expect(f.cloudwatch.alarms.size).toBe(0);
     expect(f.sqs.queues.size).toBe(0);
+  });
+
+  it('scheduler engine: Scheduler dead-letters with the schedule\'s role, the same alarm fires, status maps SCHEDULE_ARN to the job', async () => {
+    const f = fresh();
+    const s = scratch(WITH_EMAILS.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n'));
+    await upOn(s);
+    f.sns.confirm(TOPIC_ARN, 'ops@example.com');
+    // No queue policy: Scheduler sends with the schedule's role, not as a service principal.
+    expect(f.sqs.queues.get(QUEUE)!.attributes.Policy).toBeUndefined();
+    f.cloudwatch.evaluate();
+    revokeRunTask(f, 'sample-batch-scheduler');
+    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', T)).toEqual({ outcome: 'dead-lettered', errorCode: 'AccessDeniedException' });
+    const m = f.sqs.queues.get(QUEUE)!.messages[0]!;
+    expect(m.attributes.SCHEDULE_ARN!.StringValue).toBe(`arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`);
+    expect(f.cloudwatch.evaluate()).toEqual([{ alarm: ALARM, from: 'OK', to: 'ALARM' }]);
+    expect(f.sns.published.filter((p) => p.via === 'cloudwatch').map((p) => p.deliveredTo)).toEqual([['ops@example.com']]);
+    const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: reporter() });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: T, errorCode: 'AccessDeniedException', errorMessage: expect.stringMatching(/ecs:RunTask/) } });
   });
 
   it('throttled past the retries: dead-lettered with the exhausted condition; RunTask failures[] are no failed invocation', async () => {
