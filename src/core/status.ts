@@ -12,8 +12,7 @@ import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } fro
 import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
 import { K, jobKey } from '../resources/lib/keys.js';
 import { nextRuns } from '../config/cron.js';
-import { awsErrorCode, isNotFound } from './errors.js';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { awsErrorCode } from './errors.js';
 import type { StackOptions } from './stack.js';
 import { describeMark, type PauseMark } from '../resources/lib/pause.js';
 import { buildContext } from './context.js';
@@ -321,18 +320,6 @@ export function scheduleStatus(
     expression, enabled: live?.enabled ?? job.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
     engine, timezone, displayTimeZone, next, ...(live?.paused ? { paused: live.paused } : {}),
   };
-}
-
-/** How many messages wait in the dead-letter queue (ApproximateNumberOfMessages: SQS's own estimate). */
-export async function deadLetterCount(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
-  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
-  try {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
-  } catch (err) {
-    if (isNotFound(err, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) return undefined;
-    throw err;
-  }
 }
 
 /** A job's dead letters as status reports them (ISO times, the newest's error). */
