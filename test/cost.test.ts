@@ -52,13 +52,30 @@ describe('computeCost', () => {
     expect(c.overridden).toEqual([]);
   });
 
+  it('with notify, the dead-letter alarm is in the fixed cost ($0.10 a month, overridable); without, nothing', () => {
+    const config = defaultConfig();
+    const without = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(without.fixed.alarmMonthly).toBe(0);
+    config.notify = { emails: ['ops@example.com'] } as typeof config.notify;
+    const withAlarm = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
+    expect(withAlarm.fixed.alarmMonthly).toBe(0.1);
+    expect(withAlarm.fixed.monthly).toBeCloseTo(without.fixed.monthly + 0.1, 8);
+    expect(withAlarm.alertsNote).toMatch(/dead-letter alarm, \$0\.10 a month/);
+    expect(renderCost(withAlarm).join('\n')).toMatch(/dead-letter alarm +1 CloudWatch alarm x \$0\.10\/month +\$0\.10/);
+    config.pricing = { alarmMonth: 0.3 };
+    expect(computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW }).fixed.alarmMonthly).toBe(0.3);
+    // No dead-letter queue: nothing for the alarm to watch.
+    config.jobs[0]!.schedule.deadLetterQueue = false;
+    expect(computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW }).fixed.alarmMonthly).toBe(0);
+  });
+
   it('applies the config\'s pricing overrides and the ARM64 rate', () => {
     const config = defaultConfig();
     config.pricing = { interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1 };
     config.jobs[0]!.task.cpuArchitecture = 'ARM64';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
-    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, secretMonth: 0.4, publicIpv4Hour: 0.005 });
+    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, secretMonth: 0.4, publicIpv4Hour: 0.005, alarmMonth: 0.1 });
     expect(c.jobs[0]!.prices).toEqual({ fargateVcpuHour: 0.1, fargateGbHour: 0.00442 });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).

@@ -15,6 +15,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UserError, awsErrorCode } from '../core/errors.js';
 import { printable } from '../core/format.js';
 import { configuredProfiles } from './profiles.js';
@@ -39,7 +40,7 @@ export interface ClientOptions {
   pacer?: Pacer;
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn';
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
 export interface AwsClients {
@@ -57,6 +58,8 @@ export interface AwsClients {
   readonly sns: SNSClient;
   /** Step Functions: the state machines of jobs with a timeout or retries. */
   readonly sfn: SFNClient;
+  /** CloudWatch (metrics and alarms): the alarm on the dead-letter queue. */
+  readonly cloudwatch: CloudWatchClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
    * AWS offers no idempotency for (CreateVpc, CreateSubnet, AssociateRouteTable, RegisterTaskDefinition):
@@ -67,7 +70,7 @@ export interface AwsClients {
 }
 
 /** Services `up`, `plan` and `down` need. */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn'];
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch'];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -94,6 +97,7 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
   sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
   sns: async () => (await import('@aws-sdk/client-sns')).SNSClient,
   sfn: async () => (await import('@aws-sdk/client-sfn')).SFNClient,
+  cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -217,6 +221,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     get sqs() { return get('sqs') as SQSClient; },
     get sns() { return get('sns') as SNSClient; },
     get sfn() { return get('sfn') as SFNClient; },
+    get cloudwatch() { return get('cloudwatch') as CloudWatchClient; },
   };
 }
 
@@ -303,7 +308,7 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
   ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
   secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
   sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
-  sfn: ['Step Functions', 'SFN'],
+  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */

@@ -34,6 +34,7 @@ export interface ServiceRates {
  * - logs: CreateLogGroup, PutRetentionPolicy and tagging, 5 a second (documented quotas).
  * - secretsManager: 50 a second for the write APIs combined (documented).
  * - ecr, s3 (bucket settings), sns, sqs: 10-20 a second (not documented; a stack makes a few calls).
+ * - cloudwatch: PutMetricAlarm and DeleteAlarms, 3 a second (documented quotas).
  * - sfn: the state machine APIs share a bucket of 100 refilled at 1 a second; StartExecution 800 / 150
  *   (documented defaults outside the largest regions, which allow more).
  */
@@ -55,6 +56,7 @@ export const AWS_RATES: Record<string, ServiceRates> = {
   s3: { default: { capacity: 20, perSecond: 20 } },
   sns: { default: { capacity: 20, perSecond: 20 } },
   sqs: { default: { capacity: 20, perSecond: 20 } },
+  cloudwatch: { default: { capacity: 3, perSecond: 3 } },
   sfn: { buckets: [{ name: 'start-execution', ops: /^StartExecution$/, rate: { capacity: 800, perSecond: 150 } }], default: { capacity: 100, perSecond: 1 } },
 };
 

@@ -69,6 +69,7 @@ export function renderCost(c: CostReport): string[] {
       ['ITEM', 'DETAIL', 'PER HOUR', 'PER MONTH'],
       ...endpoints,
       ['secret', `1 x ${price(p.secretMonth)}/month`, '', usd(f.secretMonthly)],
+      ...(f.alarmMonthly ? [['dead-letter alarm', `1 CloudWatch alarm x ${price(p.alarmMonth)}/month`, '', usd(f.alarmMonthly)]] : []),
       ['total fixed', '730 h/month', price(f.hourly), usd(f.monthly)],
       ...(several ? [['share per job', `${usd(f.monthly)} / ${c.jobs.length} jobs`, '', usd(c.jobs[0]!.fixedShareMonthly)]] : []),
     ]),

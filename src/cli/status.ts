@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runCommand, positiveInt } from './common.js';
 import type { ResourceStatus, RunInfo, StatusReport } from '../core/status.js';
 import { imageWarnings } from '../core/image-check.js';
+import { printable } from '../core/format.js';
 import { formatRunDuration } from '../config/run-policy.js';
 
 /** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
@@ -89,12 +90,7 @@ export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}):
   if (e.down) out.push(...table(e.list.filter((x) => x.state !== 'up').map((x) => [x.state, x.key])));
   out.push('');
   out.push(...renderJobs(s));
-  if (s.deadLetters) {
-    const d = s.deadLetters;
-    out.push(d.count === undefined
-      ? `  dead-letter queue ${d.queue}: ${d.note ?? 'unknown'}`
-      : `  ${d.count} failed invocation${d.count === 1 ? '' : 's'} in ${d.queue}${d.count ? ' (runs Scheduler could not start after its retries; the messages say why)' : ''}`);
-  }
+  out.push(...renderDeadLetters(s));
   const images = renderImages(s);
   if (images.length) out.push('', ...images);
   out.push('');
@@ -115,6 +111,29 @@ export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}):
     ]));
   }
   if (s.runsNote) out.push(`  ${s.runsNote}`);
+  return out;
+}
+
+/**
+ * The dead-letter queue: one line when it is empty (healthy, collapsed), else one line per job with
+ * dead letters, its count and the newest error, so what to fix is on screen.
+ */
+export function renderDeadLetters(s: Pick<StatusReport, 'deadLetters' | 'jobs'>): string[] {
+  const d = s.deadLetters;
+  if (!d) return [];
+  if (d.count === undefined) return [`  dead-letter queue ${d.queue}: ${d.note ?? 'unknown'}`];
+  if (!d.count) return [`  dead-letter queue ${d.queue}: empty (every scheduled invocation reached ECS)`];
+  const out = [`  ${d.count} scheduled invocation${d.count === 1 ? '' : 's'} never reached ECS (dead-letter queue ${d.queue}):`];
+  for (const j of s.jobs) {
+    const e = j.deadLetters;
+    if (!e?.count) continue;
+    const n = e.newest;
+    const due = n?.scheduledTime ? `run due ${utc(n.scheduledTime)}` : `dead-lettered ${utc(n?.sentAt)}`;
+    const why = n ? `${n.errorCode ?? 'error'}${n.errorMessage ? `: ${printable(n.errorMessage, 160)}` : ''}` : '';
+    out.push(`    ${j.job}: ${e.count}; newest: ${due}, ${why}`);
+  }
+  if (d.unattributed) out.push(`    ${d.unattributed} of no job in the config (a job removed or renamed since)`);
+  if (d.sampled !== undefined && d.sampled < d.count) out.push(`    (per job: the ${d.sampled} messages SQS returned of ${d.count}; SQS samples its servers)`);
   return out;
 }
 

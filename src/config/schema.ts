@@ -223,7 +223,10 @@ export const scheduleSchema = z.strictObject({
   timezone: opt(str()),
   /** Scheduler only: let a run start up to this many minutes late to spread load (0: exactly on time). */
   flexibleWindowMinutes: z._default(int().check(z.minimum(0), z.maximum(1440)), 0),
-  /** Scheduler only: send events that could not start the task (after retries) to an SQS queue. */
+  /**
+   * Send invocations that could not start the task (after retries) to the stack's SQS dead-letter queue:
+   * the rule's target and the schedule's target alike. With `notify:`, an alarm on the queue alerts.
+   */
   deadLetterQueue: bool(true),
   enabled: bool(true),
   description: opt(str()),
@@ -293,6 +296,8 @@ export const pricingSchema = z.strictObject({
   publicIpv4Hour: opt(z.number().check(z.minimum(0))),
   /** Step Functions standard workflows, per 1,000 state transitions (jobs with a timeout or retries). */
   stepFunctionsTransition1k: opt(z.number().check(z.minimum(0))),
+  /** A CloudWatch standard-resolution metric alarm, per month (the dead-letter alarm, with notify). */
+  alarmMonth: opt(z.number().check(z.minimum(0))),
 });
 
 /** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */

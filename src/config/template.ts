@@ -109,7 +109,7 @@ schedule:
   # engine: rule               # rule (EventBridge rule, UTC) or scheduler (EventBridge Scheduler); default: rule, or scheduler when timezone is not UTC
   # timezone: UTC              # IANA zone the cron is read in, daylight saving included (scheduler engine)
   flexibleWindowMinutes: 0     # scheduler only: may start up to this many minutes late
-  deadLetterQueue: true        # scheduler only: an SQS queue keeps invocations that could not start the task
+  deadLetterQueue: true        # an SQS queue keeps invocations that could not start the task (both engines)
   enabled: true                # false: nothing starts on schedule (batchctl run-now still does)
   # description: ...           # default: "Runs the <family> task (batchctl stack <stack>)"
   retry:
@@ -133,6 +133,7 @@ iam:
 #   fargateGbHour: 0.0             # Fargate Linux, per GB of memory per hour, for cpuArchitecture
 #   publicIpv4Hour: 0.0            # one public IPv4 address, per hour (network mode public)
 #   stepFunctionsTransition1k: 0.0 # Step Functions, per 1,000 state transitions (jobs with timeout or retries)
+#   alarmMonth: 0.0                # one CloudWatch alarm, per month (the dead-letter alarm, with notify)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
 
 # jobs:                        # several jobs in this stack: task, schedule and iam above are their defaults

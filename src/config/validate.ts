@@ -322,9 +322,6 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
     if (isInt(flex) && flex > 0) {
       out.push({ path: ['schedule', 'flexibleWindowMinutes'], message: 'a flexible time window needs the scheduler engine: set engine: scheduler, or remove flexibleWindowMinutes' });
     }
-    if (get(raw, ['schedule', 'deadLetterQueue']) !== undefined) {
-      out.push({ path: ['schedule', 'deadLetterQueue'], atKey: true, message: 'the dead-letter queue needs the scheduler engine: set engine: scheduler, or remove deadLetterQueue' });
-    }
   }
   const age = get(raw, ['schedule', 'retry', 'maximumEventAgeSeconds']);
   if (isInt(age) && (age < 60 || age > 86400)) {

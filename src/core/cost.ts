@@ -7,6 +7,7 @@ import { REQUIRED_INTERFACE_ENDPOINTS, type JobConfig, type NetworkMode, type St
 import { endpointAzCount } from '../resources/lib/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from './errors.js';
+import { deadLetterAlarmOn } from '../resources/lib/notify.js';
 import { STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable } from './pricing.js';
 import type { StackOptions } from './stack.js';
 
@@ -93,7 +94,7 @@ export interface CostReport {
   pricesAsOf: string;
   /** `pricing:` keys the config overrides. */
   overridden: string[];
-  prices: { interfaceEndpointAzHour: number; secretMonth: number; publicIpv4Hour: number };
+  prices: { interfaceEndpointAzHour: number; secretMonth: number; publicIpv4Hour: number; alarmMonth: number };
   fixed: {
     interfaceEndpoints: number;
     /** Distinct AZs of the endpoint subnets: each endpoint has one billed ENI per AZ. */
@@ -102,9 +103,11 @@ export interface CostReport {
     endpointsHourly: number;
     endpointsMonthly: number;
     secretMonthly: number;
+    /** The dead-letter alarm (with notify and a dead-letter queue), else 0. */
+    alarmMonthly: number;
     /** What bills by the hour (the endpoints). */
     hourly: number;
-    /** hourly x 730 + the secret. */
+    /** hourly x 730 + the secret + the alarm. */
     monthly: number;
   };
   /** Per job, in the config's order. */
@@ -204,9 +207,10 @@ export function triggerNote(job: JobConfig): string {
 export function alertsNote(config: StackConfig): string | undefined {
   const n = config.notify;
   if (!n || (!n.topicArn && !n.emails.length)) return undefined;
-  return n.topicArn
+  return (n.topicArn
     ? 'failed runs to your SNS topic: the EventBridge rule on ECS events is free; delivery bills on your topic'
-    : `failed runs e-mailed to ${n.emails.length} address${n.emails.length === 1 ? '' : 'es'}: the EventBridge rule on ECS events is free, SNS e-mail is free for the first 1,000 a month`;
+    : `failed runs e-mailed to ${n.emails.length} address${n.emails.length === 1 ? '' : 'es'}: the EventBridge rule on ECS events is free, SNS e-mail is free for the first 1,000 a month`)
+    + (deadLetterAlarmOn(config) ? '; runs that never reach ECS: the dead-letter alarm, $0.10 a month (in the fixed cost)' : '');
 }
 
 /** Amounts without binary noise (82.16000000000001) in --json; far below a cent. */
@@ -237,7 +241,8 @@ export function computeCost(
   const { table } = prices;
   const azs = endpointAzCount(config);
   const endpoints = endpointCost(table, config.network.interfaceEndpoints.length, azs);
-  const fixedMonthly = endpoints.monthly + table.secretMonth;
+  const alarmMonthly = deadLetterAlarmOn(config) ? table.alarmMonth : 0;
+  const fixedMonthly = endpoints.monthly + table.secretMonth + alarmMonthly;
   const share = fixedMonthly / config.jobs.length;
   const runsByJob: ModeRuns[] = [];
 
@@ -277,10 +282,10 @@ export function computeCost(
     region: config.region,
     pricesAsOf: table.asOf,
     overridden: prices.overridden,
-    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, secretMonth: table.secretMonth, publicIpv4Hour: table.publicIpv4Hour },
+    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, secretMonth: table.secretMonth, publicIpv4Hour: table.publicIpv4Hour, alarmMonth: table.alarmMonth },
     fixed: {
       interfaceEndpoints: config.network.interfaceEndpoints.length, azs, enis: endpoints.enis,
-      endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth,
+      endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth, alarmMonthly,
       hourly: round(endpoints.hourly), monthly: round(fixedMonthly),
     },
     jobs,
@@ -353,7 +358,7 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
   };
   const rows = (['private-endpoints', 'public', 'existing'] as const).map((mode) => {
     const x = shape[mode];
-    const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth;
+    const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth + (deadLetterAlarmOn(config) ? table.alarmMonth : 0);
     const ipv4 = (j: ModeRuns) => (x.publicIp ? ipv4PerRun(table.publicIpv4Hour, j.billed) : 0);
     const runsMonthly = jobs.reduce((sum, j) => sum + (j.fargateRun + ipv4(j) + (j.stateMachineRun ?? 0)) * j.runs, 0);
     // Per run only when there is one job: with several, runs differ by job (see each job's cost).

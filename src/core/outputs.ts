@@ -7,6 +7,7 @@ import { K, jobKey } from '../resources/lib/keys.js';
 import { taskSubnetKeys } from '../resources/lib/network.js';
 import type { NetworkMode } from '../config/schema.js';
 import { usesDeadLetterQueue } from '../resources/lib/scheduler.js';
+import { deadLetterAlarmOn } from '../resources/lib/notify.js';
 import { alertsOn, ownsTopic } from '../resources/lib/notify.js';
 import type { StackOptions } from './stack.js';
 import type { ResourceRecord } from './types.js';
@@ -45,6 +46,9 @@ export interface Outputs {
   alertTopicArn: string | null;
   deadLetterQueueUrl: string | null;
   deadLetterQueueArn: string | null;
+  /** The CloudWatch alarm on the dead-letter queue (with notify): what to silence or inspect in the console. */
+  deadLetterAlarmName: string | null;
+  deadLetterAlarmArn: string | null;
   secretArn: string | null;
   vpcId: string | null;
   /** network.mode; in `existing` the VPC and the subnets are yours. */
@@ -126,6 +130,8 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
     alertTopicArn: topic,
     deadLetterQueueUrl: usesDeadLetterQueue(config) ? id(K.deadLetterQueue) : null,
     deadLetterQueueArn: usesDeadLetterQueue(config) ? arn(K.deadLetterQueue) : null,
+    deadLetterAlarmName: deadLetterAlarmOn(config) ? id(K.deadLetterAlarm) : null,
+    deadLetterAlarmArn: deadLetterAlarmOn(config) ? arn(K.deadLetterAlarm) : null,
     secretArn: arn(K.secret),
     vpcId: id(K.vpc),
     networkMode: config.network.mode,

@@ -36,7 +36,7 @@
 import type { StackConfig } from '../config/schema.js';
 import { defaultBucketName } from '../config/schema.js';
 import { parseEcrImage } from '../config/image.js';
-import { alertRuleName, topicName } from '../resources/lib/notify.js';
+import { alertRuleName, deadLetterAlarmName, deadLetterAlarmOn, topicName } from '../resources/lib/notify.js';
 import { deadLetterQueueName, scheduleGroupName } from '../resources/lib/scheduler.js';
 import type { PolicyDocument, PolicyStatement } from '../resources/lib/policies.js';
 import { TAG_STACK } from './types.js';
@@ -94,7 +94,7 @@ export interface PolicyTarget {
    * Names the state records that the config may no longer have (a job removed, a name changed): `up`
    * deletes those resources, so the policy must name them too.
    */
-  recorded?: { roles: string[]; rules: string[]; families: string[]; machines?: string[] };
+  recorded?: { roles: string[]; rules: string[]; families: string[]; machines?: string[]; alarms?: string[] };
 }
 
 /**
@@ -168,6 +168,7 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const inCluster = { ArnEquals: { 'ecs:cluster': cluster } };
   const queue = arn('sqs', deadLetterQueueName(c));
   const topic = arn('sns', topicName(ctx));
+  const alarm = arn('cloudwatch', `alarm:${deadLetterAlarmName(ctx)}`);
   const bucketArn = `arn:${P}:s3:::${bucket}`;
   // The repositories jobs take their images from: the stack's, and those `task.image` names.
   const imageRepos = [...new Set([repo, ...jobs.flatMap((j) => {
@@ -326,10 +327,19 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
       { sid: 'StateMachines', commands: ['run-now', 'status'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions'] },
       { sid: 'Executions', commands: ['run-now', 'status'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
     ] : []),
-    // SQS: the scheduler's dead-letter queue
+    // SQS: the stack's dead-letter queue (both engines) and its policy (the Policy attribute)
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
     { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:SetQueueAttributes'] },
-    { sid: 'DeadLetterQueue', commands: REMOVERS, resources: [queue], actions: ['sqs:DeleteQueue'] },
+    { sid: 'DeadLetterQueue', commands: REMOVERS, resources: [queue], actions: ['sqs:DeleteQueue', 'sqs:SetQueueAttributes'] },
+    // status samples the dead letters without consuming them (ReceiveMessage with VisibilityTimeout 0).
+    { sid: 'DeadLetterQueue', commands: ['status'], resources: [queue], actions: ['sqs:ReceiveMessage'] },
+    // CloudWatch: the alarm on the dead-letter queue, found by name, ours by its tag. Only when the config
+    // has it (notify and a dead-letter queue) or the state records it (up and down delete it).
+    ...(deadLetterAlarmOn(c) || t.recorded?.alarms?.length ? [
+      { sid: 'DeadLetterAlarm', commands: DISCOVER, resources: [alarm], actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'] },
+      { sid: 'DeadLetterAlarm', commands: UP, resources: [alarm], actions: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource', 'cloudwatch:UntagResource'] },
+      { sid: 'DeadLetterAlarm', commands: REMOVERS, resources: [alarm], actions: ['cloudwatch:DeleteAlarms'] },
+    ] : []),
     // SNS: the alert topic batchctl creates
     { sid: 'AlertTopic', commands: DISCOVER, resources: [topic], actions: ['sns:GetTopicAttributes', 'sns:ListSubscriptionsByTopic', 'sns:ListTagsForResource'] },
     { sid: 'AlertTopic', commands: UP, resources: [topic], actions: ['sns:CreateTopic', 'sns:TagResource', 'sns:UntagResource', 'sns:SetTopicAttributes', 'sns:Subscribe'] },
@@ -465,7 +475,7 @@ async function recordedNames(
     const backend = await openStateBackend(location, { profile: opts.profile, endpointUrl: opts.endpointUrl, region: config.region });
     const state = await StateStore.open(backend, { stack: config.stack, region: config.region, account });
     const ids = (kind: string) => [...state.records().values()].filter((r) => r.kind === kind).map((r) => r.id);
-    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition'), machines: ids('states.state-machine') };
+    return { roles: ids('iam.role'), rules: ids('events.rule'), families: ids('ecs.task-definition'), machines: ids('states.state-machine'), alarms: ids('cloudwatch.alarm') };
   } catch (err) {
     opts.reporter.warn(`the state could not be read (${(err as Error).message}): the policy names what the config names, not what the state records beyond it`);
     return undefined;

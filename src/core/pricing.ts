@@ -18,6 +18,8 @@ export interface PriceTable {
   publicIpv4Hour: number;
   /** Step Functions standard workflows, per 1,000 state transitions (jobs with a timeout or retries). */
   stepFunctionsTransition1k: number;
+  /** A CloudWatch standard-resolution metric alarm, per month (the dead-letter alarm). */
+  alarmMonth: number;
 }
 
 /** Hours in a month as AWS bills them (365 * 24 / 12). */
@@ -40,6 +42,12 @@ export const PUBLIC_IPV4_HOUR = 0.005;
  */
 export const STEP_FUNCTIONS_TRANSITION_1K = 0.025;
 export const STEP_FUNCTIONS_AS_OF = '2026-11-29';
+/**
+ * A standard-resolution CloudWatch metric alarm: $0.10 per alarm-month in every region of the table (read
+ * off the CloudWatch pricing page on AS_OF). The free tier's 10 alarms are the account's, shared with
+ * everything else there, so the estimate does not subtract them.
+ */
+export const ALARM_MONTH = 0.1;
 /** Transitions a month free in each account (Step Functions' free tier, which does not expire). */
 export const STEP_FUNCTIONS_FREE_TRANSITIONS = 4000;
 
@@ -48,27 +56,27 @@ export const PRICES: Record<string, PriceTable> = {
   'ap-northeast-1': {
     region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
     fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
   },
   'us-east-1': {
     region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
   },
   'us-west-2': {
     region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
   },
   'eu-west-1': {
     region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
   },
   'eu-central-1': {
     region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
     fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
   },
 };
 
@@ -80,6 +88,7 @@ export interface PriceOverrides {
   secretMonth?: number;
   publicIpv4Hour?: number;
   stepFunctionsTransition1k?: number;
+  alarmMonth?: number;
 }
 
 /**
@@ -92,13 +101,14 @@ export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOver
   // One price everywhere: a region without a table still knows it.
   const publicIpv4Hour = o.publicIpv4Hour ?? base?.publicIpv4Hour ?? PUBLIC_IPV4_HOUR;
   const stepFunctionsTransition1k = o.stepFunctionsTransition1k ?? base?.stepFunctionsTransition1k ?? STEP_FUNCTIONS_TRANSITION_1K;
+  const alarmMonth = o.alarmMonth ?? base?.alarmMonth ?? ALARM_MONTH;
   const endpoint = o.interfaceEndpointAzHour ?? base?.interfaceEndpointAzHour;
   const vcpu = o.fargateVcpuHour ?? base?.fargate[arch].vcpuHour;
   const gb = o.fargateGbHour ?? base?.fargate[arch].gbHour;
   const secret = o.secretMonth ?? base?.secretMonth;
   if (endpoint === undefined || vcpu === undefined || gb === undefined || secret === undefined) return undefined;
   const table: PriceTable = {
-    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour, stepFunctionsTransition1k,
+    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour, stepFunctionsTransition1k, alarmMonth,
     fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
   };
   return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };

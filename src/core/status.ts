@@ -12,14 +12,14 @@ import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } fro
 import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
 import { K, jobKey } from '../resources/lib/keys.js';
 import { nextRuns } from '../config/cron.js';
-import { awsErrorCode, isNotFound } from './errors.js';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { awsErrorCode } from './errors.js';
 import type { StackOptions } from './stack.js';
 import { describeMark, type PauseMark } from '../resources/lib/pause.js';
 import { buildContext } from './context.js';
 import { jobImages, type ImageStatus } from './images.js';
 import type { ImageCheck } from './image-check.js';
 import { stateMachineName } from '../resources/lib/state-machine.js';
+import { readDeadLetters, type DeadLetter, type DeadLetterSummary } from './dead-letters.js';
 
 /** One resource of the stack as it is now. */
 export interface ResourceStatus {
@@ -90,6 +90,12 @@ export interface JobStatus {
    * tag moved since (ImageStatus), and whether the configured image is in its repository (runs fail until it is).
    */
   image: ImageStatus & JobImage;
+  /**
+   * The job's invocations in the dead-letter queue (runs its rule or schedule could not start: RunTask
+   * refused, throttled past the retries...), from the messages sampled, and the newest one's error.
+   * Absent when the job has no dead-letter queue, or the queue could not be read.
+   */
+  deadLetters?: { count: number; newest?: { sentAt: string; scheduledTime?: string; errorCode?: string; errorMessage?: string } };
 }
 
 /** Whether a job's configured image is in its repository: the reference checked, present / missing / unchecked (with why). */
@@ -153,7 +159,16 @@ export interface StatusReport {
   /** Per job, in the config's order. */
   jobs: JobStatus[];
   /** The dead-letter queue the Scheduler jobs share: invocations that could not start a task after retries. */
-  deadLetters?: { queue: string; count?: number; note?: string };
+  deadLetters?: {
+    queue: string;
+    /** Messages in the queue (SQS's ApproximateNumberOfMessages). */
+    count?: number;
+    note?: string;
+    /** Messages read to attribute them to jobs; fewer than count when SQS's sample missed some. */
+    sampled?: number;
+    /** Messages of no job of the config (a job removed since, or a rule renamed). */
+    unattributed?: number;
+  };
   /** Each distinct image the jobs run, checked in its repository (what the jobs' `image` fields come from). */
   images: ImageCheck[];
   /** The last runs of every job, newest first. */
@@ -307,16 +322,19 @@ export function scheduleStatus(
   };
 }
 
-/** How many messages wait in the dead-letter queue (ApproximateNumberOfMessages: SQS's own estimate). */
-export async function deadLetterCount(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
-  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
-  try {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
-  } catch (err) {
-    if (isNotFound(err, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) return undefined;
-    throw err;
-  }
+/** A job's dead letters as status reports them (ISO times, the newest's error). */
+function jobDeadLetters(e: { count: number; newest?: DeadLetter } | undefined): NonNullable<JobStatus['deadLetters']> {
+  if (!e) return { count: 0 };
+  const n = e.newest;
+  return {
+    count: e.count,
+    ...(n ? {
+      newest: {
+        sentAt: n.sentAt.toISOString(), ...(n.scheduledTime ? { scheduledTime: n.scheduledTime } : {}),
+        ...(n.errorCode ? { errorCode: n.errorCode } : {}), ...(n.errorMessage ? { errorMessage: n.errorMessage } : {}),
+      },
+    } : {}),
+  };
 }
 
 /** The kinds of each job's trigger, which status reads with the shared resources: what fires, and when. */
@@ -364,11 +382,17 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       .map((r) => ({ key: r.key, id: r.id, state: r.state === 'missing' ? 'down' : r.state === 'error' ? 'unknown' : 'up' }));
 
     let deadLetters: StatusReport['deadLetters'];
+    let perJob: DeadLetterSummary['perJob'] | undefined;
     if (usesDeadLetterQueue(config)) {
       const dlq = plan.entries.find((e) => e.key === K.deadLetterQueue)?.found?.record;
       const queue = dlq?.id.split('/').pop() ?? deadLetterQueueName(config);
-      const count = dlq ? await deadLetterCount(stack.aws.sqs, dlq.id) : undefined;
-      deadLetters = count === undefined ? { queue, note: 'the queue does not exist yet' } : { queue, count };
+      // Read without consuming: a sample of the messages (bounded calls), the count from SQS.
+      const read = dlq ? await readDeadLetters(stack.aws.sqs, dlq.id, config) : undefined;
+      perJob = read?.perJob;
+      const unattributed = read ? read.sampled.filter((d) => d.job === undefined).length : 0;
+      deadLetters = !read
+        ? { queue, note: 'the queue does not exist yet' }
+        : { queue, count: read.count, sampled: read.sampled.length, ...(unattributed ? { unattributed } : {}) };
     }
 
     const limit = opts.runs ?? 5;
@@ -392,6 +416,7 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
         ...(j.runPolicy ? { runPolicy: { ...j.runPolicy, stateMachine: stateMachineName(j) } } : {}),
         ...(lastRun ? { lastRun } : {}),
         image: { ...deployed!, image: img.image, state: img.state, ...(img.note ? { note: img.note } : {}) },
+        ...(perJob && j.schedule.deadLetterQueue ? { deadLetters: jobDeadLetters(perJob.get(j.name)) } : {}),
       };
     });
     const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;

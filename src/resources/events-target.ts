@@ -10,7 +10,7 @@ import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../core/types.js';
 import { K, jobKey } from './lib/keys.js';
-import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
+import { jobOf, jobUsesDeadLetterQueue, ruleJobs, type JobParams } from './lib/jobs.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
 import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from './lib/state-machine.js';
@@ -34,6 +34,11 @@ export interface TargetDesired {
   /** Passes the event's `time` into the container override. */
   inputTransformer?: { inputPathsMap: Record<string, string>; inputTemplate: string };
   retry: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
+  /**
+   * The stack's dead-letter queue (schedule.deadLetterQueue): an invocation EventBridge could not deliver
+   * (RunTask refused, throttled past the retries, the role gone) lands there instead of being dropped.
+   */
+  deadLetterArn?: string;
 }
 
 const sortKeys = (v: unknown): unknown =>
@@ -81,6 +86,7 @@ function toTarget(d: TargetDesired): Target {
       ? { InputTransformer: { InputPathsMap: d.inputTransformer.inputPathsMap, InputTemplate: d.inputTransformer.inputTemplate } }
       : d.input !== undefined ? { Input: JSON.stringify(d.input) } : {}),
     RetryPolicy: { MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.retry.maximumRetryAttempts },
+    ...(d.deadLetterArn ? { DeadLetterConfig: { Arn: d.deadLetterArn } } : {}),
     ...(d.ecs ? {
       EcsParameters: {
         TaskDefinitionArn: d.ecs.taskDefinitionArn,
@@ -112,15 +118,20 @@ function stateMachineTarget(ctx: Ctx, job: JobConfig): TargetDesired {
     input: undefined,
     inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: executionInputTemplate(task.command, schedule.duplicateGuard, `<${TIME}>`) },
     retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+    ...deadLetters(ctx, job),
   };
 }
+
+/** The dead-letter queue's ARN for a job that uses it (the same for a state machine target). */
+const deadLetters = (ctx: Ctx, job: JobConfig): Pick<TargetDesired, 'deadLetterArn'> =>
+  (jobUsesDeadLetterQueue(job) ? { deadLetterArn: ctx.record(K.deadLetterQueue).arn } : {});
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
 /** The schedule's ECS target. */
 export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   kind: 'events.target',
   label: 'EventBridge target',
-  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine'],
+  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine', 'sqs.queue', 'sqs.queue-policy'],
   costly: false,
 
   // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target
@@ -133,6 +144,8 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
       ...(usesStateMachine(job)
         ? [jobKey(job, K.startPolicy('events')), jobKey(job, K.stateMachine)]
         : [jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)]),
+      // The queue policy first: EventBridge may dead-letter the very first invocation.
+      ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue, K.deadLetterQueuePolicy] : []),
     ],
     params: { job: job.name },
   })),
@@ -149,6 +162,7 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
       input: undefined,
       inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(task.containerName, task.command, schedule.duplicateGuard) },
       retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+      ...deadLetters(ctx, job),
     };
   },
 
@@ -178,6 +192,7 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
           ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
           : undefined,
         retry: { maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts },
+        ...(t.DeadLetterConfig?.Arn ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
       },
     });
   },
@@ -192,7 +207,7 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   diff(d, o) {
     const changes: FieldChange[] = [];
     if (d.rule !== o.rule) changes.push({ field: 'rule', from: o.rule, to: d.rule, replace: true });
-    for (const f of ['arn', 'roleArn', 'input', 'retry'] as const) {
+    for (const f of ['arn', 'roleArn', 'input', 'retry', 'deadLetterArn'] as const) {
       if (JSON.stringify(sortKeys(d[f])) !== JSON.stringify(sortKeys(o[f]))) changes.push({ field: f, from: o[f], to: d[f] });
     }
     if (canonicalTransformer(d.inputTransformer) !== canonicalTransformer(o.inputTransformer)) {

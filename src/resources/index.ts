@@ -31,6 +31,8 @@ import { snsSubscription } from './sns-subscription.js';
 import { eventsAlertRule } from './events-alert-rule.js';
 import { eventsAlertTarget } from './events-alert-target.js';
 import { sqsQueue } from './sqs-queue.js';
+import { sqsQueuePolicy } from './sqs-queue-policy.js';
+import { cloudwatchAlarm } from './cloudwatch-alarm.js';
 import { schedulerScheduleGroup } from './scheduler-schedule-group.js';
 import { schedulerSchedule } from './scheduler-schedule.js';
 import { existingVpc } from './existing-vpc.js';
@@ -71,6 +73,9 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   eventsAlertRule,
   eventsAlertTarget,
   sqsQueue,
+  // Runs that never reach ECS: the rules' permission to dead-letter, and the alarm on the queue.
+  sqsQueuePolicy,
+  cloudwatchAlarm,
   schedulerScheduleGroup,
   schedulerSchedule,
   // Network modes: your VPC and subnets (existing, read only), the internet gateway and its route (public).

@@ -1,6 +1,7 @@
 /**
- * The scheduler engine's dead-letter queue: invocations Scheduler could not deliver (after its retries)
- * land here, and `status` counts them. Only with the scheduler engine and `schedule.deadLetterQueue`.
+ * The stack's dead-letter queue (`<stack>-schedule-dlq`, shared by the jobs): invocations a rule's target
+ * or a schedule could not deliver (after their retries) land here; `status` counts them per job and the
+ * dead-letter alarm fires on them. With `schedule.deadLetterQueue` (default on), on either engine.
  */
 import {
   CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,

@@ -12,6 +12,10 @@
  * the exit code of each task started from then on, in turn (the last one repeats): a retried run's attempts.
  * `--then fake:image <repository> <tag>` is not a batchctl command: it adds an image with that tag to the
  * fake ECR repository (as a `docker push` would), for the examples of `deploy` and `rollback`.
+ * For the alerts examples: `--then fake:revoke <role>` drops ecs:RunTask from that role's inline policies
+ * (an IAM edit behind batchctl's back), `--then fake:fire <rule> <time>` fires the rule's schedule for that
+ * time (EventBridge invokes its targets; what fails is dead-lettered), `--then fake:evaluate` has
+ * CloudWatch evaluate its alarms (and run their actions); each prints what happened.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
@@ -59,6 +63,28 @@ let code = 0;
 for (const cmd of commands) {
   if (cmd[0] === 'fake:image') {
     fake.ecr.addImage(cmd[1]!, cmd[2]);
+    continue;
+  }
+  if (cmd[0] === 'fake:revoke') {
+    const role = fake.iam.roles.get(cmd[1]!);
+    for (const [name, doc] of role?.inline ?? []) {
+      const d = JSON.parse(doc) as { Statement: { Action?: string | string[] }[] };
+      d.Statement = d.Statement.filter((st) => ![st.Action].flat().includes('ecs:RunTask'));
+      role!.inline.set(name, JSON.stringify(d));
+    }
+    console.log(`(fake) ${cmd[1]} may no longer call ecs:RunTask`);
+    continue;
+  }
+  if (cmd[0] === 'fake:fire') {
+    for (const r of fake.eventBridge.invokeScheduled(cmd[1]!, cmd[2]!)) {
+      console.log(`(fake) rule ${cmd[1]} fired for ${cmd[2]}: target ${r.targetId} ${r.outcome}${r.errorCode ? ` (${r.errorCode})` : ''}`);
+    }
+    continue;
+  }
+  if (cmd[0] === 'fake:evaluate') {
+    const before = fake.sns.published.length;
+    for (const c of fake.cloudwatch.evaluate()) console.log(`(fake) alarm ${c.alarm}: ${c.from} -> ${c.to}`);
+    for (const p of fake.sns.published.slice(before)) console.log(`(fake) SNS ${p.topicArn.split(':').pop()} published "${p.subject}" to ${p.deliveredTo.join(', ') || 'no confirmed subscriber'}`);
     continue;
   }
   process.exitCode = undefined;

@@ -7,6 +7,9 @@ import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.j
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
 import type { FakeSns } from './sns.js';
+import type { FakeEcs } from './ecs.js';
+import type { FakeSfn } from './sfn.js';
+import type { FakeSqs } from './sqs.js';
 import { evalPath, matchPattern, patternProblem } from './event-pattern.js';
 
 interface Rule {
@@ -302,6 +305,98 @@ export class FakeEventBridge {
     return out;
   }
 
+  /** Per rule name: AWS/Events FailedInvocations and InvocationsFailedToBeSentToDlq, as counted so far. */
+  readonly metrics = new Map<string, { invocations: number; failedInvocations: number; sentToDlq: number; failedToBeSentToDlq: number }>();
+
+  /**
+   * Test helper: the rule's schedule fires for `time` (ISO): each target is invoked as EventBridge does,
+   * as the target's role. An ECS target runs RunTask (startedBy `events-rule/<rule>`); a state machine
+   * target starts an execution. `throttled`: RunTask answers ThrottlingException on every attempt.
+   *
+   * What counts as a failed invocation (and goes to the target's DeadLetterConfig queue, with the message
+   * attributes EventBridge writes: RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and,
+   * when the retry policy ran out, EXHAUSTED_RETRY_CONDITION; the body is the event):
+   * - the call is refused: AccessDenied (the role lost ecs:RunTask or iam:PassRole, or cannot be
+   *   assumed) or a missing cluster / task definition / state machine. EventBridge does not retry these
+   *   (no permission, no resource): dead-lettered at once, RETRY_ATTEMPTS 0.
+   * - throttling (and 5xx): retried per the target's RetryPolicy, then dead-lettered with
+   *   EXHAUSTED_RETRY_CONDITION MaximumRetryAttempts.
+   * - RunTask's failures[] (no Fargate capacity, no free IP): RunTask answered 200, so for EventBridge the
+   *   invocation SUCCEEDED: no FailedInvocations, no dead letter (AWS documents no other behaviour, and
+   *   users report these runs leave no trace: aws/containers-roadmap#1705). Modelled that way: returned
+   *   as `failures`, nothing else happens.
+   * The queue's policy must admit events.amazonaws.com for this rule (sqs fake `sendFromService`); when
+   * it does not, the event is dropped and InvocationsFailedToBeSentToDlq counts it.
+   */
+  invokeScheduled(ruleName: string, time: string, opts: { throttled?: boolean } = {}): {
+    targetId: string; outcome: 'started' | 'failures' | 'dead-lettered' | 'dropped'; taskArns?: string[]; failures?: unknown[]; errorCode?: string;
+  }[] {
+    const r = this.rules.get(ruleName);
+    if (!r) throw new Error(`fake EventBridge: no rule ${ruleName}`);
+    const m = this.metrics.get(ruleName) ?? { invocations: 0, failedInvocations: 0, sentToDlq: 0, failedToBeSentToDlq: 0 };
+    this.metrics.set(ruleName, m);
+    const event = {
+      version: '0', id: this.core.newId('evt', 16), 'detail-type': 'Scheduled Event', source: 'aws.events', account: this.core.account,
+      time, region: this.core.region, resources: [r.arn], detail: {},
+    };
+    const ecs = this.core.peers.get('ecs') as FakeEcs | undefined;
+    const sfn = this.core.peers.get('sfn') as FakeSfn | undefined;
+    const sqs = this.core.peers.get('sqs') as FakeSqs | undefined;
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const out: ReturnType<FakeEventBridge['invokeScheduled']> = [];
+    for (const t of r.targets.values()) {
+      m.invocations += 1;
+      const input = this.targetInput(r.name, t.Id!, event);
+      let failure: { code: string; message: string; retried: boolean } | undefined;
+      try {
+        if (iam && !iam.isRolePropagated(t.RoleArn)) awsError('AccessDeniedException', `Could not assume role ${t.RoleArn}`, 400);
+        if (/^arn:[^:]+:states:/.test(t.Arn ?? '')) {
+          sfn!.startFromTrigger(t.RoleArn, t.Arn!, input);
+          out.push({ targetId: t.Id!, outcome: 'started' });
+          continue;
+        }
+        const e = t.EcsParameters!;
+        const td = ecs!.revisionArn(e.TaskDefinitionArn ?? '') ?? e.TaskDefinitionArn ?? '';
+        if (iam && !iam.allows(t.RoleArn, 'ecs:RunTask', td)) {
+          awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ecs:RunTask on resource: ${td} because no identity-based policy allows the ecs:RunTask action`, 400);
+        }
+        for (const role of td ? ecs!.rolesOf(td) : []) {
+          if (iam && !iam.allows(t.RoleArn, 'iam:PassRole', role)) awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: iam:PassRole on resource: ${role}`, 400);
+        }
+        if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
+        const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
+        const res = ecs!.runTask({
+          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1, launchType: e.LaunchType, platformVersion: e.PlatformVersion,
+          networkConfiguration: vpc && { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp } },
+          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags, overrides: JSON.parse(input), startedBy: `events-rule/${r.name}`,
+        });
+        if (res.failures.length) out.push({ targetId: t.Id!, outcome: 'failures', failures: res.failures });
+        else out.push({ targetId: t.Id!, outcome: 'started', taskArns: res.tasks.map((x: { taskArn: string }) => x.taskArn) });
+        continue;
+      } catch (err) {
+        const name = (err as Error).name;
+        const message = (err as Error).message;
+        if (/AccessDenied/.test(name)) failure = { code: 'NO_PERMISSIONS', message, retried: false };
+        else if (/Throttl/.test(name)) failure = { code: 'THROTTLING', message, retried: true };
+        else if (/NotFound|DoesNotExist/.test(name)) failure = { code: 'RESOURCE_NOT_FOUND', message, retried: false };
+        else failure = { code: 'SDK_CLIENT_ERROR', message: `${name}: ${message}`, retried: false };
+      }
+      m.failedInvocations += 1;
+      const retries = failure.retried ? (t.RetryPolicy?.MaximumRetryAttempts ?? 185) : 0;
+      const attrs: Record<string, { DataType: string; StringValue: string }> = {
+        RULE_ARN: { DataType: 'String', StringValue: r.arn }, TARGET_ARN: { DataType: 'String', StringValue: t.Arn ?? '' },
+        ERROR_CODE: { DataType: 'String', StringValue: failure.code }, ERROR_MESSAGE: { DataType: 'String', StringValue: failure.message },
+        RETRY_ATTEMPTS: { DataType: 'String', StringValue: String(retries) },
+        ...(failure.retried ? { EXHAUSTED_RETRY_CONDITION: { DataType: 'String', StringValue: 'MaximumRetryAttempts' } } : {}),
+      };
+      const sent = !!t.DeadLetterConfig?.Arn && !!sqs && sqs.sendFromService(t.DeadLetterConfig.Arn, 'events.amazonaws.com', r.arn, JSON.stringify(event), attrs);
+      if (sent) m.sentToDlq += 1;
+      else if (t.DeadLetterConfig?.Arn) m.failedToBeSentToDlq += 1;
+      out.push({ targetId: t.Id!, outcome: sent ? 'dead-lettered' : 'dropped', errorCode: failure.code });
+    }
+    return out;
+  }
+
   /** Rules and targets, with clusters, roles, task definitions, subnets and security groups as references. */
   inventory(): InventoryEntry[] {
     const out: InventoryEntry[] = [];
@@ -320,6 +415,7 @@ export class FakeEventBridge {
           settings: {
             arn: ref(t.Arn), roleArn: ref(t.RoleArn), input: t.Input ? JSON.parse(t.Input) : undefined, retryPolicy: t.RetryPolicy,
             inputTransformer: t.InputTransformer && { InputPathsMap: t.InputTransformer.InputPathsMap, InputTemplate: t.InputTransformer.InputTemplate },
+            ...(t.DeadLetterConfig ? { deadLetterConfig: { Arn: ref(t.DeadLetterConfig.Arn) } } : {}),
             ecs: ecs && {
               ...ecs, TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
               NetworkConfiguration: vpc && { awsvpcConfiguration: { ...vpc, Subnets: vpc.Subnets?.map(ref).sort(), SecurityGroups: vpc.SecurityGroups?.map(ref).sort() } },

@@ -16,6 +16,7 @@ import { FakeScheduler } from './scheduler.js';
 import { FakeSqs } from './sqs.js';
 import { FakeSns } from './sns.js';
 import { FakeSfn } from './sfn.js';
+import { FakeCloudWatch } from './cloudwatch.js';
 
 export * from './core.js';
 
@@ -44,6 +45,7 @@ export interface FakeAws {
   sqs: FakeSqs;
   sns: FakeSns;
   sfn: FakeSfn;
+  cloudwatch: FakeCloudWatch;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -67,12 +69,13 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     sns: new FakeSns(core),
     // After ECS and IAM: an execution runs tasks on the ECS fake as its role.
     sfn: new FakeSfn(core),
+    cloudwatch: new FakeCloudWatch(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),
         ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
         ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
-        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(),
+        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(), ...fake.cloudwatch.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));
     },

@@ -12,6 +12,9 @@ import {
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
+import type { FakeEcs } from './ecs.js';
+import type { FakeSfn } from './sfn.js';
+import type { FakeSqs } from './sqs.js';
 
 interface Group {
   name: string;
@@ -252,6 +255,57 @@ export class FakeScheduler {
     return [...this.schedules.values()]
       .filter((s) => s.def.State === 'ENABLED' && this.groups.get(s.def.GroupName!)?.state === 'ACTIVE')
       .map((s) => ({ group: s.def.GroupName!, name: s.def.Name!, target: s.def.Target! }));
+  }
+
+  /**
+   * Test helper: the schedule fires for `scheduledTime` (ISO, no ms): Scheduler calls the target as the
+   * schedule's role (RunTask with startedBy `chronos-schedule/<name>`, or StartExecution). A refused call
+   * (AccessDenied: not retried) or, with `throttled`, one throttled past the retry policy goes to the
+   * target's DeadLetterConfig queue, sent with the schedule's role (which needs sqs:SendMessage), with
+   * Scheduler's attributes: SCHEDULE_ARN, SCHEDULED_TIME, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
+   * EXECUTION_ID, RETRY_ATTEMPTS (and EXHAUSTED_RETRY_CONDITION when retries ran out); the body is the
+   * target's input. RunTask's failures[] is a successful call for Scheduler too: nothing is sent.
+   */
+  invokeScheduled(group: string, name: string, scheduledTime: string, opts: { throttled?: boolean } = {}): { outcome: 'started' | 'failures' | 'dead-lettered' | 'dropped'; errorCode?: string } {
+    const s = this.schedules.get(`${group}/${name}`);
+    if (!s) throw new Error(`fake Scheduler: no schedule ${group}/${name}`);
+    const t = s.def.Target!;
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const ecs = this.core.peers.get('ecs') as FakeEcs | undefined;
+    const sfn = this.core.peers.get('sfn') as FakeSfn | undefined;
+    const sqs = this.core.peers.get('sqs') as FakeSqs | undefined;
+    const input = render(t.Input ?? '', scheduledTime, s.arn);
+    let failure: { code: string; message: string; retried: boolean };
+    try {
+      if (/^arn:[^:]+:states:/.test(t.Arn ?? '')) {
+        sfn!.startFromTrigger(t.RoleArn, t.Arn!, input);
+        return { outcome: 'started' };
+      }
+      const e = t.EcsParameters!;
+      const td = ecs!.revisionArn(e.TaskDefinitionArn ?? '') ?? e.TaskDefinitionArn ?? '';
+      if (iam && !iam.allows(t.RoleArn, 'ecs:RunTask', td)) awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ecs:RunTask on resource: ${td}`, 400);
+      if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
+      const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
+      const res = ecs!.runTask({
+        cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1, launchType: e.LaunchType, platformVersion: e.PlatformVersion,
+        networkConfiguration: vpc && { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp } },
+        propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags, overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
+      });
+      return { outcome: res.failures.length ? 'failures' : 'started' };
+    } catch (err) {
+      const code = (err as Error).name;
+      failure = { code, message: (err as Error).message, retried: /Throttl/.test(code) };
+    }
+    const retries = failure.retried ? (t.RetryPolicy?.MaximumRetryAttempts ?? 185) : 0;
+    const str = (v: string) => ({ DataType: 'String', StringValue: v });
+    const attrs = {
+      SCHEDULE_ARN: str(s.arn), SCHEDULED_TIME: str(scheduledTime), TARGET_ARN: str(t.Arn ?? ''), ERROR_CODE: str(failure.code), ERROR_MESSAGE: str(failure.message),
+      EXECUTION_ID: str(this.core.newId('exec', 16)), RETRY_ATTEMPTS: str(String(retries)), IS_PAYLOAD_TRUNCATED: str('false'),
+      ...(failure.retried ? { EXHAUSTED_RETRY_CONDITION: str('MaximumRetryAttempts') } : {}),
+    };
+    const dlq = t.DeadLetterConfig?.Arn;
+    const sent = !!dlq && !!sqs && (!iam || iam.allows(t.RoleArn, 'sqs:SendMessage', dlq)) && sqs.sendAsRole(dlq, input, attrs);
+    return { outcome: sent ? 'dead-lettered' : 'dropped', errorCode: failure.code };
   }
 
   /** Test helper: the Input the target receives for an invocation due at `scheduledTime` (ISO, no ms). */

@@ -25,8 +25,8 @@ export interface Published {
   topicArn: string;
   message: string;
   subject?: string;
-  /** Who published: `events` for an EventBridge delivery, else `api`. */
-  via: 'api' | 'events';
+  /** Who published: `events` for an EventBridge delivery, `cloudwatch` for an alarm's action, else `api`. */
+  via: 'api' | 'events' | 'cloudwatch';
   /** The e-mail addresses it reached (confirmed subscriptions only). */
   deliveredTo: string[];
 }
@@ -233,6 +233,34 @@ export class FakeSns {
     if (!t || !this.allowsRule(t, ruleArn)) return false;
     this.accept(t, message, undefined, 'events');
     return true;
+  }
+
+  /**
+   * Test helper, called by the CloudWatch fake: an alarm's action publishes, as SNS would after checking
+   * the topic policy. A CloudWatch alarm of the same account may publish under the default policy (its
+   * AWS:SourceOwner statement holds for the account's own alarms), or with a statement admitting
+   * cloudwatch.amazonaws.com for that alarm (aws:SourceArn). Returns false when refused or gone.
+   */
+  publishFromAlarm(topicArn: string, alarmArn: string, message: string, subject: string): boolean {
+    const t = this.topics.get(topicArn);
+    if (!t || !this.allowsAlarm(t, alarmArn)) return false;
+    this.accept(t, message, subject, 'cloudwatch');
+    return true;
+  }
+
+  private allowsAlarm(t: Topic, alarmArn: string): boolean {
+    const doc = JSON.parse(t.attributes.Policy ?? '{}') as { Statement?: any[] };
+    const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+    return (doc.Statement ?? []).some((s) => {
+      if (s.Effect !== 'Allow') return false;
+      if (!list(s.Action).some((a) => ['sns:publish', 'sns:*', '*'].includes(a.toLowerCase()))) return false;
+      const cond = (s.Condition ?? {}) as Record<string, Record<string, unknown>>;
+      const conds = Object.entries(cond).flatMap(([op, kv]) => Object.entries(kv).map(([k, v]) => ({ op, k: k.toLowerCase(), v: list(v) })));
+      const anyone = s.Principal === '*' || list(s.Principal?.AWS).includes('*');
+      if (anyone) return conds.every((c) => c.k === 'aws:sourceowner' && c.v.includes(this.core.account));
+      if (!list(s.Principal?.Service).includes('cloudwatch.amazonaws.com')) return false;
+      return conds.every((c) => (c.k === 'aws:sourcearn' && c.v.includes(alarmArn)) || (c.k === 'aws:sourceaccount' && c.v.includes(this.core.account)));
+    });
   }
 
   private allowsRule(t: Topic, ruleArn: string): boolean {

@@ -54,6 +54,7 @@ export const AWS_THROTTLING: Record<string, ServiceThrottling> = {
   sns: { error: throttling('ThrottledException'), bucket: rate(20, 20) },
   s3: { error: throttling('SlowDown', 503, 'Please reduce your request rate.'), bucket: rate(20, 20) },
   sts: { error: throttling('Throttling'), bucket: rate(20, 20) },
+  cloudwatch: { error: throttling('Throttling', 400, 'Rate exceeded'), bucket: rate(3, 3) },
   sfn: { error: throttling('ThrottlingException'), special: [[/^StartExecution$/, 'start-execution', rate(800, 150)]], bucket: rate(100, 1) },
 };
 

@@ -99,6 +99,8 @@ describe('down', () => {
 
   it('up after down restores the secret pending deletion and rebuilds the same stack', async () => {
     const f = fresh();
+    // The dead-letter queue's name is free again at once (SQS holds it 60 s: not what this is about).
+    f.sqs.deletedNameHoldMs = 0;
     const s = scratch();
     await upOn(s);
     const before = f.inventory();
@@ -119,7 +121,7 @@ describe('down', () => {
     f.core.resetCalls();
     const err = await downOn(s, { yes: false }).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 35 resources\)/);
+    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 37 resources\)/);
     expect(err.details.some((d: string) => /VPC\s+vpc\s+vpc-/.test(d))).toBe(true);
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(readFileSync(s.statePath, 'utf8')).toBe(state);
@@ -134,11 +136,11 @@ describe('down', () => {
     const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
     expect(declined.declined).toBe(true);
     expect(asked).toHaveLength(1);
-    expect(asked[0]![0]).toBe('batchctl down will delete 35 resources:');
+    expect(asked[0]![0]).toBe('batchctl down will delete 37 resources:');
     expect(f.core.mutatingCalls()).toEqual([]);
 
     const accepted = await downOn(s, { yes: false, interactive: true, confirm: async () => true });
-    expect(accepted.counts.deleted).toBe(35);
+    expect(accepted.counts.deleted).toBe(37);
     expect(ours(f)).toEqual([]);
   });
 
@@ -190,7 +192,7 @@ describe('down', () => {
     await upOn(s);
     rmSync(s.statePath);
     const report = await downOn(s);
-    expect(report.counts.deleted).toBe(35);
+    expect(report.counts.deleted).toBe(37);
     expect(ours(f)).toEqual([]);
   });
 
@@ -302,10 +304,10 @@ describe('data protection', () => {
     f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'run output' }]);
     const asked: string[][] = [];
     const report = await downOn(s, { yes: false, interactive: true, keepLogs: true, confirm: async (lines) => (asked.push(lines), true) });
-    expect(asked[0]![0]).toBe('batchctl down will delete 34 resources (keeping CloudWatch log group /ecs/SampleBatch: --keep-logs):');
+    expect(asked[0]![0]).toBe('batchctl down will delete 36 resources (keeping CloudWatch log group /ecs/SampleBatch: --keep-logs):');
     expect(asked[0]!.some((l) => /log-group/.test(l))).toBe(false);
     expect(report.failures).toEqual([]);
-    expect(report.counts).toMatchObject({ deleted: 34, skipped: 1 });
+    expect(report.counts).toMatchObject({ deleted: 36, skipped: 1 });
     expect(report.kept?.map((t) => t.id)).toEqual(['/ecs/SampleBatch']);
     expect(report.reporter.infos).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it');
     expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group']);

@@ -280,6 +280,8 @@ describe('switching private-endpoints <-> public in place', () => {
 
   it('switching to or from existing is refused with zero writes', async () => {
     const f = fresh();
+    // The dead-letter queue's name is free again at once after down (SQS holds it 60 s: not what this is about).
+    f.sqs.deletedNameHoldMs = 0;
     const s = scratch();
     await upOn(s);
     const net = await userNetwork(f);

@@ -135,7 +135,8 @@ describe('notify.emails', () => {
 
     const plan = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
     const deletes = plan.entries.filter((e) => e.action === 'delete').map((e) => e.key).sort();
-    expect(deletes).toEqual([K.alertRule, K.alertSubscription(EMAILS[1]!), K.alertSubscription(EMAILS[0]!), K.alertTarget, K.alertTopic].sort());
+    // The dead-letter alarm goes with the alerts (the queue stays: it keeps what never reached ECS).
+    expect(deletes).toEqual([K.alertRule, K.alertSubscription(EMAILS[1]!), K.alertSubscription(EMAILS[0]!), K.alertTarget, K.alertTopic, K.deadLetterAlarm].sort());
 
     const up = await upOn(s);
     expect(up.counts.failed).toBe(0);
@@ -143,6 +144,7 @@ describe('notify.emails', () => {
     expect(f.sns.topics.size).toBe(0);
     expect(f.sns.subs.size).toBe(0);
     expect(f.eventBridge.rules.has(RULE)).toBe(false);
+    expect(f.cloudwatch.alarms.size).toBe(0);
     expect(f.core.count({ op: 'Unsubscribe' })).toBe(1);
     expect(stateKeys(s).filter((k) => k.startsWith('alert-'))).toEqual([]);
     expect((await status(s)).alerts.mode).toBe('off');

@@ -30,7 +30,9 @@ describe('outputs', () => {
       bucket: 'sample-batch-123456789012-ap-northeast-1', bucketArn: 'arn:aws:s3:::sample-batch-123456789012-ap-northeast-1',
       logGroups: ['/ecs/SampleBatch'], cluster: 'sample-batch', clusterArn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/sample-batch',
       scheduleEngine: 'rule', scheduleArn: 'arn:aws:events:ap-northeast-1:123456789012:rule/sample-batch',
-      alertTopicArn: null, deadLetterQueueUrl: null, triggerRoleArn: 'arn:aws:iam::123456789012:role/sample-batch-events',
+      // The rule's target dead-letters to the stack's queue; no alarm without notify.
+      alertTopicArn: null, deadLetterQueueUrl: expect.stringMatching(/sample-batch-schedule-dlq$/), deadLetterAlarmName: null,
+      triggerRoleArn: 'arn:aws:iam::123456789012:role/sample-batch-events',
     });
     expect(fake.ecs.taskDefs.some((t) => t.arn === o.taskDefinitionArn && t.status === 'ACTIVE')).toBe(true);
     expect(o.secretArn).toBe([...fake.secretsManager.secrets.values()][0].arn);
@@ -55,6 +57,8 @@ describe('outputs', () => {
       scheduleArn: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch',
       deadLetterQueueArn: 'arn:aws:sqs:ap-northeast-1:123456789012:sample-batch-schedule-dlq',
       deadLetterQueueUrl: expect.stringMatching(/sample-batch-schedule-dlq$/),
+      deadLetterAlarmName: 'sample-batch-dead-letters',
+      deadLetterAlarmArn: 'arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:sample-batch-dead-letters',
       alertTopicArn: 'arn:aws:sns:ap-northeast-1:123456789012:sample-batch-alerts',
       triggerRoleArn: 'arn:aws:iam::123456789012:role/sample-batch-scheduler',
     });

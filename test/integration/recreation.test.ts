@@ -94,6 +94,8 @@ describe('names still held after a deletion', () => {
     const f = fresh();
     const s = scratch();
     f.s3.nameReleaseMs = 30_000;
+    // The dead-letter queue's name is free again at once (SQS's 60 s hold would outlast the bucket's).
+    f.sqs.deletedNameHoldMs = 0;
     await settleWithFakeTimers(upOn(s));
     const before = f.inventory();
     await settleWithFakeTimers(downOn(s, { force: true }));

@@ -170,7 +170,8 @@ describe('switching engines', () => {
     const toScheduler = await upOn(s);
     expect(toScheduler.counts.failed).toBe(0);
     expect(toScheduler.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-      .toEqual(['role-policy/events', 'role/events', 'schedule-rule', 'schedule-target']);
+      // The queue stays (the schedule dead-letters to it too); its policy admitted only the rules.
+      .toEqual(['dead-letter-queue/policy', 'role-policy/events', 'role/events', 'schedule-rule', 'schedule-target']);
     expect(triggers(f).map((t) => t.engine)).toEqual(['scheduler']);
     expect(f.eventBridge.rules.size).toBe(0);
     // The schedule runs exactly what the rule ran.
@@ -180,10 +181,12 @@ describe('switching engines', () => {
     const back = await upOn(s);
     expect(back.counts.failed).toBe(0);
     expect(back.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-      .toEqual(['dead-letter-queue', 'role-policy/scheduler', 'role/scheduler', 'schedule', 'schedule-group']);
+      .toEqual(['role-policy/scheduler', 'role/scheduler', 'schedule', 'schedule-group']);
     expect(triggers(f).map((t) => t.engine)).toEqual(['rule']);
     expect(f.scheduler.schedules.size).toBe(0);
-    expect(f.sqs.queues.size).toBe(0);
+    // One queue throughout: the rule's target dead-letters to it as the schedule did.
+    expect(f.sqs.queues.size).toBe(1);
+    expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.DeadLetterConfig).toEqual({ Arn: [...f.sqs.queues.values()][0]!.arn });
     // Both moments happened: the old trigger alone, and the overlap.
     expect([...seen].sort()).toEqual([1, 2]);
   });
@@ -198,7 +201,16 @@ describe('status, plan and down with the scheduler engine', () => {
     await upOn(s);
     const url = f.sqs.queues.get(QUEUE)!.url;
     const sqs = new SQSClient({ region: 'ap-northeast-1' });
-    for (const body of ['{"a":1}', '{"a":2}']) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    // One as Scheduler writes it (its schedule's ARN, the time due, the error), one of no known schedule.
+    const str = (v: string) => ({ DataType: 'String', StringValue: v });
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: '{"a":1}',
+      MessageAttributes: {
+        SCHEDULE_ARN: str('arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch'), SCHEDULED_TIME: str('2027-03-12T14:30:00Z'),
+        ERROR_CODE: str('AccessDeniedException'), ERROR_MESSAGE: str('not authorized to perform: ecs:RunTask'),
+      },
+    }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"a":2}' }));
     // DST starts in New York on Sunday 14 March 2027 at 02:00 (UTC-5 -> UTC-4).
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: new Date('2027-03-13T00:00:00Z') });
     expect(st.jobs[0]!.schedule.source).toBe('schedule');
@@ -208,10 +220,15 @@ describe('status, plan and down with the scheduler engine', () => {
       { utc: '2027-03-14T13:30:00Z', local: '2027-03-14T09:30:00-04:00' },
       { utc: '2027-03-15T13:30:00Z', local: '2027-03-15T09:30:00-04:00' },
     ]);
-    expect(st.deadLetters).toEqual({ queue: QUEUE, count: 2 });
+    expect(st.deadLetters).toEqual({ queue: QUEUE, count: 2, sampled: 2, unattributed: 1 });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: '2027-03-12T14:30:00Z', errorCode: 'AccessDeniedException', errorMessage: 'not authorized to perform: ecs:RunTask' } });
+    // Read, not consumed: both are still there.
+    expect(f.sqs.visibleCount(QUEUE)).toBe(2);
     const text = renderStatus(st).join('\n');
     expect(text).toContain('Schedule: cron(30 9 * * ? *) in America/New_York, enabled (live EventBridge Scheduler schedule)');
-    expect(text).toContain(`2 failed invocations in ${QUEUE}`);
+    expect(text).toContain(`2 scheduled invocations never reached ECS (dead-letter queue ${QUEUE}):`);
+    expect(text).toContain('    sample-batch: 1; newest: run due 2027-03-12 14:30:00, AccessDeniedException: not authorized to perform: ecs:RunTask');
+    expect(text).toContain('    1 of no job in the config');
   });
 
   it('down removes the schedule, its group, the queue and the scheduler role', async () => {

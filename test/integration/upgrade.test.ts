@@ -2,7 +2,9 @@
  * Upgrading to jobs. A stack built by the release before `jobs:` (its calls, state and inventory are
  * recorded in test/fixtures/pre-jobs by that release's own `up`) is rebuilt call by call in a fresh
  * fake; then this code's `plan` and `up` must find it converged and send no mutating call: no resource
- * renamed, replaced or re-tagged. Moving that stack to an explicit `jobs:` map with the job marked
+ * renamed, replaced or re-tagged, besides what this release adds on purpose (issue 13: runs that never
+ * start raise the alert): the dead-letter queue, its policy and alarm, the rule targets' DeadLetterConfig
+ * and the alert topic's permission for the alarm, and nothing else (`upgradeDeadLetters`). Moving that stack to an explicit `jobs:` map with the job marked
  * `original: true` keeps every one of its resources too, and a job added beside it creates only its own.
  */
 import { describe, expect, it } from 'vitest';
@@ -13,6 +15,8 @@ import { ROOT } from '../helpers/ctx.js';
 import { runPlan } from '../../src/core/plan.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import type { FakeAws, InventoryEntry } from '../fake-aws/index.js';
+import { K } from '../../src/resources/lib/keys.js';
+import type { PlanEntry } from '../../src/core/plan.js';
 
 const fresh = freshFakeAws();
 
@@ -31,8 +35,73 @@ function fixture(name: string, dir = 'pre-jobs'): Fixture {
   return JSON.parse(readFileSync(join(ROOT, 'test/fixtures', dir, `${name}.json`), 'utf8'), revive) as Fixture;
 }
 
+/** What this release adds to any stack: created, never replacing or renaming anything. */
+const NEW_NODES = new Set<string>([K.deadLetterQueue, K.deadLetterQueuePolicy, K.deadLetterAlarm]);
+
+/** An inventory without what `upgradeDeadLetters` adds: comparable with the fixture's. */
+function withoutDeadLetters(inv: InventoryEntry[], before: InventoryEntry[]): InventoryEntry[] {
+  const had = new Set(before.map((e) => `${e.type} ${e.key}`));
+  return inv.filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type)).map((e) => {
+    if (e.type === 'events.target' && 'deadLetterConfig' in e.settings) {
+      const { deadLetterConfig: _d, ...settings } = e.settings;
+      return { ...e, settings };
+    }
+    if (e.type === 'sqs.queue' && (e.settings.attributes as Record<string, string>).Policy) {
+      const { Policy: _p, ...attributes } = e.settings.attributes as Record<string, string>;
+      return { ...e, settings: { ...e.settings, attributes } };
+    }
+    if (e.type === 'sns.topic') {
+      const p = e.settings.policy as { Statement: { Sid?: string }[] };
+      return { ...e, settings: { ...e.settings, policy: { ...p, Statement: p.Statement.filter((x) => x.Sid !== 'DeadLetterAlarmPublish') } } };
+    }
+    return e;
+  });
+}
+
+/**
+ * The first plan and up of this code on a stack built before it: the only changes are the dead-letter
+ * queue (created unless the scheduler already had it), its policy (rule jobs), its alarm (with notify),
+ * each rule target's DeadLetterConfig, and the topic policy's statement for the alarm. The writes are
+ * exactly those; every other resource is as that release left it.
+ */
+async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<string[]> {
+  const p = await plan(s);
+  const changed = p.entries.filter((e) => e.action !== 'unchanged');
+  for (const e of changed) {
+    if (NEW_NODES.has(e.key)) {
+      expect(e.action, e.key).toBe('create');
+      continue;
+    }
+    expect(e.action, e.key).toBe('update');
+    const fields = (e as PlanEntry).changes!.map((c) => c.field);
+    // `(settings)`: plan cannot say more before the queue exists; the inventory check below shows the
+    // target changed in its DeadLetterConfig only.
+    if (e.kind === 'events.target') expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
+    else if (e.kind === 'sns.topic') expect(fields, e.key).toEqual(['policy']);
+    else expect.fail(`${e.key} (${e.kind}) changes on upgrade: ${fields.join(', ')}`);
+  }
+  f.core.resetCalls();
+  const r = await upOn(s);
+  expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => e.key).sort()).toEqual(changed.map((e) => e.key).sort());
+  const allowed = new Set(['sqs:CreateQueue', 'sqs:SetQueueAttributes', 'eventbridge:PutTargets', 'cloudwatch:PutMetricAlarm', 'sns:SetTopicAttributes']);
+  for (const c of f.core.mutatingCalls()) {
+    expect(allowed.has(`${c.service}:${c.op}`), `${c.service}:${c.op}`).toBe(true);
+    if (c.op === 'SetQueueAttributes') expect(Object.keys(c.input.Attributes)).toEqual(['Policy']);
+    if (c.op === 'SetTopicAttributes') expect(c.input.AttributeName).toBe('Policy');
+  }
+  // Nothing else moved; what was added is there.
+  expect(withoutDeadLetters(f.inventory(), fx.inventory)).toEqual(fx.inventory);
+  expect(f.sqs.queues.size).toBe(1);
+  for (const [, rule] of f.eventBridge.rules) {
+    const t = rule.targets.get('batch');
+    if (t?.EcsParameters || /:states:/.test(t?.Arn ?? '')) expect(t!.DeadLetterConfig?.Arn, rule.name).toBe([...f.sqs.queues.values()][0]!.arn);
+  }
+  f.core.resetCalls();
+  return changed.map((e) => `${e.action} ${e.key}`).sort();
+}
+
 /** The recorded stack rebuilt in a fresh fake, with the state that release wrote, in a scratch directory. */
-async function rebuilt(name: string, dir = 'pre-jobs'): Promise<{ f: FakeAws; s: Scratch; fx: Fixture }> {
+async function rebuilt(name: string, dir = 'pre-jobs', opts: { upgrade?: boolean } = { upgrade: true }): Promise<{ f: FakeAws; s: Scratch; fx: Fixture; upgrade?: string[] }> {
   const fx = fixture(name, dir);
   const f = fresh();
   for (const c of fx.calls) await f.core.invoke(c.service, c.op, c.input);
@@ -42,15 +111,27 @@ async function rebuilt(name: string, dir = 'pre-jobs'): Promise<{ f: FakeAws; s:
   mkdirSync(dirname(s.statePath), { recursive: true });
   writeFileSync(s.statePath, JSON.stringify(fx.state, null, 2), { mode: 0o600 });
   f.core.resetCalls();
-  return { f, s, fx };
+  if (!opts.upgrade) return { f, s, fx };
+  const upgrade = await upgradeDeadLetters(f, s, fx);
+  // From here, the stack as this release leaves it is the reference.
+  return { f, s, fx: { ...fx, inventory: f.inventory() }, upgrade };
 }
 
-const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+function plan(s: Scratch) {
+  return runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+}
 
 describe('a stack built before jobs existed', () => {
+  const added: Record<string, string[]> = {
+    // No queue before (the rule engine had none): the queue, the rules' permission, the target's DeadLetterConfig.
+    'rule-engine': ['create dead-letter-queue', 'create dead-letter-queue/policy', 'update schedule-target'],
+    // The scheduler's queue was there: only the alarm, and the topic's permission for it.
+    'scheduler-alerts': ['create dead-letter-alarm', 'update alert-topic'],
+  };
   for (const name of ['rule-engine', 'scheduler-alerts']) {
-    it(`${name}: plan and up with this code see it converged and write nothing`, async () => {
-      const { f, s, fx } = await rebuilt(name);
+    it(`${name}: the first up adds only the dead-letter queue, its policy and alarm; then plan and up see it converged and write nothing`, async () => {
+      const { f, s, fx, upgrade } = await rebuilt(name);
+      expect(upgrade).toEqual(added[name]);
       const p = await plan(s);
       expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
       expect(p.pending).toBe(false);
@@ -62,7 +143,8 @@ describe('a stack built before jobs existed', () => {
       expect(f.core.calls.filter((c) => c.service === 'sfn')).toEqual([]);
       // The state keeps every key it had: node keys are the pre-jobs ones.
       const keys = Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources).sort();
-      expect(keys).toEqual(Object.keys((fx.state as { resources: object }).resources).sort());
+      const created = added[name]!.filter((a) => a.startsWith('create ')).map((a) => a.slice('create '.length));
+      expect(keys).toEqual([...Object.keys((fx.state as { resources: object }).resources), ...created].sort());
       // And again, now that the state has what this code records: still nothing to do.
       f.core.resetCalls();
       expect((await plan(s)).pending).toBe(false);
@@ -88,10 +170,13 @@ describe('a stack built before jobs existed', () => {
       'created job/report/role-policy/events', 'created job/report/role-policy/task', 'created job/report/role/events', 'created job/report/role/task',
       'created job/report/schedule-rule', 'created job/report/schedule-target', 'created job/report/task-definition',
       // The execution role may now pull for two jobs: the same repository, so the same document.
+      // The dead-letter queue's policy admits the new job's rule too.
+      'updated dead-letter-queue/policy',
     ].sort());
     // Every resource the original job had is exactly as it was.
     const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
-    for (const e of fx.inventory) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
+    // (The dead-letter queue's policy now admits the new job's rule too.)
+    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue')) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
   });
 
   it('moved to jobs: under a new key that keeps the names: the resources are found under it, re-tagged, never deleted', async () => {

@@ -119,6 +119,17 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       }
       return out;
     }
+    case 'cloudwatch': {
+      // Alarms are authorised by their ARN (DescribeAlarms on the alarms named); creating one with tags
+      // needs cloudwatch:TagResource too.
+      const alarm = (name: string) => arn('cloudwatch', `alarm:${name}`);
+      if (call.op === 'DescribeAlarms') return ((i.AlarmNames as string[] | undefined) ?? ['*']).map((n) => req('cloudwatch:DescribeAlarms', alarm(n)));
+      if (call.op === 'DeleteAlarms') return (i.AlarmNames as string[]).map((n) => req('cloudwatch:DeleteAlarms', alarm(n)));
+      if (['ListTagsForResource', 'TagResource', 'UntagResource'].includes(call.op)) return [req(`cloudwatch:${call.op}`, i.ResourceARN)];
+      const out = [req(`cloudwatch:${call.op}`, alarm(i.AlarmName))];
+      if (call.op === 'PutMetricAlarm' && i.Tags?.length) out.push(req('cloudwatch:TagResource', alarm(i.AlarmName)));
+      return out;
+    }
     case 'sns': {
       const res: string = i.TopicArn ?? i.ResourceArn ?? (i.SubscriptionArn ? String(i.SubscriptionArn).split(':').slice(0, -1).join(':') : arn('sns', i.Name));
       const out = [req(`sns:${call.op}`, res)];

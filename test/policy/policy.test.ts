@@ -166,6 +166,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('up', s, ['up']);
     await as('plan', s, ['plan']);
     await as('status', s, ['status']);
+    // A scheduled run throttled past its retries is dead-lettered: status samples the queue.
+    fake.eventBridge.invokeScheduled('sample-batch', '2027-03-01T06:30:00Z', { throttled: true });
+    await as('status', s, ['status']);
     await as('outputs', s, ['outputs', '--live']);
     await as('outputs', s, ['outputs']);
     await as('cost', s, ['cost']);
@@ -210,7 +213,8 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('stop', s, ['stop', '--yes']);
     await as('down', s, ['down', '--endpoints', '--yes']);
     await as('up', s, ['up']);
-    await as('down', s, ['down', '--yes']);
+    // The dead letter kept in the queue: down deletes it only with --force.
+    await as('down', s, ['down', '--yes', '--force']);
   }, 120_000);
 
   it('images pinned by digest, S3 state, scheduler engine: up before any image, down --endpoints pauses, deploy, rollback, push --deploy, pause, resume, stop', async () => {
@@ -289,6 +293,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('outputs', s, ['outputs', '--live'], { state: lost('outputs') });
     await as('up', s, ['up'], { state: lost('up') });
     fake.sns.confirm(`arn:aws:sns:ap-northeast-1:123456789012:sample-batch-alerts`, 'a@example.com');
+    // The run started above has ended (the engine switches no longer wait out SQS's name hold, as the
+    // queue now stays across engines).
+    await vi.advanceTimersByTimeAsync(3_600_000);
     await as('down', s, ['down', '--yes'], { state: lost('down') });
     await as('down', s, ['down', '--yes'], { state });
     vi.useRealTimers();
@@ -469,6 +476,8 @@ describe('every call of every command is allowed by the policy printed for it', 
 
   it('a bucket left untagged (tags at creation ignored, tagging refused once) is adopted by the next up', async () => {
     freshFake();
+    // Fake time: up after down waits out SQS's 60 s hold on the dead-letter queue's name.
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = scratch();
     fake.s3.ignoreCreateTags = true;
     fake.core.failOn('PutBucketTagging', 'AccessDenied', 1, 'Access Denied');
@@ -481,15 +490,21 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('up', s, ['up'], { expectCode: 1 });
     await as('up', s, ['up']);
     await as('down', s, ['down', '--yes']);
+    vi.useRealTimers();
   });
 
   it('a secret in its recovery window is restored by the next up', async () => {
     freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = scratch();
+    await as('up', s, ['up']);
+    // The dead-letter queue turned off: up removes the queue and its policy.
+    s.editConfig((t) => t.replace(/^schedule:\n/m, 'schedule:\n  deadLetterQueue: false\n'));
     await as('up', s, ['up']);
     await as('down', s, ['down', '--yes']);
     await as('up', s, ['up']);
     await as('down', s, ['down', '--yes', '--force']);
+    vi.useRealTimers();
   });
 });
 

@@ -13,6 +13,8 @@ import { ecsCluster } from '../../src/resources/ecs-cluster.js';
 import { taskDefinition, canonicalContent } from '../../src/resources/task-definition.js';
 import { eventsRule } from '../../src/resources/events-rule.js';
 import { eventsTarget } from '../../src/resources/events-target.js';
+import { sqsQueue } from '../../src/resources/sqs-queue.js';
+import { sqsQueuePolicy } from '../../src/resources/sqs-queue-policy.js';
 import { isIamPropagationError } from '../../src/resources/lib/iam-propagation.js';
 import { samePolicy, decodePolicy, type PolicyDocument } from '../../src/resources/lib/policies.js';
 import { awsErrorCode } from '../../src/core/errors.js';
@@ -87,6 +89,9 @@ async function convergeAll(c: Ctx = ctx) {
   await converge(taskDefinition, K.taskDefinition, c);
   for (const r of roles) await converge(iamRolePolicy, K.rolePolicy(r), c);
   await converge(eventsRule, K.rule, c);
+  // The target dead-letters to the stack's queue (schedule.deadLetterQueue, on by default).
+  await converge(sqsQueue, K.deadLetterQueue, c);
+  await converge(sqsQueuePolicy, K.deadLetterQueuePolicy, c);
   await converge(eventsTarget, K.target, c);
 }
 
@@ -558,6 +563,8 @@ describe('eventsTarget', () => {
     await converge(ecsCluster, K.cluster);
     await converge(taskDefinition, K.taskDefinition);
     await converge(iamRolePolicy, K.rolePolicy('events'));
+    await converge(sqsQueue, K.deadLetterQueue);
+    await converge(sqsQueuePolicy, K.deadLetterQueuePolicy);
   });
 
   it('finds nothing without the rule or without the target', async () => {
@@ -637,6 +644,7 @@ describe('eventsTarget', () => {
     await converge(ecsCluster, K.cluster);
     await converge(taskDefinition, K.taskDefinition);
     await converge(iamRolePolicy, K.rolePolicy('events'));
+    await converge(sqsQueue, K.deadLetterQueue);
     await converge(eventsRule, K.rule);
     await converge(eventsTarget, K.target);
     const o = JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-01-01T00:00:00Z' })).containerOverrides[0];

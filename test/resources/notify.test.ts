@@ -131,7 +131,8 @@ describe('sns.topic', () => {
     expect(changes!.some((c) => c.replace)).toBe(false);
     await converge(snsTopic, K.alertTopic);
     expect(fake.sns.topics.get(TOPIC_ARN)!.attributes.DisplayName).toBe('batchctl sample-batch');
-    expect(JSON.parse(fake.sns.topics.get(TOPIC_ARN)!.attributes.Policy!).Statement).toHaveLength(2);
+    // The account, the failed-run rule, and the dead-letter alarm (the default config has a dead-letter queue).
+    expect(JSON.parse(fake.sns.topics.get(TOPIC_ARN)!.attributes.Policy!).Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['AccountOwner', 'AlertRulePublish', 'DeadLetterAlarmPublish']);
     expect((await findAndDiff(snsTopic, K.alertTopic)).changes).toEqual([]);
   });
 
@@ -317,14 +318,14 @@ describe('notify.topicArn: a topic of the user\'s', () => {
 });
 
 describe('cost', () => {
-  it('notes that alerts add nothing, only when notify is set', () => {
+  it('notes that alerts add only the dead-letter alarm, only when notify is set', () => {
     const now = new Date('2026-11-28T00:00:00Z');
     const off = defaultConfig(ACCOUNT);
     expect(computeCost(off, resolvePrices(off), { durationSeconds: 300, now }).alertsNote).toBeUndefined();
     const on = config();
     const c = computeCost(on, resolvePrices(on), { durationSeconds: 300, now });
-    expect(c.alertsNote).toMatch(/2 addresses.*free/);
-    expect(c.monthlyTotal).toBe(computeCost(off, resolvePrices(off), { durationSeconds: 300, now }).monthlyTotal);
+    expect(c.alertsNote).toMatch(/2 addresses.*free.*dead-letter alarm, \$0\.10 a month/);
+    expect(c.monthlyTotal).toBeCloseTo(computeCost(off, resolvePrices(off), { durationSeconds: 300, now }).monthlyTotal + 0.1, 8);
     expect(renderCost(c).join('\n')).toContain('  alerts: failed runs e-mailed to 2 addresses');
   });
 });

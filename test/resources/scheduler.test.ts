@@ -42,7 +42,8 @@ const queueNode = { key: K.deadLetterQueue, deps: [], params: {} };
 describe('nodes follow the engine', () => {
   it('rule engine: rule, target and events role; scheduler engine: group, schedule, queue and scheduler role', () => {
     const keys = (c: StackConfig) => [eventsRule, eventsTarget, schedulerScheduleGroup, schedulerSchedule, sqsQueue, iamRole, iamRolePolicy].flatMap((k) => k.nodes(c).map((n) => n.key));
-    expect(keys(defaultConfig())).toEqual(['schedule-rule', 'schedule-target', 'role/execution', 'role/task', 'role/events', 'role-policy/execution', 'role-policy/task', 'role-policy/events']);
+    // The rule engine has the dead-letter queue too (schedule.deadLetterQueue, both engines).
+    expect(keys(defaultConfig())).toEqual(['schedule-rule', 'schedule-target', 'dead-letter-queue', 'role/execution', 'role/task', 'role/events', 'role-policy/execution', 'role-policy/task', 'role-policy/events']);
     const sc = schedulerConfig();
     expect(keys(sc)).toEqual(['schedule-group', 'schedule', 'dead-letter-queue', 'role/execution', 'role/task', 'role/scheduler', 'role-policy/execution', 'role-policy/task', 'role-policy/scheduler']);
     expect(iamRolePolicy.nodes(sc).find((n) => n.key === 'role-policy/scheduler')!.deps).toContain(K.deadLetterQueue);

@@ -25,5 +25,8 @@ export const schedulerJobs = (config: StackConfig): JobConfig[] => config.jobs.f
 /** The jobs that run on EventBridge rules. */
 export const ruleJobs = (config: StackConfig): JobConfig[] => config.jobs.filter((j) => j.schedule.engine === 'rule');
 
-/** True when a job's schedule sends invocations it could not deliver to the stack's dead-letter queue. */
-export const jobUsesDeadLetterQueue = (job: JobConfig): boolean => job.schedule.engine === 'scheduler' && job.schedule.deadLetterQueue;
+/**
+ * True when a job's rule or schedule sends invocations it could not deliver to the stack's dead-letter
+ * queue (both engines: the rule's target has a DeadLetterConfig as the schedule's target does).
+ */
+export const jobUsesDeadLetterQueue = (job: JobConfig): boolean => job.schedule.deadLetterQueue;

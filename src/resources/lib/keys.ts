@@ -36,6 +36,10 @@ export const K = {
   scheduleGroup: 'schedule-group',
   schedule: 'schedule',
   deadLetterQueue: 'dead-letter-queue',
+  /** The dead-letter queue's policy: which of this stack's rules may send to it. */
+  deadLetterQueuePolicy: 'dead-letter-queue/policy',
+  /** The CloudWatch alarm on the dead-letter queue (with notify). */
+  deadLetterAlarm: 'dead-letter-alarm',
   /** Failure alerts. */
   alertTopic: 'alert-topic',
   alertSubscription: (endpoint: string) => `alert-subscription/${endpoint}`,

@@ -3,6 +3,7 @@
  * sns.topic, sns.subscription, events.alert-rule and events.alert-target kinds.
  */
 import type { StackConfig } from '../../config/schema.js';
+import { usesDeadLetterQueue } from './scheduler.js';
 import type { Ctx } from '../../core/types.js';
 import { arn, type PolicyDocument } from './policies.js';
 
@@ -26,6 +27,15 @@ export const alertRuleName = (ctx: Ctx): string => `${ctx.stack}-failed-runs`;
 
 /** Rules on the default bus have this ARN, known before the rule exists (the topic policy needs it). */
 export const alertRuleArn = (ctx: Ctx): string => arn(ctx, 'events', `rule/${alertRuleName(ctx)}`);
+
+/** True when the stack has the dead-letter alarm: alerts on, and a job with a dead-letter queue. */
+export const deadLetterAlarmOn = (config: StackConfig): boolean => alertsOn(config) && usesDeadLetterQueue(config);
+
+/** The alarm on the dead-letter queue: `<stack>-dead-letters`. */
+export const deadLetterAlarmName = (ctx: Pick<Ctx, 'stack'>): string => `${ctx.stack}-dead-letters`;
+
+/** Alarm ARNs follow from the name: `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`. */
+export const deadLetterAlarmArn = (ctx: Ctx): string => arn(ctx, 'cloudwatch', `alarm:${deadLetterAlarmName(ctx)}`);
 
 /**
  * The event pattern of the alert rule: an ECS "Task State Change" of this cluster and task family that
@@ -105,6 +115,17 @@ export function topicPolicy(ctx: Ctx, topicArn: string): PolicyDocument {
         Resource: topicArn,
         Condition: { ArnEquals: { 'aws:SourceArn': alertRuleArn(ctx) } },
       },
+      // Setting Policy dropped the default statement (any principal, AWS:SourceOwner = this account) that
+      // lets a CloudWatch alarm of the account publish; the root statement above does not admit the
+      // cloudwatch.amazonaws.com service principal. So the dead-letter alarm, and only it, is named here.
+      ...(deadLetterAlarmOn(ctx.config) ? [{
+        Sid: 'DeadLetterAlarmPublish',
+        Effect: 'Allow' as const,
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topicArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': deadLetterAlarmArn(ctx) }, StringEquals: { 'aws:SourceAccount': ctx.account } },
+      }] : []),
     ],
   };
 }

@@ -1,0 +1,122 @@
+/**
+ * The dead-letter queue's policy: EventBridge (events.amazonaws.com) may send to the queue on behalf of
+ * this stack's schedule rules, and of nothing else. EventBridge Scheduler sends with the schedule's own
+ * role (whose inline policy allows sqs:SendMessage on the queue), so the queue policy covers the rules only.
+ *
+ * `aws:SourceArn` lists the rules' exact ARNs (ArnEquals) rather than an ArnLike prefix pattern: a job's
+ * rule may carry any name (`schedule.name`), and a prefix `rule/<stack>*` would also admit the rules of a
+ * stack whose name starts with this one (`prod` and `prod-eu`). A rule ARN follows from its name, so the
+ * list is known before the rules exist, and it converges as jobs are added or removed. At 50 jobs the
+ * document is about 5 KB, within SQS's policy size limit.
+ *
+ * The policy is the queue's `Policy` attribute: it cannot be tagged, and is ours when the queue is.
+ */
+import { GetQueueAttributesCommand, ListQueueTagsCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { isNotFound } from '../core/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
+import { K } from './lib/keys.js';
+import { jobUsesDeadLetterQueue, ruleJobs } from './lib/jobs.js';
+import { arn, canonicalPolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { deadLetterQueueName, queueArn, queueUrl } from './lib/scheduler.js';
+import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
+import type { StackConfig } from '../config/schema.js';
+
+export interface QueuePolicyDesired {
+  policy: PolicyDocument | undefined;
+}
+
+const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
+
+/** The jobs whose rule sends to the dead-letter queue. */
+const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
+
+/** The queue policy admitting exactly these rules (ARNs of the default bus's rules, by name). */
+export function deadLetterQueuePolicy(ctx: Ctx, queue: string): PolicyDocument {
+  const rules = ruleDeadLetterJobs(ctx.config).map((j) => arn(ctx, 'events', `rule/${j.schedule.name}`)).sort();
+  return {
+    Version: '2012-10-17',
+    Statement: [{
+      Sid: 'ScheduleRulesDeadLetters',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: queue,
+      Condition: { ArnEquals: { 'aws:SourceArn': rules.length === 1 ? rules[0]! : rules } },
+    }],
+  };
+}
+
+/** The queue URL: its record, else the one SQS gives its name in this account. */
+const urlOf = (ctx: Ctx) => ctx.maybeRecord(K.deadLetterQueue)?.id ?? queueUrl(ctx, deadLetterQueueName(ctx.config));
+
+async function queueOwnership(ctx: Ctx, url: string) {
+  try {
+    return ownershipOf(ctx, (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {});
+  } catch (err) {
+    if (isNotFound(err, ...GONE)) return undefined;
+    throw err;
+  }
+}
+
+function parse(text: string | undefined): PolicyDocument | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as PolicyDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+async function put(ctx: Ctx, url: string, d: QueuePolicyDesired) {
+  await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: d.policy ? JSON.stringify(d.policy) : '' } }));
+  return { kind: 'sqs.queue-policy', id: url, attrs: { queue: url } };
+}
+
+/** The dead-letter queue's policy (rule-engine jobs with a dead-letter queue only). */
+export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
+  kind: 'sqs.queue-policy',
+  label: 'SQS queue policy',
+  dependsOn: ['sqs.queue'],
+  costly: false,
+
+  nodes: (config) => (ruleDeadLetterJobs(config).length ? [{ key: K.deadLetterQueuePolicy, deps: [K.deadLetterQueue], params: {} }] : []),
+
+  desired: (ctx) => ({ policy: deadLetterQueuePolicy(ctx, ctx.record(K.deadLetterQueue).arn ?? queueArn(ctx, deadLetterQueueName(ctx.config))) }),
+
+  async find(ctx, _node, recorded) {
+    const url = recorded?.attrs?.queue ?? urlOf(ctx);
+    let text: string | undefined;
+    try {
+      text = (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy'] }))).Attributes?.Policy;
+    } catch (err) {
+      if (isNotFound(err, ...GONE)) return undefined;
+      throw err;
+    }
+    if (!text) return undefined;
+    return foundWith(await inheritedOwnership(ctx, K.deadLetterQueue, url, () => queueOwnership(ctx, url)), {
+      record: { kind: 'sqs.queue-policy', id: url, attrs: { queue: url } },
+      observed: { policy: parse(text) },
+    });
+  },
+
+  create: (ctx, _node, d) => put(ctx, ctx.record(K.deadLetterQueue).id, d),
+
+  diff(d, o): FieldChange[] {
+    return samePolicy(d.policy, o.policy) ? [] : [{ field: 'policy', from: canonicalPolicy(o.policy) ?? 'none', to: canonicalPolicy(d.policy) }];
+  },
+
+  update: async (ctx, _node, found, d) => {
+    await put(ctx, found.record.attrs?.queue ?? found.record.id, d);
+  },
+
+  async delete(ctx, record) {
+    // An empty Policy removes it; a queue already gone has none.
+    try {
+      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: record.attrs?.queue ?? record.id, Attributes: { Policy: '' } }));
+    } catch (err) {
+      if (!isNotFound(err, ...GONE)) throw err;
+    }
+  },
+
+  ownerOf: (ctx, record) => queueOwnership(ctx, record.attrs?.queue ?? record.id),
+};
