@@ -49,7 +49,7 @@ const recordOf = (name: string): ResourceRecord => ({ kind: KIND, id: name });
 
 export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   kind: KIND,
-  label: 'CloudWatch Logs resource policy',
+  label: 'Logs resource policy',
   dependsOn: ['logs.log-group'],
   costly: false,
 

@@ -5,7 +5,7 @@
  */
 import {
   SQSClient, CreateQueueCommand, GetQueueUrlCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, ListQueueTagsCommand,
-  TagQueueCommand, UntagQueueCommand, DeleteQueueCommand, SendMessageCommand, ListQueuesCommand,
+  TagQueueCommand, UntagQueueCommand, DeleteQueueCommand, SendMessageCommand, ListQueuesCommand, ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { awsError, type FakeAwsCore } from './core.js';
@@ -18,7 +18,7 @@ interface Queue {
   attributes: Record<string, string>;
   tags: Record<string, string>;
   created: number;
-  messages: { id: string; body: string }[];
+  messages: { id: string; body: string; sentAt?: number; attributes?: Record<string, string> }[];
 }
 
 /** What a new queue has unless CreateQueue says otherwise. */
@@ -149,8 +149,36 @@ export class FakeSqs {
             return { MessageId: id, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
           },
         },
+        ReceiveMessage: {
+          command: ReceiveMessageCommand,
+          handle: (i) => {
+            const q = byUrl(i.QueueUrl);
+            const max = i.MaxNumberOfMessages ?? 1;
+            if (max < 1 || max > 10) awsError('InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.', 400);
+            // Only VisibilityTimeout 0 is modelled (nothing is hidden): what a reader that must not consume uses.
+            if (i.VisibilityTimeout !== 0) throw new Error('fake SQS: ReceiveMessage models VisibilityTimeout 0 only');
+            const wantAttrs = (i.MessageAttributeNames ?? []).length > 0;
+            return {
+              Messages: q.messages.slice(0, max).map((m) => ({
+                MessageId: m.id, ReceiptHandle: `rh-${m.id}`, Body: m.body, MD5OfBody: createHash('md5').update(m.body).digest('hex'),
+                Attributes: { SentTimestamp: String(m.sentAt ?? core.now()) },
+                ...(wantAttrs && m.attributes ? { MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) } : {}),
+              })),
+            };
+          },
+        },
       },
     });
+  }
+
+  /**
+   * Test helper: what EventBridge or Scheduler puts in a dead-letter queue for an invocation it gave up
+   * on (the event or target input as the body, RULE_ARN/SCHEDULE_ARN, ERROR_CODE... as attributes).
+   */
+  addDeadLetter(queueName: string, body: string, attributes: Record<string, string>): void {
+    const q = this.queues.get(queueName);
+    if (!q) throw new Error(`fake SQS: no queue ${queueName}`);
+    q.messages.push({ id: this.core.newId('msg', 12), body, sentAt: this.core.now(), attributes });
   }
 
   /** Queues with their settings (message counts are state, not settings: left out). */

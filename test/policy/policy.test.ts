@@ -180,6 +180,7 @@ describe('every call of every command is allowed by the policy printed for it', 
       current = undefined;
       await as('status', s, ['status']);
       await as('cost', s, ['cost']);
+      await as('history', s, ['history']);
       await as('logs', s, ['logs', '--since', '1d']);
       // One run's stream, and a run that does not exist (its error lists the recent ones).
       fake.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef0123456789abcdef', [{ timestamp: Date.now(), message: 'one run' }]);
@@ -263,6 +264,12 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('outputs', s, ['outputs', '--live'], { state });
     await as('run-now', s, ['run-now', '--no-wait'], { state });
     await as('cost', s, ['cost'], { state });
+    // A dead-lettered invocation: history samples the queue without consuming it.
+    fake.sqs.addDeadLetter('sample-batch-schedule-dlq', '{}', {
+      SCHEDULE_ARN: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch', ERROR_CODE: 'ECSRunTaskError',
+      ERROR_MESSAGE: 'no capacity', SCHEDULED_TIME: new Date(Date.now() - 7_200_000).toISOString(),
+    });
+    await as('history', s, ['history', '--since', '1d'], { state });
     // Settings changed in the config, and behind batchctl's back.
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 9 * * ? *)').replace('a@example.com, b@example.com', 'a@example.com, c@example.com')
       .replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
