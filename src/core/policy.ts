@@ -163,7 +163,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
   const repo = arn('ecr', `repository/${c.repository.name}`);
   const logGroup = [arn('logs', `log-group:${c.logs.group}`), arn('logs', `log-group:${c.logs.group}:*`)];
-  const historyGroup = [arn('logs', `log-group:${historyGroupName(c)}`), arn('logs', `log-group:${historyGroupName(c)}:*`)];
+  // One pattern for the group and its streams (`<name>` and `<name>:*`): the all-commands policy must stay
+  // within a role's inline size, and nothing else is named `.../history<more>` under our stack's path.
+  const historyGroup = [arn('logs', `log-group:${historyGroupName(c)}*`)];
   const historyRule = [arn('events', `rule/${historyRuleName(S)}`)];
   const cluster = arn('ecs', `cluster/${c.cluster.name}`);
   // A family's ARN without a revision (what the schedule targets run) and every revision's.
@@ -321,7 +323,7 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // The history rule: managed by up and down only (pause, resume and run-now never touch it).
-    { sid: 'HistoryRule', commands: DISCOVER, resources: historyRule, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    { sid: 'HistoryRule', commands: DISCOVER.filter((x) => x !== 'down'), resources: historyRule, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     { sid: 'HistoryRule', commands: UP, resources: historyRule, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'HistoryRule', commands: REMOVERS, resources: historyRule, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // EventBridge Scheduler (schedules are not taggable: their group is)
