@@ -65,7 +65,7 @@ describe('batchctl up / validate', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 35 resources match the config/);
+    expect(out.join('')).toMatch(/No changes: 39 resources match the config/);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;
@@ -127,7 +127,7 @@ describe('batchctl down --keep-logs', () => {
     const text = out.join('');
     expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
     expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
-    expect(text).toMatch(/\nDone: 34 deleted, 1 kept in /);
+    expect(text).toMatch(/\nDone: 37 deleted, 2 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 1 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }] });

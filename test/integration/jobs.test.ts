@@ -58,7 +58,7 @@ describe('three jobs in one stack', () => {
     expect(taskRoles).toEqual(['sample-batch-cleanup-task', 'sample-batch-lister-task', 'sample-batch-report-task']);
     // One execution role, one log group, one repository, one secret, one bucket for all.
     expect([...f.iam.roles.keys()].filter((n) => n.endsWith('-execution'))).toEqual(['sample-batch-execution']);
-    expect(of('logs.log-group')).toHaveLength(1);
+    expect(of('logs.log-group').map((e) => e.key).sort()).toEqual(['history/log-group', 'log-group']);
 
     // Each task role may do in the bucket what its job says, and claim only under its own lock prefix.
     const doc = (role: string) => JSON.parse([...f.iam.roles.get(role)!.inline.values()][0]!) as { Statement: { Sid?: string; Action: string | string[]; Resource: string }[] };

@@ -47,21 +47,43 @@ async function rebuilt(name: string, dir = 'pre-jobs'): Promise<{ f: FakeAws; s:
 
 const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
 
+/**
+ * What this code adds to a stack built before it, on the next `up`: the run history (issue 13) — its
+ * log group, the group's resource policy, the rule of stopped tasks and its target. Those are the only
+ * changes, and the only writes.
+ */
+const HISTORY_CHANGES = ['create history/log-group', 'create history/log-policy', 'create history/rule', 'create history/target'];
+const HISTORY_WRITES = ['eventbridge:PutRule', 'eventbridge:PutTargets', 'logs:CreateLogGroup', 'logs:PutResourcePolicy', 'logs:PutRetentionPolicy'];
+/** An inventory without the history's resources (what an older release's fixture has). */
+const withoutHistory = (inv: InventoryEntry[]) => inv.filter((e) => !e.key.startsWith('history/') && e.type !== 'logs.resource-policy');
+
+/** The first plan and up of this code on a rebuilt stack: exactly the history's nodes are created, nothing else is written. */
+async function addsOnlyHistory(f: FakeAws, s: Scratch): Promise<void> {
+  const p = await plan(s);
+  expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual(HISTORY_CHANGES);
+  f.core.resetCalls();
+  const r = await upOn(s);
+  expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action.replace(/d$/, '')} ${e.key}`).sort()).toEqual(HISTORY_CHANGES);
+  expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`).sort()).toEqual(HISTORY_WRITES);
+  f.core.resetCalls();
+}
+
 describe('a stack built before jobs existed', () => {
   for (const name of ['rule-engine', 'scheduler-alerts']) {
     it(`${name}: plan and up with this code see it converged and write nothing`, async () => {
       const { f, s, fx } = await rebuilt(name);
+      await addsOnlyHistory(f, s);
       const p = await plan(s);
       expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
       expect(p.pending).toBe(false);
       const r = await upOn(s);
       expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
       expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
-      expect(f.inventory()).toEqual(fx.inventory);
+      expect(withoutHistory(f.inventory())).toEqual(fx.inventory);
       // A job with neither timeout nor retries keeps its direct target: Step Functions is not even read.
       expect(f.core.calls.filter((c) => c.service === 'sfn')).toEqual([]);
-      // The state keeps every key it had: node keys are the pre-jobs ones.
-      const keys = Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources).sort();
+      // The state keeps every key it had: node keys are the pre-jobs ones (and the history's are new).
+      const keys = Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources).filter((k) => !k.startsWith('history/')).sort();
       expect(keys).toEqual(Object.keys((fx.state as { resources: object }).resources).sort());
       // And again, now that the state has what this code records: still nothing to do.
       f.core.resetCalls();
@@ -74,11 +96,12 @@ describe('a stack built before jobs existed', () => {
   it('moved to jobs: with its job marked original, keeps every resource; a job added beside it creates only its own', async () => {
     const { f, s, fx } = await rebuilt('rule-engine');
     s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n`);
+    await addsOnlyHistory(f, s);
     const p = await plan(s);
     expect(p.pending).toBe(false);
     await upOn(s);
     expect(f.core.mutatingCalls()).toEqual([]);
-    expect(f.inventory()).toEqual(fx.inventory);
+    expect(withoutHistory(f.inventory())).toEqual(fx.inventory);
 
     s.editConfig((t) => `${t}  report: { schedule: { expression: 'cron(0 1 * * ? *)' } }\n`);
     f.core.resetCalls();
@@ -132,6 +155,7 @@ describe('a stack built before task.imagePin', () => {
     it(`${name}: plan and up write nothing, with images in the repository or not`, async () => {
       const { f, s, fx } = await rebuilt(name, 'pre-digest');
       expect(fx.config).not.toMatch(/imagePin/);
+      await addsOnlyHistory(f, s);
       for (let pass = 0; pass < 2; pass++) {
         f.core.resetCalls();
         expect((await plan(s)).pending).toBe(false);
@@ -139,7 +163,7 @@ describe('a stack built before task.imagePin', () => {
         expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
         // Only the missing-image check reads images (one batch per command, plus a listing when one is missing): no pinning lookup.
         expect(f.core.count({ op: 'DescribeImages' })).toBeLessThanOrEqual(4);
-        expect(f.inventory().filter((e) => e.type !== 'ecr.repository')).toEqual(fx.inventory.filter((e) => e.type !== 'ecr.repository'));
+        expect(withoutHistory(f.inventory()).filter((e) => e.type !== 'ecr.repository')).toEqual(fx.inventory.filter((e) => e.type !== 'ecr.repository'));
         // Then images are pushed (the tags the jobs run): still nothing to do.
         f.ecr.addImage('sample-batch', 'latest');
         f.ecr.addImage('sample-batch', 'report');
@@ -152,6 +176,7 @@ describe('a stack built before task.imagePin', () => {
 
   it('rule-engine: opting in with imagePin: digest pins the tag\'s image of now in one new revision; up keeps it', async () => {
     const { f, s } = await rebuilt('rule-engine', 'pre-digest');
+    await addsOnlyHistory(f, s);
     const a = f.ecr.addImage('sample-batch', 'latest');
     s.editConfig((t) => t.replace(/^task:\n/m, 'task:\n  imagePin: digest\n'));
     f.core.resetCalls();
