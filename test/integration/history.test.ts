@@ -109,8 +109,8 @@ describe('history', () => {
     fireAt(f, H('02:30'), 3);
     f.s3.addObject(BUCKET, `.batchctl/runs/${H('03:30')}.json`, JSON.stringify({ scheduledTime: H('03:30') }));
     fireAt(f, H('04:30'));
-    // 06:10: 05:30 is still within EventBridge's retry window (30 min) plus a few minutes: not judged yet.
-    vi.setSystemTime(Date.parse('2026-11-28T06:10:00Z'));
+    // 06:00: 05:30 is still within EventBridge's retry window (30 min) plus a few minutes: not judged yet.
+    vi.setSystemTime(Date.parse('2026-11-28T06:00:00Z'));
     const r = await settleWithFakeTimers(history(s, '1d'));
 
     // ECS shows none of them any more (it keeps a stopped task for an hour).
@@ -165,7 +165,7 @@ describe('history', () => {
   it('a retried run through the state machine is one run with its attempts; its trigger is the schedule', async () => {
     const f = fresh();
     const s = scratch();
-    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n'));
+    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n').replace('cron(30 * * * ? *)', 'cron(30 0 * * ? *)'));
     fakeTime(f, H('00:00'), 20_000);
     await settleWithFakeTimers(upOn(s));
     vi.setSystemTime(Date.parse(H('00:30')));
@@ -269,7 +269,7 @@ describe('down', () => {
     expect(f.logs.groups.has(other)).toBe(true);
   });
 
-  it('a policy of our name that also names another group is not ours: plan says so, down leaves it', async () => {
+  it('a policy of our name that also names another group is not ours: down leaves it as it is', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);

@@ -111,6 +111,8 @@ describe('a stack built before jobs existed', () => {
       'created job/report/role-policy/events', 'created job/report/role-policy/task', 'created job/report/role/events', 'created job/report/role/task',
       'created job/report/schedule-rule', 'created job/report/schedule-target', 'created job/report/task-definition',
       // The execution role may now pull for two jobs: the same repository, so the same document.
+      // The history rule matches the new job's family too (`<stack>-` covers every job named after the stack).
+      'updated history/rule',
     ].sort());
     // Every resource the original job had is exactly as it was.
     const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
