@@ -323,7 +323,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // The history rule: managed by up and down only (pause, resume and run-now never touch it).
-    { sid: 'HistoryRule', commands: DISCOVER.filter((x) => x !== 'down'), resources: historyRule, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    { sid: 'HistoryRule', commands: DISCOVER, resources: historyRule, actions: ['events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    // `down` finds it in the stack's rule listing; the others may describe it on its own.
+    { sid: 'HistoryRule', commands: DISCOVER.filter((x) => x !== 'down'), resources: historyRule, actions: ['events:DescribeRule'] },
     { sid: 'HistoryRule', commands: UP, resources: historyRule, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'HistoryRule', commands: REMOVERS, resources: historyRule, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // EventBridge Scheduler (schedules are not taggable: their group is)

@@ -130,7 +130,7 @@ describe('batchctl down --keep-logs', () => {
     expect(text).toMatch(/\nDone: 37 deleted, 2 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 1 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }] });
+    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 2 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }, { key: 'history/log-group', id: '/aws/events/batchctl/sample-batch/history' }] });
     expect(fake.logs.groups.size).toBe(0);
   });
 });

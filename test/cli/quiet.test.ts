@@ -104,7 +104,7 @@ describe('status', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 28 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 28 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(/Resources: 32 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 32 match the config \(--verbose lists them\)\n/);
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');

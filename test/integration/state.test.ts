@@ -198,7 +198,7 @@ describe('state migrate', () => {
     expect(err.join('')).toMatch(`is being moved to ${S3_STATE}`);
     expect(err.join('')).toMatch(`hint: finish it: batchctl state migrate --to ${S3_STATE}`);
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
-    expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(35 resources\)/);
+    expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(39 resources\)/);
     expect(JSON.parse(inS3()!).resources).toEqual(marker.state.resources);
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8')).state).toBeUndefined();
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'plan')).toBe(0);
