@@ -12,6 +12,9 @@
  * the exit code of each task started from then on, in turn (the last one repeats): a retried run's attempts.
  * `--then fake:image <repository> <tag>` is not a batchctl command: it adds an image with that tag to the
  * fake ECR repository (as a `docker push` would), for the examples of `deploy` and `rollback`.
+ * `--then fake:fire <ISO time>` is not one either: the stack's first live trigger fires for that scheduled
+ * time, as EventBridge or Scheduler would (the task starts now, with that BATCH_SCHEDULED_TIME), for the
+ * example of `history`.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
@@ -59,6 +62,11 @@ let code = 0;
 for (const cmd of commands) {
   if (cmd[0] === 'fake:image') {
     fake.ecr.addImage(cmd[1]!, cmd[2]);
+    continue;
+  }
+  if (cmd[0] === 'fake:fire') {
+    const { fire, liveTriggers } = await import('../helpers/triggers.js');
+    fire(fake, liveTriggers(fake)[0]!, cmd[1]!);
     continue;
   }
   process.exitCode = undefined;
