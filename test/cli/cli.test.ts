@@ -157,6 +157,16 @@ describe('the built bin', () => {
     expect(init.clients).toEqual([]);
   });
 
+  it('history loads the clients of what it reads, never EC2', () => {
+    // An endpoint nobody listens on: the command fails at its first call, after loading what it uses.
+    const dir = mkdtempSync(join(tmpdir(), 'history-'));
+    writeFileSync(join(dir, 'batch.config.yaml'), readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8'));
+    const h = loaded(['--endpoint-url', 'http://127.0.0.1:9', 'history', '--since', '1d'], dir);
+    expect(h.res.status, h.res.stderr).toBe(2);
+    expect(h.clients).toEqual(expect.arrayContaining(['client-cloudwatch-logs', 'client-ecs', 'client-s3', 'client-sqs', 'client-sts']));
+    expect(h.clients).not.toContain('client-ec2');
+  });
+
   it('an unknown flag exits 2', () => {
     const res = spawnSync(process.execPath, [bin, 'up', '--no-such-flag'], { cwd: ROOT, encoding: 'utf8' });
     expect(res.status).toBe(2);
