@@ -69,6 +69,11 @@ export interface HistoryEntry {
   trigger: RunInfo['trigger'];
   /** The time the run was due (BATCH_SCHEDULED_TIME), ISO; undefined for a run started by hand. */
   scheduledTime?: string;
+  /**
+   * The scheduled time was not in the task's environment (a target from before the scheduled time was
+   * passed, or one edited outside batchctl): it is the schedule's last time before the task was created.
+   */
+  scheduledTimeDerived?: boolean;
   createdAt?: string;
   /** From the first attempt's container start to the last one's stop. */
   startedAt?: string;
@@ -205,6 +210,22 @@ function runOf(job: JobConfig, tasks: TaskView[], source: HistoryEntry['source']
     ...(runId ? { runId, attempts: sorted.map(attemptOf) } : {}),
     source,
   };
+}
+
+/**
+ * A scheduled run whose task carried no BATCH_SCHEDULED_TIME: its due time is the schedule's last one
+ * at or before the task's creation, within the time a trigger may take to start it (graceMs).
+ */
+function withDerivedTime(r: HistoryEntry, job: JobConfig): HistoryEntry {
+  const created = ms(r.createdAt);
+  if (r.scheduledTime || r.trigger !== 'schedule' || created === undefined) return r;
+  let t: number | undefined;
+  try {
+    t = scheduledTimes(job, created - graceMs(job), created).times.at(-1);
+  } catch {
+    // An expression our parser rejects (edited outside batchctl): no time.
+  }
+  return t === undefined ? r : { ...r, scheduledTime: canonical(new Date(t).toISOString()), scheduledTimeDerived: true };
 }
 
 /** Every logged STOPPED event of the group from `since` on (FilterLogEvents, every page); undefined: no group. */
@@ -364,7 +385,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
       groups.set(key, g);
     }
     const runs = [...groups.values()]
-      .map((g) => runOf(g.job, g.tasks, g.source, now))
+      .map((g) => withDerivedTime(runOf(g.job, g.tasks, g.source, now), g.job))
       // ECS may show a run that stopped before `since` (within its hour): the window is the caller's.
       .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since);
 

@@ -162,6 +162,23 @@ describe('history', () => {
     expect(r.entries[0]).toMatchObject({ scheduledTime: H('00:30'), durationSeconds: 45 });
   });
 
+  it('a scheduled task without BATCH_SCHEDULED_TIME (a target edited outside batchctl): its time is the schedule\'s last before it', async () => {
+    const f = fresh();
+    const s = scratch();
+    fakeTime(f, H('00:00'));
+    await settleWithFakeTimers(upOn(s));
+    const trigger = liveTriggers(f)[0]!;
+    const vpc = trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!;
+    vi.setSystemTime(Date.parse('2026-11-28T00:30:20Z'));
+    f.ecs.runTask({
+      cluster: 'sample-batch', taskDefinition: f.ecs.revisionArn('sample-batch'), startedBy: 'events-rule/sample-batch',
+      networkConfiguration: { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups } },
+    });
+    vi.setSystemTime(Date.parse(H('02:00')));
+    const r = await settleWithFakeTimers(history(s, '1d'));
+    expect(r.entries[0]).toMatchObject({ result: 'succeeded', trigger: 'schedule', scheduledTime: H('00:30'), scheduledTimeDerived: true });
+  });
+
   it('a retried run through the state machine is one run with its attempts; its trigger is the schedule', async () => {
     const f = fresh();
     const s = scratch();
@@ -261,7 +278,7 @@ describe('down', () => {
     f.logs.groups.set(other, { name: other, createdAt: Date.now(), tags: { 'batchctl:stack': 'other' }, streams: new Map() });
     const otherDoc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${other}:*` }] });
     f.logs.resourcePolicies.set('batchctl-other-history', { name: 'batchctl-other-history', document: otherDoc, lastUpdatedTime: Date.now() });
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true });
+    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
     expect(report.failures).toEqual([]);
     expect(f.eventBridge.rules.has('sample-batch-history')).toBe(false);
     expect(f.logs.groups.has(HISTORY_GROUP)).toBe(false);
@@ -277,7 +294,7 @@ describe('down', () => {
     const doc = JSON.parse(p.document);
     doc.Statement[0].Resource = [...doc.Statement[0].Resource, `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`];
     p.document = JSON.stringify(doc);
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true });
+    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
     expect(f.logs.resourcePolicies.get(POLICY)?.document).toBe(p.document);
     expect(report.counts.deleted).toBeGreaterThan(30);
   });
