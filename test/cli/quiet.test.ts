@@ -108,7 +108,7 @@ describe('status', () => {
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
-    expect(text.match(/^ {2}present +/gm)).toHaveLength(28);
+    expect(text.match(/^ {2}present +/gm)).toHaveLength(32);
     expect(text).toMatch(/^ {2}drifted +CloudWatch log group/m);
     expect(text).not.toContain('--verbose lists');
     // --json carries every resource.
