@@ -2,10 +2,16 @@
  * SQS queues (JSON protocol error codes, as SDK v3 surfaces them): CreateQueue is idempotent for the
  * same attributes, refuses other attributes (QueueNameExists) and a name deleted less than 60 s ago
  * (QueueDeletedRecently). SendMessage stores messages so tests can fill a dead-letter queue.
+ *
+ * ReceiveMessage models a short poll: it returns up to 10 visible messages from a sample of them (at
+ * most `sampleSize` a call, in an order that varies), and with VisibilityTimeout 0 they stay visible.
+ * A service (EventBridge dead-lettering a rule's invocation) sends through `sendFromService`, which
+ * applies the queue's policy as SQS does for a service principal.
  */
 import {
   SQSClient, CreateQueueCommand, GetQueueUrlCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, ListQueueTagsCommand,
   TagQueueCommand, UntagQueueCommand, DeleteQueueCommand, SendMessageCommand, ListQueuesCommand, ReceiveMessageCommand,
+  type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { awsError, type FakeAwsCore } from './core.js';
@@ -18,7 +24,17 @@ interface Queue {
   attributes: Record<string, string>;
   tags: Record<string, string>;
   created: number;
-  messages: { id: string; body: string; sentAt?: number; attributes?: Record<string, string> }[];
+  messages: Message[];
+}
+
+interface Message {
+  id: string;
+  body: string;
+  attributes: Record<string, MessageAttributeValue>;
+  sentAt: number;
+  /** Hidden until (ms), after a receive with a visibility timeout. */
+  invisibleUntil: number;
+  receiveCount: number;
 }
 
 /** What a new queue has unless CreateQueue says otherwise. */
@@ -27,12 +43,18 @@ const DEFAULTS: Record<string, string> = {
   VisibilityTimeout: '30', SqsManagedSseEnabled: 'true',
 };
 const SETTABLE = new Set([...Object.keys(DEFAULTS), 'Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'FifoQueue', 'ContentBasedDeduplication']);
-const DELETED_NAME_HOLD_MS = 60_000;
 
 export class FakeSqs {
   readonly queues = new Map<string, Queue>();
   /** Name -> when it was deleted. */
   private deletedAt = new Map<string, number>();
+  /**
+   * How long SQS refuses a deleted queue's name (60 s, documented). A test that runs `down` then `up` at
+   * once and is not about this sets it to 0: `up` would otherwise wait out the minute in real time.
+   */
+  deletedNameHoldMs = 60_000;
+  /** Messages a short-poll ReceiveMessage looks at, at most (SQS samples a subset of its servers). */
+  sampleSize = 10;
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('sqs', this);
@@ -64,7 +86,7 @@ export class FakeSqs {
               return { QueueUrl: existing.url };
             }
             const deleted = this.deletedAt.get(name);
-            if (deleted !== undefined && core.now() - deleted < DELETED_NAME_HOLD_MS) {
+            if (deleted !== undefined && core.now() - deleted < this.deletedNameHoldMs) {
               awsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another with the same name.', 400);
             }
             const q: Queue = {
@@ -95,7 +117,8 @@ export class FakeSqs {
             const q = byUrl(i.QueueUrl);
             const all: Record<string, string> = {
               ...q.attributes, QueueArn: q.arn,
-              ApproximateNumberOfMessages: String(q.messages.length), ApproximateNumberOfMessagesNotVisible: '0', ApproximateNumberOfMessagesDelayed: '0',
+              ApproximateNumberOfMessages: String(q.messages.filter((m) => m.invisibleUntil <= core.now()).length),
+              ApproximateNumberOfMessagesNotVisible: String(q.messages.filter((m) => m.invisibleUntil > core.now()).length), ApproximateNumberOfMessagesDelayed: '0',
               CreatedTimestamp: String(Math.floor(q.created / 1000)), LastModifiedTimestamp: String(Math.floor(q.created / 1000)),
             };
             const names: string[] = i.AttributeNames ?? [];
@@ -110,6 +133,8 @@ export class FakeSqs {
             const q = byUrl(i.QueueUrl);
             checkAttributes(i.Attributes ?? {});
             Object.assign(q.attributes, i.Attributes);
+            // An empty Policy removes the queue's policy.
+            if (q.attributes.Policy === '') delete q.attributes.Policy;
             return {};
           },
         },
@@ -144,26 +169,38 @@ export class FakeSqs {
             const q = byUrl(i.QueueUrl);
             const body: string = i.MessageBody ?? '';
             if (!body.length) awsError('InvalidParameterValue', 'The request must contain the parameter MessageBody.', 400);
-            const id = core.newId('msg', 12);
-            q.messages.push({ id, body });
+            const id = this.push(q, body, i.MessageAttributes ?? {});
             return { MessageId: id, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
           },
         },
         ReceiveMessage: {
           command: ReceiveMessageCommand,
+          mutating: false,
           handle: (i) => {
             const q = byUrl(i.QueueUrl);
             const max = i.MaxNumberOfMessages ?? 1;
             if (max < 1 || max > 10) awsError('InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.', 400);
-            // Only VisibilityTimeout 0 is modelled (nothing is hidden): what a reader that must not consume uses.
-            if (i.VisibilityTimeout !== 0) throw new Error('fake SQS: ReceiveMessage models VisibilityTimeout 0 only');
-            const wantAttrs = (i.MessageAttributeNames ?? []).length > 0;
+            const now = core.now();
+            const visible = q.messages.filter((m) => m.invisibleUntil <= now);
+            // A short poll: each call samples the next "servers" (a window of sampleSize), cycling, so a
+            // reader sees a queue larger than a window only over several calls, and then the same again.
+            const start = visible.length ? (this.rotation++ * this.sampleSize) % visible.length : 0;
+            const sample = [...visible.slice(start), ...visible.slice(0, start)].slice(0, this.sampleSize).slice(0, max);
+            const timeout = i.VisibilityTimeout ?? Number(q.attributes.VisibilityTimeout ?? 30);
+            const names: string[] = i.MessageAttributeNames ?? [];
+            const system: string[] = [...(i.MessageSystemAttributeNames ?? []), ...(i.AttributeNames ?? [])];
             return {
-              Messages: q.messages.slice(0, max).map((m) => ({
-                MessageId: m.id, ReceiptHandle: `rh-${m.id}`, Body: m.body, MD5OfBody: createHash('md5').update(m.body).digest('hex'),
-                Attributes: { SentTimestamp: String(m.sentAt ?? core.now()) },
-                ...(wantAttrs && m.attributes ? { MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) } : {}),
-              })),
+              Messages: sample.map((m) => {
+                m.receiveCount += 1;
+                m.invisibleUntil = now + timeout * 1000;
+                const attrs = names.includes('All') || names.includes('.*') ? m.attributes : Object.fromEntries(Object.entries(m.attributes).filter(([k]) => names.includes(k)));
+                const sys: Record<string, string> = { SentTimestamp: String(m.sentAt), ApproximateReceiveCount: String(m.receiveCount) };
+                return {
+                  MessageId: m.id, ReceiptHandle: `rh-${m.id}-${m.receiveCount}`, Body: m.body, MD5OfBody: createHash('md5').update(m.body).digest('hex'),
+                  ...(Object.keys(attrs).length ? { MessageAttributes: structuredClone(attrs) } : {}),
+                  ...(system.length ? { Attributes: Object.fromEntries(Object.entries(sys).filter(([k]) => system.includes(k) || system.includes('All'))) } : {}),
+                };
+              }),
             };
           },
         },
@@ -171,21 +208,79 @@ export class FakeSqs {
     });
   }
 
+  private rotation = 0;
+
+  private push(q: Queue, body: string, attributes: Record<string, MessageAttributeValue>): string {
+    const id = this.core.newId('msg', 12);
+    q.messages.push({ id, body, attributes: structuredClone(attributes), sentAt: this.core.now(), invisibleUntil: 0, receiveCount: 0 });
+    return id;
+  }
+
+  /** The queue of an ARN. */
+  byArn(arn: string | undefined): Queue | undefined {
+    return [...this.queues.values()].find((q) => q.arn === arn);
+  }
+
+  /** Visible messages of a queue by name (what ApproximateNumberOfMessagesVisible reports). */
+  visibleCount(name: string): number | undefined {
+    const q = this.queues.get(name);
+    return q && q.messages.filter((m) => m.invisibleUntil <= this.core.now()).length;
+  }
+
   /**
-   * Test helper: what EventBridge or Scheduler puts in a dead-letter queue for an invocation it gave up
-   * on (the event or target input as the body, RULE_ARN/SCHEDULE_ARN, ERROR_CODE... as attributes).
+   * A service principal (`events.amazonaws.com`) sends to a queue on behalf of `sourceArn`: only when the
+   * queue's policy allows that principal sqs:SendMessage with an aws:SourceArn condition the source
+   * meets (ArnEquals/StringEquals, ArnLike/StringLike with `*`). No policy: refused, as SQS does for a
+   * service principal. Returns whether the message was stored.
    */
-  addDeadLetter(queueName: string, body: string, attributes: Record<string, string>): void {
-    const q = this.queues.get(queueName);
-    if (!q) throw new Error(`fake SQS: no queue ${queueName}`);
-    q.messages.push({ id: this.core.newId('msg', 12), body, sentAt: this.core.now(), attributes });
+  sendFromService(queueArn: string, service: string, sourceArn: string, body: string, attributes: Record<string, MessageAttributeValue>): boolean {
+    const q = this.byArn(queueArn);
+    if (!q || !this.policyAdmits(q, service, sourceArn)) return false;
+    this.push(q, body, attributes);
+    return true;
+  }
+
+  /**
+   * A role of this account sends (Scheduler dead-letters with the schedule's role): its identity policy
+   * decides (the caller checks it), the queue policy is not needed in the same account.
+   */
+  sendAsRole(queueArn: string, body: string, attributes: Record<string, MessageAttributeValue>): boolean {
+    const q = this.byArn(queueArn);
+    if (!q) return false;
+    this.push(q, body, attributes);
+    return true;
+  }
+
+  private policyAdmits(q: Queue, service: string, sourceArn: string): boolean {
+    let doc: { Statement?: any[] };
+    try {
+      doc = JSON.parse(q.attributes.Policy ?? '{}');
+    } catch {
+      return false;
+    }
+    const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+    const like = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+    return (doc.Statement ?? []).some((s) => {
+      if (s.Effect !== 'Allow') return false;
+      if (!list(s.Principal?.Service).includes(service) && s.Principal !== '*') return false;
+      if (!list(s.Action).some((a) => ['sqs:sendmessage', 'sqs:*', '*'].includes(a.toLowerCase()))) return false;
+      if (!list(s.Resource).some((r) => r === q.arn || like(r, q.arn))) return false;
+      const cond = s.Condition as Record<string, Record<string, unknown>> | undefined;
+      if (!cond) return true;
+      return Object.entries(cond).every(([op, kv]) => Object.entries(kv).every(([k, v]) => {
+        if (k.toLowerCase() !== 'aws:sourcearn') return k.toLowerCase() === 'aws:sourceaccount' && list(v).includes(this.core.account);
+        if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(sourceArn);
+        if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => like(p, sourceArn));
+        return false;
+      }));
+    });
   }
 
   /** Queues with their settings (message counts are state, not settings: left out). */
   inventory(): InventoryEntry[] {
     return [...this.queues.values()].map((q) => ({
       type: 'sqs.queue', key: q.tags['batchctl:logical'] ?? q.name,
-      settings: { name: q.name, attributes: q.attributes, tags: q.tags },
+      settings: { name: q.name, attributes: { ...q.attributes }, tags: { ...q.tags } },
     }));
   }
 }

@@ -16,6 +16,7 @@ import { RUN_NOW_STARTED_BY } from '../../src/core/run-now.js';
 import { UserError } from '../../src/core/errors.js';
 import { buildProgram } from '../../src/cli/main.js';
 import type { FakeAws } from '../fake-aws/index.js';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Execution } from '../fake-aws/sfn.js';
 
 const fresh = freshFakeAws();
@@ -42,6 +43,15 @@ function fireAt(f: FakeAws, time: string, exitCode = 0): string {
 
 const history = (s: Scratch, since: string, job?: string): Promise<HistoryReport> =>
   runHistory({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), since: parseSince(since, new Date()), ...(job ? { job } : {}) });
+
+/** What Scheduler leaves in the dead-letter queue for an invocation it gave up on (attributes as it sets them). */
+async function deadLetter(f: FakeAws, attributes: Record<string, string>): Promise<void> {
+  const q = f.sqs.queues.get('sample-batch-schedule-dlq')!;
+  await new SQSClient({ region: REGION }).send(new SendMessageCommand({
+    QueueUrl: q.url, MessageBody: '{}',
+    MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+  }));
+}
 
 /** The entries as [result, trigger, scheduled time] triples, newest first. */
 const lines = (r: HistoryReport) => r.entries.map((e) => [e.result, e.trigger, e.scheduledTime ?? '-']);
@@ -210,7 +220,7 @@ describe('history', () => {
     fakeTime(f, H('00:00'));
     await settleWithFakeTimers(upOn(s));
     fireAt(f, H('00:30'));
-    f.sqs.addDeadLetter('sample-batch-schedule-dlq', '{}', {
+    await deadLetter(f, {
       SCHEDULE_ARN: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`, SCHEDULED_TIME: H('01:30'),
       ERROR_CODE: 'ECS.RunTask.Failure', ERROR_MESSAGE: 'RESOURCE:ENI', EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts',
     });

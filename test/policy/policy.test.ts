@@ -12,6 +12,7 @@
  * - every action a command's policy grants was needed by some call of that command (or is listed as
  *   implicit: checked by AWS but not an API call batchctl makes), so the policy stays least-privilege.
  */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -265,10 +266,15 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('run-now', s, ['run-now', '--no-wait'], { state });
     await as('cost', s, ['cost'], { state });
     // A dead-lettered invocation: history samples the queue without consuming it.
-    fake.sqs.addDeadLetter('sample-batch-schedule-dlq', '{}', {
-      SCHEDULE_ARN: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch', ERROR_CODE: 'ECSRunTaskError',
-      ERROR_MESSAGE: 'no capacity', SCHEDULED_TIME: new Date(Date.now() - 7_200_000).toISOString(),
-    });
+    const dlq = fake.sqs.queues.get('sample-batch-schedule-dlq')!;
+    await (await aws()).sqs.send(new SendMessageCommand({
+      QueueUrl: dlq.url, MessageBody: '{}',
+      MessageAttributes: {
+        SCHEDULE_ARN: { DataType: 'String', StringValue: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch' },
+        ERROR_CODE: { DataType: 'String', StringValue: 'ECSRunTaskError' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'no capacity' },
+        SCHEDULED_TIME: { DataType: 'String', StringValue: new Date(Date.now() - 7_200_000).toISOString() },
+      },
+    }));
     await as('history', s, ['history', '--since', '1d'], { state });
     // Settings changed in the config, and behind batchctl's back.
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 9 * * ? *)').replace('a@example.com, b@example.com', 'a@example.com, c@example.com')
