@@ -23,6 +23,7 @@ import { registerResume } from './resume.js';
 import { registerStop } from './stop.js';
 import { registerDeploy } from './deploy.js';
 import { registerRollback } from './rollback.js';
+import { registerHistory } from './history.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerResume(program);
   registerDeploy(program);
   registerRollback(program);
+  registerHistory(program);
   registerLogs(program);
   registerState(program);
   registerOutputs(program);

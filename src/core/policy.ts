@@ -38,12 +38,14 @@ import { defaultBucketName } from '../config/schema.js';
 import { parseEcrImage } from '../config/image.js';
 import { alertRuleName, deadLetterAlarmName, deadLetterAlarmOn, topicName } from '../resources/lib/notify.js';
 import { deadLetterQueueName, scheduleGroupName } from '../resources/lib/scheduler.js';
+import { historyGroupName, historyRuleName } from '../resources/lib/history.js';
+import { LOCK_PREFIX } from '../resources/lib/guard.js';
 import type { PolicyDocument, PolicyStatement } from '../resources/lib/policies.js';
 import { TAG_STACK } from './types.js';
 import type { StateLocation } from './state.js';
 
 /** The commands a policy can be printed for: every command that calls AWS. */
-export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'logs', 'push', 'status', 'cost', 'outputs'] as const;
+export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'logs', 'history', 'push', 'status', 'cost', 'outputs'] as const;
 export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
 
 /** Commands that call no AWS API needing a permission, and why. */
@@ -61,7 +63,7 @@ export const ADMIN_COMMANDS: Record<string, string> = {
 /** Commands that read state or AWS to find the stack's resources. */
 const DISCOVER: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs'];
 /** Commands that open the state (read it). */
-const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'push', 'cost'];
+const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'push', 'cost', 'history'];
 /** Commands that write the state (a deploy records the revision it registered; so does `push --deploy`). */
 const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
 /** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
@@ -161,6 +163,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   const secret = [arn('secretsmanager', `secret:${c.secret.name}-??????`), arn('secretsmanager', `secret:${c.secret.name}`)];
   const repo = arn('ecr', `repository/${c.repository.name}`);
   const logGroup = [arn('logs', `log-group:${c.logs.group}`), arn('logs', `log-group:${c.logs.group}:*`)];
+  // One pattern for the group and its streams (`<name>` and `<name>:*`): the all-commands policy must stay
+  // within a role's inline size, and nothing else is named `.../history<more>` under our stack's path.
+  const historyGroup = [arn('logs', `log-group:${historyGroupName(c)}*`)];
+  const historyRule = [arn('events', `rule/${historyRuleName(S)}`)];
   const cluster = arn('ecs', `cluster/${c.cluster.name}`);
   // A family's ARN without a revision (what the schedule targets run) and every revision's.
   const family = jn.families.flatMap((f) => (f.endsWith('*') ? [arn('ecs', `task-definition/${f}`)] : [arn('ecs', `task-definition/${f}`), arn('ecs', `task-definition/${f}:*`)]));
@@ -271,9 +277,19 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Images', commands: ['plan', 'up', 'status'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
-    { sid: 'LogGroup', commands: DISCOVER, resources: logGroup, actions: ['logs:ListTagsForResource'] },
-    { sid: 'LogGroup', commands: UP, resources: logGroup, actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:UntagResource', 'logs:PutRetentionPolicy'] },
-    { sid: 'LogGroup', commands: DOWN, resources: logGroup, actions: ['logs:DeleteLogGroup'] },
+    { sid: 'LogGroup', commands: DISCOVER, resources: [...logGroup, ...historyGroup], actions: ['logs:ListTagsForResource'] },
+    { sid: 'LogGroup', commands: UP, resources: [...logGroup, ...historyGroup], actions: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:UntagResource', 'logs:PutRetentionPolicy'] },
+    { sid: 'LogGroup', commands: DOWN, resources: [...logGroup, ...historyGroup], actions: ['logs:DeleteLogGroup'] },
+    // The history group's resource policy (EventBridge writes under it). Resource policies are the
+    // account's, by name, and take no resource-level permission: the policy's name is ours by its document.
+    { sid: 'LogResourcePolicies', commands: DISCOVER, resources: ['*'], actions: ['logs:DescribeResourcePolicies'] },
+    { sid: 'LogResourcePolicies', commands: UP, resources: ['*'], actions: ['logs:PutResourcePolicy'] },
+    { sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'], actions: ['logs:DeleteResourcePolicy'] },
+    // `history` reads the history group (and when it was created), the runs ECS still shows, the
+    // duplicate-guard claims (their prefix only) and the dead-letter queue without consuming it.
+    { sid: 'LogGroups', commands: ['history'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
+    { sid: 'HistoryGroup', commands: ['history'], resources: historyGroup, actions: ['logs:FilterLogEvents'] },
+    { sid: 'Claims', commands: ['history'], resources: [bucketArn], actions: ['s3:ListBucket'], condition: { StringLike: { 's3:prefix': `${LOCK_PREFIX}*` } } },
     { sid: 'LogGroup', commands: ['logs', 'run-now'], resources: logGroup, actions: ['logs:FilterLogEvents'] },
     { sid: 'LogGroup', commands: ['logs'], resources: logGroup, actions: ['logs:StartLiveTail', 'logs:DescribeLogStreams'] },
     // ECS
@@ -291,8 +307,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
-    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
-    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
     // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
     { sid: 'Tasks', commands: ['stop'], resources: [tasks], actions: ['ecs:StopTask'] },
     // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the
@@ -307,6 +323,12 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Rules', commands: ['run-now'], resources: rules, actions: ['events:ListTargetsByRule'] },
     { sid: 'Rules', commands: UP, resources: rules, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
     { sid: 'Rules', commands: REMOVERS, resources: rules, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
+    // The history rule: managed by up and down only (pause, resume and run-now never touch it).
+    { sid: 'HistoryRule', commands: DISCOVER, resources: historyRule, actions: ['events:ListTargetsByRule', 'events:ListTagsForResource'] },
+    // `down` finds it in the stack's rule listing; the others may describe it on its own.
+    { sid: 'HistoryRule', commands: DISCOVER.filter((x) => x !== 'down'), resources: historyRule, actions: ['events:DescribeRule'] },
+    { sid: 'HistoryRule', commands: UP, resources: historyRule, actions: ['events:PutRule', 'events:TagResource', 'events:UntagResource', 'events:PutTargets'] },
+    { sid: 'HistoryRule', commands: REMOVERS, resources: historyRule, actions: ['events:RemoveTargets', 'events:DeleteRule'] },
     // EventBridge Scheduler (schedules are not taggable: their group is)
     { sid: 'ScheduleGroup', commands: DISCOVER, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:GetScheduleGroup', 'scheduler:ListTagsForResource'] },
     { sid: 'ScheduleGroup', commands: UP, resources: [arn('scheduler', `schedule-group/${group}`)], actions: ['scheduler:CreateScheduleGroup', 'scheduler:TagResource', 'scheduler:UntagResource'] },
@@ -331,8 +353,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
     { sid: 'DeadLetterQueue', commands: UP, resources: [queue], actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:SetQueueAttributes'] },
     { sid: 'DeadLetterQueue', commands: REMOVERS, resources: [queue], actions: ['sqs:DeleteQueue', 'sqs:SetQueueAttributes'] },
-    // status samples the dead letters without consuming them (ReceiveMessage with VisibilityTimeout 0).
+    // status and history sample the dead letters without consuming them (ReceiveMessage with VisibilityTimeout 0).
     { sid: 'DeadLetterQueue', commands: ['status'], resources: [queue], actions: ['sqs:ReceiveMessage'] },
+    { sid: 'DeadLetterQueue', commands: ['history'], resources: [queue], actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage'] },
     // CloudWatch: the alarm on the dead-letter queue, found by name, ours by its tag. Only when the config
     // has it (notify and a dead-letter queue) or the state records it (up and down delete it).
     ...(deadLetterAlarmOn(c) || t.recorded?.alarms?.length ? [

@@ -23,7 +23,7 @@ const RUN_NOW_EXECUTION = /^run-now-/;
 const iso = (ms: number | Date | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /** What started an execution: run-now by its name, the schedule by the scheduled time in its input. */
-function triggerOfExecution(name: string, input: unknown): RunInfo['trigger'] {
+export function triggerOfExecution(name: string, input: unknown): RunInfo['trigger'] {
   if (RUN_NOW_EXECUTION.test(name)) return 'run-now';
   const env = (input as { Environment?: { Name?: string; Value?: string }[] } | undefined)?.Environment;
   return env?.some((v) => v.Name === ENV_SCHEDULED_TIME && v.Value) ? 'schedule' : 'manual';

@@ -234,7 +234,27 @@ async function listTaskArns(ecs: ECSClient, cluster: string, desiredStatus: 'RUN
 }
 
 /** The family of a task definition (revision) ARN. */
-const familyOfArn = (arn: string | undefined) => (arn ?? '').split('/').at(-1)!.replace(/:\d+$/, '');
+export const familyOfArn = (arn: string | undefined) => (arn ?? '').split('/').at(-1)!.replace(/:\d+$/, '');
+
+/**
+ * Every task ECS still shows in the cluster (running, and stopped within about the last hour), up to
+ * `cap` of each desired status: ListTasks for both, DescribeTasks in batches of 100 (its limit).
+ * Undefined when the cluster does not exist.
+ */
+export async function clusterTasks(ecs: ECSClient, cluster: string, cap: number): Promise<Task[] | undefined> {
+  let arns: string[];
+  try {
+    const [running, stopped] = await Promise.all([listTaskArns(ecs, cluster, 'RUNNING', cap), listTaskArns(ecs, cluster, 'STOPPED', cap)]);
+    arns = [...new Set([...running, ...stopped])];
+  } catch (err) {
+    if (awsErrorCode(err) === 'ClusterNotFoundException') return undefined;
+    throw err;
+  }
+  const batches: string[][] = [];
+  for (let i = 0; i < arns.length; i += 100) batches.push(arns.slice(i, i + 100));
+  const described = await Promise.all(batches.map((b) => ecs.send(new DescribeTasksCommand({ cluster, tasks: b }))));
+  return described.flatMap((d) => d.tasks ?? []);
+}
 
 /**
  * The last `limit` tasks of each job, newest first (running and stopped). Read-only, and one listing for
@@ -247,23 +267,8 @@ export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts:
   const none = (note: string) => { for (const j of config.jobs) out.set(j.name, { runs: [], note }); return out; };
   // ListTasks returns ARNs in no documented order and without times, so describe up to a bounded number
   // and sort by creation time ourselves.
-  const cap = Math.max(opts.limit, 100) * config.jobs.length;
-  let arns: string[];
-  try {
-    const [running, stopped] = await Promise.all([
-      listTaskArns(ecs, config.cluster.name, 'RUNNING', cap),
-      listTaskArns(ecs, config.cluster.name, 'STOPPED', cap),
-    ]);
-    arns = [...new Set([...running, ...stopped])];
-  } catch (err) {
-    if (awsErrorCode(err) === 'ClusterNotFoundException') return none(`cluster ${config.cluster.name} does not exist`);
-    throw err;
-  }
-  const tasks: Task[] = [];
-  for (let i = 0; i < arns.length; i += 100) {
-    const d = await ecs.send(new DescribeTasksCommand({ cluster: config.cluster.name, tasks: arns.slice(i, i + 100) }));
-    tasks.push(...(d.tasks ?? []));
-  }
+  const tasks = await clusterTasks(ecs, config.cluster.name, Math.max(opts.limit, 100) * config.jobs.length);
+  if (!tasks) return none(`cluster ${config.cluster.name} does not exist`);
   const time = (t: Task) => (t.createdAt ?? t.startedAt ?? new Date(0)).getTime();
   const byFamily = new Map(config.jobs.map((j) => [j.task.family, j]));
   const grouped = new Map<string, Task[]>(config.jobs.map((j) => [j.name, []]));

@@ -30,6 +30,9 @@ import { snsTopic } from './sns-topic.js';
 import { snsSubscription } from './sns-subscription.js';
 import { eventsAlertRule } from './events-alert-rule.js';
 import { eventsAlertTarget } from './events-alert-target.js';
+import { eventsHistoryRule } from './events-history-rule.js';
+import { eventsHistoryTarget } from './events-history-target.js';
+import { logsResourcePolicy } from './logs-resource-policy.js';
 import { sqsQueue } from './sqs-queue.js';
 import { sqsQueuePolicy } from './sqs-queue-policy.js';
 import { cloudwatchAlarm } from './cloudwatch-alarm.js';
@@ -72,6 +75,10 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   snsSubscription,
   eventsAlertRule,
   eventsAlertTarget,
+  // Run history: stopped tasks' events to the history log group, under its resource policy.
+  logsResourcePolicy,
+  eventsHistoryRule,
+  eventsHistoryTarget,
   sqsQueue,
   // Runs that never reach ECS: the rules' permission to dead-letter, and the alarm on the queue.
   sqsQueuePolicy,

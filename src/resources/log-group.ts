@@ -1,6 +1,8 @@
 /**
- * The CloudWatch Logs group the task's awslogs driver writes to (stack.md row 15). Retention changes in
- * place; the name cannot.
+ * The CloudWatch Logs groups of the stack: the one the task's awslogs driver writes to (stack.md row 15),
+ * and the run history's, where the history rule writes stopped tasks' events (resources/lib/history.ts).
+ * Both keep `logs.retentionDays`: history reaches back exactly as far as the runs' own logs, so every run
+ * `history` lists can be read with `logs --task`. Retention changes in place; the name cannot.
  */
 import {
   CreateLogGroupCommand,
@@ -18,6 +20,7 @@ import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/typ
 import { K } from './lib/keys.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
+import { historyGroupName } from './lib/history.js';
 
 /** The group's settings; `retentionDays` undefined means "never expire". */
 export interface LogGroupDesired {
@@ -57,7 +60,10 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   label: 'CloudWatch log group',
   dependsOn: [],
   costly: false,
-  nodes: (config) => [{ key: K.logGroup, deps: [], params: { name: config.logs.group } }],
+  nodes: (config) => [
+    { key: K.logGroup, deps: [], params: { name: config.logs.group } },
+    { key: K.historyLogGroup, deps: [], params: { name: historyGroupName(config) } },
+  ],
   desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, node, recorded) {

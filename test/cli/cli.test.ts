@@ -65,7 +65,7 @@ describe('batchctl up / validate', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 37 resources match the config/);
+    expect(out.join('')).toMatch(/No changes: 41 resources match the config/);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;
@@ -127,10 +127,10 @@ describe('batchctl down --keep-logs', () => {
     const text = out.join('');
     expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
     expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
-    expect(text).toMatch(/\nDone: 36 deleted, 1 kept in /);
+    expect(text).toMatch(/\nDone: 39 deleted, 2 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 1 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }] });
+    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 2 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }, { key: 'history/log-group', id: '/aws/events/batchctl/sample-batch/history' }] });
     expect(fake.logs.groups.size).toBe(0);
   });
 });
@@ -155,6 +155,16 @@ describe('the built bin', () => {
     const init = loaded(['init', '--stack', 'nightly', '--region', 'eu-west-1'], dir);
     expect(init.res.status, init.res.stderr).toBe(0);
     expect(init.clients).toEqual([]);
+  });
+
+  it('history loads the clients of what it reads, never EC2', () => {
+    // An endpoint nobody listens on: the command fails at its first call, after loading what it uses.
+    const dir = mkdtempSync(join(tmpdir(), 'history-'));
+    writeFileSync(join(dir, 'batch.config.yaml'), readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8'));
+    const h = loaded(['--endpoint-url', 'http://127.0.0.1:9', 'history', '--since', '1d'], dir);
+    expect(h.res.status, h.res.stderr).toBe(2);
+    expect(h.clients).toEqual(expect.arrayContaining(['client-cloudwatch-logs', 'client-ecs', 'client-s3', 'client-sqs', 'client-sts']));
+    expect(h.clients).not.toContain('client-ec2');
   });
 
   it('an unknown flag exits 2', () => {

@@ -32,17 +32,17 @@ describe('up', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'up')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 37 resources unchanged in \d+\.\ds$/)]);
+    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in \d+\.\ds$/)]);
     expect(io.err.join('')).toBe('');
 
     expect(await cli(s, '--verbose', 'up')).toBe(0);
     const all = lines();
     expect(all[0]).toBe(HEADING);
-    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(37);
-    expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 37 unchanged in /);
+    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(41);
+    expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 41 unchanged in /);
     // --json carries every resource whatever the verbosity.
     expect(await cli(s, '--json', 'up')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(37);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(41);
   });
 
   it('after one change: the heading, that change, the counts', async () => {
@@ -53,7 +53,9 @@ describe('up', () => {
     expect(lines()).toEqual([
       HEADING,
       expect.stringMatching(/^updated +CloudWatch log group +log-group +\/ecs\/SampleBatch +\(retentionInDays\)$/),
-      expect.stringMatching(/^Done: 0 created, 1 updated, 36 unchanged in /),
+      // The run history's group keeps the same retention.
+      expect.stringMatching(/^updated +CloudWatch log group +history\/log-group +\/aws\/events\/batchctl\/sample-batch\/history +\(retentionInDays\)$/),
+      expect.stringMatching(/^Done: 0 created, 2 updated, 39 unchanged in /),
     ]);
   });
 
@@ -92,8 +94,8 @@ describe('status', () => {
     await upAndPushed(s);
     expect(await cli(s, 'status')).toBe(0);
     let text = io.out.join('');
-    expect(text).toContain('Resources: 31 present, 0 missing, 0 drifted, 0 errors');
-    expect(text).toContain('\n  31 match the config (--verbose lists them)\n');
+    expect(text).toContain('Resources: 35 present, 0 missing, 0 drifted, 0 errors');
+    expect(text).toContain('\n  35 match the config (--verbose lists them)\n');
     expect(text).not.toMatch(/^ {2}STATE /m);
     // The jobs table and the endpoints stay.
     expect(text).toMatch(/^ {2}JOB +SCHEDULE /m);
@@ -102,16 +104,16 @@ describe('status', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 30 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 30 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(/Resources: 34 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 34 match the config \(--verbose lists them\)\n/);
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
-    expect(text.match(/^ {2}present +/gm)).toHaveLength(30);
+    expect(text.match(/^ {2}present +/gm)).toHaveLength(34);
     expect(text).toMatch(/^ {2}drifted +CloudWatch log group/m);
     expect(text).not.toContain('--verbose lists');
     // --json carries every resource.
     expect(await cli(s, '--json', 'status')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(31);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(35);
   });
 });
 
@@ -120,11 +122,11 @@ describe('plan and down', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'plan')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 37 resources match the config.']);
+    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 41 resources match the config.']);
     expect(await cli(s, '--verbose', 'plan')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(37);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(41);
     expect(await cli(s, 'plan', '--all')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(37);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(41);
   });
 
   it('down lists what it deletes; what was already gone is a count (listed with --verbose)', async () => {
@@ -134,9 +136,9 @@ describe('plan and down', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(s, 'down', '--yes', '--force')).toBe(0);
     const out = lines();
-    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(36);
+    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(40);
     expect(out.filter((l) => l.startsWith('absent '))).toEqual([]);
-    expect(out.at(-1)).toMatch(/^Done: 36 deleted, 1 already gone in /);
+    expect(out.at(-1)).toMatch(/^Done: 40 deleted, 1 already gone in /);
 
     // The same again, verbose: the record of the group gone is listed.
     fake.uninstall();
@@ -176,11 +178,11 @@ describe('on a terminal', () => {
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    const noop = out.slice(out.indexOf('Done: 34 created'), out.lastIndexOf(HEADING));
-    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 37 resources unchanged/);
+    const noop = out.slice(out.indexOf('Done: 38 created'), out.lastIndexOf(HEADING));
+    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged/);
     expect(noop).not.toMatch(/unchanged {2,}/);
     expect(noop).not.toContain(HEADING);
     // --verbose: every resource's line stays.
-    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(37);
+    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(41);
   });
 });

@@ -16,6 +16,9 @@
  * (an IAM edit behind batchctl's back), `--then fake:fire <rule> <time>` fires the rule's schedule for that
  * time (EventBridge invokes its targets; what fails is dead-lettered), `--then fake:evaluate` has
  * CloudWatch evaluate its alarms (and run their actions); each prints what happened.
+ * `--then fake:fire <ISO time>` (one argument) fires the stack's first live trigger for that scheduled
+ * time, as EventBridge or Scheduler would (the task starts now, with that BATCH_SCHEDULED_TIME), for the
+ * example of `history`.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
@@ -73,6 +76,11 @@ for (const cmd of commands) {
       role!.inline.set(name, JSON.stringify(d));
     }
     console.log(`(fake) ${cmd[1]} may no longer call ecs:RunTask`);
+    continue;
+  }
+  if (cmd[0] === 'fake:fire' && cmd[2] === undefined) {
+    const { fire, liveTriggers } = await import('../helpers/triggers.js');
+    fire(fake, liveTriggers(fake)[0]!, cmd[1]!);
     continue;
   }
   if (cmd[0] === 'fake:fire') {

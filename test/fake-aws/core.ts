@@ -204,6 +204,12 @@ export class FakeAwsCore {
    */
   readonly observers: ((call: CallRecord) => void)[] = [];
 
+  /**
+   * Run before each call is handled: what happens in AWS on its own as time passes (ECS putting a stopped
+   * task's event on the bus) is applied lazily, on the next call that could see it.
+   */
+  readonly tickers: (() => void)[] = [];
+
   private labels = new Map<string, string>();
   /** Service fakes by name, for the few cross-service checks (e.g. ECS asking IAM whether a role has propagated). */
   readonly peers = new Map<string, unknown>();
@@ -330,6 +336,7 @@ export class FakeAwsCore {
       const e = new FakeAwsError(call.error, inj.message ?? 'injected failure', inj.status ?? 500);
       throw inj.sdkRetries ? retriedBySdk(e) : e;
     }
+    for (const t of this.tickers) t();
     try {
       const out = await handle(input);
       if (inj && inj.kind === 'crash') {

@@ -9,6 +9,8 @@ import type { InventoryEntry } from './index.js';
 import type { FakeEc2 } from './ec2.js';
 import type { FakeIam } from './iam.js';
 import type { FakeLogs } from './logs.js';
+import type { FakeEventBridge } from './eventbridge.js';
+import type { FakeEcr } from './ecr.js';
 
 type Tags = Record<string, string>;
 
@@ -57,6 +59,9 @@ interface Task {
   stopExitCode: number;
   /** The VPC where the task holds a public IPv4 address (started with assignPublicIp ENABLED). */
   publicIpVpc?: string;
+  /** Per container: its image reference, and the digest it resolved to at RunTask (when the fake ECR knows it). */
+  images?: Record<string, string>;
+  imageDigests?: Record<string, string>;
 }
 
 const ecsTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
@@ -97,12 +102,20 @@ export class FakeEcs {
    * account's repository refuses the pull, whatever the execution role's own policy says.
    */
   readonly crossAccountPullGrants = new Set<string>();
+  /**
+   * How long ECS keeps showing a task after it stopped (AWS: "at least an hour"; the fake: exactly this).
+   * After it, ListTasks leaves it out and DescribeTasks answers MISSING.
+   */
+  forgetStoppedAfterMs = 3_600_000;
+  /** Tasks whose STOPPED event has not been put on the bus yet. */
+  private pendingStopEvents = new Set<string>();
   private tokens = new Map<string, string[]>();
   /** RunTask's handler (the RunTask operation, and tasks Step Functions starts). */
   readonly runTask: (i: any) => { tasks: any[]; failures: { arn?: string; reason?: string; detail?: string }[] };
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('ecs', this);
+    core.tickers.push(() => this.emitStopEvents());
     const prefix = `arn:${core.partition}:ecs:${core.region}:${core.account}`;
     const clusterName = (ref: string | undefined) => (ref ?? 'default').replace(/^arn:[^:]+:ecs:[^:]+:\d+:cluster\//, '');
     const activeCluster = (ref: string | undefined) => {
@@ -181,8 +194,10 @@ export class FakeEcs {
           timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
           stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
           ...(publicIpVpc ? { publicIpVpc } : {}),
+          ...this.resolveImages(td.input.containerDefinitions ?? []),
         };
         this.tasks.set(t.arn, t);
+        this.pendingStopEvents.add(t.arn);
         this.scheduleLogs(t, td.input.containerDefinitions ?? []);
         arns.push(t.arn);
       }
@@ -349,7 +364,7 @@ export class FakeEcs {
             const tasks = [];
             const failures = [];
             for (const ref of i.tasks ?? []) {
-              const t = [...this.tasks.values()].find((x) => x.clusterArn === c.arn && (x.arn === ref || x.arn.endsWith(`/${ref}`)));
+              const t = [...this.tasks.values()].find((x) => x.clusterArn === c.arn && (x.arn === ref || x.arn.endsWith(`/${ref}`)) && !this.forgotten(x));
               if (t) tasks.push({ ...this.taskOut(t), tags: i.include?.includes('TAGS') ? ecsTagList(t.tags) : undefined });
               else failures.push({ arn: ref, reason: 'MISSING' });
             }
@@ -362,7 +377,7 @@ export class FakeEcs {
             const c = activeCluster(i.cluster);
             const want = i.desiredStatus ?? 'RUNNING';
             const taskArns = [...this.tasks.values()]
-              .filter((t) => t.clusterArn === c.arn && this.status(t).desired === want)
+              .filter((t) => t.clusterArn === c.arn && this.status(t).desired === want && !this.forgotten(t))
               .filter((t) => !i.family || t.family === i.family)
               .filter((t) => !i.startedBy || t.startedBy === i.startedBy)
               .map((t) => t.arn);
@@ -406,15 +421,39 @@ export class FakeEcs {
    * Test helper: the "ECS Task State Change" event ECS puts on the default bus for a task as it is now
    * (what the failure alert rule is matched against).
    */
-  taskStateChangeEvent(arn: string): Record<string, unknown> {
+  taskStateChangeEvent(arn: string, at = this.core.now()): Record<string, unknown> {
     const t = this.describeTask(arn);
     if (!t) throw new Error(`fake ECS: no task ${arn}`);
     const json = JSON.parse(JSON.stringify(t)) as Record<string, unknown>;
     return {
       version: '0', id: `event-${arn.split('/').at(-1)}`, 'detail-type': 'ECS Task State Change', source: 'aws.ecs',
-      account: this.core.account, time: new Date(this.core.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.core.region,
+      account: this.core.account, time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.core.region,
       resources: [arn], detail: json,
     };
+  }
+
+  /** Stopped longer ago than ECS keeps showing a task. */
+  private forgotten(t: Task): boolean {
+    const stoppedAt = this.status(t).stoppedAt;
+    return stoppedAt !== undefined && stoppedAt + this.forgetStoppedAfterMs <= this.core.now();
+  }
+
+  /**
+   * Put the STOPPED "ECS Task State Change" event of every task that has stopped since the last call on
+   * the EventBridge fake's default bus, with the stop time as the event's time (as ECS does, within
+   * seconds). Run before every call (core.tickers), so a rule's targets see it before anyone can look.
+   */
+  emitStopEvents(): void {
+    if (!this.pendingStopEvents.size) return;
+    const bus = this.core.peers.get('eventbridge') as FakeEventBridge | undefined;
+    for (const arn of [...this.pendingStopEvents]) {
+      const t = this.tasks.get(arn);
+      const s = t && this.status(t);
+      if (t && s?.last !== 'STOPPED') continue;
+      this.pendingStopEvents.delete(arn);
+      if (!t || !bus) continue;
+      bus.deliver(this.taskStateChangeEvent(arn, s!.stoppedAt));
+    }
   }
 
   /** StopTask on a task, without a call of batchctl's (Step Functions stopping a timed-out task). */
@@ -488,6 +527,22 @@ export class FakeEcs {
     return problem && `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed: dial tcp: i/o timeout (${problem})`;
   }
 
+  /** Each container's image and the digest it resolves to now: the `@sha256:` it names, else its tag's image in the fake ECR. */
+  private resolveImages(containers: { name: string; image?: string }[]): { images?: Record<string, string>; imageDigests?: Record<string, string> } {
+    const ecr = this.core.peers.get('ecr') as FakeEcr | undefined;
+    const images: Record<string, string> = {};
+    const imageDigests: Record<string, string> = {};
+    for (const c of containers) {
+      if (!c.image) continue;
+      images[c.name] = c.image;
+      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(c.image);
+      const m = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/([^:@]+):([^:@]+)$/.exec(c.image);
+      const digest = pinned?.[1] ?? (m ? ecr?.repositories.get(m[1]!)?.images.find((i) => i.tags.includes(m[2]!))?.digest : undefined);
+      if (digest) imageDigests[c.name] = digest;
+    }
+    return Object.keys(images).length ? { images, imageDigests } : {};
+  }
+
   /** Public IPv4 addresses tasks hold in a VPC now (started, not yet stopped, with a public IP). */
   publicAddressesIn(vpcId: string): number {
     return [...this.tasks.values()].filter((t) => t.publicIpVpc === vpcId && this.status(t).last !== 'STOPPED').length;
@@ -516,6 +571,8 @@ export class FakeEcs {
       stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
       containers: t.containers.map((name) => ({
         name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
+        // ECS reports the digest it pulled once the container has started (not for a failed pull).
+        ...(s.startedAt !== undefined && t.imageDigests?.[name] ? { image: t.images?.[name], imageDigest: t.imageDigests[name] } : {}),
         // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
         reason: s.last !== 'STOPPED' ? undefined
           : s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason

@@ -10,6 +10,7 @@ import type { FakeSns } from './sns.js';
 import type { FakeEcs } from './ecs.js';
 import type { FakeSfn } from './sfn.js';
 import type { FakeSqs } from './sqs.js';
+import type { FakeLogs } from './logs.js';
 import { evalPath, matchPattern, patternProblem } from './event-pattern.js';
 
 interface Rule {
@@ -287,18 +288,23 @@ export class FakeEventBridge {
 
   /**
    * Test helper: put an event on the default bus. Every enabled rule whose pattern matches hands each
-   * target its input; an SNS target publishes through the SNS fake, which applies the topic policy.
-   * Returns one entry per invocation (`delivered` false: the policy refused, or the topic is gone).
+   * target its input; an SNS target publishes through the SNS fake, which applies the topic policy; a
+   * CloudWatch Logs target writes the event to the group through the Logs fake, which applies the
+   * account's resource policies. Returns one entry per invocation (`delivered` false: the policy
+   * refused, or the topic or group is gone).
    */
   deliver(event: Record<string, unknown>): { rule: string; targetId: string; arn: string; input: string; delivered: boolean }[] {
     const out: { rule: string; targetId: string; arn: string; input: string; delivered: boolean }[] = [];
     const sns = this.core.peers.get('sns') as FakeSns | undefined;
+    const logs = this.core.peers.get('logs') as FakeLogs | undefined;
     for (const r of this.rules.values()) {
       if (r.state !== 'ENABLED' || !r.eventPattern || !matchPattern(JSON.parse(r.eventPattern), event)) continue;
       for (const t of r.targets.values()) {
         const input = this.targetInput(r.name, t.Id!, event);
         const isSns = /^arn:[^:]+:sns:/.test(t.Arn ?? '');
-        const delivered = isSns && !!sns ? sns.publishFromRule(t.Arn!, r.arn, input) : false;
+        const isLogs = /^arn:[^:]+:logs:[^:]+:\d+:log-group:/.test(t.Arn ?? '');
+        const delivered = isSns && !!sns ? sns.publishFromRule(t.Arn!, r.arn, input)
+          : isLogs && !!logs ? logs.deliverFromRule(t.Arn!, r.arn, JSON.parse(input) as Record<string, unknown>) : false;
         out.push({ rule: r.name, targetId: t.Id!, arn: t.Arn ?? '', input, delivered });
       }
     }

@@ -18,6 +18,9 @@ import {
   GetLogEventsCommand,
   FilterLogEventsCommand,
   StartLiveTailCommand,
+  PutResourcePolicyCommand,
+  DescribeResourcePoliciesCommand,
+  DeleteResourcePolicyCommand,
   type StartLiveTailResponseStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsError, type FakeAwsCore } from './core.js';
@@ -52,8 +55,20 @@ const DAY = 86_400_000;
 const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const GROUP_MISSING = 'The specified log group does not exist.';
 
+/** A resource policy: account-wide, by name, untaggable. */
+export interface FakeResourcePolicy {
+  name: string;
+  document: string;
+  lastUpdatedTime: number;
+}
+
+/** AWS's quota of resource policies per account and region, and the longest document. */
+export const RESOURCE_POLICY_LIMIT = 10;
+const POLICY_DOC_MAX = 5120;
+
 export class FakeLogs {
   readonly groups = new Map<string, FakeLogGroup>();
+  readonly resourcePolicies = new Map<string, FakeResourcePolicy>();
   private eventSeq = 0;
   /** Events that become visible at their timestamp (a running task writing its log). */
   private scheduled: { group: string; stream: string; timestamp: number; message: string }[] = [];
@@ -177,8 +192,106 @@ export class FakeLogs {
         GetLogEvents: { command: GetLogEventsCommand, handle: (i) => this.getEvents(this.due(i)) },
         FilterLogEvents: { command: FilterLogEventsCommand, handle: (i) => this.filterEvents(this.due(i)) },
         StartLiveTail: { command: StartLiveTailCommand, mutating: false, handle: (i) => this.startLiveTail(i) },
+        PutResourcePolicy: {
+          command: PutResourcePolicyCommand,
+          handle: (i) => {
+            const name: string = i.policyName ?? '';
+            const doc: string = i.policyDocument ?? '';
+            if (!name) awsError('InvalidParameterException', '1 validation error detected: Value null at \'policyName\' failed to satisfy constraint: Member must not be null');
+            if (doc.length < 1 || doc.length > POLICY_DOC_MAX) awsError('InvalidParameterException', `1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to ${POLICY_DOC_MAX}`);
+            try {
+              JSON.parse(doc);
+            } catch {
+              awsError('InvalidParameterException', 'Invalid policy document');
+            }
+            if (!this.resourcePolicies.has(name) && this.resourcePolicies.size >= RESOURCE_POLICY_LIMIT) {
+              awsError('LimitExceededException', 'Resource limit exceeded.');
+            }
+            const p = { name, document: doc, lastUpdatedTime: core.now() };
+            this.resourcePolicies.set(name, p);
+            return { resourcePolicy: { policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime } };
+          },
+        },
+        DescribeResourcePolicies: {
+          command: DescribeResourcePoliciesCommand,
+          handle: (i) => {
+            const limit = i.limit ?? 50;
+            if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+            const all = [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+            const start = this.offset(i.nextToken);
+            return {
+              resourcePolicies: all.slice(start, start + limit).map((p) => ({ policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime })),
+              ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
+            };
+          },
+        },
+        DeleteResourcePolicy: {
+          command: DeleteResourcePolicyCommand,
+          handle: (i) => {
+            if (!this.resourcePolicies.delete(i.policyName ?? '')) awsError('ResourceNotFoundException', 'Policy with name [' + i.policyName + '] does not exist');
+            return {};
+          },
+        },
       },
     });
+  }
+
+  /**
+   * Whether the account's resource policies let `service` (e.g. events.amazonaws.com) call `action` on a
+   * stream of the group, on behalf of `sourceArn` (a rule): an Allow statement naming the principal, the
+   * action and a resource matching the stream's ARN, whose conditions (ArnEquals / ArnLike / StringEquals
+   * / StringLike on aws:SourceArn and aws:SourceAccount) hold. Any other condition key fails closed.
+   */
+  admits(service: string, action: string, group: string, stream: string, sourceArn: string): boolean {
+    const target = `${this.arn(group)}:log-stream:${stream}`;
+    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    const glob = (pattern: string, value: string) =>
+      new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+    const context: Record<string, string> = { 'aws:sourcearn': sourceArn, 'aws:sourceaccount': this.core.account };
+    const conditionHolds = (cond: Record<string, Record<string, unknown>> | undefined) =>
+      Object.entries(cond ?? {}).every(([op, kv]) => Object.entries(kv).every(([k, v]) => {
+        const actual = context[k.toLowerCase()];
+        if (actual === undefined) return false;
+        if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(actual);
+        if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => glob(p, actual));
+        return false;
+      }));
+    for (const p of this.resourcePolicies.values()) {
+      let doc: { Statement?: unknown };
+      try {
+        doc = JSON.parse(p.document);
+      } catch {
+        continue;
+      }
+      const stmts = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, any>[];
+      for (const st of stmts) {
+        if (st?.Effect !== 'Allow') continue;
+        if (!list(st.Principal?.Service).includes(service) && st.Principal !== '*') continue;
+        if (!list(st.Action).some((a) => glob(a, action))) continue;
+        if (!list(st.Resource).some((r) => glob(r, target))) continue;
+        if (conditionHolds(st.Condition)) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * What EventBridge does with an event for a log group target: create the stream (named after the
+   * event id) and put the event JSON as one log event at the event's time, if the group exists and the
+   * resource policies admit it (CreateLogStream and PutLogEvents both). Returns whether it was written.
+   */
+  deliverFromRule(groupArn: string, ruleArn: string, event: Record<string, unknown>): boolean {
+    const g = [...this.groups.values()].find((x) => this.arn(x.name) === groupArn.replace(/:\*$/, ''));
+    if (!g) return false;
+    const stream = String(event.id ?? this.core.newId('event'));
+    if (!this.admits('events.amazonaws.com', 'logs:CreateLogStream', g.name, stream, ruleArn)) return false;
+    if (!this.admits('events.amazonaws.com', 'logs:PutLogEvents', g.name, stream, ruleArn)) return false;
+    const timestamp = Date.parse(String(event.time ?? '')) || this.core.now();
+    // An event older than the retention is dropped by CloudWatch as it would be on PutLogEvents.
+    if (g.retentionInDays && timestamp < this.core.now() - g.retentionInDays * DAY) return false;
+    if (!g.streams.has(stream)) g.streams.set(stream, { name: stream, createdAt: this.core.now(), events: [] });
+    this.store(g.streams.get(stream)!, [{ timestamp, message: JSON.stringify(event) }]);
+    return true;
   }
 
   /** Test helper: add events to a stream (created if needed) without logging a call. */
@@ -405,11 +518,14 @@ export class FakeLogs {
   }
 
   inventory(): InventoryEntry[] {
-    return [...this.groups.values()].map((g) => ({
-      type: 'logs.log-group',
-      key: g.tags['batchctl:logical'] ?? g.name,
-      settings: { name: g.name, retentionInDays: g.retentionInDays ?? null, tags: g.tags },
-    }));
+    return [
+      ...[...this.groups.values()].map((g) => ({
+        type: 'logs.log-group',
+        key: g.tags['batchctl:logical'] ?? g.name,
+        settings: { name: g.name, retentionInDays: g.retentionInDays ?? null, tags: g.tags },
+      })),
+      ...[...this.resourcePolicies.values()].map((p) => ({ type: 'logs.resource-policy', key: p.name, settings: { name: p.name, document: JSON.parse(p.document) } })),
+    ];
   }
 }
 

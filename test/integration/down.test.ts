@@ -121,7 +121,7 @@ describe('down', () => {
     f.core.resetCalls();
     const err = await downOn(s, { yes: false }).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 37 resources\)/);
+    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 41 resources\)/);
     expect(err.details.some((d: string) => /VPC\s+vpc\s+vpc-/.test(d))).toBe(true);
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(readFileSync(s.statePath, 'utf8')).toBe(state);
@@ -136,11 +136,11 @@ describe('down', () => {
     const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
     expect(declined.declined).toBe(true);
     expect(asked).toHaveLength(1);
-    expect(asked[0]![0]).toBe('batchctl down will delete 37 resources:');
+    expect(asked[0]![0]).toBe('batchctl down will delete 41 resources:');
     expect(f.core.mutatingCalls()).toEqual([]);
 
     const accepted = await downOn(s, { yes: false, interactive: true, confirm: async () => true });
-    expect(accepted.counts.deleted).toBe(37);
+    expect(accepted.counts.deleted).toBe(41);
     expect(ours(f)).toEqual([]);
   });
 
@@ -192,7 +192,7 @@ describe('down', () => {
     await upOn(s);
     rmSync(s.statePath);
     const report = await downOn(s);
-    expect(report.counts.deleted).toBe(37);
+    expect(report.counts.deleted).toBe(41);
     expect(ours(f)).toEqual([]);
   });
 
@@ -304,17 +304,21 @@ describe('data protection', () => {
     f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'run output' }]);
     const asked: string[][] = [];
     const report = await downOn(s, { yes: false, interactive: true, keepLogs: true, confirm: async (lines) => (asked.push(lines), true) });
-    expect(asked[0]![0]).toBe('batchctl down will delete 36 resources (keeping CloudWatch log group /ecs/SampleBatch: --keep-logs):');
+    // The run history's group is kept too: its events are the record of the runs.
+    const HISTORY = '/aws/events/batchctl/sample-batch/history';
+    expect(asked[0]![0]).toBe(`batchctl down will delete 39 resources (keeping CloudWatch log group /ecs/SampleBatch, CloudWatch log group ${HISTORY}: --keep-logs):`);
     expect(asked[0]!.some((l) => /log-group/.test(l))).toBe(false);
     expect(report.failures).toEqual([]);
-    expect(report.counts).toMatchObject({ deleted: 36, skipped: 1 });
-    expect(report.kept?.map((t) => t.id)).toEqual(['/ecs/SampleBatch']);
+    expect(report.counts).toMatchObject({ deleted: 39, skipped: 2 });
+    expect(report.kept?.map((t) => t.id).sort()).toEqual([HISTORY, '/ecs/SampleBatch']);
     expect(report.reporter.infos).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it');
-    expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group']);
+    expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group', 'logs.log-group']);
     expect(f.logs.storedBytes(f.logs.groups.get('/ecs/SampleBatch')!)).toBe(36);
-    expect(Object.keys(stateResources(s))).toEqual(['log-group']);
+    // Its resource policy goes with the rule: nothing can write to the kept group any more.
+    expect(f.logs.resourcePolicies.size).toBe(0);
+    expect(Object.keys(stateResources(s)).sort()).toEqual(['history/log-group', 'log-group']);
     const again = await downOn(s);
-    expect(again.counts.deleted).toBe(1);
+    expect(again.counts.deleted).toBe(2);
     expect(ours(f)).toEqual([]);
     expect(stateResources(s)).toEqual({});
   });

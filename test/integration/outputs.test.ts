@@ -89,6 +89,6 @@ describe('outputs', () => {
     expect(json().logGroups).toEqual(['/ecs/SampleBatch']);
     expect(await cli(s, '--json', 'outputs', '--live')).toBe(0);
     expect(json()).toMatchObject({ source: 'live', logGroups: [], cluster: 'sample-batch' });
-    expect(fake.core.count({ mutating: true, op: 'CreateLogGroup' })).toBe(1);
+    expect(fake.core.count({ mutating: true, op: 'CreateLogGroup' })).toBe(2);
   });
 });

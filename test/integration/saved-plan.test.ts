@@ -157,7 +157,7 @@ describe('an untouched saved plan applies exactly its changes', () => {
     const s = scratch();
     // Pushed: a stack whose image is missing says so after everything else (see images.test.ts).
     await upThenPlan(s, async () => { fake.ecr.addImage('sample-batch', 'latest'); });
-    expect(out.join('')).toMatch(/No changes: 37 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/);
+    expect(out.join('')).toMatch(/No changes: 41 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/);
     const state = readFileSync(s.statePath, 'utf8');
     fake.core.resetCalls();
     expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
@@ -238,7 +238,8 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     await upThenPlan(s);
     s.editConfig((t) => t.replace('cpu: 2048', 'cpu: 1024').replace('retentionDays: 365', 'retentionDays: 30'));
     const text = await expectRefused(s, [/^ {2}config: logs\.retentionDays: 365 -> 30$/m, /^ {2}config: jobs\.sample-batch\.task\.cpu: 2048 -> 1024$/m]);
-    expect(text).toMatch(/^ {2}and 2 planned changes that follow from these$/m);
+    // The retention change reaches both log groups (the runs' and the history's).
+    expect(text).toMatch(/^ {2}and 3 planned changes that follow from these$/m);
   });
 
   it('the state written by another run (which also made a resource the plan did not see)', async () => {
@@ -331,8 +332,9 @@ describe('the plan file', () => {
     expect(await cli(s, '--json', 'plan', '--out', planPath(s), '--detailed-exitcode')).toBe(3);
     const r = JSON.parse(out.join(''));
     expect(r).toMatchObject({ ok: true, pending: true, saved: { path: planPath(s), id: savedPlan(s).id } });
-    // 37: the dead-letter queue and its policy are part of the default (rule engine) stack.
-    expect(r.resources).toHaveLength(37);
+    // 41: the dead-letter queue and its policy, and the history's rule, target, group and policy, are
+    // part of the default (rule engine) stack.
+    expect(r.resources).toHaveLength(41);
   });
 
   it('is not saved when up would refuse it (a resource not ours); the plan is still shown', async () => {

@@ -91,7 +91,7 @@ describe('scheduler engine: up', () => {
     expect(policy).toContain('sqs:SendMessage');
     expect(policy).toContain('ecs:RunTask');
     // Nothing of the rule engine.
-    expect(f.eventBridge.rules.size).toBe(0);
+    expect([...f.eventBridge.rules.keys()]).toEqual(['sample-batch-history']);
     expect(f.iam.inventory().some((e) => JSON.stringify(e).includes(IAM_EVENTS))).toBe(false);
     expect(triggers(f)).toHaveLength(1);
   });
@@ -173,7 +173,7 @@ describe('switching engines', () => {
       // The queue stays (the schedule dead-letters to it too); its policy admitted only the rules.
       .toEqual(['dead-letter-queue/policy', 'role-policy/events', 'role/events', 'schedule-rule', 'schedule-target']);
     expect(triggers(f).map((t) => t.engine)).toEqual(['scheduler']);
-    expect(f.eventBridge.rules.size).toBe(0);
+    expect([...f.eventBridge.rules.keys()]).toEqual(['sample-batch-history']);
     // The schedule runs exactly what the rule ran.
     expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.Target!.EcsParameters).toEqual(ruleEcs);
 

@@ -64,8 +64,14 @@ describe('up from empty', () => {
     // 8 billed ENIs: 4 interface endpoints x 2 AZs.
     expect(f.ec2.networkInterfaceCount()).toBe(8);
 
-    const logs = inv.find((e) => e.type === 'logs.log-group')!;
+    const logs = inv.find((e) => e.type === 'logs.log-group' && e.key === 'log-group')!;
     expect(logs.settings).toMatchObject({ name: '/ecs/SampleBatch', retentionInDays: 365 });
+    // The run history: its group (same retention), the rule of stopped tasks and its target, the group's policy.
+    expect(entry(inv, 'logs.log-group', 'history/log-group')).toMatchObject({ name: '/aws/events/batchctl/sample-batch/history', retentionInDays: 365 });
+    expect(entry(inv, 'logs.resource-policy', 'batchctl-sample-batch-history')).toBeDefined();
+    expect(JSON.parse(entry(inv, 'events.rule', 'history/rule').eventPattern as string)).toMatchObject({
+      source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'], detail: { lastStatus: ['STOPPED'] },
+    });
 
     const bucket = inv.find((e) => e.type === 's3.bucket')!;
     expect(bucket.settings).toMatchObject({
@@ -79,12 +85,12 @@ describe('up from empty', () => {
     expect(roles).toEqual(['sample-batch-events', 'sample-batch-execution', 'sample-batch-task']);
     expect(JSON.stringify(inv)).not.toContain('AmazonS3FullAccess');
 
-    const rule = inv.find((e) => e.type === 'events.rule')!;
+    const rule = inv.find((e) => e.type === 'events.rule' && e.key === 'schedule-rule')!;
     expect(rule.settings).toMatchObject({ scheduleExpression: 'cron(30 * * * ? *)', state: 'ENABLED' });
 
     const td = inv.find((e) => e.type === 'ecs.task-definition')!;
     expect(td.settings).toMatchObject({ cpu: '2048', memory: '8192', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'] });
-    const target = inv.find((e) => e.type === 'events.target')!;
+    const target = inv.find((e) => e.type === 'events.target' && e.key === 'schedule-rule/batch')!;
     expect(target.settings).toMatchObject({
       arn: '<cluster>', roleArn: '<role/events>',
       retryPolicy: { MaximumEventAgeInSeconds: 1800, MaximumRetryAttempts: 10 },
@@ -178,8 +184,9 @@ describe('idempotency', () => {
     await upOn(s);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     const r1 = await upOn(s);
-    expect(r1.events.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action])).toEqual([['log-group', 'updated']]);
-    expect(f.inventory().find((e) => e.type === 'logs.log-group')!.settings.retentionInDays).toBe(30);
+    // The history keeps the runs as long as their logs: both groups follow logs.retentionDays.
+    expect(r1.events.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action]).sort()).toEqual([['history/log-group', 'updated'], ['log-group', 'updated']]);
+    expect(f.inventory().filter((e) => e.type === 'logs.log-group').map((e) => e.settings.retentionInDays)).toEqual([30, 30]);
 
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 3 * * ? *)'));
     f.core.resetCalls();

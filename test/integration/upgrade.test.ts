@@ -35,13 +35,22 @@ function fixture(name: string, dir = 'pre-jobs'): Fixture {
   return JSON.parse(readFileSync(join(ROOT, 'test/fixtures', dir, `${name}.json`), 'utf8'), revive) as Fixture;
 }
 
-/** What this release adds to any stack: created, never replacing or renaming anything. */
-const NEW_NODES = new Set<string>([K.deadLetterQueue, K.deadLetterQueuePolicy, K.deadLetterAlarm]);
+/**
+ * What this release adds to any stack: created, never replacing or renaming anything. The dead-letter
+ * queue, its policy and alarm, and the run history (its rule, target, log group and the group's policy).
+ */
+const NEW_NODES = new Set<string>([
+  K.deadLetterQueue, K.deadLetterQueuePolicy, K.deadLetterAlarm, K.historyRule, K.historyTarget, K.historyLogGroup, K.historyLogPolicy,
+]);
+/** The history's nodes, created on every stack's first `up` with this code. */
+const HISTORY = ['create history/log-group', 'create history/log-policy', 'create history/rule', 'create history/target'];
 
 /** An inventory without what `upgradeDeadLetters` adds: comparable with the fixture's. */
 function withoutDeadLetters(inv: InventoryEntry[], before: InventoryEntry[]): InventoryEntry[] {
   const had = new Set(before.map((e) => `${e.type} ${e.key}`));
-  return inv.filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type)).map((e) => {
+  return inv
+    .filter((e) => !e.key.startsWith('history/') && e.type !== 'logs.resource-policy')
+    .filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type)).map((e) => {
     if (e.type === 'events.target' && 'deadLetterConfig' in e.settings) {
       const { deadLetterConfig: _d, ...settings } = e.settings;
       return { ...e, settings };
@@ -76,14 +85,17 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
     const fields = (e as PlanEntry).changes!.map((c) => c.field);
     // `(settings)`: plan cannot say more before the queue exists; the inventory check below shows the
     // target changed in its DeadLetterConfig only.
-    if (e.kind === 'events.target') expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
+    if (e.kind === 'events.target' && e.key !== K.historyTarget) expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
     else if (e.kind === 'sns.topic') expect(fields, e.key).toEqual(['policy']);
     else expect.fail(`${e.key} (${e.kind}) changes on upgrade: ${fields.join(', ')}`);
   }
   f.core.resetCalls();
   const r = await upOn(s);
   expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => e.key).sort()).toEqual(changed.map((e) => e.key).sort());
-  const allowed = new Set(['sqs:CreateQueue', 'sqs:SetQueueAttributes', 'eventbridge:PutTargets', 'cloudwatch:PutMetricAlarm', 'sns:SetTopicAttributes']);
+  const allowed = new Set([
+    'sqs:CreateQueue', 'sqs:SetQueueAttributes', 'eventbridge:PutTargets', 'cloudwatch:PutMetricAlarm', 'sns:SetTopicAttributes',
+    'eventbridge:PutRule', 'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:PutResourcePolicy',
+  ]);
   for (const c of f.core.mutatingCalls()) {
     expect(allowed.has(`${c.service}:${c.op}`), `${c.service}:${c.op}`).toBe(true);
     if (c.op === 'SetQueueAttributes') expect(Object.keys(c.input.Attributes)).toEqual(['Policy']);
@@ -124,12 +136,12 @@ function plan(s: Scratch) {
 describe('a stack built before jobs existed', () => {
   const added: Record<string, string[]> = {
     // No queue before (the rule engine had none): the queue, the rules' permission, the target's DeadLetterConfig.
-    'rule-engine': ['create dead-letter-queue', 'create dead-letter-queue/policy', 'update schedule-target'],
+    'rule-engine': ['create dead-letter-queue', 'create dead-letter-queue/policy', ...HISTORY, 'update schedule-target'].sort(),
     // The scheduler's queue was there: only the alarm, and the topic's permission for it.
-    'scheduler-alerts': ['create dead-letter-alarm', 'update alert-topic'],
+    'scheduler-alerts': ['create dead-letter-alarm', ...HISTORY, 'update alert-topic'].sort(),
   };
   for (const name of ['rule-engine', 'scheduler-alerts']) {
-    it(`${name}: the first up adds only the dead-letter queue, its policy and alarm; then plan and up see it converged and write nothing`, async () => {
+    it(`${name}: the first up adds only the dead-letter queue, its policy and alarm, and the history; then plan and up see it converged and write nothing`, async () => {
       const { f, s, fx, upgrade } = await rebuilt(name);
       expect(upgrade).toEqual(added[name]);
       const p = await plan(s);
@@ -172,11 +184,13 @@ describe('a stack built before jobs existed', () => {
       // The execution role may now pull for two jobs: the same repository, so the same document.
       // The dead-letter queue's policy admits the new job's rule too.
       'updated dead-letter-queue/policy',
+      // The history rule matches the new job's family too (`<stack>-` covers every job named after the stack).
+      'updated history/rule',
     ].sort());
     // Every resource the original job had is exactly as it was.
     const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
-    // (The dead-letter queue's policy now admits the new job's rule too.)
-    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue')) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
+    // (The dead-letter queue's policy now admits the new job's rule too, and the history rule its family.)
+    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue' && x.key !== K.historyRule)) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
   });
 
   it('moved to jobs: under a new key that keeps the names: the resources are found under it, re-tagged, never deleted', async () => {

@@ -63,6 +63,8 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       const group = (name: string) => arn('logs', `log-group:${name}`);
       switch (call.op) {
         case 'DescribeLogGroups': return [req('logs:DescribeLogGroups', arn('logs', 'log-group:*'))];
+        // Resource policies belong to the account: no resource-level permission.
+        case 'PutResourcePolicy': case 'DescribeResourcePolicies': case 'DeleteResourcePolicy': return [req(`logs:${call.op}`, '*')];
         case 'StartLiveTail': return (i.logGroupIdentifiers as string[]).map((g) => req('logs:StartLiveTail', g.startsWith('arn:') ? g.replace(/:\*$/, '') : group(g)));
         case 'ListTagsForResource': case 'TagResource': case 'UntagResource': return [req(`logs:${call.op}`, String(i.resourceArn).replace(/:\*$/, ''))];
         case 'CreateLogGroup': {
@@ -222,6 +224,8 @@ function s3(call: CallRecord, fake: FakeAws, P: string, req: Req): AuthRequest[]
   // ListBuckets lists the account's buckets: s3:ListAllMyBuckets, which takes no resource.
   if (call.op === 'ListBuckets') return [req('s3:ListAllMyBuckets', '*')];
   const mapped = S3_ACTIONS[call.op];
+  // Listing with a prefix sets the s3:prefix condition key.
+  if (call.op === 'ListObjectsV2' && i.Prefix !== undefined) return [req(mapped!, bucket, { 's3:prefix': i.Prefix })];
   if (mapped) return [req(mapped, bucket)];
   if (S3_BUCKET_OPS.has(call.op)) {
     const out = [req(`s3:${call.op}`, bucket)];

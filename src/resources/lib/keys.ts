@@ -45,6 +45,11 @@ export const K = {
   alertSubscription: (endpoint: string) => `alert-subscription/${endpoint}`,
   alertRule: 'alert-rule',
   alertTarget: 'alert-target',
+  /** Run history: the rule sending stopped tasks' events to a log group, its target, the group and its resource policy. */
+  historyRule: 'history/rule',
+  historyTarget: 'history/target',
+  historyLogGroup: 'history/log-group',
+  historyLogPolicy: 'history/log-policy',
   /** Network modes: a subnet of yours (mode existing, read only), the internet gateway and its default route (public). */
   existingSubnet: (id: string) => `subnet/existing/${id}`,
   internetGateway: 'internet-gateway',
