@@ -32,6 +32,15 @@ const SCENARIOS: Scenario[] = [
       t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n  timezone: Asia/Tokyo\n  deadLetterQueue: true\n')
         + '\nnotify:\n  emails: [ops@example.com]\n'),
   },
+  // The job's state machine (timeout and retries), its role and the trigger role that may only start it.
+  {
+    name: 'timeout and retries: the state machine path',
+    configure: (s) => s.editConfig((t) => {
+      const on = t.replace(/^task:\n/m, 'task:\n  timeout: 15m\n  retries: 2\n');
+      expect(on).toMatch(/^task:\n {2}timeout: 15m\n {2}retries: 2\n/m);
+      return on;
+    }),
+  },
   // The internet gateway (no token: created once, found by its tags), its attachment and its route.
   { name: 'network mode public', configure: (s) => s.editConfig((t) => t.replace('mode: private-endpoints', 'mode: public')) },
   {
