@@ -13,6 +13,7 @@
  */
 import { GetQueueAttributesCommand, ListQueueTagsCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { isNotFound } from '../core/errors.js';
+import { retryWhile } from './lib/create.js';
 import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
 import { K } from './lib/keys.js';
 import { jobUsesDeadLetterQueue, ruleJobs } from './lib/jobs.js';
@@ -99,7 +100,8 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
     });
   },
 
-  create: (ctx, _node, d) => put(ctx, ctx.record(K.deadLetterQueue).id, d),
+  // SQS: a queue created a moment ago can answer QueueDoesNotExist for a while before it is available.
+  create: (ctx, _node, d) => retryWhile(ctx, 'the new dead-letter queue to become available', () => put(ctx, ctx.record(K.deadLetterQueue).id, d), (err) => isNotFound(err, ...GONE)),
 
   diff(d, o): FieldChange[] {
     return samePolicy(d.policy, o.policy) ? [] : [{ field: 'policy', from: canonicalPolicy(o.policy) ?? 'none', to: canonicalPolicy(d.policy) }];

@@ -53,13 +53,21 @@ export class FakeSqs {
    * once and is not about this sets it to 0: `up` would otherwise wait out the minute in real time.
    */
   deletedNameHoldMs = 60_000;
+  /**
+   * For this long after CreateQueue, calls naming the new queue's URL answer QueueDoesNotExist: SQS
+   * documents that a new queue can take a moment to become available.
+   */
+  visibilityLagMs = 0;
   /** Messages a short-poll ReceiveMessage looks at, at most (SQS samples a subset of its servers). */
   sampleSize = 10;
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('sqs', this);
     const gone = (): never => awsError('QueueDoesNotExist', 'The specified queue does not exist.', 400);
-    const byUrl = (url: string | undefined): Queue => [...this.queues.values()].find((q) => q.url === url) ?? gone();
+    const byUrl = (url: string | undefined): Queue => {
+      const q = [...this.queues.values()].find((x) => x.url === url) ?? gone();
+      return this.visibilityLagMs > 0 && core.now() - q.created < this.visibilityLagMs ? gone() : q;
+    };
     const checkAttributes = (attrs: Record<string, string>) => {
       for (const k of Object.keys(attrs)) if (!SETTABLE.has(k)) awsError('InvalidAttributeName', `Unknown Attribute ${k}.`, 400);
       const ret = attrs.MessageRetentionPeriod;

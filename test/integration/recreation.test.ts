@@ -71,6 +71,21 @@ describe('EC2 eventual consistency', () => {
   });
 });
 
+describe('SQS: a new queue is not available at once', () => {
+  it('the dead-letter queue unknown for 5 s after its create: its policy is set once it shows; nothing duplicated', async () => {
+    const clean = await cleanInventory();
+    fakeTimers();
+    const f = fresh();
+    f.sqs.visibilityLagMs = 5_000;
+    const report = await settleWithFakeTimers(upOn(scratch()));
+    expect(report.counts.failed).toBe(0);
+    // The policy's first SetQueueAttributes met the lag and was sent again.
+    expect(f.core.calls.filter((c) => c.op === 'SetQueueAttributes' && /QueueDoesNotExist/.test(c.error ?? '')).length).toBeGreaterThan(0);
+    expect(f.core.count({ op: 'CreateQueue' })).toBe(1);
+    expect(f.inventory()).toEqual(clean);
+  });
+});
+
 describe('names still held after a deletion', () => {
   it('a secret deleted without recovery holds its name for a while: up waits for it (by code and state, whatever the message)', async () => {
     fakeTimers();
