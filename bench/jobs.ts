@@ -20,12 +20,12 @@ import { createFakeAws, type FakeAws } from '../test/fake-aws/index.js';
 import { serveFake } from '../test/fake-aws/http.js';
 import { scratch, upOn, type Scratch } from '../test/helpers/stack.js';
 import { DEFAULT_CONFIG_PATH, ROOT } from '../test/helpers/ctx.js';
-import { buildGraph, criticalPath } from '../src/core/graph.js';
+import { buildGraph, criticalPath } from '../src/engine/graph.js';
 import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { loadConfig } from '../src/config/load.js';
-import { runPlan } from '../src/core/plan.js';
-import { runStatus } from '../src/core/status.js';
-import { RecordingReporter } from '../src/core/reporter.js';
+import { runPlan } from '../src/stack/plan.js';
+import { runStatus } from '../src/runs/status.js';
+import { RecordingReporter } from '../src/engine/reporter.js';
 import { Pacer } from '../src/aws/pacing.js';
 import { defaultBucketName } from '../src/config/schema.js';
 

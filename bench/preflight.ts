@@ -7,10 +7,10 @@
  */
 import { createFakeAws } from '../test/fake-aws/index.js';
 import { scratch, upOn } from '../test/helpers/stack.js';
-import { runPlan } from '../src/core/plan.js';
-import { RecordingReporter } from '../src/core/reporter.js';
-import { preflight } from '../src/core/preflight.js';
-import { loadStackConfig } from '../src/core/stack.js';
+import { runPlan } from '../src/stack/plan.js';
+import { RecordingReporter } from '../src/engine/reporter.js';
+import { preflight } from '../src/stack/preflight.js';
+import { loadStackConfig } from '../src/engine/stack.js';
 import { createAwsClients } from '../src/aws/clients.js';
 import { existingNetwork, userNetwork } from '../test/helpers/network.js';
 

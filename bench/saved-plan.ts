@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { createFakeAws } from '../test/fake-aws/index.js';
 import { scratch, type Scratch } from '../test/helpers/stack.js';
-import { runUp } from '../src/core/up.js';
-import { runPlan } from '../src/core/plan.js';
-import { RecordingReporter } from '../src/core/reporter.js';
-import { movedSince, planBody } from '../src/core/saved-plan.js';
+import { runUp } from '../src/stack/up.js';
+import { runPlan } from '../src/stack/plan.js';
+import { RecordingReporter } from '../src/engine/reporter.js';
+import { movedSince, planBody } from '../src/engine/saved-plan.js';
 import { RESOURCE_KINDS } from '../src/resources/index.js';
 
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 20);

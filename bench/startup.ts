@@ -26,11 +26,11 @@ for (let i = 0; i < RUNS; i++) {
     const argv = args();
     const t0 = performance.now();
     const res = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8' });
-    times[name].push(performance.now() - t0);
+    times[name]!.push(performance.now() - t0);
     if (res.status !== 0) throw new Error(`${name} exited ${res.status}: ${res.stderr}`);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const base = median(times['node -e 0']);
 for (const name of Object.keys(cases)) {
   const m = median(times[name]);

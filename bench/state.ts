@@ -6,8 +6,8 @@
  */
 import { createFakeAws } from '../test/fake-aws/index.js';
 import { scratch } from '../test/helpers/stack.js';
-import { runUp } from '../src/core/up.js';
-import { RecordingReporter } from '../src/core/reporter.js';
+import { runUp } from '../src/stack/up.js';
+import { RecordingReporter } from '../src/engine/reporter.js';
 
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
 const PENDING_MS = Number(process.env.PENDING_MS ?? 3000);

@@ -11,7 +11,7 @@
  */
 import { createFakeAws } from '../test/fake-aws/index.js';
 import { scratch, upOn } from '../test/helpers/stack.js';
-import { buildGraph, criticalPath } from '../src/core/graph.js';
+import { buildGraph, criticalPath } from '../src/engine/graph.js';
 import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { defaultConfig } from '../test/helpers/ctx.js';
 

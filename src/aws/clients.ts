@@ -16,10 +16,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { UserError, awsErrorCode } from '../core/errors.js';
-import { printable } from '../core/format.js';
+import { UserError, awsErrorCode } from '../base/errors.js';
+import { printable } from '../base/format.js';
 import { configuredProfiles } from './profiles.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../base/version.js';
 import { Pacer, paced } from './pacing.js';
 
 /** Options every client shares. */

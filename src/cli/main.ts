@@ -3,27 +3,27 @@
  * clients it needs) when it runs, so `--help`, `init` and `validate` never load an AWS client.
  */
 import { Command, Option } from 'commander';
-import { VERSION } from '../version.js';
-import { OUTPUT_FORMATS, checkOutputFlags } from './common.js';
-import { registerUp } from './up.js';
-import { registerDown } from './down.js';
-import { registerPlan } from './plan.js';
-import { registerValidate } from './validate.js';
-import { registerPush } from './push.js';
-import { registerStatus } from './status.js';
-import { registerCost } from './cost.js';
-import { registerRunNow } from './run-now.js';
-import { registerLogs } from './logs.js';
-import { registerState } from './state.js';
-import { registerOutputs } from './outputs.js';
-import { registerPolicy } from './policy.js';
-import { registerInit } from './init.js';
-import { registerPause } from './pause.js';
-import { registerResume } from './resume.js';
-import { registerStop } from './stop.js';
-import { registerDeploy } from './deploy.js';
-import { registerRollback } from './rollback.js';
-import { registerHistory } from './history.js';
+import { VERSION } from '../base/version.js';
+import { OUTPUT_FORMATS, checkOutputFlags } from './lib/common.js';
+import { registerUp } from './commands/up.js';
+import { registerDown } from './commands/down.js';
+import { registerPlan } from './commands/plan.js';
+import { registerValidate } from './commands/validate.js';
+import { registerPush } from './commands/push.js';
+import { registerStatus } from './commands/status.js';
+import { registerCost } from './commands/cost.js';
+import { registerRunNow } from './commands/run-now.js';
+import { registerLogs } from './commands/logs.js';
+import { registerState } from './commands/state.js';
+import { registerOutputs } from './commands/outputs.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerInit } from './commands/init.js';
+import { registerPause } from './commands/pause.js';
+import { registerResume } from './commands/resume.js';
+import { registerStop } from './commands/stop.js';
+import { registerDeploy } from './commands/deploy.js';
+import { registerRollback } from './commands/rollback.js';
+import { registerHistory } from './commands/history.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')

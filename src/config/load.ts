@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod/mini';
-import { UserError } from '../core/errors.js';
-import { printable } from '../core/format.js';
+import { UserError } from '../base/errors.js';
+import { printable } from '../base/format.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
-import { nearest } from './suggest.js';
+import { nearest } from '../base/suggest.js';
 import { unknownRegionMessage } from './regions.js';
 
 /** A problem with its position in the file (1-based line and column). */

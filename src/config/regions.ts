@@ -9,7 +9,7 @@
  * budget. A test compares this list with the SDK's data, so updating the SDK (a new region) fails the
  * tests until the list follows.
  */
-import { closest } from './suggest.js';
+import { closest } from '../base/suggest.js';
 
 export const REGIONS_BY_PARTITION: Readonly<Record<string, readonly string[]>> = {
   aws: [

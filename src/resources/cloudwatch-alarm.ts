@@ -19,11 +19,11 @@ import {
   DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand, PutMetricAlarmCommand, TagResourceCommand, UntagResourceCommand,
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { alertTopicArn, deadLetterAlarmArn, deadLetterAlarmName, deadLetterAlarmOn, ownsTopic } from './lib/notify.js';
-import { deadLetterQueueName } from './lib/scheduler.js';
+import { isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { alertTopicArn, deadLetterAlarmArn, deadLetterAlarmName, deadLetterAlarmOn, ownsTopic } from '../model/notify.js';
+import { deadLetterQueueName } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 
 /** The alarm's settings, in PutMetricAlarm's terms. */

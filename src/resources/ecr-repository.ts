@@ -14,9 +14,9 @@ import {
   UntagResourceCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { UserError, awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { UserError, awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 

@@ -3,9 +3,9 @@ import {
   CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, TagResourceCommand, UntagResourceCommand, UpdateClusterSettingsCommand,
   type Cluster,
 } from '@aws-sdk/client-ecs';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 
 export interface ClusterDesired {

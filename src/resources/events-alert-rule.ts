@@ -3,8 +3,8 @@
  * task family that stopped with a non-zero exit code or never started. Its target (events-alert-target)
  * sends them to SNS. ECS emits these events to the default bus by itself: no setting on the cluster.
  */
-import { K } from './lib/keys.js';
-import { alertEventPattern, alertRuleName, alertsOn } from './lib/notify.js';
+import { K } from '../model/keys.js';
+import { alertEventPattern, alertRuleName, alertsOn } from '../model/notify.js';
 import { patternRuleKind, type PatternRuleDesired } from './lib/pattern-rule.js';
 
 /** The failed-run rule's settings. */

@@ -6,11 +6,11 @@
  */
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
-import { UserError, awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from './lib/notify.js';
-import { canonicalJson, sortKeys } from './lib/json.js';
+import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from '../model/notify.js';
+import { canonicalJson, sortKeys } from '../base/json.js';
 import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 

@@ -3,8 +3,8 @@
  * the stack's families that say STOPPED. Its target (events-history-target) writes them to the history
  * log group, which keeps them for `logs.retentionDays` while ECS forgets a stopped task after an hour.
  */
-import { K } from './lib/keys.js';
-import { historyEventPattern, historyRuleName } from './lib/history.js';
+import { K } from '../model/keys.js';
+import { historyEventPattern, historyRuleName } from '../model/history.js';
 import { patternRuleKind, type PatternRuleDesired } from './lib/pattern-rule.js';
 
 /** The run history rule's settings. */

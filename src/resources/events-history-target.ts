@@ -5,9 +5,9 @@
  * to us when its rule does.
  */
 import { PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import type { FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { historyGroupArn, historyRuleName } from './lib/history.js';
+import type { FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { historyGroupArn, historyRuleName } from '../model/history.js';
 import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 

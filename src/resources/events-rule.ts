@@ -1,15 +1,15 @@
 /**
  * The EventBridge schedule rule (default bus, UTC) that starts the task. A pause is a tag on the rule
- * (lib/pause.ts): `up` keeps a rule the user paused disabled, and lifts a pause of `down --endpoints`.
+ * (model/pause.ts): `up` keeps a rule the user paused disabled, and lifts a pause of `down --endpoints`.
  */
 import { DisableRuleCommand, EnableRuleCommand, PutRuleCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-eventbridge';
-import type { Ctx, FieldChange, Found, ResourceKind } from '../core/types.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, ruleJobs, type JobParams } from './lib/jobs.js';
+import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, ruleJobs, type JobParams } from '../model/jobs.js';
 import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
-import { interfaceEndpointKeys } from './lib/network.js';
+import { interfaceEndpointKeys } from '../model/network.js';
 import { scheduleMark } from './scheduler-schedule.js';
-import { TAG_PAUSED, describeMark, keptPause, markField, markText, type PauseMark, type Pausable } from './lib/pause.js';
+import { TAG_PAUSED, describeMark, keptPause, markField, markText, type PauseMark, type Pausable } from '../model/pause.js';
 import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
 
 export interface RuleDesired {

@@ -8,14 +8,14 @@
 import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
-import type { FieldChange, ResourceKind } from '../core/types.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, jobUsesDeadLetterQueue, ruleJobs, type JobParams } from './lib/jobs.js';
-import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './lib/guard.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
-import { executionInputTemplate, stateMachineArn, usesStateMachine } from './lib/state-machine.js';
+import type { FieldChange, ResourceKind } from '../engine/types.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, jobUsesDeadLetterQueue, ruleJobs, type JobParams } from '../model/jobs.js';
+import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from '../model/guard.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
+import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import type { JobConfig } from '../config/schema.js';
-import type { Ctx } from '../core/types.js';
+import type { Ctx } from '../engine/types.js';
 
 export const TARGET_ID = 'batch';
 

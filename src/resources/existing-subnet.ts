@@ -1,9 +1,9 @@
 import { DescribeSubnetsCommand, type Subnet } from '@aws-sdk/client-ec2';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { ec2OwnerOf } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
-import { ownsVpc } from './lib/network.js';
+import { ownsVpc } from '../model/network.js';
 import { readOnly } from './lib/external.js';
 import { describeSubnets } from './vpc.js';
 

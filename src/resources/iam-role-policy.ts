@@ -1,15 +1,15 @@
 /**
- * The inline policy `<stack>-<role>` on each role: the role's only permissions (see lib/policies.ts).
+ * The inline policy `<stack>-<role>` on each role: the role's only permissions (see model/policies.ts).
  * Inline policies cannot be tagged; one belongs to us when its role does.
  */
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, jobUsesDeadLetterQueue } from './lib/jobs.js';
-import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from './lib/scheduler.js';
-import { lockPrefixOf } from './lib/guard.js';
+import { isNotFound } from '../base/errors.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, jobUsesDeadLetterQueue } from '../model/jobs.js';
+import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
+import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { getRole, roleKey } from './iam-role.js';
 import type { StackConfig } from '../config/schema.js';

@@ -9,12 +9,12 @@ import {
   ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K, jobKey, type RoleName } from './lib/keys.js';
-import { jobOf } from './lib/jobs.js';
-import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from './lib/scheduler.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K, jobKey, type RoleName } from '../model/keys.js';
+import { jobOf } from '../model/jobs.js';
+import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 

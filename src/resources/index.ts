@@ -2,7 +2,7 @@
  * The only list of resource kinds. The graph is built from each kind's nodes and their deps; the
  * order here only breaks ties among nodes that are ready at the same time.
  */
-import type { ResourceKind } from '../core/types.js';
+import type { ResourceKind } from '../engine/types.js';
 import { ecrRepository } from './ecr-repository.js';
 import { vpc } from './vpc.js';
 import { subnet } from './subnet.js';

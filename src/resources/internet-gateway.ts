@@ -6,16 +6,16 @@ import {
   DetachInternetGatewayCommand,
   type InternetGateway,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
   tagSpecs, unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
-import { needsInternetGateway } from './lib/network.js';
+import { needsInternetGateway } from '../model/network.js';
 
 /** The gateway's settings: the VPC it is attached to ('' when detached). */
 export interface InternetGatewayDesired {

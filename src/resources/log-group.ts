@@ -1,6 +1,6 @@
 /**
  * The CloudWatch Logs groups of the stack: the one the task's awslogs driver writes to (stack.md row 15),
- * and the run history's, where the history rule writes stopped tasks' events (resources/lib/history.ts).
+ * and the run history's, where the history rule writes stopped tasks' events (model/history.ts).
  * Both keep `logs.retentionDays`: history reaches back exactly as far as the runs' own logs, so every run
  * `history` lists can be read with `logs --task`. Retention changes in place; the name cannot.
  */
@@ -14,13 +14,13 @@ import {
   UntagResourceCommand,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { awsErrorCode } from '../core/errors.js';
-import { formatBytes } from '../core/format.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import { formatBytes } from '../base/format.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
-import { historyGroupName } from './lib/history.js';
+import { historyGroupName } from '../model/history.js';
 
 /** The group's settings; `retentionDays` undefined means "never expire". */
 export interface LogGroupDesired {

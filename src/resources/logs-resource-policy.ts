@@ -1,17 +1,17 @@
 /**
  * The CloudWatch Logs resource policy that lets EventBridge write the history rule's events to the
- * history log group (resources/lib/history.ts). One per stack, named `batchctl-<stack>-history`.
+ * history log group (model/history.ts). One per stack, named `batchctl-<stack>-history`.
  *
  * Resource policies are account-wide (10 per region), have a name but no ARN and no tags. Ownership
  * therefore comes from the document: the policy is ours when it names only our history group (and the
  * group is ours). A policy of our name that names anything else is left alone.
  */
 import { DeleteResourcePolicyCommand, DescribeResourcePoliciesCommand, PutResourcePolicyCommand, type ResourcePolicy } from '@aws-sdk/client-cloudwatch-logs';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { decodePolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { historyLogPolicy, historyPolicyName, historyPolicyResources, namesOnly } from './lib/history.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { historyLogPolicy, historyPolicyName, historyPolicyResources, namesOnly } from '../model/history.js';
 
 const KIND = 'logs.resource-policy';
 

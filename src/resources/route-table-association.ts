@@ -5,9 +5,9 @@ import {
   ReplaceRouteTableAssociationCommand,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { change, retryWhileNotFound, stackItems, unlessNotFound } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';

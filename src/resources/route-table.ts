@@ -7,14 +7,14 @@ import {
   type Route,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs,
   unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
-import { ownsVpc, routeNodes } from './lib/network.js';
+import { ownsVpc, routeNodes } from '../model/network.js';
 import { describeInternetGateways } from './internet-gateway.js';
 
 /** The stack's route tables (shared with the association nodes' lookups). */

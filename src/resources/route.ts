@@ -1,10 +1,10 @@
 import { CreateRouteCommand, DeleteRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, type Route, type RouteTable } from '@aws-sdk/client-ec2';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { change, retryWhileNotFound, routeTarget, stackItems, unlessNotFound } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
-import { routeNodes } from './lib/network.js';
+import { routeNodes } from '../model/network.js';
 import { describeRouteTables } from './route-table.js';
 
 /** One route of our route table: where it goes and through what. */

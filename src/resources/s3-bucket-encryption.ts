@@ -4,8 +4,8 @@
  * converges a bucket someone switched to SSE-KMS or an old bucket without default encryption.
  */
 import { GetBucketEncryptionCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
-import type { Ctx, FieldChange } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { bucketOf, bucketSubKind, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The default SSE algorithm (`none` when a rule names none). */

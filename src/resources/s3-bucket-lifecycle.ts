@@ -6,11 +6,11 @@
  * A second rule expires the job's duplicate-trigger lock objects (one per scheduled run) after a week,
  * so they do not pile up for the whole retention period.
  */
-import { sortKeys } from './lib/json.js';
+import { sortKeys } from '../base/json.js';
 import { DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule } from '@aws-sdk/client-s3';
-import type { Ctx, FieldChange } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { LOCK_EXPIRE_DAYS, LOCK_PREFIX } from './lib/guard.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { LOCK_EXPIRE_DAYS, LOCK_PREFIX } from '../model/guard.js';
 import { bucketOf, bucketSubKind, ignoring, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The complete rule list (PutBucketLifecycleConfiguration replaces the whole configuration). */

@@ -4,9 +4,9 @@
  * (the job logs to CloudWatch Logs), so that grant would only widen access and is dropped.
  */
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import type { Ctx, FieldChange } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { canonicalPolicy, type PolicyDocument } from './lib/policies.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { canonicalPolicy, type PolicyDocument } from '../model/policies.js';
 import { bucketArn, bucketOf, bucketSubKind, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The policy document (undefined: the bucket has none). */

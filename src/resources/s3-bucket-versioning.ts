@@ -4,8 +4,8 @@
  * unversioned state, so Suspended is what `false` converges an Enabled bucket to.
  */
 import { GetBucketVersioningCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import type { Ctx, FieldChange } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { bucketOf, bucketSubKind, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** `Disabled` is S3's never-versioned state (GetBucketVersioning returns no Status). */

@@ -13,9 +13,9 @@ import {
   PutBucketTaggingCommand,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import { UserError, awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { UserError, awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { bucketArn, bucketTags, configuredBucketName, readOr } from './lib/s3.js';
 import { describeOwner, managedTags, ownershipOf, resourceTags, tagChanges, tagList } from './lib/tags.js';
 import { retryWhile } from './lib/create.js';

@@ -3,8 +3,8 @@
  * April 2023 already have all four on, so on a fresh bucket this node finds nothing to change.
  */
 import { GetPublicAccessBlockCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
-import type { Ctx, FieldChange } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { bucketOf, bucketSubKind, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The four switches, as S3 names them. */

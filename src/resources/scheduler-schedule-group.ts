@@ -6,10 +6,10 @@ import {
   CreateScheduleGroupCommand, DeleteScheduleGroupCommand, GetScheduleGroupCommand, ListTagsForResourceCommand, TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-scheduler';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { scheduleGroupName, usesScheduler } from './lib/scheduler.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { scheduleGroupName, usesScheduler } from '../model/scheduler.js';
 import { createUnique } from './lib/create.js';
 import { clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 

@@ -2,23 +2,23 @@
  * The EventBridge Scheduler schedule that starts the task (engine `scheduler`): the cron in the
  * configured time zone, the same ECS target as the rule engine's, a retry policy and a dead-letter
  * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does,
- * and a pause is recorded at the end of its description (lib/pause.ts).
+ * and a pause is recorded at the end of its description (model/pause.ts).
  */
-import { sortKeys } from './lib/json.js';
+import { sortKeys } from '../base/json.js';
 import {
   CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
   type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
 } from '@aws-sdk/client-scheduler';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, Found, ResourceKind } from '../core/types.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from './lib/ecs-target.js';
-import { executionInputTemplate, stateMachineArn, usesStateMachine } from './lib/state-machine.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from './lib/jobs.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
+import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '../model/jobs.js';
 import { findRule } from './lib/events.js';
 import type { JobConfig } from '../config/schema.js';
-import { SCHEDULED_TIME_ATTRIBUTE, scheduleGroupName, schedulerInput } from './lib/scheduler.js';
-import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from './lib/pause.js';
+import { SCHEDULED_TIME_ATTRIBUTE, scheduleGroupName, schedulerInput } from '../model/scheduler.js';
+import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
 

@@ -4,9 +4,9 @@
  * holds only the secret ARN and the version id.
  */
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { configuredBucketName } from './lib/s3.js';
 import { clientToken, foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { describeSecret, refusedAsDeleted } from './secret.js';

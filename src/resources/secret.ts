@@ -13,9 +13,9 @@ import {
   UpdateSecretCommand,
   type DescribeSecretResponse,
 } from '@aws-sdk/client-secrets-manager';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
 

@@ -8,16 +8,16 @@ import {
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode } from '../core/errors.js';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K, type SgName } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K, type SgName } from '../model/keys.js';
 import {
   atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
   retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased, type Ec2Describe,
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
 import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
-import { ownsTaskGroup, taskGroupIds, taskGroupKeys } from './lib/network.js';
+import { ownsTaskGroup, taskGroupIds, taskGroupKeys } from '../model/network.js';
 
 const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));

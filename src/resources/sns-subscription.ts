@@ -7,10 +7,10 @@
  * Subscriptions are not taggable: one belongs to us when its topic does (the topic's step checks that).
  */
 import { ListSubscriptionsByTopicCommand, SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { ownTopicArn, ownsTopic } from './lib/notify.js';
+import { isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { ownTopicArn, ownsTopic } from '../model/notify.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import { topicTags } from './sns-topic.js';
 

@@ -11,11 +11,11 @@ import {
   CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListTagsForResourceCommand, SetTopicAttributesCommand, TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-sns';
-import { isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { ownTopicArn, ownsTopic, topicName, topicPolicy } from './lib/notify.js';
-import { canonicalPolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
+import { isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { ownTopicArn, ownsTopic, topicName, topicPolicy } from '../model/notify.js';
+import { canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
 
 export interface TopicDesired {

@@ -12,13 +12,13 @@
  * The policy is the queue's `Policy` attribute: it cannot be tagged, and is ours when the queue is.
  */
 import { GetQueueAttributesCommand, ListQueueTagsCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { isNotFound } from '../core/errors.js';
+import { isNotFound } from '../base/errors.js';
 import { retryWhile } from './lib/create.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { jobUsesDeadLetterQueue, ruleJobs } from './lib/jobs.js';
-import { arn, canonicalPolicy, samePolicy, type PolicyDocument } from './lib/policies.js';
-import { deadLetterQueueName, queueArn, queueUrl } from './lib/scheduler.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { jobUsesDeadLetterQueue, ruleJobs } from '../model/jobs.js';
+import { arn, canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { deadLetterQueueName, queueArn, queueUrl } from '../model/scheduler.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import type { StackConfig } from '../config/schema.js';
 

@@ -7,10 +7,10 @@ import {
   CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,
   SetQueueAttributesCommand, TagQueueCommand, UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
-import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from './lib/scheduler.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
+import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 
 /** The attributes we set, as SQS returns them (strings). */

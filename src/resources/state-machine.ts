@@ -1,19 +1,19 @@
 /**
  * A job's Step Functions state machine (jobs with `task.timeout` or `task.retries`): the schedule starts
- * it, and it runs the job's task with the timeout and the retries (lib/state-machine.ts has the
+ * it, and it runs the job's task with the timeout and the retries (model/state-machine.ts has the
  * definition and why). Standard workflow, tagged like everything else: ours only with our tag.
  */
 import {
   CreateStateMachineCommand, DeleteStateMachineCommand, DescribeStateMachineCommand, ListTagsForResourceCommand,
   TagResourceCommand, UntagResourceCommand, UpdateStateMachineCommand, type DescribeStateMachineOutput,
 } from '@aws-sdk/client-sfn';
-import { awsErrorCode, isNotFound } from '../core/errors.js';
-import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from '../core/types.js';
-import { canonicalJson } from './lib/json.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, type JobParams } from './lib/jobs.js';
-import { ecsTargetDeps } from './lib/ecs-target.js';
-import { stateMachineArn, stateMachineDefinition, stateMachineJobs, stateMachineName } from './lib/state-machine.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
+import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { canonicalJson } from '../base/json.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, type JobParams } from '../model/jobs.js';
+import { ecsTargetDeps } from '../model/ecs-target.js';
+import { stateMachineArn, stateMachineDefinition, stateMachineJobs, stateMachineName } from '../model/state-machine.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
 

@@ -5,9 +5,9 @@ import {
   ModifySubnetAttributeCommand,
   type Subnet,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode } from '../core/errors.js';
-import type { ResourceKind } from '../core/types.js';
-import { K, type SubnetGroup } from './lib/keys.js';
+import { awsErrorCode } from '../base/errors.js';
+import type { ResourceKind } from '../engine/types.js';
+import { K, type SubnetGroup } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, networkBlockers,
   retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased,

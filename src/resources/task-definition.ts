@@ -10,13 +10,13 @@ import {
   type RegisterTaskDefinitionCommandInput, type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { createHash } from 'node:crypto';
-import { MissingRecord, awsErrorCode } from '../core/errors.js';
-import type { Ctx, FieldChange, Found, NodeSpec, ResourceKind, ResourceRecord } from '../core/types.js';
-import { K, jobKey } from './lib/keys.js';
-import { jobOf, type JobParams } from './lib/jobs.js';
-import { ENV_JOB_NAME } from './lib/guard.js';
-import { repositoryUri, secretArn } from './lib/policies.js';
-import { containerImage, imageToRun, parseRef } from './lib/images.js';
+import { MissingRecord, awsErrorCode } from '../base/errors.js';
+import type { Ctx, FieldChange, Found, NodeSpec, ResourceKind, ResourceRecord } from '../engine/types.js';
+import { K, jobKey } from '../model/keys.js';
+import { jobOf, type JobParams } from '../model/jobs.js';
+import { ENV_JOB_NAME } from '../model/guard.js';
+import { repositoryUri, secretArn } from '../model/policies.js';
+import { containerImage, imageToRun, parseRef } from '../model/images.js';
 import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
 
@@ -186,7 +186,7 @@ async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition
 
 /**
  * The revision the config asks for. `live`: the image the current revision runs, which a pinned job keeps
- * (lib/images.ts).
+ * (model/images.ts).
  */
 async function desiredFor(ctx: Ctx, node: NodeSpec<JobParams>, live: string | undefined): Promise<TaskDefDesired> {
   const job = jobOf(ctx.config, node.params.job);

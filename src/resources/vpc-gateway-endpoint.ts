@@ -1,6 +1,6 @@
 import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
   canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound,

@@ -1,13 +1,13 @@
 import { CreateVpcEndpointCommand, ModifyVpcEndpointCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
   change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound, sorted,
   tagSpecs, waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
-import { endpointSubnetIds, endpointSubnetKeys } from './lib/network.js';
+import { endpointSubnetIds, endpointSubnetKeys } from '../model/network.js';
 
 /** An interface endpoint's settings (id lists sorted). */
 export interface InterfaceEndpointDesired {

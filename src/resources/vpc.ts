@@ -9,15 +9,15 @@ import {
   type Subnet,
   type Vpc,
 } from '@aws-sdk/client-ec2';
-import type { Ctx, ResourceKind } from '../core/types.js';
-import { K } from './lib/keys.js';
+import type { Ctx, ResourceKind } from '../engine/types.js';
+import { K } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
   stackItems, tagSpecs, unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
-import { ownsVpc } from './lib/network.js';
+import { ownsVpc } from '../model/network.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {

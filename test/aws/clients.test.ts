@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientConfig, createAwsClients, credentialError, CONNECT_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS } from '../../src/aws/clients.js';
 import { configuredProfiles, profileRegion } from '../../src/aws/profiles.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/base/version.js';
 
 describe('AWS clients', () => {
   it('share region, standard retry with more attempts than the default, and a batchctl user agent', () => {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { scratch } from '../helpers/stack.js';
-import { runUp } from '../../src/core/up.js';
-import { RecordingReporter } from '../../src/core/reporter.js';
+import { runUp } from '../../src/stack/up.js';
+import { RecordingReporter } from '../../src/engine/reporter.js';
 
 const seen: { method: string; url: string; ua: string; body: string; auth: string }[] = [];
 let server: Server;

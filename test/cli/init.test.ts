@@ -14,8 +14,8 @@ import { withEnv } from '../helpers/env.js';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema, resolveNetwork } from '../../src/config/schema.js';
 import { schemaKeys } from '../helpers/schema-keys.js';
-import { defaultZones, renderConfig } from '../../src/config/template.js';
-import { stackFromDirectory } from '../../src/core/init.js';
+import { defaultZones, renderConfig } from '../../src/info/template.js';
+import { stackFromDirectory } from '../../src/info/init.js';
 
 const io = captureCli();
 const { out, err } = io;
@@ -82,7 +82,7 @@ describe('batchctl init', () => {
   it('shows every key the schema has, and what it writes is exactly the defaults', () => {
     const text = renderConfig({ stack: 'demo', region: 'us-east-1' });
     const missing = schemaKeys().filter((k) => !new RegExp(`(^[ #]*|[{,] )${k.split('.').at(-1)}:`, 'm').test(text));
-    expect(missing, 'a key the schema has but the init template (src/config/template.ts) does not show').toEqual([]);
+    expect(missing, 'a key the schema has but the init template (src/info/template.ts) does not show').toEqual([]);
     const written = parse(text);
     const { batchSubnets, endpointSubnets } = written.network;
     // Compared as they apply: network keys left out take their mode's defaults (resolveNetwork).

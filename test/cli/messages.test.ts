@@ -17,7 +17,7 @@ import { withEnv } from '../helpers/env.js';
 import { captureCli } from '../helpers/cli.js';
 import { unreachable } from '../../src/aws/clients.js';
 import { KNOWN_REGIONS, REGIONS_BY_PARTITION } from '../../src/config/regions.js';
-import { detachLines } from '../../src/cli/run-now.js';
+import { detachLines } from '../../src/cli/commands/run-now.js';
 
 const io = captureCli();
 const { out, err } = io;

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
 import { killLeftovers, ptyLauncher, spawnCli, spawnOnPty, type Child } from '../helpers/pty.js';
-import { canAnimate, outputMode } from '../../src/cli/output.js';
+import { canAnimate, outputMode } from '../../src/cli/lib/output.js';
 
 afterEach(killLeftovers);
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, MAX_CONFIG_BYTES, loadConfig, parseConfigText } from '../../src/config/load.js';
-import { UserError } from '../../src/core/errors.js';
-import { printable } from '../../src/core/format.js';
+import { UserError } from '../../src/base/errors.js';
+import { printable } from '../../src/base/format.js';
 import { checkEndpointOverrides } from '../../src/aws/clients.js';
 import { DEFAULT_CONFIG_PATH, ROOT } from '../helpers/ctx.js';
 

@@ -60,7 +60,7 @@ const args = process.argv.slice(2);
 const commands: string[][] = [[]];
 for (const a of args) {
   if (a === '--then') commands.push([]);
-  else commands[commands.length - 1].push(a);
+  else commands[commands.length - 1]!.push(a);
 }
 let code = 0;
 for (const cmd of commands) {

@@ -179,7 +179,7 @@ export class FakeAwsCore {
         throw new Error(`fake AWS: ${svc.name} has no model for this command (input ${JSON.stringify(input)})`);
       });
       for (const op of Object.keys(svc.ops)) {
-        stub.on(svc.ops[op].command).callsFake((input: unknown, getClient: () => any) => withSdkRetries(getClient, () => send(svc.name, op, input)));
+        stub.on(svc.ops[op]!.command).callsFake((input: unknown, getClient: () => any) => withSdkRetries(getClient, () => send(svc.name, op, input)));
       }
       this.stubs.push(stub);
     }

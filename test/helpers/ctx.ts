@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { configSchema, fillNames, defaultBucketName, type StackConfig } from '../../src/config/schema.js';
 import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
-import { buildContext } from '../../src/core/context.js';
-import { RecordingReporter } from '../../src/core/reporter.js';
-import type { Ctx, Found, ResourceRecord } from '../../src/core/types.js';
+import { buildContext } from '../../src/engine/context.js';
+import { RecordingReporter } from '../../src/engine/reporter.js';
+import type { Ctx, Found, ResourceRecord } from '../../src/engine/types.js';
 import type { FakeAws } from '../fake-aws/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -21,7 +21,7 @@ export async function driftEveryKind(fake: FakeAws): Promise<void> {
   endpointSg.ingress = [{ id: 'sgr-in', protocol: 'tcp', from: 22, to: 22, peer: '0.0.0.0/0' }];
   byLogical(fake.ec2.securityGroups, 'security-group/task').egress = [{ id: 'sgr-stray', protocol: 'tcp', from: 22, to: 22, peer: '0.0.0.0/0' }];
   ours.routes.push({ dest: '0.0.0.0/0', target: 'igw-0123456789abcdef0' });
-  [...fake.secretsManager.secrets.values()][0].description = 'changed by hand';
+  [...fake.secretsManager.secrets.values()][0]!.description = 'changed by hand';
   byLogical(fake.ec2.endpoints, 'vpc-endpoint/s3').policy = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }] });
   const iface = byLogical(fake.ec2.endpoints, 'vpc-endpoint/logs');
   iface.subnetIds = iface.subnetIds.slice(1);
@@ -29,7 +29,7 @@ export async function driftEveryKind(fake: FakeAws): Promise<void> {
   role.trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
   role.attached.add('arn:aws:iam::aws:policy/ReadOnlyAccess');
   fake.iam.roles.get('sample-batch-execution')!.inline.set('stray', JSON.stringify({ Version: '2012-10-17', Statement: [] }));
-  const bucket = [...fake.s3.buckets.values()][0];
+  const bucket = [...fake.s3.buckets.values()][0]!;
   bucket.publicAccessBlock = undefined;
   bucket.encryption = undefined;
   bucket.policy = undefined;

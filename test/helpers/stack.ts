@@ -4,9 +4,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runUp, type UpReport } from '../../src/core/up.js';
+import { runUp, type UpReport } from '../../src/stack/up.js';
 import type { Pacer } from '../../src/aws/pacing.js';
-import { RecordingReporter } from '../../src/core/reporter.js';
+import { RecordingReporter } from '../../src/engine/reporter.js';
 import { afterEach, vi } from 'vitest';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { DEFAULT_CONFIG_PATH } from './ctx.js';

@@ -21,8 +21,8 @@ import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, settleWithFakeTimers, type Scratch } from '../helpers/stack.js';
 import { ROOT } from '../helpers/ctx.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { ADMIN_COMMANDS, AWS_FREE_COMMANDS, POLICY_COMMANDS, type PolicyCommand } from '../../src/core/policy.js';
-import { runLogs } from '../../src/core/logs.js';
+import { ADMIN_COMMANDS, AWS_FREE_COMMANDS, POLICY_COMMANDS, type PolicyCommand } from '../../src/info/policy.js';
+import { runLogs } from '../../src/runs/logs.js';
 import { createAwsClients, ALL_SERVICES } from '../../src/aws/clients.js';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { allowingStatements, authRequests } from './iam-model.js';
@@ -286,9 +286,9 @@ describe('every call of every command is allowed by the policy printed for it', 
     // Settings changed in the config, and behind batchctl's back.
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 9 * * ? *)').replace('a@example.com, b@example.com', 'a@example.com, c@example.com')
       .replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
-    const queue = [...fake.sqs.queues.values()][0];
+    const queue = [...fake.sqs.queues.values()][0]!;
     queue.attributes.MessageRetentionPeriod = '60';
-    [...fake.sns.topics.values()][0].attributes.DisplayName = 'renamed';
+    [...fake.sns.topics.values()][0]!.attributes.DisplayName = 'renamed';
     await as('up', s, ['up'], { state });
     // A tag dropped from the config is removed from every kind (only the keys batchctl manages).
     s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
@@ -482,7 +482,7 @@ describe('every call of every command is allowed by the policy printed for it', 
     await as('up', s, ['up']);
     fake.iam.roles.get('sample-batch-task')!.attached.add('arn:aws:iam::aws:policy/ReadOnlyAccess');
     // Data in the bucket and the repository: down refuses without --force, then deletes it all.
-    const bucket = [...fake.s3.buckets.values()][0];
+    const bucket = [...fake.s3.buckets.values()][0]!;
     fake.s3.addObject(bucket.name, 'out/a.txt', 'a');
     fake.s3.addObject(bucket.name, 'out/a.txt', 'b');
     fake.ecr.addImage('sample-batch', 'latest');

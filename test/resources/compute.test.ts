@@ -4,9 +4,9 @@ import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
+import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
-import { K } from '../../src/resources/lib/keys.js';
+import { K } from '../../src/model/keys.js';
 import { iamRole } from '../../src/resources/iam-role.js';
 import { iamRolePolicy } from '../../src/resources/iam-role-policy.js';
 import { ecsCluster } from '../../src/resources/ecs-cluster.js';
@@ -16,8 +16,8 @@ import { eventsTarget } from '../../src/resources/events-target.js';
 import { sqsQueue } from '../../src/resources/sqs-queue.js';
 import { sqsQueuePolicy } from '../../src/resources/sqs-queue-policy.js';
 import { isIamPropagationError } from '../../src/resources/lib/iam-propagation.js';
-import { samePolicy, decodePolicy, type PolicyDocument } from '../../src/resources/lib/policies.js';
-import { awsErrorCode } from '../../src/core/errors.js';
+import { samePolicy, decodePolicy, type PolicyDocument } from '../../src/model/policies.js';
+import { awsErrorCode } from '../../src/base/errors.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';

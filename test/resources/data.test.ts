@@ -4,8 +4,8 @@ import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand, PutL
 import { DeleteSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { testCtx, defaultConfig } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
-import { K } from '../../src/resources/lib/keys.js';
+import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
+import { K } from '../../src/model/keys.js';
 import { ecrRepository } from '../../src/resources/ecr-repository.js';
 import { s3Bucket } from '../../src/resources/s3-bucket.js';
 import { s3PublicAccessBlock } from '../../src/resources/s3-public-access-block.js';

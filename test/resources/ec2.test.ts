@@ -26,9 +26,9 @@ import {
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
 import { settleWithFakeTimers } from '../helpers/stack.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
+import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
-import { K } from '../../src/resources/lib/keys.js';
+import { K } from '../../src/model/keys.js';
 import { canonicalPolicy, ruleAtoms } from '../../src/resources/lib/ec2.js';
 import { vpc } from '../../src/resources/vpc.js';
 import { subnet } from '../../src/resources/subnet.js';

@@ -7,17 +7,17 @@ import { CreateTopicCommand, SetTopicAttributesCommand, SNSClient, SubscribeComm
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/core/types.js';
+import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
-import { K } from '../../src/resources/lib/keys.js';
+import { K } from '../../src/model/keys.js';
 import { snsTopic } from '../../src/resources/sns-topic.js';
 import { snsSubscription } from '../../src/resources/sns-subscription.js';
 import { eventsAlertRule } from '../../src/resources/events-alert-rule.js';
 import { ALERT_TARGET_ID, eventsAlertTarget } from '../../src/resources/events-alert-target.js';
 import { ecsCluster } from '../../src/resources/ecs-cluster.js';
-import { UserError } from '../../src/core/errors.js';
-import { computeCost, resolvePrices } from '../../src/core/cost.js';
-import { renderCost } from '../../src/cli/cost.js';
+import { UserError } from '../../src/base/errors.js';
+import { computeCost, resolvePrices } from '../../src/info/cost.js';
+import { renderCost } from '../../src/cli/commands/cost.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';

@@ -17,9 +17,9 @@ import { iamRolePolicy } from '../../src/resources/iam-role-policy.js';
 import { eventsRule } from '../../src/resources/events-rule.js';
 import { eventsTarget } from '../../src/resources/events-target.js';
 import { isIamPropagationError } from '../../src/resources/lib/iam-propagation.js';
-import { K } from '../../src/resources/lib/keys.js';
+import { K } from '../../src/model/keys.js';
 import type { StackConfig } from '../../src/config/schema.js';
-import type { ResourceRecord } from '../../src/core/types.js';
+import type { ResourceRecord } from '../../src/engine/types.js';
 
 let fake: FakeAws | undefined;
 afterEach(() => {

@@ -11,8 +11,8 @@
  *   through a client that never resends (`ctx.aws.once`), and after a lost response looks the resource
  *   up, waiting a bounded time for eventual consistency, before creating again.
  */
-import { UserError, WaitTimeout, awsErrorCode } from '../../core/errors.js';
-import type { Ctx, Ownership } from '../../core/types.js';
+import { UserError, WaitTimeout, awsErrorCode } from '../../base/errors.js';
+import type { Ctx, Ownership } from '../../engine/types.js';
 import { describeOwner } from './tags.js';
 
 /** Transport failures after which the request may have reached AWS and been applied. */

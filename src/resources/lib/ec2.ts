@@ -14,10 +14,10 @@ import {
   type TagSpecification,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { WaitTimeout, awsErrorCode, isNotFound } from '../../core/errors.js';
-import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../core/types.js';
+import { WaitTimeout, awsErrorCode, isNotFound } from '../../base/errors.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../engine/types.js';
 import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagDelta, tagList, tagRecord } from './tags.js';
-import { K } from './keys.js';
+import { K } from '../../model/keys.js';
 import { retryWhile } from './create.js';
 
 /** The Name tag EC2 resources carry (for the console; never used to find anything: it is not unique). */

@@ -5,8 +5,8 @@
  */
 import { DescribeVpcEndpointServicesCommand, type EC2Client, type ServiceDetail } from '@aws-sdk/client-ec2';
 import type { StackConfig } from '../../config/schema.js';
-import { UserError } from '../../core/errors.js';
-import type { Ctx } from '../../core/types.js';
+import { UserError } from '../../base/errors.js';
+import type { Ctx } from '../../engine/types.js';
 
 /** An endpoint service: by its short name (`ecr.dkr`) and type. */
 export interface EndpointServiceWanted {

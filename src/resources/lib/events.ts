@@ -6,10 +6,10 @@ import {
   DeleteRuleCommand, DescribeRuleCommand, ListRulesCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
-import { isNotFound } from '../../core/errors.js';
-import type { Ctx, Ownership, ResourceRecord } from '../../core/types.js';
+import { isNotFound } from '../../base/errors.js';
+import type { Ctx, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
-import { TAG_PAUSED, parseMark, type PauseMark } from './pause.js';
+import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   try {

@@ -3,7 +3,7 @@
  * EventBridge) may not be able to see or assume it for several seconds. Their errors look like
  * permanent validation failures. The engine uses this classifier to retry such steps with backoff.
  */
-import { awsErrorCode } from '../../core/errors.js';
+import { awsErrorCode } from '../../base/errors.js';
 
 const ROLE_ARN = /arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+/;
 

@@ -5,11 +5,11 @@
  */
 import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { StackConfig } from '../../config/schema.js';
-import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../core/types.js';
-import { K } from './keys.js';
+import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../engine/types.js';
+import { K } from '../../model/keys.js';
 import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './events.js';
-import { familyArnPrefixes } from './notify.js';
-import { canonicalJson } from './json.js';
+import { familyArnPrefixes } from '../../model/notify.js';
+import { canonicalJson } from '../../base/json.js';
 import { resourceTags, tagChanges, tagList, hasTagChange } from './tags.js';
 
 /** What a pattern rule is configured to be. */

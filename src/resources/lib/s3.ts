@@ -5,9 +5,9 @@
  * (NoSuchLifecycleConfiguration...) is "missing", so the engine creates it and reports it created.
  */
 import { GetBucketTaggingCommand } from '@aws-sdk/client-s3';
-import { UserError, awsErrorCode } from '../../core/errors.js';
-import type { Ctx, Ownership, ResourceKind, ResourceRecord } from '../../core/types.js';
-import { K } from './keys.js';
+import { UserError, awsErrorCode } from '../../base/errors.js';
+import type { Ctx, Ownership, ResourceKind, ResourceRecord } from '../../engine/types.js';
+import { K } from '../../model/keys.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './tags.js';
 
 /** The configured bucket name. The engine resolves the default (`<stack>-<account>-<region>`) before `up`. */

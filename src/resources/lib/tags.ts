@@ -1,4 +1,4 @@
-import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership } from '../../core/types.js';
+import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership } from '../../engine/types.js';
 
 /** The tags of one resource: the stack tag, the config's extra tags, and the node's logical name. */
 export function resourceTags(ctx: Ctx, key: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -35,7 +35,7 @@ export function ownershipOf(ctx: Pick<Ctx, 'stack'>, tags: Record<string, string
   return stack === ctx.stack ? { owned: true } : { owned: false, owner: stack ?? null };
 }
 
-export { describeOwner } from '../../core/types.js';
+export { describeOwner } from '../../engine/types.js';
 
 /**
  * The ownership of something AWS cannot tag, which is ours exactly when its parent is. When this walk

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { runCommand } from '../lib/common.js';
+import type { HistoryEntry, HistoryReport } from '../../runs/history.js';
+import { formatSeconds, table } from './status.js';
+
+/** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
+const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
+
+/** The digest's first 12 hex characters (as `docker images` shows it), or `-`. */
+const shortDigest = (d: string | undefined) => (d ? d.replace(/^sha256:/, '').slice(0, 12) : '-');
+
+/** What a line says about how the run ended (or why no run happened). */
+function endText(e: HistoryEntry): string {
+  if (e.result === 'missed') return e.reason ?? '';
+  if (e.result === 'running') return e.attempts && e.attempts.length > 1 ? `attempt ${e.attempts.length} ${e.stoppedAt ? 'waiting to retry' : 'running'}` : '';
+  const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts)` : '';
+  // A clean exit's reason is always "Essential container in task exited": only failures need the text.
+  return (e.exitCode === 0 || !e.stoppedReason ? e.stopCode ?? '' : `${e.stopCode ?? ''}: ${e.stoppedReason}`) + tries;
+}
+
+/** The plain-text rendering: one line per run or missed time, newest first, then the notes. */
+export function renderHistory(r: HistoryReport): string[] {
+  const several = r.jobs.length > 1;
+  const out = [`History of ${several ? `stack ${r.stack}` : `job ${r.jobs[0]}`} since ${utc(r.since)} UTC (${r.region}): ${count(r)}`];
+  if (r.entries.length) {
+    out.push(...table([
+      [...(several ? ['JOB'] : []), 'RESULT', 'TRIGGER', 'SCHEDULED', 'STARTED', 'STOPPED', 'DURATION', 'EXIT', 'TASK', 'IMAGE', 'STOP'],
+      ...r.entries.map((e) => [
+        ...(several ? [e.job] : []),
+        e.result, e.trigger, utc(e.scheduledTime), utc(e.startedAt), utc(e.stoppedAt),
+        e.durationSeconds !== undefined ? formatSeconds(e.durationSeconds) : '-',
+        e.exitCode !== undefined ? String(e.exitCode) : '-',
+        e.shortId ?? '-', shortDigest(e.imageDigest), endText(e),
+      ]),
+    ]));
+  }
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out;
+}
+
+function count(r: HistoryReport): string {
+  const n = (k: HistoryEntry['result']) => r.entries.filter((e) => e.result === k).length;
+  const runs = r.entries.length - n('missed');
+  const parts = [`${runs} run${runs === 1 ? '' : 's'}`, `${n('failed')} failed`, `${n('missed')} missed`];
+  if (n('running')) parts.push(`${n('running')} running`);
+  return parts.join(', ');
+}
+
+/** `batchctl history [job] [--since 7d]`: runs newest first, with missed scheduled times. */
+export function registerHistory(program: Command): void {
+  program
+    .command('history')
+    .argument('[job]', 'one job (default: every job of the stack)')
+    .description('list runs newest first (trigger, scheduled time, start, stop, exit code, image) and scheduled times that produced no run, beyond the hour ECS keeps stopped tasks')
+    .option('--since <when>', 'how far back: a duration (30m, 24h, 7d, 2w) or an ISO date (2026-11-28, 2026-11-28T03:00:00Z)', '7d')
+    .action(async (job: string | undefined, opts: { since: string }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runHistory, parseSince }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
+        const since = parseSince(opts.since, new Date());
+        const report = await runHistory({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, reporter: new WarningsReporter(), job, since,
+        });
+        process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...report }, null, 2) + '\n' : renderHistory(report).join('\n') + '\n');
+        return 0;
+      }),
+    );
+}

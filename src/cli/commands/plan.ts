@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { runCommand, positiveInt } from '../lib/common.js';
+import { fmt } from '../../base/format.js';
+
+/** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
+export const EXIT_CHANGES_PENDING = 3;
+
+const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-', forget: '.' } as const;
+
+/** `batchctl plan`: what `up` would change, field by field, without changing anything. */
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('show what `up` would create, update or refuse to replace, field by field (read-only)')
+    .option('--all', 'also list unchanged resources (as --verbose does)')
+    .option('--fail-on-changes', `exit ${EXIT_CHANGES_PENDING} when changes are pending (for CI drift checks)`)
+    // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
+    .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
+    .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
+    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
+    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runPlan }, { WarningsReporter }, { imageWarnings }] = await Promise.all([import('../../stack/plan.js'), import('../lib/output.js'), import('../../model/image-check.js')]);
+        const all = opts.all || flags.verbose;
+        const reporter = new WarningsReporter();
+        const plan = await runPlan({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out,
+        });
+        const errors = plan.entries.filter((e) => e.action === 'error');
+        const saved = plan.saved ? `Saved the plan as ${plan.saved.path} (${plan.saved.id}): apply exactly it with \`batchctl up ${plan.saved.path}\`.` : undefined;
+        // Said on stderr so `--json` output stays one document.
+        if (opts.out && !plan.saved) process.stderr.write(`warning: the plan was not saved to ${opts.out}: ${errors.some((e) => !e.conflict) ? 'it is incomplete (a read failed)' : 'up would refuse it'}\n`);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({
+            ok: errors.length === 0, stack: plan.stack, region: plan.region, account: plan.account, pending: plan.pending,
+            counts: plan.counts, warnings: reporter.warnings,
+            resources: plan.entries.map((e) => ({
+              key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
+              changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
+              error: e.error?.message,
+              ...(e.conflict ? { conflict: true } : {}),
+              ...(e.external ? { owner: 'you' } : {}),
+              ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
+              ...(e.notes?.length ? { notes: e.notes } : {}),
+            })),
+            conflicts: plan.conflicts.map((e) => e.key),
+            images: plan.images,
+            ...(plan.saved ? { saved: plan.saved } : {}),
+          }, null, 2) + '\n');
+        } else {
+          const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
+          for (const e of plan.entries) {
+            const id = e.record?.id ? `  ${e.record.id}` : '';
+            const note = e.external && e.action === 'unchanged' ? '  (read only: batchctl never changes or deletes it)'
+              : e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
+                : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
+            const hasDup = !!e.found?.duplicates?.length;
+            // Yours (mode existing) is always shown: what the stack builds on, and that it stays as it is.
+            if (e.action === 'unchanged' && !all && !hasDup && !e.notes?.length && !e.external) continue;
+            const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
+            out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
+            for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+            if (e.error) out.push(`      ${e.error.message}`);
+            for (const n of e.notes ?? []) out.push(`      note: ${n}`);
+          }
+          const c = plan.counts;
+          const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
+          out.push(plan.pending
+            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
+            : `No changes: ${c.unchanged} resources match the config.`);
+          if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
+          if (saved) out.push(saved);
+          // Converging is not running: a stack whose image is missing runs its schedule into failures.
+          out.push(...imageWarnings(plan.images).map((w) => `warning: ${w}`));
+          process.stdout.write(out.join('\n') + '\n');
+        }
+        // 1: the plan is incomplete (a read failed); 2: `up` would refuse (not ours, replacement).
+        if (errors.some((e) => !e.conflict)) return 1;
+        if (plan.conflicts.length) return 2;
+        return (opts.failOnChanges || opts.detailedExitcode) && plan.pending ? EXIT_CHANGES_PENDING : 0;
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { runCommand } from '../lib/common.js';
+
+/** `batchctl state migrate --to <place>`: move the state between a local file and S3. */
+export function registerState(program: Command): void {
+  const state = program.command('state').description('work with the state itself (where it lives)');
+  state
+    .command('migrate')
+    .description('move the state to another place (a file or s3://bucket/key) without ever having two')
+    .requiredOption('--to <file|s3://bucket/key>', 'where the state goes')
+    .option('--force-unlock <lock-id>', 'first remove the lock with this id on the current state (a run that died holding it)')
+    .action(async (opts: { to: string; forceUnlock?: string }, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        const [{ runStateMigrate }, { WarningsReporter }] = await Promise.all([import('../../stack/state-migrate.js'), import('../lib/output.js')]);
+        const reporter = new WarningsReporter();
+        const r = await runStateMigrate({
+          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
+          statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, to: opts.to,
+        });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ ok: true, ...r, warnings: reporter.warnings }, null, 2) + '\n');
+        } else {
+          process.stdout.write([
+            `${r.resumed ? 'Finished moving' : 'Moved'} the state of stack ${r.stack} (${r.resources} resources)`,
+            `  from ${r.from}`,
+            `  to   ${r.to}`,
+            `${r.from} now only says where the state went. Point every command at the new place:`,
+            ...r.configHint.split('\n').map((l) => `  ${l}`),
+          ].join('\n') + '\n');
+        }
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { runCommand } from '../lib/common.js';
+
+/** `batchctl validate`: check the config only; no AWS client is loaded, no AWS call made. */
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check batch.config.yaml and print every problem at once (no AWS call)')
+    .action(async (_opts, cmd: Command) =>
+      runCommand(cmd, async (flags) => {
+        // The config loader alone: not the stack module, which brings the state and AWS client code.
+        const { loadConfig } = await import('../../config/load.js');
+        const warnings: string[] = [];
+        const config = await loadConfig(flags.config, {
+          region: flags.region,
+          warn: (m) => { warnings.push(m); process.stderr.write(`warning: ${m}\n`); },
+        });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region, warnings }, null, 2) + '\n');
+        } else {
+          process.stdout.write(`${flags.config}: ok (stack ${config.stack}, region ${config.region})\n`);
+        }
+        return 0;
+      }),
+    );
+}

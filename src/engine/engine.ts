@@ -1,0 +1,625 @@
+/**
+ * The convergence engine: walks the dependency graph with bounded concurrency, running for each node
+ * find -> create | diff -> update, and saving the state after every step.
+ */
+import { randomUUID } from 'node:crypto';
+import type { StackConfig } from '../config/schema.js';
+import type { AwsClients } from '../aws/clients.js';
+import { buildContext } from './context.js';
+import { fmt } from '../base/format.js';
+import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
+import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
+import type { Clock } from '../base/clock.js';
+import { realClock } from '../base/clock.js';
+import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
+import type { StateStore } from '../state/state.js';
+import { TAG_STACK, describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
+
+/** Everything a run needs besides its options. */
+export interface EngineEnv {
+  config: StackConfig;
+  aws: AwsClients;
+  account: string;
+  partition: string;
+  reporter: Reporter;
+  state: StateStore;
+  clock?: Clock;
+  kinds: readonly ResourceKind[];
+  /** Recognises "IAM has not propagated yet" errors, naming the role when it can. */
+  iamPropagation?: (err: unknown) => { role?: string } | undefined;
+}
+
+/** Options of `up`. */
+export interface UpOptions {
+  /** Steps in flight at once. Default DEFAULT_PARALLEL. */
+  parallel?: number;
+  /** How long steps refused because of IAM propagation are retried. Default 2 minutes. */
+  iamRetryBudgetMs?: number;
+  /**
+   * Called once the whole graph is assessed, before anything is written or refused: a saved plan checks
+   * there that nothing moved since it was made. Throwing stops `up` with nothing written.
+   */
+  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void>;
+  /**
+   * Called with a node's assessment just before it converges (a node whose dependencies changed is
+   * assessed again first). Throwing fails that step: a saved plan refuses a change it did not show.
+   */
+  beforeStep?: (a: Assessment) => void;
+}
+
+/** The outcome of one run. */
+export interface RunResult {
+  events: ResourceEvent[];
+  counts: Record<ResourceAction, number>;
+  wallMs: number;
+  /** Empty when the run succeeded. */
+  failures: Error[];
+}
+
+/**
+ * Steps in flight at once. Mutating calls wait for their AWS throttling bucket (aws/pacing.ts), so this
+ * bound no longer protects AWS; a low one would let steps waiting for one bucket (50 task definitions at
+ * one a second) hold every slot while another bucket (IAM) sits idle. High enough that every ready step
+ * of a 50-job stack runs, and the buckets alone set the pace.
+ */
+export const DEFAULT_PARALLEL = 64;
+export const IAM_RETRY_BUDGET_MS = 120_000;
+
+/** A change `up` will not make: it needs the resource replaced. */
+export class ReplacementRefused extends UserError {
+  constructor(readonly key: string, readonly label: string, readonly changes: FieldChange[]) {
+    super(
+      `${label} ${key} would have to be replaced to change ${changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`).join(', ')}`,
+      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) and run up again',
+    );
+  }
+}
+
+
+/**
+ * Converge every resource of the config. First the same assessment `plan` makes, over the whole graph:
+ * when anything is in conflict (a resource that is not ours, a replacement) the run stops there, having
+ * written nothing. Throws RunFailed (after reporting) when any step failed.
+ */
+export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResult> {
+  const graph = buildGraph(env.config, env.kinds);
+  return walk(env, graph, opts);
+}
+
+/** The outcome of a scheduled walk: which keys ran, failed, or never started (and what blocked them). */
+export interface WalkOutcome {
+  done: Set<string>;
+  failures: { key: string; error: Error }[];
+  notStarted: { key: string; blockedBy: string[] }[];
+}
+
+/**
+ * Run `step` for every key once all of `prereqs(key)` are done, at most `parallel` at a time. After a
+ * failure no new step starts (steps in flight finish); the keys never started are returned with what
+ * blocked them. `up` walks deps first; `down` passes dependants as prerequisites to walk reversed.
+ */
+export async function walkKeys(
+  keys: string[],
+  prereqs: (key: string) => string[],
+  parallel: number,
+  step: (key: string) => Promise<void>,
+  onFailure?: (key: string, error: Error) => void,
+): Promise<WalkOutcome> {
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  const running = new Set<string>();
+  const failures: WalkOutcome['failures'] = [];
+  const waiting = new Map(keys.map((k) => [k, new Set(prereqs(k))]));
+  const dependants = new Map<string, string[]>(keys.map((k) => [k, []]));
+  for (const k of keys) for (const p of waiting.get(k)!) dependants.get(p)?.push(k);
+  let stopping = false;
+  await new Promise<void>((resolveAll) => {
+    const pump = () => {
+      if (!stopping) {
+        for (const key of keys) {
+          if (running.size >= Math.max(1, parallel)) break;
+          if (done.has(key) || running.has(key) || failed.has(key) || waiting.get(key)!.size > 0) continue;
+          running.add(key);
+          step(key).then(
+            () => {
+              running.delete(key);
+              done.add(key);
+              for (const d of dependants.get(key)!) waiting.get(d)!.delete(key);
+              pump();
+            },
+            (err: unknown) => {
+              running.delete(key);
+              failed.add(key);
+              const error = err instanceof Error ? err : new Error(String(err));
+              failures.push({ key, error });
+              onFailure?.(key, error);
+              stopping = true;
+              pump();
+            },
+          );
+        }
+      }
+      if (running.size === 0) resolveAll();
+    };
+    pump();
+  });
+  const notStarted = keys
+    .filter((k) => !done.has(k) && !failed.has(k))
+    .map((k) => ({ key: k, blockedBy: [...waiting.get(k)!].filter((d) => !done.has(d)) }));
+  return { done, failures, notStarted };
+}
+
+/**
+ * For each step never started, the failed steps that kept it waiting, followed through the steps in
+ * between (vpc failed, so the subnets never started, so neither did the endpoints: all "after vpc").
+ * Empty for a step that waited for no failure: the walk simply starts nothing new once a step fails.
+ */
+export function failedPrerequisites(outcome: WalkOutcome): Map<string, string[]> {
+  const failed = new Set(outcome.failures.map((f) => f.key));
+  const blocked = new Map(outcome.notStarted.map((n) => [n.key, n.blockedBy]));
+  const memo = new Map<string, string[]>();
+  const causes = (key: string): string[] => {
+    if (failed.has(key)) return [key];
+    let out = memo.get(key);
+    if (!out) {
+      out = [...new Set((blocked.get(key) ?? []).flatMap(causes))].sort();
+      memo.set(key, out);
+    }
+    return out;
+  };
+  return new Map(outcome.notStarted.map((n) => [n.key, causes(n.key)]));
+}
+
+async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunResult> {
+  const clock = env.clock ?? realClock;
+  const started = clock.now();
+  const runId = randomUUID();
+  const records = env.state.records();
+  const previousTagKeys = env.state.tagKeys();
+  const events: ResourceEvent[] = [];
+  const emit = (e: ResourceEvent) => {
+    events.push(e);
+    env.reporter.stepDone(e);
+  };
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const result = (failures: Error[]): RunResult => ({ events, counts: countActions(events), wallMs: clock.now() - started, failures });
+
+  // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
+  const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
+  await opts.beforeFirstWrite?.(graph, assessment);
+  const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
+  const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+  for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
+  for (const [key, e] of assessment.errors) for (const note of (e as { notes?: string[] }).notes ?? []) env.reporter.warn(`${key}: ${note}`);
+  if (refusals.length) {
+    for (const { key, error } of refusals) {
+      const n = graph.byKey.get(key)!;
+      emit({ key, kind: n.kind.kind, label: n.kind.label, action: 'failed', message: error.message });
+    }
+    env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
+    const failures = refusals.map((r) => r.error);
+    throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  }
+
+  // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment
+  // (no second read); the others are looked at again, with their dependencies' new records.
+  env.state.setTagKeys([...previousTagKeys, ...Object.keys(env.config.tags)]);
+  const actions = new Map<string, ResourceAction>();
+  const duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[] = [];
+  const ctxFor = (key: string) => buildContext({
+    config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed,
+    intend: async (record) => {
+      env.state.put(key, record);
+      await env.state.save();
+    },
+  });
+  const runStep = async (key: string): Promise<void> => {
+    const node = graph.byKey.get(key)!;
+    const t0 = clock.now();
+    env.reporter.stepStarted(node.key, node.kind.label);
+    const ctx = ctxFor(key);
+    const prior = assessment.entries.get(key);
+    const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
+    const a = prior && !prior.partial && settled
+      ? prior
+      : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+    // What only this look showed (the first could not see the node whole: its dependencies did not exist).
+    if (a !== prior) for (const note of a.notes ?? []) if (!prior?.notes?.includes(note)) env.reporter.warn(`${key}: ${note}`);
+    opts.beforeStep?.(a);
+    const { action, record, changes } = await converge(env, node, ctx, a, opts, clock);
+    actions.set(key, action);
+    assessment.assessed.set(key, a.found && action === 'unchanged' ? a.found : { record, owned: true, observed: a.desired });
+    for (const d of a.found?.duplicates ?? []) duplicates.push({ key, kept: record, record: d });
+    records.set(node.key, record);
+    env.state.put(node.key, record);
+    await env.state.save();
+    emit({
+      key: node.key, kind: node.kind.kind, label: node.kind.label, action,
+      id: record.id, arn: record.arn, changes, durationMs: clock.now() - t0,
+    });
+  };
+
+  const outcome = await walkKeys(
+    graph.nodes.map((n) => n.key),
+    (k) => graph.byKey.get(k)!.spec.deps,
+    parallel,
+    runStep,
+    (key, error) => {
+      const node = graph.byKey.get(key)!;
+      emit({ key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: error.message });
+    },
+  );
+  // Everything that never ran: dependants of a failure, or independent steps not started after it.
+  const causes = failedPrerequisites(outcome);
+  for (const { key, blockedBy } of outcome.notStarted) {
+    const node = graph.byKey.get(key)!;
+    emit({
+      key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
+      message: blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
+      notStarted: { after: causes.get(key)! },
+    });
+  }
+  const failures = outcome.failures.map((f) => f.error);
+  // Only once everything the config describes has converged: resources the config no longer has (an
+  // endpoint removed from the list, the old trigger after a schedule engine switch) and duplicates are
+  // deleted, so what replaces them always exists before they go.
+  if (!failures.length) failures.push(...(await cleanUp(env, graph, records, duplicates, runId, opts, clock, emit)));
+  if (!failures.length) {
+    // Every resource carries the config's tags now: keys dropped earlier are gone from all of them.
+    env.state.setTagKeys(Object.keys(env.config.tags));
+    await env.state.save();
+  }
+  if (failures.length) throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  return result(failures);
+}
+
+/** What stops `up` before its first write: resources that are not ours, refused replacements, failed reads. */
+export function refusalsOf(assessment: GraphAssessment): { key: string; error: Error }[] {
+  const out: { key: string; error: Error }[] = [];
+  for (const [key, a] of assessment.entries) if (a.action === 'replace') out.push({ key, error: new ReplacementRefused(key, a.label, a.changes) });
+  for (const [key, error] of assessment.errors) out.push({ key, error });
+  return out;
+}
+
+/** State records whose keys the config's graph no longer has: what `up` deletes after converging. */
+export function staleRecords(graph: Graph, records: Map<string, ResourceRecord>): [string, ResourceRecord][] {
+  return [...records].filter(([key]) => !graph.byKey.has(key));
+}
+
+/**
+ * The node now holding the resource a stale record names, if any: a config that gives a new node the
+ * same name (a job moved into `jobs:` under a new key, keeping its family and rule names) finds the
+ * resource under the new key. Deleting the stale record's resource would then delete the new node's.
+ */
+export function heldBy(graph: Graph, live: Map<string, ResourceRecord>, record: ResourceRecord): string | undefined {
+  for (const [key, r] of live) if (graph.byKey.has(key) && r.kind === record.kind && r.id === record.id) return key;
+  return undefined;
+}
+
+/**
+ * After converging: delete the state records the config no longer has and the duplicates found, in
+ * reverse dependency order. Nothing is deleted before its own tags (or its parent's) say it is ours: a
+ * stale record naming a resource that is not ours is reported and forgotten, never acted on.
+ */
+async function cleanUp(
+  env: EngineEnv, graph: Graph, records: Map<string, ResourceRecord>, duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[],
+  runId: string, opts: UpOptions, clock: Clock, emit: (e: ResourceEvent) => void,
+): Promise<Error[]> {
+  const kindOf = (kind: string) => env.kinds.find((k) => k.kind === kind);
+  const stale = staleRecords(graph, records).filter(([, rec]) => kindOf(rec.kind));
+  // Duplicates are ordered among themselves by their nodes' dependencies (a duplicate endpoint group goes
+  // before the duplicate task group its rule references); stale records, having no node, by their kinds.
+  const dupKey = (d: { key: string; record: ResourceRecord }) => `${d.key}#${d.record.id}`;
+  const targets = [
+    ...stale.map(([key, rec]) => ({ key, stateKey: key as string | undefined, record: rec, note: undefined as string | undefined, deps: [] as string[], orphan: true })),
+    ...duplicates.map((d) => ({
+      key: dupKey(d), stateKey: undefined, record: d.record, note: `duplicate of ${d.kept.id} (${d.key})`, orphan: false,
+      deps: duplicates.filter((o) => graph.byKey.get(d.key)?.spec.deps.includes(o.key)).map(dupKey),
+    })),
+  ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
+  if (!targets.length) return [];
+  const byKey = new Map(targets.map((t) => [t.key, t]));
+  const outcome = await walkKeys(
+    targets.map((t) => t.key),
+    deletionPrerequisites(targets, env.kinds),
+    opts.parallel ?? DEFAULT_PARALLEL,
+    async (key) => {
+      const t = byKey.get(key)!;
+      const t0 = clock.now();
+      env.reporter.stepStarted(key, t.kindDef.label);
+      const ctx = buildContext({
+        config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+        reporter: env.reporter, clock, runId, records, stepKey: key,
+      });
+      const forget = async () => {
+        if (!t.stateKey) return;
+        records.delete(t.stateKey);
+        env.state.remove(t.stateKey);
+        await env.state.save();
+      };
+      if (t.kindDef.external) {
+        // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
+        await forget();
+        return;
+      }
+      const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
+      if (holder) {
+        await forget();
+        emit({ key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0, action: 'skipped', message: `now ${holder}'s: kept, its old record forgotten` });
+        return;
+      }
+      let own: Ownership | undefined;
+      try {
+        own = await t.kindDef.ownerOf(ctx, t.record);
+        if (own?.owned) await t.kindDef.delete(ctx, t.record);
+      } catch (err) {
+        throw asStepError(key, 'delete', err);
+      }
+      await forget();
+      const base = { key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 };
+      if (!own) emit({ ...base, action: 'absent' });
+      else if (own.owned) emit({ ...base, action: 'deleted', ...(t.note ? { message: t.note } : {}) });
+      else {
+        const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
+        env.reporter.warn(`${key}: ${message}`);
+        emit({ ...base, action: 'skipped', message });
+      }
+    },
+    (key, error) => {
+      const t = byKey.get(key)!;
+      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
+    },
+  );
+  // What never started stays in the state, and says why: never a silent success.
+  const causes = failedPrerequisites(outcome);
+  for (const { key, blockedBy } of outcome.notStarted) {
+    const t = byKey.get(key)!;
+    emit({
+      key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure',
+      notStarted: { after: causes.get(key)! },
+    });
+  }
+  const errors = outcome.failures.map((f) => f.error);
+  if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
+  return errors;
+}
+
+export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
+  const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 } as Record<ResourceAction, number>;
+  for (const e of events) counts[e.action] += 1;
+  return counts;
+}
+
+/** What `plan` and `up` both compute for a node: the one diff, so `plan` shows what `up` does. */
+export interface Assessment {
+  key: string;
+  label: string;
+  kind: string;
+  /** `replace`: the change needs a new resource, which `up` refuses. */
+  action: 'create' | 'update' | 'unchanged' | 'replace';
+  found?: Found;
+  desired?: unknown;
+  changes: FieldChange[];
+  /**
+   * The node's dependencies do not all exist yet (plan, and `up`'s first pass): it will be created, or
+   * looked at again once they exist.
+   */
+  partial?: boolean;
+  /** What the reader should know: a state record that is not ours (ignored), duplicates `up` deletes. */
+  notes?: string[];
+  /** The state's record for this node names a resource that is not ours: it was ignored. */
+  ignoredRecord?: boolean;
+  /** The user's resource (an `external` kind): read only, always `unchanged`. */
+  external?: boolean;
+}
+
+/** A resource of the user's that the config names (an `external` kind) and that does not exist. */
+export class ExternalMissing extends UserError {
+  constructor(readonly key: string, readonly label: string) {
+    super(
+      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, and batchctl never creates it`,
+      'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
+    );
+  }
+}
+
+/** A resource exists under the node's name (or tags) and is not this stack's: never adopted, never touched. */
+export class NotOurs extends UserError {
+  constructor(readonly key: string, readonly label: string, readonly found: Found, stack: string) {
+    super(
+      found.owner
+        ? `${label} ${found.record.id} (${key}) already exists and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
+        : `${label} ${found.record.id} (${key}) already exists but ${describeOwner(found)}: it is not part of stack '${stack}'`,
+      found.owner
+        ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
+        : `batchctl never adopts resources it did not create: rename it in the config, or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
+    );
+  }
+}
+
+/**
+ * Find a node and diff it against the config. A state record naming a resource that is not ours is
+ * noted and ignored (the node is looked up by its tags or name instead). Throws NotOurs for a resource
+ * that is not ours under the node's own name. With `tolerateMissingDeps` (plan, `up`'s first pass), a
+ * node whose dependencies do not exist yet is reported as `create` (partial) instead of failing.
+ */
+export async function assess(
+  node: GraphNode,
+  ctx: Ctx,
+  recorded: ResourceRecord | undefined,
+  stack: string,
+  tolerateMissingDeps = false,
+): Promise<Assessment> {
+  const { kind, spec } = node;
+  const base = { key: node.key, label: kind.label, kind: kind.kind };
+  if (kind.external) {
+    // Yours: found or refused, never diffed, created or claimed (it carries no tag of ours).
+    const found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
+    if (!found) throw new ExternalMissing(node.key, kind.label);
+    return { ...base, action: 'unchanged', found, desired: found.observed, changes: [], external: true };
+  }
+  const notes: string[] = [];
+  let ignoredRecord = false;
+  let found: Found | undefined;
+  try {
+    found = await step(node, 'find', () => kind.find(ctx, spec, recorded));
+    if (found && !found.owned && recorded) {
+      notes.push(`${recorded.id} is recorded in the state but ${describeOwner(found)}: not touched`);
+      ignoredRecord = true;
+      found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
+    }
+  } catch (err) {
+    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) {
+      return { ...base, action: 'create', changes: [], partial: true, notes, ignoredRecord };
+    }
+    throw err;
+  }
+  if (found && !found.owned) throw Object.assign(new NotOurs(node.key, kind.label, found, stack), { notes, ignoredRecord });
+  if (found?.duplicates?.length) {
+    const ids = found.duplicates.map((d) => d.id).join(', ');
+    notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
+  }
+  const more = { notes, ignoredRecord };
+  let desired: unknown;
+  try {
+    desired = await kind.desired(ctx, spec, found);
+  } catch (err) {
+    if (tolerateMissingDeps && err instanceof MissingRecord) {
+      return found
+        ? { ...base, ...more, action: 'update', found, partial: true, changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }] }
+        : { ...base, ...more, action: 'create', partial: true, changes: [] };
+    }
+    throw err;
+  }
+  notes.push(...(kind.notes?.(desired, found) ?? []));
+  if (!found) return { ...base, ...more, action: 'create', desired, changes: [] };
+  const changes = kind.diff(desired, found.observed);
+  if (changes.length === 0) return { ...base, ...more, action: 'unchanged', found, desired, changes };
+  const replace = changes.filter((c) => c.replace);
+  if (replace.length || !kind.update) return { ...base, ...more, action: 'replace', found, desired, changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })) };
+  return { ...base, ...more, action: 'update', found, desired, changes };
+}
+
+/** What one walk of assessments found. */
+export interface GraphAssessment {
+  /** Per node key, its assessment (absent for the nodes in `errors`). */
+  entries: Map<string, Assessment>;
+  /** Nodes that could not be assessed, or that are not ours (NotOurs). */
+  errors: Map<string, Error>;
+  /** What was found of each node (Ctx.assessed), for untaggable children and for `up`'s second pass. */
+  assessed: Map<string, Found | null>;
+  /** Keys whose state record names a resource that is not ours. */
+  ignored: Set<string>;
+  /** The walk's shared reads (stack-wide listings), for `down`'s orphan sweep. */
+  memo: Map<string, Promise<unknown>>;
+}
+
+/**
+ * Assess every node, dependencies first (a node's find may need its parents' ids). Read-only. `records`
+ * (the state's) is updated with what is found live; a node found missing, or not ours, loses its record,
+ * so its dependants are assessed as `create` instead of being looked up with a dead or foreign id.
+ */
+export async function assessGraph(
+  env: Pick<EngineEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state'>,
+  graph: Graph,
+  opts: { records: Map<string, ResourceRecord>; runId: string; parallel: number; clock: Clock; previousTagKeys: readonly string[] },
+): Promise<GraphAssessment> {
+  const out: GraphAssessment = { entries: new Map(), errors: new Map(), assessed: new Map(), ignored: new Set(), memo: new Map() };
+  await walkKeys(
+    graph.nodes.map((n) => n.key),
+    (k) => graph.byKey.get(k)!.spec.deps,
+    opts.parallel,
+    async (key) => {
+      const node = graph.byKey.get(key)!;
+      const ctx = buildContext({
+        config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, clock: opts.clock,
+        runId: opts.runId, records: opts.records, stepKey: key, previousTagKeys: opts.previousTagKeys, assessed: out.assessed, memo: out.memo,
+      });
+      try {
+        const a = await assess(node, ctx, env.state.get(key), env.config.stack, true);
+        if (a.ignoredRecord) out.ignored.add(key);
+        if (a.found) opts.records.set(key, a.found.record);
+        else opts.records.delete(key);
+        if (!a.partial) out.assessed.set(key, a.found ?? null);
+        out.entries.set(key, a);
+      } catch (err) {
+        opts.records.delete(key);
+        if (err instanceof NotOurs) out.assessed.set(key, err.found);
+        if ((err as { ignoredRecord?: boolean }).ignoredRecord) out.ignored.add(key);
+        out.errors.set(key, err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  );
+  return out;
+}
+
+async function converge(
+  env: EngineEnv,
+  node: GraphNode,
+  ctx: Ctx,
+  a: Assessment,
+  opts: UpOptions,
+  clock: Clock,
+): Promise<{ action: ResourceAction; record: ResourceRecord; changes?: string[] }> {
+  const { kind, spec } = node;
+  switch (a.action) {
+    case 'unchanged':
+      return { action: 'unchanged', record: a.found!.record };
+    case 'replace':
+      throw new ReplacementRefused(node.key, kind.label, a.changes);
+    case 'create': {
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'create', () => kind.create(ctx, spec, a.desired)));
+      return { action: 'created', record };
+    }
+    case 'update': {
+      const update = kind.update!.bind(kind);
+      const found = a.found!;
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'update', () => update(ctx, spec, found, a.desired, a.changes)));
+      return { action: 'updated', record: record ?? found.record, changes: a.changes.map((c) => c.field) };
+    }
+  }
+}
+
+/** Run one AWS step; turn SDK errors into AwsStepError naming the resource, the step and the code. */
+async function step<T>(node: GraphNode, name: Step, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asStepError(node.key, name, err);
+  }
+}
+
+export function asStepError(resource: string, name: Step, err: unknown): Error {
+  if (err instanceof UserError || err instanceof AwsStepError) return err;
+  if (err instanceof WaitTimeout) return new AwsStepError(resource, 'wait', 'Timeout', err.message, err);
+  const code = awsErrorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return new AwsStepError(resource, name, code, message, err);
+}
+
+/**
+ * IAM is eventually consistent: for seconds after CreateRole, other services may refuse the role
+ * ("cannot be assumed", "Role is not valid"). Those refusals are retried with backoff within a budget.
+ */
+async function withIamRetry<T>(env: EngineEnv, node: GraphNode, reporter: Reporter, clock: Clock, opts: UpOptions, fn: () => Promise<T>): Promise<T> {
+  const budget = opts.iamRetryBudgetMs ?? IAM_RETRY_BUDGET_MS;
+  const start = clock.now();
+  let delay = 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const cause = err instanceof AwsStepError ? err.cause : err;
+      const hit = env.iamPropagation?.(cause);
+      const elapsed = clock.now() - start;
+      if (!hit || elapsed + delay > budget) throw err;
+      reporter.stepProgress(
+        node.key,
+        `waiting for IAM role ${hit.role ?? ''} to propagate (attempt ${attempt}, ${Math.round(elapsed / 1000)} s of ${Math.round(budget / 1000)} s)`.replace('role  to', 'role to'),
+      );
+      await clock.sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Opening a stack for a command: config, clients, identity, state and lock, in the order that makes
+ * user errors surface before any AWS call (a bad config never reaches AWS).
+ */
+import type { StackConfig } from '../config/schema.js';
+import { defaultBucketName } from '../config/schema.js';
+import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } from '../aws/clients.js';
+import type { Pacer } from '../aws/pacing.js';
+import type { Clock } from '../base/clock.js';
+import type { Reporter } from './reporter.js';
+import { UserError } from '../base/errors.js';
+import { StateStore, locationText, resolveStateLocation, type HeldLock, type StateBackend, type StateLocation } from '../state/state.js';
+
+/** Options shared by the commands that work on a stack. */
+export interface StackOptions {
+  /** Path of batch.config.yaml. */
+  configPath: string;
+  /** --region (wins over the config and the environment). */
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  /**
+   * --state: a file or `s3://bucket/key`. Default: the config's `state.s3`, else
+   * `.batchctl/<stack>.state.json` beside the config file.
+   */
+  statePath?: string;
+  /** Remove the lock with this id before taking it (a run that died holding it). */
+  forceUnlock?: string;
+  /** Warn about how the state is stored (an S3 state bucket without versioning): `plan` does. */
+  checkStateStorage?: boolean;
+  reporter: Reporter;
+  clock?: Clock;
+  /** The buckets the stack's mutating calls wait for (aws/pacing.ts); default: AWS's rates, fresh for this command. */
+  pacer?: Pacer;
+}
+
+/** A stack opened for a command. Call `close()` in a finally block. */
+export interface OpenStack {
+  config: StackConfig;
+  aws: AwsClients;
+  account: string;
+  partition: string;
+  /** The STS caller ARN (who runs this command). */
+  caller: string;
+  state: StateStore;
+  close(): Promise<void>;
+}
+
+/** Load and validate the config only (no AWS client is loaded); its warnings go to the reporter. */
+export async function loadStackConfig(opts: Pick<StackOptions, 'configPath' | 'region'> & { reporter?: Pick<Reporter, 'warn'> }): Promise<StackConfig> {
+  const { loadConfig } = await import('../config/load.js');
+  return loadConfig(opts.configPath, { region: opts.region, warn: opts.reporter && ((m) => opts.reporter!.warn(m)) });
+}
+
+/** Where this command's state lives (flag, config, default). */
+export function stateLocationOf(opts: Pick<StackOptions, 'statePath' | 'configPath'>, config: StackConfig): StateLocation {
+  return resolveStateLocation({ flag: opts.statePath, stack: config.stack, configPath: opts.configPath, s3: config.state?.s3 });
+}
+
+/**
+ * The backend of a location. An S3 state gets its own client, in the bucket's region when the config
+ * names it (the state bucket is often in another region than the stack), else following S3's redirect.
+ */
+export async function openStateBackend(
+  loc: StateLocation,
+  opts: Pick<StackOptions, 'profile' | 'endpointUrl'> & { region: string; stackBucket?: string },
+): Promise<StateBackend> {
+  if (loc.kind === 'local') {
+    const { LocalStateBackend } = await import('../state/local.js');
+    return new LocalStateBackend(loc.path);
+  }
+  if (opts.stackBucket && loc.bucket === opts.stackBucket) {
+    throw new UserError(
+      `the state ${locationText(loc)} is in the stack's own bucket, which \`down\` deletes`,
+      'keep the state in a bucket of its own (one bucket can hold the states of many stacks)',
+    );
+  }
+  const [{ S3StateBackend }, clients] = await Promise.all([
+    import('../state/s3.js'),
+    createAwsClients({ region: loc.region ?? opts.region, profile: opts.profile, endpointUrl: opts.endpointUrl, followRegionRedirects: !loc.region }, ['s3']),
+  ]);
+  return new S3StateBackend(clients.s3, loc.bucket, loc.key, loc.region ?? opts.region);
+}
+
+/**
+ * Open a stack: validate the config, build the clients for `services`, ask STS who we are, name the
+ * bucket, and (when `lockCommand` is set) take the state lock; then read the state. `loaded`: the
+ * config, when the command has loaded it already.
+ */
+export async function openStack(opts: StackOptions, services: ServiceName[], lockCommand?: string, loaded?: StackConfig): Promise<OpenStack> {
+  // A command that read the config already passes it: loading it again would repeat its warnings.
+  const config = loaded ?? await loadStackConfig(opts);
+  const location = stateLocationOf(opts, config);
+  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, services);
+  const who = await callerIdentity(aws);
+  config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
+  const warn = (m: string) => opts.reporter.warn(m);
+  if (location.kind === 'local' && location.legacyPath) {
+    const { adoptLegacyState } = await import('../state/local.js');
+    await adoptLegacyState(location.path, location.legacyPath, warn);
+  }
+  const backend = await openStateBackend(location, { ...opts, region: config.region, stackBucket: config.bucket.name });
+  const lock: HeldLock | undefined = lockCommand
+    ? await backend.lock({ command: lockCommand, caller: who.arn, forceUnlock: opts.forceUnlock, warn })
+    : undefined;
+  try {
+    const [state, advice] = await Promise.all([
+      StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }),
+      opts.checkStateStorage ? backend.advice() : [],
+    ]);
+    for (const a of advice) warn(a);
+    return {
+      config, aws, account: who.account, partition: who.partition, caller: who.arn, state,
+      close: async () => { await lock?.release(); },
+    };
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}

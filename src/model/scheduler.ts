@@ -1,0 +1,131 @@
+/**
+ * Names, IAM documents and the target input of the EventBridge Scheduler engine.
+ */
+import type { JobConfig, StackConfig } from '../config/schema.js';
+import type { Ctx } from '../engine/types.js';
+import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
+import { K, type RoleName } from './keys.js';
+import { jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
+import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
+import { startExecutionPolicy, stateMachinePolicy, stateMachineTrustPolicy, usesStateMachine } from './state-machine.js';
+
+/** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
+export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
+
+/** True when a job of the config runs on EventBridge Scheduler: the stack then has its schedule group. */
+export const usesScheduler = (config: StackConfig) => schedulerJobs(config).length > 0;
+
+/** True when a job's schedule sends failed invocations to the dead-letter queue, which the stack then shares. */
+export const usesDeadLetterQueue = (config: StackConfig) => config.jobs.some(jobUsesDeadLetterQueue);
+
+/**
+ * The stack's schedule group. Schedules cannot be tagged; the group can, so it carries our tags and
+ * the schedule's ownership follows it.
+ */
+export const scheduleGroupName = (config: StackConfig) => config.stack;
+
+/** The dead-letter queue's name. */
+export const deadLetterQueueName = (config: StackConfig) => `${config.stack}-schedule-dlq`;
+
+/** The queue URL SQS uses for a queue name (GetQueueUrl returns this form). */
+export function queueUrl(ctx: Ctx, name: string): string {
+  const host = ctx.partition === 'aws-cn' ? `sqs.${ctx.region}.amazonaws.com.cn` : `sqs.${ctx.region}.amazonaws.com`;
+  return `https://${host}/${ctx.account}/${name}`;
+}
+
+/** SQS ARNs are derived from the name: `arn:<partition>:sqs:<region>:<account>:<name>`. */
+export const queueArn = (ctx: Ctx, name: string) => arn(ctx, 'sqs', name);
+
+/** One IAM role of the stack: the shared execution role, or a job's task or trigger role. */
+export interface RoleRef {
+  role: RoleName;
+  /** The job whose role it is; undefined for the execution role. */
+  job?: string;
+}
+
+/**
+ * The roles of a config: the execution role (shared: it only pulls images, writes the shared log group
+ * and reads the shared secret), and per job a task role (that job's bucket access), the trigger's role,
+ * which follows the job's engine, and for a job with a timeout or retries its state machine's role.
+ */
+export function stackRoles(config: StackConfig): RoleRef[] {
+  return [
+    { role: 'execution' },
+    ...config.jobs.flatMap((j): RoleRef[] => [
+      { role: 'task', job: j.name }, { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name },
+      ...(usesStateMachine(j) ? [{ role: 'states' as const, job: j.name }] : []),
+    ]),
+  ];
+}
+
+/** One inline policy of the stack: its role's, or (`start`) the trigger role's that starts the job's state machine. */
+export interface PolicyRef extends RoleRef {
+  start?: boolean;
+}
+
+/**
+ * The inline policies of a config, one per role, except that the trigger role of a job that runs through
+ * its state machine has the policy that starts it instead of the one that runs the task directly.
+ */
+export function stackPolicies(config: StackConfig): PolicyRef[] {
+  return stackRoles(config).map((r) => {
+    const job = r.job === undefined ? undefined : config.jobs.find((j) => j.name === r.job);
+    return job && (r.role === 'events' || r.role === 'scheduler') && usesStateMachine(job) ? { ...r, start: true } : r;
+  });
+}
+
+/** The name of one of the stack's roles. */
+export function stackRoleName(ctx: Ctx, r: RoleRef): string {
+  return roleNameOf(ctx, r.role, r.job);
+}
+
+/** Who may assume a role: the scheduler role trusts scheduler.amazonaws.com, from this account only. */
+export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
+  if (r === 'states') return stateMachineTrustPolicy(ctx);
+  if (r !== 'scheduler') return trustPolicy(ctx, r);
+  return {
+    Version: '2012-10-17',
+    Statement: [{
+      Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole',
+      // Scoped to this stack's schedule group: another schedule in the account cannot use this role.
+      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account, 'aws:SourceArn': arn(ctx, 'scheduler', `schedule-group/${scheduleGroupName(ctx.config)}`) } },
+    }],
+  };
+}
+
+/**
+ * The scheduler role's permissions: the same as the EventBridge rule's role (run our family in our
+ * cluster, pass our two task roles, tag the task on RunTask), plus sending failed invocations to the
+ * dead-letter queue: Scheduler writes to the DLQ with the schedule's execution role.
+ */
+export function schedulerPolicy(ctx: Ctx, job: JobConfig, doc = eventsPolicy(ctx, job)): PolicyDocument {
+  if (!jobUsesDeadLetterQueue(job)) return doc;
+  const dlq = ctx.maybeRecord(K.deadLetterQueue)?.arn ?? queueArn(ctx, deadLetterQueueName(ctx.config));
+  return {
+    ...doc,
+    Statement: [...doc.Statement, { Sid: 'DeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: dlq }],
+  };
+}
+
+/** The inline policy of any of the stack's roles (`start`: the trigger's that starts the job's state machine). */
+export function stackInlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined, start = false): PolicyDocument {
+  if (start) return r === 'scheduler' ? schedulerPolicy(ctx, job!, startExecutionPolicy(ctx, job!)) : startExecutionPolicy(ctx, job!);
+  if (r === 'states') return stateMachinePolicy(ctx, job!);
+  return r === 'scheduler' ? schedulerPolicy(ctx, job!) : inlinePolicy(ctx, r, job);
+}
+
+const SENTINEL = '\u0000time\u0000';
+
+/**
+ * The schedule target's Input: the RunTask overrides as JSON, with the scheduled-time context
+ * attribute where BATCH_SCHEDULED_TIME's value goes (Scheduler substitutes it on every invocation, so
+ * the job's duplicate guard sees the same time the rule engine passes). Any other `<` is written as
+ * `\u003c` so a command argument can never be read as a context attribute.
+ */
+export function schedulerInput(containerName: string, command: string[], duplicateGuard: boolean): string {
+  const environment = [{ name: ENV_SCHEDULED_TIME, value: SENTINEL }];
+  if (!duplicateGuard) environment.push({ name: ENV_DUPLICATE_GUARD, value: 'off' });
+  return JSON.stringify({ containerOverrides: [{ name: containerName, command, environment }] })
+    .replaceAll('<', '\\u003c')
+    .replace(JSON.stringify(SENTINEL), `"${SCHEDULED_TIME_ATTRIBUTE}"`);
+}

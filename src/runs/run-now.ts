@@ -1,0 +1,177 @@
+/**
+ * `run-now`: start the job exactly as the schedule would (the LIVE EventBridge target's settings), then
+ * wait for it, streaming that task's own log stream, and report the container's exit code. A job whose
+ * schedule starts its state machine (a timeout or retries) runs through it (run-execution.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { ListTasksCommand, RunTaskCommand, type RunTaskCommandInput, type TaskOverride } from '@aws-sdk/client-ecs';
+import { ListTargetsByRuleCommand, type Target } from '@aws-sdk/client-eventbridge';
+import type { AwsClients } from '../aws/clients.js';
+import { UserError, isNotFound } from '../base/errors.js';
+import { taskIdOf, taskStream } from './logs.js';
+import { openStack } from '../engine/stack.js';
+import { pickJob } from '../model/job-select.js';
+import { TARGET_ID } from '../resources/events-target.js';
+import { scheduleGroupName } from '../model/scheduler.js';
+import { NothingStarted, RUN_NOW_STARTED_BY, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+
+/** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
+export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
+
+/** Read the schedule's target (ECS, or the job's state machine) as it is in AWS now. */
+export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: string): Promise<Target> {
+  const upFirst = new UserError(`the schedule target of rule ${rule} does not exist`, 'run `batchctl up` first');
+  let targets: Target[];
+  try {
+    targets = (await aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
+  } catch (err) {
+    if (isNotFound(err)) throw upFirst;
+    throw err;
+  }
+  const t = targets.find((x) => x.Id === TARGET_ID);
+  if (!t?.Arn || (!t.EcsParameters?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
+  return t;
+}
+
+/**
+ * Read the Scheduler schedule's target, in the rule target's shape so the rest of run-now is shared.
+ * Its Input goes in as an input template: the scheduled-time context attribute is a placeholder like
+ * the rule's `<time>`, and is dropped the same way (a manual run has no scheduled time).
+ */
+export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, group: string, name: string): Promise<Target> {
+  const { GetScheduleCommand } = await import('@aws-sdk/client-scheduler');
+  const upFirst = new UserError(`the schedule ${group}/${name} does not exist`, 'run `batchctl up` first');
+  let s;
+  try {
+    s = await aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
+  } catch (err) {
+    if (isNotFound(err)) throw upFirst;
+    throw err;
+  }
+  const t = s.Target;
+  const e = t?.EcsParameters;
+  if (!t?.Arn || (!e?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
+  return {
+    Id: TARGET_ID,
+    Arn: t.Arn,
+    RoleArn: t.RoleArn,
+    ...(t.Input !== undefined ? { InputTransformer: { InputPathsMap: {}, InputTemplate: t.Input } } : {}),
+    ...(e ? { EcsParameters: {
+      ...e,
+      // Scheduler writes tags as [{key: value}], EventBridge as [{Key, Value}].
+      Tags: e.Tags?.flatMap((m) => Object.entries(m).map(([Key, Value]) => ({ Key, Value }))),
+    } as Target['EcsParameters'] } : {}),
+  };
+}
+
+/**
+ * The RunTask request that does what the target does: EventBridge's PascalCase EcsParameters mapped to
+ * ECS's camelCase, the target's Input as overrides, then `--command` / `--env` on our container.
+ */
+export function runTaskInput(t: Target, container: string, o: { command?: string[]; env?: Record<string, string>; clientToken: string }): RunTaskCommandInput {
+  const e = t.EcsParameters!;
+  const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
+  const overrides = targetOverrides(t);
+  if (o.command || (o.env && Object.keys(o.env).length)) {
+    const list = overrides.containerOverrides ?? [];
+    let c = list.find((x) => x.name === container);
+    if (!c) list.push((c = { name: container }));
+    if (o.command) c.command = o.command;
+    if (o.env) {
+      const merged = new Map((c.environment ?? []).map((v) => [v.name ?? '', v.value ?? '']));
+      for (const [k, v] of Object.entries(o.env)) merged.set(k, v);
+      c.environment = [...merged].map(([name, value]) => ({ name, value }));
+    }
+    overrides.containerOverrides = list;
+  }
+  return {
+    cluster: t.Arn,
+    taskDefinition: e.TaskDefinitionArn,
+    count: e.TaskCount ?? 1,
+    ...(e.CapacityProviderStrategy?.length
+      ? { capacityProviderStrategy: e.CapacityProviderStrategy.map((s) => ({ capacityProvider: s.capacityProvider, weight: s.weight, base: s.base })) }
+      : { launchType: e.LaunchType }),
+    platformVersion: e.PlatformVersion,
+    networkConfiguration: vpc
+      ? { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp } }
+      : undefined,
+    propagateTags: e.PropagateTags,
+    enableECSManagedTags: e.EnableECSManagedTags,
+    enableExecuteCommand: e.EnableExecuteCommand,
+    group: e.Group,
+    referenceId: e.ReferenceId,
+    tags: e.Tags?.map((x) => ({ key: x.Key, value: x.Value })),
+    overrides,
+    // startedBy allows 36 letters, digits, hyphens and underscores; scheduled runs show events-rule/<name>.
+    startedBy: RUN_NOW_STARTED_BY,
+    // The SDK resends the same serialized request on a retry, token included: a RunTask whose response
+    // was lost is answered with the task it already started instead of starting a second one.
+    clientToken: o.clientToken,
+  };
+}
+
+/**
+ * The container overrides the target would send: its static Input, or its InputTransformer's template
+ * with the event placeholders taken out. A manual run has no scheduled event, so an environment variable
+ * filled from the event (BATCH_SCHEDULED_TIME) is left unset, which the job reads as "not scheduled".
+ */
+export function targetOverrides(t: Target): TaskOverride {
+  return manualInput<TaskOverride>(t, (o, placeholder) => {
+    for (const c of o.containerOverrides ?? []) {
+      if (c.environment) c.environment = c.environment.filter((v) => v.value !== placeholder);
+    }
+  }) ?? {};
+}
+
+/** The task definition family of a family or revision ARN. */
+export function familyOf(taskDefinitionArn: string): string {
+  return taskDefinitionArn.split('/').at(-1)!.replace(/:\d+$/, '');
+}
+
+/** Start the job now; by default wait for it to stop, streaming its log. */
+export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
+  // Step Functions too: the live trigger, not the config, says whether the job runs through its state machine.
+  const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts', 'sfn']);
+  try {
+    const { config, aws } = stack;
+    const job = pickJob(config, opts.job, 'batchctl run-now <job>');
+    // Exactly what the job's trigger in force would start: the live rule target or the live schedule's.
+    let target = job.schedule.engine === 'scheduler'
+      ? await readScheduleTarget(aws, scheduleGroupName(config), job.schedule.name)
+      : await readTarget(aws, job.schedule.name);
+    if (isStateMachineArn(target.Arn)) {
+      const { readStateMachine, runExecution, directTarget } = await import('./run-execution.js');
+      const sm = await readStateMachine(aws.sfn, target.Arn!);
+      if (!opts.direct) return await runExecution(stack, job, target, sm, opts);
+      target = directTarget(target, sm, job, opts);
+    } else if (opts.direct) {
+      opts.reporter.warn(`job ${job.name} has no timeout or retries: its schedule runs the task directly already (--direct changes nothing)`);
+    }
+    const cluster = target.Arn!;
+    const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
+    if (!opts.allowOverlap) {
+      const running = (await aws.ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }))).taskArns ?? [];
+      if (running.length) {
+        throw new UserError(
+          `a task of family ${family} is already running (${running.map(taskIdOf).join(', ')})`,
+          'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside',
+        );
+      }
+    }
+    const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
+    const out = await aws.ecs.send(new RunTaskCommand(input));
+    const task = out.tasks?.[0];
+    if (!task?.taskArn) throw new NothingStarted(out.failures ?? []);
+    const taskArn = task.taskArn;
+    const result: RunNowResult = {
+      job: job.name, taskArn, taskId: taskIdOf(taskArn), cluster, logGroup: config.logs.group, logStream: taskStream(job, taskArn),
+      lastStatus: task.lastStatus ?? 'PROVISIONING', detached: false,
+    };
+    opts.onStarted?.(result);
+    if (opts.wait === false) return result;
+    opts.onStatus?.(result.lastStatus);
+    return await waitForTask(aws.ecs, aws.logs, task, result, job.task.containerName, opts);
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * `batchctl plan`: open the stack (no lock: read-only), run the preflight `up` runs, assess the whole
+ * graph (engine/plan.ts) and read each job's image; with `out`, save the plan for `up <file>`
+ * (engine/saved-plan.ts).
+ */
+import { basisOf, planStack, type Plan, type PlanBasis } from '../engine/plan.js';
+import type { StackOptions } from '../engine/stack.js';
+import type { ImageCheck } from '../model/image-check.js';
+
+/** A plan with the stack's identity, as the `plan` command reports it. */
+export interface PlanReport extends Plan {
+  stack: string;
+  region: string;
+  account: string;
+  /** What the plan was made from (config, state version, preflight), for `--out`. */
+  basis: PlanBasis;
+  /** With `out`: the plan file written; absent when the plan has errors or conflicts (not saved). */
+  saved?: { path: string; id: string };
+  /** Each job's image, and whether it is in its repository (scheduled runs fail until it is). */
+  images: ImageCheck[];
+}
+
+/**
+ * `batchctl plan`: open the stack (no lock: read-only) and plan it; with `out`, save the plan for
+ * `up <file>` (engine/saved-plan.ts).
+ */
+export async function runPlan(opts: StackOptions & { parallel?: number; out?: string }): Promise<PlanReport> {
+  const [{ openStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { checkStackImages }] = await Promise.all([
+    import('../engine/stack.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../model/image-check.js'),
+  ]);
+  const stack = await openStack(opts, ALL_SERVICES);
+  try {
+    // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
+    const { preflight } = await import('./preflight.js');
+    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    // The images are read alongside the walk: one call per repository, no wait added.
+    const [plan, images] = await Promise.all([
+      planStack(
+        { config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS },
+        { parallel: opts.parallel },
+      ),
+      checkStackImages(stack.aws.ecr, stack.config, stack.account),
+    ]);
+    const basis = basisOf(stack, checked);
+    const report: PlanReport = { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account, basis, images };
+    // A plan `up` would refuse, or could not complete, is shown but not saved (the caller says so).
+    if (opts.out && !plan.conflicts.length && !plan.entries.some((e) => e.action === 'error')) {
+      const { writeSavedPlan } = await import('../engine/saved-plan.js');
+      const saved = await writeSavedPlan(opts.out, plan, basis, RESOURCE_KINDS);
+      report.saved = { path: opts.out, id: saved.id };
+    }
+    return report;
+  } finally {
+    await stack.close();
+  }
+}
+

@@ -1,0 +1,78 @@
+/**
+ * `up` as one call: open the stack (config, clients, identity, lock, state), converge it, close. With a
+ * saved plan (`up plan.json`), converge only if nothing moved since the plan was made, and make exactly
+ * its changes (engine/saved-plan.ts).
+ */
+import { ALL_SERVICES } from '../aws/clients.js';
+import { RESOURCE_KINDS } from '../resources/index.js';
+import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
+import { up as converge, type EngineEnv, type RunResult, type UpOptions } from '../engine/engine.js';
+import { basisOf, planOf } from '../engine/plan.js';
+import { preflight } from './preflight.js';
+import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
+import { openStack, type StackOptions } from '../engine/stack.js';
+import { checkStackImages, type ImageCheck } from '../model/image-check.js';
+
+/** The result of `up`, with what identifies the stack. */
+export interface UpReport extends RunResult {
+  stack: string;
+  region: string;
+  account: string;
+  statePath: string;
+  /** The saved plan applied, when one was. */
+  plan?: { path: string; id: string; createdAt: string };
+  /** Each job's image, and whether it is in its repository: `up` creates the repository, `push` fills it. */
+  images: ImageCheck[];
+}
+
+/** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
+export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirstWrite' | 'beforeStep'> {
+  /** A plan written by `plan --out`: applied only if nothing moved since, and only its changes. */
+  planFile?: string;
+}
+
+/** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
+export async function runUp(opts: RunUpOptions): Promise<UpReport> {
+  // The plan file is checked (format, version, not edited) before any AWS call.
+  const saved: SavedPlan | undefined = opts.planFile ? await readSavedPlan(opts.planFile) : undefined;
+  const stack = await openStack(opts, ALL_SERVICES, saved ? `batchctl up ${opts.planFile}` : 'batchctl up');
+  const head = {
+    stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path,
+    ...(saved ? { plan: { path: opts.planFile!, id: saved.id, createdAt: saved.createdAt } } : {}),
+  };
+  opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`, 'heading');
+  try {
+    if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
+    // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
+    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const env: EngineEnv = {
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
+      reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
+      iamPropagation: isIamPropagationError,
+    };
+    if (saved) {
+      const c = saved.counts;
+      opts.reporter.info(`Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`);
+    }
+    // The basis is taken now, before the engine writes anything: the state version is the one this run read.
+    const basis = basisOf(stack, checked);
+    // Read alongside the run (one call per repository): up never pushes, so what is missing now still is
+    // at the end. A repository up is creating holds no image yet.
+    const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
+    images.catch(() => {});
+    const result = await converge(env, {
+      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
+      ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+        const plan = await planOf(env, graph, assessment);
+        return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
+      }) : {}),
+    });
+    return { ...head, ...result, images: await images };
+  } catch (err) {
+    const result = (err as { result?: RunResult }).result;
+    if (result) Object.assign(err as object, { report: { ...head, ...result } });
+    throw err;
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * The state: which AWS resources belong to this stack, by id. It is a cache of identity, not the source
+ * of truth (resources are also found by tags), so losing it is recoverable; but it is written after
+ * every resource step so a crash loses at most the steps in flight.
+ *
+ * Where it lives is a backend (a local file, an S3 object): the engine only sees StateStore. Every
+ * write is conditional on the version this run read or last wrote, so two writers never overwrite each
+ * other silently; a lock beside the state keeps two converging runs apart in the first place.
+ */
+import { createHash } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { registerCleanup } from '../base/cleanup.js';
+import { dirname, join, resolve } from 'node:path';
+import { hostname, userInfo } from 'node:os';
+import { UserError } from '../base/errors.js';
+import { VERSION } from '../base/version.js';
+
+/** What the state file keeps per resource: identifiers only, never a secret value. */
+export interface ResourceRecord {
+  /** The resource kind, e.g. `ec2.vpc`. */
+  kind: string;
+  /** The primary id (vpc-..., bucket name, role name, ARN where that is the only id). */
+  id: string;
+  arn?: string;
+  /** Other identifiers dependants need (e.g. a repository URI, a task definition revision ARN). */
+  attrs?: Record<string, string>;
+}
+
+export const STATE_SCHEMA_VERSION = 1;
+
+/** What the state holds. Never a secret value: ids and ARNs only. */
+export interface StateData {
+  schemaVersion: number;
+  stack: string;
+  region: string;
+  account: string;
+  /** ISO time of the last write. */
+  updatedAt: string;
+  /** Per node key, the resource's identifiers. */
+  resources: Record<string, ResourceRecord>;
+  /**
+   * The config's tag keys as of the last `up` that converged everything: a key later dropped from the
+   * config is removed from the resources, while keys others add are left alone.
+   */
+  tagKeys?: string[];
+}
+
+/**
+ * What a state location holds after `batchctl state migrate` moved its state away: where it went. A
+ * run that reads it stops (it must not start a second, empty state here). During the move it also
+ * carries the state itself, so at every instant exactly one place holds the authoritative state.
+ */
+export interface MovedMarker {
+  schemaVersion: number;
+  movedTo: string;
+  movedAt: string;
+  movedBy: string;
+  /** The state, only while the move is in progress (written before the destination). */
+  state?: StateData;
+}
+
+/** A stored state: its text and an opaque version (S3 ETag, or the file's hash) for conditional writes. */
+export interface StateSnapshot {
+  text: string;
+  version: string;
+}
+
+/** Who holds a lock, where and since when, and its id (what `--force-unlock <id>` names). */
+export interface LockInfo {
+  id: string;
+  command: string;
+  /** OS user name. */
+  user: string;
+  host: string;
+  pid: number;
+  /** ISO time the lock was taken. */
+  startedAt: string;
+  /** AWS identity of the holder (STS caller ARN), when known. */
+  caller?: string;
+  /** batchctl version of the holder. */
+  version?: string;
+}
+
+/** What taking a lock needs. */
+export interface LockRequest {
+  command: string;
+  caller?: string;
+  /** Remove the lock with exactly this id first (a run that died holding it). */
+  forceUnlock?: string;
+  /** Told when a stale lock was taken over or a forced unlock found nothing to remove. */
+  warn?: (message: string) => void;
+}
+
+/** A lock this run holds. */
+export interface HeldLock {
+  info: LockInfo;
+  release(): Promise<void>;
+}
+
+/**
+ * A held lock that an interrupt (Ctrl-C, SIGTERM) releases before the process exits, so the next run
+ * needs no --force-unlock. `release` removes only this run's lock in every backend.
+ */
+export function heldLock(info: LockInfo, release: () => Promise<void>): HeldLock {
+  const unregister = registerCleanup(release);
+  return { info, release: async () => { unregister(); await release(); } };
+}
+
+/** Where a state lives: how it is read, conditionally written and locked. */
+export interface StateBackend {
+  readonly kind: 'local' | 's3';
+  /** The path, or `s3://bucket/key`. */
+  readonly location: string;
+  /** The stored state, or undefined when there is none. */
+  read(): Promise<StateSnapshot | undefined>;
+  /**
+   * Store `text` only if the stored version is still `expected` (undefined: only if nothing is stored).
+   * Returns the new version; throws StateConflict when someone else wrote in between.
+   */
+  write(text: string, expected: string | undefined): Promise<string>;
+  /** Take the lock or throw LockHeld naming the holder. */
+  lock(req: LockRequest): Promise<HeldLock>;
+  /** Warnings about how the state is stored (S3: versioning off), for `plan` and `state migrate`. */
+  advice(): Promise<string[]>;
+}
+
+/** The stored state changed since this run read it: the write was refused, nothing was overwritten. */
+export class StateConflict extends UserError {
+  override name = 'StateConflict';
+  constructor(location: string, detail = 'another writer changed it since this run read it') {
+    super(
+      `the state ${location} was not saved: ${detail}; nothing was overwritten`,
+      'another batchctl run (or a hand edit) wrote it without the lock: let that finish, then run this command again (every resource carries its tags, so nothing is lost)',
+    );
+  }
+}
+
+/** The lock is taken by another run. */
+export class LockHeld extends UserError {
+  override name = 'LockHeld';
+  constructor(location: string, readonly holder: LockInfo, now = Date.now()) {
+    super(
+      `the state ${location} is locked by ${describeHolder(holder, now)}`,
+      `wait for that run to finish; if it is gone (killed, machine lost), remove exactly its lock with --force-unlock ${holder.id}`,
+    );
+  }
+}
+
+/** The state at this location was moved elsewhere by `batchctl state migrate`. */
+export class StateMoved extends UserError {
+  override name = 'StateMoved';
+  constructor(location: string, readonly marker: MovedMarker) {
+    const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(marker.movedTo);
+    super(
+      marker.state
+        ? `the state ${location} is being moved to ${marker.movedTo} (started ${marker.movedAt} by ${marker.movedBy}) and the move did not finish`
+        : `the state ${location} was moved to ${marker.movedTo} on ${marker.movedAt} by ${marker.movedBy}`,
+      marker.state
+        ? `finish it: batchctl state migrate --to ${marker.movedTo}`
+        : s3
+          ? `point the config at it: state: { s3: { bucket: ${s3[1]}, key: ${s3[2]} } } (or pass --state ${marker.movedTo})`
+          : `pass --state ${marker.movedTo}, or remove the config's state section if that is the default path`,
+    );
+  }
+}
+
+/** "'batchctl up' by alice (arn:...) on host-a, pid 123, since 2026-... (2h05m ago), lock id 3f2a..." */
+export function describeHolder(h: LockInfo, now = Date.now()): string {
+  const started = Date.parse(h.startedAt);
+  const age = Number.isFinite(started) ? ` (${formatAge(Math.max(0, now - started))} ago)` : '';
+  const who = [h.user, h.caller && `(${h.caller})`].filter(Boolean).join(' ');
+  return `'${h.command}'${who ? ` by ${who}` : ''} on ${h.host}, pid ${h.pid}, since ${h.startedAt}${age}, lock id ${h.id}`;
+}
+
+/** 45s, 12m, 2h05m, 3d04h. */
+export function formatAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
+}
+
+/** A fresh lock for this process. */
+export function newLockInfo(req: Pick<LockRequest, 'command' | 'caller'>): LockInfo {
+  let user = process.env.USER ?? '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers running as an arbitrary uid): keep $USER.
+  }
+  return {
+    id: createHash('sha256').update(`${hostname()}:${process.pid}:${Date.now()}:${Math.random()}`).digest('hex').slice(0, 12),
+    command: req.command, user, host: hostname(), pid: process.pid, startedAt: new Date().toISOString(),
+    ...(req.caller ? { caller: req.caller } : {}), version: VERSION,
+  };
+}
+
+/**
+ * Read a lock's JSON. A lock without an id (written by an older batchctl) gets one derived from its
+ * content, so it too can be named to --force-unlock.
+ */
+export function parseLock(text: string): LockInfo | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo> | null;
+    if (!v || typeof v !== 'object') return undefined;
+    return {
+      id: typeof v.id === 'string' && v.id ? v.id : createHash('sha256').update(text).digest('hex').slice(0, 12),
+      command: String(v.command ?? 'batchctl'), user: String(v.user ?? ''), host: String(v.host ?? '?'),
+      pid: Number(v.pid ?? 0), startedAt: String(v.startedAt ?? '?'),
+      ...(v.caller ? { caller: String(v.caller) } : {}), ...(v.version ? { version: String(v.version) } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a stored text is: a state, or the marker of a move. Validates shape and identity. */
+export function parseStateText(
+  text: string,
+  location: string,
+  expect: { stack: string; region: string; account: string },
+): { state: StateData } | { moved: MovedMarker } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new UserError(`the state ${location} is not valid JSON`, RECOVER_HINT);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserError(`the state ${location} is not a JSON object (it is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw})`, RECOVER_HINT);
+  }
+  const data = raw as Record<string, unknown>;
+  if (data.schemaVersion !== STATE_SCHEMA_VERSION) {
+    throw new UserError(`the state ${location} has schema version ${JSON.stringify(data.schemaVersion)}; this batchctl reads ${STATE_SCHEMA_VERSION}`, 'use the batchctl version that wrote it');
+  }
+  if (typeof data.movedTo === 'string') {
+    const marker = data as unknown as MovedMarker;
+    if (marker.state !== undefined) parseStateText(JSON.stringify(marker.state), location, expect);
+    return { moved: marker };
+  }
+  for (const k of ['stack', 'region', 'account'] as const) {
+    if (typeof data[k] !== 'string' || !data[k]) {
+      throw new UserError(`the state ${location} has ${data[k] === undefined ? 'no' : 'an empty or invalid'} '${k}' field`, RECOVER_HINT);
+    }
+    if (data[k] !== expect[k]) {
+      throw new UserError(
+        `the state ${location} belongs to ${k} '${data[k]}', but the config and credentials say '${expect[k]}'`,
+        'pass --state to use another state, or check --profile / --region',
+      );
+    }
+  }
+  const resources = data.resources;
+  if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) {
+    throw new UserError(`the state ${location} has ${resources === undefined ? 'no' : 'a non-object'} 'resources' field`, RECOVER_HINT);
+  }
+  for (const [key, rec] of Object.entries(resources as Record<string, unknown>)) {
+    const r = rec as Partial<ResourceRecord> | null;
+    if (!r || typeof r !== 'object' || typeof r.kind !== 'string' || typeof r.id !== 'string') {
+      throw new UserError(`the state ${location} has an invalid record '${key}' (each needs a string kind and id)`, RECOVER_HINT);
+    }
+  }
+  return { state: data as unknown as StateData };
+}
+
+const RECOVER_HINT = 'restore it from a backup (S3 versioning keeps every write), or move it aside: `up` finds existing resources by their tags and writes a new one';
+
+/** The stored text of a state. */
+export const serializeState = (data: StateData | MovedMarker): string => JSON.stringify(data, null, 2) + '\n';
+
+/** Loads, updates and saves one state through its backend. */
+export class StateStore {
+  private writing: Promise<void> = Promise.resolve();
+  /** A write that has not started yet: later saves join it. */
+  private queued?: Promise<void>;
+  private writes = 0;
+  private failed?: Error;
+
+  /** What is stored (read or last written), but for its time; undefined while nothing is stored. */
+  private stored: string | undefined;
+
+  private constructor(readonly backend: StateBackend, readonly data: StateData, private version: string | undefined) {
+    if (version !== undefined) this.stored = this.content();
+  }
+
+  /** Everything a save would write except the time of writing (records, tag keys...). */
+  private content(): string {
+    return JSON.stringify({ ...this.data, updatedAt: undefined });
+  }
+
+  /** Where the state lives (a path, or s3://bucket/key). */
+  get path(): string {
+    return this.backend.location;
+  }
+
+  /**
+   * The version of the stored state this run read or last wrote (S3 ETag, or the file's hash); undefined
+   * while nothing is stored. A saved plan is valid only against the version it read.
+   */
+  get storedVersion(): string | undefined {
+    return this.version;
+  }
+
+
+  /**
+   * Read the state from its backend, or start an empty one. Refuses a state of another
+   * stack/region/account, a malformed one, and a location whose state was moved away.
+   */
+  static async open(backend: StateBackend, expect: { stack: string; region: string; account: string }): Promise<StateStore> {
+    const snap = await backend.read();
+    if (!snap) {
+      return new StateStore(backend, { schemaVersion: STATE_SCHEMA_VERSION, ...expect, updatedAt: new Date().toISOString(), resources: {} }, undefined);
+    }
+    const parsed = parseStateText(snap.text, backend.location, expect);
+    if ('moved' in parsed) throw new StateMoved(backend.location, parsed.moved);
+    return new StateStore(backend, parsed.state, snap.version);
+  }
+
+  get(key: string): ResourceRecord | undefined {
+    return this.data.resources[key];
+  }
+
+  /** All records, keyed by node key. */
+  records(): Map<string, ResourceRecord> {
+    return new Map(Object.entries(this.data.resources));
+  }
+
+  put(key: string, record: ResourceRecord): void {
+    this.data.resources[key] = record;
+  }
+
+  remove(key: string): void {
+    delete this.data.resources[key];
+  }
+
+  /** The config tag keys applied by the last complete `up` (see StateData.tagKeys). */
+  tagKeys(): string[] {
+    return Array.isArray(this.data.tagKeys) ? this.data.tagKeys.filter((k) => typeof k === 'string') : [];
+  }
+
+  setTagKeys(keys: string[]): void {
+    this.data.tagKeys = [...new Set(keys)].sort();
+  }
+
+  /** How many times the state was written (for tests and benchmarks). */
+  get writeCount(): number {
+    return this.writes;
+  }
+
+  /**
+   * Write the state, conditional on the version read or last written. Writes are serialised, and saves
+   * asked for while a write waits to start share it (it serialises the data when it starts, so it
+   * carries every change made before): steps finishing together cost one write, not one each, which
+   * matters when each is an S3 PUT. After a refused write every later save fails with the same error:
+   * this run no longer owns the stored state.
+   */
+  save(): Promise<void> {
+    if (this.queued) return this.queued;
+    const run = async () => {
+      this.queued = undefined;
+      if (this.failed) throw this.failed;
+      // Nothing but the time would change (a step that found its resource as recorded): no write, so a
+      // no-op `up` leaves the state, and an S3 state's versions, as they were.
+      const content = this.content();
+      if (content === this.stored) return;
+      this.data.updatedAt = new Date().toISOString();
+      try {
+        this.version = await this.backend.write(serializeState(this.data), this.version);
+      } catch (err) {
+        if (err instanceof StateConflict) this.failed = err;
+        throw err;
+      }
+      this.stored = content;
+      this.writes += 1;
+    };
+    const next = this.writing.then(run, run);
+    this.queued = next;
+    this.writing = next;
+    return next;
+  }
+}
+
+/** Where the state of a command lives. */
+export type StateLocation =
+  | { kind: 'local'; path: string; /** The pre-0.2 default (under the working directory), moved from automatically. */ legacyPath?: string }
+  | { kind: 's3'; bucket: string; key: string; region?: string };
+
+/** `s3://bucket/key` as a location, or undefined for anything else (a path). */
+export function parseS3Url(text: string): { bucket: string; key: string } | undefined {
+  if (!/^s3:\/\//i.test(text)) return undefined;
+  const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(text);
+  const [, bucket, key] = m ?? [];
+  if (!bucket || !key || key.endsWith('/')) {
+    throw new UserError(`'${text}' is not an S3 state location`, 'write it as s3://<bucket>/<key>, e.g. s3://my-team-state/batchctl/prod.json');
+  }
+  return { bucket, key };
+}
+
+/** The display form of a location. */
+export function locationText(loc: StateLocation): string {
+  return loc.kind === 's3' ? `s3://${loc.bucket}/${loc.key}` : loc.path;
+}
+
+/**
+ * Where the state is: `--state` (a path or s3://bucket/key) wins, then the config's `state.s3`, then
+ * `.batchctl/<stack>.state.json` beside the config file. Paths are resolved against the working directory.
+ */
+export function resolveStateLocation(opts: {
+  flag?: string;
+  stack: string;
+  configPath: string;
+  s3?: { bucket: string; key: string; region?: string };
+  cwd?: string;
+}): StateLocation {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.flag) {
+    const s3 = parseS3Url(opts.flag);
+    if (s3) return { kind: 's3', ...s3, ...(opts.s3?.bucket === s3.bucket && opts.s3.region ? { region: opts.s3.region } : {}) };
+    return { kind: 'local', path: resolve(cwd, opts.flag) };
+  }
+  if (opts.s3) return { kind: 's3', ...opts.s3 };
+  const file = `${opts.stack}.state.json`;
+  const path = join(dirname(resolve(cwd, opts.configPath)), '.batchctl', file);
+  const legacyPath = join(resolve(cwd), '.batchctl', file);
+  return { kind: 'local', path, ...(legacyPath !== path ? { legacyPath } : {}) };
+}
+
+/** temp + fsync + rename, mode 0600 (the state names every resource of the account's stack). */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  await withTemp(path, content, (tmp) => rename(tmp, path));
+}
+
+/**
+ * Write `content` to a fresh temp file beside `path` (fsynced, 0600), hand it to `use` (which renames or
+ * links it into place), then remove whatever is left of it. Interrupted in between (Ctrl-C), the
+ * registered cleanup removes the temp file so no `*.tmp` is left beside the state.
+ */
+export async function withTemp(path: string, content: string, use: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const unregister = registerCleanup(() => { try { unlinkSync(tmp); } catch { /* already renamed or removed */ } });
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(content, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await use(tmp);
+  } finally {
+    await unlink(tmp).catch(() => {});
+    unregister();
+  }
+}
