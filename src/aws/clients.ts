@@ -16,7 +16,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { UserError, awsErrorCode } from '../base/errors.js';
+import { EndpointUnreachable, UserError, awsErrorCode } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { configuredProfiles } from './profiles.js';
 import { VERSION } from '../base/version.js';
@@ -313,14 +313,6 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
 
 /** AWS's own endpoints in every partition end with one of these. */
 const AWS_DNS_SUFFIXES = ['.amazonaws.com', '.amazonaws.com.cn', '.api.aws', '.amazonaws.eu', '.c2s.ic.gov', '.sc2s.sgov.gov', '.cloud.adc-e.uk', '.csp.hci.ic.gov'];
-
-/** An endpoint could not be reached (after the SDK's retries): the URL, where it came from, and why. */
-export class EndpointUnreachable extends UserError {
-  override name = 'EndpointUnreachable';
-  constructor(message: string, hint: string, readonly code: string, readonly url: string, override readonly cause: unknown) {
-    super(message, hint);
-  }
-}
 
 /**
  * Where the endpoint of a call came from: `--endpoint-url`, `AWS_ENDPOINT_URL`, the service's own

@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { StackConfig } from '../config/schema.js';
 import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
-import { fmt } from '../base/format.js';
-import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
+import { AwsStepError, MissingRecord, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
+import { ExternalMissing, NotOurs, ReplacementRefused, StepsFailed } from './errors.js';
 import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
 import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
-import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
+import { countActions, type Reporter, type ResourceAction, type ResourceEvent, type RunResult } from './reporter.js';
 import type { StateStore } from '../state/state.js';
-import { TAG_STACK, describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
+import { describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -47,15 +47,6 @@ export interface UpOptions {
   beforeStep?: (a: Assessment) => void;
 }
 
-/** The outcome of one run. */
-export interface RunResult {
-  events: ResourceEvent[];
-  counts: Record<ResourceAction, number>;
-  wallMs: number;
-  /** Empty when the run succeeded. */
-  failures: Error[];
-}
-
 /**
  * Steps in flight at once. Mutating calls wait for their AWS throttling bucket (aws/pacing.ts), so this
  * bound no longer protects AWS; a low one would let steps waiting for one bucket (50 task definitions at
@@ -64,16 +55,6 @@ export interface RunResult {
  */
 export const DEFAULT_PARALLEL = 64;
 export const IAM_RETRY_BUDGET_MS = 120_000;
-
-/** A change `up` will not make: it needs the resource replaced. */
-export class ReplacementRefused extends UserError {
-  constructor(readonly key: string, readonly label: string, readonly changes: FieldChange[]) {
-    super(
-      `${label} ${key} would have to be replaced to change ${changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`).join(', ')}`,
-      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) and run up again',
-    );
-  }
-}
 
 
 /**
@@ -190,7 +171,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
-  for (const [key, e] of assessment.errors) for (const note of (e as { notes?: string[] }).notes ?? []) env.reporter.warn(`${key}: ${note}`);
+  for (const [key, e] of assessment.errors) for (const note of e instanceof NotOurs ? e.notes : []) env.reporter.warn(`${key}: ${note}`);
   if (refusals.length) {
     for (const { key, error } of refusals) {
       const n = graph.byKey.get(key)!;
@@ -198,7 +179,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     }
     env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
     const failures = refusals.map((r) => r.error);
-    throw Object.assign(new RunFailed(failures), { result: result(failures) });
+    throw new StepsFailed(result(failures));
   }
 
   // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment
@@ -270,7 +251,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     env.state.setTagKeys(Object.keys(env.config.tags));
     await env.state.save();
   }
-  if (failures.length) throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  if (failures.length) throw new StepsFailed(result(failures));
   return result(failures);
 }
 
@@ -385,12 +366,6 @@ async function cleanUp(
   return errors;
 }
 
-export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
-  const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 } as Record<ResourceAction, number>;
-  for (const e of events) counts[e.action] += 1;
-  return counts;
-}
-
 /** What `plan` and `up` both compute for a node: the one diff, so `plan` shows what `up` does. */
 export interface Assessment {
   key: string;
@@ -412,30 +387,6 @@ export interface Assessment {
   ignoredRecord?: boolean;
   /** The user's resource (an `external` kind): read only, always `unchanged`. */
   external?: boolean;
-}
-
-/** A resource of the user's that the config names (an `external` kind) and that does not exist. */
-export class ExternalMissing extends UserError {
-  constructor(readonly key: string, readonly label: string) {
-    super(
-      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, and batchctl never creates it`,
-      'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
-    );
-  }
-}
-
-/** A resource exists under the node's name (or tags) and is not this stack's: never adopted, never touched. */
-export class NotOurs extends UserError {
-  constructor(readonly key: string, readonly label: string, readonly found: Found, stack: string) {
-    super(
-      found.owner
-        ? `${label} ${found.record.id} (${key}) already exists and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
-        : `${label} ${found.record.id} (${key}) already exists but ${describeOwner(found)}: it is not part of stack '${stack}'`,
-      found.owner
-        ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
-        : `batchctl never adopts resources it did not create: rename it in the config, or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
-    );
-  }
 }
 
 /**
@@ -475,7 +426,7 @@ export async function assess(
     }
     throw err;
   }
-  if (found && !found.owned) throw Object.assign(new NotOurs(node.key, kind.label, found, stack), { notes, ignoredRecord });
+  if (found && !found.owned) throw new NotOurs(node.key, kind.label, found, stack, notes, ignoredRecord);
   if (found?.duplicates?.length) {
     const ids = found.duplicates.map((d) => d.id).join(', ');
     notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
@@ -546,7 +497,7 @@ export async function assessGraph(
       } catch (err) {
         opts.records.delete(key);
         if (err instanceof NotOurs) out.assessed.set(key, err.found);
-        if ((err as { ignoredRecord?: boolean }).ignoredRecord) out.ignored.add(key);
+        if (err instanceof NotOurs && err.ignoredRecord) out.ignored.add(key);
         out.errors.set(key, err instanceof Error ? err : new Error(String(err)));
       }
     },

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { UserError, awsErrorCode } from '../base/errors.js';
+import { DockerStepError, UserError, awsErrorCode } from '../base/errors.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { K } from '../model/keys.js';
 import type { StackConfig } from '../config/schema.js';
@@ -48,14 +48,6 @@ export interface PushResult {
   images: PushedImage[];
   /** With `deploy`: what each job runs now. */
   deployed?: DeployResult[];
-}
-
-/** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
-export class DockerStepError extends Error {
-  override name = 'DockerStepError';
-  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null) {
-    super(`docker ${step} failed (${exitCode === null ? `killed by ${signal}` : `exit code ${exitCode}`})`);
-  }
 }
 
 /** ECR's Docker platform for the task's CPU architecture: a build on an ARM laptop must not ship arm64 to X86_64 Fargate. */

@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { ListTasksCommand, RunTaskCommand, type RunTaskCommandInput, type TaskOverride } from '@aws-sdk/client-ecs';
 import { ListTargetsByRuleCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { AwsClients } from '../aws/clients.js';
-import { UserError, isNotFound } from '../base/errors.js';
+import { UserError, isNotFound, NothingStarted } from '../base/errors.js';
 import { taskIdOf, taskStream } from './logs.js';
 import { openStack } from '../engine/stack.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { scheduleGroupName } from '../model/scheduler.js';
-import { NothingStarted, RUN_NOW_STARTED_BY, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+import { RUN_NOW_STARTED_BY, explainFailure, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
 
 /** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
 export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
@@ -161,7 +161,7 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
     const out = await aws.ecs.send(new RunTaskCommand(input));
     const task = out.tasks?.[0];
-    if (!task?.taskArn) throw new NothingStarted(out.failures ?? []);
+    if (!task?.taskArn) throw new NothingStarted((out.failures ?? []).map(explainFailure));
     const taskArn = task.taskArn;
     const result: RunNowResult = {
       job: job.name, taskArn, taskId: taskIdOf(taskArn), cluster, logGroup: config.logs.group, logStream: taskStream(job, taskArn),

@@ -69,14 +69,6 @@ export interface RunNowResult {
   timedOut?: boolean;
 }
 
-/** RunTask answered with failures[] and no task. */
-export class NothingStarted extends Error {
-  override name = 'NothingStarted';
-  constructor(readonly failures: Failure[]) {
-    super(`RunTask started no task: ${failures.map(explainFailure).join('; ') || 'no reason given'}`);
-  }
-}
-
 /** A RunTask failure in words: the raw reasons (`RESOURCE:ENI`...) do not say what to do. */
 export function explainFailure(f: Failure): string {
   const raw = [f.reason, f.detail].filter(Boolean).join(': ');

@@ -8,8 +8,9 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { endpointAzCount } from '../model/network.js';
 import { buildContext } from '../engine/context.js';
-import { asStepError, countActions, DEFAULT_PARALLEL, failedPrerequisites, walkKeys, type RunResult } from '../engine/engine.js';
-import { RunFailed, UserError } from '../base/errors.js';
+import { asStepError, DEFAULT_PARALLEL, failedPrerequisites, walkKeys } from '../engine/engine.js';
+import { UserError } from '../base/errors.js';
+import { NotOurs, StepsFailed } from '../engine/errors.js';
 import { deletionPrerequisites } from '../engine/graph.js';
 import { planStack, type Plan, type PlanEnv } from '../engine/plan.js';
 import { pauseFound, jobTrigger } from '../resources/triggers.js';
@@ -17,7 +18,7 @@ import { newMark, type PausableSettings } from '../model/pause.js';
 import type { JobConfig } from '../config/schema.js';
 import { endpointCost, pricesFor } from '../model/pricing.js';
 import { realClock } from '../base/clock.js';
-import type { ResourceEvent } from '../engine/reporter.js';
+import { countActions, type ResourceEvent, type RunResult } from '../engine/reporter.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { describeOwner, type Ctx, type DeleteOptions, type Found, type ResourceKind, type ResourceRecord } from '../engine/types.js';
 
@@ -75,6 +76,11 @@ export interface DownReport extends RunResult {
   paused?: string[];
 }
 
+/** A run's report is `down`'s (StepsFailed carries any run's: `up`'s, `down`'s). */
+export function isDownReport(r: RunResult): r is DownReport {
+  return 'targets' in r && 'declined' in r;
+}
+
 interface Target extends DownTarget {
   kindDef: ResourceKind;
   record: ResourceRecord;
@@ -86,7 +92,7 @@ interface Target extends DownTarget {
 
 /**
  * Delete the stack (or its interface endpoints). Throws UserError before any mutating call when data would
- * be lost without --force, or no confirmation was given; RunFailed (carrying `.report`) when a step failed.
+ * be lost without --force, or no confirmation was given; StepsFailed (its `report` this report) when a step failed.
  */
 export async function runDown(opts: DownOptions): Promise<DownReport> {
   const clock = opts.clock ?? realClock;
@@ -234,7 +240,7 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     const failures = outcome.failures.map((f) => f.error);
     const saving = opts.endpointsOnly ? savingOf(env, targets.filter((t) => outcome.done.has(t.key)).length) : undefined;
     const result = report({ failures, saving });
-    if (failures.length) throw Object.assign(new RunFailed(failures), { report: result, result });
+    if (failures.length) throw new StepsFailed(result);
     return result;
   } finally {
     await stack.close();
@@ -262,7 +268,7 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     // Yours (mode existing): `down` leaves your VPC and subnets exactly as it found them.
     if (node.kind.external) continue;
     const recorded = plan.walk.ignored.has(e.key) ? undefined : env.state.get(e.key);
-    if (e.ignoredRecord || (e.error as { ignoredRecord?: boolean } | undefined)?.ignoredRecord) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
+    if (e.ignoredRecord || (e.error instanceof NotOurs && e.error.ignoredRecord)) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
     if (e.action === 'error') {
       // Not ours: never deleted, whatever the state says.
       if (e.conflict) {

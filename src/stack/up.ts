@@ -6,7 +6,9 @@
 import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
-import { up as converge, type EngineEnv, type RunResult, type UpOptions } from '../engine/engine.js';
+import { up as converge, type EngineEnv, type UpOptions } from '../engine/engine.js';
+import { StepsFailed } from '../engine/errors.js';
+import type { RunResult } from '../engine/reporter.js';
 import { basisOf, planOf } from '../engine/plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
@@ -31,7 +33,10 @@ export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirst
   planFile?: string;
 }
 
-/** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
+/**
+ * Converge the stack described by the config. Throws StepsFailed when steps failed: its `report` is this
+ * report without `images`.
+ */
 export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   // The plan file is checked (format, version, not edited) before any AWS call.
   const saved: SavedPlan | undefined = opts.planFile ? await readSavedPlan(opts.planFile) : undefined;
@@ -69,8 +74,8 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     });
     return { ...head, ...result, images: await images };
   } catch (err) {
-    const result = (err as { result?: RunResult }).result;
-    if (result) Object.assign(err as object, { report: { ...head, ...result } });
+    // The same failure, with what identifies the stack: the CLI prints its summary from it.
+    if (err instanceof StepsFailed) throw new StepsFailed({ ...head, ...err.report });
     throw err;
   } finally {
     await stack.close();

@@ -13,7 +13,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { registerCleanup } from '../base/cleanup.js';
 import { dirname, join, resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
-import { UserError } from '../base/errors.js';
+import { UserError, type ErrorCode } from '../base/errors.js';
 import { VERSION } from '../base/version.js';
 
 /** What the state file keeps per resource: identifiers only, never a secret value. */
@@ -128,6 +128,7 @@ export interface StateBackend {
 /** The stored state changed since this run read it: the write was refused, nothing was overwritten. */
 export class StateConflict extends UserError {
   override name = 'StateConflict';
+  override readonly code: ErrorCode = 'STATE_CONFLICT';
   constructor(location: string, detail = 'another writer changed it since this run read it') {
     super(
       `the state ${location} was not saved: ${detail}; nothing was overwritten`,
@@ -139,6 +140,7 @@ export class StateConflict extends UserError {
 /** The lock is taken by another run. */
 export class LockHeld extends UserError {
   override name = 'LockHeld';
+  override readonly code: ErrorCode = 'LOCK_HELD';
   constructor(location: string, readonly holder: LockInfo, now = Date.now()) {
     super(
       `the state ${location} is locked by ${describeHolder(holder, now)}`,
@@ -150,6 +152,7 @@ export class LockHeld extends UserError {
 /** The state at this location was moved elsewhere by `batchctl state migrate`. */
 export class StateMoved extends UserError {
   override name = 'StateMoved';
+  override readonly code: ErrorCode = 'STATE_MOVED';
   constructor(location: string, readonly marker: MovedMarker) {
     const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(marker.movedTo);
     super(

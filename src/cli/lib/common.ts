@@ -3,7 +3,7 @@
  * code. Kept free of AWS imports so `--help` stays fast.
  */
 import type { Command } from 'commander';
-import { describeError, exitCodeFor } from './errors.js';
+import { describeError, errorCodes, exitCodeFor } from './errors.js';
 import { installInterrupt, type Interrupt } from './interrupt.js';
 
 /** Flags defined on the program and readable from every command. */
@@ -65,7 +65,7 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   } catch (err) {
     const code = exitCodeFor(err);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ ok: false, exitCode: code, errors: describeError(err, false) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ok: false, exitCode: code, errors: describeError(err, false), codes: errorCodes(err) }, null, 2) + '\n');
     }
     for (const line of describeError(err, flags.debug)) process.stderr.write(line + '\n');
     process.exitCode = code;
