@@ -9,6 +9,7 @@ import { buildContext } from './context.js';
 import { AwsStepError, MissingRecord, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
 import { ExternalMissing, NotOurs, ReplacementRefused, StepsFailed } from './errors.js';
 import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
+import { runSteps, walkKeys, type StepEvent } from './steps.js';
 import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
 import { countActions, type Reporter, type ResourceAction, type ResourceEvent, type RunResult } from './reporter.js';
@@ -67,90 +68,6 @@ export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResul
   return walk(env, graph, opts);
 }
 
-/** The outcome of a scheduled walk: which keys ran, failed, or never started (and what blocked them). */
-export interface WalkOutcome {
-  done: Set<string>;
-  failures: { key: string; error: Error }[];
-  notStarted: { key: string; blockedBy: string[] }[];
-}
-
-/**
- * Run `step` for every key once all of `prereqs(key)` are done, at most `parallel` at a time. After a
- * failure no new step starts (steps in flight finish); the keys never started are returned with what
- * blocked them. `up` walks deps first; `down` passes dependants as prerequisites to walk reversed.
- */
-export async function walkKeys(
-  keys: string[],
-  prereqs: (key: string) => string[],
-  parallel: number,
-  step: (key: string) => Promise<void>,
-  onFailure?: (key: string, error: Error) => void,
-): Promise<WalkOutcome> {
-  const done = new Set<string>();
-  const failed = new Set<string>();
-  const running = new Set<string>();
-  const failures: WalkOutcome['failures'] = [];
-  const waiting = new Map(keys.map((k) => [k, new Set(prereqs(k))]));
-  const dependants = new Map<string, string[]>(keys.map((k) => [k, []]));
-  for (const k of keys) for (const p of waiting.get(k)!) dependants.get(p)?.push(k);
-  let stopping = false;
-  await new Promise<void>((resolveAll) => {
-    const pump = () => {
-      if (!stopping) {
-        for (const key of keys) {
-          if (running.size >= Math.max(1, parallel)) break;
-          if (done.has(key) || running.has(key) || failed.has(key) || waiting.get(key)!.size > 0) continue;
-          running.add(key);
-          step(key).then(
-            () => {
-              running.delete(key);
-              done.add(key);
-              for (const d of dependants.get(key)!) waiting.get(d)!.delete(key);
-              pump();
-            },
-            (err: unknown) => {
-              running.delete(key);
-              failed.add(key);
-              const error = err instanceof Error ? err : new Error(String(err));
-              failures.push({ key, error });
-              onFailure?.(key, error);
-              stopping = true;
-              pump();
-            },
-          );
-        }
-      }
-      if (running.size === 0) resolveAll();
-    };
-    pump();
-  });
-  const notStarted = keys
-    .filter((k) => !done.has(k) && !failed.has(k))
-    .map((k) => ({ key: k, blockedBy: [...waiting.get(k)!].filter((d) => !done.has(d)) }));
-  return { done, failures, notStarted };
-}
-
-/**
- * For each step never started, the failed steps that kept it waiting, followed through the steps in
- * between (vpc failed, so the subnets never started, so neither did the endpoints: all "after vpc").
- * Empty for a step that waited for no failure: the walk simply starts nothing new once a step fails.
- */
-export function failedPrerequisites(outcome: WalkOutcome): Map<string, string[]> {
-  const failed = new Set(outcome.failures.map((f) => f.key));
-  const blocked = new Map(outcome.notStarted.map((n) => [n.key, n.blockedBy]));
-  const memo = new Map<string, string[]>();
-  const causes = (key: string): string[] => {
-    if (failed.has(key)) return [key];
-    let out = memo.get(key);
-    if (!out) {
-      out = [...new Set((blocked.get(key) ?? []).flatMap(causes))].sort();
-      memo.set(key, out);
-    }
-    return out;
-  };
-  return new Map(outcome.notStarted.map((n) => [n.key, causes(n.key)]));
-}
-
 async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunResult> {
   const clock = env.clock ?? realClock;
   const started = clock.now();
@@ -195,10 +112,8 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
       await env.state.save();
     },
   });
-  const runStep = async (key: string): Promise<void> => {
+  const runStep = async (key: string): Promise<StepEvent> => {
     const node = graph.byKey.get(key)!;
-    const t0 = clock.now();
-    env.reporter.stepStarted(node.key, node.kind.label);
     const ctx = ctxFor(key);
     const prior = assessment.entries.get(key);
     const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
@@ -215,33 +130,19 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
-    emit({
-      key: node.key, kind: node.kind.kind, label: node.kind.label, action,
-      id: record.id, arn: record.arn, changes, durationMs: clock.now() - t0,
-    });
+    return { action, id: record.id, arn: record.arn, changes };
   };
 
-  const outcome = await walkKeys(
-    graph.nodes.map((n) => n.key),
-    (k) => graph.byKey.get(k)!.spec.deps,
+  // Everything that never ran is reported: dependants of a failure, or steps not started after it.
+  const { failures } = await runSteps({
+    keys: graph.nodes.map((n) => n.key),
+    prereqs: (k) => graph.byKey.get(k)!.spec.deps,
     parallel,
-    runStep,
-    (key, error) => {
-      const node = graph.byKey.get(key)!;
-      emit({ key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: error.message });
-    },
-  );
-  // Everything that never ran: dependants of a failure, or independent steps not started after it.
-  const causes = failedPrerequisites(outcome);
-  for (const { key, blockedBy } of outcome.notStarted) {
-    const node = graph.byKey.get(key)!;
-    emit({
-      key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
-      message: blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
-      notStarted: { after: causes.get(key)! },
-    });
-  }
-  const failures = outcome.failures.map((f) => f.error);
+    subject: (k) => graph.byKey.get(k)!.kind,
+    run: runStep,
+    notStarted: (blockedBy) => (blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure'),
+    reporter: env.reporter, clock, emit,
+  });
   // Only once everything the config describes has converged: resources the config no longer has (an
   // endpoint removed from the list, the old trigger after a schedule engine switch) and duplicates are
   // deleted, so what replaces them always exists before they go.
@@ -301,69 +202,53 @@ async function cleanUp(
   ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
   if (!targets.length) return [];
   const byKey = new Map(targets.map((t) => [t.key, t]));
-  const outcome = await walkKeys(
-    targets.map((t) => t.key),
-    deletionPrerequisites(targets, env.kinds),
-    opts.parallel ?? DEFAULT_PARALLEL,
-    async (key) => {
-      const t = byKey.get(key)!;
-      const t0 = clock.now();
-      env.reporter.stepStarted(key, t.kindDef.label);
-      const ctx = buildContext({
-        config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-        reporter: env.reporter, clock, runId, records, stepKey: key,
-      });
-      const forget = async () => {
-        if (!t.stateKey) return;
-        records.delete(t.stateKey);
-        env.state.remove(t.stateKey);
-        await env.state.save();
-      };
-      if (t.kindDef.external) {
-        // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
-        await forget();
-        return;
-      }
-      const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
-      if (holder) {
-        await forget();
-        emit({ key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0, action: 'skipped', message: `now ${holder}'s: kept, its old record forgotten` });
-        return;
-      }
-      let own: Ownership | undefined;
-      try {
-        own = await t.kindDef.ownerOf(ctx, t.record);
-        if (own?.owned) await t.kindDef.delete(ctx, t.record);
-      } catch (err) {
-        throw asStepError(key, 'delete', err);
-      }
-      await forget();
-      const base = { key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 };
-      if (!own) emit({ ...base, action: 'absent' });
-      else if (own.owned) emit({ ...base, action: 'deleted', ...(t.note ? { message: t.note } : {}) });
-      else {
-        const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
-        env.reporter.warn(`${key}: ${message}`);
-        emit({ ...base, action: 'skipped', message });
-      }
-    },
-    (key, error) => {
-      const t = byKey.get(key)!;
-      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
-    },
-  );
-  // What never started stays in the state, and says why: never a silent success.
-  const causes = failedPrerequisites(outcome);
-  for (const { key, blockedBy } of outcome.notStarted) {
+  const forget = async (stateKey: string | undefined) => {
+    if (!stateKey) return;
+    records.delete(stateKey);
+    env.state.remove(stateKey);
+    await env.state.save();
+  };
+  const removeOne = async (key: string): Promise<StepEvent | undefined> => {
     const t = byKey.get(key)!;
-    emit({
-      key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure',
-      notStarted: { after: causes.get(key)! },
+    if (t.kindDef.external) {
+      // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
+      await forget(t.stateKey);
+      return undefined;
+    }
+    const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
+    if (holder) {
+      await forget(t.stateKey);
+      return { action: 'skipped', arn: t.record.arn, message: `now ${holder}'s: kept, its old record forgotten` };
+    }
+    const ctx = buildContext({
+      config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+      reporter: env.reporter, clock, runId, records, stepKey: key,
     });
-  }
-  const errors = outcome.failures.map((f) => f.error);
-  if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
-  return errors;
+    let own: Ownership | undefined;
+    try {
+      own = await t.kindDef.ownerOf(ctx, t.record);
+      if (own?.owned) await t.kindDef.delete(ctx, t.record);
+    } catch (err) {
+      throw asStepError(key, 'delete', err);
+    }
+    await forget(t.stateKey);
+    if (!own) return { action: 'absent', arn: t.record.arn };
+    if (own.owned) return { action: 'deleted', arn: t.record.arn, ...(t.note ? { message: t.note } : {}) };
+    const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
+    env.reporter.warn(`${key}: ${message}`);
+    return { action: 'skipped', arn: t.record.arn, message };
+  };
+  // What never started stays in the state, and says why.
+  const { failures } = await runSteps({
+    keys: targets.map((t) => t.key),
+    prereqs: deletionPrerequisites(targets, env.kinds),
+    parallel: opts.parallel ?? DEFAULT_PARALLEL,
+    subject: (k) => ({ kind: byKey.get(k)!.kind, label: byKey.get(k)!.kindDef.label, id: byKey.get(k)!.record.id }),
+    run: removeOne,
+    notStarted: (blockedBy) => (blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure'),
+    reporter: env.reporter, clock, emit,
+  });
+  return failures;
 }
 
 /** What `plan` and `up` both compute for a node: the one diff, so `plan` shows what `up` does. */
