@@ -14,14 +14,14 @@ import { UserError } from '../base/errors.js';
 import { NotOurs, StepsFailed } from '../engine/errors.js';
 import { deletionPrerequisites } from '../engine/graph.js';
 import { planStack, type Plan, type PlanEnv } from '../engine/plan.js';
-import { pauseFound, jobTrigger } from '../resources/triggers.js';
-import { newMark, type PausableSettings } from '../model/pause.js';
+import { fires, jobTrigger, pauseFound, type FoundTrigger } from '../resources/triggers.js';
+import { newMark } from '../model/pause.js';
 import type { JobConfig } from '../config/schema.js';
 import { endpointCost, pricesFor } from '../model/pricing.js';
 import { realClock } from '../base/clock.js';
 import { countActions, type ResourceEvent, type RunResult } from '../engine/reporter.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
-import { describeOwner, type Ctx, type DeleteOptions, type Found, type ResourceKind, type ResourceRecord } from '../engine/types.js';
+import { describeOwner, type Ctx, type DeleteOptions, type ResourceKind, type ResourceRecord } from '../engine/types.js';
 
 /** Options of `down`. */
 export interface DownOptions extends StackOptions {
@@ -309,10 +309,12 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
 }
 
 /** Every job's schedule the walk found that fires now (ours, enabled, not paused): what `down --endpoints` pauses. */
-function schedulesToPause(config: PlanEnv['config'], plan: Plan): { job: JobConfig; found: Found<PausableSettings> }[] {
+function schedulesToPause(config: PlanEnv['config'], plan: Plan): { job: JobConfig; trigger: FoundTrigger }[] {
   return config.jobs.flatMap((job) => {
-    const found = plan.entries.find((e) => e.key === jobTrigger(job).key)?.found as Found<PausableSettings> | undefined;
-    return found?.owned && found.observed.state === 'ENABLED' && !found.observed.paused ? [{ job, found }] : [];
+    const t = jobTrigger(job);
+    const found = plan.entries.find((e) => e.key === t.key)?.found;
+    const trigger = found && t.bind(found);
+    return trigger && fires(trigger) ? [{ job, trigger }] : [];
   });
 }
 
