@@ -9,6 +9,7 @@ import type * as z from 'zod/mini';
 import { ConfigError, UserError, type LocatedProblem } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
+import { REGION_SHAPE } from './names.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
 import { unknownRegionMessage } from './regions.js';
@@ -24,7 +25,6 @@ export interface LoadOptions {
   warn?: (message: string) => void;
 }
 
-const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** A config larger than this is not a batchctl config (the default one is about 1.3 KB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;

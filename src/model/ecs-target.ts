@@ -6,6 +6,7 @@ import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
 import type { Ctx, FieldChange } from '../engine/types.js';
 import { K, jobKey } from './keys.js';
 import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
+import { familyArnOf } from './policies.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
 export interface EcsTargetParams {
@@ -31,7 +32,7 @@ export function ecsTargetParams(ctx: Ctx, job: JobConfig): EcsTargetParams {
   return {
     // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
     // needs no target update.
-    taskDefinitionArn: td.attrs?.familyArn ?? (td.arn ?? '').replace(/:\d+$/, ''),
+    taskDefinitionArn: td.attrs?.familyArn ?? familyArnOf(td.arn),
     taskCount: 1,
     launchType: 'FARGATE',
     platformVersion: 'LATEST',

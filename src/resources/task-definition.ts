@@ -15,7 +15,7 @@ import type { Ctx, FieldChange, Found, NodeSpec, ResourceKind, ResourceRecord } 
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, type JobParams } from '../model/jobs.js';
 import { ENV_JOB_NAME } from '../model/guard.js';
-import { repositoryUri, secretArn } from '../model/policies.js';
+import { familyArnOf, repositoryUri, secretArn } from '../model/policies.js';
 import { containerImage, imageToRun, parseRef } from '../model/images.js';
 import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
@@ -106,7 +106,7 @@ export function record(td: TaskDefinition, tags: Record<string, string>): Resour
     kind: 'ecs.task-definition',
     id: td.family ?? '',
     arn,
-    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, ''), digest: digestOf(td, tags), ...(image ? { image } : {}) },
+    attrs: { revision: String(td.revision ?? ''), familyArn: familyArnOf(arn), digest: digestOf(td, tags), ...(image ? { image } : {}) },
   };
 }
 

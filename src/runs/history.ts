@@ -29,10 +29,11 @@ import { K } from '../model/keys.js';
 import { awsErrorCode, isNotFound, UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
-import { clusterTasks, familyOfArn, triggerOf } from './status.js';
+import { clusterTasks, triggerOf } from './status.js';
 import type { RunInfo } from './run-info.js';
 import { triggerOfExecution } from './status-executions.js';
 import type { DeadLetter } from './dead-letters.js';
+import { familyOf } from '../model/policies.js';
 
 /** Options of `history`. */
 export interface HistoryOptions extends Omit<StackOptions, 'forceUnlock'> {
@@ -367,7 +368,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
     const wanted = new Set(jobs.map((j) => j.name));
     const views = new Map<string, { view: TaskView; job: JobConfig; source: HistoryEntry['source'] }>();
     const add = (t: LooseTask, source: HistoryEntry['source']) => {
-      const job = byFamily.get(familyOfArn(t.taskDefinitionArn));
+      const job = byFamily.get(familyOf(t.taskDefinitionArn));
       if (!job || !wanted.has(job.name) || !t.taskArn) return;
       const prev = views.get(t.taskArn);
       if (prev && prev.view.lastStatus === 'STOPPED') return;

@@ -13,7 +13,8 @@ import { openStack } from '../engine/stack.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { scheduleGroupName } from '../model/scheduler.js';
-import { RUN_NOW_STARTED_BY, explainFailure, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+import { RUN_NOW_STARTED_BY, explainFailure, manualInput, mergeEnv, refuseOverlap, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+import { familyOf } from '../model/policies.js';
 
 /** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
 export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
@@ -78,9 +79,8 @@ export function runTaskInput(t: Target, container: string, o: { command?: string
     if (!c) list.push((c = { name: container }));
     if (o.command) c.command = o.command;
     if (o.env) {
-      const merged = new Map((c.environment ?? []).map((v) => [v.name ?? '', v.value ?? '']));
-      for (const [k, v] of Object.entries(o.env)) merged.set(k, v);
-      c.environment = [...merged].map(([name, value]) => ({ name, value }));
+      const current = (c.environment ?? []).map((v) => [v.name ?? '', v.value ?? ''] as const);
+      c.environment = mergeEnv(current, o.env).map(([name, value]) => ({ name, value }));
     }
     overrides.containerOverrides = list;
   }
@@ -123,11 +123,6 @@ export function targetOverrides(t: Target): TaskOverride {
   }) ?? {};
 }
 
-/** The task definition family of a family or revision ARN. */
-export function familyOf(taskDefinitionArn: string): string {
-  return taskDefinitionArn.split('/').at(-1)!.replace(/:\d+$/, '');
-}
-
 /** Start the job now; by default wait for it to stop, streaming its log. */
 export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
   // Step Functions too: the live trigger, not the config, says whether the job runs through its state machine.
@@ -149,15 +144,11 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     }
     const cluster = target.Arn!;
     const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
-    if (!opts.allowOverlap) {
-      const running = (await aws.ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }))).taskArns ?? [];
-      if (running.length) {
-        throw new UserError(
-          `a task of family ${family} is already running (${running.map(taskIdOf).join(', ')})`,
-          'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside',
-        );
-      }
-    }
+    await refuseOverlap(
+      opts,
+      async () => ((await aws.ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }))).taskArns ?? []).map(taskIdOf),
+      (ids) => `a task of family ${family} is already running (${ids.join(', ')})`,
+    );
     const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
     const out = await aws.ecs.send(new RunTaskCommand(input));
     const task = out.tasks?.[0];
