@@ -127,12 +127,17 @@ export const MAX_SHOWN_PROBLEMS = 20;
 export class ConfigError extends UserError {
   override name = 'ConfigError';
   override readonly code: ErrorCode = 'CONFIG_INVALID';
-  constructor(readonly file: string, readonly problems: LocatedProblem[], hint = 'fix them and run `batchctl validate`') {
+  constructor(
+    readonly file: string,
+    readonly problems: LocatedProblem[],
+    hint = 'fix them and run `batchctl validate`',
+  ) {
     const shown = problems.slice(0, MAX_SHOWN_PROBLEMS);
     const rest = problems.length - shown.length;
     const name = printable(file);
+    const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
     super(
-      `${name} has ${problems.length} problem${problems.length === 1 ? '' : 's'}${rest ? ` (the first ${shown.length} are shown)` : ''}`,
+      `${name} has ${count}${rest ? ` (the first ${shown.length} are shown)` : ''}`,
       hint,
       [
         ...shown.map((p) => `${name}:${p.line}:${p.col}  ${printable(p.path, 100)}  ${printable(p.message, 400)}`),

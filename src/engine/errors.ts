@@ -13,9 +13,11 @@ export class ReplacementRefused extends UserError {
   override name = 'ReplacementRefused';
   override readonly code: ErrorCode = 'REPLACEMENT_REFUSED';
   constructor(readonly key: string, readonly label: string, readonly changes: FieldChange[]) {
+    const fields = changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`);
     super(
-      `${label} ${key} would have to be replaced to change ${changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`).join(', ')}`,
-      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) and run up again',
+      `${label} ${key} would have to be replaced to change ${fields.join(', ')}`,
+      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) '
+        + 'and run up again',
     );
   }
 }
@@ -26,7 +28,8 @@ export class ExternalMissing extends UserError {
   override readonly code: ErrorCode = 'EXTERNAL_MISSING';
   constructor(readonly key: string, readonly label: string) {
     super(
-      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, and batchctl never creates it`,
+      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, `
+        + 'and batchctl never creates it',
       'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
     );
   }
@@ -48,13 +51,15 @@ export class NotOurs extends UserError {
     /** The state's record for the node named another resource that is not ours either: it was ignored. */
     readonly ignoredRecord = false,
   ) {
+    const what = `${label} ${found.record.id} (${key}) already exists`;
     super(
       found.owner
-        ? `${label} ${found.record.id} (${key}) already exists and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
-        : `${label} ${found.record.id} (${key}) already exists but ${describeOwner(found)}: it is not part of stack '${stack}'`,
+        ? `${what} and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
+        : `${what} but ${describeOwner(found)}: it is not part of stack '${stack}'`,
       found.owner
         ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
-        : `batchctl never adopts resources it did not create: rename it in the config, or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
+        : 'batchctl never adopts resources it did not create: rename it in the config, '
+          + `or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
     );
   }
 }
@@ -62,7 +67,8 @@ export class NotOurs extends UserError {
 /** The hint of every refused saved plan: make a new one. */
 export const REPLAN = 'make a new plan (batchctl plan --out <file>), review it, and apply that one';
 
-const cap = (lines: string[], max: number) => (lines.length <= max ? lines : [...lines.slice(0, max - 1), `... and ${lines.length - max + 1} more`]);
+const cap = (lines: string[], max: number) =>
+  (lines.length <= max ? lines : [...lines.slice(0, max - 1), `... and ${lines.length - max + 1} more`]);
 
 /** The saved plan no longer matches the stack: something moved since it was made. Nothing was changed. */
 export class PlanMoved extends UserError {
@@ -74,16 +80,20 @@ export class PlanMoved extends UserError {
     readonly moved: string[],
     { during = false, follow = 0 } = {},
   ) {
+    const changes = `${moved.length} change${moved.length === 1 ? '' : 's'}`;
+    const follows = `${follow} planned change${follow === 1 ? '' : 's'} that follow${follow === 1 ? 's' : ''}`;
     super(
       during
-        ? `the saved plan ${path} (${saved.id}) no longer matches the stack: ${moved.join('; ')}; that step was not made`
-        : `the saved plan ${path} (${saved.id}, made ${saved.createdAt}) no longer matches the stack: ${moved.length} change${moved.length === 1 ? '' : 's'} since it was made; nothing was changed`,
+        ? `the saved plan ${path} (${saved.id}) no longer matches the stack: ${moved.join('; ')}; `
+          + 'that step was not made'
+        : `the saved plan ${path} (${saved.id}, made ${saved.createdAt}) no longer matches the stack: ${changes} `
+          + 'since it was made; nothing was changed',
       during
         ? 'something changed the stack while this plan was applied: run batchctl plan to see where it stands'
         : `${REPLAN} (a plan is valid only against the state and resources it read)`,
       during ? [] : [
         ...cap(moved, 25),
-        ...(follow ? [`and ${follow} planned change${follow === 1 ? '' : 's'} that follow${follow === 1 ? 's' : ''} from ${moved.length === 1 ? 'it' : 'these'}`] : []),
+        ...(follow ? [`and ${follows} from ${moved.length === 1 ? 'it' : 'these'}`] : []),
       ],
     );
   }

@@ -133,7 +133,8 @@ export interface StepsOutcome {
 export async function runSteps(w: StepWalk): Promise<StepsOutcome> {
   const report = (key: string, e: StepEvent, durationMs?: number) => {
     const s = w.subject(key);
-    w.emit({ key, kind: s.kind, label: s.label, ...(s.id !== undefined ? { id: s.id } : {}), ...e, ...(durationMs !== undefined ? { durationMs } : {}) });
+    const id = s.id !== undefined ? { id: s.id } : {};
+    w.emit({ key, kind: s.kind, label: s.label, ...id, ...e, ...(durationMs !== undefined ? { durationMs } : {}) });
   };
   const outcome = await walkKeys(
     w.keys,
@@ -153,7 +154,8 @@ export async function runSteps(w: StepWalk): Promise<StepsOutcome> {
   }
   const failures = outcome.failures.map((f) => f.error);
   if (!failures.length && outcome.notStarted.length) {
-    failures.push(new Error(`internal: ${outcome.notStarted.length} steps could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
+    const keys = outcome.notStarted.map((n) => n.key);
+    failures.push(new Error(`internal: ${keys.length} steps could not be ordered (${keys.join(', ')})`));
   }
   return { done: outcome.done, failures };
 }

@@ -7,11 +7,11 @@
  * group is ours). A policy of our name that names anything else is left alone.
  */
 import { DeleteResourcePolicyCommand, DescribeResourcePoliciesCommand, PutResourcePolicyCommand, type ResourcePolicy } from '@aws-sdk/client-cloudwatch-logs';
-import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { historyLogPolicy, historyPolicyName, historyPolicyResources, namesOnly } from '../model/history.js';
+import { unlessGone } from './lib/aws-calls.js';
 
 const KIND = 'logs.resource-policy';
 
@@ -97,10 +97,6 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
     // Looked at again just before: a policy renamed onto ours since the walk read it is not deleted.
     const p = await describe(ctx, record.id);
     if (!p || !ownership(ctx, p).owned) return;
-    try {
-      await ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: record.id }));
-    } catch (err) {
-      if (awsErrorCode(err) !== 'ResourceNotFoundException') throw err;
-    }
+    await unlessGone(ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: record.id })));
   },
 };

@@ -9,7 +9,7 @@ import {
   CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
   type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
 } from '@aws-sdk/client-scheduler';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
 import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
@@ -21,6 +21,7 @@ import { SCHEDULED_TIME_ATTRIBUTE, scheduleGroupName, schedulerInput } from '../
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** Schedules cannot be tagged: ours when the group is (its node's verdict from this walk, else its tags). */
 const groupOwnership = (ctx: Ctx, group: string) => inheritedOwnership(ctx, K.scheduleGroup, group, () => scheduleGroupOwnership(ctx, group));
@@ -61,13 +62,8 @@ const splitId = (id: string) => {
 };
 
 async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
-  try {
-    return await ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
-  } catch (err) {
-    // ResourceNotFoundException covers a missing schedule and a missing group.
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  // ResourceNotFoundException covers a missing schedule and a missing group.
+  return ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name })));
 }
 
 /**
@@ -281,11 +277,7 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   ownerOf: (ctx, record) => groupOwnership(ctx, splitId(record.id).GroupName),
 
   async delete(ctx, record) {
-    try {
-      await ctx.aws.scheduler.send(new DeleteScheduleCommand(splitId(record.id)));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.scheduler.send(new DeleteScheduleCommand(splitId(record.id))));
   },
 };
 

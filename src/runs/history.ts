@@ -26,7 +26,7 @@ import { historyGroupName } from '../model/history.js';
 import { ENV_RUN_ID, ENV_SCHEDULED_TIME, LOCK_PREFIX, lockPrefixOf } from '../model/guard.js';
 import { usesDeadLetterQueue } from '../model/scheduler.js';
 import { K } from '../model/keys.js';
-import { awsErrorCode, isNotFound, UserError } from '../base/errors.js';
+import { isNotFound, UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { clusterTasks, triggerOf } from './status.js';
@@ -34,6 +34,8 @@ import type { RunInfo } from './run-info.js';
 import { triggerOfExecution } from './status-executions.js';
 import type { DeadLetter } from './dead-letters.js';
 import { familyOf } from '../model/policies.js';
+import { SQS_QUEUE_GONE } from '../model/aws-errors.js';
+import { ifExists } from '../resources/lib/aws-calls.js';
 
 /** Options of `history`. */
 export interface HistoryOptions extends Omit<StackOptions, 'forceUnlock'> {
@@ -404,12 +406,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
 /** The dead-letter queue, read without consuming it (runs/dead-letters.ts); undefined when it is gone. */
 async function readQueue(sqs: import('@aws-sdk/client-sqs').SQSClient, url: string, config: StackConfig) {
   const { readDeadLetters } = await import('./dead-letters.js');
-  try {
-    return await readDeadLetters(sqs, url, config, { max: 100 });
-  } catch (err) {
-    if (awsErrorCode(err) === 'QueueDoesNotExist') return undefined;
-    throw err;
-  }
+  return ifExists(readDeadLetters(sqs, url, config, { max: 100 }), SQS_QUEUE_GONE);
 }
 
 /**

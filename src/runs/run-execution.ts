@@ -18,6 +18,7 @@ import { sleep, taskIdOf, taskStream } from './logs.js';
 import { manualInput, mergeEnv, refuseOverlap, waitForTask, type AttemptResult, type ExecutionInfo, type RunNowOptions, type RunNowResult } from './task-run.js';
 import type { OpenStack } from '../engine/stack.js';
 import { familyOf } from '../model/policies.js';
+import { SFN_MACHINE_GONE } from '../model/aws-errors.js';
 
 /** The input of an execution: the container's command and environment (PascalCase, as the definition reads them). */
 export interface ExecutionInput {
@@ -43,7 +44,7 @@ export async function readStateMachine(sfn: SFNClient, arn: string): Promise<Liv
     if (out.status === 'DELETING') throw upFirst;
     def = JSON.parse(out.definition ?? '{}');
   } catch (err) {
-    if (isNotFound(err, 'StateMachineDoesNotExist')) throw upFirst;
+    if (isNotFound(err, ...SFN_MACHINE_GONE)) throw upFirst;
     if (err instanceof SyntaxError) throw new UserError(`the definition of ${arn} is not JSON`, 'run `batchctl up` to restore it');
     throw err;
   }
