@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, TARGET_NETWORK_KINDS, type EcsTargetParams } from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '../model/jobs.js';
@@ -181,7 +181,11 @@ function stateMachineTarget(ctx: Ctx, job: JobConfig): Pick<ScheduleDesired['tar
 export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   kind: 'scheduler.schedule',
   label: 'Schedule',
-  dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine'],
+  dependsOn: [
+    'scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy',
+    'states.state-machine',
+    ...TARGET_NETWORK_KINDS,
+  ],
   costly: false,
 
   nodes: (config) => schedulerJobs(config).map((job) => ({

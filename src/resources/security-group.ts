@@ -92,7 +92,7 @@ async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroup
 export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }> = {
   kind: 'ec2.security-group',
   label: 'Security group',
-  dependsOn: ['ec2.vpc'],
+  dependsOn: ['ec2.vpc', 'ec2.existing-vpc'],
   costly: false,
 
   nodes: (config) => [

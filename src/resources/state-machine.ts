@@ -12,7 +12,7 @@ import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from '../e
 import { canonicalJson } from '../base/json.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, type JobParams } from '../model/jobs.js';
-import { ecsTargetDeps } from '../model/ecs-target.js';
+import { ecsTargetDeps, TARGET_NETWORK_KINDS } from '../model/ecs-target.js';
 import { stateMachineArn, stateMachineDefinition, stateMachineJobs, stateMachineName } from '../model/state-machine.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
@@ -65,7 +65,10 @@ async function namingRole<T>(roleArn: string, call: () => Promise<T>): Promise<T
 export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
   kind: 'states.state-machine',
   label: 'State machine',
-  dependsOn: ['iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition', 'ec2.subnet', 'ec2.security-group'],
+  dependsOn: [
+    'iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition',
+    ...TARGET_NETWORK_KINDS,
+  ],
   costly: false,
 
   nodes: (config) => stateMachineJobs(config).map((job) => ({
