@@ -66,7 +66,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     realClearTimeout(graceTimer);
     const deadline = realSetTimeout(() => exit(EXIT[sig]), 900);
     deadline.unref();
-    await runCleanups(CLEANUP_DEADLINE_MS);
+    await runCleanups(CLEANUP_DEADLINE_MS, true);
     let lines: string[] = [];
     try {
       lines = next();
