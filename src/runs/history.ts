@@ -231,7 +231,7 @@ function withDerivedTime(r: HistoryEntry, job: JobConfig): HistoryEntry {
 
 /** Every logged STOPPED event of the group from `since` on (FilterLogEvents, every page); undefined: no group. */
 async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string, since: number): Promise<LooseTask[] | undefined> {
-  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { FilterLogEventsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out: LooseTask[] = [];
   let nextToken: string | undefined;
   try {
@@ -256,7 +256,7 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
 
 /** When the history group was created (history knows nothing before), or undefined when it does not exist. */
 async function historyStart(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string): Promise<number | undefined> {
-  const { DescribeLogGroupsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { DescribeLogGroupsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group }));
   return out.logGroups?.find((g) => g.logGroupName === group)?.creationTime;
 }
@@ -273,7 +273,7 @@ interface Claim {
  * original job claims directly under the prefix; the others under their name. Undefined: no bucket.
  */
 async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string, jobs: JobConfig[]): Promise<Claim[] | undefined> {
-  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { ListObjectsV2Command } = await import('../aws/sdk/s3.js');
   const out: Claim[] = [];
   const byPrefix = new Map(jobs.map((j) => [lockPrefixOf(j), j.name]));
   let ContinuationToken: string | undefined;
