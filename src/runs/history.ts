@@ -461,23 +461,3 @@ export function missedTimes(a: {
   }
   return out;
 }
-
-/**
- * `--since`: a duration back from now (`30m`, `24h`, `7d`, `2w`, combinable: `1d12h`) or an ISO date or
- * date-time (`2026-11-28`, `2026-11-28T03:00:00Z`; a date without a zone is UTC).
- */
-export function parseSince(text: string, now: Date): Date {
-  const t = text.trim();
-  const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-  if (/^(\d+[smhdw])+$/.test(t)) {
-    let total = 0;
-    for (const [, n, u] of t.matchAll(/(\d+)([smhdw])/g)) total += Number(n) * units[u!]!;
-    return new Date(now.getTime() - total);
-  }
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(t)) {
-    const withZone = /T|\s/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(t) ? `${t}Z` : t;
-    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : withZone.replace(' ', 'T'));
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  throw new UserError(`--since "${t.slice(0, 40)}" is neither a duration nor a date`, 'give a duration such as 30m, 24h, 7d or 2w, or an ISO date such as 2026-11-28 or 2026-11-28T03:00:00Z');
-}
