@@ -56,6 +56,11 @@ export interface LoadOptions {
   now?: Date;
   /** Told what is not wrong but worth saying (AWS_REGION differs from the config's region). */
   warn?: (message: string) => void;
+  /**
+   * The region of the AWS profile in force (aws/profiles.ts profileRegionInForce, given by the caller:
+   * the config layer reads no AWS file): used after AWS_DEFAULT_REGION, as the AWS CLI does.
+   */
+  profileRegion?: { profile: string; region: string };
 }
 
 const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -179,9 +184,10 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     opts.region ? [opts.region, '--region']
       : fromFile !== undefined ? [fromFile, 'config']
         : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
-          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION'] : [undefined, ''];
+          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+            : opts.profileRegion ? [opts.profileRegion.region, `the region of profile ${printable(opts.profileRegion.profile, 64)}`] : [undefined, ''];
   if (value === undefined) {
-    problems.push({ path: ['region'], message: 'no region: set region in the config, --region or AWS_REGION' });
+    problems.push({ path: ['region'], message: 'no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile' });
     return undefined;
   }
   // A bad `region:` in the file is zod's to report; a bad flag or variable is ours.
