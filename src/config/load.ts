@@ -8,6 +8,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type * as z from 'zod/mini';
 import { UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
+import { docPath } from '../base/docs.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
@@ -75,7 +76,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, 'create one with `batchctl init` (every key: docs/configuration.md), or pass --config');
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, `create one with \`batchctl init\` (every key: ${docPath('configuration.md')}), or pass --config`);
     if (code === 'EISDIR') throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
     throw new UserError(`cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
   }
@@ -152,7 +153,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   const at = (p: Problem) => locate(offsetOf(doc, p), p.path, p.message);
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     const what = raw === null || raw === undefined ? 'the file is empty' : `got ${kindOf(raw)}`;
-    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: docs/configuration.md)` })]);
+    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: ${docPath('configuration.md')})` })]);
   }
 
   // `jobs: { lister: }` (a job that changes nothing) is YAML null: the same as `lister: {}`.
