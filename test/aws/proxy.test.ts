@@ -58,6 +58,19 @@ async function rig(opts: { tls: boolean; proxyAuth?: string; refuse?: number }):
 
 const run = (r: Rig, ...args: string[]) => cli.run('-c', r.s.configPath, '--state', r.s.statePath, ...args);
 
+/** A home of its own with the shared config files for `profile`, and the environment that uses them through the proxy. */
+function profileHome(r: Rig, profile: string): { home: string; env: Record<string, string | undefined> } {
+  const home = mkdtempSync(join(tmpdir(), 'batchctl-home-'));
+  return {
+    home,
+    env: {
+      ...BASE, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: profile, HOME: home,
+      AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+      HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA,
+    },
+  };
+}
+
 describe('NO_PROXY and the proxy variables', () => {
   it('lower case wins over upper case; a scheme-less value is http; http and https each their own', () => {
     const env = proxyEnv({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'lower:3128', HTTP_PROXY: 'http://plain:8080' })!;
@@ -142,14 +155,9 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
 
   it("a role profile's STS AssumeRole goes through the proxy too", async () => {
     const r = await rig({ tls: true });
-    const home = mkdtempSync(join(tmpdir(), 'batchctl-home-'));
+    const { home, env } = profileHome(r, 'deploy');
     writeFileSync(join(home, 'config'), '[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = keys\nregion = ap-northeast-1\n');
     writeFileSync(join(home, 'credentials'), '[keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n');
-    const env = {
-      ...BASE, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: 'deploy',
-      AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-      HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA,
-    };
     const code = await withEnv(env, () => run(r, 'plan'));
     expect(code, cli.err.join('')).toBe(0);
     const assumed = r.wire.requests.filter((w) => w.op === 'AssumeRole');
@@ -160,17 +168,12 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
 
   it("an SSO profile's GetRoleCredentials goes through the proxy too", async () => {
     const r = await rig({ tls: true });
-    const home = mkdtempSync(join(tmpdir(), 'batchctl-home-'));
+    const { home, env } = profileHome(r, 'sso');
     const startUrl = 'https://d-1234567890.awsapps.com/start';
     writeFileSync(join(home, 'config'), `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = ap-northeast-1\nsso_account_id = 123456789012\nsso_role_name = Deploy\nregion = ap-northeast-1\n`);
     mkdirSync(join(home, '.aws', 'sso', 'cache'), { recursive: true });
     const token = { accessToken: 'test-sso-access-token', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), region: 'ap-northeast-1', startUrl };
     writeFileSync(join(home, '.aws', 'sso', 'cache', `${createHash('sha1').update(startUrl).digest('hex')}.json`), JSON.stringify(token));
-    const env = {
-      ...BASE, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: 'sso', HOME: home,
-      AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-      HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA,
-    };
     const code = await withEnv(env, () => run(r, 'status'));
     expect(code, cli.err.join('')).toBe(0);
     const sso = r.wire.requests.filter((w) => w.op === 'GET /federation/credentials');
