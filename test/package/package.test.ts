@@ -53,6 +53,9 @@ describe('the install', () => {
     const files = new Set(packed[0]!.files.map((f) => f.path));
     for (const f of ['LICENSE', 'README.md', 'bin/batchctl', 'bin/package.json', 'dist/main.js', 'docs/configuration.md']) expect(files.has(f), f).toBe(true);
     expect([...files].filter((f) => /^(src|test|bench)\//.test(f))).toEqual([]);
+    // The lock, as npm-shrinkwrap.json (written by prepack): npm installs exactly the tested SDK runtime.
+    expect(pkg.files).toContain('npm-shrinkwrap.json');
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.prepack).toBe('cp package-lock.json npm-shrinkwrap.json');
     // Every doc a hint names (docPath('x.md')) is shipped.
     const named = new Set<string>();
     const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
