@@ -54,6 +54,7 @@ export const AWS_FREE_COMMANDS: Record<string, string> = {
   init: 'writes a config file; loads no AWS client',
   validate: 'reads the config only',
   policy: 'asks STS who the caller is, which needs no permission',
+  completion: 'prints a shell script; reads the config for job names',
 };
 
 /** Commands that call AWS but are not for an operator role (run them with your own credentials). */
