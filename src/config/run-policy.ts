@@ -4,7 +4,16 @@
  * state machine, `validate`, `status` and `cost` share.
  */
 
-import { durationSeconds } from '../base/duration.js';
+import { durationSeconds, formatDurationText } from '../base/duration.js';
+
+/**
+ * Seconds of a duration such as `30m` or `1h30m`; undefined when the text is not one. The one grammar
+ * every duration a user types follows (base/duration.ts).
+ */
+export const parseRunDuration = durationSeconds;
+
+/** A duration as people write it: `45m`, `2h`, `1h30m`, `1d2h` (seconds only when there are some). */
+export const formatRunDuration = formatDurationText;
 
 /**
  * Step Functions ends a standard workflow execution after one year, whatever its states say: every
@@ -35,7 +44,7 @@ export interface RunPolicy {
  * would add, so the job keeps the direct path.
  */
 export function runPolicyOf(task: { timeout?: string; retries?: number }): RunPolicy | undefined {
-  const timeoutSeconds = task.timeout === undefined ? undefined : durationSeconds(task.timeout);
+  const timeoutSeconds = task.timeout === undefined ? undefined : parseRunDuration(task.timeout);
   const retries = task.retries ?? 0;
   if (timeoutSeconds === undefined && retries === 0) return undefined;
   return { ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), retries };

@@ -8,8 +8,7 @@ import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
-import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, runPolicyOf, worstCaseSeconds } from './run-policy.js';
-import { durationSeconds, formatDurationText as formatRunDuration } from '../base/duration.js';
+import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, formatRunDuration, parseRunDuration, runPolicyOf, worstCaseSeconds } from './run-policy.js';
 
 export type PathKey = string | number;
 
@@ -365,7 +364,7 @@ function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Dat
   const retries = get(sections.task, ['retries']);
   let seconds: number | undefined;
   if (typeof timeout === 'string') {
-    seconds = durationSeconds(timeout);
+    seconds = parseRunDuration(timeout);
     if (seconds === undefined) {
       out.push({ path: ['task', 'timeout'], message: `"${timeout}" is not a duration: write a number with a unit, such as 30m, 2h, 1h30m or 1d` });
     } else if (seconds === 0) {

@@ -16,8 +16,7 @@
  * reported as succeeded without exit code 0 can never pass for a good run.
  */
 import type { JobConfig, StackConfig } from '../config/schema.js';
-import { RETRY_BACKOFF } from '../config/run-policy.js';
-import { formatDurationText as formatRunDuration } from '../base/duration.js';
+import { RETRY_BACKOFF, formatRunDuration } from '../config/run-policy.js';
 import type { Ctx } from '../engine/types.js';
 import { ENV_DUPLICATE_GUARD, ENV_RUN_ID, ENV_SCHEDULED_TIME } from './guard.js';
 import { ecsTargetParams } from './ecs-target.js';

@@ -11,7 +11,7 @@ import type { Target } from '@aws-sdk/client-eventbridge';
 import type { Task } from '@aws-sdk/client-ecs';
 import { randomUUID } from 'node:crypto';
 import type { JobConfig } from '../config/schema.js';
-import { formatDurationText as formatRunDuration } from '../base/duration.js';
+import { formatRunDuration } from '../config/run-policy.js';
 import { STATES } from '../model/state-machine.js';
 import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import { sleep, taskIdOf, taskStream } from './logs.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { retryDelaySeconds, runPolicyOf, totalBackoffSeconds, worstCaseSeconds } from '../../src/config/run-policy.js';
+import { formatRunDuration, parseRunDuration, retryDelaySeconds, runPolicyOf, totalBackoffSeconds, worstCaseSeconds } from '../../src/config/run-policy.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 
 const valid = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
@@ -20,7 +20,19 @@ function load(taskLines: string[], expression?: string): { warnings: string[]; c
   return { warnings, config };
 }
 
-describe('run policy', () => {
+describe('durations', () => {
+  it('days, hours, minutes and seconds, in that order; anything else is not one', () => {
+    expect(parseRunDuration('30m')).toBe(1800);
+    expect(parseRunDuration('2h')).toBe(7200);
+    expect(parseRunDuration('1h30m')).toBe(5400);
+    expect(parseRunDuration('1d2h')).toBe(93_600);
+    expect(parseRunDuration('90s')).toBe(90);
+    expect(parseRunDuration('0m')).toBe(0);
+    for (const bad of ['', '30', 'm', '30 m', '1m1h', '-5m', '1.5h', 'PT30M']) expect(parseRunDuration(bad), bad).toBeUndefined();
+    expect(formatRunDuration(5400)).toBe('1h30m');
+    expect(formatRunDuration(93_630)).toBe('1d2h30s');
+  });
+
   it('the backoff: 30 s, doubling, at most 10 minutes', () => {
     expect([1, 2, 3, 4, 5, 6, 7].map(retryDelaySeconds)).toEqual([30, 60, 120, 240, 480, 600, 600]);
     expect(totalBackoffSeconds(10)).toBe(30 + 60 + 120 + 240 + 480 + 600 * 5);

@@ -3,7 +3,7 @@ import { UserError } from '../../base/errors.js';
 import { runCommand } from '../lib/common.js';
 import { formatDuration, outputMode, Spinner } from '../lib/output.js';
 import type { AttemptResult, RunNowResult } from '../../runs/task-run.js';
-import { formatDurationText as formatRunDurationText } from '../../base/duration.js';
+import { formatRunDuration as formatRunDurationText } from '../../config/run-policy.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
 export const EXIT_DETACHED = 130;

@@ -5,7 +5,7 @@ import type { ResourceStatus, StatusReport } from '../../runs/status.js';
 import type { RunInfo } from '../../runs/run-info.js';
 import { imageWarnings } from '../../model/image-check.js';
 import { printable } from '../../base/format.js';
-import { formatDurationText as formatRunDuration } from '../../base/duration.js';
+import { formatRunDuration } from '../../config/run-policy.js';
 
 /** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
 export function table(rows: string[][], indent = '  '): string[] {
