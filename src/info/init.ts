@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { unknownRegionMessage } from '../config/regions.js';
 import { defaultZones, renderConfig } from './template.js';
-import { profileRegionInForce } from '../aws/profiles.js';
+import { profileRegion } from '../aws/profiles.js';
 import { UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
 
@@ -103,7 +103,8 @@ function resolveInitRegion(opts: InitOptions, env: NodeJS.ProcessEnv): [string, 
   if (opts.region) return [opts.region, '--region'];
   if (env.AWS_REGION) return [env.AWS_REGION, 'AWS_REGION'];
   if (env.AWS_DEFAULT_REGION) return [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION'];
-  const fromProfile = profileRegionInForce(opts.profile, env);
-  if (fromProfile) return [fromProfile.region, `the region of profile ${fromProfile.profile}`];
+  const profile = opts.profile ?? env.AWS_PROFILE ?? 'default';
+  const fromProfile = profileRegion(profile, env);
+  if (fromProfile) return [fromProfile, `the region of profile ${profile}`];
   throw new UserError('no region: init needs the region the stack is for', 'pass --region (or set AWS_REGION, or a region in your AWS profile)');
 }
