@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'the config file has problems, each with its line and key',
   INTERRUPTED: 'Ctrl-C at a prompt: nothing more was done',
   ENDPOINT_UNREACHABLE: 'an AWS endpoint (or the emulator named by --endpoint-url) could not be reached',
+  PROXY_INVALID: 'a proxy variable (HTTPS_PROXY, HTTP_PROXY) holds no usable proxy URL',
   STATE_CONFLICT: 'the state changed since this run read it: the write was refused',
   LOCK_HELD: 'another run holds the state lock',
   STATE_MOVED: 'the state was moved elsewhere by `batchctl state migrate`',
@@ -172,6 +173,15 @@ export class Interrupted extends UserError {
   override readonly code: ErrorCode = 'INTERRUPTED';
   constructor(hint: string) {
     super('interrupted', hint);
+  }
+}
+
+/** A proxy variable that cannot be used: the message names the variable, never its value (it may hold a password). */
+export class ProxyConfigError extends UserError {
+  override name = 'ProxyConfigError';
+  override readonly code: ErrorCode = 'PROXY_INVALID';
+  constructor(message: string, readonly variable: string) {
+    super(message, `set ${variable} to the proxy's URL, such as http://proxy.example.com:3128, or unset it`);
   }
 }
 
