@@ -33,6 +33,18 @@ export async function unlessGone(call: Promise<unknown>, gone: readonly string[]
 }
 
 /**
+ * An AWS error that came in a response body rather than as the call's failure (DeleteObjects' `Errors`,
+ * PutTargets' `FailedEntries`, a DependencyViolation still there after its budget): named after its AWS
+ * code, as the SDK names the errors it throws, so `awsErrorCode` (and every check built on it) reads it
+ * the same way.
+ */
+export function reportedAwsError(code: string, message: string, cause?: unknown): Error {
+  const err = new Error(message, cause === undefined ? undefined : { cause });
+  err.name = code;
+  return err;
+}
+
+/**
  * Converge a resource's tags from `observed` (the managed ones: resources/lib/tags.ts managedTags) to
  * `desired`: `tag` sets what is added or changed, then `untag` removes the keys the config dropped. Each
  * call only when it has something to do.

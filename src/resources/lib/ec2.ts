@@ -19,7 +19,7 @@ import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ow
 import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagList, tagRecord } from './tags.js';
 import { K } from '../../model/keys.js';
 import { retryWhile } from './create.js';
-import { convergeTags, ifExists } from './aws-calls.js';
+import { convergeTags, ifExists, reportedAwsError } from './aws-calls.js';
 
 /** The Name tag EC2 resources carry (for the console; never used to find anything: it is not unique). */
 export function ec2Name(ctx: Ctx, key: string): string {
@@ -218,7 +218,7 @@ export async function deleteEc2(
     const now = await blockedBy();
     const code = awsErrorCode(last);
     const why = `${(last as Error).message} (still after ${Math.round(budgetMs / 1000)} s; ${now ? `blocked by ${now}` : `nothing visible uses ${what} now: run down again`})`;
-    throw Object.assign(new Error(why), { name: code, Code: code, cause: last });
+    throw reportedAwsError(code, why, last);
   }
 }
 
@@ -423,7 +423,8 @@ export async function deleteEndpoint(ctx: Ctx, record: ResourceRecord, budgetMs 
   const out = await ifExists(ctx.aws.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
   const failed = out?.Unsuccessful?.find((u) => u.Error && !isNotFound({ Code: u.Error.Code }));
   if (failed?.Error) {
-    throw Object.assign(new Error(`${record.id}: ${failed.Error.Code}: ${failed.Error.Message}`), { name: failed.Error.Code });
+    const { Code = 'DeleteVpcEndpointsFailed', Message } = failed.Error;
+    throw reportedAwsError(Code, `${record.id}: ${failed.Error.Code}: ${Message}`);
   }
   await ctx.waitFor(`${record.id} to be deleted`, async () => {
     const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));

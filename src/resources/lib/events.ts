@@ -9,7 +9,7 @@ import {
 import type { Ctx, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
-import { convergeTags, ifExists, unlessGone } from './aws-calls.js';
+import { convergeTags, ifExists, reportedAwsError, unlessGone } from './aws-calls.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   return ifExists(() => ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name })));
@@ -98,9 +98,8 @@ export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntri
   const f = out.FailedEntries?.[0];
   if (!out.FailedEntryCount && !f) return;
   // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
-  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
-  err.name = f?.ErrorCode ?? 'FailedEntry';
-  throw err;
+  const message = f?.ErrorMessage ?? 'EventBridge reported a failed target entry';
+  throw reportedAwsError(f?.ErrorCode ?? 'FailedEntry', message);
 }
 
 /** Remove one target of a rule (its record id is `<rule>:<target id>`); a missing rule counts as done. */
