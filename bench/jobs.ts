@@ -138,7 +138,7 @@ if (!process.env.SKIP_RSS) {
   // GNU time's %M: the process's peak resident set, in KB.
   // Not spawnSync: the fake it talks to is served from this process's event loop.
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up'], {
+    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up', '--yes'], {
       env: { ...process.env, FAKE_AWS_URL: server.url }, cwd: dir,
     });
     let stdout = '';

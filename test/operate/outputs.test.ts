@@ -20,7 +20,7 @@ const json = () => JSON.parse(out.join(''));
 describe('outputs', () => {
   it('rule engine: every identifier is one the fake holds', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     const o = json();
     const repo = [...fake.ecr.repositories.values()][0]!;
@@ -50,7 +50,7 @@ describe('outputs', () => {
   it('scheduler engine with alerts: the schedule, its dead-letter queue and the alert topic', async () => {
     const s = scratch();
     s.editConfig((t) => `${t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n')}\nnotify:\n  emails: [ops@example.com]\n`);
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     expect(json()).toMatchObject({
       scheduleEngine: 'scheduler',
@@ -68,7 +68,7 @@ describe('outputs', () => {
     const s = scratch();
     expect(await cli(s, 'outputs', 'repositoryUri')).toBe(2);
     expect(err.join('')).toMatch(/^error: repositoryUri has no value: the resource does not exist in the state\nhint: run `batchctl up`/);
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, 'outputs', 'repositoryUri')).toBe(0);
     expect(out.join('')).toBe('123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/sample-batch\n');
     expect(await cli(s, 'outputs', 'batchSubnetIds')).toBe(0);
@@ -83,7 +83,7 @@ describe('outputs', () => {
 
   it('--live looks the resources up: one deleted behind batchctl\'s back is gone, though the state still names it', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     expect(json().logGroups).toEqual(['/ecs/SampleBatch']);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { formatSeconds, table } from './status.js';
 import type { CostReport } from '../../info/cost.js';
 import { usd } from '../../model/pricing.js';
@@ -142,8 +142,8 @@ export function registerCost(program: Command): void {
       runCommand(cmd, async (flags) => {
         const [{ runCost }, { WarningsReporter }] = await Promise.all([import('../../info/cost.js'), import('../lib/output.js')]);
         const report = await runCost({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), duration: opts.duration,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), duration: opts.duration,
         });
         if (flags.json) process.stdout.write(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
         else process.stdout.write(renderCost(report).join('\n') + '\n');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import type { HistoryEntry, HistoryReport } from '../../runs/history.js';
 import { formatSeconds, table } from './status.js';
 
@@ -58,8 +58,8 @@ export function registerHistory(program: Command): void {
         const [{ runHistory, parseSince }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
         const since = parseSince(opts.since, new Date());
         const report = await runHistory({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), job, since,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), job, since,
         });
         process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...report }, null, 2) + '\n' : renderHistory(report).join('\n') + '\n');
         return 0;

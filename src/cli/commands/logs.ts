@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /** `batchctl logs`: the job's log events, optionally followed (loads only the CloudWatch Logs client). */
 export function registerLogs(program: Command): void {
@@ -23,7 +23,7 @@ export function registerLogs(program: Command): void {
         try {
           await runLogs(
             {
-              configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl, job,
+              ...stackOptions(flags), job,
               since: opts.since, filter: opts.filter, task: opts.task, tail: opts.tail || opts.follow, signal: ac.signal,
               liveTail: opts.liveTail, warn: (m) => process.stderr.write(`warning: ${m}\n`),
               onMode: (mode, reason) => { if (mode === 'polling' && reason && flags.debug) process.stderr.write(`note: ${reason}\n`); },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { table } from './status.js';
 import type { Outputs, OutputsReport } from '../../info/outputs.js';
 
@@ -38,8 +38,8 @@ export function registerOutputs(program: Command): void {
           import('../../info/outputs.js'), import('../lib/output.js'), import('../../base/errors.js'),
         ]);
         const r = await runOutputs({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), live: opts.live,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), live: opts.live,
         });
         if (name) {
           const value = name.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), r.outputs);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../base/errors.js';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { formatDuration, outputMode, Spinner } from '../lib/output.js';
 import type { AttemptResult, RunNowResult } from '../../runs/task-run.js';
 import { formatRunDuration as formatRunDurationText } from '../../config/run-policy.js';
@@ -96,8 +96,8 @@ export function registerRunNow(program: Command): void {
         let result;
         try {
           result = await runNow({
-            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            ...stackOptions(flags),
+            reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
             direct: opts.direct, signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));

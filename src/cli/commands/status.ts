@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand, positiveInt, stackOptions } from '../lib/common.js';
 import type { ResourceStatus, StatusReport } from '../../runs/status.js';
 import type { RunInfo } from '../../runs/run-info.js';
 import { imageWarnings } from '../../model/image-check.js';
@@ -245,8 +245,8 @@ export function registerStatus(program: Command): void {
       runCommand(cmd, async (flags) => {
         const [{ runStatus }, { WarningsReporter }] = await Promise.all([import('../../runs/status.js'), import('../lib/output.js')]);
         const report = await runStatus({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), runs: opts.runs,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), runs: opts.runs,
         });
         const errors = report.resources.filter((r) => r.state === 'error');
         if (flags.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, ...report }, null, 2) + '\n');
