@@ -12,6 +12,7 @@ import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
 import { unknownRegionMessage } from './regions.js';
+import { indentationProblems } from './indent.js';
 
 /** A problem with its position in the file (1-based line and column). */
 export interface LocatedProblem {
@@ -129,12 +130,21 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 
   // A syntax error leaves the structure uncertain; checking the rest would report knock-on noise.
   if (doc.errors.length) {
+    // An indentation mistake makes the parser fail on the lines after it, once per line: name the line.
+    const indentation = indentationProblems(text);
+    if (indentation.length) {
+      throw new ConfigError(file, indentation.map((p) => ({ line: p.line, col: p.col, path: p.path.length ? p.path.join('.') : '(root)', message: p.message })));
+    }
     throw new ConfigError(file, sortProblems(doc.errors.map((e) => {
-      const path = pathAt(doc, e.pos[0]);
+      // The parser points at the indentation before the line it failed on: point at what is there.
+      let at = e.pos[0];
+      while (text[at] === ' ' || text[at] === '\t') at++;
+      if (text[at] === '\n' || text[at] === '\r' || at >= text.length) at = e.pos[0];
+      const path = pathAt(doc, at);
       const message = e.code === 'DUPLICATE_KEY'
         ? `duplicate key "${String(path[path.length - 1])}": each key may appear only once in a mapping`
         : `YAML syntax: ${e.message}`;
-      return locate(e.pos[0], path, message);
+      return locate(at, path, message);
     })));
   }
 
