@@ -172,6 +172,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 
   const region = resolveRegion(raw as Record<string, unknown>, opts, problems);
   const checked = validateConfig(raw, { region, now: opts.now });
+  if (region) checkOverride(raw as Record<string, unknown>, region, opts, checked);
   problems.push(...checked.filter((p) => !p.warning));
 
   if (problems.length || !parsed.success || !region) throw new ConfigError(file, sortProblems(problems.map(at)));
@@ -194,12 +195,14 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     problems.push({ path: ['region'], message: 'no region: set region in the config, --region or AWS_REGION' });
     return undefined;
   }
-  // A bad `region:` in the file is zod's to report; a bad flag or variable is ours.
+  // A bad `region:` in the file is zod's to report; a bad flag or variable is the flag's (or variable's)
+  // mistake, not the file's: said as such, without a file position.
   if (typeof value !== 'string' || !REGION_SHAPE.test(value)) {
-    if (source !== 'config') problems.push({ path: ['region'], message: `${source} "${String(value)}" is not an AWS region such as ap-northeast-1` });
+    if (source !== 'config') throw new UserError(`${source} "${printable(String(value), 40)}" is not an AWS region such as ap-northeast-1`, regionHint(source));
     return undefined;
   }
   const unknown = unknownRegionMessage(value, source === 'config' ? undefined : source);
+  if (unknown && source !== 'config') throw new UserError(unknown, regionHint(source));
   if (unknown) {
     problems.push({ path: ['region'], message: unknown });
     return undefined;
@@ -210,6 +213,36 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     opts.warn?.(`AWS_REGION is ${printable(env.AWS_REGION, 40)} but the config's region is ${value}: batchctl uses ${value}, because the config's region wins over the environment (pass --region to choose another)`);
   }
   return value;
+}
+
+const regionHint = (source: string) =>
+  source === '--region' ? 'pass --region with an AWS region, or leave it out to use the config\'s' : `set ${source} to an AWS region, or set region in the config`;
+
+/** The subnets' zones: what `--region` (or the environment) must match for the config to make sense. */
+function configZones(raw: Record<string, unknown>): string[] {
+  const network = raw.network as Record<string, unknown> | undefined;
+  const zones = ['batchSubnets', 'endpointSubnets'].flatMap((k) => (Array.isArray(network?.[k]) ? (network[k] as { az?: unknown }[]) : []))
+    .map((s) => s?.az).filter((z): z is string => typeof z === 'string');
+  return [...new Set(zones)];
+}
+
+/**
+ * A region from --region (or the environment) whose zones the config's subnets are not in, when they are
+ * all in the config's own region: one mistake, the override's, said once and naming the flag, instead of
+ * one problem per subnet blamed on the file.
+ */
+function checkOverride(raw: Record<string, unknown>, region: string, opts: LoadOptions, checked: Problem[]): void {
+  const own = raw.region;
+  const zones = configZones(raw);
+  if (typeof own !== 'string' || own === region || !zones.length) return;
+  if (zones.some((z) => z.startsWith(region)) || !zones.every((z) => new RegExp(`^${own}[a-z]$`).test(z))) return;
+  const source = opts.region ? '--region' : 'AWS_REGION';
+  // The problems `validate` made of it, one per subnet, are this one mistake.
+  if (!checked.some((p) => p.path.at(-1) === 'az')) return;
+  throw new UserError(
+    `${source} ${region} does not match the config: its subnets are in ${zones.join(', ')}, zones of ${own} (the config's region)`,
+    `leave out ${source} to use ${own}, or give the subnets zones of ${region} (named ${region} plus a letter; \`batchctl plan\` checks which your account has)`,
+  );
 }
 
 function sortProblems(ps: LocatedProblem[]): LocatedProblem[] {
