@@ -104,7 +104,7 @@ export function renderCost(c: CostReport): string[] {
     '',
     `Total per month: ${usd(c.monthlyTotal)}`,
     ...(f.interfaceEndpoints
-      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`]
+      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; it pauses the schedules meanwhile (no run fails), and the \`batchctl up\` that restores the endpoints resumes them.`]
       : []),
     '',
     ...renderModes(c),

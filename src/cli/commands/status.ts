@@ -223,11 +223,11 @@ export function renderImages(s: Pick<StatusReport, 'jobs'>): string[] {
     const short = (d: string | null | undefined) => (d ? d.slice(0, 19) : '');
     const tag = i.tag === undefined ? 'the config names the digest'
       : i.tagDigest === null ? `no image tagged ${i.tag}`
-        : i.tagMoved ? `tag ${i.tag} moved since: now ${short(i.tagDigest)} (batchctl deploy${s.jobs.length > 1 ? ` ${j.job}` : ''} runs it)`
+        : i.tagMoved ? `tag ${i.tag} is another image: ${short(i.tagDigest)} (batchctl deploy${s.jobs.length > 1 ? ` ${j.job}` : ''} runs it)`
           : i.deployedDigest ? `tag ${i.tag} still points at it`
             : `tag ${i.tag} is ${short(i.tagDigest)} now`;
     const runs = !i.reference ? 'no task definition yet'
-      : i.deployedDigest ? `${short(i.deployedDigest)} (deployed)`
+      : i.deployedDigest ? `${short(i.deployedDigest)} (deployed${i.deployedTags?.length ? `, tag ${i.deployedTags.join(', ')}` : ''})`
         : `${i.reference.split('/').pop()} (by tag${i.pin === 'digest' ? ': not pinned yet' : ''})`;
     return [j.job, runs, tag];
   });
