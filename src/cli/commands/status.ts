@@ -56,11 +56,14 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
  * The resources block. Quiet (the default): the counts, then only what needs attention (missing,
  * drifted, errors, stale, duplicates or notes); the healthy ones are a count. `verbose`: every resource.
  */
-export function renderResources(s: Pick<StatusReport, 'resources' | 'counts'>, opts: { verbose?: boolean } = {}): string[] {
+export function renderResources(s: Pick<StatusReport, 'resources' | 'counts' | 'total'>, opts: { verbose?: boolean } = {}): string[] {
   const c = s.counts;
   const out: string[] = [];
-  // The jobs' task definitions, roles and targets are plan's: status stays at a call or so per job.
-  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''} (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
+  // The total is plan's, up's and down's count; the jobs' task definitions, roles and targets are plan's
+  // to check: status stays at a call or so per job.
+  const checked = s.resources.filter((r) => r.state !== 'stale').length;
+  out.push(`Resources: ${s.total} in the stack, ${checked} checked here: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''}`
+    + (checked < s.total ? ` (each job's roles, task definition and target: \`batchctl plan\`)` : ''));
   const healthy = (r: ResourceStatus) => r.state === 'present' && !r.duplicates?.length && !r.notes?.length;
   const listed = opts.verbose ? s.resources : s.resources.filter((r) => !healthy(r));
   if (listed.length) {
