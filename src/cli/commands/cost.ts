@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand, stackOptions } from '../lib/common.js';
-import { formatSeconds, table } from './status.js';
+import { formatSeconds, table } from '../lib/run-text.js';
 import type { CostReport } from '../../info/cost.js';
 import { usd } from '../../model/pricing.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand, stackOptions } from '../lib/common.js';
-import { table } from './status.js';
+import { table } from '../lib/run-text.js';
 import type { Outputs, OutputsReport } from '../../info/outputs.js';
 
 /** One value as a script wants it: strings raw, lists comma-separated, objects as JSON. */

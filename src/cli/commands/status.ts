@@ -1,33 +1,16 @@
 import type { Command } from 'commander';
 import { runCommand, positiveInt, stackOptions } from '../lib/common.js';
+import { formatSeconds, stopReasonText, table, utcTime } from '../lib/run-text.js';
 import type { ResourceStatus, StatusReport } from '../../runs/status.js';
 import type { RunInfo } from '../../runs/run-info.js';
 import { imageWarnings } from '../../model/image-check.js';
 import { printable } from '../../base/format.js';
 import { formatRunDuration } from '../../config/run-policy.js';
 
-/** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
-export function table(rows: string[][], indent = '  '): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => (indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).trimEnd());
-}
-
-/** Seconds as `45s`, `5m03s`, `1h02m`. */
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
-const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
-
 function stopText(r: RunInfo): string {
   if (r.timedOut) return `timed out (task.timeout): ${[r.stopCode, r.stoppedReason].filter(Boolean).join(': ')}`;
   if (r.lastStatus !== 'STOPPED') return '';
-  // A clean exit's reason is always "Essential container in task exited": only failures need the text.
-  return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
+  return stopReasonText(r);
 }
 
 /** The alerts block: where failed runs are reported and which recipients still have to confirm. */
@@ -109,7 +92,7 @@ export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}):
       [...(several ? ['JOB'] : []), 'TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', ...(attempts ? ['ATTEMPTS'] : []), 'STOP'],
       ...s.runs.map((r) => [
         ...(several ? [r.job] : []),
-        r.shortId, r.trigger, utc(r.startedAt), utc(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
+        r.shortId, r.trigger, utcTime(r.startedAt), utcTime(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
         r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), ...(attempts ? [r.attempts === undefined ? '-' : String(r.attempts)] : []), stopText(r),
       ]),
     ]));
@@ -132,7 +115,7 @@ export function renderDeadLetters(s: Pick<StatusReport, 'deadLetters' | 'jobs'>)
     const e = j.deadLetters;
     if (!e?.count) continue;
     const n = e.newest;
-    const due = n?.scheduledTime ? `run due ${utc(n.scheduledTime)}` : `dead-lettered ${utc(n?.sentAt)}`;
+    const due = n?.scheduledTime ? `run due ${utcTime(n.scheduledTime)}` : `dead-lettered ${utcTime(n?.sentAt)}`;
     const why = n ? `${n.errorCode ?? 'error'}${n.errorMessage ? `: ${printable(n.errorMessage, 160)}` : ''}` : '';
     out.push(`    ${j.job}: ${e.count}; newest: ${due}, ${why}`);
   }
@@ -147,10 +130,10 @@ const IMAGE_STATE = { present: 'pushed', missing: 'MISSING', unchecked: 'not che
 /** A run in one cell: `2026-11-28 00:30:15 exit 0 (2m03s)`, `RUNNING since ...`, or `-`. */
 function lastRunText(r: RunInfo | undefined): string {
   if (!r) return '-';
-  if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utc(r.startedAt ?? r.createdAt)}`;
+  if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utcTime(r.startedAt ?? r.createdAt)}`;
   const exit = r.timedOut ? 'timed out' : r.exitCode === undefined ? r.stopCode ?? 'no exit code' : `exit ${r.exitCode}`;
   const tries = r.attempts !== undefined && r.attempts > 1 ? `, ${r.attempts} attempts` : '';
-  return `${utc(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)}${tries})`}`;
+  return `${utcTime(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)}${tries})`}`;
 }
 
 /**
@@ -182,7 +165,7 @@ export function renderJobs(s: StatusReport): string[] {
       const sc = j.schedule;
       const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
       const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
-      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', IMAGE_STATE[j.image.state], sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', IMAGE_STATE[j.image.state], sc.next[0] && !sc.paused ? utcTime(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
     }),
   ]));
   out.push(...renderPaused(s));
