@@ -76,7 +76,7 @@ describe('a real pseudo-terminal', () => {
 
   it('run-now: Ctrl-C on the terminal detaches within a second and prints how to follow and stop the task', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
     await child.waitFor(/started task [0-9a-f]+/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');

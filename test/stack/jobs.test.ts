@@ -141,6 +141,7 @@ describe('three jobs in one stack', () => {
     const f = fresh();
     const s = scratch(withJobs('lister', 'report', 'cleanup'));
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
     const opts = { configPath: s.configPath, statePath: s.statePath, reporter: reporter(), wait: false };
     const r = await runNow({ ...opts, job: 'report' });
     expect(r.job).toBe('report');

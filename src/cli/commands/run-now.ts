@@ -79,8 +79,9 @@ export function registerRunNow(program: Command): void {
     .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
     .option('--no-wait', 'print the task ARN (or the execution ARN) and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
+    .option('--force', 'start even when the run would fail before its container starts (its image missing, the interface endpoints down)')
     .option('--direct', "a job with a timeout or retries: run its task directly, without its state machine's timeout and retries")
-    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean }, cmd: Command) =>
+    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean; force?: boolean }, cmd: Command) =>
       runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
@@ -97,7 +98,7 @@ export function registerRunNow(program: Command): void {
         try {
           result = await runNow({
             ...stackOptions(flags),
-            reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap, force: opts.force,
             direct: opts.direct, signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));
