@@ -311,8 +311,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
-    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
-    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    // logs --task asks ECS about a run whose log stream does not exist yet (starting, or never started).
+    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
     // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
     { sid: 'Tasks', commands: ['stop'], resources: [tasks], actions: ['ecs:StopTask'] },
     // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the

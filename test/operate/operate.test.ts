@@ -253,6 +253,8 @@ describe('stop', () => {
     const s = scratch();
     twoJobs(s);
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
+    f.ecr.addImage('sample-batch', 'report');
     f.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 3_600_000 };
     expect(await cli(s, 'stop')).toBe(0);
     expect(out()).toBe('No task of stack sample-batch is running.\n');

@@ -191,6 +191,7 @@ describe('logs, status and outputs per job', () => {
     vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = scratch(withJobs('lister', 'report', 'cleanup'));
     await settleWithFakeTimers(upOn(s));
+    f.ecr.addImage('sample-batch', 'latest');
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
     f.ecs.taskLogLines = [{ afterMs: 500, message: 'start' }, { afterMs: 1500, message: 'done' }];
     for (const job of ['lister', 'report']) {
