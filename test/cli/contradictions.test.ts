@@ -63,7 +63,7 @@ describe('the image step', () => {
     expect(await cli(s, 'up', '--yes')).toBe(0);
     const printed = [...out, ...err].join('');
     expect(printed).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in [\d.]+s\n$/);
-    expect(readme()).toMatch(/Run it again with nothing to change, and it says so in one line/);
+    expect(readme()).toMatch(/run it again with nothing to change, and it says so in one line/);
   });
 });
 
