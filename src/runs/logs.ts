@@ -4,7 +4,6 @@
  *
  * Only the CloudWatch Logs client is loaded: `logs` needs neither STS nor the state file.
  */
-import { DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
@@ -486,7 +485,11 @@ async function latestStream(client: CloudWatchLogsClient, config: StackConfig, j
  * is loaded, and only on this path.
  */
 async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 'profile' | 'endpointUrl'>, task: string): Promise<TaskSeen | undefined> {
-  const { ecs } = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['ecs']);
+  // Loaded here only: `logs` itself loads no client but CloudWatch Logs'.
+  const [{ ecs }, { DescribeTasksCommand, ListTasksCommand }] = await Promise.all([
+    createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['ecs']),
+    import('@aws-sdk/client-ecs'),
+  ]);
   const cluster = config.cluster.name;
   const id = taskIdOf(task);
   let ids: string[] = [id];
