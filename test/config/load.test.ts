@@ -82,7 +82,7 @@ describe('region', () => {
 
   it('reports a missing or malformed region: the file\'s at its line, a flag\'s or variable\'s naming it', () => {
     expect(problemsOf(noRegion).details).toEqual([
-      'batch.config.yaml:2:1  region  no region: set region in the config, --region or AWS_REGION',
+      'batch.config.yaml:2:1  region  no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile',
     ]);
     const flagError = (o: Parameters<typeof parseConfigText>[2]) => {
       try {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LogsLook } from '../../runs/logs.js';
 import { runCommand, stackOptions } from '../lib/common.js';
+import { SINCE_HELP } from '../../base/duration.js';
 
 /** How far back `--since` must reach to include a moment: whole hours, or days past two days. */
 export function sinceToReach(at: number, now: number): string {
@@ -37,7 +38,7 @@ export function registerLogs(program: Command): void {
     .command('logs')
     .argument('[job]', "one job's events (default: every job's, with a job column when the stack has several)")
     .description("print the jobs' log events; --tail keeps following (Ctrl-C ends)")
-    .option('--since <when>', 'from this long ago (30m, 2h, 1d) or an ISO time (default: 1h; a whole run with --task)')
+    .option('--since <when>', `from when: ${SINCE_HELP} (default: 1h; a whole run with --task)`)
     .option('--filter <pattern>', 'CloudWatch Logs filter pattern, e.g. ERROR or "\\"bucket not found\\""')
     .option('--task <id>', "one run's stream: task id, its first 8 characters, or the task ARN")
     .option('-f, --tail', 'keep following: new events as they arrive')

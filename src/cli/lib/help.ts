@@ -8,7 +8,8 @@ import { Help, type Command, type Option } from 'commander';
 /** The global options (by attribute name) a command does not use. */
 const IGNORED: Readonly<Record<string, readonly string[]>> = {
   init: ['endpointUrl', 'state'],
-  validate: ['profile', 'endpointUrl', 'state'],
+  validate: ['endpointUrl', 'state'],
+  completion: ['endpointUrl', 'state', 'json', 'output'],
   logs: ['state'],
 };
 
