@@ -28,41 +28,47 @@ export interface RunBlocker {
 }
 
 /** The image the task definition runs is not in its repository (or the repository does not exist). */
-async function imageBlocker(aws: Pick<AwsClients, 'ecs' | 'ecr'>, config: StackConfig, account: string, job: JobConfig, taskDefinition: string): Promise<RunBlocker | undefined> {
+async function imageBlocker(
+  aws: Pick<AwsClients, 'ecs' | 'ecr'>, config: StackConfig, account: string, job: JobConfig, taskDefinition: string,
+): Promise<RunBlocker | undefined> {
   const td = (await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }))).taskDefinition;
   const image = containerImage(td, job.task.containerName);
   if (!image) return undefined;
-  const [check] = await checkImages(aws.ecr, [{ job: job.name, image }], { account, ownRepository: config.repository.name });
+  const refs = [{ job: job.name, image }];
+  const [check] = await checkImages(aws.ecr, refs, { account, ownRepository: config.repository.name });
   if (check?.state !== 'missing') return undefined;
-  const pinned = job.task.imagePin === 'digest';
+  const where = check.noRepository ? `a repository (${check.repository} does not exist)` : `repository ${check.repository}`;
+  const push = `batchctl push${config.jobs.length > 1 ? ` ${job.name}` : ''}${job.task.imagePin === 'digest' ? ' --deploy' : ''}`;
   return {
-    what: `its image ${check.short} is not in ${check.noRepository ? `a repository (${check.repository} does not exist)` : `repository ${check.repository}`}: the task would stop with CannotPullContainerError`,
-    fix: check.ours
-      ? `push it first: \`batchctl push${config.jobs.length > 1 ? ` ${job.name}` : ''}${pinned ? ' --deploy' : ''}\``
-      : `push ${check.short} to ${check.repository} first (task.image)`,
+    what: `its image ${check.short} is not in ${where}: the task would stop with CannotPullContainerError`,
+    fix: check.ours ? `push it first: \`${push}\`` : `push ${check.short} to ${check.repository} first (task.image)`,
   };
 }
 
 /** Some interface endpoint the tasks need is missing, or not available yet. */
 async function endpointBlocker(aws: Pick<AwsClients, 'ec2'>, config: StackConfig): Promise<RunBlocker | undefined> {
   if (!needsEndpoints(config)) return undefined;
-  const out = await aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: `tag:${TAG_STACK}`, Values: [config.stack] }] }));
+  const ours = { Name: `tag:${TAG_STACK}`, Values: [config.stack] };
+  const out = await aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: [ours] }));
   const state = new Map<string, string>();
   for (const ep of out.VpcEndpoints ?? []) {
     const key = ep.Tags?.find((t) => t.Key === TAG_LOGICAL)?.Value;
     if (key) state.set(key, (ep.State ?? '').toLowerCase());
   }
-  const down = config.network.interfaceEndpoints.filter((s) => !['available', 'pending'].includes(state.get(K.interfaceEndpoint(s)) ?? 'missing'));
-  const pending = config.network.interfaceEndpoints.filter((s) => state.get(K.interfaceEndpoint(s)) === 'pending');
+  const stateOf = (service: string) => state.get(K.interfaceEndpoint(service)) ?? 'missing';
+  const down = config.network.interfaceEndpoints.filter((s) => !['available', 'pending'].includes(stateOf(s)));
+  const pending = config.network.interfaceEndpoints.filter((s) => stateOf(s) === 'pending');
+  const them = (l: string[]) => `the interface endpoint${l.length === 1 ? '' : 's'} ${l.join(', ')} ${l.length === 1 ? 'is' : 'are'}`;
   if (down.length) {
     return {
-      what: `the interface endpoint${down.length === 1 ? '' : 's'} ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down (\`batchctl down --endpoints\` removes them): in network mode private-endpoints the task could not pull its image nor read its secret, and would stop with ResourceInitializationError`,
+      what: `${them(down)} down (\`batchctl down --endpoints\` removes them): in network mode private-endpoints the task`
+        + ' could not pull its image nor read its secret, and would stop with ResourceInitializationError',
       fix: 'restore them with `batchctl up` (which also resumes the schedules down --endpoints paused)',
     };
   }
   if (pending.length) {
     return {
-      what: `the interface endpoint${pending.length === 1 ? '' : 's'} ${pending.join(', ')} ${pending.length === 1 ? 'is' : 'are'} still being created: the task could not reach ECR and Secrets Manager yet`,
+      what: `${them(pending)} still being created: the task could not reach ECR and Secrets Manager yet`,
       fix: 'wait for `batchctl up` to finish (it waits for them), then run again',
     };
   }
@@ -73,6 +79,9 @@ async function endpointBlocker(aws: Pick<AwsClients, 'ec2'>, config: StackConfig
 export async function runBlockers(
   aws: Pick<AwsClients, 'ecs' | 'ecr' | 'ec2'>, config: StackConfig, account: string, job: JobConfig, taskDefinition: string,
 ): Promise<RunBlocker[]> {
-  const found = await Promise.all([imageBlocker(aws, config, account, job, taskDefinition), endpointBlocker(aws, config)]);
+  const found = await Promise.all([
+    imageBlocker(aws, config, account, job, taskDefinition),
+    endpointBlocker(aws, config),
+  ]);
   return found.filter((b): b is RunBlocker => !!b);
 }
