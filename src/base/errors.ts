@@ -198,7 +198,13 @@ export class NothingStarted extends BatchctlError {
 export class DockerStepError extends BatchctlError {
   override name = 'DockerStepError';
   readonly code: ErrorCode = 'DOCKER_FAILED';
-  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null) {
+  constructor(
+    readonly step: string,
+    readonly exitCode: number | null,
+    signal: NodeJS.Signals | null,
+    /** What to do about it, from what docker said (its own output is printed above the error). */
+    readonly hint?: string,
+  ) {
     super(`docker ${step} failed (${exitCode === null ? `killed by ${signal}` : `exit code ${exitCode}`})`);
   }
 }

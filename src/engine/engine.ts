@@ -38,9 +38,10 @@ export interface UpOptions {
   iamRetryBudgetMs?: number;
   /**
    * Called once the whole graph is assessed, before anything is written or refused: a saved plan checks
-   * there that nothing moved since it was made. Throwing stops `up` with nothing written.
+   * there that nothing moved since it was made; `up` asks its question there. Throwing stops `up` with nothing
+   * written; returning 'stop' ends it there, nothing written, with a result of no events (the user said no).
    */
-  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void>;
+  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void | 'stop'>;
   /**
    * Called with a node's assessment just before it converges (a node whose dependencies changed is
    * assessed again first). Throwing fails that step: a saved plan refuses a change it did not show.
@@ -56,7 +57,6 @@ export interface UpOptions {
  */
 export const DEFAULT_PARALLEL = 64;
 export const IAM_RETRY_BUDGET_MS = 120_000;
-
 
 /**
  * Converge every resource of the config. First the same assessment `plan` makes, over the whole graph:
@@ -84,7 +84,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
 
   // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
   const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
-  await opts.beforeFirstWrite?.(graph, assessment);
+  if ((await opts.beforeFirstWrite?.(graph, assessment)) === 'stop') return result([]);
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
@@ -130,7 +130,11 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
-    return { action, id: record.id, arn: record.arn, changes };
+    // Missing when the run began, and found as the config wants it once its parent was made: AWS created
+    // it with the parent (S3 encrypts and blocks public access on every new bucket). This run created it,
+    // as the plan said it would: counted so, so plan, up and down count the same resources the same way.
+    const reported = action === 'unchanged' && prior?.action === 'create' && !prior.found ? 'created' : action;
+    return { action: reported, id: record.id, arn: record.arn, changes };
   };
 
   // Everything that never ran is reported: dependants of a failure, or steps not started after it.

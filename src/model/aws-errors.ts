@@ -23,3 +23,9 @@ export const SFN_TAGGED_GONE = ['ResourceNotFound', 'StateMachineDoesNotExist'] 
 
 /** CloudWatch: the alarm does not exist (ListTagsForResource answers `ResourceNotFound`). */
 export const CLOUDWATCH_GONE = ['ResourceNotFound', 'ResourceNotFoundException'] as const;
+
+/**
+ * ECS: no such task to describe. A cluster that does not exist answers `ClusterNotFoundException`; a task
+ * id ECS cannot parse (a short id typed by hand, not found among the listed ones) `InvalidParameterException`.
+ */
+export const ECS_NO_SUCH_TASK = ['ClusterNotFoundException', 'InvalidParameterException'] as const;

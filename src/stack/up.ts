@@ -9,11 +9,12 @@ import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
 import { up as converge, type EngineEnv, type UpOptions } from '../engine/engine.js';
 import { StepsFailed } from '../engine/errors.js';
 import type { RunResult } from '../engine/reporter.js';
-import { basisOf, planOf } from '../engine/plan.js';
+import { basisOf, planOf, type Plan } from '../engine/plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { checkStackImages, type ImageCheck } from '../model/image-check.js';
+import type { StackConfig } from '../config/schema.js';
 
 /** The result of `up`, with what identifies the stack. */
 export interface UpReport extends RunResult {
@@ -25,12 +26,20 @@ export interface UpReport extends RunResult {
   plan?: { path: string; id: string; createdAt: string };
   /** Each job's image, and whether it is in its repository: `up` creates the repository, `push` fills it. */
   images: ImageCheck[];
+  /** `approve` answered no: nothing was written. */
+  declined?: boolean;
 }
 
 /** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
 export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirstWrite' | 'beforeStep'> {
   /** A plan written by `plan --out`: applied only if nothing moved since, and only its changes. */
   planFile?: string;
+  /**
+   * Asked with the plan once everything is assessed, before the first write, when the plan changes
+   * something `up` can make (the lock is held meanwhile, so what is shown is what is applied). False:
+   * nothing is written and the report says `declined`. Not asked with a saved plan (it is the approval).
+   */
+  approve?: (plan: Plan, config: StackConfig) => Promise<boolean>;
 }
 
 /**
@@ -65,13 +74,26 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     // at the end. A repository up is creating holds no image yet.
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
+    const approve = opts.approve;
+    let declined = false;
     const result = await converge(env, {
       parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
       ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
         const plan = await planOf(env, graph, assessment);
         return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
-      }) : {}),
+      }) : approve ? {
+        async beforeFirstWrite(graph, assessment) {
+          const plan = await planOf(env, graph, assessment);
+          // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
+          if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
+          if (await approve(plan, stack.config)) return;
+          declined = true;
+          return 'stop';
+        },
+      } : {}),
     });
+    // Nothing was written: the report says so, and no image is looked at.
+    if (declined) return { ...head, ...result, images: [], declined: true };
     return { ...head, ...result, images: await images };
   } catch (err) {
     // The same failure, with what identifies the stack: the CLI prints its summary from it.
