@@ -11,6 +11,9 @@ import type { FakeIam } from './iam.js';
 import type { FakeLogs } from './logs.js';
 import type { FakeEventBridge } from './eventbridge.js';
 import type { FakeEcr } from './ecr.js';
+import type { FakeSecretsManager } from './secrets-manager.js';
+import type { FakeSsm } from './ssm.js';
+import type { FakeKms } from './kms.js';
 
 type Tags = Record<string, string>;
 
@@ -59,6 +62,11 @@ interface Task {
   stopExitCode: number;
   /** The VPC where the task holds a public IPv4 address (started with assignPublicIp ENABLED). */
   publicIpVpc?: string;
+  /**
+   * The variables ECS set from the container secrets as the task started (what the job reads; batchctl
+   * itself never sees them), when every secret could be read.
+   */
+  secretEnv?: Record<string, string>;
   /** Per container: its image reference, and the digest it resolved to at RunTask (when the fake ECR knows it). */
   images?: Record<string, string>;
   imageDigests?: Record<string, string>;
@@ -181,7 +189,9 @@ export class FakeEcs {
         return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
       }
       const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
-      const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration) ?? this.pullError(td.input);
+      const readsParameters = (td.input.containerDefinitions ?? []).some((c: { secrets?: { valueFrom: string }[] }) => (c.secrets ?? []).some((x) => !/:secretsmanager:/.test(x.valueFrom)));
+      const secrets = this.resolveSecrets(td.input);
+      const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration, readsParameters ? ['ssm'] : []) ?? this.pullError(td.input) ?? secrets.error;
       const publicIpVpc = i.networkConfiguration?.awsvpcConfiguration?.assignPublicIp === 'ENABLED'
         ? this.ec2()?.subnets.get(i.networkConfiguration.awsvpcConfiguration.subnets?.[0])?.vpcId : undefined;
       const arns: string[] = [];
@@ -195,6 +205,7 @@ export class FakeEcs {
           stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
           ...(publicIpVpc ? { publicIpVpc } : {}),
           ...this.resolveImages(td.input.containerDefinitions ?? []),
+          ...(secrets.error ? {} : { secretEnv: secrets.env }),
         };
         this.tasks.set(t.arn, t);
         this.pendingStopEvents.add(t.arn);
@@ -520,10 +531,10 @@ export class FakeEcs {
    * container with ResourceInitializationError (the secret and the registry auth come first). Only
    * subnets the fake EC2 knows are judged (unit tests pass made-up ids).
    */
-  private networkError(net: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string } | undefined): string | undefined {
+  private networkError(net: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string } | undefined, extra: string[] = []): string | undefined {
     const ec2 = this.ec2();
     if (!ec2 || !net?.subnets?.length || !net.subnets.every((id) => ec2.subnets.has(id))) return undefined;
-    const problem = ec2.taskNetworkProblem(net);
+    const problem = ec2.taskNetworkProblem(net, extra);
     return problem && `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed: dial tcp: i/o timeout (${problem})`;
   }
 
@@ -546,6 +557,59 @@ export class FakeEcs {
   /** Public IPv4 addresses tasks hold in a VPC now (started, not yet stopped, with a public IP). */
   publicAddressesIn(vpcId: string): number {
     return [...this.tasks.values()].filter((t) => t.publicIpVpc === vpcId && this.status(t).last !== 'STOPPED').length;
+  }
+
+  /**
+   * The container secrets as ECS reads them before the container starts, as the execution role: each
+   * secret or parameter must exist, the role's policy must allow GetSecretValue / GetParameters on it
+   * (and, another account's, the secret's own policy), and kms:Decrypt through the service on a customer
+   * managed key. The first failure is the task's stop reason, in ECS's words. Only roles the IAM fake knows
+   * are checked (tests that register task definitions by hand run them as before).
+   */
+  private resolveSecrets(td: { executionRoleArn?: string; containerDefinitions?: { secrets?: { name: string; valueFrom: string }[] }[] }): { error?: string; env: Record<string, string> } {
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const role = td.executionRoleArn;
+    const env: Record<string, string> = {};
+    if (!iam || !iam.roleByArn(role)) return { env };
+    const sm = this.core.peers.get('secretsManager') as FakeSecretsManager;
+    const ssm = this.core.peers.get('ssm') as FakeSsm | undefined;
+    const kms = this.core.peers.get('kms') as FakeKms | undefined;
+    const fail = (what: string, why: string) => ({ env, error: `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ${what}: service call has been retried 1 time(s): ${why}` });
+    const denied = (action: string, res: string) => `AccessDeniedException: User: ${role} is not authorized to perform: ${action} on resource: ${res}`;
+    const decrypts = (keyId: string, account: string, service: string): boolean => {
+      const key = kms?.resolve(keyId, account, this.core.region);
+      if (!key) return false;
+      if (key.manager === 'AWS') return key.account === this.core.account;
+      return iam.allows(role, 'kms:Decrypt', key.arn, { 'kms:ViaService': `${service}.${this.core.region}.amazonaws.com`, 'kms:ResourceAliases': key.aliases });
+    };
+    for (const c of td.containerDefinitions ?? []) {
+      for (const x of c.secrets ?? []) {
+        const m = /^(arn:[^:]+:secretsmanager:[^:]+:(\d{12}):secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$/.exec(x.valueFrom);
+        if (m) {
+          const [, arn, account, key] = m;
+          const s = sm.secretOf(arn!);
+          const what = `secret from asm: failed to fetch secret ${arn}`;
+          if (!s) return fail(what, "ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+          if (!iam.allows(role, 'secretsmanager:GetSecretValue', s.arn) || (s.foreign && !s.foreign.readers.includes(role!))) return fail(what, denied('secretsmanager:GetSecretValue', s.arn));
+          if (!decrypts(s.kmsKeyId ?? 'alias/aws/secretsmanager', account!, 'secretsmanager')) return fail(what, `AccessDeniedException: Access to KMS is not allowed (${s.kmsKeyId ?? 'aws/secretsmanager'})`);
+          const value = sm.currentValue(s.arn) ?? '';
+          if (key) {
+            let parsed: Record<string, unknown> = {};
+            try { parsed = JSON.parse(value) as Record<string, unknown>; } catch { /* not JSON: no key */ }
+            if (typeof parsed[key] !== 'string') return fail(what, `retrieved secret from Secrets Manager did not contain json key ${key}`);
+            env[x.name] = parsed[key] as string;
+          } else env[x.name] = value;
+          continue;
+        }
+        const p = ssm?.byNameOrArn(x.valueFrom);
+        const what = `secrets from ssm: failed to fetch ${x.valueFrom}`;
+        if (!p || (p.account !== this.core.account && !p.shared)) return fail(what, `invalid parameters: ${x.valueFrom}`);
+        if (!iam.allows(role, 'ssm:GetParameters', p.arn)) return fail(what, denied('ssm:GetParameters', p.arn));
+        if (p.type === 'SecureString' && !decrypts(p.keyId ?? 'alias/aws/ssm', p.account, 'ssm')) return fail(what, `AccessDeniedException: Access to KMS is not allowed (${p.keyId})`);
+        env[x.name] = p.value;
+      }
+    }
+    return { env };
   }
 
   private pullError(td: { executionRoleArn?: string; containerDefinitions?: { image?: string; essential?: boolean }[] }): string | undefined {
