@@ -225,7 +225,9 @@ export class FakeSecretsManager {
     this.purge();
     if (!id) return undefined;
     const all = [...this.secrets.values()];
-    return this.secrets.get(id) ?? all.find((s) => s.name === id) ?? all.find((s) => s.arn.slice(0, -7) === id);
+    // A bare name is this account's: another account's secret is reached by its ARN only.
+    const own = all.filter((s) => s.arn.split(':')[4] === this.core.account);
+    return this.secrets.get(id) ?? own.find((s) => s.name === id) ?? all.find((s) => s.arn.slice(0, -7) === id);
   }
 
   private get(id: string | undefined): FakeSecret {

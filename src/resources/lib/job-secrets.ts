@@ -87,7 +87,7 @@ async function lookUp(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, refs: Sec
       meta.set(placeOf(ref), { arn: ref.arn!, unverified: true });
       problems.push(ref.kmsKeyArn
         ? { ref, warning: true, message: `${inWords(ref)} is in account ${ref.account}, whose policy does not let this account describe it (${code}): batchctl cannot check it exists; its policy must let the execution role call secretsmanager:GetSecretValue, and key ${ref.kmsKeyArn}'s policy kms:Decrypt` }
-        : { ref, message: `${inWords(ref)} is in account ${ref.account}, whose policy does not let this account describe it (${code}), so batchctl cannot tell which KMS key encrypts it: another account's secret is encrypted with a customer managed key of that account (AWS refuses the aws/secretsmanager key across accounts), which the execution role needs kms:Decrypt on: set its kmsKeyArn ({ from: ..., kmsKeyArn: arn:aws:kms:... })` });
+        : { ref, message: `${inWords(ref)} of account ${ref.account}: set its kmsKeyArn ({ from: ..., kmsKeyArn: <key ARN> }); this account may not describe it (${code}), so batchctl cannot tell the customer managed key that encrypts it (AWS requires one across accounts), which the execution role must be allowed to decrypt with` });
       return;
     }
     if (!out?.ARN) {
