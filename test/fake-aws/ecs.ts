@@ -1,5 +1,5 @@
 import {
-  ECSClient, CreateClusterCommand, DescribeClustersCommand, UpdateClusterSettingsCommand, DeleteClusterCommand,
+  ECSClient, CreateClusterCommand, DescribeClustersCommand, UpdateClusterSettingsCommand, DeleteClusterCommand, PutClusterCapacityProvidersCommand,
   TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, DeregisterTaskDefinitionCommand,
   DeleteTaskDefinitionsCommand, RunTaskCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand,
@@ -23,6 +23,10 @@ interface Cluster {
   status: 'ACTIVE' | 'INACTIVE';
   settings: { name: string; value: string }[];
   tags: Tags;
+  capacityProviders: string[];
+  defaultCapacityProviderStrategy: { capacityProvider: string; weight?: number; base?: number }[];
+  /** Until then the providers are being associated (attachmentsStatus UPDATE_IN_PROGRESS): not usable yet. */
+  attachingUntil?: number;
 }
 
 interface TaskDef {
@@ -44,6 +48,12 @@ interface Task {
   family: string;
   containers: string[];
   launchType?: string;
+  /** The capacity provider the task runs on, when RunTask named a strategy. */
+  capacityProviderName?: string;
+  /** Fargate Spot reclaims the task at this time (stop code SpotInterruption). */
+  interruptAt?: number;
+  /** The container's exit code when Spot reclaims it (SIGTERM: 143; 0 for a job that exits cleanly on it). */
+  spotExitCode?: number;
   startedBy?: string;
   overrides: unknown;
   tags: Tags;
@@ -106,6 +116,17 @@ export class FakeEcs {
   /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
   runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
   /**
+   * Whether Fargate Spot has capacity. Without, RunTask on FARGATE_SPOT starts nothing and reports
+   * "Capacity is unavailable at this time..." in `failures[]` (on-demand Fargate is unaffected).
+   */
+  spotCapacity = true;
+  /** Spot tasks started from now on are reclaimed this long after their container starts (undefined: never). */
+  spotInterruptAfterMs: number | undefined = undefined;
+  /** The container's exit code when Spot reclaims it (143: killed by SIGTERM; 0: a job that exits 0 on it). */
+  spotInterruptExitCode = 143;
+  /** How long associating capacity providers with a cluster takes (attachmentsStatus UPDATE_IN_PROGRESS). */
+  attachProvidersMs = 0;
+  /**
    * Repositories of other accounts (by ARN) whose repository policy lets this account pull. Any other
    * account's repository refuses the pull, whatever the execution role's own policy says.
    */
@@ -134,7 +155,9 @@ export class FakeEcs {
       const running = [...this.tasks.values()].filter((t) => t.clusterArn === c.arn && this.status(t).last !== 'STOPPED').length;
       return {
         clusterName: c.name, clusterArn: c.arn, status: c.status, runningTasksCount: running, pendingTasksCount: 0,
-        activeServicesCount: 0, registeredContainerInstancesCount: 0, capacityProviders: [], defaultCapacityProviderStrategy: [],
+        activeServicesCount: 0, registeredContainerInstancesCount: 0, capacityProviders: [...c.capacityProviders],
+        defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy.map((x) => ({ ...x })),
+        ...(c.capacityProviders.length ? { attachmentsStatus: core.now() < (c.attachingUntil ?? 0) ? 'UPDATE_IN_PROGRESS' : 'UPDATE_COMPLETE' } : {}),
         settings: include.includes('SETTINGS') ? c.settings : undefined,
         tags: include.includes('TAGS') ? ecsTagList(c.tags) : undefined,
       };
@@ -170,6 +193,15 @@ export class FakeEcs {
     };
     const iam = () => core.peers.get('iam') as FakeIam | undefined;
 
+    // Fargate's two providers exist in every account; no other is modelled (no Auto Scaling group providers).
+    const checkProviders = (providers: string[] | undefined, strategy: { capacityProvider?: string }[] | undefined) => {
+      for (const p of providers ?? []) if (!['FARGATE', 'FARGATE_SPOT'].includes(p)) awsError('InvalidParameterException', `The specified capacity provider '${p}' does not exist. Specify a valid name or ARN and try again.`, 400);
+      for (const x of strategy ?? []) {
+        if (!(providers ?? []).includes(x.capacityProvider ?? '')) awsError('InvalidParameterException', 'The specified default capacity provider strategy cannot contain a capacity provider that is not associated with the cluster.', 400);
+      }
+    };
+    const usable = (c: Cluster) => (core.now() < (c.attachingUntil ?? 0) ? [] : c.capacityProviders);
+
     // RunTask, for the operation and for Step Functions' `.sync` integration (which starts tasks as the
     // state machine's role, without a call of batchctl's).
     this.runTask = (i) => {
@@ -184,9 +216,25 @@ export class FakeEcs {
       }
       const count = i.count ?? 1;
       if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
+      const strategy: { capacityProvider?: string; weight?: number; base?: number }[] = i.capacityProviderStrategy ?? [];
+      if (strategy.length && i.launchType) awsError('InvalidParameterException', 'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.', 400);
+      for (const x of strategy) {
+        if (!usable(c).includes(x.capacityProvider ?? '')) {
+          awsError('InvalidParameterException', 'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.', 400);
+        }
+      }
+      // The provider the task lands on: the strategy's base first, else by weight (one task: the heaviest).
+      const provider = strategy.length ? ([...strategy].sort((a, b) => (b.base ?? 0) - (a.base ?? 0) || (b.weight ?? 0) - (a.weight ?? 0))[0]!.capacityProvider) : undefined;
+      const spot = provider === 'FARGATE_SPOT';
+      if (spot && td.input.runtimePlatform?.cpuArchitecture === 'ARM64') {
+        awsError('InvalidParameterException', 'The FARGATE_SPOT capacity provider does not support tasks with the ARM64 CPU architecture.', 400);
+      }
       if (this.runTaskFailure) {
         // Capacity and ENI problems are not exceptions: RunTask succeeds with an empty tasks[].
         return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
+      }
+      if (spot && !this.spotCapacity) {
+        return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' }] };
       }
       const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
       const readsParameters = (td.input.containerDefinitions ?? []).some((c: { secrets?: { valueFrom: string }[] }) => (c.secrets ?? []).some((x) => !/:secretsmanager:/.test(x.valueFrom)));
@@ -200,7 +248,11 @@ export class FakeEcs {
         const t: Task = {
           arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
           containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
-          launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+          launchType: i.launchType ?? (provider ? 'FARGATE' : undefined), startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+          ...(provider ? { capacityProviderName: provider } : {}),
+          ...(spot && this.spotInterruptAfterMs !== undefined
+            ? { interruptAt: core.now() + this.taskTimings.provisioningMs + this.taskTimings.pendingMs + this.spotInterruptAfterMs, spotExitCode: this.spotInterruptExitCode }
+            : {}),
           timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
           stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
           ...(publicIpVpc ? { publicIpVpc } : {}),
@@ -228,9 +280,12 @@ export class FakeEcs {
             const existing = this.clusters.get(name);
             // CreateCluster is idempotent on an ACTIVE cluster (returns it unchanged) and reactivates an INACTIVE one.
             if (existing?.status === 'ACTIVE') return { cluster: clusterOut(existing, ['SETTINGS', 'TAGS']) };
+            checkProviders(i.capacityProviders, i.defaultCapacityProviderStrategy);
             const c: Cluster = {
               name, arn: `${prefix}:cluster/${name}`, status: 'ACTIVE',
               settings: i.settings ?? [{ name: 'containerInsights', value: 'disabled' }], tags: ecsTags(i.tags),
+              capacityProviders: [...(i.capacityProviders ?? [])], defaultCapacityProviderStrategy: [...(i.defaultCapacityProviderStrategy ?? [])],
+              ...(i.capacityProviders?.length ? { attachingUntil: core.now() + this.attachProvidersMs } : {}),
             };
             this.clusters.set(name, c);
             core.label(c.arn, c.tags['batchctl:logical'] ?? name);
@@ -262,6 +317,26 @@ export class FakeEcs {
               c.settings = c.settings.filter((x) => x.name !== s.name).concat([{ name: s.name, value: s.value }]);
             }
             return { cluster: clusterOut(c, ['SETTINGS']) };
+          },
+        },
+        PutClusterCapacityProviders: {
+          command: PutClusterCapacityProvidersCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            if (!Array.isArray(i.capacityProviders) || !Array.isArray(i.defaultCapacityProviderStrategy)) {
+              awsError('InvalidParameterException', 'capacityProviders and defaultCapacityProviderStrategy are required.', 400);
+            }
+            checkProviders(i.capacityProviders, i.defaultCapacityProviderStrategy);
+            for (const p of c.capacityProviders.filter((x) => !i.capacityProviders.includes(x))) {
+              if ([...this.tasks.values()].some((t) => t.clusterArn === c.arn && t.capacityProviderName === p && this.status(t).last !== 'STOPPED')) {
+                awsError('ResourceInUseException', `The specified capacity provider ${p} is in use and cannot be removed.`, 400);
+              }
+            }
+            const changed = JSON.stringify([...c.capacityProviders].sort()) !== JSON.stringify([...i.capacityProviders].sort());
+            c.capacityProviders = [...i.capacityProviders];
+            c.defaultCapacityProviderStrategy = [...i.defaultCapacityProviderStrategy];
+            if (changed) c.attachingUntil = core.now() + this.attachProvidersMs;
+            return { cluster: clusterOut(c, ['SETTINGS', 'TAGS']) };
           },
         },
         DeleteCluster: {
@@ -473,13 +548,23 @@ export class FakeEcs {
     if (t) this.requestStop(t, reason);
   }
 
+  /** Test helper: Fargate Spot reclaims a task of FARGATE_SPOT now (it stops with SpotInterruption). */
+  interruptSpotTask(arn: string): void {
+    const t = this.tasks.get(arn);
+    if (t?.capacityProviderName !== 'FARGATE_SPOT') throw new Error(`fake ECS: ${arn} does not run on FARGATE_SPOT`);
+    if (this.status(t).last === 'STOPPED') return;
+    t.interruptAt = this.core.now();
+    t.spotExitCode ??= this.spotInterruptExitCode;
+    for (const l of this.stopListeners) l(t.arn);
+  }
+
   /** When the task stops (ms): on its own, or when StopTask stopped it. */
   stopTimeOf(arn: string): number | undefined {
     const t = this.tasks.get(arn);
     if (!t) return undefined;
     const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
     const natural = t.exitCode === null ? startAt : startAt + t.timings.runningMs;
-    return t.stopRequestedAt !== undefined && t.stopRequestedAt < natural ? t.stopRequestedAt : natural;
+    return Math.min(natural, t.stopRequestedAt ?? Infinity, t.interruptAt ?? Infinity);
   }
 
   /** The latest ACTIVE revision's ARN of a family (or the revision named), as RunTask resolves it. */
@@ -504,6 +589,12 @@ export class FakeEcs {
     const startAt = t.createdAt + provisioningMs + pendingMs;
     const naturalStop = startAt + runningMs;
     const now = this.core.now();
+    // Fargate Spot reclaims the task (before anyone stopped it, and before it stopped on its own).
+    const end = t.exitCode === null ? startAt : naturalStop;
+    if (t.interruptAt !== undefined && now >= t.interruptAt && t.interruptAt < end && (t.stopRequestedAt === undefined || t.interruptAt < t.stopRequestedAt)) {
+      const started = t.interruptAt >= startAt;
+      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.interruptAt, exitCode: started ? t.spotExitCode : undefined, stopCode: 'SpotInterruption' };
+    }
     if (t.exitCode === null && (t.stopRequestedAt === undefined || t.stopRequestedAt >= startAt)) {
       if (now >= startAt) return { last: 'STOPPED', desired: 'STOPPED', stoppedAt: startAt, stopCode: t.stopCode };
       return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
@@ -632,7 +723,9 @@ export class FakeEcs {
       taskArn: t.arn, clusterArn: t.clusterArn, taskDefinitionArn: t.taskDefinitionArn, group: `family:${t.family}`,
       lastStatus: s.last, desiredStatus: s.desired, launchType: t.launchType, startedBy: t.startedBy, overrides: t.overrides,
       createdAt: date(t.createdAt), startedAt: date(s.startedAt), stoppedAt: date(s.stoppedAt), stopCode: s.stopCode,
-      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
+      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode === 'SpotInterruption' ? 'Your Spot Task was interrupted.'
+        : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
+      ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
       containers: t.containers.map((name) => ({
         name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
         // ECS reports the digest it pulled once the container has started (not for a failed pull).
@@ -640,7 +733,7 @@ export class FakeEcs {
         // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
         reason: s.last !== 'STOPPED' ? undefined
           : s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason
-            : s.stopCode === 'UserInitiated' ? undefined : t.containerReason,
+            : s.stopCode === 'UserInitiated' || s.stopCode === 'SpotInterruption' ? undefined : t.containerReason,
       })),
     };
   }
@@ -663,7 +756,10 @@ export class FakeEcs {
     const out: InventoryEntry[] = [];
     for (const c of this.clusters.values()) {
       if (c.status !== 'ACTIVE') continue;
-      out.push({ type: 'ecs.cluster', key: c.tags['batchctl:logical'] ?? c.name, settings: { name: c.name, settings: c.settings, tags: c.tags } });
+      out.push({
+        type: 'ecs.cluster', key: c.tags['batchctl:logical'] ?? c.name,
+        settings: { name: c.name, settings: c.settings, tags: c.tags, ...(c.capacityProviders.length ? { capacityProviders: [...c.capacityProviders].sort() } : {}) },
+      });
     }
     const families = new Set(this.taskDefs.filter((t) => t.status === 'ACTIVE').map((t) => t.family));
     for (const family of families) {
