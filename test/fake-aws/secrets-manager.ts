@@ -69,7 +69,7 @@ export class FakeSecretsManager {
             if (s.foreign && !s.foreign.describe) {
               awsError('AccessDeniedException', `User: arn:aws:iam::${core.account}:user/tester is not authorized to perform: secretsmanager:DescribeSecret on resource: ${i.SecretId} because no resource-based policy allows the secretsmanager:DescribeSecret action`);
             }
-            if (core.now() < s.created.getTime() + this.describeLagMs) awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+            if (this.describeLagMs > 0 && core.now() < s.created.getTime() + this.describeLagMs) awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
             return {
               ARN: s.arn,
               Name: s.name,
@@ -183,10 +183,14 @@ export class FakeSecretsManager {
    * Test helper: a secret of the user's, with its value (a string, or an object stored as JSON), its KMS
    * key, and, in another account (`account`), what its resource policy lets this account do.
    */
-  addSecret(o: { name: string; value: string | Record<string, string>; kmsKeyId?: string; account?: string; foreign?: { describe: boolean; readers: string[] } }): FakeSecret {
+  addSecret(o: {
+    name: string; value: string | Record<string, string>; kmsKeyId?: string; account?: string; foreign?: { describe: boolean; readers: string[] };
+    /** The full ARN (a test whose records name one already). */
+    arn?: string;
+  }): FakeSecret {
     const account = o.account ?? this.core.account;
     const now = new Date(this.core.now());
-    const arn = `arn:${this.core.partition}:secretsmanager:${this.core.region}:${account}:secret:${o.name}-${this.suffix()}`;
+    const arn = o.arn ?? `arn:${this.core.partition}:secretsmanager:${this.core.region}:${account}:secret:${o.name}-${this.suffix()}`;
     const s: FakeSecret = {
       arn, name: o.name, kmsKeyId: o.kmsKeyId, tags: {}, created: now, lastChanged: now, versions: new Map(),
       ...(account !== this.core.account ? { foreign: o.foreign ?? { describe: true, readers: [] } } : {}),

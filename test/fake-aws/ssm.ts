@@ -103,7 +103,7 @@ export class FakeSsm {
     const max = i.MaxResults ?? 10;
     if (max < 1 || max > 50) awsError('ValidationException', 'MaxResults must be between 1 and 50');
     const visible = [...this.parameters.values()]
-      .filter((p) => this.core.now() >= p.createdAt + this.describeLagMs)
+      .filter((p) => this.describeLagMs === 0 || this.core.now() >= p.createdAt + this.describeLagMs)
       .filter((p) => (i.Shared ? p.account !== this.core.account && p.shared : p.account === this.core.account && p.region === this.core.region))
       .filter((p) => filters.every((f) => f.Key !== 'Name' || (f.Values ?? []).some((v) => (f.Option === 'BeginsWith' ? p.name.startsWith(v) : p.name === v))))
       .sort((a, b) => a.name.localeCompare(b.name));
