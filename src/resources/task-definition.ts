@@ -144,6 +144,9 @@ function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revisi
  */
 async function unchangedRevision(ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string): Promise<Found<TaskDefDesired> | undefined> {
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
+  // A job with secrets: its content depends on what AWS says of them (their full ARNs), which only plan
+  // and up look up; `down` and the others describe the revision instead (a secret gone must not stop them).
+  if (jobSecrets(jobOf(ctx.config, node.params.job)).length) return undefined;
   const latest = (await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family)).get(family);
   if (latest?.arn !== recorded.arn) return undefined;
   // With a pinned image, what the config asks for depends on the image the revision runs.
