@@ -191,10 +191,11 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
   if (Array.isArray(network.endpointSubnets) && network.endpointSubnets.length === 0) {
     out.push({ path: ['network', 'endpointSubnets'], message: 'at least one endpoint subnet: with private-endpoints the interface endpoints are the only way to ECR, Logs and Secrets Manager' });
   }
-  const endpointsRaw = network.interfaceEndpoints ?? REQUIRED_INTERFACE_ENDPOINTS;
+  // A job secret from Parameter Store is read through the ssm endpoint (the default list has it then).
+  const parameters = readsParameters(raw);
+  const endpointsRaw = network.interfaceEndpoints ?? [...REQUIRED_INTERFACE_ENDPOINTS, ...(parameters ? ['ssm'] : [])];
   if (Array.isArray(endpointsRaw)) {
-    // A job secret from Parameter Store is read through the ssm endpoint (the default list has it then).
-    const needed = readsParameters(raw) ? { ...REQUIRED_ENDPOINTS, ssm: 'the job secrets from SSM Parameter Store' } : REQUIRED_ENDPOINTS;
+    const needed = parameters ? { ...REQUIRED_ENDPOINTS, ssm: 'the job secrets from SSM Parameter Store' } : REQUIRED_ENDPOINTS;
     const missing = Object.keys(needed).filter((e) => !endpointsRaw.includes(e));
     if (missing.length && endpointsRaw.every((e) => (INTERFACE_SERVICES as readonly unknown[]).includes(e))) {
       out.push({
