@@ -293,7 +293,7 @@ describe('a stack built before job secrets, Fargate Spot and ephemeral storage',
   }
 
   it('jobs-alerts: opting one job into Spot changes only what Spot needs', async () => {
-    const { f, s } = await rebuilt('jobs-alerts', 'pre-secrets', { upgrade: false });
+    const { s } = await rebuilt('jobs-alerts', 'pre-secrets', { upgrade: false });
     s.editConfig((t) => t.replace('    task: { imageTag: report,', '    task: { capacity: spot, imageTag: report,'));
     const p = await plan(s);
     expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual([
