@@ -377,6 +377,10 @@ export class FakeEcs {
               if (!input.cpu) awsError('ClientException', 'Fargate requires that \'cpu\' be defined at the task level.', 400);
               if (!input.memory) awsError('ClientException', 'Fargate requires that \'memory\' be defined at the task level.', 400);
             }
+            const gib = input.ephemeralStorage?.sizeInGiB;
+            if (gib !== undefined && (!Number.isInteger(gib) || gib < 21 || gib > 200)) {
+              awsError('ClientException', 'The ephemeral storage size must be a whole number of GiB between 21 and 200.', 400);
+            }
             for (const roleArn of [input.executionRoleArn, input.taskRoleArn]) {
               // ECS checks the roles it is given; a role IAM has not propagated yet looks invalid.
               if (roleArn && iam() && !iam()!.isRolePropagated(roleArn)) awsError('ClientException', 'Role is not valid', 400);
