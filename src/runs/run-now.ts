@@ -205,7 +205,9 @@ async function startTask(ecs: ECSClient, input: RunTaskCommandInput, spot: boole
     const task = out.tasks?.[0];
     if (task?.taskArn) return { task, failures: [] };
     const failures = out.failures ?? [];
-    return { failures, why: failures.map(explainFailure).join('; ') || 'no reason given' };
+    // On Spot, ECS's own words: explainFailure's advice (try again later) is not what happens next.
+    const why = failures.map((f) => (spot ? [f.reason, f.detail].filter(Boolean).join(': ') : explainFailure(f))).join('; ');
+    return { failures, why: why || 'no reason given' };
   } catch (err) {
     if (!spot || !/capacity/i.test((err as Error).message ?? '')) throw err;
     return { failures: [], why: `${awsErrorCode(err)}: ${(err as Error).message}` };

@@ -751,7 +751,9 @@ export class FakeEcs {
     if (!c || !o?.['awslogs-group'] || !o['awslogs-stream-prefix']) return;
     const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
     const stream = `${o['awslogs-stream-prefix']}/${c.name}/${t.arn.split('/').at(-1)}`;
-    const lines = this.taskLogLines.filter((l) => l.afterMs <= t.timings.runningMs);
+    // A task Spot reclaims writes nothing after that.
+    const until = t.interruptAt !== undefined ? t.interruptAt - startAt : t.timings.runningMs;
+    const lines = this.taskLogLines.filter((l) => l.afterMs <= Math.min(until, t.timings.runningMs));
     logs.schedule(o['awslogs-group'], stream, lines.map((l) => ({ timestamp: startAt + l.afterMs, message: l.message })));
   }
 

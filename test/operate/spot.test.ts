@@ -220,7 +220,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     f.ecs.spotCapacity = false;
     const told: string[] = [];
     const a = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, onFallback: (w) => told.push(w) }));
-    expect(a).toMatchObject({ exitCode: 0, spotFallback: { reason: expect.stringMatching(/^Fargate Spot started no task \(Fargate has no capacity/) } });
+    expect(a).toMatchObject({ exitCode: 0, spotFallback: { reason: expect.stringMatching(/^Fargate Spot started no task \(Capacity is unavailable at this time/) } });
     const runs = f.core.calls.filter((c) => c.op === 'RunTask').map((c) => c.input);
     expect(runs.map((i) => i.capacityProviderStrategy ?? i.launchType)).toEqual([[{ capacityProvider: 'FARGATE_SPOT', weight: 1 }], 'FARGATE']);
     expect(runs[1]!.clientToken).toBe(`${runs[0]!.clientToken}-on-demand`);
