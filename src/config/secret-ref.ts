@@ -113,7 +113,7 @@ function parameterNameProblem(name: string): string | undefined {
   if (name.includes('/') && !name.startsWith('/')) return `"${name}": a parameter name with levels starts with / (/${name})`;
   if (name.split('/').filter(Boolean).length > 15) return `"${name}" has more levels than the 15 SSM allows`;
   if (/^\/?(aws|ssm)/i.test(name)) {
-    return `"${name}": names starting with aws or ssm are AWS's own (public parameters are not secrets: put such a value in task.environment)`;
+    return `"${name}": names starting with "aws" or "ssm" are AWS's own (public parameters are not secrets: put such a value in task.environment)`;
   }
   return undefined;
 }

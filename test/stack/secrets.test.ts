@@ -143,6 +143,16 @@ describe('job secrets', () => {
     });
   }
 
+  it('a secret scheduled for deletion: tasks could not read it, so plan refuses it and says how to restore it', async () => {
+    const f = fresh();
+    const { db } = userSecrets(f);
+    db.deletedAt = new Date();
+    const s = scratch(configWith(SECRETS));
+    expect(await cli.run('-c', s.configPath, '--state', s.statePath, 'plan')).toBe(2);
+    expect(cli.err.join('')).toMatch(/task\.secrets\.DB_PASSWORD +secret prod\/db is scheduled for deletion .*aws secretsmanager restore-secret --secret-id \S+ --region ap-northeast-1/);
+    expect(f.core.mutatingCalls()).toEqual([]);
+  });
+
   it('a secret created moments ago, not yet visible: asked again, found; plan goes on', async () => {
     const f = fresh();
     f.secretsManager.describeLagMs = 1500;

@@ -95,7 +95,7 @@ async function lookUp(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, refs: Sec
       return;
     }
     if (out.DeletedDate) {
-      problems.push({ ref, message: `${inWords(ref)} is scheduled for deletion (${new Date(out.DeletedDate).toISOString()}): tasks cannot read it; restore it (aws secretsmanager restore-secret) or name another` });
+      problems.push({ ref, message: `${inWords(ref)} is scheduled for deletion (${new Date(out.DeletedDate).toISOString()}): tasks cannot read it; restore it (aws secretsmanager restore-secret --secret-id ${out.ARN} --region ${whereOf(ref, home).region}) or name another` });
       return;
     }
     if (foreign && !out.KmsKeyId && !ref.kmsKeyArn) {
