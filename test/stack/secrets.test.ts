@@ -13,6 +13,7 @@ import { captureCli } from '../helpers/cli.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { runNow } from '../../src/runs/run-now.js';
+import { runDown } from '../../src/stack/down.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
 import type { FakeAws } from '../fake-aws/index.js';
 
@@ -151,6 +152,19 @@ describe('job secrets', () => {
     expect(await cli.run('-c', s.configPath, '--state', s.statePath, 'plan')).toBe(2);
     expect(cli.err.join('')).toMatch(/task\.secrets\.DB_PASSWORD +secret prod\/db is scheduled for deletion .*aws secretsmanager restore-secret --secret-id \S+ --region ap-northeast-1/);
     expect(f.core.mutatingCalls()).toEqual([]);
+  });
+
+  it('a secret deleted after up: down still deletes the whole stack (it never needs a secret to find what is ours)', async () => {
+    const f = fresh();
+    const { db } = userSecrets(f);
+    const s = scratch(configWith(SECRETS));
+    await upOn(s);
+    f.secretsManager.secrets.delete(db.arn);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const r = await settleWithFakeTimers(runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true }));
+    expect(r.failures ?? []).toEqual([]);
+    expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE')).toEqual([]);
+    expect([...f.iam.roles.values()].filter((x) => x.name.startsWith('sample-batch'))).toEqual([]);
   });
 
   it('a secret created moments ago, not yet visible: asked again, found; plan goes on', async () => {
