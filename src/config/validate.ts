@@ -8,6 +8,7 @@ import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
+import { MAX_SECRETS_PER_JOB, parseSecretRef } from './secret-ref.js';
 import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, formatRunDuration, parseRunDuration, runPolicyOf, worstCaseSeconds } from './run-policy.js';
 
 export type PathKey = string | number;
@@ -112,6 +113,17 @@ function misplacedKey(key: string, mode: NetworkMode): string {
   return `${key} is for mode existing (a VPC of yours); with ${mode}, batchctl creates the VPC from vpcCidr and batchSubnets`;
 }
 
+/** True when some job (the top-level task section included) has a secret from SSM Parameter Store. */
+export function readsParameters(raw: unknown): boolean {
+  const sections = [get(raw, ['task', 'secrets'])];
+  const jobs = get(raw, ['jobs']);
+  if (isRecord(jobs)) for (const j of Object.values(jobs)) sections.push(get(j, ['task', 'secrets']));
+  return sections.some((s) => isRecord(s) && Object.values(s).some((v) => {
+    const from = isRecord(v) ? v.from : v;
+    return typeof from === 'string' && from.startsWith('ssm:');
+  }));
+}
+
 function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]): void {
   const network = get(raw, ['network']);
   if (!isRecord(network)) return;
@@ -180,13 +192,16 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
   if (Array.isArray(network.endpointSubnets) && network.endpointSubnets.length === 0) {
     out.push({ path: ['network', 'endpointSubnets'], message: 'at least one endpoint subnet: with private-endpoints the interface endpoints are the only way to ECR, Logs and Secrets Manager' });
   }
-  const endpointsRaw = network.interfaceEndpoints ?? REQUIRED_INTERFACE_ENDPOINTS;
+  // A job secret from Parameter Store is read through the ssm endpoint (the default list has it then).
+  const parameters = readsParameters(raw);
+  const endpointsRaw = network.interfaceEndpoints ?? [...REQUIRED_INTERFACE_ENDPOINTS, ...(parameters ? ['ssm'] : [])];
   if (Array.isArray(endpointsRaw)) {
-    const missing = Object.keys(REQUIRED_ENDPOINTS).filter((e) => !endpointsRaw.includes(e));
+    const needed = parameters ? { ...REQUIRED_ENDPOINTS, ssm: 'the job secrets from SSM Parameter Store' } : REQUIRED_ENDPOINTS;
+    const missing = Object.keys(needed).filter((e) => !endpointsRaw.includes(e));
     if (missing.length && endpointsRaw.every((e) => (INTERFACE_SERVICES as readonly unknown[]).includes(e))) {
       out.push({
         path: ['network', 'interfaceEndpoints'],
-        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => REQUIRED_ENDPOINTS[m]!))} (or use mode public or existing)`,
+        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => needed[m]!))} (or use mode public or existing)`,
       });
     }
   }
@@ -275,6 +290,47 @@ function checkTask(task: unknown, region: string | undefined, out: Problem[]): v
   }
   if (get(task, ['crossAccountImage']) === true && image === undefined) {
     out.push({ path: ['task', 'crossAccountImage'], message: 'applies to task.image only: without it the task runs the stack\'s own repository, in this account' });
+  }
+  if (get(task, ['capacity']) === 'spot' && get(task, ['cpuArchitecture']) === 'ARM64') {
+    out.push({ path: ['task', 'capacity'], message: 'Fargate Spot runs Linux X86_64 tasks only, and this task is ARM64: use cpuArchitecture X86_64 for spot, or capacity on-demand' });
+  }
+  checkSecrets(task, region, out);
+}
+
+/**
+ * `task.secrets`: each variable's name and reference; no name the task already has (environment,
+ * S3_BUCKET_NAME, the BATCH_ variables batchctl sets), at most MAX_SECRETS_PER_JOB, and every secret in
+ * the stack's region: batchctl checks each one exists with that region's endpoint before anything is
+ * written, and in private-endpoints mode the tasks have no way to another region.
+ */
+function checkSecrets(task: unknown, region: string | undefined, out: Problem[]): void {
+  const secrets = get(task, ['secrets']);
+  if (!isRecord(secrets)) return;
+  const env = get(task, ['environment']);
+  const names = Object.keys(secrets);
+  if (names.length > MAX_SECRETS_PER_JOB) {
+    out.push({ path: ['task', 'secrets'], message: `${names.length} secrets: at most ${MAX_SECRETS_PER_JOB} a job (each is named in the shared execution role's policy, which IAM limits to 10,240 characters)` });
+  }
+  for (const name of names) {
+    const at = ['task', 'secrets', name];
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(name)) {
+      out.push({ path: at, atKey: true, message: `"${name}" is not a valid environment variable name: letters, digits and _, not starting with a digit, at most 255` });
+    } else if (name === 'S3_BUCKET_NAME' || name.startsWith('BATCH_')) {
+      out.push({ path: at, atKey: true, message: `${name} is batchctl's (S3_BUCKET_NAME and the BATCH_ variables are set for every job): give the secret another name` });
+    } else if (isRecord(env) && name in env) {
+      out.push({ path: at, atKey: true, message: `${name} is also in task.environment: a variable comes from one place, remove one of them` });
+    }
+    const value = secrets[name];
+    if (typeof value !== 'string' && !(isRecord(value) && typeof value.from === 'string')) continue;
+    const ref = parseSecretRef(value as string | { from: string; kmsKeyArn?: string });
+    if (typeof ref === 'string') {
+      out.push({ path: isRecord(value) && /kmsKeyArn/.test(ref) ? [...at, 'kmsKeyArn'] : isRecord(value) ? [...at, 'from'] : at, message: ref });
+    } else if (region && ref.region && ref.region !== region) {
+      out.push({
+        path: isRecord(value) ? [...at, 'from'] : at,
+        message: `${ref.arn} is in ${ref.region}, not the stack's region ${region}: batchctl checks every secret in ${region} before it writes anything, and tasks in private subnets reach ${region} only; replicate it to ${region} (a Secrets Manager replica, or a copy of the parameter) and name that one`,
+      });
+    }
   }
 }
 
@@ -381,11 +437,13 @@ function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Dat
     out.push({ path: ['task', 'retries'], message: `${retries} is outside 0-${MAX_RETRIES}` });
   }
   const family = get(sections.task, ['family']);
-  if (checkFamily && typeof family === 'string' && family.length > STATE_MACHINE_NAME_MAX && runPolicyOf({ timeout: typeof timeout === 'string' ? timeout : undefined, retries: isInt(retries) ? retries : undefined })) {
+  const capacity = get(sections.task, ['capacity']);
+  const spot = capacity === 'spot' ? capacity : undefined;
+  if (checkFamily && typeof family === 'string' && family.length > STATE_MACHINE_NAME_MAX && runPolicyOf({ timeout: typeof timeout === 'string' ? timeout : undefined, retries: isInt(retries) ? retries : undefined, capacity: spot })) {
     out.push({ path: ['task', 'family'], message: `the job's state machine takes its family's name, and "${family}" is over Step Functions' ${STATE_MACHINE_NAME_MAX} characters: set a shorter task.family` });
   }
   if (seconds === undefined) return;
-  const policy = runPolicyOf({ timeout: timeout as string, retries: isInt(retries) && retries >= 0 && retries <= MAX_RETRIES ? retries : 0 });
+  const policy = runPolicyOf({ timeout: timeout as string, retries: isInt(retries) && retries >= 0 && retries <= MAX_RETRIES ? retries : 0, capacity: spot });
   const worst = policy && worstCaseSeconds(policy);
   if (worst !== undefined && worst > EXECUTION_LIMIT_SECONDS) {
     out.push({ path: ['task', 'timeout'], message: `with ${retriesText(policy!.retries)} a run may last ${formatRunDuration(worst)} (every attempt up to ${timeout}, and the waits between them): over the one year Step Functions allows an execution` });
@@ -578,6 +636,7 @@ function jobNames(raw: Record<string, unknown>, stack: string, name: string, job
   const task = deepMerge(isRecord(raw.task) ? raw.task : {}, isRecord(job.task) ? job.task : {}) as Record<string, unknown>;
   const usesStateMachine = !!runPolicyOf({
     timeout: typeof task.timeout === 'string' ? task.timeout : undefined, retries: isInt(task.retries) ? task.retries : undefined,
+    capacity: task.capacity === 'spot' ? 'spot' : undefined,
   });
   return {
     family: one('family'), schedule: one('schedule'), task: one('task'), events: one('events'), scheduler: one('scheduler'),

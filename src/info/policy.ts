@@ -41,6 +41,7 @@ import { alertRuleName, deadLetterAlarmName, deadLetterAlarmOn, topicName } from
 import { deadLetterQueueName, scheduleGroupName } from '../model/scheduler.js';
 import { historyGroupName, historyRuleName } from '../model/history.js';
 import { LOCK_PREFIX } from '../model/guard.js';
+import { stackSecretRefs } from '../model/secrets.js';
 import type { PolicyDocument, PolicyStatement } from '../model/policies.js';
 import { TAG_STACK } from '../engine/types.js';
 import type { StateLocation } from '../state/state.js';
@@ -70,6 +71,11 @@ const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs
 const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
 /** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
 const STATE_LOCKERS: PolicyCommand[] = [...STATE_WRITERS, 'pause', 'resume'];
+/**
+ * Commands whose walk computes the task definitions and the execution role's policy (plan's assessment),
+ * so look the job secrets up: the discovering ones.
+ */
+const SECRET_READERS: PolicyCommand[] = DISCOVER;
 /** Commands that pause or resume schedules (`down --endpoints` pauses them). */
 const PAUSERS: PolicyCommand[] = ['pause', 'resume', 'down'];
 /** Commands that register a task definition revision with another image (`push --deploy` deploys). */
@@ -184,6 +190,13 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     return e ? [`arn:${P}:ecr:${e.region}:${e.account}:repository/${e.repository}`] : [];
   })])];
   const pinsDigests = jobs.some((j) => j.task.imagePin === 'digest');
+  // The job secrets of Secrets Manager, as DescribeSecret authorises them: a name (or partial ARN) with
+  // and without the random suffix AWS adds; a full ARN as is.
+  const jobSecretArns = [...new Set(stackSecretRefs(c).filter((r) => r.source === 'secretsmanager').flatMap((r) => {
+    const base = r.arn ?? arn('secretsmanager', `secret:${r.name}`);
+    return [base, `${base}-??????`];
+  }))].sort();
+  const readsParameters = stackSecretRefs(c).some((r) => r.source === 'ssm');
   const creates: [string, string][] = [
     ...(ownsNetwork ? [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateRouteTable', 'route-table'], ['CreateInternetGateway', 'internet-gateway']] as [string, string][] : []),
     ['CreateSecurityGroup', 'security-group'], ['CreateVpcEndpoint', 'vpc-endpoint'],
@@ -268,6 +281,11 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Secret', commands: DISCOVER, resources: secret, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] },
     { sid: 'Secret', commands: UP, resources: secret, actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:RestoreSecret'] },
     { sid: 'Secret', commands: DOWN, resources: secret, actions: ['secretsmanager:DeleteSecret'] },
+    // The job secrets: their metadata only (never a value: no GetSecretValue, no GetParameter), looked up
+    // where the task definitions and the execution role's policy are computed. DescribeParameters takes
+    // no resource-level permission.
+    ...(jobSecretArns.length ? [{ sid: 'JobSecrets', commands: SECRET_READERS, resources: jobSecretArns, actions: ['secretsmanager:DescribeSecret'] }] : []),
+    ...(readsParameters ? [{ sid: 'JobParameters', commands: SECRET_READERS, resources: ['*'], actions: ['ssm:DescribeParameters'] }] : []),
     // ECR
     { sid: 'Repository', commands: DISCOVER, resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'] },
     { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
@@ -301,6 +319,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // ECS
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
+    // A Spot job: the cluster's capacity providers (FARGATE and FARGATE_SPOT) are associated by up.
+    ...(jobs.some((j) => j.task.capacity === 'spot') ? [{ sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:PutClusterCapacityProviders'] }] : []),
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
     // status reads each job's latest revision (the image it runs); the others list the families' revisions.
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
@@ -345,11 +365,12 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: PAUSERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
-    // Step Functions: the state machines of jobs with a timeout or retries, and their executions. The
-    // walk reads each (plan, up, down: status and outputs read no job's resources but its trigger).
+    // Step Functions: the state machines of jobs with a timeout or retries (or on Spot), and their
+    // executions. The walk reads each (plan, up, down, outputs --live: status reads no job's resources but
+    // its trigger).
     ...(machines.length ? [
-      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'run-now'] as PolicyCommand[], resources: machines, actions: ['states:DescribeStateMachine'] },
-      { sid: 'StateMachines', commands: ['plan', 'up', 'down'] as PolicyCommand[], resources: machines, actions: ['states:ListTagsForResource'] },
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'outputs', 'run-now'] as PolicyCommand[], resources: machines, actions: ['states:DescribeStateMachine'] },
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'outputs'] as PolicyCommand[], resources: machines, actions: ['states:ListTagsForResource'] },
       { sid: 'StateMachines', commands: UP, resources: machines, actions: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:TagResource', 'states:UntagResource'] },
       { sid: 'StateMachines', commands: REMOVERS, resources: machines, actions: ['states:DeleteStateMachine'] },
       { sid: 'StateMachines', commands: ['run-now'] as PolicyCommand[], resources: machines, actions: ['states:StartExecution'] },

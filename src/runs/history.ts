@@ -56,6 +56,8 @@ export interface HistoryAttempt {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  /** The capacity provider the task ran on, when started with a strategy (FARGATE_SPOT: a Spot job's first attempt). */
+  capacityProviderName?: string;
 }
 
 /** One line of the history: a run, or a scheduled time that produced none. */
@@ -141,6 +143,7 @@ interface TaskView {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  capacityProviderName?: string;
   scheduledTime?: string;
   runId?: string;
   /** The environment of the job's container override, for the execution's trigger. */
@@ -167,6 +170,7 @@ function viewOf(t: LooseTask, job: JobConfig): TaskView {
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason ?? container?.reason,
     imageDigest: container?.imageDigest,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     scheduledTime: canonical(get(ENV_SCHEDULED_TIME)),
     runId: get(ENV_RUN_ID),
     env,
@@ -180,6 +184,7 @@ function attemptOf(v: TaskView): HistoryAttempt {
   return {
     taskArn: v.taskArn, shortId: shortOf(v.taskArn), createdAt: iso(v.createdAt), startedAt: iso(v.startedAt), stoppedAt: iso(v.stoppedAt),
     lastStatus: v.lastStatus, exitCode: v.exitCode, stopCode: v.stopCode, stoppedReason: v.stoppedReason, imageDigest: v.imageDigest,
+    ...(v.capacityProviderName ? { capacityProviderName: v.capacityProviderName } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import { buildGraph } from '../engine/graph.js';
 import { jobImages, type ImageStatus } from '../releases/images.js';
 import type { ImageCheck } from '../model/image-check.js';
 import { stateMachineName } from '../model/state-machine.js';
+import { describeJobSecrets } from '../model/secrets.js';
 import { readDeadLetters, type DeadLetter, type DeadLetterSummary } from './dead-letters.js';
 
 /** One resource of the stack as it is now. */
@@ -84,7 +85,13 @@ export interface JobStatus {
    * The job's timeout and retries (config), when it has either: its schedule then starts its state
    * machine, which runs the task.
    */
-  runPolicy?: { timeoutSeconds?: number; retries: number; stateMachine: string };
+  runPolicy?: { timeoutSeconds?: number; retries: number; spot?: true; stateMachine: string };
+  /** Where its first attempt runs: `spot` (Fargate Spot, then on-demand) or `on-demand` (config). */
+  capacity: 'on-demand' | 'spot';
+  /** Its ephemeral storage, when the config sets one (GiB). */
+  ephemeralStorageGiB?: number;
+  /** Its secrets as the config names them (`NAME <- source name`): names only, never a value. */
+  secrets?: string[];
   /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
   lastRun?: RunInfo;
   /**
@@ -384,6 +391,9 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       return {
         job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
         ...(j.runPolicy ? { runPolicy: { ...j.runPolicy, stateMachine: stateMachineName(j) } } : {}),
+        capacity: j.task.capacity,
+        ...(j.task.ephemeralStorageGiB !== undefined ? { ephemeralStorageGiB: j.task.ephemeralStorageGiB } : {}),
+        ...(j.task.secrets && Object.keys(j.task.secrets).length ? { secrets: describeJobSecrets(j) } : {}),
         ...(lastRun ? { lastRun } : {}),
         image: { ...deployed!, image: img.image, state: img.state, ...(img.note ? { note: img.note } : {}) },
         ...(perJob && j.schedule.deadLetterQueue ? { deadLetters: jobDeadLetters(perJob.get(j.name)) } : {}),

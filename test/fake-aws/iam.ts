@@ -204,19 +204,33 @@ export class FakeIam {
 
   /**
    * Whether a role's identity policies allow `action` on `resource`: its inline policies' Allow
-   * statements (Action and Resource globs; Deny and conditions are not modelled), or an attached
-   * AWS-managed execution policy for ECR actions. What ECS asks before pulling an image.
+   * statements (Action and Resource globs; Deny is not modelled), or an attached AWS-managed execution
+   * policy for ECR actions. What ECS asks before pulling an image or reading a secret. Conditions are
+   * evaluated when the caller gives the request's `context` (StringEquals, StringLike, ArnEquals, ArnLike,
+   * and ForAnyValue:StringEquals for multi-valued keys such as kms:ResourceAliases); without one they are
+   * not modelled.
    */
-  allows(roleArn: string | undefined, action: string, resource: string): boolean {
+  allows(roleArn: string | undefined, action: string, resource: string, context?: Record<string, string | string[]>): boolean {
     const r = this.roleByArn(roleArn);
     if (!r) return false;
     if (action.startsWith('ecr:') && [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))) return true;
     const glob = (p: string, v: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(v);
     const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    const holds = (cond: Record<string, Record<string, unknown>> | undefined): boolean => {
+      if (!context || !cond) return true;
+      return Object.entries(cond).every(([op, kv]) => Object.entries(kv).every(([k, want]) => {
+        const have = list(context[k]);
+        if (!have.length) return false;
+        const match = op.endsWith('Like') ? (v: string) => list(want).some((w) => glob(w, v)) : (v: string) => list(want).includes(v);
+        if (op.startsWith('ForAnyValue:')) return have.some(match);
+        if (['StringEquals', 'ArnEquals', 'StringLike', 'ArnLike'].includes(op)) return have.length === 1 && match(have[0]!);
+        throw new Error(`fake IAM: condition operator ${op} is not modelled`);
+      }));
+    };
     for (const doc of r.inline.values()) {
       const st = (JSON.parse(doc) as { Statement: unknown }).Statement;
-      for (const x of (Array.isArray(st) ? st : [st]) as { Effect?: string; Action?: unknown; Resource?: unknown }[]) {
-        if (x.Effect === 'Allow' && list(x.Action).some((a) => glob(a, action)) && list(x.Resource).some((res) => glob(res, resource))) return true;
+      for (const x of (Array.isArray(st) ? st : [st]) as { Effect?: string; Action?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> }[]) {
+        if (x.Effect === 'Allow' && list(x.Action).some((a) => glob(a, action)) && list(x.Resource).some((res) => glob(res, resource)) && holds(x.Condition)) return true;
       }
     }
     return false;

@@ -76,6 +76,11 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       }
     }
     case 'ecs': return ecs(call, fake, arn, req);
+    // DescribeParameters lists the account's parameters: no resource-level permission (Resource "*").
+    case 'ssm': {
+      if (call.op === 'DescribeParameters') return [req('ssm:DescribeParameters', '*')];
+      throw new Error(`no IAM model for ssm:${call.op}: add how AWS authorises it to test/policy/iam-model.ts`);
+    }
     case 'eventbridge': {
       // ListRules has no resource type: its authorisation is on "*".
       if (call.op === 'ListRules') return [req('events:ListRules', '*')];
@@ -273,7 +278,7 @@ function ecs(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
       return [req('ecs:CreateCluster', res), ...(i.tags?.length ? [req('ecs:TagResource', res, { 'ecs:CreateAction': 'CreateCluster' })] : [])];
     }
     case 'DescribeClusters': return (i.clusters as string[]).map((c) => req('ecs:DescribeClusters', clusterArn(c)));
-    case 'UpdateClusterSettings': case 'DeleteCluster': return [req(`ecs:${call.op}`, clusterArn(i.cluster))];
+    case 'UpdateClusterSettings': case 'DeleteCluster': case 'PutClusterCapacityProviders': return [req(`ecs:${call.op}`, clusterArn(i.cluster))];
     case 'TagResource': case 'UntagResource': case 'ListTagsForResource': return [req(`ecs:${call.op}`, i.resourceArn)];
     // These take no resource-level permission.
     case 'DescribeTaskDefinition': case 'ListTaskDefinitions': case 'DeregisterTaskDefinition': return [req(`ecs:${call.op}`, '*')];

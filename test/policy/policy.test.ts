@@ -364,6 +364,34 @@ describe('every call of every command is allowed by the policy printed for it', 
     }
   }, 120_000);
 
+  it('job secrets, Fargate Spot and more disk: plan, up (the providers added to a running stack), status, runs through Spot and --direct, cost, down', async () => {
+    freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const s = scratch();
+      await as('up', s, ['up']);
+      const key = fake.kms.createKey({ alias: 'alias/app' });
+      fake.secretsManager.addSecret({ name: 'prod/db', value: { password: 'x' }, kmsKeyId: key.arn });
+      fake.ssm.addParameter({ name: '/prod/api-key', value: 'y', keyId: 'alias/app' });
+      s.editConfig((t) => t.replace(/interfaceEndpoints: \[[^\]]*\]/, 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, ssm]')
+        .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  capacity: spot\n  ephemeralStorageGiB: 50\n  secrets:\n'
+          + '    DB_PASSWORD: secretsmanager:prod/db:password\n    API_KEY: ssm:/prod/api-key\n'));
+      await as('plan', s, ['plan']);
+      await as('up', s, ['up']);
+      await as('status', s, ['status']);
+      await as('outputs', s, ['outputs', '--live']);
+      fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
+      fake.ecs.spotInterruptAfterMs = 1000;
+      await as('run-now', s, ['run-now']);
+      fake.ecs.spotCapacity = false;
+      await as('run-now', s, ['run-now', '--direct']);
+      await as('cost', s, ['cost']);
+      await as('down', s, ['down', '--yes']);
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 120_000);
+
   it('network mode public: up, drift of the route and the gateway, the switch to private-endpoints and back, down', async () => {
     freshFake();
     const s = scratch();

@@ -263,3 +263,41 @@ describe('a stack built before task.imagePin', () => {
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 });
+
+/**
+ * A stack built by the release before `task.secrets`, `task.capacity` and `task.ephemeralStorageGiB`
+ * (test/fixtures/pre-secrets, recorded by that release's own `up`): a config with none of them sees no
+ * write, and no call the new keys make (no secret looked up, no capacity provider touched): the task
+ * definitions, the execution role's policy, the cluster, the state machine and the alert rule and its
+ * message are as that release left them.
+ */
+describe('a stack built before job secrets, Fargate Spot and ephemeral storage', () => {
+  for (const name of ['rule-engine', 'jobs-alerts']) {
+    it(`${name}: plan and up write nothing and look up no secret`, async () => {
+      const { f, s, fx } = await rebuilt(name, 'pre-secrets', { upgrade: false });
+      expect(fx.config).not.toMatch(/^ *(secrets|capacity|ephemeralStorageGiB):/m);
+      for (let pass = 0; pass < 2; pass++) {
+        f.core.resetCalls();
+        const p = await plan(s);
+        expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
+        expect(p.pending).toBe(false);
+        await upOn(s);
+        expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
+        // The stack's own secret is described as ever; nothing else of the new keys' calls.
+        const stackSecret = /^(sample-batch|arn:aws:secretsmanager:[^:]+:\d+:secret:sample-batch-\w{6})$/;
+        expect(f.core.calls.filter((c) => ['DescribeParameters', 'PutClusterCapacityProviders'].includes(c.op)
+          || (c.op === 'DescribeSecret' && !stackSecret.test(c.input.SecretId)))).toEqual([]);
+        expect(f.inventory()).toEqual(fx.inventory);
+      }
+    });
+  }
+
+  it('jobs-alerts: opting one job into Spot changes only what Spot needs', async () => {
+    const { s } = await rebuilt('jobs-alerts', 'pre-secrets', { upgrade: false });
+    s.editConfig((t) => t.replace('    task: { imageTag: report,', '    task: { capacity: spot, imageTag: report,'));
+    const p = await plan(s);
+    expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual([
+      'update alert-rule', 'update alert-target', 'update cluster', 'update job/report/state-machine',
+    ]);
+  });
+});

@@ -13,7 +13,10 @@ const shortDigest = (d: string | undefined) => (d ? d.replace(/^sha256:/, '').sl
 function endText(e: HistoryEntry): string {
   if (e.result === 'missed') return e.reason ?? '';
   if (e.result === 'running') return e.attempts && e.attempts.length > 1 ? `attempt ${e.attempts.length} ${e.stoppedAt ? 'waiting to retry' : 'running'}` : '';
-  const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts)` : '';
+  // A Spot job's first attempt reclaimed by Spot: the run went on on-demand, and the line says why.
+  const reclaimed = (e.attempts ?? []).slice(0, -1).findIndex((a) => a.stopCode === 'SpotInterruption');
+  const spot = reclaimed >= 0 ? `; attempt ${reclaimed + 1} reclaimed by Fargate Spot: SpotInterruption` : '';
+  const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts${spot})` : '';
   return stopReasonText(e) + tries;
 }
 

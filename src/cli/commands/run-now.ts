@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../base/errors.js';
 import { runCommand, stackOptions } from '../lib/common.js';
 import { formatDuration, outputMode, Spinner } from '../lib/output.js';
-import type { AttemptResult, RunNowResult } from '../../runs/task-run.js';
+import type { AttemptResult, ExecutionInfo, RunNowResult } from '../../runs/task-run.js';
 import { formatRunDuration as formatRunDurationText } from '../../config/run-policy.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
@@ -109,8 +109,9 @@ export function registerRunNow(program: Command): void {
                   : `started task ${r.taskId}`);
               }
             },
-            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}: task ${a.taskId} (log stream ${a.logStream})`),
-            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; Step Functions retries (attempt ${a.attempt + 1} of ${x.maxAttempts})`); },
+            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}${x.spot ? (a.attempt === 1 ? ' on Fargate Spot' : ' on on-demand Fargate') : ''}: task ${a.taskId} (log stream ${a.logStream})`),
+            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; ${nextAttempt(a, x)}`); },
+            onFallback: (why) => status.note(why),
             onStatus: (s) => status.set(s),
             onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
           });
@@ -173,6 +174,17 @@ export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopC
   return `task ${r.taskId} exited with code ${r.exitCode} after ${took}${why ? ` (${why})` : ''}`;
 }
 
+/**
+ * What follows an attempt that did not end the run: on a Spot job, the first attempt's end moves the run to
+ * on-demand Fargate (at once when Spot caused it); else Step Functions retries.
+ */
+export function nextAttempt(a: AttemptResult, x: Pick<ExecutionInfo, 'maxAttempts' | 'spot'>): string {
+  const next = `attempt ${a.attempt + 1} of ${x.maxAttempts}`;
+  if (!x.spot || a.attempt !== 1) return `Step Functions retries (${next})`;
+  const spotCaused = a.stopCode === 'SpotInterruption' || !a.taskId;
+  return spotCaused ? `Fargate Spot failed it: the run goes on on on-demand Fargate (${next})` : `Step Functions retries on on-demand Fargate (${next})`;
+}
+
 /** One attempt's end, as a person reads it. */
 export function attemptLine(a: AttemptResult): string {
   const what = a.timedOut ? 'timed out'
@@ -209,6 +221,8 @@ export function runNowJson(r: RunNowResult, commandExitCode: number) {
     stopCode: r.stopCode ?? null,
     stoppedReason: r.stoppedReason ?? null,
     detached: r.detached,
+    ...(r.capacityProviderName ? { capacityProviderName: r.capacityProviderName } : {}),
+    ...(r.spotFallback ? { spotFallback: r.spotFallback } : {}),
     ...(r.execution ? { timedOut: r.timedOut === true, execution: r.execution } : {}),
     commandExitCode,
   };
