@@ -21,9 +21,11 @@
  *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role), CreateSchedule/UpdateSchedule
  *   (the scheduler role) and CreateStateMachine/UpdateStateMachine (a job's state machine role): each
  *   role may be passed only to its service.
- * - Creating with tags needs the service's tagging permission too (s3:TagResource, ecr:TagResource,
- *   logs:TagResource, secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource,
- *   scheduler:TagResource, iam:TagRole), and CreateBucket with ObjectOwnership needs
+ * - Creating with tags needs the service's tagging permission too, whenever tags are applied at creation
+ *   (sent, propagated or ECS-managed): s3:TagResource, ecr:TagResource, logs:TagResource,
+ *   secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource, scheduler:TagResource,
+ *   states:TagResource, cloudwatch:TagResource, iam:TagRole, ec2:CreateTags (ec2:CreateAction) and
+ *   ecs:TagResource (ecs:CreateAction: RunTask for run-now, RegisterTaskDefinition for deploys); CreateBucket with ObjectOwnership needs
  *   s3:PutBucketOwnershipControls. S3 action names differ from operation names (HeadBucket and
  *   ListObjectsV2 are s3:ListBucket, PutBucketEncryption is s3:PutEncryptionConfiguration...).
  * - The first ECS cluster of an account makes ECS create its service-linked role.
@@ -223,6 +225,12 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
         ...(ownsNetwork ? ['ec2:DeleteSubnet', 'ec2:DisassociateRouteTable', 'ec2:DeleteRoute', 'ec2:DetachInternetGateway', 'ec2:DeleteInternetGateway'] : [])],
     },
     ...(ownsNetwork ? [{ sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteRouteTable', 'ec2:DeleteVpc'] }] : []),
+    // Interface endpoints with private DNS: enabling it associates the VPC with the private hosted zone AWS
+    // manages for the service, a dependent action of ec2:CreateVpcEndpoint in the Service Authorization
+    // Reference. The zone is AWS's (its id unknown in advance): any hosted zone of the partition.
+    ...(c.network.interfaceEndpoints.length
+      ? [{ sid: 'EndpointPrivateDns', commands: UP, resources: [`arn:${P}:route53:::hostedzone/*`], actions: ['route53:AssociateVPCWithHostedZone'] }]
+      : []),
     // Mode existing: creating inside your VPC is authorised on it (and on your subnets, for the endpoints'
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
@@ -267,6 +275,13 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Repository', commands: DISCOVER, resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'] },
     { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
     { sid: 'Repository', commands: DOWN, resources: [repo], actions: ['ecr:ListImages', 'ecr:DeleteRepository'] },
+    // A KMS-encrypted repository: deleting it retires the grants ECR made on its key (the AWS managed
+    // aws/ecr key, whose id is not known in advance), which ECR does on the caller's behalf: allowed only
+    // through ECR (kms:ViaService), in this account (ECR user guide, encryption at rest).
+    ...(c.repository.encryption === 'KMS' ? [{
+      sid: 'RepositoryKeyGrants', commands: DOWN, resources: [arn('kms', 'key/*')], actions: ['kms:RetireGrant'],
+      condition: { StringEquals: { 'kms:ViaService': `ecr.${R}.amazonaws.com`, 'kms:CallerAccount': A } },
+    }] : []),
     { sid: 'Repository', commands: ['push'], resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'] },
     // A tag's digest now: what deploy pins, what status compares the deployed digest with, and (jobs
     // with imagePin digest) what up pins before the first deploy; `rollback` checks its image is still there.
@@ -301,12 +316,22 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'TaskDefinitionsAnyResource', commands: ['status', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: ['rollback'], resources: ['*'], actions: ['ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: [...UP, ...DEPLOYERS], resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
-    { sid: 'TaskDefinitions', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'] },
+    // A deploy registers a revision with the stack's tags: tag-on-create, and only that (ecs:CreateAction).
+    {
+      sid: 'TagRevisionOnCreate', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'],
+      condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+    },
     // `up` deletes the family of a job that left the config.
     { sid: 'TaskDefinitionsAnyResource', commands: REMOVERS, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
+    // RunTask with propagateTags and enableECSManagedTags tags the task it creates: ECS evaluates
+    // ecs:TagResource on the new task (ECS developer guide, "Grant permission to tag resources on creation").
+    {
+      sid: 'TagTaskOnRunTask', commands: ['run-now'], resources: [tasks], actions: ['ecs:TagResource'],
+      condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    },
     { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
     { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
     // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
