@@ -372,7 +372,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
       { sid: 'StateMachines', commands: REMOVERS, resources: machines, actions: ['states:DeleteStateMachine'] },
       { sid: 'StateMachines', commands: ['run-now'] as PolicyCommand[], resources: machines, actions: ['states:StartExecution'] },
       { sid: 'StateMachines', commands: ['run-now', 'status'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions'] },
-      { sid: 'Executions', commands: ['run-now', 'status'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
+      { sid: 'Executions', commands: ['run-now', 'status', 'history'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
+      // `stop` stops a job's running executions (ours by the machine's tag) before their tasks.
+      { sid: 'StateMachines', commands: ['stop'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions', 'states:ListTagsForResource'] },
+      { sid: 'Executions', commands: ['stop'] as PolicyCommand[], resources: executions, actions: ['states:StopExecution'] },
     ] : []),
     // SQS: the stack's dead-letter queue (both engines) and its policy (the Policy attribute)
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },

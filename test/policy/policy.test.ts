@@ -332,6 +332,7 @@ describe('every call of every command is allowed by the policy printed for it', 
       await as('run-now', s, ['run-now'], { expectCode: 1 });
       fake.ecs.taskExitCode = 0;
       await as('run-now', s, ['run-now', '--direct']);
+
       await as('status', s, ['status']);
       await as('cost', s, ['cost']);
       // The definition changed behind batchctl's back, tags added and then dropped in the config.
@@ -356,6 +357,22 @@ describe('every call of every command is allowed by the policy printed for it', 
       vi.useRealTimers();
     }
   }, 120_000);
+
+  it('a scheduled run through the state machine stopped: its execution, then its task; history reads how it ended', async () => {
+    freshFake();
+    const s = scratch();
+    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 1\n'));
+    await as('up', s, ['up']);
+    fake.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 3_600_000 };
+    fake.eventBridge.invokeScheduled('sample-batch', new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const x = [...fake.sfn.executions.values()][0]!;
+    const start = Date.now();
+    while (!x.runningTask && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 5));
+    await as('stop', s, ['stop', '--yes']);
+    expect(x.status).toBe('ABORTED');
+    await as('history', s, ['history', '--since', '1d']);
+    await as('down', s, ['down', '--yes']);
+  });
 
   it('network mode public: up, drift of the route and the gateway, the switch to private-endpoints and back, down', async () => {
     freshFake();

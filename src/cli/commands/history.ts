@@ -14,6 +14,7 @@ function endText(e: HistoryEntry): string {
   if (e.result === 'missed') return e.reason ?? '';
   if (e.result === 'running') return e.attempts && e.attempts.length > 1 ? `attempt ${e.attempts.length} ${e.stoppedAt ? 'waiting to retry' : 'running'}` : '';
   const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts)` : '';
+  if (e.result === 'stopped') return `stopped by ${e.stoppedBy ?? 'someone'}${tries}`;
   // A clean exit's reason is always "Essential container in task exited": only failures need the text.
   return (e.exitCode === 0 || !e.stoppedReason ? e.stopCode ?? '' : `${e.stopCode ?? ''}: ${e.stoppedReason}`) + tries;
 }
@@ -42,6 +43,7 @@ function count(r: HistoryReport): string {
   const n = (k: HistoryEntry['result']) => r.entries.filter((e) => e.result === k).length;
   const runs = r.entries.length - n('missed');
   const parts = [`${runs} run${runs === 1 ? '' : 's'}`, `${n('failed')} failed`, `${n('missed')} missed`];
+  if (n('stopped')) parts.push(`${n('stopped')} stopped`);
   if (n('running')) parts.push(`${n('running')} running`);
   return parts.join(', ');
 }
