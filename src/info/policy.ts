@@ -298,8 +298,11 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // The history group's resource policy (EventBridge writes under it). Resource policies are the
     // account's, by name, and take no resource-level permission: the policy's name is ours by its document.
     { sid: 'LogResourcePolicies', commands: DISCOVER, resources: ['*'], actions: ['logs:DescribeResourcePolicies'] },
-    { sid: 'LogResourcePolicies', commands: UP, resources: ['*'], actions: ['logs:PutResourcePolicy'] },
-    { sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'], actions: ['logs:DeleteResourcePolicy'] },
+    // One policy shared by every batchctl stack of the region; `up` also deletes the stack's own policy of
+    // before, `down` the shared one when no other stack's history needs it.
+    { sid: 'LogResourcePolicies', commands: UP, resources: ['*'], actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'] },
+    // (and puts it back when another stack came up while it was being deleted).
+    { sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'], actions: ['logs:DeleteResourcePolicy', 'logs:PutResourcePolicy'] },
     // `history` reads the history group (and when it was created), the runs ECS still shows, the
     // duplicate-guard claims (their prefix only) and the dead-letter queue without consuming it.
     { sid: 'LogGroups', commands: ['history'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },

@@ -165,6 +165,14 @@ describe('every call of every command is allowed by the policy printed for it', 
     mkdirSync(join(s.dir, 'batch'));
     await as('plan', s, ['plan']);
     await as('up', s, ['up']);
+    // A stack from before the shared history policy: up deletes its own once the shared one serves it.
+    const group = 'arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/events/batchctl/sample-batch/history';
+    fake.logs.resourcePolicies.set('batchctl-sample-batch-history', {
+      name: 'batchctl-sample-batch-history', lastUpdatedTime: Date.now(),
+      document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: `${group}:*` }] }),
+    });
+    await as('up', s, ['up']);
+    expect(fake.logs.resourcePolicies.has('batchctl-sample-batch-history')).toBe(false);
     await as('plan', s, ['plan']);
     await as('status', s, ['status']);
     // A scheduled run throttled past its retries is dead-lettered: status samples the queue.
@@ -478,7 +486,13 @@ describe('every call of every command is allowed by the policy printed for it', 
     s.editConfig((t) => `${t}\nnotify:\n  topicArn: ${topic}\n`);
     await as('up', s, ['up']);
     await as('plan', s, ['plan']);
+    // Another stack comes up while down deletes the shared history policy: down puts it back.
+    fake.core.observers.push((call) => {
+      const g = '/aws/events/batchctl/other/history';
+      if (call.op === 'DeleteResourcePolicy') fake.logs.groups.set(g, { name: g, createdAt: Date.now(), tags: {}, streams: new Map() });
+    });
     await as('down', s, ['down', '--yes']);
+    expect(fake.logs.resourcePolicies.has('batchctl-history')).toBe(true);
   });
 
   it('drift of every kind and config changes: up repairs them; a permissions boundary comes and goes; down with data', async () => {
