@@ -141,7 +141,7 @@ function allProblems(raw: Raw): { path: string; message: string }[] {
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return err.problems.filter((p) => !p.warning).map((p) => ({ path: p.path, message: p.message }));
+    return err.problems.map((p) => ({ path: p.path, message: p.message }));
   }
 }
 
