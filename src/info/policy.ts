@@ -79,7 +79,8 @@ const DOWN: PolicyCommand[] = ['down'];
 /** `up` deletes what left the config (an interface endpoint, the other schedule engine, alerts). */
 const REMOVERS: PolicyCommand[] = ['up', 'down'];
 
-interface Grant {
+/** One grant: what some commands may do on some resources, under a condition. */
+export interface Grant {
   sid: string;
   commands: readonly PolicyCommand[];
   actions: string[];
@@ -440,19 +441,26 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
 }
 
 /**
- * The policy document for these commands: the grants of each, merged into as few statements as say the
- * same (IAM counts every character against a policy's size limit): first grants on the same resources
- * under the same condition share one statement, then statements granting the same actions under the
- * same condition share their resources. Actions and resources sorted; Sids are the first grant's.
+ * Whether the per-job names become `<stack>-*` patterns for these commands: every job's names, one by
+ * one, while the whole fits a role's inline policies; past that (some 5 jobs), patterns.
  */
-export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
-  const exact = policyOf(t, commands, false);
-  // Every job's names, one by one, while that fits a role's inline policies (the single-job `up` policy
-  // is already over a managed policy's size); past that, `<stack>-*` patterns.
-  return policySize(exact) <= POLICY_SIZE_LIMITS.inlinePerRole ? exact : policyOf(t, commands, true);
+export function usesPatterns(t: PolicyTarget, commands: readonly PolicyCommand[]): boolean {
+  return policySize(statementsOf(operatorGrants(t, false).filter((g) => g.commands.some((c) => commands.includes(c))))) > POLICY_SIZE_LIMITS.inlinePerRole;
 }
 
-function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns: boolean): PolicyDocument {
+/** The policy document for these commands (one document, whatever its size: policy-documents.ts splits it). */
+export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
+  const patterns = usesPatterns(t, commands);
+  return statementsOf(operatorGrants(t, patterns).filter((g) => g.commands.some((c) => commands.includes(c))));
+}
+
+/**
+ * A document of these grants, in as few statements as say the same (IAM counts every character against
+ * a policy's size limit): first grants on the same resources under the same condition share one
+ * statement, then statements granting the same actions under the same condition share their resources.
+ * Actions and resources sorted; Sids are the first grant's, numbered when repeated.
+ */
+export function statementsOf(grants: readonly Grant[]): PolicyDocument {
   type Stmt = PolicyStatement & { Action: string[]; Resource: string[] };
   const merge = (list: Stmt[], keyOf: (s: Stmt) => string, into: (a: Stmt, b: Stmt) => void): Stmt[] => {
     const byKey = new Map<string, Stmt>();
@@ -465,8 +473,7 @@ function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns:
     return [...byKey.values()];
   };
   const cond = (s: Stmt) => JSON.stringify(s.Condition ?? null);
-  let statements: Stmt[] = operatorGrants(t, patterns)
-    .filter((g) => g.commands.some((c) => commands.includes(c)))
+  let statements: Stmt[] = grants
     .map((g) => ({ Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: [...g.resources].sort(), ...(g.condition ? { Condition: g.condition } : {}) }));
   statements = merge(statements, (s) => JSON.stringify([s.Resource, cond(s)]), (a, b) => { a.Action = [...new Set([...a.Action, ...b.Action])].sort(); });
   statements = merge(statements, (s) => JSON.stringify([s.Action, cond(s)]), (a, b) => { a.Resource = [...new Set([...a.Resource, ...b.Resource])].sort(); });
@@ -480,48 +487,22 @@ function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns:
   return { Version: '2012-10-17', Statement: out };
 }
 
-/** IAM's limits on a policy's size (characters, whitespace not counted). */
-export const POLICY_SIZE_LIMITS = { managed: 6144, inlinePerRole: 10_240 } as const;
+/**
+ * IAM's limits on policies (characters, whitespace not counted): a managed policy's document, a role's
+ * inline policies together, a user's inline policies together; and how many managed policies a role may
+ * have attached by default (a quota that can be raised to 20).
+ */
+export const POLICY_SIZE_LIMITS = { managed: 6144, inlinePerRole: 10_240, inlinePerUser: 2048, managedPerRole: 10 } as const;
 
 /** The size IAM counts: the document without whitespace outside strings. */
 export const policySize = (doc: PolicyDocument): number => JSON.stringify(doc).length;
-
-/** What `batchctl policy` prints. */
-export interface PolicyReport {
-  stack: string;
-  account: string;
-  commands: PolicyCommand[];
-  /** Characters IAM counts. */
-  size: number;
-  policy: PolicyDocument;
-}
-
-/**
- * `batchctl policy`: the config, the account (STS, which needs no permission, unless `account` is
- * given) and the state location, then the document. No other AWS call.
- */
-export async function runPolicy(opts: import('../engine/stack.js').StackOptions & { commands: PolicyCommand[]; account?: string }): Promise<PolicyReport> {
-  const { loadStackConfig, stateLocationOf } = await import('../engine/stack.js');
-  const config = await loadStackConfig(opts);
-  let account = opts.account;
-  let partition = partitionOf(config.region);
-  if (!account) {
-    const { createAwsClients, callerIdentity } = await import('../aws/clients.js');
-    const who = await callerIdentity(await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['sts']));
-    account = who.account;
-    partition = who.partition;
-  }
-  const state = stateLocationOf(opts, config);
-  const policy = operatorPolicy({ config, account, partition, state, recorded: await recordedNames(opts, config, state, account) }, opts.commands);
-  return { stack: config.stack, account, commands: opts.commands, size: policySize(policy), policy };
-}
 
 /**
  * The role, rule and family names the state records: resources of jobs the config no longer has, which
  * `up` deletes. A state that cannot be read (none yet, no access) adds nothing: the policy then covers
  * what the config names, as it says in a warning when the state exists but could not be read.
  */
-async function recordedNames(
+export async function recordedNames(
   opts: import('../engine/stack.js').StackOptions, config: StackConfig, location: StateLocation, account: string,
 ): Promise<PolicyTarget['recorded']> {
   try {
