@@ -21,55 +21,256 @@ export interface FieldLimit {
 
 /** The limits of fields batchctl fills from the config. */
 export const FIELD_LIMITS: readonly FieldLimit[] = [
-  { key: 'stack', feeds: 'the batchctl:stack tag value, and every name derived from it (the longest: `<stack>-<job>-scheduler`, an IAM role name of 64)', source: 'IAM CreateRole RoleName 1-64 [\\w+=,.@-]; S3 bucket naming' },
-  { key: 'region', feeds: 'every client\'s region', source: 'AWS regions: `xx-name-n`' },
-  { key: 'tags', feeds: 'Tags of every resource: keys 1-128, values 0-256 characters, at most 50 a resource (batchctl adds 3)', source: 'Tagging AWS resources: tag naming limits; aws: reserved' },
-  { key: 'network.vpcCidr', feeds: 'EC2 CreateVpc CidrBlock: /16 to /28', source: 'Amazon VPC user guide, VPC CIDR blocks' },
-  { key: 'network.batchSubnets.az', feeds: 'EC2 CreateSubnet AvailabilityZone (of the region)', source: 'EC2 API reference, CreateSubnet' },
-  { key: 'network.batchSubnets.cidr', feeds: 'EC2 CreateSubnet CidrBlock: /16 to /28, inside the VPC, not overlapping', source: 'Amazon VPC user guide, subnet CIDR blocks' },
-  { key: 'network.endpointSubnets.az', feeds: 'EC2 CreateSubnet AvailabilityZone (of the region)', source: 'EC2 API reference, CreateSubnet' },
-  { key: 'network.endpointSubnets.cidr', feeds: 'EC2 CreateSubnet CidrBlock: /16 to /28, inside the VPC, not overlapping', source: 'Amazon VPC user guide, subnet CIDR blocks' },
-  { key: 'network.interfaceEndpoints', feeds: 'EC2 CreateVpcEndpoint ServiceName, each once', source: 'EC2 API reference, CreateVpcEndpoint' },
-  { key: 'network.vpcId', feeds: 'EC2 CreateSecurityGroup / CreateVpcEndpoint VpcId: vpc-<8 or 17 hex>', source: 'EC2 API reference' },
-  { key: 'network.subnetIds', feeds: 'ECS RunTask awsvpcConfiguration.subnets: at most 16', source: 'ECS API reference, AwsVpcConfiguration' },
-  { key: 'network.securityGroupIds', feeds: 'ECS RunTask awsvpcConfiguration.securityGroups: at most 5', source: 'ECS API reference, AwsVpcConfiguration' },
-  { key: 'repository.name', feeds: 'ECR CreateRepository repositoryName: 2-256, lowercase parts', source: 'ECR API reference, CreateRepository' },
-  { key: 'bucket.name', feeds: 'S3 CreateBucket Bucket: 3-63, lowercase, no reserved prefix or suffix', source: 'S3 user guide, general purpose bucket naming rules' },
-  { key: 'bucket.expireAfterDays', feeds: 'S3 PutBucketLifecycleConfiguration Expiration Days: a positive integer', source: 'S3 API reference, LifecycleExpiration' },
-  { key: 'secret.name', feeds: 'Secrets Manager CreateSecret Name: 1-512 of [A-Za-z0-9/_+=.@-]', source: 'Secrets Manager API reference, CreateSecret' },
-  { key: 'logs.group', feeds: 'CloudWatch Logs CreateLogGroup logGroupName: 1-512 of [.-_/#A-Za-z0-9], not aws/', source: 'CloudWatch Logs API reference, CreateLogGroup' },
-  { key: 'logs.retentionDays', feeds: 'CloudWatch Logs PutRetentionPolicy retentionInDays: one of 22 values', source: 'CloudWatch Logs API reference, PutRetentionPolicy' },
-  { key: 'logs.streamPrefix', feeds: 'the awslogs-stream-prefix: `<prefix>/<container>/<task id>` is a log stream name of at most 512, no : or *', source: 'CloudWatch Logs API reference, CreateLogStream; ECS awslogs driver' },
-  { key: 'cluster.name', feeds: 'ECS CreateCluster clusterName: 1-255 of [A-Za-z0-9_-]', source: 'ECS API reference, CreateCluster' },
-  { key: 'task.family', feeds: 'ECS RegisterTaskDefinition family: 1-255; Step Functions CreateStateMachine name 1-80 (a job with a timeout or retries)', source: 'ECS API reference, RegisterTaskDefinition; Step Functions API reference, CreateStateMachine' },
-  { key: 'task.cpu', feeds: 'ECS RegisterTaskDefinition cpu: a Fargate size', source: 'ECS developer guide, Fargate task CPU and memory' },
-  { key: 'task.memory', feeds: 'ECS RegisterTaskDefinition memory: allowed with the cpu', source: 'ECS developer guide, Fargate task CPU and memory' },
-  { key: 'task.containerName', feeds: 'ECS ContainerDefinition name: 1-255 of [A-Za-z0-9_-]', source: 'ECS API reference, ContainerDefinition' },
-  { key: 'task.imageTag', feeds: 'the image reference\'s tag: 1-128 of [A-Za-z0-9_.-], not starting with . or -; the whole reference (also pinned to a digest) at most 255', source: 'ECR image tag rules; ECS ContainerDefinition image' },
-  { key: 'task.image', feeds: 'ECS ContainerDefinition image: an ECR image in this region, at most 255 (also pinned to a digest)', source: 'ECS API reference, ContainerDefinition image' },
-  { key: 'task.command', feeds: 'RunTask overrides (the targets\' Input, the state machine\'s input): the overrides at most 8,192 characters; in the task definition (64 KiB)', source: 'ECS API reference, RunTask overrides ("A total of 8192 characters"); EventBridge PutTargets Input/InputTemplate 8,192' },
-  { key: 'task.environment', feeds: 'ECS ContainerDefinition environment: names [A-Za-z_][A-Za-z0-9_]*; with the command, the task definition at most 64 KiB', source: 'ECS service quotas, task definition size' },
-  { key: 'task.timeout', feeds: 'Step Functions Task TimeoutSeconds: at most an execution\'s year', source: 'Step Functions quotas, execution history and duration' },
-  { key: 'task.retries', feeds: 'Step Functions Retry MaxAttempts (0-10 batchctl\'s bound; the run within a year)', source: 'Amazon States Language, Retry' },
-  { key: 'schedule.name', feeds: 'EventBridge PutRule Name and Scheduler CreateSchedule Name: 1-64 of [.-_A-Za-z0-9]', source: 'EventBridge and Scheduler API references' },
-  { key: 'schedule.expression', feeds: 'EventBridge PutRule ScheduleExpression and Scheduler ScheduleExpression: at most 256, a cron or rate that fires', source: 'EventBridge and Scheduler API references' },
-  { key: 'schedule.timezone', feeds: 'Scheduler ScheduleExpressionTimezone: 1-50, an IANA zone', source: 'Scheduler API reference, CreateSchedule' },
-  { key: 'schedule.flexibleWindowMinutes', feeds: 'Scheduler FlexibleTimeWindow MaximumWindowInMinutes: 1-1440 (0: OFF)', source: 'Scheduler API reference, FlexibleTimeWindow' },
-  { key: 'schedule.description', feeds: 'EventBridge PutRule Description and Scheduler CreateSchedule Description: at most 512', source: 'EventBridge API reference, PutRule; Scheduler API reference, CreateSchedule' },
-  { key: 'schedule.retry.maximumEventAgeSeconds', feeds: 'RetryPolicy MaximumEventAgeInSeconds: 60-86400', source: 'EventBridge and Scheduler API references, RetryPolicy' },
-  { key: 'schedule.retry.maximumRetryAttempts', feeds: 'RetryPolicy MaximumRetryAttempts: 0-185', source: 'EventBridge and Scheduler API references, RetryPolicy' },
-  { key: 'iam.executionRoleName', feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]', source: 'IAM API reference, CreateRole' },
-  { key: 'iam.taskRoleName', feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]', source: 'IAM API reference, CreateRole' },
-  { key: 'iam.eventsRoleName', feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]', source: 'IAM API reference, CreateRole' },
-  { key: 'iam.schedulerRoleName', feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]', source: 'IAM API reference, CreateRole' },
-  { key: 'iam.stateMachineRoleName', feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]', source: 'IAM API reference, CreateRole' },
-  { key: 'iam.permissionsBoundary', feeds: 'IAM CreateRole PermissionsBoundary: a policy ARN, 20-2048', source: 'IAM API reference, CreateRole' },
-  { key: 'jobs', feeds: 'each job\'s derived names (`<stack>-<job>...`: rule, schedule, family, roles) and its log stream prefix', source: 'as the names above' },
-  { key: 'notify.emails', feeds: 'SNS Subscribe Endpoint (protocol email): an address', source: 'SNS API reference, Subscribe' },
-  { key: 'notify.topicArn', feeds: 'the alert rule\'s target Arn: a topic of the stack\'s region', source: 'EventBridge user guide: targets in the rule\'s region' },
-  { key: 'state.s3.bucket', feeds: 'S3 GetObject/PutObject Bucket: bucket naming rules', source: 'S3 user guide, general purpose bucket naming rules' },
-  { key: 'state.s3.key', feeds: 'S3 GetObject/PutObject Key: at most 1,024 bytes (UTF-8)', source: 'S3 user guide, naming objects' },
-  { key: 'state.s3.region', feeds: 'the state client\'s region', source: 'AWS regions' },
+  {
+    key: 'stack',
+    feeds:
+      'the batchctl:stack tag value, and every name derived from it ' +
+      '(the longest: `<stack>-<job>-scheduler`, an IAM role name of 64)',
+    source: 'IAM CreateRole RoleName 1-64 [\\w+=,.@-]; S3 bucket naming',
+  },
+  { key: 'region', feeds: "every client's region", source: 'AWS regions: `xx-name-n`' },
+  {
+    key: 'tags',
+    feeds: 'Tags of every resource: keys 1-128, values 0-256 characters, at most 50 a resource (batchctl adds 3)',
+    source: 'Tagging AWS resources: tag naming limits; aws: reserved',
+  },
+  {
+    key: 'network.vpcCidr',
+    feeds: 'EC2 CreateVpc CidrBlock: /16 to /28',
+    source: 'Amazon VPC user guide, VPC CIDR blocks',
+  },
+  {
+    key: 'network.batchSubnets.az',
+    feeds: 'EC2 CreateSubnet AvailabilityZone (of the region)',
+    source: 'EC2 API reference, CreateSubnet',
+  },
+  {
+    key: 'network.batchSubnets.cidr',
+    feeds: 'EC2 CreateSubnet CidrBlock: /16 to /28, inside the VPC, not overlapping',
+    source: 'Amazon VPC user guide, subnet CIDR blocks',
+  },
+  {
+    key: 'network.endpointSubnets.az',
+    feeds: 'EC2 CreateSubnet AvailabilityZone (of the region)',
+    source: 'EC2 API reference, CreateSubnet',
+  },
+  {
+    key: 'network.endpointSubnets.cidr',
+    feeds: 'EC2 CreateSubnet CidrBlock: /16 to /28, inside the VPC, not overlapping',
+    source: 'Amazon VPC user guide, subnet CIDR blocks',
+  },
+  {
+    key: 'network.interfaceEndpoints',
+    feeds: 'EC2 CreateVpcEndpoint ServiceName, each once',
+    source: 'EC2 API reference, CreateVpcEndpoint',
+  },
+  {
+    key: 'network.vpcId',
+    feeds: 'EC2 CreateSecurityGroup / CreateVpcEndpoint VpcId: vpc-<8 or 17 hex>',
+    source: 'EC2 API reference',
+  },
+  {
+    key: 'network.subnetIds',
+    feeds: 'ECS RunTask awsvpcConfiguration.subnets: at most 16',
+    source: 'ECS API reference, AwsVpcConfiguration',
+  },
+  {
+    key: 'network.securityGroupIds',
+    feeds: 'ECS RunTask awsvpcConfiguration.securityGroups: at most 5',
+    source: 'ECS API reference, AwsVpcConfiguration',
+  },
+  {
+    key: 'repository.name',
+    feeds: 'ECR CreateRepository repositoryName: 2-256, lowercase parts',
+    source: 'ECR API reference, CreateRepository',
+  },
+  {
+    key: 'bucket.name',
+    feeds: 'S3 CreateBucket Bucket: 3-63, lowercase, no reserved prefix or suffix',
+    source: 'S3 user guide, general purpose bucket naming rules',
+  },
+  {
+    key: 'bucket.expireAfterDays',
+    feeds: 'S3 PutBucketLifecycleConfiguration Expiration Days: a positive integer',
+    source: 'S3 API reference, LifecycleExpiration',
+  },
+  {
+    key: 'secret.name',
+    feeds: 'Secrets Manager CreateSecret Name: 1-512 of [A-Za-z0-9/_+=.@-]',
+    source: 'Secrets Manager API reference, CreateSecret',
+  },
+  {
+    key: 'logs.group',
+    feeds: 'CloudWatch Logs CreateLogGroup logGroupName: 1-512 of [.-_/#A-Za-z0-9], not aws/',
+    source: 'CloudWatch Logs API reference, CreateLogGroup',
+  },
+  {
+    key: 'logs.retentionDays',
+    feeds: 'CloudWatch Logs PutRetentionPolicy retentionInDays: one of 22 values',
+    source: 'CloudWatch Logs API reference, PutRetentionPolicy',
+  },
+  {
+    key: 'logs.streamPrefix',
+    feeds: 'the awslogs-stream-prefix: `<prefix>/<container>/<task id>` is a log stream name of at most 512, no : or *',
+    source: 'CloudWatch Logs API reference, CreateLogStream; ECS awslogs driver',
+  },
+  {
+    key: 'cluster.name',
+    feeds: 'ECS CreateCluster clusterName: 1-255 of [A-Za-z0-9_-]',
+    source: 'ECS API reference, CreateCluster',
+  },
+  {
+    key: 'task.family',
+    feeds:
+      'ECS RegisterTaskDefinition family: 1-255; ' +
+      'Step Functions CreateStateMachine name 1-80 (a job with a timeout or retries)',
+    source: 'ECS API reference, RegisterTaskDefinition; Step Functions API reference, CreateStateMachine',
+  },
+  {
+    key: 'task.cpu',
+    feeds: 'ECS RegisterTaskDefinition cpu: a Fargate size',
+    source: 'ECS developer guide, Fargate task CPU and memory',
+  },
+  {
+    key: 'task.memory',
+    feeds: 'ECS RegisterTaskDefinition memory: allowed with the cpu',
+    source: 'ECS developer guide, Fargate task CPU and memory',
+  },
+  {
+    key: 'task.containerName',
+    feeds: 'ECS ContainerDefinition name: 1-255 of [A-Za-z0-9_-]',
+    source: 'ECS API reference, ContainerDefinition',
+  },
+  {
+    key: 'task.imageTag',
+    feeds:
+      "the image reference's tag: 1-128 of [A-Za-z0-9_.-], not starting with . or -; " +
+      'the whole reference (also pinned to a digest) at most 255',
+    source: 'ECR image tag rules; ECS ContainerDefinition image',
+  },
+  {
+    key: 'task.image',
+    feeds: 'ECS ContainerDefinition image: an ECR image in this region, at most 255 (also pinned to a digest)',
+    source: 'ECS API reference, ContainerDefinition image',
+  },
+  {
+    key: 'task.command',
+    feeds:
+      "RunTask overrides (the targets' Input, the state machine's input): the overrides at most 8,192 characters; " +
+      'in the task definition (64 KiB)',
+    source:
+      'ECS API reference, RunTask overrides ("A total of 8192 characters"); ' +
+      'EventBridge PutTargets Input/InputTemplate 8,192',
+  },
+  {
+    key: 'task.environment',
+    feeds:
+      'ECS ContainerDefinition environment: names [A-Za-z_][A-Za-z0-9_]*; ' +
+      'with the command, the task definition at most 64 KiB',
+    source: 'ECS service quotas, task definition size',
+  },
+  {
+    key: 'task.timeout',
+    feeds: "Step Functions Task TimeoutSeconds: at most an execution's year",
+    source: 'Step Functions quotas, execution history and duration',
+  },
+  {
+    key: 'task.retries',
+    feeds: "Step Functions Retry MaxAttempts (0-10 batchctl's bound; the run within a year)",
+    source: 'Amazon States Language, Retry',
+  },
+  {
+    key: 'schedule.name',
+    feeds: 'EventBridge PutRule Name and Scheduler CreateSchedule Name: 1-64 of [.-_A-Za-z0-9]',
+    source: 'EventBridge and Scheduler API references',
+  },
+  {
+    key: 'schedule.expression',
+    feeds:
+      'EventBridge PutRule ScheduleExpression and Scheduler ScheduleExpression: at most 256, a cron or rate that fires',
+    source: 'EventBridge and Scheduler API references',
+  },
+  {
+    key: 'schedule.timezone',
+    feeds: 'Scheduler ScheduleExpressionTimezone: 1-50, an IANA zone',
+    source: 'Scheduler API reference, CreateSchedule',
+  },
+  {
+    key: 'schedule.flexibleWindowMinutes',
+    feeds: 'Scheduler FlexibleTimeWindow MaximumWindowInMinutes: 1-1440 (0: OFF)',
+    source: 'Scheduler API reference, FlexibleTimeWindow',
+  },
+  {
+    key: 'schedule.description',
+    feeds: 'EventBridge PutRule Description and Scheduler CreateSchedule Description: at most 512',
+    source: 'EventBridge API reference, PutRule; Scheduler API reference, CreateSchedule',
+  },
+  {
+    key: 'schedule.retry.maximumEventAgeSeconds',
+    feeds: 'RetryPolicy MaximumEventAgeInSeconds: 60-86400',
+    source: 'EventBridge and Scheduler API references, RetryPolicy',
+  },
+  {
+    key: 'schedule.retry.maximumRetryAttempts',
+    feeds: 'RetryPolicy MaximumRetryAttempts: 0-185',
+    source: 'EventBridge and Scheduler API references, RetryPolicy',
+  },
+  {
+    key: 'iam.executionRoleName',
+    feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'iam.taskRoleName',
+    feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'iam.eventsRoleName',
+    feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'iam.schedulerRoleName',
+    feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'iam.stateMachineRoleName',
+    feeds: 'IAM CreateRole RoleName: 1-64 of [\\w+=,.@-]',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'iam.permissionsBoundary',
+    feeds: 'IAM CreateRole PermissionsBoundary: a policy ARN, 20-2048',
+    source: 'IAM API reference, CreateRole',
+  },
+  {
+    key: 'jobs',
+    feeds: "each job's derived names (`<stack>-<job>...`: rule, schedule, family, roles) and its log stream prefix",
+    source: 'as the names above',
+  },
+  {
+    key: 'notify.emails',
+    feeds: 'SNS Subscribe Endpoint (protocol email): an address',
+    source: 'SNS API reference, Subscribe',
+  },
+  {
+    key: 'notify.topicArn',
+    feeds: "the alert rule's target Arn: a topic of the stack's region",
+    source: "EventBridge user guide: targets in the rule's region",
+  },
+  {
+    key: 'state.s3.bucket',
+    feeds: 'S3 GetObject/PutObject Bucket: bucket naming rules',
+    source: 'S3 user guide, general purpose bucket naming rules',
+  },
+  {
+    key: 'state.s3.key',
+    feeds: 'S3 GetObject/PutObject Key: at most 1,024 bytes (UTF-8)',
+    source: 'S3 user guide, naming objects',
+  },
+  { key: 'state.s3.region', feeds: "the state client's region", source: 'AWS regions' },
 ];
 
 /** Config keys fed to no AWS field with limits of its own, and why. */
@@ -91,7 +292,7 @@ export const NOT_FED: Readonly<Record<string, string>> = {
   'schedule.deadLetterQueue': 'whether the queue exists (a boolean)',
   'schedule.enabled': 'ENABLED or DISABLED from a boolean',
   'schedule.duplicateGuard': 'an environment variable `off`, or none',
-  'iam.bucketAccess': 'chooses the task role\'s actions (an enum)',
+  'iam.bucketAccess': "chooses the task role's actions (an enum)",
   'pricing.interfaceEndpointAzHour': 'used by `cost` only',
   'pricing.fargateVcpuHour': 'used by `cost` only',
   'pricing.fargateGbHour': 'used by `cost` only',

@@ -8,7 +8,8 @@ import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
 import {
-  BOUNDARY_MAX, DESCRIPTION_MAX, EXPRESSION_MAX, IMAGE_MAX, OVERRIDES_MAX, S3_KEY_MAX_BYTES, STREAM_NAME_MAX, TASK_DEFINITION_MAX, TASK_DEFINITION_REST, TIMEZONE_MAX,
+  BOUNDARY_MAX, DESCRIPTION_MAX, EXPRESSION_MAX, IMAGE_MAX, OVERRIDES_MAX, S3_KEY_MAX_BYTES, STREAM_NAME_MAX,
+  TASK_DEFINITION_MAX, TASK_DEFINITION_REST, TIMEZONE_MAX,
 } from './limits.js';
 import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, formatRunDuration, parseRunDuration, runPolicyOf, worstCaseSeconds } from './run-policy.js';
 
@@ -301,15 +302,25 @@ function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
   // What the rule or schedule takes: EventBridge PutRule and Scheduler CreateSchedule.
   const description = get(raw, ['schedule', 'description']);
   if (typeof description === 'string' && description.length > DESCRIPTION_MAX) {
-    out.push({ path: ['schedule', 'description'], message: `is ${description.length} characters: EventBridge rules and Scheduler schedules take at most ${DESCRIPTION_MAX}` });
+    out.push({
+      path: ['schedule', 'description'],
+      message: `is ${description.length} characters: `
+        + `EventBridge rules and Scheduler schedules take at most ${DESCRIPTION_MAX}`,
+    });
   }
   const tooLong = get(raw, ['schedule', 'expression']);
   if (typeof tooLong === 'string' && tooLong.length > EXPRESSION_MAX) {
-    out.push({ path: ['schedule', 'expression'], message: `is ${tooLong.length} characters: EventBridge and Scheduler take at most ${EXPRESSION_MAX}` });
+    out.push({
+      path: ['schedule', 'expression'],
+      message: `is ${tooLong.length} characters: EventBridge and Scheduler take at most ${EXPRESSION_MAX}`,
+    });
   }
   const zoneText = get(raw, ['schedule', 'timezone']);
   if (typeof zoneText === 'string' && zoneText.length > TIMEZONE_MAX) {
-    out.push({ path: ['schedule', 'timezone'], message: `is ${zoneText.length} characters: Scheduler takes at most ${TIMEZONE_MAX}` });
+    out.push({
+      path: ['schedule', 'timezone'],
+      message: `is ${zoneText.length} characters: Scheduler takes at most ${TIMEZONE_MAX}`,
+    });
   }
   const expr = get(raw, ['schedule', 'expression']);
   if (typeof expr === 'string') {
@@ -436,16 +447,23 @@ function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Dat
 function checkImageLength(task: unknown, repository: string | undefined, out: Problem[]): void {
   const image = get(task, ['image']);
   const tag = get(task, ['imageTag']) ?? 'latest';
-  const ref = typeof image === 'string' ? image : repository && typeof tag === 'string' ? `${repository}:${tag}` : undefined;
+  const ref = typeof image === 'string'
+    ? image
+    : repository && typeof tag === 'string' ? `${repository}:${tag}` : undefined;
   if (!ref) return;
   const digest = `${ref.replace(/(@sha256:[0-9a-f]+|:[^:/@]+)$/, '')}@sha256:${'0'.repeat(64)}`;
   const pinned = get(task, ['imagePin']) === 'digest';
   const longest = pinned ? Math.max(ref.length, digest.length) : ref.length;
   if (longest <= IMAGE_MAX) return;
-  const at = typeof image === 'string' ? ['task', 'image'] : get(task, ['imageTag']) !== undefined ? ['task', 'imageTag'] : ['task'];
+  const at = typeof image === 'string'
+    ? ['task', 'image']
+    : get(task, ['imageTag']) !== undefined ? ['task', 'imageTag'] : ['task'];
+  const why = pinned && digest.length > ref.length ? ' (pinned to its digest)' : '';
+  const fix = typeof image === 'string' ? '' : '; use a shorter repository.name or task.imageTag';
   out.push({
     path: at, atKey: at.length === 1,
-    message: `the image reference ECS gets would be ${longest} characters${pinned && digest.length > ref.length ? ' (pinned to its digest)' : ''}: ECS takes at most ${IMAGE_MAX} (ContainerDefinition image)${typeof image === 'string' ? '' : '; use a shorter repository.name or task.imageTag'}`,
+    message: `the image reference ECS gets would be ${longest} characters${why}: `
+      + `ECS takes at most ${IMAGE_MAX} (ContainerDefinition image)${fix}`,
   });
 }
 
@@ -459,26 +477,39 @@ function checkTaskSizes(task: unknown, defaults: ReturnType<typeof taskSchema.pa
   const command = get(task, ['command']) ?? defaults.command;
   const container = get(task, ['containerName']) ?? defaults.containerName;
   const env = get(task, ['environment']) ?? {};
-  if (!Array.isArray(command) || !command.every((c) => typeof c === 'string') || typeof container !== 'string' || !isRecord(env)) return;
+  if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) return;
+  if (typeof container !== 'string' || !isRecord(env)) return;
   // The variables the triggers and the state machine add, at their longest (a state machine execution's ARN).
   const added = [
     { name: 'BATCH_SCHEDULED_TIME', value: '2000-01-01T00:00:00Z' }, { name: 'BATCH_DUPLICATE_GUARD', value: 'off' },
-    { name: 'BATCH_RUN_ID', value: `arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:${'x'.repeat(80)}:${'x'.repeat(80)}` },
+    {
+      name: 'BATCH_RUN_ID',
+      value: `arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:${'x'.repeat(80)}:${'x'.repeat(80)}`,
+    },
   ];
   const overrides = JSON.stringify({ containerOverrides: [{ name: container, command, environment: added }] }).length;
   if (overrides > OVERRIDES_MAX) {
-    out.push({ path: ['task', 'command'], message: `makes every run's RunTask overrides ${overrides} characters (with the variables batchctl adds): ECS takes at most ${OVERRIDES_MAX}` });
+    out.push({
+      path: ['task', 'command'],
+      message: `makes every run's RunTask overrides ${overrides} characters (with the variables batchctl adds): `
+        + `ECS takes at most ${OVERRIDES_MAX}`,
+    });
   }
-  const size = JSON.stringify({ command, environment: Object.entries(env).map(([name, value]) => ({ name, value })) }).length;
+  const environment = Object.entries(env).map(([name, value]) => ({ name, value }));
+  const size = JSON.stringify({ command, environment }).length;
   if (size > TASK_DEFINITION_MAX - TASK_DEFINITION_REST) {
     out.push({
       path: get(task, ['environment']) !== undefined ? ['task', 'environment'] : ['task', 'command'],
-      message: `the command and environment take ${size} characters of the task definition: ECS takes ${TASK_DEFINITION_MAX} in all, ${TASK_DEFINITION_MAX - TASK_DEFINITION_REST} of them for these`,
+      message: `the command and environment take ${size} characters of the task definition: `
+        + `ECS takes ${TASK_DEFINITION_MAX} in all, ${TASK_DEFINITION_MAX - TASK_DEFINITION_REST} of them for these`,
     });
   }
 }
 
-/** The stack's repository as ECS names it (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), when region and name are known. */
+/**
+ * The stack's repository as ECS names it (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), when region
+ * and name are known.
+ */
 function repositoryRef(raw: Record<string, unknown>, region: string | undefined): string | undefined {
   const name = get(raw, ['repository', 'name']) ?? get(raw, ['stack']);
   if (!region || typeof name !== 'string') return undefined;
@@ -486,7 +517,12 @@ function repositoryRef(raw: Record<string, unknown>, region: string | undefined)
 }
 
 /** The per-job rules of one job's effective sections (the defaults with its overrides laid on). */
-function checkJobSections(sections: { task: unknown; schedule: unknown; repository?: string }, opts: ValidateOptions, out: Problem[], single = false): void {
+function checkJobSections(
+  sections: { task: unknown; schedule: unknown; repository?: string },
+  opts: ValidateOptions,
+  out: Problem[],
+  single = false,
+): void {
   checkTask(sections.task, opts.region, out, sections.repository);
   checkSchedule({ schedule: sections.schedule }, opts.now ?? new Date(), out);
   // With jobs:, a job's family (its state machine's name) is checked with its other names.
@@ -504,7 +540,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 function checkJobs(raw: Record<string, unknown>, opts: ValidateOptions, out: Problem[]): void {
   const jobs = raw.jobs;
   const repository = repositoryRef(raw, opts.region);
-  if (jobs === undefined) return checkJobSections({ task: raw.task, schedule: raw.schedule, repository }, opts, out, true);
+  if (jobs === undefined) {
+    return checkJobSections({ task: raw.task, schedule: raw.schedule, repository }, opts, out, true);
+  }
   if (!isRecord(jobs)) return;
   const names = Object.keys(jobs);
   if (!names.length) out.push({ path: ['jobs'], message: 'lists no job: add one (e.g. `main: {}`), or remove jobs for a stack with a single job' });
@@ -766,11 +804,22 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
   if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
   // The awslogs driver names each task's stream `<prefix>/<container>/<task id>` (32 hex characters).
   const container = get(raw, ['task', 'containerName']) ?? 'batch';
-  if (typeof prefix === 'string' && typeof container === 'string' && prefix.length + container.length + 34 > STREAM_NAME_MAX) {
-    out.push({ path: ['logs', 'streamPrefix'], message: `makes log stream names ${prefix.length + container.length + 34} characters (<prefix>/${container}/<task id>): CloudWatch Logs takes at most ${STREAM_NAME_MAX}` });
+  const stream = typeof prefix === 'string' && typeof container === 'string'
+    ? prefix.length + container.length + 34
+    : 0;
+  if (stream > STREAM_NAME_MAX) {
+    out.push({
+      path: ['logs', 'streamPrefix'],
+      message: `makes log stream names ${stream} characters (<prefix>/${container}/<task id>): `
+        + `CloudWatch Logs takes at most ${STREAM_NAME_MAX}`,
+    });
   }
-  if (typeof stateKey === 'string' && Buffer.byteLength(stateKey, 'utf8') > S3_KEY_MAX_BYTES) {
-    out.push({ path: ['state', 's3', 'key'], message: `is ${Buffer.byteLength(stateKey, 'utf8')} bytes: S3 object keys take at most ${S3_KEY_MAX_BYTES} (UTF-8)` });
+  const keyBytes = typeof stateKey === 'string' ? Buffer.byteLength(stateKey, 'utf8') : 0;
+  if (keyBytes > S3_KEY_MAX_BYTES) {
+    out.push({
+      path: ['state', 's3', 'key'],
+      message: `is ${keyBytes} bytes: S3 object keys take at most ${S3_KEY_MAX_BYTES} (UTF-8)`,
+    });
   }
   const jobsRaw = isRecord(raw) && isRecord(raw.jobs) ? raw.jobs : {};
   for (const [name, job] of Object.entries(jobsRaw)) {
@@ -783,7 +832,9 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
 
 /** IAM's PermissionsBoundary: a managed policy's ARN, at most 2,048 characters (the top level's, or a job's). */
 function checkBoundary(boundary: string, path: PathKey[], out: Problem[]): void {
-  if (boundary.length > BOUNDARY_MAX) out.push({ path, message: `is ${boundary.length} characters: IAM takes at most ${BOUNDARY_MAX}` });
+  if (boundary.length > BOUNDARY_MAX) {
+    out.push({ path, message: `is ${boundary.length} characters: IAM takes at most ${BOUNDARY_MAX}` });
+  }
   else if (!/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/.test(boundary)) {
     out.push({ path, message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
   }

@@ -10,13 +10,26 @@
  */
 import type { PolicyDocument, PolicyStatement } from '../model/policies.js';
 import {
-  POLICY_SIZE_LIMITS, operatorGrants, partitionOf, policySize, recordedNames, statementsOf, usesPatterns, type Grant, type PolicyCommand, type PolicyTarget,
+  POLICY_SIZE_LIMITS,
+  operatorGrants,
+  partitionOf,
+  policySize,
+  recordedNames,
+  statementsOf,
+  usesPatterns,
+  type Grant,
+  type PolicyCommand,
+  type PolicyTarget,
 } from './policy.js';
 
 /** The commands whose grants go in one document (split further only when it is over the limit). */
 export const POLICY_GROUPS: readonly { name: string; commands: readonly PolicyCommand[]; what: string }[] = [
   { name: 'provision', commands: ['up', 'down'], what: 'create, change and delete the stack' },
-  { name: 'read', commands: ['plan', 'status', 'outputs', 'cost', 'logs', 'history'], what: 'look at the stack and its runs' },
+  {
+    name: 'read',
+    commands: ['plan', 'status', 'outputs', 'cost', 'logs', 'history'],
+    what: 'look at the stack and its runs',
+  },
   { name: 'run', commands: ['run-now', 'stop', 'pause', 'resume'], what: 'start, stop and pause runs' },
   { name: 'release', commands: ['push', 'deploy', 'rollback'], what: 'push images and deploy them' },
 ];
@@ -43,7 +56,11 @@ export interface NamedPolicy {
 }
 
 /** The documents for these commands, and what breaks a limit of IAM's. */
-export function policyDocuments(t: PolicyTarget, commands: readonly PolicyCommand[], limit: number = POLICY_SIZE_LIMITS.managed): { documents: NamedPolicy[]; warnings: string[] } {
+export function policyDocuments(
+  t: PolicyTarget,
+  commands: readonly PolicyCommand[],
+  limit: number = POLICY_SIZE_LIMITS.managed,
+): { documents: NamedPolicy[]; warnings: string[] } {
   const grants = operatorGrants(t, usesPatterns(t, commands));
   const documents: NamedPolicy[] = [];
   for (const group of POLICY_GROUPS) {
@@ -59,7 +76,12 @@ export function policyDocuments(t: PolicyTarget, commands: readonly PolicyComman
     }
     for (const part of splitByArea(mine, limit)) {
       const doc = { Version: '2012-10-17', Statement: part.statements };
-      documents.push({ name: `${base}-${part.name}`.slice(0, 128), commands: asked, size: policySize(doc), policy: doc });
+      documents.push({
+        name: `${base}-${part.name}`.slice(0, 128),
+        commands: asked,
+        size: policySize(doc),
+        policy: doc,
+      });
     }
   }
   const warnings: string[] = [];
@@ -67,7 +89,10 @@ export function policyDocuments(t: PolicyTarget, commands: readonly PolicyComman
     if (d.size > limit) warnings.push(`${d.name} is ${d.size} characters, over IAM's ${limit} for a managed policy`);
   }
   if (documents.length > POLICY_SIZE_LIMITS.managedPerRole) {
-    warnings.push(`${documents.length} managed policies: over IAM's default of ${POLICY_SIZE_LIMITS.managedPerRole} managed policies attached to one role (raise it to 20 in Service Quotas, or print fewer commands with --for)`);
+    warnings.push(
+      `${documents.length} managed policies: over IAM's default of ${POLICY_SIZE_LIMITS.managedPerRole} ` +
+        'managed policies attached to one role (raise it to 20 in Service Quotas, or print fewer commands with --for)',
+    );
   }
   return { documents, warnings };
 }
@@ -90,7 +115,8 @@ function splitByArea(grants: Grant[], limit: number): { name: string; statements
   }
   const order = [...AREAS.map((a) => a.name), 'other'].filter((a) => perArea.has(a));
   const parts: { names: string[]; statements: PolicyStatement[] }[] = [];
-  const fits = (statements: PolicyStatement[]) => policySize({ Version: '2012-10-17', Statement: unique(statements) }) <= limit;
+  const fits = (statements: PolicyStatement[]) =>
+    policySize({ Version: '2012-10-17', Statement: unique(statements) }) <= limit;
   for (const area of order) {
     const statements = statementsOf(perArea.get(area)!).Statement;
     const last = parts.at(-1);
@@ -101,8 +127,13 @@ function splitByArea(grants: Grant[], limit: number): { name: string; statements
       parts.push({ names: [area], statements: [...statements] });
     } else {
       // An area too big alone: its statements in as many parts as they need.
-      const pieces = packStatements(statements.flatMap((s) => splitStatement(s, limit)), fits);
-      pieces.forEach((p, i) => parts.push({ names: [`${area}${pieces.length > 1 ? `-${i + 1}` : ''}`], statements: p }));
+      const pieces = packStatements(
+        statements.flatMap((s) => splitStatement(s, limit)),
+        fits,
+      );
+      pieces.forEach((p, i) =>
+        parts.push({ names: [`${area}${pieces.length > 1 ? `-${i + 1}` : ''}`], statements: p }),
+      );
     }
   }
   return parts.map((p) => ({ name: p.names.join('-'), statements: unique(p.statements) }));
@@ -166,19 +197,31 @@ export interface PolicyReport {
  * `batchctl policy`: the config, the account (STS, which needs no permission, unless `account` is
  * given) and the state location, then the documents. No other AWS call.
  */
-export async function runPolicy(opts: import('../engine/stack.js').StackOptions & { commands: PolicyCommand[]; account?: string }): Promise<PolicyReport> {
+export async function runPolicy(
+  opts: import('../engine/stack.js').StackOptions & { commands: PolicyCommand[]; account?: string },
+): Promise<PolicyReport> {
   const { loadStackConfig, stateLocationOf } = await import('../engine/stack.js');
   const config = await loadStackConfig(opts);
   let account = opts.account;
   let partition = partitionOf(config.region);
   if (!account) {
     const { createAwsClients, callerIdentity } = await import('../aws/clients.js');
-    const who = await callerIdentity(await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['sts']));
+    const who = await callerIdentity(
+      await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['sts']),
+    );
     account = who.account;
     partition = who.partition;
   }
   const state = stateLocationOf(opts, config);
   const target = { config, account, partition, state, recorded: await recordedNames(opts, config, state, account) };
   const { documents, warnings } = policyDocuments(target, opts.commands);
-  return { stack: config.stack, account, partition, region: config.region, commands: opts.commands, documents, warnings };
+  return {
+    stack: config.stack,
+    account,
+    partition,
+    region: config.region,
+    commands: opts.commands,
+    documents,
+    warnings,
+  };
 }

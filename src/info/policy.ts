@@ -25,9 +25,10 @@
  *   (sent, propagated or ECS-managed): s3:TagResource, ecr:TagResource, logs:TagResource,
  *   secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource, scheduler:TagResource,
  *   states:TagResource, cloudwatch:TagResource, iam:TagRole, ec2:CreateTags (ec2:CreateAction) and
- *   ecs:TagResource (ecs:CreateAction: RunTask for run-now, RegisterTaskDefinition for deploys); CreateBucket with ObjectOwnership needs
- *   s3:PutBucketOwnershipControls. S3 action names differ from operation names (HeadBucket and
- *   ListObjectsV2 are s3:ListBucket, PutBucketEncryption is s3:PutEncryptionConfiguration...).
+ *   ecs:TagResource (ecs:CreateAction: RunTask for run-now, RegisterTaskDefinition for deploys);
+ *   CreateBucket with ObjectOwnership needs s3:PutBucketOwnershipControls. S3 action names differ from
+ *   operation names (HeadBucket and ListObjectsV2 are s3:ListBucket, PutBucketEncryption is
+ *   s3:PutEncryptionConfiguration...).
  * - The first ECS cluster of an account makes ECS create its service-linked role.
  * Names of both schedule engines and of the alert resources are included whatever the config uses
  * now: switching engines or removing alerts makes `up` delete the old ones, with the same policy.
@@ -230,7 +231,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // manages for the service, a dependent action of ec2:CreateVpcEndpoint in the Service Authorization
     // Reference. The zone is AWS's (its id unknown in advance): any hosted zone of the partition.
     ...(c.network.interfaceEndpoints.length
-      ? [{ sid: 'EndpointPrivateDns', commands: UP, resources: [`arn:${P}:route53:::hostedzone/*`], actions: ['route53:AssociateVPCWithHostedZone'] }]
+      ? [{
+        sid: 'EndpointPrivateDns', commands: UP, resources: [`arn:${P}:route53:::hostedzone/*`],
+        actions: ['route53:AssociateVPCWithHostedZone'],
+      }]
       : []),
     // Mode existing: creating inside your VPC is authorised on it (and on your subnets, for the endpoints'
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
@@ -301,9 +305,15 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'LogResourcePolicies', commands: DISCOVER, resources: ['*'], actions: ['logs:DescribeResourcePolicies'] },
     // One policy shared by every batchctl stack of the region; `up` also deletes the stack's own policy of
     // before, `down` the shared one when no other stack's history needs it.
-    { sid: 'LogResourcePolicies', commands: UP, resources: ['*'], actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'] },
+    {
+      sid: 'LogResourcePolicies', commands: UP, resources: ['*'],
+      actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'],
+    },
     // (and puts it back when another stack came up while it was being deleted).
-    { sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'], actions: ['logs:DeleteResourcePolicy', 'logs:PutResourcePolicy'] },
+    {
+      sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'],
+      actions: ['logs:DeleteResourcePolicy', 'logs:PutResourcePolicy'],
+    },
     // `history` reads the history group (and when it was created), the runs ECS still shows, the
     // duplicate-guard claims (their prefix only) and the dead-letter queue without consuming it.
     { sid: 'LogGroups', commands: ['history'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
@@ -376,10 +386,19 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
       { sid: 'StateMachines', commands: REMOVERS, resources: machines, actions: ['states:DeleteStateMachine'] },
       { sid: 'StateMachines', commands: ['run-now'] as PolicyCommand[], resources: machines, actions: ['states:StartExecution'] },
       { sid: 'StateMachines', commands: ['run-now', 'status'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions'] },
-      { sid: 'Executions', commands: ['run-now', 'status', 'history'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
+      {
+        sid: 'Executions', commands: ['run-now', 'status', 'history'] as PolicyCommand[], resources: executions,
+        actions: ['states:GetExecutionHistory'],
+      },
       // `stop` stops a job's running executions (ours by the machine's tag) before their tasks.
-      { sid: 'StateMachines', commands: ['stop'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions', 'states:ListTagsForResource'] },
-      { sid: 'Executions', commands: ['stop'] as PolicyCommand[], resources: executions, actions: ['states:StopExecution'] },
+      {
+        sid: 'StateMachines', commands: ['stop'] as PolicyCommand[], resources: machines,
+        actions: ['states:ListExecutions', 'states:ListTagsForResource'],
+      },
+      {
+        sid: 'Executions', commands: ['stop'] as PolicyCommand[], resources: executions,
+        actions: ['states:StopExecution'],
+      },
     ] : []),
     // SQS: the stack's dead-letter queue (both engines) and its policy (the Policy attribute)
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
@@ -445,7 +464,8 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
  * one, while the whole fits a role's inline policies; past that (some 5 jobs), patterns.
  */
 export function usesPatterns(t: PolicyTarget, commands: readonly PolicyCommand[]): boolean {
-  return policySize(statementsOf(operatorGrants(t, false).filter((g) => g.commands.some((c) => commands.includes(c))))) > POLICY_SIZE_LIMITS.inlinePerRole;
+  const grants = operatorGrants(t, false).filter((g) => g.commands.some((c) => commands.includes(c)));
+  return policySize(statementsOf(grants)) > POLICY_SIZE_LIMITS.inlinePerRole;
 }
 
 /** The policy document for these commands (one document, whatever its size: policy-documents.ts splits it). */
@@ -492,7 +512,9 @@ export function statementsOf(grants: readonly Grant[]): PolicyDocument {
  * inline policies together, a user's inline policies together; and how many managed policies a role may
  * have attached by default (a quota that can be raised to 20).
  */
-export const POLICY_SIZE_LIMITS = { managed: 6144, inlinePerRole: 10_240, inlinePerUser: 2048, managedPerRole: 10 } as const;
+export const POLICY_SIZE_LIMITS = {
+  managed: 6144, inlinePerRole: 10_240, inlinePerUser: 2048, managedPerRole: 10,
+} as const;
 
 /** The size IAM counts: the document without whitespace outside strings. */
 export const policySize = (doc: PolicyDocument): number => JSON.stringify(doc).length;

@@ -15,7 +15,8 @@ import { arn, type PolicyDocument, type PolicyStatement } from './policies.js';
  * The history log group: `/aws/events/batchctl/<stack>/history`. Under `/aws/events/` because that is
  * where the EventBridge console lists (and creates) log groups for rule targets; the API takes any name.
  */
-export const historyGroupName = (config: Pick<StackConfig, 'stack'>): string => `/aws/events/batchctl/${config.stack}/history`;
+export const historyGroupName = (config: Pick<StackConfig, 'stack'>): string =>
+  `/aws/events/batchctl/${config.stack}/history`;
 
 /** The history rule: `<stack>-history` (stack names are at most 32 characters; rule names 64). */
 export const historyRuleName = (stack: string): string => `${stack}-history`;
@@ -64,8 +65,14 @@ export function sharedHistoryPolicy(ctx: Pick<Ctx, 'partition' | 'region' | 'acc
     Statement: [
       { Sid: 'BatchctlHistoryStreams', Effect: 'Allow', Principal, Action: 'logs:CreateLogStream', Resource },
       {
-        Sid: 'BatchctlHistoryEvents', Effect: 'Allow', Principal, Action: 'logs:PutLogEvents', Resource,
-        Condition: { ArnLike: { 'aws:SourceArn': `arn:${ctx.partition}:events:${ctx.region}:${ctx.account}:rule/*-history` } },
+        Sid: 'BatchctlHistoryEvents',
+        Effect: 'Allow',
+        Principal,
+        Action: 'logs:PutLogEvents',
+        Resource,
+        Condition: {
+          ArnLike: { 'aws:SourceArn': `arn:${ctx.partition}:events:${ctx.region}:${ctx.account}:rule/*-history` },
+        },
       },
     ],
   };
@@ -80,7 +87,9 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeo
  */
 export function namesOnly(doc: PolicyDocument | undefined, allowed: (resource: string) => boolean): boolean {
   if (!doc) return false;
-  const stmts: PolicyStatement[] = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement as unknown as PolicyStatement];
+  const stmts: PolicyStatement[] = Array.isArray(doc.Statement)
+    ? doc.Statement
+    : [doc.Statement as unknown as PolicyStatement];
   const named = stmts.flatMap((s) => list(s.Resource));
   return named.length > 0 && named.every(allowed) && stmts.every((s) => !('NotResource' in s));
 }

@@ -142,7 +142,8 @@ export function schedulerInput(containerName: string, command: string[], duplica
 export const runTaskTargetArn = (partition: string): string => `arn:${partition}:scheduler:::aws-sdk:ecs:runTask`;
 
 /** True for the universal RunTask target's ARN (any partition). */
-export const isRunTaskTarget = (targetArn: string | undefined): boolean => /^arn:[^:]+:scheduler:::aws-sdk:ecs:runTask$/.test(targetArn ?? '');
+export const isRunTaskTarget = (targetArn: string | undefined): boolean =>
+  /^arn:[^:]+:scheduler:::aws-sdk:ecs:runTask$/.test(targetArn ?? '');
 
 /**
  * The ECS `startedBy` of tasks a schedule starts through the universal target (RunTask sets what the
@@ -158,14 +159,18 @@ const OVERRIDES = '\u0000overrides\u0000';
  * `overrides` the JSON `schedulerInput` writes (the context attribute inside). Every other `<` is written
  * as `\u003c`, as there.
  */
-export function runTaskTargetInput(cluster: string, e: EcsTargetParams, overrides: string, scheduleName: string): string {
+export function runTaskTargetInput(
+  cluster: string, e: EcsTargetParams, overrides: string, scheduleName: string,
+): string {
   const request = {
     cluster,
     taskDefinition: e.taskDefinitionArn,
     count: e.taskCount,
     launchType: e.launchType,
     platformVersion: e.platformVersion,
-    networkConfiguration: { awsvpcConfiguration: { subnets: e.subnets, securityGroups: e.securityGroups, assignPublicIp: e.assignPublicIp } },
+    networkConfiguration: {
+      awsvpcConfiguration: { subnets: e.subnets, securityGroups: e.securityGroups, assignPublicIp: e.assignPublicIp },
+    },
     propagateTags: e.propagateTags,
     enableECSManagedTags: e.enableEcsManagedTags,
     startedBy: `${SCHEDULE_STARTED_BY}${scheduleName}`,
@@ -174,8 +179,13 @@ export function runTaskTargetInput(cluster: string, e: EcsTargetParams, override
   return JSON.stringify(request).replaceAll('<', '\\u003c').replace(JSON.stringify(OVERRIDES), () => overrides);
 }
 
-/** A universal RunTask target's Input read back: the cluster, the ECS settings and the overrides (JSON text); undefined when it is not one. */
-export function parseRunTaskTargetInput(input: string | undefined): { cluster: string; ecs: EcsTargetParams; overrides: string; startedBy?: string } | undefined {
+/**
+ * A universal RunTask target's Input read back: the cluster, the ECS settings and the overrides (JSON
+ * text); undefined when it is not one.
+ */
+export function parseRunTaskTargetInput(
+  input: string | undefined,
+): { cluster: string; ecs: EcsTargetParams; overrides: string; startedBy?: string } | undefined {
   let r: Record<string, any>;
   try {
     r = JSON.parse(input ?? '') as Record<string, any>;

@@ -14,15 +14,20 @@
  * The policy each stack had before (`batchctl-<stack>-history`, ours when it names only our group) is
  * deleted once the shared one exists.
  */
-import { DeleteResourcePolicyCommand, PutResourcePolicyCommand, type ResourcePolicy } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DeleteResourcePolicyCommand, PutResourcePolicyCommand, type ResourcePolicy,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import {
-  SHARED_HISTORY_POLICY, historyGroupArn, legacyHistoryPolicyName, namesOnly, sharedHistoryPolicy, sharedHistoryResource,
+  SHARED_HISTORY_POLICY, historyGroupArn, legacyHistoryPolicyName, namesOnly, sharedHistoryPolicy,
+  sharedHistoryResource,
 } from '../model/history.js';
-import { LOG_POLICY_QUOTA, accountLogPolicies, forgetLogPolicies, otherHistoryStacks, quotaError, slotsNote } from './lib/log-policies.js';
+import {
+  LOG_POLICY_QUOTA, accountLogPolicies, forgetLogPolicies, otherHistoryStacks, quotaError, slotsNote,
+} from './lib/log-policies.js';
 
 const KIND = 'logs.resource-policy';
 
@@ -44,8 +49,10 @@ const documentOf = (p: ResourcePolicy): PolicyDocument | undefined => {
 };
 
 /** The shared policy is batchctl's when it names only history log groups. */
-const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership =>
-  namesOnly(documentOf(p), (r) => r.startsWith(sharedHistoryResource(ctx).replace(/\*$/, ''))) ? { owned: true } : { owned: false, owner: null };
+const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership => {
+  const prefix = sharedHistoryResource(ctx).replace(/\*$/, '');
+  return namesOnly(documentOf(p), (r) => r.startsWith(prefix)) ? { owned: true } : { owned: false, owner: null };
+};
 
 /** The stack's policy from before, when it is ours: it names only our history group (and its streams). */
 function ownLegacy(ctx: Ctx, policies: ResourcePolicy[]): ResourcePolicy | undefined {
@@ -58,7 +65,9 @@ const recordOf = (name: string): ResourceRecord => ({ kind: KIND, id: name });
 
 async function put(ctx: Ctx, document: PolicyDocument): Promise<void> {
   try {
-    await ctx.aws.logs.send(new PutResourcePolicyCommand({ policyName: SHARED_HISTORY_POLICY, policyDocument: JSON.stringify(document) }));
+    await ctx.aws.logs.send(
+      new PutResourcePolicyCommand({ policyName: SHARED_HISTORY_POLICY, policyDocument: JSON.stringify(document) }),
+    );
   } catch (err) {
     // The last slot went between the preflight and now: the same words as the preflight's.
     if (awsErrorCode(err) === 'LimitExceededException') {
@@ -120,7 +129,9 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
     return {
       record: recordOf(SHARED_HISTORY_POLICY),
       observed: {
-        name: SHARED_HISTORY_POLICY, document: documentOf(p) ?? { Version: '', Statement: [] }, legacy: !!ownLegacy(ctx, policies),
+        name: SHARED_HISTORY_POLICY,
+        document: documentOf(p) ?? { Version: '', Statement: [] },
+        legacy: !!ownLegacy(ctx, policies),
         ...(slotsNote(policies) ? { slots: slotsNote(policies) } : {}),
       },
       ...verdict,
@@ -136,13 +147,18 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     if (!samePolicy(d.document, o.document)) changes.push({ field: 'policyDocument', from: o.document, to: d.document });
-    if (o.legacy) changes.push({ field: 'legacyPolicy', from: '(the stack\'s own policy from before)', to: '(deleted: the shared one serves it)' });
+    if (o.legacy) {
+      changes.push({
+        field: 'legacyPolicy', from: "(the stack's own policy from before)", to: '(deleted: the shared one serves it)',
+      });
+    }
     return changes;
   },
 
   async update(ctx, _node, _found, d, changes) {
     // The engine updates only what find called ours (the document names only history groups).
-    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs, true), changes.some((c) => c.field === 'policyDocument'));
+    const documentChanged = changes.some((c) => c.field === 'policyDocument');
+    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs, true), documentChanged);
   },
 
   // A saved plan pins the settings, not what other stacks and services did to the region's slots.
@@ -166,7 +182,9 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
     if (!shared || !sharedOwnership(ctx, shared).owned) return;
     const others = await otherHistoryStacks(ctx.aws.logs, ctx.stack);
     if (others.length) {
-      ctx.reporter.info(`kept the Logs resource policy ${SHARED_HISTORY_POLICY}: the history of stack${others.length > 1 ? 's' : ''} ${others.join(', ')} still needs it`);
+      const whose = `stack${others.length > 1 ? 's' : ''} ${others.join(', ')}`;
+      const kept = `kept the Logs resource policy ${SHARED_HISTORY_POLICY}`;
+      ctx.reporter.info(`${kept}: the history of ${whose} still needs it`);
       return;
     }
     await remove(ctx, SHARED_HISTORY_POLICY);
@@ -175,7 +193,8 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
     const now = await otherHistoryStacks(ctx.aws.logs, ctx.stack);
     if (now.length) {
       await put(ctx, sharedHistoryPolicy(ctx));
-      ctx.reporter.info(`put the Logs resource policy ${SHARED_HISTORY_POLICY} back: stack${now.length > 1 ? 's' : ''} ${now.join(', ')} came up meanwhile`);
+      const whose = `stack${now.length > 1 ? 's' : ''} ${now.join(', ')}`;
+      ctx.reporter.info(`put the Logs resource policy ${SHARED_HISTORY_POLICY} back: ${whose} came up meanwhile`);
     }
   },
 };

@@ -1,8 +1,9 @@
 /**
  * The EventBridge Scheduler schedule that starts the task (engine `scheduler`): the cron in the
  * configured time zone, the same RunTask as the rule engine's target (through Scheduler's universal
- * target, model/scheduler.ts), a retry policy and a dead-letter queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does,
- * and a pause is recorded at the end of its description (model/pause.ts).
+ * target, model/scheduler.ts), a retry policy and a dead-letter queue. Schedules are not taggable: one
+ * belongs to us when its group (which carries our tags) does, and a pause is recorded at the end of its
+ * description (model/pause.ts).
  */
 import { sortKeys } from '../base/json.js';
 import {
@@ -18,7 +19,8 @@ import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '..
 import { findRule } from './lib/events.js';
 import type { JobConfig } from '../config/schema.js';
 import {
-  SCHEDULED_TIME_ATTRIBUTE, isRunTaskTarget, parseRunTaskTargetInput, runTaskTargetArn, runTaskTargetInput, scheduleGroupName, schedulerInput,
+  SCHEDULED_TIME_ATTRIBUTE, isRunTaskTarget, parseRunTaskTargetInput, runTaskTargetArn, runTaskTargetInput,
+  scheduleGroupName, schedulerInput,
 } from '../model/scheduler.js';
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
@@ -42,7 +44,7 @@ export interface ScheduleDesired {
   target: {
     /**
      * The universal RunTask target (model/scheduler.ts), or the job's state machine ARN (a job with a
-     * timeout or retries). Schedules written by batchctl before 0.2 have the cluster ARN here (the ECS
+     * timeout or retries). Schedules written by earlier batchctl have the cluster ARN here (the ECS
      * templated target): `up` replaces them with the universal target.
      */
     arn: string;

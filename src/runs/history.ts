@@ -207,7 +207,9 @@ function runOf(job: JobConfig, tasks: TaskView[], source: HistoryEntry['source']
   return {
     job: job.name,
     result: !stopped ? 'running' : stoppedByHand ? 'stopped' : last.exitCode === 0 ? 'succeeded' : 'failed',
-    ...(stoppedByHand ? { stoppedBy: stoppedByOf(last.stoppedReason) ?? last.stoppedReason ?? 'StopTask (no reason given)' } : {}),
+    ...(stoppedByHand
+      ? { stoppedBy: stoppedByOf(last.stoppedReason) ?? last.stoppedReason ?? 'StopTask (no reason given)' }
+      : {}),
     trigger,
     ...(last.scheduledTime ? { scheduledTime: last.scheduledTime } : {}),
     createdAt: iso(first.createdAt),
@@ -353,7 +355,8 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
   const { loadStackConfig } = await import('../engine/stack.js');
   const loaded = await loadStackConfig(opts);
   // Step Functions only for jobs with a state machine: how their executions ended.
-  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts', ...(loaded.jobs.some((j) => j.runPolicy) ? ['sfn' as const] : [])], undefined, loaded);
+  const sfn = loaded.jobs.some((j) => j.runPolicy) ? ['sfn' as const] : [];
+  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts', ...sfn], undefined, loaded);
   try {
     const { config, aws } = stack;
     const jobs = jobsOf(config, opts.job);
@@ -424,7 +427,9 @@ const EXECUTION_READS = 8;
  * failed. One GetExecutionHistory (newest event only) for each such run; Step Functions keeps an ended
  * execution 90 days, and one it no longer has keeps the result its task gave.
  */
-async function withExecutionEnds(aws: import('../aws/clients.js').AwsClients, runs: HistoryEntry[]): Promise<HistoryEntry[]> {
+async function withExecutionEnds(
+  aws: import('../aws/clients.js').AwsClients, runs: HistoryEntry[],
+): Promise<HistoryEntry[]> {
   const judged = runs.filter((r) => r.runId && r.result === 'failed');
   if (!judged.length) return runs;
   const { GetExecutionHistoryCommand } = await import('@aws-sdk/client-sfn');
@@ -432,10 +437,15 @@ async function withExecutionEnds(aws: import('../aws/clients.js').AwsClients, ru
   for (let i = 0; i < judged.length; i += EXECUTION_READS) {
     await Promise.all(judged.slice(i, i + EXECUTION_READS).map(async (r) => {
       try {
-        const out = await aws.sfn.send(new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }));
+        const out = await aws.sfn.send(
+          new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
+        );
         const end = executionEnd(out.events ?? []);
         if (!end) ends.set(r.runId!, { result: 'running' });
-        else if (end.status === 'ABORTED') ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? ([end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution') });
+        else if (end.status === 'ABORTED') {
+          const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
+          ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
+        }
       } catch (err) {
         if (!isNotFound(err, 'ExecutionDoesNotExist')) throw err;
       }

@@ -58,8 +58,15 @@ export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, gro
       Id: TARGET_ID, Arn: run.cluster, RoleArn: t!.RoleArn,
       InputTransformer: { InputPathsMap: {}, InputTemplate: run.overrides },
       EcsParameters: {
-        TaskDefinitionArn: x.taskDefinitionArn, TaskCount: x.taskCount, LaunchType: x.launchType as 'FARGATE', PlatformVersion: x.platformVersion,
-        NetworkConfiguration: { awsvpcConfiguration: { Subnets: x.subnets, SecurityGroups: x.securityGroups, AssignPublicIp: x.assignPublicIp as 'DISABLED' } },
+        TaskDefinitionArn: x.taskDefinitionArn,
+        TaskCount: x.taskCount,
+        LaunchType: x.launchType as 'FARGATE',
+        PlatformVersion: x.platformVersion,
+        NetworkConfiguration: {
+          awsvpcConfiguration: {
+            Subnets: x.subnets, SecurityGroups: x.securityGroups, AssignPublicIp: x.assignPublicIp as 'DISABLED',
+          },
+        },
         PropagateTags: x.propagateTags as 'TASK_DEFINITION', EnableECSManagedTags: x.enableEcsManagedTags,
       },
     };

@@ -149,8 +149,8 @@ const seconds = (from: Date | undefined, to: Date | undefined) =>
 
 /**
  * ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler's universal
- * RunTask target what batchctl writes in its request (`batchctl-schedule/`), its templated target (before
- * 0.2) `chronos-schedule/`.
+ * RunTask target what batchctl writes in its request (`batchctl-schedule/`), its templated target (earlier
+ * batchctl) `chronos-schedule/`.
  */
 const SCHEDULED_BY = ['events-rule/', SCHEDULE_STARTED_BY, 'chronos-schedule/'];
 

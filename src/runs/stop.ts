@@ -7,7 +7,13 @@
  * the job is stopped with a reason naming batchctl and the caller, which ECS keeps as its stoppedReason
  * (ECS sends the container SIGTERM, then SIGKILL after its stop timeout, 30 s by default).
  */
-import { DescribeTasksCommand, ListTasksCommand, StopTaskCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeTasksCommand,
+  ListTasksCommand,
+  StopTaskCommand,
+  type ECSClient,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorCode, isNotFound, UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
@@ -114,21 +120,32 @@ async function runningTasks(ecs: ECSClient, cluster: string, family: string): Pr
  * The running executions of a job's state machine, when the machine is this stack's (its tag): both read
  * at once. A machine that does not exist has none; one that is not ours is reported, never touched.
  */
-async function runningExecutions(sfn: SFNClient, machineArn: string, stack: string): Promise<{ executions: { arn: string; name: string; startedAt?: Date }[]; notOurs?: boolean }> {
+async function runningExecutions(
+  sfn: SFNClient,
+  machineArn: string,
+  stack: string,
+): Promise<{ executions: { arn: string; name: string; startedAt?: Date }[]; notOurs?: boolean }> {
   const { ListExecutionsCommand, ListTagsForResourceCommand } = await import('@aws-sdk/client-sfn');
   const list = async () => {
     const out: { arn: string; name: string; startedAt?: Date }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, statusFilter: 'RUNNING', nextToken }));
-      for (const x of page.executions ?? []) if (x.executionArn) out.push({ arn: x.executionArn, name: x.name ?? '', startedAt: x.startDate });
+      const page = await sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: machineArn, statusFilter: 'RUNNING', nextToken }),
+      );
+      for (const x of page.executions ?? [])
+        if (x.executionArn) out.push({ arn: x.executionArn, name: x.name ?? '', startedAt: x.startDate });
       nextToken = page.nextToken;
     } while (nextToken);
     return out;
   };
   try {
-    const [executions, tags] = await Promise.all([list(), sfn.send(new ListTagsForResourceCommand({ resourceArn: machineArn }))]);
-    if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack)) return { executions: [], notOurs: true };
+    const [executions, tags] = await Promise.all([
+      list(),
+      sfn.send(new ListTagsForResourceCommand({ resourceArn: machineArn })),
+    ]);
+    if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack))
+      return { executions: [], notOurs: true };
     return { executions };
   } catch (err) {
     if (isNotFound(err, 'StateMachineDoesNotExist')) return { executions: [] };
@@ -152,37 +169,89 @@ export async function runStop(opts: StopOptions): Promise<StopReport> {
   try {
     const { aws, account, partition } = stack;
     const cluster = config.cluster.name;
-    const machineArn = (job: JobConfig) => `arn:${partition}:states:${config.region}:${account}:stateMachine:${stateMachineName(job)}`;
+    const machineArn = (job: JobConfig) =>
+      `arn:${partition}:states:${config.region}:${account}:stateMachine:${stateMachineName(job)}`;
     const [found, running] = await Promise.all([
-      Promise.all(jobs.map(async (job) => (await runningTasks(aws.ecs, cluster, job.task.family)).map((t): RunningTask => ({
-        job: job.name, taskArn: t.taskArn ?? '', taskId: taskIdOf(t.taskArn ?? ''), lastStatus: t.lastStatus ?? 'UNKNOWN',
-        trigger: triggerOfTask(t), ...(t.startedBy ? { startedBy: t.startedBy } : {}), ...(t.createdAt ? { createdAt: t.createdAt.toISOString() } : {}),
-        ...(runIdOf(t) ? { runId: runIdOf(t) } : {}),
-      })))),
-      Promise.all(machines.map(async (job) => ({ job, ...(await runningExecutions(aws.sfn, machineArn(job), config.stack)) }))),
+      Promise.all(
+        jobs.map(async (job) =>
+          (await runningTasks(aws.ecs, cluster, job.task.family)).map((t): RunningTask => ({
+            job: job.name,
+            taskArn: t.taskArn ?? '',
+            taskId: taskIdOf(t.taskArn ?? ''),
+            lastStatus: t.lastStatus ?? 'UNKNOWN',
+            trigger: triggerOfTask(t),
+            ...(t.startedBy ? { startedBy: t.startedBy } : {}),
+            ...(t.createdAt ? { createdAt: t.createdAt.toISOString() } : {}),
+            ...(runIdOf(t) ? { runId: runIdOf(t) } : {}),
+          })),
+        ),
+      ),
+      Promise.all(
+        machines.map(async (job) => ({ job, ...(await runningExecutions(aws.sfn, machineArn(job), config.stack)) })),
+      ),
     ]);
-    const executions = running.flatMap((r) => r.executions.map((x): RunningExecution => ({
-      job: r.job.name, arn: x.arn, name: x.name, ...(x.startedAt ? { startedAt: x.startedAt.toISOString() } : {}),
-    }))).filter((x) => matches(opts.run, [x.name, x.arn]));
+    const executions = running
+      .flatMap((r) =>
+        r.executions.map((x): RunningExecution => ({
+          job: r.job.name,
+          arn: x.arn,
+          name: x.name,
+          ...(x.startedAt ? { startedAt: x.startedAt.toISOString() } : {}),
+        })),
+      )
+      .filter((x) => matches(opts.run, [x.name, x.arn]));
     const notOurs = running.filter((r) => r.notOurs).map((r) => machineArn(r.job));
     // With --run naming an execution, its task goes too: the attempt whose BATCH_RUN_ID is that execution.
-    const tasks = found.flat().filter((t) => t.taskArn)
-      .filter((t) => matches(opts.run, [t.taskArn, t.taskId]) || (opts.run !== undefined && executions.some((x) => x.arn === t.runId)));
+    const tasks = found
+      .flat()
+      .filter((t) => t.taskArn)
+      .filter(
+        (t) =>
+          matches(opts.run, [t.taskArn, t.taskId]) ||
+          (opts.run !== undefined && executions.some((x) => x.arn === t.runId)),
+      );
     const reason = stopReason(stack.caller);
-    const head = { stack: config.stack, region: config.region, account, executions, tasks, reason, ...(notOurs.length ? { notOurs } : {}) };
-    for (const m of notOurs) opts.reporter.warn(`state machine ${m.split(':').at(-1)} does not carry this stack's batchctl:stack tag: its executions were left alone`);
+    const head = {
+      stack: config.stack,
+      region: config.region,
+      account,
+      executions,
+      tasks,
+      reason,
+      ...(notOurs.length ? { notOurs } : {}),
+    };
+    for (const m of notOurs)
+      opts.reporter.warn(
+        `state machine ${m.split(':').at(-1)} does not carry this stack's batchctl:stack tag: ` +
+          'its executions were left alone',
+      );
     if (!tasks.length && !executions.length) {
-      if (opts.run !== undefined) throw new UserError(`no running execution or task of ${opts.job ? `job ${opts.job}` : `stack ${config.stack}`} matches --run ${opts.run}`, 'list the runs with `batchctl status`');
+      if (opts.run !== undefined)
+        throw new UserError(
+          `no running execution or task of ${opts.job ? `job ${opts.job}` : `stack ${config.stack}`} ` +
+            `matches --run ${opts.run}`,
+          'list the runs with `batchctl status`',
+        );
       return { ...head, declined: false };
     }
     const lines = [
-      ...executions.map((x) => `  ${x.job.padEnd(16)} execution ${x.name}${x.startedAt ? `  since ${x.startedAt}` : ''}`),
-      ...tasks.map((t) => `  ${t.job.padEnd(16)} ${t.taskId}  ${t.lastStatus.padEnd(12)} ${t.trigger}${t.createdAt ? `  since ${t.createdAt}` : ''}`),
+      ...executions.map(
+        (x) => `  ${x.job.padEnd(16)} execution ${x.name}${x.startedAt ? `  since ${x.startedAt}` : ''}`,
+      ),
+      ...tasks.map(
+        (t) =>
+          `  ${t.job.padEnd(16)} ${t.taskId}  ${t.lastStatus.padEnd(12)} ${t.trigger}` +
+          (t.createdAt ? `  since ${t.createdAt}` : ''),
+      ),
     ];
     const what = describeCount(executions.length, tasks.length);
     if (!opts.yes) {
       if (!opts.interactive || !opts.confirm) {
-        throw new UserError(`stop needs --yes when not on a terminal (it would stop ${what})`, 'run it on a terminal to confirm, or pass --yes', lines);
+        throw new UserError(
+          `stop needs --yes when not on a terminal (it would stop ${what})`,
+          'run it on a terminal to confirm, or pass --yes',
+          lines,
+        );
       }
       if (!(await opts.confirm([`batchctl stop will stop ${what} of stack ${config.stack}:`, ...lines]))) {
         opts.reporter.info('Cancelled: nothing was stopped.');
@@ -192,7 +261,11 @@ export async function runStop(opts: StopOptions): Promise<StopReport> {
     if (executions.length) {
       const { StopExecutionCommand } = await import('@aws-sdk/client-sfn');
       // StopExecution of an execution that ended meanwhile answers with its end: nothing to undo.
-      await Promise.all(executions.map((x) => aws.sfn.send(new StopExecutionCommand({ executionArn: x.arn, error: STOPPED_ERROR, cause: reason }))));
+      await Promise.all(
+        executions.map((x) =>
+          aws.sfn.send(new StopExecutionCommand({ executionArn: x.arn, error: STOPPED_ERROR, cause: reason })),
+        ),
+      );
     }
     // StopTask is idempotent: a task stopped already (or stopping, as the stopped execution's is) is
     // answered as it is.
@@ -207,7 +280,9 @@ export async function runStop(opts: StopOptions): Promise<StopReport> {
 function triggerOfTask(t: Task): RunInfo['trigger'] {
   const runId = runIdOf(t);
   if (!runId) return triggerOf(t.startedBy);
-  const env = (t.overrides?.containerOverrides ?? []).flatMap((c) => c.environment ?? []).map((v) => ({ Name: v.name, Value: v.value }));
+  const env = (t.overrides?.containerOverrides ?? [])
+    .flatMap((c) => c.environment ?? [])
+    .map((v) => ({ Name: v.name, Value: v.value }));
   return triggerOfExecution(runId.split(':').at(-1) ?? '', { Environment: env });
 }
 
@@ -224,5 +299,7 @@ function runIdOf(t: Task): string | undefined {
 function describeCount(executions: number, tasks: number): string {
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   if (!executions) return `${plural(tasks, 'running task')}`;
-  return tasks ? `${plural(executions, 'running execution')} and ${plural(tasks, 'task')}` : plural(executions, 'running execution');
+  return tasks
+    ? `${plural(executions, 'running execution')} and ${plural(tasks, 'task')}`
+    : plural(executions, 'running execution');
 }

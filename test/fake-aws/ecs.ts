@@ -506,9 +506,14 @@ export class FakeEcs {
       || (i.propagateTags === 'TASK_DEFINITION' && Object.keys(td?.tags ?? {}).length > 0);
     return [
       { action: 'ecs:RunTask', resource: tdArn, context: { 'ecs:cluster': clusterArn } },
-      ...this.rolesOf(tdArn).map((r) => ({ action: 'iam:PassRole', resource: r, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } })),
+      ...this.rolesOf(tdArn).map((r) => ({
+        action: 'iam:PassRole', resource: r, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      })),
       ...(tagged
-        ? [{ action: 'ecs:TagResource', resource: `${prefix}:task/${clusterName}/*`, context: { 'ecs:cluster': clusterArn, 'ecs:CreateAction': 'RunTask' } }]
+        ? [{
+          action: 'ecs:TagResource', resource: `${prefix}:task/${clusterName}/*`,
+          context: { 'ecs:cluster': clusterArn, 'ecs:CreateAction': 'RunTask' },
+        }]
         : []),
     ];
   }

@@ -364,11 +364,17 @@ export class FakeEventBridge {
         const e = t.EcsParameters!;
         // The role must be allowed every authorisation the RunTask needs (tag-on-create included).
         const asks = ecs!.runTaskAuthorization({
-          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, tags: e.Tags, propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
+          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, tags: e.Tags,
+          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
         });
         for (const a of iam ? asks : []) {
           if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) {
-            awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource} because no identity-based policy allows the ${a.action} action`, 400);
+            awsError(
+              'AccessDeniedException',
+              `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource} `
+                + `because no identity-based policy allows the ${a.action} action`,
+              400,
+            );
           }
         }
         if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);

@@ -209,14 +209,17 @@ export class FakeIam {
    * `ecs:CreateAction`, `iam:PassedToService`...), each statement's Condition must hold too (the
    * operators the stack's documents use); without one, conditions are not evaluated. Deny is not modelled.
    */
-  allows(roleArn: string | undefined, action: string, resource: string, context?: Record<string, string | undefined>): boolean {
+  allows(
+    roleArn: string | undefined, action: string, resource: string, context?: Record<string, string | undefined>,
+  ): boolean {
     const r = this.roleByArn(roleArn);
     if (!r) return false;
     if (action.startsWith('ecr:') && [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))) return true;
     for (const doc of r.inline.values()) {
       const st = (JSON.parse(doc) as { Statement: unknown }).Statement;
       for (const x of (Array.isArray(st) ? st : [st]) as PolicyStatementLike[]) {
-        if (x.Effect !== 'Allow' || !list(x.Action).some((a) => glob(a, action, true)) || !list(x.Resource).some((res) => glob(res, resource))) continue;
+        if (x.Effect !== 'Allow' || !list(x.Action).some((a) => glob(a, action, true))) continue;
+        if (!list(x.Resource).some((res) => glob(res, resource))) continue;
         if (!context || conditionHolds(x.Condition, context)) return true;
       }
     }
@@ -251,7 +254,9 @@ export class FakeIam {
   }
 }
 
-type PolicyStatementLike = { Effect?: string; Action?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> };
+type PolicyStatementLike = {
+  Effect?: string; Action?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>;
+};
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
@@ -265,7 +270,9 @@ function glob(pattern: string, value: string, caseInsensitive = false): boolean 
  * Whether a statement's Condition holds for a request context: every key of every operator must be in
  * the context (IAM fails a condition on a key the request does not carry) and match one of the values.
  */
-export function conditionHolds(cond: Record<string, Record<string, unknown>> | undefined, ctx: Record<string, string | undefined>): boolean {
+export function conditionHolds(
+  cond: Record<string, Record<string, unknown>> | undefined, ctx: Record<string, string | undefined>,
+): boolean {
   for (const [op, kv] of Object.entries(cond ?? {})) {
     for (const [k, want] of Object.entries(kv)) {
       const have = ctx[k];

@@ -76,6 +76,16 @@ export interface FakeGroupPolicy {
 /** AWS's quota of resource policies per account and region, and the longest document. */
 export const RESOURCE_POLICY_LIMIT = 10;
 const POLICY_DOC_MAX = 5120;
+const REVISION_CONFLICT = 'Multiple concurrent requests to update the same resource were in conflict.';
+
+/** The API's ResourcePolicy of each kind. */
+const accountPolicy = (p: FakeResourcePolicy) => ({
+  policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'ACCOUNT' as const,
+});
+const groupPolicy = (p: FakeGroupPolicy) => ({
+  policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'RESOURCE' as const,
+  resourceArn: p.resourceArn, revisionId: p.revisionId,
+});
 
 export class FakeLogs {
   readonly groups = new Map<string, FakeLogGroup>();
@@ -217,9 +227,14 @@ export class FakeLogs {
             } catch {
               awsError('InvalidParameterException', 'Invalid policy document');
             }
-            if (i.resourceArn !== undefined) return this.putGroupPolicy(i.resourceArn, doc, i.policyName, i.expectedRevisionId);
+            if (i.resourceArn !== undefined) {
+              return this.putGroupPolicy(i.resourceArn, doc, i.policyName, i.expectedRevisionId);
+            }
             const name: string = i.policyName ?? '';
-            if (!name) awsError('InvalidParameterException', '1 validation error detected: Value null at \'policyName\' failed to satisfy constraint: Member must not be null');
+            if (!name) {
+              awsError('InvalidParameterException', "1 validation error detected: Value null at 'policyName' "
+                + 'failed to satisfy constraint: Member must not be null');
+            }
             // The quota counts account-level policies only (API reference: "a maximum of 10 policies
             // without resourceARN and one per LogGroup resourceARN").
             if (!this.resourcePolicies.has(name) && this.resourcePolicies.size >= RESOURCE_POLICY_LIMIT) {
@@ -227,7 +242,7 @@ export class FakeLogs {
             }
             const p = { name, document: doc, lastUpdatedTime: core.now() };
             this.resourcePolicies.set(name, p);
-            return { resourcePolicy: { policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'ACCOUNT' } };
+            return { resourcePolicy: accountPolicy(p) };
           },
         },
         DescribeResourcePolicies: {
@@ -238,10 +253,10 @@ export class FakeLogs {
             // Left out, the scope is ACCOUNT: resource-scoped policies are listed only when asked for.
             const scope = i.policyScope ?? 'ACCOUNT';
             const all = scope === 'ACCOUNT'
-              ? [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1))
-                .map((p) => ({ policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'ACCOUNT' }))
-              : [...this.groupPolicies.values()].filter((p) => !i.resourceArn || p.resourceArn === String(i.resourceArn).replace(/:\*$/, ''))
-                .map((p) => ({ policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'RESOURCE', resourceArn: p.resourceArn, revisionId: p.revisionId }));
+              ? [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(accountPolicy)
+              : [...this.groupPolicies.values()]
+                .filter((p) => !i.resourceArn || p.resourceArn === String(i.resourceArn).replace(/:\*$/, ''))
+                .map(groupPolicy);
             const start = this.offset(i.nextToken);
             return {
               resourcePolicies: all.slice(start, start + limit),
@@ -254,8 +269,9 @@ export class FakeLogs {
           handle: (i) => {
             if (i.resourceArn !== undefined) {
               const key = String(i.resourceArn).replace(/:\*$/, '');
-              const p = this.groupPolicies.get(key) ?? awsError('ResourceNotFoundException', `No resource policy found for resource ${i.resourceArn}`);
-              if (i.expectedRevisionId !== p.revisionId) awsError('OperationAbortedException', 'Multiple concurrent requests to update the same resource were in conflict.');
+              const p = this.groupPolicies.get(key)
+                ?? awsError('ResourceNotFoundException', `No resource policy found for resource ${i.resourceArn}`);
+              if (i.expectedRevisionId !== p.revisionId) awsError('OperationAbortedException', REVISION_CONFLICT);
               this.groupPolicies.delete(key);
               return {};
             }
@@ -272,17 +288,23 @@ export class FakeLogs {
    * do not go together), written only when `expectedRevisionId` is the current revision (none for the
    * first): a write based on an old read fails instead of undoing another's.
    */
-  private putGroupPolicy(resourceArn: string, document: string, policyName: string | undefined, expected: string | undefined) {
-    if (policyName !== undefined) awsError('InvalidParameterException', 'policyName cannot be specified together with resourceArn.');
+  private putGroupPolicy(
+    resourceArn: string, document: string, policyName: string | undefined, expected: string | undefined,
+  ) {
+    if (policyName !== undefined) {
+      awsError('InvalidParameterException', 'policyName cannot be specified together with resourceArn.');
+    }
     const key = resourceArn.replace(/:\*$/, '');
     if (![...this.groups.keys()].some((g) => this.arn(g) === key)) awsError('ResourceNotFoundException', GROUP_MISSING);
     const current = this.groupPolicies.get(key);
     if ((current?.revisionId ?? undefined) !== expected) {
-      awsError('OperationAbortedException', 'Multiple concurrent requests to update the same resource were in conflict.');
+      awsError('OperationAbortedException', REVISION_CONFLICT);
     }
-    const p: FakeGroupPolicy = { resourceArn: key, document, revisionId: this.core.newId('rev', 16), lastUpdatedTime: this.core.now() };
+    const p: FakeGroupPolicy = {
+      resourceArn: key, document, revisionId: this.core.newId('rev', 16), lastUpdatedTime: this.core.now(),
+    };
     this.groupPolicies.set(key, p);
-    return { resourcePolicy: { policyDocument: document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'RESOURCE', resourceArn: key, revisionId: p.revisionId }, revisionId: p.revisionId };
+    return { resourcePolicy: groupPolicy(p), revisionId: p.revisionId };
   }
 
   /** Test helper: account-level policies of other services and tools (Route 53, API Gateway...) holding `n` slots. */
@@ -292,7 +314,10 @@ export class FakeLogs {
       const name = `${prefix}-${k}`;
       const document = JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'route53.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: this.arn(`/aws/route53/${name}`) + ':*' }],
+        Statement: [{
+          Effect: 'Allow', Principal: { Service: 'route53.amazonaws.com' }, Action: 'logs:PutLogEvents',
+          Resource: this.arn(`/aws/route53/${name}`) + ':*',
+        }],
       });
       this.resourcePolicies.set(name, { name, document, lastUpdatedTime: this.core.now() });
       names.push(name);

@@ -37,11 +37,16 @@ interface Schedule {
 
 const CONTEXT = ['aws.scheduler.schedule-arn', 'aws.scheduler.scheduled-time', 'aws.scheduler.execution-id', 'aws.scheduler.attempt-number'];
 /** The members of ECS's TaskOverride, what an ECS templated target's Input is converted into. */
-const TASK_OVERRIDE_MEMBERS = ['containerOverrides', 'cpu', 'ephemeralStorage', 'executionRoleArn', 'inferenceAcceleratorOverrides', 'memory', 'taskRoleArn'];
+const NOT_TASK_OVERRIDE = 'Unable to convert target input to TaskOverride';
+const TASK_OVERRIDE_MEMBERS = [
+  'containerOverrides', 'cpu', 'ephemeralStorage', 'executionRoleArn', 'inferenceAcceleratorOverrides', 'memory',
+  'taskRoleArn',
+];
 /** A universal target's ARN: the SDK service and the API action it calls. */
 const UNIVERSAL = /^arn:[^:]+:scheduler:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/;
 /** Universal targets refuse read-only actions (Scheduler user guide, "Using universal targets"). */
-const READ_ONLY = /^(get|describe|list|poll|receive|search|scan|query|select|read|lookup|discover|validate|batchGet|batchDescribe|batchRead|transactGet|adminGet|adminList|retrieve)/;
+const READ_ONLY = new RegExp('^(get|describe|list|poll|receive|search|scan|query|select|read|lookup|discover|validate'
+  + '|batchGet|batchDescribe|batchRead|transactGet|adminGet|adminList|retrieve)');
 const CRON = /^cron\((\S+\s+){5}\S+\)$/;
 const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
 const AT = /^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$/;
@@ -117,16 +122,24 @@ export class FakeScheduler {
         try {
           o = JSON.parse(t!.Input);
         } catch (err) {
-          awsError('ValidationException', `Unable to convert target input to TaskOverride, JSON syntax error in input: ${(err as Error).message}`, 400);
+          const why = (err as Error).message;
+          awsError('ValidationException', `${NOT_TASK_OVERRIDE}, JSON syntax error in input: ${why}`, 400);
         }
-        const unknown = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o).filter((k) => !TASK_OVERRIDE_MEMBERS.includes(k)) : ['(not an object)'];
-        if (unknown.length) awsError('ValidationException', `Unable to convert target input to TaskOverride, unrecognized field "${unknown[0]}"`, 400);
+        const unknown = o && typeof o === 'object' && !Array.isArray(o)
+          ? Object.keys(o).filter((k) => !TASK_OVERRIDE_MEMBERS.includes(k))
+          : ['(not an object)'];
+        if (unknown.length) {
+          awsError('ValidationException', `${NOT_TASK_OVERRIDE}, unrecognized field "${unknown[0]}"`, 400);
+        }
       }
       const universal = UNIVERSAL.exec(t!.Arn ?? '');
       if (universal) {
         // A universal target: arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction>, never a read-only
         // action, with a well-formed JSON Input (the request).
-        if (READ_ONLY.test(universal[2]!)) awsError('ValidationException', `Target ${t!.Arn} is not supported: read-only API actions are not supported.`, 400);
+        if (READ_ONLY.test(universal[2]!)) {
+          const what = `Target ${t!.Arn} is not supported`;
+          awsError('ValidationException', `${what}: read-only API actions are not supported.`, 400);
+        }
         try {
           JSON.parse(render(t!.Input ?? '', 'sample'));
         } catch {
@@ -305,19 +318,33 @@ export class FakeScheduler {
       let request: Record<string, any>;
       if (UNIVERSAL.test(t.Arn ?? '')) {
         // The universal target sends its Input as the API's request, as the role.
-        if (!/:aws-sdk:ecs:runTask$/.test(t.Arn!)) throw new Error(`fake Scheduler: universal target ${t.Arn} is not modelled`);
+        if (!/:aws-sdk:ecs:runTask$/.test(t.Arn!)) {
+          throw new Error(`fake Scheduler: universal target ${t.Arn} is not modelled`);
+        }
         request = JSON.parse(input) as Record<string, any>;
       } else {
         const e = t.EcsParameters!;
         const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
         request = {
-          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1, launchType: e.LaunchType, platformVersion: e.PlatformVersion,
-          networkConfiguration: vpc && { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp } },
-          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags, overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
+          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1,
+          launchType: e.LaunchType, platformVersion: e.PlatformVersion,
+          networkConfiguration: vpc && {
+            awsvpcConfiguration: {
+              subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp,
+            },
+          },
+          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
+          overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
         };
       }
       for (const a of iam ? ecs!.runTaskAuthorization(request) : []) {
-        if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource}`, 400);
+        if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) {
+          awsError(
+            'AccessDeniedException',
+            `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource}`,
+            400,
+          );
+        }
       }
       if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
       const res = ecs!.runTask(request);
@@ -353,7 +380,8 @@ export class FakeScheduler {
    * literal `<aws.scheduler.scheduled-time>`.
    */
   private deliveredInput(t: Target, scheduledTime: string, scheduleArn: string): string {
-    return t.EcsParameters && !UNIVERSAL.test(t.Arn ?? '') ? t.Input ?? '' : render(t.Input ?? '', scheduledTime, scheduleArn);
+    if (t.EcsParameters && !UNIVERSAL.test(t.Arn ?? '')) return t.Input ?? '';
+    return render(t.Input ?? '', scheduledTime, scheduleArn);
   }
 
   /** Groups and schedules, with clusters, roles, queues, subnets and security groups as references. */
@@ -395,7 +423,15 @@ export class FakeScheduler {
     const vpc = input.networkConfiguration?.awsvpcConfiguration;
     return {
       ...input, cluster: ref(input.cluster), taskDefinition: ref(input.taskDefinition),
-      ...(vpc ? { networkConfiguration: { awsvpcConfiguration: { ...vpc, subnets: vpc.subnets?.map(ref).sort(), securityGroups: vpc.securityGroups?.map(ref).sort() } } } : {}),
+      ...(vpc
+        ? {
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              ...vpc, subnets: vpc.subnets?.map(ref).sort(), securityGroups: vpc.securityGroups?.map(ref).sort(),
+            },
+          },
+        }
+        : {}),
     };
   }
 }

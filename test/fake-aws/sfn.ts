@@ -516,7 +516,9 @@ export class FakeSfn {
         cluster: String(args.Cluster ?? ''), taskDefinition: String(args.TaskDefinition ?? ''), tags: args.Tags,
         propagateTags: args.PropagateTags, enableECSManagedTags: args.EnableECSManagedTags,
       });
-      for (const a of tdArn ? asks : []) if (!iam.allows(x.roleArn, a.action, a.resource, a.context)) return denied(a.action, a.resource);
+      for (const a of tdArn ? asks : []) {
+        if (!iam.allows(x.roleArn, a.action, a.resource, a.context)) return denied(a.action, a.resource);
+      }
     }
     let out: ReturnType<FakeEcs['runTask']>;
     try {

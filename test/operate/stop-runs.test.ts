@@ -28,11 +28,19 @@ async function stack(): Promise<{ f: FakeAws; s: Scratch }> {
   vi.useFakeTimers({ now: Date.parse('2027-03-01T06:29:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   fake = createFakeAws();
   const s = scratch();
-  s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n'));
+  s.editConfig((t) =>
+    t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n'),
+  );
   await settleWithFakeTimers(upOn(s));
   fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3_600_000 };
-  vi.spyOn(process.stdout, 'write').mockImplementation((x) => { out.push(String(x)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((x) => { err.push(String(x)); return true; });
+  vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
+    out.push(String(x));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((x) => {
+    err.push(String(x));
+    return true;
+  });
   return { f: fake, s };
 }
 
@@ -63,15 +71,19 @@ describe('stop of a job that runs through its state machine', () => {
     // The execution first: its retry cannot start once it is stopped.
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['StopExecution', 'StopTask']);
     expect(f.core.calls.find((c) => c.op === 'StopExecution')!.input).toEqual({
-      executionArn: x.arn, error: 'batchctl.Stopped', cause: `Stopped by batchctl stop (${CALLER})`,
+      executionArn: x.arn,
+      error: 'batchctl.Stopped',
+      cause: `Stopped by batchctl stop (${CALLER})`,
     });
-    expect(out.join('')).toBe([
-      `Stopping sample-batch execution ${x.name} (first: its retries never start)`,
-      `Stopping sample-batch task ${task.split('/').at(-1)} (PROVISIONING, schedule)`,
-      `Cause given to Step Functions: "Stopped by batchctl stop (${CALLER})"`,
-      `Reason given to ECS: "Stopped by batchctl stop (${CALLER})" (the container gets SIGTERM, then SIGKILL after its stop timeout, 30 s by default)`,
-      '',
-    ].join('\n'));
+    expect(out.join('')).toBe(
+      [
+        `Stopping sample-batch execution ${x.name} (first: its retries never start)`,
+        `Stopping sample-batch task ${task.split('/').at(-1)} (PROVISIONING, schedule)`,
+        `Cause given to Step Functions: "Stopped by batchctl stop (${CALLER})"`,
+        `Reason given to ECS: "Stopped by batchctl stop (${CALLER})" (the container gets SIGTERM, then SIGKILL after its stop timeout, 30 s by default)`,
+        '',
+      ].join('\n'),
+    );
     expect(x.status).toBe('ABORTED');
 
     // Well past both retry waits: no execution RUNNING, no new attempt, no task but the stopped one.

@@ -33,7 +33,8 @@ function newestEnv(f: FakeAws): Record<string, string> {
   return Object.fromEntries((o.containerOverrides[0]!.environment ?? []).map((e) => [e.name, e.value]));
 }
 
-const withScheduler = (s: Scratch) => s.editConfig((t) => t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n'));
+const withScheduler = (s: Scratch) =>
+  s.editConfig((t) => t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n'));
 
 describe('tag-on-create: the trigger roles need ecs:TagResource', () => {
   it('rule engine: the events role without it gets its run refused (dead-lettered, no task); with it the run starts', async () => {
@@ -44,13 +45,19 @@ describe('tag-on-create: the trigger roles need ecs:TagResource', () => {
     expect(f.eventBridge.invokeScheduled('sample-batch', T)).toMatchObject([{ outcome: 'started' }]);
     const before = f.ecs.tasks.size;
     revokeTagging(f, 'sample-batch-events');
-    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T07:30:00Z')).toEqual([{ targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' }]);
+    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T07:30:00Z')).toEqual([
+      { targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' },
+    ]);
     expect(f.ecs.tasks.size).toBe(before);
     const [m] = f.sqs.queues.get('sample-batch-schedule-dlq')!.messages;
-    expect(m!.attributes.ERROR_MESSAGE!.StringValue).toMatch(/not authorized to perform: ecs:TagResource on resource: arn:aws:ecs:ap-northeast-1:123456789012:task\/sample-batch\/\*/);
+    expect(m!.attributes.ERROR_MESSAGE!.StringValue).toMatch(
+      /not authorized to perform: ecs:TagResource on resource: arn:aws:ecs:ap-northeast-1:123456789012:task\/sample-batch\/\*/,
+    );
     // up puts the grant back (the role policy drifted), and runs start again.
     await upOn(s);
-    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T08:30:00Z')).toMatchObject([{ outcome: 'started' }]);
+    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T08:30:00Z')).toMatchObject([
+      { outcome: 'started' },
+    ]);
   });
 
   it('scheduler engine: the schedule role without it gets its run refused', async () => {
@@ -60,7 +67,10 @@ describe('tag-on-create: the trigger roles need ecs:TagResource', () => {
     await upOn(s);
     expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', T).outcome).toBe('started');
     revokeTagging(f, 'sample-batch-scheduler');
-    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', '2027-03-01T07:30:00Z')).toEqual({ outcome: 'dead-lettered', errorCode: 'AccessDeniedException' });
+    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', '2027-03-01T07:30:00Z')).toEqual({
+      outcome: 'dead-lettered',
+      errorCode: 'AccessDeniedException',
+    });
     const [m] = f.sqs.queues.get('sample-batch-schedule-dlq')!.messages;
     expect(m!.attributes.ERROR_MESSAGE!.StringValue).toMatch(/not authorized to perform: ecs:TagResource/);
   });
@@ -70,7 +80,9 @@ describe('tag-on-create: the trigger roles need ecs:TagResource', () => {
     try {
       const f = fresh();
       const s = scratch();
-      s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 10m\n'));
+      s.editConfig((t) =>
+        t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 10m\n'),
+      );
       await settleWithFakeTimers(upOn(s));
       revokeTagging(f, 'sample-batch-states');
       const before = f.ecs.tasks.size;
@@ -79,7 +91,10 @@ describe('tag-on-create: the trigger roles need ecs:TagResource', () => {
       for (let i = 0; i < 1000 && x.status === 'RUNNING'; i++) await vi.advanceTimersToNextTimerAsync();
       expect(x.status).toBe('FAILED');
       expect(x.events.find((e) => e.type === 'TaskFailed')).toMatchObject({
-        taskFailedEventDetails: { error: 'ECS.AccessDeniedException', cause: expect.stringContaining('ecs:TagResource') },
+        taskFailedEventDetails: {
+          error: 'ECS.AccessDeniedException',
+          cause: expect.stringContaining('ecs:TagResource'),
+        },
       });
       expect(f.ecs.tasks.size).toBe(before);
     } finally {
@@ -103,11 +118,23 @@ describe('the scheduled time reaches the task on the scheduler engine', () => {
     const request = JSON.parse(def.Target!.Input!) as Record<string, any>;
     const vpc = request.networkConfiguration.awsvpcConfiguration;
     def.Target = {
-      ...def.Target!, Arn: request.cluster, Input: JSON.stringify(request.overrides),
+      ...def.Target!,
+      Arn: request.cluster,
+      Input: JSON.stringify(request.overrides),
       EcsParameters: {
-        TaskDefinitionArn: request.taskDefinition, TaskCount: 1, LaunchType: 'FARGATE', PlatformVersion: 'LATEST',
-        NetworkConfiguration: { awsvpcConfiguration: { Subnets: vpc.subnets, SecurityGroups: vpc.securityGroups, AssignPublicIp: vpc.assignPublicIp } },
-        PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true,
+        TaskDefinitionArn: request.taskDefinition,
+        TaskCount: 1,
+        LaunchType: 'FARGATE',
+        PlatformVersion: 'LATEST',
+        NetworkConfiguration: {
+          awsvpcConfiguration: {
+            Subnets: vpc.subnets,
+            SecurityGroups: vpc.securityGroups,
+            AssignPublicIp: vpc.assignPublicIp,
+          },
+        },
+        PropagateTags: 'TASK_DEFINITION',
+        EnableECSManagedTags: true,
       },
     };
     f.scheduler.invokeScheduled('sample-batch', 'sample-batch', '2027-03-01T07:30:00Z');
@@ -115,7 +142,10 @@ describe('the scheduled time reaches the task on the scheduler engine', () => {
 
     const plan = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
     const entry = plan.entries.find((e) => e.key === 'schedule')!;
-    expect(entry).toMatchObject({ action: 'update', changes: [{ field: 'target.arn', from: request.cluster, to: 'arn:aws:scheduler:::aws-sdk:ecs:runTask' }] });
+    expect(entry).toMatchObject({
+      action: 'update',
+      changes: [{ field: 'target.arn', from: request.cluster, to: 'arn:aws:scheduler:::aws-sdk:ecs:runTask' }],
+    });
     f.core.resetCalls();
     await upOn(s);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['UpdateSchedule']);
@@ -123,15 +153,19 @@ describe('the scheduled time reaches the task on the scheduler engine', () => {
     expect(newestEnv(f)[ENV_SCHEDULED_TIME]).toBe('2027-03-01T08:30:00Z');
   });
 
-  it('a job on the state machine gets it through the execution input (the Step Functions target\'s payload)', async () => {
+  it("a job on the state machine gets it through the execution input (the Step Functions target's payload)", async () => {
     vi.useFakeTimers({ now: Date.parse('2027-03-01T06:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
       const f = fresh();
       const s = scratch();
       withScheduler(s);
-      s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 1\n'));
+      s.editConfig((t) =>
+        t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 1\n'),
+      );
       await settleWithFakeTimers(upOn(s));
-      expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.Target!.Arn).toMatch(/:states:.*:stateMachine:sample-batch$/);
+      expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.Target!.Arn).toMatch(
+        /:states:.*:stateMachine:sample-batch$/,
+      );
       expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', T).outcome).toBe('started');
       for (let i = 0; i < 50 && !f.ecs.tasks.size; i++) await vi.advanceTimersToNextTimerAsync();
       expect(newestEnv(f)[ENV_SCHEDULED_TIME]).toBe(T);

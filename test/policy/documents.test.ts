@@ -15,24 +15,36 @@ async function target(extra = ''): Promise<PolicyTarget> {
   const s = scratch();
   if (extra) s.editConfig((t) => `${t}${extra}`);
   const config = await loadConfig(extra ? s.configPath : DEFAULT_CONFIG_PATH, { env: {} });
-  return { config, account: '123456789012', partition: 'aws', state: { kind: 's3', bucket: 'team-state', key: 'prod.json' } };
+  return {
+    config,
+    account: '123456789012',
+    partition: 'aws',
+    state: { kind: 's3', bucket: 'team-state', key: 'prod.json' },
+  };
 }
 
 /** Every (action, resource, condition) a document grants: what IAM would allow, whatever the statements. */
-function grants(docs: { Statement: { Action?: string | string[]; Resource?: string | string[]; Condition?: unknown }[] }[]): Set<string> {
+function grants(
+  docs: { Statement: { Action?: string | string[]; Resource?: string | string[]; Condition?: unknown }[] }[],
+): Set<string> {
   const out = new Set<string>();
   for (const d of docs) {
     for (const s of d.Statement) {
-      for (const a of [s.Action ?? []].flat()) for (const r of [s.Resource ?? []].flat()) out.add(`${a} ${r} ${JSON.stringify(s.Condition ?? null)}`);
+      for (const a of [s.Action ?? []].flat())
+        for (const r of [s.Resource ?? []].flat()) out.add(`${a} ${r} ${JSON.stringify(s.Condition ?? null)}`);
     }
   }
   return out;
 }
 
-const jobs = (n: number) => `\njobs:\n  lister: { original: true }\n${Array.from({ length: n }, (_, i) => `  job-${String(i).padStart(2, '0')}: { task: { retries: 1 }, schedule: { engine: scheduler } }\n`).join('')}`;
+const jobs = (n: number) =>
+  `\njobs:\n  lister: { original: true }\n${Array.from({ length: n }, (_, i) => `  job-${String(i).padStart(2, '0')}: { task: { retries: 1 }, schedule: { engine: scheduler } }\n`).join('')}`;
 
 describe('the policy in documents IAM takes', () => {
-  for (const [what, extra] of [['the sample stack', ''], ['50 jobs on both engines, with state machines', jobs(50)]] as const) {
+  for (const [what, extra] of [
+    ['the sample stack', ''],
+    ['50 jobs on both engines, with state machines', jobs(50)],
+  ] as const) {
     it(`${what}: every document within 6144 characters; together exactly the grants of the one document`, async () => {
       const t = await target(extra);
       const { documents, warnings } = policyDocuments(t, POLICY_COMMANDS);
@@ -45,7 +57,9 @@ describe('the policy in documents IAM takes', () => {
       expect(grants(documents.map((d) => d.policy))).toEqual(grants([operatorPolicy(t, POLICY_COMMANDS)]));
       // Per group of commands too: a group's documents hold what its commands need, nothing of another's alone.
       for (const g of POLICY_GROUPS) {
-        const mine = documents.filter((d) => d.name === `batchctl-sample-batch-${g.name}` || d.name.startsWith(`batchctl-sample-batch-${g.name}-`));
+        const mine = documents.filter(
+          (d) => d.name === `batchctl-sample-batch-${g.name}` || d.name.startsWith(`batchctl-sample-batch-${g.name}-`),
+        );
         expect(grants(mine.map((d) => d.policy))).toEqual(grants([operatorPolicy(t, g.commands as PolicyCommand[])]));
       }
     });
@@ -64,7 +78,9 @@ describe('the policy in documents IAM takes', () => {
     const t = await target();
     const { documents, warnings } = policyDocuments(t, POLICY_COMMANDS, 1000);
     expect(documents.length).toBeGreaterThan(10);
-    expect(warnings).toContain(`${documents.length} managed policies: over IAM's default of 10 managed policies attached to one role (raise it to 20 in Service Quotas, or print fewer commands with --for)`);
+    expect(warnings).toContain(
+      `${documents.length} managed policies: over IAM's default of 10 managed policies attached to one role (raise it to 20 in Service Quotas, or print fewer commands with --for)`,
+    );
   });
 
   it('a single statement over any limit is never printed without saying so', async () => {
@@ -73,6 +89,7 @@ describe('the policy in documents IAM takes', () => {
     const { documents, warnings } = policyDocuments(t, ['run-now'], 200);
     const over = documents.filter((d) => d.size > 200);
     expect(over.length).toBeGreaterThan(0);
-    for (const d of over) expect(warnings).toContain(`${d.name} is ${d.size} characters, over IAM's 200 for a managed policy`);
+    for (const d of over)
+      expect(warnings).toContain(`${d.name} is ${d.size} characters, over IAM's 200 for a managed policy`);
   });
 });

@@ -9,7 +9,10 @@ import { runCommand } from '../lib/common.js';
 export function registerPolicy(program: Command): void {
   program
     .command('policy')
-    .description('print the least-privilege IAM policies an operator or CI role needs for this config (managed policies, each within IAM\'s limits)')
+    .description(
+      'print the least-privilege IAM policies an operator or CI role needs for this config ' +
+        "(managed policies, each within IAM's limits)",
+    )
     .option('--for <commands>', 'comma-separated commands: plan, up, down, run-now, logs, push, status, cost, outputs, or all', 'all')
     .option('--account <id>', 'the AWS account id (default: asked from STS, which needs no permission)')
     .option('--out <dir>', 'write each policy to <dir>/<name>.json instead of printing the documents')
@@ -37,30 +40,46 @@ export function registerPolicy(program: Command): void {
           const { mkdirSync, writeFileSync } = await import('node:fs');
           const { join } = await import('node:path');
           mkdirSync(opts.out, { recursive: true });
-          for (const d of r.documents) writeFileSync(join(opts.out, `${d.name}.json`), JSON.stringify(d.policy, null, 2) + '\n');
+          for (const d of r.documents) {
+            writeFileSync(join(opts.out, `${d.name}.json`), JSON.stringify(d.policy, null, 2) + '\n');
+          }
         }
         for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         if (flags.json) {
           process.stdout.write(JSON.stringify({
             stack: r.stack, account: r.account, commands: r.commands,
-            limits: { managedPolicy: POLICY_SIZE_LIMITS.managed, managedPoliciesPerRole: POLICY_SIZE_LIMITS.managedPerRole },
+            limits: {
+              managedPolicy: POLICY_SIZE_LIMITS.managed,
+              managedPoliciesPerRole: POLICY_SIZE_LIMITS.managedPerRole,
+            },
             documents: r.documents, warnings,
           }, null, 2) + '\n');
           return 0;
         }
         const n = r.documents.length;
         const err = (s: string) => process.stderr.write(`${s}\n`);
-        err(`# IAM ${n === 1 ? 'policy' : `policies (${n})`} for batchctl ${r.commands.join(', ')} on stack ${r.stack} (account ${r.account}), `
-          + `${n === 1 ? 'within' : 'each within'} IAM's ${POLICY_SIZE_LIMITS.managed} characters for a managed policy:`);
+        err(`# IAM ${n === 1 ? 'policy' : `policies (${n})`} for batchctl ${r.commands.join(', ')} `
+          + `on stack ${r.stack} (account ${r.account}), `
+          + `${n === 1 ? 'within' : 'each within'} IAM's ${POLICY_SIZE_LIMITS.managed} characters `
+          + 'for a managed policy:');
         const width = Math.max(...r.documents.map((d) => d.name.length));
-        for (const d of r.documents) err(`#   ${d.name.padEnd(width)}  ${String(d.size).padStart(5)} characters, ${d.policy.Statement.length} statements  (${d.commands.join(', ')})`);
-        const file = (name: string) => (opts.out ? `file://${opts.out.replace(/\/$/, '')}/${name}.json` : `file://${name}.json`);
-        err(`# Create ${n === 1 ? 'it' : 'each'} and attach ${n === 1 ? 'it' : 'them'} to the role that runs batchctl${opts.out ? '' : ' (--out <dir> writes the files)'}:`);
         for (const d of r.documents) {
-          err(`#   aws iam create-policy --policy-name ${d.name} --policy-document ${file(d.name)} --region ${r.region}`);
-          err(`#   aws iam attach-role-policy --role-name <role> --policy-arn arn:${r.partition}:iam::${r.account}:policy/${d.name} --region ${r.region}`);
+          err(`#   ${d.name.padEnd(width)}  ${String(d.size).padStart(5)} characters, `
+            + `${d.policy.Statement.length} statements  (${d.commands.join(', ')})`);
         }
-        err(`# Later changes: aws iam create-policy-version --policy-arn <arn> --policy-document <file> --set-as-default --region ${r.region}`);
+        const dir = opts.out ? `${opts.out.replace(/\/$/, '')}/` : '';
+        const file = (d: { name: string }) => `file://${dir}${d.name}.json`;
+        const it = n === 1 ? 'it' : 'them';
+        err(`# Create ${n === 1 ? 'it' : 'each'} and attach ${it} to the role that runs batchctl`
+          + `${opts.out ? '' : ' (--out <dir> writes the files)'}:`);
+        for (const d of r.documents) {
+          const source = file(d);
+          const policyArn = `arn:${r.partition}:iam::${r.account}:policy/${d.name}`;
+          err(`#   aws iam create-policy --policy-name ${d.name} --policy-document ${source} --region ${r.region}`);
+          err(`#   aws iam attach-role-policy --role-name <role> --policy-arn ${policyArn} --region ${r.region}`);
+        }
+        const version = '--policy-arn <arn> --policy-document <file> --set-as-default';
+        err(`# Later changes: aws iam create-policy-version ${version} --region ${r.region}`);
         if (!opts.out) for (const d of r.documents) process.stdout.write(JSON.stringify(d.policy, null, 2) + '\n');
         return 0;
       }),

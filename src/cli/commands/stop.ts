@@ -3,12 +3,18 @@ import { EXIT_CANCELLED } from '../lib/errors.js';
 import { askYesNo } from '../lib/confirm.js';
 import { runCommand } from '../lib/common.js';
 
-/** `batchctl stop [job]`: stop the runs of a job (or every job): its state machine's executions, then its tasks; asks first on a terminal. */
+/**
+ * `batchctl stop [job]`: stop the runs of a job (or every job): its state machine's executions, then its
+ * tasks; asks first on a terminal.
+ */
 export function registerStop(program: Command): void {
   program
     .command('stop')
     .argument('[job]', 'one job (default: every job of the stack)')
-    .description('stop the runs of a job (or every job): executions of its state machine first (no retry starts), then its tasks, naming batchctl and you (asks first on a terminal)')
+    .description(
+      'stop the runs of a job (or every job): executions of its state machine first (no retry starts), ' +
+        'then its tasks, naming batchctl and you (asks first on a terminal)',
+    )
     .option('--run <id>', 'only this run: an execution name or ARN, or a task id (8 characters or more) or ARN')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .action(async (job: string | undefined, opts: { yes?: boolean; run?: string }, cmd: Command) =>
@@ -33,7 +39,10 @@ export function registerStop(program: Command): void {
             ...report.executions.map((x) => `Stopping ${x.job} execution ${x.name} (first: its retries never start)`),
             ...report.tasks.map((t) => `Stopping ${t.job} task ${t.taskId} (${t.lastStatus}, ${t.trigger})`),
             ...(report.executions.length ? [`Cause given to Step Functions: "${report.reason}"`] : []),
-            ...(report.tasks.length ? [`Reason given to ECS: "${report.reason}" (the container gets SIGTERM, then SIGKILL after its stop timeout, 30 s by default)`] : []),
+            ...(report.tasks.length
+              ? [`Reason given to ECS: "${report.reason}" `
+                + '(the container gets SIGTERM, then SIGKILL after its stop timeout, 30 s by default)']
+              : []),
           ].join('\n') + '\n');
         }
         return report.declined ? EXIT_CANCELLED : 0;

@@ -8,10 +8,18 @@
  * scope, which is exactly what counts against it.
  */
 import {
-  DescribeLogGroupsCommand, DescribeResourcePoliciesCommand, type CloudWatchLogsClient, type ResourcePolicy,
+  DescribeLogGroupsCommand,
+  DescribeResourcePoliciesCommand,
+  type CloudWatchLogsClient,
+  type ResourcePolicy,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { UserError } from '../../base/errors.js';
-import { HISTORY_GROUP_PREFIX, SHARED_HISTORY_POLICY, legacyHistoryPolicyName, stackOfHistoryGroup } from '../../model/history.js';
+import {
+  HISTORY_GROUP_PREFIX,
+  SHARED_HISTORY_POLICY,
+  legacyHistoryPolicyName,
+  stackOfHistoryGroup,
+} from '../../model/history.js';
 
 /** Account-level resource policies a region may have. */
 export const LOG_POLICY_QUOTA = 10;
@@ -69,18 +77,24 @@ export async function otherHistoryStacks(logs: CloudWatchLogsClient, stack: stri
  */
 export function checkLogPolicySlot(policies: ResourcePolicy[], stack: string, region: string): void {
   const names = policies.map((p) => p.policyName ?? '');
-  if (names.includes(SHARED_HISTORY_POLICY) || names.includes(legacyHistoryPolicyName(stack)) || names.length < LOG_POLICY_QUOTA) return;
+  if (
+    names.includes(SHARED_HISTORY_POLICY) ||
+    names.includes(legacyHistoryPolicyName(stack)) ||
+    names.length < LOG_POLICY_QUOTA
+  )
+    return;
   throw quotaError(names, region);
 }
 
 /** The error for a region whose resource-policy slots are all taken. */
 export function quotaError(names: string[], region: string): UserError {
   return new UserError(
-    `CloudWatch Logs allows ${LOG_POLICY_QUOTA} resource policies per account in ${region} (a quota AWS does not raise), and all ${names.length} are taken: `
-    + `${[...names].sort().join(', ')}. batchctl needs one, ${SHARED_HISTORY_POLICY}, shared by every batchctl stack of the region, `
-    + 'for EventBridge to write the run history',
-    'free a slot: delete a policy nobody needs (`aws logs delete-resource-policy --policy-name <name> --region '
-    + `${region}\`), or merge two policies into one; nothing was changed`,
+    `CloudWatch Logs allows ${LOG_POLICY_QUOTA} resource policies per account in ${region} ` +
+      `(a quota AWS does not raise), and all ${names.length} are taken: ${[...names].sort().join(', ')}. ` +
+      `batchctl needs one, ${SHARED_HISTORY_POLICY}, shared by every batchctl stack of the region, ` +
+      'for EventBridge to write the run history',
+    'free a slot: delete a policy nobody needs (`aws logs delete-resource-policy --policy-name <name> --region ' +
+      `${region}\`), or merge two policies into one; nothing was changed`,
   );
 }
 
@@ -91,6 +105,9 @@ export const SLOTS_WARNING = LOG_POLICY_QUOTA - 2;
 export function slotsNote(policies: ResourcePolicy[]): string | undefined {
   if (policies.length < SLOTS_WARNING) return undefined;
   const names = policies.map((p) => p.policyName ?? '').sort();
-  return `${names.length} of the region's ${LOG_POLICY_QUOTA} CloudWatch Logs resource-policy slots are taken (${names.join(', ')}); `
-    + `${SHARED_HISTORY_POLICY} is one, shared by every batchctl stack of the region`;
+  return (
+    `${names.length} of the region's ${LOG_POLICY_QUOTA} CloudWatch Logs resource-policy slots are taken ` +
+    `(${names.join(', ')}); ` +
+    `${SHARED_HISTORY_POLICY} is one, shared by every batchctl stack of the region`
+  );
 }
