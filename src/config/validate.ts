@@ -4,6 +4,7 @@
  * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
  * elsewhere; a value of the wrong type is skipped here because zod already reports it.
  */
+import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
@@ -824,19 +825,30 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
   const jobsRaw = isRecord(raw) && isRecord(raw.jobs) ? raw.jobs : {};
   for (const [name, job] of Object.entries(jobsRaw)) {
     const b = get(job, ['iam', 'permissionsBoundary']);
-    if (typeof b === 'string') checkBoundary(b, ['jobs', name, 'iam', 'permissionsBoundary'], out);
+    if (typeof b === 'string') checkBoundary(b, ['jobs', name, 'iam', 'permissionsBoundary'], region, out);
   }
   const boundary = get(raw, ['iam', 'permissionsBoundary']);
-  if (typeof boundary === 'string') checkBoundary(boundary, ['iam', 'permissionsBoundary'], out);
+  if (typeof boundary === 'string') checkBoundary(boundary, ['iam', 'permissionsBoundary'], region, out);
 }
 
-/** IAM's PermissionsBoundary: a managed policy's ARN, at most 2,048 characters (the top level's, or a job's). */
-function checkBoundary(boundary: string, path: PathKey[], out: Problem[]): void {
+/**
+ * IAM's PermissionsBoundary (the top level's, or a job's): a managed policy's ARN, at most 2,048
+ * characters, in the stack's partition.
+ */
+function checkBoundary(boundary: string, path: PathKey[], region: string | undefined, out: Problem[]): void {
   if (boundary.length > BOUNDARY_MAX) {
     out.push({ path, message: `is ${boundary.length} characters: IAM takes at most ${BOUNDARY_MAX}` });
+    return;
   }
-  else if (!/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/.test(boundary)) {
+  const m = new RegExp(`^arn:(${ARN_PARTITION}):iam::(\\d{12}|aws):policy\\/[\\w+=,.@/-]+$`).exec(boundary);
+  if (!m) {
     out.push({ path, message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
+  } else if (region && m[1] !== partitionOfRegion(region)) {
+    out.push({
+      path,
+      message: `the policy is in partition ${m[1]}, the stack's region ${region} in ${partitionOfRegion(region)}: `
+        + 'a role can only use a policy of its own partition',
+    });
   }
 }
 
@@ -895,10 +907,10 @@ function checkNotify(raw: unknown, region: string | undefined, out: Problem[]): 
     });
   }
   if (typeof topicArn === 'string') {
-    const m = /^arn:aws(-cn|-us-gov)?:sns:([a-z]{2}(-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256})$/.exec(topicArn);
+    const m = new RegExp(`^arn:${ARN_PARTITION}:sns:([a-z]{2,4}(-[a-z]+)+-\\d):(\\d{12}):([A-Za-z0-9_-]{1,256})$`).exec(topicArn);
     if (!m) out.push({ path: ['notify', 'topicArn'], message: `"${topicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)` });
-    else if (region && m[2] !== region) {
-      out.push({ path: ['notify', 'topicArn'], message: `the topic is in ${m[2]}, the stack in ${region}: EventBridge rules can only target a topic in their own region` });
+    else if (region && m[1] !== region) {
+      out.push({ path: ['notify', 'topicArn'], message: `the topic is in ${m[1]}, the stack in ${region}: EventBridge rules can only target a topic in their own region` });
     }
     if (hasEmails) {
       out.push({ path: ['notify', 'emails'], message: 'give e-mail addresses or topicArn, not both: with your own topic, subscribe the addresses to it yourself' });
