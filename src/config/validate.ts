@@ -154,7 +154,7 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
       const az = get(s, ['az']);
       if (typeof az !== 'string' || !AZ_SHAPE.test(az)) return;
       if (region && !new RegExp(`^${region}[a-z]$`).test(az)) {
-        out.push({ path: [...at, 'az'], message: `${az} is not an availability zone of region ${region} (expected ${region}a, ${region}c, ...)` });
+        out.push({ path: [...at, 'az'], message: `${az} is not an availability zone of region ${region}: its zones are named ${region} and a letter (\`batchctl plan\` checks which your account has)` });
         return;
       }
       const first = azs[group]!.get(az);

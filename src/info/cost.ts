@@ -434,3 +434,82 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
   }
   return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
 }
+
+/** A plan entry as the monthly cost change reads it. */
+export interface CostedEntry {
+  key: string;
+  kind: string;
+  action: string;
+  /** The job whose node it is (undefined for the shared resources). */
+  job?: string;
+  changes?: readonly { field: string; from?: unknown; to?: unknown }[];
+}
+
+/** What applying a plan does to the monthly cost: before and after, at the same prices and run duration. */
+export interface CostChange {
+  before: number;
+  after: number;
+  pricesAsOf: string;
+  /** The run duration assumed for every job (`up` reads no recent runs). */
+  runSeconds: number;
+}
+
+/** The kinds whose presence runs a job on its schedule: its monthly runs are counted on them. */
+const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
+
+/**
+ * The monthly cost of what exists before a plan is applied and after, node by node: what bills while it
+ * exists (each interface endpoint in its zones, the secret, the dead-letter alarm) and each job's
+ * runs, counted on its schedule. A task size changed by the plan is priced at its old size before.
+ * Pure: no AWS call; undefined when the region has no prices.
+ */
+export function costChange(config: StackConfig, entries: readonly CostedEntry[], now: Date): CostChange | undefined {
+  let prices: StackPrices;
+  try {
+    prices = resolvePrices(config);
+  } catch {
+    return undefined;
+  }
+  const { table } = prices;
+  // A switch away from private endpoints deletes endpoints the config no longer places: price them in
+  // the zones the tasks run in.
+  const azs = endpointAzCount(config) || new Set(config.network.batchSubnets.map((s) => s.az)).size;
+  const perEndpoint = endpointCost(table, 1, azs).monthly;
+  const runMonthly = (job: JobConfig, cpu = job.task.cpu, memory = job.task.memory): number => {
+    const fargate = prices.fargate[job.task.cpuArchitecture]!;
+    const billed = billedSeconds(DEFAULT_RUN_SECONDS);
+    const run = ((cpu / 1024) * fargate.vcpuHour + (memory / 1024) * fargate.gbHour) * (billed / 3600)
+      + (config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0);
+    const runs = job.schedule.enabled ? runsPerMonth(job.schedule.expression, now, job.schedule.timezone ?? 'UTC') : 0;
+    const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, runs).monthly : 0;
+    return runs * run + sm;
+  };
+  const jobs = new Map(config.jobs.map((j) => [j.name, j]));
+  // The size each job's tasks have before the plan: the `from` of a task definition's cpu and memory changes.
+  const sizeBefore = new Map<string, { cpu?: number; memory?: number }>();
+  for (const e of entries) {
+    if (e.kind !== 'ecs.task-definition' || e.action !== 'update' || !e.job) continue;
+    const from = (field: string) => {
+      const v = Number(e.changes?.find((c) => c.field === field)?.from);
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    };
+    sizeBefore.set(e.job, { cpu: from('cpu'), memory: from('memory') });
+  }
+  const nodeCost = (e: CostedEntry, when: 'before' | 'after'): number => {
+    if (e.kind === 'ec2.vpc-interface-endpoint') return perEndpoint;
+    if (e.kind === 'secretsmanager.secret') return table.secretMonth;
+    if (e.kind === 'cloudwatch.alarm') return table.alarmMonth;
+    const job = e.job === undefined ? undefined : jobs.get(e.job);
+    if (!job || !TRIGGER_KINDS.has(e.kind)) return 0;
+    const old = when === 'before' ? sizeBefore.get(job.name) : undefined;
+    return runMonthly(job, old?.cpu, old?.memory);
+  };
+  let before = 0;
+  let after = 0;
+  for (const e of entries) {
+    if (e.action === 'error') continue;
+    if (e.action !== 'create') before += nodeCost(e, 'before');
+    if (e.action !== 'delete' && e.action !== 'forget') after += nodeCost(e, 'after');
+  }
+  return { before: round(before), after: round(after), pricesAsOf: table.asOf, runSeconds: DEFAULT_RUN_SECONDS };
+}

@@ -13,7 +13,7 @@
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
  *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
  *   narrower) resource.
- * - ecr:DescribeImages (plan, up, status: is each job's image pushed?) names the repository of every
+ * - ecr:DescribeImages (plan, up, status, run-now: is each job's image pushed?) names the repository of every
  *   job's image, the stack's and each `task.image`'s, in whichever account it is.
  * - Each job's roles, rule and family are named one by one while the document fits a role's inline
  *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
@@ -207,6 +207,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     ...(ownsNetwork ? [{ sid: 'Ec2Describe', commands: ['plan', 'up'] as PolicyCommand[], resources: ['*'], actions: ['ec2:DescribeAvailabilityZones'] }] : []),
     // Deleting an endpoint or a subnet waits for AWS to release their network interfaces.
     { sid: 'Ec2Describe', commands: REMOVERS, resources: ['*'], actions: ['ec2:DescribeNetworkInterfaces'] },
+    // run-now checks that the interface endpoints its tasks need are up (down --endpoints removes them).
+    ...(c.network.mode === 'private-endpoints' && c.network.interfaceEndpoints.length
+      ? [{ sid: 'Ec2Describe', commands: ['run-now'] as PolicyCommand[], resources: ['*'], actions: ['ec2:DescribeVpcEndpoints'] }] : []),
     ...creates.map(([op, type]): Grant => ({
       sid: `Ec2${op}Tagged`, commands: UP, actions: [`ec2:${op}`], resources: [arn('ec2', `${type}/*`)],
       condition: { StringEquals: { [`aws:RequestTag/${TAG_STACK}`]: S } },
@@ -296,7 +299,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
     // Whether each job's image is pushed: the stack's repository, and any task.image's (another account's
     // answers only if its repository policy also lets this account describe it; else it is not checked).
-    { sid: 'Images', commands: ['plan', 'up', 'status'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
+    // run-now checks the image its task definition runs before starting it (a missing one cannot be pulled).
+    { sid: 'Images', commands: ['plan', 'up', 'status', 'run-now'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
     { sid: 'LogGroup', commands: DISCOVER, resources: [...logGroup, ...historyGroup], actions: ['logs:ListTagsForResource'] },
@@ -329,7 +333,7 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
     // status reads each job's latest revision (the image it runs); the others list the families' revisions.
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: ['status', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: ['status', 'run-now', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: ['rollback'], resources: ['*'], actions: ['ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: [...UP, ...DEPLOYERS], resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
     // A deploy registers a revision with the stack's tags: tag-on-create, and only that (ecs:CreateAction).
@@ -348,8 +352,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
       sid: 'TagTaskOnRunTask', commands: ['run-now'], resources: [tasks], actions: ['ecs:TagResource'],
       condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
     },
-    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
-    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    // logs --task asks ECS about a run whose log stream does not exist yet (starting, or never started).
+    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
     // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
     { sid: 'Tasks', commands: ['stop'], resources: [tasks], actions: ['ecs:StopTask'] },
     // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the

@@ -66,7 +66,7 @@ describe("the region's 10 resource-policy slots", () => {
     expect(said).toMatch(
       /\nhint: free a slot: delete a policy nobody needs \(`aws logs delete-resource-policy --policy-name <name> --region ap-northeast-1`\)/,
     );
-    expect(await cli(s, 'up')).toBe(2);
+    expect(await cli(s, 'up', '--yes')).toBe(2);
     expect(io.err.join('')).toContain('and all 10 are taken');
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(f.inventory().filter((e) => e.type !== 'logs.resource-policy')).toEqual([]);
@@ -232,7 +232,7 @@ describe("the region's 10 resource-policy slots", () => {
     f.logs.resourcePolicies.set(SHARED, { name: SHARED, document: foreign, lastUpdatedTime: Date.now() });
     f.core.resetCalls();
     // Refused before the first write: not ours.
-    expect(await cli(s, 'up')).toBe(2);
+    expect(await cli(s, 'up', '--yes')).toBe(2);
     expect(io.err.join('')).toMatch(/Logs resource policy batchctl-history \(history\/log-policy\) already exists/);
     expect(f.logs.resourcePolicies.get(SHARED)!.document).toBe(foreign);
     expect(f.core.mutatingCalls().filter((c) => /ResourcePolicy/.test(c.op))).toEqual([]);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { DURATION_FORMS } from '../../base/duration.js';
-import { formatSeconds, table } from './status.js';
+import { formatSeconds, table } from '../lib/run-text.js';
 import type { CostReport } from '../../info/cost.js';
 import { usd } from '../../model/pricing.js';
 
@@ -105,7 +105,7 @@ export function renderCost(c: CostReport): string[] {
     '',
     `Total per month: ${usd(c.monthlyTotal)}`,
     ...(f.interfaceEndpoints
-      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`]
+      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; it pauses the schedules meanwhile (no run fails), and the \`batchctl up\` that restores the endpoints resumes them.`]
       : []),
     '',
     ...renderModes(c),
@@ -143,8 +143,8 @@ export function registerCost(program: Command): void {
       runCommand(cmd, async (flags) => {
         const [{ runCost }, { WarningsReporter }] = await Promise.all([import('../../info/cost.js'), import('../lib/output.js')]);
         const report = await runCost({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), duration: opts.duration,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), duration: opts.duration,
         });
         if (flags.json) process.stdout.write(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
         else process.stdout.write(renderCost(report).join('\n') + '\n');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_CANCELLED } from '../lib/errors.js';
 import { askYesNo } from '../lib/confirm.js';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /**
  * `batchctl stop [job]`: stop the runs of a job (or every job): its state machine's executions, then its
@@ -22,8 +22,8 @@ export function registerStop(program: Command): void {
         const [{ runStop }, { WarningsReporter }] = await Promise.all([import('../../runs/stop.js'), import('../lib/output.js')]);
         const reporter = new WarningsReporter();
         const report = await runStop({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter, job, run: opts.run, yes: opts.yes,
+          ...stackOptions(flags),
+          reporter, job, run: opts.run, yes: opts.yes,
           interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
           confirm: (lines) => {
             const n = lines.length - 1;
