@@ -87,8 +87,11 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
     ...capacity,
     PlatformVersion: e.platformVersion,
     NetworkConfiguration: { AwsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp } },
+    // PropagateTags keeps the stack's tags on the task. EnableECSManagedTags is left out: AWS's Step
+    // Functions guide never showed it among the ECS integration's parameters (docs/how-it-works.md), and
+    // the aws:ecs:* tags it adds are only for cost reports; a parameter Step Functions refused would make
+    // every run of the job fail.
     PropagateTags: e.propagateTags,
-    EnableECSManagedTags: e.enableEcsManagedTags,
     Overrides: {
       ContainerOverrides: [{
         Name: job.task.containerName,

@@ -14,7 +14,7 @@ import { loadStackConfig, openStack, type OpenStack } from '../engine/stack.js';
 import { needsEndpoints, runBlockers } from './run-check.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
-import { scheduleGroupName } from '../model/scheduler.js';
+import { isRunTaskTarget, parseRunTaskTargetInput, scheduleGroupName } from '../model/scheduler.js';
 import { NothingStarted, RUN_NOW_STARTED_BY, explainFailure, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
 
 /** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
@@ -52,6 +52,27 @@ export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, gro
   }
   const t = s.Target;
   const e = t?.EcsParameters;
+  // The universal RunTask target: its Input is the whole request; the overrides go in as the template.
+  const run = isRunTaskTarget(t?.Arn) ? parseRunTaskTargetInput(t?.Input) : undefined;
+  if (run) {
+    const x = run.ecs;
+    return {
+      Id: TARGET_ID, Arn: run.cluster, RoleArn: t!.RoleArn,
+      InputTransformer: { InputPathsMap: {}, InputTemplate: run.overrides },
+      EcsParameters: {
+        TaskDefinitionArn: x.taskDefinitionArn,
+        TaskCount: x.taskCount,
+        LaunchType: x.launchType as 'FARGATE',
+        PlatformVersion: x.platformVersion,
+        NetworkConfiguration: {
+          awsvpcConfiguration: {
+            Subnets: x.subnets, SecurityGroups: x.securityGroups, AssignPublicIp: x.assignPublicIp as 'DISABLED',
+          },
+        },
+        PropagateTags: x.propagateTags as 'TASK_DEFINITION', EnableECSManagedTags: x.enableEcsManagedTags,
+      },
+    };
+  }
   if (!t?.Arn || (!e?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
   return {
     Id: TARGET_ID,

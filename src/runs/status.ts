@@ -22,6 +22,7 @@ import { jobImages, type ImageStatus } from '../releases/images.js';
 import type { ImageCheck } from '../model/image-check.js';
 import { stateMachineName } from '../model/state-machine.js';
 import { describeJobSecrets } from '../model/secrets.js';
+import { SCHEDULE_STARTED_BY } from '../model/scheduler.js';
 import { readDeadLetters, type DeadLetter, type DeadLetterSummary } from './dead-letters.js';
 
 /** One resource of the stack as it is now. */
@@ -159,8 +160,12 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const seconds = (from: Date | undefined, to: Date | undefined) =>
   from && to ? Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000)) : undefined;
 
-/** ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler `chronos-schedule/`. */
-const SCHEDULED_BY = ['events-rule/', 'chronos-schedule/'];
+/**
+ * ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler's universal
+ * RunTask target what batchctl writes in its request (`batchctl-schedule/`), its templated target (earlier
+ * batchctl) `chronos-schedule/`.
+ */
+const SCHEDULED_BY = ['events-rule/', SCHEDULE_STARTED_BY, 'chronos-schedule/'];
 
 /** What started a task, from its `startedBy`. */
 export function triggerOf(startedBy: string | undefined): RunInfo['trigger'] {

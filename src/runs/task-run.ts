@@ -33,7 +33,7 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
   /** Each line of the task's log stream, from its first. */
   onLog?(e: LogEvent): void;
   /** Told once the task exists (before waiting). */
-  onStarted?(r: Pick<RunNowResult, 'taskArn' | 'taskId' | 'cluster' | 'logStream' | 'execution'>): void;
+  onStarted?(r: Pick<RunNowResult, 'job' | 'taskArn' | 'taskId' | 'cluster' | 'logStream' | 'execution'>): void;
   statusPollMs?: number;
   logPollMs?: number;
   /**

@@ -13,7 +13,7 @@ import { AwsStepError, awsErrorCode } from '../base/errors.js';
 /** What the preflight needs: the loaded config (and where it came from, to point at its lines). */
 export interface PreflightEnv {
   config: StackConfig;
-  aws: Pick<AwsClients, 'ec2' | 'secretsManager' | 'ssm'>;
+  aws: Pick<AwsClients, 'ec2' | 'logs' | 'secretsManager' | 'ssm'>;
   account: string;
   partition: string;
   configPath: string;

@@ -7,8 +7,12 @@
  * It also refuses `task.image` in another account unless the config says that account grants the pull,
  * and a job secret (`task.secrets`) that does not exist: looked up by its metadata, never its value.
  *
- * Two read calls in parallel (DescribeAvailabilityZones, DescribeVpcEndpointServices); the endpoint
- * service lookup is shared with the endpoint nodes, which then make no call of their own for it.
+ * It also says, before the first write, when the region has no CloudWatch Logs resource-policy slot left
+ * for the run history's policy (shared by every batchctl stack of the region: resources/lib/log-policies.ts).
+ *
+ * Three read calls in parallel (DescribeAvailabilityZones, DescribeVpcEndpointServices,
+ * DescribeResourcePolicies); the endpoint service lookup and the resource policies are shared with the
+ * nodes that need them, which then make no call of their own for them.
  */
 import { DescribeAvailabilityZonesCommand, type AvailabilityZone } from '@aws-sdk/client-ec2';
 import type { Problem } from '../config/validate.js';
@@ -16,6 +20,7 @@ import { parseEcrImage } from '../config/image.js';
 import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
 import { secretsLookupFor } from '../resources/lib/job-secrets.js';
 import { jobSecrets, placeOf } from '../model/secrets.js';
+import { accountLogPolicies, checkLogPolicySlot } from '../resources/lib/log-policies.js';
 import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
 
 /**
@@ -43,12 +48,15 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
       });
     }
   }
-  // The job secrets are looked up alongside the network's reads.
+  // The job secrets and the region's log resource policies are read alongside the network's reads.
   const secrets = jobSecretProblems(env);
   secrets.catch(() => {});
-  const report = config.network.mode === 'existing'
-    ? await (await import('./preflight-existing.js')).preflightExisting(env, problems)
-    : await preflightOwnedNetwork(env, problems);
+  const [report, logPolicies] = await Promise.all([
+    config.network.mode === 'existing'
+      ? (await import('./preflight-existing.js')).preflightExisting(env, problems)
+      : preflightOwnedNetwork(env, problems),
+    preflightRead('CloudWatch Logs resource policies', () => accountLogPolicies(env.aws.logs)),
+  ]);
   const found = await secrets;
   problems.push(...found.problems);
   for (const w of found.warnings) env.warn?.(w);
@@ -57,7 +65,8 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
     const { configErrorAt } = await import('../config/load.js');
     throw await configErrorAt(env.configPath, problems, 'nothing was changed; fix them and run `batchctl plan`');
   }
-  return report;
+  checkLogPolicySlot(logPolicies, config.stack, config.region);
+  return { ...report, calls: report.calls + 1 };
 }
 
 /**

@@ -596,6 +596,37 @@ export class FakeEcs {
     return [td?.input.executionRoleArn, td?.input.taskRoleArn].filter((r): r is string => !!r);
   }
 
+  /**
+   * What IAM asks of whoever sends this RunTask (a trigger's role, a state machine's role): ecs:RunTask on
+   * the revision in that cluster, iam:PassRole of its roles to ECS tasks, and, when the task is tagged as
+   * it is created (explicit tags, tags propagated from a revision that has some, or ECS managed tags),
+   * ecs:TagResource on the new task with `ecs:CreateAction` RunTask: ECS developer guide, "Grant
+   * permission to tag resources on creation"; Service Authorization Reference, ecs:RunTask.
+   */
+  runTaskAuthorization(i: {
+    cluster?: string; taskDefinition?: string; tags?: unknown[]; propagateTags?: string; enableECSManagedTags?: boolean;
+  }): { action: string; resource: string; context: Record<string, string> }[] {
+    const prefix = `arn:${this.core.partition}:ecs:${this.core.region}:${this.core.account}`;
+    const clusterName = (i.cluster ?? 'default').replace(/^arn:[^:]+:ecs:[^:]+:\d+:cluster\//, '');
+    const clusterArn = `${prefix}:cluster/${clusterName}`;
+    const tdArn = this.revisionArn(i.taskDefinition ?? '') ?? i.taskDefinition ?? '';
+    const td = this.taskDefs.find((t) => t.arn === tdArn);
+    const tagged = (i.tags?.length ?? 0) > 0 || i.enableECSManagedTags === true
+      || (i.propagateTags === 'TASK_DEFINITION' && Object.keys(td?.tags ?? {}).length > 0);
+    return [
+      { action: 'ecs:RunTask', resource: tdArn, context: { 'ecs:cluster': clusterArn } },
+      ...this.rolesOf(tdArn).map((r) => ({
+        action: 'iam:PassRole', resource: r, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      })),
+      ...(tagged
+        ? [{
+          action: 'ecs:TagResource', resource: `${prefix}:task/${clusterName}/*`,
+          context: { 'ecs:cluster': clusterArn, 'ecs:CreateAction': 'RunTask' },
+        }]
+        : []),
+    ];
+  }
+
   /** A task's state now. StopTask stops it at once (SIGTERM: exit `stopExitCode` if its container had started). */
   private status(t: Task): { last: string; desired: string; startedAt?: number; stoppedAt?: number; exitCode?: number; stopCode?: string } {
     const { provisioningMs, pendingMs, runningMs } = t.timings;

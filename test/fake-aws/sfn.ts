@@ -538,8 +538,13 @@ export class FakeSfn {
       for (const a of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
         if (!iam.allows(x.roleArn, a, rule)) return fail('States.TaskFailed', `'${x.roleArn}' is not authorized to create managed-rule.`);
       }
-      if (tdArn && !iam.allows(x.roleArn, 'ecs:RunTask', tdArn)) return denied('ecs:RunTask', tdArn);
-      for (const r of tdArn ? ecs.rolesOf(tdArn) : []) if (!iam.allows(x.roleArn, 'iam:PassRole', r)) return denied('iam:PassRole', r);
+      const asks = ecs.runTaskAuthorization({
+        cluster: String(args.Cluster ?? ''), taskDefinition: String(args.TaskDefinition ?? ''), tags: args.Tags,
+        propagateTags: args.PropagateTags, enableECSManagedTags: args.EnableECSManagedTags,
+      });
+      for (const a of tdArn ? asks : []) {
+        if (!iam.allows(x.roleArn, a.action, a.resource, a.context)) return denied(a.action, a.resource);
+      }
     }
     let out: ReturnType<FakeEcs['runTask']>;
     try {

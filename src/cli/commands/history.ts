@@ -17,6 +17,7 @@ function endText(e: HistoryEntry): string {
   const reclaimed = (e.attempts ?? []).slice(0, -1).findIndex((a) => a.stopCode === 'SpotInterruption');
   const spot = reclaimed >= 0 ? `; attempt ${reclaimed + 1} reclaimed by Fargate Spot: SpotInterruption` : '';
   const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts${spot})` : '';
+  if (e.result === 'stopped') return `stopped by ${e.stoppedBy ?? 'someone'}${tries}`;
   return stopReasonText(e) + tries;
 }
 
@@ -44,6 +45,7 @@ function count(r: HistoryReport): string {
   const n = (k: HistoryEntry['result']) => r.entries.filter((e) => e.result === k).length;
   const runs = r.entries.length - n('missed');
   const parts = [`${runs} run${runs === 1 ? '' : 's'}`, `${n('failed')} failed`, `${n('missed')} missed`];
+  if (n('stopped')) parts.push(`${n('stopped')} stopped`);
   if (n('running')) parts.push(`${n('running')} running`);
   return parts.join(', ');
 }

@@ -142,12 +142,16 @@ export function registerRunNow(program: Command): void {
 }
 
 /** What run-now prints when it stops waiting for a task that keeps running. */
-export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster' | 'execution'> & { lastStatus?: string }): string[] {
+export function detachLines(
+  r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster' | 'execution'> & { job?: string; lastStatus?: string },
+): string[] {
   if (r.execution) {
+    // The execution first, then its task: a task stopped on its own would be retried by the execution.
     return [
       `detached: execution ${r.execution.name} keeps running${r.taskId ? ` (attempt ${r.execution.attempts.length}, task ${r.taskId})` : ''}, with its timeout and retries`,
       ...(r.taskId ? [`  follow its log: batchctl logs --task ${r.taskId} --tail`] : []),
-      `  stop it:        aws stepfunctions stop-execution --execution-arn ${r.execution.arn} --region ${r.execution.arn.split(':')[3]}`,
+      `  stop it:        batchctl stop${r.job ? ` ${r.job}` : ''} --run ${r.execution.name} `
+        + '(the execution, then its task: no retry starts)',
     ];
   }
   const c = r.cluster.split('/').at(-1);
