@@ -180,6 +180,18 @@ export const FIELD_LIMITS: readonly FieldLimit[] = [
     source: 'Amazon States Language, Retry',
   },
   {
+    key: 'task.secrets',
+    feeds:
+      'ECS ContainerDefinition secrets (name: an environment variable name; valueFrom: a Secrets Manager or SSM ARN); ' +
+      "each named in the execution role's inline policy, whose documents IAM caps at 10,240 characters: at most 50 a job",
+    source: 'ECS API reference, Secret; IAM quotas, role policy size',
+  },
+  {
+    key: 'task.ephemeralStorageGiB',
+    feeds: 'ECS RegisterTaskDefinition ephemeralStorage.sizeInGiB: 21-200',
+    source: 'ECS API reference, EphemeralStorage',
+  },
+  {
     key: 'schedule.name',
     feeds: 'EventBridge PutRule Name and Scheduler CreateSchedule Name: 1-64 of [.-_A-Za-z0-9]',
     source: 'EventBridge and Scheduler API references',
@@ -300,6 +312,10 @@ export const NOT_FED: Readonly<Record<string, string>> = {
   'pricing.publicIpv4Hour': 'used by `cost` only',
   'pricing.stepFunctionsTransition1k': 'used by `cost` only',
   'pricing.alarmMonth': 'used by `cost` only',
+  'pricing.fargateSpotVcpuHour': 'used by `cost` only',
+  'pricing.fargateSpotGbHour': 'used by `cost` only',
+  'pricing.ephemeralStorageGbHour': 'used by `cost` only',
+  'task.capacity': 'an enum: the capacity provider strategy batchctl builds (FARGATE_SPOT needs X86_64, checked)',
 };
 
 /** EventBridge's and Scheduler's Description. */

@@ -312,6 +312,28 @@ const CASES: Case[] = [
     message: /outside 0-10/,
   },
   {
+    key: 'task.secrets',
+    set: (r) => {
+      r.task.secrets = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`S${i}`, `secretsmanager:app/${i}`]));
+    },
+    path: ['task', 'secrets'],
+    message: /51 secrets: at most 50 a job/,
+    ok: (r) => {
+      r.task.secrets = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`S${i}`, `secretsmanager:app/${i}`]));
+    },
+  },
+  {
+    key: 'task.ephemeralStorageGiB',
+    set: (r) => {
+      r.task.ephemeralStorageGiB = 201;
+    },
+    path: ['task', 'ephemeralStorageGiB'],
+    message: /at most 200/,
+    ok: (r) => {
+      r.task.ephemeralStorageGiB = 200;
+    },
+  },
+  {
     key: 'schedule.name',
     set: (r) => {
       r.schedule.name = x(65);

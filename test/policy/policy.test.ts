@@ -704,7 +704,7 @@ describe('tag-on-create in the IAM model', () => {
   it('run-now\'s printed policy without ecs:TagResource is refused; with it, every call is allowed', async () => {
     freshFake();
     const s = scratch();
-    await cli('-c', s.configPath, '--state', s.statePath, 'up');
+    await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes');
     const base = ['-c', s.configPath, '--state', s.statePath];
     const full = await printedPolicy('run-now', base);
     const check = async (doc: PolicyDoc): Promise<string[]> => {
@@ -714,7 +714,7 @@ describe('tag-on-create in the IAM model', () => {
       };
       fake.core.observers.push(observer);
       try {
-        expect(await cli(...base, 'run-now', '--no-wait', '--allow-overlap'), err.join('')).toBe(0);
+        expect(await cli(...base, 'run-now', '--no-wait', '--allow-overlap', '--force'), err.join('')).toBe(0);
       } finally {
         fake.core.observers.splice(fake.core.observers.indexOf(observer), 1);
       }

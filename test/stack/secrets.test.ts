@@ -92,7 +92,7 @@ describe('job secrets', () => {
     // A run: ECS reads both values as the execution role, and the job gets them.
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 2000 };
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const r = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter }));
+    const r = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter, force: true }));
     expect(r).toMatchObject({ exitCode: 0, stopCode: 'EssentialContainerExited' });
     const task = [...f.ecs.tasks.values()].at(-1)!;
     expect(task.secretEnv).toMatchObject({ DB_PASSWORD, API_KEY });
