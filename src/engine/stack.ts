@@ -3,7 +3,7 @@
  * user errors surface before any AWS call (a bad config never reaches AWS).
  */
 import type { StackConfig } from '../config/schema.js';
-import { defaultBucketName } from '../config/schema.js';
+import { defaultBucketName, jobsReadParameters } from '../config/schema.js';
 import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } from '../aws/clients.js';
 import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from '../base/clock.js';
@@ -95,7 +95,9 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, services);
+  // SSM serves only job secrets from Parameter Store: a config without any does not load its SDK.
+  const wanted = jobsReadParameters(config.jobs) ? services : services.filter((s) => s !== 'ssm');
+  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, wanted);
   const who = await callerIdentity(aws);
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);

@@ -18,6 +18,9 @@ export const SQS_DELETED_RECENTLY = ['QueueDeletedRecently', 'AWS.SimpleQueueSer
 /** Step Functions: the state machine does not exist (DescribeStateMachine, DeleteStateMachine). */
 export const SFN_MACHINE_GONE = ['StateMachineDoesNotExist'] as const;
 
+/** Step Functions: the execution does not exist (GetExecutionHistory; an ended one is kept 90 days). */
+export const SFN_EXECUTION_GONE = ['ExecutionDoesNotExist'] as const;
+
 /** Step Functions: the resource whose tags were asked for does not exist (ListTagsForResource). */
 export const SFN_TAGGED_GONE = ['ResourceNotFound', 'StateMachineDoesNotExist'] as const;
 

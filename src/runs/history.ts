@@ -17,7 +17,9 @@
  * dead letter's error where there is one.
  *
  * Reads, all in parallel: FilterLogEvents pages (10,000 events or 1 MB each), DescribeLogGroups (when
- * history began), ListObjectsV2 of the claims, the dead-letter queue, ListTasks/DescribeTasks. No EC2.
+ * history began), ListObjectsV2 of the claims, the dead-letter queue, ListTasks/DescribeTasks; then, for
+ * each run through a state machine whose last attempt did not succeed, its execution's newest event
+ * (retrying, stopped, or failed). No EC2.
  */
 import type { Task } from '@aws-sdk/client-ecs';
 import type { JobConfig, StackConfig } from '../config/schema.js';
@@ -26,7 +28,7 @@ import { historyGroupName } from '../model/history.js';
 import { ENV_RUN_ID, ENV_SCHEDULED_TIME, LOCK_PREFIX, lockPrefixOf } from '../model/guard.js';
 import { usesDeadLetterQueue } from '../model/scheduler.js';
 import { K } from '../model/keys.js';
-import { isNotFound, UserError } from '../base/errors.js';
+import { UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { clusterTasks, triggerOf } from './status.js';
@@ -34,8 +36,10 @@ import type { RunInfo } from './run-info.js';
 import { triggerOfExecution } from './status-executions.js';
 import type { DeadLetter } from './dead-letters.js';
 import { familyOf } from '../model/policies.js';
-import { SQS_QUEUE_GONE } from '../model/aws-errors.js';
+import { SFN_EXECUTION_GONE, SQS_QUEUE_GONE } from '../model/aws-errors.js';
 import { ifExists } from '../resources/lib/aws-calls.js';
+import { executionEnd } from './executions.js';
+import { stoppedByOf } from './stop.js';
 
 /** Options of `history`. */
 export interface HistoryOptions extends Omit<StackOptions, 'forceUnlock'> {
@@ -59,16 +63,22 @@ export interface HistoryAttempt {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  /** The capacity provider the task ran on, when started with a strategy (FARGATE_SPOT: a Spot job's first attempt). */
+  capacityProviderName?: string;
 }
 
 /** One line of the history: a run, or a scheduled time that produced none. */
 export interface HistoryEntry {
   job: string;
   /**
-   * `succeeded`: the (last attempt's) container exited 0; `failed`: it stopped otherwise; `running`: not
-   * stopped yet (or an execution between attempts); `missed`: a scheduled time without a run.
+   * `succeeded`: the (last attempt's) container exited 0; `failed`: it stopped otherwise; `stopped`:
+   * someone stopped it (`batchctl stop`, StopTask, StopExecution: `stoppedBy` says who when batchctl
+   * did); `running`: not stopped yet (or an execution between attempts); `missed`: a scheduled time
+   * without a run.
    */
-  result: 'succeeded' | 'failed' | 'running' | 'missed';
+  result: 'succeeded' | 'failed' | 'stopped' | 'running' | 'missed';
+  /** A stopped run: who stopped it (the caller `batchctl stop` names), else the reason given. */
+  stoppedBy?: string;
   /** What started it (missed times: `schedule`). */
   trigger: RunInfo['trigger'];
   /** The time the run was due (BATCH_SCHEDULED_TIME), ISO; undefined for a run started by hand. */
@@ -144,6 +154,7 @@ interface TaskView {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  capacityProviderName?: string;
   scheduledTime?: string;
   runId?: string;
   /** The environment of the job's container override, for the execution's trigger. */
@@ -170,6 +181,7 @@ function viewOf(t: LooseTask, job: JobConfig): TaskView {
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason ?? container?.reason,
     imageDigest: container?.imageDigest,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     scheduledTime: canonical(get(ENV_SCHEDULED_TIME)),
     runId: get(ENV_RUN_ID),
     env,
@@ -183,6 +195,7 @@ function attemptOf(v: TaskView): HistoryAttempt {
   return {
     taskArn: v.taskArn, shortId: shortOf(v.taskArn), createdAt: iso(v.createdAt), startedAt: iso(v.startedAt), stoppedAt: iso(v.stoppedAt),
     lastStatus: v.lastStatus, exitCode: v.exitCode, stopCode: v.stopCode, stoppedReason: v.stoppedReason, imageDigest: v.imageDigest,
+    ...(v.capacityProviderName ? { capacityProviderName: v.capacityProviderName } : {}),
   };
 }
 
@@ -196,9 +209,15 @@ function runOf(job: JobConfig, tasks: TaskView[], source: HistoryEntry['source']
   const trigger = runId ? triggerOfExecution(runId.split(':').pop() ?? '', { Environment: last.env }) : triggerOf(last.startedBy);
   const stopped = last.lastStatus === 'STOPPED';
   const startedAt = first.startedAt ?? last.startedAt;
+  // StopTask from outside (`batchctl stop`, the console). A run through a state machine is judged by how
+  // its execution ended instead (runEnds): its timeout stops the task the same way.
+  const stoppedByHand = stopped && last.stopCode === 'UserInitiated' && !runId;
   return {
     job: job.name,
-    result: !stopped ? 'running' : last.exitCode === 0 ? 'succeeded' : 'failed',
+    result: !stopped ? 'running' : stoppedByHand ? 'stopped' : last.exitCode === 0 ? 'succeeded' : 'failed',
+    ...(stoppedByHand
+      ? { stoppedBy: stoppedByOf(last.stoppedReason) ?? last.stoppedReason ?? 'StopTask (no reason given)' }
+      : {}),
     trigger,
     ...(last.scheduledTime ? { scheduledTime: last.scheduledTime } : {}),
     createdAt: iso(first.createdAt),
@@ -237,7 +256,8 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
   const { FilterLogEventsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out: LooseTask[] = [];
   let nextToken: string | undefined;
-  try {
+  // No group: no history yet.
+  return ifExists(async () => {
     do {
       const page = await logs.send(new FilterLogEventsCommand({ logGroupName: group, startTime: since, nextToken }));
       for (const e of page.events ?? []) {
@@ -250,11 +270,8 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
       }
       nextToken = page.nextToken;
     } while (nextToken);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-  return out;
+    return out;
+  });
 }
 
 /** When the history group was created (history knows nothing before), or undefined when it does not exist. */
@@ -280,7 +297,8 @@ async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string,
   const out: Claim[] = [];
   const byPrefix = new Map(jobs.map((j) => [lockPrefixOf(j), j.name]));
   let ContinuationToken: string | undefined;
-  try {
+  // No bucket: no claims.
+  return ifExists(async () => {
     do {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: LOCK_PREFIX, ContinuationToken }));
       for (const o of page.Contents ?? []) {
@@ -292,11 +310,8 @@ async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string,
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
-  } catch (err) {
-    if (isNotFound(err, 'NoSuchBucket')) return undefined;
-    throw err;
-  }
-  return out;
+    return out;
+  }, ['NoSuchBucket']);
 }
 
 /**
@@ -341,7 +356,11 @@ export function graceMs(job: JobConfig): number {
 
 /** `batchctl history`: open the stack (read-only, no lock), read every source in parallel, merge. */
 export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
-  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts']);
+  const { loadStackConfig } = await import('../engine/stack.js');
+  const loaded = await loadStackConfig(opts);
+  // Step Functions only for jobs with a state machine: how their executions ended.
+  const sfn = loaded.jobs.some((j) => j.runPolicy) ? ['sfn' as const] : [];
+  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts', ...sfn], undefined, loaded);
   try {
     const { config, aws } = stack;
     const jobs = jobsOf(config, opts.job);
@@ -388,10 +407,10 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
       if (source === 'history') g.source = 'history';
       groups.set(key, g);
     }
-    const runs = [...groups.values()]
+    const runs = await withExecutionEnds(aws, [...groups.values()]
       .map((g) => withDerivedTime(runOf(g.job, g.tasks, g.source, now), g.job))
       // ECS may show a run that stopped before `since` (within its hour): the window is the caller's.
-      .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since);
+      .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since));
 
     const missed = missedTimes({ jobs, runs, claims: claimList ?? [], deadLetters: deadLetters?.sampled ?? [], since, now, historyFrom: logged ? started ?? since : now, notes });
 
@@ -401,6 +420,40 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
   } finally {
     await stack.close();
   }
+}
+
+/** How many executions' ends are read at once. */
+const EXECUTION_READS = 8;
+
+/**
+ * A run through a state machine whose last attempt did not succeed is judged by its execution: still
+ * RUNNING (waiting to retry: `running`), ABORTED (stopped: by the cause `batchctl stop` gave), or
+ * failed. One GetExecutionHistory (newest event only) for each such run; Step Functions keeps an ended
+ * execution 90 days, and one it no longer has keeps the result its task gave.
+ */
+async function withExecutionEnds(
+  aws: import('../aws/clients.js').AwsClients, runs: HistoryEntry[],
+): Promise<HistoryEntry[]> {
+  const judged = runs.filter((r) => r.runId && r.result === 'failed');
+  if (!judged.length) return runs;
+  const { GetExecutionHistoryCommand } = await import('@aws-sdk/client-sfn');
+  const ends = new Map<string, Partial<HistoryEntry>>();
+  for (let i = 0; i < judged.length; i += EXECUTION_READS) {
+    await Promise.all(judged.slice(i, i + EXECUTION_READS).map(async (r) => {
+      const out = await ifExists(aws.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
+      ), SFN_EXECUTION_GONE);
+      // Gone (past Step Functions' 90 days): the run keeps the result its task gave.
+      if (!out) return;
+      const end = executionEnd(out.events ?? []);
+      if (!end) ends.set(r.runId!, { result: 'running' });
+      else if (end.status === 'ABORTED') {
+        const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
+        ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
+      }
+    }));
+  }
+  return runs.map((r) => (r.runId && ends.has(r.runId) ? { ...r, ...ends.get(r.runId) } : r));
 }
 
 /** The dead-letter queue, read without consuming it (runs/dead-letters.ts); undefined when it is gone. */

@@ -58,7 +58,10 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   try {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const checked = await preflight({
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
+      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+    });
     const env: EngineEnv = {
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
       reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
