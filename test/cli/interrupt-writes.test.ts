@@ -22,7 +22,7 @@ const AT_ONCE = 4;
 /** `up` on a fresh stack, killed at write `at` (0: never); its exit code, its writes, what is left. */
 async function upKilledAt(at: number, phase: string) {
   const s = scratch();
-  const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up'], {
+  const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], {
     nodeOptions: KILL_AT_WRITE, env: { KILL_AT_WRITE: String(at), KILL_PHASE: phase },
   });
   const { code } = await child.exited();
@@ -82,7 +82,7 @@ describe('a state write interrupted at any moment', () => {
     expect(new Set(reached.map((r) => r.phase))).toEqual(new Set(PHASES));
     // What a stopped run leaves is where the next one starts: it finishes the stack.
     const middle = reached.find((r) => r.at >= full.writes / 2)!;
-    const again = spawnCli(['-c', middle.s!.configPath, '--state', middle.s!.statePath, 'up']);
+    const again = spawnCli(['-c', middle.s!.configPath, '--state', middle.s!.statePath, 'up', '--yes']);
     expect((await again.exited()).code, again.output().slice(-2000)).toBe(0);
     expect(Object.keys(JSON.parse(readFileSync(middle.s!.statePath, 'utf8')).resources)).toHaveLength(41);
   }, 600_000);

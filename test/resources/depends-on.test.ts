@@ -1,8 +1,8 @@
 /**
  * A kind's `dependsOn` is what orders the deletion of its orphans (resources no node accounts for) against
  * other kinds: it must name exactly the kinds its nodes depend on. Checked here against the graphs of
- * configs that reach every kind (each network mode, both schedule engines, state machines, alerts by
- * e-mail and to a topic, several jobs), and by buildGraph on every graph it builds.
+ * configs that reach every kind (each network mode, your VPC with endpoints of ours, both schedule engines,
+ * state machines, alerts by e-mail and to a topic, several jobs), and by buildGraph on every graph it builds.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +41,10 @@ function configs(): { name: string; config: StackConfig }[] {
       { name: `${file}, timeouts`, config: configOf(everyJob(raw, 'task', { timeout: '30m', retries: 1 })) },
       { name: `${file}, scheduler`, config: configOf(everyJob(raw, 'schedule', { engine: 'scheduler', timezone: 'Asia/Tokyo' })) },
       { name: `${file}, rule`, config: configOf(everyJob(raw, 'schedule', { engine: 'rule', timezone: undefined })) },
+      // In your VPC, batchctl's interface endpoints (and their group) when you list them.
+      ...((raw.network as { mode?: string } | undefined)?.mode === 'existing'
+        ? [{ name: `${file}, endpoints`, config: configOf({ ...raw, network: { ...(raw.network as object), interfaceEndpoints: ['logs', 'ssm'] } }) }]
+        : []),
     ];
   });
 }
