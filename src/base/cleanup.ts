@@ -9,6 +9,20 @@
 export type Cleanup = () => void | Promise<void>;
 
 const cleanups = new Set<Cleanup>();
+let exiting = false;
+
+/**
+ * True once the process is stopping for good (the final runCleanups): what would leave something behind
+ * from now on (a temp file, a lock) must not be started, since no cleanup would run for it.
+ */
+export function isExiting(): boolean {
+  return exiting;
+}
+
+/** Never settles: where a step must not start because the process is exiting, it waits for the exit. */
+export function untilExit(): Promise<never> {
+  return new Promise<never>(() => {});
+}
 
 /** Register a cleanup; call the returned function once it is no longer needed. */
 export function registerCleanup(fn: Cleanup): () => void {
@@ -18,9 +32,11 @@ export function registerCleanup(fn: Cleanup): () => void {
 
 /**
  * Run every registered cleanup once (newest first: a state write before the lock that guards it),
- * waiting at most `deadlineMs` for the asynchronous ones. Never throws.
+ * waiting at most `deadlineMs` for the asynchronous ones. Never throws. `final`: the process exits next
+ * (isExiting() is true from now on).
  */
-export async function runCleanups(deadlineMs: number): Promise<void> {
+export async function runCleanups(deadlineMs: number, final = false): Promise<void> {
+  if (final) exiting = true;
   const all = [...cleanups].reverse();
   cleanups.clear();
   const pending: Promise<unknown>[] = [];

@@ -7,12 +7,12 @@
  * Subscriptions are not taggable: one belongs to us when its topic does (the topic's step checks that).
  */
 import { ListSubscriptionsByTopicCommand, SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic } from '../model/notify.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import { topicTags } from './sns-topic.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** Ours when its topic is: the topic node's verdict from this walk, else the topic's tags. */
 const topicOwnership = (ctx: Ctx, topicArn: string) =>
@@ -40,13 +40,9 @@ export interface SubscriptionParams {
 async function lookup(ctx: Ctx, topicArn: string, endpoint: string): Promise<Subscription | undefined> {
   let NextToken: string | undefined;
   do {
-    let out;
-    try {
-      out = await ctx.aws.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const page = new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken });
+    const out = await ifExists(ctx.aws.sns.send(page));
+    if (!out) return undefined;
     // SNS keeps the address as given; mail domains are case-insensitive and so is our comparison.
     // `Deleted` is a subscription the recipient unsubscribed from (via the e-mail's link): gone.
     const hit = out.Subscriptions?.find((s) => s.Protocol === 'email' && s.Endpoint?.toLowerCase() === endpoint.toLowerCase() && s.SubscriptionArn !== 'Deleted');
@@ -113,10 +109,6 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
       ctx.reporter.warn(`${endpoint}: the subscription is still pending confirmation and SNS cannot unsubscribe it; it lapses after 3 days unless confirmed (deleting the topic removes it at once)`);
       return;
     }
-    try {
-      await ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: subArn }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: subArn })));
   },
 };

@@ -11,12 +11,12 @@ import {
   CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListTagsForResourceCommand, SetTopicAttributesCommand, TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-sns';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic, topicName, topicPolicy } from '../model/notify.js';
 import { canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 
 export interface TopicDesired {
   name: string;
@@ -27,22 +27,14 @@ export interface TopicDesired {
 }
 
 async function attributes(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return (await ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn })));
+  return out && (out.Attributes ?? {});
 }
 
 /** A topic's tags, or undefined when it is gone. */
 export async function topicTags(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return tagRecord((await ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn }))).Tags);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn })));
+  return out && tagRecord(out.Tags);
 }
 
 function parsePolicy(text: string | undefined): PolicyDocument | undefined {
@@ -112,9 +104,10 @@ export const snsTopic: ResourceKind<TopicDesired> = {
       if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(set) })),
+        untag: (keys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: keys })),
+      });
     }
   },
 
@@ -125,10 +118,6 @@ export const snsTopic: ResourceKind<TopicDesired> = {
 
   async delete(ctx, record) {
     // DeleteTopic also removes every subscription, pending ones included; it succeeds on a missing topic.
-    try {
-      await ctx.aws.sns.send(new DeleteTopicCommand({ TopicArn: record.arn ?? record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.sns.send(new DeleteTopicCommand({ TopicArn: record.arn ?? record.id })));
   },
 };

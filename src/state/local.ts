@@ -5,7 +5,9 @@
  * the target, so two links to one state share one lock. The lock is a file created with O_EXCL.
  */
 import { createHash } from 'node:crypto';
-import { link, lstat, mkdir, readFile, readlink, realpath, rename, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { link, lstat, mkdir, readFile, readlink, realpath, rename, rmdir, symlink, unlink } from 'node:fs/promises';
+import { isExiting, untilExit } from '../base/cleanup.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../base/errors.js';
@@ -109,9 +111,13 @@ export class LocalStateBackend implements StateBackend {
     if (req.forceUnlock) await this.forceUnlock(path, req.forceUnlock, req.warn);
     const info = newLockInfo(req);
     for (let attempt = 0; attempt < 3; attempt++) {
+      // No lock is taken once the process is exiting: no cleanup would remove it.
+      if (isExiting()) return untilExit();
       try {
-        await writeFile(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
-        return heldLock(info, () => releaseIfOurs(path, info.id));
+        // Created and its release registered in one synchronous step: a signal's handler finds either
+        // no lock file or one it removes (an async write could land after the cleanups ran).
+        writeFileSync(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
+        return heldLock(info, () => releaseIfOurs(path, info.id), () => releaseIfOursNow(path, info.id));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') stateFileError(err, path, 'lock');
       }
@@ -182,6 +188,15 @@ async function readLockFile(path: string): Promise<LockInfo | undefined> {
 async function releaseIfOurs(path: string, id: string): Promise<void> {
   const holder = await readLockFile(path);
   if (holder?.id === id) await unlink(path).catch(() => {});
+}
+
+/** The same, at once: what an interrupt runs just before the process exits. */
+function releaseIfOursNow(path: string, id: string): void {
+  try {
+    if (parseLock(readFileSync(path, 'utf8'))?.id === id) unlinkSync(path);
+  } catch {
+    // Gone already, or unreadable: nothing of ours to remove.
+  }
 }
 
 function processAlive(pid: number): boolean {

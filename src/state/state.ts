@@ -8,12 +8,12 @@
  * other silently; a lock beside the state keeps two converging runs apart in the first place.
  */
 import { createHash } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { registerCleanup } from '../base/cleanup.js';
+import { isExiting, registerCleanup, untilExit } from '../base/cleanup.js';
 import { dirname, join, resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
-import { UserError } from '../base/errors.js';
+import { UserError, type ErrorCode } from '../base/errors.js';
 import { VERSION } from '../base/version.js';
 
 /** What the state file keeps per resource: identifiers only, never a secret value. */
@@ -100,10 +100,13 @@ export interface HeldLock {
 
 /**
  * A held lock that an interrupt (Ctrl-C, SIGTERM) releases before the process exits, so the next run
- * needs no --force-unlock. `release` removes only this run's lock in every backend.
+ * needs no --force-unlock. `release` removes only this run's lock in every backend; `releaseAtExit` is what
+ * the interrupt runs (synchronous where it can be: an asynchronous one gets only a short deadline).
  */
-export function heldLock(info: LockInfo, release: () => Promise<void>): HeldLock {
-  const unregister = registerCleanup(release);
+export function heldLock(
+  info: LockInfo, release: () => Promise<void>, releaseAtExit: () => void | Promise<void> = release,
+): HeldLock {
+  const unregister = registerCleanup(releaseAtExit);
   return { info, release: async () => { unregister(); await release(); } };
 }
 
@@ -128,6 +131,7 @@ export interface StateBackend {
 /** The stored state changed since this run read it: the write was refused, nothing was overwritten. */
 export class StateConflict extends UserError {
   override name = 'StateConflict';
+  override readonly code: ErrorCode = 'STATE_CONFLICT';
   constructor(location: string, detail = 'another writer changed it since this run read it') {
     super(
       `the state ${location} was not saved: ${detail}; nothing was overwritten`,
@@ -139,6 +143,7 @@ export class StateConflict extends UserError {
 /** The lock is taken by another run. */
 export class LockHeld extends UserError {
   override name = 'LockHeld';
+  override readonly code: ErrorCode = 'LOCK_HELD';
   constructor(location: string, readonly holder: LockInfo, now = Date.now()) {
     super(
       `the state ${location} is locked by ${describeHolder(holder, now)}`,
@@ -150,6 +155,7 @@ export class LockHeld extends UserError {
 /** The state at this location was moved elsewhere by `batchctl state migrate`. */
 export class StateMoved extends UserError {
   override name = 'StateMoved';
+  override readonly code: ErrorCode = 'STATE_MOVED';
   constructor(location: string, readonly marker: MovedMarker) {
     const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(marker.movedTo);
     super(
@@ -433,15 +439,25 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
 
 /**
  * Write `content` to a fresh temp file beside `path` (fsynced, 0600), hand it to `use` (which renames or
- * links it into place), then remove whatever is left of it. Interrupted in between (Ctrl-C), the
- * registered cleanup removes the temp file so no `*.tmp` is left beside the state.
+ * links it into place), then remove whatever is left of it. Stopped at any moment (Ctrl-C, SIGTERM), no
+ * `*.tmp` is left beside the state:
+ * - its cleanup is registered first, and the file is created (empty) synchronously, right after checking
+ *   that the process is not exiting. A signal's handler runs between event-loop turns, so it finds either
+ *   no file or one it removes; an async open would create the file on the thread pool, possibly after the
+ *   cleanup ran, and the process exits without waiting for it (Node: process.exit does not wait for
+ *   pending asynchronous work);
+ * - the content goes in through a second, async open that cannot create the file: once the cleanup
+ *   removed it, the write, the fsync and the rename fail instead of bringing it back;
+ * - once the process is exiting, no new temp file is made: the write waits for the exit.
  */
 export async function withTemp(path: string, content: string, use: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const unregister = registerCleanup(() => { try { unlinkSync(tmp); } catch { /* already renamed or removed */ } });
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const fh = await open(tmp, 'w', 0o600);
+    if (isExiting()) return await untilExit();
+    closeSync(openSync(tmp, 'wx', 0o600));
+    const fh = await open(tmp, 'r+');
     try {
       await fh.writeFile(content, 'utf8');
       await fh.sync();

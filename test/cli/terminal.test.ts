@@ -23,6 +23,14 @@ function leftovers(statePath: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock')) : [];
 }
 
+/** Wait until a state write of `child` has its temp file on disk. */
+async function untilTempFile(statePath: string, child: Child): Promise<void> {
+  for (let n = 0; !leftovers(statePath).some((f) => f.endsWith('.tmp')); n++) {
+    if (n > 1500) throw new Error(`no temp file appeared: ${leftovers(statePath)}\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('output mode', () => {
   const tty = (columns: number | undefined) => ({ isTTY: true, columns }) as NodeJS.WriteStream;
   it('a spinner only on a TTY of known, non-zero width, not dumb, not CI', () => {
@@ -159,10 +167,7 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
     const s = scratch();
     const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
     // A state write has its temp file on disk (each fsync takes 5 s here), and we hold the lock.
-    for (let n = 0; !leftovers(s.statePath).some((f) => f.endsWith('.tmp')); n++) {
-      if (n > 1500) throw new Error(`no temp file appeared: ${leftovers(s.statePath)}\n${child.output()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await untilTempFile(s.statePath, child);
     expect(leftovers(s.statePath)).toContain('state.json.lock');
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
   });
@@ -176,12 +181,15 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('SIGTERM stops the same way, with 143', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { env: { FAKE_LATENCY_MS: '100' } });
-    await child.waitFor(/^created /m);
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
+    // Sent at a known moment, not after some output under some load: while a state write is in flight
+    // (its temp file on disk, its fsync taking 5 s) and the lock is held. Any other moment of a write:
+    // interrupt-writes.test.ts.
+    await untilTempFile(s.statePath, child);
     child.proc.kill('SIGTERM');
     const { code } = await child.exited();
     expect(code).toBe(143);
     expect(leftovers(s.statePath)).toEqual([]);
-    expect(child.output()).toMatch(/error: stopped by SIGTERM/);
+    expect(child.output()).toMatch(/error: stopped by SIGTERM\nhint: nothing more is sent to AWS; run `batchctl up` again/);
   });
 });

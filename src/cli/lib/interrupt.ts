@@ -14,7 +14,6 @@
  * ever replaced whole, and the next run finds what this one created by its tags.
  */
 import { registerCleanup, runCleanups } from '../../base/cleanup.js';
-import { UserError } from '../../base/errors.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
 export const GRACE_MS = 800;
@@ -67,7 +66,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     realClearTimeout(graceTimer);
     const deadline = realSetTimeout(() => exit(EXIT[sig]), 900);
     deadline.unref();
-    await runCleanups(CLEANUP_DEADLINE_MS);
+    await runCleanups(CLEANUP_DEADLINE_MS, true);
     let lines: string[] = [];
     try {
       lines = next();
@@ -76,7 +75,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     }
     const head = sig === 'SIGINT' ? 'interrupted' : 'stopped by SIGTERM';
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines] }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines], codes: ['INTERRUPTED'] }, null, 2) + '\n');
     }
     write(`\n${[`error: ${head}`, ...lines].join('\n')}\n`);
     realClearTimeout(deadline);
@@ -116,17 +115,6 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
       process.removeListener('SIGTERM', onTerm);
     },
   };
-}
-
-/**
- * Ctrl-C that a command saw as input rather than as a signal: a terminal prompt in raw mode turns it into
- * a keypress (readline then rejects with an AbortError). Exit 130 like a signalled Ctrl-C.
- */
-export class Interrupted extends UserError {
-  override name = 'Interrupted';
-  constructor(hint: string) {
-    super('interrupted', hint);
-  }
 }
 
 /** Stop a spinner (and show the cursor) if the process is interrupted while it spins. */
