@@ -16,6 +16,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError, awsErrorCode } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { configuredProfiles } from './profiles.js';
@@ -40,7 +41,8 @@ export interface ClientOptions {
   pacer?: Pacer;
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch';
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch'
+  | 'ssm';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
 export interface AwsClients {
@@ -60,6 +62,8 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   /** CloudWatch (metrics and alarms): the alarm on the dead-letter queue. */
   readonly cloudwatch: CloudWatchClient;
+  /** Systems Manager (Parameter Store): the stack's lock, loaded only by the commands that take it. */
+  readonly ssm: SSMClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
    * AWS offers no idempotency for (CreateVpc, CreateSubnet, AssociateRouteTable, RegisterTaskDefinition):
@@ -98,6 +102,7 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
   sns: async () => (await import('@aws-sdk/client-sns')).SNSClient,
   sfn: async () => (await import('@aws-sdk/client-sfn')).SFNClient,
   cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient,
+  ssm: async () => (await import('@aws-sdk/client-ssm')).SSMClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -222,6 +227,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     get sns() { return get('sns') as SNSClient; },
     get sfn() { return get('sfn') as SFNClient; },
     get cloudwatch() { return get('cloudwatch') as CloudWatchClient; },
+    get ssm() { return get('ssm') as SSMClient; },
   };
 }
 
@@ -309,6 +315,7 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
   secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
   sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
   sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'],
+  ssm: ['Systems Manager', 'SSM'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */

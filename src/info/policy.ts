@@ -43,6 +43,7 @@ import { LOCK_PREFIX } from '../model/guard.js';
 import type { PolicyDocument, PolicyStatement } from '../model/policies.js';
 import { TAG_STACK } from '../engine/types.js';
 import type { StateLocation } from '../state/state.js';
+import { lockParameterName } from '../state/lock.js';
 
 /** The commands a policy can be printed for: every command that calls AWS. */
 export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'logs', 'history', 'push', 'status', 'cost', 'outputs'] as const;
@@ -66,7 +67,10 @@ const DISCOVER: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs'];
 const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'push', 'cost', 'history'];
 /** Commands that write the state (a deploy records the revision it registered; so does `push --deploy`). */
 const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
-/** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
+/**
+ * Commands that take the stack's lock: the writers, and `pause`/`resume` (`up` must not write the schedule
+ * meanwhile). `push` takes it with --deploy only.
+ */
 const STATE_LOCKERS: PolicyCommand[] = [...STATE_WRITERS, 'pause', 'resume'];
 /** Commands that pause or resume schedules (`down --endpoints` pauses them). */
 const PAUSERS: PolicyCommand[] = ['pause', 'resume', 'down'];
@@ -227,7 +231,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
     // IAM
-    { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
+    // Inline policies are listed too: one on our role that is not batchctl's was added behind its back.
+    { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'] },
     {
       sid: 'IamRoles', commands: UP, resources: roles,
       actions: ['iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],
@@ -371,6 +376,11 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   // A topic of the user's own: batchctl only reads its policy (to say whether EventBridge may publish).
   if (c.notify?.topicArn) grants.push({ sid: 'YourAlertTopic', commands: DISCOVER, resources: [c.notify.topicArn], actions: ['sns:GetTopicAttributes'] });
   grants.push(...stateGrants(t.state, P));
+  // The stack's lock (state/lock.ts), whatever the state backend: a Parameter Store parameter created
+  // with its tag (tagging at creation needs ssm:AddTagsToResource), read to name its holder, deleted at
+  // the end. A hierarchical name's ARN drops its leading '/'.
+  const lock = arn('ssm', `parameter${lockParameterName(S)}`);
+  grants.push({ sid: 'StackLock', commands: STATE_LOCKERS, resources: [lock], actions: ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:GetParameter', 'ssm:DeleteParameter'] });
   return grants;
 }
 
@@ -392,7 +402,7 @@ function yourNetworkGrants(c: StackConfig, arn: (svc: string, rest: string) => s
   ];
 }
 
-/** What the state needs: nothing locally; in S3 the object, its lock, and listing (a missing key is then 404, not 403). */
+/** What the state needs: nothing locally; in S3 the object and listing (a missing key is then 404, not 403). */
 function stateGrants(state: StateLocation, P: string): Grant[] {
   if (state.kind !== 's3') return [];
   const bucket = `arn:${P}:s3:::${state.bucket}`;
@@ -402,9 +412,6 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
     { sid: 'StateBucket', commands: ['plan'], resources: [bucket], actions: ['s3:GetBucketVersioning'] },
     { sid: 'State', commands: STATE_READERS, resources: [key], actions: ['s3:GetObject'] },
     { sid: 'State', commands: STATE_WRITERS, resources: [key], actions: ['s3:PutObject'] },
-    // The lock is read to name its holder, created with If-None-Match and deleted with If-Match
-    // (a conditional delete on an ETag needs s3:GetObject too).
-    { sid: 'StateLock', commands: STATE_LOCKERS, resources: [`${key}.lock`], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
   ];
 }
 

@@ -1,42 +1,53 @@
 /**
- * The cleanups an interrupt runs: our lock (only while we hold it, and only if it is still ours) and a
- * state write's temp file (only while the write is in flight).
+ * The cleanups an interrupt runs: the stack's lock (only while we hold it, and only if it is still ours)
+ * and a state write's temp file (only while the write is in flight).
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pendingCleanups, registerCleanup, runCleanups } from '../../src/base/cleanup.js';
 import { writeFileAtomic } from '../../src/state/state.js';
-import { LocalStateBackend } from '../../src/state/local.js';
+import { StackLock, lockParameterName } from '../../src/state/lock.js';
+import { createAwsClients } from '../../src/aws/clients.js';
+import { createFakeAws } from '../fake-aws/index.js';
 
-const acquire = (state: string, command: string) => new LocalStateBackend(state).lock({ command });
+const NAME = lockParameterName('s');
+const acquire = async (command: string) => new StackLock((await createAwsClients({ region: 'ap-northeast-1' }, ['ssm'])).ssm, 's', 'ap-northeast-1').lock({ command });
 
 describe('cleanups on interrupt', () => {
   it('the lock is removed by an interrupt while held, and its cleanup is gone once released', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'batchctl-cleanup-'));
-    const state = join(dir, 'state.json');
-    const before = pendingCleanups();
-    const lock = await acquire(state, 'batchctl up');
-    expect(pendingCleanups()).toBe(before + 1);
-    await runCleanups(100);
-    expect(existsSync(`${state}.lock`)).toBe(false);
-    await lock.release();
-    expect(pendingCleanups()).toBe(before);
+    const fake = createFakeAws();
+    try {
+      const before = pendingCleanups();
+      const lock = await acquire('batchctl up');
+      expect(pendingCleanups()).toBe(before + 1);
+      await runCleanups(600);
+      expect(fake.ssm.parameters.has(NAME)).toBe(false);
+      await lock.release();
+      expect(pendingCleanups()).toBe(before);
+      // Released once: the interrupt's release and the command's own are one.
+      expect(fake.core.calls.filter((c) => c.op === 'DeleteParameter')).toHaveLength(1);
 
-    const again = await acquire(state, 'batchctl up');
-    await again.release();
-    expect(pendingCleanups()).toBe(before);
+      const again = await acquire('batchctl up');
+      await again.release();
+      expect(pendingCleanups()).toBe(before);
+    } finally {
+      fake.uninstall();
+    }
   });
 
   it("a lock another process took over (--force-unlock) is not removed", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'batchctl-cleanup-'));
-    const state = join(dir, 'state.json');
-    const lock = await acquire(state, 'batchctl up');
-    writeFileSync(`${state}.lock`, JSON.stringify({ ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere', command: 'batchctl down' }));
-    await runCleanups(100);
-    expect(existsSync(`${state}.lock`)).toBe(true);
-    await lock.release();
+    const fake = createFakeAws();
+    try {
+      const lock = await acquire('batchctl up');
+      fake.ssm.addParameter(NAME, JSON.stringify({ ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere', command: 'batchctl down' }));
+      await runCleanups(600);
+      expect(JSON.parse(fake.ssm.parameters.get(NAME)!.value).id).toBe('another-run');
+      await lock.release();
+    } finally {
+      fake.uninstall();
+    }
   });
 
   it('a state write registers its temp file only while in flight', async () => {

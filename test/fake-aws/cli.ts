@@ -22,11 +22,21 @@
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
+ * FAKE_LOCKS_FILE=<path>: when the process exits (Ctrl-C included), the stack locks still held in the fake
+ * and how many were taken are written there, so a test outside can tell the lock was released.
  */
+import { writeFileSync } from 'node:fs';
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 const fake = createFakeAws();
+if (process.env.FAKE_LOCKS_FILE) {
+  const file = process.env.FAKE_LOCKS_FILE;
+  process.on('exit', () => {
+    const taken = fake.core.lockCalls().filter((c) => c.op === 'PutParameter' && !c.error).length;
+    writeFileSync(file, JSON.stringify({ held: [...fake.ssm.parameters.keys()], taken }));
+  });
+}
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
 // Buckets that exist before the first command (a team's state bucket), versioned, comma-separated.

@@ -17,6 +17,7 @@ import { FakeSqs } from './sqs.js';
 import { FakeSns } from './sns.js';
 import { FakeSfn } from './sfn.js';
 import { FakeCloudWatch } from './cloudwatch.js';
+import { FakeSsm } from './ssm.js';
 
 export * from './core.js';
 
@@ -46,6 +47,7 @@ export interface FakeAws {
   sns: FakeSns;
   sfn: FakeSfn;
   cloudwatch: FakeCloudWatch;
+  ssm: FakeSsm;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -70,12 +72,14 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     // After ECS and IAM: an execution runs tasks on the ECS fake as its role.
     sfn: new FakeSfn(core),
     cloudwatch: new FakeCloudWatch(core),
+    ssm: new FakeSsm(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),
         ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
         ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
         ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(), ...fake.cloudwatch.inventory(),
+        ...fake.ssm.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));
     },

@@ -132,6 +132,16 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       if (call.op === 'PutMetricAlarm' && i.Tags?.length) out.push(req('cloudwatch:TagResource', alarm(i.AlarmName)));
       return out;
     }
+    case 'ssm': {
+      // A parameter's ARN drops the leading `/` of a hierarchical name (`parameter/batchctl/<stack>/lock`).
+      // Tags sent with PutParameter are applied at creation: that needs ssm:AddTagsToResource too
+      // (AWS answers AccessDenied naming it, e.g. pepperize/cdk-ssm-parameters-cross-region#442).
+      const name = String(i.Name ?? i.ResourceId ?? '');
+      const res = arn('ssm', `parameter/${name.replace(/^\//, '')}`);
+      const out = [req(`ssm:${call.op}`, res)];
+      if (call.op === 'PutParameter' && i.Tags?.length) out.push(req('ssm:AddTagsToResource', res));
+      return out;
+    }
     case 'sns': {
       const res: string = i.TopicArn ?? i.ResourceArn ?? (i.SubscriptionArn ? String(i.SubscriptionArn).split(':').slice(0, -1).join(':') : arn('sns', i.Name));
       const out = [req(`sns:${call.op}`, res)];

@@ -78,7 +78,8 @@ describe('local state beside the config', () => {
   });
 
   it('a state directory nobody may write is exit 2 with a hint, from the real CLI in its own process', async () => {
-    const served = await serveFake(createFakeAws({ install: false }));
+    const fake = createFakeAws({ install: false });
+    const served = await serveFake(fake);
     try {
       const s = scratch();
       chmodSync(s.dir, 0o755); // readable, not writable, for an unprivileged user
@@ -95,10 +96,12 @@ describe('local state beside the config', () => {
         child.on('close', (status) => resolve({ status, stderr }));
       });
       expect(res.stderr).toBe(
-        `error: cannot write the state lock ${besideConfig(s)}.lock: permission denied (EACCES)\n` +
+        `error: cannot write the state file ${besideConfig(s)}: permission denied (EACCES)\n` +
         'hint: make the directory writable, pass --state <writable file>, or keep the state in S3 (state.s3 in the config, or --state s3://bucket/key)\n',
       );
       expect(res.status).toBe(2);
+      // Refused before anything was created (the lock, taken and released, aside).
+      expect(fake.core.mutatingCalls()).toEqual([]);
     } finally {
       await served.close();
     }
@@ -120,7 +123,7 @@ describe('state in S3', () => {
     withS3State(s);
     expect(await cli('-c', s.configPath, 'up')).toBe(0);
     expect(Object.keys(JSON.parse(inS3()!).resources)).toHaveLength(41);
-    expect(fake.s3.objectText('team-state', 'batchctl/sample.json.lock')).toBeUndefined();
+    expect(fake.ssm.parameters.size).toBe(0);
     expect(existsSync(besideConfig(s))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     expect(err.join('')).toMatch(/^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled --region ap-northeast-1\)\n$/);
@@ -132,14 +135,15 @@ describe('state in S3', () => {
     expect(err.join('')).toBe('');
   });
 
-  it('--state s3://... works without a config section; a lock left by a dead run is refused until --force-unlock names it', async () => {
+  it('--state s3://... works without a config section; a lock left by a dead run elsewhere is refused until --force-unlock names it', async () => {
     const s = scratch();
-    fake.s3.addObject('team-state', 'batchctl/sample.json.lock', JSON.stringify({
+    fake.ssm.addParameter('/batchctl/sample-batch/lock', JSON.stringify({
       id: '0123456789ab', command: 'batchctl up', user: 'ci', host: 'runner-3', pid: 77, startedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
     }));
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up')).toBe(2);
-    expect(err.join('')).toMatch(/^error: the state s3:\/\/team-state\/batchctl\/sample.json is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
-    expect(fake.core.count({ mutating: true })).toBe(1); // its refused lock attempt
+    expect(err.join('')).toMatch(/^error: stack sample-batch in ap-northeast-1 is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
+    expect(fake.core.count({ mutating: true })).toBe(0);
+    expect(fake.core.lockCalls().filter((c) => c.mutating).map((c) => [c.op, c.error])).toEqual([['PutParameter', 'ParameterAlreadyExists']]);
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--force-unlock', '0123456789ab')).toBe(0);
     expect(err.join('')).toMatch(/^warning: removed lock 0123456789ab \('batchctl up' on runner-3, pid 77/);
     expect(JSON.parse(inS3()!).stack).toBe(STACK);
@@ -167,7 +171,9 @@ describe('state migrate', () => {
     ].join('\n'));
     expect(err.join('')).toMatch(/warning: versioning is off on the state bucket team-state/);
     expect(JSON.parse(inS3()!).resources).toEqual(JSON.parse(local).resources);
-    expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({ schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/) });
+    expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({
+      schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/), writeId: expect.any(String),
+    });
 
     // Until the config says so, commands still pointed at the old place stop instead of starting afresh.
     expect(await cli('-c', s.configPath, 'up')).toBe(2);
@@ -196,7 +202,7 @@ describe('state migrate', () => {
     expect(marker).toMatchObject({ movedTo: S3_STATE, state: { stack: STACK } });
     expect(await cli('-c', s.configPath, 'plan')).toBe(2);
     expect(err.join('')).toMatch(`is being moved to ${S3_STATE}`);
-    expect(err.join('')).toMatch(`hint: finish it: batchctl state migrate --to ${S3_STATE}`);
+    expect(err.join('')).toContain(`hint: finish it: batchctl -c ${s.configPath} state migrate --to ${S3_STATE} (or undo it: batchctl -c ${s.configPath} state migrate --to ${besideConfig(s)})`);
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
     expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(41 resources\)/);
     expect(JSON.parse(inS3()!).resources).toEqual(marker.state.resources);

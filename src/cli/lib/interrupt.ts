@@ -18,8 +18,11 @@ import { UserError } from '../../base/errors.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
 export const GRACE_MS = 800;
-/** How long asynchronous cleanups may take during a hard stop. */
-export const CLEANUP_DEADLINE_MS = 150;
+/**
+ * How long asynchronous cleanups may take during a hard stop: the stack's lock lives in the account, and
+ * releasing it is two calls to Parameter Store (read, delete). Within the 900 ms hard deadline below.
+ */
+export const CLEANUP_DEADLINE_MS = 600;
 
 const EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
