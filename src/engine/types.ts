@@ -31,6 +31,14 @@ export interface FieldChange {
   replace?: boolean;
   /** Render the values as `(sensitive)`: they must never be printed. */
   sensitive?: boolean;
+  /**
+   * What applying the change deletes that batchctl did not put there (an inline policy added to a role by
+   * hand, another target on a rule, a statement added to a policy, a subscription): one line each, as
+   * `plan` shows them. Drift includes what was added, not only what was changed.
+   */
+  removes?: string[];
+  /** The change is nothing but `removes`: the rest of the setting is as desired (plan shows the removals only). */
+  onlyRemoves?: boolean;
 }
 
 /**

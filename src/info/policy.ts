@@ -321,7 +321,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'ListRules', commands: [...DISCOVER, 'pause', 'resume'], resources: ['*'], actions: ['events:ListRules'] },
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     // A rule named after the stack is found in the listing; one of another name by DescribeRule.
-    { sid: 'Rules', commands: ['pause', 'resume'], resources: rules, actions: ['events:DescribeRule', 'events:ListTagsForResource'] },
+    // ...and its targets (one not batchctl's, added behind its back, is drift the rule's find reports).
+    { sid: 'Rules', commands: ['pause', 'resume'], resources: rules, actions: ['events:DescribeRule', 'events:ListTagsForResource', 'events:ListTargetsByRule'] },
     // A pause is a tag on the rule, then the rule disabled; resuming lifts the tag, then enables it.
     { sid: 'Rules', commands: ['pause', 'down'], resources: rules, actions: ['events:TagResource', 'events:DisableRule'] },
     { sid: 'Rules', commands: ['resume'], resources: rules, actions: ['events:UntagResource', 'events:EnableRule'] },

@@ -17,7 +17,7 @@ import { retryWhile } from './lib/create.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { jobUsesDeadLetterQueue, ruleJobs } from '../model/jobs.js';
-import { arn, canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { arn, policyChange, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { deadLetterQueueName, queueArn, queueUrl } from '../model/scheduler.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import type { StackConfig } from '../config/schema.js';
@@ -29,7 +29,7 @@ export interface QueuePolicyDesired {
 const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
 
 /** The jobs whose rule sends to the dead-letter queue. */
-const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
+export const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
 
 /** The queue policy admitting exactly these rules (ARNs of the default bus's rules, by name). */
 export function deadLetterQueuePolicy(ctx: Ctx, queue: string): PolicyDocument {
@@ -104,7 +104,7 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   create: (ctx, _node, d) => retryWhile(ctx, 'the new dead-letter queue to become available', () => put(ctx, ctx.record(K.deadLetterQueue).id, d), (err) => isNotFound(err, ...GONE)),
 
   diff(d, o): FieldChange[] {
-    return samePolicy(d.policy, o.policy) ? [] : [{ field: 'policy', from: canonicalPolicy(o.policy) ?? 'none', to: canonicalPolicy(d.policy) }];
+    return samePolicy(d.policy, o.policy) ? [] : [policyChange('policy', d.policy, o.policy)];
   },
 
   update: async (ctx, _node, found, d) => {

@@ -582,7 +582,7 @@ describe('batchctl policy', () => {
     expect(JSON.stringify(doc)).not.toMatch(/ec2:|iam:CreateRole|s3:DeleteBucket/);
   });
 
-  it('with the state in S3: the object and its lock; --json wraps the document with its size; all is over a role\'s inline limit', async () => {
+  it('with the state in S3: the object, and the stack\'s lock in Parameter Store; --json wraps the document with its size; all is over a role\'s inline limit', async () => {
     freshFake();
     fake.s3.addBucket('team-state', { versioning: 'Enabled' });
     const s = scratch();
@@ -590,8 +590,11 @@ describe('batchctl policy', () => {
     const r = JSON.parse(out.join(''));
     expect(r).toMatchObject({ stack: 'sample-batch', account: '123456789012', commands: [...POLICY_COMMANDS], size: expect.any(Number) });
     expect(r.size).toBe(JSON.stringify(r.policy).length);
-    expect(r.policy.Statement.find((x: { Sid: string }) => x.Sid === 'StateLock')).toMatchObject({
-      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: ['arn:aws:s3:::team-state/prod.json.lock'],
+    expect(r.policy.Statement.find((x: { Sid: string }) => x.Sid === 'State')).toMatchObject({ Resource: ['arn:aws:s3:::team-state/prod.json'] });
+    expect(JSON.stringify(r.policy)).not.toContain('prod.json.lock');
+    expect(r.policy.Statement.find((x: { Sid: string }) => x.Sid === 'StackLock')).toMatchObject({
+      Action: ['ssm:AddTagsToResource', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:PutParameter'],
+      Resource: ['arn:aws:ssm:ap-northeast-1:123456789012:parameter/batchctl/sample-batch/lock'],
     });
     // Every command at once (history's grants included) no longer fits one role's inline policies.
     expect(r.warnings).toEqual([expect.stringMatching(/over IAM's 10240 for a role's inline policies: split it with --for into managed policies/)]);

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import { runCommand, positiveInt } from '../lib/common.js';
 import { fmt } from '../../base/format.js';
+import type { FieldChange } from '../../engine/types.js';
 
 /** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
 export const EXIT_CHANGES_PENDING = 3;
 
 const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-', forget: '.' } as const;
+
+/** A change that only deletes what was added outside batchctl (its lines say it all). */
+const onlyRemoves = (c: FieldChange) => !!c.removes?.length && (!!c.onlyRemoves || c.to === 'none' || (Array.isArray(c.to) && c.to.length === 0));
 
 /** `batchctl plan`: what `up` would change, field by field, without changing anything. */
 export function registerPlan(program: Command): void {
@@ -37,7 +41,10 @@ export function registerPlan(program: Command): void {
             counts: plan.counts, warnings: reporter.warnings,
             resources: plan.entries.map((e) => ({
               key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
-              changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
+              changes: e.changes?.map((c) => ({
+                field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false,
+                ...(c.removes?.length ? { removes: c.removes } : {}),
+              })),
               error: e.error?.message,
               ...(e.conflict ? { conflict: true } : {}),
               ...(e.external ? { owner: 'you' } : {}),
@@ -60,14 +67,19 @@ export function registerPlan(program: Command): void {
             if (e.action === 'unchanged' && !all && !hasDup && !e.notes?.length && !e.external) continue;
             const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
             out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
-            for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+            for (const c of e.changes ?? []) {
+              // What was added behind batchctl's back is shown as what it is, a deletion to come.
+              if (!onlyRemoves(c)) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+              for (const r of c.removes ?? []) out.push(`      - delete ${r}: added outside batchctl`);
+            }
             if (e.error) out.push(`      ${e.error.message}`);
             for (const n of e.notes ?? []) out.push(`      note: ${n}`);
           }
           const c = plan.counts;
           const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
+          const added = plan.entries.reduce((n, e) => n + (e.changes ?? []).reduce((m, x) => m + (x.removes?.length ?? 0), 0), 0);
           out.push(plan.pending
-            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
+            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}${added ? `, ${added} addition${added === 1 ? '' : 's'} made outside batchctl to delete` : ''}.`
             : `No changes: ${c.unchanged} resources match the config.`);
           if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
           if (saved) out.push(saved);

@@ -59,15 +59,17 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
 export function renderResources(s: Pick<StatusReport, 'resources' | 'counts'>, opts: { verbose?: boolean } = {}): string[] {
   const c = s.counts;
   const out: string[] = [];
-  // The jobs' task definitions, roles and targets are plan's: status stays at a call or so per job.
-  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''} (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
+  // The jobs' task definitions, role policies and targets are plan's: status reads a job's trigger and roles.
+  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''} (shared, and each job's rule or schedule and roles; \`batchctl plan\` checks the rest)`);
   const healthy = (r: ResourceStatus) => r.state === 'present' && !r.duplicates?.length && !r.notes?.length;
   const listed = opts.verbose ? s.resources : s.resources.filter((r) => !healthy(r));
   if (listed.length) {
     out.push(...table([
       ['STATE', 'RESOURCE', 'KEY', 'ID'],
       ...listed.map((r) => {
-        const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
+        const changed = r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '';
+        const added = r.added?.length ? `added outside batchctl: ${r.added.join('; ')}` : '';
+        const note = r.error ?? [changed, added].filter(Boolean).join('; ');
         return [r.owner === 'you' && r.state === 'present' ? 'yours' : r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
       }),
     ]));

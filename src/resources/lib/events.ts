@@ -7,7 +7,7 @@ import {
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../../base/errors.js';
-import type { Ctx, Ownership, ResourceRecord } from '../../engine/types.js';
+import type { Ctx, FieldChange, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 
@@ -119,13 +119,65 @@ export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: s
   }
 }
 
+/**
+ * Every target of a rule (100 a page), or undefined when the rule does not exist. Read once per walk and
+ * shared by the rule (which looks for targets batchctl did not put there) and its target node.
+ */
+export function ruleTargets(ctx: Ctx, rule: string): Promise<Target[] | undefined> {
+  return ctx.memo(`events:targets:${rule}`, async () => {
+    const all: Target[] = [];
+    let NextToken: string | undefined;
+    try {
+      do {
+        const out = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule, NextToken }));
+        all.push(...(out.Targets ?? []));
+        NextToken = out.NextToken;
+      } while (NextToken);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return all;
+  });
+}
+
 /** One target of a rule, or undefined when the rule or the target does not exist. */
 export async function findTarget(ctx: Ctx, rule: string, targetId: string): Promise<Target | undefined> {
-  try {
-    const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }));
-    return (Targets ?? []).find((t) => t.Id === targetId);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
+  return (await ruleTargets(ctx, rule))?.find((t) => t.Id === targetId);
+}
+
+/** A target batchctl did not put on one of its rules: its id and where it sends the events. */
+export interface ExtraTarget {
+  id: string;
+  arn: string;
+}
+
+/** The targets of a rule other than `ours` (each of our rules has exactly one target of its own). */
+export async function extraTargets(ctx: Ctx, rule: string, ours: string): Promise<ExtraTarget[]> {
+  return ((await ruleTargets(ctx, rule)) ?? [])
+    .filter((t) => t.Id !== ours)
+    .map((t) => ({ id: t.Id ?? '', arn: t.Arn ?? '' }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The change that removes the targets batchctl did not put on a rule (none: no change). */
+export function extraTargetChanges(observed: ExtraTarget[] | undefined): FieldChange[] {
+  if (!observed?.length) return [];
+  return [{
+    field: 'extraTargets', from: observed.map((t) => t.id), to: [],
+    removes: observed.map((t) => `target ${t.id} on the rule (sends the rule's events to ${t.arn})`),
+  }];
+}
+
+/** Remove the targets batchctl did not put on a rule. */
+export async function removeExtraTargets(ctx: Ctx, rule: string, extra: ExtraTarget[] | undefined): Promise<void> {
+  const Ids = (extra ?? []).map((t) => t.id);
+  // RemoveTargets takes at most 100 ids a call.
+  for (let i = 0; i < Ids.length; i += 100) {
+    try {
+      checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: Ids.slice(i, i + 100) })));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 }
