@@ -24,8 +24,8 @@ export interface OutputGuard {
   accepts: (text: string) => boolean;
   /** The user said to replace a file `accepts` refuses (`--force`). */
   force?: boolean;
-  /** The flag that allows it, for the hint. Default `--force`. */
-  forceFlag?: string;
+  /** The flag that allows it, for the hint (default `--force`); null: nothing allows it. */
+  forceFlag?: string | null;
 }
 
 /** The same file, whatever the path: symlinks followed, and hard links (same device and inode) caught. */
@@ -82,6 +82,6 @@ export async function guardOutputPath(path: string, g: OutputGuard): Promise<voi
   if (g.accepts(text) || g.force) return;
   throw new UserError(
     `refusing to write ${g.what} to ${path}: the file exists and is not ${g.what.replace(/^the /, 'a ')} written by batchctl`,
-    `name another file, or pass ${g.forceFlag ?? '--force'} to replace it`,
+    g.forceFlag === null ? 'name another file, or move this one aside first' : `name another file, or pass ${g.forceFlag ?? '--force'} to replace it`,
   );
 }

@@ -7,7 +7,6 @@
 // to load even bundled, which alone would put `batchctl validate` past its start-up budget.
 import * as z from 'zod/mini';
 import { runPolicyOf, type RunPolicy } from './run-policy.js';
-import { bucketProblem, keyProblem } from './state-location.js';
 
 const str = () => z.string();
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(t);
@@ -310,15 +309,9 @@ export const notifySchema = z.strictObject({
 
 /** A state shared in S3 (a team, CI): the object and, when the bucket is in another region, its region. */
 export const stateS3Schema = z.strictObject({
-  // The same rules as `--state s3://...` and `state migrate --to` (state-location.ts).
-  bucket: str().check(z.superRefine((v, ctx) => {
-    const why = bucketProblem(v);
-    if (why) ctx.addIssue({ code: 'custom', message: why });
-  })),
-  key: str().check(z.superRefine((v, ctx) => {
-    const why = keyProblem(v);
-    if (why) ctx.addIssue({ code: 'custom', message: `${why} (an object key such as batchctl/prod.state.json)` });
-  })),
+  // Bucket and key: checked in validate.ts with the rules of `--state s3://...` (state-location.ts).
+  bucket: str(),
+  key: str().check(z.minLength(1, 'an object key such as batchctl/prod.state.json')),
   region: opt(str().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as ap-northeast-1'))),
 });
 

@@ -24,19 +24,26 @@ const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
 const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
 const LOCAL_SUFFIXES = ['.lock', '.moving'];
 
+/** S3 general purpose bucket naming rules; every violation, joined, or undefined when valid. */
+export function bucketNameProblems(name: string): string | undefined {
+  const p: string[] = [];
+  if (name.length < 3 || name.length > 63) p.push(`must be 3-63 characters (got ${name.length})`);
+  if (/[A-Z]/.test(name)) p.push('uppercase letters are not allowed');
+  if (/[^A-Za-z0-9.-]/.test(name)) p.push('only lowercase letters, digits, dots and hyphens are allowed');
+  if (!/^[A-Za-z0-9]/.test(name) || !/[A-Za-z0-9]$/.test(name)) p.push('must start and end with a letter or digit');
+  if (name.includes('..')) p.push('must not contain two adjacent dots');
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push('must not look like an IP address');
+  const prefix = RESERVED_PREFIXES.find((x) => name.startsWith(x));
+  if (prefix) p.push(`must not start with the reserved prefix ${prefix}`);
+  const suffix = RESERVED_SUFFIXES.find((x) => name.endsWith(x));
+  if (suffix) p.push(`must not end with the reserved suffix ${suffix}`);
+  return p.length ? p.join('; ') : undefined;
+}
+
 /** What is wrong with an S3 bucket name for a state, or undefined when it is valid. */
 export function bucketProblem(bucket: string): string | undefined {
-  if (bucket.length < 3 || bucket.length > 63) return `the bucket name '${bucket}' has ${bucket.length} characters (S3 takes 3-63)`;
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) {
-    return `the bucket name '${bucket}' is not an S3 bucket name (lowercase letters, digits, dots and hyphens, a letter or digit at each end)`;
-  }
-  if (bucket.includes('..')) return `the bucket name '${bucket}' has two dots in a row`;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return `the bucket name '${bucket}' is an IP address`;
-  const prefix = RESERVED_PREFIXES.find((p) => bucket.startsWith(p));
-  if (prefix) return `the bucket name '${bucket}' starts with '${prefix}', which S3 reserves`;
-  const suffix = RESERVED_SUFFIXES.find((p) => bucket.endsWith(p));
-  if (suffix) return `the bucket name '${bucket}' ends with '${suffix}', which S3 reserves`;
-  return undefined;
+  const p = bucketNameProblems(bucket);
+  return p && `bucket name "${bucket}": ${p}`;
 }
 
 /** What is wrong with an S3 key for a state, or undefined when it is valid. */

@@ -179,6 +179,16 @@ export async function writeSavedPlan(path: string, plan: Plan, basis: PlanBasis,
   return saved;
 }
 
+/** True for the text of a saved plan (what `plan --out` may replace without --force). */
+export function isSavedPlanText(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as { format?: unknown } | null;
+    return !!v && typeof v === 'object' && v.format === PLAN_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
 const REPLAN = 'make a new plan (batchctl plan --out <file>), review it, and apply that one';
 
 /**

@@ -20,7 +20,7 @@ import { defaultBucketName } from '../config/schema.js';
 import { UserError } from '../base/errors.js';
 import { loadStackConfig, lockStack, openStateBackend, stackFlags, stateLocationOf, type StackOptions } from '../engine/stack.js';
 import {
-  StateMoved, locationText, parseStateText, serializeState, stateLocationFrom,
+  StateMoved, locationText, looksLikeState, parseStateText, serializeState, stateLocationFrom,
   type MovedMarker, type StateBackend, type StateData, type StateLocation,
 } from '../state/state.js';
 import { randomBytes } from 'node:crypto';
@@ -67,11 +67,9 @@ export async function runStateMigrate(opts: MigrateOptions): Promise<MigrateRepo
     const [src, dst] = await Promise.all([openStateBackend(from, bopts), openStateBackend(to, bopts)]);
     if (to.kind === 'local') {
       const { guardOutputPath } = await import('../base/files.js');
-      await guardOutputPath(to.path, {
-        what: 'the state',
-        protect: [{ path: opts.configPath, what: 'the config' }],
-        accepts: () => true, // an existing file is read and checked as a state below: never overwritten blindly
-      });
+      // An existing state there is checked below (refused, or the marker of a move back); anything else
+      // is not a state file to replace.
+      await guardOutputPath(to.path, { what: 'the state', protect: [{ path: opts.configPath, what: 'the config' }], accepts: looksLikeState, forceFlag: null });
     }
     const flags = stackFlags(opts);
     const result: { resources: number; resumed: boolean; undone?: boolean } = (await sameLocation(src, dst))

@@ -131,6 +131,16 @@ export class StateMoved extends UserError {
   }
 }
 
+/** True for text that is a batchctl state or the marker of a move (whatever its stack): what a state file holds. */
+export function looksLikeState(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown> | null;
+    return !!v && typeof v === 'object' && typeof v.schemaVersion === 'number' && (typeof v.resources === 'object' || typeof v.movedTo === 'string');
+  } catch {
+    return false;
+  }
+}
+
 /** What a stored text is: a state, or the marker of a move. Validates shape and identity. */
 export function parseStateText(
   text: string,
