@@ -41,6 +41,8 @@ export interface MigrateReport {
   resumed: boolean;
   /** An interrupted migration was undone: the state is back where it was (`from` and `to` are the same). */
   undone?: boolean;
+  /** The move had finished already (run again after it was killed before it could say so): nothing done. */
+  alreadyMoved?: boolean;
   /** The config lines that point commands at the new place. */
   configHint: string;
 }
@@ -72,7 +74,7 @@ export async function runStateMigrate(opts: MigrateOptions): Promise<MigrateRepo
       await guardOutputPath(to.path, { what: 'the state', protect: [{ path: opts.configPath, what: 'the config' }], accepts: looksLikeState, forceFlag: null });
     }
     const flags = stackFlags(opts);
-    const result: { resources: number; resumed: boolean; undone?: boolean } = (await sameLocation(src, dst))
+    const result: { resources: number; resumed: boolean; undone?: boolean; alreadyMoved?: boolean } = (await sameLocation(src, dst))
       ? await undo(src, expect, bopts, who.arn)
       : await move(src, dst, expect, who.arn, flags);
     for (const a of await (result.undone ? src : dst).advice()) warn(a);
@@ -94,10 +96,16 @@ function markerOf(data: StateData, to: string, caller: string, withState: boolea
 
 async function move(
   src: StateBackend, dst: StateBackend, expect: { stack: string; region: string; account: string }, caller: string, flags: string,
-): Promise<{ resources: number; resumed: boolean }> {
+): Promise<{ resources: number; resumed: boolean; alreadyMoved?: boolean }> {
   const snap = await src.read();
   if (!snap) throw new UserError(`there is no state at ${src.location} to move`, 'pass --state (or set state.s3 in the config) to name where the state is now');
   const parsed = parseStateText(snap.text, src.location, expect);
+  // The move finished (a run killed after its last write): the same command again has nothing to do.
+  if ('moved' in parsed && !parsed.moved.state && parsed.moved.movedTo === dst.location) {
+    const there = await dst.read();
+    const t = there && parseStateText(there.text, dst.location, expect);
+    if (t && 'state' in t) return { resources: Object.keys(t.state.resources).length, resumed: true, alreadyMoved: true };
+  }
   let data: StateData;
   let srcVersion = snap.version;
   let resumed = false;

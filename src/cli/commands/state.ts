@@ -19,6 +19,12 @@ export function registerState(program: Command): void {
         });
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ok: true, ...r, warnings: reporter.warnings }, null, 2) + '\n');
+        } else if (r.alreadyMoved) {
+          process.stdout.write([
+            `The state of stack ${r.stack} (${r.resources} resources) was moved to ${r.to} already: nothing to do`,
+            'Point every command at the new place:',
+            ...r.configHint.split('\n').map((l) => `  ${l}`),
+          ].join('\n') + '\n');
         } else if (r.undone) {
           process.stdout.write([
             `Undid the unfinished move of the state of stack ${r.stack} (${r.resources} resources): it is at ${r.from} again`,
