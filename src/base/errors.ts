@@ -28,6 +28,38 @@ export class AwsStepError extends Error {
   }
 }
 
+/**
+ * An AWS call failed outside a resource's step (checking who you are, the stack's lock, reading the
+ * state, the preflight): names that step, then what failed (the service, operation and HTTP status,
+ * when the client named them). Exit 1, like any AWS failure.
+ */
+export class AwsCallFailed extends Error {
+  override name = 'AwsCallFailed';
+  constructor(readonly step: string, override readonly cause: unknown, readonly hint?: string) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const code = awsErrorCode(cause);
+    // The AWS error code, unless the message already says it (or there is none).
+    const named = code === 'UnknownError' || message.includes(code) || (cause as { batchctlAnswer?: unknown } | null)?.batchctlAnswer;
+    super(`${step}: ${named ? message : `${code}: ${message}`}`);
+  }
+}
+
+/**
+ * Run one step of a command that calls AWS; a failure that is not already explained (a user error, a
+ * resource's step) is named after the step. `hint` says what to do about a failure of AWS itself.
+ */
+export async function awsStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UserError || err instanceof AwsStepError || err instanceof AwsCallFailed || err instanceof RunFailed) throw err;
+    const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+    throw new AwsCallFailed(step, err, status !== undefined && status >= 500
+      ? 'AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages'
+      : undefined);
+  }
+}
+
 /** A wait ran out of its budget. */
 export class WaitTimeout extends Error {
   override name = 'WaitTimeout';

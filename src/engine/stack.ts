@@ -9,7 +9,7 @@ import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from '../base/clock.js';
 import type { Reporter } from './reporter.js';
 import { resolve } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { UserError, awsStep } from '../base/errors.js';
 import { StateStore, locationText, resolveStateLocation, type StateBackend, type StateLocation } from '../state/state.js';
 import type { HeldLock } from '../state/lock.js';
 
@@ -120,11 +120,13 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   const location = stateLocationOf(opts, config);
   const wanted: ServiceName[] = lockCommand && !services.includes('ssm') ? [...services, 'ssm'] : services;
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, wanted);
-  const who = await callerIdentity(aws);
+  const who = await awsStep('checking who you are (your AWS credentials)', () => callerIdentity(aws));
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);
   // The lock first: the state is read, and the legacy file moved, only by the run that holds it.
-  const lock: HeldLock | undefined = lockCommand ? await lockStack(opts, config, who, lockCommand, aws) : undefined;
+  const lock: HeldLock | undefined = lockCommand
+    ? await awsStep(`taking the lock of stack ${config.stack}`, () => lockStack(opts, config, who, lockCommand, aws))
+    : undefined;
   try {
     if (location.kind === 'local' && location.legacyPath) {
       const { adoptLegacyState } = await import('../state/local.js');
@@ -132,7 +134,7 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
     }
     const backend = await openStateBackend(location, { ...opts, region: config.region, stackBucket: config.bucket.name });
     const [state, advice] = await Promise.all([
-      StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }, stackFlags(opts)),
+      awsStep(`reading the state ${backend.location}`, () => StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }, stackFlags(opts))),
       opts.checkStateStorage ? backend.advice() : [],
     ]);
     for (const a of advice) warn(a);

@@ -2,7 +2,7 @@
  * Turning failures into one clear message and an exit code: 2 for what the user can fix, 1 for AWS
  * failures. Stack traces only with --debug.
  */
-import { AwsStepError, RunFailed, UserError } from '../../base/errors.js';
+import { AwsCallFailed, AwsStepError, RunFailed, UserError } from '../../base/errors.js';
 import { Interrupted } from './interrupt.js';
 
 export const EXIT_OK = 0;
@@ -34,6 +34,10 @@ export function describeError(err: unknown, debug = false): string[] {
       if (e.hint) hints.add(e.hint);
     } else if (e instanceof AwsStepError) {
       lines.push(`error: ${e.resource}: ${e.step} failed: ${e.code}: ${e.awsMessage}`);
+    } else if (e instanceof AwsCallFailed) {
+      lines.push(`error: ${e.message}`);
+      if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
+      if (e.hint) hints.add(e.hint);
     } else if (e instanceof Error) {
       lines.push(`error: ${e.message}`);
     } else {
