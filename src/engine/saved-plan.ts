@@ -215,6 +215,10 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
   if (raw.formatVersion !== PLAN_FORMAT_VERSION) {
     throw new UserError(`the saved plan ${path} has format version ${JSON.stringify(raw.formatVersion)}; this batchctl reads ${PLAN_FORMAT_VERSION}`, REPLAN);
   }
+  if (typeof raw.batchctlVersion !== 'string' || !raw.batchctlVersion) {
+    // No version: not what `plan --out` writes (it always records its own), so nothing says who made it.
+    throw new UserError(`the saved plan ${path} does not say which batchctl made it (no batchctlVersion): batchctl always records it, so the file was edited`, REPLAN);
+  }
   if (raw.batchctlVersion !== VERSION) {
     // Another version may assess differently (new kinds, other diffs): what it planned is not what this one would do.
     throw new UserError(

@@ -50,10 +50,18 @@ export interface Ownership {
   owned: boolean;
   /** When not owned: the stack its `batchctl:stack` tag names, or null when it carries none. */
   owner?: string | null;
+  /**
+   * For what AWS cannot tag and whose ownership is judged otherwise (a Logs resource policy, by its
+   * document): why it is not ours, in place of "has no batchctl:stack tag", and what to do about it, in
+   * place of "tag it".
+   */
+  why?: string;
+  hint?: string;
 }
 
 /** How a verdict of "not ours" reads: "carries the tag of stack 'x'" or "has no batchctl:stack tag". */
 export function describeOwner(o: Ownership): string {
+  if (!o.owned && !o.owner && o.why) return o.why;
   return o.owner ? `carries the tag of stack '${o.owner}'` : 'has no batchctl:stack tag';
 }
 

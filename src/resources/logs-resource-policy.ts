@@ -40,7 +40,14 @@ function ownership(ctx: Ctx, p: ResourcePolicy): Ownership {
   } catch {
     doc = undefined;
   }
-  if (!namesOnly(doc, historyPolicyResources(ctx))) return { owned: false, owner: null };
+  if (!namesOnly(doc, historyPolicyResources(ctx))) {
+    return {
+      owned: false, owner: null,
+      // No tag to read: the document is the proof, and this one names more than the stack's history group.
+      why: `names more than this stack's history log group (a Logs resource policy cannot be tagged: batchctl's is recognised by its document)`,
+      hint: `if it is this stack's policy, edited by hand: delete it (aws logs delete-resource-policy --policy-name ${p.policyName} --region ${ctx.region}) and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched`,
+    };
+  }
   const group = ctx.assessed(K.historyLogGroup);
   return group && !group.owned ? { owned: false, owner: group.owner ?? null } : { owned: true };
 }

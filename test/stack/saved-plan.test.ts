@@ -355,6 +355,7 @@ describe('the plan file', () => {
       ['not a plan', () => ({ hello: 1 }), /is not a batchctl plan file/],
       ['format', (p) => ({ ...p, formatVersion: 2 }), /has format version 2; this batchctl reads 1/],
       ['version', (p) => ({ ...p, batchctlVersion: '0.0.9' }), new RegExp(`was made by batchctl 0\\.0\\.9; this is batchctl ${VERSION.replace(/\./g, '\\.')}\\nhint: apply it with batchctl 0\\.0\\.9, or make a new plan`)],
+      ['no version', (p) => ({ ...p, batchctlVersion: undefined }), /does not say which batchctl made it \(no batchctlVersion\): batchctl always records it, so the file was edited\nhint: make a new plan/],
       ['edited', (p) => ({ ...p, resources: (p.resources as PlanPin[]).map((r) => (r.key === 'log-group' ? { ...r, action: 'unchanged' } : r)) }), /was modified after batchctl wrote it \(its digest does not match\)/],
     ];
     for (const [name, edit, message] of cases) {
