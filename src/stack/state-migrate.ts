@@ -17,7 +17,7 @@
  */
 import { callerIdentity, createAwsClients } from '../aws/clients.js';
 import { defaultBucketName } from '../config/schema.js';
-import { UserError } from '../base/errors.js';
+import { UserError, awsStep } from '../base/errors.js';
 import { loadStackConfig, lockStack, openStateBackend, stackFlags, stateLocationOf, type StackOptions } from '../engine/stack.js';
 import {
   StateMoved, locationText, looksLikeState, parseStateText, serializeState, stateLocationFrom,
@@ -132,9 +132,10 @@ async function move(
     }
   }
 
-  if (!resumed) srcVersion = await src.write(serializeState(markerOf(data, dst.location, caller, true)), srcVersion); // A
-  if (!written) await dst.write(serializeState({ ...data, writeId: writeId() }), dstExpected); // B
-  await src.write(serializeState(markerOf(data, dst.location, caller, false)), srcVersion); // C
+  const step = (what: string, fn: () => Promise<string>) => awsStep(`${what} (run the same command again to finish the move)`, fn);
+  if (!resumed) srcVersion = await step(`marking ${src.location} as moving`, () => src.write(serializeState(markerOf(data, dst.location, caller, true)), srcVersion)); // A
+  if (!written) await step(`writing the state to ${dst.location}`, () => dst.write(serializeState({ ...data, writeId: writeId() }), dstExpected)); // B
+  await step(`leaving at ${src.location} only where the state went`, () => src.write(serializeState(markerOf(data, dst.location, caller, false)), srcVersion)); // C
   return { resources: Object.keys(data.resources).length, resumed };
 }
 

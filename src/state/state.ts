@@ -16,7 +16,7 @@ import { unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { registerCleanup } from '../base/cleanup.js';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { UserError, awsStep } from '../base/errors.js';
 import { parseStateLocation } from '../config/state-location.js';
 
 /** What the state file keeps per resource: identifiers only, never a secret value. */
@@ -304,7 +304,7 @@ export class StateStore {
       this.data.updatedAt = new Date().toISOString();
       this.data.writeId = `${this.runTag}-${this.writes + 1}`;
       try {
-        this.version = await this.backend.write(serializeState(this.data), this.version);
+        this.version = await awsStep(`saving the state ${this.backend.location}`, () => this.backend.write(serializeState(this.data), this.version));
       } catch (err) {
         if (err instanceof StateConflict) this.failed = err;
         throw err;

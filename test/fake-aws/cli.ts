@@ -20,8 +20,13 @@
  * time, as EventBridge or Scheduler would (the task starts now, with that BATCH_SCHEDULED_TIME), for the
  * example of `history`.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
+ * FAKE_KEEP_GOING=1 runs every `--then` command even after one failed (an example of what follows a failure).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
+ * For the examples of drift and of the stack's lock: `--then fake:inline-policy <role> <name>` puts an
+ * inline policy granting everything on that role, `--then fake:target <rule> <id> <arn>` adds a target to
+ * that rule (hand-made access behind batchctl's back), `--then fake:lock <stack> <host> <pid> <minutes>`
+ * leaves the stack's lock as a run of another machine killed that long ago would.
  * FAKE_LOCKS_FILE=<path>: when the process exits (Ctrl-C included), the stack locks still held in the fake
  * and how many were taken are written there, so a test outside can tell the lock was released.
  */
@@ -88,6 +93,24 @@ for (const cmd of commands) {
     console.log(`(fake) ${cmd[1]} may no longer call ecs:RunTask`);
     continue;
   }
+  if (cmd[0] === 'fake:inline-policy') {
+    fake.iam.roles.get(cmd[1]!)!.inline.set(cmd[2]!, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }));
+    console.log(`(fake) ${cmd[1]} now has an inline policy ${cmd[2]} granting everything`);
+    continue;
+  }
+  if (cmd[0] === 'fake:target') {
+    fake.eventBridge.rules.get(cmd[1]!)!.targets.set(cmd[2]!, { Id: cmd[2]!, Arn: cmd[3]! });
+    console.log(`(fake) rule ${cmd[1]} now also sends to ${cmd[3]} (target ${cmd[2]})`);
+    continue;
+  }
+  if (cmd[0] === 'fake:lock') {
+    const startedAt = new Date(Date.now() - Number(cmd[4]) * 60_000).toISOString();
+    fake.ssm.addParameter(`/batchctl/${cmd[1]}/lock`, JSON.stringify({
+      id: '5f1c0e9a2b7d', command: 'batchctl up', user: 'runner', host: cmd[2], pid: Number(cmd[3]), startedAt,
+      caller: `arn:aws:sts::${fake.core.account}:assumed-role/batchctl-ci/GitHubActions`, version: '0.1.0', machine: 'another-machine',
+    }), { 'batchctl:stack': cmd[1]! });
+    continue;
+  }
   if (cmd[0] === 'fake:fire' && cmd[2] === undefined) {
     const { fire, liveTriggers } = await import('../helpers/triggers.js');
     fire(fake, liveTriggers(fake)[0]!, cmd[1]!);
@@ -113,7 +136,7 @@ for (const cmd of commands) {
     const r = fake.ecr.repositories.get(repo!);
     if (r && !r.images.some((img) => img.tags.includes(tag))) fake.ecr.addImage(repo!, tag);
   }
-  if (code !== 0) break;
+  if (code !== 0 && !process.env.FAKE_KEEP_GOING) break;
 }
 fake.uninstall();
 process.exit(code);
