@@ -17,6 +17,7 @@ import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic, topicName, topicPolicy } from '../model/notify.js';
 import { policyChange, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { listAllPages } from './lib/list.js';
 
 export interface TopicDesired {
   name: string;
@@ -39,20 +40,9 @@ export interface TopicDesired {
  * `Deleted` ones (the recipient unsubscribed through the e-mail's link) are gone and left out.
  */
 export function topicSubscriptions(ctx: Ctx, topicArn: string): Promise<Subscription[] | undefined> {
-  return ctx.memo(`sns:subscriptions:${topicArn}`, async () => {
-    const all: Subscription[] = [];
-    let NextToken: string | undefined;
-    try {
-      do {
-        const out = await ctx.aws.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
-        all.push(...(out.Subscriptions ?? []).filter((x) => x.SubscriptionArn !== 'Deleted'));
-        NextToken = out.NextToken;
-      } while (NextToken);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    return all;
+  return listAllPages(ctx, `sns:subscriptions:${topicArn}`, async (NextToken) => {
+    const out = await ctx.aws.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+    return { items: (out.Subscriptions ?? []).filter((x) => x.SubscriptionArn !== 'Deleted'), next: out.NextToken };
   });
 }
 

@@ -8,13 +8,12 @@
  *   the lock released (DeleteParameter, applied).
  */
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { serveFake, type ServedCall, type ServedFake } from '../fake-aws/http.js';
 import { scratch, type Scratch } from '../helpers/stack.js';
-import { ROOT } from '../helpers/ctx.js';
+import { remoteCli } from '../helpers/remote.js';
 
 const S3_STATE = 's3://team-state/batchctl/sample.json';
 const KEY = 'batchctl/sample.json';
@@ -24,21 +23,7 @@ const RESOURCES = {
   'role/task': { kind: 'iam.role', id: 'sample-batch-task', arn: 'arn:aws:iam::123456789012:role/sample-batch-task' },
 };
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function cli(url: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), ...args], {
-      cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: url }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const cli = remoteCli;
 
 /**
  * Where to kill: the call that marks the moment (`held`: whether this run holds the lock by then), and

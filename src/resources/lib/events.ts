@@ -10,6 +10,7 @@ import { isNotFound } from '../../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
+import { listAllPages } from './list.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   try {
@@ -124,20 +125,9 @@ export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: s
  * shared by the rule (which looks for targets batchctl did not put there) and its target node.
  */
 export function ruleTargets(ctx: Ctx, rule: string): Promise<Target[] | undefined> {
-  return ctx.memo(`events:targets:${rule}`, async () => {
-    const all: Target[] = [];
-    let NextToken: string | undefined;
-    try {
-      do {
-        const out = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule, NextToken }));
-        all.push(...(out.Targets ?? []));
-        NextToken = out.NextToken;
-      } while (NextToken);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    return all;
+  return listAllPages(ctx, `events:targets:${rule}`, async (NextToken) => {
+    const out = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule, NextToken }));
+    return { items: out.Targets, next: out.NextToken };
   });
 }
 
