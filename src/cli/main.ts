@@ -24,6 +24,7 @@ import { registerStop } from './commands/stop.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerHistory } from './commands/history.js';
+import { registerCompletion } from './commands/completion.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerState(program);
   registerOutputs(program);
   registerPolicy(program);
+  registerCompletion(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type * as z from 'zod/mini';
 import { UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
+import { docPath } from '../base/docs.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
@@ -56,6 +57,11 @@ export interface LoadOptions {
   now?: Date;
   /** Told what is not wrong but worth saying (AWS_REGION differs from the config's region). */
   warn?: (message: string) => void;
+  /**
+   * The region of the AWS profile in force (aws/profiles.ts profileRegionInForce, given by the caller:
+   * the config layer reads no AWS file): used after AWS_DEFAULT_REGION, as the AWS CLI does.
+   */
+  profileRegion?: { profile: string; region: string };
 }
 
 const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -70,7 +76,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, 'create one with `batchctl init` (every key: docs/configuration.md), or pass --config');
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, `create one with \`batchctl init\` (every key: ${docPath('configuration.md')}), or pass --config`);
     if (code === 'EISDIR') throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
     throw new UserError(`cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
   }
@@ -147,7 +153,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   const at = (p: Problem) => locate(offsetOf(doc, p), p.path, p.message);
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     const what = raw === null || raw === undefined ? 'the file is empty' : `got ${kindOf(raw)}`;
-    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: docs/configuration.md)` })]);
+    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: ${docPath('configuration.md')})` })]);
   }
 
   // `jobs: { lister: }` (a job that changes nothing) is YAML null: the same as `lister: {}`.
@@ -179,9 +185,10 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     opts.region ? [opts.region, '--region']
       : fromFile !== undefined ? [fromFile, 'config']
         : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
-          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION'] : [undefined, ''];
+          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+            : opts.profileRegion ? [opts.profileRegion.region, `the region of profile ${printable(opts.profileRegion.profile, 64)}`] : [undefined, ''];
   if (value === undefined) {
-    problems.push({ path: ['region'], message: 'no region: set region in the config, --region or AWS_REGION' });
+    problems.push({ path: ['region'], message: 'no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile' });
     return undefined;
   }
   // A bad `region:` in the file is zod's to report; a bad flag or variable is ours.

@@ -3,6 +3,7 @@
  * costs (Fargate vCPU and memory for the run's duration), per hour and per month, from the price
  * table in pricing.ts with the config's `pricing:` overrides.
  */
+import { parseDuration, type DurationRange } from '../base/duration.js';
 import { REQUIRED_INTERFACE_ENDPOINTS, type JobConfig, type NetworkMode, type StackConfig } from '../config/schema.js';
 import { endpointAzCount } from '../model/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
@@ -392,16 +393,8 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
   return rows.map((r) => ({ ...r, savesMonthly: round(now - r.monthly) }));
 }
 
-/** `30s`, `5m`, `1h`, `90` (seconds), or combined like `1m30s`, as seconds. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(t);
-  if (!t || !m || (!m[1] && !m[2] && !m[3])) {
-    throw new UserError(`--duration: "${text}" is not a duration`, 'write seconds (300) or a number with a unit: 30s, 5m, 1h, 1m30s');
-  }
-  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
-}
+/** `cost --duration`: one run of every job, from a second to a year (longer is no batch run). */
+export const COST_DURATION_RANGE: DurationRange = { min: 1, max: 365 * 86_400, why: 'a run longer than a year is not a batch run' };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -417,7 +410,7 @@ function median(xs: number[]): number {
 export async function runCost(opts: StackOptions & { duration?: string; now?: Date }): Promise<CostReport> {
   const { loadStackConfig, openStack } = await import('../engine/stack.js');
   const now = opts.now ?? new Date(opts.clock?.now() ?? Date.now());
-  const seconds = opts.duration === undefined ? undefined : parseDuration(opts.duration);
+  const seconds = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', COST_DURATION_RANGE);
   const config = await loadStackConfig(opts);
   // Prices are checked before any AWS call: an unknown region is the user's to fix either way.
   const prices = resolvePrices(config);

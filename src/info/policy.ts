@@ -33,6 +33,7 @@
  * Each command has its own entry; a command added later adds its own, and a test that runs every
  * command against the fake AWS checks each call against that command's policy.
  */
+import { partitionOfRegion } from '../config/regions.js';
 import type { StackConfig } from '../config/schema.js';
 import { defaultBucketName } from '../config/schema.js';
 import { parseEcrImage } from '../config/image.js';
@@ -54,6 +55,7 @@ export const AWS_FREE_COMMANDS: Record<string, string> = {
   init: 'writes a config file; loads no AWS client',
   validate: 'reads the config only',
   policy: 'asks STS who the caller is, which needs no permission',
+  completion: 'prints a shell script; reads the config for job names',
 };
 
 /** Commands that call AWS but are not for an operator role (run them with your own credentials). */
@@ -515,7 +517,5 @@ async function recordedNames(
 
 /** The partition of a region, for ARNs when the account is given rather than asked. */
 export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
+  return partitionOfRegion(region);
 }

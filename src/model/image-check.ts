@@ -90,7 +90,7 @@ export async function checkImages(
     });
   }
   // Loaded here, not at the top: the CLI renders checks (imageWarnings) without loading ECR.
-  const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
+  const { DescribeImagesCommand } = await import('../aws/sdk/ecr.js');
   const byRepository = new Map<string, (ImageCheck & { id: ImageIdentifier })[]>();
   for (const c of checks.values()) byRepository.set(`${c.registryId}/${c.repository}`, [...(byRepository.get(`${c.registryId}/${c.repository}`) ?? []), c]);
 

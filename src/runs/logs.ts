@@ -4,6 +4,7 @@
  *
  * Only the CloudWatch Logs client is loaded: `logs` needs neither STS nor the state file.
  */
+import { parseSince, SINCE_RANGE } from '../base/duration.js';
 import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
@@ -289,15 +290,6 @@ async function liveTail(
   }
 }
 
-/** `--since`: `30m`, `2h`, `1d`, `90s`, `1w`, or an ISO 8601 time. */
-export function parseSince(text: string, now: number): number {
-  const m = /^(\d+)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3, w: 604_800e3 }[m[2] as 's']!;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : NaN;
-  if (Number.isNaN(t)) throw new UserError(`--since: cannot read '${text}'`, 'use a duration such as 30m, 2h, 1d, or an ISO time such as 2025-01-31T09:00:00Z');
-  return t;
-}
-
 /** A task id from an id, a short id or a task ARN. */
 export function taskIdOf(task: string): string {
   return task.split('/').at(-1) ?? task;
@@ -404,7 +396,7 @@ export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: strin
   const streams = logStreams(config, job, opts.task);
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['logs']);
   const now = (opts.now ?? Date.now)();
-  const since = opts.since ? parseSince(opts.since, now) : opts.task ? undefined : parseSince(DEFAULT_SINCE, now);
+  const since = opts.since ? parseSince(opts.since, '--since', now, SINCE_RANGE) : opts.task ? undefined : parseSince(DEFAULT_SINCE, '--since', now, SINCE_RANGE);
   const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, ...streams };
   if (opts.task) await checkRun(aws.logs, config, q, opts.task, opts);
   if (!job && config.jobs.length > 1) {

@@ -39,7 +39,7 @@ export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: str
  * the rule's `<time>`, and is dropped the same way (a manual run has no scheduled time).
  */
 export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, group: string, name: string): Promise<Target> {
-  const { GetScheduleCommand } = await import('@aws-sdk/client-scheduler');
+  const { GetScheduleCommand } = await import('../aws/sdk/scheduler.js');
   const upFirst = new UserError(`the schedule ${group}/${name} does not exist`, 'run `batchctl up` first');
   let s;
   try {

@@ -215,7 +215,7 @@ export class StackLock {
 
   /** The current holder, or undefined when nobody holds the lock. */
   async holder(): Promise<LockInfo | undefined> {
-    const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { GetParameterCommand } = await import('../aws/sdk/ssm.js');
     try {
       const out = await this.ssm.send(new GetParameterCommand({ Name: this.name }));
       return parseLock(out.Parameter?.Value ?? '');
@@ -230,7 +230,7 @@ export class StackLock {
   }
 
   private async put(value: string): Promise<void> {
-    const { PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { PutParameterCommand } = await import('../aws/sdk/ssm.js');
     for (let attempt = 0; ; attempt++) {
       try {
         await this.ssm.send(new PutParameterCommand({
@@ -251,7 +251,7 @@ export class StackLock {
   private async remove(id: string): Promise<boolean> {
     const holder = await this.holder();
     if (holder?.id !== id) return false;
-    const { DeleteParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { DeleteParameterCommand } = await import('../aws/sdk/ssm.js');
     try {
       await this.ssm.send(new DeleteParameterCommand({ Name: this.name }));
     } catch (err) {

@@ -72,7 +72,7 @@ describe('region', () => {
 
   it('reports a missing or malformed region', () => {
     expect(problemsOf(noRegion).details).toEqual([
-      'batch.config.yaml:2:1  region  no region: set region in the config, --region or AWS_REGION',
+      'batch.config.yaml:2:1  region  no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile',
     ]);
     expect(problemsOf(noRegion, { env: { AWS_REGION: 'tokyo' } }).details[0]).toContain('AWS_REGION "tokyo" is not an AWS region');
     expect(problemsOf(valid, { region: 'Tokyo', env: {} }).details[0]).toContain('--region "Tokyo" is not an AWS region');

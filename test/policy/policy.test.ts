@@ -532,13 +532,14 @@ describe('the policy keeps up with the code', () => {
     for (const file of walk(join(ROOT, 'src'))) {
       const text = readFileSync(file, 'utf8');
       // The service: the SDK package (imported statically or lazily by the file) that has the command.
-      const clients = [...new Set([...text.matchAll(/'@aws-sdk\/client-([a-z0-9-]+)'/g)].map((m) => m[1]))];
+      // (src/aws/sdk/<service>.ts re-exports a package's client and the commands loaded on demand.)
+      const clients = [...new Set([...text.matchAll(/'(?:@aws-sdk\/client-|[./]*aws\/sdk\/)([a-z0-9-]+?)(?:\.js)?'/g)].map((m) => m[1]))];
       for (const m of text.matchAll(/new ([A-Z][A-Za-z0-9]+)Command\(/g)) {
         const svc = { 'cloudwatch-logs': 'logs', 'secrets-manager': 'secretsmanager', eventbridge: 'events', sfn: 'states' } as Record<string, string>;
         const candidates = clients.filter((c) => existsSync(join(ROOT, 'node_modules/@aws-sdk', `client-${c}`, 'dist-types/commands', `${m[1]}Command.d.ts`)));
         // Several packages have it (TagResource...): the one the file takes it from.
         const pkg = candidates.length > 1
-          ? candidates.find((c) => new RegExp(`\\{[^}]*\\b${m[1]}Command\\b[^}]*\\}\\s*(from|=\\s*await import\\()\\s*'@aws-sdk/client-${c}'`).test(text))
+          ? candidates.find((c) => new RegExp(`\\{[^}]*\\b${m[1]}Command\\b[^}]*\\}\\s*(from|=\\s*await import\\()\\s*'(@aws-sdk/client-|[./]*aws/sdk/)${c}(\\.js)?'`).test(text))
           : candidates[0];
         if (!pkg) throw new Error(`${file}: cannot tell which AWS service ${m[1]}Command belongs to`);
         inSource.add(`${svc[pkg] ?? pkg}:${m[1]}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand } from '../lib/common.js';
+import { DURATION_FORMS } from '../../base/duration.js';
 import { formatSeconds, table } from './status.js';
 import type { CostReport } from '../../info/cost.js';
 import { usd } from '../../model/pricing.js';
@@ -138,7 +139,7 @@ export function registerCost(program: Command): void {
   program
     .command('cost')
     .description('estimate the stack\'s fixed cost, the cost of one run and per month, and what `down --endpoints` saves')
-    .option('--duration <time>', 'run duration: 30s, 5m, 1h or seconds (default: median of the recent runs, else 5m)')
+    .option('--duration <time>', `run duration, 1s to 365d: ${DURATION_FORMS} (default: median of the recent runs, else 5m)`)
     .action(async (opts: { duration?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runCost }, { WarningsReporter }] = await Promise.all([import('../../info/cost.js'), import('../lib/output.js')]);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { runCommand } from '../lib/common.js';
+import { sinceFlag } from '../lib/flags.js';
+import { parseSince, SINCE_HELP, SINCE_RANGE } from '../../base/duration.js';
 import type { HistoryEntry, HistoryReport } from '../../runs/history.js';
 import { formatSeconds, table } from './status.js';
 
@@ -52,11 +54,11 @@ export function registerHistory(program: Command): void {
     .command('history')
     .argument('[job]', 'one job (default: every job of the stack)')
     .description('list runs newest first (trigger, scheduled time, start, stop, exit code, image) and scheduled times that produced no run, beyond the hour ECS keeps stopped tasks')
-    .option('--since <when>', 'how far back: a duration (30m, 24h, 7d, 2w) or an ISO date (2026-11-28, 2026-11-28T03:00:00Z)', '7d')
-    .action(async (job: string | undefined, opts: { since: string }, cmd: Command) =>
+    .option('--since <when>', `how far back: ${SINCE_HELP} (default: 7d)`, sinceFlag('--since', SINCE_RANGE))
+    .action(async (job: string | undefined, opts: { since?: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runHistory, parseSince }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
-        const since = parseSince(opts.since, new Date());
+        const [{ runHistory }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
+        const since = new Date(opts.since ?? parseSince('7d', '--since', Date.now(), SINCE_RANGE));
         const report = await runHistory({
           configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
           statePath: flags.state, reporter: new WarningsReporter(), job, since,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand } from '../lib/common.js';
+import { SINCE_HELP } from '../../base/duration.js';
 
 /** `batchctl logs`: the job's log events, optionally followed (loads only the CloudWatch Logs client). */
 export function registerLogs(program: Command): void {
@@ -7,7 +8,7 @@ export function registerLogs(program: Command): void {
     .command('logs')
     .argument('[job]', "one job's events (default: every job's, with a job column when the stack has several)")
     .description("print the jobs' log events; --tail keeps following (Ctrl-C ends)")
-    .option('--since <when>', 'from this long ago (30m, 2h, 1d) or an ISO time (default: 1h; a whole run with --task)')
+    .option('--since <when>', `from when: ${SINCE_HELP} (default: 1h; a whole run with --task)`)
     .option('--filter <pattern>', 'CloudWatch Logs filter pattern, e.g. ERROR or "\\"bucket not found\\""')
     .option('--task <id>', "one run's stream: task id, its first 8 characters, or the task ARN")
     .option('-f, --tail', 'keep following: new events as they arrive')

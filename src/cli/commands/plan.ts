@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand } from '../lib/common.js';
+import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { fmt } from '../../base/format.js';
 import type { FieldChange } from '../../engine/types.js';
 
@@ -22,7 +23,7 @@ export function registerPlan(program: Command): void {
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
     .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
     .option('--force', 'with --out: replace a file that is not a saved plan (never the config or the state)')
-    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
+    .option('--parallel <n>', 'lookups in flight at once, 1 to 256', countFlag('--parallel', 1, PARALLEL_MAX), 64)
     .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; force?: boolean; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }, { imageWarnings }] = await Promise.all([import('../../stack/plan.js'), import('../lib/output.js'), import('../../model/image-check.js')]);

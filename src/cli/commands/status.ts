@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand } from '../lib/common.js';
+import { countFlag } from '../lib/flags.js';
 import type { ResourceStatus, StatusReport } from '../../runs/status.js';
 import type { RunInfo } from '../../runs/run-info.js';
 import { imageWarnings } from '../../model/image-check.js';
@@ -242,7 +243,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('show which resources exist and match the config, the endpoints, the next scheduled runs and the last runs (read-only)')
-    .option('--runs <n>', 'how many recent runs to show', positiveInt('--runs'), 5)
+    .option('--runs <n>', 'how many recent runs to show, 1 to 100', countFlag('--runs', 1, 100, 'ECS keeps a stopped task for about an hour; older runs are in `batchctl history`'), 5)
     .action(async (opts: { runs: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runStatus }, { WarningsReporter }] = await Promise.all([import('../../runs/status.js'), import('../lib/output.js')]);

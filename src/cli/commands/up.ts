@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand } from '../lib/common.js';
+import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from '../lib/output.js';
 import type { ResourceAction, ResourceEvent } from '../../engine/reporter.js';
 import type { UpReport } from '../../stack/up.js';
@@ -10,7 +11,7 @@ export function registerUp(program: Command): void {
     .command('up')
     .argument('[plan]', 'a plan saved by `plan --out`: apply exactly its changes, or refuse (exit 2, nothing changed) when anything moved since it was made')
     .description('create or update every resource of the stack, in dependency order (idempotent)')
-    .option('--parallel <n>', 'steps in flight at once (mutating calls are paced per AWS throttling bucket whatever the number)', positiveInt('--parallel'), 64)
+    .option('--parallel <n>', 'steps in flight at once, 1 to 256 (mutating calls are paced per AWS throttling bucket whatever the number)', countFlag('--parallel', 1, PARALLEL_MAX), 64)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
     .action(async (planFile: string | undefined, opts: { parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {

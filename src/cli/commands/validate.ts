@@ -9,10 +9,11 @@ export function registerValidate(program: Command): void {
     .action(async (_opts, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         // The config loader alone: not the stack module, which brings the state and AWS client code.
-        const { loadConfig } = await import('../../config/load.js');
+        const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([import('../../config/load.js'), import('../../aws/profiles.js')]);
         const warnings: string[] = [];
         const config = await loadConfig(flags.config, {
           region: flags.region,
+          profileRegion: profileRegionInForce(flags.profile),
           warn: (m) => { warnings.push(m); process.stderr.write(`warning: ${m}\n`); },
         });
         if (flags.json) {

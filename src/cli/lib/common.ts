@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { describeError, exitCodeFor } from './errors.js';
 import { installInterrupt, type Interrupt } from './interrupt.js';
+import { checkFlags } from './flags.js';
 
 /** Flags defined on the program and readable from every command. */
 export interface GlobalFlags {
@@ -60,6 +61,7 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   const interrupt = installInterrupt({ json: flags.json });
   interrupt.nextSteps(() => NEXT_STEPS[cmd.name()] ?? ['hint: nothing was changed']);
   try {
+    checkFlags(cmd.optsWithGlobals());
     const code = await body(flags, interrupt);
     process.exitCode = code ?? 0;
   } catch (err) {
@@ -72,17 +74,4 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   } finally {
     interrupt.dispose();
   }
-}
-
-/** A positive integer flag. */
-export function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      // Thrown inside commander's parser: commander prints it and exits 1; keep our exit code 2.
-      process.stderr.write(`error: ${name} takes a whole number from 1 up (got '${v}')\n`);
-      process.exit(2);
-    }
-    return n;
-  };
 }
