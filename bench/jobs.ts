@@ -119,13 +119,13 @@ console.log(`status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} cal
 // 5. Peak RSS of the real CLI running `up` of the jobs in its own process.
 if (!process.env.SKIP_RSS) {
   const dir = mkdtempSync(join(tmpdir(), 'batchctl-rss-'));
-  // The fake's client side (remote-preload.ts), bundled into node_modules so that its imports resolve to
-  // the repository's packages; the AWS SDK stays external: the CLI's dist/ loads the same one.
+  // The fake's client side (test/fake-aws/remote-preload.mjs), bundled into node_modules so that its
+  // imports resolve to the repository's packages; the AWS SDK stays external: the CLI's dist/ loads the same one.
   const cache = join(ROOT, 'node_modules', '.cache', 'batchctl-bench');
   mkdirSync(cache, { recursive: true });
   const preload = join(cache, 'remote-preload.mjs');
   await build({
-    entryPoints: [join(ROOT, 'bench/remote-preload.ts')], bundle: true, format: 'esm', platform: 'node', outfile: preload,
+    entryPoints: [join(ROOT, 'test/fake-aws/remote-preload.mjs')], bundle: true, format: 'esm', platform: 'node', outfile: preload,
     external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'warning',
   });
   const served = createFakeAws({ install: false });
@@ -138,7 +138,7 @@ if (!process.env.SKIP_RSS) {
   // GNU time's %M: the process's peak resident set, in KB.
   // Not spawnSync: the fake it talks to is served from this process's event loop.
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up'], {
+    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up', '--yes'], {
       env: { ...process.env, FAKE_AWS_URL: server.url }, cwd: dir,
     });
     let stdout = '';

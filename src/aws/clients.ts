@@ -97,7 +97,10 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   /** CloudWatch (metrics and alarms): the alarm on the dead-letter queue. */
   readonly cloudwatch: CloudWatchClient;
-  /** Systems Manager (Parameter Store): the stack's lock, loaded only by the commands that take it. */
+  /**
+   * SSM Parameter Store: the stack's lock (taken by the commands that change the stack), and checking that the
+   * job secrets it holds exist (their metadata, never a value). Loaded only by the commands that need either.
+   */
   readonly ssm: SSMClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
@@ -108,8 +111,11 @@ export interface AwsClients {
   readonly once: Pick<AwsClients, 'ec2' | 'ecs'>;
 }
 
-/** Services `up`, `plan` and `down` need. */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch'];
+/**
+ * Services `up`, `plan` and `down` need. `ssm` is loaded only for a config with a job secret from
+ * Parameter Store (engine/stack.ts drops it otherwise).
+ */
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch', 'ssm'];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -397,8 +403,7 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
   ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
   secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
   sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
-  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'],
-  ssm: ['Systems Manager', 'SSM'],
+  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'], ssm: ['SSM', 'SSM'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */
@@ -479,7 +484,10 @@ export function nameFailedAnswer(err: unknown, service: ServiceName, command: st
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; batchctlAnswer?: FailedAnswer };
   const status = e.$metadata?.httpStatusCode;
   if (typeof status !== 'number' || e.batchctlAnswer) return err;
-  const noCode = !e.name || e.name === 'Unknown' || e.name === 'UnknownError' || e.name === 'Error';
+  // A page a JSON-protocol client cannot parse (a proxy's HTML) surfaces as a SyntaxError carrying the
+  // answer's metadata: no AWS error code either, as the XML-protocol clients already say ("Unknown").
+  const unparsed = e.name === 'SyntaxError';
+  const noCode = !e.name || e.name === 'Unknown' || e.name === 'UnknownError' || e.name === 'Error' || unparsed;
   if (status < 500 && !noCode) return err;
   const attempts = e.$metadata?.attempts ?? 1;
   const operation = (command ?? '').replace(/Command$/, '');
@@ -489,6 +497,9 @@ export function nameFailedAnswer(err: unknown, service: ServiceName, command: st
   try {
     Object.defineProperty(err, 'batchctlAnswer', { value: answer, enumerable: false });
     Object.defineProperty(err, 'message', { value: message, enumerable: false, writable: true, configurable: true });
+    if (unparsed) {
+      Object.defineProperty(err, 'name', { value: 'Unknown', enumerable: false, writable: true, configurable: true });
+    }
   } catch {
     // A frozen error: left as it is.
   }

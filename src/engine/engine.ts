@@ -234,8 +234,12 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
+    // Missing when the run began, and found as the config wants it once its parent was made: AWS created
+    // it with the parent (S3 encrypts and blocks public access on every new bucket). This run created it,
+    // as the plan said it would: counted so, so plan, up and down count the same resources the same way.
+    const reported = action === 'unchanged' && prior?.action === 'create' && !prior.found ? 'created' : action;
     emit({
-      key: node.key, kind: node.kind.kind, label: node.kind.label, action,
+      key: node.key, kind: node.kind.kind, label: node.kind.label, action: reported,
       id: record.id, arn: record.arn, changes, durationMs: clock.now() - t0,
     });
   };

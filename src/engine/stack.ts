@@ -3,7 +3,7 @@
  * user errors surface before any AWS call (a bad config never reaches AWS).
  */
 import type { StackConfig } from '../config/schema.js';
-import { defaultBucketName } from '../config/schema.js';
+import { defaultBucketName, jobsReadParameters } from '../config/schema.js';
 import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } from '../aws/clients.js';
 import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from '../base/clock.js';
@@ -122,7 +122,12 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
-  const wanted: ServiceName[] = lockCommand && !services.includes('ssm') ? [...services, 'ssm'] : services;
+  // SSM holds the stack's lock (taken by the commands that change the stack) and job secrets from
+  // Parameter Store: a command that needs neither does not load its SDK.
+  const needsSsm = lockCommand !== undefined || jobsReadParameters(config.jobs);
+  const wanted: ServiceName[] = needsSsm
+    ? (services.includes('ssm') ? services : [...services, 'ssm'])
+    : services.filter((s) => s !== 'ssm');
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, wanted);
   const who = await awsStep('checking who you are (your AWS credentials)', () => callerIdentity(aws));
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);

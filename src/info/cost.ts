@@ -9,7 +9,9 @@ import { endpointAzCount } from '../model/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from '../base/errors.js';
 import { deadLetterAlarmOn } from '../model/notify.js';
-import { STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable } from '../model/pricing.js';
+import {
+  FREE_EPHEMERAL_GIB, STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable,
+} from '../model/pricing.js';
 import type { StackOptions } from '../engine/stack.js';
 
 /** Prices resolved for a config: the table with overrides applied, and the Fargate rate for its architecture. */
@@ -33,8 +35,16 @@ export interface JobCost {
   job: string;
   family: string;
   cpuArchitecture: 'X86_64' | 'ARM64';
-  /** The Fargate rates for the job's architecture. */
-  prices: { fargateVcpuHour: number; fargateGbHour: number };
+  /** Where its first attempt runs: on-demand Fargate, or Fargate Spot (priced at the Spot rates). */
+  capacity: 'on-demand' | 'spot';
+  /**
+   * The Fargate rates for the job's architecture (on-demand), the Spot rates for a Spot job (and when they
+   * were recorded, or `config`), and the ephemeral storage rate beyond the free 20 GiB.
+   */
+  prices: {
+    fargateVcpuHour: number; fargateGbHour: number; ephemeralStorageGbHour: number;
+    fargateSpotVcpuHour?: number; fargateSpotGbHour?: number; spotAsOf?: string;
+  };
   run: {
     vcpu: number;
     memoryGb: number;
@@ -46,9 +56,18 @@ export interface JobCost {
     durationNote?: string;
     /** The public IPv4 address held while the run lasts (0 without a public IP). */
     publicIpv4: number;
-    /** Fargate plus the public IPv4 address. */
+    /** `task.ephemeralStorageGiB`, when set, and what its GiB beyond the free 20 cost a run. */
+    ephemeralStorageGiB?: number;
+    ephemeralStorage: number;
+    /** Fargate (Spot rates for a Spot job), the storage and the public IPv4 address. */
     cost: number;
   };
+  /**
+   * A Spot job: the same run on on-demand Fargate, what Spot saves a run and a month (and in percent), and
+   * what a run costs at most when Spot reclaims it just before it ends (that part, and the whole run again
+   * on-demand).
+   */
+  spot?: { onDemandRun: number; savesPerRun: number; savesMonthly: number; savesPercent: number; reclaimedRunAtMost: number };
   schedule: {
     expression: string;
     enabled: boolean;
@@ -169,6 +188,13 @@ export function resolvePrices(config: StackConfig): StackPrices {
     out.overridden = p.overridden;
     out.fargate[arch] = p.fargate;
   }
+  if (config.jobs.some((j) => j.task.capacity === 'spot') && !out.table?.fargateSpot) {
+    const missing = (['fargateSpotVcpuHour', 'fargateSpotGbHour'] as const).filter((k) => config.pricing[k] === undefined);
+    throw new UserError(
+      `batchctl has no Fargate Spot prices for region ${config.region}`,
+      `set them in the config under pricing: ${missing.join(', ')} (USD per vCPU-hour and per GB-hour, the Fargate pricing page's Spot table)`,
+    );
+  }
   return out as StackPrices;
 }
 
@@ -263,7 +289,12 @@ export function computeCost(
     const vcpu = job.task.cpu / 1024;
     const memoryGb = job.task.memory / 1024;
     const billed = billedSeconds(d.durationSeconds);
-    const fargateRun = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const spotRates = job.task.capacity === 'spot' ? table.fargateSpot : undefined;
+    const rates = spotRates ?? fargate;
+    const onDemandFargate = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const storageGib = job.task.ephemeralStorageGiB;
+    const storageRun = storageGib ? Math.max(0, storageGib - FREE_EPHEMERAL_GIB) * table.ephemeralStorageGbHour * (billed / 3600) : 0;
+    const fargateRun = (vcpu * rates.vcpuHour + memoryGb * rates.gbHour) * (billed / 3600) + storageRun;
     const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
     const runCost = fargateRun + ipv4Run;
     const { enabled, expression, timezone } = job.schedule;
@@ -271,14 +302,25 @@ export function computeCost(
     const runsMonthly = perMonth * runCost;
     const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, perMonth) : undefined;
     runsByJob.push({ fargateRun, billed, runs: perMonth, ...(sm ? { stateMachineRun: sm.perRun } : {}) });
+    const onDemandRun = onDemandFargate + storageRun + ipv4Run;
     return {
-      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture,
-      prices: { fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour },
+      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture, capacity: job.task.capacity,
+      prices: {
+        fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, ephemeralStorageGbHour: table.ephemeralStorageGbHour,
+        ...(spotRates ? { fargateSpotVcpuHour: spotRates.vcpuHour, fargateSpotGbHour: spotRates.gbHour, spotAsOf: spotRates.asOf } : {}),
+      },
       run: {
         vcpu, memoryGb, durationSeconds: d.durationSeconds, billedSeconds: billed,
         durationSource: d.durationSource ?? 'flag', ...(d.durationNote ? { durationNote: d.durationNote } : {}),
-        publicIpv4: round(ipv4Run), cost: round(runCost),
+        publicIpv4: round(ipv4Run), ...(storageGib ? { ephemeralStorageGiB: storageGib } : {}), ephemeralStorage: round(storageRun), cost: round(runCost),
       },
+      ...(spotRates ? {
+        spot: {
+          onDemandRun: round(onDemandRun), savesPerRun: round(onDemandRun - runCost), savesMonthly: round((onDemandRun - runCost) * perMonth),
+          savesPercent: onDemandRun ? Math.round(((onDemandRun - runCost) / onDemandRun) * 1000) / 10 : 0,
+          reclaimedRunAtMost: round(runCost + onDemandRun),
+        },
+      } : {}),
       schedule: {
         expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
         engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
@@ -314,13 +356,15 @@ export function computeCost(
  * for a run whose first attempt succeeds; each retry one more. A run whose last attempt fails ends at
  * the Run task state (its failure is the execution's), so a succeeding last attempt is the most.
  */
-export function transitionsPerRun(retries: number): { first: number; max: number } {
-  return { first: 3, max: 3 + retries };
+export function transitionsPerRun(retries: number, spot = false): { first: number; max: number } {
+  // Spot: a failed Spot attempt adds the Spot failure? choice and the on-demand state (and, with retries,
+  // the wait before it, then one transition per further retry).
+  return { first: 3, max: spot ? 5 + retries : 3 + retries };
 }
 
 /** What a job's state machine adds: its transitions, per run and in a month of runs. */
 export function stateMachineCost(policy: NonNullable<JobConfig['runPolicy']>, per1k: number, runsPerMonth: number): StateMachineCost {
-  const t = transitionsPerRun(policy.retries);
+  const t = transitionsPerRun(policy.retries, policy.spot === true);
   const perMonth = t.first * runsPerMonth;
   return {
     retries: policy.retries,
@@ -444,4 +488,83 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
     }
   }
   return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
+}
+
+/** A plan entry as the monthly cost change reads it. */
+export interface CostedEntry {
+  key: string;
+  kind: string;
+  action: string;
+  /** The job whose node it is (undefined for the shared resources). */
+  job?: string;
+  changes?: readonly { field: string; from?: unknown; to?: unknown }[];
+}
+
+/** What applying a plan does to the monthly cost: before and after, at the same prices and run duration. */
+export interface CostChange {
+  before: number;
+  after: number;
+  pricesAsOf: string;
+  /** The run duration assumed for every job (`up` reads no recent runs). */
+  runSeconds: number;
+}
+
+/** The kinds whose presence runs a job on its schedule: its monthly runs are counted on them. */
+const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
+
+/**
+ * The monthly cost of what exists before a plan is applied and after, node by node: what bills while it
+ * exists (each interface endpoint in its zones, the secret, the dead-letter alarm) and each job's
+ * runs, counted on its schedule. A task size changed by the plan is priced at its old size before.
+ * Pure: no AWS call; undefined when the region has no prices.
+ */
+export function costChange(config: StackConfig, entries: readonly CostedEntry[], now: Date): CostChange | undefined {
+  let prices: StackPrices;
+  try {
+    prices = resolvePrices(config);
+  } catch {
+    return undefined;
+  }
+  const { table } = prices;
+  // A switch away from private endpoints deletes endpoints the config no longer places: price them in
+  // the zones the tasks run in.
+  const azs = endpointAzCount(config) || new Set(config.network.batchSubnets.map((s) => s.az)).size;
+  const perEndpoint = endpointCost(table, 1, azs).monthly;
+  const runMonthly = (job: JobConfig, cpu = job.task.cpu, memory = job.task.memory): number => {
+    const fargate = prices.fargate[job.task.cpuArchitecture]!;
+    const billed = billedSeconds(DEFAULT_RUN_SECONDS);
+    const run = ((cpu / 1024) * fargate.vcpuHour + (memory / 1024) * fargate.gbHour) * (billed / 3600)
+      + (config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0);
+    const runs = job.schedule.enabled ? runsPerMonth(job.schedule.expression, now, job.schedule.timezone ?? 'UTC') : 0;
+    const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, runs).monthly : 0;
+    return runs * run + sm;
+  };
+  const jobs = new Map(config.jobs.map((j) => [j.name, j]));
+  // The size each job's tasks have before the plan: the `from` of a task definition's cpu and memory changes.
+  const sizeBefore = new Map<string, { cpu?: number; memory?: number }>();
+  for (const e of entries) {
+    if (e.kind !== 'ecs.task-definition' || e.action !== 'update' || !e.job) continue;
+    const from = (field: string) => {
+      const v = Number(e.changes?.find((c) => c.field === field)?.from);
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    };
+    sizeBefore.set(e.job, { cpu: from('cpu'), memory: from('memory') });
+  }
+  const nodeCost = (e: CostedEntry, when: 'before' | 'after'): number => {
+    if (e.kind === 'ec2.vpc-interface-endpoint') return perEndpoint;
+    if (e.kind === 'secretsmanager.secret') return table.secretMonth;
+    if (e.kind === 'cloudwatch.alarm') return table.alarmMonth;
+    const job = e.job === undefined ? undefined : jobs.get(e.job);
+    if (!job || !TRIGGER_KINDS.has(e.kind)) return 0;
+    const old = when === 'before' ? sizeBefore.get(job.name) : undefined;
+    return runMonthly(job, old?.cpu, old?.memory);
+  };
+  let before = 0;
+  let after = 0;
+  for (const e of entries) {
+    if (e.action === 'error') continue;
+    if (e.action !== 'create') before += nodeCost(e, 'before');
+    if (e.action !== 'delete' && e.action !== 'forget') after += nodeCost(e, 'after');
+  }
+  return { before: round(before), after: round(after), pricesAsOf: table.asOf, runSeconds: DEFAULT_RUN_SECONDS };
 }

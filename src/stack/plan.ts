@@ -36,7 +36,10 @@ export async function runPlan(opts: StackOptions & { parallel?: number; out?: st
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
-    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const checked = await preflight({
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
+      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+    });
     // The images are read alongside the walk: one call per repository, no wait added.
     const [plan, images] = await Promise.all([
       planStack(

@@ -7,11 +7,13 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
 import { up as converge, type EngineEnv, type RunResult, type UpOptions } from '../engine/engine.js';
-import { basisOf, planOf } from '../engine/plan.js';
+import { basisOf, planOf, type Plan } from '../engine/plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { checkStackImages, type ImageCheck } from '../model/image-check.js';
+import { realClock } from '../base/clock.js';
+import type { StackConfig } from '../config/schema.js';
 
 /** The result of `up`, with what identifies the stack. */
 export interface UpReport extends RunResult {
@@ -23,13 +25,24 @@ export interface UpReport extends RunResult {
   plan?: { path: string; id: string; createdAt: string };
   /** Each job's image, and whether it is in its repository: `up` creates the repository, `push` fills it. */
   images: ImageCheck[];
+  /** `approve` answered no: nothing was written. */
+  declined?: boolean;
 }
 
 /** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
 export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirstWrite' | 'beforeStep'> {
   /** A plan written by `plan --out`: applied only if nothing moved since, and only its changes. */
   planFile?: string;
+  /**
+   * Asked with the plan once everything is assessed, before the first write, when the plan changes
+   * something `up` can make (the lock is held meanwhile, so what is shown is what is applied). False:
+   * nothing is written and the report says `declined`. Not asked with a saved plan (it is the approval).
+   */
+  approve?: (plan: Plan, config: StackConfig) => Promise<boolean>;
 }
+
+/** `approve` said no: thrown before the first write, turned into a declined report. */
+class Declined extends Error {}
 
 /** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
 export async function runUp(opts: RunUpOptions): Promise<UpReport> {
@@ -44,7 +57,10 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   try {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const checked = await preflight({
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
+      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+    });
     const env: EngineEnv = {
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
       reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
@@ -60,13 +76,30 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     // at the end. A repository up is creating holds no image yet.
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
+    const approve = opts.approve;
+    const started = (opts.clock ?? realClock).now();
     const result = await converge(env, {
       parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
       ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
         const plan = await planOf(env, graph, assessment);
         return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
-      }) : {}),
+      }) : approve ? {
+        async beforeFirstWrite(graph, assessment) {
+          const plan = await planOf(env, graph, assessment);
+          // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
+          if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
+          if (!(await approve(plan, stack.config))) throw new Declined();
+        },
+      } : {}),
+    }).catch((err: unknown) => {
+      if (err instanceof Declined) return undefined;
+      throw err;
     });
+    if (!result) {
+      const none = { created: 0, updated: 0, deleted: 0, unchanged: 0, absent: 0, failed: 0, skipped: 0 };
+      images.catch(() => {});
+      return { ...head, events: [], counts: none, wallMs: (opts.clock ?? realClock).now() - started, failures: [], images: [], declined: true };
+    }
     return { ...head, ...result, images: await images };
   } catch (err) {
     const result = (err as { result?: RunResult }).result;

@@ -36,6 +36,11 @@ beforeAll(async () => {
         return ec2('DescribeVpcEndpointServices', `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services.map(([x, type]) =>
           `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`).join('')}</serviceDetailSet>`);
       }
+      // The preflight's read of the region's Logs resource policies (JSON protocol): none.
+      if (answers === 'sts+preflight' && String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeResourcePolicies')) {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        return res.end(JSON.stringify({ resourcePolicies: [] }));
+      }
       res.writeHead(503, { 'content-type': 'text/html' });
       res.end('<html><body><h1>503 Service Unavailable</h1></body></html>');
     });
@@ -68,7 +73,11 @@ describe('every call answered 503', () => {
     answers = 'sts';
     const s = scratch();
     expect(await io.run('-c', s.configPath, 'plan')).toBe(1);
-    expect(io.err.join('')).toMatch(/^error: preflight \((availability zones|VPC endpoint services)\): find failed: Unknown: EC2 Describe(AvailabilityZones|VpcEndpointServices) answered HTTP 503 Service Unavailable \(no AWS error code in the answer\) after 2 attempts\n/);
+    // Whichever of the preflight's reads fails first: EC2's (XML) or Logs' (JSON: its client cannot parse the page).
+    const steps = 'availability zones|VPC endpoint services|CloudWatch Logs resource policies';
+    expect(io.err.join('')).toMatch(new RegExp(`^error: preflight \\((${steps})\\): `
+      + 'find failed: Unknown: (EC2 Describe(AvailabilityZones|VpcEndpointServices)|CloudWatch Logs DescribeResourcePolicies) '
+      + 'answered HTTP 503 Service Unavailable \\(no AWS error code in the answer\\) after 2 attempts\n'));
   }, 60_000);
 
   it('past the preflight, each resource\'s step names its resource, the step and the answer', async () => {

@@ -23,7 +23,7 @@ describe('cleanups on interrupt', () => {
       const lock = await acquire('batchctl up');
       expect(pendingCleanups()).toBe(before + 1);
       await runCleanups(600);
-      expect(fake.ssm.parameters.has(NAME)).toBe(false);
+      expect(fake.ssm.byNameOrArn(NAME)).toBeUndefined();
       await lock.release();
       expect(pendingCleanups()).toBe(before);
       // Released once: the interrupt's release and the command's own are one.
@@ -41,9 +41,11 @@ describe('cleanups on interrupt', () => {
     const fake = createFakeAws();
     try {
       const lock = await acquire('batchctl up');
-      fake.ssm.addParameter(NAME, JSON.stringify({ ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere', command: 'batchctl down' }));
+      const other = { ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere',
+        command: 'batchctl down' };
+      fake.ssm.addParameter({ name: NAME, value: JSON.stringify(other), type: 'String' });
       await runCleanups(600);
-      expect(JSON.parse(fake.ssm.parameters.get(NAME)!.value).id).toBe('another-run');
+      expect(JSON.parse(fake.ssm.byNameOrArn(NAME)!.value).id).toBe('another-run');
       await lock.release();
     } finally {
       fake.uninstall();

@@ -19,7 +19,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.uninstall());
 const lockOf = () => new StackLock(ssm, 'sample-batch', 'ap-northeast-1');
-const stored = () => fake.ssm.parameters.get(NAME);
+const stored = () => fake.ssm.byNameOrArn(NAME);
 
 describe('the stack lock (a Parameter Store parameter)', () => {
   it('is created once, standard tier and tagged; a second run is refused naming the holder and its age', async () => {
@@ -45,7 +45,10 @@ describe('the stack lock (a Parameter Store parameter)', () => {
 
   it('a stale lock of another machine is shown with its age; --force-unlock <id> removes exactly that lock, a wrong id nothing', async () => {
     const startedAt = new Date(Date.now() - (2 * 3600 + 5 * 60) * 1000).toISOString();
-    fake.ssm.addParameter(NAME, JSON.stringify({ id: 'a1b2c3d4e5f6', command: 'batchctl up', user: 'ci', host: 'runner-7', pid: 4242, startedAt, machine: 'other' }));
+    const stale = {
+      id: 'a1b2c3d4e5f6', command: 'batchctl up', user: 'ci', host: 'runner-7', pid: 4242, startedAt, machine: 'other',
+    };
+    fake.ssm.addParameter({ name: NAME, value: JSON.stringify(stale), type: 'String' });
     const err = await lockOf().lock({ command: 'batchctl up' }).catch((e) => e);
     expect(err.message).toMatch(/by ci on runner-7, pid 4242, since \S+ \(2h05m ago\), lock id a1b2c3d4e5f6$/);
     const wrong = await lockOf().lock({ command: 'batchctl up', forceUnlock: 'ffffffffffff' }).catch((e) => e);
@@ -73,16 +76,16 @@ describe('the stack lock (a Parameter Store parameter)', () => {
   it('the lock of a dead process of this machine is taken over; a live one, or another machine\'s, is not', async () => {
     // PIDs above the kernel's pid_max cannot exist.
     const dead = { id: 'dead00000000', command: 'batchctl up', user: 'me', host: hostname(), pid: 2 ** 30, startedAt: new Date().toISOString(), machine: machineId() };
-    fake.ssm.addParameter(NAME, JSON.stringify(dead));
+    fake.ssm.addParameter({ name: NAME, value: JSON.stringify(dead), type: 'String' });
     const warnings: string[] = [];
     const lock = await lockOf().lock({ command: 'batchctl up', warn: (m) => warnings.push(m) });
     expect(warnings).toEqual([expect.stringMatching(/^took over the lock of a run of this machine that is gone: pid 1073741824 .*lock id dead00000000/)]);
     await lock.release();
     // Same host name, another boot (another machine, or this one before a reboot... or a container elsewhere): refused.
-    fake.ssm.addParameter(NAME, JSON.stringify({ ...dead, machine: 'another-boot' }));
+    fake.ssm.addParameter({ name: NAME, value: JSON.stringify({ ...dead, machine: 'another-boot' }), type: 'String' });
     expect(await lockOf().lock({ command: 'batchctl up' }).catch((e) => e)).toBeInstanceOf(LockHeld);
     // A live process of this machine: refused.
-    fake.ssm.addParameter(NAME, JSON.stringify({ ...dead, pid: process.ppid }));
+    fake.ssm.addParameter({ name: NAME, value: JSON.stringify({ ...dead, pid: process.ppid }), type: 'String' });
     expect(await lockOf().lock({ command: 'batchctl up' }).catch((e) => e)).toBeInstanceOf(LockHeld);
   });
 
@@ -111,7 +114,7 @@ describe('the stack lock (a Parameter Store parameter)', () => {
   });
 
   it('a lock nobody can read (written by hand) gets an id from its content that --force-unlock takes', async () => {
-    fake.ssm.addParameter(NAME, 'not json');
+    fake.ssm.addParameter({ name: NAME, value: 'not json', type: 'String' });
     const err = await lockOf().lock({ command: 'batchctl up' }).catch((e) => e);
     const id = /lock id ([0-9a-f]{12})/.exec(err.message)![1]!;
     await (await lockOf().lock({ command: 'batchctl up', forceUnlock: id })).release();

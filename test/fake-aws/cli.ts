@@ -1,6 +1,6 @@
 /**
  * Run the real CLI against the in-memory fake AWS, for trying commands and for the examples in README.md and docs/:
- *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
+ *   node --import tsx test/fake-aws/cli.ts up --yes --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
  * make it feel like AWS; FAKE_BUCKETS=a,b creates those buckets first (a team's state bucket).
  * FAKE_USER_NETWORK=nat (or =public, without the NAT gateway) first builds a network
@@ -19,10 +19,15 @@
  * `--then fake:fire <ISO time>` (one argument) fires the stack's first live trigger for that scheduled
  * time, as EventBridge or Scheduler would (the task starts now, with that BATCH_SCHEDULED_TIME), for the
  * example of `history`.
+ * For the job secrets examples: `--then fake:secret <name> <value> [<kms alias>]` adds a Secrets Manager secret
+ * of yours (a JSON object value is kept as JSON) and `--then fake:parameter <name> <value> [<kms alias>]` an SSM
+ * SecureString parameter, each encrypted with a new customer managed key of that alias when one is given.
+ * FAKE_SPOT=none: Fargate Spot has no capacity; FAKE_SPOT_INTERRUPT_MS=<ms>: Spot reclaims every Spot task that
+ * long after its container starts (exit code 143).
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_KEEP_GOING=1 runs every `--then` command even after one failed (an example of what follows a failure).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
- * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
+ * image whose repository exists by then is in it (`up --yes --then up`: the first up warns, the second does not).
  * For the examples of drift and of the stack's lock: `--then fake:inline-policy <role> <name>` puts an
  * inline policy granting everything on that role, `--then fake:target <rule> <id> <arn>` adds a target to
  * that rule (hand-made access behind batchctl's back), `--then fake:lock <stack> <host> <pid> <minutes>`
@@ -39,7 +44,9 @@ if (process.env.FAKE_LOCKS_FILE) {
   const file = process.env.FAKE_LOCKS_FILE;
   process.on('exit', () => {
     const taken = fake.core.lockCalls().filter((c) => c.op === 'PutParameter' && !c.error).length;
-    writeFileSync(file, JSON.stringify({ held: [...fake.ssm.parameters.keys()], taken }));
+    const held = [...fake.ssm.parameters.values()].map((p) => p.name)
+      .filter((n) => /^\/batchctl\/[^/]+\/lock$/.test(n));
+    writeFileSync(file, JSON.stringify({ held, taken }));
   });
 }
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
@@ -60,6 +67,8 @@ if (process.env.FAKE_FAIL) {
   const [op, code, ...message] = process.env.FAKE_FAIL.split(':');
   fake.core.failOn(op!, code, 1, message.join(':') || undefined);
 }
+if (process.env.FAKE_SPOT === 'none') fake.ecs.spotCapacity = false;
+if (process.env.FAKE_SPOT_INTERRUPT_MS) fake.ecs.spotInterruptAfterMs = Number(process.env.FAKE_SPOT_INTERRUPT_MS);
 if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
 if (process.env.FAKE_TASK_EXIT) {
   const codes = process.env.FAKE_TASK_EXIT.split(',').map(Number);
@@ -81,6 +90,23 @@ let code = 0;
 for (const cmd of commands) {
   if (cmd[0] === 'fake:image') {
     fake.ecr.addImage(cmd[1]!, cmd[2]);
+    continue;
+  }
+  if (cmd[0] === 'fake:secret' || cmd[0] === 'fake:parameter') {
+    const [, name, value = '', alias] = cmd;
+    const key = alias ? fake.kms.createKey({ alias }) : undefined;
+    if (cmd[0] === 'fake:secret') {
+      let v: string | Record<string, string> = value;
+      try {
+        const parsed = JSON.parse(value) as unknown;
+        if (parsed && typeof parsed === 'object') v = parsed as Record<string, string>;
+      } catch {
+        // A plain string value.
+      }
+      fake.secretsManager.addSecret({ name: name!, value: v, ...(key ? { kmsKeyId: key.arn } : {}) });
+    } else {
+      fake.ssm.addParameter({ name: name!, value, type: 'SecureString', ...(alias ? { keyId: alias } : {}) });
+    }
     continue;
   }
   if (cmd[0] === 'fake:revoke') {
@@ -105,10 +131,12 @@ for (const cmd of commands) {
   }
   if (cmd[0] === 'fake:lock') {
     const startedAt = new Date(Date.now() - Number(cmd[4]) * 60_000).toISOString();
-    fake.ssm.addParameter(`/batchctl/${cmd[1]}/lock`, JSON.stringify({
+    const value = JSON.stringify({
       id: '5f1c0e9a2b7d', command: 'batchctl up', user: 'runner', host: cmd[2], pid: Number(cmd[3]), startedAt,
       caller: `arn:aws:sts::${fake.core.account}:assumed-role/batchctl-ci/GitHubActions`, version: '0.1.0', machine: 'another-machine',
-    }), { 'batchctl:stack': cmd[1]! });
+    });
+    const tags = { 'batchctl:stack': cmd[1]! };
+    fake.ssm.addParameter({ name: `/batchctl/${cmd[1]}/lock`, value, type: 'String', tags });
     continue;
   }
   if (cmd[0] === 'fake:fire' && cmd[2] === undefined) {

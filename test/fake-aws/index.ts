@@ -18,6 +18,7 @@ import { FakeSns } from './sns.js';
 import { FakeSfn } from './sfn.js';
 import { FakeCloudWatch } from './cloudwatch.js';
 import { FakeSsm } from './ssm.js';
+import { FakeKms } from './kms.js';
 
 export * from './core.js';
 
@@ -47,7 +48,10 @@ export interface FakeAws {
   sns: FakeSns;
   sfn: FakeSfn;
   cloudwatch: FakeCloudWatch;
+  /** SSM Parameter Store (the stack's lock, job secrets). */
   ssm: FakeSsm;
+  /** KMS keys and aliases (no API: who may decrypt a secret). */
+  kms: FakeKms;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -73,6 +77,7 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     sfn: new FakeSfn(core),
     cloudwatch: new FakeCloudWatch(core),
     ssm: new FakeSsm(core),
+    kms: new FakeKms(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),

@@ -84,9 +84,10 @@ export function freshFakeAws(): () => FakeAws {
  */
 export function leaveDeadLock(fake: FakeAws, stack = 'sample-batch', opts: { elsewhere?: boolean } = {}): { id: string } {
   const id = 'dead00000000';
-  fake.ssm.addParameter(lockParameterName(stack), JSON.stringify({
+  const value = JSON.stringify({
     id, command: 'batchctl up', user: 'me', host: opts.elsewhere ? 'another-laptop' : hostname(), pid: 2 ** 30,
     startedAt: new Date(Date.now() - 60_000).toISOString(), machine: opts.elsewhere ? 'another-boot' : machineId(),
-  }), { 'batchctl:stack': stack });
+  });
+  fake.ssm.addParameter({ name: lockParameterName(stack), value, type: 'String', tags: { 'batchctl:stack': stack } });
   return { id };
 }

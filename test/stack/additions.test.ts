@@ -38,7 +38,7 @@ async function addBackdoors(): Promise<void> {
 
 describe('an inline policy added to a role and a target added to a rule', () => {
   it('plan shows them as deletions, status counts them, up removes them, and nothing else changes', async () => {
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     await addBackdoors();
 
     expect(await cli('-c', s.configPath, 'plan', '--fail-on-changes')).toBe(3);
@@ -52,12 +52,12 @@ describe('an inline policy added to a role and a target added to a rule', () => 
 
     expect(await cli('-c', s.configPath, 'status')).toBe(0);
     const status = out.join('');
-    expect(status).toMatch(/Resources: \d+ present, 0 missing, 2 drifted, 0 errors/);
+    expect(status).toMatch(/Resources: 41 in the stack, 37 checked here: 35 present, 0 missing, 2 drifted, 0 errors/);
     expect(status).toMatch(/drifted +IAM role +role\/task +sample-batch-task +\(added outside batchctl: inline policy backdoor on the role\)/);
     expect(status).toMatch(/drifted +EventBridge rule +schedule-rule +sample-batch +\(added outside batchctl: target exfil on the rule/);
 
     fake.core.resetCalls();
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(fake.core.mutatingCalls().map((c) => `${c.op} ${JSON.stringify(c.input.PolicyName ?? c.input.Ids)}`).sort()).toEqual(['DeleteRolePolicy "backdoor"', 'RemoveTargets ["exfil"]']);
     expect([...fake.iam.roles.get('sample-batch-task')!.inline.keys()]).toEqual(['sample-batch-task']);
     expect([...fake.eventBridge.rules.get('sample-batch')!.targets.keys()]).toEqual(['batch']);
@@ -66,7 +66,7 @@ describe('an inline policy added to a role and a target added to a rule', () => 
   });
 
   it('a plan saved before they appeared is refused, naming them; nothing is written', async () => {
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const planFile = `${s.dir}/plan.json`;
     expect(await cli('-c', s.configPath, 'plan', '--out', planFile)).toBe(0);
     await addBackdoors();
@@ -81,13 +81,13 @@ describe('an inline policy added to a role and a target added to a rule', () => 
 
   it('the policy batchctl still records for a job that lost its state machine is not an addition: up deletes it once the rest converged', async () => {
     s.editConfig((t) => t.replace(/^task:\n/m, 'task:\n  timeout: 15m\n'));
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     s.editConfig((t) => t.replace('  timeout: 15m\n', ''));
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     const plan = out.join('');
     expect(plan).not.toMatch(/added outside batchctl/);
     expect(plan).toMatch(/^- delete +IAM role policy +role-policy\/events\/start-execution/m);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect([...fake.iam.roles.get('sample-batch-events')!.inline.keys()]).toEqual(['sample-batch-events']);
   });
 });
@@ -95,7 +95,7 @@ describe('an inline policy added to a role and a target added to a rule', () => 
 describe('statements added to the stack\'s policies, and subscriptions to its topic', () => {
   it('a bucket policy and a queue policy statement, a confirmed subscription: deletions; a pending one: a note', async () => {
     s.editConfig((t) => `${t}\nnotify:\n  emails: [ops@example.com]\n`);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const a = await aws();
     const bucketPolicy = JSON.parse(fake.s3.buckets.get(BUCKET)!.policy!);
     bucketPolicy.Statement.push({ Sid: 'Share', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` });
@@ -118,13 +118,13 @@ describe('statements added to the stack\'s policies, and subscriptions to its to
     // Nothing but additions: the policies' lines are the deletions, not the whole documents.
     expect(plan).not.toMatch(/^ {6}policy: /m);
 
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(JSON.parse(fake.s3.buckets.get(BUCKET)!.policy!).Statement.map((x: { Sid?: string }) => x.Sid)).toEqual(['DenyInsecureTransport']);
     expect(JSON.parse(queue.attributes.Policy!).Statement).toHaveLength(1);
     expect([...fake.sns.subs.values()].filter((x) => x.topicArn === topic).map((x) => x.endpoint).sort()).toEqual(['ops@example.com', 'someone@example.net']);
     // Once the stranger confirms, it is removable, and removed.
     fake.sns.confirm(topic, 'someone@example.net');
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect([...fake.sns.subs.values()].filter((x) => x.topicArn === topic).map((x) => x.endpoint)).toEqual(['ops@example.com']);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     expect(out.join('')).toMatch(/No changes/);
@@ -132,7 +132,7 @@ describe('statements added to the stack\'s policies, and subscriptions to its to
 
   it('a policy put on the dead-letter queue where batchctl sets none (scheduler engine) is removed', async () => {
     s.editConfig((t) => t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n'));
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const queue = [...fake.sqs.queues.values()][0]!;
     expect(queue.attributes.Policy ?? '').toBe('');
     const a = await aws();
@@ -142,7 +142,7 @@ describe('statements added to the stack\'s policies, and subscriptions to its to
     }));
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     expect(out.join('')).toMatch(/^~ update +SQS queue +dead-letter-queue +\S+\n {6}- delete policy statement Allow sqs:\* to \* on \S+: added outside batchctl$/m);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(queue.attributes.Policy ?? '').toBe('');
   });
 });

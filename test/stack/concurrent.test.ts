@@ -67,7 +67,7 @@ describe('two up runs from two processes on one S3 state', () => {
     const fake = await racingFake(2);
     fake.s3.addBucket(STATE_BUCKET, { versioning: 'Enabled' });
     const s = scratch();
-    const args = ['-c', s.configPath, '--state', STATE, 'up'];
+    const args = ['-c', s.configPath, '--state', STATE, 'up', '--yes'];
     const runs = await Promise.all([cli(served!.url, args), cli(served!.url, args)]);
     const { winner, loser } = oneWon(runs);
     expect(winner.stdout).toMatch(/Done: \d+ created, 0 updated/);
@@ -90,7 +90,9 @@ describe('two machines, one stack: a local state file each (the lock is in the a
   it('two up runs: one converges, the other exits 2 naming the holder; exactly one of everything', async () => {
     const fake = await racingFake(2);
     const [a, b] = twoLaptops();
-    const runs = await Promise.all([cli(served!.url, ['-c', a.configPath, 'up']), cli(served!.url, ['-c', b.configPath, 'up'])]);
+    const runs = await Promise.all([
+      cli(served!.url, ['-c', a.configPath, 'up', '--yes']), cli(served!.url, ['-c', b.configPath, 'up', '--yes']),
+    ]);
     const { winner, loser } = oneWon(runs);
     expect(winner.stdout).toMatch(/Done: \d+ created, 0 updated/);
     expectRefusedByLock(fake, loser, winner, 'batchctl up');
@@ -110,11 +112,13 @@ describe('two machines, one stack: a local state file each (the lock is in the a
     const fake = await racingFake(0);
     const [a, b] = twoLaptops();
     // The stack exists, built from laptop A.
-    expect((await cli(served!.url, ['-c', a.configPath, 'up'])).code).toBe(0);
+    expect((await cli(served!.url, ['-c', a.configPath, 'up', '--yes'])).code).toBe(0);
     await served!.close();
     served = await serveFake(fake, { waitForClients: 2 });
     fake.core.resetCalls();
-    const runs = await Promise.all([cli(served.url, ['-c', a.configPath, 'down', '--yes']), cli(served.url, ['-c', b.configPath, 'up'])]);
+    const runs = await Promise.all([
+      cli(served.url, ['-c', a.configPath, 'down', '--yes']), cli(served.url, ['-c', b.configPath, 'up', '--yes']),
+    ]);
     const { winner, loser } = oneWon(runs);
     const [down, up] = runs;
     expectRefusedByLock(fake, loser, winner, winner === down ? 'batchctl down' : 'batchctl up');

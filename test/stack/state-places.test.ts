@@ -27,7 +27,7 @@ const stateFile = () => join(s.dir, '.batchctl', 'sample-batch.state.json');
 
 describe('plan --out never clobbers', () => {
   it('the config and the state are refused, even with --force; both files are unchanged and nothing is asked of AWS', async () => {
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const [config, state] = [readFileSync(s.configPath, 'utf8'), readFileSync(stateFile(), 'utf8')];
     fake.core.resetCalls();
     expect(await cli('-c', s.configPath, 'plan', '--out', s.configPath)).toBe(2);
@@ -74,7 +74,7 @@ describe('plan --out never clobbers', () => {
 
 describe('state migrate --to never clobbers', () => {
   it('the config, or a file that is not a state, is refused; both are unchanged', async () => {
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const config = readFileSync(s.configPath, 'utf8');
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', s.configPath)).toBe(2);
     expect(err.join('')).toMatch(/^error: refusing to write the state to \S+batch\.config\.yaml: it is the config/);
@@ -121,7 +121,7 @@ describe('one parser for state locations', () => {
   it('--state s3:/x and a .lock key are exit 2 before any AWS call, writing nothing anywhere', async () => {
     const before = readdirSync(s.dir).sort();
     for (const state of ['s3:/team-state/k.json', 's3://team-state/batchctl/sample.json.lock']) {
-      expect(await cli('-c', s.configPath, '--state', state, 'up')).toBe(2);
+      expect(await cli('-c', s.configPath, '--state', state, 'up', '--yes')).toBe(2);
       expect(err.join('')).toMatch(/^error: 's3:.*' is not an S3 state location/);
     }
     expect(existsSync(join(process.cwd(), 's3:'))).toBe(false);
@@ -131,7 +131,7 @@ describe('one parser for state locations', () => {
   });
 
   it('state migrate --to goes through the same parser', async () => {
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     fake.core.resetCalls();
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', 's3:/team-state/k.json')).toBe(2);
     expect(err.join('')).toMatch(/^error: 's3:\/team-state\/k\.json' is not an S3 state location/);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { configPath, runCommand } from '../lib/common.js';
 import { SHELLS, completionScript, type Shell } from '../lib/completion.js';
 
 /**
@@ -26,8 +26,16 @@ export function registerCompletion(program: Command): void {
         if (opts.jobs) {
           const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([import('../../config/load.js'), import('../../aws/profiles.js')]);
           // Completion must never print an error into the user's command line: no valid config, no names.
-          const config = await loadConfig(flags.config, { region: flags.region, profileRegion: profileRegionInForce(flags.profile), warn: () => {} })
-            .catch(() => undefined);
+          // The config the other commands would use: -c, else the nearest batch.config.yaml.
+          let path: string | undefined;
+          try {
+            path = configPath(flags);
+          } catch {
+            path = undefined;
+          }
+          const config = path === undefined ? undefined
+            : await loadConfig(path, { region: flags.region, profileRegion: profileRegionInForce(flags.profile), warn: () => {} })
+              .catch(() => undefined);
           for (const job of config?.jobs ?? []) process.stdout.write(`${job.name}\n`);
           return 0;
         }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { askYesNo } from '../lib/confirm.js';
 import { EXIT_CANCELLED } from '../lib/errors.js';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from '../lib/output.js';
 import type { ResourceAction } from '../../engine/reporter.js';
@@ -27,8 +27,8 @@ export function registerDown(program: Command): void {
         let report: DownReport;
         try {
           report = await runDown({
-            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
+            ...stackOptions(flags),
+            forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
             endpointsOnly: opts.endpoints, force: opts.force, yes: opts.yes, recoveryWindowDays: opts.recoveryWindow, keepLogs: opts.keepLogs,
             interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
             confirm: (lines) => {

@@ -128,6 +128,10 @@ export interface RenderOptions {
 /** A terminal reporter: it can say whether the run's heading was printed (a summary then need not repeat it). */
 export interface TerminalReporter extends Reporter {
   headingShown(): boolean;
+  /** Print the held heading now (before a question that needs it: which stack, which account). */
+  showHeading(): void;
+  /** Stop the spinner until the next step starts (a question is about to be asked). */
+  pause?(): void;
   stop?(): void;
 }
 
@@ -184,6 +188,7 @@ export class PlainReporter implements TerminalReporter {
   }
   warn(message: string): void { process.stderr.write(`warning: ${message}\n`); }
   headingShown(): boolean { return this.heading.wasShown; }
+  showHeading(): void { this.heading.flush(); }
 }
 
 /**
@@ -263,12 +268,16 @@ export async function createTtyReporter(opts: RenderOptions = {}): Promise<Termi
     },
     warn(message) { print(`warning: ${message}`); },
     headingShown() { return heading.wasShown; },
+    showHeading() { heading.flush(); },
+    pause() { spinner.stop(); },
     stop() { spinner.dispose(); },
   };
 }
 
 /** Build the reporter for a mode. */
-export async function createReporter(mode: OutputMode, opts: RenderOptions = {}): Promise<Reporter & { stop?(): void; headingShown?(): boolean }> {
+export async function createReporter(
+  mode: OutputMode, opts: RenderOptions = {},
+): Promise<Reporter & { stop?(): void; pause?(): void; headingShown?(): boolean; showHeading?(): void }> {
   if (mode === 'json') return new JsonReporter();
   if (mode === 'tty') return createTtyReporter(opts);
   return new PlainReporter(undefined, opts);
