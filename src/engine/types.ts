@@ -119,6 +119,8 @@ export interface Ctx {
   record(key: string): ResourceRecord;
   /** The record of a node if it is known (in this run or in the state file). */
   maybeRecord(key: string): ResourceRecord | undefined;
+  /** Every record of a kind known (in this run or in the state file), those the config no longer has included. */
+  recordsOf(kind: string): ResourceRecord[];
   /**
    * Poll until `check` returns a value other than undefined, within `budgetMs`, showing `what` as
    * progress. Throws a WaitTimeout naming `what` when the budget runs out.

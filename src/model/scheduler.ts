@@ -93,18 +93,19 @@ export function rolePolicyName(ctx: Pick<Ctx, 'config' | 'stack'>, r: PolicyRef)
 }
 
 /**
- * The inline policies batchctl may have put on a role: the one its config gives it, and, for a trigger
- * role, the other variant when the state still records it (a job that gained or lost its state machine:
- * `up` deletes the old policy once the rest has converged). Any other inline policy on the role was added
- * outside batchctl.
+ * The inline policies batchctl may have put on the role named `roleName`: the one its config gives it, and
+ * every one the state records on that role under any key (a trigger's other variant, when a job gained or
+ * lost its state machine; a policy renamed when the stack's names moved into a job): `up` deletes those
+ * once the rest has converged. Any other inline policy on the role was added outside batchctl.
  */
-export function ownInlinePolicyNames(ctx: Pick<Ctx, 'config' | 'stack' | 'maybeRecord'>, r: RoleRef): string[] {
-  const names = stackPolicies(ctx.config).filter((p) => p.role === r.role && p.job === r.job).map((p) => rolePolicyName(ctx, p));
-  if (r.job !== undefined && (r.role === 'events' || r.role === 'scheduler')) {
-    for (const start of [false, true]) {
-      const recorded = ctx.maybeRecord(rolePolicyKey(ctx.config, { ...r, start }))?.id;
-      if (recorded) names.push(recorded.slice(recorded.indexOf(':') + 1));
-    }
+export function ownInlinePolicyNames(
+  ctx: Pick<Ctx, 'config' | 'stack' | 'recordsOf'>, r: RoleRef, roleName: string,
+): string[] {
+  const names = stackPolicies(ctx.config).filter((p) => p.role === r.role && p.job === r.job)
+    .map((p) => rolePolicyName(ctx, p));
+  // A role policy's record id is `<role name>:<policy name>`.
+  for (const { id } of ctx.recordsOf('iam.role-policy')) {
+    if (id.startsWith(`${roleName}:`)) names.push(id.slice(roleName.length + 1));
   }
   return [...new Set(names)].sort();
 }

@@ -49,7 +49,7 @@ const DESCRIPTION: Record<RoleName, string> = {
 async function foundOf(ctx: Ctx, role: Role, ref: RoleRef) {
   const tags = tagRecord(role.Tags);
   const own = ownershipOf(ctx, tags);
-  const ours = new Set(ownInlinePolicyNames(ctx, ref));
+  const ours = new Set(ownInlinePolicyNames(ctx, ref, role.RoleName!));
   // Another stack's role is never compared, so its policies need not be read.
   const [managedPolicies, inline] = own.owned ? await Promise.all([attachedPolicies(ctx, role.RoleName!), inlinePolicies(ctx, role.RoleName!)]) : [[], []];
   return {
