@@ -57,8 +57,9 @@ const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership => {
     // No tag to read: the document is the proof, and this one names more than batchctl's history groups.
     why: 'names more than batchctl\'s history log groups '
       + '(a Logs resource policy cannot be tagged: batchctl\'s is recognised by its document)',
-    hint: `if it is batchctl's policy, edited by hand: delete it (aws logs delete-resource-policy --policy-name ${p.policyName} `
-      + `--region ${ctx.region}) and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched`,
+    hint: 'if it is batchctl\'s policy, edited by hand: delete it '
+      + `(aws logs delete-resource-policy --policy-name ${p.policyName} --region ${ctx.region}) `
+      + 'and run batchctl up, which writes it again; if it is someone else\'s, keep it and nothing of it is touched',
   };
 };
 

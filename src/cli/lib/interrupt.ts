@@ -13,7 +13,7 @@
  * SIGTERM) after printing what to run next. Resources already created are safe: the state file is only
  * ever replaced whole, and the next run finds what this one created by its tags.
  */
-import { registerCleanup, runCleanups } from '../../base/cleanup.js';
+import { registerCleanup, runCleanups, runCleanupsNow } from '../../base/cleanup.js';
 import { UserError } from '../../base/errors.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
@@ -68,7 +68,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     if (stopping) return;
     stopping = true;
     realClearTimeout(graceTimer);
-    const deadline = realSetTimeout(() => exit(EXIT[sig]), 900);
+    const deadline = realSetTimeout(() => { runCleanupsNow(); exit(EXIT[sig]); }, 900);
     deadline.unref();
     await runCleanups(CLEANUP_DEADLINE_MS);
     let lines: string[] = [];
@@ -83,6 +83,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     }
     write(`\n${[`error: ${head}`, ...lines].join('\n')}\n`);
     realClearTimeout(deadline);
+    runCleanupsNow();
     exit(EXIT[sig]);
   };
 
