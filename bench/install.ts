@@ -62,7 +62,8 @@ async function install(name: string, checkout: string): Promise<Installed> {
   // CLI loads (its own node_modules), not the repository's.
   const preload = join(modules, '.batchctl-bench', 'remote-preload.mjs');
   await build({
-    entryPoints: [join(ROOT, 'bench/remote-preload.ts')], bundle: true, format: 'esm', platform: 'node', outfile: preload,
+    entryPoints: [join(ROOT, 'test/fake-aws/remote-preload.mjs')],
+    bundle: true, format: 'esm', platform: 'node', outfile: preload,
     external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'warning',
   });
   return {

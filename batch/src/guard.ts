@@ -2,7 +2,12 @@
  * The duplicate-trigger guard. EventBridge delivers a scheduled event at least once, so two tasks may
  * start for the same scheduled time. Before working, a scheduled run claims its time with a conditional
  * S3 write; only the first claimant works.
+ *
+ * A claim S3 applied whose answer was lost (a reset connection, a 5xx) is sent again by the SDK's retry
+ * and then refused with 412 by its own object. Each claim therefore carries an id of its own (`claimId`):
+ * on 412 the claim is read back, and one carrying this claim's id is this run's, not a duplicate's.
  */
+import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, httpStatus, type Env } from './s3.js';
 
@@ -99,6 +104,8 @@ export interface ClaimOptions {
   sleep?: (ms: number) => Promise<void>;
   /** 0..1, for the jitter; defaults to Math.random. */
   random?: () => number;
+  /** The id a claim carries; defaults to a random UUID. */
+  claimId?: () => string;
 }
 
 /** A claim S3 kept answering with 409 ConditionalRequestConflict: nobody is known to hold it. */
@@ -122,8 +129,10 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
   const key = lockKey(scheduledTime, jobNameOf(env));
   const arn = await taskArn(env, opts.fetch);
   const runId = env.BATCH_RUN_ID?.trim() || undefined;
+  const claimId = (opts.claimId ?? randomUUID)();
   const body = JSON.stringify({
     scheduledTime,
+    claimId,
     ...(arn ? { taskArn: arn } : {}),
     ...(runId ? { runId } : {}),
     startedAt: new Date(opts.now()).toISOString(),
@@ -138,11 +147,15 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
       return { kind: 'claimed', key, scheduledTime };
     } catch (err) {
       if (isClaimTaken(err)) {
-        if (!runId) return { kind: 'duplicate', key, scheduledTime };
         const holder = await claimHolder(s3, bucket, key);
-        // Gone between the two calls (expired, removed): claim it again.
-        if (holder === null) continue;
-        return holder === runId ? { kind: 'retry', key, scheduledTime, runId } : { kind: 'duplicate', key, scheduledTime };
+        // This very claim, applied before its answer was lost: ours.
+        if (holder?.claimId === claimId) return { kind: 'claimed', key, scheduledTime };
+        // Gone between the two calls (expired, removed): claim it again, a bounded number of times.
+        if (holder === null) {
+          if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
+          continue;
+        }
+        return runId && holder.runId === runId ? { kind: 'retry', key, scheduledTime, runId } : { kind: 'duplicate', key, scheduledTime };
       }
       if (!isConflict(err)) throw err;
       if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
@@ -153,20 +166,23 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
 }
 
 /**
- * The run that holds a claim (its `runId`), undefined for a claim without one, null when the claim is
- * gone. A state machine retries a failed run with the scheduled time of its first attempt: the claim
- * then names the same run, and the retry is the run's own, not another delivery's.
+ * Who holds a claim: its `claimId` (which claim wrote it) and `runId` (which run: a state machine retries
+ * a failed run with the scheduled time of its first attempt, and the claim then names the same run);
+ * `{}` for a claim of unknown form (someone else's); null when the claim is gone.
  */
-async function claimHolder(s3: S3Client, bucket: string, key: string): Promise<string | undefined | null> {
+async function claimHolder(s3: S3Client, bucket: string, key: string): Promise<{ claimId?: string; runId?: string } | null> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = (await out.Body?.transformToString()) ?? '';
-    const v = JSON.parse(text) as { runId?: unknown };
-    return typeof v.runId === 'string' ? v.runId : undefined;
+    const v = JSON.parse(text) as { runId?: unknown; claimId?: unknown };
+    return {
+      ...(typeof v.claimId === 'string' ? { claimId: v.claimId } : {}),
+      ...(typeof v.runId === 'string' ? { runId: v.runId } : {}),
+    };
   } catch (err) {
     if (errorCode(err) === 'NoSuchKey' || httpStatus(err) === 404) return null;
     // Not JSON: a claim of unknown form is someone else's.
-    if (err instanceof SyntaxError) return undefined;
+    if (err instanceof SyntaxError) return {};
     throw err;
   }
 }

@@ -166,7 +166,7 @@ describe('duplicate-trigger guard', () => {
     const first = await runJob(ecsEnv, { fetch: okFetch as typeof fetch, now: () => Date.parse('2026-11-28T03:30:07Z') });
     expect(first.code).toBe(0);
     expect(first.out).toEqual([`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
-    expect(lockBody()).toEqual({ scheduledTime: TIME, taskArn: TASK_ARN, startedAt: '2026-11-28T03:30:07.000Z' });
+    expect(lockBody()).toEqual({ scheduledTime: TIME, claimId: expect.stringMatching(/^[0-9a-f-]{36}$/), taskArn: TASK_ARN, startedAt: '2026-11-28T03:30:07.000Z' });
     const put = fake.core.calls.find((c) => c.op === 'PutObject')!;
     expect(put.input).toMatchObject({ Bucket: BUCKET, Key: `${LOCK_PREFIX}${TIME}.json`, IfNoneMatch: '*', ContentType: 'application/json' });
 
@@ -175,7 +175,8 @@ describe('duplicate-trigger guard', () => {
     expect(second.code).toBe(0);
     expect(second.err).toEqual([]);
     expect(second.out).toEqual([`scheduled time ${TIME} already ran (${LOCK_PREFIX}${TIME}.json exists): duplicate trigger, nothing to do`]);
-    expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'PreconditionFailed']]);
+    // The claim is read back: it is not this start's own (another claim id).
+    expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'PreconditionFailed'], ['GetObject', undefined]]);
     expect(lockBody()!.startedAt).toBe('2026-11-28T03:30:07.000Z');
   });
 
@@ -222,6 +223,7 @@ describe('duplicate-trigger guard', () => {
       const sfn = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
       expect(sfn.out).toEqual([expect.stringMatching(/already ran/)]);
       expect(fake.core.calls.filter((c) => c.op === 'GetObject')).toHaveLength(1);
+      expect(lockBody()).not.toHaveProperty('runId');
     });
 
     it('the claim read fails: exit 1 naming it, never a silent skip', async () => {
@@ -233,13 +235,34 @@ describe('duplicate-trigger guard', () => {
     });
   });
 
-  it('PreconditionFailed (412) on the claim means already claimed: exit 0 without listing', async () => {
-    fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
+  it('PreconditionFailed (412) on the claim means already claimed by another: exit 0 without listing', async () => {
+    fake.s3.addObject(BUCKET, `${LOCK_PREFIX}${TIME}.json`, JSON.stringify({ scheduledTime: TIME, claimId: 'another-delivery' }));
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(err).toEqual([]);
     expect(out).toEqual([expect.stringMatching(/^scheduled time 2026-11-28T03:30:00Z already ran/)]);
     expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
+  });
+
+  it('a claim whose answer was lost is recognised as this run\'s own: the resend\'s 412 does not skip the run', async () => {
+    fake.s3.addObject(BUCKET, 'a.txt', 'a');
+    fake.core.loseResponse((c) => c.op === 'PutObject' && c.input.Key === `${LOCK_PREFIX}${TIME}.json`, { status: 503 });
+    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(0);
+    expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
+    expect(out).toContain('a.txt');
+    expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'PreconditionFailed']);
+    // Another delivery of the same time (its own claim id) stays a duplicate.
+    const again = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(again.out).toEqual([expect.stringMatching(/already ran/)]);
+  });
+
+  it('a claim that vanishes between the 412 and the read is claimed again', async () => {
+    fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
+    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
+    expect(code).toBe(0);
+    expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
+    expect(fake.core.calls.map((c) => [c.op, c.error]).slice(0, 3)).toEqual([['PutObject', 'PreconditionFailed'], ['GetObject', 'NoSuchKey'], ['PutObject', undefined]]);
   });
 
   describe('409 ConditionalRequestConflict (another write to the key was in flight) is retried, never taken as claimed', () => {
@@ -271,7 +294,7 @@ describe('duplicate-trigger guard', () => {
       const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
       expect(code).toBe(0);
       expect(out).toEqual([expect.stringMatching(/already ran/)]);
-      expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'ConditionalRequestConflict'], ['PutObject', 'PreconditionFailed']]);
+      expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'ConditionalRequestConflict'], ['PutObject', 'PreconditionFailed'], ['GetObject', undefined]]);
     });
 
     it('a conflict on every attempt gives up after a bounded number with exit 1, never skipping silently', async () => {
@@ -322,7 +345,7 @@ describe('duplicate-trigger guard', () => {
     const { code } = await runJob(ecsEnv, { fetch: failing as typeof fetch });
     expect(code).toBe(0);
     expect(failing).toHaveBeenCalledOnce();
-    expect(lockBody()).toEqual({ scheduledTime: TIME, startedAt: '1970-01-01T00:00:00.000Z' });
+    expect(lockBody()).toEqual({ scheduledTime: TIME, claimId: expect.any(String), startedAt: '1970-01-01T00:00:00.000Z' });
   });
 
   it('does not ask for task metadata outside ECS', async () => {

@@ -97,7 +97,10 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   /** CloudWatch (metrics and alarms): the alarm on the dead-letter queue. */
   readonly cloudwatch: CloudWatchClient;
-  /** SSM Parameter Store: only to check that the job secrets it holds exist (their metadata, never a value). */
+  /**
+   * SSM Parameter Store: the stack's lock (taken by the commands that change the stack), and checking that the
+   * job secrets it holds exist (their metadata, never a value). Loaded only by the commands that need either.
+   */
   readonly ssm: SSMClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
@@ -435,9 +438,64 @@ function unreachableMiddleware(service: ServiceName, opts: ClientOptions) {
     try {
       return await next(args);
     } catch (err) {
-      throw unreachable(err, service, context.endpointV2?.url, context.commandName, opts) ?? err;
+      throw unreachable(err, service, context.endpointV2?.url, context.commandName, opts) ?? nameFailedAnswer(err, service, context.commandName);
     }
   };
+}
+
+/** HTTP status texts for the statuses AWS and the proxies in front of it answer failures with. */
+const STATUS_TEXT: Record<number, string> = {
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  403: 'Forbidden', 404: 'Not Found', 407: 'Proxy Authentication Required', 429: 'Too Many Requests',
+};
+
+/** The service, operation and HTTP status of a failed answer, as the middleware recorded them (undefined: none). */
+export interface FailedAnswer {
+  service: string;
+  operation: string;
+  status: number;
+  attempts: number;
+  /** The answer carried no AWS error code (a proxy's or a load balancer's page): the SDK calls it Unknown. */
+  noCode: boolean;
+}
+
+/** What nameFailedAnswer recorded on an error. */
+export function failedAnswerOf(err: unknown): FailedAnswer | undefined {
+  return (err as { batchctlAnswer?: FailedAnswer } | null)?.batchctlAnswer;
+}
+
+/**
+ * A failed answer after the SDK's last attempt, named: `S3 GetObject answered HTTP 503 Service Unavailable
+ * (no AWS error code in the answer) after 8 attempts`. A server error (5xx), or any answer without an AWS
+ * error code (the SDK then says only "Unknown"), gets that message; the error keeps its name, code and
+ * metadata, so whoever classifies it (not found, throttled, lost) still can. Other AWS errors are left as
+ * they are: their code and message already say what happened.
+ */
+export function nameFailedAnswer(err: unknown, service: ServiceName, command: string | undefined): unknown {
+  if (!err || typeof err !== 'object') return err;
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; batchctlAnswer?: FailedAnswer };
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status !== 'number' || e.batchctlAnswer) return err;
+  // A page a JSON-protocol client cannot parse (a proxy's HTML) surfaces as a SyntaxError carrying the
+  // answer's metadata: no AWS error code either, as the XML-protocol clients already say ("Unknown").
+  const unparsed = e.name === 'SyntaxError';
+  const noCode = !e.name || e.name === 'Unknown' || e.name === 'UnknownError' || e.name === 'Error' || unparsed;
+  if (status < 500 && !noCode) return err;
+  const attempts = e.$metadata?.attempts ?? 1;
+  const operation = (command ?? '').replace(/Command$/, '');
+  const answer: FailedAnswer = { service: SERVICE_NAMES[service][0], operation, status, attempts, noCode };
+  const aws = noCode ? 'no AWS error code in the answer' : `${e.name}${e.message && e.message !== e.name ? `: ${printable(e.message, 200)}` : ''}`;
+  const message = `${answer.service} ${operation} answered HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''} (${aws})${attempts > 1 ? ` after ${attempts} attempts` : ''}`;
+  try {
+    Object.defineProperty(err, 'batchctlAnswer', { value: answer, enumerable: false });
+    Object.defineProperty(err, 'message', { value: message, enumerable: false, writable: true, configurable: true });
+    if (unparsed) {
+      Object.defineProperty(err, 'name', { value: 'Unknown', enumerable: false, writable: true, configurable: true });
+    }
+  } catch {
+    // A frozen error: left as it is.
+  }
+  return err;
 }
 
 /** The EndpointUnreachable for a connection-level failure; undefined for anything else. */

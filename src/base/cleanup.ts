@@ -30,13 +30,8 @@ export function registerCleanup(fn: Cleanup): () => void {
   return () => { cleanups.delete(fn); };
 }
 
-/**
- * Run every registered cleanup once (newest first: a state write before the lock that guards it),
- * waiting at most `deadlineMs` for the asynchronous ones. Never throws. `final`: the process exits next
- * (isExiting() is true from now on).
- */
-export async function runCleanups(deadlineMs: number, final = false): Promise<void> {
-  if (final) exiting = true;
+/** Run what is registered now, once each (newest first); the asynchronous ones' promises are returned. */
+function runRegistered(): Promise<unknown>[] {
   const all = [...cleanups].reverse();
   cleanups.clear();
   const pending: Promise<unknown>[] = [];
@@ -48,11 +43,31 @@ export async function runCleanups(deadlineMs: number, final = false): Promise<vo
       // A cleanup that fails (the file is already gone) must not stop the others.
     }
   }
+  return pending;
+}
+
+/**
+ * Run every registered cleanup once (newest first: a state write before the lock that guards it),
+ * waiting at most `deadlineMs` for the asynchronous ones. Never throws. The command goes on meanwhile
+ * (releasing the stack's lock is two calls to AWS): call `runCleanupsNow` just before exiting too.
+ * `final`: the process exits next (isExiting() is true from now on).
+ */
+export async function runCleanups(deadlineMs: number, final = false): Promise<void> {
+  if (final) exiting = true;
+  const pending = runRegistered();
   if (pending.length) {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(pending), new Promise((r) => { timer = setTimeout(r, deadlineMs); })]);
     clearTimeout(timer);
   }
+}
+
+/**
+ * Run, without waiting, what registered itself since `runCleanups` began (a state write the command
+ * started while the lock was being released): the last thing before the process exits.
+ */
+export function runCleanupsNow(): void {
+  void runRegistered();
 }
 
 /** How many cleanups are registered (tests). */

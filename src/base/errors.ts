@@ -6,7 +6,7 @@
  * - an AwsStepError names the resource, the step and AWS's own error code: exit 1;
  * - a RunFailed holds one error per failed step, each reported.
  * The classes live here, except those built from another layer's own types, gathered in one file of that
- * layer: `src/state/state.ts` (the state and its lock) and `src/engine/errors.ts` (the engine's refusals).
+ * layer: `src/state/state.ts` (the state), `src/state/lock.ts` (the stack's lock) and `src/engine/errors.ts` (the engine's refusals).
  * This is the lowest layer: it imports only base/format.
  */
 import { printable } from './format.js';
@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   EXTERNAL_MISSING: 'a VPC or subnet of yours named in the config does not exist',
   NOT_OURS: 'a resource with our name or tags is not this stack\'s: never touched',
   AWS_STEP_FAILED: 'an AWS call failed while working on a resource',
+  AWS_CALL_FAILED: 'an AWS call failed outside a resource (who you are, the stack lock, the state, the preflight)',
   WAIT_TIMEOUT: 'a wait for AWS ran out of its time budget',
   STEPS_FAILED: 'one or more steps of a run failed; each is reported',
   NOTHING_STARTED: 'RunTask started no task',
@@ -72,6 +73,39 @@ export class AwsStepError extends BatchctlError {
     override readonly cause?: unknown,
   ) {
     super(`${resource}: ${step} failed: ${awsCode}: ${awsMessage}`);
+  }
+}
+
+/**
+ * An AWS call failed outside a resource's step (checking who you are, the stack's lock, reading the
+ * state, the preflight): names that step, then what failed (the service, operation and HTTP status,
+ * when the client named them). Exit 1, like any AWS failure.
+ */
+export class AwsCallFailed extends BatchctlError {
+  override name = 'AwsCallFailed';
+  readonly code: ErrorCode = 'AWS_CALL_FAILED';
+  constructor(readonly step: string, override readonly cause: unknown, readonly hint?: string) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const code = awsErrorCode(cause);
+    // The AWS error code, unless the message already says it (or there is none).
+    const named = code === 'UnknownError' || message.includes(code) || (cause as { batchctlAnswer?: unknown } | null)?.batchctlAnswer;
+    super(`${step}: ${named ? message : `${code}: ${message}`}`);
+  }
+}
+
+/**
+ * Run one step of a command that calls AWS; a failure that is not already explained (a user error, a
+ * resource's step) is named after the step. `hint` says what to do about a failure of AWS itself.
+ */
+export async function awsStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UserError || err instanceof AwsStepError || err instanceof AwsCallFailed || err instanceof RunFailed) throw err;
+    const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+    throw new AwsCallFailed(step, err, status !== undefined && status >= 500
+      ? 'AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages'
+      : undefined);
   }
 }
 

@@ -347,6 +347,7 @@ export const notifySchema = z.strictObject({
 
 /** A state shared in S3 (a team, CI): the object and, when the bucket is in another region, its region. */
 export const stateS3Schema = z.strictObject({
+  // Bucket and key: checked in validate.ts with the rules of `--state s3://...` (state-location.ts).
   bucket: str(),
   key: str().check(z.minLength(1, 'an object key such as batchctl/prod.state.json')),
   region: opt(str().check(z.regex(REGION_SHAPE, 'an AWS region such as ap-northeast-1'))),

@@ -4,6 +4,7 @@
  * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
  * elsewhere; a value of the wrong type is skipped here because zod already reports it.
  */
+import { bucketNameProblems, keyProblem } from './state-location.js';
 import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
@@ -657,22 +658,6 @@ function checkJobImages(raw: Record<string, unknown>, names: string[], out: Prob
   }
 }
 
-/** S3 general purpose bucket naming rules; every violation, joined, or undefined when valid. */
-export function bucketNameProblems(name: string): string | undefined {
-  const p: string[] = [];
-  if (name.length < 3 || name.length > 63) p.push(`must be 3-63 characters (got ${name.length})`);
-  if (/[A-Z]/.test(name)) p.push('uppercase letters are not allowed');
-  if (/[^A-Za-z0-9.-]/.test(name)) p.push('only lowercase letters, digits, dots and hyphens are allowed');
-  if (!/^[A-Za-z0-9]/.test(name) || !/[A-Za-z0-9]$/.test(name)) p.push('must start and end with a letter or digit');
-  if (name.includes('..')) p.push('must not contain two adjacent dots');
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push('must not look like an IP address');
-  const prefix = ['xn--', 'sthree-', 'amzn-s3-demo-'].find((x) => name.startsWith(x));
-  if (prefix) p.push(`must not start with the reserved prefix ${prefix}`);
-  const suffix = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'].find((x) => name.endsWith(x));
-  if (suffix) p.push(`must not end with the reserved suffix ${suffix}`);
-  return p.length ? p.join('; ') : undefined;
-}
-
 type NameCheck = (name: string) => string | undefined;
 
 const pattern = (re: RegExp, min: number, max: number, chars: string): NameCheck => (n) =>
@@ -843,10 +828,10 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
     // `down --force` empties and deletes the stack's bucket: a state inside it would go with it.
     else if (stateBucket === bucket) out.push({ path: ['state', 's3', 'bucket'], message: 'the state cannot live in the stack\'s own bucket (down deletes it): use a bucket of its own' });
   }
+  // The same rules as `--state s3://...` and `state migrate --to` (state-location.ts).
   const stateKey = get(raw, ['state', 's3', 'key']);
-  if (typeof stateKey === 'string' && (stateKey.endsWith('/') || stateKey.startsWith('/') || stateKey.endsWith('.lock'))) {
-    out.push({ path: ['state', 's3', 'key'], message: 'an object key such as batchctl/prod.state.json (not starting or ending with /, not ending with .lock: that is the lock beside it)' });
-  }
+  const keyWhy = typeof stateKey === 'string' ? keyProblem(stateKey) : undefined;
+  if (keyWhy) out.push({ path: ['state', 's3', 'key'], message: `${keyWhy} (an object key such as batchctl/prod.state.json)` });
   const prefix = get(raw, ['logs', 'streamPrefix']);
   if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
   // The awslogs driver names each task's stream `<prefix>/<container>/<task id>` (32 hex characters).

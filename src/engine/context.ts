@@ -71,6 +71,7 @@ export function buildContext(opts: ContextOptions): Ctx {
       return r;
     },
     maybeRecord: (key) => records.get(key),
+    recordsOf: (kind) => [...records.values()].filter((r) => r.kind === kind),
     async waitFor(what, check, { budgetMs, intervalMs = 5000 }) {
       const start = clock.now();
       for (;;) {

@@ -180,6 +180,16 @@ export async function writeSavedPlan(path: string, plan: Plan, basis: PlanBasis,
   return saved;
 }
 
+/** True for the text of a saved plan (what `plan --out` may replace without --force). */
+export function isSavedPlanText(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as { format?: unknown } | null;
+    return !!v && typeof v === 'object' && v.format === PLAN_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Read a saved plan and check what needs no AWS call: that it is a plan file of this format, written by
  * this batchctl version, and not edited since.
@@ -203,6 +213,10 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
   }
   if (raw.formatVersion !== PLAN_FORMAT_VERSION) {
     throw new UserError(`the saved plan ${path} has format version ${JSON.stringify(raw.formatVersion)}; this batchctl reads ${PLAN_FORMAT_VERSION}`, REPLAN);
+  }
+  if (typeof raw.batchctlVersion !== 'string' || !raw.batchctlVersion) {
+    // No version: not what `plan --out` writes (it always records its own), so nothing says who made it.
+    throw new UserError(`the saved plan ${path} does not say which batchctl made it (no batchctlVersion): batchctl always records it, so the file was edited`, REPLAN);
   }
   if (raw.batchctlVersion !== VERSION) {
     // Another version may assess differently (new kinds, other diffs): what it planned is not what this one would do.

@@ -8,8 +8,10 @@ import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } f
 import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from '../base/clock.js';
 import type { Reporter } from './reporter.js';
-import { UserError } from '../base/errors.js';
-import { StateStore, locationText, resolveStateLocation, type HeldLock, type StateBackend, type StateLocation } from '../state/state.js';
+import { resolve } from 'node:path';
+import { UserError, awsStep } from '../base/errors.js';
+import { StateStore, locationText, resolveStateLocation, type StateBackend, type StateLocation } from '../state/state.js';
+import type { HeldLock } from '../state/lock.js';
 
 /** Options shared by the commands that work on a stack. */
 export interface StackOptions {
@@ -56,6 +58,12 @@ export async function loadStackConfig(
   });
 }
 
+/** The flags that point a command at this config and state, as the user typed them (for hints). */
+export function stackFlags(opts: Pick<StackOptions, 'configPath' | 'statePath'>): string {
+  const config = resolve(opts.configPath) === resolve('batch.config.yaml') ? '' : `-c ${opts.configPath}`;
+  return [config, opts.statePath ? `--state ${opts.statePath}` : ''].filter(Boolean).join(' ');
+}
+
 /** Where this command's state lives (flag, config, default). */
 export function stateLocationOf(opts: Pick<StackOptions, 'statePath' | 'configPath'>, config: StackConfig): StateLocation {
   return resolveStateLocation({ flag: opts.statePath, stack: config.stack, configPath: opts.configPath, s3: config.state?.s3 });
@@ -87,34 +95,59 @@ export async function openStateBackend(
 }
 
 /**
+ * Take the stack's lock, in the account (state/lock.ts): the SSM client is loaded only here, by the
+ * commands that change the stack.
+ */
+export async function lockStack(
+  opts: Pick<StackOptions, 'profile' | 'endpointUrl' | 'pacer' | 'forceUnlock' | 'reporter'>,
+  config: Pick<StackConfig, 'stack' | 'region'>,
+  who: { arn: string },
+  command: string,
+  aws?: AwsClients,
+): Promise<HeldLock> {
+  const [{ StackLock }, clients] = await Promise.all([
+    import('../state/lock.js'),
+    aws ?? createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, ['ssm']),
+  ]);
+  return new StackLock(clients.ssm, config.stack, config.region)
+    .lock({ command, caller: who.arn, forceUnlock: opts.forceUnlock, warn: (m) => opts.reporter.warn(m) });
+}
+
+/**
  * Open a stack: validate the config, build the clients for `services`, ask STS who we are, name the
- * bucket, and (when `lockCommand` is set) take the state lock; then read the state. `loaded`: the
+ * bucket, and (when `lockCommand` is set) take the stack's lock; then read the state. `loaded`: the
  * config, when the command has loaded it already.
  */
 export async function openStack(opts: StackOptions, services: ServiceName[], lockCommand?: string, loaded?: StackConfig): Promise<OpenStack> {
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
-  // SSM serves only job secrets from Parameter Store: a config without any does not load its SDK.
-  const wanted = jobsReadParameters(config.jobs) ? services : services.filter((s) => s !== 'ssm');
+  // SSM holds the stack's lock (taken by the commands that change the stack) and job secrets from
+  // Parameter Store: a command that needs neither does not load its SDK.
+  const needsSsm = lockCommand !== undefined || jobsReadParameters(config.jobs);
+  const wanted: ServiceName[] = needsSsm
+    ? (services.includes('ssm') ? services : [...services, 'ssm'])
+    : services.filter((s) => s !== 'ssm');
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, wanted);
-  const who = await callerIdentity(aws);
+  const who = await awsStep('checking who you are (your AWS credentials)', () => callerIdentity(aws));
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);
-  if (location.kind === 'local' && location.legacyPath) {
-    const { adoptLegacyState } = await import('../state/local.js');
-    await adoptLegacyState(location.path, location.legacyPath, warn);
-  }
-  const backend = await openStateBackend(location, { ...opts, region: config.region, stackBucket: config.bucket.name });
+  // The lock first: the state is read, and the legacy file moved, only by the run that holds it.
   const lock: HeldLock | undefined = lockCommand
-    ? await backend.lock({ command: lockCommand, caller: who.arn, forceUnlock: opts.forceUnlock, warn })
+    ? await awsStep(`taking the lock of stack ${config.stack}`, () => lockStack(opts, config, who, lockCommand, aws))
     : undefined;
   try {
+    if (location.kind === 'local' && location.legacyPath) {
+      const { adoptLegacyState } = await import('../state/local.js');
+      await adoptLegacyState(location.path, location.legacyPath, warn);
+    }
+    const backend = await openStateBackend(location, { ...opts, region: config.region, stackBucket: config.bucket.name });
     const [state, advice] = await Promise.all([
-      StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }),
+      awsStep(`reading the state ${backend.location}`, () => StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }, stackFlags(opts))),
       opts.checkStateStorage ? backend.advice() : [],
     ]);
     for (const a of advice) warn(a);
+    if (lockCommand) await backend.checkWritable?.();
     return {
       config, aws, account: who.account, partition: who.partition, caller: who.arn, state,
       close: async () => { await lock?.release(); },

@@ -31,6 +31,14 @@ export interface FieldChange {
   replace?: boolean;
   /** Render the values as `(sensitive)`: they must never be printed. */
   sensitive?: boolean;
+  /**
+   * What applying the change deletes that batchctl did not put there (an inline policy added to a role by
+   * hand, another target on a rule, a statement added to a policy, a subscription): one line each, as
+   * `plan` shows them. Drift includes what was added, not only what was changed.
+   */
+  removes?: string[];
+  /** The change is nothing but `removes`: the rest of the setting is as desired (plan shows the removals only). */
+  onlyRemoves?: boolean;
 }
 
 /**
@@ -42,10 +50,18 @@ export interface Ownership {
   owned: boolean;
   /** When not owned: the stack its `batchctl:stack` tag names, or null when it carries none. */
   owner?: string | null;
+  /**
+   * For what AWS cannot tag and whose ownership is judged otherwise (a Logs resource policy, by its
+   * document): why it is not ours, in place of "has no batchctl:stack tag", and what to do about it, in
+   * place of "tag it".
+   */
+  why?: string;
+  hint?: string;
 }
 
 /** How a verdict of "not ours" reads: "carries the tag of stack 'x'" or "has no batchctl:stack tag". */
 export function describeOwner(o: Ownership): string {
+  if (!o.owned && !o.owner && o.why) return o.why;
   return o.owner ? `carries the tag of stack '${o.owner}'` : 'has no batchctl:stack tag';
 }
 
@@ -103,6 +119,8 @@ export interface Ctx {
   record(key: string): ResourceRecord;
   /** The record of a node if it is known (in this run or in the state file). */
   maybeRecord(key: string): ResourceRecord | undefined;
+  /** Every record of a kind known (in this run or in the state file), those the config no longer has included. */
+  recordsOf(kind: string): ResourceRecord[];
   /**
    * Poll until `check` returns a value other than undefined, within `budgetMs`, showing `what` as
    * progress. Throws a WaitTimeout naming `what` when the budget runs out.

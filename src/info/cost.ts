@@ -138,6 +138,8 @@ export interface CostReport {
   downEndpointsSaves: { hourly: number; monthly: number };
   /** Failure alerts (`notify:`), when configured: why they add nothing to the estimate. */
   alertsNote?: string;
+  /** The stack's lock (state/lock.ts): what it is and why it adds nothing. */
+  lockNote: string;
   /** The network mode in force, and every mode's cost for this job and schedule. */
   network: { mode: NetworkMode; publicIp: boolean; modes: ModeCost[] };
 }
@@ -215,6 +217,14 @@ export function runsPerMonth(expression: string, now: Date, timeZone = 'UTC'): n
     from = batch[batch.length - 1]!;
   }
 }
+
+/**
+ * The stack's lock is a standard-tier Parameter Store parameter that exists only while a command changes
+ * the stack: standard parameters and standard throughput are free (SSM user guide, "Managing parameter
+ * tiers"; AWS Systems Manager pricing). An account that turned on higher throughput pays per API
+ * interaction: 3 a command.
+ */
+export const LOCK_NOTE = 'the stack lock is an SSM standard parameter, held only while a command changes the stack: no charge (3 API calls a command; billed only if the account turned on higher Parameter Store throughput)';
 
 /**
  * EventBridge scheduled rules are free; EventBridge Scheduler bills invocations only beyond 14 million a
@@ -335,6 +345,7 @@ export function computeCost(
     monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly + (j.stateMachine?.monthly ?? 0), 0)),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
+    lockNote: LOCK_NOTE,
     network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, runsByJob) },
   };
 }

@@ -48,6 +48,7 @@ import { stackSecretRefs } from '../model/secrets.js';
 import type { PolicyDocument, PolicyStatement } from '../model/policies.js';
 import { TAG_STACK } from '../engine/types.js';
 import type { StateLocation } from '../state/state.js';
+import { lockParameterName } from '../state/lock.js';
 
 /** The commands a policy can be printed for: every command that calls AWS. */
 export const POLICY_COMMANDS = ['plan', 'up', 'down', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'logs', 'history', 'push', 'status', 'cost', 'outputs'] as const;
@@ -72,7 +73,10 @@ const DISCOVER: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs'];
 const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs', 'run-now', 'stop', 'pause', 'resume', 'deploy', 'rollback', 'push', 'cost', 'history'];
 /** Commands that write the state (a deploy records the revision it registered; so does `push --deploy`). */
 const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
-/** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
+/**
+ * Commands that take the stack's lock: the writers, and `pause`/`resume` (`up` must not write the schedule
+ * meanwhile). `push` takes it with --deploy only.
+ */
 const STATE_LOCKERS: PolicyCommand[] = [...STATE_WRITERS, 'pause', 'resume'];
 /**
  * Commands whose walk computes the task definitions and the execution role's policy (plan's assessment),
@@ -258,7 +262,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
     // IAM
-    { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
+    // Inline policies are listed too: one on our role that is not batchctl's was added behind its back.
+    { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'] },
     {
       sid: 'IamRoles', commands: UP, resources: roles,
       actions: ['iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],
@@ -382,7 +387,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'ListRules', commands: [...DISCOVER, 'pause', 'resume'], resources: ['*'], actions: ['events:ListRules'] },
     { sid: 'Rules', commands: DISCOVER, resources: rules, actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:ListTagsForResource'] },
     // A rule named after the stack is found in the listing; one of another name by DescribeRule.
-    { sid: 'Rules', commands: ['pause', 'resume'], resources: rules, actions: ['events:DescribeRule', 'events:ListTagsForResource'] },
+    // ...and its targets (one not batchctl's, added behind its back, is drift the rule's find reports).
+    { sid: 'Rules', commands: ['pause', 'resume'], resources: rules, actions: ['events:DescribeRule', 'events:ListTagsForResource', 'events:ListTargetsByRule'] },
     // A pause is a tag on the rule, then the rule disabled; resuming lifts the tag, then enables it.
     { sid: 'Rules', commands: ['pause', 'down'], resources: rules, actions: ['events:TagResource', 'events:DisableRule'] },
     { sid: 'Rules', commands: ['resume'], resources: rules, actions: ['events:UntagResource', 'events:EnableRule'] },
@@ -450,6 +456,11 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
   // A topic of the user's own: batchctl only reads its policy (to say whether EventBridge may publish).
   if (c.notify?.topicArn) grants.push({ sid: 'YourAlertTopic', commands: DISCOVER, resources: [c.notify.topicArn], actions: ['sns:GetTopicAttributes'] });
   grants.push(...stateGrants(t.state, P));
+  // The stack's lock (state/lock.ts), whatever the state backend: a Parameter Store parameter created
+  // with its tag (tagging at creation needs ssm:AddTagsToResource), read to name its holder, deleted at
+  // the end. A hierarchical name's ARN drops its leading '/'.
+  const lock = arn('ssm', `parameter${lockParameterName(S)}`);
+  grants.push({ sid: 'StackLock', commands: STATE_LOCKERS, resources: [lock], actions: ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:GetParameter', 'ssm:DeleteParameter'] });
   return grants;
 }
 
@@ -471,7 +482,7 @@ function yourNetworkGrants(c: StackConfig, arn: (svc: string, rest: string) => s
   ];
 }
 
-/** What the state needs: nothing locally; in S3 the object, its lock, and listing (a missing key is then 404, not 403). */
+/** What the state needs: nothing locally; in S3 the object and listing (a missing key is then 404, not 403). */
 function stateGrants(state: StateLocation, P: string): Grant[] {
   if (state.kind !== 's3') return [];
   const bucket = `arn:${P}:s3:::${state.bucket}`;
@@ -481,9 +492,6 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
     { sid: 'StateBucket', commands: ['plan'], resources: [bucket], actions: ['s3:GetBucketVersioning'] },
     { sid: 'State', commands: STATE_READERS, resources: [key], actions: ['s3:GetObject'] },
     { sid: 'State', commands: STATE_WRITERS, resources: [key], actions: ['s3:PutObject'] },
-    // The lock is read to name its holder, created with If-None-Match and deleted with If-Match
-    // (a conditional delete on an ETag needs s3:GetObject too).
-    { sid: 'StateLock', commands: STATE_LOCKERS, resources: [`${key}.lock`], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
   ];
 }
 

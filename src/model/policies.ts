@@ -6,7 +6,7 @@ import { dnsSuffixOf } from '../config/regions.js';
 import { sortKeys } from '../base/json.js';
 import { parseEcrImage } from '../config/image.js';
 import type { JobConfig } from '../config/schema.js';
-import type { Ctx } from '../engine/types.js';
+import type { Ctx, FieldChange } from '../engine/types.js';
 import type { RoleName } from './keys.js';
 import { K, jobKey } from './keys.js';
 import { jobOf } from './jobs.js';
@@ -70,6 +70,34 @@ export function canonicalPolicy(doc: PolicyDocument | undefined): unknown {
 /** True when two documents grant the same thing (canonical comparison). */
 export function samePolicy(a: PolicyDocument | undefined, b: PolicyDocument | undefined): boolean {
   return JSON.stringify(canonicalPolicy(a)) === JSON.stringify(canonicalPolicy(b));
+}
+
+/**
+ * The change from an observed policy document to the desired one, naming each statement batchctl did not
+ * write (in the observed document, not in the desired one) as a removal: a grant added by hand to a
+ * bucket, queue or topic policy is drift, and `plan` says what it gave and to whom.
+ */
+export function policyChange(field: string, desired: PolicyDocument | undefined, observed: PolicyDocument | undefined): FieldChange {
+  const stmts = (doc: PolicyDocument | undefined) => ((canonicalPolicy(doc) as { Statement?: unknown[] } | undefined)?.Statement ?? []);
+  const ours = new Set(stmts(desired).map((x) => JSON.stringify(x)));
+  const have = stmts(observed).map((x) => JSON.stringify(x));
+  const added = stmts(observed).filter((x) => !ours.has(JSON.stringify(x))) as PolicyStatement[];
+  const missing = [...ours].filter((x) => !have.includes(x));
+  const from = canonicalPolicy(observed) ?? 'none';
+  return {
+    field, from, to: canonicalPolicy(desired) ?? 'none',
+    ...(added.length ? { removes: added.map((x) => `${field} statement ${describeStatement(x)}`) } : {}),
+    ...(added.length && !missing.length ? { onlyRemoves: true } : {}),
+  };
+}
+
+/** One line for a statement: `"Sid": Allow s3:GetObject to {"AWS":"arn:..."}`. */
+function describeStatement(x: PolicyStatement): string {
+  const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const what = x.Action !== undefined ? list(x.Action) : `everything but ${list(x.NotAction)}`;
+  const who = x.Principal === undefined ? '' : ` to ${typeof x.Principal === 'string' ? x.Principal : JSON.stringify(x.Principal)}`;
+  const on = x.Resource !== undefined ? ` on ${list(x.Resource)}` : '';
+  return `${x.Sid ? `"${x.Sid}": ` : ''}${x.Effect} ${what}${who}${on}${x.Condition ? ' (with conditions)' : ''}`;
 }
 
 // ---- ARNs of the stack's resources ---------------------------------------------------------------

@@ -5,8 +5,8 @@ import { dnsSuffixOf } from '../config/regions.js';
 import type { JobConfig, StackConfig } from '../config/schema.js';
 import type { Ctx } from '../engine/types.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
-import { K, type RoleName } from './keys.js';
-import { jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
+import { K, jobKey, type RoleName } from './keys.js';
+import { jobOf, jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
 import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
 import type { EcsTargetParams } from './ecs-target.js';
 import { startExecutionPolicy, stateMachinePolicy, stateMachineTrustPolicy, usesStateMachine } from './state-machine.js';
@@ -74,6 +74,40 @@ export function stackPolicies(config: StackConfig): PolicyRef[] {
     const job = r.job === undefined ? undefined : config.jobs.find((j) => j.name === r.job);
     return job && (r.role === 'events' || r.role === 'scheduler') && usesStateMachine(job) ? { ...r, start: true } : r;
   });
+}
+
+/** The node key of a policy: its role's `role-policy/<role>`, or the trigger's `role-policy/<role>/start-execution`. */
+export function rolePolicyKey(config: StackConfig, r: PolicyRef): string {
+  if (r.job === undefined) return K.rolePolicy(r.role);
+  return jobKey(jobOf(config, r.job), r.start ? K.startPolicy(r.role as 'events' | 'scheduler') : K.rolePolicy(r.role));
+}
+
+/**
+ * The inline policy's name: `<stack>-<role>` (as before jobs existed) for the original job, else
+ * `<stack>-<job>-<role>`; the trigger's policy that starts the state machine adds `-start-execution`.
+ */
+export function rolePolicyName(ctx: Pick<Ctx, 'config' | 'stack'>, r: PolicyRef): string {
+  const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
+  const base = !job || job.original ? `${ctx.stack}-${r.role}` : `${ctx.stack}-${job.name}-${r.role}`;
+  return r.start ? `${base}-start-execution` : base;
+}
+
+/**
+ * The inline policies batchctl may have put on the role named `roleName`: the one its config gives it, and
+ * every one the state records on that role under any key (a trigger's other variant, when a job gained or
+ * lost its state machine; a policy renamed when the stack's names moved into a job): `up` deletes those
+ * once the rest has converged. Any other inline policy on the role was added outside batchctl.
+ */
+export function ownInlinePolicyNames(
+  ctx: Pick<Ctx, 'config' | 'stack' | 'recordsOf'>, r: RoleRef, roleName: string,
+): string[] {
+  const names = stackPolicies(ctx.config).filter((p) => p.role === r.role && p.job === r.job)
+    .map((p) => rolePolicyName(ctx, p));
+  // A role policy's record id is `<role name>:<policy name>`.
+  for (const { id } of ctx.recordsOf('iam.role-policy')) {
+    if (id.startsWith(`${roleName}:`)) names.push(id.slice(roleName.length + 1));
+  }
+  return [...new Set(names)].sort();
 }
 
 /** The name of one of the stack's roles. */

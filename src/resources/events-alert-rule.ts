@@ -6,6 +6,7 @@
 import { K } from '../model/keys.js';
 import { alertEventPattern, alertRuleName, alertsOn } from '../model/notify.js';
 import { patternRuleKind, type PatternRuleDesired } from './lib/pattern-rule.js';
+import { ALERT_TARGET_ID } from './events-alert-target.js';
 
 /** The failed-run rule's settings. */
 export type AlertRuleDesired = PatternRuleDesired;
@@ -18,6 +19,7 @@ export const eventsAlertRule = patternRuleKind({
   when: alertsOn,
   name: alertRuleName,
   pattern: alertEventPattern,
+  targetId: ALERT_TARGET_ID,
   description: (ctx) => ctx.config.jobs.length === 1
     ? `Failed runs of ${ctx.config.jobs[0]!.task.family} (batchctl stack ${ctx.stack}) to SNS`
     : `Failed runs of the jobs of batchctl stack ${ctx.stack} to SNS`,

@@ -6,6 +6,7 @@
 import { K } from '../model/keys.js';
 import { historyEventPattern, historyRuleName } from '../model/history.js';
 import { patternRuleKind, type PatternRuleDesired } from './lib/pattern-rule.js';
+import { HISTORY_TARGET_ID } from './events-history-target.js';
 
 /** The run history rule's settings. */
 export type HistoryRuleDesired = PatternRuleDesired;
@@ -18,5 +19,6 @@ export const eventsHistoryRule = patternRuleKind({
   when: () => true,
   name: (ctx) => historyRuleName(ctx.stack),
   pattern: historyEventPattern,
+  targetId: HISTORY_TARGET_ID,
   description: (ctx) => `Stopped tasks of batchctl stack ${ctx.stack} to its run history log group`,
 });

@@ -6,7 +6,8 @@ import { DisableRuleCommand, EnableRuleCommand, PutRuleCommand, TagResourceComma
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, ruleJobs, type JobParams } from '../model/jobs.js';
-import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './lib/events.js';
+import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, removeExtraTargets, ruleOwnership, type ExtraTarget } from './lib/events.js';
+import { TARGET_ID } from './events-target.js';
 import { interfaceEndpointKeys } from '../model/network.js';
 import { scheduleMark } from './scheduler-schedule.js';
 import { TAG_PAUSED, describeMark, keptPause, markField, markText, type PauseMark, type Pausable } from '../model/pause.js';
@@ -20,6 +21,8 @@ export interface RuleDesired {
   tags: Record<string, string>;
   /** The pause the rule carries (its `batchctl:paused` tag), or none. */
   paused?: PauseMark;
+  /** Observed: targets on the rule other than the job's own (events-target.ts). Desired: none. */
+  extraTargets?: ExtraTarget[];
 }
 
 /** The input of PutRule for these settings. */
@@ -66,6 +69,8 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
     const hit = await findRule(ctx, recorded, jobOf(ctx.config, node.params.job).schedule.name);
     if (!hit) return undefined;
     const { rule: r, tags, owned, owner } = hit;
+    // Another stack's rule is never compared: its targets need not be read.
+    const extra = owned ? await extraTargets(ctx, r.Name, TARGET_ID) : [];
     return {
       record: { kind: 'events.rule', id: r.Name, arn: r.Arn },
       owned,
@@ -77,6 +82,7 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
         state: r.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
         description: r.Description ?? '',
         ...(hit.paused ? { paused: hit.paused } : {}),
+        ...(extra.length ? { extraTargets: extra } : {}),
       },
     };
   },
@@ -96,6 +102,7 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
     }
     if (markField(d.paused) !== markField(o.paused)) changes.push({ field: 'paused', from: markField(o.paused), to: markField(d.paused) });
     changes.push(...tagChanges(d.tags, o.tags));
+    changes.push(...extraTargetChanges(o.extraTargets));
     return changes;
   },
 
@@ -109,8 +116,11 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
     if (pauseChange && arn && !d.paused) await ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: [TAG_PAUSED] }));
     // PutRule replaces every setting (omitted ones are cleared, so all are sent) and ignores Tags on an
     // existing rule: tags are converged with their own calls.
-    if (changes.some((c) => c.field !== 'tags' && c.field !== 'paused')) await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    if (changes.some((c) => c.field !== 'tags' && c.field !== 'paused' && c.field !== 'extraTargets')) {
+      await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+    }
     if (hasTagChange(changes) && arn) await convergeRuleTags(ctx, arn, d.tags, found.observed.tags);
+    if (changes.some((c) => c.field === 'extraTargets')) await removeExtraTargets(ctx, found.record.id, found.observed.extraTargets);
   },
 
   async delete(ctx, record) {

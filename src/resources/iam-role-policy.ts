@@ -9,7 +9,7 @@ import { jobOf, jobUsesDeadLetterQueue } from '../model/jobs.js';
 import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument, type PolicyStatement } from '../model/policies.js';
 import { jobSecretStatements, jobSecrets } from '../model/secrets.js';
 import { secretMeta } from './lib/job-secrets.js';
-import { stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
+import { rolePolicyKey, rolePolicyName, stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
 import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { getRole, roleKey } from './iam-role.js';
@@ -31,11 +31,7 @@ export interface RolePolicyDesired {
 
 export type RolePolicyParams = PolicyRef;
 
-/** The node key of a policy: its role's `role-policy/<role>`, or the trigger's `role-policy/<role>/start-execution`. */
-export function rolePolicyKey(config: StackConfig, r: PolicyRef): string {
-  if (r.job === undefined) return K.rolePolicy(r.role);
-  return jobKey(jobOf(config, r.job), r.start ? K.startPolicy(r.role as 'events' | 'scheduler') : K.rolePolicy(r.role));
-}
+export { rolePolicyKey };
 
 /** What a role's document names: its role, and the resources it grants access to. */
 function depsOf(config: StackConfig, r: PolicyRef): string[] {
@@ -51,15 +47,7 @@ function depsOf(config: StackConfig, r: PolicyRef): string[] {
   return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [...deps, K.deadLetterQueue] : deps;
 }
 
-/**
- * The inline policy's name: `<stack>-<role>` (as before jobs existed) for the original job, else
- * `<stack>-<job>-<role>`; the trigger's policy that starts the state machine adds `-start-execution`.
- */
-function policyNameOf(ctx: Ctx, r: PolicyRef): string {
-  const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
-  const base = !job || job.original ? `${ctx.stack}-${r.role}` : `${ctx.stack}-${job.name}-${r.role}`;
-  return r.start ? `${base}-start-execution` : base;
-}
+const policyNameOf = rolePolicyName;
 
 const splitId = (id: string) => {
   const i = id.indexOf(':');

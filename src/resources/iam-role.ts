@@ -14,7 +14,7 @@ import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/t
 import { K, jobKey, type RoleName } from '../model/keys.js';
 import { jobOf } from '../model/jobs.js';
 import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
-import { stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from '../model/scheduler.js';
+import { ownInlinePolicyNames, stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
@@ -24,6 +24,11 @@ export interface RoleDesired {
   trustPolicy: PolicyDocument;
   /** Managed policy ARNs, sorted. Empty by default: permissions come from the inline policy. */
   managedPolicies: string[];
+  /**
+   * Inline policies on the role that batchctl did not put there (observed; desired: none). batchctl's own
+   * inline policy is a node of its own (iam-role-policy.ts); anything else grants access behind the config.
+   */
+  extraInlinePolicies: string[];
   permissionsBoundary?: string;
   tags: Record<string, string>;
 }
@@ -41,18 +46,21 @@ const DESCRIPTION: Record<RoleName, string> = {
   states: 'Step Functions role: runs and stops the job\'s ECS task with its timeout and retries',
 };
 
-/** A role's record, ownership and settings, from GetRole (and its attached policies when it is ours). */
-async function foundOf(ctx: Ctx, role: Role) {
+/** A role's record, ownership and settings, from GetRole (and its attached and inline policies when it is ours). */
+async function foundOf(ctx: Ctx, role: Role, ref: RoleRef) {
   const tags = tagRecord(role.Tags);
   const own = ownershipOf(ctx, tags);
+  const ours = new Set(ownInlinePolicyNames(ctx, ref, role.RoleName!));
+  // Another stack's role is never compared, so its policies need not be read.
+  const [managedPolicies, inline] = own.owned ? await Promise.all([attachedPolicies(ctx, role.RoleName!), inlinePolicies(ctx, role.RoleName!)]) : [[], []];
   return {
     record: { kind: 'iam.role', id: role.RoleName!, arn: role.Arn },
     ...own,
     observed: {
       name: role.RoleName!,
       trustPolicy: decodePolicy(role.AssumeRolePolicyDocument) ?? { Version: '2012-10-17', Statement: [] },
-      // Another stack's role is never compared, so its attachments need not be read.
-      managedPolicies: own.owned ? await attachedPolicies(ctx, role.RoleName!) : [],
+      managedPolicies,
+      extraInlinePolicies: inline.filter((n) => !ours.has(n)),
       permissionsBoundary: role.PermissionsBoundary?.PermissionsBoundaryArn,
       tags: managedTags(ctx, tags),
     },
@@ -75,6 +83,18 @@ async function attachedPolicies(ctx: Ctx, name: string): Promise<string[]> {
   return arns.sort();
 }
 
+/** Every page of a role's inline policy names. */
+async function inlinePolicies(ctx: Ctx, name: string): Promise<string[]> {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const out = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName: name, Marker }));
+    names.push(...(out.PolicyNames ?? []));
+    Marker = out.IsTruncated ? out.Marker : undefined;
+  } while (Marker);
+  return names.sort();
+}
+
 /** An IAM role of the stack. */
 export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   kind: 'iam.role',
@@ -88,6 +108,7 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     name: stackRoleName(ctx, node.params),
     trustPolicy: stackTrustPolicy(ctx, node.params.role),
     managedPolicies: [],
+    extraInlinePolicies: [],
     permissionsBoundary: node.params.job === undefined ? ctx.config.iam.permissionsBoundary : jobOf(ctx.config, node.params.job).iam.permissionsBoundary,
     tags: resourceTags(ctx, node.key),
   }),
@@ -97,7 +118,7 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     let role = recorded ? await getRole(ctx, recorded.id) : undefined;
     if (!role && recorded?.id !== name) role = await getRole(ctx, name);
     if (!role?.RoleName || !role.Arn) return undefined;
-    return foundOf(ctx, role);
+    return foundOf(ctx, role, node.params);
   },
 
   async create(ctx, node, d) {
@@ -133,7 +154,17 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     }
     const want = [...d.managedPolicies].sort();
     const have = [...o.managedPolicies].sort();
-    if (JSON.stringify(want) !== JSON.stringify(have)) changes.push({ field: 'managedPolicies', from: have, to: want });
+    if (JSON.stringify(want) !== JSON.stringify(have)) {
+      const attached = have.filter((a) => !want.includes(a));
+      changes.push({
+        field: 'managedPolicies', from: have, to: want,
+        ...(attached.length ? { removes: attached.map((a) => `managed policy ${a} attached to the role`) } : {}),
+      });
+    }
+    const extra = o.extraInlinePolicies ?? [];
+    if (extra.length) {
+      changes.push({ field: 'inlinePolicies', from: extra, to: [], removes: extra.map((n) => `inline policy ${n} on the role`) });
+    }
     if ((d.permissionsBoundary ?? null) !== (o.permissionsBoundary ?? null)) {
       changes.push({ field: 'permissionsBoundary', from: o.permissionsBoundary, to: d.permissionsBoundary });
     }
@@ -153,6 +184,11 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
       }
       for (const PolicyArn of d.managedPolicies.filter((a) => !found.observed.managedPolicies.includes(a))) {
         await ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName, PolicyArn }));
+      }
+    }
+    if (fields.has('inlinePolicies')) {
+      for (const PolicyName of found.observed.extraInlinePolicies ?? []) {
+        await unlessGone(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
       }
     }
     if (fields.has('permissionsBoundary')) {

@@ -52,7 +52,16 @@ const documentOf = (p: ResourcePolicy): PolicyDocument | undefined => {
 /** The shared policy is batchctl's when it names only history log groups. */
 const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership => {
   const prefix = sharedHistoryResource(ctx).replace(/\*$/, '');
-  return namesOnly(documentOf(p), (r) => r.startsWith(prefix)) ? { owned: true } : { owned: false, owner: null };
+  if (namesOnly(documentOf(p), (r) => r.startsWith(prefix))) return { owned: true };
+  return {
+    owned: false, owner: null,
+    // No tag to read: the document is the proof, and this one names more than batchctl's history groups.
+    why: 'names more than batchctl\'s history log groups '
+      + '(a Logs resource policy cannot be tagged: batchctl\'s is recognised by its document)',
+    hint: 'if it is batchctl\'s policy, edited by hand: delete it '
+      + `(aws logs delete-resource-policy --policy-name ${p.policyName} --region ${ctx.region}) `
+      + 'and run batchctl up, which writes it again; if it is someone else\'s, keep it and nothing of it is touched',
+  };
 };
 
 /** The stack's policy from before, when it is ours: it names only our history group (and its streams). */

@@ -6,7 +6,7 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Ctx, FieldChange } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { canonicalPolicy, type PolicyDocument } from '../model/policies.js';
+import { policyChange, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { bucketArn, bucketOf, bucketSubKind, readSub, subRecord, type BucketSubKind } from './lib/s3.js';
 
 /** The policy document (undefined: the bucket has none). */
@@ -58,8 +58,7 @@ export const s3BucketPolicy: BucketSubKind<BucketPolicyDesired> = bucketSubKind<
   create: (ctx, _node, desired) => put(ctx, bucketOf(ctx), desired),
 
   diff(desired, observed): FieldChange[] {
-    const [to, from] = [canonicalPolicy(desired.policy), canonicalPolicy(observed.policy)];
-    return JSON.stringify(to) === JSON.stringify(from) ? [] : [{ field: 'policy', from: observed.policy ?? 'none', to: desired.policy }];
+    return samePolicy(desired.policy, observed.policy) ? [] : [policyChange('policy', desired.policy, observed.policy)];
   },
 
   update: (ctx, _node, found, desired) => put(ctx, found.record.id, desired),

@@ -24,6 +24,7 @@ import {
 } from '../model/scheduler.js';
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
+import { createUnique } from './lib/create.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
 import { ifExists, unlessGone } from './lib/aws-calls.js';
 
@@ -265,11 +266,23 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   },
 
   async create(ctx, node, d) {
-    // CreateSchedule takes an idempotency token: a retried call after a lost response does not fail
-    // with ConflictException.
+    // CreateSchedule takes an idempotency token: a retried call after a lost response gets the first
+    // call's answer from AWS. An endpoint that does not honour the token (an emulator) answers the resend
+    // ConflictException: right after our own attempt, a schedule of this name in our group with exactly
+    // our settings is that attempt's (schedules take no tags: the group is ours).
     const ClientToken = await clientToken(ctx, node.key);
-    const out = await send(d.target.roleArn, () => ctx.aws.scheduler.send(new CreateScheduleCommand({ ...definition(d), ClientToken })));
-    return { kind: 'scheduler.schedule', id: idOf(d.group, d.name), arn: out.ScheduleArn, attrs: { group: d.group, name: d.name } };
+    const arn = await createUnique(
+      'Schedule', `${d.group}/${d.name}`,
+      async () => (await send(d.target.roleArn, () => ctx.aws.scheduler.send(new CreateScheduleCommand({ ...definition(d), ClientToken })))).ScheduleArn,
+      (err) => awsErrorCode(err) === 'ConflictException',
+      async () => {
+        const s = await getSchedule(ctx, d.group, d.name);
+        if (!s?.Arn || schedulerSchedule.diff(d, observedSchedule(s)).length) return undefined;
+        const own = await groupOwnership(ctx, d.group);
+        return own && { ...own, value: s.Arn };
+      },
+    );
+    return { kind: 'scheduler.schedule', id: idOf(d.group, d.name), arn, attrs: { group: d.group, name: d.name } };
   },
 
   diff(d, o) {

@@ -6,13 +6,13 @@
  * rejects it; SNS drops it after 3 days unconfirmed, and deleting the topic removes it at once).
  * Subscriptions are not taggable: one belongs to us when its topic does (the topic's step checks that).
  */
-import { ListSubscriptionsByTopicCommand, SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
+import { SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic } from '../model/notify.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
-import { topicTags } from './sns-topic.js';
-import { ifExists, unlessGone } from './lib/aws-calls.js';
+import { topicSubscriptions, topicTags } from './sns-topic.js';
+import { unlessGone } from './lib/aws-calls.js';
 
 /** Ours when its topic is: the topic node's verdict from this walk, else the topic's tags. */
 const topicOwnership = (ctx: Ctx, topicArn: string) =>
@@ -36,20 +36,10 @@ export interface SubscriptionParams {
   email: string;
 }
 
-/** The topic's subscription for this address, paging through ListSubscriptionsByTopic (100 a page). */
+/** The topic's subscription for this address (from the topic's listing, shared within a walk). */
 async function lookup(ctx: Ctx, topicArn: string, endpoint: string): Promise<Subscription | undefined> {
-  let NextToken: string | undefined;
-  do {
-    const page = new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken });
-    const out = await ifExists(ctx.aws.sns.send(page));
-    if (!out) return undefined;
-    // SNS keeps the address as given; mail domains are case-insensitive and so is our comparison.
-    // `Deleted` is a subscription the recipient unsubscribed from (via the e-mail's link): gone.
-    const hit = out.Subscriptions?.find((s) => s.Protocol === 'email' && s.Endpoint?.toLowerCase() === endpoint.toLowerCase() && s.SubscriptionArn !== 'Deleted');
-    if (hit) return hit;
-    NextToken = out.NextToken;
-  } while (NextToken);
-  return undefined;
+  // SNS keeps the address as given; mail domains are case-insensitive and so is our comparison.
+  return (await topicSubscriptions(ctx, topicArn))?.find((s) => s.Protocol === 'email' && s.Endpoint?.toLowerCase() === endpoint.toLowerCase());
 }
 
 const topicOf = (ctx: Ctx, recorded?: ResourceRecord) => ctx.maybeRecord(K.alertTopic)?.arn ?? recorded?.attrs?.topicArn ?? ownTopicArn(ctx);

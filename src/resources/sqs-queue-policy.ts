@@ -17,7 +17,7 @@ import { retryWhile } from './lib/create.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { jobUsesDeadLetterQueue, ruleJobs } from '../model/jobs.js';
-import { arn, canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { arn, policyChange, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { deadLetterQueueName, queueArn, queueUrl } from '../model/scheduler.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import type { StackConfig } from '../config/schema.js';
@@ -30,7 +30,7 @@ export interface QueuePolicyDesired {
 
 
 /** The jobs whose rule sends to the dead-letter queue. */
-const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
+export const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
 
 /** The queue policy admitting exactly these rules (ARNs of the default bus's rules, by name). */
 export function deadLetterQueuePolicy(ctx: Ctx, queue: string): PolicyDocument {
@@ -99,7 +99,7 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   ),
 
   diff(d, o): FieldChange[] {
-    return samePolicy(d.policy, o.policy) ? [] : [{ field: 'policy', from: canonicalPolicy(o.policy) ?? 'none', to: canonicalPolicy(d.policy) }];
+    return samePolicy(d.policy, o.policy) ? [] : [policyChange('policy', d.policy, o.policy)];
   },
 
   update: async (ctx, _node, found, d) => {

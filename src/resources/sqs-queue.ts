@@ -14,6 +14,8 @@ import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from '../model/sch
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { SQS_DELETED_RECENTLY, SQS_QUEUE_GONE } from '../model/aws-errors.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
+import { policyChange, type PolicyDocument } from '../model/policies.js';
+import { ruleDeadLetterJobs } from './sqs-queue-policy.js';
 
 /** The attributes we set, as SQS returns them (strings). */
 export interface QueueAttributes {
@@ -27,6 +29,21 @@ export interface QueueDesired {
   name: string;
   attributes: QueueAttributes;
   tags: Record<string, string>;
+  /**
+   * Observed: a policy on the queue while batchctl sets none (no rule-engine job sends to it, so there is
+   * no queue policy node, and the state records none): it was added outside batchctl. Desired: none.
+   */
+  unmanagedPolicy?: PolicyDocument;
+}
+
+/** The queue's Policy attribute when batchctl manages none (see QueueDesired.unmanagedPolicy). */
+function unmanagedPolicy(ctx: Ctx, text: string | undefined): PolicyDocument | undefined {
+  if (!text || ruleDeadLetterJobs(ctx.config).length || ctx.maybeRecord(K.deadLetterQueuePolicy)) return undefined;
+  try {
+    return JSON.parse(text) as PolicyDocument;
+  } catch {
+    return { Version: '2012-10-17', Statement: [] };
+  }
 }
 
 const ATTRIBUTES: QueueAttributes = { MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' };
@@ -71,13 +88,16 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     // GetQueueAttributes carries no tags: one more read, which the tag diff needs anyway.
     const tags = await queueTags(ctx, url) ?? {};
     const actualName = url.split('/').pop()!;
+    const own = ownershipOf(ctx, tags);
+    const added = own.owned ? unmanagedPolicy(ctx, attrs.Policy) : undefined;
     return {
       record: { kind: 'sqs.queue', id: url, arn: attrs.QueueArn ?? queueArn(ctx, actualName) },
-      ...ownershipOf(ctx, tags),
+      ...own,
       observed: {
         name: actualName,
         attributes: { MessageRetentionPeriod: attrs.MessageRetentionPeriod ?? '', SqsManagedSseEnabled: attrs.SqsManagedSseEnabled ?? 'false' },
         tags: managedTags(ctx, tags),
+        ...(added ? { unmanagedPolicy: added } : {}),
       },
     };
   },
@@ -108,11 +128,14 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
       if (d.attributes[k] !== o.attributes[k]) changes.push({ field: `attributes.${k}`, from: o.attributes[k], to: d.attributes[k] });
     }
     changes.push(...tagChanges(d.tags, o.tags));
+    if (o.unmanagedPolicy) changes.push({ ...policyChange('policy', undefined, o.unmanagedPolicy), to: 'none' });
     return changes;
   },
 
   async update(ctx, _node, found, d, changes) {
     const QueueUrl = found.record.id;
+    // An empty Policy removes it.
+    if (changes.some((c) => c.field === 'policy')) await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: '' } }));
     const attrs = changes.filter((c) => c.field.startsWith('attributes.')).map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
     if (attrs.length) {
       await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));

@@ -37,6 +37,8 @@ export interface ResourceStatus {
   id?: string;
   /** The drifted fields. */
   changes: string[];
+  /** What was added outside batchctl (an inline policy on a role, a target on a rule...): `up` deletes it. */
+  added?: string[];
   /** Drifted in a way `up` cannot repair in place. */
   replace?: boolean;
   error?: string;
@@ -317,8 +319,11 @@ function jobDeadLetters(e: { count: number; newest?: DeadLetter } | undefined): 
   };
 }
 
-/** The kinds of each job's trigger, which status reads with the shared resources: what fires, and when. */
-const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
+/**
+ * The kinds of a job's that status reads with the shared resources: its trigger (what fires, and when)
+ * and its roles (what the job may do: access added to them behind batchctl's back is drift to see).
+ */
+const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule', 'iam.role']);
 
 /**
  * `batchctl status`: open the stack (no lock: read-only), plan its shared resources and each job's rule
@@ -346,7 +351,8 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       key: e.key, kind: e.kind, label: e.label,
       // Exists, but its settings name resources the state does not know: not compared here.
       state: e.partial && e.found ? 'present' : STATE[e.action], id: e.record?.id,
-      changes: !e.partial && (e.action === 'update' || e.action === 'replace') ? (e.changes ?? []).map((c) => c.field) : [],
+      changes: !e.partial && (e.action === 'update' || e.action === 'replace') ? (e.changes ?? []).filter((c) => !c.removes?.length).map((c) => c.field) : [],
+      ...(!e.partial && e.changes?.some((c) => c.removes?.length) ? { added: e.changes.flatMap((c) => c.removes ?? []) } : {}),
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
       ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),

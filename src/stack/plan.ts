@@ -24,11 +24,15 @@ export interface PlanReport extends Plan {
  * `batchctl plan`: open the stack (no lock: read-only) and plan it; with `out`, save the plan for
  * `up <file>` (engine/saved-plan.ts).
  */
-export async function runPlan(opts: StackOptions & { parallel?: number; out?: string }): Promise<PlanReport> {
-  const [{ openStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { checkStackImages }] = await Promise.all([
+export async function runPlan(opts: StackOptions & { parallel?: number; out?: string; force?: boolean }): Promise<PlanReport> {
+  const [{ openStack, loadStackConfig }, { RESOURCE_KINDS }, { ALL_SERVICES }, { checkStackImages }] = await Promise.all([
     import('../engine/stack.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../model/image-check.js'),
   ]);
-  const stack = await openStack(opts, ALL_SERVICES);
+  const config = await loadStackConfig(opts);
+  // Where the plan goes is checked before any AWS call: never the config or the state, never a file that
+  // is not an older plan (unless --force).
+  if (opts.out) await guardPlanFile(opts.out, opts, config);
+  const stack = await openStack(opts, ALL_SERVICES, undefined, config);
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
@@ -58,3 +62,19 @@ export async function runPlan(opts: StackOptions & { parallel?: number; out?: st
   }
 }
 
+
+/** Refuse `plan --out` onto the config, the state (and its pre-0.2 place), or another file than a plan. */
+async function guardPlanFile(out: string, opts: StackOptions & { force?: boolean }, config: import('../config/schema.js').StackConfig): Promise<void> {
+  const [{ guardOutputPath }, { isSavedPlanText }, { stateLocationOf }] = await Promise.all([
+    import('../base/files.js'), import('../engine/saved-plan.js'), import('../engine/stack.js'),
+  ]);
+  const state = stateLocationOf(opts, config);
+  await guardOutputPath(out, {
+    what: 'the plan', force: opts.force, accepts: isSavedPlanText,
+    protect: [
+      { path: opts.configPath, what: 'the config' },
+      ...(state.kind === 'local' ? [{ path: state.path, what: 'the state' }] : []),
+      ...(state.kind === 'local' && state.legacyPath ? [{ path: state.legacyPath, what: 'the state (at its pre-0.2 place)' }] : []),
+    ],
+  });
+}

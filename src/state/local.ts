@@ -1,8 +1,8 @@
 /**
  * The state as a local file. Writes are atomic (temp file, fsync, rename) and conditional on the hash
  * of what this run read, so a hand edit or a second writer without the lock is refused rather than
- * overwritten. A symlinked state path is written through to its target, and the lock is taken beside
- * the target, so two links to one state share one lock. The lock is a file created with O_EXCL.
+ * overwritten. A symlinked state path is written through to its target. The lock is not a file: it is
+ * the stack's, in the account (lock.ts), so two machines with two state files still meet on it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -11,15 +11,10 @@ import { isExiting, untilExit } from '../base/cleanup.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../base/errors.js';
-import {
-  LockHeld, StateConflict, StateStore, heldLock, newLockInfo, parseLock, writeFileAtomic, withTemp,
-  type HeldLock, type LockInfo, type LockRequest, type StateBackend, type StateSnapshot,
-} from './state.js';
+import { StateConflict, StateStore, writeFileAtomic, withTemp, type StateBackend, type StateSnapshot } from './state.js';
+import { heldLock, newLockInfo, parseLock, type HeldLock, type LockInfo } from './lock.js';
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** The lock file of a state file (beside its resolved target). */
-export const localLockPath = (target: string) => `${target}.lock`;
 
 /** Turn a file-system error on the state into a user error with a hint; rethrow anything else. */
 export function stateFileError(err: unknown, path: string, doing: 'read' | 'write' | 'lock'): never {
@@ -101,57 +96,18 @@ export class LocalStateBackend implements StateBackend {
     return hash(text);
   }
 
-  async lock(req: LockRequest): Promise<HeldLock> {
-    const path = localLockPath(await this.file());
-    try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    } catch (err) {
-      stateFileError(err, path, 'lock');
-    }
-    if (req.forceUnlock) await this.forceUnlock(path, req.forceUnlock, req.warn);
-    const info = newLockInfo(req);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      // No lock is taken once the process is exiting: no cleanup would remove it.
-      if (isExiting()) return untilExit();
-      try {
-        // Created and its release registered in one synchronous step: a signal's handler finds either
-        // no lock file or one it removes (an async write could land after the cleanups ran).
-        writeFileSync(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
-        return heldLock(info, () => releaseIfOurs(path, info.id), () => releaseIfOursNow(path, info.id));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') stateFileError(err, path, 'lock');
-      }
-      const holder = await readLockFile(path);
-      if (!holder) continue; // released between our attempt and the read
-      // A lock of a process of this machine that is gone: that run died; nobody else can hold it.
-      if (holder.host === hostname() && !processAlive(holder.pid)) {
-        req.warn?.(`took over a stale lock left by pid ${holder.pid} (${holder.command}, ${holder.startedAt}, lock id ${holder.id})`);
-        await unlink(path).catch(() => {});
-        continue;
-      }
-      throw new LockHeld(this.location, holder);
-    }
-    throw new UserError(`could not take the lock ${path}`, 'another batchctl run keeps taking it: wait for it to finish');
-  }
-
-  private async forceUnlock(path: string, id: string, warn?: (m: string) => void): Promise<void> {
-    const holder = await readLockFile(path);
-    if (!holder) {
-      warn?.(`--force-unlock ${id}: the state is not locked (the other run may have finished)`);
-      return;
-    }
-    if (holder.id !== id) {
-      throw new UserError(
-        `--force-unlock ${id} does not name the lock held on ${this.location}: nothing was removed`,
-        `the lock there now is ${holder.id}, held by '${holder.command}' on ${holder.host} (pid ${holder.pid}) since ${holder.startedAt}`,
-      );
-    }
-    await unlink(path).catch(() => {});
-    warn?.(`removed lock ${id} ('${holder.command}' on ${holder.host}, pid ${holder.pid}, since ${holder.startedAt})`);
-  }
-
   async advice(): Promise<string[]> {
     return [];
+  }
+
+  /** Create the directory and a temp file beside the state (removed at once): both must be possible. */
+  async checkWritable(): Promise<void> {
+    const file = await this.file();
+    try {
+      await withTemp(file, '', async () => {});
+    } catch (err) {
+      stateFileError(err, this.location, 'write');
+    }
   }
 }
 
@@ -176,7 +132,10 @@ async function createExclusive(file: string, text: string, location: string): Pr
   });
 }
 
-async function readLockFile(path: string): Promise<LockInfo | undefined> {
+/** The file mutex held while the state file at `target` is moved (see adoptLegacyState). */
+export const moveMutexPath = (target: string) => `${target}.moving`;
+
+async function readMutex(path: string): Promise<LockInfo | undefined> {
   try {
     return parseLock(await readFile(path, 'utf8'));
   } catch {
@@ -184,10 +143,41 @@ async function readLockFile(path: string): Promise<LockInfo | undefined> {
   }
 }
 
-/** Remove the lock only if it is still ours (a --force-unlock may have handed it to another run). */
-async function releaseIfOurs(path: string, id: string): Promise<void> {
-  const holder = await readLockFile(path);
-  if (holder?.id === id) await unlink(path).catch(() => {});
+/**
+ * Hold the move mutex of a state file: a file created with O_EXCL. One left by a dead process of this
+ * machine (only this machine's processes move this machine's files) is taken over; a live holder is waited
+ * for (a move takes milliseconds).
+ */
+async function holdFile(target: string, command: string, warn: (m: string) => void): Promise<HeldLock> {
+  const path = moveMutexPath(target);
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    stateFileError(err, path, 'lock');
+  }
+  const info = newLockInfo({ command });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // No mutex is taken once the process is exiting: no cleanup would remove it.
+    if (isExiting()) return untilExit();
+    try {
+      // Created and its release registered in one synchronous step: a signal's handler finds either no
+      // file or one it removes (an asynchronous write could land after the cleanups ran).
+      writeFileSync(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
+      return heldLock(info, async () => {
+        if ((await readMutex(path))?.id === info.id) await unlink(path).catch(() => {});
+      }, () => releaseIfOursNow(path, info.id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') stateFileError(err, path, 'lock');
+    }
+    const holder = await readMutex(path);
+    if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
+      warn(`took over ${path}, left by pid ${holder.pid} (${holder.command}, ${holder.startedAt}), which is gone`);
+      await unlink(path).catch(() => {});
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new UserError(`could not hold ${path}: another batchctl run keeps moving the state file`, 'wait for it to finish, then run the command again');
 }
 
 /** The same, at once: what an interrupt runs just before the process exits. */
@@ -212,7 +202,8 @@ function processAlive(pid: number): boolean {
 /**
  * Until 0.2 the default state lived under the working directory (`./.batchctl/`), so two directories
  * meant two states of one stack. It now lives beside the config; a state found at the old place is
- * moved once, under both locks, and said. rename(2) moves it atomically (never two states, never
+ * moved once, holding both files (a file mutex, moveMutexPath: this is a move of files on this machine,
+ * not a change of the stack, which the account lock guards), and said. rename(2) moves it atomically (never two states, never
  * none); across file systems it is copied first and the old file removed after, and a run that finds
  * both identical finishes that. An old file that differs from the new one is left alone and named.
  */
@@ -228,9 +219,9 @@ export async function adoptLegacyState(path: string, legacyPath: string, warn: (
   const oldBackend = new LocalStateBackend(legacyPath);
   const command = 'batchctl (moving the state beside the config)';
   let moved = false;
-  const newLock = await nowBackend.lock({ command, warn });
+  const newLock = await holdFile(await nowBackend.file(), command, warn);
   try {
-    const oldLock = await oldBackend.lock({ command, warn });
+    const oldLock = await holdFile(await oldBackend.file(), command, warn);
     try {
       const [now, old] = await Promise.all([nowBackend.read(), oldBackend.read()]);
       if (!old) return;

@@ -5,16 +5,19 @@
  *
  * Where it lives is a backend (a local file, an S3 object): the engine only sees StateStore. Every
  * write is conditional on the version this run read or last wrote, so two writers never overwrite each
- * other silently; a lock beside the state keeps two converging runs apart in the first place.
+ * other silently; the stack's lock, in the account (lock.ts), keeps two converging runs apart in the first place.
+ *
+ * A write whose answer is lost (S3 applied it, the connection dropped) is sent again by the SDK and then
+ * refused by its own precondition: each write carries a `writeId` unique to this run and write, so the
+ * backend reads the object back and recognises its own write instead of reporting another writer.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { isExiting, registerCleanup, untilExit } from '../base/cleanup.js';
 import { dirname, join, resolve } from 'node:path';
-import { hostname, userInfo } from 'node:os';
-import { UserError, type ErrorCode } from '../base/errors.js';
-import { VERSION } from '../base/version.js';
+import { UserError, awsStep, type ErrorCode } from '../base/errors.js';
+import { parseStateLocation } from '../config/state-location.js';
 
 /** What the state file keeps per resource: identifiers only, never a secret value. */
 export interface ResourceRecord {
@@ -44,6 +47,11 @@ export interface StateData {
    * config is removed from the resources, while keys others add are left alone.
    */
   tagKeys?: string[];
+  /**
+   * Unique to the run and the write that stored this text: a write sent again after its answer was lost
+   * finds this in what is stored and knows the stored state is its own (see the file's comment).
+   */
+  writeId?: string;
 }
 
 /**
@@ -58,6 +66,8 @@ export interface MovedMarker {
   movedBy: string;
   /** The state, only while the move is in progress (written before the destination). */
   state?: StateData;
+  /** Unique to the write that stored this marker (see StateData.writeId). */
+  writeId?: string;
 }
 
 /** A stored state: its text and an opaque version (S3 ETag, or the file's hash) for conditional writes. */
@@ -66,51 +76,7 @@ export interface StateSnapshot {
   version: string;
 }
 
-/** Who holds a lock, where and since when, and its id (what `--force-unlock <id>` names). */
-export interface LockInfo {
-  id: string;
-  command: string;
-  /** OS user name. */
-  user: string;
-  host: string;
-  pid: number;
-  /** ISO time the lock was taken. */
-  startedAt: string;
-  /** AWS identity of the holder (STS caller ARN), when known. */
-  caller?: string;
-  /** batchctl version of the holder. */
-  version?: string;
-}
-
-/** What taking a lock needs. */
-export interface LockRequest {
-  command: string;
-  caller?: string;
-  /** Remove the lock with exactly this id first (a run that died holding it). */
-  forceUnlock?: string;
-  /** Told when a stale lock was taken over or a forced unlock found nothing to remove. */
-  warn?: (message: string) => void;
-}
-
-/** A lock this run holds. */
-export interface HeldLock {
-  info: LockInfo;
-  release(): Promise<void>;
-}
-
-/**
- * A held lock that an interrupt (Ctrl-C, SIGTERM) releases before the process exits, so the next run
- * needs no --force-unlock. `release` removes only this run's lock in every backend; `releaseAtExit` is what
- * the interrupt runs (synchronous where it can be: an asynchronous one gets only a short deadline).
- */
-export function heldLock(
-  info: LockInfo, release: () => Promise<void>, releaseAtExit: () => void | Promise<void> = release,
-): HeldLock {
-  const unregister = registerCleanup(releaseAtExit);
-  return { info, release: async () => { unregister(); await release(); } };
-}
-
-/** Where a state lives: how it is read, conditionally written and locked. */
+/** Where a state lives: how it is read and conditionally written (the lock is the account's: lock.ts). */
 export interface StateBackend {
   readonly kind: 'local' | 's3';
   /** The path, or `s3://bucket/key`. */
@@ -122,10 +88,13 @@ export interface StateBackend {
    * Returns the new version; throws StateConflict when someone else wrote in between.
    */
   write(text: string, expected: string | undefined): Promise<string>;
-  /** Take the lock or throw LockHeld naming the holder. */
-  lock(req: LockRequest): Promise<HeldLock>;
   /** Warnings about how the state is stored (S3: versioning off), for `plan` and `state migrate`. */
   advice(): Promise<string[]>;
+  /**
+   * Fail now, with the reason, when the state could not be written (a directory nobody may write): a
+   * changing command checks this before its first AWS call, not after creating what it could not record.
+   */
+  checkWritable?(): Promise<void>;
 }
 
 /** The stored state changed since this run read it: the write was refused, nothing was overwritten. */
@@ -140,30 +109,23 @@ export class StateConflict extends UserError {
   }
 }
 
-/** The lock is taken by another run. */
-export class LockHeld extends UserError {
-  override name = 'LockHeld';
-  override readonly code: ErrorCode = 'LOCK_HELD';
-  constructor(location: string, readonly holder: LockInfo, now = Date.now()) {
-    super(
-      `the state ${location} is locked by ${describeHolder(holder, now)}`,
-      `wait for that run to finish; if it is gone (killed, machine lost), remove exactly its lock with --force-unlock ${holder.id}`,
-    );
-  }
-}
-
 /** The state at this location was moved elsewhere by `batchctl state migrate`. */
 export class StateMoved extends UserError {
   override name = 'StateMoved';
   override readonly code: ErrorCode = 'STATE_MOVED';
-  constructor(location: string, readonly marker: MovedMarker) {
+  /**
+   * `flags`: what a command needs to be pointed at `location` (`-c <config>`, `--state <location>`), so
+   * the commands the hint names work as typed.
+   */
+  constructor(location: string, readonly marker: MovedMarker, flags = '') {
     const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(marker.movedTo);
+    const cmd = `batchctl ${flags ? `${flags} ` : ''}state migrate --to`;
     super(
       marker.state
         ? `the state ${location} is being moved to ${marker.movedTo} (started ${marker.movedAt} by ${marker.movedBy}) and the move did not finish`
         : `the state ${location} was moved to ${marker.movedTo} on ${marker.movedAt} by ${marker.movedBy}`,
       marker.state
-        ? `finish it: batchctl state migrate --to ${marker.movedTo}`
+        ? `finish it: ${cmd} ${marker.movedTo} (or undo it: ${cmd} ${location})`
         : s3
           ? `point the config at it: state: { s3: { bucket: ${s3[1]}, key: ${s3[2]} } } (or pass --state ${marker.movedTo})`
           : `pass --state ${marker.movedTo}, or remove the config's state section if that is the default path`,
@@ -171,54 +133,13 @@ export class StateMoved extends UserError {
   }
 }
 
-/** "'batchctl up' by alice (arn:...) on host-a, pid 123, since 2026-... (2h05m ago), lock id 3f2a..." */
-export function describeHolder(h: LockInfo, now = Date.now()): string {
-  const started = Date.parse(h.startedAt);
-  const age = Number.isFinite(started) ? ` (${formatAge(Math.max(0, now - started))} ago)` : '';
-  const who = [h.user, h.caller && `(${h.caller})`].filter(Boolean).join(' ');
-  return `'${h.command}'${who ? ` by ${who}` : ''} on ${h.host}, pid ${h.pid}, since ${h.startedAt}${age}, lock id ${h.id}`;
-}
-
-/** 45s, 12m, 2h05m, 3d04h. */
-export function formatAge(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
-}
-
-/** A fresh lock for this process. */
-export function newLockInfo(req: Pick<LockRequest, 'command' | 'caller'>): LockInfo {
-  let user = process.env.USER ?? '';
+/** True for text that is a batchctl state or the marker of a move (whatever its stack): what a state file holds. */
+export function looksLikeState(text: string): boolean {
   try {
-    user = userInfo().username;
+    const v = JSON.parse(text) as Record<string, unknown> | null;
+    return !!v && typeof v === 'object' && typeof v.schemaVersion === 'number' && (typeof v.resources === 'object' || typeof v.movedTo === 'string');
   } catch {
-    // No passwd entry (containers running as an arbitrary uid): keep $USER.
-  }
-  return {
-    id: createHash('sha256').update(`${hostname()}:${process.pid}:${Date.now()}:${Math.random()}`).digest('hex').slice(0, 12),
-    command: req.command, user, host: hostname(), pid: process.pid, startedAt: new Date().toISOString(),
-    ...(req.caller ? { caller: req.caller } : {}), version: VERSION,
-  };
-}
-
-/**
- * Read a lock's JSON. A lock without an id (written by an older batchctl) gets one derived from its
- * content, so it too can be named to --force-unlock.
- */
-export function parseLock(text: string): LockInfo | undefined {
-  try {
-    const v = JSON.parse(text) as Partial<LockInfo> | null;
-    if (!v || typeof v !== 'object') return undefined;
-    return {
-      id: typeof v.id === 'string' && v.id ? v.id : createHash('sha256').update(text).digest('hex').slice(0, 12),
-      command: String(v.command ?? 'batchctl'), user: String(v.user ?? ''), host: String(v.host ?? '?'),
-      pid: Number(v.pid ?? 0), startedAt: String(v.startedAt ?? '?'),
-      ...(v.caller ? { caller: String(v.caller) } : {}), ...(v.version ? { version: String(v.version) } : {}),
-    };
-  } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -238,6 +159,12 @@ export function parseStateText(
     throw new UserError(`the state ${location} is not a JSON object (it is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw})`, RECOVER_HINT);
   }
   const data = raw as Record<string, unknown>;
+  if (data.format === 'batchctl-plan') {
+    throw new UserError(`${location} is a saved plan (written by plan --out), not a state`, 'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)');
+  }
+  if (data.schemaVersion === undefined && data.resources === undefined && data.movedTo === undefined) {
+    throw new UserError(`${location} is not a batchctl state (it has no schemaVersion and no resources)`, 'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)');
+  }
   if (data.schemaVersion !== STATE_SCHEMA_VERSION) {
     throw new UserError(`the state ${location} has schema version ${JSON.stringify(data.schemaVersion)}; this batchctl reads ${STATE_SCHEMA_VERSION}`, 'use the batchctl version that wrote it');
   }
@@ -282,6 +209,8 @@ export class StateStore {
   private queued?: Promise<void>;
   private writes = 0;
   private failed?: Error;
+  /** Names this run's writes (StateData.writeId). */
+  private readonly runTag = randomBytes(6).toString('hex');
 
   /** What is stored (read or last written), but for its time; undefined while nothing is stored. */
   private stored: string | undefined;
@@ -290,9 +219,9 @@ export class StateStore {
     if (version !== undefined) this.stored = this.content();
   }
 
-  /** Everything a save would write except the time of writing (records, tag keys...). */
+  /** Everything a save would write except when and by which write (records, tag keys...). */
   private content(): string {
-    return JSON.stringify({ ...this.data, updatedAt: undefined });
+    return JSON.stringify({ ...this.data, updatedAt: undefined, writeId: undefined });
   }
 
   /** Where the state lives (a path, or s3://bucket/key). */
@@ -313,13 +242,17 @@ export class StateStore {
    * Read the state from its backend, or start an empty one. Refuses a state of another
    * stack/region/account, a malformed one, and a location whose state was moved away.
    */
-  static async open(backend: StateBackend, expect: { stack: string; region: string; account: string }): Promise<StateStore> {
+  static async open(
+    backend: StateBackend, expect: { stack: string; region: string; account: string },
+    /** The flags that point a command at this state, for the hints of a moved state. */
+    flags = '',
+  ): Promise<StateStore> {
     const snap = await backend.read();
     if (!snap) {
       return new StateStore(backend, { schemaVersion: STATE_SCHEMA_VERSION, ...expect, updatedAt: new Date().toISOString(), resources: {} }, undefined);
     }
     const parsed = parseStateText(snap.text, backend.location, expect);
-    if ('moved' in parsed) throw new StateMoved(backend.location, parsed.moved);
+    if ('moved' in parsed) throw new StateMoved(backend.location, parsed.moved, flags);
     return new StateStore(backend, parsed.state, snap.version);
   }
 
@@ -371,8 +304,9 @@ export class StateStore {
       const content = this.content();
       if (content === this.stored) return;
       this.data.updatedAt = new Date().toISOString();
+      this.data.writeId = `${this.runTag}-${this.writes + 1}`;
       try {
-        this.version = await this.backend.write(serializeState(this.data), this.version);
+        this.version = await awsStep(`saving the state ${this.backend.location}`, () => this.backend.write(serializeState(this.data), this.version));
       } catch (err) {
         if (err instanceof StateConflict) this.failed = err;
         throw err;
@@ -392,15 +326,15 @@ export type StateLocation =
   | { kind: 'local'; path: string; /** The pre-0.2 default (under the working directory), moved from automatically. */ legacyPath?: string }
   | { kind: 's3'; bucket: string; key: string; region?: string };
 
-/** `s3://bucket/key` as a location, or undefined for anything else (a path). */
-export function parseS3Url(text: string): { bucket: string; key: string } | undefined {
-  if (!/^s3:\/\//i.test(text)) return undefined;
-  const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(text);
-  const [, bucket, key] = m ?? [];
-  if (!bucket || !key || key.endsWith('/')) {
-    throw new UserError(`'${text}' is not an S3 state location`, 'write it as s3://<bucket>/<key>, e.g. s3://my-team-state/batchctl/prod.json');
-  }
-  return { bucket, key };
+/**
+ * A location as typed (`--state`, `state migrate --to`), through the one parser (config/state-location.ts):
+ * malformed S3 URLs, `.lock` keys and other schemes are user errors. A path is resolved against `cwd`; an
+ * S3 location in the config's state bucket takes the config's region for it.
+ */
+export function stateLocationFrom(text: string, opts: { cwd?: string; s3?: { bucket: string; region?: string } } = {}): StateLocation {
+  const p = parseStateLocation(text);
+  if (p.kind === 'local') return { kind: 'local', path: resolve(opts.cwd ?? process.cwd(), p.path) };
+  return { ...p, ...(opts.s3?.bucket === p.bucket && opts.s3.region ? { region: opts.s3.region } : {}) };
 }
 
 /** The display form of a location. */
@@ -420,11 +354,7 @@ export function resolveStateLocation(opts: {
   cwd?: string;
 }): StateLocation {
   const cwd = opts.cwd ?? process.cwd();
-  if (opts.flag) {
-    const s3 = parseS3Url(opts.flag);
-    if (s3) return { kind: 's3', ...s3, ...(opts.s3?.bucket === s3.bucket && opts.s3.region ? { region: opts.s3.region } : {}) };
-    return { kind: 'local', path: resolve(cwd, opts.flag) };
-  }
+  if (opts.flag) return stateLocationFrom(opts.flag, { cwd, s3: opts.s3 });
   if (opts.s3) return { kind: 's3', ...opts.s3 };
   const file = `${opts.stack}.state.json`;
   const path = join(dirname(resolve(cwd, opts.configPath)), '.batchctl', file);

@@ -10,6 +10,7 @@ import { runUp } from '../../src/stack/up.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
 
 const seen: { method: string; url: string; ua: string; body: string; auth: string }[] = [];
+let lockValue: string | undefined;
 let server: Server;
 let url: string;
 const saved = { ...process.env };
@@ -21,6 +22,17 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method!, url: req.url!, ua: String(req.headers['user-agent'] ?? '') + String(req.headers['x-amz-user-agent'] ?? ''), body, auth: String(req.headers.authorization ?? '') });
+      // The stack's lock (Parameter Store, JSON protocol): taken, read back and released.
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (target.startsWith('AmazonSSM.')) {
+        const op = target.slice('AmazonSSM.'.length);
+        const input = JSON.parse(body || '{}') as { Name?: string; Value?: string };
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        if (op === 'PutParameter') lockValue = input.Value;
+        if (op === 'DeleteParameter') lockValue = undefined;
+        res.end(JSON.stringify(op === 'PutParameter' ? { Version: 1, Tier: 'Standard' } : op === 'GetParameter' ? { Parameter: { Name: input.Name, Value: lockValue, Version: 1 } } : {}));
+        return;
+      }
       if (body.includes('Action=GetCallerIdentity')) {
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);

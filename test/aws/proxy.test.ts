@@ -148,8 +148,11 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
     expect(tunnels.length).toBe(r.proxy.records.length);
     expect(tunnels.every((t) => /^[a-z0-9.-]+\.amazonaws\.com:443$/.test(t.target))).toBe(true);
     expect(tunnels.every((t) => t.auth === `Basic ${Buffer.from('ops:s3cret word').toString('base64')}`)).toBe(true);
+    // ssm: the stack's lock, which up and down take.
     expect(new Set(r.wire.requests.map((w) => w.host.split('.')[0]))).toEqual(
-      new Set(['sts', 'ec2', 'api', 'iam', 'logs', 'secretsmanager', 'ecs', 'sqs', 'sample-batch-123456789012-ap-northeast-1', 'events']),
+      new Set([
+        'sts', 'ssm', 'ec2', 'api', 'iam', 'logs', 'secretsmanager', 'ecs', 'sqs', 'sample-batch-123456789012-ap-northeast-1', 'events',
+      ]),
     );
   });
 

@@ -31,6 +31,10 @@ async function untilTempFile(statePath: string, child: Child): Promise<void> {
   }
 }
 
+/** Where the child's fake writes, as it exits, the stack locks still held and how many were taken. */
+const locksFile = (statePath: string) => join(dirname(dirname(statePath)), 'locks.json');
+const locksAtExit = (statePath: string): { held: string[]; taken: number } => JSON.parse(readFileSync(locksFile(statePath), 'utf8'));
+
 describe('output mode', () => {
   const tty = (columns: number | undefined) => ({ isTTY: true, columns }) as NodeJS.WriteStream;
   it('a spinner only on a TTY of known, non-zero width, not dumb, not CI', () => {
@@ -160,21 +164,23 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
     expect(code).toBe(130);
     expect(ms).toBeLessThan(1000);
     expect(leftovers(statePath)).toEqual([]);
+    // The stack's lock was taken and released before the process exited.
+    expect(locksAtExit(statePath)).toEqual({ held: [], taken: expect.any(Number) });
+    expect(locksAtExit(statePath).taken).toBeGreaterThan(0);
     expect(child.output()).toMatch(says);
   }
 
   it('during up, with a state write in flight: exit 130 within a second, lock released, no temp file, says to run up again', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000', FAKE_LOCKS_FILE: locksFile(s.statePath) } });
     // A state write has its temp file on disk (each fsync takes 5 s here), and we hold the lock.
     await untilTempFile(s.statePath, child);
-    expect(leftovers(s.statePath)).toContain('state.json.lock');
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
   });
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60', FAKE_LOCKS_FILE: locksFile(s.statePath) } });
     await child.waitFor(/^deleted /m);
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
   });

@@ -13,7 +13,7 @@ import { errorCodes } from '../../src/cli/lib/errors.js';
 import { StepsFailed } from '../../src/engine/errors.js';
 
 /** Where error classes may live. */
-const HOMES = ['src/base/errors.ts', 'src/engine/errors.ts', 'src/state/state.ts'];
+const HOMES = ['src/base/errors.ts', 'src/engine/errors.ts', 'src/state/state.ts', 'src/state/lock.ts'];
 
 function listTs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

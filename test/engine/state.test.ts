@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir, hostname } from 'node:os';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../src/aws/clients.js';
-import { LockHeld, StateConflict, StateStore, parseStateText } from '../../src/state/state.js';
-import { LocalStateBackend, loadLocalState, localLockPath } from '../../src/state/local.js';
+import { StateConflict, StateStore, parseStateText } from '../../src/state/state.js';
+import { loadLocalState } from '../../src/state/local.js';
 import { S3StateBackend } from '../../src/state/s3.js';
 import { UserError } from '../../src/base/errors.js';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
@@ -15,7 +15,6 @@ import { unprivileged } from '../helpers/unprivileged.js';
 
 const who = { stack: 's', region: 'ap-northeast-1', account: '123456789012' };
 const tmp = (p = 'state-') => mkdtempSync(join(tmpdir(), p));
-const lockOf = (path: string) => new LocalStateBackend(path).lock({ command: 'batchctl up' });
 
 describe('local state file', () => {
   it('is written atomically with mode 0600 and read back', async () => {
@@ -96,7 +95,7 @@ describe('local state file', () => {
     expect(readFileSync(path, 'utf8')).toBe('theirs');
   });
 
-  it('a symlinked state path is written through to its target, and the lock is taken beside the target', async () => {
+  it('a symlinked state path is written through to its target', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'shared'));
     const target = join(dir, 'shared', 'real.json');
@@ -110,12 +109,6 @@ describe('local state file', () => {
     expect(lstatSync(linkA).isSymbolicLink()).toBe(true);
     expect(JSON.parse(readFileSync(target, 'utf8')).resources.vpc.id).toBe('vpc-1');
     expect((await loadLocalState(linkB, who)).get('vpc')?.id).toBe('vpc-1');
-    const lock = await lockOf(linkA);
-    expect(existsSync(localLockPath(target))).toBe(true);
-    expect(existsSync(localLockPath(linkA))).toBe(false);
-    await expect(lockOf(linkB)).rejects.toBeInstanceOf(LockHeld);
-    await lock.release();
-    await (await lockOf(linkB)).release();
   });
 
   it('a directory nobody may write is a user error with a hint (exit 2 from the CLI)', (ctx) => {
@@ -138,48 +131,6 @@ describe('local state file', () => {
     expect(out.name, res.stderr).toBe('UserError');
     expect(out.message).toMatch(/cannot write the state file .*ro\/sub\/s\.json: permission denied \(EACCES\)/);
     expect(out.hint).toMatch(/--state <writable file>.*state\.s3/);
-  });
-});
-
-describe('local lock', () => {
-  it('a second holder gets a clear error naming the first, with its lock id', async () => {
-    const path = join(tmp('lock-'), 's.json');
-    const lock = await new LocalStateBackend(path).lock({ command: 'batchctl up', caller: 'arn:aws:iam::1:user/alice' });
-    const err = await new LocalStateBackend(path).lock({ command: 'batchctl down' }).catch((e) => e);
-    expect(err).toBeInstanceOf(LockHeld);
-    expect(err.message).toMatch(new RegExp(`locked by 'batchctl up' by \\S+ \\(arn:aws:iam::1:user/alice\\) on ${hostname()}, pid ${process.pid}, since \\S+ \\(\\d+s ago\\), lock id ${lock.info.id}$`));
-    expect(err.hint).toContain(`--force-unlock ${lock.info.id}`);
-    await lock.release();
-    await (await lockOf(path)).release();
-  });
-
-  it('takes over a stale lock whose process is dead; --force-unlock removes exactly the named lock', async () => {
-    const path = join(tmp('lock-'), 's.json');
-    // PIDs above the kernel's pid_max cannot exist. An old-format lock (no id) gets one from its content.
-    writeFileSync(localLockPath(path), JSON.stringify({ pid: 2 ** 30, host: hostname(), command: 'batchctl up', startedAt: 'x' }));
-    const warnings: string[] = [];
-    const lock = await new LocalStateBackend(path).lock({ command: 'batchctl up', warn: (m) => warnings.push(m) });
-    expect(warnings).toEqual([expect.stringMatching(/took over a stale lock left by pid 1073741824 .*lock id [0-9a-f]{12}/)]);
-    const wrong = await new LocalStateBackend(path).lock({ command: 'batchctl up', forceUnlock: 'deadbeef0000' }).catch((e) => e);
-    expect(wrong).toBeInstanceOf(UserError);
-    expect(wrong.message).toMatch(/--force-unlock deadbeef0000 does not name the lock held .*: nothing was removed/);
-    expect(existsSync(localLockPath(path))).toBe(true);
-    const forced = await new LocalStateBackend(path).lock({ command: 'batchctl up', forceUnlock: lock.info.id, warn: (m) => warnings.push(m) });
-    expect(warnings.at(-1)).toMatch(new RegExp(`removed lock ${lock.info.id}`));
-    // The forced-out run finishing later does not remove the lock that replaced its own.
-    await lock.release();
-    expect(JSON.parse(readFileSync(localLockPath(path), 'utf8')).id).toBe(forced.info.id);
-    await forced.release();
-    expect(existsSync(localLockPath(path))).toBe(false);
-  });
-
-  it('a lock file from an older batchctl (no id) can be named to --force-unlock by the id the error shows', async () => {
-    const path = join(tmp('lock-'), 's.json');
-    writeFileSync(localLockPath(path), JSON.stringify({ pid: 1, host: 'elsewhere', command: 'batchctl up', startedAt: '2026-01-01T00:00:00Z' }));
-    const err = await lockOf(path).catch((e) => e);
-    const id = /lock id ([0-9a-f]{12})/.exec(err.message)![1];
-    const lock = await new LocalStateBackend(path).lock({ command: 'batchctl up', forceUnlock: id });
-    await lock.release();
   });
 });
 
@@ -244,46 +195,51 @@ describe('S3 state', () => {
     expect(outcomes.at(-1)).toBe('PreconditionFailed');
   });
 
-  it('the lock is an object created with If-None-Match: *; a second run is refused naming the holder and its age', async () => {
+  it('a write whose answer was lost is recognised as its own: first, middle and last write, and a 5xx', async () => {
     fake = createFakeAws();
-    fake.s3.addBucket('team-state');
-    const lock = await backend().lock({ command: 'batchctl up', caller: 'arn:aws:sts::123456789012:assumed-role/ci/run-1' });
-    const body = JSON.parse(fake.s3.objectText('team-state', 'prod.json.lock')!);
-    expect(body).toMatchObject({ id: lock.info.id, command: 'batchctl up', host: hostname(), pid: process.pid, caller: 'arn:aws:sts::123456789012:assumed-role/ci/run-1' });
-    const err = await backend().lock({ command: 'batchctl down' }).catch((e) => e);
-    expect(err).toBeInstanceOf(LockHeld);
-    expect(err.message).toMatch(new RegExp(`^the state s3://team-state/prod.json is locked by 'batchctl up' by \\S* ?\\(arn:aws:sts::123456789012:assumed-role/ci/run-1\\) on ${hostname()}, pid ${process.pid}, since \\S+ \\(0s ago\\), lock id ${lock.info.id}$`));
-    await lock.release();
-    expect(fake.core.calls.find((c) => c.op === 'DeleteObject')!.input.IfMatch).toMatch(/^"/);
-    expect(fake.s3.objectText('team-state', 'prod.json.lock')).toBeUndefined();
+    fake.s3.addBucket('team-state', { versioning: 'Enabled' });
+    const st = await StateStore.open(backend(), who);
+    const put = (c: { op: string; input: any }) => c.op === 'PutObject' && c.input.Key === 'prod.json';
+    // The first write (If-None-Match: *): S3 applies it, the answer is lost, the SDK resends it: 412.
+    fake.core.loseResponse(put);
+    st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
+    await st.save();
+    // A later one (If-Match): lost as a proxy's 503; the resend meets its own ETag moved.
+    fake.core.loseResponse(put, { status: 503 });
+    st.put('subnet', { kind: 'ec2.subnet', id: 'subnet-1' });
+    await st.save();
+    // And a third, lost as a 500.
+    fake.core.loseResponse(put, { status: 500 });
+    st.put('route', { kind: 'ec2.route', id: 'r-1' });
+    await st.save();
+    const puts = fake.core.calls.filter((c) => c.op === 'PutObject');
+    expect(puts.map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'PreconditionFailed', 'lost', 'PreconditionFailed', 'lost', 'PreconditionFailed']);
+    const stored = JSON.parse(fake.s3.objectText('team-state', 'prod.json')!);
+    expect(Object.keys(stored.resources)).toEqual(['vpc', 'subnet', 'route']);
+    expect(stored.writeId).toMatch(/^[0-9a-f]{12}-3$/);
+    // The ETag read back is the version the next write is conditional on.
+    st.put('sg', { kind: 'ec2.security-group', id: 'sg-1' });
+    await st.save();
+    expect(fake.core.calls.filter((c) => c.op === 'PutObject').at(-1)!.error).toBeUndefined();
   });
 
-  it('a stale lock is shown with its age; --force-unlock <id> removes exactly that lock, a wrong id nothing', async () => {
+  it('a lost answer never hides another writer: their object after our lost write is still a conflict', async () => {
     fake = createFakeAws();
     fake.s3.addBucket('team-state');
-    const startedAt = new Date(Date.now() - (2 * 3600 + 5 * 60) * 1000).toISOString();
-    const old = { id: 'a1b2c3d4e5f6', command: 'batchctl up', user: 'ci', host: 'runner-7', pid: 4242, startedAt };
-    fake.s3.addObject('team-state', 'prod.json.lock', JSON.stringify(old));
-    const err = await backend().lock({ command: 'batchctl up' }).catch((e) => e);
-    expect(err.message).toMatch(/by ci on runner-7, pid 4242, since \S+ \(2h05m ago\), lock id a1b2c3d4e5f6$/);
-    const wrong = await backend().lock({ command: 'batchctl up', forceUnlock: 'ffffffffffff' }).catch((e) => e);
-    expect(wrong.message).toMatch(/does not name the lock held on s3:\/\/team-state\/prod.json: nothing was removed/);
-    expect(JSON.parse(fake.s3.objectText('team-state', 'prod.json.lock')!).id).toBe('a1b2c3d4e5f6');
-    const warnings: string[] = [];
-    const lock = await backend().lock({ command: 'batchctl up', forceUnlock: 'a1b2c3d4e5f6', warn: (m) => warnings.push(m) });
-    expect(warnings).toEqual([expect.stringMatching(/^removed lock a1b2c3d4e5f6 \('batchctl up' on runner-7, pid 4242/)]);
-    expect(JSON.parse(fake.s3.objectText('team-state', 'prod.json.lock')!).id).toBe(lock.info.id);
-    await lock.release();
-  });
-
-  it('a run whose lock was forced away and re-taken does not delete the new holder\'s lock', async () => {
-    fake = createFakeAws();
-    fake.s3.addBucket('team-state');
-    const first = await backend().lock({ command: 'batchctl up' });
-    const second = await backend().lock({ command: 'batchctl up', forceUnlock: first.info.id });
-    await first.release();
-    expect(JSON.parse(fake.s3.objectText('team-state', 'prod.json.lock')!).id).toBe(second.info.id);
-    await second.release();
+    const st = await StateStore.open(backend(), who);
+    st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
+    await st.save();
+    const theirs = JSON.stringify({ schemaVersion: 1, ...who, updatedAt: 'x', resources: {} });
+    // Our write is lost and, before the SDK resends it, another writer replaces the object.
+    fake.core.inject({
+      kind: 'lost', times: 1, match: (c) => c.op === 'PutObject' && c.attempt === 1,
+    });
+    fake.core.observers.push((c) => {
+      if (c.op === 'PutObject' && c.attempt === 2) fake.s3.addObject('team-state', 'prod.json', theirs);
+    });
+    st.put('subnet', { kind: 'ec2.subnet', id: 'subnet-1' });
+    expect(await st.save().catch((e) => e)).toBeInstanceOf(StateConflict);
+    expect(fake.s3.objectText('team-state', 'prod.json')).toBe(theirs);
   });
 
   it('versioning off on the state bucket is advice; a missing bucket or a denied read are user errors', async () => {

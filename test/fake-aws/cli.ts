@@ -25,13 +25,30 @@
  * FAKE_SPOT=none: Fargate Spot has no capacity; FAKE_SPOT_INTERRUPT_MS=<ms>: Spot reclaims every Spot task that
  * long after its container starts (exit code 143).
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
+ * FAKE_KEEP_GOING=1 runs every `--then` command even after one failed (an example of what follows a failure).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --yes --then up`: the first up warns, the second does not).
+ * For the examples of drift and of the stack's lock: `--then fake:inline-policy <role> <name>` puts an
+ * inline policy granting everything on that role, `--then fake:target <rule> <id> <arn>` adds a target to
+ * that rule (hand-made access behind batchctl's back), `--then fake:lock <stack> <host> <pid> <minutes>`
+ * leaves the stack's lock as a run of another machine killed that long ago would.
+ * FAKE_LOCKS_FILE=<path>: when the process exits (Ctrl-C included), the stack locks still held in the fake
+ * and how many were taken are written there, so a test outside can tell the lock was released.
  */
+import { writeFileSync } from 'node:fs';
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 const fake = createFakeAws();
+if (process.env.FAKE_LOCKS_FILE) {
+  const file = process.env.FAKE_LOCKS_FILE;
+  process.on('exit', () => {
+    const taken = fake.core.lockCalls().filter((c) => c.op === 'PutParameter' && !c.error).length;
+    const held = [...fake.ssm.parameters.values()].map((p) => p.name)
+      .filter((n) => /^\/batchctl\/[^/]+\/lock$/.test(n));
+    writeFileSync(file, JSON.stringify({ held, taken }));
+  });
+}
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
 // Buckets that exist before the first command (a team's state bucket), versioned, comma-separated.
@@ -102,6 +119,26 @@ for (const cmd of commands) {
     console.log(`(fake) ${cmd[1]} may no longer call ecs:RunTask`);
     continue;
   }
+  if (cmd[0] === 'fake:inline-policy') {
+    fake.iam.roles.get(cmd[1]!)!.inline.set(cmd[2]!, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }));
+    console.log(`(fake) ${cmd[1]} now has an inline policy ${cmd[2]} granting everything`);
+    continue;
+  }
+  if (cmd[0] === 'fake:target') {
+    fake.eventBridge.rules.get(cmd[1]!)!.targets.set(cmd[2]!, { Id: cmd[2]!, Arn: cmd[3]! });
+    console.log(`(fake) rule ${cmd[1]} now also sends to ${cmd[3]} (target ${cmd[2]})`);
+    continue;
+  }
+  if (cmd[0] === 'fake:lock') {
+    const startedAt = new Date(Date.now() - Number(cmd[4]) * 60_000).toISOString();
+    const value = JSON.stringify({
+      id: '5f1c0e9a2b7d', command: 'batchctl up', user: 'runner', host: cmd[2], pid: Number(cmd[3]), startedAt,
+      caller: `arn:aws:sts::${fake.core.account}:assumed-role/batchctl-ci/GitHubActions`, version: '0.1.0', machine: 'another-machine',
+    });
+    const tags = { 'batchctl:stack': cmd[1]! };
+    fake.ssm.addParameter({ name: `/batchctl/${cmd[1]}/lock`, value, type: 'String', tags });
+    continue;
+  }
   if (cmd[0] === 'fake:fire' && cmd[2] === undefined) {
     const { fire, liveTriggers } = await import('../helpers/triggers.js');
     fire(fake, liveTriggers(fake)[0]!, cmd[1]!);
@@ -127,7 +164,7 @@ for (const cmd of commands) {
     const r = fake.ecr.repositories.get(repo!);
     if (r && !r.images.some((img) => img.tags.includes(tag))) fake.ecr.addImage(repo!, tag);
   }
-  if (code !== 0) break;
+  if (code !== 0 && !process.env.FAKE_KEEP_GOING) break;
 }
 fake.uninstall();
 process.exit(code);

@@ -54,8 +54,15 @@ export interface CallRecord {
   op: string;
   input: any;
   mutating: boolean;
-  /** Index among mutating calls only (0-based), when mutating. */
+  /** Index among mutating calls only (0-based), when mutating (the stack lock's calls excepted). */
   mutatingSeq?: number;
+  /**
+   * A call on the stack's lock (the Parameter Store parameter `/batchctl/<stack>/lock`): bookkeeping every
+   * changing command does, not a change to the stack. `count({ mutating })`, `mutatingCalls()` and
+   * `mutatingSeq` leave these out (ask with `{ lock: true }`); `calls` has them all. The lock's own tests
+   * lose and fail these calls on purpose.
+   */
+  lock?: boolean;
   /** The AWS error code returned, when the call failed. */
   error?: string;
   /** Who sent it, when the fake is served to several processes (their pid). */
@@ -80,6 +87,8 @@ export interface ServiceDef {
   name: string;
   client: new (config: any) => any;
   ops: Record<string, OpDef>;
+  /** True for a call on the stack's lock (see CallRecord.lock). */
+  isLockCall?: (op: string, input: any) => boolean;
 }
 
 /** A failure to inject. */
@@ -290,17 +299,24 @@ export class FakeAwsCore {
   }
 
   /** Calls so far, optionally only mutating ones or one service's. */
-  count(filter: { mutating?: boolean; service?: string; op?: string } = {}): number {
+  count(filter: { mutating?: boolean; service?: string; op?: string; lock?: boolean } = {}): number {
     return this.calls.filter(
       (c) =>
-        (filter.mutating === undefined || c.mutating === filter.mutating) &&
+        (filter.mutating === undefined || (c.mutating === filter.mutating && (!c.lock || !!filter.lock))) &&
+        (filter.lock === undefined || !!c.lock === filter.lock) &&
         (filter.service === undefined || c.service === filter.service) &&
         (filter.op === undefined || c.op === filter.op),
     ).length;
   }
 
+  /** The calls that change the account's resources (the stack lock's left out: see CallRecord.lock). */
   mutatingCalls(): CallRecord[] {
-    return this.calls.filter((c) => c.mutating);
+    return this.calls.filter((c) => c.mutating && !c.lock);
+  }
+
+  /** The calls on the stack's lock. */
+  lockCalls(): CallRecord[] {
+    return this.calls.filter((c) => c.lock);
   }
 
   /** Forget the call log (keep resources). */
@@ -328,8 +344,9 @@ export class FakeAwsCore {
   }
 
   private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], attempt = 1, client?: string): Promise<unknown> {
-    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, ...(client ? { client } : {}) };
-    if (mutating) call.mutatingSeq = this.mutatingCount++;
+    const lock = this.services.find((x) => x.name === service)?.isLockCall?.(op, input) ?? false;
+    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, ...(client ? { client } : {}), ...(lock ? { lock } : {}) };
+    if (mutating && !lock) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
     // Throttled on arrival: refused before anything is applied (and before any latency).
     const limited = mutating ? this.throttler?.check(service, op) : undefined;

@@ -12,7 +12,7 @@ import { FakeAwsError } from './core.js';
 import { retriedBySdk } from './throttling.js';
 import type { FakeAws } from './index.js';
 
-interface Request { service: string; op: string; input: unknown; client: string }
+type Request = ServedCall;
 type Reply = { ok: true; out: unknown } | { ok: false; error: { name: string; message: string; status: number; sdkRetries?: boolean } };
 
 /** A streaming body (GetObject) cannot be serialised: send its bytes, rebuild it on the other side. */
@@ -40,11 +40,25 @@ export interface ServedFake {
   close(): Promise<void>;
 }
 
+/** A call as the served fake receives it, for `ServeOptions.intercept`. */
+export interface ServedCall { service: string; op: string; input: any; client: string }
+
+export interface ServeOptions {
+  /** Hold every call until this many distinct processes have called: their runs start together. */
+  waitForClients?: number;
+  /**
+   * Called with each call before it is applied, and again after (with `applied`). Returning 'drop' closes
+   * the connection without an answer (and, before, without applying the call): with the calling process
+   * killed here, that is a kill -9 at exactly that moment.
+   */
+  intercept?: (call: ServedCall, applied: boolean) => 'drop' | void | Promise<'drop' | void>;
+}
+
 /**
  * Serve `fake` (created with `install: false`) on 127.0.0.1. With `waitForClients: n`, every call is
  * held until n distinct processes have called: their runs start together, whatever their start-up time.
  */
-export async function serveFake(fake: FakeAws, opts: { waitForClients?: number } = {}): Promise<ServedFake> {
+export async function serveFake(fake: FakeAws, opts: ServeOptions = {}): Promise<ServedFake> {
   const clients = new Set<string>();
   let open!: () => void;
   const gate = new Promise<void>((r) => { open = r; });
@@ -58,8 +72,17 @@ export async function serveFake(fake: FakeAws, opts: { waitForClients?: number }
       if (clients.size >= (opts.waitForClients ?? 0)) open();
       await gate;
       let reply: Reply;
+      if ((await opts.intercept?.(call, false)) === 'drop') {
+        res.destroy();
+        return;
+      }
       try {
-        reply = { ok: true, out: await encodeOut(await fake.core.invoke(call.service, call.op, call.input, call.client)) };
+        const out = await fake.core.invoke(call.service, call.op, call.input, call.client);
+        if ((await opts.intercept?.(call, true)) === 'drop') {
+          res.destroy();
+          return;
+        }
+        reply = { ok: true, out: await encodeOut(out) };
       } catch (err) {
         const e = err as FakeAwsError;
         reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500, sdkRetries: (e as { sdkRetries?: boolean }).sdkRetries } };

@@ -48,7 +48,7 @@ export interface FakeAws {
   sns: FakeSns;
   sfn: FakeSfn;
   cloudwatch: FakeCloudWatch;
-  /** SSM Parameter Store (job secrets). */
+  /** SSM Parameter Store (the stack's lock, job secrets). */
   ssm: FakeSsm;
   /** KMS keys and aliases (no API: who may decrypt a secret). */
   kms: FakeKms;
@@ -84,6 +84,7 @@ export function createFakeAws(opts: { account?: string; region?: string; install
         ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
         ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
         ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(), ...fake.cloudwatch.inventory(),
+        ...fake.ssm.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));
     },

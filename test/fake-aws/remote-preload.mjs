@@ -17,6 +17,7 @@ if (!url) throw new Error('FAKE_AWS_URL is not set');
 const SERVICES = {
   EC2: 'ec2', ECS: 'ecs', ECR: 'ecr', IAM: 'iam', S3: 's3', 'Secrets Manager': 'secretsManager', EventBridge: 'eventbridge',
   'CloudWatch Logs': 'logs', STS: 'sts', Scheduler: 'scheduler', SQS: 'sqs', SNS: 'sns', SFN: 'sfn', CloudWatch: 'cloudwatch',
+  SSM: 'ssm',
 };
 
 // node:http, as the SDK's own handler uses: fetch would load undici, some 12 MB the CLI never holds.

@@ -58,6 +58,11 @@ export class FakeScheduler {
   readonly schedules = new Map<string, Schedule>();
   /** How long a deleted group stays DELETING. */
   groupDeletingMs = 0;
+  /**
+   * AWS answers a CreateSchedule resent with the same ClientToken with the first call's answer. An
+   * emulator that ignores the token (false) answers ConflictException, as for any existing name.
+   */
+  honorClientToken = true;
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('scheduler', this);
@@ -226,7 +231,7 @@ export class FakeScheduler {
             const existing = this.schedules.get(key(i.GroupName, i.Name));
             if (existing) {
               // The same token again (a retry after a lost response) gets the same answer.
-              if (i.ClientToken && existing.clientToken === i.ClientToken) return { ScheduleArn: existing.arn };
+              if (this.honorClientToken && i.ClientToken && existing.clientToken === i.ClientToken) return { ScheduleArn: existing.arn };
               awsError('ConflictException', `Schedule ${i.Name} already exists.`, 409);
             }
             validate(i);

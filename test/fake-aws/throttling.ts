@@ -55,6 +55,9 @@ export const AWS_THROTTLING: Record<string, ServiceThrottling> = {
   s3: { error: throttling('SlowDown', 503, 'Please reduce your request rate.'), bucket: rate(20, 20) },
   sts: { error: throttling('Throttling'), bucket: rate(20, 20) },
   cloudwatch: { error: throttling('Throttling', 400, 'Rate exceeded'), bucket: rate(3, 3) },
+  // Parameter Store's standard throughput is shared by GetParameter(s) and PutParameter (SSM user guide,
+  // "Changing Parameter Store throughput"); the rate per action is not published: a low one.
+  ssm: { error: throttling('ThrottlingException'), bucket: rate(10, 3) },
   sfn: { error: throttling('ThrottlingException'), special: [[/^StartExecution$/, 'start-execution', rate(800, 150)]], bucket: rate(100, 1) },
 };
 

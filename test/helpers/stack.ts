@@ -2,7 +2,7 @@
  * Running whole commands against the fake AWS: a temp directory with a config and a state path.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runUp, type UpReport } from '../../src/stack/up.js';
 import type { Pacer } from '../../src/aws/pacing.js';
@@ -10,6 +10,7 @@ import { RecordingReporter } from '../../src/engine/reporter.js';
 import { afterEach, vi } from 'vitest';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { DEFAULT_CONFIG_PATH } from './ctx.js';
+import { lockParameterName, machineId } from '../../src/state/lock.js';
 
 /** A scratch stack: its own directory, config file and state path. */
 export interface Scratch {
@@ -75,4 +76,18 @@ export function freshFakeAws(): () => FakeAws {
     fake = createFakeAws();
     return fake;
   };
+}
+
+/**
+ * What a run killed while holding the stack's lock leaves: the lock parameter, naming a process of this
+ * machine that is gone (the next run takes it over). `elsewhere`: a run of another machine (refused).
+ */
+export function leaveDeadLock(fake: FakeAws, stack = 'sample-batch', opts: { elsewhere?: boolean } = {}): { id: string } {
+  const id = 'dead00000000';
+  const value = JSON.stringify({
+    id, command: 'batchctl up', user: 'me', host: opts.elsewhere ? 'another-laptop' : hostname(), pid: 2 ** 30,
+    startedAt: new Date(Date.now() - 60_000).toISOString(), machine: opts.elsewhere ? 'another-boot' : machineId(),
+  });
+  fake.ssm.addParameter({ name: lockParameterName(stack), value, type: 'String', tags: { 'batchctl:stack': stack } });
+  return { id };
 }

@@ -333,7 +333,7 @@ describe('down', () => {
     expect(reporter.infos.join('\n')).toContain(`kept the Logs resource policy ${POLICY}: the history of stack other still needs it`);
   });
 
-  it('a policy of our name that also names another group is not ours: down leaves it as it is', async () => {
+  it('a policy of our name that also names another group is not ours: up refuses it with a hint that fits, down leaves it as it is', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
@@ -341,6 +341,12 @@ describe('down', () => {
     const doc = JSON.parse(p.document);
     doc.Statement[0].Resource = [doc.Statement[0].Resource, `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`];
     p.document = JSON.stringify(doc);
+    // up refuses it, saying why without telling to tag what cannot be tagged.
+    const refused = await upOn(s).catch((e) => e);
+    const err = refused.failures[0];
+    expect(err.message).toBe(`Logs resource policy ${POLICY} (history/log-policy) already exists but names more than batchctl's history log groups (a Logs resource policy cannot be tagged: batchctl's is recognised by its document): it is not part of stack 'sample-batch'`);
+    expect(err.hint).toBe(`if it is batchctl's policy, edited by hand: delete it (aws logs delete-resource-policy --policy-name ${POLICY} --region ${REGION}) and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched`);
+    expect(err.hint).not.toMatch(/tag it/);
     const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
     expect(f.logs.resourcePolicies.get(POLICY)?.document).toBe(p.document);
     expect(report.counts.deleted).toBeGreaterThan(30);

@@ -120,6 +120,30 @@ describe('scheduler engine: up', () => {
     expect(plan.pending).toBe(false);
   });
 
+  it('a lost answer to CreateSchedule from an endpoint that ignores the ClientToken: the resend\'s ConflictException is our own schedule, adopted; the first up succeeds', async () => {
+    const f = fresh();
+    f.scheduler.honorClientToken = false;
+    const s = scratch();
+    withSchedule(s, ['engine: scheduler', 'timezone: Asia/Tokyo']);
+    f.core.loseResponse('CreateSchedule');
+    const report = await upOn(s);
+    expect(report.counts.failed).toBe(0);
+    expect(f.core.calls.filter((c) => c.op === 'CreateSchedule').map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'ConflictException']);
+    expect(f.scheduler.schedules.size).toBe(1);
+    expect(JSON.parse(readFileSync(s.statePath, 'utf8')).resources.schedule).toMatchObject({ id: 'sample-batch/sample-batch', arn: expect.stringMatching(/^arn:aws:scheduler:/) });
+    // Not ours to adopt: a schedule of that name with other settings, made between our attempts.
+    const g = fresh();
+    g.scheduler.honorClientToken = false;
+    const t = scratch();
+    withSchedule(t, ['engine: scheduler', 'timezone: Asia/Tokyo']);
+    g.core.loseResponse('CreateSchedule');
+    g.core.observers.push((c) => {
+      if (c.op === 'CreateSchedule' && c.attempt === 2) g.scheduler.schedules.get('sample-batch/sample-batch')!.def.ScheduleExpression = 'rate(1 minute)';
+    });
+    const err = await upOn(t).catch((e) => e);
+    expect(err.message).toMatch(/schedule: create failed: ConflictException/);
+  });
+
   it('a changed expression and retry policy are converged in place with one UpdateSchedule carrying the full definition', async () => {
     const f = fresh();
     const s = scratch();

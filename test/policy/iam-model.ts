@@ -85,11 +85,6 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       }
     }
     case 'ecs': return ecs(call, fake, arn, req);
-    // DescribeParameters lists the account's parameters: no resource-level permission (Resource "*").
-    case 'ssm': {
-      if (call.op === 'DescribeParameters') return [req('ssm:DescribeParameters', '*')];
-      throw new Error(`no IAM model for ssm:${call.op}: add how AWS authorises it to test/policy/iam-model.ts`);
-    }
     case 'eventbridge': {
       // ListRules has no resource type: its authorisation is on "*".
       if (call.op === 'ListRules') return [req('events:ListRules', '*')];
@@ -144,6 +139,18 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       if (['ListTagsForResource', 'TagResource', 'UntagResource'].includes(call.op)) return [req(`cloudwatch:${call.op}`, i.ResourceARN)];
       const out = [req(`cloudwatch:${call.op}`, alarm(i.AlarmName))];
       if (call.op === 'PutMetricAlarm' && i.Tags?.length) out.push(req('cloudwatch:TagResource', alarm(i.AlarmName)));
+      return out;
+    }
+    case 'ssm': {
+      // DescribeParameters lists the account's parameters: no resource-level permission (Resource "*").
+      if (call.op === 'DescribeParameters') return [req('ssm:DescribeParameters', '*')];
+      // A parameter's ARN drops the leading `/` of a hierarchical name (`parameter/batchctl/<stack>/lock`).
+      // Tags sent with PutParameter are applied at creation: that needs ssm:AddTagsToResource too
+      // (AWS answers AccessDenied naming it, e.g. pepperize/cdk-ssm-parameters-cross-region#442).
+      const name = String(i.Name ?? i.ResourceId ?? '');
+      const res = arn('ssm', `parameter/${name.replace(/^\//, '')}`);
+      const out = [req(`ssm:${call.op}`, res)];
+      if (call.op === 'PutParameter' && i.Tags?.length) out.push(req('ssm:AddTagsToResource', res));
       return out;
     }
     case 'sns': {

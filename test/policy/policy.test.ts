@@ -667,7 +667,7 @@ describe('batchctl policy', () => {
     expect(JSON.stringify(doc)).not.toMatch(/ec2:(?!DescribeVpcEndpoints")|iam:CreateRole|s3:DeleteBucket/);
   });
 
-  it('every command: documents by group, each within a managed policy\'s 6144 characters; --json lists them; --out writes them', async () => {
+  it('every command: documents by group, each within a managed policy\'s 6144 characters; the state object in S3 and the stack\'s lock in Parameter Store; --json lists them; --out writes them', async () => {
     freshFake();
     fake.s3.addBucket('team-state', { versioning: 'Enabled' });
     const s = scratch();
@@ -684,7 +684,13 @@ describe('batchctl policy', () => {
       expect(d.name).toMatch(/^[\w+=,.@-]{1,128}$/);
       expect(new Set(d.policy.Statement.map((x: { Sid: string }) => x.Sid)).size).toBe(d.policy.Statement.length);
     }
-    expect(r.documents.flatMap((d: { policy: { Statement: { Sid: string }[] } }) => d.policy.Statement).find((x: { Action: string[] }) => x.Action.includes('s3:PutObject') && JSON.stringify(x).includes('prod.json.lock'))).toBeDefined();
+    const statements = r.documents.flatMap((d: { policy: { Statement: { Sid: string }[] } }) => d.policy.Statement);
+    expect(statements.find((x: { Sid: string }) => x.Sid === 'State')).toMatchObject({ Resource: ['arn:aws:s3:::team-state/prod.json'] });
+    expect(JSON.stringify(statements)).not.toContain('prod.json.lock');
+    expect(statements.find((x: { Sid: string }) => x.Sid === 'StackLock')).toMatchObject({
+      Action: ['ssm:AddTagsToResource', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:PutParameter'],
+      Resource: ['arn:aws:ssm:ap-northeast-1:123456789012:parameter/batchctl/sample-batch/lock'],
+    });
     const dir = mkdtempSync(join(tmpdir(), 'policies-'));
     expect(await cli('-c', s.configPath, '--state', 's3://team-state/prod.json', 'policy', '--out', dir)).toBe(0);
     expect(out.join('')).toBe('');

@@ -6,7 +6,7 @@
  * `existing`, and the refusal to switch to or from it.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { CreateVpcEndpointCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { FakeAws } from '../fake-aws/index.js';
 import { freshFakeAws, scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
@@ -18,7 +18,6 @@ import { renderStatus } from '../../src/cli/commands/status.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
 import { exitCodeFor } from '../../src/cli/lib/errors.js';
 import { runNow } from '../../src/runs/run-now.js';
-import { localLockPath } from '../../src/state/local.js';
 import { ConfigError } from '../../src/base/errors.js';
 
 const fresh = freshFakeAws();
@@ -143,7 +142,6 @@ describe('mode public', () => {
     f.core.inject({ kind: 'crash', match: (c) => c.op === 'CreateInternetGateway' });
     await upOn(s).catch(() => {});
     expect([...f.ec2.internetGateways.values()].map((g) => g.vpcId)).toEqual([undefined]);
-    rmSync(localLockPath(s.statePath), { force: true });
     const report = await upOn(s);
     expect(report.events.find((e) => e.key === 'internet-gateway')).toMatchObject({ action: 'updated', changes: ['vpcId'] });
     expect(f.ec2.internetGateways.size).toBe(1);

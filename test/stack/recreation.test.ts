@@ -7,15 +7,13 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { FakeAws, InventoryEntry } from '../fake-aws/index.js';
-import { freshFakeAws, scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
+import { freshFakeAws, leaveDeadLock, scratch, settleWithFakeTimers, upOn, type Scratch } from '../helpers/stack.js';
 import { runDown } from '../../src/stack/down.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { runStatus } from '../../src/runs/status.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
-import { localLockPath } from '../../src/state/local.js';
 import { RunFailed } from '../../src/base/errors.js';
 import { exitCodeFor } from '../../src/cli/lib/errors.js';
 
@@ -152,7 +150,7 @@ describe('buckets that cannot be tagged at creation', () => {
       expect(f.s3.buckets.get(BUCKET)!.tags).toBeUndefined();
       expect(JSON.parse(snapshot!).resources.bucket.attrs.createStartedAt).toEqual(expect.any(String));
       writeFileSync(s.statePath, snapshot!);
-      writeFileSync(localLockPath(s.statePath), JSON.stringify({ pid: 2 ** 30, host: hostname(), command: 'batchctl up', startedAt: 'x' }));
+      leaveDeadLock(f);
       const report = await upOn(s);
       expect(report.counts.failed).toBe(0);
       expect(report.events.find((e) => e.key === 'bucket')).toMatchObject({ action: 'updated', changes: ['tags'] });
@@ -168,7 +166,6 @@ describe('buckets that cannot be tagged at creation', () => {
     f.core.inject({ kind: 'crash', match: (c) => c.op === 'CreateBucket' });
     await upOn(s).catch(() => {});
     rmSync(s.statePath, { force: true });
-    rmSync(localLockPath(s.statePath), { force: true });
     f.core.resetCalls();
     const err = await upOn(s).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);

@@ -20,7 +20,7 @@ import { changeEveryKindInConfig, driftEveryKind, setEngine } from '../helpers/d
 import { runUp } from '../../src/stack/up.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
 import { differences, outsidePlan, type PlanPin, type SavedPlan } from '../../src/engine/saved-plan.js';
-import { LocalStateBackend } from '../../src/state/local.js';
+import { createAwsClients } from '../../src/aws/clients.js';
 import { VERSION } from '../../src/base/version.js';
 import type { Assessment } from '../../src/engine/engine.js';
 
@@ -270,8 +270,9 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     expect(err.join('')).toMatch(/^ {2}state: s3:\/\/team-state\/prod\.json was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\)/m);
     // The other run's tag is on every resource now: named per resource.
     expect(err.join('')).toMatch(/^ {2}vpc: tags\.team: \(none\) -> data$/m);
-    // Only the lock was taken and released: nothing else written.
-    expect(fake.core.mutatingCalls().map((c) => `${c.op} ${(c.input as { Key?: string }).Key}`)).toEqual(['PutObject prod.json.lock', 'DeleteObject prod.json.lock']);
+    // Only the stack's lock was taken and released: nothing else written.
+    expect(fake.core.mutatingCalls()).toEqual([]);
+    expect(fake.core.lockCalls().filter((c) => c.mutating).map((c) => c.op)).toEqual(['PutParameter', 'DeleteParameter']);
     // Against another state object, the plan is refused too.
     expect(await io.run('-c', s.configPath, '--state', 's3://team-state/other.json', 'up', '--yes', planPath(s))).toBe(2);
     expect(err.join('')).toMatch(/^ {2}state: the plan read s3:\/\/team-state\/prod\.json, this run uses s3:\/\/team-state\/other\.json$/m);
@@ -354,6 +355,7 @@ describe('the plan file', () => {
       ['not a plan', () => ({ hello: 1 }), /is not a batchctl plan file/],
       ['format', (p) => ({ ...p, formatVersion: 2 }), /has format version 2; this batchctl reads 1/],
       ['version', (p) => ({ ...p, batchctlVersion: '0.0.9' }), new RegExp(`was made by batchctl 0\\.0\\.9; this is batchctl ${VERSION.replace(/\./g, '\\.')}\\nhint: apply it with batchctl 0\\.0\\.9, or make a new plan`)],
+      ['no version', (p) => ({ ...p, batchctlVersion: undefined }), /does not say which batchctl made it \(no batchctlVersion\): batchctl always records it, so the file was edited\nhint: make a new plan/],
       ['edited', (p) => ({ ...p, resources: (p.resources as PlanPin[]).map((r) => (r.key === 'log-group' ? { ...r, action: 'unchanged' } : r)) }), /was modified after batchctl wrote it \(its digest does not match\)/],
     ];
     for (const [name, edit, message] of cases) {
@@ -380,7 +382,9 @@ describe('the plan file', () => {
   it('up <plan> takes the lock like up: a held lock refuses it, naming the holder, before anything is read', async () => {
     const s = scratch();
     expect(await cli(s, 'plan', '--out', planPath(s))).toBe(0);
-    const held = await new LocalStateBackend(s.statePath).lock({ command: 'batchctl up' });
+    const { StackLock } = await import('../../src/state/lock.js');
+    const ssm = (await createAwsClients({ region: 'ap-northeast-1' }, ['ssm'])).ssm;
+    const held = await new StackLock(ssm, 'sample-batch', 'ap-northeast-1').lock({ command: 'batchctl up' });
     try {
       fake.core.resetCalls();
       expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);

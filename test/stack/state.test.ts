@@ -82,7 +82,8 @@ describe('local state beside the config', () => {
     // As root, permission bits do not apply: the CLI runs without the capabilities that bypass them.
     const user = unprivileged();
     if (user.skip !== undefined) return ctx.skip(user.skip);
-    const served = await serveFake(createFakeAws({ install: false }));
+    const fake = createFakeAws({ install: false });
+    const served = await serveFake(fake);
     try {
       const s = scratch();
       chmodSync(s.dir, 0o555); // readable, not writable
@@ -99,10 +100,12 @@ describe('local state beside the config', () => {
         child.on('close', (status) => resolve({ status, stderr }));
       });
       expect(res.stderr).toBe(
-        `error: cannot write the state lock ${besideConfig(s)}.lock: permission denied (EACCES)\n` +
+        `error: cannot write the state file ${besideConfig(s)}: permission denied (EACCES)\n` +
         'hint: make the directory writable, pass --state <writable file>, or keep the state in S3 (state.s3 in the config, or --state s3://bucket/key)\n',
       );
       expect(res.status).toBe(2);
+      // Refused before anything was created (the lock, taken and released, aside).
+      expect(fake.core.mutatingCalls()).toEqual([]);
     } finally {
       await served.close();
     }
@@ -124,7 +127,7 @@ describe('state in S3', () => {
     withS3State(s);
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(Object.keys(JSON.parse(inS3()!).resources)).toHaveLength(41);
-    expect(fake.s3.objectText('team-state', 'batchctl/sample.json.lock')).toBeUndefined();
+    expect(fake.ssm.parameters.size).toBe(0);
     expect(existsSync(besideConfig(s))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     expect(err.join('')).toMatch(/^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled --region ap-northeast-1\)\n$/);
@@ -136,14 +139,15 @@ describe('state in S3', () => {
     expect(err.join('')).toBe('');
   });
 
-  it('--state s3://... works without a config section; a lock left by a dead run is refused until --force-unlock names it', async () => {
+  it('--state s3://... works without a config section; a lock left by a dead run elsewhere is refused until --force-unlock names it', async () => {
     const s = scratch();
-    fake.s3.addObject('team-state', 'batchctl/sample.json.lock', JSON.stringify({
+    fake.ssm.addParameter({ name: '/batchctl/sample-batch/lock', type: 'String', value: JSON.stringify({
       id: '0123456789ab', command: 'batchctl up', user: 'ci', host: 'runner-3', pid: 77, startedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
-    }));
+    }) });
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes')).toBe(2);
-    expect(err.join('')).toMatch(/^error: the state s3:\/\/team-state\/batchctl\/sample.json is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
-    expect(fake.core.count({ mutating: true })).toBe(1); // its refused lock attempt
+    expect(err.join('')).toMatch(/^error: stack sample-batch in ap-northeast-1 is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
+    expect(fake.core.count({ mutating: true })).toBe(0);
+    expect(fake.core.lockCalls().filter((c) => c.mutating).map((c) => [c.op, c.error])).toEqual([['PutParameter', 'ParameterAlreadyExists']]);
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes', '--force-unlock', '0123456789ab')).toBe(0);
     expect(err.join('')).toMatch(/^warning: removed lock 0123456789ab \('batchctl up' on runner-3, pid 77/);
     expect(JSON.parse(inS3()!).stack).toBe(STACK);
@@ -171,7 +175,9 @@ describe('state migrate', () => {
     ].join('\n'));
     expect(err.join('')).toMatch(/warning: versioning is off on the state bucket team-state/);
     expect(JSON.parse(inS3()!).resources).toEqual(JSON.parse(local).resources);
-    expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({ schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/) });
+    expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({
+      schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/), writeId: expect.any(String),
+    });
 
     // Until the config says so, commands still pointed at the old place stop instead of starting afresh.
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(2);
@@ -200,7 +206,7 @@ describe('state migrate', () => {
     expect(marker).toMatchObject({ movedTo: S3_STATE, state: { stack: STACK } });
     expect(await cli('-c', s.configPath, 'plan')).toBe(2);
     expect(err.join('')).toMatch(`is being moved to ${S3_STATE}`);
-    expect(err.join('')).toMatch(`hint: finish it: batchctl state migrate --to ${S3_STATE}`);
+    expect(err.join('')).toContain(`hint: finish it: batchctl -c ${s.configPath} state migrate --to ${S3_STATE} (or undo it: batchctl -c ${s.configPath} state migrate --to ${besideConfig(s)})`);
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
     expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(41 resources\)/);
     expect(JSON.parse(inS3()!).resources).toEqual(marker.state.resources);

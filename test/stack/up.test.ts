@@ -6,9 +6,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type InventoryEntry } from '../fake-aws/index.js';
-import { scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
+import { leaveDeadLock, scratch, settleWithFakeTimers, upOn, type Scratch, freshFakeAws } from '../helpers/stack.js';
 import { RunFailed, UserError } from '../../src/base/errors.js';
-import { localLockPath } from '../../src/state/local.js';
 
 const fresh = freshFakeAws();
 
@@ -268,10 +267,10 @@ describe('failures and crashes', () => {
       // What a real crash leaves: the state as it was at that instant, and a lock held by a dead process.
       if (snapshot === undefined) rmSync(s.statePath, { force: true });
       else writeFileSync(s.statePath, snapshot);
-      writeFileSync(localLockPath(s.statePath), JSON.stringify({ pid: 2 ** 30, host: hostname(), command: 'batchctl up', startedAt: 'x' }));
+      leaveDeadLock(f);
       const report = await upOn(s, { parallel: 4 });
       expect(report.counts.failed).toBe(0);
-      expect(report.reporter.warnings.some((w) => /stale lock/.test(w))).toBe(true);
+      expect(report.reporter.warnings.some((w) => /took over the lock of a run of this machine that is gone/.test(w))).toBe(true);
       expect(f.inventory(), `after crash at #${i} ${clean.mutating[i]}`).toEqual(clean.inventory);
     }
   }, 120_000);
@@ -303,6 +302,6 @@ describe('lock', () => {
     expect(second.message).toMatch(new RegExp(`is locked by 'batchctl up' by .* on ${hostname()}, pid ${process.pid}, since .*, lock id [0-9a-f]{12}$`));
     expect(second.hint).toMatch(/--force-unlock [0-9a-f]{12}/);
     await first;
-    expect(existsSync(localLockPath(s.statePath))).toBe(false);
+    expect(f.ssm.parameters.size).toBe(0);
   });
 });

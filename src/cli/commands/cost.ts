@@ -94,6 +94,7 @@ export function renderCost(c: CostReport): string[] {
       ...endpoints,
       ['secret', `1 x ${price(p.secretMonth)}/month`, '', usd(f.secretMonthly)],
       ...(f.alarmMonthly ? [['dead-letter alarm', `1 CloudWatch alarm x ${price(p.alarmMonth)}/month`, '', usd(f.alarmMonthly)]] : []),
+      ['stack lock', 'SSM parameter, standard tier', '', usd(0)],
       ['total fixed', '730 h/month', price(f.hourly), usd(f.monthly)],
       ...(several ? [['share per job', `${usd(f.monthly)} / ${c.jobs.length} jobs`, '', usd(c.jobs[0]!.fixedShareMonthly)]] : []),
     ]),

@@ -16,15 +16,16 @@ export function registerPlan(program: Command): void {
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
     .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
+    .option('--force', 'with --out: replace a file that is not a saved plan (never the config or the state)')
     .option('--parallel <n>', 'lookups in flight at once, 1 to 256', countFlag('--parallel', 1, PARALLEL_MAX), 64)
-    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
+    .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; force?: boolean; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }, { imageWarnings }] = await Promise.all([import('../../stack/plan.js'), import('../lib/output.js'), import('../../model/image-check.js')]);
         const all = opts.all || flags.verbose;
         const reporter = new WarningsReporter();
         const plan = await runPlan({
           ...stackOptions(flags),
-          reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out,
+          reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out, force: opts.force,
         });
         const errors = plan.entries.filter((e) => e.action === 'error');
         const saved = plan.saved ? `Saved the plan as ${plan.saved.path} (${plan.saved.id}): apply exactly it with \`batchctl up ${plan.saved.path}\`.` : undefined;
@@ -36,7 +37,10 @@ export function registerPlan(program: Command): void {
             counts: plan.counts, warnings: reporter.warnings,
             resources: plan.entries.map((e) => ({
               key: e.key, kind: e.kind, action: e.action, id: e.record?.id,
-              changes: e.changes?.map((c) => ({ field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false })),
+              changes: e.changes?.map((c) => ({
+                field: c.field, from: c.sensitive ? '(sensitive)' : c.from, to: c.sensitive ? '(sensitive)' : c.to, replace: c.replace ?? false,
+                ...(c.removes?.length ? { removes: c.removes } : {}),
+              })),
               error: e.error?.message,
               ...(e.conflict ? { conflict: true } : {}),
               ...(e.external ? { owner: 'you' } : {}),

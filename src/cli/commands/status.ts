@@ -43,18 +43,20 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
 export function renderResources(s: Pick<StatusReport, 'resources' | 'counts' | 'total'>, opts: { verbose?: boolean } = {}): string[] {
   const c = s.counts;
   const out: string[] = [];
-  // The total is plan's, up's and down's count; the jobs' task definitions, roles and targets are plan's
-  // to check: status stays at a call or so per job.
+  // The total is plan's, up's and down's count; the jobs' task definitions, role policies and targets are
+  // plan's to check: status reads a job's trigger and roles, and stays at a few calls per job.
   const checked = s.resources.filter((r) => r.state !== 'stale').length;
   out.push(`Resources: ${s.total} in the stack, ${checked} checked here: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''}`
-    + (checked < s.total ? ` (each job's roles, task definition and target: \`batchctl plan\`)` : ''));
+    + (checked < s.total ? ` (each job's role policies, task definition and target: \`batchctl plan\`)` : ''));
   const healthy = (r: ResourceStatus) => r.state === 'present' && !r.duplicates?.length && !r.notes?.length;
   const listed = opts.verbose ? s.resources : s.resources.filter((r) => !healthy(r));
   if (listed.length) {
     out.push(...table([
       ['STATE', 'RESOURCE', 'KEY', 'ID'],
       ...listed.map((r) => {
-        const note = r.error ?? (r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '');
+        const changed = r.changes.length ? `changed: ${r.changes.join(', ')}${r.replace ? ' (needs replacement)' : ''}` : '';
+        const added = r.added?.length ? `added outside batchctl: ${r.added.join('; ')}` : '';
+        const note = r.error ?? [changed, added].filter(Boolean).join('; ');
         return [r.owner === 'you' && r.state === 'present' ? 'yours' : r.state, r.label, r.key, [r.id ?? '-', note && `(${note})`].filter(Boolean).join('  ')];
       }),
     ]));

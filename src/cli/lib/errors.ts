@@ -2,7 +2,7 @@
  * Turning failures into one clear message and an exit code: 2 for what the user can fix, 1 for AWS
  * failures. Stack traces only with --debug.
  */
-import { AwsStepError, BatchctlError, DockerStepError, Interrupted, RunFailed, UserError, type ErrorCode } from '../../base/errors.js';
+import { AwsCallFailed, AwsStepError, BatchctlError, DockerStepError, Interrupted, RunFailed, UserError, type ErrorCode } from '../../base/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_AWS = 1;
@@ -42,9 +42,9 @@ export function describeError(err: unknown, debug = false): string[] {
       if (e.hint) hints.add(e.hint);
     } else if (e instanceof AwsStepError) {
       lines.push(`error: ${e.resource}: ${e.step} failed: ${e.awsCode}: ${e.awsMessage}`);
-    } else if (e instanceof DockerStepError) {
+    } else if (e instanceof DockerStepError || e instanceof AwsCallFailed) {
       lines.push(`error: ${e.message}`);
-      // A failure outside AWS that knows the way out says it too.
+      // A failure outside a step that knows the way out says it too.
       if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
       if (e.hint) hints.add(e.hint);
     } else if (e instanceof Error) {

@@ -13,12 +13,15 @@
  * SIGTERM) after printing what to run next. Resources already created are safe: the state file is only
  * ever replaced whole, and the next run finds what this one created by its tags.
  */
-import { registerCleanup, runCleanups } from '../../base/cleanup.js';
+import { registerCleanup, runCleanups, runCleanupsNow } from '../../base/cleanup.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
 export const GRACE_MS = 800;
-/** How long asynchronous cleanups may take during a hard stop. */
-export const CLEANUP_DEADLINE_MS = 150;
+/**
+ * How long asynchronous cleanups may take during a hard stop: the stack's lock lives in the account, and
+ * releasing it is two calls to Parameter Store (read, delete). Within the 900 ms hard deadline below.
+ */
+export const CLEANUP_DEADLINE_MS = 600;
 
 const EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -64,7 +67,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     if (stopping) return;
     stopping = true;
     realClearTimeout(graceTimer);
-    const deadline = realSetTimeout(() => exit(EXIT[sig]), 900);
+    const deadline = realSetTimeout(() => { runCleanupsNow(); exit(EXIT[sig]); }, 900);
     deadline.unref();
     await runCleanups(CLEANUP_DEADLINE_MS, true);
     let lines: string[] = [];
@@ -79,6 +82,7 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     }
     write(`\n${[`error: ${head}`, ...lines].join('\n')}\n`);
     realClearTimeout(deadline);
+    runCleanupsNow();
     exit(EXIT[sig]);
   };
 

@@ -4,8 +4,13 @@
  */
 import { fmt } from '../../base/format.js';
 import type { Plan } from '../../engine/plan.js';
+import type { FieldChange } from '../../engine/types.js';
 
 const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-', forget: '.' } as const;
+
+/** A change that only deletes what was added outside batchctl (its lines say it all). */
+const onlyRemoves = (c: FieldChange) =>
+  !!c.removes?.length && (!!c.onlyRemoves || c.to === 'none' || (Array.isArray(c.to) && c.to.length === 0));
 
 /** The lines of a plan's entries: `+ create    VPC    vpc`, each change, error and note below its entry. */
 export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolean } = {}): string[] {
@@ -20,7 +25,11 @@ export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolea
     if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length && !e.external) continue;
     const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
     out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
-    for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+    for (const c of e.changes ?? []) {
+      // What was added behind batchctl's back is shown as what it is, a deletion to come.
+      if (!onlyRemoves(c)) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
+      for (const r of c.removes ?? []) out.push(`      - delete ${r}: added outside batchctl`);
+    }
     if (e.error) out.push(`      ${e.error.message}`);
     for (const n of e.notes ?? []) out.push(`      note: ${n}`);
   }
@@ -31,7 +40,11 @@ export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolea
 export function planSummary(plan: Pick<Plan, 'entries' | 'counts' | 'pending'>): string {
   const c = plan.counts;
   const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
+  const added = plan.entries.reduce((n, e) => n + (e.changes ?? []).reduce((m, x) => m + (x.removes?.length ?? 0), 0), 0);
+  const duplicates = dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : '';
+  const additions = added ? `, ${added} addition${added === 1 ? '' : 's'} made outside batchctl to delete` : '';
   return plan.pending
-    ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
+    ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), `
+      + `${c.error} errors, ${c.unchanged} unchanged${duplicates}${additions}.`
     : `No changes: ${c.unchanged} resources match the config.`;
 }

@@ -6,10 +6,11 @@ import {
   DeleteRuleCommand, DescribeRuleCommand, ListRulesCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
-import type { Ctx, Ownership, ResourceRecord } from '../../engine/types.js';
+import type { Ctx, FieldChange, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 import { convergeTags, ifExists, reportedAwsError, unlessGone } from './aws-calls.js';
+import { listAllPages } from './list.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
   return ifExists(() => ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name })));
@@ -109,8 +110,51 @@ export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: s
   await unlessGone(removed.then(checkFailedEntries));
 }
 
+/**
+ * Every target of a rule (100 a page), or undefined when the rule does not exist. Read once per walk and
+ * shared by the rule (which looks for targets batchctl did not put there) and its target node.
+ */
+export function ruleTargets(ctx: Ctx, rule: string): Promise<Target[] | undefined> {
+  return listAllPages(ctx, `events:targets:${rule}`, async (NextToken) => {
+    const out = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule, NextToken }));
+    return { items: out.Targets, next: out.NextToken };
+  });
+}
+
 /** One target of a rule, or undefined when the rule or the target does not exist. */
 export async function findTarget(ctx: Ctx, rule: string, targetId: string): Promise<Target | undefined> {
-  const out = await ifExists(ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule })));
-  return out?.Targets?.find((t) => t.Id === targetId);
+  return (await ruleTargets(ctx, rule))?.find((t) => t.Id === targetId);
+}
+
+/** A target batchctl did not put on one of its rules: its id and where it sends the events. */
+export interface ExtraTarget {
+  id: string;
+  arn: string;
+}
+
+/** The targets of a rule other than `ours` (each of our rules has exactly one target of its own). */
+export async function extraTargets(ctx: Ctx, rule: string, ours: string): Promise<ExtraTarget[]> {
+  return ((await ruleTargets(ctx, rule)) ?? [])
+    .filter((t) => t.Id !== ours)
+    .map((t) => ({ id: t.Id ?? '', arn: t.Arn ?? '' }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The change that removes the targets batchctl did not put on a rule (none: no change). */
+export function extraTargetChanges(observed: ExtraTarget[] | undefined): FieldChange[] {
+  if (!observed?.length) return [];
+  return [{
+    field: 'extraTargets', from: observed.map((t) => t.id), to: [],
+    removes: observed.map((t) => `target ${t.id} on the rule (sends the rule's events to ${t.arn})`),
+  }];
+}
+
+/** Remove the targets batchctl did not put on a rule. */
+export async function removeExtraTargets(ctx: Ctx, rule: string, extra: ExtraTarget[] | undefined): Promise<void> {
+  const Ids = (extra ?? []).map((t) => t.id);
+  // RemoveTargets takes at most 100 ids a call.
+  for (let i = 0; i < Ids.length; i += 100) {
+    const removed = ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: Ids.slice(i, i + 100) }));
+    await unlessGone(removed.then(checkFailedEntries));
+  }
 }

@@ -7,7 +7,7 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { StackConfig } from '../../config/schema.js';
 import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../engine/types.js';
 import { K } from '../../model/keys.js';
-import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './events.js';
+import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, removeExtraTargets, ruleOwnership, type ExtraTarget } from './events.js';
 import { familyArnPrefixes } from '../../model/notify.js';
 import { canonicalJson } from '../../base/json.js';
 import { resourceTags, tagChanges, tagList, hasTagChange } from './tags.js';
@@ -20,6 +20,8 @@ export interface PatternRuleDesired {
   state: 'ENABLED' | 'DISABLED';
   description: string;
   tags: Record<string, string>;
+  /** Observed: targets on the rule other than its own (the kind's `targetId`). Desired: none. */
+  extraTargets?: ExtraTarget[];
 }
 
 /** What tells one pattern rule kind from another. */
@@ -33,6 +35,8 @@ export interface PatternRuleSpec {
   /** The event pattern for this cluster and the stack's family ARN prefixes (and its jobs, for what they need). */
   pattern: (clusterArn: string, familyPrefixes: string[], config: StackConfig) => object;
   description: (ctx: Ctx) => string;
+  /** The id of the rule's one target (its target kind's). */
+  targetId: string;
 }
 
 const putRule = (d: PatternRuleDesired) => ({ Name: d.name, EventPattern: d.eventPattern, State: d.state, Description: d.description });
@@ -63,6 +67,7 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
       const hit = await findRule(ctx, recorded, spec.name(ctx));
       if (!hit) return undefined;
       const { rule: r, tags, owned, owner } = hit;
+      const extra = owned ? await extraTargets(ctx, r.Name, spec.targetId) : [];
       return {
         record: { kind: spec.kind, id: r.Name, arn: r.Arn },
         owned,
@@ -73,6 +78,7 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
           eventPattern: r.EventPattern ?? '',
           state: r.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
           description: r.Description ?? '',
+          ...(extra.length ? { extraTargets: extra } : {}),
         },
       };
     },
@@ -90,13 +96,17 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
       if (canonicalJson(d.eventPattern) !== canonicalJson(o.eventPattern)) changes.push({ field: 'eventPattern', from: o.eventPattern, to: d.eventPattern });
       for (const f of ['state', 'description'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
       changes.push(...tagChanges(d.tags, o.tags));
+      changes.push(...extraTargetChanges(o.extraTargets));
       return changes;
     },
 
     async update(ctx, _node, found, d, changes) {
       // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule.
-      if (changes.some((c) => c.field !== 'tags')) await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+      if (changes.some((c) => c.field !== 'tags' && c.field !== 'extraTargets')) {
+        await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
+      }
       if (hasTagChange(changes) && found.record.arn) await convergeRuleTags(ctx, found.record.arn, d.tags, found.observed.tags);
+      if (changes.some((c) => c.field === 'extraTargets')) await removeExtraTargets(ctx, found.record.id, found.observed.extraTargets);
     },
 
     async delete(ctx, record) {
