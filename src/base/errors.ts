@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   ENDPOINT_UNREACHABLE: 'an AWS endpoint (or the emulator named by --endpoint-url) could not be reached',
   PROXY_INVALID: 'a proxy variable (HTTPS_PROXY, HTTP_PROXY) holds no usable proxy URL',
   STATE_CONFLICT: 'the state changed since this run read it: the write was refused',
-  LOCK_HELD: 'another run holds the state lock',
+  LOCK_HELD: 'another run holds the stack\'s lock',
   STATE_MOVED: 'the state was moved elsewhere by `batchctl state migrate`',
   PLAN_MOVED: 'the stack changed since the saved plan was made: nothing was changed',
   REPLACEMENT_REFUSED: 'a change would need the resource replaced, which batchctl never does silently',
