@@ -83,6 +83,15 @@ export const DEFAULT_MAX_ATTEMPTS = 8;
  */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * Connections each client may hold open to its service. The SDK's Node handler keeps connections alive
+ * and allows 50 per client by default (@smithy/node-http-handler); a walk runs up to 64 steps at once (the
+ * engine's default parallelism) and a step's look may send two reads together, so with 50 the reads of a
+ * 50-job stack queued for a socket, one wave of round trips after another. Connections are kept alive
+ * (reused across calls), so the TLS handshakes are paid once per socket.
+ */
+export const SOCKETS_PER_CLIENT = 128;
+
 const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown>> = {
   ec2: async () => (await import('@aws-sdk/client-ec2')).EC2Client,
   ecs: async () => (await import('@aws-sdk/client-ecs')).ECSClient,
@@ -140,7 +149,11 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     retryMode: 'standard',
     maxAttempts: opts.maxAttempts ?? maxAttemptsFromEnv(env) ?? DEFAULT_MAX_ATTEMPTS,
     customUserAgent: `batchctl/${VERSION}`,
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      httpAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
+      httpsAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
+    },
   };
   if (opts.profile) config.profile = opts.profile;
   if (endpoint) {

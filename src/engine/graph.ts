@@ -43,6 +43,7 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
       if (!byKey.has(d)) throw new Error(`internal: ${n.key} depends on unknown node ${d}`);
       dependants.get(d)!.push(n.key);
     }
+    for (const p of n.spec.partOf ?? []) if (!n.spec.deps.includes(p)) throw new Error(`internal: ${n.key} is part of ${p}, which is not a dependency`);
   }
   // Kahn's algorithm, keeping declaration order among ready nodes so output is stable.
   const indegree = new Map([...byKey.values()].map((n) => [n.key, n.spec.deps.length]));
@@ -69,7 +70,10 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
  */
 export function subgraph(graph: Graph, keep: (n: GraphNode) => boolean): Graph {
   const kept = new Set(graph.nodes.filter(keep).map((n) => n.key));
-  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({ ...n, spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)) } }));
+  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({
+    ...n,
+    spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)), ...(n.spec.partOf ? { partOf: n.spec.partOf.filter((d) => kept.has(d)) } : {}) },
+  }));
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const dependants = new Map<string, string[]>(nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]));
   return { nodes, byKey, dependants };

@@ -228,6 +228,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
     // IAM
     { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'] },
+    // The stack's roles and their policies in one read (resources/lib/iam-roles.ts); the API takes no resource.
+    { sid: 'IamAccountRoles', commands: DISCOVER, resources: ['*'], actions: ['iam:GetAccountAuthorizationDetails'] },
     {
       sid: 'IamRoles', commands: UP, resources: roles,
       actions: ['iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', ...(boundary ? [] : ['iam:CreateRole', 'iam:DeleteRolePermissionsBoundary'])],

@@ -33,8 +33,9 @@ const KIND = 'ecr.repository';
 const IMMUTABLE_FIELDS = new Set(['name', 'encryption']);
 const SETTINGS = ['name', 'scanOnPush', 'tagMutability', 'encryption'] as const;
 
-async function tagsOf(ctx: Ctx, repo: Repository): Promise<Record<string, string>> {
-  return tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: repo.repositoryArn }))).tags);
+/** A repository's tags by its ARN, read once per walk. */
+function tagsOf(ctx: Ctx, arn: string | undefined): Promise<Record<string, string>> {
+  return ctx.memo(`ecr:tags:${arn}`, async () => tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags));
 }
 
 async function describe(ctx: Ctx, name: string): Promise<Repository | undefined> {
@@ -77,11 +78,13 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   async find(ctx, node, recorded) {
     // The recorded name first, so a renamed repository shows up as a replacement instead of a new one.
+    // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs. With the
+    // repository recorded, it goes out with the lookup, by the recorded ARN.
+    if (recorded?.arn) tagsOf(ctx, recorded.arn).catch(() => undefined);
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const repo = await describe(ctx, name);
       if (!repo) continue;
-      // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs.
-      const tags = await tagsOf(ctx, repo);
+      const tags = await tagsOf(ctx, repo.repositoryArn);
       return { record: recordOf(repo), observed: observedOf(repo, managedTags(ctx, tags)), ...ownershipOf(ctx, tags) };
     }
     return undefined;
@@ -104,7 +107,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
       (err) => awsErrorCode(err) === 'RepositoryAlreadyExistsException',
       async () => {
         const repo = await describe(ctx, desired.name);
-        return repo && { ...ownershipOf(ctx, await tagsOf(ctx, repo)), value: recordOf(repo) };
+        return repo && { ...ownershipOf(ctx, await tagsOf(ctx, repo.repositoryArn)), value: recordOf(repo) };
       },
     );
   },
@@ -152,7 +155,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   async ownerOf(ctx, rec) {
     const repo = await describe(ctx, rec.id);
-    return repo && ownershipOf(ctx, await tagsOf(ctx, repo));
+    return repo && ownershipOf(ctx, await tagsOf(ctx, repo.repositoryArn));
   },
 
   // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.

@@ -55,13 +55,15 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   async create(ctx, _node, d) {
     // On a name that is INACTIVE (deleted recently), CreateCluster reactivates it: fine, same result.
-    await ctx.aws.ecs.send(
+    const { cluster } = await ctx.aws.ecs.send(
       new CreateClusterCommand({
         clusterName: d.name,
         settings: [{ name: 'containerInsights', value: d.containerInsights }],
         tags: ecsTagList(d.tags),
       }),
     );
+    // CreateCluster answers with the cluster and its status: polled only when it is not ACTIVE yet.
+    if (cluster?.status === 'ACTIVE' && cluster.clusterArn) return { kind: 'ecs.cluster', id: d.name, arn: cluster.clusterArn };
     const c = await ctx.waitFor(
       `ECS cluster ${d.name}`,
       async () => {

@@ -51,8 +51,9 @@ async function describe(ctx: Ctx, name: string): Promise<LogGroup | undefined> {
 
 const recordOf = (g: LogGroup): ResourceRecord => ({ kind: KIND, id: g.logGroupName!, arn: bareArn(g) });
 
-async function tagsOf(ctx: Ctx, g: LogGroup): Promise<Record<string, string>> {
-  return (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: bareArn(g) }))).tags ?? {};
+/** A group's tags by its ARN, read once per walk. */
+function tagsOf(ctx: Ctx, arn: string): Promise<Record<string, string>> {
+  return ctx.memo(`logs:tags:${arn}`, async () => (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {});
 }
 
 export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
@@ -67,11 +68,13 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
 
   async find(ctx, node, recorded) {
+    // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs. With the group
+    // recorded, it goes out with the lookup, by the recorded ARN.
+    if (recorded?.arn) tagsOf(ctx, recorded.arn).catch(() => undefined);
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const g = await describe(ctx, name);
       if (!g) continue;
-      // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs.
-      const tags = await tagsOf(ctx, g);
+      const tags = await tagsOf(ctx, bareArn(g));
       return { record: recordOf(g), observed: { name, retentionDays: g.retentionInDays, tags: managedTags(ctx, tags) }, ...ownershipOf(ctx, tags) };
     }
     return undefined;
@@ -85,7 +88,7 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
       (err) => awsErrorCode(err) === 'ResourceAlreadyExistsException',
       async () => {
         const g = await describe(ctx, desired.name);
-        return g && { ...ownershipOf(ctx, await tagsOf(ctx, g)), value: undefined };
+        return g && { ...ownershipOf(ctx, await tagsOf(ctx, bareArn(g))), value: undefined };
       },
     );
     // CreateLogGroup cannot set retention; until this call the group would keep logs forever.
@@ -119,7 +122,7 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
 
   async ownerOf(ctx, rec) {
     const g = await describe(ctx, rec.id);
-    return g && ownershipOf(ctx, await tagsOf(ctx, g));
+    return g && ownershipOf(ctx, await tagsOf(ctx, bareArn(g)));
   },
 
   // The log events go with the group: `down` says how much (retention expires them anyway, so it does

@@ -11,7 +11,7 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs,
-  unlessNotFound, type Ec2Describe,
+  prefetchStack, unlessNotFound, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { ownsVpc, routeNodes } from '../model/network.js';
@@ -63,7 +63,9 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
   dependsOn: ['ec2.vpc'],
   costly: false,
 
-  nodes: (config) => (ownsVpc(config) ? [{ key: K.routeTable, deps: [K.vpc], params: {} }] : []),
+  nodes: (config) => (ownsVpc(config) ? [{ key: K.routeTable, deps: [K.vpc], partOf: [K.vpc], params: {} }] : []),
+
+  prefetch: prefetchStack('RouteTable', describeRouteTables),
 
   desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [], tags: resourceTags(ctx, node.key) }),
 

@@ -33,14 +33,19 @@ const ATTRIBUTES: QueueAttributes = { MessageRetentionPeriod: '1209600', SqsMana
 const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
 const isGone = (err: unknown) => isNotFound(err, ...GONE);
 
-/** All attributes of a queue, or undefined when it does not exist. */
-async function attributes(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
-  try {
-    return (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+/**
+ * All attributes of a queue (its policy among them), or undefined when it does not exist: read once per
+ * walk, for the queue and its policy node.
+ */
+export function queueAttributes(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
+  return ctx.memo(`sqs:attributes:${url}`, async () => {
+    try {
+      return (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+    } catch (err) {
+      if (isGone(err)) return undefined;
+      throw err;
+    }
+  });
 }
 
 async function urlOf(ctx: Ctx, name: string): Promise<string | undefined> {
@@ -76,14 +81,16 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   async find(ctx, _node, recorded) {
     const name = deadLetterQueueName(ctx.config);
     let url = recorded?.id;
-    let attrs = url ? await attributes(ctx, url) : undefined;
+    // GetQueueAttributes carries no tags: the tags are one more read, which the tag diff needs anyway, sent
+    // alongside when the queue's URL is recorded.
+    let [attrs, tags] = url ? await Promise.all([queueAttributes(ctx, url), queueTags(ctx, url)]) : [undefined, undefined];
     if (!attrs) {
       url = await urlOf(ctx, name);
-      attrs = url ? await attributes(ctx, url) : undefined;
+      attrs = url ? await queueAttributes(ctx, url) : undefined;
+      tags = url && attrs ? await queueTags(ctx, url) : undefined;
     }
     if (!url || !attrs) return undefined;
-    // GetQueueAttributes carries no tags: one more read, which the tag diff needs anyway.
-    const tags = await queueTags(ctx, url) ?? {};
+    tags ??= {};
     const actualName = url.split('/').pop()!;
     return {
       record: { kind: 'sqs.queue', id: url, arn: attrs.QueueArn ?? queueArn(ctx, actualName) },

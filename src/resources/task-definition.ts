@@ -252,6 +252,12 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
     return [`runs ${image}, not pinned to a digest yet (task.imagePin: digest): \`batchctl deploy\` or \`batchctl push --deploy\` pins it`];
   },
 
+  // The families' latest revisions, in the walk's first round rather than once each job's roles are assessed.
+  prefetch(ctx, nodes) {
+    const families = new Set(nodes.map((n) => jobOf(ctx.config, n.params.job).task.family));
+    for (const f of families) latestRevisions(ctx, f.startsWith(ctx.stack) ? ctx.stack : f).catch(() => undefined);
+  },
+
   async find(ctx, node, recorded) {
     const family = jobOf(ctx.config, node.params.job).task.family;
     const same = await unchangedRevision(ctx, node, recorded, family);

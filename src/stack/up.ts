@@ -44,7 +44,9 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   try {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    const checked = await preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    // It reads alongside the assessment (both only read) and is awaited before the first write.
+    const checking = preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    checking.catch(() => {});
     const env: EngineEnv = {
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
       reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
@@ -54,18 +56,21 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
       const c = saved.counts;
       opts.reporter.info(`Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`);
     }
-    // The basis is taken now, before the engine writes anything: the state version is the one this run read.
-    const basis = basisOf(stack, checked);
     // Read alongside the run (one call per repository): up never pushes, so what is missing now still is
     // at the end. A repository up is creating holds no image yet.
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
+    const exactly = saved && applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+      // The basis is taken before the engine writes anything: the state version is the one this run read.
+      const [plan, basis] = await Promise.all([planOf(env, graph, assessment), checking.then((checked) => basisOf(stack, checked))]);
+      return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
+    });
     const result = await converge(env, {
-      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
-      ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
-        const plan = await planOf(env, graph, assessment);
-        return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
-      }) : {}),
+      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs, ...(exactly ?? {}),
+      beforeFirstWrite: async (graph, assessment) => {
+        await checking;
+        await exactly?.beforeFirstWrite(graph, assessment);
+      },
     });
     return { ...head, ...result, images: await images };
   } catch (err) {

@@ -7,7 +7,7 @@ import {
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../../base/errors.js';
-import type { Ctx, Ownership, ResourceRecord } from '../../engine/types.js';
+import type { Ctx, NodeSpec, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 
@@ -29,7 +29,12 @@ type RuleSummary = Pick<DescribeRuleCommandOutput, 'Name' | 'Arn' | 'ScheduleExp
  */
 async function listed(ctx: Ctx, name: string): Promise<RuleSummary | undefined | null> {
   if (!name.startsWith(ctx.stack)) return null;
-  const all = await ctx.memo(`events:rules:${ctx.stack}`, async () => {
+  return (await stackRules(ctx)).get(name);
+}
+
+/** The rules named after the stack, by name: one ListRules by that prefix per walk. */
+function stackRules(ctx: Ctx): Promise<Map<string, RuleSummary>> {
+  return ctx.memo(`events:rules:${ctx.stack}`, async () => {
     const out = new Map<string, RuleSummary>();
     let NextToken: string | undefined;
     do {
@@ -39,7 +44,24 @@ async function listed(ctx: Ctx, name: string): Promise<RuleSummary | undefined |
     } while (NextToken);
     return out;
   });
-  return all.get(name);
+}
+
+/**
+ * A rule kind's prefetch: the stack's rules, and the tags of each rule the state records (by its ARN, so
+ * they need not wait for the listing), all in the walk's first round. EventBridge has no call for the tags
+ * of many rules: one ListTagsForResource each, but none after another.
+ */
+export function prefetchRules(ctx: Ctx, nodes: NodeSpec[]): void {
+  stackRules(ctx).catch(() => undefined);
+  for (const n of nodes) {
+    const arn = ctx.maybeRecord(n.key)?.arn;
+    if (arn) ruleTags(ctx, arn).catch(() => undefined);
+  }
+}
+
+/** A target kind's prefetch: the targets of each rule the state records, in the walk's first round. */
+export function prefetchTargets(ctx: Ctx, rules: (string | undefined)[]): void {
+  for (const rule of rules) if (rule) targetsOf(ctx, rule).catch(() => undefined);
 }
 
 /** A rule by name: from the stack's listing when it covers the name, else described on its own. */
@@ -48,9 +70,9 @@ async function lookup(ctx: Ctx, name: string): Promise<RuleSummary | undefined> 
   return hit === null ? describe(ctx, name) : hit;
 }
 
-/** A rule's tags (DescribeRule carries none). */
-async function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
-  return tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags);
+/** A rule's tags (DescribeRule carries none), read once per walk. */
+function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
+  return ctx.memo(`events:tags:${arn}`, async () => tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags));
 }
 
 /**
@@ -60,6 +82,8 @@ async function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> 
 export async function findRule(
   ctx: Ctx, recorded: ResourceRecord | undefined, name: string,
 ): Promise<({ rule: RuleSummary & { Name: string; Arn: string }; tags: Record<string, string>; paused?: PauseMark } & Ownership) | undefined> {
+  // The recorded rule's tags go out with the lookup, not after it.
+  if (recorded?.arn) ruleTags(ctx, recorded.arn).catch(() => undefined);
   let r = recorded ? await lookup(ctx, recorded.id) : undefined;
   if (!r && recorded?.id !== name) r = await lookup(ctx, name);
   if (!r?.Name || !r.Arn) return undefined;
@@ -119,13 +143,19 @@ export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: s
   }
 }
 
+/** A rule's targets, read once per walk; undefined when the rule does not exist. */
+export function targetsOf(ctx: Ctx, rule: string): Promise<Target[] | undefined> {
+  return ctx.memo(`events:targets:${rule}`, async () => {
+    try {
+      return (await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  });
+}
+
 /** One target of a rule, or undefined when the rule or the target does not exist. */
 export async function findTarget(ctx: Ctx, rule: string, targetId: string): Promise<Target | undefined> {
-  try {
-    const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule }));
-    return (Targets ?? []).find((t) => t.Id === targetId);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await targetsOf(ctx, rule))?.find((t) => t.Id === targetId);
 }

@@ -7,7 +7,8 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { StackConfig } from '../../config/schema.js';
 import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../engine/types.js';
 import { K } from '../../model/keys.js';
-import { convergeRuleTags, deleteRule, findRule, ruleOwnership } from './events.js';
+import { convergeRuleTags, deleteRule, findRule, prefetchRules, ruleOwnership } from './events.js';
+import { arn } from '../../model/policies.js';
 import { familyArnPrefixes } from '../../model/notify.js';
 import { canonicalJson } from '../../base/json.js';
 import { resourceTags, tagChanges, tagList, hasTagChange } from './tags.js';
@@ -42,18 +43,22 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
   return {
     kind: spec.kind,
     label: spec.label,
-    dependsOn: ['ecs.cluster'],
+    dependsOn: [],
     costly: false,
 
-    nodes: (config) => (spec.when(config) ? [{ key: spec.key, deps: [K.cluster], params: {} } satisfies NodeSpec] : []),
+    // The pattern names the cluster by its ARN, derived from its name: EventBridge takes a pattern naming a
+    // cluster that does not exist yet, so the rule need not wait for it.
+    nodes: (config) => (spec.when(config) ? [{ key: spec.key, deps: [], params: {} } satisfies NodeSpec] : []),
+
+    prefetch: prefetchRules,
 
     desired: (ctx, node) => {
-      const cluster = ctx.record(K.cluster);
+      const clusterArn = ctx.maybeRecord(K.cluster)?.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
       return {
         tags: resourceTags(ctx, node.key),
         name: spec.name(ctx),
         // Family ARN prefixes, not a list of families: the pattern stays the same size however many jobs.
-        eventPattern: JSON.stringify(spec.pattern(cluster.arn ?? cluster.id, familyArnPrefixes(ctx))),
+        eventPattern: JSON.stringify(spec.pattern(clusterArn, familyArnPrefixes(ctx))),
         state: 'ENABLED',
         description: spec.description(ctx),
       };
