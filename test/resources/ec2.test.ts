@@ -70,8 +70,9 @@ function node<P>(kind: ResourceKind<any, P>, key: string, cfg = ctx.config): Nod
 /** What the engine does for one node: find, then create or update; the record goes to the records map. */
 async function converge(kind: ResourceKind, key: string): Promise<ResourceRecord> {
   const n = node(kind, key);
-  const desired = await kind.desired(ctx, n);
+  // As the engine does: the settings wanted are computed knowing what was found.
   const found = await kind.find(ctx, n, records.get(key));
+  const desired = await kind.desired(ctx, n, found);
   let rec: ResourceRecord;
   if (!found) rec = await kind.create(ctx, n, desired);
   else {
@@ -104,7 +105,7 @@ async function upTo(...keys: string[]): Promise<void> {
 async function findAgain(kind: ResourceKind, key: string, recorded = records.get(key)) {
   const n = node(kind, key);
   const found = await kind.find(ctx, n, recorded);
-  return { found, diff: found ? kind.diff(await kind.desired(ctx, n), found.observed) : undefined };
+  return { found, diff: found ? kind.diff(await kind.desired(ctx, n, found), found.observed) : undefined };
 }
 
 const ec2 = () => ctx.aws.ec2;
@@ -440,7 +441,7 @@ describe('security groups', () => {
   });
 
   it('converges rules changed by hand; a description change needs replacement', async () => {
-    await upTo(endpoint);
+    await upTo(endpoint, K.endpointIngress);
     const e = records.get(endpoint)!;
     await ec2().send(new AuthorizeSecurityGroupIngressCommand({
       GroupId: e.id, IpPermissions: [{ IpProtocol: '6', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
@@ -559,7 +560,7 @@ describe('S3 gateway endpoint', () => {
 describe('interface endpoints', () => {
   const logs = K.interfaceEndpoint('logs');
 
-  it('has one costly node per service, after the VPC's DNS attributes, both endpoint subnets and the endpoint group', () => {
+  it('has one costly node per service, after the VPC DNS attributes, both endpoint subnets and the endpoint group', () => {
     expect(vpcInterfaceEndpoint.costly).toBe(true);
     expect(vpcInterfaceEndpoint.nodes(ctx.config).map((n) => n.key)).toEqual([
       'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager',
