@@ -20,16 +20,23 @@ export interface LogPolicyDesired {
   document: PolicyDocument;
 }
 
-/** A policy by name. DescribeResourcePolicies lists the account's (at most 10, in pages of up to 50). */
+/** The account's policies: DescribeResourcePolicies lists them (at most 10, in pages of up to 50), once per walk. */
+function accountPolicies(ctx: Ctx): Promise<ResourcePolicy[]> {
+  return ctx.memo('logs:resource-policies', async () => {
+    const all: ResourcePolicy[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await ctx.aws.logs.send(new DescribeResourcePoliciesCommand({ nextToken, limit: 50 }));
+      all.push(...(out.resourcePolicies ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return all;
+  });
+}
+
+/** A policy by name. */
 async function describe(ctx: Ctx, name: string): Promise<ResourcePolicy | undefined> {
-  let nextToken: string | undefined;
-  do {
-    const out = await ctx.aws.logs.send(new DescribeResourcePoliciesCommand({ nextToken, limit: 50 }));
-    const hit = out.resourcePolicies?.find((p) => p.policyName === name);
-    if (hit) return hit;
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return undefined;
+  return (await accountPolicies(ctx)).find((p) => p.policyName === name);
 }
 
 /** Ours when the document names only our group, and the group is ours (or not assessed in this walk). */
@@ -53,7 +60,11 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   dependsOn: ['logs.log-group'],
   costly: false,
 
+  // After the group: the policy is ours only if the group is (this walk's verdict on it), not for AWS's sake.
   nodes: () => [{ key: K.historyLogPolicy, deps: [K.historyLogGroup], params: {} }],
+
+  // The account's policies, in the walk's first round rather than once the group is assessed.
+  prefetch: (ctx) => void accountPolicies(ctx).catch(() => undefined),
 
   desired: (ctx) => ({ name: historyPolicyName(ctx.stack), document: historyLogPolicy(ctx) }),
 

@@ -262,6 +262,9 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
     const family = jobOf(ctx.config, node.params.job).task.family;
     const same = await unchangedRevision(ctx, node, recorded, family);
     if (same) return same;
+    // The walk's listing has no ACTIVE revision of the family (nor of the recorded one): there is none to describe.
+    const listed = await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family);
+    if (!listed.has(family) && (!recorded || (recorded.id.startsWith(ctx.stack) && !listed.has(recorded.id)))) return undefined;
     let got = recorded ? await describeRevision(ctx, recorded.id) : undefined;
     if (!got && recorded?.id !== family) got = await describeRevision(ctx, family);
     if (!got) return undefined;
