@@ -76,11 +76,17 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     tags: resourceTags(ctx, node.key),
   }),
 
+  // A recorded repository's tags (by its recorded ARN) go out in the walk's first round, with its lookup.
+  prefetch(ctx, nodes) {
+    for (const n of nodes) {
+      const arn = ctx.maybeRecord(n.key)?.arn;
+      if (arn) tagsOf(ctx, arn).catch(() => undefined);
+    }
+  },
+
   async find(ctx, node, recorded) {
     // The recorded name first, so a renamed repository shows up as a replacement instead of a new one.
-    // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs. With the
-    // repository recorded, it goes out with the lookup, by the recorded ARN.
-    if (recorded?.arn) tagsOf(ctx, recorded.arn).catch(() => undefined);
+    // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs.
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const repo = await describe(ctx, name);
       if (!repo) continue;

@@ -67,10 +67,16 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   ],
   desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
 
+  // A recorded group's tags (by its recorded ARN) go out in the walk's first round, with its lookup.
+  prefetch(ctx, nodes) {
+    for (const n of nodes) {
+      const arn = ctx.maybeRecord(n.key)?.arn;
+      if (arn) tagsOf(ctx, arn).catch(() => undefined);
+    }
+  },
+
   async find(ctx, node, recorded) {
-    // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs. With the group
-    // recorded, it goes out with the lookup, by the recorded ARN.
-    if (recorded?.arn) tagsOf(ctx, recorded.arn).catch(() => undefined);
+    // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs.
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const g = await describe(ctx, name);
       if (!g) continue;

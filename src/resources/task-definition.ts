@@ -139,9 +139,11 @@ function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revisi
  * (another revision came, the config changed, a record from before digests): the caller describes it.
  * `down` and stale records still read the tags (ownerOf) before anything is deleted.
  */
-async function unchangedRevision(ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string): Promise<Found<TaskDefDesired> | undefined> {
+async function unchangedRevision(
+  ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string, listed: Map<string, { arn: string }>,
+): Promise<Found<TaskDefDesired> | undefined> {
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
-  const latest = (await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family)).get(family);
+  const latest = listed.get(family);
   if (latest?.arn !== recorded.arn) return undefined;
   // With a pinned image, what the config asks for depends on the image the revision runs.
   if (jobOf(ctx.config, node.params.job).task.imagePin === 'digest' && !recorded.attrs.image) return undefined;
@@ -260,11 +262,13 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
 
   async find(ctx, node, recorded) {
     const family = jobOf(ctx.config, node.params.job).task.family;
-    const same = await unchangedRevision(ctx, node, recorded, family);
+    const listing = (f: string) => latestRevisions(ctx, f.startsWith(ctx.stack) ? ctx.stack : f);
+    const listed = await listing(family);
+    const same = await unchangedRevision(ctx, node, recorded, family, listed);
     if (same) return same;
-    // The walk's listing has no ACTIVE revision of the family (nor of the recorded one): there is none to describe.
-    const listed = await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family);
-    if (!listed.has(family) && (!recorded || (recorded.id.startsWith(ctx.stack) && !listed.has(recorded.id)))) return undefined;
+    // The listing has no ACTIVE revision of the family (nor of the recorded one): there is none to describe.
+    const recordedListed = !recorded || recorded.id === family ? false : (await listing(recorded.id)).has(recorded.id);
+    if (!listed.has(family) && !recordedListed) return undefined;
     let got = recorded ? await describeRevision(ctx, recorded.id) : undefined;
     if (!got && recorded?.id !== family) got = await describeRevision(ctx, family);
     if (!got) return undefined;

@@ -82,8 +82,6 @@ function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
 export async function findRule(
   ctx: Ctx, recorded: ResourceRecord | undefined, name: string,
 ): Promise<({ rule: RuleSummary & { Name: string; Arn: string }; tags: Record<string, string>; paused?: PauseMark } & Ownership) | undefined> {
-  // The recorded rule's tags go out with the lookup, not after it.
-  if (recorded?.arn) ruleTags(ctx, recorded.arn).catch(() => undefined);
   let r = recorded ? await lookup(ctx, recorded.id) : undefined;
   if (!r && recorded?.id !== name) r = await lookup(ctx, name);
   if (!r?.Name || !r.Arn) return undefined;
