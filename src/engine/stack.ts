@@ -91,8 +91,13 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, services);
-  const who = await callerIdentity(aws);
+  const clientOptions = { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer };
+  // Who we are is asked as soon as STS's client is loaded: the other clients load (EC2's alone is a few
+  // hundred milliseconds of compiling) while that first call is on the wire.
+  const loading = createAwsClients(clientOptions, services);
+  loading.catch(() => {});
+  const who = await callerIdentity(services.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading);
+  const aws = await loading;
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);
   if (location.kind === 'local' && location.legacyPath) {
