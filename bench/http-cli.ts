@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
 import { createFakeAws, sequentialRoundTrips, type CallRecord, type FakeAws } from '../test/fake-aws/index.js';
 import { serveFake, type ServedFake } from '../test/fake-aws/http.js';
-import { DEFAULT_CONFIG_PATH, ROOT } from '../test/helpers/ctx.js';
+import { ROOT } from '../test/helpers/ctx.js';
 
 /** Where bundled helpers go: inside node_modules, so their imports resolve to the repository's packages. */
 const CACHE = join(ROOT, 'node_modules', '.cache', 'batchctl-bench');
@@ -147,16 +147,4 @@ export function describeRun(r: ProcessRun, resources: number): string {
   return `${r.calls.length} calls (${(r.calls.length / resources).toFixed(2)} per resource, ${r.mutating} mutating), `
     + `${r.roundTrips} sequential round trips, wall ${ms(r.wallMs)} (${ms(r.beforeFirstCallMs)} before the first call, `
     + `${ms(r.callsMs)} of calls, ${ms(r.afterLastCallMs)} after the last)`;
-}
-
-/** The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time. */
-export function jobsConfig(n: number): string {
-  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
-  const jobs = Array.from({ length: n }, (_, i) => {
-    const name = `job-${String(i + 1).padStart(2, '0')}`;
-    return i % 5 === 4
-      ? `  ${name}:\n    schedule: { expression: 'cron(${i % 60} 2 * * ? *)', timezone: Asia/Tokyo }\n`
-      : `  ${name}:\n    schedule: { expression: 'cron(${i % 60} * * * ? *)' }\n`;
-  });
-  return `${base}\njobs:\n${jobs.join('')}`;
 }

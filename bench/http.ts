@@ -15,14 +15,14 @@
 import { createFakeAws } from '../test/fake-aws/index.js';
 import { serveFake } from '../test/fake-aws/http.js';
 import { scratch, upOn } from '../test/helpers/stack.js';
-import { DEFAULT_CONFIG_PATH, ROOT } from '../test/helpers/ctx.js';
+import { DEFAULT_CONFIG_PATH, ROOT, jobsConfig } from '../test/helpers/ctx.js';
 import { readFileSync } from 'node:fs';
 import { buildGraph } from '../src/engine/graph.js';
 import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { defaultBucketName } from '../src/config/schema.js';
 import { Pacer } from '../src/aws/pacing.js';
-import { bundle, describeRun, jobsConfig, median, ms, runCli, runProcess, served, stackDir, type Served } from './http-cli.js';
+import { bundle, describeRun, median, ms, runCli, runProcess, served, stackDir, type Served } from './http-cli.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);

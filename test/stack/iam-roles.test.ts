@@ -9,7 +9,7 @@ import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCom
 import { freshFakeAws, scratch, upOn, type Scratch } from '../helpers/stack.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
-import { jobsConfig } from '../../bench/http-cli.js';
+import { jobsConfig } from '../helpers/ctx.js';
 
 const fresh = freshFakeAws();
 const iam = () => new IAMClient({ region: 'ap-northeast-1' });
