@@ -22,7 +22,7 @@ import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { defaultBucketName } from '../src/config/schema.js';
 import { Pacer } from '../src/aws/pacing.js';
-import { bundle, describeRun, median, ms, runCli, runProcess, served, stackDir, type Served } from './http-cli.js';
+import { bundle, describeRun, median, ms, runCli, runProcess, served, stackDir, type Served } from '../test/helpers/http-cli.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);

@@ -13,7 +13,7 @@
  */
 import { rmSync } from 'node:fs';
 import { createFakeAws, sequentialRoundTrips, type FakeAws } from '../test/fake-aws/index.js';
-import { runCli, served, stackDir } from './http-cli.js';
+import { runCli, served, stackDir } from '../test/helpers/http-cli.js';
 import { jobsConfig } from '../test/helpers/ctx.js';
 import { scratch, upOn, type Scratch } from '../test/helpers/stack.js';
 import { buildGraph, criticalPath } from '../src/engine/graph.js';

@@ -1,5 +1,5 @@
 /**
- * Running what users run, for the benchmarks: the built CLI (bin/batchctl, loading dist/) as its own process,
+ * Running what users run, for the benchmarks (and the tests of the wire itself): the built CLI (bin/batchctl, loading dist/) as its own process,
  * its AWS calls going over HTTP to the fake AWS served by this process (test/fake-aws/http.ts) through the
  * SDK's own request path (test/fake-aws/wire.ts, preloaded). Process start, module loading, the SDK's
  * connection pool and the server's sockets all count; the fake adds its latency to every call and times
@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
-import { createFakeAws, sequentialRoundTrips, type CallRecord, type FakeAws } from '../test/fake-aws/index.js';
-import { serveFake, type ServedFake } from '../test/fake-aws/http.js';
-import { ROOT } from '../test/helpers/ctx.js';
+import { createFakeAws, sequentialRoundTrips, type CallRecord, type FakeAws } from '../fake-aws/index.js';
+import { serveFake, type ServedFake } from '../fake-aws/http.js';
+import { ROOT } from './ctx.js';
 
 /** Where bundled helpers go: inside node_modules, so their imports resolve to the repository's packages. */
 const CACHE = join(ROOT, 'node_modules', '.cache', 'batchctl-bench');
