@@ -24,7 +24,7 @@ import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { alertTopicArn, deadLetterAlarmArn, deadLetterAlarmName, deadLetterAlarmOn, ownsTopic } from '../model/notify.js';
 import { deadLetterQueueName } from '../model/scheduler.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 
 /** The alarm's settings, in PutMetricAlarm's terms. */
 export interface AlarmDesired {
@@ -141,13 +141,14 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     // PutMetricAlarm replaces every setting (so all are sent) and ignores Tags on an existing alarm.
-    if (changes.some((c) => c.field !== 'tags')) await ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id })));
-    if (hasTagChange(changes)) {
-      const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys: t.remove }));
-    }
+    const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
+    // The settings and the tags are independent calls: together.
+    await Promise.all([
+      changes.some((c) => c.field !== 'tags') && ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id }))),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags,
+        (tags) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(tags) })),
+        (TagKeys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys }))),
+    ]);
   },
 
   async ownerOf(ctx, record) {

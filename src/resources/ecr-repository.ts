@@ -17,7 +17,7 @@ import {
 import { UserError, awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 
 /** The repository's settings. */
@@ -128,18 +128,16 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   async update(ctx, _node, found, desired, changes) {
     const name = found.record.id;
-    if (hasTagChange(changes)) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
-    }
-    for (const c of changes) {
-      if (c.field === 'scanOnPush') {
-        await ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } }));
-      } else if (c.field === 'tagMutability') {
-        await ctx.aws.ecr.send(new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability }));
-      }
-    }
+    const fields = new Set(changes.map((c) => c.field));
+    // Each setting is its own call, independent of the others: they go together.
+    await Promise.all([
+      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags,
+        (tags) => ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(tags) })),
+        (tagKeys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys }))),
+      fields.has('scanOnPush')
+        && ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } })),
+      fields.has('tagMutability') && ctx.aws.ecr.send(new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability })),
+    ]);
   },
 
   async contents(ctx, rec) {

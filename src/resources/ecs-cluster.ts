@@ -6,7 +6,7 @@ import {
 import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { convergeTags, ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 
 export interface ClusterDesired {
   name: string;
@@ -85,14 +85,15 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     const cluster = found.record.arn ?? found.record.id;
-    if (changes.some((c) => c.field === 'containerInsights')) {
-      await ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] }));
-    }
-    if (hasTagChange(changes) && found.record.arn) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
-      if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
-    }
+    const arn = found.record.arn;
+    // The setting and the tags are independent calls: together.
+    await Promise.all([
+      changes.some((c) => c.field === 'containerInsights')
+        && ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] })),
+      hasTagChange(changes) && arn && convergeTags(d.tags, found.observed.tags,
+        (tags) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: ecsTagList(tags) })),
+        (tagKeys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys }))),
+    ]);
   },
 
   async ownerOf(ctx, record) {

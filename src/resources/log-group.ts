@@ -18,7 +18,7 @@ import { awsErrorCode } from '../base/errors.js';
 import { formatBytes } from '../base/format.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 import { historyGroupName } from '../model/history.js';
 
@@ -116,14 +116,15 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   },
 
   async update(ctx, _node, found, desired, changes) {
-    if (desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')) {
-      await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays }));
-    }
-    if (hasTagChange(changes) && found.record.arn) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.logs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: t.set }));
-      if (t.remove.length) await ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
-    }
+    const arn = found.record.arn;
+    // The retention and the tags are independent calls: together.
+    await Promise.all([
+      desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')
+        && ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays })),
+      hasTagChange(changes) && arn && convergeTags(desired.tags, found.observed.tags,
+        (tags) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: arn, tags })),
+        (tagKeys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys }))),
+    ]);
   },
 
   async ownerOf(ctx, rec) {

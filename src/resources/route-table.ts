@@ -93,14 +93,17 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
 
   /** Removes routes someone added (an internet or NAT route would defeat the private design). */
   async update(ctx, _node, found, d, changes) {
-    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
-    for (const route of found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r))) {
-      const dest = route.split(' -> ')[0]!;
-      await unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({
-        RouteTableId: found.record.id,
-        ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
-      })));
-    }
+    // The tags and each extra route (one DeleteRoute per destination) are independent calls: together.
+    await Promise.all([
+      hasTagChange(changes) && convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags),
+      ...found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r)).map((route) => {
+        const dest = route.split(' -> ')[0]!;
+        return unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({
+          RouteTableId: found.record.id,
+          ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
+        })));
+      }),
+    ]);
   },
 
   /**

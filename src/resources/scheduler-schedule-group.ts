@@ -11,7 +11,7 @@ import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { scheduleGroupName, usesScheduler } from '../model/scheduler.js';
 import { createUnique } from './lib/create.js';
-import { clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { clientToken, convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 
 export interface ScheduleGroupDesired {
   name: string;
@@ -102,10 +102,10 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     if (!hasTagChange(changes)) return;
-    const t = tagDelta(d.tags, found.observed.tags);
     const ResourceArn = found.record.arn ?? '';
-    if (Object.keys(t.set).length) await ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(t.set) }));
-    if (t.remove.length) await ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys: t.remove }));
+    await convergeTags(d.tags, found.observed.tags,
+      (tags) => ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(tags) })),
+      (TagKeys) => ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys })));
   },
 
   ownerOf: (ctx, record) => scheduleGroupOwnership(ctx, record.id),

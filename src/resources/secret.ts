@@ -16,7 +16,7 @@ import {
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
 
 /** The secret's settings. `pendingDeletion` is always desired false: a scheduled deletion is undone. */
@@ -118,14 +118,13 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     const id = found.record.arn ?? found.record.id;
     // A secret scheduled for deletion (after `down`) refuses every other call until it is restored.
     if (found.observed.pendingDeletion) await ctx.aws.secretsManager.send(new RestoreSecretCommand({ SecretId: id }));
-    if (found.observed.description !== desired.description) {
-      await ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description }));
-    }
-    if (hasTagChange(changes)) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys: t.remove }));
-    }
+    // Once restored, the description and the tags are independent calls: together.
+    await Promise.all([
+      found.observed.description !== desired.description && ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description })),
+      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags,
+        (tags) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(tags) })),
+        (TagKeys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys }))),
+    ]);
   },
 
   /**

@@ -16,7 +16,7 @@ import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic, topicName, topicPolicy } from '../model/notify.js';
 import { canonicalPolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 
 export interface TopicDesired {
   name: string;
@@ -107,15 +107,15 @@ export const snsTopic: ResourceKind<TopicDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     const topicArn = found.record.arn ?? found.record.id;
-    for (const c of changes) {
-      if (c.field === 'displayName') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName }));
-      if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
-    }
-    if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: t.remove }));
-    }
+    const fields = new Set(changes.map((c) => c.field));
+    // SetTopicAttributes takes one attribute per call; the attributes and the tags are independent: together.
+    await Promise.all([
+      fields.has('displayName') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName })),
+      fields.has('policy') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) })),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags,
+        (tags) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(tags) })),
+        (TagKeys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys }))),
+    ]);
   },
 
   async ownerOf(ctx, record) {

@@ -11,7 +11,7 @@ import { awsErrorCode, isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from '../model/scheduler.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 
 /** The attributes we set, as SQS returns them (strings). */
 export interface QueueAttributes {
@@ -135,14 +135,12 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   async update(ctx, _node, found, d, changes) {
     const QueueUrl = found.record.id;
     const attrs = changes.filter((c) => c.field.startsWith('attributes.')).map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
-    if (attrs.length) {
-      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));
-    }
-    if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: t.set }));
-      if (t.remove.length) await ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: t.remove }));
-    }
+    // The attributes and the tags are independent calls: together.
+    await Promise.all([
+      attrs.length && ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) })),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags,
+        (Tags) => ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags })), (TagKeys) => ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys }))),
+    ]);
   },
 
   async ownerOf(ctx, record) {

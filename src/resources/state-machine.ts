@@ -14,7 +14,7 @@ import { K, jobKey } from '../model/keys.js';
 import { jobOf, type JobParams } from '../model/jobs.js';
 import { ecsTargetDeps } from '../model/ecs-target.js';
 import { stateMachineArn, stateMachineDefinition, stateMachineJobs, stateMachineName } from '../model/state-machine.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { convergeTags, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
 
 export interface StateMachineDesired {
@@ -145,15 +145,15 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
 
   async update(ctx, _node, found, d, changes) {
     const stateMachineArn = found.record.arn!;
-    if (changes.some((c) => c.field === 'definition' || c.field === 'roleArn')) {
-      // Running executions finish with the definition they started with; the next ones use this one.
-      await namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn })));
-    }
-    if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(t.set) }));
-      if (t.remove.length) await ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys: t.remove }));
-    }
+    // The definition and the tags are independent calls: together. Running executions finish with the
+    // definition they started with; the next ones use this one.
+    await Promise.all([
+      changes.some((c) => c.field === 'definition' || c.field === 'roleArn')
+        && namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn }))),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags,
+        (tags) => ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(tags) })),
+        (tagKeys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys }))),
+    ]);
   },
 
   async delete(ctx, record) {

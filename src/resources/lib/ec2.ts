@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { WaitTimeout, awsErrorCode, isNotFound } from '../../base/errors.js';
 import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../engine/types.js';
-import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagDelta, tagList, tagRecord } from './tags.js';
+import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, convergeTags, tagList, tagRecord } from './tags.js';
 import { K } from '../../model/keys.js';
 import { retryWhile } from './create.js';
 
@@ -160,11 +160,11 @@ export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) =>
   };
 }
 
-/** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones. */
-export async function convergeEc2Tags(ctx: Ctx, id: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
-  const d = tagDelta(desired, observed);
-  if (Object.keys(d.set).length) await ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(d.set) }));
-  if (d.remove.length) await ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: d.remove.map((Key) => ({ Key })) }));
+/** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones, together. */
+export function convergeEc2Tags(ctx: Ctx, id: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+  return convergeTags(desired, observed,
+    (tags) => ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(tags) })),
+    (keys) => ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: keys.map((Key) => ({ Key })) })));
 }
 
 /** The managed tags of an EC2 resource (Name is set at creation for the console, never compared). */

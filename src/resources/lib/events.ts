@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { isNotFound } from '../../base/errors.js';
 import type { Ctx, NodeSpec, Ownership, ResourceRecord } from '../../engine/types.js';
-import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
+import { inheritedOwnership, managedTags, ownershipOf, convergeTags, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
@@ -100,10 +100,10 @@ export async function ruleOwnership(ctx: Ctx, name: string): Promise<Ownership |
 export const targetOwnership = (ctx: Ctx, ruleKey: string, rule: string) => inheritedOwnership(ctx, ruleKey, rule, () => ruleOwnership(ctx, rule));
 
 /** Converge a rule's tags (PutRule ignores Tags on an existing rule). */
-export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
-  const t = tagDelta(desired, observed);
-  if (Object.keys(t.set).length) await ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(t.set) }));
-  if (t.remove.length) await ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: t.remove }));
+export function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+  return convergeTags(desired, observed,
+    (tags) => ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(tags) })),
+    (TagKeys) => ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys })));
 }
 
 /**

@@ -99,9 +99,13 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
     },
 
     async update(ctx, _node, found, d, changes) {
-      // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule.
-      if (changes.some((c) => c.field !== 'tags')) await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
-      if (hasTagChange(changes) && found.record.arn) await convergeRuleTags(ctx, found.record.arn, d.tags, found.observed.tags);
+      // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule: the tags are
+      // converged by their own calls, independent of it, together.
+      const arn = found.record.arn;
+      await Promise.all([
+        changes.some((c) => c.field !== 'tags') && ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id })),
+        hasTagChange(changes) && arn && convergeRuleTags(ctx, arn, d.tags, found.observed.tags),
+      ]);
     },
 
     async delete(ctx, record) {

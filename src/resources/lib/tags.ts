@@ -99,6 +99,18 @@ export function tagDelta(desired: Record<string, string> = {}, observed: Record<
 }
 
 /**
+ * Converge tags: the keys to set and the keys to remove are two calls on different keys, independent of
+ * each other (and of the resource's other settings): they go together. No call for an empty half.
+ */
+export async function convergeTags(
+  desired: Record<string, string>, observed: Record<string, string>,
+  set: (tags: Record<string, string>) => Promise<unknown>, remove: (keys: string[]) => Promise<unknown>,
+): Promise<void> {
+  const t = tagDelta(desired, observed);
+  await Promise.all([Object.keys(t.set).length ? set(t.set) : undefined, t.remove.length ? remove(t.remove) : undefined]);
+}
+
+/**
  * `plan`'s view of a tag delta: one `tags` change, from the affected keys' current values to their new
  * ones (a removed key is in `from` and not in `to`). Empty when the tags have converged.
  */
