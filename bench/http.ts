@@ -104,11 +104,15 @@ for (let i = 0; i < RUNS; i++) {
 console.log(`no-op plan, ${JOBS} jobs against 1: walls ${walls.map(([a, b]) => `${Math.round(b)}/${Math.round(a)}`).join(', ')} ms; median ratio ${median(pairs).toFixed(2)} (target <= 1.50)`);
 
 // 4. The SDK's default sockets per client (50) against batchctl's, on the 50-job no-op plan.
-const sockets: Record<string, number[]> = { sdk: [], batchctl: [] };
+const sockets = { sdk: { wall: [] as number[], trips: [] as number[] }, batchctl: { wall: [] as number[], trips: [] as number[] } };
 for (let i = 0; i < RUNS; i++) {
-  sockets.sdk!.push((await runCli(many.s, many.config, ['--state', many.state, 'plan'], { env: { FAKE_MAX_SOCKETS: '50' } })).wallMs);
-  sockets.batchctl!.push((await runCli(many.s, many.config, ['--state', many.state, 'plan'])).wallMs);
+  for (const [who, env] of [['sdk', { FAKE_MAX_SOCKETS: '50' }], ['batchctl', {}]] as const) {
+    const r = await runCli(many.s, many.config, ['--state', many.state, 'plan'], { env });
+    sockets[who].wall.push(r.callsMs);
+    sockets[who].trips.push(r.roundTrips);
+  }
 }
-console.log(`no-op plan, ${JOBS} jobs: median wall ${ms(median(sockets.sdk!))} with the SDK's 50 sockets per client, ${ms(median(sockets.batchctl!))} with batchctl's`);
+const sock = (who: keyof typeof sockets) => `${ms(median(sockets[who].wall))} of calls, ${median(sockets[who].trips)} sequential round trips`;
+console.log(`no-op plan, ${JOBS} jobs, medians: ${sock('sdk')} with the SDK's 50 sockets per client; ${sock('batchctl')} with batchctl's`);
 await many.s.close();
 await one.s.close();
