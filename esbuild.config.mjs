@@ -5,8 +5,13 @@
 //
 // The AWS SDK's service clients are bundled too, from their ES modules, so that only the commands
 // batchctl sends are kept: each client package holds every operation of its service (EC2's alone is
-// some 70 MB of memory once loaded), and `up` needs twelve of them. The SDK's shared runtime (@smithy/*
-// and the other @aws-sdk/* packages) and ora stay external, loaded from node_modules on demand.
+// some 70 MB of memory once loaded), and `up` needs twelve of them. src/aws/sdk/ re-exports each client
+// class on its own: a namespace import (`(await import('@aws-sdk/client-ec2')).EC2Client`) keeps every
+// export, some 1 MB of JavaScript more to load.
+//
+// What is external is exactly package.json's `dependencies` (the SDK's shared runtime: @smithy/* and the
+// other @aws-sdk/* packages, and ora), loaded from node_modules on demand; everything else is bundled
+// and is a devDependency, so an install holds nothing twice (test/package checks both directions).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +19,9 @@ import { dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
 
 const require = createRequire(import.meta.url);
+const { dependencies = {} } = JSON.parse(readFileSync('package.json', 'utf8'));
+/** A bare import of a dependency, or of one of its subpaths (`@smithy/core/client`). */
+const external = new RegExp(`^(${Object.keys(dependencies).map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`);
 
 /**
  * `@aws-sdk/client-*`: a module that notes the client was loaded (for bench/import-trace.mjs, which
@@ -33,7 +41,7 @@ const sdkClients = {
       resolveDir: process.cwd(),
     }));
     // (Registered after the client rule, which takes `@aws-sdk/client-*` first.)
-    b.onResolve({ filter: /^(@smithy\/|@aws-sdk\/|ora$)/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: external }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -46,8 +54,11 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  // The maps map the bundle back to src/*.ts lines for `--debug` (bin/batchctl enables them only then);
+  // without the sources embedded they are a third of the size, and the lines are what a trace needs.
   sourcemap: true,
-  // Smaller files parse faster, which is most of what start-up costs; the source map keeps stack traces readable.
+  sourcesContent: false,
+  // Smaller files parse faster, which is most of what start-up costs.
   minify: true,
   keepNames: true,
   plugins: [sdkClients],

@@ -51,7 +51,7 @@ let last: { s: Served; config: string } | undefined;
 for (let i = 0; i < RUNS; i++) {
   const s = await fresh();
   const { config } = stackDir(defaultText);
-  const up = await runCli(s, config, ['up']);
+  const up = await runCli(s, config, ['up', '--yes']);
   if (last) await last.s.close();
   last = { s, config };
   const b = await fresh();
@@ -70,8 +70,10 @@ console.log(`the article's stack call after call, median run: ${mid(bases).calls
 console.log(`  up / article: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)} (target <= 0.50)`);
 
 // 2. No-op plan and up, default stack (the last stack built above).
+// Without a terminal `up` applies only with --yes, as in CI.
+const noop = (cmd: string) => (cmd === 'up' ? ['up', '--yes'] : [cmd]);
 for (const cmd of ['plan', 'up']) {
-  const r = await runCli(last!.s, last!.config, [cmd]);
+  const r = await runCli(last!.s, last!.config, noop(cmd));
   console.log(`no-op ${cmd} (${resources} resources): ${describeRun(r, resources)} (target <= 1.10 per resource)`);
 }
 await last!.s.close();
@@ -90,7 +92,7 @@ async function jobsStack(n: number): Promise<{ s: Served; config: string; state:
 const many = await jobsStack(JOBS);
 const one = await jobsStack(1);
 for (const cmd of ['plan', 'up']) {
-  const r = await runCli(many.s, many.config, ['--state', many.state, cmd]);
+  const r = await runCli(many.s, many.config, ['--state', many.state, ...noop(cmd)]);
   console.log(`no-op ${cmd}, ${JOBS} jobs (${many.resources} resources): ${describeRun(r, many.resources)} (target <= 1.10 per resource)`);
 }
 const pairs: number[] = [];

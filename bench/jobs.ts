@@ -104,7 +104,7 @@ console.log(`status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} cal
 if (!process.env.SKIP_RSS) {
   const s = await served({ latencyMs: LATENCY_MS, pendingMs: PENDING_MS, throttling: true });
   const { dir, config } = stackDir(text);
-  const run = await runCli(s, config, ['up'], { rss: true, allowFailure: true });
+  const run = await runCli(s, config, ['up', '--yes'], { rss: true, allowFailure: true });
   await s.close();
   rmSync(dir, { recursive: true, force: true });
   const done = /Done: .*/.exec(run.stdout)?.[0] ?? run.stderr.split('\n').slice(-5).join(' | ');

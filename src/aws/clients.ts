@@ -1,6 +1,9 @@
 /**
  * The one place AWS clients are built. Each service's SDK package is imported only when a command asks
  * for it: loading @aws-sdk/client-ec2 alone costs ~100 ms, and `--help` and `logs` must stay fast.
+ * Code loaded on demand imports it through `./sdk/<service>.js`, which re-exports by name the client and
+ * the commands so loaded: `await import('@aws-sdk/client-ec2')` is a namespace, and the bundle then keeps
+ * all of its 800 commands (1 MB of JavaScript more to load for plan, up and status).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -18,9 +21,12 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UserError, awsErrorCode } from '../base/errors.js';
 import { printable } from '../base/format.js';
+import { parseCount } from '../base/duration.js';
 import { configuredProfiles } from './profiles.js';
 import { VERSION } from '../base/version.js';
 import { Pacer, paced } from './pacing.js';
+import { caBundle, proxyEnv, ProxyConfigError, RoutingHttpAgent, RoutingHttpsAgent, type ProxyEnv, type ProxyFailure } from './proxy.js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 
 /** Options every client shares. */
 export interface ClientOptions {
@@ -38,6 +44,35 @@ export interface ClientOptions {
    * which is one command's (a command's buckets start full, as AWS's do after a pause).
    */
   pacer?: Pacer;
+  /** Proxies and CA bundle; default: read from the environment once per createAwsClients. */
+  network?: NetworkSettings;
+}
+
+/** How AWS calls reach AWS: the proxy variables and AWS_CA_BUNDLE, read once per command. */
+export interface NetworkSettings {
+  proxy?: ProxyEnv;
+  ca?: { path: string; pem: Buffer };
+}
+
+/**
+ * Read the proxy variables and AWS_CA_BUNDLE. A malformed proxy URL or an unreadable bundle is the
+ * user's to fix (exit 2), named by its variable: a proxy URL may hold a password, so it is never echoed.
+ */
+export function networkSettings(env: NodeJS.ProcessEnv = process.env): NetworkSettings {
+  let proxy: ProxyEnv | undefined;
+  try {
+    proxy = proxyEnv(env);
+  } catch (err) {
+    if (err instanceof ProxyConfigError) throw new UserError(err.message, `set ${err.variable} to the proxy's URL, such as http://proxy.example.com:3128, or unset it`);
+    throw err;
+  }
+  let ca: NetworkSettings['ca'];
+  try {
+    ca = caBundle(env);
+  } catch (err) {
+    throw new UserError(`AWS_CA_BUNDLE "${printable(env.AWS_CA_BUNDLE ?? '', 200)}" cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'set it to a PEM file of the certificates to trust for AWS calls, or unset it');
+  }
+  return { ...(proxy ? { proxy } : {}), ...(ca ? { ca } : {}) };
 }
 
 export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch';
@@ -75,6 +110,9 @@ export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 's
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
+/** The most AWS_MAX_ATTEMPTS may ask for. */
+export const MAX_ATTEMPTS_LIMIT = 20;
+
 /**
  * How long a connection may take to open. The SDK sets no limit, so an endpoint that drops packets (a
  * firewall, an emulator's port on a host that is down) held each attempt for the system's TCP timeout
@@ -93,20 +131,20 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export const SOCKETS_PER_CLIENT = 128;
 
 const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown>> = {
-  ec2: async () => (await import('@aws-sdk/client-ec2')).EC2Client,
-  ecs: async () => (await import('@aws-sdk/client-ecs')).ECSClient,
-  ecr: async () => (await import('@aws-sdk/client-ecr')).ECRClient,
-  iam: async () => (await import('@aws-sdk/client-iam')).IAMClient,
-  s3: async () => (await import('@aws-sdk/client-s3')).S3Client,
-  secretsManager: async () => (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient,
-  eventBridge: async () => (await import('@aws-sdk/client-eventbridge')).EventBridgeClient,
-  logs: async () => (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient,
-  sts: async () => (await import('@aws-sdk/client-sts')).STSClient,
-  scheduler: async () => (await import('@aws-sdk/client-scheduler')).SchedulerClient,
-  sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
-  sns: async () => (await import('@aws-sdk/client-sns')).SNSClient,
-  sfn: async () => (await import('@aws-sdk/client-sfn')).SFNClient,
-  cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient,
+  ec2: async () => (await import('./sdk/ec2.js')).EC2Client,
+  ecs: async () => (await import('./sdk/ecs.js')).ECSClient,
+  ecr: async () => (await import('./sdk/ecr.js')).ECRClient,
+  iam: async () => (await import('./sdk/iam.js')).IAMClient,
+  s3: async () => (await import('./sdk/s3.js')).S3Client,
+  secretsManager: async () => (await import('./sdk/secrets-manager.js')).SecretsManagerClient,
+  eventBridge: async () => (await import('./sdk/eventbridge.js')).EventBridgeClient,
+  logs: async () => (await import('./sdk/cloudwatch-logs.js')).CloudWatchLogsClient,
+  sts: async () => (await import('./sdk/sts.js')).STSClient,
+  scheduler: async () => (await import('./sdk/scheduler.js')).SchedulerClient,
+  sqs: async () => (await import('./sdk/sqs.js')).SQSClient,
+  sns: async () => (await import('./sdk/sns.js')).SNSClient,
+  sfn: async () => (await import('./sdk/sfn.js')).SFNClient,
+  cloudwatch: async () => (await import('./sdk/cloudwatch.js')).CloudWatchClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -149,13 +187,16 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
     retryMode: 'standard',
     maxAttempts: opts.maxAttempts ?? maxAttemptsFromEnv(env) ?? DEFAULT_MAX_ATTEMPTS,
     customUserAgent: `batchctl/${VERSION}`,
-    requestHandler: {
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-      httpAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
-      httpsAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
-    },
+    requestHandler: requestHandlerOptions(opts.network ?? networkSettings(env)),
   };
   if (opts.profile) config.profile = opts.profile;
+  const handler = config.requestHandler as HandlerOptions;
+  if (handler.httpsAgent instanceof RoutingHttpsAgent) {
+    // The credential chain builds clients of its own (SSO, SSO OIDC, STS for a role): they must take the
+    // same route. STS inherits the parent client's handler, SSO and SSO OIDC only what clientConfig says.
+    config.credentialDefaultProvider = (init: { clientConfig?: object } & Record<string, unknown>) =>
+      defaultProvider({ ...init, clientConfig: { ...init.clientConfig, requestHandler: handler } });
+  }
   if (endpoint) {
     config.endpoint = endpoint;
     // Emulators serve every bucket on one host; virtual-hosted names would not resolve.
@@ -169,6 +210,30 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
   return config;
 }
 
+interface HandlerOptions {
+  connectionTimeout: number;
+  httpAgent: RoutingHttpAgent | AgentSettings;
+  httpsAgent: RoutingHttpsAgent | AgentSettings;
+}
+
+interface AgentSettings {
+  keepAlive: boolean;
+  maxSockets: number;
+}
+
+/**
+ * The SDK's request handler options: its own agents, with these settings, when no proxy and no CA bundle
+ * is set (the handler builds them), else agents that route each request (proxy or not, per NO_PROXY) and
+ * trust the bundle. Either way: keep-alive, SOCKETS_PER_CLIENT sockets per host.
+ */
+function requestHandlerOptions(net: NetworkSettings): HandlerOptions {
+  const agent: AgentSettings = { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT };
+  const base = { connectionTimeout: CONNECT_TIMEOUT_MS };
+  if (!net.proxy && !net.ca) return { ...base, httpAgent: { ...agent }, httpsAgent: { ...agent } };
+  const routing = { env: net.proxy, ca: net.ca?.pem };
+  return { ...base, httpAgent: new RoutingHttpAgent(routing, agent), httpsAgent: new RoutingHttpsAgent(routing, agent) };
+}
+
 /**
  * AWS_MAX_ATTEMPTS, which the SDK and the AWS CLI read: batchctl's own default would otherwise hide it.
  * (1 makes a command fail at the first error, as when checking an endpoint.)
@@ -176,17 +241,24 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
 function maxAttemptsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const v = env.AWS_MAX_ATTEMPTS;
   if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`AWS_MAX_ATTEMPTS "${printable(v, 40)}" is not a whole number from 1 up`, 'set it to the attempts each AWS call may take (batchctl\'s default is 8), or unset it');
-  return n;
+  try {
+    // 20 attempts already wait minutes on a failing endpoint (backoff up to 20 s each): more only hangs.
+    return parseCount(v, 'AWS_MAX_ATTEMPTS', 1, MAX_ATTEMPTS_LIMIT);
+  } catch (err) {
+    throw new UserError((err as Error).message.replace(v.trim(), printable(v.trim(), 40)), `set it to the attempts each AWS call may take, 1 to ${MAX_ATTEMPTS_LIMIT} (batchctl's default is ${DEFAULT_MAX_ATTEMPTS}), or unset it`);
+  }
 }
 
 /** Load and build the clients for the given services. */
 export async function createAwsClients(opts: ClientOptions, services: ServiceName[]): Promise<AwsClients> {
-  // The SDK warns on every Node 20 process that its 2027 releases need Node 22. The lock file pins the
-  // SDK, so the notice is ours to act on, not the user's: keep it out of every command's output.
+  // The SDK warns on every Node 20 process that its releases after the first week of January 2027 need
+  // Node 22. Those releases never reach an installed batchctl: the package ships npm-shrinkwrap.json, so
+  // npm installs the SDK runtime this version was tested with (and the clients are in the bundle). The
+  // notice is the project's to act on (a batchctl release that takes such an SDK raises engines to 22);
+  // README's "Supported Node.js versions" tells users, not a warning on every command.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   checkEndpointOverrides(opts);
+  opts = { ...opts, network: opts.network ?? networkSettings() };
   const built = new Map<ServiceName, unknown>();
   const ctors = new Map<ServiceName, new (config: object) => unknown>();
   const pacer = opts.pacer ?? new Pacer();
@@ -240,7 +312,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
 
 /** Who we are: account and partition, from STS. Turns credential problems into one-line user errors. */
 export async function callerIdentity(clients: AwsClients): Promise<{ account: string; arn: string; partition: string }> {
-  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const { GetCallerIdentityCommand } = await import('./sdk/sts.js');
   try {
     const out = await clients.sts.send(new GetCallerIdentityCommand({}));
     const arn = out.Arn ?? '';
@@ -314,7 +386,18 @@ const UNREACHABLE: Record<string, string> = {
   EHOSTUNREACH: 'the host is unreachable',
   ENETUNREACH: 'the network is unreachable',
   TimeoutError: `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`,
+  EPROXY: 'the proxy refused the tunnel',
+  // TLS: the certificate presented is not one Node trusts (a proxy that inspects TLS presents its own).
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate chain ends in a certificate that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate was issued by a CA that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate cannot be verified',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate is for another host name',
 };
+
+/** TLS verification failures: the fix is a CA bundle, not the network. */
+const TLS_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
 /** Services as people name them, and as the SDK names their `AWS_ENDPOINT_URL_<SERVICE>` variable. */
 const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> = {
@@ -378,7 +461,20 @@ export function unreachable(err: unknown, service: ServiceName, url: URL | undef
   const code = [e.code, e.errors?.[0]?.code, e.name].find((c): c is string => !!c && c in UNREACHABLE);
   if (!code) return undefined;
   const origin = `${url.protocol}//${url.host}`;
-  const { from, hint } = endpointSource(service, url, opts, env);
   const op = command ? ` for ${SERVICE_NAMES[service][0]} ${command.replace(/Command$/, '')}` : '';
-  return new EndpointUnreachable(`cannot reach ${origin} (${from})${op}: ${UNREACHABLE[code]}`, hint, code, origin, err);
+  const proxy = (err as { proxy?: ProxyFailure }).proxy;
+  if (proxy) {
+    const why = proxy.status ? `the proxy answered ${proxy.status} ${proxy.statusText ?? ''}`.trim() : UNREACHABLE[code];
+    const hint = proxy.status === 407
+      ? `the proxy wants credentials: give them in ${proxy.from} (http://user:password@host:port)`
+      : proxy.status
+        ? `the proxy does not let batchctl reach ${url.host}: ask for it to be allowed, or, if the host is reachable without the proxy, add it to NO_PROXY`
+        : TLS_CODES.has(code)
+          ? `a proxy that inspects TLS presents its own certificate: set AWS_CA_BUNDLE to its CA certificate (PEM)`
+          : `is the proxy in ${proxy.from} running and reachable? Check ${proxy.from}, or add ${url.hostname} to NO_PROXY to go without it`;
+    return new EndpointUnreachable(`cannot reach ${origin} through the proxy ${proxy.proxy} (${proxy.from})${op}: ${why}`, hint, code, origin, err);
+  }
+  const { from, hint } = endpointSource(service, url, opts, env);
+  const tlsHint = 'set AWS_CA_BUNDLE to a PEM file with the CA that issued it (a proxy or gateway that inspects TLS has its own CA)';
+  return new EndpointUnreachable(`cannot reach ${origin} (${from})${op}: ${UNREACHABLE[code]}`, TLS_CODES.has(code) ? tlsHint : hint, code, origin, err);
 }

@@ -61,6 +61,17 @@ export function configuredProfiles(env: NodeJS.ProcessEnv = process.env): Config
 }
 
 /**
+ * The region the AWS CLI takes from the profile in force (`--profile`, else AWS_PROFILE, else `default`)
+ * when neither --region, AWS_REGION nor AWS_DEFAULT_REGION names one; undefined when that profile sets
+ * none (or the file is not there).
+ */
+export function profileRegionInForce(profileFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): { profile: string; region: string } | undefined {
+  const profile = profileFlag ?? (env.AWS_PROFILE || 'default');
+  const region = profileRegion(profile, env);
+  return region ? { profile, region } : undefined;
+}
+
+/**
  * The `region` a profile sets in the shared config file (what the AWS CLI would use), or undefined. Only
  * that one key of that one section is read.
  */

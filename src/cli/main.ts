@@ -5,6 +5,8 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../base/version.js';
 import { OUTPUT_FORMATS, checkOutputFlags } from './lib/common.js';
+import { installHelp } from './lib/help.js';
+import { installUsageErrors } from './lib/unknown.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerPlan } from './commands/plan.js';
@@ -24,12 +26,13 @@ import { registerStop } from './commands/stop.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerHistory } from './commands/history.js';
+import { registerCompletion } from './commands/completion.js';
 
 export function buildProgram(): Command {
   const program = new Command('batchctl')
     .description('Provision and operate a scheduled batch job on AWS Fargate, straight from the AWS APIs')
     .version(VERSION)
-    .option('-c, --config <file>', 'stack config', 'batch.config.yaml')
+    .option('-c, --config <file>', 'stack config (default: batch.config.yaml here, else in the nearest directory above)')
     .option('--region <region>', 'AWS region (default: config, then AWS_REGION)')
     .option('--profile <name>', 'AWS named profile')
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)')
@@ -38,7 +41,6 @@ export function buildProgram(): Command {
     .addOption(new Option('--output <format>', 'text or json (json is the same as --json, as in the AWS CLI)').choices(OUTPUT_FORMATS).default('text'))
     .option('-v, --verbose', 'list every resource (up, down, plan, status), not only what changed or needs attention')
     .option('--debug', 'show stack traces on errors')
-    .showHelpAfterError()
     // commander exits 1 on a usage error; a bad flag is the user's to fix, which we report as 2.
     .exitOverride((err) => {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
@@ -63,6 +65,9 @@ export function buildProgram(): Command {
   registerState(program);
   registerOutputs(program);
   registerPolicy(program);
+  registerCompletion(program);
+  installUsageErrors(program, (code) => process.exit(code));
+  installHelp(program);
   return program;
 }
 

@@ -3,12 +3,13 @@
  * this region's ECR, through the ecr.api / ecr.dkr endpoints (layers through the S3 gateway). Which
  * repository it is decides what the execution role must be allowed to pull.
  */
+import { DNS_SUFFIX_BY_PARTITION, dnsSuffixOf, partitionOfRegion } from './regions.js';
 
 /** An image in a private ECR registry, by its URI's parts. */
 export interface EcrImage {
   account: string;
   region: string;
-  /** `amazonaws.com`, or `amazonaws.com.cn` in the China regions. */
+  /** The partition's DNS suffix: `amazonaws.com`, `amazonaws.com.cn` in the China regions... */
   domain: string;
   /** The repository name, namespaces included (`team/batch`). */
   repository: string;
@@ -16,8 +17,9 @@ export interface EcrImage {
   reference: string;
 }
 
-// <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag | @digest]
-const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
+// <account>.dkr.ecr.<region>.<partition's DNS suffix>/<repository>[:tag | @digest]
+const SUFFIXES = [...new Set(Object.values(DNS_SUFFIX_BY_PARTITION))].map((d) => d.replace(/\./g, '\\.')).join('|');
+const ECR_URI = new RegExp(String.raw`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(${SUFFIXES})\/` + /((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/.source);
 
 /** The parts of an ECR image URI, or undefined when the image is not in a private ECR registry. */
 export function parseEcrImage(uri: string): EcrImage | undefined {
@@ -34,7 +36,7 @@ export function registryOf(image: string): string {
 
 /** The ECR domain of a region's partition. */
 export function ecrDomain(region: string): string {
-  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return dnsSuffixOf(partitionOfRegion(region));
 }
 
 /**

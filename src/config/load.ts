@@ -8,10 +8,12 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type * as z from 'zod/mini';
 import { UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
+import { docPath } from '../base/docs.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
 import { unknownRegionMessage } from './regions.js';
+import { indentationProblems } from './indent.js';
 
 /** A problem with its position in the file (1-based line and column). */
 export interface LocatedProblem {
@@ -56,6 +58,11 @@ export interface LoadOptions {
   now?: Date;
   /** Told what is not wrong but worth saying (AWS_REGION differs from the config's region). */
   warn?: (message: string) => void;
+  /**
+   * The region of the AWS profile in force (aws/profiles.ts profileRegionInForce, given by the caller:
+   * the config layer reads no AWS file): used after AWS_DEFAULT_REGION, as the AWS CLI does.
+   */
+  profileRegion?: { profile: string; region: string };
 }
 
 const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -70,7 +77,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, 'create one with `batchctl init` (every key: docs/configuration.md), or pass --config');
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, `create one with \`batchctl init\` (every key: ${docPath('configuration.md')}), or pass --config`);
     if (code === 'EISDIR') throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
     throw new UserError(`cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
   }
@@ -129,12 +136,21 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 
   // A syntax error leaves the structure uncertain; checking the rest would report knock-on noise.
   if (doc.errors.length) {
+    // An indentation mistake makes the parser fail on the lines after it, once per line: name the line.
+    const indentation = indentationProblems(text);
+    if (indentation.length) {
+      throw new ConfigError(file, indentation.map((p) => ({ line: p.line, col: p.col, path: p.path.length ? p.path.join('.') : '(root)', message: p.message })));
+    }
     throw new ConfigError(file, sortProblems(doc.errors.map((e) => {
-      const path = pathAt(doc, e.pos[0]);
+      // The parser points at the indentation before the line it failed on: point at what is there.
+      let at = e.pos[0];
+      while (text[at] === ' ' || text[at] === '\t') at++;
+      if (text[at] === '\n' || text[at] === '\r' || at >= text.length) at = e.pos[0];
+      const path = pathAt(doc, at);
       const message = e.code === 'DUPLICATE_KEY'
         ? `duplicate key "${String(path[path.length - 1])}": each key may appear only once in a mapping`
         : `YAML syntax: ${e.message}`;
-      return locate(e.pos[0], path, message);
+      return locate(at, path, message);
     })));
   }
 
@@ -147,7 +163,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   const at = (p: Problem) => locate(offsetOf(doc, p), p.path, p.message);
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     const what = raw === null || raw === undefined ? 'the file is empty' : `got ${kindOf(raw)}`;
-    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: docs/configuration.md)` })]);
+    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: ${docPath('configuration.md')})` })]);
   }
 
   // `jobs: { lister: }` (a job that changes nothing) is YAML null: the same as `lister: {}`.
@@ -162,6 +178,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 
   const region = resolveRegion(raw as Record<string, unknown>, opts, problems);
   const checked = validateConfig(raw, { region, now: opts.now });
+  if (region) checkOverride(raw as Record<string, unknown>, region, opts, checked);
   problems.push(...checked.filter((p) => !p.warning));
 
   if (problems.length || !parsed.success || !region) throw new ConfigError(file, sortProblems(problems.map(at)));
@@ -179,17 +196,20 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     opts.region ? [opts.region, '--region']
       : fromFile !== undefined ? [fromFile, 'config']
         : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
-          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION'] : [undefined, ''];
+          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+            : opts.profileRegion ? [opts.profileRegion.region, `the region of profile ${printable(opts.profileRegion.profile, 64)}`] : [undefined, ''];
   if (value === undefined) {
-    problems.push({ path: ['region'], message: 'no region: set region in the config, --region or AWS_REGION' });
+    problems.push({ path: ['region'], message: 'no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile' });
     return undefined;
   }
-  // A bad `region:` in the file is zod's to report; a bad flag or variable is ours.
+  // A bad `region:` in the file is zod's to report; a bad flag or variable is the flag's (or variable's)
+  // mistake, not the file's: said as such, without a file position.
   if (typeof value !== 'string' || !REGION_SHAPE.test(value)) {
-    if (source !== 'config') problems.push({ path: ['region'], message: `${source} "${String(value)}" is not an AWS region such as ap-northeast-1` });
+    if (source !== 'config') throw new UserError(`${source} "${printable(String(value), 40)}" is not an AWS region such as ap-northeast-1`, regionHint(source));
     return undefined;
   }
   const unknown = unknownRegionMessage(value, source === 'config' ? undefined : source);
+  if (unknown && source !== 'config') throw new UserError(unknown, regionHint(source));
   if (unknown) {
     problems.push({ path: ['region'], message: unknown });
     return undefined;
@@ -200,6 +220,36 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
     opts.warn?.(`AWS_REGION is ${printable(env.AWS_REGION, 40)} but the config's region is ${value}: batchctl uses ${value}, because the config's region wins over the environment (pass --region to choose another)`);
   }
   return value;
+}
+
+const regionHint = (source: string) =>
+  source === '--region' ? 'pass --region with an AWS region, or leave it out to use the config\'s' : `set ${source} to an AWS region, or set region in the config`;
+
+/** The subnets' zones: what `--region` (or the environment) must match for the config to make sense. */
+function configZones(raw: Record<string, unknown>): string[] {
+  const network = raw.network as Record<string, unknown> | undefined;
+  const zones = ['batchSubnets', 'endpointSubnets'].flatMap((k) => (Array.isArray(network?.[k]) ? (network[k] as { az?: unknown }[]) : []))
+    .map((s) => s?.az).filter((z): z is string => typeof z === 'string');
+  return [...new Set(zones)];
+}
+
+/**
+ * A region from --region (or the environment) whose zones the config's subnets are not in, when they are
+ * all in the config's own region: one mistake, the override's, said once and naming the flag, instead of
+ * one problem per subnet blamed on the file.
+ */
+function checkOverride(raw: Record<string, unknown>, region: string, opts: LoadOptions, checked: Problem[]): void {
+  const own = raw.region;
+  const zones = configZones(raw);
+  if (typeof own !== 'string' || own === region || !zones.length) return;
+  if (zones.some((z) => z.startsWith(region)) || !zones.every((z) => new RegExp(`^${own}[a-z]$`).test(z))) return;
+  const source = opts.region ? '--region' : 'AWS_REGION';
+  // The problems `validate` made of it, one per subnet, are this one mistake.
+  if (!checked.some((p) => p.path.at(-1) === 'az')) return;
+  throw new UserError(
+    `${source} ${region} does not match the config: its subnets are in ${zones.join(', ')}, zones of ${own} (the config's region)`,
+    `leave out ${source} to use ${own}, or give the subnets zones of ${region} (named ${region} plus a letter; \`batchctl plan\` checks which your account has)`,
+  );
 }
 
 function sortProblems(ps: LocatedProblem[]): LocatedProblem[] {

@@ -28,6 +28,41 @@ export const REGIONS_BY_PARTITION: Readonly<Record<string, readonly string[]>> =
   'aws-us-gov': ['us-gov-east-1', 'us-gov-west-1'],
 };
 
+/**
+ * Each partition's DNS suffix (its `dnsSuffix` in the SDK's partition data; a test compares): the
+ * domain of its service endpoints, ECR registries and service principals.
+ */
+export const DNS_SUFFIX_BY_PARTITION: Readonly<Record<string, string>> = {
+  aws: 'amazonaws.com',
+  'aws-cn': 'amazonaws.com.cn',
+  'aws-eusc': 'amazonaws.eu',
+  'aws-iso': 'c2s.ic.gov',
+  'aws-iso-b': 'sc2s.sgov.gov',
+  'aws-iso-e': 'cloud.adc-e.uk',
+  'aws-iso-f': 'csp.hci.ic.gov',
+  'aws-us-gov': 'amazonaws.com',
+};
+
+/** Region name shapes of partitions, for a region this list does not know yet (most specific first). */
+const PARTITION_SHAPES: readonly (readonly [RegExp, string])[] = [
+  [/^cn-/, 'aws-cn'], [/^us-gov-/, 'aws-us-gov'], [/^us-isob-/, 'aws-iso-b'], [/^us-isof-/, 'aws-iso-f'], [/^us-iso-/, 'aws-iso'],
+  [/^eu-isoe-/, 'aws-iso-e'], [/^eusc-/, 'aws-eusc'],
+];
+
+/** The partition a region belongs to (`aws` for a region of no other partition). */
+export function partitionOfRegion(region: string): string {
+  for (const [partition, regions] of Object.entries(REGIONS_BY_PARTITION)) if (regions.includes(region)) return partition;
+  return PARTITION_SHAPES.find(([re]) => re.test(region))?.[1] ?? 'aws';
+}
+
+/** A partition's DNS suffix (`amazonaws.com` for one this list does not know). */
+export function dnsSuffixOf(partition: string): string {
+  return DNS_SUFFIX_BY_PARTITION[partition] ?? 'amazonaws.com';
+}
+
+/** A regular expression source matching any partition's name, as the second field of an ARN. */
+export const ARN_PARTITION = `(?:${Object.keys(REGIONS_BY_PARTITION).sort((a, b) => b.length - a.length).join('|')})`;
+
 /** Every known region name. */
 export const KNOWN_REGIONS: readonly string[] = Object.values(REGIONS_BY_PARTITION).flat();
 

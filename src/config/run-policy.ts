@@ -4,25 +4,16 @@
  * state machine, `validate`, `status` and `cost` share.
  */
 
-/** `30m`, `2h`, `1h30m`, `90s`, `7d`: days, hours, minutes and seconds in that order, at least one. */
-const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+import { durationSeconds, formatDurationText } from '../base/duration.js';
 
-/** Seconds of a duration such as `30m` or `1h30m`; undefined when the text is not one. */
-export function parseRunDuration(text: string): number | undefined {
-  const m = DURATION.exec(text.trim());
-  if (!text.trim() || !m || (!m[1] && !m[2] && !m[3] && !m[4])) return undefined;
-  return Number(m[1] ?? 0) * 86_400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
-}
+/**
+ * Seconds of a duration such as `30m` or `1h30m`; undefined when the text is not one. The one grammar
+ * every duration a user types follows (base/duration.ts).
+ */
+export const parseRunDuration = durationSeconds;
 
 /** A duration as people write it: `45m`, `2h`, `1h30m`, `1d2h` (seconds only when there are some). */
-export function formatRunDuration(seconds: number): string {
-  const d = Math.floor(seconds / 86_400);
-  const h = Math.floor((seconds % 86_400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const out = `${d ? `${d}d` : ''}${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
-  return out || '0s';
-}
+export const formatRunDuration = formatDurationText;
 
 /**
  * Step Functions ends a standard workflow execution after one year, whatever its states say: every

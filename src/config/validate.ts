@@ -4,6 +4,7 @@
  * Works on the raw YAML value, not on zod's output, so it still reports what it can when zod failed
  * elsewhere; a value of the wrong type is skipped here because zod already reports it.
  */
+import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
@@ -149,7 +150,7 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
       const az = get(s, ['az']);
       if (typeof az !== 'string' || !AZ_SHAPE.test(az)) return;
       if (region && !new RegExp(`^${region}[a-z]$`).test(az)) {
-        out.push({ path: [...at, 'az'], message: `${az} is not an availability zone of region ${region} (expected ${region}a, ${region}c, ...)` });
+        out.push({ path: [...at, 'az'], message: `${az} is not an availability zone of region ${region}: its zones are named ${region} and a letter (\`batchctl plan\` checks which your account has)` });
         return;
       }
       const first = azs[group]!.get(az);
@@ -686,8 +687,13 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
   const prefix = get(raw, ['logs', 'streamPrefix']);
   if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
   const boundary = get(raw, ['iam', 'permissionsBoundary']);
-  if (typeof boundary === 'string' && !/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/.test(boundary)) {
-    out.push({ path: ['iam', 'permissionsBoundary'], message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
+  if (typeof boundary === 'string') {
+    const m = new RegExp(`^arn:(${ARN_PARTITION}):iam::(\\d{12}|aws):policy\\/[\\w+=,.@/-]+$`).exec(boundary);
+    if (!m) {
+      out.push({ path: ['iam', 'permissionsBoundary'], message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
+    } else if (region && m[1] !== partitionOfRegion(region)) {
+      out.push({ path: ['iam', 'permissionsBoundary'], message: `the policy is in partition ${m[1]}, the stack's region ${region} in ${partitionOfRegion(region)}: a role can only use a policy of its own partition` });
+    }
   }
 }
 
@@ -746,10 +752,10 @@ function checkNotify(raw: unknown, region: string | undefined, out: Problem[]): 
     });
   }
   if (typeof topicArn === 'string') {
-    const m = /^arn:aws(-cn|-us-gov)?:sns:([a-z]{2}(-[a-z]+)+-\d):(\d{12}):([A-Za-z0-9_-]{1,256})$/.exec(topicArn);
+    const m = new RegExp(`^arn:${ARN_PARTITION}:sns:([a-z]{2,4}(-[a-z]+)+-\\d):(\\d{12}):([A-Za-z0-9_-]{1,256})$`).exec(topicArn);
     if (!m) out.push({ path: ['notify', 'topicArn'], message: `"${topicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)` });
-    else if (region && m[2] !== region) {
-      out.push({ path: ['notify', 'topicArn'], message: `the topic is in ${m[2]}, the stack in ${region}: EventBridge rules can only target a topic in their own region` });
+    else if (region && m[1] !== region) {
+      out.push({ path: ['notify', 'topicArn'], message: `the topic is in ${m[1]}, the stack in ${region}: EventBridge rules can only target a topic in their own region` });
     }
     if (hasEmails) {
       out.push({ path: ['notify', 'emails'], message: 'give e-mail addresses or topicArn, not both: with your own topic, subscribe the addresses to it yourself' });

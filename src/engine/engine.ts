@@ -208,9 +208,9 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   env.state.setTagKeys([...previousTagKeys, ...Object.keys(env.config.tags)]);
   const actions = new Map<string, ResourceAction>();
   const duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[] = [];
-  const ctxFor = (key: string) => buildContext({
+  const ctxFor = (key: string, createdWith?: string) => buildContext({
     config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed,
+    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed, createdWith,
     intend: async (record) => {
       env.state.put(key, record);
       await env.state.save();
@@ -220,9 +220,9 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     const node = graph.byKey.get(key)!;
     const t0 = clock.now();
     env.reporter.stepStarted(node.key, node.kind.label);
-    const ctx = ctxFor(key);
     const prior = assessment.entries.get(key);
     const seen = assessment.seen.get(key);
+    const ctx = ctxFor(key, seen?.partOf);
     const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
     const a = prior && !prior.partial && settled
       ? prior
@@ -239,8 +239,12 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
+    // Missing when the run began, and found as the config wants it when its step looked again: AWS made it
+    // with its parent, in this run. This run created it, as the plan said it would: counted so, so plan, up
+    // and down count the same resources the same way.
+    const reported = action === 'unchanged' && prior?.action === 'create' && !prior.found ? 'created' : action;
     emit({
-      key: node.key, kind: node.kind.kind, label: node.kind.label, action,
+      key: node.key, kind: node.kind.kind, label: node.kind.label, action: reported,
       id: record.id, arn: record.arn, changes, durationMs: clock.now() - t0,
     });
   };

@@ -47,9 +47,13 @@ export interface OpenStack {
 }
 
 /** Load and validate the config only (no AWS client is loaded); its warnings go to the reporter. */
-export async function loadStackConfig(opts: Pick<StackOptions, 'configPath' | 'region'> & { reporter?: Pick<Reporter, 'warn'> }): Promise<StackConfig> {
-  const { loadConfig } = await import('../config/load.js');
-  return loadConfig(opts.configPath, { region: opts.region, warn: opts.reporter && ((m) => opts.reporter!.warn(m)) });
+export async function loadStackConfig(
+  opts: Pick<StackOptions, 'configPath' | 'region' | 'profile'> & { reporter?: Pick<Reporter, 'warn'> },
+): Promise<StackConfig> {
+  const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([import('../config/load.js'), import('../aws/profiles.js')]);
+  return loadConfig(opts.configPath, {
+    region: opts.region, warn: opts.reporter && ((m) => opts.reporter!.warn(m)), profileRegion: profileRegionInForce(opts.profile),
+  });
 }
 
 /** Where this command's state lives (flag, config, default). */

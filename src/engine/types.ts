@@ -95,6 +95,12 @@ export interface Ctx {
    */
   assessed(key: string): Found | null | undefined;
   /**
+   * During `up`'s step of a node that was not looked up because a node it is part of (NodeSpec.partOf) did
+   * not exist when the walk began: that node's key. It was created in this run, so this one starts as AWS
+   * makes it with a new one (a new bucket blocks public access and encrypts with SSE-S3).
+   */
+  createdWith?: string;
+  /**
    * Record in the state, before a create call, what is about to be created (intended name, time), so a
    * crash between the create and the tagging leaves a trace the next run can prove ownership with. A
    * no-op outside `up`.

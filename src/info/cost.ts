@@ -3,6 +3,7 @@
  * costs (Fargate vCPU and memory for the run's duration), per hour and per month, from the price
  * table in pricing.ts with the config's `pricing:` overrides.
  */
+import { parseDuration, type DurationRange } from '../base/duration.js';
 import { REQUIRED_INTERFACE_ENDPOINTS, type JobConfig, type NetworkMode, type StackConfig } from '../config/schema.js';
 import { endpointAzCount } from '../model/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
@@ -381,16 +382,8 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
   return rows.map((r) => ({ ...r, savesMonthly: round(now - r.monthly) }));
 }
 
-/** `30s`, `5m`, `1h`, `90` (seconds), or combined like `1m30s`, as seconds. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(t);
-  if (!t || !m || (!m[1] && !m[2] && !m[3])) {
-    throw new UserError(`--duration: "${text}" is not a duration`, 'write seconds (300) or a number with a unit: 30s, 5m, 1h, 1m30s');
-  }
-  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
-}
+/** `cost --duration`: one run of every job, from a second to a year (longer is no batch run). */
+export const COST_DURATION_RANGE: DurationRange = { min: 1, max: 365 * 86_400, why: 'a run longer than a year is not a batch run' };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -406,7 +399,7 @@ function median(xs: number[]): number {
 export async function runCost(opts: StackOptions & { duration?: string; now?: Date }): Promise<CostReport> {
   const { loadStackConfig, openStack } = await import('../engine/stack.js');
   const now = opts.now ?? new Date(opts.clock?.now() ?? Date.now());
-  const seconds = opts.duration === undefined ? undefined : parseDuration(opts.duration);
+  const seconds = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', COST_DURATION_RANGE);
   const config = await loadStackConfig(opts);
   // Prices are checked before any AWS call: an unknown region is the user's to fix either way.
   const prices = resolvePrices(config);
@@ -440,4 +433,83 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
     }
   }
   return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
+}
+
+/** A plan entry as the monthly cost change reads it. */
+export interface CostedEntry {
+  key: string;
+  kind: string;
+  action: string;
+  /** The job whose node it is (undefined for the shared resources). */
+  job?: string;
+  changes?: readonly { field: string; from?: unknown; to?: unknown }[];
+}
+
+/** What applying a plan does to the monthly cost: before and after, at the same prices and run duration. */
+export interface CostChange {
+  before: number;
+  after: number;
+  pricesAsOf: string;
+  /** The run duration assumed for every job (`up` reads no recent runs). */
+  runSeconds: number;
+}
+
+/** The kinds whose presence runs a job on its schedule: its monthly runs are counted on them. */
+const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule']);
+
+/**
+ * The monthly cost of what exists before a plan is applied and after, node by node: what bills while it
+ * exists (each interface endpoint in its zones, the secret, the dead-letter alarm) and each job's
+ * runs, counted on its schedule. A task size changed by the plan is priced at its old size before.
+ * Pure: no AWS call; undefined when the region has no prices.
+ */
+export function costChange(config: StackConfig, entries: readonly CostedEntry[], now: Date): CostChange | undefined {
+  let prices: StackPrices;
+  try {
+    prices = resolvePrices(config);
+  } catch {
+    return undefined;
+  }
+  const { table } = prices;
+  // A switch away from private endpoints deletes endpoints the config no longer places: price them in
+  // the zones the tasks run in.
+  const azs = endpointAzCount(config) || new Set(config.network.batchSubnets.map((s) => s.az)).size;
+  const perEndpoint = endpointCost(table, 1, azs).monthly;
+  const runMonthly = (job: JobConfig, cpu = job.task.cpu, memory = job.task.memory): number => {
+    const fargate = prices.fargate[job.task.cpuArchitecture]!;
+    const billed = billedSeconds(DEFAULT_RUN_SECONDS);
+    const run = ((cpu / 1024) * fargate.vcpuHour + (memory / 1024) * fargate.gbHour) * (billed / 3600)
+      + (config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0);
+    const runs = job.schedule.enabled ? runsPerMonth(job.schedule.expression, now, job.schedule.timezone ?? 'UTC') : 0;
+    const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, runs).monthly : 0;
+    return runs * run + sm;
+  };
+  const jobs = new Map(config.jobs.map((j) => [j.name, j]));
+  // The size each job's tasks have before the plan: the `from` of a task definition's cpu and memory changes.
+  const sizeBefore = new Map<string, { cpu?: number; memory?: number }>();
+  for (const e of entries) {
+    if (e.kind !== 'ecs.task-definition' || e.action !== 'update' || !e.job) continue;
+    const from = (field: string) => {
+      const v = Number(e.changes?.find((c) => c.field === field)?.from);
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    };
+    sizeBefore.set(e.job, { cpu: from('cpu'), memory: from('memory') });
+  }
+  const nodeCost = (e: CostedEntry, when: 'before' | 'after'): number => {
+    if (e.kind === 'ec2.vpc-interface-endpoint') return perEndpoint;
+    if (e.kind === 'secretsmanager.secret') return table.secretMonth;
+    if (e.kind === 'cloudwatch.alarm') return table.alarmMonth;
+    const job = e.job === undefined ? undefined : jobs.get(e.job);
+    if (!job || !TRIGGER_KINDS.has(e.kind)) return 0;
+    const old = when === 'before' ? sizeBefore.get(job.name) : undefined;
+    return runMonthly(job, old?.cpu, old?.memory);
+  };
+  let before = 0;
+  let after = 0;
+  for (const e of entries) {
+    if (e.action === 'error') continue;
+    if (e.action !== 'create') before += nodeCost(e, 'before');
+    if (e.action !== 'delete' && e.action !== 'forget') after += nodeCost(e, 'after');
+  }
+  return { before: round(before), after: round(after), pricesAsOf: table.asOf, runSeconds: DEFAULT_RUN_SECONDS };
 }

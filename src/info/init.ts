@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { unknownRegionMessage } from '../config/regions.js';
 import { defaultZones, renderConfig } from './template.js';
+import { enclosingConfig } from '../config/discover.js';
 import { profileRegion } from '../aws/profiles.js';
 import { UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
@@ -23,6 +24,8 @@ export interface InitOptions {
   region?: string;
   /** The profile whose region applies when no region is given (--profile, else AWS_PROFILE, else default). */
   profile?: string;
+  /** Write it even inside another stack's directory tree (a directory above holds a batch.config.yaml). */
+  nested?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -47,6 +50,15 @@ export async function runInit(opts: InitOptions): Promise<InitReport> {
   const path = opts.configPath;
   // Said first, whatever else is wrong; the write below is what really guards against overwriting.
   if (existsSync(path)) throw alreadyExists(path);
+  // Commands run below a stack's directory find its config (as git finds its repository): a second
+  // stack there would change which stack they work on, so it is made only when asked.
+  const outer = opts.nested ? undefined : enclosingConfig(dirname(resolve(path)));
+  if (outer) {
+    throw new UserError(
+      `${printable(dirname(resolve(path)))} is inside the directory of the stack configured by ${printable(outer.path)}: commands run here use that config`,
+      'run batchctl there (it finds the config from any directory below it), or pass --nested to start a separate stack here',
+    );
+  }
   const [stack, stackFrom] = opts.stack !== undefined ? [opts.stack, '--stack'] : [stackFromDirectory(path), 'the directory name'];
   if (!STACK_NAME.test(stack)) {
     throw new UserError(

@@ -9,6 +9,7 @@ import type { NetworkMode } from '../config/schema.js';
 import { usesDeadLetterQueue } from '../model/scheduler.js';
 import { deadLetterAlarmOn } from '../model/notify.js';
 import { alertsOn, ownsTopic } from '../model/notify.js';
+import { UserError } from '../base/errors.js';
 import type { StackOptions } from '../engine/stack.js';
 import type { ResourceRecord } from '../engine/types.js';
 
@@ -89,6 +90,15 @@ export async function runOutputs(opts: StackOptions & { live?: boolean }): Promi
       records = new Map(plan.entries.filter((e) => e.record && e.action !== 'delete').map((e) => [e.key, e.record!]));
     }
     const c = stack.config;
+    // Before `up`, a table of dashes would look like an answer: there is no stack to describe yet.
+    if (!records.size) {
+      throw new UserError(
+        opts.live
+          ? `no stack ${c.stack} yet: nothing of it exists in ${c.region} (account ${stack.account})`
+          : `no stack ${c.stack} yet: its state ${stack.state.path} records no resource`,
+        opts.live ? 'create it with `batchctl up`' : 'create it with `batchctl up` (or, if it was made from another machine, pass its --state, or `batchctl outputs --live` to look it up in AWS)',
+      );
+    }
     return {
       stack: c.stack, region: c.region, account: stack.account, source: opts.live ? 'live' : stack.state.path,
       outputs: outputsOf(c, records),

@@ -13,7 +13,7 @@
  * - ecs:RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition and ListTaskDefinitions,
  *   ecs:ListTasks, events:ListRules, ecr:GetAuthorizationToken and logs:DescribeLogGroups take no (or no
  *   narrower) resource.
- * - ecr:DescribeImages (plan, up, status: is each job's image pushed?) names the repository of every
+ * - ecr:DescribeImages (plan, up, status, run-now: is each job's image pushed?) names the repository of every
  *   job's image, the stack's and each `task.image`'s, in whichever account it is.
  * - Each job's roles, rule and family are named one by one while the document fits a role's inline
  *   policies; past that (some 5 jobs), the names `up` derives as `<stack>-<job>...` become `<stack>-*`.
@@ -33,6 +33,7 @@
  * Each command has its own entry; a command added later adds its own, and a test that runs every
  * command against the fake AWS checks each call against that command's policy.
  */
+import { partitionOfRegion } from '../config/regions.js';
 import type { StackConfig } from '../config/schema.js';
 import { defaultBucketName } from '../config/schema.js';
 import { parseEcrImage } from '../config/image.js';
@@ -53,6 +54,7 @@ export const AWS_FREE_COMMANDS: Record<string, string> = {
   init: 'writes a config file; loads no AWS client',
   validate: 'reads the config only',
   policy: 'asks STS who the caller is, which needs no permission',
+  completion: 'prints a shell script; reads the config for job names',
 };
 
 /** Commands that call AWS but are not for an operator role (run them with your own credentials). */
@@ -201,6 +203,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     ...(ownsNetwork ? [{ sid: 'Ec2Describe', commands: ['plan', 'up'] as PolicyCommand[], resources: ['*'], actions: ['ec2:DescribeAvailabilityZones'] }] : []),
     // Deleting an endpoint or a subnet waits for AWS to release their network interfaces.
     { sid: 'Ec2Describe', commands: REMOVERS, resources: ['*'], actions: ['ec2:DescribeNetworkInterfaces'] },
+    // run-now checks that the interface endpoints its tasks need are up (down --endpoints removes them).
+    ...(c.network.mode === 'private-endpoints' && c.network.interfaceEndpoints.length
+      ? [{ sid: 'Ec2Describe', commands: ['run-now'] as PolicyCommand[], resources: ['*'], actions: ['ec2:DescribeVpcEndpoints'] }] : []),
     ...creates.map(([op, type]): Grant => ({
       sid: `Ec2${op}Tagged`, commands: UP, actions: [`ec2:${op}`], resources: [arn('ec2', `${type}/*`)],
       condition: { StringEquals: { [`aws:RequestTag/${TAG_STACK}`]: S } },
@@ -278,7 +283,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'EcrLogin', commands: ['push'], resources: ['*'], actions: ['ecr:GetAuthorizationToken'] },
     // Whether each job's image is pushed: the stack's repository, and any task.image's (another account's
     // answers only if its repository policy also lets this account describe it; else it is not checked).
-    { sid: 'Images', commands: ['plan', 'up', 'status'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
+    // run-now checks the image its task definition runs before starting it (a missing one cannot be pulled).
+    { sid: 'Images', commands: ['plan', 'up', 'status', 'run-now'], resources: imageRepositories(c, A, P), actions: ['ecr:DescribeImages'] },
     // CloudWatch Logs
     { sid: 'LogGroups', commands: [...DISCOVER, 'logs'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
     { sid: 'LogGroup', commands: DISCOVER, resources: [...logGroup, ...historyGroup], actions: ['logs:ListTagsForResource'] },
@@ -302,7 +308,7 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
     // status reads each job's latest revision (the image it runs); the others list the families' revisions.
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
-    { sid: 'TaskDefinitionsAnyResource', commands: ['status', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
+    { sid: 'TaskDefinitionsAnyResource', commands: ['status', 'run-now', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: ['rollback'], resources: ['*'], actions: ['ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: [...UP, ...DEPLOYERS], resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'] },
@@ -311,8 +317,9 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
-    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
-    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
+    // logs --task asks ECS about a run whose log stream does not exist yet (starting, or never started).
+    { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
+    { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
     // A task's ARN names its cluster: no condition needed (and none keeps it in the statement above).
     { sid: 'Tasks', commands: ['stop'], resources: [tasks], actions: ['ecs:StopTask'] },
     // EventBridge rules (the jobs' schedule rules and the alert rule). ListRules takes no resource: the
@@ -511,7 +518,5 @@ async function recordedNames(
 
 /** The partition of a region, for ARNs when the account is given rather than asked. */
 export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
+  return partitionOfRegion(region);
 }

@@ -39,6 +39,8 @@ export interface ImageCheck {
   noRepository?: boolean;
   /** Why it was not checked. */
   note?: string;
+  /** Its jobs run a digest `batchctl deploy` pins (task.imagePin: digest): the image is pushed with `push --deploy`. */
+  pinned?: boolean;
 }
 
 /**
@@ -90,7 +92,7 @@ export async function checkImages(
     });
   }
   // Loaded here, not at the top: the CLI renders checks (imageWarnings) without loading ECR.
-  const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
+  const { DescribeImagesCommand } = await import('../aws/sdk/ecr.js');
   const byRepository = new Map<string, (ImageCheck & { id: ImageIdentifier })[]>();
   for (const c of checks.values()) byRepository.set(`${c.registryId}/${c.repository}`, [...(byRepository.get(`${c.registryId}/${c.repository}`) ?? []), c]);
 
@@ -150,7 +152,8 @@ const jobsText = (jobs: string[]) => `${jobs.length === 1 ? 'job' : 'jobs'} ${jo
  */
 export function pushCommand(check: ImageCheck, all: ImageCheck[]): string {
   const ours = all.filter((c) => c.ours);
-  return ours.every((c) => c.state === 'missing') ? 'batchctl push' : `batchctl push ${check.jobs[0]}`;
+  const deploy = check.pinned ? ' --deploy' : '';
+  return ours.every((c) => c.state === 'missing') ? `batchctl push${deploy}` : `batchctl push ${check.jobs[0]}${deploy}`;
 }
 
 /**
@@ -178,6 +181,8 @@ export function imageWarnings(checks: ImageCheck[], opts: { afterUp?: boolean } 
 }
 
 /** `checkImages` for the images the stack's task definitions run. */
-export function checkStackImages(ecr: ECRClient, config: StackConfig, account: string): Promise<ImageCheck[]> {
-  return checkImages(ecr, configuredImages(config, account), { account, ownRepository: config.repository.name });
+export async function checkStackImages(ecr: ECRClient, config: StackConfig, account: string): Promise<ImageCheck[]> {
+  const checks = await checkImages(ecr, configuredImages(config, account), { account, ownRepository: config.repository.name });
+  const pinned = new Set(config.jobs.filter((j) => j.task.imagePin === 'digest').map((j) => j.name));
+  return checks.map((c) => (c.jobs.some((j) => pinned.has(j)) ? { ...c, pinned: true } : c));
 }

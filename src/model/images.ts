@@ -4,6 +4,7 @@
  * image by digest (`<repository>@sha256:...`): a tag can be pushed over, a digest cannot, so every run
  * uses the image `batchctl deploy` chose until the next deploy.
  */
+import { dnsSuffixOf } from '../config/regions.js';
 import { DescribeImagesCommand, type ImageDetail } from '@aws-sdk/client-ecr';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { JobConfig } from '../config/schema.js';
@@ -37,7 +38,7 @@ export const byDigest = (repository: string, digest: string) => `${repository}@$
 export function stackRepositoryUri(ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'account' | 'region' | 'config'>): string {
   const rec = ctx.maybeRecord(K.repository);
   if (rec?.attrs?.uri) return rec.attrs.uri;
-  const suffix = ctx.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const suffix = dnsSuffixOf(ctx.partition);
   return `${ctx.account}.dkr.ecr.${ctx.region}.${suffix}/${ctx.config.repository.name}`;
 }
 

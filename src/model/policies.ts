@@ -2,6 +2,7 @@
  * IAM policy documents for the stack's three roles (least privilege: every Resource names this stack's
  * own repository, log group, secret, bucket, family and roles) and a canonical form to compare them.
  */
+import { dnsSuffixOf } from '../config/regions.js';
 import { sortKeys } from '../base/json.js';
 import { parseEcrImage } from '../config/image.js';
 import type { JobConfig } from '../config/schema.js';
@@ -103,7 +104,7 @@ export function repositoryArn(ctx: Ctx): string {
 export function repositoryUri(ctx: Ctx): string {
   const rec = ctx.record(K.repository);
   if (rec.attrs?.uri) return rec.attrs.uri;
-  const suffix = ctx.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const suffix = dnsSuffixOf(ctx.partition);
   return `${ctx.account}.dkr.ecr.${ctx.region}.${suffix}/${ctx.config.repository.name}`;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Names, IAM documents and the target input of the EventBridge Scheduler engine.
  */
+import { dnsSuffixOf } from '../config/regions.js';
 import type { JobConfig, StackConfig } from '../config/schema.js';
 import type { Ctx } from '../engine/types.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
@@ -29,7 +30,7 @@ export const deadLetterQueueName = (config: StackConfig) => `${config.stack}-sch
 
 /** The queue URL SQS uses for a queue name (GetQueueUrl returns this form). */
 export function queueUrl(ctx: Ctx, name: string): string {
-  const host = ctx.partition === 'aws-cn' ? `sqs.${ctx.region}.amazonaws.com.cn` : `sqs.${ctx.region}.amazonaws.com`;
+  const host = `sqs.${ctx.region}.${dnsSuffixOf(ctx.partition)}`;
   return `https://${host}/${ctx.account}/${name}`;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { JobConfig } from '../config/schema.js';
 import { describeRevision } from '../resources/task-definition.js';
-import { configuredImage, configuredTag, containerImage, parseRef, tagDigest } from '../model/images.js';
+import { configuredImage, configuredTag, containerImage, describeImage, parseRef, tagDigest } from '../model/images.js';
 import type { Ctx } from '../engine/types.js';
 import { awsErrorCode } from '../base/errors.js';
 
@@ -25,8 +25,10 @@ export interface ImageStatus {
   tagDigest?: string | null;
   /** Why `tagDigest` is unknown: the repository could not be read (another account's, without its permission). */
   tagNote?: string;
-  /** Pinned, and the tag points at another image now: pushed since the deploy (`deploy` would move the job). */
+  /** Pinned, and the tag points at another image now (`deploy` would move the job to it). */
   tagMoved?: boolean;
+  /** The tags the deployed image carries now (`deploy --tag v1` deployed v1, not the config's tag). */
+  deployedTags?: string[];
 }
 
 /** Every job's image, by job name. `ctx` carries the clients (ECS, ECR) and a memo shared by the jobs. */
@@ -45,12 +47,20 @@ export async function jobImages(ctx: Ctx, jobs: JobConfig[]): Promise<Map<string
     ]);
     const reference = rev ? containerImage(rev.td, job.task.containerName) : undefined;
     const deployedDigest = reference ? parseRef(reference).digest : undefined;
+    // What the deployed image is called now: the tag the config names moving away from it is not the
+    // same as a job deployed from another tag (`deploy --tag v1`). One call, only when the two differ.
+    const moved = deployedDigest && now && 'd' in now && now.d && now.d !== deployedDigest;
+    const deployedTags = moved
+      ? await ctx.memo(`ecr:digest:${repository}:${deployedDigest}`, () => describeImage(ctx.aws.ecr, repository, { imageDigest: deployedDigest }))
+        .then((d) => d?.imageTags ?? [], () => undefined)
+      : undefined;
     return [job.name, {
       pin: job.task.imagePin, repository,
       ...(reference ? { reference } : {}), ...(deployedDigest ? { deployedDigest } : {}),
       ...(tag ? { tag } : {}),
       ...(now && 'unreadable' in now ? { tagNote: `not read: ${now.unreadable}` } : tag ? { tagDigest: now?.d ?? null } : {}),
       ...(deployedDigest && now && 'd' in now && now.d ? { tagMoved: now.d !== deployedDigest } : {}),
+      ...(deployedTags ? { deployedTags } : {}),
     }];
   }));
   return new Map(out);

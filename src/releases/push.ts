@@ -53,9 +53,26 @@ export interface PushResult {
 /** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
 export class DockerStepError extends Error {
   override name = 'DockerStepError';
-  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null) {
+  /** What to do about it, from what docker said (its own output is printed above the error). */
+  readonly hint: string;
+  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null, output = '') {
     super(`docker ${step} failed (${exitCode === null ? `killed by ${signal}` : `exit code ${exitCode}`})`);
+    this.hint = dockerHint(step, output);
   }
+}
+
+/** The next step after a failed docker step, from docker's own words. */
+export function dockerHint(step: string, output: string): string {
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|docker\.sock|error during connect/i.test(output)) {
+    return 'the Docker daemon is not running: start Docker (Docker Desktop, or `sudo systemctl start docker`), check with `docker version`, then run `batchctl push` again';
+  }
+  if (/permission denied.*docker|connect: permission denied/i.test(output)) {
+    return 'this user may not use the Docker daemon: add it to the docker group (or use rootless Docker), then run `batchctl push` again';
+  }
+  if (step === 'push' && /denied|unauthorized|no basic auth|authorization/i.test(output)) {
+    return 'ECR refused the push: check that this identity may push to the repository (`batchctl policy --for push`), then run `batchctl push` again';
+  }
+  return `docker's own output above says why the ${step} failed: fix that, then run \`batchctl push\` again (\`docker version\` checks that docker works)`;
 }
 
 /** ECR's Docker platform for the task's CPU architecture: a build on an ARM laptop must not ship arm64 to X86_64 Fargate. */
@@ -196,7 +213,7 @@ function runDocker(docker: string, step: string, args: string[], o: { stdin?: st
         ? new UserError('docker is not installed or not on PATH', 'install Docker (https://docs.docker.com/get-docker/) and make sure `docker version` works; `batchctl up` does not need it')
         : err);
     });
-    child.on('close', (code, signal) => (code === 0 ? resolvePromise(captured) : reject(new DockerStepError(step, code, signal))));
+    child.on('close', (code, signal) => (code === 0 ? resolvePromise(captured) : reject(new DockerStepError(step, code, signal, captured))));
     if (o.stdin !== undefined) {
       // A docker that exits before reading stdin makes the write fail with EPIPE; its exit code tells the story.
       child.stdin!.on('error', () => {});

@@ -58,6 +58,9 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
 
   notes: (d, found) => {
     const m = found ? found.observed.paused : d.paused;
+    // A pause this run lifts (down --endpoints', once the endpoints are back) is a change, not a note: the
+    // up that resumes the schedule must not warn that it is paused.
+    if (m && found && !d.paused && m.reason !== 'user') return [];
     return m ? [describeMark(m)] : [];
   },
 

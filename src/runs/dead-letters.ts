@@ -110,7 +110,7 @@ export function toDeadLetter(config: StackConfig, m: Message): DeadLetter {
  * most (default 100; the calls are bounded by MAX_RECEIVE_CALLS too). A missing queue reads as empty.
  */
 export async function readDeadLetters(sqs: SQSClient, queueUrl: string, config: StackConfig, opts: { max?: number } = {}): Promise<DeadLetterSummary> {
-  const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
+  const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('../aws/sdk/sqs.js');
   const empty = (): DeadLetterSummary => ({ count: 0, perJob: new Map(), sampled: [], complete: true });
   let count: number;
   try {

@@ -231,7 +231,7 @@ function withDerivedTime(r: HistoryEntry, job: JobConfig): HistoryEntry {
 
 /** Every logged STOPPED event of the group from `since` on (FilterLogEvents, every page); undefined: no group. */
 async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string, since: number): Promise<LooseTask[] | undefined> {
-  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { FilterLogEventsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out: LooseTask[] = [];
   let nextToken: string | undefined;
   try {
@@ -256,7 +256,7 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
 
 /** When the history group was created (history knows nothing before), or undefined when it does not exist. */
 async function historyStart(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string): Promise<number | undefined> {
-  const { DescribeLogGroupsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { DescribeLogGroupsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group }));
   return out.logGroups?.find((g) => g.logGroupName === group)?.creationTime;
 }
@@ -273,7 +273,7 @@ interface Claim {
  * original job claims directly under the prefix; the others under their name. Undefined: no bucket.
  */
 async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string, jobs: JobConfig[]): Promise<Claim[] | undefined> {
-  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { ListObjectsV2Command } = await import('../aws/sdk/s3.js');
   const out: Claim[] = [];
   const byPrefix = new Map(jobs.map((j) => [lockPrefixOf(j), j.name]));
   let ContinuationToken: string | undefined;
@@ -460,24 +460,4 @@ export function missedTimes(a: {
     }
   }
   return out;
-}
-
-/**
- * `--since`: a duration back from now (`30m`, `24h`, `7d`, `2w`, combinable: `1d12h`) or an ISO date or
- * date-time (`2026-11-28`, `2026-11-28T03:00:00Z`; a date without a zone is UTC).
- */
-export function parseSince(text: string, now: Date): Date {
-  const t = text.trim();
-  const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-  if (/^(\d+[smhdw])+$/.test(t)) {
-    let total = 0;
-    for (const [, n, u] of t.matchAll(/(\d+)([smhdw])/g)) total += Number(n) * units[u!]!;
-    return new Date(now.getTime() - total);
-  }
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(t)) {
-    const withZone = /T|\s/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(t) ? `${t}Z` : t;
-    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : withZone.replace(' ', 'T'));
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  throw new UserError(`--since "${t.slice(0, 40)}" is neither a duration nor a date`, 'give a duration such as 30m, 24h, 7d or 2w, or an ISO date such as 2026-11-28 or 2026-11-28T03:00:00Z');
 }

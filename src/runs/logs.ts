@@ -4,6 +4,7 @@
  *
  * Only the CloudWatch Logs client is loaded: `logs` needs neither STS nor the state file.
  */
+import { parseSince, SINCE_RANGE } from '../base/duration.js';
 import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
@@ -289,15 +290,6 @@ async function liveTail(
   }
 }
 
-/** `--since`: `30m`, `2h`, `1d`, `90s`, `1w`, or an ISO 8601 time. */
-export function parseSince(text: string, now: number): number {
-  const m = /^(\d+)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3, w: 604_800e3 }[m[2] as 's']!;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : NaN;
-  if (Number.isNaN(t)) throw new UserError(`--since: cannot read '${text}'`, 'use a duration such as 30m, 2h, 1d, or an ISO time such as 2025-01-31T09:00:00Z');
-  return t;
-}
-
 /** A task id from an id, a short id or a task ARN. */
 export function taskIdOf(task: string): string {
   return task.split('/').at(-1) ?? task;
@@ -394,19 +386,60 @@ export function logStreams(config: StackConfig, job: JobConfig | undefined, task
   return { streamNames: config.jobs.map((j) => taskStream(j, task)) };
 }
 
+/** What `logs` looked at, for saying so when it found nothing. */
+export interface LogsLook {
+  group: string;
+  since?: number;
+  /** Where `since` came from: --since, the default hour, or the whole run (--task). */
+  sinceFrom: 'flag' | 'default' | 'task';
+  filter?: string;
+  /** The streams read: `every job's`, a job's prefix, one run's stream. */
+  streams: string;
+  /** Nothing matched: the stream that last had events (and when), to say how far back to look. */
+  latest?: { stream: string; job?: string; lastEventAt?: number };
+  /** The run --task names, as ECS still shows it (when its stream does not exist yet). */
+  task?: TaskSeen;
+}
+
+/** A run ECS still shows (stopped ones for about an hour): whether it started, how it stopped. */
+export interface TaskSeen {
+  id: string;
+  job?: string;
+  lastStatus: string;
+  started: boolean;
+  stopCode?: string;
+  stoppedReason?: string;
+}
+
 /**
  * `batchctl logs`: print the group's events (and follow them with `tail`). `emit` gets each event with
  * its job's name when the output interleaves several jobs (no job named, and the stack has more than one).
  */
-export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: string) => void): Promise<void> {
+export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: string) => void): Promise<LogsLook> {
   const config = await loadStackConfig({ ...opts, reporter: opts.warn && { warn: opts.warn } });
-  const job = opts.job === undefined ? undefined : findJob(config, opts.job);
-  const streams = logStreams(config, job, opts.task);
+  let job = opts.job === undefined ? undefined : findJob(config, opts.job);
   const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['logs']);
+  let task = opts.task;
+  // A short id of a stack with several jobs: ECS knows which job's run it is (its family), for an hour.
+  if (task !== undefined && !job && config.jobs.length > 1 && !FULL_TASK_ID.test(taskIdOf(task))) {
+    const seen = await findTask(config, opts, task);
+    if (!seen?.job) throw new UserError(`--task ${printable(taskIdOf(task), 40)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`, 'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN');
+    job = findJob(config, seen.job);
+    task = seen.id;
+  }
+  const streams = logStreams(config, job, task);
   const now = (opts.now ?? Date.now)();
-  const since = opts.since ? parseSince(opts.since, now) : opts.task ? undefined : parseSince(DEFAULT_SINCE, now);
+  const since = opts.since ? parseSince(opts.since, '--since', now, SINCE_RANGE) : task ? undefined : parseSince(DEFAULT_SINCE, '--since', now, SINCE_RANGE);
   const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, ...streams };
-  if (opts.task) await checkRun(aws.logs, config, q, opts.task, opts);
+  const look: LogsLook = {
+    group: q.group, ...(since !== undefined ? { since } : {}), sinceFrom: opts.since ? 'flag' : task ? 'task' : 'default',
+    ...(opts.filter ? { filter: opts.filter } : {}),
+    streams: task ? `the stream of run ${taskIdOf(task)}` : job ? `job ${job.name}'s streams (${jobStreamPrefix(job)}*)` : config.jobs.length > 1 ? "every job's streams" : `the job's streams (${jobStreamPrefix(config.jobs[0]!)}*)`,
+  };
+  if (task) {
+    const missing = await checkRun(aws.logs, config, q, task, opts);
+    if (missing) return { ...look, task: missing };
+  }
   if (!job && config.jobs.length > 1) {
     // Every job's events interleaved: each line says whose it is, in a column as wide as the longest name.
     const width = Math.max(...config.jobs.map((j) => j.name.length));
@@ -414,10 +447,66 @@ export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: strin
     emit = (e) => inner(e, (jobOfStream(config, e.stream) ?? '-').padEnd(width));
   }
   if (!opts.tail) {
-    for (const e of await fetchEvents(aws.logs, q, q.since, opts.signal)) emit(e);
-    return;
+    const events = await fetchEvents(aws.logs, q, q.since, opts.signal);
+    for (const e of events) emit(e);
+    if (events.length || task) return look;
+    return { ...look, ...(await latestStream(aws.logs, config, job)) };
   }
   await followLogs(aws.logs, q, emit, { signal: opts.signal ?? new AbortController().signal, pollMs: opts.pollMs, liveTail: opts.liveTail, onMode: opts.onMode });
+  return look;
+}
+
+/** The stream of the stack's (or `job`'s) runs that last had events, and when. One DescribeLogStreams. */
+async function latestStream(client: CloudWatchLogsClient, config: StackConfig, job: JobConfig | undefined): Promise<Pick<LogsLook, 'latest'>> {
+  const ofJobs = (job ? [job] : config.jobs);
+  try {
+    const out = await client.send(new DescribeLogStreamsCommand({ logGroupName: config.logs.group, orderBy: 'LastEventTime', descending: true, limit: 50 }));
+    const s = (out.logStreams ?? []).find((x) => x.logStreamName && ofJobs.some((j) => x.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)));
+    if (!s?.logStreamName) return {};
+    const owner = config.jobs.length > 1 ? jobOfStream(config, s.logStreamName) : undefined;
+    return { latest: { stream: s.logStreamName, ...(owner ? { job: owner } : {}), ...(s.lastEventTimestamp ? { lastEventAt: s.lastEventTimestamp } : {}) } };
+  } catch (err) {
+    if (isNotFound(err)) throw missingGroup(config.logs.group);
+    throw err;
+  }
+}
+
+/**
+ * The run `task` names, as ECS shows it: a whole id is described in the cluster, a short one found among
+ * its running and recently stopped tasks (ECS shows stopped tasks for about an hour). Only the ECS client
+ * is loaded, and only on this path.
+ */
+async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 'profile' | 'endpointUrl'>, task: string): Promise<TaskSeen | undefined> {
+  // Loaded here only: `logs` itself loads no client but CloudWatch Logs'.
+  const [{ ecs }, { DescribeTasksCommand, ListTasksCommand }] = await Promise.all([
+    createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['ecs']),
+    import('@aws-sdk/client-ecs'),
+  ]);
+  const cluster = config.cluster.name;
+  const id = taskIdOf(task);
+  let ids: string[] = [id];
+  try {
+    if (!FULL_TASK_ID.test(id)) {
+      const listed = await Promise.all((['RUNNING', 'STOPPED'] as const).map((desiredStatus) => ecs.send(new ListTasksCommand({ cluster, desiredStatus, maxResults: 100 }))));
+      ids = listed.flatMap((l) => l.taskArns ?? []).filter((a) => taskIdOf(a).startsWith(id)).slice(0, 2);
+      if (ids.length !== 1) return undefined;
+    }
+    const t = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: ids }))).tasks?.[0];
+    if (!t?.taskArn) return undefined;
+    const family = (t.taskDefinitionArn ?? '').split('/').at(-1)?.replace(/:\d+$/, '');
+    // The job is named only where it tells something: a stack of several jobs.
+    const owner = config.jobs.length > 1 ? config.jobs.find((j) => j.task.family === family) : undefined;
+    return {
+      id: taskIdOf(t.taskArn), lastStatus: t.lastStatus ?? 'UNKNOWN', started: !!t.startedAt,
+      ...(owner ? { job: owner.name } : {}),
+      ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+      ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+    };
+  } catch (err) {
+    // A cluster that does not exist holds no run; anything else is ECS's failure to report.
+    if (['ClusterNotFoundException', 'InvalidParameterException'].includes(awsErrorCode(err))) return undefined;
+    throw err;
+  }
 }
 
 /** How many recent runs "no such run" lists. */
@@ -430,8 +519,8 @@ export const RECENT_RUNS_SHOWN = 5;
  */
 async function checkRun(
   client: CloudWatchLogsClient, config: StackConfig, q: Pick<LogQuery, 'streamPrefix' | 'streamNames'>, task: string,
-  opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal'>,
-): Promise<void> {
+  opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal' | 'region' | 'profile' | 'endpointUrl'>,
+): Promise<TaskSeen | undefined> {
   const group = config.logs.group;
   const streams = async (input: DescribeLogStreamsCommandInput) => {
     try {
@@ -444,12 +533,15 @@ async function checkRun(
   // The run's stream under its job's prefix, or (a whole id, no job named) under each job's.
   const candidates = q.streamPrefix ? [q.streamPrefix] : (q.streamNames ?? []);
   const found = await Promise.all(candidates.map((p) => streams({ logGroupName: group, logStreamNamePrefix: p, limit: 1 })));
-  if (found.some((f) => f.length)) return;
+  if (found.some((f) => f.length)) return undefined;
   const message = `no run ${printable(taskIdOf(task), 100)} in log group ${group}`;
   if (opts.tail) {
     opts.warn?.(`${message} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`);
-    return;
+    return undefined;
   }
+  // No stream yet: ECS may still show the run (one starting, or one that stopped before its container did).
+  const seen = await findTask(config, opts, task);
+  if (seen) return seen;
   // AWS refuses a prefix together with ordering by time: take the latest streams, keep the jobs' runs.
   const recent = (await streams({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50 }))
     .filter((s) => s.logStreamName && config.jobs.some((j) => s.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)))

@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { ListTasksCommand, RunTaskCommand, type RunTaskCommandInput, type TaskOverride } from '@aws-sdk/client-ecs';
 import { ListTargetsByRuleCommand, type Target } from '@aws-sdk/client-eventbridge';
-import type { AwsClients } from '../aws/clients.js';
+import type { AwsClients, ServiceName } from '../aws/clients.js';
+import type { JobConfig } from '../config/schema.js';
 import { UserError, isNotFound } from '../base/errors.js';
 import { taskIdOf, taskStream } from './logs.js';
-import { openStack } from '../engine/stack.js';
+import { loadStackConfig, openStack, type OpenStack } from '../engine/stack.js';
+import { needsEndpoints, runBlockers } from './run-check.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { scheduleGroupName } from '../model/scheduler.js';
@@ -39,7 +41,7 @@ export async function readTarget(aws: Pick<AwsClients, 'eventBridge'>, rule: str
  * the rule's `<time>`, and is dropped the same way (a manual run has no scheduled time).
  */
 export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, group: string, name: string): Promise<Target> {
-  const { GetScheduleCommand } = await import('@aws-sdk/client-scheduler');
+  const { GetScheduleCommand } = await import('../aws/sdk/scheduler.js');
   const upFirst = new UserError(`the schedule ${group}/${name} does not exist`, 'run `batchctl up` first');
   let s;
   try {
@@ -129,11 +131,33 @@ export function familyOf(taskDefinitionArn: string): string {
 }
 
 /** Start the job now; by default wait for it to stop, streaming its log. */
+/**
+ * A run known to fail before its container starts (its image missing, the endpoints down) is refused
+ * before anything is started, saying why and what fixes it; `force` starts it anyway, with a warning.
+ */
+async function refuseDoomed(stack: OpenStack, job: JobConfig, taskDefinition: string, opts: RunNowOptions): Promise<void> {
+  const blockers = await runBlockers(stack.aws, stack.config, stack.account, job, taskDefinition);
+  if (!blockers.length) return;
+  if (opts.force) {
+    for (const b of blockers) opts.reporter.warn(`starting job ${job.name} anyway (--force), although ${b.what}`);
+    return;
+  }
+  const [first, ...more] = blockers;
+  throw new UserError(
+    `job ${job.name} would fail before its container starts: ${first!.what}`,
+    `${blockers.map((b) => b.fix).join('; ')}; or pass --force to start it anyway`,
+    more.map((b) => `also: ${b.what}`),
+  );
+}
+
 export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
-  // Step Functions too: the live trigger, not the config, says whether the job runs through its state machine.
-  const stack = await openStack(opts, ['ecs', 'eventBridge', 'scheduler', 'logs', 'sts', 'sfn']);
+  const config = await loadStackConfig(opts);
+  // Step Functions too: the live trigger, not the config, says whether the job runs through its state
+  // machine. ECR for the image check; EC2 only where the tasks depend on the interface endpoints.
+  const services: ServiceName[] = ['ecs', 'ecr', 'eventBridge', 'scheduler', 'logs', 'sts', 'sfn', ...(needsEndpoints(config) ? ['ec2' as const] : [])];
+  const stack = await openStack(opts, services, undefined, config);
   try {
-    const { config, aws } = stack;
+    const { aws } = stack;
     const job = pickJob(config, opts.job, 'batchctl run-now <job>');
     // Exactly what the job's trigger in force would start: the live rule target or the live schedule's.
     let target = job.schedule.engine === 'scheduler'
@@ -142,7 +166,10 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     if (isStateMachineArn(target.Arn)) {
       const { readStateMachine, runExecution, directTarget } = await import('./run-execution.js');
       const sm = await readStateMachine(aws.sfn, target.Arn!);
-      if (!opts.direct) return await runExecution(stack, job, target, sm, opts);
+      if (!opts.direct) {
+        await refuseDoomed(stack, job, String(sm.args.TaskDefinition ?? job.task.family), opts);
+        return await runExecution(stack, job, target, sm, opts);
+      }
       target = directTarget(target, sm, job, opts);
     } else if (opts.direct) {
       opts.reporter.warn(`job ${job.name} has no timeout or retries: its schedule runs the task directly already (--direct changes nothing)`);
@@ -158,6 +185,7 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
         );
       }
     }
+    await refuseDoomed(stack, job, target.EcsParameters!.TaskDefinitionArn!, opts);
     const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
     const out = await aws.ecs.send(new RunTaskCommand(input));
     const task = out.tasks?.[0];

@@ -17,6 +17,7 @@ import { awsErrorCode } from '../base/errors.js';
 import type { StackOptions } from '../engine/stack.js';
 import { describeMark, type PauseMark } from '../model/pause.js';
 import { buildContext } from '../engine/context.js';
+import { buildGraph } from '../engine/graph.js';
 import { jobImages, type ImageStatus } from '../releases/images.js';
 import type { ImageCheck } from '../model/image-check.js';
 import { stateMachineName } from '../model/state-machine.js';
@@ -112,6 +113,11 @@ export interface StatusReport {
   account: string;
   resources: ResourceStatus[];
   counts: Record<ResourceStatus['state'], number>;
+  /**
+   * The resources the config describes, as plan, up and down count them; status reads the shared ones
+   * and each job's trigger (`resources`), and leaves each job's roles, task definition and target to plan.
+   */
+  total: number;
   endpoints: { up: number; down: number; list: EndpointStatus[] };
   /** How tasks reach AWS services (network.mode), and in which VPC. */
   network: { mode: NetworkMode; vpcId?: string; vpcOwner: 'batchctl' | 'you'; publicIp: boolean };
@@ -390,6 +396,7 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
 
     return {
       stack: config.stack, region: config.region, account: stack.account, resources, counts,
+      total: buildGraph(config, RESOURCE_KINDS).nodes.length,
       endpoints: { up: endpointList.filter((x) => x.state === 'up').length, down: endpointList.filter((x) => x.state === 'down').length, list: endpointList },
       network: {
         mode: config.network.mode, vpcId: resources.find((r) => r.key === K.vpc)?.id,

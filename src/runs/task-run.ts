@@ -23,6 +23,8 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
   /** Wait until the task stops (default true). */
   wait?: boolean;
   /** Start even while a task of the family is running. */
+  /** Start even when the run would fail before its container starts (image missing, endpoints down). */
+  force?: boolean;
   allowOverlap?: boolean;
   /** Aborting while waiting detaches: the task keeps running. */
   signal?: AbortSignal;

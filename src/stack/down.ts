@@ -336,7 +336,8 @@ function refuseDataLoss(targets: Target[], data: Held): void {
       ? `${full[0]!.t.label} ${full[0]!.t.id} holds ${full[0]!.c!.description}: pass --force to delete them with it`
       : `${full.length} resources hold data: pass --force to delete it with them`,
     'nothing was deleted; copy what you need first, or pass --force',
-    full.map((h) => `${h.t.label} ${h.t.id} holds ${h.c!.description}`),
+    // One resource is named in the message already; several are listed once each.
+    full.length === 1 ? [] : full.map((h) => `${h.t.label} ${h.t.id} holds ${h.c!.description}`),
   );
 }
 

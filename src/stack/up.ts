@@ -7,11 +7,13 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
 import { up as converge, type EngineEnv, type RunResult, type UpOptions } from '../engine/engine.js';
-import { basisOf, planOf } from '../engine/plan.js';
+import { basisOf, planOf, type Plan } from '../engine/plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { checkStackImages, type ImageCheck } from '../model/image-check.js';
+import { realClock } from '../base/clock.js';
+import type { StackConfig } from '../config/schema.js';
 
 /** The result of `up`, with what identifies the stack. */
 export interface UpReport extends RunResult {
@@ -23,13 +25,24 @@ export interface UpReport extends RunResult {
   plan?: { path: string; id: string; createdAt: string };
   /** Each job's image, and whether it is in its repository: `up` creates the repository, `push` fills it. */
   images: ImageCheck[];
+  /** `approve` answered no: nothing was written. */
+  declined?: boolean;
 }
 
 /** Options of `up`: the stack, the engine's, and a saved plan to apply instead of planning afresh. */
 export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirstWrite' | 'beforeStep'> {
   /** A plan written by `plan --out`: applied only if nothing moved since, and only its changes. */
   planFile?: string;
+  /**
+   * Asked with the plan once everything is assessed, before the first write, when the plan changes
+   * something `up` can make (the lock is held meanwhile, so what is shown is what is applied). False:
+   * nothing is written and the report says `declined`. Not asked with a saved plan (it is the approval).
+   */
+  approve?: (plan: Plan, config: StackConfig) => Promise<boolean>;
 }
+
+/** `approve` said no: thrown before the first write, turned into a declined report. */
+class Declined extends Error {}
 
 /** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
 export async function runUp(opts: RunUpOptions): Promise<UpReport> {
@@ -60,18 +73,36 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     // at the end. A repository up is creating holds no image yet.
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
+    const approve = opts.approve;
+    const started = (opts.clock ?? realClock).now();
     const exactly = saved && applyExactly(opts.planFile!, saved, async (graph, assessment) => {
       // The basis is taken before the engine writes anything: the state version is the one this run read.
-      const [plan, basis] = await Promise.all([planOf(env, graph, assessment), checking.then((checked) => basisOf(stack, checked))]);
+      const [plan, basis] = await Promise.all([
+        planOf(env, graph, assessment),
+        checking.then((checked) => basisOf(stack, checked)),
+      ]);
       return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
     });
     const result = await converge(env, {
       parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs, ...(exactly ?? {}),
-      beforeFirstWrite: async (graph, assessment) => {
+      async beforeFirstWrite(graph, assessment) {
         await checking;
-        await exactly?.beforeFirstWrite(graph, assessment);
+        if (exactly) return exactly.beforeFirstWrite(graph, assessment);
+        if (!approve) return;
+        const plan = await planOf(env, graph, assessment);
+        // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
+        if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
+        if (!(await approve(plan, stack.config))) throw new Declined();
       },
+    }).catch((err: unknown) => {
+      if (err instanceof Declined) return undefined;
+      throw err;
     });
+    if (!result) {
+      const none = { created: 0, updated: 0, deleted: 0, unchanged: 0, absent: 0, failed: 0, skipped: 0 };
+      images.catch(() => {});
+      return { ...head, events: [], counts: none, wallMs: (opts.clock ?? realClock).now() - started, failures: [], images: [], declined: true };
+    }
     return { ...head, ...result, images: await images };
   } catch (err) {
     const result = (err as { result?: RunResult }).result;

@@ -35,6 +35,10 @@ describe('AWS clients', () => {
     expect(clientConfig('sts', { region: 'r' }, { AWS_MAX_ATTEMPTS: '2' })).toMatchObject({ maxAttempts: 2 });
     expect(clientConfig('sts', { region: 'r', maxAttempts: 5 }, { AWS_MAX_ATTEMPTS: '2' })).toMatchObject({ maxAttempts: 5 });
     expect(() => clientConfig('sts', { region: 'r' }, { AWS_MAX_ATTEMPTS: 'lots' })).toThrow(/AWS_MAX_ATTEMPTS "lots" is not a whole number/);
+    expect(clientConfig('sts', { region: 'r' }, { AWS_MAX_ATTEMPTS: '20' })).toMatchObject({ maxAttempts: 20 });
+    for (const bad of ['0', '21', '999999999']) {
+      expect(() => clientConfig('sts', { region: 'r' }, { AWS_MAX_ATTEMPTS: bad }), bad).toThrow(`AWS_MAX_ATTEMPTS "${bad}" is out of range: 1 to 20`);
+    }
   });
 
   it('honour --endpoint-url, then AWS_ENDPOINT_URL, with path-style S3', () => {

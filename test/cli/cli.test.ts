@@ -25,12 +25,12 @@ const BAD = join(ROOT, 'test/config/bad');
 describe('batchctl up / validate', () => {
   it('up prints one line per resource and a summary; --json gives a machine-readable result', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     const text = out.join('');
     expect(text).toMatch(/^created\s+VPC\s+vpc\s+vpc-/m);
     expect(text).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     out.length = 0;
-    expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'up', '--yes')).toBe(0);
     const doc = JSON.parse(out.join(''));
     expect(doc.ok).toBe(true);
     expect(doc.resources.every((r: { action: string }) => r.action === 'unchanged')).toBe(true);
@@ -62,7 +62,7 @@ describe('batchctl up / validate', () => {
 
   it('plan: exit 0 when clean, 3 with --fail-on-changes (or --detailed-exitcode) when drifted, fields old -> new', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
     expect(out.join('')).toMatch(/No changes: 43 resources match the config/);
@@ -89,7 +89,7 @@ describe('batchctl up / validate', () => {
   it('an AWS failure names the resource, the step and the code, and exits 1', async () => {
     const s = scratch();
     fake.core.failOn('CreateLogGroup', 'LimitExceededException', 1, 'Resource limit exceeded.');
-    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(1);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(1);
     expect(err.join('')).toContain('error: log-group: create failed: LimitExceededException: Resource limit exceeded.');
   });
 
@@ -97,14 +97,14 @@ describe('batchctl up / validate', () => {
     const s = scratch();
     fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 2 });
     // No profile in force: the hint says how to give credentials.
-    expect(await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
+    expect(await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes'))).toBe(2);
     expect(err.join('')).toMatch(/error: no AWS credentials found\nhint: set AWS_PROFILE/);
     // A profile in force that yields nothing: named, since the SDK's message does not.
     const dir = mkdtempSync(join(tmpdir(), 'aws-files-'));
     writeFileSync(join(dir, 'config'), '[profile ghost]\n[profile dev]\n');
     const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
     err.length = 0;
-    expect(await withEnv({ ...files, AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up'))).toBe(2);
+    expect(await withEnv({ ...files, AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes'))).toBe(2);
     expect(err.join('')).toMatch(/^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: the profile exists but gave no credentials/);
     // A profile that does not exist: named, with the ones that do.
     fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 1 });
@@ -122,7 +122,7 @@ describe('batchctl up / validate', () => {
 describe('batchctl down --keep-logs', () => {
   it('says it kept the log group, and counts it kept', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'down', '--yes', '--keep-logs')).toBe(0);
     const text = out.join('');
     expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
@@ -168,7 +168,7 @@ describe('the built bin', () => {
   });
 
   it('an unknown flag exits 2', () => {
-    const res = spawnSync(process.execPath, [bin, 'up', '--no-such-flag'], { cwd: ROOT, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [bin, 'up', '--yes', '--no-such-flag'], { cwd: ROOT, encoding: 'utf8' });
     expect(res.status).toBe(2);
   });
 

@@ -40,11 +40,13 @@ describe('batchctl init', () => {
       'log group /ecs/nightly-etl; roles nightly-etl-*; bucket nightly-etl-<account id>-eu-west-1.',
       'Subnets in eu-west-1a and eu-west-1b: plan checks that your account has these zones.',
       'Next:',
-      `  batchctl -c ${path} validate   check it (no AWS call)`,
-      `  batchctl -c ${path} plan       what up would create, and whether your account allows it`,
-      `  batchctl -c ${path} cost       what the stack costs per month`,
-      `  batchctl -c ${path} up         create it`,
-      `  batchctl -c ${path} push       build the job's image and upload it`,
+      // The README's order; the image step as every other next step names it (push --deploy).
+      `  batchctl -c ${path} validate        check it (no AWS call)`,
+      `  batchctl -c ${path} plan            what up would create, and whether your account allows it`,
+      `  batchctl -c ${path} cost            what the stack costs per month`,
+      `  batchctl -c ${path} up              create it (shows the plan and the cost, then asks)`,
+      `  batchctl -c ${path} push --deploy   build the job's image, upload it and pin the job to it`,
+      `  batchctl -c ${path} run-now         run the job once and print its log`,
       '',
     ].join('\n'));
     expect(await cli('-c', path, 'validate'), err.join('')).toBe(0);

@@ -33,13 +33,14 @@ describe('an unknown region', () => {
     const s = scratch();
     fake = createFakeAws();
     expect(await cli('-c', s.configPath, '--region', 'eu-wst-1', 'plan')).toBe(2);
-    expect(err.join('')).toContain('region  --region "eu-wst-1" is not an AWS region: did you mean eu-west-1?');
+    // A flag's mistake names the flag, not a line of the config file.
+    expect(err.join('')).toBe('error: --region "eu-wst-1" is not an AWS region: did you mean eu-west-1?\nhint: pass --region with an AWS region, or leave it out to use the config\'s\n');
     s.editConfig((t) => t.replace('region: ap-northeast-1', 'region: ap-northest-1'));
     expect(await cli('-c', s.configPath, 'validate')).toBe(2);
     expect(err.join('')).toContain(':3:9  region  "ap-northest-1" is not an AWS region: did you mean ap-northeast-1?');
     s.editConfig((t) => t.replace('region: ap-northest-1\n', ''));
     expect(await withEnv({ AWS_REGION: 'us-est-1' }, () => cli('-c', s.configPath, 'validate'))).toBe(2);
-    expect(err.join('')).toContain('region  AWS_REGION "us-est-1" is not an AWS region: did you mean us-east-1?');
+    expect(err.join('')).toBe('error: AWS_REGION "us-est-1" is not an AWS region: did you mean us-east-1?\nhint: set AWS_REGION to an AWS region, or set region in the config\n');
     expect(fake.core.calls).toEqual([]);
   });
 

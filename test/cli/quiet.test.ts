@@ -23,7 +23,7 @@ const HEADING = 'batchctl up: stack sample-batch in ap-northeast-1 (account 1234
 
 /** A stack that is up, with its image pushed (so nothing but the output under test is said). */
 async function upAndPushed(s: Scratch): Promise<void> {
-  expect(await cli(s, 'up')).toBe(0);
+  expect(await cli(s, 'up', '--yes')).toBe(0);
   fake.ecr.addImage('sample-batch', 'latest');
 }
 
@@ -31,17 +31,17 @@ describe('up', () => {
   it('no-op: one summary line naming the stack; --verbose: the heading, every resource, the counts', async () => {
     const s = scratch();
     await upAndPushed(s);
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in \d+\.\ds$/)]);
     expect(io.err.join('')).toBe('');
 
-    expect(await cli(s, '--verbose', 'up')).toBe(0);
+    expect(await cli(s, '--verbose', 'up', '--yes')).toBe(0);
     const all = lines();
     expect(all[0]).toBe(HEADING);
     expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(43);
     expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 43 unchanged in /);
     // --json carries every resource whatever the verbosity.
-    expect(await cli(s, '--json', 'up')).toBe(0);
+    expect(await cli(s, '--json', 'up', '--yes')).toBe(0);
     expect(JSON.parse(io.out.join('')).resources).toHaveLength(43);
   });
 
@@ -49,7 +49,7 @@ describe('up', () => {
     const s = scratch();
     await upAndPushed(s);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(lines()).toEqual([
       HEADING,
       expect.stringMatching(/^updated +CloudWatch log group +log-group +\/ecs\/SampleBatch +\(retentionInDays\)$/),
@@ -62,7 +62,7 @@ describe('up', () => {
   it('a failure: the steps that needed it collapse into one line; --verbose lists each', async () => {
     const s = scratch();
     fake.core.failOn('CreateVpc', 'VpcLimitExceeded', 1, 'The maximum number of VPCs has been reached.');
-    expect(await cli(s, 'up')).toBe(1);
+    expect(await cli(s, 'up', '--yes')).toBe(1);
     const out = lines();
     expect(out[0]).toBe(HEADING);
     expect(out).toContain('failed     VPC                        vpc                                      vpc: create failed: VpcLimitExceeded: The maximum number of VPCs has been reached.');
@@ -78,7 +78,7 @@ describe('up', () => {
     expect(out.at(-1)).toMatch(new RegExp(`^Failed: \\d+ created, 0 updated, 0 unchanged, 1 failed, ${n + others} skipped in `));
 
     fake.core.failOn('CreateVpc', 'VpcLimitExceeded', 1, 'The maximum number of VPCs has been reached.');
-    expect(await cli(s, '--verbose', 'up')).toBe(1);
+    expect(await cli(s, '--verbose', 'up', '--yes')).toBe(1);
     const verbose = lines();
     const skipped = Number(/ (\d+) skipped in /.exec(verbose.at(-1)!)?.[1]);
     expect(skipped).toBeGreaterThanOrEqual(15);
@@ -94,7 +94,7 @@ describe('status', () => {
     await upAndPushed(s);
     expect(await cli(s, 'status')).toBe(0);
     let text = io.out.join('');
-    expect(text).toContain('Resources: 37 present, 0 missing, 0 drifted, 0 errors');
+    expect(text).toContain('Resources: 43 in the stack, 37 checked here: 37 present, 0 missing, 0 drifted, 0 errors (each job\'s roles, task definition and target: `batchctl plan`)');
     expect(text).toContain('\n  37 match the config (--verbose lists them)\n');
     expect(text).not.toMatch(/^ {2}STATE /m);
     // The jobs table and the endpoints stay.
@@ -104,7 +104,7 @@ describe('status', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 36 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 36 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(/Resources: 43 in the stack, 37 checked here: 36 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 36 match the config \(--verbose lists them\)\n/);
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
@@ -144,7 +144,7 @@ describe('plan and down', () => {
     fake.uninstall();
     fake = createFakeAws();
     const t = scratch();
-    expect(await cli(t, 'up')).toBe(0);
+    expect(await cli(t, 'up', '--yes')).toBe(0);
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(t, '--verbose', 'down', '--yes', '--force')).toBe(0);
     expect(lines()).toContainEqual(expect.stringMatching(/^absent +CloudWatch log group +log-group +\/ecs\/SampleBatch$/));
@@ -154,7 +154,7 @@ describe('plan and down', () => {
 describe('down after a failure', () => {
   it('the deletions waiting for the failed one collapse into one line, and add up to the kept count', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     fake.core.failOn('DeleteVpcEndpoints', 'UnauthorizedOperation', 1, 'You are not authorized to perform this operation.');
     expect(await cli(s, 'down', '--yes')).toBe(1);
     const out = lines();
@@ -174,7 +174,7 @@ describe('on a terminal', () => {
   it('the spinner shows steps in flight; what stays on screen is the same: a no-op up leaves its one line', async () => {
     const s = scratch();
     const args = ['-c', s.configPath, '--state', s.statePath];
-    const child = spawnOnPty([...args, 'up', '--then', ...args, 'up', '--then', ...args, '--verbose', 'up'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
+    const child = spawnOnPty([...args, 'up', '--yes', '--then', ...args, 'up', '--yes', '--then', ...args, '--verbose', 'up', '--yes'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);

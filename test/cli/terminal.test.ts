@@ -44,7 +44,7 @@ describe('a real pseudo-terminal', () => {
 
   it('0 columns: up finishes with plain lines instead of writing cursor codes forever', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up'], { cols: 0 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { cols: 0 });
     const { code, ms } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
@@ -58,7 +58,7 @@ describe('a real pseudo-terminal', () => {
 
   it('resized to 0 columns mid-run: the spinner stops and up finishes', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up'], { cols: 100, env: { FAKE_LATENCY_MS: '150' }, setup: 'tty;' });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { cols: 100, env: { FAKE_LATENCY_MS: '150' }, setup: 'tty;' });
     await child.waitFor(/created {4}[^]*created {4}/);
     // What a window resize does: the kernel sets the size and sends SIGWINCH to the foreground job.
     const pts = /\/dev\/pts\/\d+/.exec(child.output())![0];
@@ -76,7 +76,7 @@ describe('a real pseudo-terminal', () => {
 
   it('run-now: Ctrl-C on the terminal detaches within a second and prints how to follow and stop the task', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
     await child.waitFor(/started task [0-9a-f]+/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -95,7 +95,7 @@ describe('a real pseudo-terminal', () => {
 describe('Ctrl-C typed at a prompt', () => {
   it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
     await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -113,7 +113,7 @@ describe('answering the confirmation', () => {
   /** up, then down on a terminal, answering its prompt with `keys`: the exit code and the output. */
   async function answerDown(keys: string): Promise<{ code: number | null; out: string; statePath: string }> {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
     await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     child.proc.stdin!.write(keys);
     const { code } = await child.exited();
@@ -157,7 +157,7 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('during up, with a state write in flight: exit 130 within a second, lock released, no temp file, says to run up again', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
     // A state write has its temp file on disk (each fsync takes 5 s here), and we hold the lock.
     for (let n = 0; !leftovers(s.statePath).some((f) => f.endsWith('.tmp')); n++) {
       if (n > 1500) throw new Error(`no temp file appeared: ${leftovers(s.statePath)}\n${child.output()}`);
@@ -169,14 +169,14 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60' } });
     await child.waitFor(/^deleted /m);
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
   });
 
   it('SIGTERM stops the same way, with 143', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up'], { env: { FAKE_LATENCY_MS: '100' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { env: { FAKE_LATENCY_MS: '100' } });
     await child.waitFor(/^created /m);
     child.proc.kill('SIGTERM');
     const { code } = await child.exited();

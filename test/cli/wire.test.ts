@@ -22,7 +22,7 @@ describe('the built CLI over HTTP', () => {
     s.fake.core.loseResponse('CreateVpc');
     s.fake.core.loseResponse((c) => c.op === 'PutRule' && c.input.Name === 'sample-batch');
     const { config } = stackDir(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
-    const run = await runCli(s, config, ['up']);
+    const run = await runCli(s, config, ['up', '--yes']);
     expect(run.stdout).toMatch(/Done: 43 created/);
     expect(run.calls.filter((c) => c.op === 'CreateVpc')).toHaveLength(1);
     expect([...s.fake.ec2.vpcs.values()].filter((v) => v.tags['batchctl:stack'] === 'sample-batch')).toHaveLength(1);
@@ -31,7 +31,7 @@ describe('the built CLI over HTTP', () => {
     expect(puts.map((c) => c.lost ?? false)).toEqual([true, false]);
     expect([...s.fake.eventBridge.rules.keys()].filter((k) => k.includes('sample-batch')).length).toBe(2);
     // And a second up over the wire finds everything: nothing written.
-    const again = await runCli(s, config, ['up']);
+    const again = await runCli(s, config, ['up', '--yes']);
     expect(again.mutating).toBe(0);
   });
 });

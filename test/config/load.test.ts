@@ -65,17 +65,40 @@ describe('region', () => {
     expect(parseConfigText(valid, 'f', { env }).region).toBe('ap-northeast-1');
     expect(parseConfigText(noRegion, 'f', { env: { AWS_REGION: 'ap-northeast-1', AWS_DEFAULT_REGION: 'us-east-2' } }).region).toBe('ap-northeast-1');
     expect(parseConfigText(noRegion, 'f', { env: { AWS_DEFAULT_REGION: 'ap-northeast-1' } }).region).toBe('ap-northeast-1');
-    // The flag wins over the file, so the file's Tokyo AZs are then in the wrong region.
-    const err = problemsOf(valid, { region: 'eu-west-1', env: {} });
-    expect(err.details.join('\n')).toContain('ap-northeast-1a is not an availability zone of region eu-west-1');
+    // The flag wins over the file, so the file's Tokyo AZs are then in the wrong region: the flag's
+    // mistake, said once and naming it (not blamed on the file, subnet by subnet).
+    expect(() => parseConfigText(valid, 'f', { region: 'eu-west-1', env: {} })).toThrow(
+      '--region eu-west-1 does not match the config: its subnets are in ap-northeast-1a, ap-northeast-1c, zones of ap-northeast-1 (the config\'s region)',
+    );
+    try {
+      parseConfigText(valid, 'f', { region: 'eu-west-1', env: {} });
+    } catch (e) {
+      expect(e).not.toBeInstanceOf(ConfigError);
+      expect((e as UserError).hint).toBe('leave out --region to use ap-northeast-1, or give the subnets zones of eu-west-1 (named eu-west-1 plus a letter; `batchctl plan` checks which your account has)');
+    }
+    // AWS_REGION for a config without `region:`: the zones are checked against it, in the file.
+    expect(problemsOf(noRegion, { env: { AWS_REGION: 'eu-west-1' } }).details.join('\n')).toContain('ap-northeast-1a is not an availability zone of region eu-west-1: its zones are named eu-west-1 and a letter');
   });
 
-  it('reports a missing or malformed region', () => {
+  it('reports a missing or malformed region: the file\'s at its line, a flag\'s or variable\'s naming it', () => {
     expect(problemsOf(noRegion).details).toEqual([
-      'batch.config.yaml:2:1  region  no region: set region in the config, --region or AWS_REGION',
+      'batch.config.yaml:2:1  region  no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile',
     ]);
-    expect(problemsOf(noRegion, { env: { AWS_REGION: 'tokyo' } }).details[0]).toContain('AWS_REGION "tokyo" is not an AWS region');
-    expect(problemsOf(valid, { region: 'Tokyo', env: {} }).details[0]).toContain('--region "Tokyo" is not an AWS region');
+    const flagError = (o: Parameters<typeof parseConfigText>[2]) => {
+      try {
+        parseConfigText(noRegion, 'batch.config.yaml', o);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+        expect(e).not.toBeInstanceOf(ConfigError);
+        return e as UserError;
+      }
+      throw new Error('loaded');
+    };
+    expect(flagError({ env: { AWS_REGION: 'tokyo' } }).message).toBe('AWS_REGION "tokyo" is not an AWS region such as ap-northeast-1');
+    expect(flagError({ region: 'Tokyo', env: {} }).message).toBe('--region "Tokyo" is not an AWS region such as ap-northeast-1');
+    const typo = flagError({ region: 'us-est-1', env: {} });
+    expect(typo.message).toBe('--region "us-est-1" is not an AWS region: did you mean us-east-1?');
+    expect(typo.hint).toBe("pass --region with an AWS region, or leave it out to use the config's");
   });
 });
 

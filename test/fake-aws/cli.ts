@@ -1,6 +1,6 @@
 /**
  * Run the real CLI against the in-memory fake AWS, for trying commands and for the examples in README.md and docs/:
- *   node --import tsx test/fake-aws/cli.ts up --then up --then validate
+ *   node --import tsx test/fake-aws/cli.ts up --yes --then up --then validate
  * Every `--then` starts the next command on the same fake. FAKE_LATENCY_MS and FAKE_ENDPOINT_PENDING_MS
  * make it feel like AWS; FAKE_BUCKETS=a,b creates those buckets first (a team's state bucket).
  * FAKE_USER_NETWORK=nat (or =public, without the NAT gateway) first builds a network
@@ -21,7 +21,7 @@
  * example of `history`.
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
- * image whose repository exists by then is in it (`up --then up`: the first up warns, the second does not).
+ * image whose repository exists by then is in it (`up --yes --then up`: the first up warns, the second does not).
  */
 import { createFakeAws } from './index.js';
 import { buildProgram } from '../../src/cli/main.js';

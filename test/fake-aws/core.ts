@@ -170,6 +170,12 @@ export class FakeAwsCore {
     this.partition = this.region.startsWith('cn-') ? 'aws-cn' : this.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
   }
 
+  /**
+   * Called with every call before the fake handles it, with the client that sent it and the command
+   * (test/helpers/wire.ts sends it over real HTTP here). A rejection fails the call.
+   */
+  beforeCall?: (client: any, command: unknown) => Promise<void>;
+
   /** Register a service's operations (done by each service fake's constructor). */
   register(def: ServiceDef): void {
     this.services.push(def);
@@ -186,7 +192,11 @@ export class FakeAwsCore {
       });
       for (const [op, def] of Object.entries(svc.ops)) {
         const mutating = def.mutating ?? !READ_PREFIX.test(op);
-        stub.on(def.command).callsFake((input: any, getClient: () => any) => this.send(svc.name, op, mutating, input, def.handle, getClient));
+        stub.on(def.command).callsFake((input: any, getClient: () => any) => {
+          const send = () => this.send(svc.name, op, mutating, input, def.handle, getClient);
+          // No hook, no extra turn of the event loop: call timing is what the throttling tests measure.
+          return this.beforeCall ? this.beforeCall(getClient(), new def.command(input)).then(send) : send();
+        });
       }
       this.stubs.push(stub);
     }

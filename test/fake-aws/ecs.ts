@@ -95,6 +95,14 @@ export class FakeEcs {
    * log configuration they appear in the task's stream `<prefix>/<container>/<task id>` at that time.
    */
   taskLogLines: { afterMs: number; message: string }[] = [];
+  /**
+   * What the container of tasks started from now on does, instead of `taskLogLines` and `taskExitCode`:
+   * called when the task starts with the container's environment as ECS gives it (the task definition's
+   * variables, the run's overrides, and each secret resolved from the fake Secrets Manager as the
+   * execution role would); its lines are the container's log (100 ms apart), its code the exit code.
+   * The task runs at least `taskTimings.runningMs`, longer if the program takes longer.
+   */
+  taskProgram: ((run: { taskArn: string; env: Record<string, string> }) => Promise<{ lines: string[]; exitCode: number }>) | undefined = undefined;
   /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
   runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
   /**
@@ -198,7 +206,8 @@ export class FakeEcs {
         };
         this.tasks.set(t.arn, t);
         this.pendingStopEvents.add(t.arn);
-        this.scheduleLogs(t, td.input.containerDefinitions ?? []);
+        if (this.taskProgram && !pullError) this.runProgram(this.taskProgram, t, td.input.containerDefinitions ?? [], i.overrides);
+        else this.scheduleLogs(t, td.input.containerDefinitions ?? []);
         arns.push(t.arn);
       }
       if (i.clientToken) this.tokens.set(i.clientToken, arns);
@@ -579,6 +588,49 @@ export class FakeEcs {
             : s.stopCode === 'UserInitiated' ? undefined : t.containerReason,
       })),
     };
+  }
+
+  /**
+   * Run `program` as the task's essential container: its environment as ECS builds it, its output to the
+   * awslogs stream from the container's start, its exit code the container's. Until it ends, the task
+   * stays RUNNING (its running time is stretched if the program outlasts it).
+   */
+  private runProgram(
+    program: NonNullable<FakeEcs['taskProgram']>, t: Task,
+    containers: { name: string; essential?: boolean; environment?: { name?: string; value?: string }[]; secrets?: { name: string; valueFrom: string }[]; logConfiguration?: { logDriver?: string; options?: Record<string, string> } }[],
+    overrides: { containerOverrides?: { name?: string; environment?: { name?: string; value?: string }[] }[] } | undefined,
+  ): void {
+    const c = containers.find((x) => x.essential !== false) ?? containers[0];
+    if (!c) return;
+    const env: Record<string, string> = { AWS_REGION: this.core.region, AWS_DEFAULT_REGION: this.core.region };
+    for (const v of c.environment ?? []) if (v.name) env[v.name] = v.value ?? '';
+    for (const v of overrides?.containerOverrides?.find((o) => o.name === c.name)?.environment ?? []) if (v.name) env[v.name] = v.value ?? '';
+    const sm = this.core.peers.get('secretsManager') as { secrets: Map<string, { versions: Map<string, { stages: string[]; string?: string }> }> } | undefined;
+    for (const s of c.secrets ?? []) {
+      // `<secret ARN>[:<json key>:<stage>:<version>]`, as the task definition names it.
+      const m = /^(arn:[^:]+:secretsmanager:[^:]+:\d+:secret:[^:]+)(?::([^:]*))?/.exec(s.valueFrom);
+      const secret = m ? sm?.secrets.get(m[1]!) : undefined;
+      const text = [...(secret?.versions.values() ?? [])].find((v) => v.stages.includes('AWSCURRENT'))?.string;
+      if (text === undefined) continue;
+      env[s.name] = m?.[2] ? String((JSON.parse(text) as Record<string, unknown>)[m[2]] ?? '') : text;
+    }
+    const started = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
+    const exitCode = t.exitCode;
+    // Unknown until the program ends: the task keeps running meanwhile.
+    t.timings.runningMs = Number.MAX_SAFE_INTEGER / 2;
+    program({ taskArn: t.arn, env }).then(
+      (r) => ({ lines: r.lines, code: r.exitCode }),
+      (err: unknown) => ({ lines: [`${(err as Error).stack ?? String(err)}`], code: 1 }),
+    ).then(({ lines, code }) => {
+      t.exitCode = exitCode === null ? null : code;
+      const ran = Math.max(100 * (lines.length + 1), this.core.now() - started);
+      t.timings.runningMs = Math.max(this.taskTimings.runningMs, ran);
+      const o = c.logConfiguration?.options;
+      const logs = this.core.peers.get('logs') as FakeLogs | undefined;
+      if (!logs || c.logConfiguration?.logDriver !== 'awslogs' || !o?.['awslogs-group'] || !o['awslogs-stream-prefix']) return;
+      const stream = `${o['awslogs-stream-prefix']}/${c.name}/${t.arn.split('/').at(-1)}`;
+      logs.schedule(o['awslogs-group'], stream, lines.map((message, i) => ({ timestamp: started + 100 * (i + 1), message })));
+    });
   }
 
   /** Hand the task's log lines to the logs fake, as the awslogs driver would write them once it runs. */

@@ -25,6 +25,12 @@ export function ptyLauncher(): ((shellCommand: string) => [string, string[]]) | 
 /** The fake-AWS CLI entry and how Node loads it (TypeScript through tsx), as shell-safe words. */
 export const FAKE_CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'test/fake-aws/cli.ts')];
 
+/**
+ * The CLI against a fake AWS another process serves (test/fake-aws/http.ts; FAKE_AWS_URL in `env`): the
+ * test keeps the fake, and can count the calls the child made.
+ */
+export const REMOTE_CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts')];
+
 /** An environment for a child CLI: the parent's, without CI (which forces plain output), plus `extra`. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
@@ -111,10 +117,10 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; n
  * The fake-AWS CLI on a pseudo-terminal `cols` columns wide (0 included: `stty cols 0`), after `setup`
  * shell commands. Its stdin stays open for `\x03`.
  */
-export function spawnOnPty(args: string[], opts: { cols: number; env?: Record<string, string>; setup?: string }): Child {
+export function spawnOnPty(args: string[], opts: { cols: number; env?: Record<string, string>; setup?: string; cli?: string[] }): Child {
   const launcher = ptyLauncher();
   if (!launcher) throw new Error('no pseudo-terminal: install util-linux (script) or python3');
-  const cmd = `echo pty-child-pid $$; stty cols ${opts.cols} rows 24; ${opts.setup ?? ''} exec ${[...FAKE_CLI, ...args].map(quote).join(' ')}`;
+  const cmd = `echo pty-child-pid $$; stty cols ${opts.cols} rows 24; ${opts.setup ?? ''} exec ${[...(opts.cli ?? FAKE_CLI), ...args].map(quote).join(' ')}`;
   const [bin, argv] = launcher(cmd);
   return track(spawn(bin, argv, { cwd: ROOT, env: childEnv({ TERM: 'xterm-256color', ...opts.env }), stdio: ['pipe', 'pipe', 'pipe'] }));
 }

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
-import { computeCost, parseDuration, resolvePrices, runCost, runsPerMonth, billedSeconds } from '../../src/info/cost.js';
+import { computeCost, resolvePrices, runCost, runsPerMonth, billedSeconds } from '../../src/info/cost.js';
 import { UserError } from '../../src/base/errors.js';
 import { renderCost } from '../../src/cli/commands/cost.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
@@ -195,17 +195,6 @@ describe('network modes', () => {
     expect(text).toContain('Network modes for this job (now private-endpoints):');
     expect(text).toMatch(/public +\$0\.40 +\$0\.01253 +\$9\.42 +saves \$81\.46\/month +public IPv4 per run/);
     expect(text).toMatch(/existing +\$0\.40 +\$0\.01211 +\$9\.12 \+ NAT +saves \$81\.76\/month \(a new stack\)/);
-  });
-});
-
-describe('parseDuration', () => {
-  it('reads seconds and unit forms, and rejects the rest as a user error', () => {
-    expect(parseDuration('300')).toBe(300);
-    expect(parseDuration('30s')).toBe(30);
-    expect(parseDuration('5m')).toBe(300);
-    expect(parseDuration('1h')).toBe(3600);
-    expect(parseDuration('1m30s')).toBe(90);
-    for (const bad of ['', 'm', '5 minutes', '-5', '1d']) expect(() => parseDuration(bad), bad).toThrow(UserError);
   });
 });
 

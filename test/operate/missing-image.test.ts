@@ -50,20 +50,20 @@ describe('one job: the missing image in plan, up and status', () => {
 
   it('up warns (it must create the repository first) and keeps the warning last, with the next command; no warning once pushed', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     const lines = text().trimEnd().split('\n');
     expect(lines.at(-2)).toMatch(/^Done: 43 created, 0 updated, 0 unchanged in /);
     expect(lines.at(-1)).toBe(WARNING);
     // A no-op up: its one summary line, and the warning, still.
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(text().trimEnd().split('\n')).toEqual([expect.stringMatching(/^No changes: stack sample-batch/), WARNING]);
-    expect(await cli(s, '--json', 'up')).toBe(0);
+    expect(await cli(s, '--json', 'up', '--yes', '--yes')).toBe(0);
     expect(JSON.parse(text()).images).toMatchObject([{ image: `${URI}/sample-batch:latest`, state: 'missing' }]);
 
     // `batchctl push` (the fake's repository now holds the image): nothing more to say.
     fake.ecr.addImage('sample-batch', 'latest');
     fake.core.resetCalls();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(text().trimEnd().split('\n')).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in /)]);
     expect(describeImages()).toHaveLength(1);
     expect(describeImages()[0]!.input).toMatchObject({ repositoryName: 'sample-batch', imageIds: [{ imageTag: 'latest' }] });
@@ -73,7 +73,7 @@ describe('one job: the missing image in plan, up and status', () => {
 
   it('status shows the image per job in the jobs table, and says what to run under it', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(await cli(s, 'status')).toBe(0);
     expect(text()).toMatch(/^ {2}JOB +SCHEDULE +ENABLED +IMAGE +NEXT RUN \(UTC\) +LAST RUN \(UTC\)\n {2}sample-batch +cron\(30 \* \* \* \? \*\) +yes +MISSING +/m);
     expect(text()).toContain(`\n  ${WARNING}\n`);
@@ -88,7 +88,7 @@ describe('one job: the missing image in plan, up and status', () => {
 
   it('an image by digest is checked by digest (what a task definition pinned to a digest runs)', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     const digest = fake.ecr.addImage('sample-batch', 'latest');
     const ecr = new ECRClient({ region: 'ap-northeast-1' });
     const opts = { account: '123456789012', ownRepository: 'sample-batch' };
@@ -106,14 +106,14 @@ describe('several jobs', () => {
 
   it('one image missing: only its jobs are named, with `batchctl push <job>`; all images of the repository in one call once pushed', async () => {
     const s = scratch(withJobs(JOBS));
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     // Nothing pushed: `batchctl push` pushes every job's image.
     expect(text()).toContain('warning: image sample-batch:latest is not in repository sample-batch yet: scheduled runs of job lister will fail until you run `batchctl push`\n');
     expect(text()).toContain('warning: image sample-batch:report is not in repository sample-batch yet: scheduled runs of jobs report, cleanup will fail until you run `batchctl push`\n');
 
     fake.ecr.addImage('sample-batch', 'latest');
     fake.core.resetCalls();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     const lines = text().trimEnd().split('\n');
     expect(lines).toEqual([
       expect.stringMatching(/^No changes: stack sample-batch/),
@@ -130,7 +130,7 @@ describe('several jobs', () => {
 
     fake.ecr.addImage('sample-batch', 'report');
     fake.core.resetCalls();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(text()).not.toContain('warning');
     // Both tags in one call, for three jobs.
     expect(describeImages().map((c) => c.input.imageIds)).toEqual([[{ imageTag: 'latest' }, { imageTag: 'report' }]]);
@@ -138,7 +138,7 @@ describe('several jobs', () => {
 
   it('more than 100 images in one repository: 100 per call', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     const refs = Array.from({ length: 101 }, (_, i) => ({ job: `job-${i}`, image: `${URI}/sample-batch:t${i}` }));
     for (let i = 0; i < 101; i++) fake.ecr.addImage('sample-batch', `t${i}`);
     fake.core.resetCalls();
@@ -152,7 +152,7 @@ describe('images of other repositories (task.image)', () => {
   it('another repository of this account: checked there; `batchctl push` is not the way to fill it', async () => {
     const s = scratch(withJobs(`  lister: {}\n  runner:\n    task: { image: '${SHARED}' }\n`));
     await new ECRClient({ region: 'ap-northeast-1' }).send(new CreateRepositoryCommand({ repositoryName: 'shared/batch' }));
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     fake.ecr.addImage('sample-batch', 'latest');
     expect(await cli(s, 'plan')).toBe(0);
     expect(text()).toContain('warning: image shared/batch:1.4 is not in repository shared/batch: scheduled runs of job runner will fail until it is pushed there (task.image: `batchctl push` builds only the stack\'s repository)\n');
@@ -163,9 +163,9 @@ describe('images of other repositories (task.image)', () => {
 
   it('another account: checked when its repository policy lets this account read it, else not checked, with a note', async () => {
     const s = scratch(withJobs(`  lister: {}\n  runner:\n    task: { image: '${OTHER_ACCOUNT}', crossAccountImage: true }\n`));
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     fake.ecr.addImage('sample-batch', 'latest');
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(text().trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^No changes: /),
       'warning: image platform/batch-runner:2026.11 (job runner) not checked: this identity may not read repository platform/batch-runner of account 210987654321 (AccessDeniedException: ecr:DescribeImages)',

@@ -210,7 +210,7 @@ describe('pause and resume', () => {
     expect(await cli(s, 'plan', '--out', saved)).toBe(0);
     expect(await cli(s, 'pause')).toBe(0);
     f.core.resetCalls();
-    expect(await cli(s, 'up', saved)).toBe(2);
+    expect(await cli(s, 'up', '--yes', saved)).toBe(2);
     expect(err()).toMatch(/schedule-rule: paused/);
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(rule(f)).toMatchObject({ state: 'DISABLED', scheduleExpression: 'cron(30 * * * ? *)' });
@@ -253,6 +253,8 @@ describe('stop', () => {
     const s = scratch();
     twoJobs(s);
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
+    f.ecr.addImage('sample-batch', 'report');
     f.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 3_600_000 };
     expect(await cli(s, 'stop')).toBe(0);
     expect(out()).toBe('No task of stack sample-batch is running.\n');

@@ -20,7 +20,7 @@ const json = () => JSON.parse(out.join(''));
 describe('outputs', () => {
   it('rule engine: every identifier is one the fake holds', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     const o = json();
     const repo = [...fake.ecr.repositories.values()][0]!;
@@ -50,7 +50,7 @@ describe('outputs', () => {
   it('scheduler engine with alerts: the schedule, its dead-letter queue and the alert topic', async () => {
     const s = scratch();
     s.editConfig((t) => `${t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n')}\nnotify:\n  emails: [ops@example.com]\n`);
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     expect(json()).toMatchObject({
       scheduleEngine: 'scheduler',
@@ -66,9 +66,7 @@ describe('outputs', () => {
 
   it('one value prints raw for scripts; an unknown name or a missing resource is exit 2', async () => {
     const s = scratch();
-    expect(await cli(s, 'outputs', 'repositoryUri')).toBe(2);
-    expect(err.join('')).toMatch(/^error: repositoryUri has no value: the resource does not exist in the state\nhint: run `batchctl up`/);
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, 'outputs', 'repositoryUri')).toBe(0);
     expect(out.join('')).toBe('123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/sample-batch\n');
     expect(await cli(s, 'outputs', 'batchSubnetIds')).toBe(0);
@@ -76,14 +74,31 @@ describe('outputs', () => {
     expect(await cli(s, 'outputs', 'jobs.0.logGroup')).toBe(0);
     expect(out.join('')).toBe('/ecs/SampleBatch\n');
     expect(await cli(s, 'outputs', 'nope')).toBe(2);
-    expect(err.join('')).toMatch(/no output named 'nope'\nhint: one of: repositoryUri, /);
+    expect(err.join('')).toMatch(/no output named 'nope'\nhint: one of: repositoryUri, .*, or jobs\.<n>\.<field> for a job's \(name, family, /);
+    // A name almost right gets the one meant: case, a letter, a job's field.
+    expect(await cli(s, 'outputs', 'repositoryuri')).toBe(2);
+    expect(err.join('')).toMatch(/^error: no output named 'repositoryuri': did you mean repositoryUri\?\n/);
+    expect(await cli(s, 'outputs', 'jobs.0.logGrup')).toBe(2);
+    expect(err.join('')).toMatch(/^error: no output named 'jobs\.0\.logGrup': did you mean jobs\.0\.logGroup\?\n/);
     expect(await cli(s, 'outputs')).toBe(0);
     expect(out.join('')).toMatch(/^batchctl outputs: stack sample-batch in ap-northeast-1 \(account 123456789012\), from the state .*\nrepositoryUri\s+123456789012\.dkr\.ecr/);
   });
 
+  it('before up: exit 2 saying there is no stack yet, not a table of dashes (from the state, and --live)', async () => {
+    const s = scratch();
+    for (const args of [['outputs'], ['outputs', 'repositoryUri'], ['--json', 'outputs']]) {
+      expect(await cli(s, ...args), args.join(' ')).toBe(2);
+      expect(err.join('')).toContain(`error: no stack sample-batch yet: its state ${s.statePath} records no resource\nhint: create it with \`batchctl up\``);
+      expect(out.join('')).not.toMatch(/^repositoryUri/m);
+    }
+    expect(await cli(s, 'outputs', '--live')).toBe(2);
+    expect(err.join('')).toBe('error: no stack sample-batch yet: nothing of it exists in ap-northeast-1 (account 123456789012)\nhint: create it with `batchctl up`\n');
+    expect(fake.core.count({ mutating: true })).toBe(0);
+  });
+
   it('--live looks the resources up: one deleted behind batchctl\'s back is gone, though the state still names it', async () => {
     const s = scratch();
-    expect(await cli(s, 'up')).toBe(0);
+    expect(await cli(s, 'up', '--yes')).toBe(0);
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(s, '--json', 'outputs')).toBe(0);
     expect(json().logGroups).toEqual(['/ecs/SampleBatch']);

@@ -133,9 +133,22 @@ describe('batchctl push', () => {
   it('a failing step is named with its exit code (exit 1) and later steps do not run', async () => {
     process.env.FAKE_DOCKER_FAIL = 'login';
     expect(await cli('push')).toBe(1);
-    expect(err.join('')).toContain('error: docker login failed (exit code 17)');
+    expect(err.join('')).toContain('error: docker login failed (exit code 17)\nhint: docker\'s own output above says why the login failed: fix that, then run `batchctl push` again (`docker version` checks that docker works)\n');
     expect(calls().map((x) => x.argv[0])).toEqual(['build', 'login']);
     expect(err.join('') + out.join('')).not.toContain(PASSWORD);
+  });
+
+  it('docker without its daemon: the build fails with docker\'s words, and the hint says to start Docker', async () => {
+    installDocker(`process.stderr.write('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\\n');
+process.exit(1);
+`);
+    expect(await cli('push')).toBe(1);
+    expect(err.join('')).toContain([
+      'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+      'error: docker build failed (exit code 1)',
+      'hint: the Docker daemon is not running: start Docker (Docker Desktop, or `sudo systemctl start docker`), check with `docker version`, then run `batchctl push` again',
+      '',
+    ].join('\n'));
   });
 
   it('redacts the password if docker ever echoes it', async () => {

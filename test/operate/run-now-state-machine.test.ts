@@ -23,6 +23,8 @@ async function stack(lines: string[], engine: 'rule' | 'scheduler' = 'rule'): Pr
   if (engine === 'scheduler') setEngine(s, 'scheduler');
   s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n${lines.map((l) => `  ${l}\n`).join('')}`));
   await upOn(s);
+  // Pushed, as `batchctl push` would: run-now refuses a run whose image is missing.
+  fake.ecr.addImage('sample-batch', 'latest');
   fake.ecs.taskTimings = { provisioningMs: 3000, pendingMs: 4000, runningMs: 20_000 };
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   return { f: fake, s };

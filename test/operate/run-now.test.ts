@@ -22,6 +22,8 @@ async function stack(): Promise<{ fake: FakeAws; s: Scratch }> {
   fake = createFakeAws();
   const s = scratch();
   await upOn(s);
+  // Pushed, as `batchctl push` would: run-now refuses a run whose image is missing.
+  fake.ecr.addImage('sample-batch', 'latest');
   fake.ecs.taskTimings = { provisioningMs: 3000, pendingMs: 4000, runningMs: 20_000 };
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   return { fake, s };

@@ -51,7 +51,7 @@ describe('two up runs from two processes on one S3 state', () => {
     fake.s3.addBucket(STATE_BUCKET, { versioning: 'Enabled' });
     served = await serveFake(fake, { waitForClients: 2 });
     const s = scratch();
-    const args = ['-c', s.configPath, '--state', STATE, 'up'];
+    const args = ['-c', s.configPath, '--state', STATE, 'up', '--yes'];
     const runs = await Promise.all([cli(served.url, args), cli(served.url, args)]);
 
     expect(runs.map((r) => r.code).sort(), runs.map((r) => r.stderr).join('\n---\n')).toEqual([0, 2]);

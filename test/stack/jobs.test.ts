@@ -141,6 +141,7 @@ describe('three jobs in one stack', () => {
     const f = fresh();
     const s = scratch(withJobs('lister', 'report', 'cleanup'));
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
     const opts = { configPath: s.configPath, statePath: s.statePath, reporter: reporter(), wait: false };
     const r = await runNow({ ...opts, job: 'report' });
     expect(r.job).toBe('report');
@@ -190,6 +191,7 @@ describe('logs, status and outputs per job', () => {
     vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = scratch(withJobs('lister', 'report', 'cleanup'));
     await settleWithFakeTimers(upOn(s));
+    f.ecr.addImage('sample-batch', 'latest');
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
     f.ecs.taskLogLines = [{ afterMs: 500, message: 'start' }, { afterMs: 1500, message: 'done' }];
     for (const job of ['lister', 'report']) {

@@ -101,6 +101,7 @@ describe('mode public', () => {
     const s = scratch();
     setMode(s, 'public');
     await settleWithFakeTimers(upOn(s));
+    f.ecr.addImage('sample-batch', 'latest');
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 120_000 };
     const run = await runNow({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), wait: false });
     const [vpc] = ours(f.ec2.vpcs);

@@ -135,7 +135,7 @@ describe('a config colliding with another stack', () => {
     expect(plan.out).toMatch(/up would refuse before changing anything: \d+ conflicts/);
 
     f.core.resetCalls();
-    const up = await cli('-c', second.configPath, '--state', second.statePath, 'up');
+    const up = await cli('-c', second.configPath, '--state', second.statePath, 'up', '--yes');
     expect(up.code).toBe(2);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual([]);
     expect(up.err).toMatch(/carries the tag of stack 'sample-batch'/);
@@ -160,7 +160,7 @@ describe('a config colliding with another stack', () => {
     expect(plan.code).toBe(2);
     expect(plan.out).toMatch(/CloudWatch log group \/ecs\/SampleBatch \(log-group\) already exists but has no batchctl:stack tag: it is not part of stack 'sample-batch'/);
     f.core.resetCalls();
-    expect((await cli('-c', s.configPath, '--state', s.statePath, 'up')).code).toBe(2);
+    expect((await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).code).toBe(2);
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 
@@ -170,7 +170,7 @@ describe('a config colliding with another stack', () => {
     s.editConfig((t) => t.replace('vpcCidr: 192.168.0.0/16', 'vpcCidr: 10.10.0.0/16'));
     expect((await cli('-c', s.configPath, '--state', s.statePath, 'plan')).code).toBe(2);
     f.core.resetCalls();
-    expect((await cli('-c', s.configPath, '--state', s.statePath, 'up')).code).toBe(2);
+    expect((await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).code).toBe(2);
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 });

@@ -40,7 +40,7 @@ const logs = () => new CloudWatchLogsClient({ region });
 async function expectRefused(s: Scratch, moved: RegExp[]): Promise<string> {
   const stateBefore = existsSync(s.statePath) ? readFileSync(s.statePath, 'utf8') : undefined;
   fake.core.resetCalls();
-  expect(await cli(s, 'up', planPath(s))).toBe(2);
+  expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);
   const text = err.join('');
   expect(text).toMatch(/^error: the saved plan .*plan\.json \([0-9a-f]{12}, made .*\) no longer matches the stack: \d+ changes? since it was made; nothing was changed\n/);
   for (const m of moved) expect(text).toMatch(m);
@@ -138,7 +138,7 @@ describe('an untouched saved plan applies exactly its changes', () => {
     await expectRefused(s, [/state: .* was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\): another run applied first/]);
   });
 
-  it('on an empty account: every planned create is made, and no more', async () => {
+  it('on an empty account: every planned create is made (bucket settings a new bucket already has are not written again), and no more', async () => {
     const s = scratch();
     expect(await cli(s, 'plan', '--out', planPath(s)), err.join('')).toBe(0);
     const saved = savedPlan(s);
@@ -147,8 +147,10 @@ describe('an untouched saved plan applies exactly its changes', () => {
     fake.core.resetCalls();
     const applied = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), planFile: planPath(s) });
     expect(applied.events.map((e) => e.key).sort()).toEqual(saved.resources.map((p) => p.key).sort());
-    // Nothing is read back between the assessment and its create: a new bucket's settings are set as planned.
+    // Every planned create is counted created, as the plan counted it, and nothing is read back between the
+    // assessment and its create; S3 gives a new bucket these three settings, so they are not written.
     expect(applied.events.every((e) => e.action === 'created')).toBe(true);
+    expect(fake.core.count({ op: 'PutPublicAccessBlock' }) + fake.core.count({ op: 'PutBucketEncryption' }) + fake.core.count({ op: 'PutBucketVersioning' })).toBe(0);
   });
 
   it('a plan with no changes is saved and applied: checked, and nothing is written (the state neither)', async () => {
@@ -158,12 +160,12 @@ describe('an untouched saved plan applies exactly its changes', () => {
     expect(out.join('')).toMatch(/No changes: 43 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/);
     const state = readFileSync(s.statePath, 'utf8');
     fake.core.resetCalls();
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
     expect(fake.core.mutatingCalls()).toEqual([]);
     expect(fake.core.count()).toBeGreaterThan(30);
     expect(readFileSync(s.statePath, 'utf8')).toBe(state);
     // Still valid: nothing moved, the state was not written.
-    expect(await cli(s, 'up', planPath(s))).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s))).toBe(0);
   });
 });
 
@@ -180,7 +182,7 @@ describe('what settles by itself does not move a plan', () => {
     expect(savedPlan(s).resources).toEqual(first.resources);
     fake.sns.confirm('arn:aws:sns:ap-northeast-1:123456789012:sample-batch-alerts', 'a@example.com');
     fake.core.resetCalls();
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 });
@@ -246,7 +248,7 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     // Another run (a laptop, another CI job) adds an endpoint and writes the state.
     const other = s.configPath.replace(/\.yaml$/, '.other.yaml');
     writeFileSync(other, readFileSync(s.configPath, 'utf8').replace('logs, secretsmanager]', 'logs, secretsmanager, sts]'));
-    expect(await io.run('-c', other, '--state', s.statePath, 'up')).toBe(0);
+    expect(await io.run('-c', other, '--state', s.statePath, 'up', '--yes')).toBe(0);
     await expectRefused(s, [
       /^ {2}state: .* was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\): another run applied first$/m,
       /^ {2}vpc-endpoint\/sts: vpce-\w+ was recorded in the state since the plan, not in the plan; up would now delete it$/m,
@@ -257,21 +259,21 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     const s = scratch();
     fake.s3.addBucket('team-state', { versioning: 'Enabled' });
     const state = 's3://team-state/prod.json';
-    expect(await io.run('-c', s.configPath, '--state', state, 'up')).toBe(0);
+    expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes')).toBe(0);
     expect(await io.run('-c', s.configPath, '--state', state, 'plan', '--out', planPath(s))).toBe(0);
     expect(savedPlan(s).state).toMatchObject({ backend: 's3', location: state, version: expect.stringMatching(/^"[0-9a-f]+"$/) });
     s.editConfig((t) => t.replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
-    expect(await io.run('-c', s.configPath, '--state', state, 'up')).toBe(0);
+    expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes')).toBe(0);
     s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
     fake.core.resetCalls();
-    expect(await io.run('-c', s.configPath, '--state', state, 'up', planPath(s))).toBe(2);
+    expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes', planPath(s))).toBe(2);
     expect(err.join('')).toMatch(/^ {2}state: s3:\/\/team-state\/prod\.json was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\)/m);
     // The other run's tag is on every resource now: named per resource.
     expect(err.join('')).toMatch(/^ {2}vpc: tags\.team: \(none\) -> data$/m);
     // Only the lock was taken and released: nothing else written.
     expect(fake.core.mutatingCalls().map((c) => `${c.op} ${(c.input as { Key?: string }).Key}`)).toEqual(['PutObject prod.json.lock', 'DeleteObject prod.json.lock']);
     // Against another state object, the plan is refused too.
-    expect(await io.run('-c', s.configPath, '--state', 's3://team-state/other.json', 'up', planPath(s))).toBe(2);
+    expect(await io.run('-c', s.configPath, '--state', 's3://team-state/other.json', 'up', '--yes', planPath(s))).toBe(2);
     expect(err.join('')).toMatch(/^ {2}state: the plan read s3:\/\/team-state\/prod\.json, this run uses s3:\/\/team-state\/other\.json$/m);
   });
 
@@ -279,7 +281,7 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     const s = scratch();
     await upThenPlan(s);
     fake.ec2.zoneList = [['ap-northeast-1a', 'apne1-az4'], ['ap-northeast-1c', 'apne1-az1'], ['ap-northeast-1d', 'apne1-az2'], ['ap-northeast-1e', 'apne1-az9']];
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
     fake.ec2.serviceNameOverrides.set('logs', 'com.amazonaws.vpce.ap-northeast-1.logs');
     await expectRefused(s, [/^ {2}preflight: endpoint service Interface:logs: com\.amazonaws\.ap-northeast-1\.logs -> com\.amazonaws\.vpce\.ap-northeast-1\.logs$/m]);
   });
@@ -296,7 +298,7 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
       if (call.op === 'UpdateAssumeRolePolicy') fake.iam.roles.get('sample-batch-task')!.inline.set('sample-batch-task', edited);
     });
     fake.core.resetCalls();
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
     expect(fake.core.mutatingCalls().map((c) => c.op)).toEqual(['UpdateAssumeRolePolicy']);
     expect(fake.iam.roles.get('sample-batch-task')!.inline.get('sample-batch-task')).toBe(edited);
     expect(await cli(s, 'plan', '--detailed-exitcode')).toBe(3);
@@ -326,7 +328,7 @@ describe('the plan file', () => {
     const pin = savedPlan(s).resources.find((p) => p.key === 'secret/value')!;
     expect(pin.changes).toEqual([{ field: 'value', from: '(sensitive)', to: '(sensitive)', sensitive: true }]);
     // Applied, the value desired is written (and the plan never saw it).
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
   });
 
   it('`plan --out --json` still prints the plan, with where it was saved; --detailed-exitcode still says 3', async () => {
@@ -361,11 +363,11 @@ describe('the plan file', () => {
     for (const [name, edit, message] of cases) {
       writeFileSync(planPath(s), JSON.stringify(edit(JSON.parse(good))));
       fake.core.resetCalls();
-      expect(await cli(s, 'up', planPath(s)), name).toBe(2);
+      expect(await cli(s, 'up', '--yes', planPath(s)), name).toBe(2);
       expect(err.join(''), name).toMatch(message);
       expect(fake.core.calls, name).toEqual([]);
     }
-    expect(await cli(s, 'up', join(s.dir, 'missing.json'))).toBe(2);
+    expect(await cli(s, 'up', '--yes', join(s.dir, 'missing.json'))).toBe(2);
     expect(err.join('')).toMatch(/cannot read the saved plan .*missing\.json: no such file/);
   });
 
@@ -374,7 +376,7 @@ describe('the plan file', () => {
     expect(await cli(s, 'plan', '--out', planPath(s))).toBe(0);
     s.editConfig((t) => t.replace('stack: sample-batch', 'stack: other-batch'));
     fake.core.resetCalls();
-    expect(await cli(s, 'up', planPath(s))).toBe(2);
+    expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);
     expect(err.join('')).toMatch(/^error: the saved plan .*plan\.json is for stack 'sample-batch' in ap-northeast-1 \(account 123456789012\), but this config and these credentials are stack 'other-batch' in ap-northeast-1 \(account 123456789012\)\n/);
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
@@ -385,13 +387,13 @@ describe('the plan file', () => {
     const held = await new LocalStateBackend(s.statePath).lock({ command: 'batchctl up' });
     try {
       fake.core.resetCalls();
-      expect(await cli(s, 'up', planPath(s))).toBe(2);
+      expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);
       expect(err.join('')).toMatch(new RegExp(`is locked by 'batchctl up' .*lock id ${held.info.id}`));
       expect(fake.core.mutatingCalls()).toEqual([]);
     } finally {
       await held.release();
     }
-    expect(await cli(s, 'up', planPath(s)), err.join('')).toBe(0);
+    expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
   });
 });
 

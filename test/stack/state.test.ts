@@ -39,7 +39,7 @@ describe('local state beside the config', () => {
     const s = scratch();
     const elsewhere = mkdtempSync(join(tmpdir(), 'cwd-'));
     process.chdir(elsewhere);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8')).stack).toBe(STACK);
     expect(existsSync(join(elsewhere, '.batchctl'))).toBe(false);
   });
@@ -48,7 +48,7 @@ describe('local state beside the config', () => {
     const s = scratch();
     const elsewhere = mkdtempSync(join(tmpdir(), 'cwd-'));
     const old = join(elsewhere, '.batchctl', `${STACK}.state.json`);
-    expect(await cli('-c', s.configPath, '--state', old, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', old, 'up', '--yes')).toBe(0);
     const text = readFileSync(old, 'utf8');
     process.chdir(elsewhere);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
@@ -62,7 +62,7 @@ describe('local state beside the config', () => {
 
   it('an old copy identical to the state beside the config is removed; a different one is named and left alone', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const elsewhere = mkdtempSync(join(tmpdir(), 'cwd-'));
     const old = join(elsewhere, '.batchctl', `${STACK}.state.json`);
     mkdirSync(join(elsewhere, '.batchctl'));
@@ -87,7 +87,7 @@ describe('local state beside the config', () => {
       if (!asUser.uid) chmodSync(s.dir, 0o555);
       const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
         // Asynchronously: the fake it calls is served by this process.
-        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up'], {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up', '--yes'], {
           cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: served.url }, stdio: ['ignore', 'ignore', 'pipe'], ...asUser,
         });
         let stderr = '';
@@ -108,7 +108,7 @@ describe('local state beside the config', () => {
     const s = scratch();
     mkdirSync(join(s.dir, '.batchctl'));
     writeFileSync(besideConfig(s), 'null');
-    expect(await cli('-c', s.configPath, 'up')).toBe(2);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(2);
     expect(err.join('')).toBe(`error: the state ${besideConfig(s)} is not a JSON object (it is null)\nhint: restore it from a backup (S3 versioning keeps every write), or move it aside: \`up\` finds existing resources by their tags and writes a new one\n`);
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
@@ -118,7 +118,7 @@ describe('state in S3', () => {
   it('state.s3 in the config: up writes the object and releases the lock; plan warns while versioning is off', async () => {
     const s = scratch();
     withS3State(s);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     expect(Object.keys(JSON.parse(inS3()!).resources)).toHaveLength(43);
     expect(fake.s3.objectText('team-state', 'batchctl/sample.json.lock')).toBeUndefined();
     expect(existsSync(besideConfig(s))).toBe(false);
@@ -137,10 +137,10 @@ describe('state in S3', () => {
     fake.s3.addObject('team-state', 'batchctl/sample.json.lock', JSON.stringify({
       id: '0123456789ab', command: 'batchctl up', user: 'ci', host: 'runner-3', pid: 77, startedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
     }));
-    expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up')).toBe(2);
+    expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes')).toBe(2);
     expect(err.join('')).toMatch(/^error: the state s3:\/\/team-state\/batchctl\/sample.json is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
     expect(fake.core.count({ mutating: true })).toBe(1); // its refused lock attempt
-    expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--force-unlock', '0123456789ab')).toBe(0);
+    expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes', '--force-unlock', '0123456789ab')).toBe(0);
     expect(err.join('')).toMatch(/^warning: removed lock 0123456789ab \('batchctl up' on runner-3, pid 77/);
     expect(JSON.parse(inS3()!).stack).toBe(STACK);
   });
@@ -155,7 +155,7 @@ describe('state in S3', () => {
 describe('state migrate', () => {
   it('local -> S3 -> local: the old place only says where the state went, and commands pointed there stop', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const local = readFileSync(besideConfig(s), 'utf8');
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
     expect(out.join('')).toBe([
@@ -170,7 +170,7 @@ describe('state migrate', () => {
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({ schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/) });
 
     // Until the config says so, commands still pointed at the old place stop instead of starting afresh.
-    expect(await cli('-c', s.configPath, 'up')).toBe(2);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(2);
     expect(err.join('')).toMatch(new RegExp(`^error: the state ${besideConfig(s)} was moved to ${S3_STATE} on \\S+ by arn:aws:\\S+\\nhint: point the config at it: state: \\{ s3: \\{ bucket: team-state, key: batchctl/sample.json \\} \\}`));
     withS3State(s);
     fake.s3.buckets.get('team-state')!.versioning = 'Enabled';
@@ -188,7 +188,7 @@ describe('state migrate', () => {
 
   it('an interrupted migration leaves one authoritative state; running it again finishes it', async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     fake.core.inject({ kind: 'error', code: 'InternalError', status: 500, times: 1, match: (c) => c.op === 'PutObject' && c.input.Key === 'batchctl/sample.json' });
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(1);
     expect(inS3()).toBeUndefined();
@@ -208,7 +208,7 @@ describe('state migrate', () => {
     const s = scratch();
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(2);
     expect(err.join('')).toMatch(/there is no state at .* to move/);
-    expect(await cli('-c', s.configPath, 'up')).toBe(0);
+    expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     fake.s3.addObject('team-state', 'batchctl/sample.json', readFileSync(besideConfig(s), 'utf8'));
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(2);
     expect(err.join('')).toMatch(/a state already exists at s3:\/\/team-state\/batchctl\/sample.json: refusing to overwrite it/);

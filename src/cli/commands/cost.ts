@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
-import { formatSeconds, table } from './status.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { DURATION_FORMS } from '../../base/duration.js';
+import { formatSeconds, table } from '../lib/run-text.js';
 import type { CostReport } from '../../info/cost.js';
 import { usd } from '../../model/pricing.js';
 
@@ -104,7 +105,7 @@ export function renderCost(c: CostReport): string[] {
     '',
     `Total per month: ${usd(c.monthlyTotal)}`,
     ...(f.interfaceEndpoints
-      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; scheduled runs fail until \`batchctl up\` restores them.`]
+      ? [`batchctl down --endpoints saves ${price(c.downEndpointsSaves.hourly)}/h (${usd(c.downEndpointsSaves.monthly)}/month) while the endpoints are down; it pauses the schedules meanwhile (no run fails), and the \`batchctl up\` that restores the endpoints resumes them.`]
       : []),
     '',
     ...renderModes(c),
@@ -137,13 +138,13 @@ export function registerCost(program: Command): void {
   program
     .command('cost')
     .description('estimate the stack\'s fixed cost, the cost of one run and per month, and what `down --endpoints` saves')
-    .option('--duration <time>', 'run duration: 30s, 5m, 1h or seconds (default: median of the recent runs, else 5m)')
+    .option('--duration <time>', `run duration, 1s to 365d: ${DURATION_FORMS} (default: median of the recent runs, else 5m)`)
     .action(async (opts: { duration?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runCost }, { WarningsReporter }] = await Promise.all([import('../../info/cost.js'), import('../lib/output.js')]);
         const report = await runCost({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), duration: opts.duration,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), duration: opts.duration,
         });
         if (flags.json) process.stdout.write(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
         else process.stdout.write(renderCost(report).join('\n') + '\n');

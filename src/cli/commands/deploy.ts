@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import type { DeployReport, DeployResult } from '../../releases/deploy.js';
 
 /** The digest part of an image reference, shortened for a line (`sha256:4c0b7e1d9a3f`). */
@@ -31,8 +31,8 @@ export function registerDeploy(program: Command): void {
       runCommand(cmd, async (flags) => {
         const [{ runDeploy }, { WarningsReporter }] = await Promise.all([import('../../releases/deploy.js'), import('../lib/output.js')]);
         const report: DeployReport = await runDeploy({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, forceUnlock: opts.forceUnlock, reporter: new WarningsReporter(), job, tag: opts.tag, digest: opts.digest,
+          ...stackOptions(flags),
+          forceUnlock: opts.forceUnlock, reporter: new WarningsReporter(), job, tag: opts.tag, digest: opts.digest,
         });
         process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...report }, null, 2) + '\n' : renderDeploy(report.results).join('\n') + '\n');
         return 0;

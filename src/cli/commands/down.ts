@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { askYesNo } from '../lib/confirm.js';
 import { EXIT_CANCELLED } from '../lib/errors.js';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from '../lib/output.js';
 import type { ResourceAction } from '../../engine/reporter.js';
 import type { DownReport, EndpointSaving } from '../../stack/down.js';
@@ -15,8 +16,8 @@ export function registerDown(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--force', 'also delete data: bucket objects (every version), repository images; delete the secret without a recovery window')
     .option('--keep-logs', 'keep the log group and its events (a later `down` without it deletes the group)')
-    .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', recoveryWindow, 7)
-    .option('--parallel <n>', 'deletions in flight at once (mutating calls are paced per AWS throttling bucket whatever the number)', positiveInt('--parallel'), 64)
+    .option('--recovery-window <days>', 'days the secret stays recoverable, 7 to 30', countFlag('--recovery-window', 7, 30, 'the days Secrets Manager allows'), 7)
+    .option('--parallel <n>', 'deletions in flight at once, 1 to 256 (mutating calls are paced per AWS throttling bucket whatever the number)', countFlag('--parallel', 1, PARALLEL_MAX), 64)
     .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
     .action(async (opts: { endpoints?: boolean; yes?: boolean; force?: boolean; keepLogs?: boolean; recoveryWindow: number; parallel: number; forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
@@ -26,8 +27,8 @@ export function registerDown(program: Command): void {
         let report: DownReport;
         try {
           report = await runDown({
-            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
+            ...stackOptions(flags),
+            forceUnlock: opts.forceUnlock, reporter, parallel: opts.parallel,
             endpointsOnly: opts.endpoints, force: opts.force, yes: opts.yes, recoveryWindowDays: opts.recoveryWindow, keepLogs: opts.keepLogs,
             interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
             confirm: (lines) => {
@@ -60,16 +61,6 @@ export function registerDown(program: Command): void {
         return report.declined ? EXIT_CANCELLED : 0;
       }),
     );
-}
-
-function recoveryWindow(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 7 || n > 30) {
-    // Thrown inside commander's parser: commander prints it and exits 1; keep our exit code 2.
-    process.stderr.write(`error: --recovery-window takes a whole number of days from 7 to 30 (got '${v}')\n`);
-    process.exit(2);
-  }
-  return n;
 }
 
 /** "Delete these 35 resources? [y/N]" on the terminal: the lines, then the question. */

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { sinceFlag } from '../lib/flags.js';
+import { parseSince, SINCE_HELP, SINCE_RANGE } from '../../base/duration.js';
 import type { HistoryEntry, HistoryReport } from '../../runs/history.js';
-import { formatSeconds, table } from './status.js';
+import { formatSeconds, stopReasonText, table, utcTime } from '../lib/run-text.js';
 
-/** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
-const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
 
 /** The digest's first 12 hex characters (as `docker images` shows it), or `-`. */
 const shortDigest = (d: string | undefined) => (d ? d.replace(/^sha256:/, '').slice(0, 12) : '-');
@@ -14,20 +14,19 @@ function endText(e: HistoryEntry): string {
   if (e.result === 'missed') return e.reason ?? '';
   if (e.result === 'running') return e.attempts && e.attempts.length > 1 ? `attempt ${e.attempts.length} ${e.stoppedAt ? 'waiting to retry' : 'running'}` : '';
   const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts)` : '';
-  // A clean exit's reason is always "Essential container in task exited": only failures need the text.
-  return (e.exitCode === 0 || !e.stoppedReason ? e.stopCode ?? '' : `${e.stopCode ?? ''}: ${e.stoppedReason}`) + tries;
+  return stopReasonText(e) + tries;
 }
 
 /** The plain-text rendering: one line per run or missed time, newest first, then the notes. */
 export function renderHistory(r: HistoryReport): string[] {
   const several = r.jobs.length > 1;
-  const out = [`History of ${several ? `stack ${r.stack}` : `job ${r.jobs[0]}`} since ${utc(r.since)} UTC (${r.region}): ${count(r)}`];
+  const out = [`History of ${several ? `stack ${r.stack}` : `job ${r.jobs[0]}`} since ${utcTime(r.since)} UTC (${r.region}): ${count(r)}`];
   if (r.entries.length) {
     out.push(...table([
       [...(several ? ['JOB'] : []), 'RESULT', 'TRIGGER', 'SCHEDULED', 'STARTED', 'STOPPED', 'DURATION', 'EXIT', 'TASK', 'IMAGE', 'STOP'],
       ...r.entries.map((e) => [
         ...(several ? [e.job] : []),
-        e.result, e.trigger, utc(e.scheduledTime), utc(e.startedAt), utc(e.stoppedAt),
+        e.result, e.trigger, utcTime(e.scheduledTime), utcTime(e.startedAt), utcTime(e.stoppedAt),
         e.durationSeconds !== undefined ? formatSeconds(e.durationSeconds) : '-',
         e.exitCode !== undefined ? String(e.exitCode) : '-',
         e.shortId ?? '-', shortDigest(e.imageDigest), endText(e),
@@ -52,14 +51,14 @@ export function registerHistory(program: Command): void {
     .command('history')
     .argument('[job]', 'one job (default: every job of the stack)')
     .description('list runs newest first (trigger, scheduled time, start, stop, exit code, image) and scheduled times that produced no run, beyond the hour ECS keeps stopped tasks')
-    .option('--since <when>', 'how far back: a duration (30m, 24h, 7d, 2w) or an ISO date (2026-11-28, 2026-11-28T03:00:00Z)', '7d')
-    .action(async (job: string | undefined, opts: { since: string }, cmd: Command) =>
+    .option('--since <when>', `how far back: ${SINCE_HELP} (default: 7d)`, sinceFlag('--since', SINCE_RANGE))
+    .action(async (job: string | undefined, opts: { since?: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [{ runHistory, parseSince }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
-        const since = parseSince(opts.since, new Date());
+        const [{ runHistory }, { WarningsReporter }] = await Promise.all([import('../../runs/history.js'), import('../lib/output.js')]);
+        const since = new Date(opts.since ?? parseSince('7d', '--since', Date.now(), SINCE_RANGE));
         const report = await runHistory({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), job, since,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), job, since,
         });
         process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...report }, null, 2) + '\n' : renderHistory(report).join('\n') + '\n');
         return 0;

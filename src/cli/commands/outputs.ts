@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
-import { table } from './status.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { table } from '../lib/run-text.js';
 import type { Outputs, OutputsReport } from '../../info/outputs.js';
 
 /** One value as a script wants it: strings raw, lists comma-separated, objects as JSON. */
@@ -38,13 +38,22 @@ export function registerOutputs(program: Command): void {
           import('../../info/outputs.js'), import('../lib/output.js'), import('../../base/errors.js'),
         ]);
         const r = await runOutputs({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), live: opts.live,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), live: opts.live,
         });
         if (name) {
           const value = name.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), r.outputs);
           if (value === undefined) {
-            throw new UserError(`no output named '${name}'`, `one of: ${Object.keys(r.outputs).join(', ')} (jobs.<n>.<field> for a job's)`);
+            const { nearest } = await import('../../base/suggest.js');
+            const names = [
+              ...Object.keys(r.outputs).filter((k) => k !== 'jobs'),
+              ...r.outputs.jobs.flatMap((j, i) => Object.keys(j).map((k) => `jobs.${i}.${k}`)),
+            ];
+            const near = nearest(name, names);
+            throw new UserError(
+              `no output named '${name}'${near ? `: did you mean ${near}?` : ''}`,
+              `one of: ${Object.keys(r.outputs).filter((k) => k !== 'jobs').join(', ')}, or jobs.<n>.<field> for a job's (${Object.keys(r.outputs.jobs[0] ?? {}).join(', ')})`,
+            );
           }
           if (value === null || (Array.isArray(value) && !value.length)) {
             throw new UserError(`${name} has no value: the resource does not exist${opts.live ? '' : ' in the state'}`, 'run `batchctl up` (or `batchctl outputs --live` to look it up in AWS)');

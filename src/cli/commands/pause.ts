@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import type { PauseReport, PauseResult } from '../../runs/pause.js';
 import type { PauseMark } from '../../model/pause.js';
 
@@ -36,8 +36,8 @@ export function registerScheduleCommand(program: Command, name: 'pause' | 'resum
         const [core, { WarningsReporter }] = await Promise.all([import('../../runs/pause.js'), import('../lib/output.js')]);
         const reporter = new WarningsReporter();
         const report = await (name === 'pause' ? core.runPause : core.runResume)({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, job,
+          ...stackOptions(flags),
+          forceUnlock: opts.forceUnlock, reporter, job,
         });
         process.stdout.write(flags.json
           ? JSON.stringify({ ok: true, ...report, warnings: reporter.warnings }, null, 2) + '\n'

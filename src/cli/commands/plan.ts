@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
-import { fmt } from '../../base/format.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
+import { planEntryLines, planSummary } from '../lib/plan-text.js';
 
 /** Exit code of `plan --fail-on-changes` when `up` would change something (0, 1 and 2 are taken). */
 export const EXIT_CHANGES_PENDING = 3;
-
-const MARK = { create: '+', update: '~', replace: '!', unchanged: '=', error: 'x', delete: '-', forget: '.' } as const;
 
 /** `batchctl plan`: what `up` would change, field by field, without changing anything. */
 export function registerPlan(program: Command): void {
@@ -17,15 +16,15 @@ export function registerPlan(program: Command): void {
     // Terraform's name for the same thing; Terraform exits 2 for changes, but 2 is our user-error code.
     .option('--detailed-exitcode', `the same as --fail-on-changes (exit ${EXIT_CHANGES_PENDING} with changes pending, 0 without, 1/2 on errors)`)
     .option('--out <file>', 'save the plan for `batchctl up <file>`, which applies exactly it or refuses when anything moved since (not saved when up would refuse it)')
-    .option('--parallel <n>', 'lookups in flight at once', positiveInt('--parallel'), 64)
+    .option('--parallel <n>', 'lookups in flight at once, 1 to 256', countFlag('--parallel', 1, PARALLEL_MAX), 64)
     .action(async (opts: { all?: boolean; failOnChanges?: boolean; detailedExitcode?: boolean; out?: string; parallel: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runPlan }, { WarningsReporter }, { imageWarnings }] = await Promise.all([import('../../stack/plan.js'), import('../lib/output.js'), import('../../model/image-check.js')]);
         const all = opts.all || flags.verbose;
         const reporter = new WarningsReporter();
         const plan = await runPlan({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out,
+          ...stackOptions(flags),
+          reporter, parallel: opts.parallel, checkStateStorage: true, out: opts.out,
         });
         const errors = plan.entries.filter((e) => e.action === 'error');
         const saved = plan.saved ? `Saved the plan as ${plan.saved.path} (${plan.saved.id}): apply exactly it with \`batchctl up ${plan.saved.path}\`.` : undefined;
@@ -50,25 +49,8 @@ export function registerPlan(program: Command): void {
           }, null, 2) + '\n');
         } else {
           const out: string[] = [`batchctl plan: stack ${plan.stack} in ${plan.region} (account ${plan.account})`];
-          for (const e of plan.entries) {
-            const id = e.record?.id ? `  ${e.record.id}` : '';
-            const note = e.external && e.action === 'unchanged' ? '  (read only: batchctl never changes or deletes it)'
-              : e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
-                : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
-            const hasDup = !!e.found?.duplicates?.length;
-            // Yours (mode existing) is always shown: what the stack builds on, and that it stays as it is.
-            if (e.action === 'unchanged' && !all && !hasDup && !e.notes?.length && !e.external) continue;
-            const action = e.external && e.action === 'unchanged' ? 'yours' : e.action;
-            out.push(`${MARK[e.action]} ${action.padEnd(9)} ${e.label.padEnd(26)} ${e.key.padEnd(40)}${id}${note}`.trimEnd());
-            for (const c of e.changes ?? []) out.push(`      ${c.field}: ${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)}`);
-            if (e.error) out.push(`      ${e.error.message}`);
-            for (const n of e.notes ?? []) out.push(`      note: ${n}`);
-          }
-          const c = plan.counts;
-          const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
-          out.push(plan.pending
-            ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ${c.error} errors, ${c.unchanged} unchanged${dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : ''}.`
-            : `No changes: ${c.unchanged} resources match the config.`);
+          out.push(...planEntryLines(plan, { all }));
+          out.push(planSummary(plan));
           if (plan.conflicts.length) out.push(`up would refuse before changing anything: ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} (${plan.conflicts.map((e) => e.key).join(', ')}).`);
           if (saved) out.push(saved);
           // Converging is not running: a stack whose image is missing runs its schedule into failures.

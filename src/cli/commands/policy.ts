@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /** `batchctl policy`: the operator's least-privilege IAM policy for this config. */
 export function registerPolicy(program: Command): void {
@@ -21,8 +21,8 @@ export function registerPolicy(program: Command): void {
         const commands = wanted.includes('all') ? [...POLICY_COMMANDS] : POLICY_COMMANDS.filter((c) => wanted.includes(c));
         const warnings: string[] = [];
         const r = await runPolicy({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: { stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn: (m) => warnings.push(m) },
+          ...stackOptions(flags),
+          reporter: { stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn: (m) => warnings.push(m) },
           commands, account: opts.account,
         });
         if (r.size > POLICY_SIZE_LIMITS.inlinePerRole) {

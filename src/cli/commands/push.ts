@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /** `batchctl push`: build the job image, log in to the stack's ECR repository and push it. */
 export function registerPush(program: Command): void {
@@ -16,8 +16,8 @@ export function registerPush(program: Command): void {
         const [{ runPush }, { WarningsReporter }] = await Promise.all([import('../../releases/push.js'), import('../lib/output.js')]);
         // docker's own output goes to stderr as it arrives, so stdout carries only the result (also with --json).
         const result = await runPush({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), job, context: opts.context, tag: opts.tag, dockerfile: opts.file, deploy: opts.deploy,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), job, context: opts.context, tag: opts.tag, dockerfile: opts.file, deploy: opts.deploy,
         });
         const deployed = result.deployed ? (await import('./deploy.js')).renderDeploy(result.deployed) : [];
         const several = result.images.length > 1 || result.images[0]!.jobs.length > 1;

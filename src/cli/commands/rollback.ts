@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { renderDeploy } from './deploy.js';
 
 /** `batchctl rollback [job]`: return the job to the image deployed before the current one. */
@@ -13,8 +13,8 @@ export function registerRollback(program: Command): void {
       runCommand(cmd, async (flags) => {
         const [{ runRollback }, { WarningsReporter }] = await Promise.all([import('../../releases/deploy.js'), import('../lib/output.js')]);
         const report = await runRollback({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, forceUnlock: opts.forceUnlock, reporter: new WarningsReporter(), job,
+          ...stackOptions(flags),
+          forceUnlock: opts.forceUnlock, reporter: new WarningsReporter(), job,
         });
         process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...report }, null, 2) + '\n' : renderDeploy(report.results).join('\n') + '\n');
         return 0;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../base/errors.js';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 import { formatDuration, outputMode, Spinner } from '../lib/output.js';
 import type { AttemptResult, RunNowResult } from '../../runs/task-run.js';
 import { formatRunDuration as formatRunDurationText } from '../../config/run-policy.js';
@@ -79,8 +79,9 @@ export function registerRunNow(program: Command): void {
     .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
     .option('--no-wait', 'print the task ARN (or the execution ARN) and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
+    .option('--force', 'start even when the run would fail before its container starts (its image missing, the interface endpoints down)')
     .option('--direct', "a job with a timeout or retries: run its task directly, without its state machine's timeout and retries")
-    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean }, cmd: Command) =>
+    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean; force?: boolean }, cmd: Command) =>
       runCommand(cmd, async (flags, interrupt) => {
         const command = opts.command === undefined ? undefined : parseCommand(opts.command);
         const env = parseEnv(opts.env);
@@ -96,8 +97,8 @@ export function registerRunNow(program: Command): void {
         let result;
         try {
           result = await runNow({
-            configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-            statePath: flags.state, reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap,
+            ...stackOptions(flags),
+            reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap, force: opts.force,
             direct: opts.direct, signal: interrupt.signal,
             onStarted: (r) => {
               interrupt.nextSteps(() => detachLines(r));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /** `batchctl state migrate --to <place>`: move the state between a local file and S3. */
 export function registerState(program: Command): void {
@@ -14,8 +14,8 @@ export function registerState(program: Command): void {
         const [{ runStateMigrate }, { WarningsReporter }] = await Promise.all([import('../../stack/state-migrate.js'), import('../lib/output.js')]);
         const reporter = new WarningsReporter();
         const r = await runStateMigrate({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, forceUnlock: opts.forceUnlock, reporter, to: opts.to,
+          ...stackOptions(flags),
+          forceUnlock: opts.forceUnlock, reporter, to: opts.to,
         });
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ok: true, ...r, warnings: reporter.warnings }, null, 2) + '\n');

@@ -1,33 +1,17 @@
 import type { Command } from 'commander';
-import { runCommand, positiveInt } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
+import { countFlag } from '../lib/flags.js';
+import { formatSeconds, stopReasonText, table, utcTime } from '../lib/run-text.js';
 import type { ResourceStatus, StatusReport } from '../../runs/status.js';
 import type { RunInfo } from '../../runs/run-info.js';
 import { imageWarnings } from '../../model/image-check.js';
 import { printable } from '../../base/format.js';
 import { formatRunDuration } from '../../config/run-policy.js';
 
-/** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
-export function table(rows: string[][], indent = '  '): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => (indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).trimEnd());
-}
-
-/** Seconds as `45s`, `5m03s`, `1h02m`. */
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
-const utc = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
-
 function stopText(r: RunInfo): string {
   if (r.timedOut) return `timed out (task.timeout): ${[r.stopCode, r.stoppedReason].filter(Boolean).join(': ')}`;
   if (r.lastStatus !== 'STOPPED') return '';
-  // A clean exit's reason is always "Essential container in task exited": only failures need the text.
-  return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
+  return stopReasonText(r);
 }
 
 /** The alerts block: where failed runs are reported and which recipients still have to confirm. */
@@ -56,11 +40,14 @@ export function renderNetwork(s: Pick<StatusReport, 'network'>): string[] {
  * The resources block. Quiet (the default): the counts, then only what needs attention (missing,
  * drifted, errors, stale, duplicates or notes); the healthy ones are a count. `verbose`: every resource.
  */
-export function renderResources(s: Pick<StatusReport, 'resources' | 'counts'>, opts: { verbose?: boolean } = {}): string[] {
+export function renderResources(s: Pick<StatusReport, 'resources' | 'counts' | 'total'>, opts: { verbose?: boolean } = {}): string[] {
   const c = s.counts;
   const out: string[] = [];
-  // The jobs' task definitions, roles and targets are plan's: status stays at a call or so per job.
-  out.push(`Resources: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''} (shared, and each job's rule or schedule; \`batchctl plan\` checks the rest)`);
+  // The total is plan's, up's and down's count; the jobs' task definitions, roles and targets are plan's
+  // to check: status stays at a call or so per job.
+  const checked = s.resources.filter((r) => r.state !== 'stale').length;
+  out.push(`Resources: ${s.total} in the stack, ${checked} checked here: ${c.present} present, ${c.missing} missing, ${c.drifted} drifted, ${c.error} errors${c.stale ? `, ${c.stale} stale` : ''}`
+    + (checked < s.total ? ` (each job's roles, task definition and target: \`batchctl plan\`)` : ''));
   const healthy = (r: ResourceStatus) => r.state === 'present' && !r.duplicates?.length && !r.notes?.length;
   const listed = opts.verbose ? s.resources : s.resources.filter((r) => !healthy(r));
   if (listed.length) {
@@ -106,7 +93,7 @@ export function renderStatus(s: StatusReport, opts: { verbose?: boolean } = {}):
       [...(several ? ['JOB'] : []), 'TASK', 'TRIGGER', 'STARTED (UTC)', 'STOPPED (UTC)', 'DURATION', 'STATUS', 'EXIT', ...(attempts ? ['ATTEMPTS'] : []), 'STOP'],
       ...s.runs.map((r) => [
         ...(several ? [r.job] : []),
-        r.shortId, r.trigger, utc(r.startedAt), utc(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
+        r.shortId, r.trigger, utcTime(r.startedAt), utcTime(r.stoppedAt), r.durationSeconds === undefined ? '-' : formatSeconds(r.durationSeconds),
         r.lastStatus, r.exitCode === undefined ? '-' : String(r.exitCode), ...(attempts ? [r.attempts === undefined ? '-' : String(r.attempts)] : []), stopText(r),
       ]),
     ]));
@@ -129,7 +116,7 @@ export function renderDeadLetters(s: Pick<StatusReport, 'deadLetters' | 'jobs'>)
     const e = j.deadLetters;
     if (!e?.count) continue;
     const n = e.newest;
-    const due = n?.scheduledTime ? `run due ${utc(n.scheduledTime)}` : `dead-lettered ${utc(n?.sentAt)}`;
+    const due = n?.scheduledTime ? `run due ${utcTime(n.scheduledTime)}` : `dead-lettered ${utcTime(n?.sentAt)}`;
     const why = n ? `${n.errorCode ?? 'error'}${n.errorMessage ? `: ${printable(n.errorMessage, 160)}` : ''}` : '';
     out.push(`    ${j.job}: ${e.count}; newest: ${due}, ${why}`);
   }
@@ -144,10 +131,10 @@ const IMAGE_STATE = { present: 'pushed', missing: 'MISSING', unchecked: 'not che
 /** A run in one cell: `2026-11-28 00:30:15 exit 0 (2m03s)`, `RUNNING since ...`, or `-`. */
 function lastRunText(r: RunInfo | undefined): string {
   if (!r) return '-';
-  if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utc(r.startedAt ?? r.createdAt)}`;
+  if (r.lastStatus !== 'STOPPED') return `${r.lastStatus} since ${utcTime(r.startedAt ?? r.createdAt)}`;
   const exit = r.timedOut ? 'timed out' : r.exitCode === undefined ? r.stopCode ?? 'no exit code' : `exit ${r.exitCode}`;
   const tries = r.attempts !== undefined && r.attempts > 1 ? `, ${r.attempts} attempts` : '';
-  return `${utc(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)}${tries})`}`;
+  return `${utcTime(r.startedAt ?? r.createdAt)} ${exit}${r.durationSeconds === undefined ? '' : ` (${formatSeconds(r.durationSeconds)}${tries})`}`;
 }
 
 /**
@@ -179,7 +166,7 @@ export function renderJobs(s: StatusReport): string[] {
       const sc = j.schedule;
       const zone = sc.engine === 'scheduler' && sc.timezone !== 'UTC' ? ` ${sc.timezone}` : '';
       const where = sc.source === 'config' ? ` (not created: the ${sc.engine === 'scheduler' ? 'schedule' : 'rule'} does not exist yet)` : '';
-      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', IMAGE_STATE[j.image.state], sc.next[0] && !sc.paused ? utc(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
+      return [j.job, `${sc.expression}${zone}${where}`, sc.paused ? 'PAUSED' : sc.enabled ? 'yes' : 'DISABLED', IMAGE_STATE[j.image.state], sc.next[0] && !sc.paused ? utcTime(sc.next[0].utc) : '-', lastRunText(j.lastRun)];
     }),
   ]));
   out.push(...renderPaused(s));
@@ -223,11 +210,11 @@ export function renderImages(s: Pick<StatusReport, 'jobs'>): string[] {
     const short = (d: string | null | undefined) => (d ? d.slice(0, 19) : '');
     const tag = i.tag === undefined ? 'the config names the digest'
       : i.tagDigest === null ? `no image tagged ${i.tag}`
-        : i.tagMoved ? `tag ${i.tag} moved since: now ${short(i.tagDigest)} (batchctl deploy${s.jobs.length > 1 ? ` ${j.job}` : ''} runs it)`
+        : i.tagMoved ? `tag ${i.tag} is another image: ${short(i.tagDigest)} (batchctl deploy${s.jobs.length > 1 ? ` ${j.job}` : ''} runs it)`
           : i.deployedDigest ? `tag ${i.tag} still points at it`
             : `tag ${i.tag} is ${short(i.tagDigest)} now`;
     const runs = !i.reference ? 'no task definition yet'
-      : i.deployedDigest ? `${short(i.deployedDigest)} (deployed)`
+      : i.deployedDigest ? `${short(i.deployedDigest)} (deployed${i.deployedTags?.length ? `, tag ${i.deployedTags.join(', ')}` : ''})`
         : `${i.reference.split('/').pop()} (by tag${i.pin === 'digest' ? ': not pinned yet' : ''})`;
     return [j.job, runs, tag];
   });
@@ -240,13 +227,13 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('show which resources exist and match the config, the endpoints, the next scheduled runs and the last runs (read-only)')
-    .option('--runs <n>', 'how many recent runs to show', positiveInt('--runs'), 5)
+    .option('--runs <n>', 'how many recent runs to show, 1 to 100', countFlag('--runs', 1, 100, 'ECS keeps a stopped task for about an hour; older runs are in `batchctl history`'), 5)
     .action(async (opts: { runs: number }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runStatus }, { WarningsReporter }] = await Promise.all([import('../../runs/status.js'), import('../lib/output.js')]);
         const report = await runStatus({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter: new WarningsReporter(), runs: opts.runs,
+          ...stackOptions(flags),
+          reporter: new WarningsReporter(), runs: opts.runs,
         });
         const errors = report.resources.filter((r) => r.state === 'error');
         if (flags.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, ...report }, null, 2) + '\n');

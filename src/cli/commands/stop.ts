@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_CANCELLED } from '../lib/errors.js';
 import { askYesNo } from '../lib/confirm.js';
-import { runCommand } from '../lib/common.js';
+import { runCommand, stackOptions } from '../lib/common.js';
 
 /** `batchctl stop [job]`: stop the running tasks of a job (or every job), asking first on a terminal. */
 export function registerStop(program: Command): void {
@@ -15,8 +15,8 @@ export function registerStop(program: Command): void {
         const [{ runStop }, { WarningsReporter }] = await Promise.all([import('../../runs/stop.js'), import('../lib/output.js')]);
         const reporter = new WarningsReporter();
         const report = await runStop({
-          configPath: flags.config, region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl,
-          statePath: flags.state, reporter, job, yes: opts.yes,
+          ...stackOptions(flags),
+          reporter, job, yes: opts.yes,
           interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
           confirm: (lines) => {
             const n = lines.length - 1;

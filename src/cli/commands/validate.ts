@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCommand } from '../lib/common.js';
+import { configPath, runCommand } from '../lib/common.js';
 
 /** `batchctl validate`: check the config only; no AWS client is loaded, no AWS call made. */
 export function registerValidate(program: Command): void {
@@ -9,16 +9,18 @@ export function registerValidate(program: Command): void {
     .action(async (_opts, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         // The config loader alone: not the stack module, which brings the state and AWS client code.
-        const { loadConfig } = await import('../../config/load.js');
+        const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([import('../../config/load.js'), import('../../aws/profiles.js')]);
         const warnings: string[] = [];
-        const config = await loadConfig(flags.config, {
+        const path = configPath(flags);
+        const config = await loadConfig(path, {
           region: flags.region,
+          profileRegion: profileRegionInForce(flags.profile),
           warn: (m) => { warnings.push(m); process.stderr.write(`warning: ${m}\n`); },
         });
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ok: true, stack: config.stack, region: config.region, warnings }, null, 2) + '\n');
         } else {
-          process.stdout.write(`${flags.config}: ok (stack ${config.stack}, region ${config.region})\n`);
+          process.stdout.write(`${path}: ok (stack ${config.stack}, region ${config.region})\n`);
         }
         return 0;
       }),

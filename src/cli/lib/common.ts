@@ -3,12 +3,17 @@
  * code. Kept free of AWS imports so `--help` stays fast.
  */
 import type { Command } from 'commander';
+import { CONFIG_FILE, findConfig } from '../../config/discover.js';
+import { UserError } from '../../base/errors.js';
+import { printable } from '../../base/format.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { installInterrupt, type Interrupt } from './interrupt.js';
+import { checkFlags } from './flags.js';
 
 /** Flags defined on the program and readable from every command. */
 export interface GlobalFlags {
-  config: string;
+  /** `-c`: left out, the config is found like git finds its repository (`stackOptions`). */
+  config?: string;
   region?: string;
   profile?: string;
   endpointUrl?: string;
@@ -27,6 +32,46 @@ export function globals(cmd: Command): GlobalFlags {
   const all = cmd.optsWithGlobals() as GlobalFlags & { output?: string };
   const { output, ...flags } = all;
   return { ...flags, json: flags.json || output === 'json' };
+}
+
+/** What every stack command passes its operation from the global flags: where the config and state are, and how AWS is reached. */
+export interface StackFlags {
+  configPath: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  statePath?: string;
+}
+
+/**
+ * The one mapping of the global flags to an operation's stack options. The config is `-c`, else
+ * `batch.config.yaml` in the current directory or the nearest one above it.
+ */
+export function stackOptions(flags: GlobalFlags): StackFlags {
+  return { configPath: configPath(flags), region: flags.region, profile: flags.profile, endpointUrl: flags.endpointUrl, statePath: flags.state };
+}
+
+/** The config a command reads: `-c`, else the nearest `batch.config.yaml` (a UserError when there is none). */
+export function configPath(flags: Pick<GlobalFlags, 'config'>, cwd: string = process.cwd()): string {
+  if (flags.config !== undefined) return flags.config;
+  const found = findConfig(cwd);
+  if (!found) {
+    throw new UserError(
+      `no ${CONFIG_FILE} in ${printable(cwd)} or any directory above it`,
+      'create one with `batchctl init` (in the directory the stack is for), or pass -c <file>',
+    );
+  }
+  return found.path;
+}
+
+/** Commands that change the account or the state: they say which config they use when it is not the one here. */
+const CHANGES = new Set(['up', 'down', 'push', 'deploy', 'rollback', 'pause', 'resume', 'stop', 'run-now', 'migrate']);
+
+/** `using ../batch.config.yaml`, for a command that changes things with a config found above the current directory. */
+export function configNotice(command: string, flags: Pick<GlobalFlags, 'config'>, cwd: string = process.cwd()): string | undefined {
+  if (!CHANGES.has(command) || flags.config !== undefined) return undefined;
+  const found = findConfig(cwd);
+  return found && !found.here ? `using ${printable(found.path)} (the stack config of ${printable(found.dir)})` : undefined;
 }
 
 /** `--json --output text` asks for two things: a usage error (exit 2), like an unknown value. */
@@ -60,6 +105,9 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   const interrupt = installInterrupt({ json: flags.json });
   interrupt.nextSteps(() => NEXT_STEPS[cmd.name()] ?? ['hint: nothing was changed']);
   try {
+    checkFlags(cmd.optsWithGlobals());
+    const notice = configNotice(cmd.name(), flags);
+    if (notice) process.stderr.write(notice + '\n');
     const code = await body(flags, interrupt);
     process.exitCode = code ?? 0;
   } catch (err) {
@@ -72,17 +120,4 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   } finally {
     interrupt.dispose();
   }
-}
-
-/** A positive integer flag. */
-export function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      // Thrown inside commander's parser: commander prints it and exits 1; keep our exit code 2.
-      process.stderr.write(`error: ${name} takes a whole number from 1 up (got '${v}')\n`);
-      process.exit(2);
-    }
-    return n;
-  };
 }

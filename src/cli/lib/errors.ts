@@ -36,6 +36,10 @@ export function describeError(err: unknown, debug = false): string[] {
       lines.push(`error: ${e.resource}: ${e.step} failed: ${e.code}: ${e.awsMessage}`);
     } else if (e instanceof Error) {
       lines.push(`error: ${e.message}`);
+      // A failure outside AWS that knows the way out (a docker step) says it too.
+      const hint = (e as { hint?: unknown }).hint;
+      if (typeof hint === 'string' && !hints.has(hint)) lines.push(`hint: ${hint}`);
+      if (typeof hint === 'string') hints.add(hint);
     } else {
       lines.push(`error: ${String(e)}`);
     }

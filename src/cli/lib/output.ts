@@ -23,6 +23,19 @@ export function canAnimate(stream: NodeJS.WriteStream = process.stderr, env: Nod
   return !!stream.isTTY && !env.CI && env.TERM !== 'dumb' && (stream.columns ?? 0) > 0;
 }
 
+/**
+ * Whether colour may be written to this stream (the spinner's is the only colour batchctl writes): the
+ * conventions every CLI shares. FORCE_COLOR wins (`0` or `false` turns colour off); a non-empty NO_COLOR
+ * turns it off (no-color.org); otherwise a terminal that says it has colours (Node's hasColors reads TERM,
+ * NODE_DISABLE_COLORS and the CI variables). ora's colour library reads neither NO_COLOR nor the terminal.
+ */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.FORCE_COLOR !== undefined) return !['0', 'false'].includes(env.FORCE_COLOR);
+  if (env.NO_COLOR) return false;
+  if (!stream.isTTY) return false;
+  return typeof stream.hasColors === 'function' ? stream.hasColors(env) : env.TERM !== 'dumb';
+}
+
 /** The subset of an ora spinner the reporters use. */
 interface OraLike {
   text: string;
@@ -56,7 +69,7 @@ export class Spinner {
 
   static async create(stream: NodeJS.WriteStream = process.stderr): Promise<Spinner> {
     const { default: ora } = await import('ora');
-    return new Spinner(ora({ stream, discardStdin: false }), stream);
+    return new Spinner(ora({ stream, discardStdin: false, color: colorEnabled(stream) ? 'cyan' : false }), stream);
   }
 
   /** False once the terminal cannot show a spinner: callers print plain lines instead. */
@@ -115,6 +128,10 @@ export interface RenderOptions {
 /** A terminal reporter: it can say whether the run's heading was printed (a summary then need not repeat it). */
 export interface TerminalReporter extends Reporter {
   headingShown(): boolean;
+  /** Print the held heading now (before a question that needs it: which stack, which account). */
+  showHeading(): void;
+  /** Stop the spinner until the next step starts (a question is about to be asked). */
+  pause?(): void;
   stop?(): void;
 }
 
@@ -171,6 +188,7 @@ export class PlainReporter implements TerminalReporter {
   }
   warn(message: string): void { process.stderr.write(`warning: ${message}\n`); }
   headingShown(): boolean { return this.heading.wasShown; }
+  showHeading(): void { this.heading.flush(); }
 }
 
 /**
@@ -250,12 +268,16 @@ export async function createTtyReporter(opts: RenderOptions = {}): Promise<Termi
     },
     warn(message) { print(`warning: ${message}`); },
     headingShown() { return heading.wasShown; },
+    showHeading() { heading.flush(); },
+    pause() { spinner.stop(); },
     stop() { spinner.dispose(); },
   };
 }
 
 /** Build the reporter for a mode. */
-export async function createReporter(mode: OutputMode, opts: RenderOptions = {}): Promise<Reporter & { stop?(): void; headingShown?(): boolean }> {
+export async function createReporter(
+  mode: OutputMode, opts: RenderOptions = {},
+): Promise<Reporter & { stop?(): void; pause?(): void; headingShown?(): boolean; showHeading?(): void }> {
   if (mode === 'json') return new JsonReporter();
   if (mode === 'tty') return createTtyReporter(opts);
   return new PlainReporter(undefined, opts);
