@@ -15,7 +15,7 @@ import { createAwsClients } from '../src/aws/clients.js';
 import { existingNetwork, userNetwork } from '../test/helpers/network.js';
 
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
-const PREFLIGHT_OPS = new Set(['DescribeAvailabilityZones', 'DescribeVpcEndpointServices']);
+const PREFLIGHT_OPS = new Set(['DescribeAvailabilityZones', 'DescribeVpcEndpointServices', 'DescribeResourcePolicies']);
 
 const fake = createFakeAws();
 fake.core.latencyMs = LATENCY_MS;
@@ -37,8 +37,9 @@ await measure('up (no change)', () => upOn(s));
 await measure('plan (no change)', () => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }));
 const config = await loadStackConfig({ configPath: s.configPath });
 await measure('preflight alone', async () => {
-  // Fresh clients: the endpoint service lookup is cached per client, as within one command.
-  const aws = await createAwsClients({ region: config.region }, ['ec2']);
+  // Fresh clients: the endpoint service and resource policy lookups are cached per client, as within one
+  // command.
+  const aws = await createAwsClients({ region: config.region }, ['ec2', 'logs']);
   await preflight({ config, aws, account: fake.core.account, partition: 'aws', configPath: s.configPath });
 });
 fake.uninstall();
@@ -55,7 +56,7 @@ await measure('up (empty account)', () => upOn(e), EXISTING_OPS, ex);
 await measure('plan (no change)', () => runPlan({ configPath: e.configPath, statePath: e.statePath, reporter: new RecordingReporter() }), EXISTING_OPS, ex);
 const exConfig = await loadStackConfig({ configPath: e.configPath });
 await measure('preflight alone', async () => {
-  const aws = await createAwsClients({ region: exConfig.region }, ['ec2']);
+  const aws = await createAwsClients({ region: exConfig.region }, ['ec2', 'logs']);
   await preflight({ config: exConfig, aws, account: ex.core.account, partition: 'aws', configPath: e.configPath });
 }, EXISTING_OPS, ex);
 ex.uninstall();

@@ -34,7 +34,13 @@ export function canonicalTime(raw: string): string {
   const ms = Date.parse(raw);
   // Date.parse accepts many non-ISO spellings; insist on a date-time with an explicit zone.
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(raw)) {
-    throw new GuardConfigError(`BATCH_SCHEDULED_TIME is not an ISO time with a zone: ${JSON.stringify(raw)}`);
+    // A placeholder that was never filled in would make every run after the first a "duplicate".
+    const unfilled = /^<[^>]+>$/.test(raw)
+      ? ' (a placeholder its trigger did not fill in: run `batchctl up` to rewrite the schedule)'
+      : '';
+    throw new GuardConfigError(
+      `BATCH_SCHEDULED_TIME is not an ISO time with a zone: ${JSON.stringify(raw)}${unfilled}`,
+    );
   }
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }

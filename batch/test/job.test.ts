@@ -141,6 +141,15 @@ describe('errors', () => {
     expect(err).toEqual(['error: BATCH_SCHEDULED_TIME is not an ISO time with a zone: "yesterday"']);
     expect(fake.core.calls).toHaveLength(0);
   });
+
+  it('a scheduled-time placeholder left unfilled is refused, not claimed: every later run would be a duplicate of it', async () => {
+    const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: '<aws.scheduler.scheduled-time>' });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      'error: BATCH_SCHEDULED_TIME is not an ISO time with a zone: "<aws.scheduler.scheduled-time>" (a placeholder its trigger did not fill in: run `batchctl up` to rewrite the schedule)',
+    ]);
+    expect(fake.core.calls).toHaveLength(0);
+  });
 });
 
 describe('duplicate-trigger guard', () => {

@@ -19,6 +19,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError, awsErrorCode } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { parseCount } from '../base/duration.js';
@@ -75,7 +76,8 @@ export function networkSettings(env: NodeJS.ProcessEnv = process.env): NetworkSe
   return { ...(proxy ? { proxy } : {}), ...(ca ? { ca } : {}) };
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch';
+export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch'
+  | 'ssm';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
 export interface AwsClients {
@@ -95,6 +97,8 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   /** CloudWatch (metrics and alarms): the alarm on the dead-letter queue. */
   readonly cloudwatch: CloudWatchClient;
+  /** SSM Parameter Store: only to check that the job secrets it holds exist (their metadata, never a value). */
+  readonly ssm: SSMClient;
   /**
    * Clients of the same services that never resend a call themselves (`maxAttempts: 1`), for the creates
    * AWS offers no idempotency for (CreateVpc, CreateSubnet, AssociateRouteTable, RegisterTaskDefinition):
@@ -104,8 +108,11 @@ export interface AwsClients {
   readonly once: Pick<AwsClients, 'ec2' | 'ecs'>;
 }
 
-/** Services `up`, `plan` and `down` need. */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch'];
+/**
+ * Services `up`, `plan` and `down` need. `ssm` is loaded only for a config with a job secret from
+ * Parameter Store (engine/stack.ts drops it otherwise).
+ */
+export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch', 'ssm'];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -145,6 +152,7 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
   sns: async () => (await import('./sdk/sns.js')).SNSClient,
   sfn: async () => (await import('./sdk/sfn.js')).SFNClient,
   cloudwatch: async () => (await import('./sdk/cloudwatch.js')).CloudWatchClient,
+  ssm: async () => (await import('./sdk/ssm.js')).SSMClient,
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
@@ -307,6 +315,7 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     get sns() { return get('sns') as SNSClient; },
     get sfn() { return get('sfn') as SFNClient; },
     get cloudwatch() { return get('cloudwatch') as CloudWatchClient; },
+    get ssm() { return get('ssm') as SSMClient; },
   };
 }
 
@@ -404,7 +413,7 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
   ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
   secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
   sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
-  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'],
+  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'], ssm: ['SSM', 'SSM'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */

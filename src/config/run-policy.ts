@@ -37,17 +37,33 @@ export interface RunPolicy {
   timeoutSeconds?: number;
   /** Attempts after the first one, on a non-zero exit or a task that did not start. */
   retries: number;
+  /**
+   * `task.capacity: spot`: the first attempt runs on Fargate Spot, every later one on on-demand Fargate;
+   * a run whose Spot attempt failed because of Spot (no capacity, or the task reclaimed) goes on on
+   * on-demand even without retries (model/state-machine.ts).
+   */
+  spot?: true;
 }
 
 /**
  * The policy of a job's `task` section. `retries: 0` without a timeout asks for nothing a state machine
- * would add, so the job keeps the direct path.
+ * would add, so the job keeps the direct path, unless it runs on Spot: only its state machine can fall
+ * back to on-demand when Spot fails a run.
  */
-export function runPolicyOf(task: { timeout?: string; retries?: number }): RunPolicy | undefined {
+export function runPolicyOf(task: { timeout?: string; retries?: number; capacity?: string }): RunPolicy | undefined {
   const timeoutSeconds = task.timeout === undefined ? undefined : parseRunDuration(task.timeout);
   const retries = task.retries ?? 0;
-  if (timeoutSeconds === undefined && retries === 0) return undefined;
-  return { ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), retries };
+  const spot = task.capacity === 'spot';
+  if (timeoutSeconds === undefined && retries === 0 && !spot) return undefined;
+  return { ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), retries, ...(spot ? { spot: true as const } : {}) };
+}
+
+/**
+ * The most attempts a run makes: the first and one per retry; a Spot job's on-demand fallback is its
+ * first retry, or, without retries, one more attempt that only a failure caused by Spot gets.
+ */
+export function maxAttemptsOf(p: RunPolicy): number {
+  return p.spot ? Math.max(p.retries, 1) + 1 : p.retries + 1;
 }
 
 /** The wait before retry number `n` (1-based), in seconds. */
@@ -66,5 +82,5 @@ export function totalBackoffSeconds(retries: number): number {
 /** The longest a run can last: every attempt up to its timeout, and every wait between them. */
 export function worstCaseSeconds(p: RunPolicy): number | undefined {
   if (p.timeoutSeconds === undefined) return undefined;
-  return (p.retries + 1) * p.timeoutSeconds + totalBackoffSeconds(p.retries);
+  return maxAttemptsOf(p) * p.timeoutSeconds + totalBackoffSeconds(p.retries);
 }

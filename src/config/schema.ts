@@ -105,15 +105,18 @@ export interface NetworkConfig {
   assignPublicIp: boolean;
 }
 
-/** The mode-dependent defaults of the network section. Pure. */
-export function resolveNetwork(n: z.output<typeof networkSchema>): NetworkConfig {
+/**
+ * The mode-dependent defaults of the network section. Pure. `extra`: endpoints the jobs need beyond the
+ * four every task does (`ssm` for a job secret from Parameter Store), added to the default list only.
+ */
+export function resolveNetwork(n: z.output<typeof networkSchema>, extra: readonly InterfaceService[] = []): NetworkConfig {
   const existing = n.mode === 'existing';
   return {
     mode: n.mode,
     vpcCidr: n.vpcCidr,
     batchSubnets: existing ? [] : n.batchSubnets ?? [],
     endpointSubnets: existing ? [] : n.endpointSubnets ?? [],
-    interfaceEndpoints: n.mode === 'public' ? [] : n.interfaceEndpoints ?? (existing ? [] : [...REQUIRED_INTERFACE_ENDPOINTS]),
+    interfaceEndpoints: n.mode === 'public' ? [] : n.interfaceEndpoints ?? (existing ? [] : [...REQUIRED_INTERFACE_ENDPOINTS, ...extra]),
     s3Gateway: existing ? false : n.s3Gateway ?? true,
     ...(existing && n.vpcId ? { vpcId: n.vpcId } : {}),
     subnetIds: existing ? n.subnetIds ?? [] : [],
@@ -151,6 +154,16 @@ export const clusterSchema = z.strictObject({
   containerInsights: bool(true),
 });
 
+/** Where a job's first attempt runs: on-demand Fargate, or Fargate Spot with an on-demand fallback. */
+export const CAPACITIES = ['on-demand', 'spot'] as const;
+export type Capacity = (typeof CAPACITIES)[number];
+
+/** A job secret with its KMS key named: the key the execution role may decrypt with (customer managed). */
+export const secretObjectSchema = z.strictObject({
+  from: str(),
+  kmsKeyArn: opt(str()),
+});
+
 export const taskSchema = z.strictObject({
   family: opt(str()),
   /** Fargate CPU units (256 = 0.25 vCPU). */
@@ -183,7 +196,24 @@ export const taskSchema = z.strictObject({
   command: z._default(z.array(str()), ['node', 'dist/main.js']),
   /** Plain environment variables. Never put secrets here: they are visible in the task definition. */
   environment: z._default(z.record(str(), str()), {}),
+  /**
+   * Environment variables whose values ECS reads from Secrets Manager or SSM Parameter Store as the task
+   * starts (model/secrets.ts): `secretsmanager:<name or ARN>[:<json key>]` or `ssm:<name or ARN>`, or
+   * `{ from: <that>, kmsKeyArn: <key ARN> }`. Only names and ARNs are stored anywhere; the execution role
+   * may read exactly these. A job's entries are laid over the defaults' one by one.
+   */
+  secrets: opt(z.record(str(), z.union([str(), secretObjectSchema]))),
   cpuArchitecture: z._default(z.enum(['X86_64', 'ARM64']), 'X86_64'),
+  /**
+   * `spot`: the job's first attempt runs on Fargate Spot (cheaper, interruptible); when Spot has no
+   * capacity or reclaims the task, the run goes on on on-demand Fargate through the job's state machine.
+   */
+  capacity: z._default(z.enum(CAPACITIES), 'on-demand'),
+  /** The task's ephemeral storage, 21-200 GiB (left out: Fargate's 20 GiB, not billed). */
+  ephemeralStorageGiB: opt(int().check(
+    z.minimum(21, 'at least 21 (GiB): Fargate gives every task 20 GiB without it'),
+    z.maximum(200, 'at most 200 (GiB), the most Fargate gives a task'),
+  )),
   /**
    * How long one run of the container may take (`30m`, `2h`, `1h30m`; at most a year): then its task is
    * stopped and the run fails. Set (or `retries`), the schedule starts a Step Functions state machine that
@@ -298,6 +328,11 @@ export const pricingSchema = z.strictObject({
   stepFunctionsTransition1k: opt(z.number().check(z.minimum(0))),
   /** A CloudWatch standard-resolution metric alarm, per month (the dead-letter alarm, with notify). */
   alarmMonth: opt(z.number().check(z.minimum(0))),
+  /** Fargate Spot (X86_64), per vCPU-hour and per GB-hour: Spot prices move with supply and demand. */
+  fargateSpotVcpuHour: opt(z.number().check(z.minimum(0))),
+  fargateSpotGbHour: opt(z.number().check(z.minimum(0))),
+  /** Ephemeral storage beyond the 20 GiB every task gets, per GB-hour. */
+  ephemeralStorageGbHour: opt(z.number().check(z.minimum(0))),
 });
 
 /** Where to say that a run failed: e-mail addresses (subscribed to a topic batchctl creates) or a topic of yours. */
@@ -423,7 +458,11 @@ function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
   const base = original ? c.stack : `${c.stack}-${name}`;
   const named = <S extends 'task' | 'schedule' | 'iam'>(section: S, key: string): string | undefined =>
     (j[section]?.[key] as string | undefined) ?? (original ? (c[section] as Record<string, unknown>)[key] as string | undefined : undefined);
-  const task = deepMerge(c.task, j.task);
+  const merged = deepMerge(c.task, j.task);
+  // A job's secret replaces the default's of the same name whole: merged key by key, a job naming another
+  // source would keep the default's kmsKeyArn.
+  const jobSecrets = (j.task as { secrets?: ParsedConfig['task']['secrets'] } | undefined)?.secrets;
+  const task = c.task.secrets || jobSecrets ? { ...merged, secrets: { ...c.task.secrets, ...jobSecrets } } : merged;
   const schedule = deepMerge(c.schedule, j.schedule);
   const iam = deepMerge(c.iam, j.iam);
   return {
@@ -449,10 +488,11 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
   const s = c.stack;
   const { task: _t, schedule: _s, iam, jobs, ...rest } = c;
   const list: [string, JobOverrides][] = jobs ? Object.entries(jobs).map(([n, j]) => [n, (j ?? {}) as JobOverrides]) : [[s, { original: true }]];
+  const jobList = list.map(([name, j]) => jobConfig(c, name, j));
   return {
     ...rest,
     region,
-    network: resolveNetwork(c.network),
+    network: resolveNetwork(c.network, jobsReadParameters(jobList) ? ['ssm'] : []),
     repository: { ...c.repository, name: c.repository.name ?? s },
     bucket: { ...c.bucket },
     secret: { name: c.secret.name ?? s },
@@ -462,9 +502,14 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
       executionRoleName: iam.executionRoleName ?? `${s}-execution`,
       ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
     },
-    jobs: list.map(([name, j]) => jobConfig(c, name, j)),
+    jobs: jobList,
   };
 }
+/** True when some job has a secret from SSM Parameter Store (its tasks need SSM; `plan` checks it with SSM). */
+export function jobsReadParameters(jobs: readonly Pick<JobConfig, 'task'>[]): boolean {
+  return jobs.some((j) => Object.values(j.task.secrets ?? {}).some((v) => (typeof v === 'string' ? v : v.from).startsWith('ssm:')));
+}
+
 /** The default bucket name: globally unique per account and region. */
 export function defaultBucketName(stack: string, account: string, region: string): string {
   return `${stack}-${account}-${region}`;

@@ -8,6 +8,11 @@ import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
 import { imageProblem } from './image.js';
+import { MAX_SECRETS_PER_JOB, parseSecretRef } from './secret-ref.js';
+import {
+  BOUNDARY_MAX, DESCRIPTION_MAX, EXPRESSION_MAX, IMAGE_MAX, OVERRIDES_MAX, S3_KEY_MAX_BYTES, STREAM_NAME_MAX,
+  TASK_DEFINITION_MAX, TASK_DEFINITION_REST, TIMEZONE_MAX,
+} from './limits.js';
 import { EXECUTION_LIMIT_SECONDS, MAX_RETRIES, formatRunDuration, parseRunDuration, runPolicyOf, worstCaseSeconds } from './run-policy.js';
 
 export type PathKey = string | number;
@@ -112,6 +117,17 @@ function misplacedKey(key: string, mode: NetworkMode): string {
   return `${key} is for mode existing (a VPC of yours); with ${mode}, batchctl creates the VPC from vpcCidr and batchSubnets`;
 }
 
+/** True when some job (the top-level task section included) has a secret from SSM Parameter Store. */
+export function readsParameters(raw: unknown): boolean {
+  const sections = [get(raw, ['task', 'secrets'])];
+  const jobs = get(raw, ['jobs']);
+  if (isRecord(jobs)) for (const j of Object.values(jobs)) sections.push(get(j, ['task', 'secrets']));
+  return sections.some((s) => isRecord(s) && Object.values(s).some((v) => {
+    const from = isRecord(v) ? v.from : v;
+    return typeof from === 'string' && from.startsWith('ssm:');
+  }));
+}
+
 function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]): void {
   const network = get(raw, ['network']);
   if (!isRecord(network)) return;
@@ -180,13 +196,16 @@ function checkNetwork(raw: unknown, region: string | undefined, out: Problem[]):
   if (Array.isArray(network.endpointSubnets) && network.endpointSubnets.length === 0) {
     out.push({ path: ['network', 'endpointSubnets'], message: 'at least one endpoint subnet: with private-endpoints the interface endpoints are the only way to ECR, Logs and Secrets Manager' });
   }
-  const endpointsRaw = network.interfaceEndpoints ?? REQUIRED_INTERFACE_ENDPOINTS;
+  // A job secret from Parameter Store is read through the ssm endpoint (the default list has it then).
+  const parameters = readsParameters(raw);
+  const endpointsRaw = network.interfaceEndpoints ?? [...REQUIRED_INTERFACE_ENDPOINTS, ...(parameters ? ['ssm'] : [])];
   if (Array.isArray(endpointsRaw)) {
-    const missing = Object.keys(REQUIRED_ENDPOINTS).filter((e) => !endpointsRaw.includes(e));
+    const needed = parameters ? { ...REQUIRED_ENDPOINTS, ssm: 'the job secrets from SSM Parameter Store' } : REQUIRED_ENDPOINTS;
+    const missing = Object.keys(needed).filter((e) => !endpointsRaw.includes(e));
     if (missing.length && endpointsRaw.every((e) => (INTERFACE_SERVICES as readonly unknown[]).includes(e))) {
       out.push({
         path: ['network', 'interfaceEndpoints'],
-        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => REQUIRED_ENDPOINTS[m]!))} (or use mode public or existing)`,
+        message: `missing ${list(missing)}: with private-endpoints there is no NAT, so tasks need them for ${list(missing.map((m) => needed[m]!))} (or use mode public or existing)`,
       });
     }
   }
@@ -235,10 +254,15 @@ function describeMemory(cpu: number): string {
   return v.length <= 3 ? list(v, 'or') : `${v[0]}-${v[v.length - 1]} in steps of ${v[1]! - v[0]!}`;
 }
 
-/** A task section's cross-field rules; `task` is the section (a job's merged with the defaults), paths are `task.*`. */
-function checkTask(task: unknown, region: string | undefined, out: Problem[]): void {
+/**
+ * A task section's cross-field rules; `task` is the section (a job's merged with the defaults), paths are
+ * `task.*`. `repository`: the stack's image repository as a registry path (`<account>.dkr.ecr...`), when
+ * the region and its name are known.
+ */
+function checkTask(task: unknown, region: string | undefined, out: Problem[], repository?: string): void {
   if (task !== undefined && !isRecord(task)) return;
   const defaults = taskSchema.parse({});
+  checkTaskSizes(task, defaults, out);
   const cpu = get(task, ['cpu']) ?? defaults.cpu;
   const memory = get(task, ['memory']) ?? defaults.memory;
   if (isInt(cpu)) {
@@ -273,8 +297,50 @@ function checkTask(task: unknown, region: string | undefined, out: Problem[]): v
     const problem = imageProblem(image, region);
     if (problem) out.push({ path: ['task', 'image'], message: problem });
   }
+  checkImageLength(task, repository, out);
   if (get(task, ['crossAccountImage']) === true && image === undefined) {
     out.push({ path: ['task', 'crossAccountImage'], message: 'applies to task.image only: without it the task runs the stack\'s own repository, in this account' });
+  }
+  if (get(task, ['capacity']) === 'spot' && get(task, ['cpuArchitecture']) === 'ARM64') {
+    out.push({ path: ['task', 'capacity'], message: 'Fargate Spot runs Linux X86_64 tasks only, and this task is ARM64: use cpuArchitecture X86_64 for spot, or capacity on-demand' });
+  }
+  checkSecrets(task, region, out);
+}
+
+/**
+ * `task.secrets`: each variable's name and reference; no name the task already has (environment,
+ * S3_BUCKET_NAME, the BATCH_ variables batchctl sets), at most MAX_SECRETS_PER_JOB, and every secret in
+ * the stack's region: batchctl checks each one exists with that region's endpoint before anything is
+ * written, and in private-endpoints mode the tasks have no way to another region.
+ */
+function checkSecrets(task: unknown, region: string | undefined, out: Problem[]): void {
+  const secrets = get(task, ['secrets']);
+  if (!isRecord(secrets)) return;
+  const env = get(task, ['environment']);
+  const names = Object.keys(secrets);
+  if (names.length > MAX_SECRETS_PER_JOB) {
+    out.push({ path: ['task', 'secrets'], message: `${names.length} secrets: at most ${MAX_SECRETS_PER_JOB} a job (each is named in the shared execution role's policy, which IAM limits to 10,240 characters)` });
+  }
+  for (const name of names) {
+    const at = ['task', 'secrets', name];
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(name)) {
+      out.push({ path: at, atKey: true, message: `"${name}" is not a valid environment variable name: letters, digits and _, not starting with a digit, at most 255` });
+    } else if (name === 'S3_BUCKET_NAME' || name.startsWith('BATCH_')) {
+      out.push({ path: at, atKey: true, message: `${name} is batchctl's (S3_BUCKET_NAME and the BATCH_ variables are set for every job): give the secret another name` });
+    } else if (isRecord(env) && name in env) {
+      out.push({ path: at, atKey: true, message: `${name} is also in task.environment: a variable comes from one place, remove one of them` });
+    }
+    const value = secrets[name];
+    if (typeof value !== 'string' && !(isRecord(value) && typeof value.from === 'string')) continue;
+    const ref = parseSecretRef(value as string | { from: string; kmsKeyArn?: string });
+    if (typeof ref === 'string') {
+      out.push({ path: isRecord(value) && /kmsKeyArn/.test(ref) ? [...at, 'kmsKeyArn'] : isRecord(value) ? [...at, 'from'] : at, message: ref });
+    } else if (region && ref.region && ref.region !== region) {
+      out.push({
+        path: isRecord(value) ? [...at, 'from'] : at,
+        message: `${ref.arn} is in ${ref.region}, not the stack's region ${region}: batchctl checks every secret in ${region} before it writes anything, and tasks in private subnets reach ${region} only; replicate it to ${region} (a Secrets Manager replica, or a copy of the parameter) and name that one`,
+      });
+    }
   }
 }
 
@@ -290,6 +356,29 @@ function validTimeZone(tz: string): boolean {
 
 /** A schedule section's rules; `raw` holds it under `schedule` (the top level, or a job's merged one). */
 function checkSchedule(raw: unknown, now: Date, out: Problem[]): void {
+  // What the rule or schedule takes: EventBridge PutRule and Scheduler CreateSchedule.
+  const description = get(raw, ['schedule', 'description']);
+  if (typeof description === 'string' && description.length > DESCRIPTION_MAX) {
+    out.push({
+      path: ['schedule', 'description'],
+      message: `is ${description.length} characters: `
+        + `EventBridge rules and Scheduler schedules take at most ${DESCRIPTION_MAX}`,
+    });
+  }
+  const tooLong = get(raw, ['schedule', 'expression']);
+  if (typeof tooLong === 'string' && tooLong.length > EXPRESSION_MAX) {
+    out.push({
+      path: ['schedule', 'expression'],
+      message: `is ${tooLong.length} characters: EventBridge and Scheduler take at most ${EXPRESSION_MAX}`,
+    });
+  }
+  const zoneText = get(raw, ['schedule', 'timezone']);
+  if (typeof zoneText === 'string' && zoneText.length > TIMEZONE_MAX) {
+    out.push({
+      path: ['schedule', 'timezone'],
+      message: `is ${zoneText.length} characters: Scheduler takes at most ${TIMEZONE_MAX}`,
+    });
+  }
   const expr = get(raw, ['schedule', 'expression']);
   if (typeof expr === 'string') {
     const path = ['schedule', 'expression'];
@@ -381,11 +470,13 @@ function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Dat
     out.push({ path: ['task', 'retries'], message: `${retries} is outside 0-${MAX_RETRIES}` });
   }
   const family = get(sections.task, ['family']);
-  if (checkFamily && typeof family === 'string' && family.length > STATE_MACHINE_NAME_MAX && runPolicyOf({ timeout: typeof timeout === 'string' ? timeout : undefined, retries: isInt(retries) ? retries : undefined })) {
+  const capacity = get(sections.task, ['capacity']);
+  const spot = capacity === 'spot' ? capacity : undefined;
+  if (checkFamily && typeof family === 'string' && family.length > STATE_MACHINE_NAME_MAX && runPolicyOf({ timeout: typeof timeout === 'string' ? timeout : undefined, retries: isInt(retries) ? retries : undefined, capacity: spot })) {
     out.push({ path: ['task', 'family'], message: `the job's state machine takes its family's name, and "${family}" is over Step Functions' ${STATE_MACHINE_NAME_MAX} characters: set a shorter task.family` });
   }
   if (seconds === undefined) return;
-  const policy = runPolicyOf({ timeout: timeout as string, retries: isInt(retries) && retries >= 0 && retries <= MAX_RETRIES ? retries : 0 });
+  const policy = runPolicyOf({ timeout: timeout as string, retries: isInt(retries) && retries >= 0 && retries <= MAX_RETRIES ? retries : 0, capacity: spot });
   const worst = policy && worstCaseSeconds(policy);
   if (worst !== undefined && worst > EXECUTION_LIMIT_SECONDS) {
     out.push({ path: ['task', 'timeout'], message: `with ${retriesText(policy!.retries)} a run may last ${formatRunDuration(worst)} (every attempt up to ${timeout}, and the waits between them): over the one year Step Functions allows an execution` });
@@ -408,9 +499,90 @@ function checkRunPolicy(sections: { task: unknown; schedule: unknown }, now: Dat
   }
 }
 
+/**
+ * The image reference ECS gets (ContainerDefinition image, at most 255): the tag form, and the digest
+ * form `deploy` pins with task.imagePin digest. Its `repository` prefix when the task names no image.
+ */
+function checkImageLength(task: unknown, repository: string | undefined, out: Problem[]): void {
+  const image = get(task, ['image']);
+  const tag = get(task, ['imageTag']) ?? 'latest';
+  const ref = typeof image === 'string'
+    ? image
+    : repository && typeof tag === 'string' ? `${repository}:${tag}` : undefined;
+  if (!ref) return;
+  const digest = `${ref.replace(/(@sha256:[0-9a-f]+|:[^:/@]+)$/, '')}@sha256:${'0'.repeat(64)}`;
+  const pinned = get(task, ['imagePin']) === 'digest';
+  const longest = pinned ? Math.max(ref.length, digest.length) : ref.length;
+  if (longest <= IMAGE_MAX) return;
+  const at = typeof image === 'string'
+    ? ['task', 'image']
+    : get(task, ['imageTag']) !== undefined ? ['task', 'imageTag'] : ['task'];
+  const why = pinned && digest.length > ref.length ? ' (pinned to its digest)' : '';
+  const fix = typeof image === 'string' ? '' : '; use a shorter repository.name or task.imageTag';
+  out.push({
+    path: at, atKey: at.length === 1,
+    message: `the image reference ECS gets would be ${longest} characters${why}: `
+      + `ECS takes at most ${IMAGE_MAX} (ContainerDefinition image)${fix}`,
+  });
+}
+
+/**
+ * What the command and the environment take in AWS: the command goes in every run's RunTask overrides
+ * (with the variables batchctl adds: the scheduled time, the run id of a state machine's attempt, the
+ * guard switch), which ECS takes up to 8,192 characters, JSON included; both go in the task definition,
+ * at most 64 KiB with the rest of it (under 4 KiB of what batchctl writes).
+ */
+function checkTaskSizes(task: unknown, defaults: ReturnType<typeof taskSchema.parse>, out: Problem[]): void {
+  const command = get(task, ['command']) ?? defaults.command;
+  const container = get(task, ['containerName']) ?? defaults.containerName;
+  const env = get(task, ['environment']) ?? {};
+  if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) return;
+  if (typeof container !== 'string' || !isRecord(env)) return;
+  // The variables the triggers and the state machine add, at their longest (a state machine execution's ARN).
+  const added = [
+    { name: 'BATCH_SCHEDULED_TIME', value: '2000-01-01T00:00:00Z' }, { name: 'BATCH_DUPLICATE_GUARD', value: 'off' },
+    {
+      name: 'BATCH_RUN_ID',
+      value: `arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:${'x'.repeat(80)}:${'x'.repeat(80)}`,
+    },
+  ];
+  const overrides = JSON.stringify({ containerOverrides: [{ name: container, command, environment: added }] }).length;
+  if (overrides > OVERRIDES_MAX) {
+    out.push({
+      path: ['task', 'command'],
+      message: `makes every run's RunTask overrides ${overrides} characters (with the variables batchctl adds): `
+        + `ECS takes at most ${OVERRIDES_MAX}`,
+    });
+  }
+  const environment = Object.entries(env).map(([name, value]) => ({ name, value }));
+  const size = JSON.stringify({ command, environment }).length;
+  if (size > TASK_DEFINITION_MAX - TASK_DEFINITION_REST) {
+    out.push({
+      path: get(task, ['environment']) !== undefined ? ['task', 'environment'] : ['task', 'command'],
+      message: `the command and environment take ${size} characters of the task definition: `
+        + `ECS takes ${TASK_DEFINITION_MAX} in all, ${TASK_DEFINITION_MAX - TASK_DEFINITION_REST} of them for these`,
+    });
+  }
+}
+
+/**
+ * The stack's repository as ECS names it (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), when region
+ * and name are known.
+ */
+function repositoryRef(raw: Record<string, unknown>, region: string | undefined): string | undefined {
+  const name = get(raw, ['repository', 'name']) ?? get(raw, ['stack']);
+  if (!region || typeof name !== 'string') return undefined;
+  return `${'0'.repeat(12)}.dkr.ecr.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}/${name}`;
+}
+
 /** The per-job rules of one job's effective sections (the defaults with its overrides laid on). */
-function checkJobSections(sections: { task: unknown; schedule: unknown }, opts: ValidateOptions, out: Problem[], single = false): void {
-  checkTask(sections.task, opts.region, out);
+function checkJobSections(
+  sections: { task: unknown; schedule: unknown; repository?: string },
+  opts: ValidateOptions,
+  out: Problem[],
+  single = false,
+): void {
+  checkTask(sections.task, opts.region, out, sections.repository);
   checkSchedule({ schedule: sections.schedule }, opts.now ?? new Date(), out);
   // With jobs:, a job's family (its state machine's name) is checked with its other names.
   checkRunPolicy(sections, opts.now ?? new Date(), out, single);
@@ -426,7 +598,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 function checkJobs(raw: Record<string, unknown>, opts: ValidateOptions, out: Problem[]): void {
   const jobs = raw.jobs;
-  if (jobs === undefined) return checkJobSections({ task: raw.task, schedule: raw.schedule }, opts, out, true);
+  const repository = repositoryRef(raw, opts.region);
+  if (jobs === undefined) {
+    return checkJobSections({ task: raw.task, schedule: raw.schedule, repository }, opts, out, true);
+  }
   if (!isRecord(jobs)) return;
   const names = Object.keys(jobs);
   if (!names.length) out.push({ path: ['jobs'], message: 'lists no job: add one (e.g. `main: {}`), or remove jobs for a stack with a single job' });
@@ -447,7 +622,7 @@ function checkJobs(raw: Record<string, unknown>, opts: ValidateOptions, out: Pro
     }
     const found: Problem[] = [];
     const section = (k: 'task' | 'schedule') => (raw[k] === undefined || isRecord(raw[k]) ? deepMerge(raw[k] ?? {}, job[k]) : job[k]);
-    checkJobSections({ task: section('task'), schedule: section('schedule') }, opts, found);
+    checkJobSections({ task: section('task'), schedule: section('schedule'), repository }, opts, found);
     for (const p of found) {
       if (get(job, p.path) === undefined && get(raw, p.path) !== undefined) {
         const key = `${p.path.join('.')}\u0000${p.message}`;
@@ -578,6 +753,7 @@ function jobNames(raw: Record<string, unknown>, stack: string, name: string, job
   const task = deepMerge(isRecord(raw.task) ? raw.task : {}, isRecord(job.task) ? job.task : {}) as Record<string, unknown>;
   const usesStateMachine = !!runPolicyOf({
     timeout: typeof task.timeout === 'string' ? task.timeout : undefined, retries: isInt(task.retries) ? task.retries : undefined,
+    capacity: task.capacity === 'spot' ? 'spot' : undefined,
   });
   return {
     family: one('family'), schedule: one('schedule'), task: one('task'), events: one('events'), scheduler: one('scheduler'),
@@ -686,14 +862,52 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
   }
   const prefix = get(raw, ['logs', 'streamPrefix']);
   if (typeof prefix === 'string' && /[:*]/.test(prefix)) out.push({ path: ['logs', 'streamPrefix'], message: 'log stream names cannot contain : or *' });
+  // The awslogs driver names each task's stream `<prefix>/<container>/<task id>` (32 hex characters).
+  const container = get(raw, ['task', 'containerName']) ?? 'batch';
+  const stream = typeof prefix === 'string' && typeof container === 'string'
+    ? prefix.length + container.length + 34
+    : 0;
+  if (stream > STREAM_NAME_MAX) {
+    out.push({
+      path: ['logs', 'streamPrefix'],
+      message: `makes log stream names ${stream} characters (<prefix>/${container}/<task id>): `
+        + `CloudWatch Logs takes at most ${STREAM_NAME_MAX}`,
+    });
+  }
+  const keyBytes = typeof stateKey === 'string' ? Buffer.byteLength(stateKey, 'utf8') : 0;
+  if (keyBytes > S3_KEY_MAX_BYTES) {
+    out.push({
+      path: ['state', 's3', 'key'],
+      message: `is ${keyBytes} bytes: S3 object keys take at most ${S3_KEY_MAX_BYTES} (UTF-8)`,
+    });
+  }
+  const jobsRaw = isRecord(raw) && isRecord(raw.jobs) ? raw.jobs : {};
+  for (const [name, job] of Object.entries(jobsRaw)) {
+    const b = get(job, ['iam', 'permissionsBoundary']);
+    if (typeof b === 'string') checkBoundary(b, ['jobs', name, 'iam', 'permissionsBoundary'], region, out);
+  }
   const boundary = get(raw, ['iam', 'permissionsBoundary']);
-  if (typeof boundary === 'string') {
-    const m = new RegExp(`^arn:(${ARN_PARTITION}):iam::(\\d{12}|aws):policy\\/[\\w+=,.@/-]+$`).exec(boundary);
-    if (!m) {
-      out.push({ path: ['iam', 'permissionsBoundary'], message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
-    } else if (region && m[1] !== partitionOfRegion(region)) {
-      out.push({ path: ['iam', 'permissionsBoundary'], message: `the policy is in partition ${m[1]}, the stack's region ${region} in ${partitionOfRegion(region)}: a role can only use a policy of its own partition` });
-    }
+  if (typeof boundary === 'string') checkBoundary(boundary, ['iam', 'permissionsBoundary'], region, out);
+}
+
+/**
+ * IAM's PermissionsBoundary (the top level's, or a job's): a managed policy's ARN, at most 2,048
+ * characters, in the stack's partition.
+ */
+function checkBoundary(boundary: string, path: PathKey[], region: string | undefined, out: Problem[]): void {
+  if (boundary.length > BOUNDARY_MAX) {
+    out.push({ path, message: `is ${boundary.length} characters: IAM takes at most ${BOUNDARY_MAX}` });
+    return;
+  }
+  const m = new RegExp(`^arn:(${ARN_PARTITION}):iam::(\\d{12}|aws):policy\\/[\\w+=,.@/-]+$`).exec(boundary);
+  if (!m) {
+    out.push({ path, message: 'expected a managed policy ARN such as arn:aws:iam::123456789012:policy/Boundary' });
+  } else if (region && m[1] !== partitionOfRegion(region)) {
+    out.push({
+      path,
+      message: `the policy is in partition ${m[1]}, the stack's region ${region} in ${partitionOfRegion(region)}: `
+        + 'a role can only use a policy of its own partition',
+    });
   }
 }
 

@@ -3,7 +3,7 @@
  * user errors surface before any AWS call (a bad config never reaches AWS).
  */
 import type { StackConfig } from '../config/schema.js';
-import { defaultBucketName } from '../config/schema.js';
+import { defaultBucketName, jobsReadParameters } from '../config/schema.js';
 import { callerIdentity, createAwsClients, type AwsClients, type ServiceName } from '../aws/clients.js';
 import type { Pacer } from '../aws/pacing.js';
 import type { Clock } from '../base/clock.js';
@@ -95,12 +95,14 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   // A command that read the config already passes it: loading it again would repeat its warnings.
   const config = loaded ?? await loadStackConfig(opts);
   const location = stateLocationOf(opts, config);
+  // SSM serves only job secrets from Parameter Store: a config without any does not load its SDK.
+  const wanted = jobsReadParameters(config.jobs) ? services : services.filter((s) => s !== 'ssm');
   const clientOptions = { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer };
   // Who we are is asked as soon as STS's client is loaded: the other clients load (EC2's alone is a few
   // hundred milliseconds of compiling) while that first call is on the wire.
-  const loading = createAwsClients(clientOptions, services);
+  const loading = createAwsClients(clientOptions, wanted);
   loading.catch(() => {});
-  const who = await callerIdentity(services.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading);
+  const who = await callerIdentity(wanted.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading);
   const aws = await loading;
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);

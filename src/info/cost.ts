@@ -9,7 +9,9 @@ import { endpointAzCount } from '../model/network.js';
 import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from '../base/errors.js';
 import { deadLetterAlarmOn } from '../model/notify.js';
-import { STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable } from '../model/pricing.js';
+import {
+  FREE_EPHEMERAL_GIB, STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable,
+} from '../model/pricing.js';
 import type { StackOptions } from '../engine/stack.js';
 
 /** Prices resolved for a config: the table with overrides applied, and the Fargate rate for its architecture. */
@@ -33,8 +35,16 @@ export interface JobCost {
   job: string;
   family: string;
   cpuArchitecture: 'X86_64' | 'ARM64';
-  /** The Fargate rates for the job's architecture. */
-  prices: { fargateVcpuHour: number; fargateGbHour: number };
+  /** Where its first attempt runs: on-demand Fargate, or Fargate Spot (priced at the Spot rates). */
+  capacity: 'on-demand' | 'spot';
+  /**
+   * The Fargate rates for the job's architecture (on-demand), the Spot rates for a Spot job (and when they
+   * were recorded, or `config`), and the ephemeral storage rate beyond the free 20 GiB.
+   */
+  prices: {
+    fargateVcpuHour: number; fargateGbHour: number; ephemeralStorageGbHour: number;
+    fargateSpotVcpuHour?: number; fargateSpotGbHour?: number; spotAsOf?: string;
+  };
   run: {
     vcpu: number;
     memoryGb: number;
@@ -46,9 +56,18 @@ export interface JobCost {
     durationNote?: string;
     /** The public IPv4 address held while the run lasts (0 without a public IP). */
     publicIpv4: number;
-    /** Fargate plus the public IPv4 address. */
+    /** `task.ephemeralStorageGiB`, when set, and what its GiB beyond the free 20 cost a run. */
+    ephemeralStorageGiB?: number;
+    ephemeralStorage: number;
+    /** Fargate (Spot rates for a Spot job), the storage and the public IPv4 address. */
     cost: number;
   };
+  /**
+   * A Spot job: the same run on on-demand Fargate, what Spot saves a run and a month (and in percent), and
+   * what a run costs at most when Spot reclaims it just before it ends (that part, and the whole run again
+   * on-demand).
+   */
+  spot?: { onDemandRun: number; savesPerRun: number; savesMonthly: number; savesPercent: number; reclaimedRunAtMost: number };
   schedule: {
     expression: string;
     enabled: boolean;
@@ -167,6 +186,13 @@ export function resolvePrices(config: StackConfig): StackPrices {
     out.overridden = p.overridden;
     out.fargate[arch] = p.fargate;
   }
+  if (config.jobs.some((j) => j.task.capacity === 'spot') && !out.table?.fargateSpot) {
+    const missing = (['fargateSpotVcpuHour', 'fargateSpotGbHour'] as const).filter((k) => config.pricing[k] === undefined);
+    throw new UserError(
+      `batchctl has no Fargate Spot prices for region ${config.region}`,
+      `set them in the config under pricing: ${missing.join(', ')} (USD per vCPU-hour and per GB-hour, the Fargate pricing page's Spot table)`,
+    );
+  }
   return out as StackPrices;
 }
 
@@ -253,7 +279,12 @@ export function computeCost(
     const vcpu = job.task.cpu / 1024;
     const memoryGb = job.task.memory / 1024;
     const billed = billedSeconds(d.durationSeconds);
-    const fargateRun = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const spotRates = job.task.capacity === 'spot' ? table.fargateSpot : undefined;
+    const rates = spotRates ?? fargate;
+    const onDemandFargate = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
+    const storageGib = job.task.ephemeralStorageGiB;
+    const storageRun = storageGib ? Math.max(0, storageGib - FREE_EPHEMERAL_GIB) * table.ephemeralStorageGbHour * (billed / 3600) : 0;
+    const fargateRun = (vcpu * rates.vcpuHour + memoryGb * rates.gbHour) * (billed / 3600) + storageRun;
     const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
     const runCost = fargateRun + ipv4Run;
     const { enabled, expression, timezone } = job.schedule;
@@ -261,14 +292,25 @@ export function computeCost(
     const runsMonthly = perMonth * runCost;
     const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, perMonth) : undefined;
     runsByJob.push({ fargateRun, billed, runs: perMonth, ...(sm ? { stateMachineRun: sm.perRun } : {}) });
+    const onDemandRun = onDemandFargate + storageRun + ipv4Run;
     return {
-      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture,
-      prices: { fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour },
+      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture, capacity: job.task.capacity,
+      prices: {
+        fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, ephemeralStorageGbHour: table.ephemeralStorageGbHour,
+        ...(spotRates ? { fargateSpotVcpuHour: spotRates.vcpuHour, fargateSpotGbHour: spotRates.gbHour, spotAsOf: spotRates.asOf } : {}),
+      },
       run: {
         vcpu, memoryGb, durationSeconds: d.durationSeconds, billedSeconds: billed,
         durationSource: d.durationSource ?? 'flag', ...(d.durationNote ? { durationNote: d.durationNote } : {}),
-        publicIpv4: round(ipv4Run), cost: round(runCost),
+        publicIpv4: round(ipv4Run), ...(storageGib ? { ephemeralStorageGiB: storageGib } : {}), ephemeralStorage: round(storageRun), cost: round(runCost),
       },
+      ...(spotRates ? {
+        spot: {
+          onDemandRun: round(onDemandRun), savesPerRun: round(onDemandRun - runCost), savesMonthly: round((onDemandRun - runCost) * perMonth),
+          savesPercent: onDemandRun ? Math.round(((onDemandRun - runCost) / onDemandRun) * 1000) / 10 : 0,
+          reclaimedRunAtMost: round(runCost + onDemandRun),
+        },
+      } : {}),
       schedule: {
         expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
         engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
@@ -303,13 +345,15 @@ export function computeCost(
  * for a run whose first attempt succeeds; each retry one more. A run whose last attempt fails ends at
  * the Run task state (its failure is the execution's), so a succeeding last attempt is the most.
  */
-export function transitionsPerRun(retries: number): { first: number; max: number } {
-  return { first: 3, max: 3 + retries };
+export function transitionsPerRun(retries: number, spot = false): { first: number; max: number } {
+  // Spot: a failed Spot attempt adds the Spot failure? choice and the on-demand state (and, with retries,
+  // the wait before it, then one transition per further retry).
+  return { first: 3, max: spot ? 5 + retries : 3 + retries };
 }
 
 /** What a job's state machine adds: its transitions, per run and in a month of runs. */
 export function stateMachineCost(policy: NonNullable<JobConfig['runPolicy']>, per1k: number, runsPerMonth: number): StateMachineCost {
-  const t = transitionsPerRun(policy.retries);
+  const t = transitionsPerRun(policy.retries, policy.spot === true);
   const perMonth = t.first * runsPerMonth;
   return {
     retries: policy.retries,

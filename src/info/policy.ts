@@ -21,11 +21,14 @@
  *   roles, to ecs-tasks.amazonaws.com), PutTargets (the events role), CreateSchedule/UpdateSchedule
  *   (the scheduler role) and CreateStateMachine/UpdateStateMachine (a job's state machine role): each
  *   role may be passed only to its service.
- * - Creating with tags needs the service's tagging permission too (s3:TagResource, ecr:TagResource,
- *   logs:TagResource, secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource,
- *   scheduler:TagResource, iam:TagRole), and CreateBucket with ObjectOwnership needs
- *   s3:PutBucketOwnershipControls. S3 action names differ from operation names (HeadBucket and
- *   ListObjectsV2 are s3:ListBucket, PutBucketEncryption is s3:PutEncryptionConfiguration...).
+ * - Creating with tags needs the service's tagging permission too, whenever tags are applied at creation
+ *   (sent, propagated or ECS-managed): s3:TagResource, ecr:TagResource, logs:TagResource,
+ *   secretsmanager:TagResource, sns:TagResource, sqs:TagQueue, events:TagResource, scheduler:TagResource,
+ *   states:TagResource, cloudwatch:TagResource, iam:TagRole, ec2:CreateTags (ec2:CreateAction) and
+ *   ecs:TagResource (ecs:CreateAction: RunTask for run-now, RegisterTaskDefinition for deploys);
+ *   CreateBucket with ObjectOwnership needs s3:PutBucketOwnershipControls. S3 action names differ from
+ *   operation names (HeadBucket and ListObjectsV2 are s3:ListBucket, PutBucketEncryption is
+ *   s3:PutEncryptionConfiguration...).
  * - The first ECS cluster of an account makes ECS create its service-linked role.
  * Names of both schedule engines and of the alert resources are included whatever the config uses
  * now: switching engines or removing alerts makes `up` delete the old ones, with the same policy.
@@ -41,6 +44,7 @@ import { alertRuleName, deadLetterAlarmName, deadLetterAlarmOn, topicName } from
 import { deadLetterQueueName, scheduleGroupName } from '../model/scheduler.js';
 import { historyGroupName, historyRuleName } from '../model/history.js';
 import { LOCK_PREFIX } from '../model/guard.js';
+import { stackSecretRefs } from '../model/secrets.js';
 import type { PolicyDocument, PolicyStatement } from '../model/policies.js';
 import { TAG_STACK } from '../engine/types.js';
 import type { StateLocation } from '../state/state.js';
@@ -70,6 +74,11 @@ const STATE_READERS: PolicyCommand[] = ['plan', 'up', 'down', 'status', 'outputs
 const STATE_WRITERS: PolicyCommand[] = ['up', 'down', 'deploy', 'rollback', 'push'];
 /** Commands that take the lock: the writers, and `pause`/`resume` (`up` must not write the schedule meanwhile). */
 const STATE_LOCKERS: PolicyCommand[] = [...STATE_WRITERS, 'pause', 'resume'];
+/**
+ * Commands whose walk computes the task definitions and the execution role's policy (plan's assessment),
+ * so look the job secrets up: the discovering ones.
+ */
+const SECRET_READERS: PolicyCommand[] = DISCOVER;
 /** Commands that pause or resume schedules (`down --endpoints` pauses them). */
 const PAUSERS: PolicyCommand[] = ['pause', 'resume', 'down'];
 /** Commands that register a task definition revision with another image (`push --deploy` deploys). */
@@ -79,7 +88,8 @@ const DOWN: PolicyCommand[] = ['down'];
 /** `up` deletes what left the config (an interface endpoint, the other schedule engine, alerts). */
 const REMOVERS: PolicyCommand[] = ['up', 'down'];
 
-interface Grant {
+/** One grant: what some commands may do on some resources, under a condition. */
+export interface Grant {
   sid: string;
   commands: readonly PolicyCommand[];
   actions: string[];
@@ -184,6 +194,13 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     return e ? [`arn:${P}:ecr:${e.region}:${e.account}:repository/${e.repository}`] : [];
   })])];
   const pinsDigests = jobs.some((j) => j.task.imagePin === 'digest');
+  // The job secrets of Secrets Manager, as DescribeSecret authorises them: a name (or partial ARN) with
+  // and without the random suffix AWS adds; a full ARN as is.
+  const jobSecretArns = [...new Set(stackSecretRefs(c).filter((r) => r.source === 'secretsmanager').flatMap((r) => {
+    const base = r.arn ?? arn('secretsmanager', `secret:${r.name}`);
+    return [base, `${base}-??????`];
+  }))].sort();
+  const readsParameters = stackSecretRefs(c).some((r) => r.source === 'ssm');
   const creates: [string, string][] = [
     ...(ownsNetwork ? [['CreateVpc', 'vpc'], ['CreateSubnet', 'subnet'], ['CreateRouteTable', 'route-table'], ['CreateInternetGateway', 'internet-gateway']] as [string, string][] : []),
     ['CreateSecurityGroup', 'security-group'], ['CreateVpcEndpoint', 'vpc-endpoint'],
@@ -229,6 +246,15 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
         ...(ownsNetwork ? ['ec2:DeleteSubnet', 'ec2:DisassociateRouteTable', 'ec2:DeleteRoute', 'ec2:DetachInternetGateway', 'ec2:DeleteInternetGateway'] : [])],
     },
     ...(ownsNetwork ? [{ sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteRouteTable', 'ec2:DeleteVpc'] }] : []),
+    // Interface endpoints with private DNS: enabling it associates the VPC with the private hosted zone AWS
+    // manages for the service, a dependent action of ec2:CreateVpcEndpoint in the Service Authorization
+    // Reference. The zone is AWS's (its id unknown in advance): any hosted zone of the partition.
+    ...(c.network.interfaceEndpoints.length
+      ? [{
+        sid: 'EndpointPrivateDns', commands: UP, resources: [`arn:${P}:route53:::hostedzone/*`],
+        actions: ['route53:AssociateVPCWithHostedZone'],
+      }]
+      : []),
     // Mode existing: creating inside your VPC is authorised on it (and on your subnets, for the endpoints'
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
@@ -272,10 +298,22 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Secret', commands: DISCOVER, resources: secret, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] },
     { sid: 'Secret', commands: UP, resources: secret, actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:RestoreSecret'] },
     { sid: 'Secret', commands: DOWN, resources: secret, actions: ['secretsmanager:DeleteSecret'] },
+    // The job secrets: their metadata only (never a value: no GetSecretValue, no GetParameter), looked up
+    // where the task definitions and the execution role's policy are computed. DescribeParameters takes
+    // no resource-level permission.
+    ...(jobSecretArns.length ? [{ sid: 'JobSecrets', commands: SECRET_READERS, resources: jobSecretArns, actions: ['secretsmanager:DescribeSecret'] }] : []),
+    ...(readsParameters ? [{ sid: 'JobParameters', commands: SECRET_READERS, resources: ['*'], actions: ['ssm:DescribeParameters'] }] : []),
     // ECR
     { sid: 'Repository', commands: DISCOVER, resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'] },
     { sid: 'Repository', commands: UP, resources: [repo], actions: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability'] },
     { sid: 'Repository', commands: DOWN, resources: [repo], actions: ['ecr:ListImages', 'ecr:DeleteRepository'] },
+    // A KMS-encrypted repository: deleting it retires the grants ECR made on its key (the AWS managed
+    // aws/ecr key, whose id is not known in advance), which ECR does on the caller's behalf: allowed only
+    // through ECR (kms:ViaService), in this account (ECR user guide, encryption at rest).
+    ...(c.repository.encryption === 'KMS' ? [{
+      sid: 'RepositoryKeyGrants', commands: DOWN, resources: [arn('kms', 'key/*')], actions: ['kms:RetireGrant'],
+      condition: { StringEquals: { 'kms:ViaService': `ecr.${R}.amazonaws.com`, 'kms:CallerAccount': A } },
+    }] : []),
     { sid: 'Repository', commands: ['push'], resources: [repo], actions: ['ecr:DescribeRepositories', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'] },
     // A tag's digest now: what deploy pins, what status compares the deployed digest with, and (jobs
     // with imagePin digest) what up pins before the first deploy; `rollback` checks its image is still there.
@@ -293,8 +331,17 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // The history group's resource policy (EventBridge writes under it). Resource policies are the
     // account's, by name, and take no resource-level permission: the policy's name is ours by its document.
     { sid: 'LogResourcePolicies', commands: DISCOVER, resources: ['*'], actions: ['logs:DescribeResourcePolicies'] },
-    { sid: 'LogResourcePolicies', commands: UP, resources: ['*'], actions: ['logs:PutResourcePolicy'] },
-    { sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'], actions: ['logs:DeleteResourcePolicy'] },
+    // One policy shared by every batchctl stack of the region; `up` also deletes the stack's own policy of
+    // before, `down` the shared one when no other stack's history needs it.
+    {
+      sid: 'LogResourcePolicies', commands: UP, resources: ['*'],
+      actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'],
+    },
+    // (and puts it back when another stack came up while it was being deleted).
+    {
+      sid: 'LogResourcePolicies', commands: DOWN, resources: ['*'],
+      actions: ['logs:DeleteResourcePolicy', 'logs:PutResourcePolicy'],
+    },
     // `history` reads the history group (and when it was created), the runs ECS still shows, the
     // duplicate-guard claims (their prefix only) and the dead-letter queue without consuming it.
     { sid: 'LogGroups', commands: ['history'], resources: [arn('logs', 'log-group:*')], actions: ['logs:DescribeLogGroups'] },
@@ -305,18 +352,30 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // ECS
     { sid: 'Cluster', commands: DISCOVER, resources: [cluster], actions: ['ecs:DescribeClusters'] },
     { sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:CreateCluster', 'ecs:UpdateClusterSettings', 'ecs:TagResource', 'ecs:UntagResource'] },
+    // A Spot job: the cluster's capacity providers (FARGATE and FARGATE_SPOT) are associated by up.
+    ...(jobs.some((j) => j.task.capacity === 'spot') ? [{ sid: 'Cluster', commands: UP, resources: [cluster], actions: ['ecs:PutClusterCapacityProviders'] }] : []),
     { sid: 'Cluster', commands: DOWN, resources: [cluster], actions: ['ecs:DeleteCluster'] },
     // status reads each job's latest revision (the image it runs); the others list the families' revisions.
     { sid: 'TaskDefinitionsAnyResource', commands: DISCOVER.filter((c) => c !== 'status'), resources: ['*'], actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: ['status', 'run-now', ...DEPLOYERS], resources: ['*'], actions: ['ecs:DescribeTaskDefinition'] },
     { sid: 'TaskDefinitionsAnyResource', commands: ['rollback'], resources: ['*'], actions: ['ecs:ListTaskDefinitions'] },
     { sid: 'TaskDefinitionsAnyResource', commands: [...UP, ...DEPLOYERS], resources: ['*'], actions: ['ecs:RegisterTaskDefinition'] },
-    { sid: 'TaskDefinitions', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'] },
+    // A deploy registers a revision with the stack's tags: tag-on-create, and only that (ecs:CreateAction).
+    {
+      sid: 'TagRevisionOnCreate', commands: DEPLOYERS, resources: family, actions: ['ecs:TagResource'],
+      condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+    },
     // `up` deletes the family of a job that left the config.
     { sid: 'TaskDefinitionsAnyResource', commands: REMOVERS, resources: ['*'], actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'] },
     { sid: 'TaskDefinitions', commands: UP, resources: family, actions: ['ecs:TagResource', 'ecs:UntagResource'] },
     { sid: 'TaskDefinitions', commands: REMOVERS, resources: family, actions: ['ecs:DeleteTaskDefinitions'] },
     { sid: 'RunInCluster', commands: ['run-now'], resources: family, actions: ['ecs:RunTask'], condition: inCluster },
+    // RunTask with propagateTags and enableECSManagedTags tags the task it creates: ECS evaluates
+    // ecs:TagResource on the new task (ECS developer guide, "Grant permission to tag resources on creation").
+    {
+      sid: 'TagTaskOnRunTask', commands: ['run-now'], resources: [tasks], actions: ['ecs:TagResource'],
+      condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    },
     // logs --task asks ECS about a run whose log stream does not exist yet (starting, or never started).
     { sid: 'Tasks', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: [tasks], actions: ['ecs:DescribeTasks'] },
     { sid: 'ListTasksInCluster', commands: ['run-now', 'stop', 'status', 'cost', 'history', 'logs'], resources: ['*'], actions: ['ecs:ListTasks'], condition: inCluster },
@@ -349,16 +408,29 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     { sid: 'Schedules', commands: UP, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: PAUSERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:UpdateSchedule'] },
     { sid: 'Schedules', commands: REMOVERS, resources: [arn('scheduler', `schedule/${group}/*`)], actions: ['scheduler:DeleteSchedule'] },
-    // Step Functions: the state machines of jobs with a timeout or retries, and their executions. The
-    // walk reads each (plan, up, down: status and outputs read no job's resources but its trigger).
+    // Step Functions: the state machines of jobs with a timeout or retries (or on Spot), and their
+    // executions. The walk reads each (plan, up, down, outputs --live: status reads no job's resources but
+    // its trigger).
     ...(machines.length ? [
-      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'run-now'] as PolicyCommand[], resources: machines, actions: ['states:DescribeStateMachine'] },
-      { sid: 'StateMachines', commands: ['plan', 'up', 'down'] as PolicyCommand[], resources: machines, actions: ['states:ListTagsForResource'] },
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'outputs', 'run-now'] as PolicyCommand[], resources: machines, actions: ['states:DescribeStateMachine'] },
+      { sid: 'StateMachines', commands: ['plan', 'up', 'down', 'outputs'] as PolicyCommand[], resources: machines, actions: ['states:ListTagsForResource'] },
       { sid: 'StateMachines', commands: UP, resources: machines, actions: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:TagResource', 'states:UntagResource'] },
       { sid: 'StateMachines', commands: REMOVERS, resources: machines, actions: ['states:DeleteStateMachine'] },
       { sid: 'StateMachines', commands: ['run-now'] as PolicyCommand[], resources: machines, actions: ['states:StartExecution'] },
       { sid: 'StateMachines', commands: ['run-now', 'status'] as PolicyCommand[], resources: machines, actions: ['states:ListExecutions'] },
-      { sid: 'Executions', commands: ['run-now', 'status'] as PolicyCommand[], resources: executions, actions: ['states:GetExecutionHistory'] },
+      {
+        sid: 'Executions', commands: ['run-now', 'status', 'history'] as PolicyCommand[], resources: executions,
+        actions: ['states:GetExecutionHistory'],
+      },
+      // `stop` stops a job's running executions (ours by the machine's tag) before their tasks.
+      {
+        sid: 'StateMachines', commands: ['stop'] as PolicyCommand[], resources: machines,
+        actions: ['states:ListExecutions', 'states:ListTagsForResource'],
+      },
+      {
+        sid: 'Executions', commands: ['stop'] as PolicyCommand[], resources: executions,
+        actions: ['states:StopExecution'],
+      },
     ] : []),
     // SQS: the stack's dead-letter queue (both engines) and its policy (the Policy attribute)
     { sid: 'DeadLetterQueue', commands: DISCOVER, resources: [queue], actions: ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags'] },
@@ -420,19 +492,27 @@ function stateGrants(state: StateLocation, P: string): Grant[] {
 }
 
 /**
- * The policy document for these commands: the grants of each, merged into as few statements as say the
- * same (IAM counts every character against a policy's size limit): first grants on the same resources
- * under the same condition share one statement, then statements granting the same actions under the
- * same condition share their resources. Actions and resources sorted; Sids are the first grant's.
+ * Whether the per-job names become `<stack>-*` patterns for these commands: every job's names, one by
+ * one, while the whole fits a role's inline policies; past that (some 5 jobs), patterns.
  */
-export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
-  const exact = policyOf(t, commands, false);
-  // Every job's names, one by one, while that fits a role's inline policies (the single-job `up` policy
-  // is already over a managed policy's size); past that, `<stack>-*` patterns.
-  return policySize(exact) <= POLICY_SIZE_LIMITS.inlinePerRole ? exact : policyOf(t, commands, true);
+export function usesPatterns(t: PolicyTarget, commands: readonly PolicyCommand[]): boolean {
+  const grants = operatorGrants(t, false).filter((g) => g.commands.some((c) => commands.includes(c)));
+  return policySize(statementsOf(grants)) > POLICY_SIZE_LIMITS.inlinePerRole;
 }
 
-function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns: boolean): PolicyDocument {
+/** The policy document for these commands (one document, whatever its size: policy-documents.ts splits it). */
+export function operatorPolicy(t: PolicyTarget, commands: readonly PolicyCommand[]): PolicyDocument {
+  const patterns = usesPatterns(t, commands);
+  return statementsOf(operatorGrants(t, patterns).filter((g) => g.commands.some((c) => commands.includes(c))));
+}
+
+/**
+ * A document of these grants, in as few statements as say the same (IAM counts every character against
+ * a policy's size limit): first grants on the same resources under the same condition share one
+ * statement, then statements granting the same actions under the same condition share their resources.
+ * Actions and resources sorted; Sids are the first grant's, numbered when repeated.
+ */
+export function statementsOf(grants: readonly Grant[]): PolicyDocument {
   type Stmt = PolicyStatement & { Action: string[]; Resource: string[] };
   const merge = (list: Stmt[], keyOf: (s: Stmt) => string, into: (a: Stmt, b: Stmt) => void): Stmt[] => {
     const byKey = new Map<string, Stmt>();
@@ -445,8 +525,7 @@ function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns:
     return [...byKey.values()];
   };
   const cond = (s: Stmt) => JSON.stringify(s.Condition ?? null);
-  let statements: Stmt[] = operatorGrants(t, patterns)
-    .filter((g) => g.commands.some((c) => commands.includes(c)))
+  let statements: Stmt[] = grants
     .map((g) => ({ Sid: g.sid, Effect: 'Allow', Action: [...new Set(g.actions)].sort(), Resource: [...g.resources].sort(), ...(g.condition ? { Condition: g.condition } : {}) }));
   statements = merge(statements, (s) => JSON.stringify([s.Resource, cond(s)]), (a, b) => { a.Action = [...new Set([...a.Action, ...b.Action])].sort(); });
   statements = merge(statements, (s) => JSON.stringify([s.Action, cond(s)]), (a, b) => { a.Resource = [...new Set([...a.Resource, ...b.Resource])].sort(); });
@@ -460,48 +539,24 @@ function policyOf(t: PolicyTarget, commands: readonly PolicyCommand[], patterns:
   return { Version: '2012-10-17', Statement: out };
 }
 
-/** IAM's limits on a policy's size (characters, whitespace not counted). */
-export const POLICY_SIZE_LIMITS = { managed: 6144, inlinePerRole: 10_240 } as const;
+/**
+ * IAM's limits on policies (characters, whitespace not counted): a managed policy's document, a role's
+ * inline policies together, a user's inline policies together; and how many managed policies a role may
+ * have attached by default (a quota that can be raised to 20).
+ */
+export const POLICY_SIZE_LIMITS = {
+  managed: 6144, inlinePerRole: 10_240, inlinePerUser: 2048, managedPerRole: 10,
+} as const;
 
 /** The size IAM counts: the document without whitespace outside strings. */
 export const policySize = (doc: PolicyDocument): number => JSON.stringify(doc).length;
-
-/** What `batchctl policy` prints. */
-export interface PolicyReport {
-  stack: string;
-  account: string;
-  commands: PolicyCommand[];
-  /** Characters IAM counts. */
-  size: number;
-  policy: PolicyDocument;
-}
-
-/**
- * `batchctl policy`: the config, the account (STS, which needs no permission, unless `account` is
- * given) and the state location, then the document. No other AWS call.
- */
-export async function runPolicy(opts: import('../engine/stack.js').StackOptions & { commands: PolicyCommand[]; account?: string }): Promise<PolicyReport> {
-  const { loadStackConfig, stateLocationOf } = await import('../engine/stack.js');
-  const config = await loadStackConfig(opts);
-  let account = opts.account;
-  let partition = partitionOf(config.region);
-  if (!account) {
-    const { createAwsClients, callerIdentity } = await import('../aws/clients.js');
-    const who = await callerIdentity(await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['sts']));
-    account = who.account;
-    partition = who.partition;
-  }
-  const state = stateLocationOf(opts, config);
-  const policy = operatorPolicy({ config, account, partition, state, recorded: await recordedNames(opts, config, state, account) }, opts.commands);
-  return { stack: config.stack, account, commands: opts.commands, size: policySize(policy), policy };
-}
 
 /**
  * The role, rule and family names the state records: resources of jobs the config no longer has, which
  * `up` deletes. A state that cannot be read (none yet, no access) adds nothing: the policy then covers
  * what the config names, as it says in a warning when the state exists but could not be read.
  */
-async function recordedNames(
+export async function recordedNames(
   opts: import('../engine/stack.js').StackOptions, config: StackConfig, location: StateLocation, account: string,
 ): Promise<PolicyTarget['recorded']> {
   try {

@@ -95,7 +95,12 @@ task:
   crossAccountImage: false     # true: \`image\` is in another account whose repository policy lets this one pull
   command: [node, dist/main.js]
   environment: {}              # plain variables (never secrets: they show in the task definition)
+  # secrets:                   # variables ECS sets at task start from Secrets Manager or SSM (only names are stored)
+  #   DB_PASSWORD: secretsmanager:prod/db:password   # a secret by name or ARN, and one key of its JSON
+  #   API_KEY: ssm:/prod/api-key                     # an SSM parameter by name or ARN
   cpuArchitecture: X86_64      # or ARM64
+  capacity: on-demand          # or spot: Fargate Spot (X86_64 only), on-demand when Spot has no capacity or reclaims the task
+  # ephemeralStorageGiB: 21    # 21-200: the task's disk (left out: 20 GiB); the GiB beyond 20 are billed per hour
   # Left out (both), the schedule starts the task itself. Either set, it starts a Step Functions state machine that runs it:
   # timeout: 15m               # stop a run after this long (30m, 2h, 1h30m; at most 365d): its task is stopped, the run fails
   # retries: 2                 # 0-10: run again after a non-zero exit or a task that did not start, 30 s, 1 min, 2 min... later
@@ -135,6 +140,9 @@ iam:
 #   stepFunctionsTransition1k: 0.0 # Step Functions, per 1,000 state transitions (jobs with timeout or retries)
 #   alarmMonth: 0.0                # one CloudWatch alarm, per month (the dead-letter alarm, with notify)
 #   secretMonth: 0.0               # one Secrets Manager secret, per month
+#   fargateSpotVcpuHour: 0.0       # Fargate Spot (X86_64), per vCPU per hour (task.capacity: spot)
+#   fargateSpotGbHour: 0.0         # Fargate Spot (X86_64), per GB of memory per hour
+#   ephemeralStorageGbHour: 0.0    # task storage beyond the free 20 GiB, per GB per hour
 
 # jobs:                        # several jobs in this stack: task, schedule and iam above are their defaults
 #   lister: { original: true } # the stack's job from before jobs: keeps its names and resources

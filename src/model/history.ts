@@ -15,44 +15,64 @@ import { arn, type PolicyDocument, type PolicyStatement } from './policies.js';
  * The history log group: `/aws/events/batchctl/<stack>/history`. Under `/aws/events/` because that is
  * where the EventBridge console lists (and creates) log groups for rule targets; the API takes any name.
  */
-export const historyGroupName = (config: Pick<StackConfig, 'stack'>): string => `/aws/events/batchctl/${config.stack}/history`;
+export const historyGroupName = (config: Pick<StackConfig, 'stack'>): string =>
+  `/aws/events/batchctl/${config.stack}/history`;
 
 /** The history rule: `<stack>-history` (stack names are at most 32 characters; rule names 64). */
 export const historyRuleName = (stack: string): string => `${stack}-history`;
 
+/** Where every stack's history log group lives: `/aws/events/batchctl/<stack>/history`. */
+export const HISTORY_GROUP_PREFIX = '/aws/events/batchctl/';
+
+/** The stack a history log group's name belongs to, or undefined for any other name. */
+export function stackOfHistoryGroup(name: string | undefined): string | undefined {
+  return /^\/aws\/events\/batchctl\/([^/]+)\/history$/.exec(name ?? '')?.[1];
+}
+
 /**
- * The log group resource policy: ONE per stack. CloudWatch Logs allows 10 resource policies per account
- * and region, so a policy per job (or per rule) would run out; the name says whose it is.
+ * The log group resource policy: ONE for every batchctl stack of the account and region. CloudWatch Logs
+ * allows 10 account-level resource policies per region, not raisable (Route 53, API Gateway, OpenSearch
+ * and others take slots too): a policy per stack (what batchctl did before) runs out.
  */
-export const historyPolicyName = (stack: string): string => `batchctl-${stack}-history`;
+export const SHARED_HISTORY_POLICY = 'batchctl-history';
+
+/** The policy a stack had before the shared one (`up` deletes it once the shared one exists). */
+export const legacyHistoryPolicyName = (stack: string): string => `batchctl-${stack}-history`;
 
 /** The history log group's ARN without `:*` (the target's form). */
 export const historyGroupArn = (ctx: Ctx): string => arn(ctx, 'logs', `log-group:${historyGroupName(ctx.config)}`);
 
-/**
- * The resources our policy may name: the group and its streams (`...:log-group:<name>:*`). The policy is
- * not taggable: it is ours exactly when it names only these (see `namesOnly`).
- */
-export const historyPolicyResources = (ctx: Ctx): string[] => [`${historyGroupArn(ctx)}:*`];
+/** What the shared policy names: every history log group of the region and their streams. */
+export const sharedHistoryResource = (ctx: Pick<Ctx, 'partition' | 'region' | 'account'>): string =>
+  `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${HISTORY_GROUP_PREFIX}*`;
 
 /**
- * The resource policy EventBridge needs to write to the group: CloudWatch Logs targets take no role, so
- * EventBridge (and, for delivery, delivery.logs.amazonaws.com) must be admitted by the group's resource
- * policy. PutLogEvents is admitted only on behalf of this stack's history rule (`aws:SourceArn`), so no
- * other rule of the account can fill our history with events of its own. CreateLogStream carries no
- * such condition: EventBridge does not send the rule as the source of that call, and a condition on it
- * makes delivery fail (AWS's own serverless pattern splits the statement the same way).
+ * The shared resource policy EventBridge needs to write to the history groups: CloudWatch Logs targets
+ * take no role, so EventBridge (and, for delivery, delivery.logs.amazonaws.com) must be admitted by a
+ * resource policy. Its document is the SAME for every stack of the account and region, so that stacks
+ * never need to merge their edits: Logs has no conditional update for account-level policies (a revision
+ * exists only for log-group-scoped ones), and two stacks writing at once then write the same bytes. It
+ * names the history groups by their prefix, and admits PutLogEvents only on behalf of history rules
+ * (`<stack>-history`, aws:SourceArn). CreateLogStream carries no such condition: EventBridge does not
+ * send the rule as the source of that call, and a condition on it makes delivery fail (AWS's own
+ * serverless pattern splits the statement the same way).
  */
-export function historyLogPolicy(ctx: Ctx): PolicyDocument {
+export function sharedHistoryPolicy(ctx: Pick<Ctx, 'partition' | 'region' | 'account'>): PolicyDocument {
   const Principal = { Service: ['delivery.logs.amazonaws.com', 'events.amazonaws.com'] };
-  const Resource = historyPolicyResources(ctx);
+  const Resource = sharedHistoryResource(ctx);
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'HistoryStreams', Effect: 'Allow', Principal, Action: 'logs:CreateLogStream', Resource },
+      { Sid: 'BatchctlHistoryStreams', Effect: 'Allow', Principal, Action: 'logs:CreateLogStream', Resource },
       {
-        Sid: 'HistoryEvents', Effect: 'Allow', Principal, Action: 'logs:PutLogEvents', Resource,
-        Condition: { ArnEquals: { 'aws:SourceArn': arn(ctx, 'events', `rule/${historyRuleName(ctx.stack)}`) } },
+        Sid: 'BatchctlHistoryEvents',
+        Effect: 'Allow',
+        Principal,
+        Action: 'logs:PutLogEvents',
+        Resource,
+        Condition: {
+          ArnLike: { 'aws:SourceArn': `arn:${ctx.partition}:events:${ctx.region}:${ctx.account}:rule/*-history` },
+        },
       },
     ],
   };
@@ -61,16 +81,17 @@ export function historyLogPolicy(ctx: Ctx): PolicyDocument {
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
 /**
- * Whether a policy document names only `resources` (and at least one of them): the proof that a
- * resource policy of our name is ours, since it carries no tag. A policy that also names another group
- * (someone edited it, or another tool chose our name) is not ours to overwrite or delete.
+ * Whether a policy document names only resources `allowed` accepts, and at least one: the proof that a
+ * resource policy of our name is batchctl's, since it carries no tag. A policy that also names anything
+ * else (someone edited it, or another tool chose our name) is not ours to overwrite or delete.
  */
-export function namesOnly(doc: PolicyDocument | undefined, resources: string[]): boolean {
+export function namesOnly(doc: PolicyDocument | undefined, allowed: (resource: string) => boolean): boolean {
   if (!doc) return false;
-  const stmts: PolicyStatement[] = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement as unknown as PolicyStatement];
+  const stmts: PolicyStatement[] = Array.isArray(doc.Statement)
+    ? doc.Statement
+    : [doc.Statement as unknown as PolicyStatement];
   const named = stmts.flatMap((s) => list(s.Resource));
-  const allowed = new Set(resources.flatMap((r) => [r, r.replace(/:\*$/, '')]));
-  return named.length > 0 && named.every((r) => allowed.has(r)) && stmts.every((s) => !('NotResource' in s));
+  return named.length > 0 && named.every(allowed) && stmts.every((s) => !('NotResource' in s));
 }
 
 /**

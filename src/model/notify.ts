@@ -51,7 +51,7 @@ export const deadLetterAlarmArn = (ctx: Ctx): string => arn(ctx, 'cloudwatch', `
  * - A task that never started (image pull failed, secret not readable, no ENI) has no exit code at all:
  *   ECS reports it with stopCode TaskFailedToStart, the second `$or` branch.
  */
-export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: string[]): Record<string, unknown> {
+export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: string[], config?: Pick<StackConfig, 'jobs'>): Record<string, unknown> {
   return {
     source: ['aws.ecs'],
     'detail-type': ['ECS Task State Change'],
@@ -62,10 +62,16 @@ export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: st
       $or: [
         { containers: { exitCode: [{ 'anything-but': 0 }] } },
         { stopCode: ['TaskFailedToStart'] },
+        // A task Fargate Spot reclaims alerts even when its job exits 0 on the SIGTERM (the run goes on
+        // on-demand; the message says so). Only with a Spot job: other stacks keep the rule they have.
+        ...(config && spotJobs(config) ? [{ stopCode: ['SpotInterruption'] }] : []),
       ],
     },
   };
 }
+
+/** True when a job of the stack runs its first attempt on Fargate Spot. */
+export const spotJobs = (config: Pick<StackConfig, 'jobs'>): boolean => config.jobs.some((j) => j.task.capacity === 'spot');
 
 /**
  * The task definition ARN prefixes the alert rule matches: `.../task-definition/<family>:` (every

@@ -20,6 +20,13 @@ export interface PriceTable {
   stepFunctionsTransition1k: number;
   /** A CloudWatch standard-resolution metric alarm, per month (the dead-letter alarm). */
   alarmMonth: number;
+  /**
+   * Fargate Spot, Linux X86_64 (Spot runs no other), per vCPU-hour and per GB-hour, and when they were
+   * recorded: Spot prices move with supply and demand. Undefined for a region without a built-in table.
+   */
+  fargateSpot?: { vcpuHour: number; gbHour: number; asOf: string };
+  /** Ephemeral storage beyond the 20 GiB every task gets, per GB-hour (`task.ephemeralStorageGiB`). */
+  ephemeralStorageGbHour: number;
 }
 
 /** Hours in a month as AWS bills them (365 * 24 / 12). */
@@ -51,32 +58,56 @@ export const ALARM_MONTH = 0.1;
 /** Transitions a month free in each account (Step Functions' free tier, which does not expire). */
 export const STEP_FUNCTIONS_FREE_TRANSITIONS = 4000;
 
+/**
+ * Fargate Spot's prices (Linux X86_64), recorded on SPOT_AS_OF from a published copy of AWS's Fargate Spot
+ * price list (the Spot table of the Fargate pricing page, which AWS updates as supply and demand move).
+ * `cost` prints the date and how to set today's (`pricing.fargateSpotVcpuHour`, `fargateSpotGbHour`).
+ */
+export const SPOT_AS_OF = '2026-12-07';
+
+/**
+ * Ephemeral storage beyond the 20 GiB a task gets free, per GB-hour (AWS's price list usage type
+ * `<region>-Fargate-EphemeralStorage-GB-Hours`), recorded on SPOT_AS_OF. Fargate Spot is charged the same
+ * rate here (the estimate does not assume a Spot discount on storage).
+ */
+const STORAGE: Record<string, number> = {
+  'ap-northeast-1': 0.000133, 'us-east-1': 0.000111, 'us-west-2': 0.000111, 'eu-west-1': 0.000111, 'eu-central-1': 0.000129,
+};
+
+/** The GiB of ephemeral storage every Fargate task gets without being billed for it. */
+export const FREE_EPHEMERAL_GIB = 20;
+
 /** Built-in prices. Regions not listed need `pricing:` in the config. */
 export const PRICES: Record<string, PriceTable> = {
   'ap-northeast-1': {
     region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
     fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
     secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01981009, gbHour: 0.00216673, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['ap-northeast-1']!,
   },
   'us-east-1': {
     region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
     secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01264355, gbHour: 0.00138835, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['us-east-1']!,
   },
   'us-west-2': {
     region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
     secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01269464, gbHour: 0.00139396, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['us-west-2']!,
   },
   'eu-west-1': {
     region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
     secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01257825, gbHour: 0.00138118, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['eu-west-1']!,
   },
   'eu-central-1': {
     region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
     fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
     secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.0140458, gbHour: 0.00154154, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['eu-central-1']!,
   },
 };
 
@@ -89,6 +120,9 @@ export interface PriceOverrides {
   publicIpv4Hour?: number;
   stepFunctionsTransition1k?: number;
   alarmMonth?: number;
+  fargateSpotVcpuHour?: number;
+  fargateSpotGbHour?: number;
+  ephemeralStorageGbHour?: number;
 }
 
 /**
@@ -107,8 +141,16 @@ export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOver
   const gb = o.fargateGbHour ?? base?.fargate[arch].gbHour;
   const secret = o.secretMonth ?? base?.secretMonth;
   if (endpoint === undefined || vcpu === undefined || gb === undefined || secret === undefined) return undefined;
+  // Spot from the config when both rates are given, else the table's (none for a region without one).
+  const spotVcpu = o.fargateSpotVcpuHour ?? base?.fargateSpot?.vcpuHour;
+  const spotGb = o.fargateSpotGbHour ?? base?.fargateSpot?.gbHour;
+  const spotFromConfig = o.fargateSpotVcpuHour !== undefined || o.fargateSpotGbHour !== undefined;
+  const fargateSpot = spotVcpu !== undefined && spotGb !== undefined ? { vcpuHour: spotVcpu, gbHour: spotGb, asOf: spotFromConfig ? 'config' : base!.fargateSpot!.asOf } : undefined;
+  // Storage: the config's, the table's, else the highest of the table (a region without one, estimated high).
+  const ephemeralStorageGbHour = o.ephemeralStorageGbHour ?? base?.ephemeralStorageGbHour ?? Math.max(...Object.values(STORAGE));
   const table: PriceTable = {
     region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour, stepFunctionsTransition1k, alarmMonth,
+    ...(fargateSpot ? { fargateSpot } : {}), ephemeralStorageGbHour,
     fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
   };
   return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };

@@ -8,6 +8,7 @@ import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from './guard.js';
 import { K, type RoleName } from './keys.js';
 import { jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
 import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
+import type { EcsTargetParams } from './ecs-target.js';
 import { startExecutionPolicy, stateMachinePolicy, stateMachineTrustPolicy, usesStateMachine } from './state-machine.js';
 
 /** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
@@ -129,4 +130,85 @@ export function schedulerInput(containerName: string, command: string[], duplica
   return JSON.stringify({ containerOverrides: [{ name: containerName, command, environment }] })
     .replaceAll('<', '\\u003c')
     .replace(JSON.stringify(SENTINEL), `"${SCHEDULED_TIME_ATTRIBUTE}"`);
+}
+
+/**
+ * The universal target that calls ECS RunTask with the whole request as its Input. batchctl uses it for
+ * jobs that run their task directly: the Scheduler guide documents context attributes replaced in a
+ * target's payload and shows it in a universal target's Input, while an ECS templated target's Input is
+ * converted into a TaskOverride when the schedule is created (boto3#4370: "Unable to convert target input
+ * to TaskOverride"), where AWS never shows a context attribute replaced. The scheduled time must reach
+ * the container, or the duplicate guard would see the same literal text at every run.
+ */
+export const runTaskTargetArn = (partition: string): string => `arn:${partition}:scheduler:::aws-sdk:ecs:runTask`;
+
+/** True for the universal RunTask target's ARN (any partition). */
+export const isRunTaskTarget = (targetArn: string | undefined): boolean =>
+  /^arn:[^:]+:scheduler:::aws-sdk:ecs:runTask$/.test(targetArn ?? '');
+
+/**
+ * The ECS `startedBy` of tasks a schedule starts through the universal target (RunTask sets what the
+ * request says; the templated target set `chronos-schedule/<name>` itself). 18 + 64 characters: within
+ * startedBy's 128.
+ */
+export const SCHEDULE_STARTED_BY = 'batchctl-schedule/';
+
+const OVERRIDES = '\u0000overrides\u0000';
+
+/**
+ * The universal target's Input: RunTask's request as the ECS API reference spells it (camelCase), with
+ * `overrides` the JSON `schedulerInput` writes (the context attribute inside). Every other `<` is written
+ * as `\u003c`, as there.
+ */
+export function runTaskTargetInput(
+  cluster: string, e: EcsTargetParams, overrides: string, scheduleName: string,
+): string {
+  const request = {
+    cluster,
+    taskDefinition: e.taskDefinitionArn,
+    count: e.taskCount,
+    launchType: e.launchType,
+    platformVersion: e.platformVersion,
+    networkConfiguration: {
+      awsvpcConfiguration: { subnets: e.subnets, securityGroups: e.securityGroups, assignPublicIp: e.assignPublicIp },
+    },
+    propagateTags: e.propagateTags,
+    enableECSManagedTags: e.enableEcsManagedTags,
+    startedBy: `${SCHEDULE_STARTED_BY}${scheduleName}`,
+    overrides: OVERRIDES,
+  };
+  return JSON.stringify(request).replaceAll('<', '\\u003c').replace(JSON.stringify(OVERRIDES), () => overrides);
+}
+
+/**
+ * A universal RunTask target's Input read back: the cluster, the ECS settings and the overrides (JSON
+ * text); undefined when it is not one.
+ */
+export function parseRunTaskTargetInput(
+  input: string | undefined,
+): { cluster: string; ecs: EcsTargetParams; overrides: string; startedBy?: string } | undefined {
+  let r: Record<string, any>;
+  try {
+    r = JSON.parse(input ?? '') as Record<string, any>;
+  } catch {
+    return undefined;
+  }
+  if (!r || typeof r !== 'object' || typeof r.taskDefinition !== 'string') return undefined;
+  const vpc = r.networkConfiguration?.awsvpcConfiguration;
+  return {
+    cluster: String(r.cluster ?? ''),
+    ecs: {
+      taskDefinitionArn: r.taskDefinition,
+      taskCount: r.count ?? 1,
+      launchType: r.launchType ?? '',
+      platformVersion: r.platformVersion ?? '',
+      subnets: [...(vpc?.subnets ?? [])].sort(),
+      securityGroups: [...(vpc?.securityGroups ?? [])].sort(),
+      assignPublicIp: vpc?.assignPublicIp ?? 'DISABLED',
+      propagateTags: r.propagateTags ?? '',
+      enableEcsManagedTags: r.enableECSManagedTags ?? false,
+    },
+    overrides: JSON.stringify(r.overrides ?? {}),
+    ...(typeof r.startedBy === 'string' ? { startedBy: r.startedBy } : {}),
+  };
 }

@@ -16,7 +16,7 @@
  * reported as succeeded without exit code 0 can never pass for a good run.
  */
 import type { JobConfig, StackConfig } from '../config/schema.js';
-import { RETRY_BACKOFF, formatRunDuration } from '../config/run-policy.js';
+import { RETRY_BACKOFF, formatRunDuration, retryDelaySeconds } from '../config/run-policy.js';
 import type { Ctx } from '../engine/types.js';
 import { ENV_DUPLICATE_GUARD, ENV_RUN_ID, ENV_SCHEDULED_TIME } from './guard.js';
 import { ecsTargetParams } from './ecs-target.js';
@@ -39,8 +39,25 @@ export const stateMachineArn = (ctx: Ctx, job: JobConfig): string => arn(ctx, 's
 /** The EventBridge rule Step Functions manages in the account to learn that a `.sync` task stopped. */
 export const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
 
-/** The states of the definition, by name (status and run-now read the execution history by them). */
-export const STATES = { run: 'Run task', check: 'Exit code', succeeded: 'Succeeded', failed: 'Failed' } as const;
+/**
+ * The states of the definition, by name (status and run-now read the execution history by them). A Spot
+ * job's adds the on-demand fallback: `spotFailure`, `waitRetry` (with retries), `onDemand`, and
+ * `attemptFailed` (without retries).
+ */
+export const STATES = {
+  run: 'Run task', check: 'Exit code', succeeded: 'Succeeded', failed: 'Failed',
+  spotFailure: 'Spot failure?', waitRetry: 'Wait before retry', onDemand: 'Run task on-demand', attemptFailed: 'Attempt failed',
+} as const;
+
+/** The strategy of a Spot job's first attempt: all of it on FARGATE_SPOT (ECS takes no launch type with it). */
+export const SPOT_STRATEGY = [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }];
+
+/**
+ * True for what `.sync` reports when Spot failed an attempt (the Catch's error output): RunTask started no
+ * task (no Spot capacity: failures[], or an error RunTask answered), or ECS stopped it with stop code
+ * SpotInterruption (the Cause is the task, as DescribeTasks shows it).
+ */
+export const SPOT_FAILED = '{% $states.input.Error != \'States.TaskFailed\' or $contains($states.input.Cause, /"StopCode"\\s*:\\s*"SpotInterruption"/) %}';
 
 /** The error the definition's Fail state raises for a task that stopped without exit code 0. */
 export const EXIT_CODE_ERROR = 'Batch.ExitCode';
@@ -61,50 +78,85 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
   const limits = [
     policy.timeoutSeconds !== undefined ? `a ${formatRunDuration(policy.timeoutSeconds)} timeout per attempt` : 'no timeout',
     `${policy.retries} ${policy.retries === 1 ? 'retry' : 'retries'}`,
+    ...(policy.spot ? ['first attempt on Fargate Spot, then on-demand'] : []),
   ].join(', ');
-  const run: Record<string, unknown> = {
-    Type: 'Task',
-    Resource: `arn:${ctx.partition}:states:::ecs:runTask.sync`,
-    Arguments: {
-      Cluster: cluster.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`),
-      TaskDefinition: e.taskDefinitionArn,
-      LaunchType: e.launchType,
-      PlatformVersion: e.platformVersion,
-      NetworkConfiguration: { AwsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp } },
-      PropagateTags: e.propagateTags,
-      EnableECSManagedTags: e.enableEcsManagedTags,
-      Overrides: {
-        ContainerOverrides: [{
-          Name: job.task.containerName,
-          Command: '{% $states.input.Command %}',
-          Environment: `{% $append($states.input.Environment, [{'Name': '${ENV_RUN_ID}', 'Value': $states.context.Execution.Id}]) %}`,
-        }],
-      },
+  /** RunTask's arguments; `input`: where the execution's command and environment are read. */
+  const args = (capacity: Record<string, unknown>, input: string) => ({
+    Cluster: cluster.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`),
+    TaskDefinition: e.taskDefinitionArn,
+    ...capacity,
+    PlatformVersion: e.platformVersion,
+    NetworkConfiguration: { AwsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp } },
+    // PropagateTags keeps the stack's tags on the task. EnableECSManagedTags is left out: AWS's Step
+    // Functions guide never showed it among the ECS integration's parameters (docs/how-it-works.md), and
+    // the aws:ecs:* tags it adds are only for cost reports; a parameter Step Functions refused would make
+    // every run of the job fail.
+    PropagateTags: e.propagateTags,
+    Overrides: {
+      ContainerOverrides: [{
+        Name: job.task.containerName,
+        Command: `{% ${input}.Command %}`,
+        Environment: `{% $append(${input}.Environment, [{'Name': '${ENV_RUN_ID}', 'Value': $states.context.Execution.Id}]) %}`,
+      }],
     },
-    ...(policy.timeoutSeconds !== undefined ? { TimeoutSeconds: policy.timeoutSeconds } : {}),
-    ...(policy.retries > 0
-      ? {
-        Retry: [{
-          ErrorEquals: RETRIED_ERRORS, IntervalSeconds: RETRY_BACKOFF.intervalSeconds, MaxAttempts: policy.retries,
-          BackoffRate: RETRY_BACKOFF.backoffRate, MaxDelaySeconds: RETRY_BACKOFF.maxDelaySeconds,
-        }],
-      }
-      : {}),
-    Next: STATES.check,
+  });
+  const timeout = policy.timeoutSeconds !== undefined ? { TimeoutSeconds: policy.timeoutSeconds } : {};
+  const retry = (retries: number, fromRetry: number) => (retries > 0
+    ? {
+      Retry: [{
+        ErrorEquals: RETRIED_ERRORS, IntervalSeconds: retryDelaySeconds(fromRetry), MaxAttempts: retries,
+        BackoffRate: RETRY_BACKOFF.backoffRate, MaxDelaySeconds: RETRY_BACKOFF.maxDelaySeconds,
+      }],
+    }
+    : {});
+  const resource = `arn:${ctx.partition}:states:::ecs:runTask.sync`;
+  const checkExit = { Condition: '{% $states.input.Containers[0].ExitCode = 0 %}', Next: STATES.succeeded };
+  const head = { Comment: `batchctl stack ${ctx.stack}, job ${job.name}: runs ${job.task.family} (${limits})`, QueryLanguage: 'JSONata', StartAt: STATES.run };
+  const ends = {
+    [STATES.succeeded]: { Type: 'Succeed' },
+    [STATES.failed]: { Type: 'Fail', Error: EXIT_CODE_ERROR, Cause: 'the task stopped without exit code 0' },
   };
+  if (!policy.spot) {
+    return {
+      ...head,
+      States: {
+        [STATES.run]: { Type: 'Task', Resource: resource, Arguments: args({ LaunchType: e.launchType }, '$states.input'), ...timeout, ...retry(policy.retries, 1), Next: STATES.check },
+        [STATES.check]: { Type: 'Choice', Choices: [checkExit], Default: STATES.failed },
+        ...ends,
+      },
+    };
+  }
+  // Fargate Spot: the first attempt on FARGATE_SPOT, every later one on on-demand FARGATE (see
+  // docs/timeouts.md). A failure Spot caused (no capacity, the task reclaimed) goes on on-demand at once;
+  // any other is the first retry, after its wait, or ends the run when there is none. The on-demand state
+  // reads the execution's own input: after a Catch the state input is the error, not the command.
   return {
-    Comment: `batchctl stack ${ctx.stack}, job ${job.name}: runs ${job.task.family} (${limits})`,
-    QueryLanguage: 'JSONata',
-    StartAt: STATES.run,
+    ...head,
     States: {
-      [STATES.run]: run,
+      [STATES.run]: {
+        Type: 'Task', Resource: resource, Arguments: args({ CapacityProviderStrategy: SPOT_STRATEGY }, '$states.input'), ...timeout,
+        Catch: [{ ErrorEquals: RETRIED_ERRORS, Next: STATES.spotFailure }], Next: STATES.check,
+      },
       [STATES.check]: {
         Type: 'Choice',
-        Choices: [{ Condition: '{% $states.input.Containers[0].ExitCode = 0 %}', Next: STATES.succeeded }],
+        // A job that exits 0 on Spot's SIGTERM did not finish: it runs again on-demand.
+        Choices: [{ Condition: '{% $states.input.StopCode = \'SpotInterruption\' %}', Next: STATES.onDemand }, checkExit],
         Default: STATES.failed,
       },
-      [STATES.succeeded]: { Type: 'Succeed' },
-      [STATES.failed]: { Type: 'Fail', Error: EXIT_CODE_ERROR, Cause: 'the task stopped without exit code 0' },
+      [STATES.spotFailure]: {
+        Type: 'Choice',
+        Choices: [{ Condition: SPOT_FAILED, Next: STATES.onDemand }],
+        Default: policy.retries > 0 ? STATES.waitRetry : STATES.attemptFailed,
+      },
+      ...(policy.retries > 0
+        ? { [STATES.waitRetry]: { Type: 'Wait', Seconds: RETRY_BACKOFF.intervalSeconds, Next: STATES.onDemand } }
+        : { [STATES.attemptFailed]: { Type: 'Fail', Error: '{% $states.input.Error %}', Cause: '{% $states.input.Cause %}' } }),
+      [STATES.onDemand]: {
+        Type: 'Task', Resource: resource, Arguments: args({ LaunchType: e.launchType }, '$states.context.Execution.Input'), ...timeout,
+        // The fallback is the first retry: the later ones wait as they would have (1 min, 2 min...).
+        ...retry(policy.retries - 1, 2), Next: STATES.check,
+      },
+      ...ends,
     },
   };
 }

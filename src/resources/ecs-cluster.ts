@@ -1,7 +1,12 @@
-/** The ECS cluster the scheduled task runs in (Fargate only: no capacity to manage). */
+/**
+ * The ECS cluster the scheduled task runs in (Fargate only: no capacity to manage). With a job on Fargate
+ * Spot it has the FARGATE and FARGATE_SPOT capacity providers: a capacity provider strategy may name only
+ * providers associated with the cluster (they need no creating: every account has both).
+ */
 import {
-  CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, TagResourceCommand, UntagResourceCommand, UpdateClusterSettingsCommand,
-  type Cluster,
+  CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, PutClusterCapacityProvidersCommand, TagResourceCommand,
+  UntagResourceCommand, UpdateClusterSettingsCommand,
+  type CapacityProviderStrategyItem, type Cluster,
 } from '@aws-sdk/client-ecs';
 import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
@@ -12,6 +17,35 @@ export interface ClusterDesired {
   name: string;
   containerInsights: 'enabled' | 'disabled' | 'enhanced';
   tags: Record<string, string>;
+  /**
+   * The capacity providers, sorted: FARGATE and FARGATE_SPOT when a job runs on Spot. Undefined: not
+   * managed, whatever the cluster has (a stack without Spot, or that used it once: a provider left
+   * associated costs nothing, and ECS refuses to remove one a task still uses).
+   */
+  capacityProviders?: string[];
+  /** Observed only: the cluster's default strategy, kept as it is when the providers change. */
+  defaultStrategy?: CapacityProviderStrategyItem[];
+}
+
+/** The providers a cluster needs for its jobs; undefined when no job runs on Spot. */
+export const SPOT_PROVIDERS = ['FARGATE', 'FARGATE_SPOT'];
+const providersFor = (ctx: Ctx): string[] | undefined => (ctx.config.jobs.some((j) => j.task.capacity === 'spot') ? [...SPOT_PROVIDERS] : undefined);
+
+/**
+ * Wait while the cluster's capacity providers are being associated (`attachmentsStatus`
+ * UPDATE_IN_PROGRESS): a strategy naming one is refused until it is done.
+ */
+async function providersSettled(ctx: Ctx, ref: string, name: string): Promise<Cluster> {
+  return ctx.waitFor(
+    `ECS cluster ${name} capacity providers`,
+    async () => {
+      const c = await describe(ctx, ref);
+      if (!c) return undefined;
+      if (c.attachmentsStatus === 'UPDATE_FAILED') throw new Error(`ECS could not associate the capacity providers of cluster ${name} (attachmentsStatus UPDATE_FAILED)`);
+      return c.attachmentsStatus === 'UPDATE_IN_PROGRESS' ? undefined : c;
+    },
+    { budgetMs: 120_000, intervalMs: 2000 },
+  );
 }
 
 /**
@@ -34,11 +68,15 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   nodes: () => [{ key: K.cluster, deps: [], params: {} }],
 
-  desired: (ctx, node) => ({
-    name: ctx.config.cluster.name,
-    containerInsights: ctx.config.cluster.containerInsights ? 'enabled' : 'disabled',
-    tags: resourceTags(ctx, node.key),
-  }),
+  desired: (ctx, node) => {
+    const capacityProviders = providersFor(ctx);
+    return {
+      name: ctx.config.cluster.name,
+      containerInsights: ctx.config.cluster.containerInsights ? 'enabled' : 'disabled',
+      tags: resourceTags(ctx, node.key),
+      ...(capacityProviders ? { capacityProviders } : {}),
+    };
+  },
 
   async find(ctx, _node, recorded) {
     let c = recorded ? await describe(ctx, recorded.arn ?? recorded.id) : undefined;
@@ -49,7 +87,10 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
     return {
       record: { kind: 'ecs.cluster', id: c.clusterName, arn: c.clusterArn },
       ...ownershipOf(ctx, tags),
-      observed: { name: c.clusterName, containerInsights: insights as ClusterDesired['containerInsights'], tags: managedTags(ctx, tags) },
+      observed: {
+        name: c.clusterName, containerInsights: insights as ClusterDesired['containerInsights'], tags: managedTags(ctx, tags),
+        capacityProviders: [...(c.capacityProviders ?? [])].sort(), defaultStrategy: c.defaultCapacityProviderStrategy ?? [],
+      },
     };
   },
 
@@ -60,11 +101,13 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
         clusterName: d.name,
         settings: [{ name: 'containerInsights', value: d.containerInsights }],
         tags: ecsTagList(d.tags),
+        // Associated as the cluster is created (one call); no default strategy: every run names its own.
+        ...(d.capacityProviders ? { capacityProviders: d.capacityProviders } : {}),
       }),
     );
-    // CreateCluster answers with the cluster and its status: polled only when it is not ACTIVE yet.
-    if (cluster?.status === 'ACTIVE' && cluster.clusterArn) return { kind: 'ecs.cluster', id: d.name, arn: cluster.clusterArn };
-    const c = await ctx.waitFor(
+    // CreateCluster answers with the cluster, its status and its providers' attachment: only what is not done
+    // yet is polled (a new cluster is usually ACTIVE at once; providers take a moment to attach).
+    const c = cluster?.status === 'ACTIVE' && cluster.clusterArn ? cluster : await ctx.waitFor(
       `ECS cluster ${d.name}`,
       async () => {
         const got = await describe(ctx, d.name);
@@ -72,6 +115,7 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
       },
       { budgetMs: 120_000, intervalMs: 2000 },
     );
+    if (d.capacityProviders && cluster?.attachmentsStatus !== 'UPDATE_COMPLETE') await providersSettled(ctx, d.name, d.name);
     return { kind: 'ecs.cluster', id: d.name, arn: c.clusterArn };
   },
 
@@ -79,6 +123,9 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     if (d.containerInsights !== o.containerInsights) changes.push({ field: 'containerInsights', from: o.containerInsights, to: d.containerInsights });
+    // Only added: providers the cluster has besides are left (see ClusterDesired.capacityProviders).
+    const missing = (d.capacityProviders ?? []).filter((p) => !(o.capacityProviders ?? []).includes(p));
+    if (missing.length) changes.push({ field: 'capacityProviders', from: o.capacityProviders ?? [], to: [...new Set([...(o.capacityProviders ?? []), ...missing])].sort() });
     changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
@@ -86,13 +133,25 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
   async update(ctx, _node, found, d, changes) {
     const cluster = found.record.arn ?? found.record.id;
     const arn = found.record.arn;
-    // The setting and the tags are independent calls: together.
+    // The tags are independent of the cluster's configuration: sent alongside it. The setting and the
+    // capacity providers both change the cluster's configuration: one after the other.
     await Promise.all([
-      changes.some((c) => c.field === 'containerInsights')
-        && ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] })),
       hasTagChange(changes) && arn && convergeTags(d.tags, found.observed.tags,
         (tags) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: ecsTagList(tags) })),
         (tagKeys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys }))),
+      (async () => {
+        if (changes.some((c) => c.field === 'containerInsights')) {
+          await ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] }));
+        }
+        const providers = changes.find((c) => c.field === 'capacityProviders');
+        if (!providers) return;
+        // PutClusterCapacityProviders sets the whole list (idempotent: a resend after a lost answer sets the
+        // same), and takes the default strategy too: the cluster's own is passed back unchanged.
+        await ctx.aws.ecs.send(new PutClusterCapacityProvidersCommand({
+          cluster, capacityProviders: providers.to as string[], defaultCapacityProviderStrategy: found.observed.defaultStrategy ?? [],
+        }));
+        await providersSettled(ctx, cluster, d.name);
+      })(),
     ]);
   },
 

@@ -9,7 +9,7 @@ import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic } from '../model/notify.js';
+import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic, spotJobs } from '../model/notify.js';
 import { canonicalJson, sortKeys } from '../base/json.js';
 import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
@@ -66,6 +66,10 @@ export function alertTemplate(ctx: Ctx): string {
     'Read its log:',
     '  batchctl logs --task <taskArn>',
     '(the task id is the last part of the task ARN; --task takes the ARN, the id, or its first 8 characters)',
+    // An input template cannot branch on the stop code: with a Spot job, every message says what it means.
+    ...(spotJobs(c)
+      ? ['', 'Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run goes on on on-demand Fargate', '(batchctl history shows how it ended).']
+      : []),
   ].join('\n');
 }
 

@@ -7,7 +7,9 @@ import { isNotFound } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf } from '../model/jobs.js';
-import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
+import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument, type PolicyStatement } from '../model/policies.js';
+import { jobSecretStatements, jobSecrets } from '../model/secrets.js';
+import { secretMeta } from './lib/job-secrets.js';
 import { stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
 import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
@@ -67,13 +69,24 @@ const splitId = (id: string) => {
 const roleNameFor = (ctx: Ctx, r: PolicyRef) => ctx.maybeRecord(roleKey(ctx.config, r))?.id ?? stackRoleName(ctx, r);
 
 /**
- * The role's document. With the duplicate-trigger guard on, a job's task role may also create the
+ * What the shared execution role may read of the job secrets: exactly every job's secrets and parameters,
+ * and their customer-managed keys (model/secrets.ts). None without job secrets.
+ */
+async function jobSecretGrants(ctx: Ctx): Promise<PolicyStatement[]> {
+  const grants = [];
+  for (const job of ctx.config.jobs) for (const s of jobSecrets(job)) grants.push({ ref: s.ref, meta: await secretMeta(ctx, s.ref) });
+  return jobSecretStatements(grants, { account: ctx.account, region: ctx.region, partition: ctx.partition });
+}
+
+/**
+ * The role's document. The execution role's also grants the job secrets. With the duplicate-trigger guard on, a job's task role may also create the
  * guard's lock objects under its job's lock prefix (and nothing else) even when its bucket access is
  * read-only: without it every scheduled run fails its claim with AccessDenied.
  */
-function documentFor(ctx: Ctx, r: PolicyRef): PolicyDocument {
+async function documentFor(ctx: Ctx, r: PolicyRef): Promise<PolicyDocument> {
   const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
   const doc = stackInlinePolicy(ctx, r.role, job, r.start);
+  if (r.role === 'execution') return { ...doc, Statement: [...doc.Statement, ...await jobSecretGrants(ctx)] };
   if (r.role !== 'task' || !job?.schedule.duplicateGuard) return doc;
   return {
     ...doc,
@@ -90,10 +103,10 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
 
   nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), partOf: [roleKey(config, r)], params: r })),
 
-  desired: (ctx, node) => ({
+  desired: async (ctx, node) => ({
     roleName: ctx.record(roleKey(ctx.config, node.params)).id,
     policyName: policyNameOf(ctx, node.params),
-    document: documentFor(ctx, node.params),
+    document: await documentFor(ctx, node.params),
   }),
 
   async find(ctx, node, recorded) {

@@ -1,58 +1,107 @@
 /**
- * The CloudWatch Logs resource policy that lets EventBridge write the history rule's events to the
- * history log group (model/history.ts). One per stack, named `batchctl-<stack>-history`.
+ * The CloudWatch Logs resource policy that lets EventBridge write the history rules' events to the
+ * history log groups (model/history.ts): ONE account-level policy, `batchctl-history`, for every batchctl
+ * stack of the account and region, so that all of them take one of the region's 10 slots.
  *
- * Resource policies are account-wide (10 per region), have a name but no ARN and no tags. Ownership
- * therefore comes from the document: the policy is ours when it names only our history group (and the
- * group is ours). A policy of our name that names anything else is left alone.
+ * Why account-level: EventBridge's guide documents the account-level policy for CloudWatch Logs targets;
+ * Logs' log-group-scoped policies (PutResourcePolicy with resourceArn) take no slot, but no AWS page says
+ * EventBridge's delivery honours them (docs/how-it-works.md).
+ *
+ * Its document is the same for every stack (the history groups by prefix), so no stack ever rewrites
+ * another's grant: creating it twice writes the same bytes. It is batchctl's when it names only history
+ * groups. A stack's `down` deletes it only when no other stack's history group is left, then looks again
+ * and puts it back if one appeared meanwhile (that stack's `up` saw the policy before it was deleted).
+ * The policy each stack had before (`batchctl-<stack>-history`, ours when it names only our group) is
+ * deleted once the shared one exists.
  */
-import { DeleteResourcePolicyCommand, DescribeResourcePoliciesCommand, PutResourcePolicyCommand, type ResourcePolicy } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DeleteResourcePolicyCommand, PutResourcePolicyCommand, type ResourcePolicy,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
-import { historyLogPolicy, historyPolicyName, historyPolicyResources, namesOnly } from '../model/history.js';
+import {
+  SHARED_HISTORY_POLICY, historyGroupArn, legacyHistoryPolicyName, namesOnly, sharedHistoryPolicy,
+  sharedHistoryResource,
+} from '../model/history.js';
+import {
+  LOG_POLICY_QUOTA, accountLogPolicies, forgetLogPolicies, otherHistoryStacks, quotaError, slotsNote,
+} from './lib/log-policies.js';
 
 const KIND = 'logs.resource-policy';
 
 export interface LogPolicyDesired {
   name: string;
   document: PolicyDocument;
+  /** The stack's policy from before the shared one still exists (`up` deletes it). Always false desired. */
+  legacy: boolean;
+  /** Observed only: what the notes say of the region's slots when few are left. */
+  slots?: string;
 }
 
-/** The account's policies: DescribeResourcePolicies lists them (at most 10, in pages of up to 50), once per walk. */
-function accountPolicies(ctx: Ctx): Promise<ResourcePolicy[]> {
-  return ctx.memo('logs:resource-policies', async () => {
-    const all: ResourcePolicy[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await ctx.aws.logs.send(new DescribeResourcePoliciesCommand({ nextToken, limit: 50 }));
-      all.push(...(out.resourcePolicies ?? []));
-      nextToken = out.nextToken;
-    } while (nextToken);
-    return all;
-  });
-}
-
-/** A policy by name. */
-async function describe(ctx: Ctx, name: string): Promise<ResourcePolicy | undefined> {
-  return (await accountPolicies(ctx)).find((p) => p.policyName === name);
-}
-
-/** Ours when the document names only our group, and the group is ours (or not assessed in this walk). */
-function ownership(ctx: Ctx, p: ResourcePolicy): Ownership {
-  let doc: PolicyDocument | undefined;
+const documentOf = (p: ResourcePolicy): PolicyDocument | undefined => {
   try {
-    doc = decodePolicy(p.policyDocument);
+    return decodePolicy(p.policyDocument);
   } catch {
-    doc = undefined;
+    return undefined;
   }
-  if (!namesOnly(doc, historyPolicyResources(ctx))) return { owned: false, owner: null };
-  const group = ctx.assessed(K.historyLogGroup);
-  return group && !group.owned ? { owned: false, owner: group.owner ?? null } : { owned: true };
+};
+
+/** The shared policy is batchctl's when it names only history log groups. */
+const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership => {
+  const prefix = sharedHistoryResource(ctx).replace(/\*$/, '');
+  return namesOnly(documentOf(p), (r) => r.startsWith(prefix)) ? { owned: true } : { owned: false, owner: null };
+};
+
+/** The stack's policy from before, when it is ours: it names only our history group (and its streams). */
+function ownLegacy(ctx: Ctx, policies: ResourcePolicy[]): ResourcePolicy | undefined {
+  const group = historyGroupArn(ctx);
+  const p = policies.find((x) => x.policyName === legacyHistoryPolicyName(ctx.stack));
+  return p && namesOnly(documentOf(p), (r) => r === group || r === `${group}:*`) ? p : undefined;
 }
 
 const recordOf = (name: string): ResourceRecord => ({ kind: KIND, id: name });
+
+async function put(ctx: Ctx, document: PolicyDocument): Promise<void> {
+  try {
+    await ctx.aws.logs.send(
+      new PutResourcePolicyCommand({ policyName: SHARED_HISTORY_POLICY, policyDocument: JSON.stringify(document) }),
+    );
+  } catch (err) {
+    // The last slot went between the preflight and now: the same words as the preflight's.
+    if (awsErrorCode(err) === 'LimitExceededException') {
+      throw quotaError((await accountLogPolicies(ctx.aws.logs, true)).map((p) => p.policyName ?? ''), ctx.region);
+    }
+    throw err;
+  } finally {
+    forgetLogPolicies(ctx.aws.logs);
+  }
+}
+
+async function remove(ctx: Ctx, name: string): Promise<void> {
+  try {
+    await ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: name }));
+  } catch (err) {
+    if (awsErrorCode(err) !== 'ResourceNotFoundException') throw err;
+  } finally {
+    forgetLogPolicies(ctx.aws.logs);
+  }
+}
+
+/** The shared policy exists and is ours, and the stack's old one is gone: create and update end here. */
+async function converge(ctx: Ctx, d: LogPolicyDesired, policies: ResourcePolicy[], write: boolean): Promise<void> {
+  const legacy = ownLegacy(ctx, policies);
+  // All slots taken and one of them ours from before: it makes way first (the history misses no event
+  // for long: the shared policy follows at once).
+  if (write && legacy && policies.length >= LOG_POLICY_QUOTA) {
+    await remove(ctx, legacy.policyName!);
+    await put(ctx, d.document);
+    return;
+  }
+  if (write) await put(ctx, d.document);
+  if (legacy) await remove(ctx, legacy.policyName!);
+}
 
 export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   kind: KIND,
@@ -63,55 +112,97 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   // After the group: the policy is ours only if the group is (this walk's verdict on it), not for AWS's sake.
   nodes: () => [{ key: K.historyLogPolicy, deps: [K.historyLogGroup], params: {} }],
 
-  // The account's policies, in the walk's first round rather than once the group is assessed.
-  prefetch: (ctx) => void accountPolicies(ctx).catch(() => undefined),
+  // The account's policies, in the walk's first round (plan and up read them in the preflight already: the
+  // same read, lib/log-policies.ts), rather than once the group is assessed.
+  prefetch: (ctx) => void accountLogPolicies(ctx.aws.logs).catch(() => undefined),
 
-  desired: (ctx) => ({ name: historyPolicyName(ctx.stack), document: historyLogPolicy(ctx) }),
+  desired: (ctx) => ({ name: SHARED_HISTORY_POLICY, document: sharedHistoryPolicy(ctx), legacy: false }),
 
-  async find(ctx, _node, recorded) {
-    const name = recorded?.id ?? historyPolicyName(ctx.stack);
-    const p = await describe(ctx, name);
+  notes: (_d, found) => (found?.observed.slots ? [found.observed.slots] : []),
+
+  async find(ctx) {
+    const group = ctx.assessed(K.historyLogGroup);
+    // The shared name whatever the state records: a record of the stack's old policy leads here too.
+    const policies = await accountLogPolicies(ctx.aws.logs);
+    const p = policies.find((x) => x.policyName === SHARED_HISTORY_POLICY);
     if (!p) return undefined;
-    let document: PolicyDocument;
-    try {
-      document = decodePolicy(p.policyDocument) ?? { Version: '', Statement: [] };
-    } catch {
-      document = { Version: '', Statement: [] };
-    }
-    return { record: recordOf(name), observed: { name, document }, ...ownership(ctx, p) };
+    const verdict = group && !group.owned ? { owned: false, owner: group.owner ?? null } : sharedOwnership(ctx, p);
+    // The policy serves this stack through its history group: without one (a stack not built yet, a
+    // state of another stack's), batchctl's shared policy is not this stack's to keep or delete; `up` writes
+    // it (the same document, whoever made it) once the group exists, on this look: it is not looked at
+    // again. A policy of that name that is not batchctl's is refused here, before the first write.
+    if (group === null && verdict.owned) return undefined;
+    return {
+      record: recordOf(SHARED_HISTORY_POLICY),
+      observed: {
+        name: SHARED_HISTORY_POLICY,
+        document: documentOf(p) ?? { Version: '', Statement: [] },
+        legacy: !!ownLegacy(ctx, policies),
+        ...(slotsNote(policies) ? { slots: slotsNote(policies) } : {}),
+      },
+      ...verdict,
+    };
   },
 
   async create(ctx, _node, d) {
-    // PutResourcePolicy is an upsert by name: find saw none of this name, so nothing is overwritten.
-    await ctx.aws.logs.send(new PutResourcePolicyCommand({ policyName: d.name, policyDocument: JSON.stringify(d.document) }));
-    return recordOf(d.name);
+    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs), true);
+    return recordOf(SHARED_HISTORY_POLICY);
   },
 
   diff(d, o): FieldChange[] {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     if (!samePolicy(d.document, o.document)) changes.push({ field: 'policyDocument', from: o.document, to: d.document });
+    if (o.legacy) {
+      changes.push({
+        field: 'legacyPolicy', from: "(the stack's own policy from before)", to: '(deleted: the shared one serves it)',
+      });
+    }
     return changes;
   },
 
-  async update(ctx, _node, found, d) {
-    // The engine updates only what find called ours (the document names only our group).
-    await ctx.aws.logs.send(new PutResourcePolicyCommand({ policyName: found.record.id, policyDocument: JSON.stringify(d.document) }));
+  async update(ctx, _node, _found, d, changes) {
+    // The engine updates only what find called ours (the document names only history groups). On what the
+    // walk read: the stack's old policy is only this stack's to write (its lock is held), and a slot taken
+    // since by someone else fails the put with the quota's error, said as the preflight says it.
+    const documentChanged = changes.some((c) => c.field === 'policyDocument');
+    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs), documentChanged);
   },
 
-  async ownerOf(ctx, record) {
-    const p = await describe(ctx, record.id);
-    return p && ownership(ctx, p);
+  // A saved plan pins the settings, not what other stacks and services did to the region's slots.
+  pin: (found) => {
+    const { slots: _slots, ...observed } = found.observed;
+    return { record: found.record, observed };
   },
 
-  async delete(ctx, record) {
+  // The old per-stack record (a state written before the shared policy) is judged as the shared one.
+  async ownerOf(ctx) {
+    const p = (await accountLogPolicies(ctx.aws.logs, true)).find((x) => x.policyName === SHARED_HISTORY_POLICY);
+    return p && sharedOwnership(ctx, p);
+  },
+
+  async delete(ctx) {
+    const policies = await accountLogPolicies(ctx.aws.logs, true);
+    const legacy = ownLegacy(ctx, policies);
+    if (legacy) await remove(ctx, legacy.policyName!);
     // Looked at again just before: a policy renamed onto ours since the walk read it is not deleted.
-    const p = await describe(ctx, record.id);
-    if (!p || !ownership(ctx, p).owned) return;
-    try {
-      await ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: record.id }));
-    } catch (err) {
-      if (awsErrorCode(err) !== 'ResourceNotFoundException') throw err;
+    const shared = policies.find((x) => x.policyName === SHARED_HISTORY_POLICY);
+    if (!shared || !sharedOwnership(ctx, shared).owned) return;
+    const others = await otherHistoryStacks(ctx.aws.logs, ctx.stack);
+    if (others.length) {
+      const whose = `stack${others.length > 1 ? 's' : ''} ${others.join(', ')}`;
+      const kept = `kept the Logs resource policy ${SHARED_HISTORY_POLICY}`;
+      ctx.reporter.info(`${kept}: the history of ${whose} still needs it`);
+      return;
+    }
+    await remove(ctx, SHARED_HISTORY_POLICY);
+    // Another stack's `up` may have seen the policy just before it went: its group exists now, so the
+    // policy comes back (the same document; its history misses nothing but these moments).
+    const now = await otherHistoryStacks(ctx.aws.logs, ctx.stack);
+    if (now.length) {
+      await put(ctx, sharedHistoryPolicy(ctx));
+      const whose = `stack${now.length > 1 ? 's' : ''} ${now.join(', ')}`;
+      ctx.reporter.info(`put the Logs resource policy ${SHARED_HISTORY_POLICY} back: ${whose} came up meanwhile`);
     }
   },
 };

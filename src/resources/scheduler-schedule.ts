@@ -1,8 +1,9 @@
 /**
  * The EventBridge Scheduler schedule that starts the task (engine `scheduler`): the cron in the
- * configured time zone, the same ECS target as the rule engine's, a retry policy and a dead-letter
- * queue. Schedules are not taggable: one belongs to us when its group (which carries our tags) does,
- * and a pause is recorded at the end of its description (model/pause.ts).
+ * configured time zone, the same RunTask as the rule engine's target (through Scheduler's universal
+ * target, model/scheduler.ts), a retry policy and a dead-letter queue. Schedules are not taggable: one
+ * belongs to us when its group (which carries our tags) does, and a pause is recorded at the end of its
+ * description (model/pause.ts).
  */
 import { sortKeys } from '../base/json.js';
 import {
@@ -17,7 +18,10 @@ import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '../model/jobs.js';
 import { findRule } from './lib/events.js';
 import type { JobConfig } from '../config/schema.js';
-import { SCHEDULED_TIME_ATTRIBUTE, scheduleGroupName, schedulerInput } from '../model/scheduler.js';
+import {
+  SCHEDULED_TIME_ATTRIBUTE, isRunTaskTarget, parseRunTaskTargetInput, runTaskTargetArn, runTaskTargetInput,
+  scheduleGroupName, schedulerInput,
+} from '../model/scheduler.js';
 import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
@@ -38,9 +42,15 @@ export interface ScheduleDesired {
   /** 0: OFF (on time); else FLEXIBLE within this many minutes. */
   flexibleWindowMinutes: number;
   target: {
-    /** The cluster ARN, or the job's state machine ARN (a job with a timeout or retries). */
+    /**
+     * The universal RunTask target (model/scheduler.ts), or the job's state machine ARN (a job with a
+     * timeout or retries). Schedules written by earlier batchctl have the cluster ARN here (the ECS
+     * templated target): `up` replaces them with the universal target.
+     */
     arn: string;
     roleArn: string;
+    /** The cluster the task runs in; undefined for a state machine target. */
+    cluster?: string;
     /** The RunTask settings; undefined for a state machine target, whose definition holds them. */
     ecs?: EcsTargetParams;
     /**
@@ -92,13 +102,16 @@ export async function scheduleMark(ctx: Ctx, id: string): Promise<PauseMark | un
 /** The full definition: CreateSchedule's input, and UpdateSchedule's (which replaces every field). */
 function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'ClientToken'> {
   const e = d.target.ecs;
+  // The universal target takes the whole RunTask request as its Input; the templated one (only ever sent
+  // back as it is, by pause and resume of a schedule `up` has not converted yet) takes EcsParameters.
+  const universal = isRunTaskTarget(d.target.arn);
   const target: Target = {
     Arn: d.target.arn,
     RoleArn: d.target.roleArn,
-    Input: d.target.input,
+    Input: universal && e ? runTaskTargetInput(d.target.cluster ?? '', e, d.target.input, d.name) : d.target.input,
     RetryPolicy: { MaximumEventAgeInSeconds: d.target.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.target.retry.maximumRetryAttempts },
     ...(d.target.deadLetterArn ? { DeadLetterConfig: { Arn: d.target.deadLetterArn } } : {}),
-    ...(e ? {
+    ...(e && !universal ? {
       EcsParameters: {
         TaskDefinitionArn: e.taskDefinitionArn,
         TaskCount: e.taskCount,
@@ -126,6 +139,7 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
 export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
   const t = s.Target;
   const e = t?.EcsParameters;
+  const run = isRunTaskTarget(t?.Arn) ? parseRunTaskTargetInput(t?.Input) : undefined;
   const { description, paused } = splitMark(s.Description ?? '');
   return {
     name: s.Name ?? '',
@@ -139,8 +153,8 @@ export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
     target: {
       arn: t?.Arn ?? '',
       roleArn: t?.RoleArn ?? '',
-      ...(e ? { ecs: observeEcsParams(e) } : {}),
-      input: t?.Input ?? '',
+      ...(run ? { cluster: run.cluster, ecs: run.ecs } : e ? { cluster: t?.Arn ?? '', ecs: observeEcsParams(e) } : {}),
+      input: run ? run.overrides : t?.Input ?? '',
       retry: { maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts },
       deadLetterArn: t?.DeadLetterConfig?.Arn,
     },
@@ -232,7 +246,8 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
       target: {
         roleArn: ctx.record(jobKey(job, K.role('scheduler'))).arn ?? '',
         ...(usesStateMachine(job) ? stateMachineTarget(ctx, job) : {
-          arn: ctx.record(K.cluster).arn ?? '',
+          arn: runTaskTargetArn(ctx.partition),
+          cluster: ctx.record(K.cluster).arn ?? '',
           ecs: ecsTargetParams(ctx, job),
           input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
         }),
@@ -277,7 +292,7 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
       if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
     }
     if (markField(d.paused) !== markField(o.paused)) changes.push({ field: 'paused', from: markField(o.paused), to: markField(d.paused) });
-    for (const f of ['arn', 'roleArn', 'deadLetterArn'] as const) {
+    for (const f of ['arn', 'roleArn', 'cluster', 'deadLetterArn'] as const) {
       if ((d.target[f] ?? null) !== (o.target[f] ?? null)) changes.push({ field: `target.${f}`, from: o.target[f], to: d.target[f] });
     }
     if (canonicalJson(d.target.input) !== canonicalJson(o.target.input)) changes.push({ field: 'target.input', from: o.target.input, to: d.target.input });

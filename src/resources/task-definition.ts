@@ -19,6 +19,9 @@ import { repositoryUri, secretArn } from '../model/policies.js';
 import { containerImage, imageToRun, parseRef } from '../model/images.js';
 import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
+import { secretMeta } from './lib/job-secrets.js';
+import { jobSecrets, valueFromOf } from '../model/secrets.js';
+import type { JobConfig } from '../config/schema.js';
 
 /** The registrable content of a revision (RegisterTaskDefinition's input minus family and tags). */
 export type TaskDefContent = Omit<RegisterTaskDefinitionCommandInput, 'family' | 'tags'>;
@@ -143,6 +146,9 @@ async function unchangedRevision(
   ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string, listed: Map<string, { arn: string }>,
 ): Promise<Found<TaskDefDesired> | undefined> {
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
+  // A job with secrets: its content depends on what AWS says of them (their full ARNs), which only plan
+  // and up look up; `down` and the others describe the revision instead (a secret gone must not stop them).
+  if (jobSecrets(jobOf(ctx.config, node.params.job)).length) return undefined;
   const latest = listed.get(family);
   if (latest?.arn !== recorded.arn) return undefined;
   // With a pinned image, what the config asks for depends on the image the revision runs.
@@ -186,6 +192,13 @@ async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition
   return prev.td;
 }
 
+/** A job's own secrets as container secrets: each variable's name and where ECS reads it from. */
+async function jobSecretEntries(ctx: Ctx, job: JobConfig): Promise<{ name: string; valueFrom: string }[]> {
+  const out = [];
+  for (const s of jobSecrets(job)) out.push({ name: s.env, valueFrom: valueFromOf(s.ref, await secretMeta(ctx, s.ref)) });
+  return out;
+}
+
 /**
  * The revision the config asks for. `live`: the image the current revision runs, which a pinned job keeps
  * (model/images.ts).
@@ -205,6 +218,8 @@ async function desiredFor(ctx: Ctx, node: NodeSpec<JobParams>, live: string | un
       cpu: String(t.cpu),
       memory: String(t.memory),
       runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: t.cpuArchitecture },
+      // Left out, Fargate's 20 GiB (nothing registered: a revision from before the key stays as it is).
+      ...(t.ephemeralStorageGiB !== undefined ? { ephemeralStorage: { sizeInGiB: t.ephemeralStorageGiB } } : {}),
       executionRoleArn: ctx.record(K.role('execution')).arn,
       taskRoleArn: ctx.record(jobKey(job, K.role('task'))).arn,
       containerDefinitions: [
@@ -216,8 +231,8 @@ async function desiredFor(ctx: Ctx, node: NodeSpec<JobParams>, live: string | un
           // manual run work without an override.
           command: t.command,
           environment: Object.keys(env).sort().map((name) => ({ name, value: env[name] })),
-          // Only the ARN and JSON key are stored: ECS resolves the value at task start.
-          secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }],
+          // Only ARNs and JSON keys are stored: ECS resolves each value at task start, as the execution role.
+          secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }, ...await jobSecretEntries(ctx, job)],
           logConfiguration: {
             logDriver: 'awslogs',
             // One log group for the stack; each job's streams are `<its prefix>/<container>/<task id>`.

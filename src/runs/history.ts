@@ -17,7 +17,9 @@
  * dead letter's error where there is one.
  *
  * Reads, all in parallel: FilterLogEvents pages (10,000 events or 1 MB each), DescribeLogGroups (when
- * history began), ListObjectsV2 of the claims, the dead-letter queue, ListTasks/DescribeTasks. No EC2.
+ * history began), ListObjectsV2 of the claims, the dead-letter queue, ListTasks/DescribeTasks; then, for
+ * each run through a state machine whose last attempt did not succeed, its execution's newest event
+ * (retrying, stopped, or failed). No EC2.
  */
 import type { Task } from '@aws-sdk/client-ecs';
 import type { JobConfig, StackConfig } from '../config/schema.js';
@@ -33,6 +35,8 @@ import { clusterTasks, familyOfArn, triggerOf } from './status.js';
 import type { RunInfo } from './run-info.js';
 import { triggerOfExecution } from './status-executions.js';
 import type { DeadLetter } from './dead-letters.js';
+import { executionEnd } from './executions.js';
+import { stoppedByOf } from './stop.js';
 
 /** Options of `history`. */
 export interface HistoryOptions extends Omit<StackOptions, 'forceUnlock'> {
@@ -56,16 +60,22 @@ export interface HistoryAttempt {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  /** The capacity provider the task ran on, when started with a strategy (FARGATE_SPOT: a Spot job's first attempt). */
+  capacityProviderName?: string;
 }
 
 /** One line of the history: a run, or a scheduled time that produced none. */
 export interface HistoryEntry {
   job: string;
   /**
-   * `succeeded`: the (last attempt's) container exited 0; `failed`: it stopped otherwise; `running`: not
-   * stopped yet (or an execution between attempts); `missed`: a scheduled time without a run.
+   * `succeeded`: the (last attempt's) container exited 0; `failed`: it stopped otherwise; `stopped`:
+   * someone stopped it (`batchctl stop`, StopTask, StopExecution: `stoppedBy` says who when batchctl
+   * did); `running`: not stopped yet (or an execution between attempts); `missed`: a scheduled time
+   * without a run.
    */
-  result: 'succeeded' | 'failed' | 'running' | 'missed';
+  result: 'succeeded' | 'failed' | 'stopped' | 'running' | 'missed';
+  /** A stopped run: who stopped it (the caller `batchctl stop` names), else the reason given. */
+  stoppedBy?: string;
   /** What started it (missed times: `schedule`). */
   trigger: RunInfo['trigger'];
   /** The time the run was due (BATCH_SCHEDULED_TIME), ISO; undefined for a run started by hand. */
@@ -141,6 +151,7 @@ interface TaskView {
   stopCode?: string;
   stoppedReason?: string;
   imageDigest?: string;
+  capacityProviderName?: string;
   scheduledTime?: string;
   runId?: string;
   /** The environment of the job's container override, for the execution's trigger. */
@@ -167,6 +178,7 @@ function viewOf(t: LooseTask, job: JobConfig): TaskView {
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason ?? container?.reason,
     imageDigest: container?.imageDigest,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     scheduledTime: canonical(get(ENV_SCHEDULED_TIME)),
     runId: get(ENV_RUN_ID),
     env,
@@ -180,6 +192,7 @@ function attemptOf(v: TaskView): HistoryAttempt {
   return {
     taskArn: v.taskArn, shortId: shortOf(v.taskArn), createdAt: iso(v.createdAt), startedAt: iso(v.startedAt), stoppedAt: iso(v.stoppedAt),
     lastStatus: v.lastStatus, exitCode: v.exitCode, stopCode: v.stopCode, stoppedReason: v.stoppedReason, imageDigest: v.imageDigest,
+    ...(v.capacityProviderName ? { capacityProviderName: v.capacityProviderName } : {}),
   };
 }
 
@@ -193,9 +206,15 @@ function runOf(job: JobConfig, tasks: TaskView[], source: HistoryEntry['source']
   const trigger = runId ? triggerOfExecution(runId.split(':').pop() ?? '', { Environment: last.env }) : triggerOf(last.startedBy);
   const stopped = last.lastStatus === 'STOPPED';
   const startedAt = first.startedAt ?? last.startedAt;
+  // StopTask from outside (`batchctl stop`, the console). A run through a state machine is judged by how
+  // its execution ended instead (runEnds): its timeout stops the task the same way.
+  const stoppedByHand = stopped && last.stopCode === 'UserInitiated' && !runId;
   return {
     job: job.name,
-    result: !stopped ? 'running' : last.exitCode === 0 ? 'succeeded' : 'failed',
+    result: !stopped ? 'running' : stoppedByHand ? 'stopped' : last.exitCode === 0 ? 'succeeded' : 'failed',
+    ...(stoppedByHand
+      ? { stoppedBy: stoppedByOf(last.stoppedReason) ?? last.stoppedReason ?? 'StopTask (no reason given)' }
+      : {}),
     trigger,
     ...(last.scheduledTime ? { scheduledTime: last.scheduledTime } : {}),
     createdAt: iso(first.createdAt),
@@ -338,7 +357,11 @@ export function graceMs(job: JobConfig): number {
 
 /** `batchctl history`: open the stack (read-only, no lock), read every source in parallel, merge. */
 export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
-  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts']);
+  const { loadStackConfig } = await import('../engine/stack.js');
+  const loaded = await loadStackConfig(opts);
+  // Step Functions only for jobs with a state machine: how their executions ended.
+  const sfn = loaded.jobs.some((j) => j.runPolicy) ? ['sfn' as const] : [];
+  const stack = await openStack(opts, ['logs', 's3', 'ecs', 'sqs', 'sts', ...sfn], undefined, loaded);
   try {
     const { config, aws } = stack;
     const jobs = jobsOf(config, opts.job);
@@ -385,10 +408,10 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
       if (source === 'history') g.source = 'history';
       groups.set(key, g);
     }
-    const runs = [...groups.values()]
+    const runs = await withExecutionEnds(aws, [...groups.values()]
       .map((g) => withDerivedTime(runOf(g.job, g.tasks, g.source, now), g.job))
       // ECS may show a run that stopped before `since` (within its hour): the window is the caller's.
-      .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since);
+      .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since));
 
     const missed = missedTimes({ jobs, runs, claims: claimList ?? [], deadLetters: deadLetters?.sampled ?? [], since, now, historyFrom: logged ? started ?? since : now, notes });
 
@@ -398,6 +421,42 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
   } finally {
     await stack.close();
   }
+}
+
+/** How many executions' ends are read at once. */
+const EXECUTION_READS = 8;
+
+/**
+ * A run through a state machine whose last attempt did not succeed is judged by its execution: still
+ * RUNNING (waiting to retry: `running`), ABORTED (stopped: by the cause `batchctl stop` gave), or
+ * failed. One GetExecutionHistory (newest event only) for each such run; Step Functions keeps an ended
+ * execution 90 days, and one it no longer has keeps the result its task gave.
+ */
+async function withExecutionEnds(
+  aws: import('../aws/clients.js').AwsClients, runs: HistoryEntry[],
+): Promise<HistoryEntry[]> {
+  const judged = runs.filter((r) => r.runId && r.result === 'failed');
+  if (!judged.length) return runs;
+  const { GetExecutionHistoryCommand } = await import('@aws-sdk/client-sfn');
+  const ends = new Map<string, Partial<HistoryEntry>>();
+  for (let i = 0; i < judged.length; i += EXECUTION_READS) {
+    await Promise.all(judged.slice(i, i + EXECUTION_READS).map(async (r) => {
+      try {
+        const out = await aws.sfn.send(
+          new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
+        );
+        const end = executionEnd(out.events ?? []);
+        if (!end) ends.set(r.runId!, { result: 'running' });
+        else if (end.status === 'ABORTED') {
+          const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
+          ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
+        }
+      } catch (err) {
+        if (!isNotFound(err, 'ExecutionDoesNotExist')) throw err;
+      }
+    }));
+  }
+  return runs.map((r) => (r.runId && ends.has(r.runId) ? { ...r, ...ends.get(r.runId) } : r));
 }
 
 /** The dead-letter queue, read without consuming it (runs/dead-letters.ts); undefined when it is gone. */

@@ -31,12 +31,14 @@ export interface LiveStateMachine {
   args: Record<string, any>;
   timeoutSeconds?: number;
   maxAttempts: number;
+  /** The first attempt runs on Fargate Spot, the later ones on-demand (`task.capacity: spot`). */
+  spot: boolean;
 }
 
 /** The state machine as it is in AWS now, read for its definition. */
 export async function readStateMachine(sfn: SFNClient, arn: string): Promise<LiveStateMachine> {
   const upFirst = new UserError(`the state machine ${arn.split(':').at(-1)} the schedule starts does not exist`, 'run `batchctl up` first');
-  let def: { States?: Record<string, { Arguments?: Record<string, unknown>; TimeoutSeconds?: number; Retry?: { MaxAttempts?: number }[] }> };
+  let def: { States?: Record<string, { Arguments?: Record<string, any>; TimeoutSeconds?: number; Retry?: { MaxAttempts?: number }[] }> };
   try {
     const out = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
     if (out.status === 'DELETING') throw upFirst;
@@ -48,7 +50,12 @@ export async function readStateMachine(sfn: SFNClient, arn: string): Promise<Liv
   }
   const run = def.States?.[STATES.run];
   if (!run?.Arguments) throw new UserError(`the state machine ${arn} is not the one batchctl writes (no "${STATES.run}" state)`, 'run `batchctl up` to restore it');
-  return { arn, args: run.Arguments, timeoutSeconds: run.TimeoutSeconds, maxAttempts: 1 + (run.Retry?.[0]?.MaxAttempts ?? 0) };
+  // A Spot job: the on-demand state makes the attempts after the first (the fallback, then its retries).
+  const onDemand = def.States?.[STATES.onDemand];
+  const maxAttempts = onDemand ? 2 + (onDemand.Retry?.[0]?.MaxAttempts ?? 0) : 1 + (run.Retry?.[0]?.MaxAttempts ?? 0);
+  const spot = Array.isArray(run.Arguments.CapacityProviderStrategy)
+    && (run.Arguments.CapacityProviderStrategy as { CapacityProvider?: string }[]).some((x) => x.CapacityProvider === 'FARGATE_SPOT');
+  return { arn, args: run.Arguments, timeoutSeconds: run.TimeoutSeconds, maxAttempts, spot };
 }
 
 /** The input a manual run starts the execution with: the trigger's, without the scheduled time, with --command and --env. */
@@ -80,7 +87,11 @@ export function directTarget(t: Target, sm: LiveStateMachine, job: JobConfig, o:
     Id: t.Id, Arn: a.Cluster, RoleArn: t.RoleArn,
     Input: JSON.stringify({ containerOverrides: [container] }),
     EcsParameters: {
-      TaskDefinitionArn: a.TaskDefinition, TaskCount: 1, LaunchType: a.LaunchType, PlatformVersion: a.PlatformVersion,
+      TaskDefinitionArn: a.TaskDefinition, TaskCount: 1, PlatformVersion: a.PlatformVersion,
+      // A Spot job's first attempt: its strategy (EventBridge's shape: camelCase members), not a launch type.
+      ...(Array.isArray(a.CapacityProviderStrategy)
+        ? { CapacityProviderStrategy: (a.CapacityProviderStrategy as { CapacityProvider: string; Weight?: number; Base?: number }[]).map((x) => ({ capacityProvider: x.CapacityProvider, weight: x.Weight, base: x.Base })) }
+        : { LaunchType: a.LaunchType }),
       NetworkConfiguration: vpc ? { awsvpcConfiguration: { Subnets: vpc.Subnets, SecurityGroups: vpc.SecurityGroups, AssignPublicIp: vpc.AssignPublicIp } } : undefined,
       PropagateTags: a.PropagateTags, EnableECSManagedTags: a.EnableECSManagedTags,
     },
@@ -123,7 +134,7 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
   const name = `run-now-${opts.clientToken ?? randomUUID()}`;
   const executionArn = await startExecution(aws.sfn, sm.arn, name, input);
   const execution: ExecutionInfo = {
-    arn: executionArn, name, stateMachineArn: sm.arn, status: 'RUNNING', attempts: [], maxAttempts: sm.maxAttempts,
+    arn: executionArn, name, stateMachineArn: sm.arn, status: 'RUNNING', attempts: [], maxAttempts: sm.maxAttempts, ...(sm.spot ? { spot: true } : {}),
     ...(sm.timeoutSeconds !== undefined ? { timeoutSeconds: sm.timeoutSeconds } : {}),
   };
   const result: RunNowResult = {
@@ -149,7 +160,9 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
         const started: Task = { taskArn: a.taskArn, lastStatus: 'PROVISIONING', createdAt: a.scheduledAt };
         const r = await waitForTask(aws.ecs, aws.logs, started, { ...result }, job.task.containerName, opts);
         if (r.detached) return { ...result, lastStatus: r.lastStatus, detached: true };
-        Object.assign(info, { exitCode: r.exitCode, stopCode: r.stopCode, stoppedReason: r.stoppedReason });
+        Object.assign(info, {
+          exitCode: r.exitCode, stopCode: r.stopCode, stoppedReason: r.stoppedReason, ...(r.capacityProviderName ? { capacityProviderName: r.capacityProviderName } : {}),
+        });
       }
       // The attempt's end is in the history once the task stopped (or at once, when none started).
       if (!a.end) break;
@@ -183,10 +196,10 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
 }
 
 /** A run's limits as a person reads them: `timeout 30m per attempt, 2 retries`. */
-export function limitsText(x: Pick<ExecutionInfo, 'maxAttempts' | 'timeoutSeconds'>): string {
+export function limitsText(x: Pick<ExecutionInfo, 'maxAttempts' | 'timeoutSeconds' | 'spot'>): string {
   const retries = x.maxAttempts - 1;
   return [
     x.timeoutSeconds !== undefined ? `timeout ${formatRunDuration(x.timeoutSeconds)} per attempt` : 'no timeout',
-    `${retries} ${retries === 1 ? 'retry' : 'retries'}`,
+    x.spot ? `first attempt on Fargate Spot, then on-demand, up to ${x.maxAttempts} attempts` : `${retries} ${retries === 1 ? 'retry' : 'retries'}`,
   ].join(', ');
 }

@@ -9,7 +9,8 @@ export interface RunInfo {
   shortId: string;
   /**
    * `schedule` when an EventBridge rule (startedBy `events-rule/<rule>`) or EventBridge Scheduler
-   * (`chronos-schedule/<schedule>`) started it, `run-now`, else `manual` (console, CLI...).
+   * (`batchctl-schedule/<schedule>`, `chronos-schedule/<schedule>` from earlier batchctl) started it,
+   * `run-now`, else `manual` (console, CLI...).
    */
   trigger: 'schedule' | 'run-now' | 'manual';
   startedBy?: string;

@@ -4,18 +4,18 @@
  * schedule starts its state machine (a timeout or retries) runs through it (run-execution.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { ListTasksCommand, RunTaskCommand, type RunTaskCommandInput, type TaskOverride } from '@aws-sdk/client-ecs';
+import { ListTasksCommand, RunTaskCommand, type ECSClient, type Failure, type RunTaskCommandInput, type Task, type TaskOverride } from '@aws-sdk/client-ecs';
 import { ListTargetsByRuleCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { AwsClients, ServiceName } from '../aws/clients.js';
 import type { JobConfig } from '../config/schema.js';
-import { UserError, isNotFound } from '../base/errors.js';
+import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import { taskIdOf, taskStream } from './logs.js';
 import { loadStackConfig, openStack, type OpenStack } from '../engine/stack.js';
 import { needsEndpoints, runBlockers } from './run-check.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
-import { scheduleGroupName } from '../model/scheduler.js';
-import { NothingStarted, RUN_NOW_STARTED_BY, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+import { isRunTaskTarget, parseRunTaskTargetInput, scheduleGroupName } from '../model/scheduler.js';
+import { NothingStarted, RUN_NOW_STARTED_BY, explainFailure, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
 
 /** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
 export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
@@ -52,6 +52,27 @@ export async function readScheduleTarget(aws: Pick<AwsClients, 'scheduler'>, gro
   }
   const t = s.Target;
   const e = t?.EcsParameters;
+  // The universal RunTask target: its Input is the whole request; the overrides go in as the template.
+  const run = isRunTaskTarget(t?.Arn) ? parseRunTaskTargetInput(t?.Input) : undefined;
+  if (run) {
+    const x = run.ecs;
+    return {
+      Id: TARGET_ID, Arn: run.cluster, RoleArn: t!.RoleArn,
+      InputTransformer: { InputPathsMap: {}, InputTemplate: run.overrides },
+      EcsParameters: {
+        TaskDefinitionArn: x.taskDefinitionArn,
+        TaskCount: x.taskCount,
+        LaunchType: x.launchType as 'FARGATE',
+        PlatformVersion: x.platformVersion,
+        NetworkConfiguration: {
+          awsvpcConfiguration: {
+            Subnets: x.subnets, SecurityGroups: x.securityGroups, AssignPublicIp: x.assignPublicIp as 'DISABLED',
+          },
+        },
+        PropagateTags: x.propagateTags as 'TASK_DEFINITION', EnableECSManagedTags: x.enableEcsManagedTags,
+      },
+    };
+  }
   if (!t?.Arn || (!e?.TaskDefinitionArn && !isStateMachineArn(t.Arn))) throw upFirst;
   return {
     Id: TARGET_ID,
@@ -187,19 +208,57 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     }
     await refuseDoomed(stack, job, target.EcsParameters!.TaskDefinitionArn!, opts);
     const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
-    const out = await aws.ecs.send(new RunTaskCommand(input));
-    const task = out.tasks?.[0];
-    if (!task?.taskArn) throw new NothingStarted(out.failures ?? []);
-    const taskArn = task.taskArn;
-    const result: RunNowResult = {
-      job: job.name, taskArn, taskId: taskIdOf(taskArn), cluster, logGroup: config.logs.group, logStream: taskStream(job, taskArn),
-      lastStatus: task.lastStatus ?? 'PROVISIONING', detached: false,
+    const spot = input.capacityProviderStrategy?.some((x) => x.capacityProvider === 'FARGATE_SPOT') ?? false;
+    // Fargate Spot, run directly (`--direct` on a Spot job): what its state machine does, done here. Spot
+    // starting no task, or reclaiming the one it started, is not the run's failure: it goes on on-demand.
+    const onDemand = { ...input, capacityProviderStrategy: undefined, launchType: 'FARGATE' as const, clientToken: `${input.clientToken}-on-demand` };
+    let first = await startTask(aws.ecs, input, spot);
+    let fallback: RunNowResult['spotFallback'];
+    if (!first.task && spot) {
+      fallback = { reason: `Fargate Spot started no task (${first.why})` };
+      opts.onFallback?.(`${fallback.reason}: starting it on on-demand Fargate`);
+      first = await startTask(aws.ecs, onDemand, false);
+    }
+    if (!first.task) throw new NothingStarted(first.failures);
+    const follow = async (task: Task): Promise<RunNowResult> => {
+      const result: RunNowResult = {
+        job: job.name, taskArn: task.taskArn!, taskId: taskIdOf(task.taskArn!), cluster, logGroup: config.logs.group,
+        logStream: taskStream(job, task.taskArn!), lastStatus: task.lastStatus ?? 'PROVISIONING', detached: false,
+        ...(task.capacityProviderName ? { capacityProviderName: task.capacityProviderName } : {}), ...(fallback ? { spotFallback: fallback } : {}),
+      };
+      opts.onStarted?.(result);
+      if (opts.wait === false) return result;
+      opts.onStatus?.(result.lastStatus);
+      return await waitForTask(aws.ecs, aws.logs, task, result, job.task.containerName, opts);
     };
-    opts.onStarted?.(result);
-    if (opts.wait === false) return result;
-    opts.onStatus?.(result.lastStatus);
-    return await waitForTask(aws.ecs, aws.logs, task, result, job.task.containerName, opts);
+    const r = await follow(first.task);
+    if (!spot || fallback || r.detached || r.stopCode !== 'SpotInterruption') return r;
+    const why = [r.stopCode, r.stoppedReason].filter(Boolean).join(': ');
+    fallback = { reason: `Fargate Spot reclaimed task ${r.taskId} (${why})`, taskId: r.taskId, exitCode: r.exitCode, stopCode: r.stopCode };
+    opts.onFallback?.(`${fallback.reason}: running it again on on-demand Fargate`);
+    const again = await startTask(aws.ecs, onDemand, false);
+    if (!again.task) throw new NothingStarted(again.failures);
+    return await follow(again.task);
   } finally {
     await stack.close();
+  }
+}
+
+/**
+ * RunTask once: the task it started, or why none. On Fargate Spot (`spot`) a refusal that names capacity
+ * (RunTask may answer it as an error rather than in failures[]) is an answer too: the caller goes on-demand.
+ */
+async function startTask(ecs: ECSClient, input: RunTaskCommandInput, spot: boolean): Promise<{ task?: Task; failures: Failure[]; why?: string }> {
+  try {
+    const out = await ecs.send(new RunTaskCommand(input));
+    const task = out.tasks?.[0];
+    if (task?.taskArn) return { task, failures: [] };
+    const failures = out.failures ?? [];
+    // On Spot, ECS's own words: explainFailure's advice (try again later) is not what happens next.
+    const why = failures.map((f) => (spot ? [f.reason, f.detail].filter(Boolean).join(': ') : explainFailure(f))).join('; ');
+    return { failures, why: why || 'no reason given' };
+  } catch (err) {
+    if (!spot || !/capacity/i.test((err as Error).message ?? '')) throw err;
+    return { failures: [], why: `${awsErrorCode(err)}: ${(err as Error).message}` };
   }
 }

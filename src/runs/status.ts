@@ -21,6 +21,8 @@ import { buildGraph } from '../engine/graph.js';
 import { jobImages, type ImageStatus } from '../releases/images.js';
 import type { ImageCheck } from '../model/image-check.js';
 import { stateMachineName } from '../model/state-machine.js';
+import { describeJobSecrets } from '../model/secrets.js';
+import { SCHEDULE_STARTED_BY } from '../model/scheduler.js';
 import { readDeadLetters, type DeadLetter, type DeadLetterSummary } from './dead-letters.js';
 
 /** One resource of the stack as it is now. */
@@ -84,7 +86,13 @@ export interface JobStatus {
    * The job's timeout and retries (config), when it has either: its schedule then starts its state
    * machine, which runs the task.
    */
-  runPolicy?: { timeoutSeconds?: number; retries: number; stateMachine: string };
+  runPolicy?: { timeoutSeconds?: number; retries: number; spot?: true; stateMachine: string };
+  /** Where its first attempt runs: `spot` (Fargate Spot, then on-demand) or `on-demand` (config). */
+  capacity: 'on-demand' | 'spot';
+  /** Its ephemeral storage, when the config sets one (GiB). */
+  ephemeralStorageGiB?: number;
+  /** Its secrets as the config names them (`NAME <- source name`): names only, never a value. */
+  secrets?: string[];
   /** The newest run ECS still shows (it drops stopped tasks about an hour after they stop). */
   lastRun?: RunInfo;
   /**
@@ -152,8 +160,12 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const seconds = (from: Date | undefined, to: Date | undefined) =>
   from && to ? Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000)) : undefined;
 
-/** ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler `chronos-schedule/`. */
-const SCHEDULED_BY = ['events-rule/', 'chronos-schedule/'];
+/**
+ * ECS `startedBy` prefixes of the two schedule engines: rules say `events-rule/`, Scheduler's universal
+ * RunTask target what batchctl writes in its request (`batchctl-schedule/`), its templated target (earlier
+ * batchctl) `chronos-schedule/`.
+ */
+const SCHEDULED_BY = ['events-rule/', SCHEDULE_STARTED_BY, 'chronos-schedule/'];
 
 /** What started a task, from its `startedBy`. */
 export function triggerOf(startedBy: string | undefined): RunInfo['trigger'] {
@@ -384,6 +396,9 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       return {
         job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
         ...(j.runPolicy ? { runPolicy: { ...j.runPolicy, stateMachine: stateMachineName(j) } } : {}),
+        capacity: j.task.capacity,
+        ...(j.task.ephemeralStorageGiB !== undefined ? { ephemeralStorageGiB: j.task.ephemeralStorageGiB } : {}),
+        ...(j.task.secrets && Object.keys(j.task.secrets).length ? { secrets: describeJobSecrets(j) } : {}),
         ...(lastRun ? { lastRun } : {}),
         image: { ...deployed!, image: img.image, state: img.state, ...(img.note ? { note: img.note } : {}) },
         ...(perJob && j.schedule.deadLetterQueue ? { deadLetters: jobDeadLetters(perJob.get(j.name)) } : {}),

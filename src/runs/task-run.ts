@@ -33,7 +33,7 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
   /** Each line of the task's log stream, from its first. */
   onLog?(e: LogEvent): void;
   /** Told once the task exists (before waiting). */
-  onStarted?(r: Pick<RunNowResult, 'taskArn' | 'taskId' | 'cluster' | 'logStream' | 'execution'>): void;
+  onStarted?(r: Pick<RunNowResult, 'job' | 'taskArn' | 'taskId' | 'cluster' | 'logStream' | 'execution'>): void;
   statusPollMs?: number;
   logPollMs?: number;
   /**
@@ -47,6 +47,8 @@ export interface RunNowOptions extends Omit<StackOptions, 'forceUnlock'> {
   onAttempt?(a: AttemptResult, x: ExecutionInfo): void;
   /** State machine runs: told how an attempt ended; `last` when no retry follows. */
   onAttemptEnd?(a: AttemptResult, x: ExecutionInfo, last: boolean): void;
+  /** `--direct` on Fargate Spot: told when the run goes on on-demand instead (why, in words). */
+  onFallback?(why: string): void;
 }
 
 /** The outcome of `run-now`. */
@@ -69,6 +71,13 @@ export interface RunNowResult {
   execution?: ExecutionInfo;
   /** The final attempt ran past the job's timeout: Step Functions stopped its task. */
   timedOut?: boolean;
+  /** The capacity provider the (last) task ran on, when it was started with a strategy (FARGATE_SPOT, FARGATE). */
+  capacityProviderName?: string;
+  /**
+   * `--direct` on Fargate Spot: the run went on on-demand because Spot started no task, or reclaimed the one
+   * it started (that task's id, exit code and stop code).
+   */
+  spotFallback?: { reason: string; taskId?: string; exitCode?: number; stopCode?: string };
 }
 
 /** RunTask answered with failures[] and no task. */
@@ -107,6 +116,8 @@ export interface AttemptResult {
   /** Why the attempt failed, in words, when no task says it (no capacity, access denied...). */
   reason?: string;
   timedOut?: boolean;
+  /** The capacity provider its task ran on (FARGATE_SPOT for a Spot job's first attempt). */
+  capacityProviderName?: string;
 }
 
 /** The execution run-now started, and its attempts. */
@@ -120,6 +131,8 @@ export interface ExecutionInfo {
   /** The definition's limits: the attempts it allows (retries + 1) and the timeout of each, in seconds. */
   maxAttempts: number;
   timeoutSeconds?: number;
+  /** The first attempt runs on Fargate Spot, the later ones on-demand. */
+  spot?: boolean;
   error?: string;
   cause?: string;
 }
@@ -216,6 +229,7 @@ export async function waitForTask(
     lastStatus: 'STOPPED',
     exitCode: c?.exitCode ?? undefined,
     stopCode: t.stopCode,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     // The container's own reason (CannotPullContainerError: ..., OutOfMemoryError: ...) is often the only
     // useful part; often the task's stoppedReason already repeats it.
     stoppedReason: [...new Set([t.stoppedReason, c?.reason].filter(Boolean))].join(': ') || undefined,

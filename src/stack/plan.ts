@@ -33,7 +33,10 @@ export async function runPlan(opts: StackOptions & { parallel?: number; out?: st
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
     // Read alongside the walk, as `up` does; its refusal wins over the plan once both are done.
-    const checking = preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const checking = preflight({
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
+      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+    });
     checking.catch(() => {});
     // The images are read alongside the walk: one call per repository, no wait added.
     const [plan, images] = await Promise.all([

@@ -13,12 +13,14 @@ import { AwsStepError, awsErrorCode } from '../base/errors.js';
 /** What the preflight needs: the loaded config (and where it came from, to point at its lines). */
 export interface PreflightEnv {
   config: StackConfig;
-  aws: Pick<AwsClients, 'ec2'>;
+  aws: Pick<AwsClients, 'ec2' | 'logs' | 'secretsManager' | 'ssm'>;
   account: string;
   partition: string;
   configPath: string;
   /** The state's records: a config that switches to or from mode `existing` is refused by them. */
   records?: ReadonlyMap<string, ResourceRecord>;
+  /** Told what the preflight cannot check but worth saying (another account's secret it cannot describe). */
+  warn?: (message: string) => void;
 }
 
 /** What the preflight found, for callers that show or measure it. */

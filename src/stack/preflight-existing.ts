@@ -1,7 +1,7 @@
 /**
  * The preflight of network mode `existing`: your VPC, subnets and security groups exist and belong
  * together, and every task subnet can reach ECR (API, registry, and S3 for the image layers), CloudWatch
- * Logs and Secrets Manager. Otherwise every run would stop with ResourceInitializationError or
+ * Logs and Secrets Manager (and SSM, for a job secret from Parameter Store). Otherwise every run would stop with ResourceInitializationError or
  * CannotPullContainerError, long after `up` said it was done.
  *
  * A subnet reaches the services through an active default route to a NAT gateway, or to an internet
@@ -22,7 +22,7 @@ import {
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
 import type { Problem } from '../config/validate.js';
-import { REQUIRED_INTERFACE_ENDPOINTS } from '../config/schema.js';
+import { REQUIRED_INTERFACE_ENDPOINTS, jobsReadParameters } from '../config/schema.js';
 import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
 import { routeTarget, unlessNotFound } from '../resources/lib/ec2.js';
 import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
@@ -136,7 +136,9 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
       return;
     }
     if (toNat || (toGateway && n.assignPublicIp)) return;
-    const missing: string[] = REQUIRED_INTERFACE_ENDPOINTS.filter((svc) => !hasInterface(svc)).map(String);
+    // A job secret from Parameter Store is read through SSM as the task starts: ssm is needed too.
+    const needed = jobsReadParameters(config.jobs) ? [...REQUIRED_INTERFACE_ENDPOINTS, 'ssm'] : REQUIRED_INTERFACE_ENDPOINTS;
+    const missing: string[] = needed.filter((svc) => !hasInterface(svc)).map(String);
     const s3 = eps.some((e) => serviceOf(e) === 's3'
       && ((e.VpcEndpointType === 'Gateway' && rt?.RouteTableId && e.RouteTableIds?.includes(rt.RouteTableId)) || (e.VpcEndpointType === 'Interface' && e.PrivateDnsEnabled)));
     if (!missing.length && s3) return;

@@ -4,15 +4,23 @@
  * (`ap-northeast-1b` exists only in older accounts), and interface endpoint services are not offered in
  * every zone. Without it `up` created 16 resources before CreateSubnet failed.
  *
- * It also refuses `task.image` in another account unless the config says that account grants the pull.
+ * It also refuses `task.image` in another account unless the config says that account grants the pull,
+ * and a job secret (`task.secrets`) that does not exist: looked up by its metadata, never its value.
  *
- * Two read calls in parallel (DescribeAvailabilityZones, DescribeVpcEndpointServices); the endpoint
- * service lookup is shared with the endpoint nodes, which then make no call of their own for it.
+ * It also says, before the first write, when the region has no CloudWatch Logs resource-policy slot left
+ * for the run history's policy (shared by every batchctl stack of the region: resources/lib/log-policies.ts).
+ *
+ * Three read calls in parallel (DescribeAvailabilityZones, DescribeVpcEndpointServices,
+ * DescribeResourcePolicies); the endpoint service lookup and the resource policies are shared with the
+ * nodes that need them, which then make no call of their own for them.
  */
 import { DescribeAvailabilityZonesCommand, type AvailabilityZone } from '@aws-sdk/client-ec2';
 import type { Problem } from '../config/validate.js';
 import { parseEcrImage } from '../config/image.js';
 import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
+import { secretsLookupFor } from '../resources/lib/job-secrets.js';
+import { jobSecrets, placeOf } from '../model/secrets.js';
+import { accountLogPolicies, checkLogPolicySlot } from '../resources/lib/log-policies.js';
 import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
 
 /**
@@ -40,14 +48,74 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
       });
     }
   }
-  const report = config.network.mode === 'existing'
-    ? await (await import('./preflight-existing.js')).preflightExisting(env, problems)
-    : await preflightOwnedNetwork(env, problems);
+  // The job secrets and the region's log resource policies are read alongside the network's reads.
+  const secrets = jobSecretProblems(env);
+  secrets.catch(() => {});
+  const [report, logPolicies] = await Promise.all([
+    config.network.mode === 'existing'
+      ? (await import('./preflight-existing.js')).preflightExisting(env, problems)
+      : preflightOwnedNetwork(env, problems),
+    preflightRead('CloudWatch Logs resource policies', () => accountLogPolicies(env.aws.logs)),
+  ]);
+  const found = await secrets;
+  problems.push(...found.problems);
+  for (const w of found.warnings) env.warn?.(w);
+  report.calls += found.calls;
   if (problems.length) {
     const { configErrorAt } = await import('../config/load.js');
     throw await configErrorAt(env.configPath, problems, 'nothing was changed; fix them and run `batchctl plan`');
   }
-  return report;
+  checkLogPolicySlot(logPolicies, config.stack, config.region);
+  return { ...report, calls: report.calls + 1 };
+}
+
+/**
+ * Every job secret exists (and, in another account, can be used): a missing one is a problem at the
+ * `task.secrets` entry that names it, where the job's own section or the top level sets it.
+ */
+async function jobSecretProblems(env: PreflightEnv): Promise<{ problems: Problem[]; warnings: string[]; calls: number }> {
+  const { config } = env;
+  if (!config.jobs.some((j) => Object.keys(j.task.secrets ?? {}).length)) return { problems: [], warnings: [], calls: 0 };
+  const lookup = await preflightRead('job secrets', () => secretsLookupFor(env.aws, config, { account: env.account, region: config.region, partition: env.partition }));
+  const raw = await rawConfig(env.configPath);
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  for (const p of lookup.problems) {
+    const users = config.jobs.flatMap((job) => jobSecrets(job).filter((s) => placeOf(s.ref) === placeOf(p.ref)).map((s) => ({ job, env: s.env })));
+    if (p.warning) {
+      warnings.push(`${users.map((u) => `${u.env} of job ${u.job.name}`).join(', ')}: ${p.message}`);
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const u of users) {
+      const own = ['jobs', u.job.name, 'task', 'secrets', u.env];
+      const path = getIn(raw, own) !== undefined ? own : ['task', 'secrets', u.env];
+      if (seen.has(path.join('.'))) continue;
+      seen.add(path.join('.'));
+      const who = config.jobs.length > 1 ? ` (job ${u.job.name})` : '';
+      problems.push({ path, message: `${p.message}${who}` });
+    }
+  }
+  return { problems, warnings, calls: lookup.calls };
+}
+
+/** The config file as data, to tell a job's own key from one it inherits; empty when unreadable. */
+async function rawConfig(file: string): Promise<unknown> {
+  const [{ readFile }, { parse }] = await Promise.all([import('node:fs/promises'), import('yaml')]);
+  try {
+    return parse(await readFile(file, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function getIn(v: unknown, path: (string | number)[]): unknown {
+  let cur = v;
+  for (const k of path) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k as string];
+  }
+  return cur;
 }
 
 /**

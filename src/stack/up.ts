@@ -58,7 +58,10 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
     // It reads alongside the assessment (both only read) and is awaited before the first write.
-    const checking = preflight({ config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath, records: stack.state.records() });
+    const checking = preflight({
+      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
+      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+    });
     checking.catch(() => {});
     const env: EngineEnv = {
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,

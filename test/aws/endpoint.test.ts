@@ -40,6 +40,12 @@ beforeAll(async () => {
         return ec2('DescribeVpcEndpointServices', `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services.map(([x, type]) =>
           `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`).join('')}</serviceDetailSet>`);
       }
+      // The preflight's read of the region's Logs resource policies (JSON protocol): none.
+      if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeResourcePolicies')) {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ resourcePolicies: [] }));
+        return;
+      }
       // Anything else: a non-retryable client error, so `up` fails fast after reaching us.
       res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnsupportedOperation' });
       res.end(JSON.stringify({ __type: 'UnsupportedOperation', message: 'not in this test server' }));
@@ -63,7 +69,8 @@ describe('endpoint override', () => {
     delete process.env.AWS_ENDPOINT_URL;
     expect(err.message).toMatch(/UnsupportedOperation/);
     expect(seen.some((r) => r.body.includes('Action=GetCallerIdentity'))).toBe(true);
-    // The preflight read EC2's XML answers through the real SDK and let `up` go on to the resources.
+    // The preflight read EC2's XML answers and Logs' JSON one through the real SDK and let `up` go on to
+    // the resources.
     expect(seen.filter((r) => /Action=Describe(AvailabilityZones|VpcEndpointServices)/.test(r.body))).toHaveLength(2);
     expect(seen.length).toBeGreaterThan(1);
     for (const r of seen) {

@@ -62,7 +62,7 @@ describe('jobs: every problem at once, with its line', () => {
     const text = `${base}\njobs:\n  lister: { original: true }\n  Report_1:\n    task: { colour: red }\n  cleanup:\n    original: true\n    iam: { executionRoleName: mine }\n    when: daily\n`;
     expect(problems(text)).toEqual([
       `batch.config.yaml:${lineOf(text, 'Report_1')}:3  jobs.Report_1  "Report_1" is not a job name: 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit`,
-      `batch.config.yaml:${lineOf(text, 'colour')}:13  jobs.Report_1.task.colour  unknown key "colour" (allowed: family, cpu, memory, containerName, imageTag, image, imagePin, crossAccountImage, command, environment, cpuArchitecture, timeout, retries, build)`,
+      `batch.config.yaml:${lineOf(text, 'colour')}:13  jobs.Report_1.task.colour  unknown key "colour" (allowed: family, cpu, memory, containerName, imageTag, image, imagePin, crossAccountImage, command, environment, secrets, cpuArchitecture, capacity, ephemeralStorageGiB, timeout, retries, build)`,
       `batch.config.yaml:${lineOf(text, 'original: true', lineOf(text, 'cleanup'))}:15  jobs.cleanup.original  only one job can be the stack's original job: lister already is`,
       `batch.config.yaml:${lineOf(text, 'executionRoleName: mine')}:12  jobs.cleanup.iam.executionRoleName  the execution role is shared by every job of the stack: set iam.executionRoleName at the top level`,
       `batch.config.yaml:${lineOf(text, 'when: daily')}:5  jobs.cleanup.when  unknown key "when" (allowed: original, task, schedule, iam)`,

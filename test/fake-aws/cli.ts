@@ -19,6 +19,11 @@
  * `--then fake:fire <ISO time>` (one argument) fires the stack's first live trigger for that scheduled
  * time, as EventBridge or Scheduler would (the task starts now, with that BATCH_SCHEDULED_TIME), for the
  * example of `history`.
+ * For the job secrets examples: `--then fake:secret <name> <value> [<kms alias>]` adds a Secrets Manager secret
+ * of yours (a JSON object value is kept as JSON) and `--then fake:parameter <name> <value> [<kms alias>]` an SSM
+ * SecureString parameter, each encrypted with a new customer managed key of that alias when one is given.
+ * FAKE_SPOT=none: Fargate Spot has no capacity; FAKE_SPOT_INTERRUPT_MS=<ms>: Spot reclaims every Spot task that
+ * long after its container starts (exit code 143).
  * FAKE_FAIL=Op:Code[:message] fails the first call of that operation with that AWS error (a failure's output).
  * FAKE_IMAGES=repo:tag,... stands for `batchctl push` (which needs docker): after each command, every such
  * image whose repository exists by then is in it (`up --yes --then up`: the first up warns, the second does not).
@@ -45,6 +50,8 @@ if (process.env.FAKE_FAIL) {
   const [op, code, ...message] = process.env.FAKE_FAIL.split(':');
   fake.core.failOn(op!, code, 1, message.join(':') || undefined);
 }
+if (process.env.FAKE_SPOT === 'none') fake.ecs.spotCapacity = false;
+if (process.env.FAKE_SPOT_INTERRUPT_MS) fake.ecs.spotInterruptAfterMs = Number(process.env.FAKE_SPOT_INTERRUPT_MS);
 if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
 if (process.env.FAKE_TASK_EXIT) {
   const codes = process.env.FAKE_TASK_EXIT.split(',').map(Number);
@@ -66,6 +73,23 @@ let code = 0;
 for (const cmd of commands) {
   if (cmd[0] === 'fake:image') {
     fake.ecr.addImage(cmd[1]!, cmd[2]);
+    continue;
+  }
+  if (cmd[0] === 'fake:secret' || cmd[0] === 'fake:parameter') {
+    const [, name, value = '', alias] = cmd;
+    const key = alias ? fake.kms.createKey({ alias }) : undefined;
+    if (cmd[0] === 'fake:secret') {
+      let v: string | Record<string, string> = value;
+      try {
+        const parsed = JSON.parse(value) as unknown;
+        if (parsed && typeof parsed === 'object') v = parsed as Record<string, string>;
+      } catch {
+        // A plain string value.
+      }
+      fake.secretsManager.addSecret({ name: name!, value: v, ...(key ? { kmsKeyId: key.arn } : {}) });
+    } else {
+      fake.ssm.addParameter({ name: name!, value, type: 'SecureString', ...(alias ? { keyId: alias } : {}) });
+    }
     continue;
   }
   if (cmd[0] === 'fake:revoke') {

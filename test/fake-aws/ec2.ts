@@ -721,7 +721,7 @@ export class FakeEc2 {
    * service in its VPC with private DNS (and a security group letting HTTPS in), plus the S3 gateway
    * endpoint on its route table for the image layers.
    */
-  taskNetworkProblem(cfg: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string }): string | undefined {
+  taskNetworkProblem(cfg: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string }, extra: string[] = []): string | undefined {
     this.tick();
     const problems: string[] = [];
     for (const id of cfg.subnets ?? []) {
@@ -734,7 +734,8 @@ export class FakeEc2 {
         && (r.target.startsWith('nat-') || (r.target.startsWith('igw-') && cfg.assignPublicIp === 'ENABLED')));
       if (internet) continue;
       const missing: string[] = [];
-      for (const svc of ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']) {
+      // `extra`: what this task's secrets need besides (ssm for a parameter).
+      for (const svc of ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', ...extra]) {
         const ok = [...this.endpoints.values()].some((e) => e.type === 'Interface' && e.vpcId === s.vpcId && e.state === 'available'
           && e.privateDns && e.serviceName.endsWith(`.${svc}`) && this.letsHttpsIn(e.groupIds, groups));
         if (!ok) missing.push(svc);

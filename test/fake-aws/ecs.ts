@@ -1,5 +1,5 @@
 import {
-  ECSClient, CreateClusterCommand, DescribeClustersCommand, UpdateClusterSettingsCommand, DeleteClusterCommand,
+  ECSClient, CreateClusterCommand, DescribeClustersCommand, UpdateClusterSettingsCommand, DeleteClusterCommand, PutClusterCapacityProvidersCommand,
   TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, DeregisterTaskDefinitionCommand,
   DeleteTaskDefinitionsCommand, RunTaskCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand,
@@ -11,6 +11,9 @@ import type { FakeIam } from './iam.js';
 import type { FakeLogs } from './logs.js';
 import type { FakeEventBridge } from './eventbridge.js';
 import type { FakeEcr } from './ecr.js';
+import type { FakeSecretsManager } from './secrets-manager.js';
+import type { FakeSsm } from './ssm.js';
+import type { FakeKms } from './kms.js';
 
 type Tags = Record<string, string>;
 
@@ -20,6 +23,10 @@ interface Cluster {
   status: 'ACTIVE' | 'INACTIVE';
   settings: { name: string; value: string }[];
   tags: Tags;
+  capacityProviders: string[];
+  defaultCapacityProviderStrategy: { capacityProvider: string; weight?: number; base?: number }[];
+  /** Until then the providers are being associated (attachmentsStatus UPDATE_IN_PROGRESS): not usable yet. */
+  attachingUntil?: number;
 }
 
 interface TaskDef {
@@ -41,6 +48,12 @@ interface Task {
   family: string;
   containers: string[];
   launchType?: string;
+  /** The capacity provider the task runs on, when RunTask named a strategy. */
+  capacityProviderName?: string;
+  /** Fargate Spot reclaims the task at this time (stop code SpotInterruption). */
+  interruptAt?: number;
+  /** The container's exit code when Spot reclaims it (SIGTERM: 143; 0 for a job that exits cleanly on it). */
+  spotExitCode?: number;
   startedBy?: string;
   overrides: unknown;
   tags: Tags;
@@ -59,6 +72,11 @@ interface Task {
   stopExitCode: number;
   /** The VPC where the task holds a public IPv4 address (started with assignPublicIp ENABLED). */
   publicIpVpc?: string;
+  /**
+   * The variables ECS set from the container secrets as the task started (what the job reads; batchctl
+   * itself never sees them), when every secret could be read.
+   */
+  secretEnv?: Record<string, string>;
   /** Per container: its image reference, and the digest it resolved to at RunTask (when the fake ECR knows it). */
   images?: Record<string, string>;
   imageDigests?: Record<string, string>;
@@ -106,6 +124,17 @@ export class FakeEcs {
   /** While set, RunTask starts nothing and reports this in `failures[]` (e.g. `RESOURCE:ENI`). */
   runTaskFailure: { reason: string; detail?: string } | undefined = undefined;
   /**
+   * Whether Fargate Spot has capacity. Without, RunTask on FARGATE_SPOT starts nothing and reports
+   * "Capacity is unavailable at this time..." in `failures[]` (on-demand Fargate is unaffected).
+   */
+  spotCapacity = true;
+  /** Spot tasks started from now on are reclaimed this long after their container starts (undefined: never). */
+  spotInterruptAfterMs: number | undefined = undefined;
+  /** The container's exit code when Spot reclaims it (143: killed by SIGTERM; 0: a job that exits 0 on it). */
+  spotInterruptExitCode = 143;
+  /** How long associating capacity providers with a cluster takes (attachmentsStatus UPDATE_IN_PROGRESS). */
+  attachProvidersMs = 0;
+  /**
    * Repositories of other accounts (by ARN) whose repository policy lets this account pull. Any other
    * account's repository refuses the pull, whatever the execution role's own policy says.
    */
@@ -134,7 +163,9 @@ export class FakeEcs {
       const running = [...this.tasks.values()].filter((t) => t.clusterArn === c.arn && this.status(t).last !== 'STOPPED').length;
       return {
         clusterName: c.name, clusterArn: c.arn, status: c.status, runningTasksCount: running, pendingTasksCount: 0,
-        activeServicesCount: 0, registeredContainerInstancesCount: 0, capacityProviders: [], defaultCapacityProviderStrategy: [],
+        activeServicesCount: 0, registeredContainerInstancesCount: 0, capacityProviders: [...c.capacityProviders],
+        defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy.map((x) => ({ ...x })),
+        ...(c.capacityProviders.length ? { attachmentsStatus: core.now() < (c.attachingUntil ?? 0) ? 'UPDATE_IN_PROGRESS' : 'UPDATE_COMPLETE' } : {}),
         settings: include.includes('SETTINGS') ? c.settings : undefined,
         tags: include.includes('TAGS') ? ecsTagList(c.tags) : undefined,
       };
@@ -170,6 +201,15 @@ export class FakeEcs {
     };
     const iam = () => core.peers.get('iam') as FakeIam | undefined;
 
+    // Fargate's two providers exist in every account; no other is modelled (no Auto Scaling group providers).
+    const checkProviders = (providers: string[] | undefined, strategy: { capacityProvider?: string }[] | undefined) => {
+      for (const p of providers ?? []) if (!['FARGATE', 'FARGATE_SPOT'].includes(p)) awsError('InvalidParameterException', `The specified capacity provider '${p}' does not exist. Specify a valid name or ARN and try again.`, 400);
+      for (const x of strategy ?? []) {
+        if (!(providers ?? []).includes(x.capacityProvider ?? '')) awsError('InvalidParameterException', 'The specified default capacity provider strategy cannot contain a capacity provider that is not associated with the cluster.', 400);
+      }
+    };
+    const usable = (c: Cluster) => (core.now() < (c.attachingUntil ?? 0) ? [] : c.capacityProviders);
+
     // RunTask, for the operation and for Step Functions' `.sync` integration (which starts tasks as the
     // state machine's role, without a call of batchctl's).
     this.runTask = (i) => {
@@ -184,12 +224,30 @@ export class FakeEcs {
       }
       const count = i.count ?? 1;
       if (count < 1 || count > 10) awsError('InvalidParameterException', 'Count must be between 1 and 10.', 400);
+      const strategy: { capacityProvider?: string; weight?: number; base?: number }[] = i.capacityProviderStrategy ?? [];
+      if (strategy.length && i.launchType) awsError('InvalidParameterException', 'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.', 400);
+      for (const x of strategy) {
+        if (!usable(c).includes(x.capacityProvider ?? '')) {
+          awsError('InvalidParameterException', 'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.', 400);
+        }
+      }
+      // The provider the task lands on: the strategy's base first, else by weight (one task: the heaviest).
+      const provider = strategy.length ? ([...strategy].sort((a, b) => (b.base ?? 0) - (a.base ?? 0) || (b.weight ?? 0) - (a.weight ?? 0))[0]!.capacityProvider) : undefined;
+      const spot = provider === 'FARGATE_SPOT';
+      if (spot && td.input.runtimePlatform?.cpuArchitecture === 'ARM64') {
+        awsError('InvalidParameterException', 'The FARGATE_SPOT capacity provider does not support tasks with the ARM64 CPU architecture.', 400);
+      }
       if (this.runTaskFailure) {
         // Capacity and ENI problems are not exceptions: RunTask succeeds with an empty tasks[].
         return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, ...this.runTaskFailure }] };
       }
+      if (spot && !this.spotCapacity) {
+        return { tasks: [], failures: [{ arn: `${prefix}:container-instance/${c.name}`, reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' }] };
+      }
       const tags = { ...ecsTags(i.tags), ...(i.propagateTags === 'TASK_DEFINITION' ? td.tags : {}) };
-      const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration) ?? this.pullError(td.input);
+      const readsParameters = (td.input.containerDefinitions ?? []).some((c: { secrets?: { valueFrom: string }[] }) => (c.secrets ?? []).some((x) => !/:secretsmanager:/.test(x.valueFrom)));
+      const secrets = this.resolveSecrets(td.input);
+      const pullError = this.networkError(i.networkConfiguration?.awsvpcConfiguration, readsParameters ? ['ssm'] : []) ?? this.pullError(td.input) ?? secrets.error;
       const publicIpVpc = i.networkConfiguration?.awsvpcConfiguration?.assignPublicIp === 'ENABLED'
         ? this.ec2()?.subnets.get(i.networkConfiguration.awsvpcConfiguration.subnets?.[0])?.vpcId : undefined;
       const arns: string[] = [];
@@ -198,11 +256,16 @@ export class FakeEcs {
         const t: Task = {
           arn: `${prefix}:task/${c.name}/${id}`, clusterArn: c.arn, taskDefinitionArn: td.arn, family: td.family,
           containers: (td.input.containerDefinitions ?? []).map((x: { name: string }) => x.name),
-          launchType: i.launchType, startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+          launchType: i.launchType ?? (provider ? 'FARGATE' : undefined), startedBy: i.startedBy, overrides: i.overrides ?? {}, tags, createdAt: core.now(),
+          ...(provider ? { capacityProviderName: provider } : {}),
+          ...(spot && this.spotInterruptAfterMs !== undefined
+            ? { interruptAt: core.now() + this.taskTimings.provisioningMs + this.taskTimings.pendingMs + this.spotInterruptAfterMs, spotExitCode: this.spotInterruptExitCode }
+            : {}),
           timings: { ...this.taskTimings }, exitCode: pullError ? null : this.taskExitCode, stopCode: pullError ? 'TaskFailedToStart' : this.taskStopCode,
           stoppedReason: pullError ?? this.taskStoppedReason, containerReason: this.taskContainerReason, stopExitCode: this.taskStopExitCode,
           ...(publicIpVpc ? { publicIpVpc } : {}),
           ...this.resolveImages(td.input.containerDefinitions ?? []),
+          ...(secrets.error ? {} : { secretEnv: secrets.env }),
         };
         this.tasks.set(t.arn, t);
         this.pendingStopEvents.add(t.arn);
@@ -226,9 +289,12 @@ export class FakeEcs {
             const existing = this.clusters.get(name);
             // CreateCluster is idempotent on an ACTIVE cluster (returns it unchanged) and reactivates an INACTIVE one.
             if (existing?.status === 'ACTIVE') return { cluster: clusterOut(existing, ['SETTINGS', 'TAGS']) };
+            checkProviders(i.capacityProviders, i.defaultCapacityProviderStrategy);
             const c: Cluster = {
               name, arn: `${prefix}:cluster/${name}`, status: 'ACTIVE',
               settings: i.settings ?? [{ name: 'containerInsights', value: 'disabled' }], tags: ecsTags(i.tags),
+              capacityProviders: [...(i.capacityProviders ?? [])], defaultCapacityProviderStrategy: [...(i.defaultCapacityProviderStrategy ?? [])],
+              ...(i.capacityProviders?.length ? { attachingUntil: core.now() + this.attachProvidersMs } : {}),
             };
             this.clusters.set(name, c);
             core.label(c.arn, c.tags['batchctl:logical'] ?? name);
@@ -260,6 +326,26 @@ export class FakeEcs {
               c.settings = c.settings.filter((x) => x.name !== s.name).concat([{ name: s.name, value: s.value }]);
             }
             return { cluster: clusterOut(c, ['SETTINGS']) };
+          },
+        },
+        PutClusterCapacityProviders: {
+          command: PutClusterCapacityProvidersCommand,
+          handle: (i) => {
+            const c = activeCluster(i.cluster);
+            if (!Array.isArray(i.capacityProviders) || !Array.isArray(i.defaultCapacityProviderStrategy)) {
+              awsError('InvalidParameterException', 'capacityProviders and defaultCapacityProviderStrategy are required.', 400);
+            }
+            checkProviders(i.capacityProviders, i.defaultCapacityProviderStrategy);
+            for (const p of c.capacityProviders.filter((x) => !i.capacityProviders.includes(x))) {
+              if ([...this.tasks.values()].some((t) => t.clusterArn === c.arn && t.capacityProviderName === p && this.status(t).last !== 'STOPPED')) {
+                awsError('ResourceInUseException', `The specified capacity provider ${p} is in use and cannot be removed.`, 400);
+              }
+            }
+            const changed = JSON.stringify([...c.capacityProviders].sort()) !== JSON.stringify([...i.capacityProviders].sort());
+            c.capacityProviders = [...i.capacityProviders];
+            c.defaultCapacityProviderStrategy = [...i.defaultCapacityProviderStrategy];
+            if (changed) c.attachingUntil = core.now() + this.attachProvidersMs;
+            return { cluster: clusterOut(c, ['SETTINGS', 'TAGS']) };
           },
         },
         DeleteCluster: {
@@ -299,6 +385,10 @@ export class FakeEcs {
               if (input.networkMode !== 'awsvpc') awsError('ClientException', 'Fargate only supports network mode \'awsvpc\'.', 400);
               if (!input.cpu) awsError('ClientException', 'Fargate requires that \'cpu\' be defined at the task level.', 400);
               if (!input.memory) awsError('ClientException', 'Fargate requires that \'memory\' be defined at the task level.', 400);
+            }
+            const gib = input.ephemeralStorage?.sizeInGiB;
+            if (gib !== undefined && (!Number.isInteger(gib) || gib < 21 || gib > 200)) {
+              awsError('ClientException', 'The ephemeral storage size must be a whole number of GiB between 21 and 200.', 400);
             }
             for (const roleArn of [input.executionRoleArn, input.taskRoleArn]) {
               // ECS checks the roles it is given; a role IAM has not propagated yet looks invalid.
@@ -471,13 +561,23 @@ export class FakeEcs {
     if (t) this.requestStop(t, reason);
   }
 
+  /** Test helper: Fargate Spot reclaims a task of FARGATE_SPOT now (it stops with SpotInterruption). */
+  interruptSpotTask(arn: string): void {
+    const t = this.tasks.get(arn);
+    if (t?.capacityProviderName !== 'FARGATE_SPOT') throw new Error(`fake ECS: ${arn} does not run on FARGATE_SPOT`);
+    if (this.status(t).last === 'STOPPED') return;
+    t.interruptAt = this.core.now();
+    t.spotExitCode ??= this.spotInterruptExitCode;
+    for (const l of this.stopListeners) l(t.arn);
+  }
+
   /** When the task stops (ms): on its own, or when StopTask stopped it. */
   stopTimeOf(arn: string): number | undefined {
     const t = this.tasks.get(arn);
     if (!t) return undefined;
     const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
     const natural = t.exitCode === null ? startAt : startAt + t.timings.runningMs;
-    return t.stopRequestedAt !== undefined && t.stopRequestedAt < natural ? t.stopRequestedAt : natural;
+    return Math.min(natural, t.stopRequestedAt ?? Infinity, t.interruptAt ?? Infinity);
   }
 
   /** The latest ACTIVE revision's ARN of a family (or the revision named), as RunTask resolves it. */
@@ -496,12 +596,49 @@ export class FakeEcs {
     return [td?.input.executionRoleArn, td?.input.taskRoleArn].filter((r): r is string => !!r);
   }
 
+  /**
+   * What IAM asks of whoever sends this RunTask (a trigger's role, a state machine's role): ecs:RunTask on
+   * the revision in that cluster, iam:PassRole of its roles to ECS tasks, and, when the task is tagged as
+   * it is created (explicit tags, tags propagated from a revision that has some, or ECS managed tags),
+   * ecs:TagResource on the new task with `ecs:CreateAction` RunTask: ECS developer guide, "Grant
+   * permission to tag resources on creation"; Service Authorization Reference, ecs:RunTask.
+   */
+  runTaskAuthorization(i: {
+    cluster?: string; taskDefinition?: string; tags?: unknown[]; propagateTags?: string; enableECSManagedTags?: boolean;
+  }): { action: string; resource: string; context: Record<string, string> }[] {
+    const prefix = `arn:${this.core.partition}:ecs:${this.core.region}:${this.core.account}`;
+    const clusterName = (i.cluster ?? 'default').replace(/^arn:[^:]+:ecs:[^:]+:\d+:cluster\//, '');
+    const clusterArn = `${prefix}:cluster/${clusterName}`;
+    const tdArn = this.revisionArn(i.taskDefinition ?? '') ?? i.taskDefinition ?? '';
+    const td = this.taskDefs.find((t) => t.arn === tdArn);
+    const tagged = (i.tags?.length ?? 0) > 0 || i.enableECSManagedTags === true
+      || (i.propagateTags === 'TASK_DEFINITION' && Object.keys(td?.tags ?? {}).length > 0);
+    return [
+      { action: 'ecs:RunTask', resource: tdArn, context: { 'ecs:cluster': clusterArn } },
+      ...this.rolesOf(tdArn).map((r) => ({
+        action: 'iam:PassRole', resource: r, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      })),
+      ...(tagged
+        ? [{
+          action: 'ecs:TagResource', resource: `${prefix}:task/${clusterName}/*`,
+          context: { 'ecs:cluster': clusterArn, 'ecs:CreateAction': 'RunTask' },
+        }]
+        : []),
+    ];
+  }
+
   /** A task's state now. StopTask stops it at once (SIGTERM: exit `stopExitCode` if its container had started). */
   private status(t: Task): { last: string; desired: string; startedAt?: number; stoppedAt?: number; exitCode?: number; stopCode?: string } {
     const { provisioningMs, pendingMs, runningMs } = t.timings;
     const startAt = t.createdAt + provisioningMs + pendingMs;
     const naturalStop = startAt + runningMs;
     const now = this.core.now();
+    // Fargate Spot reclaims the task (before anyone stopped it, and before it stopped on its own).
+    const end = t.exitCode === null ? startAt : naturalStop;
+    if (t.interruptAt !== undefined && now >= t.interruptAt && t.interruptAt < end && (t.stopRequestedAt === undefined || t.interruptAt < t.stopRequestedAt)) {
+      const started = t.interruptAt >= startAt;
+      return { last: 'STOPPED', desired: 'STOPPED', startedAt: started ? startAt : undefined, stoppedAt: t.interruptAt, exitCode: started ? t.spotExitCode : undefined, stopCode: 'SpotInterruption' };
+    }
     if (t.exitCode === null && (t.stopRequestedAt === undefined || t.stopRequestedAt >= startAt)) {
       if (now >= startAt) return { last: 'STOPPED', desired: 'STOPPED', stoppedAt: startAt, stopCode: t.stopCode };
       return { last: now >= t.createdAt + provisioningMs ? 'PENDING' : 'PROVISIONING', desired: 'RUNNING' };
@@ -529,10 +666,10 @@ export class FakeEcs {
    * container with ResourceInitializationError (the secret and the registry auth come first). Only
    * subnets the fake EC2 knows are judged (unit tests pass made-up ids).
    */
-  private networkError(net: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string } | undefined): string | undefined {
+  private networkError(net: { subnets?: string[]; securityGroups?: string[]; assignPublicIp?: string } | undefined, extra: string[] = []): string | undefined {
     const ec2 = this.ec2();
     if (!ec2 || !net?.subnets?.length || !net.subnets.every((id) => ec2.subnets.has(id))) return undefined;
-    const problem = ec2.taskNetworkProblem(net);
+    const problem = ec2.taskNetworkProblem(net, extra);
     return problem && `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed: dial tcp: i/o timeout (${problem})`;
   }
 
@@ -557,6 +694,59 @@ export class FakeEcs {
     return [...this.tasks.values()].filter((t) => t.publicIpVpc === vpcId && this.status(t).last !== 'STOPPED').length;
   }
 
+  /**
+   * The container secrets as ECS reads them before the container starts, as the execution role: each
+   * secret or parameter must exist, the role's policy must allow GetSecretValue / GetParameters on it
+   * (and, another account's, the secret's own policy), and kms:Decrypt through the service on a customer
+   * managed key. The first failure is the task's stop reason, in ECS's words. Only roles the IAM fake knows
+   * are checked (tests that register task definitions by hand run them as before).
+   */
+  private resolveSecrets(td: { executionRoleArn?: string; containerDefinitions?: { secrets?: { name: string; valueFrom: string }[] }[] }): { error?: string; env: Record<string, string> } {
+    const iam = this.core.peers.get('iam') as FakeIam | undefined;
+    const role = td.executionRoleArn;
+    const env: Record<string, string> = {};
+    if (!iam || !iam.roleByArn(role)) return { env };
+    const sm = this.core.peers.get('secretsManager') as FakeSecretsManager;
+    const ssm = this.core.peers.get('ssm') as FakeSsm | undefined;
+    const kms = this.core.peers.get('kms') as FakeKms | undefined;
+    const fail = (what: string, why: string) => ({ env, error: `ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ${what}: service call has been retried 1 time(s): ${why}` });
+    const denied = (action: string, res: string) => `AccessDeniedException: User: ${role} is not authorized to perform: ${action} on resource: ${res}`;
+    const decrypts = (keyId: string, account: string, service: string): boolean => {
+      const key = kms?.resolve(keyId, account, this.core.region);
+      if (!key) return false;
+      if (key.manager === 'AWS') return key.account === this.core.account;
+      return iam.allows(role, 'kms:Decrypt', key.arn, { 'kms:ViaService': `${service}.${this.core.region}.amazonaws.com`, 'kms:ResourceAliases': key.aliases });
+    };
+    for (const c of td.containerDefinitions ?? []) {
+      for (const x of c.secrets ?? []) {
+        const m = /^(arn:[^:]+:secretsmanager:[^:]+:(\d{12}):secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$/.exec(x.valueFrom);
+        if (m) {
+          const [, arn, account, key] = m;
+          const s = sm.secretOf(arn!);
+          const what = `secret from asm: failed to fetch secret ${arn}`;
+          if (!s) return fail(what, "ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+          if (!iam.allows(role, 'secretsmanager:GetSecretValue', s.arn) || (s.foreign && !s.foreign.readers.includes(role!))) return fail(what, denied('secretsmanager:GetSecretValue', s.arn));
+          if (!decrypts(s.kmsKeyId ?? 'alias/aws/secretsmanager', account!, 'secretsmanager')) return fail(what, `AccessDeniedException: Access to KMS is not allowed (${s.kmsKeyId ?? 'aws/secretsmanager'})`);
+          const value = sm.currentValue(s.arn) ?? '';
+          if (key) {
+            let parsed: Record<string, unknown> = {};
+            try { parsed = JSON.parse(value) as Record<string, unknown>; } catch { /* not JSON: no key */ }
+            if (typeof parsed[key] !== 'string') return fail(what, `retrieved secret from Secrets Manager did not contain json key ${key}`);
+            env[x.name] = parsed[key] as string;
+          } else env[x.name] = value;
+          continue;
+        }
+        const p = ssm?.byNameOrArn(x.valueFrom);
+        const what = `secrets from ssm: failed to fetch ${x.valueFrom}`;
+        if (!p || (p.account !== this.core.account && !p.shared)) return fail(what, `invalid parameters: ${x.valueFrom}`);
+        if (!iam.allows(role, 'ssm:GetParameters', p.arn)) return fail(what, denied('ssm:GetParameters', p.arn));
+        if (p.type === 'SecureString' && !decrypts(p.keyId ?? 'alias/aws/ssm', p.account, 'ssm')) return fail(what, `AccessDeniedException: Access to KMS is not allowed (${p.keyId})`);
+        env[x.name] = p.value;
+      }
+    }
+    return { env };
+  }
+
   private pullError(td: { executionRoleArn?: string; containerDefinitions?: { image?: string; essential?: boolean }[] }): string | undefined {
     const iam = this.core.peers.get('iam') as FakeIam | undefined;
     const image = (td.containerDefinitions?.find((c) => c.essential !== false) ?? td.containerDefinitions?.[0])?.image ?? '';
@@ -577,7 +767,9 @@ export class FakeEcs {
       taskArn: t.arn, clusterArn: t.clusterArn, taskDefinitionArn: t.taskDefinitionArn, group: `family:${t.family}`,
       lastStatus: s.last, desiredStatus: s.desired, launchType: t.launchType, startedBy: t.startedBy, overrides: t.overrides,
       createdAt: date(t.createdAt), startedAt: date(s.startedAt), stoppedAt: date(s.stoppedAt), stopCode: s.stopCode,
-      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
+      stoppedReason: s.stopCode === 'UserInitiated' ? t.stopReason : s.stopCode === 'SpotInterruption' ? 'Your Spot Task was interrupted.'
+        : s.stopCode ? t.stoppedReason ?? 'Essential container in task exited' : undefined,
+      ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
       containers: t.containers.map((name) => ({
         name, lastStatus: s.last === 'PROVISIONING' ? 'PENDING' : s.last, exitCode: s.exitCode, taskArn: t.arn,
         // ECS reports the digest it pulled once the container has started (not for a failed pull).
@@ -585,7 +777,7 @@ export class FakeEcs {
         // A container that never started carries the cause (CannotPullContainerError: ...) in its own reason.
         reason: s.last !== 'STOPPED' ? undefined
           : s.exitCode === undefined && s.stopCode !== 'UserInitiated' ? t.stoppedReason
-            : s.stopCode === 'UserInitiated' ? undefined : t.containerReason,
+            : s.stopCode === 'UserInitiated' || s.stopCode === 'SpotInterruption' ? undefined : t.containerReason,
       })),
     };
   }
@@ -642,7 +834,9 @@ export class FakeEcs {
     if (!c || !o?.['awslogs-group'] || !o['awslogs-stream-prefix']) return;
     const startAt = t.createdAt + t.timings.provisioningMs + t.timings.pendingMs;
     const stream = `${o['awslogs-stream-prefix']}/${c.name}/${t.arn.split('/').at(-1)}`;
-    const lines = this.taskLogLines.filter((l) => l.afterMs <= t.timings.runningMs);
+    // A task Spot reclaims writes nothing after that.
+    const until = t.interruptAt !== undefined ? t.interruptAt - startAt : t.timings.runningMs;
+    const lines = this.taskLogLines.filter((l) => l.afterMs <= Math.min(until, t.timings.runningMs));
     logs.schedule(o['awslogs-group'], stream, lines.map((l) => ({ timestamp: startAt + l.afterMs, message: l.message })));
   }
 
@@ -651,7 +845,10 @@ export class FakeEcs {
     const out: InventoryEntry[] = [];
     for (const c of this.clusters.values()) {
       if (c.status !== 'ACTIVE') continue;
-      out.push({ type: 'ecs.cluster', key: c.tags['batchctl:logical'] ?? c.name, settings: { name: c.name, settings: c.settings, tags: c.tags } });
+      out.push({
+        type: 'ecs.cluster', key: c.tags['batchctl:logical'] ?? c.name,
+        settings: { name: c.name, settings: c.settings, tags: c.tags, ...(c.capacityProviders.length ? { capacityProviders: [...c.capacityProviders].sort() } : {}) },
+      });
     }
     const families = new Set(this.taskDefs.filter((t) => t.status === 'ACTIVE').map((t) => t.family));
     for (const family of families) {

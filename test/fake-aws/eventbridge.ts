@@ -362,12 +362,20 @@ export class FakeEventBridge {
           continue;
         }
         const e = t.EcsParameters!;
-        const td = ecs!.revisionArn(e.TaskDefinitionArn ?? '') ?? e.TaskDefinitionArn ?? '';
-        if (iam && !iam.allows(t.RoleArn, 'ecs:RunTask', td)) {
-          awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ecs:RunTask on resource: ${td} because no identity-based policy allows the ecs:RunTask action`, 400);
-        }
-        for (const role of td ? ecs!.rolesOf(td) : []) {
-          if (iam && !iam.allows(t.RoleArn, 'iam:PassRole', role)) awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: iam:PassRole on resource: ${role}`, 400);
+        // The role must be allowed every authorisation the RunTask needs (tag-on-create included).
+        const asks = ecs!.runTaskAuthorization({
+          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, tags: e.Tags,
+          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
+        });
+        for (const a of iam ? asks : []) {
+          if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) {
+            awsError(
+              'AccessDeniedException',
+              `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource} `
+                + `because no identity-based policy allows the ${a.action} action`,
+              400,
+            );
+          }
         }
         if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
         const vpc = e.NetworkConfiguration?.awsvpcConfiguration;

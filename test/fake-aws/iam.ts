@@ -240,19 +240,24 @@ export class FakeIam {
 
   /**
    * Whether a role's identity policies allow `action` on `resource`: its inline policies' Allow
-   * statements (Action and Resource globs; Deny and conditions are not modelled), or an attached
-   * AWS-managed execution policy for ECR actions. What ECS asks before pulling an image.
+   * statements (Action and Resource globs), or an attached AWS-managed execution policy for ECR actions.
+   * With a request `context` (the condition keys AWS sets for that call: `ecs:cluster`,
+   * `ecs:CreateAction`, `iam:PassedToService`, multi-valued `kms:ResourceAliases`...), each statement's
+   * Condition must hold too (the operators the stack's documents use); without one, conditions are not
+   * evaluated. Deny is not modelled.
    */
-  allows(roleArn: string | undefined, action: string, resource: string): boolean {
+  allows(
+    roleArn: string | undefined, action: string, resource: string, context?: Record<string, string | string[] | undefined>,
+  ): boolean {
     const r = this.roleByArn(roleArn);
     if (!r) return false;
     if (action.startsWith('ecr:') && [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))) return true;
-    const glob = (p: string, v: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(v);
-    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
     for (const doc of r.inline.values()) {
       const st = (JSON.parse(doc) as { Statement: unknown }).Statement;
-      for (const x of (Array.isArray(st) ? st : [st]) as { Effect?: string; Action?: unknown; Resource?: unknown }[]) {
-        if (x.Effect === 'Allow' && list(x.Action).some((a) => glob(a, action)) && list(x.Resource).some((res) => glob(res, resource))) return true;
+      for (const x of (Array.isArray(st) ? st : [st]) as PolicyStatementLike[]) {
+        if (x.Effect !== 'Allow' || !list(x.Action).some((a) => glob(a, action, true))) continue;
+        if (!list(x.Resource).some((res) => glob(res, resource))) continue;
+        if (!context || conditionHolds(x.Condition, context)) return true;
       }
     }
     return false;
@@ -284,4 +289,42 @@ export class FakeIam {
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.refs(x)]));
     return v;
   }
+}
+
+type PolicyStatementLike = {
+  Effect?: string; Action?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>;
+};
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+
+/** `*` and `?` globbing, as IAM matches Action (case-insensitively) and Resource. */
+function glob(pattern: string, value: string, caseInsensitive = false): boolean {
+  const re = `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`;
+  return new RegExp(re, caseInsensitive ? 'i' : '').test(value);
+}
+
+/**
+ * Whether a statement's Condition holds for a request context: every key of every operator must be in
+ * the context (IAM fails a condition on a key the request does not carry) and match one of the values.
+ */
+export function conditionHolds(
+  cond: Record<string, Record<string, unknown>> | undefined, ctx: Record<string, string | string[] | undefined>,
+): boolean {
+  for (const [op, kv] of Object.entries(cond ?? {})) {
+    for (const [k, want] of Object.entries(kv)) {
+      const have = list(ctx[k]);
+      if (!have.length) return false;
+      const values = list(want);
+      const base = op.replace(/^ForAnyValue:/, '');
+      const match = base === 'StringEquals' || base === 'ArnEquals'
+        ? (v: string) => values.includes(v)
+        : base === 'StringLike' || base === 'ArnLike'
+          ? (v: string) => values.some((w) => glob(w, v))
+          : undefined;
+      if (!match) throw new Error(`the fake IAM does not evaluate the condition operator ${op}`);
+      // A single-valued operator on a multi-valued key is what IAM's docs warn against: not modelled.
+      if (op.startsWith('ForAnyValue:') ? !have.some(match) : have.length !== 1 || !match(have[0]!)) return false;
+    }
+  }
+  return true;
 }

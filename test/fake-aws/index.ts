@@ -17,6 +17,8 @@ import { FakeSqs } from './sqs.js';
 import { FakeSns } from './sns.js';
 import { FakeSfn } from './sfn.js';
 import { FakeCloudWatch } from './cloudwatch.js';
+import { FakeSsm } from './ssm.js';
+import { FakeKms } from './kms.js';
 
 export * from './core.js';
 
@@ -46,6 +48,10 @@ export interface FakeAws {
   sns: FakeSns;
   sfn: FakeSfn;
   cloudwatch: FakeCloudWatch;
+  /** SSM Parameter Store (job secrets). */
+  ssm: FakeSsm;
+  /** KMS keys and aliases (no API: who may decrypt a secret). */
+  kms: FakeKms;
   /** Everything the fake holds, sorted: compare two of these to compare two stacks. */
   inventory(): InventoryEntry[];
   uninstall(): void;
@@ -70,6 +76,8 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     // After ECS and IAM: an execution runs tasks on the ECS fake as its role.
     sfn: new FakeSfn(core),
     cloudwatch: new FakeCloudWatch(core),
+    ssm: new FakeSsm(core),
+    kms: new FakeKms(core),
     inventory() {
       const all = [
         ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),

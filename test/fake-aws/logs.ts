@@ -55,20 +55,43 @@ const DAY = 86_400_000;
 const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const GROUP_MISSING = 'The specified log group does not exist.';
 
-/** A resource policy: account-wide, by name, untaggable. */
+/** An account-level resource policy: by name, untaggable; these count against the quota. */
 export interface FakeResourcePolicy {
   name: string;
   document: string;
   lastUpdatedTime: number;
 }
 
+/**
+ * A resource-scoped policy (PutResourcePolicy with resourceArn): one per log group, no name, a revision
+ * every write must name (expectedRevisionId), outside the account-level quota.
+ */
+export interface FakeGroupPolicy {
+  resourceArn: string;
+  document: string;
+  revisionId: string;
+  lastUpdatedTime: number;
+}
+
 /** AWS's quota of resource policies per account and region, and the longest document. */
 export const RESOURCE_POLICY_LIMIT = 10;
 const POLICY_DOC_MAX = 5120;
+const REVISION_CONFLICT = 'Multiple concurrent requests to update the same resource were in conflict.';
+
+/** The API's ResourcePolicy of each kind. */
+const accountPolicy = (p: FakeResourcePolicy) => ({
+  policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'ACCOUNT' as const,
+});
+const groupPolicy = (p: FakeGroupPolicy) => ({
+  policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'RESOURCE' as const,
+  resourceArn: p.resourceArn, revisionId: p.revisionId,
+});
 
 export class FakeLogs {
   readonly groups = new Map<string, FakeLogGroup>();
   readonly resourcePolicies = new Map<string, FakeResourcePolicy>();
+  /** Resource-scoped policies, by log group ARN (without `:*`). */
+  readonly groupPolicies = new Map<string, FakeGroupPolicy>();
   private eventSeq = 0;
   /** Events that become visible at their timestamp (a running task writing its log). */
   private scheduled: { group: string; stream: string; timestamp: number; message: string }[] = [];
@@ -107,6 +130,8 @@ export class FakeLogs {
           handle: (i) => {
             this.group(i.logGroupName);
             this.groups.delete(i.logGroupName);
+            // Its resource-scoped policy goes with it.
+            this.groupPolicies.delete(this.arn(i.logGroupName));
             return {};
           },
         },
@@ -195,21 +220,29 @@ export class FakeLogs {
         PutResourcePolicy: {
           command: PutResourcePolicyCommand,
           handle: (i) => {
-            const name: string = i.policyName ?? '';
             const doc: string = i.policyDocument ?? '';
-            if (!name) awsError('InvalidParameterException', '1 validation error detected: Value null at \'policyName\' failed to satisfy constraint: Member must not be null');
             if (doc.length < 1 || doc.length > POLICY_DOC_MAX) awsError('InvalidParameterException', `1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to ${POLICY_DOC_MAX}`);
             try {
               JSON.parse(doc);
             } catch {
               awsError('InvalidParameterException', 'Invalid policy document');
             }
+            if (i.resourceArn !== undefined) {
+              return this.putGroupPolicy(i.resourceArn, doc, i.policyName, i.expectedRevisionId);
+            }
+            const name: string = i.policyName ?? '';
+            if (!name) {
+              awsError('InvalidParameterException', "1 validation error detected: Value null at 'policyName' "
+                + 'failed to satisfy constraint: Member must not be null');
+            }
+            // The quota counts account-level policies only (API reference: "a maximum of 10 policies
+            // without resourceARN and one per LogGroup resourceARN").
             if (!this.resourcePolicies.has(name) && this.resourcePolicies.size >= RESOURCE_POLICY_LIMIT) {
               awsError('LimitExceededException', 'Resource limit exceeded.');
             }
             const p = { name, document: doc, lastUpdatedTime: core.now() };
             this.resourcePolicies.set(name, p);
-            return { resourcePolicy: { policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime } };
+            return { resourcePolicy: accountPolicy(p) };
           },
         },
         DescribeResourcePolicies: {
@@ -217,10 +250,16 @@ export class FakeLogs {
           handle: (i) => {
             const limit = i.limit ?? 50;
             if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
-            const all = [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+            // Left out, the scope is ACCOUNT: resource-scoped policies are listed only when asked for.
+            const scope = i.policyScope ?? 'ACCOUNT';
+            const all = scope === 'ACCOUNT'
+              ? [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(accountPolicy)
+              : [...this.groupPolicies.values()]
+                .filter((p) => !i.resourceArn || p.resourceArn === String(i.resourceArn).replace(/:\*$/, ''))
+                .map(groupPolicy);
             const start = this.offset(i.nextToken);
             return {
-              resourcePolicies: all.slice(start, start + limit).map((p) => ({ policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime })),
+              resourcePolicies: all.slice(start, start + limit),
               ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
             };
           },
@@ -228,12 +267,62 @@ export class FakeLogs {
         DeleteResourcePolicy: {
           command: DeleteResourcePolicyCommand,
           handle: (i) => {
+            if (i.resourceArn !== undefined) {
+              const key = String(i.resourceArn).replace(/:\*$/, '');
+              const p = this.groupPolicies.get(key)
+                ?? awsError('ResourceNotFoundException', `No resource policy found for resource ${i.resourceArn}`);
+              if (i.expectedRevisionId !== p.revisionId) awsError('OperationAbortedException', REVISION_CONFLICT);
+              this.groupPolicies.delete(key);
+              return {};
+            }
             if (!this.resourcePolicies.delete(i.policyName ?? '')) awsError('ResourceNotFoundException', 'Policy with name [' + i.policyName + '] does not exist');
             return {};
           },
         },
       },
     });
+  }
+
+  /**
+   * PutResourcePolicy with resourceArn: the log group's own policy (no name: policyName and resourceArn
+   * do not go together), written only when `expectedRevisionId` is the current revision (none for the
+   * first): a write based on an old read fails instead of undoing another's.
+   */
+  private putGroupPolicy(
+    resourceArn: string, document: string, policyName: string | undefined, expected: string | undefined,
+  ) {
+    if (policyName !== undefined) {
+      awsError('InvalidParameterException', 'policyName cannot be specified together with resourceArn.');
+    }
+    const key = resourceArn.replace(/:\*$/, '');
+    if (![...this.groups.keys()].some((g) => this.arn(g) === key)) awsError('ResourceNotFoundException', GROUP_MISSING);
+    const current = this.groupPolicies.get(key);
+    if ((current?.revisionId ?? undefined) !== expected) {
+      awsError('OperationAbortedException', REVISION_CONFLICT);
+    }
+    const p: FakeGroupPolicy = {
+      resourceArn: key, document, revisionId: this.core.newId('rev', 16), lastUpdatedTime: this.core.now(),
+    };
+    this.groupPolicies.set(key, p);
+    return { resourcePolicy: groupPolicy(p), revisionId: p.revisionId };
+  }
+
+  /** Test helper: account-level policies of other services and tools (Route 53, API Gateway...) holding `n` slots. */
+  addForeignPolicies(n: number, prefix = 'other-service'): string[] {
+    const names: string[] = [];
+    for (let k = 1; k <= n; k++) {
+      const name = `${prefix}-${k}`;
+      const document = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{
+          Effect: 'Allow', Principal: { Service: 'route53.amazonaws.com' }, Action: 'logs:PutLogEvents',
+          Resource: this.arn(`/aws/route53/${name}`) + ':*',
+        }],
+      });
+      this.resourcePolicies.set(name, { name, document, lastUpdatedTime: this.core.now() });
+      names.push(name);
+    }
+    return names;
   }
 
   /**
@@ -256,7 +345,10 @@ export class FakeLogs {
         if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => glob(p, actual));
         return false;
       }));
-    for (const p of this.resourcePolicies.values()) {
+    // The account-level policies, and the group's own (resource-scoped policies apply to AWS service
+    // principals: PutResourcePolicy API reference).
+    const own = this.groupPolicies.get(this.arn(group));
+    for (const p of [...this.resourcePolicies.values(), ...(own ? [own] : [])]) {
       let doc: { Statement?: unknown };
       try {
         doc = JSON.parse(p.document);

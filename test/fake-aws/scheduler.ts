@@ -36,6 +36,17 @@ interface Schedule {
 }
 
 const CONTEXT = ['aws.scheduler.schedule-arn', 'aws.scheduler.scheduled-time', 'aws.scheduler.execution-id', 'aws.scheduler.attempt-number'];
+/** The members of ECS's TaskOverride, what an ECS templated target's Input is converted into. */
+const NOT_TASK_OVERRIDE = 'Unable to convert target input to TaskOverride';
+const TASK_OVERRIDE_MEMBERS = [
+  'containerOverrides', 'cpu', 'ephemeralStorage', 'executionRoleArn', 'inferenceAcceleratorOverrides', 'memory',
+  'taskRoleArn',
+];
+/** A universal target's ARN: the SDK service and the API action it calls. */
+const UNIVERSAL = /^arn:[^:]+:scheduler:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/;
+/** Universal targets refuse read-only actions (Scheduler user guide, "Using universal targets"). */
+const READ_ONLY = new RegExp('^(get|describe|list|poll|receive|search|scan|query|select|read|lookup|discover|validate'
+  + '|batchGet|batchDescribe|batchRead|transactGet|adminGet|adminList|retrieve)');
 const CRON = /^cron\((\S+\s+){5}\S+\)$/;
 const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
 const AT = /^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$/;
@@ -105,9 +116,32 @@ export class FakeScheduler {
         awsError('ValidationException', '1 validation error detected: Value at \'target.retryPolicy.maximumRetryAttempts\' failed to satisfy constraint: Member must have value between 0 and 185', 400);
       }
       if (t!.EcsParameters && t!.Input !== undefined) {
-        // A templated target's Input must be JSON once the context attributes are filled in.
+        // The ECS templated target converts its Input into a TaskOverride at once (boto3#4370 quotes the
+        // error): JSON of TaskOverride's members only.
+        let o: unknown;
         try {
-          JSON.parse(render(t!.Input, 'sample'));
+          o = JSON.parse(t!.Input);
+        } catch (err) {
+          const why = (err as Error).message;
+          awsError('ValidationException', `${NOT_TASK_OVERRIDE}, JSON syntax error in input: ${why}`, 400);
+        }
+        const unknown = o && typeof o === 'object' && !Array.isArray(o)
+          ? Object.keys(o).filter((k) => !TASK_OVERRIDE_MEMBERS.includes(k))
+          : ['(not an object)'];
+        if (unknown.length) {
+          awsError('ValidationException', `${NOT_TASK_OVERRIDE}, unrecognized field "${unknown[0]}"`, 400);
+        }
+      }
+      const universal = UNIVERSAL.exec(t!.Arn ?? '');
+      if (universal) {
+        // A universal target: arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction>, never a read-only
+        // action, with a well-formed JSON Input (the request).
+        if (READ_ONLY.test(universal[2]!)) {
+          const what = `Target ${t!.Arn} is not supported`;
+          awsError('ValidationException', `${what}: read-only API actions are not supported.`, 400);
+        }
+        try {
+          JSON.parse(render(t!.Input ?? '', 'sample'));
         } catch {
           awsError('ValidationException', 'Invalid request provided: Input is not valid JSON.', 400);
         }
@@ -274,23 +308,46 @@ export class FakeScheduler {
     const ecs = this.core.peers.get('ecs') as FakeEcs | undefined;
     const sfn = this.core.peers.get('sfn') as FakeSfn | undefined;
     const sqs = this.core.peers.get('sqs') as FakeSqs | undefined;
-    const input = render(t.Input ?? '', scheduledTime, s.arn);
+    const input = this.deliveredInput(t, scheduledTime, s.arn);
     let failure: { code: string; message: string; retried: boolean };
     try {
       if (/^arn:[^:]+:states:/.test(t.Arn ?? '')) {
         sfn!.startFromTrigger(t.RoleArn, t.Arn!, input);
         return { outcome: 'started' };
       }
-      const e = t.EcsParameters!;
-      const td = ecs!.revisionArn(e.TaskDefinitionArn ?? '') ?? e.TaskDefinitionArn ?? '';
-      if (iam && !iam.allows(t.RoleArn, 'ecs:RunTask', td)) awsError('AccessDeniedException', `User: ${t.RoleArn} is not authorized to perform: ecs:RunTask on resource: ${td}`, 400);
+      let request: Record<string, any>;
+      if (UNIVERSAL.test(t.Arn ?? '')) {
+        // The universal target sends its Input as the API's request, as the role.
+        if (!/:aws-sdk:ecs:runTask$/.test(t.Arn!)) {
+          throw new Error(`fake Scheduler: universal target ${t.Arn} is not modelled`);
+        }
+        request = JSON.parse(input) as Record<string, any>;
+      } else {
+        const e = t.EcsParameters!;
+        const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
+        request = {
+          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1,
+          launchType: e.LaunchType, platformVersion: e.PlatformVersion,
+          networkConfiguration: vpc && {
+            awsvpcConfiguration: {
+              subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp,
+            },
+          },
+          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
+          overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
+        };
+      }
+      for (const a of iam ? ecs!.runTaskAuthorization(request) : []) {
+        if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) {
+          awsError(
+            'AccessDeniedException',
+            `User: ${t.RoleArn} is not authorized to perform: ${a.action} on resource: ${a.resource}`,
+            400,
+          );
+        }
+      }
       if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
-      const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
-      const res = ecs!.runTask({
-        cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1, launchType: e.LaunchType, platformVersion: e.PlatformVersion,
-        networkConfiguration: vpc && { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp } },
-        propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags, overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
-      });
+      const res = ecs!.runTask(request);
       return { outcome: res.failures.length ? 'failures' : 'started' };
     } catch (err) {
       const code = (err as Error).name;
@@ -312,7 +369,19 @@ export class FakeScheduler {
   targetInput(group: string, name: string, scheduledTime: string): string {
     const s = this.schedules.get(`${group}/${name}`);
     if (!s) throw new Error(`fake Scheduler: no schedule ${group}/${name}`);
-    return render(s.def.Target?.Input ?? '', scheduledTime, s.arn);
+    return this.deliveredInput(s.def.Target!, scheduledTime, s.arn);
+  }
+
+  /**
+   * What the target gets as its input. Context attributes are replaced in a payload (a universal target's
+   * request, a Step Functions execution input: the Scheduler guide's "Adding context attributes"), but not
+   * in an ECS templated target's Input, which Scheduler turned into a TaskOverride when the schedule was
+   * created: AWS documents no substitution there, so the fake makes none, and a job relying on it gets the
+   * literal `<aws.scheduler.scheduled-time>`.
+   */
+  private deliveredInput(t: Target, scheduledTime: string, scheduleArn: string): string {
+    if (t.EcsParameters && !UNIVERSAL.test(t.Arn ?? '')) return t.Input ?? '';
+    return render(t.Input ?? '', scheduledTime, scheduleArn);
   }
 
   /** Groups and schedules, with clusters, roles, queues, subnets and security groups as references. */
@@ -333,7 +402,7 @@ export class FakeScheduler {
         settings: {
           ...rest,
           target: t && {
-            ...t, Arn: ref(t.Arn), RoleArn: ref(t.RoleArn), Input: t.Input ? JSON.parse(render(t.Input, '<scheduled-time>')) : undefined,
+            ...t, Arn: ref(t.Arn), RoleArn: ref(t.RoleArn), Input: t.Input ? this.inventoryInput(t) : undefined,
             DeadLetterConfig: t.DeadLetterConfig && { Arn: ref(t.DeadLetterConfig.Arn) },
             EcsParameters: ecs && {
               ...ecs, TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
@@ -344,6 +413,26 @@ export class FakeScheduler {
       });
     }
     return out;
+  }
+
+  /** A target's Input for the inventory: parsed, and a universal RunTask request's resources as references. */
+  private inventoryInput(t: Target): unknown {
+    const input = JSON.parse(render(t.Input!, '<scheduled-time>')) as Record<string, any>;
+    if (!UNIVERSAL.test(t.Arn ?? '')) return input;
+    const ref = (v: string | undefined) => this.core.ref(v);
+    const vpc = input.networkConfiguration?.awsvpcConfiguration;
+    return {
+      ...input, cluster: ref(input.cluster), taskDefinition: ref(input.taskDefinition),
+      ...(vpc
+        ? {
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              ...vpc, subnets: vpc.subnets?.map(ref).sort(), securityGroups: vpc.securityGroups?.map(ref).sort(),
+            },
+          },
+        }
+        : {}),
+    };
   }
 }
 

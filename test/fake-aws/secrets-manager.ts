@@ -40,6 +40,11 @@ export interface FakeSecret {
   /** When the scheduled deletion happens. */
   purgeAt?: number;
   versions: Map<string, FakeVersion>;
+  /**
+   * Another account's secret: what its resource policy lets this account do. `describe`: DescribeSecret
+   * (else AccessDeniedException); `readers`: the roles of this account it lets call GetSecretValue.
+   */
+  foreign?: { describe: boolean; readers: string[] };
 }
 
 const DAY = 86_400_000;
@@ -61,6 +66,10 @@ export class FakeSecretsManager {
           command: DescribeSecretCommand,
           handle: (i) => {
             const s = this.get(i.SecretId);
+            if (s.foreign && !s.foreign.describe) {
+              awsError('AccessDeniedException', `User: arn:aws:iam::${core.account}:user/tester is not authorized to perform: secretsmanager:DescribeSecret on resource: ${i.SecretId} because no resource-based policy allows the secretsmanager:DescribeSecret action`);
+            }
+            if (this.describeLagMs > 0 && core.now() < s.created.getTime() + this.describeLagMs) awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
             return {
               ARN: s.arn,
               Name: s.name,
@@ -167,6 +176,41 @@ export class FakeSecretsManager {
    * created again (InvalidRequestException), although DescribeSecret no longer finds it.
    */
   forceDeleteLagMs = 0;
+  /** For this long after it is created, DescribeSecret does not find a secret yet (eventual consistency). */
+  describeLagMs = 0;
+
+  /**
+   * Test helper: a secret of the user's, with its value (a string, or an object stored as JSON), its KMS
+   * key, and, in another account (`account`), what its resource policy lets this account do.
+   */
+  addSecret(o: {
+    name: string; value: string | Record<string, string>; kmsKeyId?: string; account?: string; foreign?: { describe: boolean; readers: string[] };
+    /** The full ARN (a test whose records name one already). */
+    arn?: string;
+  }): FakeSecret {
+    const account = o.account ?? this.core.account;
+    const now = new Date(this.core.now());
+    const arn = o.arn ?? `arn:${this.core.partition}:secretsmanager:${this.core.region}:${account}:secret:${o.name}-${this.suffix()}`;
+    const s: FakeSecret = {
+      arn, name: o.name, kmsKeyId: o.kmsKeyId, tags: {}, created: now, lastChanged: now, versions: new Map(),
+      ...(account !== this.core.account ? { foreign: o.foreign ?? { describe: true, readers: [] } } : {}),
+    };
+    this.addVersion(s, { SecretString: typeof o.value === 'string' ? o.value : JSON.stringify(o.value) });
+    this.secrets.set(arn, s);
+    return s;
+  }
+
+  /** The current value of a secret (the fake ECS reads it as a task starts), or undefined. */
+  currentValue(arn: string): string | undefined {
+    const s = this.find(arn);
+    return [...(s?.versions.values() ?? [])].find((v) => v.stages.includes('AWSCURRENT'))?.string;
+  }
+
+  /** A secret by full or partial ARN or name, as GetSecretValue resolves it (undefined when none). */
+  secretOf(id: string): FakeSecret | undefined {
+    return this.find(id);
+  }
+
   /**
    * The text of the InvalidRequestException a secret pending deletion answers with. Its wording is not an
    * API: tests change it to prove callers go by the code and the secret's state.
@@ -185,7 +229,9 @@ export class FakeSecretsManager {
     this.purge();
     if (!id) return undefined;
     const all = [...this.secrets.values()];
-    return this.secrets.get(id) ?? all.find((s) => s.name === id) ?? all.find((s) => s.arn.slice(0, -7) === id);
+    // A bare name is this account's: another account's secret is reached by its ARN only.
+    const own = all.filter((s) => s.arn.split(':')[4] === this.core.account);
+    return this.secrets.get(id) ?? own.find((s) => s.name === id) ?? all.find((s) => s.arn.slice(0, -7) === id);
   }
 
   private get(id: string | undefined): FakeSecret {

@@ -4,7 +4,8 @@
  * drive them in tests): Task states with `arn:aws:states:::ecs:runTask.sync` (RunTask against the ECS
  * fake as the state machine's role, then waiting for the task to stop), TimeoutSeconds (the task is
  * stopped, States.Timeout), Retry with backoff (IntervalSeconds, BackoffRate, MaxDelaySeconds,
- * MaxAttempts), Choice, Succeed and Fail; JSONata expressions are evaluated by the reference
+ * MaxAttempts), Catch (with `$states.errorOutput`), Choice, Wait, Succeed and Fail (Error and Cause may be
+ * expressions); JSONata expressions are evaluated by the reference
  * implementation. The history is AWS's event list (TaskScheduled per attempt, TaskSubmitted with the
  * RunTask answer, TaskFailed with the task as its Cause...).
  *
@@ -437,7 +438,18 @@ export class FakeSfn {
             // A retry is a state transition, as AWS bills it.
             x.transitions += 1;
           }
-          if (!outcome.ok) return this.finish(x, 'FAILED', { error: outcome.error, cause: outcome.cause });
+          if (!outcome.ok) {
+            // A Catch whose ErrorEquals matches goes on at its Next with the error output as the state's
+            // output (or its Output, evaluated with $states.errorOutput); none: the execution fails.
+            const failed = outcome;
+            const catcher = ((st.Catch ?? []) as { ErrorEquals: string[]; Next: string; Output?: unknown }[]).find((c) => errorMatches(c.ErrorEquals, failed.error));
+            if (!catcher) return this.finish(x, 'FAILED', { error: failed.error, cause: failed.cause });
+            const errorOutput = { Error: failed.error, Cause: failed.cause };
+            input = catcher.Output === undefined ? errorOutput : await evaluateTemplate(catcher.Output, input, this.context(x, state), errorOutput);
+            this.emit(x, 'TaskStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(input) } });
+            name = catcher.Next;
+            break;
+          }
           this.emit(x, 'TaskStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(outcome.output) } });
           input = outcome.output;
           if (st.End) return this.finish(x, 'SUCCEEDED', { output: input });
@@ -463,9 +475,23 @@ export class FakeSfn {
           this.emit(x, 'SucceedStateEntered', { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
           this.emit(x, 'SucceedStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(input) } });
           return this.finish(x, 'SUCCEEDED', { output: input });
-        case 'Fail':
+        case 'Wait': {
+          // Seconds only (the definitions batchctl writes); a JSONata expression is evaluated.
+          this.emit(x, 'WaitStateEntered', { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
+          const seconds = Number(await evaluate(st.Seconds, input, this.context(x, state)));
+          await this.sleepUntil(x, this.core.now() + seconds * 1000);
+          if (this.halted(x)) return;
+          this.emit(x, 'WaitStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(input) } });
+          name = st.Next;
+          break;
+        }
+        case 'Fail': {
           this.emit(x, 'FailStateEntered', { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
-          return this.finish(x, 'FAILED', { error: st.Error, cause: st.Cause });
+          // Error and Cause may be JSONata expressions (a Fail that re-raises what a Catch caught).
+          const error = await evaluate(st.Error, input, this.context(x, state));
+          const cause = await evaluate(st.Cause, input, this.context(x, state));
+          return this.finish(x, 'FAILED', { error: error === undefined ? undefined : String(error), cause: cause === undefined ? undefined : String(cause) });
+        }
         default:
           throw new Error(`state type ${st.Type} is not modelled`);
       }
@@ -512,8 +538,13 @@ export class FakeSfn {
       for (const a of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
         if (!iam.allows(x.roleArn, a, rule)) return fail('States.TaskFailed', `'${x.roleArn}' is not authorized to create managed-rule.`);
       }
-      if (tdArn && !iam.allows(x.roleArn, 'ecs:RunTask', tdArn)) return denied('ecs:RunTask', tdArn);
-      for (const r of tdArn ? ecs.rolesOf(tdArn) : []) if (!iam.allows(x.roleArn, 'iam:PassRole', r)) return denied('iam:PassRole', r);
+      const asks = ecs.runTaskAuthorization({
+        cluster: String(args.Cluster ?? ''), taskDefinition: String(args.TaskDefinition ?? ''), tags: args.Tags,
+        propagateTags: args.PropagateTags, enableECSManagedTags: args.EnableECSManagedTags,
+      });
+      for (const a of tdArn ? asks : []) {
+        if (!iam.allows(x.roleArn, a.action, a.resource, a.context)) return denied(a.action, a.resource);
+      }
     }
     let out: ReturnType<FakeEcs['runTask']>;
     try {
@@ -595,21 +626,21 @@ export function errorMatches(list: string[], error: string): boolean {
 /** `{% expr %}`: a JSONata expression; anything else is a literal. */
 const EXPR = /^\{%([\s\S]*)%\}$/;
 
-async function evaluate(text: unknown, input: unknown, context: unknown): Promise<unknown> {
+async function evaluate(text: unknown, input: unknown, context: unknown, errorOutput?: unknown): Promise<unknown> {
   if (typeof text !== 'string') return text;
   const m = EXPR.exec(text.trim());
   if (!m) return text;
-  return jsonata(m[1]!).evaluate({}, { states: { input, context } });
+  return jsonata(m[1]!).evaluate({}, { states: { input, context, ...(errorOutput !== undefined ? { errorOutput } : {}) } });
 }
 
 /** An Arguments template with its JSONata expressions evaluated (an expression giving nothing drops the field). */
-async function evaluateTemplate(v: unknown, input: unknown, context: unknown): Promise<unknown> {
-  if (typeof v === 'string') return evaluate(v, input, context);
-  if (Array.isArray(v)) return Promise.all(v.map((x) => evaluateTemplate(x, input, context)));
+async function evaluateTemplate(v: unknown, input: unknown, context: unknown, errorOutput?: unknown): Promise<unknown> {
+  if (typeof v === 'string') return evaluate(v, input, context, errorOutput);
+  if (Array.isArray(v)) return Promise.all(v.map((x) => evaluateTemplate(x, input, context, errorOutput)));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      const r = await evaluateTemplate(x, input, context);
+      const r = await evaluateTemplate(x, input, context, errorOutput);
       if (r !== undefined) out[k] = r;
     }
     return out;
@@ -632,7 +663,7 @@ function validateDefinition(text: string | undefined): void {
   const states = def.States ?? bad('MISSING_STATES');
   if (!def.StartAt || !states[def.StartAt]) bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${def.StartAt} at /StartAt`);
   for (const [name, st] of Object.entries(states)) {
-    for (const next of [st.Next, st.Default, ...((st.Choices ?? []) as { Next: string }[]).map((c) => c.Next)]) {
+    for (const next of [st.Next, st.Default, ...((st.Choices ?? []) as { Next: string }[]).map((c) => c.Next), ...((st.Catch ?? []) as { Next: string }[]).map((c) => c.Next)]) {
       if (next !== undefined && !states[next]) bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${next} at /States/${name}`);
     }
     if (def.QueryLanguage === 'JSONata') {

@@ -32,10 +32,33 @@ export function liveTriggers(f: FakeAws): LiveTrigger[] {
         ecs: t.EcsParameters as LiveTrigger['ecs'], inputFor: (time) => f.eventBridge.targetInput(r.name, 'batch', { time }),
       };
     });
-  const schedules = f.scheduler.activeSchedules().map((x): LiveTrigger => ({
-    engine: 'scheduler', name: x.name, arn: x.target.Arn ?? '', kind: isMachine(x.target.Arn) ? 'state-machine' : 'ecs', roleArn: x.target.RoleArn,
-    ecs: x.target.EcsParameters as LiveTrigger['ecs'], inputFor: (time) => f.scheduler.targetInput(x.group, x.name, time),
-  }));
+  const schedules = f.scheduler.activeSchedules().map((x): LiveTrigger => {
+    if (/:aws-sdk:ecs:runTask$/.test(x.target.Arn ?? '')) {
+      // The universal RunTask target: the request is the Input; its overrides are what the task gets.
+      const request = (time: string) =>
+        JSON.parse(f.scheduler.targetInput(x.group, x.name, time)) as Record<string, any>;
+      const r = request('2000-01-01T00:00:00Z');
+      const vpc = r.networkConfiguration?.awsvpcConfiguration;
+      return {
+        engine: 'scheduler', name: x.name, arn: r.cluster, kind: 'ecs', roleArn: x.target.RoleArn,
+        ecs: {
+          TaskDefinitionArn: r.taskDefinition, LaunchType: r.launchType,
+          NetworkConfiguration: {
+            awsvpcConfiguration: {
+              Subnets: vpc?.subnets, SecurityGroups: vpc?.securityGroups, AssignPublicIp: vpc?.assignPublicIp,
+            },
+          },
+        },
+        inputFor: (time) => JSON.stringify(request(time).overrides),
+      };
+    }
+    return {
+      engine: 'scheduler', name: x.name, arn: x.target.Arn ?? '',
+      kind: isMachine(x.target.Arn) ? 'state-machine' : 'ecs',
+      roleArn: x.target.RoleArn, ecs: x.target.EcsParameters as LiveTrigger['ecs'],
+      inputFor: (time) => f.scheduler.targetInput(x.group, x.name, time),
+    };
+  });
   return [...rules, ...schedules];
 }
 
@@ -54,8 +77,15 @@ export function cannotStart(f: FakeAws, t: LiveTrigger): string | undefined {
     return undefined;
   }
   const td = f.ecs.revisionArn(t.ecs?.TaskDefinitionArn ?? '');
-  if (!td || !f.iam.allows(t.roleArn, 'ecs:RunTask', td)) return `${t.roleArn} may not run ${td}`;
-  for (const r of f.ecs.rolesOf(td)) if (!f.iam.allows(t.roleArn, 'iam:PassRole', r)) return `${t.roleArn} may not pass ${r}`;
+  if (!td) return `${t.ecs?.TaskDefinitionArn} does not exist`;
+  // RunTask in the cluster, the task's roles passed, the task tagged as it starts (tag-on-create).
+  const asks = f.ecs.runTaskAuthorization({
+    cluster: t.arn, taskDefinition: td, propagateTags: 'TASK_DEFINITION', enableECSManagedTags: true,
+  });
+  for (const a of asks) {
+    const allowed = f.iam.allows(t.roleArn, a.action, a.resource, a.context);
+    if (!allowed) return `${t.roleArn} may not ${a.action} ${a.resource}`;
+  }
   return undefined;
 }
 
@@ -69,7 +99,8 @@ export function fire(f: FakeAws, t: LiveTrigger, time: string): { taskArn?: stri
   const out = f.ecs.runTask({
     cluster: t.arn, taskDefinition: t.ecs?.TaskDefinitionArn, launchType: t.ecs?.LaunchType, count: 1,
     networkConfiguration: { awsvpcConfiguration: { subnets: vpc?.Subnets, securityGroups: vpc?.SecurityGroups, assignPublicIp: vpc?.AssignPublicIp } },
-    overrides: JSON.parse(input), propagateTags: 'TASK_DEFINITION', startedBy: `${t.engine === 'rule' ? 'events-rule' : 'chronos-schedule'}/${t.name}`,
+    overrides: JSON.parse(input), propagateTags: 'TASK_DEFINITION',
+    startedBy: `${t.engine === 'rule' ? 'events-rule' : 'batchctl-schedule'}/${t.name}`,
   });
   return { taskArn: out.tasks[0]?.taskArn };
 }

@@ -76,7 +76,7 @@ describe('computeCost', () => {
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
     expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, secretMonth: 0.4, publicIpv4Hour: 0.005, alarmMonth: 0.1 });
-    expect(c.jobs[0]!.prices).toEqual({ fargateVcpuHour: 0.1, fargateGbHour: 0.00442 });
+    expect(c.jobs[0]!.prices).toEqual({ fargateVcpuHour: 0.1, fargateGbHour: 0.00442, ephemeralStorageGbHour: 0.000133 });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
     expect(c.jobs[0]!.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
@@ -252,5 +252,71 @@ describe('runCost', () => {
     const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW });
     expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
     expect(c.jobs[0]!.run.durationNote).toMatch(/recent runs could not be read/);
+  });
+});
+
+describe('cost of Fargate Spot and of ephemeral storage', () => {
+  /** The default config with its one job's task section changed. */
+  const withTask = (task: Record<string, unknown>) => {
+    const config = defaultConfig();
+    const job = config.jobs[0]!;
+    Object.assign(job.task, task);
+    job.runPolicy = task.capacity === 'spot' ? { retries: 0, spot: true } : job.runPolicy;
+    return config;
+  };
+
+  it('a Spot job against the same job on-demand: the Spot rates, the saving a run and a month, the worst case; the state machine\'s transitions', () => {
+    const onDemand = computeCost(defaultConfig(), resolvePrices(defaultConfig()), { durationSeconds: 600, now: NOW });
+    const config = withTask({ capacity: 'spot' });
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 600, now: NOW });
+    // ap-northeast-1 Spot: (2 x 0.01981009 + 8 x 0.00216673) USD/h x 10/60 h; on-demand (2 x 0.05056 + 8 x 0.00553).
+    const spotRun = (2 * 0.01981009 + 8 * 0.00216673) * (10 / 60);
+    const onDemandRun = (2 * 0.05056 + 8 * 0.00553) * (10 / 60);
+    const j = c.jobs[0]!;
+    expect(j.capacity).toBe('spot');
+    expect(j.prices).toMatchObject({ fargateSpotVcpuHour: 0.01981009, fargateSpotGbHour: 0.00216673, spotAsOf: '2026-12-07' });
+    expect(j.run.cost).toBeCloseTo(spotRun, 8);
+    expect(onDemand.jobs[0]!.run.cost).toBeCloseTo(onDemandRun, 8);
+    expect(j.spot!.onDemandRun).toBeCloseTo(onDemandRun, 8);
+    expect(j.spot!.savesPerRun).toBeCloseTo(onDemandRun - spotRun, 8);
+    expect(j.spot!.savesMonthly).toBeCloseTo((onDemandRun - spotRun) * 720, 6);
+    expect(j.spot!.savesPercent).toBe(60.8);
+    expect(j.spot!.reclaimedRunAtMost).toBeCloseTo(spotRun + onDemandRun, 8);
+    // The job runs through its state machine: 3 transitions a run, 5 when Spot fails the first attempt.
+    expect(j.stateMachine).toMatchObject({ transitionsPerRun: 3, maxTransitionsPerRun: 5 });
+    const text = renderCost(c).join('\n');
+    expect(text).toMatch(/^batchctl cost: ap-northeast-1, USD at on-demand and Fargate Spot prices \(as of 2025-06-01; Spot as of 2026-12-07\)/);
+    expect(text).toMatch(/one run +Fargate Spot \(2 vCPU x \$0\.01981\/h \+ 8 GB x \$0\.00217\/h\) x 10m00s, X86_64 +\$0\.00949/);
+    expect(text).toMatch(/spot: saves \$0\.01473 a run \(60\.8%\) and \$10\.61\/month against on-demand \(\$0\.02423 a run\)/);
+  });
+
+  it('Spot prices from the config win (the report says so); a region without a table needs them', () => {
+    const config = withTask({ capacity: 'spot' });
+    config.pricing = { ...config.pricing, fargateSpotVcpuHour: 0.02, fargateSpotGbHour: 0.002 };
+    const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(2 * 0.02 + 8 * 0.002, 8);
+    expect(c.jobs[0]!.prices.spotAsOf).toBe('config');
+    expect(c.overridden).toEqual(['fargateSpotVcpuHour', 'fargateSpotGbHour']);
+    const far = withTask({ capacity: 'spot' });
+    far.region = 'sa-east-1';
+    far.pricing = { ...far.pricing, interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.07, fargateGbHour: 0.0076, secretMonth: 0.4 };
+    expect(() => resolvePrices(far)).toThrow(UserError);
+    expect(() => resolvePrices(far)).toThrow(/no Fargate Spot prices for region sa-east-1/);
+  });
+
+  it('ephemeral storage: only the GiB beyond the free 20, at the region\'s storage rate, on-demand or Spot', () => {
+    for (const capacity of ['on-demand', 'spot'] as const) {
+      const config = withTask({ ephemeralStorageGiB: 120, capacity });
+      const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
+      const j = c.jobs[0]!;
+      expect(j.run.ephemeralStorageGiB).toBe(120);
+      expect(j.run.ephemeralStorage).toBeCloseTo(100 * 0.000133, 10);
+      const rates = capacity === 'spot' ? 2 * 0.01981009 + 8 * 0.00216673 : 2 * 0.05056 + 8 * 0.00553;
+      expect(j.run.cost).toBeCloseTo(rates + 100 * 0.000133, 8);
+      expect(renderCost(c).join('\n')).toMatch(/ephemeral storage +100 GiB beyond the free 20 x \$0\.00013\/GB-h x 1h00m +\$0\.0133/);
+    }
+    const plain = computeCost(defaultConfig(), resolvePrices(defaultConfig()), { durationSeconds: 3600, now: NOW });
+    expect(plain.jobs[0]!.run.ephemeralStorage).toBe(0);
+    expect(renderCost(plain).join('\n')).not.toMatch(/ephemeral storage/);
   });
 });

@@ -25,7 +25,8 @@ const fresh = freshFakeAws();
 const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';
 const HISTORY_GROUP = '/aws/events/batchctl/sample-batch/history';
-const POLICY = 'batchctl-sample-batch-history';
+/** The one resource policy every batchctl stack of the region shares. */
+const POLICY = 'batchctl-history';
 const BUCKET = `sample-batch-${ACCOUNT}-${REGION}`;
 const H = (hhmm: string) => `2026-11-28T${hhmm}:00Z`;
 
@@ -58,7 +59,7 @@ async function deadLetter(f: FakeAws, attributes: Record<string, string>): Promi
 const lines = (r: HistoryReport) => r.entries.map((e) => [e.result, e.trigger, e.scheduledTime ?? '-']);
 
 describe('up builds the history: a rule of stopped tasks, its log group target, the group\'s resource policy', () => {
-  it('one policy naming only our group and only our rule; the rule matches our cluster\'s stopped tasks of our families', async () => {
+  it('one shared policy naming only history groups and history rules; the rule matches our cluster\'s stopped tasks of our families', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
@@ -76,12 +77,14 @@ describe('up builds the history: a rule of stopped tasks, its log group target, 
     expect(f.logs.groups.get(HISTORY_GROUP)).toMatchObject({ retentionInDays: 365, tags: { 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'history/log-group' } });
     expect([...f.logs.resourcePolicies.keys()]).toEqual([POLICY]);
     const doc = JSON.parse(f.logs.resourcePolicies.get(POLICY)!.document);
-    const resources = doc.Statement.flatMap((x: { Resource: string[] }) => x.Resource);
-    expect(new Set(resources)).toEqual(new Set([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${HISTORY_GROUP}:*`]));
-    // Another rule of the account cannot write to our group; ours can.
+    const resources = doc.Statement.flatMap((x: { Resource: string | string[] }) => x.Resource);
+    expect(new Set(resources)).toEqual(new Set([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/batchctl/*`]));
+    // A rule that is not a history rule cannot write to our group; ours can.
     const stream = 'probe';
     expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', HISTORY_GROUP, stream, rule.arn)).toBe(true);
     expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', HISTORY_GROUP, stream, `arn:aws:events:${REGION}:${ACCOUNT}:rule/other`)).toBe(false);
+    // Nor into any group but the history groups.
+    expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', '/ecs/sample-batch', stream, rule.arn)).toBe(false);
     // A second up writes nothing.
     f.core.resetCalls();
     await upOn(s);
@@ -280,21 +283,36 @@ describe('history', () => {
 });
 
 describe('down', () => {
-  it('removes the rule, its target, the group and the policy; another stack\'s look-alikes stay', async () => {
+  it('removes the rule, its target, the group and the shared policy (no other stack left); another stack\'s look-alikes stay', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    // Another stack's history: its own policy and group, of the same shape.
+    // Another stack's policy from before the shared one (not ours: it names its own group), and a group
+    // that is no history group.
     const other = '/aws/events/batchctl/other/history';
-    f.logs.groups.set(other, { name: other, createdAt: Date.now(), tags: { 'batchctl:stack': 'other' }, streams: new Map() });
     const otherDoc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${other}:*` }] });
     f.logs.resourcePolicies.set('batchctl-other-history', { name: 'batchctl-other-history', document: otherDoc, lastUpdatedTime: Date.now() });
+    f.logs.groups.set('/aws/events/batchctl/other/audit', { name: '/aws/events/batchctl/other/audit', createdAt: Date.now(), tags: {}, streams: new Map() });
     const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
     expect(report.failures).toEqual([]);
     expect(f.eventBridge.rules.has('sample-batch-history')).toBe(false);
     expect(f.logs.groups.has(HISTORY_GROUP)).toBe(false);
     expect([...f.logs.resourcePolicies.keys()]).toEqual(['batchctl-other-history']);
-    expect(f.logs.groups.has(other)).toBe(true);
+    expect(f.logs.groups.has('/aws/events/batchctl/other/audit')).toBe(true);
+  });
+
+  it('keeps the shared policy while another stack\'s history group needs it', async () => {
+    const f = fresh();
+    const s = scratch();
+    await upOn(s);
+    const other = '/aws/events/batchctl/other/history';
+    f.logs.groups.set(other, { name: other, createdAt: Date.now(), tags: { 'batchctl:stack': 'other' }, streams: new Map() });
+    const reporter = new RecordingReporter();
+    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter, yes: true, interactive: false });
+    expect(report.failures).toEqual([]);
+    expect(f.logs.groups.has(HISTORY_GROUP)).toBe(false);
+    expect([...f.logs.resourcePolicies.keys()]).toEqual([POLICY]);
+    expect(reporter.infos.join('\n')).toContain(`kept the Logs resource policy ${POLICY}: the history of stack other still needs it`);
   });
 
   it('a policy of our name that also names another group is not ours: down leaves it as it is', async () => {
@@ -303,7 +321,7 @@ describe('down', () => {
     await upOn(s);
     const p = f.logs.resourcePolicies.get(POLICY)!;
     const doc = JSON.parse(p.document);
-    doc.Statement[0].Resource = [...doc.Statement[0].Resource, `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`];
+    doc.Statement[0].Resource = [doc.Statement[0].Resource, `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`];
     p.document = JSON.stringify(doc);
     const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
     expect(f.logs.resourcePolicies.get(POLICY)?.document).toBe(p.document);

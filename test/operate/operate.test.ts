@@ -257,7 +257,7 @@ describe('stop', () => {
     f.ecr.addImage('sample-batch', 'report');
     f.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 3_600_000 };
     expect(await cli(s, 'stop')).toBe(0);
-    expect(out()).toBe('No task of stack sample-batch is running.\n');
+    expect(out()).toBe('Nothing of stack sample-batch is running.\n');
     expect(await cli(s, 'run-now', 'lister', '--no-wait')).toBe(0);
     expect(await cli(s, 'run-now', 'report', '--no-wait')).toBe(0);
     f.core.resetCalls();

@@ -186,7 +186,15 @@ describe('run-now through the state machine', () => {
     const x = [...f.sfn.executions.values()][0]!;
     expect(process.exitCode).toBe(130);
     expect(err.join('')).toContain(`detached: execution ${x.name} keeps running`);
-    expect(err.join('')).toContain(`aws stepfunctions stop-execution --execution-arn ${x.arn} --region ap-northeast-1`);
+    expect(err.join('')).toContain(`stop it:        batchctl stop sample-batch --run ${x.name} (the execution, then its task: no retry starts)`);
     expect(x.status).toBe('RUNNING');
+    // The line works: the execution is stopped first, then its task.
+    // (Straight away: no fake time passes, the run must not move on meanwhile.)
+    process.exitCode = undefined;
+    err = [];
+    await buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, 'stop', 'sample-batch', '--run', x.name, '--yes']);
+    expect(process.exitCode ?? 0, err.join('')).toBe(0);
+    expect(x.status).toBe('ABORTED');
+    expect([...f.ecs.tasks.values()].every((t) => t.stopRequestedAt !== undefined)).toBe(true);
   });
 });

@@ -33,8 +33,9 @@ function triggers(f: FakeAws): { engine: 'rule' | 'scheduler'; inputFor(time: st
   const rules = [...f.eventBridge.rules.values()]
     .filter((r) => r.state === 'ENABLED' && r.scheduleExpression && r.targets.get('batch')?.EcsParameters)
     .map((r) => ({ engine: 'rule' as const, inputFor: (time: string) => f.eventBridge.targetInput(r.name, 'batch', { time }) }));
+  // The universal RunTask target's input is the whole request: the task gets its overrides.
   const schedules = f.scheduler.activeSchedules()
-    .map((x) => ({ engine: 'scheduler' as const, inputFor: (time: string) => f.scheduler.targetInput(x.group, x.name, time) }));
+    .map((x) => ({ engine: 'scheduler' as const, inputFor: (time: string) => JSON.stringify(JSON.parse(f.scheduler.targetInput(x.group, x.name, time)).overrides) }));
   return [...rules, ...schedules];
 }
 
@@ -70,18 +71,27 @@ describe('scheduler engine: up', () => {
     expect(queue.attributes).toMatchObject({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
     expect(queue.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'dead-letter-queue' });
     expect(t.DeadLetterConfig).toEqual({ Arn: queue.arn });
-    expect(t.Arn).toBe(`arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/sample-batch`);
+    // The universal target: Scheduler sends the whole RunTask request, where it replaces the context
+    // attributes (the ECS templated target's Input becomes a TaskOverride at creation instead).
+    expect(t.Arn).toBe('arn:aws:scheduler:::aws-sdk:ecs:runTask');
+    expect(t.EcsParameters).toBeUndefined();
     expect(t.RoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${IAM_SCHEDULER}`);
-    expect(t.EcsParameters).toMatchObject({
-      TaskDefinitionArn: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/sample-batch`, TaskCount: 1, LaunchType: 'FARGATE',
-      PlatformVersion: 'LATEST', PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true,
-    });
-    expect(t.EcsParameters!.NetworkConfiguration!.awsvpcConfiguration!.AssignPublicIp).toBe('DISABLED');
     // The scheduled time reaches the job, as the rule's event time does.
-    const input = JSON.parse(f.scheduler.targetInput('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z'));
-    expect(input.containerOverrides).toEqual([{
+    const request = JSON.parse(f.scheduler.targetInput('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z'));
+    expect(request).toMatchObject({
+      cluster: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/sample-batch`,
+      taskDefinition: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/sample-batch`, count: 1, launchType: 'FARGATE',
+      platformVersion: 'LATEST', propagateTags: 'TASK_DEFINITION', enableECSManagedTags: true, startedBy: 'batchctl-schedule/sample-batch',
+      networkConfiguration: { awsvpcConfiguration: { assignPublicIp: 'DISABLED' } },
+    });
+    expect(request.overrides.containerOverrides).toEqual([{
       name: 'batch', command: ['node', 'dist/main.js'], environment: [{ name: ENV_SCHEDULED_TIME, value: '2027-03-14T06:30:00Z' }],
     }]);
+    // Fired, the task gets that time, and status and history see a scheduled run.
+    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z').outcome).toBe('started');
+    const task = [...f.ecs.tasks.values()].at(-1)!;
+    expect(task.startedBy).toBe('batchctl-schedule/sample-batch');
+    expect(JSON.stringify(task.overrides)).toContain('2027-03-14T06:30:00Z');
     // The group carries our tags; the role trusts Scheduler from this account only.
     expect(f.scheduler.groups.get('sample-batch')!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'schedule-group' });
     const role = f.iam.inventory().find((e) => e.key === 'role/scheduler')!;
@@ -175,7 +185,16 @@ describe('switching engines', () => {
     expect(triggers(f).map((t) => t.engine)).toEqual(['scheduler']);
     expect([...f.eventBridge.rules.keys()]).toEqual(['sample-batch-history']);
     // The schedule runs exactly what the rule ran.
-    expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.Target!.EcsParameters).toEqual(ruleEcs);
+    // The same RunTask settings as the rule's target (in the universal target's request).
+    const req = JSON.parse(f.scheduler.targetInput('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z'));
+    expect({
+      TaskDefinitionArn: req.taskDefinition, TaskCount: req.count, LaunchType: req.launchType, PlatformVersion: req.platformVersion,
+      NetworkConfiguration: { awsvpcConfiguration: {
+        Subnets: req.networkConfiguration.awsvpcConfiguration.subnets, SecurityGroups: req.networkConfiguration.awsvpcConfiguration.securityGroups,
+        AssignPublicIp: req.networkConfiguration.awsvpcConfiguration.assignPublicIp,
+      } },
+      PropagateTags: req.propagateTags, EnableECSManagedTags: req.enableECSManagedTags,
+    }).toEqual(ruleEcs);
 
     s.editConfig((t) => t.replace('  engine: scheduler\n', '  engine: rule\n'));
     const back = await upOn(s);

@@ -84,9 +84,11 @@ describe('a job with timeout and retries: what up builds', () => {
     // The same network, cluster and family as the direct target would have.
     expect(run.Arguments).toMatchObject({
       Cluster: CLUSTER_ARN, TaskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`, LaunchType: 'FARGATE',
-      PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true,
+      PropagateTags: 'TASK_DEFINITION',
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
     });
+    // Not a parameter the Step Functions guide shows for RunTask (docs/how-it-works.md).
+    expect(run.Arguments).not.toHaveProperty('EnableECSManagedTags');
     expect(def.States['Exit code'].Type).toBe('Choice');
 
     // The state machine's role: this family in this cluster, these two roles, this job's tasks, the .sync rule.

@@ -59,6 +59,15 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       if (!res.length) res.push(arn('ecr', 'repository/*'));
       const out = res.map((r) => req(`ecr:${call.op}`, r));
       if (call.op === 'CreateRepository' && i.tags?.length) out.push(...res.map((r) => req('ecr:TagResource', r)));
+      // Deleting a KMS-encrypted repository retires the grants ECR made on its key, on the caller's behalf
+      // (ECR user guide, encryption at rest): kms:RetireGrant on that key, through ECR (kms:ViaService).
+      const kmsKey = call.op === 'DeleteRepository'
+        ? fake.ecr.repositories.get(i.repositoryName)?.encryption.kmsKey
+        : undefined;
+      if (kmsKey) {
+        const through = { 'kms:ViaService': `ecr.${R}.amazonaws.com`, 'kms:CallerAccount': A };
+        out.push(req('kms:RetireGrant', kmsKey, through));
+      }
       return out;
     }
     case 'logs': {
@@ -78,6 +87,11 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
       }
     }
     case 'ecs': return ecs(call, fake, arn, req);
+    // DescribeParameters lists the account's parameters: no resource-level permission (Resource "*").
+    case 'ssm': {
+      if (call.op === 'DescribeParameters') return [req('ssm:DescribeParameters', '*')];
+      throw new Error(`no IAM model for ssm:${call.op}: add how AWS authorises it to test/policy/iam-model.ts`);
+    }
     case 'eventbridge': {
       // ListRules has no resource type: its authorisation is on "*".
       if (call.op === 'ListRules') return [req('events:ListRules', '*')];
@@ -171,11 +185,20 @@ function ec2(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     const requestTags = Object.fromEntries((spec?.Tags ?? []).map((t: { Key: string; Value: string }) => [`aws:RequestTag/${t.Key}`, t.Value]));
     const out = [req(`ec2:${call.op}`, arn('ec2', `${created}/*`), requestTags)];
     if (spec) out.push(req('ec2:CreateTags', arn('ec2', `${created}/*`), { ...requestTags, 'ec2:CreateAction': call.op }));
+    const interfaceEndpoint = call.op === 'CreateVpcEndpoint' && i.VpcEndpointType === 'Interface';
+    if (interfaceEndpoint && i.PrivateDnsEnabled !== false) out.push(privateDns());
     if (i.VpcId) out.push(existing('vpc', i.VpcId));
     for (const id of i.SubnetIds ?? []) out.push(existing('subnet', id));
     for (const id of i.SecurityGroupIds ?? []) out.push(existing('security-group', id));
     for (const id of i.RouteTableIds ?? []) out.push(existing('route-table', id));
     return out;
+  }
+  // Private DNS on an interface endpoint associates the VPC with the private hosted zone AWS manages for
+  // the service: the Service Authorization Reference lists route53:AssociateVPCWithHostedZone as a
+  // dependent action of ec2:CreateVpcEndpoint (the zone's id is AWS's: any hosted zone ARN).
+  function privateDns(): AuthRequest {
+    const zone = `arn:${fake.core.partition}:route53:::hostedzone/Z0AWSMANAGEDZONE`;
+    return req('route53:AssociateVPCWithHostedZone', zone);
   }
   const routeTableOfAssociation = (assoc: string) => [...e.routeTables.values()].find((rt) => rt.associations.some((a) => a.id === assoc))?.id ?? 'unknown';
   switch (call.op) {
@@ -199,6 +222,7 @@ function ec2(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
     case 'ModifyVpcEndpoint': {
       const ids = (k: string) => (i[k] ?? []) as string[];
       return [
+        ...(i.PrivateDnsEnabled === true ? [privateDns()] : []),
         existing('vpc-endpoint', i.VpcEndpointId),
         ...[...ids('AddSubnetIds'), ...ids('RemoveSubnetIds')].map((id) => existing('subnet', id)),
         ...[...ids('AddSecurityGroupIds'), ...ids('RemoveSecurityGroupIds')].map((id) => existing('security-group', id)),
@@ -275,7 +299,7 @@ function ecs(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
       return [req('ecs:CreateCluster', res), ...(i.tags?.length ? [req('ecs:TagResource', res, { 'ecs:CreateAction': 'CreateCluster' })] : [])];
     }
     case 'DescribeClusters': return (i.clusters as string[]).map((c) => req('ecs:DescribeClusters', clusterArn(c)));
-    case 'UpdateClusterSettings': case 'DeleteCluster': return [req(`ecs:${call.op}`, clusterArn(i.cluster))];
+    case 'UpdateClusterSettings': case 'DeleteCluster': case 'PutClusterCapacityProviders': return [req(`ecs:${call.op}`, clusterArn(i.cluster))];
     case 'TagResource': case 'UntagResource': case 'ListTagsForResource': return [req(`ecs:${call.op}`, i.resourceArn)];
     // These take no resource-level permission.
     case 'DescribeTaskDefinition': case 'ListTaskDefinitions': case 'DeregisterTaskDefinition': return [req(`ecs:${call.op}`, '*')];
@@ -293,7 +317,14 @@ function ecs(call: CallRecord, fake: FakeAws, arn: Arn, req: Req): AuthRequest[]
       const ctx = { 'ecs:cluster': clusterArn(i.cluster) };
       return [
         req('ecs:RunTask', tdArn(i.taskDefinition), ctx),
-        ...(i.tags?.length ? [req('ecs:TagResource', arn('ecs', `task/${clusterName(i.cluster)}/*`), { ...ctx, 'ecs:CreateAction': 'RunTask' })] : []),
+        // Tag-on-create: evaluated whenever the task is tagged as it is created, explicitly, by propagation
+        // from a revision that has tags, or by ECS managed tags (ECS developer guide, "Grant permission to
+        // tag resources on creation"); not only when `tags` is sent.
+        ...(appliesTags(i, td?.tags)
+          ? [req('ecs:TagResource', arn('ecs', `task/${clusterName(i.cluster)}/*`), {
+            ...ctx, 'ecs:CreateAction': 'RunTask',
+          })]
+          : []),
         ...passRoles([i.overrides?.executionRoleArn ?? td?.input.executionRoleArn, i.overrides?.taskRoleArn ?? td?.input.taskRoleArn]),
       ];
     }
@@ -338,4 +369,16 @@ export function allowingStatements(policy: { Statement: Statement[] }, r: AuthRe
     list(s.Action).some((a) => glob(a, r.action, true)) &&
     list(s.Resource).some((p) => glob(p, r.resource)) &&
     conditionHolds(s.Condition, r.context));
+}
+
+/**
+ * Whether a RunTask tags the task it creates: explicit tags, tags propagated from a tagged revision, or ECS
+ * managed tags.
+ */
+function appliesTags(
+  i: { tags?: unknown[]; propagateTags?: string; enableECSManagedTags?: boolean },
+  revisionTags: Record<string, string> | undefined,
+): boolean {
+  if ((i.tags?.length ?? 0) > 0 || i.enableECSManagedTags === true) return true;
+  return i.propagateTags === 'TASK_DEFINITION' && Object.keys(revisionTags ?? {}).length > 0;
 }

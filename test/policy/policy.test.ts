@@ -37,13 +37,20 @@ const UNREACHABLE: Record<string, string> = {
   'sqs:TagQueue': 'tags added later do not converge on the queue yet (issue 9); created with its tags',
 };
 
-/** Grants (statement/action) that no call of the fake can show as needed, and why they are needed. */
+/**
+ * Grants (an action, and its condition when it has one) that no call of the fake can show as needed, and
+ * why they are needed. Keyed by the action rather than the statement: how statements merge depends on how
+ * the documents are split, which depends on the config.
+ */
 const IMPLICIT: Record<string, string> = {
-  'EcsServiceLinkedRole/iam:CreateServiceLinkedRole': 'ECS creates its service-linked role at the first CreateCluster of an account',
-  'Repository/ecr:BatchCheckLayerAvailability': 'docker push', 'Repository/ecr:InitiateLayerUpload': 'docker push', 'Repository/ecr:UploadLayerPart': 'docker push',
-  'Repository/ecr:CompleteLayerUpload': 'docker push', 'Repository/ecr:PutImage': 'docker push', 'Repository/ecr:BatchGetImage': 'docker push',
-  'StateBucket/s3:ListBucket': 'reading a state key that does not exist yet is 404 only with s3:ListBucket (403 without); every state reader may meet it',
+  'iam:CreateServiceLinkedRole if {"StringEquals":{"iam:AWSServiceName":"ecs.amazonaws.com"}}': 'ECS creates its service-linked role at the first CreateCluster of an account',
+  'ecr:BatchCheckLayerAvailability': 'docker push', 'ecr:InitiateLayerUpload': 'docker push', 'ecr:UploadLayerPart': 'docker push',
+  'ecr:CompleteLayerUpload': 'docker push', 'ecr:PutImage': 'docker push', 'ecr:BatchGetImage': 'docker push',
+  's3:ListBucket': 'reading a state key that does not exist yet is 404 only with s3:ListBucket (403 without); every state reader may meet it',
 };
+
+/** What the least-privilege check counts: an action under a condition (or none). */
+const grantKey = (action: string, condition: unknown) => `${action}${condition ? ` if ${JSON.stringify(condition)}` : ''}`;
 
 interface PolicyDoc { Statement: { Sid: string; Effect: string; Action: string[]; Resource: string[]; Condition?: Record<string, Record<string, string | string[]>> }[] }
 
@@ -72,7 +79,7 @@ function observe(call: Parameters<typeof authRequests>[0]): void {
   for (const r of reqs) {
     const allowing = allowingStatements(policy, r);
     if (!allowing.length) violations.push(`${current}: ${op} needs ${r.action} on ${r.resource} ${JSON.stringify(r.context)}`);
-    for (const s of allowing) for (const a of [s.Action ?? []].flat()) if (a.toLowerCase() === r.action.toLowerCase()) used.get(current)!.add(`${s.Sid}/${a}`);
+    for (const s of allowing) for (const a of [s.Action ?? []].flat()) if (a.toLowerCase() === r.action.toLowerCase()) used.get(current)!.add(grantKey(a, s.Condition));
   }
 }
 
@@ -90,8 +97,11 @@ async function printedPolicy(command: PolicyCommand, base: string[]): Promise<Po
   current = undefined;
   expect(await cli(...base, '--json', 'policy', '--for', command), err.join('')).toBe(0);
   current = saved;
-  const doc = JSON.parse(out.join('')).policy as PolicyDoc;
-  for (const s of doc.Statement) for (const a of s.Action) granted.get(command)!.add(`${s.Sid}/${a}`);
+  // The documents printed are attached together: every statement of each is in force.
+  const printed = JSON.parse(out.join('')) as { documents: { size: number; policy: PolicyDoc }[] };
+  for (const d of printed.documents) expect(d.size).toBeLessThanOrEqual(6144);
+  const doc: PolicyDoc = { Statement: printed.documents.flatMap((d) => d.policy.Statement) };
+  for (const s of doc.Statement) for (const a of s.Action) granted.get(command)!.add(grantKey(a, s.Condition));
   return doc;
 }
 
@@ -168,6 +178,14 @@ describe('every call of every command is allowed by the policy printed for it', 
     mkdirSync(join(s.dir, 'batch'));
     await as('plan', s, ['plan']);
     await as('up', s, ['up', '--yes']);
+    // A stack from before the shared history policy: up deletes its own once the shared one serves it.
+    const group = 'arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/events/batchctl/sample-batch/history';
+    fake.logs.resourcePolicies.set('batchctl-sample-batch-history', {
+      name: 'batchctl-sample-batch-history', lastUpdatedTime: Date.now(),
+      document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: `${group}:*` }] }),
+    });
+    await as('up', s, ['up', '--yes']);
+    expect(fake.logs.resourcePolicies.has('batchctl-sample-batch-history')).toBe(false);
     await as('plan', s, ['plan']);
     await as('status', s, ['status']);
     // A scheduled run throttled past its retries is dead-lettered: status samples the queue.
@@ -339,6 +357,7 @@ describe('every call of every command is allowed by the policy printed for it', 
       await as('run-now', s, ['run-now'], { expectCode: 1 });
       fake.ecs.taskExitCode = 0;
       await as('run-now', s, ['run-now', '--direct']);
+
       await as('status', s, ['status']);
       await as('cost', s, ['cost']);
       // The definition changed behind batchctl's back, tags added and then dropped in the config.
@@ -363,6 +382,50 @@ describe('every call of every command is allowed by the policy printed for it', 
       vi.useRealTimers();
     }
   }, 120_000);
+
+  it('job secrets, Fargate Spot and more disk: plan, up (the providers added to a running stack), status, runs through Spot and --direct, cost, down', async () => {
+    freshFake();
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const s = scratch();
+      await as('up', s, ['up', '--yes']);
+      const key = fake.kms.createKey({ alias: 'alias/app' });
+      fake.secretsManager.addSecret({ name: 'prod/db', value: { password: 'x' }, kmsKeyId: key.arn });
+      fake.ssm.addParameter({ name: '/prod/api-key', value: 'y', keyId: 'alias/app' });
+      s.editConfig((t) => t.replace(/interfaceEndpoints: \[[^\]]*\]/, 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, ssm]')
+        .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  capacity: spot\n  ephemeralStorageGiB: 50\n  secrets:\n'
+          + '    DB_PASSWORD: secretsmanager:prod/db:password\n    API_KEY: ssm:/prod/api-key\n'));
+      await as('plan', s, ['plan']);
+      await as('up', s, ['up', '--yes']);
+      await as('status', s, ['status']);
+      await as('outputs', s, ['outputs', '--live']);
+      fake.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 3000 };
+      fake.ecs.spotInterruptAfterMs = 1000;
+      await as('run-now', s, ['run-now']);
+      fake.ecs.spotCapacity = false;
+      await as('run-now', s, ['run-now', '--direct']);
+      await as('cost', s, ['cost']);
+      await as('down', s, ['down', '--yes']);
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 120_000);
+
+  it('a scheduled run through the state machine stopped: its execution, then its task; history reads how it ended', async () => {
+    freshFake();
+    const s = scratch();
+    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 1\n'));
+    await as('up', s, ['up', '--yes']);
+    fake.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 3_600_000 };
+    fake.eventBridge.invokeScheduled('sample-batch', new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const x = [...fake.sfn.executions.values()][0]!;
+    const start = Date.now();
+    while (!x.runningTask && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 5));
+    await as('stop', s, ['stop', '--yes']);
+    expect(x.status).toBe('ABORTED');
+    await as('history', s, ['history', '--since', '1d']);
+    await as('down', s, ['down', '--yes']);
+  });
 
   it('network mode public: up, drift of the route and the gateway, the switch to private-endpoints and back, down', async () => {
     freshFake();
@@ -468,7 +531,13 @@ describe('every call of every command is allowed by the policy printed for it', 
     s.editConfig((t) => `${t}\nnotify:\n  topicArn: ${topic}\n`);
     await as('up', s, ['up', '--yes']);
     await as('plan', s, ['plan']);
+    // Another stack comes up while down deletes the shared history policy: down puts it back.
+    fake.core.observers.push((call) => {
+      const g = '/aws/events/batchctl/other/history';
+      if (call.op === 'DeleteResourcePolicy') fake.logs.groups.set(g, { name: g, createdAt: Date.now(), tags: {}, streams: new Map() });
+    });
     await as('down', s, ['down', '--yes']);
+    expect(fake.logs.resourcePolicies.has('batchctl-history')).toBe(true);
   });
 
   it('drift of every kind and config changes: up repairs them; a permissions boundary comes and goes; down with data', async () => {
@@ -585,13 +654,16 @@ describe('the policy keeps up with the code', () => {
 });
 
 describe('batchctl policy', () => {
-  it('prints the document for the commands asked, scoped to the account given (no AWS call then)', async () => {
+  it('prints a document per group of commands asked, scoped to the account given (no AWS call then), and how to create and attach them', async () => {
     freshFake();
     const s = scratch();
     fake.core.resetCalls();
-    expect(await cli('-c', s.configPath, 'policy', '--for', 'run-now,logs', '--account', '111122223333')).toBe(0);
+    expect(await cli('-c', s.configPath, 'policy', '--for', 'run-now', '--account', '111122223333')).toBe(0);
     expect(fake.core.calls).toEqual([]);
-    expect(err.join('')).toMatch(/^# IAM policy for batchctl run-now, logs on stack sample-batch \(account 111122223333\): \d+ statements, \d+ characters\n$/);
+    const said = err.join('');
+    expect(said).toMatch(/^# IAM policy for batchctl run-now on stack sample-batch \(account 111122223333\), within IAM's 6144 characters for a managed policy:\n#   batchctl-sample-batch-run +\d+ characters, \d+ statements {2}\(run-now\)\n/);
+    expect(said).toContain('#   aws iam create-policy --policy-name batchctl-sample-batch-run --policy-document file://batchctl-sample-batch-run.json --region ap-northeast-1\n');
+    expect(said).toContain('#   aws iam attach-role-policy --role-name <role> --policy-arn arn:aws:iam::111122223333:policy/batchctl-sample-batch-run --region ap-northeast-1\n');
     const doc = JSON.parse(out.join(''));
     expect(doc.Version).toBe('2012-10-17');
     expect(doc.Statement.find((x: { Sid: string }) => x.Sid === 'RunInCluster')).toEqual({
@@ -599,23 +671,37 @@ describe('batchctl policy', () => {
       Resource: ['arn:aws:ecs:ap-northeast-1:111122223333:task-definition/sample-batch', 'arn:aws:ecs:ap-northeast-1:111122223333:task-definition/sample-batch:*'],
       Condition: { ArnEquals: { 'ecs:cluster': 'arn:aws:ecs:ap-northeast-1:111122223333:cluster/sample-batch' } },
     });
+    // RunTask tags the task it creates (propagated and ECS managed tags): tag-on-create, and only that.
+    expect(doc.Statement.find((x: { Action: string[] }) => x.Action.includes('ecs:TagResource'))).toMatchObject({
+      Resource: ['arn:aws:ecs:ap-northeast-1:111122223333:task/sample-batch/*'], Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    });
     // EC2: only whether the endpoints the tasks need are up (private-endpoints mode).
     expect(JSON.stringify(doc)).not.toMatch(/ec2:(?!DescribeVpcEndpoints")|iam:CreateRole|s3:DeleteBucket/);
   });
 
-  it('with the state in S3: the object and its lock; --json wraps the document with its size; all is over a role\'s inline limit', async () => {
+  it('every command: documents by group, each within a managed policy\'s 6144 characters; --json lists them; --out writes them', async () => {
     freshFake();
     fake.s3.addBucket('team-state', { versioning: 'Enabled' });
     const s = scratch();
     expect(await cli('-c', s.configPath, '--state', 's3://team-state/prod.json', '--json', 'policy')).toBe(0);
     const r = JSON.parse(out.join(''));
-    expect(r).toMatchObject({ stack: 'sample-batch', account: '123456789012', commands: [...POLICY_COMMANDS], size: expect.any(Number) });
-    expect(r.size).toBe(JSON.stringify(r.policy).length);
-    expect(r.policy.Statement.find((x: { Sid: string }) => x.Sid === 'StateLock')).toMatchObject({
-      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: ['arn:aws:s3:::team-state/prod.json.lock'],
-    });
-    // Every command at once (history's grants included) no longer fits one role's inline policies.
-    expect(r.warnings).toEqual([expect.stringMatching(/over IAM's 10240 for a role's inline policies: split it with --for into managed policies/)]);
+    expect(r).toMatchObject({ stack: 'sample-batch', account: '123456789012', commands: [...POLICY_COMMANDS], limits: { managedPolicy: 6144, managedPoliciesPerRole: 10 }, warnings: [] });
+    const names = r.documents.map((d: { name: string }) => d.name);
+    expect(names).toEqual(expect.arrayContaining(['batchctl-sample-batch-read', 'batchctl-sample-batch-run', 'batchctl-sample-batch-release']));
+    // up and down do not fit one: split by the services they touch.
+    expect(names.filter((n: string) => n.startsWith('batchctl-sample-batch-provision-')).length).toBeGreaterThan(1);
+    for (const d of r.documents) {
+      expect(d.size).toBe(JSON.stringify(d.policy).length);
+      expect(d.size).toBeLessThanOrEqual(6144);
+      expect(d.name).toMatch(/^[\w+=,.@-]{1,128}$/);
+      expect(new Set(d.policy.Statement.map((x: { Sid: string }) => x.Sid)).size).toBe(d.policy.Statement.length);
+    }
+    expect(r.documents.flatMap((d: { policy: { Statement: { Sid: string }[] } }) => d.policy.Statement).find((x: { Action: string[] }) => x.Action.includes('s3:PutObject') && JSON.stringify(x).includes('prod.json.lock'))).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'policies-'));
+    expect(await cli('-c', s.configPath, '--state', 's3://team-state/prod.json', 'policy', '--out', dir)).toBe(0);
+    expect(out.join('')).toBe('');
+    expect(readdirSync(dir).sort()).toEqual(names.map((n: string) => `${n}.json`).sort());
+    expect(err.join('')).toContain(`--policy-document file://${dir}/batchctl-sample-batch-read.json --region ap-northeast-1`);
   });
 
   it('an unknown command or account is exit 2', async () => {
@@ -623,5 +709,33 @@ describe('batchctl policy', () => {
     expect(await cli('-c', s.configPath, 'policy', '--for', 'up,redeploy')).toBe(2);
     expect(err.join('')).toMatch(/^error: --for up,redeploy: unknown command redeploy\nhint: one or more of plan, up, down, run-now, stop, pause, resume, deploy, rollback, logs, history, push, status, cost, outputs, or all/);
     expect(await cli('-c', s.configPath, 'policy', '--account', '12345')).toBe(2);
+  });
+});
+
+describe('tag-on-create in the IAM model', () => {
+  it('run-now\'s printed policy without ecs:TagResource is refused; with it, every call is allowed', async () => {
+    freshFake();
+    const s = scratch();
+    await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes');
+    const base = ['-c', s.configPath, '--state', s.statePath];
+    const full = await printedPolicy('run-now', base);
+    const check = async (doc: PolicyDoc): Promise<string[]> => {
+      const refused: string[] = [];
+      const observer = (call: Parameters<typeof authRequests>[0]) => {
+        for (const r of authRequests(call, fake)) if (!allowingStatements(doc, r).length) refused.push(`${call.op}: ${r.action}`);
+      };
+      fake.core.observers.push(observer);
+      try {
+        expect(await cli(...base, 'run-now', '--no-wait', '--allow-overlap', '--force'), err.join('')).toBe(0);
+      } finally {
+        fake.core.observers.splice(fake.core.observers.indexOf(observer), 1);
+      }
+      return refused;
+    };
+    expect(await check(full)).toEqual([]);
+    const without: PolicyDoc = {
+      Statement: full.Statement.map((st) => ({ ...st, Action: st.Action.filter((a) => a !== 'ecs:TagResource') })).filter((st) => st.Action.length),
+    };
+    expect(await check(without)).toEqual(['RunTask: ecs:TagResource']);
   });
 });

@@ -730,8 +730,10 @@ describe('fake ECS tasks (for run-now)', () => {
     for (const r of roles) await converge(iamRole, K.role(r));
     await converge(ecsCluster, K.cluster);
     await converge(taskDefinition, K.taskDefinition);
-    // ECS pulls the image with the execution role: without its policy the task could not start.
+    // ECS pulls the image and reads the secret with the execution role: without its policy (or without the
+    // secret) the task could not start.
     await converge(iamRolePolicy, K.rolePolicy('execution'));
+    fake.secretsManager.addSecret({ name: 'sample-batch', value: { S3_BUCKET_NAME: 'sample-batch-bucket' }, arn: SECRET_ARN });
     fake.ecs.taskExitCode = 3;
     const input = {
       cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE' as const, clientToken: 'tok',

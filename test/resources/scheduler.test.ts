@@ -204,7 +204,8 @@ describe('scheduler.schedule', () => {
     const def = f.scheduler.schedules.get('sample-batch/sample-batch')!.def;
     def.State = 'DISABLED';
     def.FlexibleTimeWindow = { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 5 };
-    def.Target!.Input = '{"containerOverrides":[]}';
+    // The universal target's request with other overrides.
+    def.Target!.Input = JSON.stringify({ ...JSON.parse(def.Target!.Input!), overrides: { containerOverrides: [] } });
     delete def.Target!.DeadLetterConfig;
     const found = (await schedulerSchedule.find(ctx, node, rec))!;
     const d = await schedulerSchedule.desired(ctx, node);

@@ -4,8 +4,10 @@
  * one that does not exist is not read at all; and between the assessment and a node's step nothing is read
  * again: a node whose dependencies changed is judged again on what the assessment read.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freshFakeAws, scratch, upOn } from '../helpers/stack.js';
+import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
 import type { CallRecord } from '../fake-aws/index.js';
@@ -98,5 +100,35 @@ describe('reads', () => {
     const reads = new Map<string, number>();
     for (const c of f.core.calls.filter((x) => !x.mutating)) reads.set(c.op, (reads.get(c.op) ?? 0) + 1);
     expect(Object.fromEntries(reads)).toEqual({ ...Object.fromEntries(noop), DescribeTaskDefinition: 1 });
+  });
+
+  it('job secrets and the region\'s Logs resource policies: read once per command, the preflight\'s answer serving the walk', async () => {
+    const f = fresh();
+    f.secretsManager.addSecret({ name: 'prod/db', value: { password: 'never-read' } });
+    f.ssm.addParameter({ name: '/prod/api-key', value: 'never-read', type: 'SecureString' });
+    const config = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')
+      .replace(/interfaceEndpoints: \[[^\]]*\]/, 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, ssm]')
+      .replace(/^ {2}command: .*$/m, (line) => `${line}\n  secrets:\n    DB_PASSWORD: secretsmanager:prod/db:password\n    API_KEY: ssm:/prod/api-key\n`);
+    const s = scratch(config);
+    const runs: [string, () => Promise<unknown>][] = [
+      ['up from empty', () => upOn(s)],
+      ['no-op up', () => upOn(s)],
+      ['no-op plan', () => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })],
+    ];
+    for (const [what, run] of runs) {
+      f.core.resetCalls();
+      await run();
+      const firstWrite = f.core.calls.findIndex((c) => c.mutating);
+      const reads = (op: string) => f.core.calls.filter((c) => c.op === op);
+      // The preflight looks the secrets up; the task definition and the execution role's policy take its answer.
+      expect(reads('DescribeSecret').filter((c) => c.input.SecretId === 'prod/db'), what).toHaveLength(1);
+      expect(reads('DescribeParameters'), what).toHaveLength(1);
+      expect(reads('DescribeResourcePolicies'), what).toHaveLength(1);
+      if (firstWrite >= 0) {
+        for (const op of ['DescribeSecret', 'DescribeParameters', 'DescribeResourcePolicies']) {
+          expect(Math.max(...reads(op).map((c) => c.seq)), `${what}: ${op}`).toBeLessThan(firstWrite);
+        }
+      }
+    }
   });
 });

@@ -449,6 +449,24 @@ describe('preflight of mode existing', () => {
     expect(runProblem(f)).toBeUndefined();
   });
 
+  it('a job secret from Parameter Store needs ssm too: refused without its endpoint, accepted with it', async () => {
+    const f = fresh();
+    const net = await userNetwork(f, { nat: false });
+    f.ssm.addParameter({ name: '/prod/api-key', value: 'k' });
+    const s = scratch();
+    s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]'] })
+      .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  secrets: { API_KEY: ssm:/prod/api-key }\n'));
+    const ec2 = new EC2Client({ region: 'ap-northeast-1' });
+    await ec2.send(new CreateVpcEndpointCommand({ VpcId: net.vpcId, VpcEndpointType: 'Gateway', ServiceName: 'com.amazonaws.ap-northeast-1.s3', RouteTableIds: [net.privateRouteTable] }));
+    f.core.resetCalls();
+    const err = await refused(upOn(s));
+    expect(err.details.join('\n')).toContain(`${net.privateSubnets[0]}: no route to a NAT or internet gateway and no ssm endpoint`);
+    expect(f.core.mutatingCalls()).toEqual([]);
+    s.editConfig((t) => t.replace('[ecr.api, ecr.dkr, logs, secretsmanager]', '[ecr.api, ecr.dkr, logs, secretsmanager, ssm]'));
+    expect((await upOn(s)).counts.failed).toBe(0);
+    expect(runProblem(f)).toBeUndefined();
+  });
+
   it('a default route to a NAT gateway that is gone (a blackhole) is no way out', async () => {
     const f = fresh();
     const net = await userNetwork(f);

@@ -44,7 +44,7 @@ function lineOf(file: string, text: string, n = 1): string {
 }
 
 describe('preflight', () => {
-  it('adds two read calls to plan and up, and the endpoint nodes reuse its lookup', async () => {
+  it('adds three read calls to plan and up, and the nodes reuse its lookups', async () => {
     fake = createFakeAws();
     const s = scratch();
     await upOn(s);
@@ -52,6 +52,8 @@ describe('preflight', () => {
     fake.core.resetCalls();
     await plan(s);
     expect(PREFLIGHT_OPS.map((op) => fake.core.count({ op }))).toEqual([1, 1]);
+    // And the Logs resource policies (the region's slots): one read, which the policy's node reuses.
+    expect(fake.core.count({ op: 'DescribeResourcePolicies' })).toBe(1);
     expect(fake.core.calls.filter((c) => PREFLIGHT_OPS.includes(c.op)).every((c) => !c.mutating)).toBe(true);
   });
 
@@ -143,9 +145,9 @@ describe('preflight', () => {
     const s = scratch();
     s.editConfig((t) => t.replace('region: ap-northeast-1', 'region: cn-north-1').replace(/ap-northeast-1a/g, 'cn-north-1a').replace(/ap-northeast-1c/g, 'cn-north-1b'));
     const config = await loadStackConfig({ configPath: s.configPath });
-    const aws = await createAwsClients({ region: 'cn-north-1' }, ['ec2']);
+    const aws = await createAwsClients({ region: 'cn-north-1' }, ['ec2', 'logs']);
     const report = await preflight({ config, aws, account: fake.core.account, partition: 'aws-cn', configPath: s.configPath });
-    expect(report.calls).toBe(2);
+    expect(report.calls).toBe(3);
     expect(report.zones).toEqual(['cn-north-1a', 'cn-north-1b', 'cn-north-1c']);
     expect(Object.fromEntries(report.services.map((x) => [x.short, x.name]))).toEqual({
       'ecr.api': 'cn.com.amazonaws.cn-north-1.ecr.api', 'ecr.dkr': 'cn.com.amazonaws.cn-north-1.ecr.dkr',

@@ -70,9 +70,9 @@ describe('up from empty', () => {
 
     const logs = inv.find((e) => e.type === 'logs.log-group' && e.key === 'log-group')!;
     expect(logs.settings).toMatchObject({ name: '/ecs/SampleBatch', retentionInDays: 365 });
-    // The run history: its group (same retention), the rule of stopped tasks and its target, the group's policy.
+    // The run history: its group (same retention), the rule of stopped tasks and its target, the resource policy every batchctl stack of the region shares.
     expect(entry(inv, 'logs.log-group', 'history/log-group')).toMatchObject({ name: '/aws/events/batchctl/sample-batch/history', retentionInDays: 365 });
-    expect(entry(inv, 'logs.resource-policy', 'batchctl-sample-batch-history')).toBeDefined();
+    expect(entry(inv, 'logs.resource-policy', 'batchctl-history')).toBeDefined();
     expect(JSON.parse(entry(inv, 'events.rule', 'history/rule').eventPattern as string)).toMatchObject({
       source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'], detail: { lastStatus: ['STOPPED'] },
     });

@@ -45,10 +45,32 @@ const NEW_NODES = new Set<string>([
 /** The history's nodes, created on every stack's first `up` with this code. */
 const HISTORY = ['create history/log-group', 'create history/log-policy', 'create history/rule', 'create history/target'];
 
+/**
+ * A schedule moved to the universal RunTask target (issue 21: the scheduled time must reach the task) in
+ * the templated target's shape it had: the same cluster, family, network, tags and overrides, or the
+ * comparison fails.
+ */
+function asTemplated(e: InventoryEntry): InventoryEntry {
+  const t = e.settings.target as Record<string, any> | undefined;
+  if (e.type !== 'scheduler.schedule' || t?.Arn !== 'arn:aws:scheduler:::aws-sdk:ecs:runTask') return e;
+  const r = t.Input as Record<string, any>;
+  const vpc = r.networkConfiguration.awsvpcConfiguration;
+  const target = {
+    ...t, Arn: r.cluster, Input: r.overrides,
+    EcsParameters: {
+      TaskDefinitionArn: r.taskDefinition, TaskCount: r.count, LaunchType: r.launchType, PlatformVersion: r.platformVersion,
+      NetworkConfiguration: { awsvpcConfiguration: { Subnets: vpc.subnets, SecurityGroups: vpc.securityGroups, AssignPublicIp: vpc.assignPublicIp } },
+      PropagateTags: r.propagateTags, EnableECSManagedTags: r.enableECSManagedTags,
+    },
+  };
+  expect(r.startedBy).toBe(`batchctl-schedule/${e.settings.Name}`);
+  return { ...e, settings: { ...e.settings, target } };
+}
+
 /** An inventory without what `upgradeDeadLetters` adds: comparable with the fixture's. */
 function withoutDeadLetters(inv: InventoryEntry[], before: InventoryEntry[]): InventoryEntry[] {
   const had = new Set(before.map((e) => `${e.type} ${e.key}`));
-  return inv
+  return inv.map(asTemplated)
     .filter((e) => !e.key.startsWith('history/') && e.type !== 'logs.resource-policy')
     .filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type)).map((e) => {
     if (e.type === 'events.target' && 'deadLetterConfig' in e.settings) {
@@ -87,6 +109,8 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
     // target changed in its DeadLetterConfig only.
     if (e.kind === 'events.target' && e.key !== K.historyTarget) expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
     else if (e.kind === 'sns.topic') expect(fields, e.key).toEqual(['policy']);
+    // A schedule's ECS target becomes the universal RunTask target (the same settings: withoutDeadLetters).
+    else if (e.kind === 'scheduler.schedule') expect(fields, e.key).toEqual(['target.arn']);
     else expect.fail(`${e.key} (${e.kind}) changes on upgrade: ${fields.join(', ')}`);
   }
   f.core.resetCalls();
@@ -94,7 +118,7 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
   expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => e.key).sort()).toEqual(changed.map((e) => e.key).sort());
   const allowed = new Set([
     'sqs:CreateQueue', 'sqs:SetQueueAttributes', 'eventbridge:PutTargets', 'cloudwatch:PutMetricAlarm', 'sns:SetTopicAttributes',
-    'eventbridge:PutRule', 'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:PutResourcePolicy',
+    'eventbridge:PutRule', 'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:PutResourcePolicy', 'scheduler:UpdateSchedule',
   ]);
   for (const c of f.core.mutatingCalls()) {
     expect(allowed.has(`${c.service}:${c.op}`), `${c.service}:${c.op}`).toBe(true);
@@ -138,7 +162,7 @@ describe('a stack built before jobs existed', () => {
     // No queue before (the rule engine had none): the queue, the rules' permission, the target's DeadLetterConfig.
     'rule-engine': ['create dead-letter-queue', 'create dead-letter-queue/policy', ...HISTORY, 'update schedule-target'].sort(),
     // The scheduler's queue was there: only the alarm, and the topic's permission for it.
-    'scheduler-alerts': ['create dead-letter-alarm', ...HISTORY, 'update alert-topic'].sort(),
+    'scheduler-alerts': ['create dead-letter-alarm', ...HISTORY, 'update alert-topic', 'update schedule'].sort(),
   };
   for (const name of ['rule-engine', 'scheduler-alerts']) {
     it(`${name}: the first up adds only the dead-letter queue, its policy and alarm, and the history; then plan and up see it converged and write nothing`, async () => {
@@ -264,5 +288,43 @@ describe('a stack built before task.imagePin', () => {
     f.core.resetCalls();
     await upOn(s);
     expect(f.core.mutatingCalls()).toEqual([]);
+  });
+});
+
+/**
+ * A stack built by the release before `task.secrets`, `task.capacity` and `task.ephemeralStorageGiB`
+ * (test/fixtures/pre-secrets, recorded by that release's own `up`): a config with none of them sees no
+ * write, and no call the new keys make (no secret looked up, no capacity provider touched): the task
+ * definitions, the execution role's policy, the cluster, the state machine and the alert rule and its
+ * message are as that release left them.
+ */
+describe('a stack built before job secrets, Fargate Spot and ephemeral storage', () => {
+  for (const name of ['rule-engine', 'jobs-alerts']) {
+    it(`${name}: plan and up write nothing and look up no secret`, async () => {
+      const { f, s, fx } = await rebuilt(name, 'pre-secrets', { upgrade: false });
+      expect(fx.config).not.toMatch(/^ *(secrets|capacity|ephemeralStorageGiB):/m);
+      for (let pass = 0; pass < 2; pass++) {
+        f.core.resetCalls();
+        const p = await plan(s);
+        expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual([]);
+        expect(p.pending).toBe(false);
+        await upOn(s);
+        expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
+        // The stack's own secret is described as ever; nothing else of the new keys' calls.
+        const stackSecret = /^(sample-batch|arn:aws:secretsmanager:[^:]+:\d+:secret:sample-batch-\w{6})$/;
+        expect(f.core.calls.filter((c) => ['DescribeParameters', 'PutClusterCapacityProviders'].includes(c.op)
+          || (c.op === 'DescribeSecret' && !stackSecret.test(c.input.SecretId)))).toEqual([]);
+        expect(f.inventory()).toEqual(fx.inventory);
+      }
+    });
+  }
+
+  it('jobs-alerts: opting one job into Spot changes only what Spot needs', async () => {
+    const { s } = await rebuilt('jobs-alerts', 'pre-secrets', { upgrade: false });
+    s.editConfig((t) => t.replace('    task: { imageTag: report,', '    task: { capacity: spot, imageTag: report,'));
+    const p = await plan(s);
+    expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual([
+      'update alert-rule', 'update alert-target', 'update cluster', 'update job/report/state-machine',
+    ]);
   });
 });

@@ -17,26 +17,47 @@ function runLines(c: CostReport, j: CostReport['jobs'][number]): { rows: string[
   const r = j.run;
   const billed = r.billedSeconds !== r.durationSeconds ? `, billed ${formatSeconds(r.billedSeconds)} (Fargate bills per second, 1-minute minimum)` : '';
   const runs = j.schedule.enabled ? `${j.schedule.runsPerMonth} runs in 30 days` : 'schedule disabled: no scheduled runs';
-  const fargateDetail = `(${r.vcpu} vCPU x ${price(j.prices.fargateVcpuHour)}/h + ${r.memoryGb} GB x ${price(j.prices.fargateGbHour)}/h) x ${formatSeconds(r.billedSeconds)}, ${j.cpuArchitecture}`;
+  const p = j.prices;
+  const spot = j.capacity === 'spot' && p.fargateSpotVcpuHour !== undefined;
+  const [vcpuRate, gbRate] = spot ? [p.fargateSpotVcpuHour!, p.fargateSpotGbHour!] : [p.fargateVcpuHour, p.fargateGbHour];
+  const fargateDetail = `(${r.vcpu} vCPU x ${price(vcpuRate)}/h + ${r.memoryGb} GB x ${price(gbRate)}/h) x ${formatSeconds(r.billedSeconds)}, ${j.cpuArchitecture}`;
+  const fargate = r.cost - r.publicIpv4 - r.ephemeralStorage;
+  const parts: string[][] = [
+    [spot ? 'Fargate Spot' : 'Fargate', fargateDetail, price(fargate)],
+    ...(r.ephemeralStorage ? [['ephemeral storage', `${r.ephemeralStorageGiB! - 20} GiB beyond the free 20 x ${price(p.ephemeralStorageGbHour)}/GB-h x ${formatSeconds(r.billedSeconds)}`, price(r.ephemeralStorage)]] : []),
+    ...(r.publicIpv4 ? [['public IPv4', `1 address x ${price(c.prices.publicIpv4Hour)}/h x ${formatSeconds(r.billedSeconds)} (the task's public IP)`, price(r.publicIpv4)]] : []),
+  ];
   return {
     rows: [
-      ...(r.publicIpv4
-        ? [
-          ['Fargate', fargateDetail, price(r.cost - r.publicIpv4)],
-          ['public IPv4', `1 address x ${price(c.prices.publicIpv4Hour)}/h x ${formatSeconds(r.billedSeconds)} (the task's public IP)`, price(r.publicIpv4)],
-          ['one run', 'Fargate + public IPv4', price(r.cost)],
-        ]
-        : [['one run', fargateDetail, price(r.cost)]]),
+      ...(parts.length > 1 ? [...parts, ['one run', parts.map((x) => x[0]).join(' + '), price(r.cost)]] : [['one run', `${spot ? 'Fargate Spot ' : ''}${fargateDetail}`, price(r.cost)]]),
       ['per month', `${j.schedule.expression}${j.schedule.timezone !== 'UTC' ? ` (${j.schedule.timezone})` : ''}: ${runs}`, usd(j.schedule.monthly)],
       ...stateMachineRows(j),
     ],
     notes: [
+      ...spotNotes(j),
       `  trigger: ${j.schedule.triggerNote}`,
       ...(j.stateMachine ? [`  state machine: ${j.stateMachine.note}`] : []),
       ...(c.alertsNote ? [`  alerts: ${c.alertsNote}`] : []),
       `  duration ${formatSeconds(r.durationSeconds)}: ${r.durationSource === 'flag' ? 'from --duration' : r.durationNote}${billed}`,
     ],
   };
+}
+
+/** Where the Spot prices came from: their date, or the config. */
+const spotSource = (c: CostReport) => {
+  const at = c.jobs.find((j) => j.prices.spotAsOf)?.prices.spotAsOf;
+  return at === 'config' ? 'from the config' : `as of ${at}`;
+};
+
+/** A Spot job: what Spot saves against on-demand, how old its prices are, and what a reclaimed run costs at most. */
+function spotNotes(j: CostReport['jobs'][number], prefix = 'spot'): string[] {
+  const s = j.spot;
+  if (!s) return [];
+  const asOf = j.prices.spotAsOf === 'config' ? 'from the config' : `as of ${j.prices.spotAsOf}, they move with supply and demand: pricing.fargateSpotVcpuHour and fargateSpotGbHour set today's`;
+  return [
+    `  ${prefix}: saves ${price(s.savesPerRun)} a run (${s.savesPercent}%) and ${usd(s.savesMonthly)}/month against on-demand (${price(s.onDemandRun)} a run); Spot prices ${asOf}`,
+    `  ${prefix}: a run Spot reclaims goes on on on-demand Fargate and costs at most ${price(s.reclaimedRunAtMost)} (the reclaimed part, and the whole run on-demand)`,
+  ];
 }
 
 /** An amount far below a cent with three significant digits (`$0.000075`): price() stops at five decimals. */
@@ -63,7 +84,9 @@ export function renderCost(c: CostReport): string[] {
     ? [['interface endpoints', `${f.interfaceEndpoints} x ${f.azs} AZs = ${f.enis} ENIs x ${price(p.interfaceEndpointAzHour)}/h`, price(f.endpointsHourly), usd(f.endpointsMonthly)]]
     : [['interface endpoints', `none (network mode ${c.network.mode})`, '', usd(0)]];
   const out = [
-    `batchctl cost: ${c.region}, on-demand USD (prices as of ${source})`,
+    c.jobs.some((j) => j.spot)
+      ? `batchctl cost: ${c.region}, USD at on-demand and Fargate Spot prices (as of ${source}; Spot ${spotSource(c)})`
+      : `batchctl cost: ${c.region}, on-demand USD (prices as of ${source})`,
     '',
     several ? `Fixed (billed while the stack exists, shared by its ${c.jobs.length} jobs):` : 'Fixed (billed while the stack exists):',
     ...table([
@@ -84,12 +107,13 @@ export function renderCost(c: CostReport): string[] {
     out.push(...table([
       ['JOB', 'TASK', 'ONE RUN', 'DURATION', 'SCHEDULE', 'RUNS/30 DAYS', 'RUNS/MONTH', 'FIXED SHARE', 'JOB TOTAL'],
       ...c.jobs.map((j) => [
-        j.job, `${j.run.vcpu} vCPU, ${j.run.memoryGb} GB, ${j.cpuArchitecture}`, price(j.run.cost),
+        j.job, `${j.run.vcpu} vCPU, ${j.run.memoryGb} GB, ${j.cpuArchitecture}${j.capacity === 'spot' ? ', Spot' : ''}${j.run.ephemeralStorageGiB ? `, ${j.run.ephemeralStorageGiB} GiB disk` : ''}`, price(j.run.cost),
         `${formatSeconds(j.run.durationSeconds)}${j.run.durationSource === 'recent-runs' ? ' (recent)' : j.run.durationSource === 'default' ? ' (assumed)' : ''}`,
         `${j.schedule.expression}${j.schedule.timezone !== 'UTC' ? ` ${j.schedule.timezone}` : ''}`,
         j.schedule.enabled ? String(j.schedule.runsPerMonth) : 'disabled', usd(j.schedule.monthly), usd(j.fixedShareMonthly), usd(j.monthlyTotal),
       ]),
     ]));
+    for (const j of c.jobs) out.push(...spotNotes(j, `${j.job} on Fargate Spot`));
     const engines = [...new Set(c.jobs.map((j) => j.schedule.triggerNote))];
     out.push(...engines.map((t) => `  trigger: ${t}`), ...(c.alertsNote ? [`  alerts: ${c.alertsNote}`] : []));
     for (const j of c.jobs.filter((x) => x.stateMachine)) {

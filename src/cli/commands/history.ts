@@ -13,7 +13,11 @@ const shortDigest = (d: string | undefined) => (d ? d.replace(/^sha256:/, '').sl
 function endText(e: HistoryEntry): string {
   if (e.result === 'missed') return e.reason ?? '';
   if (e.result === 'running') return e.attempts && e.attempts.length > 1 ? `attempt ${e.attempts.length} ${e.stoppedAt ? 'waiting to retry' : 'running'}` : '';
-  const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts)` : '';
+  // A Spot job's first attempt reclaimed by Spot: the run went on on-demand, and the line says why.
+  const reclaimed = (e.attempts ?? []).slice(0, -1).findIndex((a) => a.stopCode === 'SpotInterruption');
+  const spot = reclaimed >= 0 ? `; attempt ${reclaimed + 1} reclaimed by Fargate Spot: SpotInterruption` : '';
+  const tries = e.attempts && e.attempts.length > 1 ? ` (${e.attempts.length} attempts${spot})` : '';
+  if (e.result === 'stopped') return `stopped by ${e.stoppedBy ?? 'someone'}${tries}`;
   return stopReasonText(e) + tries;
 }
 
@@ -41,6 +45,7 @@ function count(r: HistoryReport): string {
   const n = (k: HistoryEntry['result']) => r.entries.filter((e) => e.result === k).length;
   const runs = r.entries.length - n('missed');
   const parts = [`${runs} run${runs === 1 ? '' : 's'}`, `${n('failed')} failed`, `${n('missed')} missed`];
+  if (n('stopped')) parts.push(`${n('stopped')} stopped`);
   if (n('running')) parts.push(`${n('running')} running`);
   return parts.join(', ');
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../base/errors.js';
 import { runCommand, stackOptions } from '../lib/common.js';
 import { formatDuration, outputMode, Spinner } from '../lib/output.js';
-import type { AttemptResult, RunNowResult } from '../../runs/task-run.js';
+import type { AttemptResult, ExecutionInfo, RunNowResult } from '../../runs/task-run.js';
 import { formatRunDuration as formatRunDurationText } from '../../config/run-policy.js';
 
 /** Exit code after Ctrl-C detached from a task that keeps running (128 + SIGINT, as shells do). */
@@ -109,8 +109,9 @@ export function registerRunNow(program: Command): void {
                   : `started task ${r.taskId}`);
               }
             },
-            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}: task ${a.taskId} (log stream ${a.logStream})`),
-            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; Step Functions retries (attempt ${a.attempt + 1} of ${x.maxAttempts})`); },
+            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}${x.spot ? (a.attempt === 1 ? ' on Fargate Spot' : ' on on-demand Fargate') : ''}: task ${a.taskId} (log stream ${a.logStream})`),
+            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; ${nextAttempt(a, x)}`); },
+            onFallback: (why) => status.note(why),
             onStatus: (s) => status.set(s),
             onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
           });
@@ -141,12 +142,16 @@ export function registerRunNow(program: Command): void {
 }
 
 /** What run-now prints when it stops waiting for a task that keeps running. */
-export function detachLines(r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster' | 'execution'> & { lastStatus?: string }): string[] {
+export function detachLines(
+  r: Pick<RunNowResult, 'taskId' | 'taskArn' | 'cluster' | 'execution'> & { job?: string; lastStatus?: string },
+): string[] {
   if (r.execution) {
+    // The execution first, then its task: a task stopped on its own would be retried by the execution.
     return [
       `detached: execution ${r.execution.name} keeps running${r.taskId ? ` (attempt ${r.execution.attempts.length}, task ${r.taskId})` : ''}, with its timeout and retries`,
       ...(r.taskId ? [`  follow its log: batchctl logs --task ${r.taskId} --tail`] : []),
-      `  stop it:        aws stepfunctions stop-execution --execution-arn ${r.execution.arn} --region ${r.execution.arn.split(':')[3]}`,
+      `  stop it:        batchctl stop${r.job ? ` ${r.job}` : ''} --run ${r.execution.name} `
+        + '(the execution, then its task: no retry starts)',
     ];
   }
   const c = r.cluster.split('/').at(-1);
@@ -171,6 +176,17 @@ export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopC
     return `task ${r.taskId} was stopped after ${took} (${why}); its container exited with code ${r.exitCode}`;
   }
   return `task ${r.taskId} exited with code ${r.exitCode} after ${took}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * What follows an attempt that did not end the run: on a Spot job, the first attempt's end moves the run to
+ * on-demand Fargate (at once when Spot caused it); else Step Functions retries.
+ */
+export function nextAttempt(a: AttemptResult, x: Pick<ExecutionInfo, 'maxAttempts' | 'spot'>): string {
+  const next = `attempt ${a.attempt + 1} of ${x.maxAttempts}`;
+  if (!x.spot || a.attempt !== 1) return `Step Functions retries (${next})`;
+  const spotCaused = a.stopCode === 'SpotInterruption' || !a.taskId;
+  return spotCaused ? `Fargate Spot failed it: the run goes on on on-demand Fargate (${next})` : `Step Functions retries on on-demand Fargate (${next})`;
 }
 
 /** One attempt's end, as a person reads it. */
@@ -209,6 +225,8 @@ export function runNowJson(r: RunNowResult, commandExitCode: number) {
     stopCode: r.stopCode ?? null,
     stoppedReason: r.stoppedReason ?? null,
     detached: r.detached,
+    ...(r.capacityProviderName ? { capacityProviderName: r.capacityProviderName } : {}),
+    ...(r.spotFallback ? { spotFallback: r.spotFallback } : {}),
     ...(r.execution ? { timedOut: r.timedOut === true, execution: r.execution } : {}),
     commandExitCode,
   };

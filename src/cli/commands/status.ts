@@ -149,9 +149,23 @@ export function renderRunPolicies(s: Pick<StatusReport, 'jobs'>): string[] {
       const p = j.runPolicy;
       if (!p) return [j.job, 'none: the schedule starts the task directly'];
       const timeout = p.timeoutSeconds === undefined ? 'no timeout' : `timeout ${formatRunDuration(p.timeoutSeconds)} per attempt`;
-      return [j.job, `${timeout}, ${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`, `(state machine ${p.stateMachine})`];
+      const spot = p.spot ? ', first attempt on Fargate Spot, then on-demand' : '';
+      return [j.job, `${timeout}, ${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}${spot}`, `(state machine ${p.stateMachine})`];
     })),
   ];
+}
+
+/**
+ * What each job's task gets beyond its image, when any job has some: its secrets (by name and source,
+ * never a value), Fargate Spot, a larger ephemeral storage.
+ */
+export function renderTaskExtras(s: Pick<StatusReport, 'jobs'>): string[] {
+  const rows = s.jobs.flatMap((j) => [
+    ...(j.secrets ? [[j.job, `secrets: ${j.secrets.join(', ')}`]] : []),
+    ...(j.capacity === 'spot' ? [[j.job, 'capacity: spot (Fargate Spot; on-demand when Spot has no capacity or reclaims the task)']] : []),
+    ...(j.ephemeralStorageGiB !== undefined ? [[j.job, `ephemeral storage: ${j.ephemeralStorageGiB} GiB`]] : []),
+  ]);
+  return rows.length ? ['Secrets, capacity and storage:', ...table(rows)] : [];
 }
 
 /**
@@ -173,6 +187,7 @@ export function renderJobs(s: StatusReport): string[] {
   // Said under the table it concerns: a job whose image is missing fails at every scheduled run.
   out.push(...imageWarnings(s.images).map((w) => `  warning: ${w}`));
   out.push(...renderRunPolicies(s));
+  out.push(...renderTaskExtras(s));
   if (s.jobs.length !== 1) return out;
   const sc = s.jobs[0]!.schedule;
   const what = sc.engine === 'scheduler' ? 'schedule' : 'rule';

@@ -31,8 +31,8 @@ export interface PatternRuleSpec {
   key: string;
   when: (config: StackConfig) => boolean;
   name: (ctx: Ctx) => string;
-  /** The event pattern for this cluster and the stack's family ARN prefixes. */
-  pattern: (clusterArn: string, familyPrefixes: string[]) => object;
+  /** The event pattern for this cluster and the stack's family ARN prefixes (and its jobs, for what they need). */
+  pattern: (clusterArn: string, familyPrefixes: string[], config: StackConfig) => object;
   description: (ctx: Ctx) => string;
 }
 
@@ -58,7 +58,7 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
         tags: resourceTags(ctx, node.key),
         name: spec.name(ctx),
         // Family ARN prefixes, not a list of families: the pattern stays the same size however many jobs.
-        eventPattern: JSON.stringify(spec.pattern(clusterArn, familyArnPrefixes(ctx))),
+        eventPattern: JSON.stringify(spec.pattern(clusterArn, familyArnPrefixes(ctx), ctx.config)),
         state: 'ENABLED',
         description: spec.description(ctx),
       };
