@@ -8,7 +8,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
 import { fmt } from '../base/format.js';
 import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
-import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
+import { buildGraph, chainHeights, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
 import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
 import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
@@ -97,6 +97,7 @@ export interface WalkOutcome {
  * Run `step` for every key once all of `prereqs(key)` are done, at most `parallel` at a time. After a
  * failure no new step starts (steps in flight finish); the keys never started are returned with what
  * blocked them. `up` walks deps first; `down` passes dependants as prerequisites to walk reversed.
+ * Ready keys start in `keys` order; when more are ready than steps are free, the highest `priority` first.
  */
 export async function walkKeys(
   keys: string[],
@@ -104,6 +105,7 @@ export async function walkKeys(
   parallel: number,
   step: (key: string) => Promise<void>,
   onFailure?: (key: string, error: Error) => void,
+  priority?: (key: string) => number,
 ): Promise<WalkOutcome> {
   const done = new Set<string>();
   const failed = new Set<string>();
@@ -116,9 +118,10 @@ export async function walkKeys(
   await new Promise<void>((resolveAll) => {
     const pump = () => {
       if (!stopping) {
-        for (const key of keys) {
-          if (running.size >= Math.max(1, parallel)) break;
-          if (done.has(key) || running.has(key) || failed.has(key) || waiting.get(key)!.size > 0) continue;
+        let ready = keys.filter((k) => !done.has(k) && !running.has(k) && !failed.has(k) && waiting.get(k)!.size === 0);
+        const free = Math.max(1, parallel) - running.size;
+        if (priority && ready.length > free) ready = [...ready].sort((a, b) => priority(b) - priority(a));
+        for (const key of ready.slice(0, Math.max(0, free))) {
           running.add(key);
           step(key).then(
             () => {
@@ -249,6 +252,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     });
   };
 
+  const height = chainHeights(graph);
   const outcome = await walkKeys(
     graph.nodes.map((n) => n.key),
     (k) => graph.byKey.get(k)!.spec.deps,
@@ -258,6 +262,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
       const node = graph.byKey.get(key)!;
       emit({ key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: error.message });
     },
+    (key) => height.get(key)!,
   );
   // Everything that never ran: dependants of a failure, or independent steps not started after it.
   const causes = failedPrerequisites(outcome);
