@@ -206,7 +206,7 @@ export const taskSchema = z.strictObject({
   cpuArchitecture: z._default(z.enum(['X86_64', 'ARM64']), 'X86_64'),
   /**
    * `spot`: the job's first attempt runs on Fargate Spot (cheaper, interruptible); when Spot has no
-   * capacity or reclaims the task, the run goes on on on-demand Fargate through the job's state machine.
+   * capacity or reclaims the task, the run continues on on-demand Fargate through the job's state machine.
    */
   capacity: z._default(z.enum(CAPACITIES), 'on-demand'),
   /** The task's ephemeral storage, 21-200 GiB (left out: Fargate's 20 GiB, not billed). */

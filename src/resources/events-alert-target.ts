@@ -68,7 +68,7 @@ export function alertTemplate(ctx: Ctx): string {
     '(the task id is the last part of the task ARN; --task takes the ARN, the id, or its first 8 characters)',
     // An input template cannot branch on the stop code: with a Spot job, every message says what it means.
     ...(spotJobs(c)
-      ? ['', 'Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run goes on on on-demand Fargate', '(batchctl history shows how it ended).']
+      ? ['', 'Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate', '(batchctl history shows how it ended).']
       : []),
   ].join('\n');
 }

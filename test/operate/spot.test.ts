@@ -2,7 +2,7 @@
  * Fargate Spot (`task.capacity: spot`) end to end on the fake: the cluster gets the FARGATE and
  * FARGATE_SPOT capacity providers, the schedule starts the job's state machine, whose first attempt runs
  * with a FARGATE_SPOT capacity provider strategy; a run never fails only because of Spot: no Spot capacity
- * and a reclaimed task (exiting 143, or 0 on the SIGTERM) both go on on on-demand Fargate, with the same
+ * and a reclaimed task (exiting 143, or 0 on the SIGTERM) both continue on on-demand Fargate, with the same
  * scheduled time and run id. Other failures follow the job's retries. `run-now` follows the same path;
  * `run-now --direct` falls back itself. History and alerts show the interruption.
  */
@@ -117,10 +117,11 @@ describe('a Spot job: what up builds', () => {
 });
 
 describe('a Spot job: a run never fails only because of Spot', () => {
-  it('no Spot capacity: RunTask on Spot starts nothing, the run goes on on on-demand at once and succeeds', async () => {
+  it('no Spot capacity: RunTask on Spot starts nothing, the run continues on on-demand at once and succeeds', async () => {
     const f = fresh();
     const s = spotStack();
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
     fakeTime(f);
     f.ecs.spotCapacity = false;
     const x = await finished(fire(f, liveTriggers(f)[0]!, T).execution!);
@@ -200,6 +201,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     const f = fresh();
     const s = spotStack();
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
     fakeTime(f);
     f.ecs.spotInterruptAfterMs = 5000;
     const seen: string[] = [];
@@ -217,6 +219,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     const f = fresh();
     const s = spotStack();
     await upOn(s);
+    f.ecr.addImage('sample-batch', 'latest');
     fakeTime(f);
     f.ecs.spotCapacity = false;
     const told: string[] = [];
@@ -258,6 +261,6 @@ describe('a Spot job: run-now, history and alerts', () => {
     expect(matchPattern(JSON.parse(rule.eventPattern!), f.ecs.taskStateChangeEvent(spot!))).toBe(true);
     expect(matchPattern(JSON.parse(rule.eventPattern!), f.ecs.taskStateChangeEvent(onDemand!))).toBe(false);
     const target = rule.targets.get('notify')!;
-    expect(target.InputTransformer!.InputTemplate).toMatch(/Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run goes on on on-demand Fargate/);
+    expect(target.InputTransformer!.InputTemplate).toMatch(/Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate/);
   });
 });

@@ -301,8 +301,16 @@ describe('a stack built before task.imagePin', () => {
 describe('a stack built before job secrets, Fargate Spot and ephemeral storage', () => {
   for (const name of ['rule-engine', 'jobs-alerts']) {
     it(`${name}: plan and up write nothing and look up no secret`, async () => {
-      const { f, s, fx } = await rebuilt(name, 'pre-secrets', { upgrade: false });
-      expect(fx.config).not.toMatch(/^ *(secrets|capacity|ephemeralStorageGiB):/m);
+      const { f, s, fx: recorded } = await rebuilt(name, 'pre-secrets', { upgrade: false });
+      expect(recorded.config).not.toMatch(/^ *(secrets|capacity|ephemeralStorageGiB):/m);
+      // What the release after it changed, and nothing of the new keys: each stack had its own Logs
+      // resource policy, now one slot is shared per region (resources/lib/log-policies.ts); a state
+      // machine no longer sends EnableECSManagedTags.
+      const first = await upOn(s);
+      expect(first.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual(
+        name === 'rule-engine' ? ['created history/log-policy'] : ['created history/log-policy', 'updated job/report/state-machine'],
+      );
+      const fx = { ...recorded, inventory: f.inventory() };
       for (let pass = 0; pass < 2; pass++) {
         f.core.resetCalls();
         const p = await plan(s);
@@ -321,6 +329,7 @@ describe('a stack built before job secrets, Fargate Spot and ephemeral storage',
 
   it('jobs-alerts: opting one job into Spot changes only what Spot needs', async () => {
     const { s } = await rebuilt('jobs-alerts', 'pre-secrets', { upgrade: false });
+    await upOn(s);
     s.editConfig((t) => t.replace('    task: { imageTag: report,', '    task: { capacity: spot, imageTag: report,'));
     const p = await plan(s);
     expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual([

@@ -56,7 +56,7 @@ function spotNotes(j: CostReport['jobs'][number], prefix = 'spot'): string[] {
   const asOf = j.prices.spotAsOf === 'config' ? 'from the config' : `as of ${j.prices.spotAsOf}, they move with supply and demand: pricing.fargateSpotVcpuHour and fargateSpotGbHour set today's`;
   return [
     `  ${prefix}: saves ${price(s.savesPerRun)} a run (${s.savesPercent}%) and ${usd(s.savesMonthly)}/month against on-demand (${price(s.onDemandRun)} a run); Spot prices ${asOf}`,
-    `  ${prefix}: a run Spot reclaims goes on on on-demand Fargate and costs at most ${price(s.reclaimedRunAtMost)} (the reclaimed part, and the whole run on-demand)`,
+    `  ${prefix}: a run Spot reclaims continues on on-demand Fargate and costs at most ${price(s.reclaimedRunAtMost)} (the reclaimed part, and the whole run on-demand)`,
   ];
 }
 

@@ -186,7 +186,7 @@ export function nextAttempt(a: AttemptResult, x: Pick<ExecutionInfo, 'maxAttempt
   const next = `attempt ${a.attempt + 1} of ${x.maxAttempts}`;
   if (!x.spot || a.attempt !== 1) return `Step Functions retries (${next})`;
   const spotCaused = a.stopCode === 'SpotInterruption' || !a.taskId;
-  return spotCaused ? `Fargate Spot failed it: the run goes on on on-demand Fargate (${next})` : `Step Functions retries on on-demand Fargate (${next})`;
+  return spotCaused ? `Fargate Spot failed it: the run continues on on-demand Fargate (${next})` : `Step Functions retries on on-demand Fargate (${next})`;
 }
 
 /** One attempt's end, as a person reads it. */
