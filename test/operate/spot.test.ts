@@ -206,8 +206,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     f.ecs.spotInterruptAfterMs = 5000;
     const seen: string[] = [];
     const r = await settleWithFakeTimers(runNow({
-      // The stack's stand-in image was never pushed: --force starts the run past that check.
-      configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, force: true,
+      configPath: s.configPath, statePath: s.statePath, reporter: silentReporter,
       onAttempt: (a, x) => seen.push(`attempt ${a.attempt} of ${x.maxAttempts}`),
       onAttemptEnd: (a) => seen.push(`end ${a.attempt} ${a.stopCode} ${a.capacityProviderName ?? a.exitCode}`),
     }));
@@ -223,7 +222,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     fakeTime(f);
     f.ecs.spotCapacity = false;
     const told: string[] = [];
-    const a = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, force: true, onFallback: (w) => told.push(w) }));
+    const a = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, onFallback: (w) => told.push(w) }));
     expect(a).toMatchObject({ exitCode: 0, spotFallback: { reason: expect.stringMatching(/^Fargate Spot started no task \(Capacity is unavailable at this time/) } });
     const runs = f.core.calls.filter((c) => c.op === 'RunTask').map((c) => c.input);
     expect(runs.map((i) => i.capacityProviderStrategy ?? i.launchType)).toEqual([[{ capacityProvider: 'FARGATE_SPOT', weight: 1 }], 'FARGATE']);
@@ -232,7 +231,7 @@ describe('a Spot job: run-now, history and alerts', () => {
     f.ecs.spotCapacity = true;
     f.ecs.spotInterruptAfterMs = 5000;
     f.core.resetCalls();
-    const b = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, force: true, onFallback: (w) => told.push(w) }));
+    const b = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, onFallback: (w) => told.push(w) }));
     expect(b).toMatchObject({ exitCode: 0, spotFallback: { stopCode: 'SpotInterruption', exitCode: 143 } });
     expect(told[1]).toMatch(/^Fargate Spot reclaimed task \w+ \(SpotInterruption: Your Spot Task was interrupted\.\): running it again on on-demand Fargate$/);
     expect(f.core.calls.filter((c) => c.op === 'RunTask')).toHaveLength(2);
