@@ -64,6 +64,12 @@ export const AWS_RATES: Record<string, ServiceRates> = {
 const READ = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test|StartLiveTail)/;
 
 /**
+ * The buckets' clock: monotonic (performance.now), as a token bucket's refill is a duration. The wall
+ * clock can jump (a time sync, a test's frozen Date) and would hold every queued call, or free a burst.
+ */
+const monotonic = (): number => performance.now();
+
+/**
  * A token bucket that queues: a call that finds no token reserves the next one and waits for it, so
  * callers go out in order, exactly as fast as the bucket refills. It holds one token less than AWS's:
  * a call reaches AWS a little after it leaves here, and AWS's full bucket stops filling from then, so a
@@ -74,7 +80,7 @@ export class TokenBucket {
   private last: number;
   private readonly capacity: number;
 
-  constructor(readonly rate: BucketRate, private readonly now: () => number = Date.now) {
+  constructor(readonly rate: BucketRate, private readonly now: () => number = monotonic) {
     this.capacity = Math.max(1, rate.capacity - 1);
     this.tokens = this.capacity;
     this.last = now();
@@ -128,7 +134,7 @@ export class TokenBucket {
 export class Pacer {
   private buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = Date.now) {}
+  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = monotonic) {}
 
   /** The wait (ms) before `op` of `service` may be sent; reads and unknown services never wait. */
   delayFor(service: string, op: string): number {

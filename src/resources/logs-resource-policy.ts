@@ -145,7 +145,13 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   },
 
   async create(ctx, _node, d) {
-    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs), true);
+    // The walk's one read: another stack of the region may hold the shared policy as this one wants it
+    // already (found, it was not this stack's to judge while its group did not exist): not written again.
+    const policies = await accountLogPolicies(ctx.aws.logs);
+    const shared = policies.find((x) => x.policyName === SHARED_HISTORY_POLICY);
+    const doc = shared && documentOf(shared);
+    const same = !!doc && sharedOwnership(ctx, shared).owned && samePolicy(d.document, doc);
+    await converge(ctx, d, policies, !same);
     return recordOf(SHARED_HISTORY_POLICY);
   },
 

@@ -66,11 +66,24 @@ describe('pacing', () => {
     expect(p.delayFor('ecs', 'CreateCluster')).toBe(0);
   });
 
+  it('the buckets keep a monotonic clock: a wall clock that stands still (or jumps back) holds no call', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-01T12:00:00Z'), toFake: ['Date'] });
+    try {
+      const b = new TokenBucket({ capacity: 2, perSecond: 100 });
+      let sent = 0;
+      await Promise.all(Array.from({ length: 4 }, () => b.acquire().then(() => { sent += 1; })));
+      expect(sent).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a process that stalls wakes to the tokens the stall refilled, not to every call whose turn came meanwhile', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      // AWS's bucket: 4, refilled 40 a second; ours holds one less.
-      const b = new TokenBucket({ capacity: 4, perSecond: 40 });
+      // AWS's bucket: 4, refilled 40 a second; ours holds one less. Its clock here is the faked Date (the
+      // monotonic one it keeps by default cannot be moved without running timers).
+      const b = new TokenBucket({ capacity: 4, perSecond: 40 }, () => Date.now());
       let sent = 0;
       for (let i = 0; i < 12; i++) void b.acquire().then(() => { sent += 1; });
       await vi.advanceTimersByTimeAsync(0);
