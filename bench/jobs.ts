@@ -5,21 +5,17 @@
  *     the longest dependency chain (each node costed at its step's duration in a run without throttling
  *     or pacing), and for each bucket its calls beyond the burst divided by its refill rate; target
  *     <= 1.3x, no failed step;
- *   - no-op `up` and `plan`: mutating calls (target 0), calls per resource (target <= 1.2), wall (< 3 s);
+ *   - no-op `up` and `plan`: mutating calls (target 0), calls per resource (target <= 1.1), sequential round trips, wall (< 3 s);
  *   - `status`: calls for 1 job and for 50 (target: at most 3 more per job), wall (< 2 s);
  *   - peak RSS of the real CLI (the built dist/, in its own process) running `up` of the 50 jobs against
  *     the fake served over HTTP (target < 200 MB).
  * Run: npm run build && npm run bench:jobs   (options: JOBS=50 LATENCY_MS=50 PENDING_MS=3000 SKIP_RSS=1)
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { createFakeAws, type FakeAws } from '../test/fake-aws/index.js';
-import { serveFake } from '../test/fake-aws/http.js';
+import { rmSync } from 'node:fs';
+import { createFakeAws, sequentialRoundTrips, type FakeAws } from '../test/fake-aws/index.js';
+import { runCli, served, stackDir } from '../test/helpers/http-cli.js';
+import { jobsConfig } from '../test/helpers/ctx.js';
 import { scratch, upOn, type Scratch } from '../test/helpers/stack.js';
-import { DEFAULT_CONFIG_PATH, ROOT } from '../test/helpers/ctx.js';
 import { buildGraph, criticalPath } from '../src/engine/graph.js';
 import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { loadConfig } from '../src/config/load.js';
@@ -32,18 +28,6 @@ import { defaultBucketName } from '../src/config/schema.js';
 const JOBS = Number(process.env.JOBS ?? 50);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
 const PENDING_MS = Number(process.env.PENDING_MS ?? 3000);
-
-/** The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time. */
-export function jobsConfig(n: number): string {
-  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
-  const jobs = Array.from({ length: n }, (_, i) => {
-    const name = `job-${String(i + 1).padStart(2, '0')}`;
-    return i % 5 === 4
-      ? `  ${name}:\n    schedule: { expression: 'cron(${i % 60} 2 * * ? *)', timezone: Asia/Tokyo }\n`
-      : `  ${name}:\n    schedule: { expression: 'cron(${i % 60} * * * ? *)' }\n`;
-  });
-  return `${base}\njobs:\n${jobs.join('')}`;
-}
 
 function fakeAws(throttled: boolean): FakeAws {
   const fake = createFakeAws();
@@ -96,7 +80,7 @@ for (const what of ['up', 'plan'] as const) {
   const ms = performance.now() - t;
   // STS (who am I) and the preflight (zones, endpoint services) are per command, not per resource: counted anyway.
   const calls = fake.core.count();
-  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.20), ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000); image check: ${fake.core.count({ op: 'DescribeImages' })} DescribeImages for ${JOBS} jobs sharing one repository (target 1)`);
+  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.10), ${sequentialRoundTrips(fake.core.calls)} sequential round trips, ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000); image check: ${fake.core.count({ op: 'DescribeImages' })} DescribeImages for ${JOBS} jobs sharing one repository (target 1)`);
 }
 
 // 4. status: 1 job, then the 50.
@@ -116,41 +100,13 @@ one.uninstall();
 const perJob = (many.calls - single.calls) / (JOBS - 1);
 console.log(`status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} calls: ${perJob.toFixed(2)} more per job (target <= 3), wall ${r(many.ms)} ms (target < 2000)`);
 
-// 5. Peak RSS of the real CLI running `up` of the jobs in its own process.
+// 5. Peak RSS of the real CLI running `up` of the jobs in its own process, over HTTP (bench/http-cli.ts).
 if (!process.env.SKIP_RSS) {
-  const dir = mkdtempSync(join(tmpdir(), 'batchctl-rss-'));
-  // The fake's client side (test/fake-aws/remote-preload.mjs), bundled into node_modules so that its
-  // imports resolve to the repository's packages; the AWS SDK stays external: the CLI's dist/ loads the same one.
-  const cache = join(ROOT, 'node_modules', '.cache', 'batchctl-bench');
-  mkdirSync(cache, { recursive: true });
-  const preload = join(cache, 'remote-preload.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'test/fake-aws/remote-preload.mjs')], bundle: true, format: 'esm', platform: 'node', outfile: preload,
-    external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'warning',
-  });
-  const served = createFakeAws({ install: false });
-  served.core.latencyMs = LATENCY_MS;
-  served.ec2.endpointPendingMs = PENDING_MS;
-  served.core.enableThrottling();
-  const server = await serveFake(served);
-  writeFileSync(join(dir, 'batch.config.yaml'), text);
-  const t = performance.now();
-  // GNU time's %M: the process's peak resident set, in KB.
-  // Not spawnSync: the fake it talks to is served from this process's event loop.
-  const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, '--import', preload, join(ROOT, 'bin/batchctl'), '-c', join(dir, 'batch.config.yaml'), 'up', '--yes'], {
-      env: { ...process.env, FAKE_AWS_URL: server.url }, cwd: dir,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d; });
-    p.stderr.on('data', (d: Buffer) => { stderr += d; });
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-  const ms = performance.now() - t;
-  await server.close();
+  const s = await served({ latencyMs: LATENCY_MS, pendingMs: PENDING_MS, throttling: true });
+  const { dir, config } = stackDir(text);
+  const run = await runCli(s, config, ['up', '--yes'], { rss: true, allowFailure: true });
+  await s.close();
   rmSync(dir, { recursive: true, force: true });
-  const kb = Number(/maxrss=(\d+)/.exec(child.stderr)?.[1]);
-  const done = /Done: .*/.exec(child.stdout)?.[0] ?? child.stderr.split('\n').slice(-5).join(' | ');
-  console.log(`real CLI up of ${JOBS} jobs in its own process: exit ${child.status}, peak RSS ${(kb / 1024).toFixed(1)} MB (target < 200), wall ${r(ms)} ms; ${done}`);
+  const done = /Done: .*/.exec(run.stdout)?.[0] ?? run.stderr.split('\n').slice(-5).join(' | ');
+  console.log(`real CLI up of ${JOBS} jobs in its own process: exit ${run.status}, peak RSS ${((run.maxRssKb ?? NaN) / 1024).toFixed(1)} MB (target < 200), wall ${r(run.wallMs)} ms, ${run.calls.length} calls, ${run.roundTrips} sequential round trips; ${done}`);
 }

@@ -131,6 +131,15 @@ export const MAX_ATTEMPTS_LIMIT = 20;
  */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * Connections each client may hold open to its service. The SDK's Node handler keeps connections alive
+ * and allows 50 per client by default (@smithy/node-http-handler); a walk runs up to 64 steps at once (the
+ * engine's default parallelism) and a step's look may send two reads together, so with 50 the reads of a
+ * 50-job stack queued for a socket, one wave of round trips after another. Connections are kept alive
+ * (reused across calls), so the TLS handshakes are paid once per socket.
+ */
+export const SOCKETS_PER_CLIENT = 128;
+
 const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown>> = {
   ec2: async () => (await import('./sdk/ec2.js')).EC2Client,
   ecs: async () => (await import('./sdk/ecs.js')).ECSClient,
@@ -193,7 +202,7 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
   };
   if (opts.profile) config.profile = opts.profile;
   const handler = config.requestHandler as HandlerOptions;
-  if (handler.httpsAgent) {
+  if (handler.httpsAgent instanceof RoutingHttpsAgent) {
     // The credential chain builds clients of its own (SSO, SSO OIDC, STS for a role): they must take the
     // same route. STS inherits the parent client's handler, SSO and SSO OIDC only what clientConfig says.
     config.credentialDefaultProvider = (init: { clientConfig?: object } & Record<string, unknown>) =>
@@ -214,21 +223,25 @@ export function clientConfig(service: ServiceName, opts: ClientOptions, env: Nod
 
 interface HandlerOptions {
   connectionTimeout: number;
-  httpAgent?: RoutingHttpAgent;
-  httpsAgent?: RoutingHttpsAgent;
+  httpAgent: RoutingHttpAgent | AgentSettings;
+  httpsAgent: RoutingHttpsAgent | AgentSettings;
+}
+
+interface AgentSettings {
+  keepAlive: boolean;
+  maxSockets: number;
 }
 
 /**
- * The SDK's request handler options: its own agents when no proxy and no CA bundle is set (nothing
- * changes for most users), else agents that route each request (proxy or not, per NO_PROXY) and trust
- * the bundle. Keep-alive and 50 sockets per host, as the SDK's own agents.
+ * The SDK's request handler options: its own agents, with these settings, when no proxy and no CA bundle
+ * is set (the handler builds them), else agents that route each request (proxy or not, per NO_PROXY) and
+ * trust the bundle. Either way: keep-alive, SOCKETS_PER_CLIENT sockets per host.
  */
 function requestHandlerOptions(net: NetworkSettings): HandlerOptions {
+  const agent: AgentSettings = { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT };
   const base = { connectionTimeout: CONNECT_TIMEOUT_MS };
-  if (!net.proxy && !net.ca) return base;
+  if (!net.proxy && !net.ca) return { ...base, httpAgent: { ...agent }, httpsAgent: { ...agent } };
   const routing = { env: net.proxy, ca: net.ca?.pem };
-  // The SDK's own agent settings (@smithy/node-http-handler): keep-alive, 50 sockets per host.
-  const agent = { keepAlive: true, maxSockets: 50 };
   return { ...base, httpAgent: new RoutingHttpAgent(routing, agent), httpsAgent: new RoutingHttpsAgent(routing, agent) };
 }
 

@@ -64,6 +64,12 @@ export const AWS_RATES: Record<string, ServiceRates> = {
 const READ = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test|StartLiveTail)/;
 
 /**
+ * The buckets' clock: monotonic (performance.now), as a token bucket's refill is a duration. The wall
+ * clock can jump (a time sync, a test's frozen Date) and would hold every queued call, or free a burst.
+ */
+const monotonic = (): number => performance.now();
+
+/**
  * A token bucket that queues: a call that finds no token reserves the next one and waits for it, so
  * callers go out in order, exactly as fast as the bucket refills. It holds one token less than AWS's:
  * a call reaches AWS a little after it leaves here, and AWS's full bucket stops filling from then, so a
@@ -74,7 +80,7 @@ export class TokenBucket {
   private last: number;
   private readonly capacity: number;
 
-  constructor(readonly rate: BucketRate, private readonly now: () => number = Date.now) {
+  constructor(readonly rate: BucketRate, private readonly now: () => number = monotonic) {
     this.capacity = Math.max(1, rate.capacity - 1);
     this.tokens = this.capacity;
     this.last = now();
@@ -82,11 +88,45 @@ export class TokenBucket {
 
   /** Milliseconds until the token just taken is there (0: at once). */
   take(): number {
+    this.refill();
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate.perSecond) * 1000);
+  }
+
+  private waiting: (() => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Resolves when the caller may send, in arrival order. The token is taken when the call goes, not when
+   * it queues: a process that stalls (a long garbage collection, a busy machine) wakes to as many tokens
+   * as the time that passed refilled, as AWS's bucket does, instead of sending every call whose turn came
+   * during the stall at once.
+   */
+  acquire(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.release();
+    });
+  }
+
+  private release(): void {
+    if (this.timer) return;
+    this.refill();
+    while (this.waiting.length && this.tokens >= 1) {
+      this.tokens -= 1;
+      this.waiting.shift()!();
+    }
+    if (!this.waiting.length) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.release();
+    }, Math.max(1, Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000)));
+  }
+
+  private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate.perSecond);
     this.last = t;
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate.perSecond) * 1000);
   }
 }
 
@@ -94,17 +134,26 @@ export class TokenBucket {
 export class Pacer {
   private buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = Date.now) {}
+  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = monotonic) {}
 
   /** The wait (ms) before `op` of `service` may be sent; reads and unknown services never wait. */
   delayFor(service: string, op: string): number {
+    return this.bucketFor(service, op)?.take() ?? 0;
+  }
+
+  /** Resolves when `op` of `service` may be sent (TokenBucket.acquire); reads and unknown services go at once. */
+  async acquire(service: string, op: string): Promise<void> {
+    await this.bucketFor(service, op)?.acquire();
+  }
+
+  private bucketFor(service: string, op: string): TokenBucket | undefined {
     const rates = this.rates[service];
-    if (!rates || READ.test(op)) return 0;
+    if (!rates || READ.test(op)) return undefined;
     const b = rates.buckets?.find((x) => x.ops.test(op));
     const key = `${service}/${b?.name ?? 'default'}`;
     let bucket = this.buckets.get(key);
     if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(b?.rate ?? rates.default, this.now)));
-    return bucket.take();
+    return bucket;
   }
 }
 
@@ -120,8 +169,7 @@ export function paced<C extends { send: (...args: any[]) => Promise<unknown> }>(
         return typeof v === 'function' ? v.bind(target) : v;
       }
       return async (command: { constructor: { name: string } }, ...rest: unknown[]) => {
-        const wait = pacer.delayFor(service, command.constructor.name.replace(/Command$/, ''));
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await pacer.acquire(service, command.constructor.name.replace(/Command$/, ''));
         return target.send(command, ...rest);
       };
     },

@@ -25,6 +25,8 @@ export interface ContextOptions {
   previousTagKeys?: readonly string[];
   /** What the walk found of each node so far (see Ctx.assessed). */
   assessed?: Map<string, Found | null>;
+  /** The node this step's node was created with (see Ctx.createdWith). */
+  createdWith?: string;
   /** Where `intend` writes (the engine's state, during `up`). */
   intend?: (record: ResourceRecord) => Promise<void>;
   /** A walk's shared reads (see Ctx.memo); none: every read runs. */
@@ -53,6 +55,7 @@ export function buildContext(opts: ContextOptions): Ctx {
     baseTags: { ...opts.config.tags, [TAG_STACK]: opts.config.stack },
     tagKeys: new Set([TAG_STACK, TAG_LOGICAL, ...Object.keys(opts.config.tags), ...(opts.previousTagKeys ?? [])]),
     assessed: (key) => opts.assessed?.get(key),
+    ...(opts.createdWith ? { createdWith: opts.createdWith } : {}),
     intend: async (record) => opts.intend?.(record),
     memo<T>(key: string, read: () => Promise<T>): Promise<T> {
       const memo = opts.memo;

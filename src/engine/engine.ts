@@ -8,13 +8,13 @@ import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
 import { AwsStepError, MissingRecord, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
 import { ExternalMissing, NotOurs, ReplacementRefused, StepsFailed } from './errors.js';
-import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
+import { buildGraph, chainHeights, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
 import { runSteps, walkKeys, type StepEvent } from './steps.js';
 import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
 import { countActions, type Reporter, type ResourceAction, type ResourceEvent, type RunResult } from './reporter.js';
 import type { StateStore } from '../state/state.js';
-import { describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
+import { describeOwner, type Ctx, type FieldChange, type Found, type NodeSpec, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -99,14 +99,16 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     throw new StepsFailed(result(failures));
   }
 
-  // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment
-  // (no second read); the others are looked at again, with their dependencies' new records.
+  // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment.
+  // The others are judged again with their dependencies' new records, on what the assessment saw of them:
+  // nothing can have changed it since (the lock keeps other runs out; a child of a resource created in
+  // this run cannot exist). Only a node whose first look could not run is looked up now.
   env.state.setTagKeys([...previousTagKeys, ...Object.keys(env.config.tags)]);
   const actions = new Map<string, ResourceAction>();
   const duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[] = [];
-  const ctxFor = (key: string) => buildContext({
+  const ctxFor = (key: string, createdWith?: string) => buildContext({
     config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed,
+    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed, createdWith,
     intend: async (record) => {
       env.state.put(key, record);
       await env.state.save();
@@ -114,12 +116,15 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   });
   const runStep = async (key: string): Promise<StepEvent> => {
     const node = graph.byKey.get(key)!;
-    const ctx = ctxFor(key);
     const prior = assessment.entries.get(key);
+    const seen = assessment.seen.get(key);
+    const ctx = ctxFor(key, seen?.partOf);
     const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
     const a = prior && !prior.partial && settled
       ? prior
-      : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+      : seen
+        ? await judge(node, ctx, seen)
+        : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
     // What only this look showed (the first could not see the node whole: its dependencies did not exist).
     if (a !== prior) for (const note of a.notes ?? []) if (!prior?.notes?.includes(note)) env.reporter.warn(`${key}: ${note}`);
     opts.beforeStep?.(a);
@@ -130,20 +135,22 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     records.set(node.key, record);
     env.state.put(node.key, record);
     await env.state.save();
-    // Missing when the run began, and found as the config wants it once its parent was made: AWS created
-    // it with the parent (S3 encrypts and blocks public access on every new bucket). This run created it,
-    // as the plan said it would: counted so, so plan, up and down count the same resources the same way.
+    // Missing when the run began, and found as the config wants it when its step looked again: AWS made it
+    // with its parent, in this run. This run created it, as the plan said it would: counted so, so plan, up
+    // and down count the same resources the same way.
     const reported = action === 'unchanged' && prior?.action === 'create' && !prior.found ? 'created' : action;
     return { action: reported, id: record.id, arn: record.arn, changes };
   };
 
   // Everything that never ran is reported: dependants of a failure, or steps not started after it.
+  const height = chainHeights(graph);
   const { failures } = await runSteps({
     keys: graph.nodes.map((n) => n.key),
     prereqs: (k) => graph.byKey.get(k)!.spec.deps,
     parallel,
     subject: (k) => graph.byKey.get(k)!.kind,
     run: runStep,
+    priority: (k) => height.get(k) ?? 0,
     notStarted: (blockedBy) => (blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure'),
     reporter: env.reporter, clock, emit,
   });
@@ -279,6 +286,18 @@ export interface Assessment {
 }
 
 /**
+ * What looking a node up found, final for the run: its Found (undefined when it does not exist), with the
+ * notes and the state record ignored on the way. `partOf`: not looked up, because the node it lives in does
+ * not exist.
+ */
+export interface Seen {
+  found?: Found;
+  notes: string[];
+  ignoredRecord: boolean;
+  partOf?: string;
+}
+
+/**
  * Find a node and diff it against the config. A state record naming a resource that is not ours is
  * noted and ignored (the node is looked up by its tags or name instead). Throws NotOurs for a resource
  * that is not ours under the node's own name. With `tolerateMissingDeps` (plan, `up`'s first pass), a
@@ -291,14 +310,40 @@ export async function assess(
   stack: string,
   tolerateMissingDeps = false,
 ): Promise<Assessment> {
+  return (await assessSeeing(node, ctx, recorded, stack, tolerateMissingDeps)).assessment;
+}
+
+/**
+ * `assess`, and what was seen when the look is final: undefined for the user's resources (never judged)
+ * and for a node whose look could not run yet (a dependency it needs to be found by does not exist).
+ * With `absentParent`, the node is not looked up: it lives in that node, which does not exist.
+ */
+async function assessSeeing(
+  node: GraphNode, ctx: Ctx, recorded: ResourceRecord | undefined, stack: string, tolerateMissingDeps: boolean, absentParent?: string,
+): Promise<{ assessment: Assessment; seen?: Seen }> {
   const { kind, spec } = node;
-  const base = { key: node.key, label: kind.label, kind: kind.kind };
   if (kind.external) {
     // Yours: found or refused, never diffed, created or claimed (it carries no tag of ours).
     const found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
     if (!found) throw new ExternalMissing(node.key, kind.label);
-    return { ...base, action: 'unchanged', found, desired: found.observed, changes: [], external: true };
+    return { assessment: { key: node.key, label: kind.label, kind: kind.kind, action: 'unchanged', found, desired: found.observed, changes: [], external: true } };
   }
+  let seen: Seen;
+  try {
+    seen = absentParent ? { notes: [], ignoredRecord: false, partOf: absentParent } : await look(node, ctx, recorded, stack);
+  } catch (err) {
+    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) {
+      const { notes = [], ignoredRecord = false } = err as { notes?: string[]; ignoredRecord?: boolean };
+      return { assessment: { key: node.key, label: kind.label, kind: kind.kind, action: 'create', changes: [], partial: true, notes, ignoredRecord } };
+    }
+    throw err;
+  }
+  return { assessment: await judge(node, ctx, seen, tolerateMissingDeps), seen };
+}
+
+/** Look a node up: its find, again without the state's record when that names a resource not ours. */
+async function look(node: GraphNode, ctx: Ctx, recorded: ResourceRecord | undefined, stack: string): Promise<Seen> {
+  const { kind, spec } = node;
   const notes: string[] = [];
   let ignoredRecord = false;
   let found: Found | undefined;
@@ -310,17 +355,23 @@ export async function assess(
       found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
     }
   } catch (err) {
-    if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) {
-      return { ...base, action: 'create', changes: [], partial: true, notes, ignoredRecord };
-    }
-    throw err;
+    throw Object.assign(err as object, { notes, ignoredRecord });
   }
   if (found && !found.owned) throw new NotOurs(node.key, kind.label, found, stack, notes, ignoredRecord);
   if (found?.duplicates?.length) {
     const ids = found.duplicates.map((d) => d.id).join(', ');
     notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
   }
-  const more = { notes, ignoredRecord };
+  return { found, notes, ignoredRecord };
+}
+
+/** Diff what was seen of a node against the config (its desired settings, read through its dependencies' records). */
+export async function judge(node: GraphNode, ctx: Ctx, seen: Seen, tolerateMissingDeps = false): Promise<Assessment> {
+  const { kind, spec } = node;
+  const { found } = seen;
+  const base = { key: node.key, label: kind.label, kind: kind.kind };
+  const notes = [...seen.notes];
+  const more = { notes, ignoredRecord: seen.ignoredRecord };
   let desired: unknown;
   try {
     desired = await kind.desired(ctx, spec, found);
@@ -351,6 +402,8 @@ export interface GraphAssessment {
   assessed: Map<string, Found | null>;
   /** Keys whose state record names a resource that is not ours. */
   ignored: Set<string>;
+  /** What was seen of each node whose look is final, for `up`'s second pass: it judges again, never looks again. */
+  seen: Map<string, Seen>;
   /** The walk's shared reads (stack-wide listings), for `down`'s orphan sweep. */
   memo: Map<string, Promise<unknown>>;
 }
@@ -365,19 +418,35 @@ export async function assessGraph(
   graph: Graph,
   opts: { records: Map<string, ResourceRecord>; runId: string; parallel: number; clock: Clock; previousTagKeys: readonly string[] },
 ): Promise<GraphAssessment> {
-  const out: GraphAssessment = { entries: new Map(), errors: new Map(), assessed: new Map(), ignored: new Set(), memo: new Map() };
+  const out: GraphAssessment = { entries: new Map(), errors: new Map(), assessed: new Map(), ignored: new Set(), seen: new Map(), memo: new Map() };
+  const contextFor = (key: string) => buildContext({
+    config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, clock: opts.clock,
+    runId: opts.runId, records: opts.records, stepKey: key, previousTagKeys: opts.previousTagKeys, assessed: out.assessed, memo: out.memo,
+  });
+  // The reads nodes share go out together, first: the stack-wide Describe of each EC2 type, the account's
+  // roles, the settings of recorded parents. Each node's find then takes its answer from the walk's memo.
+  const byKind = new Map<ResourceKind, NodeSpec[]>();
+  for (const n of graph.nodes) byKind.set(n.kind, [...(byKind.get(n.kind) ?? []), n.spec]);
+  for (const [kind, specs] of byKind) {
+    try {
+      kind.prefetch?.(contextFor(''), specs);
+    } catch {
+      // A read that cannot even start is the find's to report.
+    }
+  }
+  // A node whose container was found missing (or was not looked up itself) cannot exist either.
+  const absent = (key: string) => out.entries.get(key)?.action === 'create';
   await walkKeys(
     graph.nodes.map((n) => n.key),
     (k) => graph.byKey.get(k)!.spec.deps,
     opts.parallel,
     async (key) => {
       const node = graph.byKey.get(key)!;
-      const ctx = buildContext({
-        config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, clock: opts.clock,
-        runId: opts.runId, records: opts.records, stepKey: key, previousTagKeys: opts.previousTagKeys, assessed: out.assessed, memo: out.memo,
-      });
+      const ctx = contextFor(key);
       try {
-        const a = await assess(node, ctx, env.state.get(key), env.config.stack, true);
+        const parent = node.spec.partOf?.find(absent);
+        const { assessment: a, seen } = await assessSeeing(node, ctx, env.state.get(key), env.config.stack, true, parent);
+        if (seen) out.seen.set(key, seen);
         if (a.ignoredRecord) out.ignored.add(key);
         if (a.found) opts.records.set(key, a.found.record);
         else opts.records.delete(key);

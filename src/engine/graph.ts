@@ -49,6 +49,7 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
       }
       dependants.get(d)!.push(n.key);
     }
+    for (const p of n.spec.partOf ?? []) if (!n.spec.deps.includes(p)) throw new Error(`internal: ${n.key} is part of ${p}, which is not a dependency`);
   }
   // Kahn's algorithm, keeping declaration order among ready nodes so output is stable.
   const indegree = new Map([...byKey.values()].map((n) => [n.key, n.spec.deps.length]));
@@ -75,10 +76,27 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
  */
 export function subgraph(graph: Graph, keep: (n: GraphNode) => boolean): Graph {
   const kept = new Set(graph.nodes.filter(keep).map((n) => n.key));
-  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({ ...n, spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)) } }));
+  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({
+    ...n,
+    spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)), ...(n.spec.partOf ? { partOf: n.spec.partOf.filter((d) => kept.has(d)) } : {}) },
+  }));
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const dependants = new Map<string, string[]>(nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]));
   return { nodes, byKey, dependants };
+}
+
+/**
+ * Each node's longest chain of dependants (0: nothing depends on it): which ready step `up` starts first
+ * when more are ready than it may run at once. Writes queue for AWS's throttling buckets while holding a
+ * step: started in graph order, the 100 IAM policies of 50 jobs held the steps the task definitions
+ * (which wait for the roles, and for a bucket of their own) needed, and those came last.
+ */
+export function chainHeights(graph: Graph): Map<string, number> {
+  const height = new Map<string, number>();
+  for (const n of [...graph.nodes].reverse()) {
+    height.set(n.key, Math.max(-1, ...graph.dependants.get(n.key)!.map((d) => height.get(d)!)) + 1);
+  }
+  return height;
 }
 
 /**

@@ -128,8 +128,13 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
   const wanted: ServiceName[] = needsSsm
     ? (services.includes('ssm') ? services : [...services, 'ssm'])
     : services.filter((s) => s !== 'ssm');
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, wanted);
-  const who = await awsStep('checking who you are (your AWS credentials)', () => callerIdentity(aws));
+  const clientOptions = { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer };
+  // Who we are is asked as soon as STS's client is loaded: the other clients load (EC2's alone is a few
+  // hundred milliseconds of compiling) while that first call is on the wire.
+  const loading = createAwsClients(clientOptions, wanted);
+  loading.catch(() => {});
+  const who = await awsStep('checking who you are (your AWS credentials)', async () => callerIdentity(wanted.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading));
+  const aws = await loading;
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);
   // The lock first: the state is read, and the legacy file moved, only by the run that holds it.

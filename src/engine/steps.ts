@@ -27,6 +27,7 @@ export async function walkKeys(
   parallel: number,
   step: (key: string) => Promise<void>,
   onFailure?: (key: string, error: Error) => void,
+  priority?: (key: string) => number,
 ): Promise<WalkOutcome> {
   const done = new Set<string>();
   const failed = new Set<string>();
@@ -40,9 +41,12 @@ export async function walkKeys(
   await new Promise<void>((resolveAll) => {
     const pump = () => {
       if (!stopping) {
-        for (const key of keys) {
-          if (running.size >= Math.max(1, parallel)) break;
-          if (done.has(key) || running.has(key) || failed.has(key) || waitsFor(key).size > 0) continue;
+        let ready = keys.filter((k) => !done.has(k) && !running.has(k) && !failed.has(k) && waitsFor(k).size === 0);
+        const free = Math.max(1, parallel) - running.size;
+        // More ready than may run: the longest chain of dependants first (a step at the head of a long
+        // chain held back by short ones lengthens the whole walk).
+        if (priority && ready.length > free) ready = [...ready].sort((a, b) => priority(b) - priority(a));
+        for (const key of ready.slice(0, Math.max(0, free))) {
           running.add(key);
           step(key).then(
             () => {
@@ -114,6 +118,8 @@ export interface StepWalk {
   run: (key: string) => Promise<StepEvent | undefined>;
   /** How a step never started reads: waiting for `blockedBy` (not done), or for nothing (the walk stopped). */
   notStarted: (blockedBy: string[]) => string;
+  /** When more steps are ready than may run: the higher first (ready steps otherwise start in `keys` order). */
+  priority?: (key: string) => number;
   reporter: Pick<Reporter, 'stepStarted'>;
   clock: Pick<Clock, 'now'>;
   emit: (e: ResourceEvent) => void;
@@ -147,6 +153,7 @@ export async function runSteps(w: StepWalk): Promise<StepsOutcome> {
       if (e) report(key, e, w.clock.now() - t0);
     },
     (key, error) => report(key, { action: 'failed', message: error.message }),
+    w.priority,
   );
   const causes = failedPrerequisites(outcome);
   for (const { key, blockedBy } of outcome.notStarted) {

@@ -19,6 +19,12 @@ export interface NodeSpec<P = unknown> {
   deps: string[];
   /** Kind-specific parameters taken from the config (e.g. the subnet's AZ and CIDR). */
   params: P;
+  /**
+   * The dependencies this resource lives in and cannot exist without (a subnet's VPC, an inline policy's
+   * role, a bucket setting's bucket, a target's rule). When one of them does not exist, neither does this
+   * one: it is not looked up, and once they are created it is created without a second look.
+   */
+  partOf?: string[];
 }
 
 /** One differing setting, as `plan` shows it and `update` applies it. */
@@ -104,6 +110,12 @@ export interface Ctx {
    * ownership without reading its tags again.
    */
   assessed(key: string): Found | null | undefined;
+  /**
+   * During `up`'s step of a node that was not looked up because a node it is part of (NodeSpec.partOf) did
+   * not exist when the walk began: that node's key. It was created in this run, so this one starts as AWS
+   * makes it with a new one (a new bucket blocks public access and encrypts with SSE-S3).
+   */
+  createdWith?: string;
   /**
    * Record in the state, before a create call, what is about to be created (intended name, time), so a
    * crash between the create and the tagging leaves a trace the next run can prove ownership with. A
@@ -198,6 +210,13 @@ export interface ResourceKind<D = any, P = any> {
    * tagged orphans that the state file does not know (a crashed run, a config that changed).
    */
   list?(ctx: Ctx): Promise<{ key: string; record: ResourceRecord }[]>;
+  /**
+   * Start, when a walk starts, the reads this kind's finds share through `ctx.memo` (the stack-wide EC2
+   * Describe of its type, the account's roles, a recorded parent's settings), so they all go out in the
+   * walk's first round instead of each waiting for its node's dependencies. Reads only; nothing awaits
+   * them here, and a failed one is forgotten (the find asks again and reports its own error).
+   */
+  prefetch?(ctx: Ctx, nodes: NodeSpec<P>[]): void;
   /**
    * What a saved plan keeps of a found resource, to tell when it is applied whether the resource moved
    * (engine/saved-plan.ts). Default: its record and observed settings. A kind overrides it to leave out

@@ -245,7 +245,8 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // private-endpoints the endpoints' group, or the internet gateway and its route.
     {
       sid: 'Ec2Ours', commands: REMOVERS, resources: ec2Any, condition: ours,
-      actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSecurityGroup',
+      // The endpoint group's rule is revoked before the task group it names can go.
+      actions: ['ec2:DeleteVpcEndpoints', 'ec2:DeleteSecurityGroup', 'ec2:RevokeSecurityGroupIngress',
         ...(ownsNetwork ? ['ec2:DeleteSubnet', 'ec2:DisassociateRouteTable', 'ec2:DeleteRoute', 'ec2:DetachInternetGateway', 'ec2:DeleteInternetGateway'] : [])],
     },
     ...(ownsNetwork ? [{ sid: 'Ec2Ours', commands: DOWN, resources: ec2Any, condition: ours, actions: ['ec2:DeleteRouteTable', 'ec2:DeleteVpc'] }] : []),
@@ -262,7 +263,10 @@ export function operatorGrants(t: PolicyTarget, patterns = false): Grant[] {
     // network interfaces), which carry no tag of ours; nothing else of yours is ever named.
     ...(ownsNetwork ? [] : yourNetworkGrants(c, arn)),
     // IAM
-    // Inline policies are listed too: one on our role that is not batchctl's was added behind its back.
+    // The stack's roles and their policies in one read (resources/lib/iam-roles.ts); the API takes no resource.
+    // Where the account refuses it (an organization's SCP), each role is read on its own; its inline
+    // policies are listed too: one on our role that is not batchctl's was added behind its back.
+    { sid: 'IamAccountRoles', commands: DISCOVER, resources: ['*'], actions: ['iam:GetAccountAuthorizationDetails'] },
     { sid: 'IamRoles', commands: DISCOVER, resources: roles, actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'] },
     {
       sid: 'IamRoles', commands: UP, resources: roles,

@@ -5,7 +5,7 @@
 import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
 import type { Ctx, FieldChange } from '../engine/types.js';
 import { K, jobKey } from './keys.js';
-import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
+import { privateServiceKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
 import { familyArnOf } from './policies.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
@@ -68,7 +68,7 @@ export function ecsTargetNetwork(ctx: Ctx): TargetNetworkParams {
 const TARGET_NETWORK: Record<NetworkMode, { deps(config: StackConfig): string[]; params(ctx: Ctx): TargetNetworkParams }> = {
   'private-endpoints': {
     deps: (config) => [
-      ...taskSubnetKeys(config), ...taskGroupKeys(config), ...interfaceEndpointKeys(config),
+      ...taskSubnetKeys(config), ...taskGroupKeys(config), ...privateServiceKeys(config),
       ...(config.network.s3Gateway ? [K.gatewayEndpoint] : []),
     ],
     params: (ctx) => ({ subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: 'DISABLED' }),
@@ -79,7 +79,7 @@ const TARGET_NETWORK: Record<NetworkMode, { deps(config: StackConfig): string[];
     params: (ctx) => ({ subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: 'ENABLED' }),
   },
   existing: {
-    deps: (config) => [...taskSubnetKeys(config), ...taskGroupKeys(config), ...interfaceEndpointKeys(config)],
+    deps: (config) => [...taskSubnetKeys(config), ...taskGroupKeys(config), ...privateServiceKeys(config)],
     params: (ctx) => ({
       subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: ctx.config.network.assignPublicIp ? 'ENABLED' : 'DISABLED',
     }),

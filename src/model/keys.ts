@@ -9,10 +9,14 @@ export type SgName = 'task' | 'endpoint';
 export const K = {
   repository: 'ecr-repository',
   vpc: 'vpc',
+  /** The VPC's DNS attributes (support and hostnames): what private DNS of the interface endpoints needs. */
+  vpcDns: 'vpc/dns',
   subnet: (group: SubnetGroup, az: string) => `subnet/${group}/${az}`,
   routeTable: 'route-table',
   routeTableAssociation: (az: string) => `route-table-association/${az}`,
   securityGroup: (which: SgName) => `security-group/${which}`,
+  /** The endpoint group's inbound rules: HTTPS from the tasks' groups. */
+  endpointIngress: 'security-group/endpoint/ingress',
   gatewayEndpoint: 'vpc-endpoint/s3',
   interfaceEndpoint: (service: string) => `vpc-endpoint/${service}`,
   bucket: 'bucket',

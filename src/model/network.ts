@@ -58,6 +58,11 @@ export function interfaceEndpointKeys(config: StackConfig): string[] {
   return config.network.interfaceEndpoints.map((s) => K.interfaceEndpoint(s));
 }
 
+/** What a task needs to reach AWS's services without a NAT: the interface endpoints and the HTTPS rule into them. */
+export function privateServiceKeys(config: StackConfig): string[] {
+  return config.network.interfaceEndpoints.length ? [...interfaceEndpointKeys(config), K.endpointIngress] : [];
+}
+
 /**
  * The AZs the interface endpoints are billed in: the endpoint subnets' (or, in `existing`, one per
  * subnet of yours: their AZs are not known without asking AWS, so distinct AZs are assumed).

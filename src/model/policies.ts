@@ -130,9 +130,15 @@ export function roleNameOf(ctx: Ctx, r: RoleName, job?: string): string {
   return { task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName, states: iam.stateMachineRoleName }[r];
 }
 
-/** The ECR repository ARN: the dependency's record when it has one, else derived from the config. */
+/**
+ * ARNs a policy names are derived from the config when the resource's record is not known (IAM accepts a
+ * policy naming what does not exist yet): a policy need not wait for what it grants access to. The secret
+ * is the exception: its ARN ends in a suffix AWS draws at creation.
+ */
+
+/** The ECR repository ARN: its record's when it has one, else derived from the config. */
 export function repositoryArn(ctx: Ctx): string {
-  return ctx.record(K.repository).arn ?? arn(ctx, 'ecr', `repository/${ctx.config.repository.name}`);
+  return ctx.maybeRecord(K.repository)?.arn ?? arn(ctx, 'ecr', `repository/${ctx.config.repository.name}`);
 }
 
 /** The repository URI (`<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>`). */
@@ -148,8 +154,8 @@ export function repositoryUri(ctx: Ctx): string {
  * group-level actions and `log-group:<name>:log-stream:*` for PutLogEvents/CreateLogStream.
  */
 export function logGroupArn(ctx: Ctx): string {
-  const rec = ctx.record(K.logGroup);
-  return rec.arn?.replace(/:\*$/, '') ?? arn(ctx, 'logs', `log-group:${rec.id}`);
+  const rec = ctx.maybeRecord(K.logGroup);
+  return rec?.arn?.replace(/:\*$/, '') ?? arn(ctx, 'logs', `log-group:${rec?.id ?? ctx.config.logs.group}`);
 }
 
 /** The secret's full ARN. It ends in a random 6-character suffix AWS adds, so it must come from the record. */
@@ -162,8 +168,8 @@ export function secretArn(ctx: Ctx): string {
 
 /** The bucket ARN (S3 ARNs carry neither region nor account). */
 export function bucketArn(ctx: Ctx): string {
-  const rec = ctx.record(K.bucket);
-  return rec.arn ?? `arn:${ctx.partition}:s3:::${rec.id}`;
+  const rec = ctx.maybeRecord(K.bucket);
+  return rec?.arn ?? `arn:${ctx.partition}:s3:::${rec?.id ?? ctx.config.bucket.name}`;
 }
 
 // ---- The documents ---------------------------------------------------------------------------------
@@ -238,8 +244,7 @@ export function taskPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
  * a job's schedule can start that job only, and adding a job never rewrites another job's role.
  */
 export function eventsPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
-  const cluster = ctx.record(K.cluster);
-  const clusterArn = cluster.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
+  const clusterArn = ctx.maybeRecord(K.cluster)?.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
   return {
     Version: VERSION,
     Statement: [
@@ -251,8 +256,8 @@ export function eventsPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
       {
         Sid: 'PassRoles', Effect: 'Allow', Action: 'iam:PassRole',
         Resource: [
-          ctx.record(K.role('execution')).arn ?? roleArn(ctx, ctx.config.iam.executionRoleName),
-          ctx.record(jobKey(job, K.role('task'))).arn ?? roleArn(ctx, job.iam.taskRoleName),
+          ctx.maybeRecord(K.role('execution'))?.arn ?? roleArn(ctx, ctx.config.iam.executionRoleName),
+          ctx.maybeRecord(jobKey(job, K.role('task')))?.arn ?? roleArn(ctx, job.iam.taskRoleName),
         ],
         Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       },

@@ -197,8 +197,7 @@ export function stateMachineTrustPolicy(ctx: Ctx): PolicyDocument {
  * relies on (Step Functions creates it in the account the first time, with the state machine's role).
  */
 export function stateMachinePolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
-  const cluster = ctx.record(K.cluster);
-  const clusterArn = cluster.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
+  const clusterArn = ctx.maybeRecord(K.cluster)?.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
   const tasks = arn(ctx, 'ecs', `task/${ctx.config.cluster.name}/*`);
   // What the direct target's role may do: run the family in our cluster, pass its two roles, tag the task.
   const runs = eventsPolicy(ctx, job);

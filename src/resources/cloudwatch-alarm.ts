@@ -139,14 +139,15 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     // PutMetricAlarm replaces every setting (so all are sent) and ignores Tags on an existing alarm.
-    if (changes.some((c) => c.field !== 'tags')) await ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id })));
-    if (hasTagChange(changes)) {
-      const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
-      await convergeTags(d.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(set) })),
-        untag: (keys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys: keys })),
-      });
-    }
+    const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
+    // The settings and the tags are independent calls: together.
+    await Promise.all([
+      changes.some((c) => c.field !== 'tags') && ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id }))),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(tags) })),
+        untag: (TagKeys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys })),
+      }),
+    ]);
   },
 
   async ownerOf(ctx, record) {

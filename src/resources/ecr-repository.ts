@@ -34,8 +34,9 @@ const KIND = 'ecr.repository';
 const IMMUTABLE_FIELDS = new Set(['name', 'encryption']);
 const SETTINGS = ['name', 'scanOnPush', 'tagMutability', 'encryption'] as const;
 
-async function tagsOf(ctx: Ctx, repo: Repository): Promise<Record<string, string>> {
-  return tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: repo.repositoryArn }))).tags);
+/** A repository's tags by its ARN, read once per walk. */
+function tagsOf(ctx: Ctx, arn: string | undefined): Promise<Record<string, string>> {
+  return ctx.memo(`ecr:tags:${arn}`, async () => tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags));
 }
 
 async function describe(ctx: Ctx, name: string): Promise<Repository | undefined> {
@@ -71,13 +72,21 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     tags: resourceTags(ctx, node.key),
   }),
 
+  // A recorded repository's tags (by its recorded ARN) go out in the walk's first round, with its lookup.
+  prefetch(ctx, nodes) {
+    for (const n of nodes) {
+      const arn = ctx.maybeRecord(n.key)?.arn;
+      if (arn) tagsOf(ctx, arn).catch(() => undefined);
+    }
+  },
+
   async find(ctx, node, recorded) {
     // The recorded name first, so a renamed repository shows up as a replacement instead of a new one.
+    // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs.
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const repo = await describe(ctx, name);
       if (!repo) continue;
-      // DescribeRepositories carries no tags: one more read, which is also what the tag diff needs.
-      const tags = await tagsOf(ctx, repo);
+      const tags = await tagsOf(ctx, repo.repositoryArn);
       return { record: recordOf(repo), observed: observedOf(repo, managedTags(ctx, tags)), ...ownershipOf(ctx, tags) };
     }
     return undefined;
@@ -100,7 +109,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
       (err) => awsErrorCode(err) === 'RepositoryAlreadyExistsException',
       async () => {
         const repo = await describe(ctx, desired.name);
-        return repo && { ...ownershipOf(ctx, await tagsOf(ctx, repo)), value: recordOf(repo) };
+        return repo && { ...ownershipOf(ctx, await tagsOf(ctx, repo.repositoryArn)), value: recordOf(repo) };
       },
     );
   },
@@ -115,19 +124,17 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   async update(ctx, _node, found, desired, changes) {
     const name = found.record.id;
-    if (hasTagChange(changes)) {
-      await convergeTags(desired.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(set) })),
-        untag: (keys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
-      });
-    }
-    for (const c of changes) {
-      if (c.field === 'scanOnPush') {
-        await ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } }));
-      } else if (c.field === 'tagMutability') {
-        await ctx.aws.ecr.send(new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability }));
-      }
-    }
+    const fields = new Set(changes.map((c) => c.field));
+    // Each setting is its own call, independent of the others: they go together.
+    await Promise.all([
+      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(tags) })),
+        untag: (tagKeys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys })),
+      }),
+      fields.has('scanOnPush')
+        && ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } })),
+      fields.has('tagMutability') && ctx.aws.ecr.send(new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability })),
+    ]);
   },
 
   async contents(ctx, rec) {
@@ -149,7 +156,7 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   async ownerOf(ctx, rec) {
     const repo = await describe(ctx, rec.id);
-    return repo && ownershipOf(ctx, await tagsOf(ctx, repo));
+    return repo && ownershipOf(ctx, await tagsOf(ctx, repo.repositoryArn));
   },
 
   // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.

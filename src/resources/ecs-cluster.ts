@@ -98,7 +98,7 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   async create(ctx, _node, d) {
     // On a name that is INACTIVE (deleted recently), CreateCluster reactivates it: fine, same result.
-    await ctx.aws.ecs.send(
+    const { cluster } = await ctx.aws.ecs.send(
       new CreateClusterCommand({
         clusterName: d.name,
         settings: [{ name: 'containerInsights', value: d.containerInsights }],
@@ -107,7 +107,9 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
         ...(d.capacityProviders ? { capacityProviders: d.capacityProviders } : {}),
       }),
     );
-    const c = await ctx.waitFor(
+    // CreateCluster answers with the cluster, its status and its providers' attachment: only what is not done
+    // yet is polled (a new cluster is usually ACTIVE at once; providers take a moment to attach).
+    const c = cluster?.status === 'ACTIVE' && cluster.clusterArn ? cluster : await ctx.waitFor(
       `ECS cluster ${d.name}`,
       async () => {
         const got = await describe(ctx, d.name);
@@ -115,7 +117,7 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
       },
       { budgetMs: 120_000, intervalMs: 2000 },
     );
-    if (d.capacityProviders) await providersSettled(ctx, d.name, d.name);
+    if (d.capacityProviders && cluster?.attachmentsStatus !== 'UPDATE_COMPLETE') await providersSettled(ctx, d.name, d.name);
     return { kind: 'ecs.cluster', id: d.name, arn: c.clusterArn };
   },
 
@@ -132,26 +134,28 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     const cluster = found.record.arn ?? found.record.id;
-    if (changes.some((c) => c.field === 'containerInsights')) {
-      await ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] }));
-    }
-    const providers = changes.find((c) => c.field === 'capacityProviders');
-    if (providers) {
-      // PutClusterCapacityProviders sets the whole list (idempotent: a resend after a lost answer sets the
-      // same), and takes the default strategy too: the cluster's own is passed back unchanged.
-      await ctx.aws.ecs.send(new PutClusterCapacityProvidersCommand({
-        cluster, capacityProviders: providers.to as string[], defaultCapacityProviderStrategy: found.observed.defaultStrategy ?? [],
-      }));
-      await providersSettled(ctx, cluster, d.name);
-    }
-    if (hasTagChange(changes) && found.record.arn) {
-      await convergeTags(d.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn,
-          tags: ecsTagList(set),
-        })),
-        untag: (keys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
-      });
-    }
+    const arn = found.record.arn;
+    // The tags are independent of the cluster's configuration: sent alongside it. The setting and the
+    // capacity providers both change the cluster's configuration: one after the other.
+    await Promise.all([
+      hasTagChange(changes) && arn && convergeTags(d.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: ecsTagList(tags) })),
+        untag: (tagKeys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys })),
+      }),
+      (async () => {
+        if (changes.some((c) => c.field === 'containerInsights')) {
+          await ctx.aws.ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: d.containerInsights }] }));
+        }
+        const providers = changes.find((c) => c.field === 'capacityProviders');
+        if (!providers) return;
+        // PutClusterCapacityProviders sets the whole list (idempotent: a resend after a lost answer sets the
+        // same), and takes the default strategy too: the cluster's own is passed back unchanged.
+        await ctx.aws.ecs.send(new PutClusterCapacityProvidersCommand({
+          cluster, capacityProviders: providers.to as string[], defaultCapacityProviderStrategy: found.observed.defaultStrategy ?? [],
+        }));
+        await providersSettled(ctx, cluster, d.name);
+      })(),
+    ]);
   },
 
   async ownerOf(ctx, record) {

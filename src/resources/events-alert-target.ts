@@ -11,7 +11,7 @@ import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic, spotJobs } from '../model/notify.js';
 import { canonicalJson, sortKeys } from '../base/json.js';
-import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 
 export const ALERT_TARGET_ID = 'notify';
@@ -115,8 +115,10 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
 
   nodes: (config) =>
     alertsOn(config)
-      ? [{ key: K.alertTarget, deps: [K.alertRule, ...(ownsTopic(config) ? [K.alertTopic] : [])], params: {} }]
+      ? [{ key: K.alertTarget, deps: [K.alertRule, ...(ownsTopic(config) ? [K.alertTopic] : [])], partOf: [K.alertRule], params: {} }]
       : [],
+
+  prefetch: (ctx) => prefetchTargets(ctx, [ctx.maybeRecord(K.alertRule)?.id]),
 
   async desired(ctx) {
     const own = ownsTopic(ctx.config);

@@ -8,7 +8,7 @@ import { PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { historyGroupArn, historyRuleName } from '../model/history.js';
-import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 
 export const HISTORY_TARGET_ID = 'history';
@@ -29,7 +29,9 @@ export const eventsHistoryTarget: ResourceKind<HistoryTargetDesired> = {
   costly: false,
 
   // After the policy: until it exists, EventBridge's deliveries to the group would be refused.
-  nodes: () => [{ key: K.historyTarget, deps: [K.historyRule, K.historyLogGroup, K.historyLogPolicy], params: {} }],
+  nodes: () => [{ key: K.historyTarget, deps: [K.historyRule, K.historyLogGroup, K.historyLogPolicy], partOf: [K.historyRule], params: {} }],
+
+  prefetch: (ctx) => prefetchTargets(ctx, [ctx.maybeRecord(K.historyRule)?.id]),
 
   desired: (ctx) => {
     const group = ctx.record(K.historyLogGroup);

@@ -6,9 +6,9 @@ import { DisableRuleCommand, EnableRuleCommand, PutRuleCommand, TagResourceComma
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, ruleJobs, type JobParams } from '../model/jobs.js';
-import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, removeExtraTargets, ruleOwnership, type ExtraTarget } from './lib/events.js';
+import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, prefetchRules, removeExtraTargets, ruleOwnership, type ExtraTarget } from './lib/events.js';
 import { TARGET_ID } from './events-target.js';
-import { interfaceEndpointKeys } from '../model/network.js';
+import { privateServiceKeys } from '../model/network.js';
 import { scheduleMark } from './scheduler-schedule.js';
 import { TAG_PAUSED, describeMark, keptPause, markField, markText, type PauseMark, type Pausable } from '../model/pause.js';
 import { hasTagChange, resourceTags, tagChanges, tagList } from './lib/tags.js';
@@ -37,9 +37,12 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
   dependsOn: ['ec2.vpc-interface-endpoint'],
   costly: false,
 
-  // Only for the jobs on the rule engine (see events-target.ts). After the interface endpoints: a rule
-  // `down --endpoints` paused is enabled again only once they are back (a run before would fail).
-  nodes: (config) => ruleJobs(config).map((job) => ({ key: jobKey(job, K.rule), deps: interfaceEndpointKeys(config), params: { job: job.name } })),
+  // Only for the jobs on the rule engine (see events-target.ts). After the interface endpoints and the rule
+  // into them: not for AWS's sake, but for the runs': a rule `down --endpoints` paused is enabled again only
+  // once they are back (a run before would fail to pull its image).
+  nodes: (config) => ruleJobs(config).map((job) => ({ key: jobKey(job, K.rule), deps: privateServiceKeys(config), params: { job: job.name } })),
+
+  prefetch: prefetchRules,
 
   desired: async (ctx, node, found) => {
     const job = jobOf(ctx.config, node.params.job);

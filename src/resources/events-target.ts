@@ -5,7 +5,7 @@
  * The container override is an input transformer, not a static Input, so the event's scheduled time
  * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
-import { checkFailedEntries, findTarget, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../engine/types.js';
@@ -151,8 +151,12 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
       // The queue policy first: EventBridge may dead-letter the very first invocation.
       ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue, K.deadLetterQueuePolicy] : []),
     ],
+    // A target is its rule's: a rule that does not exist has none.
+    partOf: [jobKey(job, K.rule)],
     params: { job: job.name },
   })),
+
+  prefetch: (ctx, nodes) => prefetchTargets(ctx, nodes.map((n) => ctx.maybeRecord(jobKey(jobOf(ctx.config, n.params.job), K.rule))?.id)),
 
   desired(ctx, node) {
     const job = jobOf(ctx.config, node.params.job);

@@ -2,19 +2,22 @@
  * The inline policy `<stack>-<role>` on each role: the role's only permissions (see model/policies.ts).
  * Inline policies cannot be tagged; one belongs to us when its role does.
  */
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DeleteRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Ctx, ResourceKind } from '../engine/types.js';
-import { K, jobKey } from '../model/keys.js';
-import { jobOf, jobUsesDeadLetterQueue } from '../model/jobs.js';
+import { K } from '../model/keys.js';
+import { jobOf } from '../model/jobs.js';
 import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument, type PolicyStatement } from '../model/policies.js';
 import { jobSecretStatements, jobSecrets } from '../model/secrets.js';
 import { secretMeta } from './lib/job-secrets.js';
 import { rolePolicyKey, rolePolicyName, stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
 import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
-import { getRole, roleKey } from './iam-role.js';
+import { roleKey } from './iam-role.js';
+import { getRole, readInlinePolicy } from './lib/iam-roles.js';
+import { retryWhile } from './lib/create.js';
 import type { StackConfig } from '../config/schema.js';
-import { ifExists, unlessGone } from './lib/aws-calls.js';
+import { unlessGone } from './lib/aws-calls.js';
+import { isNotFound } from '../base/errors.js';
 
 /** Ours when its role is: the role's verdict from this walk, else its tags. */
 const roleOwnership = (ctx: Ctx, roleNodeKey: string, roleName: string) =>
@@ -33,18 +36,15 @@ export type RolePolicyParams = PolicyRef;
 
 export { rolePolicyKey };
 
-/** What a role's document names: its role, and the resources it grants access to. */
+/**
+ * What a policy waits for: its role (AWS imposes it: the policy is put on the role), and the secret for the
+ * execution role's (its ARN, which the document names, ends in a suffix AWS draws at creation). What else
+ * a document names (repository, log group, bucket, cluster, roles, family, queue, state machine) has an ARN
+ * derived from the config (model/policies.ts), and IAM accepts a policy naming what does not exist yet.
+ */
 function depsOf(config: StackConfig, r: PolicyRef): string[] {
   const own = roleKey(config, r);
-  if (r.job === undefined) return [own, K.repository, K.logGroup, K.secret];
-  const job = jobOf(config, r.job);
-  if (r.role === 'task') return [own, K.bucket];
-  // The state machine's ARN is derived from its name: the policy that starts it may exist before it.
-  if (r.start) return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [own, K.deadLetterQueue] : [own];
-  // The trigger's role passes the execution role and the job's task role, and runs the job's family.
-  const deps = [own, K.role('execution'), jobKey(job, K.role('task')), K.cluster, jobKey(job, K.taskDefinition)];
-  // The scheduler role's policy grants sqs:SendMessage on the dead-letter queue.
-  return r.role === 'scheduler' && jobUsesDeadLetterQueue(job) ? [...deps, K.deadLetterQueue] : deps;
+  return r.job === undefined ? [own, K.secret] : [own];
 }
 
 const policyNameOf = rolePolicyName;
@@ -90,7 +90,7 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition', 'sqs.queue'],
   costly: false,
 
-  nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), params: r })),
+  nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), partOf: [roleKey(config, r)], params: r })),
 
   desired: async (ctx, node) => ({
     roleName: ctx.record(roleKey(ctx.config, node.params)).id,
@@ -102,19 +102,21 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
     const { RoleName, PolicyName } = recorded
       ? splitId(recorded.id)
       : { RoleName: roleNameFor(ctx, node.params), PolicyName: policyNameOf(ctx, node.params) };
-    // NoSuchEntity covers both a missing policy and a missing role.
-    return ifExists(async () => {
-      const out = await ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
-      // Not taggable: ours when its role is.
-      return foundWith(await roleOwnership(ctx, roleKey(ctx.config, node.params), RoleName), {
-        record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
-        observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(out.PolicyDocument) ?? { Version: '', Statement: [] } },
-      });
+    // From the walk's read of the account's roles (lib/iam-roles.ts), or GetRolePolicy.
+    const doc = await readInlinePolicy(ctx, RoleName, PolicyName);
+    if (doc === undefined) return undefined;
+    // Not taggable: ours when its role is.
+    return foundWith(await roleOwnership(ctx, roleKey(ctx.config, node.params), RoleName), {
+      record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
+      observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(doc) ?? { Version: '', Statement: [] } },
     });
   },
 
   async create(ctx, _node, d) {
-    await ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.policyName, PolicyDocument: JSON.stringify(d.document) }));
+    // A role created a moment ago may not be visible to IAM's own reads yet (eventual consistency): NoSuchEntity
+    // is retried, within the budget, instead of reading the role back after creating it.
+    await retryWhile(ctx, `IAM role ${d.roleName} to be visible`, () =>
+      ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.policyName, PolicyDocument: JSON.stringify(d.document) })), isNotFound);
     return { kind: 'iam.role-policy', id: `${d.roleName}:${d.policyName}` };
   },
 

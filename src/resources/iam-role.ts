@@ -5,19 +5,19 @@
  */
 import {
   AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePermissionsBoundaryCommand,
-  DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand,
-  type Role,
+  DeleteRolePolicyCommand, DetachRolePolicyCommand, ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand,
+  UntagRoleCommand, UpdateAssumeRolePolicyCommand, type Role,
 } from '@aws-sdk/client-iam';
-import { awsErrorCode } from '../base/errors.js';
+import { awsErrorCode, isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K, jobKey, type RoleName } from '../model/keys.js';
 import { jobOf } from '../model/jobs.js';
 import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { ownInlinePolicyNames, stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
-import { createUnique } from './lib/create.js';
+import { createUnique, retryWhile } from './lib/create.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
+import { attachedPolicies, getRole, prefetchRoles, readRole, type RoleRead } from './lib/iam-roles.js';
 
 export interface RoleDesired {
   name: string;
@@ -46,54 +46,28 @@ const DESCRIPTION: Record<RoleName, string> = {
   states: 'Step Functions role: runs and stops the job\'s ECS task with its timeout and retries',
 };
 
-/** A role's record, ownership and settings, from GetRole (and its attached and inline policies when it is ours). */
-async function foundOf(ctx: Ctx, role: Role, ref: RoleRef) {
+/** A role's record, ownership and settings, from what was read of it (lib/iam-roles.ts). */
+function foundOf(ctx: Ctx, { role, attached, inlineNames }: RoleRead, ref: RoleRef) {
   const tags = tagRecord(role.Tags);
   const own = ownershipOf(ctx, tags);
-  const ours = new Set(ownInlinePolicyNames(ctx, ref, role.RoleName!));
-  // Another stack's role is never compared, so its policies need not be read.
-  const [managedPolicies, inline] = own.owned ? await Promise.all([attachedPolicies(ctx, role.RoleName!), inlinePolicies(ctx, role.RoleName!)]) : [[], []];
+  const batchctls = new Set(ownInlinePolicyNames(ctx, ref, role.RoleName));
   return {
-    record: { kind: 'iam.role', id: role.RoleName!, arn: role.Arn },
+    record: { kind: 'iam.role', id: role.RoleName, arn: role.Arn },
     ...own,
     observed: {
-      name: role.RoleName!,
+      name: role.RoleName,
       trustPolicy: decodePolicy(role.AssumeRolePolicyDocument) ?? { Version: '2012-10-17', Statement: [] },
-      managedPolicies,
-      extraInlinePolicies: inline.filter((n) => !ours.has(n)),
+      // Another stack's role is never compared.
+      managedPolicies: own.owned ? attached : [],
+      extraInlinePolicies: own.owned ? inlineNames.filter((n) => !batchctls.has(n)) : [],
       permissionsBoundary: role.PermissionsBoundary?.PermissionsBoundaryArn,
       tags: managedTags(ctx, tags),
     },
   };
 }
 
-export async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
-  return ifExists(async () => (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role);
-}
-
-/** Every page of a role's attached managed policies (a role can have up to 20). */
-async function attachedPolicies(ctx: Ctx, name: string): Promise<string[]> {
-  const arns: string[] = [];
-  let Marker: string | undefined;
-  do {
-    const out = await ctx.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name, Marker }));
-    arns.push(...(out.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''));
-    Marker = out.IsTruncated ? out.Marker : undefined;
-  } while (Marker);
-  return arns.sort();
-}
-
-/** Every page of a role's inline policy names. */
-async function inlinePolicies(ctx: Ctx, name: string): Promise<string[]> {
-  const names: string[] = [];
-  let Marker: string | undefined;
-  do {
-    const out = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName: name, Marker }));
-    names.push(...(out.PolicyNames ?? []));
-    Marker = out.IsTruncated ? out.Marker : undefined;
-  } while (Marker);
-  return names.sort();
-}
+/** Its attachments are worth reading (when each role is read on its own) only for a role of ours. */
+const ours = (ctx: Ctx) => (role: Role) => ownershipOf(ctx, tagRecord(role.Tags)).owned;
 
 /** An IAM role of the stack. */
 export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
@@ -113,37 +87,41 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     tags: resourceTags(ctx, node.key),
   }),
 
+  // The account's roles with their policies, in the walk's first round (lib/iam-roles.ts).
+  prefetch: (ctx) => prefetchRoles(ctx),
+
   async find(ctx, node, recorded) {
     const name = stackRoleName(ctx, node.params);
-    let role = recorded ? await getRole(ctx, recorded.id) : undefined;
-    if (!role && recorded?.id !== name) role = await getRole(ctx, name);
-    if (!role?.RoleName || !role.Arn) return undefined;
-    return foundOf(ctx, role, node.params);
+    let read = recorded ? await readRole(ctx, recorded.id, ours(ctx)) : undefined;
+    if (!read && recorded?.id !== name) read = await readRole(ctx, name, ours(ctx));
+    return read && foundOf(ctx, read, node.params);
   },
 
   async create(ctx, node, d) {
     // Role names are unique: EntityAlreadyExists right after our attempt is that attempt's role (the SDK
     // resent a call whose answer was lost), adopted when it carries our tag.
-    await createUnique(
+    const created = await createUnique(
       'IAM role', d.name,
-      () => ctx.aws.iam.send(new CreateRoleCommand({
+      async () => (await ctx.aws.iam.send(new CreateRoleCommand({
         RoleName: d.name,
         AssumeRolePolicyDocument: JSON.stringify(d.trustPolicy),
         Description: DESCRIPTION[node.params.role],
         PermissionsBoundary: d.permissionsBoundary,
         Tags: tagList(d.tags),
-      })),
+      }))).Role,
       (err) => awsErrorCode(err) === 'EntityAlreadyExists',
       async () => {
         const r = await getRole(ctx, d.name);
-        return r && { ...ownershipOf(ctx, tagRecord(r.Tags)), value: undefined };
+        return r && { ...ownershipOf(ctx, tagRecord(r.Tags)), value: r };
       },
     );
-    for (const PolicyArn of d.managedPolicies) await ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: d.name, PolicyArn }));
-    // IAM itself is eventually consistent too: wait until a read sees the role. Other services see it
-    // later still; the engine retries their steps on the errors isIamPropagationError recognises.
-    const role = await ctx.waitFor(`IAM role ${d.name}`, () => getRole(ctx, d.name), { budgetMs: 60_000, intervalMs: 2000 });
-    return { kind: 'iam.role', id: d.name, arn: role.Arn };
+    // CreateRole answers with the role's ARN: nothing is read back. IAM is eventually consistent: what
+    // uses the role right away retries while it is not visible yet (PutRolePolicy on NoSuchEntity here and
+    // in iam-role-policy.ts; other services' refusals through the engine's isIamPropagationError).
+    for (const PolicyArn of d.managedPolicies) {
+      await retryWhile(ctx, `IAM role ${d.name} to be visible`, () => ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: d.name, PolicyArn })), isNotFound);
+    }
+    return { kind: 'iam.role', id: d.name, arn: created?.Arn ?? `arn:${ctx.partition}:iam::${ctx.account}:role/${d.name}` };
   },
 
   diff(d, o) {
@@ -175,6 +153,8 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
   async update(ctx, _node, found, d, changes) {
     const RoleName = found.record.id;
     const fields = new Set(changes.map((c) => c.field));
+    // One call at a time: IAM refuses simultaneous changes to one entity (ConcurrentModification, "multiple
+    // requests to change this object were submitted simultaneously": IAM API reference, common errors).
     if (fields.has('trustPolicy')) {
       await ctx.aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: JSON.stringify(d.trustPolicy) }));
     }

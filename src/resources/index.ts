@@ -5,10 +5,12 @@
 import type { ResourceKind } from '../engine/types.js';
 import { ecrRepository } from './ecr-repository.js';
 import { vpc } from './vpc.js';
+import { vpcDns } from './vpc-dns.js';
 import { subnet } from './subnet.js';
 import { routeTable } from './route-table.js';
 import { routeTableAssociation } from './route-table-association.js';
 import { securityGroup } from './security-group.js';
+import { securityGroupIngress } from './security-group-ingress.js';
 import { vpcGatewayEndpoint } from './vpc-gateway-endpoint.js';
 import { vpcInterfaceEndpoint } from './vpc-interface-endpoint.js';
 import { s3Bucket } from './s3-bucket.js';
@@ -47,8 +49,10 @@ import { stateMachine } from './state-machine.js';
 /** Every kind batchctl manages, the slow ones (VPC endpoints, IAM) first so they start early. */
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
   vpc,
+  vpcDns,
   subnet,
   securityGroup,
+  securityGroupIngress,
   vpcInterfaceEndpoint,
   iamRole,
   routeTable,

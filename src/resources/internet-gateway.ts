@@ -10,8 +10,8 @@ import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
-  retryWhileNotFound, tagSpecs, type Ec2Describe,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, prefetchStack, retryWhileNotFound,
+  tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
@@ -79,6 +79,8 @@ export const internetGateway: ResourceKind<InternetGatewayDesired> = {
   costly: false,
 
   nodes: (config) => (needsInternetGateway(config) ? [{ key: K.internetGateway, deps: [K.vpc], params: {} }] : []),
+
+  prefetch: prefetchStack('InternetGateway', describeInternetGateways),
 
   desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, tags: resourceTags(ctx, node.key) }),
 

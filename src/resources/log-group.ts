@@ -52,8 +52,9 @@ async function describe(ctx: Ctx, name: string): Promise<LogGroup | undefined> {
 
 const recordOf = (g: LogGroup): ResourceRecord => ({ kind: KIND, id: g.logGroupName!, arn: bareArn(g) });
 
-async function tagsOf(ctx: Ctx, g: LogGroup): Promise<Record<string, string>> {
-  return (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: bareArn(g) }))).tags ?? {};
+/** A group's tags by its ARN, read once per walk. */
+function tagsOf(ctx: Ctx, arn: string): Promise<Record<string, string>> {
+  return ctx.memo(`logs:tags:${arn}`, async () => (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {});
 }
 
 export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
@@ -67,12 +68,20 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   ],
   desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
 
+  // A recorded group's tags (by its recorded ARN) go out in the walk's first round, with its lookup.
+  prefetch(ctx, nodes) {
+    for (const n of nodes) {
+      const arn = ctx.maybeRecord(n.key)?.arn;
+      if (arn) tagsOf(ctx, arn).catch(() => undefined);
+    }
+  },
+
   async find(ctx, node, recorded) {
+    // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs.
     for (const name of new Set([recorded?.id, node.params.name].filter((n): n is string => !!n))) {
       const g = await describe(ctx, name);
       if (!g) continue;
-      // DescribeLogGroups carries no tags: one more read, which is also what the tag diff needs.
-      const tags = await tagsOf(ctx, g);
+      const tags = await tagsOf(ctx, bareArn(g));
       return { record: recordOf(g), observed: { name, retentionDays: g.retentionInDays, tags: managedTags(ctx, tags) }, ...ownershipOf(ctx, tags) };
     }
     return undefined;
@@ -86,7 +95,7 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
       (err) => awsErrorCode(err) === 'ResourceAlreadyExistsException',
       async () => {
         const g = await describe(ctx, desired.name);
-        return g && { ...ownershipOf(ctx, await tagsOf(ctx, g)), value: undefined };
+        return g && { ...ownershipOf(ctx, await tagsOf(ctx, bareArn(g))), value: undefined };
       },
     );
     // CreateLogGroup cannot set retention; until this call the group would keep logs forever.
@@ -108,20 +117,21 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   },
 
   async update(ctx, _node, found, desired, changes) {
-    if (desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')) {
-      await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays }));
-    }
-    if (hasTagChange(changes) && found.record.arn) {
-      await convergeTags(desired.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: set })),
-        untag: (keys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
-      });
-    }
+    const arn = found.record.arn;
+    // The retention and the tags are independent calls: together.
+    await Promise.all([
+      desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')
+        && ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays })),
+      hasTagChange(changes) && arn && convergeTags(desired.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: arn, tags })),
+        untag: (tagKeys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys })),
+      }),
+    ]);
   },
 
   async ownerOf(ctx, rec) {
     const g = await describe(ctx, rec.id);
-    return g && ownershipOf(ctx, await tagsOf(ctx, g));
+    return g && ownershipOf(ctx, await tagsOf(ctx, bareArn(g)));
   },
 
   // The log events go with the group: `down` says how much (retention expires them anyway, so it does

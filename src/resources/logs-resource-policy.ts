@@ -117,23 +117,29 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   dependsOn: ['logs.log-group'],
   costly: false,
 
+  // After the group: the policy is ours only if the group is (this walk's verdict on it), not for AWS's sake.
   nodes: () => [{ key: K.historyLogPolicy, deps: [K.historyLogGroup], params: {} }],
+
+  // The account's policies, in the walk's first round (plan and up read them in the preflight already: the
+  // same read, lib/log-policies.ts), rather than once the group is assessed.
+  prefetch: (ctx) => void accountLogPolicies(ctx.aws.logs).catch(() => undefined),
 
   desired: (ctx) => ({ name: SHARED_HISTORY_POLICY, document: sharedHistoryPolicy(ctx), legacy: false }),
 
   notes: (_d, found) => (found?.observed.slots ? [found.observed.slots] : []),
 
   async find(ctx) {
-    // The policy serves this stack through its history group: without one (a stack not built yet, a
-    // state of another stack's), the shared policy is not this stack's to keep or delete; `up` writes it
-    // (the same document, whoever made it) once the group exists.
     const group = ctx.assessed(K.historyLogGroup);
-    if (group === null) return undefined;
     // The shared name whatever the state records: a record of the stack's old policy leads here too.
     const policies = await accountLogPolicies(ctx.aws.logs);
     const p = policies.find((x) => x.policyName === SHARED_HISTORY_POLICY);
     if (!p) return undefined;
     const verdict = group && !group.owned ? { owned: false, owner: group.owner ?? null } : sharedOwnership(ctx, p);
+    // The policy serves this stack through its history group: without one (a stack not built yet, a
+    // state of another stack's), batchctl's shared policy is not this stack's to keep or delete; `up` writes
+    // it (the same document, whoever made it) once the group exists, on this look: it is not looked at
+    // again. A policy of that name that is not batchctl's is refused here, before the first write.
+    if (group === null && verdict.owned) return undefined;
     return {
       record: recordOf(SHARED_HISTORY_POLICY),
       observed: {
@@ -147,7 +153,13 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   },
 
   async create(ctx, _node, d) {
-    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs), true);
+    // The walk's one read: another stack of the region may hold the shared policy as this one wants it
+    // already (found, it was not this stack's to judge while its group did not exist): not written again.
+    const policies = await accountLogPolicies(ctx.aws.logs);
+    const shared = policies.find((x) => x.policyName === SHARED_HISTORY_POLICY);
+    const doc = shared && documentOf(shared);
+    const same = !!doc && sharedOwnership(ctx, shared).owned && samePolicy(d.document, doc);
+    await converge(ctx, d, policies, !same);
     return recordOf(SHARED_HISTORY_POLICY);
   },
 
@@ -164,9 +176,11 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   },
 
   async update(ctx, _node, _found, d, changes) {
-    // The engine updates only what find called ours (the document names only history groups).
+    // The engine updates only what find called ours (the document names only history groups). On what the
+    // walk read: the stack's old policy is only this stack's to write (its lock is held), and a slot taken
+    // since by someone else fails the put with the quota's error, said as the preflight says it.
     const documentChanged = changes.some((c) => c.field === 'policyDocument');
-    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs, true), documentChanged);
+    await converge(ctx, d, await accountLogPolicies(ctx.aws.logs), documentChanged);
   },
 
   // A saved plan pins the settings, not what other stacks and services did to the region's slots.

@@ -8,7 +8,7 @@ import {
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { change, retryWhileNotFound, stackItems } from './lib/ec2.js';
+import { change, prefetchStack, retryWhileNotFound, stackItems } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { describeRouteTables } from './route-table.js';
@@ -52,8 +52,12 @@ export const routeTableAssociation: ResourceKind<RouteTableAssociationDesired, {
     config.network.batchSubnets.map((s) => ({
       key: K.routeTableAssociation(s.az),
       deps: [K.routeTable, K.subnet('batch', s.az)],
+      // A subnet's association is the subnet's (it has at most one): a new subnet has none.
+      partOf: [K.subnet('batch', s.az)],
       params: { az: s.az },
     })),
+
+  prefetch: prefetchStack('RouteTable', describeRouteTables),
 
   desired: (ctx, node) => ({ routeTableId: ctx.record(K.routeTable).id, subnetId: ctx.record(K.subnet('batch', node.params.az)).id }),
 

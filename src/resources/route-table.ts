@@ -11,7 +11,7 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged,
-  retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs, type Ec2Describe,
+  prefetchStack, retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { ownsVpc, routeNodes } from '../model/network.js';
@@ -64,7 +64,9 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
   dependsOn: ['ec2.vpc'],
   costly: false,
 
-  nodes: (config) => (ownsVpc(config) ? [{ key: K.routeTable, deps: [K.vpc], params: {} }] : []),
+  nodes: (config) => (ownsVpc(config) ? [{ key: K.routeTable, deps: [K.vpc], partOf: [K.vpc], params: {} }] : []),
+
+  prefetch: prefetchStack('RouteTable', describeRouteTables),
 
   desired: (ctx, node) => ({ vpcId: ctx.record(K.vpc).id, extraRoutes: [], tags: resourceTags(ctx, node.key) }),
 
@@ -92,14 +94,17 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
 
   /** Removes routes someone added (an internet or NAT route would defeat the private design). */
   async update(ctx, _node, found, d, changes) {
-    if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
-    for (const route of found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r))) {
-      const dest = route.split(' -> ')[0]!;
-      await ifExists(ctx.aws.ec2.send(new DeleteRouteCommand({
-        RouteTableId: found.record.id,
-        ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
-      })));
-    }
+    // The tags and each extra route (one DeleteRoute per destination) are independent calls: together.
+    await Promise.all([
+      hasTagChange(changes) && convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags),
+      ...found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r)).map((route) => {
+        const dest = route.split(' -> ')[0]!;
+        return ifExists(ctx.aws.ec2.send(new DeleteRouteCommand({
+          RouteTableId: found.record.id,
+          ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
+        })));
+      }),
+    ]);
   },
 
   /**

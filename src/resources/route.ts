@@ -2,7 +2,7 @@ import { CreateRouteCommand, DeleteRouteCommand, DescribeRouteTablesCommand, Rep
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { change, retryWhileNotFound, routeTarget, stackItems } from './lib/ec2.js';
+import { change, prefetchStack, retryWhileNotFound, routeTarget, stackItems } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { routeNodes } from '../model/network.js';
 import { describeRouteTables } from './route-table.js';
@@ -42,7 +42,9 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
   dependsOn: ['ec2.route-table', 'ec2.internet-gateway'],
   costly: false,
 
-  nodes: (config) => routeNodes(config).map((r) => ({ key: r.key, deps: [K.routeTable, K.internetGateway], params: { destination: r.destination } })),
+  nodes: (config) => routeNodes(config).map((r) => ({ key: r.key, deps: [K.routeTable, K.internetGateway], partOf: [K.routeTable], params: { destination: r.destination } })),
+
+  prefetch: prefetchStack('RouteTable', describeRouteTables),
 
   desired: (ctx, node) => ({ routeTableId: ctx.record(K.routeTable).id, destination: node.params.destination, target: ctx.record(K.internetGateway).id }),
 

@@ -1,6 +1,6 @@
 /**
  * Default encryption of the bucket: SSE-S3 (AES256), as in the article. S3 has encrypted every new
- * bucket with SSE-S3 by default since January 2023, so this node normally only confirms it; it still
+ * bucket with SSE-S3 by default since January 2023, so a bucket this run creates needs no call; it still
  * converges a bucket someone switched to SSE-KMS or an old bucket without default encryption.
  */
 import { GetBucketEncryptionCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
@@ -45,7 +45,14 @@ export const s3BucketEncryption: BucketSubKind<BucketEncryptionDesired> = bucket
     return algorithm === undefined ? undefined : { record: subRecord(KIND, bucket), observed: { algorithm }, owned: true };
   },
 
-  create: (ctx, _node, desired) => put(ctx, bucketOf(ctx), desired),
+  // A bucket this run created (the walk found none, so this node was not looked up) is encrypted with
+  // SSE-S3 already: S3 does so for every new bucket. Another algorithm, or an old bucket without default
+  // encryption, needs the call.
+  create: async (ctx, _node, desired) => {
+    const bucket = bucketOf(ctx);
+    const asNew = ctx.createdWith === K.bucket && desired.algorithm === 'AES256';
+    return asNew ? subRecord(KIND, bucket) : put(ctx, bucket, desired);
+  },
 
   diff: (desired, observed): FieldChange[] =>
     desired.algorithm === observed.algorithm ? [] : [{ field: 'algorithm', from: observed.algorithm, to: desired.algorithm }],

@@ -121,13 +121,18 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
       }
     }
     // Tags at creation are recent in S3, ignored by some S3-compatible endpoints, and skipped above without
-    // s3:TagResource; PutBucketTagging makes sure the bucket is recognisable as ours on the next run.
-    await ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account, Tagging: { TagSet: tags } }));
-    await ctx.waitFor(
-      `S3 bucket ${name}`,
-      () => readOr(() => ctx.aws.s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.account })).then(() => true), ['NotFound', 'NoSuchBucket'], undefined),
-      { budgetMs: 60_000, intervalMs: 2000 },
-    );
+    // s3:TagResource; PutBucketTagging makes sure the bucket is recognisable as ours on the next run. The
+    // wait until the bucket answers (its settings are set next) goes alongside: neither needs the other.
+    const gone = (err: unknown) => ['NoSuchBucket', 'NotFound'].includes(awsErrorCode(err));
+    await Promise.all([
+      retryWhile(ctx, `S3 bucket ${name} to be visible`, () =>
+        ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account, Tagging: { TagSet: tags } })), gone),
+      ctx.waitFor(
+        `S3 bucket ${name}`,
+        () => readOr(() => ctx.aws.s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.account })).then(() => true), ['NotFound', 'NoSuchBucket'], undefined),
+        { budgetMs: 60_000, intervalMs: 2000 },
+      ),
+    ]);
     return record(ctx, name);
   },
 

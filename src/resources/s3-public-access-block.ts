@@ -1,6 +1,6 @@
 /**
  * The bucket's public access block: all four settings on (stack.md row 10). Buckets created since
- * April 2023 already have all four on, so on a fresh bucket this node finds nothing to change.
+ * April 2023 already have all four on, so a bucket this run creates needs no call for it.
  */
 import { GetPublicAccessBlockCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import type { Ctx, FieldChange } from '../engine/types.js';
@@ -41,7 +41,14 @@ export const s3PublicAccessBlock: BucketSubKind<PublicAccessBlockDesired> = buck
     return { record: subRecord(KIND, bucket), observed, owned: true };
   },
 
-  create: (ctx, _node, desired) => put(ctx, bucketOf(ctx), desired),
+  // A bucket this run created (the walk found none, so this node was not looked up) has all four on
+  // already: S3 turns them on for every new bucket. A bucket that lost its block (or predates April 2023)
+  // needs the call.
+  create: async (ctx, _node, desired) => {
+    const bucket = bucketOf(ctx);
+    const asNew = ctx.createdWith === K.bucket && FIELDS.every((f) => desired[f]);
+    return asNew ? subRecord(KIND, bucket) : put(ctx, bucket, desired);
+  },
 
   diff(desired, observed): FieldChange[] {
     return FIELDS.filter((f) => desired[f] !== observed[f]).map((f) => ({ field: f, from: observed[f], to: desired[f] }));

@@ -102,8 +102,8 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
     if (!hasTagChange(changes)) return;
     const ResourceArn = found.record.arn ?? '';
     await convergeTags(d.tags, found.observed.tags, {
-      tag: (set) => ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(set) })),
-      untag: (keys) => ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys: keys })),
+      tag: (tags) => ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(tags) })),
+      untag: (TagKeys) => ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys })),
     });
   },
 

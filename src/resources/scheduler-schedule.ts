@@ -72,9 +72,10 @@ const splitId = (id: string) => {
   return { GroupName: id.slice(0, i), Name: id.slice(i + 1) };
 };
 
-async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
+/** A schedule, read once per walk (Scheduler has no call answering many schedules' targets). */
+function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
   // ResourceNotFoundException covers a missing schedule and a missing group.
-  return ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name })));
+  return ctx.memo(`scheduler:schedule:${group}/${name}`, () => ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }))));
 }
 
 /**
@@ -213,8 +214,18 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
         : [jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job)]),
       ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue] : []),
     ],
+    // A schedule lives in its group: a group that does not exist holds none.
+    partOf: [K.scheduleGroup],
     params: { job: job.name },
   })),
+
+  // The schedules the state records, read in the walk's first round instead of once their dependencies are.
+  prefetch(ctx, nodes) {
+    for (const n of nodes) {
+      const id = ctx.maybeRecord(n.key)?.id;
+      if (id) getSchedule(ctx, splitId(id).GroupName, splitId(id).Name).catch(() => undefined);
+    }
+  },
 
   // A pause of `down --endpoints` is lifted only once the endpoints are back: the schedule depends on
   // them (ecsTargetDeps), as its target's network needs them.

@@ -54,18 +54,29 @@ async function put(ctx: Ctx, key: string, desired: SecretValueDesired): Promise<
   return recordOf(out.ARN!, out.VersionId!);
 }
 
+/** The secret's current value, read once per walk. */
+const currentValue = (ctx: Ctx, id: string) =>
+  ctx.memo(`secretsmanager:value:${id}`, () => ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: id })));
+
 export const secretValue: ResourceKind<SecretValueDesired> = {
   kind: KIND,
   label: 'Secret value',
-  dependsOn: ['secretsmanager.secret', 's3.bucket'],
+  dependsOn: ['secretsmanager.secret'],
   costly: false,
-  nodes: () => [{ key: K.secretValue, deps: [K.secret, K.bucket], params: {} }],
+  // A version of the secret (AWS imposes it). The value names the bucket by its configured name: the bucket
+  // need not exist first.
+  nodes: () => [{ key: K.secretValue, deps: [K.secret], partOf: [K.secret], params: {} }],
   desired: (ctx) => ({ value: { S3_BUCKET_NAME: ctx.maybeRecord(K.bucket)?.id ?? configuredBucketName(ctx) } }),
+
+  // A recorded secret's value is read in the walk's first round, alongside the secret's lookup.
+  prefetch(ctx) {
+    if (ctx.maybeRecord(K.secret)) currentValue(ctx, secretIdOf(ctx)).catch(() => undefined);
+  },
 
   async find(ctx) {
     const id = secretIdOf(ctx);
     try {
-      const out = await ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: id }));
+      const out = await currentValue(ctx, id);
       let value: Record<string, unknown>;
       try {
         const parsed: unknown = JSON.parse(out.SecretString ?? '');

@@ -114,15 +114,14 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     const id = found.record.arn ?? found.record.id;
     // A secret scheduled for deletion (after `down`) refuses every other call until it is restored.
     if (found.observed.pendingDeletion) await ctx.aws.secretsManager.send(new RestoreSecretCommand({ SecretId: id }));
-    if (found.observed.description !== desired.description) {
-      await ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description }));
-    }
-    if (hasTagChange(changes)) {
-      await convergeTags(desired.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(set) })),
-        untag: (keys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys: keys })),
-      });
-    }
+    // Once restored, the description and the tags are independent calls: together.
+    await Promise.all([
+      found.observed.description !== desired.description && ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description })),
+      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(tags) })),
+        untag: (TagKeys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys })),
+      }),
+    ]);
   },
 
   /**

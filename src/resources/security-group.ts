@@ -12,15 +12,16 @@ import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K, type SgName } from '../model/keys.js';
 import {
-  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged,
-  networkBlockers, retryWhileNotFound, ruleAtoms, tagSpecs, waitEndpointEnisReleased, type Ec2Describe,
+  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
+  prefetchStack, retryWhileNotFound, ruleAtoms, tagSpecs, waitEndpointEnisReleased, type Ec2Describe,
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
 import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
-import { ownsTaskGroup, taskGroupIds, taskGroupKeys } from '../model/network.js';
+import { ownsTaskGroup } from '../model/network.js';
 import { ifExists } from './lib/aws-calls.js';
 
-const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
+/** Describe security groups, as `findInStack` and `ec2OwnerOf` want it. */
+export const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
   return { items: out.SecurityGroups, nextToken: out.NextToken };
 };
@@ -63,7 +64,7 @@ function observe(ctx: Ctx, g: SecurityGroup): SecurityGroupDesired {
  * Authorize what is missing, then revoke what is extra (in that order so egress never drops to nothing in
  * between). Duplicate and NotFound answers mean an earlier interrupted run already did it.
  */
-async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroupDesired, 'ingress' | 'egress'>, to: Pick<SecurityGroupDesired, 'ingress' | 'egress'>): Promise<void> {
+export async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroupDesired, 'ingress' | 'egress'>, to: Pick<SecurityGroupDesired, 'ingress' | 'egress'>): Promise<void> {
   for (const dir of ['ingress', 'egress'] as const) {
     const add = to[dir].filter((a) => !from[dir].includes(a)).map(atomPermission);
     const remove = from[dir].filter((a) => !to[dir].includes(a)).map(atomPermission);
@@ -85,8 +86,9 @@ async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroup
 }
 
 /**
- * The task group (egress only, no inbound rule: in mode public too) and the endpoint group (HTTPS in from
- * the tasks' groups only). In mode existing the task group is yours when `securityGroupIds` is given.
+ * The task group (egress only, no inbound rule: in mode public too) and the endpoint group (whose inbound
+ * rules, HTTPS from the tasks' groups only, are the `security-group/endpoint/ingress` node's:
+ * security-group-ingress.ts). In mode existing the task group is yours when `securityGroupIds` is given.
  * Names are unique per VPC, so a group is found by name and its ownership read from its tags.
  */
 export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }> = {
@@ -96,23 +98,23 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   costly: false,
 
   nodes: (config) => [
-    ...(ownsTaskGroup(config) ? [{ key: K.securityGroup('task'), deps: [K.vpc], params: { which: 'task' as const } }] : []),
-    // Only where interface endpoints are (none in mode public).
+    ...(ownsTaskGroup(config) ? [{ key: K.securityGroup('task'), deps: [K.vpc], partOf: [K.vpc], params: { which: 'task' as const } }] : []),
+    // Only where interface endpoints are (none in mode public). Created alongside the task group: only its
+    // inbound rule needs the task group's id, and that rule is a node of its own.
     ...(config.network.interfaceEndpoints.length
-      ? [{ key: K.securityGroup('endpoint'), deps: [K.vpc, ...taskGroupKeys(config)], params: { which: 'endpoint' as const } }]
+      ? [{ key: K.securityGroup('endpoint'), deps: [K.vpc], partOf: [K.vpc], params: { which: 'endpoint' as const } }]
       : []),
   ],
 
-  desired(ctx, node) {
+  prefetch: prefetchStack('SecurityGroup', describeGroups),
+
+  desired(ctx, node, found) {
     const base = { vpcId: ctx.record(K.vpc).id, name: `${ctx.stack}-${node.params.which}`, egress: [ALL_OUT], tags: resourceTags(ctx, node.key) };
     if (node.params.which === 'task') {
       return { ...base, description: `batchctl ${ctx.stack}: Fargate tasks, egress only`, ingress: [] };
     }
-    return {
-      ...base,
-      description: `batchctl ${ctx.stack}: VPC interface endpoints, HTTPS from the tasks`,
-      ingress: taskGroupIds(ctx).map((id) => `tcp 443..443 ${id}`).sort(),
-    };
+    // The endpoint group's inbound rules are the ingress node's to converge: whatever they are, not this node's.
+    return { ...base, description: `batchctl ${ctx.stack}: VPC interface endpoints, HTTPS from the tasks`, ingress: found?.observed.ingress ?? [] };
   },
 
   async find(ctx, node, recorded) {
@@ -146,8 +148,10 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
         return g && { ...ownershipOf(ctx, tagRecord(g.Tags)), value: { id: g.GroupId!, adopted: g } };
       },
     );
-    // An adopted group may already carry some of the rules: converge from what it has.
-    await convergeRules(ctx, id, adopted ? observe(ctx, adopted) : CREATED_WITH, d);
+    // An adopted group may already carry some of the rules: converge from what it has (the endpoint group's
+    // inbound rules are the ingress node's: left as they are).
+    const from = adopted ? observe(ctx, adopted) : CREATED_WITH;
+    await convergeRules(ctx, id, from, node.params.which === 'endpoint' ? { ...d, ingress: from.ingress } : d);
     return { kind: 'ec2.security-group', id };
   },
 

@@ -51,7 +51,10 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
   dependsOn: ['sns.topic'],
   costly: false,
 
-  nodes: (config) => (ownsTopic(config) ? config.notify!.emails.map((email) => ({ key: K.alertSubscription(email), deps: [K.alertTopic], params: { email } })) : []),
+  // A subscription to the topic: a topic that does not exist has none.
+  nodes: (config) => (ownsTopic(config)
+    ? config.notify!.emails.map((email) => ({ key: K.alertSubscription(email), deps: [K.alertTopic], partOf: [K.alertTopic], params: { email } }))
+    : []),
 
   desired: (ctx, node) => ({ topicArn: ctx.record(K.alertTopic).arn ?? ctx.record(K.alertTopic).id, protocol: 'email', endpoint: node.params.email }),
 

@@ -152,21 +152,19 @@ export const snsTopic: ResourceKind<TopicDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     const topicArn = found.record.arn ?? found.record.id;
-    for (const c of changes) {
-      if (c.field === 'displayName') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName }));
-      if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
-      if (c.field === 'extraSubscriptions') {
-        for (const x of found.observed.extraSubscriptions ?? []) {
-          await unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn })));
-        }
-      }
-    }
-    if (hasTagChange(changes)) {
-      await convergeTags(d.tags, found.observed.tags, {
+    const fields = new Set(changes.map((c) => c.field));
+    // SetTopicAttributes takes one attribute per call; the attributes, the removals of subscriptions not
+    // ours and the tags are independent: together.
+    await Promise.all([
+      fields.has('displayName') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName })),
+      fields.has('policy') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) })),
+      ...(fields.has('extraSubscriptions') ? found.observed.extraSubscriptions ?? [] : [])
+        .map((x) => unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn })))),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
         tag: (set) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(set) })),
         untag: (keys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: keys })),
-      });
-    }
+      }),
+    ]);
   },
 
   async ownerOf(ctx, record) {

@@ -11,7 +11,8 @@
  *
  * The policy is the queue's `Policy` attribute: it cannot be tagged, and is ours when the queue is.
  */
-import { GetQueueAttributesCommand, ListQueueTagsCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ListQueueTagsCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { queueAttributes } from './lib/sqs.js';
 import { isNotFound } from '../base/errors.js';
 import { retryWhile } from './lib/create.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
@@ -77,14 +78,15 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   dependsOn: ['sqs.queue'],
   costly: false,
 
-  nodes: (config) => (ruleDeadLetterJobs(config).length ? [{ key: K.deadLetterQueuePolicy, deps: [K.deadLetterQueue], params: {} }] : []),
+  // An attribute of the queue: AWS imposes it, and a queue that does not exist has none.
+  nodes: (config) => (ruleDeadLetterJobs(config).length ? [{ key: K.deadLetterQueuePolicy, deps: [K.deadLetterQueue], partOf: [K.deadLetterQueue], params: {} }] : []),
 
   desired: (ctx) => ({ policy: deadLetterQueuePolicy(ctx, ctx.record(K.deadLetterQueue).arn ?? queueArn(ctx, deadLetterQueueName(ctx.config))) }),
 
   async find(ctx, _node, recorded) {
     const url = recorded?.attrs?.queue ?? urlOf(ctx);
-    const read = new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy'] });
-    const text = (await ifExists(ctx.aws.sqs.send(read), SQS_QUEUE_GONE))?.Attributes?.Policy;
+    // The queue's own read of its attributes, shared (sqs-queue.ts).
+    const text = (await queueAttributes(ctx, url))?.Policy;
     if (!text) return undefined;
     return foundWith(await inheritedOwnership(ctx, K.deadLetterQueue, url, () => queueOwnership(ctx, url)), {
       record: { kind: 'sqs.queue-policy', id: url, attrs: { queue: url } },

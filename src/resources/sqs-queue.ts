@@ -16,6 +16,7 @@ import { SQS_DELETED_RECENTLY, SQS_QUEUE_GONE } from '../model/aws-errors.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 import { policyChange, type PolicyDocument } from '../model/policies.js';
 import { ruleDeadLetterJobs } from './sqs-queue-policy.js';
+import { queueAttributes } from './lib/sqs.js';
 
 /** The attributes we set, as SQS returns them (strings). */
 export interface QueueAttributes {
@@ -48,13 +49,6 @@ function unmanagedPolicy(ctx: Ctx, text: string | undefined): PolicyDocument | u
 
 const ATTRIBUTES: QueueAttributes = { MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' };
 
-/** All attributes of a queue, or undefined when it does not exist. */
-async function attributes(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
-  const read = new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] });
-  const out = await ifExists(ctx.aws.sqs.send(read), SQS_QUEUE_GONE);
-  return out && (out.Attributes ?? {});
-}
-
 async function urlOf(ctx: Ctx, name: string): Promise<string | undefined> {
   return (await ifExists(ctx.aws.sqs.send(new GetQueueUrlCommand({ QueueName: name })), SQS_QUEUE_GONE))?.QueueUrl;
 }
@@ -79,14 +73,16 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   async find(ctx, _node, recorded) {
     const name = deadLetterQueueName(ctx.config);
     let url = recorded?.id;
-    let attrs = url ? await attributes(ctx, url) : undefined;
+    // GetQueueAttributes carries no tags: the tags are one more read, which the tag diff needs anyway, sent
+    // alongside when the queue's URL is recorded.
+    let [attrs, tags] = url ? await Promise.all([queueAttributes(ctx, url), queueTags(ctx, url)]) : [undefined, undefined];
     if (!attrs) {
       url = await urlOf(ctx, name);
-      attrs = url ? await attributes(ctx, url) : undefined;
+      attrs = url ? await queueAttributes(ctx, url) : undefined;
+      tags = url && attrs ? await queueTags(ctx, url) : undefined;
     }
     if (!url || !attrs) return undefined;
-    // GetQueueAttributes carries no tags: one more read, which the tag diff needs anyway.
-    const tags = await queueTags(ctx, url) ?? {};
+    tags ??= {};
     const actualName = url.split('/').pop()!;
     const own = ownershipOf(ctx, tags);
     const added = own.owned ? unmanagedPolicy(ctx, attrs.Policy) : undefined;
@@ -137,15 +133,14 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     // An empty Policy removes it.
     if (changes.some((c) => c.field === 'policy')) await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: '' } }));
     const attrs = changes.filter((c) => c.field.startsWith('attributes.')).map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
-    if (attrs.length) {
-      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));
-    }
-    if (hasTagChange(changes)) {
-      await convergeTags(d.tags, found.observed.tags, {
+    // The attributes and the tags are independent calls: together.
+    await Promise.all([
+      attrs.length && ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) })),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
         tag: (set) => ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: set })),
         untag: (keys) => ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: keys })),
-      });
-    }
+      }),
+    ]);
   },
 
   async ownerOf(ctx, record) {

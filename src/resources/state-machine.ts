@@ -142,16 +142,16 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
 
   async update(ctx, _node, found, d, changes) {
     const stateMachineArn = found.record.arn!;
-    if (changes.some((c) => c.field === 'definition' || c.field === 'roleArn')) {
-      // Running executions finish with the definition they started with; the next ones use this one.
-      await namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn })));
-    }
-    if (hasTagChange(changes)) {
-      await convergeTags(d.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(set) })),
-        untag: (keys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys: keys })),
-      });
-    }
+    // The definition and the tags are independent calls: together. Running executions finish with the
+    // definition they started with; the next ones use this one.
+    await Promise.all([
+      changes.some((c) => c.field === 'definition' || c.field === 'roleArn')
+        && namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn }))),
+      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
+        tag: (tags) => ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(tags) })),
+        untag: (tagKeys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys })),
+      }),
+    ]);
   },
 
   async delete(ctx, record) {

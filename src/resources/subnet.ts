@@ -10,7 +10,7 @@ import type { ResourceKind } from '../engine/types.js';
 import { K, type SubnetGroup } from '../model/keys.js';
 import {
   change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
-  networkBlockers, retryWhileNotFound, tagSpecs, waitEndpointEnisReleased,
+  networkBlockers, prefetchStack, retryWhileNotFound, tagSpecs, waitEndpointEnisReleased,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
@@ -45,6 +45,7 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
       (group === 'batch' ? config.network.batchSubnets : config.network.endpointSubnets).map((s) => ({
         key: K.subnet(group, s.az),
         deps: [K.vpc],
+        partOf: [K.vpc],
         params: { group, az: s.az, cidr: s.cidr },
       })),
     ),
@@ -52,6 +53,8 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
   desired: (ctx, node) => ({
     vpcId: ctx.record(K.vpc).id, cidr: node.params.cidr, az: node.params.az, mapPublicIpOnLaunch: false, tags: resourceTags(ctx, node.key),
   }),
+
+  prefetch: prefetchStack('Subnet', describeSubnets),
 
   async find(ctx, node, recorded) {
     const found = await findInStack(ctx, node.key, recorded, {
@@ -69,12 +72,14 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
     // CreateSubnet takes no idempotency token: sent once, looked up by its tags if the answer is lost. A
     // CIDR already taken in the VPC by a subnet of ours (a racing run) is that subnet: adopted.
     const lookup = () => lookupCreated(ctx, node.key, describeSubnets(ctx), (x) => (x.VpcId === d.vpcId ? x.SubnetId : undefined));
+    let answered: Subnet | undefined;
     const id = await createOnce(ctx, `${node.key} (CreateSubnet)`, async () => {
       try {
         // The VPC created a moment ago may not be visible yet.
         const out = await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () => ctx.aws.once.ec2.send(new CreateSubnetCommand({
           VpcId: d.vpcId, CidrBlock: d.cidr, AvailabilityZone: d.az, TagSpecifications: tagSpecs(ctx, 'subnet', node.key),
         })));
+        answered = out.Subnet;
         return out.Subnet!.SubnetId!;
       } catch (err) {
         const ours = awsErrorCode(err) === 'InvalidSubnet.Conflict' ? await lookup() : undefined;
@@ -82,7 +87,8 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
         throw err;
       }
     }, lookup);
-    const s = await ctx.waitFor(`${node.key} pending -> available`, async () => {
+    // CreateSubnet may answer `pending`: only then is the subnet polled until it is available.
+    const s = answered?.SubnetId === id && answered.State === 'available' ? answered : await ctx.waitFor(`${node.key} pending -> available`, async () => {
       const res = await ifExists(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] })));
       const got = res?.Subnets?.[0];
       return got?.State === 'available' ? got : undefined;

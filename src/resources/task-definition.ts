@@ -143,12 +143,14 @@ function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revisi
  * (another revision came, the config changed, a record from before digests): the caller describes it.
  * `down` and stale records still read the tags (ownerOf) before anything is deleted.
  */
-async function unchangedRevision(ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string): Promise<Found<TaskDefDesired> | undefined> {
+async function unchangedRevision(
+  ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string, listed: Map<string, { arn: string }>,
+): Promise<Found<TaskDefDesired> | undefined> {
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
   // A job with secrets: its content depends on what AWS says of them (their full ARNs), which only plan
   // and up look up; `down` and the others describe the revision instead (a secret gone must not stop them).
   if (jobSecrets(jobOf(ctx.config, node.params.job)).length) return undefined;
-  const latest = (await latestRevisions(ctx, family.startsWith(ctx.stack) ? ctx.stack : family)).get(family);
+  const latest = listed.get(family);
   if (latest?.arn !== recorded.arn) return undefined;
   // With a pinned image, what the config asks for depends on the image the revision runs.
   if (jobOf(ctx.config, node.params.job).task.imagePin === 'digest' && !recorded.attrs.image) return undefined;
@@ -268,10 +270,21 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
     return [`runs ${image}, not pinned to a digest yet (task.imagePin: digest): \`batchctl deploy\` or \`batchctl push --deploy\` pins it`];
   },
 
+  // The families' latest revisions, in the walk's first round rather than once each job's roles are assessed.
+  prefetch(ctx, nodes) {
+    const families = new Set(nodes.map((n) => jobOf(ctx.config, n.params.job).task.family));
+    for (const f of families) latestRevisions(ctx, f.startsWith(ctx.stack) ? ctx.stack : f).catch(() => undefined);
+  },
+
   async find(ctx, node, recorded) {
     const family = jobOf(ctx.config, node.params.job).task.family;
-    const same = await unchangedRevision(ctx, node, recorded, family);
+    const listing = (f: string) => latestRevisions(ctx, f.startsWith(ctx.stack) ? ctx.stack : f);
+    const listed = await listing(family);
+    const same = await unchangedRevision(ctx, node, recorded, family, listed);
     if (same) return same;
+    // The listing has no ACTIVE revision of the family (nor of the recorded one): there is none to describe.
+    const recordedListed = !recorded || recorded.id === family ? false : (await listing(recorded.id)).has(recorded.id);
+    if (!listed.has(family) && !recordedListed) return undefined;
     let got = recorded ? await describeRevision(ctx, recorded.id) : undefined;
     if (!got && recorded?.id !== family) got = await describeRevision(ctx, family);
     if (!got) return undefined;

@@ -3,8 +3,8 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
-  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound,
-  sorted, tagSpecs, waitEndpointAvailable,
+  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, prefetchEndpoints,
+  retryWhileNotFound, sorted, tagSpecs, waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
 
@@ -23,7 +23,7 @@ export interface GatewayEndpointDesired {
  * this endpoint, and a policy without that bucket makes every image pull fail.
  */
 function endpointPolicy(ctx: Ctx): string {
-  const bucket = ctx.config.bucket.name ?? ctx.record(K.bucket).id;
+  const bucket = ctx.config.bucket.name!;
   return canonicalPolicy({
     Version: '2012-10-17',
     Statement: [
@@ -60,10 +60,14 @@ function observe(ctx: Ctx, ep: VpcEndpoint): GatewayEndpointDesired {
 export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
   kind: 'ec2.vpc-gateway-endpoint',
   label: 'S3 gateway endpoint',
-  dependsOn: ['ec2.vpc', 'ec2.route-table', 's3.bucket'],
+  dependsOn: ['ec2.vpc', 'ec2.route-table'],
   costly: false,
 
-  nodes: (config) => (config.network.s3Gateway ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable, K.bucket], params: {} }] : []),
+  // In the VPC, on the route table (AWS imposes both). Its policy names the bucket by its configured name, so
+  // the bucket need not exist first.
+  nodes: (config) => (config.network.s3Gateway ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable], partOf: [K.vpc], params: {} }] : []),
+
+  prefetch: prefetchEndpoints,
 
   desired: async (ctx, node) => ({
     tags: resourceTags(ctx, node.key),

@@ -3,11 +3,11 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
-  change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, retryWhileNotFound, sorted,
-  tagSpecs, waitEndpointAvailable,
+  change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, prefetchEndpoints, retryWhileNotFound,
+  sorted, tagSpecs, waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
-import { endpointSubnetIds, endpointSubnetKeys } from '../model/network.js';
+import { endpointSubnetIds, endpointSubnetKeys, ownsVpc } from '../model/network.js';
 
 /** An interface endpoint's settings (id lists sorted). */
 export interface InterfaceEndpointDesired {
@@ -54,9 +54,14 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
   nodes: (config) =>
     config.network.interfaceEndpoints.map((service) => ({
       key: K.interfaceEndpoint(service),
-      deps: [K.vpc, ...endpointSubnetKeys(config), K.securityGroup('endpoint')],
+      // AWS imposes all of them: the endpoint is created in the VPC, in those subnets, with that group, and
+      // private DNS needs the VPC's DNS attributes on (ours: vpc/dns; yours: checked by the preflight).
+      deps: [K.vpc, ...(ownsVpc(config) ? [K.vpcDns] : []), ...endpointSubnetKeys(config), K.securityGroup('endpoint')],
+      partOf: [K.vpc],
       params: { service },
     })),
+
+  prefetch: prefetchEndpoints,
 
   desired: async (ctx, node) => ({
     tags: resourceTags(ctx, node.key),

@@ -3,28 +3,24 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DeleteVpcCommand,
-  DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
-  ModifyVpcAttributeCommand,
   type Subnet,
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
-  retryWhileNotFound, stackItems, tagSpecs, type Ec2Describe,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, prefetchStack,
+  stackItems, tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { ownsVpc } from '../model/network.js';
 import { ifExists } from './lib/aws-calls.js';
 
-/** The VPC's settings. */
+/** The VPC's settings (its DNS attributes are the `vpc/dns` node's: vpc-dns.ts). */
 export interface VpcDesired {
   cidr: string;
-  dnsSupport: boolean;
-  dnsHostnames: boolean;
   tags: Record<string, string>;
 }
 
@@ -39,24 +35,6 @@ export const describeSubnets = (ctx: Ctx): Ec2Describe<Subnet> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
   return { items: out.Subnets, nextToken: out.NextToken };
 };
-
-async function dnsAttribute(ctx: Ctx, vpcId: string, attr: 'enableDnsSupport' | 'enableDnsHostnames'): Promise<boolean> {
-  const out = await ctx.aws.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute: attr }));
-  return (attr === 'enableDnsSupport' ? out.EnableDnsSupport?.Value : out.EnableDnsHostnames?.Value) ?? false;
-}
-
-/**
- * Interface endpoints with private DNS need both attributes, and AWS refuses hostnames without support,
- * so support is always set first. ModifyVpcAttribute takes one attribute per call.
- */
-async function setDns(ctx: Ctx, vpcId: string, d: Pick<VpcDesired, 'dnsSupport' | 'dnsHostnames'>, only?: Set<string>): Promise<void> {
-  if (!only || only.has('dnsSupport')) {
-    await ctx.aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsSupport: { Value: d.dnsSupport } }));
-  }
-  if (!only || only.has('dnsHostnames')) {
-    await ctx.aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: d.dnsHostnames } }));
-  }
-}
 
 /** What keeps a VPC from being deleted: its subnets and non-default security groups. */
 async function vpcBlockers(ctx: Ctx, vpcId: string): Promise<string[]> {
@@ -81,7 +59,7 @@ async function rankVpcs(ctx: Ctx, vpcs: Vpc[]): Promise<Vpc[]> {
   return [...vpcs].sort((a, b) => held(b) - held(a) || (a.VpcId ?? '').localeCompare(b.VpcId ?? ''));
 }
 
-/** The stack's VPC (modes private-endpoints and public): DNS support and hostnames on. */
+/** The stack's VPC (modes private-endpoints and public). */
 export const vpc: ResourceKind<VpcDesired> = {
   kind: 'ec2.vpc',
   label: 'VPC',
@@ -90,17 +68,14 @@ export const vpc: ResourceKind<VpcDesired> = {
 
   nodes: (config) => (ownsVpc(config) ? [{ key: K.vpc, deps: [], params: {} }] : []),
 
-  desired: (ctx, node) => ({ cidr: ctx.config.network.vpcCidr, dnsSupport: true, dnsHostnames: true, tags: resourceTags(ctx, node.key) }),
+  desired: (ctx, node) => ({ cidr: ctx.config.network.vpcCidr, tags: resourceTags(ctx, node.key) }),
+
+  prefetch: prefetchStack('Vpc', describeVpcs),
 
   async find(ctx, node, recorded) {
     const found = await findInStack(ctx, node.key, recorded, { type: 'Vpc', describe: describeVpcs(ctx), idOf: (v) => v.VpcId!, rank: (v) => rankVpcs(ctx, v) });
     if (!found) return undefined;
-    const id = found.item.VpcId!;
-    // Attributes of a VPC that is not ours are none of our business (and may not be readable).
-    const [dnsSupport, dnsHostnames] = found.owned
-      ? await Promise.all([dnsAttribute(ctx, id, 'enableDnsSupport'), dnsAttribute(ctx, id, 'enableDnsHostnames')])
-      : [false, false];
-    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, { cidr: found.item.CidrBlock ?? '', dnsSupport, dnsHostnames, tags: ec2Tags(ctx, found.item) });
+    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, { cidr: found.item.CidrBlock ?? '', tags: ec2Tags(ctx, found.item) });
   },
 
   async create(ctx, node, desired) {
@@ -111,25 +86,19 @@ export const vpc: ResourceKind<VpcDesired> = {
       async () => (await ctx.aws.once.ec2.send(new CreateVpcCommand({ CidrBlock: desired.cidr, TagSpecifications: tagSpecs(ctx, 'vpc', node.key) }))).Vpc!.VpcId!,
       () => lookupCreated(ctx, node.key, describeVpcs(ctx), (v) => v.VpcId),
     );
-    // Right after CreateVpc, DescribeVpcs may not know the id yet (eventual consistency): keep polling.
+    // CreateVpc answers `pending`; what goes into the VPC waits until it is `available`, as every tool
+    // creating VPCs does. Right after CreateVpc, DescribeVpcs may not know the id yet (eventual
+    // consistency): keep polling.
     await ctx.waitFor(`${node.key} pending -> available`, async () => {
       const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
       return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
     }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
-    await retryWhileNotFound(ctx, `${node.key} DNS attributes`, () => setDns(ctx, id, desired));
     return { kind: 'ec2.vpc', id };
   },
 
-  diff: (d, o) => [
-    ...change('cidr', o.cidr, d.cidr, true),
-    ...change('dnsSupport', o.dnsSupport, d.dnsSupport),
-    ...change('dnsHostnames', o.dnsHostnames, d.dnsHostnames),
-    ...tagChanges(d.tags, o.tags),
-  ],
+  diff: (d, o) => [...change('cidr', o.cidr, d.cidr, true), ...tagChanges(d.tags, o.tags)],
 
   async update(ctx, _node, found, desired, changes) {
-    const dns = new Set(changes.map((c) => c.field).filter((f) => f.startsWith('dns')));
-    if (dns.size) await setDns(ctx, found.record.id, desired, dns);
     if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, desired.tags, found.observed.tags);
   },
 

@@ -36,10 +36,12 @@ export async function runPlan(opts: StackOptions & { parallel?: number; out?: st
   try {
     // What `up` would refuse before writing, `plan` refuses too: a plan that `up` cannot apply is no plan.
     const { preflight } = await import('./preflight.js');
-    const checked = await preflight({
+    // Read alongside the walk, as `up` does; its refusal wins over the plan once both are done.
+    const checking = preflight({
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
       records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
     });
+    checking.catch(() => {});
     // The images are read alongside the walk: one call per repository, no wait added.
     const [plan, images] = await Promise.all([
       planStack(
@@ -48,7 +50,7 @@ export async function runPlan(opts: StackOptions & { parallel?: number; out?: st
       ),
       checkStackImages(stack.aws.ecr, stack.config, stack.account),
     ]);
-    const basis = basisOf(stack, checked);
+    const basis = basisOf(stack, await checking);
     const report: PlanReport = { ...plan, stack: stack.config.stack, region: stack.config.region, account: stack.account, basis, images };
     // A plan `up` would refuse, or could not complete, is shown but not saved (the caller says so).
     if (opts.out && !plan.conflicts.length && !plan.entries.some((e) => e.action === 'error')) {

@@ -58,10 +58,12 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   try {
     if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
-    const checked = await preflight({
+    // It reads alongside the assessment (both only read) and is awaited before the first write.
+    const checking = preflight({
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
       records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
     });
+    checking.catch(() => {});
     const env: EngineEnv = {
       config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
       reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
@@ -71,29 +73,33 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
       const c = saved.counts;
       opts.reporter.info(`Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`);
     }
-    // The basis is taken now, before the engine writes anything: the state version is the one this run read.
-    const basis = basisOf(stack, checked);
     // Read alongside the run (one call per repository): up never pushes, so what is missing now still is
     // at the end. A repository up is creating holds no image yet.
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
     const approve = opts.approve;
     let declined = false;
+    const exactly = saved && applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+      // The basis is taken before the engine writes anything: the state version is the one this run read.
+      const [plan, basis] = await Promise.all([
+        planOf(env, graph, assessment),
+        checking.then((checked) => basisOf(stack, checked)),
+      ]);
+      return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
+    });
     const result = await converge(env, {
-      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
-      ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs, ...(exactly ?? {}),
+      async beforeFirstWrite(graph, assessment) {
+        await checking;
+        if (exactly) return exactly.beforeFirstWrite(graph, assessment);
+        if (!approve) return;
         const plan = await planOf(env, graph, assessment);
-        return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
-      }) : approve ? {
-        async beforeFirstWrite(graph, assessment) {
-          const plan = await planOf(env, graph, assessment);
-          // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
-          if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
-          if (await approve(plan, stack.config)) return;
-          declined = true;
-          return 'stop';
-        },
-      } : {}),
+        // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
+        if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
+        if (await approve(plan, stack.config)) return;
+        declined = true;
+        return 'stop';
+      },
     });
     // Nothing was written: the report says so, and no image is looked at.
     if (declined) return { ...head, ...result, images: [], declined: true };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientConfig, createAwsClients, credentialError, CONNECT_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS } from '../../src/aws/clients.js';
+import { clientConfig, createAwsClients, credentialError, CONNECT_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS, SOCKETS_PER_CLIENT } from '../../src/aws/clients.js';
 import { configuredProfiles, profileRegion } from '../../src/aws/profiles.js';
 import { VERSION } from '../../src/base/version.js';
 
@@ -11,9 +11,24 @@ describe('AWS clients', () => {
     const c = clientConfig('ec2', { region: 'ap-northeast-1', profile: 'dev' }, {});
     expect(c).toEqual({
       region: 'ap-northeast-1', retryMode: 'standard', maxAttempts: DEFAULT_MAX_ATTEMPTS, customUserAgent: `batchctl/${VERSION}`, profile: 'dev',
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+      requestHandler: {
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+        httpAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
+        httpsAgent: { keepAlive: true, maxSockets: SOCKETS_PER_CLIENT },
+      },
     });
     expect(DEFAULT_MAX_ATTEMPTS).toBeGreaterThan(3);
+  });
+
+  it('keep connections alive, with more sockets per client than the SDK\'s 50: a walk sends up to two reads per step, 64 steps at once', async () => {
+    const aws = await createAwsClients({ region: 'ap-northeast-1' }, ['iam']);
+    type Agent = { keepAlive: boolean; maxSockets: number };
+    const handler = aws.iam.config.requestHandler as unknown as { configProvider: Promise<{ httpsAgent: Agent; httpAgentProvider(): Promise<Agent> }> };
+    const config = await handler.configProvider;
+    for (const agent of [config.httpsAgent, await config.httpAgentProvider()]) {
+      expect(agent).toMatchObject({ keepAlive: true, maxSockets: SOCKETS_PER_CLIENT });
+    }
+    expect(SOCKETS_PER_CLIENT).toBeGreaterThanOrEqual(128);
   });
 
   it('AWS_MAX_ATTEMPTS is honoured, as the SDK and the AWS CLI do; a bad value is refused, naming it', () => {

@@ -17,8 +17,8 @@ import { scratch, type Scratch } from '../helpers/stack.js';
 import { withEnv } from '../helpers/env.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startWire, TLS_DIR, wireTap, type WireServer } from '../helpers/wire.js';
-import { bypassesProxy, parseNoProxy, proxyEnv, proxyFor } from '../../src/aws/proxy.js';
-import { clientConfig } from '../../src/aws/clients.js';
+import { RoutingHttpsAgent, bypassesProxy, parseNoProxy, proxyEnv, proxyFor } from '../../src/aws/proxy.js';
+import { SOCKETS_PER_CLIENT, clientConfig } from '../../src/aws/clients.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 const cli = captureCli();
@@ -111,7 +111,9 @@ describe('NO_PROXY and the proxy variables', () => {
 
   it("without a proxy variable or a CA bundle, the SDK's own agents are used", () => {
     const handler = clientConfig('ec2', { region: 'eu-west-1' }, {}).requestHandler as Record<string, unknown>;
-    expect(handler.httpsAgent).toBeUndefined();
+    // Settings for the agents the SDK builds itself (batchctl's sockets per client), not agents of ours.
+    expect(handler.httpsAgent).toEqual({ keepAlive: true, maxSockets: SOCKETS_PER_CLIENT });
+    expect(handler.httpsAgent).not.toBeInstanceOf(RoutingHttpsAgent);
     expect(clientConfig('ec2', { region: 'eu-west-1' }, {}).credentialDefaultProvider).toBeUndefined();
   });
 

@@ -3,7 +3,7 @@
  * classifies every one of those answers as throttling, the product paces its mutating calls to AWS's
  * buckets, and creates that AWS cannot make idempotent survive throttling without duplicates.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isThrottlingError } from '@smithy/core/retry';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { FakeAwsError } from '../fake-aws/core.js';
@@ -64,6 +64,40 @@ describe('pacing', () => {
     expect(waits.slice(0, 19).every((d) => d === 0)).toBe(true);
     expect(waits.slice(19)).toEqual([1000, 2000]);
     expect(p.delayFor('ecs', 'CreateCluster')).toBe(0);
+  });
+
+  it('the buckets keep a monotonic clock: a wall clock that stands still (or jumps back) holds no call', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-01T12:00:00Z'), toFake: ['Date'] });
+    try {
+      const b = new TokenBucket({ capacity: 2, perSecond: 100 });
+      let sent = 0;
+      await Promise.all(Array.from({ length: 4 }, () => b.acquire().then(() => { sent += 1; })));
+      expect(sent).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a process that stalls wakes to the tokens the stall refilled, not to every call whose turn came meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // AWS's bucket: 4, refilled 40 a second; ours holds one less. Its clock here is the faked Date (the
+      // monotonic one it keeps by default cannot be moved without running timers).
+      const b = new TokenBucket({ capacity: 4, perSecond: 40 }, () => Date.now());
+      let sent = 0;
+      for (let i = 0; i < 12; i++) void b.acquire().then(() => { sent += 1; });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sent).toBe(3);
+      // The event loop is held 107 ms (no timer runs): AWS refilled 4.28 tokens meanwhile, its bucket holds 4.
+      vi.setSystemTime(Date.now() + 107);
+      await vi.advanceTimersToNextTimerAsync();
+      // Three go (our bucket's size), not the four whose turns came during the stall: AWS keeps one spare.
+      expect(sent).toBe(6);
+      await vi.advanceTimersByTimeAsync(25);
+      expect(sent).toBe(7);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an up paced to the buckets is never throttled; unpaced, it is, and the SDK\'s retries still converge it', async () => {

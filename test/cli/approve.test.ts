@@ -34,7 +34,7 @@ describe('on a terminal', () => {
     const shown = child.output();
     expect(shown).toContain('batchctl up: stack sample-batch in ap-northeast-1 (account 123456789012)');
     expect(shown).toMatch(/\+ create {4}VPC {24}vpc/);
-    expect(shown).toContain('Plan: 41 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.');
+    expect(shown).toContain('Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.');
     expect(shown).toContain('Monthly cost: $0.00 now, $90.88 once applied (+$90.88); on-demand prices as of 2025-06-01, runs of 5 minutes');
     // Asked before the first write: the assessment read the account, nothing was written yet.
     expect(fake.core.count({ mutating: true })).toBe(0);
@@ -53,12 +53,12 @@ describe('on a terminal', () => {
     await first.waitFor(/Apply\? \[y\/N\] /);
     first.proc.stdin!.write('y\r');
     expect((await first.exited()).code).toBe(0);
-    expect(first.output()).toMatch(/Done: 41 created, 0 updated, 0 unchanged in /);
+    expect(first.output()).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     fake.core.resetCalls();
     const again = up(s);
     expect((await again.exited()).code).toBe(0);
     expect(again.output()).not.toContain('Apply?');
-    expect(again.output()).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged/);
+    expect(again.output()).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/);
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 
@@ -67,7 +67,7 @@ describe('on a terminal', () => {
     const child = up(s, flag);
     expect((await child.exited()).code).toBe(0);
     expect(child.output()).not.toContain('Apply?');
-    expect(child.output()).toMatch(/Done: 41 created/);
+    expect(child.output()).toMatch(/Done: 43 created/);
   });
 });
 
@@ -82,7 +82,7 @@ describe('with nobody to ask', () => {
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up')).toBe(2);
     expect(io.err.join('')).toBe([
       'error: up asks before changing anything, and there is no terminal to ask on: nothing was changed',
-      '  Plan: 41 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.',
+      '  Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.',
       'hint: pass --yes (or --auto-approve) to apply what `batchctl plan` shows; or review `batchctl plan --out plan.json` and apply exactly it with `batchctl up plan.json`',
       '',
     ].join('\n'));
@@ -103,7 +103,7 @@ describe('with nobody to ask', () => {
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     fake.core.resetCalls();
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
-    expect(io.out.join('')).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in [\d.]+s\n/);
+    expect(io.out.join('')).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n/);
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 
@@ -112,6 +112,6 @@ describe('with nobody to ask', () => {
     const plan = join(s.dir, 'plan.json');
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'plan', '--out', plan)).toBe(0);
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up', plan)).toBe(0);
-    expect(io.out.join('')).toMatch(/Done: 41 created/);
+    expect(io.out.join('')).toMatch(/Done: 43 created/);
   });
 });

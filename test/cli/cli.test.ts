@@ -28,7 +28,7 @@ describe('batchctl up / validate', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     const text = out.join('');
     expect(text).toMatch(/^created\s+VPC\s+vpc\s+vpc-/m);
-    expect(text).toMatch(/Done: 41 created, 0 updated, 0 unchanged in /);
+    expect(text).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'up', '--yes')).toBe(0);
     const doc = JSON.parse(out.join(''));
@@ -65,7 +65,7 @@ describe('batchctl up / validate', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 41 resources match the config/);
+    expect(out.join('')).toMatch(/No changes: 43 resources match the config/);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(0);
     s.editConfig((t) => t.replace('retentionDays: 365', 'retentionDays: 30'));
     out.length = 0;
@@ -127,7 +127,7 @@ describe('batchctl down --keep-logs', () => {
     const text = out.join('');
     expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
     expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
-    expect(text).toMatch(/\nDone: 39 deleted, 2 kept in /);
+    expect(text).toMatch(/\nDone: 41 deleted, 2 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 2 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }, { key: 'history/log-group', id: '/aws/events/batchctl/sample-batch/history' }] });

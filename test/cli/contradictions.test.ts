@@ -40,7 +40,7 @@ describe('down --endpoints and the schedules', () => {
     expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(err.join('')).not.toContain('paused by down --endpoints');
     expect(out.join('')).toMatch(/^updated +EventBridge rule +schedule-rule +sample-batch +\(state, paused\)$/m);
-    expect(out.join('')).toMatch(/Done: 4 created, 1 updated, 36 unchanged in /);
+    expect(out.join('')).toMatch(/Done: 4 created, 1 updated, 38 unchanged in /);
     expect([...fake.eventBridge.rules.values()][0]!.state).toBe('ENABLED');
   });
 });
@@ -62,7 +62,7 @@ describe('the image step', () => {
     expect(await cli(s, 'deploy')).toBe(0);
     expect(await cli(s, 'up', '--yes')).toBe(0);
     const printed = [...out, ...err].join('');
-    expect(printed).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in [\d.]+s\n$/);
+    expect(printed).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n$/);
     expect(readme()).toMatch(/run it again with nothing to change, and it says so in one line/);
   });
 });

@@ -52,7 +52,7 @@ describe('commands from a subdirectory of the stack', () => {
     expect(await io.run('validate')).toBe(0);
     expect(out.join('')).toBe('../../batch.config.yaml: ok (stack sample-batch, region ap-northeast-1)\n');
     expect(await io.run('plan')).toBe(0);
-    expect(out.join('')).toContain('Plan: 41 to create');
+    expect(out.join('')).toContain('Plan: 43 to create');
     expect(err.join('')).not.toContain('using');
     expect(await io.run('up', '--yes')).toBe(0);
     expect(err.join('')).toContain(`using ../../batch.config.yaml (the stack config of ${t.stack})\n`);

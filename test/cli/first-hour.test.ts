@@ -30,15 +30,15 @@ describe('npm run demo', () => {
     ]);
     expect(hour.steps.every((s) => s.code === 0)).toBe(true);
     // Real output of each step.
-    expect(text).toContain('Plan: 41 to create, 0 to update, 0 to delete');
+    expect(text).toContain('Plan: 43 to create, 0 to update, 0 to delete');
     expect(text).toMatch(/Total per month: \$90\.88/);
-    expect(text).toMatch(/Done: 41 created, 0 updated, 0 unchanged in /);
+    expect(text).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     expect(text).toMatch(/^started task [0-9a-f]{32}$/m);
     // The sample job's own output, from the simulated S3: the object, then its summary line.
     expect(text).toMatch(/^reports\/2026-11\.csv\nstatus: RUNNING\nlisted 1 object|^reports\/2026-11\.csv\nlisted 1 object/m);
     expect(text).toMatch(/exited with code 0 after/);
     expect(text).toMatch(/\d{2}:\d{2}:\d{2}\.\d{3} {2}[0-9a-f]{8} {2}listed 1 object/);
-    expect(text).toContain('Done: 41 deleted in ');
+    expect(text).toContain('Done: 43 deleted in ');
     expect(text).toMatch(/the job ran once and exited 0/);
     // Once: one task, its container exited 0; and nothing of the stack is left.
     const tasks = [...hour.fake.ecs.tasks.values()];

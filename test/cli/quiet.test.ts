@@ -32,17 +32,17 @@ describe('up', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'up', '--yes')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in \d+\.\ds$/)]);
+    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in \d+\.\ds$/)]);
     expect(io.err.join('')).toBe('');
 
     expect(await cli(s, '--verbose', 'up', '--yes')).toBe(0);
     const all = lines();
     expect(all[0]).toBe(HEADING);
-    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(41);
-    expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 41 unchanged in /);
+    expect(all.filter((l) => l.startsWith('unchanged '))).toHaveLength(43);
+    expect(all.at(-1)).toMatch(/^Done: 0 created, 0 updated, 43 unchanged in /);
     // --json carries every resource whatever the verbosity.
     expect(await cli(s, '--json', 'up', '--yes')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(41);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(43);
   });
 
   it('after one change: the heading, that change, the counts', async () => {
@@ -55,7 +55,7 @@ describe('up', () => {
       expect.stringMatching(/^updated +CloudWatch log group +log-group +\/ecs\/SampleBatch +\(retentionInDays\)$/),
       // The run history's group keeps the same retention.
       expect.stringMatching(/^updated +CloudWatch log group +history\/log-group +\/aws\/events\/batchctl\/sample-batch\/history +\(retentionInDays\)$/),
-      expect.stringMatching(/^Done: 0 created, 2 updated, 39 unchanged in /),
+      expect.stringMatching(/^Done: 0 created, 2 updated, 41 unchanged in /),
     ]);
   });
 
@@ -94,7 +94,7 @@ describe('status', () => {
     await upAndPushed(s);
     expect(await cli(s, 'status')).toBe(0);
     let text = io.out.join('');
-    expect(text).toContain('Resources: 41 in the stack, 37 checked here: 37 present, 0 missing, 0 drifted, 0 errors (each job\'s role policies, task definition and target: `batchctl plan`)');
+    expect(text).toContain('Resources: 43 in the stack, 37 checked here: 37 present, 0 missing, 0 drifted, 0 errors (each job\'s role policies, task definition and target: `batchctl plan`)');
     expect(text).toContain('\n  37 match the config (--verbose lists them)\n');
     expect(text).not.toMatch(/^ {2}STATE /m);
     // The jobs table and the endpoints stay.
@@ -104,7 +104,7 @@ describe('status', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 41 in the stack, 37 checked here: 36 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 36 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(/Resources: 43 in the stack, 37 checked here: 36 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 36 match the config \(--verbose lists them\)\n/);
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
@@ -122,11 +122,11 @@ describe('plan and down', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'plan')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 41 resources match the config.']);
+    expect(lines()).toEqual([expect.stringMatching(/^batchctl plan: /), 'No changes: 43 resources match the config.']);
     expect(await cli(s, '--verbose', 'plan')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(41);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(43);
     expect(await cli(s, 'plan', '--all')).toBe(0);
-    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(41);
+    expect(lines().filter((l) => l.startsWith('= unchanged '))).toHaveLength(43);
   });
 
   it('down lists what it deletes; what was already gone is a count (listed with --verbose)', async () => {
@@ -136,9 +136,9 @@ describe('plan and down', () => {
     await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
     expect(await cli(s, 'down', '--yes', '--force')).toBe(0);
     const out = lines();
-    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(40);
+    expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(42);
     expect(out.filter((l) => l.startsWith('absent '))).toEqual([]);
-    expect(out.at(-1)).toMatch(/^Done: 40 deleted, 1 already gone in /);
+    expect(out.at(-1)).toMatch(/^Done: 42 deleted, 1 already gone in /);
 
     // The same again, verbose: the record of the group gone is listed.
     fake.uninstall();
@@ -178,11 +178,11 @@ describe('on a terminal', () => {
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    const noop = out.slice(out.indexOf('Done: 41 created'), out.lastIndexOf(HEADING));
-    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged/);
+    const noop = out.slice(out.indexOf('Done: 43 created'), out.lastIndexOf(HEADING));
+    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/);
     expect(noop).not.toMatch(/unchanged {2,}/);
     expect(noop).not.toContain(HEADING);
     // --verbose: every resource's line stays.
-    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(41);
+    expect(out.slice(out.lastIndexOf(HEADING)).match(/unchanged {2,}/g)).toHaveLength(43);
   });
 });

@@ -60,11 +60,11 @@ describe('a real pseudo-terminal', () => {
     const { code, ms } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    expect(out).toMatch(/Done: 41 created, 0 updated, 0 unchanged in /);
+    expect(out).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     expect(out).not.toContain(SPINNER_FRAME);
     expect(out.length).toBeLessThan(20_000);
     expect(ms).toBeLessThan(25_000);
-    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(41);
+    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(43);
     expect(leftovers(s.statePath)).toEqual([]);
   });
 
@@ -78,7 +78,7 @@ describe('a real pseudo-terminal', () => {
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
-    expect(out).toMatch(/Done: 41 created/);
+    expect(out).toMatch(/Done: 43 created/);
     expect(out).toContain(SPINNER_FRAME);
     expect(out.length).toBeLessThan(200_000);
     // After the last spinner frame, resources still finished: printed as plain lines.
@@ -108,7 +108,7 @@ describe('Ctrl-C typed at a prompt', () => {
   it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
     const s = scratch();
     const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
-    await child.waitFor(/Delete these 41 resources\? \[y\/N\]/);
+    await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
     const { code, ms } = await child.exited(sent);
@@ -116,7 +116,7 @@ describe('Ctrl-C typed at a prompt', () => {
     expect(ms).toBeLessThan(1000);
     expect(child.output()).toMatch(/error: interrupted\r?\nhint: nothing was deleted/);
     expect(child.output()).not.toMatch(/^deleted /m);
-    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(41);
+    expect(Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources)).toHaveLength(43);
     expect(leftovers(s.statePath)).toEqual([]);
   });
 });
@@ -126,7 +126,7 @@ describe('answering the confirmation', () => {
   async function answerDown(keys: string): Promise<{ code: number | null; out: string; statePath: string }> {
     const s = scratch();
     const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
-    await child.waitFor(/Delete these 41 resources\? \[y\/N\]/);
+    await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     child.proc.stdin!.write(keys);
     const { code } = await child.exited();
     return { code, out: child.output(), statePath: s.statePath };
@@ -137,7 +137,7 @@ describe('answering the confirmation', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/Cancelled: nothing was deleted\./);
     expect(out).not.toMatch(/^deleted /m);
-    expect(Object.keys(JSON.parse(readFileSync(statePath, 'utf8')).resources)).toHaveLength(41);
+    expect(Object.keys(JSON.parse(readFileSync(statePath, 'utf8')).resources)).toHaveLength(43);
     expect(leftovers(statePath)).toEqual([]);
   });
 
@@ -150,7 +150,7 @@ describe('answering the confirmation', () => {
   it('yes: deleted, exit 0', async () => {
     const { code, out, statePath } = await answerDown('yes\r');
     expect(code).toBe(0);
-    expect(out).toMatch(/Done: 41 deleted/);
+    expect(out).toMatch(/Done: 43 deleted/);
     expect(JSON.parse(readFileSync(statePath, 'utf8')).resources).toEqual({});
   });
 });

@@ -81,6 +81,16 @@ describe('engine', () => {
     expect(peak).toBe(3);
   });
 
+  it('with more steps ready than --parallel, the longest chain of dependants starts first', async () => {
+    // Declared first, the leaves p1..p4 would hold both steps while `r` (whose chain r -> t -> u is the
+    // longest) waited: as writes waiting for a throttling bucket hold theirs.
+    const spec = { p1: [], p2: [], p3: [], p4: [], r: [], t: ['r'], u: ['t'] };
+    const order: string[] = [];
+    await run(toyKinds(spec, new Map(), { delayMs: 5, onStart: (k) => order.push(k) }), { parallel: 2 });
+    expect(order.slice(0, 2)).toEqual(['r', 'p1']);
+    expect(order.indexOf('t')).toBeLessThan(order.indexOf('p4'));
+  });
+
   it('a failure stops its dependants, lets in-flight steps finish and reports every failure', async () => {
     const world = new Map();
     const err = await run(toyKinds(diamond, world, { failCreate: 'b' })).catch((e) => e);

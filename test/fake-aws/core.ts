@@ -71,6 +71,26 @@ export interface CallRecord {
   attempt: number;
   /** The call was applied, then its response was lost. */
   lost?: boolean;
+  /** When the call arrived and when it was answered (performance.now(), or the faked Date.now() under fake timers). */
+  startedAt: number;
+  endedAt?: number;
+}
+
+/**
+ * Sequential round trips: the longest run of calls each sent after the previous one was answered (none
+ * overlapping). At a fixed latency per call this is what the latency alone costs a command, however many
+ * calls run side by side. Greedy by answer time, which finds the longest such run.
+ */
+export function sequentialRoundTrips(calls: readonly CallRecord[]): number {
+  let last = -Infinity;
+  let n = 0;
+  for (const c of [...calls].filter((x) => x.endedAt !== undefined).sort((a, b) => a.endedAt! - b.endedAt!)) {
+    if (c.startedAt >= last) {
+      n += 1;
+      last = c.endedAt!;
+    }
+  }
+  return n;
 }
 
 /** One operation of a service. */
@@ -127,6 +147,11 @@ class LostResponse extends Error {
   constructor(readonly sdkError: Error) {
     super(sdkError.message);
   }
+}
+
+/** What the caller sees of a call whose response the core lost (see `invoke`), or undefined for any other error. */
+export function lostAnswer(err: unknown): Error | undefined {
+  return err instanceof LostResponse ? err.sdkError : undefined;
 }
 
 const READ_PREFIX = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test)/;
@@ -205,7 +230,10 @@ export class FakeAwsCore {
     return this;
   }
 
-  /** Handle one call by service and operation name, as if an SDK client in this process had sent it. */
+  /**
+   * Handle one call by service and operation name, as if an SDK client in this process had sent it. A
+   * response lost by an injection rejects with an error `lostAnswer` recognises: the caller loses it.
+   */
   invoke(service: string, op: string, input: any, client?: string): Promise<unknown> {
     const def = this.services.find((s) => s.name === service)?.ops[op];
     if (!def) return Promise.reject(new Error(`fake AWS: ${service} has no model for ${op}`));
@@ -345,9 +373,21 @@ export class FakeAwsCore {
 
   private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], attempt = 1, client?: string): Promise<unknown> {
     const lock = this.services.find((x) => x.name === service)?.isLockCall?.(op, input) ?? false;
-    const call: CallRecord = { seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, ...(client ? { client } : {}), ...(lock ? { lock } : {}) };
+    const call: CallRecord = {
+      seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, startedAt: this.now(),
+      ...(client ? { client } : {}), ...(lock ? { lock } : {}),
+    };
     if (mutating && !lock) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
+    try {
+      return await this.apply(call, input, handle);
+    } finally {
+      call.endedAt = this.now();
+    }
+  }
+
+  private async apply(call: CallRecord, input: any, handle: OpDef['handle']): Promise<unknown> {
+    const { service, op, mutating } = call;
     // Throttled on arrival: refused before anything is applied (and before any latency).
     const limited = mutating ? this.throttler?.check(service, op) : undefined;
     if (limited) {

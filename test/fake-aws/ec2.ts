@@ -451,7 +451,8 @@ export class FakeEc2 {
     const s: FakeSubnet = { id: this.core.newId('subnet'), vpcId: v.id, cidr: i.CidrBlock, az: zone[0], mapPublicIpOnLaunch: false, tags };
     this.subnets.set(s.id, s);
     this.created(s.id, tags);
-    return { Subnet: this.subnetOut(s) };
+    // AWS may answer CreateSubnet with the subnet still pending (as it does CreateVpc): a describe then says available.
+    return { Subnet: { ...this.subnetOut(s), State: 'pending' } };
   }
 
   private subnetOut(s: FakeSubnet) {

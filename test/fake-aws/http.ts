@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import { deserialize, serialize } from 'node:v8';
 import type { AddressInfo } from 'node:net';
-import { FakeAwsError } from './core.js';
+import { FakeAwsError, lostAnswer } from './core.js';
 import { retriedBySdk } from './throttling.js';
 import type { FakeAws } from './index.js';
 
@@ -84,21 +84,36 @@ export async function serveFake(fake: FakeAws, opts: ServeOptions = {}): Promise
         }
         reply = { ok: true, out: await encodeOut(out) };
       } catch (err) {
-        const e = err as FakeAwsError;
+        const lost = lostAnswer(err);
+        const status = (lost as FakeAwsError | undefined)?.$metadata?.httpStatusCode;
+        // Applied, then the answer lost: the connection drops (the caller's SDK sees ECONNRESET), or a proxy's 5xx.
+        if (lost && !status) return void res.socket?.destroy();
+        const e = (lost ?? err) as FakeAwsError;
         reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500, sdkRetries: (e as { sdkRetries?: boolean }).sdkRetries } };
+        res.statusCode = reply.error.status;
       }
       res.end(serialize(reply));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    // Clients keep their connections open (keep-alive): close them, or close() waits for them to time out.
+    close: () => new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
 }
 
 /** In a child: send every SDK command to the fake served at `url`. */
 export function installRemoteFake(fake: FakeAws, url: string): void {
   fake.core.installRemote(async (service, op, input) => {
-    const res = await fetch(url, { method: 'POST', body: serialize({ service, op, input, client: String(process.pid) }) });
+    const res = await fetch(url, { method: 'POST', body: serialize({ service, op, input, client: String(process.pid) }) }).catch((err: unknown) => {
+      // The served fake dropped the connection: a response lost after the call was applied.
+      throw Object.assign(new Error(`socket hang up (response of ${op} lost)`), { code: 'ECONNRESET', $metadata: {}, cause: err });
+    });
     const reply = deserialize(Buffer.from(await res.arrayBuffer())) as Reply;
     if (!reply.ok) {
       const e = new FakeAwsError(reply.error.name, reply.error.message, reply.error.status);

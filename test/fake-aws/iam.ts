@@ -3,6 +3,7 @@ import {
   TagRoleCommand, UntagRoleCommand, ListRoleTagsCommand, PutRolePolicyCommand, GetRolePolicyCommand,
   DeleteRolePolicyCommand, ListRolePoliciesCommand, AttachRolePolicyCommand, DetachRolePolicyCommand,
   ListAttachedRolePoliciesCommand, PutRolePermissionsBoundaryCommand, DeleteRolePermissionsBoundaryCommand,
+  GetAccountAuthorizationDetailsCommand,
 } from '@aws-sdk/client-iam';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -44,6 +45,12 @@ export class FakeIam {
   readonly roles = new Map<string, Role>();
   /** How long a new role stays invisible to ECS and EventBridge (ms, per core.now()). */
   propagationMs = 0;
+  /**
+   * The most roles one GetAccountAuthorizationDetails page holds whatever MaxItems asks ("IAM might return
+   * fewer than the MaxItems number of results even when there are more results available"): tests lower
+   * it to make the product page.
+   */
+  detailsPageCap = 1000;
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('iam', this);
@@ -159,6 +166,35 @@ export class FakeIam {
             const r = role(i.RoleName);
             if (!r.attached.delete(i.PolicyArn)) awsError('NoSuchEntity', `Policy ${i.PolicyArn} was not found.`, 404);
             return {};
+          },
+        },
+        // The account's snapshot, roles only (Filter Role), sorted by name, paged by an opaque offset marker.
+        GetAccountAuthorizationDetails: {
+          command: GetAccountAuthorizationDetailsCommand,
+          handle: (i) => {
+            const max = i.MaxItems ?? 100;
+            if (max < 1 || max > 1000) awsError('ValidationError', `1 validation error detected: Value '${max}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000`, 400);
+            const filter: string[] = i.Filter ?? ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'];
+            const roles = filter.includes('Role') ? [...this.roles.values()].sort((a, b) => a.name.localeCompare(b.name)) : [];
+            const start = i.Marker ? Number(Buffer.from(i.Marker, 'base64').toString()) : 0;
+            if (!Number.isInteger(start) || start < 0) awsError('ValidationError', 'Invalid Marker.', 400);
+            const page = roles.slice(start, start + Math.min(max, this.detailsPageCap));
+            const next = start + page.length;
+            return {
+              RoleDetailList: page.map((r) => {
+                const out = roleOut(r);
+                return {
+                  RoleName: out.RoleName, RoleId: out.RoleId, Arn: out.Arn, Path: out.Path, CreateDate: out.CreateDate,
+                  AssumeRolePolicyDocument: out.AssumeRolePolicyDocument, Tags: out.Tags ?? [], PermissionsBoundary: out.PermissionsBoundary,
+                  InstanceProfileList: [], RoleLastUsed: {},
+                  RolePolicyList: [...r.inline].sort(([a], [b]) => a.localeCompare(b)).map(([PolicyName, doc]) => ({ PolicyName, PolicyDocument: encode(doc) })),
+                  AttachedManagedPolicies: [...r.attached].sort().map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
+                };
+              }),
+              UserDetailList: [], GroupDetailList: [], Policies: [],
+              IsTruncated: next < roles.length,
+              ...(next < roles.length ? { Marker: Buffer.from(String(next)).toString('base64') } : {}),
+            };
           },
         },
         ListAttachedRolePolicies: {

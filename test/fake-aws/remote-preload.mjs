@@ -3,7 +3,8 @@
  * every AWS SDK command goes to the fake AWS served at FAKE_AWS_URL (http.ts) instead of AWS. It patches
  * the SDK clients' common `send` and nothing else: no mocking library, no TypeScript loader, so the process
  * is the CLI a user runs (its start-up, its memory) with only its AWS answered by the fake. Used by
- * `npm run demo` (first-hour.ts) and bench/jobs.ts. Plain JavaScript on purpose: it loads without tsx.
+ * `npm run demo` (first-hour.ts) and bench/install.ts (the benchmarks of speed use wire.ts, which goes
+ * through the SDK's own request path). Plain JavaScript on purpose: it loads without tsx.
  */
 import { Agent, request } from 'node:http';
 import { deserialize, serialize } from 'node:v8';

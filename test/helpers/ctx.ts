@@ -54,3 +54,15 @@ export async function testCtx(
   });
   return ctx as Ctx & { reporter: RecordingReporter };
 }
+
+/** The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time. */
+export function jobsConfig(n: number): string {
+  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
+  const jobs = Array.from({ length: n }, (_, i) => {
+    const name = `job-${String(i + 1).padStart(2, '0')}`;
+    return i % 5 === 4
+      ? `  ${name}:\n    schedule: { expression: 'cron(${i % 60} 2 * * ? *)', timezone: Asia/Tokyo }\n`
+      : `  ${name}:\n    schedule: { expression: 'cron(${i % 60} * * * ? *)' }\n`;
+  });
+  return `${base}\njobs:\n${jobs.join('')}`;
+}

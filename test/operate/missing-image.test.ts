@@ -52,7 +52,7 @@ describe('one job: the missing image in plan, up and status', () => {
     const s = scratch();
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     const lines = text().trimEnd().split('\n');
-    expect(lines.at(-2)).toMatch(/^Done: 41 created, 0 updated, 0 unchanged in /);
+    expect(lines.at(-2)).toMatch(/^Done: 43 created, 0 updated, 0 unchanged in /);
     expect(lines.at(-1)).toBe(WARNING);
     // A no-op up: its one summary line, and the warning, still.
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
@@ -64,7 +64,7 @@ describe('one job: the missing image in plan, up and status', () => {
     fake.ecr.addImage('sample-batch', 'latest');
     fake.core.resetCalls();
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
-    expect(text().trimEnd().split('\n')).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 41 resources unchanged in /)]);
+    expect(text().trimEnd().split('\n')).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in /)]);
     expect(describeImages()).toHaveLength(1);
     expect(describeImages()[0]!.input).toMatchObject({ repositoryName: 'sample-batch', imageIds: [{ imageTag: 'latest' }] });
     expect(await cli(s, 'plan')).toBe(0);

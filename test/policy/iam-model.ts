@@ -34,6 +34,8 @@ export function authRequests(call: CallRecord, fake: FakeAws): AuthRequest[] {
   switch (call.service) {
     case 'ec2': return ec2(call, fake, arn, req);
     case 'iam': {
+      // The account's snapshot names no resource: IAM authorises it on "*".
+      if (call.op === 'GetAccountAuthorizationDetails') return [req('iam:GetAccountAuthorizationDetails', '*')];
       const role = `arn:${P}:iam::${A}:role/${i.RoleName}`;
       const out = [req(`iam:${call.op}`, role, i.PermissionsBoundary ? { 'iam:PermissionsBoundary': i.PermissionsBoundary } : {})];
       if (call.op === 'CreateRole' && i.Tags?.length) out.push(req('iam:TagRole', role));

@@ -585,6 +585,18 @@ describe('every call of every command is allowed by the policy printed for it', 
     vi.useRealTimers();
   });
 
+  it('an account refusing iam:GetAccountAuthorizationDetails (an SCP): each role is read on its own', async () => {
+    freshFake();
+    fake.core.inject({ kind: 'error', match: (c) => c.op === 'GetAccountAuthorizationDetails', code: 'AccessDenied', status: 403, times: Infinity, message: 'denied by an SCP' });
+    const s = scratch();
+    await as('up', s, ['up', '--yes']);
+    await as('up', s, ['up', '--yes']);
+    await as('plan', s, ['plan']);
+    await as('status', s, ['status']);
+    await as('outputs', s, ['outputs', '--live']);
+    await as('down', s, ['down', '--yes', '--force']);
+  });
+
   it('a secret in its recovery window is restored by the next up', async () => {
     freshFake();
     vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });

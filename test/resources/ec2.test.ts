@@ -31,6 +31,8 @@ import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/model/keys.js';
 import { canonicalPolicy, ruleAtoms } from '../../src/resources/lib/ec2.js';
 import { vpc } from '../../src/resources/vpc.js';
+import { vpcDns } from '../../src/resources/vpc-dns.js';
+import { securityGroupIngress } from '../../src/resources/security-group-ingress.js';
 import { subnet } from '../../src/resources/subnet.js';
 import { routeTable } from '../../src/resources/route-table.js';
 import { routeTableAssociation } from '../../src/resources/route-table-association.js';
@@ -39,7 +41,7 @@ import { vpcGatewayEndpoint } from '../../src/resources/vpc-gateway-endpoint.js'
 import { vpcInterfaceEndpoint } from '../../src/resources/vpc-interface-endpoint.js';
 import { kindSteps } from '../helpers/kinds.js';
 
-const KINDS: ResourceKind[] = [vpc, subnet, routeTable, routeTableAssociation, securityGroup, vpcGatewayEndpoint, vpcInterfaceEndpoint];
+const KINDS: ResourceKind[] = [vpc, vpcDns, subnet, routeTable, routeTableAssociation, securityGroup, securityGroupIngress, vpcGatewayEndpoint, vpcInterfaceEndpoint];
 
 let fake: FakeAws;
 let records: Map<string, ResourceRecord>;
@@ -89,19 +91,34 @@ const ec2 = () => ctx.aws.ec2;
 const stackTags = (key: string) => ({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': key, Name: `sample-batch-${key.replaceAll('/', '-')}` });
 
 describe('vpc', () => {
-  it('is missing, then created with DNS on and our tags, then found converged', async () => {
+  it('is missing, then created with our tags, its DNS attributes on (their own node), then found converged', async () => {
     expect(await vpc.find(ctx, node(vpc, K.vpc), undefined)).toBeUndefined();
     const rec = await converge(vpc, K.vpc);
     const v = fake.ec2.vpcs.get(rec.id)!;
-    expect(v).toMatchObject({ cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true });
+    // A new VPC resolves DNS already; hostnames are the DNS node's to turn on.
+    expect(v).toMatchObject({ cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: false });
     expect(v.tags).toEqual(stackTags('vpc'));
+    fake.core.resetCalls();
+    fake.core.latencyMs = 20;
+    // The engine creates the node of a VPC it just created without a look (it is part of the VPC).
+    const dns = node(vpcDns, K.vpcDns);
+    records.set(K.vpcDns, await vpcDns.create(ctx, dns, await vpcDns.desired(ctx, dns)));
+    fake.core.latencyMs = 0;
+    expect(v).toMatchObject({ dnsSupport: true, dnsHostnames: true });
+    // Both attribute calls go together: a new VPC's support is on, so hostnames need not wait for it.
+    const [a, b] = fake.core.mutatingCalls();
+    expect([a?.op, b?.op]).toEqual(['ModifyVpcAttribute', 'ModifyVpcAttribute']);
+    expect(b!.startedAt).toBeLessThan(a!.endedAt!);
 
     const again = await findAgain(vpc, K.vpc);
     expect(again.found).toMatchObject({ owned: true, record: { id: rec.id } });
     expect(again.diff).toEqual([]);
-    // The brief allows 3 reads for the VPC (one per DNS attribute).
+    expect((await findAgain(vpcDns, K.vpcDns)).diff).toEqual([]);
+    // One read for the VPC, one per DNS attribute.
     fake.core.resetCalls();
     await findAgain(vpc, K.vpc);
+    expect(fake.core.count({ mutating: false })).toBe(1);
+    await findAgain(vpcDns, K.vpcDns);
     expect(fake.core.count({ mutating: false })).toBe(3);
   });
 
@@ -150,16 +167,32 @@ describe('vpc', () => {
 
   it('converges DNS hostnames; a CIDR change needs replacement', async () => {
     const rec = await converge(vpc, K.vpc);
+    await converge(vpcDns, K.vpcDns);
     await ec2().send(new ModifyVpcAttributeCommand({ VpcId: rec.id, EnableDnsHostnames: { Value: false } }));
-    const { diff } = await findAgain(vpc, K.vpc);
+    const { diff } = await findAgain(vpcDns, K.vpcDns);
     expect(diff).toEqual([{ field: 'dnsHostnames', from: false, to: true }]);
     fake.core.resetCalls();
-    await converge(vpc, K.vpc);
+    await converge(vpcDns, K.vpcDns);
     expect(fake.core.mutatingCalls().map((c) => c.op)).toEqual(['ModifyVpcAttribute']);
     expect(fake.ec2.vpcs.get(rec.id)!.dnsHostnames).toBe(true);
 
-    expect(vpc.diff({ cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }, { cidr: '192.168.0.0/16', dnsSupport: true, dnsHostnames: true, tags: {} }))
+    expect(vpc.diff({ cidr: '10.0.0.0/16', tags: {} }, { cidr: '192.168.0.0/16', tags: {} }))
       .toEqual([{ field: 'cidr', from: '192.168.0.0/16', to: '10.0.0.0/16', replace: true }]);
+  });
+
+  it('turns DNS support on before hostnames when both are off (AWS enables hostnames only with support)', async () => {
+    const rec = await converge(vpc, K.vpc);
+    await converge(vpcDns, K.vpcDns);
+    await ec2().send(new ModifyVpcAttributeCommand({ VpcId: rec.id, EnableDnsHostnames: { Value: false } }));
+    await ec2().send(new ModifyVpcAttributeCommand({ VpcId: rec.id, EnableDnsSupport: { Value: false } }));
+    fake.core.resetCalls();
+    fake.core.latencyMs = 20;
+    await converge(vpcDns, K.vpcDns);
+    fake.core.latencyMs = 0;
+    const [a, b] = fake.core.mutatingCalls();
+    expect([a?.input.EnableDnsSupport, b?.input.EnableDnsHostnames]).toEqual([{ Value: true }, { Value: true }]);
+    expect(b!.startedAt).toBeGreaterThanOrEqual(a!.endedAt!);
+    expect(fake.ec2.vpcs.get(rec.id)).toMatchObject({ dnsSupport: true, dnsHostnames: true });
   });
 
   it('is deleted, and deleting it again is fine', async () => {
@@ -348,7 +381,7 @@ describe('security groups', () => {
   const task = K.securityGroup('task');
   const endpoint = K.securityGroup('endpoint');
 
-  it('creates the task group egress-only and the endpoint group with HTTPS from the task group', async () => {
+  it('creates the task group egress-only and the endpoint group, then its rule: HTTPS from the task group', async () => {
     await converge(vpc, K.vpc);
     expect(await securityGroup.find(ctx, node(securityGroup, task), undefined)).toBeUndefined();
     const t = await converge(securityGroup, task);
@@ -357,12 +390,16 @@ describe('security groups', () => {
     const eg = fake.ec2.securityGroups.get(e.id)!;
     expect(tg).toMatchObject({ name: 'sample-batch-task', vpcId: records.get(K.vpc)!.id, ingress: [], tags: stackTags(task) });
     expect(tg.egress.map((r) => [r.protocol, r.peer])).toEqual([['-1', '0.0.0.0/0']]);
-    expect(eg.ingress.map((r) => [r.protocol, r.from, r.to, r.peer])).toEqual([['tcp', 443, 443, t.id]]);
+    expect(eg.ingress).toEqual([]);
     expect(eg.egress.map((r) => [r.protocol, r.peer])).toEqual([['-1', '0.0.0.0/0']]);
-    expect(node(securityGroup, endpoint).deps).toEqual([K.vpc, task]);
+    // Both groups need only the VPC; the rule between them needs both.
+    expect(node(securityGroup, endpoint).deps).toEqual([K.vpc]);
+    expect(node(securityGroupIngress, K.endpointIngress)).toMatchObject({ deps: [endpoint, task], partOf: [endpoint] });
+    await converge(securityGroupIngress, K.endpointIngress);
+    expect(eg.ingress.map((r) => [r.protocol, r.from, r.to, r.peer])).toEqual([['tcp', 443, 443, t.id]]);
 
-    for (const key of [task, endpoint]) {
-      const again = await findAgain(securityGroup, key);
+    for (const [kind, key] of [[securityGroup, task], [securityGroup, endpoint], [securityGroupIngress, K.endpointIngress]] as const) {
+      const again = await findAgain(kind, key);
       expect(again.found?.owned).toBe(true);
       expect(again.diff).toEqual([]);
     }
@@ -383,18 +420,20 @@ describe('security groups', () => {
   });
 
   it('converges rules changed by hand; a description change needs replacement', async () => {
-    await upTo(endpoint);
+    await upTo(endpoint, K.endpointIngress);
     const e = records.get(endpoint)!;
     await ec2().send(new AuthorizeSecurityGroupIngressCommand({
       GroupId: e.id, IpPermissions: [{ IpProtocol: '6', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
     }));
     await ec2().send(new RevokeSecurityGroupEgressCommand({ GroupId: e.id, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
-    const { diff } = await findAgain(securityGroup, endpoint);
-    expect(diff).toEqual([
-      { field: 'ingress', from: [`tcp 22..22 0.0.0.0/0`, `tcp 443..443 ${records.get(task)!.id}`], to: [`tcp 443..443 ${records.get(task)!.id}`] },
-      { field: 'egress', from: [], to: ['all * 0.0.0.0/0'] },
+    // Inbound rules are the rule node's; the group's own are its other settings.
+    expect((await findAgain(securityGroupIngress, K.endpointIngress)).diff).toEqual([
+      { field: 'rules', from: [`tcp 22..22 0.0.0.0/0`, `tcp 443..443 ${records.get(task)!.id}`], to: [`tcp 443..443 ${records.get(task)!.id}`] },
     ]);
+    expect((await findAgain(securityGroup, endpoint)).diff).toEqual([{ field: 'egress', from: [], to: ['all * 0.0.0.0/0'] }]);
     await converge(securityGroup, endpoint);
+    await converge(securityGroupIngress, K.endpointIngress);
+    expect((await findAgain(securityGroupIngress, K.endpointIngress)).diff).toEqual([]);
     const g = fake.ec2.securityGroups.get(e.id)!;
     expect(g.ingress.map((r) => r.from)).toEqual([443]);
     expect(g.egress.map((r) => r.peer)).toEqual(['0.0.0.0/0']);
@@ -421,8 +460,12 @@ describe('security groups', () => {
   });
 
   it('is deleted; a group another group references cannot be', async () => {
-    await upTo(endpoint);
+    await upTo(endpoint, K.endpointIngress);
     await expect(ec2().send(new DeleteSecurityGroupCommand({ GroupId: records.get(task)!.id }))).rejects.toMatchObject({ name: 'DependencyViolation' });
+    // The rule goes first (down walks the graph reversed), then the groups.
+    await securityGroupIngress.delete(ctx, records.get(K.endpointIngress)!);
+    expect(fake.ec2.securityGroups.get(records.get(endpoint)!.id)!.ingress).toEqual([]);
+    await securityGroupIngress.delete(ctx, records.get(K.endpointIngress)!);
     await securityGroup.delete(ctx, records.get(endpoint)!);
     await securityGroup.delete(ctx, records.get(task)!);
     expect([...fake.ec2.securityGroups.values()].filter((g) => !g.isDefault)).toEqual([]);
@@ -442,7 +485,8 @@ describe('S3 gateway endpoint', () => {
     const cfg = defaultConfig();
     cfg.network.s3Gateway = false;
     expect(vpcGatewayEndpoint.nodes(cfg)).toEqual([]);
-    expect(vpcGatewayEndpoint.nodes(defaultConfig())[0]).toMatchObject({ key: 'vpc-endpoint/s3', deps: [K.vpc, K.routeTable, K.bucket] });
+    // The bucket is named in its policy by its configured name: AWS does not need it first.
+    expect(vpcGatewayEndpoint.nodes(defaultConfig())[0]).toMatchObject({ key: 'vpc-endpoint/s3', deps: [K.vpc, K.routeTable] });
   });
 
   it('is created on the route table with a policy for our bucket and ECR layers, and found converged', async () => {
@@ -495,13 +539,13 @@ describe('S3 gateway endpoint', () => {
 describe('interface endpoints', () => {
   const logs = K.interfaceEndpoint('logs');
 
-  it('has one costly node per service, after both endpoint subnets and the endpoint group', () => {
+  it('has one costly node per service, after the VPC DNS attributes, both endpoint subnets and the endpoint group', () => {
     expect(vpcInterfaceEndpoint.costly).toBe(true);
     expect(vpcInterfaceEndpoint.nodes(ctx.config).map((n) => n.key)).toEqual([
       'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager',
     ]);
     expect(node(vpcInterfaceEndpoint, logs).deps).toEqual([
-      K.vpc, K.subnet('endpoint', 'ap-northeast-1a'), K.subnet('endpoint', 'ap-northeast-1c'), K.securityGroup('endpoint'),
+      K.vpc, K.vpcDns, K.subnet('endpoint', 'ap-northeast-1a'), K.subnet('endpoint', 'ap-northeast-1c'), K.securityGroup('endpoint'),
     ]);
   });
 

@@ -21,7 +21,7 @@ const json = () => JSON.parse(io.out.join(''));
 
 describe('the count of resources', () => {
   it.each([
-    ['the sample stack (private endpoints)', (t: string) => t, 41],
+    ['the sample stack (private endpoints)', (t: string) => t, 43],
     ['network mode public', (t: string) => t.replace(/^ {2}mode: private-endpoints.*$/m, '  mode: public'), 0],
   ])('%s: plan, up, status and down agree', async (_name, edit, expected) => {
     const s = scratch(edit(readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8')));

@@ -72,7 +72,9 @@ describe('down', () => {
       before(ep, 'security-group/endpoint');
       before(ep, 'subnet/endpoint/ap-northeast-1a');
     }
-    before('security-group/endpoint', 'security-group/task');
+    // The rule naming the task group goes before it (the endpoint group itself no longer has to).
+    before('security-group/endpoint/ingress', 'security-group/task');
+    before('security-group/endpoint/ingress', 'security-group/endpoint');
     before('schedule-target', 'role/events');
     before('route-table-association/ap-northeast-1a', 'route-table');
     before('subnet/batch/ap-northeast-1a', 'vpc');
@@ -121,7 +123,7 @@ describe('down', () => {
     f.core.resetCalls();
     const err = await downOn(s, { yes: false }).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 41 resources\)/);
+    expect(err.message).toMatch(/down needs --yes when not on a terminal \(it would delete 43 resources\)/);
     expect(err.details.some((d: string) => /VPC\s+vpc\s+vpc-/.test(d))).toBe(true);
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(readFileSync(s.statePath, 'utf8')).toBe(state);
@@ -136,11 +138,11 @@ describe('down', () => {
     const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
     expect(declined.declined).toBe(true);
     expect(asked).toHaveLength(1);
-    expect(asked[0]![0]).toBe('batchctl down will delete 41 resources:');
+    expect(asked[0]![0]).toBe('batchctl down will delete 43 resources:');
     expect(f.core.mutatingCalls()).toEqual([]);
 
     const accepted = await downOn(s, { yes: false, interactive: true, confirm: async () => true });
-    expect(accepted.counts.deleted).toBe(41);
+    expect(accepted.counts.deleted).toBe(43);
     expect(ours(f)).toEqual([]);
   });
 
@@ -192,7 +194,7 @@ describe('down', () => {
     await upOn(s);
     rmSync(s.statePath);
     const report = await downOn(s);
-    expect(report.counts.deleted).toBe(41);
+    expect(report.counts.deleted).toBe(43);
     expect(ours(f)).toEqual([]);
   });
 
@@ -306,10 +308,10 @@ describe('data protection', () => {
     const report = await downOn(s, { yes: false, interactive: true, keepLogs: true, confirm: async (lines) => (asked.push(lines), true) });
     // The run history's group is kept too: its events are the record of the runs.
     const HISTORY = '/aws/events/batchctl/sample-batch/history';
-    expect(asked[0]![0]).toBe(`batchctl down will delete 39 resources (keeping CloudWatch log group /ecs/SampleBatch, CloudWatch log group ${HISTORY}: --keep-logs):`);
+    expect(asked[0]![0]).toBe(`batchctl down will delete 41 resources (keeping CloudWatch log group /ecs/SampleBatch, CloudWatch log group ${HISTORY}: --keep-logs):`);
     expect(asked[0]!.some((l) => /log-group/.test(l))).toBe(false);
     expect(report.failures).toEqual([]);
-    expect(report.counts).toMatchObject({ deleted: 39, skipped: 2 });
+    expect(report.counts).toMatchObject({ deleted: 41, skipped: 2 });
     expect(report.kept?.map((t) => t.id).sort()).toEqual([HISTORY, '/ecs/SampleBatch']);
     expect(report.reporter.infos).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it');
     expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group', 'logs.log-group']);

@@ -204,7 +204,9 @@ describe('switching private-endpoints <-> public in place', () => {
     expect(p.entries.find((e) => e.key === 'schedule-target')!.changes).toEqual([
       expect.objectContaining({ field: 'ecs.assignPublicIp', from: 'DISABLED', to: 'ENABLED' }),
     ]);
-    expect(by('delete')).toEqual(['security-group/endpoint', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager']);
+    expect(by('delete')).toEqual([
+      'security-group/endpoint', 'security-group/endpoint/ingress', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager',
+    ]);
     expect(by('replace')).toEqual([]);
     expect(p.conflicts).toEqual([]);
   });
@@ -233,7 +235,10 @@ describe('switching private-endpoints <-> public in place', () => {
     expect(toPublic.events.filter((e) => e.action === 'created').map((e) => e.key).sort()).toEqual(['internet-gateway', 'route/internet']);
     expect(toPublic.events.filter((e) => e.action === 'updated').map((e) => e.key)).toEqual(['schedule-target']);
     expect(toPublic.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-      .toEqual(['security-group/endpoint', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager']);
+      .toEqual([
+        'security-group/endpoint', 'security-group/endpoint/ingress', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs',
+        'vpc-endpoint/secretsmanager',
+      ]);
     expect(interfaceEndpoints(f)).toEqual([]);
     expect(targetNetwork(f).assignPublicIp).toBe('ENABLED');
     expect(ids()).toEqual(before);

@@ -56,13 +56,14 @@ describe('plan', () => {
     const drifted = await plan(s);
     expect(fake.core.mutatingCalls()).toEqual([]);
     const changed = drifted.entries.filter((e) => e.action !== 'unchanged');
-    expect(changed.map((e) => [e.key, e.action])).toEqual([['log-group', 'update'], ['security-group/endpoint', 'update']]);
+    // The endpoint group's inbound rules are a node of their own.
+    expect(changed.map((e) => [e.key, e.action])).toEqual([['log-group', 'update'], ['security-group/endpoint/ingress', 'update']]);
     const retention = changed[0]!.changes![0]!;
     expect([retention.from, retention.to]).toEqual([7, 365]);
     expect(JSON.stringify(changed[1]!.changes)).toContain('443');
 
     const repaired = await upOn(s);
-    expect(repaired.events.filter((e) => e.action === 'updated').map((e) => e.key).sort()).toEqual(['log-group', 'security-group/endpoint']);
+    expect(repaired.events.filter((e) => e.action === 'updated').map((e) => e.key).sort()).toEqual(['log-group', 'security-group/endpoint/ingress']);
     expect((await plan(s)).pending).toBe(false);
   });
 

@@ -54,7 +54,7 @@ describe('local state beside the config', () => {
     process.chdir(elsewhere);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
     expect(err.join('')).toBe(`warning: moved the state from ${old} to ${besideConfig(s)}: states now live beside their config (--state overrides)\n`);
-    expect(out.join('')).toMatch(/No changes: 41 resources match the config/);
+    expect(out.join('')).toMatch(/No changes: 43 resources match the config/);
     expect(readFileSync(besideConfig(s), 'utf8')).toBe(text);
     expect(existsSync(join(elsewhere, '.batchctl'))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
@@ -126,7 +126,7 @@ describe('state in S3', () => {
     const s = scratch();
     withS3State(s);
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
-    expect(Object.keys(JSON.parse(inS3()!).resources)).toHaveLength(41);
+    expect(Object.keys(JSON.parse(inS3()!).resources)).toHaveLength(43);
     expect(fake.ssm.parameters.size).toBe(0);
     expect(existsSync(besideConfig(s))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
@@ -167,7 +167,7 @@ describe('state migrate', () => {
     const local = readFileSync(besideConfig(s), 'utf8');
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
     expect(out.join('')).toBe([
-      `Moved the state of stack ${STACK} (41 resources)`,
+      `Moved the state of stack ${STACK} (43 resources)`,
       `  from ${besideConfig(s)}`,
       `  to   ${S3_STATE}`,
       `${besideConfig(s)} now only says where the state went. Point every command at the new place:`,
@@ -185,7 +185,7 @@ describe('state migrate', () => {
     withS3State(s);
     fake.s3.buckets.get('team-state')!.versioning = 'Enabled';
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 41 resources/);
+    expect(out.join('')).toMatch(/No changes: 43 resources/);
 
     // And back: the local marker of the earlier move may be replaced.
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', besideConfig(s))).toBe(0);
@@ -193,7 +193,7 @@ describe('state migrate', () => {
     expect(await cli('-c', s.configPath, 'plan')).toBe(2);
     s.editConfig((t) => t.replace(/\nstate:\n[\s\S]*$/, '\n'));
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(out.join('')).toMatch(/No changes: 41 resources/);
+    expect(out.join('')).toMatch(/No changes: 43 resources/);
   });
 
   it('an interrupted migration leaves one authoritative state; running it again finishes it', async () => {
@@ -208,7 +208,7 @@ describe('state migrate', () => {
     expect(err.join('')).toMatch(`is being moved to ${S3_STATE}`);
     expect(err.join('')).toContain(`hint: finish it: batchctl -c ${s.configPath} state migrate --to ${S3_STATE} (or undo it: batchctl -c ${s.configPath} state migrate --to ${besideConfig(s)})`);
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
-    expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(41 resources\)/);
+    expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(43 resources\)/);
     expect(JSON.parse(inS3()!).resources).toEqual(marker.state.resources);
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8')).state).toBeUndefined();
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'plan')).toBe(0);

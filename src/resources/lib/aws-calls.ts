@@ -55,6 +55,9 @@ export async function convergeTags(
   calls: { tag: (set: Record<string, string>) => Promise<unknown>; untag: (keys: string[]) => Promise<unknown> },
 ): Promise<void> {
   const delta = tagDelta(desired, observed);
-  if (Object.keys(delta.set).length) await calls.tag(delta.set);
-  if (delta.remove.length) await calls.untag(delta.remove);
+  // Tagging and untagging touch different keys: the two calls go together.
+  await Promise.all([
+    Object.keys(delta.set).length ? calls.tag(delta.set) : undefined,
+    delta.remove.length ? calls.untag(delta.remove) : undefined,
+  ]);
 }

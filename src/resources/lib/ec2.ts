@@ -54,6 +54,14 @@ export function stackItems<T extends Tagged>(ctx: Ctx, type: string, describe: E
   });
 }
 
+/**
+ * A kind's `prefetch` for one EC2 type: the stack-wide Describe of `stackItems`, sent when the walk starts
+ * (all types together, in the first round) rather than when the type's first node is reached.
+ */
+export function prefetchStack<T extends Tagged>(type: string, describe: (ctx: Ctx) => Ec2Describe<T>): (ctx: Ctx) => void {
+  return (ctx) => void stackItems(ctx, type, describe(ctx)).catch(() => undefined);
+}
+
 /** What `findInStack` returns: the resource kept for the node, its ownership, and the duplicates. */
 export interface Ec2Found<T> extends Ownership {
   item: T;
@@ -397,6 +405,9 @@ export function findEndpoint(ctx: Ctx, key: string, recorded: ResourceRecord | u
     parent: { of: (e) => e.VpcId, id: ctx.maybeRecord(K.vpc)?.id },
   });
 }
+
+/** The endpoint kinds' prefetch: the stack's endpoints, one Describe for both kinds. */
+export const prefetchEndpoints = prefetchStack('VpcEndpoint', describeEndpoints);
 
 /** Whose an endpoint is (undefined: gone or going). */
 export const endpointOwnerOf = (ctx: Ctx, id: string) => ec2OwnerOf(ctx, id, describeEndpoints(ctx), isGone);

@@ -6,7 +6,7 @@ import {
   DeleteRuleCommand, DescribeRuleCommand, ListRulesCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
-import type { Ctx, FieldChange, Ownership, ResourceRecord } from '../../engine/types.js';
+import type { Ctx, FieldChange, NodeSpec, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
 import { convergeTags, ifExists, reportedAwsError, unlessGone } from './aws-calls.js';
@@ -25,7 +25,12 @@ type RuleSummary = Pick<DescribeRuleCommandOutput, 'Name' | 'Arn' | 'ScheduleExp
  */
 async function listed(ctx: Ctx, name: string): Promise<RuleSummary | undefined | null> {
   if (!name.startsWith(ctx.stack)) return null;
-  const all = await ctx.memo(`events:rules:${ctx.stack}`, async () => {
+  return (await stackRules(ctx)).get(name);
+}
+
+/** The rules named after the stack, by name: one ListRules by that prefix per walk. */
+function stackRules(ctx: Ctx): Promise<Map<string, RuleSummary>> {
+  return ctx.memo(`events:rules:${ctx.stack}`, async () => {
     const out = new Map<string, RuleSummary>();
     let NextToken: string | undefined;
     do {
@@ -35,7 +40,24 @@ async function listed(ctx: Ctx, name: string): Promise<RuleSummary | undefined |
     } while (NextToken);
     return out;
   });
-  return all.get(name);
+}
+
+/**
+ * A rule kind's prefetch: the stack's rules, and the tags of each rule the state records (by its ARN, so
+ * they need not wait for the listing), all in the walk's first round. EventBridge has no call for the tags
+ * of many rules: one ListTagsForResource each, but none after another.
+ */
+export function prefetchRules(ctx: Ctx, nodes: NodeSpec[]): void {
+  stackRules(ctx).catch(() => undefined);
+  for (const n of nodes) {
+    const arn = ctx.maybeRecord(n.key)?.arn;
+    if (arn) ruleTags(ctx, arn).catch(() => undefined);
+  }
+}
+
+/** A target kind's prefetch: the targets of each rule the state records, in the walk's first round. */
+export function prefetchTargets(ctx: Ctx, rules: (string | undefined)[]): void {
+  for (const rule of rules) if (rule) ruleTargets(ctx, rule).catch(() => undefined);
 }
 
 /** A rule by name: from the stack's listing when it covers the name, else described on its own. */
@@ -44,9 +66,9 @@ async function lookup(ctx: Ctx, name: string): Promise<RuleSummary | undefined> 
   return hit === null ? describe(ctx, name) : hit;
 }
 
-/** A rule's tags (DescribeRule carries none). */
-async function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
-  return tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags);
+/** A rule's tags (DescribeRule carries none), read once per walk. */
+function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
+  return ctx.memo(`events:tags:${arn}`, async () => tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags));
 }
 
 /**

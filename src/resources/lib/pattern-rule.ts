@@ -7,7 +7,8 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { StackConfig } from '../../config/schema.js';
 import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../engine/types.js';
 import { K } from '../../model/keys.js';
-import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, removeExtraTargets, ruleOwnership, type ExtraTarget } from './events.js';
+import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, prefetchRules, removeExtraTargets, ruleOwnership, type ExtraTarget } from './events.js';
+import { arn } from '../../model/policies.js';
 import { familyArnPrefixes } from '../../model/notify.js';
 import { canonicalJson } from '../../base/json.js';
 import { resourceTags, tagChanges, tagList, hasTagChange } from './tags.js';
@@ -46,18 +47,22 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
   return {
     kind: spec.kind,
     label: spec.label,
-    dependsOn: ['ecs.cluster'],
+    dependsOn: [],
     costly: false,
 
-    nodes: (config) => (spec.when(config) ? [{ key: spec.key, deps: [K.cluster], params: {} } satisfies NodeSpec] : []),
+    // The pattern names the cluster by its ARN, derived from its name: EventBridge takes a pattern naming a
+    // cluster that does not exist yet, so the rule need not wait for it.
+    nodes: (config) => (spec.when(config) ? [{ key: spec.key, deps: [], params: {} } satisfies NodeSpec] : []),
+
+    prefetch: prefetchRules,
 
     desired: (ctx, node) => {
-      const cluster = ctx.record(K.cluster);
+      const clusterArn = ctx.maybeRecord(K.cluster)?.arn ?? arn(ctx, 'ecs', `cluster/${ctx.config.cluster.name}`);
       return {
         tags: resourceTags(ctx, node.key),
         name: spec.name(ctx),
         // Family ARN prefixes, not a list of families: the pattern stays the same size however many jobs.
-        eventPattern: JSON.stringify(spec.pattern(cluster.arn ?? cluster.id, familyArnPrefixes(ctx), ctx.config)),
+        eventPattern: JSON.stringify(spec.pattern(clusterArn, familyArnPrefixes(ctx), ctx.config)),
         state: 'ENABLED',
         description: spec.description(ctx),
       };
@@ -101,12 +106,15 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
     },
 
     async update(ctx, _node, found, d, changes) {
-      // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule.
-      if (changes.some((c) => c.field !== 'tags' && c.field !== 'extraTargets')) {
-        await ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id }));
-      }
-      if (hasTagChange(changes) && found.record.arn) await convergeRuleTags(ctx, found.record.arn, d.tags, found.observed.tags);
-      if (changes.some((c) => c.field === 'extraTargets')) await removeExtraTargets(ctx, found.record.id, found.observed.extraTargets);
+      // PutRule replaces every setting (so all are sent) and ignores Tags on an existing rule: the tags are
+      // converged by their own calls, independent of it, together; so are the removals of targets not ours.
+      const ruleArn = found.record.arn;
+      await Promise.all([
+        changes.some((c) => c.field !== 'tags' && c.field !== 'extraTargets')
+          && ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id })),
+        hasTagChange(changes) && ruleArn && convergeRuleTags(ctx, ruleArn, d.tags, found.observed.tags),
+        changes.some((c) => c.field === 'extraTargets') && removeExtraTargets(ctx, found.record.id, found.observed.extraTargets),
+      ]);
     },
 
     async delete(ctx, record) {
