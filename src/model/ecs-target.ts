@@ -27,7 +27,8 @@ export interface EcsTargetParams {
  * ecsTargetDeps names these in its dependsOn.
  */
 export const TARGET_NETWORK_KINDS = [
-  'ec2.subnet', 'ec2.existing-subnet', 'ec2.security-group', 'ec2.vpc-interface-endpoint', 'ec2.vpc-gateway-endpoint', 'ec2.route',
+  'ec2.subnet', 'ec2.existing-subnet', 'ec2.security-group', 'ec2.vpc-interface-endpoint', 'ec2.security-group-ingress', 'ec2.vpc-gateway-endpoint',
+  'ec2.route',
 ] as const;
 
 /** The nodes whose records `ecsTargetParams` reads for a job: its family, and the network of the config's mode. */

@@ -34,7 +34,7 @@ export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
   kind: 'events.rule',
   label: 'EventBridge rule',
   // Every interface endpoint: a pause of `down --endpoints` is lifted only once they are back.
-  dependsOn: ['ec2.vpc-interface-endpoint'],
+  dependsOn: ['ec2.vpc-interface-endpoint', 'ec2.security-group-ingress'],
   costly: false,
 
   // Only for the jobs on the rule engine (see events-target.ts). After the interface endpoints and the rule

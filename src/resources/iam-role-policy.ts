@@ -87,7 +87,7 @@ async function documentFor(ctx: Ctx, r: PolicyRef): Promise<PolicyDocument> {
 export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = {
   kind: 'iam.role-policy',
   label: 'IAM role policy',
-  dependsOn: ['iam.role', 'ecr.repository', 'logs.log-group', 'secretsmanager.secret', 's3.bucket', 'ecs.cluster', 'ecs.task-definition', 'sqs.queue'],
+  dependsOn: ['iam.role', 'secretsmanager.secret'],
   costly: false,
 
   nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), partOf: [roleKey(config, r)], params: r })),

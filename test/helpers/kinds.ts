@@ -36,8 +36,9 @@ export function kindSteps(get: () => { ctx: Ctx; records: Map<string, ResourceRe
     async converge(kind, key, ctx = get().ctx) {
       const { records } = get();
       const n = node(kind, key, ctx.config);
-      const desired = await kind.desired(ctx, n);
+      // As the engine does: the settings wanted are computed knowing what was found.
       const found = await kind.find(ctx, n, records.get(n.key));
+      const desired = await kind.desired(ctx, n, found);
       let rec: ResourceRecord;
       if (!found) rec = await kind.create(ctx, n, desired);
       else {
@@ -52,7 +53,7 @@ export function kindSteps(get: () => { ctx: Ctx; records: Map<string, ResourceRe
     async findAndDiff(kind, key, recorded, ctx = get().ctx) {
       const n = node(kind, key, ctx.config);
       const found = await kind.find(ctx, n, recorded === null ? undefined : recorded ?? get().records.get(n.key));
-      return { found, changes: found ? kind.diff(await kind.desired(ctx, n), found.observed) : undefined };
+      return { found, changes: found ? kind.diff(await kind.desired(ctx, n, found), found.observed) : undefined };
     },
   };
 }
