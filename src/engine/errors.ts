@@ -58,7 +58,8 @@ export class NotOurs extends UserError {
         : `${what} but ${describeOwner(found)}: it is not part of stack '${stack}'`,
       found.owner
         ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
-        : 'batchctl never adopts resources it did not create: rename it in the config, '
+        // A kind that knows better (a resource AWS cannot tag) says what to do instead.
+        : found.hint ?? 'batchctl never adopts resources it did not create: rename it in the config, '
           + `or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
     );
   }

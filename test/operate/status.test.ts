@@ -229,7 +229,7 @@ describe('batchctl status / cost (CLI)', () => {
     await new EC2Client({ region }).send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [ids['vpc-endpoint/ecr.api']!.id] }));
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'status')).toBe(0);
     const text = out.join('');
-    expect(text).toMatch(/Resources: 43 in the stack, 37 checked here: 36 present, 1 missing, 0 drifted, 0 errors/);
+    expect(text).toMatch(/Resources: 43 in the stack, 39 checked here: 38 present, 1 missing, 0 drifted, 0 errors/);
     expect(text).toMatch(/^ {2}missing +Interface endpoint +vpc-endpoint\/ecr\.api +-$/m);
     expect(text).toMatch(/Interface endpoints: 3 up, 1 down/);
     expect(text).toMatch(/Schedule: cron\(30 \* \* \* \? \*\), enabled \(live rule\)/);

@@ -52,7 +52,7 @@ describe('an inline policy added to a role and a target added to a rule', () => 
 
     expect(await cli('-c', s.configPath, 'status')).toBe(0);
     const status = out.join('');
-    expect(status).toMatch(/Resources: 41 in the stack, 37 checked here: 35 present, 0 missing, 2 drifted, 0 errors/);
+    expect(status).toMatch(/Resources: 43 in the stack, 39 checked here: 37 present, 0 missing, 2 drifted, 0 errors/);
     expect(status).toMatch(/drifted +IAM role +role\/task +sample-batch-task +\(added outside batchctl: inline policy backdoor on the role\)/);
     expect(status).toMatch(/drifted +EventBridge rule +schedule-rule +sample-batch +\(added outside batchctl: target exfil on the rule/);
 
