@@ -64,12 +64,6 @@ export const AWS_RATES: Record<string, ServiceRates> = {
 const READ = /^(Describe|Get|List|Head|Lookup|Filter|Search|Batch(Get|Check)|Validate|Test|StartLiveTail)/;
 
 /**
- * The buckets' clock: monotonic (performance.now), as a token bucket's refill is a duration. The wall
- * clock can jump (a time sync, a test's frozen Date) and would hold every queued call, or free a burst.
- */
-const monotonic = (): number => performance.now();
-
-/**
  * A token bucket that queues: a call that finds no token reserves the next one and waits for it, so
  * callers go out in order, exactly as fast as the bucket refills. It holds one token less than AWS's:
  * a call reaches AWS a little after it leaves here, and AWS's full bucket stops filling from then, so a
@@ -80,7 +74,7 @@ export class TokenBucket {
   private last: number;
   private readonly capacity: number;
 
-  constructor(readonly rate: BucketRate, private readonly now: () => number = monotonic) {
+  constructor(readonly rate: BucketRate, private readonly now: () => number = Date.now) {
     this.capacity = Math.max(1, rate.capacity - 1);
     this.tokens = this.capacity;
     this.last = now();
@@ -109,23 +103,29 @@ export class TokenBucket {
     });
   }
 
-  private release(): void {
+  private release(unseenMs = 0): void {
     if (this.timer) return;
-    this.refill();
+    this.refill(unseenMs);
     while (this.waiting.length && this.tokens >= 1) {
       this.tokens -= 1;
       this.waiting.shift()!();
     }
     if (!this.waiting.length) return;
+    const delay = Math.max(1, Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000));
+    const set = this.now();
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.release();
-    }, Math.max(1, Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000)));
+      // The clock may stand still or jump back while timers run (a time sync, a test's frozen Date): the
+      // part of the timer's wait it did not show is refilled too, or the queue would wait forever.
+      this.release(Math.max(0, delay - (this.now() - set)));
+    }, delay);
   }
 
-  private refill(): void {
+  /** Refill for the time since the last refill (plus `unseenMs` the clock did not show). */
+  private refill(unseenMs = 0): void {
     const t = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate.perSecond);
+    const elapsed = Math.max(0, t - this.last) + unseenMs;
+    this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.rate.perSecond);
     this.last = t;
   }
 }
@@ -134,7 +134,7 @@ export class TokenBucket {
 export class Pacer {
   private buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = monotonic) {}
+  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = Date.now) {}
 
   /** The wait (ms) before `op` of `service` may be sent; reads and unknown services never wait. */
   delayFor(service: string, op: string): number {
