@@ -20,13 +20,13 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { UserError, awsErrorCode } from '../base/errors.js';
+import { EndpointUnreachable, UserError, awsErrorCode } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { parseCount } from '../base/duration.js';
 import { configuredProfiles } from './profiles.js';
 import { VERSION } from '../base/version.js';
 import { Pacer, paced } from './pacing.js';
-import { caBundle, proxyEnv, ProxyConfigError, RoutingHttpAgent, RoutingHttpsAgent, type ProxyEnv, type ProxyFailure } from './proxy.js';
+import { caBundle, proxyEnv, RoutingHttpAgent, RoutingHttpsAgent, type ProxyEnv, type ProxyFailure } from './proxy.js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 
 /** Options every client shares. */
@@ -64,7 +64,7 @@ export function networkSettings(env: NodeJS.ProcessEnv = process.env): NetworkSe
   try {
     proxy = proxyEnv(env);
   } catch (err) {
-    if (err instanceof ProxyConfigError) throw new UserError(err.message, `set ${err.variable} to the proxy's URL, such as http://proxy.example.com:3128, or unset it`);
+    // The user's to fix (exit 2), with the hint naming the variable.
     throw err;
   }
   let ca: NetworkSettings['ca'];
@@ -408,14 +408,6 @@ const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> =
 
 /** AWS's own endpoints in every partition end with one of these. */
 const AWS_DNS_SUFFIXES = ['.amazonaws.com', '.amazonaws.com.cn', '.api.aws', '.amazonaws.eu', '.c2s.ic.gov', '.sc2s.sgov.gov', '.cloud.adc-e.uk', '.csp.hci.ic.gov'];
-
-/** An endpoint could not be reached (after the SDK's retries): the URL, where it came from, and why. */
-export class EndpointUnreachable extends UserError {
-  override name = 'EndpointUnreachable';
-  constructor(message: string, hint: string, readonly code: string, readonly url: string, override readonly cause: unknown) {
-    super(message, hint);
-  }
-}
 
 /**
  * Where the endpoint of a call came from: `--endpoint-url`, `AWS_ENDPOINT_URL`, the service's own

@@ -14,6 +14,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { ProxyConfigError } from '../base/errors.js';
 
 /** A proxy in force: its URL and the variable that named it. */
 export interface ProxyChoice {
@@ -59,14 +60,6 @@ function proxyUrl(value: string, from: string): ProxyChoice {
   }
   if (!url.hostname) throw new ProxyConfigError(`${from} names no host`, from);
   return { url, from };
-}
-
-/** A proxy variable that cannot be used: the message names the variable, never its value (it may hold a password). */
-export class ProxyConfigError extends Error {
-  override name = 'ProxyConfigError';
-  constructor(message: string, readonly variable: string) {
-    super(message);
-  }
 }
 
 /** Read the proxy variables; undefined when none names a proxy (the SDK's own agents are then used). */

@@ -6,48 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod/mini';
-import { UserError } from '../base/errors.js';
+import { ConfigError, UserError, type LocatedProblem } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { docPath } from '../base/docs.js';
 import { configSchema, fillNames, type StackConfig } from './schema.js';
+import { REGION_SHAPE } from './names.js';
 import { validateConfig, type PathKey, type Problem } from './validate.js';
 import { nearest } from '../base/suggest.js';
 import { unknownRegionMessage } from './regions.js';
 import { indentationProblems } from './indent.js';
-
-/** A problem with its position in the file (1-based line and column). */
-export interface LocatedProblem {
-  line: number;
-  col: number;
-  /** Dotted key path with numeric indexes, e.g. `network.batchSubnets.1.cidr`; `(root)` for the document. */
-  path: string;
-  message: string;
-}
-
-/** How many problems a ConfigError shows; the rest are counted (the first ones are usually the cause). */
-export const MAX_SHOWN_PROBLEMS = 20;
-
-/**
- * The config is invalid; `details` holds one `file:line:col  key.path  message` line per problem, for the
- * first MAX_SHOWN_PROBLEMS, then a count of the rest. What came from the file (keys, values, YAML
- * tokens) is escaped and shortened: a binary file must not echo raw bytes or control codes.
- */
-export class ConfigError extends UserError {
-  override name = 'ConfigError';
-  constructor(readonly file: string, readonly problems: LocatedProblem[], hint = 'fix them and run `batchctl validate`') {
-    const shown = problems.slice(0, MAX_SHOWN_PROBLEMS);
-    const rest = problems.length - shown.length;
-    const name = printable(file);
-    super(
-      `${name} has ${problems.length} problem${problems.length === 1 ? '' : 's'}${rest ? ` (the first ${shown.length} are shown)` : ''}`,
-      hint,
-      [
-        ...shown.map((p) => `${name}:${p.line}:${p.col}  ${printable(p.path, 100)}  ${printable(p.message, 400)}`),
-        ...(rest ? [`… and ${rest} more problem${rest === 1 ? '' : 's'}`] : []),
-      ],
-    );
-  }
-}
 
 export interface LoadOptions {
   /** The --region flag: wins over the config's `region` and the environment. */
@@ -65,7 +32,6 @@ export interface LoadOptions {
   profileRegion?: { profile: string; region: string };
 }
 
-const REGION_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** A config larger than this is not a batchctl config (the default one is about 1.3 KB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;

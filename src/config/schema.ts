@@ -7,6 +7,9 @@
 // to load even bundled, which alone would put `batchctl validate` past its start-up budget.
 import * as z from 'zod/mini';
 import { runPolicyOf, type RunPolicy } from './run-policy.js';
+import { AZ_SHAPE, CIDR_SHAPE, REGION_SHAPE, STACK_NAME_DEFAULTS, STACK_SHAPE, jobName } from './names.js';
+
+export { defaultBucketName } from './names.js';
 
 const str = () => z.string();
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(t);
@@ -15,11 +18,11 @@ const bool = (d: boolean) => z._default(z.boolean(), d);
 /** A section that may be left out: filled from its own fields' defaults. */
 const section = <T extends z.ZodMiniType>(t: T) => z.prefault(t, {} as z.input<T>);
 
-const cidr = str().check(z.regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/, 'an IPv4 CIDR block such as 10.0.0.0/16'));
+const cidr = str().check(z.regex(CIDR_SHAPE, 'an IPv4 CIDR block such as 10.0.0.0/16'));
 
 /** One subnet: its availability zone and CIDR block. */
 export const subnetSchema = z.strictObject({
-  az: str().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone name such as ap-northeast-1a')),
+  az: str().check(z.regex(AZ_SHAPE, 'an availability zone name such as ap-northeast-1a')),
   cidr,
 });
 
@@ -347,7 +350,7 @@ export const stateS3Schema = z.strictObject({
   // Bucket and key: checked in validate.ts with the rules of `--state s3://...` (state-location.ts).
   bucket: str(),
   key: str().check(z.minLength(1, 'an object key such as batchctl/prod.state.json')),
-  region: opt(str().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as ap-northeast-1'))),
+  region: opt(str().check(z.regex(REGION_SHAPE, 'an AWS region such as ap-northeast-1'))),
 });
 
 /** Where the state lives. Left out: `.batchctl/<stack>.state.json` beside this config. */
@@ -357,8 +360,8 @@ export const stateSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   /** Stack name: prefixes every name and is the value of the `batchctl:stack` tag. */
-  stack: str().check(z.regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
-  region: opt(str().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as ap-northeast-1'))),
+  stack: str().check(z.regex(STACK_SHAPE, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
+  region: opt(str().check(z.regex(REGION_SHAPE, 'an AWS region such as ap-northeast-1'))),
   /** Extra tags on every resource. */
   tags: z._default(z.record(str(), str()), {}),
   network: networkSchema,
@@ -456,7 +459,7 @@ type JobOverrides = { original?: boolean; task?: Record<string, unknown>; schedu
  */
 function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
   const original = j.original === true;
-  const base = original ? c.stack : `${c.stack}-${name}`;
+  const derived = (role: Parameters<typeof jobName>[3]) => jobName(c.stack, name, original, role);
   const named = <S extends 'task' | 'schedule' | 'iam'>(section: S, key: string): string | undefined =>
     (j[section]?.[key] as string | undefined) ?? (original ? (c[section] as Record<string, unknown>)[key] as string | undefined : undefined);
   const merged = deepMerge(c.task, j.task);
@@ -469,13 +472,13 @@ function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
   return {
     name,
     original,
-    task: { ...task, family: named('task', 'family') ?? base },
-    schedule: { ...schedule, name: named('schedule', 'name') ?? base, engine: scheduleEngine(schedule) },
+    task: { ...task, family: named('task', 'family') ?? derived('family') },
+    schedule: { ...schedule, name: named('schedule', 'name') ?? derived('schedule'), engine: scheduleEngine(schedule) },
     iam: {
-      taskRoleName: named('iam', 'taskRoleName') ?? `${base}-task`,
-      eventsRoleName: named('iam', 'eventsRoleName') ?? `${base}-events`,
-      schedulerRoleName: named('iam', 'schedulerRoleName') ?? `${base}-scheduler`,
-      stateMachineRoleName: named('iam', 'stateMachineRoleName') ?? `${base}-states`,
+      taskRoleName: named('iam', 'taskRoleName') ?? derived('task'),
+      eventsRoleName: named('iam', 'eventsRoleName') ?? derived('events'),
+      schedulerRoleName: named('iam', 'schedulerRoleName') ?? derived('scheduler'),
+      stateMachineRoleName: named('iam', 'stateMachineRoleName') ?? derived('stateMachine'),
       bucketAccess: iam.bucketAccess,
       ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
     },
@@ -494,26 +497,22 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
     ...rest,
     region,
     network: resolveNetwork(c.network, jobsReadParameters(jobList) ? ['ssm'] : []),
-    repository: { ...c.repository, name: c.repository.name ?? s },
+    repository: { ...c.repository, name: c.repository.name ?? STACK_NAME_DEFAULTS['repository.name'](s) },
     bucket: { ...c.bucket },
-    secret: { name: c.secret.name ?? s },
-    logs: { ...c.logs, group: c.logs.group ?? `/ecs/${s}` },
-    cluster: { ...c.cluster, name: c.cluster.name ?? s },
+    secret: { name: c.secret.name ?? STACK_NAME_DEFAULTS['secret.name'](s) },
+    logs: { ...c.logs, group: c.logs.group ?? STACK_NAME_DEFAULTS['logs.group'](s) },
+    cluster: { ...c.cluster, name: c.cluster.name ?? STACK_NAME_DEFAULTS['cluster.name'](s) },
     iam: {
-      executionRoleName: iam.executionRoleName ?? `${s}-execution`,
+      executionRoleName: iam.executionRoleName ?? STACK_NAME_DEFAULTS['iam.executionRoleName'](s),
       ...(iam.permissionsBoundary !== undefined ? { permissionsBoundary: iam.permissionsBoundary } : {}),
     },
     jobs: jobList,
   };
 }
+
 /** True when some job has a secret from SSM Parameter Store (its tasks need SSM; `plan` checks it with SSM). */
 export function jobsReadParameters(jobs: readonly Pick<JobConfig, 'task'>[]): boolean {
   return jobs.some((j) => Object.values(j.task.secrets ?? {}).some((v) => (typeof v === 'string' ? v : v.from).startsWith('ssm:')));
-}
-
-/** The default bucket name: globally unique per account and region. */
-export function defaultBucketName(stack: string, account: string, region: string): string {
-  return `${stack}-${account}-${region}`;
 }
 
 /** The engine in force: the configured one, else `scheduler` when a non-UTC time zone asks for it. */

@@ -8,6 +8,7 @@ import { bucketNameProblems, keyProblem } from './state-location.js';
 import { ARN_PARTITION, partitionOfRegion } from './regions.js';
 import { DEFAULT_VPC_CIDR, INTERFACE_SERVICES, NETWORK_MODES, REQUIRED_INTERFACE_ENDPOINTS, deepMerge, networkSchema, scheduleEngine, taskSchema, type NetworkMode } from './schema.js';
 import { nextRuns, parseScheduleExpression } from './cron.js';
+import { AZ_SHAPE, CIDR_SHAPE, JOB_NAME_KEYS, STACK_NAME_DEFAULTS, STACK_SHAPE, defaultBucketName, jobName, type JobNameRole } from './names.js';
 import { imageProblem } from './image.js';
 import { MAX_SECRETS_PER_JOB, parseSecretRef } from './secret-ref.js';
 import {
@@ -61,10 +62,6 @@ const REQUIRED_ENDPOINTS: Record<string, string> = {
 
 /** Step Functions state machine names (a job's state machine takes its family's name): 1-80 characters. */
 const STATE_MACHINE_NAME_MAX = 80;
-
-const AZ_SHAPE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
-const CIDR_SHAPE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const STACK_SHAPE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
 function get(raw: unknown, path: PathKey[]): unknown {
   let v = raw;
@@ -671,13 +668,16 @@ const pattern = (re: RegExp, min: number, max: number, chars: string): NameCheck
 const ecsName = pattern(/^[A-Za-z0-9_-]+$/, 1, 255, 'letters, digits, - and _');
 const roleName = pattern(/^[\w+=,.@-]+$/, 1, 64, 'letters, digits and + = , . @ _ -');
 
+/** The original job's derived name for a role (a config without `jobs:` has only that job, named as the stack). */
+const originalJobs = (role: JobNameRole) => (stack: string) => jobName(stack, stack, true, role);
+
 const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; check: NameCheck }[] = [
   {
-    path: ['repository', 'name'], what: 'ECR repository name', dflt: (s) => s,
+    path: ['repository', 'name'], what: 'ECR repository name', dflt: STACK_NAME_DEFAULTS['repository.name'],
     check: (n) => pattern(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 2, 256, 'lowercase letters, digits and . _ - / (each part starting and ending with a letter or digit)')(n),
   },
   {
-    path: ['secret', 'name'], what: 'secret name', dflt: (s) => s,
+    path: ['secret', 'name'], what: 'secret name', dflt: STACK_NAME_DEFAULTS['secret.name'],
     check: (n) =>
       pattern(/^[A-Za-z0-9/_+=.@-]+$/, 1, 512, 'letters, digits and / _ + = . @ -')(n) ??
       // Secrets Manager appends "-" and six random characters to the ARN; a name that already ends so
@@ -685,31 +685,19 @@ const NAMES: { path: PathKey[]; what: string; dflt?: (stack: string) => string; 
       (/-.{6}$/.test(n) ? 'must not end with a hyphen followed by six characters (Secrets Manager mistakes that for its ARN suffix)' : undefined),
   },
   {
-    path: ['logs', 'group'], what: 'log group name', dflt: (s) => `/ecs/${s}`,
+    path: ['logs', 'group'], what: 'log group name', dflt: STACK_NAME_DEFAULTS['logs.group'],
     check: (n) => pattern(/^[.\-_/#A-Za-z0-9]+$/, 1, 512, 'letters, digits and . - _ / #')(n) ?? (n.startsWith('aws/') ? 'must not start with aws/ (reserved by AWS)' : undefined),
   },
-  { path: ['cluster', 'name'], what: 'cluster name', dflt: (s) => s, check: ecsName },
-  { path: ['task', 'family'], what: 'task definition family', dflt: (s) => s, check: ecsName },
+  { path: ['cluster', 'name'], what: 'cluster name', dflt: STACK_NAME_DEFAULTS['cluster.name'], check: ecsName },
+  { path: ['task', 'family'], what: 'task definition family', dflt: originalJobs('family'), check: ecsName },
   { path: ['task', 'containerName'], what: 'container name', check: ecsName },
-  { path: ['schedule', 'name'], what: 'rule or schedule name', dflt: (s) => s, check: pattern(/^[.\-_A-Za-z0-9]+$/, 1, 64, 'letters, digits and . - _') },
-  { path: ['iam', 'executionRoleName'], what: 'execution role name', dflt: (s) => `${s}-execution`, check: roleName },
-  { path: ['iam', 'taskRoleName'], what: 'task role name', dflt: (s) => `${s}-task`, check: roleName },
-  { path: ['iam', 'eventsRoleName'], what: 'EventBridge role name', dflt: (s) => `${s}-events`, check: roleName },
-  { path: ['iam', 'schedulerRoleName'], what: 'Scheduler role name', dflt: (s) => `${s}-scheduler`, check: roleName },
-  { path: ['iam', 'stateMachineRoleName'], what: 'state machine role name', dflt: (s) => `${s}-states`, check: roleName },
+  { path: ['schedule', 'name'], what: 'rule or schedule name', dflt: originalJobs('schedule'), check: pattern(/^[.\-_A-Za-z0-9]+$/, 1, 64, 'letters, digits and . - _') },
+  { path: ['iam', 'executionRoleName'], what: 'execution role name', dflt: STACK_NAME_DEFAULTS['iam.executionRoleName'], check: roleName },
+  { path: ['iam', 'taskRoleName'], what: 'task role name', dflt: originalJobs('task'), check: roleName },
+  { path: ['iam', 'eventsRoleName'], what: 'EventBridge role name', dflt: originalJobs('events'), check: roleName },
+  { path: ['iam', 'schedulerRoleName'], what: 'Scheduler role name', dflt: originalJobs('scheduler'), check: roleName },
+  { path: ['iam', 'stateMachineRoleName'], what: 'state machine role name', dflt: originalJobs('stateMachine'), check: roleName },
 ];
-
-/** The names each job has of its own, by the role they play. */
-const JOB_NAME_KEYS = {
-  family: ['task', 'family'],
-  schedule: ['schedule', 'name'],
-  task: ['iam', 'taskRoleName'],
-  events: ['iam', 'eventsRoleName'],
-  scheduler: ['iam', 'schedulerRoleName'],
-  stateMachine: ['iam', 'stateMachineRoleName'],
-} as const;
-type JobNameKey = keyof typeof JOB_NAME_KEYS;
-const JOB_NAME_SUFFIX: Record<JobNameKey, string> = { family: '', schedule: '', task: '-task', events: '-events', scheduler: '-scheduler', stateMachine: '-states' };
 
 const nameRule = (path: readonly PathKey[]) => NAMES.find((n) => n.path.join('.') === path.join('.'))!;
 
@@ -720,15 +708,14 @@ interface JobName { value: string; at?: PathKey[] }
  * A job's names as `fillNames` resolves them: its own, else (original job only) the top-level
  * section's, else `<stack>-<job>` (`<stack>` for the original job) with the role's suffix.
  */
-function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameKey, JobName> & { engine: 'rule' | 'scheduler'; runsStateMachine: boolean } {
-  const base = original ? stack : `${stack}-${name}`;
-  const one = (k: JobNameKey): JobName => {
+function jobNames(raw: Record<string, unknown>, stack: string, name: string, job: Record<string, unknown>, original: boolean): Record<JobNameRole, JobName> & { engine: 'rule' | 'scheduler'; runsStateMachine: boolean } {
+  const one = (k: JobNameRole): JobName => {
     const path = JOB_NAME_KEYS[k];
     const own = get(job, [...path]);
     if (typeof own === 'string') return { value: own, at: ['jobs', name, ...path] };
     const top = get(raw, [...path]);
     if (original && typeof top === 'string') return { value: top, at: [...path] };
-    return { value: `${base}${JOB_NAME_SUFFIX[k]}` };
+    return { value: jobName(stack, name, original, k) };
   };
   const schedule = deepMerge(isRecord(raw.schedule) ? raw.schedule : {}, isRecord(job.schedule) ? job.schedule : {}) as Record<string, unknown>;
   const engine = scheduleEngine({
@@ -763,7 +750,7 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
       }
     }
   }
-  const taken = new Map<string, string>([[`role:${typeof get(raw, ['iam', 'executionRoleName']) === 'string' ? get(raw, ['iam', 'executionRoleName']) : `${stack}-execution`}`, 'the execution role']]);
+  const taken = new Map<string, string>([[`role:${typeof get(raw, ['iam', 'executionRoleName']) === 'string' ? get(raw, ['iam', 'executionRoleName']) : STACK_NAME_DEFAULTS['iam.executionRoleName'](stack)}`, 'the execution role']]);
   const prefixes = new Map<string, string>();
   // A second `original: true` is reported on its own (checkJobs): only the first has the pre-jobs names.
   const firstOriginal = list.find(([, j]) => j.original === true)?.[0];
@@ -771,7 +758,7 @@ function checkJobNames(raw: Record<string, unknown>, stack: string, out: Problem
     if (!JOB_NAME.test(name)) continue;
     const original = name === firstOriginal;
     const names = jobNames(raw, stack, name, job, original);
-    const used: JobNameKey[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events', ...(names.runsStateMachine ? ['stateMachine' as const] : [])];
+    const used: JobNameRole[] = ['family', 'schedule', 'task', names.engine === 'scheduler' ? 'scheduler' : 'events', ...(names.runsStateMachine ? ['stateMachine' as const] : [])];
     if (names.runsStateMachine && names.family.value.length > STATE_MACHINE_NAME_MAX) {
       out.push({ path: names.family.at ?? ['jobs', name], atKey: !names.family.at, message: `the job's state machine takes its family's name, and "${names.family.value}" is over Step Functions' ${STATE_MACHINE_NAME_MAX} characters: set a shorter task.family` });
     }
@@ -829,7 +816,7 @@ function checkNames(raw: unknown, region: string | undefined, out: Problem[]): v
     if (p) out.push({ path: ['bucket', 'name'], message: `bucket name "${bucket}": ${p}` });
   } else if (bucket === undefined && validStack && region) {
     // The engine names the bucket <stack>-<12-digit account>-<region> once it knows the account.
-    const name = `${validStack}-${'0'.repeat(12)}-${region}`;
+    const name = defaultBucketName(validStack, '0'.repeat(12), region);
     if (name.length > 63) {
       out.push({ path: ['stack'], message: `the default bucket name ${validStack}-<account>-${region} would be ${name.length} characters (S3 allows 63): set bucket.name or choose a shorter stack name` });
     }

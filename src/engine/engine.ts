@@ -6,14 +6,15 @@ import { randomUUID } from 'node:crypto';
 import type { StackConfig } from '../config/schema.js';
 import type { AwsClients } from '../aws/clients.js';
 import { buildContext } from './context.js';
-import { fmt } from '../base/format.js';
-import { AwsStepError, MissingRecord, RunFailed, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
+import { AwsStepError, MissingRecord, UserError, WaitTimeout, awsErrorCode, type Step } from '../base/errors.js';
+import { ExternalMissing, NotOurs, ReplacementRefused, StepsFailed } from './errors.js';
 import { buildGraph, deletionPrerequisites, type Graph, type GraphNode } from './graph.js';
+import { runSteps, walkKeys, type StepEvent } from './steps.js';
 import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
-import type { Reporter, ResourceAction, ResourceEvent } from './reporter.js';
+import { countActions, type Reporter, type ResourceAction, type ResourceEvent, type RunResult } from './reporter.js';
 import type { StateStore } from '../state/state.js';
-import { TAG_STACK, describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
+import { describeOwner, type Ctx, type FieldChange, type Found, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -37,23 +38,15 @@ export interface UpOptions {
   iamRetryBudgetMs?: number;
   /**
    * Called once the whole graph is assessed, before anything is written or refused: a saved plan checks
-   * there that nothing moved since it was made. Throwing stops `up` with nothing written.
+   * there that nothing moved since it was made; `up` asks its question there. Throwing stops `up` with nothing
+   * written; returning 'stop' ends it there, nothing written, with a result of no events (the user said no).
    */
-  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void>;
+  beforeFirstWrite?: (graph: Graph, assessment: GraphAssessment) => Promise<void | 'stop'>;
   /**
    * Called with a node's assessment just before it converges (a node whose dependencies changed is
    * assessed again first). Throwing fails that step: a saved plan refuses a change it did not show.
    */
   beforeStep?: (a: Assessment) => void;
-}
-
-/** The outcome of one run. */
-export interface RunResult {
-  events: ResourceEvent[];
-  counts: Record<ResourceAction, number>;
-  wallMs: number;
-  /** Empty when the run succeeded. */
-  failures: Error[];
 }
 
 /**
@@ -65,17 +58,6 @@ export interface RunResult {
 export const DEFAULT_PARALLEL = 64;
 export const IAM_RETRY_BUDGET_MS = 120_000;
 
-/** A change `up` will not make: it needs the resource replaced. */
-export class ReplacementRefused extends UserError {
-  constructor(readonly key: string, readonly label: string, readonly changes: FieldChange[]) {
-    super(
-      `${label} ${key} would have to be replaced to change ${changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`).join(', ')}`,
-      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) and run up again',
-    );
-  }
-}
-
-
 /**
  * Converge every resource of the config. First the same assessment `plan` makes, over the whole graph:
  * when anything is in conflict (a resource that is not ours, a replacement) the run stops there, having
@@ -84,90 +66,6 @@ export class ReplacementRefused extends UserError {
 export async function up(env: EngineEnv, opts: UpOptions = {}): Promise<RunResult> {
   const graph = buildGraph(env.config, env.kinds);
   return walk(env, graph, opts);
-}
-
-/** The outcome of a scheduled walk: which keys ran, failed, or never started (and what blocked them). */
-export interface WalkOutcome {
-  done: Set<string>;
-  failures: { key: string; error: Error }[];
-  notStarted: { key: string; blockedBy: string[] }[];
-}
-
-/**
- * Run `step` for every key once all of `prereqs(key)` are done, at most `parallel` at a time. After a
- * failure no new step starts (steps in flight finish); the keys never started are returned with what
- * blocked them. `up` walks deps first; `down` passes dependants as prerequisites to walk reversed.
- */
-export async function walkKeys(
-  keys: string[],
-  prereqs: (key: string) => string[],
-  parallel: number,
-  step: (key: string) => Promise<void>,
-  onFailure?: (key: string, error: Error) => void,
-): Promise<WalkOutcome> {
-  const done = new Set<string>();
-  const failed = new Set<string>();
-  const running = new Set<string>();
-  const failures: WalkOutcome['failures'] = [];
-  const waiting = new Map(keys.map((k) => [k, new Set(prereqs(k))]));
-  const dependants = new Map<string, string[]>(keys.map((k) => [k, []]));
-  for (const k of keys) for (const p of waiting.get(k)!) dependants.get(p)?.push(k);
-  let stopping = false;
-  await new Promise<void>((resolveAll) => {
-    const pump = () => {
-      if (!stopping) {
-        for (const key of keys) {
-          if (running.size >= Math.max(1, parallel)) break;
-          if (done.has(key) || running.has(key) || failed.has(key) || waiting.get(key)!.size > 0) continue;
-          running.add(key);
-          step(key).then(
-            () => {
-              running.delete(key);
-              done.add(key);
-              for (const d of dependants.get(key)!) waiting.get(d)!.delete(key);
-              pump();
-            },
-            (err: unknown) => {
-              running.delete(key);
-              failed.add(key);
-              const error = err instanceof Error ? err : new Error(String(err));
-              failures.push({ key, error });
-              onFailure?.(key, error);
-              stopping = true;
-              pump();
-            },
-          );
-        }
-      }
-      if (running.size === 0) resolveAll();
-    };
-    pump();
-  });
-  const notStarted = keys
-    .filter((k) => !done.has(k) && !failed.has(k))
-    .map((k) => ({ key: k, blockedBy: [...waiting.get(k)!].filter((d) => !done.has(d)) }));
-  return { done, failures, notStarted };
-}
-
-/**
- * For each step never started, the failed steps that kept it waiting, followed through the steps in
- * between (vpc failed, so the subnets never started, so neither did the endpoints: all "after vpc").
- * Empty for a step that waited for no failure: the walk simply starts nothing new once a step fails.
- */
-export function failedPrerequisites(outcome: WalkOutcome): Map<string, string[]> {
-  const failed = new Set(outcome.failures.map((f) => f.key));
-  const blocked = new Map(outcome.notStarted.map((n) => [n.key, n.blockedBy]));
-  const memo = new Map<string, string[]>();
-  const causes = (key: string): string[] => {
-    if (failed.has(key)) return [key];
-    let out = memo.get(key);
-    if (!out) {
-      out = [...new Set((blocked.get(key) ?? []).flatMap(causes))].sort();
-      memo.set(key, out);
-    }
-    return out;
-  };
-  return new Map(outcome.notStarted.map((n) => [n.key, causes(n.key)]));
 }
 
 async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunResult> {
@@ -186,11 +84,11 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
 
   // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
   const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
-  await opts.beforeFirstWrite?.(graph, assessment);
+  if ((await opts.beforeFirstWrite?.(graph, assessment)) === 'stop') return result([]);
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
-  for (const [key, e] of assessment.errors) for (const note of (e as { notes?: string[] }).notes ?? []) env.reporter.warn(`${key}: ${note}`);
+  for (const [key, e] of assessment.errors) for (const note of e instanceof NotOurs ? e.notes : []) env.reporter.warn(`${key}: ${note}`);
   if (refusals.length) {
     for (const { key, error } of refusals) {
       const n = graph.byKey.get(key)!;
@@ -198,7 +96,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     }
     env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
     const failures = refusals.map((r) => r.error);
-    throw Object.assign(new RunFailed(failures), { result: result(failures) });
+    throw new StepsFailed(result(failures));
   }
 
   // 2. Converge, dependencies first. A node whose dependencies all stood unchanged keeps its assessment
@@ -214,10 +112,8 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
       await env.state.save();
     },
   });
-  const runStep = async (key: string): Promise<void> => {
+  const runStep = async (key: string): Promise<StepEvent> => {
     const node = graph.byKey.get(key)!;
-    const t0 = clock.now();
-    env.reporter.stepStarted(node.key, node.kind.label);
     const ctx = ctxFor(key);
     const prior = assessment.entries.get(key);
     const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
@@ -238,33 +134,19 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     // it with the parent (S3 encrypts and blocks public access on every new bucket). This run created it,
     // as the plan said it would: counted so, so plan, up and down count the same resources the same way.
     const reported = action === 'unchanged' && prior?.action === 'create' && !prior.found ? 'created' : action;
-    emit({
-      key: node.key, kind: node.kind.kind, label: node.kind.label, action: reported,
-      id: record.id, arn: record.arn, changes, durationMs: clock.now() - t0,
-    });
+    return { action: reported, id: record.id, arn: record.arn, changes };
   };
 
-  const outcome = await walkKeys(
-    graph.nodes.map((n) => n.key),
-    (k) => graph.byKey.get(k)!.spec.deps,
+  // Everything that never ran is reported: dependants of a failure, or steps not started after it.
+  const { failures } = await runSteps({
+    keys: graph.nodes.map((n) => n.key),
+    prereqs: (k) => graph.byKey.get(k)!.spec.deps,
     parallel,
-    runStep,
-    (key, error) => {
-      const node = graph.byKey.get(key)!;
-      emit({ key, kind: node.kind.kind, label: node.kind.label, action: 'failed', message: error.message });
-    },
-  );
-  // Everything that never ran: dependants of a failure, or independent steps not started after it.
-  const causes = failedPrerequisites(outcome);
-  for (const { key, blockedBy } of outcome.notStarted) {
-    const node = graph.byKey.get(key)!;
-    emit({
-      key, kind: node.kind.kind, label: node.kind.label, action: 'skipped',
-      message: blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
-      notStarted: { after: causes.get(key)! },
-    });
-  }
-  const failures = outcome.failures.map((f) => f.error);
+    subject: (k) => graph.byKey.get(k)!.kind,
+    run: runStep,
+    notStarted: (blockedBy) => (blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure'),
+    reporter: env.reporter, clock, emit,
+  });
   // Only once everything the config describes has converged: resources the config no longer has (an
   // endpoint removed from the list, the old trigger after a schedule engine switch) and duplicates are
   // deleted, so what replaces them always exists before they go.
@@ -274,7 +156,7 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     env.state.setTagKeys(Object.keys(env.config.tags));
     await env.state.save();
   }
-  if (failures.length) throw Object.assign(new RunFailed(failures), { result: result(failures) });
+  if (failures.length) throw new StepsFailed(result(failures));
   return result(failures);
 }
 
@@ -324,75 +206,53 @@ async function cleanUp(
   ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
   if (!targets.length) return [];
   const byKey = new Map(targets.map((t) => [t.key, t]));
-  const outcome = await walkKeys(
-    targets.map((t) => t.key),
-    deletionPrerequisites(targets, env.kinds),
-    opts.parallel ?? DEFAULT_PARALLEL,
-    async (key) => {
-      const t = byKey.get(key)!;
-      const t0 = clock.now();
-      env.reporter.stepStarted(key, t.kindDef.label);
-      const ctx = buildContext({
-        config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-        reporter: env.reporter, clock, runId, records, stepKey: key,
-      });
-      const forget = async () => {
-        if (!t.stateKey) return;
-        records.delete(t.stateKey);
-        env.state.remove(t.stateKey);
-        await env.state.save();
-      };
-      if (t.kindDef.external) {
-        // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
-        await forget();
-        return;
-      }
-      const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
-      if (holder) {
-        await forget();
-        emit({ key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0, action: 'skipped', message: `now ${holder}'s: kept, its old record forgotten` });
-        return;
-      }
-      let own: Ownership | undefined;
-      try {
-        own = await t.kindDef.ownerOf(ctx, t.record);
-        if (own?.owned) await t.kindDef.delete(ctx, t.record);
-      } catch (err) {
-        throw asStepError(key, 'delete', err);
-      }
-      await forget();
-      const base = { key, kind: t.kind, label: t.kindDef.label, id: t.record.id, arn: t.record.arn, durationMs: clock.now() - t0 };
-      if (!own) emit({ ...base, action: 'absent' });
-      else if (own.owned) emit({ ...base, action: 'deleted', ...(t.note ? { message: t.note } : {}) });
-      else {
-        const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
-        env.reporter.warn(`${key}: ${message}`);
-        emit({ ...base, action: 'skipped', message });
-      }
-    },
-    (key, error) => {
-      const t = byKey.get(key)!;
-      emit({ key, kind: t.kind, label: t.kindDef.label, action: 'failed', id: t.record.id, message: error.message });
-    },
-  );
-  // What never started stays in the state, and says why: never a silent success.
-  const causes = failedPrerequisites(outcome);
-  for (const { key, blockedBy } of outcome.notStarted) {
+  const forget = async (stateKey: string | undefined) => {
+    if (!stateKey) return;
+    records.delete(stateKey);
+    env.state.remove(stateKey);
+    await env.state.save();
+  };
+  const removeOne = async (key: string): Promise<StepEvent | undefined> => {
     const t = byKey.get(key)!;
-    emit({
-      key, kind: t.kind, label: t.kindDef.label, action: 'skipped', id: t.record.id, message: blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure',
-      notStarted: { after: causes.get(key)! },
+    if (t.kindDef.external) {
+      // Yours (a subnet dropped from network.subnetIds): only the state forgets it.
+      await forget(t.stateKey);
+      return undefined;
+    }
+    const holder = t.stateKey ? heldBy(graph, records, t.record) : undefined;
+    if (holder) {
+      await forget(t.stateKey);
+      return { action: 'skipped', arn: t.record.arn, message: `now ${holder}'s: kept, its old record forgotten` };
+    }
+    const ctx = buildContext({
+      config: env.config, aws: env.aws, account: env.account, partition: env.partition,
+      reporter: env.reporter, clock, runId, records, stepKey: key,
     });
-  }
-  const errors = outcome.failures.map((f) => f.error);
-  if (!errors.length && outcome.notStarted.length) errors.push(new Error(`internal: ${outcome.notStarted.length} deletions could not be ordered (${outcome.notStarted.map((n) => n.key).join(', ')})`));
-  return errors;
-}
-
-export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
-  const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 } as Record<ResourceAction, number>;
-  for (const e of events) counts[e.action] += 1;
-  return counts;
+    let own: Ownership | undefined;
+    try {
+      own = await t.kindDef.ownerOf(ctx, t.record);
+      if (own?.owned) await t.kindDef.delete(ctx, t.record);
+    } catch (err) {
+      throw asStepError(key, 'delete', err);
+    }
+    await forget(t.stateKey);
+    if (!own) return { action: 'absent', arn: t.record.arn };
+    if (own.owned) return { action: 'deleted', arn: t.record.arn, ...(t.note ? { message: t.note } : {}) };
+    const message = `${t.record.id} is recorded in the state but ${describeOwner(own)}: not touched (forgotten from the state)`;
+    env.reporter.warn(`${key}: ${message}`);
+    return { action: 'skipped', arn: t.record.arn, message };
+  };
+  // What never started stays in the state, and says why.
+  const { failures } = await runSteps({
+    keys: targets.map((t) => t.key),
+    prereqs: deletionPrerequisites(targets, env.kinds),
+    parallel: opts.parallel ?? DEFAULT_PARALLEL,
+    subject: (k) => ({ kind: byKey.get(k)!.kind, label: byKey.get(k)!.kindDef.label, id: byKey.get(k)!.record.id }),
+    run: removeOne,
+    notStarted: (blockedBy) => (blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure'),
+    reporter: env.reporter, clock, emit,
+  });
+  return failures;
 }
 
 /** What `plan` and `up` both compute for a node: the one diff, so `plan` shows what `up` does. */
@@ -416,30 +276,6 @@ export interface Assessment {
   ignoredRecord?: boolean;
   /** The user's resource (an `external` kind): read only, always `unchanged`. */
   external?: boolean;
-}
-
-/** A resource of the user's that the config names (an `external` kind) and that does not exist. */
-export class ExternalMissing extends UserError {
-  constructor(readonly key: string, readonly label: string) {
-    super(
-      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, and batchctl never creates it`,
-      'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
-    );
-  }
-}
-
-/** A resource exists under the node's name (or tags) and is not this stack's: never adopted, never touched. */
-export class NotOurs extends UserError {
-  constructor(readonly key: string, readonly label: string, readonly found: Found, stack: string) {
-    super(
-      found.owner
-        ? `${label} ${found.record.id} (${key}) already exists and ${describeOwner(found)}: it is that stack's, and batchctl never touches it`
-        : `${label} ${found.record.id} (${key}) already exists but ${describeOwner(found)}: it is not part of stack '${stack}'`,
-      found.owner
-        ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
-        : found.hint ?? `batchctl never adopts resources it did not create: rename it in the config, or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
-    );
-  }
 }
 
 /**
@@ -479,7 +315,7 @@ export async function assess(
     }
     throw err;
   }
-  if (found && !found.owned) throw Object.assign(new NotOurs(node.key, kind.label, found, stack), { notes, ignoredRecord });
+  if (found && !found.owned) throw new NotOurs(node.key, kind.label, found, stack, notes, ignoredRecord);
   if (found?.duplicates?.length) {
     const ids = found.duplicates.map((d) => d.id).join(', ');
     notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
@@ -550,7 +386,7 @@ export async function assessGraph(
       } catch (err) {
         opts.records.delete(key);
         if (err instanceof NotOurs) out.assessed.set(key, err.found);
-        if ((err as { ignoredRecord?: boolean }).ignoredRecord) out.ignored.add(key);
+        if (err instanceof NotOurs && err.ignoredRecord) out.ignored.add(key);
         out.errors.set(key, err instanceof Error ? err : new Error(String(err)));
       }
     },

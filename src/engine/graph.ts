@@ -40,7 +40,13 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
   const dependants = new Map<string, string[]>([...byKey.keys()].map((k) => [k, []]));
   for (const n of byKey.values()) {
     for (const d of n.spec.deps) {
-      if (!byKey.has(d)) throw new Error(`internal: ${n.key} depends on unknown node ${d}`);
+      const dep = byKey.get(d);
+      if (!dep) throw new Error(`internal: ${n.key} depends on unknown node ${d}`);
+      // dependsOn orders orphans' deletions (deletionPrerequisites): it must name every kind depended on.
+      if (dep.kind !== n.kind && !n.kind.dependsOn.includes(dep.kind.kind)) {
+        const which = `${d}, an ${dep.kind.kind}, which ${n.kind.kind}'s dependsOn does not name`;
+        throw new Error(`internal: ${n.key} (${n.kind.kind}) depends on ${which}`);
+      }
       dependants.get(d)!.push(n.key);
     }
   }

@@ -4,7 +4,8 @@
  * same walk to discover what exists.
  */
 import { randomUUID } from 'node:crypto';
-import { assessGraph, DEFAULT_PARALLEL, NotOurs, heldBy, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
+import { assessGraph, DEFAULT_PARALLEL, heldBy, staleRecords, type Assessment, type EngineEnv, type GraphAssessment } from './engine.js';
+import { NotOurs } from './errors.js';
 import { buildGraph, subgraph, type Graph, type GraphNode } from './graph.js';
 import { realClock } from '../base/clock.js';
 import { buildContext } from './context.js';
@@ -81,10 +82,10 @@ export async function planOf(
     const a = walk.entries.get(n.key);
     if (a) return { ...a, record: a.found?.record };
     const error = walk.errors.get(n.key)!;
-    const notes = (error as { notes?: string[] }).notes;
+    const notes = error instanceof NotOurs ? error.notes : [];
     return {
       key: n.key, label: n.kind.label, kind: n.kind.kind, action: 'error', error, changes: [],
-      ...(notes?.length ? { notes } : {}),
+      ...(notes.length ? { notes } : {}),
       ...(error instanceof NotOurs ? { conflict: true, record: error.found.record } : {}),
     };
   });

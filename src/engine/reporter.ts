@@ -27,6 +27,22 @@ export interface ResourceEvent {
   notStarted?: { after: string[] };
 }
 
+/** The outcome of a run of steps (`up`'s convergence, its clean-up, `down`'s deletions). */
+export interface RunResult {
+  events: ResourceEvent[];
+  counts: Record<ResourceAction, number>;
+  wallMs: number;
+  /** Empty when the run succeeded. */
+  failures: Error[];
+}
+
+/** How many events of each action. */
+export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
+  const counts: Record<ResourceAction, number> = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 };
+  for (const e of events) counts[e.action] += 1;
+  return counts;
+}
+
 /**
  * `heading`: what the run is about (stack, region, account). Terminals print it before the first other
  * line (or at once with --verbose), never on its own: a run that changes nothing prints one line.

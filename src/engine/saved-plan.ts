@@ -23,6 +23,7 @@ import { sortKeys } from '../base/json.js';
 import { VERSION } from '../base/version.js';
 import { RunFailed, UserError } from '../base/errors.js';
 import { printable } from '../base/format.js';
+import { PlanMoved, REPLAN } from './errors.js';
 import type { Graph } from './graph.js';
 import type { Assessment, GraphAssessment } from './engine.js';
 import type { Plan, PlanBasis, PlanEntry } from './plan.js';
@@ -189,8 +190,6 @@ export function isSavedPlanText(text: string): boolean {
   }
 }
 
-const REPLAN = 'make a new plan (batchctl plan --out <file>), review it, and apply that one';
-
 /**
  * Read a saved plan and check what needs no AWS call: that it is a plan file of this format, written by
  * this batchctl version, and not edited since.
@@ -242,27 +241,6 @@ export function checkPlanIdentity(path: string, saved: SavedPlan, now: { stack: 
     'apply it with the config and credentials it was made with (check -c, --region, --profile), or make a new plan for this stack',
   );
 }
-
-/** The saved plan no longer matches the stack: something moved since it was made. Nothing was changed. */
-export class PlanMoved extends UserError {
-  override name = 'PlanMoved';
-  constructor(path: string, saved: SavedPlan, readonly moved: string[], { during = false, follow = 0 } = {}) {
-    super(
-      during
-        ? `the saved plan ${path} (${saved.id}) no longer matches the stack: ${moved.join('; ')}; that step was not made`
-        : `the saved plan ${path} (${saved.id}, made ${saved.createdAt}) no longer matches the stack: ${moved.length} change${moved.length === 1 ? '' : 's'} since it was made; nothing was changed`,
-      during
-        ? 'something changed the stack while this plan was applied: run batchctl plan to see where it stands'
-        : `${REPLAN} (a plan is valid only against the state and resources it read)`,
-      during ? [] : [
-        ...cap(moved, 25),
-        ...(follow ? [`and ${follow} planned change${follow === 1 ? '' : 's'} that follow${follow === 1 ? 's' : ''} from ${moved.length === 1 ? 'it' : 'these'}`] : []),
-      ],
-    );
-  }
-}
-
-const cap = (lines: string[], max: number) => (lines.length <= max ? lines : [...lines.slice(0, max - 1), `... and ${lines.length - max + 1} more`]);
 
 /** A value on one line for a refusal. */
 function show(v: unknown): string {

@@ -137,7 +137,12 @@ export interface ResourceKind<D = any, P = any> {
   kind: string;
   /** Human label for output, e.g. `VPC`. */
   label: string;
-  /** Kinds this kind's nodes depend on (documentation; node-level deps are in NodeSpec.deps). */
+  /**
+   * Every kind this kind's nodes depend on (their NodeSpec.deps), across every config. Between graph
+   * nodes the node deps order the walk; `down` and `up`'s clean-up order orphans (resources no node
+   * accounts for) by these instead. buildGraph refuses a dep of a kind not named here;
+   * test/resources/depends-on.test.ts also refuses a kind named here that no config's nodes depend on.
+   */
   dependsOn: readonly string[];
   /** Billed by the hour whether or not the job runs (`down --endpoints` removes the costly ones). */
   costly: boolean;

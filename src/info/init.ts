@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { ConfigError, parseConfigText } from '../config/load.js';
+import { parseConfigText } from '../config/load.js';
 import { unknownRegionMessage } from '../config/regions.js';
 import { defaultZones, renderConfig } from './template.js';
 import { enclosingConfig } from '../config/discover.js';
 import { profileRegion } from '../aws/profiles.js';
-import { UserError } from '../base/errors.js';
+import { UserError, ConfigError } from '../base/errors.js';
 import { printable } from '../base/format.js';
 
 /** What `init` takes. */

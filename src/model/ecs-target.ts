@@ -6,6 +6,7 @@ import type { JobConfig, NetworkMode, StackConfig } from '../config/schema.js';
 import type { Ctx, FieldChange } from '../engine/types.js';
 import { K, jobKey } from './keys.js';
 import { interfaceEndpointKeys, taskGroupIds, taskGroupKeys, taskSubnetKeys } from './network.js';
+import { familyArnOf } from './policies.js';
 
 /** The ECS RunTask settings of a schedule's target, in comparable form (lists sorted). */
 export interface EcsTargetParams {
@@ -20,6 +21,15 @@ export interface EcsTargetParams {
   enableEcsManagedTags: boolean;
 }
 
+/**
+ * The kinds of the nodes a target's network depends on, in some mode (TARGET_NETWORK below): its subnets
+ * and group, and its way out (the endpoints, or the internet route). A kind whose nodes depend on
+ * ecsTargetDeps names these in its dependsOn.
+ */
+export const TARGET_NETWORK_KINDS = [
+  'ec2.subnet', 'ec2.existing-subnet', 'ec2.security-group', 'ec2.vpc-interface-endpoint', 'ec2.vpc-gateway-endpoint', 'ec2.route',
+] as const;
+
 /** The nodes whose records `ecsTargetParams` reads for a job: its family, and the network of the config's mode. */
 export function ecsTargetDeps(config: StackConfig, job: JobConfig): string[] {
   return [K.cluster, jobKey(job, K.taskDefinition), ...TARGET_NETWORK[config.network.mode].deps(config)];
@@ -31,7 +41,7 @@ export function ecsTargetParams(ctx: Ctx, job: JobConfig): EcsTargetParams {
   return {
     // The family ARN without a revision: each run uses the latest ACTIVE revision, so a new revision
     // needs no target update.
-    taskDefinitionArn: td.attrs?.familyArn ?? (td.arn ?? '').replace(/:\d+$/, ''),
+    taskDefinitionArn: td.attrs?.familyArn ?? familyArnOf(td.arn),
     taskCount: 1,
     launchType: 'FARGATE',
     platformVersion: 'LATEST',

@@ -94,13 +94,20 @@ export function namesOnly(doc: PolicyDocument | undefined, allowed: (resource: s
   return named.length > 0 && named.every(allowed) && stmts.every((s) => !('NotResource' in s));
 }
 
+/** An event pattern for tasks of some families that stopped in one cluster (the alert rule adds to it). */
+export interface StoppedTasksPattern {
+  source: string[];
+  'detail-type': string[];
+  detail: { clusterArn: string[]; taskDefinitionArn: { prefix: string }[]; lastStatus: string[] };
+}
+
 /**
  * The pattern of the history rule: every "ECS Task State Change" of this cluster that says STOPPED, for
  * the stack's families (matched on the task definition ARN, as the alert rule does: RunTask lets the
  * caller set any `group`, while the task definition ARN always names the family). Step Functions'
  * attempts are tasks of the same families, so each attempt of a retried run is logged.
  */
-export function historyEventPattern(clusterArn: string, taskDefinitionPrefixes: string[]): Record<string, unknown> {
+export function historyEventPattern(clusterArn: string, taskDefinitionPrefixes: string[]): StoppedTasksPattern {
   return {
     source: ['aws.ecs'],
     'detail-type': ['ECS Task State Change'],

@@ -6,6 +6,7 @@ import type { StackConfig } from '../config/schema.js';
 import { usesDeadLetterQueue } from './scheduler.js';
 import type { Ctx } from '../engine/types.js';
 import { arn, type PolicyDocument } from './policies.js';
+import { historyEventPattern } from './history.js';
 
 /** True when `up` manages a topic of its own (notify.emails given, no topic of the user's). */
 export const ownsTopic = (config: StackConfig): boolean => !!config.notify && !config.notify.topicArn && config.notify.emails.length > 0;
@@ -52,13 +53,12 @@ export const deadLetterAlarmArn = (ctx: Ctx): string => arn(ctx, 'cloudwatch', `
  *   ECS reports it with stopCode TaskFailedToStart, the second `$or` branch.
  */
 export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: string[], config?: Pick<StackConfig, 'jobs'>): Record<string, unknown> {
+  // The history rule's tasks (the same clusters, families and STOPPED), narrowed to the failed ones.
+  const stopped = historyEventPattern(clusterArn, taskDefinitionPrefixes);
   return {
-    source: ['aws.ecs'],
-    'detail-type': ['ECS Task State Change'],
+    ...stopped,
     detail: {
-      clusterArn: [clusterArn],
-      taskDefinitionArn: taskDefinitionPrefixes.map((prefix) => ({ prefix })),
-      lastStatus: ['STOPPED'],
+      ...stopped.detail,
       $or: [
         { containers: { exitCode: [{ 'anything-but': 0 }] } },
         { stopCode: ['TaskFailedToStart'] },

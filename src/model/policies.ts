@@ -107,6 +107,19 @@ export function arn(ctx: Ctx, service: string, rest: string, opts: { region?: st
   return `arn:${ctx.partition}:${service}:${opts.region ?? ctx.region}:${opts.account ?? ctx.account}:${rest}`;
 }
 
+/**
+ * A task definition's family from a revision ARN (`.../task-definition/<family>:<revision>`), a family ARN
+ * (`.../task-definition/<family>`), or a family name (returned as it is).
+ */
+export function familyOf(taskDefinition: string | undefined): string {
+  return familyArnOf(taskDefinition).split('/').at(-1) ?? '';
+}
+
+/** A revision ARN without its revision: the family ARN a target names to run the latest ACTIVE revision. */
+export function familyArnOf(taskDefinitionArn: string | undefined): string {
+  return (taskDefinitionArn ?? '').replace(/:\d+$/, '');
+}
+
 /** The ARN of an IAM role of this account. */
 export const roleArn = (ctx: Ctx, name: string) => arn(ctx, 'iam', `role/${name}`, { region: '' });
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { UserError, awsErrorCode } from '../base/errors.js';
+import { DockerStepError, UserError, awsErrorCode } from '../base/errors.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { K } from '../model/keys.js';
 import type { StackConfig } from '../config/schema.js';
@@ -48,17 +48,6 @@ export interface PushResult {
   images: PushedImage[];
   /** With `deploy`: what each job runs now. */
   deployed?: DeployResult[];
-}
-
-/** A docker step exited non-zero (exit 1 through the CLI: not a config problem). */
-export class DockerStepError extends Error {
-  override name = 'DockerStepError';
-  /** What to do about it, from what docker said (its own output is printed above the error). */
-  readonly hint: string;
-  constructor(readonly step: string, readonly exitCode: number | null, signal: NodeJS.Signals | null, output = '') {
-    super(`docker ${step} failed (${exitCode === null ? `killed by ${signal}` : `exit code ${exitCode}`})`);
-    this.hint = dockerHint(step, output);
-  }
 }
 
 /** The next step after a failed docker step, from docker's own words. */
@@ -213,7 +202,7 @@ function runDocker(docker: string, step: string, args: string[], o: { stdin?: st
         ? new UserError('docker is not installed or not on PATH', 'install Docker (https://docs.docker.com/get-docker/) and make sure `docker version` works; `batchctl up` does not need it')
         : err);
     });
-    child.on('close', (code, signal) => (code === 0 ? resolvePromise(captured) : reject(new DockerStepError(step, code, signal, captured))));
+    child.on('close', (code, signal) => (code === 0 ? resolvePromise(captured) : reject(new DockerStepError(step, code, signal, dockerHint(step, captured)))));
     if (o.stdin !== undefined) {
       // A docker that exits before reading stdin makes the write fail with EPIPE; its exit code tells the story.
       child.stdin!.on('error', () => {});

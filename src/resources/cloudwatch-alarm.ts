@@ -19,12 +19,13 @@ import {
   DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand, PutMetricAlarmCommand, TagResourceCommand, UntagResourceCommand,
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { alertTopicArn, deadLetterAlarmArn, deadLetterAlarmName, deadLetterAlarmOn, ownsTopic } from '../model/notify.js';
 import { deadLetterQueueName } from '../model/scheduler.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
+import { CLOUDWATCH_GONE } from '../model/aws-errors.js';
 
 /** The alarm's settings, in PutMetricAlarm's terms. */
 export interface AlarmDesired {
@@ -58,12 +59,9 @@ function putInput(d: AlarmDesired): PutMetricAlarmCommandInput {
 }
 
 async function alarmTags(ctx: Ctx, alarmArn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return tagRecord((await ctx.aws.cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: alarmArn }))).Tags);
-  } catch (err) {
-    if (isNotFound(err, 'ResourceNotFound', 'ResourceNotFoundException')) return undefined;
-    throw err;
-  }
+  const read = new ListTagsForResourceCommand({ ResourceARN: alarmArn });
+  const out = await ifExists(ctx.aws.cloudwatch.send(read), CLOUDWATCH_GONE);
+  return out && tagRecord(out.Tags);
 }
 
 /** The dead-letter alarm. */
@@ -144,9 +142,10 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
     if (changes.some((c) => c.field !== 'tags')) await ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id })));
     if (hasTagChange(changes)) {
       const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(set) })),
+        untag: (keys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys: keys })),
+      });
     }
   },
 
@@ -156,10 +155,6 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
   },
 
   async delete(ctx, record) {
-    try {
-      await ctx.aws.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [record.id] }));
-    } catch (err) {
-      if (!isNotFound(err, 'ResourceNotFound', 'ResourceNotFoundException')) throw err;
-    }
+    await unlessGone(ctx.aws.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [record.id] })), CLOUDWATCH_GONE);
   },
 };

@@ -17,8 +17,9 @@ import {
 import { UserError, awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
+import { convergeTags, ifExists } from './lib/aws-calls.js';
 
 /** The repository's settings. */
 export interface RepositoryDesired {
@@ -38,13 +39,8 @@ async function tagsOf(ctx: Ctx, repo: Repository): Promise<Record<string, string
 }
 
 async function describe(ctx: Ctx, name: string): Promise<Repository | undefined> {
-  try {
-    const out = await ctx.aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
-    return out.repositories?.[0];
-  } catch (err) {
-    if (awsErrorCode(err) === 'RepositoryNotFoundException') return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })));
+  return out?.repositories?.[0];
 }
 
 function recordOf(repo: Repository) {
@@ -120,9 +116,10 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
   async update(ctx, _node, found, desired, changes) {
     const name = found.record.id;
     if (hasTagChange(changes)) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+      await convergeTags(desired.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(set) })),
+        untag: (keys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
+      });
     }
     for (const c of changes) {
       if (c.field === 'scanOnPush') {

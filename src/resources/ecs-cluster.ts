@@ -8,10 +8,12 @@ import {
   UntagResourceCommand, UpdateClusterSettingsCommand,
   type CapacityProviderStrategyItem, type Cluster,
 } from '@aws-sdk/client-ecs';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import {
+  ecsTagList, ecsTagRecord, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges,
+} from './lib/tags.js';
+import { convergeTags, ifExists } from './lib/aws-calls.js';
 
 export interface ClusterDesired {
   name: string;
@@ -143,9 +145,12 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
       await providersSettled(ctx, cluster, d.name);
     }
     if (hasTagChange(changes) && found.record.arn) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
-      if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn,
+          tags: ecsTagList(set),
+        })),
+        untag: (keys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
+      });
     }
   },
 
@@ -155,14 +160,9 @@ export const ecsCluster: ResourceKind<ClusterDesired> = {
   },
 
   async delete(ctx, record) {
-    try {
-      // Fails with ClusterContainsTasksException while a task runs: `down` reports it rather than
-      // killing a job mid-run.
-      await ctx.aws.ecs.send(new DeleteClusterCommand({ cluster: record.arn ?? record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return;
-    }
+    // Fails with ClusterContainsTasksException while a task runs: `down` reports it rather than
+    // killing a job mid-run. Gone already: nothing to wait for.
+    if (!(await ifExists(ctx.aws.ecs.send(new DeleteClusterCommand({ cluster: record.arn ?? record.id }))))) return;
     await ctx.waitFor(`ECS cluster ${record.id} to be deleted`, async () => ((await describe(ctx, record.arn ?? record.id)) ? undefined : true), {
       budgetMs: 120_000,
       intervalMs: 2000,

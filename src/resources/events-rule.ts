@@ -33,7 +33,8 @@ const putRule = (d: RuleDesired) =>
 export const eventsRule: ResourceKind<RuleDesired, JobParams> = {
   kind: 'events.rule',
   label: 'EventBridge rule',
-  dependsOn: [],
+  // Every interface endpoint: a pause of `down --endpoints` is lifted only once they are back.
+  dependsOn: ['ec2.vpc-interface-endpoint'],
   costly: false,
 
   // Only for the jobs on the rule engine (see events-target.ts). After the interface endpoints: a rule

@@ -12,7 +12,7 @@ import type { FieldChange, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, ruleJobs, type JobParams } from '../model/jobs.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from '../model/guard.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, TARGET_NETWORK_KINDS, type EcsTargetParams } from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Ctx } from '../engine/types.js';
@@ -131,7 +131,11 @@ const deadLetters = (ctx: Ctx, job: JobConfig): Pick<TargetDesired, 'deadLetterA
 export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   kind: 'events.target',
   label: 'EventBridge target',
-  dependsOn: ['events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine', 'sqs.queue', 'sqs.queue-policy'],
+  dependsOn: [
+    'events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'states.state-machine',
+    'sqs.queue', 'sqs.queue-policy',
+    ...TARGET_NETWORK_KINDS,
+  ],
   costly: false,
 
   // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target

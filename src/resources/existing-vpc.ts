@@ -1,11 +1,12 @@
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type { ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { ec2OwnerOf, unlessNotFound } from './lib/ec2.js';
+import { ec2OwnerOf } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { ownsVpc } from '../model/network.js';
 import { readOnly } from './lib/external.js';
 import { describeVpcs } from './vpc.js';
+import { ifExists } from './lib/aws-calls.js';
 
 /** What is read of your VPC: enough to place our resources in it. */
 export interface ExistingVpcObserved {
@@ -30,7 +31,7 @@ export const existingVpc: ResourceKind<ExistingVpcObserved, { vpcId: string }> =
   desired: (_ctx, node) => ({ vpcId: node.params.vpcId, cidr: '' }),
 
   async find(ctx, node) {
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [node.params.vpcId] })));
+    const out = await ifExists(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [node.params.vpcId] })));
     const v = out?.Vpcs?.[0];
     if (!v?.VpcId) return undefined;
     return {

@@ -3,7 +3,6 @@
  * Inline policies cannot be tagged; one belongs to us when its role does.
  */
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue } from '../model/jobs.js';
@@ -15,6 +14,7 @@ import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { getRole, roleKey } from './iam-role.js';
 import type { StackConfig } from '../config/schema.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** Ours when its role is: the role's verdict from this walk, else its tags. */
 const roleOwnership = (ctx: Ctx, roleNodeKey: string, roleName: string) =>
@@ -102,18 +102,15 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
     const { RoleName, PolicyName } = recorded
       ? splitId(recorded.id)
       : { RoleName: roleNameFor(ctx, node.params), PolicyName: policyNameOf(ctx, node.params) };
-    try {
+    // NoSuchEntity covers both a missing policy and a missing role.
+    return ifExists(async () => {
       const out = await ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
       // Not taggable: ours when its role is.
       return foundWith(await roleOwnership(ctx, roleKey(ctx.config, node.params), RoleName), {
         record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
         observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(out.PolicyDocument) ?? { Version: '', Statement: [] } },
       });
-    } catch (err) {
-      // NoSuchEntity covers both a missing policy and a missing role.
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    });
   },
 
   async create(ctx, _node, d) {
@@ -137,11 +134,7 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   },
 
   async delete(ctx, record) {
-    try {
-      await ctx.aws.iam.send(new DeleteRolePolicyCommand(splitId(record.id)));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.iam.send(new DeleteRolePolicyCommand(splitId(record.id))));
   },
 
   ownerOf: (ctx, record) => roleOwnership(ctx, '', splitId(record.id).RoleName),

@@ -9,14 +9,15 @@ import {
   ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K, jobKey, type RoleName } from '../model/keys.js';
 import { jobOf } from '../model/jobs.js';
 import { canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import { ownInlinePolicyNames, stackRoleName, stackRoles, stackTrustPolicy, type RoleRef } from '../model/scheduler.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 
 export interface RoleDesired {
   name: string;
@@ -67,12 +68,7 @@ async function foundOf(ctx: Ctx, role: Role, ref: RoleRef) {
 }
 
 export async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
-  try {
-    return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return ifExists(async () => (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role);
 }
 
 /** Every page of a role's attached managed policies (a role can have up to 20). */
@@ -192,7 +188,7 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     }
     if (fields.has('inlinePolicies')) {
       for (const PolicyName of found.observed.extraInlinePolicies ?? []) {
-        await ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+        await unlessGone(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
       }
     }
     if (fields.has('permissionsBoundary')) {
@@ -200,9 +196,10 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
       else await ctx.aws.iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName }));
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.iam.send(new TagRoleCommand({ RoleName, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.iam.send(new UntagRoleCommand({ RoleName, TagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.iam.send(new TagRoleCommand({ RoleName, Tags: tagList(set) })),
+        untag: (keys) => ctx.aws.iam.send(new UntagRoleCommand({ RoleName, TagKeys: keys })),
+      });
     }
   },
 
@@ -210,21 +207,18 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     const RoleName = record.id;
     // Each call on its own: a call resent after a lost answer meets NoSuchEntity for what it already did,
     // which must not skip the calls after it.
-    const ignoringGone = (p: Promise<unknown>) => p.catch((err: unknown) => { if (!isNotFound(err)) throw err; });
     // DeleteRole refuses (DeleteConflict) while inline policies or attachments remain. The inline
     // policy node is normally deleted first, but a stray policy or attachment must not block `down`.
-    const inline = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName })).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
+    const inline = await ifExists(ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName })));
     if (!inline) return;
-    for (const PolicyName of inline.PolicyNames ?? []) await ignoringGone(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
-    const attached = await attachedPolicies(ctx, RoleName).catch((err: unknown) => {
-      if (isNotFound(err)) return [];
-      throw err;
-    });
-    for (const PolicyArn of attached) await ignoringGone(ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
-    await ignoringGone(ctx.aws.iam.send(new DeleteRoleCommand({ RoleName })));
+    for (const PolicyName of inline.PolicyNames ?? []) {
+      await unlessGone(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+    }
+    const attached = (await ifExists(attachedPolicies(ctx, RoleName))) ?? [];
+    for (const PolicyArn of attached) {
+      await unlessGone(ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
+    }
+    await unlessGone(ctx.aws.iam.send(new DeleteRoleCommand({ RoleName })));
   },
 
   async ownerOf(ctx, record) {

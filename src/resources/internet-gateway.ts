@@ -6,16 +6,17 @@ import {
   DetachInternetGatewayCommand,
   type InternetGateway,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
-  tagSpecs, unlessNotFound, type Ec2Describe,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
+  retryWhileNotFound, tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { needsInternetGateway } from '../model/network.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** The gateway's settings: the VPC it is attached to ('' when detached). */
 export interface InternetGatewayDesired {
@@ -119,13 +120,14 @@ export const internetGateway: ResourceKind<InternetGatewayDesired> = {
 
   /** Detach from every VPC, then delete. */
   async delete(ctx, record) {
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [record.id] })));
+    const InternetGatewayId = record.id;
+    const read = new DescribeInternetGatewaysCommand({ InternetGatewayIds: [InternetGatewayId] });
+    const out = await ifExists(ctx.aws.ec2.send(read));
     const igw = out?.InternetGateways?.[0];
     if (!igw) return;
     for (const a of igw.Attachments ?? []) if (a.VpcId && a.State !== 'detached') await detach(ctx, record.id, a.VpcId);
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: record.id })).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    }));
+    const remove = () => unlessGone(ctx.aws.ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId })));
+    await deleteEc2(ctx, record.id, remove);
   },
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeInternetGateways(ctx)),

@@ -18,9 +18,10 @@ import { awsErrorCode } from '../base/errors.js';
 import { formatBytes } from '../base/format.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 import { historyGroupName } from '../model/history.js';
+import { convergeTags, unlessGone } from './lib/aws-calls.js';
 
 /** The group's settings; `retentionDays` undefined means "never expire". */
 export interface LogGroupDesired {
@@ -111,9 +112,10 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
       await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays }));
     }
     if (hasTagChange(changes) && found.record.arn) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.logs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: t.set }));
-      if (t.remove.length) await ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+      await convergeTags(desired.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: set })),
+        untag: (keys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
+      });
     }
   },
 
@@ -130,10 +132,6 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   },
 
   async delete(ctx, rec) {
-    try {
-      await ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: rec.id }));
-    } catch (err) {
-      if (awsErrorCode(err) !== 'ResourceNotFoundException') throw err;
-    }
+    await unlessGone(ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: rec.id })));
   },
 };

@@ -28,6 +28,7 @@ import {
 import {
   LOG_POLICY_QUOTA, accountLogPolicies, forgetLogPolicies, otherHistoryStacks, quotaError, slotsNote,
 } from './lib/log-policies.js';
+import { unlessGone } from './lib/aws-calls.js';
 
 const KIND = 'logs.resource-policy';
 
@@ -90,9 +91,7 @@ async function put(ctx: Ctx, document: PolicyDocument): Promise<void> {
 
 async function remove(ctx: Ctx, name: string): Promise<void> {
   try {
-    await ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: name }));
-  } catch (err) {
-    if (awsErrorCode(err) !== 'ResourceNotFoundException') throw err;
+    await unlessGone(ctx.aws.logs.send(new DeleteResourcePolicyCommand({ policyName: name })));
   } finally {
     forgetLogPolicies(ctx.aws.logs);
   }

@@ -8,10 +8,11 @@ import {
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { change, retryWhileNotFound, stackItems, unlessNotFound } from './lib/ec2.js';
+import { change, retryWhileNotFound, stackItems } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { describeRouteTables } from './route-table.js';
+import { ifExists } from './lib/aws-calls.js';
 
 /** Which route table a batch subnet uses. */
 export interface RouteTableAssociationDesired {
@@ -35,7 +36,7 @@ const recordOf = (id: string, subnetId: string, routeTableId: string): ResourceR
 
 /** The subnet's association with one route table, read live (after a create whose answer was lost). */
 async function lookup(ctx: Ctx, d: RouteTableAssociationDesired): Promise<ResourceRecord | undefined> {
-  const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [d.routeTableId] })));
+  const out = await ifExists(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [d.routeTableId] })));
   const hit = associationIn(out?.RouteTables ?? [], d.subnetId);
   return hit && recordOf(hit.id, d.subnetId, d.routeTableId);
 }
@@ -110,7 +111,7 @@ export const routeTableAssociation: ResourceKind<RouteTableAssociationDesired, {
   },
 
   async delete(ctx, record) {
-    await unlessNotFound(ctx.aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: record.id })));
+    await ifExists(ctx.aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: record.id })));
   },
 
   /** Ours when its route table is (the association's own tags do not exist). */

@@ -10,12 +10,13 @@ import {
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs,
-  unlessNotFound, type Ec2Describe,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged,
+  retryWhileNotFound, routeTarget, sorted, stackItems, tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { ownsVpc, routeNodes } from '../model/network.js';
 import { describeInternetGateways } from './internet-gateway.js';
+import { ifExists } from './lib/aws-calls.js';
 
 /** The stack's route tables (shared with the association nodes' lookups). */
 export const describeRouteTables = (ctx: Ctx): Ec2Describe<RouteTable> => async (q) => {
@@ -94,7 +95,7 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
     if (hasTagChange(changes)) await convergeEc2Tags(ctx, found.record.id, d.tags, found.observed.tags);
     for (const route of found.observed.extraRoutes.filter((r) => !d.extraRoutes.includes(r))) {
       const dest = route.split(' -> ')[0]!;
-      await unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({
+      await ifExists(ctx.aws.ec2.send(new DeleteRouteCommand({
         RouteTableId: found.record.id,
         ...(dest.startsWith('pl-') ? { DestinationPrefixListId: dest } : dest.includes(':') ? { DestinationIpv6CidrBlock: dest } : { DestinationCidrBlock: dest }),
       })));
@@ -106,12 +107,12 @@ export const routeTable: ResourceKind<RouteTableDesired> = {
    * any more) make DeleteRouteTable fail with DependencyViolation forever: remove them first.
    */
   async delete(ctx, record) {
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [record.id] })));
+    const out = await ifExists(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [record.id] })));
     const rt = out?.RouteTables?.[0];
     if (!rt) return;
     for (const a of rt.Associations ?? []) {
       if (a.Main || !a.RouteTableAssociationId || /^disassociat/.test(a.AssociationState?.State ?? '')) continue;
-      await unlessNotFound(ctx.aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })));
+      await ifExists(ctx.aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })));
     }
     await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteRouteTableCommand({ RouteTableId: record.id })));
   },

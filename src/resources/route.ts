@@ -2,10 +2,11 @@ import { CreateRouteCommand, DeleteRouteCommand, DescribeRouteTablesCommand, Rep
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { change, retryWhileNotFound, routeTarget, stackItems, unlessNotFound } from './lib/ec2.js';
+import { change, retryWhileNotFound, routeTarget, stackItems } from './lib/ec2.js';
 import { ownershipOf, tagRecord } from './lib/tags.js';
 import { routeNodes } from '../model/network.js';
 import { describeRouteTables } from './route-table.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** One route of our route table: where it goes and through what. */
 export interface RouteDesired {
@@ -25,7 +26,7 @@ const recordOf = (d: RouteDesired): ResourceRecord => ({
 
 /** The route as it is now, read from the table directly (after a create whose answer was lost). */
 async function liveRoute(ctx: Ctx, routeTableId: string, destination: string): Promise<Route | undefined> {
-  const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })));
+  const out = await ifExists(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })));
   return routeIn(out?.RouteTables?.[0], destination);
 }
 
@@ -81,7 +82,8 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
   async delete(ctx, record) {
     const { routeTableId, destination } = record.attrs ?? {};
     if (!routeTableId || !destination) return;
-    await unlessNotFound(ctx.aws.ec2.send(new DeleteRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: destination })));
+    const remove = new DeleteRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: destination });
+    await unlessGone(ctx.aws.ec2.send(remove));
   },
 
   /**
@@ -91,7 +93,7 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
   async ownerOf(ctx, record) {
     const { routeTableId, destination, target } = record.attrs ?? {};
     if (!routeTableId || !destination) return undefined;
-    const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })));
+    const out = await ifExists(ctx.aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })));
     const rt = out?.RouteTables?.[0];
     const r = routeIn(rt, destination);
     if (!rt || !r || (target && routeTarget(r) !== target)) return undefined;

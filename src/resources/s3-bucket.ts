@@ -19,6 +19,7 @@ import { K } from '../model/keys.js';
 import { bucketArn, bucketTags, configuredBucketName, readOr } from './lib/s3.js';
 import { describeOwner, managedTags, ownershipOf, resourceTags, tagChanges, tagList } from './lib/tags.js';
 import { retryWhile } from './lib/create.js';
+import { reportedAwsError } from './lib/aws-calls.js';
 
 /** What the bucket node manages: its (immutable) name and its tags. */
 export interface BucketDesired {
@@ -215,7 +216,10 @@ async function emptyBucket(ctx: Ctx, bucket: string): Promise<void> {
       const out = await ctx.aws.s3.send(new DeleteObjectsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, Delete: { Objects: ids, Quiet: true } }));
       // DeleteObjects answers 200 even when some keys failed; the failures are in Errors.
       const failed = out.Errors?.[0];
-      if (failed) throw Object.assign(new Error(`could not delete ${failed.Key} (${failed.VersionId}) from ${bucket}: ${failed.Code}: ${failed.Message}`), { name: failed.Code ?? 'DeleteObjectsFailed' });
+      if (failed) {
+        const what = `${failed.Key} (${failed.VersionId}) from ${bucket}: ${failed.Code}: ${failed.Message}`;
+        throw reportedAwsError(failed.Code ?? 'DeleteObjectsFailed', `could not delete ${what}`);
+      }
     }
   } catch (err) {
     if (awsErrorCode(err) !== 'NoSuchBucket') throw err;

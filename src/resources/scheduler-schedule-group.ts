@@ -6,12 +6,15 @@ import {
   CreateScheduleGroupCommand, DeleteScheduleGroupCommand, GetScheduleGroupCommand, ListTagsForResourceCommand, TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-scheduler';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { scheduleGroupName, usesScheduler } from '../model/scheduler.js';
 import { createUnique } from './lib/create.js';
-import { clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import {
+  clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord,
+} from './lib/tags.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 
 export interface ScheduleGroupDesired {
   name: string;
@@ -20,12 +23,7 @@ export interface ScheduleGroupDesired {
 
 /** The group as GetScheduleGroup shows it, or undefined when it does not exist. */
 export async function getScheduleGroup(ctx: Ctx, name: string) {
-  try {
-    return await ctx.aws.scheduler.send(new GetScheduleGroupCommand({ Name: name }));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return ifExists(() => ctx.aws.scheduler.send(new GetScheduleGroupCommand({ Name: name })));
 }
 
 /** Tags of a Scheduler resource (groups only: schedules have none). */
@@ -102,10 +100,11 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
 
   async update(ctx, _node, found, d, changes) {
     if (!hasTagChange(changes)) return;
-    const t = tagDelta(d.tags, found.observed.tags);
     const ResourceArn = found.record.arn ?? '';
-    if (Object.keys(t.set).length) await ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(t.set) }));
-    if (t.remove.length) await ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys: t.remove }));
+    await convergeTags(d.tags, found.observed.tags, {
+      tag: (set) => ctx.aws.scheduler.send(new TagResourceCommand({ ResourceArn, Tags: tagList(set) })),
+      untag: (keys) => ctx.aws.scheduler.send(new UntagResourceCommand({ ResourceArn, TagKeys: keys })),
+    });
   },
 
   ownerOf: (ctx, record) => scheduleGroupOwnership(ctx, record.id),
@@ -113,11 +112,7 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
   async delete(ctx, record) {
     // Deleting a group deletes every schedule in it (all ours: the group is the stack's). It stays
     // DELETING for a while; wait, so a following `up` can create it again.
-    try {
-      await ctx.aws.scheduler.send(new DeleteScheduleGroupCommand({ Name: record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.scheduler.send(new DeleteScheduleGroupCommand({ Name: record.id })));
     await waitGone(ctx, record.id);
   },
 };

@@ -10,9 +10,9 @@ import {
   CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
   type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
 } from '@aws-sdk/client-scheduler';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, type EcsTargetParams } from '../model/ecs-target.js';
+import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, TARGET_NETWORK_KINDS, type EcsTargetParams } from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '../model/jobs.js';
@@ -26,6 +26,7 @@ import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** Schedules cannot be tagged: ours when the group is (its node's verdict from this walk, else its tags). */
 const groupOwnership = (ctx: Ctx, group: string) => inheritedOwnership(ctx, K.scheduleGroup, group, () => scheduleGroupOwnership(ctx, group));
@@ -72,13 +73,8 @@ const splitId = (id: string) => {
 };
 
 async function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
-  try {
-    return await ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
-  } catch (err) {
-    // ResourceNotFoundException covers a missing schedule and a missing group.
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  // ResourceNotFoundException covers a missing schedule and a missing group.
+  return ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name })));
 }
 
 /**
@@ -200,7 +196,11 @@ function stateMachineTarget(ctx: Ctx, job: JobConfig): Pick<ScheduleDesired['tar
 export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   kind: 'scheduler.schedule',
   label: 'Schedule',
-  dependsOn: ['scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'ec2.subnet', 'ec2.security-group', 'states.state-machine'],
+  dependsOn: [
+    'scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy',
+    'states.state-machine',
+    ...TARGET_NETWORK_KINDS,
+  ],
   costly: false,
 
   nodes: (config) => schedulerJobs(config).map((job) => ({
@@ -312,11 +312,7 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   ownerOf: (ctx, record) => groupOwnership(ctx, splitId(record.id).GroupName),
 
   async delete(ctx, record) {
-    try {
-      await ctx.aws.scheduler.send(new DeleteScheduleCommand(splitId(record.id)));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.scheduler.send(new DeleteScheduleCommand(splitId(record.id))));
   },
 };
 

@@ -16,8 +16,9 @@ import {
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
+import { convergeTags, ifExists } from './lib/aws-calls.js';
 
 /** The secret's settings. `pendingDeletion` is always desired false: a scheduled deletion is undone. */
 export interface SecretDesired {
@@ -33,12 +34,7 @@ const RECOVERY_WINDOW_DAYS = 7;
 
 /** DescribeSecret, or undefined when the secret does not exist. It also answers for secrets pending deletion. */
 export async function describeSecret(ctx: Ctx, id: string): Promise<DescribeSecretResponse | undefined> {
-  try {
-    return await ctx.aws.secretsManager.send(new DescribeSecretCommand({ SecretId: id }));
-  } catch (err) {
-    if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
-    throw err;
-  }
+  return ifExists(ctx.aws.secretsManager.send(new DescribeSecretCommand({ SecretId: id })));
 }
 
 /**
@@ -122,9 +118,10 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
       await ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description }));
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(desired.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys: t.remove }));
+      await convergeTags(desired.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(set) })),
+        untag: (keys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys: keys })),
+      });
     }
   },
 

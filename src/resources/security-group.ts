@@ -12,12 +12,13 @@ import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K, type SgName } from '../model/keys.js';
 import {
-  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
-  retryWhileNotFound, ruleAtoms, tagSpecs, unlessNotFound, waitEndpointEnisReleased, type Ec2Describe,
+  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged,
+  networkBlockers, retryWhileNotFound, ruleAtoms, tagSpecs, waitEndpointEnisReleased, type Ec2Describe,
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
 import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
 import { ownsTaskGroup, taskGroupIds, taskGroupKeys } from '../model/network.js';
+import { ifExists } from './lib/aws-calls.js';
 
 const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
   const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
@@ -76,7 +77,7 @@ async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroup
     }
     if (remove.length) {
       const input = { GroupId: groupId, IpPermissions: remove };
-      await unlessNotFound(dir === 'ingress'
+      await ifExists(dir === 'ingress'
         ? ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand(input))
         : ctx.aws.ec2.send(new RevokeSecurityGroupEgressCommand(input)));
     }
@@ -91,7 +92,7 @@ async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroup
 export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }> = {
   kind: 'ec2.security-group',
   label: 'Security group',
-  dependsOn: ['ec2.vpc'],
+  dependsOn: ['ec2.vpc', 'ec2.existing-vpc'],
   costly: false,
 
   nodes: (config) => [

@@ -7,12 +7,12 @@
  * Subscriptions are not taggable: one belongs to us when its topic does (the topic's step checks that).
  */
 import { SubscribeCommand, UnsubscribeCommand, type Subscription } from '@aws-sdk/client-sns';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic } from '../model/notify.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import { topicSubscriptions, topicTags } from './sns-topic.js';
+import { unlessGone } from './lib/aws-calls.js';
 
 /** Ours when its topic is: the topic node's verdict from this walk, else the topic's tags. */
 const topicOwnership = (ctx: Ctx, topicArn: string) =>
@@ -99,10 +99,6 @@ export const snsSubscription: ResourceKind<SubscriptionDesired, SubscriptionPara
       ctx.reporter.warn(`${endpoint}: the subscription is still pending confirmation and SNS cannot unsubscribe it; it lapses after 3 days unless confirmed (deleting the topic removes it at once)`);
       return;
     }
-    try {
-      await ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: subArn }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: subArn })));
   },
 };

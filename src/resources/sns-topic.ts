@@ -11,12 +11,12 @@ import {
   CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, ListTagsForResourceCommand,
   SetTopicAttributesCommand, TagResourceCommand, UnsubscribeCommand, UntagResourceCommand, type Subscription,
 } from '@aws-sdk/client-sns';
-import { isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { ownTopicArn, ownsTopic, topicName, topicPolicy } from '../model/notify.js';
 import { policyChange, samePolicy, type PolicyDocument } from '../model/policies.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta, tagList, tagRecord } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 import { listAllPages } from './lib/list.js';
 
 export interface TopicDesired {
@@ -63,22 +63,14 @@ async function extraSubscriptions(ctx: Ctx, topicArn: string) {
 const PENDING_CONFIRMATION = 'PendingConfirmation';
 
 async function attributes(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return (await ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn })));
+  return out && (out.Attributes ?? {});
 }
 
 /** A topic's tags, or undefined when it is gone. */
 export async function topicTags(ctx: Ctx, topicArn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return tagRecord((await ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn }))).Tags);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sns.send(new ListTagsForResourceCommand({ ResourceArn: topicArn })));
+  return out && tagRecord(out.Tags);
 }
 
 function parsePolicy(text: string | undefined): PolicyDocument | undefined {
@@ -165,14 +157,15 @@ export const snsTopic: ResourceKind<TopicDesired> = {
       if (c.field === 'policy') await ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) }));
       if (c.field === 'extraSubscriptions') {
         for (const x of found.observed.extraSubscriptions ?? []) {
-          await ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn })).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+          await unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn })));
         }
       }
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(t.set) }));
-      if (t.remove.length) await ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(set) })),
+        untag: (keys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: keys })),
+      });
     }
   },
 
@@ -183,10 +176,6 @@ export const snsTopic: ResourceKind<TopicDesired> = {
 
   async delete(ctx, record) {
     // DeleteTopic also removes every subscription, pending ones included; it succeeds on a missing topic.
-    try {
-      await ctx.aws.sns.send(new DeleteTopicCommand({ TopicArn: record.arn ?? record.id }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(ctx.aws.sns.send(new DeleteTopicCommand({ TopicArn: record.arn ?? record.id })));
   },
 };

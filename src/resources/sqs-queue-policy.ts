@@ -21,12 +21,13 @@ import { arn, policyChange, samePolicy, type PolicyDocument } from '../model/pol
 import { deadLetterQueueName, queueArn, queueUrl } from '../model/scheduler.js';
 import { foundWith, inheritedOwnership, ownershipOf } from './lib/tags.js';
 import type { StackConfig } from '../config/schema.js';
+import { ifExists, unlessGone } from './lib/aws-calls.js';
+import { SQS_QUEUE_GONE } from '../model/aws-errors.js';
 
 export interface QueuePolicyDesired {
   policy: PolicyDocument | undefined;
 }
 
-const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
 
 /** The jobs whose rule sends to the dead-letter queue. */
 export const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
@@ -51,12 +52,8 @@ export function deadLetterQueuePolicy(ctx: Ctx, queue: string): PolicyDocument {
 const urlOf = (ctx: Ctx) => ctx.maybeRecord(K.deadLetterQueue)?.id ?? queueUrl(ctx, deadLetterQueueName(ctx.config));
 
 async function queueOwnership(ctx: Ctx, url: string) {
-  try {
-    return ownershipOf(ctx, (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {});
-  } catch (err) {
-    if (isNotFound(err, ...GONE)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url })), SQS_QUEUE_GONE);
+  return out && ownershipOf(ctx, out.Tags ?? {});
 }
 
 function parse(text: string | undefined): PolicyDocument | undefined {
@@ -86,13 +83,8 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
 
   async find(ctx, _node, recorded) {
     const url = recorded?.attrs?.queue ?? urlOf(ctx);
-    let text: string | undefined;
-    try {
-      text = (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy'] }))).Attributes?.Policy;
-    } catch (err) {
-      if (isNotFound(err, ...GONE)) return undefined;
-      throw err;
-    }
+    const read = new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy'] });
+    const text = (await ifExists(ctx.aws.sqs.send(read), SQS_QUEUE_GONE))?.Attributes?.Policy;
     if (!text) return undefined;
     return foundWith(await inheritedOwnership(ctx, K.deadLetterQueue, url, () => queueOwnership(ctx, url)), {
       record: { kind: 'sqs.queue-policy', id: url, attrs: { queue: url } },
@@ -101,7 +93,10 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   },
 
   // SQS: a queue created a moment ago can answer QueueDoesNotExist for a while before it is available.
-  create: (ctx, _node, d) => retryWhile(ctx, 'the new dead-letter queue to become available', () => put(ctx, ctx.record(K.deadLetterQueue).id, d), (err) => isNotFound(err, ...GONE)),
+  create: (ctx, _node, d) => retryWhile(
+    ctx, 'the new dead-letter queue to become available',
+    () => put(ctx, ctx.record(K.deadLetterQueue).id, d), (err) => isNotFound(err, ...SQS_QUEUE_GONE),
+  ),
 
   diff(d, o): FieldChange[] {
     return samePolicy(d.policy, o.policy) ? [] : [policyChange('policy', d.policy, o.policy)];
@@ -113,11 +108,9 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
 
   async delete(ctx, record) {
     // An empty Policy removes it; a queue already gone has none.
-    try {
-      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: record.attrs?.queue ?? record.id, Attributes: { Policy: '' } }));
-    } catch (err) {
-      if (!isNotFound(err, ...GONE)) throw err;
-    }
+    const QueueUrl = record.attrs?.queue ?? record.id;
+    const remove = new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: '' } });
+    await unlessGone(ctx.aws.sqs.send(remove), SQS_QUEUE_GONE);
   },
 
   ownerOf: (ctx, record) => queueOwnership(ctx, record.attrs?.queue ?? record.id),

@@ -7,13 +7,15 @@ import {
   CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,
   SetQueueAttributesCommand, TagQueueCommand, UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { deadLetterQueueName, queueArn, usesDeadLetterQueue } from '../model/scheduler.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { policyChange, type PolicyDocument } from '../model/policies.js';
 import { ruleDeadLetterJobs } from './sqs-queue-policy.js';
+import { SQS_DELETED_RECENTLY, SQS_QUEUE_GONE } from '../model/aws-errors.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** The attributes we set, as SQS returns them (strings). */
 export interface QueueAttributes {
@@ -46,37 +48,21 @@ function unmanagedPolicy(ctx: Ctx, text: string | undefined): PolicyDocument | u
 
 const ATTRIBUTES: QueueAttributes = { MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' };
 
-/** The codes SQS answers a missing queue with (JSON protocol, and the older query protocol's). */
-const GONE = ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'];
-const isGone = (err: unknown) => isNotFound(err, ...GONE);
-
 /** All attributes of a queue, or undefined when it does not exist. */
 async function attributes(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
-  try {
-    return (await ctx.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+  const read = new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] });
+  const out = await ifExists(ctx.aws.sqs.send(read), SQS_QUEUE_GONE);
+  return out && (out.Attributes ?? {});
 }
 
 async function urlOf(ctx: Ctx, name: string): Promise<string | undefined> {
-  try {
-    return (await ctx.aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+  return (await ifExists(ctx.aws.sqs.send(new GetQueueUrlCommand({ QueueName: name })), SQS_QUEUE_GONE))?.QueueUrl;
 }
 
 /** A queue's tags, or undefined when it is gone. */
 async function queueTags(ctx: Ctx, url: string): Promise<Record<string, string> | undefined> {
-  try {
-    return (await ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sqs.send(new ListQueueTagsCommand({ QueueUrl: url })), SQS_QUEUE_GONE);
+  return out && (out.Tags ?? {});
 }
 
 /** The scheduler's dead-letter queue. */
@@ -126,7 +112,7 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
         try {
           return (await ctx.aws.sqs.send(input)).QueueUrl ?? '';
         } catch (err) {
-          if (awsErrorCode(err) === 'QueueDeletedRecently' || awsErrorCode(err) === 'AWS.SimpleQueueService.QueueDeletedRecently') return undefined;
+          if ((SQS_DELETED_RECENTLY as readonly string[]).includes(awsErrorCode(err))) return undefined;
           throw err;
         }
       },
@@ -155,9 +141,10 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
       await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) }));
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: t.set }));
-      if (t.remove.length) await ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: set })),
+        untag: (keys) => ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: keys })),
+      });
     }
   },
 
@@ -169,24 +156,17 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   // The queue keeps the scheduled invocations that could not start the task: `down` refuses to drop
   // them silently, like a bucket's objects.
   async contents(ctx, record) {
-    try {
-      const out = await ctx.aws.sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: record.id, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }));
-      const count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-      return count ? { count, description: `${count} failed scheduled invocation${count === 1 ? '' : 's'}` } : undefined;
-    } catch (err) {
-      if (isGone(err)) return undefined;
-      throw err;
-    }
+    const out = await ifExists(ctx.aws.sqs.send(new GetQueueAttributesCommand({
+      QueueUrl: record.id, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    })), SQS_QUEUE_GONE);
+    if (!out) return undefined;
+    const count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0)
+      + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return count ? { count, description: `${count} failed scheduled invocation${count === 1 ? '' : 's'}` } : undefined;
   },
 
   async delete(ctx, record) {
     // Deleting a queue deletes its messages: the failed invocations it kept go with it.
-    try {
-      await ctx.aws.sqs.send(new DeleteQueueCommand({ QueueUrl: record.id }));
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
+    await unlessGone(ctx.aws.sqs.send(new DeleteQueueCommand({ QueueUrl: record.id })), SQS_QUEUE_GONE);
   },
 };

@@ -7,15 +7,17 @@ import {
   CreateStateMachineCommand, DeleteStateMachineCommand, DescribeStateMachineCommand, ListTagsForResourceCommand,
   TagResourceCommand, UntagResourceCommand, UpdateStateMachineCommand, type DescribeStateMachineOutput,
 } from '@aws-sdk/client-sfn';
-import { awsErrorCode, isNotFound } from '../base/errors.js';
+import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { canonicalJson } from '../base/json.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, type JobParams } from '../model/jobs.js';
-import { ecsTargetDeps } from '../model/ecs-target.js';
+import { ecsTargetDeps, TARGET_NETWORK_KINDS } from '../model/ecs-target.js';
 import { stateMachineArn, stateMachineDefinition, stateMachineJobs, stateMachineName } from '../model/state-machine.js';
-import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createUnique, retryWhile } from './lib/create.js';
+import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
+import { SFN_MACHINE_GONE, SFN_TAGGED_GONE } from '../model/aws-errors.js';
 
 export interface StateMachineDesired {
   name: string;
@@ -32,23 +34,15 @@ const sfnTagRecord = (tags: { key?: string; value?: string }[] | undefined) => O
 
 /** A state machine that exists and is not being deleted; undefined otherwise. */
 async function describe(ctx: Ctx, arn: string): Promise<DescribeStateMachineOutput | undefined> {
-  try {
-    const out = await ctx.aws.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
-    // A state machine being deleted is gone for our purposes: its name comes free once its executions end.
-    return out.status === 'DELETING' ? undefined : out;
-  } catch (err) {
-    if (isNotFound(err, 'StateMachineDoesNotExist')) return undefined;
-    throw err;
-  }
+  const read = new DescribeStateMachineCommand({ stateMachineArn: arn });
+  const out = await ifExists(ctx.aws.sfn.send(read), SFN_MACHINE_GONE);
+  // A state machine being deleted is gone for our purposes: its name comes free once its executions end.
+  return out?.status === 'DELETING' ? undefined : out;
 }
 
 async function tagsOf(ctx: Ctx, arn: string): Promise<Record<string, string> | undefined> {
-  try {
-    return sfnTagRecord((await ctx.aws.sfn.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags);
-  } catch (err) {
-    if (isNotFound(err, 'ResourceNotFound', 'StateMachineDoesNotExist')) return undefined;
-    throw err;
-  }
+  const out = await ifExists(ctx.aws.sfn.send(new ListTagsForResourceCommand({ resourceArn: arn })), SFN_TAGGED_GONE);
+  return out && sfnTagRecord(out.tags);
 }
 
 const recordOf = (arn: string, name: string): ResourceRecord => ({ kind: 'states.state-machine', id: name, arn });
@@ -71,7 +65,10 @@ async function namingRole<T>(roleArn: string, call: () => Promise<T>): Promise<T
 export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
   kind: 'states.state-machine',
   label: 'State machine',
-  dependsOn: ['iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition', 'ec2.subnet', 'ec2.security-group'],
+  dependsOn: [
+    'iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition',
+    ...TARGET_NETWORK_KINDS,
+  ],
   costly: false,
 
   nodes: (config) => stateMachineJobs(config).map((job) => ({
@@ -150,20 +147,18 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
       await namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn })));
     }
     if (hasTagChange(changes)) {
-      const t = tagDelta(d.tags, found.observed.tags);
-      if (Object.keys(t.set).length) await ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(t.set) }));
-      if (t.remove.length) await ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys: t.remove }));
+      await convergeTags(d.tags, found.observed.tags, {
+        tag: (set) => ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(set) })),
+        untag: (keys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys: keys })),
+      });
     }
   },
 
   async delete(ctx, record) {
     // Asynchronous: the state machine is DELETING until its running executions end, which are not stopped
     // here (a job switched back to its direct target finishes the run it is in).
-    try {
-      await ctx.aws.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: record.arn ?? record.id }));
-    } catch (err) {
-      if (!isNotFound(err, 'StateMachineDoesNotExist')) throw err;
-    }
+    const stateMachineArn = record.arn ?? record.id;
+    await unlessGone(ctx.aws.sfn.send(new DeleteStateMachineCommand({ stateMachineArn })), SFN_MACHINE_GONE);
   },
 
   async ownerOf(ctx, record) {

@@ -9,12 +9,13 @@ import { awsErrorCode } from '../base/errors.js';
 import type { ResourceKind } from '../engine/types.js';
 import { K, type SubnetGroup } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, networkBlockers,
-  retryWhileNotFound, tagSpecs, unlessNotFound, waitEndpointEnisReleased,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
+  networkBlockers, retryWhileNotFound, tagSpecs, waitEndpointEnisReleased,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { describeSubnets } from './vpc.js';
+import { ifExists } from './lib/aws-calls.js';
 
 /** One subnet's settings. */
 export interface SubnetDesired {
@@ -82,7 +83,7 @@ export const subnet: ResourceKind<SubnetDesired, SubnetParams> = {
       }
     }, lookup);
     const s = await ctx.waitFor(`${node.key} pending -> available`, async () => {
-      const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] })));
+      const res = await ifExists(ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] })));
       const got = res?.Subnets?.[0];
       return got?.State === 'available' ? got : undefined;
     }, { budgetMs: 2 * 60_000, intervalMs: 2000 });

@@ -15,10 +15,11 @@ import type { Ctx, FieldChange, Found, NodeSpec, ResourceKind, ResourceRecord } 
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, type JobParams } from '../model/jobs.js';
 import { ENV_JOB_NAME } from '../model/guard.js';
-import { repositoryUri, secretArn } from '../model/policies.js';
+import { familyArnOf, repositoryUri, secretArn } from '../model/policies.js';
 import { containerImage, imageToRun, parseRef } from '../model/images.js';
-import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges, tagDelta } from './lib/tags.js';
+import { ecsTagList, ecsTagRecord, managedTags, ownershipOf, resourceTags, tagChanges } from './lib/tags.js';
 import { createOnce } from './lib/create.js';
+import { convergeTags } from './lib/aws-calls.js';
 import { secretMeta } from './lib/job-secrets.js';
 import { jobSecrets, valueFromOf } from '../model/secrets.js';
 import type { JobConfig } from '../config/schema.js';
@@ -109,7 +110,7 @@ export function record(td: TaskDefinition, tags: Record<string, string>): Resour
     kind: 'ecs.task-definition',
     id: td.family ?? '',
     arn,
-    attrs: { revision: String(td.revision ?? ''), familyArn: arn.replace(/:\d+$/, ''), digest: digestOf(td, tags), ...(image ? { image } : {}) },
+    attrs: { revision: String(td.revision ?? ''), familyArn: familyArnOf(arn), digest: digestOf(td, tags), ...(image ? { image } : {}) },
   };
 }
 
@@ -335,9 +336,10 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
   async update(ctx, node, found, d, changes) {
     // Any content change means a new revision (tags included); tags alone are set on the current one.
     if (changes.some((c) => c.field !== 'tags')) return taskDefinition.create(ctx, node, d);
-    const t = tagDelta(d.tags, found.observed.tags);
-    if (Object.keys(t.set).length) await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(t.set) }));
-    if (t.remove.length) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: t.remove }));
+    await convergeTags(d.tags, found.observed.tags, {
+      tag: (set) => ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: ecsTagList(set) })),
+      untag: (keys) => ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys: keys })),
+    });
     // The same revision, now with the wanted tags: its digest says so.
     return { ...found.record, attrs: { ...found.record.attrs, digest: digestOf(found.observed.content, d.tags) } };
   },

@@ -48,7 +48,7 @@ const BUDGET_MS = 10 * 60_000;
 export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { service: string }> = {
   kind: 'ec2.vpc-interface-endpoint',
   label: 'Interface endpoint',
-  dependsOn: ['ec2.vpc', 'ec2.subnet', 'ec2.security-group'],
+  dependsOn: ['ec2.vpc', 'ec2.existing-vpc', 'ec2.subnet', 'ec2.existing-subnet', 'ec2.security-group'],
   costly: true,
 
   nodes: (config) =>

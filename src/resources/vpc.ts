@@ -12,12 +12,13 @@ import {
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, retryWhileNotFound,
-  stackItems, tagSpecs, unlessNotFound, type Ec2Describe,
+  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated,
+  retryWhileNotFound, stackItems, tagSpecs, type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import { ownsVpc } from '../model/network.js';
+import { ifExists } from './lib/aws-calls.js';
 
 /** The VPC's settings. */
 export interface VpcDesired {
@@ -112,7 +113,7 @@ export const vpc: ResourceKind<VpcDesired> = {
     );
     // Right after CreateVpc, DescribeVpcs may not know the id yet (eventual consistency): keep polling.
     await ctx.waitFor(`${node.key} pending -> available`, async () => {
-      const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
+      const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
       return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
     }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
     await retryWhileNotFound(ctx, `${node.key} DNS attributes`, () => setDns(ctx, id, desired));

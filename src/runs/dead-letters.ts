@@ -18,6 +18,7 @@
 import type { SQSClient, Message } from '@aws-sdk/client-sqs';
 import type { StackConfig } from '../config/schema.js';
 import { isNotFound } from '../base/errors.js';
+import { SQS_QUEUE_GONE } from '../model/aws-errors.js';
 
 /** One invocation EventBridge or Scheduler could not deliver. */
 export interface DeadLetter {
@@ -117,7 +118,7 @@ export async function readDeadLetters(sqs: SQSClient, queueUrl: string, config: 
     const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
   } catch (err) {
-    if (isNotFound(err, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) return empty();
+    if (isNotFound(err, ...SQS_QUEUE_GONE)) return empty();
     throw err;
   }
   const max = Math.max(0, opts.max ?? 100);

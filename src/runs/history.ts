@@ -28,13 +28,16 @@ import { historyGroupName } from '../model/history.js';
 import { ENV_RUN_ID, ENV_SCHEDULED_TIME, LOCK_PREFIX, lockPrefixOf } from '../model/guard.js';
 import { usesDeadLetterQueue } from '../model/scheduler.js';
 import { K } from '../model/keys.js';
-import { awsErrorCode, isNotFound, UserError } from '../base/errors.js';
+import { UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
-import { clusterTasks, familyOfArn, triggerOf } from './status.js';
+import { clusterTasks, triggerOf } from './status.js';
 import type { RunInfo } from './run-info.js';
 import { triggerOfExecution } from './status-executions.js';
 import type { DeadLetter } from './dead-letters.js';
+import { familyOf } from '../model/policies.js';
+import { SFN_EXECUTION_GONE, SQS_QUEUE_GONE } from '../model/aws-errors.js';
+import { ifExists } from '../resources/lib/aws-calls.js';
 import { executionEnd } from './executions.js';
 import { stoppedByOf } from './stop.js';
 
@@ -253,7 +256,8 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
   const { FilterLogEventsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out: LooseTask[] = [];
   let nextToken: string | undefined;
-  try {
+  // No group: no history yet.
+  return ifExists(async () => {
     do {
       const page = await logs.send(new FilterLogEventsCommand({ logGroupName: group, startTime: since, nextToken }));
       for (const e of page.events ?? []) {
@@ -266,11 +270,8 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
       }
       nextToken = page.nextToken;
     } while (nextToken);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-  return out;
+    return out;
+  });
 }
 
 /** When the history group was created (history knows nothing before), or undefined when it does not exist. */
@@ -296,7 +297,8 @@ async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string,
   const out: Claim[] = [];
   const byPrefix = new Map(jobs.map((j) => [lockPrefixOf(j), j.name]));
   let ContinuationToken: string | undefined;
-  try {
+  // No bucket: no claims.
+  return ifExists(async () => {
     do {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: LOCK_PREFIX, ContinuationToken }));
       for (const o of page.Contents ?? []) {
@@ -308,11 +310,8 @@ async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string,
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
-  } catch (err) {
-    if (isNotFound(err, 'NoSuchBucket')) return undefined;
-    throw err;
-  }
-  return out;
+    return out;
+  }, ['NoSuchBucket']);
 }
 
 /**
@@ -390,7 +389,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
     const wanted = new Set(jobs.map((j) => j.name));
     const views = new Map<string, { view: TaskView; job: JobConfig; source: HistoryEntry['source'] }>();
     const add = (t: LooseTask, source: HistoryEntry['source']) => {
-      const job = byFamily.get(familyOfArn(t.taskDefinitionArn));
+      const job = byFamily.get(familyOf(t.taskDefinitionArn));
       if (!job || !wanted.has(job.name) || !t.taskArn) return;
       const prev = views.get(t.taskArn);
       if (prev && prev.view.lastStatus === 'STOPPED') return;
@@ -441,18 +440,16 @@ async function withExecutionEnds(
   const ends = new Map<string, Partial<HistoryEntry>>();
   for (let i = 0; i < judged.length; i += EXECUTION_READS) {
     await Promise.all(judged.slice(i, i + EXECUTION_READS).map(async (r) => {
-      try {
-        const out = await aws.sfn.send(
-          new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
-        );
-        const end = executionEnd(out.events ?? []);
-        if (!end) ends.set(r.runId!, { result: 'running' });
-        else if (end.status === 'ABORTED') {
-          const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
-          ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
-        }
-      } catch (err) {
-        if (!isNotFound(err, 'ExecutionDoesNotExist')) throw err;
+      const out = await ifExists(aws.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
+      ), SFN_EXECUTION_GONE);
+      // Gone (past Step Functions' 90 days): the run keeps the result its task gave.
+      if (!out) return;
+      const end = executionEnd(out.events ?? []);
+      if (!end) ends.set(r.runId!, { result: 'running' });
+      else if (end.status === 'ABORTED') {
+        const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
+        ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
       }
     }));
   }
@@ -462,12 +459,7 @@ async function withExecutionEnds(
 /** The dead-letter queue, read without consuming it (runs/dead-letters.ts); undefined when it is gone. */
 async function readQueue(sqs: import('@aws-sdk/client-sqs').SQSClient, url: string, config: StackConfig) {
   const { readDeadLetters } = await import('./dead-letters.js');
-  try {
-    return await readDeadLetters(sqs, url, config, { max: 100 });
-  } catch (err) {
-    if (awsErrorCode(err) === 'QueueDoesNotExist') return undefined;
-    throw err;
-  }
+  return ifExists(readDeadLetters(sqs, url, config, { max: 100 }), SQS_QUEUE_GONE);
 }
 
 /**

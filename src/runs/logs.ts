@@ -20,6 +20,9 @@ import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import { printable } from '../base/format.js';
 import { loadStackConfig } from '../engine/stack.js';
 import { findJob } from '../model/job-select.js';
+import { familyOf } from '../model/policies.js';
+import { ECS_NO_SUCH_TASK } from '../model/aws-errors.js';
+import { ifExists } from '../resources/lib/aws-calls.js';
 
 /** One log event. `id` is CloudWatch's eventId; Live Tail events carry none. */
 export interface LogEvent {
@@ -484,16 +487,18 @@ async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 
   ]);
   const cluster = config.cluster.name;
   const id = taskIdOf(task);
-  let ids: string[] = [id];
-  try {
+  // A cluster that does not exist (or an id ECS cannot parse) holds no run; anything else is ECS's failure.
+  return ifExists(async () => {
+    let ids: string[] = [id];
     if (!FULL_TASK_ID.test(id)) {
-      const listed = await Promise.all((['RUNNING', 'STOPPED'] as const).map((desiredStatus) => ecs.send(new ListTasksCommand({ cluster, desiredStatus, maxResults: 100 }))));
+      const listed = await Promise.all((['RUNNING', 'STOPPED'] as const).map((desiredStatus) =>
+        ecs.send(new ListTasksCommand({ cluster, desiredStatus, maxResults: 100 }))));
       ids = listed.flatMap((l) => l.taskArns ?? []).filter((a) => taskIdOf(a).startsWith(id)).slice(0, 2);
       if (ids.length !== 1) return undefined;
     }
     const t = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: ids }))).tasks?.[0];
     if (!t?.taskArn) return undefined;
-    const family = (t.taskDefinitionArn ?? '').split('/').at(-1)?.replace(/:\d+$/, '');
+    const family = familyOf(t.taskDefinitionArn);
     // The job is named only where it tells something: a stack of several jobs.
     const owner = config.jobs.length > 1 ? config.jobs.find((j) => j.task.family === family) : undefined;
     return {
@@ -502,11 +507,7 @@ async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 
       ...(t.stopCode ? { stopCode: t.stopCode } : {}),
       ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
     };
-  } catch (err) {
-    // A cluster that does not exist holds no run; anything else is ECS's failure to report.
-    if (['ClusterNotFoundException', 'InvalidParameterException'].includes(awsErrorCode(err))) return undefined;
-    throw err;
-  }
+  }, ECS_NO_SUCH_TASK);
 }
 
 /** How many recent runs "no such run" lists. */

@@ -6,14 +6,14 @@
  * `down --endpoints` pauses with its own mark, which the `up` that restores the endpoints lifts.
  */
 import type { JobConfig } from '../config/schema.js';
-import { jobTrigger, type TriggerOf } from '../resources/triggers.js';
-import { newMark, type PauseMark, type PausableSettings } from '../model/pause.js';
+import { jobTrigger, type FoundTrigger, type TriggerOf } from '../resources/triggers.js';
+import { newMark, type PauseMark } from '../model/pause.js';
 import { buildContext } from '../engine/context.js';
 import { asStepError } from '../engine/engine.js';
 import { UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
 import { openStack, type OpenStack, type StackOptions } from '../engine/stack.js';
-import { describeOwner, type Ctx, type Found } from '../engine/types.js';
+import { describeOwner, type Ctx } from '../engine/types.js';
 
 /** What `pause` or `resume` did to one job's schedule. */
 export interface PauseResult {
@@ -48,19 +48,18 @@ export interface PauseOptions extends StackOptions {
 }
 
 /** A job's live trigger, refused when it is not this stack's; undefined when it does not exist. */
-export async function findTrigger(stack: OpenStack, job: JobConfig, ctx: Ctx): Promise<{ t: TriggerOf; found?: Found<PausableSettings> }> {
+export async function findTrigger(stack: OpenStack, job: JobConfig, ctx: Ctx): Promise<{ t: TriggerOf; found?: FoundTrigger }> {
   const t = jobTrigger(job);
-  const node = { key: t.key, deps: [], params: { job: job.name } };
-  let found: Found<PausableSettings> | undefined;
+  let found: FoundTrigger | undefined;
   try {
-    found = await t.kind.find(ctx, node, stack.state.get(t.key));
+    found = await t.find(ctx, stack.state.get(t.key));
     // A state record naming something not ours is only a hint: look again by name.
-    if (found && !found.owned && stack.state.get(t.key)) found = await t.kind.find(ctx, node, undefined);
+    if (found && !found.found.owned && stack.state.get(t.key)) found = await t.find(ctx, undefined);
   } catch (err) {
     throw asStepError(t.key, 'find', err);
   }
-  if (found && !found.owned) {
-    throw new UserError(`the schedule of job ${job.name}, ${t.what(found)}, ${describeOwner(found)}: batchctl never touches it`, 'give the job a schedule name of its own (schedule.name)');
+  if (found && !found.found.owned) {
+    throw new UserError(`the schedule of job ${job.name}, ${found.what}, ${describeOwner(found.found)}: batchctl never touches it`, 'give the job a schedule name of its own (schedule.name)');
   }
   return { t, ...(found ? { found } : {}) };
 }
@@ -68,7 +67,7 @@ export async function findTrigger(stack: OpenStack, job: JobConfig, ctx: Ctx): P
 /** Open the stack (with the lock: `up` must not write the schedule meanwhile) and find each job's trigger. */
 async function eachTrigger(
   opts: PauseOptions, command: string,
-  act: (stack: OpenStack, job: JobConfig, ctx: Ctx, t: TriggerOf, found: Found<PausableSettings>) => Promise<PauseResult>,
+  act: (stack: OpenStack, job: JobConfig, ctx: Ctx, trigger: FoundTrigger) => Promise<PauseResult>,
 ): Promise<PauseReport> {
   const stack = await openStack(opts, ['eventBridge', 'scheduler', 'sts'], command);
   try {
@@ -83,7 +82,7 @@ async function eachTrigger(
         return undefined;
       }
       try {
-        return await act(stack, job, ctx, t, found);
+        return await act(stack, job, ctx, found);
       } catch (err) {
         throw asStepError(t.key, 'update', err);
       }
@@ -107,14 +106,14 @@ async function eachTrigger(
  * `up` that restores the endpoints keeps it paused).
  */
 export function runPause(opts: PauseOptions): Promise<PauseReport> {
-  return eachTrigger(opts, 'batchctl pause', async (stack, job, ctx, t, found) => {
-    const have = found.observed.paused;
-    if (have?.reason === 'user' && found.observed.state === 'DISABLED') {
-      return { job: job.name, schedule: t.what(found), outcome: 'already paused', mark: have, enabled: false };
+  return eachTrigger(opts, 'batchctl pause', async (stack, job, ctx, t) => {
+    const have = t.found.observed.paused;
+    if (have?.reason === 'user' && t.found.observed.state === 'DISABLED') {
+      return { job: job.name, schedule: t.what, outcome: 'already paused', mark: have, enabled: false };
     }
     const mark = have?.reason === 'user' ? have : newMark('user', stack.caller, ctx.clock.now());
-    await t.pausable.pause(ctx, found, mark);
-    return { job: job.name, schedule: t.what(found), outcome: 'paused', mark, enabled: false };
+    await t.pause(ctx, mark);
+    return { job: job.name, schedule: t.what, outcome: 'paused', mark, enabled: false };
   });
 }
 
@@ -123,16 +122,16 @@ export function runPause(opts: PauseOptions): Promise<PauseReport> {
  * by `down --endpoints` resumes too (with a warning: runs fail until `up` restores the endpoints).
  */
 export function runResume(opts: PauseOptions): Promise<PauseReport> {
-  return eachTrigger(opts, 'batchctl resume', async (_stack, job, ctx, t, found) => {
-    const have = found.observed.paused;
+  return eachTrigger(opts, 'batchctl resume', async (_stack, job, ctx, t) => {
+    const have = t.found.observed.paused;
     const enabled = job.schedule.enabled;
-    if (!have && (found.observed.state === 'ENABLED') === enabled) {
-      return { job: job.name, schedule: t.what(found), outcome: 'not paused', enabled };
+    if (!have && (t.found.observed.state === 'ENABLED') === enabled) {
+      return { job: job.name, schedule: t.what, outcome: 'not paused', enabled };
     }
     if (have?.reason === 'endpoints') {
       opts.reporter.warn(`job ${job.name} was paused by down --endpoints: its runs fail until \`batchctl up\` restores the endpoints`);
     }
-    await t.pausable.resume(ctx, found, enabled);
-    return { job: job.name, schedule: t.what(found), outcome: 'resumed', ...(have ? { mark: have } : {}), enabled };
+    await t.resume(ctx, enabled);
+    return { job: job.name, schedule: t.what, outcome: 'resumed', ...(have ? { mark: have } : {}), enabled };
   });
 }

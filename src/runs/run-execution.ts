@@ -15,8 +15,10 @@ import { formatRunDuration } from '../config/run-policy.js';
 import { STATES } from '../model/state-machine.js';
 import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import { sleep, taskIdOf, taskStream } from './logs.js';
-import { manualInput, waitForTask, type AttemptResult, type ExecutionInfo, type RunNowOptions, type RunNowResult } from './task-run.js';
+import { manualInput, mergeEnv, refuseOverlap, waitForTask, type AttemptResult, type ExecutionInfo, type RunNowOptions, type RunNowResult } from './task-run.js';
 import type { OpenStack } from '../engine/stack.js';
+import { familyOf } from '../model/policies.js';
+import { SFN_MACHINE_GONE } from '../model/aws-errors.js';
 
 /** The input of an execution: the container's command and environment (PascalCase, as the definition reads them). */
 export interface ExecutionInput {
@@ -44,7 +46,7 @@ export async function readStateMachine(sfn: SFNClient, arn: string): Promise<Liv
     if (out.status === 'DELETING') throw upFirst;
     def = JSON.parse(out.definition ?? '{}');
   } catch (err) {
-    if (isNotFound(err, 'StateMachineDoesNotExist')) throw upFirst;
+    if (isNotFound(err, ...SFN_MACHINE_GONE)) throw upFirst;
     if (err instanceof SyntaxError) throw new UserError(`the definition of ${arn} is not JSON`, 'run `batchctl up` to restore it');
     throw err;
   }
@@ -65,9 +67,8 @@ export function executionInput(t: Target, o: Pick<RunNowOptions, 'command' | 'en
   }) ?? {};
   if (o.command) input.Command = o.command;
   if (o.env && Object.keys(o.env).length) {
-    const merged = new Map((input.Environment ?? []).map((v) => [v.Name, v.Value]));
-    for (const [k, v] of Object.entries(o.env)) merged.set(k, v);
-    input.Environment = [...merged].map(([Name, Value]) => ({ Name, Value }));
+    const current = (input.Environment ?? []).map((v) => [v.Name, v.Value] as const);
+    input.Environment = mergeEnv(current, o.env).map(([Name, Value]) => ({ Name, Value }));
   }
   // The definition appends to both: they must be there, even empty.
   return { Command: input.Command ?? [], Environment: input.Environment ?? [] };
@@ -119,17 +120,14 @@ async function startExecution(sfn: SFNClient, stateMachineArn: string, name: str
  */
 export async function runExecution(stack: OpenStack, job: JobConfig, target: Target, sm: LiveStateMachine, opts: RunNowOptions): Promise<RunNowResult> {
   const { aws, config } = stack;
-  const family = String(sm.args.TaskDefinition ?? job.task.family).split('/').at(-1)!.replace(/:\d+$/, '');
+  const family = familyOf(String(sm.args.TaskDefinition ?? job.task.family));
   const cluster = String(sm.args.Cluster ?? '');
-  if (!opts.allowOverlap) {
-    const running = (await aws.sfn.send(new ListExecutionsCommand({ stateMachineArn: sm.arn, statusFilter: 'RUNNING', maxResults: 10 }))).executions ?? [];
-    if (running.length) {
-      throw new UserError(
-        `a run of ${family} is in progress: execution ${running.map((x) => x.name).join(', ')} of its state machine (a task, or a wait before a retry)`,
-        'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside',
-      );
-    }
-  }
+  await refuseOverlap(
+    opts,
+    async () => ((await aws.sfn.send(new ListExecutionsCommand({ stateMachineArn: sm.arn, statusFilter: 'RUNNING', maxResults: 10 }))).executions ?? [])
+      .map((x) => x.name ?? ''),
+    (ids) => `a run of ${family} is in progress: execution ${ids.join(', ')} of its state machine (a task, or a wait before a retry)`,
+  );
   const input = JSON.stringify(executionInput(target, opts));
   const name = `run-now-${opts.clientToken ?? randomUUID()}`;
   const executionArn = await startExecution(aws.sfn, sm.arn, name, input);

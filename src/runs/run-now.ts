@@ -8,14 +8,17 @@ import { ListTasksCommand, RunTaskCommand, type ECSClient, type Failure, type Ru
 import { ListTargetsByRuleCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { AwsClients, ServiceName } from '../aws/clients.js';
 import type { JobConfig } from '../config/schema.js';
-import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
+import { UserError, awsErrorCode, isNotFound, NothingStarted } from '../base/errors.js';
 import { taskIdOf, taskStream } from './logs.js';
 import { loadStackConfig, openStack, type OpenStack } from '../engine/stack.js';
 import { needsEndpoints, runBlockers } from './run-check.js';
 import { pickJob } from '../model/job-select.js';
 import { TARGET_ID } from '../resources/events-target.js';
 import { isRunTaskTarget, parseRunTaskTargetInput, scheduleGroupName } from '../model/scheduler.js';
-import { NothingStarted, RUN_NOW_STARTED_BY, explainFailure, manualInput, waitForTask, type RunNowOptions, type RunNowResult } from './task-run.js';
+import {
+  RUN_NOW_STARTED_BY, explainFailure, manualInput, mergeEnv, refuseOverlap, waitForTask, type RunNowOptions, type RunNowResult,
+} from './task-run.js';
+import { familyOf } from '../model/policies.js';
 
 /** True for the ARN of a Step Functions state machine (the target of a job with a timeout or retries). */
 export const isStateMachineArn = (arn: string | undefined): boolean => /^arn:[^:]+:states:[^:]*:\d*:stateMachine:/.test(arn ?? '');
@@ -101,9 +104,8 @@ export function runTaskInput(t: Target, container: string, o: { command?: string
     if (!c) list.push((c = { name: container }));
     if (o.command) c.command = o.command;
     if (o.env) {
-      const merged = new Map((c.environment ?? []).map((v) => [v.name ?? '', v.value ?? '']));
-      for (const [k, v] of Object.entries(o.env)) merged.set(k, v);
-      c.environment = [...merged].map(([name, value]) => ({ name, value }));
+      const current = (c.environment ?? []).map((v) => [v.name ?? '', v.value ?? ''] as const);
+      c.environment = mergeEnv(current, o.env).map(([name, value]) => ({ name, value }));
     }
     overrides.containerOverrides = list;
   }
@@ -146,12 +148,6 @@ export function targetOverrides(t: Target): TaskOverride {
   }) ?? {};
 }
 
-/** The task definition family of a family or revision ARN. */
-export function familyOf(taskDefinitionArn: string): string {
-  return taskDefinitionArn.split('/').at(-1)!.replace(/:\d+$/, '');
-}
-
-/** Start the job now; by default wait for it to stop, streaming its log. */
 /**
  * A run known to fail before its container starts (its image missing, the endpoints down) is refused
  * before anything is started, saying why and what fixes it; `force` starts it anyway, with a warning.
@@ -171,6 +167,7 @@ async function refuseDoomed(stack: OpenStack, job: JobConfig, taskDefinition: st
   );
 }
 
+/** Start the job now; by default wait for it to stop, streaming its log. */
 export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
   const config = await loadStackConfig(opts);
   // Step Functions too: the live trigger, not the config, says whether the job runs through its state
@@ -197,15 +194,11 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     }
     const cluster = target.Arn!;
     const family = familyOf(target.EcsParameters!.TaskDefinitionArn!);
-    if (!opts.allowOverlap) {
-      const running = (await aws.ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }))).taskArns ?? [];
-      if (running.length) {
-        throw new UserError(
-          `a task of family ${family} is already running (${running.map(taskIdOf).join(', ')})`,
-          'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside',
-        );
-      }
-    }
+    await refuseOverlap(
+      opts,
+      async () => ((await aws.ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }))).taskArns ?? []).map(taskIdOf),
+      (ids) => `a task of family ${family} is already running (${ids.join(', ')})`,
+    );
     await refuseDoomed(stack, job, target.EcsParameters!.TaskDefinitionArn!, opts);
     const input = runTaskInput(target, job.task.containerName, { command: opts.command, env: opts.env, clientToken: opts.clientToken ?? randomUUID() });
     const spot = input.capacityProviderStrategy?.some((x) => x.capacityProvider === 'FARGATE_SPOT') ?? false;
@@ -219,7 +212,7 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
       opts.onFallback?.(`${fallback.reason}: starting it on on-demand Fargate`);
       first = await startTask(aws.ecs, onDemand, false);
     }
-    if (!first.task) throw new NothingStarted(first.failures);
+    if (!first.task) throw new NothingStarted(first.failures.map(explainFailure));
     const follow = async (task: Task): Promise<RunNowResult> => {
       const result: RunNowResult = {
         job: job.name, taskArn: task.taskArn!, taskId: taskIdOf(task.taskArn!), cluster, logGroup: config.logs.group,
@@ -237,7 +230,7 @@ export async function runNow(opts: RunNowOptions): Promise<RunNowResult> {
     fallback = { reason: `Fargate Spot reclaimed task ${r.taskId} (${why})`, taskId: r.taskId, exitCode: r.exitCode, stopCode: r.stopCode };
     opts.onFallback?.(`${fallback.reason}: running it again on on-demand Fargate`);
     const again = await startTask(aws.ecs, onDemand, false);
-    if (!again.task) throw new NothingStarted(again.failures);
+    if (!again.task) throw new NothingStarted(again.failures.map(explainFailure));
     return await follow(again.task);
   } finally {
     await stack.close();

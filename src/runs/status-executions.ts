@@ -13,6 +13,7 @@ import { ENV_SCHEDULED_TIME } from '../model/guard.js';
 import { isNotFound } from '../base/errors.js';
 import { attemptTask, attemptsOf, executionEnd, executionHistory, executionInputOf, reasonOf } from './executions.js';
 import type { RecentRuns, RunInfo } from './run-info.js';
+import { SFN_MACHINE_GONE } from '../model/aws-errors.js';
 
 /** ECS's `startedBy` of the tasks Step Functions starts. */
 export const STARTED_BY_STEP_FUNCTIONS = 'AWS Step Functions';
@@ -87,7 +88,7 @@ export async function withExecutions(
       listed.set(job.name, (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: opts.limit }))).executions ?? []);
     } catch (err) {
       // Not created yet: the job has no runs through it.
-      if (!isNotFound(err, 'StateMachineDoesNotExist')) throw err;
+      if (!isNotFound(err, ...SFN_MACHINE_GONE)) throw err;
     }
   }));
   // Which executions will be shown: the stack's newest runs and each job's last. Only those are read.

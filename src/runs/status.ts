@@ -24,6 +24,7 @@ import { stateMachineName } from '../model/state-machine.js';
 import { describeJobSecrets } from '../model/secrets.js';
 import { SCHEDULE_STARTED_BY } from '../model/scheduler.js';
 import { readDeadLetters, type DeadLetter, type DeadLetterSummary } from './dead-letters.js';
+import { familyOf } from '../model/policies.js';
 
 /** One resource of the stack as it is now. */
 export interface ResourceStatus {
@@ -212,9 +213,6 @@ async function listTaskArns(ecs: ECSClient, cluster: string, desiredStatus: 'RUN
   return arns;
 }
 
-/** The family of a task definition (revision) ARN. */
-export const familyOfArn = (arn: string | undefined) => (arn ?? '').split('/').at(-1)!.replace(/:\d+$/, '');
-
 /**
  * Every task ECS still shows in the cluster (running, and stopped within about the last hour), up to
  * `cap` of each desired status: ListTasks for both, DescribeTasks in batches of 100 (its limit).
@@ -252,7 +250,7 @@ export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts:
   const byFamily = new Map(config.jobs.map((j) => [j.task.family, j]));
   const grouped = new Map<string, Task[]>(config.jobs.map((j) => [j.name, []]));
   for (const t of tasks) {
-    const job = byFamily.get(familyOfArn(t.taskDefinitionArn));
+    const job = byFamily.get(familyOf(t.taskDefinitionArn));
     if (job) grouped.get(job.name)!.push(t);
   }
   for (const job of config.jobs) {

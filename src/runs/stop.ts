@@ -15,8 +15,10 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { awsErrorCode, isNotFound, UserError } from '../base/errors.js';
+import { UserError } from '../base/errors.js';
 import { jobsOf } from '../model/job-select.js';
+import { SFN_TAGGED_GONE } from '../model/aws-errors.js';
+import { ifExists } from '../resources/lib/aws-calls.js';
 import { stateMachineName } from '../model/state-machine.js';
 import { TAG_STACK } from '../engine/types.js';
 import { taskIdOf } from './logs.js';
@@ -99,16 +101,16 @@ export function stoppedByOf(reason: string | undefined): string | undefined {
 async function runningTasks(ecs: ECSClient, cluster: string, family: string): Promise<Task[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
-  try {
+  // No cluster: nothing runs.
+  const listed = await ifExists(async () => {
     do {
       const out = await ecs.send(new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING', nextToken }));
       arns.push(...(out.taskArns ?? []));
       nextToken = out.nextToken;
     } while (nextToken);
-  } catch (err) {
-    if (awsErrorCode(err) === 'ClusterNotFoundException') return [];
-    throw err;
-  }
+    return arns;
+  });
+  if (!listed) return [];
   const tasks: Task[] = [];
   for (let i = 0; i < arns.length; i += 100) {
     tasks.push(...((await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }))).tasks ?? []));
@@ -139,18 +141,15 @@ async function runningExecutions(
     } while (nextToken);
     return out;
   };
-  try {
-    const [executions, tags] = await Promise.all([
-      list(),
-      sfn.send(new ListTagsForResourceCommand({ resourceArn: machineArn })),
-    ]);
-    if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack))
-      return { executions: [], notOurs: true };
-    return { executions };
-  } catch (err) {
-    if (isNotFound(err, 'StateMachineDoesNotExist')) return { executions: [] };
-    throw err;
-  }
+  // No state machine (not created yet, or deleted): nothing of it runs.
+  const read = await ifExists(
+    () => Promise.all([list(), sfn.send(new ListTagsForResourceCommand({ resourceArn: machineArn }))]),
+    SFN_TAGGED_GONE,
+  );
+  if (!read) return { executions: [] };
+  const [executions, tags] = read;
+  if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack)) return { executions: [], notOurs: true };
+  return { executions };
 }
 
 /** Whether a run matches `--run`: an execution's name or ARN, a task's ARN, id or id prefix (8+ characters). */

@@ -10,6 +10,29 @@ import { UserError, isNotFound } from '../base/errors.js';
 import type { StackOptions } from '../engine/stack.js';
 import { LogPoller, sleep, type LogEvent } from './logs.js';
 
+/**
+ * `--env` laid over an environment (name, value pairs): a name given again takes the new value in its
+ * place, new names follow. The same merge whichever form the run takes (RunTask's container overrides,
+ * the state machine's input).
+ */
+export function mergeEnv(current: Iterable<readonly [string, string]>, env: Record<string, string>): [string, string][] {
+  const merged = new Map(current);
+  for (const [k, v] of Object.entries(env)) merged.set(k, v);
+  return [...merged];
+}
+
+/**
+ * Refuse to start a run while one of the job's runs is in progress (`running` lists them: the family's
+ * tasks, or the state machine's executions), unless `--allow-overlap`.
+ */
+export async function refuseOverlap(
+  opts: Pick<RunNowOptions, 'allowOverlap'>, running: () => Promise<string[]>, refusal: (ids: string[]) => string,
+): Promise<void> {
+  if (opts.allowOverlap) return;
+  const ids = await running();
+  if (ids.length) throw new UserError(refusal(ids), 'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside');
+}
+
 /** ECS `startedBy` of tasks run-now starts, so `status` can tell them from scheduled runs. */
 export const RUN_NOW_STARTED_BY = 'batchctl-run-now';
 
@@ -78,14 +101,6 @@ export interface RunNowResult {
    * it started (that task's id, exit code and stop code).
    */
   spotFallback?: { reason: string; taskId?: string; exitCode?: number; stopCode?: string };
-}
-
-/** RunTask answered with failures[] and no task. */
-export class NothingStarted extends Error {
-  override name = 'NothingStarted';
-  constructor(readonly failures: Failure[]) {
-    super(`RunTask started no task: ${failures.map(explainFailure).join('; ') || 'no reason given'}`);
-  }
 }
 
 /** A RunTask failure in words: the raw reasons (`RESOURCE:ENI`...) do not say what to do. */

@@ -8,18 +8,20 @@ import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { endpointAzCount } from '../model/network.js';
 import { buildContext } from '../engine/context.js';
-import { asStepError, countActions, DEFAULT_PARALLEL, failedPrerequisites, walkKeys, type RunResult } from '../engine/engine.js';
-import { RunFailed, UserError } from '../base/errors.js';
+import { asStepError, DEFAULT_PARALLEL } from '../engine/engine.js';
+import { runSteps, type StepsOutcome } from '../engine/steps.js';
+import { UserError } from '../base/errors.js';
+import { NotOurs, StepsFailed } from '../engine/errors.js';
 import { deletionPrerequisites } from '../engine/graph.js';
 import { planStack, type Plan, type PlanEnv } from '../engine/plan.js';
-import { pauseFound, jobTrigger } from '../resources/triggers.js';
-import { newMark, type PausableSettings } from '../model/pause.js';
+import { fires, jobTrigger, pauseFound, type FoundTrigger } from '../resources/triggers.js';
+import { newMark } from '../model/pause.js';
 import type { JobConfig } from '../config/schema.js';
 import { endpointCost, pricesFor } from '../model/pricing.js';
 import { realClock } from '../base/clock.js';
-import type { ResourceEvent } from '../engine/reporter.js';
+import { countActions, type ResourceEvent, type RunResult } from '../engine/reporter.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
-import { describeOwner, type Ctx, type DeleteOptions, type Found, type ResourceKind, type ResourceRecord } from '../engine/types.js';
+import { describeOwner, type Ctx, type DeleteOptions, type ResourceKind, type ResourceRecord } from '../engine/types.js';
 
 /** Options of `down`. */
 export interface DownOptions extends StackOptions {
@@ -75,6 +77,11 @@ export interface DownReport extends RunResult {
   paused?: string[];
 }
 
+/** A run's report is `down`'s (StepsFailed carries any run's: `up`'s, `down`'s). */
+export function isDownReport(r: RunResult): r is DownReport {
+  return 'targets' in r && 'declined' in r;
+}
+
 interface Target extends DownTarget {
   kindDef: ResourceKind;
   record: ResourceRecord;
@@ -86,7 +93,7 @@ interface Target extends DownTarget {
 
 /**
  * Delete the stack (or its interface endpoints). Throws UserError before any mutating call when data would
- * be lost without --force, or no confirmation was given; RunFailed (carrying `.report`) when a step failed.
+ * be lost without --force, or no confirmation was given; StepsFailed (its `report` this report) when a step failed.
  */
 export async function runDown(opts: DownOptions): Promise<DownReport> {
   const clock = opts.clock ?? realClock;
@@ -101,53 +108,21 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
   };
   const runId = randomUUID();
   const ctxFor = (stepKey: string) => buildContext({ ...env, runId, records: state.records(), stepKey });
-  const delOpts: DeleteOptions = { force: opts.force, recoveryWindowDays: opts.recoveryWindowDays };
   try {
     const found = await discover(env, ctxFor, opts);
-    let targets = found.targets;
-    if (opts.endpointsOnly) targets = targets.filter((t) => t.kindDef.costly);
+    const all = opts.endpointsOnly ? found.targets.filter((t) => t.kindDef.costly) : found.targets;
+    // --keep-logs: the kept group is still a live target, so its record stays in the state.
+    const kept = opts.keepLogs ? all.filter((t) => t.kind === KEPT_BY_KEEP_LOGS) : [];
+    const targets = all.filter((t) => !kept.includes(t));
+    const gone = goneRecords(env, all, opts);
     // Without the endpoints every run would fail (and alert): their schedules are paused first, marked
     // as `down --endpoints`'s, which the `up` that restores the endpoints lifts (a user's pause stays).
     const toPause = opts.endpointsOnly && config.network.interfaceEndpoints.length ? schedulesToPause(config, found.plan) : [];
-    const pauseFirst = async (): Promise<string[]> => {
-      if (!toPause.length) return [];
-      const paused = await pauseFound(ctxFor, toPause, newMark('endpoints', stack.caller, clock.now()));
-      opts.reporter.info(`Paused the schedule of ${paused.join(', ')} (runs would fail without the endpoints): the \`batchctl up\` that restores the endpoints resumes ${paused.length === 1 ? 'it' : 'them'}`);
-      return paused;
-    };
     const events: ResourceEvent[] = [];
     const emit = (e: ResourceEvent) => {
       events.push(e);
       opts.reporter.stepDone(e);
     };
-    // State records of resources that are gone already: reported `absent` and forgotten, once the run
-    // goes ahead (a refused or declined run changes nothing, not even the state file).
-    const live = new Set(targets.map((t) => t.stateKey).filter(Boolean));
-    const stale: ResourceEvent[] = [];
-    // Your VPC and subnets (mode existing): never targets; their records simply leave the state.
-    const yours: string[] = [];
-    for (const [key, rec] of state.records()) {
-      const kindDef = RESOURCE_KINDS.find((k) => k.kind === rec.kind);
-      if (live.has(key) || (opts.endpointsOnly && !kindDef?.costly)) continue;
-      if (kindDef?.external) {
-        yours.push(key);
-        continue;
-      }
-      if (kindDef) stale.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
-      else opts.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
-    }
-    // --keep-logs: after the stale records were found, so the kept group's record stays in the state.
-    const kept = opts.keepLogs ? targets.filter((t) => t.kind === KEPT_BY_KEEP_LOGS) : [];
-    targets = targets.filter((t) => !kept.includes(t));
-    const forgetStale = async () => {
-      for (const e of stale) {
-        state.remove(e.key);
-        emit(e);
-      }
-      for (const key of yours) state.remove(key);
-      if (stale.length || yours.length) await state.save();
-    };
-
     // Counting is a full listing (a bucket's every version): skipped when nobody reads it, that is with
     // --force (nothing to refuse) and --yes (no confirmation); the kept log group is still described.
     const data = await dataHeld(opts.force && opts.yes ? kept : [...targets, ...kept], ctxFor);
@@ -157,7 +132,13 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}),
       ...(paused.length ? { paused } : {}), ...extra,
     });
-    const sayKept = () => {
+    // A refused or declined run changes nothing, not even the state file: all of this once it goes ahead.
+    const begin = async () => {
+      if (toPause.length) {
+        paused = await pauseFound(ctxFor, toPause, newMark('endpoints', stack.caller, clock.now()));
+        opts.reporter.info(`Paused the schedule of ${paused.join(', ')} (runs would fail without the endpoints): the \`batchctl up\` that restores the endpoints resumes ${paused.length === 1 ? 'it' : 'them'}`);
+      }
+      await forgetGone(env, gone, emit);
       for (const t of kept) {
         const d = data.get(t.key);
         opts.reporter.info(`Kept ${t.label} ${t.id} (--keep-logs)${d ? `, holding ${d.description}` : ''}; \`batchctl down\` without --keep-logs deletes it`);
@@ -165,80 +146,101 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
       }
     };
     if (!targets.length) {
-      paused = await pauseFirst();
-      await forgetStale();
-      sayKept();
+      await begin();
       if (!kept.length) opts.reporter.info('Nothing to delete.');
       return report();
     }
-
     if (!opts.force) refuseDataLoss(targets, data);
-
-    const lines = targets.map((t) => {
-      const d = data.get(t.key);
-      return `  ${t.label.padEnd(26)} ${t.key.padEnd(40)} ${t.id}${t.orphan ? '  (orphan)' : ''}${d ? `  (${d.description})` : ''}`;
-    });
-    if (!opts.yes) {
-      if (!opts.interactive || !opts.confirm) {
-        throw new UserError(
-          `down needs --yes when not on a terminal (it would delete ${targets.length} resource${targets.length === 1 ? '' : 's'})`,
-          'run it on a terminal to confirm, or pass --yes',
-          lines,
-        );
-      }
-      const keeping = kept.length ? ` (keeping ${kept.map((t) => `${t.label} ${t.id}`).join(', ')}: --keep-logs)` : '';
-      const pausing = toPause.length ? ` and pause the schedule of ${toPause.map((p) => p.job.name).join(', ')} (runs would fail without the endpoints; \`up\` resumes ${toPause.length === 1 ? 'it' : 'them'})` : '';
-      if (!(await opts.confirm([`batchctl down will delete ${targets.length} resource${targets.length === 1 ? '' : 's'}${keeping}${pausing}:`, ...lines]))) {
-        opts.reporter.info('Cancelled: nothing was deleted.');
-        return report({ declined: true });
-      }
+    if (!(await confirmed(opts, targets, kept, toPause, data))) {
+      opts.reporter.info('Cancelled: nothing was deleted.');
+      return report({ declined: true });
     }
-
-    paused = await pauseFirst();
-    await forgetStale();
-    sayKept();
-    const byKey = new Map(targets.map((t) => [t.key, t]));
-    const outcome = await walkKeys(
-      targets.map((t) => t.key),
-      deletionPrerequisites(targets, RESOURCE_KINDS),
-      opts.parallel ?? DEFAULT_PARALLEL,
-      async (key) => {
-        const t = byKey.get(key)!;
-        const t0 = clock.now();
-        opts.reporter.stepStarted(key, t.label);
-        try {
-          await t.kindDef.delete(ctxFor(key), t.record, delOpts);
-        } catch (err) {
-          throw asStepError(key, 'delete', err);
-        }
-        if (t.stateKey) {
-          state.remove(t.stateKey);
-          await state.save();
-        }
-        emit({ key, kind: t.kind, label: t.label, action: 'deleted', id: t.id, arn: t.record.arn, durationMs: clock.now() - t0 });
-      },
-      (key, error) => {
-        const t = byKey.get(key)!;
-        emit({ key, kind: t.kind, label: t.label, action: 'failed', id: t.id, message: error.message });
-      },
-    );
-    const causes = failedPrerequisites(outcome);
-    for (const { key, blockedBy } of outcome.notStarted) {
-      const t = byKey.get(key)!;
-      emit({
-        key, kind: t.kind, label: t.label, action: 'skipped', id: t.id,
-        message: blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure',
-        notStarted: { after: causes.get(key)! },
-      });
-    }
-    const failures = outcome.failures.map((f) => f.error);
-    const saving = opts.endpointsOnly ? savingOf(env, targets.filter((t) => outcome.done.has(t.key)).length) : undefined;
+    await begin();
+    const { done, failures } = await deleteTargets(env, targets, ctxFor, opts, emit);
+    const saving = opts.endpointsOnly ? savingOf(env, targets.filter((t) => done.has(t.key)).length) : undefined;
     const result = report({ failures, saving });
-    if (failures.length) throw Object.assign(new RunFailed(failures), { report: result, result });
+    if (failures.length) throw new StepsFailed(result);
     return result;
   } finally {
     await stack.close();
   }
+}
+
+/**
+ * State records `down` will not delete: resources that are gone already (reported `absent` and forgotten),
+ * and your VPC and subnets (mode existing: never targets, their records simply leave the state). Records of
+ * a kind this batchctl does not know are kept, with a warning.
+ */
+function goneRecords(env: PlanEnv, targets: Target[], opts: DownOptions): { absent: ResourceEvent[]; yours: string[] } {
+  const live = new Set(targets.map((t) => t.stateKey).filter(Boolean));
+  const absent: ResourceEvent[] = [];
+  const yours: string[] = [];
+  for (const [key, rec] of env.state.records()) {
+    const kindDef = env.kinds.find((k) => k.kind === rec.kind);
+    if (live.has(key) || (opts.endpointsOnly && !kindDef?.costly)) continue;
+    if (kindDef?.external) yours.push(key);
+    else if (kindDef) absent.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
+    else env.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
+  }
+  return { absent, yours };
+}
+
+async function forgetGone(env: PlanEnv, gone: { absent: ResourceEvent[]; yours: string[] }, emit: (e: ResourceEvent) => void): Promise<void> {
+  for (const e of gone.absent) {
+    env.state.remove(e.key);
+    emit(e);
+  }
+  for (const key of gone.yours) env.state.remove(key);
+  if (gone.absent.length || gone.yours.length) await env.state.save();
+}
+
+/** Whether to go ahead: `--yes`, or the user's answer on a terminal; elsewhere, refused without `--yes`. */
+async function confirmed(
+  opts: DownOptions, targets: Target[], kept: Target[], toPause: { job: JobConfig }[], data: Held,
+): Promise<boolean> {
+  if (opts.yes) return true;
+  const lines = targets.map((t) => {
+    const d = data.get(t.key);
+    return `  ${t.label.padEnd(26)} ${t.key.padEnd(40)} ${t.id}${t.orphan ? '  (orphan)' : ''}${d ? `  (${d.description})` : ''}`;
+  });
+  const n = `${targets.length} resource${targets.length === 1 ? '' : 's'}`;
+  if (!opts.interactive || !opts.confirm) {
+    throw new UserError(`down needs --yes when not on a terminal (it would delete ${n})`, 'run it on a terminal to confirm, or pass --yes', lines);
+  }
+  const keeping = kept.length ? ` (keeping ${kept.map((t) => `${t.label} ${t.id}`).join(', ')}: --keep-logs)` : '';
+  const pausing = toPause.length
+    ? ` and pause the schedule of ${toPause.map((p) => p.job.name).join(', ')} (runs would fail without the endpoints; \`up\` resumes ${toPause.length === 1 ? 'it' : 'them'})`
+    : '';
+  return opts.confirm([`batchctl down will delete ${n}${keeping}${pausing}:`, ...lines]);
+}
+
+/** Delete the targets, dependants first; each deleted one leaves the state at once. */
+function deleteTargets(
+  env: PlanEnv, targets: Target[], ctxFor: (key: string) => Ctx, opts: DownOptions, emit: (e: ResourceEvent) => void,
+): Promise<StepsOutcome> {
+  const byKey = new Map(targets.map((t) => [t.key, t]));
+  const delOpts: DeleteOptions = { force: opts.force, recoveryWindowDays: opts.recoveryWindowDays };
+  return runSteps({
+    keys: targets.map((t) => t.key),
+    prereqs: deletionPrerequisites(targets, env.kinds),
+    parallel: opts.parallel ?? DEFAULT_PARALLEL,
+    subject: (key) => byKey.get(key)!,
+    run: async (key) => {
+      const t = byKey.get(key)!;
+      try {
+        await t.kindDef.delete(ctxFor(key), t.record, delOpts);
+      } catch (err) {
+        throw asStepError(key, 'delete', err);
+      }
+      if (t.stateKey) {
+        env.state.remove(t.stateKey);
+        await env.state.save();
+      }
+      return { action: 'deleted', arn: t.record.arn };
+    },
+    notStarted: (blockedBy) => (blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure'),
+    reporter: opts.reporter, clock: env.clock ?? realClock, emit,
+  });
 }
 
 /**
@@ -262,7 +264,7 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     // Yours (mode existing): `down` leaves your VPC and subnets exactly as it found them.
     if (node.kind.external) continue;
     const recorded = plan.walk.ignored.has(e.key) ? undefined : env.state.get(e.key);
-    if (e.ignoredRecord || (e.error as { ignoredRecord?: boolean } | undefined)?.ignoredRecord) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
+    if (e.ignoredRecord || (e.error instanceof NotOurs && e.error.ignoredRecord)) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
     if (e.action === 'error') {
       // Not ours: never deleted, whatever the state says.
       if (e.conflict) {
@@ -307,10 +309,12 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
 }
 
 /** Every job's schedule the walk found that fires now (ours, enabled, not paused): what `down --endpoints` pauses. */
-function schedulesToPause(config: PlanEnv['config'], plan: Plan): { job: JobConfig; found: Found<PausableSettings> }[] {
+function schedulesToPause(config: PlanEnv['config'], plan: Plan): { job: JobConfig; trigger: FoundTrigger }[] {
   return config.jobs.flatMap((job) => {
-    const found = plan.entries.find((e) => e.key === jobTrigger(job).key)?.found as Found<PausableSettings> | undefined;
-    return found?.owned && found.observed.state === 'ENABLED' && !found.observed.paused ? [{ job, found }] : [];
+    const t = jobTrigger(job);
+    const found = plan.entries.find((e) => e.key === t.key)?.found;
+    const trigger = found && t.bind(found);
+    return trigger && fires(trigger) ? [{ job, trigger }] : [];
   });
 }
 

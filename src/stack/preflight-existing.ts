@@ -24,9 +24,10 @@ import {
 import type { Problem } from '../config/validate.js';
 import { REQUIRED_INTERFACE_ENDPOINTS, jobsReadParameters } from '../config/schema.js';
 import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
-import { routeTarget, unlessNotFound } from '../resources/lib/ec2.js';
+import { routeTarget } from '../resources/lib/ec2.js';
 import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
 import { TAG_STACK } from '../engine/types.js';
+import { ifExists } from '../resources/lib/aws-calls.js';
 
 const DEFAULT_ROUTE = '0.0.0.0/0';
 
@@ -63,6 +64,8 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
   const inVpc = [{ Name: 'vpc-id', Values: [vpcId] }];
   const ec2 = env.aws.ec2;
   const needsDns = n.interfaceEndpoints.length > 0;
+  const dns = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') =>
+    ifExists(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute })));
   const [vpcs, ours, subnets, tables, endpoints, groups, lookup, dnsSupport, dnsHostnames] = await Promise.all([
     preflightRead('your VPC', () => ec2.send(new DescribeVpcsCommand({ Filters: inVpc }))),
     // A VPC this stack created (its state lost): this config would move the job out of it.
@@ -75,8 +78,8 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
       : undefined,
     preflightRead('VPC endpoint services', () => endpointServicesFor(ec2, config)),
     // On a VPC that does not exist these fail (NotFound): that is reported below as what it is.
-    needsDns ? preflightRead('your VPC\'s DNS support', () => unlessNotFound(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute: 'enableDnsSupport' })))) : undefined,
-    needsDns ? preflightRead('your VPC\'s DNS hostnames', () => unlessNotFound(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute: 'enableDnsHostnames' })))) : undefined,
+    needsDns ? preflightRead('your VPC\'s DNS support', () => dns('enableDnsSupport')) : undefined,
+    needsDns ? preflightRead('your VPC\'s DNS hostnames', () => dns('enableDnsHostnames')) : undefined,
   ]);
   const calls = 6 + (n.securityGroupIds.length ? 1 : 0) + lookup.calls + (needsDns ? 2 : 0);
   const report: PreflightReport = { calls, zones: [], services: [] };

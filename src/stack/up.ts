@@ -6,13 +6,14 @@
 import { ALL_SERVICES } from '../aws/clients.js';
 import { RESOURCE_KINDS } from '../resources/index.js';
 import { isIamPropagationError } from '../resources/lib/iam-propagation.js';
-import { up as converge, type EngineEnv, type RunResult, type UpOptions } from '../engine/engine.js';
+import { up as converge, type EngineEnv, type UpOptions } from '../engine/engine.js';
+import { StepsFailed } from '../engine/errors.js';
+import type { RunResult } from '../engine/reporter.js';
 import { basisOf, planOf, type Plan } from '../engine/plan.js';
 import { preflight } from './preflight.js';
 import { applyExactly, checkPlanIdentity, planBody, readSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
 import { checkStackImages, type ImageCheck } from '../model/image-check.js';
-import { realClock } from '../base/clock.js';
 import type { StackConfig } from '../config/schema.js';
 
 /** The result of `up`, with what identifies the stack. */
@@ -41,10 +42,10 @@ export interface RunUpOptions extends StackOptions, Omit<UpOptions, 'beforeFirst
   approve?: (plan: Plan, config: StackConfig) => Promise<boolean>;
 }
 
-/** `approve` said no: thrown before the first write, turned into a declined report. */
-class Declined extends Error {}
-
-/** Converge the stack described by the config. Throws RunFailed (carrying `.result`) when steps failed. */
+/**
+ * Converge the stack described by the config. Throws StepsFailed when steps failed: its `report` is this
+ * report without `images`.
+ */
 export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   // The plan file is checked (format, version, not edited) before any AWS call.
   const saved: SavedPlan | undefined = opts.planFile ? await readSavedPlan(opts.planFile) : undefined;
@@ -77,7 +78,7 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     const images = checkStackImages(stack.aws.ecr, stack.config, stack.account);
     images.catch(() => {});
     const approve = opts.approve;
-    const started = (opts.clock ?? realClock).now();
+    let declined = false;
     const result = await converge(env, {
       parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs,
       ...(saved ? applyExactly(opts.planFile!, saved, async (graph, assessment) => {
@@ -88,22 +89,18 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
           const plan = await planOf(env, graph, assessment);
           // Nothing to change, or a plan up refuses anyway (the engine says why next): nothing to ask.
           if (!plan.pending || plan.conflicts.length || plan.entries.some((e) => e.action === 'error')) return;
-          if (!(await approve(plan, stack.config))) throw new Declined();
+          if (await approve(plan, stack.config)) return;
+          declined = true;
+          return 'stop';
         },
       } : {}),
-    }).catch((err: unknown) => {
-      if (err instanceof Declined) return undefined;
-      throw err;
     });
-    if (!result) {
-      const none = { created: 0, updated: 0, deleted: 0, unchanged: 0, absent: 0, failed: 0, skipped: 0 };
-      images.catch(() => {});
-      return { ...head, events: [], counts: none, wallMs: (opts.clock ?? realClock).now() - started, failures: [], images: [], declined: true };
-    }
+    // Nothing was written: the report says so, and no image is looked at.
+    if (declined) return { ...head, ...result, images: [], declined: true };
     return { ...head, ...result, images: await images };
   } catch (err) {
-    const result = (err as { result?: RunResult }).result;
-    if (result) Object.assign(err as object, { report: { ...head, ...result } });
+    // The same failure, with what identifies the stack: the CLI prints its summary from it.
+    if (err instanceof StepsFailed) throw new StepsFailed({ ...head, ...err.report });
     throw err;
   } finally {
     await stack.close();

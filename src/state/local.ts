@@ -5,7 +5,9 @@
  * the stack's, in the account (lock.ts), so two machines with two state files still meet on it.
  */
 import { createHash } from 'node:crypto';
-import { link, lstat, mkdir, readFile, readlink, realpath, rename, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { link, lstat, mkdir, readFile, readlink, realpath, rename, rmdir, symlink, unlink } from 'node:fs/promises';
+import { isExiting, untilExit } from '../base/cleanup.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../base/errors.js';
@@ -155,11 +157,15 @@ async function holdFile(target: string, command: string, warn: (m: string) => vo
   }
   const info = newLockInfo({ command });
   for (let attempt = 0; attempt < 50; attempt++) {
+    // None is taken once the process is exiting: no cleanup would remove it.
+    if (isExiting()) return untilExit();
     try {
-      await writeFile(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
+      // Created and its release registered in one synchronous step: a signal's handler finds either no
+      // mutex file or one it removes (an async write could land after the cleanups ran).
+      writeFileSync(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
       return heldLock(info, async () => {
         if ((await readMutex(path))?.id === info.id) await unlink(path).catch(() => {});
-      });
+      }, () => releaseIfOursNow(path, info.id));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') stateFileError(err, path, 'lock');
     }
@@ -172,6 +178,15 @@ async function holdFile(target: string, command: string, warn: (m: string) => vo
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new UserError(`could not hold ${path}: another batchctl run keeps moving the state file`, 'wait for it to finish, then run the command again');
+}
+
+/** The same, at once: what an interrupt runs just before the process exits. */
+function releaseIfOursNow(path: string, id: string): void {
+  try {
+    if (parseLock(readFileSync(path, 'utf8'))?.id === id) unlinkSync(path);
+  } catch {
+    // Gone already, or unreadable: nothing of ours to remove.
+  }
 }
 
 function processAlive(pid: number): boolean {

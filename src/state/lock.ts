@@ -22,27 +22,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, uptime, userInfo } from 'node:os';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { registerCleanup } from '../base/cleanup.js';
+import { isExiting, registerCleanup, untilExit } from '../base/cleanup.js';
 import { UserError, awsErrorCode } from '../base/errors.js';
 import { VERSION } from '../base/version.js';
+import { LockHeld, type LockInfo } from './state.js';
 
-/** Who holds a lock, where and since when, and its id (what `--force-unlock <id>` names). */
-export interface LockInfo {
-  id: string;
-  command: string;
-  /** OS user name. */
-  user: string;
-  host: string;
-  pid: number;
-  /** ISO time the lock was taken. */
-  startedAt: string;
-  /** AWS identity of the holder (STS caller ARN), when known. */
-  caller?: string;
-  /** batchctl version of the holder. */
-  version?: string;
-  /** This boot of the holder's machine (with `host`, tells a dead run of this machine from another machine's). */
-  machine?: string;
-}
+export { LockHeld, describeHolder, formatAge, type LockInfo } from './state.js';
 
 /** What taking a lock needs. */
 export interface LockRequest {
@@ -62,41 +47,14 @@ export interface HeldLock {
 
 /**
  * A held lock that an interrupt (Ctrl-C, SIGTERM) releases before the process exits, so the next run
- * needs no --force-unlock. `release` removes only this run's lock.
+ * needs no --force-unlock. `release` removes only this run's lock; `releaseAtExit` is what the interrupt
+ * runs instead, synchronous where it can be (a file), else the same release within a short deadline.
  */
-export function heldLock(info: LockInfo, release: () => Promise<void>): HeldLock {
+export function heldLock(info: LockInfo, release: () => Promise<void>, releaseAtExit?: () => void): HeldLock {
   let done: Promise<void> | undefined;
   const once = () => (done ??= release());
-  const unregister = registerCleanup(once);
+  const unregister = registerCleanup(releaseAtExit ?? once);
   return { info, release: async () => { unregister(); await once(); } };
-}
-
-/** The lock is taken by another run. */
-export class LockHeld extends UserError {
-  override name = 'LockHeld';
-  constructor(what: string, readonly holder: LockInfo, now = Date.now()) {
-    super(
-      `${what} is locked by ${describeHolder(holder, now)}`,
-      `wait for that run to finish; if it is gone (killed, machine lost), remove exactly its lock with --force-unlock ${holder.id}`,
-    );
-  }
-}
-
-/** "'batchctl up' by alice (arn:...) on host-a, pid 123, since 2026-... (2h05m ago), lock id 3f2a..." */
-export function describeHolder(h: LockInfo, now = Date.now()): string {
-  const started = Date.parse(h.startedAt);
-  const age = Number.isFinite(started) ? ` (${formatAge(Math.max(0, now - started))} ago)` : '';
-  const who = [h.user, h.caller && `(${h.caller})`].filter(Boolean).join(' ');
-  return `'${h.command}'${who ? ` by ${who}` : ''} on ${h.host}, pid ${h.pid}, since ${h.startedAt}${age}, lock id ${h.id}`;
-}
-
-/** 45s, 12m, 2h05m, 3d04h. */
-export function formatAge(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
 }
 
 /**
@@ -184,33 +142,54 @@ export class StackLock {
     this.what = `stack ${stack} in ${region}`;
   }
 
-  /** Take the lock or throw LockHeld naming the holder. */
+  /**
+   * Take the lock or throw LockHeld naming the holder. Interrupted while the put is in flight (Ctrl-C),
+   * the interrupt's cleanup waits for it and removes the lock if it was ours: no lock is left behind by
+   * a run stopped before it knew it held one. Once the process is exiting, no lock is taken.
+   */
   async lock(req: LockRequest): Promise<HeldLock> {
     if (req.forceUnlock) await this.forceUnlock(req.forceUnlock, req.warn);
+    if (isExiting()) return untilExit();
     const info = newLockInfo(req);
-    const value = JSON.stringify(info);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let failure: unknown;
-      try {
-        await this.put(value);
-        return this.held(info, req.warn);
-      } catch (err) {
-        failure = err;
+    let taking: Promise<unknown> = Promise.resolve();
+    const unregister = registerCleanup(async () => {
+      await taking.catch(() => {});
+      await this.remove(info.id).catch(() => false);
+    });
+    try {
+      const value = JSON.stringify(info);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        let failure: unknown;
+        try {
+          await (taking = this.put(value));
+          unregister();
+          return this.held(info, req.warn);
+        } catch (err) {
+          failure = err;
+        }
+        const code = awsErrorCode(failure);
+        // Anything but "it exists" may still have been applied (a lost answer the SDK gave up on): look.
+        const holder = await this.holder().catch(() => undefined);
+        if (holder?.id === info.id) {
+          unregister();
+          return this.held(info, req.warn);
+        }
+        if (code !== 'ParameterAlreadyExists') throw this.accessError(failure, 'take') ?? failure;
+        if (!holder) continue; // released between our attempt and the read
+        if (deadHereHolder(holder)) {
+          const gone = `pid ${holder.pid} (${holder.command}, ${holder.startedAt}, lock id ${holder.id})`;
+          req.warn?.(`took over the lock of a run of this machine that is gone: ${gone}`);
+          await this.remove(holder.id);
+          continue;
+        }
+        throw new LockHeld(this.what, holder);
       }
-      const code = awsErrorCode(failure);
-      // Anything but "it exists" may still have been applied (a lost answer the SDK gave up on): look.
-      const holder = await this.holder().catch(() => undefined);
-      if (holder?.id === info.id) return this.held(info, req.warn);
-      if (code !== 'ParameterAlreadyExists') throw this.accessError(failure, 'take') ?? failure;
-      if (!holder) continue; // released between our attempt and the read
-      if (deadHereHolder(holder)) {
-        req.warn?.(`took over the lock of a run of this machine that is gone: pid ${holder.pid} (${holder.command}, ${holder.startedAt}, lock id ${holder.id})`);
-        await this.remove(holder.id);
-        continue;
-      }
-      throw new LockHeld(this.what, holder);
+      throw new UserError(
+        `could not take the lock of ${this.what}`, 'another batchctl run keeps taking it: wait for it to finish',
+      );
+    } finally {
+      unregister();
     }
-    throw new UserError(`could not take the lock of ${this.what}`, 'another batchctl run keeps taking it: wait for it to finish');
   }
 
   /** The current holder, or undefined when nobody holds the lock. */

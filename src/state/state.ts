@@ -12,11 +12,11 @@
  * backend reads the object back and recognises its own write instead of reporting another writer.
  */
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { registerCleanup } from '../base/cleanup.js';
+import { isExiting, registerCleanup, untilExit } from '../base/cleanup.js';
 import { dirname, join, resolve } from 'node:path';
-import { UserError, awsStep } from '../base/errors.js';
+import { UserError, awsStep, type ErrorCode } from '../base/errors.js';
 import { parseStateLocation } from '../config/state-location.js';
 
 /** What the state file keeps per resource: identifiers only, never a secret value. */
@@ -76,6 +76,24 @@ export interface StateSnapshot {
   version: string;
 }
 
+/** Who holds the stack's lock (lock.ts), where and since when, and its id (what `--force-unlock <id>` names). */
+export interface LockInfo {
+  id: string;
+  command: string;
+  /** OS user name. */
+  user: string;
+  host: string;
+  pid: number;
+  /** ISO time the lock was taken. */
+  startedAt: string;
+  /** AWS identity of the holder (STS caller ARN), when known. */
+  caller?: string;
+  /** batchctl version of the holder. */
+  version?: string;
+  /** This boot of the holder's machine (with `host`, tells a dead run of this machine from another machine's). */
+  machine?: string;
+}
+
 /** Where a state lives: how it is read and conditionally written (the lock is the account's: lock.ts). */
 export interface StateBackend {
   readonly kind: 'local' | 's3';
@@ -100,6 +118,7 @@ export interface StateBackend {
 /** The stored state changed since this run read it: the write was refused, nothing was overwritten. */
 export class StateConflict extends UserError {
   override name = 'StateConflict';
+  override readonly code: ErrorCode = 'STATE_CONFLICT';
   constructor(location: string, detail = 'another writer changed it since this run read it') {
     super(
       `the state ${location} was not saved: ${detail}; nothing was overwritten`,
@@ -108,9 +127,39 @@ export class StateConflict extends UserError {
   }
 }
 
+/** The stack's lock is taken by another run. `what`: "stack <stack> in <region>". */
+export class LockHeld extends UserError {
+  override name = 'LockHeld';
+  override readonly code: ErrorCode = 'LOCK_HELD';
+  constructor(what: string, readonly holder: LockInfo, now = Date.now()) {
+    super(
+      `${what} is locked by ${describeHolder(holder, now)}`,
+      `wait for that run to finish; if it is gone (killed, machine lost), remove exactly its lock with --force-unlock ${holder.id}`,
+    );
+  }
+}
+
+/** "'batchctl up' by alice (arn:...) on host-a, pid 123, since 2026-... (2h05m ago), lock id 3f2a..." */
+export function describeHolder(h: LockInfo, now = Date.now()): string {
+  const started = Date.parse(h.startedAt);
+  const age = Number.isFinite(started) ? ` (${formatAge(Math.max(0, now - started))} ago)` : '';
+  const who = [h.user, h.caller && `(${h.caller})`].filter(Boolean).join(' ');
+  return `'${h.command}'${who ? ` by ${who}` : ''} on ${h.host}, pid ${h.pid}, since ${h.startedAt}${age}, lock id ${h.id}`;
+}
+
+/** 45s, 12m, 2h05m, 3d04h. */
+export function formatAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
+}
+
 /** The state at this location was moved elsewhere by `batchctl state migrate`. */
 export class StateMoved extends UserError {
   override name = 'StateMoved';
+  override readonly code: ErrorCode = 'STATE_MOVED';
   /**
    * `flags`: what a command needs to be pointed at `location` (`-c <config>`, `--state <location>`), so
    * the commands the hint names work as typed.
@@ -367,15 +416,25 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
 
 /**
  * Write `content` to a fresh temp file beside `path` (fsynced, 0600), hand it to `use` (which renames or
- * links it into place), then remove whatever is left of it. Interrupted in between (Ctrl-C), the
- * registered cleanup removes the temp file so no `*.tmp` is left beside the state.
+ * links it into place), then remove whatever is left of it. Stopped at any moment (Ctrl-C, SIGTERM), no
+ * `*.tmp` is left beside the state:
+ * - its cleanup is registered first, and the file is created (empty) synchronously, right after checking
+ *   that the process is not exiting. A signal's handler runs between event-loop turns, so it finds either
+ *   no file or one it removes; an async open would create the file on the thread pool, possibly after the
+ *   cleanup ran, and the process exits without waiting for it (Node: process.exit does not wait for
+ *   pending asynchronous work);
+ * - the content goes in through a second, async open that cannot create the file: once the cleanup
+ *   removed it, the write, the fsync and the rename fail instead of bringing it back;
+ * - once the process is exiting, no new temp file is made: the write waits for the exit.
  */
 export async function withTemp(path: string, content: string, use: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const unregister = registerCleanup(() => { try { unlinkSync(tmp); } catch { /* already renamed or removed */ } });
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const fh = await open(tmp, 'w', 0o600);
+    if (isExiting()) return await untilExit();
+    closeSync(openSync(tmp, 'wx', 0o600));
+    const fh = await open(tmp, 'r+');
     try {
       await fh.writeFile(content, 'utf8');
       await fh.sync();

@@ -27,6 +27,14 @@ function leftovers(statePath: string): string[] {
 const locksFile = (statePath: string) => join(dirname(dirname(statePath)), 'locks.json');
 const locksAtExit = (statePath: string): { held: string[]; taken: number } => JSON.parse(readFileSync(locksFile(statePath), 'utf8'));
 
+/** Wait until a state write of `child` has its temp file on disk. */
+async function untilTempFile(statePath: string, child: Child): Promise<void> {
+  for (let n = 0; !leftovers(statePath).some((f) => f.endsWith('.tmp')); n++) {
+    if (n > 1500) throw new Error(`no temp file appeared: ${leftovers(statePath)}\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('output mode', () => {
   const tty = (columns: number | undefined) => ({ isTTY: true, columns }) as NodeJS.WriteStream;
   it('a spinner only on a TTY of known, non-zero width, not dumb, not CI', () => {
@@ -166,10 +174,7 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
     const s = scratch();
     const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000', FAKE_LOCKS_FILE: locksFile(s.statePath) } });
     // A state write has its temp file on disk (each fsync takes 5 s here), and we hold the lock.
-    for (let n = 0; !leftovers(s.statePath).some((f) => f.endsWith('.tmp')); n++) {
-      if (n > 1500) throw new Error(`no temp file appeared: ${leftovers(s.statePath)}\n${child.output()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await untilTempFile(s.statePath, child);
     await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
   });
 
@@ -182,12 +187,17 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('SIGTERM stops the same way, with 143', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { env: { FAKE_LATENCY_MS: '100' } });
-    await child.waitFor(/^created /m);
+    const env = { SLOW_FSYNC_MS: '5000', FAKE_LOCKS_FILE: locksFile(s.statePath) };
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env });
+    // Sent at a known moment, not after some output under some load: while a state write is in flight
+    // (its temp file on disk, its fsync taking 5 s) and the lock is held. Any other moment of a write:
+    // interrupt-writes.test.ts.
+    await untilTempFile(s.statePath, child);
     child.proc.kill('SIGTERM');
     const { code } = await child.exited();
     expect(code).toBe(143);
     expect(leftovers(s.statePath)).toEqual([]);
-    expect(child.output()).toMatch(/error: stopped by SIGTERM/);
+    expect(locksAtExit(s.statePath)).toMatchObject({ held: [] });
+    expect(child.output()).toMatch(/error: stopped by SIGTERM\nhint: nothing more is sent to AWS; run `batchctl up` again/);
   });
 });

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
+import { ConfigError } from '../../src/base/errors.js';
 
 const NO_ENV = { env: {} };
 /** The repository's config without the names that belong to an original job. */

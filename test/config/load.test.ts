@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText } from '../../src/config/load.js';
-import { UserError } from '../../src/base/errors.js';
+import { loadConfig, parseConfigText } from '../../src/config/load.js';
+import { UserError, ConfigError } from '../../src/base/errors.js';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/config/load.js';
+import { ConfigError } from '../../src/base/errors.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { parseSecretRef } from '../../src/config/secret-ref.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 

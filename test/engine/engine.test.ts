@@ -85,7 +85,7 @@ describe('engine', () => {
     const world = new Map();
     const err = await run(toyKinds(diamond, world, { failCreate: 'b' })).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
-    const actions = Object.fromEntries(err.result.events.map((e: { key: string; action: string }) => [e.key, e.action]));
+    const actions = Object.fromEntries(err.report.events.map((e: { key: string; action: string }) => [e.key, e.action]));
     expect(actions.b).toBe('failed');
     expect(actions.d).toBe('skipped');
     expect(err.failures[0].message).toMatch(/^b: create failed: InternalError: boom/);
@@ -116,7 +116,7 @@ describe('engine', () => {
     expect(err.failures).toHaveLength(1);
     expect(err.failures[0]).toBeInstanceOf(UserError);
     expect([...world.keys()]).toEqual(['c']);
-    expect(err.result.counts).toMatchObject({ created: 0, failed: 1 });
+    expect(err.report.counts).toMatchObject({ created: 0, failed: 1 });
   });
 
   it('retries IAM propagation refusals with backoff on fake timers, saying which role it waits for', async () => {

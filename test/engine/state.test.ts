@@ -11,6 +11,7 @@ import { S3StateBackend } from '../../src/state/s3.js';
 import { UserError } from '../../src/base/errors.js';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { ROOT } from '../helpers/ctx.js';
+import { unprivileged } from '../helpers/unprivileged.js';
 
 const who = { stack: 's', region: 'ap-northeast-1', account: '123456789012' };
 const tmp = (p = 'state-') => mkdtempSync(join(tmpdir(), p));
@@ -110,8 +111,10 @@ describe('local state file', () => {
     expect((await loadLocalState(linkB, who)).get('vpc')?.id).toBe('vpc-1');
   });
 
-  it('a directory nobody may write is a user error with a hint (exit 2 from the CLI)', () => {
-    // As root, permission bits do not apply: run the check as an unprivileged user instead.
+  it('a directory nobody may write is a user error with a hint (exit 2 from the CLI)', (ctx) => {
+    // As root, permission bits do not apply: the check runs without the capabilities that bypass them.
+    const user = unprivileged();
+    if (user.skip !== undefined) return ctx.skip(user.skip);
     const dir = tmp();
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'check.mjs'), `
@@ -122,8 +125,8 @@ describe('local state file', () => {
     `);
     const locked = join(dir, 'ro');
     mkdirSync(locked, { mode: 0o555 });
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const res = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'check.mjs'), join(locked, 'sub', 's.json')], { cwd: ROOT, encoding: 'utf8', ...asUser });
+    const { file, args, options } = user.command([process.execPath, '--import', 'tsx', join(dir, 'check.mjs'), join(locked, 'sub', 's.json')]);
+    const res = spawnSync(file, args, { ...options, cwd: ROOT, encoding: 'utf8' });
     const out = JSON.parse(res.stdout.trim() || '{}');
     expect(out.name, res.stderr).toBe('UserError');
     expect(out.message).toMatch(/cannot write the state file .*ro\/sub\/s\.json: permission denied \(EACCES\)/);

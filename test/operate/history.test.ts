@@ -237,6 +237,24 @@ describe('history', () => {
     expect([...f.sqs.queues.values()][0]!.messages).toHaveLength(1);
   });
 
+  it('a dead-letter queue deleted while history reads it is "does not exist", whichever way SQS spells it', async () => {
+    for (const code of ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']) {
+      const f = fresh();
+      const s = scratch();
+      setEngine(s, 'scheduler');
+      fakeTime(f, H('00:00'));
+      await settleWithFakeTimers(upOn(s));
+      await deadLetter(f, { SCHEDULED_TIME: H('01:30'), ERROR_CODE: 'ECS.RunTask.Failure', ERROR_MESSAGE: 'RESOURCE:ENI' });
+      // Counted, then gone before its messages are read (a `down` in another terminal).
+      const injected = f.core.failOn('ReceiveMessage', code, 1, 'The specified queue does not exist.');
+      vi.setSystemTime(Date.parse('2026-11-28T03:10:00Z'));
+      const r = await settleWithFakeTimers(history(s, '1d'));
+      expect(injected.times, code).toBe(0);
+      expect(r.notes, code).toContain('the dead-letter queue does not exist: no dead letters read');
+      vi.useRealTimers();
+    }
+  });
+
   it('[job] filters; an unknown job is a user error naming the jobs', async () => {
     const f = fresh();
     const s = scratch();

@@ -10,7 +10,7 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, upOn, type Scratch } from '../helpers/stack.js';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/base/errors.js';
 
 let fake: FakeAws;
 afterEach(() => {

@@ -4,7 +4,7 @@ import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
+import type { Ctx, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/model/keys.js';
 import { iamRole } from '../../src/resources/iam-role.js';
@@ -18,6 +18,7 @@ import { sqsQueuePolicy } from '../../src/resources/sqs-queue-policy.js';
 import { isIamPropagationError } from '../../src/resources/lib/iam-propagation.js';
 import { samePolicy, decodePolicy, type PolicyDocument } from '../../src/model/policies.js';
 import { awsErrorCode } from '../../src/base/errors.js';
+import { kindSteps } from '../helpers/kinds.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';
@@ -49,36 +50,7 @@ async function setup(cfg: StackConfig = defaultConfig(ACCOUNT)) {
   ctx = await testCtx(fake, { config: cfg, records });
 }
 
-/** The node of a kind with this key. */
-function node<P>(kind: ResourceKind<any, P>, key: string, cfg = ctx.config): NodeSpec<P> {
-  const n = kind.nodes(cfg).find((x) => x.key === key);
-  if (!n) throw new Error(`no node ${key}`);
-  return n;
-}
-
-/** What the engine does for one node (without retries): find, then create or update; saves the record. */
-async function converge<D, P>(kind: ResourceKind<D, P>, key: string, c: Ctx = ctx): Promise<ResourceRecord> {
-  const n = node(kind, key, c.config);
-  const desired = await kind.desired(c, n);
-  const found = await kind.find(c, n, records.get(key));
-  let rec: ResourceRecord;
-  if (!found) rec = await kind.create(c, n, desired);
-  else {
-    if (!found.owned) throw new Error(`${key} exists but is not ours`);
-    const changes = kind.diff(desired, found.observed);
-    if (changes.some((ch) => ch.replace)) throw new Error(`${key} needs replacement`);
-    rec = (changes.length ? await kind.update!(c, n, found, desired, changes) : undefined) ?? found.record;
-  }
-  records.set(key, rec);
-  return rec;
-}
-
-/** Find (with the saved record, or none when `recorded` is null: state lost) and diff against desired. */
-async function findAndDiff<D, P>(kind: ResourceKind<D, P>, key: string, recorded: ResourceRecord | null | undefined = records.get(key), c: Ctx = ctx) {
-  const n = node(kind, key, c.config);
-  const found = await kind.find(c, n, recorded ?? undefined);
-  return { found, changes: found ? kind.diff(await kind.desired(c, n), found.observed) : undefined };
-}
+const { node, converge, findAndDiff } = kindSteps(() => ({ ctx, records }));
 
 const roles = ['execution', 'task', 'events'] as const;
 

@@ -4,7 +4,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand, PutL
 import { DeleteSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { testCtx, defaultConfig } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
+import type { Ctx, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
 import { K } from '../../src/model/keys.js';
 import { ecrRepository } from '../../src/resources/ecr-repository.js';
 import { s3Bucket } from '../../src/resources/s3-bucket.js';
@@ -16,6 +16,7 @@ import { s3BucketVersioning } from '../../src/resources/s3-bucket-versioning.js'
 import { secret } from '../../src/resources/secret.js';
 import { secretValue } from '../../src/resources/secret-value.js';
 import { logGroup } from '../../src/resources/log-group.js';
+import { kindSteps } from '../helpers/kinds.js';
 
 const BUCKET = 'sample-batch-123456789012-ap-northeast-1';
 let fake: FakeAws;
@@ -29,31 +30,13 @@ beforeEach(async () => {
 });
 afterEach(() => fake.uninstall());
 
-const node = <P>(kind: ResourceKind<any, P>, c: Ctx = ctx): NodeSpec<P> => kind.nodes(c.config)[0]!;
+const { node, converge, findAndDiff } = kindSteps(() => ({ ctx, records }));
 
-/** What the engine does for one node: find, then create or diff/update. Returns the record. */
-async function converge<D>(kind: ResourceKind<D>, c: Ctx = ctx): Promise<ResourceRecord> {
-  const n = node(kind, c);
-  const desired = await kind.desired(c, n);
-  const found = await kind.find(c, n, records.get(n.key));
-  let rec: ResourceRecord;
-  if (!found) rec = await kind.create(c, n, desired);
-  else {
-    expect(found.owned).toBe(true);
-    const changes = kind.diff(desired, found.observed);
-    expect(changes.filter((ch) => ch.replace)).toEqual([]);
-    rec = (changes.length ? await kind.update!(c, n, found, desired, changes) : undefined) ?? found.record;
-  }
-  records.set(n.key, rec);
-  return rec;
-}
-
-/** find + diff for an existing, converged resource. */
-async function expectConverged<D>(kind: ResourceKind<D>, recorded = records.get(node(kind).key)) {
-  const n = node(kind);
-  const found = await kind.find(ctx, n, recorded);
+/** find + diff for an existing, converged resource (with its record by default; null: state lost). */
+async function expectConverged<D>(kind: ResourceKind<D>, recorded?: ResourceRecord | null) {
+  const { found, changes } = await findAndDiff(kind, undefined, recorded);
   expect(found?.owned).toBe(true);
-  expect(kind.diff(await kind.desired(ctx, n), found!.observed)).toEqual([]);
+  expect(changes).toEqual([]);
   return found!;
 }
 
@@ -144,7 +127,7 @@ describe('s3.bucket', () => {
     cfg.region = 'us-east-1';
     cfg.bucket.name = 'sample-batch-use1';
     const c = await testCtx(fake, { config: cfg, records });
-    await converge(s3Bucket, c);
+    await converge(s3Bucket, undefined, c);
     expect(fake.s3.buckets.get('sample-batch-use1')?.region).toBe('us-east-1');
     expect(fake.core.calls.find((x) => x.op === 'CreateBucket')!.input.CreateBucketConfiguration.LocationConstraint).toBeUndefined();
   });

@@ -26,7 +26,7 @@ import {
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
 import { settleWithFakeTimers } from '../helpers/stack.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
+import type { Ctx, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/model/keys.js';
 import { canonicalPolicy, ruleAtoms } from '../../src/resources/lib/ec2.js';
@@ -37,6 +37,7 @@ import { routeTableAssociation } from '../../src/resources/route-table-associati
 import { securityGroup } from '../../src/resources/security-group.js';
 import { vpcGatewayEndpoint } from '../../src/resources/vpc-gateway-endpoint.js';
 import { vpcInterfaceEndpoint } from '../../src/resources/vpc-interface-endpoint.js';
+import { kindSteps } from '../helpers/kinds.js';
 
 const KINDS: ResourceKind[] = [vpc, subnet, routeTable, routeTableAssociation, securityGroup, vpcGatewayEndpoint, vpcInterfaceEndpoint];
 
@@ -59,28 +60,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function node<P>(kind: ResourceKind<any, P>, key: string, cfg = ctx.config): NodeSpec<P> {
-  const n = kind.nodes(cfg).find((x) => x.key === key);
-  if (!n) throw new Error(`no node ${key}`);
-  return n;
-}
-
-/** What the engine does for one node: find, then create or update; the record goes to the records map. */
-async function converge(kind: ResourceKind, key: string): Promise<ResourceRecord> {
-  const n = node(kind, key);
-  const desired = await kind.desired(ctx, n);
-  const found = await kind.find(ctx, n, records.get(key));
-  let rec: ResourceRecord;
-  if (!found) rec = await kind.create(ctx, n, desired);
-  else {
-    if (!found.owned) throw new Error(`${key} exists but is not ours`);
-    const changes = kind.diff(desired, found.observed);
-    if (changes.some((c) => c.replace)) throw new Error(`${key} needs replacement: ${changes.map((c) => c.field)}`);
-    rec = changes.length ? ((await kind.update!(ctx, n, found, desired, changes)) ?? found.record) : found.record;
-  }
-  records.set(key, rec);
-  return rec;
-}
+const { node, converge, findAndDiff } = kindSteps(() => ({ ctx, records }));
 
 /** Every network node, in dependency order. */
 function allNodes(): [ResourceKind, string][] {
@@ -99,10 +79,10 @@ async function upTo(...keys: string[]): Promise<void> {
   }
 }
 
-async function findAgain(kind: ResourceKind, key: string, recorded = records.get(key)) {
-  const n = node(kind, key);
-  const found = await kind.find(ctx, n, recorded);
-  return { found, diff: found ? kind.diff(await kind.desired(ctx, n), found.observed) : undefined };
+/** Find and diff, with the record by default, without it when `recorded` is null. */
+async function findAgain(kind: ResourceKind, key: string, recorded?: ResourceRecord | null) {
+  const { found, changes } = await findAndDiff(kind, key, recorded);
+  return { found, diff: changes };
 }
 
 const ec2 = () => ctx.aws.ec2;
@@ -127,7 +107,7 @@ describe('vpc', () => {
 
   it('is found by tags when the state is lost or the recorded id is stale', async () => {
     const rec = await converge(vpc, K.vpc);
-    expect((await findAgain(vpc, K.vpc, undefined)).found?.record.id).toBe(rec.id);
+    expect((await findAgain(vpc, K.vpc, null)).found?.record.id).toBe(rec.id);
     expect((await findAgain(vpc, K.vpc, { kind: 'ec2.vpc', id: 'vpc-0000000000000dead' })).found?.record.id).toBe(rec.id);
   });
 
@@ -232,7 +212,7 @@ describe('subnet', () => {
     const again = await findAgain(subnet, key);
     expect(again.found?.owned).toBe(true);
     expect(again.diff).toEqual([]);
-    expect((await findAgain(subnet, key, undefined)).found?.record).toEqual(rec);
+    expect((await findAgain(subnet, key, null)).found?.record).toEqual(rec);
   });
 
   it('converges MapPublicIpOnLaunch; CIDR and AZ changes need replacement', async () => {
@@ -281,7 +261,7 @@ describe('route table and associations', () => {
     expect(rt.routes).toEqual([{ dest: '192.168.0.0/16', target: 'local' }]);
     expect(rt.tags).toEqual(stackTags('route-table'));
     expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([]);
-    expect((await findAgain(routeTable, K.routeTable, undefined)).found?.record.id).toBe(rec.id);
+    expect((await findAgain(routeTable, K.routeTable, null)).found?.record.id).toBe(rec.id);
   });
 
   it('removes an internet route someone added; a VPC change needs replacement', async () => {
@@ -323,7 +303,7 @@ describe('route table and associations', () => {
     const rec = await converge(routeTableAssociation, key);
     const rt = fake.ec2.routeTables.get(records.get(K.routeTable)!.id)!;
     expect(rt.associations).toEqual([{ id: rec.id, subnetId: records.get(K.subnet('batch', 'ap-northeast-1a'))!.id, main: false }]);
-    const again = await findAgain(routeTableAssociation, key, undefined);
+    const again = await findAgain(routeTableAssociation, key, null);
     expect(again.found).toMatchObject({ owned: true, record: { id: rec.id } });
     expect(again.diff).toEqual([]);
     fake.core.resetCalls();
@@ -345,7 +325,7 @@ describe('route table and associations', () => {
     const oldId = ours.RouteTable!.RouteTableId!;
     const subnetId = records.get(K.subnet('batch', 'ap-northeast-1a'))!.id;
     await routeTableAssociation.create(ctx, node(routeTableAssociation, key), { routeTableId: oldId, subnetId });
-    const { found, diff } = await findAgain(routeTableAssociation, key, undefined);
+    const { found, diff } = await findAgain(routeTableAssociation, key, null);
     expect(found?.owned).toBe(true);
     expect(diff).toEqual([{ field: 'routeTableId', from: oldId, to: records.get(K.routeTable)!.id }]);
     fake.core.resetCalls();
@@ -358,7 +338,7 @@ describe('route table and associations', () => {
     await ec2().send(new ReplaceRouteTableAssociationCommand({ AssociationId: rec.id, RouteTableId: foreign.RouteTable!.RouteTableId! }));
     // Our subnet on a table of our VPC that is not ours (the main table, one added by hand): still our
     // subnet's association, so it is drift that `up` moves back, without touching that table.
-    const again = await findAgain(routeTableAssociation, key, undefined);
+    const again = await findAgain(routeTableAssociation, key, null);
     expect(again.found?.owned).toBe(true);
     expect(again.diff).toEqual([{ field: 'routeTableId', from: foreign.RouteTable!.RouteTableId!, to: records.get(K.routeTable)!.id }]);
   });
@@ -389,7 +369,7 @@ describe('security groups', () => {
     fake.core.resetCalls();
     await findAgain(securityGroup, endpoint);
     expect(fake.core.count()).toBe(1);
-    expect((await findAgain(securityGroup, task, undefined)).found?.record.id).toBe(t.id);
+    expect((await findAgain(securityGroup, task, null)).found?.record.id).toBe(t.id);
   });
 
   it('finds an untagged group of the same name but does not own it', async () => {
@@ -484,7 +464,7 @@ describe('S3 gateway endpoint', () => {
     // The endpoint's route is its own, not an "extra" route the route table would remove.
     expect((await findAgain(routeTable, K.routeTable)).diff).toEqual([]);
 
-    const again = await findAgain(vpcGatewayEndpoint, K.gatewayEndpoint, undefined);
+    const again = await findAgain(vpcGatewayEndpoint, K.gatewayEndpoint, null);
     expect(again.found).toMatchObject({ owned: true, record: { id: rec.id } });
     expect(again.diff).toEqual([]);
   });
@@ -548,7 +528,7 @@ describe('interface endpoints', () => {
     expect(ep.clientToken).toMatch(/^[0-9a-f]{64}$/);
     expect([...fake.ec2.enis.values()].filter((e) => e.endpointId === rec.id).map((e) => e.subnetId).sort()).toEqual(subnets);
 
-    const again = await findAgain(vpcInterfaceEndpoint, logs, undefined);
+    const again = await findAgain(vpcInterfaceEndpoint, logs, null);
     expect(again.found).toMatchObject({ owned: true, record: { id: rec.id } });
     expect(again.diff).toEqual([]);
   });
@@ -590,7 +570,7 @@ describe('interface endpoints', () => {
     fake.ec2.failingServices.add('com.amazonaws.ap-northeast-1.logs');
     await expect(converge(vpcInterfaceEndpoint, logs)).rejects.toThrow(/vpc-endpoint\/logs .* is failed: Client::ServiceUnavailable/);
     // On the next run the failed endpoint is not passed off as converged.
-    const { diff } = await findAgain(vpcInterfaceEndpoint, logs, undefined);
+    const { diff } = await findAgain(vpcInterfaceEndpoint, logs, null);
     expect(diff).toEqual([{ field: 'state', from: 'failed', to: 'available', replace: true }]);
   });
 

@@ -7,7 +7,7 @@ import { CreateTopicCommand, SetTopicAttributesCommand, SNSClient, SubscribeComm
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
-import type { Ctx, NodeSpec, ResourceKind, ResourceRecord } from '../../src/engine/types.js';
+import type { Ctx, ResourceRecord } from '../../src/engine/types.js';
 import type { StackConfig } from '../../src/config/schema.js';
 import { K } from '../../src/model/keys.js';
 import { snsTopic } from '../../src/resources/sns-topic.js';
@@ -18,6 +18,7 @@ import { ecsCluster } from '../../src/resources/ecs-cluster.js';
 import { UserError } from '../../src/base/errors.js';
 import { computeCost, resolvePrices } from '../../src/info/cost.js';
 import { renderCost } from '../../src/cli/commands/cost.js';
+import { kindSteps } from '../helpers/kinds.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';
@@ -43,34 +44,7 @@ async function setup(cfg = config()) {
   ctx = await testCtx(fake, { config: cfg, records });
 }
 
-function node<P>(kind: ResourceKind<any, P>, key: string): NodeSpec<P> {
-  const n = kind.nodes(ctx.config).find((x) => x.key === key);
-  if (!n) throw new Error(`no node ${key}`);
-  return n;
-}
-
-/** What the engine does for one node: find, then create or update; saves the record. */
-async function converge<D, P>(kind: ResourceKind<D, P>, key: string): Promise<ResourceRecord> {
-  const n = node(kind, key);
-  const desired = await kind.desired(ctx, n);
-  const found = await kind.find(ctx, n, records.get(key));
-  let rec: ResourceRecord;
-  if (!found) rec = await kind.create(ctx, n, desired);
-  else {
-    if (!found.owned) throw new Error(`${key} exists but is not ours`);
-    const changes = kind.diff(desired, found.observed);
-    if (changes.some((ch) => ch.replace)) throw new Error(`${key} needs replacement`);
-    rec = (changes.length ? await kind.update!(ctx, n, found, desired, changes) : undefined) ?? found.record;
-  }
-  records.set(key, rec);
-  return rec;
-}
-
-async function findAndDiff<D, P>(kind: ResourceKind<D, P>, key: string, recorded: ResourceRecord | null | undefined = records.get(key)) {
-  const n = node(kind, key);
-  const found = await kind.find(ctx, n, recorded ?? undefined);
-  return { found, changes: found ? kind.diff(await kind.desired(ctx, n), found.observed) : undefined };
-}
+const { node, converge, findAndDiff } = kindSteps(() => ({ ctx, records }));
 
 beforeEach(async () => {
   fake = createFakeAws();

@@ -16,9 +16,9 @@ import { runPlan } from '../../src/stack/plan.js';
 import { runStatus } from '../../src/runs/status.js';
 import { renderStatus } from '../../src/cli/commands/status.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
-import { ConfigError } from '../../src/config/load.js';
 import { exitCodeFor } from '../../src/cli/lib/errors.js';
 import { runNow } from '../../src/runs/run-now.js';
+import { ConfigError } from '../../src/base/errors.js';
 
 const fresh = freshFakeAws();
 const TAG = 'batchctl:stack';

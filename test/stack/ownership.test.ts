@@ -143,7 +143,7 @@ describe('a config colliding with another stack', () => {
     const err = await upOn(second).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
     expect(exitCodeFor(err)).toBe(2);
-    expect(err.result.counts.created).toBe(0);
+    expect(err.report.counts.created).toBe(0);
 
     f.core.resetCalls();
     const down = await downOn(second);

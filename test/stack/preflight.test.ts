@@ -10,11 +10,11 @@ import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, upOn, type Scratch } from '../helpers/stack.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
-import { ConfigError } from '../../src/config/load.js';
 import { exitCodeFor } from '../../src/cli/lib/errors.js';
 import { preflight } from '../../src/stack/preflight.js';
 import { loadStackConfig } from '../../src/engine/stack.js';
 import { createAwsClients } from '../../src/aws/clients.js';
+import { ConfigError } from '../../src/base/errors.js';
 
 let fake: FakeAws;
 afterEach(() => fake?.uninstall());

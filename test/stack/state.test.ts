@@ -13,6 +13,7 @@ import { scratch, type Scratch } from '../helpers/stack.js';
 import { captureCli } from '../helpers/cli.js';
 import { serveFake } from '../fake-aws/http.js';
 import { ROOT } from '../helpers/ctx.js';
+import { unprivileged } from '../helpers/unprivileged.js';
 
 const io = captureCli();
 const { out, err } = io;
@@ -77,19 +78,22 @@ describe('local state beside the config', () => {
     expect(readFileSync(old, 'utf8')).toBe('{"something": "else"}');
   });
 
-  it('a state directory nobody may write is exit 2 with a hint, from the real CLI in its own process', async () => {
+  it('a state directory nobody may write is exit 2 with a hint, from the real CLI in its own process', async (ctx) => {
+    // As root, permission bits do not apply: the CLI runs without the capabilities that bypass them.
+    const user = unprivileged();
+    if (user.skip !== undefined) return ctx.skip(user.skip);
     const fake = createFakeAws({ install: false });
     const served = await serveFake(fake);
     try {
       const s = scratch();
-      chmodSync(s.dir, 0o755); // readable, not writable, for an unprivileged user
-      // As root, permission bits do not apply: run the CLI as an unprivileged user instead.
-      const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-      if (!asUser.uid) chmodSync(s.dir, 0o555);
+      chmodSync(s.dir, 0o555); // readable, not writable
       const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
         // Asynchronously: the fake it calls is served by this process.
-        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up', '--yes'], {
-          cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: served.url }, stdio: ['ignore', 'ignore', 'pipe'], ...asUser,
+        const { file, args, options } = user.command([
+          process.execPath, '--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up', '--yes',
+        ]);
+        const child = spawn(file, args, {
+          ...options, cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: served.url }, stdio: ['ignore', 'ignore', 'pipe'],
         });
         let stderr = '';
         child.stderr.on('data', (d) => { stderr += d; });

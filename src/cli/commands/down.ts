@@ -6,6 +6,7 @@ import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from '../lib/output.js';
 import type { ResourceAction } from '../../engine/reporter.js';
 import type { DownReport, EndpointSaving } from '../../stack/down.js';
+import { StepsFailed } from '../../engine/errors.js';
 
 /** `batchctl down`: delete the stack (or, with --endpoints, only its billed interface endpoints). */
 export function registerDown(program: Command): void {
@@ -23,7 +24,7 @@ export function registerDown(program: Command): void {
       runCommand(cmd, async (flags) => {
         const mode = outputMode(flags.json);
         const reporter = await createReporter(mode, { verbose: flags.verbose });
-        const { runDown } = await import('../../stack/down.js');
+        const { runDown, isDownReport } = await import('../../stack/down.js');
         let report: DownReport;
         try {
           report = await runDown({
@@ -38,7 +39,7 @@ export function registerDown(program: Command): void {
           });
         } catch (err) {
           reporter.stop?.();
-          const partial = (err as { report?: DownReport }).report;
+          const partial = err instanceof StepsFailed && isDownReport(err.report) ? err.report : undefined;
           if (partial && mode !== 'json') process.stdout.write([...(flags.verbose ? [] : notStartedLines(partial.events, DELETIONS)), ...summary(partial, true)].join('\n') + '\n');
           throw err;
         }

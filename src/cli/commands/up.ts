@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { runCommand, stackOptions } from '../lib/common.js';
 import { countFlag, PARALLEL_MAX } from '../lib/flags.js';
 import { createReporter, formatDuration, notStartedLines, outputMode, JsonReporter } from '../lib/output.js';
-import type { ResourceAction, ResourceEvent } from '../../engine/reporter.js';
+import type { RunResult } from '../../engine/reporter.js';
+import { StepsFailed } from '../../engine/errors.js';
 import type { UpReport } from '../../stack/up.js';
 import type { Plan } from '../../engine/plan.js';
 import type { StackConfig } from '../../config/schema.js';
@@ -66,7 +67,7 @@ async function lookOnly(flags: GlobalFlags): Promise<number> {
     }, null, 2) + '\n');
     return 0;
   }
-  const noop = summary({ ...plan, counts, wallMs, events: [] }, false, false);
+  const noop = summary({ ...plan, counts, wallMs, events: [], failures: [] }, false, false);
   process.stdout.write([noop, ...imageWarnings(plan.images, { afterUp: true }).map((w) => `warning: ${w}`)].join('\n') + '\n');
   return 0;
 }
@@ -105,8 +106,8 @@ export function registerUp(program: Command): void {
           });
         } catch (err) {
           reporter.stop?.();
-          const partial = (err as { report?: Omit<UpReport, 'images'> }).report;
-          if (partial && mode !== 'json') {
+          if (err instanceof StepsFailed && mode !== 'json') {
+            const partial = err.report;
             const lines = [...(flags.verbose ? [] : notStartedLines(partial.events, STEPS)), summary(partial, true, !!reporter.headingShown?.())];
             process.stdout.write(lines.join('\n') + '\n');
           }
@@ -145,10 +146,10 @@ const STEPS = { noun: ['step', 'steps'], need: ['needs', 'need'] } as { noun: [s
  * `Done: 1 created, 0 updated, 34 unchanged in 2.1s`; a run that changed nothing and printed nothing
  * else is one line that names the stack (its heading was never printed).
  */
-function summary(r: { counts: Record<ResourceAction, number>; wallMs: number; stack: string; region: string; account: string; events: ResourceEvent[] }, failed: boolean, headingShown: boolean): string {
+function summary(r: RunResult & Partial<Pick<UpReport, 'stack' | 'region' | 'account'>>, failed: boolean, headingShown: boolean): string {
   const c = r.counts;
   const changed = c.created + c.updated + c.deleted + c.failed + c.skipped;
-  if (!failed && !changed && !headingShown) {
+  if (!failed && !changed && !headingShown && r.stack) {
     return `No changes: stack ${r.stack} in ${r.region} (account ${r.account}) is up to date, ${c.unchanged} resources unchanged in ${formatDuration(r.wallMs)}`;
   }
   const parts = [`${c.created} created`, `${c.updated} updated`, `${c.unchanged} unchanged`];

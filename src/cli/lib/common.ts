@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { CONFIG_FILE, findConfig } from '../../config/discover.js';
 import { UserError } from '../../base/errors.js';
 import { printable } from '../../base/format.js';
-import { describeError, exitCodeFor } from './errors.js';
+import { describeError, errorCodes, exitCodeFor } from './errors.js';
 import { installInterrupt, type Interrupt } from './interrupt.js';
 import { checkFlags } from './flags.js';
 
@@ -113,7 +113,7 @@ export async function runCommand(cmd: Command, body: (flags: GlobalFlags, interr
   } catch (err) {
     const code = exitCodeFor(err);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ ok: false, exitCode: code, errors: describeError(err, false) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ok: false, exitCode: code, errors: describeError(err, false), codes: errorCodes(err) }, null, 2) + '\n');
     }
     for (const line of describeError(err, flags.debug)) process.stderr.write(line + '\n');
     process.exitCode = code;

@@ -1,5 +1,5 @@
 /** The terminal confirmation of the commands that destroy or stop something (`down`, `stop`). */
-import { Interrupted } from './interrupt.js';
+import { Interrupted } from '../../base/errors.js';
 
 /**
  * Print the lines, then ask `question [y/N]` on the terminal; only `y`/`yes` goes ahead. Ctrl-C is an

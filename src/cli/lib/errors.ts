@@ -2,8 +2,9 @@
  * Turning failures into one clear message and an exit code: 2 for what the user can fix, 1 for AWS
  * failures. Stack traces only with --debug.
  */
-import { AwsCallFailed, AwsStepError, RunFailed, UserError } from '../../base/errors.js';
-import { Interrupted } from './interrupt.js';
+import {
+  AwsCallFailed, AwsStepError, BatchctlError, DockerStepError, Interrupted, RunFailed, UserError, type ErrorCode,
+} from '../../base/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_AWS = 1;
@@ -21,6 +22,15 @@ export function exitCodeFor(err: unknown): number {
   return EXIT_AWS;
 }
 
+/**
+ * The codes of an error, for `--json`: one per failed step of a run (each once), else the error's own;
+ * UNEXPECTED for a failure that is none of ours (an AWS error outside a step, a bug).
+ */
+export function errorCodes(err: unknown): ErrorCode[] {
+  const all = err instanceof RunFailed && err.failures.length ? err.failures : [err];
+  return [...new Set(all.map((e): ErrorCode => (e instanceof BatchctlError ? e.code : 'UNEXPECTED')))];
+}
+
 /** Lines describing an error for stderr. */
 export function describeError(err: unknown, debug = false): string[] {
   const lines: string[] = [];
@@ -33,17 +43,18 @@ export function describeError(err: unknown, debug = false): string[] {
       if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
       if (e.hint) hints.add(e.hint);
     } else if (e instanceof AwsStepError) {
-      lines.push(`error: ${e.resource}: ${e.step} failed: ${e.code}: ${e.awsMessage}`);
+      lines.push(`error: ${e.resource}: ${e.step} failed: ${e.awsCode}: ${e.awsMessage}`);
     } else if (e instanceof AwsCallFailed) {
       lines.push(`error: ${e.message}`);
       if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
       if (e.hint) hints.add(e.hint);
+    } else if (e instanceof DockerStepError) {
+      lines.push(`error: ${e.message}`);
+      // A failure outside AWS that knows the way out says it too.
+      if (e.hint && !hints.has(e.hint)) lines.push(`hint: ${e.hint}`);
+      if (e.hint) hints.add(e.hint);
     } else if (e instanceof Error) {
       lines.push(`error: ${e.message}`);
-      // A failure outside AWS that knows the way out (a docker step) says it too.
-      const hint = (e as { hint?: unknown }).hint;
-      if (typeof hint === 'string' && !hints.has(hint)) lines.push(`hint: ${hint}`);
-      if (typeof hint === 'string') hints.add(hint);
     } else {
       lines.push(`error: ${String(e)}`);
     }

@@ -13,8 +13,7 @@
  * SIGTERM) after printing what to run next. Resources already created are safe: the state file is only
  * ever replaced whole, and the next run finds what this one created by its tags.
  */
-import { registerCleanup, runCleanups, runCleanupsNow } from '../../base/cleanup.js';
-import { UserError } from '../../base/errors.js';
+import { registerCleanup, runCleanups } from '../../base/cleanup.js';
 
 /** How long a command that ends itself on Ctrl-C gets before the hard stop. */
 export const GRACE_MS = 800;
@@ -68,9 +67,9 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     if (stopping) return;
     stopping = true;
     realClearTimeout(graceTimer);
-    const deadline = realSetTimeout(() => { runCleanupsNow(); exit(EXIT[sig]); }, 900);
+    const deadline = realSetTimeout(() => exit(EXIT[sig]), 900);
     deadline.unref();
-    await runCleanups(CLEANUP_DEADLINE_MS);
+    await runCleanups(CLEANUP_DEADLINE_MS, true);
     let lines: string[] = [];
     try {
       lines = next();
@@ -79,11 +78,10 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     }
     const head = sig === 'SIGINT' ? 'interrupted' : 'stopped by SIGTERM';
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines] }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines], codes: ['INTERRUPTED'] }, null, 2) + '\n');
     }
     write(`\n${[`error: ${head}`, ...lines].join('\n')}\n`);
     realClearTimeout(deadline);
-    runCleanupsNow();
     exit(EXIT[sig]);
   };
 
@@ -120,17 +118,6 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
       process.removeListener('SIGTERM', onTerm);
     },
   };
-}
-
-/**
- * Ctrl-C that a command saw as input rather than as a signal: a terminal prompt in raw mode turns it into
- * a keypress (readline then rejects with an AbortError). Exit 130 like a signalled Ctrl-C.
- */
-export class Interrupted extends UserError {
-  override name = 'Interrupted';
-  constructor(hint: string) {
-    super('interrupted', hint);
-  }
 }
 
 /** Stop a spinner (and show the cursor) if the process is interrupted while it spins. */

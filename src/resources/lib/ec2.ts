@@ -16,9 +16,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { WaitTimeout, awsErrorCode, isNotFound } from '../../base/errors.js';
 import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../engine/types.js';
-import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagDelta, tagList, tagRecord } from './tags.js';
+import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagList, tagRecord } from './tags.js';
 import { K } from '../../model/keys.js';
 import { retryWhile } from './create.js';
+import { convergeTags, ifExists, reportedAwsError } from './aws-calls.js';
 
 /** The Name tag EC2 resources carry (for the console; never used to find anything: it is not unique). */
 export function ec2Name(ctx: Ctx, key: string): string {
@@ -28,16 +29,6 @@ export function ec2Name(ctx: Ctx, key: string): string {
 /** TagSpecifications that tag an EC2 resource at creation with our tags plus Name. */
 export function tagSpecs(ctx: Ctx, resourceType: ResourceType, key: string): TagSpecification[] {
   return [{ ResourceType: resourceType, Tags: tagList(resourceTags(ctx, key, { Name: ec2Name(ctx, key) })) }];
-}
-
-/** The resource, or undefined when AWS says it does not exist. */
-export async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 type Tagged = { Tags?: { Key?: string; Value?: string }[] };
@@ -102,7 +93,7 @@ export async function findInStack<T extends Tagged>(ctx: Ctx, key: string, recor
   const all = (await stackItems(ctx, look.type, look.describe)).filter(live);
   const mine = all.filter((t) => tagRecord(t.Tags)[TAG_LOGICAL] === key);
   if (recorded && !mine.some((t) => look.idOf(t) === recorded.id)) {
-    const [r] = ((await unlessNotFound(look.describe({ ids: [recorded.id] })))?.items ?? []).filter(live);
+    const [r] = ((await ifExists(look.describe({ ids: [recorded.id] })))?.items ?? []).filter(live);
     const tags = tagRecord(r?.Tags);
     // Ours but not in the listing yet (EC2's filters lag behind a create): it is this node's.
     if (r && isOurs(ctx, tags) && tags[TAG_LOGICAL] === key) mine.push(r);
@@ -128,7 +119,7 @@ function oldestFirst<T>(items: T[]): T[] {
 
 /** Whose an EC2 resource is, from a Describe by id (undefined: it is gone). */
 export async function ec2OwnerOf<T extends Tagged>(ctx: Ctx, id: string, describe: Ec2Describe<T>, gone?: (t: T) => boolean): Promise<Ownership | undefined> {
-  const [item] = (await unlessNotFound(describe({ ids: [id] })))?.items ?? [];
+  const [item] = (await ifExists(describe({ ids: [id] })))?.items ?? [];
   return item && !gone?.(item) ? ownershipOf(ctx, tagRecord(item.Tags)) : undefined;
 }
 
@@ -154,9 +145,10 @@ export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) =>
 
 /** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones. */
 export async function convergeEc2Tags(ctx: Ctx, id: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
-  const d = tagDelta(desired, observed);
-  if (Object.keys(d.set).length) await ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(d.set) }));
-  if (d.remove.length) await ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: d.remove.map((Key) => ({ Key })) }));
+  await convergeTags(desired, observed, {
+    tag: (set) => ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(set) })),
+    untag: (keys) => ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: keys.map((Key) => ({ Key })) })),
+  });
 }
 
 /** The managed tags of an EC2 resource (Name is set at creation for the console, never compared). */
@@ -226,7 +218,7 @@ export async function deleteEc2(
     const now = await blockedBy();
     const code = awsErrorCode(last);
     const why = `${(last as Error).message} (still after ${Math.round(budgetMs / 1000)} s; ${now ? `blocked by ${now}` : `nothing visible uses ${what} now: run down again`})`;
-    throw Object.assign(new Error(why), { name: code, Code: code, cause: last });
+    throw reportedAwsError(code, why, last);
   }
 }
 
@@ -377,7 +369,7 @@ function canon(v: unknown, key: string): unknown {
 
 /** The endpoint, or undefined when it is gone or going (AWS lists deleted endpoints for a while). */
 export async function describeEndpoint(ctx: Ctx, id: string): Promise<VpcEndpoint | undefined> {
-  const out = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [id] })));
+  const out = await ifExists(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [id] })));
   const ep = out?.VpcEndpoints?.[0];
   return ep && !isGone(ep) ? ep : undefined;
 }
@@ -428,13 +420,14 @@ export async function waitEndpointAvailable(ctx: Ctx, key: string, id: string, b
  * for a failed item: it reports it in `Unsuccessful`, so that list is checked here.
  */
 export async function deleteEndpoint(ctx: Ctx, record: ResourceRecord, budgetMs = 10 * 60_000): Promise<void> {
-  const out = await unlessNotFound(ctx.aws.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
+  const out = await ifExists(ctx.aws.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
   const failed = out?.Unsuccessful?.find((u) => u.Error && !isNotFound({ Code: u.Error.Code }));
   if (failed?.Error) {
-    throw Object.assign(new Error(`${record.id}: ${failed.Error.Code}: ${failed.Error.Message}`), { name: failed.Error.Code });
+    const { Code = 'DeleteVpcEndpointsFailed', Message } = failed.Error;
+    throw reportedAwsError(Code, `${record.id}: ${failed.Error.Code}: ${Message}`);
   }
   await ctx.waitFor(`${record.id} to be deleted`, async () => {
-    const res = await unlessNotFound(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
+    const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
     const state = (res?.VpcEndpoints?.[0]?.State ?? 'deleted').toLowerCase();
     return state === 'deleted' ? true : undefined;
   }, { budgetMs, intervalMs: 5000 });

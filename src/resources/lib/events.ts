@@ -6,19 +6,14 @@ import {
   DeleteRuleCommand, DescribeRuleCommand, ListRulesCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
   UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
 } from '@aws-sdk/client-eventbridge';
-import { isNotFound } from '../../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceRecord } from '../../engine/types.js';
-import { inheritedOwnership, managedTags, ownershipOf, tagDelta, tagList, tagRecord } from './tags.js';
+import { inheritedOwnership, managedTags, ownershipOf, tagList, tagRecord } from './tags.js';
 import { TAG_PAUSED, parseMark, type PauseMark } from '../../model/pause.js';
+import { convergeTags, ifExists, reportedAwsError, unlessGone } from './aws-calls.js';
 import { listAllPages } from './list.js';
 
 async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutput | undefined> {
-  try {
-    return await ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name }));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return ifExists(() => ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name })));
 }
 
 type RuleSummary = Pick<DescribeRuleCommandOutput, 'Name' | 'Arn' | 'ScheduleExpression' | 'EventPattern' | 'State' | 'Description' | 'RoleArn'>;
@@ -80,9 +75,10 @@ export const targetOwnership = (ctx: Ctx, ruleKey: string, rule: string) => inhe
 
 /** Converge a rule's tags (PutRule ignores Tags on an existing rule). */
 export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
-  const t = tagDelta(desired, observed);
-  if (Object.keys(t.set).length) await ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(t.set) }));
-  if (t.remove.length) await ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: t.remove }));
+  await convergeTags(desired, observed, {
+    tag: (set) => ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(set) })),
+    untag: (keys) => ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: keys })),
+  });
 }
 
 /**
@@ -90,14 +86,12 @@ export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<st
  * a leftover target must not block `down`.
  */
 export async function deleteRule(ctx: Ctx, name: string): Promise<void> {
-  try {
+  await unlessGone((async () => {
     const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: name }));
     const Ids = (Targets ?? []).map((t) => t.Id ?? '');
     if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: name, Ids })));
     await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: name }));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  })());
 }
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
@@ -105,19 +99,15 @@ export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntri
   const f = out.FailedEntries?.[0];
   if (!out.FailedEntryCount && !f) return;
   // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
-  const err = new Error(f?.ErrorMessage ?? 'EventBridge reported a failed target entry');
-  err.name = f?.ErrorCode ?? 'FailedEntry';
-  throw err;
+  const message = f?.ErrorMessage ?? 'EventBridge reported a failed target entry';
+  throw reportedAwsError(f?.ErrorCode ?? 'FailedEntry', message);
 }
 
 /** Remove one target of a rule (its record id is `<rule>:<target id>`); a missing rule counts as done. */
 export async function removeTarget(ctx: Ctx, record: ResourceRecord, targetId: string): Promise<void> {
   const rule = record.attrs?.rule ?? record.id.slice(0, record.id.lastIndexOf(':'));
-  try {
-    checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [targetId] })));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  const removed = ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: [targetId] }));
+  await unlessGone(removed.then(checkFailedEntries));
 }
 
 /**
@@ -164,10 +154,7 @@ export async function removeExtraTargets(ctx: Ctx, rule: string, extra: ExtraTar
   const Ids = (extra ?? []).map((t) => t.id);
   // RemoveTargets takes at most 100 ids a call.
   for (let i = 0; i < Ids.length; i += 100) {
-    try {
-      checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: Ids.slice(i, i + 100) })));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const removed = ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: rule, Ids: Ids.slice(i, i + 100) }));
+    await unlessGone(removed.then(checkFailedEntries));
   }
 }

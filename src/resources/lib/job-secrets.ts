@@ -14,6 +14,7 @@ import type { SecretRef } from '../../config/secret-ref.js';
 import { UserError, awsErrorCode } from '../../base/errors.js';
 import { otherAccount, parameterArnOf, placeOf, stackSecretRefs, whereOf, type Home, type SecretMeta } from '../../model/secrets.js';
 import type { Ctx } from '../../engine/types.js';
+import { ifExists } from './aws-calls.js';
 
 /** Something about one secret that stops `plan` (or, with `warning`, that it says). */
 export interface SecretProblem {
@@ -71,14 +72,7 @@ async function lookUp(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, refs: Sec
     const foreign = otherAccount(ref, home);
     let out: DescribeSecretCommandOutput | undefined;
     try {
-      out = await untilFound(async () => {
-        try {
-          return await aws.secretsManager.send(new DescribeSecretCommand({ SecretId: ref.arn ?? ref.name }));
-        } catch (err) {
-          if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
-          throw err;
-        }
-      }, count);
+      out = await untilFound(() => ifExists(aws.secretsManager.send(new DescribeSecretCommand({ SecretId: ref.arn ?? ref.name }))), count);
     } catch (err) {
       const code = awsErrorCode(err);
       if (!foreign || !['AccessDeniedException', 'AccessDenied'].includes(code)) throw err;
