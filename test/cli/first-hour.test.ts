@@ -32,6 +32,8 @@ describe('npm run demo', () => {
     // Real output of each step.
     expect(text).toContain('Plan: 43 to create, 0 to update, 0 to delete');
     expect(text).toMatch(/Total per month: \$90\.88/);
+    // The stack's lock (a standard Parameter Store parameter, only while a command changes the stack): free.
+    expect(text).toMatch(/^ {2}stack lock +SSM parameter, standard tier +\$0\.00$/m);
     expect(text).toMatch(/Done: 43 created, 0 updated, 0 unchanged in /);
     expect(text).toMatch(/^started task [0-9a-f]{32}$/m);
     // The sample job's own output, from the simulated S3: the object, then its summary line.

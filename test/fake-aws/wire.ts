@@ -18,7 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 /** The fake's service names (test/fake-aws/*.ts), by the SDK's service ids. */
 const SERVICES: Record<string, string> = {
   EC2: 'ec2', ECS: 'ecs', ECR: 'ecr', IAM: 'iam', S3: 's3', 'Secrets Manager': 'secretsManager', EventBridge: 'eventbridge',
-  'CloudWatch Logs': 'logs', STS: 'sts', Scheduler: 'scheduler', SQS: 'sqs', SNS: 'sns', SFN: 'sfn', CloudWatch: 'cloudwatch',
+  'CloudWatch Logs': 'logs', STS: 'sts', Scheduler: 'scheduler', SQS: 'sqs', SNS: 'sns', SFN: 'sfn', CloudWatch: 'cloudwatch', SSM: 'ssm',
 };
 
 type Reply = { ok: true; out: any } | { ok: false; error: { name: string; message: string; status: number } };
