@@ -81,7 +81,7 @@ export interface ProcessRun {
   stderr: string;
   wallMs: number;
   calls: CallRecord[];
-  /** Calls that change something. */
+  /** Calls that change the stack (the stack lock's own writes, taken and released, left out). */
   mutating: number;
   /** The longest run of calls each sent after the previous one was answered. */
   roundTrips: number;
@@ -119,7 +119,7 @@ export async function runProcess(
   const last = Math.max(...calls.map((c) => c.endedAt ?? c.startedAt));
   const rss = /maxrss=(\d+)/.exec(child.stderr)?.[1];
   return {
-    ...child, ...(rss ? { maxRssKb: Number(rss) } : {}), wallMs: t1 - t0, calls, mutating: calls.filter((c) => c.mutating).length, roundTrips: sequentialRoundTrips(calls),
+    ...child, ...(rss ? { maxRssKb: Number(rss) } : {}), wallMs: t1 - t0, calls, mutating: calls.filter((c) => c.mutating && !c.lock).length, roundTrips: sequentialRoundTrips(calls),
     beforeFirstCallMs: calls.length ? first - t0 : NaN, callsMs: calls.length ? last - first : 0, afterLastCallMs: calls.length ? t1 - last : NaN,
   };
 }

@@ -30,7 +30,9 @@ export function maybeApplied(err: unknown): boolean {
   const e = err as { $metadata?: { httpStatusCode?: number }; code?: string; name?: string };
   const status = e.$metadata?.httpStatusCode;
   if (typeof status === 'number') return status >= 500;
-  return TRANSPORT.has(e.code ?? '') || TRANSPORT.has(e.name ?? '');
+  // awsErrorCode: an EndpointUnreachable (the client's name for a connection-level failure) answers with
+  // the network's reason, where its own `code` is batchctl's error code.
+  return [awsErrorCode(err), e.code, e.name].some((c) => TRANSPORT.has(c ?? ''));
 }
 
 export function isThrottling(err: unknown): boolean {
