@@ -84,6 +84,6 @@ describe('a state write interrupted at any moment', () => {
     const middle = reached.find((r) => r.at >= full.writes / 2)!;
     const again = spawnCli(['-c', middle.s!.configPath, '--state', middle.s!.statePath, 'up', '--yes']);
     expect((await again.exited()).code, again.output().slice(-2000)).toBe(0);
-    expect(Object.keys(JSON.parse(readFileSync(middle.s!.statePath, 'utf8')).resources)).toHaveLength(41);
+    expect(Object.keys(JSON.parse(readFileSync(middle.s!.statePath, 'utf8')).resources)).toHaveLength(43);
   }, 600_000);
 });

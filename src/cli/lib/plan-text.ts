@@ -36,7 +36,7 @@ export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolea
   return out;
 }
 
-/** `Plan: 41 to create, 0 to update, ...` or `No changes: 41 resources match the config.` */
+/** `Plan: 43 to create, 0 to update, ...` or `No changes: 43 resources match the config.` */
 export function planSummary(plan: Pick<Plan, 'entries' | 'counts' | 'pending'>): string {
   const c = plan.counts;
   const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
