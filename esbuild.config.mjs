@@ -21,7 +21,11 @@ import { rm } from 'node:fs/promises';
 const require = createRequire(import.meta.url);
 const { dependencies = {} } = JSON.parse(readFileSync('package.json', 'utf8'));
 /** A bare import of a dependency, or of one of its subpaths (`@smithy/core/client`). */
-const external = new RegExp(`^(${Object.keys(dependencies).map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`);
+const external = new RegExp(
+  `^(${Object.keys(dependencies)
+    .map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+    .join('|')})(/|$)`,
+);
 
 /**
  * `@aws-sdk/client-*`: a module that notes the client was loaded (for bench/import-trace.mjs, which
@@ -66,6 +70,8 @@ await build({
   // loader uses; its CommonJS "node" entry initialises every module at start-up.
   alias: { yaml: './node_modules/yaml/browser/index.js' },
   // commander and yaml are CommonJS and call require() for Node built-ins.
-  banner: { js: "import { createRequire as __batchctlRequire } from 'node:module'; const require = __batchctlRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __batchctlRequire } from 'node:module'; const require = __batchctlRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

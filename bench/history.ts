@@ -49,7 +49,11 @@ for (let n = 0; n < RUNS; n++) {
   if (!MISSED.has(n)) {
     const id = n.toString(16).padStart(32, '0');
     const taskArn = arn.replace(/[^/]+$/, id);
-    const e = JSON.parse(JSON.stringify(model).replaceAll(arn, taskArn).replaceAll(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z/g, time));
+    const e = JSON.parse(
+      JSON.stringify(model)
+        .replaceAll(arn, taskArn)
+        .replaceAll(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z/g, time),
+    );
     const d = e.detail as Record<string, unknown>;
     d.createdAt = new Date(due + 1000).toISOString();
     d.startedAt = new Date(due + 20_000).toISOString();
@@ -61,21 +65,38 @@ for (let n = 0; n < RUNS; n++) {
     fake.logs.addEvents(GROUP, e.id, [{ timestamp: due + 261_000, message }]);
   }
   // Claims of the last 7 days (the bucket's lifecycle expires older ones); a missed time has none.
-  if (due > now - 7 * 24 * HOUR && !MISSED.has(n)) fake.s3.addObject(BUCKET, `.batchctl/runs/${time}.json`, JSON.stringify({ scheduledTime: time }));
+  if (due > now - 7 * 24 * HOUR && !MISSED.has(n))
+    fake.s3.addObject(BUCKET, `.batchctl/runs/${time}.json`, JSON.stringify({ scheduledTime: time }));
 }
 const logged = [...group.streams.values()].reduce((a, x) => a + x.events.length, 0);
 // AWS returns at most 1 MB of events a FilterLogEvents page.
 fake.logs.filterPageLimit = Math.max(1, Math.floor(1_048_576 / (bytes / logged)));
 
-async function once(latency: number): Promise<{ ms: number; calls: Record<string, number>; runs: number; missed: number }> {
+async function once(
+  latency: number,
+): Promise<{ ms: number; calls: Record<string, number>; runs: number; missed: number }> {
   fake.core.latencyMs = latency;
   fake.core.resetCalls();
   const out: string[] = [];
   const realWrite = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
   const t0 = performance.now();
   try {
-    await buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, '--json', 'history', '--since', '30d']);
+    await buildProgram().parseAsync([
+      'node',
+      'batchctl',
+      '-c',
+      s.configPath,
+      '--state',
+      s.statePath,
+      '--json',
+      'history',
+      '--since',
+      '30d',
+    ]);
   } finally {
     process.stdout.write = realWrite;
   }
@@ -83,7 +104,12 @@ async function once(latency: number): Promise<{ ms: number; calls: Record<string
   const r = JSON.parse(out.join('')) as { entries: { result: string }[] };
   const calls: Record<string, number> = {};
   for (const c of fake.core.calls) calls[`${c.service}:${c.op}`] = (calls[`${c.service}:${c.op}`] ?? 0) + 1;
-  return { ms, calls, runs: r.entries.filter((e) => e.result !== 'missed').length, missed: r.entries.filter((e) => e.result === 'missed').length };
+  return {
+    ms,
+    calls,
+    runs: r.entries.filter((e) => e.result !== 'missed').length,
+    missed: r.entries.filter((e) => e.result === 'missed').length,
+  };
 }
 
 await once(0); // warm: module loading is the startup bench's subject, not this one's
@@ -96,14 +122,20 @@ for (const latency of [0, LATENCY]) {
     result = await once(latency);
     times.push(result.ms);
   }
-  rows.push(`latency ${String(latency).padStart(3)} ms/call: median ${(median(times) / 1000).toFixed(3)} s  (runs ${times.map((t) => (t / 1000).toFixed(3)).join(', ')})`);
+  rows.push(
+    `latency ${String(latency).padStart(3)} ms/call: median ${(median(times) / 1000).toFixed(3)} s  (runs ${times.map((t) => (t / 1000).toFixed(3)).join(', ')})`,
+  );
 }
 const total = Object.values(result!.calls).reduce((a, b) => a + b, 0);
-process.stdout.write([
-  `history --since 30d: ${logged} runs logged (${(bytes / 1_048_576).toFixed(2)} MB, ${fake.logs.filterPageLimit} events a 1 MB page), ${RUNS - logged} scheduled times without a run`,
-  `listed: ${result!.runs} runs, ${result!.missed} missed`,
-  ...rows,
-  `calls: ${total} (${Object.entries(result!.calls).map(([k, v]) => `${k} ${v}`).join(', ')})`,
-  '',
-].join('\n'));
+process.stdout.write(
+  [
+    `history --since 30d: ${logged} runs logged (${(bytes / 1_048_576).toFixed(2)} MB, ${fake.logs.filterPageLimit} events a 1 MB page), ${RUNS - logged} scheduled times without a run`,
+    `listed: ${result!.runs} runs, ${result!.missed} missed`,
+    ...rows,
+    `calls: ${total} (${Object.entries(result!.calls)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+    '',
+  ].join('\n'),
+);
 fake.uninstall();

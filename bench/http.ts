@@ -22,7 +22,17 @@ import { RESOURCE_KINDS } from '../src/resources/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { defaultBucketName } from '../src/config/schema.js';
 import { Pacer } from '../src/aws/pacing.js';
-import { bundle, describeRun, median, ms, runCli, runProcess, served, stackDir, type Served } from '../test/helpers/http-cli.js';
+import {
+  bundle,
+  describeRun,
+  median,
+  ms,
+  runCli,
+  runProcess,
+  served,
+  stackDir,
+  type Served,
+} from '../test/helpers/http-cli.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
@@ -41,7 +51,9 @@ const fresh = () => served({ latencyMs: LATENCY_MS, pendingMs: PENDING_MS });
 const article = await bundle('bench/article-stack.ts', 'article-stack');
 const defaultText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
 
-console.log(`the built CLI over HTTP against the fake AWS: ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms, ${RUNS} runs`);
+console.log(
+  `the built CLI over HTTP against the fake AWS: ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms, ${RUNS} runs`,
+);
 
 // 1. up from empty against the article's stack built call after call, interleaved pairs.
 const ratios: number[] = [];
@@ -63,11 +75,18 @@ for (let i = 0; i < RUNS; i++) {
   ratios.push(up.wallMs / base.wallMs);
 }
 const resources = await resourcesOf(last!.config);
-const mid = <T extends { wallMs: number }>(xs: T[]): T => xs.slice().sort((a, b) => a.wallMs - b.wallMs)[Math.floor(xs.length / 2)]!;
+const mid = <T extends { wallMs: number }>(xs: T[]): T =>
+  xs.slice().sort((a, b) => a.wallMs - b.wallMs)[Math.floor(xs.length / 2)]!;
 console.log(`up from empty (${resources} resources), median run: ${describeRun(mid(ups), resources)}`);
-console.log(`  round trips per run: ${ups.map((u) => u.roundTrips).join(', ')} (target <= 15); calls per run: ${ups.map((u) => u.calls.length).join(', ')}`);
-console.log(`the article's stack call after call, median run: ${mid(bases).calls.length} calls, ${mid(bases).roundTrips} round trips, wall ${ms(mid(bases).wallMs)} (${ms(mid(bases).beforeFirstCallMs)} before the first call)`);
-console.log(`  up / article: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)} (target <= 0.50)`);
+console.log(
+  `  round trips per run: ${ups.map((u) => u.roundTrips).join(', ')} (target <= 15); calls per run: ${ups.map((u) => u.calls.length).join(', ')}`,
+);
+console.log(
+  `the article's stack call after call, median run: ${mid(bases).calls.length} calls, ${mid(bases).roundTrips} round trips, wall ${ms(mid(bases).wallMs)} (${ms(mid(bases).beforeFirstCallMs)} before the first call)`,
+);
+console.log(
+  `  up / article: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)} (target <= 0.50)`,
+);
 
 // 2. No-op plan and up, default stack (the last stack built above).
 // Without a terminal `up` applies only with --yes, as in CI.
@@ -87,13 +106,20 @@ async function jobsStack(n: number): Promise<{ s: Served; config: string; state:
   fake.uninstall();
   fake.core.latencyMs = LATENCY_MS;
   const server = await serveFake(fake);
-  return { s: { fake, server, close: () => server.close() }, config: sc.configPath, state: sc.statePath, resources: await resourcesOf(sc.configPath) };
+  return {
+    s: { fake, server, close: () => server.close() },
+    config: sc.configPath,
+    state: sc.statePath,
+    resources: await resourcesOf(sc.configPath),
+  };
 }
 const many = await jobsStack(JOBS);
 const one = await jobsStack(1);
 for (const cmd of ['plan', 'up']) {
   const r = await runCli(many.s, many.config, ['--state', many.state, ...noop(cmd)]);
-  console.log(`no-op ${cmd}, ${JOBS} jobs (${many.resources} resources): ${describeRun(r, many.resources)} (target <= 1.10 per resource)`);
+  console.log(
+    `no-op ${cmd}, ${JOBS} jobs (${many.resources} resources): ${describeRun(r, many.resources)} (target <= 1.10 per resource)`,
+  );
 }
 const pairs: number[] = [];
 const walls: [number, number][] = [];
@@ -103,18 +129,29 @@ for (let i = 0; i < RUNS; i++) {
   walls.push([a.wallMs, b.wallMs]);
   pairs.push(b.wallMs / a.wallMs);
 }
-console.log(`no-op plan, ${JOBS} jobs against 1: walls ${walls.map(([a, b]) => `${Math.round(b)}/${Math.round(a)}`).join(', ')} ms; median ratio ${median(pairs).toFixed(2)} (target <= 1.50)`);
+console.log(
+  `no-op plan, ${JOBS} jobs against 1: walls ${walls.map(([a, b]) => `${Math.round(b)}/${Math.round(a)}`).join(', ')} ms; median ratio ${median(pairs).toFixed(2)} (target <= 1.50)`,
+);
 
 // 4. The SDK's default sockets per client (50) against batchctl's, on the 50-job no-op plan.
-const sockets = { sdk: { wall: [] as number[], trips: [] as number[] }, batchctl: { wall: [] as number[], trips: [] as number[] } };
+const sockets = {
+  sdk: { wall: [] as number[], trips: [] as number[] },
+  batchctl: { wall: [] as number[], trips: [] as number[] },
+};
 for (let i = 0; i < RUNS; i++) {
-  for (const [who, env] of [['sdk', { FAKE_MAX_SOCKETS: '50' }], ['batchctl', {}]] as const) {
+  for (const [who, env] of [
+    ['sdk', { FAKE_MAX_SOCKETS: '50' }],
+    ['batchctl', {}],
+  ] as const) {
     const r = await runCli(many.s, many.config, ['--state', many.state, 'plan'], { env });
     sockets[who].wall.push(r.callsMs);
     sockets[who].trips.push(r.roundTrips);
   }
 }
-const sock = (who: keyof typeof sockets) => `${ms(median(sockets[who].wall))} of calls, ${median(sockets[who].trips)} sequential round trips`;
-console.log(`no-op plan, ${JOBS} jobs, medians: ${sock('sdk')} with the SDK's 50 sockets per client; ${sock('batchctl')} with batchctl's`);
+const sock = (who: keyof typeof sockets) =>
+  `${ms(median(sockets[who].wall))} of calls, ${median(sockets[who].trips)} sequential round trips`;
+console.log(
+  `no-op plan, ${JOBS} jobs, medians: ${sock('sdk')} with the SDK's 50 sockets per client; ${sock('batchctl')} with batchctl's`,
+);
 await many.s.close();
 await one.s.close();

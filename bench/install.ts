@@ -40,7 +40,8 @@ function countPackages(dir: string): number {
     if (!e.isDirectory() || e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.name.startsWith('@')) {
-      for (const s of readdirSync(p)) n += 1 + (existsSync(join(p, s, 'node_modules')) ? countPackages(join(p, s, 'node_modules')) : 0);
+      for (const s of readdirSync(p))
+        n += 1 + (existsSync(join(p, s, 'node_modules')) ? countPackages(join(p, s, 'node_modules')) : 0);
     } else {
       n += 1 + (existsSync(join(p, 'node_modules')) ? countPackages(join(p, 'node_modules')) : 0);
     }
@@ -51,11 +52,17 @@ function countPackages(dir: string): number {
 async function install(name: string, checkout: string): Promise<Installed> {
   const dest = join(work, name);
   mkdirSync(dest, { recursive: true });
-  const packed = spawnSync('npm', ['pack', '--pack-destination', dest, '--silent'], { cwd: checkout, encoding: 'utf8' });
+  const packed = spawnSync('npm', ['pack', '--pack-destination', dest, '--silent'], {
+    cwd: checkout,
+    encoding: 'utf8',
+  });
   if (packed.status !== 0) throw new Error(`npm pack in ${checkout}: ${packed.stderr}`);
   const tgz = join(dest, packed.stdout.trim().split('\n').at(-1)!);
   writeFileSync(join(dest, 'package.json'), '{ "private": true }\n');
-  const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], { cwd: dest, encoding: 'utf8' });
+  const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], {
+    cwd: dest,
+    encoding: 'utf8',
+  });
   if (inst.status !== 0) throw new Error(`npm install ${tgz}: ${inst.stderr}`);
   const modules = join(dest, 'node_modules');
   // The fake's client side, bundled beside the install so that it patches the SDK runtime the installed
@@ -63,12 +70,19 @@ async function install(name: string, checkout: string): Promise<Installed> {
   const preload = join(modules, '.batchctl-bench', 'remote-preload.mjs');
   await build({
     entryPoints: [join(ROOT, 'test/fake-aws/remote-preload.mjs')],
-    bundle: true, format: 'esm', platform: 'node', outfile: preload,
-    external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'warning',
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: preload,
+    external: ['@aws-sdk/*', '@smithy/*'],
+    logLevel: 'warning',
   });
   return {
-    name, bin: join(modules, 'batchctl', 'bin', 'batchctl'), preload,
-    bytes: du(modules) - du(join(modules, '.batchctl-bench')), packages: countPackages(modules),
+    name,
+    bin: join(modules, 'batchctl', 'bin', 'batchctl'),
+    preload,
+    bytes: du(modules) - du(join(modules, '.batchctl-bench')),
+    packages: countPackages(modules),
     tarball: du(tgz),
   };
 }
@@ -78,7 +92,13 @@ if (process.env.BASELINE) trees.push(await install('baseline', process.env.BASEL
 
 const served = createFakeAws({ install: false });
 const server = await serveFake(served);
-const env = { ...process.env, FAKE_AWS_URL: server.url, AWS_ENDPOINT_URL: undefined, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' };
+const env = {
+  ...process.env,
+  FAKE_AWS_URL: server.url,
+  AWS_ENDPOINT_URL: undefined,
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'x',
+};
 
 /** Run one command to its end; resolves with its wall time (not spawnSync: the fake is served here). */
 function timed(args: string[]): Promise<number> {
@@ -86,8 +106,14 @@ function timed(args: string[]): Promise<number> {
     const t = performance.now();
     const p = spawn(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d: Buffer) => { err += d; });
-    p.on('close', (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`${args.join(' ')}: exit ${code}: ${err.slice(-500)}`))));
+    p.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    p.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - t)
+        : reject(new Error(`${args.join(' ')}: exit ${code}: ${err.slice(-500)}`)),
+    );
   });
 }
 
@@ -117,7 +143,9 @@ await server.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 for (const t of trees) {
-  console.log(`${t.name}: tarball ${mb(t.tarball)}; installed ${mb(t.bytes)} in ${t.packages} packages (node_modules of an empty project after npm install <tarball>)`);
+  console.log(
+    `${t.name}: tarball ${mb(t.tarball)}; installed ${mb(t.bytes)} in ${t.packages} packages (node_modules of an empty project after npm install <tarball>)`,
+  );
 }
 const nodeMs = median(times.get('node -e 0')!);
 console.log(`node -e 0: median ${nodeMs.toFixed(0)} ms (${RUNS} runs each, interleaved)`);

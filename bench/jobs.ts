@@ -5,7 +5,8 @@
  *     the longest dependency chain (each node costed at its step's duration in a run without throttling
  *     or pacing), and for each bucket its calls beyond the burst divided by its refill rate; target
  *     <= 1.3x, no failed step;
- *   - no-op `up` and `plan`: mutating calls (target 0), calls per resource (target <= 1.1), sequential round trips, wall (< 3 s);
+ * - no-op `up` and `plan`: mutating calls (target 0), calls per resource (target <= 1.1), sequential round trips, wall
+ * (< 3 s);
  *   - `status`: calls for 1 job and for 50 (target: at most 3 more per job), wall (< 2 s);
  *   - peak RSS of the real CLI (the built dist/, in its own process) running `up` of the 50 jobs against
  *     the fake served over HTTP (target < 200 MB).
@@ -57,17 +58,26 @@ config.bucket.name ??= defaultBucketName(config.stack, fake.core.account, config
 const graph = buildGraph(config, RESOURCE_KINDS);
 const cp = criticalPath(graph, (k) => durations.get(k) ?? 0);
 const throttler = fake.core.throttler!;
-const buckets = [...throttler.passed].map(([key, calls]) => {
-  const rate = throttler.rateOf(key)!;
-  return { key, calls, bound: (Math.max(0, calls - rate.capacity) / rate.perSecond) * 1000, rate };
-}).sort((a, b) => b.bound - a.bound);
+const buckets = [...throttler.passed]
+  .map(([key, calls]) => {
+    const rate = throttler.rateOf(key)!;
+    return { key, calls, bound: (Math.max(0, calls - rate.capacity) / rate.perSecond) * 1000, rate };
+  })
+  .sort((a, b) => b.bound - a.bound);
 const bound = Math.max(cp.length, ...buckets.map((b) => b.bound));
 const refused = [...throttler.throttled.values()].reduce((a, b) => a + b, 0);
 
-console.log(`${JOBS} jobs on the fake AWS: ${graph.nodes.length} resources, ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms, AWS throttling on`);
-console.log(`up from empty: wall ${r(wall)} ms, ${run.counts.failed} failed, ${run.counts.created} created, ${fake.core.count({ mutating: true })} mutating calls, ${refused} refused by throttling`);
+console.log(
+  `${JOBS} jobs on the fake AWS: ${graph.nodes.length} resources, ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms, AWS throttling on`,
+);
+console.log(
+  `up from empty: wall ${r(wall)} ms, ${run.counts.failed} failed, ${run.counts.created} created, ${fake.core.count({ mutating: true })} mutating calls, ${refused} refused by throttling`,
+);
 console.log(`  critical path ${r(cp.length)} ms (${cp.path.length} steps: ${cp.path.join(' -> ')})`);
-for (const b of buckets.slice(0, 4)) console.log(`  bucket ${b.key}: ${b.calls} calls, burst ${b.rate.capacity}, ${b.rate.perSecond}/s -> at least ${r(b.bound)} ms`);
+for (const b of buckets.slice(0, 4))
+  console.log(
+    `  bucket ${b.key}: ${b.calls} calls, burst ${b.rate.capacity}, ${b.rate.perSecond}/s -> at least ${r(b.bound)} ms`,
+  );
 console.log(`  lower bound ${r(bound)} ms; wall / bound = ${(wall / bound).toFixed(2)} (target <= 1.30)`);
 
 // 3. No-op up and plan.
@@ -80,14 +90,21 @@ for (const what of ['up', 'plan'] as const) {
   const ms = performance.now() - t;
   // STS (who am I) and the preflight (zones, endpoint services) are per command, not per resource: counted anyway.
   const calls = fake.core.count();
-  console.log(`no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.10), ${sequentialRoundTrips(fake.core.calls)} sequential round trips, ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000); image check: ${fake.core.count({ op: 'DescribeImages' })} DescribeImages for ${JOBS} jobs sharing one repository (target 1)`);
+  console.log(
+    `no-op ${what}: ${resources} resources, ${calls} calls (${(calls / resources).toFixed(2)} per resource, target <= 1.10), ${sequentialRoundTrips(fake.core.calls)} sequential round trips, ${fake.core.count({ mutating: true })} mutating, wall ${r(ms)} ms (target < 3000); image check: ${fake.core.count({ op: 'DescribeImages' })} DescribeImages for ${JOBS} jobs sharing one repository (target 1)`,
+  );
 }
 
 // 4. status: 1 job, then the 50.
 async function statusCalls(f: FakeAws, st: Scratch): Promise<{ calls: number; ms: number }> {
   f.core.resetCalls();
   const t = performance.now();
-  await runStatus({ configPath: st.configPath, statePath: st.statePath, reporter: new RecordingReporter(), displayTimeZone: 'UTC' });
+  await runStatus({
+    configPath: st.configPath,
+    statePath: st.statePath,
+    reporter: new RecordingReporter(),
+    displayTimeZone: 'UTC',
+  });
   return { calls: f.core.count(), ms: performance.now() - t };
 }
 const many = await statusCalls(fake, s);
@@ -98,7 +115,9 @@ await upOn(s1);
 const single = await statusCalls(one, s1);
 one.uninstall();
 const perJob = (many.calls - single.calls) / (JOBS - 1);
-console.log(`status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} calls: ${perJob.toFixed(2)} more per job (target <= 3), wall ${r(many.ms)} ms (target < 2000)`);
+console.log(
+  `status: 1 job ${single.calls} calls; ${JOBS} jobs ${many.calls} calls: ${perJob.toFixed(2)} more per job (target <= 3), wall ${r(many.ms)} ms (target < 2000)`,
+);
 
 // 5. Peak RSS of the real CLI running `up` of the jobs in its own process, over HTTP (bench/http-cli.ts).
 if (!process.env.SKIP_RSS) {
@@ -108,5 +127,7 @@ if (!process.env.SKIP_RSS) {
   await s.close();
   rmSync(dir, { recursive: true, force: true });
   const done = /Done: .*/.exec(run.stdout)?.[0] ?? run.stderr.split('\n').slice(-5).join(' | ');
-  console.log(`real CLI up of ${JOBS} jobs in its own process: exit ${run.status}, peak RSS ${((run.maxRssKb ?? NaN) / 1024).toFixed(1)} MB (target < 200), wall ${r(run.wallMs)} ms, ${run.calls.length} calls, ${run.roundTrips} sequential round trips; ${done}`);
+  console.log(
+    `real CLI up of ${JOBS} jobs in its own process: exit ${run.status}, peak RSS ${((run.maxRssKb ?? NaN) / 1024).toFixed(1)} MB (target < 200), wall ${r(run.wallMs)} ms, ${run.calls.length} calls, ${run.roundTrips} sequential round trips; ${done}`,
+  );
 }

@@ -16,7 +16,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 40);
 const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 60);
 const GROUP = '/ecs/SampleBatch';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function measure(liveTail: boolean): Promise<number[]> {
   const fake = createFakeAws();
@@ -54,9 +55,16 @@ async function measure(liveTail: boolean): Promise<number[]> {
 }
 
 const rows: string[] = [];
-for (const [name, live] of [['polling (1 s)', false], ['Live Tail', true]] as const) {
+for (const [name, live] of [
+  ['polling (1 s)', false],
+  ['Live Tail', true],
+] as const) {
   const lat = await measure(live);
-  rows.push(`${name.padEnd(14)} events ${String(lat.length).padStart(3)}  median ${(pct(lat, 50) / 1000).toFixed(2)} s  p90 ${(pct(lat, 90) / 1000).toFixed(2)} s  max ${(Math.max(...lat) / 1000).toFixed(2)} s`);
+  rows.push(
+    `${name.padEnd(14)} events ${String(lat.length).padStart(3)}  median ${(pct(lat, 50) / 1000).toFixed(2)} s  p90 ${(pct(lat, 90) / 1000).toFixed(2)} s  max ${(Math.max(...lat) / 1000).toFixed(2)} s`,
+  );
 }
-process.stdout.write(`log latency, event written -> line printed (fake AWS, ${LATENCY} ms per call; target: median < 2 s with polling)\n${rows.join('\n')}\n`);
+process.stdout.write(
+  `log latency, event written -> line printed (fake AWS, ${LATENCY} ms per call; target: median < 2 s with polling)\n${rows.join('\n')}\n`,
+);
 process.exit(0);

@@ -28,13 +28,17 @@ async function measure(name: string, run: () => Promise<unknown>, ops = PREFLIGH
   const wall = performance.now() - t0;
   const added = f.core.calls.filter((c) => ops.has(c.op));
   const byOp = [...ops].map((op) => `${op} ${added.filter((c) => c.op === op).length}`).join(', ');
-  console.log(`  ${name.padEnd(22)} ${String(f.core.calls.length).padStart(4)} calls, of which preflight ${added.length} (${byOp}); wall ${Math.round(wall)} ms`);
+  console.log(
+    `  ${name.padEnd(22)} ${String(f.core.calls.length).padStart(4)} calls, of which preflight ${added.length} (${byOp}); wall ${Math.round(wall)} ms`,
+  );
 }
 
 console.log(`preflight on the fake, ${LATENCY_MS} ms per call`);
 await measure('up (empty account)', () => upOn(s));
 await measure('up (no change)', () => upOn(s));
-await measure('plan (no change)', () => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }));
+await measure('plan (no change)', () =>
+  runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }),
+);
 const config = await loadStackConfig({ configPath: s.configPath });
 await measure('preflight alone', async () => {
   // Fresh clients: the endpoint service and resource policy lookups are cached per client, as within one
@@ -49,14 +53,33 @@ const ex = createFakeAws();
 ex.core.latencyMs = LATENCY_MS;
 const net = await userNetwork(ex);
 const e = scratch();
-e.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [logs]'] }));
-const EXISTING_OPS = new Set(['DescribeVpcs', 'DescribeSubnets', 'DescribeRouteTables', 'DescribeVpcEndpoints', 'DescribeVpcEndpointServices', 'DescribeVpcAttribute']);
+e.editConfig((t) =>
+  existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [logs]'] }),
+);
+const EXISTING_OPS = new Set([
+  'DescribeVpcs',
+  'DescribeSubnets',
+  'DescribeRouteTables',
+  'DescribeVpcEndpoints',
+  'DescribeVpcEndpointServices',
+  'DescribeVpcAttribute',
+]);
 console.log(`mode existing (your VPC, NAT, one endpoint listed), ${LATENCY_MS} ms per call`);
 await measure('up (empty account)', () => upOn(e), EXISTING_OPS, ex);
-await measure('plan (no change)', () => runPlan({ configPath: e.configPath, statePath: e.statePath, reporter: new RecordingReporter() }), EXISTING_OPS, ex);
+await measure(
+  'plan (no change)',
+  () => runPlan({ configPath: e.configPath, statePath: e.statePath, reporter: new RecordingReporter() }),
+  EXISTING_OPS,
+  ex,
+);
 const exConfig = await loadStackConfig({ configPath: e.configPath });
-await measure('preflight alone', async () => {
-  const aws = await createAwsClients({ region: exConfig.region }, ['ec2', 'logs']);
-  await preflight({ config: exConfig, aws, account: ex.core.account, partition: 'aws', configPath: e.configPath });
-}, EXISTING_OPS, ex);
+await measure(
+  'preflight alone',
+  async () => {
+    const aws = await createAwsClients({ region: exConfig.region }, ['ec2', 'logs']);
+    await preflight({ config: exConfig, aws, account: ex.core.account, partition: 'aws', configPath: e.configPath });
+  },
+  EXISTING_OPS,
+  ex,
+);
 ex.uninstall();

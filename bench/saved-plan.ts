@@ -24,14 +24,18 @@ async function measure(drift: boolean) {
   const base = { configPath: s.configPath, statePath: s.statePath };
   await runUp({ ...base, reporter: new RecordingReporter() });
   fake.core.latencyMs = LATENCY_MS;
-  const setDrift = () => new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
+  const setDrift = () =>
+    new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(
+      new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }),
+    );
   if (drift) await setDrift();
   const file = join(s.dir, 'plan.json');
   const plan = await runPlan({ ...base, reporter: new RecordingReporter(), out: file });
   const size = statSync(file).size;
   // The saved plan's own work per apply (pin the assessment, compare with the file): no AWS call.
   const tc = performance.now();
-  for (let i = 0; i < 100; i++) movedSince(planBody(plan, plan.basis, RESOURCE_KINDS), planBody(plan, plan.basis, RESOURCE_KINDS));
+  for (let i = 0; i < 100; i++)
+    movedSince(planBody(plan, plan.basis, RESOURCE_KINDS), planBody(plan, plan.basis, RESOURCE_KINDS));
   const check = (performance.now() - tc) / 100;
   fake.core.resetCalls();
   const t0 = performance.now();
@@ -53,7 +57,11 @@ for (const drift of [false, true]) {
   const runs: Awaited<ReturnType<typeof measure>>[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await measure(drift));
   const m = (f: (x: Awaited<ReturnType<typeof measure>>) => number) => median(runs.map(f));
-  console.log(`${drift ? 'a setting drifted (1 update)' : 'no-op stack'}, 35 resources, ${LATENCY_MS} ms per call, median of ${RUNS}:`);
+  console.log(
+    `${drift ? 'a setting drifted (1 update)' : 'no-op stack'}, 35 resources, ${LATENCY_MS} ms per call, median of ${RUNS}:`,
+  );
   console.log(`  up:        ${m((x) => x.upCalls)} AWS calls, wall ${Math.round(m((x) => x.upWall))} ms`);
-  console.log(`  up <plan>: ${m((x) => x.planCalls)} AWS calls, wall ${Math.round(m((x) => x.planWall))} ms (${(m((x) => x.planWall) / m((x) => x.upWall)).toFixed(2)}x up); plan file ${m((x) => x.size)} bytes; pin + compare ${m((x) => x.check).toFixed(2)} ms`);
+  console.log(
+    `  up <plan>: ${m((x) => x.planCalls)} AWS calls, wall ${Math.round(m((x) => x.planWall))} ms (${(m((x) => x.planWall) / m((x) => x.upWall)).toFixed(2)}x up); plan file ${m((x) => x.size)} bytes; pin + compare ${m((x) => x.check).toFixed(2)} ms`,
+  );
 }

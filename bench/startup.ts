@@ -18,7 +18,16 @@ const cases: Record<string, () => string[]> = {
   'node -e 0': () => ['-e', '0'],
   'batchctl --help': () => ['bin/batchctl', '--help'],
   'batchctl validate': () => ['bin/batchctl', 'validate'],
-  'batchctl init': () => ['bin/batchctl', '-c', join(scratchDir, `${inits++}.yaml`), 'init', '--stack', 'bench', '--region', 'eu-west-1'],
+  'batchctl init': () => [
+    'bin/batchctl',
+    '-c',
+    join(scratchDir, `${inits++}.yaml`),
+    'init',
+    '--stack',
+    'bench',
+    '--region',
+    'eu-west-1',
+  ],
 };
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let i = 0; i < RUNS; i++) {
@@ -37,7 +46,10 @@ for (const name of Object.keys(cases)) {
   console.log(`${name.padEnd(20)} median ${m.toFixed(1)} ms  (${(m / base).toFixed(2)}x node -e 0)`);
 }
 for (const name of ['batchctl --help', 'batchctl validate', 'batchctl init']) {
-  const res = spawnSync(process.execPath, ['--import', './bench/import-trace.mjs', ...cases[name]!()], { cwd: ROOT, encoding: 'utf8' });
+  const res = spawnSync(process.execPath, ['--import', './bench/import-trace.mjs', ...cases[name]!()], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const line = res.stderr.split('\n').find((l) => l.startsWith('aws-clients-loaded:'));
   console.log(`${name.padEnd(20)} AWS clients loaded: ${line?.slice('aws-clients-loaded: '.length)}`);
 }

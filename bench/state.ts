@@ -38,7 +38,16 @@ async function measure(kind: 'local' | 's3') {
   const noopCalls = fake.core.calls.length;
   const versions = fake.s3.buckets.get(BUCKET)!.objects.get('bench.json')?.length ?? 0;
   fake.uninstall();
-  return { wall, steps: first.events.length, firstStateCalls, noopWall, noopStateCalls, noopLockCalls, noopCalls, versions };
+  return {
+    wall,
+    steps: first.events.length,
+    firstStateCalls,
+    noopWall,
+    noopStateCalls,
+    noopLockCalls,
+    noopCalls,
+    versions,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -52,9 +61,17 @@ const r = Math.round;
 const lw = median(local.map((x) => x.wall));
 const sw = median(s3.map((x) => x.wall));
 const last = s3.at(-1)!;
-console.log(`up from empty, ${last.steps} resources, ${LATENCY_MS} ms per call, endpoints pending ${PENDING_MS} ms, median of ${RUNS}:`);
+console.log(
+  `up from empty, ${last.steps} resources, ${LATENCY_MS} ms per call, endpoints pending ${PENDING_MS} ms, median of ${RUNS}:`,
+);
 console.log(`  local state: wall ${r(lw)} ms`);
-console.log(`  S3 state:    wall ${r(sw)} ms (${(sw / lw).toFixed(2)}x local); ${last.firstStateCalls} calls to the state bucket (one read, ${last.versions} state writes for ${last.steps} resource steps)`);
-console.log(`no-op up: local wall ${r(median(local.map((x) => x.noopWall)))} ms, S3 wall ${r(median(s3.map((x) => x.noopWall)))} ms; ${last.noopStateCalls} call to the state bucket (one read; no state write)`);
+console.log(
+  `  S3 state:    wall ${r(sw)} ms (${(sw / lw).toFixed(2)}x local); ${last.firstStateCalls} calls to the state bucket (one read, ${last.versions} state writes for ${last.steps} resource steps)`,
+);
+console.log(
+  `no-op up: local wall ${r(median(local.map((x) => x.noopWall)))} ms, S3 wall ${r(median(s3.map((x) => x.noopWall)))} ms; ${last.noopStateCalls} call to the state bucket (one read; no state write)`,
+);
 const l = local.at(-1)!;
-console.log(`the stack's lock, either backend: ${last.noopLockCalls.length} of a no-op up's ${last.noopCalls} calls with the S3 state (${l.noopLockCalls.length} of ${l.noopCalls} with a local one): ${last.noopLockCalls.join(', ')}`);
+console.log(
+  `the stack's lock, either backend: ${last.noopLockCalls.length} of a no-op up's ${last.noopCalls} calls with the S3 state (${l.noopLockCalls.length} of ${l.noopCalls} with a local one): ${last.noopLockCalls.join(', ')}`,
+);

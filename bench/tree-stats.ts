@@ -16,7 +16,8 @@ const LONGEST = 10;
 
 function listTs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listTs(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? listTs(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** A function's name as a reader finds it: declared, a method, or the variable or property it is bound to. */
@@ -33,8 +34,15 @@ function functionsOf(path: string, text: string): { name: string; lines: number 
   const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
   const out: { name: string; lines: number }[] = [];
   const visit = (n: ts.Node): void => {
-    if (ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isFunctionExpression(n) || ts.isArrowFunction(n)
-      || ts.isConstructorDeclaration(n) || ts.isGetAccessor(n) || ts.isSetAccessor(n)) {
+    if (
+      ts.isFunctionDeclaration(n) ||
+      ts.isMethodDeclaration(n) ||
+      ts.isFunctionExpression(n) ||
+      ts.isArrowFunction(n) ||
+      ts.isConstructorDeclaration(n) ||
+      ts.isGetAccessor(n) ||
+      ts.isSetAccessor(n)
+    ) {
       const name = ts.isConstructorDeclaration(n) ? 'constructor' : nameOf(n, sf);
       if (name && n.body) {
         const first = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line;
@@ -60,7 +68,9 @@ export interface TreeStats {
 }
 
 export function treeStats(root: string): TreeStats {
-  const files = listTs(join(root, 'src')).map((f) => relative(root, f).split('\\').join('/')).sort();
+  const files = listTs(join(root, 'src'))
+    .map((f) => relative(root, f).split('\\').join('/'))
+    .sort();
   const folders = new Map<string, { files: number; lines: number }>();
   const fns: TreeStats['longest'] = [];
   let over120 = 0;
@@ -126,8 +136,10 @@ function print(s: TreeStats): void {
   out.push('', `longest functions (lines, name, file):`);
   for (const f of s.longest) out.push(`${String(f.lines).padStart(5)}  ${f.name}  ${f.file}`);
   out.push('', `lines over 120 characters: ${s.over120}; over 140: ${s.over140}`);
-  out.push(`import cycles: ${s.fileCycles.length} between files, ${s.folderCycles.length} between folders`
-    + ` (${s.topFolderCycles.length} between top-level folders)`);
+  out.push(
+    `import cycles: ${s.fileCycles.length} between files, ${s.folderCycles.length} between folders` +
+      ` (${s.topFolderCycles.length} between top-level folders)`,
+  );
   for (const c of s.fileCycles) out.push(`  files: ${c.join(' <-> ')}`);
   for (const c of s.folderCycles) out.push(`  folders: ${c.join(' <-> ')}`);
   process.stdout.write(out.join('\n') + '\n');

@@ -3,7 +3,8 @@
  *   - wall time with --parallel 8 against the critical path of the dependency graph (each node costed
  *     at its measured step duration: the best any scheduler could do with those steps), target <= 1.3x;
  *   - the same with --parallel 1, for comparison;
- *   - a no-op `up`: API calls per resource (target <= 1.1, none mutating), sequential round trips and wall time, and of those
+ * - a no-op `up`: API calls per resource (target <= 1.1, none mutating), sequential round trips and wall time, and of
+ * those
  *     the image check's (one DescribeImages per repository);
  *   - from empty: the read calls made before the first write (the assessment `up` runs over the whole
  *     graph before changing anything) and the calls of the whole run.
@@ -33,7 +34,16 @@ async function fromEmpty(parallel: number) {
   const firstWrite = fake.core.calls.findIndex((c) => c.mutating);
   // Minus STS: the identity call comes before the assessment.
   const assessment = fake.core.calls.slice(0, firstWrite).filter((c) => c.service !== 'sts').length;
-  return { fake, s, wall, cp, calls, assessment, nodes: graph.nodes.length, roundTrips: sequentialRoundTrips(fake.core.calls) };
+  return {
+    fake,
+    s,
+    wall,
+    cp,
+    calls,
+    assessment,
+    nodes: graph.nodes.length,
+    roundTrips: sequentialRoundTrips(fake.core.calls),
+  };
 }
 
 const p8 = await fromEmpty(8);
@@ -52,8 +62,16 @@ const noopRoundTrips = sequentialRoundTrips(p1.fake.core.calls);
 p1.fake.uninstall();
 
 const r = (n: number) => Math.round(n);
-console.log(`up on the fake: ${p8.nodes} resources, ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms`);
-console.log(`  --parallel 8: wall ${r(p8.wall)} ms, critical path ${r(p8.cp.length)} ms, ratio ${(p8.wall / p8.cp.length).toFixed(2)} (target <= 1.30), ${p8.calls} calls (${(p8.calls / p8.nodes).toFixed(2)} per resource), ${p8.roundTrips} sequential round trips, ${p8.assessment} of them reads before the first write`);
+console.log(
+  `up on the fake: ${p8.nodes} resources, ${LATENCY_MS} ms per call, interface endpoints pending ${PENDING_MS} ms`,
+);
+console.log(
+  `  --parallel 8: wall ${r(p8.wall)} ms, critical path ${r(p8.cp.length)} ms, ratio ${(p8.wall / p8.cp.length).toFixed(2)} (target <= 1.30), ${p8.calls} calls (${(p8.calls / p8.nodes).toFixed(2)} per resource), ${p8.roundTrips} sequential round trips, ${p8.assessment} of them reads before the first write`,
+);
 console.log(`    critical path: ${p8.cp.path.join(' -> ')}`);
-console.log(`  --parallel 1: wall ${r(p1.wall)} ms, critical path ${r(p1.cp.length)} ms, ratio ${(p1.wall / p1.cp.length).toFixed(2)}; speed-up of --parallel 8: ${(p1.wall / p8.wall).toFixed(2)}x`);
-console.log(`no-op up: ${noop.events.length} resources, ${reads} read calls, ${writes} mutating calls, ${(reads / noop.events.length).toFixed(2)} calls per resource (target <= 1.1), ${noopRoundTrips} sequential round trips, wall ${r(noopWall)} ms, all unchanged: ${noop.counts.unchanged === noop.events.length}; ${imageChecks} of the reads check the job's image (target: 1 per repository)`);
+console.log(
+  `  --parallel 1: wall ${r(p1.wall)} ms, critical path ${r(p1.cp.length)} ms, ratio ${(p1.wall / p1.cp.length).toFixed(2)}; speed-up of --parallel 8: ${(p1.wall / p8.wall).toFixed(2)}x`,
+);
+console.log(
+  `no-op up: ${noop.events.length} resources, ${reads} read calls, ${writes} mutating calls, ${(reads / noop.events.length).toFixed(2)} calls per resource (target <= 1.1), ${noopRoundTrips} sequential round trips, wall ${r(noopWall)} ms, all unchanged: ${noop.counts.unchanged === noop.events.length}; ${imageChecks} of the reads check the job's image (target: 1 per repository)`,
+);

@@ -19,13 +19,21 @@ import { buildProgram } from '../src/cli/main.js';
 const PENDING = new Set<string>();
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** The lines of a markdown text outside fenced code blocks. */
 function prose(text: string): string[] {
   let fenced = false;
   return text.split('\n').filter((line) => {
-    if (/^\s*(```|````)/.test(line)) { fenced = !fenced; return false; }
+    if (/^\s*(```|````)/.test(line)) {
+      fenced = !fenced;
+      return false;
+    }
     return !fenced;
   });
 }
@@ -38,7 +46,10 @@ export function anchors(text: string): Set<string> {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const plain = m[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
-    const base = plain.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const base = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -55,13 +66,17 @@ export function brokenLinks(path: string, text: string, fileText: (p: string) =>
       if (/^[a-z][a-z0-9+.-]*:/i.test(href)) continue; // https:, mailto:
       const [file, anchor] = href.split('#') as [string, string | undefined];
       const target = file === '' ? path : normalize(join(dirname(path), file));
-      if (relative(ROOT, join(ROOT, target)).startsWith('..')) { broken.push(`${href}: outside the repository`); continue; }
+      if (relative(ROOT, join(ROOT, target)).startsWith('..')) {
+        broken.push(`${href}: outside the repository`);
+        continue;
+      }
       const body = fileText(target);
       if (body === undefined) {
         if (!PENDING.has(target)) broken.push(`${href}: no file ${target}`);
         continue;
       }
-      if (anchor !== undefined && target.endsWith('.md') && !anchors(body).has(anchor)) broken.push(`${href}: no heading #${anchor} in ${target}`);
+      if (anchor !== undefined && target.endsWith('.md') && !anchors(body).has(anchor))
+        broken.push(`${href}: no heading #${anchor} in ${target}`);
     }
   }
   return broken;
@@ -70,7 +85,11 @@ export function brokenLinks(path: string, text: string, fileText: (p: string) =>
 const fromDisk = (p: string): string | undefined => {
   const full = join(ROOT, p);
   if (!existsSync(full)) return undefined;
-  try { return readFileSync(full, 'utf8'); } catch { return ''; } // a directory: it exists
+  try {
+    return readFileSync(full, 'utf8');
+  } catch {
+    return '';
+  } // a directory: it exists
 };
 
 describe('README and docs/', () => {
@@ -79,11 +98,15 @@ describe('README and docs/', () => {
   });
 
   it('the link check catches a missing file, a missing heading and a link out of the repository', () => {
-    const files: Record<string, string> = { 'docs/a.md': '# Title\n\n## `batchctl up` and more\n\n```\n## not a heading\n```\n' };
+    const files: Record<string, string> = {
+      'docs/a.md': '# Title\n\n## `batchctl up` and more\n\n```\n## not a heading\n```\n',
+    };
     const text = [
       '[ok](a.md#batchctl-up-and-more) [ok](a.md#title) [ok](https://example.com/x#y) `[code](nowhere.md)`',
       '[no file](b.md) [no heading](a.md#not-a-heading) [out](../../etc/passwd) [self](#nope)',
-      '```', '[fenced](nowhere.md)', '```',
+      '```',
+      '[fenced](nowhere.md)',
+      '```',
     ].join('\n');
     expect(brokenLinks('docs/x.md', text, (p) => (p === 'docs/x.md' ? text : files[p]))).toEqual([
       'b.md: no file docs/b.md',
@@ -115,9 +138,13 @@ describe('README and docs/', () => {
   });
 
   it('docs/commands.md has a section for every command, and the README a row linking to it', () => {
-    const headings = prose(read('docs/commands.md')).filter((l) => l.startsWith('## ')).join('\n');
+    const headings = prose(read('docs/commands.md'))
+      .filter((l) => l.startsWith('## '))
+      .join('\n');
     const readme = read('README.md');
-    const names = buildProgram().commands.flatMap((c) => (c.commands.length ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()]));
+    const names = buildProgram().commands.flatMap((c) =>
+      c.commands.length ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()],
+    );
     expect(names.length).toBeGreaterThanOrEqual(18);
     expect(names.filter((n) => !headings.includes(`\`batchctl ${n}\``))).toEqual([]);
     expect(names.filter((n) => !new RegExp(`^\\| \\[[^\\]]*\`${n}\``, 'm').test(readme))).toEqual([]);

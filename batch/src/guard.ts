@@ -66,7 +66,10 @@ export function lockKey(scheduledTime: string, job?: string): string {
 export function jobNameOf(env: Env): string | undefined {
   const raw = env.BATCH_JOB_NAME?.trim();
   if (!raw) return undefined;
-  if (!JOB_NAME.test(raw)) throw new GuardConfigError(`BATCH_JOB_NAME is not a job name (lowercase letters, digits, hyphens): ${JSON.stringify(raw)}`);
+  if (!JOB_NAME.test(raw))
+    throw new GuardConfigError(
+      `BATCH_JOB_NAME is not a job name (lowercase letters, digits, hyphens): ${JSON.stringify(raw)}`,
+    );
   return raw;
 }
 
@@ -111,7 +114,10 @@ export interface ClaimOptions {
 /** A claim S3 kept answering with 409 ConditionalRequestConflict: nobody is known to hold it. */
 export class ClaimConflict extends Error {
   override name = 'ClaimConflict';
-  constructor(readonly attempts: number, override readonly cause: unknown) {
+  constructor(
+    readonly attempts: number,
+    override readonly cause: unknown,
+  ) {
     super(`S3 answered ${attempts} conditional writes of the claim with 409 ConditionalRequestConflict`);
   }
 }
@@ -121,7 +127,12 @@ export class ClaimConflict extends Error {
  * throws the SDK error for any other failure (missing bucket, access denied), and ClaimConflict when
  * S3 answered every attempt with a conflict.
  */
-export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, opts: ClaimOptions): Promise<GuardOutcome> {
+export async function claimScheduledRun(
+  s3: S3Client,
+  bucket: string,
+  env: Env,
+  opts: ClaimOptions,
+): Promise<GuardOutcome> {
   if (!guardEnabled(env)) return { kind: 'unguarded', reason: 'guard-off' };
   const raw = env.BATCH_SCHEDULED_TIME?.trim();
   if (!raw) return { kind: 'unguarded', reason: 'no-scheduled-time' };
@@ -142,7 +153,13 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
   for (let attempt = 1; ; attempt++) {
     try {
       await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
       );
       return { kind: 'claimed', key, scheduledTime };
     } catch (err) {
@@ -155,7 +172,9 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
           if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
           continue;
         }
-        return runId && holder.runId === runId ? { kind: 'retry', key, scheduledTime, runId } : { kind: 'duplicate', key, scheduledTime };
+        return runId && holder.runId === runId
+          ? { kind: 'retry', key, scheduledTime, runId }
+          : { kind: 'duplicate', key, scheduledTime };
       }
       if (!isConflict(err)) throw err;
       if (attempt >= CLAIM_ATTEMPTS) throw new ClaimConflict(attempt, err);
@@ -170,7 +189,11 @@ export async function claimScheduledRun(s3: S3Client, bucket: string, env: Env, 
  * a failed run with the scheduled time of its first attempt, and the claim then names the same run);
  * `{}` for a claim of unknown form (someone else's); null when the claim is gone.
  */
-async function claimHolder(s3: S3Client, bucket: string, key: string): Promise<{ claimId?: string; runId?: string } | null> {
+async function claimHolder(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ claimId?: string; runId?: string } | null> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = (await out.Body?.transformToString()) ?? '';

@@ -29,7 +29,8 @@ export async function listBucket(s3: S3Client, bucket: string, out: (line: strin
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     // A truncated page without a token would otherwise restart from the first page forever.
-    if (page.IsTruncated && !token) throw new Error('ListObjectsV2 returned a truncated page without NextContinuationToken');
+    if (page.IsTruncated && !token)
+      throw new Error('ListObjectsV2 returned a truncated page without NextContinuationToken');
   } while (token);
   return { count, bytes };
 }

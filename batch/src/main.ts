@@ -37,20 +37,32 @@ export async function run(env: Env, deps: RunDeps): Promise<number> {
   }
 
   try {
-    const guard = await claimScheduledRun(deps.s3, bucket, env, { now: deps.now, fetch: deps.fetch, sleep: deps.sleep });
+    const guard = await claimScheduledRun(deps.s3, bucket, env, {
+      now: deps.now,
+      fetch: deps.fetch,
+      sleep: deps.sleep,
+    });
     if (guard.kind === 'duplicate') {
-      deps.out(`scheduled time ${guard.scheduledTime} already ran (${guard.key} exists): duplicate trigger, nothing to do`);
+      deps.out(
+        `scheduled time ${guard.scheduledTime} already ran (${guard.key} exists): duplicate trigger, nothing to do`,
+      );
       return EXIT_OK;
     }
     if (guard.kind === 'claimed') deps.out(`claimed scheduled time ${guard.scheduledTime} (${guard.key})`);
-    if (guard.kind === 'retry') deps.out(`scheduled time ${guard.scheduledTime} is claimed by this run (${guard.key}): a retry, running again`);
+    if (guard.kind === 'retry')
+      deps.out(`scheduled time ${guard.scheduledTime} is claimed by this run (${guard.key}): a retry, running again`);
   } catch (err) {
     if (err instanceof GuardConfigError) {
       deps.err(`error: ${err.message}`);
       return EXIT_CONFIG_ERROR;
     }
     deps.err(
-      s3ErrorLine(err, bucket, 'claiming the scheduled run in', `the task role needs s3:PutObject on ${LOCK_PREFIX}* (or set BATCH_DUPLICATE_GUARD=off)`),
+      s3ErrorLine(
+        err,
+        bucket,
+        'claiming the scheduled run in',
+        `the task role needs s3:PutObject on ${LOCK_PREFIX}* (or set BATCH_DUPLICATE_GUARD=off)`,
+      ),
     );
     return EXIT_AWS_ERROR;
   }

@@ -14,7 +14,12 @@ let s3: S3Client;
 beforeEach(async () => {
   fake = createFakeAws();
   s3 = new S3Client({ region: fake.core.region });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: fake.core.region as BucketLocationConstraint } }));
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: BUCKET,
+      CreateBucketConfiguration: { LocationConstraint: fake.core.region as BucketLocationConstraint },
+    }),
+  );
   fake.core.resetCalls();
 });
 
@@ -83,7 +88,10 @@ describe('listing', () => {
     const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(lockKeys()).toHaveLength(2);
-    expect(out.filter((l) => !l.startsWith('claimed') && !l.startsWith('listed'))).toEqual(['.batchctl/other', 'a.txt']);
+    expect(out.filter((l) => !l.startsWith('claimed') && !l.startsWith('listed'))).toEqual([
+      '.batchctl/other',
+      'a.txt',
+    ]);
     expect(out.at(-1)).toBe('listed 2 objects, 9 B (9 bytes) in 0.00 s');
   });
 });
@@ -108,7 +116,13 @@ describe('errors', () => {
 
   it('access denied on listing exits 1 with a one-line hint', async () => {
     fake.s3.addObject(BUCKET, 'a.txt', 'a');
-    fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'ListObjectsV2' });
+    fake.core.inject({
+      kind: 'error',
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Access Denied',
+      match: (c) => c.op === 'ListObjectsV2',
+    });
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET });
     expect(code).toBe(1);
     expect(err).toEqual([`error: access denied listing ${BUCKET} (AccessDenied): check the task role`]);
@@ -116,7 +130,13 @@ describe('errors', () => {
   });
 
   it('access denied on the claim exits 1 before listing, naming the permission and the switch', async () => {
-    fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'PutObject' });
+    fake.core.inject({
+      kind: 'error',
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Access Denied',
+      match: (c) => c.op === 'PutObject',
+    });
     const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(1);
     expect(err).toEqual([
@@ -128,11 +148,19 @@ describe('errors', () => {
   it('a failure mid-listing exits 1 after printing the pages it got', async () => {
     for (let i = 0; i < 1500; i++) fake.s3.addObject(BUCKET, `k${String(i).padStart(4, '0')}`);
     let n = 0;
-    fake.core.inject({ kind: 'error', code: 'InternalError', status: 500, message: 'We encountered an internal error.\nPlease try again.', match: (c) => c.op === 'ListObjectsV2' && n++ === 1 });
+    fake.core.inject({
+      kind: 'error',
+      code: 'InternalError',
+      status: 500,
+      message: 'We encountered an internal error.\nPlease try again.',
+      match: (c) => c.op === 'ListObjectsV2' && n++ === 1,
+    });
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET });
     expect(code).toBe(1);
     expect(out).toHaveLength(1000);
-    expect(err).toEqual([`error: listing ${BUCKET} failed (InternalError): We encountered an internal error. Please try again.`]);
+    expect(err).toEqual([
+      `error: listing ${BUCKET} failed (InternalError): We encountered an internal error. Please try again.`,
+    ]);
   });
 
   it('a BATCH_SCHEDULED_TIME that is not an ISO time exits 2 without calling AWS', async () => {
@@ -143,7 +171,10 @@ describe('errors', () => {
   });
 
   it('a scheduled-time placeholder left unfilled is refused, not claimed: every later run would be a duplicate of it', async () => {
-    const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: '<aws.scheduler.scheduled-time>' });
+    const { code, err } = await runJob({
+      S3_BUCKET_NAME: BUCKET,
+      BATCH_SCHEDULED_TIME: '<aws.scheduler.scheduled-time>',
+    });
     expect(code).toBe(2);
     expect(err).toEqual([
       'error: BATCH_SCHEDULED_TIME is not an ISO time with a zone: "<aws.scheduler.scheduled-time>" (a placeholder its trigger did not fill in: run `batchctl up` to rewrite the schedule)',
@@ -158,25 +189,51 @@ describe('duplicate-trigger guard', () => {
       expect(String(url)).toBe('http://169.254.170.2/v4/abc/task');
       return new Response(JSON.stringify({ TaskARN: TASK_ARN, Family: 'sample-batch' }), { status: 200 });
     });
-  const ecsEnv = { S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' };
+  const ecsEnv = {
+    S3_BUCKET_NAME: BUCKET,
+    BATCH_SCHEDULED_TIME: TIME,
+    ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc',
+  };
 
   it('the first run claims the time with a lock naming the task; a second start exits 0 without listing', async () => {
     fake.s3.addObject(BUCKET, 'a.txt', 'a');
     const okFetch = metadataFetch();
-    const first = await runJob(ecsEnv, { fetch: okFetch as typeof fetch, now: () => Date.parse('2026-11-28T03:30:07Z') });
+    const first = await runJob(ecsEnv, {
+      fetch: okFetch as typeof fetch,
+      now: () => Date.parse('2026-11-28T03:30:07Z'),
+    });
     expect(first.code).toBe(0);
-    expect(first.out).toEqual([`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
-    expect(lockBody()).toEqual({ scheduledTime: TIME, claimId: expect.stringMatching(/^[0-9a-f-]{36}$/), taskArn: TASK_ARN, startedAt: '2026-11-28T03:30:07.000Z' });
+    expect(first.out).toEqual([
+      `claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`,
+      'a.txt',
+      expect.stringMatching(/^listed 1 object, /),
+    ]);
+    expect(lockBody()).toEqual({
+      scheduledTime: TIME,
+      claimId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      taskArn: TASK_ARN,
+      startedAt: '2026-11-28T03:30:07.000Z',
+    });
     const put = fake.core.calls.find((c) => c.op === 'PutObject')!;
-    expect(put.input).toMatchObject({ Bucket: BUCKET, Key: `${LOCK_PREFIX}${TIME}.json`, IfNoneMatch: '*', ContentType: 'application/json' });
+    expect(put.input).toMatchObject({
+      Bucket: BUCKET,
+      Key: `${LOCK_PREFIX}${TIME}.json`,
+      IfNoneMatch: '*',
+      ContentType: 'application/json',
+    });
 
     fake.core.resetCalls();
     const second = await runJob(ecsEnv, { fetch: okFetch as typeof fetch });
     expect(second.code).toBe(0);
     expect(second.err).toEqual([]);
-    expect(second.out).toEqual([`scheduled time ${TIME} already ran (${LOCK_PREFIX}${TIME}.json exists): duplicate trigger, nothing to do`]);
+    expect(second.out).toEqual([
+      `scheduled time ${TIME} already ran (${LOCK_PREFIX}${TIME}.json exists): duplicate trigger, nothing to do`,
+    ]);
     // The claim is read back: it is not this start's own (another claim id).
-    expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'PreconditionFailed'], ['GetObject', undefined]]);
+    expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([
+      ['PutObject', 'PreconditionFailed'],
+      ['GetObject', undefined],
+    ]);
     expect(lockBody()!.startedAt).toBe('2026-11-28T03:30:07.000Z');
   });
 
@@ -191,11 +248,17 @@ describe('duplicate-trigger guard', () => {
     fake.s3.addObject(BUCKET, 'a.txt', 'a');
     const original = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     const report = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' });
-    expect(report.out).toEqual([`claimed scheduled time ${TIME} (${LOCK_PREFIX}report/${TIME}.json)`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
+    expect(report.out).toEqual([
+      `claimed scheduled time ${TIME} (${LOCK_PREFIX}report/${TIME}.json)`,
+      'a.txt',
+      expect.stringMatching(/^listed 1 object, /),
+    ]);
     expect([original.code, report.code]).toEqual([0, 0]);
     expect(lockKeys().sort()).toEqual([`${LOCK_PREFIX}${TIME}.json`, `${LOCK_PREFIX}report/${TIME}.json`]);
     // The same job again is still a duplicate.
-    expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' })).out[0]).toMatch(/already ran/);
+    expect(
+      (await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_JOB_NAME: 'report' })).out[0],
+    ).toMatch(/already ran/);
   });
 
   describe('a state machine retrying a failed run (BATCH_RUN_ID: its execution)', () => {
@@ -210,7 +273,11 @@ describe('duplicate-trigger guard', () => {
       // The first attempt failed after claiming; the state machine runs the task again with the same time.
       const retry = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
       expect(retry.code).toBe(0);
-      expect(retry.out).toEqual([`scheduled time ${TIME} is claimed by this run (${LOCK_PREFIX}${TIME}.json): a retry, running again`, 'a.txt', expect.stringMatching(/^listed 1 object, /)]);
+      expect(retry.out).toEqual([
+        `scheduled time ${TIME} is claimed by this run (${LOCK_PREFIX}${TIME}.json): a retry, running again`,
+        'a.txt',
+        expect.stringMatching(/^listed 1 object, /),
+      ]);
       // A second delivery of the same time is another execution: a duplicate, whatever its attempt.
       const duplicate = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: OTHER });
       expect(duplicate.out).toEqual([expect.stringMatching(/already ran .*: duplicate trigger, nothing to do$/)]);
@@ -218,7 +285,7 @@ describe('duplicate-trigger guard', () => {
       expect(lockBody()).toMatchObject({ runId: RUN });
     });
 
-    it('a claim made without a run id (the direct target) is never taken for this run\'s own', async () => {
+    it("a claim made without a run id (the direct target) is never taken for this run's own", async () => {
       expect((await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME })).out[0]).toMatch(/^claimed/);
       const sfn = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
       expect(sfn.out).toEqual([expect.stringMatching(/already ran/)]);
@@ -228,7 +295,13 @@ describe('duplicate-trigger guard', () => {
 
     it('the claim read fails: exit 1 naming it, never a silent skip', async () => {
       await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
-      fake.core.inject({ kind: 'error', code: 'AccessDenied', status: 403, message: 'Access Denied', match: (c) => c.op === 'GetObject' });
+      fake.core.inject({
+        kind: 'error',
+        code: 'AccessDenied',
+        status: 403,
+        message: 'Access Denied',
+        match: (c) => c.op === 'GetObject',
+      });
       const r = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_RUN_ID: RUN });
       expect(r.code).toBe(1);
       expect(r.err[0]).toMatch(/AccessDenied/);
@@ -236,7 +309,11 @@ describe('duplicate-trigger guard', () => {
   });
 
   it('PreconditionFailed (412) on the claim means already claimed by another: exit 0 without listing', async () => {
-    fake.s3.addObject(BUCKET, `${LOCK_PREFIX}${TIME}.json`, JSON.stringify({ scheduledTime: TIME, claimId: 'another-delivery' }));
+    fake.s3.addObject(
+      BUCKET,
+      `${LOCK_PREFIX}${TIME}.json`,
+      JSON.stringify({ scheduledTime: TIME, claimId: 'another-delivery' }),
+    );
     const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(err).toEqual([]);
@@ -244,35 +321,58 @@ describe('duplicate-trigger guard', () => {
     expect(fake.core.count({ op: 'ListObjectsV2' })).toBe(0);
   });
 
-  it('a claim whose answer was lost is recognised as this run\'s own: the resend\'s 412 does not skip the run', async () => {
+  it("a claim whose answer was lost is recognised as this run's own: the resend's 412 does not skip the run", async () => {
     fake.s3.addObject(BUCKET, 'a.txt', 'a');
-    fake.core.loseResponse((c) => c.op === 'PutObject' && c.input.Key === `${LOCK_PREFIX}${TIME}.json`, { status: 503 });
+    fake.core.loseResponse((c) => c.op === 'PutObject' && c.input.Key === `${LOCK_PREFIX}${TIME}.json`, {
+      status: 503,
+    });
     const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
     expect(out).toContain('a.txt');
-    expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'PreconditionFailed']);
+    expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(
+      ['lost', 'PreconditionFailed'],
+    );
     // Another delivery of the same time (its own claim id) stays a duplicate.
     const again = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(again.out).toEqual([expect.stringMatching(/already ran/)]);
   });
 
   it('a claim that vanishes between the 412 and the read is claimed again', async () => {
-    fake.core.inject({ kind: 'error', code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold', match: (c) => c.op === 'PutObject' });
+    fake.core.inject({
+      kind: 'error',
+      code: 'PreconditionFailed',
+      status: 412,
+      message: 'At least one of the pre-conditions you specified did not hold',
+      match: (c) => c.op === 'PutObject',
+    });
     const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(0);
     expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
-    expect(fake.core.calls.map((c) => [c.op, c.error]).slice(0, 3)).toEqual([['PutObject', 'PreconditionFailed'], ['GetObject', 'NoSuchKey'], ['PutObject', undefined]]);
+    expect(fake.core.calls.map((c) => [c.op, c.error]).slice(0, 3)).toEqual([
+      ['PutObject', 'PreconditionFailed'],
+      ['GetObject', 'NoSuchKey'],
+      ['PutObject', undefined],
+    ]);
   });
 
   describe('409 ConditionalRequestConflict (another write to the key was in flight) is retried, never taken as claimed', () => {
-    const conflict = (times: number) => fake.core.inject({
-      kind: 'error', code: 'ConditionalRequestConflict', status: 409, times,
-      message: 'A conflicting operation occurred. If using PutObject you can retry the request.', match: (c) => c.op === 'PutObject',
-    });
+    const conflict = (times: number) =>
+      fake.core.inject({
+        kind: 'error',
+        code: 'ConditionalRequestConflict',
+        status: 409,
+        times,
+        message: 'A conflicting operation occurred. If using PutObject you can retry the request.',
+        match: (c) => c.op === 'PutObject',
+      });
     const sleeps: number[] = [];
-    const sleep = async (ms: number) => { sleeps.push(ms); };
-    beforeEach(() => { sleeps.length = 0; });
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+    };
+    beforeEach(() => {
+      sleeps.length = 0;
+    });
 
     it('the other write failed: the retry claims the time and the job runs', async () => {
       fake.s3.addObject(BUCKET, 'a.txt', 'a');
@@ -281,7 +381,11 @@ describe('duplicate-trigger guard', () => {
       expect(code).toBe(0);
       expect(out[0]).toBe(`claimed scheduled time ${TIME} (${LOCK_PREFIX}${TIME}.json)`);
       expect(out).toContain('a.txt');
-      expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error)).toEqual(['ConditionalRequestConflict', 'ConditionalRequestConflict', undefined]);
+      expect(fake.core.calls.filter((c) => c.op === 'PutObject').map((c) => c.error)).toEqual([
+        'ConditionalRequestConflict',
+        'ConditionalRequestConflict',
+        undefined,
+      ]);
       expect(lockKeys()).toEqual([`${LOCK_PREFIX}${TIME}.json`]);
       expect(sleeps).toHaveLength(2);
       expect(sleeps[1]!).toBeGreaterThan(sleeps[0]!); // backoff grows
@@ -294,7 +398,11 @@ describe('duplicate-trigger guard', () => {
       const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
       expect(code).toBe(0);
       expect(out).toEqual([expect.stringMatching(/already ran/)]);
-      expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([['PutObject', 'ConditionalRequestConflict'], ['PutObject', 'PreconditionFailed'], ['GetObject', undefined]]);
+      expect(fake.core.calls.map((c) => [c.op, c.error])).toEqual([
+        ['PutObject', 'ConditionalRequestConflict'],
+        ['PutObject', 'PreconditionFailed'],
+        ['GetObject', undefined],
+      ]);
     });
 
     it('a conflict on every attempt gives up after a bounded number with exit 1, never skipping silently', async () => {
@@ -302,7 +410,11 @@ describe('duplicate-trigger guard', () => {
       const { code, out, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { sleep });
       expect(code).toBe(1);
       expect(out).toEqual([]);
-      expect(err).toEqual([expect.stringMatching(/^error: claiming the scheduled run in job-test-bucket failed \(ClaimConflict\): S3 answered 5 conditional writes/)]);
+      expect(err).toEqual([
+        expect.stringMatching(
+          /^error: claiming the scheduled run in job-test-bucket failed \(ClaimConflict\): S3 answered 5 conditional writes/,
+        ),
+      ]);
       expect(fake.core.count({ op: 'PutObject' })).toBe(5);
       expect(sleeps).toHaveLength(4);
       expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(5_000);
@@ -311,7 +423,13 @@ describe('duplicate-trigger guard', () => {
   });
 
   it('another 409 (OperationAborted) is a failure, not a claim', async () => {
-    fake.core.inject({ kind: 'error', code: 'OperationAborted', status: 409, message: 'A conflicting conditional operation is currently in progress', match: (c) => c.op === 'PutObject' });
+    fake.core.inject({
+      kind: 'error',
+      code: 'OperationAborted',
+      status: 409,
+      message: 'A conflicting conditional operation is currently in progress',
+      match: (c) => c.op === 'PutObject',
+    });
     const { code, err } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME });
     expect(code).toBe(1);
     expect(err[0]).toMatch(/\(OperationAborted\)/);
@@ -331,7 +449,11 @@ describe('duplicate-trigger guard', () => {
 
   it.each(['off', 'OFF'])('BATCH_DUPLICATE_GUARD=%s takes no lock, even for a claimed time', async (value) => {
     fake.s3.addObject(BUCKET, `${LOCK_PREFIX}${TIME}.json`, '{}');
-    const { code, out } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME, BATCH_DUPLICATE_GUARD: value });
+    const { code, out } = await runJob({
+      S3_BUCKET_NAME: BUCKET,
+      BATCH_SCHEDULED_TIME: TIME,
+      BATCH_DUPLICATE_GUARD: value,
+    });
     expect(code).toBe(0);
     expect(out).toEqual(['listed 0 objects, 0 B (0 bytes) in 0.00 s']);
     expect(fake.core.count({ op: 'PutObject' })).toBe(0);
@@ -345,12 +467,19 @@ describe('duplicate-trigger guard', () => {
     const { code } = await runJob(ecsEnv, { fetch: failing as typeof fetch });
     expect(code).toBe(0);
     expect(failing).toHaveBeenCalledOnce();
-    expect(lockBody()).toEqual({ scheduledTime: TIME, claimId: expect.any(String), startedAt: '1970-01-01T00:00:00.000Z' });
+    expect(lockBody()).toEqual({
+      scheduledTime: TIME,
+      claimId: expect.any(String),
+      startedAt: '1970-01-01T00:00:00.000Z',
+    });
   });
 
   it('does not ask for task metadata outside ECS', async () => {
     const spy = metadataFetch();
-    const { code } = await runJob({ S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME }, { fetch: spy as typeof fetch });
+    const { code } = await runJob(
+      { S3_BUCKET_NAME: BUCKET, BATCH_SCHEDULED_TIME: TIME },
+      { fetch: spy as typeof fetch },
+    );
     expect(code).toBe(0);
     expect(spy).not.toHaveBeenCalled();
     expect(lockBody()).not.toHaveProperty('taskArn');

@@ -17,7 +17,13 @@ describe('S3 client', () => {
   });
 
   it('AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL; AWS_DEFAULT_REGION is the region fallback', () => {
-    expect(s3ClientConfig({ AWS_DEFAULT_REGION: 'us-west-2', AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_S3: 'http://s3:2' })).toEqual({
+    expect(
+      s3ClientConfig({
+        AWS_DEFAULT_REGION: 'us-west-2',
+        AWS_ENDPOINT_URL: 'http://a:1',
+        AWS_ENDPOINT_URL_S3: 'http://s3:2',
+      }),
+    ).toEqual({
       region: 'us-west-2',
       endpoint: 'http://s3:2',
       forcePathStyle: true,
@@ -30,7 +36,9 @@ describe('S3 client', () => {
 
   it('error lines stay on one line and never say more than the bucket', () => {
     const err = Object.assign(new Error('connect ECONNREFUSED\n127.0.0.1:4566'), { code: 'ECONNREFUSED' });
-    expect(s3ErrorLine(err, 'b', 'listing')).toBe('error: listing b failed (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:4566');
+    expect(s3ErrorLine(err, 'b', 'listing')).toBe(
+      'error: listing b failed (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:4566',
+    );
     const denied = Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } });
     expect(s3ErrorLine(denied, 'b', 'listing')).toBe('error: access denied listing b (Forbidden): check the task role');
   });
@@ -48,7 +56,9 @@ describe('formatting', () => {
   });
 
   it('summary line', () => {
-    expect(summaryLine({ count: 1234, bytes: 5_612_345 }, 840)).toBe('listed 1234 objects, 5.6 MB (5612345 bytes) in 0.84 s');
+    expect(summaryLine({ count: 1234, bytes: 5_612_345 }, 840)).toBe(
+      'listed 1234 objects, 5.6 MB (5612345 bytes) in 0.84 s',
+    );
     expect(summaryLine({ count: 1, bytes: 3 }, 12_345)).toBe('listed 1 object, 3 B (3 bytes) in 12.35 s');
   });
 
@@ -60,7 +70,12 @@ describe('formatting', () => {
 
 describe('guard helpers', () => {
   it('canonicalises the scheduled time so every spelling of one instant shares a lock', () => {
-    for (const t of ['2026-11-28T03:30:00Z', '2026-11-28T03:30:00.000Z', '2026-11-28T12:30:00+09:00', '2026-11-28T03:30Z']) {
+    for (const t of [
+      '2026-11-28T03:30:00Z',
+      '2026-11-28T03:30:00.000Z',
+      '2026-11-28T12:30:00+09:00',
+      '2026-11-28T03:30Z',
+    ]) {
       expect(canonicalTime(t)).toBe('2026-11-28T03:30:00Z');
     }
     expect(canonicalTime('2026-11-28T03:30:00.250Z')).toBe('2026-11-28T03:30:00.250Z');

@@ -71,12 +71,29 @@ export function networkSettings(env: NodeJS.ProcessEnv = process.env): NetworkSe
   try {
     ca = caBundle(env);
   } catch (err) {
-    throw new UserError(`AWS_CA_BUNDLE "${printable(env.AWS_CA_BUNDLE ?? '', 200)}" cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'set it to a PEM file of the certificates to trust for AWS calls, or unset it');
+    throw new UserError(
+      `AWS_CA_BUNDLE "${printable(env.AWS_CA_BUNDLE ?? '', 200)}" cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      'set it to a PEM file of the certificates to trust for AWS calls, or unset it',
+    );
   }
   return { ...(proxy ? { proxy } : {}), ...(ca ? { ca } : {}) };
 }
 
-export type ServiceName = 'ec2' | 'ecs' | 'ecr' | 'iam' | 's3' | 'secretsManager' | 'eventBridge' | 'logs' | 'sts' | 'scheduler' | 'sqs' | 'sns' | 'sfn' | 'cloudwatch'
+export type ServiceName =
+  | 'ec2'
+  | 'ecs'
+  | 'ecr'
+  | 'iam'
+  | 's3'
+  | 'secretsManager'
+  | 'eventBridge'
+  | 'logs'
+  | 'sts'
+  | 'scheduler'
+  | 'sqs'
+  | 'sns'
+  | 'sfn'
+  | 'cloudwatch'
   | 'ssm';
 
 /** Clients loaded for one command. Reading one that was not loaded is a programming error. */
@@ -115,7 +132,23 @@ export interface AwsClients {
  * Services `up`, `plan` and `down` need. `ssm` is loaded only for a config with a job secret from
  * Parameter Store (engine/stack.ts drops it otherwise).
  */
-export const ALL_SERVICES: ServiceName[] = ['ec2', 'ecs', 'ecr', 'iam', 's3', 'secretsManager', 'eventBridge', 'logs', 'sts', 'scheduler', 'sqs', 'sns', 'sfn', 'cloudwatch', 'ssm'];
+export const ALL_SERVICES: ServiceName[] = [
+  'ec2',
+  'ecs',
+  'ecr',
+  'iam',
+  's3',
+  'secretsManager',
+  'eventBridge',
+  'logs',
+  'sts',
+  'scheduler',
+  'sqs',
+  'sns',
+  'sfn',
+  'cloudwatch',
+  'ssm',
+];
 
 /** Attempts per call: the SDK's standard mode defaults to 3, too few for a 40-call burst against EC2. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -159,7 +192,10 @@ const loaders: Record<ServiceName, () => Promise<new (config: object) => unknown
 };
 
 /** The endpoint override in force: the flag first, then the SDK's standard environment variable. */
-export function endpointOverride(opts: Pick<ClientOptions, 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function endpointOverride(
+  opts: Pick<ClientOptions, 'endpointUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   return opts.endpointUrl ?? env.AWS_ENDPOINT_URL ?? undefined;
 }
 
@@ -168,10 +204,16 @@ export function endpointOverride(opts: Pick<ClientOptions, 'endpointUrl'>, env: 
  * `AWS_ENDPOINT_URL`, or a service's own `AWS_ENDPOINT_URL_<SERVICE>` (which the SDK reads too).
  * Otherwise the SDK fails at the first call with `Invalid URL` or `Unknown`, and nothing says which.
  */
-export function checkEndpointOverrides(opts: Pick<ClientOptions, 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): void {
+export function checkEndpointOverrides(
+  opts: Pick<ClientOptions, 'endpointUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   const sources: [string, string | undefined][] = [
     ['--endpoint-url', opts.endpointUrl],
-    ...Object.keys(env).filter((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_')).sort().map((k): [string, string | undefined] => [k, env[k]]),
+    ...Object.keys(env)
+      .filter((k) => k === 'AWS_ENDPOINT_URL' || k.startsWith('AWS_ENDPOINT_URL_'))
+      .sort()
+      .map((k): [string, string | undefined] => [k, env[k]]),
   ];
   for (const [source, value] of sources) {
     if (value === undefined || (value === '' && source !== '--endpoint-url')) continue;
@@ -191,7 +233,11 @@ export function checkEndpointOverrides(opts: Pick<ClientOptions, 'endpointUrl'>,
 }
 
 /** The SDK config object shared by every client (exported for tests). */
-export function clientConfig(service: ServiceName, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function clientConfig(
+  service: ServiceName,
+  opts: ClientOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, unknown> {
   const endpoint = endpointOverride(opts, env);
   const config: Record<string, unknown> = {
     region: opts.region,
@@ -242,7 +288,11 @@ function requestHandlerOptions(net: NetworkSettings): HandlerOptions {
   const base = { connectionTimeout: CONNECT_TIMEOUT_MS };
   if (!net.proxy && !net.ca) return { ...base, httpAgent: { ...agent }, httpsAgent: { ...agent } };
   const routing = { env: net.proxy, ca: net.ca?.pem };
-  return { ...base, httpAgent: new RoutingHttpAgent(routing, agent), httpsAgent: new RoutingHttpsAgent(routing, agent) };
+  return {
+    ...base,
+    httpAgent: new RoutingHttpAgent(routing, agent),
+    httpsAgent: new RoutingHttpsAgent(routing, agent),
+  };
 }
 
 /**
@@ -256,7 +306,10 @@ function maxAttemptsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
     // 20 attempts already wait minutes on a failing endpoint (backoff up to 20 s each): more only hangs.
     return parseCount(v, 'AWS_MAX_ATTEMPTS', 1, MAX_ATTEMPTS_LIMIT);
   } catch (err) {
-    throw new UserError((err as Error).message.replace(v.trim(), printable(v.trim(), 40)), `set it to the attempts each AWS call may take, 1 to ${MAX_ATTEMPTS_LIMIT} (batchctl's default is ${DEFAULT_MAX_ATTEMPTS}), or unset it`);
+    throw new UserError(
+      (err as Error).message.replace(v.trim(), printable(v.trim(), 40)),
+      `set it to the attempts each AWS call may take, 1 to ${MAX_ATTEMPTS_LIMIT} (batchctl's default is ${DEFAULT_MAX_ATTEMPTS}), or unset it`,
+    );
   }
 }
 
@@ -299,31 +352,67 @@ export async function createAwsClients(opts: ClientOptions, services: ServiceNam
     return single.get(s);
   };
   const once = {
-    get ec2() { return getOnce('ec2') as EC2Client; },
-    get ecs() { return getOnce('ecs') as ECSClient; },
+    get ec2() {
+      return getOnce('ec2') as EC2Client;
+    },
+    get ecs() {
+      return getOnce('ecs') as ECSClient;
+    },
   };
   return {
     once,
-    get ec2() { return get('ec2') as EC2Client; },
-    get ecs() { return get('ecs') as ECSClient; },
-    get ecr() { return get('ecr') as ECRClient; },
-    get iam() { return get('iam') as IAMClient; },
-    get s3() { return get('s3') as S3Client; },
-    get secretsManager() { return get('secretsManager') as SecretsManagerClient; },
-    get eventBridge() { return get('eventBridge') as EventBridgeClient; },
-    get logs() { return get('logs') as CloudWatchLogsClient; },
-    get sts() { return get('sts') as STSClient; },
-    get scheduler() { return get('scheduler') as SchedulerClient; },
-    get sqs() { return get('sqs') as SQSClient; },
-    get sns() { return get('sns') as SNSClient; },
-    get sfn() { return get('sfn') as SFNClient; },
-    get cloudwatch() { return get('cloudwatch') as CloudWatchClient; },
-    get ssm() { return get('ssm') as SSMClient; },
+    get ec2() {
+      return get('ec2') as EC2Client;
+    },
+    get ecs() {
+      return get('ecs') as ECSClient;
+    },
+    get ecr() {
+      return get('ecr') as ECRClient;
+    },
+    get iam() {
+      return get('iam') as IAMClient;
+    },
+    get s3() {
+      return get('s3') as S3Client;
+    },
+    get secretsManager() {
+      return get('secretsManager') as SecretsManagerClient;
+    },
+    get eventBridge() {
+      return get('eventBridge') as EventBridgeClient;
+    },
+    get logs() {
+      return get('logs') as CloudWatchLogsClient;
+    },
+    get sts() {
+      return get('sts') as STSClient;
+    },
+    get scheduler() {
+      return get('scheduler') as SchedulerClient;
+    },
+    get sqs() {
+      return get('sqs') as SQSClient;
+    },
+    get sns() {
+      return get('sns') as SNSClient;
+    },
+    get sfn() {
+      return get('sfn') as SFNClient;
+    },
+    get cloudwatch() {
+      return get('cloudwatch') as CloudWatchClient;
+    },
+    get ssm() {
+      return get('ssm') as SSMClient;
+    },
   };
 }
 
 /** Who we are: account and partition, from STS. Turns credential problems into one-line user errors. */
-export async function callerIdentity(clients: AwsClients): Promise<{ account: string; arn: string; partition: string }> {
+export async function callerIdentity(
+  clients: AwsClients,
+): Promise<{ account: string; arn: string; partition: string }> {
   const { GetCallerIdentityCommand } = await import('./sdk/sts.js');
   try {
     const out = await clients.sts.send(new GetCallerIdentityCommand({}));
@@ -340,15 +429,24 @@ export async function callerIdentity(clients: AwsClients): Promise<{ account: st
  * --profile in force; AWS_PROFILE is read here. The SDK's own message never names the profile, and when
  * AWS_PROFILE is set it ignores AWS_ACCESS_KEY_ID, so "set AWS_PROFILE" would be the wrong advice.
  */
-export function credentialError(err: unknown, profile?: { name: string; from: string }, env: NodeJS.ProcessEnv = process.env): UserError | undefined {
+export function credentialError(
+  err: unknown,
+  profile?: { name: string; from: string },
+  env: NodeJS.ProcessEnv = process.env,
+): UserError | undefined {
   const code = awsErrorCode(err);
   const msg = err instanceof Error ? err.message : String(err);
-  if (code === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(msg) && code !== 'ExpiredToken') {
+  if (
+    code === 'CredentialsProviderError' ||
+    (/Could not load credentials|credential/i.test(msg) && code !== 'ExpiredToken')
+  ) {
     if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
       const p = profile ?? (env.AWS_PROFILE ? { name: env.AWS_PROFILE, from: 'AWS_PROFILE' } : undefined);
       if (p) {
         const name = printable(p.name, 64);
-        const keysToo = env.AWS_ACCESS_KEY_ID ? '; AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile when both are' : '';
+        const keysToo = env.AWS_ACCESS_KEY_ID
+          ? '; AWS_ACCESS_KEY_ID is set too, but the SDK uses the profile when both are'
+          : '';
         // The SDK says the same for a profile that does not exist and for one without credentials.
         const known = configuredProfiles(env);
         if (!known.names.includes(p.name)) {
@@ -359,7 +457,10 @@ export function credentialError(err: unknown, profile?: { name: string; from: st
               ? `use one of the configured profiles (${unset}pass --profile), or create it: aws configure --profile ${name}${keysToo}`
               : `${unset}create it: aws configure --profile ${name} (for SSO: aws configure sso --profile ${name})${keysToo}`,
             known.names.length
-              ? [`configured profiles: ${known.names.map((n) => printable(n, 64)).join(', ')}`, `(from ${known.files.join(' and ')})`]
+              ? [
+                  `configured profiles: ${known.names.map((n) => printable(n, 64)).join(', ')}`,
+                  `(from ${known.files.join(' and ')})`,
+                ]
               : [`no profiles are configured: neither ${known.searched.join(' nor ')} has one`],
           );
         }
@@ -374,11 +475,24 @@ export function credentialError(err: unknown, profile?: { name: string; from: st
       );
     }
   }
-  if (['ExpiredToken', 'ExpiredTokenException', 'RequestExpired'].includes(code) || /expired/i.test(msg) && /token|credential|session/i.test(msg)) {
-    return new UserError('your AWS credentials have expired', 'refresh them (for SSO: `aws sso login`) and run the command again');
+  if (
+    ['ExpiredToken', 'ExpiredTokenException', 'RequestExpired'].includes(code) ||
+    (/expired/i.test(msg) && /token|credential|session/i.test(msg))
+  ) {
+    return new UserError(
+      'your AWS credentials have expired',
+      'refresh them (for SSO: `aws sso login`) and run the command again',
+    );
   }
-  if (['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId'].includes(code)) {
-    return new UserError(`AWS rejected your credentials (${code})`, 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile you use');
+  if (
+    ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId'].includes(
+      code,
+    )
+  ) {
+    return new UserError(
+      `AWS rejected your credentials (${code})`,
+      'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile you use',
+    );
   }
   return undefined;
 }
@@ -409,28 +523,72 @@ const UNREACHABLE: Record<string, string> = {
 };
 
 /** TLS verification failures: the fix is a CA bundle, not the network. */
-const TLS_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** Services as people name them, and as the SDK names their `AWS_ENDPOINT_URL_<SERVICE>` variable. */
 const SERVICE_NAMES: Record<ServiceName, [display: string, envSuffix: string]> = {
-  ec2: ['EC2', 'EC2'], ecs: ['ECS', 'ECS'], ecr: ['ECR', 'ECR'], iam: ['IAM', 'IAM'], s3: ['S3', 'S3'],
-  secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'], eventBridge: ['EventBridge', 'EVENTBRIDGE'], logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
-  sts: ['STS', 'STS'], scheduler: ['EventBridge Scheduler', 'SCHEDULER'], sqs: ['SQS', 'SQS'], sns: ['SNS', 'SNS'],
-  sfn: ['Step Functions', 'SFN'], cloudwatch: ['CloudWatch', 'CLOUDWATCH'], ssm: ['SSM', 'SSM'],
+  ec2: ['EC2', 'EC2'],
+  ecs: ['ECS', 'ECS'],
+  ecr: ['ECR', 'ECR'],
+  iam: ['IAM', 'IAM'],
+  s3: ['S3', 'S3'],
+  secretsManager: ['Secrets Manager', 'SECRETS_MANAGER'],
+  eventBridge: ['EventBridge', 'EVENTBRIDGE'],
+  logs: ['CloudWatch Logs', 'CLOUDWATCH_LOGS'],
+  sts: ['STS', 'STS'],
+  scheduler: ['EventBridge Scheduler', 'SCHEDULER'],
+  sqs: ['SQS', 'SQS'],
+  sns: ['SNS', 'SNS'],
+  sfn: ['Step Functions', 'SFN'],
+  cloudwatch: ['CloudWatch', 'CLOUDWATCH'],
+  ssm: ['SSM', 'SSM'],
 };
 
 /** AWS's own endpoints in every partition end with one of these. */
-const AWS_DNS_SUFFIXES = ['.amazonaws.com', '.amazonaws.com.cn', '.api.aws', '.amazonaws.eu', '.c2s.ic.gov', '.sc2s.sgov.gov', '.cloud.adc-e.uk', '.csp.hci.ic.gov'];
+const AWS_DNS_SUFFIXES = [
+  '.amazonaws.com',
+  '.amazonaws.com.cn',
+  '.api.aws',
+  '.amazonaws.eu',
+  '.c2s.ic.gov',
+  '.sc2s.sgov.gov',
+  '.cloud.adc-e.uk',
+  '.csp.hci.ic.gov',
+];
 
 /**
  * Where the endpoint of a call came from: `--endpoint-url`, `AWS_ENDPOINT_URL`, the service's own
  * variable, AWS's default endpoint, or else the shared config file (`endpoint_url`, which the SDK reads).
  */
-export function endpointSource(service: ServiceName, url: URL, opts: Pick<ClientOptions, 'endpointUrl' | 'region'>, env: NodeJS.ProcessEnv = process.env): { from: string; hint: string } {
-  if (opts.endpointUrl) return { from: 'the endpoint from --endpoint-url', hint: 'is the emulator or service at that URL running? Check the --endpoint-url you passed' };
-  if (env.AWS_ENDPOINT_URL) return { from: 'the endpoint from AWS_ENDPOINT_URL', hint: 'is the emulator or service at that URL running? Unset AWS_ENDPOINT_URL to use AWS\'s own endpoints' };
+export function endpointSource(
+  service: ServiceName,
+  url: URL,
+  opts: Pick<ClientOptions, 'endpointUrl' | 'region'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { from: string; hint: string } {
+  if (opts.endpointUrl)
+    return {
+      from: 'the endpoint from --endpoint-url',
+      hint: 'is the emulator or service at that URL running? Check the --endpoint-url you passed',
+    };
+  if (env.AWS_ENDPOINT_URL)
+    return {
+      from: 'the endpoint from AWS_ENDPOINT_URL',
+      hint: "is the emulator or service at that URL running? Unset AWS_ENDPOINT_URL to use AWS's own endpoints",
+    };
   const own = `AWS_ENDPOINT_URL_${SERVICE_NAMES[service][1]}`;
-  if (env[own]) return { from: `the endpoint from ${own}`, hint: `is the service at that URL running? Unset ${own} to use AWS's own endpoint` };
+  if (env[own])
+    return {
+      from: `the endpoint from ${own}`,
+      hint: `is the service at that URL running? Unset ${own} to use AWS's own endpoint`,
+    };
   const [display] = SERVICE_NAMES[service];
   if (AWS_DNS_SUFFIXES.some((d) => url.hostname.endsWith(d))) {
     return {
@@ -438,7 +596,10 @@ export function endpointSource(service: ServiceName, url: URL, opts: Pick<Client
       hint: 'check the network connection, the proxy (HTTPS_PROXY, NO_PROXY) and DNS; a VPC without internet access needs an interface endpoint for the service',
     };
   }
-  return { from: `the ${display} endpoint from your AWS config file (endpoint_url)`, hint: 'check endpoint_url in the profile (or its services section) in your AWS config file' };
+  return {
+    from: `the ${display} endpoint from your AWS config file (endpoint_url)`,
+    hint: 'check endpoint_url in the profile (or its services section) in your AWS config file',
+  };
 }
 
 /**
@@ -447,19 +608,30 @@ export function endpointSource(service: ServiceName, url: URL, opts: Pick<Client
  * from. It sits before the SDK's retries, so only the final failure is rewritten.
  */
 function unreachableMiddleware(service: ServiceName, opts: ClientOptions) {
-  return (next: (args: unknown) => Promise<unknown>, context: { endpointV2?: { url?: URL }; commandName?: string }) => async (args: unknown) => {
-    try {
-      return await next(args);
-    } catch (err) {
-      throw unreachable(err, service, context.endpointV2?.url, context.commandName, opts) ?? nameFailedAnswer(err, service, context.commandName);
-    }
-  };
+  return (next: (args: unknown) => Promise<unknown>, context: { endpointV2?: { url?: URL }; commandName?: string }) =>
+    async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        throw (
+          unreachable(err, service, context.endpointV2?.url, context.commandName, opts) ??
+          nameFailedAnswer(err, service, context.commandName)
+        );
+      }
+    };
 }
 
 /** HTTP status texts for the statuses AWS and the proxies in front of it answer failures with. */
 const STATUS_TEXT: Record<number, string> = {
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-  403: 'Forbidden', 404: 'Not Found', 407: 'Proxy Authentication Required', 429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  403: 'Forbidden',
+  404: 'Not Found',
+  407: 'Proxy Authentication Required',
+  429: 'Too Many Requests',
 };
 
 /** The service, operation and HTTP status of a failed answer, as the middleware recorded them (undefined: none). */
@@ -486,7 +658,12 @@ export function failedAnswerOf(err: unknown): FailedAnswer | undefined {
  */
 export function nameFailedAnswer(err: unknown, service: ServiceName, command: string | undefined): unknown {
   if (!err || typeof err !== 'object') return err;
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; batchctlAnswer?: FailedAnswer };
+  const e = err as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number; attempts?: number };
+    batchctlAnswer?: FailedAnswer;
+  };
   const status = e.$metadata?.httpStatusCode;
   if (typeof status !== 'number' || e.batchctlAnswer) return err;
   // A page a JSON-protocol client cannot parse (a proxy's HTML) surfaces as a SyntaxError carrying the
@@ -497,7 +674,9 @@ export function nameFailedAnswer(err: unknown, service: ServiceName, command: st
   const attempts = e.$metadata?.attempts ?? 1;
   const operation = (command ?? '').replace(/Command$/, '');
   const answer: FailedAnswer = { service: SERVICE_NAMES[service][0], operation, status, attempts, noCode };
-  const aws = noCode ? 'no AWS error code in the answer' : `${e.name}${e.message && e.message !== e.name ? `: ${printable(e.message, 200)}` : ''}`;
+  const aws = noCode
+    ? 'no AWS error code in the answer'
+    : `${e.name}${e.message && e.message !== e.name ? `: ${printable(e.message, 200)}` : ''}`;
   const message = `${answer.service} ${operation} answered HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''} (${aws})${attempts > 1 ? ` after ${attempts} attempts` : ''}`;
   try {
     Object.defineProperty(err, 'batchctlAnswer', { value: answer, enumerable: false });
@@ -512,7 +691,14 @@ export function nameFailedAnswer(err: unknown, service: ServiceName, command: st
 }
 
 /** The EndpointUnreachable for a connection-level failure; undefined for anything else. */
-export function unreachable(err: unknown, service: ServiceName, url: URL | undefined, command: string | undefined, opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): EndpointUnreachable | undefined {
+export function unreachable(
+  err: unknown,
+  service: ServiceName,
+  url: URL | undefined,
+  command: string | undefined,
+  opts: ClientOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): EndpointUnreachable | undefined {
   if (!url || !err || typeof err !== 'object') return undefined;
   const e = err as { code?: string; name?: string; errors?: { code?: string }[]; $response?: unknown };
   // An answer came back (an HTTP status): the endpoint was reached.
@@ -523,17 +709,33 @@ export function unreachable(err: unknown, service: ServiceName, url: URL | undef
   const op = command ? ` for ${SERVICE_NAMES[service][0]} ${command.replace(/Command$/, '')}` : '';
   const proxy = (err as { proxy?: ProxyFailure }).proxy;
   if (proxy) {
-    const why = proxy.status ? `the proxy answered ${proxy.status} ${proxy.statusText ?? ''}`.trim() : UNREACHABLE[code];
-    const hint = proxy.status === 407
-      ? `the proxy wants credentials: give them in ${proxy.from} (http://user:password@host:port)`
-      : proxy.status
-        ? `the proxy does not let batchctl reach ${url.host}: ask for it to be allowed, or, if the host is reachable without the proxy, add it to NO_PROXY`
-        : TLS_CODES.has(code)
-          ? `a proxy that inspects TLS presents its own certificate: set AWS_CA_BUNDLE to its CA certificate (PEM)`
-          : `is the proxy in ${proxy.from} running and reachable? Check ${proxy.from}, or add ${url.hostname} to NO_PROXY to go without it`;
-    return new EndpointUnreachable(`cannot reach ${origin} through the proxy ${proxy.proxy} (${proxy.from})${op}: ${why}`, hint, code, origin, err);
+    const why = proxy.status
+      ? `the proxy answered ${proxy.status} ${proxy.statusText ?? ''}`.trim()
+      : UNREACHABLE[code];
+    const hint =
+      proxy.status === 407
+        ? `the proxy wants credentials: give them in ${proxy.from} (http://user:password@host:port)`
+        : proxy.status
+          ? `the proxy does not let batchctl reach ${url.host}: ask for it to be allowed, or, if the host is reachable without the proxy, add it to NO_PROXY`
+          : TLS_CODES.has(code)
+            ? `a proxy that inspects TLS presents its own certificate: set AWS_CA_BUNDLE to its CA certificate (PEM)`
+            : `is the proxy in ${proxy.from} running and reachable? Check ${proxy.from}, or add ${url.hostname} to NO_PROXY to go without it`;
+    return new EndpointUnreachable(
+      `cannot reach ${origin} through the proxy ${proxy.proxy} (${proxy.from})${op}: ${why}`,
+      hint,
+      code,
+      origin,
+      err,
+    );
   }
   const { from, hint } = endpointSource(service, url, opts, env);
-  const tlsHint = 'set AWS_CA_BUNDLE to a PEM file with the CA that issued it (a proxy or gateway that inspects TLS has its own CA)';
-  return new EndpointUnreachable(`cannot reach ${origin} (${from})${op}: ${UNREACHABLE[code]}`, TLS_CODES.has(code) ? tlsHint : hint, code, origin, err);
+  const tlsHint =
+    'set AWS_CA_BUNDLE to a PEM file with the CA that issued it (a proxy or gateway that inspects TLS has its own CA)';
+  return new EndpointUnreachable(
+    `cannot reach ${origin} (${from})${op}: ${UNREACHABLE[code]}`,
+    TLS_CODES.has(code) ? tlsHint : hint,
+    code,
+    origin,
+    err,
+  );
 }

@@ -42,7 +42,11 @@ export const AWS_RATES: Record<string, ServiceRates> = {
   ec2: { default: { capacity: 50, perSecond: 5 } },
   ecs: {
     buckets: [
-      { name: 'task-definitions', ops: /^(Register|Deregister|Delete)TaskDefinition/, rate: { capacity: 20, perSecond: 1 } },
+      {
+        name: 'task-definitions',
+        ops: /^(Register|Deregister|Delete)TaskDefinition/,
+        rate: { capacity: 20, perSecond: 1 },
+      },
       { name: 'run-task', ops: /^RunTask$/, rate: { capacity: 100, perSecond: 40 } },
     ],
     default: { capacity: 20, perSecond: 5 },
@@ -57,7 +61,10 @@ export const AWS_RATES: Record<string, ServiceRates> = {
   sns: { default: { capacity: 20, perSecond: 20 } },
   sqs: { default: { capacity: 20, perSecond: 20 } },
   cloudwatch: { default: { capacity: 3, perSecond: 3 } },
-  sfn: { buckets: [{ name: 'start-execution', ops: /^StartExecution$/, rate: { capacity: 800, perSecond: 150 } }], default: { capacity: 100, perSecond: 1 } },
+  sfn: {
+    buckets: [{ name: 'start-execution', ops: /^StartExecution$/, rate: { capacity: 800, perSecond: 150 } }],
+    default: { capacity: 100, perSecond: 1 },
+  },
 };
 
 /** Operations that change nothing (the same rule the AWS fake and the policy test use). */
@@ -74,7 +81,10 @@ export class TokenBucket {
   private last: number;
   private readonly capacity: number;
 
-  constructor(readonly rate: BucketRate, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly rate: BucketRate,
+    private readonly now: () => number = Date.now,
+  ) {
     this.capacity = Math.max(1, rate.capacity - 1);
     this.tokens = this.capacity;
     this.last = now();
@@ -134,7 +144,10 @@ export class TokenBucket {
 export class Pacer {
   private buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly rates: Record<string, ServiceRates> = AWS_RATES, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly rates: Record<string, ServiceRates> = AWS_RATES,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The wait (ms) before `op` of `service` may be sent; reads and unknown services never wait. */
   delayFor(service: string, op: string): number {
@@ -161,7 +174,11 @@ export class Pacer {
  * The client with its `send` paced: mutating commands wait for their bucket's token first. Everything
  * else is the client's own (its config, middleware, destroy).
  */
-export function paced<C extends { send: (...args: any[]) => Promise<unknown> }>(client: C, service: string, pacer: Pacer): C {
+export function paced<C extends { send: (...args: any[]) => Promise<unknown> }>(
+  client: C,
+  service: string,
+  pacer: Pacer,
+): C {
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop !== 'send') {

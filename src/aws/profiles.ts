@@ -42,7 +42,10 @@ export function configuredProfiles(env: NodeJS.ProcessEnv = process.env): Config
   const { config, credentials } = sharedFiles(env);
   const names = new Set<string>();
   const files: string[] = [];
-  for (const [file, isConfig] of [[config, true], [credentials, false]] as const) {
+  for (const [file, isConfig] of [
+    [config, true],
+    [credentials, false],
+  ] as const) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -65,7 +68,10 @@ export function configuredProfiles(env: NodeJS.ProcessEnv = process.env): Config
  * when neither --region, AWS_REGION nor AWS_DEFAULT_REGION names one; undefined when that profile sets
  * none (or the file is not there).
  */
-export function profileRegionInForce(profileFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): { profile: string; region: string } | undefined {
+export function profileRegionInForce(
+  profileFlag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { profile: string; region: string } | undefined {
   const profile = profileFlag ?? (env.AWS_PROFILE || 'default');
   const region = profileRegion(profile, env);
   return region ? { profile, region } : undefined;

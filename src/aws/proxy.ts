@@ -56,7 +56,10 @@ function proxyUrl(value: string, from: string): ProxyChoice {
     throw new ProxyConfigError(`${from} is not a URL`, from);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ProxyConfigError(`${from} uses ${url.protocol.slice(0, -1)}: only http:// and https:// proxies are supported`, from);
+    throw new ProxyConfigError(
+      `${from} uses ${url.protocol.slice(0, -1)}: only http:// and https:// proxies are supported`,
+      from,
+    );
   }
   if (!url.hostname) throw new ProxyConfigError(`${from} names no host`, from);
   return { url, from };
@@ -133,7 +136,10 @@ function ipBits(addr: string): bigint {
 
 /** Whether NO_PROXY sends this host (and port) straight to it. */
 export function bypassesProxy(hostname: string, port: number, rules: NoProxyRule[]): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   const ip = isIP(host);
   for (const r of rules) {
     if (r.kind === 'all') return true;
@@ -151,7 +157,10 @@ export function bypassesProxy(hostname: string, port: number, rules: NoProxyRule
 }
 
 /** The proxy a request to this URL goes through, or undefined to go straight there. */
-export function proxyFor(target: { protocol: string; hostname: string; port?: string | number }, env: ProxyEnv): ProxyChoice | undefined {
+export function proxyFor(
+  target: { protocol: string; hostname: string; port?: string | number },
+  env: ProxyEnv,
+): ProxyChoice | undefined {
   const secure = target.protocol === 'https:';
   const choice = secure ? env.https : env.http;
   if (!choice) return undefined;
@@ -182,7 +191,11 @@ function basicAuth(url: URL): string | undefined {
 
 /** Tag a connection error with the proxy it came from. */
 function viaProxy<E extends Error>(err: E, choice: ProxyChoice, answer?: { status: number; text: string }): E {
-  const failure: ProxyFailure = { proxy: proxyOrigin(choice.url), from: choice.from, ...(answer ? { status: answer.status, statusText: answer.text } : {}) };
+  const failure: ProxyFailure = {
+    proxy: proxyOrigin(choice.url),
+    from: choice.from,
+    ...(answer ? { status: answer.status, statusText: answer.text } : {}),
+  };
   return Object.assign(err, { proxy: failure });
 }
 
@@ -199,7 +212,12 @@ function toProxy(choice: ProxyChoice, tls: ConnectionOptions): Socket {
  * Open a tunnel to host:port through the proxy with CONNECT; resolves with the proxy connection once the
  * proxy answered 2xx. Anything else (407, 403, a closed connection) is an error naming the proxy.
  */
-export function openTunnel(choice: ProxyChoice, host: string, port: number, tls: ConnectionOptions = {}): Promise<Socket> {
+export function openTunnel(
+  choice: ProxyChoice,
+  host: string,
+  port: number,
+  tls: ConnectionOptions = {},
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = toProxy(choice, tls);
     const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -213,7 +231,8 @@ export function openTunnel(choice: ProxyChoice, host: string, port: number, tls:
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (head.length > 16_384) fail(Object.assign(new Error('the proxy answered CONNECT with an oversized header'), { code: 'EPROXY' }));
+        if (head.length > 16_384)
+          fail(Object.assign(new Error('the proxy answered CONNECT with an oversized header'), { code: 'EPROXY' }));
         return;
       }
       socket.removeListener('data', onData);
@@ -229,14 +248,30 @@ export function openTunnel(choice: ProxyChoice, host: string, port: number, tls:
         return;
       }
       const text = status?.[2] ?? 'no HTTP answer';
-      fail(Object.assign(new Error(`the proxy answered CONNECT ${authority} with ${code || '?'} ${text}`.trim()), { code: 'EPROXY' }), { status: code, text });
+      fail(
+        Object.assign(new Error(`the proxy answered CONNECT ${authority} with ${code || '?'} ${text}`.trim()), {
+          code: 'EPROXY',
+        }),
+        { status: code, text },
+      );
     };
     const onError = (err: Error) => fail(err);
-    const onEnd = () => fail(Object.assign(new Error(`the proxy closed the connection before answering CONNECT ${authority}`), { code: 'ECONNRESET' }));
+    const onEnd = () =>
+      fail(
+        Object.assign(new Error(`the proxy closed the connection before answering CONNECT ${authority}`), {
+          code: 'ECONNRESET',
+        }),
+      );
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('end', onEnd);
-    const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(auth ? [`Proxy-Authorization: ${auth}`] : []), '', ''];
+    const lines = [
+      `CONNECT ${authority} HTTP/1.1`,
+      `Host: ${authority}`,
+      ...(auth ? [`Proxy-Authorization: ${auth}`] : []),
+      '',
+      '',
+    ];
     socket.write(lines.join('\r\n'));
   });
 }
@@ -256,16 +291,25 @@ export interface RoutingOptions {
  * open asynchronously; the SDK's connection timeout runs until the socket is handed over.
  */
 export class RoutingHttpsAgent extends HttpsAgent {
-  constructor(private readonly routing: RoutingOptions, options: HttpsAgentOptions = {}) {
+  constructor(
+    private readonly routing: RoutingOptions,
+    options: HttpsAgentOptions = {},
+  ) {
     super({ ...options, ...(routing.ca ? { ca: routing.ca } : {}) });
   }
 
   override createConnection(options: any, callback?: Created): any {
-    const choice = this.routing.env && proxyFor({ protocol: 'https:', hostname: options.host, port: options.port }, this.routing.env);
+    const choice =
+      this.routing.env &&
+      proxyFor({ protocol: 'https:', hostname: options.host, port: options.port }, this.routing.env);
     if (!choice) return (HttpsAgent.prototype as any).createConnection.call(this, options, callback);
     openTunnel(choice, options.host, Number(options.port) || 443, { ca: this.routing.ca }).then(
       (raw) => {
-        const secure = tlsConnect({ ...options, socket: raw, servername: options.servername ?? (isIP(options.host) ? undefined : options.host) });
+        const secure = tlsConnect({
+          ...options,
+          socket: raw,
+          servername: options.servername ?? (isIP(options.host) ? undefined : options.host),
+        });
         secure.once('error', (err) => viaProxy(err, choice));
         callback?.(null, secure);
       },
@@ -280,11 +324,18 @@ export class RoutingHttpsAgent extends HttpsAgent {
  * their path (the form proxies expect for http), others straight to the host.
  */
 export class RoutingHttpAgent extends HttpAgent {
-  constructor(private readonly routing: RoutingOptions, options: AgentOptions = {}) {
+  constructor(
+    private readonly routing: RoutingOptions,
+    options: AgentOptions = {},
+  ) {
     super(options);
   }
 
-  private choiceFor(options: { host?: string | null; hostname?: string | null; port?: number | string | null }): ProxyChoice | undefined {
+  private choiceFor(options: {
+    host?: string | null;
+    hostname?: string | null;
+    port?: number | string | null;
+  }): ProxyChoice | undefined {
     const hostname = options.hostname ?? options.host ?? 'localhost';
     return this.routing.env && proxyFor({ protocol: 'http:', hostname, port: options.port ?? 80 }, this.routing.env);
   }
@@ -302,7 +353,11 @@ export class RoutingHttpAgent extends HttpAgent {
       // One pool per proxy, not per target host: the connection goes to the proxy.
       options = { ...options, [PROXY]: choice };
     }
-    (HttpAgent.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }).addRequest.call(this, req, options);
+    (HttpAgent.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }).addRequest.call(
+      this,
+      req,
+      options,
+    );
   }
 
   override getName(options: any): string {
@@ -327,4 +382,3 @@ export function caBundle(env: NodeJS.ProcessEnv = process.env): { path: string; 
   if (!path) return undefined;
   return { path, pem: readFileSync(path) };
 }
-

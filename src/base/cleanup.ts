@@ -27,7 +27,9 @@ export function untilExit(): Promise<never> {
 /** Register a cleanup; call the returned function once it is no longer needed. */
 export function registerCleanup(fn: Cleanup): () => void {
   cleanups.add(fn);
-  return () => { cleanups.delete(fn); };
+  return () => {
+    cleanups.delete(fn);
+  };
 }
 
 /** Run what is registered now, once each (newest first); the asynchronous ones' promises are returned. */
@@ -57,7 +59,12 @@ export async function runCleanups(deadlineMs: number, final = false): Promise<vo
   const pending = runRegistered();
   if (pending.length) {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(pending), new Promise((r) => { timer = setTimeout(r, deadlineMs); })]);
+    await Promise.race([
+      Promise.all(pending),
+      new Promise((r) => {
+        timer = setTimeout(r, deadlineMs);
+      }),
+    ]);
     clearTimeout(timer);
   }
 }

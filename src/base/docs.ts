@@ -14,7 +14,8 @@ export function findPackageRoot(from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
     try {
-      if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'batchctl') return dir;
+      if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'batchctl')
+        return dir;
     } catch {
       // Not JSON: not ours, look further up.
     }

@@ -14,7 +14,13 @@
 import { UserError } from './errors.js';
 
 /** Seconds in each unit, largest first (the order they must be written in). */
-const UNITS: readonly (readonly [string, number])[] = [['w', 604_800], ['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+const UNITS: readonly (readonly [string, number])[] = [
+  ['w', 604_800],
+  ['d', 86_400],
+  ['h', 3_600],
+  ['m', 60],
+  ['s', 1],
+];
 
 const DURATION = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
@@ -24,7 +30,6 @@ export const TIME_FORMS = '2026-11-28, 2026-11-28T03:00, 2026-11-28T03:00:00+09:
 
 /** `--since` in every command's help: the same forms, the same zone rule, the same range. */
 export const SINCE_HELP = `a duration back from now (${DURATION_FORMS}) or a time (${TIME_FORMS}), at most 10 years back`;
-
 
 /** Seconds of a duration such as `1h30m`; undefined when the text is not a duration. */
 export function durationSeconds(text: string): number | undefined {
@@ -71,7 +76,9 @@ export function parseDuration(text: string, what: string, range: DurationRange):
     const bare = /^\s*\d+(\.\d+)?\s*$/.test(text);
     throw new UserError(
       `${what} ${quote(text.trim())} is not a duration`,
-      bare ? `add a unit: ${text.trim()}s, ${text.trim()}m... (forms: ${DURATION_FORMS})` : `write it as ${DURATION_FORMS}: whole numbers, units w d h m s, largest first`,
+      bare
+        ? `add a unit: ${text.trim()}s, ${text.trim()}m... (forms: ${DURATION_FORMS})`
+        : `write it as ${DURATION_FORMS}: whole numbers, units w d h m s, largest first`,
     );
   }
   if (seconds < range.min || seconds > range.max) {
@@ -90,7 +97,14 @@ export function timeMillis(text: string): number | undefined {
   const m = TIME.exec(text.trim().toLowerCase());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // A zone on a bare date (`2026-11-28+09:00`) is not ISO 8601.
   if (zone && m[4] === undefined) return undefined;
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
@@ -123,7 +137,10 @@ export function parseSince(text: string, what: string, now: number, range: Durat
   }
   const earliest = now - range.max * 1000;
   if (at > now) {
-    throw new UserError(`${what} ${quote(text.trim())} is in the future (now is ${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')})`, 'give a time in the past, or a duration back from now such as 1h');
+    throw new UserError(
+      `${what} ${quote(text.trim())} is in the future (now is ${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')})`,
+      'give a time in the past, or a duration back from now such as 1h',
+    );
   }
   if (at < earliest) {
     throw new UserError(
@@ -138,7 +155,11 @@ export function parseSince(text: string, what: string, now: number, range: Durat
  * How far back `--since` may reach: 10 years, the longest retention CloudWatch Logs offers (3653 days);
  * nothing the stack keeps is older.
  */
-export const SINCE_RANGE: DurationRange = { min: 1, max: 3653 * 86_400, why: 'CloudWatch Logs keeps events at most 10 years' };
+export const SINCE_RANGE: DurationRange = {
+  min: 1,
+  max: 3653 * 86_400,
+  why: 'CloudWatch Logs keeps events at most 10 years',
+};
 
 /** A whole number from `min` to `max` for `what`. */
 export function parseCount(text: string, what: string, min: number, max: number, why?: string): number {
@@ -148,7 +169,10 @@ export function parseCount(text: string, what: string, min: number, max: number,
     throw new UserError(`${what} ${quote(t)} is not a whole number`, `give a whole number from ${min} to ${max}`);
   }
   if (n < min || n > max) {
-    throw new UserError(`${what} ${quote(t)} is out of range: ${min} to ${max}`, `give a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`);
+    throw new UserError(
+      `${what} ${quote(t)} is out of range: ${min} to ${max}`,
+      `give a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`,
+    );
   }
   return n;
 }

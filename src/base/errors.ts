@@ -6,7 +6,8 @@
  * - an AwsStepError names the resource, the step and AWS's own error code: exit 1;
  * - a RunFailed holds one error per failed step, each reported.
  * The classes live here, except those built from another layer's own types, gathered in one file of that
- * layer: `src/state/state.ts` (the state), `src/state/lock.ts` (the stack's lock) and `src/engine/errors.ts` (the engine's refusals).
+ * layer: `src/state/state.ts` (the state), `src/state/lock.ts` (the stack's lock) and `src/engine/errors.ts` (the
+ * engine's refusals).
  * This is the lowest layer: it imports only base/format.
  */
 import { printable } from './format.js';
@@ -19,12 +20,12 @@ export const ERROR_CODES = {
   ENDPOINT_UNREACHABLE: 'an AWS endpoint (or the emulator named by --endpoint-url) could not be reached',
   PROXY_INVALID: 'a proxy variable (HTTPS_PROXY, HTTP_PROXY) holds no usable proxy URL',
   STATE_CONFLICT: 'the state changed since this run read it: the write was refused',
-  LOCK_HELD: 'another run holds the stack\'s lock',
+  LOCK_HELD: "another run holds the stack's lock",
   STATE_MOVED: 'the state was moved elsewhere by `batchctl state migrate`',
   PLAN_MOVED: 'the stack changed since the saved plan was made: nothing was changed',
   REPLACEMENT_REFUSED: 'a change would need the resource replaced, which batchctl never does silently',
   EXTERNAL_MISSING: 'a VPC or subnet of yours named in the config does not exist',
-  NOT_OURS: 'a resource with our name or tags is not this stack\'s: never touched',
+  NOT_OURS: "a resource with our name or tags is not this stack's: never touched",
   AWS_STEP_FAILED: 'an AWS call failed while working on a resource',
   AWS_CALL_FAILED: 'an AWS call failed outside a resource (who you are, the stack lock, the state, the preflight)',
   WAIT_TIMEOUT: 'a wait for AWS ran out of its time budget',
@@ -52,7 +53,11 @@ export function errorCode(err: unknown): ErrorCode | undefined {
 export class UserError extends BatchctlError {
   override name = 'UserError';
   readonly code: ErrorCode = 'USER_ERROR';
-  constructor(message: string, readonly hint?: string, readonly details: string[] = []) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly details: string[] = [],
+  ) {
     super(message);
   }
 }
@@ -84,11 +89,18 @@ export class AwsStepError extends BatchctlError {
 export class AwsCallFailed extends BatchctlError {
   override name = 'AwsCallFailed';
   readonly code: ErrorCode = 'AWS_CALL_FAILED';
-  constructor(readonly step: string, override readonly cause: unknown, readonly hint?: string) {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+    readonly hint?: string,
+  ) {
     const message = cause instanceof Error ? cause.message : String(cause);
     const code = awsErrorCode(cause);
     // The AWS error code, unless the message already says it (or there is none).
-    const named = code === 'UnknownError' || message.includes(code) || (cause as { batchctlAnswer?: unknown } | null)?.batchctlAnswer;
+    const named =
+      code === 'UnknownError' ||
+      message.includes(code) ||
+      (cause as { batchctlAnswer?: unknown } | null)?.batchctlAnswer;
     super(`${step}: ${named ? message : `${code}: ${message}`}`);
   }
 }
@@ -101,11 +113,21 @@ export async function awsStep<T>(step: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof UserError || err instanceof AwsStepError || err instanceof AwsCallFailed || err instanceof RunFailed) throw err;
+    if (
+      err instanceof UserError ||
+      err instanceof AwsStepError ||
+      err instanceof AwsCallFailed ||
+      err instanceof RunFailed
+    )
+      throw err;
     const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-    throw new AwsCallFailed(step, err, status !== undefined && status >= 500
-      ? 'AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages'
-      : undefined);
+    throw new AwsCallFailed(
+      step,
+      err,
+      status !== undefined && status >= 500
+        ? 'AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages'
+        : undefined,
+    );
   }
 }
 
@@ -113,7 +135,10 @@ export async function awsStep<T>(step: string, fn: () => Promise<T>): Promise<T>
 export class WaitTimeout extends BatchctlError {
   override name = 'WaitTimeout';
   readonly code: ErrorCode = 'WAIT_TIMEOUT';
-  constructor(readonly what: string, readonly budgetMs: number) {
+  constructor(
+    readonly what: string,
+    readonly budgetMs: number,
+  ) {
     super(`timed out after ${Math.round(budgetMs / 1000)} s waiting for ${what}`);
   }
 }
@@ -137,7 +162,10 @@ export class RunFailed extends BatchctlError {
 export class MissingRecord extends BatchctlError {
   override name = 'MissingRecord';
   readonly code: ErrorCode = 'MISSING_RECORD';
-  constructor(readonly step: string, readonly dependency: string) {
+  constructor(
+    readonly step: string,
+    readonly dependency: string,
+  ) {
     super(`internal: ${step || 'step'} needs ${dependency}, which has no record yet`);
   }
 }
@@ -171,14 +199,10 @@ export class ConfigError extends UserError {
     const rest = problems.length - shown.length;
     const name = printable(file);
     const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
-    super(
-      `${name} has ${count}${rest ? ` (the first ${shown.length} are shown)` : ''}`,
-      hint,
-      [
-        ...shown.map((p) => `${name}:${p.line}:${p.col}  ${printable(p.path, 100)}  ${printable(p.message, 400)}`),
-        ...(rest ? [`… and ${rest} more problem${rest === 1 ? '' : 's'}`] : []),
-      ],
-    );
+    super(`${name} has ${count}${rest ? ` (the first ${shown.length} are shown)` : ''}`, hint, [
+      ...shown.map((p) => `${name}:${p.line}:${p.col}  ${printable(p.path, 100)}  ${printable(p.message, 400)}`),
+      ...(rest ? [`… and ${rest} more problem${rest === 1 ? '' : 's'}`] : []),
+    ]);
   }
 }
 
@@ -214,7 +238,10 @@ export class Interrupted extends UserError {
 export class ProxyConfigError extends UserError {
   override name = 'ProxyConfigError';
   override readonly code: ErrorCode = 'PROXY_INVALID';
-  constructor(message: string, readonly variable: string) {
+  constructor(
+    message: string,
+    readonly variable: string,
+  ) {
     super(message, `set ${variable} to the proxy's URL, such as http://proxy.example.com:3128, or unset it`);
   }
 }

@@ -72,16 +72,25 @@ export async function guardOutputPath(path: string, g: OutputGuard): Promise<voi
   let text: string;
   try {
     const st = await stat(resolve(path));
-    if (st.isDirectory()) throw new UserError(`refusing to write ${g.what} to ${path}: it is a directory`, `name a file, e.g. ${join(path, 'plan.json')}`);
+    if (st.isDirectory())
+      throw new UserError(
+        `refusing to write ${g.what} to ${path}: it is a directory`,
+        `name a file, e.g. ${join(path, 'plan.json')}`,
+      );
     text = await readFile(resolve(path), 'utf8');
   } catch (err) {
     if (err instanceof UserError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new UserError(`cannot check ${path} before writing ${g.what} to it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'name another file');
+    throw new UserError(
+      `cannot check ${path} before writing ${g.what} to it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'name another file',
+    );
   }
   if (g.accepts(text) || g.force) return;
   throw new UserError(
     `refusing to write ${g.what} to ${path}: the file exists and is not ${g.what.replace(/^the /, 'a ')} written by batchctl`,
-    g.forceFlag === null ? 'name another file, or move this one aside first' : `name another file, or pass ${g.forceFlag ?? '--force'} to replace it`,
+    g.forceFlag === null
+      ? 'name another file, or move this one aside first'
+      : `name another file, or pass ${g.forceFlag ?? '--force'} to replace it`,
   );
 }

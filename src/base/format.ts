@@ -9,7 +9,8 @@ export function fmt(v: unknown, sensitive?: boolean): string {
 
 // C0 controls, DEL, C1 controls, bidirectional overrides and isolates (they reorder what a terminal
 // shows), lone surrogates, and U+FFFD (what undecodable bytes became).
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNPRINTABLE =
+  /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * Text from outside (a config file, an environment variable) made safe to echo on one terminal line:

@@ -32,18 +32,35 @@ export function buildProgram(): Command {
   const program = new Command('batchctl')
     .description('Provision and operate a scheduled batch job on AWS Fargate, straight from the AWS APIs')
     .version(VERSION)
-    .option('-c, --config <file>', 'stack config (default: batch.config.yaml here, else in the nearest directory above)')
+    .option(
+      '-c, --config <file>',
+      'stack config (default: batch.config.yaml here, else in the nearest directory above)',
+    )
     .option('--region <region>', 'AWS region (default: config, then AWS_REGION)')
     .option('--profile <name>', 'AWS named profile')
-    .option('--endpoint-url <url>', 'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)')
-    .option('--state <file|s3://bucket/key>', 'where the state lives (default: the config\'s state.s3, else .batchctl/<stack>.state.json beside the config)')
+    .option(
+      '--endpoint-url <url>',
+      'send every AWS call to this endpoint (local emulators; AWS_ENDPOINT_URL works too)',
+    )
+    .option(
+      '--state <file|s3://bucket/key>',
+      "where the state lives (default: the config's state.s3, else .batchctl/<stack>.state.json beside the config)",
+    )
     .option('--json', 'machine-readable output')
-    .addOption(new Option('--output <format>', 'text or json (json is the same as --json, as in the AWS CLI)').choices(OUTPUT_FORMATS).default('text'))
+    .addOption(
+      new Option('--output <format>', 'text or json (json is the same as --json, as in the AWS CLI)')
+        .choices(OUTPUT_FORMATS)
+        .default('text'),
+    )
     .option('-v, --verbose', 'list every resource (up, down, plan, status), not only what changed or needs attention')
     .option('--debug', 'show stack traces on errors')
     // commander exits 1 on a usage error; a bad flag is the user's to fix, which we report as 2.
     .exitOverride((err) => {
-      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
+      process.exit(
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+          ? 0
+          : 2,
+      );
     })
     .hook('preAction', (_program, action) => checkOutputFlags(action));
   registerInit(program);

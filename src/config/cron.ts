@@ -32,8 +32,7 @@ export interface CronFields {
 export type RateUnit = 'minute' | 'hour' | 'day';
 
 export type ScheduleExpression =
-  | { kind: 'cron'; fields: CronFields }
-  | { kind: 'rate'; value: number; unit: RateUnit; intervalMs: number };
+  { kind: 'cron'; fields: CronFields } | { kind: 'rate'; value: number; unit: RateUnit; intervalMs: number };
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
@@ -79,7 +78,8 @@ function values(f: FieldDef, text: string): number[] {
     if (extra !== undefined) throw new Error(`${f.name}: "${item}" has more than one /`);
     let step = 1;
     if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) throw new Error(`${f.name}: the step in "${item}" must be a positive integer`);
+      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
+        throw new Error(`${f.name}: the step in "${item}" must be a positive integer`);
       step = Number(stepText);
     }
     let from: number;
@@ -114,7 +114,8 @@ function dayOfMonth(text: string): DaySpec {
   if (text === 'LW') return { kind: 'lastWeekday' };
   const w = /^(\d+)W$/.exec(text);
   if (w) return { kind: 'nearestWeekday', day: value(F_DOM, w[1]!) };
-  if (special(text)) throw new Error(`day-of-month: "${text}" is not valid: use ?, L, LW, nW (e.g. 15W) alone, or numbers with , - * /`);
+  if (special(text))
+    throw new Error(`day-of-month: "${text}" is not valid: use ?, L, LW, nW (e.g. 15W) alone, or numbers with , - * /`);
   return { kind: 'values', values: values(F_DOM, text) };
 }
 
@@ -126,18 +127,25 @@ function dayOfWeek(text: string): DaySpec {
   if (last && !text.includes(',')) return { kind: 'lastOfMonth', weekday: value(F_DOW, last[1]!) };
   if (text.includes('#')) {
     const m = /^(\w+)#(\d+)$/.exec(text);
-    if (!m) throw new Error(`day-of-week: "${text}" is not valid: # takes one weekday and an instance, e.g. 3#2 (only one # expression per field)`);
+    if (!m)
+      throw new Error(
+        `day-of-week: "${text}" is not valid: # takes one weekday and an instance, e.g. 3#2 (only one # expression per field)`,
+      );
     const n = Number(m[2]);
     if (n < 1 || n > 5) throw new Error(`day-of-week: the instance in "${text}" must be 1-5`);
     return { kind: 'nth', weekday: value(F_DOW, m[1]!), n };
   }
-  if (special(text.replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, ''))) throw new Error(`day-of-week: "${text}" is not valid: use ?, L, nL (e.g. 6L), n#k (e.g. 3#2) alone, or days with , - * /`);
+  if (special(text.replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, '')))
+    throw new Error(
+      `day-of-week: "${text}" is not valid: use ?, L, nL (e.g. 6L), n#k (e.g. 3#2) alone, or days with , - * /`,
+    );
   return { kind: 'values', values: values(F_DOW, text) };
 }
 
 function plain(f: FieldDef, text: string): number[] {
   if (text.includes('?')) throw new Error(`${f.name}: ? is only allowed in day-of-month or day-of-week`);
-  if (/[LW#]/.test(text.replace(/[A-Z]{3}/gi, ''))) throw new Error(`${f.name}: "${text}" uses L, W or #, which only the day fields accept`);
+  if (/[LW#]/.test(text.replace(/[A-Z]{3}/gi, '')))
+    throw new Error(`${f.name}: "${text}" uses L, W or #, which only the day fields accept`);
   return values(f, text);
 }
 
@@ -156,8 +164,13 @@ export function parseScheduleExpression(expr: string): ScheduleExpression {
   }
   const parts = cron[1]!.trim().split(/\s+/).filter(Boolean);
   if (parts.length !== 6) {
-    const extra = parts.length === 5 ? ': unlike Unix cron, EventBridge adds a year field and needs ? in one day field, e.g. cron(30 * * * ? *)' : '';
-    throw new Error(`cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${parts.length}${extra}`);
+    const extra =
+      parts.length === 5
+        ? ': unlike Unix cron, EventBridge adds a year field and needs ? in one day field, e.g. cron(30 * * * ? *)'
+        : '';
+    throw new Error(
+      `cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${parts.length}${extra}`,
+    );
   }
   const [mi, ho, dom, mo, dow, yr] = parts as [string, string, string, string, string, string];
   if ((dom === '?') === (dow === '?')) {
@@ -189,8 +202,10 @@ function parseRate(body: string): ScheduleExpression {
   const singular = unit.replace(/s$/, '') as RateUnit;
   if (!(singular in UNIT_MS)) throw new Error(`rate unit must be minute(s), hour(s) or day(s), got "${unit}"`);
   // EventBridge rejects rate(1 minutes) and rate(5 minute): the unit's number must agree with the value.
-  if (value === 1 && unit !== singular) throw new Error(`rate(1 ${unit}) must use the singular unit: rate(1 ${singular})`);
-  if (value !== 1 && unit === singular) throw new Error(`rate(${value} ${unit}) must use the plural unit: rate(${value} ${singular}s)`);
+  if (value === 1 && unit !== singular)
+    throw new Error(`rate(1 ${unit}) must use the singular unit: rate(1 ${singular})`);
+  if (value !== 1 && unit === singular)
+    throw new Error(`rate(${value} ${unit}) must use the plural unit: rate(${value} ${singular}s)`);
   return { kind: 'rate', value, unit: singular, intervalMs: value * UNIT_MS[singular] };
 }
 
@@ -207,8 +222,10 @@ function dayMatches(f: CronFields, y: number, m: number, d: number): boolean {
   const dim = daysIn(y, m);
   const dom = f.dayOfMonth;
   switch (dom.kind) {
-    case 'values': return dom.values.includes(d);
-    case 'last': return d === dim;
+    case 'values':
+      return dom.values.includes(d);
+    case 'last':
+      return d === dim;
     case 'lastWeekday': {
       const wd = weekday(y, m, dim);
       return d === (wd === 1 ? dim - 2 : wd === 7 ? dim - 1 : dim);
@@ -222,19 +239,30 @@ function dayMatches(f: CronFields, y: number, m: number, d: number): boolean {
       if (wd === 1) target = dom.day === dim ? dom.day - 2 : dom.day + 1;
       return d === target;
     }
-    default: break;
+    default:
+      break;
   }
   const dow = f.dayOfWeek;
   const wd = weekday(y, m, d);
   switch (dow.kind) {
-    case 'values': return dow.values.includes(wd);
-    case 'lastOfMonth': return wd === dow.weekday && d + 7 > dim;
-    case 'nth': return wd === dow.weekday && Math.ceil(d / 7) === dow.n;
-    default: return false;
+    case 'values':
+      return dow.values.includes(wd);
+    case 'lastOfMonth':
+      return wd === dow.weekday && d + 7 > dim;
+    case 'nth':
+      return wd === dow.weekday && Math.ceil(d / 7) === dow.n;
+    default:
+      return false;
   }
 }
 
-interface Wall { y: number; m: number; d: number; h: number; mi: number }
+interface Wall {
+  y: number;
+  m: number;
+  d: number;
+  h: number;
+  mi: number;
+}
 
 /** Wall-clock minutes matching the cron, in ascending order, from the start of day `start`. */
 function* wallTimes(f: CronFields, start: { y: number; m: number; d: number }): Generator<Wall> {
@@ -258,7 +286,14 @@ function wallMs(t: number, timeZone: string): number {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(timeZone, fmt);
   }

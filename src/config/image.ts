@@ -19,7 +19,11 @@ export interface EcrImage {
 
 // <account>.dkr.ecr.<region>.<partition's DNS suffix>/<repository>[:tag | @digest]
 const SUFFIXES = [...new Set(Object.values(DNS_SUFFIX_BY_PARTITION))].map((d) => d.replace(/\./g, '\\.')).join('|');
-const ECR_URI = new RegExp(String.raw`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(${SUFFIXES})\/` + /((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/.source);
+const ECR_URI = new RegExp(
+  String.raw`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(${SUFFIXES})\/` +
+    /((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/
+      .source,
+);
 
 /** The parts of an ECR image URI, or undefined when the image is not in a private ECR registry. */
 export function parseEcrImage(uri: string): EcrImage | undefined {
@@ -31,7 +35,9 @@ export function parseEcrImage(uri: string): EcrImage | undefined {
 /** The registry host of any image reference (`docker.io` when it names none, as Docker reads it). */
 export function registryOf(image: string): string {
   const first = image.split('/')[0]!;
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
 }
 
 /** The ECR domain of a region's partition. */
@@ -45,7 +51,8 @@ export function ecrDomain(region: string): string {
  */
 export function imageProblem(image: string, region: string): string | undefined {
   const ecr = parseEcrImage(image);
-  const mirror = 'copy it into this region\'s ECR (an ECR pull-through cache rule mirrors Docker Hub, GitHub, Quay and other registries, with their credentials in Secrets Manager) and use that URI';
+  const mirror =
+    "copy it into this region's ECR (an ECR pull-through cache rule mirrors Docker Hub, GitHub, Quay and other registries, with their credentials in Secrets Manager) and use that URI";
   if (!ecr) {
     if (/^\d{12}\.dkr\.ecr\./.test(image)) {
       return `${image} is not a valid ECR image URI: expected <account>.dkr.ecr.${region}.${ecrDomain(region)}/<repository>[:tag or @sha256:digest] with a lowercase repository name`;
@@ -55,6 +62,7 @@ export function imageProblem(image: string, region: string): string | undefined 
   if (ecr.region !== region) {
     return `${image} is in ECR in ${ecr.region}: tasks reach only ${region}'s ECR through the endpoints; replicate the repository to ${region} (ECR replication) and use that URI`;
   }
-  if (ecr.domain !== ecrDomain(region)) return `${image}: ECR in ${region} is at .${ecrDomain(region)}, not .${ecr.domain}`;
+  if (ecr.domain !== ecrDomain(region))
+    return `${image}: ECR in ${region} is at .${ecrDomain(region)}, not .${ecr.domain}`;
   return undefined;
 }

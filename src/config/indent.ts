@@ -50,7 +50,10 @@ const KEY = /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"[\]{},][^#]*?)\s*:(?:\s
 function keyOf(text: string): string | undefined {
   const m = KEY.exec(text);
   if (!m) return undefined;
-  const raw = m[0].replace(/\s*:\s*$/, '').replace(/:$/, '').trim();
+  const raw = m[0]
+    .replace(/\s*:\s*$/, '')
+    .replace(/:$/, '')
+    .trim();
   return raw.replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1');
 }
 
@@ -115,7 +118,12 @@ function structuralLines(text: string): { lines: Line[]; tabs: { n: number; col:
     depth = Math.max(0, b.depth);
     inQuote = b.openQuote;
     const line: Line = {
-      n, indent, text: content, item, key, blockScalar,
+      n,
+      indent,
+      text: content,
+      item,
+      key,
+      blockScalar,
       opens: value === '' || /^&\S+$/.test(value) || /^!\S+$/.test(value),
       ...(item && key !== undefined ? { inner: indent + (content.length - body.length) } : {}),
     };
@@ -126,7 +134,8 @@ function structuralLines(text: string): { lines: Line[]; tabs: { n: number; col:
 }
 
 const name = (path: (string | number)[]) => (path.length ? String(path[path.length - 1]) : 'the document');
-const what = (l: Level) => (l.path.length ? `the ${l.seq ? 'items' : 'keys'} of ${name(l.path)}` : 'the top-level keys');
+const what = (l: Level) =>
+  l.path.length ? `the ${l.seq ? 'items' : 'keys'} of ${name(l.path)}` : 'the top-level keys';
 
 /**
  * The indentation mistakes of a YAML text, one per mistaken line, or none when the indentation is
@@ -145,11 +154,15 @@ export function indentationProblems(text: string): IndentProblem[] {
   let emptyOpen: { opener: { path: (string | number)[]; n: number }; next: Line } | undefined;
 
   const pathIn = (line: Line, level: Level): (string | number)[] =>
-    line.item ? [...level.path, level.items, ...(line.key !== undefined ? [line.key] : [])] : [...level.path, ...(line.key !== undefined ? [line.key] : [])];
+    line.item
+      ? [...level.path, level.items, ...(line.key !== undefined ? [line.key] : [])]
+      : [...level.path, ...(line.key !== undefined ? [line.key] : [])];
   /** Blame `line` for leaving `level` by dedenting, and read on inside that level again. */
   const dedented = (line: Line, level: Level, resumedAt: Line) => {
     problems.push({
-      line: line.n, col: line.indent + 1, path: [...level.path, ...(line.key !== undefined ? [line.key] : [])],
+      line: line.n,
+      col: line.indent + 1,
+      path: [...level.path, ...(line.key !== undefined ? [line.key] : [])],
       message: `${line.key ?? 'this line'} is at column ${line.indent + 1}, outside ${name(level.path)} (line ${level.openedAt}), whose ${level.seq ? 'items' : 'keys'} go on at column ${level.indent + 1} (line ${resumedAt.n}): indent it to column ${level.indent + 1}`,
     });
     while (top().indent >= level.indent) levels.pop();
@@ -166,7 +179,9 @@ export function indentationProblems(text: string): IndentProblem[] {
       const next = lines.slice(i + 1).find((l) => !tabs.some((t) => t.n === l.n));
       const expected = opening ? (next && next.indent > top().indent ? next.indent : top().indent + 2) : top().indent;
       problems.push({
-        line: line.n, col: tab.col, path: pathIn(line, opening ? { ...top(), path: opening.path, items: 0 } : top()),
+        line: line.n,
+        col: tab.col,
+        path: pathIn(line, opening ? { ...top(), path: opening.path, items: 0 } : top()),
         message: `a tab indents ${line.key ?? 'this line'}: YAML indents with spaces only; ${opening ? (opening.path.length ? `the keys of ${name(opening.path)}` : 'the top-level keys') : what(top())} start at column ${expected + 1}`,
       });
       // Read on as if it were indented right, so the lines after it are not blamed for it.
@@ -189,13 +204,17 @@ export function indentationProblems(text: string): IndentProblem[] {
         // dedented; the lines after it are where the block's keys are.
         const { opener } = emptyOpen;
         problems.push({
-          line: above.n, col: above.indent + 1, path: [...opener.path, ...(above.key !== undefined ? [above.key] : [])],
+          line: above.n,
+          col: above.indent + 1,
+          path: [...opener.path, ...(above.key !== undefined ? [above.key] : [])],
           message: `${above.key ?? 'this line'} is at column ${above.indent + 1}, outside ${name(opener.path)} (line ${opener.n}) above it, whose keys go on at column ${c + 1} (line ${line.n}): indent it to column ${c + 1}`,
         });
         levels.push({ indent: c, seq: line.item, path: opener.path, openedAt: opener.n, items: 0 });
       } else {
         problems.push({
-          line: line.n, col: c + 1, path: pathIn(line, top()),
+          line: line.n,
+          col: c + 1,
+          path: pathIn(line, top()),
           message: `${line.key ?? 'this item'} is indented to column ${c + 1}, deeper than ${above?.key ?? (above?.item ? 'the item' : 'the line')} above it, whose value is not a block: ${what(top())} start at column ${top().indent + 1}`,
         });
       }
@@ -213,7 +232,9 @@ export function indentationProblems(text: string): IndentProblem[] {
           const inner = closed[closed.length - 1];
           const outer = levels[levels.length - 1 - closed.length]!;
           problems.push({
-            line: line.n, col: c + 1, path: pathIn(line, outer),
+            line: line.n,
+            col: c + 1,
+            path: pathIn(line, outer),
             message: `${line.key ?? 'this item'} is at column ${c + 1}, which lines up with no block above it: ${inner ? `${what(inner)} start at column ${inner.indent + 1}, ` : ''}${what(outer)} at column ${outer.indent + 1}`,
           });
           // Read on inside the block it is nearest to.
@@ -228,7 +249,13 @@ export function indentationProblems(text: string): IndentProblem[] {
     if (line.item) level.items++;
     // `- key: value`: the item's mapping continues at the column of its first key.
     if (line.item && line.inner !== undefined) {
-      levels.push({ indent: line.inner, seq: false, path: [...level.path, level.items - 1], openedAt: line.n, items: 0 });
+      levels.push({
+        indent: line.inner,
+        seq: false,
+        path: [...level.path, level.items - 1],
+        openedAt: line.n,
+        items: 0,
+      });
     }
     emptyOpen = empty && opening ? { opener: opening, next: line } : undefined;
     opening = line.opens && !line.blockScalar ? { path, n: line.n } : undefined;

@@ -32,7 +32,6 @@ export interface LoadOptions {
   profileRegion?: { profile: string; region: string };
 }
 
-
 /** A config larger than this is not a batchctl config (the default one is about 1.3 KB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
@@ -43,9 +42,17 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${printable(path)}`, `create one with \`batchctl init\` (every key: ${docPath('configuration.md')}), or pass --config`);
-    if (code === 'EISDIR') throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
-    throw new UserError(`cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`, 'check the path and its permissions, or pass --config');
+    if (code === 'ENOENT')
+      throw new UserError(
+        `config file not found: ${printable(path)}`,
+        `create one with \`batchctl init\` (every key: ${docPath('configuration.md')}), or pass --config`,
+      );
+    if (code === 'EISDIR')
+      throw new UserError(`${printable(path)} is a directory, not a config file`, 'pass the YAML file with --config');
+    throw new UserError(
+      `cannot read config file ${printable(path)}: ${code ?? (err as Error).message}`,
+      'check the path and its permissions, or pass --config',
+    );
   }
   return parseConfigText(decodeConfig(bytes, path), path, opts);
 }
@@ -61,17 +68,24 @@ export function decodeConfig(bytes: Buffer, file: string): string {
     throw new ConfigError(file, [{ line, col: before.length - before.lastIndexOf('\n'), path: '(root)', message }]);
   };
   if (bytes.length > MAX_CONFIG_BYTES) {
-    at(0, `the file is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB: a batchctl config is a few KB of YAML; is this the right file?`);
+    at(
+      0,
+      `the file is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB: a batchctl config is a few KB of YAML; is this the right file?`,
+    );
   }
   const nul = bytes.indexOf(0);
-  if (nul >= 0) at(nul, 'the file is binary (it contains a NUL byte here), not YAML text; if it is UTF-16, save it as UTF-8');
+  if (nul >= 0)
+    at(nul, 'the file is binary (it contains a NUL byte here), not YAML text; if it is UTF-16, save it as UTF-8');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     // Where the first byte that is not UTF-8 is: the lenient decoder turns it into U+FFFD.
     const lenient = bytes.toString('utf8');
     const bad = Buffer.byteLength(lenient.slice(0, lenient.indexOf('\ufffd')), 'utf8');
-    return at(bad, 'the file is not UTF-8 text here (YAML is Unicode text): is it binary, or saved in another encoding?');
+    return at(
+      bad,
+      'the file is not UTF-8 text here (YAML is Unicode text): is it binary, or saved in another encoding?',
+    );
   }
 }
 
@@ -105,19 +119,33 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
     // An indentation mistake makes the parser fail on the lines after it, once per line: name the line.
     const indentation = indentationProblems(text);
     if (indentation.length) {
-      throw new ConfigError(file, indentation.map((p) => ({ line: p.line, col: p.col, path: p.path.length ? p.path.join('.') : '(root)', message: p.message })));
+      throw new ConfigError(
+        file,
+        indentation.map((p) => ({
+          line: p.line,
+          col: p.col,
+          path: p.path.length ? p.path.join('.') : '(root)',
+          message: p.message,
+        })),
+      );
     }
-    throw new ConfigError(file, sortProblems(doc.errors.map((e) => {
-      // The parser points at the indentation before the line it failed on: point at what is there.
-      let at = e.pos[0];
-      while (text[at] === ' ' || text[at] === '\t') at++;
-      if (text[at] === '\n' || text[at] === '\r' || at >= text.length) at = e.pos[0];
-      const path = pathAt(doc, at);
-      const message = e.code === 'DUPLICATE_KEY'
-        ? `duplicate key "${String(path[path.length - 1])}": each key may appear only once in a mapping`
-        : `YAML syntax: ${e.message}`;
-      return locate(at, path, message);
-    })));
+    throw new ConfigError(
+      file,
+      sortProblems(
+        doc.errors.map((e) => {
+          // The parser points at the indentation before the line it failed on: point at what is there.
+          let at = e.pos[0];
+          while (text[at] === ' ' || text[at] === '\t') at++;
+          if (text[at] === '\n' || text[at] === '\r' || at >= text.length) at = e.pos[0];
+          const path = pathAt(doc, at);
+          const message =
+            e.code === 'DUPLICATE_KEY'
+              ? `duplicate key "${String(path[path.length - 1])}": each key may appear only once in a mapping`
+              : `YAML syntax: ${e.message}`;
+          return locate(at, path, message);
+        }),
+      ),
+    );
   }
 
   let raw: unknown;
@@ -129,7 +157,12 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   const at = (p: Problem) => locate(offsetOf(doc, p), p.path, p.message);
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     const what = raw === null || raw === undefined ? 'the file is empty' : `got ${kindOf(raw)}`;
-    throw new ConfigError(file, [at({ path: [], message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: ${docPath('configuration.md')})` })]);
+    throw new ConfigError(file, [
+      at({
+        path: [],
+        message: `${what}: expected a mapping with at least stack and network (batchctl init writes one; every key: ${docPath('configuration.md')})`,
+      }),
+    ]);
   }
 
   // `jobs: { lister: }` (a job that changes nothing) is YAML null: the same as `lister: {}`.
@@ -158,20 +191,32 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems: Problem[]): string | undefined {
   const env = opts.env ?? process.env;
   const fromFile = raw.region;
-  const [value, source] =
-    opts.region ? [opts.region, '--region']
-      : fromFile !== undefined ? [fromFile, 'config']
-        : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
-          : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
-            : opts.profileRegion ? [opts.profileRegion.region, `the region of profile ${printable(opts.profileRegion.profile, 64)}`] : [undefined, ''];
+  const [value, source] = opts.region
+    ? [opts.region, '--region']
+    : fromFile !== undefined
+      ? [fromFile, 'config']
+      : env.AWS_REGION
+        ? [env.AWS_REGION, 'AWS_REGION']
+        : env.AWS_DEFAULT_REGION
+          ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+          : opts.profileRegion
+            ? [opts.profileRegion.region, `the region of profile ${printable(opts.profileRegion.profile, 64)}`]
+            : [undefined, ''];
   if (value === undefined) {
-    problems.push({ path: ['region'], message: 'no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile' });
+    problems.push({
+      path: ['region'],
+      message: 'no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile',
+    });
     return undefined;
   }
   // A bad `region:` in the file is zod's to report; a bad flag or variable is the flag's (or variable's)
   // mistake, not the file's: said as such, without a file position.
   if (typeof value !== 'string' || !REGION_SHAPE.test(value)) {
-    if (source !== 'config') throw new UserError(`${source} "${printable(String(value), 40)}" is not an AWS region such as ap-northeast-1`, regionHint(source));
+    if (source !== 'config')
+      throw new UserError(
+        `${source} "${printable(String(value), 40)}" is not an AWS region such as ap-northeast-1`,
+        regionHint(source),
+      );
     return undefined;
   }
   const unknown = unknownRegionMessage(value, source === 'config' ? undefined : source);
@@ -183,19 +228,25 @@ function resolveRegion(raw: Record<string, unknown>, opts: LoadOptions, problems
   // The SDK and the AWS CLI let AWS_REGION win; here the config does, since it names the stack's home
   // (a stack created in one region is not found in another). Say so when the two disagree.
   if (source === 'config' && env.AWS_REGION && env.AWS_REGION !== value) {
-    opts.warn?.(`AWS_REGION is ${printable(env.AWS_REGION, 40)} but the config's region is ${value}: batchctl uses ${value}, because the config's region wins over the environment (pass --region to choose another)`);
+    opts.warn?.(
+      `AWS_REGION is ${printable(env.AWS_REGION, 40)} but the config's region is ${value}: batchctl uses ${value}, because the config's region wins over the environment (pass --region to choose another)`,
+    );
   }
   return value;
 }
 
 const regionHint = (source: string) =>
-  source === '--region' ? 'pass --region with an AWS region, or leave it out to use the config\'s' : `set ${source} to an AWS region, or set region in the config`;
+  source === '--region'
+    ? "pass --region with an AWS region, or leave it out to use the config's"
+    : `set ${source} to an AWS region, or set region in the config`;
 
 /** The subnets' zones: what `--region` (or the environment) must match for the config to make sense. */
 function configZones(raw: Record<string, unknown>): string[] {
   const network = raw.network as Record<string, unknown> | undefined;
-  const zones = ['batchSubnets', 'endpointSubnets'].flatMap((k) => (Array.isArray(network?.[k]) ? (network[k] as { az?: unknown }[]) : []))
-    .map((s) => s?.az).filter((z): z is string => typeof z === 'string');
+  const zones = ['batchSubnets', 'endpointSubnets']
+    .flatMap((k) => (Array.isArray(network?.[k]) ? (network[k] as { az?: unknown }[]) : []))
+    .map((s) => s?.az)
+    .filter((z): z is string => typeof z === 'string');
   return [...new Set(zones)];
 }
 
@@ -219,7 +270,9 @@ function checkOverride(raw: Record<string, unknown>, region: string, opts: LoadO
 }
 
 function sortProblems(ps: LocatedProblem[]): LocatedProblem[] {
-  return ps.sort((a, b) => a.line - b.line || a.col - b.col || a.path.localeCompare(b.path) || a.message.localeCompare(b.message));
+  return ps.sort(
+    (a, b) => a.line - b.line || a.col - b.col || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
+  );
 }
 
 function kindOf(v: unknown): string {
@@ -231,12 +284,20 @@ function kindOf(v: unknown): string {
 }
 
 const EXPECTED: Record<string, string> = {
-  object: 'a mapping', record: 'a mapping', array: 'a list', string: 'a string', number: 'a number',
-  int: 'an integer', boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
 };
 
 function getRaw(raw: unknown, path: PathKey[]): unknown {
-  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PathKey, unknown>)[k] : undefined), raw);
+  return path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PathKey, unknown>)[k] : undefined),
+    raw,
+  );
 }
 
 /** zod's issue, reworded for a person editing YAML. Unknown keys become one problem per key. */
@@ -250,29 +311,45 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
       return issue.keys.map((key) => {
         const near = nearest(key, allowed);
         return {
-          path: [...path, key], atKey: true,
+          path: [...path, key],
+          atKey: true,
           message: `unknown key "${key}"${near ? `: did you mean ${near}?` : ''} (allowed: ${allowed.join(', ')})`,
         };
       });
     }
     case 'invalid_type': {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
-      if (value === undefined) return [{ path, message: `missing required key "${String(path[path.length - 1])}" (${expected})` }];
-      const quote = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? `; quote it: "${String(value)}"` : '';
+      if (value === undefined)
+        return [{ path, message: `missing required key "${String(path[path.length - 1])}" (${expected})` }];
+      const quote =
+        issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')
+          ? `; quote it: "${String(value)}"`
+          : '';
       return [{ path, message: `expected ${expected}, got ${kindOf(value)}${quote}` }];
     }
     case 'invalid_value': {
       const opts = issue.values.map(String);
       const near = typeof value === 'string' ? nearest(value, opts) : undefined;
-      return [{ path, message: `expected one of ${opts.join(', ')}, got ${kindOf(value)}${near ? `: did you mean ${near}?` : ''}` }];
+      return [
+        {
+          path,
+          message: `expected one of ${opts.join(', ')}, got ${kindOf(value)}${near ? `: did you mean ${near}?` : ''}`,
+        },
+      ];
     }
     case 'invalid_format':
       return [{ path, message: `expected ${custom ? issue.message : issue.format}, got ${kindOf(value)}` }];
     case 'too_small':
     case 'too_big': {
-      if (custom) return [{ path, message: `expected ${issue.message}, got ${issue.origin === 'array' ? `${(value as unknown[]).length} entries` : kindOf(value)}` }];
+      if (custom)
+        return [
+          {
+            path,
+            message: `expected ${issue.message}, got ${issue.origin === 'array' ? `${(value as unknown[]).length} entries` : kindOf(value)}`,
+          },
+        ];
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const cmp = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : (issue.inclusive ? '<=' : '<');
+      const cmp = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
       const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
       return [{ path, message: `expected ${cmp} ${String(bound)}${unit}, got ${kindOf(value)}` }];
     }
@@ -283,7 +360,13 @@ function fromIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
 
 /** The keys the schema accepts at an object path (unwrapping defaults, optionals and arrays). */
 function allowedKeys(path: PathKey[]): string[] {
-  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown; valueType?: unknown };
+  type Def = {
+    type: string;
+    shape?: Record<string, unknown>;
+    innerType?: unknown;
+    element?: unknown;
+    valueType?: unknown;
+  };
   const def = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
   const unwrap = (s: unknown): unknown => {
     const d = def(s);

@@ -42,7 +42,12 @@ export const JOB_NAME_KEYS = {
 export type JobNameRole = keyof typeof JOB_NAME_KEYS;
 
 const JOB_NAME_SUFFIX: Record<JobNameRole, string> = {
-  family: '', schedule: '', task: '-task', events: '-events', scheduler: '-scheduler', stateMachine: '-states',
+  family: '',
+  schedule: '',
+  task: '-task',
+  events: '-events',
+  scheduler: '-scheduler',
+  stateMachine: '-states',
 };
 
 /**

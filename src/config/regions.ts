@@ -13,11 +13,42 @@ import { closest } from '../base/suggest.js';
 
 export const REGIONS_BY_PARTITION: Readonly<Record<string, readonly string[]>> = {
   aws: [
-    'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1', 'ap-south-2',
-    'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-6', 'ap-southeast-7',
-    'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-2',
-    'eu-west-3', 'il-central-1', 'me-central-1', 'me-south-1', 'me-west-1', 'mx-central-1', 'sa-east-1', 'sa-west-1', 'us-east-1',
-    'us-east-2', 'us-west-1', 'us-west-2',
+    'af-south-1',
+    'ap-east-1',
+    'ap-east-2',
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-northeast-3',
+    'ap-south-1',
+    'ap-south-2',
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'ap-southeast-3',
+    'ap-southeast-4',
+    'ap-southeast-5',
+    'ap-southeast-6',
+    'ap-southeast-7',
+    'ca-central-1',
+    'ca-west-1',
+    'eu-central-1',
+    'eu-central-2',
+    'eu-north-1',
+    'eu-south-1',
+    'eu-south-2',
+    'eu-west-1',
+    'eu-west-2',
+    'eu-west-3',
+    'il-central-1',
+    'me-central-1',
+    'me-south-1',
+    'me-west-1',
+    'mx-central-1',
+    'sa-east-1',
+    'sa-west-1',
+    'us-east-1',
+    'us-east-2',
+    'us-west-1',
+    'us-west-2',
   ],
   'aws-cn': ['cn-north-1', 'cn-northwest-1'],
   'aws-eusc': ['eusc-de-east-1'],
@@ -45,13 +76,19 @@ export const DNS_SUFFIX_BY_PARTITION: Readonly<Record<string, string>> = {
 
 /** Region name shapes of partitions, for a region this list does not know yet (most specific first). */
 const PARTITION_SHAPES: readonly (readonly [RegExp, string])[] = [
-  [/^cn-/, 'aws-cn'], [/^us-gov-/, 'aws-us-gov'], [/^us-isob-/, 'aws-iso-b'], [/^us-isof-/, 'aws-iso-f'], [/^us-iso-/, 'aws-iso'],
-  [/^eu-isoe-/, 'aws-iso-e'], [/^eusc-/, 'aws-eusc'],
+  [/^cn-/, 'aws-cn'],
+  [/^us-gov-/, 'aws-us-gov'],
+  [/^us-isob-/, 'aws-iso-b'],
+  [/^us-isof-/, 'aws-iso-f'],
+  [/^us-iso-/, 'aws-iso'],
+  [/^eu-isoe-/, 'aws-iso-e'],
+  [/^eusc-/, 'aws-eusc'],
 ];
 
 /** The partition a region belongs to (`aws` for a region of no other partition). */
 export function partitionOfRegion(region: string): string {
-  for (const [partition, regions] of Object.entries(REGIONS_BY_PARTITION)) if (regions.includes(region)) return partition;
+  for (const [partition, regions] of Object.entries(REGIONS_BY_PARTITION))
+    if (regions.includes(region)) return partition;
   return PARTITION_SHAPES.find(([re]) => re.test(region))?.[1] ?? 'aws';
 }
 
@@ -61,7 +98,9 @@ export function dnsSuffixOf(partition: string): string {
 }
 
 /** A regular expression source matching any partition's name, as the second field of an ARN. */
-export const ARN_PARTITION = `(?:${Object.keys(REGIONS_BY_PARTITION).sort((a, b) => b.length - a.length).join('|')})`;
+export const ARN_PARTITION = `(?:${Object.keys(REGIONS_BY_PARTITION)
+  .sort((a, b) => b.length - a.length)
+  .join('|')})`;
 
 /** Every known region name. */
 export const KNOWN_REGIONS: readonly string[] = Object.values(REGIONS_BY_PARTITION).flat();

@@ -55,7 +55,11 @@ export function runPolicyOf(task: { timeout?: string; retries?: number; capacity
   const retries = task.retries ?? 0;
   const spot = task.capacity === 'spot';
   if (timeoutSeconds === undefined && retries === 0 && !spot) return undefined;
-  return { ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), retries, ...(spot ? { spot: true as const } : {}) };
+  return {
+    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    retries,
+    ...(spot ? { spot: true as const } : {}),
+  };
 }
 
 /**

@@ -27,14 +27,28 @@ export const subnetSchema = z.strictObject({
 });
 
 /** Interface endpoint services by short name; the full name (which differs by partition) is looked up. */
-export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sts', 'ssm', 'kms', 'monitoring'] as const;
+export const INTERFACE_SERVICES = [
+  'ecr.api',
+  'ecr.dkr',
+  'logs',
+  'secretsmanager',
+  'sts',
+  'ssm',
+  'kms',
+  'monitoring',
+] as const;
 export type InterfaceService = (typeof INTERFACE_SERVICES)[number];
 
 /**
  * The endpoints a task needs where it has no way to the internet: image pulls (ECR API and registry),
  * the awslogs driver and the secret injected at start. The default of `private-endpoints`.
  */
-export const REQUIRED_INTERFACE_ENDPOINTS: readonly InterfaceService[] = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'];
+export const REQUIRED_INTERFACE_ENDPOINTS: readonly InterfaceService[] = [
+  'ecr.api',
+  'ecr.dkr',
+  'logs',
+  'secretsmanager',
+];
 
 /**
  * How tasks reach ECR, CloudWatch Logs and Secrets Manager:
@@ -52,7 +66,10 @@ export type NetworkMode = (typeof NETWORK_MODES)[number];
 /** The VPC block batchctl creates when none is given (modes that own their VPC). */
 export const DEFAULT_VPC_CIDR = '192.168.0.0/16';
 
-const awsId = (prefix: string, what: string) => str().check(z.regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `a ${what} id such as ${prefix}-0123456789abcdef0`));
+const awsId = (prefix: string, what: string) =>
+  str().check(
+    z.regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `a ${what} id such as ${prefix}-0123456789abcdef0`),
+  );
 
 export const networkSchema = z.strictObject({
   mode: z._default(z.enum(NETWORK_MODES), 'private-endpoints'),
@@ -70,7 +87,10 @@ export const networkSchema = z.strictObject({
    * `private-endpoints`, none in `existing`; `public` has none (tasks reach the services over the internet).
    */
   interfaceEndpoints: opt(z.array(z.enum(INTERFACE_SERVICES))),
-  /** The free S3 gateway endpoint (ECR image layers and the bucket, off the internet). Default true; `existing`: not available (it would change your route tables). */
+  /**
+   * The free S3 gateway endpoint (ECR image layers and the bucket, off the internet). Default true; `existing`: not
+   * available (it would change your route tables).
+   */
   s3Gateway: opt(z.boolean()),
   /** Mode `existing`: your VPC. */
   vpcId: opt(awsId('vpc', 'VPC')),
@@ -112,18 +132,24 @@ export interface NetworkConfig {
  * The mode-dependent defaults of the network section. Pure. `extra`: endpoints the jobs need beyond the
  * four every task does (`ssm` for a job secret from Parameter Store), added to the default list only.
  */
-export function resolveNetwork(n: z.output<typeof networkSchema>, extra: readonly InterfaceService[] = []): NetworkConfig {
+export function resolveNetwork(
+  n: z.output<typeof networkSchema>,
+  extra: readonly InterfaceService[] = [],
+): NetworkConfig {
   const existing = n.mode === 'existing';
   return {
     mode: n.mode,
     vpcCidr: n.vpcCidr,
-    batchSubnets: existing ? [] : n.batchSubnets ?? [],
-    endpointSubnets: existing ? [] : n.endpointSubnets ?? [],
-    interfaceEndpoints: n.mode === 'public' ? [] : n.interfaceEndpoints ?? (existing ? [] : [...REQUIRED_INTERFACE_ENDPOINTS, ...extra]),
-    s3Gateway: existing ? false : n.s3Gateway ?? true,
+    batchSubnets: existing ? [] : (n.batchSubnets ?? []),
+    endpointSubnets: existing ? [] : (n.endpointSubnets ?? []),
+    interfaceEndpoints:
+      n.mode === 'public'
+        ? []
+        : (n.interfaceEndpoints ?? (existing ? [] : [...REQUIRED_INTERFACE_ENDPOINTS, ...extra])),
+    s3Gateway: existing ? false : (n.s3Gateway ?? true),
     ...(existing && n.vpcId ? { vpcId: n.vpcId } : {}),
-    subnetIds: existing ? n.subnetIds ?? [] : [],
-    securityGroupIds: existing ? n.securityGroupIds ?? [] : [],
+    subnetIds: existing ? (n.subnetIds ?? []) : [],
+    securityGroupIds: existing ? (n.securityGroupIds ?? []) : [],
     assignPublicIp: n.mode === 'public' || (existing && (n.assignPublicIp ?? false)),
   };
 }
@@ -213,10 +239,12 @@ export const taskSchema = z.strictObject({
    */
   capacity: z._default(z.enum(CAPACITIES), 'on-demand'),
   /** The task's ephemeral storage, 21-200 GiB (left out: Fargate's 20 GiB, not billed). */
-  ephemeralStorageGiB: opt(int().check(
-    z.minimum(21, 'at least 21 (GiB): Fargate gives every task 20 GiB without it'),
-    z.maximum(200, 'at most 200 (GiB), the most Fargate gives a task'),
-  )),
+  ephemeralStorageGiB: opt(
+    int().check(
+      z.minimum(21, 'at least 21 (GiB): Fargate gives every task 20 GiB without it'),
+      z.maximum(200, 'at most 200 (GiB), the most Fargate gives a task'),
+    ),
+  ),
   /**
    * How long one run of the container may take (`30m`, `2h`, `1h30m`; at most a year): then its task is
    * stopped and the run fails. Set (or `retries`), the schedule starts a Step Functions state machine that
@@ -229,12 +257,14 @@ export const taskSchema = z.strictObject({
    */
   retries: opt(int()),
   /** What `push` builds this job's image from; paths are relative to the config file. */
-  build: opt(z.strictObject({
-    /** The build context (default: `batch/` beside the config file). */
-    context: opt(str().check(z.minLength(1))),
-    /** The Dockerfile (default: `<context>/Dockerfile`). */
-    dockerfile: opt(str().check(z.minLength(1))),
-  })),
+  build: opt(
+    z.strictObject({
+      /** The build context (default: `batch/` beside the config file). */
+      context: opt(str().check(z.minLength(1))),
+      /** The Dockerfile (default: `<context>/Dockerfile`). */
+      dockerfile: opt(str().check(z.minLength(1))),
+    }),
+  ),
 });
 
 export const retrySchema = z.strictObject({
@@ -360,7 +390,9 @@ export const stateSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   /** Stack name: prefixes every name and is the value of the `batchctl:stack` tag. */
-  stack: str().check(z.regex(STACK_SHAPE, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter')),
+  stack: str().check(
+    z.regex(STACK_SHAPE, 'lowercase letters, digits and hyphens, 2-32 characters, starting with a letter'),
+  ),
   region: opt(str().check(z.regex(REGION_SHAPE, 'an AWS region such as ap-northeast-1'))),
   /** Extra tags on every resource. */
   tags: z._default(z.record(str(), str()), {}),
@@ -450,7 +482,12 @@ export function deepMerge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-type JobOverrides = { original?: boolean; task?: Record<string, unknown>; schedule?: Record<string, unknown>; iam?: Record<string, unknown> };
+type JobOverrides = {
+  original?: boolean;
+  task?: Record<string, unknown>;
+  schedule?: Record<string, unknown>;
+  iam?: Record<string, unknown>;
+};
 
 /**
  * A job's effective settings. Names come from the job's own section; the top-level sections' names
@@ -461,7 +498,8 @@ function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
   const original = j.original === true;
   const derived = (role: Parameters<typeof jobName>[3]) => jobName(c.stack, name, original, role);
   const named = <S extends 'task' | 'schedule' | 'iam'>(section: S, key: string): string | undefined =>
-    (j[section]?.[key] as string | undefined) ?? (original ? (c[section] as Record<string, unknown>)[key] as string | undefined : undefined);
+    (j[section]?.[key] as string | undefined) ??
+    (original ? ((c[section] as Record<string, unknown>)[key] as string | undefined) : undefined);
   const merged = deepMerge(c.task, j.task);
   // A job's secret replaces the default's of the same name whole: merged key by key, a job naming another
   // source would keep the default's kmsKeyArn.
@@ -491,7 +529,9 @@ function jobConfig(c: ParsedConfig, name: string, j: JobOverrides): JobConfig {
 export function fillNames(c: ParsedConfig, region: string): StackConfig {
   const s = c.stack;
   const { task: _t, schedule: _s, iam, jobs, ...rest } = c;
-  const list: [string, JobOverrides][] = jobs ? Object.entries(jobs).map(([n, j]) => [n, (j ?? {}) as JobOverrides]) : [[s, { original: true }]];
+  const list: [string, JobOverrides][] = jobs
+    ? Object.entries(jobs).map(([n, j]) => [n, (j ?? {}) as JobOverrides])
+    : [[s, { original: true }]];
   const jobList = list.map(([name, j]) => jobConfig(c, name, j));
   return {
     ...rest,
@@ -512,7 +552,9 @@ export function fillNames(c: ParsedConfig, region: string): StackConfig {
 
 /** True when some job has a secret from SSM Parameter Store (its tasks need SSM; `plan` checks it with SSM). */
 export function jobsReadParameters(jobs: readonly Pick<JobConfig, 'task'>[]): boolean {
-  return jobs.some((j) => Object.values(j.task.secrets ?? {}).some((v) => (typeof v === 'string' ? v : v.from).startsWith('ssm:')));
+  return jobs.some((j) =>
+    Object.values(j.task.secrets ?? {}).some((v) => (typeof v === 'string' ? v : v.from).startsWith('ssm:')),
+  );
 }
 
 /** The engine in force: the configured one, else `scheduler` when a non-UTC time zone asks for it. */

@@ -58,8 +58,13 @@ export function parseSecretRef(value: string | { from: string; kmsKeyArn?: strin
   if (kmsKeyArn !== undefined && !KMS_KEY_ARN.test(kmsKeyArn)) {
     return `kmsKeyArn "${kmsKeyArn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; an alias cannot be granted kms:Decrypt)`;
   }
-  const ref = text.startsWith('secretsmanager:') ? parseSecretsManager(text) : text.startsWith('ssm:') ? parseParameter(text) : undefined;
-  if (ref === undefined) return `"${text}" names no source: write secretsmanager:<name or ARN>[:<json key>] or ssm:<name or ARN>`;
+  const ref = text.startsWith('secretsmanager:')
+    ? parseSecretsManager(text)
+    : text.startsWith('ssm:')
+      ? parseParameter(text)
+      : undefined;
+  if (ref === undefined)
+    return `"${text}" names no source: write secretsmanager:<name or ARN>[:<json key>] or ssm:<name or ARN>`;
   if (typeof ref === 'string') return ref;
   return kmsKeyArn ? { ...ref, kmsKeyArn } : ref;
 }
@@ -69,13 +74,23 @@ function parseSecretsManager(text: string): SecretRef | string {
   const base = { source: 'secretsmanager' as const, text };
   if (rest.startsWith('arn:')) {
     const m = SM_ARN.exec(rest);
-    if (!m) return `"${rest}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`;
+    if (!m)
+      return `"${rest}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`;
     const [, partition, region, account, name, key] = m;
-    if (!SM_NAME.test(name!)) return `"${name}" is not a Secrets Manager secret name: 1-512 letters, digits and /_+=.@-`;
+    if (!SM_NAME.test(name!))
+      return `"${name}" is not a Secrets Manager secret name: 1-512 letters, digits and /_+=.@-`;
     const keyProblem = key === undefined ? undefined : jsonKeyProblem(key);
     if (keyProblem) return keyProblem;
     const arn = `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}`;
-    return { ...base, name: name!, arn, partition: partition!, region: region!, account: account!, ...(key !== undefined ? { jsonKey: key } : {}) };
+    return {
+      ...base,
+      name: name!,
+      arn,
+      partition: partition!,
+      region: region!,
+      account: account!,
+      ...(key !== undefined ? { jsonKey: key } : {}),
+    };
   }
   const i = rest.indexOf(':');
   const name = i < 0 ? rest : rest.slice(0, i);
@@ -110,7 +125,8 @@ function parseParameter(text: string): SecretRef | string {
 
 function parameterNameProblem(name: string): string | undefined {
   if (!SSM_NAME.test(name)) return `"${name}" is not an SSM parameter name: at most 1011 letters, digits and _.-/`;
-  if (name.includes('/') && !name.startsWith('/')) return `"${name}": a parameter name with levels starts with / (/${name})`;
+  if (name.includes('/') && !name.startsWith('/'))
+    return `"${name}": a parameter name with levels starts with / (/${name})`;
   if (name.split('/').filter(Boolean).length > 15) return `"${name}" has more levels than the 15 SSM allows`;
   if (/^\/?(aws|ssm)/i.test(name)) {
     return `"${name}": names starting with "aws" or "ssm" are AWS's own (public parameters are not secrets: put such a value in task.environment)`;

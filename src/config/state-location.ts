@@ -18,7 +18,6 @@ import { UserError } from '../base/errors.js';
 /** A place for the state, as typed. */
 export type ParsedStateLocation = { kind: 's3'; bucket: string; key: string } | { kind: 'local'; path: string };
 
-
 const S3_HINT = 'write it as s3://<bucket>/<key>, e.g. s3://my-team-state/batchctl/prod.json';
 const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
 const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
@@ -49,12 +48,16 @@ export function bucketProblem(bucket: string): string | undefined {
 /** What is wrong with an S3 key for a state, or undefined when it is valid. */
 export function keyProblem(key: string): string | undefined {
   if (!key) return 'the object key is empty';
-  if (Buffer.byteLength(key, 'utf8') > 1024) return `the object key has ${Buffer.byteLength(key, 'utf8')} bytes (S3 takes at most 1024)`;
+  if (Buffer.byteLength(key, 'utf8') > 1024)
+    return `the object key has ${Buffer.byteLength(key, 'utf8')} bytes (S3 takes at most 1024)`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) return 'the object key has a control character';
-  if (key.startsWith('/') || key.endsWith('/')) return `the object key '${key}' ${key.startsWith('/') ? 'starts' : 'ends'} with '/' (a state is an object, not a folder)`;
-  if (key.split('/').some((s) => s === '' || s === '.' || s === '..')) return `the object key '${key}' has an empty, '.' or '..' part`;
-  if (key.endsWith('.lock')) return `the object key '${key}' ends with '.lock', the name batchctl gave lock objects: a state there could be another state's lock`;
+  if (key.startsWith('/') || key.endsWith('/'))
+    return `the object key '${key}' ${key.startsWith('/') ? 'starts' : 'ends'} with '/' (a state is an object, not a folder)`;
+  if (key.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    return `the object key '${key}' has an empty, '.' or '..' part`;
+  if (key.endsWith('.lock'))
+    return `the object key '${key}' ends with '.lock', the name batchctl gave lock objects: a state there could be another state's lock`;
   return undefined;
 }
 
@@ -71,10 +74,17 @@ export function parseStateLocation(text: string): ParsedStateLocation {
     return { kind: 's3', bucket, key };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
-    throw problem(`'${text}' is a URL that batchctl cannot keep a state at`, `keep the state in a file or in S3 (${S3_HINT.replace('write it as ', '')})`);
+    throw problem(
+      `'${text}' is a URL that batchctl cannot keep a state at`,
+      `keep the state in a file or in S3 (${S3_HINT.replace('write it as ', '')})`,
+    );
   }
   const suffix = LOCAL_SUFFIXES.find((s) => t.endsWith(s));
-  if (suffix) throw problem(`'${text}' ends with '${suffix}', the name of batchctl's own lock and move files: it cannot hold a state`, 'name the state file itself, e.g. .batchctl/<stack>.state.json');
+  if (suffix)
+    throw problem(
+      `'${text}' ends with '${suffix}', the name of batchctl's own lock and move files: it cannot hold a state`,
+      'name the state file itself, e.g. .batchctl/<stack>.state.json',
+    );
   return { kind: 'local', path: text };
 }
 

@@ -82,7 +82,10 @@ export function buildContext(opts: ContextOptions): Ctx {
         if (v !== undefined) return v;
         const waited = clock.now() - start;
         if (waited >= budgetMs) throw new WaitTimeout(what, budgetMs);
-        reporter.stepProgress(stepKey, `waiting for ${what} (${Math.round(waited / 1000)} s of ${Math.round(budgetMs / 1000)} s)`);
+        reporter.stepProgress(
+          stepKey,
+          `waiting for ${what} (${Math.round(waited / 1000)} s of ${Math.round(budgetMs / 1000)} s)`,
+        );
         await clock.sleep(Math.min(intervalMs, Math.max(0, budgetMs - waited)) || intervalMs);
       }
     },

@@ -14,7 +14,16 @@ import type { Clock } from '../base/clock.js';
 import { realClock } from '../base/clock.js';
 import { countActions, type Reporter, type ResourceAction, type ResourceEvent, type RunResult } from './reporter.js';
 import type { StateStore } from '../state/state.js';
-import { describeOwner, type Ctx, type FieldChange, type Found, type NodeSpec, type Ownership, type ResourceKind, type ResourceRecord } from './types.js';
+import {
+  describeOwner,
+  type Ctx,
+  type FieldChange,
+  type Found,
+  type NodeSpec,
+  type Ownership,
+  type ResourceKind,
+  type ResourceRecord,
+} from './types.js';
 
 /** Everything a run needs besides its options. */
 export interface EngineEnv {
@@ -80,7 +89,12 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     env.reporter.stepDone(e);
   };
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
-  const result = (failures: Error[]): RunResult => ({ events, counts: countActions(events), wallMs: clock.now() - started, failures });
+  const result = (failures: Error[]): RunResult => ({
+    events,
+    counts: countActions(events),
+    wallMs: clock.now() - started,
+    failures,
+  });
 
   // 1. Assess everything before the first write: the same walk as `plan`, whose reads step 2 reuses.
   const assessment = await assessGraph(env, graph, { records, runId, parallel, clock, previousTagKeys });
@@ -88,13 +102,16 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   const order = new Map(graph.nodes.map((n, i) => [n.key, i]));
   const refusals = refusalsOf(assessment).sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   for (const a of assessment.entries.values()) for (const note of a.notes ?? []) env.reporter.warn(`${a.key}: ${note}`);
-  for (const [key, e] of assessment.errors) for (const note of e instanceof NotOurs ? e.notes : []) env.reporter.warn(`${key}: ${note}`);
+  for (const [key, e] of assessment.errors)
+    for (const note of e instanceof NotOurs ? e.notes : []) env.reporter.warn(`${key}: ${note}`);
   if (refusals.length) {
     for (const { key, error } of refusals) {
       const n = graph.byKey.get(key)!;
       emit({ key, kind: n.kind.kind, label: n.kind.label, action: 'failed', message: error.message });
     }
-    env.reporter.info(`Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`);
+    env.reporter.info(
+      `Nothing was changed: ${refusals.length} resource${refusals.length === 1 ? '' : 's'} cannot be converged (see below), and up stops before its first write.`,
+    );
     const failures = refusals.map((r) => r.error);
     throw new StepsFailed(result(failures));
   }
@@ -106,31 +123,47 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
   env.state.setTagKeys([...previousTagKeys, ...Object.keys(env.config.tags)]);
   const actions = new Map<string, ResourceAction>();
   const duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[] = [];
-  const ctxFor = (key: string, createdWith?: string) => buildContext({
-    config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-    reporter: env.reporter, clock, runId, records, stepKey: key, previousTagKeys, assessed: assessment.assessed, createdWith,
-    intend: async (record) => {
-      env.state.put(key, record);
-      await env.state.save();
-    },
-  });
+  const ctxFor = (key: string, createdWith?: string) =>
+    buildContext({
+      config: env.config,
+      aws: env.aws,
+      account: env.account,
+      partition: env.partition,
+      reporter: env.reporter,
+      clock,
+      runId,
+      records,
+      stepKey: key,
+      previousTagKeys,
+      assessed: assessment.assessed,
+      createdWith,
+      intend: async (record) => {
+        env.state.put(key, record);
+        await env.state.save();
+      },
+    });
   const runStep = async (key: string): Promise<StepEvent> => {
     const node = graph.byKey.get(key)!;
     const prior = assessment.entries.get(key);
     const seen = assessment.seen.get(key);
     const ctx = ctxFor(key, seen?.partOf);
     const settled = node.spec.deps.every((d) => actions.get(d) === 'unchanged');
-    const a = prior && !prior.partial && settled
-      ? prior
-      : seen
-        ? await judge(node, ctx, seen)
-        : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
+    const a =
+      prior && !prior.partial && settled
+        ? prior
+        : seen
+          ? await judge(node, ctx, seen)
+          : await assess(node, ctx, assessment.ignored.has(key) ? undefined : env.state.get(key), env.config.stack);
     // What only this look showed (the first could not see the node whole: its dependencies did not exist).
-    if (a !== prior) for (const note of a.notes ?? []) if (!prior?.notes?.includes(note)) env.reporter.warn(`${key}: ${note}`);
+    if (a !== prior)
+      for (const note of a.notes ?? []) if (!prior?.notes?.includes(note)) env.reporter.warn(`${key}: ${note}`);
     opts.beforeStep?.(a);
     const { action, record, changes } = await converge(env, node, ctx, a, opts, clock);
     actions.set(key, action);
-    assessment.assessed.set(key, a.found && action === 'unchanged' ? a.found : { record, owned: true, observed: a.desired });
+    assessment.assessed.set(
+      key,
+      a.found && action === 'unchanged' ? a.found : { record, owned: true, observed: a.desired },
+    );
     for (const d of a.found?.duplicates ?? []) duplicates.push({ key, kept: record, record: d });
     records.set(node.key, record);
     env.state.put(node.key, record);
@@ -151,8 +184,11 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
     subject: (k) => graph.byKey.get(k)!.kind,
     run: runStep,
     priority: (k) => height.get(k) ?? 0,
-    notStarted: (blockedBy) => (blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure'),
-    reporter: env.reporter, clock, emit,
+    notStarted: (blockedBy) =>
+      blockedBy.length ? `needs ${blockedBy.join(', ')}` : 'not started after an earlier failure',
+    reporter: env.reporter,
+    clock,
+    emit,
   });
   // Only once everything the config describes has converged: resources the config no longer has (an
   // endpoint removed from the list, the old trigger after a schedule engine switch) and duplicates are
@@ -170,7 +206,8 @@ async function walk(env: EngineEnv, graph: Graph, opts: UpOptions): Promise<RunR
 /** What stops `up` before its first write: resources that are not ours, refused replacements, failed reads. */
 export function refusalsOf(assessment: GraphAssessment): { key: string; error: Error }[] {
   const out: { key: string; error: Error }[] = [];
-  for (const [key, a] of assessment.entries) if (a.action === 'replace') out.push({ key, error: new ReplacementRefused(key, a.label, a.changes) });
+  for (const [key, a] of assessment.entries)
+    if (a.action === 'replace') out.push({ key, error: new ReplacementRefused(key, a.label, a.changes) });
   for (const [key, error] of assessment.errors) out.push({ key, error });
   return out;
 }
@@ -196,8 +233,14 @@ export function heldBy(graph: Graph, live: Map<string, ResourceRecord>, record: 
  * stale record naming a resource that is not ours is reported and forgotten, never acted on.
  */
 async function cleanUp(
-  env: EngineEnv, graph: Graph, records: Map<string, ResourceRecord>, duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[],
-  runId: string, opts: UpOptions, clock: Clock, emit: (e: ResourceEvent) => void,
+  env: EngineEnv,
+  graph: Graph,
+  records: Map<string, ResourceRecord>,
+  duplicates: { key: string; kept: ResourceRecord; record: ResourceRecord }[],
+  runId: string,
+  opts: UpOptions,
+  clock: Clock,
+  emit: (e: ResourceEvent) => void,
 ): Promise<Error[]> {
   const kindOf = (kind: string) => env.kinds.find((k) => k.kind === kind);
   const stale = staleRecords(graph, records).filter(([, rec]) => kindOf(rec.kind));
@@ -205,9 +248,20 @@ async function cleanUp(
   // before the duplicate task group its rule references); stale records, having no node, by their kinds.
   const dupKey = (d: { key: string; record: ResourceRecord }) => `${d.key}#${d.record.id}`;
   const targets = [
-    ...stale.map(([key, rec]) => ({ key, stateKey: key as string | undefined, record: rec, note: undefined as string | undefined, deps: [] as string[], orphan: true })),
+    ...stale.map(([key, rec]) => ({
+      key,
+      stateKey: key as string | undefined,
+      record: rec,
+      note: undefined as string | undefined,
+      deps: [] as string[],
+      orphan: true,
+    })),
     ...duplicates.map((d) => ({
-      key: dupKey(d), stateKey: undefined, record: d.record, note: `duplicate of ${d.kept.id} (${d.key})`, orphan: false,
+      key: dupKey(d),
+      stateKey: undefined,
+      record: d.record,
+      note: `duplicate of ${d.kept.id} (${d.key})`,
+      orphan: false,
       deps: duplicates.filter((o) => graph.byKey.get(d.key)?.spec.deps.includes(o.key)).map(dupKey),
     })),
   ].map((t) => ({ ...t, kind: t.record.kind, kindDef: kindOf(t.record.kind)! }));
@@ -232,8 +286,15 @@ async function cleanUp(
       return { action: 'skipped', arn: t.record.arn, message: `now ${holder}'s: kept, its old record forgotten` };
     }
     const ctx = buildContext({
-      config: env.config, aws: env.aws, account: env.account, partition: env.partition,
-      reporter: env.reporter, clock, runId, records, stepKey: key,
+      config: env.config,
+      aws: env.aws,
+      account: env.account,
+      partition: env.partition,
+      reporter: env.reporter,
+      clock,
+      runId,
+      records,
+      stepKey: key,
     });
     let own: Ownership | undefined;
     try {
@@ -256,8 +317,11 @@ async function cleanUp(
     parallel: opts.parallel ?? DEFAULT_PARALLEL,
     subject: (k) => ({ kind: byKey.get(k)!.kind, label: byKey.get(k)!.kindDef.label, id: byKey.get(k)!.record.id }),
     run: removeOne,
-    notStarted: (blockedBy) => (blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure'),
-    reporter: env.reporter, clock, emit,
+    notStarted: (blockedBy) =>
+      blockedBy.length ? `not deleted: waits for ${blockedBy.join(', ')}` : 'not deleted after an earlier failure',
+    reporter: env.reporter,
+    clock,
+    emit,
   });
   return failures;
 }
@@ -319,22 +383,51 @@ export async function assess(
  * With `absentParent`, the node is not looked up: it lives in that node, which does not exist.
  */
 async function assessSeeing(
-  node: GraphNode, ctx: Ctx, recorded: ResourceRecord | undefined, stack: string, tolerateMissingDeps: boolean, absentParent?: string,
+  node: GraphNode,
+  ctx: Ctx,
+  recorded: ResourceRecord | undefined,
+  stack: string,
+  tolerateMissingDeps: boolean,
+  absentParent?: string,
 ): Promise<{ assessment: Assessment; seen?: Seen }> {
   const { kind, spec } = node;
   if (kind.external) {
     // Yours: found or refused, never diffed, created or claimed (it carries no tag of ours).
     const found = await step(node, 'find', () => kind.find(ctx, spec, undefined));
     if (!found) throw new ExternalMissing(node.key, kind.label);
-    return { assessment: { key: node.key, label: kind.label, kind: kind.kind, action: 'unchanged', found, desired: found.observed, changes: [], external: true } };
+    return {
+      assessment: {
+        key: node.key,
+        label: kind.label,
+        kind: kind.kind,
+        action: 'unchanged',
+        found,
+        desired: found.observed,
+        changes: [],
+        external: true,
+      },
+    };
   }
   let seen: Seen;
   try {
-    seen = absentParent ? { notes: [], ignoredRecord: false, partOf: absentParent } : await look(node, ctx, recorded, stack);
+    seen = absentParent
+      ? { notes: [], ignoredRecord: false, partOf: absentParent }
+      : await look(node, ctx, recorded, stack);
   } catch (err) {
     if (tolerateMissingDeps && err instanceof AwsStepError && err.cause instanceof MissingRecord) {
       const { notes = [], ignoredRecord = false } = err as { notes?: string[]; ignoredRecord?: boolean };
-      return { assessment: { key: node.key, label: kind.label, kind: kind.kind, action: 'create', changes: [], partial: true, notes, ignoredRecord } };
+      return {
+        assessment: {
+          key: node.key,
+          label: kind.label,
+          kind: kind.kind,
+          action: 'create',
+          changes: [],
+          partial: true,
+          notes,
+          ignoredRecord,
+        },
+      };
     }
     throw err;
   }
@@ -360,7 +453,9 @@ async function look(node: GraphNode, ctx: Ctx, recorded: ResourceRecord | undefi
   if (found && !found.owned) throw new NotOurs(node.key, kind.label, found, stack, notes, ignoredRecord);
   if (found?.duplicates?.length) {
     const ids = found.duplicates.map((d) => d.id).join(', ');
-    notes.push(`${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`);
+    notes.push(
+      `${ids} ${found.duplicates.length === 1 ? 'carries' : 'carry'} this resource's tags too (a concurrent or interrupted run made ${found.duplicates.length === 1 ? 'it' : 'them'}): keeping ${found.record.id}; up deletes the duplicate${found.duplicates.length === 1 ? '' : 's'} once the stack has converged`,
+    );
   }
   return { found, notes, ignoredRecord };
 }
@@ -378,7 +473,14 @@ export async function judge(node: GraphNode, ctx: Ctx, seen: Seen, tolerateMissi
   } catch (err) {
     if (tolerateMissingDeps && err instanceof MissingRecord) {
       return found
-        ? { ...base, ...more, action: 'update', found, partial: true, changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }] }
+        ? {
+            ...base,
+            ...more,
+            action: 'update',
+            found,
+            partial: true,
+            changes: [{ field: '(settings)', from: '(current)', to: `(known once ${err.dependency} exists)` }],
+          }
         : { ...base, ...more, action: 'create', partial: true, changes: [] };
     }
     throw err;
@@ -388,7 +490,15 @@ export async function judge(node: GraphNode, ctx: Ctx, seen: Seen, tolerateMissi
   const changes = kind.diff(desired, found.observed);
   if (changes.length === 0) return { ...base, ...more, action: 'unchanged', found, desired, changes };
   const replace = changes.filter((c) => c.replace);
-  if (replace.length || !kind.update) return { ...base, ...more, action: 'replace', found, desired, changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })) };
+  if (replace.length || !kind.update)
+    return {
+      ...base,
+      ...more,
+      action: 'replace',
+      found,
+      desired,
+      changes: replace.length ? replace : changes.map((c) => ({ ...c, replace: true })),
+    };
   return { ...base, ...more, action: 'update', found, desired, changes };
 }
 
@@ -416,13 +526,37 @@ export interface GraphAssessment {
 export async function assessGraph(
   env: Pick<EngineEnv, 'config' | 'aws' | 'account' | 'partition' | 'reporter' | 'state'>,
   graph: Graph,
-  opts: { records: Map<string, ResourceRecord>; runId: string; parallel: number; clock: Clock; previousTagKeys: readonly string[] },
+  opts: {
+    records: Map<string, ResourceRecord>;
+    runId: string;
+    parallel: number;
+    clock: Clock;
+    previousTagKeys: readonly string[];
+  },
 ): Promise<GraphAssessment> {
-  const out: GraphAssessment = { entries: new Map(), errors: new Map(), assessed: new Map(), ignored: new Set(), seen: new Map(), memo: new Map() };
-  const contextFor = (key: string) => buildContext({
-    config: env.config, aws: env.aws, account: env.account, partition: env.partition, reporter: env.reporter, clock: opts.clock,
-    runId: opts.runId, records: opts.records, stepKey: key, previousTagKeys: opts.previousTagKeys, assessed: out.assessed, memo: out.memo,
-  });
+  const out: GraphAssessment = {
+    entries: new Map(),
+    errors: new Map(),
+    assessed: new Map(),
+    ignored: new Set(),
+    seen: new Map(),
+    memo: new Map(),
+  };
+  const contextFor = (key: string) =>
+    buildContext({
+      config: env.config,
+      aws: env.aws,
+      account: env.account,
+      partition: env.partition,
+      reporter: env.reporter,
+      clock: opts.clock,
+      runId: opts.runId,
+      records: opts.records,
+      stepKey: key,
+      previousTagKeys: opts.previousTagKeys,
+      assessed: out.assessed,
+      memo: out.memo,
+    });
   // The reads nodes share go out together, first: the stack-wide Describe of each EC2 type, the account's
   // roles, the settings of recorded parents. Each node's find then takes its answer from the walk's memo.
   const byKind = new Map<ResourceKind, NodeSpec[]>();
@@ -445,7 +579,14 @@ export async function assessGraph(
       const ctx = contextFor(key);
       try {
         const parent = node.spec.partOf?.find(absent);
-        const { assessment: a, seen } = await assessSeeing(node, ctx, env.state.get(key), env.config.stack, true, parent);
+        const { assessment: a, seen } = await assessSeeing(
+          node,
+          ctx,
+          env.state.get(key),
+          env.config.stack,
+          true,
+          parent,
+        );
         if (seen) out.seen.set(key, seen);
         if (a.ignoredRecord) out.ignored.add(key);
         if (a.found) opts.records.set(key, a.found.record);
@@ -478,13 +619,17 @@ async function converge(
     case 'replace':
       throw new ReplacementRefused(node.key, kind.label, a.changes);
     case 'create': {
-      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'create', () => kind.create(ctx, spec, a.desired)));
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () =>
+        step(node, 'create', () => kind.create(ctx, spec, a.desired)),
+      );
       return { action: 'created', record };
     }
     case 'update': {
       const update = kind.update!.bind(kind);
       const found = a.found!;
-      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () => step(node, 'update', () => update(ctx, spec, found, a.desired, a.changes)));
+      const record = await withIamRetry(env, node, ctx.reporter, clock, opts, () =>
+        step(node, 'update', () => update(ctx, spec, found, a.desired, a.changes)),
+      );
       return { action: 'updated', record: record ?? found.record, changes: a.changes.map((c) => c.field) };
     }
   }
@@ -511,7 +656,14 @@ export function asStepError(resource: string, name: Step, err: unknown): Error {
  * IAM is eventually consistent: for seconds after CreateRole, other services may refuse the role
  * ("cannot be assumed", "Role is not valid"). Those refusals are retried with backoff within a budget.
  */
-async function withIamRetry<T>(env: EngineEnv, node: GraphNode, reporter: Reporter, clock: Clock, opts: UpOptions, fn: () => Promise<T>): Promise<T> {
+async function withIamRetry<T>(
+  env: EngineEnv,
+  node: GraphNode,
+  reporter: Reporter,
+  clock: Clock,
+  opts: UpOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
   const budget = opts.iamRetryBudgetMs ?? IAM_RETRY_BUDGET_MS;
   const start = clock.now();
   let delay = 1000;
@@ -525,7 +677,10 @@ async function withIamRetry<T>(env: EngineEnv, node: GraphNode, reporter: Report
       if (!hit || elapsed + delay > budget) throw err;
       reporter.stepProgress(
         node.key,
-        `waiting for IAM role ${hit.role ?? ''} to propagate (attempt ${attempt}, ${Math.round(elapsed / 1000)} s of ${Math.round(budget / 1000)} s)`.replace('role  to', 'role to'),
+        `waiting for IAM role ${hit.role ?? ''} to propagate (attempt ${attempt}, ${Math.round(elapsed / 1000)} s of ${Math.round(budget / 1000)} s)`.replace(
+          'role  to',
+          'role to',
+        ),
       );
       await clock.sleep(delay);
       delay = Math.min(delay * 2, 10_000);

@@ -12,12 +12,16 @@ import { TAG_STACK, describeOwner, type FieldChange, type Found } from './types.
 export class ReplacementRefused extends UserError {
   override name = 'ReplacementRefused';
   override readonly code: ErrorCode = 'REPLACEMENT_REFUSED';
-  constructor(readonly key: string, readonly label: string, readonly changes: FieldChange[]) {
+  constructor(
+    readonly key: string,
+    readonly label: string,
+    readonly changes: FieldChange[],
+  ) {
     const fields = changes.map((c) => `${c.field} (${fmt(c.from, c.sensitive)} -> ${fmt(c.to, c.sensitive)})`);
     super(
       `${label} ${key} would have to be replaced to change ${fields.join(', ')}`,
-      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) '
-        + 'and run up again',
+      'batchctl never replaces a resource silently: revert the setting, or remove the resource (batchctl down) ' +
+        'and run up again',
     );
   }
 }
@@ -26,10 +30,13 @@ export class ReplacementRefused extends UserError {
 export class ExternalMissing extends UserError {
   override name = 'ExternalMissing';
   override readonly code: ErrorCode = 'EXTERNAL_MISSING';
-  constructor(readonly key: string, readonly label: string) {
+  constructor(
+    readonly key: string,
+    readonly label: string,
+  ) {
     super(
-      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, `
-        + 'and batchctl never creates it',
+      `${label} ${key.split('/').pop()} (${key}) does not exist in this account and region: it is named in the config, ` +
+        'and batchctl never creates it',
       'check network.vpcId and network.subnetIds (and the region), then run `batchctl plan`',
     );
   }
@@ -58,9 +65,10 @@ export class NotOurs extends UserError {
         : `${what} but ${describeOwner(found)}: it is not part of stack '${stack}'`,
       found.owner
         ? `give stack '${stack}' its own name for it in the config, or pick another stack name`
-        // A kind that knows better (a resource AWS cannot tag) says what to do instead.
-        : found.hint ?? 'batchctl never adopts resources it did not create: rename it in the config, '
-          + `or tag it ${TAG_STACK}=${stack} if it really is this stack's`,
+        : // A kind that knows better (a resource AWS cannot tag) says what to do instead.
+          (found.hint ??
+            'batchctl never adopts resources it did not create: rename it in the config, ' +
+              `or tag it ${TAG_STACK}=${stack} if it really is this stack's`),
     );
   }
 }
@@ -69,7 +77,7 @@ export class NotOurs extends UserError {
 export const REPLAN = 'make a new plan (batchctl plan --out <file>), review it, and apply that one';
 
 const cap = (lines: string[], max: number) =>
-  (lines.length <= max ? lines : [...lines.slice(0, max - 1), `... and ${lines.length - max + 1} more`]);
+  lines.length <= max ? lines : [...lines.slice(0, max - 1), `... and ${lines.length - max + 1} more`];
 
 /** The saved plan no longer matches the stack: something moved since it was made. Nothing was changed. */
 export class PlanMoved extends UserError {
@@ -85,17 +93,16 @@ export class PlanMoved extends UserError {
     const follows = `${follow} planned change${follow === 1 ? '' : 's'} that follow${follow === 1 ? 's' : ''}`;
     super(
       during
-        ? `the saved plan ${path} (${saved.id}) no longer matches the stack: ${moved.join('; ')}; `
-          + 'that step was not made'
-        : `the saved plan ${path} (${saved.id}, made ${saved.createdAt}) no longer matches the stack: ${changes} `
-          + 'since it was made; nothing was changed',
+        ? `the saved plan ${path} (${saved.id}) no longer matches the stack: ${moved.join('; ')}; ` +
+            'that step was not made'
+        : `the saved plan ${path} (${saved.id}, made ${saved.createdAt}) no longer matches the stack: ${changes} ` +
+            'since it was made; nothing was changed',
       during
         ? 'something changed the stack while this plan was applied: run batchctl plan to see where it stands'
         : `${REPLAN} (a plan is valid only against the state and resources it read)`,
-      during ? [] : [
-        ...cap(moved, 25),
-        ...(follow ? [`and ${follows} from ${moved.length === 1 ? 'it' : 'these'}`] : []),
-      ],
+      during
+        ? []
+        : [...cap(moved, 25), ...(follow ? [`and ${follows} from ${moved.length === 1 ? 'it' : 'these'}`] : [])],
     );
   }
 }

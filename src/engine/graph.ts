@@ -49,7 +49,8 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
       }
       dependants.get(d)!.push(n.key);
     }
-    for (const p of n.spec.partOf ?? []) if (!n.spec.deps.includes(p)) throw new Error(`internal: ${n.key} is part of ${p}, which is not a dependency`);
+    for (const p of n.spec.partOf ?? [])
+      if (!n.spec.deps.includes(p)) throw new Error(`internal: ${n.key} is part of ${p}, which is not a dependency`);
   }
   // Kahn's algorithm, keeping declaration order among ready nodes so output is stable.
   const indegree = new Map([...byKey.values()].map((n) => [n.key, n.spec.deps.length]));
@@ -76,12 +77,20 @@ export function buildGraph(config: StackConfig, kinds: readonly ResourceKind[]):
  */
 export function subgraph(graph: Graph, keep: (n: GraphNode) => boolean): Graph {
   const kept = new Set(graph.nodes.filter(keep).map((n) => n.key));
-  const nodes = graph.nodes.filter((n) => kept.has(n.key)).map((n) => ({
-    ...n,
-    spec: { ...n.spec, deps: n.spec.deps.filter((d) => kept.has(d)), ...(n.spec.partOf ? { partOf: n.spec.partOf.filter((d) => kept.has(d)) } : {}) },
-  }));
+  const nodes = graph.nodes
+    .filter((n) => kept.has(n.key))
+    .map((n) => ({
+      ...n,
+      spec: {
+        ...n.spec,
+        deps: n.spec.deps.filter((d) => kept.has(d)),
+        ...(n.spec.partOf ? { partOf: n.spec.partOf.filter((d) => kept.has(d)) } : {}),
+      },
+    }));
   const byKey = new Map(nodes.map((n) => [n.key, n]));
-  const dependants = new Map<string, string[]>(nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]));
+  const dependants = new Map<string, string[]>(
+    nodes.map((n) => [n.key, (graph.dependants.get(n.key) ?? []).filter((d) => byKey.has(d))]),
+  );
   return { nodes, byKey, dependants };
 }
 
@@ -123,7 +132,10 @@ export function criticalPath(graph: Graph, cost: (key: string) => number): { len
  * orphan has no node edges, so kinds order it: it waits for every target of a kind that depends on its
  * kind (transitively), and targets of the kinds it depends on wait for it.
  */
-export function deletionPrerequisites(targets: DeletionTarget[], kinds: readonly ResourceKind[]): (key: string) => string[] {
+export function deletionPrerequisites(
+  targets: DeletionTarget[],
+  kinds: readonly ResourceKind[],
+): (key: string) => string[] {
   // Every kind a kind depends on, transitively (each kind's own set: a shared one would make a kind
   // seem to depend on its siblings' dependencies, and order deletions in a cycle).
   const closure = new Map<string, Set<string>>();
@@ -150,4 +162,3 @@ export function deletionPrerequisites(targets: DeletionTarget[], kinds: readonly
   }
   return (key) => out.get(key) ?? [];
 }
-

@@ -38,7 +38,15 @@ export interface RunResult {
 
 /** How many events of each action. */
 export function countActions(events: ResourceEvent[]): Record<ResourceAction, number> {
-  const counts: Record<ResourceAction, number> = { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 0, skipped: 0 };
+  const counts: Record<ResourceAction, number> = {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    absent: 0,
+    failed: 0,
+    skipped: 0,
+  };
   for (const e of events) counts[e.action] += 1;
   return counts;
 }
@@ -68,11 +76,21 @@ export class RecordingReporter implements Reporter {
   readonly events: ResourceEvent[] = [];
   readonly infos: string[] = [];
   readonly warnings: string[] = [];
-  stepStarted(key: string): void { this.started.push(key); }
-  stepProgress(key: string, message: string): void { this.progress.push({ key, message }); }
-  stepDone(event: ResourceEvent): void { this.events.push(event); }
-  info(message: string): void { this.infos.push(message); }
-  warn(message: string): void { this.warnings.push(message); }
+  stepStarted(key: string): void {
+    this.started.push(key);
+  }
+  stepProgress(key: string, message: string): void {
+    this.progress.push({ key, message });
+  }
+  stepDone(event: ResourceEvent): void {
+    this.events.push(event);
+  }
+  info(message: string): void {
+    this.infos.push(message);
+  }
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
   /** The action per resource key. */
   actions(): Record<string, ResourceAction> {
     return Object.fromEntries(this.events.map((e) => [e.key, e.action]));
@@ -81,5 +99,9 @@ export class RecordingReporter implements Reporter {
 
 /** Discards everything. */
 export const silentReporter: Reporter = {
-  stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn() {},
+  stepStarted() {},
+  stepProgress() {},
+  stepDone() {},
+  info() {},
+  warn() {},
 };

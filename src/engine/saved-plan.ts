@@ -97,16 +97,33 @@ const canonical = (v: unknown): unknown => (v === undefined ? undefined : sortKe
 function configPin(config: StackConfig): unknown {
   return { ...config, jobs: Object.fromEntries(config.jobs.map((j) => [j.name, j])) };
 }
-const digestOf = (body: SavedPlanBody) => createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+const digestOf = (body: SavedPlanBody) =>
+  createHash('sha256')
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
 
 /** A change as a plan file keeps it: a sensitive one without its values. */
 function redact(c: FieldChange): FieldChange {
-  return c.sensitive ? { field: c.field, from: '(sensitive)', to: '(sensitive)', sensitive: true, ...(c.replace ? { replace: true } : {}) } : c;
+  return c.sensitive
+    ? {
+        field: c.field,
+        from: '(sensitive)',
+        to: '(sensitive)',
+        sensitive: true,
+        ...(c.replace ? { replace: true } : {}),
+      }
+    : c;
 }
 
 /** What a plan file keeps of one entry. A read that failed cannot be pinned: it is thrown. */
 export function pinOf(e: PlanEntry, kind: ResourceKind | undefined): PlanPin {
-  const base: PlanPin = { key: e.key, kind: e.kind, label: e.label, action: e.action, changes: (e.changes ?? []).map(redact) };
+  const base: PlanPin = {
+    key: e.key,
+    kind: e.kind,
+    label: e.label,
+    action: e.action,
+    changes: (e.changes ?? []).map(redact),
+  };
   if (e.partial) base.partial = true;
   if (e.ignoredRecord) base.ignoredRecord = true;
   if (e.action === 'error' && !e.conflict) throw e.error ?? new Error(`${e.key}: could not be assessed`);
@@ -122,7 +139,9 @@ export function pinOf(e: PlanEntry, kind: ResourceKind | undefined): PlanPin {
   if (e.found) {
     const pinned = kind?.pin ? kind.pin(e.found) : { record: e.found.record, observed: e.found.observed };
     base.found = {
-      record: pinned.record, owned: e.found.owned, ...(e.found.owned ? {} : { owner: e.found.owner ?? null }),
+      record: pinned.record,
+      owned: e.found.owned,
+      ...(e.found.owned ? {} : { owner: e.found.owner ?? null }),
       observed: pinned.observed,
       ...(e.found.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id).sort() } : {}),
     };
@@ -136,11 +155,20 @@ export function pinOf(e: PlanEntry, kind: ResourceKind | undefined): PlanPin {
  * services is asked again by `up <plan>`'s own preflight, which stops it as it stops any `up`.
  */
 function preflightPin(basis: PlanBasis): SavedPlanBody['preflight'] {
-  return { services: Object.fromEntries(basis.preflight.services.map((x) => [`${x.type}:${x.short}`, x.name]).sort(([a], [b]) => a!.localeCompare(b!))) };
+  return {
+    services: Object.fromEntries(
+      basis.preflight.services.map((x) => [`${x.type}:${x.short}`, x.name]).sort(([a], [b]) => a!.localeCompare(b!)),
+    ),
+  };
 }
 
 /** The body of a saved plan for a plan and what it was made from. */
-export function planBody(plan: Plan, basis: PlanBasis, kinds: readonly ResourceKind[], createdAt = new Date().toISOString()): SavedPlanBody {
+export function planBody(
+  plan: Plan,
+  basis: PlanBasis,
+  kinds: readonly ResourceKind[],
+  createdAt = new Date().toISOString(),
+): SavedPlanBody {
   const kindOf = (k: string) => kinds.find((x) => x.kind === k);
   return {
     format: PLAN_FORMAT,
@@ -164,7 +192,12 @@ export function planBody(plan: Plan, basis: PlanBasis, kinds: readonly ResourceK
  * Write a saved plan: atomically (temp file, fsync, rename) and 0600, like the state. Refuses a plan
  * `up` could not apply (a read failed, a resource is not ours, a replacement).
  */
-export async function writeSavedPlan(path: string, plan: Plan, basis: PlanBasis, kinds: readonly ResourceKind[]): Promise<SavedPlan> {
+export async function writeSavedPlan(
+  path: string,
+  plan: Plan,
+  basis: PlanBasis,
+  kinds: readonly ResourceKind[],
+): Promise<SavedPlan> {
   const failed = plan.entries.filter((e) => e.action === 'error' && !e.conflict);
   if (failed.length) throw new RunFailed(failed.map((e) => e.error ?? new Error(e.key)));
   if (plan.conflicts.length) {
@@ -200,7 +233,10 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read the saved plan ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`, 'write one with batchctl plan --out <file>');
+    throw new UserError(
+      `cannot read the saved plan ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(err))}`,
+      'write one with batchctl plan --out <file>',
+    );
   }
   let raw: Partial<SavedPlan> | null;
   try {
@@ -209,14 +245,23 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
     raw = null;
   }
   if (!raw || typeof raw !== 'object' || raw.format !== PLAN_FORMAT) {
-    throw new UserError(`${path} is not a batchctl plan file`, 'write one with batchctl plan --out <file>; `batchctl up` without a file plans and applies in one go');
+    throw new UserError(
+      `${path} is not a batchctl plan file`,
+      'write one with batchctl plan --out <file>; `batchctl up` without a file plans and applies in one go',
+    );
   }
   if (raw.formatVersion !== PLAN_FORMAT_VERSION) {
-    throw new UserError(`the saved plan ${path} has format version ${JSON.stringify(raw.formatVersion)}; this batchctl reads ${PLAN_FORMAT_VERSION}`, REPLAN);
+    throw new UserError(
+      `the saved plan ${path} has format version ${JSON.stringify(raw.formatVersion)}; this batchctl reads ${PLAN_FORMAT_VERSION}`,
+      REPLAN,
+    );
   }
   if (typeof raw.batchctlVersion !== 'string' || !raw.batchctlVersion) {
     // No version: not what `plan --out` writes (it always records its own), so nothing says who made it.
-    throw new UserError(`the saved plan ${path} does not say which batchctl made it (no batchctlVersion): batchctl always records it, so the file was edited`, REPLAN);
+    throw new UserError(
+      `the saved plan ${path} does not say which batchctl made it (no batchctlVersion): batchctl always records it, so the file was edited`,
+      REPLAN,
+    );
   }
   if (raw.batchctlVersion !== VERSION) {
     // Another version may assess differently (new kinds, other diffs): what it planned is not what this one would do.
@@ -227,13 +272,20 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
   }
   const { id, digest, ...body } = raw as SavedPlan;
   if (typeof digest !== 'string' || digest !== digestOf(body as SavedPlanBody) || id !== digest.slice(0, 12)) {
-    throw new UserError(`the saved plan ${path} was modified after batchctl wrote it (its digest does not match)`, REPLAN);
+    throw new UserError(
+      `the saved plan ${path} was modified after batchctl wrote it (its digest does not match)`,
+      REPLAN,
+    );
   }
   return raw as SavedPlan;
 }
 
 /** Refuse a plan made for another stack, region, account or partition. */
-export function checkPlanIdentity(path: string, saved: SavedPlan, now: { stack: string; region: string; account: string; partition: string }): void {
+export function checkPlanIdentity(
+  path: string,
+  saved: SavedPlan,
+  now: { stack: string; region: string; account: string; partition: string },
+): void {
   const differs = (['stack', 'region', 'account', 'partition'] as const).filter((k) => saved[k] !== now[k]);
   if (!differs.length) return;
   throw new UserError(
@@ -255,14 +307,18 @@ export function differences(a: unknown, b: unknown, path = ''): string[] {
   if (isObj(a) && isObj(b)) {
     const ao = a as Record<string, unknown>;
     const bo = b as Record<string, unknown>;
-    return [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort().flatMap((k) => differences(ao[k], bo[k], path ? `${path}.${k}` : k));
+    return [...new Set([...Object.keys(ao), ...Object.keys(bo)])]
+      .sort()
+      .flatMap((k) => differences(ao[k], bo[k], path ? `${path}.${k}` : k));
   }
-  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) return a.flatMap((x, i) => differences(x, b[i], `${path}[${i}]`));
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length)
+    return a.flatMap((x, i) => differences(x, b[i], `${path}[${i}]`));
   return [`${path || '(value)'}: ${show(a)} -> ${show(b)}`];
 }
 
 const describeAction = (p: PlanPin) => `${p.action}${p.partial ? ' (once its dependencies exist)' : ''}`;
-const ownerText = (f: NonNullable<PlanPin['found']>) => (f.owned ? 'this stack\'s' : `not this stack's: it ${describeOwner({ owned: false, owner: f.owner })}`);
+const ownerText = (f: NonNullable<PlanPin['found']>) =>
+  f.owned ? "this stack's" : `not this stack's: it ${describeOwner({ owned: false, owner: f.owner })}`;
 
 /** What moved in one resource between the plan and now: what was read (primary), then what follows from it. */
 function movedResource(then: PlanPin | undefined, now: PlanPin | undefined): { primary: string[]; derived: string[] } {
@@ -272,23 +328,40 @@ function movedResource(then: PlanPin | undefined, now: PlanPin | undefined): { p
     const p = (then ?? now)!;
     // A state record the config no longer has came or went with the state; a node, with the config.
     const stale = p.action === 'delete' || p.action === 'forget';
-    (stale ? primary : derived).push(then
-      ? `${p.key}: in the plan (${describeAction(p)}), no longer ${stale ? 'in the state' : 'part of the stack'}`
-      : `${p.key}: ${stale ? `${p.found?.record.id ?? 'a record'} was recorded in the state since the plan, ` : ''}not in the plan; up would now ${describeAction(p)} it`);
+    (stale ? primary : derived).push(
+      then
+        ? `${p.key}: in the plan (${describeAction(p)}), no longer ${stale ? 'in the state' : 'part of the stack'}`
+        : `${p.key}: ${stale ? `${p.found?.record.id ?? 'a record'} was recorded in the state since the plan, ` : ''}not in the plan; up would now ${describeAction(p)} it`,
+    );
     return { primary, derived };
   }
   const k = then.key;
   const [a, b] = [then.found, now.found];
-  if (!a && b) primary.push(`${k}: ${b.record.id} ${b.owned ? 'was created since the plan' : `appeared since the plan and is ${ownerText(b)}`}`);
-  else if (a && !b) primary.push(`${k}: ${a.record.id} ${then.action === 'delete' || then.action === 'forget' ? 'no longer exists' : 'was deleted since the plan'}`);
+  if (!a && b)
+    primary.push(
+      `${k}: ${b.record.id} ${b.owned ? 'was created since the plan' : `appeared since the plan and is ${ownerText(b)}`}`,
+    );
+  else if (a && !b)
+    primary.push(
+      `${k}: ${a.record.id} ${then.action === 'delete' || then.action === 'forget' ? 'no longer exists' : 'was deleted since the plan'}`,
+    );
   else if (a && b) {
     primary.push(...differences(a.record, b.record).map((d) => `${k}: record ${d}`));
-    if (a.owned !== b.owned || (a.owner ?? null) !== (b.owner ?? null)) primary.push(`${k}: ${b.record.id} was ${ownerText(a)}, now ${ownerText(b)}`);
-    primary.push(...differences(a.duplicates ?? [], b.duplicates ?? []).map((d) => `${k}: duplicates ${d.replace(/^\(value\): /, '')}`));
+    if (a.owned !== b.owned || (a.owner ?? null) !== (b.owner ?? null))
+      primary.push(`${k}: ${b.record.id} was ${ownerText(a)}, now ${ownerText(b)}`);
+    primary.push(
+      ...differences(a.duplicates ?? [], b.duplicates ?? []).map(
+        (d) => `${k}: duplicates ${d.replace(/^\(value\): /, '')}`,
+      ),
+    );
     primary.push(...differences(a.observed, b.observed).map((d) => `${k}: ${d}`));
   }
-  if (!!then.ignoredRecord !== !!now.ignoredRecord) primary.push(`${k}: the state's record ${now.ignoredRecord ? 'now names a resource that is not ours' : 'is ours again'}`);
-  if (then.action !== now.action || !!then.partial !== !!now.partial) derived.push(`${k}: planned ${describeAction(then)}, up would now ${describeAction(now)}`);
+  if (!!then.ignoredRecord !== !!now.ignoredRecord)
+    primary.push(
+      `${k}: the state's record ${now.ignoredRecord ? 'now names a resource that is not ours' : 'is ours again'}`,
+    );
+  if (then.action !== now.action || !!then.partial !== !!now.partial)
+    derived.push(`${k}: planned ${describeAction(then)}, up would now ${describeAction(now)}`);
   else derived.push(...differences(then.changes, now.changes).map((d) => `${k}: planned change ${d}`));
   return { primary, derived };
 }
@@ -302,11 +375,13 @@ function movedResource(then: PlanPin | undefined, now: PlanPin | undefined): { p
 export function movedSince(saved: SavedPlanBody, now: SavedPlanBody): { moved: string[]; follow: number } {
   const primary: string[] = [];
   if (saved.state.version !== now.state.version) {
-    primary.push(saved.state.version === null
-      ? `state: ${now.state.location} was written since the plan, which read no state (another run applied first)`
-      : now.state.version === null
-        ? `state: ${now.state.location} no longer exists (the plan read version ${shortVersion(saved.state.version)})`
-        : `state: ${now.state.location} was written since the plan (version ${shortVersion(saved.state.version)} -> ${shortVersion(now.state.version)}): another run applied first`);
+    primary.push(
+      saved.state.version === null
+        ? `state: ${now.state.location} was written since the plan, which read no state (another run applied first)`
+        : now.state.version === null
+          ? `state: ${now.state.location} no longer exists (the plan read version ${shortVersion(saved.state.version)})`
+          : `state: ${now.state.location} was written since the plan (version ${shortVersion(saved.state.version)} -> ${shortVersion(now.state.version)}): another run applied first`,
+    );
   }
   // A local state's path depends on where the checkout is; an S3 state is the same object everywhere.
   if ((saved.state.backend === 's3' || now.state.backend === 's3') && saved.state.location !== now.state.location) {
@@ -341,16 +416,20 @@ const shortVersion = (v: string) => v.replace(/"/g, '').slice(0, 12);
 export function outsidePlan(pin: PlanPin | undefined, a: Assessment): string | undefined {
   if (!pin) return `${a.key}: not in the plan`;
   const dups = (a.found?.duplicates ?? []).map((d) => d.id).filter((id) => !(pin.found?.duplicates ?? []).includes(id));
-  if (dups.length) return `${a.key}: ${dups.join(', ')} carr${dups.length === 1 ? 'ies' : 'y'} its tags too, which the plan did not show`;
+  if (dups.length)
+    return `${a.key}: ${dups.join(', ')} carr${dups.length === 1 ? 'ies' : 'y'} its tags too, which the plan did not show`;
   const planned = pin.action === 'create' || pin.action === 'update' || pin.action === 'unchanged';
   if (a.action === 'unchanged' && planned) return undefined;
   if (pin.action === 'create' && (a.action === 'create' || a.action === 'update')) return undefined;
   if (a.action === 'update' && (pin.action === 'update' || pin.action === 'unchanged')) {
-    if (pin.found && a.found && pin.found.record.id !== a.found.record.id) return `${a.key}: planned on ${pin.found.record.id}, now ${a.found.record.id}`;
+    if (pin.found && a.found && pin.found.record.id !== a.found.record.id)
+      return `${a.key}: planned on ${pin.found.record.id}, now ${a.found.record.id}`;
     if (pin.partial) return undefined;
     const shown = new Set(pin.changes.map((c) => JSON.stringify(canonical(c))));
     const extra = a.changes.map(redact).filter((c) => !shown.has(JSON.stringify(canonical(c))));
-    return extra.length ? `${a.key}: ${extra.map((c) => `${c.field}: ${show(c.from)} -> ${show(c.to)}`).join(', ')} ${extra.length === 1 ? 'is' : 'are'} not in the plan` : undefined;
+    return extra.length
+      ? `${a.key}: ${extra.map((c) => `${c.field}: ${show(c.from)} -> ${show(c.to)}`).join(', ')} ${extra.length === 1 ? 'is' : 'are'} not in the plan`
+      : undefined;
   }
   return `${a.key}: planned ${describeAction(pin)}, now ${a.action}`;
 }
@@ -363,7 +442,10 @@ export function applyExactly(
   path: string,
   saved: SavedPlan,
   makePlan: (graph: Graph, assessment: GraphAssessment) => Promise<{ plan: Plan; body: SavedPlanBody }>,
-): { beforeFirstWrite: (graph: Graph, assessment: GraphAssessment) => Promise<void>; beforeStep: (a: Assessment) => void } {
+): {
+  beforeFirstWrite: (graph: Graph, assessment: GraphAssessment) => Promise<void>;
+  beforeStep: (a: Assessment) => void;
+} {
   const pins = new Map(saved.resources.map((p) => [p.key, p]));
   return {
     async beforeFirstWrite(graph, assessment) {

@@ -10,7 +10,13 @@ import type { Clock } from '../base/clock.js';
 import type { Reporter } from './reporter.js';
 import { resolve } from 'node:path';
 import { UserError, awsStep } from '../base/errors.js';
-import { StateStore, locationText, resolveStateLocation, type StateBackend, type StateLocation } from '../state/state.js';
+import {
+  StateStore,
+  locationText,
+  resolveStateLocation,
+  type StateBackend,
+  type StateLocation,
+} from '../state/state.js';
 import type { HeldLock } from '../state/lock.js';
 
 /** Options shared by the commands that work on a stack. */
@@ -52,9 +58,14 @@ export interface OpenStack {
 export async function loadStackConfig(
   opts: Pick<StackOptions, 'configPath' | 'region' | 'profile'> & { reporter?: Pick<Reporter, 'warn'> },
 ): Promise<StackConfig> {
-  const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([import('../config/load.js'), import('../aws/profiles.js')]);
+  const [{ loadConfig }, { profileRegionInForce }] = await Promise.all([
+    import('../config/load.js'),
+    import('../aws/profiles.js'),
+  ]);
   return loadConfig(opts.configPath, {
-    region: opts.region, warn: opts.reporter && ((m) => opts.reporter!.warn(m)), profileRegion: profileRegionInForce(opts.profile),
+    region: opts.region,
+    warn: opts.reporter && ((m) => opts.reporter!.warn(m)),
+    profileRegion: profileRegionInForce(opts.profile),
   });
 }
 
@@ -65,8 +76,16 @@ export function stackFlags(opts: Pick<StackOptions, 'configPath' | 'statePath'>)
 }
 
 /** Where this command's state lives (flag, config, default). */
-export function stateLocationOf(opts: Pick<StackOptions, 'statePath' | 'configPath'>, config: StackConfig): StateLocation {
-  return resolveStateLocation({ flag: opts.statePath, stack: config.stack, configPath: opts.configPath, s3: config.state?.s3 });
+export function stateLocationOf(
+  opts: Pick<StackOptions, 'statePath' | 'configPath'>,
+  config: StackConfig,
+): StateLocation {
+  return resolveStateLocation({
+    flag: opts.statePath,
+    stack: config.stack,
+    configPath: opts.configPath,
+    s3: config.state?.s3,
+  });
 }
 
 /**
@@ -89,7 +108,15 @@ export async function openStateBackend(
   }
   const [{ S3StateBackend }, clients] = await Promise.all([
     import('../state/s3.js'),
-    createAwsClients({ region: loc.region ?? opts.region, profile: opts.profile, endpointUrl: opts.endpointUrl, followRegionRedirects: !loc.region }, ['s3']),
+    createAwsClients(
+      {
+        region: loc.region ?? opts.region,
+        profile: opts.profile,
+        endpointUrl: opts.endpointUrl,
+        followRegionRedirects: !loc.region,
+      },
+      ['s3'],
+    ),
   ]);
   return new S3StateBackend(clients.s3, loc.bucket, loc.key, loc.region ?? opts.region);
 }
@@ -107,10 +134,18 @@ export async function lockStack(
 ): Promise<HeldLock> {
   const [{ StackLock }, clients] = await Promise.all([
     import('../state/lock.js'),
-    aws ?? createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, ['ssm']),
+    aws ??
+      createAwsClients(
+        { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer },
+        ['ssm'],
+      ),
   ]);
-  return new StackLock(clients.ssm, config.stack, config.region)
-    .lock({ command, caller: who.arn, forceUnlock: opts.forceUnlock, warn: (m) => opts.reporter.warn(m) });
+  return new StackLock(clients.ssm, config.stack, config.region).lock({
+    command,
+    caller: who.arn,
+    forceUnlock: opts.forceUnlock,
+    warn: (m) => opts.reporter.warn(m),
+  });
 }
 
 /**
@@ -118,22 +153,36 @@ export async function lockStack(
  * bucket, and (when `lockCommand` is set) take the stack's lock; then read the state. `loaded`: the
  * config, when the command has loaded it already.
  */
-export async function openStack(opts: StackOptions, services: ServiceName[], lockCommand?: string, loaded?: StackConfig): Promise<OpenStack> {
+export async function openStack(
+  opts: StackOptions,
+  services: ServiceName[],
+  lockCommand?: string,
+  loaded?: StackConfig,
+): Promise<OpenStack> {
   // A command that read the config already passes it: loading it again would repeat its warnings.
-  const config = loaded ?? await loadStackConfig(opts);
+  const config = loaded ?? (await loadStackConfig(opts));
   const location = stateLocationOf(opts, config);
   // SSM holds the stack's lock (taken by the commands that change the stack) and job secrets from
   // Parameter Store: a command that needs neither does not load its SDK.
   const needsSsm = lockCommand !== undefined || jobsReadParameters(config.jobs);
   const wanted: ServiceName[] = needsSsm
-    ? (services.includes('ssm') ? services : [...services, 'ssm'])
+    ? services.includes('ssm')
+      ? services
+      : [...services, 'ssm']
     : services.filter((s) => s !== 'ssm');
-  const clientOptions = { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer };
+  const clientOptions = {
+    region: config.region,
+    profile: opts.profile,
+    endpointUrl: opts.endpointUrl,
+    pacer: opts.pacer,
+  };
   // Who we are is asked as soon as STS's client is loaded: the other clients load (EC2's alone is a few
   // hundred milliseconds of compiling) while that first call is on the wire.
   const loading = createAwsClients(clientOptions, wanted);
   loading.catch(() => {});
-  const who = await awsStep('checking who you are (your AWS credentials)', async () => callerIdentity(wanted.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading));
+  const who = await awsStep('checking who you are (your AWS credentials)', async () =>
+    callerIdentity(wanted.length > 1 ? await createAwsClients(clientOptions, ['sts']) : await loading),
+  );
   const aws = await loading;
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const warn = (m: string) => opts.reporter.warn(m);
@@ -146,16 +195,33 @@ export async function openStack(opts: StackOptions, services: ServiceName[], loc
       const { adoptLegacyState } = await import('../state/local.js');
       await adoptLegacyState(location.path, location.legacyPath, warn);
     }
-    const backend = await openStateBackend(location, { ...opts, region: config.region, stackBucket: config.bucket.name });
+    const backend = await openStateBackend(location, {
+      ...opts,
+      region: config.region,
+      stackBucket: config.bucket.name,
+    });
     const [state, advice] = await Promise.all([
-      awsStep(`reading the state ${backend.location}`, () => StateStore.open(backend, { stack: config.stack, region: config.region, account: who.account }, stackFlags(opts))),
+      awsStep(`reading the state ${backend.location}`, () =>
+        StateStore.open(
+          backend,
+          { stack: config.stack, region: config.region, account: who.account },
+          stackFlags(opts),
+        ),
+      ),
       opts.checkStateStorage ? backend.advice() : [],
     ]);
     for (const a of advice) warn(a);
     if (lockCommand) await backend.checkWritable?.();
     return {
-      config, aws, account: who.account, partition: who.partition, caller: who.arn, state,
-      close: async () => { await lock?.release(); },
+      config,
+      aws,
+      account: who.account,
+      partition: who.partition,
+      caller: who.arn,
+      state,
+      close: async () => {
+        await lock?.release();
+      },
     };
   } catch (err) {
     await lock?.release();

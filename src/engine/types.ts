@@ -137,7 +137,11 @@ export interface Ctx {
    * Poll until `check` returns a value other than undefined, within `budgetMs`, showing `what` as
    * progress. Throws a WaitTimeout naming `what` when the budget runs out.
    */
-  waitFor<T>(what: string, check: () => Promise<T | undefined>, opts: { budgetMs: number; intervalMs?: number }): Promise<T>;
+  waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined>,
+    opts: { budgetMs: number; intervalMs?: number },
+  ): Promise<T>;
 }
 
 /**
@@ -190,7 +194,13 @@ export interface ResourceKind<D = any, P = any> {
   /** The differences between desired and observed; empty when converged. */
   diff(desired: D, observed: D): FieldChange[];
   /** Converge mutable settings. Omitted when the kind has none (then any diff is a replacement). */
-  update?(ctx: Ctx, node: NodeSpec<P>, found: Found<D>, desired: D, changes: FieldChange[]): Promise<ResourceRecord | void>;
+  update?(
+    ctx: Ctx,
+    node: NodeSpec<P>,
+    found: Found<D>,
+    desired: D,
+    changes: FieldChange[],
+  ): Promise<ResourceRecord | void>;
   /** Delete it and wait until it is gone. Treat "already gone" as success. */
   delete(ctx: Ctx, record: ResourceRecord, opts?: DeleteOptions): Promise<void>;
   /**
@@ -204,7 +214,10 @@ export interface ResourceKind<D = any, P = any> {
    * repository), so `down` can refuse without --force and say how much would be lost. `needsForce:
    * false` only says it in the confirmation (log events, which retention expires anyway).
    */
-  contents?(ctx: Ctx, record: ResourceRecord): Promise<{ count: number; description: string; needsForce?: boolean } | undefined>;
+  contents?(
+    ctx: Ctx,
+    record: ResourceRecord,
+  ): Promise<{ count: number; description: string; needsForce?: boolean } | undefined>;
   /**
    * Every resource of this kind carrying this stack's tag, with its logical key: lets `down` sweep
    * tagged orphans that the state file does not know (a crashed run, a config that changed).
@@ -244,4 +257,3 @@ export interface DeleteOptions {
 /** Tag keys batchctl writes. */
 export const TAG_STACK = 'batchctl:stack';
 export const TAG_LOGICAL = 'batchctl:logical';
-

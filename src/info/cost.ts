@@ -10,7 +10,13 @@ import { nextRuns, parseScheduleExpression } from '../config/cron.js';
 import { UserError } from '../base/errors.js';
 import { deadLetterAlarmOn } from '../model/notify.js';
 import {
-  FREE_EPHEMERAL_GIB, STEP_FUNCTIONS_AS_OF, STEP_FUNCTIONS_FREE_TRANSITIONS, endpointCost, pricesFor, type PriceOverrides, type PriceTable,
+  FREE_EPHEMERAL_GIB,
+  STEP_FUNCTIONS_AS_OF,
+  STEP_FUNCTIONS_FREE_TRANSITIONS,
+  endpointCost,
+  pricesFor,
+  type PriceOverrides,
+  type PriceTable,
 } from '../model/pricing.js';
 import type { StackOptions } from '../engine/stack.js';
 
@@ -25,7 +31,12 @@ export const DEFAULT_RUN_SECONDS = 300;
 export const FARGATE_MINIMUM_SECONDS = 60;
 
 /** The prices a region without a built-in table must be given (the public IPv4 price is the same everywhere). */
-const PRICE_KEYS: (keyof PriceOverrides)[] = ['interfaceEndpointAzHour', 'fargateVcpuHour', 'fargateGbHour', 'secretMonth'];
+const PRICE_KEYS: (keyof PriceOverrides)[] = [
+  'interfaceEndpointAzHour',
+  'fargateVcpuHour',
+  'fargateGbHour',
+  'secretMonth',
+];
 
 /** Where the run duration came from. */
 export type DurationSource = 'flag' | 'recent-runs' | 'default';
@@ -42,8 +53,12 @@ export interface JobCost {
    * were recorded, or `config`), and the ephemeral storage rate beyond the free 20 GiB.
    */
   prices: {
-    fargateVcpuHour: number; fargateGbHour: number; ephemeralStorageGbHour: number;
-    fargateSpotVcpuHour?: number; fargateSpotGbHour?: number; spotAsOf?: string;
+    fargateVcpuHour: number;
+    fargateGbHour: number;
+    ephemeralStorageGbHour: number;
+    fargateSpotVcpuHour?: number;
+    fargateSpotGbHour?: number;
+    spotAsOf?: string;
   };
   run: {
     vcpu: number;
@@ -67,7 +82,13 @@ export interface JobCost {
    * what a run costs at most when Spot reclaims it just before it ends (that part, and the whole run again
    * on-demand).
    */
-  spot?: { onDemandRun: number; savesPerRun: number; savesMonthly: number; savesPercent: number; reclaimedRunAtMost: number };
+  spot?: {
+    onDemandRun: number;
+    savesPerRun: number;
+    savesMonthly: number;
+    savesPercent: number;
+    reclaimedRunAtMost: number;
+  };
   schedule: {
     expression: string;
     enabled: boolean;
@@ -147,7 +168,10 @@ export interface CostReport {
 /** What one network mode costs for this job and schedule (the mode in force, and the others compared). */
 export interface ModeCost {
   mode: NetworkMode;
-  /** How to get there: the mode in force, a change of `network.mode` (`up` switches in place), or a new stack (to or from `existing`). */
+  /**
+   * How to get there: the mode in force, a change of `network.mode` (`up` switches in place), or a new stack (to or
+   * from `existing`).
+   */
   switching: 'current' | 'in place' | 'new stack';
   interfaceEndpoints: number;
   azs: number;
@@ -189,7 +213,9 @@ export function resolvePrices(config: StackConfig): StackPrices {
     out.fargate[arch] = p.fargate;
   }
   if (config.jobs.some((j) => j.task.capacity === 'spot') && !out.table?.fargateSpot) {
-    const missing = (['fargateSpotVcpuHour', 'fargateSpotGbHour'] as const).filter((k) => config.pricing[k] === undefined);
+    const missing = (['fargateSpotVcpuHour', 'fargateSpotGbHour'] as const).filter(
+      (k) => config.pricing[k] === undefined,
+    );
     throw new UserError(
       `batchctl has no Fargate Spot prices for region ${config.region}`,
       `set them in the config under pricing: ${missing.join(', ')} (USD per vCPU-hour and per GB-hour, the Fargate pricing page's Spot table)`,
@@ -224,7 +250,8 @@ export function runsPerMonth(expression: string, now: Date, timeZone = 'UTC'): n
  * tiers"; AWS Systems Manager pricing). An account that turned on higher throughput pays per API
  * interaction: 3 a command.
  */
-export const LOCK_NOTE = 'the stack lock is an SSM standard parameter, held only while a command changes the stack: no charge (3 API calls a command; billed only if the account turned on higher Parameter Store throughput)';
+export const LOCK_NOTE =
+  'the stack lock is an SSM standard parameter, held only while a command changes the stack: no charge (3 API calls a command; billed only if the account turned on higher Parameter Store throughput)';
 
 /**
  * EventBridge scheduled rules are free; EventBridge Scheduler bills invocations only beyond 14 million a
@@ -233,7 +260,7 @@ export const LOCK_NOTE = 'the stack lock is an SSM standard parameter, held only
  */
 export function triggerNote(job: JobConfig): string {
   if (job.schedule.engine === 'rule') return 'EventBridge scheduled rules: no charge';
-  const dlq = job.schedule.deadLetterQueue ? '; the dead-letter queue\'s SQS requests are within the free tier' : '';
+  const dlq = job.schedule.deadLetterQueue ? "; the dead-letter queue's SQS requests are within the free tier" : '';
   return `EventBridge Scheduler: invocations are free up to 14 million a month${dlq}`;
 }
 
@@ -244,10 +271,14 @@ export function triggerNote(job: JobConfig): string {
 export function alertsNote(config: StackConfig): string | undefined {
   const n = config.notify;
   if (!n || (!n.topicArn && !n.emails.length)) return undefined;
-  return (n.topicArn
-    ? 'failed runs to your SNS topic: the EventBridge rule on ECS events is free; delivery bills on your topic'
-    : `failed runs e-mailed to ${n.emails.length} address${n.emails.length === 1 ? '' : 'es'}: the EventBridge rule on ECS events is free, SNS e-mail is free for the first 1,000 a month`)
-    + (deadLetterAlarmOn(config) ? '; runs that never reach ECS: the dead-letter alarm, $0.10 a month (in the fixed cost)' : '');
+  return (
+    (n.topicArn
+      ? 'failed runs to your SNS topic: the EventBridge rule on ECS events is free; delivery bills on your topic'
+      : `failed runs e-mailed to ${n.emails.length} address${n.emails.length === 1 ? '' : 'es'}: the EventBridge rule on ECS events is free, SNS e-mail is free for the first 1,000 a month`) +
+    (deadLetterAlarmOn(config)
+      ? '; runs that never reach ECS: the dead-letter alarm, $0.10 a month (in the fixed cost)'
+      : '')
+  );
 }
 
 /** Amounts without binary noise (82.16000000000001) in --json; far below a cent. */
@@ -293,7 +324,9 @@ export function computeCost(
     const rates = spotRates ?? fargate;
     const onDemandFargate = (vcpu * fargate.vcpuHour + memoryGb * fargate.gbHour) * (billed / 3600);
     const storageGib = job.task.ephemeralStorageGiB;
-    const storageRun = storageGib ? Math.max(0, storageGib - FREE_EPHEMERAL_GIB) * table.ephemeralStorageGbHour * (billed / 3600) : 0;
+    const storageRun = storageGib
+      ? Math.max(0, storageGib - FREE_EPHEMERAL_GIB) * table.ephemeralStorageGbHour * (billed / 3600)
+      : 0;
     const fargateRun = (vcpu * rates.vcpuHour + memoryGb * rates.gbHour) * (billed / 3600) + storageRun;
     const ipv4Run = config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0;
     const runCost = fargateRun + ipv4Run;
@@ -304,26 +337,49 @@ export function computeCost(
     runsByJob.push({ fargateRun, billed, runs: perMonth, ...(sm ? { stateMachineRun: sm.perRun } : {}) });
     const onDemandRun = onDemandFargate + storageRun + ipv4Run;
     return {
-      job: job.name, family: job.task.family, cpuArchitecture: job.task.cpuArchitecture, capacity: job.task.capacity,
+      job: job.name,
+      family: job.task.family,
+      cpuArchitecture: job.task.cpuArchitecture,
+      capacity: job.task.capacity,
       prices: {
-        fargateVcpuHour: fargate.vcpuHour, fargateGbHour: fargate.gbHour, ephemeralStorageGbHour: table.ephemeralStorageGbHour,
-        ...(spotRates ? { fargateSpotVcpuHour: spotRates.vcpuHour, fargateSpotGbHour: spotRates.gbHour, spotAsOf: spotRates.asOf } : {}),
+        fargateVcpuHour: fargate.vcpuHour,
+        fargateGbHour: fargate.gbHour,
+        ephemeralStorageGbHour: table.ephemeralStorageGbHour,
+        ...(spotRates
+          ? { fargateSpotVcpuHour: spotRates.vcpuHour, fargateSpotGbHour: spotRates.gbHour, spotAsOf: spotRates.asOf }
+          : {}),
       },
       run: {
-        vcpu, memoryGb, durationSeconds: d.durationSeconds, billedSeconds: billed,
-        durationSource: d.durationSource ?? 'flag', ...(d.durationNote ? { durationNote: d.durationNote } : {}),
-        publicIpv4: round(ipv4Run), ...(storageGib ? { ephemeralStorageGiB: storageGib } : {}), ephemeralStorage: round(storageRun), cost: round(runCost),
+        vcpu,
+        memoryGb,
+        durationSeconds: d.durationSeconds,
+        billedSeconds: billed,
+        durationSource: d.durationSource ?? 'flag',
+        ...(d.durationNote ? { durationNote: d.durationNote } : {}),
+        publicIpv4: round(ipv4Run),
+        ...(storageGib ? { ephemeralStorageGiB: storageGib } : {}),
+        ephemeralStorage: round(storageRun),
+        cost: round(runCost),
       },
-      ...(spotRates ? {
-        spot: {
-          onDemandRun: round(onDemandRun), savesPerRun: round(onDemandRun - runCost), savesMonthly: round((onDemandRun - runCost) * perMonth),
-          savesPercent: onDemandRun ? Math.round(((onDemandRun - runCost) / onDemandRun) * 1000) / 10 : 0,
-          reclaimedRunAtMost: round(runCost + onDemandRun),
-        },
-      } : {}),
+      ...(spotRates
+        ? {
+            spot: {
+              onDemandRun: round(onDemandRun),
+              savesPerRun: round(onDemandRun - runCost),
+              savesMonthly: round((onDemandRun - runCost) * perMonth),
+              savesPercent: onDemandRun ? Math.round(((onDemandRun - runCost) / onDemandRun) * 1000) / 10 : 0,
+              reclaimedRunAtMost: round(runCost + onDemandRun),
+            },
+          }
+        : {}),
       schedule: {
-        expression, enabled, runsPerMonth: perMonth, monthly: round(runsMonthly),
-        engine: job.schedule.engine, timezone: timezone ?? 'UTC', triggerNote: triggerNote(job),
+        expression,
+        enabled,
+        runsPerMonth: perMonth,
+        monthly: round(runsMonthly),
+        engine: job.schedule.engine,
+        timezone: timezone ?? 'UTC',
+        triggerNote: triggerNote(job),
       },
       ...(sm ? { stateMachine: sm } : {}),
       fixedShareMonthly: round(share),
@@ -335,18 +391,35 @@ export function computeCost(
     region: config.region,
     pricesAsOf: table.asOf,
     overridden: prices.overridden,
-    prices: { interfaceEndpointAzHour: table.interfaceEndpointAzHour, secretMonth: table.secretMonth, publicIpv4Hour: table.publicIpv4Hour, alarmMonth: table.alarmMonth },
+    prices: {
+      interfaceEndpointAzHour: table.interfaceEndpointAzHour,
+      secretMonth: table.secretMonth,
+      publicIpv4Hour: table.publicIpv4Hour,
+      alarmMonth: table.alarmMonth,
+    },
     fixed: {
-      interfaceEndpoints: config.network.interfaceEndpoints.length, azs, enis: endpoints.enis,
-      endpointsHourly: round(endpoints.hourly), endpointsMonthly: round(endpoints.monthly), secretMonthly: table.secretMonth, alarmMonthly,
-      hourly: round(endpoints.hourly), monthly: round(fixedMonthly),
+      interfaceEndpoints: config.network.interfaceEndpoints.length,
+      azs,
+      enis: endpoints.enis,
+      endpointsHourly: round(endpoints.hourly),
+      endpointsMonthly: round(endpoints.monthly),
+      secretMonthly: table.secretMonth,
+      alarmMonthly,
+      hourly: round(endpoints.hourly),
+      monthly: round(fixedMonthly),
     },
     jobs,
-    monthlyTotal: round(fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly + (j.stateMachine?.monthly ?? 0), 0)),
+    monthlyTotal: round(
+      fixedMonthly + jobs.reduce((sum, j) => sum + j.schedule.monthly + (j.stateMachine?.monthly ?? 0), 0),
+    ),
     downEndpointsSaves: { hourly: round(endpoints.hourly), monthly: round(endpoints.monthly) },
     ...(alertsNote(config) ? { alertsNote: alertsNote(config) } : {}),
     lockNote: LOCK_NOTE,
-    network: { mode: config.network.mode, publicIp: config.network.assignPublicIp, modes: modeCosts(config, table, runsByJob) },
+    network: {
+      mode: config.network.mode,
+      publicIp: config.network.assignPublicIp,
+      modes: modeCosts(config, table, runsByJob),
+    },
   };
 }
 
@@ -363,16 +436,23 @@ export function transitionsPerRun(retries: number, spot = false): { first: numbe
 }
 
 /** What a job's state machine adds: its transitions, per run and in a month of runs. */
-export function stateMachineCost(policy: NonNullable<JobConfig['runPolicy']>, per1k: number, runsPerMonth: number): StateMachineCost {
+export function stateMachineCost(
+  policy: NonNullable<JobConfig['runPolicy']>,
+  per1k: number,
+  runsPerMonth: number,
+): StateMachineCost {
   const t = transitionsPerRun(policy.retries, policy.spot === true);
   const perMonth = t.first * runsPerMonth;
   return {
     retries: policy.retries,
     ...(policy.timeoutSeconds !== undefined ? { timeoutSeconds: policy.timeoutSeconds } : {}),
     pricePer1kTransitions: per1k,
-    transitionsPerRun: t.first, maxTransitionsPerRun: t.max,
-    perRun: round((t.first * per1k) / 1000), maxPerRun: round((t.max * per1k) / 1000),
-    transitionsPerMonth: perMonth, monthly: round((perMonth * per1k) / 1000),
+    transitionsPerRun: t.first,
+    maxTransitionsPerRun: t.max,
+    perRun: round((t.first * per1k) / 1000),
+    maxPerRun: round((t.max * per1k) / 1000),
+    transitionsPerMonth: perMonth,
+    monthly: round((perMonth * per1k) / 1000),
     note: `Step Functions standard workflow at $${per1k} per 1,000 state transitions (as of ${STEP_FUNCTIONS_AS_OF}); the first ${STEP_FUNCTIONS_FREE_TRANSITIONS.toLocaleString('en-US')} a month in the account are free, not subtracted here. A retried run also pays Fargate for every attempt.`,
   };
 }
@@ -401,36 +481,53 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
   const n = config.network;
   const current = n.mode;
   // AZs the private-endpoints endpoints would need: the endpoint subnets', else one per task subnet.
-  const privateAzs = n.endpointSubnets.length ? new Set(n.endpointSubnets.map((s) => s.az)).size
-    : n.batchSubnets.length ? new Set(n.batchSubnets.map((s) => s.az)).size : n.subnetIds.length;
+  const privateAzs = n.endpointSubnets.length
+    ? new Set(n.endpointSubnets.map((s) => s.az)).size
+    : n.batchSubnets.length
+      ? new Set(n.batchSubnets.map((s) => s.az)).size
+      : n.subnetIds.length;
   const shape: Record<NetworkMode, { endpoints: number; azs: number; publicIp: boolean }> = {
-    'private-endpoints': current === 'private-endpoints'
-      ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: false }
-      : { endpoints: REQUIRED_INTERFACE_ENDPOINTS.length, azs: privateAzs, publicIp: false },
+    'private-endpoints':
+      current === 'private-endpoints'
+        ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: false }
+        : { endpoints: REQUIRED_INTERFACE_ENDPOINTS.length, azs: privateAzs, publicIp: false },
     public: { endpoints: 0, azs: 0, publicIp: true },
-    existing: current === 'existing'
-      ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: n.assignPublicIp }
-      : { endpoints: 0, azs: 0, publicIp: false },
+    existing:
+      current === 'existing'
+        ? { endpoints: n.interfaceEndpoints.length, azs: endpointAzCount(config), publicIp: n.assignPublicIp }
+        : { endpoints: 0, azs: 0, publicIp: false },
   };
   const rows = (['private-endpoints', 'public', 'existing'] as const).map((mode) => {
     const x = shape[mode];
-    const fixedMonthly = endpointCost(table, x.endpoints, x.azs).monthly + table.secretMonth + (deadLetterAlarmOn(config) ? table.alarmMonth : 0);
+    const fixedMonthly =
+      endpointCost(table, x.endpoints, x.azs).monthly +
+      table.secretMonth +
+      (deadLetterAlarmOn(config) ? table.alarmMonth : 0);
     const ipv4 = (j: ModeRuns) => (x.publicIp ? ipv4PerRun(table.publicIpv4Hour, j.billed) : 0);
     const runsMonthly = jobs.reduce((sum, j) => sum + (j.fargateRun + ipv4(j) + (j.stateMachineRun ?? 0)) * j.runs, 0);
     // Per run only when there is one job: with several, runs differ by job (see each job's cost).
     const one = jobs.length === 1 ? jobs[0]! : undefined;
     const publicIpv4PerRun = one ? ipv4(one) : undefined;
     const perRun = one ? one.fargateRun + ipv4(one) + (one.stateMachineRun ?? 0) : undefined;
-    const nat = mode === 'existing' && !x.publicIp
-      ? { notCounted: 'your NAT gateway (billed to you per hour and per GB, whatever uses it)' }
-      : {};
+    const nat =
+      mode === 'existing' && !x.publicIp
+        ? { notCounted: 'your NAT gateway (billed to you per hour and per GB, whatever uses it)' }
+        : {};
     return {
       mode,
-      switching: mode === current ? 'current' as const : mode === 'existing' || current === 'existing' ? 'new stack' as const : 'in place' as const,
-      interfaceEndpoints: x.endpoints, azs: x.azs,
+      switching:
+        mode === current
+          ? ('current' as const)
+          : mode === 'existing' || current === 'existing'
+            ? ('new stack' as const)
+            : ('in place' as const),
+      interfaceEndpoints: x.endpoints,
+      azs: x.azs,
       fixedMonthly: round(fixedMonthly),
       ...(perRun !== undefined ? { perRun: round(perRun), publicIpv4PerRun: round(publicIpv4PerRun!) } : {}),
-      monthly: round(fixedMonthly + runsMonthly), ...nat, savesMonthly: 0,
+      monthly: round(fixedMonthly + runsMonthly),
+      ...nat,
+      savesMonthly: 0,
     };
   });
   const now = rows.find((r) => r.mode === current)!.monthly;
@@ -438,7 +535,11 @@ export function modeCosts(config: StackConfig, table: PriceTable, jobs: readonly
 }
 
 /** `cost --duration`: one run of every job, from a second to a year (longer is no batch run). */
-export const COST_DURATION_RANGE: DurationRange = { min: 1, max: 365 * 86_400, why: 'a run longer than a year is not a batch run' };
+export const COST_DURATION_RANGE: DurationRange = {
+  min: 1,
+  max: 365 * 86_400,
+  why: 'a run longer than a year is not a batch run',
+};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -454,11 +555,13 @@ function median(xs: number[]): number {
 export async function runCost(opts: StackOptions & { duration?: string; now?: Date }): Promise<CostReport> {
   const { loadStackConfig, openStack } = await import('../engine/stack.js');
   const now = opts.now ?? new Date(opts.clock?.now() ?? Date.now());
-  const seconds = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', COST_DURATION_RANGE);
+  const seconds =
+    opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', COST_DURATION_RANGE);
   const config = await loadStackConfig(opts);
   // Prices are checked before any AWS call: an unknown region is the user's to fix either way.
   const prices = resolvePrices(config);
-  if (seconds !== undefined) return computeCost(config, prices, { durationSeconds: seconds, now, durationSource: 'flag' });
+  if (seconds !== undefined)
+    return computeCost(config, prices, { durationSeconds: seconds, now, durationSource: 'flag' });
 
   const { recentRunsByJob } = await import('../runs/status.js');
   let byJob: Map<string, { runs: { billedSeconds?: number }[] }> | undefined;
@@ -479,12 +582,22 @@ export async function runCost(opts: StackOptions & { duration?: string; now?: Da
     const durations = runs.map((r) => r.billedSeconds).filter((s): s is number => s !== undefined);
     if (durations.length) {
       perJob.set(job.name, {
-        durationSeconds: median(durations), durationSource: 'recent-runs',
-        durationNote: durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
+        durationSeconds: median(durations),
+        durationSource: 'recent-runs',
+        durationNote:
+          durations.length === 1 ? 'the last stopped run' : `median of the last ${durations.length} stopped runs`,
       });
     } else {
-      const reason = why || (runs.length ? 'no stopped run among the recent tasks' : 'no recent runs in ECS (it shows stopped tasks for about an hour)');
-      perJob.set(job.name, { durationSeconds: DEFAULT_RUN_SECONDS, durationSource: 'default', durationNote: `${reason}; assumed 5 minutes (pass --duration to set it)` });
+      const reason =
+        why ||
+        (runs.length
+          ? 'no stopped run among the recent tasks'
+          : 'no recent runs in ECS (it shows stopped tasks for about an hour)');
+      perJob.set(job.name, {
+        durationSeconds: DEFAULT_RUN_SECONDS,
+        durationSource: 'default',
+        durationNote: `${reason}; assumed 5 minutes (pass --duration to set it)`,
+      });
     }
   }
   return computeCost(config, prices, { durationSeconds: DEFAULT_RUN_SECONDS, now, perJob });
@@ -533,8 +646,9 @@ export function costChange(config: StackConfig, entries: readonly CostedEntry[],
   const runMonthly = (job: JobConfig, cpu = job.task.cpu, memory = job.task.memory): number => {
     const fargate = prices.fargate[job.task.cpuArchitecture]!;
     const billed = billedSeconds(DEFAULT_RUN_SECONDS);
-    const run = ((cpu / 1024) * fargate.vcpuHour + (memory / 1024) * fargate.gbHour) * (billed / 3600)
-      + (config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0);
+    const run =
+      ((cpu / 1024) * fargate.vcpuHour + (memory / 1024) * fargate.gbHour) * (billed / 3600) +
+      (config.network.assignPublicIp ? ipv4PerRun(table.publicIpv4Hour, billed) : 0);
     const runs = job.schedule.enabled ? runsPerMonth(job.schedule.expression, now, job.schedule.timezone ?? 'UTC') : 0;
     const sm = job.runPolicy ? stateMachineCost(job.runPolicy, table.stepFunctionsTransition1k, runs).monthly : 0;
     return runs * run + sm;

@@ -59,7 +59,8 @@ export async function runInit(opts: InitOptions): Promise<InitReport> {
       'run batchctl there (it finds the config from any directory below it), or pass --nested to start a separate stack here',
     );
   }
-  const [stack, stackFrom] = opts.stack !== undefined ? [opts.stack, '--stack'] : [stackFromDirectory(path), 'the directory name'];
+  const [stack, stackFrom] =
+    opts.stack !== undefined ? [opts.stack, '--stack'] : [stackFromDirectory(path), 'the directory name'];
   if (!STACK_NAME.test(stack)) {
     throw new UserError(
       `${stackFrom === '--stack' ? '--stack' : 'the directory name, as a stack name,'} "${printable(stack, 64)}" is not a stack name`,
@@ -77,7 +78,11 @@ export async function runInit(opts: InitOptions): Promise<InitReport> {
     config = parseConfigText(text, path, { env: {} });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new UserError(`the names derived from stack "${stack}" would not be valid`, `choose another ${stackFrom === '--stack' ? '--stack' : 'stack name with --stack'}`, err.problems.map((p) => p.message));
+    throw new UserError(
+      `the names derived from stack "${stack}" would not be valid`,
+      `choose another ${stackFrom === '--stack' ? '--stack' : 'stack name with --stack'}`,
+      err.problems.map((p) => p.message),
+    );
   }
   try {
     // `wx`: created only if absent, in one step, so a file that appears meanwhile is not overwritten either.
@@ -85,21 +90,38 @@ export async function runInit(opts: InitOptions): Promise<InitReport> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw alreadyExists(path);
-    if (code === 'ENOENT') throw new UserError(`cannot write ${printable(path)}: the directory ${printable(dirname(path))} does not exist`);
-    throw new UserError(`cannot write ${printable(path)}: ${code ?? (err as Error).message}`, 'check the directory and its permissions, or pass --config');
+    if (code === 'ENOENT')
+      throw new UserError(`cannot write ${printable(path)}: the directory ${printable(dirname(path))} does not exist`);
+    throw new UserError(
+      `cannot write ${printable(path)}: ${code ?? (err as Error).message}`,
+      'check the directory and its permissions, or pass --config',
+    );
   }
   return {
-    path, stack, region, regionFrom, stackFrom, zones: defaultZones(region),
+    path,
+    stack,
+    region,
+    regionFrom,
+    stackFrom,
+    zones: defaultZones(region),
     names: {
-      repository: config.repository.name, bucket: `${stack}-<account id>-${region}`, secret: config.secret.name,
-      logGroup: config.logs.group, cluster: config.cluster.name, taskFamily: config.jobs[0]!.task.family, schedule: config.jobs[0]!.schedule.name,
+      repository: config.repository.name,
+      bucket: `${stack}-<account id>-${region}`,
+      secret: config.secret.name,
+      logGroup: config.logs.group,
+      cluster: config.cluster.name,
+      taskFamily: config.jobs[0]!.task.family,
+      schedule: config.jobs[0]!.schedule.name,
       roles: `${stack}-execution, ${stack}-task, ${stack}-events`,
     },
   };
 }
 
 const alreadyExists = (path: string) =>
-  new UserError(`${printable(path)} already exists: init never overwrites a config`, 'edit it, or pass --config with another file name (then -c <file> with every command)');
+  new UserError(
+    `${printable(path)} already exists: init never overwrites a config`,
+    'edit it, or pass --config with another file name (then -c <file> with every command)',
+  );
 
 /** The directory a config is written to, as a stack name: `My Batch_Jobs` -> `my-batch-jobs`. */
 export function stackFromDirectory(configPath: string): string {
@@ -118,5 +140,8 @@ function resolveInitRegion(opts: InitOptions, env: NodeJS.ProcessEnv): [string, 
   const profile = opts.profile ?? env.AWS_PROFILE ?? 'default';
   const fromProfile = profileRegion(profile, env);
   if (fromProfile) return [fromProfile, `the region of profile ${profile}`];
-  throw new UserError('no region: init needs the region the stack is for', 'pass --region (or set AWS_REGION, or a region in your AWS profile)');
+  throw new UserError(
+    'no region: init needs the region the stack is for',
+    'pass --region (or set AWS_REGION, or a region in your AWS profile)',
+  );
 }

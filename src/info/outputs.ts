@@ -77,15 +77,27 @@ export interface OutputsReport {
 }
 
 export async function runOutputs(opts: StackOptions & { live?: boolean }): Promise<OutputsReport> {
-  const [{ openStack }, { ALL_SERVICES }] = await Promise.all([import('../engine/stack.js'), import('../aws/clients.js')]);
+  const [{ openStack }, { ALL_SERVICES }] = await Promise.all([
+    import('../engine/stack.js'),
+    import('../aws/clients.js'),
+  ]);
   const stack = await openStack(opts, opts.live ? ALL_SERVICES : ['sts']);
   try {
     let records = stack.state.records();
     if (opts.live) {
-      const [{ planStack }, { RESOURCE_KINDS }] = await Promise.all([import('../engine/plan.js'), import('../resources/index.js')]);
+      const [{ planStack }, { RESOURCE_KINDS }] = await Promise.all([
+        import('../engine/plan.js'),
+        import('../resources/index.js'),
+      ]);
       const plan = await planStack({
-        config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
-        reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
+        config: stack.config,
+        aws: stack.aws,
+        account: stack.account,
+        partition: stack.partition,
+        reporter: opts.reporter,
+        state: stack.state,
+        clock: opts.clock,
+        kinds: RESOURCE_KINDS,
       });
       records = new Map(plan.entries.filter((e) => e.record && e.action !== 'delete').map((e) => [e.key, e.record!]));
     }
@@ -96,11 +108,16 @@ export async function runOutputs(opts: StackOptions & { live?: boolean }): Promi
         opts.live
           ? `no stack ${c.stack} yet: nothing of it exists in ${c.region} (account ${stack.account})`
           : `no stack ${c.stack} yet: its state ${stack.state.path} records no resource`,
-        opts.live ? 'create it with `batchctl up`' : 'create it with `batchctl up` (or, if it was made from another machine, pass its --state, or `batchctl outputs --live` to look it up in AWS)',
+        opts.live
+          ? 'create it with `batchctl up`'
+          : 'create it with `batchctl up` (or, if it was made from another machine, pass its --state, or `batchctl outputs --live` to look it up in AWS)',
       );
     }
     return {
-      stack: c.stack, region: c.region, account: stack.account, source: opts.live ? 'live' : stack.state.path,
+      stack: c.stack,
+      region: c.region,
+      account: stack.account,
+      source: opts.live ? 'live' : stack.state.path,
       outputs: outputsOf(c, records),
     };
   } finally {
@@ -109,7 +126,10 @@ export async function runOutputs(opts: StackOptions & { live?: boolean }): Promi
 }
 
 /** The outputs of a config, from records by node key. */
-export function outputsOf(config: import('../config/schema.js').StackConfig, records: Map<string, ResourceRecord>): Outputs {
+export function outputsOf(
+  config: import('../config/schema.js').StackConfig,
+  records: Map<string, ResourceRecord>,
+): Outputs {
   const rec = (key: string) => records.get(key);
   const id = (key: string) => rec(key)?.id ?? null;
   const arn = (key: string) => rec(key)?.arn ?? null;
@@ -118,14 +138,20 @@ export function outputsOf(config: import('../config/schema.js').StackConfig, rec
   const jobs = config.jobs.map((job): JobOutputs => {
     const trigger = job.schedule.engine === 'scheduler' ? 'scheduler' : 'events';
     return {
-      name: job.name, family: job.task.family, taskDefinitionArn: arn(jobKey(job, K.taskDefinition)), scheduleEngine: job.schedule.engine,
-      scheduleArn: arn(jobKey(job, trigger === 'scheduler' ? K.schedule : K.rule)), logGroup, logStreamPrefix: job.streamPrefix,
-      taskRoleArn: arn(jobKey(job, K.role('task'))), triggerRoleArn: arn(jobKey(job, K.role(trigger))),
+      name: job.name,
+      family: job.task.family,
+      taskDefinitionArn: arn(jobKey(job, K.taskDefinition)),
+      scheduleEngine: job.schedule.engine,
+      scheduleArn: arn(jobKey(job, trigger === 'scheduler' ? K.schedule : K.rule)),
+      logGroup,
+      logStreamPrefix: job.streamPrefix,
+      taskRoleArn: arn(jobKey(job, K.role('task'))),
+      triggerRoleArn: arn(jobKey(job, K.role(trigger))),
     };
   });
   // The single-job keys predate jobs: a stack of one job keeps them; with several they would name one job at random.
   const only = jobs.length === 1 ? jobs[0]! : undefined;
-  const topic = !alertsOn(config) ? null : ownsTopic(config) ? arn(K.alertTopic) : config.notify?.topicArn ?? null;
+  const topic = !alertsOn(config) ? null : ownsTopic(config) ? arn(K.alertTopic) : (config.notify?.topicArn ?? null);
   return {
     repositoryUri: rec(K.repository)?.attrs?.uri ?? null,
     repositoryArn: arn(K.repository),

@@ -27,7 +27,12 @@ export interface EcsTargetParams {
  * ecsTargetDeps names these in its dependsOn.
  */
 export const TARGET_NETWORK_KINDS = [
-  'ec2.subnet', 'ec2.existing-subnet', 'ec2.security-group', 'ec2.vpc-interface-endpoint', 'ec2.security-group-ingress', 'ec2.vpc-gateway-endpoint',
+  'ec2.subnet',
+  'ec2.existing-subnet',
+  'ec2.security-group',
+  'ec2.vpc-interface-endpoint',
+  'ec2.security-group-ingress',
+  'ec2.vpc-gateway-endpoint',
   'ec2.route',
 ] as const;
 
@@ -66,10 +71,15 @@ export function ecsTargetNetwork(ctx: Ctx): TargetNetworkParams {
  * changes the target (its public IP) only once the new way out exists, and the engine removes the old
  * one only after everything converged, so a scheduled run can start at every moment of the switch.
  */
-const TARGET_NETWORK: Record<NetworkMode, { deps(config: StackConfig): string[]; params(ctx: Ctx): TargetNetworkParams }> = {
+const TARGET_NETWORK: Record<
+  NetworkMode,
+  { deps(config: StackConfig): string[]; params(ctx: Ctx): TargetNetworkParams }
+> = {
   'private-endpoints': {
     deps: (config) => [
-      ...taskSubnetKeys(config), ...taskGroupKeys(config), ...privateServiceKeys(config),
+      ...taskSubnetKeys(config),
+      ...taskGroupKeys(config),
+      ...privateServiceKeys(config),
       ...(config.network.s3Gateway ? [K.gatewayEndpoint] : []),
     ],
     params: (ctx) => ({ subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: 'DISABLED' }),
@@ -82,13 +92,17 @@ const TARGET_NETWORK: Record<NetworkMode, { deps(config: StackConfig): string[];
   existing: {
     deps: (config) => [...taskSubnetKeys(config), ...taskGroupKeys(config), ...privateServiceKeys(config)],
     params: (ctx) => ({
-      subnets: taskSubnetIds(ctx), securityGroups: taskGroupIds(ctx), assignPublicIp: ctx.config.network.assignPublicIp ? 'ENABLED' : 'DISABLED',
+      subnets: taskSubnetIds(ctx),
+      securityGroups: taskGroupIds(ctx),
+      assignPublicIp: ctx.config.network.assignPublicIp ? 'ENABLED' : 'DISABLED',
     }),
   },
 };
 
 function taskSubnetIds(ctx: Ctx): string[] {
-  return taskSubnetKeys(ctx.config).map((k) => ctx.record(k).id).sort();
+  return taskSubnetKeys(ctx.config)
+    .map((k) => ctx.record(k).id)
+    .sort();
 }
 
 /** The shape EventBridge rule targets and Scheduler targets both return for their ECS parameters. */
@@ -97,7 +111,9 @@ interface LiveEcsParameters {
   TaskCount?: number;
   LaunchType?: string;
   PlatformVersion?: string;
-  NetworkConfiguration?: { awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string } };
+  NetworkConfiguration?: {
+    awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string };
+  };
   PropagateTags?: string;
   EnableECSManagedTags?: boolean;
 }
@@ -106,7 +122,11 @@ interface LiveEcsParameters {
  * How a target's ECS settings differ, field by field (`<prefix>.<field>`); the whole block when only one
  * side has any (a target that starts a state machine has none: its definition holds them).
  */
-export function ecsChanges(d: EcsTargetParams | undefined, o: EcsTargetParams | undefined, prefix: string): FieldChange[] {
+export function ecsChanges(
+  d: EcsTargetParams | undefined,
+  o: EcsTargetParams | undefined,
+  prefix: string,
+): FieldChange[] {
   if (!d || !o) return d === o ? [] : [{ field: prefix, from: o, to: d }];
   const changes: FieldChange[] = [];
   for (const f of Object.keys(d) as (keyof EcsTargetParams)[]) {

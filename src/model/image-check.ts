@@ -70,7 +70,8 @@ const IMAGE_IDS_PER_CALL = 100;
  * with the reason. `ownRepository`: the stack's repository's name (its images are `ours`).
  */
 export async function checkImages(
-  ecr: ECRClient, refs: JobImageRef[],
+  ecr: ECRClient,
+  refs: JobImageRef[],
   opts: { account: string; ownRepository: string },
 ): Promise<ImageCheck[]> {
   // One check per distinct image, in the order the jobs first name them.
@@ -86,60 +87,83 @@ export async function checkImages(
     if (!p) throw new Error(`internal: ${r.image} is not an ECR image URI`);
     const id = imageIdOf(p.reference);
     checks.set(r.image, {
-      image: r.image, short: `${p.repository}${id.imageDigest ? `@${id.imageDigest.slice(0, 19)}` : `:${id.imageTag}`}`, jobs: [r.job],
-      registryId: p.account, repository: p.repository, ours: p.account === opts.account && p.repository === opts.ownRepository, otherAccount: p.account !== opts.account,
-      state: 'missing', id,
+      image: r.image,
+      short: `${p.repository}${id.imageDigest ? `@${id.imageDigest.slice(0, 19)}` : `:${id.imageTag}`}`,
+      jobs: [r.job],
+      registryId: p.account,
+      repository: p.repository,
+      ours: p.account === opts.account && p.repository === opts.ownRepository,
+      otherAccount: p.account !== opts.account,
+      state: 'missing',
+      id,
     });
   }
   // Loaded here, not at the top: the CLI renders checks (imageWarnings) without loading ECR.
   const { DescribeImagesCommand } = await import('../aws/sdk/ecr.js');
   const byRepository = new Map<string, (ImageCheck & { id: ImageIdentifier })[]>();
-  for (const c of checks.values()) byRepository.set(`${c.registryId}/${c.repository}`, [...(byRepository.get(`${c.registryId}/${c.repository}`) ?? []), c]);
+  for (const c of checks.values())
+    byRepository.set(`${c.registryId}/${c.repository}`, [
+      ...(byRepository.get(`${c.registryId}/${c.repository}`) ?? []),
+      c,
+    ]);
 
-  await Promise.all([...byRepository.values()].map(async (group) => {
-    const { registryId, repository } = group[0]!;
-    const set = (cs: typeof group, fields: Partial<ImageCheck>) => { for (const c of cs) Object.assign(c, fields); };
-    const describe = (input: { imageIds?: ImageIdentifier[]; nextToken?: string }) =>
-      ecr.send(new DescribeImagesCommand({ registryId, repositoryName: repository, ...(input.imageIds ? { imageIds: input.imageIds } : { maxResults: 1000, nextToken: input.nextToken }) }));
-    let listed: Set<string> | undefined;
-    // Every tag and digest in the repository: only after a batch met a missing image.
-    const listing = async () => {
-      if (listed) return listed;
-      const keys = new Set<string>();
-      let nextToken: string | undefined;
-      do {
-        const out = await describe({ nextToken });
-        for (const d of out.imageDetails ?? []) {
-          if (d.imageDigest) keys.add(d.imageDigest);
-          for (const t of d.imageTags ?? []) keys.add(`:${t}`);
-        }
-        nextToken = out.nextToken;
-      } while (nextToken);
-      return (listed = keys);
-    };
-    for (let i = 0; i < group.length; i += IMAGE_IDS_PER_CALL) {
-      const batch = group.slice(i, i + IMAGE_IDS_PER_CALL);
-      try {
-        try {
-          await describe({ imageIds: batch.map((c) => c.id) });
-          set(batch, { state: 'present' });
-        } catch (err) {
-          if (awsErrorCode(err) !== 'ImageNotFoundException') throw err;
-          if (batch.length === 1) set(batch, { state: 'missing' });
-          else {
-            const keys = await listing();
-            for (const c of batch) c.state = keys.has(idKey(c.id)) ? 'present' : 'missing';
+  await Promise.all(
+    [...byRepository.values()].map(async (group) => {
+      const { registryId, repository } = group[0]!;
+      const set = (cs: typeof group, fields: Partial<ImageCheck>) => {
+        for (const c of cs) Object.assign(c, fields);
+      };
+      const describe = (input: { imageIds?: ImageIdentifier[]; nextToken?: string }) =>
+        ecr.send(
+          new DescribeImagesCommand({
+            registryId,
+            repositoryName: repository,
+            ...(input.imageIds ? { imageIds: input.imageIds } : { maxResults: 1000, nextToken: input.nextToken }),
+          }),
+        );
+      let listed: Set<string> | undefined;
+      // Every tag and digest in the repository: only after a batch met a missing image.
+      const listing = async () => {
+        if (listed) return listed;
+        const keys = new Set<string>();
+        let nextToken: string | undefined;
+        do {
+          const out = await describe({ nextToken });
+          for (const d of out.imageDetails ?? []) {
+            if (d.imageDigest) keys.add(d.imageDigest);
+            for (const t of d.imageTags ?? []) keys.add(`:${t}`);
           }
+          nextToken = out.nextToken;
+        } while (nextToken);
+        return (listed = keys);
+      };
+      for (let i = 0; i < group.length; i += IMAGE_IDS_PER_CALL) {
+        const batch = group.slice(i, i + IMAGE_IDS_PER_CALL);
+        try {
+          try {
+            await describe({ imageIds: batch.map((c) => c.id) });
+            set(batch, { state: 'present' });
+          } catch (err) {
+            if (awsErrorCode(err) !== 'ImageNotFoundException') throw err;
+            if (batch.length === 1) set(batch, { state: 'missing' });
+            else {
+              const keys = await listing();
+              for (const c of batch) c.state = keys.has(idKey(c.id)) ? 'present' : 'missing';
+            }
+          }
+        } catch (err) {
+          const code = awsErrorCode(err);
+          if (code === 'RepositoryNotFoundException') set(batch, { state: 'missing', noRepository: true });
+          else if (code === 'AccessDeniedException') {
+            set(batch, {
+              state: 'unchecked',
+              note: `this identity may not read repository ${repository} of account ${registryId} (AccessDeniedException: ecr:DescribeImages)`,
+            });
+          } else set(batch, { state: 'unchecked', note: `${code}: ${(err as Error).message}` });
         }
-      } catch (err) {
-        const code = awsErrorCode(err);
-        if (code === 'RepositoryNotFoundException') set(batch, { state: 'missing', noRepository: true });
-        else if (code === 'AccessDeniedException') {
-          set(batch, { state: 'unchecked', note: `this identity may not read repository ${repository} of account ${registryId} (AccessDeniedException: ecr:DescribeImages)` });
-        } else set(batch, { state: 'unchecked', note: `${code}: ${(err as Error).message}` });
       }
-    }
-  }));
+    }),
+  );
   return [...checks.values()].map(({ id: _, ...c }) => c);
 }
 
@@ -153,7 +177,9 @@ const jobsText = (jobs: string[]) => `${jobs.length === 1 ? 'job' : 'jobs'} ${jo
 export function pushCommand(check: ImageCheck, all: ImageCheck[]): string {
   const ours = all.filter((c) => c.ours);
   const deploy = check.pinned ? ' --deploy' : '';
-  return ours.every((c) => c.state === 'missing') ? `batchctl push${deploy}` : `batchctl push ${check.jobs[0]}${deploy}`;
+  return ours.every((c) => c.state === 'missing')
+    ? `batchctl push${deploy}`
+    : `batchctl push ${check.jobs[0]}${deploy}`;
 }
 
 /**
@@ -170,11 +196,17 @@ export function imageWarnings(checks: ImageCheck[], opts: { afterUp?: boolean } 
     if (c.state !== 'missing') continue;
     const fail = `scheduled runs of ${jobsText(c.jobs)} will fail until`;
     if (!c.ours) {
-      out.push(`image ${c.short} is not in repository ${c.repository}${c.otherAccount ? ` of account ${c.registryId}` : ''}${c.noRepository ? ' (no such repository)' : ''}: ${fail} it is pushed there (task.image: \`batchctl push\` builds only the stack's repository)`);
+      out.push(
+        `image ${c.short} is not in repository ${c.repository}${c.otherAccount ? ` of account ${c.registryId}` : ''}${c.noRepository ? ' (no such repository)' : ''}: ${fail} it is pushed there (task.image: \`batchctl push\` builds only the stack's repository)`,
+      );
     } else if (c.noRepository && !opts.afterUp) {
-      out.push(`image ${c.short} does not exist yet (up creates the repository, empty): ${fail} you run \`${pushCommand(c, checks)}\` after \`batchctl up\``);
+      out.push(
+        `image ${c.short} does not exist yet (up creates the repository, empty): ${fail} you run \`${pushCommand(c, checks)}\` after \`batchctl up\``,
+      );
     } else {
-      out.push(`image ${c.short} is not in repository ${c.repository} yet: ${fail} you run \`${pushCommand(c, checks)}\``);
+      out.push(
+        `image ${c.short} is not in repository ${c.repository} yet: ${fail} you run \`${pushCommand(c, checks)}\``,
+      );
     }
   }
   return out;
@@ -182,7 +214,10 @@ export function imageWarnings(checks: ImageCheck[], opts: { afterUp?: boolean } 
 
 /** `checkImages` for the images the stack's task definitions run. */
 export async function checkStackImages(ecr: ECRClient, config: StackConfig, account: string): Promise<ImageCheck[]> {
-  const checks = await checkImages(ecr, configuredImages(config, account), { account, ownRepository: config.repository.name });
+  const checks = await checkImages(ecr, configuredImages(config, account), {
+    account,
+    ownRepository: config.repository.name,
+  });
   const pinned = new Set(config.jobs.filter((j) => j.task.imagePin === 'digest').map((j) => j.name));
   return checks.map((c) => (c.jobs.some((j) => pinned.has(j)) ? { ...c, pinned: true } : c));
 }

@@ -35,7 +35,9 @@ export function parseRef(ref: string): ImageRef {
 export const byDigest = (repository: string, digest: string) => `${repository}@${digest}`;
 
 /** The stack's repository URI, from its record when known (the URI ECR gave), else derived from the name. */
-export function stackRepositoryUri(ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'account' | 'region' | 'config'>): string {
+export function stackRepositoryUri(
+  ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'account' | 'region' | 'config'>,
+): string {
   const rec = ctx.maybeRecord(K.repository);
   if (rec?.attrs?.uri) return rec.attrs.uri;
   const suffix = dnsSuffixOf(ctx.partition);
@@ -46,7 +48,10 @@ export function stackRepositoryUri(ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 
  * The image the config names for a job: `task.image` as written, else `<stack repository>:<imageTag>`.
  * With `imagePin: tag` this is what the task definition runs.
  */
-export function configuredImage(ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'account' | 'region' | 'config'>, job: JobConfig): string {
+export function configuredImage(
+  ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'account' | 'region' | 'config'>,
+  job: JobConfig,
+): string {
   return job.task.image ?? `${stackRepositoryUri(ctx)}:${job.task.imageTag}`;
 }
 
@@ -54,25 +59,34 @@ export function configuredImage(ctx: Pick<Ctx, 'maybeRecord' | 'partition' | 'ac
 export function configuredTag(job: JobConfig): string | undefined {
   if (!job.task.image) return job.task.imageTag;
   const ref = parseRef(job.task.image);
-  return ref.digest ? undefined : ref.tag ?? 'latest';
+  return ref.digest ? undefined : (ref.tag ?? 'latest');
 }
 
 /** The image a task definition's container runs, or undefined. */
-export function containerImage(content: { containerDefinitions?: { name?: string; image?: string }[] } | undefined, container: string): string | undefined {
+export function containerImage(
+  content: { containerDefinitions?: { name?: string; image?: string }[] } | undefined,
+  container: string,
+): string | undefined {
   return content?.containerDefinitions?.find((c) => c.name === container)?.image;
 }
 
 /** What DescribeImages needs for a repository URI: the registry (account) and the repository name. */
 function repositoryId(repository: string): { registryId?: string; repositoryName: string } {
   const ecr = parseEcrImage(repository);
-  return ecr ? { registryId: ecr.account, repositoryName: ecr.repository } : { repositoryName: repository.split('/').slice(1).join('/') };
+  return ecr
+    ? { registryId: ecr.account, repositoryName: ecr.repository }
+    : { repositoryName: repository.split('/').slice(1).join('/') };
 }
 
 /**
  * The image a tag or digest names in a repository now; undefined when there is none (or no repository).
  * One DescribeImages call.
  */
-export async function describeImage(ecr: ECRClient, repository: string, id: { imageTag: string } | { imageDigest: string }): Promise<ImageDetail | undefined> {
+export async function describeImage(
+  ecr: ECRClient,
+  repository: string,
+  id: { imageTag: string } | { imageDigest: string },
+): Promise<ImageDetail | undefined> {
   try {
     const out = await ecr.send(new DescribeImagesCommand({ ...repositoryId(repository), imageIds: [id] }));
     return out.imageDetails?.[0];
@@ -88,13 +102,24 @@ export async function tagDigest(ecr: ECRClient, repository: string, tag: string)
 }
 
 /** The most recently pushed tags of a repository (newest first), for an error that names a tag that does not exist. */
-export async function recentTags(ecr: ECRClient, repository: string, count = 5): Promise<{ tag: string; pushedAt?: Date; digest?: string }[]> {
+export async function recentTags(
+  ecr: ECRClient,
+  repository: string,
+  count = 5,
+): Promise<{ tag: string; pushedAt?: Date; digest?: string }[]> {
   const images: ImageDetail[] = [];
   let nextToken: string | undefined;
   try {
     // A few pages at most: a repository with thousands of images still answers with its newest tags soon enough.
     for (let page = 0; page < 10; page++) {
-      const out = await ecr.send(new DescribeImagesCommand({ ...repositoryId(repository), filter: { tagStatus: 'TAGGED' }, maxResults: 1000, nextToken }));
+      const out = await ecr.send(
+        new DescribeImagesCommand({
+          ...repositoryId(repository),
+          filter: { tagStatus: 'TAGGED' },
+          maxResults: 1000,
+          nextToken,
+        }),
+      );
       images.push(...(out.imageDetails ?? []));
       nextToken = out.nextToken;
       if (!nextToken) break;
@@ -104,7 +129,8 @@ export async function recentTags(ecr: ECRClient, repository: string, count = 5):
     throw err;
   }
   const time = (i: ImageDetail) => i.imagePushedAt?.getTime() ?? 0;
-  return images.sort((a, b) => time(b) - time(a))
+  return images
+    .sort((a, b) => time(b) - time(a))
     .flatMap((i) => (i.imageTags ?? []).map((tag) => ({ tag, pushedAt: i.imagePushedAt, digest: i.imageDigest })))
     .slice(0, count);
 }
@@ -116,7 +142,12 @@ export async function recentTags(ecr: ECRClient, repository: string, count = 5):
  * when an image has that tag, else the tag itself (not pinned yet: the next `up` or `deploy` after a
  * push pins it). A digest in `task.image` is the config's own pin.
  */
-export async function imageToRun(ctx: Ctx, job: JobConfig, configured: string, live: string | undefined): Promise<string> {
+export async function imageToRun(
+  ctx: Ctx,
+  job: JobConfig,
+  configured: string,
+  live: string | undefined,
+): Promise<string> {
   const ref = parseRef(configured);
   if (job.task.imagePin !== 'digest' || ref.digest) return configured;
   const kept = live ? parseRef(live) : undefined;
@@ -132,7 +163,7 @@ export function checkPinned(jobs: JobConfig[]): void {
   if (tagged.length) {
     throw new UserError(
       `job${tagged.length === 1 ? '' : 's'} ${tagged.map((j) => j.name).join(', ')} ${tagged.length === 1 ? 'runs its image' : 'run their images'} by tag (task.imagePin: tag, the default when the key is left out): a deployed digest would be replaced by the tag at the next up`,
-      'set task.imagePin: digest in the config (then `batchctl up` pins the tag\'s image of now), and deploy',
+      "set task.imagePin: digest in the config (then `batchctl up` pins the tag's image of now), and deploy",
     );
   }
   const pinnedInConfig = jobs.filter((j) => !configuredTag(j));

@@ -17,8 +17,14 @@ export function jobList(config: StackConfig, max = 8): string {
 export function findJob(config: StackConfig, name: string): JobConfig {
   const job = config.jobs.find((j) => j.name === name);
   if (job) return job;
-  const near = nearest(name, config.jobs.map((j) => j.name));
-  throw new UserError(`stack ${config.stack} has no job named "${printable(name, 60)}"${near ? `: did you mean ${near}?` : ''}`, `its jobs: ${jobList(config)}`);
+  const near = nearest(
+    name,
+    config.jobs.map((j) => j.name),
+  );
+  throw new UserError(
+    `stack ${config.stack} has no job named "${printable(name, 60)}"${near ? `: did you mean ${near}?` : ''}`,
+    `its jobs: ${jobList(config)}`,
+  );
 }
 
 /**
@@ -28,7 +34,10 @@ export function findJob(config: StackConfig, name: string): JobConfig {
 export function pickJob(config: StackConfig, name: string | undefined, usage: string): JobConfig {
   if (name !== undefined) return findJob(config, name);
   if (config.jobs.length === 1) return config.jobs[0]!;
-  throw new UserError(`stack ${config.stack} has ${config.jobs.length} jobs: name the one to act on (${usage})`, `its jobs: ${jobList(config)}`);
+  throw new UserError(
+    `stack ${config.stack} has ${config.jobs.length} jobs: name the one to act on (${usage})`,
+    `its jobs: ${jobList(config)}`,
+  );
 }
 
 /** The jobs a command acts on: the named one, or every job. */

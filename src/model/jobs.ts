@@ -17,10 +17,12 @@ export function jobOf(config: StackConfig, name: string): JobConfig {
 }
 
 /** The role that starts a job's task: the EventBridge rule's or the Scheduler schedule's. */
-export const triggerRoleOf = (job: JobConfig): 'events' | 'scheduler' => (job.schedule.engine === 'scheduler' ? 'scheduler' : 'events');
+export const triggerRoleOf = (job: JobConfig): 'events' | 'scheduler' =>
+  job.schedule.engine === 'scheduler' ? 'scheduler' : 'events';
 
 /** The jobs that run on EventBridge Scheduler. */
-export const schedulerJobs = (config: StackConfig): JobConfig[] => config.jobs.filter((j) => j.schedule.engine === 'scheduler');
+export const schedulerJobs = (config: StackConfig): JobConfig[] =>
+  config.jobs.filter((j) => j.schedule.engine === 'scheduler');
 
 /** The jobs that run on EventBridge rules. */
 export const ruleJobs = (config: StackConfig): JobConfig[] => config.jobs.filter((j) => j.schedule.engine === 'rule');

@@ -49,12 +49,16 @@ export const K = {
   alertSubscription: (endpoint: string) => `alert-subscription/${endpoint}`,
   alertRule: 'alert-rule',
   alertTarget: 'alert-target',
-  /** Run history: the rule sending stopped tasks' events to a log group, its target, the group and its resource policy. */
+  /**
+   * Run history: the rule sending stopped tasks' events to a log group, its target, the group and its resource policy.
+   */
   historyRule: 'history/rule',
   historyTarget: 'history/target',
   historyLogGroup: 'history/log-group',
   historyLogPolicy: 'history/log-policy',
-  /** Network modes: a subnet of yours (mode existing, read only), the internet gateway and its default route (public). */
+  /**
+   * Network modes: a subnet of yours (mode existing, read only), the internet gateway and its default route (public).
+   */
   existingSubnet: (id: string) => `subnet/existing/${id}`,
   internetGateway: 'internet-gateway',
   internetRoute: 'route/internet',
@@ -67,4 +71,5 @@ export const K = {
  * marked `original: true`) keeps the pre-jobs key, so upgrading renames nothing; every other job's nodes
  * are `job/<name>/<key>`.
  */
-export const jobKey = (job: { name: string; original: boolean }, key: string): string => (job.original ? key : `job/${job.name}/${key}`);
+export const jobKey = (job: { name: string; original: boolean }, key: string): string =>
+  job.original ? key : `job/${job.name}/${key}`;

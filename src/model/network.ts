@@ -21,7 +21,9 @@ export function taskSubnetKeys(config: StackConfig): string[] {
 
 /** The nodes of the subnets interface endpoints may use: the endpoint subnets, or in `existing` your task subnets. */
 export function endpointSubnetKeys(config: StackConfig): string[] {
-  return ownsVpc(config) ? config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az)) : taskSubnetKeys(config);
+  return ownsVpc(config)
+    ? config.network.endpointSubnets.map((s) => K.subnet('endpoint', s.az))
+    : taskSubnetKeys(config);
 }
 
 /**
@@ -50,7 +52,9 @@ export function taskGroupKeys(config: StackConfig): string[] {
 
 /** The tasks' security group ids: ours, or yours as configured. */
 export function taskGroupIds(ctx: Ctx): string[] {
-  return ownsTaskGroup(ctx.config) ? [ctx.record(K.securityGroup('task')).id] : [...ctx.config.network.securityGroupIds].sort();
+  return ownsTaskGroup(ctx.config)
+    ? [ctx.record(K.securityGroup('task')).id]
+    : [...ctx.config.network.securityGroupIds].sort();
 }
 
 /** The interface endpoint nodes of this mode. */
@@ -68,7 +72,9 @@ export function privateServiceKeys(config: StackConfig): string[] {
  * subnet of yours: their AZs are not known without asking AWS, so distinct AZs are assumed).
  */
 export function endpointAzCount(config: StackConfig): number {
-  return ownsVpc(config) ? new Set(config.network.endpointSubnets.map((s) => s.az)).size : config.network.subnetIds.length;
+  return ownsVpc(config)
+    ? new Set(config.network.endpointSubnets.map((s) => s.az)).size
+    : config.network.subnetIds.length;
 }
 
 /** Mode `public`: tasks leave the VPC through an internet gateway of ours. */

@@ -9,10 +9,12 @@ import { arn, type PolicyDocument } from './policies.js';
 import { historyEventPattern } from './history.js';
 
 /** True when `up` manages a topic of its own (notify.emails given, no topic of the user's). */
-export const ownsTopic = (config: StackConfig): boolean => !!config.notify && !config.notify.topicArn && config.notify.emails.length > 0;
+export const ownsTopic = (config: StackConfig): boolean =>
+  !!config.notify && !config.notify.topicArn && config.notify.emails.length > 0;
 
 /** True when the config asks for alerts at all. */
-export const alertsOn = (config: StackConfig): boolean => !!config.notify && (!!config.notify.topicArn || config.notify.emails.length > 0);
+export const alertsOn = (config: StackConfig): boolean =>
+  !!config.notify && (!!config.notify.topicArn || config.notify.emails.length > 0);
 
 /** The topic batchctl creates: `<stack>-alerts`. */
 export const topicName = (ctx: Ctx): string => `${ctx.stack}-alerts`;
@@ -52,7 +54,11 @@ export const deadLetterAlarmArn = (ctx: Ctx): string => arn(ctx, 'cloudwatch', `
  * - A task that never started (image pull failed, secret not readable, no ENI) has no exit code at all:
  *   ECS reports it with stopCode TaskFailedToStart, the second `$or` branch.
  */
-export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: string[], config?: Pick<StackConfig, 'jobs'>): Record<string, unknown> {
+export function alertEventPattern(
+  clusterArn: string,
+  taskDefinitionPrefixes: string[],
+  config?: Pick<StackConfig, 'jobs'>,
+): Record<string, unknown> {
   // The history rule's tasks (the same clusters, families and STOPPED), narrowed to the failed ones.
   const stopped = historyEventPattern(clusterArn, taskDefinitionPrefixes);
   return {
@@ -71,7 +77,8 @@ export function alertEventPattern(clusterArn: string, taskDefinitionPrefixes: st
 }
 
 /** True when a job of the stack runs its first attempt on Fargate Spot. */
-export const spotJobs = (config: Pick<StackConfig, 'jobs'>): boolean => config.jobs.some((j) => j.task.capacity === 'spot');
+export const spotJobs = (config: Pick<StackConfig, 'jobs'>): boolean =>
+  config.jobs.some((j) => j.task.capacity === 'spot');
 
 /**
  * The task definition ARN prefixes the alert rule matches: `.../task-definition/<family>:` (every
@@ -88,7 +95,11 @@ export function familyArnPrefixes(ctx: Ctx): string[] {
   const prefix = (rest: string) => arn(ctx, 'ecs', `task-definition/${rest}`);
   const out = new Set<string>();
   for (const job of ctx.config.jobs) {
-    out.add(!job.original && job.task.family === `${ctx.stack}-${job.name}` ? prefix(`${ctx.stack}-`) : prefix(`${job.task.family}:`));
+    out.add(
+      !job.original && job.task.family === `${ctx.stack}-${job.name}`
+        ? prefix(`${ctx.stack}-`)
+        : prefix(`${job.task.family}:`),
+    );
   }
   return [...out].sort();
 }
@@ -108,8 +119,14 @@ export function topicPolicy(ctx: Ctx, topicArn: string): PolicyDocument {
         Effect: 'Allow',
         Principal: { AWS: `arn:${ctx.partition}:iam::${ctx.account}:root` },
         Action: [
-          'SNS:GetTopicAttributes', 'SNS:SetTopicAttributes', 'SNS:AddPermission', 'SNS:RemovePermission',
-          'SNS:DeleteTopic', 'SNS:Subscribe', 'SNS:ListSubscriptionsByTopic', 'SNS:Publish',
+          'SNS:GetTopicAttributes',
+          'SNS:SetTopicAttributes',
+          'SNS:AddPermission',
+          'SNS:RemovePermission',
+          'SNS:DeleteTopic',
+          'SNS:Subscribe',
+          'SNS:ListSubscriptionsByTopic',
+          'SNS:Publish',
         ],
         Resource: topicArn,
       },
@@ -124,15 +141,21 @@ export function topicPolicy(ctx: Ctx, topicArn: string): PolicyDocument {
       // Setting Policy dropped the default statement (any principal, AWS:SourceOwner = this account) that
       // lets a CloudWatch alarm of the account publish; the root statement above does not admit the
       // cloudwatch.amazonaws.com service principal. So the dead-letter alarm, and only it, is named here.
-      ...(deadLetterAlarmOn(ctx.config) ? [{
-        Sid: 'DeadLetterAlarmPublish',
-        Effect: 'Allow' as const,
-        Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: topicArn,
-        Condition: { ArnEquals: { 'aws:SourceArn': deadLetterAlarmArn(ctx) }, StringEquals: { 'aws:SourceAccount': ctx.account } },
-      }] : []),
+      ...(deadLetterAlarmOn(ctx.config)
+        ? [
+            {
+              Sid: 'DeadLetterAlarmPublish',
+              Effect: 'Allow' as const,
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: topicArn,
+              Condition: {
+                ArnEquals: { 'aws:SourceArn': deadLetterAlarmArn(ctx) },
+                StringEquals: { 'aws:SourceAccount': ctx.account },
+              },
+            },
+          ]
+        : []),
     ],
   };
 }
-

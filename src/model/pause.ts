@@ -7,7 +7,9 @@
 
 import type { Ctx, Found } from '../engine/types.js';
 
-/** Why a schedule is paused: `batchctl pause` (only `resume` lifts it), or `down --endpoints` (the next `up` lifts it). */
+/**
+ * Why a schedule is paused: `batchctl pause` (only `resume` lifts it), or `down --endpoints` (the next `up` lifts it).
+ */
 export type PauseReason = 'user' | 'endpoints';
 
 /** Who paused a schedule, when and why. */

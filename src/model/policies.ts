@@ -52,18 +52,25 @@ export function canonicalPolicy(doc: PolicyDocument | undefined): unknown {
   const stmts = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement as unknown as PolicyStatement];
   const norm = stmts.map((s) => {
     const out: Record<string, unknown> = { ...s };
-    for (const f of ['Action', 'NotAction', 'Resource', 'NotResource'] as const) if (f in s) out[f] = asSortedList(s[f]);
+    for (const f of ['Action', 'NotAction', 'Resource', 'NotResource'] as const)
+      if (f in s) out[f] = asSortedList(s[f]);
     if (s.Principal && typeof s.Principal === 'object') {
       out.Principal = Object.fromEntries(Object.entries(s.Principal).map(([k, v]) => [k, asSortedList(v)]));
     }
     if (s.Condition) {
       out.Condition = Object.fromEntries(
-        Object.entries(s.Condition).map(([op, kv]) => [op, Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, asSortedList(v)]))]),
+        Object.entries(s.Condition).map(([op, kv]) => [
+          op,
+          Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, asSortedList(v)])),
+        ]),
       );
     }
     return sortKeys(out);
   });
-  const sorted = norm.map((s) => JSON.stringify(s)).sort().map((s) => JSON.parse(s) as unknown);
+  const sorted = norm
+    .map((s) => JSON.stringify(s))
+    .sort()
+    .map((s) => JSON.parse(s) as unknown);
   return { Version: doc.Version ?? VERSION, Statement: sorted };
 }
 
@@ -77,15 +84,22 @@ export function samePolicy(a: PolicyDocument | undefined, b: PolicyDocument | un
  * write (in the observed document, not in the desired one) as a removal: a grant added by hand to a
  * bucket, queue or topic policy is drift, and `plan` says what it gave and to whom.
  */
-export function policyChange(field: string, desired: PolicyDocument | undefined, observed: PolicyDocument | undefined): FieldChange {
-  const stmts = (doc: PolicyDocument | undefined) => ((canonicalPolicy(doc) as { Statement?: unknown[] } | undefined)?.Statement ?? []);
+export function policyChange(
+  field: string,
+  desired: PolicyDocument | undefined,
+  observed: PolicyDocument | undefined,
+): FieldChange {
+  const stmts = (doc: PolicyDocument | undefined) =>
+    (canonicalPolicy(doc) as { Statement?: unknown[] } | undefined)?.Statement ?? [];
   const ours = new Set(stmts(desired).map((x) => JSON.stringify(x)));
   const have = stmts(observed).map((x) => JSON.stringify(x));
   const added = stmts(observed).filter((x) => !ours.has(JSON.stringify(x))) as PolicyStatement[];
   const missing = [...ours].filter((x) => !have.includes(x));
   const from = canonicalPolicy(observed) ?? 'none';
   return {
-    field, from, to: canonicalPolicy(desired) ?? 'none',
+    field,
+    from,
+    to: canonicalPolicy(desired) ?? 'none',
     ...(added.length ? { removes: added.map((x) => `${field} statement ${describeStatement(x)}`) } : {}),
     ...(added.length && !missing.length ? { onlyRemoves: true } : {}),
   };
@@ -95,7 +109,10 @@ export function policyChange(field: string, desired: PolicyDocument | undefined,
 function describeStatement(x: PolicyStatement): string {
   const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
   const what = x.Action !== undefined ? list(x.Action) : `everything but ${list(x.NotAction)}`;
-  const who = x.Principal === undefined ? '' : ` to ${typeof x.Principal === 'string' ? x.Principal : JSON.stringify(x.Principal)}`;
+  const who =
+    x.Principal === undefined
+      ? ''
+      : ` to ${typeof x.Principal === 'string' ? x.Principal : JSON.stringify(x.Principal)}`;
   const on = x.Resource !== undefined ? ` on ${list(x.Resource)}` : '';
   return `${x.Sid ? `"${x.Sid}": ` : ''}${x.Effect} ${what}${who}${on}${x.Condition ? ' (with conditions)' : ''}`;
 }
@@ -127,7 +144,12 @@ export const roleArn = (ctx: Ctx, name: string) => arn(ctx, 'iam', `role/${name}
 export function roleNameOf(ctx: Ctx, r: RoleName, job?: string): string {
   if (r === 'execution') return ctx.config.iam.executionRoleName;
   const iam = jobOf(ctx.config, job!).iam;
-  return { task: iam.taskRoleName, events: iam.eventsRoleName, scheduler: iam.schedulerRoleName, states: iam.stateMachineRoleName }[r];
+  return {
+    task: iam.taskRoleName,
+    events: iam.eventsRoleName,
+    scheduler: iam.schedulerRoleName,
+    states: iam.stateMachineRoleName,
+  }[r];
 }
 
 /**
@@ -214,12 +236,18 @@ export function executionPolicy(ctx: Ctx): PolicyDocument {
       // GetAuthorizationToken is account-wide: IAM does not support a resource for it.
       { Sid: 'EcrAuth', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
       {
-        Sid: 'EcrPull', Effect: 'Allow',
+        Sid: 'EcrPull',
+        Effect: 'Allow',
         Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
         // The images' own repositories: pulling from any other fails every run with CannotPullContainerError.
         Resource: imageRepositoryArns(ctx),
       },
-      { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logs, `${logs}:log-stream:*`] },
+      {
+        Sid: 'Logs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [logs, `${logs}:log-stream:*`],
+      },
       { Sid: 'Secret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn(ctx) },
     ],
   };
@@ -228,7 +256,8 @@ export function executionPolicy(ctx: Ctx): PolicyDocument {
 /** A job's task role: list and read (or also write) objects of this one bucket, instead of AmazonS3FullAccess. */
 export function taskPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
   const bucket = bucketArn(ctx);
-  const objectActions = job.iam.bucketAccess === 'read-write' ? ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
+  const objectActions =
+    job.iam.bucketAccess === 'read-write' ? ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
   return {
     Version: VERSION,
     Statement: [
@@ -249,12 +278,16 @@ export function eventsPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
     Version: VERSION,
     Statement: [
       {
-        Sid: 'RunTask', Effect: 'Allow', Action: 'ecs:RunTask',
+        Sid: 'RunTask',
+        Effect: 'Allow',
+        Action: 'ecs:RunTask',
         Resource: arn(ctx, 'ecs', `task-definition/${job.task.family}:*`),
         Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
       },
       {
-        Sid: 'PassRoles', Effect: 'Allow', Action: 'iam:PassRole',
+        Sid: 'PassRoles',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
         Resource: [
           ctx.maybeRecord(K.role('execution'))?.arn ?? roleArn(ctx, ctx.config.iam.executionRoleName),
           ctx.maybeRecord(jobKey(job, K.role('task')))?.arn ?? roleArn(ctx, job.iam.taskRoleName),
@@ -266,7 +299,9 @@ export function eventsPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
         // ECS authorises tag-on-create as a separate ecs:TagResource call by the caller (the events role):
         // without this, every scheduled RunTask fails with AccessDenied. ecs:CreateAction limits it to
         // tags applied by RunTask; the resource limits it to tasks in our cluster.
-        Sid: 'TagOnRunTask', Effect: 'Allow', Action: 'ecs:TagResource',
+        Sid: 'TagOnRunTask',
+        Effect: 'Allow',
+        Action: 'ecs:TagResource',
         Resource: arn(ctx, 'ecs', `task/${ctx.config.cluster.name}/*`),
         Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
       },

@@ -71,7 +71,11 @@ export const SPOT_AS_OF = '2026-12-07';
  * rate here (the estimate does not assume a Spot discount on storage).
  */
 const STORAGE: Record<string, number> = {
-  'ap-northeast-1': 0.000133, 'us-east-1': 0.000111, 'us-west-2': 0.000111, 'eu-west-1': 0.000111, 'eu-central-1': 0.000129,
+  'ap-northeast-1': 0.000133,
+  'us-east-1': 0.000111,
+  'us-west-2': 0.000111,
+  'eu-west-1': 0.000111,
+  'eu-central-1': 0.000129,
 };
 
 /** The GiB of ephemeral storage every Fargate task gets without being billed for it. */
@@ -80,34 +84,64 @@ export const FREE_EPHEMERAL_GIB = 20;
 /** Built-in prices. Regions not listed need `pricing:` in the config. */
 export const PRICES: Record<string, PriceTable> = {
   'ap-northeast-1': {
-    region: 'ap-northeast-1', asOf: AS_OF, interfaceEndpointAzHour: 0.014,
+    region: 'ap-northeast-1',
+    asOf: AS_OF,
+    interfaceEndpointAzHour: 0.014,
     fargate: { X86_64: { vcpuHour: 0.05056, gbHour: 0.00553 }, ARM64: { vcpuHour: 0.04045, gbHour: 0.00442 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
-    fargateSpot: { vcpuHour: 0.01981009, gbHour: 0.00216673, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['ap-northeast-1']!,
+    secretMonth: 0.4,
+    publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01981009, gbHour: 0.00216673, asOf: SPOT_AS_OF },
+    ephemeralStorageGbHour: STORAGE['ap-northeast-1']!,
   },
   'us-east-1': {
-    region: 'us-east-1', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
+    region: 'us-east-1',
+    asOf: AS_OF,
+    interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
-    fargateSpot: { vcpuHour: 0.01264355, gbHour: 0.00138835, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['us-east-1']!,
+    secretMonth: 0.4,
+    publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01264355, gbHour: 0.00138835, asOf: SPOT_AS_OF },
+    ephemeralStorageGbHour: STORAGE['us-east-1']!,
   },
   'us-west-2': {
-    region: 'us-west-2', asOf: AS_OF, interfaceEndpointAzHour: 0.01,
+    region: 'us-west-2',
+    asOf: AS_OF,
+    interfaceEndpointAzHour: 0.01,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
-    fargateSpot: { vcpuHour: 0.01269464, gbHour: 0.00139396, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['us-west-2']!,
+    secretMonth: 0.4,
+    publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01269464, gbHour: 0.00139396, asOf: SPOT_AS_OF },
+    ephemeralStorageGbHour: STORAGE['us-west-2']!,
   },
   'eu-west-1': {
-    region: 'eu-west-1', asOf: AS_OF, interfaceEndpointAzHour: 0.011,
+    region: 'eu-west-1',
+    asOf: AS_OF,
+    interfaceEndpointAzHour: 0.011,
     fargate: { X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 }, ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
-    fargateSpot: { vcpuHour: 0.01257825, gbHour: 0.00138118, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['eu-west-1']!,
+    secretMonth: 0.4,
+    publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.01257825, gbHour: 0.00138118, asOf: SPOT_AS_OF },
+    ephemeralStorageGbHour: STORAGE['eu-west-1']!,
   },
   'eu-central-1': {
-    region: 'eu-central-1', asOf: AS_OF, interfaceEndpointAzHour: 0.012,
+    region: 'eu-central-1',
+    asOf: AS_OF,
+    interfaceEndpointAzHour: 0.012,
     fargate: { X86_64: { vcpuHour: 0.04656, gbHour: 0.00511 }, ARM64: { vcpuHour: 0.03725, gbHour: 0.00409 } },
-    secretMonth: 0.4, publicIpv4Hour: PUBLIC_IPV4_HOUR, stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K, alarmMonth: ALARM_MONTH,
-    fargateSpot: { vcpuHour: 0.0140458, gbHour: 0.00154154, asOf: SPOT_AS_OF }, ephemeralStorageGbHour: STORAGE['eu-central-1']!,
+    secretMonth: 0.4,
+    publicIpv4Hour: PUBLIC_IPV4_HOUR,
+    stepFunctionsTransition1k: STEP_FUNCTIONS_TRANSITION_1K,
+    alarmMonth: ALARM_MONTH,
+    fargateSpot: { vcpuHour: 0.0140458, gbHour: 0.00154154, asOf: SPOT_AS_OF },
+    ephemeralStorageGbHour: STORAGE['eu-central-1']!,
   },
 };
 
@@ -129,12 +163,17 @@ export interface PriceOverrides {
  * The prices for a region with the config's overrides applied. Undefined when the region has no built-in
  * table and the overrides do not give every price.
  */
-export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOverrides = {}): { table: PriceTable; fargate: { vcpuHour: number; gbHour: number }; overridden: string[] } | undefined {
+export function pricesFor(
+  region: string,
+  arch: 'X86_64' | 'ARM64',
+  o: PriceOverrides = {},
+): { table: PriceTable; fargate: { vcpuHour: number; gbHour: number }; overridden: string[] } | undefined {
   const base = PRICES[region];
   const overridden = Object.keys(o).filter((k) => o[k as keyof PriceOverrides] !== undefined);
   // One price everywhere: a region without a table still knows it.
   const publicIpv4Hour = o.publicIpv4Hour ?? base?.publicIpv4Hour ?? PUBLIC_IPV4_HOUR;
-  const stepFunctionsTransition1k = o.stepFunctionsTransition1k ?? base?.stepFunctionsTransition1k ?? STEP_FUNCTIONS_TRANSITION_1K;
+  const stepFunctionsTransition1k =
+    o.stepFunctionsTransition1k ?? base?.stepFunctionsTransition1k ?? STEP_FUNCTIONS_TRANSITION_1K;
   const alarmMonth = o.alarmMonth ?? base?.alarmMonth ?? ALARM_MONTH;
   const endpoint = o.interfaceEndpointAzHour ?? base?.interfaceEndpointAzHour;
   const vcpu = o.fargateVcpuHour ?? base?.fargate[arch].vcpuHour;
@@ -145,19 +184,37 @@ export function pricesFor(region: string, arch: 'X86_64' | 'ARM64', o: PriceOver
   const spotVcpu = o.fargateSpotVcpuHour ?? base?.fargateSpot?.vcpuHour;
   const spotGb = o.fargateSpotGbHour ?? base?.fargateSpot?.gbHour;
   const spotFromConfig = o.fargateSpotVcpuHour !== undefined || o.fargateSpotGbHour !== undefined;
-  const fargateSpot = spotVcpu !== undefined && spotGb !== undefined ? { vcpuHour: spotVcpu, gbHour: spotGb, asOf: spotFromConfig ? 'config' : base!.fargateSpot!.asOf } : undefined;
+  const fargateSpot =
+    spotVcpu !== undefined && spotGb !== undefined
+      ? { vcpuHour: spotVcpu, gbHour: spotGb, asOf: spotFromConfig ? 'config' : base!.fargateSpot!.asOf }
+      : undefined;
   // Storage: the config's, the table's, else the highest of the table (a region without one, estimated high).
-  const ephemeralStorageGbHour = o.ephemeralStorageGbHour ?? base?.ephemeralStorageGbHour ?? Math.max(...Object.values(STORAGE));
+  const ephemeralStorageGbHour =
+    o.ephemeralStorageGbHour ?? base?.ephemeralStorageGbHour ?? Math.max(...Object.values(STORAGE));
   const table: PriceTable = {
-    region, asOf: base?.asOf ?? 'config', interfaceEndpointAzHour: endpoint, secretMonth: secret, publicIpv4Hour, stepFunctionsTransition1k, alarmMonth,
-    ...(fargateSpot ? { fargateSpot } : {}), ephemeralStorageGbHour,
-    fargate: { ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }), [arch]: { vcpuHour: vcpu, gbHour: gb } },
+    region,
+    asOf: base?.asOf ?? 'config',
+    interfaceEndpointAzHour: endpoint,
+    secretMonth: secret,
+    publicIpv4Hour,
+    stepFunctionsTransition1k,
+    alarmMonth,
+    ...(fargateSpot ? { fargateSpot } : {}),
+    ephemeralStorageGbHour,
+    fargate: {
+      ...(base?.fargate ?? { X86_64: { vcpuHour: vcpu, gbHour: gb }, ARM64: { vcpuHour: vcpu, gbHour: gb } }),
+      [arch]: { vcpuHour: vcpu, gbHour: gb },
+    },
   };
   return { table, fargate: { vcpuHour: vcpu, gbHour: gb }, overridden };
 }
 
 /** What the interface endpoints cost: `endpoints` x `azs` ENIs, each billed per hour. */
-export function endpointCost(table: PriceTable, endpoints: number, azs: number): { enis: number; hourly: number; monthly: number } {
+export function endpointCost(
+  table: PriceTable,
+  endpoints: number,
+  azs: number,
+): { enis: number; hourly: number; monthly: number } {
   const enis = endpoints * azs;
   const hourly = enis * table.interfaceEndpointAzHour;
   return { enis, hourly, monthly: hourly * HOURS_PER_MONTH };

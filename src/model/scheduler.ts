@@ -9,7 +9,12 @@ import { K, jobKey, type RoleName } from './keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs } from './jobs.js';
 import { arn, eventsPolicy, inlinePolicy, roleNameOf, trustPolicy, type PolicyDocument } from './policies.js';
 import type { EcsTargetParams } from './ecs-target.js';
-import { startExecutionPolicy, stateMachinePolicy, stateMachineTrustPolicy, usesStateMachine } from './state-machine.js';
+import {
+  startExecutionPolicy,
+  stateMachinePolicy,
+  stateMachineTrustPolicy,
+  usesStateMachine,
+} from './state-machine.js';
 
 /** Scheduler's context attribute for the time the schedule was due (`2027-03-14T06:30:00Z`). */
 export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
@@ -54,7 +59,8 @@ export function stackRoles(config: StackConfig): RoleRef[] {
   return [
     { role: 'execution' },
     ...config.jobs.flatMap((j): RoleRef[] => [
-      { role: 'task', job: j.name }, { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name },
+      { role: 'task', job: j.name },
+      { role: j.schedule.engine === 'scheduler' ? 'scheduler' : 'events', job: j.name },
       ...(usesStateMachine(j) ? [{ role: 'states' as const, job: j.name }] : []),
     ]),
   ];
@@ -99,9 +105,12 @@ export function rolePolicyName(ctx: Pick<Ctx, 'config' | 'stack'>, r: PolicyRef)
  * once the rest has converged. Any other inline policy on the role was added outside batchctl.
  */
 export function ownInlinePolicyNames(
-  ctx: Pick<Ctx, 'config' | 'stack' | 'recordsOf'>, r: RoleRef, roleName: string,
+  ctx: Pick<Ctx, 'config' | 'stack' | 'recordsOf'>,
+  r: RoleRef,
+  roleName: string,
 ): string[] {
-  const names = stackPolicies(ctx.config).filter((p) => p.role === r.role && p.job === r.job)
+  const names = stackPolicies(ctx.config)
+    .filter((p) => p.role === r.role && p.job === r.job)
     .map((p) => rolePolicyName(ctx, p));
   // A role policy's record id is `<role name>:<policy name>`.
   for (const { id } of ctx.recordsOf('iam.role-policy')) {
@@ -121,11 +130,20 @@ export function stackTrustPolicy(ctx: Ctx, r: RoleName): PolicyDocument {
   if (r !== 'scheduler') return trustPolicy(ctx, r);
   return {
     Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole',
-      // Scoped to this stack's schedule group: another schedule in the account cannot use this role.
-      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account, 'aws:SourceArn': arn(ctx, 'scheduler', `schedule-group/${scheduleGroupName(ctx.config)}`) } },
-    }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        // Scoped to this stack's schedule group: another schedule in the account cannot use this role.
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': ctx.account,
+            'aws:SourceArn': arn(ctx, 'scheduler', `schedule-group/${scheduleGroupName(ctx.config)}`),
+          },
+        },
+      },
+    ],
   };
 }
 
@@ -145,7 +163,10 @@ export function schedulerPolicy(ctx: Ctx, job: JobConfig, doc = eventsPolicy(ctx
 
 /** The inline policy of any of the stack's roles (`start`: the trigger's that starts the job's state machine). */
 export function stackInlinePolicy(ctx: Ctx, r: RoleName, job: JobConfig | undefined, start = false): PolicyDocument {
-  if (start) return r === 'scheduler' ? schedulerPolicy(ctx, job!, startExecutionPolicy(ctx, job!)) : startExecutionPolicy(ctx, job!);
+  if (start)
+    return r === 'scheduler'
+      ? schedulerPolicy(ctx, job!, startExecutionPolicy(ctx, job!))
+      : startExecutionPolicy(ctx, job!);
   if (r === 'states') return stateMachinePolicy(ctx, job!);
   return r === 'scheduler' ? schedulerPolicy(ctx, job!) : inlinePolicy(ctx, r, job);
 }
@@ -195,7 +216,10 @@ const OVERRIDES = '\u0000overrides\u0000';
  * as `\u003c`, as there.
  */
 export function runTaskTargetInput(
-  cluster: string, e: EcsTargetParams, overrides: string, scheduleName: string,
+  cluster: string,
+  e: EcsTargetParams,
+  overrides: string,
+  scheduleName: string,
 ): string {
   const request = {
     cluster,
@@ -211,7 +235,9 @@ export function runTaskTargetInput(
     startedBy: `${SCHEDULE_STARTED_BY}${scheduleName}`,
     overrides: OVERRIDES,
   };
-  return JSON.stringify(request).replaceAll('<', '\\u003c').replace(JSON.stringify(OVERRIDES), () => overrides);
+  return JSON.stringify(request)
+    .replaceAll('<', '\\u003c')
+    .replace(JSON.stringify(OVERRIDES), () => overrides);
 }
 
 /**

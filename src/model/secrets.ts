@@ -28,17 +28,20 @@ export interface Home {
 
 /** A job's secrets, by variable name. The config was validated: a reference that does not parse is a bug. */
 export function jobSecrets(job: Pick<JobConfig, 'name' | 'task'>): JobSecret[] {
-  return Object.entries(job.task.secrets ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([env, value]) => {
-    const ref = parseSecretRef(value);
-    if (typeof ref === 'string') throw new Error(`internal: job ${job.name} secret ${env}: ${ref}`);
-    return { env, ref };
-  });
+  return Object.entries(job.task.secrets ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([env, value]) => {
+      const ref = parseSecretRef(value);
+      if (typeof ref === 'string') throw new Error(`internal: job ${job.name} secret ${env}: ${ref}`);
+      return { env, ref };
+    });
 }
 
 /** Every job's secret references, each place once (by `placeOf`). */
 export function stackSecretRefs(config: Pick<StackConfig, 'jobs'>): SecretRef[] {
   const out = new Map<string, SecretRef>();
-  for (const job of config.jobs) for (const s of jobSecrets(job)) if (!out.has(placeOf(s.ref))) out.set(placeOf(s.ref), s.ref);
+  for (const job of config.jobs)
+    for (const s of jobSecrets(job)) if (!out.has(placeOf(s.ref))) out.set(placeOf(s.ref), s.ref);
   return [...out.values()];
 }
 
@@ -47,7 +50,11 @@ export const placeOf = (ref: SecretRef): string => `${ref.source}:${ref.arn ?? r
 
 /** The account, region and partition a secret lives in: its ARN's, else the stack's. */
 export function whereOf(ref: SecretRef, home: Home): Home {
-  return { account: ref.account ?? home.account, region: ref.region ?? home.region, partition: ref.partition ?? home.partition };
+  return {
+    account: ref.account ?? home.account,
+    region: ref.region ?? home.region,
+    partition: ref.partition ?? home.partition,
+  };
 }
 
 /** True when the secret belongs to another account than the stack's. */
@@ -122,32 +129,51 @@ const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
  * through Secrets Manager or SSM. None when no job has a secret: the document is then the one it was.
  */
 export function jobSecretStatements(grants: { ref: SecretRef; meta: SecretMeta }[], home: Home): PolicyStatement[] {
-  const secrets = sorted(grants.filter((g) => g.ref.source === 'secretsmanager').flatMap((g) => (g.meta.unverified ? [g.meta.arn, `${g.meta.arn}-??????`] : [g.meta.arn])));
+  const secrets = sorted(
+    grants
+      .filter((g) => g.ref.source === 'secretsmanager')
+      .flatMap((g) => (g.meta.unverified ? [g.meta.arn, `${g.meta.arn}-??????`] : [g.meta.arn])),
+  );
   const parameters = sorted(grants.filter((g) => g.ref.source === 'ssm').map((g) => g.meta.arn));
   const keys = grants.map((g) => keyGrantOf(g.ref, g.meta, home)).filter((k): k is KeyGrant => k !== undefined);
   const out: PolicyStatement[] = [];
-  if (secrets.length) out.push({ Sid: 'JobSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: one(secrets) });
-  if (parameters.length) out.push({ Sid: 'JobParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: one(parameters) });
+  if (secrets.length)
+    out.push({ Sid: 'JobSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: one(secrets) });
+  if (parameters.length)
+    out.push({ Sid: 'JobParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: one(parameters) });
   const byKey = keys.filter((k): k is Extract<KeyGrant, { kind: 'key' }> => k.kind === 'key');
   if (byKey.length) {
     out.push({
-      Sid: 'JobSecretKeys', Effect: 'Allow', Action: 'kms:Decrypt', Resource: one(sorted(byKey.map((k) => k.arn))),
+      Sid: 'JobSecretKeys',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: one(sorted(byKey.map((k) => k.arn))),
       Condition: { StringEquals: { 'kms:ViaService': one(sorted(byKey.map((k) => k.via))) } },
     });
   }
   // Aliases: one statement per account and region (an alias names a key of its own account and region).
   const aliases = new Map<string, Extract<KeyGrant, { kind: 'alias' }>[]>();
-  for (const k of keys) if (k.kind === 'alias') aliases.set(`${k.partition}:${k.region}:${k.account}`, [...(aliases.get(`${k.partition}:${k.region}:${k.account}`) ?? []), k]);
-  [...aliases.entries()].sort(([a], [b]) => a.localeCompare(b)).forEach(([place, ks], i) => {
-    const [partition, region, account] = place.split(':');
-    out.push({
-      Sid: `JobSecretKeyAliases${i ? i + 1 : ''}`, Effect: 'Allow', Action: 'kms:Decrypt', Resource: `arn:${partition}:kms:${region}:${account}:key/*`,
-      Condition: {
-        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': one(sorted(ks.map((k) => k.alias))) },
-        StringEquals: { 'kms:ViaService': one(sorted(ks.map((k) => k.via))) },
-      },
+  for (const k of keys)
+    if (k.kind === 'alias')
+      aliases.set(`${k.partition}:${k.region}:${k.account}`, [
+        ...(aliases.get(`${k.partition}:${k.region}:${k.account}`) ?? []),
+        k,
+      ]);
+  [...aliases.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .forEach(([place, ks], i) => {
+      const [partition, region, account] = place.split(':');
+      out.push({
+        Sid: `JobSecretKeyAliases${i ? i + 1 : ''}`,
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: `arn:${partition}:kms:${region}:${account}:key/*`,
+        Condition: {
+          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': one(sorted(ks.map((k) => k.alias))) },
+          StringEquals: { 'kms:ViaService': one(sorted(ks.map((k) => k.via))) },
+        },
+      });
     });
-  });
   return out;
 }
 

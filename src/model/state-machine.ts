@@ -34,7 +34,8 @@ export const stateMachineJobs = (config: StackConfig): JobConfig[] => config.job
 export const stateMachineName = (job: JobConfig): string => job.task.family;
 
 /** State machine ARNs are derived from the name, so the trigger's policy can name one before it exists. */
-export const stateMachineArn = (ctx: Ctx, job: JobConfig): string => arn(ctx, 'states', `stateMachine:${stateMachineName(job)}`);
+export const stateMachineArn = (ctx: Ctx, job: JobConfig): string =>
+  arn(ctx, 'states', `stateMachine:${stateMachineName(job)}`);
 
 /** The EventBridge rule Step Functions manages in the account to learn that a `.sync` task stopped. */
 export const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
@@ -45,8 +46,14 @@ export const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
  * `attemptFailed` (without retries).
  */
 export const STATES = {
-  run: 'Run task', check: 'Exit code', succeeded: 'Succeeded', failed: 'Failed',
-  spotFailure: 'Spot failure?', waitRetry: 'Wait before retry', onDemand: 'Run task on-demand', attemptFailed: 'Attempt failed',
+  run: 'Run task',
+  check: 'Exit code',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  spotFailure: 'Spot failure?',
+  waitRetry: 'Wait before retry',
+  onDemand: 'Run task on-demand',
+  attemptFailed: 'Attempt failed',
 } as const;
 
 /** The strategy of a Spot job's first attempt: all of it on FARGATE_SPOT (ECS takes no launch type with it). */
@@ -57,12 +64,16 @@ export const SPOT_STRATEGY = [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }];
  * task (no Spot capacity: failures[], or an error RunTask answered), or ECS stopped it with stop code
  * SpotInterruption (the Cause is the task, as DescribeTasks shows it).
  */
-export const SPOT_FAILED = '{% $states.input.Error != \'States.TaskFailed\' or $contains($states.input.Cause, /"StopCode"\\s*:\\s*"SpotInterruption"/) %}';
+export const SPOT_FAILED =
+  '{% $states.input.Error != \'States.TaskFailed\' or $contains($states.input.Cause, /"StopCode"\\s*:\\s*"SpotInterruption"/) %}';
 
 /** The error the definition's Fail state raises for a task that stopped without exit code 0. */
 export const EXIT_CODE_ERROR = 'Batch.ExitCode';
 
-/** What the Retry retries: every failure of the task except a timeout (States.TaskFailed matches any but States.Timeout). */
+/**
+ * What the Retry retries: every failure of the task except a timeout (States.TaskFailed matches any but
+ * States.Timeout).
+ */
 export const RETRIED_ERRORS = ['States.TaskFailed', 'AmazonECS.Unknown'];
 
 /**
@@ -76,7 +87,9 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
   const e = ecsTargetParams(ctx, job);
   const cluster = ctx.record(K.cluster);
   const limits = [
-    policy.timeoutSeconds !== undefined ? `a ${formatRunDuration(policy.timeoutSeconds)} timeout per attempt` : 'no timeout',
+    policy.timeoutSeconds !== undefined
+      ? `a ${formatRunDuration(policy.timeoutSeconds)} timeout per attempt`
+      : 'no timeout',
     `${policy.retries} ${policy.retries === 1 ? 'retry' : 'retries'}`,
     ...(policy.spot ? ['first attempt on Fargate Spot, then on-demand'] : []),
   ].join(', ');
@@ -86,32 +99,46 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
     TaskDefinition: e.taskDefinitionArn,
     ...capacity,
     PlatformVersion: e.platformVersion,
-    NetworkConfiguration: { AwsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp } },
+    NetworkConfiguration: {
+      AwsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp },
+    },
     // PropagateTags keeps the stack's tags on the task. EnableECSManagedTags is left out: AWS's Step
     // Functions guide never showed it among the ECS integration's parameters (docs/how-it-works.md), and
     // the aws:ecs:* tags it adds are only for cost reports; a parameter Step Functions refused would make
     // every run of the job fail.
     PropagateTags: e.propagateTags,
     Overrides: {
-      ContainerOverrides: [{
-        Name: job.task.containerName,
-        Command: `{% ${input}.Command %}`,
-        Environment: `{% $append(${input}.Environment, [{'Name': '${ENV_RUN_ID}', 'Value': $states.context.Execution.Id}]) %}`,
-      }],
+      ContainerOverrides: [
+        {
+          Name: job.task.containerName,
+          Command: `{% ${input}.Command %}`,
+          Environment: `{% $append(${input}.Environment, [{'Name': '${ENV_RUN_ID}', 'Value': $states.context.Execution.Id}]) %}`,
+        },
+      ],
     },
   });
   const timeout = policy.timeoutSeconds !== undefined ? { TimeoutSeconds: policy.timeoutSeconds } : {};
-  const retry = (retries: number, fromRetry: number) => (retries > 0
-    ? {
-      Retry: [{
-        ErrorEquals: RETRIED_ERRORS, IntervalSeconds: retryDelaySeconds(fromRetry), MaxAttempts: retries,
-        BackoffRate: RETRY_BACKOFF.backoffRate, MaxDelaySeconds: RETRY_BACKOFF.maxDelaySeconds,
-      }],
-    }
-    : {});
+  const retry = (retries: number, fromRetry: number) =>
+    retries > 0
+      ? {
+          Retry: [
+            {
+              ErrorEquals: RETRIED_ERRORS,
+              IntervalSeconds: retryDelaySeconds(fromRetry),
+              MaxAttempts: retries,
+              BackoffRate: RETRY_BACKOFF.backoffRate,
+              MaxDelaySeconds: RETRY_BACKOFF.maxDelaySeconds,
+            },
+          ],
+        }
+      : {};
   const resource = `arn:${ctx.partition}:states:::ecs:runTask.sync`;
   const checkExit = { Condition: '{% $states.input.Containers[0].ExitCode = 0 %}', Next: STATES.succeeded };
-  const head = { Comment: `batchctl stack ${ctx.stack}, job ${job.name}: runs ${job.task.family} (${limits})`, QueryLanguage: 'JSONata', StartAt: STATES.run };
+  const head = {
+    Comment: `batchctl stack ${ctx.stack}, job ${job.name}: runs ${job.task.family} (${limits})`,
+    QueryLanguage: 'JSONata',
+    StartAt: STATES.run,
+  };
   const ends = {
     [STATES.succeeded]: { Type: 'Succeed' },
     [STATES.failed]: { Type: 'Fail', Error: EXIT_CODE_ERROR, Cause: 'the task stopped without exit code 0' },
@@ -120,7 +147,14 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
     return {
       ...head,
       States: {
-        [STATES.run]: { Type: 'Task', Resource: resource, Arguments: args({ LaunchType: e.launchType }, '$states.input'), ...timeout, ...retry(policy.retries, 1), Next: STATES.check },
+        [STATES.run]: {
+          Type: 'Task',
+          Resource: resource,
+          Arguments: args({ LaunchType: e.launchType }, '$states.input'),
+          ...timeout,
+          ...retry(policy.retries, 1),
+          Next: STATES.check,
+        },
         [STATES.check]: { Type: 'Choice', Choices: [checkExit], Default: STATES.failed },
         ...ends,
       },
@@ -134,13 +168,17 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
     ...head,
     States: {
       [STATES.run]: {
-        Type: 'Task', Resource: resource, Arguments: args({ CapacityProviderStrategy: SPOT_STRATEGY }, '$states.input'), ...timeout,
-        Catch: [{ ErrorEquals: RETRIED_ERRORS, Next: STATES.spotFailure }], Next: STATES.check,
+        Type: 'Task',
+        Resource: resource,
+        Arguments: args({ CapacityProviderStrategy: SPOT_STRATEGY }, '$states.input'),
+        ...timeout,
+        Catch: [{ ErrorEquals: RETRIED_ERRORS, Next: STATES.spotFailure }],
+        Next: STATES.check,
       },
       [STATES.check]: {
         Type: 'Choice',
         // A job that exits 0 on Spot's SIGTERM did not finish: it runs again on-demand.
-        Choices: [{ Condition: '{% $states.input.StopCode = \'SpotInterruption\' %}', Next: STATES.onDemand }, checkExit],
+        Choices: [{ Condition: "{% $states.input.StopCode = 'SpotInterruption' %}", Next: STATES.onDemand }, checkExit],
         Default: STATES.failed,
       },
       [STATES.spotFailure]: {
@@ -150,11 +188,21 @@ export function stateMachineDefinition(ctx: Ctx, job: JobConfig): Record<string,
       },
       ...(policy.retries > 0
         ? { [STATES.waitRetry]: { Type: 'Wait', Seconds: RETRY_BACKOFF.intervalSeconds, Next: STATES.onDemand } }
-        : { [STATES.attemptFailed]: { Type: 'Fail', Error: '{% $states.input.Error %}', Cause: '{% $states.input.Cause %}' } }),
+        : {
+            [STATES.attemptFailed]: {
+              Type: 'Fail',
+              Error: '{% $states.input.Error %}',
+              Cause: '{% $states.input.Cause %}',
+            },
+          }),
       [STATES.onDemand]: {
-        Type: 'Task', Resource: resource, Arguments: args({ LaunchType: e.launchType }, '$states.context.Execution.Input'), ...timeout,
+        Type: 'Task',
+        Resource: resource,
+        Arguments: args({ LaunchType: e.launchType }, '$states.context.Execution.Input'),
+        ...timeout,
         // The fallback is the first retry: the later ones wait as they would have (1 min, 2 min...).
-        ...retry(policy.retries - 1, 2), Next: STATES.check,
+        ...retry(policy.retries - 1, 2),
+        Next: STATES.check,
       },
       ...ends,
     },
@@ -182,12 +230,19 @@ export function executionInputTemplate(command: string[], duplicateGuard: boolea
 export function stateMachineTrustPolicy(ctx: Ctx): PolicyDocument {
   return {
     Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole',
-      // The form Step Functions documents and writes itself: CreateStateMachine checks that it can assume
-      // the role before the state machine's own ARN exists. iam:PassRole decides which one gets it.
-      Condition: { StringEquals: { 'aws:SourceAccount': ctx.account }, ArnLike: { 'aws:SourceArn': arn(ctx, 'states', 'stateMachine:*') } },
-    }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'states.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        // The form Step Functions documents and writes itself: CreateStateMachine checks that it can assume
+        // the role before the state machine's own ARN exists. iam:PassRole decides which one gets it.
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ctx.account },
+          ArnLike: { 'aws:SourceArn': arn(ctx, 'states', 'stateMachine:*') },
+        },
+      },
+    ],
   };
 }
 
@@ -207,20 +262,31 @@ export function stateMachinePolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
       ...runs.Statement,
       {
         // `.sync` reads the task until it stops.
-        Sid: 'WatchTasks', Effect: 'Allow', Action: 'ecs:DescribeTasks', Resource: tasks,
+        Sid: 'WatchTasks',
+        Effect: 'Allow',
+        Action: 'ecs:DescribeTasks',
+        Resource: tasks,
         Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
       },
       {
         // At the timeout (or when the execution is stopped) Step Functions stops the task. Only this job's
         // tasks: they carry its task definition's tags (PropagateTags), which no other job's have.
-        Sid: 'StopTasks', Effect: 'Allow', Action: 'ecs:StopTask', Resource: tasks,
+        Sid: 'StopTasks',
+        Effect: 'Allow',
+        Action: 'ecs:StopTask',
+        Resource: tasks,
         Condition: {
           ArnEquals: { 'ecs:cluster': clusterArn },
-          StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: ctx.stack, [`aws:ResourceTag/${TAG_LOGICAL}`]: jobKey(job, K.taskDefinition) },
+          StringEquals: {
+            [`aws:ResourceTag/${TAG_STACK}`]: ctx.stack,
+            [`aws:ResourceTag/${TAG_LOGICAL}`]: jobKey(job, K.taskDefinition),
+          },
         },
       },
       {
-        Sid: 'SyncRule', Effect: 'Allow', Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+        Sid: 'SyncRule',
+        Effect: 'Allow',
+        Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
         Resource: arn(ctx, 'events', `rule/${SYNC_RULE}`),
       },
     ],
@@ -236,6 +302,8 @@ export function stateMachinePolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
 export function startExecutionPolicy(ctx: Ctx, job: JobConfig): PolicyDocument {
   return {
     Version: '2012-10-17',
-    Statement: [{ Sid: 'StartExecution', Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachineArn(ctx, job) }],
+    Statement: [
+      { Sid: 'StartExecution', Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachineArn(ctx, job) },
+    ],
   };
 }

@@ -16,12 +16,23 @@
  * is an upsert that ignores Tags on an existing alarm, so tags converge with TagResource/UntagResource.
  */
 import {
-  DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand, PutMetricAlarmCommand, TagResourceCommand, UntagResourceCommand,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  ListTagsForResourceCommand,
+  PutMetricAlarmCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
-import { alertTopicArn, deadLetterAlarmArn, deadLetterAlarmName, deadLetterAlarmOn, ownsTopic } from '../model/notify.js';
+import {
+  alertTopicArn,
+  deadLetterAlarmArn,
+  deadLetterAlarmName,
+  deadLetterAlarmOn,
+  ownsTopic,
+} from '../model/notify.js';
 import { deadLetterQueueName } from '../model/scheduler.js';
 import { hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord } from './lib/tags.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
@@ -47,14 +58,36 @@ export interface AlarmDesired {
 }
 
 /** Settings compared field by field (tags and name apart). */
-const FIELDS = ['description', 'namespace', 'metricName', 'queue', 'statistic', 'periodSeconds', 'evaluationPeriods', 'threshold', 'comparison', 'treatMissingData', 'actions'] as const;
+const FIELDS = [
+  'description',
+  'namespace',
+  'metricName',
+  'queue',
+  'statistic',
+  'periodSeconds',
+  'evaluationPeriods',
+  'threshold',
+  'comparison',
+  'treatMissingData',
+  'actions',
+] as const;
 
 function putInput(d: AlarmDesired): PutMetricAlarmCommandInput {
   return {
-    AlarmName: d.name, AlarmDescription: d.description, ActionsEnabled: true, AlarmActions: d.actions,
-    Namespace: d.namespace, MetricName: d.metricName, Dimensions: [{ Name: 'QueueName', Value: d.queue }],
-    Statistic: d.statistic as 'Maximum', Period: d.periodSeconds, EvaluationPeriods: d.evaluationPeriods, DatapointsToAlarm: d.evaluationPeriods,
-    Threshold: d.threshold, ComparisonOperator: d.comparison as 'GreaterThanThreshold', TreatMissingData: d.treatMissingData,
+    AlarmName: d.name,
+    AlarmDescription: d.description,
+    ActionsEnabled: true,
+    AlarmActions: d.actions,
+    Namespace: d.namespace,
+    MetricName: d.metricName,
+    Dimensions: [{ Name: 'QueueName', Value: d.queue }],
+    Statistic: d.statistic as 'Maximum',
+    Period: d.periodSeconds,
+    EvaluationPeriods: d.evaluationPeriods,
+    DatapointsToAlarm: d.evaluationPeriods,
+    Threshold: d.threshold,
+    ComparisonOperator: d.comparison as 'GreaterThanThreshold',
+    TreatMissingData: d.treatMissingData,
   };
 }
 
@@ -71,9 +104,16 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
   dependsOn: ['sqs.queue', 'sns.topic'],
   costly: false,
 
-  nodes: (config) => (deadLetterAlarmOn(config)
-    ? [{ key: K.deadLetterAlarm, deps: [K.deadLetterQueue, ...(ownsTopic(config) ? [K.alertTopic] : [])], params: {} }]
-    : []),
+  nodes: (config) =>
+    deadLetterAlarmOn(config)
+      ? [
+          {
+            key: K.deadLetterAlarm,
+            deps: [K.deadLetterQueue, ...(ownsTopic(config) ? [K.alertTopic] : [])],
+            params: {},
+          },
+        ]
+      : [],
 
   desired: (ctx, node) => ({
     name: deadLetterAlarmName(ctx),
@@ -88,13 +128,15 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
     threshold: 0,
     comparison: 'GreaterThanThreshold',
     treatMissingData: 'notBreaching',
-    actions: [ownsTopic(ctx.config) ? ctx.record(K.alertTopic).arn ?? alertTopicArn(ctx) : alertTopicArn(ctx)],
+    actions: [ownsTopic(ctx.config) ? (ctx.record(K.alertTopic).arn ?? alertTopicArn(ctx)) : alertTopicArn(ctx)],
     tags: resourceTags(ctx, node.key),
   }),
 
   async find(ctx, _node, recorded) {
     const name = recorded?.id ?? deadLetterAlarmName(ctx);
-    const out = await ctx.aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }));
+    const out = await ctx.aws.cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }),
+    );
     const a = out.MetricAlarms?.find((m) => m.AlarmName === name);
     if (!a?.AlarmArn) return undefined;
     const tags = (await alarmTags(ctx, a.AlarmArn)) ?? {};
@@ -142,11 +184,13 @@ export const cloudwatchAlarm: ResourceKind<AlarmDesired> = {
     const ResourceARN = found.record.arn ?? deadLetterAlarmArn(ctx);
     // The settings and the tags are independent calls: together.
     await Promise.all([
-      changes.some((c) => c.field !== 'tags') && ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id }))),
-      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
-        tag: (tags) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(tags) })),
-        untag: (TagKeys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys })),
-      }),
+      changes.some((c) => c.field !== 'tags') &&
+        ctx.aws.cloudwatch.send(new PutMetricAlarmCommand(putInput({ ...d, name: found.record.id }))),
+      hasTagChange(changes) &&
+        convergeTags(d.tags, found.observed.tags, {
+          tag: (tags) => ctx.aws.cloudwatch.send(new TagResourceCommand({ ResourceARN, Tags: tagList(tags) })),
+          untag: (TagKeys) => ctx.aws.cloudwatch.send(new UntagResourceCommand({ ResourceARN, TagKeys })),
+        }),
     ]);
   },
 

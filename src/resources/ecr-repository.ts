@@ -36,7 +36,9 @@ const SETTINGS = ['name', 'scanOnPush', 'tagMutability', 'encryption'] as const;
 
 /** A repository's tags by its ARN, read once per walk. */
 function tagsOf(ctx: Ctx, arn: string | undefined): Promise<Record<string, string>> {
-  return ctx.memo(`ecr:tags:${arn}`, async () => tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags));
+  return ctx.memo(`ecr:tags:${arn}`, async () =>
+    tagRecord((await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags),
+  );
 }
 
 async function describe(ctx: Ctx, name: string): Promise<Repository | undefined> {
@@ -95,17 +97,23 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
   async create(ctx, node, desired) {
     // Names are unique: "already exists" right after our attempt is that attempt's repository.
     return createUnique(
-      'ECR repository', desired.name,
-      async () => recordOf((await ctx.aws.ecr.send(
-        new CreateRepositoryCommand({
-          repositoryName: desired.name,
-          imageScanningConfiguration: { scanOnPush: desired.scanOnPush },
-          imageTagMutability: desired.tagMutability,
-          // KMS without a key id uses the AWS managed key aws/ecr: no key to create or pay for.
-          encryptionConfiguration: { encryptionType: desired.encryption },
-          tags: tagList(desired.tags),
-        }),
-      )).repository!),
+      'ECR repository',
+      desired.name,
+      async () =>
+        recordOf(
+          (
+            await ctx.aws.ecr.send(
+              new CreateRepositoryCommand({
+                repositoryName: desired.name,
+                imageScanningConfiguration: { scanOnPush: desired.scanOnPush },
+                imageTagMutability: desired.tagMutability,
+                // KMS without a key id uses the AWS managed key aws/ecr: no key to create or pay for.
+                encryptionConfiguration: { encryptionType: desired.encryption },
+                tags: tagList(desired.tags),
+              }),
+            )
+          ).repository!,
+        ),
       (err) => awsErrorCode(err) === 'RepositoryAlreadyExistsException',
       async () => {
         const repo = await describe(ctx, desired.name);
@@ -116,8 +124,12 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
 
   diff(desired, observed): FieldChange[] {
     return [
-      ...SETTINGS.filter((f) => desired[f] !== observed[f])
-        .map((f) => ({ field: f, from: observed[f], to: desired[f], ...(IMMUTABLE_FIELDS.has(f) ? { replace: true } : {}) })),
+      ...SETTINGS.filter((f) => desired[f] !== observed[f]).map((f) => ({
+        field: f,
+        from: observed[f],
+        to: desired[f],
+        ...(IMMUTABLE_FIELDS.has(f) ? { replace: true } : {}),
+      })),
       ...tagChanges(desired.tags, observed.tags),
     ];
   },
@@ -127,13 +139,23 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     const fields = new Set(changes.map((c) => c.field));
     // Each setting is its own call, independent of the others: they go together.
     await Promise.all([
-      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags, {
-        tag: (tags) => ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(tags) })),
-        untag: (tagKeys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys })),
-      }),
-      fields.has('scanOnPush')
-        && ctx.aws.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush: desired.scanOnPush } })),
-      fields.has('tagMutability') && ctx.aws.ecr.send(new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability })),
+      hasTagChange(changes) &&
+        convergeTags(desired.tags, found.observed.tags, {
+          tag: (tags) =>
+            ctx.aws.ecr.send(new TagResourceCommand({ resourceArn: found.record.arn, tags: tagList(tags) })),
+          untag: (tagKeys) => ctx.aws.ecr.send(new UntagResourceCommand({ resourceArn: found.record.arn, tagKeys })),
+        }),
+      fields.has('scanOnPush') &&
+        ctx.aws.ecr.send(
+          new PutImageScanningConfigurationCommand({
+            repositoryName: name,
+            imageScanningConfiguration: { scanOnPush: desired.scanOnPush },
+          }),
+        ),
+      fields.has('tagMutability') &&
+        ctx.aws.ecr.send(
+          new PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: desired.tagMutability }),
+        ),
     ]);
   },
 
@@ -142,7 +164,9 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
     let nextToken: string | undefined;
     try {
       do {
-        const out = await ctx.aws.ecr.send(new ListImagesCommand({ repositoryName: rec.id, nextToken, maxResults: 1000 }));
+        const out = await ctx.aws.ecr.send(
+          new ListImagesCommand({ repositoryName: rec.id, nextToken, maxResults: 1000 }),
+        );
         // One image with several tags is listed once per tag: count digests.
         for (const id of out.imageIds ?? []) if (id.imageDigest) digests.add(id.imageDigest);
         nextToken = out.nextToken;
@@ -151,7 +175,9 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
       if (awsErrorCode(err) === 'RepositoryNotFoundException') return undefined;
       throw err;
     }
-    return digests.size ? { count: digests.size, description: `${digests.size} image${digests.size === 1 ? '' : 's'}` } : undefined;
+    return digests.size
+      ? { count: digests.size, description: `${digests.size} image${digests.size === 1 ? '' : 's'}` }
+      : undefined;
   },
 
   async ownerOf(ctx, rec) {
@@ -162,12 +188,17 @@ export const ecrRepository: ResourceKind<RepositoryDesired, { name: string }> = 
   // Without `force`: deleting the images is a decision `down` must ask for, never a side effect.
   async delete(ctx, rec, opts) {
     try {
-      await ctx.aws.ecr.send(new DeleteRepositoryCommand({ repositoryName: rec.id, ...(opts?.force ? { force: true } : {}) }));
+      await ctx.aws.ecr.send(
+        new DeleteRepositoryCommand({ repositoryName: rec.id, ...(opts?.force ? { force: true } : {}) }),
+      );
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === 'RepositoryNotFoundException') return;
       if (code === 'RepositoryNotEmptyException') {
-        throw new UserError(`ECR repository ${rec.id} still contains images, so it was kept`, `delete its images first (aws ecr batch-delete-image --repository-name ${rec.id} --region ${ctx.region} --image-ids ...) if they are no longer needed, or pass --force`);
+        throw new UserError(
+          `ECR repository ${rec.id} still contains images, so it was kept`,
+          `delete its images first (aws ecr batch-delete-image --repository-name ${rec.id} --region ${ctx.region} --image-ids ...) if they are no longer needed, or pass --force`,
+        );
       }
       throw err;
     }

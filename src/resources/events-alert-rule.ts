@@ -20,7 +20,8 @@ export const eventsAlertRule = patternRuleKind({
   name: alertRuleName,
   pattern: alertEventPattern,
   targetId: ALERT_TARGET_ID,
-  description: (ctx) => ctx.config.jobs.length === 1
-    ? `Failed runs of ${ctx.config.jobs[0]!.task.family} (batchctl stack ${ctx.stack}) to SNS`
-    : `Failed runs of the jobs of batchctl stack ${ctx.stack} to SNS`,
+  description: (ctx) =>
+    ctx.config.jobs.length === 1
+      ? `Failed runs of ${ctx.config.jobs[0]!.task.family} (batchctl stack ${ctx.stack}) to SNS`
+      : `Failed runs of the jobs of batchctl stack ${ctx.stack} to SNS`,
 });

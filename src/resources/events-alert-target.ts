@@ -11,7 +11,14 @@ import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { alertRuleArn, alertRuleName, alertTopicArn, alertsOn, ownsTopic, spotJobs } from '../model/notify.js';
 import { canonicalJson, sortKeys } from '../base/json.js';
-import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import {
+  checkFailedEntries,
+  findTarget,
+  prefetchTargets,
+  removeTarget,
+  ruleOwnership,
+  targetOwnership,
+} from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 
 export const ALERT_TARGET_ID = 'notify';
@@ -68,7 +75,11 @@ export function alertTemplate(ctx: Ctx): string {
     '(the task id is the last part of the task ARN; --task takes the ARN, the id, or its first 8 characters)',
     // An input template cannot branch on the stop code: with a Spot job, every message says what it means.
     ...(spotJobs(c)
-      ? ['', 'Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate', '(batchctl history shows how it ended).']
+      ? [
+          '',
+          'Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate',
+          '(batchctl history shows how it ended).',
+        ]
       : []),
   ].join('\n');
 }
@@ -77,7 +88,14 @@ function toTarget(d: AlertTargetDesired): Target {
   return {
     Id: ALERT_TARGET_ID,
     Arn: d.arn,
-    ...(d.inputTransformer ? { InputTransformer: { InputPathsMap: d.inputTransformer.inputPathsMap, InputTemplate: d.inputTransformer.inputTemplate } } : {}),
+    ...(d.inputTransformer
+      ? {
+          InputTransformer: {
+            InputPathsMap: d.inputTransformer.inputPathsMap,
+            InputTemplate: d.inputTransformer.inputTemplate,
+          },
+        }
+      : {}),
   };
 }
 
@@ -90,9 +108,15 @@ async function checkUserTopic(ctx: Ctx, topicArn: string): Promise<void> {
   try {
     policy = (await ctx.aws.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes?.Policy;
   } catch (err) {
-    if (isNotFound(err)) throw new UserError(`notify.topicArn ${topicArn} does not exist`, 'create the topic first, or list e-mail addresses under notify.emails instead');
+    if (isNotFound(err))
+      throw new UserError(
+        `notify.topicArn ${topicArn} does not exist`,
+        'create the topic first, or list e-mail addresses under notify.emails instead',
+      );
     // Another account's topic, or no sns:GetTopicAttributes: the target still works if the policy allows it.
-    ctx.reporter.warn(`cannot read the policy of ${topicArn} (${awsErrorCode(err)}): make sure it lets events.amazonaws.com publish`);
+    ctx.reporter.warn(
+      `cannot read the policy of ${topicArn} (${awsErrorCode(err)}): make sure it lets events.amazonaws.com publish`,
+    );
     return;
   }
   if (!policy?.includes('events.amazonaws.com')) {
@@ -115,7 +139,14 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
 
   nodes: (config) =>
     alertsOn(config)
-      ? [{ key: K.alertTarget, deps: [K.alertRule, ...(ownsTopic(config) ? [K.alertTopic] : [])], partOf: [K.alertRule], params: {} }]
+      ? [
+          {
+            key: K.alertTarget,
+            deps: [K.alertRule, ...(ownsTopic(config) ? [K.alertTopic] : [])],
+            partOf: [K.alertRule],
+            params: {},
+          },
+        ]
       : [],
 
   prefetch: (ctx) => prefetchTargets(ctx, [ctx.maybeRecord(K.alertRule)?.id]),
@@ -145,7 +176,10 @@ export const eventsAlertTarget: ResourceKind<AlertTargetDesired> = {
         rule,
         arn: t.Arn ?? '',
         inputTransformer: t.InputTransformer
-          ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
+          ? {
+              inputPathsMap: { ...t.InputTransformer.InputPathsMap },
+              inputTemplate: t.InputTransformer.InputTemplate ?? '',
+            }
           : undefined,
       },
     });

@@ -8,7 +8,14 @@ import { PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { historyGroupArn, historyRuleName } from '../model/history.js';
-import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import {
+  checkFailedEntries,
+  findTarget,
+  prefetchTargets,
+  removeTarget,
+  ruleOwnership,
+  targetOwnership,
+} from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 
 export const HISTORY_TARGET_ID = 'history';
@@ -19,7 +26,8 @@ export interface HistoryTargetDesired {
   arn: string;
 }
 
-const put = (d: HistoryTargetDesired) => new PutTargetsCommand({ Rule: d.rule, Targets: [{ Id: HISTORY_TARGET_ID, Arn: d.arn }] });
+const put = (d: HistoryTargetDesired) =>
+  new PutTargetsCommand({ Rule: d.rule, Targets: [{ Id: HISTORY_TARGET_ID, Arn: d.arn }] });
 
 /** The history rule's log group target. */
 export const eventsHistoryTarget: ResourceKind<HistoryTargetDesired> = {
@@ -29,7 +37,14 @@ export const eventsHistoryTarget: ResourceKind<HistoryTargetDesired> = {
   costly: false,
 
   // After the policy: until it exists, EventBridge's deliveries to the group would be refused.
-  nodes: () => [{ key: K.historyTarget, deps: [K.historyRule, K.historyLogGroup, K.historyLogPolicy], partOf: [K.historyRule], params: {} }],
+  nodes: () => [
+    {
+      key: K.historyTarget,
+      deps: [K.historyRule, K.historyLogGroup, K.historyLogPolicy],
+      partOf: [K.historyRule],
+      params: {},
+    },
+  ],
 
   prefetch: (ctx) => prefetchTargets(ctx, [ctx.maybeRecord(K.historyRule)?.id]),
 

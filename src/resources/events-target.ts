@@ -5,14 +5,28 @@
  * The container override is an input transformer, not a static Input, so the event's scheduled time
  * reaches the job as BATCH_SCHEDULED_TIME: the job's duplicate-trigger guard claims that time.
  */
-import { checkFailedEntries, findTarget, prefetchTargets, removeTarget, ruleOwnership, targetOwnership } from './lib/events.js';
+import {
+  checkFailedEntries,
+  findTarget,
+  prefetchTargets,
+  removeTarget,
+  ruleOwnership,
+  targetOwnership,
+} from './lib/events.js';
 import { foundWith } from './lib/tags.js';
 import { PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { FieldChange, ResourceKind } from '../engine/types.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, ruleJobs, type JobParams } from '../model/jobs.js';
 import { ENV_DUPLICATE_GUARD, ENV_SCHEDULED_TIME } from '../model/guard.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, TARGET_NETWORK_KINDS, type EcsTargetParams } from '../model/ecs-target.js';
+import {
+  ecsChanges,
+  ecsTargetDeps,
+  ecsTargetParams,
+  observeEcsParams,
+  TARGET_NETWORK_KINDS,
+  type EcsTargetParams,
+} from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Ctx } from '../engine/types.js';
@@ -42,7 +56,15 @@ export interface TargetDesired {
 }
 
 const sortKeys = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as any)[k])])) : v;
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sortKeys((v as any)[k])]),
+        )
+      : v;
 
 /** The template's placeholder for the event time (the key of InputPathsMap). */
 const TIME = 'time';
@@ -83,23 +105,39 @@ function toTarget(d: TargetDesired): Target {
     RoleArn: d.roleArn,
     // Input and InputTransformer are exclusive; PutTargets replaces the whole target, dropping the other.
     ...(d.inputTransformer
-      ? { InputTransformer: { InputPathsMap: d.inputTransformer.inputPathsMap, InputTemplate: d.inputTransformer.inputTemplate } }
-      : d.input !== undefined ? { Input: JSON.stringify(d.input) } : {}),
-    RetryPolicy: { MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.retry.maximumRetryAttempts },
+      ? {
+          InputTransformer: {
+            InputPathsMap: d.inputTransformer.inputPathsMap,
+            InputTemplate: d.inputTransformer.inputTemplate,
+          },
+        }
+      : d.input !== undefined
+        ? { Input: JSON.stringify(d.input) }
+        : {}),
+    RetryPolicy: {
+      MaximumEventAgeInSeconds: d.retry.maximumEventAgeInSeconds,
+      MaximumRetryAttempts: d.retry.maximumRetryAttempts,
+    },
     ...(d.deadLetterArn ? { DeadLetterConfig: { Arn: d.deadLetterArn } } : {}),
-    ...(d.ecs ? {
-      EcsParameters: {
-        TaskDefinitionArn: d.ecs.taskDefinitionArn,
-        TaskCount: d.ecs.taskCount,
-        LaunchType: d.ecs.launchType as 'FARGATE',
-        PlatformVersion: d.ecs.platformVersion,
-        NetworkConfiguration: {
-          awsvpcConfiguration: { Subnets: d.ecs.subnets, SecurityGroups: d.ecs.securityGroups, AssignPublicIp: d.ecs.assignPublicIp as 'DISABLED' },
-        },
-        PropagateTags: d.ecs.propagateTags as 'TASK_DEFINITION',
-        EnableECSManagedTags: d.ecs.enableEcsManagedTags,
-      },
-    } : {}),
+    ...(d.ecs
+      ? {
+          EcsParameters: {
+            TaskDefinitionArn: d.ecs.taskDefinitionArn,
+            TaskCount: d.ecs.taskCount,
+            LaunchType: d.ecs.launchType as 'FARGATE',
+            PlatformVersion: d.ecs.platformVersion,
+            NetworkConfiguration: {
+              awsvpcConfiguration: {
+                Subnets: d.ecs.subnets,
+                SecurityGroups: d.ecs.securityGroups,
+                AssignPublicIp: d.ecs.assignPublicIp as 'DISABLED',
+              },
+            },
+            PropagateTags: d.ecs.propagateTags as 'TASK_DEFINITION',
+            EnableECSManagedTags: d.ecs.enableEcsManagedTags,
+          },
+        }
+      : {}),
   };
 }
 
@@ -116,15 +154,21 @@ function stateMachineTarget(ctx: Ctx, job: JobConfig): TargetDesired {
     arn: ctx.maybeRecord(jobKey(job, K.stateMachine))?.arn ?? stateMachineArn(ctx, job),
     roleArn: ctx.record(jobKey(job, K.role('events'))).arn ?? '',
     input: undefined,
-    inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: executionInputTemplate(task.command, schedule.duplicateGuard, `<${TIME}>`) },
-    retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+    inputTransformer: {
+      inputPathsMap: { [TIME]: '$.time' },
+      inputTemplate: executionInputTemplate(task.command, schedule.duplicateGuard, `<${TIME}>`),
+    },
+    retry: {
+      maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds,
+      maximumRetryAttempts: schedule.retry.maximumRetryAttempts,
+    },
     ...deadLetters(ctx, job),
   };
 }
 
 /** The dead-letter queue's ARN for a job that uses it (the same for a state machine target). */
 const deadLetters = (ctx: Ctx, job: JobConfig): Pick<TargetDesired, 'deadLetterArn'> =>
-  (jobUsesDeadLetterQueue(job) ? { deadLetterArn: ctx.record(K.deadLetterQueue).arn } : {});
+  jobUsesDeadLetterQueue(job) ? { deadLetterArn: ctx.record(K.deadLetterQueue).arn } : {};
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
 /** The schedule's ECS target. */
@@ -132,31 +176,43 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   kind: 'events.target',
   label: 'EventBridge target',
   dependsOn: [
-    'events.rule', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy', 'states.state-machine',
-    'sqs.queue', 'sqs.queue-policy',
+    'events.rule',
+    'ecs.cluster',
+    'ecs.task-definition',
+    'iam.role',
+    'iam.role-policy',
+    'states.state-machine',
+    'sqs.queue',
+    'sqs.queue-policy',
     ...TARGET_NETWORK_KINDS,
   ],
   costly: false,
 
   // Only with the rule engine: switching to Scheduler drops this node, and `up` deletes the target
   // after the schedule exists.
-  nodes: (config) => ruleJobs(config).map((job) => ({
-    key: jobKey(job, K.target),
-    // The events role's inline policy must be in place before EventBridge first assumes the role.
-    deps: [
-      jobKey(job, K.rule), jobKey(job, K.role('events')),
-      ...(usesStateMachine(job)
-        ? [jobKey(job, K.startPolicy('events')), jobKey(job, K.stateMachine)]
-        : [jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)]),
-      // The queue policy first: EventBridge may dead-letter the very first invocation.
-      ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue, K.deadLetterQueuePolicy] : []),
-    ],
-    // A target is its rule's: a rule that does not exist has none.
-    partOf: [jobKey(job, K.rule)],
-    params: { job: job.name },
-  })),
+  nodes: (config) =>
+    ruleJobs(config).map((job) => ({
+      key: jobKey(job, K.target),
+      // The events role's inline policy must be in place before EventBridge first assumes the role.
+      deps: [
+        jobKey(job, K.rule),
+        jobKey(job, K.role('events')),
+        ...(usesStateMachine(job)
+          ? [jobKey(job, K.startPolicy('events')), jobKey(job, K.stateMachine)]
+          : [jobKey(job, K.rolePolicy('events')), ...ecsTargetDeps(config, job)]),
+        // The queue policy first: EventBridge may dead-letter the very first invocation.
+        ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue, K.deadLetterQueuePolicy] : []),
+      ],
+      // A target is its rule's: a rule that does not exist has none.
+      partOf: [jobKey(job, K.rule)],
+      params: { job: job.name },
+    })),
 
-  prefetch: (ctx, nodes) => prefetchTargets(ctx, nodes.map((n) => ctx.maybeRecord(jobKey(jobOf(ctx.config, n.params.job), K.rule))?.id)),
+  prefetch: (ctx, nodes) =>
+    prefetchTargets(
+      ctx,
+      nodes.map((n) => ctx.maybeRecord(jobKey(jobOf(ctx.config, n.params.job), K.rule))?.id),
+    ),
 
   desired(ctx, node) {
     const job = jobOf(ctx.config, node.params.job);
@@ -168,8 +224,14 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
       roleArn: ctx.record(jobKey(job, K.role('events'))).arn ?? '',
       ecs: ecsTargetParams(ctx, job),
       input: undefined,
-      inputTransformer: { inputPathsMap: { [TIME]: '$.time' }, inputTemplate: inputTemplate(task.containerName, task.command, schedule.duplicateGuard) },
-      retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+      inputTransformer: {
+        inputPathsMap: { [TIME]: '$.time' },
+        inputTemplate: inputTemplate(task.containerName, task.command, schedule.duplicateGuard),
+      },
+      retry: {
+        maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds,
+        maximumRetryAttempts: schedule.retry.maximumRetryAttempts,
+      },
       ...deadLetters(ctx, job),
     };
   },
@@ -177,7 +239,9 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
   async find(ctx, node, recorded) {
     const job = jobOf(ctx.config, node.params.job);
     const ruleKey = jobKey(job, K.rule);
-    const rule = recorded ? recorded.id.slice(0, recorded.id.lastIndexOf(':')) : (ctx.maybeRecord(ruleKey)?.id ?? job.schedule.name);
+    const rule = recorded
+      ? recorded.id.slice(0, recorded.id.lastIndexOf(':'))
+      : (ctx.maybeRecord(ruleKey)?.id ?? job.schedule.name);
     const t = await findTarget(ctx, rule, TARGET_ID);
     if (!t) return undefined;
     const e = t.EcsParameters;
@@ -197,9 +261,15 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
         ...(e ? { ecs: observeEcsParams(e) } : {}),
         input,
         inputTransformer: t.InputTransformer
-          ? { inputPathsMap: { ...t.InputTransformer.InputPathsMap }, inputTemplate: t.InputTransformer.InputTemplate ?? '' }
+          ? {
+              inputPathsMap: { ...t.InputTransformer.InputPathsMap },
+              inputTemplate: t.InputTransformer.InputTemplate ?? '',
+            }
           : undefined,
-        retry: { maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts },
+        retry: {
+          maximumEventAgeInSeconds: t.RetryPolicy?.MaximumEventAgeInSeconds,
+          maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts,
+        },
         ...(t.DeadLetterConfig?.Arn ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
       },
     });
@@ -216,7 +286,8 @@ export const eventsTarget: ResourceKind<TargetDesired, JobParams> = {
     const changes: FieldChange[] = [];
     if (d.rule !== o.rule) changes.push({ field: 'rule', from: o.rule, to: d.rule, replace: true });
     for (const f of ['arn', 'roleArn', 'input', 'retry', 'deadLetterArn'] as const) {
-      if (JSON.stringify(sortKeys(d[f])) !== JSON.stringify(sortKeys(o[f]))) changes.push({ field: f, from: o[f], to: d[f] });
+      if (JSON.stringify(sortKeys(d[f])) !== JSON.stringify(sortKeys(o[f])))
+        changes.push({ field: f, from: o[f], to: d[f] });
     }
     if (canonicalTransformer(d.inputTransformer) !== canonicalTransformer(o.inputTransformer)) {
       changes.push({ field: 'inputTransformer', from: o.inputTransformer, to: d.inputTransformer });

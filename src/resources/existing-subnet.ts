@@ -35,7 +35,10 @@ export const existingSubnet: ResourceKind<ExistingSubnetObserved, { subnetId: st
   costly: false,
   external: true,
 
-  nodes: (config) => (ownsVpc(config) ? [] : config.network.subnetIds.map((id) => ({ key: K.existingSubnet(id), deps: [K.vpc], params: { subnetId: id } }))),
+  nodes: (config) =>
+    ownsVpc(config)
+      ? []
+      : config.network.subnetIds.map((id) => ({ key: K.existingSubnet(id), deps: [K.vpc], params: { subnetId: id } })),
 
   desired: (_ctx, node) => ({ subnetId: node.params.subnetId, vpcId: '', az: '' }),
 
@@ -43,7 +46,11 @@ export const existingSubnet: ResourceKind<ExistingSubnetObserved, { subnetId: st
     const s = (await yourSubnets(ctx)).find((x) => x.SubnetId === node.params.subnetId);
     if (!s) return undefined;
     return {
-      record: { kind: 'ec2.existing-subnet', id: s.SubnetId!, attrs: { az: s.AvailabilityZone ?? '', vpcId: s.VpcId ?? '' } },
+      record: {
+        kind: 'ec2.existing-subnet',
+        id: s.SubnetId!,
+        attrs: { az: s.AvailabilityZone ?? '', vpcId: s.VpcId ?? '' },
+      },
       ...ownershipOf(ctx, tagRecord(s.Tags)),
       observed: { subnetId: s.SubnetId!, vpcId: s.VpcId ?? '', az: s.AvailabilityZone ?? '' },
     };
@@ -53,4 +60,3 @@ export const existingSubnet: ResourceKind<ExistingSubnetObserved, { subnetId: st
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeSubnets(ctx)),
 };
-

@@ -6,10 +6,24 @@ import { DeleteRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-i
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { jobOf } from '../model/jobs.js';
-import { bucketArn, canonicalPolicy, decodePolicy, samePolicy, type PolicyDocument, type PolicyStatement } from '../model/policies.js';
+import {
+  bucketArn,
+  canonicalPolicy,
+  decodePolicy,
+  samePolicy,
+  type PolicyDocument,
+  type PolicyStatement,
+} from '../model/policies.js';
 import { jobSecretStatements, jobSecrets } from '../model/secrets.js';
 import { secretMeta } from './lib/job-secrets.js';
-import { rolePolicyKey, rolePolicyName, stackInlinePolicy, stackPolicies, stackRoleName, type PolicyRef } from '../model/scheduler.js';
+import {
+  rolePolicyKey,
+  rolePolicyName,
+  stackInlinePolicy,
+  stackPolicies,
+  stackRoleName,
+  type PolicyRef,
+} from '../model/scheduler.js';
 import { lockPrefixOf } from '../model/guard.js';
 import { foundWith, inheritedOwnership, ownershipOf, tagRecord } from './lib/tags.js';
 import { roleKey } from './iam-role.js';
@@ -63,23 +77,33 @@ const roleNameFor = (ctx: Ctx, r: PolicyRef) => ctx.maybeRecord(roleKey(ctx.conf
  */
 async function jobSecretGrants(ctx: Ctx): Promise<PolicyStatement[]> {
   const grants = [];
-  for (const job of ctx.config.jobs) for (const s of jobSecrets(job)) grants.push({ ref: s.ref, meta: await secretMeta(ctx, s.ref) });
+  for (const job of ctx.config.jobs)
+    for (const s of jobSecrets(job)) grants.push({ ref: s.ref, meta: await secretMeta(ctx, s.ref) });
   return jobSecretStatements(grants, { account: ctx.account, region: ctx.region, partition: ctx.partition });
 }
 
 /**
- * The role's document. The execution role's also grants the job secrets. With the duplicate-trigger guard on, a job's task role may also create the
+ * The role's document. The execution role's also grants the job secrets. With the duplicate-trigger guard on, a job's
+ * task role may also create the
  * guard's lock objects under its job's lock prefix (and nothing else) even when its bucket access is
  * read-only: without it every scheduled run fails its claim with AccessDenied.
  */
 async function documentFor(ctx: Ctx, r: PolicyRef): Promise<PolicyDocument> {
   const job = r.job === undefined ? undefined : jobOf(ctx.config, r.job);
   const doc = stackInlinePolicy(ctx, r.role, job, r.start);
-  if (r.role === 'execution') return { ...doc, Statement: [...doc.Statement, ...await jobSecretGrants(ctx)] };
+  if (r.role === 'execution') return { ...doc, Statement: [...doc.Statement, ...(await jobSecretGrants(ctx))] };
   if (r.role !== 'task' || !job?.schedule.duplicateGuard) return doc;
   return {
     ...doc,
-    Statement: [...doc.Statement, { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucketArn(ctx)}/${lockPrefixOf(job)}*` }],
+    Statement: [
+      ...doc.Statement,
+      {
+        Sid: 'RunClaims',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: `${bucketArn(ctx)}/${lockPrefixOf(job)}*`,
+      },
+    ],
   };
 }
 
@@ -90,7 +114,13 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
   dependsOn: ['iam.role', 'secretsmanager.secret'],
   costly: false,
 
-  nodes: (config) => stackPolicies(config).map((r) => ({ key: rolePolicyKey(config, r), deps: depsOf(config, r), partOf: [roleKey(config, r)], params: r })),
+  nodes: (config) =>
+    stackPolicies(config).map((r) => ({
+      key: rolePolicyKey(config, r),
+      deps: depsOf(config, r),
+      partOf: [roleKey(config, r)],
+      params: r,
+    })),
 
   desired: async (ctx, node) => ({
     roleName: ctx.record(roleKey(ctx.config, node.params)).id,
@@ -108,31 +138,54 @@ export const iamRolePolicy: ResourceKind<RolePolicyDesired, RolePolicyParams> = 
     // Not taggable: ours when its role is.
     return foundWith(await roleOwnership(ctx, roleKey(ctx.config, node.params), RoleName), {
       record: { kind: 'iam.role-policy', id: `${RoleName}:${PolicyName}` },
-      observed: { roleName: RoleName, policyName: PolicyName, document: decodePolicy(doc) ?? { Version: '', Statement: [] } },
+      observed: {
+        roleName: RoleName,
+        policyName: PolicyName,
+        document: decodePolicy(doc) ?? { Version: '', Statement: [] },
+      },
     });
   },
 
   async create(ctx, _node, d) {
     // A role created a moment ago may not be visible to IAM's own reads yet (eventual consistency): NoSuchEntity
     // is retried, within the budget, instead of reading the role back after creating it.
-    await retryWhile(ctx, `IAM role ${d.roleName} to be visible`, () =>
-      ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.policyName, PolicyDocument: JSON.stringify(d.document) })), isNotFound);
+    await retryWhile(
+      ctx,
+      `IAM role ${d.roleName} to be visible`,
+      () =>
+        ctx.aws.iam.send(
+          new PutRolePolicyCommand({
+            RoleName: d.roleName,
+            PolicyName: d.policyName,
+            PolicyDocument: JSON.stringify(d.document),
+          }),
+        ),
+      isNotFound,
+    );
     return { kind: 'iam.role-policy', id: `${d.roleName}:${d.policyName}` };
   },
 
   diff(d, o) {
     const changes = [];
     if (d.roleName !== o.roleName || d.policyName !== o.policyName) {
-      changes.push({ field: 'name', from: `${o.roleName}:${o.policyName}`, to: `${d.roleName}:${d.policyName}`, replace: true });
+      changes.push({
+        field: 'name',
+        from: `${o.roleName}:${o.policyName}`,
+        to: `${d.roleName}:${d.policyName}`,
+        replace: true,
+      });
     }
-    if (!samePolicy(d.document, o.document)) changes.push({ field: 'document', from: canonicalPolicy(o.document), to: canonicalPolicy(d.document) });
+    if (!samePolicy(d.document, o.document))
+      changes.push({ field: 'document', from: canonicalPolicy(o.document), to: canonicalPolicy(d.document) });
     return changes;
   },
 
   async update(ctx, _node, found, d) {
     const { RoleName, PolicyName } = splitId(found.record.id);
     // PutRolePolicy replaces the whole document in place.
-    await ctx.aws.iam.send(new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument: JSON.stringify(d.document) }));
+    await ctx.aws.iam.send(
+      new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument: JSON.stringify(d.document) }),
+    );
   },
 
   async delete(ctx, record) {

@@ -1,12 +1,22 @@
 /**
- * The stack's three IAM roles (ECS task execution, ECS task, and the trigger's: EventBridge or Scheduler). Permissions live in each
+ * The stack's three IAM roles (ECS task execution, ECS task, and the trigger's: EventBridge or Scheduler). Permissions
+ * live in each
  * role's inline policy (iam-role-policy.ts); by default no managed policy is attached at all, and any
  * attachment found on the role is drift that `up` detaches.
  */
 import {
-  AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePermissionsBoundaryCommand,
-  DeleteRolePolicyCommand, DetachRolePolicyCommand, ListRolePoliciesCommand, PutRolePermissionsBoundaryCommand, TagRoleCommand,
-  UntagRoleCommand, UpdateAssumeRolePolicyCommand, type Role,
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePermissionsBoundaryCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+  type Role,
 } from '@aws-sdk/client-iam';
 import { awsErrorCode, isNotFound } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind, ResourceRecord } from '../engine/types.js';
@@ -36,14 +46,16 @@ export interface RoleDesired {
 export type RoleParams = RoleRef;
 
 /** The node key of a role: the execution role is the stack's, the others their job's. */
-export const roleKey = (config: Parameters<typeof jobOf>[0], r: RoleRef): string => (r.job === undefined ? K.role(r.role) : jobKey(jobOf(config, r.job), K.role(r.role)));
+export const roleKey = (config: Parameters<typeof jobOf>[0], r: RoleRef): string =>
+  r.job === undefined ? K.role(r.role) : jobKey(jobOf(config, r.job), K.role(r.role));
 
 const DESCRIPTION: Record<RoleName, string> = {
   execution: 'ECS task execution role: pulls the image, writes logs, reads the secret',
   task: 'ECS task role: the batch job itself',
   events: 'EventBridge role: starts the scheduled ECS task',
-  scheduler: 'EventBridge Scheduler role: starts the scheduled ECS task, writes failed invocations to the dead-letter queue',
-  states: 'Step Functions role: runs and stops the job\'s ECS task with its timeout and retries',
+  scheduler:
+    'EventBridge Scheduler role: starts the scheduled ECS task, writes failed invocations to the dead-letter queue',
+  states: "Step Functions role: runs and stops the job's ECS task with its timeout and retries",
 };
 
 /** A role's record, ownership and settings, from what was read of it (lib/iam-roles.ts). */
@@ -83,7 +95,10 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     trustPolicy: stackTrustPolicy(ctx, node.params.role),
     managedPolicies: [],
     extraInlinePolicies: [],
-    permissionsBoundary: node.params.job === undefined ? ctx.config.iam.permissionsBoundary : jobOf(ctx.config, node.params.job).iam.permissionsBoundary,
+    permissionsBoundary:
+      node.params.job === undefined
+        ? ctx.config.iam.permissionsBoundary
+        : jobOf(ctx.config, node.params.job).iam.permissionsBoundary,
     tags: resourceTags(ctx, node.key),
   }),
 
@@ -101,14 +116,20 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     // Role names are unique: EntityAlreadyExists right after our attempt is that attempt's role (the SDK
     // resent a call whose answer was lost), adopted when it carries our tag.
     const created = await createUnique(
-      'IAM role', d.name,
-      async () => (await ctx.aws.iam.send(new CreateRoleCommand({
-        RoleName: d.name,
-        AssumeRolePolicyDocument: JSON.stringify(d.trustPolicy),
-        Description: DESCRIPTION[node.params.role],
-        PermissionsBoundary: d.permissionsBoundary,
-        Tags: tagList(d.tags),
-      }))).Role,
+      'IAM role',
+      d.name,
+      async () =>
+        (
+          await ctx.aws.iam.send(
+            new CreateRoleCommand({
+              RoleName: d.name,
+              AssumeRolePolicyDocument: JSON.stringify(d.trustPolicy),
+              Description: DESCRIPTION[node.params.role],
+              PermissionsBoundary: d.permissionsBoundary,
+              Tags: tagList(d.tags),
+            }),
+          )
+        ).Role,
       (err) => awsErrorCode(err) === 'EntityAlreadyExists',
       async () => {
         const r = await getRole(ctx, d.name);
@@ -119,9 +140,18 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     // uses the role right away retries while it is not visible yet (PutRolePolicy on NoSuchEntity here and
     // in iam-role-policy.ts; other services' refusals through the engine's isIamPropagationError).
     for (const PolicyArn of d.managedPolicies) {
-      await retryWhile(ctx, `IAM role ${d.name} to be visible`, () => ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: d.name, PolicyArn })), isNotFound);
+      await retryWhile(
+        ctx,
+        `IAM role ${d.name} to be visible`,
+        () => ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: d.name, PolicyArn })),
+        isNotFound,
+      );
     }
-    return { kind: 'iam.role', id: d.name, arn: created?.Arn ?? `arn:${ctx.partition}:iam::${ctx.account}:role/${d.name}` };
+    return {
+      kind: 'iam.role',
+      id: d.name,
+      arn: created?.Arn ?? `arn:${ctx.partition}:iam::${ctx.account}:role/${d.name}`,
+    };
   },
 
   diff(d, o) {
@@ -135,13 +165,20 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     if (JSON.stringify(want) !== JSON.stringify(have)) {
       const attached = have.filter((a) => !want.includes(a));
       changes.push({
-        field: 'managedPolicies', from: have, to: want,
+        field: 'managedPolicies',
+        from: have,
+        to: want,
         ...(attached.length ? { removes: attached.map((a) => `managed policy ${a} attached to the role`) } : {}),
       });
     }
     const extra = o.extraInlinePolicies ?? [];
     if (extra.length) {
-      changes.push({ field: 'inlinePolicies', from: extra, to: [], removes: extra.map((n) => `inline policy ${n} on the role`) });
+      changes.push({
+        field: 'inlinePolicies',
+        from: extra,
+        to: [],
+        removes: extra.map((n) => `inline policy ${n} on the role`),
+      });
     }
     if ((d.permissionsBoundary ?? null) !== (o.permissionsBoundary ?? null)) {
       changes.push({ field: 'permissionsBoundary', from: o.permissionsBoundary, to: d.permissionsBoundary });
@@ -156,7 +193,9 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
     // One call at a time: IAM refuses simultaneous changes to one entity (ConcurrentModification, "multiple
     // requests to change this object were submitted simultaneously": IAM API reference, common errors).
     if (fields.has('trustPolicy')) {
-      await ctx.aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: JSON.stringify(d.trustPolicy) }));
+      await ctx.aws.iam.send(
+        new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: JSON.stringify(d.trustPolicy) }),
+      );
     }
     if (fields.has('managedPolicies')) {
       for (const PolicyArn of found.observed.managedPolicies.filter((a) => !d.managedPolicies.includes(a))) {
@@ -172,7 +211,10 @@ export const iamRole: ResourceKind<RoleDesired, RoleParams> = {
       }
     }
     if (fields.has('permissionsBoundary')) {
-      if (d.permissionsBoundary) await ctx.aws.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: d.permissionsBoundary }));
+      if (d.permissionsBoundary)
+        await ctx.aws.iam.send(
+          new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: d.permissionsBoundary }),
+        );
       else await ctx.aws.iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName }));
     }
     if (hasTagChange(changes)) {

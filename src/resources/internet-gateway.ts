@@ -10,8 +10,19 @@ import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, prefetchStack, retryWhileNotFound,
-  tagSpecs, type Ec2Describe,
+  change,
+  convergeEc2Tags,
+  deleteEc2,
+  ec2Found,
+  ec2OwnerOf,
+  ec2Tags,
+  findInStack,
+  listTagged,
+  lookupCreated,
+  prefetchStack,
+  retryWhileNotFound,
+  tagSpecs,
+  type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
@@ -24,10 +35,14 @@ export interface InternetGatewayDesired {
   tags: Record<string, string>;
 }
 
-export const describeInternetGateways = (ctx: Ctx): Ec2Describe<InternetGateway> => async (q) => {
-  const out = await ctx.aws.ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
-  return { items: out.InternetGateways, nextToken: out.NextToken };
-};
+export const describeInternetGateways =
+  (ctx: Ctx): Ec2Describe<InternetGateway> =>
+  async (q) => {
+    const out = await ctx.aws.ec2.send(
+      new DescribeInternetGatewaysCommand({ InternetGatewayIds: q.ids, Filters: q.filters, NextToken: q.nextToken }),
+    );
+    return { items: out.InternetGateways, nextToken: out.NextToken };
+  };
 
 /**
  * The VPC a gateway is attached to (or attaching to), '' when it is detached. EC2 reports an internet
@@ -45,7 +60,8 @@ function attachedVpc(igw: InternetGateway): string {
 async function attach(ctx: Ctx, key: string, igwId: string, vpcId: string): Promise<void> {
   try {
     await retryWhileNotFound(ctx, `${key}: gateway ${igwId} and VPC ${vpcId}`, () =>
-      ctx.aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })));
+      ctx.aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })),
+    );
   } catch (err) {
     if (awsErrorCode(err) !== 'Resource.AlreadyAssociated') throw err;
     const out = await ctx.aws.ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [igwId] }));
@@ -58,14 +74,19 @@ async function attach(ctx: Ctx, key: string, igwId: string, vpcId: string): Prom
  * with a public IP a moment ago): DependencyViolation until it stops.
  */
 async function detach(ctx: Ctx, igwId: string, vpcId: string): Promise<void> {
-  await deleteEc2(ctx, `${igwId} (detaching from ${vpcId})`, async () => {
-    try {
-      await ctx.aws.ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
-    } catch (err) {
-      if (awsErrorCode(err) === 'Gateway.NotAttached') return;
-      throw err;
-    }
-  }, 10 * 60_000);
+  await deleteEc2(
+    ctx,
+    `${igwId} (detaching from ${vpcId})`,
+    async () => {
+      try {
+        await ctx.aws.ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
+      } catch (err) {
+        if (awsErrorCode(err) === 'Gateway.NotAttached') return;
+        throw err;
+      }
+    },
+    10 * 60_000,
+  );
 }
 
 /**
@@ -89,12 +110,21 @@ export const internetGateway: ResourceKind<InternetGatewayDesired> = {
     // A detached gateway of ours is still this node's (an attach that failed): no parent filter. Of two
     // (a race), keep the one attached to our VPC, then the lowest id (EC2 reports no creation time).
     const found = await findInStack(ctx, node.key, recorded, {
-      type: 'InternetGateway', describe: describeInternetGateways(ctx), idOf: (g) => g.InternetGatewayId!,
-      rank: (gs) => [...gs].sort((a, b) => Number(attachedVpc(b) === vpcId) - Number(attachedVpc(a) === vpcId)
-        || (a.InternetGatewayId ?? '').localeCompare(b.InternetGatewayId ?? '')),
+      type: 'InternetGateway',
+      describe: describeInternetGateways(ctx),
+      idOf: (g) => g.InternetGatewayId!,
+      rank: (gs) =>
+        [...gs].sort(
+          (a, b) =>
+            Number(attachedVpc(b) === vpcId) - Number(attachedVpc(a) === vpcId) ||
+            (a.InternetGatewayId ?? '').localeCompare(b.InternetGatewayId ?? ''),
+        ),
     });
     if (!found) return undefined;
-    return ec2Found('ec2.internet-gateway', found, (g) => g.InternetGatewayId!, { vpcId: attachedVpc(found.item), tags: ec2Tags(ctx, found.item) });
+    return ec2Found('ec2.internet-gateway', found, (g) => g.InternetGatewayId!, {
+      vpcId: attachedVpc(found.item),
+      tags: ec2Tags(ctx, found.item),
+    });
   },
 
   async create(ctx, node, d) {
@@ -102,8 +132,12 @@ export const internetGateway: ResourceKind<InternetGatewayDesired> = {
     const id = await createOnce(
       ctx,
       `${node.key} (CreateInternetGateway)`,
-      async () => (await ctx.aws.once.ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpecs(ctx, 'internet-gateway', node.key) })))
-        .InternetGateway!.InternetGatewayId!,
+      async () =>
+        (
+          await ctx.aws.once.ec2.send(
+            new CreateInternetGatewayCommand({ TagSpecifications: tagSpecs(ctx, 'internet-gateway', node.key) }),
+          )
+        ).InternetGateway!.InternetGatewayId!,
       () => lookupCreated(ctx, node.key, describeInternetGateways(ctx), (g) => g.InternetGatewayId),
     );
     await attach(ctx, node.key, id, d.vpcId);
@@ -134,5 +168,12 @@ export const internetGateway: ResourceKind<InternetGatewayDesired> = {
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeInternetGateways(ctx)),
 
-  list: (ctx) => listTagged<InternetGateway>(ctx, 'ec2.internet-gateway', 'InternetGateway', (g) => g.InternetGatewayId, describeInternetGateways(ctx)),
+  list: (ctx) =>
+    listTagged<InternetGateway>(
+      ctx,
+      'ec2.internet-gateway',
+      'InternetGateway',
+      (g) => g.InternetGatewayId,
+      describeInternetGateways(ctx),
+    ),
 };

@@ -54,7 +54,10 @@ const recordOf = (g: LogGroup): ResourceRecord => ({ kind: KIND, id: g.logGroupN
 
 /** A group's tags by its ARN, read once per walk. */
 function tagsOf(ctx: Ctx, arn: string): Promise<Record<string, string>> {
-  return ctx.memo(`logs:tags:${arn}`, async () => (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {});
+  return ctx.memo(
+    `logs:tags:${arn}`,
+    async () => (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {},
+  );
 }
 
 export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
@@ -66,7 +69,11 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
     { key: K.logGroup, deps: [], params: { name: config.logs.group } },
     { key: K.historyLogGroup, deps: [], params: { name: historyGroupName(config) } },
   ],
-  desired: (ctx, node) => ({ name: node.params.name, retentionDays: ctx.config.logs.retentionDays, tags: resourceTags(ctx, node.key) }),
+  desired: (ctx, node) => ({
+    name: node.params.name,
+    retentionDays: ctx.config.logs.retentionDays,
+    tags: resourceTags(ctx, node.key),
+  }),
 
   // A recorded group's tags (by its recorded ARN) go out in the walk's first round, with its lookup.
   prefetch(ctx, nodes) {
@@ -82,7 +89,11 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
       const g = await describe(ctx, name);
       if (!g) continue;
       const tags = await tagsOf(ctx, bareArn(g));
-      return { record: recordOf(g), observed: { name, retentionDays: g.retentionInDays, tags: managedTags(ctx, tags) }, ...ownershipOf(ctx, tags) };
+      return {
+        record: recordOf(g),
+        observed: { name, retentionDays: g.retentionInDays, tags: managedTags(ctx, tags) },
+        ...ownershipOf(ctx, tags),
+      };
     }
     return undefined;
   },
@@ -90,7 +101,8 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   async create(ctx, _node, desired) {
     // Names are unique: "already exists" right after our attempt is that attempt's group.
     await createUnique(
-      'CloudWatch log group', desired.name,
+      'CloudWatch log group',
+      desired.name,
       () => ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: desired.name, tags: desired.tags })),
       (err) => awsErrorCode(err) === 'ResourceAlreadyExistsException',
       async () => {
@@ -100,17 +112,28 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
     );
     // CreateLogGroup cannot set retention; until this call the group would keep logs forever.
     if (desired.retentionDays !== undefined) {
-      await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: desired.name, retentionInDays: desired.retentionDays }));
+      await ctx.aws.logs.send(
+        new PutRetentionPolicyCommand({ logGroupName: desired.name, retentionInDays: desired.retentionDays }),
+      );
     }
     // CreateLogGroup returns nothing; the ARN follows a fixed pattern.
-    return { kind: KIND, id: desired.name, arn: `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${desired.name}` };
+    return {
+      kind: KIND,
+      id: desired.name,
+      arn: `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${desired.name}`,
+    };
   },
 
   diff(desired, observed): FieldChange[] {
     const changes: FieldChange[] = [];
-    if (desired.name !== observed.name) changes.push({ field: 'name', from: observed.name, to: desired.name, replace: true });
+    if (desired.name !== observed.name)
+      changes.push({ field: 'name', from: observed.name, to: desired.name, replace: true });
     if (desired.retentionDays !== observed.retentionDays) {
-      changes.push({ field: 'retentionInDays', from: observed.retentionDays ?? 'never expire', to: desired.retentionDays ?? 'never expire' });
+      changes.push({
+        field: 'retentionInDays',
+        from: observed.retentionDays ?? 'never expire',
+        to: desired.retentionDays ?? 'never expire',
+      });
     }
     changes.push(...tagChanges(desired.tags, observed.tags));
     return changes;
@@ -120,12 +143,17 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
     const arn = found.record.arn;
     // The retention and the tags are independent calls: together.
     await Promise.all([
-      desired.retentionDays !== undefined && changes.some((c) => c.field === 'retentionInDays')
-        && ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays })),
-      hasTagChange(changes) && arn && convergeTags(desired.tags, found.observed.tags, {
-        tag: (tags) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: arn, tags })),
-        untag: (tagKeys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys })),
-      }),
+      desired.retentionDays !== undefined &&
+        changes.some((c) => c.field === 'retentionInDays') &&
+        ctx.aws.logs.send(
+          new PutRetentionPolicyCommand({ logGroupName: found.record.id, retentionInDays: desired.retentionDays }),
+        ),
+      hasTagChange(changes) &&
+        arn &&
+        convergeTags(desired.tags, found.observed.tags, {
+          tag: (tags) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn: arn, tags })),
+          untag: (tagKeys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys })),
+        }),
     ]);
   },
 
@@ -138,7 +166,9 @@ export const logGroup: ResourceKind<LogGroupDesired, { name: string }> = {
   // not ask for --force; --keep-logs keeps the group). CloudWatch updates storedBytes with a delay.
   async contents(ctx, rec) {
     const bytes = (await describe(ctx, rec.id))?.storedBytes ?? 0;
-    return bytes > 0 ? { count: bytes, description: `${formatBytes(bytes)} of log events`, needsForce: false } : undefined;
+    return bytes > 0
+      ? { count: bytes, description: `${formatBytes(bytes)} of log events`, needsForce: false }
+      : undefined;
   },
 
   async delete(ctx, rec) {

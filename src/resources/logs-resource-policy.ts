@@ -15,18 +15,29 @@
  * deleted once the shared one exists.
  */
 import {
-  DeleteResourcePolicyCommand, PutResourcePolicyCommand, type ResourcePolicy,
+  DeleteResourcePolicyCommand,
+  PutResourcePolicyCommand,
+  type ResourcePolicy,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Ownership, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { decodePolicy, samePolicy, type PolicyDocument } from '../model/policies.js';
 import {
-  SHARED_HISTORY_POLICY, historyGroupArn, legacyHistoryPolicyName, namesOnly, sharedHistoryPolicy,
+  SHARED_HISTORY_POLICY,
+  historyGroupArn,
+  legacyHistoryPolicyName,
+  namesOnly,
+  sharedHistoryPolicy,
   sharedHistoryResource,
 } from '../model/history.js';
 import {
-  LOG_POLICY_QUOTA, accountLogPolicies, forgetLogPolicies, otherHistoryStacks, quotaError, slotsNote,
+  LOG_POLICY_QUOTA,
+  accountLogPolicies,
+  forgetLogPolicies,
+  otherHistoryStacks,
+  quotaError,
+  slotsNote,
 } from './lib/log-policies.js';
 import { unlessGone } from './lib/aws-calls.js';
 
@@ -54,13 +65,16 @@ const sharedOwnership = (ctx: Ctx, p: ResourcePolicy): Ownership => {
   const prefix = sharedHistoryResource(ctx).replace(/\*$/, '');
   if (namesOnly(documentOf(p), (r) => r.startsWith(prefix))) return { owned: true };
   return {
-    owned: false, owner: null,
+    owned: false,
+    owner: null,
     // No tag to read: the document is the proof, and this one names more than batchctl's history groups.
-    why: 'names more than batchctl\'s history log groups '
-      + '(a Logs resource policy cannot be tagged: batchctl\'s is recognised by its document)',
-    hint: 'if it is batchctl\'s policy, edited by hand: delete it '
-      + `(aws logs delete-resource-policy --policy-name ${p.policyName} --region ${ctx.region}) `
-      + 'and run batchctl up, which writes it again; if it is someone else\'s, keep it and nothing of it is touched',
+    why:
+      "names more than batchctl's history log groups " +
+      "(a Logs resource policy cannot be tagged: batchctl's is recognised by its document)",
+    hint:
+      "if it is batchctl's policy, edited by hand: delete it " +
+      `(aws logs delete-resource-policy --policy-name ${p.policyName} --region ${ctx.region}) ` +
+      "and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched",
   };
 };
 
@@ -81,7 +95,10 @@ async function put(ctx: Ctx, document: PolicyDocument): Promise<void> {
   } catch (err) {
     // The last slot went between the preflight and now: the same words as the preflight's.
     if (awsErrorCode(err) === 'LimitExceededException') {
-      throw quotaError((await accountLogPolicies(ctx.aws.logs, true)).map((p) => p.policyName ?? ''), ctx.region);
+      throw quotaError(
+        (await accountLogPolicies(ctx.aws.logs, true)).map((p) => p.policyName ?? ''),
+        ctx.region,
+      );
     }
     throw err;
   } finally {
@@ -166,10 +183,13 @@ export const logsResourcePolicy: ResourceKind<LogPolicyDesired> = {
   diff(d, o): FieldChange[] {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
-    if (!samePolicy(d.document, o.document)) changes.push({ field: 'policyDocument', from: o.document, to: d.document });
+    if (!samePolicy(d.document, o.document))
+      changes.push({ field: 'policyDocument', from: o.document, to: d.document });
     if (o.legacy) {
       changes.push({
-        field: 'legacyPolicy', from: "(the stack's own policy from before)", to: '(deleted: the shared one serves it)',
+        field: 'legacyPolicy',
+        from: "(the stack's own policy from before)",
+        to: '(deleted: the shared one serves it)',
       });
     }
     return changes;

@@ -32,7 +32,11 @@ function associationIn(rts: RouteTable[], subnetId: string): { rt: RouteTable; i
   return undefined;
 }
 
-const recordOf = (id: string, subnetId: string, routeTableId: string): ResourceRecord => ({ kind: KIND, id, attrs: { subnetId, routeTableId } });
+const recordOf = (id: string, subnetId: string, routeTableId: string): ResourceRecord => ({
+  kind: KIND,
+  id,
+  attrs: { subnetId, routeTableId },
+});
 
 /** The subnet's association with one route table, read live (after a create whose answer was lost). */
 async function lookup(ctx: Ctx, d: RouteTableAssociationDesired): Promise<ResourceRecord | undefined> {
@@ -59,7 +63,10 @@ export const routeTableAssociation: ResourceKind<RouteTableAssociationDesired, {
 
   prefetch: prefetchStack('RouteTable', describeRouteTables),
 
-  desired: (ctx, node) => ({ routeTableId: ctx.record(K.routeTable).id, subnetId: ctx.record(K.subnet('batch', node.params.az)).id }),
+  desired: (ctx, node) => ({
+    routeTableId: ctx.record(K.routeTable).id,
+    subnetId: ctx.record(K.subnet('batch', node.params.az)).id,
+  }),
 
   /**
    * Associations cannot carry tags: one is found among the stack's route tables (the walk's shared
@@ -77,40 +84,63 @@ export const routeTableAssociation: ResourceKind<RouteTableAssociationDesired, {
         observed: { routeTableId: ours.rt.RouteTableId!, subnetId },
       };
     }
-    const out = await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }));
+    const out = await ctx.aws.ec2.send(
+      new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }),
+    );
     const other = associationIn(out.RouteTables ?? [], subnetId);
     if (!other) return undefined;
     // The association belongs to the subnet (a subnet has at most one): our subnet moved to another table
     // of our VPC (its main table, one added by hand) is drift to repair, and moving it back changes only
     // our subnet, never that table. A table outside our VPC cannot hold our subnet; its owner is named.
-    const own = other.rt.VpcId !== undefined && other.rt.VpcId === ctx.maybeRecord(K.vpc)?.id
-      ? { owned: true }
-      : ownershipOf(ctx, tagRecord(other.rt.Tags));
-    return { record: recordOf(other.id, subnetId, other.rt.RouteTableId!), ...own, observed: { routeTableId: other.rt.RouteTableId!, subnetId } };
+    const own =
+      other.rt.VpcId !== undefined && other.rt.VpcId === ctx.maybeRecord(K.vpc)?.id
+        ? { owned: true }
+        : ownershipOf(ctx, tagRecord(other.rt.Tags));
+    return {
+      record: recordOf(other.id, subnetId, other.rt.RouteTableId!),
+      ...own,
+      observed: { routeTableId: other.rt.RouteTableId!, subnetId },
+    };
   },
 
   async create(ctx, node, d) {
     // AssociateRouteTable takes no token: sent once, and looked up if the answer is lost. The subnet and
     // table created a moment ago may not be visible yet (NotFound).
-    return createOnce(ctx, `${node.key} (AssociateRouteTable)`, async () => {
-      try {
-        const out = await retryWhileNotFound(ctx, `${node.key}: subnet ${d.subnetId} and route table ${d.routeTableId}`, () =>
-          ctx.aws.once.ec2.send(new AssociateRouteTableCommand({ RouteTableId: d.routeTableId, SubnetId: d.subnetId })));
-        return recordOf(out.AssociationId!, d.subnetId, d.routeTableId);
-      } catch (err) {
-        // Already associated with this very table: an earlier attempt of ours did it.
-        const done = awsErrorCode(err) === 'Resource.AlreadyAssociated' ? await lookup(ctx, d) : undefined;
-        if (done) return done;
-        throw err;
-      }
-    }, () => lookup(ctx, d));
+    return createOnce(
+      ctx,
+      `${node.key} (AssociateRouteTable)`,
+      async () => {
+        try {
+          const out = await retryWhileNotFound(
+            ctx,
+            `${node.key}: subnet ${d.subnetId} and route table ${d.routeTableId}`,
+            () =>
+              ctx.aws.once.ec2.send(
+                new AssociateRouteTableCommand({ RouteTableId: d.routeTableId, SubnetId: d.subnetId }),
+              ),
+          );
+          return recordOf(out.AssociationId!, d.subnetId, d.routeTableId);
+        } catch (err) {
+          // Already associated with this very table: an earlier attempt of ours did it.
+          const done = awsErrorCode(err) === 'Resource.AlreadyAssociated' ? await lookup(ctx, d) : undefined;
+          if (done) return done;
+          throw err;
+        }
+      },
+      () => lookup(ctx, d),
+    );
   },
 
-  diff: (d, o) => [...change('subnetId', o.subnetId, d.subnetId, true), ...change('routeTableId', o.routeTableId, d.routeTableId)],
+  diff: (d, o) => [
+    ...change('subnetId', o.subnetId, d.subnetId, true),
+    ...change('routeTableId', o.routeTableId, d.routeTableId),
+  ],
 
   /** Moves the subnet from another of our route tables in one call; the association gets a new id. */
   async update(ctx, _node, found, d) {
-    const out = await ctx.aws.ec2.send(new ReplaceRouteTableAssociationCommand({ AssociationId: found.record.id, RouteTableId: d.routeTableId }));
+    const out = await ctx.aws.ec2.send(
+      new ReplaceRouteTableAssociationCommand({ AssociationId: found.record.id, RouteTableId: d.routeTableId }),
+    );
     return recordOf(out.NewAssociationId!, d.subnetId, d.routeTableId);
   },
 
@@ -120,8 +150,14 @@ export const routeTableAssociation: ResourceKind<RouteTableAssociationDesired, {
 
   /** Ours when its route table is (the association's own tags do not exist). */
   async ownerOf(ctx, record) {
-    const out = await ctx.aws.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.route-table-association-id', Values: [record.id] }] }));
-    const rt = (out.RouteTables ?? []).find((r) => r.Associations?.some((a) => a.RouteTableAssociationId === record.id && live(a)));
+    const out = await ctx.aws.ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [{ Name: 'association.route-table-association-id', Values: [record.id] }],
+      }),
+    );
+    const rt = (out.RouteTables ?? []).find((r) =>
+      r.Associations?.some((a) => a.RouteTableAssociationId === record.id && live(a)),
+    );
     return rt ? ownershipOf(ctx, tagRecord(rt.Tags)) : undefined;
   },
 };

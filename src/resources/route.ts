@@ -1,4 +1,11 @@
-import { CreateRouteCommand, DeleteRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, type Route, type RouteTable } from '@aws-sdk/client-ec2';
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  DescribeRouteTablesCommand,
+  ReplaceRouteCommand,
+  type Route,
+  type RouteTable,
+} from '@aws-sdk/client-ec2';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind, ResourceRecord } from '../engine/types.js';
 import { K } from '../model/keys.js';
@@ -18,10 +25,13 @@ export interface RouteDesired {
 
 const KIND = 'ec2.route';
 
-const routeIn = (rt: RouteTable | undefined, destination: string) => rt?.Routes?.find((r) => r.DestinationCidrBlock === destination);
+const routeIn = (rt: RouteTable | undefined, destination: string) =>
+  rt?.Routes?.find((r) => r.DestinationCidrBlock === destination);
 
 const recordOf = (d: RouteDesired): ResourceRecord => ({
-  kind: KIND, id: `${d.routeTableId}:${d.destination}`, attrs: { routeTableId: d.routeTableId, destination: d.destination, target: d.target },
+  kind: KIND,
+  id: `${d.routeTableId}:${d.destination}`,
+  attrs: { routeTableId: d.routeTableId, destination: d.destination, target: d.target },
 });
 
 /** The route as it is now, read from the table directly (after a create whose answer was lost). */
@@ -42,16 +52,28 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
   dependsOn: ['ec2.route-table', 'ec2.internet-gateway'],
   costly: false,
 
-  nodes: (config) => routeNodes(config).map((r) => ({ key: r.key, deps: [K.routeTable, K.internetGateway], partOf: [K.routeTable], params: { destination: r.destination } })),
+  nodes: (config) =>
+    routeNodes(config).map((r) => ({
+      key: r.key,
+      deps: [K.routeTable, K.internetGateway],
+      partOf: [K.routeTable],
+      params: { destination: r.destination },
+    })),
 
   prefetch: prefetchStack('RouteTable', describeRouteTables),
 
-  desired: (ctx, node) => ({ routeTableId: ctx.record(K.routeTable).id, destination: node.params.destination, target: ctx.record(K.internetGateway).id }),
+  desired: (ctx, node) => ({
+    routeTableId: ctx.record(K.routeTable).id,
+    destination: node.params.destination,
+    target: ctx.record(K.internetGateway).id,
+  }),
 
   /** In the walk's shared listing of our route tables: no call of its own. */
   async find(ctx, node) {
     const routeTableId = ctx.record(K.routeTable).id;
-    const rt = (await stackItems(ctx, 'RouteTable', describeRouteTables(ctx))).find((t) => t.RouteTableId === routeTableId);
+    const rt = (await stackItems(ctx, 'RouteTable', describeRouteTables(ctx))).find(
+      (t) => t.RouteTableId === routeTableId,
+    );
     const r = routeIn(rt, node.params.destination);
     if (!rt || !r) return undefined;
     const observed = { routeTableId, destination: node.params.destination, target: routeTarget(r) };
@@ -64,7 +86,14 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
     // asked. The gateway attached a moment ago may not be visible yet (NotFound).
     try {
       await retryWhileNotFound(ctx, `${node.key}: route table ${d.routeTableId} and gateway ${d.target}`, () =>
-        ctx.aws.ec2.send(new CreateRouteCommand({ RouteTableId: d.routeTableId, DestinationCidrBlock: d.destination, GatewayId: d.target })));
+        ctx.aws.ec2.send(
+          new CreateRouteCommand({
+            RouteTableId: d.routeTableId,
+            DestinationCidrBlock: d.destination,
+            GatewayId: d.target,
+          }),
+        ),
+      );
     } catch (err) {
       if (awsErrorCode(err) !== 'RouteAlreadyExists') throw err;
       const live = await liveRoute(ctx, d.routeTableId, d.destination);
@@ -73,11 +102,20 @@ export const route: ResourceKind<RouteDesired, { destination: string }> = {
     return recordOf(d);
   },
 
-  diff: (d, o) => [...change('routeTableId', o.routeTableId, d.routeTableId, true), ...change('target', o.target, d.target)],
+  diff: (d, o) => [
+    ...change('routeTableId', o.routeTableId, d.routeTableId, true),
+    ...change('target', o.target, d.target),
+  ],
 
   /** Points the route back at our gateway (someone sent it elsewhere). */
   async update(ctx, _node, found, d) {
-    await ctx.aws.ec2.send(new ReplaceRouteCommand({ RouteTableId: d.routeTableId, DestinationCidrBlock: d.destination, GatewayId: d.target }));
+    await ctx.aws.ec2.send(
+      new ReplaceRouteCommand({
+        RouteTableId: d.routeTableId,
+        DestinationCidrBlock: d.destination,
+        GatewayId: d.target,
+      }),
+    );
     return recordOf(d);
   },
 

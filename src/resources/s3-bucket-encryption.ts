@@ -21,7 +21,9 @@ async function put(ctx: Ctx, bucket: string, desired: BucketEncryptionDesired) {
     new PutBucketEncryptionCommand({
       Bucket: bucket,
       ExpectedBucketOwner: ctx.account,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: desired.algorithm as 'AES256' } }] },
+      ServerSideEncryptionConfiguration: {
+        Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: desired.algorithm as 'AES256' } }],
+      },
     }),
   );
   return subRecord(KIND, bucket);
@@ -35,14 +37,17 @@ export const s3BucketEncryption: BucketSubKind<BucketEncryptionDesired> = bucket
 
   async find(ctx, _node, recorded) {
     const bucket = bucketOf(ctx, recorded);
-    const algorithm = await readSub(
-      async () => {
-        const out = await ctx.aws.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }));
-        return out.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm ?? 'none';
-      },
-      ['ServerSideEncryptionConfigurationNotFoundError'],
-    );
-    return algorithm === undefined ? undefined : { record: subRecord(KIND, bucket), observed: { algorithm }, owned: true };
+    const algorithm = await readSub(async () => {
+      const out = await ctx.aws.s3.send(
+        new GetBucketEncryptionCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }),
+      );
+      return (
+        out.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm ?? 'none'
+      );
+    }, ['ServerSideEncryptionConfigurationNotFoundError']);
+    return algorithm === undefined
+      ? undefined
+      : { record: subRecord(KIND, bucket), observed: { algorithm }, owned: true };
   },
 
   // A bucket this run created (the walk found none, so this node was not looked up) is encrypted with
@@ -55,7 +60,9 @@ export const s3BucketEncryption: BucketSubKind<BucketEncryptionDesired> = bucket
   },
 
   diff: (desired, observed): FieldChange[] =>
-    desired.algorithm === observed.algorithm ? [] : [{ field: 'algorithm', from: observed.algorithm, to: desired.algorithm }],
+    desired.algorithm === observed.algorithm
+      ? []
+      : [{ field: 'algorithm', from: observed.algorithm, to: desired.algorithm }],
 
   update: (ctx, _node, found, desired) => put(ctx, found.record.id, desired),
 

@@ -7,7 +7,12 @@
  * so they do not pile up for the whole retention period.
  */
 import { sortKeys } from '../base/json.js';
-import { DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+} from '@aws-sdk/client-s3';
 import type { Ctx, FieldChange } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { LOCK_EXPIRE_DAYS, LOCK_PREFIX } from '../model/guard.js';
@@ -27,7 +32,8 @@ const ABORT_MULTIPART_DAYS = 7;
  */
 function canonicalRule(r: LifecycleRule): string {
   const { Filter, Prefix, ...rest } = r as LifecycleRule & { Prefix?: string };
-  const filter = Filter && Object.keys(Filter).some((k) => k !== 'Prefix' || Filter.Prefix) ? Filter : Prefix ? { Prefix } : {};
+  const filter =
+    Filter && Object.keys(Filter).some((k) => k !== 'Prefix' || Filter.Prefix) ? Filter : Prefix ? { Prefix } : {};
   return JSON.stringify(sortKeys({ ...rest, Filter: filter }));
 }
 
@@ -37,15 +43,24 @@ const canonical = (rules: LifecycleRule[]) => rules.map(canonicalRule).sort();
 const summary = (rules: LifecycleRule[]) =>
   rules
     .map((r) => {
-      const parts = [r.Status, r.Expiration?.Days && `expire ${r.Expiration.Days} d`, r.NoncurrentVersionExpiration?.NoncurrentDays && `noncurrent ${r.NoncurrentVersionExpiration.NoncurrentDays} d`,
-        r.AbortIncompleteMultipartUpload?.DaysAfterInitiation && `abort uploads ${r.AbortIncompleteMultipartUpload.DaysAfterInitiation} d`];
+      const parts = [
+        r.Status,
+        r.Expiration?.Days && `expire ${r.Expiration.Days} d`,
+        r.NoncurrentVersionExpiration?.NoncurrentDays && `noncurrent ${r.NoncurrentVersionExpiration.NoncurrentDays} d`,
+        r.AbortIncompleteMultipartUpload?.DaysAfterInitiation &&
+          `abort uploads ${r.AbortIncompleteMultipartUpload.DaysAfterInitiation} d`,
+      ];
       return `${r.ID ?? '?'}: ${parts.filter(Boolean).join(', ')}`;
     })
     .join('; ') || 'none';
 
 async function put(ctx: Ctx, bucket: string, desired: BucketLifecycleDesired) {
   await ctx.aws.s3.send(
-    new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, LifecycleConfiguration: { Rules: desired.rules } }),
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      ExpectedBucketOwner: ctx.account,
+      LifecycleConfiguration: { Rules: desired.rules },
+    }),
   );
   return subRecord(KIND, bucket);
 }
@@ -81,7 +96,12 @@ export const s3BucketLifecycle: BucketSubKind<BucketLifecycleDesired> = bucketSu
   async find(ctx, _node, recorded) {
     const bucket = bucketOf(ctx, recorded);
     const rules = await readSub(
-      async () => (await ctx.aws.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }))).Rules ?? [],
+      async () =>
+        (
+          await ctx.aws.s3.send(
+            new GetBucketLifecycleConfigurationCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }),
+          )
+        ).Rules ?? [],
       ['NoSuchLifecycleConfiguration'],
     );
     return rules === undefined ? undefined : { record: subRecord(KIND, bucket), observed: { rules }, owned: true };

@@ -35,7 +35,13 @@ export function tlsOnlyPolicy(ctx: Ctx, bucket: string): PolicyDocument {
 }
 
 async function put(ctx: Ctx, bucket: string, desired: BucketPolicyDesired) {
-  await ctx.aws.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, Policy: JSON.stringify(desired.policy) }));
+  await ctx.aws.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      ExpectedBucketOwner: ctx.account,
+      Policy: JSON.stringify(desired.policy),
+    }),
+  );
   return subRecord(KIND, bucket);
 }
 
@@ -48,11 +54,17 @@ export const s3BucketPolicy: BucketSubKind<BucketPolicyDesired> = bucketSubKind<
   async find(ctx, _node, recorded) {
     const bucket = bucketOf(ctx, recorded);
     const text = await readSub(
-      async () => (await ctx.aws.s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }))).Policy ?? '',
+      async () =>
+        (await ctx.aws.s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account })))
+          .Policy ?? '',
       ['NoSuchBucketPolicy'],
     );
     if (!text) return undefined;
-    return { record: subRecord(KIND, bucket), observed: { policy: text ? (JSON.parse(text) as PolicyDocument) : undefined }, owned: true };
+    return {
+      record: subRecord(KIND, bucket),
+      observed: { policy: text ? (JSON.parse(text) as PolicyDocument) : undefined },
+      owned: true,
+    };
   },
 
   create: (ctx, _node, desired) => put(ctx, bucketOf(ctx), desired),

@@ -18,7 +18,13 @@ export interface BucketVersioningDesired {
 const KIND = 's3.bucket-versioning';
 
 async function put(ctx: Ctx, bucket: string, status: 'Enabled' | 'Suspended') {
-  await ctx.aws.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, VersioningConfiguration: { Status: status } }));
+  await ctx.aws.s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      ExpectedBucketOwner: ctx.account,
+      VersioningConfiguration: { Status: status },
+    }),
+  );
   return subRecord(KIND, bucket);
 }
 
@@ -37,7 +43,9 @@ export const s3BucketVersioning: BucketSubKind<BucketVersioningDesired> = bucket
   async find(ctx, _node, recorded) {
     const bucket = bucketOf(ctx, recorded);
     const status = await readSub(
-      async () => ((await ctx.aws.s3.send(new GetBucketVersioningCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }))).Status ?? 'Disabled') as VersioningStatus,
+      async () =>
+        ((await ctx.aws.s3.send(new GetBucketVersioningCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account })))
+          .Status ?? 'Disabled') as VersioningStatus,
     );
     return status === undefined ? undefined : { record: subRecord(KIND, bucket), observed: { status }, owned: true };
   },

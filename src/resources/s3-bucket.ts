@@ -48,7 +48,12 @@ async function creationDate(ctx: Ctx, name: string): Promise<Date | undefined> {
  * it and S3 created it after that moment: a run killed between CreateBucket and PutBucketTagging (tags at
  * creation ignored, or not permitted) left it so. Anything else without our tag is not ours.
  */
-async function ownership(ctx: Ctx, name: string, tags: Record<string, string>, recorded: ResourceRecord | undefined): Promise<Ownership> {
+async function ownership(
+  ctx: Ctx,
+  name: string,
+  tags: Record<string, string>,
+  recorded: ResourceRecord | undefined,
+): Promise<Ownership> {
   const own = ownershipOf(ctx, tags);
   const intent = recorded?.id === name ? Date.parse(recorded.attrs?.createStartedAt ?? '') : NaN;
   if (own.owned || own.owner !== null || Number.isNaN(intent)) return own;
@@ -72,7 +77,11 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
       if (!tags) continue;
       const managed = managedTags(ctx, tags);
       const others = Object.fromEntries(Object.entries(tags).filter(([k]) => !(k in managed)));
-      return { record: record(ctx, name), observed: { name, tags: managed, others }, ...(await ownership(ctx, name, tags, recorded)) };
+      return {
+        record: record(ctx, name),
+        observed: { name, tags: managed, others },
+        ...(await ownership(ctx, name, tags, recorded)),
+      };
     }
     return undefined;
   },
@@ -84,40 +93,53 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
     // untagged bucket is the one this stack created (see `ownership`).
     const intent = { ...record(ctx, name), attrs: { createStartedAt: new Date(ctx.clock.now()).toISOString() } };
     await ctx.intend(intent);
-    const send = (withTags: boolean) => ctx.aws.s3.send(
-      new CreateBucketCommand({
-        Bucket: name,
-        // us-east-1 is the default location and AWS rejects it as an explicit constraint.
-        CreateBucketConfiguration: {
-          ...(ctx.region === 'us-east-1' ? {} : { LocationConstraint: ctx.region as BucketLocationConstraint }),
-          ...(withTags ? { Tags: tags } : {}),
-        },
-        ObjectOwnership: 'BucketOwnerEnforced',
-      }),
-    );
+    const send = (withTags: boolean) =>
+      ctx.aws.s3.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          // us-east-1 is the default location and AWS rejects it as an explicit constraint.
+          CreateBucketConfiguration: {
+            ...(ctx.region === 'us-east-1' ? {} : { LocationConstraint: ctx.region as BucketLocationConstraint }),
+            ...(withTags ? { Tags: tags } : {}),
+          },
+          ObjectOwnership: 'BucketOwnerEnforced',
+        }),
+      );
     try {
       // A name deleted a moment ago is refused with OperationAborted until S3 has finished with it.
-      await retryWhile(ctx, `S3 to release the bucket name ${name} (deleted a moment ago)`, async () => {
-        try {
-          await send(true);
-        } catch (err) {
-          // Tags at creation need s3:TagResource besides s3:CreateBucket: without it, create untagged;
-          // PutBucketTagging below tags it.
-          if (!['AccessDenied', 'Forbidden'].includes(awsErrorCode(err))) throw err;
-          await send(false);
-        }
-      }, (err) => awsErrorCode(err) === 'OperationAborted', { budgetMs: 120_000, intervalMs: 5000 });
+      await retryWhile(
+        ctx,
+        `S3 to release the bucket name ${name} (deleted a moment ago)`,
+        async () => {
+          try {
+            await send(true);
+          } catch (err) {
+            // Tags at creation need s3:TagResource besides s3:CreateBucket: without it, create untagged;
+            // PutBucketTagging below tags it.
+            if (!['AccessDenied', 'Forbidden'].includes(awsErrorCode(err))) throw err;
+            await send(false);
+          }
+        },
+        (err) => awsErrorCode(err) === 'OperationAborted',
+        { budgetMs: 120_000, intervalMs: 5000 },
+      );
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === 'BucketAlreadyExists') {
-        throw new UserError(`S3 bucket name ${name} is taken by another AWS account`, 'bucket names are global: set bucket.name in the config');
+        throw new UserError(
+          `S3 bucket name ${name} is taken by another AWS account`,
+          'bucket names are global: set bucket.name in the config',
+        );
       }
       if (code !== 'BucketAlreadyOwnedByYou') throw err;
       // Ours already: an attempt of ours created it (the SDK resent a call whose answer was lost). Only a
       // bucket carrying our tag, or created after our intent, is that attempt's.
       const own = await ownership(ctx, name, (await bucketTags(ctx, name)) ?? {}, intent);
       if (!own.owned) {
-        throw new UserError(`S3 bucket ${name} already exists in this account and ${describeOwner(own)}`, 'batchctl never adopts a bucket it did not create: set bucket.name in the config');
+        throw new UserError(
+          `S3 bucket ${name} already exists in this account and ${describeOwner(own)}`,
+          'batchctl never adopts a bucket it did not create: set bucket.name in the config',
+        );
       }
     }
     // Tags at creation are recent in S3, ignored by some S3-compatible endpoints, and skipped above without
@@ -125,11 +147,26 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
     // wait until the bucket answers (its settings are set next) goes alongside: neither needs the other.
     const gone = (err: unknown) => ['NoSuchBucket', 'NotFound'].includes(awsErrorCode(err));
     await Promise.all([
-      retryWhile(ctx, `S3 bucket ${name} to be visible`, () =>
-        ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account, Tagging: { TagSet: tags } })), gone),
+      retryWhile(
+        ctx,
+        `S3 bucket ${name} to be visible`,
+        () =>
+          ctx.aws.s3.send(
+            new PutBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.account, Tagging: { TagSet: tags } }),
+          ),
+        gone,
+      ),
       ctx.waitFor(
         `S3 bucket ${name}`,
-        () => readOr(() => ctx.aws.s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.account })).then(() => true), ['NotFound', 'NoSuchBucket'], undefined),
+        () =>
+          readOr(
+            () =>
+              ctx.aws.s3
+                .send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.account }))
+                .then(() => true),
+            ['NotFound', 'NoSuchBucket'],
+            undefined,
+          ),
         { budgetMs: 60_000, intervalMs: 2000 },
       ),
     ]);
@@ -138,7 +175,9 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
 
   diff(desired, observed): FieldChange[] {
     return [
-      ...(desired.name === observed.name ? [] : [{ field: 'name', from: observed.name, to: desired.name, replace: true }]),
+      ...(desired.name === observed.name
+        ? []
+        : [{ field: 'name', from: observed.name, to: desired.name, replace: true }]),
       ...tagChanges(desired.tags, observed.tags),
     ];
   },
@@ -146,7 +185,9 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
   /** Tags only (the name cannot change). PutBucketTagging replaces the whole set: others' tags are kept. */
   async update(ctx, _node, found, desired) {
     const TagSet = tagList({ ...found.observed.others, ...desired.tags });
-    await ctx.aws.s3.send(new PutBucketTaggingCommand({ Bucket: found.record.id, ExpectedBucketOwner: ctx.account, Tagging: { TagSet } }));
+    await ctx.aws.s3.send(
+      new PutBucketTaggingCommand({ Bucket: found.record.id, ExpectedBucketOwner: ctx.account, Tagging: { TagSet } }),
+    );
   },
 
   async ownerOf(ctx, rec) {
@@ -168,7 +209,10 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
     }
     if (versions === 0) return undefined;
     const extra = versions - objects;
-    return { count: versions, description: `${objects} object${objects === 1 ? '' : 's'}${extra ? ` (${versions} versions and delete markers in all)` : ''}` };
+    return {
+      count: versions,
+      description: `${objects} object${objects === 1 ? '' : 's'}${extra ? ` (${versions} versions and delete markers in all)` : ''}`,
+    };
   },
 
   async delete(ctx, rec, opts) {
@@ -181,14 +225,25 @@ export const s3Bucket: ResourceKind<BucketDesired> = {
       const code = awsErrorCode(err);
       if (code === 'NoSuchBucket') return;
       if (code === 'BucketNotEmpty') {
-        throw new UserError(`S3 bucket ${rec.id} still holds objects (or object versions), so it was kept`, 'empty the bucket first if its data is really no longer needed');
+        throw new UserError(
+          `S3 bucket ${rec.id} still holds objects (or object versions), so it was kept`,
+          'empty the bucket first if its data is really no longer needed',
+        );
       }
       throw err;
     }
     // Deletion is eventually consistent: HeadBucket can still succeed for a moment.
     await ctx.waitFor(
       `S3 bucket ${rec.id} to be deleted`,
-      () => readOr(() => ctx.aws.s3.send(new HeadBucketCommand({ Bucket: rec.id, ExpectedBucketOwner: ctx.account })).then(() => undefined), ['NotFound', 'NoSuchBucket'], true),
+      () =>
+        readOr(
+          () =>
+            ctx.aws.s3
+              .send(new HeadBucketCommand({ Bucket: rec.id, ExpectedBucketOwner: ctx.account }))
+              .then(() => undefined),
+          ['NotFound', 'NoSuchBucket'],
+          true,
+        ),
       { budgetMs: 60_000, intervalMs: 2000 },
     );
   },
@@ -199,7 +254,9 @@ async function* versionPages(ctx: Ctx, bucket: string) {
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   for (;;) {
-    const page = await ctx.aws.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, KeyMarker, VersionIdMarker }));
+    const page = await ctx.aws.s3.send(
+      new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, KeyMarker, VersionIdMarker }),
+    );
     yield page;
     if (!page.IsTruncated) return;
     KeyMarker = page.NextKeyMarker;
@@ -216,9 +273,18 @@ async function emptyBucket(ctx: Ctx, bucket: string): Promise<void> {
     for (;;) {
       // Always re-list from the start: markers from a page whose entries were just deleted are not valid.
       const page = (await versionPages(ctx, bucket).next()).value;
-      const ids: ObjectIdentifier[] = [...(page?.Versions ?? []), ...(page?.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      const ids: ObjectIdentifier[] = [...(page?.Versions ?? []), ...(page?.DeleteMarkers ?? [])].map((v) => ({
+        Key: v.Key!,
+        VersionId: v.VersionId,
+      }));
       if (!ids.length) return;
-      const out = await ctx.aws.s3.send(new DeleteObjectsCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, Delete: { Objects: ids, Quiet: true } }));
+      const out = await ctx.aws.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          ExpectedBucketOwner: ctx.account,
+          Delete: { Objects: ids, Quiet: true },
+        }),
+      );
       // DeleteObjects answers 200 even when some keys failed; the failures are in Errors.
       const failed = out.Errors?.[0];
       if (failed) {

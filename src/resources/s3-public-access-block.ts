@@ -17,10 +17,21 @@ export interface PublicAccessBlockDesired {
 
 const KIND = 's3.public-access-block';
 const FIELDS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
-const ALL_ON: PublicAccessBlockDesired = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
+const ALL_ON: PublicAccessBlockDesired = {
+  BlockPublicAcls: true,
+  IgnorePublicAcls: true,
+  BlockPublicPolicy: true,
+  RestrictPublicBuckets: true,
+};
 
 async function put(ctx: Ctx, bucket: string, desired: PublicAccessBlockDesired) {
-  await ctx.aws.s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account, PublicAccessBlockConfiguration: { ...desired } }));
+  await ctx.aws.s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      ExpectedBucketOwner: ctx.account,
+      PublicAccessBlockConfiguration: { ...desired },
+    }),
+  );
   return subRecord(KIND, bucket);
 }
 
@@ -33,7 +44,9 @@ export const s3PublicAccessBlock: BucketSubKind<PublicAccessBlockDesired> = buck
   async find(ctx, _node, recorded) {
     const bucket = bucketOf(ctx, recorded);
     const cfg = await readSub(
-      async () => (await ctx.aws.s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account }))).PublicAccessBlockConfiguration ?? {},
+      async () =>
+        (await ctx.aws.s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.account })))
+          .PublicAccessBlockConfiguration ?? {},
       ['NoSuchPublicAccessBlockConfiguration'],
     );
     if (!cfg) return undefined;
@@ -51,7 +64,11 @@ export const s3PublicAccessBlock: BucketSubKind<PublicAccessBlockDesired> = buck
   },
 
   diff(desired, observed): FieldChange[] {
-    return FIELDS.filter((f) => desired[f] !== observed[f]).map((f) => ({ field: f, from: observed[f], to: desired[f] }));
+    return FIELDS.filter((f) => desired[f] !== observed[f]).map((f) => ({
+      field: f,
+      from: observed[f],
+      to: desired[f],
+    }));
   },
 
   update: (ctx, _node, found, desired) => put(ctx, found.record.id, desired),

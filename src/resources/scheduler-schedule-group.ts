@@ -3,7 +3,11 @@
  * carries our tags, and a schedule belongs to us when its group does.
  */
 import {
-  CreateScheduleGroupCommand, DeleteScheduleGroupCommand, GetScheduleGroupCommand, ListTagsForResourceCommand, TagResourceCommand,
+  CreateScheduleGroupCommand,
+  DeleteScheduleGroupCommand,
+  GetScheduleGroupCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode } from '../base/errors.js';
@@ -12,7 +16,14 @@ import { K } from '../model/keys.js';
 import { scheduleGroupName, usesScheduler } from '../model/scheduler.js';
 import { createUnique } from './lib/create.js';
 import {
-  clientToken, hasTagChange, managedTags, ownershipOf, resourceTags, tagChanges, tagList, tagRecord,
+  clientToken,
+  hasTagChange,
+  managedTags,
+  ownershipOf,
+  resourceTags,
+  tagChanges,
+  tagList,
+  tagRecord,
 } from './lib/tags.js';
 import { convergeTags, ifExists, unlessGone } from './lib/aws-calls.js';
 
@@ -39,9 +50,14 @@ export async function scheduleGroupOwnership(ctx: Ctx, name: string) {
 
 /** Wait until a deleted group is gone: its name cannot be reused while it is DELETING. */
 async function waitGone(ctx: Ctx, name: string): Promise<void> {
-  await ctx.waitFor(`schedule group ${name} to finish deleting`, async () => ((await getScheduleGroup(ctx, name)) ? undefined : true), {
-    budgetMs: 300_000, intervalMs: 2000,
-  });
+  await ctx.waitFor(
+    `schedule group ${name} to finish deleting`,
+    async () => ((await getScheduleGroup(ctx, name)) ? undefined : true),
+    {
+      budgetMs: 300_000,
+      intervalMs: 2000,
+    },
+  );
 }
 
 /** The schedule group. */
@@ -76,18 +92,27 @@ export const schedulerScheduleGroup: ResourceKind<ScheduleGroupDesired> = {
     // Names are unique: a ConflictException right after our attempt (the SDK resent a call whose answer
     // was lost) is that attempt's group, adopted when it carries our tag. A group still DELETING (from a
     // `down` or an engine switch a moment ago) holds the name until it is gone.
-    const arn = await createUnique('Schedule group', d.name, async () => {
-      try {
-        return await send();
-      } catch (err) {
-        if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING') throw err;
-        await waitGone(ctx, d.name);
-        return send();
-      }
-    }, (err) => awsErrorCode(err) === 'ConflictException', async () => {
-      const g = await getScheduleGroup(ctx, d.name);
-      return g?.Arn && g.State !== 'DELETING' ? { ...ownershipOf(ctx, await schedulerTags(ctx, g.Arn)), value: g.Arn } : undefined;
-    });
+    const arn = await createUnique(
+      'Schedule group',
+      d.name,
+      async () => {
+        try {
+          return await send();
+        } catch (err) {
+          if (awsErrorCode(err) !== 'ConflictException' || (await getScheduleGroup(ctx, d.name))?.State !== 'DELETING')
+            throw err;
+          await waitGone(ctx, d.name);
+          return send();
+        }
+      },
+      (err) => awsErrorCode(err) === 'ConflictException',
+      async () => {
+        const g = await getScheduleGroup(ctx, d.name);
+        return g?.Arn && g.State !== 'DELETING'
+          ? { ...ownershipOf(ctx, await schedulerTags(ctx, g.Arn)), value: g.Arn }
+          : undefined;
+      },
+    );
     return { kind: 'scheduler.schedule-group', id: d.name, arn };
   },
 

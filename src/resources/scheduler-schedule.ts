@@ -7,29 +7,55 @@
  */
 import { sortKeys } from '../base/json.js';
 import {
-  CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, UpdateScheduleCommand,
-  type CreateScheduleCommandInput, type GetScheduleOutput, type Target,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  GetScheduleCommand,
+  UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
+  type GetScheduleOutput,
+  type Target,
 } from '@aws-sdk/client-scheduler';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind } from '../engine/types.js';
-import { ecsChanges, ecsTargetDeps, ecsTargetParams, observeEcsParams, TARGET_NETWORK_KINDS, type EcsTargetParams } from '../model/ecs-target.js';
+import {
+  ecsChanges,
+  ecsTargetDeps,
+  ecsTargetParams,
+  observeEcsParams,
+  TARGET_NETWORK_KINDS,
+  type EcsTargetParams,
+} from '../model/ecs-target.js';
 import { executionInputTemplate, stateMachineArn, usesStateMachine } from '../model/state-machine.js';
 import { K, jobKey } from '../model/keys.js';
 import { jobOf, jobUsesDeadLetterQueue, schedulerJobs, type JobParams } from '../model/jobs.js';
 import { findRule } from './lib/events.js';
 import type { JobConfig } from '../config/schema.js';
 import {
-  SCHEDULED_TIME_ATTRIBUTE, isRunTaskTarget, parseRunTaskTargetInput, runTaskTargetArn, runTaskTargetInput,
-  scheduleGroupName, schedulerInput,
+  SCHEDULED_TIME_ATTRIBUTE,
+  isRunTaskTarget,
+  parseRunTaskTargetInput,
+  runTaskTargetArn,
+  runTaskTargetInput,
+  scheduleGroupName,
+  schedulerInput,
 } from '../model/scheduler.js';
-import { describeMark, keptPause, markField, splitMark, withMark, type PauseMark, type Pausable } from '../model/pause.js';
+import {
+  describeMark,
+  keptPause,
+  markField,
+  splitMark,
+  withMark,
+  type PauseMark,
+  type Pausable,
+} from '../model/pause.js';
 import { clientToken, foundWith, inheritedOwnership } from './lib/tags.js';
 import { createUnique } from './lib/create.js';
 import { scheduleGroupOwnership } from './scheduler-schedule-group.js';
 import { ifExists, unlessGone } from './lib/aws-calls.js';
 
 /** Schedules cannot be tagged: ours when the group is (its node's verdict from this walk, else its tags). */
-const groupOwnership = (ctx: Ctx, group: string) => inheritedOwnership(ctx, K.scheduleGroup, group, () => scheduleGroupOwnership(ctx, group));
+const groupOwnership = (ctx: Ctx, group: string) =>
+  inheritedOwnership(ctx, K.scheduleGroup, group, () => scheduleGroupOwnership(ctx, group));
 
 export interface ScheduleDesired {
   name: string;
@@ -75,7 +101,9 @@ const splitId = (id: string) => {
 /** A schedule, read once per walk (Scheduler has no call answering many schedules' targets). */
 function getSchedule(ctx: Ctx, group: string, name: string): Promise<GetScheduleOutput | undefined> {
   // ResourceNotFoundException covers a missing schedule and a missing group.
-  return ctx.memo(`scheduler:schedule:${group}/${name}`, () => ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }))));
+  return ctx.memo(`scheduler:schedule:${group}/${name}`, () =>
+    ifExists(ctx.aws.scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }))),
+  );
 }
 
 /**
@@ -104,19 +132,30 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
     Arn: d.target.arn,
     RoleArn: d.target.roleArn,
     Input: universal && e ? runTaskTargetInput(d.target.cluster ?? '', e, d.target.input, d.name) : d.target.input,
-    RetryPolicy: { MaximumEventAgeInSeconds: d.target.retry.maximumEventAgeInSeconds, MaximumRetryAttempts: d.target.retry.maximumRetryAttempts },
+    RetryPolicy: {
+      MaximumEventAgeInSeconds: d.target.retry.maximumEventAgeInSeconds,
+      MaximumRetryAttempts: d.target.retry.maximumRetryAttempts,
+    },
     ...(d.target.deadLetterArn ? { DeadLetterConfig: { Arn: d.target.deadLetterArn } } : {}),
-    ...(e && !universal ? {
-      EcsParameters: {
-        TaskDefinitionArn: e.taskDefinitionArn,
-        TaskCount: e.taskCount,
-        LaunchType: e.launchType as 'FARGATE',
-        PlatformVersion: e.platformVersion,
-        NetworkConfiguration: { awsvpcConfiguration: { Subnets: e.subnets, SecurityGroups: e.securityGroups, AssignPublicIp: e.assignPublicIp as 'DISABLED' } },
-        PropagateTags: e.propagateTags as 'TASK_DEFINITION',
-        EnableECSManagedTags: e.enableEcsManagedTags,
-      },
-    } : {}),
+    ...(e && !universal
+      ? {
+          EcsParameters: {
+            TaskDefinitionArn: e.taskDefinitionArn,
+            TaskCount: e.taskCount,
+            LaunchType: e.launchType as 'FARGATE',
+            PlatformVersion: e.platformVersion,
+            NetworkConfiguration: {
+              awsvpcConfiguration: {
+                Subnets: e.subnets,
+                SecurityGroups: e.securityGroups,
+                AssignPublicIp: e.assignPublicIp as 'DISABLED',
+              },
+            },
+            PropagateTags: e.propagateTags as 'TASK_DEFINITION',
+            EnableECSManagedTags: e.enableEcsManagedTags,
+          },
+        }
+      : {}),
   };
   return {
     Name: d.name,
@@ -125,7 +164,10 @@ function definition(d: ScheduleDesired): Omit<CreateScheduleCommandInput, 'Clien
     ScheduleExpressionTimezone: d.timezone,
     State: d.state,
     Description: withMark(d.description, d.paused),
-    FlexibleTimeWindow: d.flexibleWindowMinutes > 0 ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: d.flexibleWindowMinutes } : { Mode: 'OFF' },
+    FlexibleTimeWindow:
+      d.flexibleWindowMinutes > 0
+        ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: d.flexibleWindowMinutes }
+        : { Mode: 'OFF' },
     Target: target,
   };
 }
@@ -144,13 +186,17 @@ export function observedSchedule(s: GetScheduleOutput): ScheduleDesired {
     state: s.State === 'DISABLED' ? 'DISABLED' : 'ENABLED',
     description,
     ...(paused ? { paused } : {}),
-    flexibleWindowMinutes: s.FlexibleTimeWindow?.Mode === 'FLEXIBLE' ? s.FlexibleTimeWindow.MaximumWindowInMinutes ?? 0 : 0,
+    flexibleWindowMinutes:
+      s.FlexibleTimeWindow?.Mode === 'FLEXIBLE' ? (s.FlexibleTimeWindow.MaximumWindowInMinutes ?? 0) : 0,
     target: {
       arn: t?.Arn ?? '',
       roleArn: t?.RoleArn ?? '',
       ...(run ? { cluster: run.cluster, ecs: run.ecs } : e ? { cluster: t?.Arn ?? '', ecs: observeEcsParams(e) } : {}),
-      input: run ? run.overrides : t?.Input ?? '',
-      retry: { maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds, maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts },
+      input: run ? run.overrides : (t?.Input ?? ''),
+      retry: {
+        maximumEventAgeInSeconds: t?.RetryPolicy?.MaximumEventAgeInSeconds,
+        maximumRetryAttempts: t?.RetryPolicy?.MaximumRetryAttempts,
+      },
       deadLetterArn: t?.DeadLetterConfig?.Arn,
     },
   };
@@ -174,7 +220,11 @@ async function send<T>(roleArn: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (awsErrorCode(err) === 'ValidationException' && NOT_ASSUMABLE.test((err as Error).message) && !(err as Error).message.includes(roleArn)) {
+    if (
+      awsErrorCode(err) === 'ValidationException' &&
+      NOT_ASSUMABLE.test((err as Error).message) &&
+      !(err as Error).message.includes(roleArn)
+    ) {
       (err as Error).message = `${(err as Error).message} (role ${roleArn})`;
     }
     throw err;
@@ -198,26 +248,33 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   kind: 'scheduler.schedule',
   label: 'Schedule',
   dependsOn: [
-    'scheduler.schedule-group', 'sqs.queue', 'ecs.cluster', 'ecs.task-definition', 'iam.role', 'iam.role-policy',
+    'scheduler.schedule-group',
+    'sqs.queue',
+    'ecs.cluster',
+    'ecs.task-definition',
+    'iam.role',
+    'iam.role-policy',
     'states.state-machine',
     ...TARGET_NETWORK_KINDS,
   ],
   costly: false,
 
-  nodes: (config) => schedulerJobs(config).map((job) => ({
-    key: jobKey(job, K.schedule),
-    // The role's inline policy must be in place before Scheduler first assumes the role.
-    deps: [
-      K.scheduleGroup, jobKey(job, K.role('scheduler')),
-      ...(usesStateMachine(job)
-        ? [jobKey(job, K.startPolicy('scheduler')), jobKey(job, K.stateMachine)]
-        : [jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job)]),
-      ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue] : []),
-    ],
-    // A schedule lives in its group: a group that does not exist holds none.
-    partOf: [K.scheduleGroup],
-    params: { job: job.name },
-  })),
+  nodes: (config) =>
+    schedulerJobs(config).map((job) => ({
+      key: jobKey(job, K.schedule),
+      // The role's inline policy must be in place before Scheduler first assumes the role.
+      deps: [
+        K.scheduleGroup,
+        jobKey(job, K.role('scheduler')),
+        ...(usesStateMachine(job)
+          ? [jobKey(job, K.startPolicy('scheduler')), jobKey(job, K.stateMachine)]
+          : [jobKey(job, K.rolePolicy('scheduler')), ...ecsTargetDeps(config, job)]),
+        ...(jobUsesDeadLetterQueue(job) ? [K.deadLetterQueue] : []),
+      ],
+      // A schedule lives in its group: a group that does not exist holds none.
+      partOf: [K.scheduleGroup],
+      params: { job: job.name },
+    })),
 
   // The schedules the state records, read in the walk's first round instead of once their dependencies are.
   prefetch(ctx, nodes) {
@@ -244,13 +301,18 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
       flexibleWindowMinutes: schedule.flexibleWindowMinutes,
       target: {
         roleArn: ctx.record(jobKey(job, K.role('scheduler'))).arn ?? '',
-        ...(usesStateMachine(job) ? stateMachineTarget(ctx, job) : {
-          arn: runTaskTargetArn(ctx.partition),
-          cluster: ctx.record(K.cluster).arn ?? '',
-          ecs: ecsTargetParams(ctx, job),
-          input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
-        }),
-        retry: { maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds, maximumRetryAttempts: schedule.retry.maximumRetryAttempts },
+        ...(usesStateMachine(job)
+          ? stateMachineTarget(ctx, job)
+          : {
+              arn: runTaskTargetArn(ctx.partition),
+              cluster: ctx.record(K.cluster).arn ?? '',
+              ecs: ecsTargetParams(ctx, job),
+              input: schedulerInput(task.containerName, task.command, schedule.duplicateGuard),
+            }),
+        retry: {
+          maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds,
+          maximumRetryAttempts: schedule.retry.maximumRetryAttempts,
+        },
         deadLetterArn: jobUsesDeadLetterQueue(job) ? ctx.record(K.deadLetterQueue).arn : undefined,
       },
     };
@@ -271,7 +333,12 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     if (!s && recorded?.id !== idOf(group, name)) s = await getSchedule(ctx, group, name);
     if (!s?.Name || !s.GroupName) return undefined;
     return foundWith(await groupOwnership(ctx, s.GroupName), {
-      record: { kind: 'scheduler.schedule', id: idOf(s.GroupName, s.Name), arn: s.Arn, attrs: { group: s.GroupName, name: s.Name } },
+      record: {
+        kind: 'scheduler.schedule',
+        id: idOf(s.GroupName, s.Name),
+        arn: s.Arn,
+        attrs: { group: s.GroupName, name: s.Name },
+      },
       observed: observedSchedule(s),
     });
   },
@@ -283,8 +350,14 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
     // our settings is that attempt's (schedules take no tags: the group is ours).
     const ClientToken = await clientToken(ctx, node.key);
     const arn = await createUnique(
-      'Schedule', `${d.group}/${d.name}`,
-      async () => (await send(d.target.roleArn, () => ctx.aws.scheduler.send(new CreateScheduleCommand({ ...definition(d), ClientToken })))).ScheduleArn,
+      'Schedule',
+      `${d.group}/${d.name}`,
+      async () =>
+        (
+          await send(d.target.roleArn, () =>
+            ctx.aws.scheduler.send(new CreateScheduleCommand({ ...definition(d), ClientToken })),
+          )
+        ).ScheduleArn,
       (err) => awsErrorCode(err) === 'ConflictException',
       async () => {
         const s = await getSchedule(ctx, d.group, d.name);
@@ -298,15 +371,19 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
 
   diff(d, o) {
     const changes: FieldChange[] = [];
-    for (const f of ['name', 'group'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
+    for (const f of ['name', 'group'] as const)
+      if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
     for (const f of ['expression', 'timezone', 'state', 'description', 'flexibleWindowMinutes'] as const) {
       if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
     }
-    if (markField(d.paused) !== markField(o.paused)) changes.push({ field: 'paused', from: markField(o.paused), to: markField(d.paused) });
+    if (markField(d.paused) !== markField(o.paused))
+      changes.push({ field: 'paused', from: markField(o.paused), to: markField(d.paused) });
     for (const f of ['arn', 'roleArn', 'cluster', 'deadLetterArn'] as const) {
-      if ((d.target[f] ?? null) !== (o.target[f] ?? null)) changes.push({ field: `target.${f}`, from: o.target[f], to: d.target[f] });
+      if ((d.target[f] ?? null) !== (o.target[f] ?? null))
+        changes.push({ field: `target.${f}`, from: o.target[f], to: d.target[f] });
     }
-    if (canonicalJson(d.target.input) !== canonicalJson(o.target.input)) changes.push({ field: 'target.input', from: o.target.input, to: d.target.input });
+    if (canonicalJson(d.target.input) !== canonicalJson(o.target.input))
+      changes.push({ field: 'target.input', from: o.target.input, to: d.target.input });
     if (JSON.stringify(sortKeys(d.target.retry)) !== JSON.stringify(sortKeys(o.target.retry))) {
       changes.push({ field: 'target.retry', from: o.target.retry, to: d.target.retry });
     }
@@ -317,7 +394,9 @@ export const schedulerSchedule: ResourceKind<ScheduleDesired, JobParams> = {
   async update(ctx, _node, found, d) {
     // UpdateSchedule replaces the whole schedule: every field is sent, or the omitted ones are reset.
     const { GroupName, Name } = splitId(found.record.id);
-    await send(d.target.roleArn, () => ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })));
+    await send(d.target.roleArn, () =>
+      ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })),
+    );
   },
 
   ownerOf: (ctx, record) => groupOwnership(ctx, splitId(record.id).GroupName),
@@ -344,5 +423,7 @@ export const schedulePause: Pausable<ScheduleDesired> = {
 
 async function setSchedule(ctx: Ctx, found: Found<ScheduleDesired>, d: ScheduleDesired): Promise<void> {
   const { GroupName, Name } = splitId(found.record.id);
-  await send(d.target.roleArn, () => ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })));
+  await send(d.target.roleArn, () =>
+    ctx.aws.scheduler.send(new UpdateScheduleCommand({ ...definition(d), GroupName, Name })),
+  );
 }

@@ -29,12 +29,24 @@ const secretOwnership = (ctx: Ctx, id: string) =>
     return out && ownershipOf(ctx, tagRecord(out.Tags));
   });
 
-const recordOf = (secretArn: string, versionId: string): ResourceRecord => ({ kind: KIND, id: secretArn, attrs: { versionId } });
+const recordOf = (secretArn: string, versionId: string): ResourceRecord => ({
+  kind: KIND,
+  id: secretArn,
+  attrs: { versionId },
+});
 
 /** JSON with sorted keys, so key order never counts as a change. */
 function canonicalJson(v: unknown): string {
   const sort = (x: unknown): unknown =>
-    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
+    Array.isArray(x)
+      ? x.map(sort)
+      : x && typeof x === 'object'
+        ? Object.fromEntries(
+            Object.keys(x)
+              .sort()
+              .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+          )
+        : x;
   return JSON.stringify(sort(v));
 }
 
@@ -49,14 +61,20 @@ async function versionToken(ctx: Ctx, key: string): Promise<string> {
 
 async function put(ctx: Ctx, key: string, desired: SecretValueDesired): Promise<ResourceRecord> {
   const out = await ctx.aws.secretsManager.send(
-    new PutSecretValueCommand({ SecretId: secretIdOf(ctx), SecretString: JSON.stringify(desired.value), ClientRequestToken: await versionToken(ctx, key) }),
+    new PutSecretValueCommand({
+      SecretId: secretIdOf(ctx),
+      SecretString: JSON.stringify(desired.value),
+      ClientRequestToken: await versionToken(ctx, key),
+    }),
   );
   return recordOf(out.ARN!, out.VersionId!);
 }
 
 /** The secret's current value, read once per walk. */
 const currentValue = (ctx: Ctx, id: string) =>
-  ctx.memo(`secretsmanager:value:${id}`, () => ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: id })));
+  ctx.memo(`secretsmanager:value:${id}`, () =>
+    ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: id })),
+  );
 
 export const secretValue: ResourceKind<SecretValueDesired> = {
   kind: KIND,
@@ -80,12 +98,16 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
       let value: Record<string, unknown>;
       try {
         const parsed: unknown = JSON.parse(out.SecretString ?? '');
-        value = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+        value =
+          parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
       } catch {
         // Not JSON (or a binary secret): never matches the desired object, so update rewrites it.
         value = {};
       }
-      return foundWith(await secretOwnership(ctx, out.ARN!), { record: recordOf(out.ARN!, out.VersionId!), observed: { value } });
+      return foundWith(await secretOwnership(ctx, out.ARN!), {
+        record: recordOf(out.ARN!, out.VersionId!),
+        observed: { value },
+      });
     } catch (err) {
       // No version yet (or no secret); or the secret is scheduled for deletion (an InvalidRequestException,
       // told apart from other refusals by the secret's state), which the secret node undoes first.
@@ -97,7 +119,9 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
   create: (ctx, node, desired) => put(ctx, node.key, desired),
 
   diff(desired, observed): FieldChange[] {
-    return canonicalJson(desired.value) === canonicalJson(observed.value) ? [] : [{ field: 'value', from: REDACTED, to: REDACTED, sensitive: true }];
+    return canonicalJson(desired.value) === canonicalJson(observed.value)
+      ? []
+      : [{ field: 'value', from: REDACTED, to: REDACTED, sensitive: true }];
   },
 
   update: (ctx, node, _found, desired) => put(ctx, node.key, desired),
@@ -109,5 +133,8 @@ export const secretValue: ResourceKind<SecretValueDesired> = {
 
   // A saved plan pins the value by its version id, which changes with every PutSecretValue: never the
   // value, nor a hash of it (a hash of a guessable value can be checked offline).
-  pin: (found) => ({ record: found.record, observed: { value: `(sensitive) version ${found.record.attrs?.versionId ?? '?'}` } }),
+  pin: (found) => ({
+    record: found.record,
+    observed: { value: `(sensitive) version ${found.record.attrs?.versionId ?? '?'}` },
+  }),
 };

@@ -72,7 +72,12 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
       const tags = tagRecord(out.Tags);
       return {
         record: recordOf(out.Name, out.ARN),
-        observed: { name: out.Name, description: out.Description ?? '', pendingDeletion: out.DeletedDate !== undefined, tags: managedTags(ctx, tags) },
+        observed: {
+          name: out.Name,
+          description: out.Description ?? '',
+          pendingDeletion: out.DeletedDate !== undefined,
+          tags: managedTags(ctx, tags),
+        },
         ...ownershipOf(ctx, tags),
       };
     }
@@ -81,31 +86,44 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
 
   async create(ctx, node, desired) {
     // No SecretString: a secret created without one has no version, which the value node fills in.
-    const send = () => ctx.aws.secretsManager.send(
-      new CreateSecretCommand({ Name: desired.name, Description: desired.description, Tags: tagList(desired.tags) }),
-    );
+    const send = () =>
+      ctx.aws.secretsManager.send(
+        new CreateSecretCommand({ Name: desired.name, Description: desired.description, Tags: tagList(desired.tags) }),
+      );
     // Names are unique: "already exists" right after our attempt is that attempt's secret. A secret of
     // this name deleted without recovery a moment ago still holds the name while Secrets Manager
     // finishes deleting it: retried until it lets go.
     return createUnique(
-      'Secrets Manager secret', desired.name,
+      'Secrets Manager secret',
+      desired.name,
       async () => {
-        const out = await retryWhile(ctx, `Secrets Manager to finish deleting the old secret ${desired.name}`, send, (err) => refusedAsDeleted(ctx, err, desired.name), { budgetMs: 120_000, intervalMs: 5000 });
+        const out = await retryWhile(
+          ctx,
+          `Secrets Manager to finish deleting the old secret ${desired.name}`,
+          send,
+          (err) => refusedAsDeleted(ctx, err, desired.name),
+          { budgetMs: 120_000, intervalMs: 5000 },
+        );
         return recordOf(out.Name!, out.ARN!);
       },
       (err) => awsErrorCode(err) === 'ResourceExistsException',
       async () => {
         const s = await describeSecret(ctx, desired.name);
-        return s?.ARN && s.Name ? { ...ownershipOf(ctx, tagRecord(s.Tags)), value: recordOf(s.Name, s.ARN) } : undefined;
+        return s?.ARN && s.Name
+          ? { ...ownershipOf(ctx, tagRecord(s.Tags)), value: recordOf(s.Name, s.ARN) }
+          : undefined;
       },
     );
   },
 
   diff(desired, observed): FieldChange[] {
     const changes: FieldChange[] = [];
-    if (desired.name !== observed.name) changes.push({ field: 'name', from: observed.name, to: desired.name, replace: true });
-    if (observed.pendingDeletion && !desired.pendingDeletion) changes.push({ field: 'pendingDeletion', from: true, to: false });
-    if (desired.description !== observed.description) changes.push({ field: 'description', from: observed.description, to: desired.description });
+    if (desired.name !== observed.name)
+      changes.push({ field: 'name', from: observed.name, to: desired.name, replace: true });
+    if (observed.pendingDeletion && !desired.pendingDeletion)
+      changes.push({ field: 'pendingDeletion', from: true, to: false });
+    if (desired.description !== observed.description)
+      changes.push({ field: 'description', from: observed.description, to: desired.description });
     changes.push(...tagChanges(desired.tags, observed.tags));
     return changes;
   },
@@ -116,11 +134,13 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
     if (found.observed.pendingDeletion) await ctx.aws.secretsManager.send(new RestoreSecretCommand({ SecretId: id }));
     // Once restored, the description and the tags are independent calls: together.
     await Promise.all([
-      found.observed.description !== desired.description && ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description })),
-      hasTagChange(changes) && convergeTags(desired.tags, found.observed.tags, {
-        tag: (tags) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(tags) })),
-        untag: (TagKeys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys })),
-      }),
+      found.observed.description !== desired.description &&
+        ctx.aws.secretsManager.send(new UpdateSecretCommand({ SecretId: id, Description: desired.description })),
+      hasTagChange(changes) &&
+        convergeTags(desired.tags, found.observed.tags, {
+          tag: (tags) => ctx.aws.secretsManager.send(new TagResourceCommand({ SecretId: id, Tags: tagList(tags) })),
+          untag: (TagKeys) => ctx.aws.secretsManager.send(new UntagResourceCommand({ SecretId: id, TagKeys })),
+        }),
     ]);
   },
 
@@ -130,7 +150,9 @@ export const secret: ResourceKind<SecretDesired, { name: string }> = {
    */
   async delete(ctx, rec, opts) {
     const id = rec.arn ?? rec.id;
-    const when = opts?.force ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: opts?.recoveryWindowDays ?? RECOVERY_WINDOW_DAYS };
+    const when = opts?.force
+      ? { ForceDeleteWithoutRecovery: true }
+      : { RecoveryWindowInDays: opts?.recoveryWindowDays ?? RECOVERY_WINDOW_DAYS };
     try {
       await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: id, ...when }));
     } catch (err) {

@@ -32,17 +32,26 @@ export const securityGroupIngress: ResourceKind<IngressDesired> = {
   costly: false,
 
   nodes: (config) =>
-    config.network.interfaceEndpoints.length ? [{ key: K.endpointIngress, deps: [GROUP, ...taskGroupKeys(config)], partOf: [GROUP], params: {} }] : [],
+    config.network.interfaceEndpoints.length
+      ? [{ key: K.endpointIngress, deps: [GROUP, ...taskGroupKeys(config)], partOf: [GROUP], params: {} }]
+      : [],
 
   prefetch: prefetchStack('SecurityGroup', describeGroups),
 
-  desired: (ctx) => ({ groupId: ctx.record(GROUP).id, rules: taskGroupIds(ctx).map((id) => `tcp 443..443 ${id}`).sort() }),
+  desired: (ctx) => ({
+    groupId: ctx.record(GROUP).id,
+    rules: taskGroupIds(ctx)
+      .map((id) => `tcp 443..443 ${id}`)
+      .sort(),
+  }),
 
   /** The group's inbound rules, from the walk's listing of the stack's groups (or described, when it lags). */
   async find(ctx) {
     const groupId = ctx.record(GROUP).id;
-    const g = (await stackItems(ctx, 'SecurityGroup', describeGroups(ctx))).find((x) => x.GroupId === groupId)
-      ?? (await ifExists(ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }))))?.SecurityGroups?.[0];
+    const g =
+      (await stackItems(ctx, 'SecurityGroup', describeGroups(ctx))).find((x) => x.GroupId === groupId) ??
+      (await ifExists(ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }))))
+        ?.SecurityGroups?.[0];
     if (!g) return undefined;
     const own = await inheritedOwnership(ctx, GROUP, groupId, async () => ownershipOf(ctx, tagRecord(g.Tags)));
     return foundWith(own, { record: recordOf(groupId), observed: { groupId, rules: ruleAtoms(g.IpPermissions) } });
@@ -54,7 +63,10 @@ export const securityGroupIngress: ResourceKind<IngressDesired> = {
     return recordOf(d.groupId);
   },
 
-  diff: (d, o): FieldChange[] => [...change('groupId', o.groupId, d.groupId, true), ...change('rules', o.rules, d.rules)],
+  diff: (d, o): FieldChange[] => [
+    ...change('groupId', o.groupId, d.groupId, true),
+    ...change('rules', o.rules, d.rules),
+  ],
 
   /** Authorizes what is missing, then revokes what is extra (a rule someone added lets more in). */
   async update(ctx, _node, found, d) {
@@ -63,8 +75,12 @@ export const securityGroupIngress: ResourceKind<IngressDesired> = {
   },
 
   async delete(ctx, record) {
-    const g = (await ifExists(ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [record.id] }))))?.SecurityGroups?.[0];
-    if (g?.IpPermissions?.length) await ifExists(ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: record.id, IpPermissions: g.IpPermissions })));
+    const g = (await ifExists(ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [record.id] }))))
+      ?.SecurityGroups?.[0];
+    if (g?.IpPermissions?.length)
+      await ifExists(
+        ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: record.id, IpPermissions: g.IpPermissions })),
+      );
   },
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeGroups(ctx)),

@@ -12,8 +12,22 @@ import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K, type SgName } from '../model/keys.js';
 import {
-  atomPermission, change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, networkBlockers,
-  prefetchStack, retryWhileNotFound, ruleAtoms, tagSpecs, waitEndpointEnisReleased, type Ec2Describe,
+  atomPermission,
+  change,
+  convergeEc2Tags,
+  deleteEc2,
+  ec2Found,
+  ec2OwnerOf,
+  ec2Tags,
+  findInStack,
+  listTagged,
+  networkBlockers,
+  prefetchStack,
+  retryWhileNotFound,
+  ruleAtoms,
+  tagSpecs,
+  waitEndpointEnisReleased,
+  type Ec2Describe,
 } from './lib/ec2.js';
 import { createUnique } from './lib/create.js';
 import { hasTagChange, ownershipOf, resourceTags, tagChanges, tagRecord } from './lib/tags.js';
@@ -21,16 +35,25 @@ import { ownsTaskGroup } from '../model/network.js';
 import { ifExists } from './lib/aws-calls.js';
 
 /** Describe security groups, as `findInStack` and `ec2OwnerOf` want it. */
-export const describeGroups = (ctx: Ctx): Ec2Describe<SecurityGroup> => async (q) => {
-  const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
-  return { items: out.SecurityGroups, nextToken: out.NextToken };
-};
+export const describeGroups =
+  (ctx: Ctx): Ec2Describe<SecurityGroup> =>
+  async (q) => {
+    const out = await ctx.aws.ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: q.ids, Filters: q.filters, NextToken: q.nextToken }),
+    );
+    return { items: out.SecurityGroups, nextToken: out.NextToken };
+  };
 
 /** The group of this name in the VPC, ours or not (names are unique per VPC). */
 async function byName(ctx: Ctx, vpcId: string, name: string): Promise<SecurityGroup | undefined> {
-  const out = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({
-    Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [name] }],
-  }));
+  const out = await ctx.aws.ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'group-name', Values: [name] },
+      ],
+    }),
+  );
   return out.SecurityGroups?.[0];
 }
 
@@ -64,7 +87,12 @@ function observe(ctx: Ctx, g: SecurityGroup): SecurityGroupDesired {
  * Authorize what is missing, then revoke what is extra (in that order so egress never drops to nothing in
  * between). Duplicate and NotFound answers mean an earlier interrupted run already did it.
  */
-export async function convergeRules(ctx: Ctx, groupId: string, from: Pick<SecurityGroupDesired, 'ingress' | 'egress'>, to: Pick<SecurityGroupDesired, 'ingress' | 'egress'>): Promise<void> {
+export async function convergeRules(
+  ctx: Ctx,
+  groupId: string,
+  from: Pick<SecurityGroupDesired, 'ingress' | 'egress'>,
+  to: Pick<SecurityGroupDesired, 'ingress' | 'egress'>,
+): Promise<void> {
   for (const dir of ['ingress', 'egress'] as const) {
     const add = to[dir].filter((a) => !from[dir].includes(a)).map(atomPermission);
     const remove = from[dir].filter((a) => !to[dir].includes(a)).map(atomPermission);
@@ -74,13 +102,18 @@ export async function convergeRules(ctx: Ctx, groupId: string, from: Pick<Securi
         (dir === 'ingress'
           ? ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand(input))
           : ctx.aws.ec2.send(new AuthorizeSecurityGroupEgressCommand(input))
-        ).catch((err: unknown) => { if (awsErrorCode(err) !== 'InvalidPermission.Duplicate') throw err; }));
+        ).catch((err: unknown) => {
+          if (awsErrorCode(err) !== 'InvalidPermission.Duplicate') throw err;
+        }),
+      );
     }
     if (remove.length) {
       const input = { GroupId: groupId, IpPermissions: remove };
-      await ifExists(dir === 'ingress'
-        ? ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand(input))
-        : ctx.aws.ec2.send(new RevokeSecurityGroupEgressCommand(input)));
+      await ifExists(
+        dir === 'ingress'
+          ? ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand(input))
+          : ctx.aws.ec2.send(new RevokeSecurityGroupEgressCommand(input)),
+      );
     }
   }
 }
@@ -98,7 +131,9 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   costly: false,
 
   nodes: (config) => [
-    ...(ownsTaskGroup(config) ? [{ key: K.securityGroup('task'), deps: [K.vpc], partOf: [K.vpc], params: { which: 'task' as const } }] : []),
+    ...(ownsTaskGroup(config)
+      ? [{ key: K.securityGroup('task'), deps: [K.vpc], partOf: [K.vpc], params: { which: 'task' as const } }]
+      : []),
     // Only where interface endpoints are (none in mode public). Created alongside the task group: only its
     // inbound rule needs the task group's id, and that rule is a node of its own.
     ...(config.network.interfaceEndpoints.length
@@ -109,19 +144,30 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
   prefetch: prefetchStack('SecurityGroup', describeGroups),
 
   desired(ctx, node, found) {
-    const base = { vpcId: ctx.record(K.vpc).id, name: `${ctx.stack}-${node.params.which}`, egress: [ALL_OUT], tags: resourceTags(ctx, node.key) };
+    const base = {
+      vpcId: ctx.record(K.vpc).id,
+      name: `${ctx.stack}-${node.params.which}`,
+      egress: [ALL_OUT],
+      tags: resourceTags(ctx, node.key),
+    };
     if (node.params.which === 'task') {
       return { ...base, description: `batchctl ${ctx.stack}: Fargate tasks, egress only`, ingress: [] };
     }
     // The endpoint group's inbound rules are the ingress node's to converge: whatever they are, not this node's.
-    return { ...base, description: `batchctl ${ctx.stack}: VPC interface endpoints, HTTPS from the tasks`, ingress: found?.observed.ingress ?? [] };
+    return {
+      ...base,
+      description: `batchctl ${ctx.stack}: VPC interface endpoints, HTTPS from the tasks`,
+      ingress: found?.observed.ingress ?? [],
+    };
   },
 
   async find(ctx, node, recorded) {
     const vpcId = ctx.maybeRecord(K.vpc)?.id;
     const name = `${ctx.stack}-${node.params.which}`;
     const found = await findInStack(ctx, node.key, recorded, {
-      type: 'SecurityGroup', describe: describeGroups(ctx), idOf: (g) => g.GroupId!,
+      type: 'SecurityGroup',
+      describe: describeGroups(ctx),
+      idOf: (g) => g.GroupId!,
       parent: { of: (g) => g.VpcId, id: vpcId },
       // A same-named group that is not ours would make CreateSecurityGroup fail: report it now.
       blocker: async () => (vpcId ? byName(ctx, vpcId, name) : undefined),
@@ -135,11 +181,21 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
     // answer was lost, or a racing run) is that group, adopted when it carries our tag. The VPC created
     // a moment ago may not be visible yet.
     const { id, adopted } = await createUnique<{ id: string; adopted?: SecurityGroup }>(
-      'Security group', d.name,
+      'Security group',
+      d.name,
       async () => ({
-        id: (await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () => ctx.aws.ec2.send(new CreateSecurityGroupCommand({
-          GroupName: d.name, Description: d.description, VpcId: d.vpcId, TagSpecifications: tagSpecs(ctx, 'security-group', node.key),
-        })))).GroupId!,
+        id: (
+          await retryWhileNotFound(ctx, `${node.key}'s VPC ${d.vpcId}`, () =>
+            ctx.aws.ec2.send(
+              new CreateSecurityGroupCommand({
+                GroupName: d.name,
+                Description: d.description,
+                VpcId: d.vpcId,
+                TagSpecifications: tagSpecs(ctx, 'security-group', node.key),
+              }),
+            ),
+          )
+        ).GroupId!,
         adopted: undefined,
       }),
       (err) => awsErrorCode(err) === 'InvalidGroup.Duplicate',
@@ -171,12 +227,17 @@ export const securityGroup: ResourceKind<SecurityGroupDesired, { which: SgName }
 
   async delete(ctx, record) {
     await waitEndpointEnisReleased(ctx, 'group-id', record.id);
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: record.id })), undefined, () =>
-      networkBlockers(ctx, 'group-id', record.id));
+    await deleteEc2(
+      ctx,
+      record.id,
+      () => ctx.aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: record.id })),
+      undefined,
+      () => networkBlockers(ctx, 'group-id', record.id),
+    );
   },
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeGroups(ctx)),
 
-  list: (ctx) => listTagged<SecurityGroup>(ctx, 'ec2.security-group', 'SecurityGroup', (g) => g.GroupId, describeGroups(ctx)),
+  list: (ctx) =>
+    listTagged<SecurityGroup>(ctx, 'ec2.security-group', 'SecurityGroup', (g) => g.GroupId, describeGroups(ctx)),
 };
-

@@ -8,8 +8,16 @@
  * a task ARN, an exit code and a stop reason, nothing secret.
  */
 import {
-  CreateTopicCommand, DeleteTopicCommand, GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, ListTagsForResourceCommand,
-  SetTopicAttributesCommand, TagResourceCommand, UnsubscribeCommand, UntagResourceCommand, type Subscription,
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  ListTagsForResourceCommand,
+  SetTopicAttributesCommand,
+  TagResourceCommand,
+  UnsubscribeCommand,
+  UntagResourceCommand,
+  type Subscription,
 } from '@aws-sdk/client-sns';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
@@ -49,13 +57,19 @@ export function topicSubscriptions(ctx: Ctx, topicArn: string): Promise<Subscrip
 /** The topic's subscriptions that are not batchctl's: confirmed ones (removable) and pending ones. */
 async function extraSubscriptions(ctx: Ctx, topicArn: string) {
   const emails = new Set((ctx.config.notify?.emails ?? []).map((e) => e.toLowerCase()));
-  const ours = (x: Subscription) => x.Protocol === 'email' && !!x.Endpoint
-    && (emails.has(x.Endpoint.toLowerCase()) || !!ctx.maybeRecord(K.alertSubscription(x.Endpoint)));
+  const ours = (x: Subscription) =>
+    x.Protocol === 'email' &&
+    !!x.Endpoint &&
+    (emails.has(x.Endpoint.toLowerCase()) || !!ctx.maybeRecord(K.alertSubscription(x.Endpoint)));
   const extra = ((await topicSubscriptions(ctx, topicArn)) ?? []).filter((x) => !ours(x));
-  const confirmed = extra.filter((x) => x.SubscriptionArn && x.SubscriptionArn !== PENDING_CONFIRMATION)
+  const confirmed = extra
+    .filter((x) => x.SubscriptionArn && x.SubscriptionArn !== PENDING_CONFIRMATION)
     .map((x) => ({ protocol: x.Protocol ?? '', endpoint: x.Endpoint ?? '', arn: x.SubscriptionArn! }))
     .sort((a, b) => a.arn.localeCompare(b.arn));
-  const pending = extra.filter((x) => x.SubscriptionArn === PENDING_CONFIRMATION).map((x) => `${x.Protocol}:${x.Endpoint}`).sort();
+  const pending = extra
+    .filter((x) => x.SubscriptionArn === PENDING_CONFIRMATION)
+    .map((x) => `${x.Protocol}:${x.Endpoint}`)
+    .sort();
   return { confirmed, pending };
 }
 
@@ -112,7 +126,10 @@ export const snsTopic: ResourceKind<TopicDesired> = {
       record: { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: topicArn.split(':').pop()! } },
       ...own,
       observed: {
-        name: topicArn.split(':').pop()!, displayName: a.DisplayName ?? '', policy: parsePolicy(a.Policy), tags: managedTags(ctx, tags),
+        name: topicArn.split(':').pop()!,
+        displayName: a.DisplayName ?? '',
+        policy: parsePolicy(a.Policy),
+        tags: managedTags(ctx, tags),
         ...(extra.confirmed.length ? { extraSubscriptions: extra.confirmed } : {}),
         ...(extra.pending.length ? { pendingExtraSubscriptions: extra.pending } : {}),
       },
@@ -122,17 +139,22 @@ export const snsTopic: ResourceKind<TopicDesired> = {
   async create(ctx, _node, d) {
     // CreateTopic is idempotent by name: on an existing topic it returns that topic's ARN (or fails when
     // the tags or attributes differ). find ran first, so this does not adopt someone else's topic.
-    const out = await ctx.aws.sns.send(new CreateTopicCommand({
-      Name: d.name,
-      Attributes: { DisplayName: d.displayName, Policy: JSON.stringify(d.policy) },
-      Tags: tagList(d.tags),
-    }));
+    const out = await ctx.aws.sns.send(
+      new CreateTopicCommand({
+        Name: d.name,
+        Attributes: { DisplayName: d.displayName, Policy: JSON.stringify(d.policy) },
+        Tags: tagList(d.tags),
+      }),
+    );
     const topicArn = out.TopicArn ?? ownTopicArn(ctx);
     return { kind: 'sns.topic', id: topicArn, arn: topicArn, attrs: { name: d.name } };
   },
 
-  notes: (_d, found) => (found?.observed.pendingExtraSubscriptions ?? []).map((x) =>
-    `${x} is subscribed to the alert topic but is not in notify.emails; it is pending confirmation, which SNS cannot unsubscribe (it receives nothing until confirmed, and lapses after 3 days): up removes it if it is confirmed`),
+  notes: (_d, found) =>
+    (found?.observed.pendingExtraSubscriptions ?? []).map(
+      (x) =>
+        `${x} is subscribed to the alert topic but is not in notify.emails; it is pending confirmation, which SNS cannot unsubscribe (it receives nothing until confirmed, and lapses after 3 days): up removes it if it is confirmed`,
+    ),
 
   diff(d, o) {
     const changes: FieldChange[] = [];
@@ -143,7 +165,9 @@ export const snsTopic: ResourceKind<TopicDesired> = {
     const extra = o.extraSubscriptions ?? [];
     if (extra.length) {
       changes.push({
-        field: 'extraSubscriptions', from: extra.map((x) => `${x.protocol}:${x.endpoint}`), to: [],
+        field: 'extraSubscriptions',
+        from: extra.map((x) => `${x.protocol}:${x.endpoint}`),
+        to: [],
         removes: extra.map((x) => `subscription ${x.protocol}:${x.endpoint} to the alert topic (not in notify.emails)`),
       });
     }
@@ -156,14 +180,30 @@ export const snsTopic: ResourceKind<TopicDesired> = {
     // SetTopicAttributes takes one attribute per call; the attributes, the removals of subscriptions not
     // ours and the tags are independent: together.
     await Promise.all([
-      fields.has('displayName') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'DisplayName', AttributeValue: d.displayName })),
-      fields.has('policy') && ctx.aws.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(d.policy) })),
-      ...(fields.has('extraSubscriptions') ? found.observed.extraSubscriptions ?? [] : [])
-        .map((x) => unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn })))),
-      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(set) })),
-        untag: (keys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: keys })),
-      }),
+      fields.has('displayName') &&
+        ctx.aws.sns.send(
+          new SetTopicAttributesCommand({
+            TopicArn: topicArn,
+            AttributeName: 'DisplayName',
+            AttributeValue: d.displayName,
+          }),
+        ),
+      fields.has('policy') &&
+        ctx.aws.sns.send(
+          new SetTopicAttributesCommand({
+            TopicArn: topicArn,
+            AttributeName: 'Policy',
+            AttributeValue: JSON.stringify(d.policy),
+          }),
+        ),
+      ...(fields.has('extraSubscriptions') ? (found.observed.extraSubscriptions ?? []) : []).map((x) =>
+        unlessGone(ctx.aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: x.arn }))),
+      ),
+      hasTagChange(changes) &&
+        convergeTags(d.tags, found.observed.tags, {
+          tag: (set) => ctx.aws.sns.send(new TagResourceCommand({ ResourceArn: topicArn, Tags: tagList(set) })),
+          untag: (keys) => ctx.aws.sns.send(new UntagResourceCommand({ ResourceArn: topicArn, TagKeys: keys })),
+        }),
     ]);
   },
 

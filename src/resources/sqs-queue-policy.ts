@@ -29,23 +29,26 @@ export interface QueuePolicyDesired {
   policy: PolicyDocument | undefined;
 }
 
-
 /** The jobs whose rule sends to the dead-letter queue. */
 export const ruleDeadLetterJobs = (config: StackConfig) => ruleJobs(config).filter(jobUsesDeadLetterQueue);
 
 /** The queue policy admitting exactly these rules (ARNs of the default bus's rules, by name). */
 export function deadLetterQueuePolicy(ctx: Ctx, queue: string): PolicyDocument {
-  const rules = ruleDeadLetterJobs(ctx.config).map((j) => arn(ctx, 'events', `rule/${j.schedule.name}`)).sort();
+  const rules = ruleDeadLetterJobs(ctx.config)
+    .map((j) => arn(ctx, 'events', `rule/${j.schedule.name}`))
+    .sort();
   return {
     Version: '2012-10-17',
-    Statement: [{
-      Sid: 'ScheduleRulesDeadLetters',
-      Effect: 'Allow',
-      Principal: { Service: 'events.amazonaws.com' },
-      Action: 'sqs:SendMessage',
-      Resource: queue,
-      Condition: { ArnEquals: { 'aws:SourceArn': rules.length === 1 ? rules[0]! : rules } },
-    }],
+    Statement: [
+      {
+        Sid: 'ScheduleRulesDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queue,
+        Condition: { ArnEquals: { 'aws:SourceArn': rules.length === 1 ? rules[0]! : rules } },
+      },
+    ],
   };
 }
 
@@ -67,7 +70,9 @@ function parse(text: string | undefined): PolicyDocument | undefined {
 }
 
 async function put(ctx: Ctx, url: string, d: QueuePolicyDesired) {
-  await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: d.policy ? JSON.stringify(d.policy) : '' } }));
+  await ctx.aws.sqs.send(
+    new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: d.policy ? JSON.stringify(d.policy) : '' } }),
+  );
   return { kind: 'sqs.queue-policy', id: url, attrs: { queue: url } };
 }
 
@@ -79,9 +84,17 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   costly: false,
 
   // An attribute of the queue: AWS imposes it, and a queue that does not exist has none.
-  nodes: (config) => (ruleDeadLetterJobs(config).length ? [{ key: K.deadLetterQueuePolicy, deps: [K.deadLetterQueue], partOf: [K.deadLetterQueue], params: {} }] : []),
+  nodes: (config) =>
+    ruleDeadLetterJobs(config).length
+      ? [{ key: K.deadLetterQueuePolicy, deps: [K.deadLetterQueue], partOf: [K.deadLetterQueue], params: {} }]
+      : [],
 
-  desired: (ctx) => ({ policy: deadLetterQueuePolicy(ctx, ctx.record(K.deadLetterQueue).arn ?? queueArn(ctx, deadLetterQueueName(ctx.config))) }),
+  desired: (ctx) => ({
+    policy: deadLetterQueuePolicy(
+      ctx,
+      ctx.record(K.deadLetterQueue).arn ?? queueArn(ctx, deadLetterQueueName(ctx.config)),
+    ),
+  }),
 
   async find(ctx, _node, recorded) {
     const url = recorded?.attrs?.queue ?? urlOf(ctx);
@@ -95,10 +108,13 @@ export const sqsQueuePolicy: ResourceKind<QueuePolicyDesired> = {
   },
 
   // SQS: a queue created a moment ago can answer QueueDoesNotExist for a while before it is available.
-  create: (ctx, _node, d) => retryWhile(
-    ctx, 'the new dead-letter queue to become available',
-    () => put(ctx, ctx.record(K.deadLetterQueue).id, d), (err) => isNotFound(err, ...SQS_QUEUE_GONE),
-  ),
+  create: (ctx, _node, d) =>
+    retryWhile(
+      ctx,
+      'the new dead-letter queue to become available',
+      () => put(ctx, ctx.record(K.deadLetterQueue).id, d),
+      (err) => isNotFound(err, ...SQS_QUEUE_GONE),
+    ),
 
   diff(d, o): FieldChange[] {
     return samePolicy(d.policy, o.policy) ? [] : [policyChange('policy', d.policy, o.policy)];

@@ -4,8 +4,14 @@
  * dead-letter alarm fires on them. With `schedule.deadLetterQueue` (default on), on either engine.
  */
 import {
-  CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand,
-  SetQueueAttributesCommand, TagQueueCommand, UntagQueueCommand,
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueueTagsCommand,
+  SetQueueAttributesCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, ResourceKind } from '../engine/types.js';
@@ -68,14 +74,20 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
 
   nodes: (config) => (usesDeadLetterQueue(config) ? [{ key: K.deadLetterQueue, deps: [], params: {} }] : []),
 
-  desired: (ctx, node) => ({ name: deadLetterQueueName(ctx.config), attributes: { ...ATTRIBUTES }, tags: resourceTags(ctx, node.key) }),
+  desired: (ctx, node) => ({
+    name: deadLetterQueueName(ctx.config),
+    attributes: { ...ATTRIBUTES },
+    tags: resourceTags(ctx, node.key),
+  }),
 
   async find(ctx, _node, recorded) {
     const name = deadLetterQueueName(ctx.config);
     let url = recorded?.id;
     // GetQueueAttributes carries no tags: the tags are one more read, which the tag diff needs anyway, sent
     // alongside when the queue's URL is recorded.
-    let [attrs, tags] = url ? await Promise.all([queueAttributes(ctx, url), queueTags(ctx, url)]) : [undefined, undefined];
+    let [attrs, tags] = url
+      ? await Promise.all([queueAttributes(ctx, url), queueTags(ctx, url)])
+      : [undefined, undefined];
     if (!attrs) {
       url = await urlOf(ctx, name);
       attrs = url ? await queueAttributes(ctx, url) : undefined;
@@ -91,7 +103,10 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
       ...own,
       observed: {
         name: actualName,
-        attributes: { MessageRetentionPeriod: attrs.MessageRetentionPeriod ?? '', SqsManagedSseEnabled: attrs.SqsManagedSseEnabled ?? 'false' },
+        attributes: {
+          MessageRetentionPeriod: attrs.MessageRetentionPeriod ?? '',
+          SqsManagedSseEnabled: attrs.SqsManagedSseEnabled ?? 'false',
+        },
         tags: managedTags(ctx, tags),
         ...(added ? { unmanagedPolicy: added } : {}),
       },
@@ -121,7 +136,8 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
     const changes: FieldChange[] = [];
     if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
     for (const k of Object.keys(d.attributes) as (keyof QueueAttributes)[]) {
-      if (d.attributes[k] !== o.attributes[k]) changes.push({ field: `attributes.${k}`, from: o.attributes[k], to: d.attributes[k] });
+      if (d.attributes[k] !== o.attributes[k])
+        changes.push({ field: `attributes.${k}`, from: o.attributes[k], to: d.attributes[k] });
     }
     changes.push(...tagChanges(d.tags, o.tags));
     if (o.unmanagedPolicy) changes.push({ ...policyChange('policy', undefined, o.unmanagedPolicy), to: 'none' });
@@ -131,15 +147,25 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   async update(ctx, _node, found, d, changes) {
     const QueueUrl = found.record.id;
     // An empty Policy removes it.
-    if (changes.some((c) => c.field === 'policy')) await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: '' } }));
-    const attrs = changes.filter((c) => c.field.startsWith('attributes.')).map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
+    if (changes.some((c) => c.field === 'policy'))
+      await ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: '' } }));
+    const attrs = changes
+      .filter((c) => c.field.startsWith('attributes.'))
+      .map((c) => c.field.slice('attributes.'.length) as keyof QueueAttributes);
     // The attributes and the tags are independent calls: together.
     await Promise.all([
-      attrs.length && ctx.aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])) })),
-      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
-        tag: (set) => ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: set })),
-        untag: (keys) => ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: keys })),
-      }),
+      attrs.length &&
+        ctx.aws.sqs.send(
+          new SetQueueAttributesCommand({
+            QueueUrl,
+            Attributes: Object.fromEntries(attrs.map((k) => [k, d.attributes[k]])),
+          }),
+        ),
+      hasTagChange(changes) &&
+        convergeTags(d.tags, found.observed.tags, {
+          tag: (set) => ctx.aws.sqs.send(new TagQueueCommand({ QueueUrl, Tags: set })),
+          untag: (keys) => ctx.aws.sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: keys })),
+        }),
     ]);
   },
 
@@ -151,12 +177,19 @@ export const sqsQueue: ResourceKind<QueueDesired> = {
   // The queue keeps the scheduled invocations that could not start the task: `down` refuses to drop
   // them silently, like a bucket's objects.
   async contents(ctx, record) {
-    const out = await ifExists(ctx.aws.sqs.send(new GetQueueAttributesCommand({
-      QueueUrl: record.id, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    })), SQS_QUEUE_GONE);
+    const out = await ifExists(
+      ctx.aws.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: record.id,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      ),
+      SQS_QUEUE_GONE,
+    );
     if (!out) return undefined;
-    const count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0)
-      + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    const count =
+      Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     return count ? { count, description: `${count} failed scheduled invocation${count === 1 ? '' : 's'}` } : undefined;
   },
 

@@ -4,8 +4,14 @@
  * definition and why). Standard workflow, tagged like everything else: ours only with our tag.
  */
 import {
-  CreateStateMachineCommand, DeleteStateMachineCommand, DescribeStateMachineCommand, ListTagsForResourceCommand,
-  TagResourceCommand, UntagResourceCommand, UpdateStateMachineCommand, type DescribeStateMachineOutput,
+  CreateStateMachineCommand,
+  DeleteStateMachineCommand,
+  DescribeStateMachineCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateStateMachineCommand,
+  type DescribeStateMachineOutput,
 } from '@aws-sdk/client-sfn';
 import { awsErrorCode } from '../base/errors.js';
 import type { Ctx, FieldChange, Found, ResourceKind, ResourceRecord } from '../engine/types.js';
@@ -30,7 +36,8 @@ export interface StateMachineDesired {
 
 /** Step Functions' tag lists are `[{key, value}]`. */
 const sfnTagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
-const sfnTagRecord = (tags: { key?: string; value?: string }[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
+const sfnTagRecord = (tags: { key?: string; value?: string }[] | undefined) =>
+  Object.fromEntries((tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
 
 /** A state machine that exists and is not being deleted; undefined otherwise. */
 async function describe(ctx: Ctx, arn: string): Promise<DescribeStateMachineOutput | undefined> {
@@ -56,7 +63,12 @@ async function namingRole<T>(roleArn: string, call: () => Promise<T>): Promise<T
     return await call();
   } catch (err) {
     const e = err as Error;
-    if (awsErrorCode(err) === 'AccessDeniedException' && /assume the provided role/i.test(e.message) && !e.message.includes(roleArn)) e.message = `${e.message} (role ${roleArn})`;
+    if (
+      awsErrorCode(err) === 'AccessDeniedException' &&
+      /assume the provided role/i.test(e.message) &&
+      !e.message.includes(roleArn)
+    )
+      e.message = `${e.message} (role ${roleArn})`;
     throw err;
   }
 }
@@ -65,18 +77,16 @@ async function namingRole<T>(roleArn: string, call: () => Promise<T>): Promise<T
 export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
   kind: 'states.state-machine',
   label: 'State machine',
-  dependsOn: [
-    'iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition',
-    ...TARGET_NETWORK_KINDS,
-  ],
+  dependsOn: ['iam.role', 'iam.role-policy', 'ecs.cluster', 'ecs.task-definition', ...TARGET_NETWORK_KINDS],
   costly: false,
 
-  nodes: (config) => stateMachineJobs(config).map((job) => ({
-    key: jobKey(job, K.stateMachine),
-    // Its role's policy is in place before the first execution needs it; the task's network as the direct target's.
-    deps: [jobKey(job, K.role('states')), jobKey(job, K.rolePolicy('states')), ...ecsTargetDeps(config, job)],
-    params: { job: job.name },
-  })),
+  nodes: (config) =>
+    stateMachineJobs(config).map((job) => ({
+      key: jobKey(job, K.stateMachine),
+      // Its role's policy is in place before the first execution needs it; the task's network as the direct target's.
+      deps: [jobKey(job, K.role('states')), jobKey(job, K.rolePolicy('states')), ...ecsTargetDeps(config, job)],
+      params: { job: job.name },
+    })),
 
   desired(ctx, node) {
     const job = jobOf(ctx.config, node.params.job);
@@ -101,8 +111,11 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
       record: recordOf(sm.stateMachineArn, sm.name),
       ...ownershipOf(ctx, tags),
       observed: {
-        name: sm.name, roleArn: sm.roleArn ?? '', definition: sm.definition ?? '',
-        type: sm.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD', tags: managedTags(ctx, tags),
+        name: sm.name,
+        roleArn: sm.roleArn ?? '',
+        definition: sm.definition ?? '',
+        type: sm.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+        tags: managedTags(ctx, tags),
       },
     } satisfies Found<StateMachineDesired>;
   },
@@ -113,29 +126,52 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
     // returns the same state machine), and refuses another definition under a taken name with
     // StateMachineAlreadyExists: adopted when it carries our tag (a concurrent run of this stack), then
     // converged. A state machine of that name still being deleted frees its name when its executions end.
-    const out = await retryWhile(ctx, `state machine ${d.name} still being deleted`, () => createUnique(
-      'state machine', d.name,
-      async () => (await namingRole(d.roleArn, () => ctx.aws.sfn.send(new CreateStateMachineCommand({
-        name: d.name, definition: d.definition, roleArn: d.roleArn, type: d.type, tags: sfnTagList(d.tags),
-      })))).stateMachineArn ?? arn,
-      (err) => awsErrorCode(err) === 'StateMachineAlreadyExists',
-      async () => {
-        const tags = await tagsOf(ctx, arn);
-        return tags && { ...ownershipOf(ctx, tags), value: arn };
-      },
-    ), (err) => awsErrorCode(err) === 'StateMachineDeleting', { budgetMs: 120_000, intervalMs: 5000 });
+    const out = await retryWhile(
+      ctx,
+      `state machine ${d.name} still being deleted`,
+      () =>
+        createUnique(
+          'state machine',
+          d.name,
+          async () =>
+            (
+              await namingRole(d.roleArn, () =>
+                ctx.aws.sfn.send(
+                  new CreateStateMachineCommand({
+                    name: d.name,
+                    definition: d.definition,
+                    roleArn: d.roleArn,
+                    type: d.type,
+                    tags: sfnTagList(d.tags),
+                  }),
+                ),
+              )
+            ).stateMachineArn ?? arn,
+          (err) => awsErrorCode(err) === 'StateMachineAlreadyExists',
+          async () => {
+            const tags = await tagsOf(ctx, arn);
+            return tags && { ...ownershipOf(ctx, tags), value: arn };
+          },
+        ),
+      (err) => awsErrorCode(err) === 'StateMachineDeleting',
+      { budgetMs: 120_000, intervalMs: 5000 },
+    );
     const live = await describe(ctx, out);
     if (live && (canonicalJson(live.definition) !== canonicalJson(d.definition) || live.roleArn !== d.roleArn)) {
-      await ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: out, definition: d.definition, roleArn: d.roleArn }));
+      await ctx.aws.sfn.send(
+        new UpdateStateMachineCommand({ stateMachineArn: out, definition: d.definition, roleArn: d.roleArn }),
+      );
     }
     return recordOf(out, d.name);
   },
 
   diff(d, o) {
     const changes: FieldChange[] = [];
-    for (const f of ['name', 'type'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
+    for (const f of ['name', 'type'] as const)
+      if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f], replace: true });
     if (d.roleArn !== o.roleArn) changes.push({ field: 'roleArn', from: o.roleArn, to: d.roleArn });
-    if (canonicalJson(d.definition) !== canonicalJson(o.definition)) changes.push({ field: 'definition', from: o.definition, to: d.definition });
+    if (canonicalJson(d.definition) !== canonicalJson(o.definition))
+      changes.push({ field: 'definition', from: o.definition, to: d.definition });
     changes.push(...tagChanges(d.tags, o.tags));
     return changes;
   },
@@ -145,12 +181,18 @@ export const stateMachine: ResourceKind<StateMachineDesired, JobParams> = {
     // The definition and the tags are independent calls: together. Running executions finish with the
     // definition they started with; the next ones use this one.
     await Promise.all([
-      changes.some((c) => c.field === 'definition' || c.field === 'roleArn')
-        && namingRole(d.roleArn, () => ctx.aws.sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn }))),
-      hasTagChange(changes) && convergeTags(d.tags, found.observed.tags, {
-        tag: (tags) => ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(tags) })),
-        untag: (tagKeys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys })),
-      }),
+      changes.some((c) => c.field === 'definition' || c.field === 'roleArn') &&
+        namingRole(d.roleArn, () =>
+          ctx.aws.sfn.send(
+            new UpdateStateMachineCommand({ stateMachineArn, definition: d.definition, roleArn: d.roleArn }),
+          ),
+        ),
+      hasTagChange(changes) &&
+        convergeTags(d.tags, found.observed.tags, {
+          tag: (tags) =>
+            ctx.aws.sfn.send(new TagResourceCommand({ resourceArn: stateMachineArn, tags: sfnTagList(tags) })),
+          untag: (tagKeys) => ctx.aws.sfn.send(new UntagResourceCommand({ resourceArn: stateMachineArn, tagKeys })),
+        }),
     ]);
   },
 

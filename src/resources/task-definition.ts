@@ -5,9 +5,15 @@
  * `task.imagePin: digest` they are the record of what was deployed (`batchctl rollback` reads them).
  */
 import {
-  DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand,
-  ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, TagResourceCommand, UntagResourceCommand,
-  type RegisterTaskDefinitionCommandInput, type TaskDefinition,
+  DeleteTaskDefinitionsCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { createHash } from 'node:crypto';
 import { MissingRecord, awsErrorCode } from '../base/errors.js';
@@ -37,9 +43,22 @@ export interface TaskDefDesired {
 
 /** Fields a revision's content may have; everything else DescribeTaskDefinition returns is read-only. */
 const CONTENT_FIELDS = [
-  'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'volumes', 'placementConstraints',
-  'requiresCompatibilities', 'cpu', 'memory', 'pidMode', 'ipcMode', 'proxyConfiguration', 'inferenceAccelerators',
-  'ephemeralStorage', 'runtimePlatform', 'enableFaultInjection',
+  'taskRoleArn',
+  'executionRoleArn',
+  'networkMode',
+  'containerDefinitions',
+  'volumes',
+  'placementConstraints',
+  'requiresCompatibilities',
+  'cpu',
+  'memory',
+  'pidMode',
+  'ipcMode',
+  'proxyConfiguration',
+  'inferenceAccelerators',
+  'ephemeralStorage',
+  'runtimePlatform',
+  'enableFaultInjection',
 ] as const;
 
 const byName = (a: { name?: string }, b: { name?: string }) => (a.name ?? '').localeCompare(b.name ?? '');
@@ -51,7 +70,9 @@ function strip(v: unknown): unknown {
     return a.length ? a : undefined;
   }
   if (v && typeof v === 'object' && !(v instanceof Date)) {
-    const entries = Object.entries(v).map(([k, x]) => [k, strip(x)] as const).filter(([, x]) => x !== undefined);
+    const entries = Object.entries(v)
+      .map(([k, x]) => [k, strip(x)] as const)
+      .filter(([, x]) => x !== undefined);
     return entries.length ? Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))) : undefined;
   }
   return v === null ? undefined : v;
@@ -68,27 +89,38 @@ export function canonicalContent(c: TaskDefContent | TaskDefinition): Record<str
   for (const f of CONTENT_FIELDS) picked[f] = (c as Record<string, unknown>)[f];
   if (picked.enableFaultInjection === false) delete picked.enableFaultInjection;
   picked.requiresCompatibilities = [...((picked.requiresCompatibilities as string[] | undefined) ?? [])].sort();
-  picked.containerDefinitions = [...((c.containerDefinitions ?? []) as Record<string, any>[])].sort(byName).map((cd) => {
-    const x = { ...cd };
-    if (x.cpu === 0) delete x.cpu;
-    if (x.essential === undefined) x.essential = true;
-    x.environment = [...(x.environment ?? [])].sort(byName);
-    x.secrets = [...(x.secrets ?? [])].sort(byName);
-    return x;
-  });
+  picked.containerDefinitions = [...((c.containerDefinitions ?? []) as Record<string, any>[])]
+    .sort(byName)
+    .map((cd) => {
+      const x = { ...cd };
+      if (x.cpu === 0) delete x.cpu;
+      if (x.essential === undefined) x.essential = true;
+      x.environment = [...(x.environment ?? [])].sort(byName);
+      x.secrets = [...(x.secrets ?? [])].sort(byName);
+      return x;
+    });
   return (strip(picked) ?? {}) as Record<string, unknown>;
 }
 
-/** A family's latest ACTIVE revision, or the revision `family:n` / its ARN names, with its tags; undefined when there is none. */
-export async function describeRevision(ctx: Ctx, family: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
+/**
+ * A family's latest ACTIVE revision, or the revision `family:n` / its ARN names, with its tags; undefined when there is
+ * none.
+ */
+export async function describeRevision(
+  ctx: Ctx,
+  family: string,
+): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
   try {
-    const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }));
+    const out = await ctx.aws.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }),
+    );
     // DescribeTaskDefinition(family) returns the latest ACTIVE revision; INACTIVE means deregistered.
     if (!out.taskDefinition || out.taskDefinition.status !== 'ACTIVE') return undefined;
     return { td: out.taskDefinition, tags: ecsTagRecord(out.tags) };
   } catch (err) {
     // ECS has no NotFound code here: an unknown family is a generic ClientException.
-    if (awsErrorCode(err) === 'ClientException' && /unable to describe task definition/i.test((err as Error).message)) return undefined;
+    if (awsErrorCode(err) === 'ClientException' && /unable to describe task definition/i.test((err as Error).message))
+      return undefined;
     throw err;
   }
 }
@@ -99,7 +131,10 @@ export async function describeRevision(ctx: Ctx, family: string): Promise<{ td: 
  */
 export function digestOf(content: TaskDefContent | TaskDefinition, tags: Record<string, string>): string {
   const sorted = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(JSON.stringify([canonicalContent(content), sorted])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([canonicalContent(content), sorted]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** A revision's record; `image` is its container's image (the deployed one, with `imagePin: digest`). */
@@ -110,7 +145,12 @@ export function record(td: TaskDefinition, tags: Record<string, string>): Resour
     kind: 'ecs.task-definition',
     id: td.family ?? '',
     arn,
-    attrs: { revision: String(td.revision ?? ''), familyArn: familyArnOf(arn), digest: digestOf(td, tags), ...(image ? { image } : {}) },
+    attrs: {
+      revision: String(td.revision ?? ''),
+      familyArn: familyArnOf(arn),
+      digest: digestOf(td, tags),
+      ...(image ? { image } : {}),
+    },
   };
 }
 
@@ -123,7 +163,9 @@ function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revisi
     const latest = new Map<string, { revision: number; arn: string }>();
     let nextToken: string | undefined;
     do {
-      const out = await ctx.aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: prefix, status: 'ACTIVE', nextToken }));
+      const out = await ctx.aws.ecs.send(
+        new ListTaskDefinitionsCommand({ familyPrefix: prefix, status: 'ACTIVE', nextToken }),
+      );
       for (const arn of out.taskDefinitionArns ?? []) {
         const m = /:task-definition\/([A-Za-z0-9_-]+):(\d+)$/.exec(arn);
         if (!m) continue;
@@ -144,7 +186,11 @@ function latestRevisions(ctx: Ctx, prefix: string): Promise<Map<string, { revisi
  * `down` and stale records still read the tags (ownerOf) before anything is deleted.
  */
 async function unchangedRevision(
-  ctx: Ctx, node: NodeSpec<JobParams>, recorded: ResourceRecord | undefined, family: string, listed: Map<string, { arn: string }>,
+  ctx: Ctx,
+  node: NodeSpec<JobParams>,
+  recorded: ResourceRecord | undefined,
+  family: string,
+  listed: Map<string, { arn: string }>,
 ): Promise<Found<TaskDefDesired> | undefined> {
   if (!recorded?.arn || !recorded.attrs?.digest || recorded.id !== family) return undefined;
   // A job with secrets: its content depends on what AWS says of them (their full ARNs), which only plan
@@ -162,7 +208,9 @@ async function unchangedRevision(
     throw err;
   }
   // Observed as find would read it: the revision's settings (imagePin is the config's, not the revision's).
-  return digestOf(d.content, d.tags) === recorded.attrs.digest ? { record: recorded, owned: true, observed: { family: d.family, content: d.content, tags: d.tags } } : undefined;
+  return digestOf(d.content, d.tags) === recorded.attrs.digest
+    ? { record: recorded, owned: true, observed: { family: d.family, content: d.content, tags: d.tags } }
+    : undefined;
 }
 
 /** Every revision ARN of exactly this family with this status (familyPrefix also matches longer names). */
@@ -188,7 +236,12 @@ async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition
   const rev = td.revision ?? 0;
   if (rev < 2) return td;
   const prev = await describeRevision(ctx, `${td.family}:${rev - 1}`);
-  if (!prev || !ownershipOf(ctx, prev.tags).owned || JSON.stringify(canonicalContent(prev.td)) !== JSON.stringify(canonicalContent(td))) return td;
+  if (
+    !prev ||
+    !ownershipOf(ctx, prev.tags).owned ||
+    JSON.stringify(canonicalContent(prev.td)) !== JSON.stringify(canonicalContent(td))
+  )
+    return td;
   await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: td.taskDefinitionArn }));
   return prev.td;
 }
@@ -196,7 +249,8 @@ async function keepEarlier(ctx: Ctx, td: TaskDefinition): Promise<TaskDefinition
 /** A job's own secrets as container secrets: each variable's name and where ECS reads it from. */
 async function jobSecretEntries(ctx: Ctx, job: JobConfig): Promise<{ name: string; valueFrom: string }[]> {
   const out = [];
-  for (const s of jobSecrets(job)) out.push({ name: s.env, valueFrom: valueFromOf(s.ref, await secretMeta(ctx, s.ref)) });
+  for (const s of jobSecrets(job))
+    out.push({ name: s.env, valueFrom: valueFromOf(s.ref, await secretMeta(ctx, s.ref)) });
   return out;
 }
 
@@ -231,13 +285,22 @@ async function desiredFor(ctx: Ctx, node: NodeSpec<JobParams>, live: string | un
           // The schedule target overrides the command too (as in the article); the default here lets a
           // manual run work without an override.
           command: t.command,
-          environment: Object.keys(env).sort().map((name) => ({ name, value: env[name] })),
+          environment: Object.keys(env)
+            .sort()
+            .map((name) => ({ name, value: env[name] })),
           // Only ARNs and JSON keys are stored: ECS resolves each value at task start, as the execution role.
-          secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` }, ...await jobSecretEntries(ctx, job)],
+          secrets: [
+            { name: 'S3_BUCKET_NAME', valueFrom: `${secretArn(ctx)}:S3_BUCKET_NAME::` },
+            ...(await jobSecretEntries(ctx, job)),
+          ],
           logConfiguration: {
             logDriver: 'awslogs',
             // One log group for the stack; each job's streams are `<its prefix>/<container>/<task id>`.
-            options: { 'awslogs-group': ctx.config.logs.group, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': job.streamPrefix },
+            options: {
+              'awslogs-group': ctx.config.logs.group,
+              'awslogs-region': ctx.region,
+              'awslogs-stream-prefix': job.streamPrefix,
+            },
           },
           // No portMappings: the article maps port 80, but a batch job serves nothing.
         },
@@ -253,21 +316,26 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
   dependsOn: ['ecr.repository', 'secretsmanager.secret', 'iam.role', 'logs.log-group'],
   costly: false,
 
-  nodes: (config) => config.jobs.map((job) => ({
-    key: jobKey(job, K.taskDefinition),
-    deps: [K.repository, K.secret, K.role('execution'), jobKey(job, K.role('task')), K.logGroup],
-    params: { job: job.name },
-  })),
+  nodes: (config) =>
+    config.jobs.map((job) => ({
+      key: jobKey(job, K.taskDefinition),
+      deps: [K.repository, K.secret, K.role('execution'), jobKey(job, K.role('task')), K.logGroup],
+      params: { job: job.name },
+    })),
 
   desired(ctx, node, found) {
-    const live = found?.record.attrs?.image ?? containerImage(found?.observed.content, jobOf(ctx.config, node.params.job).task.containerName);
+    const live =
+      found?.record.attrs?.image ??
+      containerImage(found?.observed.content, jobOf(ctx.config, node.params.job).task.containerName);
     return desiredFor(ctx, node, live);
   },
 
   notes(d) {
     const image = containerImage(d.content, String(d.content.containerDefinitions?.[0]?.name));
     if (d.imagePin !== 'digest' || !image || parseRef(image).digest) return [];
-    return [`runs ${image}, not pinned to a digest yet (task.imagePin: digest): \`batchctl deploy\` or \`batchctl push --deploy\` pins it`];
+    return [
+      `runs ${image}, not pinned to a digest yet (task.imagePin: digest): \`batchctl deploy\` or \`batchctl push --deploy\` pins it`,
+    ];
   },
 
   // The families' latest revisions, in the walk's first round rather than once each job's roles are assessed.
@@ -306,17 +374,24 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
         ctx,
         `${node.key} (RegisterTaskDefinition)`,
         async (): Promise<{ taskDefinition?: TaskDefinition }> =>
-          ctx.aws.once.ecs.send(new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) })),
+          ctx.aws.once.ecs.send(
+            new RegisterTaskDefinitionCommand({ ...d.content, family: d.family, tags: ecsTagList(d.tags) }),
+          ),
         async () => {
           const got = await describeRevision(ctx, d.family);
-          return got && ownershipOf(ctx, got.tags).owned && JSON.stringify(canonicalContent(got.td)) === want ? { taskDefinition: got.td } : undefined;
+          return got && ownershipOf(ctx, got.tags).owned && JSON.stringify(canonicalContent(got.td)) === want
+            ? { taskDefinition: got.td }
+            : undefined;
         },
       );
     } catch (err) {
       // A role created seconds ago is refused with a bare "Role is not valid" that names neither role.
       // Rethrown naming them (same code) so the engine's propagation retry can say which it waits for.
       if (awsErrorCode(err) !== 'ClientException' || !/role is not valid/i.test((err as Error).message)) throw err;
-      const named = new Error(`Role is not valid (ECS cannot use the execution role '${d.content.executionRoleArn}' or the task role '${d.content.taskRoleArn}' yet)`, { cause: err });
+      const named = new Error(
+        `Role is not valid (ECS cannot use the execution role '${d.content.executionRoleArn}' or the task role '${d.content.taskRoleArn}' yet)`,
+        { cause: err },
+      );
       named.name = 'ClientException';
       throw named;
     }
@@ -339,7 +414,8 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
       const w = wc.find((c) => c.name === name) ?? {};
       const h = hc.find((c) => c.name === name) ?? {};
       for (const f of [...new Set([...Object.keys(w), ...Object.keys(h)])].sort()) {
-        if (JSON.stringify(w[f]) !== JSON.stringify(h[f])) changes.push({ field: `containerDefinitions.${name}.${f}`, from: h[f], to: w[f] });
+        if (JSON.stringify(w[f]) !== JSON.stringify(h[f]))
+          changes.push({ field: `containerDefinitions.${name}.${f}`, from: h[f], to: w[f] });
       }
     }
     changes.push(...tagChanges(d.tags, o.tags));
@@ -376,7 +452,9 @@ export const taskDefinition: ResourceKind<TaskDefDesired, JobParams> = {
     const inactive = await revisions(ctx, family, 'INACTIVE');
     for (let i = 0; i < inactive.length; i += 10) {
       try {
-        const out = await ctx.aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: inactive.slice(i, i + 10) }));
+        const out = await ctx.aws.ecs.send(
+          new DeleteTaskDefinitionsCommand({ taskDefinitions: inactive.slice(i, i + 10) }),
+        );
         const bad = (out.failures ?? []).filter((f) => !/does not exist/i.test(f.reason ?? ''));
         if (bad.length) throw new Error(`could not delete task definition ${bad[0]!.arn}: ${bad[0]!.reason}`);
       } catch (err) {

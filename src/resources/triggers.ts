@@ -49,7 +49,9 @@ interface TriggerKind<D extends PausableSettings> {
 
 const RULE: TriggerKind<RuleDesired> = { kind: eventsRule, pausable: rulePause, noun: 'EventBridge rule' };
 const SCHEDULE: TriggerKind<ScheduleDesired> = {
-  kind: schedulerSchedule, pausable: schedulePause, noun: 'EventBridge Scheduler schedule',
+  kind: schedulerSchedule,
+  pausable: schedulePause,
+  noun: 'EventBridge Scheduler schedule',
 };
 
 function trigger<D extends PausableSettings>(key: string, node: NodeSpec<JobParams>, t: TriggerKind<D>): TriggerOf {
@@ -86,16 +88,20 @@ export const fires = (t: FoundTrigger): boolean =>
  * `mark`; triggers paused already keep their mark. Returns the jobs paused.
  */
 export async function pauseFound(
-  ctxFor: (key: string) => Ctx, items: { job: JobConfig; trigger: FoundTrigger }[], mark: PauseMark,
+  ctxFor: (key: string) => Ctx,
+  items: { job: JobConfig; trigger: FoundTrigger }[],
+  mark: PauseMark,
 ): Promise<string[]> {
   const todo = items.filter(({ trigger: t }) => fires(t));
-  await Promise.all(todo.map(async ({ job, trigger: t }) => {
-    const { key } = jobTrigger(job);
-    try {
-      await t.pause(ctxFor(key), mark);
-    } catch (err) {
-      throw asStepError(key, 'update', err);
-    }
-  }));
+  await Promise.all(
+    todo.map(async ({ job, trigger: t }) => {
+      const { key } = jobTrigger(job);
+      try {
+        await t.pause(ctxFor(key), mark);
+      } catch (err) {
+        throw asStepError(key, 'update', err);
+      }
+    }),
+  );
   return todo.map(({ job }) => job.name);
 }

@@ -35,9 +35,13 @@ function attribute(ctx: Ctx, vpcId: string, attr: Attribute): Promise<boolean | 
 }
 
 const modify = (ctx: Ctx, VpcId: string, field: keyof VpcDnsDesired, Value: boolean) =>
-  retryWhileNotFound(ctx, `VPC ${VpcId} DNS attributes`, () => ctx.aws.ec2.send(new ModifyVpcAttributeCommand(
-    field === 'dnsSupport' ? { VpcId, EnableDnsSupport: { Value } } : { VpcId, EnableDnsHostnames: { Value } },
-  )));
+  retryWhileNotFound(ctx, `VPC ${VpcId} DNS attributes`, () =>
+    ctx.aws.ec2.send(
+      new ModifyVpcAttributeCommand(
+        field === 'dnsSupport' ? { VpcId, EnableDnsSupport: { Value } } : { VpcId, EnableDnsHostnames: { Value } },
+      ),
+    ),
+  );
 
 const recordOf = (vpcId: string): ResourceRecord => ({ kind: KIND, id: vpcId });
 
@@ -54,13 +58,18 @@ export const vpcDns: ResourceKind<VpcDnsDesired> = {
   // With the VPC recorded, its attributes are read in the walk's first round, alongside the VPC's lookup.
   prefetch(ctx) {
     const vpcId = ctx.maybeRecord(K.vpc)?.id;
-    if (vpcId) for (const a of ['enableDnsSupport', 'enableDnsHostnames'] as const) attribute(ctx, vpcId, a).catch(() => undefined);
+    if (vpcId)
+      for (const a of ['enableDnsSupport', 'enableDnsHostnames'] as const)
+        attribute(ctx, vpcId, a).catch(() => undefined);
   },
 
   /** The attributes of the stack's VPC; they are ours when the VPC is (attributes carry no tags). */
   async find(ctx) {
     const vpcId = ctx.record(K.vpc).id;
-    const [dnsSupport, dnsHostnames] = await Promise.all([attribute(ctx, vpcId, 'enableDnsSupport'), attribute(ctx, vpcId, 'enableDnsHostnames')]);
+    const [dnsSupport, dnsHostnames] = await Promise.all([
+      attribute(ctx, vpcId, 'enableDnsSupport'),
+      attribute(ctx, vpcId, 'enableDnsHostnames'),
+    ]);
     if (dnsSupport === undefined || dnsHostnames === undefined) return undefined;
     const own = await inheritedOwnership(ctx, K.vpc, vpcId, () => ec2OwnerOf(ctx, vpcId, describeVpcs(ctx)));
     return foundWith(own, { record: recordOf(vpcId), observed: { dnsSupport, dnsHostnames } });
@@ -69,12 +78,17 @@ export const vpcDns: ResourceKind<VpcDnsDesired> = {
   /** A new VPC's: support is on already, so both calls go together (hostnames does not wait for support). */
   async create(ctx, _node, d) {
     const vpcId = ctx.record(K.vpc).id;
-    await Promise.all([modify(ctx, vpcId, 'dnsSupport', d.dnsSupport), modify(ctx, vpcId, 'dnsHostnames', d.dnsHostnames)]);
+    await Promise.all([
+      modify(ctx, vpcId, 'dnsSupport', d.dnsSupport),
+      modify(ctx, vpcId, 'dnsHostnames', d.dnsHostnames),
+    ]);
     return recordOf(vpcId);
   },
 
   diff(d, o): FieldChange[] {
-    return (['dnsSupport', 'dnsHostnames'] as const).filter((f) => d[f] !== o[f]).map((f) => ({ field: f, from: o[f], to: d[f] }));
+    return (['dnsSupport', 'dnsHostnames'] as const)
+      .filter((f) => d[f] !== o[f])
+      .map((f) => ({ field: f, from: o[f], to: d[f] }));
   },
 
   /** Support before hostnames when both must be turned on: AWS enables hostnames only where support is on. */

@@ -3,8 +3,20 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
-  canonicalPolicy, change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, prefetchEndpoints,
-  retryWhileNotFound, sorted, tagSpecs, waitEndpointAvailable,
+  canonicalPolicy,
+  change,
+  convergeEc2Tags,
+  deleteEndpoint,
+  ec2Found,
+  ec2Tags,
+  endpointOwnerOf,
+  findEndpoint,
+  listEndpoints,
+  prefetchEndpoints,
+  retryWhileNotFound,
+  sorted,
+  tagSpecs,
+  waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
 
@@ -65,7 +77,10 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
 
   // In the VPC, on the route table (AWS imposes both). Its policy names the bucket by its configured name, so
   // the bucket need not exist first.
-  nodes: (config) => (config.network.s3Gateway ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable], partOf: [K.vpc], params: {} }] : []),
+  nodes: (config) =>
+    config.network.s3Gateway
+      ? [{ key: K.gatewayEndpoint, deps: [K.vpc, K.routeTable], partOf: [K.vpc], params: {} }]
+      : [],
 
   prefetch: prefetchEndpoints,
 
@@ -89,17 +104,22 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
     const ClientToken = await clientToken(ctx, node.key);
     // The route table created a moment ago may not be visible yet (NotFound): the same token makes the
     // retry safe.
-    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC and route table`, () => ctx.aws.ec2.send(new CreateVpcEndpointCommand({
-      VpcEndpointType: 'Gateway',
-      VpcId: d.vpcId,
-      ServiceName: d.serviceName,
-      RouteTableIds: d.routeTableIds,
-      PolicyDocument: d.policy,
-      ClientToken,
-      TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
-    })));
+    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC and route table`, () =>
+      ctx.aws.ec2.send(
+        new CreateVpcEndpointCommand({
+          VpcEndpointType: 'Gateway',
+          VpcId: d.vpcId,
+          ServiceName: d.serviceName,
+          RouteTableIds: d.routeTableIds,
+          PolicyDocument: d.policy,
+          ClientToken,
+          TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
+        }),
+      ),
+    );
     const id = out.VpcEndpoint!.VpcEndpointId!;
-    if (out.VpcEndpoint!.State?.toLowerCase() !== 'available') await waitEndpointAvailable(ctx, node.key, id, 2 * 60_000);
+    if (out.VpcEndpoint!.State?.toLowerCase() !== 'available')
+      await waitEndpointAvailable(ctx, node.key, id, 2 * 60_000);
     return { kind: 'ec2.vpc-gateway-endpoint', id };
   },
 
@@ -117,12 +137,14 @@ export const vpcGatewayEndpoint: ResourceKind<GatewayEndpointDesired> = {
     if (changes.every((c) => c.field === 'tags')) return;
     const add = d.routeTableIds.filter((r) => !found.observed.routeTableIds.includes(r));
     const remove = found.observed.routeTableIds.filter((r) => !d.routeTableIds.includes(r));
-    await ctx.aws.ec2.send(new ModifyVpcEndpointCommand({
-      VpcEndpointId: found.record.id,
-      ...(add.length ? { AddRouteTableIds: add } : {}),
-      ...(remove.length ? { RemoveRouteTableIds: remove } : {}),
-      ...(found.observed.policy !== d.policy ? { PolicyDocument: d.policy } : {}),
-    }));
+    await ctx.aws.ec2.send(
+      new ModifyVpcEndpointCommand({
+        VpcEndpointId: found.record.id,
+        ...(add.length ? { AddRouteTableIds: add } : {}),
+        ...(remove.length ? { RemoveRouteTableIds: remove } : {}),
+        ...(found.observed.policy !== d.policy ? { PolicyDocument: d.policy } : {}),
+      }),
+    );
   },
 
   delete: (ctx, record) => deleteEndpoint(ctx, record, 2 * 60_000),

@@ -3,8 +3,19 @@ import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import { clientToken, hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
 import {
-  change, convergeEc2Tags, deleteEndpoint, ec2Found, ec2Tags, endpointOwnerOf, findEndpoint, listEndpoints, prefetchEndpoints, retryWhileNotFound,
-  sorted, tagSpecs, waitEndpointAvailable,
+  change,
+  convergeEc2Tags,
+  deleteEndpoint,
+  ec2Found,
+  ec2Tags,
+  endpointOwnerOf,
+  findEndpoint,
+  listEndpoints,
+  prefetchEndpoints,
+  retryWhileNotFound,
+  sorted,
+  tagSpecs,
+  waitEndpointAvailable,
 } from './lib/ec2.js';
 import { endpointServiceName } from './lib/endpoint-services.js';
 import { endpointSubnetIds, endpointSubnetKeys, ownsVpc } from '../model/network.js';
@@ -34,7 +45,9 @@ function observe(ctx: Ctx, ep: VpcEndpoint): InterfaceEndpointDesired {
     subnetIds: sorted(ep.SubnetIds),
     securityGroupIds: sorted(ep.Groups?.map((g) => g.GroupId)),
     privateDnsEnabled: ep.PrivateDnsEnabled ?? false,
-    state: ['failed', 'rejected', 'expired'].includes((ep.State ?? '').toLowerCase()) ? (ep.State ?? '').toLowerCase() : 'available',
+    state: ['failed', 'rejected', 'expired'].includes((ep.State ?? '').toLowerCase())
+      ? (ep.State ?? '').toLowerCase()
+      : 'available',
   };
 }
 
@@ -86,16 +99,20 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
     const ClientToken = await clientToken(ctx, node.key);
     // Subnets and groups created a moment ago may not be visible yet (NotFound): the same token makes
     // the retry safe.
-    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC, subnets and security group`, () => ctx.aws.ec2.send(new CreateVpcEndpointCommand({
-      VpcEndpointType: 'Interface',
-      VpcId: d.vpcId,
-      ServiceName: d.serviceName,
-      SubnetIds: d.subnetIds,
-      SecurityGroupIds: d.securityGroupIds,
-      PrivateDnsEnabled: d.privateDnsEnabled,
-      ClientToken,
-      TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
-    })));
+    const out = await retryWhileNotFound(ctx, `${node.key}'s VPC, subnets and security group`, () =>
+      ctx.aws.ec2.send(
+        new CreateVpcEndpointCommand({
+          VpcEndpointType: 'Interface',
+          VpcId: d.vpcId,
+          ServiceName: d.serviceName,
+          SubnetIds: d.subnetIds,
+          SecurityGroupIds: d.securityGroupIds,
+          PrivateDnsEnabled: d.privateDnsEnabled,
+          ClientToken,
+          TagSpecifications: tagSpecs(ctx, 'vpc-endpoint', node.key),
+        }),
+      ),
+    );
     const id = out.VpcEndpoint!.VpcEndpointId!;
     await waitEndpointAvailable(ctx, node.key, id, BUDGET_MS);
     return { kind: 'ec2.vpc-interface-endpoint', id };
@@ -124,11 +141,13 @@ export const vpcInterfaceEndpoint: ResourceKind<InterfaceEndpointDesired, { serv
       AddSecurityGroupIds: minus(d.securityGroupIds, o.securityGroupIds),
       RemoveSecurityGroupIds: minus(o.securityGroupIds, d.securityGroupIds),
     };
-    await ctx.aws.ec2.send(new ModifyVpcEndpointCommand({
-      VpcEndpointId: found.record.id,
-      ...Object.fromEntries(Object.entries(lists).filter(([, v]) => v.length)),
-      ...(o.privateDnsEnabled !== d.privateDnsEnabled ? { PrivateDnsEnabled: d.privateDnsEnabled } : {}),
-    }));
+    await ctx.aws.ec2.send(
+      new ModifyVpcEndpointCommand({
+        VpcEndpointId: found.record.id,
+        ...Object.fromEntries(Object.entries(lists).filter(([, v]) => v.length)),
+        ...(o.privateDnsEnabled !== d.privateDnsEnabled ? { PrivateDnsEnabled: d.privateDnsEnabled } : {}),
+      }),
+    );
     await waitEndpointAvailable(ctx, node.key, found.record.id, BUDGET_MS);
   },
 

@@ -10,8 +10,19 @@ import {
 import type { Ctx, ResourceKind } from '../engine/types.js';
 import { K } from '../model/keys.js';
 import {
-  change, convergeEc2Tags, deleteEc2, ec2Found, ec2OwnerOf, ec2Tags, findInStack, listTagged, lookupCreated, prefetchStack,
-  stackItems, tagSpecs, type Ec2Describe,
+  change,
+  convergeEc2Tags,
+  deleteEc2,
+  ec2Found,
+  ec2OwnerOf,
+  ec2Tags,
+  findInStack,
+  listTagged,
+  lookupCreated,
+  prefetchStack,
+  stackItems,
+  tagSpecs,
+  type Ec2Describe,
 } from './lib/ec2.js';
 import { createOnce } from './lib/create.js';
 import { hasTagChange, resourceTags, tagChanges } from './lib/tags.js';
@@ -25,16 +36,24 @@ export interface VpcDesired {
 }
 
 /** Describe VPCs, as `findInStack` and `ec2OwnerOf` want it. */
-export const describeVpcs = (ctx: Ctx): Ec2Describe<Vpc> => async (q) => {
-  const out = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
-  return { items: out.Vpcs, nextToken: out.NextToken };
-};
+export const describeVpcs =
+  (ctx: Ctx): Ec2Describe<Vpc> =>
+  async (q) => {
+    const out = await ctx.aws.ec2.send(
+      new DescribeVpcsCommand({ VpcIds: q.ids, Filters: q.filters, NextToken: q.nextToken }),
+    );
+    return { items: out.Vpcs, nextToken: out.NextToken };
+  };
 
 /** The stack's subnets (shared with the subnet nodes' lookups). */
-export const describeSubnets = (ctx: Ctx): Ec2Describe<Subnet> => async (q) => {
-  const out = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
-  return { items: out.Subnets, nextToken: out.NextToken };
-};
+export const describeSubnets =
+  (ctx: Ctx): Ec2Describe<Subnet> =>
+  async (q) => {
+    const out = await ctx.aws.ec2.send(
+      new DescribeSubnetsCommand({ SubnetIds: q.ids, Filters: q.filters, NextToken: q.nextToken }),
+    );
+    return { items: out.Subnets, nextToken: out.NextToken };
+  };
 
 /** What keeps a VPC from being deleted: its subnets and non-default security groups. */
 async function vpcBlockers(ctx: Ctx, vpcId: string): Promise<string[]> {
@@ -73,9 +92,17 @@ export const vpc: ResourceKind<VpcDesired> = {
   prefetch: prefetchStack('Vpc', describeVpcs),
 
   async find(ctx, node, recorded) {
-    const found = await findInStack(ctx, node.key, recorded, { type: 'Vpc', describe: describeVpcs(ctx), idOf: (v) => v.VpcId!, rank: (v) => rankVpcs(ctx, v) });
+    const found = await findInStack(ctx, node.key, recorded, {
+      type: 'Vpc',
+      describe: describeVpcs(ctx),
+      idOf: (v) => v.VpcId!,
+      rank: (v) => rankVpcs(ctx, v),
+    });
     if (!found) return undefined;
-    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, { cidr: found.item.CidrBlock ?? '', tags: ec2Tags(ctx, found.item) });
+    return ec2Found('ec2.vpc', found, (v) => v.VpcId!, {
+      cidr: found.item.CidrBlock ?? '',
+      tags: ec2Tags(ctx, found.item),
+    });
   },
 
   async create(ctx, node, desired) {
@@ -83,16 +110,25 @@ export const vpc: ResourceKind<VpcDesired> = {
     const id = await createOnce(
       ctx,
       `${node.key} (CreateVpc)`,
-      async () => (await ctx.aws.once.ec2.send(new CreateVpcCommand({ CidrBlock: desired.cidr, TagSpecifications: tagSpecs(ctx, 'vpc', node.key) }))).Vpc!.VpcId!,
+      async () =>
+        (
+          await ctx.aws.once.ec2.send(
+            new CreateVpcCommand({ CidrBlock: desired.cidr, TagSpecifications: tagSpecs(ctx, 'vpc', node.key) }),
+          )
+        ).Vpc!.VpcId!,
       () => lookupCreated(ctx, node.key, describeVpcs(ctx), (v) => v.VpcId),
     );
     // CreateVpc answers `pending`; what goes into the VPC waits until it is `available`, as every tool
     // creating VPCs does. Right after CreateVpc, DescribeVpcs may not know the id yet (eventual
     // consistency): keep polling.
-    await ctx.waitFor(`${node.key} pending -> available`, async () => {
-      const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
-      return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
-    }, { budgetMs: 2 * 60_000, intervalMs: 2000 });
+    await ctx.waitFor(
+      `${node.key} pending -> available`,
+      async () => {
+        const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
+        return res?.Vpcs?.[0]?.State === 'available' ? true : undefined;
+      },
+      { budgetMs: 2 * 60_000, intervalMs: 2000 },
+    );
     return { kind: 'ec2.vpc', id };
   },
 
@@ -103,7 +139,13 @@ export const vpc: ResourceKind<VpcDesired> = {
   },
 
   async delete(ctx, record) {
-    await deleteEc2(ctx, record.id, () => ctx.aws.ec2.send(new DeleteVpcCommand({ VpcId: record.id })), undefined, () => vpcBlockers(ctx, record.id));
+    await deleteEc2(
+      ctx,
+      record.id,
+      () => ctx.aws.ec2.send(new DeleteVpcCommand({ VpcId: record.id })),
+      undefined,
+      () => vpcBlockers(ctx, record.id),
+    );
   },
 
   ownerOf: (ctx, record) => ec2OwnerOf(ctx, record.id, describeVpcs(ctx)),

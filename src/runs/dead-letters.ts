@@ -22,7 +22,10 @@ import { SQS_QUEUE_GONE } from '../model/aws-errors.js';
 
 /** One invocation EventBridge or Scheduler could not deliver. */
 export interface DeadLetter {
-  /** The job whose rule or schedule sent it (from RULE_ARN / SCHEDULE_ARN); undefined for a name no job of the config has. */
+  /**
+   * The job whose rule or schedule sent it (from RULE_ARN / SCHEDULE_ARN); undefined for a name no job of the config
+   * has.
+   */
   job: string | undefined;
   /** When SQS received it (SentTimestamp): when the delivery was given up. */
   sentAt: Date;
@@ -110,12 +113,19 @@ export function toDeadLetter(config: StackConfig, m: Message): DeadLetter {
  * Read the dead-letter queue without consuming it (see the file's comment). `max`: messages to sample at
  * most (default 100; the calls are bounded by MAX_RECEIVE_CALLS too). A missing queue reads as empty.
  */
-export async function readDeadLetters(sqs: SQSClient, queueUrl: string, config: StackConfig, opts: { max?: number } = {}): Promise<DeadLetterSummary> {
+export async function readDeadLetters(
+  sqs: SQSClient,
+  queueUrl: string,
+  config: StackConfig,
+  opts: { max?: number } = {},
+): Promise<DeadLetterSummary> {
   const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('../aws/sdk/sqs.js');
   const empty = (): DeadLetterSummary => ({ count: 0, perJob: new Map(), sampled: [], complete: true });
   let count: number;
   try {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     count = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
   } catch (err) {
     if (isNotFound(err, ...SQS_QUEUE_GONE)) return empty();
@@ -125,14 +135,20 @@ export async function readDeadLetters(sqs: SQSClient, queueUrl: string, config: 
   const seen = new Map<string, DeadLetter>();
   const calls = Math.min(MAX_RECEIVE_CALLS, Math.ceil(Math.min(max, count) / PER_CALL) + 1);
   for (let i = 0; count > 0 && i < calls && seen.size < Math.min(max, count); i++) {
-    const out = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: queueUrl, MaxNumberOfMessages: PER_CALL,
-      // 0: the messages stay visible, so reading them here takes nothing from anyone (nor from the alarm).
-      VisibilityTimeout: 0, WaitTimeSeconds: 0,
-      MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['SentTimestamp'],
-    }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: PER_CALL,
+        // 0: the messages stay visible, so reading them here takes nothing from anyone (nor from the alarm).
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
+    );
     const before = seen.size;
-    for (const m of out.Messages ?? []) if (m.MessageId && !seen.has(m.MessageId)) seen.set(m.MessageId, toDeadLetter(config, m));
+    for (const m of out.Messages ?? [])
+      if (m.MessageId && !seen.has(m.MessageId)) seen.set(m.MessageId, toDeadLetter(config, m));
     // Nothing new: this short poll reached only servers already sampled (or the queue emptied).
     if (seen.size === before) break;
   }

@@ -38,10 +38,16 @@ export function attemptsOf(events: HistoryEvent[]): AttemptEvents[] {
         if (cur) cur.end = { type: e.type, output: e.taskSucceededEventDetails?.output };
         break;
       case 'TaskFailed':
-        if (cur) cur.end = { type: e.type, error: e.taskFailedEventDetails?.error, cause: e.taskFailedEventDetails?.cause };
+        if (cur)
+          cur.end = { type: e.type, error: e.taskFailedEventDetails?.error, cause: e.taskFailedEventDetails?.cause };
         break;
       case 'TaskTimedOut':
-        if (cur) cur.end = { type: e.type, error: e.taskTimedOutEventDetails?.error ?? 'States.Timeout', cause: e.taskTimedOutEventDetails?.cause };
+        if (cur)
+          cur.end = {
+            type: e.type,
+            error: e.taskTimedOutEventDetails?.error ?? 'States.Timeout',
+            cause: e.taskTimedOutEventDetails?.cause,
+          };
         break;
     }
   }
@@ -52,10 +58,26 @@ export function attemptsOf(events: HistoryEvent[]): AttemptEvents[] {
 export function executionEnd(events: HistoryEvent[]): { status: string; error?: string; cause?: string } | undefined {
   for (const e of [...events].reverse()) {
     switch (e.type) {
-      case 'ExecutionSucceeded': return { status: 'SUCCEEDED' };
-      case 'ExecutionFailed': return { status: 'FAILED', error: e.executionFailedEventDetails?.error, cause: e.executionFailedEventDetails?.cause };
-      case 'ExecutionTimedOut': return { status: 'TIMED_OUT', error: e.executionTimedOutEventDetails?.error, cause: e.executionTimedOutEventDetails?.cause };
-      case 'ExecutionAborted': return { status: 'ABORTED', error: e.executionAbortedEventDetails?.error, cause: e.executionAbortedEventDetails?.cause };
+      case 'ExecutionSucceeded':
+        return { status: 'SUCCEEDED' };
+      case 'ExecutionFailed':
+        return {
+          status: 'FAILED',
+          error: e.executionFailedEventDetails?.error,
+          cause: e.executionFailedEventDetails?.cause,
+        };
+      case 'ExecutionTimedOut':
+        return {
+          status: 'TIMED_OUT',
+          error: e.executionTimedOutEventDetails?.error,
+          cause: e.executionTimedOutEventDetails?.cause,
+        };
+      case 'ExecutionAborted':
+        return {
+          status: 'ABORTED',
+          error: e.executionAbortedEventDetails?.error,
+          cause: e.executionAbortedEventDetails?.cause,
+        };
     }
   }
   return undefined;
@@ -66,15 +88,18 @@ export async function executionHistory(sfn: SFNClient, executionArn: string): Pr
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: true }));
+    const out = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: true }),
+    );
     events.push(...(out.events ?? []));
     nextToken = out.nextToken;
   } while (nextToken);
   return events;
 }
 
-
-/** The task an ended attempt reports (TaskSucceeded's output, TaskFailed's Cause): DescribeTasks' task, in PascalCase. */
+/**
+ * The task an ended attempt reports (TaskSucceeded's output, TaskFailed's Cause): DescribeTasks' task, in PascalCase.
+ */
 export interface AttemptTask {
   TaskArn?: string;
   LastStatus?: string;
@@ -127,4 +152,3 @@ export function reasonOf(end: AttemptEvents['end']): string | undefined {
   if (end.error === 'States.TaskFailed') return undefined;
   return [end.error, end.cause].filter(Boolean).join(': ');
 }
-

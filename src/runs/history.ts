@@ -161,12 +161,18 @@ interface TaskView {
   env: { Name: string; Value: string }[];
 }
 
-type LooseTask = Omit<Task, 'createdAt' | 'startedAt' | 'stoppedAt'> & { createdAt?: unknown; startedAt?: unknown; stoppedAt?: unknown };
+type LooseTask = Omit<Task, 'createdAt' | 'startedAt' | 'stoppedAt'> & {
+  createdAt?: unknown;
+  startedAt?: unknown;
+  stoppedAt?: unknown;
+};
 
 /** Either form of a task (the event's JSON: ISO strings; the SDK's: Dates) as a TaskView for `job`. */
 function viewOf(t: LooseTask, job: JobConfig): TaskView {
   const container = t.containers?.find((c) => c.name === job.task.containerName) ?? t.containers?.[0];
-  const override = t.overrides?.containerOverrides?.find((c) => c.name === job.task.containerName) ?? t.overrides?.containerOverrides?.[0];
+  const override =
+    t.overrides?.containerOverrides?.find((c) => c.name === job.task.containerName) ??
+    t.overrides?.containerOverrides?.[0];
   const env = (override?.environment ?? []).map((v) => ({ Name: v.name ?? '', Value: v.value ?? '' }));
   const get = (name: string) => env.find((v) => v.Name === name)?.Value || undefined;
   return {
@@ -189,12 +195,21 @@ function viewOf(t: LooseTask, job: JobConfig): TaskView {
 }
 
 const shortOf = (arn: string) => arn.split('/').pop()!.slice(0, 8);
-const seconds = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? Math.max(0, Math.round((to - from) / 1000)) : undefined);
+const seconds = (from: number | undefined, to: number | undefined) =>
+  from !== undefined && to !== undefined ? Math.max(0, Math.round((to - from) / 1000)) : undefined;
 
 function attemptOf(v: TaskView): HistoryAttempt {
   return {
-    taskArn: v.taskArn, shortId: shortOf(v.taskArn), createdAt: iso(v.createdAt), startedAt: iso(v.startedAt), stoppedAt: iso(v.stoppedAt),
-    lastStatus: v.lastStatus, exitCode: v.exitCode, stopCode: v.stopCode, stoppedReason: v.stoppedReason, imageDigest: v.imageDigest,
+    taskArn: v.taskArn,
+    shortId: shortOf(v.taskArn),
+    createdAt: iso(v.createdAt),
+    startedAt: iso(v.startedAt),
+    stoppedAt: iso(v.stoppedAt),
+    lastStatus: v.lastStatus,
+    exitCode: v.exitCode,
+    stopCode: v.stopCode,
+    stoppedReason: v.stoppedReason,
+    imageDigest: v.imageDigest,
     ...(v.capacityProviderName ? { capacityProviderName: v.capacityProviderName } : {}),
   };
 }
@@ -206,7 +221,9 @@ function runOf(job: JobConfig, tasks: TaskView[], source: HistoryEntry['source']
   const last = sorted.at(-1)!;
   const runId = last.runId;
   // An execution's trigger: run-now names its executions; a scheduled one carries the scheduled time.
-  const trigger = runId ? triggerOfExecution(runId.split(':').pop() ?? '', { Environment: last.env }) : triggerOf(last.startedBy);
+  const trigger = runId
+    ? triggerOfExecution(runId.split(':').pop() ?? '', { Environment: last.env })
+    : triggerOf(last.startedBy);
   const stopped = last.lastStatus === 'STOPPED';
   const startedAt = first.startedAt ?? last.startedAt;
   // StopTask from outside (`batchctl stop`, the console). A run through a state machine is judged by how
@@ -248,11 +265,17 @@ function withDerivedTime(r: HistoryEntry, job: JobConfig): HistoryEntry {
   } catch {
     // An expression our parser rejects (edited outside batchctl): no time.
   }
-  return t === undefined ? r : { ...r, scheduledTime: canonical(new Date(t).toISOString()), scheduledTimeDerived: true };
+  return t === undefined
+    ? r
+    : { ...r, scheduledTime: canonical(new Date(t).toISOString()), scheduledTimeDerived: true };
 }
 
 /** Every logged STOPPED event of the group from `since` on (FilterLogEvents, every page); undefined: no group. */
-async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string, since: number): Promise<LooseTask[] | undefined> {
+async function loggedTasks(
+  logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient,
+  group: string,
+  since: number,
+): Promise<LooseTask[] | undefined> {
   const { FilterLogEventsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out: LooseTask[] = [];
   let nextToken: string | undefined;
@@ -275,7 +298,10 @@ async function loggedTasks(logs: import('@aws-sdk/client-cloudwatch-logs').Cloud
 }
 
 /** When the history group was created (history knows nothing before), or undefined when it does not exist. */
-async function historyStart(logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient, group: string): Promise<number | undefined> {
+async function historyStart(
+  logs: import('@aws-sdk/client-cloudwatch-logs').CloudWatchLogsClient,
+  group: string,
+): Promise<number | undefined> {
   const { DescribeLogGroupsCommand } = await import('../aws/sdk/cloudwatch-logs.js');
   const out = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group }));
   return out.logGroups?.find((g) => g.logGroupName === group)?.creationTime;
@@ -292,7 +318,11 @@ interface Claim {
  * The claims in the bucket (`.batchctl/runs/[<job>/]<time>.json`), every page of ListObjectsV2. The
  * original job claims directly under the prefix; the others under their name. Undefined: no bucket.
  */
-async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string, jobs: JobConfig[]): Promise<Claim[] | undefined> {
+async function claims(
+  s3: import('@aws-sdk/client-s3').S3Client,
+  bucket: string,
+  jobs: JobConfig[],
+): Promise<Claim[] | undefined> {
   const { ListObjectsV2Command } = await import('../aws/sdk/s3.js');
   const out: Claim[] = [];
   const byPrefix = new Map(jobs.map((j) => [lockPrefixOf(j), j.name]));
@@ -319,7 +349,12 @@ async function claims(s3: import('@aws-sdk/client-s3').S3Client, bucket: string,
  * fires every interval counted from the rule's creation, which the expression does not say: its phase is
  * taken from a run it started (`anchor`); without one, no time is derived.
  */
-export function scheduledTimes(job: JobConfig, from: number, to: number, anchor?: number): { times: number[]; truncated: boolean } {
+export function scheduledTimes(
+  job: JobConfig,
+  from: number,
+  to: number,
+  anchor?: number,
+): { times: number[]; truncated: boolean } {
   if (from >= to) return { times: [], truncated: false };
   const expr = job.schedule.expression;
   const parsed = parseScheduleExpression(expr);
@@ -366,7 +401,11 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
     const jobs = jobsOf(config, opts.job);
     const now = (opts.now ?? new Date(opts.clock?.now() ?? Date.now())).getTime();
     const since = opts.since.getTime();
-    if (since > now) throw new UserError(`--since ${opts.since.toISOString()} is in the future`, 'give a past time, or a duration such as 7d, 24h or 30m');
+    if (since > now)
+      throw new UserError(
+        `--since ${opts.since.toISOString()} is in the future`,
+        'give a past time, or a duration such as 7d, 24h or 30m',
+      );
     const group = historyGroupName(config);
     const notes: string[] = [];
     const dlqUrl = usesDeadLetterQueue(config) ? stack.state.records().get(K.deadLetterQueue)?.id : undefined;
@@ -378,11 +417,18 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
       claims(aws.s3, config.bucket.name!, config.jobs),
       dlqUrl ? readQueue(aws.sqs, dlqUrl, config) : Promise.resolve(undefined),
     ]);
-    if (!logged) notes.push(`the history log group ${group} does not exist yet: \`batchctl up\` creates it; until then only the runs ECS still shows (about an hour) are listed`);
-    else if (started !== undefined && started > since) notes.push(`history began ${iso(started)} (when \`up\` created ${group}): earlier runs are not recorded, nor judged missed`);
+    if (!logged)
+      notes.push(
+        `the history log group ${group} does not exist yet: \`batchctl up\` creates it; until then only the runs ECS still shows (about an hour) are listed`,
+      );
+    else if (started !== undefined && started > since)
+      notes.push(
+        `history began ${iso(started)} (when \`up\` created ${group}): earlier runs are not recorded, nor judged missed`,
+      );
     if (!claimList) notes.push(`the bucket ${config.bucket.name} does not exist: no duplicate-guard claims read`);
     if (dlqUrl && !deadLetters) notes.push('the dead-letter queue does not exist: no dead letters read');
-    if (deadLetters && !deadLetters.complete) notes.push(`the dead-letter queue holds ${deadLetters.count} messages; ${deadLetters.sampled.length} were read`);
+    if (deadLetters && !deadLetters.complete)
+      notes.push(`the dead-letter queue holds ${deadLetters.count} messages; ${deadLetters.sampled.length} were read`);
 
     // Every task once: the logged STOPPED event, else what ECS shows now (running, or stopped moments ago).
     const byFamily = new Map(config.jobs.map((j) => [j.task.family, j]));
@@ -407,16 +453,39 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryReport> {
       if (source === 'history') g.source = 'history';
       groups.set(key, g);
     }
-    const runs = await withExecutionEnds(aws, [...groups.values()]
-      .map((g) => withDerivedTime(runOf(g.job, g.tasks, g.source, now), g.job))
-      // ECS may show a run that stopped before `since` (within its hour): the window is the caller's.
-      .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since));
+    const runs = await withExecutionEnds(
+      aws,
+      [...groups.values()]
+        .map((g) => withDerivedTime(runOf(g.job, g.tasks, g.source, now), g.job))
+        // ECS may show a run that stopped before `since` (within its hour): the window is the caller's.
+        .filter((r) => (ms(r.stoppedAt) ?? now) >= since || (ms(r.scheduledTime) ?? -Infinity) >= since),
+    );
 
-    const missed = missedTimes({ jobs, runs, claims: claimList ?? [], deadLetters: deadLetters?.sampled ?? [], since, now, historyFrom: logged ? started ?? since : now, notes });
+    const missed = missedTimes({
+      jobs,
+      runs,
+      claims: claimList ?? [],
+      deadLetters: deadLetters?.sampled ?? [],
+      since,
+      now,
+      historyFrom: logged ? (started ?? since) : now,
+      notes,
+    });
 
     const time = (e: HistoryEntry) => ms(e.scheduledTime) ?? ms(e.createdAt) ?? ms(e.stoppedAt) ?? 0;
-    const entries = [...runs, ...missed].sort((a, b) => time(b) - time(a) || (ms(b.createdAt) ?? 0) - (ms(a.createdAt) ?? 0));
-    return { stack: config.stack, region: config.region, account: stack.account, since: iso(since)!, now: iso(now)!, jobs: jobs.map((j) => j.name), entries, notes };
+    const entries = [...runs, ...missed].sort(
+      (a, b) => time(b) - time(a) || (ms(b.createdAt) ?? 0) - (ms(a.createdAt) ?? 0),
+    );
+    return {
+      stack: config.stack,
+      region: config.region,
+      account: stack.account,
+      since: iso(since)!,
+      now: iso(now)!,
+      jobs: jobs.map((j) => j.name),
+      entries,
+      notes,
+    };
   } finally {
     await stack.close();
   }
@@ -432,26 +501,30 @@ const EXECUTION_READS = 8;
  * execution 90 days, and one it no longer has keeps the result its task gave.
  */
 async function withExecutionEnds(
-  aws: import('../aws/clients.js').AwsClients, runs: HistoryEntry[],
+  aws: import('../aws/clients.js').AwsClients,
+  runs: HistoryEntry[],
 ): Promise<HistoryEntry[]> {
   const judged = runs.filter((r) => r.runId && r.result === 'failed');
   if (!judged.length) return runs;
   const { GetExecutionHistoryCommand } = await import('@aws-sdk/client-sfn');
   const ends = new Map<string, Partial<HistoryEntry>>();
   for (let i = 0; i < judged.length; i += EXECUTION_READS) {
-    await Promise.all(judged.slice(i, i + EXECUTION_READS).map(async (r) => {
-      const out = await ifExists(aws.sfn.send(
-        new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 }),
-      ), SFN_EXECUTION_GONE);
-      // Gone (past Step Functions' 90 days): the run keeps the result its task gave.
-      if (!out) return;
-      const end = executionEnd(out.events ?? []);
-      if (!end) ends.set(r.runId!, { result: 'running' });
-      else if (end.status === 'ABORTED') {
-        const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
-        ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
-      }
-    }));
+    await Promise.all(
+      judged.slice(i, i + EXECUTION_READS).map(async (r) => {
+        const out = await ifExists(
+          aws.sfn.send(new GetExecutionHistoryCommand({ executionArn: r.runId, reverseOrder: true, maxResults: 1 })),
+          SFN_EXECUTION_GONE,
+        );
+        // Gone (past Step Functions' 90 days): the run keeps the result its task gave.
+        if (!out) return;
+        const end = executionEnd(out.events ?? []);
+        if (!end) ends.set(r.runId!, { result: 'running' });
+        else if (end.status === 'ABORTED') {
+          const given = [end.error, end.cause].filter(Boolean).join(': ') || 'StopExecution';
+          ends.set(r.runId!, { result: 'stopped', stoppedBy: stoppedByOf(end.cause) ?? given });
+        }
+      }),
+    );
   }
   return runs.map((r) => (r.runId && ends.has(r.runId) ? { ...r, ...ends.get(r.runId) } : r));
 }
@@ -507,7 +580,14 @@ export function missedTimes(a: {
         : c
           ? `claimed${c.claimedAt ? ` at ${iso(c.claimedAt)}` : ''} by a task that left no record`
           : 'no task started: no dead letter and no claim (the trigger did not fire, or the schedule was paused or disabled)';
-      out.push({ job: job.name, result: 'missed', trigger: 'schedule', scheduledTime: t, reason, source: d ? 'dead-letter' : c ? 'claim' : 'schedule' });
+      out.push({
+        job: job.name,
+        result: 'missed',
+        trigger: 'schedule',
+        scheduledTime: t,
+        reason,
+        source: d ? 'dead-letter' : c ? 'claim' : 'schedule',
+      });
     }
   }
   return out;

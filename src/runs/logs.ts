@@ -54,7 +54,12 @@ export function compareEvents(a: LogEvent, b: LogEvent): number {
 }
 
 /** Every event matching the query from `startTime`, all pages, in output order. */
-export async function fetchEvents(client: CloudWatchLogsClient, q: LogQuery, startTime = q.since, signal?: AbortSignal): Promise<LogEvent[]> {
+export async function fetchEvents(
+  client: CloudWatchLogsClient,
+  q: LogQuery,
+  startTime = q.since,
+  signal?: AbortSignal,
+): Promise<LogEvent[]> {
   const out: LogEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -62,8 +67,12 @@ export async function fetchEvents(client: CloudWatchLogsClient, q: LogQuery, sta
     try {
       page = await client.send(
         new FilterLogEventsCommand({
-          logGroupName: q.group, startTime: startTime || undefined, filterPattern: q.filterPattern || undefined,
-          logStreamNamePrefix: q.streamPrefix, logStreamNames: q.streamNames, nextToken,
+          logGroupName: q.group,
+          startTime: startTime || undefined,
+          filterPattern: q.filterPattern || undefined,
+          logStreamNamePrefix: q.streamPrefix,
+          logStreamNames: q.streamNames,
+          nextToken,
         }),
         { abortSignal: signal },
       );
@@ -72,7 +81,13 @@ export async function fetchEvents(client: CloudWatchLogsClient, q: LogQuery, sta
       throw err;
     }
     for (const e of page.events ?? []) {
-      out.push({ id: e.eventId, timestamp: e.timestamp ?? 0, ingestionTime: e.ingestionTime ?? 0, stream: e.logStreamName ?? '', message: e.message ?? '' });
+      out.push({
+        id: e.eventId,
+        timestamp: e.timestamp ?? 0,
+        ingestionTime: e.ingestionTime ?? 0,
+        stream: e.logStreamName ?? '',
+        message: e.message ?? '',
+      });
     }
     // FilterLogEvents may return an empty page with a nextToken while it is still searching: keep going.
     nextToken = page.nextToken;
@@ -145,7 +160,11 @@ export class LogPoller {
   private cursor: number;
   readonly dedupe: Dedupe;
 
-  constructor(private readonly client: CloudWatchLogsClient, private readonly q: LogQuery, private readonly overlapMs = 10_000) {
+  constructor(
+    private readonly client: CloudWatchLogsClient,
+    private readonly q: LogQuery,
+    private readonly overlapMs = 10_000,
+  ) {
     this.cursor = q.since ?? 0;
     this.dedupe = new Dedupe(overlapMs);
   }
@@ -194,7 +213,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Errors worth another poll rather than ending `--tail`: throttling, 5xx, a dropped connection. */
 function transient(err: unknown): boolean {
   const e = err as { $fault?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.$fault === 'server' || /Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|ECONNRESET|ETIMEDOUT|socket hang up|TimeoutError/i.test(`${awsErrorCode(err)} ${(err as Error)?.message ?? ''}`);
+  return (
+    e?.$fault === 'server' ||
+    /Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|ECONNRESET|ETIMEDOUT|socket hang up|TimeoutError/i.test(
+      `${awsErrorCode(err)} ${(err as Error)?.message ?? ''}`,
+    )
+  );
 }
 
 /**
@@ -202,12 +226,19 @@ function transient(err: unknown): boolean {
  * every second); falls back to polling when the endpoint does not offer it (local emulators), the
  * caller may not use it, or the session ends (Live Tail sessions time out after 3 hours).
  */
-export async function followLogs(client: CloudWatchLogsClient, q: LogQuery, emit: (e: LogEvent) => void, opts: FollowOptions): Promise<void> {
+export async function followLogs(
+  client: CloudWatchLogsClient,
+  q: LogQuery,
+  emit: (e: LogEvent) => void,
+  opts: FollowOptions,
+): Promise<void> {
   const { signal } = opts;
   const poller = new LogPoller(client, q);
   let backfilled = false;
   if (opts.liveTail !== false) {
-    const reason = await liveTail(client, q, poller, emit, signal, () => { backfilled = true; });
+    const reason = await liveTail(client, q, poller, emit, signal, () => {
+      backfilled = true;
+    });
     if (signal.aborted) return;
     opts.onMode?.('polling', reason);
   } else {
@@ -233,11 +264,18 @@ export async function followLogs(client: CloudWatchLogsClient, q: LogQuery, emit
  * saw is emitted once), then emit its updates. Returns why it stopped unless the signal ended it.
  */
 async function liveTail(
-  client: CloudWatchLogsClient, q: LogQuery, poller: LogPoller, emit: (e: LogEvent) => void, signal: AbortSignal, onBackfill: () => void,
+  client: CloudWatchLogsClient,
+  q: LogQuery,
+  poller: LogPoller,
+  emit: (e: LogEvent) => void,
+  signal: AbortSignal,
+  onBackfill: () => void,
 ): Promise<string | undefined> {
   let groupArn: string | undefined;
   try {
-    const out = await client.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: q.group }), { abortSignal: signal });
+    const out = await client.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: q.group }), {
+      abortSignal: signal,
+    });
     const g = out.logGroups?.find((x) => x.logGroupName === q.group);
     if (!g) throw missingGroup(q.group);
     // Live Tail wants the ARN without the `:*` that the older `arn` field carries.
@@ -277,7 +315,12 @@ async function liveTail(
         return `the Live Tail session ended (${ev.SessionTimeoutException ? 'timeout' : 'stream error'}); polling every second`;
       }
       const fresh = (ev.sessionUpdate?.sessionResults ?? [])
-        .map((x) => ({ timestamp: x.timestamp ?? 0, ingestionTime: x.ingestionTime ?? 0, stream: x.logStreamName ?? '', message: x.message ?? '' }))
+        .map((x) => ({
+          timestamp: x.timestamp ?? 0,
+          ingestionTime: x.ingestionTime ?? 0,
+          stream: x.logStreamName ?? '',
+          message: x.message ?? '',
+        }))
         .sort(compareEvents)
         .filter((e) => poller.dedupe.acceptLive(e));
       poller.note(fresh);
@@ -339,9 +382,14 @@ export function formatEvent(e: LogEvent, utc: boolean, job?: string): string {
 /** One `--json` object per event. */
 export function eventJson(e: LogEvent, job?: string): Record<string, unknown> {
   return {
-    time: new Date(e.timestamp).toISOString(), timestamp: e.timestamp, ingestionTime: e.ingestionTime,
+    time: new Date(e.timestamp).toISOString(),
+    timestamp: e.timestamp,
+    ingestionTime: e.ingestionTime,
     ...(job !== undefined ? { job } : {}),
-    task: taskIdOf(e.stream), stream: e.stream, eventId: e.id, message: e.message.replace(/\r?\n$/, ''),
+    task: taskIdOf(e.stream),
+    stream: e.stream,
+    eventId: e.id,
+    message: e.message.replace(/\r?\n$/, ''),
   };
 }
 
@@ -378,14 +426,25 @@ const FULL_TASK_ID = /^[0-9a-f]{32}$/;
  * Which streams: one task's (under its job's prefix, or under each job's when the job is not named and
  * the id is complete), one job's, or the whole group's (every job, interleaved).
  */
-export function logStreams(config: StackConfig, job: JobConfig | undefined, task: string | undefined): Pick<LogQuery, 'streamPrefix' | 'streamNames'> {
+export function logStreams(
+  config: StackConfig,
+  job: JobConfig | undefined,
+  task: string | undefined,
+): Pick<LogQuery, 'streamPrefix' | 'streamNames'> {
   const only = job ?? (config.jobs.length === 1 ? config.jobs[0] : undefined);
   if (task === undefined) return job ? { streamPrefix: jobStreamPrefix(job) } : {};
   if (only) return { streamPrefix: taskStream(only, task) };
   if (!FULL_TASK_ID.test(taskIdOf(task))) {
-    throw new UserError(`--task ${taskIdOf(task)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`, 'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN');
+    throw new UserError(
+      `--task ${taskIdOf(task)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`,
+      'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN',
+    );
   }
-  if (config.jobs.length > 100) throw new UserError('--task without a job reads at most 100 jobs\' streams', 'name the job: `batchctl logs <job> --task <id>`');
+  if (config.jobs.length > 100)
+    throw new UserError(
+      "--task without a job reads at most 100 jobs' streams",
+      'name the job: `batchctl logs <job> --task <id>`',
+    );
   return { streamNames: config.jobs.map((j) => taskStream(j, task)) };
 }
 
@@ -421,23 +480,41 @@ export interface TaskSeen {
 export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: string) => void): Promise<LogsLook> {
   const config = await loadStackConfig({ ...opts, reporter: opts.warn && { warn: opts.warn } });
   let job = opts.job === undefined ? undefined : findJob(config, opts.job);
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['logs']);
+  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, [
+    'logs',
+  ]);
   let task = opts.task;
   // A short id of a stack with several jobs: ECS knows which job's run it is (its family), for an hour.
   if (task !== undefined && !job && config.jobs.length > 1 && !FULL_TASK_ID.test(taskIdOf(task))) {
     const seen = await findTask(config, opts, task);
-    if (!seen?.job) throw new UserError(`--task ${printable(taskIdOf(task), 40)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`, 'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN');
+    if (!seen?.job)
+      throw new UserError(
+        `--task ${printable(taskIdOf(task), 40)} is not a whole task id, and stack ${config.stack} has ${config.jobs.length} jobs`,
+        'name the job (`batchctl logs <job> --task <id>`), or pass the whole task id or ARN',
+      );
     job = findJob(config, seen.job);
     task = seen.id;
   }
   const streams = logStreams(config, job, task);
   const now = (opts.now ?? Date.now)();
-  const since = opts.since ? parseSince(opts.since, '--since', now, SINCE_RANGE) : task ? undefined : parseSince(DEFAULT_SINCE, '--since', now, SINCE_RANGE);
+  const since = opts.since
+    ? parseSince(opts.since, '--since', now, SINCE_RANGE)
+    : task
+      ? undefined
+      : parseSince(DEFAULT_SINCE, '--since', now, SINCE_RANGE);
   const q: LogQuery = { group: config.logs.group, since, filterPattern: opts.filter, ...streams };
   const look: LogsLook = {
-    group: q.group, ...(since !== undefined ? { since } : {}), sinceFrom: opts.since ? 'flag' : task ? 'task' : 'default',
+    group: q.group,
+    ...(since !== undefined ? { since } : {}),
+    sinceFrom: opts.since ? 'flag' : task ? 'task' : 'default',
     ...(opts.filter ? { filter: opts.filter } : {}),
-    streams: task ? `the stream of run ${taskIdOf(task)}` : job ? `job ${job.name}'s streams (${jobStreamPrefix(job)}*)` : config.jobs.length > 1 ? "every job's streams" : `the job's streams (${jobStreamPrefix(config.jobs[0]!)}*)`,
+    streams: task
+      ? `the stream of run ${taskIdOf(task)}`
+      : job
+        ? `job ${job.name}'s streams (${jobStreamPrefix(job)}*)`
+        : config.jobs.length > 1
+          ? "every job's streams"
+          : `the job's streams (${jobStreamPrefix(config.jobs[0]!)}*)`,
   };
   if (task) {
     const missing = await checkRun(aws.logs, config, q, task, opts);
@@ -455,19 +532,45 @@ export async function runLogs(opts: LogsOptions, emit: (e: LogEvent, job?: strin
     if (events.length || task) return look;
     return { ...look, ...(await latestStream(aws.logs, config, job)) };
   }
-  await followLogs(aws.logs, q, emit, { signal: opts.signal ?? new AbortController().signal, pollMs: opts.pollMs, liveTail: opts.liveTail, onMode: opts.onMode });
+  await followLogs(aws.logs, q, emit, {
+    signal: opts.signal ?? new AbortController().signal,
+    pollMs: opts.pollMs,
+    liveTail: opts.liveTail,
+    onMode: opts.onMode,
+  });
   return look;
 }
 
 /** The stream of the stack's (or `job`'s) runs that last had events, and when. One DescribeLogStreams. */
-async function latestStream(client: CloudWatchLogsClient, config: StackConfig, job: JobConfig | undefined): Promise<Pick<LogsLook, 'latest'>> {
-  const ofJobs = (job ? [job] : config.jobs);
+async function latestStream(
+  client: CloudWatchLogsClient,
+  config: StackConfig,
+  job: JobConfig | undefined,
+): Promise<Pick<LogsLook, 'latest'>> {
+  const ofJobs = job ? [job] : config.jobs;
   try {
-    const out = await client.send(new DescribeLogStreamsCommand({ logGroupName: config.logs.group, orderBy: 'LastEventTime', descending: true, limit: 50 }));
-    const s = (out.logStreams ?? []).find((x) => x.logStreamName && ofJobs.some((j) => x.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)));
+    const out = await client.send(
+      new DescribeLogStreamsCommand({
+        logGroupName: config.logs.group,
+        orderBy: 'LastEventTime',
+        descending: true,
+        limit: 50,
+      }),
+    );
+    const s = (out.logStreams ?? []).find(
+      (x) =>
+        x.logStreamName &&
+        ofJobs.some((j) => x.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)),
+    );
     if (!s?.logStreamName) return {};
     const owner = config.jobs.length > 1 ? jobOfStream(config, s.logStreamName) : undefined;
-    return { latest: { stream: s.logStreamName, ...(owner ? { job: owner } : {}), ...(s.lastEventTimestamp ? { lastEventAt: s.lastEventTimestamp } : {}) } };
+    return {
+      latest: {
+        stream: s.logStreamName,
+        ...(owner ? { job: owner } : {}),
+        ...(s.lastEventTimestamp ? { lastEventAt: s.lastEventTimestamp } : {}),
+      },
+    };
   } catch (err) {
     if (isNotFound(err)) throw missingGroup(config.logs.group);
     throw err;
@@ -479,7 +582,11 @@ async function latestStream(client: CloudWatchLogsClient, config: StackConfig, j
  * its running and recently stopped tasks (ECS shows stopped tasks for about an hour). Only the ECS client
  * is loaded, and only on this path.
  */
-async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 'profile' | 'endpointUrl'>, task: string): Promise<TaskSeen | undefined> {
+async function findTask(
+  config: StackConfig,
+  opts: Pick<LogsOptions, 'region' | 'profile' | 'endpointUrl'>,
+  task: string,
+): Promise<TaskSeen | undefined> {
   // Loaded here only: `logs` itself loads no client but CloudWatch Logs'.
   const [{ ecs }, { DescribeTasksCommand, ListTasksCommand }] = await Promise.all([
     createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl }, ['ecs']),
@@ -491,9 +598,15 @@ async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 
   return ifExists(async () => {
     let ids: string[] = [id];
     if (!FULL_TASK_ID.test(id)) {
-      const listed = await Promise.all((['RUNNING', 'STOPPED'] as const).map((desiredStatus) =>
-        ecs.send(new ListTasksCommand({ cluster, desiredStatus, maxResults: 100 }))));
-      ids = listed.flatMap((l) => l.taskArns ?? []).filter((a) => taskIdOf(a).startsWith(id)).slice(0, 2);
+      const listed = await Promise.all(
+        (['RUNNING', 'STOPPED'] as const).map((desiredStatus) =>
+          ecs.send(new ListTasksCommand({ cluster, desiredStatus, maxResults: 100 })),
+        ),
+      );
+      ids = listed
+        .flatMap((l) => l.taskArns ?? [])
+        .filter((a) => taskIdOf(a).startsWith(id))
+        .slice(0, 2);
       if (ids.length !== 1) return undefined;
     }
     const t = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: ids }))).tasks?.[0];
@@ -502,7 +615,9 @@ async function findTask(config: StackConfig, opts: Pick<LogsOptions, 'region' | 
     // The job is named only where it tells something: a stack of several jobs.
     const owner = config.jobs.length > 1 ? config.jobs.find((j) => j.task.family === family) : undefined;
     return {
-      id: taskIdOf(t.taskArn), lastStatus: t.lastStatus ?? 'UNKNOWN', started: !!t.startedAt,
+      id: taskIdOf(t.taskArn),
+      lastStatus: t.lastStatus ?? 'UNKNOWN',
+      started: !!t.startedAt,
       ...(owner ? { job: owner.name } : {}),
       ...(t.stopCode ? { stopCode: t.stopCode } : {}),
       ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
@@ -519,7 +634,10 @@ export const RECENT_RUNS_SHOWN = 5;
  * for the stream, since a task that is still starting has none yet.
  */
 async function checkRun(
-  client: CloudWatchLogsClient, config: StackConfig, q: Pick<LogQuery, 'streamPrefix' | 'streamNames'>, task: string,
+  client: CloudWatchLogsClient,
+  config: StackConfig,
+  q: Pick<LogQuery, 'streamPrefix' | 'streamNames'>,
+  task: string,
   opts: Pick<LogsOptions, 'tail' | 'warn' | 'signal' | 'region' | 'profile' | 'endpointUrl'>,
 ): Promise<TaskSeen | undefined> {
   const group = config.logs.group;
@@ -533,7 +651,9 @@ async function checkRun(
   };
   // The run's stream under its job's prefix, or (a whole id, no job named) under each job's.
   const candidates = q.streamPrefix ? [q.streamPrefix] : (q.streamNames ?? []);
-  const found = await Promise.all(candidates.map((p) => streams({ logGroupName: group, logStreamNamePrefix: p, limit: 1 })));
+  const found = await Promise.all(
+    candidates.map((p) => streams({ logGroupName: group, logStreamNamePrefix: p, limit: 1 })),
+  );
   if (found.some((f) => f.length)) return undefined;
   const message = `no run ${printable(taskIdOf(task), 100)} in log group ${group}`;
   if (opts.tail) {
@@ -545,7 +665,11 @@ async function checkRun(
   if (seen) return seen;
   // AWS refuses a prefix together with ordering by time: take the latest streams, keep the jobs' runs.
   const recent = (await streams({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50 }))
-    .filter((s) => s.logStreamName && config.jobs.some((j) => s.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)))
+    .filter(
+      (s) =>
+        s.logStreamName &&
+        config.jobs.some((j) => s.logStreamName!.startsWith(`${jobStreamPrefix(j)}${j.task.containerName}/`)),
+    )
     .slice(0, RECENT_RUNS_SHOWN);
   const label = (stream: string) => (config.jobs.length > 1 ? `  (job ${jobOfStream(config, stream) ?? '-'})` : '');
   throw new UserError(
@@ -554,7 +678,13 @@ async function checkRun(
       ? 'pass one of these with --task (its first 8 characters are enough), or see `batchctl status` for the latest runs'
       : 'no run has written to this log group yet: start one with `batchctl run-now`',
     recent.length
-      ? ['recent runs (latest first):', ...recent.map((s) => `  ${taskIdOf(s.logStreamName!)}  last event ${s.lastEventTimestamp ? new Date(s.lastEventTimestamp).toISOString() : '(none)'}${label(s.logStreamName!)}`)]
+      ? [
+          'recent runs (latest first):',
+          ...recent.map(
+            (s) =>
+              `  ${taskIdOf(s.logStreamName!)}  last event ${s.lastEventTimestamp ? new Date(s.lastEventTimestamp).toISOString() : '(none)'}${label(s.logStreamName!)}`,
+          ),
+        ]
       : [],
   );
 }

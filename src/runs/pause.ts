@@ -48,7 +48,11 @@ export interface PauseOptions extends StackOptions {
 }
 
 /** A job's live trigger, refused when it is not this stack's; undefined when it does not exist. */
-export async function findTrigger(stack: OpenStack, job: JobConfig, ctx: Ctx): Promise<{ t: TriggerOf; found?: FoundTrigger }> {
+export async function findTrigger(
+  stack: OpenStack,
+  job: JobConfig,
+  ctx: Ctx,
+): Promise<{ t: TriggerOf; found?: FoundTrigger }> {
   const t = jobTrigger(job);
   let found: FoundTrigger | undefined;
   try {
@@ -59,14 +63,18 @@ export async function findTrigger(stack: OpenStack, job: JobConfig, ctx: Ctx): P
     throw asStepError(t.key, 'find', err);
   }
   if (found && !found.found.owned) {
-    throw new UserError(`the schedule of job ${job.name}, ${found.what}, ${describeOwner(found.found)}: batchctl never touches it`, 'give the job a schedule name of its own (schedule.name)');
+    throw new UserError(
+      `the schedule of job ${job.name}, ${found.what}, ${describeOwner(found.found)}: batchctl never touches it`,
+      'give the job a schedule name of its own (schedule.name)',
+    );
   }
   return { t, ...(found ? { found } : {}) };
 }
 
 /** Open the stack (with the lock: `up` must not write the schedule meanwhile) and find each job's trigger. */
 async function eachTrigger(
-  opts: PauseOptions, command: string,
+  opts: PauseOptions,
+  command: string,
   act: (stack: OpenStack, job: JobConfig, ctx: Ctx, trigger: FoundTrigger) => Promise<PauseResult>,
 ): Promise<PauseReport> {
   const stack = await openStack(opts, ['eventBridge', 'scheduler', 'sts'], command);
@@ -74,23 +82,33 @@ async function eachTrigger(
     const { config } = stack;
     const jobs = jobsOf(config, opts.job);
     const missing: string[] = [];
-    const results = await Promise.all(jobs.map(async (job) => {
-      const ctx = buildContext({ config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, clock: opts.clock, records: stack.state.records() });
-      const { t, found } = await findTrigger(stack, job, ctx);
-      if (!found) {
-        missing.push(job.name);
-        return undefined;
-      }
-      try {
-        return await act(stack, job, ctx, found);
-      } catch (err) {
-        throw asStepError(t.key, 'update', err);
-      }
-    }));
+    const results = await Promise.all(
+      jobs.map(async (job) => {
+        const ctx = buildContext({
+          config,
+          aws: stack.aws,
+          account: stack.account,
+          partition: stack.partition,
+          reporter: opts.reporter,
+          clock: opts.clock,
+          records: stack.state.records(),
+        });
+        const { t, found } = await findTrigger(stack, job, ctx);
+        if (!found) {
+          missing.push(job.name);
+          return undefined;
+        }
+        try {
+          return await act(stack, job, ctx, found);
+        } catch (err) {
+          throw asStepError(t.key, 'update', err);
+        }
+      }),
+    );
     const done = results.filter((r): r is PauseResult => !!r);
     if (!done.length) {
       throw new UserError(
-        `${opts.job ? `job ${opts.job}'s schedule does` : jobs.length === 1 ? 'the schedule does' : 'no job\'s schedule does'} not exist yet`,
+        `${opts.job ? `job ${opts.job}'s schedule does` : jobs.length === 1 ? 'the schedule does' : "no job's schedule does"} not exist yet`,
         'run `batchctl up` first: it creates the schedule',
       );
     }
@@ -129,7 +147,9 @@ export function runResume(opts: PauseOptions): Promise<PauseReport> {
       return { job: job.name, schedule: t.what, outcome: 'not paused', enabled };
     }
     if (have?.reason === 'endpoints') {
-      opts.reporter.warn(`job ${job.name} was paused by down --endpoints: its runs fail until \`batchctl up\` restores the endpoints`);
+      opts.reporter.warn(
+        `job ${job.name} was paused by down --endpoints: its runs fail until \`batchctl up\` restores the endpoints`,
+      );
     }
     await t.resume(ctx, enabled);
     return { job: job.name, schedule: t.what, outcome: 'resumed', ...(have ? { mark: have } : {}), enabled };

@@ -29,7 +29,11 @@ export interface RunBlocker {
 
 /** The image the task definition runs is not in its repository (or the repository does not exist). */
 async function imageBlocker(
-  aws: Pick<AwsClients, 'ecs' | 'ecr'>, config: StackConfig, account: string, job: JobConfig, taskDefinition: string,
+  aws: Pick<AwsClients, 'ecs' | 'ecr'>,
+  config: StackConfig,
+  account: string,
+  job: JobConfig,
+  taskDefinition: string,
 ): Promise<RunBlocker | undefined> {
   const td = (await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }))).taskDefinition;
   const image = containerImage(td, job.task.containerName);
@@ -37,7 +41,9 @@ async function imageBlocker(
   const refs = [{ job: job.name, image }];
   const [check] = await checkImages(aws.ecr, refs, { account, ownRepository: config.repository.name });
   if (check?.state !== 'missing') return undefined;
-  const where = check.noRepository ? `a repository (${check.repository} does not exist)` : `repository ${check.repository}`;
+  const where = check.noRepository
+    ? `a repository (${check.repository} does not exist)`
+    : `repository ${check.repository}`;
   const push = `batchctl push${config.jobs.length > 1 ? ` ${job.name}` : ''}${job.task.imagePin === 'digest' ? ' --deploy' : ''}`;
   return {
     what: `its image ${check.short} is not in ${where}: the task would stop with CannotPullContainerError`,
@@ -58,11 +64,13 @@ async function endpointBlocker(aws: Pick<AwsClients, 'ec2'>, config: StackConfig
   const stateOf = (service: string) => state.get(K.interfaceEndpoint(service)) ?? 'missing';
   const down = config.network.interfaceEndpoints.filter((s) => !['available', 'pending'].includes(stateOf(s)));
   const pending = config.network.interfaceEndpoints.filter((s) => stateOf(s) === 'pending');
-  const them = (l: string[]) => `the interface endpoint${l.length === 1 ? '' : 's'} ${l.join(', ')} ${l.length === 1 ? 'is' : 'are'}`;
+  const them = (l: string[]) =>
+    `the interface endpoint${l.length === 1 ? '' : 's'} ${l.join(', ')} ${l.length === 1 ? 'is' : 'are'}`;
   if (down.length) {
     return {
-      what: `${them(down)} down (\`batchctl down --endpoints\` removes them): in network mode private-endpoints the task`
-        + ' could not pull its image nor read its secret, and would stop with ResourceInitializationError',
+      what:
+        `${them(down)} down (\`batchctl down --endpoints\` removes them): in network mode private-endpoints the task` +
+        ' could not pull its image nor read its secret, and would stop with ResourceInitializationError',
       fix: 'restore them with `batchctl up` (which also resumes the schedules down --endpoints paused)',
     };
   }
@@ -77,7 +85,11 @@ async function endpointBlocker(aws: Pick<AwsClients, 'ec2'>, config: StackConfig
 
 /** What would make a run of `job` (its task definition `taskDefinition`) fail before its container starts. */
 export async function runBlockers(
-  aws: Pick<AwsClients, 'ecs' | 'ecr' | 'ec2'>, config: StackConfig, account: string, job: JobConfig, taskDefinition: string,
+  aws: Pick<AwsClients, 'ecs' | 'ecr' | 'ec2'>,
+  config: StackConfig,
+  account: string,
+  job: JobConfig,
+  taskDefinition: string,
 ): Promise<RunBlocker[]> {
   const found = await Promise.all([
     imageBlocker(aws, config, account, job, taskDefinition),

@@ -5,7 +5,12 @@
  * and log stream in turn as the execution history reveals them, and ends with the final attempt's exit
  * code, or a timeout. With `--direct` it runs the task as the definition would, without them.
  */
-import { DescribeStateMachineCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeStateMachineCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { attemptsOf, executionEnd, executionHistory, executionInputOf, reasonOf } from './executions.js';
 import type { Target } from '@aws-sdk/client-eventbridge';
 import type { Task } from '@aws-sdk/client-ecs';
@@ -15,7 +20,16 @@ import { formatRunDuration } from '../config/run-policy.js';
 import { STATES } from '../model/state-machine.js';
 import { UserError, awsErrorCode, isNotFound } from '../base/errors.js';
 import { sleep, taskIdOf, taskStream } from './logs.js';
-import { manualInput, mergeEnv, refuseOverlap, waitForTask, type AttemptResult, type ExecutionInfo, type RunNowOptions, type RunNowResult } from './task-run.js';
+import {
+  manualInput,
+  mergeEnv,
+  refuseOverlap,
+  waitForTask,
+  type AttemptResult,
+  type ExecutionInfo,
+  type RunNowOptions,
+  type RunNowResult,
+} from './task-run.js';
 import type { OpenStack } from '../engine/stack.js';
 import { familyOf } from '../model/policies.js';
 import { SFN_MACHINE_GONE } from '../model/aws-errors.js';
@@ -39,32 +53,52 @@ export interface LiveStateMachine {
 
 /** The state machine as it is in AWS now, read for its definition. */
 export async function readStateMachine(sfn: SFNClient, arn: string): Promise<LiveStateMachine> {
-  const upFirst = new UserError(`the state machine ${arn.split(':').at(-1)} the schedule starts does not exist`, 'run `batchctl up` first');
-  let def: { States?: Record<string, { Arguments?: Record<string, any>; TimeoutSeconds?: number; Retry?: { MaxAttempts?: number }[] }> };
+  const upFirst = new UserError(
+    `the state machine ${arn.split(':').at(-1)} the schedule starts does not exist`,
+    'run `batchctl up` first',
+  );
+  let def: {
+    States?: Record<
+      string,
+      { Arguments?: Record<string, any>; TimeoutSeconds?: number; Retry?: { MaxAttempts?: number }[] }
+    >;
+  };
   try {
     const out = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
     if (out.status === 'DELETING') throw upFirst;
     def = JSON.parse(out.definition ?? '{}');
   } catch (err) {
     if (isNotFound(err, ...SFN_MACHINE_GONE)) throw upFirst;
-    if (err instanceof SyntaxError) throw new UserError(`the definition of ${arn} is not JSON`, 'run `batchctl up` to restore it');
+    if (err instanceof SyntaxError)
+      throw new UserError(`the definition of ${arn} is not JSON`, 'run `batchctl up` to restore it');
     throw err;
   }
   const run = def.States?.[STATES.run];
-  if (!run?.Arguments) throw new UserError(`the state machine ${arn} is not the one batchctl writes (no "${STATES.run}" state)`, 'run `batchctl up` to restore it');
+  if (!run?.Arguments)
+    throw new UserError(
+      `the state machine ${arn} is not the one batchctl writes (no "${STATES.run}" state)`,
+      'run `batchctl up` to restore it',
+    );
   // A Spot job: the on-demand state makes the attempts after the first (the fallback, then its retries).
   const onDemand = def.States?.[STATES.onDemand];
   const maxAttempts = onDemand ? 2 + (onDemand.Retry?.[0]?.MaxAttempts ?? 0) : 1 + (run.Retry?.[0]?.MaxAttempts ?? 0);
-  const spot = Array.isArray(run.Arguments.CapacityProviderStrategy)
-    && (run.Arguments.CapacityProviderStrategy as { CapacityProvider?: string }[]).some((x) => x.CapacityProvider === 'FARGATE_SPOT');
+  const spot =
+    Array.isArray(run.Arguments.CapacityProviderStrategy) &&
+    (run.Arguments.CapacityProviderStrategy as { CapacityProvider?: string }[]).some(
+      (x) => x.CapacityProvider === 'FARGATE_SPOT',
+    );
   return { arn, args: run.Arguments, timeoutSeconds: run.TimeoutSeconds, maxAttempts, spot };
 }
 
-/** The input a manual run starts the execution with: the trigger's, without the scheduled time, with --command and --env. */
+/**
+ * The input a manual run starts the execution with: the trigger's, without the scheduled time, with --command and
+ * --env.
+ */
 export function executionInput(t: Target, o: Pick<RunNowOptions, 'command' | 'env'>): ExecutionInput {
-  const input = manualInput<ExecutionInput>(t, (x, placeholder) => {
-    if (x.Environment) x.Environment = x.Environment.filter((v) => v.Value !== placeholder);
-  }) ?? {};
+  const input =
+    manualInput<ExecutionInput>(t, (x, placeholder) => {
+      if (x.Environment) x.Environment = x.Environment.filter((v) => v.Value !== placeholder);
+    }) ?? {};
   if (o.command) input.Command = o.command;
   if (o.env && Object.keys(o.env).length) {
     const current = (input.Environment ?? []).map((v) => [v.Name, v.Value] as const);
@@ -78,28 +112,56 @@ export function executionInput(t: Target, o: Pick<RunNowOptions, 'command' | 'en
  * `--direct`: the target of a RunTask that runs what the state machine runs (its cluster, family and
  * network, the trigger's command and environment), without its timeout and retries.
  */
-export function directTarget(t: Target, sm: LiveStateMachine, job: JobConfig, o: Pick<RunNowOptions, 'command' | 'env'>): Target {
+export function directTarget(
+  t: Target,
+  sm: LiveStateMachine,
+  job: JobConfig,
+  o: Pick<RunNowOptions, 'command' | 'env'>,
+): Target {
   const a = sm.args;
   const vpc = a.NetworkConfiguration?.AwsvpcConfiguration;
   const input = executionInput(t, o);
-  const container: Record<string, unknown> = { name: job.task.containerName, environment: (input.Environment ?? []).map((v) => ({ name: v.Name, value: v.Value })) };
+  const container: Record<string, unknown> = {
+    name: job.task.containerName,
+    environment: (input.Environment ?? []).map((v) => ({ name: v.Name, value: v.Value })),
+  };
   if (input.Command?.length) container.command = input.Command;
   return {
-    Id: t.Id, Arn: a.Cluster, RoleArn: t.RoleArn,
+    Id: t.Id,
+    Arn: a.Cluster,
+    RoleArn: t.RoleArn,
     Input: JSON.stringify({ containerOverrides: [container] }),
     EcsParameters: {
-      TaskDefinitionArn: a.TaskDefinition, TaskCount: 1, PlatformVersion: a.PlatformVersion,
+      TaskDefinitionArn: a.TaskDefinition,
+      TaskCount: 1,
+      PlatformVersion: a.PlatformVersion,
       // A Spot job's first attempt: its strategy (EventBridge's shape: camelCase members), not a launch type.
       ...(Array.isArray(a.CapacityProviderStrategy)
-        ? { CapacityProviderStrategy: (a.CapacityProviderStrategy as { CapacityProvider: string; Weight?: number; Base?: number }[]).map((x) => ({ capacityProvider: x.CapacityProvider, weight: x.Weight, base: x.Base })) }
+        ? {
+            CapacityProviderStrategy: (
+              a.CapacityProviderStrategy as { CapacityProvider: string; Weight?: number; Base?: number }[]
+            ).map((x) => ({ capacityProvider: x.CapacityProvider, weight: x.Weight, base: x.Base })),
+          }
         : { LaunchType: a.LaunchType }),
-      NetworkConfiguration: vpc ? { awsvpcConfiguration: { Subnets: vpc.Subnets, SecurityGroups: vpc.SecurityGroups, AssignPublicIp: vpc.AssignPublicIp } } : undefined,
-      PropagateTags: a.PropagateTags, EnableECSManagedTags: a.EnableECSManagedTags,
+      NetworkConfiguration: vpc
+        ? {
+            awsvpcConfiguration: {
+              Subnets: vpc.Subnets,
+              SecurityGroups: vpc.SecurityGroups,
+              AssignPublicIp: vpc.AssignPublicIp,
+            },
+          }
+        : undefined,
+      PropagateTags: a.PropagateTags,
+      EnableECSManagedTags: a.EnableECSManagedTags,
     },
   };
 }
 
-/** Start the execution, idempotently: the name is derived from the run's token, so a resent StartExecution is the same run. */
+/**
+ * Start the execution, idempotently: the name is derived from the run's token, so a resent StartExecution is the same
+ * run.
+ */
 async function startExecution(sfn: SFNClient, stateMachineArn: string, name: string, input: string): Promise<string> {
   try {
     return (await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }))).executionArn!;
@@ -109,7 +171,8 @@ async function startExecution(sfn: SFNClient, stateMachineArn: string, name: str
     if (awsErrorCode(err) !== 'ExecutionAlreadyExists') throw err;
     const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     // The history is read next anyway: its first event says what the execution started with.
-    if (JSON.stringify(executionInputOf(await executionHistory(sfn, arn))) === JSON.stringify(JSON.parse(input))) return arn;
+    if (JSON.stringify(executionInputOf(await executionHistory(sfn, arn))) === JSON.stringify(JSON.parse(input)))
+      return arn;
     throw err;
   }
 }
@@ -118,25 +181,52 @@ async function startExecution(sfn: SFNClient, stateMachineArn: string, name: str
  * Run the job through its state machine: StartExecution, then every attempt's task and log in turn, and
  * the final attempt's outcome.
  */
-export async function runExecution(stack: OpenStack, job: JobConfig, target: Target, sm: LiveStateMachine, opts: RunNowOptions): Promise<RunNowResult> {
+export async function runExecution(
+  stack: OpenStack,
+  job: JobConfig,
+  target: Target,
+  sm: LiveStateMachine,
+  opts: RunNowOptions,
+): Promise<RunNowResult> {
   const { aws, config } = stack;
   const family = familyOf(String(sm.args.TaskDefinition ?? job.task.family));
   const cluster = String(sm.args.Cluster ?? '');
   await refuseOverlap(
     opts,
-    async () => ((await aws.sfn.send(new ListExecutionsCommand({ stateMachineArn: sm.arn, statusFilter: 'RUNNING', maxResults: 10 }))).executions ?? [])
-      .map((x) => x.name ?? ''),
-    (ids) => `a run of ${family} is in progress: execution ${ids.join(', ')} of its state machine (a task, or a wait before a retry)`,
+    async () =>
+      (
+        (
+          await aws.sfn.send(
+            new ListExecutionsCommand({ stateMachineArn: sm.arn, statusFilter: 'RUNNING', maxResults: 10 }),
+          )
+        ).executions ?? []
+      ).map((x) => x.name ?? ''),
+    (ids) =>
+      `a run of ${family} is in progress: execution ${ids.join(', ')} of its state machine (a task, or a wait before a retry)`,
   );
   const input = JSON.stringify(executionInput(target, opts));
   const name = `run-now-${opts.clientToken ?? randomUUID()}`;
   const executionArn = await startExecution(aws.sfn, sm.arn, name, input);
   const execution: ExecutionInfo = {
-    arn: executionArn, name, stateMachineArn: sm.arn, status: 'RUNNING', attempts: [], maxAttempts: sm.maxAttempts, ...(sm.spot ? { spot: true } : {}),
+    arn: executionArn,
+    name,
+    stateMachineArn: sm.arn,
+    status: 'RUNNING',
+    attempts: [],
+    maxAttempts: sm.maxAttempts,
+    ...(sm.spot ? { spot: true } : {}),
     ...(sm.timeoutSeconds !== undefined ? { timeoutSeconds: sm.timeoutSeconds } : {}),
   };
   const result: RunNowResult = {
-    job: job.name, taskArn: '', taskId: '', cluster, logGroup: config.logs.group, logStream: '', lastStatus: 'RUNNING', detached: false, execution,
+    job: job.name,
+    taskArn: '',
+    taskId: '',
+    cluster,
+    logGroup: config.logs.group,
+    logStream: '',
+    lastStatus: 'RUNNING',
+    detached: false,
+    execution,
   };
   opts.onStarted?.(result);
   if (opts.wait === false) return result;
@@ -150,7 +240,12 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
       const a = attempts[followed]!;
       if (a.taskArn && !execution.attempts[followed]) {
         const taskId = taskIdOf(a.taskArn);
-        const info: AttemptResult = { attempt: a.attempt, taskArn: a.taskArn, taskId, logStream: taskStream(job, a.taskArn) };
+        const info: AttemptResult = {
+          attempt: a.attempt,
+          taskArn: a.taskArn,
+          taskId,
+          logStream: taskStream(job, a.taskArn),
+        };
         execution.attempts.push(info);
         Object.assign(result, { taskArn: a.taskArn, taskId, logStream: info.logStream, lastStatus: 'PROVISIONING' });
         opts.onAttempt?.(info, execution);
@@ -159,7 +254,10 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
         const r = await waitForTask(aws.ecs, aws.logs, started, { ...result }, job.task.containerName, opts);
         if (r.detached) return { ...result, lastStatus: r.lastStatus, detached: true };
         Object.assign(info, {
-          exitCode: r.exitCode, stopCode: r.stopCode, stoppedReason: r.stoppedReason, ...(r.capacityProviderName ? { capacityProviderName: r.capacityProviderName } : {}),
+          exitCode: r.exitCode,
+          stopCode: r.stopCode,
+          stoppedReason: r.stoppedReason,
+          ...(r.capacityProviderName ? { capacityProviderName: r.capacityProviderName } : {}),
         });
       }
       // The attempt's end is in the history once the task stopped (or at once, when none started).
@@ -175,7 +273,11 @@ export async function runExecution(stack: OpenStack, job: JobConfig, target: Tar
       opts.onAttemptEnd?.(info, execution, last);
     }
     if (end && followed === attempts.length) {
-      Object.assign(execution, { status: end.status, ...(end.error ? { error: end.error } : {}), ...(end.cause ? { cause: end.cause } : {}) });
+      Object.assign(execution, {
+        status: end.status,
+        ...(end.error ? { error: end.error } : {}),
+        ...(end.cause ? { cause: end.cause } : {}),
+      });
       break;
     }
     await sleep(opts.statusPollMs ?? 2000, signal);
@@ -198,6 +300,8 @@ export function limitsText(x: Pick<ExecutionInfo, 'maxAttempts' | 'timeoutSecond
   const retries = x.maxAttempts - 1;
   return [
     x.timeoutSeconds !== undefined ? `timeout ${formatRunDuration(x.timeoutSeconds)} per attempt` : 'no timeout',
-    x.spot ? `first attempt on Fargate Spot, then on-demand, up to ${x.maxAttempts} attempts` : `${retries} ${retries === 1 ? 'retry' : 'retries'}`,
+    x.spot
+      ? `first attempt on Fargate Spot, then on-demand, up to ${x.maxAttempts} attempts`
+      : `${retries} ${retries === 1 ? 'retry' : 'retries'}`,
   ].join(', ');
 }

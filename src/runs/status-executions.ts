@@ -31,7 +31,13 @@ export function triggerOfExecution(name: string, input: unknown): RunInfo['trigg
 }
 
 /** One execution as a run: the last attempt's task, every attempt's billed time, the attempt count. */
-async function executionRun(sfn: SFNClient, job: JobConfig, x: ExecutionListItem, tasks: Map<string, RunInfo>, now: Date): Promise<RunInfo> {
+async function executionRun(
+  sfn: SFNClient,
+  job: JobConfig,
+  x: ExecutionListItem,
+  tasks: Map<string, RunInfo>,
+  now: Date,
+): Promise<RunInfo> {
   const events = await executionHistory(sfn, x.executionArn!);
   const attempts = attemptsOf(events);
   const end = executionEnd(events);
@@ -57,12 +63,15 @@ async function executionRun(sfn: SFNClient, job: JobConfig, x: ExecutionListItem
     startedBy: STARTED_BY_STEP_FUNCTIONS,
     createdAt: iso(start),
     // From the first attempt's start to the last one's stop: the run, retries included.
-    startedAt: (attempts.length > 1 ? iso(attemptTask(attempts[0]!)?.StartedAt) : undefined) ?? live?.startedAt ?? iso(reported?.StartedAt),
+    startedAt:
+      (attempts.length > 1 ? iso(attemptTask(attempts[0]!)?.StartedAt) : undefined) ??
+      live?.startedAt ??
+      iso(reported?.StartedAt),
     stoppedAt: live?.stoppedAt ?? iso(reported?.StoppedAt),
     // A run lasts from its execution's start to its end: every attempt and the waits between them.
     durationSeconds: Math.max(0, Math.round(((stop ?? now).getTime() - start.getTime()) / 1000)),
     billedSeconds: end ? billed : undefined,
-    lastStatus: waiting ? 'RETRY_PENDING' : live?.lastStatus ?? (end || last?.end ? 'STOPPED' : 'PROVISIONING'),
+    lastStatus: waiting ? 'RETRY_PENDING' : (live?.lastStatus ?? (end || last?.end ? 'STOPPED' : 'PROVISIONING')),
     exitCode: live?.exitCode ?? container?.ExitCode,
     stopCode: live?.stopCode ?? reported?.StopCode,
     stoppedReason: (last && reasonOf(last.end)) ?? live?.stoppedReason ?? reported?.StoppedReason ?? container?.Reason,
@@ -77,28 +86,41 @@ async function executionRun(sfn: SFNClient, job: JobConfig, x: ExecutionListItem
  * they belong to. `byJob` is changed in place.
  */
 export async function withExecutions(
-  sfn: SFNClient, config: StackConfig, account: string, partition: string, byJob: Map<string, RecentRuns>, opts: { limit: number; now: Date },
+  sfn: SFNClient,
+  config: StackConfig,
+  account: string,
+  partition: string,
+  byJob: Map<string, RecentRuns>,
+  opts: { limit: number; now: Date },
 ): Promise<void> {
   const jobs = config.jobs.filter(usesStateMachine);
   if (!jobs.length) return;
   const listed = new Map<string, ExecutionListItem[]>();
-  await Promise.all(jobs.map(async (job) => {
-    const stateMachineArn = `arn:${partition}:states:${config.region}:${account}:stateMachine:${stateMachineName(job)}`;
-    try {
-      listed.set(job.name, (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: opts.limit }))).executions ?? []);
-    } catch (err) {
-      // Not created yet: the job has no runs through it.
-      if (!isNotFound(err, ...SFN_MACHINE_GONE)) throw err;
-    }
-  }));
+  await Promise.all(
+    jobs.map(async (job) => {
+      const stateMachineArn = `arn:${partition}:states:${config.region}:${account}:stateMachine:${stateMachineName(job)}`;
+      try {
+        listed.set(
+          job.name,
+          (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: opts.limit }))).executions ?? [],
+        );
+      } catch (err) {
+        // Not created yet: the job has no runs through it.
+        if (!isNotFound(err, ...SFN_MACHINE_GONE)) throw err;
+      }
+    }),
+  );
   // Which executions will be shown: the stack's newest runs and each job's last. Only those are read.
   type Candidate = { job: string; time: number; x?: ExecutionListItem };
   const candidates: Candidate[] = [];
   for (const [name, recent] of byJob) {
     const sfnJob = listed.has(name);
-    for (const r of recent.runs) if (!sfnJob || r.startedBy !== STARTED_BY_STEP_FUNCTIONS) candidates.push({ job: name, time: Date.parse(r.createdAt ?? r.startedAt ?? '') || 0 });
+    for (const r of recent.runs)
+      if (!sfnJob || r.startedBy !== STARTED_BY_STEP_FUNCTIONS)
+        candidates.push({ job: name, time: Date.parse(r.createdAt ?? r.startedAt ?? '') || 0 });
   }
-  for (const [name, xs] of listed) for (const x of xs) candidates.push({ job: name, time: x.startDate?.getTime() ?? 0, x });
+  for (const [name, xs] of listed)
+    for (const x of xs) candidates.push({ job: name, time: x.startDate?.getTime() ?? 0, x });
   candidates.sort((a, b) => b.time - a.time);
   const shown = new Set(candidates.slice(0, opts.limit).filter((c) => c.x));
   for (const name of listed.keys()) {
@@ -106,17 +128,20 @@ export async function withExecutions(
     if (first?.x) shown.add(first);
   }
   const runsOf = new Map<string, RunInfo[]>();
-  await Promise.all([...shown].map(async (c) => {
-    const job = config.jobs.find((j) => j.name === c.job)!;
-    const tasks = new Map((byJob.get(c.job)?.runs ?? []).map((r) => [r.taskArn, r]));
-    const run = await executionRun(sfn, job, c.x!, tasks, opts.now);
-    runsOf.set(c.job, [...(runsOf.get(c.job) ?? []), run]);
-  }));
+  await Promise.all(
+    [...shown].map(async (c) => {
+      const job = config.jobs.find((j) => j.name === c.job)!;
+      const tasks = new Map((byJob.get(c.job)?.runs ?? []).map((r) => [r.taskArn, r]));
+      const run = await executionRun(sfn, job, c.x!, tasks, opts.now);
+      runsOf.set(c.job, [...(runsOf.get(c.job) ?? []), run]);
+    }),
+  );
   const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;
   for (const name of listed.keys()) {
     const before = byJob.get(name) ?? { runs: [] };
     const runs = [...before.runs.filter((r) => r.startedBy !== STARTED_BY_STEP_FUNCTIONS), ...(runsOf.get(name) ?? [])]
-      .sort((a, b) => time(b) - time(a)).slice(0, opts.limit);
+      .sort((a, b) => time(b) - time(a))
+      .slice(0, opts.limit);
     byJob.set(name, runs.length ? { runs } : before.runs.length ? { runs, note: `no runs of ${name} found` } : before);
   }
 }

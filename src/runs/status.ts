@@ -108,10 +108,16 @@ export interface JobStatus {
    * refused, throttled past the retries...), from the messages sampled, and the newest one's error.
    * Absent when the job has no dead-letter queue, or the queue could not be read.
    */
-  deadLetters?: { count: number; newest?: { sentAt: string; scheduledTime?: string; errorCode?: string; errorMessage?: string } };
+  deadLetters?: {
+    count: number;
+    newest?: { sentAt: string; scheduledTime?: string; errorCode?: string; errorMessage?: string };
+  };
 }
 
-/** Whether a job's configured image is in its repository: the reference checked, present / missing / unchecked (with why). */
+/**
+ * Whether a job's configured image is in its repository: the reference checked, present / missing / unchecked (with
+ * why).
+ */
 export interface JobImage {
   image: string;
   state: ImageCheck['state'];
@@ -155,7 +161,8 @@ export interface StatusReport {
 }
 
 /** ECS drops stopped tasks from its API about an hour after they stop; older runs exist only in the logs. */
-export const STOPPED_TASK_VISIBILITY = 'ECS shows stopped tasks for about an hour only; older runs are in the log group (batchctl logs)';
+export const STOPPED_TASK_VISIBILITY =
+  'ECS shows stopped tasks for about an hour only; older runs are in the log group (batchctl logs)';
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
 /** ISO without milliseconds, for schedule times (always whole minutes). */
@@ -202,7 +209,12 @@ export function runInfo(t: Task, job: JobConfig, now: Date): RunInfo {
 }
 
 /** Every task ARN of the cluster in one desired status, up to `cap` (ListTasks pages are at most 100). */
-async function listTaskArns(ecs: ECSClient, cluster: string, desiredStatus: 'RUNNING' | 'STOPPED', cap: number): Promise<string[]> {
+async function listTaskArns(
+  ecs: ECSClient,
+  cluster: string,
+  desiredStatus: 'RUNNING' | 'STOPPED',
+  cap: number,
+): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -221,7 +233,10 @@ async function listTaskArns(ecs: ECSClient, cluster: string, desiredStatus: 'RUN
 export async function clusterTasks(ecs: ECSClient, cluster: string, cap: number): Promise<Task[] | undefined> {
   let arns: string[];
   try {
-    const [running, stopped] = await Promise.all([listTaskArns(ecs, cluster, 'RUNNING', cap), listTaskArns(ecs, cluster, 'STOPPED', cap)]);
+    const [running, stopped] = await Promise.all([
+      listTaskArns(ecs, cluster, 'RUNNING', cap),
+      listTaskArns(ecs, cluster, 'STOPPED', cap),
+    ]);
     arns = [...new Set([...running, ...stopped])];
   } catch (err) {
     if (awsErrorCode(err) === 'ClusterNotFoundException') return undefined;
@@ -239,9 +254,16 @@ export async function clusterTasks(ecs: ECSClient, cluster: string, cap: number)
  * batches of 100 (its limit), then each task to its job by family. A missing cluster is no error: there
  * are simply no runs.
  */
-export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts: { limit: number; now: Date }): Promise<Map<string, RecentRuns>> {
+export async function recentRunsByJob(
+  ecs: ECSClient,
+  config: StackConfig,
+  opts: { limit: number; now: Date },
+): Promise<Map<string, RecentRuns>> {
   const out = new Map<string, RecentRuns>();
-  const none = (note: string) => { for (const j of config.jobs) out.set(j.name, { runs: [], note }); return out; };
+  const none = (note: string) => {
+    for (const j of config.jobs) out.set(j.name, { runs: [], note });
+    return out;
+  };
   // ListTasks returns ARNs in no documented order and without times, so describe up to a bounded number
   // and sort by creation time ourselves.
   const tasks = await clusterTasks(ecs, config.cluster.name, Math.max(opts.limit, 100) * config.jobs.length);
@@ -254,8 +276,15 @@ export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts:
     if (job) grouped.get(job.name)!.push(t);
   }
   for (const job of config.jobs) {
-    const runs = grouped.get(job.name)!.sort((a, b) => time(b) - time(a)).slice(0, opts.limit).map((t) => runInfo(t, job, opts.now));
-    out.set(job.name, runs.length ? { runs } : { runs, note: `no runs of ${job.task.family} found: ${STOPPED_TASK_VISIBILITY}` });
+    const runs = grouped
+      .get(job.name)!
+      .sort((a, b) => time(b) - time(a))
+      .slice(0, opts.limit)
+      .map((t) => runInfo(t, job, opts.now));
+    out.set(
+      job.name,
+      runs.length ? { runs } : { runs, note: `no runs of ${job.task.family} found: ${STOPPED_TASK_VISIBILITY}` },
+    );
   }
   return out;
 }
@@ -264,14 +293,29 @@ export async function recentRunsByJob(ecs: ECSClient, config: StackConfig, opts:
 export function isoInZone(d: Date, timeZone: string): string {
   const parts: Record<string, string> = {};
   const f = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
   });
   for (const p of f.formatToParts(d)) if (p.type !== 'literal') parts[p.type] = p.value;
-  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const wall = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   const offMin = Math.round((wall - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
   const sign = offMin < 0 ? '-' : '+';
   const abs = Math.abs(offMin);
-  const offset = offMin === 0 ? 'Z' : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  const offset =
+    offMin === 0 ? 'Z' : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
 }
 
@@ -289,18 +333,27 @@ export function scheduleStatus(
 ): ScheduleStatus {
   // A live schedule's zone wins over the config's: the times shown are the ones AWS will fire at.
   const timezone = live?.timezone ?? job.schedule.timezone ?? 'UTC';
-  const displayTimeZone = (live?.timezone ?? job.schedule.timezone) ?? opts.displayTimeZone ?? localTimeZone();
+  const displayTimeZone = live?.timezone ?? job.schedule.timezone ?? opts.displayTimeZone ?? localTimeZone();
   const expression = live?.expression ?? job.schedule.expression;
   let next: NextRun[] = [];
   try {
-    next = nextRuns(expression, now, opts.count ?? 3, timezone).map((d) => ({ utc: isoSeconds(d), local: isoInZone(d, displayTimeZone) }));
+    next = nextRuns(expression, now, opts.count ?? 3, timezone).map((d) => ({
+      utc: isoSeconds(d),
+      local: isoInZone(d, displayTimeZone),
+    }));
   } catch {
     // A live rule edited outside batchctl can carry an expression our parser rejects: show it, without times.
   }
   const engine = job.schedule.engine;
   return {
-    expression, enabled: live?.enabled ?? job.schedule.enabled, source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
-    engine, timezone, displayTimeZone, next, ...(live?.paused ? { paused: live.paused } : {}),
+    expression,
+    enabled: live?.enabled ?? job.schedule.enabled,
+    source: live ? (engine === 'scheduler' ? 'schedule' : 'rule') : 'config',
+    engine,
+    timezone,
+    displayTimeZone,
+    next,
+    ...(live?.paused ? { paused: live.paused } : {}),
   };
 }
 
@@ -310,12 +363,16 @@ function jobDeadLetters(e: { count: number; newest?: DeadLetter } | undefined): 
   const n = e.newest;
   return {
     count: e.count,
-    ...(n ? {
-      newest: {
-        sentAt: n.sentAt.toISOString(), ...(n.scheduledTime ? { scheduledTime: n.scheduledTime } : {}),
-        ...(n.errorCode ? { errorCode: n.errorCode } : {}), ...(n.errorMessage ? { errorMessage: n.errorMessage } : {}),
-      },
-    } : {}),
+    ...(n
+      ? {
+          newest: {
+            sentAt: n.sentAt.toISOString(),
+            ...(n.scheduledTime ? { scheduledTime: n.scheduledTime } : {}),
+            ...(n.errorCode ? { errorCode: n.errorCode } : {}),
+            ...(n.errorMessage ? { errorMessage: n.errorMessage } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -329,9 +386,23 @@ const TRIGGER_KINDS = new Set(['events.rule', 'scheduler.schedule', 'iam.role'])
  * `batchctl status`: open the stack (no lock: read-only), plan its shared resources and each job's rule
  * or schedule to classify them, then read the recent runs of the cluster.
  */
-export async function runStatus(opts: StackOptions & { now?: Date; runs?: number; displayTimeZone?: string }): Promise<StatusReport> {
-  const [{ openStack }, { planStack }, { RESOURCE_KINDS }, { ALL_SERVICES }, { usesDeadLetterQueue, deadLetterQueueName }, { checkStackImages }] = await Promise.all([
-    import('../engine/stack.js'), import('../engine/plan.js'), import('../resources/index.js'), import('../aws/clients.js'), import('../model/scheduler.js'), import('../model/image-check.js'),
+export async function runStatus(
+  opts: StackOptions & { now?: Date; runs?: number; displayTimeZone?: string },
+): Promise<StatusReport> {
+  const [
+    { openStack },
+    { planStack },
+    { RESOURCE_KINDS },
+    { ALL_SERVICES },
+    { usesDeadLetterQueue, deadLetterQueueName },
+    { checkStackImages },
+  ] = await Promise.all([
+    import('../engine/stack.js'),
+    import('../engine/plan.js'),
+    import('../resources/index.js'),
+    import('../aws/clients.js'),
+    import('../model/scheduler.js'),
+    import('../model/image-check.js'),
   ]);
   const stack = await openStack(opts, ALL_SERVICES);
   try {
@@ -341,18 +412,47 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
     // plan's. Whatever a schedule's settings name that the walk does not read comes from the state.
     // The images alongside the walk: one DescribeImages per repository.
     const [plan, images] = await Promise.all([
-      planStack({
-        config, aws: stack.aws, account: stack.account, partition: stack.partition, reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
-      }, { select: (n) => (n.spec.params as { job?: string } | undefined)?.job === undefined || TRIGGER_KINDS.has(n.kind.kind) }),
+      planStack(
+        {
+          config,
+          aws: stack.aws,
+          account: stack.account,
+          partition: stack.partition,
+          reporter: opts.reporter,
+          state: stack.state,
+          clock: opts.clock,
+          kinds: RESOURCE_KINDS,
+        },
+        {
+          select: (n) =>
+            (n.spec.params as { job?: string } | undefined)?.job === undefined || TRIGGER_KINDS.has(n.kind.kind),
+        },
+      ),
       checkStackImages(stack.aws.ecr, config, stack.account),
     ]);
-    const STATE = { unchanged: 'present', create: 'missing', update: 'drifted', replace: 'drifted', error: 'error', delete: 'stale', forget: 'stale' } as const;
+    const STATE = {
+      unchanged: 'present',
+      create: 'missing',
+      update: 'drifted',
+      replace: 'drifted',
+      error: 'error',
+      delete: 'stale',
+      forget: 'stale',
+    } as const;
     const resources: ResourceStatus[] = plan.entries.map((e) => ({
-      key: e.key, kind: e.kind, label: e.label,
+      key: e.key,
+      kind: e.kind,
+      label: e.label,
       // Exists, but its settings name resources the state does not know: not compared here.
-      state: e.partial && e.found ? 'present' : STATE[e.action], id: e.record?.id,
-      changes: !e.partial && (e.action === 'update' || e.action === 'replace') ? (e.changes ?? []).filter((c) => !c.removes?.length).map((c) => c.field) : [],
-      ...(!e.partial && e.changes?.some((c) => c.removes?.length) ? { added: e.changes.flatMap((c) => c.removes ?? []) } : {}),
+      state: e.partial && e.found ? 'present' : STATE[e.action],
+      id: e.record?.id,
+      changes:
+        !e.partial && (e.action === 'update' || e.action === 'replace')
+          ? (e.changes ?? []).filter((c) => !c.removes?.length).map((c) => c.field)
+          : [],
+      ...(!e.partial && e.changes?.some((c) => c.removes?.length)
+        ? { added: e.changes.flatMap((c) => c.removes ?? []) }
+        : {}),
       ...(e.action === 'replace' ? { replace: true } : {}),
       ...(e.error ? { error: e.error.message } : {}),
       ...(e.found?.duplicates?.length ? { duplicates: e.found.duplicates.map((d) => d.id) } : {}),
@@ -365,7 +465,11 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
 
     const endpointList: EndpointStatus[] = resources
       .filter((r) => r.kind === 'ec2.vpc-interface-endpoint')
-      .map((r) => ({ key: r.key, id: r.id, state: r.state === 'missing' ? 'down' : r.state === 'error' ? 'unknown' : 'up' }));
+      .map((r) => ({
+        key: r.key,
+        id: r.id,
+        state: r.state === 'missing' ? 'down' : r.state === 'error' ? 'unknown' : 'up',
+      }));
 
     let deadLetters: StatusReport['deadLetters'];
     let perJob: DeadLetterSummary['perJob'] | undefined;
@@ -383,22 +487,33 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
 
     const limit = opts.runs ?? 5;
     const cluster = plan.entries.find((e) => e.key === K.cluster);
-    const byJob: Map<string, RecentRuns> = cluster?.action === 'create'
-      ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
-      : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
+    const byJob: Map<string, RecentRuns> =
+      cluster?.action === 'create'
+        ? new Map(config.jobs.map((j) => [j.name, { runs: [], note: `cluster ${config.cluster.name} does not exist` }]))
+        : await recentRunsByJob(stack.aws.ecs, config, { limit, now });
     if (cluster?.action !== 'create') {
       const { withExecutions } = await import('./status-executions.js');
       await withExecutions(stack.aws.sfn, config, stack.account, stack.partition, byJob, { limit, now });
     }
     const deployedImages = await jobImages(
-      buildContext({ config, aws: stack.aws, account: stack.account, partition: stack.partition, records: stack.state.records(), memo: new Map() }), config.jobs,
+      buildContext({
+        config,
+        aws: stack.aws,
+        account: stack.account,
+        partition: stack.partition,
+        records: stack.state.records(),
+        memo: new Map(),
+      }),
+      config.jobs,
     );
     const jobs: JobStatus[] = config.jobs.map((j) => {
       const lastRun = byJob.get(j.name)?.runs[0];
       const deployed = deployedImages.get(j.name);
       const img = images.find((c) => c.jobs.includes(j.name))!;
       return {
-        job: j.name, family: j.task.family, schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
+        job: j.name,
+        family: j.task.family,
+        schedule: scheduleStatus(j, liveTrigger(j, plan.entries), now, { displayTimeZone: opts.displayTimeZone }),
         ...(j.runPolicy ? { runPolicy: { ...j.runPolicy, stateMachine: stateMachineName(j) } } : {}),
         capacity: j.task.capacity,
         ...(j.task.ephemeralStorageGiB !== undefined ? { ephemeralStorageGiB: j.task.ephemeralStorageGiB } : {}),
@@ -409,19 +524,41 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
       };
     });
     const time = (r: RunInfo) => Date.parse(r.createdAt ?? r.startedAt ?? '') || 0;
-    const runs = [...byJob.values()].flatMap((r) => r.runs).sort((a, b) => time(b) - time(a)).slice(0, limit);
+    const runs = [...byJob.values()]
+      .flatMap((r) => r.runs)
+      .sort((a, b) => time(b) - time(a))
+      .slice(0, limit);
     const notes = [...new Set([...byJob.values()].map((r) => r.note).filter((n): n is string => !!n))];
-    const runsNote = runs.length ? undefined : config.jobs.length === 1 ? notes[0] : notes.find((n) => n.startsWith('cluster')) ?? `no runs found: ${STOPPED_TASK_VISIBILITY}`;
+    const runsNote = runs.length
+      ? undefined
+      : config.jobs.length === 1
+        ? notes[0]
+        : (notes.find((n) => n.startsWith('cluster')) ?? `no runs found: ${STOPPED_TASK_VISIBILITY}`);
 
     return {
-      stack: config.stack, region: config.region, account: stack.account, resources, counts,
+      stack: config.stack,
+      region: config.region,
+      account: stack.account,
+      resources,
+      counts,
       total: buildGraph(config, RESOURCE_KINDS).nodes.length,
-      endpoints: { up: endpointList.filter((x) => x.state === 'up').length, down: endpointList.filter((x) => x.state === 'down').length, list: endpointList },
-      network: {
-        mode: config.network.mode, vpcId: resources.find((r) => r.key === K.vpc)?.id,
-        vpcOwner: config.network.mode === 'existing' ? 'you' : 'batchctl', publicIp: config.network.assignPublicIp,
+      endpoints: {
+        up: endpointList.filter((x) => x.state === 'up').length,
+        down: endpointList.filter((x) => x.state === 'down').length,
+        list: endpointList,
       },
-      jobs, images, ...(deadLetters ? { deadLetters } : {}), runs, ...(runsNote ? { runsNote } : {}), alerts: alertStatus(config, plan.entries),
+      network: {
+        mode: config.network.mode,
+        vpcId: resources.find((r) => r.key === K.vpc)?.id,
+        vpcOwner: config.network.mode === 'existing' ? 'you' : 'batchctl',
+        publicIp: config.network.assignPublicIp,
+      },
+      jobs,
+      images,
+      ...(deadLetters ? { deadLetters } : {}),
+      runs,
+      ...(runsNote ? { runsNote } : {}),
+      alerts: alertStatus(config, plan.entries),
     };
   } finally {
     await stack.close();
@@ -429,9 +566,14 @@ export async function runStatus(opts: StackOptions & { now?: Date; runs?: number
 }
 
 /** A job's rule or schedule as the walk found it: what fires, whether it is enabled or paused, in which zone. */
-function liveTrigger(job: JobConfig, entries: { key: string; kind: string; found?: { observed: unknown } }[]): { expression: string; enabled: boolean; timezone?: string; paused?: PauseMark } | undefined {
+function liveTrigger(
+  job: JobConfig,
+  entries: { key: string; kind: string; found?: { observed: unknown } }[],
+): { expression: string; enabled: boolean; timezone?: string; paused?: PauseMark } | undefined {
   const key = jobKey(job, job.schedule.engine === 'scheduler' ? K.schedule : K.rule);
-  const o = entries.find((e) => e.key === key)?.found?.observed as { expression?: string; scheduleExpression?: string; state: string; timezone?: string; paused?: PauseMark } | undefined;
+  const o = entries.find((e) => e.key === key)?.found?.observed as
+    | { expression?: string; scheduleExpression?: string; state: string; timezone?: string; paused?: PauseMark }
+    | undefined;
   if (!o) return undefined;
   const paused = o.paused ? { paused: o.paused } : {};
   return job.schedule.engine === 'scheduler'
@@ -459,7 +601,13 @@ export interface AlertStatus {
 /** The alerts block, from the plan's entries (no extra AWS call: find already listed the subscriptions). */
 export function alertStatus(
   config: StackConfig,
-  entries: { key: string; kind: string; action: string; record?: { id: string; arn?: string }; found?: { observed: unknown } }[],
+  entries: {
+    key: string;
+    kind: string;
+    action: string;
+    record?: { id: string; arn?: string };
+    found?: { observed: unknown };
+  }[],
 ): AlertStatus {
   const n = config.notify;
   if (!n || (!n.topicArn && !n.emails.length)) return { mode: 'off', active: false, subscriptions: [] };

@@ -148,7 +148,8 @@ async function runningExecutions(
   );
   if (!read) return { executions: [] };
   const [executions, tags] = read;
-  if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack)) return { executions: [], notOurs: true };
+  if (!(tags.tags ?? []).some((t) => t.key === TAG_STACK && t.value === stack))
+    return { executions: [], notOurs: true };
   return { executions };
 }
 

@@ -15,7 +15,10 @@ import { LogPoller, sleep, type LogEvent } from './logs.js';
  * place, new names follow. The same merge whichever form the run takes (RunTask's container overrides,
  * the state machine's input).
  */
-export function mergeEnv(current: Iterable<readonly [string, string]>, env: Record<string, string>): [string, string][] {
+export function mergeEnv(
+  current: Iterable<readonly [string, string]>,
+  env: Record<string, string>,
+): [string, string][] {
   const merged = new Map(current);
   for (const [k, v] of Object.entries(env)) merged.set(k, v);
   return [...merged];
@@ -26,11 +29,17 @@ export function mergeEnv(current: Iterable<readonly [string, string]>, env: Reco
  * tasks, or the state machine's executions), unless `--allow-overlap`.
  */
 export async function refuseOverlap(
-  opts: Pick<RunNowOptions, 'allowOverlap'>, running: () => Promise<string[]>, refusal: (ids: string[]) => string,
+  opts: Pick<RunNowOptions, 'allowOverlap'>,
+  running: () => Promise<string[]>,
+  refusal: (ids: string[]) => string,
 ): Promise<void> {
   if (opts.allowOverlap) return;
   const ids = await running();
-  if (ids.length) throw new UserError(refusal(ids), 'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside');
+  if (ids.length)
+    throw new UserError(
+      refusal(ids),
+      'wait for it to finish, stop it, or pass --allow-overlap to run another one alongside',
+    );
 }
 
 /** ECS `startedBy` of tasks run-now starts, so `status` can tell them from scheduled runs. */
@@ -90,7 +99,9 @@ export interface RunNowResult {
   stoppedReason?: string;
   /** Waiting ended by the signal: the task is still running. */
   detached: boolean;
-  /** The run went through the job's state machine: its execution and attempts (the task fields are the last attempt's). */
+  /**
+   * The run went through the job's state machine: its execution and attempts (the task fields are the last attempt's).
+   */
   execution?: ExecutionInfo;
   /** The final attempt ran past the job's timeout: Step Functions stopped its task. */
   timedOut?: boolean;
@@ -108,13 +119,14 @@ export function explainFailure(f: Failure): string {
   const raw = [f.reason, f.detail].filter(Boolean).join(': ');
   const r = raw.toUpperCase();
   let why = '';
-  if (r.includes('RESOURCE:ENI')) why = 'no network interface could be created (ENI quota or free IP addresses in the batch subnets)';
-  else if (/RESOURCE:(CPU|MEMORY)|CAPACITY IS UNAVAILABLE/.test(r)) why = 'Fargate has no capacity for this CPU/memory size in these zones right now; try again later';
+  if (r.includes('RESOURCE:ENI'))
+    why = 'no network interface could be created (ENI quota or free IP addresses in the batch subnets)';
+  else if (/RESOURCE:(CPU|MEMORY)|CAPACITY IS UNAVAILABLE/.test(r))
+    why = 'Fargate has no capacity for this CPU/memory size in these zones right now; try again later';
   else if (/LIMIT|QUOTA|CONCURRENT/.test(r)) why = 'an account quota on running tasks was reached';
   else if (r.includes('MISSING')) why = 'the cluster or its capacity is missing';
   return why ? `${why} (${raw})` : raw;
 }
-
 
 /** One attempt of a run: its task (when one started), how it ended. */
 export interface AttemptResult {
@@ -160,7 +172,10 @@ const PLACEHOLDER = '\u0000event\u0000';
  * variable), and what is left may hold none. Undefined when the target has no input.
  */
 export function manualInput<T>(t: Target, dropEvent: (o: T, placeholder: string) => void): T | undefined {
-  const bad = new UserError("the schedule target's input is not the JSON batchctl writes", 'run `batchctl up` to restore it');
+  const bad = new UserError(
+    "the schedule target's input is not the JSON batchctl writes",
+    'run `batchctl up` to restore it',
+  );
   let text = t.Input;
   if (text === undefined && t.InputTransformer?.InputTemplate) {
     // EventBridge fills `<name>` placeholders; inside quotes the value goes in as string text.
@@ -182,15 +197,25 @@ export function manualInput<T>(t: Target, dropEvent: (o: T, placeholder: string)
 const MISSING_BUDGET_MS = 60_000;
 
 export async function waitForTask(
-  ecs: ECSClient, logs: CloudWatchLogsClient,
-  started: Task, result: RunNowResult, container: string, opts: RunNowOptions,
+  ecs: ECSClient,
+  logs: CloudWatchLogsClient,
+  started: Task,
+  result: RunNowResult,
+  container: string,
+  opts: RunNowOptions,
 ): Promise<RunNowResult> {
   const signal = opts.signal ?? new AbortController().signal;
   const createdAt = started.createdAt ? new Date(started.createdAt).getTime() : Date.now();
   // A minute of slack for clock skew between AWS and the container's timestamps; the stream is the
   // task's own, so nothing of another run can appear.
-  const poller = new LogPoller(logs, { group: result.logGroup, streamPrefix: result.logStream, since: createdAt - 60_000 });
-  const emit = (evs: LogEvent[]) => { for (const e of evs) opts.onLog?.(e); };
+  const poller = new LogPoller(logs, {
+    group: result.logGroup,
+    streamPrefix: result.logStream,
+    since: createdAt - 60_000,
+  });
+  const emit = (evs: LogEvent[]) => {
+    for (const e of evs) opts.onLog?.(e);
+  };
   const logsDone = new AbortController();
   const stopLogs = () => logsDone.abort();
   signal.addEventListener('abort', stopLogs, { once: true });
@@ -217,7 +242,8 @@ export async function waitForTask(
       const now = d.tasks?.[0];
       if (!now) {
         missingSince ??= Date.now();
-        if (Date.now() - missingSince > MISSING_BUDGET_MS) throw new Error(`task ${result.taskArn} disappeared: ${d.failures?.[0]?.reason ?? 'MISSING'}`);
+        if (Date.now() - missingSince > MISSING_BUDGET_MS)
+          throw new Error(`task ${result.taskArn} disappeared: ${d.failures?.[0]?.reason ?? 'MISSING'}`);
         continue;
       }
       missingSince = undefined;
@@ -238,7 +264,10 @@ export async function waitForTask(
       emit(await poller.poll().catch(() => []));
     }
   }
-  const c = t.containers?.find((x) => x.name === container) ?? t.containers?.find((x) => x.exitCode !== undefined) ?? t.containers?.[0];
+  const c =
+    t.containers?.find((x) => x.name === container) ??
+    t.containers?.find((x) => x.exitCode !== undefined) ??
+    t.containers?.[0];
   return {
     ...result,
     lastStatus: 'STOPPED',

@@ -21,7 +21,13 @@ import { endpointCost, pricesFor } from '../model/pricing.js';
 import { realClock } from '../base/clock.js';
 import { countActions, type ResourceEvent, type RunResult } from '../engine/reporter.js';
 import { openStack, type StackOptions } from '../engine/stack.js';
-import { describeOwner, type Ctx, type DeleteOptions, type ResourceKind, type ResourceRecord } from '../engine/types.js';
+import {
+  describeOwner,
+  type Ctx,
+  type DeleteOptions,
+  type ResourceKind,
+  type ResourceRecord,
+} from '../engine/types.js';
 
 /** Options of `down`. */
 export interface DownOptions extends StackOptions {
@@ -57,8 +63,7 @@ export interface DownTarget {
 
 /** What `down --endpoints` saves, or why it cannot say. */
 export type EndpointSaving =
-  | { enis: number; hourly: number; monthly: number; asOf: string }
-  | { enis: number; unknownPrices: true };
+  { enis: number; hourly: number; monthly: number; asOf: string } | { enis: number; unknownPrices: true };
 
 /** The outcome of `down`. */
 export interface DownReport extends RunResult {
@@ -73,7 +78,10 @@ export interface DownReport extends RunResult {
   kept?: DownTarget[];
   /** For `--endpoints`. */
   saving?: EndpointSaving;
-  /** `--endpoints`: the jobs whose schedule it paused (runs would fail without the endpoints); the next `up` resumes them. */
+  /**
+   * `--endpoints`: the jobs whose schedule it paused (runs would fail without the endpoints); the next `up` resumes
+   * them.
+   */
   paused?: string[];
 }
 
@@ -101,10 +109,18 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
   const stack = await openStack(opts, ALL_SERVICES, 'batchctl down');
   const { config, state } = stack;
   const head = { stack: config.stack, region: config.region, account: stack.account, statePath: state.path };
-  opts.reporter.info(`batchctl down${opts.endpointsOnly ? ' --endpoints' : ''}: stack ${head.stack} in ${head.region} (account ${head.account})`);
+  opts.reporter.info(
+    `batchctl down${opts.endpointsOnly ? ' --endpoints' : ''}: stack ${head.stack} in ${head.region} (account ${head.account})`,
+  );
   const env: PlanEnv = {
-    config, aws: stack.aws, account: stack.account, partition: stack.partition,
-    reporter: opts.reporter, state, clock, kinds: RESOURCE_KINDS,
+    config,
+    aws: stack.aws,
+    account: stack.account,
+    partition: stack.partition,
+    reporter: opts.reporter,
+    state,
+    clock,
+    kinds: RESOURCE_KINDS,
   };
   const runId = randomUUID();
   const ctxFor = (stepKey: string) => buildContext({ ...env, runId, records: state.records(), stepKey });
@@ -117,7 +133,8 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     const gone = goneRecords(env, all, opts);
     // Without the endpoints every run would fail (and alert): their schedules are paused first, marked
     // as `down --endpoints`'s, which the `up` that restores the endpoints lifts (a user's pause stays).
-    const toPause = opts.endpointsOnly && config.network.interfaceEndpoints.length ? schedulesToPause(config, found.plan) : [];
+    const toPause =
+      opts.endpointsOnly && config.network.interfaceEndpoints.length ? schedulesToPause(config, found.plan) : [];
     const events: ResourceEvent[] = [];
     const emit = (e: ResourceEvent) => {
       events.push(e);
@@ -128,20 +145,31 @@ export async function runDown(opts: DownOptions): Promise<DownReport> {
     const data = await dataHeld(opts.force && opts.yes ? kept : [...targets, ...kept], ctxFor);
     let paused: string[] = [];
     const report = (extra: Partial<DownReport> = {}): DownReport => ({
-      ...head, targets: targets.map((t) => publicTarget(t, data)), declined: false, events, counts: countActions(events),
-      wallMs: clock.now() - started, failures: [], ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}),
-      ...(paused.length ? { paused } : {}), ...extra,
+      ...head,
+      targets: targets.map((t) => publicTarget(t, data)),
+      declined: false,
+      events,
+      counts: countActions(events),
+      wallMs: clock.now() - started,
+      failures: [],
+      ...(kept.length ? { kept: kept.map((t) => publicTarget(t, data)) } : {}),
+      ...(paused.length ? { paused } : {}),
+      ...extra,
     });
     // A refused or declined run changes nothing, not even the state file: all of this once it goes ahead.
     const begin = async () => {
       if (toPause.length) {
         paused = await pauseFound(ctxFor, toPause, newMark('endpoints', stack.caller, clock.now()));
-        opts.reporter.info(`Paused the schedule of ${paused.join(', ')} (runs would fail without the endpoints): the \`batchctl up\` that restores the endpoints resumes ${paused.length === 1 ? 'it' : 'them'}`);
+        opts.reporter.info(
+          `Paused the schedule of ${paused.join(', ')} (runs would fail without the endpoints): the \`batchctl up\` that restores the endpoints resumes ${paused.length === 1 ? 'it' : 'them'}`,
+        );
       }
       await forgetGone(env, gone, emit);
       for (const t of kept) {
         const d = data.get(t.key);
-        opts.reporter.info(`Kept ${t.label} ${t.id} (--keep-logs)${d ? `, holding ${d.description}` : ''}; \`batchctl down\` without --keep-logs deletes it`);
+        opts.reporter.info(
+          `Kept ${t.label} ${t.id} (--keep-logs)${d ? `, holding ${d.description}` : ''}; \`batchctl down\` without --keep-logs deletes it`,
+        );
         emit({ key: t.key, kind: t.kind, label: t.label, action: 'skipped', id: t.id, message: 'kept: --keep-logs' });
       }
     };
@@ -180,12 +208,19 @@ function goneRecords(env: PlanEnv, targets: Target[], opts: DownOptions): { abse
     if (live.has(key) || (opts.endpointsOnly && !kindDef?.costly)) continue;
     if (kindDef?.external) yours.push(key);
     else if (kindDef) absent.push({ key, kind: rec.kind, label: kindDef.label, action: 'absent', id: rec.id });
-    else env.reporter.warn(`state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`);
+    else
+      env.reporter.warn(
+        `state record ${key} has kind ${rec.kind}, which this batchctl does not know: kept in the state`,
+      );
   }
   return { absent, yours };
 }
 
-async function forgetGone(env: PlanEnv, gone: { absent: ResourceEvent[]; yours: string[] }, emit: (e: ResourceEvent) => void): Promise<void> {
+async function forgetGone(
+  env: PlanEnv,
+  gone: { absent: ResourceEvent[]; yours: string[] },
+  emit: (e: ResourceEvent) => void,
+): Promise<void> {
   for (const e of gone.absent) {
     env.state.remove(e.key);
     emit(e);
@@ -196,7 +231,11 @@ async function forgetGone(env: PlanEnv, gone: { absent: ResourceEvent[]; yours: 
 
 /** Whether to go ahead: `--yes`, or the user's answer on a terminal; elsewhere, refused without `--yes`. */
 async function confirmed(
-  opts: DownOptions, targets: Target[], kept: Target[], toPause: { job: JobConfig }[], data: Held,
+  opts: DownOptions,
+  targets: Target[],
+  kept: Target[],
+  toPause: { job: JobConfig }[],
+  data: Held,
 ): Promise<boolean> {
   if (opts.yes) return true;
   const lines = targets.map((t) => {
@@ -205,7 +244,11 @@ async function confirmed(
   });
   const n = `${targets.length} resource${targets.length === 1 ? '' : 's'}`;
   if (!opts.interactive || !opts.confirm) {
-    throw new UserError(`down needs --yes when not on a terminal (it would delete ${n})`, 'run it on a terminal to confirm, or pass --yes', lines);
+    throw new UserError(
+      `down needs --yes when not on a terminal (it would delete ${n})`,
+      'run it on a terminal to confirm, or pass --yes',
+      lines,
+    );
   }
   const keeping = kept.length ? ` (keeping ${kept.map((t) => `${t.label} ${t.id}`).join(', ')}: --keep-logs)` : '';
   const pausing = toPause.length
@@ -216,7 +259,11 @@ async function confirmed(
 
 /** Delete the targets, dependants first; each deleted one leaves the state at once. */
 function deleteTargets(
-  env: PlanEnv, targets: Target[], ctxFor: (key: string) => Ctx, opts: DownOptions, emit: (e: ResourceEvent) => void,
+  env: PlanEnv,
+  targets: Target[],
+  ctxFor: (key: string) => Ctx,
+  opts: DownOptions,
+  emit: (e: ResourceEvent) => void,
 ): Promise<StepsOutcome> {
   const byKey = new Map(targets.map((t) => [t.key, t]));
   const delOpts: DeleteOptions = { force: opts.force, recoveryWindowDays: opts.recoveryWindowDays };
@@ -238,8 +285,11 @@ function deleteTargets(
       }
       return { action: 'deleted', arn: t.record.arn };
     },
-    notStarted: (blockedBy) => (blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure'),
-    reporter: opts.reporter, clock: env.clock ?? realClock, emit,
+    notStarted: (blockedBy) =>
+      blockedBy.length ? `kept: ${blockedBy.join(', ')} must be deleted first` : 'not started after an earlier failure',
+    reporter: opts.reporter,
+    clock: env.clock ?? realClock,
+    emit,
   });
 }
 
@@ -249,7 +299,11 @@ function deleteTargets(
  * then state records of nodes the config no longer has. Only what its tags (or its parent's) say is this
  * stack's is ever a target: a state record naming anything else is reported and forgotten.
  */
-async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOptions): Promise<{ targets: Target[]; plan: Plan }> {
+async function discover(
+  env: PlanEnv,
+  ctxFor: (key: string) => Ctx,
+  opts: DownOptions,
+): Promise<{ targets: Target[]; plan: Plan }> {
   const plan = await planStack(env, { parallel: opts.parallel });
   const targets: Target[] = [];
   const claimed = new Set<string>();
@@ -264,7 +318,8 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
     // Yours (mode existing): `down` leaves your VPC and subnets exactly as it found them.
     if (node.kind.external) continue;
     const recorded = plan.walk.ignored.has(e.key) ? undefined : env.state.get(e.key);
-    if (e.ignoredRecord || (e.error instanceof NotOurs && e.error.ignoredRecord)) env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
+    if (e.ignoredRecord || (e.error instanceof NotOurs && e.error.ignoredRecord))
+      env.reporter.warn(`${e.key}: ${e.notes?.[0] ?? 'its state record is not ours: not touched'}`);
     if (e.action === 'error') {
       // Not ours: never deleted, whatever the state says.
       if (e.conflict) {
@@ -273,33 +328,59 @@ async function discover(env: PlanEnv, ctxFor: (key: string) => Ctx, opts: DownOp
       }
       // A read failed, so the node could not be assessed: the recorded id is still checked by its own tags
       // (or its parent's) before anything is deleted; without that, `down` cannot know what exists.
-      const own = recorded ? await node.kind.ownerOf(ctxFor(e.key), recorded).catch(() => { throw e.error!; }) : undefined;
+      const own = recorded
+        ? await node.kind.ownerOf(ctxFor(e.key), recorded).catch(() => {
+            throw e.error!;
+          })
+        : undefined;
       if (!recorded) throw e.error!;
-      if (own?.owned) add({ key: e.key, kindDef: node.kind, record: recorded, deps: node.spec.deps, orphan: false, stateKey: e.key });
-      else if (own) env.reporter.warn(`kept ${e.key}: ${recorded.id} is recorded in the state but ${describeOwner(own)}: not touched`);
+      if (own?.owned)
+        add({ key: e.key, kindDef: node.kind, record: recorded, deps: node.spec.deps, orphan: false, stateKey: e.key });
+      else if (own)
+        env.reporter.warn(
+          `kept ${e.key}: ${recorded.id} is recorded in the state but ${describeOwner(own)}: not touched`,
+        );
       continue;
     }
     if (!e.record) continue;
     // A resource already scheduled for deletion (a secret in its recovery window) is gone as far as
     // `down` is concerned, unless --force asks for it to go at once.
     if ((e.found?.observed as { pendingDeletion?: boolean } | undefined)?.pendingDeletion && !opts.force) continue;
-    add({ key: e.key, kindDef: node.kind, record: e.record, deps: node.spec.deps, orphan: false, stateKey: env.state.get(e.key) ? e.key : undefined });
+    add({
+      key: e.key,
+      kindDef: node.kind,
+      record: e.record,
+      deps: node.spec.deps,
+      orphan: false,
+      stateKey: env.state.get(e.key) ? e.key : undefined,
+    });
   }
   // The listings are the walk's own (shared reads): tagged with this stack by construction.
   const listCtx = buildContext({ ...env, records: env.state.records(), memo: plan.walk.memo });
   const listed = await Promise.all(
-    RESOURCE_KINDS.filter((k) => k.list && (!opts.endpointsOnly || k.costly)).map(async (k) => ({ kind: k, items: await k.list!(listCtx) })),
+    RESOURCE_KINDS.filter((k) => k.list && (!opts.endpointsOnly || k.costly)).map(async (k) => ({
+      kind: k,
+      items: await k.list!(listCtx),
+    })),
   );
   for (const { kind, items } of listed) {
     for (const { key, record } of items) {
       if (claimed.has(`${kind.kind}\0${record.id}`)) continue;
       const stateKey = env.state.get(key)?.id === record.id ? key : undefined;
-      add({ key: plan.graph.byKey.has(key) || targets.some((t) => t.key === key) ? `${key}#${record.id}` : key, kindDef: kind, record, deps: [], orphan: true, stateKey });
+      add({
+        key: plan.graph.byKey.has(key) || targets.some((t) => t.key === key) ? `${key}#${record.id}` : key,
+        kindDef: kind,
+        record,
+        deps: [],
+        orphan: true,
+        stateKey,
+      });
     }
   }
   // Stale records: plan checked each one's ownership ('delete': ours; 'forget': gone or not ours).
   for (const e of plan.entries) {
-    if (e.action === 'forget' && e.notes?.length && !/no longer exists/.test(e.notes[0]!)) env.reporter.warn(`${e.key}: ${e.notes[0]} (forgotten from the state)`);
+    if (e.action === 'forget' && e.notes?.length && !/no longer exists/.test(e.notes[0]!))
+      env.reporter.warn(`${e.key}: ${e.notes[0]} (forgotten from the state)`);
     if (e.action === 'error' && !plan.graph.byKey.has(e.key)) throw e.error!;
     if (e.action !== 'delete' || !e.record || claimed.has(`${e.kind}\0${e.record.id}`)) continue;
     const kind = RESOURCE_KINDS.find((k) => k.kind === e.kind);
@@ -326,14 +407,18 @@ type Held = Map<string, { count: number; description: string; needsForce?: boole
 /** What goes with each target that holds anything (objects, images, log events), by key. */
 async function dataHeld(targets: Target[], ctxFor: (key: string) => Ctx): Promise<Held> {
   const held = await Promise.all(
-    targets.filter((t) => t.kindDef.contents).map(async (t) => [t.key, await t.kindDef.contents!(ctxFor(t.key), t.record)] as const),
+    targets
+      .filter((t) => t.kindDef.contents)
+      .map(async (t) => [t.key, await t.kindDef.contents!(ctxFor(t.key), t.record)] as const),
   );
   return new Map(held.filter((h): h is [string, NonNullable<(typeof h)[1]>] => !!h[1] && h[1].count > 0));
 }
 
 /** Refuse (before any mutating call) when deleting would destroy objects or images, with the counts. */
 function refuseDataLoss(targets: Target[], data: Held): void {
-  const full = targets.filter((t) => data.get(t.key)?.needsForce !== false && data.has(t.key)).map((t) => ({ t, c: data.get(t.key) }));
+  const full = targets
+    .filter((t) => data.get(t.key)?.needsForce !== false && data.has(t.key))
+    .map((t) => ({ t, c: data.get(t.key) }));
   if (!full.length) return;
   throw new UserError(
     full.length === 1

@@ -34,14 +34,21 @@ export interface PreflightReport {
 }
 
 /** A list in words: `a, b and c`. */
-export const list = (xs: string[], conj = 'and') => (xs.length <= 2 ? xs.join(` ${conj} `) : `${xs.slice(0, -1).join(', ')} ${conj} ${xs.at(-1)}`);
+export const list = (xs: string[], conj = 'and') =>
+  xs.length <= 2 ? xs.join(` ${conj} `) : `${xs.slice(0, -1).join(', ')} ${conj} ${xs.at(-1)}`;
 
 /** Run one read of the preflight; an AWS failure names the preflight step. */
 export async function preflightRead<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw new AwsStepError(`preflight (${what})`, 'find', awsErrorCode(err), err instanceof Error ? err.message : String(err), err);
+    throw new AwsStepError(
+      `preflight (${what})`,
+      'find',
+      awsErrorCode(err),
+      err instanceof Error ? err.message : String(err),
+      err,
+    );
   }
 }
 
@@ -54,14 +61,23 @@ export function switchProblem(now: string, to: string): Problem {
 }
 
 /** The endpoint services the config wants that the region offers; the others become problems. */
-export function serviceProblems(config: StackConfig, found: ReadonlyMap<string, EndpointService>, problems: Problem[]): EndpointService[] {
+export function serviceProblems(
+  config: StackConfig,
+  found: ReadonlyMap<string, EndpointService>,
+  problems: Problem[],
+): EndpointService[] {
   const services: EndpointService[] = [];
   wantedServices(config).forEach((w) => {
     const hit = found.get(`${w.type}:${w.short}`);
     if (hit) return void services.push(hit);
-    problems.push(w.type === 'Gateway'
-      ? { path: ['network', 's3Gateway'], message: `the S3 gateway endpoint is not offered in ${config.region}` }
-      : { path: ['network', 'interfaceEndpoints', config.network.interfaceEndpoints.indexOf(w.short as never)], message: `${w.short} is not offered as a VPC interface endpoint in ${config.region}` });
+    problems.push(
+      w.type === 'Gateway'
+        ? { path: ['network', 's3Gateway'], message: `the S3 gateway endpoint is not offered in ${config.region}` }
+        : {
+            path: ['network', 'interfaceEndpoints', config.network.interfaceEndpoints.indexOf(w.short as never)],
+            message: `${w.short} is not offered as a VPC interface endpoint in ${config.region}`,
+          },
+    );
   });
   return services;
 }

@@ -1,7 +1,8 @@
 /**
  * The preflight of network mode `existing`: your VPC, subnets and security groups exist and belong
  * together, and every task subnet can reach ECR (API, registry, and S3 for the image layers), CloudWatch
- * Logs and Secrets Manager (and SSM, for a job secret from Parameter Store). Otherwise every run would stop with ResourceInitializationError or
+ * Logs and Secrets Manager (and SSM, for a job secret from Parameter Store). Otherwise every run would stop with
+ * ResourceInitializationError or
  * CannotPullContainerError, long after `up` said it was done.
  *
  * A subnet reaches the services through an active default route to a NAT gateway, or to an internet
@@ -25,7 +26,14 @@ import type { Problem } from '../config/validate.js';
 import { REQUIRED_INTERFACE_ENDPOINTS, jobsReadParameters } from '../config/schema.js';
 import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
 import { routeTarget } from '../resources/lib/ec2.js';
-import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
+import {
+  list,
+  preflightRead,
+  serviceProblems,
+  switchProblem,
+  type PreflightEnv,
+  type PreflightReport,
+} from './preflight-checks.js';
 import { TAG_STACK } from '../engine/types.js';
 import { ifExists } from '../resources/lib/aws-calls.js';
 
@@ -33,8 +41,11 @@ const DEFAULT_ROUTE = '0.0.0.0/0';
 
 /** The table a subnet uses: its explicit association, else the VPC's main table. */
 function tableOf(tables: RouteTable[], subnetId: string): RouteTable | undefined {
-  return tables.find((t) => t.Associations?.some((a) => a.SubnetId === subnetId && a.AssociationState?.State !== 'disassociated'))
-    ?? tables.find((t) => t.Associations?.some((a) => a.Main));
+  return (
+    tables.find((t) =>
+      t.Associations?.some((a) => a.SubnetId === subnetId && a.AssociationState?.State !== 'disassociated'),
+    ) ?? tables.find((t) => t.Associations?.some((a) => a.Main))
+  );
 }
 
 /** The subnet's way to the internet: the active default route's target (a NAT or an internet gateway). */
@@ -48,12 +59,19 @@ const serviceOf = (e: VpcEndpoint) => (e.ServiceName ?? '').replace(/^(cn\.)?com
 
 /** True when one of the groups lets HTTPS out (tasks call every AWS API on 443). */
 function allowsHttpsOut(groups: SecurityGroup[]): boolean {
-  return groups.some((g) => (g.IpPermissionsEgress ?? []).some((p) => {
-    const proto = p.IpProtocol ?? '-1';
-    const ports = proto === '-1' || ((proto === 'tcp' || proto === '6') && (p.FromPort ?? 0) <= 443 && 443 <= (p.ToPort ?? 65535));
-    const anywhere = (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') || (p.PrefixListIds ?? []).length > 0 || (p.UserIdGroupPairs ?? []).length > 0;
-    return ports && anywhere;
-  }));
+  return groups.some((g) =>
+    (g.IpPermissionsEgress ?? []).some((p) => {
+      const proto = p.IpProtocol ?? '-1';
+      const ports =
+        proto === '-1' ||
+        ((proto === 'tcp' || proto === '6') && (p.FromPort ?? 0) <= 443 && 443 <= (p.ToPort ?? 65535));
+      const anywhere =
+        (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') ||
+        (p.PrefixListIds ?? []).length > 0 ||
+        (p.UserIdGroupPairs ?? []).length > 0;
+      return ports && anywhere;
+    }),
+  );
 }
 
 /** Check mode `existing` against the account, adding what cannot work to `problems`. */
@@ -69,26 +87,41 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
   const [vpcs, ours, subnets, tables, endpoints, groups, lookup, dnsSupport, dnsHostnames] = await Promise.all([
     preflightRead('your VPC', () => ec2.send(new DescribeVpcsCommand({ Filters: inVpc }))),
     // A VPC this stack created (its state lost): this config would move the job out of it.
-    preflightRead('the stack\'s own VPC', () => ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: `tag:${TAG_STACK}`, Values: [config.stack] }] }))),
-    preflightRead('your subnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: n.subnetIds }] }))),
+    preflightRead("the stack's own VPC", () =>
+      ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: `tag:${TAG_STACK}`, Values: [config.stack] }] })),
+    ),
+    preflightRead('your subnets', () =>
+      ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: n.subnetIds }] })),
+    ),
     preflightRead('your route tables', () => ec2.send(new DescribeRouteTablesCommand({ Filters: inVpc }))),
     preflightRead('the VPC endpoints in your VPC', () => ec2.send(new DescribeVpcEndpointsCommand({ Filters: inVpc }))),
     n.securityGroupIds.length
-      ? preflightRead('your security groups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: n.securityGroupIds }] })))
+      ? preflightRead('your security groups', () =>
+          ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: n.securityGroupIds }] })),
+        )
       : undefined,
     preflightRead('VPC endpoint services', () => endpointServicesFor(ec2, config)),
     // On a VPC that does not exist these fail (NotFound): that is reported below as what it is.
-    needsDns ? preflightRead('your VPC\'s DNS support', () => dns('enableDnsSupport')) : undefined,
-    needsDns ? preflightRead('your VPC\'s DNS hostnames', () => dns('enableDnsHostnames')) : undefined,
+    needsDns ? preflightRead("your VPC's DNS support", () => dns('enableDnsSupport')) : undefined,
+    needsDns ? preflightRead("your VPC's DNS hostnames", () => dns('enableDnsHostnames')) : undefined,
   ]);
   const calls = 6 + (n.securityGroupIds.length ? 1 : 0) + lookup.calls + (needsDns ? 2 : 0);
   const report: PreflightReport = { calls, zones: [], services: [] };
   if (!vpcs.Vpcs?.length) {
-    problems.push({ path: ['network', 'vpcId'], message: `${vpcId} does not exist in ${config.region} (account ${env.account})` });
+    problems.push({
+      path: ['network', 'vpcId'],
+      message: `${vpcId} does not exist in ${config.region} (account ${env.account})`,
+    });
     return report;
   }
   const own = ours?.Vpcs?.[0];
-  if (own?.VpcId) problems.push(switchProblem(`stack ${config.stack} has its own VPC ${own.VpcId} (mode private-endpoints or public)`, 'existing'));
+  if (own?.VpcId)
+    problems.push(
+      switchProblem(
+        `stack ${config.stack} has its own VPC ${own.VpcId} (mode private-endpoints or public)`,
+        'existing',
+      ),
+    );
   report.services = serviceProblems(config, lookup.services, problems);
 
   // Subnets and groups: they exist, in this VPC.
@@ -96,17 +129,33 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
   n.subnetIds.forEach((id, i) => {
     const sub = found.get(id);
     if (!sub) problems.push({ path: ['network', 'subnetIds', i], message: `${id} does not exist in ${config.region}` });
-    else if (sub.VpcId !== vpcId) problems.push({ path: ['network', 'subnetIds', i], message: `${id} is in ${sub.VpcId}, not in network.vpcId (${vpcId})` });
+    else if (sub.VpcId !== vpcId)
+      problems.push({
+        path: ['network', 'subnetIds', i],
+        message: `${id} is in ${sub.VpcId}, not in network.vpcId (${vpcId})`,
+      });
   });
   if (groups) {
     const byId = new Map((groups.SecurityGroups ?? []).map((g) => [g.GroupId!, g]));
     n.securityGroupIds.forEach((id, i) => {
       const g = byId.get(id);
-      if (!g) problems.push({ path: ['network', 'securityGroupIds', i], message: `${id} does not exist in ${config.region}` });
-      else if (g.VpcId !== vpcId) problems.push({ path: ['network', 'securityGroupIds', i], message: `${id} is in ${g.VpcId}, not in network.vpcId (${vpcId}): a task's groups must be in its VPC` });
+      if (!g)
+        problems.push({
+          path: ['network', 'securityGroupIds', i],
+          message: `${id} does not exist in ${config.region}`,
+        });
+      else if (g.VpcId !== vpcId)
+        problems.push({
+          path: ['network', 'securityGroupIds', i],
+          message: `${id} is in ${g.VpcId}, not in network.vpcId (${vpcId}): a task's groups must be in its VPC`,
+        });
     });
     if (byId.size && !allowsHttpsOut([...byId.values()])) {
-      problems.push({ path: ['network', 'securityGroupIds'], message: 'none of these groups lets HTTPS (tcp 443) out: tasks could not reach ECR, Logs or Secrets Manager; add an egress rule for 443, or leave securityGroupIds out to let batchctl create an egress-only group' });
+      problems.push({
+        path: ['network', 'securityGroupIds'],
+        message:
+          'none of these groups lets HTTPS (tcp 443) out: tasks could not reach ECR, Logs or Secrets Manager; add an egress rule for 443, or leave securityGroupIds out to let batchctl create an egress-only group',
+      });
     }
   }
 
@@ -115,7 +164,11 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
   const yours = eps.filter((e) => !e.Tags?.some((t) => t.Key === TAG_STACK && t.Value === config.stack));
   n.interfaceEndpoints.forEach((svc, i) => {
     const clash = yours.find((e) => e.VpcEndpointType === 'Interface' && serviceOf(e) === svc && e.PrivateDnsEnabled);
-    if (clash) problems.push({ path: ['network', 'interfaceEndpoints', i], message: `your VPC already has the ${svc} endpoint ${clash.VpcEndpointId} with private DNS: remove ${svc} from interfaceEndpoints (tasks use yours)` });
+    if (clash)
+      problems.push({
+        path: ['network', 'interfaceEndpoints', i],
+        message: `your VPC already has the ${svc} endpoint ${clash.VpcEndpointId} with private DNS: remove ${svc} from interfaceEndpoints (tasks use yours)`,
+      });
   });
   if (needsDns && !(dnsSupport?.EnableDnsSupport?.Value && dnsHostnames?.EnableDnsHostnames?.Value)) {
     problems.push({
@@ -125,8 +178,9 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
   }
   // Each subnet's way to ECR, Logs, Secrets Manager and S3.
   const rts = tables.RouteTables ?? [];
-  const hasInterface = (svc: string) => n.interfaceEndpoints.includes(svc as never)
-    || eps.some((e) => e.VpcEndpointType === 'Interface' && serviceOf(e) === svc && e.PrivateDnsEnabled);
+  const hasInterface = (svc: string) =>
+    n.interfaceEndpoints.includes(svc as never) ||
+    eps.some((e) => e.VpcEndpointType === 'Interface' && serviceOf(e) === svc && e.PrivateDnsEnabled);
   n.subnetIds.forEach((id, i) => {
     if (found.get(id)?.VpcId !== vpcId) return;
     const rt = tableOf(rts, id);
@@ -135,19 +189,32 @@ export async function preflightExisting(env: PreflightEnv, problems: Problem[]):
     const toNat = out?.active && out.target.startsWith('nat-');
     const at = ['network', 'subnetIds', i];
     if (n.assignPublicIp && !toGateway) {
-      problems.push({ path: at, message: `${id} has no route to an internet gateway (${out ? `0.0.0.0/0 goes to ${out.target}${out.active ? '' : ', a blackhole'}` : 'no default route'}), so the public IP network.assignPublicIp gives tasks is billed and never used: set assignPublicIp: false, or list only public subnets` });
+      problems.push({
+        path: at,
+        message: `${id} has no route to an internet gateway (${out ? `0.0.0.0/0 goes to ${out.target}${out.active ? '' : ', a blackhole'}` : 'no default route'}), so the public IP network.assignPublicIp gives tasks is billed and never used: set assignPublicIp: false, or list only public subnets`,
+      });
       return;
     }
     if (toNat || (toGateway && n.assignPublicIp)) return;
     // A job secret from Parameter Store is read through SSM as the task starts: ssm is needed too.
-    const needed = jobsReadParameters(config.jobs) ? [...REQUIRED_INTERFACE_ENDPOINTS, 'ssm'] : REQUIRED_INTERFACE_ENDPOINTS;
+    const needed = jobsReadParameters(config.jobs)
+      ? [...REQUIRED_INTERFACE_ENDPOINTS, 'ssm']
+      : REQUIRED_INTERFACE_ENDPOINTS;
     const missing: string[] = needed.filter((svc) => !hasInterface(svc)).map(String);
-    const s3 = eps.some((e) => serviceOf(e) === 's3'
-      && ((e.VpcEndpointType === 'Gateway' && rt?.RouteTableId && e.RouteTableIds?.includes(rt.RouteTableId)) || (e.VpcEndpointType === 'Interface' && e.PrivateDnsEnabled)));
+    const s3 = eps.some(
+      (e) =>
+        serviceOf(e) === 's3' &&
+        ((e.VpcEndpointType === 'Gateway' && rt?.RouteTableId && e.RouteTableIds?.includes(rt.RouteTableId)) ||
+          (e.VpcEndpointType === 'Interface' && e.PrivateDnsEnabled)),
+    );
     if (!missing.length && s3) return;
     const what = [
       ...(missing.length ? [`no ${list(missing, 'or')} endpoint`] : []),
-      ...(s3 ? [] : [`no S3 gateway endpoint on its route table${rt?.RouteTableId ? ` ${rt.RouteTableId}` : ''} (image layers come from S3)`]),
+      ...(s3
+        ? []
+        : [
+            `no S3 gateway endpoint on its route table${rt?.RouteTableId ? ` ${rt.RouteTableId}` : ''} (image layers come from S3)`,
+          ]),
     ];
     problems.push({
       path: at,

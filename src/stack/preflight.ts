@@ -21,7 +21,14 @@ import { endpointServicesFor } from '../resources/lib/endpoint-services.js';
 import { secretsLookupFor } from '../resources/lib/job-secrets.js';
 import { jobSecrets, placeOf } from '../model/secrets.js';
 import { accountLogPolicies, checkLogPolicySlot } from '../resources/lib/log-policies.js';
-import { list, preflightRead, serviceProblems, switchProblem, type PreflightEnv, type PreflightReport } from './preflight-checks.js';
+import {
+  list,
+  preflightRead,
+  serviceProblems,
+  switchProblem,
+  type PreflightEnv,
+  type PreflightReport,
+} from './preflight-checks.js';
 
 /**
  * Zone states that take new subnets and endpoints. `impaired` and `unavailable` do not; `information`
@@ -42,8 +49,12 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
     const image = job.task.image ? parseEcrImage(job.task.image) : undefined;
     if (image && image.account !== env.account && !job.task.crossAccountImage) {
       problems.push({
-        // The job's own task section (or the job, when it inherits the image), or the top level for a stack without jobs.
-        path: config.jobs.length === 1 && job.original && job.name === config.stack ? ['task', 'image'] : ['jobs', job.name, 'task', 'image'],
+        // The job's own task section (or the job, when it inherits the image), or the top level for a stack without
+        // jobs.
+        path:
+          config.jobs.length === 1 && job.original && job.name === config.stack
+            ? ['task', 'image']
+            : ['jobs', job.name, 'task', 'image'],
         message: `${job.task.image} is in account ${image.account}, not this one (${env.account}): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
       });
     }
@@ -73,15 +84,24 @@ export async function preflight(env: PreflightEnv): Promise<PreflightReport> {
  * Every job secret exists (and, in another account, can be used): a missing one is a problem at the
  * `task.secrets` entry that names it, where the job's own section or the top level sets it.
  */
-async function jobSecretProblems(env: PreflightEnv): Promise<{ problems: Problem[]; warnings: string[]; calls: number }> {
+async function jobSecretProblems(
+  env: PreflightEnv,
+): Promise<{ problems: Problem[]; warnings: string[]; calls: number }> {
   const { config } = env;
-  if (!config.jobs.some((j) => Object.keys(j.task.secrets ?? {}).length)) return { problems: [], warnings: [], calls: 0 };
-  const lookup = await preflightRead('job secrets', () => secretsLookupFor(env.aws, config, { account: env.account, region: config.region, partition: env.partition }));
+  if (!config.jobs.some((j) => Object.keys(j.task.secrets ?? {}).length))
+    return { problems: [], warnings: [], calls: 0 };
+  const lookup = await preflightRead('job secrets', () =>
+    secretsLookupFor(env.aws, config, { account: env.account, region: config.region, partition: env.partition }),
+  );
   const raw = await rawConfig(env.configPath);
   const problems: Problem[] = [];
   const warnings: string[] = [];
   for (const p of lookup.problems) {
-    const users = config.jobs.flatMap((job) => jobSecrets(job).filter((s) => placeOf(s.ref) === placeOf(p.ref)).map((s) => ({ job, env: s.env })));
+    const users = config.jobs.flatMap((job) =>
+      jobSecrets(job)
+        .filter((s) => placeOf(s.ref) === placeOf(p.ref))
+        .map((s) => ({ job, env: s.env })),
+    );
     if (p.warning) {
       warnings.push(`${users.map((u) => `${u.env} of job ${u.job.name}`).join(', ')}: ${p.message}`);
       continue;
@@ -127,8 +147,15 @@ function modeSwitchProblems(env: PreflightEnv): Problem[] {
   const recs = [...(env.records?.values() ?? [])];
   const ours = recs.find((r) => r.kind === 'ec2.vpc');
   const yours = recs.find((r) => r.kind === 'ec2.existing-vpc');
-  if (mode === 'existing' && ours) return [switchProblem(`stack ${env.config.stack} has its own VPC ${ours.id} (mode private-endpoints or public)`, 'existing')];
-  if (mode !== 'existing' && yours) return [switchProblem(`stack ${env.config.stack} runs in your VPC ${yours.id} (mode existing)`, mode)];
+  if (mode === 'existing' && ours)
+    return [
+      switchProblem(
+        `stack ${env.config.stack} has its own VPC ${ours.id} (mode private-endpoints or public)`,
+        'existing',
+      ),
+    ];
+  if (mode !== 'existing' && yours)
+    return [switchProblem(`stack ${env.config.stack} runs in your VPC ${yours.id} (mode existing)`, mode)];
   return [];
 }
 
@@ -147,7 +174,10 @@ async function preflightOwnedNetwork(env: PreflightEnv, problems: Problem[]): Pr
     // Local and Wavelength Zones host neither Fargate tasks nor interface endpoints.
     if (z.ZoneName && (z.ZoneType ?? 'availability-zone') === 'availability-zone') zones.set(z.ZoneName, z);
   }
-  const usable = [...zones.values()].filter((z) => USABLE_STATES.has(z.State ?? 'available')).map((z) => z.ZoneName!).sort();
+  const usable = [...zones.values()]
+    .filter((z) => USABLE_STATES.has(z.State ?? 'available'))
+    .map((z) => z.ZoneName!)
+    .sort();
   const services = serviceProblems(config, lookup.services, problems);
   const interfaces = services.filter((s) => s.type === 'Interface');
   // A service answered without zones (GovCloud names only) cannot be checked per zone: it does not block.
@@ -163,12 +193,20 @@ async function preflightOwnedNetwork(env: PreflightEnv, problems: Problem[]): Pr
       const alternatives = works.filter((az) => !others.includes(az));
       const suggest = alternatives.length
         ? `: use ${oneOf(alternatives)}`
-        : works.length ? ` (the zones that would work, ${list(works)}, already have a subnet in ${which})` : '';
+        : works.length
+          ? ` (the zones that would work, ${list(works)}, already have a subnet in ${which})`
+          : '';
       const z = zones.get(s.az);
       if (!z) {
-        problems.push({ path: ['network', which, i, 'az'], message: `${s.az} is not an availability zone this account can use in ${config.region} (zone names differ between accounts)${suggest}` });
+        problems.push({
+          path: ['network', which, i, 'az'],
+          message: `${s.az} is not an availability zone this account can use in ${config.region} (zone names differ between accounts)${suggest}`,
+        });
       } else if (!USABLE_STATES.has(z.State ?? 'available')) {
-        problems.push({ path: ['network', which, i, 'az'], message: `${s.az} is ${z.State}${z.Messages?.[0]?.Message ? ` (${z.Messages[0].Message})` : ''}${suggest}` });
+        problems.push({
+          path: ['network', which, i, 'az'],
+          message: `${s.az} is ${z.State}${z.Messages?.[0]?.Message ? ` (${z.Messages[0].Message})` : ''}${suggest}`,
+        });
       } else if (needsServices && lacking(s.az).length) {
         const missing = lacking(s.az);
         problems.push({

@@ -18,10 +18,25 @@
 import { callerIdentity, createAwsClients } from '../aws/clients.js';
 import { defaultBucketName } from '../config/schema.js';
 import { UserError, awsStep } from '../base/errors.js';
-import { loadStackConfig, lockStack, openStateBackend, stackFlags, stateLocationOf, type StackOptions } from '../engine/stack.js';
 import {
-  StateMoved, locationText, looksLikeState, parseStateText, serializeState, stateLocationFrom,
-  type MovedMarker, type StateBackend, type StateData, type StateLocation,
+  loadStackConfig,
+  lockStack,
+  openStateBackend,
+  stackFlags,
+  stateLocationOf,
+  type StackOptions,
+} from '../engine/stack.js';
+import {
+  StateMoved,
+  locationText,
+  looksLikeState,
+  parseStateText,
+  serializeState,
+  stateLocationFrom,
+  type MovedMarker,
+  type StateBackend,
+  type StateData,
+  type StateLocation,
 } from '../state/state.js';
 import { randomBytes } from 'node:crypto';
 
@@ -53,7 +68,10 @@ export async function runStateMigrate(opts: MigrateOptions): Promise<MigrateRepo
   const config = await loadStackConfig(opts);
   const from = stateLocationOf(opts, config);
   const to = stateLocationFrom(opts.to, { s3: config.state?.s3 });
-  const aws = await createAwsClients({ region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer }, ['sts', 'ssm']);
+  const aws = await createAwsClients(
+    { region: config.region, profile: opts.profile, endpointUrl: opts.endpointUrl, pacer: opts.pacer },
+    ['sts', 'ssm'],
+  );
   const who = await callerIdentity(aws);
   config.bucket.name ??= defaultBucketName(config.stack, who.account, config.region);
   const expect = { stack: config.stack, region: config.region, account: who.account };
@@ -71,14 +89,26 @@ export async function runStateMigrate(opts: MigrateOptions): Promise<MigrateRepo
       const { guardOutputPath } = await import('../base/files.js');
       // An existing state there is checked below (refused, or the marker of a move back); anything else
       // is not a state file to replace.
-      await guardOutputPath(to.path, { what: 'the state', protect: [{ path: opts.configPath, what: 'the config' }], accepts: looksLikeState, forceFlag: null });
+      await guardOutputPath(to.path, {
+        what: 'the state',
+        protect: [{ path: opts.configPath, what: 'the config' }],
+        accepts: looksLikeState,
+        forceFlag: null,
+      });
     }
     const flags = stackFlags(opts);
-    const result: { resources: number; resumed: boolean; undone?: boolean; alreadyMoved?: boolean } = (await sameLocation(src, dst))
-      ? await undo(src, expect, bopts, who.arn)
-      : await move(src, dst, expect, who.arn, flags);
+    const result: { resources: number; resumed: boolean; undone?: boolean; alreadyMoved?: boolean } =
+      (await sameLocation(src, dst))
+        ? await undo(src, expect, bopts, who.arn)
+        : await move(src, dst, expect, who.arn, flags);
     for (const a of await (result.undone ? src : dst).advice()) warn(a);
-    return { stack: config.stack, from: src.location, to: dst.location, ...result, configHint: configHint(result.undone ? from : to) };
+    return {
+      stack: config.stack,
+      from: src.location,
+      to: dst.location,
+      ...result,
+      configHint: configHint(result.undone ? from : to),
+    };
   } finally {
     await lock.release();
   }
@@ -89,29 +119,43 @@ const writeId = () => randomBytes(6).toString('hex');
 /** The marker of a move of `data` to `to`, with the state while the move is in progress. */
 function markerOf(data: StateData, to: string, caller: string, withState: boolean): MovedMarker {
   return {
-    schemaVersion: data.schemaVersion, movedTo: to, movedAt: new Date().toISOString(), movedBy: caller,
-    ...(withState ? { state: data } : {}), writeId: writeId(),
+    schemaVersion: data.schemaVersion,
+    movedTo: to,
+    movedAt: new Date().toISOString(),
+    movedBy: caller,
+    ...(withState ? { state: data } : {}),
+    writeId: writeId(),
   };
 }
 
 async function move(
-  src: StateBackend, dst: StateBackend, expect: { stack: string; region: string; account: string }, caller: string, flags: string,
+  src: StateBackend,
+  dst: StateBackend,
+  expect: { stack: string; region: string; account: string },
+  caller: string,
+  flags: string,
 ): Promise<{ resources: number; resumed: boolean; alreadyMoved?: boolean }> {
   const snap = await src.read();
-  if (!snap) throw new UserError(`there is no state at ${src.location} to move`, 'pass --state (or set state.s3 in the config) to name where the state is now');
+  if (!snap)
+    throw new UserError(
+      `there is no state at ${src.location} to move`,
+      'pass --state (or set state.s3 in the config) to name where the state is now',
+    );
   const parsed = parseStateText(snap.text, src.location, expect);
   // The move finished (a run killed after its last write): the same command again has nothing to do.
   if ('moved' in parsed && !parsed.moved.state && parsed.moved.movedTo === dst.location) {
     const there = await dst.read();
     const t = there && parseStateText(there.text, dst.location, expect);
-    if (t && 'state' in t) return { resources: Object.keys(t.state.resources).length, resumed: true, alreadyMoved: true };
+    if (t && 'state' in t)
+      return { resources: Object.keys(t.state.resources).length, resumed: true, alreadyMoved: true };
   }
   let data: StateData;
   let srcVersion = snap.version;
   let resumed = false;
   if ('moved' in parsed) {
     // Only an interrupted move to this same destination may be resumed (or undone: --to the source).
-    if (parsed.moved.movedTo !== dst.location || !parsed.moved.state) throw new StateMoved(src.location, parsed.moved, flags);
+    if (parsed.moved.movedTo !== dst.location || !parsed.moved.state)
+      throw new StateMoved(src.location, parsed.moved, flags);
     data = parsed.moved.state;
     resumed = true;
   } else {
@@ -128,14 +172,26 @@ async function move(
     } else if (resumed && 'state' in t && sameRecords(t.state, data)) {
       written = true; // step B happened before the interruption
     } else {
-      throw new UserError(`a state already exists at ${dst.location}: refusing to overwrite it`, 'move it aside first, or migrate to another place');
+      throw new UserError(
+        `a state already exists at ${dst.location}: refusing to overwrite it`,
+        'move it aside first, or migrate to another place',
+      );
     }
   }
 
-  const step = (what: string, fn: () => Promise<string>) => awsStep(`${what} (run the same command again to finish the move)`, fn);
-  if (!resumed) srcVersion = await step(`marking ${src.location} as moving`, () => src.write(serializeState(markerOf(data, dst.location, caller, true)), srcVersion)); // A
-  if (!written) await step(`writing the state to ${dst.location}`, () => dst.write(serializeState({ ...data, writeId: writeId() }), dstExpected)); // B
-  await step(`leaving at ${src.location} only where the state went`, () => src.write(serializeState(markerOf(data, dst.location, caller, false)), srcVersion)); // C
+  const step = (what: string, fn: () => Promise<string>) =>
+    awsStep(`${what} (run the same command again to finish the move)`, fn);
+  if (!resumed)
+    srcVersion = await step(`marking ${src.location} as moving`, () =>
+      src.write(serializeState(markerOf(data, dst.location, caller, true)), srcVersion),
+    ); // A
+  if (!written)
+    await step(`writing the state to ${dst.location}`, () =>
+      dst.write(serializeState({ ...data, writeId: writeId() }), dstExpected),
+    ); // B
+  await step(`leaving at ${src.location} only where the state went`, () =>
+    src.write(serializeState(markerOf(data, dst.location, caller, false)), srcVersion),
+  ); // C
   return { resources: Object.keys(data.resources).length, resumed };
 }
 
@@ -145,8 +201,10 @@ async function move(
  * place holds a state; then this place gets the state its marker carries.
  */
 async function undo(
-  src: StateBackend, expect: { stack: string; region: string; account: string },
-  bopts: Parameters<typeof openStateBackend>[1], caller: string,
+  src: StateBackend,
+  expect: { stack: string; region: string; account: string },
+  bopts: Parameters<typeof openStateBackend>[1],
+  caller: string,
 ): Promise<{ resources: number; resumed: boolean; undone: true }> {
   const snap = await src.read();
   const parsed = snap && parseStateText(snap.text, src.location, expect);
@@ -175,7 +233,10 @@ async function sameLocation(a: StateBackend, b: StateBackend): Promise<boolean> 
   if (a.kind !== b.kind) return false;
   if (a.kind === 's3') return a.location === b.location;
   const { LocalStateBackend } = await import('../state/local.js');
-  return (await (a as InstanceType<typeof LocalStateBackend>).file()) === (await (b as InstanceType<typeof LocalStateBackend>).file());
+  return (
+    (await (a as InstanceType<typeof LocalStateBackend>).file()) ===
+    (await (b as InstanceType<typeof LocalStateBackend>).file())
+  );
 }
 
 function configHint(to: StateLocation): string {

@@ -51,27 +51,49 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
   const saved: SavedPlan | undefined = opts.planFile ? await readSavedPlan(opts.planFile) : undefined;
   const stack = await openStack(opts, ALL_SERVICES, saved ? `batchctl up ${opts.planFile}` : 'batchctl up');
   const head = {
-    stack: stack.config.stack, region: stack.config.region, account: stack.account, statePath: stack.state.path,
+    stack: stack.config.stack,
+    region: stack.config.region,
+    account: stack.account,
+    statePath: stack.state.path,
     ...(saved ? { plan: { path: opts.planFile!, id: saved.id, createdAt: saved.createdAt } } : {}),
   };
   opts.reporter.info(`batchctl up: stack ${head.stack} in ${head.region} (account ${head.account})`, 'heading');
   try {
-    if (saved) checkPlanIdentity(opts.planFile!, saved, { stack: head.stack, region: head.region, account: head.account, partition: stack.partition });
+    if (saved)
+      checkPlanIdentity(opts.planFile!, saved, {
+        stack: head.stack,
+        region: head.region,
+        account: head.account,
+        partition: stack.partition,
+      });
     // Before the first write: a zone or endpoint service the account lacks stops `up` with nothing created.
     // It reads alongside the assessment (both only read) and is awaited before the first write.
     const checking = preflight({
-      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition, configPath: opts.configPath,
-      records: stack.state.records(), warn: (m) => opts.reporter.warn(m),
+      config: stack.config,
+      aws: stack.aws,
+      account: stack.account,
+      partition: stack.partition,
+      configPath: opts.configPath,
+      records: stack.state.records(),
+      warn: (m) => opts.reporter.warn(m),
     });
     checking.catch(() => {});
     const env: EngineEnv = {
-      config: stack.config, aws: stack.aws, account: stack.account, partition: stack.partition,
-      reporter: opts.reporter, state: stack.state, clock: opts.clock, kinds: RESOURCE_KINDS,
+      config: stack.config,
+      aws: stack.aws,
+      account: stack.account,
+      partition: stack.partition,
+      reporter: opts.reporter,
+      state: stack.state,
+      clock: opts.clock,
+      kinds: RESOURCE_KINDS,
       iamPropagation: isIamPropagationError,
     };
     if (saved) {
       const c = saved.counts;
-      opts.reporter.info(`Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`);
+      opts.reporter.info(
+        `Applying the saved plan ${opts.planFile} (${saved.id}, made ${saved.createdAt}): ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`,
+      );
     }
     // Read alongside the run (one call per repository): up never pushes, so what is missing now still is
     // at the end. A repository up is creating holds no image yet.
@@ -79,16 +101,20 @@ export async function runUp(opts: RunUpOptions): Promise<UpReport> {
     images.catch(() => {});
     const approve = opts.approve;
     let declined = false;
-    const exactly = saved && applyExactly(opts.planFile!, saved, async (graph, assessment) => {
-      // The basis is taken before the engine writes anything: the state version is the one this run read.
-      const [plan, basis] = await Promise.all([
-        planOf(env, graph, assessment),
-        checking.then((checked) => basisOf(stack, checked)),
-      ]);
-      return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
-    });
+    const exactly =
+      saved &&
+      applyExactly(opts.planFile!, saved, async (graph, assessment) => {
+        // The basis is taken before the engine writes anything: the state version is the one this run read.
+        const [plan, basis] = await Promise.all([
+          planOf(env, graph, assessment),
+          checking.then((checked) => basisOf(stack, checked)),
+        ]);
+        return { plan, body: planBody(plan, basis, RESOURCE_KINDS) };
+      });
     const result = await converge(env, {
-      parallel: opts.parallel, iamRetryBudgetMs: opts.iamRetryBudgetMs, ...(exactly ?? {}),
+      parallel: opts.parallel,
+      iamRetryBudgetMs: opts.iamRetryBudgetMs,
+      ...(exactly ?? {}),
       async beforeFirstWrite(graph, assessment) {
         await checking;
         if (exactly) return exactly.beforeFirstWrite(graph, assessment);

@@ -11,7 +11,14 @@ import { isExiting, untilExit } from '../base/cleanup.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../base/errors.js';
-import { StateConflict, StateStore, writeFileAtomic, withTemp, type StateBackend, type StateSnapshot } from './state.js';
+import {
+  StateConflict,
+  StateStore,
+  writeFileAtomic,
+  withTemp,
+  type StateBackend,
+  type StateSnapshot,
+} from './state.js';
 import { heldLock, newLockInfo, parseLock, type HeldLock, type LockInfo } from './lock.js';
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -19,7 +26,15 @@ const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 /** Turn a file-system error on the state into a user error with a hint; rethrow anything else. */
 export function stateFileError(err: unknown, path: string, doing: 'read' | 'write' | 'lock'): never {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const what = { EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EISDIR: 'it is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' }[code];
+  const what = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent is not a directory',
+    ELOOP: 'too many symbolic links',
+  }[code];
   if (what) {
     throw new UserError(
       `cannot ${doing === 'read' ? 'read' : 'write'} the state ${doing === 'lock' ? 'lock' : 'file'} ${path}: ${what} (${code})`,
@@ -38,7 +53,11 @@ export function stateFileError(err: unknown, path: string, doing: 'read' | 'writ
 export async function resolveStateTarget(path: string): Promise<string> {
   let p = resolve(path);
   for (let hops = 0; ; hops++) {
-    if (hops > 32) throw new UserError(`the state path ${path} is a loop of symbolic links`, 'point it at a file, or pass --state <file>');
+    if (hops > 32)
+      throw new UserError(
+        `the state path ${path} is a loop of symbolic links`,
+        'point it at a file, or pass --state <file>',
+      );
     let isLink = false;
     try {
       isLink = (await lstat(p)).isSymbolicLink();
@@ -85,7 +104,10 @@ export class LocalStateBackend implements StateBackend {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const current = await this.read();
       if (current?.version !== expected) {
-        throw new StateConflict(this.location, current ? 'the file changed since this run read it' : 'the file was removed since this run read it');
+        throw new StateConflict(
+          this.location,
+          current ? 'the file changed since this run read it' : 'the file was removed since this run read it',
+        );
       }
       if (expected === undefined) await createExclusive(file, text, this.location);
       else await writeFileAtomic(file, text);
@@ -163,9 +185,13 @@ async function holdFile(target: string, command: string, warn: (m: string) => vo
       // Created and its release registered in one synchronous step: a signal's handler finds either no
       // file or one it removes (an asynchronous write could land after the cleanups ran).
       writeFileSync(path, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
-      return heldLock(info, async () => {
-        if ((await readMutex(path))?.id === info.id) await unlink(path).catch(() => {});
-      }, () => releaseIfOursNow(path, info.id));
+      return heldLock(
+        info,
+        async () => {
+          if ((await readMutex(path))?.id === info.id) await unlink(path).catch(() => {});
+        },
+        () => releaseIfOursNow(path, info.id),
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') stateFileError(err, path, 'lock');
     }
@@ -177,7 +203,10 @@ async function holdFile(target: string, command: string, warn: (m: string) => vo
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new UserError(`could not hold ${path}: another batchctl run keeps moving the state file`, 'wait for it to finish, then run the command again');
+  throw new UserError(
+    `could not hold ${path}: another batchctl run keeps moving the state file`,
+    'wait for it to finish, then run the command again',
+  );
 }
 
 /** The same, at once: what an interrupt runs just before the process exits. */
@@ -203,7 +232,8 @@ function processAlive(pid: number): boolean {
  * Until 0.2 the default state lived under the working directory (`./.batchctl/`), so two directories
  * meant two states of one stack. It now lives beside the config; a state found at the old place is
  * moved once, holding both files (a file mutex, moveMutexPath: this is a move of files on this machine,
- * not a change of the stack, which the account lock guards), and said. rename(2) moves it atomically (never two states, never
+ * not a change of the stack, which the account lock guards), and said. rename(2) moves it atomically (never two states,
+ * never
  * none); across file systems it is copied first and the old file removed after, and a run that finds
  * both identical finishes that. An old file that differs from the new one is left alone and named.
  */
@@ -230,7 +260,9 @@ export async function adoptLegacyState(path: string, legacyPath: string, warn: (
           await unlink(legacyTarget).catch((err) => stateFileError(err, legacyPath, 'write'));
           warn(`removed ${legacyPath}: an identical copy of the state ${path}`);
         } else {
-          warn(`an older state file ${legacyPath} (under the working directory) is not used: the state is ${path}, beside the config; remove the old one once you have checked it`);
+          warn(
+            `an older state file ${legacyPath} (under the working directory) is not used: the state is ${path}, beside the config; remove the old one once you have checked it`,
+          );
         }
         return;
       }
@@ -260,6 +292,9 @@ export async function adoptLegacyState(path: string, legacyPath: string, warn: (
 }
 
 /** Read a local state file at `path`, or start an empty one (a shortcut for tests and tools). */
-export async function loadLocalState(path: string, expect: { stack: string; region: string; account: string }): Promise<StateStore> {
+export async function loadLocalState(
+  path: string,
+  expect: { stack: string; region: string; account: string },
+): Promise<StateStore> {
   return StateStore.open(new LocalStateBackend(path), expect);
 }

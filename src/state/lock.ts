@@ -69,14 +69,24 @@ export function heldLock(info: LockInfo, release: () => Promise<void>, releaseAt
   const once = () => (done ??= release());
   // What an interrupt runs: synchronous where it can be (an asynchronous one gets only a short deadline).
   const unregister = registerCleanup(releaseAtExit ?? once);
-  return { info, release: async () => { unregister(); await once(); } };
+  return {
+    info,
+    release: async () => {
+      unregister();
+      await once();
+    },
+  };
 }
 
 /** The lock is taken by another run. */
 export class LockHeld extends UserError {
   override name = 'LockHeld';
   override readonly code: ErrorCode = 'LOCK_HELD';
-  constructor(what: string, readonly holder: LockInfo, now = Date.now()) {
+  constructor(
+    what: string,
+    readonly holder: LockInfo,
+    now = Date.now(),
+  ) {
     super(
       `${what} is locked by ${describeHolder(holder, now)}`,
       `wait for that run to finish; if it is gone (killed, machine lost), remove exactly its lock with --force-unlock ${holder.id}`,
@@ -123,8 +133,14 @@ export function newLockInfo(req: Pick<LockRequest, 'command' | 'caller'>): LockI
   }
   return {
     id: randomBytes(6).toString('hex'),
-    command: req.command, user, host: hostname(), pid: process.pid, startedAt: new Date().toISOString(),
-    ...(req.caller ? { caller: req.caller } : {}), version: VERSION, machine: machineId(),
+    command: req.command,
+    user,
+    host: hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    ...(req.caller ? { caller: req.caller } : {}),
+    version: VERSION,
+    machine: machineId(),
   };
 }
 
@@ -145,9 +161,13 @@ export function parseLock(text: string): LockInfo {
   }
   return {
     id: typeof v.id === 'string' && v.id ? v.id : derived,
-    command: String(v.command ?? 'batchctl'), user: String(v.user ?? ''), host: String(v.host ?? '?'),
-    pid: Number(v.pid ?? 0), startedAt: String(v.startedAt ?? '?'),
-    ...(v.caller ? { caller: String(v.caller) } : {}), ...(v.version ? { version: String(v.version) } : {}),
+    command: String(v.command ?? 'batchctl'),
+    user: String(v.user ?? ''),
+    host: String(v.host ?? '?'),
+    pid: Number(v.pid ?? 0),
+    startedAt: String(v.startedAt ?? '?'),
+    ...(v.caller ? { caller: String(v.caller) } : {}),
+    ...(v.version ? { version: String(v.version) } : {}),
     ...(v.machine ? { machine: String(v.machine) } : {}),
   };
 }
@@ -165,7 +185,9 @@ function processAlive(pid: number): boolean {
 
 /** A lock left by a process of this very machine (same host name and boot) that is gone: that run died. */
 export function deadHereHolder(h: LockInfo): boolean {
-  return h.host === hostname() && !!h.machine && h.machine === machineId() && h.pid !== process.pid && !processAlive(h.pid);
+  return (
+    h.host === hostname() && !!h.machine && h.machine === machineId() && h.pid !== process.pid && !processAlive(h.pid)
+  );
 }
 
 /** How often a put refused by TooManyUpdates (another put on the name in flight) is sent again. */
@@ -181,7 +203,11 @@ export class StackLock {
   /** What a refusal names: "stack <stack> in <region>". */
   readonly what: string;
 
-  constructor(private readonly ssm: SSMClient, readonly stack: string, readonly region: string) {
+  constructor(
+    private readonly ssm: SSMClient,
+    readonly stack: string,
+    readonly region: string,
+  ) {
     this.name = lockParameterName(stack);
     this.what = `stack ${stack} in ${region}`;
   }
@@ -206,13 +232,18 @@ export class StackLock {
       if (code !== 'ParameterAlreadyExists') throw this.accessError(failure, 'take') ?? failure;
       if (!holder) continue; // released between our attempt and the read
       if (deadHereHolder(holder)) {
-        req.warn?.(`took over the lock of a run of this machine that is gone: pid ${holder.pid} (${holder.command}, ${holder.startedAt}, lock id ${holder.id})`);
+        req.warn?.(
+          `took over the lock of a run of this machine that is gone: pid ${holder.pid} (${holder.command}, ${holder.startedAt}, lock id ${holder.id})`,
+        );
         await this.remove(holder.id);
         continue;
       }
       throw new LockHeld(this.what, holder);
     }
-    throw new UserError(`could not take the lock of ${this.what}`, 'another batchctl run keeps taking it: wait for it to finish');
+    throw new UserError(
+      `could not take the lock of ${this.what}`,
+      'another batchctl run keeps taking it: wait for it to finish',
+    );
   }
 
   /** The current holder, or undefined when nobody holds the lock. */
@@ -235,11 +266,17 @@ export class StackLock {
     const { PutParameterCommand } = await import('../aws/sdk/ssm.js');
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.ssm.send(new PutParameterCommand({
-          Name: this.name, Value: value, Type: 'String', Tier: 'Standard', Overwrite: false,
-          Description: `batchctl: the lock of stack ${this.stack} (held while a command changes the stack)`,
-          Tags: [{ Key: 'batchctl:stack', Value: this.stack }],
-        }));
+        await this.ssm.send(
+          new PutParameterCommand({
+            Name: this.name,
+            Value: value,
+            Type: 'String',
+            Tier: 'Standard',
+            Overwrite: false,
+            Description: `batchctl: the lock of stack ${this.stack} (held while a command changes the stack)`,
+            Tags: [{ Key: 'batchctl:stack', Value: this.stack }],
+          }),
+        );
         return;
       } catch (err) {
         // Another put on the name was in flight: its outcome decides; ask again (then: exists, or ours).
@@ -266,10 +303,14 @@ export class StackLock {
   private async release(info: LockInfo, warn?: (m: string) => void): Promise<void> {
     try {
       if (!(await this.remove(info.id))) {
-        warn?.(`the lock ${info.id} of ${this.what} was removed by someone else (--force-unlock) while this run held it`);
+        warn?.(
+          `the lock ${info.id} of ${this.what} was removed by someone else (--force-unlock) while this run held it`,
+        );
       }
     } catch (err) {
-      warn?.(`could not release the lock ${info.id} of ${this.what} (${awsErrorCode(err)}): remove it with --force-unlock ${info.id}`);
+      warn?.(
+        `could not release the lock ${info.id} of ${this.what} (${awsErrorCode(err)}): remove it with --force-unlock ${info.id}`,
+      );
     }
   }
 
@@ -286,7 +327,10 @@ export class StackLock {
       );
     }
     if (!(await this.remove(id))) {
-      throw new UserError(`the lock of ${this.what} changed while removing it: nothing was removed`, 'run the command again to see who holds it now');
+      throw new UserError(
+        `the lock of ${this.what} changed while removing it: nothing was removed`,
+        'run the command again to see who holds it now',
+      );
     }
     warn?.(`removed lock ${id} ('${holder.command}' on ${holder.host}, pid ${holder.pid}, since ${holder.startedAt})`);
   }

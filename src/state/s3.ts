@@ -27,7 +27,12 @@ export class S3StateBackend implements StateBackend {
   readonly location: string;
 
   /** `region`: where the bucket is, or is to be created (for the `aws` commands messages suggest). */
-  constructor(private readonly s3: S3Client, readonly bucket: string, readonly key: string, readonly region = 'us-east-1') {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+    readonly region = 'us-east-1',
+  ) {
     this.location = `s3://${bucket}/${key}`;
   }
 
@@ -39,10 +44,17 @@ export class S3StateBackend implements StateBackend {
   async write(text: string, expected: string | undefined): Promise<string> {
     let failure: unknown;
     try {
-      const out = await this.retryConflicts(() => this.s3.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: this.key, Body: text, ContentType: 'application/json',
-        ...(expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected }),
-      })));
+      const out = await this.retryConflicts(() =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            Body: text,
+            ContentType: 'application/json',
+            ...(expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected }),
+          }),
+        ),
+      );
       if (out.ETag) return out.ETag;
       failure = new Error(`S3 returned no ETag for ${this.location}`);
     } catch (err) {
@@ -52,7 +64,13 @@ export class S3StateBackend implements StateBackend {
     const now = await this.get(this.key).catch(() => undefined);
     if (now?.text === text && now.etag) return now.etag;
     const code = awsErrorCode(failure);
-    if (code === 'PreconditionFailed') throw new StateConflict(this.location, expected === undefined ? 'another writer created it since this run looked' : 'another writer changed it since this run read it (its ETag moved)');
+    if (code === 'PreconditionFailed')
+      throw new StateConflict(
+        this.location,
+        expected === undefined
+          ? 'another writer created it since this run looked'
+          : 'another writer changed it since this run read it (its ETag moved)',
+      );
     if (code === 'NoSuchKey') throw new StateConflict(this.location, 'it was deleted since this run read it');
     throw this.accessError(failure, 'write') ?? failure;
   }
@@ -66,7 +84,9 @@ export class S3StateBackend implements StateBackend {
           `(aws s3api put-bucket-versioning --bucket ${this.bucket} --versioning-configuration Status=Enabled --region ${this.region})`,
       ];
     } catch (err) {
-      return [`could not check versioning on the state bucket ${this.bucket} (${awsErrorCode(err)}): versioning is recommended so every earlier state can be restored`];
+      return [
+        `could not check versioning on the state bucket ${this.bucket} (${awsErrorCode(err)}): versioning is recommended so every earlier state can be restored`,
+      ];
     }
   }
 

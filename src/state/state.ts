@@ -117,7 +117,11 @@ export class StateMoved extends UserError {
    * `flags`: what a command needs to be pointed at `location` (`-c <config>`, `--state <location>`), so
    * the commands the hint names work as typed.
    */
-  constructor(location: string, readonly marker: MovedMarker, flags = '') {
+  constructor(
+    location: string,
+    readonly marker: MovedMarker,
+    flags = '',
+  ) {
     const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(marker.movedTo);
     const cmd = `batchctl ${flags ? `${flags} ` : ''}state migrate --to`;
     super(
@@ -137,7 +141,12 @@ export class StateMoved extends UserError {
 export function looksLikeState(text: string): boolean {
   try {
     const v = JSON.parse(text) as Record<string, unknown> | null;
-    return !!v && typeof v === 'object' && typeof v.schemaVersion === 'number' && (typeof v.resources === 'object' || typeof v.movedTo === 'string');
+    return (
+      !!v &&
+      typeof v === 'object' &&
+      typeof v.schemaVersion === 'number' &&
+      (typeof v.resources === 'object' || typeof v.movedTo === 'string')
+    );
   } catch {
     return false;
   }
@@ -156,17 +165,29 @@ export function parseStateText(
     throw new UserError(`the state ${location} is not valid JSON`, RECOVER_HINT);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new UserError(`the state ${location} is not a JSON object (it is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw})`, RECOVER_HINT);
+    throw new UserError(
+      `the state ${location} is not a JSON object (it is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw})`,
+      RECOVER_HINT,
+    );
   }
   const data = raw as Record<string, unknown>;
   if (data.format === 'batchctl-plan') {
-    throw new UserError(`${location} is a saved plan (written by plan --out), not a state`, 'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)');
+    throw new UserError(
+      `${location} is a saved plan (written by plan --out), not a state`,
+      'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)',
+    );
   }
   if (data.schemaVersion === undefined && data.resources === undefined && data.movedTo === undefined) {
-    throw new UserError(`${location} is not a batchctl state (it has no schemaVersion and no resources)`, 'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)');
+    throw new UserError(
+      `${location} is not a batchctl state (it has no schemaVersion and no resources)`,
+      'pass --state the state file (by default .batchctl/<stack>.state.json beside the config)',
+    );
   }
   if (data.schemaVersion !== STATE_SCHEMA_VERSION) {
-    throw new UserError(`the state ${location} has schema version ${JSON.stringify(data.schemaVersion)}; this batchctl reads ${STATE_SCHEMA_VERSION}`, 'use the batchctl version that wrote it');
+    throw new UserError(
+      `the state ${location} has schema version ${JSON.stringify(data.schemaVersion)}; this batchctl reads ${STATE_SCHEMA_VERSION}`,
+      'use the batchctl version that wrote it',
+    );
   }
   if (typeof data.movedTo === 'string') {
     const marker = data as unknown as MovedMarker;
@@ -175,7 +196,10 @@ export function parseStateText(
   }
   for (const k of ['stack', 'region', 'account'] as const) {
     if (typeof data[k] !== 'string' || !data[k]) {
-      throw new UserError(`the state ${location} has ${data[k] === undefined ? 'no' : 'an empty or invalid'} '${k}' field`, RECOVER_HINT);
+      throw new UserError(
+        `the state ${location} has ${data[k] === undefined ? 'no' : 'an empty or invalid'} '${k}' field`,
+        RECOVER_HINT,
+      );
     }
     if (data[k] !== expect[k]) {
       throw new UserError(
@@ -186,18 +210,25 @@ export function parseStateText(
   }
   const resources = data.resources;
   if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) {
-    throw new UserError(`the state ${location} has ${resources === undefined ? 'no' : 'a non-object'} 'resources' field`, RECOVER_HINT);
+    throw new UserError(
+      `the state ${location} has ${resources === undefined ? 'no' : 'a non-object'} 'resources' field`,
+      RECOVER_HINT,
+    );
   }
   for (const [key, rec] of Object.entries(resources as Record<string, unknown>)) {
     const r = rec as Partial<ResourceRecord> | null;
     if (!r || typeof r !== 'object' || typeof r.kind !== 'string' || typeof r.id !== 'string') {
-      throw new UserError(`the state ${location} has an invalid record '${key}' (each needs a string kind and id)`, RECOVER_HINT);
+      throw new UserError(
+        `the state ${location} has an invalid record '${key}' (each needs a string kind and id)`,
+        RECOVER_HINT,
+      );
     }
   }
   return { state: data as unknown as StateData };
 }
 
-const RECOVER_HINT = 'restore it from a backup (S3 versioning keeps every write), or move it aside: `up` finds existing resources by their tags and writes a new one';
+const RECOVER_HINT =
+  'restore it from a backup (S3 versioning keeps every write), or move it aside: `up` finds existing resources by their tags and writes a new one';
 
 /** The stored text of a state. */
 export const serializeState = (data: StateData | MovedMarker): string => JSON.stringify(data, null, 2) + '\n';
@@ -215,7 +246,11 @@ export class StateStore {
   /** What is stored (read or last written), but for its time; undefined while nothing is stored. */
   private stored: string | undefined;
 
-  private constructor(readonly backend: StateBackend, readonly data: StateData, private version: string | undefined) {
+  private constructor(
+    readonly backend: StateBackend,
+    readonly data: StateData,
+    private version: string | undefined,
+  ) {
     if (version !== undefined) this.stored = this.content();
   }
 
@@ -237,19 +272,23 @@ export class StateStore {
     return this.version;
   }
 
-
   /**
    * Read the state from its backend, or start an empty one. Refuses a state of another
    * stack/region/account, a malformed one, and a location whose state was moved away.
    */
   static async open(
-    backend: StateBackend, expect: { stack: string; region: string; account: string },
+    backend: StateBackend,
+    expect: { stack: string; region: string; account: string },
     /** The flags that point a command at this state, for the hints of a moved state. */
     flags = '',
   ): Promise<StateStore> {
     const snap = await backend.read();
     if (!snap) {
-      return new StateStore(backend, { schemaVersion: STATE_SCHEMA_VERSION, ...expect, updatedAt: new Date().toISOString(), resources: {} }, undefined);
+      return new StateStore(
+        backend,
+        { schemaVersion: STATE_SCHEMA_VERSION, ...expect, updatedAt: new Date().toISOString(), resources: {} },
+        undefined,
+      );
     }
     const parsed = parseStateText(snap.text, backend.location, expect);
     if ('moved' in parsed) throw new StateMoved(backend.location, parsed.moved, flags);
@@ -306,7 +345,9 @@ export class StateStore {
       this.data.updatedAt = new Date().toISOString();
       this.data.writeId = `${this.runTag}-${this.writes + 1}`;
       try {
-        this.version = await awsStep(`saving the state ${this.backend.location}`, () => this.backend.write(serializeState(this.data), this.version));
+        this.version = await awsStep(`saving the state ${this.backend.location}`, () =>
+          this.backend.write(serializeState(this.data), this.version),
+        );
       } catch (err) {
         if (err instanceof StateConflict) this.failed = err;
         throw err;
@@ -323,7 +364,11 @@ export class StateStore {
 
 /** Where the state of a command lives. */
 export type StateLocation =
-  | { kind: 'local'; path: string; /** The pre-0.2 default (under the working directory), moved from automatically. */ legacyPath?: string }
+  | {
+      kind: 'local';
+      path: string;
+      /** The pre-0.2 default (under the working directory), moved from automatically. */ legacyPath?: string;
+    }
   | { kind: 's3'; bucket: string; key: string; region?: string };
 
 /**
@@ -331,7 +376,10 @@ export type StateLocation =
  * malformed S3 URLs, `.lock` keys and other schemes are user errors. A path is resolved against `cwd`; an
  * S3 location in the config's state bucket takes the config's region for it.
  */
-export function stateLocationFrom(text: string, opts: { cwd?: string; s3?: { bucket: string; region?: string } } = {}): StateLocation {
+export function stateLocationFrom(
+  text: string,
+  opts: { cwd?: string; s3?: { bucket: string; region?: string } } = {},
+): StateLocation {
   const p = parseStateLocation(text);
   if (p.kind === 'local') return { kind: 'local', path: resolve(opts.cwd ?? process.cwd(), p.path) };
   return { ...p, ...(opts.s3?.bucket === p.bucket && opts.s3.region ? { region: opts.s3.region } : {}) };
@@ -382,7 +430,13 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
  */
 export async function withTemp(path: string, content: string, use: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const unregister = registerCleanup(() => { try { unlinkSync(tmp); } catch { /* already renamed or removed */ } });
+  const unregister = registerCleanup(() => {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already renamed or removed */
+    }
+  });
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     if (isExiting()) return await untilExit();

@@ -48,7 +48,8 @@ describe('the layers of src/', () => {
         const b = layerOf(to);
         // The folders of one row (a layer and its `lib/` or `commands/`) are one layer.
         if (a.row === b.row) continue;
-        if (a.rank <= b.rank) wrong.push(`${from} (${a.folder}, rank ${a.rank}) imports ${to} (${b.folder}, rank ${b.rank})`);
+        if (a.rank <= b.rank)
+          wrong.push(`${from} (${a.folder}, rank ${a.rank}) imports ${to} (${b.folder}, rank ${b.rank})`);
       }
     }
     expect(wrong).toEqual([]);
@@ -77,7 +78,9 @@ describe('the layers of src/', () => {
 
   it('commands reach resource kinds only through the layers below them', () => {
     const reaching = [...graph.edges].flatMap(([from, tos]) =>
-      from.startsWith('src/cli/') ? [...tos].filter((t) => t.startsWith('src/resources/')).map((t) => `${from} -> ${t}`) : [],
+      from.startsWith('src/cli/')
+        ? [...tos].filter((t) => t.startsWith('src/resources/')).map((t) => `${from} -> ${t}`)
+        : [],
     );
     expect(reaching).toEqual([]);
   });

@@ -21,7 +21,13 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, ua: String(req.headers['user-agent'] ?? '') + String(req.headers['x-amz-user-agent'] ?? ''), body, auth: String(req.headers.authorization ?? '') });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        ua: String(req.headers['user-agent'] ?? '') + String(req.headers['x-amz-user-agent'] ?? ''),
+        body,
+        auth: String(req.headers.authorization ?? ''),
+      });
       // The stack's lock (Parameter Store, JSON protocol): taken, read back and released.
       const target = String(req.headers['x-amz-target'] ?? '');
       if (target.startsWith('AmazonSSM.')) {
@@ -30,27 +36,55 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         if (op === 'PutParameter') lockValue = input.Value;
         if (op === 'DeleteParameter') lockValue = undefined;
-        res.end(JSON.stringify(op === 'PutParameter' ? { Version: 1, Tier: 'Standard' } : op === 'GetParameter' ? { Parameter: { Name: input.Name, Value: lockValue, Version: 1 } } : {}));
+        res.end(
+          JSON.stringify(
+            op === 'PutParameter'
+              ? { Version: 1, Tier: 'Standard' }
+              : op === 'GetParameter'
+                ? { Parameter: { Name: input.Name, Value: lockValue, Version: 1 } }
+                : {},
+          ),
+        );
         return;
       }
       if (body.includes('Action=GetCallerIdentity')) {
         res.writeHead(200, { 'content-type': 'text/xml' });
-        res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+        res.end(
+          `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        );
         return;
       }
       // The preflight's two EC2 reads, in EC2's XML, so `up` gets past it to the resources.
       const ec2 = (action: string, inner: string) => {
         res.writeHead(200, { 'content-type': 'text/xml' });
-        res.end(`<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>${inner}</${action}Response>`);
+        res.end(
+          `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>${inner}</${action}Response>`,
+        );
       };
       if (body.includes('Action=DescribeAvailabilityZones')) {
-        return ec2('DescribeAvailabilityZones', `<availabilityZoneInfo>${ZONES.map((z) => `<item><zoneName>${z}</zoneName><zoneState>available</zoneState><regionName>ap-northeast-1</regionName><zoneType>availability-zone</zoneType></item>`).join('')}</availabilityZoneInfo>`);
+        return ec2(
+          'DescribeAvailabilityZones',
+          `<availabilityZoneInfo>${ZONES.map((z) => `<item><zoneName>${z}</zoneName><zoneState>available</zoneState><regionName>ap-northeast-1</regionName><zoneType>availability-zone</zoneType></item>`).join('')}</availabilityZoneInfo>`,
+        );
       }
       if (body.includes('Action=DescribeVpcEndpointServices')) {
-        const services: [string, string][] = [['ecr.api', 'Interface'], ['ecr.dkr', 'Interface'], ['logs', 'Interface'], ['secretsmanager', 'Interface'], ['s3', 'Gateway']];
+        const services: [string, string][] = [
+          ['ecr.api', 'Interface'],
+          ['ecr.dkr', 'Interface'],
+          ['logs', 'Interface'],
+          ['secretsmanager', 'Interface'],
+          ['s3', 'Gateway'],
+        ];
         const name = (x: string) => `com.amazonaws.ap-northeast-1.${x}`;
-        return ec2('DescribeVpcEndpointServices', `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services.map(([x, type]) =>
-          `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`).join('')}</serviceDetailSet>`);
+        return ec2(
+          'DescribeVpcEndpointServices',
+          `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services
+            .map(
+              ([x, type]) =>
+                `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`,
+            )
+            .join('')}</serviceDetailSet>`,
+        );
       }
       // The preflight's read of the region's Logs resource policies (JSON protocol): none.
       if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeResourcePolicies')) {
@@ -65,7 +99,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'ap-northeast-1' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIDTEST',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'ap-northeast-1',
+  });
   delete process.env.AWS_PROFILE;
 });
 afterAll(() => {
@@ -77,7 +115,11 @@ describe('endpoint override', () => {
   it('sends every call to AWS_ENDPOINT_URL, signed, with the batchctl user agent', async () => {
     process.env.AWS_ENDPOINT_URL = url;
     const s = scratch();
-    const err = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }).catch((e) => e);
+    const err = await runUp({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+    }).catch((e) => e);
     delete process.env.AWS_ENDPOINT_URL;
     expect(err.message).toMatch(/UnsupportedOperation/);
     expect(seen.some((r) => r.body.includes('Action=GetCallerIdentity'))).toBe(true);

@@ -22,22 +22,49 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      const xml = (text: string) => { res.writeHead(200, { 'content-type': 'text/xml' }); res.end(text); };
+      const xml = (text: string) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(text);
+      };
       if (answers !== 'none' && body.includes('Action=GetCallerIdentity')) {
-        return xml('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/tester</Arn><UserId>A</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>');
+        return xml(
+          '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/tester</Arn><UserId>A</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>',
+        );
       }
-      const ec2 = (action: string, inner: string) => xml(`<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>${inner}</${action}Response>`);
+      const ec2 = (action: string, inner: string) =>
+        xml(
+          `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>${inner}</${action}Response>`,
+        );
       if (answers === 'sts+preflight' && body.includes('Action=DescribeAvailabilityZones')) {
-        return ec2('DescribeAvailabilityZones', `<availabilityZoneInfo>${ZONES.map((z) => `<item><zoneName>${z}</zoneName><zoneState>available</zoneState><regionName>ap-northeast-1</regionName><zoneType>availability-zone</zoneType></item>`).join('')}</availabilityZoneInfo>`);
+        return ec2(
+          'DescribeAvailabilityZones',
+          `<availabilityZoneInfo>${ZONES.map((z) => `<item><zoneName>${z}</zoneName><zoneState>available</zoneState><regionName>ap-northeast-1</regionName><zoneType>availability-zone</zoneType></item>`).join('')}</availabilityZoneInfo>`,
+        );
       }
       if (answers === 'sts+preflight' && body.includes('Action=DescribeVpcEndpointServices')) {
-        const services: [string, string][] = [['ecr.api', 'Interface'], ['ecr.dkr', 'Interface'], ['logs', 'Interface'], ['secretsmanager', 'Interface'], ['s3', 'Gateway']];
+        const services: [string, string][] = [
+          ['ecr.api', 'Interface'],
+          ['ecr.dkr', 'Interface'],
+          ['logs', 'Interface'],
+          ['secretsmanager', 'Interface'],
+          ['s3', 'Gateway'],
+        ];
         const name = (x: string) => `com.amazonaws.ap-northeast-1.${x}`;
-        return ec2('DescribeVpcEndpointServices', `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services.map(([x, type]) =>
-          `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`).join('')}</serviceDetailSet>`);
+        return ec2(
+          'DescribeVpcEndpointServices',
+          `<serviceNameSet>${services.map(([x]) => `<item>${name(x)}</item>`).join('')}</serviceNameSet><serviceDetailSet>${services
+            .map(
+              ([x, type]) =>
+                `<item><serviceName>${name(x)}</serviceName><serviceType><item><serviceType>${type}</serviceType></item></serviceType><availabilityZoneSet>${ZONES.map((z) => `<item>${z}</item>`).join('')}</availabilityZoneSet><owner>amazon</owner></item>`,
+            )
+            .join('')}</serviceDetailSet>`,
+        );
       }
       // The preflight's read of the region's Logs resource policies (JSON protocol): none.
-      if (answers === 'sts+preflight' && String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeResourcePolicies')) {
+      if (
+        answers === 'sts+preflight' &&
+        String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeResourcePolicies')
+      ) {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         return res.end(JSON.stringify({ resourcePolicies: [] }));
       }
@@ -49,7 +76,13 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 beforeEach(() => {
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'ap-northeast-1', AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '2' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIDTEST',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'ap-northeast-1',
+    AWS_ENDPOINT_URL: url,
+    AWS_MAX_ATTEMPTS: '2',
+  });
   delete process.env.AWS_PROFILE;
 });
 afterAll(() => {
@@ -57,7 +90,8 @@ afterAll(() => {
   process.env = saved;
 });
 
-const HINT = 'hint: AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages\n';
+const HINT =
+  'hint: AWS, or a proxy between you and AWS, failed to answer: run the command again in a while; https://health.aws.amazon.com shows AWS outages\n';
 
 describe('every call answered 503', () => {
   it('plan names the step, the service and operation, the status and the attempts (exit 1)', async () => {
@@ -65,7 +99,8 @@ describe('every call answered 503', () => {
     const s = scratch();
     expect(await io.run('-c', s.configPath, 'plan')).toBe(1);
     expect(io.err.join('')).toBe(
-      'error: checking who you are (your AWS credentials): STS GetCallerIdentity answered HTTP 503 Service Unavailable (no AWS error code in the answer) after 2 attempts\n' + HINT,
+      'error: checking who you are (your AWS credentials): STS GetCallerIdentity answered HTTP 503 Service Unavailable (no AWS error code in the answer) after 2 attempts\n' +
+        HINT,
     );
   }, 60_000);
 
@@ -75,16 +110,22 @@ describe('every call answered 503', () => {
     expect(await io.run('-c', s.configPath, 'plan')).toBe(1);
     // Whichever of the preflight's reads fails first: EC2's (XML) or Logs' (JSON: its client cannot parse the page).
     const steps = 'availability zones|VPC endpoint services|CloudWatch Logs resource policies';
-    expect(io.err.join('')).toMatch(new RegExp(`^error: preflight \\((${steps})\\): `
-      + 'find failed: Unknown: (EC2 Describe(AvailabilityZones|VpcEndpointServices)|CloudWatch Logs DescribeResourcePolicies) '
-      + 'answered HTTP 503 Service Unavailable \\(no AWS error code in the answer\\) after 2 attempts\n'));
+    expect(io.err.join('')).toMatch(
+      new RegExp(
+        `^error: preflight \\((${steps})\\): ` +
+          'find failed: Unknown: (EC2 Describe(AvailabilityZones|VpcEndpointServices)|CloudWatch Logs DescribeResourcePolicies) ' +
+          'answered HTTP 503 Service Unavailable \\(no AWS error code in the answer\\) after 2 attempts\n',
+      ),
+    );
   }, 60_000);
 
-  it('past the preflight, each resource\'s step names its resource, the step and the answer', async () => {
+  it("past the preflight, each resource's step names its resource, the step and the answer", async () => {
     answers = 'sts+preflight';
     const s = scratch();
     expect(await io.run('-c', s.configPath, 'plan')).toBe(1);
-    expect(io.out.join('')).toMatch(/^x error +VPC +vpc\n {6}vpc: find failed: Unknown: EC2 DescribeVpcs answered HTTP 503 Service Unavailable \(no AWS error code in the answer\) after 2 attempts$/m);
+    expect(io.out.join('')).toMatch(
+      /^x error +VPC +vpc\n {6}vpc: find failed: Unknown: EC2 DescribeVpcs answered HTTP 503 Service Unavailable \(no AWS error code in the answer\) after 2 attempts$/m,
+    );
     expect(io.out.join('')).not.toMatch(/: Unknown$/m);
   }, 60_000);
 });

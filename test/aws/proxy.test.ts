@@ -29,10 +29,21 @@ afterEach(async () => {
 
 /** The machine's AWS variables out of the way; static keys (no credential call) unless a test sets a profile. */
 const BASE = {
-  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_ENDPOINT_URL: undefined, AWS_MAX_ATTEMPTS: '1',
-  HTTPS_PROXY: undefined, https_proxy: undefined, HTTP_PROXY: undefined, http_proxy: undefined, NO_PROXY: undefined,
-  no_proxy: undefined, AWS_CA_BUNDLE: undefined, AWS_CONFIG_FILE: undefined, AWS_SHARED_CREDENTIALS_FILE: undefined,
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  AWS_SESSION_TOKEN: undefined,
+  AWS_PROFILE: undefined,
+  AWS_ENDPOINT_URL: undefined,
+  AWS_MAX_ATTEMPTS: '1',
+  HTTPS_PROXY: undefined,
+  https_proxy: undefined,
+  HTTP_PROXY: undefined,
+  http_proxy: undefined,
+  NO_PROXY: undefined,
+  no_proxy: undefined,
+  AWS_CA_BUNDLE: undefined,
+  AWS_CONFIG_FILE: undefined,
+  AWS_SHARED_CREDENTIALS_FILE: undefined,
 };
 const CA = join(TLS_DIR, 'ca.pem');
 
@@ -58,22 +69,34 @@ async function rig(opts: { tls: boolean; proxyAuth?: string; refuse?: number }):
 
 const run = (r: Rig, ...args: string[]) => cli.run('-c', r.s.configPath, '--state', r.s.statePath, ...args);
 
-/** A home of its own with the shared config files for `profile`, and the environment that uses them through the proxy. */
+/**
+ * A home of its own with the shared config files for `profile`, and the environment that uses them through the proxy.
+ */
 function profileHome(r: Rig, profile: string): { home: string; env: Record<string, string | undefined> } {
   const home = mkdtempSync(join(tmpdir(), 'batchctl-home-'));
   return {
     home,
     env: {
-      ...BASE, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: profile, HOME: home,
-      AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-      HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA,
+      ...BASE,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_PROFILE: profile,
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+      HTTPS_PROXY: r.proxy.url,
+      AWS_CA_BUNDLE: CA,
     },
   };
 }
 
 describe('NO_PROXY and the proxy variables', () => {
   it('lower case wins over upper case; a scheme-less value is http; http and https each their own', () => {
-    const env = proxyEnv({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'lower:3128', HTTP_PROXY: 'http://plain:8080' })!;
+    const env = proxyEnv({
+      HTTPS_PROXY: 'http://upper:1',
+      https_proxy: 'lower:3128',
+      HTTP_PROXY: 'http://plain:8080',
+    })!;
     expect(env.https?.url.href).toBe('http://lower:3128/');
     expect(env.https?.from).toBe('https_proxy');
     expect(env.http?.url.href).toBe('http://plain:8080/');
@@ -82,7 +105,9 @@ describe('NO_PROXY and the proxy variables', () => {
   });
 
   it('hosts, domains and their subdomains, host:port, IPv4 and IPv6 literals and CIDR blocks, and *', () => {
-    const rules = parseNoProxy('localhost, .internal.example,corp.example  *.svc.test,10.0.0.0/8,[::1],s3.amazonaws.com:8443,fd00::/8');
+    const rules = parseNoProxy(
+      'localhost, .internal.example,corp.example  *.svc.test,10.0.0.0/8,[::1],s3.amazonaws.com:8443,fd00::/8',
+    );
     const by = (host: string, port = 443) => bypassesProxy(host, port, rules);
     expect(by('localhost')).toBe(true);
     expect(by('api.internal.example')).toBe(true);
@@ -135,7 +160,11 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
     const r = await rig({ tls: true, proxyAuth: 'ops:s3cret word' });
     const env = { ...BASE, HTTPS_PROXY: `http://ops:s3cret%20word@127.0.0.1:${r.proxy.port}`, AWS_CA_BUNDLE: CA };
     // `up` asks on a terminal; where it has --yes (to say yes without one), pass it.
-    const upYes = buildProgram().commands.find((c) => c.name() === 'up')?.options.some((o) => o.long === '--yes') ? ['--yes'] : [];
+    const upYes = buildProgram()
+      .commands.find((c) => c.name() === 'up')
+      ?.options.some((o) => o.long === '--yes')
+      ? ['--yes']
+      : [];
     for (const args of [['up', ...upYes], ['plan'], ['status'], ['logs', '--since', '1h'], ['down', '--yes']]) {
       const before = { calls: r.tally.calls, wire: r.wire.requests.length };
       const code = await withEnv(env, () => run(r, ...args));
@@ -153,7 +182,17 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
     // ssm: the stack's lock, which up and down take.
     expect(new Set(r.wire.requests.map((w) => w.host.split('.')[0]))).toEqual(
       new Set([
-        'sts', 'ssm', 'ec2', 'api', 'iam', 'logs', 'secretsmanager', 'ecs', 'sqs', 'sample-batch-123456789012-ap-northeast-1', 'events',
+        'sts',
+        'ssm',
+        'ec2',
+        'api',
+        'iam',
+        'logs',
+        'secretsmanager',
+        'ecs',
+        'sqs',
+        'sample-batch-123456789012-ap-northeast-1',
+        'events',
       ]),
     );
   });
@@ -161,8 +200,14 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
   it("a role profile's STS AssumeRole goes through the proxy too", async () => {
     const r = await rig({ tls: true });
     const { home, env } = profileHome(r, 'deploy');
-    writeFileSync(join(home, 'config'), '[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = keys\nregion = ap-northeast-1\n');
-    writeFileSync(join(home, 'credentials'), '[keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n');
+    writeFileSync(
+      join(home, 'config'),
+      '[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = keys\nregion = ap-northeast-1\n',
+    );
+    writeFileSync(
+      join(home, 'credentials'),
+      '[keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n',
+    );
     const code = await withEnv(env, () => run(r, 'plan'));
     expect(code, cli.err.join('')).toBe(0);
     const assumed = r.wire.requests.filter((w) => w.op === 'AssumeRole');
@@ -175,10 +220,21 @@ describe('every AWS call of a command goes through HTTPS_PROXY', () => {
     const r = await rig({ tls: true });
     const { home, env } = profileHome(r, 'sso');
     const startUrl = 'https://d-1234567890.awsapps.com/start';
-    writeFileSync(join(home, 'config'), `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = ap-northeast-1\nsso_account_id = 123456789012\nsso_role_name = Deploy\nregion = ap-northeast-1\n`);
+    writeFileSync(
+      join(home, 'config'),
+      `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = ap-northeast-1\nsso_account_id = 123456789012\nsso_role_name = Deploy\nregion = ap-northeast-1\n`,
+    );
     mkdirSync(join(home, '.aws', 'sso', 'cache'), { recursive: true });
-    const token = { accessToken: 'test-sso-access-token', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), region: 'ap-northeast-1', startUrl };
-    writeFileSync(join(home, '.aws', 'sso', 'cache', `${createHash('sha1').update(startUrl).digest('hex')}.json`), JSON.stringify(token));
+    const token = {
+      accessToken: 'test-sso-access-token',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      region: 'ap-northeast-1',
+      startUrl,
+    };
+    writeFileSync(
+      join(home, '.aws', 'sso', 'cache', `${createHash('sha1').update(startUrl).digest('hex')}.json`),
+      JSON.stringify(token),
+    );
     const code = await withEnv(env, () => run(r, 'status'));
     expect(code, cli.err.join('')).toBe(0);
     const sso = r.wire.requests.filter((w) => w.op === 'GET /federation/credentials');
@@ -203,7 +259,13 @@ describe('HTTP_PROXY, NO_PROXY and failures', () => {
 
   it('a host in NO_PROXY is reached directly: the proxy sees nothing', async () => {
     const r = await rig({ tls: false });
-    const env = { ...BASE, AWS_ENDPOINT_URL: `http://127.0.0.1:${r.wire.port}`, HTTP_PROXY: r.proxy.url, HTTPS_PROXY: r.proxy.url, NO_PROXY: 'localhost,127.0.0.1' };
+    const env = {
+      ...BASE,
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${r.wire.port}`,
+      HTTP_PROXY: r.proxy.url,
+      HTTPS_PROXY: r.proxy.url,
+      NO_PROXY: 'localhost,127.0.0.1',
+    };
     const code = await withEnv(env, () => run(r, 'plan'));
     expect(code, cli.err.join('')).toBe(0);
     expect(r.tally.calls).toBeGreaterThan(10);
@@ -216,7 +278,11 @@ describe('HTTP_PROXY, NO_PROXY and failures', () => {
     const code = await withEnv({ ...BASE, HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA }, () => run(r, 'status'));
     expect(code).toBe(2);
     const err = cli.err.join('');
-    expect(err).toMatch(new RegExp(`cannot reach https://sts\\.ap-northeast-1\\.amazonaws\\.com through the proxy ${r.proxy.url} \\(HTTPS_PROXY\\) for STS GetCallerIdentity: the proxy answered 407`));
+    expect(err).toMatch(
+      new RegExp(
+        `cannot reach https://sts\\.ap-northeast-1\\.amazonaws\\.com through the proxy ${r.proxy.url} \\(HTTPS_PROXY\\) for STS GetCallerIdentity: the proxy answered 407`,
+      ),
+    );
     expect(err).toMatch(/hint: the proxy wants credentials: give them in HTTPS_PROXY/);
   });
 
@@ -225,7 +291,9 @@ describe('HTTP_PROXY, NO_PROXY and failures', () => {
     await r.proxy.close();
     const code = await withEnv({ ...BASE, HTTPS_PROXY: r.proxy.url, AWS_CA_BUNDLE: CA }, () => run(r, 'status'));
     expect(code).toBe(2);
-    expect(cli.err.join('')).toMatch(/through the proxy .* \(HTTPS_PROXY\) for STS GetCallerIdentity: connection refused/);
+    expect(cli.err.join('')).toMatch(
+      /through the proxy .* \(HTTPS_PROXY\) for STS GetCallerIdentity: connection refused/,
+    );
     expect(cli.err.join('')).toMatch(/hint: is the proxy in HTTPS_PROXY running and reachable\? .*NO_PROXY/);
   });
 
@@ -236,4 +304,3 @@ describe('HTTP_PROXY, NO_PROXY and failures', () => {
     expect(cli.err.join('')).toMatch(/hint: a proxy that inspects TLS presents its own certificate: set AWS_CA_BUNDLE/);
   });
 });
-

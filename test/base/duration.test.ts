@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  durationSeconds, formatDurationText, parseCount, parseDuration, parseSince, SINCE_RANGE, timeMillis,
+  durationSeconds,
+  formatDurationText,
+  parseCount,
+  parseDuration,
+  parseSince,
+  SINCE_RANGE,
+  timeMillis,
 } from '../../src/base/duration.js';
 import { UserError } from '../../src/base/errors.js';
 import { captureCli } from '../helpers/cli.js';
@@ -43,7 +49,13 @@ describe('durations', () => {
     expect(() => parseDuration('0s', '--duration', RANGE)).toThrow(/--duration "0s" is out of range: 1s to 365d/);
     expect(() => parseDuration('366d', '--duration', RANGE)).toThrow(/out of range: 1s to 365d/);
     expect(() => parseDuration('99999999999999999999d', '--duration', RANGE)).toThrow(/out of range/);
-    const bare = (() => { try { parseDuration('300', '--duration', RANGE); } catch (e) { return e as UserError; } })();
+    const bare = (() => {
+      try {
+        parseDuration('300', '--duration', RANGE);
+      } catch (e) {
+        return e as UserError;
+      }
+    })();
     expect(bare).toBeInstanceOf(UserError);
     expect(bare?.message).toBe('--duration "300" is not a duration');
     expect(bare?.hint).toMatch(/add a unit: 300s, 300m/);
@@ -58,7 +70,15 @@ describe('times', () => {
     expect(timeMillis('2026-11-20T03:00:00.250Z')).toBe(Date.parse('2026-11-20T03:00:00.250Z'));
     expect(timeMillis('2026-11-20T03:00:00+09:00')).toBe(Date.parse('2026-11-19T18:00:00Z'));
     expect(timeMillis('2026-11-20T03:00-0530')).toBe(Date.parse('2026-11-20T08:30:00Z'));
-    for (const bad of ['2026-13-01', '2026-02-30', '2026-11-20T24:00', '2026-11-20+09:00', '20261120', 'yesterday', '']) {
+    for (const bad of [
+      '2026-13-01',
+      '2026-02-30',
+      '2026-11-20T24:00',
+      '2026-11-20+09:00',
+      '20261120',
+      'yesterday',
+      '',
+    ]) {
       expect(timeMillis(bad), bad).toBeUndefined();
     }
   });
@@ -89,7 +109,9 @@ describe('counts', () => {
 
 describe('the flags', () => {
   const cli = captureCli();
-  afterEach(() => { fake?.uninstall(); });
+  afterEach(() => {
+    fake?.uninstall();
+  });
   let fake: ReturnType<typeof createFakeAws> | undefined;
 
   it('logs and history accept the same --since forms', async () => {
@@ -97,7 +119,17 @@ describe('the flags', () => {
     const s = scratch();
     await upOn(s);
     const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
-    for (const since of ['90s', '30m', '1h30m', '1d12h', '2w', day, `${day}T03:00`, `${day} 03:00:00`, `${day}T03:00:00+09:00`]) {
+    for (const since of [
+      '90s',
+      '30m',
+      '1h30m',
+      '1d12h',
+      '2w',
+      day,
+      `${day}T03:00`,
+      `${day} 03:00:00`,
+      `${day}T03:00:00+09:00`,
+    ]) {
       for (const command of ['logs', 'history']) {
         const code = await cli.run('-c', s.configPath, '--state', s.statePath, command, '--since', since);
         // No complaint about the flag (an empty `logs` says which window it read, --since included).

@@ -25,7 +25,11 @@ describe('on a terminal', () => {
   afterEach(() => served.close());
 
   const up = (s: ReturnType<typeof scratch>, ...extra: string[]) =>
-    spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', ...extra], { cols: 120, cli: REMOTE_CLI, env: { FAKE_AWS_URL: served.url } });
+    spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', ...extra], {
+      cols: 120,
+      cli: REMOTE_CLI,
+      env: { FAKE_AWS_URL: served.url },
+    });
 
   it('shows the plan and the monthly cost change, then asks; no creates nothing (exit 1)', async () => {
     const s = scratch();
@@ -34,8 +38,12 @@ describe('on a terminal', () => {
     const shown = child.output();
     expect(shown).toContain('batchctl up: stack sample-batch in ap-northeast-1 (account 123456789012)');
     expect(shown).toMatch(/\+ create {4}VPC {24}vpc/);
-    expect(shown).toContain('Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.');
-    expect(shown).toContain('Monthly cost: $0.00 now, $90.88 once applied (+$90.88); on-demand prices as of 2025-06-01, runs of 5 minutes');
+    expect(shown).toContain(
+      'Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.',
+    );
+    expect(shown).toContain(
+      'Monthly cost: $0.00 now, $90.88 once applied (+$90.88); on-demand prices as of 2025-06-01, runs of 5 minutes',
+    );
     // Asked before the first write: the assessment read the account, nothing was written yet.
     expect(fake.core.count({ mutating: true })).toBe(0);
     child.proc.stdin!.write('n\r');
@@ -58,7 +66,9 @@ describe('on a terminal', () => {
     const again = up(s);
     expect((await again.exited()).code).toBe(0);
     expect(again.output()).not.toContain('Apply?');
-    expect(again.output()).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/);
+    expect(again.output()).toMatch(
+      /No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/,
+    );
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 
@@ -74,18 +84,22 @@ describe('on a terminal', () => {
 describe('with nobody to ask', () => {
   const io = captureCli();
   let fake: FakeAws;
-  beforeEach(() => { fake = createFakeAws(); });
+  beforeEach(() => {
+    fake = createFakeAws();
+  });
   afterEach(() => fake.uninstall());
 
   it('no terminal and no --yes: exit 2, zero writes, no state, the hint names --yes', async () => {
     const s = scratch();
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up')).toBe(2);
-    expect(io.err.join('')).toBe([
-      'error: up asks before changing anything, and there is no terminal to ask on: nothing was changed',
-      '  Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.',
-      'hint: pass --yes (or --auto-approve) to apply what `batchctl plan` shows; or review `batchctl plan --out plan.json` and apply exactly it with `batchctl up plan.json`',
-      '',
-    ].join('\n'));
+    expect(io.err.join('')).toBe(
+      [
+        'error: up asks before changing anything, and there is no terminal to ask on: nothing was changed',
+        '  Plan: 43 to create, 0 to update, 0 to delete, 0 refused (replacement), 0 errors, 0 unchanged.',
+        'hint: pass --yes (or --auto-approve) to apply what `batchctl plan` shows; or review `batchctl plan --out plan.json` and apply exactly it with `batchctl up plan.json`',
+        '',
+      ].join('\n'),
+    );
     expect(fake.core.count({ mutating: true })).toBe(0);
     expect(existsSync(s.statePath)).toBe(false);
     expect(existsSync(join(s.dir, '.batchctl'))).toBe(false);
@@ -94,7 +108,11 @@ describe('with nobody to ask', () => {
   it('--json without --yes: refused the same way, as one JSON document', async () => {
     const s = scratch();
     expect(await io.run('-c', s.configPath, '--state', s.statePath, '--json', 'up')).toBe(2);
-    expect(JSON.parse(io.out.join(''))).toMatchObject({ ok: false, exitCode: 2, errors: expect.arrayContaining([expect.stringContaining('up --json does not ask')]) });
+    expect(JSON.parse(io.out.join(''))).toMatchObject({
+      ok: false,
+      exitCode: 2,
+      errors: expect.arrayContaining([expect.stringContaining('up --json does not ask')]),
+    });
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 
@@ -103,7 +121,9 @@ describe('with nobody to ask', () => {
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     fake.core.resetCalls();
     expect(await io.run('-c', s.configPath, '--state', s.statePath, 'up')).toBe(0);
-    expect(io.out.join('')).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n/);
+    expect(io.out.join('')).toMatch(
+      /^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n/,
+    );
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 

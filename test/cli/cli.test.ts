@@ -17,7 +17,9 @@ const io = captureCli();
 const { out, err } = io;
 const cli = io.run;
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 const BAD = join(ROOT, 'test/config/bad');
@@ -71,14 +73,19 @@ describe('batchctl up / validate', () => {
     out.length = 0;
     const before = fake.core.count({ mutating: true });
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--fail-on-changes')).toBe(3);
-    expect(out.join('')).toMatch(/~ update\s+CloudWatch log group\s+log-group\s+\/ecs\/SampleBatch\n\s+retentionInDays: 365 -> 30/);
+    expect(out.join('')).toMatch(
+      /~ update\s+CloudWatch log group\s+log-group\s+\/ecs\/SampleBatch\n\s+retentionInDays: 365 -> 30/,
+    );
     expect(fake.core.count({ mutating: true })).toBe(before);
     // Terraform's name for the same check.
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'plan', '--detailed-exitcode')).toBe(3);
     out.length = 0;
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--json', 'plan')).toBe(0);
     const doc = JSON.parse(out.join(''));
-    expect(doc.resources.find((r: { key: string }) => r.key === 'log-group')).toMatchObject({ action: 'update', changes: [{ field: 'retentionInDays', from: 365, to: 30 }] });
+    expect(doc.resources.find((r: { key: string }) => r.key === 'log-group')).toMatchObject({
+      action: 'update',
+      changes: [{ field: 'retentionInDays', from: 365, to: 30 }],
+    });
   });
 
   it('a missing config file is a user error with a hint', async () => {
@@ -95,27 +102,53 @@ describe('batchctl up / validate', () => {
 
   it('missing credentials: one line saying what to set, exit 2', async () => {
     const s = scratch();
-    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 2 });
+    fake.core.inject({
+      kind: 'error',
+      code: 'CredentialsProviderError',
+      message: 'Could not load credentials from any providers',
+      match: (c) => c.op === 'GetCallerIdentity',
+      times: 2,
+    });
     // No profile in force: the hint says how to give credentials.
-    expect(await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes'))).toBe(2);
+    expect(
+      await withEnv({ AWS_PROFILE: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')),
+    ).toBe(2);
     expect(err.join('')).toMatch(/error: no AWS credentials found\nhint: set AWS_PROFILE/);
     // A profile in force that yields nothing: named, since the SDK's message does not.
     const dir = mkdtempSync(join(tmpdir(), 'aws-files-'));
     writeFileSync(join(dir, 'config'), '[profile ghost]\n[profile dev]\n');
     const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
     err.length = 0;
-    expect(await withEnv({ ...files, AWS_PROFILE: 'ghost' }, () => cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes'))).toBe(2);
-    expect(err.join('')).toMatch(/^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: the profile exists but gave no credentials/);
+    expect(
+      await withEnv({ ...files, AWS_PROFILE: 'ghost' }, () =>
+        cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes'),
+      ),
+    ).toBe(2);
+    expect(err.join('')).toMatch(
+      /^error: no AWS credentials from profile "ghost" \(AWS_PROFILE\)\nhint: the profile exists but gave no credentials/,
+    );
     // A profile that does not exist: named, with the ones that do.
-    fake.core.inject({ kind: 'error', code: 'CredentialsProviderError', message: 'Could not load credentials from any providers', match: (c) => c.op === 'GetCallerIdentity', times: 1 });
-    expect(await withEnv({ ...files, AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined }, () => cli('-c', s.configPath, '--state', s.statePath, '--profile', 'prod', 'plan'))).toBe(2);
-    expect(err.join('')).toBe([
-      'error: profile "prod" (--profile) is not configured',
-      '  configured profiles: dev, ghost',
-      `  (from ${files.AWS_CONFIG_FILE})`,
-      'hint: use one of the configured profiles (pass --profile), or create it: aws configure --profile prod',
-      '',
-    ].join('\n'));
+    fake.core.inject({
+      kind: 'error',
+      code: 'CredentialsProviderError',
+      message: 'Could not load credentials from any providers',
+      match: (c) => c.op === 'GetCallerIdentity',
+      times: 1,
+    });
+    expect(
+      await withEnv({ ...files, AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined }, () =>
+        cli('-c', s.configPath, '--state', s.statePath, '--profile', 'prod', 'plan'),
+      ),
+    ).toBe(2);
+    expect(err.join('')).toBe(
+      [
+        'error: profile "prod" (--profile) is not configured',
+        '  configured profiles: dev, ghost',
+        `  (from ${files.AWS_CONFIG_FILE})`,
+        'hint: use one of the configured profiles (pass --profile), or create it: aws configure --profile prod',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
@@ -125,12 +158,22 @@ describe('batchctl down --keep-logs', () => {
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'up', '--yes')).toBe(0);
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'down', '--yes', '--keep-logs')).toBe(0);
     const text = out.join('');
-    expect(text).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n');
+    expect(text).toContain(
+      'Kept CloudWatch log group /ecs/SampleBatch (--keep-logs); `batchctl down` without --keep-logs deletes it\n',
+    );
     expect(text).toMatch(/^skipped +CloudWatch log group +log-group +kept: --keep-logs$/m);
     expect(text).toMatch(/\nDone: 41 deleted, 2 kept in /);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(true);
     expect(await cli('-c', s.configPath, '--state', s.statePath, '--output', 'json', 'down', '--yes')).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ ok: true, declined: false, counts: { deleted: 2 }, targets: [{ key: 'log-group', id: '/ecs/SampleBatch' }, { key: 'history/log-group', id: '/aws/events/batchctl/sample-batch/history' }] });
+    expect(JSON.parse(out.join(''))).toMatchObject({
+      ok: true,
+      declined: false,
+      counts: { deleted: 2 },
+      targets: [
+        { key: 'log-group', id: '/ecs/SampleBatch' },
+        { key: 'history/log-group', id: '/aws/events/batchctl/sample-batch/history' },
+      ],
+    });
     expect(fake.logs.groups.size).toBe(0);
   });
 });
@@ -138,7 +181,10 @@ describe('batchctl down --keep-logs', () => {
 describe('the built bin', () => {
   const bin = join(ROOT, 'bin/batchctl');
   const loaded = (args: string[], cwd = ROOT) => {
-    const res = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/import-trace.mjs'), bin, ...args], { cwd, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/import-trace.mjs'), bin, ...args], {
+      cwd,
+      encoding: 'utf8',
+    });
     const line = res.stderr.split('\n').find((l) => l.startsWith('aws-clients-loaded:'))!;
     return { res, clients: JSON.parse(line.slice('aws-clients-loaded: '.length)) as string[] };
   };
@@ -163,7 +209,9 @@ describe('the built bin', () => {
     writeFileSync(join(dir, 'batch.config.yaml'), readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8'));
     const h = loaded(['--endpoint-url', 'http://127.0.0.1:9', 'history', '--since', '1d'], dir);
     expect(h.res.status, h.res.stderr).toBe(2);
-    expect(h.clients).toEqual(expect.arrayContaining(['client-cloudwatch-logs', 'client-ecs', 'client-s3', 'client-sqs', 'client-sts']));
+    expect(h.clients).toEqual(
+      expect.arrayContaining(['client-cloudwatch-logs', 'client-ecs', 'client-s3', 'client-sqs', 'client-sts']),
+    );
     expect(h.clients).not.toContain('client-ec2');
   });
 

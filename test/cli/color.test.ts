@@ -15,12 +15,21 @@ afterEach(killLeftovers);
 /** Select Graphic Rendition: what colours text (`ESC [ 36 m`); cursor and sync codes are not colour. */
 const SGR = /\x1b\[[0-9;]*m/g;
 const SPINNER_FRAME = '\x1b[?2026h';
-const upYes = () => (buildProgram().commands.find((c) => c.name() === 'up')?.options.some((o) => o.long === '--yes') ? ['--yes'] : []);
+const upYes = () =>
+  buildProgram()
+    .commands.find((c) => c.name() === 'up')
+    ?.options.some((o) => o.long === '--yes')
+    ? ['--yes']
+    : [];
 
 async function upOnTerminal(env: Record<string, string>): Promise<string> {
   const s = scratch();
   const child = await withEnv({ FORCE_COLOR: undefined, NO_COLOR: undefined }, async () =>
-    spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', ...upYes()], { cols: 100, env: { FAKE_LATENCY_MS: '60', ...env } }));
+    spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', ...upYes()], {
+      cols: 100,
+      env: { FAKE_LATENCY_MS: '60', ...env },
+    }),
+  );
   const { code } = await child.exited();
   const out = child.output();
   expect(code, out.slice(-2000)).toBe(0);
@@ -40,7 +49,10 @@ describe('colour', () => {
   });
 
   it('FORCE_COLOR wins, then NO_COLOR, then what the terminal says (TERM=dumb, not a terminal)', () => {
-    const tty = { isTTY: true, hasColors: (env: NodeJS.ProcessEnv) => env.TERM !== 'dumb' } as unknown as NodeJS.WriteStream;
+    const tty = {
+      isTTY: true,
+      hasColors: (env: NodeJS.ProcessEnv) => env.TERM !== 'dumb',
+    } as unknown as NodeJS.WriteStream;
     const pipe = { isTTY: false } as unknown as NodeJS.WriteStream;
     expect(colorEnabled(tty, { TERM: 'xterm-256color' })).toBe(true);
     expect(colorEnabled(tty, { TERM: 'xterm-256color', NO_COLOR: '1' })).toBe(false);

@@ -30,7 +30,10 @@ beforeAll(() => {
   writeFileSync(join(bin, 'batchctl'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin/batchctl')}" "$@"\n`);
   chmodSync(join(bin, 'batchctl'), 0o755);
   env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-  writeFileSync(join(dir, 'two.yaml'), spawnSync('cat', [join(ROOT, 'batch.config.yaml')], { encoding: 'utf8' }).stdout);
+  writeFileSync(
+    join(dir, 'two.yaml'),
+    spawnSync('cat', [join(ROOT, 'batch.config.yaml')], { encoding: 'utf8' }).stdout,
+  );
 });
 
 function shell(bin: string, script: string): string {
@@ -41,20 +44,36 @@ function shell(bin: string, script: string): string {
 }
 
 /** What bash offers for the words (the last one is being completed). */
-const bash = (...words: string[]) => shell('bash', `source ${scripts.bash}
-COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _batchctl; printf '%s\\n' "\${COMPREPLY[@]}"`).split('\n').filter(Boolean);
+const bash = (...words: string[]) =>
+  shell(
+    'bash',
+    `source ${scripts.bash}
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _batchctl; printf '%s\\n' "\${COMPREPLY[@]}"`,
+  )
+    .split('\n')
+    .filter(Boolean);
 
 /** What fish offers for the command line. */
-const fish = (line: string) => shell('fish', `source ${scripts.fish}; complete -C '${line}'`).split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+const fish = (line: string) =>
+  shell('fish', `source ${scripts.fish}; complete -C '${line}'`)
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t')[0]!);
 
 /** What zsh's completion function offers, filtered by the word's prefix as zsh would. */
-const zsh = (...words: string[]) => shell('zsh', `compdef() { :; }
+const zsh = (...words: string[]) =>
+  shell(
+    'zsh',
+    `compdef() { :; }
 _describe() { local n=\${@[-1]}; print -rl -- \${(@)\${(P)n}%%:*}; }
 compadd() { [[ $1 == -a ]] && print -rl -- \${(P)2}; }
 _files() { print -r -- "<files $*>"; }
 compset() { :; }
 source ${scripts.zsh}
-words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=\${#words}; _batchctl`).split('\n').filter((w) => w && (w.startsWith('<') || w.startsWith(words.at(-1)!.replace(/^--[a-z-]+=/, ''))));
+words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=\${#words}; _batchctl`,
+  )
+    .split('\n')
+    .filter((w) => w && (w.startsWith('<') || w.startsWith(words.at(-1)!.replace(/^--[a-z-]+=/, ''))));
 
 describe('bash', () => {
   it('commands, subcommands, options, option values, files and job names', () => {
@@ -76,7 +95,7 @@ describe('bash', () => {
 });
 
 describe('zsh', () => {
-  it('the same offers through zsh\'s completion functions', () => {
+  it("the same offers through zsh's completion functions", () => {
     expect(zsh('batchctl', 'lo')).toEqual(['logs']);
     expect(zsh('batchctl', 'up', '--par')).toEqual(['--parallel']);
     expect(zsh('batchctl', '--output', '')).toEqual(['text', 'json']);

@@ -16,7 +16,9 @@ import { captureCli } from '../helpers/cli.js';
 const io = captureCli();
 const { out, err } = io;
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 /** The repository's own config: the sample stack, its job pinned by digest (task.imagePin: digest). */
@@ -28,7 +30,9 @@ describe('down --endpoints and the schedules', () => {
   it('cost says the schedules are paused meanwhile (no run fails), as down --endpoints does', async () => {
     const s = sample();
     expect(await cli(s, 'cost', '--duration', '5m')).toBe(0);
-    expect(out.join('')).toContain('batchctl down --endpoints saves $0.112/h ($81.76/month) while the endpoints are down; it pauses the schedules meanwhile (no run fails), and the `batchctl up` that restores the endpoints resumes them.');
+    expect(out.join('')).toContain(
+      'batchctl down --endpoints saves $0.112/h ($81.76/month) while the endpoints are down; it pauses the schedules meanwhile (no run fails), and the `batchctl up` that restores the endpoints resumes them.',
+    );
     expect(out.join('')).not.toMatch(/runs fail until/);
   });
 
@@ -36,7 +40,9 @@ describe('down --endpoints and the schedules', () => {
     const s = sample();
     expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, 'down', '--yes', '--endpoints')).toBe(0);
-    expect(out.join('')).toContain('Paused the schedule of sample-batch (runs would fail without the endpoints): the `batchctl up` that restores the endpoints resumes it');
+    expect(out.join('')).toContain(
+      'Paused the schedule of sample-batch (runs would fail without the endpoints): the `batchctl up` that restores the endpoints resumes it',
+    );
     expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(err.join('')).not.toContain('paused by down --endpoints');
     expect(out.join('')).toMatch(/^updated +EventBridge rule +schedule-rule +sample-batch +\(state, paused\)$/m);
@@ -62,7 +68,9 @@ describe('the image step', () => {
     expect(await cli(s, 'deploy')).toBe(0);
     expect(await cli(s, 'up', '--yes')).toBe(0);
     const printed = [...out, ...err].join('');
-    expect(printed).toMatch(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n$/);
+    expect(printed).toMatch(
+      /^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in [\d.]+s\n$/,
+    );
     expect(readme()).toMatch(/run it again with nothing to change, and it says so in one line/);
   });
 });
@@ -88,11 +96,13 @@ describe('down with data', () => {
     expect(await cli(s, 'up', '--yes')).toBe(0);
     fake.ecr.addImage('sample-batch', 'latest');
     expect(await cli(s, 'down', '--yes')).toBe(2);
-    expect(err.join('')).toBe([
-      'error: ECR repository sample-batch holds 1 image: pass --force to delete them with it',
-      'hint: nothing was deleted; copy what you need first, or pass --force',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        'error: ECR repository sample-batch holds 1 image: pass --force to delete them with it',
+        'hint: nothing was deleted; copy what you need first, or pass --force',
+        '',
+      ].join('\n'),
+    );
     expect(readme()).toMatch(/down --force/);
   });
 });

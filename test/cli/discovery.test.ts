@@ -18,7 +18,9 @@ const io = captureCli();
 const { out, err } = io;
 let fake: FakeAws;
 const home = process.cwd();
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => {
   fake.uninstall();
   process.chdir(home);
@@ -74,11 +76,13 @@ describe('commands from a subdirectory of the stack', () => {
     const t = stackTree();
     process.chdir(t.root);
     expect(await io.run('plan')).toBe(2);
-    expect(err.join('')).toBe([
-      `error: no batch.config.yaml in ${t.root} or any directory above it`,
-      'hint: create one with `batchctl init` (in the directory the stack is for), or pass -c <file>',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        `error: no batch.config.yaml in ${t.root} or any directory above it`,
+        'hint: create one with `batchctl init` (in the directory the stack is for), or pass -c <file>',
+        '',
+      ].join('\n'),
+    );
     expect(fake.core.calls).toEqual([]);
   });
 });
@@ -89,11 +93,13 @@ describe('init inside a stack', () => {
     process.chdir(t.sub);
     await withEnv({ AWS_REGION: 'ap-northeast-1' }, async () => {
       expect(await io.run('init')).toBe(2);
-      expect(err.join('')).toBe([
-        `error: ${t.sub} is inside the directory of the stack configured by ${join(t.stack, 'batch.config.yaml')}: commands run here use that config`,
-        'hint: run batchctl there (it finds the config from any directory below it), or pass --nested to start a separate stack here',
-        '',
-      ].join('\n'));
+      expect(err.join('')).toBe(
+        [
+          `error: ${t.sub} is inside the directory of the stack configured by ${join(t.stack, 'batch.config.yaml')}: commands run here use that config`,
+          'hint: run batchctl there (it finds the config from any directory below it), or pass --nested to start a separate stack here',
+          '',
+        ].join('\n'),
+      );
       expect(existsSync(join(t.sub, 'batch.config.yaml'))).toBe(false);
       expect(await io.run('init', '--nested')).toBe(0);
       expect(out.join('')).toContain('Wrote batch.config.yaml: stack src (from the directory name)');

@@ -34,27 +34,39 @@ describe('batchctl init', () => {
     const dir = dirNamed();
     const path = join(dir, 'batch.config.yaml');
     expect(await cli('-c', path, 'init', '--stack', 'nightly-etl', '--region', 'eu-west-1')).toBe(0);
-    expect(out.join('')).toBe([
-      `Wrote ${path}: stack nightly-etl (from --stack) in eu-west-1 (from --region).`,
-      'Names derive from the stack name: repository, cluster, task family, schedule and secret nightly-etl;',
-      'log group /ecs/nightly-etl; roles nightly-etl-*; bucket nightly-etl-<account id>-eu-west-1.',
-      'Subnets in eu-west-1a and eu-west-1b: plan checks that your account has these zones.',
-      'Next:',
-      // The README's order; the image step as every other next step names it (push --deploy).
-      `  batchctl -c ${path} validate        check it (no AWS call)`,
-      `  batchctl -c ${path} plan            what up would create, and whether your account allows it`,
-      `  batchctl -c ${path} cost            what the stack costs per month`,
-      `  batchctl -c ${path} up              create it (shows the plan and the cost, then asks)`,
-      `  batchctl -c ${path} push --deploy   build the job's image, upload it and pin the job to it`,
-      `  batchctl -c ${path} run-now         run the job once and print its log`,
-      '',
-    ].join('\n'));
+    expect(out.join('')).toBe(
+      [
+        `Wrote ${path}: stack nightly-etl (from --stack) in eu-west-1 (from --region).`,
+        'Names derive from the stack name: repository, cluster, task family, schedule and secret nightly-etl;',
+        'log group /ecs/nightly-etl; roles nightly-etl-*; bucket nightly-etl-<account id>-eu-west-1.',
+        'Subnets in eu-west-1a and eu-west-1b: plan checks that your account has these zones.',
+        'Next:',
+        // The README's order; the image step as every other next step names it (push --deploy).
+        `  batchctl -c ${path} validate        check it (no AWS call)`,
+        `  batchctl -c ${path} plan            what up would create, and whether your account allows it`,
+        `  batchctl -c ${path} cost            what the stack costs per month`,
+        `  batchctl -c ${path} up              create it (shows the plan and the cost, then asks)`,
+        `  batchctl -c ${path} push --deploy   build the job's image, upload it and pin the job to it`,
+        `  batchctl -c ${path} run-now         run the job once and print its log`,
+        '',
+      ].join('\n'),
+    );
     expect(await cli('-c', path, 'validate'), err.join('')).toBe(0);
     const c = await loadConfig(path, NO_ENV);
     expect([c.stack, c.region]).toEqual(['nightly-etl', 'eu-west-1']);
-    expect([c.repository.name, c.secret.name, c.cluster.name, c.jobs[0]!.task.family, c.jobs[0]!.schedule.name]).toEqual(Array(5).fill('nightly-etl'));
+    expect([
+      c.repository.name,
+      c.secret.name,
+      c.cluster.name,
+      c.jobs[0]!.task.family,
+      c.jobs[0]!.schedule.name,
+    ]).toEqual(Array(5).fill('nightly-etl'));
     expect(c.logs.group).toBe('/ecs/nightly-etl');
-    expect([c.iam.executionRoleName, c.jobs[0]!.iam.taskRoleName, c.jobs[0]!.iam.eventsRoleName]).toEqual(['nightly-etl-execution', 'nightly-etl-task', 'nightly-etl-events']);
+    expect([c.iam.executionRoleName, c.jobs[0]!.iam.taskRoleName, c.jobs[0]!.iam.eventsRoleName]).toEqual([
+      'nightly-etl-execution',
+      'nightly-etl-task',
+      'nightly-etl-events',
+    ]);
     expect(c.bucket.name).toBeUndefined();
     expect(c.network.batchSubnets.map((x) => x.az)).toEqual(['eu-west-1a', 'eu-west-1b']);
   });
@@ -73,7 +85,17 @@ describe('batchctl init', () => {
       expect(await cli('-c', path, 'init', '--stack', stack, '--region', 'eu-west-1')).toBe(0);
       const c = await loadConfig(path, NO_ENV);
       const j = c.jobs[0]!;
-      return [c.repository.name, c.secret.name, c.logs.group, c.cluster.name, j.task.family, j.schedule.name, ...[c.iam.executionRoleName, j.iam.taskRoleName, j.iam.eventsRoleName, j.iam.schedulerRoleName].filter((v) => typeof v === 'string' && v.startsWith(stack))];
+      return [
+        c.repository.name,
+        c.secret.name,
+        c.logs.group,
+        c.cluster.name,
+        j.task.family,
+        j.schedule.name,
+        ...[c.iam.executionRoleName, j.iam.taskRoleName, j.iam.eventsRoleName, j.iam.schedulerRoleName].filter(
+          (v) => typeof v === 'string' && v.startsWith(stack),
+        ),
+      ];
     };
     const a = await names('etl-a');
     const b = await names('etl-b');
@@ -88,12 +110,22 @@ describe('batchctl init', () => {
     const written = parse(text);
     const { batchSubnets, endpointSubnets } = written.network;
     // Compared as they apply: network keys left out take their mode's defaults (resolveNetwork).
-    const applied = (raw: unknown) => { const c = configSchema.parse(raw); return { ...c, network: resolveNetwork(c.network) }; };
+    const applied = (raw: unknown) => {
+      const c = configSchema.parse(raw);
+      return { ...c, network: resolveNetwork(c.network) };
+    };
     // The one deliberate difference: new configs pin images by digest; a config without the key keeps
     // `tag`, so upgrading batchctl never changes a running stack's image.
     expect(written.task.imagePin).toBe('digest');
     expect(configSchema.parse({ stack: 'demo', network: {} }).task.imagePin).toBe('tag');
-    expect(applied(written)).toEqual(applied({ stack: 'demo', region: 'us-east-1', network: { batchSubnets, endpointSubnets }, task: { imagePin: 'digest' } }));
+    expect(applied(written)).toEqual(
+      applied({
+        stack: 'demo',
+        region: 'us-east-1',
+        network: { batchSubnets, endpointSubnets },
+        task: { imagePin: 'digest' },
+      }),
+    );
     // Comments start at one column where the key leaves room.
     expect(text.split('\n').every((l) => l.length <= 160)).toBe(true);
   });
@@ -102,20 +134,29 @@ describe('batchctl init', () => {
     const path = join(dirNamed(), 'batch.config.yaml');
     writeFileSync(path, 'stack: mine\n');
     expect(await cli('-c', path, 'init', '--stack', 'other', '--region', 'eu-west-1')).toBe(2);
-    expect(err.join('')).toBe(`error: ${path} already exists: init never overwrites a config\nhint: edit it, or pass --config with another file name (then -c <file> with every command)\n`);
+    expect(err.join('')).toBe(
+      `error: ${path} already exists: init never overwrites a config\nhint: edit it, or pass --config with another file name (then -c <file> with every command)\n`,
+    );
     expect(readFileSync(path, 'utf8')).toBe('stack: mine\n');
   });
 
-  it('the stack name defaults to the directory name; the region to AWS_REGION, then the profile\'s', async () => {
+  it("the stack name defaults to the directory name; the region to AWS_REGION, then the profile's", async () => {
     const dir = dirNamed('My Batch_Jobs2');
     const path = join(dir, 'batch.config.yaml');
     expect(await withEnv({ AWS_REGION: 'ca-central-1' }, () => cli('-c', path, 'init'))).toBe(0);
-    expect(out.join('')).toMatch(/stack my-batch-jobs2 \(from the directory name\) in ca-central-1 \(from AWS_REGION\)/);
+    expect(out.join('')).toMatch(
+      /stack my-batch-jobs2 \(from the directory name\) in ca-central-1 \(from AWS_REGION\)/,
+    );
     expect(stackFromDirectory('/x/2024 reports/batch.config.yaml')).toBe('reports');
 
     const files = join(dirNamed(), 'config');
     writeFileSync(files, '[default]\nregion = eu-north-1\n[profile ops]\nregion = ap-south-1\n');
-    const env = { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_CONFIG_FILE: files, AWS_PROFILE: undefined };
+    const env = {
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      AWS_CONFIG_FILE: files,
+      AWS_PROFILE: undefined,
+    };
     const p2 = join(dirNamed(), 'batch.config.yaml');
     expect(await withEnv(env, () => cli('-c', p2, '--profile', 'ops', 'init', '--stack', 'ops-job'))).toBe(0);
     expect(out.join('')).toMatch(/in ap-south-1 \(from the region of profile ops\)/);
@@ -127,15 +168,24 @@ describe('batchctl init', () => {
   it('a bad stack name, an unknown region or none at all: exit 2, nothing written', async () => {
     const path = join(dirNamed(), 'batch.config.yaml');
     expect(await cli('-c', path, 'init', '--stack', 'Nightly_Report', '--region', 'eu-west-1')).toBe(2);
-    expect(err.join('')).toMatch(/^error: --stack "Nightly_Report" is not a stack name\nhint: pass --stack with 2-32 characters/);
+    expect(err.join('')).toMatch(
+      /^error: --stack "Nightly_Report" is not a stack name\nhint: pass --stack with 2-32 characters/,
+    );
     expect(await cli('-c', path, 'init', '--stack', 'ok', '--region', 'eu-wst-1')).toBe(2);
     expect(err.join('')).toMatch(/^error: --region "eu-wst-1" is not an AWS region: did you mean eu-west-1\?/);
-    const none = { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: undefined };
+    const none = {
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      AWS_CONFIG_FILE: '/nonexistent/config',
+      AWS_PROFILE: undefined,
+    };
     expect(await withEnv(none, () => cli('-c', path, 'init', '--stack', 'ok'))).toBe(2);
     expect(err.join('')).toMatch(/^error: no region: init needs the region the stack is for\nhint: pass --region/);
     // A stack name whose derived names break an AWS rule: ECR takes no two separators in a row.
     expect(await cli('-c', path, 'init', '--stack', 'etl--nightly', '--region', 'eu-west-1')).toBe(2);
-    expect(err.join('')).toMatch(/^error: the names derived from stack "etl--nightly" would not be valid\n {2}the default ECR repository name "etl--nightly" .*\nhint: choose another --stack\n$/);
+    expect(err.join('')).toMatch(
+      /^error: the names derived from stack "etl--nightly" would not be valid\n {2}the default ECR repository name "etl--nightly" .*\nhint: choose another --stack\n$/,
+    );
     expect(() => readFileSync(path)).toThrow();
   });
 
@@ -143,7 +193,11 @@ describe('batchctl init', () => {
     const path = join(dirNamed(), 'batch.config.yaml');
     expect(await cli('-c', path, '--json', 'init', '--stack', 'nightly', '--region', 'ap-northeast-1')).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({
-      ok: true, path, stack: 'nightly', region: 'ap-northeast-1', zones: ['ap-northeast-1a', 'ap-northeast-1c'],
+      ok: true,
+      path,
+      stack: 'nightly',
+      region: 'ap-northeast-1',
+      zones: ['ap-northeast-1a', 'ap-northeast-1c'],
       names: { repository: 'nightly', logGroup: '/ecs/nightly', bucket: 'nightly-<account id>-ap-northeast-1' },
     });
   });
@@ -155,8 +209,10 @@ describe('batchctl init', () => {
 });
 
 describe('the sample batch.config.yaml', () => {
-  it('is what init writes for the article\'s stack: names left out, so a copy with another stack name collides with nothing', async () => {
-    expect(readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8')).toBe(renderConfig({ stack: 'sample-batch', region: 'ap-northeast-1' }));
+  it("is what init writes for the article's stack: names left out, so a copy with another stack name collides with nothing", async () => {
+    expect(readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8')).toBe(
+      renderConfig({ stack: 'sample-batch', region: 'ap-northeast-1' }),
+    );
     const c = await loadConfig(join(ROOT, 'batch.config.yaml'), NO_ENV);
     expect(c.logs.group).toBe('/ecs/sample-batch');
   });

@@ -2,7 +2,8 @@
  * A state write interrupted at any moment leaves no temporary file: `up` is stopped by a real SIGTERM at
  * every state write it makes, in one of the phases of the write (the temp file being created, fsynced,
  * renamed into place: each in turn, so every phase is hit several times), and each time the state's
- * folder holds no `*.tmp` and no lock, and the state file, when there is one, is whole. The moment is chosen by a preload (test/helpers/kill-at-write.mjs), not by
+ * folder holds no `*.tmp` and no lock, and the state file, when there is one, is whole. The moment is chosen by a
+ * preload (test/helpers/kill-at-write.mjs), not by
  * timing, so the test does the same on a loaded machine.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,7 +24,8 @@ const AT_ONCE = 4;
 async function upKilledAt(at: number, phase: string) {
   const s = scratch();
   const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], {
-    nodeOptions: KILL_AT_WRITE, env: { KILL_AT_WRITE: String(at), KILL_PHASE: phase },
+    nodeOptions: KILL_AT_WRITE,
+    env: { KILL_AT_WRITE: String(at), KILL_PHASE: phase },
   });
   const { code } = await child.exited();
   const out = child.output();
@@ -38,12 +40,14 @@ async function upKilledAt(at: number, phase: string) {
 async function pool<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]!();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: AT_ONCE }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]!();
+      }
+    }),
+  );
   return out;
 }
 
@@ -55,18 +59,20 @@ describe('a state write interrupted at any moment', () => {
     expect(full.writes).toBeGreaterThan(5);
     let fewest = full.writes;
     const cases = Array.from({ length: full.writes }, (_, i) => ({ at: i + 1, phase: PHASES[i % PHASES.length]! }));
-    const results = await pool(cases.map(({ at, phase }) => async () => {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const r = await upKilledAt(at, phase);
-        // A run that made fewer writes than `at` finished untouched: try again.
-        if (r.code === 0 && r.writes < at) {
-          fewest = Math.min(fewest, r.writes);
-          continue;
+    const results = await pool(
+      cases.map(({ at, phase }) => async () => {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const r = await upKilledAt(at, phase);
+          // A run that made fewer writes than `at` finished untouched: try again.
+          if (r.code === 0 && r.writes < at) {
+            fewest = Math.min(fewest, r.writes);
+            continue;
+          }
+          return { at, phase, ...r };
         }
-        return { at, phase, ...r };
-      }
-      return { at, phase, code: undefined, writes: 0, left: [], state: undefined, out: '', s: undefined };
-    }));
+        return { at, phase, code: undefined, writes: 0, left: [], state: undefined, out: '', s: undefined };
+      }),
+    );
     const reached = results.filter((r) => r.code !== undefined);
     for (const r of reached) {
       const what = `write ${r.at}, ${r.phase}: ${r.out.slice(-600)}`;

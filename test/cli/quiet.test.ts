@@ -6,7 +6,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CloudWatchLogsClient, DeleteLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  DeleteLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { scratch, type Scratch } from '../helpers/stack.js';
 import { captureCli } from '../helpers/cli.js';
@@ -14,7 +18,9 @@ import { killLeftovers, spawnOnPty } from '../helpers/pty.js';
 
 const io = captureCli();
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--state', s.statePath, ...args);
@@ -32,7 +38,11 @@ describe('up', () => {
     const s = scratch();
     await upAndPushed(s);
     expect(await cli(s, 'up', '--yes')).toBe(0);
-    expect(lines()).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in \d+\.\ds$/)]);
+    expect(lines()).toEqual([
+      expect.stringMatching(
+        /^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in \d+\.\ds$/,
+      ),
+    ]);
     expect(io.err.join('')).toBe('');
 
     expect(await cli(s, '--verbose', 'up', '--yes')).toBe(0);
@@ -54,7 +64,9 @@ describe('up', () => {
       HEADING,
       expect.stringMatching(/^updated +CloudWatch log group +log-group +\/ecs\/SampleBatch +\(retentionInDays\)$/),
       // The run history's group keeps the same retention.
-      expect.stringMatching(/^updated +CloudWatch log group +history\/log-group +\/aws\/events\/batchctl\/sample-batch\/history +\(retentionInDays\)$/),
+      expect.stringMatching(
+        /^updated +CloudWatch log group +history\/log-group +\/aws\/events\/batchctl\/sample-batch\/history +\(retentionInDays\)$/,
+      ),
       expect.stringMatching(/^Done: 0 created, 2 updated, 41 unchanged in /),
     ]);
   });
@@ -65,7 +77,9 @@ describe('up', () => {
     expect(await cli(s, 'up', '--yes')).toBe(1);
     const out = lines();
     expect(out[0]).toBe(HEADING);
-    expect(out).toContain('failed     VPC                        vpc                                      vpc: create failed: VpcLimitExceeded: The maximum number of VPCs has been reached.');
+    expect(out).toContain(
+      'failed     VPC                        vpc                                      vpc: create failed: VpcLimitExceeded: The maximum number of VPCs has been reached.',
+    );
     expect(out.filter((l) => l.startsWith('skipped '))).toEqual([]);
     const doc = JSON.parse(readFileSync(s.statePath, 'utf8'));
     const collapsed = out.find((l) => l.includes('(failed)'))!;
@@ -74,8 +88,14 @@ describe('up', () => {
     expect(n).toBeGreaterThanOrEqual(15);
     expect(Object.keys(doc.resources)).not.toContain('subnet/batch/ap-northeast-1a');
     // The steps that did not need the VPC but were still to start: not started either, once it failed.
-    const others = Number(/^(\d+) steps not started: nothing new starts once a step has failed$/.exec(out.find((l) => l.includes('nothing new starts'))!)?.[1]);
-    expect(out.at(-1)).toMatch(new RegExp(`^Failed: \\d+ created, 0 updated, 0 unchanged, 1 failed, ${n + others} skipped in `));
+    const others = Number(
+      /^(\d+) steps not started: nothing new starts once a step has failed$/.exec(
+        out.find((l) => l.includes('nothing new starts'))!,
+      )?.[1],
+    );
+    expect(out.at(-1)).toMatch(
+      new RegExp(`^Failed: \\d+ created, 0 updated, 0 unchanged, 1 failed, ${n + others} skipped in `),
+    );
 
     fake.core.failOn('CreateVpc', 'VpcLimitExceeded', 1, 'The maximum number of VPCs has been reached.');
     expect(await cli(s, '--verbose', 'up', '--yes')).toBe(1);
@@ -83,7 +103,9 @@ describe('up', () => {
     const skipped = Number(/ (\d+) skipped in /.exec(verbose.at(-1)!)?.[1]);
     expect(skipped).toBeGreaterThanOrEqual(15);
     expect(verbose.filter((l) => l.startsWith('skipped ')).length).toBe(skipped);
-    expect(verbose).toContainEqual(expect.stringMatching(/^skipped +Subnet +subnet\/batch\/ap-northeast-1a +needs vpc$/));
+    expect(verbose).toContainEqual(
+      expect.stringMatching(/^skipped +Subnet +subnet\/batch\/ap-northeast-1a +needs vpc$/),
+    );
     expect(verbose.some((l) => l.includes('(failed)'))).toBe(false);
   });
 });
@@ -94,17 +116,23 @@ describe('status', () => {
     await upAndPushed(s);
     expect(await cli(s, 'status')).toBe(0);
     let text = io.out.join('');
-    expect(text).toContain('Resources: 43 in the stack, 39 checked here: 39 present, 0 missing, 0 drifted, 0 errors (each job\'s role policies, task definition and target: `batchctl plan`)');
+    expect(text).toContain(
+      "Resources: 43 in the stack, 39 checked here: 39 present, 0 missing, 0 drifted, 0 errors (each job's role policies, task definition and target: `batchctl plan`)",
+    );
     expect(text).toContain('\n  39 match the config (--verbose lists them)\n');
     expect(text).not.toMatch(/^ {2}STATE /m);
     // The jobs table and the endpoints stay.
     expect(text).toMatch(/^ {2}JOB +SCHEDULE /m);
     expect(text).toContain('Interface endpoints: 4 up, 0 down');
 
-    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
+    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(
+      new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }),
+    );
     expect(await cli(s, 'status')).toBe(0);
     text = io.out.join('');
-    expect(text).toMatch(/Resources: 43 in the stack, 39 checked here: 38 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 38 match the config \(--verbose lists them\)\n/);
+    expect(text).toMatch(
+      /Resources: 43 in the stack, 39 checked here: 38 present, 0 missing, 1 drifted, 0 errors .*\n {2}STATE +RESOURCE +KEY +ID\n {2}drifted +CloudWatch log group +log-group +\/ecs\/SampleBatch {2}\(changed: retentionInDays\)\n {2}the other 38 match the config \(--verbose lists them\)\n/,
+    );
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
@@ -133,7 +161,9 @@ describe('plan and down', () => {
     const s = scratch();
     await upAndPushed(s);
     // Gone behind batchctl's back: its state record names a resource that no longer exists.
-    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
+    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(
+      new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }),
+    );
     expect(await cli(s, 'down', '--yes', '--force')).toBe(0);
     const out = lines();
     expect(out.filter((l) => l.startsWith('deleted '))).toHaveLength(42);
@@ -145,9 +175,13 @@ describe('plan and down', () => {
     fake = createFakeAws();
     const t = scratch();
     expect(await cli(t, 'up', '--yes')).toBe(0);
-    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
+    await new CloudWatchLogsClient({ region: 'ap-northeast-1' }).send(
+      new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }),
+    );
     expect(await cli(t, '--verbose', 'down', '--yes', '--force')).toBe(0);
-    expect(lines()).toContainEqual(expect.stringMatching(/^absent +CloudWatch log group +log-group +\/ecs\/SampleBatch$/));
+    expect(lines()).toContainEqual(
+      expect.stringMatching(/^absent +CloudWatch log group +log-group +\/ecs\/SampleBatch$/),
+    );
   });
 });
 
@@ -155,15 +189,28 @@ describe('down after a failure', () => {
   it('the deletions waiting for the failed one collapse into one line, and add up to the kept count', async () => {
     const s = scratch();
     expect(await cli(s, 'up', '--yes')).toBe(0);
-    fake.core.failOn('DeleteVpcEndpoints', 'UnauthorizedOperation', 1, 'You are not authorized to perform this operation.');
+    fake.core.failOn(
+      'DeleteVpcEndpoints',
+      'UnauthorizedOperation',
+      1,
+      'You are not authorized to perform this operation.',
+    );
     expect(await cli(s, 'down', '--yes')).toBe(1);
     const out = lines();
-    expect(out).toContainEqual(expect.stringMatching(/^failed +S3 gateway endpoint +vpc-endpoint\/s3 +vpc-endpoint\/s3: delete failed: UnauthorizedOperation/));
+    expect(out).toContainEqual(
+      expect.stringMatching(
+        /^failed +S3 gateway endpoint +vpc-endpoint\/s3 +vpc-endpoint\/s3: delete failed: UnauthorizedOperation/,
+      ),
+    );
     expect(out.filter((l) => l.startsWith('skipped '))).toEqual([]);
     // The route table and the VPC wait for the gateway endpoint (the VPC through the route table).
-    expect(out).toContainEqual(expect.stringMatching(/^\d+ deletions not started: they wait for vpc-endpoint\/s3 \(failed\)$/));
+    expect(out).toContainEqual(
+      expect.stringMatching(/^\d+ deletions not started: they wait for vpc-endpoint\/s3 \(failed\)$/),
+    );
     const kept = Number(/, (\d+) kept in /.exec(out.at(-1)!)?.[1]);
-    const collapsed = out.filter((l) => / deletions? not started: /.test(l)).reduce((n, l) => n + Number(l.split(' ')[0]), 0);
+    const collapsed = out
+      .filter((l) => / deletions? not started: /.test(l))
+      .reduce((n, l) => n + Number(l.split(' ')[0]), 0);
     expect(collapsed).toBe(kept);
   });
 });
@@ -174,12 +221,17 @@ describe('on a terminal', () => {
   it('the spinner shows steps in flight; what stays on screen is the same: a no-op up leaves its one line', async () => {
     const s = scratch();
     const args = ['-c', s.configPath, '--state', s.statePath];
-    const child = spawnOnPty([...args, 'up', '--yes', '--then', ...args, 'up', '--yes', '--then', ...args, '--verbose', 'up', '--yes'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
+    const child = spawnOnPty(
+      [...args, 'up', '--yes', '--then', ...args, 'up', '--yes', '--then', ...args, '--verbose', 'up', '--yes'],
+      { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } },
+    );
     const { code } = await child.exited();
     const out = child.output();
     expect(code, out.slice(-2000)).toBe(0);
     const noop = out.slice(out.indexOf('Done: 43 created'), out.lastIndexOf(HEADING));
-    expect(noop).toMatch(/No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/);
+    expect(noop).toMatch(
+      /No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged/,
+    );
     expect(noop).not.toMatch(/unchanged {2,}/);
     expect(noop).not.toContain(HEADING);
     // --verbose: every resource's line stays.

@@ -33,7 +33,8 @@ async function untilTempFile(statePath: string, child: Child): Promise<void> {
 
 /** Where the child's fake writes, as it exits, the stack locks still held and how many were taken. */
 const locksFile = (statePath: string) => join(dirname(dirname(statePath)), 'locks.json');
-const locksAtExit = (statePath: string): { held: string[]; taken: number } => JSON.parse(readFileSync(locksFile(statePath), 'utf8'));
+const locksAtExit = (statePath: string): { held: string[]; taken: number } =>
+  JSON.parse(readFileSync(locksFile(statePath), 'utf8'));
 
 describe('output mode', () => {
   const tty = (columns: number | undefined) => ({ isTTY: true, columns }) as NodeJS.WriteStream;
@@ -70,7 +71,11 @@ describe('a real pseudo-terminal', () => {
 
   it('resized to 0 columns mid-run: the spinner stops and up finishes', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { cols: 100, env: { FAKE_LATENCY_MS: '150' }, setup: 'tty;' });
+    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], {
+      cols: 100,
+      env: { FAKE_LATENCY_MS: '150' },
+      setup: 'tty;',
+    });
     await child.waitFor(/created {4}[^]*created {4}/);
     // What a window resize does: the kernel sets the size and sends SIGWINCH to the foreground job.
     const pts = /\/dev\/pts\/\d+/.exec(child.output())![0];
@@ -88,7 +93,23 @@ describe('a real pseudo-terminal', () => {
 
   it('run-now: Ctrl-C on the terminal detaches within a second and prints how to follow and stop the task', async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'run-now'], { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } });
+    const child = spawnOnPty(
+      [
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'up',
+        '--yes',
+        '--then',
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'run-now',
+      ],
+      { cols: 120, env: { FAKE_IMAGES: 'sample-batch:latest' } },
+    );
     await child.waitFor(/started task [0-9a-f]+/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -99,15 +120,35 @@ describe('a real pseudo-terminal', () => {
     const id = /started task ([0-9a-f]+)/.exec(out)![1];
     expect(out).toContain(`detached: task ${id} keeps running`);
     expect(out).toContain(`follow its log: batchctl logs --task ${id} --tail`);
-    expect(out).toMatch(new RegExp(`stop it: +aws ecs stop-task --cluster sample-batch --task arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/${id}`));
+    expect(out).toMatch(
+      new RegExp(
+        `stop it: +aws ecs stop-task --cluster sample-batch --task arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/${id}`,
+      ),
+    );
     expect(leftovers(s.statePath)).toEqual([]);
   });
 });
 
 describe('Ctrl-C typed at a prompt', () => {
-  it('down\'s confirmation: exit 130, nothing deleted, lock released', async () => {
+  it("down's confirmation: exit 130, nothing deleted, lock released", async () => {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
+    const child = spawnOnPty(
+      [
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'up',
+        '--yes',
+        '--then',
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'down',
+      ],
+      { cols: 100 },
+    );
     await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     const sent = Date.now();
     child.proc.stdin!.write('\x03');
@@ -125,7 +166,23 @@ describe('answering the confirmation', () => {
   /** up, then down on a terminal, answering its prompt with `keys`: the exit code and the output. */
   async function answerDown(keys: string): Promise<{ code: number | null; out: string; statePath: string }> {
     const s = scratch();
-    const child = spawnOnPty(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down'], { cols: 100 });
+    const child = spawnOnPty(
+      [
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'up',
+        '--yes',
+        '--then',
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'down',
+      ],
+      { cols: 100 },
+    );
     await child.waitFor(/Delete these 43 resources\? \[y\/N\]/);
     child.proc.stdin!.write(keys);
     const { code } = await child.exited();
@@ -172,22 +229,53 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
 
   it('during up, with a state write in flight: exit 130 within a second, lock released, no temp file, says to run up again', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000', FAKE_LOCKS_FILE: locksFile(s.statePath) } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], {
+      nodeOptions: SLOW_FSYNC,
+      env: { SLOW_FSYNC_MS: '5000', FAKE_LOCKS_FILE: locksFile(s.statePath) },
+    });
     // A state write has its temp file on disk (each fsync takes 5 s here), and we hold the lock.
     await untilTempFile(s.statePath, child);
-    await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/);
+    await interruptsCleanly(
+      child,
+      s.statePath,
+      /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl up` again to finish/,
+    );
   });
 
   it('during down: the same, pointing at down', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes', '--then', '-c', s.configPath, '--state', s.statePath, 'down', '--yes'], { env: { FAKE_LATENCY_MS: '60', FAKE_LOCKS_FILE: locksFile(s.statePath) } });
+    const child = spawnCli(
+      [
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'up',
+        '--yes',
+        '--then',
+        '-c',
+        s.configPath,
+        '--state',
+        s.statePath,
+        'down',
+        '--yes',
+      ],
+      { env: { FAKE_LATENCY_MS: '60', FAKE_LOCKS_FILE: locksFile(s.statePath) } },
+    );
     await child.waitFor(/^deleted /m);
-    await interruptsCleanly(child, s.statePath, /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/);
+    await interruptsCleanly(
+      child,
+      s.statePath,
+      /error: interrupted\nhint: nothing more is sent to AWS; run `batchctl down` again/,
+    );
   });
 
   it('SIGTERM stops the same way, with 143', async () => {
     const s = scratch();
-    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], { nodeOptions: SLOW_FSYNC, env: { SLOW_FSYNC_MS: '5000' } });
+    const child = spawnCli(['-c', s.configPath, '--state', s.statePath, 'up', '--yes'], {
+      nodeOptions: SLOW_FSYNC,
+      env: { SLOW_FSYNC_MS: '5000' },
+    });
     // Sent at a known moment, not after some output under some load: while a state write is in flight
     // (its temp file on disk, its fsync taking 5 s) and the lock is held. Any other moment of a write:
     // interrupt-writes.test.ts.
@@ -196,6 +284,8 @@ describe('Ctrl-C (a real SIGINT to the CLI process)', () => {
     const { code } = await child.exited();
     expect(code).toBe(143);
     expect(leftovers(s.statePath)).toEqual([]);
-    expect(child.output()).toMatch(/error: stopped by SIGTERM\nhint: nothing more is sent to AWS; run `batchctl up` again/);
+    expect(child.output()).toMatch(
+      /error: stopped by SIGTERM\nhint: nothing more is sent to AWS; run `batchctl up` again/,
+    );
   });
 });

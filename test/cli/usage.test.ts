@@ -22,16 +22,21 @@ describe('an unknown command', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr).length).toBeLessThanOrEqual(5);
-    expect(r.stderr).toBe([
-      "error: unknown command 'destroy'",
-      'hint: `batchctl down` deletes the stack (Terraform: destroy); `batchctl --help` lists every command',
-      '',
-    ].join('\n'));
+    expect(r.stderr).toBe(
+      [
+        "error: unknown command 'destroy'",
+        'hint: `batchctl down` deletes the stack (Terraform: destroy); `batchctl --help` lists every command',
+        '',
+      ].join('\n'),
+    );
     expect(r.stderr).not.toContain('Usage:');
   });
 
   it.each([
-    ['apply', 'batchctl up'], ['delete', 'batchctl down'], ['run', 'batchctl run-now'], ['tail', 'batchctl logs --tail'],
+    ['apply', 'batchctl up'],
+    ['delete', 'batchctl down'],
+    ['run', 'batchctl run-now'],
+    ['tail', 'batchctl logs --tail'],
   ])('%s names %s', (word, meant) => {
     const r = run(word);
     expect(r.status).toBe(2);
@@ -53,7 +58,10 @@ describe('an unknown command', () => {
   it('a subcommand of state: the state command is named', () => {
     const r = run('state', 'migrat');
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual(["error: unknown command 'migrat'", 'hint: did you mean `batchctl state migrate`? (`batchctl state --help` lists every command)']);
+    expect(lines(r.stderr)).toEqual([
+      "error: unknown command 'migrat'",
+      'hint: did you mean `batchctl state migrate`? (`batchctl state --help` lists every command)',
+    ]);
   });
 
   it('plan is ours: no mapping; every mapped word names a real command', () => {
@@ -70,7 +78,10 @@ describe('an unknown option or value', () => {
   it('names the option and the command whose options to read, in two lines', () => {
     const r = run('status', '--bogus');
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual(["error: unknown option '--bogus'", '(`batchctl status --help` lists its options)']);
+    expect(lines(r.stderr)).toEqual([
+      "error: unknown option '--bogus'",
+      '(`batchctl status --help` lists its options)',
+    ]);
   });
 
   it('a misspelt option gets the one meant', () => {
@@ -88,7 +99,7 @@ describe('an unknown option or value', () => {
     expect(lines(r.stderr).length).toBeLessThanOrEqual(2);
   });
 
-  it('another tool\'s option: what to use here', () => {
+  it("another tool's option: what to use here", () => {
     const r = run('up', '--dry-run');
     expect(r.status).toBe(2);
     expect(lines(r.stderr)).toEqual([

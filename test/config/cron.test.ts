@@ -17,8 +17,24 @@ describe('parseScheduleExpression', () => {
   });
 
   it.each([
-    ['cron(0/15 8-17 ? * MON-FRI *)', { minutes: [0, 15, 30, 45], hours: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17], dayOfWeek: { kind: 'values', values: [2, 3, 4, 5, 6] } }],
-    ['cron(5,35 */6 1,15 JAN,jul ? 2027-2028)', { minutes: [5, 35], hours: [0, 6, 12, 18], dayOfMonth: { kind: 'values', values: [1, 15] }, months: [1, 7], years: [2027, 2028] }],
+    [
+      'cron(0/15 8-17 ? * MON-FRI *)',
+      {
+        minutes: [0, 15, 30, 45],
+        hours: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17],
+        dayOfWeek: { kind: 'values', values: [2, 3, 4, 5, 6] },
+      },
+    ],
+    [
+      'cron(5,35 */6 1,15 JAN,jul ? 2027-2028)',
+      {
+        minutes: [5, 35],
+        hours: [0, 6, 12, 18],
+        dayOfMonth: { kind: 'values', values: [1, 15] },
+        months: [1, 7],
+        years: [2027, 2028],
+      },
+    ],
     ['cron(0 22 ? * FRI-MON *)', { dayOfWeek: { kind: 'values', values: [1, 2, 6, 7] } }],
     ['cron(0 12 L * ? *)', { dayOfMonth: { kind: 'last' } }],
     ['cron(0 12 LW * ? *)', { dayOfMonth: { kind: 'lastWeekday' } }],
@@ -84,7 +100,9 @@ describe('parseScheduleExpression', () => {
 describe('nextRuns in UTC', () => {
   it('runs the article schedule at :30 every hour', () => {
     expect(iso(nextRuns('cron(30 * * * ? *)', new Date('2027-03-14T05:10:00Z'), 3))).toEqual([
-      '2027-03-14T05:30Z', '2027-03-14T06:30Z', '2027-03-14T07:30Z',
+      '2027-03-14T05:30Z',
+      '2027-03-14T06:30Z',
+      '2027-03-14T07:30Z',
     ]);
   });
 
@@ -94,14 +112,23 @@ describe('nextRuns in UTC', () => {
 
   it('crosses month and year ends', () => {
     expect(iso(nextRuns('cron(0 0 1 * ? *)', new Date('2027-11-15T00:00:00Z'), 3))).toEqual([
-      '2027-12-01T00:00Z', '2028-01-01T00:00Z', '2028-02-01T00:00Z',
+      '2027-12-01T00:00Z',
+      '2028-01-01T00:00Z',
+      '2028-02-01T00:00Z',
     ]);
   });
 
   it('handles weekdays, L, LW, W and #', () => {
     const from = new Date('2027-01-01T00:00:00Z');
-    expect(iso(nextRuns('cron(0 9 ? * MON-FRI *)', from, 3))).toEqual(['2027-01-01T09:00Z', '2027-01-04T09:00Z', '2027-01-05T09:00Z']);
-    expect(iso(nextRuns('cron(0 0 L * ? *)', new Date('2028-02-01T00:00:00Z'), 2))).toEqual(['2028-02-29T00:00Z', '2028-03-31T00:00Z']);
+    expect(iso(nextRuns('cron(0 9 ? * MON-FRI *)', from, 3))).toEqual([
+      '2027-01-01T09:00Z',
+      '2027-01-04T09:00Z',
+      '2027-01-05T09:00Z',
+    ]);
+    expect(iso(nextRuns('cron(0 0 L * ? *)', new Date('2028-02-01T00:00:00Z'), 2))).toEqual([
+      '2028-02-29T00:00Z',
+      '2028-03-31T00:00Z',
+    ]);
     // 31 Jan 2027 and 28 Feb 2027 are Sundays.
     expect(iso(nextRuns('cron(0 23 LW * ? *)', from, 2))).toEqual(['2027-01-29T23:00Z', '2027-02-26T23:00Z']);
     // 15 May 2027 is a Saturday (-> Friday 14th); 1 May 2027 is a Saturday (-> Monday 3rd, not April).
@@ -113,16 +140,23 @@ describe('nextRuns in UTC', () => {
 
   it('counts a rate from `from`', () => {
     expect(iso(nextRuns('rate(20 minutes)', new Date('2027-03-14T05:10:30Z'), 3))).toEqual([
-      '2027-03-14T05:30Z', '2027-03-14T05:50Z', '2027-03-14T06:10Z',
+      '2027-03-14T05:30Z',
+      '2027-03-14T05:50Z',
+      '2027-03-14T06:10Z',
     ]);
   });
 
   it('returns nothing for a cron that can never fire, and stops when the years run out', () => {
     expect(nextRuns('cron(0 0 30 FEB ? *)', new Date('2027-01-01T00:00:00Z'), 3)).toEqual([]);
     expect(nextRuns('cron(0 0 1 1 ? 2020)', new Date('2027-01-01T00:00:00Z'), 3)).toEqual([]);
-    expect(iso(nextRuns('cron(0 0 1 1 ? 2198-2199)', new Date('2198-06-01T00:00:00Z'), 3))).toEqual(['2199-01-01T00:00Z']);
+    expect(iso(nextRuns('cron(0 0 1 1 ? 2198-2199)', new Date('2198-06-01T00:00:00Z'), 3))).toEqual([
+      '2199-01-01T00:00Z',
+    ]);
     // Feb 29 exists, but only in leap years.
-    expect(iso(nextRuns('cron(0 0 29 2 ? *)', new Date('2027-01-01T00:00:00Z'), 2))).toEqual(['2028-02-29T00:00Z', '2032-02-29T00:00Z']);
+    expect(iso(nextRuns('cron(0 0 29 2 ? *)', new Date('2027-01-01T00:00:00Z'), 2))).toEqual([
+      '2028-02-29T00:00Z',
+      '2032-02-29T00:00Z',
+    ]);
   });
 });
 
@@ -130,29 +164,38 @@ describe('nextRuns in an IANA zone', () => {
   it('keeps wall-clock time across the March 2027 change in America/New_York', () => {
     // Clocks go from 02:00 EST to 03:00 EDT on Sunday 14 March 2027.
     expect(iso(nextRuns('cron(0 12 * * ? *)', new Date('2027-03-12T00:00:00Z'), 4, 'America/New_York'))).toEqual([
-      '2027-03-12T17:00Z', '2027-03-13T17:00Z', '2027-03-14T16:00Z', '2027-03-15T16:00Z',
+      '2027-03-12T17:00Z',
+      '2027-03-13T17:00Z',
+      '2027-03-14T16:00Z',
+      '2027-03-15T16:00Z',
     ]);
   });
 
   it('skips a wall time the spring change removes', () => {
     expect(iso(nextRuns('cron(30 2 * * ? *)', new Date('2027-03-13T00:00:00Z'), 2, 'America/New_York'))).toEqual([
-      '2027-03-13T07:30Z', '2027-03-15T06:30Z',
+      '2027-03-13T07:30Z',
+      '2027-03-15T06:30Z',
     ]);
   });
 
   it('runs once in the hour the autumn change repeats', () => {
     // 7 November 2027: 01:00-01:59 happens twice (EDT, then EST).
     expect(iso(nextRuns('cron(30 1 * * ? *)', new Date('2027-11-06T12:00:00Z'), 2, 'America/New_York'))).toEqual([
-      '2027-11-07T05:30Z', '2027-11-08T06:30Z',
+      '2027-11-07T05:30Z',
+      '2027-11-08T06:30Z',
     ]);
     expect(iso(nextRuns('cron(0,30 * * * ? *)', new Date('2027-11-07T04:45:00Z'), 4, 'America/New_York'))).toEqual([
-      '2027-11-07T05:00Z', '2027-11-07T05:30Z', '2027-11-07T07:00Z', '2027-11-07T07:30Z',
+      '2027-11-07T05:00Z',
+      '2027-11-07T05:30Z',
+      '2027-11-07T07:00Z',
+      '2027-11-07T07:30Z',
     ]);
   });
 
   it('converts a zone without daylight saving', () => {
     expect(iso(nextRuns('cron(0 9 ? * MON *)', new Date('2027-03-14T00:00:00Z'), 2, 'Asia/Tokyo'))).toEqual([
-      '2027-03-15T00:00Z', '2027-03-22T00:00Z',
+      '2027-03-15T00:00Z',
+      '2027-03-22T00:00Z',
     ]);
   });
 

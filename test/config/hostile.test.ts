@@ -24,15 +24,28 @@ function fileWith(content: string | Buffer, name = 'batch.config.yaml'): string 
 }
 
 async function refusal(path: string): Promise<ConfigError> {
-  const err = await loadConfig(path, { env: {} }).then(() => undefined, (e: unknown) => e);
+  const err = await loadConfig(path, { env: {} }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConfigError);
   return err as ConfigError;
 }
 
 describe('config errors are capped', () => {
   it('57 problems: the first 20, then a count of the rest', () => {
-    const text = valid.replace('cluster:\n', `cluster:\n${Array.from({ length: 57 }, (_, i) => `  extra${i}: 1\n`).join('')}`);
-    const err = (() => { try { parseConfigText(text, 'batch.config.yaml', { env: {} }); } catch (e) { return e as ConfigError; } throw new Error('loaded'); })();
+    const text = valid.replace(
+      'cluster:\n',
+      `cluster:\n${Array.from({ length: 57 }, (_, i) => `  extra${i}: 1\n`).join('')}`,
+    );
+    const err = (() => {
+      try {
+        parseConfigText(text, 'batch.config.yaml', { env: {} });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('loaded');
+    })();
     expect(err.problems).toHaveLength(57);
     expect(err.message).toBe('batch.config.yaml has 57 problems (the first 20 are shown)');
     expect(err.details).toHaveLength(21);
@@ -43,7 +56,14 @@ describe('config errors are capped', () => {
 
 describe('unprintable input is escaped, long input shortened', () => {
   it('escape codes, bidi overrides and a 10,000-character key come back escaped and cut', () => {
-    const errorOf = (text: string) => { try { parseConfigText(text, 'batch.config.yaml', { env: {} }); } catch (e) { return e as ConfigError; } throw new Error('loaded'); };
+    const errorOf = (text: string) => {
+      try {
+        parseConfigText(text, 'batch.config.yaml', { env: {} });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('loaded');
+    };
     const err = errorOf(valid.replace('cluster:\n', 'cluster:\n  "\\e[2J\\e[31mred": 1\n  "abc\\u202edcba": 2\n'));
     const out = [err.message, ...err.details].join('\n');
     expect(err.details).toHaveLength(2);
@@ -66,18 +86,34 @@ describe('unprintable input is escaped, long input shortened', () => {
 
 describe('files that are not YAML text', () => {
   it('binary (NUL bytes): one problem where the first NUL is', async () => {
-    const err = await refusal(fileWith(Buffer.concat([Buffer.from('stack: x\nregion: '), Buffer.from([0, 1, 2, 0xff, 0xfe]), Buffer.alloc(50_000, 7)])));
-    expect(err.details).toEqual([expect.stringMatching(/:2:9 {2}\(root\) {2}the file is binary \(it contains a NUL byte here\), not YAML text/)]);
+    const err = await refusal(
+      fileWith(
+        Buffer.concat([Buffer.from('stack: x\nregion: '), Buffer.from([0, 1, 2, 0xff, 0xfe]), Buffer.alloc(50_000, 7)]),
+      ),
+    );
+    expect(err.details).toEqual([
+      expect.stringMatching(/:2:9 {2}\(root\) {2}the file is binary \(it contains a NUL byte here\), not YAML text/),
+    ]);
   });
 
   it('not UTF-8 (a Latin-1 comment): one problem at its line and column', async () => {
-    const err = await refusal(fileWith(Buffer.concat([Buffer.from(valid.slice(0, valid.indexOf('\n') + 1)), Buffer.from('# caf\xe9\n', 'latin1'), Buffer.from(valid.slice(valid.indexOf('\n') + 1))])));
+    const err = await refusal(
+      fileWith(
+        Buffer.concat([
+          Buffer.from(valid.slice(0, valid.indexOf('\n') + 1)),
+          Buffer.from('# caf\xe9\n', 'latin1'),
+          Buffer.from(valid.slice(valid.indexOf('\n') + 1)),
+        ]),
+      ),
+    );
     expect(err.details).toEqual([expect.stringMatching(/:2:6 {2}\(root\) {2}the file is not UTF-8 text here/)]);
   });
 
   it('over 1 MiB: refused before parsing', async () => {
     const err = await refusal(fileWith(`${valid}\n${'# padding\n'.repeat(MAX_CONFIG_BYTES / 10 + 1)}`));
-    expect(err.details).toEqual([expect.stringMatching(/:1:1 {2}\(root\) {2}the file is 1\.0 MiB: a batchctl config is a few KB/)]);
+    expect(err.details).toEqual([
+      expect.stringMatching(/:1:1 {2}\(root\) {2}the file is 1\.0 MiB: a batchctl config is a few KB/),
+    ]);
   });
 
   it('the built CLI on 2 MB of random bytes: exit 2, a few lines, nothing unprintable', () => {
@@ -89,7 +125,9 @@ describe('files that are not YAML text', () => {
     expect(res.stderr).not.toMatch(UNPRINTABLE);
     // Under the size limit, random bytes are binary: still one short problem.
     const small = fileWith(Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919 + 13) % 256)));
-    const res2 = spawnSync(process.execPath, [join(ROOT, 'bin/batchctl'), '-c', small, 'validate'], { encoding: 'utf8' });
+    const res2 = spawnSync(process.execPath, [join(ROOT, 'bin/batchctl'), '-c', small, 'validate'], {
+      encoding: 'utf8',
+    });
     expect(res2.status).toBe(2);
     expect(res2.stderr.length).toBeLessThan(1000);
     expect(res2.stderr).toMatch(/binary|not UTF-8/);
@@ -107,19 +145,33 @@ describe('an endpoint override that is not a URL', () => {
         return (e as UserError).message;
       }
     };
-    expect(check({ AWS_ENDPOINT_URL: 'localhost:4566' })).toBe('AWS_ENDPOINT_URL "localhost:4566" is not an http(s) URL');
+    expect(check({ AWS_ENDPOINT_URL: 'localhost:4566' })).toBe(
+      'AWS_ENDPOINT_URL "localhost:4566" is not an http(s) URL',
+    );
     expect(check({ AWS_ENDPOINT_URL: 'not a url' })).toBe('AWS_ENDPOINT_URL "not a url" is not an http(s) URL');
-    expect(check({ AWS_ENDPOINT_URL_S3: 'ftp://files' })).toBe('AWS_ENDPOINT_URL_S3 "ftp://files" is not an http(s) URL');
+    expect(check({ AWS_ENDPOINT_URL_S3: 'ftp://files' })).toBe(
+      'AWS_ENDPOINT_URL_S3 "ftp://files" is not an http(s) URL',
+    );
     expect(check({}, 'http//localhost')).toBe('--endpoint-url "http//localhost" is not an http(s) URL');
-    expect(check({ AWS_ENDPOINT_URL: 'http://localhost:4566', AWS_ENDPOINT_URL_STS: 'https://sts.example.com' })).toBeUndefined();
+    expect(
+      check({ AWS_ENDPOINT_URL: 'http://localhost:4566', AWS_ENDPOINT_URL_STS: 'https://sts.example.com' }),
+    ).toBeUndefined();
     expect(check({ AWS_ENDPOINT_URL: '' })).toBeUndefined();
   });
 
   it('the built CLI: exit 2 with the variable named, before any AWS call', () => {
     const res = spawnSync(process.execPath, [join(ROOT, 'bin/batchctl'), '-c', DEFAULT_CONFIG_PATH, 'plan'], {
-      encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: 'localhost:4566', AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'x' },
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL: 'localhost:4566',
+        AWS_ACCESS_KEY_ID: 'AKIDTEST',
+        AWS_SECRET_ACCESS_KEY: 'x',
+      },
     });
     expect(res.status).toBe(2);
-    expect(res.stderr).toBe('error: AWS_ENDPOINT_URL "localhost:4566" is not an http(s) URL\nhint: set it to a URL such as http://localhost:4566, or unset AWS_ENDPOINT_URL to use AWS\'s own endpoints\n');
+    expect(res.stderr).toBe(
+      'error: AWS_ENDPOINT_URL "localhost:4566" is not an http(s) URL\nhint: set it to a URL such as http://localhost:4566, or unset AWS_ENDPOINT_URL to use AWS\'s own endpoints\n',
+    );
   });
 });

@@ -18,7 +18,9 @@ describe('indentationProblems', () => {
     const texts = [
       readFileSync(DEFAULT_CONFIG_PATH, 'utf8'),
       renderConfig({ stack: 'nightly-etl', region: 'eu-west-1' }),
-      ...readdirSync(GOOD).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(`${GOOD}${f}`, 'utf8')),
+      ...readdirSync(GOOD)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => readFileSync(`${GOOD}${f}`, 'utf8')),
     ];
     for (const t of texts) expect(indentationProblems(t)).toEqual([]);
   });
@@ -59,15 +61,37 @@ describe('indentationProblems', () => {
   });
 
   it('one problem per mistake: two tabs, two problems, and none for the lines after them', () => {
-    const text = ['task:', '\tcpu: 256', '  memory: 512', 'schedule:', '  expression: rate(1 hour)', '\tenabled: true', '  retry: {}'].join('\n');
-    expect(indentationProblems(text).map((p) => `${p.line}:${p.col} ${p.path.join('.')}`)).toEqual(['2:1 task.cpu', '6:1 schedule.enabled']);
+    const text = [
+      'task:',
+      '\tcpu: 256',
+      '  memory: 512',
+      'schedule:',
+      '  expression: rate(1 hour)',
+      '\tenabled: true',
+      '  retry: {}',
+    ].join('\n');
+    expect(indentationProblems(text).map((p) => `${p.line}:${p.col} ${p.path.join('.')}`)).toEqual([
+      '2:1 task.cpu',
+      '6:1 schedule.enabled',
+    ]);
   });
 
   it('a key that lines up with no block: named with the columns of the blocks around it', () => {
-    const text = ['schedule:', '  retry:', '      maximumEventAgeSeconds: 60', '    maximumRetryAttempts: 1', '  enabled: true'].join('\n');
-    expect(indentationProblems(text)).toEqual([{
-      line: 4, col: 5, path: ['schedule', 'maximumRetryAttempts'],
-      message: 'maximumRetryAttempts is at column 5, which lines up with no block above it: the keys of retry start at column 7, the keys of schedule at column 3',
-    }]);
+    const text = [
+      'schedule:',
+      '  retry:',
+      '      maximumEventAgeSeconds: 60',
+      '    maximumRetryAttempts: 1',
+      '  enabled: true',
+    ].join('\n');
+    expect(indentationProblems(text)).toEqual([
+      {
+        line: 4,
+        col: 5,
+        path: ['schedule', 'maximumRetryAttempts'],
+        message:
+          'maximumRetryAttempts is at column 5, which lines up with no block above it: the keys of retry start at column 7, the keys of schedule at column 3',
+      },
+    ]);
   });
 });

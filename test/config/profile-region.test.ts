@@ -15,12 +15,18 @@ import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 
 const cli = captureCli();
 let fake: FakeAws | undefined;
-afterEach(() => { fake?.uninstall(); fake = undefined; });
+afterEach(() => {
+  fake?.uninstall();
+  fake = undefined;
+});
 
 function awsConfig(): string {
   const dir = mkdtempSync(join(tmpdir(), 'batchctl-aws-'));
   const file = join(dir, 'config');
-  writeFileSync(file, '[default]\nregion = us-west-2\n\n[profile tokyo]\nregion = ap-northeast-1\n\n[profile noregion]\noutput = json\n');
+  writeFileSync(
+    file,
+    '[default]\nregion = us-west-2\n\n[profile tokyo]\nregion = ap-northeast-1\n\n[profile noregion]\noutput = json\n',
+  );
   return file;
 }
 
@@ -42,7 +48,9 @@ describe("the profile's region", () => {
       expect(await cli.run('-c', s.configPath, 'validate')).toBe(2);
       expect(cli.err.join('')).toMatch(/us-west-2/);
       expect(await cli.run('-c', s.configPath, '--profile', 'noregion', 'validate')).toBe(2);
-      expect(cli.err.join('')).toMatch(/no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile/);
+      expect(cli.err.join('')).toMatch(
+        /no region: set region in the config, --region, AWS_REGION, or a region in your AWS profile/,
+      );
     });
   });
 
@@ -61,11 +69,16 @@ describe("the profile's region", () => {
   it('plan and status use it too: their AWS calls go to that region', async () => {
     fake = createFakeAws();
     const regions = new Set<string>();
-    fake.core.beforeCall = async (client) => { regions.add(await client.config.region()); };
+    fake.core.beforeCall = async (client) => {
+      regions.add(await client.config.region());
+    };
     const s = withoutRegion();
     await withEnv({ ...ENV, AWS_CONFIG_FILE: awsConfig() }, async () => {
       for (const command of ['plan', 'status']) {
-        expect(await cli.run('-c', s.configPath, '--state', s.statePath, '--profile', 'tokyo', command), cli.err.join('')).toBe(0);
+        expect(
+          await cli.run('-c', s.configPath, '--state', s.statePath, '--profile', 'tokyo', command),
+          cli.err.join(''),
+        ).toBe(0);
       }
     });
     expect(fake.core.count()).toBeGreaterThan(10);

@@ -5,18 +5,35 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { formatRunDuration, parseRunDuration, retryDelaySeconds, runPolicyOf, totalBackoffSeconds, worstCaseSeconds } from '../../src/config/run-policy.js';
+import {
+  formatRunDuration,
+  parseRunDuration,
+  retryDelaySeconds,
+  runPolicyOf,
+  totalBackoffSeconds,
+  worstCaseSeconds,
+} from '../../src/config/run-policy.js';
 import { DEFAULT_CONFIG_PATH } from '../helpers/ctx.js';
 
 const valid = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
 
 /** The default config with these task lines (and schedule expression), loaded; its warnings. */
-function load(taskLines: string[], expression?: string): { warnings: string[]; config: ReturnType<typeof parseConfigText> } {
+function load(
+  taskLines: string[],
+  expression?: string,
+): { warnings: string[]; config: ReturnType<typeof parseConfigText> } {
   const text = valid
-    .replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n${taskLines.map((l) => `  ${l}\n`).join('')}`)
+    .replace(
+      '  command: [node, dist/main.js]\n',
+      `  command: [node, dist/main.js]\n${taskLines.map((l) => `  ${l}\n`).join('')}`,
+    )
     .replace('cron(30 * * * ? *)', expression ?? 'cron(30 * * * ? *)');
   const warnings: string[] = [];
-  const config = parseConfigText(text, 'batch.config.yaml', { env: {}, now: new Date('2027-03-01T00:00:00Z'), warn: (m) => warnings.push(m) });
+  const config = parseConfigText(text, 'batch.config.yaml', {
+    env: {},
+    now: new Date('2027-03-01T00:00:00Z'),
+    warn: (m) => warnings.push(m),
+  });
   return { warnings, config };
 }
 
@@ -28,7 +45,8 @@ describe('durations', () => {
     expect(parseRunDuration('1d2h')).toBe(93_600);
     expect(parseRunDuration('90s')).toBe(90);
     expect(parseRunDuration('0m')).toBe(0);
-    for (const bad of ['', '30', 'm', '30 m', '1m1h', '-5m', '1.5h', 'PT30M']) expect(parseRunDuration(bad), bad).toBeUndefined();
+    for (const bad of ['', '30', 'm', '30 m', '1m1h', '-5m', '1.5h', 'PT30M'])
+      expect(parseRunDuration(bad), bad).toBeUndefined();
     expect(formatRunDuration(5400)).toBe('1h30m');
     expect(formatRunDuration(93_630)).toBe('1d2h30s');
   });
@@ -64,7 +82,11 @@ jobs:
       quick: { timeoutSeconds: 300, retries: 2 },
       once: { timeoutSeconds: 3600, retries: 0 },
     });
-    expect(c.jobs.map((j) => j.iam.stateMachineRoleName)).toEqual(['sample-batch-states', 'sample-batch-quick-states', 'sample-batch-once-states']);
+    expect(c.jobs.map((j) => j.iam.stateMachineRoleName)).toEqual([
+      'sample-batch-states',
+      'sample-batch-quick-states',
+      'sample-batch-once-states',
+    ]);
   });
 });
 
@@ -82,22 +104,36 @@ describe('warnings, located', () => {
 
   it('retries that could carry a failing run past the next one, at the retries line', () => {
     const { warnings } = load(['timeout: 25m', 'retries: 2'], 'cron(0 * * * ? *)');
-    expect(warnings).toEqual([expect.stringMatching(/^batch\.config\.yaml:48:12 {2}task\.retries {2}with 2 retries a failing run may last 1h16m30s \(each attempt up to 25m, and the waits between them\), longer than the time between two runs of cron\(0 \* \* \* \? \*\) \(1h\)/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^batch\.config\.yaml:48:12 {2}task\.retries {2}with 2 retries a failing run may last 1h16m30s \(each attempt up to 25m, and the waits between them\), longer than the time between two runs of cron\(0 \* \* \* \? \*\) \(1h\)/,
+      ),
+    ]);
   });
 
   it('a timeout shorter than a Fargate task takes to start', () => {
-    expect(load(['timeout: 30s']).warnings).toEqual([expect.stringMatching(/^batch\.config\.yaml:47:12 {2}task\.timeout {2}30s is shorter than a Fargate task often takes to start/)]);
+    expect(load(['timeout: 30s']).warnings).toEqual([
+      expect.stringMatching(
+        /^batch\.config\.yaml:47:12 {2}task\.timeout {2}30s is shorter than a Fargate task often takes to start/,
+      ),
+    ]);
   });
 
-  it('the state machine takes the family\'s name: over 80 characters is an error', () => {
-    const text = valid.replace('  family: sample-batch\n', `  family: ${'f'.repeat(81)}\n`).replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 20m\n');
+  it("the state machine takes the family's name: over 80 characters is an error", () => {
+    const text = valid
+      .replace('  family: sample-batch\n', `  family: ${'f'.repeat(81)}\n`)
+      .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 20m\n');
     let details: string[] = [];
     try {
       parseConfigText(text, 'batch.config.yaml', { env: {} });
     } catch (err) {
       details = (err as { details: string[] }).details;
     }
-    expect(details).toEqual([expect.stringMatching(/^batch\.config\.yaml:\d+:\d+ {2}task\.family {2}the job's state machine takes its family's name, and "f+" is over Step Functions' 80 characters/)]);
+    expect(details).toEqual([
+      expect.stringMatching(
+        /^batch\.config\.yaml:\d+:\d+ {2}task\.family {2}the job's state machine takes its family's name, and "f+" is over Step Functions' 80 characters/,
+      ),
+    ]);
     // Without a timeout or retries there is no state machine: the long family is fine.
     expect(() => parseConfigText(text.replace('  timeout: 20m\n', ''), 'batch.config.yaml', { env: {} })).not.toThrow();
   });

@@ -13,7 +13,10 @@ import { createAwsClients } from '../../src/aws/clients.js';
 import { createFakeAws } from '../fake-aws/index.js';
 
 const NAME = lockParameterName('s');
-const acquire = async (command: string) => new StackLock((await createAwsClients({ region: 'ap-northeast-1' }, ['ssm'])).ssm, 's', 'ap-northeast-1').lock({ command });
+const acquire = async (command: string) =>
+  new StackLock((await createAwsClients({ region: 'ap-northeast-1' }, ['ssm'])).ssm, 's', 'ap-northeast-1').lock({
+    command,
+  });
 
 describe('cleanups on interrupt', () => {
   it('the lock is removed by an interrupt while held, and its cleanup is gone once released', async () => {
@@ -37,12 +40,17 @@ describe('cleanups on interrupt', () => {
     }
   });
 
-  it("a lock another process took over (--force-unlock) is not removed", async () => {
+  it('a lock another process took over (--force-unlock) is not removed', async () => {
     const fake = createFakeAws();
     try {
       const lock = await acquire('batchctl up');
-      const other = { ...lock.info, id: 'another-run', pid: process.pid + 1, host: 'elsewhere',
-        command: 'batchctl down' };
+      const other = {
+        ...lock.info,
+        id: 'another-run',
+        pid: process.pid + 1,
+        host: 'elsewhere',
+        command: 'batchctl down',
+      };
       fake.ssm.addParameter({ name: NAME, value: JSON.stringify(other), type: 'String' });
       await runCleanups(600);
       expect(JSON.parse(fake.ssm.byNameOrArn(NAME)!.value).id).toBe('another-run');
@@ -64,9 +72,18 @@ describe('cleanups on interrupt', () => {
 
   it('one failing cleanup does not stop the others; async ones get a deadline', async () => {
     const ran: string[] = [];
-    registerCleanup(() => { ran.push('a'); });
-    registerCleanup(() => { throw new Error('already gone'); });
-    registerCleanup(() => new Promise<void>(() => { ran.push('never settles'); }));
+    registerCleanup(() => {
+      ran.push('a');
+    });
+    registerCleanup(() => {
+      throw new Error('already gone');
+    });
+    registerCleanup(
+      () =>
+        new Promise<void>(() => {
+          ran.push('never settles');
+        }),
+    );
     const t0 = Date.now();
     await runCleanups(50);
     expect(Date.now() - t0).toBeLessThan(1000);
@@ -78,13 +95,15 @@ describe('cleanups on interrupt', () => {
     const ran: string[] = [];
     // Releasing the lock takes two calls to AWS; the walk goes on meanwhile and starts a state write.
     registerCleanup(async () => {
-      registerCleanup(() => { ran.push('the late write\'s temp file'); });
+      registerCleanup(() => {
+        ran.push("the late write's temp file");
+      });
       await new Promise((r) => setTimeout(r, 10));
     });
     await runCleanups(600);
     expect(ran).toEqual([]);
     runCleanupsNow();
-    expect(ran).toEqual(['the late write\'s temp file']);
+    expect(ran).toEqual(["the late write's temp file"]);
     expect(pendingCleanups()).toBe(0);
   });
 });

@@ -11,11 +11,23 @@ import { defaultConfig } from '../helpers/ctx.js';
 import { settleWithFakeTimers } from '../helpers/stack.js';
 
 /** A toy kind over an in-memory store, to test the engine alone. */
-function toyKinds(spec: Record<string, string[]>, world: Map<string, { v: number; owned?: boolean }>, hooks: {
-  delayMs?: number; failCreate?: string; desired?: number; iamUntil?: number; onStart?: (k: string) => void; onEnd?: (k: string) => void;
-} = {}): ResourceKind[] {
+function toyKinds(
+  spec: Record<string, string[]>,
+  world: Map<string, { v: number; owned?: boolean }>,
+  hooks: {
+    delayMs?: number;
+    failCreate?: string;
+    desired?: number;
+    iamUntil?: number;
+    onStart?: (k: string) => void;
+    onEnd?: (k: string) => void;
+  } = {},
+): ResourceKind[] {
   const kind: ResourceKind<number> = {
-    kind: 'toy', label: 'Toy', dependsOn: [], costly: false,
+    kind: 'toy',
+    label: 'Toy',
+    dependsOn: [],
+    costly: false,
     nodes: () => Object.entries(spec).map(([key, deps]) => ({ key, deps, params: {} })),
     desired: () => hooks.desired ?? 1,
     async find(_ctx, node) {
@@ -29,13 +41,18 @@ function toyKinds(spec: Record<string, string[]>, world: Map<string, { v: number
       hooks.onEnd?.(node.key);
       if (hooks.failCreate === node.key) throw Object.assign(new Error('boom'), { name: 'InternalError' });
       if (hooks.iamUntil !== undefined && ctx.clock.now() < hooks.iamUntil) {
-        throw Object.assign(new Error("Provided role 'arn:aws:iam::1:role/r' cannot be assumed by principal 'events.amazonaws.com'."), { name: 'ValidationException' });
+        throw Object.assign(
+          new Error("Provided role 'arn:aws:iam::1:role/r' cannot be assumed by principal 'events.amazonaws.com'."),
+          { name: 'ValidationException' },
+        );
       }
       world.set(node.key, { v: d });
       return { kind: 'toy', id: node.key };
     },
     diff: (d, o) => (d === o ? [] : [{ field: 'v', from: o, to: d, replace: d > 5 }]),
-    async update(_ctx, node, _f, d) { world.set(node.key, { v: d }); },
+    async update(_ctx, node, _f, d) {
+      world.set(node.key, { v: d });
+    },
     async delete() {},
     async ownerOf(_ctx, rec) {
       const w = world.get(rec.id);
@@ -46,15 +63,26 @@ function toyKinds(spec: Record<string, string[]>, world: Map<string, { v: number
 }
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'engine-')); });
-afterEach(() => { vi.useRealTimers(); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'engine-'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
-async function run(kinds: ResourceKind[], opts: { parallel?: number; reporter?: RecordingReporter; iamRetryBudgetMs?: number } = {}) {
+async function run(
+  kinds: ResourceKind[],
+  opts: { parallel?: number; reporter?: RecordingReporter; iamRetryBudgetMs?: number } = {},
+) {
   const config = defaultConfig();
   const state = await loadLocalState(join(dir, 's.json'), { stack: config.stack, region: config.region, account: '1' });
   const reporter = opts.reporter ?? new RecordingReporter();
-  const iamPropagation = (e: unknown) => (/cannot be assumed/.test(String((e as Error).message)) ? { role: 'r' } : undefined);
-  const result = await up({ config, aws: {} as never, account: '1', partition: 'aws', reporter, state, kinds, iamPropagation }, opts);
+  const iamPropagation = (e: unknown) =>
+    /cannot be assumed/.test(String((e as Error).message)) ? { role: 'r' } : undefined;
+  const result = await up(
+    { config, aws: {} as never, account: '1', partition: 'aws', reporter, state, kinds, iamPropagation },
+    opts,
+  );
   return { result, reporter, state };
 }
 
@@ -77,7 +105,17 @@ describe('engine', () => {
     const spec = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`n${i}`, []]));
     let inFlight = 0;
     let peak = 0;
-    await run(toyKinds(spec, new Map(), { delayMs: 5, onStart: () => { inFlight++; peak = Math.max(peak, inFlight); }, onEnd: () => inFlight-- }), { parallel: 3 });
+    await run(
+      toyKinds(spec, new Map(), {
+        delayMs: 5,
+        onStart: () => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+        },
+        onEnd: () => inFlight--,
+      }),
+      { parallel: 3 },
+    );
     expect(peak).toBe(3);
   });
 
@@ -95,7 +133,9 @@ describe('engine', () => {
     const world = new Map();
     const err = await run(toyKinds(diamond, world, { failCreate: 'b' })).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
-    const actions = Object.fromEntries(err.report.events.map((e: { key: string; action: string }) => [e.key, e.action]));
+    const actions = Object.fromEntries(
+      err.report.events.map((e: { key: string; action: string }) => [e.key, e.action]),
+    );
     expect(actions.b).toBe('failed');
     expect(actions.d).toBe('skipped');
     expect(err.failures[0].message).toMatch(/^b: create failed: InternalError: boom/);
@@ -116,7 +156,9 @@ describe('engine', () => {
   it('refuses to adopt a resource that is not ours', async () => {
     const world = new Map([['a', { v: 1, owned: false }]]);
     const err = await run(toyKinds({ a: [] }, world)).catch((e) => e);
-    expect(err.failures[0].message).toMatch(/already exists but has no batchctl:stack tag: it is not part of stack 'sample-batch'/);
+    expect(err.failures[0].message).toMatch(
+      /already exists but has no batchctl:stack tag: it is not part of stack 'sample-batch'/,
+    );
   });
 
   it('refuses before its first write: a conflict anywhere in the graph creates nothing, not even independent nodes', async () => {
@@ -140,7 +182,9 @@ describe('engine', () => {
 
   it('gives up on IAM propagation after the budget', async () => {
     vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const err = await settleWithFakeTimers(run(toyKinds({ a: [] }, new Map(), { iamUntil: 1e12 }), { iamRetryBudgetMs: 20_000 })).catch((e) => e);
+    const err = await settleWithFakeTimers(
+      run(toyKinds({ a: [] }, new Map(), { iamUntil: 1e12 }), { iamRetryBudgetMs: 20_000 }),
+    ).catch((e) => e);
     expect(err.failures[0].message).toMatch(/ValidationException/);
   });
 });

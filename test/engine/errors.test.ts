@@ -17,7 +17,8 @@ const HOMES = ['src/base/errors.ts', 'src/engine/errors.ts', 'src/state/state.ts
 
 function listTs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listTs(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? listTs(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every class of src/ with its base class, the file it is in and the code it sets (if any). */
@@ -27,8 +28,12 @@ function classes(): { name: string; base: string; file: string; code?: string }[
     const sf = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
     const visit = (n: ts.Node): void => {
       if (ts.isClassDeclaration(n) && n.name) {
-        const base = n.heritageClauses?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0]?.expression.getText(sf);
-        const code = n.members.find((m): m is ts.PropertyDeclaration => ts.isPropertyDeclaration(m) && m.name.getText(sf) === 'code');
+        const base = n.heritageClauses
+          ?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword)
+          ?.types[0]?.expression.getText(sf);
+        const code = n.members.find(
+          (m): m is ts.PropertyDeclaration => ts.isPropertyDeclaration(m) && m.name.getText(sf) === 'code',
+        );
         const init = code?.initializer && ts.isStringLiteral(code.initializer) ? code.initializer.text : undefined;
         if (base) out.push({ name: n.name.text, base, file: relative(ROOT, path), ...(init ? { code: init } : {}) });
       }
@@ -45,7 +50,11 @@ describe('error classes', () => {
   // Classes deriving from Error, through any number of our own.
   for (let grew = true; grew;) {
     grew = false;
-    for (const c of all) if (errorNames.has(c.base) && !errorNames.has(c.name)) { errorNames.add(c.name); grew = true; }
+    for (const c of all)
+      if (errorNames.has(c.base) && !errorNames.has(c.name)) {
+        errorNames.add(c.name);
+        grew = true;
+      }
   }
   const errors = all.filter((c) => errorNames.has(c.name));
 
@@ -64,14 +73,21 @@ describe('error classes', () => {
     expect([...codes, 'UNEXPECTED'].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
-  it('the code is on the instance, and --json lists each failed step\'s code once', () => {
+  it("the code is on the instance, and --json lists each failed step's code once", () => {
     const user = new UserError('x');
     const step = new AwsStepError('vpc', 'create', 'AccessDenied', 'no');
     expect(errorCode(user)).toBe('USER_ERROR');
     expect(errorCode(new Error('x'))).toBeUndefined();
-    expect(errorCodes(new RunFailed([step, user, new AwsStepError('subnet', 'create', 'Throttling', 'slow')]))).toEqual(['AWS_STEP_FAILED', 'USER_ERROR']);
+    expect(errorCodes(new RunFailed([step, user, new AwsStepError('subnet', 'create', 'Throttling', 'slow')]))).toEqual(
+      ['AWS_STEP_FAILED', 'USER_ERROR'],
+    );
     expect(errorCodes(new Error('bug'))).toEqual(['UNEXPECTED']);
-    const failed = new StepsFailed({ events: [], counts: { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 1, skipped: 0 }, wallMs: 1, failures: [step] });
+    const failed = new StepsFailed({
+      events: [],
+      counts: { created: 0, updated: 0, unchanged: 0, deleted: 0, absent: 0, failed: 1, skipped: 0 },
+      wallMs: 1,
+      failures: [step],
+    });
     expect(failed).toBeInstanceOf(RunFailed);
     expect(failed.code).toBe('STEPS_FAILED');
     expect(failed.report.counts.failed).toBe(1);

@@ -1,5 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -44,7 +54,9 @@ describe('local state file', () => {
     const st = await loadLocalState(path, who);
     st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await st.save();
-    await expect(loadLocalState(path, { ...who, account: '999999999999' })).rejects.toThrow(/belongs to account '123456789012'/);
+    await expect(loadLocalState(path, { ...who, account: '999999999999' })).rejects.toThrow(
+      /belongs to account '123456789012'/,
+    );
     writeFileSync(path, '{nope');
     await expect(loadLocalState(path, who)).rejects.toBeInstanceOf(UserError);
   });
@@ -53,13 +65,37 @@ describe('local state file', () => {
     ['null', 'null', /is not a JSON object \(it is null\)/],
     ['a list', '[]', /is not a JSON object \(it is an array\)/],
     ['a string', '"x"', /is not a JSON object \(it is string\)/],
-    ['resources: null', JSON.stringify({ schemaVersion: 1, ...who, resources: null }), /has a non-object 'resources' field/],
-    ['resources: a list', JSON.stringify({ schemaVersion: 1, ...who, resources: [] }), /has a non-object 'resources' field/],
+    [
+      'resources: null',
+      JSON.stringify({ schemaVersion: 1, ...who, resources: null }),
+      /has a non-object 'resources' field/,
+    ],
+    [
+      'resources: a list',
+      JSON.stringify({ schemaVersion: 1, ...who, resources: [] }),
+      /has a non-object 'resources' field/,
+    ],
     ['no resources', JSON.stringify({ schemaVersion: 1, ...who }), /has no 'resources' field/],
-    ['an empty stack', JSON.stringify({ schemaVersion: 1, ...who, stack: '', resources: {} }), /has an empty or invalid 'stack' field/],
-    ['an empty region', JSON.stringify({ schemaVersion: 1, ...who, region: '', resources: {} }), /has an empty or invalid 'region' field/],
-    ['no account', JSON.stringify({ schemaVersion: 1, stack: 's', region: who.region, resources: {} }), /has no 'account' field/],
-    ['a record without id', JSON.stringify({ schemaVersion: 1, ...who, resources: { vpc: { kind: 'ec2.vpc' } } }), /has an invalid record 'vpc'/],
+    [
+      'an empty stack',
+      JSON.stringify({ schemaVersion: 1, ...who, stack: '', resources: {} }),
+      /has an empty or invalid 'stack' field/,
+    ],
+    [
+      'an empty region',
+      JSON.stringify({ schemaVersion: 1, ...who, region: '', resources: {} }),
+      /has an empty or invalid 'region' field/,
+    ],
+    [
+      'no account',
+      JSON.stringify({ schemaVersion: 1, stack: 's', region: who.region, resources: {} }),
+      /has no 'account' field/,
+    ],
+    [
+      'a record without id',
+      JSON.stringify({ schemaVersion: 1, ...who, resources: { vpc: { kind: 'ec2.vpc' } } }),
+      /has an invalid record 'vpc'/,
+    ],
   ])('refuses %s with a clear user error', async (_name, text, message) => {
     const path = join(tmp(), 's.json');
     writeFileSync(path, text);
@@ -70,12 +106,17 @@ describe('local state file', () => {
     expect(err.hint).toMatch(/restore it from a backup/);
   });
 
-  it('a write that finds the file changed behind its back is refused; the other writer\'s content stays', async () => {
+  it("a write that finds the file changed behind its back is refused; the other writer's content stays", async () => {
     const path = join(tmp(), 's.json');
     const st = await loadLocalState(path, who);
     st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
     await st.save();
-    const other = JSON.stringify({ schemaVersion: 1, ...who, updatedAt: 'x', resources: { vpc: { kind: 'ec2.vpc', id: 'vpc-2' } } });
+    const other = JSON.stringify({
+      schemaVersion: 1,
+      ...who,
+      updatedAt: 'x',
+      resources: { vpc: { kind: 'ec2.vpc', id: 'vpc-2' } },
+    });
     writeFileSync(path, other);
     st.put('subnet', { kind: 'ec2.subnet', id: 'subnet-1' });
     const err = await st.save().catch((e) => e);
@@ -117,15 +158,24 @@ describe('local state file', () => {
     if (user.skip !== undefined) return ctx.skip(user.skip);
     const dir = tmp();
     chmodSync(dir, 0o755);
-    writeFileSync(join(dir, 'check.mjs'), `
+    writeFileSync(
+      join(dir, 'check.mjs'),
+      `
       import { loadLocalState } from ${JSON.stringify(join(ROOT, 'src/state/local.ts'))};
       const st = await loadLocalState(process.argv[2], ${JSON.stringify(who)});
       st.put('vpc', { kind: 'ec2.vpc', id: 'vpc-1' });
       try { await st.save(); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, hint: e.hint })); }
-    `);
+    `,
+    );
     const locked = join(dir, 'ro');
     mkdirSync(locked, { mode: 0o555 });
-    const { file, args, options } = user.command([process.execPath, '--import', 'tsx', join(dir, 'check.mjs'), join(locked, 'sub', 's.json')]);
+    const { file, args, options } = user.command([
+      process.execPath,
+      '--import',
+      'tsx',
+      join(dir, 'check.mjs'),
+      join(locked, 'sub', 's.json'),
+    ]);
     const res = spawnSync(file, args, { ...options, cwd: ROOT, encoding: 'utf8' });
     const out = JSON.parse(res.stdout.trim() || '{}');
     expect(out.name, res.stderr).toBe('UserError');
@@ -139,7 +189,9 @@ describe('S3 state', () => {
   afterEach(() => fake?.uninstall());
   const s3 = async () => (await createAwsClients({ region: 'ap-northeast-1' }, ['s3'])).s3;
   let client: Awaited<ReturnType<typeof s3>>;
-  beforeEach(async () => { client = await s3(); });
+  beforeEach(async () => {
+    client = await s3();
+  });
   const backend = () => new S3StateBackend(client, 'team-state', 'prod.json');
 
   it('the first write creates the object only if absent; later writes are conditional on the ETag read', async () => {
@@ -166,12 +218,19 @@ describe('S3 state', () => {
     await first.save();
     const mine = await StateStore.open(backend(), who);
     // Another machine writes the state between our read and our write.
-    const theirs = JSON.stringify({ schemaVersion: 1, ...who, updatedAt: 'x', resources: { vpc: { kind: 'ec2.vpc', id: 'vpc-theirs' } } });
+    const theirs = JSON.stringify({
+      schemaVersion: 1,
+      ...who,
+      updatedAt: 'x',
+      resources: { vpc: { kind: 'ec2.vpc', id: 'vpc-theirs' } },
+    });
     await client.send(new PutObjectCommand({ Bucket: 'team-state', Key: 'prod.json', Body: theirs }));
     mine.put('vpc', { kind: 'ec2.vpc', id: 'vpc-mine' });
     const err = await mine.save().catch((e) => e);
     expect(err).toBeInstanceOf(StateConflict);
-    expect(err.message).toBe('the state s3://team-state/prod.json was not saved: another writer changed it since this run read it (its ETag moved); nothing was overwritten');
+    expect(err.message).toBe(
+      'the state s3://team-state/prod.json was not saved: another writer changed it since this run read it (its ETag moved); nothing was overwritten',
+    );
     expect(fake.s3.objectText('team-state', 'prod.json')).toBe(theirs);
   });
 
@@ -188,8 +247,13 @@ describe('S3 state', () => {
     fake.s3.conditionalWriteMs = 300;
     const results = await Promise.allSettled([a.save(), b.save()]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(StateConflict)]);
-    const outcomes = fake.core.calls.filter((c) => c.op === 'PutObject').slice(1).map((c) => c.error ?? 'ok');
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([
+      expect.any(StateConflict),
+    ]);
+    const outcomes = fake.core.calls
+      .filter((c) => c.op === 'PutObject')
+      .slice(1)
+      .map((c) => c.error ?? 'ok');
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
     expect(outcomes).toContain('ConditionalRequestConflict');
     expect(outcomes.at(-1)).toBe('PreconditionFailed');
@@ -213,7 +277,14 @@ describe('S3 state', () => {
     st.put('route', { kind: 'ec2.route', id: 'r-1' });
     await st.save();
     const puts = fake.core.calls.filter((c) => c.op === 'PutObject');
-    expect(puts.map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'PreconditionFailed', 'lost', 'PreconditionFailed', 'lost', 'PreconditionFailed']);
+    expect(puts.map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual([
+      'lost',
+      'PreconditionFailed',
+      'lost',
+      'PreconditionFailed',
+      'lost',
+      'PreconditionFailed',
+    ]);
     const stored = JSON.parse(fake.s3.objectText('team-state', 'prod.json')!);
     expect(Object.keys(stored.resources)).toEqual(['vpc', 'subnet', 'route']);
     expect(stored.writeId).toMatch(/^[0-9a-f]{12}-3$/);
@@ -232,7 +303,9 @@ describe('S3 state', () => {
     const theirs = JSON.stringify({ schemaVersion: 1, ...who, updatedAt: 'x', resources: {} });
     // Our write is lost and, before the SDK resends it, another writer replaces the object.
     fake.core.inject({
-      kind: 'lost', times: 1, match: (c) => c.op === 'PutObject' && c.attempt === 1,
+      kind: 'lost',
+      times: 1,
+      match: (c) => c.op === 'PutObject' && c.attempt === 1,
     });
     fake.core.observers.push((c) => {
       if (c.op === 'PutObject' && c.attempt === 2) fake.s3.addObject('team-state', 'prod.json', theirs);
@@ -245,7 +318,11 @@ describe('S3 state', () => {
   it('versioning off on the state bucket is advice; a missing bucket or a denied read are user errors', async () => {
     fake = createFakeAws();
     fake.s3.addBucket('team-state');
-    expect(await backend().advice()).toEqual([expect.stringMatching(/^versioning is off on the state bucket team-state: turn it on .*put-bucket-versioning --bucket team-state/)]);
+    expect(await backend().advice()).toEqual([
+      expect.stringMatching(
+        /^versioning is off on the state bucket team-state: turn it on .*put-bucket-versioning --bucket team-state/,
+      ),
+    ]);
     fake.s3.buckets.get('team-state')!.versioning = 'Enabled';
     expect(await backend().advice()).toEqual([]);
     const missing = new S3StateBackend(client, 'no-such-state', 'k.json');
@@ -260,6 +337,8 @@ describe('S3 state', () => {
 describe('moved markers', () => {
   it('a location whose state was moved names where it went', () => {
     const marker = JSON.stringify({ schemaVersion: 1, movedTo: 's3://b/k.json', movedAt: 't', movedBy: 'me' });
-    expect(parseStateText(marker, 'here.json', who)).toEqual({ moved: { schemaVersion: 1, movedTo: 's3://b/k.json', movedAt: 't', movedBy: 'me' } });
+    expect(parseStateText(marker, 'here.json', who)).toEqual({
+      moved: { schemaVersion: 1, movedTo: 's3://b/k.json', movedAt: 't', movedBy: 'me' },
+    });
   });
 });

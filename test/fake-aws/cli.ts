@@ -44,7 +44,8 @@ if (process.env.FAKE_LOCKS_FILE) {
   const file = process.env.FAKE_LOCKS_FILE;
   process.on('exit', () => {
     const taken = fake.core.lockCalls().filter((c) => c.op === 'PutParameter' && !c.error).length;
-    const held = [...fake.ssm.parameters.values()].map((p) => p.name)
+    const held = [...fake.ssm.parameters.values()]
+      .map((p) => p.name)
       .filter((n) => /^\/batchctl\/[^/]+\/lock$/.test(n));
     writeFileSync(file, JSON.stringify({ held, taken }));
   });
@@ -52,7 +53,8 @@ if (process.env.FAKE_LOCKS_FILE) {
 fake.core.latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 fake.ec2.endpointPendingMs = Number(process.env.FAKE_ENDPOINT_PENDING_MS ?? 0);
 // Buckets that exist before the first command (a team's state bucket), versioned, comma-separated.
-for (const b of (process.env.FAKE_BUCKETS ?? '').split(',').filter(Boolean)) fake.s3.addBucket(b, { versioning: 'Enabled' });
+for (const b of (process.env.FAKE_BUCKETS ?? '').split(',').filter(Boolean))
+  fake.s3.addBucket(b, { versioning: 'Enabled' });
 
 if (process.env.FAKE_USER_NETWORK) {
   const { userNetwork } = await import('../helpers/network.js');
@@ -69,7 +71,11 @@ if (process.env.FAKE_FAIL) {
 }
 if (process.env.FAKE_SPOT === 'none') fake.ecs.spotCapacity = false;
 if (process.env.FAKE_SPOT_INTERRUPT_MS) fake.ecs.spotInterruptAfterMs = Number(process.env.FAKE_SPOT_INTERRUPT_MS);
-if (process.env.FAKE_TASK_LOG) fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({ afterMs: 100 * (i + 1), message }));
+if (process.env.FAKE_TASK_LOG)
+  fake.ecs.taskLogLines = process.env.FAKE_TASK_LOG.split('|').map((message, i) => ({
+    afterMs: 100 * (i + 1),
+    message,
+  }));
 if (process.env.FAKE_TASK_EXIT) {
   const codes = process.env.FAKE_TASK_EXIT.split(',').map(Number);
   const runTask = fake.ecs.runTask;
@@ -120,7 +126,12 @@ for (const cmd of commands) {
     continue;
   }
   if (cmd[0] === 'fake:inline-policy') {
-    fake.iam.roles.get(cmd[1]!)!.inline.set(cmd[2]!, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }));
+    fake.iam.roles
+      .get(cmd[1]!)!
+      .inline.set(
+        cmd[2]!,
+        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+      );
     console.log(`(fake) ${cmd[1]} now has an inline policy ${cmd[2]} granting everything`);
     continue;
   }
@@ -132,8 +143,15 @@ for (const cmd of commands) {
   if (cmd[0] === 'fake:lock') {
     const startedAt = new Date(Date.now() - Number(cmd[4]) * 60_000).toISOString();
     const value = JSON.stringify({
-      id: '5f1c0e9a2b7d', command: 'batchctl up', user: 'runner', host: cmd[2], pid: Number(cmd[3]), startedAt,
-      caller: `arn:aws:sts::${fake.core.account}:assumed-role/batchctl-ci/GitHubActions`, version: '0.1.0', machine: 'another-machine',
+      id: '5f1c0e9a2b7d',
+      command: 'batchctl up',
+      user: 'runner',
+      host: cmd[2],
+      pid: Number(cmd[3]),
+      startedAt,
+      caller: `arn:aws:sts::${fake.core.account}:assumed-role/batchctl-ci/GitHubActions`,
+      version: '0.1.0',
+      machine: 'another-machine',
     });
     const tags = { 'batchctl:stack': cmd[1]! };
     fake.ssm.addParameter({ name: `/batchctl/${cmd[1]}/lock`, value, type: 'String', tags });
@@ -146,14 +164,19 @@ for (const cmd of commands) {
   }
   if (cmd[0] === 'fake:fire') {
     for (const r of fake.eventBridge.invokeScheduled(cmd[1]!, cmd[2]!)) {
-      console.log(`(fake) rule ${cmd[1]} fired for ${cmd[2]}: target ${r.targetId} ${r.outcome}${r.errorCode ? ` (${r.errorCode})` : ''}`);
+      console.log(
+        `(fake) rule ${cmd[1]} fired for ${cmd[2]}: target ${r.targetId} ${r.outcome}${r.errorCode ? ` (${r.errorCode})` : ''}`,
+      );
     }
     continue;
   }
   if (cmd[0] === 'fake:evaluate') {
     const before = fake.sns.published.length;
     for (const c of fake.cloudwatch.evaluate()) console.log(`(fake) alarm ${c.alarm}: ${c.from} -> ${c.to}`);
-    for (const p of fake.sns.published.slice(before)) console.log(`(fake) SNS ${p.topicArn.split(':').pop()} published "${p.subject}" to ${p.deliveredTo.join(', ') || 'no confirmed subscriber'}`);
+    for (const p of fake.sns.published.slice(before))
+      console.log(
+        `(fake) SNS ${p.topicArn.split(':').pop()} published "${p.subject}" to ${p.deliveredTo.join(', ') || 'no confirmed subscriber'}`,
+      );
     continue;
   }
   process.exitCode = undefined;

@@ -10,8 +10,14 @@
  * applies the topic policy.
  */
 import {
-  CloudWatchClient, PutMetricAlarmCommand, DescribeAlarmsCommand, DeleteAlarmsCommand, ListTagsForResourceCommand, TagResourceCommand,
-  UntagResourceCommand, type PutMetricAlarmCommandInput,
+  CloudWatchClient,
+  PutMetricAlarmCommand,
+  DescribeAlarmsCommand,
+  DeleteAlarmsCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -28,8 +34,10 @@ interface Alarm {
 }
 
 const COMPARE: Record<string, (v: number, t: number) => boolean> = {
-  GreaterThanThreshold: (v, t) => v > t, GreaterThanOrEqualToThreshold: (v, t) => v >= t,
-  LessThanThreshold: (v, t) => v < t, LessThanOrEqualToThreshold: (v, t) => v <= t,
+  GreaterThanThreshold: (v, t) => v > t,
+  GreaterThanOrEqualToThreshold: (v, t) => v >= t,
+  LessThanThreshold: (v, t) => v < t,
+  LessThanOrEqualToThreshold: (v, t) => v <= t,
 };
 
 export class FakeCloudWatch {
@@ -40,7 +48,8 @@ export class FakeCloudWatch {
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('cloudwatch', this);
     const byArn = (arn: string | undefined): Alarm =>
-      [...this.alarms.values()].find((a) => a.arn === arn) ?? awsError('ResourceNotFoundException', 'The specified resource does not exist.', 404);
+      [...this.alarms.values()].find((a) => a.arn === arn) ??
+      awsError('ResourceNotFoundException', 'The specified resource does not exist.', 404);
     const invalid = (msg: string): never => awsError('ValidationError', msg, 400);
 
     core.register({
@@ -51,12 +60,19 @@ export class FakeCloudWatch {
           command: PutMetricAlarmCommand,
           handle: (i: PutMetricAlarmCommandInput) => {
             const name = i.AlarmName ?? '';
-            if (!name || name.length > 255) invalid('1 validation error detected: Value at \'alarmName\' failed to satisfy constraint: Member must have length between 1 and 255');
+            if (!name || name.length > 255)
+              invalid(
+                "1 validation error detected: Value at 'alarmName' failed to satisfy constraint: Member must have length between 1 and 255",
+              );
             if (!i.EvaluationPeriods || i.EvaluationPeriods < 1) invalid('EvaluationPeriods must be at least 1');
             if (!i.ComparisonOperator || !(i.ComparisonOperator in COMPARE)) invalid('Invalid ComparisonOperator');
-            if (i.Period !== undefined && !(i.Period === 10 || i.Period === 30 || i.Period % 60 === 0)) invalid('Period must be 10, 30 or a multiple of 60');
-            if (i.TreatMissingData && !['breaching', 'notBreaching', 'ignore', 'missing'].includes(i.TreatMissingData)) invalid('Invalid TreatMissingData');
-            for (const a of i.AlarmActions ?? []) if (!/^arn:[^:]+:(sns|ssm|autoscaling|lambda|ec2|swf):/.test(a) && !a.startsWith('arn:')) invalid(`Invalid arn syntax: ${a}`);
+            if (i.Period !== undefined && !(i.Period === 10 || i.Period === 30 || i.Period % 60 === 0))
+              invalid('Period must be 10, 30 or a multiple of 60');
+            if (i.TreatMissingData && !['breaching', 'notBreaching', 'ignore', 'missing'].includes(i.TreatMissingData))
+              invalid('Invalid TreatMissingData');
+            for (const a of i.AlarmActions ?? [])
+              if (!/^arn:[^:]+:(sns|ssm|autoscaling|lambda|ec2|swf):/.test(a) && !a.startsWith('arn:'))
+                invalid(`Invalid arn syntax: ${a}`);
             const existing = this.alarms.get(name);
             const { Tags, ...settings } = i;
             this.alarms.set(name, {
@@ -64,7 +80,9 @@ export class FakeCloudWatch {
               input: structuredClone(settings),
               // Tags apply when the alarm is created only.
               tags: existing ? existing.tags : tagsToRecord(Tags),
-              state: existing?.state ?? 'INSUFFICIENT_DATA', reason: existing?.reason ?? 'Unchecked: Initial alarm creation', updated: core.now(),
+              state: existing?.state ?? 'INSUFFICIENT_DATA',
+              reason: existing?.reason ?? 'Unchecked: Initial alarm creation',
+              updated: core.now(),
             });
             if (!existing) core.label(this.alarms.get(name)!.arn, tagsToRecord(Tags)['batchctl:logical'] ?? name);
             return {};
@@ -80,12 +98,22 @@ export class FakeCloudWatch {
               .sort(([a], [b]) => a.localeCompare(b));
             const types: string[] = i.AlarmTypes ?? ['MetricAlarm'];
             return {
-              MetricAlarms: types.includes('MetricAlarm') ? all.map(([n, a]) => ({
-                ...structuredClone(a.input), AlarmName: n, AlarmArn: a.arn, StateValue: a.state, StateReason: a.reason,
-                StateUpdatedTimestamp: new Date(a.updated), AlarmConfigurationUpdatedTimestamp: new Date(a.updated),
-                ActionsEnabled: a.input.ActionsEnabled ?? true, AlarmActions: a.input.AlarmActions ?? [], OKActions: a.input.OKActions ?? [],
-                InsufficientDataActions: a.input.InsufficientDataActions ?? [], Dimensions: a.input.Dimensions ?? [],
-              })) : [],
+              MetricAlarms: types.includes('MetricAlarm')
+                ? all.map(([n, a]) => ({
+                    ...structuredClone(a.input),
+                    AlarmName: n,
+                    AlarmArn: a.arn,
+                    StateValue: a.state,
+                    StateReason: a.reason,
+                    StateUpdatedTimestamp: new Date(a.updated),
+                    AlarmConfigurationUpdatedTimestamp: new Date(a.updated),
+                    ActionsEnabled: a.input.ActionsEnabled ?? true,
+                    AlarmActions: a.input.AlarmActions ?? [],
+                    OKActions: a.input.OKActions ?? [],
+                    InsufficientDataActions: a.input.InsufficientDataActions ?? [],
+                    Dimensions: a.input.Dimensions ?? [],
+                  }))
+                : [],
               CompositeAlarms: [],
             };
           },
@@ -100,7 +128,10 @@ export class FakeCloudWatch {
             return {};
           },
         },
-        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ Tags: recordToTags(byArn(i.ResourceARN).tags) }) },
+        ListTagsForResource: {
+          command: ListTagsForResourceCommand,
+          handle: (i) => ({ Tags: recordToTags(byArn(i.ResourceARN).tags) }),
+        },
         TagResource: {
           command: TagResourceCommand,
           handle: (i) => {
@@ -146,16 +177,39 @@ export class FakeCloudWatch {
       changed.push({ alarm: name, from: a.state, to });
       const from = a.state;
       a.state = to;
-      a.reason = value === undefined ? 'no datapoints' : `Threshold Crossed: 1 datapoint [${value}] was ${to === 'ALARM' ? '' : 'not '}greater than the threshold (${i.Threshold})`;
+      a.reason =
+        value === undefined
+          ? 'no datapoints'
+          : `Threshold Crossed: 1 datapoint [${value}] was ${to === 'ALARM' ? '' : 'not '}greater than the threshold (${i.Threshold})`;
       a.updated = this.core.now();
-      const actions = (i.ActionsEnabled ?? true) ? (to === 'ALARM' ? i.AlarmActions : to === 'OK' ? i.OKActions : i.InsufficientDataActions) ?? [] : [];
+      const actions =
+        (i.ActionsEnabled ?? true)
+          ? ((to === 'ALARM' ? i.AlarmActions : to === 'OK' ? i.OKActions : i.InsufficientDataActions) ?? [])
+          : [];
       for (const topicArn of actions.filter((x) => /^arn:[^:]+:sns:/.test(x))) {
         const message = JSON.stringify({
-          AlarmName: name, AlarmDescription: i.AlarmDescription, AWSAccountId: this.core.account, NewStateValue: to, OldStateValue: from,
-          NewStateReason: a.reason, StateChangeTime: new Date(a.updated).toISOString(), Region: this.core.region, AlarmArn: a.arn,
-          Trigger: { MetricName: i.MetricName, Namespace: i.Namespace, Statistic: i.Statistic, Dimensions: (i.Dimensions ?? []).map((d) => ({ name: d.Name, value: d.Value })), Period: i.Period, Threshold: i.Threshold, ComparisonOperator: i.ComparisonOperator, TreatMissingData: i.TreatMissingData },
+          AlarmName: name,
+          AlarmDescription: i.AlarmDescription,
+          AWSAccountId: this.core.account,
+          NewStateValue: to,
+          OldStateValue: from,
+          NewStateReason: a.reason,
+          StateChangeTime: new Date(a.updated).toISOString(),
+          Region: this.core.region,
+          AlarmArn: a.arn,
+          Trigger: {
+            MetricName: i.MetricName,
+            Namespace: i.Namespace,
+            Statistic: i.Statistic,
+            Dimensions: (i.Dimensions ?? []).map((d) => ({ name: d.Name, value: d.Value })),
+            Period: i.Period,
+            Threshold: i.Threshold,
+            ComparisonOperator: i.ComparisonOperator,
+            TreatMissingData: i.TreatMissingData,
+          },
         });
-        const accepted = !!sns && sns.publishFromAlarm(topicArn, a.arn, message, `ALARM: "${name}" in ${this.core.region}`);
+        const accepted =
+          !!sns && sns.publishFromAlarm(topicArn, a.arn, message, `ALARM: "${name}" in ${this.core.region}`);
         this.notifications.push({ alarm: name, topicArn, accepted });
       }
     }
@@ -165,7 +219,8 @@ export class FakeCloudWatch {
   /** Alarms with their settings (state is state, not a setting: left out). */
   inventory(): InventoryEntry[] {
     return [...this.alarms.entries()].map(([name, a]) => ({
-      type: 'cloudwatch.alarm', key: a.tags['batchctl:logical'] ?? name,
+      type: 'cloudwatch.alarm',
+      key: a.tags['batchctl:logical'] ?? name,
       settings: { ...a.input, AlarmActions: a.input.AlarmActions?.map((x) => this.core.ref(x)), tags: a.tags },
     }));
   }

@@ -139,7 +139,10 @@ export interface Injection {
  */
 export function lostResponseError(call: CallRecord, status?: number): Error {
   if (status) return new FakeAwsError('InternalError', `response of ${call.op} lost (injected ${status})`, status);
-  return Object.assign(new Error(`socket hang up (response of ${call.op} lost)`), { code: 'ECONNRESET', $metadata: {} });
+  return Object.assign(new Error(`socket hang up (response of ${call.op} lost)`), {
+    code: 'ECONNRESET',
+    $metadata: {},
+  });
 }
 
 /** Thrown inside the core when a response is lost: the SDK model decides whether to resend. */
@@ -176,7 +179,11 @@ export class FakeAwsCore {
   constructor(opts: { account?: string; region?: string } = {}) {
     this.account = opts.account ?? '123456789012';
     this.region = opts.region ?? 'ap-northeast-1';
-    this.partition = this.region.startsWith('cn-') ? 'aws-cn' : this.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+    this.partition = this.region.startsWith('cn-')
+      ? 'aws-cn'
+      : this.region.startsWith('us-gov-')
+        ? 'aws-us-gov'
+        : 'aws';
   }
 
   /**
@@ -223,7 +230,11 @@ export class FakeAwsCore {
         throw new Error(`fake AWS: ${svc.name} has no model for this command (input ${JSON.stringify(input)})`);
       });
       for (const op of Object.keys(svc.ops)) {
-        stub.on(svc.ops[op]!.command).callsFake((input: unknown, getClient: () => any) => withSdkRetries(getClient, () => send(svc.name, op, input)));
+        stub
+          .on(svc.ops[op]!.command)
+          .callsFake((input: unknown, getClient: () => any) =>
+            withSdkRetries(getClient, () => send(svc.name, op, input)),
+          );
       }
       this.stubs.push(stub);
     }
@@ -296,7 +307,14 @@ export class FakeAwsCore {
 
   /** Fail the next `times` calls of `op` (e.g. 'CreateVpc') with the AWS error `code`. */
   failOn(op: string, code = 'InternalError', times = 1, message = 'injected failure'): Injection {
-    return this.inject({ kind: 'error', match: (c) => c.op === op, code, message, times, status: code === 'InternalError' ? 500 : 400 });
+    return this.inject({
+      kind: 'error',
+      match: (c) => c.op === op,
+      code,
+      message,
+      times,
+      status: code === 'InternalError' ? 500 : 400,
+    });
   }
 
   /**
@@ -311,7 +329,11 @@ export class FakeAwsCore {
   /** Throttle the next `times` calls of `op` (or of every op, with '*'). */
   throttle(op: string, times = 1): Injection {
     return this.inject({
-      kind: 'error', times, status: 400, message: 'Rate exceeded', sdkRetries: true,
+      kind: 'error',
+      times,
+      status: 400,
+      message: 'Rate exceeded',
+      sdkRetries: true,
       match: (c) => op === '*' || c.op === op,
       code: 'ThrottlingException',
     });
@@ -357,7 +379,14 @@ export class FakeAwsCore {
    * One `send` of the SDK: a dispatch, and the SDK's own resends while a response is lost and the client
    * has attempts left (standard retry mode resends transport errors and 5xx with the same input).
    */
-  private async send(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], getClient: () => any): Promise<unknown> {
+  private async send(
+    service: string,
+    op: string,
+    mutating: boolean,
+    input: any,
+    handle: OpDef['handle'],
+    getClient: () => any,
+  ): Promise<unknown> {
     let attempt = 0;
     return withSdkRetries(getClient, async () => {
       for (;;) {
@@ -371,11 +400,26 @@ export class FakeAwsCore {
     });
   }
 
-  private async dispatch(service: string, op: string, mutating: boolean, input: any, handle: OpDef['handle'], attempt = 1, client?: string): Promise<unknown> {
+  private async dispatch(
+    service: string,
+    op: string,
+    mutating: boolean,
+    input: any,
+    handle: OpDef['handle'],
+    attempt = 1,
+    client?: string,
+  ): Promise<unknown> {
     const lock = this.services.find((x) => x.name === service)?.isLockCall?.(op, input) ?? false;
     const call: CallRecord = {
-      seq: this.calls.length, service, op, input: structuredCloneSafe(input), mutating, attempt, startedAt: this.now(),
-      ...(client ? { client } : {}), ...(lock ? { lock } : {}),
+      seq: this.calls.length,
+      service,
+      op,
+      input: structuredCloneSafe(input),
+      mutating,
+      attempt,
+      startedAt: this.now(),
+      ...(client ? { client } : {}),
+      ...(lock ? { lock } : {}),
     };
     if (mutating && !lock) call.mutatingSeq = this.mutatingCount++;
     this.calls.push(call);
@@ -442,7 +486,11 @@ async function withSdkRetries(getClient: () => any, call: () => Promise<unknown>
       const strategy = retry?.strategy ?? (await retryStrategyOf(getClient));
       if (!strategy) throw err;
       const token = retry?.token ?? (await strategy.acquireInitialRetryToken(''));
-      const errorType = isThrottlingError(err as never) ? 'THROTTLING' : isTransientError(err as never) ? 'TRANSIENT' : 'CLIENT_ERROR';
+      const errorType = isThrottlingError(err as never)
+        ? 'THROTTLING'
+        : isTransientError(err as never)
+          ? 'TRANSIENT'
+          : 'CLIENT_ERROR';
       try {
         retry = { strategy, token: await strategy.refreshRetryTokenForRetry(token, { errorType, error: err }) };
       } catch {

@@ -55,17 +55,26 @@ export class FakeEcr {
       name: 'ecr',
       client: ECRClient,
       ops: {
-        CreateRepository: { command: CreateRepositoryCommand, handle: (i) => ({ repository: this.view(this.create(i)) }) },
+        CreateRepository: {
+          command: CreateRepositoryCommand,
+          handle: (i) => ({ repository: this.view(this.create(i)) }),
+        },
         DescribeRepositories: {
           command: DescribeRepositoriesCommand,
           handle: (i) => {
             const names: string[] | undefined = i.repositoryNames;
-            if (names && i.maxResults) awsError('InvalidParameterException', 'Cannot specify both maxResults and repositoryNames');
-            const repos = names ? names.map((n) => this.get(n)) : [...this.repositories.values()].sort((a, b) => a.name.localeCompare(b.name));
+            if (names && i.maxResults)
+              awsError('InvalidParameterException', 'Cannot specify both maxResults and repositoryNames');
+            const repos = names
+              ? names.map((n) => this.get(n))
+              : [...this.repositories.values()].sort((a, b) => a.name.localeCompare(b.name));
             const max = i.maxResults ?? 1000;
             const start = i.nextToken ? Number(i.nextToken) : 0;
             const page = repos.slice(start, start + max);
-            return { repositories: page.map((r) => this.view(r)), ...(start + max < repos.length ? { nextToken: String(start + max) } : {}) };
+            return {
+              repositories: page.map((r) => this.view(r)),
+              ...(start + max < repos.length ? { nextToken: String(start + max) } : {}),
+            };
           },
         },
         DeleteRepository: {
@@ -73,7 +82,10 @@ export class FakeEcr {
           handle: (i) => {
             const r = this.get(i.repositoryName);
             if (r.images.length && !i.force) {
-              awsError('RepositoryNotEmptyException', `The repository with name '${r.name}' in registry with id '${registryId}' cannot be deleted because it still contains images`);
+              awsError(
+                'RepositoryNotEmptyException',
+                `The repository with name '${r.name}' in registry with id '${registryId}' cannot be deleted because it still contains images`,
+              );
             }
             this.repositories.delete(r.name);
             return { repository: this.view(r) };
@@ -122,10 +134,17 @@ export class FakeEcr {
             const status = i.filter?.tagStatus ?? 'ANY';
             const ids = r.images
               .filter((img) => status === 'ANY' || (status === 'TAGGED') === img.tags.length > 0)
-              .flatMap((img) => (img.tags.length ? img.tags.map((t) => ({ imageDigest: img.digest, imageTag: t })) : [{ imageDigest: img.digest }]));
+              .flatMap((img) =>
+                img.tags.length
+                  ? img.tags.map((t) => ({ imageDigest: img.digest, imageTag: t }))
+                  : [{ imageDigest: img.digest }],
+              );
             const max = i.maxResults ?? 1000;
             const start = i.nextToken ? Number(i.nextToken) : 0;
-            return { imageIds: ids.slice(start, start + max), ...(start + max < ids.length ? { nextToken: String(start + max) } : {}) };
+            return {
+              imageIds: ids.slice(start, start + max),
+              ...(start + max < ids.length ? { nextToken: String(start + max) } : {}),
+            };
           },
         },
         DescribeImages: {
@@ -134,18 +153,30 @@ export class FakeEcr {
             const r = this.readable(i.registryId, i.repositoryName);
             const imageIds: { imageDigest?: string; imageTag?: string }[] | undefined = i.imageIds;
             const detail = (img: FakeImage) => ({
-              registryId: r.arn.split(':')[4], repositoryName: r.name, imageDigest: img.digest,
-              ...(img.tags.length ? { imageTags: [...img.tags] } : {}), imagePushedAt: img.pushedAt, imageSizeInBytes: 52_428_800,
+              registryId: r.arn.split(':')[4],
+              repositoryName: r.name,
+              imageDigest: img.digest,
+              ...(img.tags.length ? { imageTags: [...img.tags] } : {}),
+              imagePushedAt: img.pushedAt,
+              imageSizeInBytes: 52_428_800,
             });
             if (imageIds) {
-              if (i.maxResults || i.nextToken || i.filter) awsError('InvalidParameterException', 'maxResults, nextToken and filter cannot be used with imageIds');
-              if (!imageIds.length || imageIds.length > 100) awsError('InvalidParameterException', 'imageIds must contain between 1 and 100 items');
+              if (i.maxResults || i.nextToken || i.filter)
+                awsError('InvalidParameterException', 'maxResults, nextToken and filter cannot be used with imageIds');
+              if (!imageIds.length || imageIds.length > 100)
+                awsError('InvalidParameterException', 'imageIds must contain between 1 and 100 items');
               const found = new Set<FakeImage>();
               for (const id of imageIds) {
-                const img = r.images.find((x) => (!id.imageDigest || x.digest === id.imageDigest) && (!id.imageTag || x.tags.includes(id.imageTag)));
+                const img = r.images.find(
+                  (x) =>
+                    (!id.imageDigest || x.digest === id.imageDigest) && (!id.imageTag || x.tags.includes(id.imageTag)),
+                );
                 // One image not found fails the whole call (unlike BatchGetImage, which lists failures).
                 if (!img || (!id.imageDigest && !id.imageTag)) {
-                  awsError('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.name}' in the registry with id '${r.arn.split(':')[4]}'`);
+                  awsError(
+                    'ImageNotFoundException',
+                    `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.name}' in the registry with id '${r.arn.split(':')[4]}'`,
+                  );
                 }
                 found.add(img);
               }
@@ -157,7 +188,10 @@ export class FakeEcr {
             const max = i.maxResults ?? 100;
             if (max < 1 || max > 1000) awsError('InvalidParameterException', 'maxResults must be between 1 and 1000');
             const start = i.nextToken ? Number(i.nextToken) : 0;
-            return { imageDetails: all.slice(start, start + max).map(detail), ...(start + max < all.length ? { nextToken: String(start + max) } : {}) };
+            return {
+              imageDetails: all.slice(start, start + max).map(detail),
+              ...(start + max < all.length ? { nextToken: String(start + max) } : {}),
+            };
           },
         },
         BatchDeleteImage: {
@@ -165,13 +199,22 @@ export class FakeEcr {
           handle: (i) => {
             const r = this.get(i.repositoryName);
             const imageIds: { imageDigest?: string; imageTag?: string }[] = i.imageIds ?? [];
-            if (!imageIds.length || imageIds.length > 100) awsError('InvalidParameterException', 'imageIds must contain between 1 and 100 items');
+            if (!imageIds.length || imageIds.length > 100)
+              awsError('InvalidParameterException', 'imageIds must contain between 1 and 100 items');
             const deleted: { imageDigest: string; imageTag?: string }[] = [];
             const failures: unknown[] = [];
             for (const id of imageIds) {
-              const img = r.images.find((x) => (id.imageDigest ? x.digest === id.imageDigest : true) && (id.imageTag ? x.tags.includes(id.imageTag) : true));
+              const img = r.images.find(
+                (x) =>
+                  (id.imageDigest ? x.digest === id.imageDigest : true) &&
+                  (id.imageTag ? x.tags.includes(id.imageTag) : true),
+              );
               if (!img) {
-                failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+                failures.push({
+                  imageId: id,
+                  failureCode: 'ImageNotFound',
+                  failureReason: 'Requested image not found',
+                });
                 continue;
               }
               // Deleting by tag only removes the tag; the image goes when its last tag does.
@@ -198,12 +241,22 @@ export class FakeEcr {
     });
   }
 
-  /** Test helper: another account's repository (`account/name` for addImage); `readable` when its policy lets this account describe it. */
+  /**
+   * Test helper: another account's repository (`account/name` for addImage); `readable` when its policy lets this
+   * account describe it.
+   */
   addForeignRepository(account: string, name: string, opts: { readable: boolean }): FakeRepository {
     const arn = `arn:${this.core.partition}:ecr:${this.core.region}:${account}:repository/${name}`;
     const repository: FakeRepository = {
-      name, arn, uri: `${account}.dkr.ecr.${this.core.region}.amazonaws.com/${name}`, createdAt: new Date(this.core.now()),
-      scanOnPush: false, tagMutability: 'MUTABLE', encryption: { encryptionType: 'AES256' }, tags: {}, images: [],
+      name,
+      arn,
+      uri: `${account}.dkr.ecr.${this.core.region}.amazonaws.com/${name}`,
+      createdAt: new Date(this.core.now()),
+      scanOnPush: false,
+      tagMutability: 'MUTABLE',
+      encryption: { encryptionType: 'AES256' },
+      tags: {},
+      images: [],
     };
     this.foreign.set(arn, { repository, readable: opts.readable });
     return repository;
@@ -214,8 +267,15 @@ export class FakeEcr {
    * `docker push` would leave it (a tag already on another image moves to this one). `digest`: the digest
    * docker reported, when the test knows it.
    */
-  addImage(repository: string, tag?: string, digest = `sha256:${createHash('sha256').update(this.core.newId('image')).digest('hex')}`): string {
-    const r = this.repositories.get(repository) ?? [...this.foreign.values()].find((f) => `${f.repository.arn.split(':')[4]}/${f.repository.name}` === repository)?.repository;
+  addImage(
+    repository: string,
+    tag?: string,
+    digest = `sha256:${createHash('sha256').update(this.core.newId('image')).digest('hex')}`,
+  ): string {
+    const r =
+      this.repositories.get(repository) ??
+      [...this.foreign.values()].find((f) => `${f.repository.arn.split(':')[4]}/${f.repository.name}` === repository)
+        ?.repository;
     if (!r) throw new Error(`fake ECR: no repository ${repository}`);
     const same = r.images.find((img) => img.digest === digest);
     if (same) {
@@ -227,7 +287,8 @@ export class FakeEcr {
     }
     if (tag) {
       const holder = r.images.find((img) => img.tags.includes(tag));
-      if (holder && r.tagMutability === 'IMMUTABLE') throw new Error(`fake ECR: tag ${tag} is immutable in ${repository}`);
+      if (holder && r.tagMutability === 'IMMUTABLE')
+        throw new Error(`fake ECR: tag ${tag} is immutable in ${repository}`);
       if (holder) holder.tags = holder.tags.filter((t) => t !== tag);
     }
     r.images.push({ digest, tags: tag ? [tag] : [], pushedAt: new Date(this.core.now()) });
@@ -236,7 +297,11 @@ export class FakeEcr {
 
   private get(name: string | undefined): FakeRepository {
     const r = this.repositories.get(name ?? '');
-    if (!r) awsError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${this.core.account}'`);
+    if (!r)
+      awsError(
+        'RepositoryNotFoundException',
+        `The repository with name '${name}' does not exist in the registry with id '${this.core.account}'`,
+      );
     return r;
   }
 
@@ -250,7 +315,10 @@ export class FakeEcr {
     const arn = `arn:${this.core.partition}:ecr:${this.core.region}:${registryId}:repository/${name}`;
     const f = this.foreign.get(arn);
     if (!f?.readable) {
-      awsError('AccessDeniedException', `User: arn:${this.core.partition}:iam::${this.core.account}:user/fake is not authorized to perform: ecr:DescribeImages on resource: ${arn} because no resource-based policy allows the ecr:DescribeImages action`);
+      awsError(
+        'AccessDeniedException',
+        `User: arn:${this.core.partition}:iam::${this.core.account}:user/fake is not authorized to perform: ecr:DescribeImages on resource: ${arn} because no resource-based policy allows the ecr:DescribeImages action`,
+      );
     }
     return f.repository;
   }
@@ -258,8 +326,15 @@ export class FakeEcr {
   private byArn(arn: string | undefined): FakeRepository {
     const r = [...this.repositories.values()].find((x) => x.arn === arn);
     if (!r) {
-      if (!arn?.startsWith(`arn:${this.core.partition}:ecr:`)) awsError('InvalidParameterException', `Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'`);
-      awsError('RepositoryNotFoundException', `The repository with name '${arn.split('repository/')[1]}' does not exist in the registry with id '${this.core.account}'`);
+      if (!arn?.startsWith(`arn:${this.core.partition}:ecr:`))
+        awsError(
+          'InvalidParameterException',
+          `Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'`,
+        );
+      awsError(
+        'RepositoryNotFoundException',
+        `The repository with name '${arn.split('repository/')[1]}' does not exist in the registry with id '${this.core.account}'`,
+      );
     }
     return r;
   }
@@ -267,15 +342,27 @@ export class FakeEcr {
   private create(i: any): FakeRepository {
     const name: string = i.repositoryName ?? '';
     if (!REPO_NAME.test(name)) {
-      awsError('InvalidParameterException', `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`);
+      awsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+      );
     }
     if (this.repositories.has(name)) {
-      awsError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${this.core.account}'`);
+      awsError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${this.core.account}'`,
+      );
     }
     const encryptionType: string = i.encryptionConfiguration?.encryptionType ?? 'AES256';
-    if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType)) awsError('InvalidParameterException', 'Invalid encryption type');
-    if (encryptionType === 'AES256' && i.encryptionConfiguration?.kmsKey) awsError('InvalidParameterException', 'KMS key is not supported for AES256 encryption');
-    const kmsKey = encryptionType === 'AES256' ? undefined : i.encryptionConfiguration?.kmsKey ?? `arn:${this.core.partition}:kms:${this.core.region}:${this.core.account}:key/aws-ecr-managed`;
+    if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType))
+      awsError('InvalidParameterException', 'Invalid encryption type');
+    if (encryptionType === 'AES256' && i.encryptionConfiguration?.kmsKey)
+      awsError('InvalidParameterException', 'KMS key is not supported for AES256 encryption');
+    const kmsKey =
+      encryptionType === 'AES256'
+        ? undefined
+        : (i.encryptionConfiguration?.kmsKey ??
+          `arn:${this.core.partition}:kms:${this.core.region}:${this.core.account}:key/aws-ecr-managed`);
     const r: FakeRepository = {
       name,
       arn: `arn:${this.core.partition}:ecr:${this.core.region}:${this.core.account}:repository/${name}`,
@@ -323,7 +410,10 @@ export class FakeEcr {
 
 function validMutability(v: string | undefined): string {
   if (!['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'].includes(v ?? '')) {
-    awsError('InvalidParameterException', `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set'`);
+    awsError(
+      'InvalidParameterException',
+      `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set'`,
+    );
   }
   return v!;
 }
@@ -331,6 +421,7 @@ function validMutability(v: string | undefined): string {
 function validTags(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
   const list = tags ?? [];
   if (list.length > 50) awsError('TooManyTagsException', 'A maximum of 50 tags can be applied to a repository');
-  if (list.some((t) => !t.Key || t.Value === undefined)) awsError('InvalidTagParameterException', 'Tag key and value must be specified');
+  if (list.some((t) => !t.Key || t.Value === undefined))
+    awsError('InvalidTagParameterException', 'Tag key and value must be specified');
   return tagsToRecord(list);
 }

@@ -47,20 +47,33 @@ function matcherProblem(m: unknown, at: string): string | undefined {
   switch (op) {
     case 'prefix':
     case 'suffix':
-      return typeof v === 'string' || (isObj(v) && typeof v['equals-ignore-case'] === 'string') ? undefined : `${at}: ${op} must be a string`;
+      return typeof v === 'string' || (isObj(v) && typeof v['equals-ignore-case'] === 'string')
+        ? undefined
+        : `${at}: ${op} must be a string`;
     case 'equals-ignore-case':
       return typeof v === 'string' ? undefined : `${at}: equals-ignore-case must be a string`;
     case 'exists':
       return typeof v === 'boolean' ? undefined : `${at}: exists must be true or false`;
     case 'anything-but':
       if (typeof v === 'string' || typeof v === 'number') return undefined;
-      if (Array.isArray(v) && v.length && (v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number'))) return undefined;
-      if (isObj(v) && Object.keys(v).length === 1 && ['prefix', 'suffix', 'equals-ignore-case'].includes(Object.keys(v)[0]!)) return undefined;
+      if (
+        Array.isArray(v) &&
+        v.length &&
+        (v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number'))
+      )
+        return undefined;
+      if (
+        isObj(v) &&
+        Object.keys(v).length === 1 &&
+        ['prefix', 'suffix', 'equals-ignore-case'].includes(Object.keys(v)[0]!)
+      )
+        return undefined;
       return `${at}: unsupported anything-but value`;
     case 'numeric': {
       if (!Array.isArray(v) || (v.length !== 2 && v.length !== 4)) return `${at}: numeric takes one or two comparisons`;
       for (let i = 0; i < v.length; i += 2) {
-        if (!NUMERIC_OPS.includes(v[i] as string) || typeof v[i + 1] !== 'number') return `${at}: bad numeric comparison`;
+        if (!NUMERIC_OPS.includes(v[i] as string) || typeof v[i + 1] !== 'number')
+          return `${at}: bad numeric comparison`;
       }
       return undefined;
     }

@@ -79,7 +79,8 @@ function runSampleJob(fake: FakeAws): void {
 export async function runFirstHour(opts: FirstHourOptions = {}): Promise<FirstHour> {
   const t0 = Date.now();
   const say = (text: string) => (opts.out ? opts.out(text) : process.stdout.write(text));
-  if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/ is missing: run `npm ci` first (it builds the CLI)');
+  if (!existsSync(join(ROOT, 'dist/main.js')))
+    throw new Error('dist/ is missing: run `npm ci` first (it builds the CLI)');
   const fake = createFakeAws({ region: REGION });
   // Some of AWS's pace: a little latency per call, interface endpoints pending a few seconds, a task that
   // takes seconds to start.
@@ -99,38 +100,50 @@ export async function runFirstHour(opts: FirstHourOptions = {}): Promise<FirstHo
     say(`\n$ ${command}${note ? `   # ${note}` : ''}\n`);
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', PRELOAD, BIN, ...args], {
-      cwd: dir, env, stdio: opts.out ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      cwd: dir,
+      env,
+      stdio: opts.out ? ['ignore', 'pipe', 'pipe'] : 'inherit',
     });
     child.stdout?.on('data', (d) => say(String(d)));
     child.stderr?.on('data', (d) => say(String(d)));
     // Not spawnSync: the fake the child talks to is served from this process's event loop.
-    const code = await new Promise<number>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
+    const code = await new Promise<number>((resolve) =>
+      child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1))),
+    );
     steps.push({ command, code, ms: Date.now() - started });
     return code;
   };
   const simulated = (what: string) => say(`\n# (simulated) ${what}\n`);
 
-  say([
-    'The first hour of batchctl, on a simulated AWS: no account, no credentials, no docker, nothing billed.',
-    'Every command below is the real batchctl (bin/batchctl); the AWS it calls is the simulation of',
-    `test/fake-aws/, served from this process. The stack's directory: ${dir}`,
-    '',
-  ].join('\n'));
+  say(
+    [
+      'The first hour of batchctl, on a simulated AWS: no account, no credentials, no docker, nothing billed.',
+      'Every command below is the real batchctl (bin/batchctl); the AWS it calls is the simulation of',
+      `test/fake-aws/, served from this process. The stack's directory: ${dir}`,
+      '',
+    ].join('\n'),
+  );
   let code = 0;
   const plan: (() => Promise<number>)[] = [
     () => batchctl(['init', '--stack', STACK, '--region', REGION]),
     () => batchctl(['validate']),
     () => batchctl(['plan']),
     () => batchctl(['cost']),
-    () => batchctl(['up', '--yes'], 'on a terminal, up shows the plan and the cost and asks; --yes answers for this unattended run'),
+    () =>
+      batchctl(
+        ['up', '--yes'],
+        'on a terminal, up shows the plan and the cost and asks; --yes answers for this unattended run',
+      ),
     async () => {
-      simulated(`\`batchctl push\` builds the job's image with your docker and pushes it; here it appears in the repository: ${STACK}:latest`);
+      simulated(
+        `\`batchctl push\` builds the job's image with your docker and pushes it; here it appears in the repository: ${STACK}:latest`,
+      );
       fake.ecr.addImage(STACK, 'latest');
       simulated(`something for the job to list: s3://${bucket}/reports/2026-11.csv`);
       fake.s3.addObject(bucket, 'reports/2026-11.csv', 'day,runs\n2026-11-01,24\n');
       return 0;
     },
-    () => batchctl(['deploy'], 'what push --deploy does after the push: pin the job to the image\'s digest'),
+    () => batchctl(['deploy'], "what push --deploy does after the push: pin the job to the image's digest"),
     () => batchctl(['run-now']),
     () => batchctl(['logs']),
     () => batchctl(['status']),
@@ -148,14 +161,16 @@ export async function runFirstHour(opts: FirstHourOptions = {}): Promise<FirstHo
   }
   const ms = Date.now() - t0;
   const ran = fake.ecs.tasks.size;
-  say(code === 0
-    ? [
-      '',
-      `The first hour took ${(ms / 1000).toFixed(0)} s: ${steps.length} commands, the job ran ${ran === 1 ? 'once' : `${ran} times`} and exited 0, and the stack is gone again.`,
-      'The same on your AWS account, in the same order (plan and cost first, nothing billed before up): README.md, "The first hour".',
-      '',
-    ].join('\n')
-    : `\nThe first hour stopped at \`${steps.at(-1)?.command}\` (exit ${code}).\n`);
+  say(
+    code === 0
+      ? [
+          '',
+          `The first hour took ${(ms / 1000).toFixed(0)} s: ${steps.length} commands, the job ran ${ran === 1 ? 'once' : `${ran} times`} and exited 0, and the stack is gone again.`,
+          'The same on your AWS account, in the same order (plan and cost first, nothing billed before up): README.md, "The first hour".',
+          '',
+        ].join('\n')
+      : `\nThe first hour stopped at \`${steps.at(-1)?.command}\` (exit ${code}).\n`,
+  );
   return { code, steps, fake, dir, ms };
 }
 

@@ -13,11 +13,14 @@ import { retriedBySdk } from './throttling.js';
 import type { FakeAws } from './index.js';
 
 type Request = ServedCall;
-type Reply = { ok: true; out: unknown } | { ok: false; error: { name: string; message: string; status: number; sdkRetries?: boolean } };
+type Reply =
+  | { ok: true; out: unknown }
+  | { ok: false; error: { name: string; message: string; status: number; sdkRetries?: boolean } };
 
 /** A streaming body (GetObject) cannot be serialised: send its bytes, rebuild it on the other side. */
 async function encodeOut(out: any): Promise<unknown> {
-  if (out?.Body && typeof out.Body.transformToByteArray === 'function') return { ...out, Body: { __bytes: await out.Body.transformToByteArray() } };
+  if (out?.Body && typeof out.Body.transformToByteArray === 'function')
+    return { ...out, Body: { __bytes: await out.Body.transformToByteArray() } };
   return out;
 }
 
@@ -41,7 +44,12 @@ export interface ServedFake {
 }
 
 /** A call as the served fake receives it, for `ServeOptions.intercept`. */
-export interface ServedCall { service: string; op: string; input: any; client: string }
+export interface ServedCall {
+  service: string;
+  op: string;
+  input: any;
+  client: string;
+}
 
 export interface ServeOptions {
   /** Hold every call until this many distinct processes have called: their runs start together. */
@@ -61,7 +69,9 @@ export interface ServeOptions {
 export async function serveFake(fake: FakeAws, opts: ServeOptions = {}): Promise<ServedFake> {
   const clients = new Set<string>();
   let open!: () => void;
-  const gate = new Promise<void>((r) => { open = r; });
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
   if (!opts.waitForClients) open();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -89,7 +99,15 @@ export async function serveFake(fake: FakeAws, opts: ServeOptions = {}): Promise
         // Applied, then the answer lost: the connection drops (the caller's SDK sees ECONNRESET), or a proxy's 5xx.
         if (lost && !status) return void res.socket?.destroy();
         const e = (lost ?? err) as FakeAwsError;
-        reply = { ok: false, error: { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode ?? 500, sdkRetries: (e as { sdkRetries?: boolean }).sdkRetries } };
+        reply = {
+          ok: false,
+          error: {
+            name: e.name,
+            message: e.message,
+            status: e.$metadata?.httpStatusCode ?? 500,
+            sdkRetries: (e as { sdkRetries?: boolean }).sdkRetries,
+          },
+        };
         res.statusCode = reply.error.status;
       }
       res.end(serialize(reply));
@@ -100,19 +118,27 @@ export async function serveFake(fake: FakeAws, opts: ServeOptions = {}): Promise
   return {
     url: `http://127.0.0.1:${port}/`,
     // Clients keep their connections open (keep-alive): close them, or close() waits for them to time out.
-    close: () => new Promise((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
 /** In a child: send every SDK command to the fake served at `url`. */
 export function installRemoteFake(fake: FakeAws, url: string): void {
   fake.core.installRemote(async (service, op, input) => {
-    const res = await fetch(url, { method: 'POST', body: serialize({ service, op, input, client: String(process.pid) }) }).catch((err: unknown) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      body: serialize({ service, op, input, client: String(process.pid) }),
+    }).catch((err: unknown) => {
       // The served fake dropped the connection: a response lost after the call was applied.
-      throw Object.assign(new Error(`socket hang up (response of ${op} lost)`), { code: 'ECONNRESET', $metadata: {}, cause: err });
+      throw Object.assign(new Error(`socket hang up (response of ${op} lost)`), {
+        code: 'ECONNRESET',
+        $metadata: {},
+        cause: err,
+      });
     });
     const reply = deserialize(Buffer.from(await res.arrayBuffer())) as Reply;
     if (!reply.ok) {

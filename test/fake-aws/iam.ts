@@ -1,8 +1,21 @@
 import {
-  IAMClient, CreateRoleCommand, GetRoleCommand, DeleteRoleCommand, UpdateAssumeRolePolicyCommand,
-  TagRoleCommand, UntagRoleCommand, ListRoleTagsCommand, PutRolePolicyCommand, GetRolePolicyCommand,
-  DeleteRolePolicyCommand, ListRolePoliciesCommand, AttachRolePolicyCommand, DetachRolePolicyCommand,
-  ListAttachedRolePoliciesCommand, PutRolePermissionsBoundaryCommand, DeleteRolePermissionsBoundaryCommand,
+  IAMClient,
+  CreateRoleCommand,
+  GetRoleCommand,
+  DeleteRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
+  ListRoleTagsCommand,
+  PutRolePolicyCommand,
+  GetRolePolicyCommand,
+  DeleteRolePolicyCommand,
+  ListRolePoliciesCommand,
+  AttachRolePolicyCommand,
+  DetachRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
+  DeleteRolePermissionsBoundaryCommand,
   GetAccountAuthorizationDetailsCommand,
 } from '@aws-sdk/client-iam';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
@@ -57,14 +70,23 @@ export class FakeIam {
     const role = (name: string | undefined): Role =>
       this.roles.get(name ?? '') ?? awsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
     const roleOut = (r: Role) => ({
-      RoleName: r.name, RoleId: r.id, Arn: r.arn, Path: r.path, CreateDate: new Date(r.createdAt),
-      AssumeRolePolicyDocument: encode(r.trust), Description: r.description, MaxSessionDuration: 3600,
+      RoleName: r.name,
+      RoleId: r.id,
+      Arn: r.arn,
+      Path: r.path,
+      CreateDate: new Date(r.createdAt),
+      AssumeRolePolicyDocument: encode(r.trust),
+      Description: r.description,
+      MaxSessionDuration: 3600,
       Tags: r.tags && Object.keys(r.tags).length ? recordToTags(r.tags) : undefined,
-      PermissionsBoundary: r.boundary ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: r.boundary } : undefined,
+      PermissionsBoundary: r.boundary
+        ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: r.boundary }
+        : undefined,
       RoleLastUsed: {},
     });
     const checkPolicyArn = (arn: string | undefined) => {
-      if (!/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+/.test(arn ?? '')) awsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
+      if (!/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+/.test(arn ?? ''))
+        awsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
     };
     core.register({
       name: 'iam',
@@ -73,16 +95,29 @@ export class FakeIam {
         CreateRole: {
           command: CreateRoleCommand,
           handle: (i) => {
-            if (!/^[\w+=,.@-]{1,64}$/.test(i.RoleName ?? '')) awsError('ValidationError', `1 validation error detected: Value '${i.RoleName}' at 'roleName' failed to satisfy constraint`, 400);
-            if (this.roles.has(i.RoleName)) awsError('EntityAlreadyExists', `Role with name ${i.RoleName} already exists.`, 409);
+            if (!/^[\w+=,.@-]{1,64}$/.test(i.RoleName ?? ''))
+              awsError(
+                'ValidationError',
+                `1 validation error detected: Value '${i.RoleName}' at 'roleName' failed to satisfy constraint`,
+                400,
+              );
+            if (this.roles.has(i.RoleName))
+              awsError('EntityAlreadyExists', `Role with name ${i.RoleName} already exists.`, 409);
             parsePolicy(i.AssumeRolePolicyDocument);
             if (i.PermissionsBoundary) checkPolicyArn(i.PermissionsBoundary);
             const path = i.Path ?? '/';
             const r: Role = {
-              name: i.RoleName, id: core.newId('AROA', 17).replace('-', ''), path,
+              name: i.RoleName,
+              id: core.newId('AROA', 17).replace('-', ''),
+              path,
               arn: `arn:${core.partition}:iam::${core.account}:role${path}${i.RoleName}`,
-              description: i.Description, trust: i.AssumeRolePolicyDocument, tags: tagsToRecord(i.Tags),
-              boundary: i.PermissionsBoundary, inline: new Map(), attached: new Set(), createdAt: core.now(),
+              description: i.Description,
+              trust: i.AssumeRolePolicyDocument,
+              tags: tagsToRecord(i.Tags),
+              boundary: i.PermissionsBoundary,
+              inline: new Map(),
+              attached: new Set(),
+              createdAt: core.now(),
             };
             this.roles.set(r.name, r);
             core.label(r.arn, r.tags['batchctl:logical'] ?? r.name);
@@ -95,7 +130,8 @@ export class FakeIam {
           handle: (i) => {
             const r = role(i.RoleName);
             if (r.inline.size) awsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
-            if (r.attached.size) awsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
+            if (r.attached.size)
+              awsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
             this.roles.delete(r.name);
             return {};
           },
@@ -124,7 +160,10 @@ export class FakeIam {
             return {};
           },
         },
-        ListRoleTags: { command: ListRoleTagsCommand, handle: (i) => ({ Tags: recordToTags(role(i.RoleName).tags), IsTruncated: false }) },
+        ListRoleTags: {
+          command: ListRoleTagsCommand,
+          handle: (i) => ({ Tags: recordToTags(role(i.RoleName).tags), IsTruncated: false }),
+        },
         PutRolePolicy: {
           command: PutRolePolicyCommand,
           handle: (i) => {
@@ -138,7 +177,9 @@ export class FakeIam {
           command: GetRolePolicyCommand,
           handle: (i) => {
             const r = role(i.RoleName);
-            const doc = r.inline.get(i.PolicyName) ?? awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
+            const doc =
+              r.inline.get(i.PolicyName) ??
+              awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
             return { RoleName: r.name, PolicyName: i.PolicyName, PolicyDocument: encode(doc) };
           },
         },
@@ -146,11 +187,15 @@ export class FakeIam {
           command: DeleteRolePolicyCommand,
           handle: (i) => {
             const r = role(i.RoleName);
-            if (!r.inline.delete(i.PolicyName)) awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
+            if (!r.inline.delete(i.PolicyName))
+              awsError('NoSuchEntity', `The role policy with name ${i.PolicyName} cannot be found.`, 404);
             return {};
           },
         },
-        ListRolePolicies: { command: ListRolePoliciesCommand, handle: (i) => ({ PolicyNames: [...role(i.RoleName).inline.keys()].sort(), IsTruncated: false }) },
+        ListRolePolicies: {
+          command: ListRolePoliciesCommand,
+          handle: (i) => ({ PolicyNames: [...role(i.RoleName).inline.keys()].sort(), IsTruncated: false }),
+        },
         AttachRolePolicy: {
           command: AttachRolePolicyCommand,
           handle: (i) => {
@@ -173,9 +218,16 @@ export class FakeIam {
           command: GetAccountAuthorizationDetailsCommand,
           handle: (i) => {
             const max = i.MaxItems ?? 100;
-            if (max < 1 || max > 1000) awsError('ValidationError', `1 validation error detected: Value '${max}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000`, 400);
+            if (max < 1 || max > 1000)
+              awsError(
+                'ValidationError',
+                `1 validation error detected: Value '${max}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000`,
+                400,
+              );
             const filter: string[] = i.Filter ?? ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'];
-            const roles = filter.includes('Role') ? [...this.roles.values()].sort((a, b) => a.name.localeCompare(b.name)) : [];
+            const roles = filter.includes('Role')
+              ? [...this.roles.values()].sort((a, b) => a.name.localeCompare(b.name))
+              : [];
             const start = i.Marker ? Number(Buffer.from(i.Marker, 'base64').toString()) : 0;
             if (!Number.isInteger(start) || start < 0) awsError('ValidationError', 'Invalid Marker.', 400);
             const page = roles.slice(start, start + Math.min(max, this.detailsPageCap));
@@ -184,14 +236,27 @@ export class FakeIam {
               RoleDetailList: page.map((r) => {
                 const out = roleOut(r);
                 return {
-                  RoleName: out.RoleName, RoleId: out.RoleId, Arn: out.Arn, Path: out.Path, CreateDate: out.CreateDate,
-                  AssumeRolePolicyDocument: out.AssumeRolePolicyDocument, Tags: out.Tags ?? [], PermissionsBoundary: out.PermissionsBoundary,
-                  InstanceProfileList: [], RoleLastUsed: {},
-                  RolePolicyList: [...r.inline].sort(([a], [b]) => a.localeCompare(b)).map(([PolicyName, doc]) => ({ PolicyName, PolicyDocument: encode(doc) })),
-                  AttachedManagedPolicies: [...r.attached].sort().map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
+                  RoleName: out.RoleName,
+                  RoleId: out.RoleId,
+                  Arn: out.Arn,
+                  Path: out.Path,
+                  CreateDate: out.CreateDate,
+                  AssumeRolePolicyDocument: out.AssumeRolePolicyDocument,
+                  Tags: out.Tags ?? [],
+                  PermissionsBoundary: out.PermissionsBoundary,
+                  InstanceProfileList: [],
+                  RoleLastUsed: {},
+                  RolePolicyList: [...r.inline]
+                    .sort(([a], [b]) => a.localeCompare(b))
+                    .map(([PolicyName, doc]) => ({ PolicyName, PolicyDocument: encode(doc) })),
+                  AttachedManagedPolicies: [...r.attached]
+                    .sort()
+                    .map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
                 };
               }),
-              UserDetailList: [], GroupDetailList: [], Policies: [],
+              UserDetailList: [],
+              GroupDetailList: [],
+              Policies: [],
               IsTruncated: next < roles.length,
               ...(next < roles.length ? { Marker: Buffer.from(String(next)).toString('base64') } : {}),
             };
@@ -200,7 +265,9 @@ export class FakeIam {
         ListAttachedRolePolicies: {
           command: ListAttachedRolePoliciesCommand,
           handle: (i) => ({
-            AttachedPolicies: [...role(i.RoleName).attached].sort().map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
+            AttachedPolicies: [...role(i.RoleName).attached]
+              .sort()
+              .map((a) => ({ PolicyArn: a, PolicyName: a.split('/').pop() })),
             IsTruncated: false,
           }),
         },
@@ -218,7 +285,8 @@ export class FakeIam {
           handle: (i) => {
             const r = role(i.RoleName);
             // IAM answers NoSuchEntity when the role has no boundary to remove.
-            if (!r.boundary) awsError('NoSuchEntity', `The role with name ${r.name} does not have a permissions boundary.`, 404);
+            if (!r.boundary)
+              awsError('NoSuchEntity', `The role with name ${r.name} does not have a permissions boundary.`, 404);
             r.boundary = undefined;
             return {};
           },
@@ -247,11 +315,18 @@ export class FakeIam {
    * evaluated. Deny is not modelled.
    */
   allows(
-    roleArn: string | undefined, action: string, resource: string, context?: Record<string, string | string[] | undefined>,
+    roleArn: string | undefined,
+    action: string,
+    resource: string,
+    context?: Record<string, string | string[] | undefined>,
   ): boolean {
     const r = this.roleByArn(roleArn);
     if (!r) return false;
-    if (action.startsWith('ecr:') && [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))) return true;
+    if (
+      action.startsWith('ecr:') &&
+      [...r.attached].some((a) => a.endsWith(':policy/service-role/AmazonECSTaskExecutionRolePolicy'))
+    )
+      return true;
     for (const doc of r.inline.values()) {
       const st = (JSON.parse(doc) as { Statement: unknown }).Statement;
       for (const x of (Array.isArray(st) ? st : [st]) as PolicyStatementLike[]) {
@@ -272,12 +347,20 @@ export class FakeIam {
         type: 'iam.role',
         key,
         settings: {
-          name: r.name, trust: JSON.parse(r.trust), managedPolicies: [...r.attached].sort(),
-          permissionsBoundary: r.boundary, tags: r.tags, inlinePolicies: [...r.inline.keys()].sort(),
+          name: r.name,
+          trust: JSON.parse(r.trust),
+          managedPolicies: [...r.attached].sort(),
+          permissionsBoundary: r.boundary,
+          tags: r.tags,
+          inlinePolicies: [...r.inline.keys()].sort(),
         },
       });
       for (const [name, doc] of r.inline) {
-        out.push({ type: 'iam.role-policy', key: `${key}/${name}`, settings: { role: this.core.ref(r.arn), document: this.refs(JSON.parse(doc)) } });
+        out.push({
+          type: 'iam.role-policy',
+          key: `${key}/${name}`,
+          settings: { role: this.core.ref(r.arn), document: this.refs(JSON.parse(doc)) },
+        });
       }
     }
     return out;
@@ -292,14 +375,20 @@ export class FakeIam {
 }
 
 type PolicyStatementLike = {
-  Effect?: string; Action?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>;
+  Effect?: string;
+  Action?: unknown;
+  Resource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 };
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
 /** `*` and `?` globbing, as IAM matches Action (case-insensitively) and Resource. */
 function glob(pattern: string, value: string, caseInsensitive = false): boolean {
-  const re = `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`;
+  const re = `^${pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')}$`;
   return new RegExp(re, caseInsensitive ? 'i' : '').test(value);
 }
 
@@ -308,7 +397,8 @@ function glob(pattern: string, value: string, caseInsensitive = false): boolean 
  * the context (IAM fails a condition on a key the request does not carry) and match one of the values.
  */
 export function conditionHolds(
-  cond: Record<string, Record<string, unknown>> | undefined, ctx: Record<string, string | string[] | undefined>,
+  cond: Record<string, Record<string, unknown>> | undefined,
+  ctx: Record<string, string | string[] | undefined>,
 ): boolean {
   for (const [op, kv] of Object.entries(cond ?? {})) {
     for (const [k, want] of Object.entries(kv)) {
@@ -316,11 +406,12 @@ export function conditionHolds(
       if (!have.length) return false;
       const values = list(want);
       const base = op.replace(/^ForAnyValue:/, '');
-      const match = base === 'StringEquals' || base === 'ArnEquals'
-        ? (v: string) => values.includes(v)
-        : base === 'StringLike' || base === 'ArnLike'
-          ? (v: string) => values.some((w) => glob(w, v))
-          : undefined;
+      const match =
+        base === 'StringEquals' || base === 'ArnEquals'
+          ? (v: string) => values.includes(v)
+          : base === 'StringLike' || base === 'ArnLike'
+            ? (v: string) => values.some((w) => glob(w, v))
+            : undefined;
       if (!match) throw new Error(`the fake IAM does not evaluate the condition operator ${op}`);
       // A single-valued operator on a multi-valued key is what IAM's docs warn against: not modelled.
       if (op.startsWith('ForAnyValue:') ? !have.some(match) : have.length !== 1 || !match(have[0]!)) return false;

@@ -80,10 +80,19 @@ export function createFakeAws(opts: { account?: string; region?: string; install
     kms: new FakeKms(core),
     inventory() {
       const all = [
-        ...fake.ec2.inventory(), ...fake.s3.inventory(), ...fake.secretsManager.inventory(),
-        ...fake.ecr.inventory(), ...fake.logs.inventory(), ...fake.iam.inventory(),
-        ...fake.ecs.inventory(), ...fake.eventBridge.inventory(),
-        ...fake.scheduler.inventory(), ...fake.sqs.inventory(), ...fake.sns.inventory(), ...fake.sfn.inventory(), ...fake.cloudwatch.inventory(),
+        ...fake.ec2.inventory(),
+        ...fake.s3.inventory(),
+        ...fake.secretsManager.inventory(),
+        ...fake.ecr.inventory(),
+        ...fake.logs.inventory(),
+        ...fake.iam.inventory(),
+        ...fake.ecs.inventory(),
+        ...fake.eventBridge.inventory(),
+        ...fake.scheduler.inventory(),
+        ...fake.sqs.inventory(),
+        ...fake.sns.inventory(),
+        ...fake.sfn.inventory(),
+        ...fake.cloudwatch.inventory(),
         ...fake.ssm.inventory(),
       ];
       return all.sort((a, b) => (a.type + a.key).localeCompare(b.type + b.key));

@@ -30,7 +30,14 @@ export class FakeKms {
     const region = opts.region ?? this.core.region;
     const hex = createHash('sha256').update(this.core.newId('key')).digest('hex');
     const keyId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-    const key: FakeKey = { arn: `arn:${this.core.partition}:kms:${region}:${account}:key/${keyId}`, keyId, account, region, manager: 'CUSTOMER', aliases: opts.alias ? [opts.alias] : [] };
+    const key: FakeKey = {
+      arn: `arn:${this.core.partition}:kms:${region}:${account}:key/${keyId}`,
+      keyId,
+      account,
+      region,
+      manager: 'CUSTOMER',
+      aliases: opts.alias ? [opts.alias] : [],
+    };
     this.keys.set(key.arn, key);
     return key;
   }
@@ -42,12 +49,17 @@ export class FakeKms {
   resolve(id: string | undefined, account = this.core.account, region = this.core.region): FakeKey | undefined {
     if (!id) return undefined;
     const m = /^arn:[^:]+:kms:([^:]+):(\d{12}):(key|alias)\/(.+)$/.exec(id);
-    const [where, acct, kind, rest] = m ? [m[1]!, m[2]!, m[3]!, m[4]!] : [region, account, id.startsWith('alias/') ? 'alias' : 'key', id.replace(/^alias\//, '')];
+    const [where, acct, kind, rest] = m
+      ? [m[1]!, m[2]!, m[3]!, m[4]!]
+      : [region, account, id.startsWith('alias/') ? 'alias' : 'key', id.replace(/^alias\//, '')];
     const all = [...this.keys.values()].filter((k) => k.account === acct && k.region === where);
     if (kind === 'key') return all.find((k) => k.keyId === rest);
     const found = all.find((k) => k.aliases.includes(`alias/${rest}`));
     if (found || !rest.startsWith('aws/')) return found;
-    const managed: FakeKey = { ...this.createKey({ alias: `alias/${rest}`, account: acct, region: where }), manager: 'AWS' };
+    const managed: FakeKey = {
+      ...this.createKey({ alias: `alias/${rest}`, account: acct, region: where }),
+      manager: 'AWS',
+    };
     this.keys.set(managed.arn, managed);
     return managed;
   }

@@ -49,7 +49,9 @@ export interface FakeLogGroup {
 }
 
 /** The only values PutRetentionPolicy accepts. */
-export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+export const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 const DAY = 86_400_000;
 const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
@@ -80,11 +82,17 @@ const REVISION_CONFLICT = 'Multiple concurrent requests to update the same resou
 
 /** The API's ResourcePolicy of each kind. */
 const accountPolicy = (p: FakeResourcePolicy) => ({
-  policyName: p.name, policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'ACCOUNT' as const,
+  policyName: p.name,
+  policyDocument: p.document,
+  lastUpdatedTime: p.lastUpdatedTime,
+  policyScope: 'ACCOUNT' as const,
 });
 const groupPolicy = (p: FakeGroupPolicy) => ({
-  policyDocument: p.document, lastUpdatedTime: p.lastUpdatedTime, policyScope: 'RESOURCE' as const,
-  resourceArn: p.resourceArn, revisionId: p.revisionId,
+  policyDocument: p.document,
+  lastUpdatedTime: p.lastUpdatedTime,
+  policyScope: 'RESOURCE' as const,
+  resourceArn: p.resourceArn,
+  revisionId: p.revisionId,
 });
 
 export class FakeLogs {
@@ -117,8 +125,13 @@ export class FakeLogs {
           command: CreateLogGroupCommand,
           handle: (i) => {
             const name: string = i.logGroupName ?? '';
-            if (!GROUP_NAME.test(name)) awsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`);
-            if (this.groups.has(name)) awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
+            if (!GROUP_NAME.test(name))
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
+              );
+            if (this.groups.has(name))
+              awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
             const tags: Record<string, string> = { ...(i.tags ?? {}) };
             this.groups.set(name, { name, createdAt: core.now(), tags, streams: new Map() });
             core.label(this.arn(name), tags['batchctl:logical'] ?? name);
@@ -139,11 +152,21 @@ export class FakeLogs {
           command: DescribeLogGroupsCommand,
           handle: (i) => {
             const limit = i.limit ?? 50;
-            if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
-            if (i.logGroupNamePrefix && i.logGroupNamePattern) awsError('InvalidParameterException', 'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.');
+            if (limit < 1 || limit > 50)
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`,
+              );
+            if (i.logGroupNamePrefix && i.logGroupNamePattern)
+              awsError(
+                'InvalidParameterException',
+                'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.',
+              );
             const prefix: string = i.logGroupNamePrefix ?? '';
             const all = [...this.groups.values()]
-              .filter((g) => g.name.startsWith(prefix) && (!i.logGroupNamePattern || g.name.includes(i.logGroupNamePattern)))
+              .filter(
+                (g) => g.name.startsWith(prefix) && (!i.logGroupNamePattern || g.name.includes(i.logGroupNamePattern)),
+              )
               .sort((a, b) => (a.name < b.name ? -1 : 1));
             const start = this.offset(i.nextToken);
             const page = all.slice(start, start + limit);
@@ -183,13 +206,17 @@ export class FakeLogs {
             return {};
           },
         },
-        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ tags: { ...this.byArn(i.resourceArn).tags } }) },
+        ListTagsForResource: {
+          command: ListTagsForResourceCommand,
+          handle: (i) => ({ tags: { ...this.byArn(i.resourceArn).tags } }),
+        },
         TagResource: {
           command: TagResourceCommand,
           handle: (i) => {
             const g = this.byArn(i.resourceArn);
             g.tags = { ...g.tags, ...i.tags };
-            if (Object.keys(g.tags).length > 50) awsError('TooManyTagsException', 'A resource can have no more than 50 tags.');
+            if (Object.keys(g.tags).length > 50)
+              awsError('TooManyTagsException', 'A resource can have no more than 50 tags.');
             return {};
           },
         },
@@ -206,8 +233,13 @@ export class FakeLogs {
           handle: (i) => {
             const g = this.group(i.logGroupName);
             const name: string = i.logStreamName ?? '';
-            if (!name || name.length > 512 || /[:*]/.test(name)) awsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*`);
-            if (g.streams.has(name)) awsError('ResourceAlreadyExistsException', 'The specified log stream already exists');
+            if (!name || name.length > 512 || /[:*]/.test(name))
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value '${name}' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*`,
+              );
+            if (g.streams.has(name))
+              awsError('ResourceAlreadyExistsException', 'The specified log stream already exists');
             g.streams.set(name, { name, createdAt: core.now(), events: [] });
             return {};
           },
@@ -221,7 +253,11 @@ export class FakeLogs {
           command: PutResourcePolicyCommand,
           handle: (i) => {
             const doc: string = i.policyDocument ?? '';
-            if (doc.length < 1 || doc.length > POLICY_DOC_MAX) awsError('InvalidParameterException', `1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to ${POLICY_DOC_MAX}`);
+            if (doc.length < 1 || doc.length > POLICY_DOC_MAX)
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to ${POLICY_DOC_MAX}`,
+              );
             try {
               JSON.parse(doc);
             } catch {
@@ -232,8 +268,11 @@ export class FakeLogs {
             }
             const name: string = i.policyName ?? '';
             if (!name) {
-              awsError('InvalidParameterException', "1 validation error detected: Value null at 'policyName' "
-                + 'failed to satisfy constraint: Member must not be null');
+              awsError(
+                'InvalidParameterException',
+                "1 validation error detected: Value null at 'policyName' " +
+                  'failed to satisfy constraint: Member must not be null',
+              );
             }
             // The quota counts account-level policies only (API reference: "a maximum of 10 policies
             // without resourceARN and one per LogGroup resourceARN").
@@ -249,14 +288,19 @@ export class FakeLogs {
           command: DescribeResourcePoliciesCommand,
           handle: (i) => {
             const limit = i.limit ?? 50;
-            if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+            if (limit < 1 || limit > 50)
+              awsError(
+                'InvalidParameterException',
+                `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`,
+              );
             // Left out, the scope is ACCOUNT: resource-scoped policies are listed only when asked for.
             const scope = i.policyScope ?? 'ACCOUNT';
-            const all = scope === 'ACCOUNT'
-              ? [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(accountPolicy)
-              : [...this.groupPolicies.values()]
-                .filter((p) => !i.resourceArn || p.resourceArn === String(i.resourceArn).replace(/:\*$/, ''))
-                .map(groupPolicy);
+            const all =
+              scope === 'ACCOUNT'
+                ? [...this.resourcePolicies.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(accountPolicy)
+                : [...this.groupPolicies.values()]
+                    .filter((p) => !i.resourceArn || p.resourceArn === String(i.resourceArn).replace(/:\*$/, ''))
+                    .map(groupPolicy);
             const start = this.offset(i.nextToken);
             return {
               resourcePolicies: all.slice(start, start + limit),
@@ -269,13 +313,15 @@ export class FakeLogs {
           handle: (i) => {
             if (i.resourceArn !== undefined) {
               const key = String(i.resourceArn).replace(/:\*$/, '');
-              const p = this.groupPolicies.get(key)
-                ?? awsError('ResourceNotFoundException', `No resource policy found for resource ${i.resourceArn}`);
+              const p =
+                this.groupPolicies.get(key) ??
+                awsError('ResourceNotFoundException', `No resource policy found for resource ${i.resourceArn}`);
               if (i.expectedRevisionId !== p.revisionId) awsError('OperationAbortedException', REVISION_CONFLICT);
               this.groupPolicies.delete(key);
               return {};
             }
-            if (!this.resourcePolicies.delete(i.policyName ?? '')) awsError('ResourceNotFoundException', 'Policy with name [' + i.policyName + '] does not exist');
+            if (!this.resourcePolicies.delete(i.policyName ?? ''))
+              awsError('ResourceNotFoundException', 'Policy with name [' + i.policyName + '] does not exist');
             return {};
           },
         },
@@ -289,7 +335,10 @@ export class FakeLogs {
    * first): a write based on an old read fails instead of undoing another's.
    */
   private putGroupPolicy(
-    resourceArn: string, document: string, policyName: string | undefined, expected: string | undefined,
+    resourceArn: string,
+    document: string,
+    policyName: string | undefined,
+    expected: string | undefined,
   ) {
     if (policyName !== undefined) {
       awsError('InvalidParameterException', 'policyName cannot be specified together with resourceArn.');
@@ -301,7 +350,10 @@ export class FakeLogs {
       awsError('OperationAbortedException', REVISION_CONFLICT);
     }
     const p: FakeGroupPolicy = {
-      resourceArn: key, document, revisionId: this.core.newId('rev', 16), lastUpdatedTime: this.core.now(),
+      resourceArn: key,
+      document,
+      revisionId: this.core.newId('rev', 16),
+      lastUpdatedTime: this.core.now(),
     };
     this.groupPolicies.set(key, p);
     return { resourcePolicy: groupPolicy(p), revisionId: p.revisionId };
@@ -314,10 +366,14 @@ export class FakeLogs {
       const name = `${prefix}-${k}`;
       const document = JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{
-          Effect: 'Allow', Principal: { Service: 'route53.amazonaws.com' }, Action: 'logs:PutLogEvents',
-          Resource: this.arn(`/aws/route53/${name}`) + ':*',
-        }],
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'route53.amazonaws.com' },
+            Action: 'logs:PutLogEvents',
+            Resource: this.arn(`/aws/route53/${name}`) + ':*',
+          },
+        ],
       });
       this.resourcePolicies.set(name, { name, document, lastUpdatedTime: this.core.now() });
       names.push(name);
@@ -335,16 +391,23 @@ export class FakeLogs {
     const target = `${this.arn(group)}:log-stream:${stream}`;
     const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
     const glob = (pattern: string, value: string) =>
-      new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+      new RegExp(
+        `^${pattern
+          .split('*')
+          .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ).test(value);
     const context: Record<string, string> = { 'aws:sourcearn': sourceArn, 'aws:sourceaccount': this.core.account };
     const conditionHolds = (cond: Record<string, Record<string, unknown>> | undefined) =>
-      Object.entries(cond ?? {}).every(([op, kv]) => Object.entries(kv).every(([k, v]) => {
-        const actual = context[k.toLowerCase()];
-        if (actual === undefined) return false;
-        if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(actual);
-        if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => glob(p, actual));
-        return false;
-      }));
+      Object.entries(cond ?? {}).every(([op, kv]) =>
+        Object.entries(kv).every(([k, v]) => {
+          const actual = context[k.toLowerCase()];
+          if (actual === undefined) return false;
+          if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(actual);
+          if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => glob(p, actual));
+          return false;
+        }),
+      );
     // The account-level policies, and the group's own (resource-scoped policies apply to AWS service
     // principals: PutResourcePolicy API reference).
     const own = this.groupPolicies.get(this.arn(group));
@@ -424,12 +487,25 @@ export class FakeLogs {
    */
   private startLiveTail(i: any) {
     if (!this.liveTailSupported) {
-      awsError('InternalFailure', "API action 'StartLiveTail' for service 'logs' not yet implemented or pro feature", 501);
+      awsError(
+        'InternalFailure',
+        "API action 'StartLiveTail' for service 'logs' not yet implemented or pro feature",
+        501,
+      );
     }
     const ids: string[] = i.logGroupIdentifiers ?? [];
-    if (!ids.length || ids.length > 10) awsError('InvalidParameterException', '1 validation error detected: Value at \'logGroupIdentifiers\' failed to satisfy constraint: Member must have length between 1 and 10');
-    if (i.logStreamNames && i.logStreamNamePrefixes) awsError('InvalidParameterException', 'logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.');
-    if ((i.logStreamNames || i.logStreamNamePrefixes) && ids.length > 1) awsError('InvalidParameterException', 'Log stream filters can be used only with a single log group.');
+    if (!ids.length || ids.length > 10)
+      awsError(
+        'InvalidParameterException',
+        "1 validation error detected: Value at 'logGroupIdentifiers' failed to satisfy constraint: Member must have length between 1 and 10",
+      );
+    if (i.logStreamNames && i.logStreamNamePrefixes)
+      awsError(
+        'InvalidParameterException',
+        'logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.',
+      );
+    if ((i.logStreamNames || i.logStreamNamePrefixes) && ids.length > 1)
+      awsError('InvalidParameterException', 'Log stream filters can be used only with a single log group.');
     const groups = ids.map((id) => {
       // Live Tail takes ARNs, and refuses the `:*` form DescribeLogGroups shows in `arn`.
       if (id.endsWith('*')) awsError('InvalidParameterException', `Invalid log group identifier: ${id}`);
@@ -438,7 +514,11 @@ export class FakeLogs {
     });
     const terms = patternTerms(i.logEventFilterPattern);
     const streamOk = (name: string) =>
-      i.logStreamNames ? i.logStreamNames.includes(name) : i.logStreamNamePrefixes ? i.logStreamNamePrefixes.some((p: string) => name.startsWith(p)) : true;
+      i.logStreamNames
+        ? i.logStreamNames.includes(name)
+        : i.logStreamNamePrefixes
+          ? i.logStreamNamePrefixes.some((p: string) => name.startsWith(p))
+          : true;
     this.due(undefined);
     let cursor = this.eventSeq;
     const self = this;
@@ -446,17 +526,36 @@ export class FakeLogs {
     async function* stream(): AsyncGenerator<StartLiveTailResponseStream> {
       self.liveTailSessions += 1;
       try {
-        yield { sessionStart: { requestId: 'fake', sessionId: self.core.newId('session'), logGroupIdentifiers: ids, logStreamNames: i.logStreamNames, logStreamNamePrefixes: i.logStreamNamePrefixes, logEventFilterPattern: i.logEventFilterPattern } };
+        yield {
+          sessionStart: {
+            requestId: 'fake',
+            sessionId: self.core.newId('session'),
+            logGroupIdentifiers: ids,
+            logStreamNames: i.logStreamNames,
+            logStreamNamePrefixes: i.logStreamNamePrefixes,
+            logEventFilterPattern: i.logEventFilterPattern,
+          },
+        };
         for (;;) {
           await sleep(self.liveTailIntervalMs);
           self.due(undefined);
           const from = cursor;
           cursor = self.eventSeq;
           const results = groups
-            .flatMap((g) => [...g.streams.values()].filter((s) => streamOk(s.name)).flatMap((s) => s.events.filter((e) => e.seq >= from).map((e) => ({ g, s, e }))))
+            .flatMap((g) =>
+              [...g.streams.values()]
+                .filter((s) => streamOk(s.name))
+                .flatMap((s) => s.events.filter((e) => e.seq >= from).map((e) => ({ g, s, e }))),
+            )
             .filter(({ e }) => terms.every((t) => e.message.includes(t)))
             .sort((a, b) => a.e.seq - b.e.seq)
-            .map(({ g, s, e }) => ({ logStreamName: s.name, logGroupIdentifier: self.arn(g.name), message: e.message, timestamp: e.timestamp, ingestionTime: e.ingestionTime }));
+            .map(({ g, s, e }) => ({
+              logStreamName: s.name,
+              logGroupIdentifier: self.arn(g.name),
+              message: e.message,
+              timestamp: e.timestamp,
+              ingestionTime: e.ingestionTime,
+            }));
           yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: results } };
         }
       } finally {
@@ -511,7 +610,8 @@ export class FakeLogs {
 
   private store(s: FakeStream, events: { timestamp: number; message: string }[]): void {
     const now = this.core.now();
-    for (const e of events) s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: now, seq: this.eventSeq++ });
+    for (const e of events)
+      s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: now, seq: this.eventSeq++ });
     s.events.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
     s.lastIngestionTime = now;
   }
@@ -519,9 +619,19 @@ export class FakeLogs {
   private putEvents(i: any) {
     const g = this.group(i.logGroupName);
     const s = this.stream(g, i.logStreamName);
-    const events: { timestamp: number; message: string }[] = [...(i.logEvents ?? [])].sort((a, b) => a.timestamp - b.timestamp);
-    if (!events.length || events.length > 10_000) awsError('InvalidParameterException', '1 validation error detected: Value at \'logEvents\' failed to satisfy constraint: Member must have length between 1 and 10000');
-    if (events.at(-1)!.timestamp - events[0]!.timestamp > DAY) awsError('InvalidParameterException', 'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.');
+    const events: { timestamp: number; message: string }[] = [...(i.logEvents ?? [])].sort(
+      (a, b) => a.timestamp - b.timestamp,
+    );
+    if (!events.length || events.length > 10_000)
+      awsError(
+        'InvalidParameterException',
+        "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length between 1 and 10000",
+      );
+    if (events.at(-1)!.timestamp - events[0]!.timestamp > DAY)
+      awsError(
+        'InvalidParameterException',
+        'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.',
+      );
     const now = this.core.now();
     const tooOld = events.filter((e) => e.timestamp < now - 14 * DAY).length;
     const expired = g.retentionInDays ? events.filter((e) => e.timestamp < now - g.retentionInDays! * DAY).length : 0;
@@ -533,7 +643,10 @@ export class FakeLogs {
       ...(expired ? { expiredLogEventEndIndex: expired } : {}),
       ...(firstNew >= 0 ? { tooNewLogEventStartIndex: firstNew } : {}),
     };
-    return { nextSequenceToken: String(s.events.length).padStart(56, '0'), ...(Object.keys(rejected).length ? { rejectedLogEventsInfo: rejected } : {}) };
+    return {
+      nextSequenceToken: String(s.events.length).padStart(56, '0'),
+      ...(Object.keys(rejected).length ? { rejectedLogEventsInfo: rejected } : {}),
+    };
   }
 
   /**
@@ -543,11 +656,16 @@ export class FakeLogs {
   private getEvents(i: any) {
     const s = this.stream(this.group(i.logGroupName ?? i.logGroupIdentifier), i.logStreamName);
     const limit = Math.min(i.limit ?? 10_000, 10_000);
-    const evs = s.events.filter((e) => (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp < i.endTime));
+    const evs = s.events.filter(
+      (e) =>
+        (i.startTime === undefined || e.timestamp >= i.startTime) &&
+        (i.endTime === undefined || e.timestamp < i.endTime),
+    );
     let from: number;
     let to: number;
     const t: string | undefined = i.nextToken;
-    if (t !== undefined && !/^[fb]\/\d+$/.test(t)) awsError('InvalidParameterException', 'The specified nextToken is invalid.');
+    if (t !== undefined && !/^[fb]\/\d+$/.test(t))
+      awsError('InvalidParameterException', 'The specified nextToken is invalid.');
     const n = t ? Math.min(Number(t.slice(2)), evs.length) : 0;
     if (t?.startsWith('f/') || (!t && i.startFromHead)) {
       from = n;
@@ -558,7 +676,9 @@ export class FakeLogs {
     }
     const fmt = (p: 'f' | 'b', k: number) => `${p}/${String(k).padStart(56, '0')}`;
     return {
-      events: evs.slice(from, to).map(({ timestamp, message, ingestionTime }) => ({ timestamp, message, ingestionTime })),
+      events: evs
+        .slice(from, to)
+        .map(({ timestamp, message, ingestionTime }) => ({ timestamp, message, ingestionTime })),
       nextForwardToken: fmt('f', to),
       nextBackwardToken: fmt('b', from),
     };
@@ -566,20 +686,36 @@ export class FakeLogs {
 
   private filterEvents(i: any) {
     const g = this.group(i.logGroupName ?? i.logGroupIdentifier);
-    if (i.logStreamNames && i.logStreamNamePrefix) awsError('InvalidParameterException', 'logStreamNames and logStreamNamePrefix are mutually exclusive parameters.');
+    if (i.logStreamNames && i.logStreamNamePrefix)
+      awsError(
+        'InvalidParameterException',
+        'logStreamNames and logStreamNamePrefix are mutually exclusive parameters.',
+      );
     const names: string[] | undefined = i.logStreamNames;
-    const streams = [...g.streams.values()].filter((s) => (names ? names.includes(s.name) : s.name.startsWith(i.logStreamNamePrefix ?? '')));
+    const streams = [...g.streams.values()].filter((s) =>
+      names ? names.includes(s.name) : s.name.startsWith(i.logStreamNamePrefix ?? ''),
+    );
     const terms = patternTerms(i.filterPattern);
     const all = streams
       .flatMap((s) => s.events.map((e) => ({ s, e })))
-      .filter(({ e }) => (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp <= i.endTime))
+      .filter(
+        ({ e }) =>
+          (i.startTime === undefined || e.timestamp >= i.startTime) &&
+          (i.endTime === undefined || e.timestamp <= i.endTime),
+      )
       .filter(({ e }) => terms.every((term) => e.message.includes(term)))
       .sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq);
     const limit = Math.min(i.limit ?? this.filterPageLimit, 10_000);
     const start = this.offset(i.nextToken);
     const page = all.slice(start, start + limit);
     return {
-      events: page.map(({ s, e }) => ({ logStreamName: s.name, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: String(e.seq).padStart(56, '0') })),
+      events: page.map(({ s, e }) => ({
+        logStreamName: s.name,
+        timestamp: e.timestamp,
+        message: e.message,
+        ingestionTime: e.ingestionTime,
+        eventId: String(e.seq).padStart(56, '0'),
+      })),
       searchedLogStreams: streams.map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
       ...(start + limit < all.length ? { nextToken: token(start + limit) } : {}),
     };
@@ -587,13 +723,20 @@ export class FakeLogs {
 
   private describeStreams(i: any) {
     const g = this.group(i.logGroupName ?? i.logGroupIdentifier);
-    if (i.orderBy === 'LastEventTime' && i.logStreamNamePrefix) awsError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
+    if (i.orderBy === 'LastEventTime' && i.logStreamNamePrefix)
+      awsError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
     const limit = i.limit ?? 50;
-    if (limit < 1 || limit > 50) awsError('InvalidParameterException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+    if (limit < 1 || limit > 50)
+      awsError(
+        'InvalidParameterException',
+        `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`,
+      );
     const last = (s: FakeStream) => s.events.at(-1)?.timestamp ?? 0;
     const all = [...g.streams.values()]
       .filter((s) => s.name.startsWith(i.logStreamNamePrefix ?? ''))
-      .sort((a, b) => (i.orderBy === 'LastEventTime' ? last(a) - last(b) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      .sort((a, b) =>
+        i.orderBy === 'LastEventTime' ? last(a) - last(b) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     if (i.descending) all.reverse();
     const start = this.offset(i.nextToken);
     const page = all.slice(start, start + limit);
@@ -601,7 +744,13 @@ export class FakeLogs {
       logStreams: page.map((s) => ({
         logStreamName: s.name,
         creationTime: s.createdAt,
-        ...(s.events.length ? { firstEventTimestamp: s.events[0]!.timestamp, lastEventTimestamp: last(s), lastIngestionTime: s.lastIngestionTime } : {}),
+        ...(s.events.length
+          ? {
+              firstEventTimestamp: s.events[0]!.timestamp,
+              lastEventTimestamp: last(s),
+              lastIngestionTime: s.lastIngestionTime,
+            }
+          : {}),
         arn: `${this.arn(g.name)}:log-stream:${s.name}`,
         storedBytes: 0,
       })),
@@ -616,7 +765,11 @@ export class FakeLogs {
         key: g.tags['batchctl:logical'] ?? g.name,
         settings: { name: g.name, retentionInDays: g.retentionInDays ?? null, tags: g.tags },
       })),
-      ...[...this.resourcePolicies.values()].map((p) => ({ type: 'logs.resource-policy', key: p.name, settings: { name: p.name, document: JSON.parse(p.document) } })),
+      ...[...this.resourcePolicies.values()].map((p) => ({
+        type: 'logs.resource-policy',
+        key: p.name,
+        settings: { name: p.name, document: JSON.parse(p.document) },
+      })),
     ];
   }
 }

@@ -16,8 +16,20 @@ if (!url) throw new Error('FAKE_AWS_URL is not set');
 
 /** The fake's service names, by the SDK's service ids. */
 const SERVICES = {
-  EC2: 'ec2', ECS: 'ecs', ECR: 'ecr', IAM: 'iam', S3: 's3', 'Secrets Manager': 'secretsManager', EventBridge: 'eventbridge',
-  'CloudWatch Logs': 'logs', STS: 'sts', Scheduler: 'scheduler', SQS: 'sqs', SNS: 'sns', SFN: 'sfn', CloudWatch: 'cloudwatch',
+  EC2: 'ec2',
+  ECS: 'ecs',
+  ECR: 'ecr',
+  IAM: 'iam',
+  S3: 's3',
+  'Secrets Manager': 'secretsManager',
+  EventBridge: 'eventbridge',
+  'CloudWatch Logs': 'logs',
+  STS: 'sts',
+  Scheduler: 'scheduler',
+  SQS: 'sqs',
+  SNS: 'sns',
+  SFN: 'sfn',
+  CloudWatch: 'cloudwatch',
   SSM: 'ssm',
 };
 
@@ -55,7 +67,10 @@ async function call(service, op, input) {
   const reply = deserialize(await post(serialize({ service, op, input, client: String(process.pid) })));
   if (reply.ok) return decodeOut(reply.out);
   throw Object.assign(new Error(reply.error.message), {
-    name: reply.error.name, $fault: reply.error.status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: reply.error.status }, sdkRetries: reply.error.sdkRetries,
+    name: reply.error.name,
+    $fault: reply.error.status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: reply.error.status },
+    sdkRetries: reply.error.sdkRetries,
   });
 }
 
@@ -75,7 +90,10 @@ Client.prototype.send = async function send(command) {
       strategy ??= await this.config.retryStrategy();
       token ??= await strategy.acquireInitialRetryToken('');
       try {
-        token = await strategy.refreshRetryTokenForRetry(token, { errorType: isThrottlingError(err) ? 'THROTTLING' : 'TRANSIENT', error: err });
+        token = await strategy.refreshRetryTokenForRetry(token, {
+          errorType: isThrottlingError(err) ? 'THROTTLING' : 'TRANSIENT',
+          error: err,
+        });
       } catch {
         throw err;
       }

@@ -109,7 +109,8 @@ export class FakeS3 {
           command: HeadBucketCommand,
           handle: (i) => {
             // HEAD responses have no body, so the SDK only sees the status: NotFound / Forbidden.
-            if (this.takenElsewhere.has(i.Bucket) || (i.ExpectedBucketOwner && i.ExpectedBucketOwner !== core.account)) awsError('Forbidden', 'Forbidden', 403);
+            if (this.takenElsewhere.has(i.Bucket) || (i.ExpectedBucketOwner && i.ExpectedBucketOwner !== core.account))
+              awsError('Forbidden', 'Forbidden', 403);
             const bucket = this.buckets.get(i.Bucket);
             if (!bucket) awsError('NotFound', 'Not Found', 404);
             return { BucketRegion: bucket.region, AccessPointAlias: false };
@@ -123,7 +124,8 @@ export class FakeS3 {
         GetBucketTagging: {
           command: GetBucketTaggingCommand,
           handle: b((bucket) => {
-            if (!bucket.tags || !Object.keys(bucket.tags).length) awsError('NoSuchTagSet', 'The TagSet does not exist', 404);
+            if (!bucket.tags || !Object.keys(bucket.tags).length)
+              awsError('NoSuchTagSet', 'The TagSet does not exist', 404);
             return { TagSet: recordToTags(bucket.tags) };
           }),
         },
@@ -134,11 +136,22 @@ export class FakeS3 {
             return {};
           }),
         },
-        DeleteBucketTagging: { command: DeleteBucketTaggingCommand, handle: b((bucket) => { bucket.tags = undefined; return {}; }) },
+        DeleteBucketTagging: {
+          command: DeleteBucketTaggingCommand,
+          handle: b((bucket) => {
+            bucket.tags = undefined;
+            return {};
+          }),
+        },
         GetPublicAccessBlock: {
           command: GetPublicAccessBlockCommand,
           handle: b((bucket) => {
-            if (!bucket.publicAccessBlock) awsError('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found', 404);
+            if (!bucket.publicAccessBlock)
+              awsError(
+                'NoSuchPublicAccessBlockConfiguration',
+                'The public access block configuration was not found',
+                404,
+              );
             return { PublicAccessBlockConfiguration: { ...bucket.publicAccessBlock } };
           }),
         },
@@ -152,11 +165,22 @@ export class FakeS3 {
             return {};
           }),
         },
-        DeletePublicAccessBlock: { command: DeletePublicAccessBlockCommand, handle: b((bucket) => { bucket.publicAccessBlock = undefined; return {}; }) },
+        DeletePublicAccessBlock: {
+          command: DeletePublicAccessBlockCommand,
+          handle: b((bucket) => {
+            bucket.publicAccessBlock = undefined;
+            return {};
+          }),
+        },
         GetBucketEncryption: {
           command: GetBucketEncryptionCommand,
           handle: b((bucket) => {
-            if (!bucket.encryption) awsError('ServerSideEncryptionConfigurationNotFoundError', 'The server side encryption configuration was not found', 404);
+            if (!bucket.encryption)
+              awsError(
+                'ServerSideEncryptionConfigurationNotFoundError',
+                'The server side encryption configuration was not found',
+                404,
+              );
             return { ServerSideEncryptionConfiguration: { Rules: bucket.encryption } };
           }),
         },
@@ -165,20 +189,31 @@ export class FakeS3 {
           handle: b((bucket, i) => {
             const rules = i.ServerSideEncryptionConfiguration?.Rules;
             const alg = rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm;
-            if (!Array.isArray(rules) || rules.length !== 1 || !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(alg)) awsError('MalformedXML', MALFORMED_XML);
+            if (!Array.isArray(rules) || rules.length !== 1 || !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(alg))
+              awsError('MalformedXML', MALFORMED_XML);
             if (alg === 'AES256' && rules[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID) {
-              awsError('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse');
+              awsError(
+                'InvalidArgument',
+                'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse',
+              );
             }
             bucket.encryption = [{ BucketKeyEnabled: false, ...rules[0] }];
             return {};
           }),
         },
         // Since 2023 deleting the configuration only resets it to the SSE-S3 default.
-        DeleteBucketEncryption: { command: DeleteBucketEncryptionCommand, handle: b((bucket) => { bucket.encryption = structuredClone(DEFAULT_SSE); return {}; }) },
+        DeleteBucketEncryption: {
+          command: DeleteBucketEncryptionCommand,
+          handle: b((bucket) => {
+            bucket.encryption = structuredClone(DEFAULT_SSE);
+            return {};
+          }),
+        },
         GetBucketLifecycleConfiguration: {
           command: GetBucketLifecycleConfigurationCommand,
           handle: b((bucket) => {
-            if (!bucket.lifecycle) awsError('NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist', 404);
+            if (!bucket.lifecycle)
+              awsError('NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist', 404);
             return { Rules: bucket.lifecycle, TransitionDefaultMinimumObjectSize: 'all_storage_classes_128K' };
           }),
         },
@@ -189,7 +224,13 @@ export class FakeS3 {
             return { TransitionDefaultMinimumObjectSize: 'all_storage_classes_128K' };
           }),
         },
-        DeleteBucketLifecycle: { command: DeleteBucketLifecycleCommand, handle: b((bucket) => { bucket.lifecycle = undefined; return {}; }) },
+        DeleteBucketLifecycle: {
+          command: DeleteBucketLifecycleCommand,
+          handle: b((bucket) => {
+            bucket.lifecycle = undefined;
+            return {};
+          }),
+        },
         GetBucketPolicy: {
           command: GetBucketPolicyCommand,
           handle: b((bucket) => {
@@ -197,8 +238,17 @@ export class FakeS3 {
             return { Policy: bucket.policy };
           }),
         },
-        PutBucketPolicy: { command: PutBucketPolicyCommand, handle: b((bucket, i) => this.putPolicy(bucket, i.Policy)) },
-        DeleteBucketPolicy: { command: DeleteBucketPolicyCommand, handle: b((bucket) => { bucket.policy = undefined; return {}; }) },
+        PutBucketPolicy: {
+          command: PutBucketPolicyCommand,
+          handle: b((bucket, i) => this.putPolicy(bucket, i.Policy)),
+        },
+        DeleteBucketPolicy: {
+          command: DeleteBucketPolicyCommand,
+          handle: b((bucket) => {
+            bucket.policy = undefined;
+            return {};
+          }),
+        },
         GetBucketVersioning: {
           command: GetBucketVersioningCommand,
           // A never-versioned bucket returns neither Status nor MFADelete.
@@ -216,7 +266,10 @@ export class FakeS3 {
         PutObject: { command: PutObjectCommand, handle: b((bucket, i) => this.putObject(bucket, i)) },
         GetObject: { command: GetObjectCommand, handle: b((bucket, i) => this.getObject(bucket, i)) },
         ListObjectsV2: { command: ListObjectsV2Command, handle: b((bucket, i) => this.listObjects(bucket, i)) },
-        ListObjectVersions: { command: ListObjectVersionsCommand, handle: b((bucket, i) => this.listVersions(bucket, i)) },
+        ListObjectVersions: {
+          command: ListObjectVersionsCommand,
+          handle: b((bucket, i) => this.listVersions(bucket, i)),
+        },
         DeleteObject: {
           command: DeleteObjectCommand,
           handle: b((bucket, i) => this.conditional(bucket, i, () => this.deleteObject(bucket, i.Key, i.VersionId))),
@@ -244,7 +297,10 @@ export class FakeS3 {
   /** Test helper: a bucket of this account (e.g. a team's state bucket), made without a logged call. */
   addBucket(name: string, opts: { versioning?: 'Enabled' | 'Suspended' } = {}): FakeBucket {
     const region = this.core.region;
-    this.createBucket({ Bucket: name, CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region } });
+    this.createBucket({
+      Bucket: name,
+      CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region },
+    });
     const b = this.buckets.get(name)!;
     b.versioning = opts.versioning;
     return b;
@@ -263,28 +319,43 @@ export class FakeS3 {
     if (this.takenElsewhere.has(name)) awsError('AccessDenied', 'Access Denied', 403);
     const bucket = this.buckets.get(name);
     if (!bucket) awsError('NoSuchBucket', 'The specified bucket does not exist', 404);
-    if (input.ExpectedBucketOwner && input.ExpectedBucketOwner !== this.core.account) awsError('AccessDenied', 'Access Denied', 403);
+    if (input.ExpectedBucketOwner && input.ExpectedBucketOwner !== this.core.account)
+      awsError('AccessDenied', 'Access Denied', 403);
     return bucket;
   }
 
   private createBucket(i: any) {
     const name: string = i.Bucket ?? '';
-    if (!BUCKET_NAME.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) awsError('InvalidBucketName', 'The specified bucket is not valid.');
+    if (!BUCKET_NAME.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name))
+      awsError('InvalidBucketName', 'The specified bucket is not valid.');
     if (this.takenElsewhere.has(name)) {
-      awsError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', 409);
+      awsError(
+        'BucketAlreadyExists',
+        'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+        409,
+      );
     }
     if (this.buckets.has(name)) {
-      awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409);
+      awsError(
+        'BucketAlreadyOwnedByYou',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+        409,
+      );
     }
     const deleted = this.deletedAt.get(name);
     if (this.nameReleaseMs > 0 && deleted !== undefined && this.core.now() < deleted + this.nameReleaseMs) {
-      awsError('OperationAborted', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+      awsError(
+        'OperationAborted',
+        'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+        409,
+      );
     }
     if (this.denyCreateTags && i.CreateBucketConfiguration?.Tags?.length) {
       awsError('AccessDenied', 'User is not authorized to perform: s3:TagResource', 403);
     }
     const constraint: string | undefined = i.CreateBucketConfiguration?.LocationConstraint;
-    if (constraint === 'us-east-1') awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
+    if (constraint === 'us-east-1')
+      awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
     const region = constraint ?? 'us-east-1';
     if (region !== this.core.region) {
       awsError(
@@ -311,7 +382,8 @@ export class FakeS3 {
 
   private deleteBucket(i: any) {
     const bucket = this.bucket(i);
-    if ([...bucket.objects.values()].some((v) => v.length)) awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
+    if ([...bucket.objects.values()].some((v) => v.length))
+      awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
     this.buckets.delete(bucket.name);
     this.deletedAt.set(bucket.name, this.core.now());
     return {};
@@ -322,7 +394,7 @@ export class FakeS3 {
     try {
       doc = JSON.parse(text ?? '');
     } catch {
-      awsError('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'');
+      awsError('MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'");
     }
     const stmts: any[] = Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : [];
     if (!stmts.length) awsError('MalformedPolicy', 'Missing required field Statement');
@@ -331,10 +403,15 @@ export class FakeS3 {
       if (s.Effect !== 'Allow' && s.Effect !== 'Deny') awsError('MalformedPolicy', 'Invalid effect');
       if (s.Principal === undefined) awsError('MalformedPolicy', 'Missing required field Principal');
       const resources: string[] = [s.Resource ?? []].flat();
-      if (!resources.length || resources.some((r) => r !== arn && !r.startsWith(`${arn}/`))) awsError('MalformedPolicy', 'Policy has invalid resource');
+      if (!resources.length || resources.some((r) => r !== arn && !r.startsWith(`${arn}/`)))
+        awsError('MalformedPolicy', 'Policy has invalid resource');
       // With BlockPublicPolicy on, S3 refuses a policy that would grant access to everyone.
-      const everyone = s.Principal === '*' || s.Principal?.AWS === '*' || (Array.isArray(s.Principal?.AWS) && s.Principal.AWS.includes('*'));
-      if (s.Effect === 'Allow' && everyone && !s.Condition && bucket.publicAccessBlock?.BlockPublicPolicy) awsError('AccessDenied', 'Access Denied', 403);
+      const everyone =
+        s.Principal === '*' ||
+        s.Principal?.AWS === '*' ||
+        (Array.isArray(s.Principal?.AWS) && s.Principal.AWS.includes('*'));
+      if (s.Effect === 'Allow' && everyone && !s.Condition && bucket.publicAccessBlock?.BlockPublicPolicy)
+        awsError('AccessDenied', 'Access Denied', 403);
     }
     bucket.policy = text;
     return {};
@@ -348,7 +425,8 @@ export class FakeS3 {
   /** Adds a version; unversioned and suspended buckets overwrite the `null` version instead. */
   private addVersion(bucket: FakeBucket, key: string, v: Omit<FakeObjectVersion, 'versionId'>): FakeObjectVersion {
     const list = bucket.objects.get(key) ?? [];
-    const versionId = bucket.versioning === 'Enabled' ? `v${(++this.versionCounter).toString().padStart(12, '0')}` : 'null';
+    const versionId =
+      bucket.versioning === 'Enabled' ? `v${(++this.versionCounter).toString().padStart(12, '0')}` : 'null';
     const kept = versionId === 'null' ? list.filter((x) => x.versionId !== 'null') : list;
     const full = { ...v, versionId };
     bucket.objects.set(key, [...kept, full]);
@@ -365,7 +443,12 @@ export class FakeS3 {
     if (i.IfMatch === undefined && i.IfNoneMatch === undefined) return apply();
     const slot = `${bucket.name}/${i.Key}`;
     if (this.conditionalWriteMs > 0) {
-      if (this.inFlight.has(slot)) awsError('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+      if (this.inFlight.has(slot))
+        awsError(
+          'ConditionalRequestConflict',
+          'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+          409,
+        );
       this.inFlight.add(slot);
       try {
         await new Promise((r) => setTimeout(r, this.conditionalWriteMs));
@@ -389,9 +472,19 @@ export class FakeS3 {
   }
 
   private writeObject(bucket: FakeBucket, i: any) {
-    const body = typeof i.Body === 'string' ? new TextEncoder().encode(i.Body) : i.Body instanceof Uint8Array ? i.Body : new Uint8Array();
+    const body =
+      typeof i.Body === 'string'
+        ? new TextEncoder().encode(i.Body)
+        : i.Body instanceof Uint8Array
+          ? i.Body
+          : new Uint8Array();
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    const v = this.addVersion(bucket, i.Key, { body: new Uint8Array(body), etag, lastModified: new Date(this.core.now()), deleteMarker: false });
+    const v = this.addVersion(bucket, i.Key, {
+      body: new Uint8Array(body),
+      etag,
+      lastModified: new Date(this.core.now()),
+      deleteMarker: false,
+    });
     return { ETag: etag, ServerSideEncryption: 'AES256', ...(bucket.versioning ? { VersionId: v.versionId } : {}) };
   }
 
@@ -405,7 +498,13 @@ export class FakeS3 {
       transformToString: async (enc = 'utf-8') => new TextDecoder(enc).decode(bytes),
       transformToByteArray: async () => new Uint8Array(bytes),
     };
-    return { Body, ContentLength: bytes.length, ETag: v.etag, LastModified: v.lastModified, ...(bucket.versioning ? { VersionId: v.versionId } : {}) };
+    return {
+      Body,
+      ContentLength: bytes.length,
+      ETag: v.etag,
+      LastModified: v.lastModified,
+      ...(bucket.versioning ? { VersionId: v.versionId } : {}),
+    };
   }
 
   private listObjects(bucket: FakeBucket, i: any) {
@@ -420,7 +519,9 @@ export class FakeS3 {
         awsError('InvalidArgument', 'The continuation token provided is incorrect');
       }
     }
-    const keys = [...bucket.objects.keys()].filter((k) => this.latest(bucket, k) && k.startsWith(prefix) && k > after).sort(byteOrder);
+    const keys = [...bucket.objects.keys()]
+      .filter((k) => this.latest(bucket, k) && k.startsWith(prefix) && k > after)
+      .sort(byteOrder);
     const page = keys.slice(0, max);
     const truncated = keys.length > page.length;
     return {
@@ -448,27 +549,40 @@ export class FakeS3 {
       .flatMap(([k, vs]) => [...vs].reverse().map((v, n) => ({ k, v, isLatest: n === 0 })));
     let start = 0;
     if (i.KeyMarker) {
-      const at = all.findIndex((e) => e.k === i.KeyMarker && (!i.VersionIdMarker || e.v.versionId === i.VersionIdMarker));
+      const at = all.findIndex(
+        (e) => e.k === i.KeyMarker && (!i.VersionIdMarker || e.v.versionId === i.VersionIdMarker),
+      );
       start = i.VersionIdMarker ? at + 1 : all.findIndex((e) => e.k > i.KeyMarker);
       if (start < 0 || (i.VersionIdMarker && at < 0)) start = all.length;
     }
     const page = all.slice(start, start + max);
     const truncated = start + page.length < all.length;
     const last = page.at(-1);
-    const entry = (e: (typeof all)[number]) => ({ Key: e.k, VersionId: e.v.versionId, IsLatest: e.isLatest, LastModified: e.v.lastModified });
+    const entry = (e: (typeof all)[number]) => ({
+      Key: e.k,
+      VersionId: e.v.versionId,
+      IsLatest: e.isLatest,
+      LastModified: e.v.lastModified,
+    });
     return {
       Name: bucket.name,
       Prefix: prefix,
       MaxKeys: max,
       IsTruncated: truncated,
       ...(truncated && last ? { NextKeyMarker: last.k, NextVersionIdMarker: last.v.versionId } : {}),
-      Versions: page.filter((e) => !e.v.deleteMarker).map((e) => ({ ...entry(e), ETag: e.v.etag, Size: e.v.body.length, StorageClass: 'STANDARD' })),
+      Versions: page
+        .filter((e) => !e.v.deleteMarker)
+        .map((e) => ({ ...entry(e), ETag: e.v.etag, Size: e.v.body.length, StorageClass: 'STANDARD' })),
       DeleteMarkers: page.filter((e) => e.v.deleteMarker).map(entry),
     };
   }
 
   /** DeleteObject semantics: a version id removes that version; otherwise versioned buckets get a delete marker. */
-  private deleteObject(bucket: FakeBucket, key: string, versionId?: string): { VersionId?: string; DeleteMarker?: boolean } {
+  private deleteObject(
+    bucket: FakeBucket,
+    key: string,
+    versionId?: string,
+  ): { VersionId?: string; DeleteMarker?: boolean } {
     const list = bucket.objects.get(key) ?? [];
     if (versionId) {
       const gone = list.find((v) => v.versionId === versionId);
@@ -481,7 +595,12 @@ export class FakeS3 {
       bucket.objects.delete(key);
       return {};
     }
-    const marker = this.addVersion(bucket, key, { body: new Uint8Array(), etag: '', lastModified: new Date(this.core.now()), deleteMarker: true });
+    const marker = this.addVersion(bucket, key, {
+      body: new Uint8Array(),
+      etag: '',
+      lastModified: new Date(this.core.now()),
+      deleteMarker: true,
+    });
     return { DeleteMarker: true, VersionId: marker.versionId };
   }
 
@@ -515,7 +634,8 @@ function validTags(tagSet: { Key?: string; Value?: string }[] | undefined): Reco
   if (list.length > 50) awsError('BadRequest', 'Bucket tag count cannot be greater than 50');
   const keys = list.map((t) => t.Key ?? '');
   if (new Set(keys).size !== keys.length) awsError('InvalidTag', 'Cannot provide multiple Tags with the same key');
-  if (keys.some((k) => !k || k.length > 128 || k.startsWith('aws:'))) awsError('InvalidTag', 'The TagKey you have provided is invalid');
+  if (keys.some((k) => !k || k.length > 128 || k.startsWith('aws:')))
+    awsError('InvalidTag', 'The TagKey you have provided is invalid');
   return tagsToRecord(list);
 }
 
@@ -530,8 +650,15 @@ function validLifecycle(rules: any[] | undefined): unknown[] {
       if (ids.has(r.ID)) awsError('InvalidArgument', 'Rule ID must be unique. Found same ID for more than one rule');
       ids.add(r.ID);
     }
-    const actions = ['Expiration', 'Transitions', 'NoncurrentVersionExpiration', 'NoncurrentVersionTransitions', 'AbortIncompleteMultipartUpload'];
-    if (!actions.some((a) => r[a] !== undefined)) awsError('InvalidRequest', 'At least one action needs to be specified in a rule');
+    const actions = [
+      'Expiration',
+      'Transitions',
+      'NoncurrentVersionExpiration',
+      'NoncurrentVersionTransitions',
+      'AbortIncompleteMultipartUpload',
+    ];
+    if (!actions.some((a) => r[a] !== undefined))
+      awsError('InvalidRequest', 'At least one action needs to be specified in a rule');
     if (r.Expiration?.Days !== undefined && !(Number.isInteger(r.Expiration.Days) && r.Expiration.Days > 0)) {
       awsError('InvalidArgument', "'Days' for Expiration action must be a positive integer");
     }

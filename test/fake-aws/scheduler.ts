@@ -4,10 +4,21 @@
  * The always-present `default` group is modelled too.
  */
 import {
-  SchedulerClient, CreateScheduleCommand, GetScheduleCommand, UpdateScheduleCommand, DeleteScheduleCommand, ListSchedulesCommand,
-  CreateScheduleGroupCommand, GetScheduleGroupCommand, DeleteScheduleGroupCommand, ListScheduleGroupsCommand,
-  TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand,
-  type CreateScheduleCommandInput, type Target,
+  SchedulerClient,
+  CreateScheduleCommand,
+  GetScheduleCommand,
+  UpdateScheduleCommand,
+  DeleteScheduleCommand,
+  ListSchedulesCommand,
+  CreateScheduleGroupCommand,
+  GetScheduleGroupCommand,
+  DeleteScheduleGroupCommand,
+  ListScheduleGroupsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  ListTagsForResourceCommand,
+  type CreateScheduleCommandInput,
+  type Target,
 } from '@aws-sdk/client-scheduler';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -35,18 +46,30 @@ interface Schedule {
   modified: Date;
 }
 
-const CONTEXT = ['aws.scheduler.schedule-arn', 'aws.scheduler.scheduled-time', 'aws.scheduler.execution-id', 'aws.scheduler.attempt-number'];
+const CONTEXT = [
+  'aws.scheduler.schedule-arn',
+  'aws.scheduler.scheduled-time',
+  'aws.scheduler.execution-id',
+  'aws.scheduler.attempt-number',
+];
 /** The members of ECS's TaskOverride, what an ECS templated target's Input is converted into. */
 const NOT_TASK_OVERRIDE = 'Unable to convert target input to TaskOverride';
 const TASK_OVERRIDE_MEMBERS = [
-  'containerOverrides', 'cpu', 'ephemeralStorage', 'executionRoleArn', 'inferenceAcceleratorOverrides', 'memory',
+  'containerOverrides',
+  'cpu',
+  'ephemeralStorage',
+  'executionRoleArn',
+  'inferenceAcceleratorOverrides',
+  'memory',
   'taskRoleArn',
 ];
 /** A universal target's ARN: the SDK service and the API action it calls. */
 const UNIVERSAL = /^arn:[^:]+:scheduler:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/;
 /** Universal targets refuse read-only actions (Scheduler user guide, "Using universal targets"). */
-const READ_ONLY = new RegExp('^(get|describe|list|poll|receive|search|scan|query|select|read|lookup|discover|validate'
-  + '|batchGet|batchDescribe|batchRead|transactGet|adminGet|adminList|retrieve)');
+const READ_ONLY = new RegExp(
+  '^(get|describe|list|poll|receive|search|scan|query|select|read|lookup|discover|validate' +
+    '|batchGet|batchDescribe|batchRead|transactGet|adminGet|adminList|retrieve)',
+);
 const CRON = /^cron\((\S+\s+){5}\S+\)$/;
 const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
 const AT = /^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$/;
@@ -67,8 +90,15 @@ export class FakeScheduler {
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('scheduler', this);
     const iam = () => core.peers.get('iam') as FakeIam | undefined;
-    const groupArn = (name: string) => `arn:${core.partition}:scheduler:${core.region}:${core.account}:schedule-group/${name}`;
-    this.groups.set('default', { name: 'default', arn: groupArn('default'), state: 'ACTIVE', created: new Date(0), tags: {} });
+    const groupArn = (name: string) =>
+      `arn:${core.partition}:scheduler:${core.region}:${core.account}:schedule-group/${name}`;
+    this.groups.set('default', {
+      name: 'default',
+      arn: groupArn('default'),
+      state: 'ACTIVE',
+      created: new Date(0),
+      tags: {},
+    });
 
     const liveGroup = (name: string | undefined): Group | undefined => {
       const g = this.groups.get(name ?? 'default');
@@ -79,12 +109,14 @@ export class FakeScheduler {
       return g;
     };
     const groupOrFail = (name: string | undefined): Group =>
-      liveGroup(name) ?? awsError('ResourceNotFoundException', `Schedule group ${name ?? 'default'} does not exist.`, 404);
+      liveGroup(name) ??
+      awsError('ResourceNotFoundException', `Schedule group ${name ?? 'default'} does not exist.`, 404);
     const key = (group: string | undefined, name: string | undefined) => `${group ?? 'default'}/${name}`;
     const scheduleOrFail = (group: string | undefined, name: string | undefined): Schedule => {
       const g = liveGroup(group);
       const s = this.schedules.get(key(group, name));
-      if (!g || g.state === 'DELETING' || !s) awsError('ResourceNotFoundException', `Schedule ${name} does not exist.`, 404);
+      if (!g || g.state === 'DELETING' || !s)
+        awsError('ResourceNotFoundException', `Schedule ${name} does not exist.`, 404);
       return s!;
     };
     const byArn = (arn: string | undefined): Group => {
@@ -95,9 +127,15 @@ export class FakeScheduler {
 
     /** CreateSchedule / UpdateSchedule validation, in the order Scheduler reports problems. */
     const validate = (i: CreateScheduleCommandInput) => {
-      if (!NAME.test(i.Name ?? '')) awsError('ValidationException', `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$`, 400);
+      if (!NAME.test(i.Name ?? ''))
+        awsError(
+          'ValidationException',
+          `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$`,
+          400,
+        );
       const expr = i.ScheduleExpression ?? '';
-      if (!CRON.test(expr) && !RATE.test(expr) && !AT.test(expr)) awsError('ValidationException', `Invalid Schedule Expression ${expr}.`, 400);
+      if (!CRON.test(expr) && !RATE.test(expr) && !AT.test(expr))
+        awsError('ValidationException', `Invalid Schedule Expression ${expr}.`, 400);
       if (i.ScheduleExpressionTimezone !== undefined) {
         try {
           new Intl.DateTimeFormat('en-US', { timeZone: i.ScheduleExpressionTimezone });
@@ -106,19 +144,45 @@ export class FakeScheduler {
         }
       }
       const w = i.FlexibleTimeWindow;
-      if (!w?.Mode) awsError('ValidationException', '1 validation error detected: Value null at \'flexibleTimeWindow\' failed to satisfy constraint: Member must not be null', 400);
+      if (!w?.Mode)
+        awsError(
+          'ValidationException',
+          "1 validation error detected: Value null at 'flexibleTimeWindow' failed to satisfy constraint: Member must not be null",
+          400,
+        );
       if (w!.Mode === 'FLEXIBLE' && !(w!.MaximumWindowInMinutes! >= 1 && w!.MaximumWindowInMinutes! <= 1440)) {
-        awsError('ValidationException', 'MaximumWindowInMinutes must be between 1 and 1440 when Mode is FLEXIBLE.', 400);
+        awsError(
+          'ValidationException',
+          'MaximumWindowInMinutes must be between 1 and 1440 when Mode is FLEXIBLE.',
+          400,
+        );
       }
-      if (w!.Mode === 'OFF' && w!.MaximumWindowInMinutes !== undefined) awsError('ValidationException', 'MaximumWindowInMinutes must not be specified when Mode is OFF.', 400);
+      if (w!.Mode === 'OFF' && w!.MaximumWindowInMinutes !== undefined)
+        awsError('ValidationException', 'MaximumWindowInMinutes must not be specified when Mode is OFF.', 400);
       const t = i.Target;
-      if (!t?.Arn || !t.RoleArn) awsError('ValidationException', '1 validation error detected: Value null at \'target.roleArn\' failed to satisfy constraint: Member must not be null', 400);
+      if (!t?.Arn || !t.RoleArn)
+        awsError(
+          'ValidationException',
+          "1 validation error detected: Value null at 'target.roleArn' failed to satisfy constraint: Member must not be null",
+          400,
+        );
       const r = t!.RetryPolicy;
-      if (r?.MaximumEventAgeInSeconds !== undefined && (r.MaximumEventAgeInSeconds < 60 || r.MaximumEventAgeInSeconds > 86400)) {
-        awsError('ValidationException', '1 validation error detected: Value at \'target.retryPolicy.maximumEventAgeInSeconds\' failed to satisfy constraint: Member must have value between 60 and 86400', 400);
+      if (
+        r?.MaximumEventAgeInSeconds !== undefined &&
+        (r.MaximumEventAgeInSeconds < 60 || r.MaximumEventAgeInSeconds > 86400)
+      ) {
+        awsError(
+          'ValidationException',
+          "1 validation error detected: Value at 'target.retryPolicy.maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 86400",
+          400,
+        );
       }
       if (r?.MaximumRetryAttempts !== undefined && (r.MaximumRetryAttempts < 0 || r.MaximumRetryAttempts > 185)) {
-        awsError('ValidationException', '1 validation error detected: Value at \'target.retryPolicy.maximumRetryAttempts\' failed to satisfy constraint: Member must have value between 0 and 185', 400);
+        awsError(
+          'ValidationException',
+          "1 validation error detected: Value at 'target.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value between 0 and 185",
+          400,
+        );
       }
       if (t!.EcsParameters && t!.Input !== undefined) {
         // The ECS templated target converts its Input into a TaskOverride at once (boto3#4370 quotes the
@@ -130,9 +194,10 @@ export class FakeScheduler {
           const why = (err as Error).message;
           awsError('ValidationException', `${NOT_TASK_OVERRIDE}, JSON syntax error in input: ${why}`, 400);
         }
-        const unknown = o && typeof o === 'object' && !Array.isArray(o)
-          ? Object.keys(o).filter((k) => !TASK_OVERRIDE_MEMBERS.includes(k))
-          : ['(not an object)'];
+        const unknown =
+          o && typeof o === 'object' && !Array.isArray(o)
+            ? Object.keys(o).filter((k) => !TASK_OVERRIDE_MEMBERS.includes(k))
+            : ['(not an object)'];
         if (unknown.length) {
           awsError('ValidationException', `${NOT_TASK_OVERRIDE}, unrecognized field "${unknown[0]}"`, 400);
         }
@@ -152,7 +217,11 @@ export class FakeScheduler {
         }
       }
       if (iam() && !iam()!.isRolePropagated(t!.RoleArn)) {
-        awsError('ValidationException', 'The execution role you provide must allow AWS EventBridge Scheduler to assume the role.', 400);
+        awsError(
+          'ValidationException',
+          'The execution role you provide must allow AWS EventBridge Scheduler to assume the role.',
+          400,
+        );
       }
     };
     const definitionOf = (i: CreateScheduleCommandInput): Schedule['def'] => {
@@ -167,12 +236,25 @@ export class FakeScheduler {
         CreateScheduleGroup: {
           command: CreateScheduleGroupCommand,
           handle: (i) => {
-            if (!NAME.test(i.Name ?? '')) awsError('ValidationException', `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint`, 400);
+            if (!NAME.test(i.Name ?? ''))
+              awsError(
+                'ValidationException',
+                `1 validation error detected: Value '${i.Name}' at 'name' failed to satisfy constraint`,
+                400,
+              );
             const prior = liveGroup(i.Name);
             // Idempotent with the same ClientToken: the first call's group.
-            if (prior?.state === 'ACTIVE' && i.ClientToken && prior.clientToken === i.ClientToken) return { ScheduleGroupArn: prior.arn };
+            if (prior?.state === 'ACTIVE' && i.ClientToken && prior.clientToken === i.ClientToken)
+              return { ScheduleGroupArn: prior.arn };
             if (prior) awsError('ConflictException', `Schedule group ${i.Name} already exists.`, 409);
-            const g: Group = { name: i.Name, arn: groupArn(i.Name), state: 'ACTIVE', created: new Date(core.now()), tags: tagsToRecord(i.Tags), clientToken: i.ClientToken };
+            const g: Group = {
+              name: i.Name,
+              arn: groupArn(i.Name),
+              state: 'ACTIVE',
+              created: new Date(core.now()),
+              tags: tagsToRecord(i.Tags),
+              clientToken: i.ClientToken,
+            };
             this.groups.set(g.name, g);
             core.label(g.arn, g.tags['batchctl:logical'] ?? g.name);
             return { ScheduleGroupArn: g.arn };
@@ -182,7 +264,13 @@ export class FakeScheduler {
           command: GetScheduleGroupCommand,
           handle: (i) => {
             const g = groupOrFail(i.Name);
-            return { Arn: g.arn, Name: g.name, State: g.state, CreationDate: g.created, LastModificationDate: g.created };
+            return {
+              Arn: g.arn,
+              Name: g.name,
+              State: g.state,
+              CreationDate: g.created,
+              LastModificationDate: g.created,
+            };
           },
         },
         ListScheduleGroups: {
@@ -196,7 +284,8 @@ export class FakeScheduler {
         DeleteScheduleGroup: {
           command: DeleteScheduleGroupCommand,
           handle: (i) => {
-            if (i.Name === 'default') awsError('ValidationException', 'The default schedule group cannot be deleted.', 400);
+            if (i.Name === 'default')
+              awsError('ValidationException', 'The default schedule group cannot be deleted.', 400);
             const g = groupOrFail(i.Name);
             if (g.state === 'DELETING') return {};
             // Its schedules go at once (they stop firing); the group itself lingers as DELETING.
@@ -222,23 +311,31 @@ export class FakeScheduler {
             return {};
           },
         },
-        ListTagsForResource: { command: ListTagsForResourceCommand, handle: (i) => ({ Tags: recordToTags(byArn(i.ResourceArn).tags) }) },
+        ListTagsForResource: {
+          command: ListTagsForResourceCommand,
+          handle: (i) => ({ Tags: recordToTags(byArn(i.ResourceArn).tags) }),
+        },
         CreateSchedule: {
           command: CreateScheduleCommand,
           handle: (i: CreateScheduleCommandInput) => {
             const g = groupOrFail(i.GroupName);
-            if (g.state === 'DELETING') awsError('ResourceNotFoundException', `Schedule group ${g.name} does not exist.`, 404);
+            if (g.state === 'DELETING')
+              awsError('ResourceNotFoundException', `Schedule group ${g.name} does not exist.`, 404);
             const existing = this.schedules.get(key(i.GroupName, i.Name));
             if (existing) {
               // The same token again (a retry after a lost response) gets the same answer.
-              if (this.honorClientToken && i.ClientToken && existing.clientToken === i.ClientToken) return { ScheduleArn: existing.arn };
+              if (this.honorClientToken && i.ClientToken && existing.clientToken === i.ClientToken)
+                return { ScheduleArn: existing.arn };
               awsError('ConflictException', `Schedule ${i.Name} already exists.`, 409);
             }
             validate(i);
             const now = new Date(core.now());
             const s: Schedule = {
               arn: `arn:${core.partition}:scheduler:${core.region}:${core.account}:schedule/${g.name}/${i.Name}`,
-              def: definitionOf(i), clientToken: i.ClientToken, created: now, modified: now,
+              def: definitionOf(i),
+              clientToken: i.ClientToken,
+              created: now,
+              modified: now,
             };
             this.schedules.set(key(i.GroupName, i.Name), s);
             core.label(s.arn, `${g.tags['batchctl:logical'] ?? g.name}/${i.Name}`);
@@ -251,9 +348,16 @@ export class FakeScheduler {
             const s = scheduleOrFail(i.GroupName, i.Name);
             const t = s.def.Target!;
             return {
-              ...s.def, Arn: s.arn, CreationDate: s.created, LastModificationDate: s.modified, ActionAfterCompletion: 'NONE',
+              ...s.def,
+              Arn: s.arn,
+              CreationDate: s.created,
+              LastModificationDate: s.modified,
+              ActionAfterCompletion: 'NONE',
               // Read-side defaults Scheduler fills in.
-              Target: { ...t, RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185, ...t.RetryPolicy } },
+              Target: {
+                ...t,
+                RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185, ...t.RetryPolicy },
+              },
             };
           },
         },
@@ -281,8 +385,21 @@ export class FakeScheduler {
           handle: (i) => ({
             Schedules: [...this.schedules.values()]
               .filter((s) => liveGroup(s.def.GroupName)?.state === 'ACTIVE')
-              .filter((s) => (!i.GroupName || s.def.GroupName === i.GroupName) && (!i.NamePrefix || s.def.Name!.startsWith(i.NamePrefix)) && (!i.State || s.def.State === i.State))
-              .map((s) => ({ Arn: s.arn, Name: s.def.Name, GroupName: s.def.GroupName, State: s.def.State, CreationDate: s.created, LastModificationDate: s.modified, Target: { Arn: s.def.Target?.Arn } })),
+              .filter(
+                (s) =>
+                  (!i.GroupName || s.def.GroupName === i.GroupName) &&
+                  (!i.NamePrefix || s.def.Name!.startsWith(i.NamePrefix)) &&
+                  (!i.State || s.def.State === i.State),
+              )
+              .map((s) => ({
+                Arn: s.arn,
+                Name: s.def.Name,
+                GroupName: s.def.GroupName,
+                State: s.def.State,
+                CreationDate: s.created,
+                LastModificationDate: s.modified,
+                Target: { Arn: s.def.Target?.Arn },
+              })),
           }),
         },
       },
@@ -305,7 +422,12 @@ export class FakeScheduler {
    * EXECUTION_ID, RETRY_ATTEMPTS (and EXHAUSTED_RETRY_CONDITION when retries ran out); the body is the
    * target's input. RunTask's failures[] is a successful call for Scheduler too: nothing is sent.
    */
-  invokeScheduled(group: string, name: string, scheduledTime: string, opts: { throttled?: boolean } = {}): { outcome: 'started' | 'failures' | 'dead-lettered' | 'dropped'; errorCode?: string } {
+  invokeScheduled(
+    group: string,
+    name: string,
+    scheduledTime: string,
+    opts: { throttled?: boolean } = {},
+  ): { outcome: 'started' | 'failures' | 'dead-lettered' | 'dropped'; errorCode?: string } {
     const s = this.schedules.get(`${group}/${name}`);
     if (!s) throw new Error(`fake Scheduler: no schedule ${group}/${name}`);
     const t = s.def.Target!;
@@ -331,15 +453,22 @@ export class FakeScheduler {
         const e = t.EcsParameters!;
         const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
         request = {
-          cluster: t.Arn, taskDefinition: e.TaskDefinitionArn, count: e.TaskCount ?? 1,
-          launchType: e.LaunchType, platformVersion: e.PlatformVersion,
+          cluster: t.Arn,
+          taskDefinition: e.TaskDefinitionArn,
+          count: e.TaskCount ?? 1,
+          launchType: e.LaunchType,
+          platformVersion: e.PlatformVersion,
           networkConfiguration: vpc && {
             awsvpcConfiguration: {
-              subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups, assignPublicIp: vpc.AssignPublicIp,
+              subnets: vpc.Subnets,
+              securityGroups: vpc.SecurityGroups,
+              assignPublicIp: vpc.AssignPublicIp,
             },
           },
-          propagateTags: e.PropagateTags, enableECSManagedTags: e.EnableECSManagedTags,
-          overrides: JSON.parse(input), startedBy: `chronos-schedule/${name}`,
+          propagateTags: e.PropagateTags,
+          enableECSManagedTags: e.EnableECSManagedTags,
+          overrides: JSON.parse(input),
+          startedBy: `chronos-schedule/${name}`,
         };
       }
       for (const a of iam ? ecs!.runTaskAuthorization(request) : []) {
@@ -361,12 +490,19 @@ export class FakeScheduler {
     const retries = failure.retried ? (t.RetryPolicy?.MaximumRetryAttempts ?? 185) : 0;
     const str = (v: string) => ({ DataType: 'String', StringValue: v });
     const attrs = {
-      SCHEDULE_ARN: str(s.arn), SCHEDULED_TIME: str(scheduledTime), TARGET_ARN: str(t.Arn ?? ''), ERROR_CODE: str(failure.code), ERROR_MESSAGE: str(failure.message),
-      EXECUTION_ID: str(this.core.newId('exec', 16)), RETRY_ATTEMPTS: str(String(retries)), IS_PAYLOAD_TRUNCATED: str('false'),
+      SCHEDULE_ARN: str(s.arn),
+      SCHEDULED_TIME: str(scheduledTime),
+      TARGET_ARN: str(t.Arn ?? ''),
+      ERROR_CODE: str(failure.code),
+      ERROR_MESSAGE: str(failure.message),
+      EXECUTION_ID: str(this.core.newId('exec', 16)),
+      RETRY_ATTEMPTS: str(String(retries)),
+      IS_PAYLOAD_TRUNCATED: str('false'),
       ...(failure.retried ? { EXHAUSTED_RETRY_CONDITION: str('MaximumRetryAttempts') } : {}),
     };
     const dlq = t.DeadLetterConfig?.Arn;
-    const sent = !!dlq && !!sqs && (!iam || iam.allows(t.RoleArn, 'sqs:SendMessage', dlq)) && sqs.sendAsRole(dlq, input, attrs);
+    const sent =
+      !!dlq && !!sqs && (!iam || iam.allows(t.RoleArn, 'sqs:SendMessage', dlq)) && sqs.sendAsRole(dlq, input, attrs);
     return { outcome: sent ? 'dead-lettered' : 'dropped', errorCode: failure.code };
   }
 
@@ -395,7 +531,11 @@ export class FakeScheduler {
     const out: InventoryEntry[] = [];
     for (const g of this.groups.values()) {
       if (g.name === 'default') continue;
-      out.push({ type: 'scheduler.schedule-group', key: g.tags['batchctl:logical'] ?? g.name, settings: { name: g.name, state: g.state, tags: g.tags } });
+      out.push({
+        type: 'scheduler.schedule-group',
+        key: g.tags['batchctl:logical'] ?? g.name,
+        settings: { name: g.name, state: g.state, tags: g.tags },
+      });
     }
     for (const s of this.schedules.values()) {
       const { Target: t, ...rest } = s.def;
@@ -403,15 +543,26 @@ export class FakeScheduler {
       const vpc = ecs?.NetworkConfiguration?.awsvpcConfiguration;
       const g = this.groups.get(rest.GroupName!);
       out.push({
-        type: 'scheduler.schedule', key: `${g?.tags['batchctl:logical'] ?? rest.GroupName}/${rest.Name}`,
+        type: 'scheduler.schedule',
+        key: `${g?.tags['batchctl:logical'] ?? rest.GroupName}/${rest.Name}`,
         settings: {
           ...rest,
           target: t && {
-            ...t, Arn: ref(t.Arn), RoleArn: ref(t.RoleArn), Input: t.Input ? this.inventoryInput(t) : undefined,
+            ...t,
+            Arn: ref(t.Arn),
+            RoleArn: ref(t.RoleArn),
+            Input: t.Input ? this.inventoryInput(t) : undefined,
             DeadLetterConfig: t.DeadLetterConfig && { Arn: ref(t.DeadLetterConfig.Arn) },
             EcsParameters: ecs && {
-              ...ecs, TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
-              NetworkConfiguration: vpc && { awsvpcConfiguration: { ...vpc, Subnets: vpc.Subnets?.map(ref).sort(), SecurityGroups: vpc.SecurityGroups?.map(ref).sort() } },
+              ...ecs,
+              TaskDefinitionArn: ref(ecs.TaskDefinitionArn),
+              NetworkConfiguration: vpc && {
+                awsvpcConfiguration: {
+                  ...vpc,
+                  Subnets: vpc.Subnets?.map(ref).sort(),
+                  SecurityGroups: vpc.SecurityGroups?.map(ref).sort(),
+                },
+              },
             },
           },
         },
@@ -427,15 +578,19 @@ export class FakeScheduler {
     const ref = (v: string | undefined) => this.core.ref(v);
     const vpc = input.networkConfiguration?.awsvpcConfiguration;
     return {
-      ...input, cluster: ref(input.cluster), taskDefinition: ref(input.taskDefinition),
+      ...input,
+      cluster: ref(input.cluster),
+      taskDefinition: ref(input.taskDefinition),
       ...(vpc
         ? {
-          networkConfiguration: {
-            awsvpcConfiguration: {
-              ...vpc, subnets: vpc.subnets?.map(ref).sort(), securityGroups: vpc.securityGroups?.map(ref).sort(),
+            networkConfiguration: {
+              awsvpcConfiguration: {
+                ...vpc,
+                subnets: vpc.subnets?.map(ref).sort(),
+                securityGroups: vpc.securityGroups?.map(ref).sort(),
+              },
             },
-          },
-        }
+          }
         : {}),
     };
   }
@@ -444,8 +599,10 @@ export class FakeScheduler {
 /** Fill Scheduler's context attributes in a target Input (plain text substitution, as Scheduler does). */
 function render(input: string, scheduledTime: string, scheduleArn = 'arn:aws:scheduler:::schedule/x/y'): string {
   const values: Record<string, string> = {
-    'aws.scheduler.schedule-arn': scheduleArn, 'aws.scheduler.scheduled-time': scheduledTime,
-    'aws.scheduler.execution-id': 'd32c5kddcf5bb8c3', 'aws.scheduler.attempt-number': '1',
+    'aws.scheduler.schedule-arn': scheduleArn,
+    'aws.scheduler.scheduled-time': scheduledTime,
+    'aws.scheduler.execution-id': 'd32c5kddcf5bb8c3',
+    'aws.scheduler.attempt-number': '1',
   };
   return input.replace(/<(aws\.scheduler\.[a-z-]+)>/g, (m, k: string) => (CONTEXT.includes(k) ? values[k]! : m));
 }

@@ -67,9 +67,13 @@ export class FakeSecretsManager {
           handle: (i) => {
             const s = this.get(i.SecretId);
             if (s.foreign && !s.foreign.describe) {
-              awsError('AccessDeniedException', `User: arn:aws:iam::${core.account}:user/tester is not authorized to perform: secretsmanager:DescribeSecret on resource: ${i.SecretId} because no resource-based policy allows the secretsmanager:DescribeSecret action`);
+              awsError(
+                'AccessDeniedException',
+                `User: arn:aws:iam::${core.account}:user/tester is not authorized to perform: secretsmanager:DescribeSecret on resource: ${i.SecretId} because no resource-based policy allows the secretsmanager:DescribeSecret action`,
+              );
             }
-            if (this.describeLagMs > 0 && core.now() < s.created.getTime() + this.describeLagMs) awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+            if (this.describeLagMs > 0 && core.now() < s.created.getTime() + this.describeLagMs)
+              awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
             return {
               ARN: s.arn,
               Name: s.name,
@@ -88,8 +92,14 @@ export class FakeSecretsManager {
           handle: (i) => {
             const s = this.live(i.SecretId);
             const stage = i.VersionStage ?? (i.VersionId ? undefined : 'AWSCURRENT');
-            const v = [...s.versions.values()].find((x) => (i.VersionId ? x.id === i.VersionId : true) && (!stage || x.stages.includes(stage)));
-            if (!v) awsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for ${i.VersionId ? `VersionId: ${i.VersionId}` : `staging label: ${stage}`}`);
+            const v = [...s.versions.values()].find(
+              (x) => (i.VersionId ? x.id === i.VersionId : true) && (!stage || x.stages.includes(stage)),
+            );
+            if (!v)
+              awsError(
+                'ResourceNotFoundException',
+                `Secrets Manager can't find the specified secret value for ${i.VersionId ? `VersionId: ${i.VersionId}` : `staging label: ${stage}`}`,
+              );
             return {
               ARN: s.arn,
               Name: s.name,
@@ -124,11 +134,17 @@ export class FakeSecretsManager {
           handle: (i) => {
             const s = this.get(i.SecretId);
             if (i.ForceDeleteWithoutRecovery && i.RecoveryWindowInDays !== undefined) {
-              awsError('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+              awsError(
+                'InvalidParameterException',
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+              );
             }
             const days = i.RecoveryWindowInDays ?? 30;
             if (!i.ForceDeleteWithoutRecovery && (days < 7 || days > 30)) {
-              awsError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+              awsError(
+                'InvalidParameterException',
+                'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).',
+              );
             }
             if (s.deletedAt && !i.ForceDeleteWithoutRecovery) awsError('InvalidRequestException', this.markedMessage);
             const now = core.now();
@@ -184,15 +200,27 @@ export class FakeSecretsManager {
    * key, and, in another account (`account`), what its resource policy lets this account do.
    */
   addSecret(o: {
-    name: string; value: string | Record<string, string>; kmsKeyId?: string; account?: string; foreign?: { describe: boolean; readers: string[] };
+    name: string;
+    value: string | Record<string, string>;
+    kmsKeyId?: string;
+    account?: string;
+    foreign?: { describe: boolean; readers: string[] };
     /** The full ARN (a test whose records name one already). */
     arn?: string;
   }): FakeSecret {
     const account = o.account ?? this.core.account;
     const now = new Date(this.core.now());
-    const arn = o.arn ?? `arn:${this.core.partition}:secretsmanager:${this.core.region}:${account}:secret:${o.name}-${this.suffix()}`;
+    const arn =
+      o.arn ??
+      `arn:${this.core.partition}:secretsmanager:${this.core.region}:${account}:secret:${o.name}-${this.suffix()}`;
     const s: FakeSecret = {
-      arn, name: o.name, kmsKeyId: o.kmsKeyId, tags: {}, created: now, lastChanged: now, versions: new Map(),
+      arn,
+      name: o.name,
+      kmsKeyId: o.kmsKeyId,
+      tags: {},
+      created: now,
+      lastChanged: now,
+      versions: new Map(),
       ...(account !== this.core.account ? { foreign: o.foreign ?? { describe: true, readers: [] } } : {}),
     };
     this.addVersion(s, { SecretString: typeof o.value === 'string' ? o.value : JSON.stringify(o.value) });
@@ -249,17 +277,37 @@ export class FakeSecretsManager {
 
   private create(i: any) {
     const name: string = i.Name ?? '';
-    if (!/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) awsError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+    if (!/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name))
+      awsError(
+        'InvalidParameterException',
+        'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+      );
     const existing = this.find(name);
     const forced = this.forcedAt.get(name);
-    if (existing?.deletedAt || (this.forceDeleteLagMs > 0 && forced !== undefined && this.core.now() < forced + this.forceDeleteLagMs)) {
-      awsError('InvalidRequestException', this.markedMessage === MARKED ? "You can't create this secret because a secret with this name is already scheduled for deletion." : this.markedMessage);
+    if (
+      existing?.deletedAt ||
+      (this.forceDeleteLagMs > 0 && forced !== undefined && this.core.now() < forced + this.forceDeleteLagMs)
+    ) {
+      awsError(
+        'InvalidRequestException',
+        this.markedMessage === MARKED
+          ? "You can't create this secret because a secret with this name is already scheduled for deletion."
+          : this.markedMessage,
+      );
     }
-    if (existing) awsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    if (existing)
+      awsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
     const now = new Date(this.core.now());
     const arn = `arn:${this.core.partition}:secretsmanager:${this.core.region}:${this.core.account}:secret:${name}-${this.suffix()}`;
     const s: FakeSecret = {
-      arn, name, description: i.Description, kmsKeyId: i.KmsKeyId, tags: validTags(i.Tags), created: now, lastChanged: now, versions: new Map(),
+      arn,
+      name,
+      description: i.Description,
+      kmsKeyId: i.KmsKeyId,
+      tags: validTags(i.Tags),
+      created: now,
+      lastChanged: now,
+      versions: new Map(),
     };
     const v = i.SecretString !== undefined || i.SecretBinary !== undefined ? this.addVersion(s, i) : undefined;
     this.secrets.set(arn, s);
@@ -282,12 +330,18 @@ export class FakeSecretsManager {
       awsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary, but not both.');
     }
     // The SDK fills in a token when the caller gives none; the mock bypasses that, so make one up here.
-    const token: string = i.ClientRequestToken ?? createHash('sha256').update(this.core.newId('version')).digest('hex').slice(0, 36);
-    if (token.length < 32 || token.length > 64) awsError('InvalidParameterException', 'ClientRequestToken must be 32-64 characters long.');
+    const token: string =
+      i.ClientRequestToken ?? createHash('sha256').update(this.core.newId('version')).digest('hex').slice(0, 36);
+    if (token.length < 32 || token.length > 64)
+      awsError('InvalidParameterException', 'ClientRequestToken must be 32-64 characters long.');
     const prior = s.versions.get(token);
     if (prior) {
-      const same = i.SecretString !== undefined ? prior.string === i.SecretString : Buffer.from(prior.binary ?? []).equals(Buffer.from(i.SecretBinary));
-      if (!same) awsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      const same =
+        i.SecretString !== undefined
+          ? prior.string === i.SecretString
+          : Buffer.from(prior.binary ?? []).equals(Buffer.from(i.SecretBinary));
+      if (!same)
+        awsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
       return prior;
     }
     for (const v of s.versions.values()) {

@@ -15,9 +15,20 @@
  * once STOPPED, whatever the code), so tests can show the definition is right either way.
  */
 import {
-  SFNClient, CreateStateMachineCommand, DescribeStateMachineCommand, UpdateStateMachineCommand, DeleteStateMachineCommand,
-  ListStateMachinesCommand, TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand, StartExecutionCommand,
-  DescribeExecutionCommand, GetExecutionHistoryCommand, StopExecutionCommand, ListExecutionsCommand,
+  SFNClient,
+  CreateStateMachineCommand,
+  DescribeStateMachineCommand,
+  UpdateStateMachineCommand,
+  DeleteStateMachineCommand,
+  ListStateMachinesCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  ListTagsForResourceCommand,
+  StartExecutionCommand,
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StopExecutionCommand,
+  ListExecutionsCommand,
 } from '@aws-sdk/client-sfn';
 import jsonata from 'jsonata';
 import { randomUUID } from 'node:crypto';
@@ -77,7 +88,8 @@ export interface Execution {
 
 type Outcome = { ok: true; output: unknown } | { ok: false; error: string; cause: string };
 
-const sfnTags = (t: { key?: string; value?: string }[] | undefined): Tags => Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
+const sfnTags = (t: { key?: string; value?: string }[] | undefined): Tags =>
+  Object.fromEntries((t ?? []).map((x) => [x.key ?? '', x.value ?? '']));
 const sfnTagList = (t: Tags) => Object.entries(t).map(([key, value]) => ({ key, value }));
 
 /** ECS's camelCase answer as Step Functions passes it on: PascalCase keys, times as epoch milliseconds. */
@@ -85,7 +97,11 @@ export function pascal(v: unknown): unknown {
   if (v instanceof Date) return v.getTime();
   if (Array.isArray(v)) return v.map(pascal);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k.charAt(0).toUpperCase() + k.slice(1), pascal(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k.charAt(0).toUpperCase() + k.slice(1), pascal(x)]),
+    );
   }
   return v;
 }
@@ -93,7 +109,8 @@ export function pascal(v: unknown): unknown {
 /** Step Functions' PascalCase parameters as the ECS API takes them. */
 function camel(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(camel);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.charAt(0).toLowerCase() + k.slice(1), camel(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.charAt(0).toLowerCase() + k.slice(1), camel(x)]));
   return v;
 }
 
@@ -125,12 +142,23 @@ export class FakeSfn {
       // Step Functions assumes the role to validate it: a role IAM has not propagated yet, or one that does
       // not trust states.amazonaws.com, is refused alike.
       if (iam && (!role || !iam.isRolePropagated(roleArn) || !role.trust.includes('states.amazonaws.com'))) {
-        awsError('AccessDeniedException', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.', 400);
+        awsError(
+          'AccessDeniedException',
+          'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.',
+          400,
+        );
       }
     };
     const machineOut = (m: Machine) => ({
-      stateMachineArn: m.arn, name: m.name, status: m.status, definition: m.definition, roleArn: m.roleArn, type: m.type,
-      creationDate: new Date(m.creationDate), loggingConfiguration: { level: 'OFF', includeExecutionData: false }, tracingConfiguration: { enabled: false },
+      stateMachineArn: m.arn,
+      name: m.name,
+      status: m.status,
+      definition: m.definition,
+      roleArn: m.roleArn,
+      type: m.type,
+      creationDate: new Date(m.creationDate),
+      loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+      tracingConfiguration: { enabled: false },
       revisionId: String(m.revision),
     });
 
@@ -148,29 +176,47 @@ export class FakeSfn {
             const type = i.type ?? 'STANDARD';
             const existing = this.machines.get(arn);
             if (existing) {
-              if (existing.status === 'DELETING') awsError('StateMachineDeleting', `State Machine is being deleted: '${arn}'`, 400);
+              if (existing.status === 'DELETING')
+                awsError('StateMachineDeleting', `State Machine is being deleted: '${arn}'`, 400);
               // Idempotent on name, definition and type: the same call again returns the same state
               // machine, and differences in roleArn or tags are ignored (not applied).
-              if (existing.definition === i.definition && existing.type === type) return { stateMachineArn: arn, creationDate: new Date(existing.creationDate) };
+              if (existing.definition === i.definition && existing.type === type)
+                return { stateMachineArn: arn, creationDate: new Date(existing.creationDate) };
               awsError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`, 400);
             }
             checkRole(i.roleArn);
             const m: Machine = {
-              name: i.name, arn, roleArn: i.roleArn, definition: i.definition, type, status: 'ACTIVE', creationDate: core.now(), tags: sfnTags(i.tags), revision: 1,
+              name: i.name,
+              arn,
+              roleArn: i.roleArn,
+              definition: i.definition,
+              type,
+              status: 'ACTIVE',
+              creationDate: core.now(),
+              tags: sfnTags(i.tags),
+              revision: 1,
             };
             this.machines.set(arn, m);
             core.label(arn, m.tags['batchctl:logical'] ?? m.name);
             return { stateMachineArn: arn, creationDate: new Date(m.creationDate) };
           },
         },
-        DescribeStateMachine: { command: DescribeStateMachineCommand, handle: (i) => machineOut(machine(i.stateMachineArn)) },
+        DescribeStateMachine: {
+          command: DescribeStateMachineCommand,
+          handle: (i) => machineOut(machine(i.stateMachineArn)),
+        },
         UpdateStateMachine: {
           command: UpdateStateMachineCommand,
           handle: (i) => {
             const m = machine(i.stateMachineArn);
-            if (m.status === 'DELETING') awsError('StateMachineDeleting', `State Machine is being deleted: '${m.arn}'`, 400);
+            if (m.status === 'DELETING')
+              awsError('StateMachineDeleting', `State Machine is being deleted: '${m.arn}'`, 400);
             if (i.definition === undefined && i.roleArn === undefined && i.loggingConfiguration === undefined) {
-              awsError('MissingRequiredParameter', 'Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified', 400);
+              awsError(
+                'MissingRequiredParameter',
+                'Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified',
+                400,
+              );
             }
             if (i.definition !== undefined) validateDefinition(i.definition);
             if (i.roleArn !== undefined) checkRole(i.roleArn);
@@ -199,7 +245,12 @@ export class FakeSfn {
             const start = Number(i.nextToken ?? 0);
             const max = i.maxResults || 100;
             return {
-              stateMachines: all.slice(start, start + max).map((m) => ({ stateMachineArn: m.arn, name: m.name, type: m.type, creationDate: new Date(m.creationDate) })),
+              stateMachines: all.slice(start, start + max).map((m) => ({
+                stateMachineArn: m.arn,
+                name: m.name,
+                type: m.type,
+                creationDate: new Date(m.creationDate),
+              })),
               nextToken: start + max < all.length ? String(start + max) : undefined,
             };
           },
@@ -207,7 +258,9 @@ export class FakeSfn {
         TagResource: {
           command: TagResourceCommand,
           handle: (i) => {
-            const m = this.machines.get(i.resourceArn) ?? awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
+            const m =
+              this.machines.get(i.resourceArn) ??
+              awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
             Object.assign(m.tags, sfnTags(i.tags));
             return {};
           },
@@ -215,7 +268,9 @@ export class FakeSfn {
         UntagResource: {
           command: UntagResourceCommand,
           handle: (i) => {
-            const m = this.machines.get(i.resourceArn) ?? awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
+            const m =
+              this.machines.get(i.resourceArn) ??
+              awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
             for (const k of i.tagKeys ?? []) delete m.tags[k];
             return {};
           },
@@ -224,7 +279,9 @@ export class FakeSfn {
           command: ListTagsForResourceCommand,
           handle: (i) => {
             this.sweep();
-            const m = this.machines.get(i.resourceArn) ?? awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
+            const m =
+              this.machines.get(i.resourceArn) ??
+              awsError('ResourceNotFound', `Resource not found: '${i.resourceArn}'`, 400);
             return { tags: sfnTagList(m.tags) };
           },
         },
@@ -240,8 +297,16 @@ export class FakeSfn {
           handle: (i) => {
             const x = execution(i.executionArn);
             return {
-              executionArn: x.arn, stateMachineArn: x.machineArn, name: x.name, status: x.status, startDate: new Date(x.startDate),
-              stopDate: x.stopDate === undefined ? undefined : new Date(x.stopDate), input: x.input, output: x.output, error: x.error, cause: x.cause,
+              executionArn: x.arn,
+              stateMachineArn: x.machineArn,
+              name: x.name,
+              status: x.status,
+              startDate: new Date(x.startDate),
+              stopDate: x.stopDate === undefined ? undefined : new Date(x.stopDate),
+              input: x.input,
+              output: x.output,
+              error: x.error,
+              cause: x.cause,
             };
           },
         },
@@ -252,7 +317,10 @@ export class FakeSfn {
             const all = i.reverseOrder ? [...x.events].reverse() : x.events;
             const start = Number(i.nextToken ?? 0);
             const max = Math.min(i.maxResults || 100, 1000);
-            return { events: all.slice(start, start + max), nextToken: start + max < all.length ? String(start + max) : undefined };
+            return {
+              events: all.slice(start, start + max),
+              nextToken: start + max < all.length ? String(start + max) : undefined,
+            };
           },
         },
         StopExecution: {
@@ -274,8 +342,12 @@ export class FakeSfn {
             const max = i.maxResults || 100;
             return {
               executions: all.slice(start, start + max).map((x) => ({
-                executionArn: x.arn, stateMachineArn: x.machineArn, name: x.name, status: x.status,
-                startDate: new Date(x.startDate), stopDate: x.stopDate === undefined ? undefined : new Date(x.stopDate),
+                executionArn: x.arn,
+                stateMachineArn: x.machineArn,
+                name: x.name,
+                status: x.status,
+                startDate: new Date(x.startDate),
+                stopDate: x.stopDate === undefined ? undefined : new Date(x.stopDate),
               })),
               nextToken: start + max < all.length ? String(start + max) : undefined,
             };
@@ -303,7 +375,8 @@ export class FakeSfn {
   private sweep(): void {
     for (const m of this.machines.values()) {
       if (m.status !== 'DELETING' || this.core.now() < (m.deletingSince ?? 0) + this.deletingMs) continue;
-      if (![...this.executions.values()].some((x) => x.machineArn === m.arn && x.status === 'RUNNING')) this.machines.delete(m.arn);
+      if (![...this.executions.values()].some((x) => x.machineArn === m.arn && x.status === 'RUNNING'))
+        this.machines.delete(m.arn);
     }
   }
 
@@ -329,12 +402,23 @@ export class FakeSfn {
       awsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`, 400);
     }
     const x: Execution = {
-      arn, name: execName, machineArn: m.arn, machineName: m.name, definition: m.definition, roleArn: m.roleArn, input: text,
-      status: 'RUNNING', startDate: this.core.now(), events: [], transitions: 0,
+      arn,
+      name: execName,
+      machineArn: m.arn,
+      machineName: m.name,
+      definition: m.definition,
+      roleArn: m.roleArn,
+      input: text,
+      status: 'RUNNING',
+      startDate: this.core.now(),
+      events: [],
+      transitions: 0,
     };
     this.executions.set(arn, x);
     this.emit(x, 'ExecutionStarted', { executionStartedEventDetails: { input: text, roleArn: m.roleArn } });
-    void this.run(x).catch((err: unknown) => this.finish(x, 'FAILED', { error: 'States.Runtime', cause: `fake Step Functions: ${(err as Error).message}` }));
+    void this.run(x).catch((err: unknown) =>
+      this.finish(x, 'FAILED', { error: 'States.Runtime', cause: `fake Step Functions: ${(err as Error).message}` }),
+    );
     return x;
   }
 
@@ -345,9 +429,15 @@ export class FakeSfn {
   startFromTrigger(roleArn: string | undefined, stateMachineArn: string, input: string): Execution {
     const iam = this.iam();
     if (iam && !iam.allows(roleArn, 'states:StartExecution', stateMachineArn)) {
-      awsError('AccessDeniedException', `${roleArn} is not authorized to perform: states:StartExecution on resource: ${stateMachineArn}`, 400);
+      awsError(
+        'AccessDeniedException',
+        `${roleArn} is not authorized to perform: states:StartExecution on resource: ${stateMachineArn}`,
+        400,
+      );
     }
-    const m = this.machines.get(stateMachineArn) ?? awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`, 400);
+    const m =
+      this.machines.get(stateMachineArn) ??
+      awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`, 400);
     return this.start(m, undefined, input);
   }
 
@@ -356,7 +446,11 @@ export class FakeSfn {
     x.events.push({ id, previousEventId: id - 1, timestamp: new Date(this.core.now()), type, ...details });
   }
 
-  private finish(x: Execution, status: Execution['status'], r: { output?: unknown; error?: string; cause?: string }): void {
+  private finish(
+    x: Execution,
+    status: Execution['status'],
+    r: { output?: unknown; error?: string; cause?: string },
+  ): void {
     if (x.status !== 'RUNNING') return;
     x.status = status;
     x.stopDate = this.core.now();
@@ -367,8 +461,14 @@ export class FakeSfn {
     } else {
       x.error = r.error;
       x.cause = r.cause;
-      const type = status === 'FAILED' ? 'ExecutionFailed' : status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionTimedOut';
-      const key = status === 'FAILED' ? 'executionFailedEventDetails' : status === 'ABORTED' ? 'executionAbortedEventDetails' : 'executionTimedOutEventDetails';
+      const type =
+        status === 'FAILED' ? 'ExecutionFailed' : status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionTimedOut';
+      const key =
+        status === 'FAILED'
+          ? 'executionFailedEventDetails'
+          : status === 'ABORTED'
+            ? 'executionAbortedEventDetails'
+            : 'executionTimedOutEventDetails';
       this.emit(x, type, { [key]: { error: r.error, cause: r.cause } });
     }
     this.sweep();
@@ -378,7 +478,8 @@ export class FakeSfn {
     const task = x.runningTask;
     this.finish(x, 'ABORTED', { error, cause });
     // Stopping an execution stops the `.sync` task it waits for (best effort: the role must be allowed to).
-    if (task && this.iam()?.allows(x.roleArn, 'ecs:StopTask', task) !== false) this.ecs().stopTask(task, 'Execution was stopped');
+    if (task && this.iam()?.allows(x.roleArn, 'ecs:StopTask', task) !== false)
+      this.ecs().stopTask(task, 'Execution was stopped');
     x.wake?.();
   }
 
@@ -397,7 +498,9 @@ export class FakeSfn {
     });
   }
 
-  /** True when the execution must stop here: aborted, or its state machine is being deleted (ends it at a transition). */
+  /**
+   * True when the execution must stop here: aborted, or its state machine is being deleted (ends it at a transition).
+   */
   private halted(x: Execution): boolean {
     if (x.status !== 'RUNNING') return true;
     if (this.machines.get(x.machineArn)?.status === 'DELETING') {
@@ -409,7 +512,12 @@ export class FakeSfn {
 
   /** Run the definition from StartAt until an end. */
   private async run(x: Execution): Promise<void> {
-    const def = JSON.parse(x.definition) as { StartAt: string; States: Record<string, any>; QueryLanguage?: string; TimeoutSeconds?: number };
+    const def = JSON.parse(x.definition) as {
+      StartAt: string;
+      States: Record<string, any>;
+      QueryLanguage?: string;
+      TimeoutSeconds?: number;
+    };
     let name = def.StartAt;
     let input: unknown = JSON.parse(x.input);
     for (;;) {
@@ -430,7 +538,10 @@ export class FakeSfn {
             if (outcome.ok) break;
             const r = retriers.find((rt) => errorMatches(rt.ErrorEquals, outcome.ok ? '' : outcome.error));
             if (!r || r.used >= (r.MaxAttempts ?? 3)) break;
-            const delay = Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** r.used, r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+            const delay = Math.min(
+              (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** r.used,
+              r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+            );
             r.used += 1;
             state.RetryCount += 1;
             await this.sleepUntil(x, this.core.now() + delay * 1000);
@@ -442,15 +553,22 @@ export class FakeSfn {
             // A Catch whose ErrorEquals matches goes on at its Next with the error output as the state's
             // output (or its Output, evaluated with $states.errorOutput); none: the execution fails.
             const failed = outcome;
-            const catcher = ((st.Catch ?? []) as { ErrorEquals: string[]; Next: string; Output?: unknown }[]).find((c) => errorMatches(c.ErrorEquals, failed.error));
+            const catcher = ((st.Catch ?? []) as { ErrorEquals: string[]; Next: string; Output?: unknown }[]).find(
+              (c) => errorMatches(c.ErrorEquals, failed.error),
+            );
             if (!catcher) return this.finish(x, 'FAILED', { error: failed.error, cause: failed.cause });
             const errorOutput = { Error: failed.error, Cause: failed.cause };
-            input = catcher.Output === undefined ? errorOutput : await evaluateTemplate(catcher.Output, input, this.context(x, state), errorOutput);
+            input =
+              catcher.Output === undefined
+                ? errorOutput
+                : await evaluateTemplate(catcher.Output, input, this.context(x, state), errorOutput);
             this.emit(x, 'TaskStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(input) } });
             name = catcher.Next;
             break;
           }
-          this.emit(x, 'TaskStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(outcome.output) } });
+          this.emit(x, 'TaskStateExited', {
+            stateExitedEventDetails: { name, output: JSON.stringify(outcome.output) },
+          });
           input = outcome.output;
           if (st.End) return this.finish(x, 'SUCCEEDED', { output: input });
           name = st.Next;
@@ -466,7 +584,8 @@ export class FakeSfn {
             }
           }
           next ??= st.Default;
-          if (!next) return this.finish(x, 'FAILED', { error: 'States.NoChoiceMatched', cause: `No Matches! (state ${name})` });
+          if (!next)
+            return this.finish(x, 'FAILED', { error: 'States.NoChoiceMatched', cause: `No Matches! (state ${name})` });
           this.emit(x, 'ChoiceStateExited', { stateExitedEventDetails: { name, output: JSON.stringify(input) } });
           name = next;
           break;
@@ -490,7 +609,10 @@ export class FakeSfn {
           // Error and Cause may be JSONata expressions (a Fail that re-raises what a Catch caught).
           const error = await evaluate(st.Error, input, this.context(x, state));
           const cause = await evaluate(st.Cause, input, this.context(x, state));
-          return this.finish(x, 'FAILED', { error: error === undefined ? undefined : String(error), cause: cause === undefined ? undefined : String(cause) });
+          return this.finish(x, 'FAILED', {
+            error: error === undefined ? undefined : String(error),
+            cause: cause === undefined ? undefined : String(cause),
+          });
         }
         default:
           throw new Error(`state type ${st.Type} is not modelled`);
@@ -501,16 +623,28 @@ export class FakeSfn {
   /** The context object ($states.context) of a state. */
   private context(x: Execution, state: { Name: string; EnteredTime: string; RetryCount: number }) {
     return {
-      Execution: { Id: x.arn, Name: x.name, Input: JSON.parse(x.input), StartTime: new Date(x.startDate).toISOString(), RoleArn: x.roleArn },
+      Execution: {
+        Id: x.arn,
+        Name: x.name,
+        Input: JSON.parse(x.input),
+        StartTime: new Date(x.startDate).toISOString(),
+        RoleArn: x.roleArn,
+      },
       State: state,
       StateMachine: { Id: x.machineArn, Name: x.machineName },
     };
   }
 
   /** One attempt of a `ecs:runTask.sync` Task state: RunTask as the role, then wait for a stop or the timeout. */
-  private async attempt(x: Execution, st: Record<string, any>, input: unknown, state: { Name: string; EnteredTime: string; RetryCount: number }): Promise<Outcome> {
+  private async attempt(
+    x: Execution,
+    st: Record<string, any>,
+    input: unknown,
+    state: { Name: string; EnteredTime: string; RetryCount: number },
+  ): Promise<Outcome> {
     const resource = String(st.Resource ?? '');
-    if (!/^arn:[^:]+:states:::ecs:runTask\.sync$/.test(resource)) throw new Error(`resource ${resource} is not modelled`);
+    if (!/^arn:[^:]+:states:::ecs:runTask\.sync$/.test(resource))
+      throw new Error(`resource ${resource} is not modelled`);
     const meta = { resourceType: 'ecs', resource: 'runTask.sync' };
     const fail = (error: string, cause: string): Outcome => {
       this.emit(x, 'TaskFailed', { taskFailedEventDetails: { ...meta, error, cause } });
@@ -520,27 +654,42 @@ export class FakeSfn {
     try {
       args = (await evaluateTemplate(st.Arguments ?? {}, input, this.context(x, state))) as Record<string, any>;
     } catch (err) {
-      this.emit(x, 'TaskScheduled', { taskScheduledEventDetails: { ...meta, region: this.core.region, parameters: '{}' } });
+      this.emit(x, 'TaskScheduled', {
+        taskScheduledEventDetails: { ...meta, region: this.core.region, parameters: '{}' },
+      });
       return fail('States.QueryEvaluationError', (err as Error).message);
     }
     const attemptAt = this.core.now();
     this.emit(x, 'TaskScheduled', {
-      taskScheduledEventDetails: { ...meta, region: this.core.region, parameters: JSON.stringify(args), ...(st.TimeoutSeconds ? { timeoutInSeconds: st.TimeoutSeconds } : {}) },
+      taskScheduledEventDetails: {
+        ...meta,
+        region: this.core.region,
+        parameters: JSON.stringify(args),
+        ...(st.TimeoutSeconds ? { timeoutInSeconds: st.TimeoutSeconds } : {}),
+      },
     });
     this.emit(x, 'TaskStarted', { taskStartedEventDetails: meta });
 
     const ecs = this.ecs();
     const iam = this.iam();
-    const denied = (action: string, res: string) => fail('ECS.AccessDeniedException', `User: ${x.roleArn} is not authorized to perform: ${action} on resource: ${res} because no identity-based policy allows the ${action} action`);
+    const denied = (action: string, res: string) =>
+      fail(
+        'ECS.AccessDeniedException',
+        `User: ${x.roleArn} is not authorized to perform: ${action} on resource: ${res} because no identity-based policy allows the ${action} action`,
+      );
     const tdArn = ecs.revisionArn(String(args.TaskDefinition ?? ''));
     if (iam) {
       const rule = `arn:${this.core.partition}:events:${this.core.region}:${this.core.account}:rule/StepFunctionsGetEventsForECSTaskRule`;
       for (const a of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
-        if (!iam.allows(x.roleArn, a, rule)) return fail('States.TaskFailed', `'${x.roleArn}' is not authorized to create managed-rule.`);
+        if (!iam.allows(x.roleArn, a, rule))
+          return fail('States.TaskFailed', `'${x.roleArn}' is not authorized to create managed-rule.`);
       }
       const asks = ecs.runTaskAuthorization({
-        cluster: String(args.Cluster ?? ''), taskDefinition: String(args.TaskDefinition ?? ''), tags: args.Tags,
-        propagateTags: args.PropagateTags, enableECSManagedTags: args.EnableECSManagedTags,
+        cluster: String(args.Cluster ?? ''),
+        taskDefinition: String(args.TaskDefinition ?? ''),
+        tags: args.Tags,
+        propagateTags: args.PropagateTags,
+        enableECSManagedTags: args.EnableECSManagedTags,
       });
       for (const a of tdArn ? asks : []) {
         if (!iam.allows(x.roleArn, a.action, a.resource, a.context)) return denied(a.action, a.resource);
@@ -567,8 +716,15 @@ export class FakeSfn {
         const stoppedAt = ecs.stopTimeOf(taskArn) ?? now;
         if (now >= deadline && stoppedAt > deadline) {
           // The Task state timed out: Step Functions stops the task (as the state machine's role).
-          this.emit(x, 'TaskTimedOut', { taskTimedOutEventDetails: { ...meta, error: 'States.Timeout', cause: `The task ran longer than ${st.TimeoutSeconds} seconds` } });
-          if (!iam || iam.allows(x.roleArn, 'ecs:StopTask', taskArn)) ecs.stopTask(taskArn, `Step Functions: the state ${state.Name} timed out (States.Timeout)`);
+          this.emit(x, 'TaskTimedOut', {
+            taskTimedOutEventDetails: {
+              ...meta,
+              error: 'States.Timeout',
+              cause: `The task ran longer than ${st.TimeoutSeconds} seconds`,
+            },
+          });
+          if (!iam || iam.allows(x.roleArn, 'ecs:StopTask', taskArn))
+            ecs.stopTask(taskArn, `Step Functions: the state ${state.Name} timed out (States.Timeout)`);
           return { ok: false, error: 'States.Timeout', cause: `The task ran longer than ${st.TimeoutSeconds} seconds` };
         }
         if (now < stoppedAt) continue;
@@ -599,11 +755,19 @@ export class FakeSfn {
       if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ref(x)]));
       return v;
     };
-    return [...this.machines.values()].filter((m) => m.status === 'ACTIVE').map((m) => ({
-      type: 'states.state-machine',
-      key: m.tags['batchctl:logical'] ?? m.name,
-      settings: { name: m.name, type: m.type, roleArn: this.core.ref(m.roleArn), definition: ref(JSON.parse(m.definition)), tags: m.tags },
-    }));
+    return [...this.machines.values()]
+      .filter((m) => m.status === 'ACTIVE')
+      .map((m) => ({
+        type: 'states.state-machine',
+        key: m.tags['batchctl:logical'] ?? m.name,
+        settings: {
+          name: m.name,
+          type: m.type,
+          roleArn: this.core.ref(m.roleArn),
+          definition: ref(JSON.parse(m.definition)),
+          tags: m.tags,
+        },
+      }));
   }
 }
 
@@ -620,7 +784,9 @@ interface Retrier {
  * error except States.Timeout (AWS: "matches any known error name except for States.Timeout").
  */
 export function errorMatches(list: string[], error: string): boolean {
-  return list.some((e) => e === error || e === 'States.ALL' || (e === 'States.TaskFailed' && error !== 'States.Timeout'));
+  return list.some(
+    (e) => e === error || e === 'States.ALL' || (e === 'States.TaskFailed' && error !== 'States.Timeout'),
+  );
 }
 
 /** `{% expr %}`: a JSONata expression; anything else is a literal. */
@@ -630,7 +796,10 @@ async function evaluate(text: unknown, input: unknown, context: unknown, errorOu
   if (typeof text !== 'string') return text;
   const m = EXPR.exec(text.trim());
   if (!m) return text;
-  return jsonata(m[1]!).evaluate({}, { states: { input, context, ...(errorOutput !== undefined ? { errorOutput } : {}) } });
+  return jsonata(m[1]!).evaluate(
+    {},
+    { states: { input, context, ...(errorOutput !== undefined ? { errorOutput } : {}) } },
+  );
 }
 
 /** An Arguments template with its JSONata expressions evaluated (an expression giving nothing drops the field). */
@@ -661,14 +830,24 @@ function validateDefinition(text: string | undefined): void {
     return bad('INVALID_JSON_DESCRIPTION');
   }
   const states = def.States ?? bad('MISSING_STATES');
-  if (!def.StartAt || !states[def.StartAt]) bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${def.StartAt} at /StartAt`);
+  if (!def.StartAt || !states[def.StartAt])
+    bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${def.StartAt} at /StartAt`);
   for (const [name, st] of Object.entries(states)) {
-    for (const next of [st.Next, st.Default, ...((st.Choices ?? []) as { Next: string }[]).map((c) => c.Next), ...((st.Catch ?? []) as { Next: string }[]).map((c) => c.Next)]) {
-      if (next !== undefined && !states[next]) bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${next} at /States/${name}`);
+    for (const next of [
+      st.Next,
+      st.Default,
+      ...((st.Choices ?? []) as { Next: string }[]).map((c) => c.Next),
+      ...((st.Catch ?? []) as { Next: string }[]).map((c) => c.Next),
+    ]) {
+      if (next !== undefined && !states[next])
+        bad(`MISSING_TRANSITION_TARGET: Missing 'Next' target: ${next} at /States/${name}`);
     }
     if (def.QueryLanguage === 'JSONata') {
       for (const f of ['Parameters', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector']) {
-        if (f in st) bad(`SCHEMA_VALIDATION_FAILED: The field '${f}' is not supported when QueryLanguage is JSONata at /States/${name}`);
+        if (f in st)
+          bad(
+            `SCHEMA_VALIDATION_FAILED: The field '${f}' is not supported when QueryLanguage is JSONata at /States/${name}`,
+          );
       }
     }
     const walk = (v: unknown): void => {

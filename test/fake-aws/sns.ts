@@ -1,6 +1,16 @@
 import {
-  SNSClient, CreateTopicCommand, GetTopicAttributesCommand, SetTopicAttributesCommand, ListTagsForResourceCommand,
-  TagResourceCommand, UntagResourceCommand, SubscribeCommand, ListSubscriptionsByTopicCommand, UnsubscribeCommand, DeleteTopicCommand, PublishCommand,
+  SNSClient,
+  CreateTopicCommand,
+  GetTopicAttributesCommand,
+  SetTopicAttributesCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  SubscribeCommand,
+  ListSubscriptionsByTopicCommand,
+  UnsubscribeCommand,
+  DeleteTopicCommand,
+  PublishCommand,
 } from '@aws-sdk/client-sns';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -49,7 +59,8 @@ export class FakeSns {
 
   constructor(readonly core: FakeAwsCore) {
     core.peers.set('sns', this);
-    const topic = (arn: string | undefined): Topic => this.topics.get(arn ?? '') ?? awsError('NotFoundException', 'Topic does not exist', 404);
+    const topic = (arn: string | undefined): Topic =>
+      this.topics.get(arn ?? '') ?? awsError('NotFoundException', 'Topic does not exist', 404);
     const invalid = (msg: string): never => awsError('InvalidParameterException', `Invalid parameter: ${msg}`, 400);
 
     core.register({
@@ -62,19 +73,29 @@ export class FakeSns {
             if (!/^[A-Za-z0-9_-]{1,256}$/.test(i.Name ?? '')) invalid('Topic Name');
             const arn = `arn:${core.partition}:sns:${core.region}:${core.account}:${i.Name}`;
             const attrs: Record<string, string> = { ...(i.Attributes ?? {}) };
-            for (const k of Object.keys(attrs)) if (!SETTABLE.includes(k)) invalid(`Attributes Reason: Unknown attribute ${k}`);
+            for (const k of Object.keys(attrs))
+              if (!SETTABLE.includes(k)) invalid(`Attributes Reason: Unknown attribute ${k}`);
             if (attrs.Policy) this.checkPolicy(attrs.Policy);
             const existing = this.topics.get(arn);
             if (existing) {
               // Idempotent by name, but only for the same request: other tags or attributes are an error.
               const tags = tagsToRecord(i.Tags);
-              if (i.Tags && JSON.stringify(Object.entries(tags).sort()) !== JSON.stringify(Object.entries(existing.tags).sort())) {
+              if (
+                i.Tags &&
+                JSON.stringify(Object.entries(tags).sort()) !== JSON.stringify(Object.entries(existing.tags).sort())
+              ) {
                 invalid('Tags Reason: Topic already exists with different tags');
               }
-              if (Object.entries(attrs).some(([k, v]) => existing.attributes[k] !== v)) invalid('Attributes Reason: Topic already exists with different attributes');
+              if (Object.entries(attrs).some(([k, v]) => existing.attributes[k] !== v))
+                invalid('Attributes Reason: Topic already exists with different attributes');
               return { TopicArn: arn };
             }
-            this.topics.set(arn, { name: i.Name, arn, attributes: { Policy: this.defaultPolicy(arn), ...attrs }, tags: tagsToRecord(i.Tags) });
+            this.topics.set(arn, {
+              name: i.Name,
+              arn,
+              attributes: { Policy: this.defaultPolicy(arn), ...attrs },
+              tags: tagsToRecord(i.Tags),
+            });
             core.label(arn, tagsToRecord(i.Tags)['batchctl:logical'] ?? i.Name);
             return { TopicArn: arn };
           },
@@ -86,7 +107,10 @@ export class FakeSns {
             const subs = [...this.subs.values()].filter((s) => s.topicArn === t.arn);
             return {
               Attributes: {
-                TopicArn: t.arn, Owner: core.account, DisplayName: '', ...t.attributes,
+                TopicArn: t.arn,
+                Owner: core.account,
+                DisplayName: '',
+                ...t.attributes,
                 SubscriptionsConfirmed: String(subs.filter((s) => s.confirmed).length),
                 SubscriptionsPending: String(subs.filter((s) => !s.confirmed).length),
                 SubscriptionsDeleted: '0',
@@ -127,11 +151,24 @@ export class FakeSns {
           command: SubscribeCommand,
           handle: (i) => {
             const t = topic(i.TopicArn);
-            if (!['email', 'email-json', 'sqs', 'lambda', 'https', 'http', 'sms', 'application', 'firehose'].includes(i.Protocol)) invalid('Invalid protocol type');
+            if (
+              !['email', 'email-json', 'sqs', 'lambda', 'https', 'http', 'sms', 'application', 'firehose'].includes(
+                i.Protocol,
+              )
+            )
+              invalid('Invalid protocol type');
             if (i.Protocol.startsWith('email') && !EMAIL.test(i.Endpoint ?? '')) invalid('Email address');
-            const same = [...this.subs.values()].find((s) => s.topicArn === t.arn && s.protocol === i.Protocol && s.endpoint === i.Endpoint);
+            const same = [...this.subs.values()].find(
+              (s) => s.topicArn === t.arn && s.protocol === i.Protocol && s.endpoint === i.Endpoint,
+            );
             // Subscribing an address again re-sends the confirmation and returns the same subscription.
-            const s = same ?? { arn: `${t.arn}:${core.newId('sub', 8).slice(4)}-fake`, topicArn: t.arn, protocol: i.Protocol, endpoint: i.Endpoint, confirmed: !i.Protocol.startsWith('email') };
+            const s = same ?? {
+              arn: `${t.arn}:${core.newId('sub', 8).slice(4)}-fake`,
+              topicArn: t.arn,
+              protocol: i.Protocol,
+              endpoint: i.Endpoint,
+              confirmed: !i.Protocol.startsWith('email'),
+            };
             this.subs.set(s.arn, s);
             return { SubscriptionArn: s.confirmed || i.ReturnSubscriptionArn ? s.arn : 'pending confirmation' };
           },
@@ -146,7 +183,11 @@ export class FakeSns {
             const page = all.slice(start, start + this.pageSize);
             return {
               Subscriptions: page.map((s) => ({
-                SubscriptionArn: s.confirmed ? s.arn : 'PendingConfirmation', Owner: core.account, Protocol: s.protocol, Endpoint: s.endpoint, TopicArn: s.topicArn,
+                SubscriptionArn: s.confirmed ? s.arn : 'PendingConfirmation',
+                Owner: core.account,
+                Protocol: s.protocol,
+                Endpoint: s.endpoint,
+                TopicArn: s.topicArn,
               })),
               NextToken: start + this.pageSize < all.length ? String(start + this.pageSize) : undefined,
             };
@@ -156,9 +197,11 @@ export class FakeSns {
           command: UnsubscribeCommand,
           handle: (i) => {
             const arn: string = i.SubscriptionArn ?? '';
-            if (arn.split(':').length < 6) invalid(`SubscriptionArn Reason: An ARN must have at least 6 elements, not ${arn.split(':').length}`);
+            if (arn.split(':').length < 6)
+              invalid(`SubscriptionArn Reason: An ARN must have at least 6 elements, not ${arn.split(':').length}`);
             const s = this.subs.get(arn) ?? awsError('NotFoundException', 'Subscription does not exist', 404);
-            if (!s.confirmed) invalid('SubscriptionArn Reason: a subscription pending confirmation cannot be unsubscribed');
+            if (!s.confirmed)
+              invalid('SubscriptionArn Reason: a subscription pending confirmation cannot be unsubscribed');
             this.subs.delete(arn);
             return {};
           },
@@ -189,7 +232,9 @@ export class FakeSns {
   }
 
   private accept(t: Topic, message: string, subject: string | undefined, via: Published['via']): string {
-    const deliveredTo = [...this.subs.values()].filter((s) => s.topicArn === t.arn && s.confirmed).map((s) => s.endpoint);
+    const deliveredTo = [...this.subs.values()]
+      .filter((s) => s.topicArn === t.arn && s.confirmed)
+      .map((s) => s.endpoint);
     this.published.push({ topicArn: t.arn, message, subject, via, deliveredTo });
     return this.core.newId('msg', 12);
   }
@@ -206,12 +251,27 @@ export class FakeSns {
   /** The policy SNS writes when a topic is created without one. */
   private defaultPolicy(arn: string): string {
     return JSON.stringify({
-      Version: '2008-10-17', Id: '__default_policy_ID',
-      Statement: [{
-        Sid: '__default_statement_ID', Effect: 'Allow', Principal: { AWS: '*' },
-        Action: ['SNS:GetTopicAttributes', 'SNS:SetTopicAttributes', 'SNS:AddPermission', 'SNS:RemovePermission', 'SNS:DeleteTopic', 'SNS:Subscribe', 'SNS:ListSubscriptionsByTopic', 'SNS:Publish'],
-        Resource: arn, Condition: { StringEquals: { 'AWS:SourceOwner': this.core.account } },
-      }],
+      Version: '2008-10-17',
+      Id: '__default_policy_ID',
+      Statement: [
+        {
+          Sid: '__default_statement_ID',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: [
+            'SNS:GetTopicAttributes',
+            'SNS:SetTopicAttributes',
+            'SNS:AddPermission',
+            'SNS:RemovePermission',
+            'SNS:DeleteTopic',
+            'SNS:Subscribe',
+            'SNS:ListSubscriptionsByTopic',
+            'SNS:Publish',
+          ],
+          Resource: arn,
+          Condition: { StringEquals: { 'AWS:SourceOwner': this.core.account } },
+        },
+      ],
     });
   }
 
@@ -255,11 +315,17 @@ export class FakeSns {
       if (s.Effect !== 'Allow') return false;
       if (!list(s.Action).some((a) => ['sns:publish', 'sns:*', '*'].includes(a.toLowerCase()))) return false;
       const cond = (s.Condition ?? {}) as Record<string, Record<string, unknown>>;
-      const conds = Object.entries(cond).flatMap(([op, kv]) => Object.entries(kv).map(([k, v]) => ({ op, k: k.toLowerCase(), v: list(v) })));
+      const conds = Object.entries(cond).flatMap(([op, kv]) =>
+        Object.entries(kv).map(([k, v]) => ({ op, k: k.toLowerCase(), v: list(v) })),
+      );
       const anyone = s.Principal === '*' || list(s.Principal?.AWS).includes('*');
       if (anyone) return conds.every((c) => c.k === 'aws:sourceowner' && c.v.includes(this.core.account));
       if (!list(s.Principal?.Service).includes('cloudwatch.amazonaws.com')) return false;
-      return conds.every((c) => (c.k === 'aws:sourcearn' && c.v.includes(alarmArn)) || (c.k === 'aws:sourceaccount' && c.v.includes(this.core.account)));
+      return conds.every(
+        (c) =>
+          (c.k === 'aws:sourcearn' && c.v.includes(alarmArn)) ||
+          (c.k === 'aws:sourceaccount' && c.v.includes(this.core.account)),
+      );
     });
   }
 
@@ -268,13 +334,22 @@ export class FakeSns {
     const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
     return (doc.Statement ?? []).some((s) => {
       if (s.Effect !== 'Allow') return false;
-      if (!list(s.Principal?.Service).includes('events.amazonaws.com') && s.Principal !== '*' && !list(s.Principal?.AWS).includes('*')) return false;
+      if (
+        !list(s.Principal?.Service).includes('events.amazonaws.com') &&
+        s.Principal !== '*' &&
+        !list(s.Principal?.AWS).includes('*')
+      )
+        return false;
       if (!list(s.Action).some((a) => ['sns:publish', 'sns:*', '*'].includes(a.toLowerCase()))) return false;
       const cond = s.Condition as Record<string, Record<string, unknown>> | undefined;
       if (!cond) return true;
       return Object.entries(cond).every(([op, kv]) =>
         Object.entries(kv).every(([k, v]) => {
-          if (k.toLowerCase() === 'aws:sourcearn' && ['ArnEquals', 'ArnLike', 'StringEquals', 'StringLike'].includes(op)) return list(v).includes(ruleArn);
+          if (
+            k.toLowerCase() === 'aws:sourcearn' &&
+            ['ArnEquals', 'ArnLike', 'StringEquals', 'StringLike'].includes(op)
+          )
+            return list(v).includes(ruleArn);
           // The default policy's AWS:SourceOwner does not hold for a service principal publishing.
           return false;
         }),
@@ -289,11 +364,26 @@ export class FakeSns {
       let policy: unknown = t.attributes.Policy;
       try {
         policy = JSON.parse(t.attributes.Policy ?? '');
-      } catch { /* kept as text */ }
-      out.push({ type: 'sns.topic', key: t.tags['batchctl:logical'] ?? t.name, settings: { name: t.name, displayName: t.attributes.DisplayName, policy, tags: t.tags } });
+      } catch {
+        /* kept as text */
+      }
+      out.push({
+        type: 'sns.topic',
+        key: t.tags['batchctl:logical'] ?? t.name,
+        settings: { name: t.name, displayName: t.attributes.DisplayName, policy, tags: t.tags },
+      });
     }
     for (const s of this.subs.values()) {
-      out.push({ type: 'sns.subscription', key: `${this.core.ref(s.topicArn)}/${s.endpoint}`, settings: { topic: this.core.ref(s.topicArn), protocol: s.protocol, endpoint: s.endpoint, confirmed: s.confirmed } });
+      out.push({
+        type: 'sns.subscription',
+        key: `${this.core.ref(s.topicArn)}/${s.endpoint}`,
+        settings: {
+          topic: this.core.ref(s.topicArn),
+          protocol: s.protocol,
+          endpoint: s.endpoint,
+          confirmed: s.confirmed,
+        },
+      });
     }
     return out;
   }

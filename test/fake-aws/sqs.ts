@@ -9,8 +9,18 @@
  * applies the queue's policy as SQS does for a service principal.
  */
 import {
-  SQSClient, CreateQueueCommand, GetQueueUrlCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, ListQueueTagsCommand,
-  TagQueueCommand, UntagQueueCommand, DeleteQueueCommand, SendMessageCommand, ListQueuesCommand, ReceiveMessageCommand,
+  SQSClient,
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  ListQueueTagsCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
+  DeleteQueueCommand,
+  SendMessageCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
@@ -39,10 +49,23 @@ interface Message {
 
 /** What a new queue has unless CreateQueue says otherwise. */
 const DEFAULTS: Record<string, string> = {
-  DelaySeconds: '0', MaximumMessageSize: '262144', MessageRetentionPeriod: '345600', ReceiveMessageWaitTimeSeconds: '0',
-  VisibilityTimeout: '30', SqsManagedSseEnabled: 'true',
+  DelaySeconds: '0',
+  MaximumMessageSize: '262144',
+  MessageRetentionPeriod: '345600',
+  ReceiveMessageWaitTimeSeconds: '0',
+  VisibilityTimeout: '30',
+  SqsManagedSseEnabled: 'true',
 };
-const SETTABLE = new Set([...Object.keys(DEFAULTS), 'Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'FifoQueue', 'ContentBasedDeduplication']);
+const SETTABLE = new Set([
+  ...Object.keys(DEFAULTS),
+  'Policy',
+  'RedrivePolicy',
+  'RedriveAllowPolicy',
+  'KmsMasterKeyId',
+  'KmsDataKeyReusePeriodSeconds',
+  'FifoQueue',
+  'ContentBasedDeduplication',
+]);
 
 export class FakeSqs {
   readonly queues = new Map<string, Queue>();
@@ -69,7 +92,8 @@ export class FakeSqs {
       return this.visibilityLagMs > 0 && core.now() - q.created < this.visibilityLagMs ? gone() : q;
     };
     const checkAttributes = (attrs: Record<string, string>) => {
-      for (const k of Object.keys(attrs)) if (!SETTABLE.has(k)) awsError('InvalidAttributeName', `Unknown Attribute ${k}.`, 400);
+      for (const k of Object.keys(attrs))
+        if (!SETTABLE.has(k)) awsError('InvalidAttributeName', `Unknown Attribute ${k}.`, 400);
       const ret = attrs.MessageRetentionPeriod;
       if (ret !== undefined && !(Number(ret) >= 60 && Number(ret) <= 1209600)) {
         awsError('InvalidAttributeValue', `Invalid value for the parameter MessageRetentionPeriod.`, 400);
@@ -84,23 +108,43 @@ export class FakeSqs {
           command: CreateQueueCommand,
           handle: (i) => {
             const name: string = i.QueueName ?? '';
-            if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name)) awsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length', 400);
+            if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name))
+              awsError(
+                'InvalidParameterValue',
+                'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
+                400,
+              );
             const attrs: Record<string, string> = { ...(i.Attributes ?? {}) };
             checkAttributes(attrs);
             const existing = this.queues.get(name);
             if (existing) {
-              const differing = Object.entries(attrs).filter(([k, v]) => existing.attributes[k] !== v).map(([k]) => k);
-              if (differing.length) awsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${differing[0]}`, 400);
+              const differing = Object.entries(attrs)
+                .filter(([k, v]) => existing.attributes[k] !== v)
+                .map(([k]) => k);
+              if (differing.length)
+                awsError(
+                  'QueueNameExists',
+                  `A queue already exists with the same name and a different value for attribute ${differing[0]}`,
+                  400,
+                );
               return { QueueUrl: existing.url };
             }
             const deleted = this.deletedAt.get(name);
             if (deleted !== undefined && core.now() - deleted < this.deletedNameHoldMs) {
-              awsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another with the same name.', 400);
+              awsError(
+                'QueueDeletedRecently',
+                'You must wait 60 seconds after deleting a queue before you can create another with the same name.',
+                400,
+              );
             }
             const q: Queue = {
-              name, url: `https://sqs.${core.region}.amazonaws.com/${core.account}/${name}`,
+              name,
+              url: `https://sqs.${core.region}.amazonaws.com/${core.account}/${name}`,
               arn: `arn:${core.partition}:sqs:${core.region}:${core.account}:${name}`,
-              attributes: { ...DEFAULTS, ...attrs }, tags: { ...(i.tags ?? {}) }, created: core.now(), messages: [],
+              attributes: { ...DEFAULTS, ...attrs },
+              tags: { ...(i.tags ?? {}) },
+              created: core.now(),
+              messages: [],
             };
             this.queues.set(name, q);
             core.label(q.arn, q.tags['batchctl:logical'] ?? name);
@@ -117,21 +161,31 @@ export class FakeSqs {
         },
         ListQueues: {
           command: ListQueuesCommand,
-          handle: (i) => ({ QueueUrls: [...this.queues.values()].filter((q) => !i.QueueNamePrefix || q.name.startsWith(i.QueueNamePrefix)).map((q) => q.url) }),
+          handle: (i) => ({
+            QueueUrls: [...this.queues.values()]
+              .filter((q) => !i.QueueNamePrefix || q.name.startsWith(i.QueueNamePrefix))
+              .map((q) => q.url),
+          }),
         },
         GetQueueAttributes: {
           command: GetQueueAttributesCommand,
           handle: (i) => {
             const q = byUrl(i.QueueUrl);
             const all: Record<string, string> = {
-              ...q.attributes, QueueArn: q.arn,
+              ...q.attributes,
+              QueueArn: q.arn,
               ApproximateNumberOfMessages: String(q.messages.filter((m) => m.invisibleUntil <= core.now()).length),
-              ApproximateNumberOfMessagesNotVisible: String(q.messages.filter((m) => m.invisibleUntil > core.now()).length), ApproximateNumberOfMessagesDelayed: '0',
-              CreatedTimestamp: String(Math.floor(q.created / 1000)), LastModifiedTimestamp: String(Math.floor(q.created / 1000)),
+              ApproximateNumberOfMessagesNotVisible: String(
+                q.messages.filter((m) => m.invisibleUntil > core.now()).length,
+              ),
+              ApproximateNumberOfMessagesDelayed: '0',
+              CreatedTimestamp: String(Math.floor(q.created / 1000)),
+              LastModifiedTimestamp: String(Math.floor(q.created / 1000)),
             };
             const names: string[] = i.AttributeNames ?? [];
             if (names.includes('All')) return { Attributes: all };
-            for (const n of names) if (!(n in all) && !SETTABLE.has(n)) awsError('InvalidAttributeName', `Unknown Attribute ${n}.`, 400);
+            for (const n of names)
+              if (!(n in all) && !SETTABLE.has(n)) awsError('InvalidAttributeName', `Unknown Attribute ${n}.`, 400);
             return { Attributes: Object.fromEntries(names.filter((n) => n in all).map((n) => [n, all[n]!])) };
           },
         },
@@ -176,7 +230,8 @@ export class FakeSqs {
           handle: (i) => {
             const q = byUrl(i.QueueUrl);
             const body: string = i.MessageBody ?? '';
-            if (!body.length) awsError('InvalidParameterValue', 'The request must contain the parameter MessageBody.', 400);
+            if (!body.length)
+              awsError('InvalidParameterValue', 'The request must contain the parameter MessageBody.', 400);
             const id = this.push(q, body, i.MessageAttributes ?? {});
             return { MessageId: id, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
           },
@@ -187,13 +242,20 @@ export class FakeSqs {
           handle: (i) => {
             const q = byUrl(i.QueueUrl);
             const max = i.MaxNumberOfMessages ?? 1;
-            if (max < 1 || max > 10) awsError('InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.', 400);
+            if (max < 1 || max > 10)
+              awsError(
+                'InvalidParameterValue',
+                'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.',
+                400,
+              );
             const now = core.now();
             const visible = q.messages.filter((m) => m.invisibleUntil <= now);
             // A short poll: each call samples the next "servers" (a window of sampleSize), cycling, so a
             // reader sees a queue larger than a window only over several calls, and then the same again.
             const start = visible.length ? (this.rotation++ * this.sampleSize) % visible.length : 0;
-            const sample = [...visible.slice(start), ...visible.slice(0, start)].slice(0, this.sampleSize).slice(0, max);
+            const sample = [...visible.slice(start), ...visible.slice(0, start)]
+              .slice(0, this.sampleSize)
+              .slice(0, max);
             const timeout = i.VisibilityTimeout ?? Number(q.attributes.VisibilityTimeout ?? 30);
             const names: string[] = i.MessageAttributeNames ?? [];
             const system: string[] = [...(i.MessageSystemAttributeNames ?? []), ...(i.AttributeNames ?? [])];
@@ -201,12 +263,27 @@ export class FakeSqs {
               Messages: sample.map((m) => {
                 m.receiveCount += 1;
                 m.invisibleUntil = now + timeout * 1000;
-                const attrs = names.includes('All') || names.includes('.*') ? m.attributes : Object.fromEntries(Object.entries(m.attributes).filter(([k]) => names.includes(k)));
-                const sys: Record<string, string> = { SentTimestamp: String(m.sentAt), ApproximateReceiveCount: String(m.receiveCount) };
+                const attrs =
+                  names.includes('All') || names.includes('.*')
+                    ? m.attributes
+                    : Object.fromEntries(Object.entries(m.attributes).filter(([k]) => names.includes(k)));
+                const sys: Record<string, string> = {
+                  SentTimestamp: String(m.sentAt),
+                  ApproximateReceiveCount: String(m.receiveCount),
+                };
                 return {
-                  MessageId: m.id, ReceiptHandle: `rh-${m.id}-${m.receiveCount}`, Body: m.body, MD5OfBody: createHash('md5').update(m.body).digest('hex'),
+                  MessageId: m.id,
+                  ReceiptHandle: `rh-${m.id}-${m.receiveCount}`,
+                  Body: m.body,
+                  MD5OfBody: createHash('md5').update(m.body).digest('hex'),
                   ...(Object.keys(attrs).length ? { MessageAttributes: structuredClone(attrs) } : {}),
-                  ...(system.length ? { Attributes: Object.fromEntries(Object.entries(sys).filter(([k]) => system.includes(k) || system.includes('All'))) } : {}),
+                  ...(system.length
+                    ? {
+                        Attributes: Object.fromEntries(
+                          Object.entries(sys).filter(([k]) => system.includes(k) || system.includes('All')),
+                        ),
+                      }
+                    : {}),
                 };
               }),
             };
@@ -220,7 +297,14 @@ export class FakeSqs {
 
   private push(q: Queue, body: string, attributes: Record<string, MessageAttributeValue>): string {
     const id = this.core.newId('msg', 12);
-    q.messages.push({ id, body, attributes: structuredClone(attributes), sentAt: this.core.now(), invisibleUntil: 0, receiveCount: 0 });
+    q.messages.push({
+      id,
+      body,
+      attributes: structuredClone(attributes),
+      sentAt: this.core.now(),
+      invisibleUntil: 0,
+      receiveCount: 0,
+    });
     return id;
   }
 
@@ -241,7 +325,13 @@ export class FakeSqs {
    * meets (ArnEquals/StringEquals, ArnLike/StringLike with `*`). No policy: refused, as SQS does for a
    * service principal. Returns whether the message was stored.
    */
-  sendFromService(queueArn: string, service: string, sourceArn: string, body: string, attributes: Record<string, MessageAttributeValue>): boolean {
+  sendFromService(
+    queueArn: string,
+    service: string,
+    sourceArn: string,
+    body: string,
+    attributes: Record<string, MessageAttributeValue>,
+  ): boolean {
     const q = this.byArn(queueArn);
     if (!q || !this.policyAdmits(q, service, sourceArn)) return false;
     this.push(q, body, attributes);
@@ -267,7 +357,13 @@ export class FakeSqs {
       return false;
     }
     const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
-    const like = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+    const like = (pattern: string, value: string) =>
+      new RegExp(
+        `^${pattern
+          .split('*')
+          .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ).test(value);
     return (doc.Statement ?? []).some((s) => {
       if (s.Effect !== 'Allow') return false;
       if (!list(s.Principal?.Service).includes(service) && s.Principal !== '*') return false;
@@ -275,19 +371,23 @@ export class FakeSqs {
       if (!list(s.Resource).some((r) => r === q.arn || like(r, q.arn))) return false;
       const cond = s.Condition as Record<string, Record<string, unknown>> | undefined;
       if (!cond) return true;
-      return Object.entries(cond).every(([op, kv]) => Object.entries(kv).every(([k, v]) => {
-        if (k.toLowerCase() !== 'aws:sourcearn') return k.toLowerCase() === 'aws:sourceaccount' && list(v).includes(this.core.account);
-        if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(sourceArn);
-        if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => like(p, sourceArn));
-        return false;
-      }));
+      return Object.entries(cond).every(([op, kv]) =>
+        Object.entries(kv).every(([k, v]) => {
+          if (k.toLowerCase() !== 'aws:sourcearn')
+            return k.toLowerCase() === 'aws:sourceaccount' && list(v).includes(this.core.account);
+          if (op === 'ArnEquals' || op === 'StringEquals') return list(v).includes(sourceArn);
+          if (op === 'ArnLike' || op === 'StringLike') return list(v).some((p) => like(p, sourceArn));
+          return false;
+        }),
+      );
     });
   }
 
   /** Queues with their settings (message counts are state, not settings: left out). */
   inventory(): InventoryEntry[] {
     return [...this.queues.values()].map((q) => ({
-      type: 'sqs.queue', key: q.tags['batchctl:logical'] ?? q.name,
+      type: 'sqs.queue',
+      key: q.tags['batchctl:logical'] ?? q.name,
       settings: { name: q.name, attributes: { ...q.attributes }, tags: { ...q.tags } },
     }));
   }

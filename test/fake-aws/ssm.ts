@@ -17,8 +17,13 @@
  * Values never appear in the inventory.
  */
 import {
-  SSMClient, PutParameterCommand, GetParameterCommand, GetParametersCommand, DeleteParameterCommand,
-  DescribeParametersCommand, ListTagsForResourceCommand,
+  SSMClient,
+  PutParameterCommand,
+  GetParameterCommand,
+  GetParametersCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  ListTagsForResourceCommand,
 } from '@aws-sdk/client-ssm';
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
@@ -42,13 +47,15 @@ export interface FakeParameter {
 }
 
 const NAME = /^[a-zA-Z0-9_.\-/]{1,1011}$/;
-const ALREADY_EXISTS = 'The parameter already exists. '
-  + 'To overwrite this value, set the overwrite option in the request to true.';
+const ALREADY_EXISTS =
+  'The parameter already exists. ' + 'To overwrite this value, set the overwrite option in the request to true.';
 
 export class FakeSsm {
   /** By ARN. */
   readonly parameters = new Map<string, FakeParameter>();
-  /** How long a PutParameter stays in flight (0: applied at once). A second put on the name meanwhile: TooManyUpdates. */
+  /**
+   * How long a PutParameter stays in flight (0: applied at once). A second put on the name meanwhile: TooManyUpdates.
+   */
   concurrentPutMs = 0;
   /** The account's default parameter tier (Parameter Store settings): applies when a put names no tier. */
   defaultTier: 'Standard' | 'Advanced' = 'Standard';
@@ -71,8 +78,13 @@ export class FakeSsm {
             if (!p) awsError('ParameterNotFound', 'Parameter not found.');
             return {
               Parameter: {
-                Name: p.name, Type: p.type, Value: this.valueAsRead(p, i.WithDecryption), Version: p.version,
-                LastModifiedDate: new Date(p.createdAt), ARN: p.arn, DataType: 'text',
+                Name: p.name,
+                Type: p.type,
+                Value: this.valueAsRead(p, i.WithDecryption),
+                Version: p.version,
+                LastModifiedDate: new Date(p.createdAt),
+                ARN: p.arn,
+                DataType: 'text',
               },
             };
           },
@@ -84,7 +96,10 @@ export class FakeSsm {
             const found = names.map((n) => this.byNameOrArn(n)).filter((p): p is FakeParameter => !!p);
             return {
               Parameters: found.map((p) => ({
-                Name: p.name, ARN: p.arn, Type: p.type, Version: p.version,
+                Name: p.name,
+                ARN: p.arn,
+                Type: p.type,
+                Version: p.version,
                 Value: this.valueAsRead(p, i.WithDecryption),
               })),
               InvalidParameters: names.filter((n) => !this.byNameOrArn(n)),
@@ -124,7 +139,12 @@ export class FakeSsm {
    * this one with `shared`). Default type: SecureString, as job secrets are.
    */
   addParameter(p: {
-    name: string; value: string; type?: FakeParameter['type']; keyId?: string; account?: string; shared?: boolean;
+    name: string;
+    value: string;
+    type?: FakeParameter['type'];
+    keyId?: string;
+    account?: string;
+    shared?: boolean;
     tags?: Record<string, string>;
   }): FakeParameter {
     if (!NAME.test(p.name)) {
@@ -136,8 +156,16 @@ export class FakeSsm {
     const account = p.account ?? this.core.account;
     const type = p.type ?? 'SecureString';
     const param: FakeParameter = {
-      name: p.name, arn: this.arnOf(p.name, account), type, value: p.value, tier: 'Standard', tags: p.tags ?? {},
-      account, region: this.core.region, createdAt: this.core.now(), version: 1,
+      name: p.name,
+      arn: this.arnOf(p.name, account),
+      type,
+      value: p.value,
+      tier: 'Standard',
+      tags: p.tags ?? {},
+      account,
+      region: this.core.region,
+      createdAt: this.core.now(),
+      version: 1,
       ...(type === 'SecureString' ? { keyId: p.keyId ?? 'alias/aws/ssm' } : {}),
       ...(p.shared ? { shared: true } : {}),
     };
@@ -162,22 +190,27 @@ export class FakeSsm {
     const name: string = i.Name ?? '';
     const bare = name.replace(/^\//, '');
     if (!NAME.test(name) || /^(aws|ssm)/i.test(bare) || name.split('/').length - 1 > 15) {
-      awsError('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive), and may only contain a-zA-Z0-9_.-/ (${name})`);
+      awsError(
+        'ValidationException',
+        `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive), and may only contain a-zA-Z0-9_.-/ (${name})`,
+      );
     }
     if (typeof i.Value !== 'string' || !i.Value.length) awsError('ValidationException', 'Value must not be empty');
     if (i.Tags?.length && i.Overwrite) {
       awsError(
         'ValidationException',
-        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. "
-          + 'To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.',
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. " +
+          'To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.',
       );
     }
-    const tier: 'Standard' | 'Advanced' = i.Tier === 'Advanced' ? 'Advanced' : i.Tier === 'Standard' ? 'Standard' : this.defaultTier;
+    const tier: 'Standard' | 'Advanced' =
+      i.Tier === 'Advanced' ? 'Advanced' : i.Tier === 'Standard' ? 'Standard' : this.defaultTier;
     if (tier === 'Standard' && Buffer.byteLength(i.Value, 'utf8') > 4096) {
       awsError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters.');
     }
     if (this.concurrentPutMs > 0) {
-      if (this.inFlight.has(name)) awsError('TooManyUpdates', 'There are concurrent updates for a resource that supports one update at a time.');
+      if (this.inFlight.has(name))
+        awsError('TooManyUpdates', 'There are concurrent updates for a resource that supports one update at a time.');
       this.inFlight.add(name);
       try {
         await new Promise((r) => setTimeout(r, this.concurrentPutMs));
@@ -189,8 +222,15 @@ export class FakeSsm {
     if (prior && !i.Overwrite) awsError('ParameterAlreadyExists', ALREADY_EXISTS);
     const type: FakeParameter['type'] = i.Type ?? prior?.type ?? 'String';
     const p: FakeParameter = {
-      name, arn: this.arnOf(name), type, value: i.Value, tier, tags: prior?.tags ?? tagsToRecord(i.Tags),
-      account: this.core.account, region: this.core.region, createdAt: this.core.now(),
+      name,
+      arn: this.arnOf(name),
+      type,
+      value: i.Value,
+      tier,
+      tags: prior?.tags ?? tagsToRecord(i.Tags),
+      account: this.core.account,
+      region: this.core.region,
+      createdAt: this.core.now(),
       version: (prior?.version ?? 0) + 1,
       ...(type === 'SecureString' ? { keyId: i.KeyId ?? prior?.keyId ?? 'alias/aws/ssm' } : {}),
     };
@@ -201,28 +241,52 @@ export class FakeSsm {
   private describe(i: any) {
     const filters: { Key: string; Option?: string; Values?: string[] }[] = i.ParameterFilters ?? [];
     for (const f of filters) {
-      if ((f.Values ?? []).length > 50) awsError('ValidationException', '1 validation error detected: Value at \'parameterFilters.1.member.values\' failed to satisfy constraint: Member must have length less than or equal to 50');
-      if (f.Key === 'Name' && !['Equals', 'BeginsWith', undefined].includes(f.Option)) awsError('InvalidFilterOption', `The option ${f.Option} is not valid for key Name.`);
+      if ((f.Values ?? []).length > 50)
+        awsError(
+          'ValidationException',
+          "1 validation error detected: Value at 'parameterFilters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 50",
+        );
+      if (f.Key === 'Name' && !['Equals', 'BeginsWith', undefined].includes(f.Option))
+        awsError('InvalidFilterOption', `The option ${f.Option} is not valid for key Name.`);
     }
     const max = i.MaxResults ?? 10;
     if (max < 1 || max > 50) awsError('ValidationException', 'MaxResults must be between 1 and 50');
     const visible = [...this.parameters.values()]
       .filter((p) => this.describeLagMs === 0 || this.core.now() >= p.createdAt + this.describeLagMs)
-      .filter((p) => (i.Shared ? p.account !== this.core.account && p.shared : p.account === this.core.account && p.region === this.core.region))
-      .filter((p) => filters.every((f) => f.Key !== 'Name' || (f.Values ?? []).some((v) => (f.Option === 'BeginsWith' ? p.name.startsWith(v) : p.name === v))))
+      .filter((p) =>
+        i.Shared
+          ? p.account !== this.core.account && p.shared
+          : p.account === this.core.account && p.region === this.core.region,
+      )
+      .filter((p) =>
+        filters.every(
+          (f) =>
+            f.Key !== 'Name' ||
+            (f.Values ?? []).some((v) => (f.Option === 'BeginsWith' ? p.name.startsWith(v) : p.name === v)),
+        ),
+      )
       .sort((a, b) => a.name.localeCompare(b.name));
     const start = Number(i.NextToken ?? 0);
     return {
       Parameters: visible.slice(start, start + max).map((p) => ({
-        Name: p.name, ARN: p.arn, Type: p.type, Version: p.version, Tier: p.tier, DataType: 'text',
-        LastModifiedDate: new Date(p.createdAt), ...(p.keyId ? { KeyId: p.keyId } : {}),
+        Name: p.name,
+        ARN: p.arn,
+        Type: p.type,
+        Version: p.version,
+        Tier: p.tier,
+        DataType: 'text',
+        LastModifiedDate: new Date(p.createdAt),
+        ...(p.keyId ? { KeyId: p.keyId } : {}),
       })),
       NextToken: start + max < visible.length ? String(start + max) : undefined,
     };
   }
 
   inventory(): InventoryEntry[] {
-    return [...this.parameters.values()]
-      .map((p) => ({ type: 'ssm.parameter', key: p.arn, settings: { type: p.type, tier: p.tier, tags: p.tags } }));
+    return [...this.parameters.values()].map((p) => ({
+      type: 'ssm.parameter',
+      key: p.arn,
+      settings: { type: p.type, tier: p.tier, tags: p.tags },
+    }));
   }
 }

@@ -41,7 +41,10 @@ export const AWS_THROTTLING: Record<string, ServiceThrottling> = {
   ec2: { error: throttling('RequestLimitExceeded', 503, 'Request limit exceeded.'), bucket: rate(50, 5) },
   ecs: {
     error: throttling('ThrottlingException'),
-    special: [[/^(Register|Deregister|Delete)TaskDefinition/, 'task-definitions', rate(20, 1)], [/^RunTask$/, 'run-task', rate(100, 40)]],
+    special: [
+      [/^(Register|Deregister|Delete)TaskDefinition/, 'task-definitions', rate(20, 1)],
+      [/^RunTask$/, 'run-task', rate(100, 40)],
+    ],
     bucket: rate(20, 5),
   },
   iam: { error: throttling('Throttling'), bucket: rate(10, 5) },
@@ -58,7 +61,11 @@ export const AWS_THROTTLING: Record<string, ServiceThrottling> = {
   // Parameter Store's standard throughput is shared by GetParameter(s) and PutParameter (SSM user guide,
   // "Changing Parameter Store throughput"); the rate per action is not published: a low one.
   ssm: { error: throttling('ThrottlingException'), bucket: rate(10, 3) },
-  sfn: { error: throttling('ThrottlingException'), special: [[/^StartExecution$/, 'start-execution', rate(800, 150)]], bucket: rate(100, 1) },
+  sfn: {
+    error: throttling('ThrottlingException'),
+    special: [[/^StartExecution$/, 'start-execution', rate(800, 150)]],
+    bucket: rate(100, 1),
+  },
 };
 
 /** The buckets of one fake account and region, refilled continuously by the (possibly faked) clock. */
@@ -69,14 +76,19 @@ export class Throttler {
   /** Calls let through, per bucket. */
   readonly passed = new Map<string, number>();
 
-  constructor(readonly model: Record<string, ServiceThrottling> = AWS_THROTTLING, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly model: Record<string, ServiceThrottling> = AWS_THROTTLING,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The bucket a mutating call draws from, or undefined when the service is not modelled. */
   bucketOf(service: string, op: string): { key: string; rate: Bucket; error: ServiceThrottling['error'] } | undefined {
     const m = this.model[service];
     if (!m) return undefined;
     const special = m.special?.find(([re]) => re.test(op));
-    return special ? { key: `${service}/${special[1]}`, rate: special[2], error: m.error } : { key: `${service}/default`, rate: m.bucket, error: m.error };
+    return special
+      ? { key: `${service}/${special[1]}`, rate: special[2], error: m.error }
+      : { key: `${service}/default`, rate: m.bucket, error: m.error };
   }
 
   /** A bucket's rate, by its key (`service/bucket`). */

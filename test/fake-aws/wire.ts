@@ -17,8 +17,21 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** The fake's service names (test/fake-aws/*.ts), by the SDK's service ids. */
 const SERVICES: Record<string, string> = {
-  EC2: 'ec2', ECS: 'ecs', ECR: 'ecr', IAM: 'iam', S3: 's3', 'Secrets Manager': 'secretsManager', EventBridge: 'eventbridge',
-  'CloudWatch Logs': 'logs', STS: 'sts', Scheduler: 'scheduler', SQS: 'sqs', SNS: 'sns', SFN: 'sfn', CloudWatch: 'cloudwatch', SSM: 'ssm',
+  EC2: 'ec2',
+  ECS: 'ecs',
+  ECR: 'ecr',
+  IAM: 'iam',
+  S3: 's3',
+  'Secrets Manager': 'secretsManager',
+  EventBridge: 'eventbridge',
+  'CloudWatch Logs': 'logs',
+  STS: 'sts',
+  Scheduler: 'scheduler',
+  SQS: 'sqs',
+  SNS: 'sns',
+  SFN: 'sfn',
+  CloudWatch: 'cloudwatch',
+  SSM: 'ssm',
 };
 
 type Reply = { ok: true; out: any } | { ok: false; error: { name: string; message: string; status: number } };
@@ -49,21 +62,36 @@ function wireProtocol(service: string) {
     getRequestType: () => HttpRequest,
     getResponseType: () => Object,
     setSerdeContext() {},
-    async serializeRequest(op: { name: string }, input: unknown, ctx: { endpoint: () => Promise<{ protocol: string; hostname: string; port?: number }> }) {
+    async serializeRequest(
+      op: { name: string },
+      input: unknown,
+      ctx: { endpoint: () => Promise<{ protocol: string; hostname: string; port?: number }> },
+    ) {
       const ep = await ctx.endpoint();
       const body = serialize({ service, op: op.name, input, client: String(process.pid) });
       return new HttpRequest({
-        protocol: ep.protocol, hostname: ep.hostname, port: ep.port, method: 'POST', path: '/',
-        headers: { 'content-type': 'application/x-v8-serialized', 'content-length': String(body.length) }, body,
+        protocol: ep.protocol,
+        hostname: ep.hostname,
+        port: ep.port,
+        method: 'POST',
+        path: '/',
+        headers: { 'content-type': 'application/x-v8-serialized', 'content-length': String(body.length) },
+        body,
       });
     },
-    async deserializeResponse(_op: unknown, _ctx: unknown, response: { statusCode: number; body: AsyncIterable<Uint8Array> }) {
+    async deserializeResponse(
+      _op: unknown,
+      _ctx: unknown,
+      response: { statusCode: number; body: AsyncIterable<Uint8Array> },
+    ) {
       const reply = deserialize(await bytes(response.body)) as Reply;
       const $metadata = { httpStatusCode: response.statusCode, requestId: 'fake' };
       if (reply.ok) return { ...withBody(reply.out), $metadata };
       // Shaped like the SDK's ServiceException: `name` is the AWS code, which the retry strategy classifies.
       throw Object.assign(new Error(reply.error.message), {
-        name: reply.error.name, Code: reply.error.name, $fault: reply.error.status >= 500 ? 'server' : 'client',
+        name: reply.error.name,
+        Code: reply.error.name,
+        $fault: reply.error.status >= 500 ? 'server' : 'client',
         $metadata: { ...$metadata, httpStatusCode: reply.error.status },
       });
     },

@@ -20,8 +20,14 @@ export function captureCli(): CliCapture {
   beforeEach(() => {
     out.length = 0;
     err.length = 0;
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
     process.exitCode = undefined;
   });
   afterEach(() => {
@@ -29,7 +35,8 @@ export function captureCli(): CliCapture {
     process.exitCode = undefined;
   });
   return {
-    out, err,
+    out,
+    err,
     async run(...args) {
       out.length = 0;
       err.length = 0;

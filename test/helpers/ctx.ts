@@ -42,22 +42,37 @@ class RecordsAsWalk extends Map<string, Found | null> {
 /** A context on the fake, with a recording reporter and a records map the test can fill. */
 export async function testCtx(
   fake: FakeAws,
-  opts: { config?: StackConfig; records?: Map<string, ResourceRecord>; walk?: boolean; previousTagKeys?: string[] } = {},
+  opts: {
+    config?: StackConfig;
+    records?: Map<string, ResourceRecord>;
+    walk?: boolean;
+    previousTagKeys?: string[];
+  } = {},
 ): Promise<Ctx & { reporter: RecordingReporter }> {
   const config = opts.config ?? defaultConfig(fake.core.account);
   const aws = await createAwsClients({ region: config.region }, ALL_SERVICES);
   const reporter = new RecordingReporter();
   const records = opts.records ?? new Map();
   const ctx = buildContext({
-    config, aws, account: fake.core.account, reporter, records, runId: 'test-run', previousTagKeys: opts.previousTagKeys,
+    config,
+    aws,
+    account: fake.core.account,
+    reporter,
+    records,
+    runId: 'test-run',
+    previousTagKeys: opts.previousTagKeys,
     ...(opts.walk === false ? {} : { assessed: new RecordsAsWalk(records) }),
   });
   return ctx as Ctx & { reporter: RecordingReporter };
 }
 
-/** The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time. */
+/**
+ * The repository's config, names left to the jobs, and `n` jobs: every fifth on EventBridge Scheduler in Tokyo time.
+ */
 export function jobsConfig(n: number): string {
-  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
+  const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')
+    .replace('  family: sample-batch\n', '')
+    .replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
   const jobs = Array.from({ length: n }, (_, i) => {
     const name = `job-${String(i + 1).padStart(2, '0')}`;
     return i % 5 === 4

@@ -1,5 +1,6 @@
 /**
- * Running what users run, for the benchmarks (and the tests of the wire itself): the built CLI (bin/batchctl, loading dist/) as its own process,
+ * Running what users run, for the benchmarks (and the tests of the wire itself): the built CLI (bin/batchctl, loading
+ * dist/) as its own process,
  * its AWS calls going over HTTP to the fake AWS served by this process (test/fake-aws/http.ts) through the
  * SDK's own request path (test/fake-aws/wire.ts, preloaded). Process start, module loading, the SDK's
  * connection pool and the server's sockets all count; the fake adds its latency to every call and times
@@ -40,8 +41,15 @@ export async function bundle(entry: string, name: string): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
   const outfile = join(CACHE, `${name}.mjs`);
   await build({
-    entryPoints: [join(ROOT, entry)], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile, minify: true,
-    plugins: [sdkClients], logLevel: 'warning',
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outfile,
+    minify: true,
+    plugins: [sdkClients],
+    logLevel: 'warning',
   });
   return outfile;
 }
@@ -95,22 +103,37 @@ export interface ProcessRun {
 
 /** Run `args` with node (the preload first) against `s`, and collect what the fake saw. */
 export async function runProcess(
-  s: Served, args: string[], opts: { cwd: string; env?: Record<string, string>; /** Under GNU time: `maxRssKb` is set. */ rss?: boolean },
+  s: Served,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; /** Under GNU time: `maxRssKb` is set. */ rss?: boolean },
 ): Promise<ProcessRun> {
   const pre = await wirePreload();
   s.fake.core.resetCalls();
   const t0 = performance.timeOrigin + performance.now();
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, AWS_ENDPOINT_URL: s.server.url, AWS_ACCESS_KEY_ID: 'AKIAFAKEBENCH', AWS_SECRET_ACCESS_KEY: 'fake', ...opts.env };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ENDPOINT_URL: s.server.url,
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEBENCH',
+      AWS_SECRET_ACCESS_KEY: 'fake',
+      ...opts.env,
+    };
     // The machine's own AWS settings must not reach the measured process.
-    for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION']) if (!opts.env?.[k]) delete env[k];
+    for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION'])
+      if (!opts.env?.[k]) delete env[k];
     const argv = [process.execPath, '--import', pre, ...args];
     // GNU time's %M: the process's peak resident set, in KB.
-    const p = opts.rss ? spawn('/usr/bin/time', ['-f', 'maxrss=%M', ...argv], { cwd: opts.cwd, env }) : spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env });
+    const p = opts.rss
+      ? spawn('/usr/bin/time', ['-f', 'maxrss=%M', ...argv], { cwd: opts.cwd, env })
+      : spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d; });
-    p.stderr.on('data', (d: Buffer) => { stderr += d; });
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
     p.on('close', (status) => resolve({ status, stdout, stderr }));
   });
   const t1 = performance.timeOrigin + performance.now();
@@ -119,18 +142,34 @@ export async function runProcess(
   const last = Math.max(...calls.map((c) => c.endedAt ?? c.startedAt));
   const rss = /maxrss=(\d+)/.exec(child.stderr)?.[1];
   return {
-    ...child, ...(rss ? { maxRssKb: Number(rss) } : {}), wallMs: t1 - t0, calls, mutating: calls.filter((c) => c.mutating && !c.lock).length, roundTrips: sequentialRoundTrips(calls),
-    beforeFirstCallMs: calls.length ? first - t0 : NaN, callsMs: calls.length ? last - first : 0, afterLastCallMs: calls.length ? t1 - last : NaN,
+    ...child,
+    ...(rss ? { maxRssKb: Number(rss) } : {}),
+    wallMs: t1 - t0,
+    calls,
+    mutating: calls.filter((c) => c.mutating && !c.lock).length,
+    roundTrips: sequentialRoundTrips(calls),
+    beforeFirstCallMs: calls.length ? first - t0 : NaN,
+    callsMs: calls.length ? last - first : 0,
+    afterLastCallMs: calls.length ? t1 - last : NaN,
   };
 }
 
 /** Run the built CLI (bin/batchctl) with `args` against `s`. Throws when it exits non-zero (unless `allowFailure`). */
 export async function runCli(
-  s: Served, config: string, args: string[], opts: { env?: Record<string, string>; allowFailure?: boolean; rss?: boolean } = {},
+  s: Served,
+  config: string,
+  args: string[],
+  opts: { env?: Record<string, string>; allowFailure?: boolean; rss?: boolean } = {},
 ): Promise<ProcessRun> {
-  const run = await runProcess(s, [join(ROOT, 'bin/batchctl'), '-c', config, ...args], { cwd: dirname(config), env: opts.env, rss: opts.rss });
+  const run = await runProcess(s, [join(ROOT, 'bin/batchctl'), '-c', config, ...args], {
+    cwd: dirname(config),
+    env: opts.env,
+    rss: opts.rss,
+  });
   if (run.status !== 0 && !opts.allowFailure) {
-    throw new Error(`batchctl ${args.join(' ')} exited ${run.status}:\n${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`);
+    throw new Error(
+      `batchctl ${args.join(' ')} exited ${run.status}:\n${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`,
+    );
   }
   return run;
 }
@@ -144,7 +183,9 @@ export const ms = (n: number): string => `${Math.round(n)} ms`;
 
 /** One line about a run: calls, per resource, mutating, round trips, wall and its split. */
 export function describeRun(r: ProcessRun, resources: number): string {
-  return `${r.calls.length} calls (${(r.calls.length / resources).toFixed(2)} per resource, ${r.mutating} mutating), `
-    + `${r.roundTrips} sequential round trips, wall ${ms(r.wallMs)} (${ms(r.beforeFirstCallMs)} before the first call, `
-    + `${ms(r.callsMs)} of calls, ${ms(r.afterLastCallMs)} after the last)`;
+  return (
+    `${r.calls.length} calls (${(r.calls.length / resources).toFixed(2)} per resource, ${r.mutating} mutating), ` +
+    `${r.roundTrips} sequential round trips, wall ${ms(r.wallMs)} (${ms(r.beforeFirstCallMs)} before the first call, ` +
+    `${ms(r.callsMs)} of calls, ${ms(r.afterLastCallMs)} after the last)`
+  );
 }

@@ -23,7 +23,11 @@ function specifiers(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: string[] = [];
   const visit = (n: ts.Node): void => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) &&
+      n.moduleSpecifier &&
+      ts.isStringLiteral(n.moduleSpecifier)
+    ) {
       out.push(n.moduleSpecifier.text);
     } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [arg] = n.arguments;
@@ -39,7 +43,9 @@ function specifiers(file: string, text: string): string[] {
 
 /** The graph of `srcDir` (relative imports only: packages are not part of the layering). */
 export function importGraph(root: string, srcDir = 'src'): ImportGraph {
-  const files = listTs(join(root, srcDir)).map((f) => relative(root, f).split('\\').join('/')).sort();
+  const files = listTs(join(root, srcDir))
+    .map((f) => relative(root, f).split('\\').join('/'))
+    .sort();
   const known = new Set(files);
   const edges = new Map<string, Set<string>>();
   for (const f of files) {

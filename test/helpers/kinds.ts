@@ -20,7 +20,10 @@ export interface KindSteps {
    * settings. `changes` is undefined when nothing was found.
    */
   findAndDiff<D, P>(
-    kind: ResourceKind<D, P>, key?: string, recorded?: ResourceRecord | null, ctx?: Ctx,
+    kind: ResourceKind<D, P>,
+    key?: string,
+    recorded?: ResourceRecord | null,
+    ctx?: Ctx,
   ): Promise<{ found: Found<D> | undefined; changes: FieldChange[] | undefined }>;
 }
 
@@ -44,7 +47,8 @@ export function kindSteps(get: () => { ctx: Ctx; records: Map<string, ResourceRe
       else {
         if (!found.owned) throw new Error(`${n.key} exists but is not ours`);
         const changes = kind.diff(desired, found.observed);
-        if (changes.some((c) => c.replace)) throw new Error(`${n.key} needs replacement: ${changes.map((c) => c.field)}`);
+        if (changes.some((c) => c.replace))
+          throw new Error(`${n.key} needs replacement: ${changes.map((c) => c.field)}`);
         rec = (changes.length ? await kind.update!(ctx, n, found, desired, changes) : undefined) ?? found.record;
       }
       records.set(n.key, rec);
@@ -52,7 +56,7 @@ export function kindSteps(get: () => { ctx: Ctx; records: Map<string, ResourceRe
     },
     async findAndDiff(kind, key, recorded, ctx = get().ctx) {
       const n = node(kind, key, ctx.config);
-      const found = await kind.find(ctx, n, recorded === null ? undefined : recorded ?? get().records.get(n.key));
+      const found = await kind.find(ctx, n, recorded === null ? undefined : (recorded ?? get().records.get(n.key)));
       return { found, changes: found ? kind.diff(await kind.desired(ctx, n, found), found.observed) : undefined };
     },
   };

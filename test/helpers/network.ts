@@ -29,13 +29,21 @@ export interface UserNetwork {
   publicRouteTable: string;
 }
 
-export async function userNetwork(fake: FakeAws, opts: { nat?: boolean; dnsHostnames?: boolean } = {}): Promise<UserNetwork> {
+export async function userNetwork(
+  fake: FakeAws,
+  opts: { nat?: boolean; dnsHostnames?: boolean } = {},
+): Promise<UserNetwork> {
   const ec2 = new EC2Client({ region: fake.core.region });
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc!.VpcId!;
-  if (opts.dnsHostnames !== false) await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }));
+  if (opts.dnsHostnames !== false)
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }));
   const subnet = async (az: string, cidr: string) =>
-    (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, AvailabilityZone: az, CidrBlock: cidr }))).Subnet!.SubnetId!;
-  const privateSubnets = [await subnet('ap-northeast-1a', '10.20.1.0/24'), await subnet('ap-northeast-1c', '10.20.2.0/24')];
+    (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, AvailabilityZone: az, CidrBlock: cidr }))).Subnet!
+      .SubnetId!;
+  const privateSubnets = [
+    await subnet('ap-northeast-1a', '10.20.1.0/24'),
+    await subnet('ap-northeast-1c', '10.20.2.0/24'),
+  ];
   const publicSubnet = await subnet('ap-northeast-1a', '10.20.100.0/24');
   const igwId = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
   await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
@@ -45,12 +53,20 @@ export async function userNetwork(fake: FakeAws, opts: { nat?: boolean; dnsHostn
     return id;
   };
   const publicRouteTable = await table([publicSubnet]);
-  await ec2.send(new CreateRouteCommand({ RouteTableId: publicRouteTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId }));
+  await ec2.send(
+    new CreateRouteCommand({ RouteTableId: publicRouteTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId }),
+  );
   const privateRouteTable = await table(privateSubnets);
   let natId: string | undefined;
   if (opts.nat !== false) {
     natId = fake.ec2.addNatGateway(publicSubnet);
-    await ec2.send(new CreateRouteCommand({ RouteTableId: privateRouteTable, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: natId }));
+    await ec2.send(
+      new CreateRouteCommand({
+        RouteTableId: privateRouteTable,
+        DestinationCidrBlock: '0.0.0.0/0',
+        NatGatewayId: natId,
+      }),
+    );
   }
   return { vpcId, privateSubnets, publicSubnet, igwId, natId, privateRouteTable, publicRouteTable };
 }

@@ -51,10 +51,19 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
     delete headers['proxy-connection'];
-    const up = httpRequest({ host: '127.0.0.1', port: opts.upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: opts.upstream.port,
+        method: req.method,
+        path: `${url.pathname}${url.search}`,
+        headers,
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });
@@ -88,9 +97,10 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
     url: `http://127.0.0.1:${port}`,
     port,
     records,
-    close: () => new Promise((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

@@ -17,7 +17,10 @@ export function ptyLauncher(): ((shellCommand: string) => [string, string[]]) | 
     return (cmd) => ['script', ['-qec', cmd, '/dev/null']];
   }
   if (spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' }).status === 0) {
-    return (cmd) => ['python3', ['-c', 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(["sh", "-c", sys.argv[1]])))', cmd]];
+    return (cmd) => [
+      'python3',
+      ['-c', 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(["sh", "-c", sys.argv[1]])))', cmd],
+    ];
   }
   return undefined;
 }
@@ -74,7 +77,9 @@ function track(proc: ChildProcess): Child {
   let out = '';
   const pids = [proc.pid!];
   running.add(proc.pid!);
-  proc.on('exit', () => { for (const p of pids) running.delete(p); });
+  proc.on('exit', () => {
+    for (const p of pids) running.delete(p);
+  });
   const started = Date.now();
   proc.stdout?.on('data', (d) => {
     out += String(d);
@@ -85,7 +90,9 @@ function track(proc: ChildProcess): Child {
       running.add(Number(m[1]));
     }
   });
-  proc.stderr?.on('data', (d) => { out += String(d); });
+  proc.stderr?.on('data', (d) => {
+    out += String(d);
+  });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
     proc.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
   });
@@ -110,17 +117,32 @@ function track(proc: ChildProcess): Child {
 /** The fake-AWS CLI (`args` as for `node --import tsx test/fake-aws/cli.ts`) in a plain child process. */
 export function spawnCli(args: string[], opts: { env?: Record<string, string>; nodeOptions?: string[] } = {}): Child {
   const [node, ...rest] = FAKE_CLI;
-  return track(spawn(node!, [...(opts.nodeOptions ?? []), ...rest, ...args], { cwd: ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] }));
+  return track(
+    spawn(node!, [...(opts.nodeOptions ?? []), ...rest, ...args], {
+      cwd: ROOT,
+      env: childEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 /**
  * The fake-AWS CLI on a pseudo-terminal `cols` columns wide (0 included: `stty cols 0`), after `setup`
  * shell commands. Its stdin stays open for `\x03`.
  */
-export function spawnOnPty(args: string[], opts: { cols: number; env?: Record<string, string>; setup?: string; cli?: string[] }): Child {
+export function spawnOnPty(
+  args: string[],
+  opts: { cols: number; env?: Record<string, string>; setup?: string; cli?: string[] },
+): Child {
   const launcher = ptyLauncher();
   if (!launcher) throw new Error('no pseudo-terminal: install util-linux (script) or python3');
   const cmd = `echo pty-child-pid $$; stty cols ${opts.cols} rows 24; ${opts.setup ?? ''} exec ${[...(opts.cli ?? FAKE_CLI), ...args].map(quote).join(' ')}`;
   const [bin, argv] = launcher(cmd);
-  return track(spawn(bin, argv, { cwd: ROOT, env: childEnv({ TERM: 'xterm-256color', ...opts.env }), stdio: ['pipe', 'pipe', 'pipe'] }));
+  return track(
+    spawn(bin, argv, {
+      cwd: ROOT,
+      env: childEnv({ TERM: 'xterm-256color', ...opts.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
 }

@@ -1,6 +1,8 @@
 import { configSchema } from '../../src/config/schema.js';
 
-/** Every key path the config schema accepts (`network.batchSubnets.az`, ...): what the template and the docs must show. */
+/**
+ * Every key path the config schema accepts (`network.batchSubnets.az`, ...): what the template and the docs must show.
+ */
 export function schemaKeys(): string[] {
   type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown };
   const def = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;

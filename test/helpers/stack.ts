@@ -26,17 +26,29 @@ export function scratch(configText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')):
   const configPath = join(dir, 'batch.config.yaml');
   writeFileSync(configPath, configText);
   return {
-    dir, configPath, statePath: join(dir, '.batchctl', 'state.json'),
-    editConfig(fn) { writeFileSync(configPath, fn(readFileSync(configPath, 'utf8'))); },
+    dir,
+    configPath,
+    statePath: join(dir, '.batchctl', 'state.json'),
+    editConfig(fn) {
+      writeFileSync(configPath, fn(readFileSync(configPath, 'utf8')));
+    },
   };
 }
 
 /** `up` on the fake; resolves with the report and the recording reporter (rejects like the CLI would). */
 export async function upOn(
-  s: Scratch, opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: string; pacer?: Pacer } = {},
+  s: Scratch,
+  opts: { parallel?: number; reporter?: RecordingReporter; forceUnlock?: string; pacer?: Pacer } = {},
 ): Promise<UpReport & { reporter: RecordingReporter }> {
   const reporter = opts.reporter ?? new RecordingReporter();
-  const report = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, parallel: opts.parallel, forceUnlock: opts.forceUnlock, pacer: opts.pacer });
+  const report = await runUp({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter,
+    parallel: opts.parallel,
+    forceUnlock: opts.forceUnlock,
+    pacer: opts.pacer,
+  });
   return { ...report, reporter };
 }
 
@@ -47,7 +59,14 @@ export async function upOn(
  */
 export async function settleWithFakeTimers<T>(p: Promise<T>): Promise<T> {
   let settled = false;
-  p.then(() => { settled = true; }, () => { settled = true; });
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
   let idle = 0;
   while (!settled) {
     await new Promise((r) => setImmediate(r));
@@ -82,11 +101,20 @@ export function freshFakeAws(): () => FakeAws {
  * What a run killed while holding the stack's lock leaves: the lock parameter, naming a process of this
  * machine that is gone (the next run takes it over). `elsewhere`: a run of another machine (refused).
  */
-export function leaveDeadLock(fake: FakeAws, stack = 'sample-batch', opts: { elsewhere?: boolean } = {}): { id: string } {
+export function leaveDeadLock(
+  fake: FakeAws,
+  stack = 'sample-batch',
+  opts: { elsewhere?: boolean } = {},
+): { id: string } {
   const id = 'dead00000000';
   const value = JSON.stringify({
-    id, command: 'batchctl up', user: 'me', host: opts.elsewhere ? 'another-laptop' : hostname(), pid: 2 ** 30,
-    startedAt: new Date(Date.now() - 60_000).toISOString(), machine: opts.elsewhere ? 'another-boot' : machineId(),
+    id,
+    command: 'batchctl up',
+    user: 'me',
+    host: opts.elsewhere ? 'another-laptop' : hostname(),
+    pid: 2 ** 30,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    machine: opts.elsewhere ? 'another-boot' : machineId(),
   });
   fake.ssm.addParameter({ name: lockParameterName(stack), value, type: 'String', tags: { 'batchctl:stack': stack } });
   return { id };

@@ -15,7 +15,13 @@ export interface LiveTrigger {
   arn: string;
   kind: 'ecs' | 'state-machine';
   roleArn?: string;
-  ecs?: { TaskDefinitionArn?: string; NetworkConfiguration?: { awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string } }; LaunchType?: string };
+  ecs?: {
+    TaskDefinitionArn?: string;
+    NetworkConfiguration?: {
+      awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string };
+    };
+    LaunchType?: string;
+  };
   /** The input it hands its target for a run due at `time` (ISO). */
   inputFor(time: string): string;
 }
@@ -28,8 +34,13 @@ export function liveTriggers(f: FakeAws): LiveTrigger[] {
     .map((r): LiveTrigger => {
       const t = r.targets.get('batch')!;
       return {
-        engine: 'rule', name: r.name, arn: t.Arn ?? '', kind: isMachine(t.Arn) ? 'state-machine' : 'ecs', roleArn: t.RoleArn,
-        ecs: t.EcsParameters as LiveTrigger['ecs'], inputFor: (time) => f.eventBridge.targetInput(r.name, 'batch', { time }),
+        engine: 'rule',
+        name: r.name,
+        arn: t.Arn ?? '',
+        kind: isMachine(t.Arn) ? 'state-machine' : 'ecs',
+        roleArn: t.RoleArn,
+        ecs: t.EcsParameters as LiveTrigger['ecs'],
+        inputFor: (time) => f.eventBridge.targetInput(r.name, 'batch', { time }),
       };
     });
   const schedules = f.scheduler.activeSchedules().map((x): LiveTrigger => {
@@ -40,12 +51,19 @@ export function liveTriggers(f: FakeAws): LiveTrigger[] {
       const r = request('2000-01-01T00:00:00Z');
       const vpc = r.networkConfiguration?.awsvpcConfiguration;
       return {
-        engine: 'scheduler', name: x.name, arn: r.cluster, kind: 'ecs', roleArn: x.target.RoleArn,
+        engine: 'scheduler',
+        name: x.name,
+        arn: r.cluster,
+        kind: 'ecs',
+        roleArn: x.target.RoleArn,
         ecs: {
-          TaskDefinitionArn: r.taskDefinition, LaunchType: r.launchType,
+          TaskDefinitionArn: r.taskDefinition,
+          LaunchType: r.launchType,
           NetworkConfiguration: {
             awsvpcConfiguration: {
-              Subnets: vpc?.subnets, SecurityGroups: vpc?.securityGroups, AssignPublicIp: vpc?.assignPublicIp,
+              Subnets: vpc?.subnets,
+              SecurityGroups: vpc?.securityGroups,
+              AssignPublicIp: vpc?.assignPublicIp,
             },
           },
         },
@@ -53,9 +71,12 @@ export function liveTriggers(f: FakeAws): LiveTrigger[] {
       };
     }
     return {
-      engine: 'scheduler', name: x.name, arn: x.target.Arn ?? '',
+      engine: 'scheduler',
+      name: x.name,
+      arn: x.target.Arn ?? '',
       kind: isMachine(x.target.Arn) ? 'state-machine' : 'ecs',
-      roleArn: x.target.RoleArn, ecs: x.target.EcsParameters as LiveTrigger['ecs'],
+      roleArn: x.target.RoleArn,
+      ecs: x.target.EcsParameters as LiveTrigger['ecs'],
       inputFor: (time) => f.scheduler.targetInput(x.group, x.name, time),
     };
   });
@@ -72,15 +93,21 @@ export function cannotStart(f: FakeAws, t: LiveTrigger): string | undefined {
     const m = f.sfn.machines.get(t.arn);
     if (m?.status !== 'ACTIVE') return `${t.arn} does not exist`;
     const def = JSON.parse(m.definition) as { States: Record<string, { Arguments?: { TaskDefinition?: string } }> };
-    const td = f.ecs.revisionArn(Object.values(def.States).find((s) => s.Arguments?.TaskDefinition)?.Arguments?.TaskDefinition ?? '');
-    if (!td || !f.iam.allows(m.roleArn, 'ecs:RunTask', td)) return `the state machine's role ${m.roleArn} may not run ${td}`;
+    const td = f.ecs.revisionArn(
+      Object.values(def.States).find((s) => s.Arguments?.TaskDefinition)?.Arguments?.TaskDefinition ?? '',
+    );
+    if (!td || !f.iam.allows(m.roleArn, 'ecs:RunTask', td))
+      return `the state machine's role ${m.roleArn} may not run ${td}`;
     return undefined;
   }
   const td = f.ecs.revisionArn(t.ecs?.TaskDefinitionArn ?? '');
   if (!td) return `${t.ecs?.TaskDefinitionArn} does not exist`;
   // RunTask in the cluster, the task's roles passed, the task tagged as it starts (tag-on-create).
   const asks = f.ecs.runTaskAuthorization({
-    cluster: t.arn, taskDefinition: td, propagateTags: 'TASK_DEFINITION', enableECSManagedTags: true,
+    cluster: t.arn,
+    taskDefinition: td,
+    propagateTags: 'TASK_DEFINITION',
+    enableECSManagedTags: true,
   });
   for (const a of asks) {
     const allowed = f.iam.allows(t.roleArn, a.action, a.resource, a.context);
@@ -97,9 +124,19 @@ export function fire(f: FakeAws, t: LiveTrigger, time: string): { taskArn?: stri
   if (t.kind === 'state-machine') return { execution: f.sfn.startFromTrigger(t.roleArn, t.arn, input) };
   const vpc = t.ecs?.NetworkConfiguration?.awsvpcConfiguration;
   const out = f.ecs.runTask({
-    cluster: t.arn, taskDefinition: t.ecs?.TaskDefinitionArn, launchType: t.ecs?.LaunchType, count: 1,
-    networkConfiguration: { awsvpcConfiguration: { subnets: vpc?.Subnets, securityGroups: vpc?.SecurityGroups, assignPublicIp: vpc?.AssignPublicIp } },
-    overrides: JSON.parse(input), propagateTags: 'TASK_DEFINITION',
+    cluster: t.arn,
+    taskDefinition: t.ecs?.TaskDefinitionArn,
+    launchType: t.ecs?.LaunchType,
+    count: 1,
+    networkConfiguration: {
+      awsvpcConfiguration: {
+        subnets: vpc?.Subnets,
+        securityGroups: vpc?.SecurityGroups,
+        assignPublicIp: vpc?.AssignPublicIp,
+      },
+    },
+    overrides: JSON.parse(input),
+    propagateTags: 'TASK_DEFINITION',
     startedBy: `${t.engine === 'rule' ? 'events-rule' : 'batchctl-schedule'}/${t.name}`,
   });
   return { taskArn: out.tasks[0]?.taskArn };

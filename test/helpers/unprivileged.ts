@@ -27,8 +27,9 @@ function bitsApply(command: Spawnable): boolean {
   try {
     const locked = join(dir, 'ro');
     mkdirSync(locked, { mode: 0o555 });
-    const probe = `try { require('node:fs').writeFileSync(${JSON.stringify(join(locked, 'x'))}, ''); process.exit(3) } `
-      + "catch (e) { process.exit(e.code === 'EACCES' ? 0 : 4) }";
+    const probe =
+      `try { require('node:fs').writeFileSync(${JSON.stringify(join(locked, 'x'))}, ''); process.exit(3) } ` +
+      "catch (e) { process.exit(e.code === 'EACCES' ? 0 : 4) }";
     const { file, args, options } = command([process.execPath, '--import', 'tsx', '-e', probe]);
     return spawnSync(file, args, { ...options, cwd: ROOT }).status === 0;
   } finally {
@@ -38,7 +39,9 @@ function bitsApply(command: Spawnable): boolean {
 
 const asIs: Spawnable = (argv) => ({ file: argv[0]!, args: argv.slice(1), options: {} });
 const withoutDac: Spawnable = (argv) => ({
-  file: 'setpriv', args: ['--bounding-set=-dac_override,-dac_read_search', '--', ...argv], options: {},
+  file: 'setpriv',
+  args: ['--bounding-set=-dac_override,-dac_read_search', '--', ...argv],
+  options: {},
 });
 const asNobody: Spawnable = (argv) => ({ file: argv[0]!, args: argv.slice(1), options: { uid: 65534, gid: 65534 } });
 
@@ -53,8 +56,9 @@ export function unprivileged(): Unprivileged {
   } else if (bitsApply(asNobody)) cached = { how: 'as uid 65534', command: asNobody };
   else {
     cached = {
-      skip: 'running as root, without setpriv to drop the capabilities that bypass file permissions, and uid 65534 '
-        + `cannot read the checkout ${ROOT} (a private parent folder)`,
+      skip:
+        'running as root, without setpriv to drop the capabilities that bypass file permissions, and uid 65534 ' +
+        `cannot read the checkout ${ROOT} (a private parent folder)`,
     };
   }
   return cached;

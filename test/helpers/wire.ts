@@ -41,19 +41,28 @@ function operation(req: IncomingMessage, body: string): string {
 
 function answer(req: WireRequest, res: ServerResponse): void {
   if (req.op === 'AssumeRole') {
-    res.writeHead(200, { 'content-type': 'text/xml' }).end(
-      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>` +
-        `<AccessKeyId>ASIAWIRETESTROLE0001</AccessKeyId><SecretAccessKey>wire-test-secret</SecretAccessKey>` +
-        `<SessionToken>wire-test-token</SessionToken><Expiration>${EXPIRY.toISOString()}</Expiration></Credentials>` +
-        `<AssumedRoleUser><AssumedRoleId>AROAWIRETEST:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/wire/s</Arn></AssumedRoleUser>` +
-        `</AssumeRoleResult></AssumeRoleResponse>`,
-    );
+    res
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>` +
+          `<AccessKeyId>ASIAWIRETESTROLE0001</AccessKeyId><SecretAccessKey>wire-test-secret</SecretAccessKey>` +
+          `<SessionToken>wire-test-token</SessionToken><Expiration>${EXPIRY.toISOString()}</Expiration></Credentials>` +
+          `<AssumedRoleUser><AssumedRoleId>AROAWIRETEST:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/wire/s</Arn></AssumedRoleUser>` +
+          `</AssumeRoleResult></AssumeRoleResponse>`,
+      );
     return;
   }
   if (req.op === 'GET /federation/credentials') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-      roleCredentials: { accessKeyId: 'ASIAWIRETESTSSO00001', secretAccessKey: 'wire-test-secret', sessionToken: 'wire-test-token', expiration: EXPIRY.getTime() },
-    }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        roleCredentials: {
+          accessKeyId: 'ASIAWIRETESTSSO00001',
+          secretAccessKey: 'wire-test-secret',
+          sessionToken: 'wire-test-token',
+          expiration: EXPIRY.getTime(),
+        },
+      }),
+    );
     return;
   }
   const json = /json/.test(String(req.op)) || req.host.startsWith('scheduler.');
@@ -68,19 +77,33 @@ export async function startWire(opts: { tls: boolean }): Promise<WireServer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const r = { host: String(req.headers.host ?? ''), method: req.method ?? '', path: req.url ?? '', op: operation(req, body) };
+      const r = {
+        host: String(req.headers.host ?? ''),
+        method: req.method ?? '',
+        path: req.url ?? '',
+        op: operation(req, body),
+      };
       requests.push(r);
       answer(r, res);
     });
   };
   const server = opts.tls
-    ? createHttps({ key: readFileSync(join(TLS_DIR, 'server-key.pem')), cert: readFileSync(join(TLS_DIR, 'server.pem')) }, handler)
+    ? createHttps(
+        { key: readFileSync(join(TLS_DIR, 'server-key.pem')), cert: readFileSync(join(TLS_DIR, 'server.pem')) },
+        handler,
+      )
     : createHttp(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    port, url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, requests,
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+    port,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
   };
 }
 

@@ -69,14 +69,23 @@ describe('computeCost', () => {
     expect(computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW }).fixed.alarmMonthly).toBe(0);
   });
 
-  it('applies the config\'s pricing overrides and the ARM64 rate', () => {
+  it("applies the config's pricing overrides and the ARM64 rate", () => {
     const config = defaultConfig();
     config.pricing = { interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.1 };
     config.jobs[0]!.task.cpuArchitecture = 'ARM64';
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
     expect(c.overridden.sort()).toEqual(['fargateVcpuHour', 'interfaceEndpointAzHour']);
-    expect(c.prices).toEqual({ interfaceEndpointAzHour: 0.02, secretMonth: 0.4, publicIpv4Hour: 0.005, alarmMonth: 0.1 });
-    expect(c.jobs[0]!.prices).toEqual({ fargateVcpuHour: 0.1, fargateGbHour: 0.00442, ephemeralStorageGbHour: 0.000133 });
+    expect(c.prices).toEqual({
+      interfaceEndpointAzHour: 0.02,
+      secretMonth: 0.4,
+      publicIpv4Hour: 0.005,
+      alarmMonth: 0.1,
+    });
+    expect(c.jobs[0]!.prices).toEqual({
+      fargateVcpuHour: 0.1,
+      fargateGbHour: 0.00442,
+      ephemeralStorageGbHour: 0.000133,
+    });
     expect(c.fixed.hourly).toBeCloseTo(8 * 0.02, 8);
     // One hour at 2 vCPU x 0.1 + 8 GB x 0.00442 (the built-in ARM64 memory price).
     expect(c.jobs[0]!.run.cost).toBeCloseTo(2 * 0.1 + 8 * 0.00442, 8);
@@ -126,14 +135,22 @@ describe('computeCost', () => {
     const config = defaultConfig();
     config.region = 'sa-east-1';
     let err: unknown;
-    try { resolvePrices(config); } catch (e) { err = e; }
+    try {
+      resolvePrices(config);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toContain('sa-east-1');
     expect((err as UserError).hint).toContain('interfaceEndpointAzHour, fargateVcpuHour, fargateGbHour, secretMonth');
 
     config.pricing = { interfaceEndpointAzHour: 0.02, secretMonth: 0.4 };
     expect(() => resolvePrices(config)).toThrow(UserError);
-    try { resolvePrices(config); } catch (e) { expect((e as UserError).hint).toMatch(/pricing: fargateVcpuHour, fargateGbHour \(/); }
+    try {
+      resolvePrices(config);
+    } catch (e) {
+      expect((e as UserError).hint).toMatch(/pricing: fargateVcpuHour, fargateGbHour \(/);
+    }
 
     config.pricing = { interfaceEndpointAzHour: 0.02, secretMonth: 0.5, fargateVcpuHour: 0.06, fargateGbHour: 0.007 };
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
@@ -160,7 +177,12 @@ describe('network modes', () => {
     expect(priv).toMatchObject({ mode: 'private-endpoints', switching: 'in place', interfaceEndpoints: 4, azs: 2 });
     expect(priv!.monthly).toBeCloseTo(82.16 + 720 * fargateRun, 6);
     expect(priv!.savesMonthly).toBeCloseTo(-(81.76 - 720 * ipv4Run), 6); // costs $81.46 more
-    expect(ex).toMatchObject({ mode: 'existing', switching: 'new stack', interfaceEndpoints: 0, notCounted: expect.stringMatching(/your NAT gateway/) });
+    expect(ex).toMatchObject({
+      mode: 'existing',
+      switching: 'new stack',
+      interfaceEndpoints: 0,
+      notCounted: expect.stringMatching(/your NAT gateway/),
+    });
     expect(ex!.monthly).toBeCloseTo(0.4 + 720 * fargateRun, 6);
   });
 
@@ -175,13 +197,27 @@ describe('network modes', () => {
 
   it('existing: the endpoints you list, one ENI per subnet; with public subnets the addresses, and no NAT to speak of', () => {
     const config = defaultConfig();
-    config.network = { ...config.network, mode: 'existing', vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d', 'subnet-1a1b2c3d', 'subnet-2a1b2c3d'], batchSubnets: [], endpointSubnets: [], interfaceEndpoints: ['logs'], s3Gateway: false, assignPublicIp: false };
+    config.network = {
+      ...config.network,
+      mode: 'existing',
+      vpcId: 'vpc-0a1b2c3d',
+      subnetIds: ['subnet-0a1b2c3d', 'subnet-1a1b2c3d', 'subnet-2a1b2c3d'],
+      batchSubnets: [],
+      endpointSubnets: [],
+      interfaceEndpoints: ['logs'],
+      s3Gateway: false,
+      assignPublicIp: false,
+    };
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
     expect(c.fixed).toMatchObject({ interfaceEndpoints: 1, azs: 3, enis: 3 });
     expect(c.fixed.monthly).toBeCloseTo(3 * 0.014 * 730 + 0.4, 8);
     const ex = c.network.modes.find((m) => m.mode === 'existing')!;
     expect(ex).toMatchObject({ switching: 'current', notCounted: expect.stringMatching(/NAT/) });
-    expect(c.network.modes.find((m) => m.mode === 'private-endpoints')).toMatchObject({ switching: 'new stack', interfaceEndpoints: 4, azs: 3 });
+    expect(c.network.modes.find((m) => m.mode === 'private-endpoints')).toMatchObject({
+      switching: 'new stack',
+      interfaceEndpoints: 4,
+      azs: 3,
+    });
 
     config.network.assignPublicIp = true;
     const pub = computeCost(config, resolvePrices(config), { durationSeconds: 300, now: NOW });
@@ -202,7 +238,13 @@ describe('runCost', () => {
   it('with --duration reads no AWS at all', async () => {
     fake = createFakeAws();
     const s = scratch();
-    const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), duration: '10m', now: NOW });
+    const c = await runCost({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      duration: '10m',
+      now: NOW,
+    });
     expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 600, durationSource: 'flag' });
     expect(fake.core.calls).toEqual([]);
   });
@@ -210,8 +252,12 @@ describe('runCost', () => {
   it('an unknown region fails before any AWS call', async () => {
     fake = createFakeAws();
     const s = scratch();
-    s.editConfig((t) => t.replace('region: ap-northeast-1', 'region: sa-east-1').replaceAll('ap-northeast-1', 'sa-east-1'));
-    await expect(runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW })).rejects.toThrow(/no prices for region sa-east-1/);
+    s.editConfig((t) =>
+      t.replace('region: ap-northeast-1', 'region: sa-east-1').replaceAll('ap-northeast-1', 'sa-east-1'),
+    );
+    await expect(
+      runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW }),
+    ).rejects.toThrow(/no prices for region sa-east-1/);
     expect(fake.core.calls).toEqual([]);
   });
 
@@ -229,11 +275,18 @@ describe('runCost', () => {
 
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     const ecs = new ECSClient({ region: 'ap-northeast-1' });
-    const start = () => ecs.send(new RunTaskCommand({
-      cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE', startedBy: 'events-rule/sample-batch',
-      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-x'] } },
-    }));
-    // Three runs of 40 s, 100 s and 70 s: the median is 70 s, counted from the container start (no pull time in the fake).
+    const start = () =>
+      ecs.send(
+        new RunTaskCommand({
+          cluster: 'sample-batch',
+          taskDefinition: 'sample-batch',
+          launchType: 'FARGATE',
+          startedBy: 'events-rule/sample-batch',
+          networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-x'] } },
+        }),
+      );
+    // Three runs of 40 s, 100 s and 70 s: the median is 70 s, counted from the container start (no pull time in the
+    // fake).
     for (const runningMs of [40_000, 100_000, 70_000]) {
       fake.ecs.taskTimings = { provisioningMs: 5_000, pendingMs: 10_000, runningMs };
       await start();
@@ -242,14 +295,19 @@ describe('runCost', () => {
     const c = await runCost({ ...opts, now: new Date() });
     expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 70, billedSeconds: 70, durationSource: 'recent-runs' });
     expect(c.jobs[0]!.run.durationNote).toBe('median of the last 3 stopped runs');
-    expect(c.jobs[0]!.run.cost).toBeCloseTo((2 * 0.05056 + 8 * 0.00553) * 70 / 3600, 8);
+    expect(c.jobs[0]!.run.cost).toBeCloseTo(((2 * 0.05056 + 8 * 0.00553) * 70) / 3600, 8);
   });
 
   it('without --duration and no usable AWS access: falls back to 5 minutes and says why', async () => {
     fake = createFakeAws();
     const s = scratch();
     fake.core.failOn('GetCallerIdentity', 'ExpiredToken', 10, 'The security token included in the request is expired');
-    const c = await runCost({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: NOW });
+    const c = await runCost({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      now: NOW,
+    });
     expect(c.jobs[0]!.run).toMatchObject({ durationSeconds: 300, durationSource: 'default' });
     expect(c.jobs[0]!.run.durationNote).toMatch(/recent runs could not be read/);
   });
@@ -265,7 +323,7 @@ describe('cost of Fargate Spot and of ephemeral storage', () => {
     return config;
   };
 
-  it('a Spot job against the same job on-demand: the Spot rates, the saving a run and a month, the worst case; the state machine\'s transitions', () => {
+  it("a Spot job against the same job on-demand: the Spot rates, the saving a run and a month, the worst case; the state machine's transitions", () => {
     const onDemand = computeCost(defaultConfig(), resolvePrices(defaultConfig()), { durationSeconds: 600, now: NOW });
     const config = withTask({ capacity: 'spot' });
     const c = computeCost(config, resolvePrices(config), { durationSeconds: 600, now: NOW });
@@ -274,7 +332,11 @@ describe('cost of Fargate Spot and of ephemeral storage', () => {
     const onDemandRun = (2 * 0.05056 + 8 * 0.00553) * (10 / 60);
     const j = c.jobs[0]!;
     expect(j.capacity).toBe('spot');
-    expect(j.prices).toMatchObject({ fargateSpotVcpuHour: 0.01981009, fargateSpotGbHour: 0.00216673, spotAsOf: '2026-12-07' });
+    expect(j.prices).toMatchObject({
+      fargateSpotVcpuHour: 0.01981009,
+      fargateSpotGbHour: 0.00216673,
+      spotAsOf: '2026-12-07',
+    });
     expect(j.run.cost).toBeCloseTo(spotRun, 8);
     expect(onDemand.jobs[0]!.run.cost).toBeCloseTo(onDemandRun, 8);
     expect(j.spot!.onDemandRun).toBeCloseTo(onDemandRun, 8);
@@ -285,9 +347,15 @@ describe('cost of Fargate Spot and of ephemeral storage', () => {
     // The job runs through its state machine: 3 transitions a run, 5 when Spot fails the first attempt.
     expect(j.stateMachine).toMatchObject({ transitionsPerRun: 3, maxTransitionsPerRun: 5 });
     const text = renderCost(c).join('\n');
-    expect(text).toMatch(/^batchctl cost: ap-northeast-1, USD at on-demand and Fargate Spot prices \(as of 2025-06-01; Spot as of 2026-12-07\)/);
-    expect(text).toMatch(/one run +Fargate Spot \(2 vCPU x \$0\.01981\/h \+ 8 GB x \$0\.00217\/h\) x 10m00s, X86_64 +\$0\.00949/);
-    expect(text).toMatch(/spot: saves \$0\.01473 a run \(60\.8%\) and \$10\.61\/month against on-demand \(\$0\.02423 a run\)/);
+    expect(text).toMatch(
+      /^batchctl cost: ap-northeast-1, USD at on-demand and Fargate Spot prices \(as of 2025-06-01; Spot as of 2026-12-07\)/,
+    );
+    expect(text).toMatch(
+      /one run +Fargate Spot \(2 vCPU x \$0\.01981\/h \+ 8 GB x \$0\.00217\/h\) x 10m00s, X86_64 +\$0\.00949/,
+    );
+    expect(text).toMatch(
+      /spot: saves \$0\.01473 a run \(60\.8%\) and \$10\.61\/month against on-demand \(\$0\.02423 a run\)/,
+    );
   });
 
   it('Spot prices from the config win (the report says so); a region without a table needs them', () => {
@@ -299,12 +367,18 @@ describe('cost of Fargate Spot and of ephemeral storage', () => {
     expect(c.overridden).toEqual(['fargateSpotVcpuHour', 'fargateSpotGbHour']);
     const far = withTask({ capacity: 'spot' });
     far.region = 'sa-east-1';
-    far.pricing = { ...far.pricing, interfaceEndpointAzHour: 0.02, fargateVcpuHour: 0.07, fargateGbHour: 0.0076, secretMonth: 0.4 };
+    far.pricing = {
+      ...far.pricing,
+      interfaceEndpointAzHour: 0.02,
+      fargateVcpuHour: 0.07,
+      fargateGbHour: 0.0076,
+      secretMonth: 0.4,
+    };
     expect(() => resolvePrices(far)).toThrow(UserError);
     expect(() => resolvePrices(far)).toThrow(/no Fargate Spot prices for region sa-east-1/);
   });
 
-  it('ephemeral storage: only the GiB beyond the free 20, at the region\'s storage rate, on-demand or Spot', () => {
+  it("ephemeral storage: only the GiB beyond the free 20, at the region's storage rate, on-demand or Spot", () => {
     for (const capacity of ['on-demand', 'spot'] as const) {
       const config = withTask({ ephemeralStorageGiB: 120, capacity });
       const c = computeCost(config, resolvePrices(config), { durationSeconds: 3600, now: NOW });
@@ -313,7 +387,9 @@ describe('cost of Fargate Spot and of ephemeral storage', () => {
       expect(j.run.ephemeralStorage).toBeCloseTo(100 * 0.000133, 10);
       const rates = capacity === 'spot' ? 2 * 0.01981009 + 8 * 0.00216673 : 2 * 0.05056 + 8 * 0.00553;
       expect(j.run.cost).toBeCloseTo(rates + 100 * 0.000133, 8);
-      expect(renderCost(c).join('\n')).toMatch(/ephemeral storage +100 GiB beyond the free 20 x \$0\.00013\/GB-h x 1h00m +\$0\.0133/);
+      expect(renderCost(c).join('\n')).toMatch(
+        /ephemeral storage +100 GiB beyond the free 20 x \$0\.00013\/GB-h x 1h00m +\$0\.0133/,
+      );
     }
     const plain = computeCost(defaultConfig(), resolvePrices(defaultConfig()), { durationSeconds: 3600, now: NOW });
     expect(plain.jobs[0]!.run.ephemeralStorage).toBe(0);

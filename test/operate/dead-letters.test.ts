@@ -51,60 +51,112 @@ describe('runs that never start', () => {
     // Converged: the target dead-letters to the queue, the alarm watches it and is OK on an empty queue.
     expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.DeadLetterConfig).toEqual({ Arn: QUEUE_ARN });
     expect(f.cloudwatch.alarms.get(ALARM)!.input).toMatchObject({
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: QUEUE }],
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', AlarmActions: [TOPIC_ARN],
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: QUEUE }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC_ARN],
     });
-    expect(f.cloudwatch.alarms.get(ALARM)!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'dead-letter-alarm' });
+    expect(f.cloudwatch.alarms.get(ALARM)!.tags).toMatchObject({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'dead-letter-alarm',
+    });
     expect(f.cloudwatch.evaluate()).toEqual([{ alarm: ALARM, from: 'INSUFFICIENT_DATA', to: 'OK' }]);
 
     // A run that works first: a task (which ends at once), no dead letter.
     f.ecs.taskTimings = { provisioningMs: 0, pendingMs: 0, runningMs: 0 };
-    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T05:30:00Z')).toMatchObject([{ outcome: 'started' }]);
+    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T05:30:00Z')).toMatchObject([
+      { outcome: 'started' },
+    ]);
     expect(f.sqs.visibleCount(QUEUE)).toBe(0);
 
     revokeRunTask(f);
     const tasksBefore = f.ecs.tasks.size;
-    expect(f.eventBridge.invokeScheduled('sample-batch', T)).toEqual([{ targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' }]);
+    expect(f.eventBridge.invokeScheduled('sample-batch', T)).toEqual([
+      { targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' },
+    ]);
     expect(f.ecs.tasks.size).toBe(tasksBefore);
-    expect(f.eventBridge.metrics.get('sample-batch')).toMatchObject({ failedInvocations: 1, sentToDlq: 1, failedToBeSentToDlq: 0 });
+    expect(f.eventBridge.metrics.get('sample-batch')).toMatchObject({
+      failedInvocations: 1,
+      sentToDlq: 1,
+      failedToBeSentToDlq: 0,
+    });
     const [m] = f.sqs.queues.get(QUEUE)!.messages;
-    expect(JSON.parse(m!.body)).toMatchObject({ 'detail-type': 'Scheduled Event', time: T, resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`] });
+    expect(JSON.parse(m!.body)).toMatchObject({
+      'detail-type': 'Scheduled Event',
+      time: T,
+      resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`],
+    });
     expect(Object.fromEntries(Object.entries(m!.attributes).map(([k, v]) => [k, v.StringValue]))).toEqual({
-      RULE_ARN: `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`, TARGET_ARN: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`,
-      ERROR_CODE: 'NO_PERMISSIONS', ERROR_MESSAGE: expect.stringMatching(/not authorized to perform: ecs:RunTask/), RETRY_ATTEMPTS: '0',
+      RULE_ARN: `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`,
+      TARGET_ARN: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`,
+      ERROR_CODE: 'NO_PERMISSIONS',
+      ERROR_MESSAGE: expect.stringMatching(/not authorized to perform: ecs:RunTask/),
+      RETRY_ATTEMPTS: '0',
     });
 
     // The alarm: one message visible, over the threshold: ALARM, and SNS accepted the notification.
     expect(f.cloudwatch.evaluate()).toEqual([{ alarm: ALARM, from: 'OK', to: 'ALARM' }]);
     const note = f.sns.published.filter((p) => p.via === 'cloudwatch');
     expect(note).toHaveLength(1);
-    expect(note[0]).toMatchObject({ topicArn: TOPIC_ARN, deliveredTo: ['ops@example.com'], subject: `ALARM: "${ALARM}" in ${REGION}` });
-    expect(JSON.parse(note[0]!.message)).toMatchObject({ AlarmName: ALARM, NewStateValue: 'ALARM', Trigger: { Dimensions: [{ name: 'QueueName', value: QUEUE }] } });
+    expect(note[0]).toMatchObject({
+      topicArn: TOPIC_ARN,
+      deliveredTo: ['ops@example.com'],
+      subject: `ALARM: "${ALARM}" in ${REGION}`,
+    });
+    expect(JSON.parse(note[0]!.message)).toMatchObject({
+      AlarmName: ALARM,
+      NewStateValue: 'ALARM',
+      Trigger: { Dimensions: [{ name: 'QueueName', value: QUEUE }] },
+    });
     // Still in alarm at the next evaluation: no second e-mail.
     expect(f.cloudwatch.evaluate()).toEqual([]);
 
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: reporter() });
     expect(st.deadLetters).toEqual({ queue: QUEUE, count: 1, sampled: 1 });
     expect(st.jobs[0]!.deadLetters).toEqual({
-      count: 1, newest: { sentAt: expect.any(String), scheduledTime: T, errorCode: 'NO_PERMISSIONS', errorMessage: expect.stringMatching(/ecs:RunTask/) },
+      count: 1,
+      newest: {
+        sentAt: expect.any(String),
+        scheduledTime: T,
+        errorCode: 'NO_PERMISSIONS',
+        errorMessage: expect.stringMatching(/ecs:RunTask/),
+      },
     });
     const text = renderStatus(st).join('\n');
     expect(text).toContain(`  1 scheduled invocation never reached ECS (dead-letter queue ${QUEUE}):`);
-    expect(text).toMatch(/ {4}sample-batch: 1; newest: run due 2027-03-01 06:30:00, NO_PERMISSIONS: User: .* is not authorized to perform: ecs:RunTask/);
+    expect(text).toMatch(
+      / {4}sample-batch: 1; newest: run due 2027-03-01 06:30:00, NO_PERMISSIONS: User: .* is not authorized to perform: ecs:RunTask/,
+    );
     // status read the message without consuming it: the alarm still sees it.
     expect(f.sqs.visibleCount(QUEUE)).toBe(1);
 
     // down keeps what the queue holds unless forced, then removes alarm, policy and queue.
-    const refused = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: reporter(), interactive: false, yes: true }).catch((e: Error) => e);
+    const refused = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: reporter(),
+      interactive: false,
+      yes: true,
+    }).catch((e: Error) => e);
     expect(String((refused as Error).message ?? refused)).toMatch(/failed scheduled invocation|--force/);
     expect(f.sqs.queues.size).toBe(1);
-    const down = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: reporter(), interactive: false, yes: true, force: true });
+    const down = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: reporter(),
+      interactive: false,
+      yes: true,
+      force: true,
+    });
     expect(down.failures).toEqual([]);
     expect(f.cloudwatch.alarms.size).toBe(0);
     expect(f.sqs.queues.size).toBe(0);
   });
 
-  it('scheduler engine: Scheduler dead-letters with the schedule\'s role, the same alarm fires, status maps SCHEDULE_ARN to the job', async () => {
+  it("scheduler engine: Scheduler dead-letters with the schedule's role, the same alarm fires, status maps SCHEDULE_ARN to the job", async () => {
     const f = fresh();
     const s = scratch(WITH_EMAILS.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n'));
     await upOn(s);
@@ -113,93 +165,172 @@ describe('runs that never start', () => {
     expect(f.sqs.queues.get(QUEUE)!.attributes.Policy).toBeUndefined();
     f.cloudwatch.evaluate();
     revokeRunTask(f, 'sample-batch-scheduler');
-    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', T)).toEqual({ outcome: 'dead-lettered', errorCode: 'AccessDeniedException' });
+    expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', T)).toEqual({
+      outcome: 'dead-lettered',
+      errorCode: 'AccessDeniedException',
+    });
     const m = f.sqs.queues.get(QUEUE)!.messages[0]!;
-    expect(m.attributes.SCHEDULE_ARN!.StringValue).toBe(`arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`);
+    expect(m.attributes.SCHEDULE_ARN!.StringValue).toBe(
+      `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`,
+    );
     expect(f.cloudwatch.evaluate()).toEqual([{ alarm: ALARM, from: 'OK', to: 'ALARM' }]);
-    expect(f.sns.published.filter((p) => p.via === 'cloudwatch').map((p) => p.deliveredTo)).toEqual([['ops@example.com']]);
+    expect(f.sns.published.filter((p) => p.via === 'cloudwatch').map((p) => p.deliveredTo)).toEqual([
+      ['ops@example.com'],
+    ]);
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: reporter() });
-    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: T, errorCode: 'AccessDeniedException', errorMessage: expect.stringMatching(/ecs:RunTask/) } });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({
+      count: 1,
+      newest: {
+        scheduledTime: T,
+        errorCode: 'AccessDeniedException',
+        errorMessage: expect.stringMatching(/ecs:RunTask/),
+      },
+    });
   });
 
   it('throttled past the retries: dead-lettered with the exhausted condition; RunTask failures[] are no failed invocation', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    expect(f.eventBridge.invokeScheduled('sample-batch', T, { throttled: true })).toEqual([{ targetId: 'batch', outcome: 'dead-lettered', errorCode: 'THROTTLING' }]);
+    expect(f.eventBridge.invokeScheduled('sample-batch', T, { throttled: true })).toEqual([
+      { targetId: 'batch', outcome: 'dead-lettered', errorCode: 'THROTTLING' },
+    ]);
     const attrs = f.sqs.queues.get(QUEUE)!.messages[0]!.attributes;
     expect(attrs.EXHAUSTED_RETRY_CONDITION!.StringValue).toBe('MaximumRetryAttempts');
     expect(attrs.RETRY_ATTEMPTS!.StringValue).toBe('10');
     // No Fargate capacity: RunTask answers 200 with failures[]; EventBridge counts a success.
-    f.ecs.runTaskFailure = { reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' };
-    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T07:30:00Z')).toMatchObject([{ outcome: 'failures' }]);
+    f.ecs.runTaskFailure = {
+      reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone',
+    };
+    expect(f.eventBridge.invokeScheduled('sample-batch', '2027-03-01T07:30:00Z')).toMatchObject([
+      { outcome: 'failures' },
+    ]);
     expect(f.sqs.visibleCount(QUEUE)).toBe(1);
     expect(f.eventBridge.metrics.get('sample-batch')).toMatchObject({ invocations: 2, failedInvocations: 1 });
     // Without notify there is no alarm.
     expect(f.cloudwatch.alarms.size).toBe(0);
   });
 
-  it('a job run through its state machine: the rule\'s target (the state machine) dead-letters too', async () => {
+  it("a job run through its state machine: the rule's target (the state machine) dead-letters too", async () => {
     const f = fresh();
     const s = scratch();
-    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 30m\n'));
+    s.editConfig((t) =>
+      t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  timeout: 30m\n'),
+    );
     await upOn(s);
     const t = f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
     expect(t.Arn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sample-batch`);
     expect(t.DeadLetterConfig).toEqual({ Arn: QUEUE_ARN });
     // The events role may no longer start the state machine.
     const role = f.iam.roles.get('sample-batch-events')!;
-    for (const name of role.inline.keys()) role.inline.set(name, JSON.stringify({ Version: '2012-10-17', Statement: [] }));
-    expect(f.eventBridge.invokeScheduled('sample-batch', T)).toEqual([{ targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' }]);
+    for (const name of role.inline.keys())
+      role.inline.set(name, JSON.stringify({ Version: '2012-10-17', Statement: [] }));
+    expect(f.eventBridge.invokeScheduled('sample-batch', T)).toEqual([
+      { targetId: 'batch', outcome: 'dead-lettered', errorCode: 'NO_PERMISSIONS' },
+    ]);
     const m = f.sqs.queues.get(QUEUE)!.messages[0]!;
     expect(m.attributes.TARGET_ARN!.StringValue).toBe(t.Arn);
     expect(m.attributes.ERROR_MESSAGE!.StringValue).toMatch(/states:StartExecution/);
     const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: reporter() });
-    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: T, errorCode: 'NO_PERMISSIONS' } });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({
+      count: 1,
+      newest: { scheduledTime: T, errorCode: 'NO_PERMISSIONS' },
+    });
   });
 
-  it('the queue policy admits exactly this stack\'s rules: another stack\'s rule, even one whose name starts with this stack\'s, cannot send', async () => {
+  it("the queue policy admits exactly this stack's rules: another stack's rule, even one whose name starts with this stack's, cannot send", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
     const policy = JSON.parse(f.sqs.queues.get(QUEUE)!.attributes.Policy!);
-    expect(policy.Statement).toEqual([{
-      Sid: 'ScheduleRulesDeadLetters', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: QUEUE_ARN,
-      Condition: { ArnEquals: { 'aws:SourceArn': `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch` } },
-    }]);
+    expect(policy.Statement).toEqual([
+      {
+        Sid: 'ScheduleRulesDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: QUEUE_ARN,
+        Condition: { ArnEquals: { 'aws:SourceArn': `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch` } },
+      },
+    ]);
     // Someone points a failing rule of theirs at our queue.
     const eb = new EventBridgeClient({ region: REGION });
     await eb.send(new PutRuleCommand({ Name: 'sample-batch-eu', ScheduleExpression: 'rate(1 hour)' }));
-    await eb.send(new PutTargetsCommand({
-      Rule: 'sample-batch-eu',
-      Targets: [{ Id: 'x', Arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/nope`, RoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-events`, EcsParameters: { TaskDefinitionArn: 'nope' }, DeadLetterConfig: { Arn: QUEUE_ARN } }],
-    }));
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: 'sample-batch-eu',
+        Targets: [
+          {
+            Id: 'x',
+            Arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/nope`,
+            RoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-events`,
+            EcsParameters: { TaskDefinitionArn: 'nope' },
+            DeadLetterConfig: { Arn: QUEUE_ARN },
+          },
+        ],
+      }),
+    );
     expect(f.eventBridge.invokeScheduled('sample-batch-eu', T)).toMatchObject([{ outcome: 'dropped' }]);
-    expect(f.eventBridge.metrics.get('sample-batch-eu')).toMatchObject({ failedInvocations: 1, failedToBeSentToDlq: 1 });
+    expect(f.eventBridge.metrics.get('sample-batch-eu')).toMatchObject({
+      failedInvocations: 1,
+      failedToBeSentToDlq: 1,
+    });
     expect(f.sqs.visibleCount(QUEUE)).toBe(0);
 
     // A second job: the policy converges to both rules; removing it converges back.
-    s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n  report: { schedule: { expression: 'cron(0 1 * * ? *)' } }\n`);
+    s.editConfig(
+      (t) => `${t}\njobs:\n  lister: { original: true }\n  report: { schedule: { expression: 'cron(0 1 * * ? *)' } }\n`,
+    );
     const r = await upOn(s);
     expect(r.events.filter((e) => e.key === 'dead-letter-queue/policy').map((e) => e.action)).toEqual(['updated']);
-    const two = JSON.parse(f.sqs.queues.get(QUEUE)!.attributes.Policy!).Statement[0].Condition.ArnEquals['aws:SourceArn'];
-    expect(two).toEqual([`arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`, `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch-report`]);
-    expect(f.eventBridge.rules.get('sample-batch-report')!.targets.get('batch')!.DeadLetterConfig).toEqual({ Arn: QUEUE_ARN });
+    const two = JSON.parse(f.sqs.queues.get(QUEUE)!.attributes.Policy!).Statement[0].Condition.ArnEquals[
+      'aws:SourceArn'
+    ];
+    expect(two).toEqual([
+      `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`,
+      `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch-report`,
+    ]);
+    expect(f.eventBridge.rules.get('sample-batch-report')!.targets.get('batch')!.DeadLetterConfig).toEqual({
+      Arn: QUEUE_ARN,
+    });
   });
 
   it('an alarm of that name without our tag is never touched: up refuses, down leaves it', async () => {
     const f = fresh();
     const cw = new CloudWatchClient({ region: REGION });
-    await cw.send(new PutMetricAlarmCommand({
-      AlarmName: ALARM, Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Statistic: 'Average', Period: 300, EvaluationPeriods: 1, Threshold: 90, ComparisonOperator: 'GreaterThanThreshold',
-    }));
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: ALARM,
+        Namespace: 'AWS/EC2',
+        MetricName: 'CPUUtilization',
+        Statistic: 'Average',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 90,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     const theirs = structuredClone(f.cloudwatch.alarms.get(ALARM)!);
     const s = scratch(WITH_EMAILS);
     const err = await upOn(s).catch((e: Error) => e);
-    expect(String((err as Error).message)).toMatch(/CloudWatch alarm sample-batch-dead-letters .*has no batchctl:stack tag/);
-    expect(f.core.mutatingCalls().filter((c) => c.service === 'cloudwatch').map((c) => c.op)).toEqual(['PutMetricAlarm']);
+    expect(String((err as Error).message)).toMatch(
+      /CloudWatch alarm sample-batch-dead-letters .*has no batchctl:stack tag/,
+    );
+    expect(
+      f.core
+        .mutatingCalls()
+        .filter((c) => c.service === 'cloudwatch')
+        .map((c) => c.op),
+    ).toEqual(['PutMetricAlarm']);
     expect(f.cloudwatch.alarms.get(ALARM)).toEqual(theirs);
-    const down = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: reporter(), interactive: false, yes: true, force: true });
+    const down = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: reporter(),
+      interactive: false,
+      yes: true,
+      force: true,
+    });
     expect(down.failures).toEqual([]);
     expect(f.cloudwatch.alarms.get(ALARM)).toEqual(theirs);
   });
@@ -223,7 +354,8 @@ describe('runs that never start', () => {
     const s = scratch();
     await upOn(s);
     revokeRunTask(f);
-    for (let i = 0; i < 30; i++) f.eventBridge.invokeScheduled('sample-batch', `2027-03-01T${String(i % 24).padStart(2, '0')}:00:00Z`);
+    for (let i = 0; i < 30; i++)
+      f.eventBridge.invokeScheduled('sample-batch', `2027-03-01T${String(i % 24).padStart(2, '0')}:00:00Z`);
     const config = await loadConfig(s.configPath);
     const aws = await createAwsClients({ region: REGION }, ['sqs']);
     f.core.resetCalls();

@@ -12,7 +12,7 @@ import { s3Bucket } from '../../src/resources/s3-bucket.js';
 import { s3BucketLifecycle } from '../../src/resources/s3-bucket-lifecycle.js';
 
 describe('LOCK_PREFIX', () => {
-  it('equals the job\'s LOCK_PREFIX in batch/src/guard.ts', () => {
+  it("equals the job's LOCK_PREFIX in batch/src/guard.ts", () => {
     const src = readFileSync(`${ROOT}batch/src/guard.ts`, 'utf8');
     const m = /export const LOCK_PREFIX = '([^']*)';/.exec(src);
     expect(m, 'batch/src/guard.ts exports LOCK_PREFIX as a string literal').not.toBeNull();
@@ -33,7 +33,8 @@ describe('bucket lifecycle: the lock-expiry rule', () => {
   });
   afterEach(() => fake.uninstall());
 
-  const rules = () => fake.s3.buckets.get(ctx.config.bucket.name!)!.lifecycle as { ID: string; Filter: unknown; Expiration: unknown }[];
+  const rules = () =>
+    fake.s3.buckets.get(ctx.config.bucket.name!)!.lifecycle as { ID: string; Filter: unknown; Expiration: unknown }[];
 
   it('a bucket carrying only the original expiry rule is updated in place to add it; then converged', async () => {
     const n = s3BucketLifecycle.nodes(ctx.config)[0]!;
@@ -45,11 +46,14 @@ describe('bucket lifecycle: the lock-expiry rule', () => {
     expect(changes).toHaveLength(1);
     expect(changes[0]!.replace).toBeUndefined();
     await s3BucketLifecycle.update!(ctx, n, found, desired, changes);
-    expect(rules().find((r) => r.ID === 'sample-batch-expire-run-claims')).toMatchObject({ Filter: { Prefix: LOCK_PREFIX }, Expiration: { Days: 7 } });
+    expect(rules().find((r) => r.ID === 'sample-batch-expire-run-claims')).toMatchObject({
+      Filter: { Prefix: LOCK_PREFIX },
+      Expiration: { Days: 7 },
+    });
     expect(s3BucketLifecycle.diff(desired, (await s3BucketLifecycle.find(ctx, n, rec))!.observed)).toEqual([]);
   });
 
-  it('never outlives the bucket\'s own expiry', async () => {
+  it("never outlives the bucket's own expiry", async () => {
     ctx.config.bucket.expireAfterDays = 3;
     const n = s3BucketLifecycle.nodes(ctx.config)[0]!;
     await s3BucketLifecycle.create(ctx, n, await s3BucketLifecycle.desired(ctx, n));

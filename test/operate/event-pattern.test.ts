@@ -16,17 +16,42 @@ const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`;
 const TASK_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/sample-batch/0f8b2c6a1d2e4f5a9b8c7d6e5f4a3b2c`;
 
 /** An ECS Task State Change event (fields as ECS sends them), with overrides for the detail. */
-function taskEvent(detail: Record<string, unknown> = {}, container: Record<string, unknown> = { exitCode: 1 }): Record<string, unknown> {
+function taskEvent(
+  detail: Record<string, unknown> = {},
+  container: Record<string, unknown> = { exitCode: 1 },
+): Record<string, unknown> {
   return {
-    version: '0', id: '3317b2af-7005-947d-b652-f55e762e571a', 'detail-type': 'ECS Task State Change', source: 'aws.ecs',
-    account: ACCOUNT, time: '2026-11-28T00:31:10Z', region: REGION, resources: [TASK_ARN],
+    version: '0',
+    id: '3317b2af-7005-947d-b652-f55e762e571a',
+    'detail-type': 'ECS Task State Change',
+    source: 'aws.ecs',
+    account: ACCOUNT,
+    time: '2026-11-28T00:31:10Z',
+    region: REGION,
+    resources: [TASK_ARN],
     detail: {
       clusterArn: CLUSTER_ARN,
-      containers: [{ containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/sample-batch/x/y`, lastStatus: 'STOPPED', name: 'batch', taskArn: TASK_ARN, ...container }],
-      createdAt: '2026-11-28T00:30:02.183Z', desiredStatus: 'STOPPED', group: 'family:sample-batch', launchType: 'FARGATE',
-      lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited',
-      stoppedAt: '2026-11-28T00:31:09.512Z', startedBy: 'events-rule/sample-batch', taskArn: TASK_ARN,
-      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:7`, version: 5,
+      containers: [
+        {
+          containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/sample-batch/x/y`,
+          lastStatus: 'STOPPED',
+          name: 'batch',
+          taskArn: TASK_ARN,
+          ...container,
+        },
+      ],
+      createdAt: '2026-11-28T00:30:02.183Z',
+      desiredStatus: 'STOPPED',
+      group: 'family:sample-batch',
+      launchType: 'FARGATE',
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      stoppedAt: '2026-11-28T00:31:09.512Z',
+      startedBy: 'events-rule/sample-batch',
+      taskArn: TASK_ARN,
+      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:7`,
+      version: 5,
       ...detail,
     },
   };
@@ -37,7 +62,9 @@ let pattern: Record<string, unknown>;
 
 beforeEach(async () => {
   fake = createFakeAws();
-  const records = new Map<string, ResourceRecord>([[K.cluster, { kind: 'ecs.cluster', id: 'sample-batch', arn: CLUSTER_ARN }]]);
+  const records = new Map<string, ResourceRecord>([
+    [K.cluster, { kind: 'ecs.cluster', id: 'sample-batch', arn: CLUSTER_ARN }],
+  ]);
   const cfg = defaultConfig(ACCOUNT);
   cfg.notify = { emails: ['ops@example.com'] };
   const ctx = await testCtx(fake, { config: cfg, records });
@@ -61,7 +88,10 @@ describe('the alert rule pattern', () => {
 
   it('matches a task that failed to start (no exit code)', () => {
     const e = taskEvent(
-      { stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)' },
+      {
+        stopCode: 'TaskFailedToStart',
+        stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+      },
       { reason: 'CannotPullContainerError' },
     );
     expect(matchPattern(pattern, e)).toBe(true);
@@ -72,26 +102,48 @@ describe('the alert rule pattern', () => {
   });
 
   it('does not match another family, a family sharing the prefix, or another cluster', () => {
-    expect(matchPattern(pattern, taskEvent({ taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/other:1`, group: 'family:other' }))).toBe(false);
-    expect(matchPattern(pattern, taskEvent({ taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch-2:1` }))).toBe(false);
-    expect(matchPattern(pattern, taskEvent({ clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/other` }))).toBe(false);
+    expect(
+      matchPattern(
+        pattern,
+        taskEvent({
+          taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/other:1`,
+          group: 'family:other',
+        }),
+      ),
+    ).toBe(false);
+    expect(
+      matchPattern(
+        pattern,
+        taskEvent({ taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch-2:1` }),
+      ),
+    ).toBe(false);
+    expect(matchPattern(pattern, taskEvent({ clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/other` }))).toBe(
+      false,
+    );
   });
 
   it('does not match a RUNNING (or PENDING) task, nor another detail type', () => {
-    expect(matchPattern(pattern, taskEvent({ lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }, { lastStatus: 'RUNNING' }))).toBe(false);
+    expect(
+      matchPattern(pattern, taskEvent({ lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }, { lastStatus: 'RUNNING' })),
+    ).toBe(false);
     expect(matchPattern(pattern, taskEvent({ lastStatus: 'PENDING' }, { lastStatus: 'PENDING' }))).toBe(false);
     expect(matchPattern(pattern, { ...taskEvent(), 'detail-type': 'ECS Container Instance State Change' })).toBe(false);
   });
 
   it('matches when any of several containers exited non-zero (arrays match element-wise)', () => {
     const e = taskEvent();
-    (e.detail as { containers: unknown[] }).containers = [{ name: 'sidecar', exitCode: 0 }, { name: 'batch', exitCode: 137 }];
+    (e.detail as { containers: unknown[] }).containers = [
+      { name: 'sidecar', exitCode: 0 },
+      { name: 'batch', exitCode: 137 },
+    ];
     expect(matchPattern(pattern, e)).toBe(true);
   });
 
   it('is the pattern the fake stores and matches once the rule exists', async () => {
     const { EventBridgeClient, PutRuleCommand } = await import('@aws-sdk/client-eventbridge');
-    await new EventBridgeClient({ region: REGION }).send(new PutRuleCommand({ Name: 'r', EventPattern: JSON.stringify(pattern) }));
+    await new EventBridgeClient({ region: REGION }).send(
+      new PutRuleCommand({ Name: 'r', EventPattern: JSON.stringify(pattern) }),
+    );
     expect(fake.eventBridge.matchEvent('r', taskEvent())).toBe(true);
     expect(fake.eventBridge.matchEvent('r', taskEvent({}, { exitCode: 0 }))).toBe(false);
   });

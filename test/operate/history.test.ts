@@ -44,37 +44,54 @@ function fireAt(f: FakeAws, time: string, exitCode = 0): string {
 }
 
 const history = (s: Scratch, since: string, job?: string): Promise<HistoryReport> =>
-  runHistory({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), since: new Date(parseSince(since, '--since', Date.now(), SINCE_RANGE)), ...(job ? { job } : {}) });
+  runHistory({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    since: new Date(parseSince(since, '--since', Date.now(), SINCE_RANGE)),
+    ...(job ? { job } : {}),
+  });
 
 /** What Scheduler leaves in the dead-letter queue for an invocation it gave up on (attributes as it sets them). */
 async function deadLetter(f: FakeAws, attributes: Record<string, string>): Promise<void> {
   const q = f.sqs.queues.get('sample-batch-schedule-dlq')!;
-  await new SQSClient({ region: REGION }).send(new SendMessageCommand({
-    QueueUrl: q.url, MessageBody: '{}',
-    MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
-  }));
+  await new SQSClient({ region: REGION }).send(
+    new SendMessageCommand({
+      QueueUrl: q.url,
+      MessageBody: '{}',
+      MessageAttributes: Object.fromEntries(
+        Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+      ),
+    }),
+  );
 }
 
 /** The entries as [result, trigger, scheduled time] triples, newest first. */
 const lines = (r: HistoryReport) => r.entries.map((e) => [e.result, e.trigger, e.scheduledTime ?? '-']);
 
-describe('up builds the history: a rule of stopped tasks, its log group target, the group\'s resource policy', () => {
-  it('one shared policy naming only history groups and history rules; the rule matches our cluster\'s stopped tasks of our families', async () => {
+describe("up builds the history: a rule of stopped tasks, its log group target, the group's resource policy", () => {
+  it("one shared policy naming only history groups and history rules; the rule matches our cluster's stopped tasks of our families", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
     const rule = f.eventBridge.rules.get('sample-batch-history')!;
     expect(rule.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'history/rule' });
     expect(JSON.parse(rule.eventPattern!)).toEqual({
-      source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'],
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
       detail: {
         clusterArn: [`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`],
         taskDefinitionArn: [{ prefix: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:` }],
         lastStatus: ['STOPPED'],
       },
     });
-    expect([...rule.targets.values()]).toEqual([{ Id: 'history', Arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${HISTORY_GROUP}` }]);
-    expect(f.logs.groups.get(HISTORY_GROUP)).toMatchObject({ retentionInDays: 365, tags: { 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'history/log-group' } });
+    expect([...rule.targets.values()]).toEqual([
+      { Id: 'history', Arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${HISTORY_GROUP}` },
+    ]);
+    expect(f.logs.groups.get(HISTORY_GROUP)).toMatchObject({
+      retentionInDays: 365,
+      tags: { 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'history/log-group' },
+    });
     expect([...f.logs.resourcePolicies.keys()]).toEqual([POLICY]);
     const doc = JSON.parse(f.logs.resourcePolicies.get(POLICY)!.document);
     const resources = doc.Statement.flatMap((x: { Resource: string | string[] }) => x.Resource);
@@ -82,9 +99,19 @@ describe('up builds the history: a rule of stopped tasks, its log group target, 
     // A rule that is not a history rule cannot write to our group; ours can.
     const stream = 'probe';
     expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', HISTORY_GROUP, stream, rule.arn)).toBe(true);
-    expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', HISTORY_GROUP, stream, `arn:aws:events:${REGION}:${ACCOUNT}:rule/other`)).toBe(false);
+    expect(
+      f.logs.admits(
+        'events.amazonaws.com',
+        'logs:PutLogEvents',
+        HISTORY_GROUP,
+        stream,
+        `arn:aws:events:${REGION}:${ACCOUNT}:rule/other`,
+      ),
+    ).toBe(false);
     // Nor into any group but the history groups.
-    expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', '/ecs/sample-batch', stream, rule.arn)).toBe(false);
+    expect(f.logs.admits('events.amazonaws.com', 'logs:PutLogEvents', '/ecs/sample-batch', stream, rule.arn)).toBe(
+      false,
+    );
     // A second up writes nothing.
     f.core.resetCalls();
     await upOn(s);
@@ -103,7 +130,9 @@ describe('up builds the history: a rule of stopped tasks, its log group target, 
     expect(f.logs.groups.get(HISTORY_GROUP)!.streams.size).toBe(0);
     // The next up puts it back (a listed change), and the next stopped task is logged.
     const up = await settleWithFakeTimers(upOn(s));
-    expect(up.events.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action])).toEqual([['history/log-policy', 'created']]);
+    expect(up.events.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action])).toEqual([
+      ['history/log-policy', 'created'],
+    ]);
     fireAt(f, H('01:30'));
     await vi.advanceTimersByTimeAsync(60_000);
     f.ecs.emitStopEvents();
@@ -141,12 +170,23 @@ describe('history', () => {
     ]);
     const [last, claimed, failed, missed] = r.entries;
     expect(last).toMatchObject({
-      source: 'history', exitCode: 0, stopCode: 'EssentialContainerExited', imageDigest: digest,
-      startedAt: '2026-11-28T04:30:15.000Z', stoppedAt: '2026-11-28T04:30:45.000Z', durationSeconds: 30,
+      source: 'history',
+      exitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      imageDigest: digest,
+      startedAt: '2026-11-28T04:30:15.000Z',
+      stoppedAt: '2026-11-28T04:30:45.000Z',
+      durationSeconds: 30,
     });
-    expect(claimed).toMatchObject({ source: 'claim', reason: expect.stringMatching(/^claimed at .* by a task that left no record$/) });
+    expect(claimed).toMatchObject({
+      source: 'claim',
+      reason: expect.stringMatching(/^claimed at .* by a task that left no record$/),
+    });
     expect(failed).toMatchObject({ exitCode: 3, stoppedReason: 'Essential container in task exited' });
-    expect(missed).toMatchObject({ source: 'schedule', reason: expect.stringMatching(/^no task started: no dead letter and no claim/) });
+    expect(missed).toMatchObject({
+      source: 'schedule',
+      reason: expect.stringMatching(/^no task started: no dead letter and no claim/),
+    });
     // History began with the stack: nothing before 00:00 is called missed.
     expect(r.notes).toEqual([expect.stringMatching(/^history began 2026-11-28T00:00:00.000Z/)]);
   });
@@ -158,9 +198,19 @@ describe('history', () => {
     await settleWithFakeTimers(upOn(s));
     const td = f.ecs.revisionArn('sample-batch')!;
     const trigger = liveTriggers(f)[0]!;
-    const net = { awsvpcConfiguration: { subnets: trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!.Subnets, securityGroups: trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!.SecurityGroups } };
+    const net = {
+      awsvpcConfiguration: {
+        subnets: trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!.Subnets,
+        securityGroups: trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!.SecurityGroups,
+      },
+    };
     vi.setSystemTime(Date.parse(H('00:05')));
-    f.ecs.runTask({ cluster: 'sample-batch', taskDefinition: td, networkConfiguration: net, startedBy: RUN_NOW_STARTED_BY });
+    f.ecs.runTask({
+      cluster: 'sample-batch',
+      taskDefinition: td,
+      networkConfiguration: net,
+      startedBy: RUN_NOW_STARTED_BY,
+    });
     vi.setSystemTime(Date.parse(H('00:10')));
     f.ecs.runTask({ cluster: 'sample-batch', taskDefinition: td, networkConfiguration: net });
     vi.setSystemTime(Date.parse(H('00:20')));
@@ -176,7 +226,7 @@ describe('history', () => {
     expect(r.entries[0]).toMatchObject({ scheduledTime: H('00:30'), durationSeconds: 45 });
   });
 
-  it('a scheduled task without BATCH_SCHEDULED_TIME (a target edited outside batchctl): its time is the schedule\'s last before it', async () => {
+  it("a scheduled task without BATCH_SCHEDULED_TIME (a target edited outside batchctl): its time is the schedule's last before it", async () => {
     const f = fresh();
     const s = scratch();
     fakeTime(f, H('00:00'));
@@ -185,18 +235,29 @@ describe('history', () => {
     const vpc = trigger.ecs!.NetworkConfiguration!.awsvpcConfiguration!;
     vi.setSystemTime(Date.parse('2026-11-28T00:30:20Z'));
     f.ecs.runTask({
-      cluster: 'sample-batch', taskDefinition: f.ecs.revisionArn('sample-batch'), startedBy: 'events-rule/sample-batch',
+      cluster: 'sample-batch',
+      taskDefinition: f.ecs.revisionArn('sample-batch'),
+      startedBy: 'events-rule/sample-batch',
       networkConfiguration: { awsvpcConfiguration: { subnets: vpc.Subnets, securityGroups: vpc.SecurityGroups } },
     });
     vi.setSystemTime(Date.parse(H('02:00')));
     const r = await settleWithFakeTimers(history(s, '1d'));
-    expect(r.entries[0]).toMatchObject({ result: 'succeeded', trigger: 'schedule', scheduledTime: H('00:30'), scheduledTimeDerived: true });
+    expect(r.entries[0]).toMatchObject({
+      result: 'succeeded',
+      trigger: 'schedule',
+      scheduledTime: H('00:30'),
+      scheduledTimeDerived: true,
+    });
   });
 
   it('a retried run through the state machine is one run with its attempts; its trigger is the schedule', async () => {
     const f = fresh();
     const s = scratch();
-    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n').replace('cron(30 * * * ? *)', 'cron(30 0 * * ? *)'));
+    s.editConfig((t) =>
+      t
+        .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  retries: 2\n')
+        .replace('cron(30 * * * ? *)', 'cron(30 0 * * ? *)'),
+    );
     fakeTime(f, H('00:00'), 20_000);
     await settleWithFakeTimers(upOn(s));
     vi.setSystemTime(Date.parse(H('00:30')));
@@ -225,14 +286,24 @@ describe('history', () => {
     await settleWithFakeTimers(upOn(s));
     fireAt(f, H('00:30'));
     await deadLetter(f, {
-      SCHEDULE_ARN: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`, SCHEDULED_TIME: H('01:30'),
-      ERROR_CODE: 'ECS.RunTask.Failure', ERROR_MESSAGE: 'RESOURCE:ENI', EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts',
+      SCHEDULE_ARN: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/sample-batch/sample-batch`,
+      SCHEDULED_TIME: H('01:30'),
+      ERROR_CODE: 'ECS.RunTask.Failure',
+      ERROR_MESSAGE: 'RESOURCE:ENI',
+      EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts',
     });
     fireAt(f, H('02:30'));
     vi.setSystemTime(Date.parse('2026-11-28T03:10:00Z'));
     const r = await settleWithFakeTimers(history(s, '1d'));
-    expect(lines(r)).toEqual([['succeeded', 'schedule', H('02:30')], ['missed', 'schedule', H('01:30')], ['succeeded', 'schedule', H('00:30')]]);
-    expect(r.entries[1]).toMatchObject({ source: 'dead-letter', reason: 'not started: ECS.RunTask.Failure: RESOURCE:ENI (gave up: MaximumRetryAttempts)' });
+    expect(lines(r)).toEqual([
+      ['succeeded', 'schedule', H('02:30')],
+      ['missed', 'schedule', H('01:30')],
+      ['succeeded', 'schedule', H('00:30')],
+    ]);
+    expect(r.entries[1]).toMatchObject({
+      source: 'dead-letter',
+      reason: 'not started: ECS.RunTask.Failure: RESOURCE:ENI (gave up: MaximumRetryAttempts)',
+    });
     // Read without consuming: the message is still there for the alarm and the next reader.
     expect([...f.sqs.queues.values()][0]!.messages).toHaveLength(1);
   });
@@ -244,7 +315,11 @@ describe('history', () => {
       setEngine(s, 'scheduler');
       fakeTime(f, H('00:00'));
       await settleWithFakeTimers(upOn(s));
-      await deadLetter(f, { SCHEDULED_TIME: H('01:30'), ERROR_CODE: 'ECS.RunTask.Failure', ERROR_MESSAGE: 'RESOURCE:ENI' });
+      await deadLetter(f, {
+        SCHEDULED_TIME: H('01:30'),
+        ERROR_CODE: 'ECS.RunTask.Failure',
+        ERROR_MESSAGE: 'RESOURCE:ENI',
+      });
       // Counted, then gone before its messages are read (a `down` in another terminal).
       const injected = f.core.failOn('ReceiveMessage', code, 1, 'The specified queue does not exist.');
       vi.setSystemTime(Date.parse('2026-11-28T03:10:00Z'));
@@ -277,20 +352,60 @@ describe('history', () => {
     fireAt(f, H('00:30'));
     vi.setSystemTime(Date.parse(H('01:00')));
     const out: string[] = [];
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((t) => { out.push(String(t)); return true; });
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((t) => {
+      out.push(String(t));
+      return true;
+    });
     const errw = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       process.exitCode = undefined;
-      await settleWithFakeTimers(buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, '--json', 'history', '--since', '24h']));
+      await settleWithFakeTimers(
+        buildProgram().parseAsync([
+          'node',
+          'batchctl',
+          '-c',
+          s.configPath,
+          '--state',
+          s.statePath,
+          '--json',
+          'history',
+          '--since',
+          '24h',
+        ]),
+      );
       expect(process.exitCode ?? 0).toBe(0);
       const doc = JSON.parse(out.join(''));
-      expect(doc).toMatchObject({ ok: true, stack: 'sample-batch', jobs: ['sample-batch'], since: '2026-11-27T01:00:00.000Z', notes: expect.any(Array) });
-      expect(doc.entries).toEqual([expect.objectContaining({
-        job: 'sample-batch', result: 'succeeded', trigger: 'schedule', scheduledTime: H('00:30'), exitCode: 0, source: 'history',
-        taskArn: expect.stringMatching(/^arn:aws:ecs:.*:task\/sample-batch\//),
-      })]);
+      expect(doc).toMatchObject({
+        ok: true,
+        stack: 'sample-batch',
+        jobs: ['sample-batch'],
+        since: '2026-11-27T01:00:00.000Z',
+        notes: expect.any(Array),
+      });
+      expect(doc.entries).toEqual([
+        expect.objectContaining({
+          job: 'sample-batch',
+          result: 'succeeded',
+          trigger: 'schedule',
+          scheduledTime: H('00:30'),
+          exitCode: 0,
+          source: 'history',
+          taskArn: expect.stringMatching(/^arn:aws:ecs:.*:task\/sample-batch\//),
+        }),
+      ]);
       out.length = 0;
-      await settleWithFakeTimers(buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, 'history', 'nightly']));
+      await settleWithFakeTimers(
+        buildProgram().parseAsync([
+          'node',
+          'batchctl',
+          '-c',
+          s.configPath,
+          '--state',
+          s.statePath,
+          'history',
+          'nightly',
+        ]),
+      );
       expect(process.exitCode).toBe(2);
     } finally {
       write.mockRestore();
@@ -301,17 +416,42 @@ describe('history', () => {
 });
 
 describe('down', () => {
-  it('removes the rule, its target, the group and the shared policy (no other stack left); another stack\'s look-alikes stay', async () => {
+  it("removes the rule, its target, the group and the shared policy (no other stack left); another stack's look-alikes stay", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
     // Another stack's policy from before the shared one (not ours: it names its own group), and a group
     // that is no history group.
     const other = '/aws/events/batchctl/other/history';
-    const otherDoc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'logs:PutLogEvents', Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${other}:*` }] });
-    f.logs.resourcePolicies.set('batchctl-other-history', { name: 'batchctl-other-history', document: otherDoc, lastUpdatedTime: Date.now() });
-    f.logs.groups.set('/aws/events/batchctl/other/audit', { name: '/aws/events/batchctl/other/audit', createdAt: Date.now(), tags: {}, streams: new Map() });
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
+    const otherDoc = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'logs:PutLogEvents',
+          Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${other}:*`,
+        },
+      ],
+    });
+    f.logs.resourcePolicies.set('batchctl-other-history', {
+      name: 'batchctl-other-history',
+      document: otherDoc,
+      lastUpdatedTime: Date.now(),
+    });
+    f.logs.groups.set('/aws/events/batchctl/other/audit', {
+      name: '/aws/events/batchctl/other/audit',
+      createdAt: Date.now(),
+      tags: {},
+      streams: new Map(),
+    });
+    const report = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      yes: true,
+      interactive: false,
+    });
     expect(report.failures).toEqual([]);
     expect(f.eventBridge.rules.has('sample-batch-history')).toBe(false);
     expect(f.logs.groups.has(HISTORY_GROUP)).toBe(false);
@@ -319,18 +459,31 @@ describe('down', () => {
     expect(f.logs.groups.has('/aws/events/batchctl/other/audit')).toBe(true);
   });
 
-  it('keeps the shared policy while another stack\'s history group needs it', async () => {
+  it("keeps the shared policy while another stack's history group needs it", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
     const other = '/aws/events/batchctl/other/history';
-    f.logs.groups.set(other, { name: other, createdAt: Date.now(), tags: { 'batchctl:stack': 'other' }, streams: new Map() });
+    f.logs.groups.set(other, {
+      name: other,
+      createdAt: Date.now(),
+      tags: { 'batchctl:stack': 'other' },
+      streams: new Map(),
+    });
     const reporter = new RecordingReporter();
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter, yes: true, interactive: false });
+    const report = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter,
+      yes: true,
+      interactive: false,
+    });
     expect(report.failures).toEqual([]);
     expect(f.logs.groups.has(HISTORY_GROUP)).toBe(false);
     expect([...f.logs.resourcePolicies.keys()]).toEqual([POLICY]);
-    expect(reporter.infos.join('\n')).toContain(`kept the Logs resource policy ${POLICY}: the history of stack other still needs it`);
+    expect(reporter.infos.join('\n')).toContain(
+      `kept the Logs resource policy ${POLICY}: the history of stack other still needs it`,
+    );
   });
 
   it('a policy of our name that also names another group is not ours: up refuses it with a hint that fits, down leaves it as it is', async () => {
@@ -339,15 +492,28 @@ describe('down', () => {
     await upOn(s);
     const p = f.logs.resourcePolicies.get(POLICY)!;
     const doc = JSON.parse(p.document);
-    doc.Statement[0].Resource = [doc.Statement[0].Resource, `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`];
+    doc.Statement[0].Resource = [
+      doc.Statement[0].Resource,
+      `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/events/shared:*`,
+    ];
     p.document = JSON.stringify(doc);
     // up refuses it, saying why without telling to tag what cannot be tagged.
     const refused = await upOn(s).catch((e) => e);
     const err = refused.failures[0];
-    expect(err.message).toBe(`Logs resource policy ${POLICY} (history/log-policy) already exists but names more than batchctl's history log groups (a Logs resource policy cannot be tagged: batchctl's is recognised by its document): it is not part of stack 'sample-batch'`);
-    expect(err.hint).toBe(`if it is batchctl's policy, edited by hand: delete it (aws logs delete-resource-policy --policy-name ${POLICY} --region ${REGION}) and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched`);
+    expect(err.message).toBe(
+      `Logs resource policy ${POLICY} (history/log-policy) already exists but names more than batchctl's history log groups (a Logs resource policy cannot be tagged: batchctl's is recognised by its document): it is not part of stack 'sample-batch'`,
+    );
+    expect(err.hint).toBe(
+      `if it is batchctl's policy, edited by hand: delete it (aws logs delete-resource-policy --policy-name ${POLICY} --region ${REGION}) and run batchctl up, which writes it again; if it is someone else's, keep it and nothing of it is touched`,
+    );
     expect(err.hint).not.toMatch(/tag it/);
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), yes: true, interactive: false });
+    const report = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      yes: true,
+      interactive: false,
+    });
     expect(f.logs.resourcePolicies.get(POLICY)?.document).toBe(p.document);
     expect(report.counts.deleted).toBeGreaterThan(30);
   });
@@ -355,7 +521,8 @@ describe('down', () => {
 
 describe('scheduled times', () => {
   it('a cron from its expression and zone; a rate only with a run to anchor its phase', () => {
-    const job = (expression: string, timezone?: string) => ({ name: 'j', schedule: { expression, ...(timezone ? { timezone } : {}) } }) as never;
+    const job = (expression: string, timezone?: string) =>
+      ({ name: 'j', schedule: { expression, ...(timezone ? { timezone } : {}) } }) as never;
     const from = Date.parse('2026-11-28T00:00:00Z');
     const to = Date.parse('2026-11-28T03:00:00Z');
     const iso = (r: { times: number[] }) => r.times.map((t) => new Date(t).toISOString().slice(11, 16));
@@ -364,7 +531,11 @@ describe('scheduled times', () => {
     expect(iso(scheduledTimes(job('cron(0 9 * * ? *)', 'Asia/Tokyo'), from, to))).toEqual([]);
     expect(iso(scheduledTimes(job('cron(0 10 * * ? *)', 'Asia/Tokyo'), from, to))).toEqual(['01:00']);
     expect(scheduledTimes(job('rate(1 hour)'), from, to).times).toEqual([]);
-    expect(iso(scheduledTimes(job('rate(1 hour)'), from, to, Date.parse('2026-11-28T05:17:00Z')))).toEqual(['00:17', '01:17', '02:17']);
+    expect(iso(scheduledTimes(job('rate(1 hour)'), from, to, Date.parse('2026-11-28T05:17:00Z')))).toEqual([
+      '00:17',
+      '01:17',
+      '02:17',
+    ]);
     const many = scheduledTimes(job('rate(1 minute)'), 0, 30 * 86_400_000, 60_000);
     expect(many).toMatchObject({ truncated: true });
     expect(many.times).toHaveLength(10_000);

@@ -22,7 +22,10 @@ const SHARED = '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/shared/batch:1
 const OTHER_ACCOUNT = '210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/platform/batch-runner:2026.11';
 const OTHER_REPO_ARN = 'arn:aws:ecr:ap-northeast-1:210987654321:repository/platform/batch-runner';
 
-const withImage = (image: string, extra = '') => (t: string) => t.replace('  imageTag: latest\n', `  imageTag: latest\n  image: ${image}\n${extra}`);
+const withImage =
+  (image: string, extra = '') =>
+  (t: string) =>
+    t.replace('  imageTag: latest\n', `  imageTag: latest\n  image: ${image}\n${extra}`);
 
 function executionPolicy() {
   const role = fake.iam.roles.get('sample-batch-execution')!;
@@ -35,12 +38,22 @@ async function runOnce(s: Scratch) {
   const state = JSON.parse(readFileSync(s.statePath, 'utf8')).resources;
   const ecs = new ECSClient({ region: 'ap-northeast-1' });
   vi.useFakeTimers({ toFake: ['Date'] });
-  const out = await ecs.send(new RunTaskCommand({
-    cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE',
-    networkConfiguration: { awsvpcConfiguration: { subnets: [state['subnet/batch/ap-northeast-1a'].id], securityGroups: [state['security-group/task'].id] } },
-  }));
+  const out = await ecs.send(
+    new RunTaskCommand({
+      cluster: 'sample-batch',
+      taskDefinition: 'sample-batch',
+      launchType: 'FARGATE',
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: [state['subnet/batch/ap-northeast-1a'].id],
+          securityGroups: [state['security-group/task'].id],
+        },
+      },
+    }),
+  );
   vi.setSystemTime(Date.now() + 3_600_000);
-  const t = (await ecs.send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [out.tasks![0]!.taskArn!] }))).tasks![0]!;
+  const t = (await ecs.send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [out.tasks![0]!.taskArn!] })))
+    .tasks![0]!;
   vi.useRealTimers();
   return { stopCode: t.stopCode, exitCode: t.containers?.[0]?.exitCode, reason: t.stoppedReason };
 }
@@ -58,22 +71,38 @@ describe('images from other repositories', () => {
 
     // What happened before: a role that may pull only the stack's own repository cannot pull this image.
     const doc = executionPolicy();
-    doc.Statement.find((x) => x.Sid === 'EcrPull')!.Resource = 'arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch';
-    await new IAMClient({ region: 'ap-northeast-1' }).send(new PutRolePolicyCommand({ RoleName: 'sample-batch-execution', PolicyName: 'sample-batch-execution', PolicyDocument: JSON.stringify(doc) }));
-    expect(await runOnce(s)).toMatchObject({ stopCode: 'TaskFailedToStart', exitCode: undefined, reason: expect.stringMatching(/^CannotPullContainerError: .*403 Forbidden/) });
+    doc.Statement.find((x) => x.Sid === 'EcrPull')!.Resource =
+      'arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch';
+    await new IAMClient({ region: 'ap-northeast-1' }).send(
+      new PutRolePolicyCommand({
+        RoleName: 'sample-batch-execution',
+        PolicyName: 'sample-batch-execution',
+        PolicyDocument: JSON.stringify(doc),
+      }),
+    );
+    expect(await runOnce(s)).toMatchObject({
+      stopCode: 'TaskFailedToStart',
+      exitCode: undefined,
+      reason: expect.stringMatching(/^CannotPullContainerError: .*403 Forbidden/),
+    });
     // `up` puts the right repository back.
     await upOn(s);
     expect(pullResource()).toBe('arn:aws:ecr:ap-northeast-1:123456789012:repository/shared/batch');
   });
 
-  it('back to the stack\'s repository: the grant follows the image', async () => {
+  it("back to the stack's repository: the grant follows the image", async () => {
     fake = createFakeAws();
     const s = scratch();
     s.editConfig(withImage(SHARED));
     await upOn(s);
     s.editConfig((t) => t.replace(`  image: ${SHARED}\n`, ''));
     const report = await upOn(s);
-    expect(report.reporter.events.filter((e) => e.action === 'updated').map((e) => e.key).sort()).toEqual(['role-policy/execution', 'task-definition']);
+    expect(
+      report.reporter.events
+        .filter((e) => e.action === 'updated')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['role-policy/execution', 'task-definition']);
     expect(pullResource()).toBe('arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch');
   });
 
@@ -81,40 +110,66 @@ describe('images from other repositories', () => {
     fake = createFakeAws();
     const s = scratch();
     s.editConfig(withImage(OTHER_ACCOUNT));
-    const err = await upOn(s).then(() => undefined, (e: unknown) => e) as ConfigError;
+    const err = (await upOn(s).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
-    const line = readFileSync(s.configPath, 'utf8').split('\n').findIndex((l) => l.includes(OTHER_ACCOUNT)) + 1;
+    const line =
+      readFileSync(s.configPath, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes(OTHER_ACCOUNT)) + 1;
     expect(err.details).toEqual([
       `${s.configPath}:${line}:10  task.image  ${OTHER_ACCOUNT} is in account 210987654321, not this one (123456789012): the task can pull it only if that repository's policy lets this account or the execution role pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability); once it does, set task.crossAccountImage: true`,
     ]);
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 
-  it('another account with task.crossAccountImage: the role may pull that repository; the run needs the other side\'s policy', async () => {
+  it("another account with task.crossAccountImage: the role may pull that repository; the run needs the other side's policy", async () => {
     fake = createFakeAws();
     const s = scratch();
     s.editConfig(withImage(OTHER_ACCOUNT, '  crossAccountImage: true\n'));
     await upOn(s);
     expect(pullResource()).toBe(OTHER_REPO_ARN);
     // The other account's repository policy does not grant us yet: exactly what the setting confirms.
-    expect(await runOnce(s)).toMatchObject({ stopCode: 'TaskFailedToStart', reason: expect.stringMatching(/^CannotPullContainerError/) });
+    expect(await runOnce(s)).toMatchObject({
+      stopCode: 'TaskFailedToStart',
+      reason: expect.stringMatching(/^CannotPullContainerError/),
+    });
     fake.ecs.crossAccountPullGrants.add(OTHER_REPO_ARN);
     expect(await runOnce(s)).toMatchObject({ stopCode: 'EssentialContainerExited', exitCode: 0 });
   });
 
-  it('jobs: a job with an image of its own adds its repository to the shared execution role\'s pull; another account\'s is refused at that job', async () => {
+  it("jobs: a job with an image of its own adds its repository to the shared execution role's pull; another account's is refused at that job", async () => {
     fake = createFakeAws();
     const s = scratch();
     s.editConfig((t) => `${t}\njobs:\n  lister: { original: true }\n  runner:\n    task: { image: '${SHARED}' }\n`);
     await upOn(s);
     // The execution role is shared: it may pull both jobs' repositories, and nothing else.
-    expect(pullResource()).toEqual(['arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch', 'arn:aws:ecr:ap-northeast-1:123456789012:repository/shared/batch']);
-    expect(fake.ecs.taskDefs.find((t) => t.family === 'sample-batch-runner')!.input.containerDefinitions[0].image).toBe(SHARED);
+    expect(pullResource()).toEqual([
+      'arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch',
+      'arn:aws:ecr:ap-northeast-1:123456789012:repository/shared/batch',
+    ]);
+    expect(fake.ecs.taskDefs.find((t) => t.family === 'sample-batch-runner')!.input.containerDefinitions[0].image).toBe(
+      SHARED,
+    );
     s.editConfig((t) => t.replace(`image: '${SHARED}'`, `image: '${OTHER_ACCOUNT}'`));
     fake.core.resetCalls();
-    const err = await upOn(s).then(() => undefined, (e: unknown) => e) as ConfigError;
-    const line = readFileSync(s.configPath, 'utf8').split('\n').findIndex((l) => l.includes(OTHER_ACCOUNT)) + 1;
-    expect(err.details).toEqual([expect.stringMatching(new RegExp(`^${s.configPath}:${line}:\\d+  jobs\\.runner\\.task\\.image  ${OTHER_ACCOUNT} is in account 210987654321`))]);
+    const err = (await upOn(s).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as ConfigError;
+    const line =
+      readFileSync(s.configPath, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes(OTHER_ACCOUNT)) + 1;
+    expect(err.details).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${s.configPath}:${line}:\\d+  jobs\\.runner\\.task\\.image  ${OTHER_ACCOUNT} is in account 210987654321`,
+        ),
+      ),
+    ]);
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 });

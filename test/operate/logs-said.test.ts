@@ -33,7 +33,10 @@ async function stack(text?: string): Promise<Scratch> {
   await upOn(s);
   fake.ecr.addImage('sample-batch', 'latest');
   fake.ecs.taskTimings = { provisioningMs: 10_000, pendingMs: 10_000, runningMs: 60_000 };
-  fake.ecs.taskLogLines = [{ afterMs: 1000, message: 'listing s3://bucket' }, { afterMs: 2000, message: 'listed 0 objects' }];
+  fake.ecs.taskLogLines = [
+    { afterMs: 1000, message: 'listing s3://bucket' },
+    { afterMs: 2000, message: 'listed 0 objects' },
+  ];
   return s;
 }
 
@@ -42,11 +45,13 @@ describe('logs with nothing to print', () => {
     const s = await stack();
     expect(await cli(s, 'logs', '--utc')).toBe(0);
     expect(out.join('')).toBe('');
-    expect(err.join('')).toBe([
-      'no log events in /ecs/SampleBatch since 2026-03-01T11:00:00.000Z (the last hour, the default: --since goes further back), in the job\'s streams (ecs/*)',
-      'no run has written to this log group yet: `batchctl run-now` starts one',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        "no log events in /ecs/SampleBatch since 2026-03-01T11:00:00.000Z (the last hour, the default: --since goes further back), in the job's streams (ecs/*)",
+        'no run has written to this log group yet: `batchctl run-now` starts one',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('a run older than the window: names its stream and the --since that reaches it; --filter is said too', async () => {
@@ -55,21 +60,27 @@ describe('logs with nothing to print', () => {
     const id = out.join('').trim().split('/').pop()!;
     at(3 * 3_600_000);
     expect(await cli(s, 'logs', '--utc')).toBe(0);
-    expect(err.join('')).toBe([
-      'no log events in /ecs/SampleBatch since 2026-03-01T14:00:00.000Z (the last hour, the default: --since goes further back), in the job\'s streams (ecs/*)',
-      `the latest run's stream, ecs/batch/${id}, last wrote at 2026-03-01T12:00:22.000Z: \`batchctl logs --since 4h\` reaches it`,
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        "no log events in /ecs/SampleBatch since 2026-03-01T14:00:00.000Z (the last hour, the default: --since goes further back), in the job's streams (ecs/*)",
+        `the latest run's stream, ecs/batch/${id}, last wrote at 2026-03-01T12:00:22.000Z: \`batchctl logs --since 4h\` reaches it`,
+        '',
+      ].join('\n'),
+    );
     expect(await cli(s, 'logs', '--since', '4h')).toBe(0);
     expect(out.join('')).toContain('listed 0 objects');
     expect(await cli(s, 'logs', '--since', '4h', '--filter', 'ERROR', '--utc')).toBe(0);
-    expect(err.join('')).toMatch(/^no log events in \/ecs\/SampleBatch since 2026-03-01T11:00:00\.000Z \(--since\) matching "ERROR", in the job's streams \(ecs\/\*\)\n/);
+    expect(err.join('')).toMatch(
+      /^no log events in \/ecs\/SampleBatch since 2026-03-01T11:00:00\.000Z \(--since\) matching "ERROR", in the job's streams \(ecs\/\*\)\n/,
+    );
   });
 
   it('sinceToReach: whole hours, then days', () => {
     expect(sinceToReach(START - 30 * 60_000, START)).toBe('2h');
     expect(sinceToReach(START - 5 * 86_400_000, START)).toBe('6d');
-    expect(emptyLines({ group: 'g', sinceFrom: 'task', streams: 's' }, String, START)).toEqual(['no log events in g from the first event, in s']);
+    expect(emptyLines({ group: 'g', sinceFrom: 'task', streams: 's' }, String, START)).toEqual([
+      'no log events in g from the first event, in s',
+    ]);
   });
 });
 
@@ -79,7 +90,9 @@ describe('logs --task for the run run-now just started', () => {
     expect(await cli(s, 'run-now', '--no-wait')).toBe(0);
     const id = out.join('').trim().split('/').pop()!;
     expect(await cli(s, 'logs', '--task', id.slice(0, 8))).toBe(0);
-    expect(err.join('')).toBe(`no log events yet: run ${id} is PROVISIONING, and its log stream appears when its container starts; \`batchctl logs --task ${id.slice(0, 8)} --tail\` waits for it\n`);
+    expect(err.join('')).toBe(
+      `no log events yet: run ${id} is PROVISIONING, and its log stream appears when its container starts; \`batchctl logs --task ${id.slice(0, 8)} --tail\` waits for it\n`,
+    );
     at(25_000);
     for (const ref of [id.slice(0, 8), id, `arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/${id}`]) {
       expect(await cli(s, 'logs', '--task', ref), ref).toBe(0);
@@ -97,18 +110,22 @@ describe('logs --task for the run run-now just started', () => {
     const id = out.join('').trim().split('/').pop()!;
     at(30_000);
     expect(await cli(s, 'logs', '--task', id.slice(0, 8))).toBe(0);
-    expect(err.join('')).toBe(`run ${id} stopped before its container started, so it wrote no log: TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found\n`);
+    expect(err.join('')).toBe(
+      `run ${id} stopped before its container started, so it wrote no log: TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found\n`,
+    );
   });
 
   it('several jobs: a short id is found through ECS, without naming the job', async () => {
     const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
-    const s = await stack(`${base}\njobs:\n  lister: { original: true }\n  report:\n    schedule: { expression: rate(6 hours) }\n`);
+    const s = await stack(
+      `${base}\njobs:\n  lister: { original: true }\n  report:\n    schedule: { expression: rate(6 hours) }\n`,
+    );
     expect(await cli(s, 'run-now', 'report', '--no-wait')).toBe(0);
     const id = out.join('').trim().split('/').pop()!;
     at(25_000);
     expect(await cli(s, 'logs', '--task', id.slice(0, 8))).toBe(0);
     expect(out.join('')).toContain('listed 0 objects');
     expect(await cli(s, 'logs', '--task', 'ffffffff')).toBe(2);
-    expect(err.join('')).toContain("--task ffffffff is not a whole task id, and stack sample-batch has 2 jobs");
+    expect(err.join('')).toContain('--task ffffffff is not a whole task id, and stack sample-batch has 2 jobs');
   });
 });

@@ -47,23 +47,46 @@ async function until(cond: () => boolean): Promise<void> {
   }
 }
 
-const add = (stream: string, ...messages: string[]) => fake.logs.addEvents(GROUP, stream, messages.map((message) => ({ timestamp: Date.now(), message })));
+const add = (stream: string, ...messages: string[]) =>
+  fake.logs.addEvents(
+    GROUP,
+    stream,
+    messages.map((message) => ({ timestamp: Date.now(), message })),
+  );
 
 function follow(extra: Partial<LogsOptions> = {}) {
   const got: LogEvent[] = [];
   const modes: string[] = [];
   const ac = new AbortController();
   const done = runLogs(
-    { configPath: s.configPath, tail: true, signal: ac.signal, onMode: (m, why) => modes.push(`${m}: ${why}`), ...extra },
+    {
+      configPath: s.configPath,
+      tail: true,
+      signal: ac.signal,
+      onMode: (m, why) => modes.push(`${m}: ${why}`),
+      ...extra,
+    },
     (e) => got.push(e),
   );
-  return { got, modes, done, stop: async () => { ac.abort(); await done; }, msgs: () => got.map((e) => e.message) };
+  return {
+    got,
+    modes,
+    done,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+    msgs: () => got.map((e) => e.message),
+  };
 }
 
 describe('logs: selection', () => {
   it('--since, --filter and --task pick the right events, in time order', async () => {
     fake.logs.addEvents(GROUP, T1, [{ timestamp: START - 3 * 3600_000, message: 'old run' }]);
-    fake.logs.addEvents(GROUP, T1, [{ timestamp: START - 20 * 60_000, message: 'ERROR one' }, { timestamp: START - 10 * 60_000, message: 'fine one' }]);
+    fake.logs.addEvents(GROUP, T1, [
+      { timestamp: START - 20 * 60_000, message: 'ERROR one' },
+      { timestamp: START - 10 * 60_000, message: 'fine one' },
+    ]);
     fake.logs.addEvents(GROUP, T2, [{ timestamp: START - 15 * 60_000, message: 'ERROR two' }]);
     const read = async (o: Partial<LogsOptions>) => {
       const got: string[] = [];
@@ -76,18 +99,24 @@ describe('logs: selection', () => {
     expect(await read({ since: '1d', filter: 'ERROR' })).toEqual(['ERROR one', 'ERROR two']);
     // --task: the whole run by default (no --since cut-off), by full id, short id or ARN.
     expect(await read({ task: 'aaaaaaaa' })).toEqual(['old run', 'ERROR one', 'fine one']);
-    expect(await read({ task: 'arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/bbbbbbbb66667777888899990000' })).toEqual(['ERROR two']);
+    expect(
+      await read({ task: 'arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/bbbbbbbb66667777888899990000' }),
+    ).toEqual(['ERROR two']);
     expect(await read({ task: 'aaaaaaaa', since: '30m', filter: 'ERROR' })).toEqual(['ERROR one']);
   });
 
   it('a missing log group says to run up first', async () => {
     fake.logs.groups.clear();
-    await expect(runLogs({ configPath: s.configPath }, () => {})).rejects.toThrow(/log group \/ecs\/SampleBatch does not exist/);
+    await expect(runLogs({ configPath: s.configPath }, () => {})).rejects.toThrow(
+      /log group \/ecs\/SampleBatch does not exist/,
+    );
   });
 });
 
 describe('logs --tail by polling (Live Tail unsupported, as in local emulators)', () => {
-  beforeEach(() => { fake.logs.liveTailSupported = false; });
+  beforeEach(() => {
+    fake.logs.liveTailSupported = false;
+  });
 
   it('falls back to polling; events appended later appear exactly once and in order, across pages and same-millisecond events', async () => {
     fake.logs.filterPageLimit = 2;
@@ -105,7 +134,8 @@ describe('logs --tail by polling (Live Tail unsupported, as in local emulators)'
     await vi.advanceTimersByTimeAsync(3000);
     await f.stop();
     const expected = ['before 1', 'before 2', 'before 3'];
-    for (let n = 0; n < 5; n++) expected.push(`t1 ${n}`, `t2 ${n}`, ...(n === 2 ? ['burst a', 'burst b', 'burst c', 'burst d', 'burst e'] : []));
+    for (let n = 0; n < 5; n++)
+      expected.push(`t1 ${n}`, `t2 ${n}`, ...(n === 2 ? ['burst a', 'burst b', 'burst c', 'burst d', 'burst e'] : []));
     expect(f.msgs()).toEqual(expected);
     expect(new Set(f.got.map((e) => e.id)).size).toBe(f.got.length);
     // Polled at least every 2 s, and the fake really paged.
@@ -150,7 +180,17 @@ describe('logs --tail with Live Tail', () => {
     }
     await until(() => f.got.length === 9);
     await f.stop();
-    expect(f.msgs()).toEqual(['before', 'live 0a', 'live 0b', 'live 1a', 'live 1b', 'live 2a', 'live 2b', 'live 3a', 'live 3b']);
+    expect(f.msgs()).toEqual([
+      'before',
+      'live 0a',
+      'live 0b',
+      'live 1a',
+      'live 1b',
+      'live 2a',
+      'live 2b',
+      'live 3a',
+      'live 3b',
+    ]);
     expect(fake.core.count({ op: 'StartLiveTail' })).toBe(1);
     expect(fake.core.count({ op: 'FilterLogEvents' })).toBe(1);
     expect(f.modes).toEqual([]);
@@ -183,7 +223,9 @@ describe('logs --tail with Live Tail', () => {
     await vi.advanceTimersByTimeAsync(1500);
     await until(() => f.got.length >= 4);
     await f.stop();
-    expect(warnings).toEqual([`no run aaaaaaaa in log group ${GROUP} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`]);
+    expect(warnings).toEqual([
+      `no run aaaaaaaa in log group ${GROUP} yet: waiting for its log stream (a task still starting has none); Ctrl-C to stop`,
+    ]);
     expect(f.msgs()).toEqual(['x in both', 'x twin', 'x twin', 'x after']);
     const start = fake.core.calls.find((c) => c.op === 'StartLiveTail')!.input;
     expect(start).toMatchObject({ logStreamNamePrefixes: ['ecs/batch/aaaaaaaa'], logEventFilterPattern: 'x' });
@@ -191,7 +233,13 @@ describe('logs --tail with Live Tail', () => {
 
   it('Dedupe matches Live Tail events to polled ones by content, counting duplicates', () => {
     const d = new Dedupe(10_000);
-    const e = (id: string | undefined, message: string, timestamp = START): LogEvent => ({ id, message, timestamp, ingestionTime: timestamp, stream: T1 });
+    const e = (id: string | undefined, message: string, timestamp = START): LogEvent => ({
+      id,
+      message,
+      timestamp,
+      ingestionTime: timestamp,
+      stream: T1,
+    });
     expect(d.acceptPolled(e('1', 'a'))).toBe(true);
     expect(d.acceptPolled(e('1', 'a'))).toBe(false);
     expect(d.acceptPolled(e('2', 'a'))).toBe(true);
@@ -211,8 +259,14 @@ describe('batchctl logs (CLI)', () => {
   beforeEach(() => {
     out = [];
     err = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((x) => { out.push(String(x)); return true; });
-    vi.spyOn(process.stderr, 'write').mockImplementation((x) => { err.push(String(x)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
+      out.push(String(x));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((x) => {
+      err.push(String(x));
+      return true;
+    });
     process.exitCode = undefined;
   });
   const cli = (...args: string[]) => buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, ...args]);
@@ -223,12 +277,25 @@ describe('batchctl logs (CLI)', () => {
     expect(out.join('')).toBe('2026-02-28T23:59:59.000Z  aaaaaaaa  hello\n');
     out.length = 0;
     await cli('logs');
-    expect(out.join('')).toBe(formatEvent({ timestamp: START - 1000, ingestionTime: 0, stream: T1, message: 'hello' }, false) + '\n');
+    expect(out.join('')).toBe(
+      formatEvent({ timestamp: START - 1000, ingestionTime: 0, stream: T1, message: 'hello' }, false) + '\n',
+    );
     expect(out.join('')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000  aaaaaaaa  hello\n$/);
     out.length = 0;
     await cli('--json', 'logs');
-    expect(out.join('').trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-      expect.objectContaining({ time: '2026-02-28T23:59:59.000Z', task: 'aaaaaaaa11112222333344445555', message: 'hello', stream: T1 }),
+    expect(
+      out
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      expect.objectContaining({
+        time: '2026-02-28T23:59:59.000Z',
+        task: 'aaaaaaaa11112222333344445555',
+        message: 'hello',
+        stream: T1,
+      }),
     ]);
     expect(process.exitCode).toBe(0);
   });
@@ -262,7 +329,14 @@ describe('the built bin', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ events: [{ logStreamName: T1, timestamp: START, ingestionTime: START, message: 'from the endpoint', eventId: '1' }], searchedLogStreams: [] }));
+        res.end(
+          JSON.stringify({
+            events: [
+              { logStreamName: T1, timestamp: START, ingestionTime: START, message: 'from the endpoint', eventId: '1' },
+            ],
+            searchedLogStreams: [],
+          }),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -271,10 +345,30 @@ describe('the built bin', () => {
     delete env.AWS_PROFILE;
     delete env.AWS_ENDPOINT_URL;
     try {
-      const child = spawn(process.execPath, ['--import', join(ROOT, 'bench/import-trace.mjs'), join(ROOT, 'bin/batchctl'), '-c', s.configPath, '--endpoint-url', url, 'logs', '--utc'], {
-        cwd: s.dir,
-        env: { ...env, AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          join(ROOT, 'bench/import-trace.mjs'),
+          join(ROOT, 'bin/batchctl'),
+          '-c',
+          s.configPath,
+          '--endpoint-url',
+          url,
+          'logs',
+          '--utc',
+        ],
+        {
+          cwd: s.dir,
+          env: {
+            ...env,
+            AWS_ACCESS_KEY_ID: 'AKIDTEST',
+            AWS_SECRET_ACCESS_KEY: 'test',
+            AWS_CONFIG_FILE: '/nonexistent',
+            AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+          },
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

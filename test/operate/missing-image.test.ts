@@ -16,7 +16,9 @@ import { checkImages } from '../../src/model/image-check.js';
 
 const io = captureCli();
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 const URI = '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com';
@@ -26,10 +28,13 @@ const OTHER_ACCOUNT = '210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/platfor
 const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--state', s.statePath, ...args);
 const text = () => io.out.join('');
 const describeImages = () => fake.core.calls.filter((c) => c.op === 'DescribeImages');
-const WARNING = 'warning: image sample-batch:latest is not in repository sample-batch yet: scheduled runs of job sample-batch will fail until you run `batchctl push`';
+const WARNING =
+  'warning: image sample-batch:latest is not in repository sample-batch yet: scheduled runs of job sample-batch will fail until you run `batchctl push`';
 
 /** The repository's config with jobs: names derived from the stack, each job its own tag of the repository. */
-const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
+const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')
+  .replace('  family: sample-batch\n', '')
+  .replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n');
 const withJobs = (jobs: string) => `${base}\njobs:\n${jobs}`;
 
 describe('one job: the missing image in plan, up and status', () => {
@@ -42,10 +47,19 @@ describe('one job: the missing image in plan, up and status', () => {
     // One read of the repository's images, alongside the walk (RepositoryNotFoundException: no more).
     expect(describeImages()).toHaveLength(1);
     expect(await cli(s, '--json', 'plan')).toBe(0);
-    expect(JSON.parse(text()).images).toEqual([{
-      image: `${URI}/sample-batch:latest`, short: 'sample-batch:latest', jobs: ['sample-batch'], registryId: '123456789012',
-      repository: 'sample-batch', ours: true, otherAccount: false, state: 'missing', noRepository: true,
-    }]);
+    expect(JSON.parse(text()).images).toEqual([
+      {
+        image: `${URI}/sample-batch:latest`,
+        short: 'sample-batch:latest',
+        jobs: ['sample-batch'],
+        registryId: '123456789012',
+        repository: 'sample-batch',
+        ours: true,
+        otherAccount: false,
+        state: 'missing',
+        noRepository: true,
+      },
+    ]);
   });
 
   it('up warns (it must create the repository first) and keeps the warning last, with the next command; no warning once pushed', async () => {
@@ -64,9 +78,16 @@ describe('one job: the missing image in plan, up and status', () => {
     fake.ecr.addImage('sample-batch', 'latest');
     fake.core.resetCalls();
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
-    expect(text().trimEnd().split('\n')).toEqual([expect.stringMatching(/^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in /)]);
+    expect(text().trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^No changes: stack sample-batch in ap-northeast-1 \(account 123456789012\) is up to date, 43 resources unchanged in /,
+      ),
+    ]);
     expect(describeImages()).toHaveLength(1);
-    expect(describeImages()[0]!.input).toMatchObject({ repositoryName: 'sample-batch', imageIds: [{ imageTag: 'latest' }] });
+    expect(describeImages()[0]!.input).toMatchObject({
+      repositoryName: 'sample-batch',
+      imageIds: [{ imageTag: 'latest' }],
+    });
     expect(await cli(s, 'plan')).toBe(0);
     expect(text()).not.toContain('warning');
   });
@@ -75,7 +96,9 @@ describe('one job: the missing image in plan, up and status', () => {
     const s = scratch();
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     expect(await cli(s, 'status')).toBe(0);
-    expect(text()).toMatch(/^ {2}JOB +SCHEDULE +ENABLED +IMAGE +NEXT RUN \(UTC\) +LAST RUN \(UTC\)\n {2}sample-batch +cron\(30 \* \* \* \? \*\) +yes +MISSING +/m);
+    expect(text()).toMatch(
+      /^ {2}JOB +SCHEDULE +ENABLED +IMAGE +NEXT RUN \(UTC\) +LAST RUN \(UTC\)\n {2}sample-batch +cron\(30 \* \* \* \? \*\) +yes +MISSING +/m,
+    );
     expect(text()).toContain(`\n  ${WARNING}\n`);
     expect(await cli(s, '--json', 'status')).toBe(0);
     expect(JSON.parse(text()).jobs[0].image).toMatchObject({ image: `${URI}/sample-batch:latest`, state: 'missing' });
@@ -93,7 +116,14 @@ describe('one job: the missing image in plan, up and status', () => {
     const ecr = new ECRClient({ region: 'ap-northeast-1' });
     const opts = { account: '123456789012', ownRepository: 'sample-batch' };
     const other = `sha256:${'0'.repeat(64)}`;
-    const checks = await checkImages(ecr, [{ job: 'a', image: `${URI}/sample-batch@${digest}` }, { job: 'b', image: `${URI}/sample-batch@${other}` }], opts);
+    const checks = await checkImages(
+      ecr,
+      [
+        { job: 'a', image: `${URI}/sample-batch@${digest}` },
+        { job: 'b', image: `${URI}/sample-batch@${other}` },
+      ],
+      opts,
+    );
     expect(checks.map((c) => [c.jobs, c.state, c.short])).toEqual([
       [['a'], 'present', `sample-batch@${digest.slice(0, 19)}`],
       [['b'], 'missing', `sample-batch@${other.slice(0, 19)}`],
@@ -108,8 +138,12 @@ describe('several jobs', () => {
     const s = scratch(withJobs(JOBS));
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     // Nothing pushed: `batchctl push` pushes every job's image.
-    expect(text()).toContain('warning: image sample-batch:latest is not in repository sample-batch yet: scheduled runs of job lister will fail until you run `batchctl push`\n');
-    expect(text()).toContain('warning: image sample-batch:report is not in repository sample-batch yet: scheduled runs of jobs report, cleanup will fail until you run `batchctl push`\n');
+    expect(text()).toContain(
+      'warning: image sample-batch:latest is not in repository sample-batch yet: scheduled runs of job lister will fail until you run `batchctl push`\n',
+    );
+    expect(text()).toContain(
+      'warning: image sample-batch:report is not in repository sample-batch yet: scheduled runs of jobs report, cleanup will fail until you run `batchctl push`\n',
+    );
 
     fake.ecr.addImage('sample-batch', 'latest');
     fake.core.resetCalls();
@@ -126,7 +160,9 @@ describe('several jobs', () => {
     expect(text()).toMatch(/^ {2}lister +cron\(30 \* \* \* \? \*\) +yes +pushed +/m);
     expect(text()).toMatch(/^ {2}report +cron\(30 \* \* \* \? \*\) +yes +MISSING +/m);
     expect(text()).toMatch(/^ {2}cleanup +cron\(30 \* \* \* \? \*\) +yes +MISSING +/m);
-    expect(text()).toContain('\n  warning: image sample-batch:report is not in repository sample-batch yet: scheduled runs of jobs report, cleanup will fail until you run `batchctl push report`\n');
+    expect(text()).toContain(
+      '\n  warning: image sample-batch:report is not in repository sample-batch yet: scheduled runs of jobs report, cleanup will fail until you run `batchctl push report`\n',
+    );
 
     fake.ecr.addImage('sample-batch', 'report');
     fake.core.resetCalls();
@@ -142,7 +178,10 @@ describe('several jobs', () => {
     const refs = Array.from({ length: 101 }, (_, i) => ({ job: `job-${i}`, image: `${URI}/sample-batch:t${i}` }));
     for (let i = 0; i < 101; i++) fake.ecr.addImage('sample-batch', `t${i}`);
     fake.core.resetCalls();
-    const checks = await checkImages(new ECRClient({ region: 'ap-northeast-1' }), refs, { account: '123456789012', ownRepository: 'sample-batch' });
+    const checks = await checkImages(new ECRClient({ region: 'ap-northeast-1' }), refs, {
+      account: '123456789012',
+      ownRepository: 'sample-batch',
+    });
     expect(checks.every((c) => c.state === 'present')).toBe(true);
     expect(describeImages().map((c) => c.input.imageIds.length)).toEqual([100, 1]);
   });
@@ -151,18 +190,24 @@ describe('several jobs', () => {
 describe('images of other repositories (task.image)', () => {
   it('another repository of this account: checked there; `batchctl push` is not the way to fill it', async () => {
     const s = scratch(withJobs(`  lister: {}\n  runner:\n    task: { image: '${SHARED}' }\n`));
-    await new ECRClient({ region: 'ap-northeast-1' }).send(new CreateRepositoryCommand({ repositoryName: 'shared/batch' }));
+    await new ECRClient({ region: 'ap-northeast-1' }).send(
+      new CreateRepositoryCommand({ repositoryName: 'shared/batch' }),
+    );
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     fake.ecr.addImage('sample-batch', 'latest');
     expect(await cli(s, 'plan')).toBe(0);
-    expect(text()).toContain('warning: image shared/batch:1.4 is not in repository shared/batch: scheduled runs of job runner will fail until it is pushed there (task.image: `batchctl push` builds only the stack\'s repository)\n');
+    expect(text()).toContain(
+      "warning: image shared/batch:1.4 is not in repository shared/batch: scheduled runs of job runner will fail until it is pushed there (task.image: `batchctl push` builds only the stack's repository)\n",
+    );
     fake.ecr.addImage('shared/batch', '1.4');
     expect(await cli(s, 'plan')).toBe(0);
     expect(text()).not.toContain('warning');
   });
 
   it('another account: checked when its repository policy lets this account read it, else not checked, with a note', async () => {
-    const s = scratch(withJobs(`  lister: {}\n  runner:\n    task: { image: '${OTHER_ACCOUNT}', crossAccountImage: true }\n`));
+    const s = scratch(
+      withJobs(`  lister: {}\n  runner:\n    task: { image: '${OTHER_ACCOUNT}', crossAccountImage: true }\n`),
+    );
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
     fake.ecr.addImage('sample-batch', 'latest');
     expect(await cli(s, 'up', '--yes', '--yes')).toBe(0);
@@ -177,7 +222,9 @@ describe('images of other repositories (task.image)', () => {
 
     fake.ecr.addForeignRepository('210987654321', 'platform/batch-runner', { readable: true });
     expect(await cli(s, 'plan')).toBe(0);
-    expect(text()).toContain('warning: image platform/batch-runner:2026.11 is not in repository platform/batch-runner of account 210987654321: scheduled runs of job runner will fail until it is pushed there');
+    expect(text()).toContain(
+      'warning: image platform/batch-runner:2026.11 is not in repository platform/batch-runner of account 210987654321: scheduled runs of job runner will fail until it is pushed there',
+    );
     fake.ecr.addImage('210987654321/platform/batch-runner', '2026.11');
     expect(await cli(s, 'status')).toBe(0);
     expect(text()).toMatch(/^ {2}runner +cron\(30 \* \* \* \? \*\) +yes +pushed +/m);

@@ -43,20 +43,46 @@ function fresh(): FakeAws {
   return fake;
 }
 
-const stateKeys = (s: Scratch) => Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, unknown>);
-const status = (s: Scratch) => runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), displayTimeZone: 'UTC' });
-const downOn = (s: Scratch) => runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true });
+const stateKeys = (s: Scratch) =>
+  Object.keys(JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, unknown>);
+const status = (s: Scratch) =>
+  runStatus({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    displayTimeZone: 'UTC',
+  });
+const downOn = (s: Scratch) =>
+  runDown({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    interactive: false,
+    yes: true,
+  });
 
 /** An ECS Task State Change event for a task of the stack's cluster and family. */
 function stopped(exitCode: number | undefined, detail: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    version: '0', id: 'e1', 'detail-type': 'ECS Task State Change', source: 'aws.ecs', account: ACCOUNT, time: '2026-11-28T00:31:10Z', region: REGION,
+    version: '0',
+    id: 'e1',
+    'detail-type': 'ECS Task State Change',
+    source: 'aws.ecs',
+    account: ACCOUNT,
+    time: '2026-11-28T00:31:10Z',
+    region: REGION,
     resources: [TASK_ARN],
     detail: {
-      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`, taskArn: TASK_ARN, lastStatus: 'STOPPED', desiredStatus: 'STOPPED',
-      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:1`, group: 'family:sample-batch',
+      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`,
+      taskArn: TASK_ARN,
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:1`,
+      group: 'family:sample-batch',
       containers: [{ name: 'batch', lastStatus: 'STOPPED', ...(exitCode === undefined ? {} : { exitCode }) }],
-      stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', startedBy: 'events-rule/sample-batch',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      startedBy: 'events-rule/sample-batch',
       stoppedAt: '2026-11-28T00:31:09.512Z',
       ...detail,
     },
@@ -72,13 +98,26 @@ describe('notify.emails', () => {
 
     const topic = f.sns.topics.get(TOPIC_ARN)!;
     expect(topic.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': K.alertTopic });
-    const publish = JSON.parse(topic.attributes.Policy!).Statement.filter((x: any) => x.Principal?.Service === 'events.amazonaws.com');
+    const publish = JSON.parse(topic.attributes.Policy!).Statement.filter(
+      (x: any) => x.Principal?.Service === 'events.amazonaws.com',
+    );
     expect(publish).toEqual([expect.objectContaining({ Condition: { ArnEquals: { 'aws:SourceArn': RULE_ARN } } })]);
-    expect([...f.sns.subs.values()].map((x) => [x.endpoint, x.confirmed]).sort()).toEqual([['oncall@example.com', false], ['ops@example.com', false]]);
+    expect([...f.sns.subs.values()].map((x) => [x.endpoint, x.confirmed]).sort()).toEqual([
+      ['oncall@example.com', false],
+      ['ops@example.com', false],
+    ]);
     const rule = f.eventBridge.rules.get(RULE)!;
     expect(rule.tags['batchctl:logical']).toBe(K.alertRule);
     expect([...rule.targets.values()].map((t) => [t.Id, t.Arn])).toEqual([['notify', TOPIC_ARN]]);
-    expect(stateKeys(s)).toEqual(expect.arrayContaining([K.alertTopic, K.alertSubscription(EMAILS[0]!), K.alertSubscription(EMAILS[1]!), K.alertRule, K.alertTarget]));
+    expect(stateKeys(s)).toEqual(
+      expect.arrayContaining([
+        K.alertTopic,
+        K.alertSubscription(EMAILS[0]!),
+        K.alertSubscription(EMAILS[1]!),
+        K.alertRule,
+        K.alertTarget,
+      ]),
+    );
 
     f.core.resetCalls();
     const second = await upOn(s);
@@ -108,7 +147,14 @@ describe('notify.emails', () => {
     expect(m.message).toContain('a run of sample-batch failed');
 
     // Never started: no exit code, TaskFailedToStart.
-    alertsOf(f.eventBridge.deliver(stopped(undefined, { stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: image not found' })));
+    alertsOf(
+      f.eventBridge.deliver(
+        stopped(undefined, {
+          stopCode: 'TaskFailedToStart',
+          stoppedReason: 'CannotPullContainerError: image not found',
+        }),
+      ),
+    );
     expect(f.sns.published).toHaveLength(2);
     expect(f.sns.published[1]!.message).toContain('CannotPullContainerError: image not found');
   });
@@ -120,8 +166,13 @@ describe('notify.emails', () => {
     f.sns.confirm(TOPIC_ARN, EMAILS[1]!);
     const r = await status(s);
     expect(r.alerts).toEqual({
-      mode: 'emails', topicArn: TOPIC_ARN, active: true,
-      subscriptions: [{ endpoint: EMAILS[0], state: 'pending' }, { endpoint: EMAILS[1], state: 'confirmed' }],
+      mode: 'emails',
+      topicArn: TOPIC_ARN,
+      active: true,
+      subscriptions: [
+        { endpoint: EMAILS[0], state: 'pending' },
+        { endpoint: EMAILS[1], state: 'confirmed' },
+      ],
     });
     const text = renderStatus(r).join('\n');
     expect(text).toContain(`Alerts: failed runs go to SNS topic ${TOPIC_ARN}`);
@@ -137,13 +188,30 @@ describe('notify.emails', () => {
     s.editConfig(() => BASE);
 
     const plan = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
-    const deletes = plan.entries.filter((e) => e.action === 'delete').map((e) => e.key).sort();
+    const deletes = plan.entries
+      .filter((e) => e.action === 'delete')
+      .map((e) => e.key)
+      .sort();
     // The dead-letter alarm goes with the alerts (the queue stays: it keeps what never reached ECS).
-    expect(deletes).toEqual([K.alertRule, K.alertSubscription(EMAILS[1]!), K.alertSubscription(EMAILS[0]!), K.alertTarget, K.alertTopic, K.deadLetterAlarm].sort());
+    expect(deletes).toEqual(
+      [
+        K.alertRule,
+        K.alertSubscription(EMAILS[1]!),
+        K.alertSubscription(EMAILS[0]!),
+        K.alertTarget,
+        K.alertTopic,
+        K.deadLetterAlarm,
+      ].sort(),
+    );
 
     const up = await upOn(s);
     expect(up.counts.failed).toBe(0);
-    expect(up.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort()).toEqual(deletes);
+    expect(
+      up.events
+        .filter((e) => e.action === 'deleted')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(deletes);
     expect(f.sns.topics.size).toBe(0);
     expect(f.sns.subs.size).toBe(0);
     expect(f.eventBridge.rules.has(RULE)).toBe(false);
@@ -167,7 +235,7 @@ describe('notify.emails', () => {
 });
 
 describe('notify.topicArn', () => {
-  it('creates no topic or subscription, points the rule at the user\'s topic, warns when its policy ignores EventBridge', async () => {
+  it("creates no topic or subscription, points the rule at the user's topic, warns when its policy ignores EventBridge", async () => {
     const f = fresh();
     await new SNSClient({ region: REGION }).send(new CreateTopicCommand({ Name: 'ops-alerts' }));
     const s = scratch(WITH_TOPIC);
@@ -182,9 +250,23 @@ describe('notify.topicArn', () => {
 
     const policy = {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sns:Publish', Resource: USER_TOPIC, Condition: { ArnEquals: { 'aws:SourceArn': RULE_ARN } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: USER_TOPIC,
+          Condition: { ArnEquals: { 'aws:SourceArn': RULE_ARN } },
+        },
+      ],
     };
-    await new SNSClient({ region: REGION }).send(new SetTopicAttributesCommand({ TopicArn: USER_TOPIC, AttributeName: 'Policy', AttributeValue: JSON.stringify(policy) }));
+    await new SNSClient({ region: REGION }).send(
+      new SetTopicAttributesCommand({
+        TopicArn: USER_TOPIC,
+        AttributeName: 'Policy',
+        AttributeValue: JSON.stringify(policy),
+      }),
+    );
     f.core.resetCalls();
     const again = await upOn(s);
     expect(again.reporter.warnings.join('\n')).not.toMatch(/events\.amazonaws\.com/);

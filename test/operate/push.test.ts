@@ -54,8 +54,14 @@ beforeEach(async () => {
   delete process.env.FAKE_DOCKER_FAIL;
   out = [];
   err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((t) => { out.push(String(t)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((t) => { err.push(String(t)); return true; });
+  vi.spyOn(process.stdout, 'write').mockImplementation((t) => {
+    out.push(String(t));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((t) => {
+    err.push(String(t));
+    return true;
+  });
   process.exitCode = undefined;
 });
 
@@ -68,7 +74,10 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** `docker` on PATH: a shell wrapper running this CommonJS script (a .cjs file, whatever the test runner's module default). */
+/**
+ * `docker` on PATH: a shell wrapper running this CommonJS script (a .cjs file, whatever the test runner's module
+ * default).
+ */
 function installDocker(script: string): void {
   writeFileSync(join(binDir, 'docker.cjs'), script);
   writeFileSync(join(binDir, 'docker'), `#!/bin/sh\nexec "${process.execPath}" "${join(binDir, 'docker.cjs')}" "$@"\n`);
@@ -76,7 +85,12 @@ function installDocker(script: string): void {
 }
 
 const calls = (): { argv: string[]; stdin: string | null }[] =>
-  existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+  existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
 
 async function cli(...args: string[]): Promise<number> {
   await buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, ...args]);
@@ -90,7 +104,13 @@ describe('batchctl push', () => {
     const c = calls();
     expect(c.map((x) => x.argv[0])).toEqual(['build', 'login', 'push']);
     expect(c[0]!.argv).toEqual(['build', '--platform', 'linux/amd64', '-t', `${URI}:latest`, join(s.dir, 'batch')]);
-    expect(c[1]!.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com']);
+    expect(c[1]!.argv).toEqual([
+      'login',
+      '--username',
+      'AWS',
+      '--password-stdin',
+      '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com',
+    ]);
     expect(c[1]!.stdin).toBe(PASSWORD);
     expect(c[2]!.argv).toEqual(['push', `${URI}:latest`]);
     expect(c.flatMap((x) => x.argv).join(' ')).not.toContain(PASSWORD);
@@ -102,27 +122,51 @@ describe('batchctl push', () => {
     expect(err.join('')).toContain('Login Succeeded');
     expect(out.join('') + err.join('')).not.toContain(PASSWORD);
     // Only ECR and STS, read-only.
-    expect(fake.core.calls.map((x) => x.op).sort()).toEqual(['DescribeRepositories', 'GetAuthorizationToken', 'GetCallerIdentity']);
+    expect(fake.core.calls.map((x) => x.op).sort()).toEqual([
+      'DescribeRepositories',
+      'GetAuthorizationToken',
+      'GetCallerIdentity',
+    ]);
   });
 
   it('--context, --tag, --file and --json', async () => {
     const ctxDir = mkdtempSync(join(tmpdir(), 'ctx-'));
     writeFileSync(join(ctxDir, 'Other.Dockerfile'), 'FROM scratch\n');
-    expect(await cli('--json', 'push', '--context', ctxDir, '--tag', 'v1.2.3', '--file', join(ctxDir, 'Other.Dockerfile'))).toBe(0);
-    expect(calls()[0]!.argv).toEqual(['build', '--platform', 'linux/amd64', '-f', join(ctxDir, 'Other.Dockerfile'), '-t', `${URI}:v1.2.3`, ctxDir]);
+    expect(
+      await cli('--json', 'push', '--context', ctxDir, '--tag', 'v1.2.3', '--file', join(ctxDir, 'Other.Dockerfile')),
+    ).toBe(0);
+    expect(calls()[0]!.argv).toEqual([
+      'build',
+      '--platform',
+      'linux/amd64',
+      '-f',
+      join(ctxDir, 'Other.Dockerfile'),
+      '-t',
+      `${URI}:v1.2.3`,
+      ctxDir,
+    ]);
     expect(calls()[2]!.argv).toEqual(['push', `${URI}:v1.2.3`]);
-    expect(JSON.parse(out.join(''))).toEqual({ ok: true, image: `${URI}:v1.2.3`, digest: DIGEST, images: [{ jobs: ['sample-batch'], image: `${URI}:v1.2.3`, digest: DIGEST }] });
+    expect(JSON.parse(out.join(''))).toEqual({
+      ok: true,
+      image: `${URI}:v1.2.3`,
+      digest: DIGEST,
+      images: [{ jobs: ['sample-batch'], image: `${URI}:v1.2.3`, digest: DIGEST }],
+    });
   });
 
   it('builds for ARM64 when the task runs on ARM64', async () => {
-    s.editConfig((t) => t.replace('  command: [node, dist/main.js]', '  command: [node, dist/main.js]\n  cpuArchitecture: ARM64'));
+    s.editConfig((t) =>
+      t.replace('  command: [node, dist/main.js]', '  command: [node, dist/main.js]\n  cpuArchitecture: ARM64'),
+    );
     await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, output: () => {} });
     expect(calls()[0]!.argv.slice(1, 3)).toEqual(['--platform', 'linux/arm64']);
   });
 
   it('docker missing: one-line UserError, exit 2, nothing run', async () => {
     process.env.PATH = mkdtempSync(join(tmpdir(), 'empty-path-'));
-    const e = await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter }).catch((x: unknown) => x);
+    const e = await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(UserError);
     expect((e as UserError).message).toBe('docker is not installed or not on PATH');
     expect(await cli('push')).toBe(2);
@@ -133,22 +177,26 @@ describe('batchctl push', () => {
   it('a failing step is named with its exit code (exit 1) and later steps do not run', async () => {
     process.env.FAKE_DOCKER_FAIL = 'login';
     expect(await cli('push')).toBe(1);
-    expect(err.join('')).toContain('error: docker login failed (exit code 17)\nhint: docker\'s own output above says why the login failed: fix that, then run `batchctl push` again (`docker version` checks that docker works)\n');
+    expect(err.join('')).toContain(
+      "error: docker login failed (exit code 17)\nhint: docker's own output above says why the login failed: fix that, then run `batchctl push` again (`docker version` checks that docker works)\n",
+    );
     expect(calls().map((x) => x.argv[0])).toEqual(['build', 'login']);
     expect(err.join('') + out.join('')).not.toContain(PASSWORD);
   });
 
-  it('docker without its daemon: the build fails with docker\'s words, and the hint says to start Docker', async () => {
+  it("docker without its daemon: the build fails with docker's words, and the hint says to start Docker", async () => {
     installDocker(`process.stderr.write('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\\n');
 process.exit(1);
 `);
     expect(await cli('push')).toBe(1);
-    expect(err.join('')).toContain([
-      'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
-      'error: docker build failed (exit code 1)',
-      'hint: the Docker daemon is not running: start Docker (Docker Desktop, or `sudo systemctl start docker`), check with `docker version`, then run `batchctl push` again',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toContain(
+      [
+        'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+        'error: docker build failed (exit code 1)',
+        'hint: the Docker daemon is not running: start Docker (Docker Desktop, or `sudo systemctl start docker`), check with `docker version`, then run `batchctl push` again',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('redacts the password if docker ever echoes it', async () => {
@@ -157,7 +205,12 @@ process.stderr.write('got ' + (login ? require('node:fs').readFileSync(0, 'utf8'
 process.exit(login ? 3 : 0);
 `);
     const lines: string[] = [];
-    const e = await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, output: (t) => lines.push(t) }).catch((x: unknown) => x);
+    const e = await runPush({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: silentReporter,
+      output: (t) => lines.push(t),
+    }).catch((x: unknown) => x);
     expect((e as Error).message).toBe('docker login failed (exit code 3)');
     expect(lines.join('')).toContain('got *** ok');
     expect(lines.join('')).not.toContain(PASSWORD);
@@ -165,7 +218,9 @@ process.exit(login ? 3 : 0);
 
   it('no repository yet: tells to run up first, before any docker step', async () => {
     fake.ecr.repositories.clear();
-    const e = await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter }).catch((x: unknown) => x);
+    const e = await runPush({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(UserError);
     expect((e as UserError).hint).toMatch(/run batchctl up first/);
     expect(calls()).toEqual([]);

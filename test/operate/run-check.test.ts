@@ -15,11 +15,14 @@ import { captureCli } from '../helpers/cli.js';
 const io = captureCli();
 const { err } = io;
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 /** The repository's config: the sample stack in private-endpoints mode, its job pinned by digest. */
-const sample = (edit: (t: string) => string = (t) => t) => scratch(edit(readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8')));
+const sample = (edit: (t: string) => string = (t) => t) =>
+  scratch(edit(readFileSync(join(ROOT, 'batch.config.yaml'), 'utf8')));
 const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--state', s.statePath, ...args);
 const started = () => fake.core.count({ op: 'RunTask' }) + fake.core.count({ op: 'StartExecution' });
 
@@ -28,14 +31,18 @@ describe('run-now with the image missing', () => {
     const s = sample();
     expect(await cli(s, 'up', '--yes')).toBe(0);
     expect(await cli(s, 'run-now')).toBe(2);
-    expect(err.join('')).toBe([
-      'error: job sample-batch would fail before its container starts: its image sample-batch:latest is not in repository sample-batch: the task would stop with CannotPullContainerError',
-      'hint: push it first: `batchctl push --deploy`; or pass --force to start it anyway',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        'error: job sample-batch would fail before its container starts: its image sample-batch:latest is not in repository sample-batch: the task would stop with CannotPullContainerError',
+        'hint: push it first: `batchctl push --deploy`; or pass --force to start it anyway',
+        '',
+      ].join('\n'),
+    );
     expect(started()).toBe(0);
     expect(await cli(s, 'run-now', '--force', '--no-wait')).toBe(0);
-    expect(err.join('')).toContain('warning: starting job sample-batch anyway (--force), although its image sample-batch:latest is not in repository sample-batch');
+    expect(err.join('')).toContain(
+      'warning: starting job sample-batch anyway (--force), although its image sample-batch:latest is not in repository sample-batch',
+    );
     expect(started()).toBe(1);
   });
 
@@ -59,11 +66,13 @@ describe('run-now with the endpoints down (private-endpoints)', () => {
     expect(await cli(s, 'down', '--yes', '--endpoints')).toBe(0);
     fake.core.resetCalls();
     expect(await cli(s, 'run-now')).toBe(2);
-    expect(err.join('')).toBe([
-      'error: job sample-batch would fail before its container starts: the interface endpoints ecr.api, ecr.dkr, logs, secretsmanager are down (`batchctl down --endpoints` removes them): in network mode private-endpoints the task could not pull its image nor read its secret, and would stop with ResourceInitializationError',
-      'hint: restore them with `batchctl up` (which also resumes the schedules down --endpoints paused); or pass --force to start it anyway',
-      '',
-    ].join('\n'));
+    expect(err.join('')).toBe(
+      [
+        'error: job sample-batch would fail before its container starts: the interface endpoints ecr.api, ecr.dkr, logs, secretsmanager are down (`batchctl down --endpoints` removes them): in network mode private-endpoints the task could not pull its image nor read its secret, and would stop with ResourceInitializationError',
+        'hint: restore them with `batchctl up` (which also resumes the schedules down --endpoints paused); or pass --force to start it anyway',
+        '',
+      ].join('\n'),
+    );
     expect(started()).toBe(0);
     expect(fake.core.count({ op: 'DescribeVpcEndpoints' })).toBe(1);
     expect(await cli(s, 'run-now', '--force', '--no-wait')).toBe(0);

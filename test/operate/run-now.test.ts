@@ -38,33 +38,59 @@ afterEach(() => {
 });
 
 const opts = (s: Scratch, extra: Partial<RunNowOptions> = {}): RunNowOptions => ({
-  configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, ...extra,
+  configPath: s.configPath,
+  statePath: s.statePath,
+  reporter: silentReporter,
+  ...extra,
 });
 
 describe('run-now (core)', () => {
   it("runs the target's exact settings, waits through every status, prints the task's log from its first line, returns exit 0", async () => {
     const { fake: f, s } = await stack();
-    f.ecs.taskLogLines = [{ afterMs: 0, message: 'listing bucket' }, { afterMs: 5000, message: 'key a.txt' }, { afterMs: 19_000, message: 'done' }];
+    f.ecs.taskLogLines = [
+      { afterMs: 0, message: 'listing bucket' },
+      { afterMs: 5000, message: 'key a.txt' },
+      { afterMs: 19_000, message: 'done' },
+    ];
     const statuses: string[] = [];
     const lines: string[] = [];
-    const r = await settleWithFakeTimers(runNow(opts(s, {
-      onStatus: (x) => statuses.push(x),
-      onLog: (e) => lines.push(e.message),
-      // Written before the wait began: must still be printed.
-      onStarted: (t) => f.logs.addEvents('/ecs/SampleBatch', t.logStream, [{ timestamp: Date.now(), message: 'container booting' }]),
-    })));
+    const r = await settleWithFakeTimers(
+      runNow(
+        opts(s, {
+          onStatus: (x) => statuses.push(x),
+          onLog: (e) => lines.push(e.message),
+          // Written before the wait began: must still be printed.
+          onStarted: (t) =>
+            f.logs.addEvents('/ecs/SampleBatch', t.logStream, [
+              { timestamp: Date.now(), message: 'container booting' },
+            ]),
+        }),
+      ),
+    );
     expect(statuses).toEqual(['PROVISIONING', 'PENDING', 'RUNNING', 'STOPPED']);
     expect(lines).toEqual(['container booting', 'listing bucket', 'key a.txt', 'done']);
-    expect(r).toMatchObject({ exitCode: 0, lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', detached: false });
+    expect(r).toMatchObject({
+      exitCode: 0,
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      detached: false,
+    });
     expect(r.logStream).toBe(`ecs/batch/${r.taskId}`);
 
     const run = f.core.calls.find((c) => c.op === 'RunTask')!.input;
-    const subnets = [...f.ec2.inventory()].filter((e) => e.type === 'ec2.subnet' && e.key.startsWith('subnet/batch/')).length;
+    const subnets = [...f.ec2.inventory()].filter(
+      (e) => e.type === 'ec2.subnet' && e.key.startsWith('subnet/batch/'),
+    ).length;
     expect(run).toMatchObject({
       cluster: expect.stringMatching(/:cluster\/sample-batch$/),
       taskDefinition: expect.stringMatching(/:task-definition\/sample-batch$/), // the family: latest revision
-      launchType: 'FARGATE', platformVersion: 'LATEST', count: 1, propagateTags: 'TASK_DEFINITION',
-      networkConfiguration: { awsvpcConfiguration: { assignPublicIp: 'DISABLED', securityGroups: [expect.stringMatching(/^sg-/)] } },
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      count: 1,
+      propagateTags: 'TASK_DEFINITION',
+      networkConfiguration: {
+        awsvpcConfiguration: { assignPublicIp: 'DISABLED', securityGroups: [expect.stringMatching(/^sg-/)] },
+      },
       overrides: { containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }] },
       startedBy: 'batchctl-run-now',
       clientToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -78,10 +104,23 @@ describe('run-now (core)', () => {
 
   it('--command and --env override the container for this run only', async () => {
     const { fake: f, s } = await stack();
-    await settleWithFakeTimers(runNow(opts(s, { wait: false, command: ['node', 'dist/main.js', '--dry-run'], env: { DRY_RUN: '1', LEVEL: 'debug' } })));
+    await settleWithFakeTimers(
+      runNow(
+        opts(s, { wait: false, command: ['node', 'dist/main.js', '--dry-run'], env: { DRY_RUN: '1', LEVEL: 'debug' } }),
+      ),
+    );
     const task = [...f.ecs.tasks.values()][0]!;
     expect(task.overrides).toEqual({
-      containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js', '--dry-run'], environment: [{ name: 'DRY_RUN', value: '1' }, { name: 'LEVEL', value: 'debug' }] }],
+      containerOverrides: [
+        {
+          name: 'batch',
+          command: ['node', 'dist/main.js', '--dry-run'],
+          environment: [
+            { name: 'DRY_RUN', value: '1' },
+            { name: 'LEVEL', value: 'debug' },
+          ],
+        },
+      ],
     });
     expect(f.core.count({ op: 'DescribeTasks' })).toBe(0);
   });
@@ -106,7 +145,15 @@ describe('run-now (core)', () => {
     const { fake: f, s } = await stack();
     const ac = new AbortController();
     const statuses: string[] = [];
-    const p = runNow(opts(s, { signal: ac.signal, onStatus: (x) => { statuses.push(x); if (x === 'PENDING') ac.abort(); } }));
+    const p = runNow(
+      opts(s, {
+        signal: ac.signal,
+        onStatus: (x) => {
+          statuses.push(x);
+          if (x === 'PENDING') ac.abort();
+        },
+      }),
+    );
     const r = await settleWithFakeTimers(p);
     expect(r).toMatchObject({ detached: true, lastStatus: 'PENDING' });
     expect(r.exitCode).toBeUndefined();
@@ -136,18 +183,34 @@ describe('the clientToken', () => {
           return;
         }
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ tasks: [{ taskArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/abc' }], failures: [] }));
+        res.end(
+          JSON.stringify({
+            tasks: [{ taskArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task/sample-batch/abc' }],
+            failures: [],
+          }),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const ecs = new ECSClient({
-        region: 'ap-northeast-1', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxAttempts: 5,
+        region: 'ap-northeast-1',
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        maxAttempts: 5,
         credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
       });
       const input = runTaskInput(
-        { Id: 'batch', Arn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/sample-batch', Input: '{"containerOverrides":[{"name":"batch","command":["x"]}]}', EcsParameters: { TaskDefinitionArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sample-batch', LaunchType: 'FARGATE' } },
-        'batch', { clientToken: 'tok-1' },
+        {
+          Id: 'batch',
+          Arn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/sample-batch',
+          Input: '{"containerOverrides":[{"name":"batch","command":["x"]}]}',
+          EcsParameters: {
+            TaskDefinitionArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sample-batch',
+            LaunchType: 'FARGATE',
+          },
+        },
+        'batch',
+        { clientToken: 'tok-1' },
       );
       const out = await ecs.send(new RunTaskCommand(input));
       expect(out.tasks?.[0]?.taskArn).toMatch(/task\/sample-batch\/abc$/);
@@ -173,12 +236,20 @@ describe('batchctl run-now (CLI)', () => {
   const capture = () => {
     out = [];
     err = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((x) => { out.push(String(x)); return true; });
-    vi.spyOn(process.stderr, 'write').mockImplementation((x) => { err.push(String(x)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
+      out.push(String(x));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((x) => {
+      err.push(String(x));
+      return true;
+    });
   };
   const cli = async (s: Scratch, ...args: string[]) => {
     process.exitCode = undefined;
-    await settleWithFakeTimers(buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, ...args]));
+    await settleWithFakeTimers(
+      buildProgram().parseAsync(['node', 'batchctl', '-c', s.configPath, '--state', s.statePath, ...args]),
+    );
     return Number(process.exitCode ?? 0);
   };
 
@@ -191,23 +262,32 @@ describe('batchctl run-now (CLI)', () => {
     expect(out.join('')).toBe('bucket not found\n');
     const e = err.join('');
     expect(e).toMatch(/status: PROVISIONING\nstatus: PENDING\nstatus: RUNNING\nstatus: STOPPED\n/);
-    expect(e).toMatch(/task [0-9a-f]+ exited with code 3 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited\)\n$/);
+    expect(e).toMatch(
+      /task [0-9a-f]+ exited with code 3 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited\)\n$/,
+    );
   });
 
-  it('an OOM kill: the exit code with the container\'s own reason', async () => {
+  it("an OOM kill: the exit code with the container's own reason", async () => {
     const { fake: f, s } = await stack();
     f.ecs.taskExitCode = 137;
     f.ecs.taskContainerReason = 'OutOfMemoryError: Container killed due to memory usage';
     capture();
     expect(await cli(s, 'run-now')).toBe(137);
-    expect(err.join('')).toMatch(/task [0-9a-f]+ exited with code 137 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited: OutOfMemoryError: Container killed due to memory usage\)\n$/);
+    expect(err.join('')).toMatch(
+      /task [0-9a-f]+ exited with code 137 after \d+\.\ds \(EssentialContainerExited: Essential container in task exited: OutOfMemoryError: Container killed due to memory usage\)\n$/,
+    );
   });
 
   /** StopTask on the run's task once its container has run for a second. */
   const stopWhenRunning = async (f: FakeAws, reason: string) => {
-    const running = () => [...f.ecs.tasks.values()].find((t) => Date.now() >= t.createdAt + t.timings.provisioningMs + t.timings.pendingMs + 1000);
+    const running = () =>
+      [...f.ecs.tasks.values()].find(
+        (t) => Date.now() >= t.createdAt + t.timings.provisioningMs + t.timings.pendingMs + 1000,
+      );
     while (!running()) await new Promise((r) => setImmediate(r));
-    await new ECSClient({ region: 'ap-northeast-1' }).send(new StopTaskCommand({ cluster: 'sample-batch', task: running()!.arn, reason }));
+    await new ECSClient({ region: 'ap-northeast-1' }).send(
+      new StopTaskCommand({ cluster: 'sample-batch', task: running()!.arn, reason }),
+    );
   };
 
   it('a task stopped by StopTask with a reason says so, even when its container exits 0 on SIGTERM', async () => {
@@ -218,21 +298,37 @@ describe('batchctl run-now (CLI)', () => {
     expect(code).toBe(0);
     const e = err.join('');
     expect(e).not.toMatch(/task [0-9a-f]+ exited with code 0/);
-    expect(e).toMatch(/task [0-9a-f]+ was stopped after \d+\.\ds \(UserInitiated: superseded by a newer deploy\); its container exited with code 0\n$/);
+    expect(e).toMatch(
+      /task [0-9a-f]+ was stopped after \d+\.\ds \(UserInitiated: superseded by a newer deploy\); its container exited with code 0\n$/,
+    );
   });
 
-  it('--json: the stop code and reason of a stopped task; a running task\'s exit code is null, never 0', async () => {
+  it("--json: the stop code and reason of a stopped task; a running task's exit code is null, never 0", async () => {
     const { fake: f, s } = await stack();
     capture();
     const [code] = await Promise.all([cli(s, '--json', 'run-now'), stopWhenRunning(f, 'stopped from the console')]);
     expect(code).toBe(143);
     expect(JSON.parse(out.join(''))).toMatchObject({
-      ok: false, lastStatus: 'STOPPED', exitCode: 143, stopCode: 'UserInitiated', stoppedReason: 'stopped from the console', detached: false, commandExitCode: 143,
+      ok: false,
+      lastStatus: 'STOPPED',
+      exitCode: 143,
+      stopCode: 'UserInitiated',
+      stoppedReason: 'stopped from the console',
+      detached: false,
+      commandExitCode: 143,
     });
     out.length = 0;
     expect(await cli(s, '--json', 'run-now', '--no-wait')).toBe(0);
     const doc = JSON.parse(out.join(''));
-    expect(doc).toMatchObject({ ok: true, lastStatus: 'PROVISIONING', exitCode: null, stopCode: null, stoppedReason: null, detached: false, commandExitCode: 0 });
+    expect(doc).toMatchObject({
+      ok: true,
+      lastStatus: 'PROVISIONING',
+      exitCode: null,
+      stopCode: null,
+      stoppedReason: null,
+      detached: false,
+      commandExitCode: 0,
+    });
     expect(doc.taskArn).toMatch(/^arn:aws:ecs:ap-northeast-1:123456789012:task\/sample-batch\//);
   });
 
@@ -241,8 +337,12 @@ describe('batchctl run-now (CLI)', () => {
     f.ecs.runTaskFailure = { reason: 'RESOURCE:ENI' };
     capture();
     expect(await cli(s, 'run-now')).toBe(1);
-    expect(err.join('')).toMatch(/^error: RunTask started no task: no network interface could be created \(ENI quota or free IP addresses in the batch subnets\) \(RESOURCE:ENI\)\n/);
-    f.ecs.runTaskFailure = { reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' };
+    expect(err.join('')).toMatch(
+      /^error: RunTask started no task: no network interface could be created \(ENI quota or free IP addresses in the batch subnets\) \(RESOURCE:ENI\)\n/,
+    );
+    f.ecs.runTaskFailure = {
+      reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone',
+    };
     err.length = 0;
     expect(await cli(s, 'run-now')).toBe(1);
     expect(err.join('')).toMatch(/Fargate has no capacity/);
@@ -252,10 +352,13 @@ describe('batchctl run-now (CLI)', () => {
     const { fake: f, s } = await stack();
     f.ecs.taskExitCode = null;
     f.ecs.taskStopCode = 'TaskFailedToStart';
-    f.ecs.taskStoppedReason = 'CannotPullContainerError: pull image manifest has been retried 5 time(s): sample-batch:latest: not found';
+    f.ecs.taskStoppedReason =
+      'CannotPullContainerError: pull image manifest has been retried 5 time(s): sample-batch:latest: not found';
     capture();
     expect(await cli(s, 'run-now')).toBe(1);
-    expect(err.join('')).toMatch(/error: task [0-9a-f]+ stopped without an exit code: TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time\(s\): sample-batch:latest: not found\n/);
+    expect(err.join('')).toMatch(
+      /error: task [0-9a-f]+ stopped without an exit code: TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time\(s\): sample-batch:latest: not found\n/,
+    );
     expect(err.join('')).toMatch(/status: PENDING\nstatus: STOPPED\n/);
   });
 
@@ -266,7 +369,9 @@ describe('batchctl run-now (CLI)', () => {
     const arn = [...f.ecs.tasks.keys()][0]!;
     expect(out.join('')).toBe(`${arn}\n`);
     expect(await cli(s, 'run-now')).toBe(2);
-    expect(err.join('')).toMatch(/error: a task of family sample-batch is already running \([0-9a-f]+\)\nhint: .*--allow-overlap/);
+    expect(err.join('')).toMatch(
+      /error: a task of family sample-batch is already running \([0-9a-f]+\)\nhint: .*--allow-overlap/,
+    );
     expect(await cli(s, 'run-now', '--env', 'oops')).toBe(2);
     expect(f.ecs.tasks.size).toBe(1);
   });
@@ -294,18 +399,37 @@ describe('batchctl run-now (CLI)', () => {
 
 describe('the target input', () => {
   it("takes the input transformer's template without the event placeholders; a static Input as is", () => {
-    const InputTemplate = '{"containerOverrides":[{"name":"batch","command":["node","a\\u003cb"],"environment":[{"name":"BATCH_SCHEDULED_TIME","value":"<time>"},{"name":"BATCH_DUPLICATE_GUARD","value":"off"}]}]}';
-    expect(targetOverrides({ Id: 'batch', Arn: 'c', InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate } })).toEqual({
-      containerOverrides: [{ name: 'batch', command: ['node', 'a<b'], environment: [{ name: 'BATCH_DUPLICATE_GUARD', value: 'off' }] }],
+    const InputTemplate =
+      '{"containerOverrides":[{"name":"batch","command":["node","a\\u003cb"],"environment":[{"name":"BATCH_SCHEDULED_TIME","value":"<time>"},{"name":"BATCH_DUPLICATE_GUARD","value":"off"}]}]}';
+    expect(
+      targetOverrides({
+        Id: 'batch',
+        Arn: 'c',
+        InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate },
+      }),
+    ).toEqual({
+      containerOverrides: [
+        { name: 'batch', command: ['node', 'a<b'], environment: [{ name: 'BATCH_DUPLICATE_GUARD', value: 'off' }] },
+      ],
     });
-    expect(targetOverrides({ Id: 'batch', Arn: 'c', Input: '{"containerOverrides":[{"name":"batch","command":["x"]}]}' })).toEqual({ containerOverrides: [{ name: 'batch', command: ['x'] }] });
-    expect(() => targetOverrides({ Id: 'batch', Arn: 'c', InputTransformer: { InputTemplate: '{"taskRoleArn":"<time>"}' } })).toThrow(UserError);
+    expect(
+      targetOverrides({ Id: 'batch', Arn: 'c', Input: '{"containerOverrides":[{"name":"batch","command":["x"]}]}' }),
+    ).toEqual({ containerOverrides: [{ name: 'batch', command: ['x'] }] });
+    expect(() =>
+      targetOverrides({ Id: 'batch', Arn: 'c', InputTransformer: { InputTemplate: '{"taskRoleArn":"<time>"}' } }),
+    ).toThrow(UserError);
   });
 });
 
 describe('flag parsing', () => {
   it('--command splits like a shell or takes a JSON array; --env takes KEY=VALUE', () => {
-    expect(parseCommand('node dist/main.js --prefix "a b" \'c d\'')).toEqual(['node', 'dist/main.js', '--prefix', 'a b', 'c d']);
+    expect(parseCommand('node dist/main.js --prefix "a b" \'c d\'')).toEqual([
+      'node',
+      'dist/main.js',
+      '--prefix',
+      'a b',
+      'c d',
+    ]);
     expect(parseCommand('["sh","-c","echo $X"]')).toEqual(['sh', '-c', 'echo $X']);
     expect(() => parseCommand('echo "open')).toThrow(UserError);
     expect(() => parseCommand('[1]')).toThrow(UserError);

@@ -32,10 +32,15 @@ const IAM_SCHEDULER = 'sample-batch-scheduler';
 function triggers(f: FakeAws): { engine: 'rule' | 'scheduler'; inputFor(time: string): string }[] {
   const rules = [...f.eventBridge.rules.values()]
     .filter((r) => r.state === 'ENABLED' && r.scheduleExpression && r.targets.get('batch')?.EcsParameters)
-    .map((r) => ({ engine: 'rule' as const, inputFor: (time: string) => f.eventBridge.targetInput(r.name, 'batch', { time }) }));
+    .map((r) => ({
+      engine: 'rule' as const,
+      inputFor: (time: string) => f.eventBridge.targetInput(r.name, 'batch', { time }),
+    }));
   // The universal RunTask target's input is the whole request: the task gets its overrides.
-  const schedules = f.scheduler.activeSchedules()
-    .map((x) => ({ engine: 'scheduler' as const, inputFor: (time: string) => JSON.stringify(JSON.parse(f.scheduler.targetInput(x.group, x.name, time)).overrides) }));
+  const schedules = f.scheduler.activeSchedules().map((x) => ({
+    engine: 'scheduler' as const,
+    inputFor: (time: string) => JSON.stringify(JSON.parse(f.scheduler.targetInput(x.group, x.name, time)).overrides),
+  }));
   return [...rules, ...schedules];
 }
 
@@ -50,7 +55,14 @@ function scheduledTimeOf(input: string): string | undefined {
  * state between every two mutations of an `up`.
  */
 function beforeEveryCall(f: FakeAws, check: () => void): void {
-  f.core.inject({ kind: 'crash', times: Number.POSITIVE_INFINITY, match: () => { check(); return false; } });
+  f.core.inject({
+    kind: 'crash',
+    times: Number.POSITIVE_INFINITY,
+    match: () => {
+      check();
+      return false;
+    },
+  });
 }
 
 describe('scheduler engine: up', () => {
@@ -80,24 +92,38 @@ describe('scheduler engine: up', () => {
     const request = JSON.parse(f.scheduler.targetInput('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z'));
     expect(request).toMatchObject({
       cluster: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/sample-batch`,
-      taskDefinition: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/sample-batch`, count: 1, launchType: 'FARGATE',
-      platformVersion: 'LATEST', propagateTags: 'TASK_DEFINITION', enableECSManagedTags: true, startedBy: 'batchctl-schedule/sample-batch',
+      taskDefinition: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/sample-batch`,
+      count: 1,
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      propagateTags: 'TASK_DEFINITION',
+      enableECSManagedTags: true,
+      startedBy: 'batchctl-schedule/sample-batch',
       networkConfiguration: { awsvpcConfiguration: { assignPublicIp: 'DISABLED' } },
     });
-    expect(request.overrides.containerOverrides).toEqual([{
-      name: 'batch', command: ['node', 'dist/main.js'], environment: [{ name: ENV_SCHEDULED_TIME, value: '2027-03-14T06:30:00Z' }],
-    }]);
+    expect(request.overrides.containerOverrides).toEqual([
+      {
+        name: 'batch',
+        command: ['node', 'dist/main.js'],
+        environment: [{ name: ENV_SCHEDULED_TIME, value: '2027-03-14T06:30:00Z' }],
+      },
+    ]);
     // Fired, the task gets that time, and status and history see a scheduled run.
     expect(f.scheduler.invokeScheduled('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z').outcome).toBe('started');
     const task = [...f.ecs.tasks.values()].at(-1)!;
     expect(task.startedBy).toBe('batchctl-schedule/sample-batch');
     expect(JSON.stringify(task.overrides)).toContain('2027-03-14T06:30:00Z');
     // The group carries our tags; the role trusts Scheduler from this account only.
-    expect(f.scheduler.groups.get('sample-batch')!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'schedule-group' });
+    expect(f.scheduler.groups.get('sample-batch')!.tags).toMatchObject({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'schedule-group',
+    });
     const role = f.iam.inventory().find((e) => e.key === 'role/scheduler')!;
     expect(JSON.stringify(role.settings)).toContain('scheduler.amazonaws.com');
     expect(JSON.stringify(role.settings)).toContain(`"aws:SourceAccount":"${ACCOUNT}"`);
-    const policy = JSON.stringify(f.iam.inventory().filter((e) => e.type.includes('polic') && JSON.stringify(e).includes(IAM_SCHEDULER)));
+    const policy = JSON.stringify(
+      f.iam.inventory().filter((e) => e.type.includes('polic') && JSON.stringify(e).includes(IAM_SCHEDULER)),
+    );
     expect(policy).toContain('sqs:SendMessage');
     expect(policy).toContain('ecs:RunTask');
     // Nothing of the rule engine.
@@ -111,7 +137,10 @@ describe('scheduler engine: up', () => {
     const s = scratch();
     withSchedule(s, ['engine: scheduler', 'timezone: America/New_York', 'flexibleWindowMinutes: 15']);
     await upOn(s);
-    expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 });
+    expect(f.scheduler.schedules.get('sample-batch/sample-batch')!.def.FlexibleTimeWindow).toEqual({
+      Mode: 'FLEXIBLE',
+      MaximumWindowInMinutes: 15,
+    });
     f.core.resetCalls();
     const second = await upOn(s);
     expect(second.counts.unchanged).toBe(second.events.length);
@@ -120,7 +149,7 @@ describe('scheduler engine: up', () => {
     expect(plan.pending).toBe(false);
   });
 
-  it('a lost answer to CreateSchedule from an endpoint that ignores the ClientToken: the resend\'s ConflictException is our own schedule, adopted; the first up succeeds', async () => {
+  it("a lost answer to CreateSchedule from an endpoint that ignores the ClientToken: the resend's ConflictException is our own schedule, adopted; the first up succeeds", async () => {
     const f = fresh();
     f.scheduler.honorClientToken = false;
     const s = scratch();
@@ -128,9 +157,14 @@ describe('scheduler engine: up', () => {
     f.core.loseResponse('CreateSchedule');
     const report = await upOn(s);
     expect(report.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.op === 'CreateSchedule').map((c) => c.error ?? (c.lost ? 'lost' : 'ok'))).toEqual(['lost', 'ConflictException']);
+    expect(
+      f.core.calls.filter((c) => c.op === 'CreateSchedule').map((c) => c.error ?? (c.lost ? 'lost' : 'ok')),
+    ).toEqual(['lost', 'ConflictException']);
     expect(f.scheduler.schedules.size).toBe(1);
-    expect(JSON.parse(readFileSync(s.statePath, 'utf8')).resources.schedule).toMatchObject({ id: 'sample-batch/sample-batch', arn: expect.stringMatching(/^arn:aws:scheduler:/) });
+    expect(JSON.parse(readFileSync(s.statePath, 'utf8')).resources.schedule).toMatchObject({
+      id: 'sample-batch/sample-batch',
+      arn: expect.stringMatching(/^arn:aws:scheduler:/),
+    });
     // Not ours to adopt: a schedule of that name with other settings, made between our attempts.
     const g = fresh();
     g.scheduler.honorClientToken = false;
@@ -138,7 +172,8 @@ describe('scheduler engine: up', () => {
     withSchedule(t, ['engine: scheduler', 'timezone: Asia/Tokyo']);
     g.core.loseResponse('CreateSchedule');
     g.core.observers.push((c) => {
-      if (c.op === 'CreateSchedule' && c.attempt === 2) g.scheduler.schedules.get('sample-batch/sample-batch')!.def.ScheduleExpression = 'rate(1 minute)';
+      if (c.op === 'CreateSchedule' && c.attempt === 2)
+        g.scheduler.schedules.get('sample-batch/sample-batch')!.def.ScheduleExpression = 'rate(1 minute)';
     });
     const err = await upOn(t).catch((e) => e);
     expect(err.message).toMatch(/schedule: create failed: ConflictException/);
@@ -149,7 +184,11 @@ describe('scheduler engine: up', () => {
     const s = scratch();
     withSchedule(s, ['timezone: Asia/Tokyo']);
     await upOn(s);
-    s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'cron(0 9 * * ? *)').replace('maximumRetryAttempts: 10', 'maximumRetryAttempts: 3'));
+    s.editConfig((t) =>
+      t
+        .replace('cron(30 * * * ? *)', 'cron(0 9 * * ? *)')
+        .replace('maximumRetryAttempts: 10', 'maximumRetryAttempts: 3'),
+    );
     f.core.resetCalls();
     await upOn(s);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['UpdateSchedule']);
@@ -161,7 +200,10 @@ describe('scheduler engine: up', () => {
   });
 
   it('waits for the new scheduler role to propagate (fake timers) and then creates the schedule', async () => {
-    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    vi.useFakeTimers({
+      now: Date.parse('2026-11-28T00:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+    });
     const f = fresh();
     const s = scratch();
     await settleWithFakeTimers(upOn(s));
@@ -173,7 +215,11 @@ describe('scheduler engine: up', () => {
     expect(report.counts.failed).toBe(0);
     const refused = f.core.calls.filter((c) => c.op === 'CreateSchedule' && c.error === 'ValidationException');
     expect(refused.length).toBeGreaterThan(0);
-    expect(report.reporter.progress.some((p) => /waiting for IAM role .*sample-batch-scheduler.* to propagate/.test(p.message))).toBe(true);
+    expect(
+      report.reporter.progress.some((p) =>
+        /waiting for IAM role .*sample-batch-scheduler.* to propagate/.test(p.message),
+      ),
+    ).toBe(true);
     expect(f.scheduler.schedules.size).toBe(1);
   });
 });
@@ -203,7 +249,12 @@ describe('switching engines', () => {
     withSchedule(s, ['engine: scheduler']);
     const toScheduler = await upOn(s);
     expect(toScheduler.counts.failed).toBe(0);
-    expect(toScheduler.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
+    expect(
+      toScheduler.events
+        .filter((e) => e.action === 'deleted')
+        .map((e) => e.key)
+        .sort(),
+    )
       // The queue stays (the schedule dead-letters to it too); its policy admitted only the rules.
       .toEqual(['dead-letter-queue/policy', 'role-policy/events', 'role/events', 'schedule-rule', 'schedule-target']);
     expect(triggers(f).map((t) => t.engine)).toEqual(['scheduler']);
@@ -212,24 +263,37 @@ describe('switching engines', () => {
     // The same RunTask settings as the rule's target (in the universal target's request).
     const req = JSON.parse(f.scheduler.targetInput('sample-batch', 'sample-batch', '2027-03-14T06:30:00Z'));
     expect({
-      TaskDefinitionArn: req.taskDefinition, TaskCount: req.count, LaunchType: req.launchType, PlatformVersion: req.platformVersion,
-      NetworkConfiguration: { awsvpcConfiguration: {
-        Subnets: req.networkConfiguration.awsvpcConfiguration.subnets, SecurityGroups: req.networkConfiguration.awsvpcConfiguration.securityGroups,
-        AssignPublicIp: req.networkConfiguration.awsvpcConfiguration.assignPublicIp,
-      } },
-      PropagateTags: req.propagateTags, EnableECSManagedTags: req.enableECSManagedTags,
+      TaskDefinitionArn: req.taskDefinition,
+      TaskCount: req.count,
+      LaunchType: req.launchType,
+      PlatformVersion: req.platformVersion,
+      NetworkConfiguration: {
+        awsvpcConfiguration: {
+          Subnets: req.networkConfiguration.awsvpcConfiguration.subnets,
+          SecurityGroups: req.networkConfiguration.awsvpcConfiguration.securityGroups,
+          AssignPublicIp: req.networkConfiguration.awsvpcConfiguration.assignPublicIp,
+        },
+      },
+      PropagateTags: req.propagateTags,
+      EnableECSManagedTags: req.enableECSManagedTags,
     }).toEqual(ruleEcs);
 
     s.editConfig((t) => t.replace('  engine: scheduler\n', '  engine: rule\n'));
     const back = await upOn(s);
     expect(back.counts.failed).toBe(0);
-    expect(back.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-      .toEqual(['role-policy/scheduler', 'role/scheduler', 'schedule', 'schedule-group']);
+    expect(
+      back.events
+        .filter((e) => e.action === 'deleted')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['role-policy/scheduler', 'role/scheduler', 'schedule', 'schedule-group']);
     expect(triggers(f).map((t) => t.engine)).toEqual(['rule']);
     expect(f.scheduler.schedules.size).toBe(0);
     // One queue throughout: the rule's target dead-letters to it as the schedule did.
     expect(f.sqs.queues.size).toBe(1);
-    expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.DeadLetterConfig).toEqual({ Arn: [...f.sqs.queues.values()][0]!.arn });
+    expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.DeadLetterConfig).toEqual({
+      Arn: [...f.sqs.queues.values()][0]!.arn,
+    });
     // Both moments happened: the old trigger alone, and the overlap.
     expect([...seen].sort()).toEqual([1, 2]);
   });
@@ -246,16 +310,26 @@ describe('status, plan and down with the scheduler engine', () => {
     const sqs = new SQSClient({ region: 'ap-northeast-1' });
     // One as Scheduler writes it (its schedule's ARN, the time due, the error), one of no known schedule.
     const str = (v: string) => ({ DataType: 'String', StringValue: v });
-    await sqs.send(new SendMessageCommand({
-      QueueUrl: url, MessageBody: '{"a":1}',
-      MessageAttributes: {
-        SCHEDULE_ARN: str('arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch'), SCHEDULED_TIME: str('2027-03-12T14:30:00Z'),
-        ERROR_CODE: str('AccessDeniedException'), ERROR_MESSAGE: str('not authorized to perform: ecs:RunTask'),
-      },
-    }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: '{"a":1}',
+        MessageAttributes: {
+          SCHEDULE_ARN: str('arn:aws:scheduler:ap-northeast-1:123456789012:schedule/sample-batch/sample-batch'),
+          SCHEDULED_TIME: str('2027-03-12T14:30:00Z'),
+          ERROR_CODE: str('AccessDeniedException'),
+          ERROR_MESSAGE: str('not authorized to perform: ecs:RunTask'),
+        },
+      }),
+    );
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"a":2}' }));
     // DST starts in New York on Sunday 14 March 2027 at 02:00 (UTC-5 -> UTC-4).
-    const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: new Date('2027-03-13T00:00:00Z') });
+    const st = await runStatus({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      now: new Date('2027-03-13T00:00:00Z'),
+    });
     expect(st.jobs[0]!.schedule.source).toBe('schedule');
     expect(st.jobs[0]!.schedule.timezone).toBe('America/New_York');
     expect(st.jobs[0]!.schedule.next).toEqual([
@@ -264,13 +338,24 @@ describe('status, plan and down with the scheduler engine', () => {
       { utc: '2027-03-15T13:30:00Z', local: '2027-03-15T09:30:00-04:00' },
     ]);
     expect(st.deadLetters).toEqual({ queue: QUEUE, count: 2, sampled: 2, unattributed: 1 });
-    expect(st.jobs[0]!.deadLetters).toMatchObject({ count: 1, newest: { scheduledTime: '2027-03-12T14:30:00Z', errorCode: 'AccessDeniedException', errorMessage: 'not authorized to perform: ecs:RunTask' } });
+    expect(st.jobs[0]!.deadLetters).toMatchObject({
+      count: 1,
+      newest: {
+        scheduledTime: '2027-03-12T14:30:00Z',
+        errorCode: 'AccessDeniedException',
+        errorMessage: 'not authorized to perform: ecs:RunTask',
+      },
+    });
     // Read, not consumed: both are still there.
     expect(f.sqs.visibleCount(QUEUE)).toBe(2);
     const text = renderStatus(st).join('\n');
-    expect(text).toContain('Schedule: cron(30 9 * * ? *) in America/New_York, enabled (live EventBridge Scheduler schedule)');
+    expect(text).toContain(
+      'Schedule: cron(30 9 * * ? *) in America/New_York, enabled (live EventBridge Scheduler schedule)',
+    );
     expect(text).toContain(`2 scheduled invocations never reached ECS (dead-letter queue ${QUEUE}):`);
-    expect(text).toContain('    sample-batch: 1; newest: run due 2027-03-12 14:30:00, AccessDeniedException: not authorized to perform: ecs:RunTask');
+    expect(text).toContain(
+      '    sample-batch: 1; newest: run due 2027-03-12 14:30:00, AccessDeniedException: not authorized to perform: ecs:RunTask',
+    );
     expect(text).toContain('    1 of no job in the config');
   });
 
@@ -280,7 +365,14 @@ describe('status, plan and down with the scheduler engine', () => {
     const s = scratch();
     withSchedule(s, ['timezone: Asia/Tokyo']);
     await upOn(s);
-    const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true, force: true });
+    const report = await runDown({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      interactive: false,
+      yes: true,
+      force: true,
+    });
     expect(report.failures).toEqual([]);
     expect(f.scheduler.schedules.size).toBe(0);
     expect(f.scheduler.inventory()).toEqual([]);
@@ -296,9 +388,17 @@ describe('status, plan and down with the scheduler engine', () => {
     withSchedule(s, ['timezone: Asia/Tokyo']);
     await upOn(s);
     const url = f.sqs.queues.get(QUEUE)!.url;
-    await new SQSClient({ region: 'ap-northeast-1' }).send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"failed":true}' }));
+    await new SQSClient({ region: 'ap-northeast-1' }).send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: '{"failed":true}' }),
+    );
     f.core.resetCalls();
-    const opts = { configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true };
+    const opts = {
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      interactive: false,
+      yes: true,
+    };
     const err = await runDown(opts).catch((e) => e);
     expect(err.message).toMatch(/holds 1 failed scheduled invocation: pass --force/);
     expect(f.core.mutatingCalls()).toEqual([]);

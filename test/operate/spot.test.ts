@@ -26,7 +26,12 @@ const SM_ARN = 'arn:aws:states:ap-northeast-1:123456789012:stateMachine:sample-b
 const T = '2027-03-14T06:30:00Z';
 
 function withTask(s: Scratch, lines: string[]): void {
-  s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n${lines.map((l) => `  ${l}\n`).join('')}`));
+  s.editConfig((t) =>
+    t.replace(
+      '  command: [node, dist/main.js]\n',
+      `  command: [node, dist/main.js]\n${lines.map((l) => `  ${l}\n`).join('')}`,
+    ),
+  );
 }
 
 function spotStack(lines: string[] = []): Scratch {
@@ -46,15 +51,20 @@ async function finished(x: Execution): Promise<Execution> {
 }
 
 function taskArns(x: Execution): string[] {
-  return x.events.filter((e) => e.type === 'TaskSubmitted').map((e) => JSON.parse((e.taskSubmittedEventDetails as { output: string }).output).Tasks[0].TaskArn as string);
+  return x.events
+    .filter((e) => e.type === 'TaskSubmitted')
+    .map((e) => JSON.parse((e.taskSubmittedEventDetails as { output: string }).output).Tasks[0].TaskArn as string);
 }
 
 function envOf(f: FakeAws, taskArn: string): Record<string, string> {
-  const o = f.ecs.tasks.get(taskArn)!.overrides as { containerOverrides: { environment?: { name: string; value: string }[] }[] };
+  const o = f.ecs.tasks.get(taskArn)!.overrides as {
+    containerOverrides: { environment?: { name: string; value: string }[] }[];
+  };
   return Object.fromEntries((o.containerOverrides[0]!.environment ?? []).map((e) => [e.name, e.value]));
 }
 
-const definition = (f: FakeAws) => JSON.parse(f.sfn.machines.get(SM_ARN)!.definition) as { States: Record<string, any> };
+const definition = (f: FakeAws) =>
+  JSON.parse(f.sfn.machines.get(SM_ARN)!.definition) as { States: Record<string, any> };
 
 describe('a Spot job: what up builds', () => {
   it('the cluster with both Fargate providers, the schedule starting the state machine, Spot for the first attempt only; a second up writes nothing', async () => {
@@ -69,10 +79,22 @@ describe('a Spot job: what up builds', () => {
     expect(trigger).toMatchObject({ kind: 'state-machine', arn: SM_ARN });
 
     const d = definition(f);
-    expect(Object.keys(d.States).sort()).toEqual(['Attempt failed', 'Exit code', 'Failed', 'Run task', 'Run task on-demand', 'Spot failure?', 'Succeeded']);
-    expect(d.States['Run task'].Arguments.CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
+    expect(Object.keys(d.States).sort()).toEqual([
+      'Attempt failed',
+      'Exit code',
+      'Failed',
+      'Run task',
+      'Run task on-demand',
+      'Spot failure?',
+      'Succeeded',
+    ]);
+    expect(d.States['Run task'].Arguments.CapacityProviderStrategy).toEqual([
+      { CapacityProvider: 'FARGATE_SPOT', Weight: 1 },
+    ]);
     expect(d.States['Run task'].Arguments.LaunchType).toBeUndefined();
-    expect(d.States['Run task'].Catch).toEqual([{ ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'], Next: 'Spot failure?' }]);
+    expect(d.States['Run task'].Catch).toEqual([
+      { ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'], Next: 'Spot failure?' },
+    ]);
     expect(d.States['Run task on-demand'].Arguments.LaunchType).toBe('FARGATE');
     expect(d.States['Run task on-demand'].Arguments.CapacityProviderStrategy).toBeUndefined();
     expect(d.States['Run task on-demand'].Retry).toBeUndefined();
@@ -95,12 +117,17 @@ describe('a Spot job: what up builds', () => {
     expect(r.events.find((e) => e.key === 'cluster')?.action).toBe('updated');
     expect([...f.ecs.clusters.get('sample-batch')!.capacityProviders].sort()).toEqual(['FARGATE', 'FARGATE_SPOT']);
     // The state machine is created once the providers are usable.
-    expect(f.core.calls.findIndex((c) => c.op === 'CreateStateMachine')).toBeGreaterThan(f.core.calls.findIndex((c) => c.op === 'PutClusterCapacityProviders'));
+    expect(f.core.calls.findIndex((c) => c.op === 'CreateStateMachine')).toBeGreaterThan(
+      f.core.calls.findIndex((c) => c.op === 'PutClusterCapacityProviders'),
+    );
     vi.useRealTimers();
 
     const g = fresh();
     // Someone else's cluster of the same name: no tag of ours.
-    await g.core.invoke('ecs', 'CreateCluster', { clusterName: 'sample-batch', tags: [{ key: 'team', value: 'other' }] });
+    await g.core.invoke('ecs', 'CreateCluster', {
+      clusterName: 'sample-batch',
+      tags: [{ key: 'team', value: 'other' }],
+    });
     const t = spotStack();
     await upOn(t).catch(() => undefined);
     expect(g.core.calls.filter((c) => c.op === 'PutClusterCapacityProviders')).toEqual([]);
@@ -126,9 +153,17 @@ describe('a Spot job: a run never fails only because of Spot', () => {
     f.ecs.spotCapacity = false;
     const x = await finished(fire(f, liveTriggers(f)[0]!, T).execution!);
     expect(x.status).toBe('SUCCEEDED');
-    const scheduled = x.events.filter((e) => e.type === 'TaskScheduled').map((e) => JSON.parse((e.taskScheduledEventDetails as { parameters: string }).parameters));
-    expect(scheduled.map((p) => p.CapacityProviderStrategy ?? p.LaunchType)).toEqual([[{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }], 'FARGATE']);
-    expect(x.events.find((e) => e.type === 'TaskFailed')!.taskFailedEventDetails).toMatchObject({ error: 'AmazonECS.Unknown', cause: expect.stringMatching(/Capacity is unavailable/) });
+    const scheduled = x.events
+      .filter((e) => e.type === 'TaskScheduled')
+      .map((e) => JSON.parse((e.taskScheduledEventDetails as { parameters: string }).parameters));
+    expect(scheduled.map((p) => p.CapacityProviderStrategy ?? p.LaunchType)).toEqual([
+      [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+      'FARGATE',
+    ]);
+    expect(x.events.find((e) => e.type === 'TaskFailed')!.taskFailedEventDetails).toMatchObject({
+      error: 'AmazonECS.Unknown',
+      cause: expect.stringMatching(/Capacity is unavailable/),
+    });
     const [task] = taskArns(x);
     expect(f.ecs.tasks.get(task!)!.capacityProviderName).toBeUndefined();
     expect(envOf(f, task!)).toMatchObject({ [ENV_SCHEDULED_TIME]: T, [ENV_RUN_ID]: x.arn });
@@ -147,8 +182,17 @@ describe('a Spot job: a run never fails only because of Spot', () => {
       const x = await finished(fire(f, liveTriggers(f)[0]!, T).execution!);
       expect(x.status).toBe('SUCCEEDED');
       const [spot, onDemand] = taskArns(x).map((a) => f.ecs.describeTask(a)!);
-      expect(spot).toMatchObject({ capacityProviderName: 'FARGATE_SPOT', stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.', containers: [{ exitCode: exit }] });
-      expect(onDemand).toMatchObject({ launchType: 'FARGATE', stopCode: 'EssentialContainerExited', containers: [{ exitCode: 0 }] });
+      expect(spot).toMatchObject({
+        capacityProviderName: 'FARGATE_SPOT',
+        stopCode: 'SpotInterruption',
+        stoppedReason: 'Your Spot Task was interrupted.',
+        containers: [{ exitCode: exit }],
+      });
+      expect(onDemand).toMatchObject({
+        launchType: 'FARGATE',
+        stopCode: 'EssentialContainerExited',
+        containers: [{ exitCode: 0 }],
+      });
       expect(onDemand!.capacityProviderName).toBeUndefined();
       expect(envOf(f, spot!.taskArn)).toEqual(envOf(f, onDemand!.taskArn));
       expect(envOf(f, onDemand!.taskArn)).toMatchObject({ [ENV_SCHEDULED_TIME]: T, [ENV_RUN_ID]: x.arn });
@@ -166,20 +210,33 @@ describe('a Spot job: a run never fails only because of Spot', () => {
     expect(taskArns(x)).toHaveLength(1);
   });
 
-  it('with retries: the Spot attempt\'s failure waits 30 s and retries on on-demand, the later retries 1 min, 2 min after', async () => {
+  it("with retries: the Spot attempt's failure waits 30 s and retries on on-demand, the later retries 1 min, 2 min after", async () => {
     const f = fresh();
     const s = spotStack(['retries: 3']);
     await upOn(s);
     const d = definition(f);
     expect(d.States['Spot failure?'].Default).toBe('Wait before retry');
     expect(d.States['Wait before retry']).toEqual({ Type: 'Wait', Seconds: 30, Next: 'Run task on-demand' });
-    expect(d.States['Run task on-demand'].Retry).toEqual([{ ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'], IntervalSeconds: 60, MaxAttempts: 2, BackoffRate: 2, MaxDelaySeconds: 600 }]);
+    expect(d.States['Run task on-demand'].Retry).toEqual([
+      {
+        ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'],
+        IntervalSeconds: 60,
+        MaxAttempts: 2,
+        BackoffRate: 2,
+        MaxDelaySeconds: 600,
+      },
+    ]);
     fakeTime(f);
     f.ecs.taskExitCode = 1;
     const x = await finished(fire(f, liveTriggers(f)[0]!, T).execution!);
     expect(x.status).toBe('FAILED');
     const tasks = taskArns(x).map((a) => f.ecs.tasks.get(a)!);
-    expect(tasks.map((t) => t.capacityProviderName ?? t.launchType)).toEqual(['FARGATE_SPOT', 'FARGATE', 'FARGATE', 'FARGATE']);
+    expect(tasks.map((t) => t.capacityProviderName ?? t.launchType)).toEqual([
+      'FARGATE_SPOT',
+      'FARGATE',
+      'FARGATE',
+      'FARGATE',
+    ]);
     // Each attempt takes 27 s; the waits between them are 30 s, 60 s, 120 s.
     const starts = tasks.map((t) => (t.createdAt - Date.parse(T)) / 1000);
     expect(starts).toEqual([0, 27 + 30, 57 + 27 + 60, 144 + 27 + 120]);
@@ -205,13 +262,22 @@ describe('a Spot job: run-now, history and alerts', () => {
     fakeTime(f);
     f.ecs.spotInterruptAfterMs = 5000;
     const seen: string[] = [];
-    const r = await settleWithFakeTimers(runNow({
-      configPath: s.configPath, statePath: s.statePath, reporter: silentReporter,
-      onAttempt: (a, x) => seen.push(`attempt ${a.attempt} of ${x.maxAttempts}`),
-      onAttemptEnd: (a) => seen.push(`end ${a.attempt} ${a.stopCode} ${a.capacityProviderName ?? a.exitCode}`),
-    }));
+    const r = await settleWithFakeTimers(
+      runNow({
+        configPath: s.configPath,
+        statePath: s.statePath,
+        reporter: silentReporter,
+        onAttempt: (a, x) => seen.push(`attempt ${a.attempt} of ${x.maxAttempts}`),
+        onAttemptEnd: (a) => seen.push(`end ${a.attempt} ${a.stopCode} ${a.capacityProviderName ?? a.exitCode}`),
+      }),
+    );
     expect(r).toMatchObject({ exitCode: 0, execution: { status: 'SUCCEEDED', spot: true, maxAttempts: 2 } });
-    expect(seen).toEqual(['attempt 1 of 2', 'end 1 SpotInterruption FARGATE_SPOT', 'attempt 2 of 2', 'end 2 EssentialContainerExited 0']);
+    expect(seen).toEqual([
+      'attempt 1 of 2',
+      'end 1 SpotInterruption FARGATE_SPOT',
+      'attempt 2 of 2',
+      'end 2 EssentialContainerExited 0',
+    ]);
   });
 
   it('run-now --direct: Spot first; no capacity, or a reclaim, and it runs again on on-demand, saying so', async () => {
@@ -222,18 +288,44 @@ describe('a Spot job: run-now, history and alerts', () => {
     fakeTime(f);
     f.ecs.spotCapacity = false;
     const told: string[] = [];
-    const a = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, onFallback: (w) => told.push(w) }));
-    expect(a).toMatchObject({ exitCode: 0, spotFallback: { reason: expect.stringMatching(/^Fargate Spot started no task \(Capacity is unavailable at this time/) } });
+    const a = await settleWithFakeTimers(
+      runNow({
+        configPath: s.configPath,
+        statePath: s.statePath,
+        reporter: silentReporter,
+        direct: true,
+        onFallback: (w) => told.push(w),
+      }),
+    );
+    expect(a).toMatchObject({
+      exitCode: 0,
+      spotFallback: {
+        reason: expect.stringMatching(/^Fargate Spot started no task \(Capacity is unavailable at this time/),
+      },
+    });
     const runs = f.core.calls.filter((c) => c.op === 'RunTask').map((c) => c.input);
-    expect(runs.map((i) => i.capacityProviderStrategy ?? i.launchType)).toEqual([[{ capacityProvider: 'FARGATE_SPOT', weight: 1 }], 'FARGATE']);
+    expect(runs.map((i) => i.capacityProviderStrategy ?? i.launchType)).toEqual([
+      [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+      'FARGATE',
+    ]);
     expect(runs[1]!.clientToken).toBe(`${runs[0]!.clientToken}-on-demand`);
 
     f.ecs.spotCapacity = true;
     f.ecs.spotInterruptAfterMs = 5000;
     f.core.resetCalls();
-    const b = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter: silentReporter, direct: true, onFallback: (w) => told.push(w) }));
+    const b = await settleWithFakeTimers(
+      runNow({
+        configPath: s.configPath,
+        statePath: s.statePath,
+        reporter: silentReporter,
+        direct: true,
+        onFallback: (w) => told.push(w),
+      }),
+    );
     expect(b).toMatchObject({ exitCode: 0, spotFallback: { stopCode: 'SpotInterruption', exitCode: 143 } });
-    expect(told[1]).toMatch(/^Fargate Spot reclaimed task \w+ \(SpotInterruption: Your Spot Task was interrupted\.\): running it again on on-demand Fargate$/);
+    expect(told[1]).toMatch(
+      /^Fargate Spot reclaimed task \w+ \(SpotInterruption: Your Spot Task was interrupted\.\): running it again on on-demand Fargate$/,
+    );
     expect(f.core.calls.filter((c) => c.op === 'RunTask')).toHaveLength(2);
   });
 
@@ -248,11 +340,23 @@ describe('a Spot job: run-now, history and alerts', () => {
     const x = await finished(fire(f, liveTriggers(f)[0]!, T).execution!);
     expect(x.status).toBe('SUCCEEDED');
     await vi.advanceTimersByTimeAsync(60_000);
-    const h = await settleWithFakeTimers(runHistory({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), since: new Date(Date.parse(T) - 3_600_000) }));
+    const h = await settleWithFakeTimers(
+      runHistory({
+        configPath: s.configPath,
+        statePath: s.statePath,
+        reporter: new RecordingReporter(),
+        since: new Date(Date.parse(T) - 3_600_000),
+      }),
+    );
     const run = h.entries.find((e) => e.trigger === 'schedule' && e.result !== 'missed')!;
     expect(run).toMatchObject({ result: 'succeeded', exitCode: 0 });
-    expect(run.attempts!.map((a) => [a.capacityProviderName ?? 'on-demand', a.stopCode])).toEqual([['FARGATE_SPOT', 'SpotInterruption'], ['on-demand', 'EssentialContainerExited']]);
-    expect(renderHistory(h).join('\n')).toMatch(/EssentialContainerExited \(2 attempts; attempt 1 reclaimed by Fargate Spot: SpotInterruption\)/);
+    expect(run.attempts!.map((a) => [a.capacityProviderName ?? 'on-demand', a.stopCode])).toEqual([
+      ['FARGATE_SPOT', 'SpotInterruption'],
+      ['on-demand', 'EssentialContainerExited'],
+    ]);
+    expect(renderHistory(h).join('\n')).toMatch(
+      /EssentialContainerExited \(2 attempts; attempt 1 reclaimed by Fargate Spot: SpotInterruption\)/,
+    );
 
     // The interrupted task exited 0: only the SpotInterruption branch of the rule matches it.
     const rule = [...f.eventBridge.rules.values()].find((r) => r.name === 'sample-batch-failed-runs')!;
@@ -260,6 +364,8 @@ describe('a Spot job: run-now, history and alerts', () => {
     expect(matchPattern(JSON.parse(rule.eventPattern!), f.ecs.taskStateChangeEvent(spot!))).toBe(true);
     expect(matchPattern(JSON.parse(rule.eventPattern!), f.ecs.taskStateChangeEvent(onDemand!))).toBe(false);
     const target = rule.targets.get('notify')!;
-    expect(target.InputTransformer!.InputTemplate).toMatch(/Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate/);
+    expect(target.InputTransformer!.InputTemplate).toMatch(
+      /Stop code SpotInterruption: Fargate Spot reclaimed the task, and the run continues on on-demand Fargate/,
+    );
   });
 });

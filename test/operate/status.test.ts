@@ -22,9 +22,16 @@ afterEach(() => {
 });
 
 const status = (s: Scratch, extra: { now?: Date; runs?: number; displayTimeZone?: string } = {}) =>
-  runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), displayTimeZone: 'UTC', ...extra });
+  runStatus({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    displayTimeZone: 'UTC',
+    ...extra,
+  });
 const byKey = (r: StatusReport, key: string) => r.resources.find((x) => x.key === key)!;
-const stateIds = (s: Scratch) => JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { id: string }>;
+const stateIds = (s: Scratch) =>
+  JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { id: string }>;
 
 describe('status: resources and endpoints', () => {
   it('on an empty account: everything missing, schedule from the config, no runs, read-only', async () => {
@@ -33,7 +40,12 @@ describe('status: resources and endpoints', () => {
     const r = await status(s);
     expect(r.counts).toEqual({ present: 0, missing: r.resources.length, drifted: 0, error: 0, stale: 0 });
     expect(r.endpoints).toMatchObject({ up: 0, down: 4 });
-    expect(r.jobs[0]!.schedule).toMatchObject({ expression: 'cron(30 * * * ? *)', enabled: true, source: 'config', timezone: 'UTC' });
+    expect(r.jobs[0]!.schedule).toMatchObject({
+      expression: 'cron(30 * * * ? *)',
+      enabled: true,
+      source: 'config',
+      timezone: 'UTC',
+    });
     expect(r.runs).toEqual([]);
     expect(r.runsNote).toMatch(/cluster sample-batch does not exist/);
     expect(fake.core.mutatingCalls()).toEqual([]);
@@ -55,19 +67,28 @@ describe('status: resources and endpoints', () => {
     expect(byKey(r, 'vpc').id).toBe(stateIds(s).vpc!.id);
     expect(r.endpoints.up).toBe(4);
     expect(r.endpoints.down).toBe(0);
-    expect(r.endpoints.list.map((e) => e.key).sort()).toEqual(['vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager']);
+    expect(r.endpoints.list.map((e) => e.key).sort()).toEqual([
+      'vpc-endpoint/ecr.api',
+      'vpc-endpoint/ecr.dkr',
+      'vpc-endpoint/logs',
+      'vpc-endpoint/secretsmanager',
+    ]);
     expect(r.endpoints.list.every((e) => e.id?.startsWith('vpce-'))).toBe(true);
     expect(r.jobs[0]!.schedule).toMatchObject({ source: 'rule', enabled: true });
     expect(r.runsNote).toMatch(/about an hour/);
   });
 
-  it('shows drift, a deleted endpoint as missing and down, and a rule disabled behind batchctl\'s back', async () => {
+  it("shows drift, a deleted endpoint as missing and down, and a rule disabled behind batchctl's back", async () => {
     fake = createFakeAws();
     const s = scratch();
     await upOn(s);
     const ids = stateIds(s);
-    await new CloudWatchLogsClient({ region }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
-    await new EC2Client({ region }).send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [ids['vpc-endpoint/logs']!.id] }));
+    await new CloudWatchLogsClient({ region }).send(
+      new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }),
+    );
+    await new EC2Client({ region }).send(
+      new DeleteVpcEndpointsCommand({ VpcEndpointIds: [ids['vpc-endpoint/logs']!.id] }),
+    );
     await new EventBridgeClient({ region }).send(new DisableRuleCommand({ Name: 'sample-batch' }));
 
     const r = await status(s);
@@ -83,7 +104,11 @@ describe('status: resources and endpoints', () => {
     // A config change that needs a replacement is drifted too, and says so.
     s.editConfig((t) => t.replace('192.168.0.0/24', '192.168.4.0/24'));
     const r2 = await status(s);
-    expect(byKey(r2, 'subnet/batch/ap-northeast-1a')).toMatchObject({ state: 'drifted', replace: true, changes: ['cidr'] });
+    expect(byKey(r2, 'subnet/batch/ap-northeast-1a')).toMatchObject({
+      state: 'drifted',
+      replace: true,
+      changes: ['cidr'],
+    });
   });
 });
 
@@ -112,7 +137,11 @@ describe('status: schedule', () => {
     const s = scratch();
     s.editConfig((t) => t.replace('cron(30 * * * ? *)', 'rate(2 hours)'));
     const r = await status(s, { now: new Date('2026-06-01T10:45:20Z') });
-    expect(r.jobs[0]!.schedule.next.map((n) => n.utc)).toEqual(['2026-06-01T12:45:00Z', '2026-06-01T14:45:00Z', '2026-06-01T16:45:00Z']);
+    expect(r.jobs[0]!.schedule.next.map((n) => n.utc)).toEqual([
+      '2026-06-01T12:45:00Z',
+      '2026-06-01T14:45:00Z',
+      '2026-06-01T16:45:00Z',
+    ]);
   });
 });
 
@@ -127,10 +156,20 @@ describe('status: last runs', () => {
     ecs = new ECSClient({ region });
   });
   const start = async (startedBy: string) => {
-    const out = await ecs.send(new RunTaskCommand({
-      cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE', startedBy,
-      networkConfiguration: { awsvpcConfiguration: { subnets: [stateIds(s)['subnet/batch/ap-northeast-1a']!.id], securityGroups: [stateIds(s)['security-group/task']!.id] } },
-    }));
+    const out = await ecs.send(
+      new RunTaskCommand({
+        cluster: 'sample-batch',
+        taskDefinition: 'sample-batch',
+        launchType: 'FARGATE',
+        startedBy,
+        networkConfiguration: {
+          awsvpcConfiguration: {
+            subnets: [stateIds(s)['subnet/batch/ap-northeast-1a']!.id],
+            securityGroups: [stateIds(s)['security-group/task']!.id],
+          },
+        },
+      }),
+    );
     return out.tasks![0]!.taskArn!;
   };
   const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
@@ -163,12 +202,31 @@ describe('status: last runs', () => {
     expect(r.runs.map((x) => x.taskArn)).toEqual([running, noStart, failed, ok]);
     expect(r.runsNote).toBeUndefined();
     const [run4, run3, run2, run1] = r.runs;
-    expect(run4).toMatchObject({ lastStatus: 'RUNNING', trigger: 'schedule', durationSeconds: 60, exitCode: undefined, stoppedAt: undefined });
-    expect(run3).toMatchObject({
-      lastStatus: 'STOPPED', trigger: 'schedule', exitCode: undefined, startedAt: undefined, durationSeconds: undefined,
-      stopCode: 'TaskFailedToStart', stoppedReason: expect.stringContaining('CannotPullContainerError'),
+    expect(run4).toMatchObject({
+      lastStatus: 'RUNNING',
+      trigger: 'schedule',
+      durationSeconds: 60,
+      exitCode: undefined,
+      stoppedAt: undefined,
     });
-    expect(run2).toMatchObject({ lastStatus: 'STOPPED', trigger: 'run-now', startedBy: 'batchctl-run-now', exitCode: 3, durationSeconds: 125, billedSeconds: 125, stopCode: 'EssentialContainerExited' });
+    expect(run3).toMatchObject({
+      lastStatus: 'STOPPED',
+      trigger: 'schedule',
+      exitCode: undefined,
+      startedAt: undefined,
+      durationSeconds: undefined,
+      stopCode: 'TaskFailedToStart',
+      stoppedReason: expect.stringContaining('CannotPullContainerError'),
+    });
+    expect(run2).toMatchObject({
+      lastStatus: 'STOPPED',
+      trigger: 'run-now',
+      startedBy: 'batchctl-run-now',
+      exitCode: 3,
+      durationSeconds: 125,
+      billedSeconds: 125,
+      stopCode: 'EssentialContainerExited',
+    });
     expect(run1).toMatchObject({ lastStatus: 'STOPPED', trigger: 'schedule', exitCode: 0, durationSeconds: 40 });
     expect(run1!.startedAt).toBe('2026-06-01T10:00:15.000Z');
     expect(run1!.stoppedAt).toBe('2026-06-01T10:00:55.000Z');
@@ -187,7 +245,11 @@ describe('status: last runs', () => {
     advance(1_000);
     const byRule = await start('events-rule/sample-batch');
     const r = await status(s, { now: new Date() });
-    expect(r.runs.map((x) => [x.taskArn, x.trigger])).toEqual([[byRule, 'schedule'], [byHand, 'manual'], [bySchedule, 'schedule']]);
+    expect(r.runs.map((x) => [x.taskArn, x.trigger])).toEqual([
+      [byRule, 'schedule'],
+      [byHand, 'manual'],
+      [bySchedule, 'schedule'],
+    ]);
   });
 
   it('a stopped-by-user task shows exit 143 and the stop reason; other families are not listed', async () => {
@@ -195,12 +257,24 @@ describe('status: last runs', () => {
     const arn = await start('events-rule/sample-batch');
     advance(45_000);
     await ecs.send(new StopTaskCommand({ cluster: 'sample-batch', task: arn, reason: 'stopped from the console' }));
-    await ecs.send(new RegisterTaskDefinitionCommand({ family: 'other-job', containerDefinitions: [{ name: 'x', image: 'busybox' }] }));
-    await ecs.send(new RunTaskCommand({ cluster: 'sample-batch', taskDefinition: 'other-job', startedBy: 'events-rule/other' }));
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'other-job',
+        containerDefinitions: [{ name: 'x', image: 'busybox' }],
+      }),
+    );
+    await ecs.send(
+      new RunTaskCommand({ cluster: 'sample-batch', taskDefinition: 'other-job', startedBy: 'events-rule/other' }),
+    );
     expect(fake.ecs.tasks.size).toBe(2);
     const r = await status(s, { now: new Date() });
     expect(r.runs).toHaveLength(1);
-    expect(r.runs[0]).toMatchObject({ exitCode: 143, stopCode: 'UserInitiated', stoppedReason: 'stopped from the console', durationSeconds: 30 });
+    expect(r.runs[0]).toMatchObject({
+      exitCode: 143,
+      stopCode: 'UserInitiated',
+      stoppedReason: 'stopped from the console',
+      durationSeconds: 30,
+    });
   });
 });
 
@@ -208,7 +282,10 @@ describe('batchctl status / cost (CLI)', () => {
   let out: string[];
   beforeEach(() => {
     out = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((x) => { out.push(String(x)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
+      out.push(String(x));
+      return true;
+    });
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     process.exitCode = undefined;
   });
@@ -226,7 +303,9 @@ describe('batchctl status / cost (CLI)', () => {
     const s = scratch();
     await upOn(s);
     const ids = stateIds(s);
-    await new EC2Client({ region }).send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [ids['vpc-endpoint/ecr.api']!.id] }));
+    await new EC2Client({ region }).send(
+      new DeleteVpcEndpointsCommand({ VpcEndpointIds: [ids['vpc-endpoint/ecr.api']!.id] }),
+    );
     expect(await cli('-c', s.configPath, '--state', s.statePath, 'status')).toBe(0);
     const text = out.join('');
     expect(text).toMatch(/Resources: 43 in the stack, 39 checked here: 38 present, 1 missing, 0 drifted, 0 errors/);

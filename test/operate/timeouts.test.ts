@@ -28,13 +28,25 @@ const T = '2027-03-14T06:30:00Z';
 
 /** The default config with these lines in its task section. */
 function withTask(s: Scratch, lines: string[]): void {
-  s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n${lines.map((l) => `  ${l}\n`).join('')}`));
+  s.editConfig((t) =>
+    t.replace(
+      '  command: [node, dist/main.js]\n',
+      `  command: [node, dist/main.js]\n${lines.map((l) => `  ${l}\n`).join('')}`,
+    ),
+  );
 }
 
-const withoutTask = (s: Scratch, lines: string[]) => s.editConfig((t) => lines.reduce((x, l) => x.replace(`  ${l}\n`, ''), t));
+const withoutTask = (s: Scratch, lines: string[]) =>
+  s.editConfig((t) => lines.reduce((x, l) => x.replace(`  ${l}\n`, ''), t));
 
 /** A role's inline policies, parsed, by policy name. */
-function inlinePolicies(f: FakeAws, roleName: string): Record<string, { Statement: { Sid?: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] }> {
+function inlinePolicies(
+  f: FakeAws,
+  roleName: string,
+): Record<
+  string,
+  { Statement: { Sid?: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] }
+> {
   const role = [...f.iam.roles.values()].find((r) => r.name === roleName);
   if (!role) throw new Error(`no role ${roleName}`);
   return Object.fromEntries([...role.inline].map(([k, v]) => [k, JSON.parse(v)]));
@@ -57,13 +69,17 @@ const seconds = (a: Date, b: Date) => (b.getTime() - a.getTime()) / 1000;
 
 /** The container overrides of a task the fake ECS ran, as `NAME=value` lines. */
 function envOf(f: FakeAws, taskArn: string): Record<string, string> {
-  const o = f.ecs.tasks.get(taskArn)!.overrides as { containerOverrides: { environment?: { name: string; value: string }[] }[] };
+  const o = f.ecs.tasks.get(taskArn)!.overrides as {
+    containerOverrides: { environment?: { name: string; value: string }[] }[];
+  };
   return Object.fromEntries((o.containerOverrides[0]!.environment ?? []).map((e) => [e.name, e.value]));
 }
 
 /** The task ARN each attempt of an execution ran, in order. */
 function taskArns(x: Execution): string[] {
-  return x.events.filter((e) => e.type === 'TaskSubmitted').map((e) => JSON.parse((e.taskSubmittedEventDetails as { output: string }).output).Tasks[0].TaskArn as string);
+  return x.events
+    .filter((e) => e.type === 'TaskSubmitted')
+    .map((e) => JSON.parse((e.taskSubmittedEventDetails as { output: string }).output).Tasks[0].TaskArn as string);
 }
 
 describe('a job with timeout and retries: what up builds', () => {
@@ -80,10 +96,20 @@ describe('a job with timeout and retries: what up builds', () => {
     const run = def.States['Run task'];
     expect(run.Resource).toBe('arn:aws:states:::ecs:runTask.sync');
     expect(run.TimeoutSeconds).toBe(2700);
-    expect(run.Retry).toEqual([{ ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 600 }]);
+    expect(run.Retry).toEqual([
+      {
+        ErrorEquals: ['States.TaskFailed', 'AmazonECS.Unknown'],
+        IntervalSeconds: 30,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        MaxDelaySeconds: 600,
+      },
+    ]);
     // The same network, cluster and family as the direct target would have.
     expect(run.Arguments).toMatchObject({
-      Cluster: CLUSTER_ARN, TaskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`, LaunchType: 'FARGATE',
+      Cluster: CLUSTER_ARN,
+      TaskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`,
+      LaunchType: 'FARGATE',
       PropagateTags: 'TASK_DEFINITION',
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
     });
@@ -97,15 +123,37 @@ describe('a job with timeout and retries: what up builds', () => {
     expect(m.roleArn).toBe(smRole.arn);
     const doc = inlinePolicies(f, 'sample-batch-states')['sample-batch-states']!;
     const bySid = Object.fromEntries(doc.Statement.map((x) => [x.Sid, x]));
-    expect(bySid.RunTask).toMatchObject({ Action: 'ecs:RunTask', Resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:*`, Condition: { ArnEquals: { 'ecs:cluster': CLUSTER_ARN } } });
-    expect(bySid.PassRoles!.Resource).toEqual([f.iam.roles.get('sample-batch-execution')!.arn, f.iam.roles.get('sample-batch-task')!.arn]);
+    expect(bySid.RunTask).toMatchObject({
+      Action: 'ecs:RunTask',
+      Resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:*`,
+      Condition: { ArnEquals: { 'ecs:cluster': CLUSTER_ARN } },
+    });
+    expect(bySid.PassRoles!.Resource).toEqual([
+      f.iam.roles.get('sample-batch-execution')!.arn,
+      f.iam.roles.get('sample-batch-task')!.arn,
+    ]);
     expect(bySid.StopTasks).toMatchObject({
       Action: 'ecs:StopTask',
-      Condition: { ArnEquals: { 'ecs:cluster': CLUSTER_ARN }, StringEquals: { 'aws:ResourceTag/batchctl:stack': 'sample-batch', 'aws:ResourceTag/batchctl:logical': 'task-definition' } },
+      Condition: {
+        ArnEquals: { 'ecs:cluster': CLUSTER_ARN },
+        StringEquals: {
+          'aws:ResourceTag/batchctl:stack': 'sample-batch',
+          'aws:ResourceTag/batchctl:logical': 'task-definition',
+        },
+      },
     });
-    expect(bySid.SyncRule).toMatchObject({ Resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule` });
+    expect(bySid.SyncRule).toMatchObject({
+      Resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule`,
+    });
     expect(doc.Statement.flatMap((x) => [x.Action].flat()).sort()).toEqual([
-      'ecs:DescribeTasks', 'ecs:RunTask', 'ecs:StopTask', 'ecs:TagResource', 'events:DescribeRule', 'events:PutRule', 'events:PutTargets', 'iam:PassRole',
+      'ecs:DescribeTasks',
+      'ecs:RunTask',
+      'ecs:StopTask',
+      'ecs:TagResource',
+      'events:DescribeRule',
+      'events:PutRule',
+      'events:PutTargets',
+      'iam:PassRole',
     ]);
 
     // The rule's one target starts the state machine; its role may only do that.
@@ -113,32 +161,49 @@ describe('a job with timeout and retries: what up builds', () => {
     expect(others).toEqual([]);
     expect(trigger).toMatchObject({ engine: 'rule', kind: 'state-machine', arn: SM_ARN });
     expect(inlinePolicies(f, 'sample-batch-events')).toEqual({
-      'sample-batch-events-start-execution': { Version: '2012-10-17', Statement: [{ Sid: 'StartExecution', Effect: 'Allow', Action: 'states:StartExecution', Resource: SM_ARN }] },
+      'sample-batch-events-start-execution': {
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'StartExecution', Effect: 'Allow', Action: 'states:StartExecution', Resource: SM_ARN }],
+      },
     });
-    expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 1800, MaximumRetryAttempts: 10 });
+    expect(f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.RetryPolicy).toEqual({
+      MaximumEventAgeInSeconds: 1800,
+      MaximumRetryAttempts: 10,
+    });
 
     f.core.resetCalls();
     const second = await upOn(s);
     expect(second.counts.unchanged).toBe(second.events.length);
     expect(f.core.mutatingCalls()).toEqual([]);
-    expect((await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })).pending).toBe(false);
+    expect(
+      (await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })).pending,
+    ).toBe(false);
   });
 
-  it('the schedule passes the scheduled time through the execution into the container, with the run id; the command is the job\'s', async () => {
+  it("the schedule passes the scheduled time through the execution into the container, with the run id; the command is the job's", async () => {
     const f = fresh();
     const s = scratch();
     withTask(s, ['timeout: 30m', 'retries: 1']);
     await upOn(s);
     fakeTime(f);
     const { execution } = fire(f, liveTriggers(f)[0]!, T);
-    expect(JSON.parse(execution!.input)).toEqual({ Command: ['node', 'dist/main.js'], Environment: [{ Name: ENV_SCHEDULED_TIME, Value: T }] });
+    expect(JSON.parse(execution!.input)).toEqual({
+      Command: ['node', 'dist/main.js'],
+      Environment: [{ Name: ENV_SCHEDULED_TIME, Value: T }],
+    });
     await finished(execution!);
     expect(execution!.status).toBe('SUCCEEDED');
     const [task] = taskArns(execution!);
     expect(envOf(f, task!)).toEqual({ [ENV_SCHEDULED_TIME]: T, [ENV_RUN_ID]: execution!.arn });
-    expect(f.ecs.tasks.get(task!)!.overrides).toMatchObject({ containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }] });
-    // The task carries the family's tags (the state machine role's StopTask is scoped by them) and Step Functions' startedBy.
-    expect(f.ecs.tasks.get(task!)!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'task-definition' });
+    expect(f.ecs.tasks.get(task!)!.overrides).toMatchObject({
+      containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }],
+    });
+    // The task carries the family's tags (the state machine role's StopTask is scoped by them) and Step Functions'
+    // startedBy.
+    expect(f.ecs.tasks.get(task!)!.tags).toMatchObject({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'task-definition',
+    });
     expect(f.ecs.tasks.get(task!)!.startedBy).toBe('AWS Step Functions');
   });
 
@@ -157,7 +222,10 @@ describe('a job with timeout and retries: what up builds', () => {
     expect(JSON.parse(t!.inputFor(T)).Environment).toEqual([{ Name: ENV_SCHEDULED_TIME, Value: T }]);
     const policies = inlinePolicies(f, 'sample-batch-scheduler');
     expect(Object.keys(policies)).toEqual(['sample-batch-scheduler-start-execution']);
-    expect(policies['sample-batch-scheduler-start-execution']!.Statement.map((x) => x.Action)).toEqual(['states:StartExecution', 'sqs:SendMessage']);
+    expect(policies['sample-batch-scheduler-start-execution']!.Statement.map((x) => x.Action)).toEqual([
+      'states:StartExecution',
+      'sqs:SendMessage',
+    ]);
     // A timeout alone: no Retry in the definition.
     expect(JSON.parse(f.sfn.machines.get(SM_ARN)!.definition).States['Run task'].Retry).toBeUndefined();
   });
@@ -209,11 +277,26 @@ describe('the state machine runs the task (the fake executes the definition)', (
     expect(x.status).toBe('SUCCEEDED');
     expect(attempts(x)).toHaveLength(1);
     expect(x.events.map((e) => e.type)).toEqual([
-      'ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded', 'TaskStateExited',
-      'ChoiceStateEntered', 'ChoiceStateExited', 'SucceedStateEntered', 'SucceedStateExited', 'ExecutionSucceeded',
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ChoiceStateEntered',
+      'ChoiceStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
     ]);
     expect(x.transitions).toBe(transitionsPerRun(5).first);
-    expect(stateMachineCost({ retries: 5 }, 0.025, 720)).toMatchObject({ transitionsPerRun: 3, maxTransitionsPerRun: 8, transitionsPerMonth: 2160, monthly: 0.054 });
+    expect(stateMachineCost({ retries: 5 }, 0.025, 720)).toMatchObject({
+      transitionsPerRun: 3,
+      maxTransitionsPerRun: 8,
+      transitionsPerMonth: 2160,
+      monthly: 0.054,
+    });
   });
 
   it('a failed attempt then a good one: the run succeeds at attempt 2 (one retry counted as a transition)', async () => {
@@ -271,7 +354,9 @@ describe('the state machine runs the task (the fake executes the definition)', (
     await vi.advanceTimersByTimeAsync(1000);
     f.ecs.runTaskFailure = undefined;
     await finished(x);
-    expect(x.events.filter((e) => e.type === 'TaskFailed').map((e) => (e.taskFailedEventDetails as { error: string }).error)).toEqual(['AmazonECS.Unknown']);
+    expect(
+      x.events.filter((e) => e.type === 'TaskFailed').map((e) => (e.taskFailedEventDetails as { error: string }).error),
+    ).toEqual(['AmazonECS.Unknown']);
     expect(x.status).toBe('SUCCEEDED');
     expect(attempts(x)).toHaveLength(2);
   });
@@ -296,7 +381,14 @@ describe('switching a job between its direct target and its state machine', () =
    * of an `up`.
    */
   function beforeEveryCall(f: FakeAws, check: () => void): void {
-    f.core.inject({ kind: 'crash', times: Number.POSITIVE_INFINITY, match: () => { check(); return false; } });
+    f.core.inject({
+      kind: 'crash',
+      times: Number.POSITIVE_INFINITY,
+      match: () => {
+        check();
+        return false;
+      },
+    });
   }
 
   for (const engine of ['rule', 'scheduler'] as const) {
@@ -315,9 +407,17 @@ describe('switching a job between its direct target and its state machine', () =
         expect(now).toHaveLength(1);
         const t = now[0]!;
         expect(cannotStart(f, t)).toBeUndefined();
-        const env = t.kind === 'ecs'
-          ? (JSON.parse(t.inputFor(T)) as { containerOverrides: { environment: { name: string; value: string }[] }[] }).containerOverrides[0]!.environment.map((e) => [e.name, e.value])
-          : (JSON.parse(t.inputFor(T)) as { Environment: { Name: string; Value: string }[] }).Environment.map((e) => [e.Name, e.Value]);
+        const env =
+          t.kind === 'ecs'
+            ? (
+                JSON.parse(t.inputFor(T)) as {
+                  containerOverrides: { environment: { name: string; value: string }[] }[];
+                }
+              ).containerOverrides[0]!.environment.map((e) => [e.name, e.value])
+            : (JSON.parse(t.inputFor(T)) as { Environment: { Name: string; Value: string }[] }).Environment.map((e) => [
+                e.Name,
+                e.Value,
+              ]);
         expect(env).toEqual([[ENV_SCHEDULED_TIME, T]]);
         kinds.add(t.kind);
       });
@@ -325,14 +425,25 @@ describe('switching a job between its direct target and its state machine', () =
       withTask(s, ['timeout: 30m', 'retries: 2']);
       const to = await upOn(s);
       expect(to.counts.failed).toBe(0);
-      expect(to.events.filter((e) => e.action === 'deleted').map((e) => e.key)).toEqual([`role-policy/${engine === 'rule' ? 'events' : 'scheduler'}`]);
+      expect(to.events.filter((e) => e.action === 'deleted').map((e) => e.key)).toEqual([
+        `role-policy/${engine === 'rule' ? 'events' : 'scheduler'}`,
+      ]);
       expect(liveTriggers(f)[0]!.kind).toBe('state-machine');
 
       withoutTask(s, ['timeout: 30m', 'retries: 2']);
       const back = await upOn(s);
       expect(back.counts.failed).toBe(0);
-      expect(back.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-        .toEqual([`role-policy/${engine === 'rule' ? 'events' : 'scheduler'}/start-execution`, 'role-policy/states', 'role/states', 'state-machine']);
+      expect(
+        back.events
+          .filter((e) => e.action === 'deleted')
+          .map((e) => e.key)
+          .sort(),
+      ).toEqual([
+        `role-policy/${engine === 'rule' ? 'events' : 'scheduler'}/start-execution`,
+        'role-policy/states',
+        'role/states',
+        'state-machine',
+      ]);
       expect(liveTriggers(f)[0]!.kind).toBe('ecs');
       expect(f.sfn.machines.size).toBe(0);
       expect([...kinds].sort()).toEqual(['ecs', 'state-machine']);
@@ -358,7 +469,7 @@ describe('switching a job between its direct target and its state machine', () =
 });
 
 describe('status and cost of a job with timeout and retries', () => {
-  it('status: the job\'s timeout and retries; each run once, with its attempts, its trigger and a timeout', async () => {
+  it("status: the job's timeout and retries; each run once, with its attempts, its trigger and a timeout", async () => {
     const f = fresh();
     const s = scratch();
     withTask(s, ['timeout: 10m', 'retries: 2']);
@@ -376,19 +487,31 @@ describe('status and cost of a job with timeout and retries', () => {
     expect(hung.error).toBe('States.Timeout');
     const { runStatus } = await import('../../src/runs/status.js');
     const { renderStatus } = await import('../../src/cli/commands/status.js');
-    const st = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), now: new Date(Date.now()), displayTimeZone: 'UTC' });
+    const st = await runStatus({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      now: new Date(Date.now()),
+      displayTimeZone: 'UTC',
+    });
     expect(st.jobs[0]!.runPolicy).toEqual({ timeoutSeconds: 600, retries: 2, stateMachine: 'sample-batch' });
     // Three tasks ran, in two runs.
     expect(f.ecs.tasks.size).toBe(3);
-    expect(st.runs.map((r) => [r.trigger, r.attempts, r.lastStatus, r.exitCode, r.timedOut, r.execution?.status])).toEqual([
+    expect(
+      st.runs.map((r) => [r.trigger, r.attempts, r.lastStatus, r.exitCode, r.timedOut, r.execution?.status]),
+    ).toEqual([
       ['schedule', 1, 'STOPPED', 143, true, 'FAILED'],
       ['schedule', 2, 'STOPPED', 0, false, 'SUCCEEDED'],
     ]);
     expect(st.jobs[0]!.lastRun).toMatchObject({ attempts: 1, timedOut: true });
     const text = renderStatus(st).join('\n');
-    expect(text).toContain('Timeouts and retries:\n  sample-batch  timeout 10m per attempt, 2 retries  (state machine sample-batch)');
+    expect(text).toContain(
+      'Timeouts and retries:\n  sample-batch  timeout 10m per attempt, 2 retries  (state machine sample-batch)',
+    );
     expect(text).toMatch(/TASK +TRIGGER +STARTED \(UTC\) +STOPPED \(UTC\) +DURATION +STATUS +EXIT +ATTEMPTS +STOP/);
-    expect(text).toMatch(/schedule .* 10m00s +STOPPED +143 +1 +timed out \(task\.timeout\): UserInitiated: The task ran longer than 600 seconds/);
+    expect(text).toMatch(
+      /schedule .* 10m00s +STOPPED +143 +1 +timed out \(task\.timeout\): UserInitiated: The task ran longer than 600 seconds/,
+    );
     expect(text).toMatch(/schedule .* STOPPED +0 +2 +EssentialContainerExited/);
     // A second status reads one listing of the executions and the histories of the runs shown.
     f.core.resetCalls();
@@ -397,20 +520,36 @@ describe('status and cost of a job with timeout and retries', () => {
     expect(f.core.count({ service: 'sfn', op: 'GetExecutionHistory' })).toBe(2);
   });
 
-  it('cost: Step Functions\' transitions per run and per month, in the job\'s total', async () => {
+  it("cost: Step Functions' transitions per run and per month, in the job's total", async () => {
     fresh();
     const s = scratch();
     withTask(s, ['timeout: 10m', 'retries: 2']);
     const { runCost } = await import('../../src/info/cost.js');
     const { renderCost } = await import('../../src/cli/commands/cost.js');
-    const c = await runCost({ configPath: s.configPath, reporter: new RecordingReporter(), duration: '5m', now: new Date('2027-03-01T00:00:00Z') });
+    const c = await runCost({
+      configPath: s.configPath,
+      reporter: new RecordingReporter(),
+      duration: '5m',
+      now: new Date('2027-03-01T00:00:00Z'),
+    });
     const j = c.jobs[0]!;
-    expect(j.stateMachine).toMatchObject({ retries: 2, timeoutSeconds: 600, transitionsPerRun: 3, maxTransitionsPerRun: 5, pricePer1kTransitions: 0.025, transitionsPerMonth: 2160, monthly: 0.054, perRun: 0.000075 });
+    expect(j.stateMachine).toMatchObject({
+      retries: 2,
+      timeoutSeconds: 600,
+      transitionsPerRun: 3,
+      maxTransitionsPerRun: 5,
+      pricePer1kTransitions: 0.025,
+      transitionsPerMonth: 2160,
+      monthly: 0.054,
+      perRun: 0.000075,
+    });
     expect(j.monthlyTotal).toBeCloseTo(j.fixedShareMonthly + j.schedule.monthly + 0.054, 9);
     // The network modes' comparison counts it too: the mode in force costs the total.
     expect(c.network.modes.find((m) => m.switching === 'current')!.monthly).toBeCloseTo(c.monthlyTotal, 9);
     const text = renderCost(c).join('\n');
-    expect(text).toMatch(/Step Functions +3 state transitions a run x \$0\.025\/1,000, up to 5 \(\$0\.000125\) with 2 retries +\$0\.000075/);
+    expect(text).toMatch(
+      /Step Functions +3 state transitions a run x \$0\.025\/1,000, up to 5 \(\$0\.000125\) with 2 retries +\$0\.000075/,
+    );
     expect(text).toMatch(/per month +2,160 state transitions +\$0\.05/);
     expect(text).toContain('the first 4,000 a month in the account are free, not subtracted here');
   });

@@ -19,8 +19,12 @@ const engines = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).eng
 function nodes(): { name: string; bin: string }[] {
   const pinned = Object.keys(pins).map((name) => ({ name, bin: join(CI_NODE, 'node_modules', name, 'bin', 'node') }));
   const missing = pinned.filter((n) => !existsSync(n.bin));
-  if (process.env.CI && missing.length) throw new Error(`not installed: ${missing.map((n) => n.name).join(', ')} (npm ci --prefix .ci/node)`);
-  return [{ name: `this node (${process.version})`, bin: process.execPath }, ...pinned.filter((n) => existsSync(n.bin))];
+  if (process.env.CI && missing.length)
+    throw new Error(`not installed: ${missing.map((n) => n.name).join(', ')} (npm ci --prefix .ci/node)`);
+  return [
+    { name: `this node (${process.version})`, bin: process.execPath },
+    ...pinned.filter((n) => existsSync(n.bin)),
+  ];
 }
 
 describe('Node.js versions', () => {
@@ -30,15 +34,25 @@ describe('Node.js versions', () => {
   });
 
   it.each(nodes())('$name starts the CLI: --version, validate, and a command up to its first AWS call', ({ bin }) => {
-    const env = { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1', AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_PROFILE: undefined };
-    const run = (...args: string[]) => spawnSync(bin, ['bin/batchctl', ...args], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+    const env = {
+      ...process.env,
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      AWS_PROFILE: undefined,
+    };
+    const run = (...args: string[]) =>
+      spawnSync(bin, ['bin/batchctl', ...args], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
     const version = run('--version');
     expect(version.stderr).toBe('');
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     const validate = run('validate');
     expect(validate.status, validate.stderr).toBe(0);
     const status = run('status');
-    expect(status.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9 \(the endpoint from AWS_ENDPOINT_URL\) for STS GetCallerIdentity/);
+    expect(status.stderr).toMatch(
+      /cannot reach http:\/\/127\.0\.0\.1:9 \(the endpoint from AWS_ENDPOINT_URL\) for STS GetCallerIdentity/,
+    );
     expect(status.stderr).not.toMatch(/ERR_|NodeVersionSupportWarning|Warning:/);
     expect(status.status).toBe(2);
   });

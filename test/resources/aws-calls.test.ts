@@ -12,7 +12,12 @@ describe('ifExists and unlessGone', () => {
   it('answer undefined (or done) for a NotFound of any spelling, and for the codes given', async () => {
     expect(await ifExists(Promise.resolve(3))).toBe(3);
     expect(await ifExists(async () => 4)).toBe(4);
-    for (const code of ['NoSuchEntity', 'ResourceNotFoundException', 'InvalidVpcID.NotFound', 'RepositoryNotFoundException']) {
+    for (const code of [
+      'NoSuchEntity',
+      'ResourceNotFoundException',
+      'InvalidVpcID.NotFound',
+      'RepositoryNotFoundException',
+    ]) {
       expect(await ifExists(Promise.reject(awsError(code))), code).toBeUndefined();
       await expect(unlessGone(Promise.reject(awsError(code)))).resolves.toBeUndefined();
     }
@@ -35,7 +40,10 @@ describe('ifExists and unlessGone', () => {
 describe('convergeTags', () => {
   it('tags what is added or changed, then untags what the config dropped; no call when converged', async () => {
     const calls: string[] = [];
-    const record = { tag: async (set: Record<string, string>) => calls.push(`tag ${JSON.stringify(set)}`), untag: async (keys: string[]) => calls.push(`untag ${keys.join(',')}`) };
+    const record = {
+      tag: async (set: Record<string, string>) => calls.push(`tag ${JSON.stringify(set)}`),
+      untag: async (keys: string[]) => calls.push(`untag ${keys.join(',')}`),
+    };
     await convergeTags({ a: '1', b: '2' }, { a: '1', b: 'old', c: '3' }, record);
     expect(calls).toEqual(['tag {"b":"2"}', 'untag c']);
     calls.length = 0;

@@ -1,6 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CreateRoleCommand, AttachRolePolicyCommand, PutRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand, ListTasksCommand, DeleteClusterCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  DescribeTasksCommand,
+  StopTaskCommand,
+  ListTasksCommand,
+  DeleteClusterCommand,
+} from '@aws-sdk/client-ecs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { defaultConfig, testCtx } from '../helpers/ctx.js';
@@ -37,7 +46,8 @@ function foreignRecords(cfg: StackConfig): Map<string, ResourceRecord> {
     [K.securityGroup('task'), { kind: 'ec2.security-group', id: 'sg-0task' }],
   ]);
   // Given in reverse order on purpose: the target must sort them.
-  for (const [i, s] of [...cfg.network.batchSubnets].reverse().entries()) m.set(K.subnet('batch', s.az), { kind: 'ec2.subnet', id: `subnet-0${9 - i}` });
+  for (const [i, s] of [...cfg.network.batchSubnets].reverse().entries())
+    m.set(K.subnet('batch', s.az), { kind: 'ec2.subnet', id: `subnet-0${9 - i}` });
   return m;
 }
 
@@ -82,14 +92,20 @@ afterEach(() => {
 
 describe('policies', () => {
   it('compares documents canonically: string vs list, order of statements, actions and keys', () => {
-    const a: PolicyDocument = { Version: '2012-10-17', Statement: [
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:x' },
-      { Effect: 'Allow', Action: ['b', 'a'], Resource: ['r2', 'r1'], Condition: { StringEquals: { k: 'v' } } },
-    ] };
-    const b: PolicyDocument = { Version: '2012-10-17', Statement: [
-      { Resource: ['r1', 'r2'], Action: ['a', 'b'], Effect: 'Allow', Condition: { StringEquals: { k: ['v'] } } },
-      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:x'] },
-    ] };
+    const a: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:x' },
+        { Effect: 'Allow', Action: ['b', 'a'], Resource: ['r2', 'r1'], Condition: { StringEquals: { k: 'v' } } },
+      ],
+    };
+    const b: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        { Resource: ['r1', 'r2'], Action: ['a', 'b'], Effect: 'Allow', Condition: { StringEquals: { k: ['v'] } } },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:x'] },
+      ],
+    };
     expect(samePolicy(a, b)).toBe(true);
     expect(samePolicy(a, { ...b, Statement: [b.Statement[0]!] })).toBe(false);
     expect(decodePolicy(encodeURIComponent(JSON.stringify(a)))).toEqual(a);
@@ -100,13 +116,27 @@ describe('isIamPropagationError', () => {
   const err = (name: string, message: string) => Object.assign(new Error(message), { name });
   it('recognises the forms AWS uses and extracts the role', () => {
     const arn = `arn:aws:iam::${ACCOUNT}:role/sample-batch-events`;
-    expect(isIamPropagationError(err('ValidationException', `Provided role '${arn}' cannot be assumed by principal 'events.amazonaws.com'.`))).toEqual({ role: arn });
+    expect(
+      isIamPropagationError(
+        err('ValidationException', `Provided role '${arn}' cannot be assumed by principal 'events.amazonaws.com'.`),
+      ),
+    ).toEqual({ role: arn });
     expect(isIamPropagationError(err('ClientException', 'Role is not valid'))).toEqual({});
-    expect(isIamPropagationError(err('InvalidParameterException', `ECS was unable to assume the role '${arn}' that was provided for this task.`))).toEqual({ role: arn });
-    expect(isIamPropagationError(err('AccessDeniedException', `User is not authorized to perform: iam:PassRole on resource: ${arn}`))).toEqual({ role: arn });
+    expect(
+      isIamPropagationError(
+        err('InvalidParameterException', `ECS was unable to assume the role '${arn}' that was provided for this task.`),
+      ),
+    ).toEqual({ role: arn });
+    expect(
+      isIamPropagationError(
+        err('AccessDeniedException', `User is not authorized to perform: iam:PassRole on resource: ${arn}`),
+      ),
+    ).toEqual({ role: arn });
   });
   it('ignores other errors', () => {
-    expect(isIamPropagationError(err('ValidationException', 'Parameter ScheduleExpression is not valid.'))).toBeUndefined();
+    expect(
+      isIamPropagationError(err('ValidationException', 'Parameter ScheduleExpression is not valid.')),
+    ).toBeUndefined();
     expect(isIamPropagationError(err('ClientException', 'Unable to describe task definition.'))).toBeUndefined();
     expect(isIamPropagationError(err('AccessDenied', 'not authorized to perform: s3:GetObject'))).toBeUndefined();
     expect(isIamPropagationError(undefined)).toBeUndefined();
@@ -124,13 +154,22 @@ describe('iamRole', () => {
     expect(exec.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'role/execution' });
     expect(exec.attached.size).toBe(0);
     expect(JSON.parse(exec.trust).Statement[0]).toEqual({
-      Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole',
-      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': `arn:aws:ecs:${REGION}:${ACCOUNT}:*` } },
+      Effect: 'Allow',
+      Principal: { Service: 'ecs-tasks.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': ACCOUNT },
+        ArnLike: { 'aws:SourceArn': `arn:aws:ecs:${REGION}:${ACCOUNT}:*` },
+      },
     });
     const events = JSON.parse(fake.iam.roles.get('sample-batch-events')!.trust).Statement[0];
     expect(events.Principal).toEqual({ Service: 'events.amazonaws.com' });
     expect(events.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': ACCOUNT } });
-    expect(records.get(K.role('task'))).toEqual({ kind: 'iam.role', id: 'sample-batch-task', arn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-task` });
+    expect(records.get(K.role('task'))).toEqual({
+      kind: 'iam.role',
+      id: 'sample-batch-task',
+      arn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-task`,
+    });
 
     fake.core.resetCalls();
     for (const r of roles) {
@@ -148,14 +187,24 @@ describe('iamRole', () => {
     expect(found).toMatchObject({ owned: true, record: { id: 'sample-batch-task' } });
     expect(changes).toEqual([]);
 
-    await iam().send(new CreateRoleCommand({ RoleName: 'sample-batch-events', AssumeRolePolicyDocument: '{"Statement":[]}' }));
+    await iam().send(
+      new CreateRoleCommand({ RoleName: 'sample-batch-events', AssumeRolePolicyDocument: '{"Statement":[]}' }),
+    );
     expect((await iamRole.find(ctx, node(iamRole, K.role('events')), undefined))!.owned).toBe(false);
   });
 
   it('detaches a stray managed policy and restores the trust policy', async () => {
     await converge(iamRole, K.role('task'));
-    await iam().send(new AttachRolePolicyCommand({ RoleName: 'sample-batch-task', PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }));
-    fake.iam.roles.get('sample-batch-task')!.trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    await iam().send(
+      new AttachRolePolicyCommand({
+        RoleName: 'sample-batch-task',
+        PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+      }),
+    );
+    fake.iam.roles.get('sample-batch-task')!.trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
     const { changes } = await findAndDiff(iamRole, K.role('task'));
     expect(changes!.map((c) => c.field).sort()).toEqual(['managedPolicies', 'trustPolicy']);
     await converge(iamRole, K.role('task'));
@@ -194,8 +243,16 @@ describe('iamRole', () => {
 
   it('deletes a role even with an inline policy and an attachment left, and again without error', async () => {
     const rec = await converge(iamRole, K.role('task'));
-    await iam().send(new PutRolePolicyCommand({ RoleName: rec.id, PolicyName: 'x', PolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
-    await iam().send(new AttachRolePolicyCommand({ RoleName: rec.id, PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+    await iam().send(
+      new PutRolePolicyCommand({
+        RoleName: rec.id,
+        PolicyName: 'x',
+        PolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+      }),
+    );
+    await iam().send(
+      new AttachRolePolicyCommand({ RoleName: rec.id, PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }),
+    );
     await iamRole.delete(ctx, rec);
     expect(fake.iam.roles.has(rec.id)).toBe(false);
     await expect(iamRole.delete(ctx, rec)).resolves.toBeUndefined();
@@ -212,18 +269,34 @@ describe('iamRolePolicy', () => {
 
   it('finds nothing before creation, nor when the role is gone', async () => {
     expect(await iamRolePolicy.find(ctx, node(iamRolePolicy, K.rolePolicy('task')), undefined)).toBeUndefined();
-    expect(await iamRolePolicy.find(ctx, node(iamRolePolicy, K.rolePolicy('task')), { kind: 'iam.role-policy', id: 'gone:sample-batch-task' })).toBeUndefined();
+    expect(
+      await iamRolePolicy.find(ctx, node(iamRolePolicy, K.rolePolicy('task')), {
+        kind: 'iam.role-policy',
+        id: 'gone:sample-batch-task',
+      }),
+    ).toBeUndefined();
   });
 
-  it('creates least-privilege documents naming only this stack\'s resources', async () => {
+  it("creates least-privilege documents naming only this stack's resources", async () => {
     for (const r of roles) await converge(iamRolePolicy, K.rolePolicy(r));
-    expect(records.get(K.rolePolicy('task'))).toEqual({ kind: 'iam.role-policy', id: 'sample-batch-task:sample-batch-task' });
+    expect(records.get(K.rolePolicy('task'))).toEqual({
+      kind: 'iam.role-policy',
+      id: 'sample-batch-task:sample-batch-task',
+    });
 
     const exec = doc('sample-batch-execution', 'sample-batch-execution').Statement;
-    expect(exec).toContainEqual({ Sid: 'EcrAuth', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    expect(exec).toContainEqual({
+      Sid: 'EcrAuth',
+      Effect: 'Allow',
+      Action: 'ecr:GetAuthorizationToken',
+      Resource: '*',
+    });
     expect(exec.find((s) => s.Sid === 'EcrPull')!.Resource).toBe(REPO_ARN);
     expect(exec.find((s) => s.Sid === 'Logs')!.Resource).toEqual([LOGS_ARN, `${LOGS_ARN}:log-stream:*`]);
-    expect(exec.find((s) => s.Sid === 'Secret')).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN });
+    expect(exec.find((s) => s.Sid === 'Secret')).toMatchObject({
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: SECRET_ARN,
+    });
 
     const bucket = `arn:aws:s3:::${ctx.config.bucket.name}`;
     expect(doc('sample-batch-task', 'sample-batch-task').Statement).toEqual([
@@ -239,9 +312,12 @@ describe('iamRolePolicy', () => {
       Condition: { ArnEquals: { 'ecs:cluster': `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch` } },
     });
     expect(ev.find((s) => s.Sid === 'PassRoles')!.Resource).toEqual([
-      `arn:aws:iam::${ACCOUNT}:role/sample-batch-execution`, `arn:aws:iam::${ACCOUNT}:role/sample-batch-task`,
+      `arn:aws:iam::${ACCOUNT}:role/sample-batch-execution`,
+      `arn:aws:iam::${ACCOUNT}:role/sample-batch-task`,
     ]);
-    expect(ev.find((s) => s.Sid === 'TagOnRunTask')!.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RunTask' } });
+    expect(ev.find((s) => s.Sid === 'TagOnRunTask')!.Condition).toEqual({
+      StringEquals: { 'ecs:CreateAction': 'RunTask' },
+    });
     // No wildcard grants anything but GetAuthorizationToken.
     const all = [...exec, ...ev];
     expect(all.filter((s) => s.Resource === '*').map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
@@ -253,7 +329,10 @@ describe('iamRolePolicy', () => {
     for (const r of roles) expect((await findAndDiff(iamRolePolicy, K.rolePolicy(r))).changes).toEqual([]);
     expect(fake.core.count()).toBe(3);
     const d = doc('sample-batch-execution', 'sample-batch-execution');
-    const reshaped = { Version: d.Version, Statement: [...d.Statement].reverse().map((s) => ({ ...s, Action: [s.Action].flat().reverse() })) };
+    const reshaped = {
+      Version: d.Version,
+      Statement: [...d.Statement].reverse().map((s) => ({ ...s, Action: [s.Action].flat().reverse() })),
+    };
     fake.iam.roles.get('sample-batch-execution')!.inline.set('sample-batch-execution', JSON.stringify(reshaped));
     expect((await findAndDiff(iamRolePolicy, K.rolePolicy('execution'))).changes).toEqual([]);
     // Found without a record (state lost): by the role and policy names; owned follows the role.
@@ -268,15 +347,29 @@ describe('iamRolePolicy', () => {
     const { changes } = await findAndDiff(iamRolePolicy, K.rolePolicy('task'), records.get(K.rolePolicy('task')), ctx2);
     expect(changes!.map((c) => c.field)).toEqual(['document']);
     await converge(iamRolePolicy, K.rolePolicy('task'), ctx2);
-    expect(doc('sample-batch-task', 'sample-batch-task').Statement[1]!.Action).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    expect(doc('sample-batch-task', 'sample-batch-task').Statement[1]!.Action).toEqual([
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
 
-    fake.iam.roles.get('sample-batch-task')!.inline.set('sample-batch-task', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}');
+    fake.iam.roles
+      .get('sample-batch-task')!
+      .inline.set(
+        'sample-batch-task',
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}',
+      );
     await converge(iamRolePolicy, K.rolePolicy('task'));
     expect(doc('sample-batch-task', 'sample-batch-task').Statement[1]!.Action).toEqual(['s3:GetObject']);
   });
 
-  it('grants the guard\'s claim only with duplicateGuard on, also next to read-write access', async () => {
-    const claim = { Sid: 'RunClaims', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${ctx.config.bucket.name}/.batchctl/runs/*` };
+  it("grants the guard's claim only with duplicateGuard on, also next to read-write access", async () => {
+    const claim = {
+      Sid: 'RunClaims',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${ctx.config.bucket.name}/.batchctl/runs/*`,
+    };
     const cfg = defaultConfig(ACCOUNT);
     cfg.jobs[0]!.iam.bucketAccess = 'read-write';
     await converge(iamRolePolicy, K.rolePolicy('task'), await testCtx(fake, { config: cfg, records }));
@@ -284,7 +377,11 @@ describe('iamRolePolicy', () => {
     const off = defaultConfig(ACCOUNT);
     off.jobs[0]!.schedule.duplicateGuard = false;
     const ctxOff = await testCtx(fake, { config: off, records });
-    expect((await findAndDiff(iamRolePolicy, K.rolePolicy('task'), records.get(K.rolePolicy('task')), ctxOff)).changes!.map((c) => c.field)).toEqual(['document']);
+    expect(
+      (await findAndDiff(iamRolePolicy, K.rolePolicy('task'), records.get(K.rolePolicy('task')), ctxOff)).changes!.map(
+        (c) => c.field,
+      ),
+    ).toEqual(['document']);
     await converge(iamRolePolicy, K.rolePolicy('task'), ctxOff);
     expect(doc('sample-batch-task', 'sample-batch-task').Statement.map((st) => st.Sid)).toEqual(['List', 'Objects']);
   });
@@ -304,7 +401,11 @@ describe('ecsCluster', () => {
 
   it('creates with container insights and tags; converged find is one call', async () => {
     const rec = await converge(ecsCluster, K.cluster);
-    expect(rec).toEqual({ kind: 'ecs.cluster', id: 'sample-batch', arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch` });
+    expect(rec).toEqual({
+      kind: 'ecs.cluster',
+      id: 'sample-batch',
+      arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/sample-batch`,
+    });
     const c = fake.ecs.clusters.get('sample-batch')!;
     expect(c.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
     expect(c.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'cluster' });
@@ -332,7 +433,12 @@ describe('ecsCluster', () => {
     await converge(ecsCluster, K.cluster, ctx2);
     expect(fake.ecs.clusters.get('sample-batch')!.settings).toEqual([{ name: 'containerInsights', value: 'disabled' }]);
     cfg.cluster.name = 'other';
-    expect((await findAndDiff(ecsCluster, K.cluster, records.get(K.cluster), ctx2)).changes).toContainEqual({ field: 'name', from: 'sample-batch', to: 'other', replace: true });
+    expect((await findAndDiff(ecsCluster, K.cluster, records.get(K.cluster), ctx2)).changes).toContainEqual({
+      field: 'name',
+      from: 'sample-batch',
+      to: 'other',
+      replace: true,
+    });
   });
 
   it('deletes (INACTIVE counts as absent), and a second delete succeeds', async () => {
@@ -358,22 +464,42 @@ describe('taskDefinition', () => {
     expect(await taskDefinition.find(ctx, node(taskDefinition, K.taskDefinition), undefined)).toBeUndefined();
   });
 
-  it('registers the article\'s definition without a port mapping; read defaults do not show as drift', async () => {
+  it("registers the article's definition without a port mapping; read defaults do not show as drift", async () => {
     const rec = await converge(taskDefinition, K.taskDefinition);
     const familyArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`;
-    expect(rec).toEqual({ kind: 'ecs.task-definition', id: 'sample-batch', arn: `${familyArn}:1`, attrs: { revision: '1', familyArn, digest: expect.stringMatching(/^[0-9a-f]{32}$/), image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sample-batch:latest` } });
+    expect(rec).toEqual({
+      kind: 'ecs.task-definition',
+      id: 'sample-batch',
+      arn: `${familyArn}:1`,
+      attrs: {
+        revision: '1',
+        familyArn,
+        digest: expect.stringMatching(/^[0-9a-f]{32}$/),
+        image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sample-batch:latest`,
+      },
+    });
     const td = latest();
     expect(td.tags).toMatchObject({ 'batchctl:logical': 'task-definition' });
     expect(td.input).toMatchObject({
-      requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '8192',
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '2048',
+      memory: '8192',
       runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
-      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-execution`, taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-task`,
+      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-execution`,
+      taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-task`,
     });
     const c = td.input.containerDefinitions[0];
     expect(c).toMatchObject({
-      name: 'batch', image: `${REPO_URI}:latest`, essential: true, command: ['node', 'dist/main.js'],
+      name: 'batch',
+      image: `${REPO_URI}:latest`,
+      essential: true,
+      command: ['node', 'dist/main.js'],
       secrets: [{ name: 'S3_BUCKET_NAME', valueFrom: `${SECRET_ARN}:S3_BUCKET_NAME::` }],
-      logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/ecs/SampleBatch', 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ecs' } },
+      logConfiguration: {
+        logDriver: 'awslogs',
+        options: { 'awslogs-group': '/ecs/SampleBatch', 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ecs' },
+      },
     });
     expect(c.portMappings).toBeUndefined();
 
@@ -390,19 +516,34 @@ describe('taskDefinition', () => {
     expect((await findAndDiff(taskDefinition, K.taskDefinition, null)).found!.owned).toBe(true);
     const { digest: _, ...before } = rec.attrs!;
     expect((await findAndDiff(taskDefinition, K.taskDefinition, { ...rec, attrs: before })).changes).toEqual([]);
-    expect(fake.core.calls.map((c) => c.op)).toEqual(['ListTaskDefinitions', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DescribeTaskDefinition']);
+    expect(fake.core.calls.map((c) => c.op)).toEqual([
+      'ListTaskDefinitions',
+      'DescribeTaskDefinition',
+      'ListTaskDefinitions',
+      'DescribeTaskDefinition',
+    ]);
     // A config change, or a revision registered by someone else, is described too.
     const cfg = defaultConfig(ACCOUNT);
     cfg.jobs[0]!.task.cpu = 1024;
     cfg.jobs[0]!.task.memory = 4096;
     fake.core.resetCalls();
-    const changed = await findAndDiff(taskDefinition, K.taskDefinition, rec, await testCtx(fake, { config: cfg, records }));
+    const changed = await findAndDiff(
+      taskDefinition,
+      K.taskDefinition,
+      rec,
+      await testCtx(fake, { config: cfg, records }),
+    );
     expect(changed.changes!.map((c) => c.field)).toEqual(['cpu', 'memory']);
     expect(fake.core.calls.map((c) => c.op)).toEqual(['ListTaskDefinitions', 'DescribeTaskDefinition']);
   });
 
   it('does not own a same-named family registered without our tags', async () => {
-    await ecs().send(new RegisterTaskDefinitionCommand({ family: 'sample-batch', containerDefinitions: [{ name: 'x', image: 'busybox' }] }));
+    await ecs().send(
+      new RegisterTaskDefinitionCommand({
+        family: 'sample-batch',
+        containerDefinitions: [{ name: 'x', image: 'busybox' }],
+      }),
+    );
     expect((await taskDefinition.find(ctx, node(taskDefinition, K.taskDefinition), undefined))!.owned).toBe(false);
   });
 
@@ -417,7 +558,10 @@ describe('taskDefinition', () => {
     const rec = await converge(taskDefinition, K.taskDefinition, ctx2);
     expect(rec.attrs).toMatchObject({ revision: '2' });
     expect(latest().input.cpu).toBe('1024');
-    expect(latest().input.containerDefinitions[0].environment).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    expect(latest().input.containerDefinitions[0].environment).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
     expect(fake.ecs.taskDefs.map((t) => t.status)).toEqual(['ACTIVE', 'ACTIVE']);
     expect((await findAndDiff(taskDefinition, K.taskDefinition, rec, ctx2)).changes).toEqual([]);
   });
@@ -439,13 +583,20 @@ describe('taskDefinition', () => {
     const cfg = defaultConfig(ACCOUNT);
     cfg.jobs[0]!.task.family = 'other';
     const ctx2 = await testCtx(fake, { config: cfg, records });
-    const found = await taskDefinition.find(ctx2, node(taskDefinition, K.taskDefinition, cfg), records.get(K.taskDefinition));
-    expect(taskDefinition.diff(await taskDefinition.desired(ctx2, node(taskDefinition, K.taskDefinition, cfg)), found!.observed)).toContainEqual(
-      { field: 'family', from: 'sample-batch', to: 'other', replace: true },
+    const found = await taskDefinition.find(
+      ctx2,
+      node(taskDefinition, K.taskDefinition, cfg),
+      records.get(K.taskDefinition),
     );
-    expect(canonicalContent({ containerDefinitions: [{ name: 'a', cpu: 0, portMappings: [], essential: true }] })).toEqual(
-      canonicalContent({ containerDefinitions: [{ name: 'a' }] }),
-    );
+    expect(
+      taskDefinition.diff(
+        await taskDefinition.desired(ctx2, node(taskDefinition, K.taskDefinition, cfg)),
+        found!.observed,
+      ),
+    ).toContainEqual({ field: 'family', from: 'sample-batch', to: 'other', replace: true });
+    expect(
+      canonicalContent({ containerDefinitions: [{ name: 'a', cpu: 0, portMappings: [], essential: true }] }),
+    ).toEqual(canonicalContent({ containerDefinitions: [{ name: 'a' }] }));
   });
 
   it('fails with an error the propagation classifier recognises while a new role is invisible to ECS', async () => {
@@ -466,9 +617,17 @@ describe('taskDefinition', () => {
     const cfg = defaultConfig(ACCOUNT);
     cfg.jobs[0]!.task.imageTag = 'v2';
     const rec = await converge(taskDefinition, K.taskDefinition, await testCtx(fake, { config: cfg, records }));
-    await ecs().send(new RegisterTaskDefinitionCommand({ family: 'sample-batch-other', containerDefinitions: [{ name: 'x', image: 'busybox' }] }));
+    await ecs().send(
+      new RegisterTaskDefinitionCommand({
+        family: 'sample-batch-other',
+        containerDefinitions: [{ name: 'x', image: 'busybox' }],
+      }),
+    );
     await taskDefinition.delete(ctx, rec);
-    expect(fake.ecs.taskDefs.filter((t) => t.family === 'sample-batch').map((t) => t.status)).toEqual(['DELETE_IN_PROGRESS', 'DELETE_IN_PROGRESS']);
+    expect(fake.ecs.taskDefs.filter((t) => t.family === 'sample-batch').map((t) => t.status)).toEqual([
+      'DELETE_IN_PROGRESS',
+      'DELETE_IN_PROGRESS',
+    ]);
     expect(fake.ecs.taskDefs.find((t) => t.family === 'sample-batch-other')!.status).toBe('ACTIVE');
     expect(await taskDefinition.find(ctx, node(taskDefinition, K.taskDefinition), rec)).toBeUndefined();
     await expect(taskDefinition.delete(ctx, rec)).resolves.toBeUndefined();
@@ -480,9 +639,13 @@ describe('eventsRule', () => {
     expect(await eventsRule.find(ctx, node(eventsRule, K.rule), undefined)).toBeUndefined();
   });
 
-  it('creates the schedule with tags; converged find is three calls (the stack\'s rules listed, its tags, its targets)', async () => {
+  it("creates the schedule with tags; converged find is three calls (the stack's rules listed, its tags, its targets)", async () => {
     const rec = await converge(eventsRule, K.rule);
-    expect(rec).toEqual({ kind: 'events.rule', id: 'sample-batch', arn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch` });
+    expect(rec).toEqual({
+      kind: 'events.rule',
+      id: 'sample-batch',
+      arn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/sample-batch`,
+    });
     const r = fake.eventBridge.rules.get('sample-batch')!;
     expect(r).toMatchObject({ scheduleExpression: 'cron(30 * * * ? *)', state: 'ENABLED' });
     expect(r.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'schedule-rule' });
@@ -493,12 +656,21 @@ describe('eventsRule', () => {
     expect(fake.core.count()).toBe(3);
     expect((await findAndDiff(eventsRule, K.rule, null)).found!.owned).toBe(true);
     // Outside a walk every find lists (in a walk the listing is shared: one for all the stack's rules).
-    expect(fake.core.calls.map((c) => c.op)).toEqual(['ListRules', 'ListTagsForResource', 'ListTargetsByRule', 'ListRules', 'ListTagsForResource', 'ListTargetsByRule']);
+    expect(fake.core.calls.map((c) => c.op)).toEqual([
+      'ListRules',
+      'ListTagsForResource',
+      'ListTargetsByRule',
+      'ListRules',
+      'ListTagsForResource',
+      'ListTargetsByRule',
+    ]);
     // A rule not named after the stack is described on its own.
     const cfg = defaultConfig(ACCOUNT);
     cfg.jobs[0]!.schedule.name = 'nightly-lister';
     fake.core.resetCalls();
-    expect((await findAndDiff(eventsRule, K.rule, null, await testCtx(fake, { config: cfg, records }))).found).toBeUndefined();
+    expect(
+      (await findAndDiff(eventsRule, K.rule, null, await testCtx(fake, { config: cfg, records }))).found,
+    ).toBeUndefined();
     expect(fake.core.calls.map((c) => c.op)).toEqual(['DescribeRule']);
   });
 
@@ -521,12 +693,22 @@ describe('eventsRule', () => {
     expect(r).toMatchObject({ scheduleExpression: 'rate(2 hours)', state: 'DISABLED', description: 'nightly' });
     expect(r.tags['batchctl:stack']).toBe('sample-batch');
     cfg.jobs[0]!.schedule.name = 'other';
-    expect((await findAndDiff(eventsRule, K.rule, records.get(K.rule), ctx2)).changes).toContainEqual({ field: 'name', from: 'sample-batch', to: 'other', replace: true });
+    expect((await findAndDiff(eventsRule, K.rule, records.get(K.rule), ctx2)).changes).toContainEqual({
+      field: 'name',
+      from: 'sample-batch',
+      to: 'other',
+      replace: true,
+    });
   });
 
   it('deletes even with a leftover target, and again without error', async () => {
     const rec = await converge(eventsRule, K.rule);
-    await eb().send(new PutTargetsCommand({ Rule: 'sample-batch', Targets: [{ Id: 'stray', Arn: 'arn:aws:sqs:ap-northeast-1:123456789012:q' }] }));
+    await eb().send(
+      new PutTargetsCommand({
+        Rule: 'sample-batch',
+        Targets: [{ Id: 'stray', Arn: 'arn:aws:sqs:ap-northeast-1:123456789012:q' }],
+      }),
+    );
     await eventsRule.delete(ctx, rec);
     expect(fake.eventBridge.rules.size).toBe(0);
     await expect(eventsRule.delete(ctx, rec)).resolves.toBeUndefined();
@@ -559,16 +741,34 @@ describe('eventsTarget', () => {
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/sample-batch-events`,
       RetryPolicy: { MaximumEventAgeInSeconds: 1800, MaximumRetryAttempts: 10 },
       EcsParameters: {
-        TaskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`, TaskCount: 1, LaunchType: 'FARGATE', PlatformVersion: 'LATEST',
-        NetworkConfiguration: { awsvpcConfiguration: { Subnets: ['subnet-08', 'subnet-09'], SecurityGroups: ['sg-0task'], AssignPublicIp: 'DISABLED' } },
-        PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true,
+        TaskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch`,
+        TaskCount: 1,
+        LaunchType: 'FARGATE',
+        PlatformVersion: 'LATEST',
+        NetworkConfiguration: {
+          awsvpcConfiguration: {
+            Subnets: ['subnet-08', 'subnet-09'],
+            SecurityGroups: ['sg-0task'],
+            AssignPublicIp: 'DISABLED',
+          },
+        },
+        PropagateTags: 'TASK_DEFINITION',
+        EnableECSManagedTags: true,
       },
     });
     expect(t.Input).toBeUndefined();
     expect(t.InputTransformer!.InputPathsMap).toEqual({ time: '$.time' });
-    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-11-28T03:30:00Z' }))).toEqual({
-      containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'], environment: [{ name: 'BATCH_SCHEDULED_TIME', value: '2026-11-28T03:30:00Z' }] }],
-    });
+    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-11-28T03:30:00Z' }))).toEqual(
+      {
+        containerOverrides: [
+          {
+            name: 'batch',
+            command: ['node', 'dist/main.js'],
+            environment: [{ name: 'BATCH_SCHEDULED_TIME', value: '2026-11-28T03:30:00Z' }],
+          },
+        ],
+      },
+    );
     fake.core.resetCalls();
     const { found, changes } = await findAndDiff(eventsTarget, K.target);
     expect(found!.owned).toBe(true);
@@ -584,14 +784,23 @@ describe('eventsTarget', () => {
     cfg.jobs[0]!.task.command = ['node', 'other.js'];
     cfg.jobs[0]!.schedule.retry.maximumRetryAttempts = 2;
     const ctx2 = await testCtx(fake, { config: cfg, records });
-    expect((await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes!.map((c) => c.field)).toEqual(['retry', 'inputTransformer']);
+    expect(
+      (await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes!.map((c) => c.field),
+    ).toEqual(['retry', 'inputTransformer']);
     await converge(eventsTarget, K.target, ctx2);
     const t = fake.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
-    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: 'x' })).containerOverrides[0].command).toEqual(['node', 'other.js']);
+    expect(
+      JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: 'x' })).containerOverrides[0].command,
+    ).toEqual(['node', 'other.js']);
     expect((await findAndDiff(eventsTarget, K.target, records.get(K.target), ctx2)).changes).toEqual([]);
     expect(t.RetryPolicy!.MaximumRetryAttempts).toBe(2);
     records.set(K.rule, { kind: 'events.rule', id: 'other', arn: 'x' });
-    expect((await findAndDiff(eventsTarget, K.target)).changes).toContainEqual({ field: 'rule', from: 'sample-batch', to: 'other', replace: true });
+    expect((await findAndDiff(eventsTarget, K.target)).changes).toContainEqual({
+      field: 'rule',
+      from: 'sample-batch',
+      to: 'other',
+      replace: true,
+    });
   });
 
   it('converges a target created with the old static Input to the input transformer in place', async () => {
@@ -601,7 +810,10 @@ describe('eventsTarget', () => {
     delete t.InputTransformer;
     t.Input = JSON.stringify({ containerOverrides: [{ name: 'batch', command: ['node', 'dist/main.js'] }] });
     const { changes } = await findAndDiff(eventsTarget, K.target, rec);
-    expect(changes!.map((c) => [c.field, c.replace ?? false])).toEqual([['input', false], ['inputTransformer', false]]);
+    expect(changes!.map((c) => [c.field, c.replace ?? false])).toEqual([
+      ['input', false],
+      ['inputTransformer', false],
+    ]);
     await converge(eventsTarget, K.target);
     const after = fake.eventBridge.rules.get('sample-batch')!.targets.get('batch')!;
     expect(after.Input).toBeUndefined();
@@ -623,9 +835,13 @@ describe('eventsTarget', () => {
     await converge(sqsQueue, K.deadLetterQueue);
     await converge(eventsRule, K.rule);
     await converge(eventsTarget, K.target);
-    const o = JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-01-01T00:00:00Z' })).containerOverrides[0];
+    const o = JSON.parse(fake.eventBridge.targetInput('sample-batch', 'batch', { time: '2026-01-01T00:00:00Z' }))
+      .containerOverrides[0];
     expect(o.command).toEqual(cfg.jobs[0]!.task.command);
-    expect(o.environment).toEqual([{ name: 'BATCH_SCHEDULED_TIME', value: '2026-01-01T00:00:00Z' }, { name: 'BATCH_DUPLICATE_GUARD', value: 'off' }]);
+    expect(o.environment).toEqual([
+      { name: 'BATCH_SCHEDULED_TIME', value: '2026-01-01T00:00:00Z' },
+      { name: 'BATCH_DUPLICATE_GUARD', value: 'off' },
+    ]);
     expect((await findAndDiff(eventsTarget, K.target)).changes).toEqual([]);
   });
 
@@ -633,12 +849,29 @@ describe('eventsTarget', () => {
     await converge(eventsRule, K.rule);
     const base = { Id: 'x', Arn: 'arn:aws:sqs:ap-northeast-1:123456789012:q' };
     const put = (t: object) => eb().send(new PutTargetsCommand({ Rule: 'sample-batch', Targets: [{ ...base, ...t }] }));
-    await expect(put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<when>"}' } })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/invalid placeholder when/) });
-    await expect(put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<time>",}' } })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/Invalid InputTemplate/) });
-    await expect(put({ Input: '{}', InputTransformer: { InputPathsMap: {}, InputTemplate: '"a"' } })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<when>"}' } }),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/invalid placeholder when/),
+    });
+    await expect(
+      put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":"<time>",}' } }),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/Invalid InputTemplate/) });
+    await expect(
+      put({ Input: '{}', InputTransformer: { InputPathsMap: {}, InputTemplate: '"a"' } }),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
     // A placeholder outside quotes is a JSON value of its own: valid.
-    await put({ InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"t":<time>,"r":"<aws.events.rule-name>"}' } });
-    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'x', { time: 'T' }))).toEqual({ t: 'T', r: 'sample-batch' });
+    await put({
+      InputTransformer: {
+        InputPathsMap: { time: '$.time' },
+        InputTemplate: '{"t":<time>,"r":"<aws.events.rule-name>"}',
+      },
+    });
+    expect(JSON.parse(fake.eventBridge.targetInput('sample-batch', 'x', { time: 'T' }))).toEqual({
+      t: 'T',
+      r: 'sample-batch',
+    });
   });
 
   it('turns a failed entry for a not-yet-propagated role into a classifiable error', async () => {
@@ -677,12 +910,22 @@ describe('the whole area', () => {
     // Roles and the rule read what was added to them too (their inline policies, its targets).
     expect(fake.core.count()).toBeLessThanOrEqual(2 * 10 + 3);
     const inv = fake.inventory();
-    expect(inv.map((e) => `${e.type} ${e.key}`)).toEqual(expect.arrayContaining([
-      'iam.role role/events', 'iam.role-policy role/events/sample-batch-events', 'ecs.cluster cluster',
-      'ecs.task-definition task-definition', 'events.rule schedule-rule', 'events.target schedule-rule/batch',
-    ]));
+    expect(inv.map((e) => `${e.type} ${e.key}`)).toEqual(
+      expect.arrayContaining([
+        'iam.role role/events',
+        'iam.role-policy role/events/sample-batch-events',
+        'ecs.cluster cluster',
+        'ecs.task-definition task-definition',
+        'events.rule schedule-rule',
+        'events.target schedule-rule/batch',
+      ]),
+    );
     const target = inv.find((e) => e.type === 'events.target')!;
-    expect(target.settings).toMatchObject({ arn: '<cluster>', roleArn: '<role/events>', ecs: { TaskDefinitionArn: '<task-definition>' } });
+    expect(target.settings).toMatchObject({
+      arn: '<cluster>',
+      roleArn: '<role/events>',
+      ecs: { TaskDefinitionArn: '<task-definition>' },
+    });
   });
 
   it('tears down in reverse order', async () => {
@@ -708,30 +951,52 @@ describe('fake ECS tasks (for run-now)', () => {
     // ECS pulls the image and reads the secret with the execution role: without its policy (or without the
     // secret) the task could not start.
     await converge(iamRolePolicy, K.rolePolicy('execution'));
-    fake.secretsManager.addSecret({ name: 'sample-batch', value: { S3_BUCKET_NAME: 'sample-batch-bucket' }, arn: SECRET_ARN });
+    fake.secretsManager.addSecret({
+      name: 'sample-batch',
+      value: { S3_BUCKET_NAME: 'sample-batch-bucket' },
+      arn: SECRET_ARN,
+    });
     fake.ecs.taskExitCode = 3;
     const input = {
-      cluster: 'sample-batch', taskDefinition: 'sample-batch', launchType: 'FARGATE' as const, clientToken: 'tok',
+      cluster: 'sample-batch',
+      taskDefinition: 'sample-batch',
+      launchType: 'FARGATE' as const,
+      clientToken: 'tok',
       networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
     };
     const run = await ecs().send(new RunTaskCommand(input));
     const arn = run.tasks![0]!.taskArn!;
     expect(run.tasks![0]!.lastStatus).toBe('PROVISIONING');
     expect((await ecs().send(new RunTaskCommand(input))).tasks![0]!.taskArn).toBe(arn);
-    const status = async () => (await ecs().send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [arn] }))).tasks![0]!;
+    const status = async () =>
+      (await ecs().send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [arn] }))).tasks![0]!;
     vi.setSystemTime(Date.now() + 15_000);
     expect((await status()).lastStatus).toBe('RUNNING');
-    expect((await ecs().send(new ListTasksCommand({ cluster: 'sample-batch', family: 'sample-batch' }))).taskArns).toEqual([arn]);
-    await expect(ecs().send(new DeleteClusterCommand({ cluster: 'sample-batch' }))).rejects.toMatchObject({ name: 'ClusterContainsTasksException' });
+    expect(
+      (await ecs().send(new ListTasksCommand({ cluster: 'sample-batch', family: 'sample-batch' }))).taskArns,
+    ).toEqual([arn]);
+    await expect(ecs().send(new DeleteClusterCommand({ cluster: 'sample-batch' }))).rejects.toMatchObject({
+      name: 'ClusterContainsTasksException',
+    });
     vi.setSystemTime(Date.now() + 30_000);
-    expect(await status()).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', containers: [{ exitCode: 3 }] });
+    expect(await status()).toMatchObject({
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      containers: [{ exitCode: 3 }],
+    });
 
     const second = (await ecs().send(new RunTaskCommand({ ...input, clientToken: 'tok2' }))).tasks![0]!.taskArn!;
     vi.setSystemTime(Date.now() + 20_000);
     await ecs().send(new StopTaskCommand({ cluster: 'sample-batch', task: second }));
-    const stopped = (await ecs().send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [second, 'nope'] })));
-    expect(stopped.tasks![0]).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'UserInitiated', containers: [{ exitCode: 143 }] });
+    const stopped = await ecs().send(new DescribeTasksCommand({ cluster: 'sample-batch', tasks: [second, 'nope'] }));
+    expect(stopped.tasks![0]).toMatchObject({
+      lastStatus: 'STOPPED',
+      stopCode: 'UserInitiated',
+      containers: [{ exitCode: 143 }],
+    });
     expect(stopped.failures).toEqual([{ arn: 'nope', reason: 'MISSING' }]);
-    await expect(ecs().send(new RunTaskCommand({ ...input, clientToken: undefined, cluster: 'missing' }))).rejects.toMatchObject({ name: 'ClusterNotFoundException' });
+    await expect(
+      ecs().send(new RunTaskCommand({ ...input, clientToken: undefined, cluster: 'missing' })),
+    ).rejects.toMatchObject({ name: 'ClusterNotFoundException' });
   });
 });

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand, PutLogEventsCommand, CreateLogStreamCommand, DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+  PutLogEventsCommand,
+  CreateLogStreamCommand,
+  DescribeLogStreamsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { testCtx, defaultConfig } from '../helpers/ctx.js';
@@ -49,7 +56,8 @@ describe('ecr.repository', () => {
     expect(await ecrRepository.find(ctx, n, undefined)).toBeUndefined();
     const rec = await converge(ecrRepository);
     expect(rec).toEqual({
-      kind: 'ecr.repository', id: 'sample-batch',
+      kind: 'ecr.repository',
+      id: 'sample-batch',
       arn: 'arn:aws:ecr:ap-northeast-1:123456789012:repository/sample-batch',
       attrs: { uri: '123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/sample-batch' },
     });
@@ -66,7 +74,9 @@ describe('ecr.repository', () => {
   });
 
   it('does not own an untagged same-named repository', async () => {
-    await ctx.aws.ecr.send(new (await import('@aws-sdk/client-ecr')).CreateRepositoryCommand({ repositoryName: 'sample-batch' }));
+    await ctx.aws.ecr.send(
+      new (await import('@aws-sdk/client-ecr')).CreateRepositoryCommand({ repositoryName: 'sample-batch' }),
+    );
     expect((await ecrRepository.find(ctx, node(ecrRepository), undefined))?.owned).toBe(false);
   });
 
@@ -78,7 +88,10 @@ describe('ecr.repository', () => {
     const found = (await ecrRepository.find(ctx, n, records.get(n.key)))!;
     const desired = ecrRepository.desired(ctx, n) as Awaited<ReturnType<typeof ecrRepository.desired>>;
     const changes = ecrRepository.diff(desired, found.observed);
-    expect(changes.map((c) => [c.field, c.replace ?? false])).toEqual([['scanOnPush', false], ['tagMutability', false]]);
+    expect(changes.map((c) => [c.field, c.replace ?? false])).toEqual([
+      ['scanOnPush', false],
+      ['tagMutability', false],
+    ]);
     await ecrRepository.update!(ctx, n, found, desired, changes);
     expect(fake.ecr.repositories.get('sample-batch')).toMatchObject({ scanOnPush: false, tagMutability: 'IMMUTABLE' });
     await expectConverged(ecrRepository);
@@ -129,28 +142,41 @@ describe('s3.bucket', () => {
     const c = await testCtx(fake, { config: cfg, records });
     await converge(s3Bucket, undefined, c);
     expect(fake.s3.buckets.get('sample-batch-use1')?.region).toBe('us-east-1');
-    expect(fake.core.calls.find((x) => x.op === 'CreateBucket')!.input.CreateBucketConfiguration.LocationConstraint).toBeUndefined();
+    expect(
+      fake.core.calls.find((x) => x.op === 'CreateBucket')!.input.CreateBucketConfiguration.LocationConstraint,
+    ).toBeUndefined();
   });
 
   it('an untagged bucket of our name is not ours, even when the state records it; only a recorded create intent older than the bucket proves it', async () => {
     await converge(s3Bucket);
     bucketState().tags = undefined;
     const created = bucketState().createdAt.getTime();
-    expect((await s3Bucket.find(ctx, node(s3Bucket), undefined))).toMatchObject({ owned: false, owner: null });
+    expect(await s3Bucket.find(ctx, node(s3Bucket), undefined)).toMatchObject({ owned: false, owner: null });
     expect((await s3Bucket.find(ctx, node(s3Bucket), records.get(K.bucket)))?.owned).toBe(false);
-    const intent = (at: number) => ({ ...records.get(K.bucket)!, attrs: { createStartedAt: new Date(at).toISOString() } });
+    const intent = (at: number) => ({
+      ...records.get(K.bucket)!,
+      attrs: { createStartedAt: new Date(at).toISOString() },
+    });
     // Written before CreateBucket: the bucket is younger, so it is the one this stack's run created.
-    expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000)))).toMatchObject({ owned: true, observed: { tags: {} } });
+    expect(await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000))).toMatchObject({
+      owned: true,
+      observed: { tags: {} },
+    });
     // An intent written long after the bucket existed proves nothing.
     expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created + 60 * 60_000)))?.owned).toBe(false);
     bucketState().tags = { 'batchctl:stack': 'other-batch' };
-    expect((await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000)))).toMatchObject({ owned: false, owner: 'other-batch' });
+    expect(await s3Bucket.find(ctx, node(s3Bucket), intent(created - 1000))).toMatchObject({
+      owned: false,
+      owner: 'other-batch',
+    });
   });
 
   it('explains a name taken by another account', async () => {
     fake.s3.takenElsewhere.add(BUCKET);
     await expect(s3Bucket.find(ctx, node(s3Bucket), undefined)).rejects.toThrow(/another AWS account/);
-    await expect(s3Bucket.create(ctx, node(s3Bucket), await s3Bucket.desired(ctx, node(s3Bucket)))).rejects.toThrow(/taken by another AWS account/);
+    await expect(s3Bucket.create(ctx, node(s3Bucket), await s3Bucket.desired(ctx, node(s3Bucket)))).rejects.toThrow(
+      /taken by another AWS account/,
+    );
   });
 
   it('treats a retried CreateBucket that already succeeded as success', async () => {
@@ -166,7 +192,9 @@ describe('s3.bucket', () => {
     await converge(s3Bucket);
     ctx.config.bucket.name = 'another-name';
     const found = (await s3Bucket.find(ctx, node(s3Bucket), records.get(K.bucket)))!;
-    expect(s3Bucket.diff(await s3Bucket.desired(ctx, node(s3Bucket)), found.observed)).toEqual([{ field: 'name', from: BUCKET, to: 'another-name', replace: true }]);
+    expect(s3Bucket.diff(await s3Bucket.desired(ctx, node(s3Bucket)), found.observed)).toEqual([
+      { field: 'name', from: BUCKET, to: 'another-name', replace: true },
+    ]);
   });
 
   it('deletes an empty bucket, keeps a non-empty one, and treats a missing one as done', async () => {
@@ -186,25 +214,46 @@ describe('bucket sub-resources', () => {
   });
 
   it('all converge on a fresh bucket; a second pass makes no mutating call and one read each', async () => {
-    const kinds: ResourceKind[] = [s3PublicAccessBlock, s3BucketEncryption, s3BucketLifecycle, s3BucketPolicy, s3BucketVersioning];
+    const kinds: ResourceKind[] = [
+      s3PublicAccessBlock,
+      s3BucketEncryption,
+      s3BucketLifecycle,
+      s3BucketPolicy,
+      s3BucketVersioning,
+    ];
     for (const k of kinds) {
       expect(node(k).deps).toEqual([K.bucket]);
       await converge(k);
     }
     const b = bucketState();
-    expect(b.publicAccessBlock).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(b.publicAccessBlock).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
     expect(b.lifecycle).toEqual([
       {
-        ID: 'sample-batch-expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 365 },
-        NoncurrentVersionExpiration: { NoncurrentDays: 365 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        ID: 'sample-batch-expire',
+        Status: 'Enabled',
+        Filter: {},
+        Expiration: { Days: 365 },
+        NoncurrentVersionExpiration: { NoncurrentDays: 365 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
       },
       {
-        ID: 'sample-batch-expire-run-claims', Status: 'Enabled', Filter: { Prefix: '.batchctl/runs/' },
-        Expiration: { Days: 7 }, NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+        ID: 'sample-batch-expire-run-claims',
+        Status: 'Enabled',
+        Filter: { Prefix: '.batchctl/runs/' },
+        Expiration: { Days: 7 },
+        NoncurrentVersionExpiration: { NoncurrentDays: 7 },
       },
     ]);
     expect(JSON.parse(b.policy!).Statement[0]).toMatchObject({
-      Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
     expect(b.versioning).toBeUndefined();
@@ -242,7 +291,9 @@ describe('bucket sub-resources', () => {
     bucketState().encryption = undefined;
     expect(await s3BucketEncryption.find(ctx, n, undefined)).toBeUndefined();
     await converge(s3BucketEncryption);
-    expect(bucketState().encryption).toEqual([{ BucketKeyEnabled: false, ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(bucketState().encryption).toEqual([
+      { BucketKeyEnabled: false, ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+    ]);
     bucketState().encryption = [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }];
     const found = (await s3BucketEncryption.find(ctx, n, records.get(n.key)))!;
     const changes = s3BucketEncryption.diff({ algorithm: 'AES256' }, found.observed);
@@ -271,10 +322,23 @@ describe('bucket sub-resources', () => {
     const doc = JSON.parse(bucketState().policy!);
     const st = doc.Statement[0];
     // Same meaning, different shape: key order, list order, a lone statement object.
-    bucketState().policy = JSON.stringify({ Statement: { Condition: st.Condition, Resource: [...st.Resource].reverse(), Action: ['s3:*'], Principal: '*', Effect: 'Deny', Sid: st.Sid }, Version: doc.Version });
+    bucketState().policy = JSON.stringify({
+      Statement: {
+        Condition: st.Condition,
+        Resource: [...st.Resource].reverse(),
+        Action: ['s3:*'],
+        Principal: '*',
+        Effect: 'Deny',
+        Sid: st.Sid,
+      },
+      Version: doc.Version,
+    });
     await expectConverged(s3BucketPolicy);
 
-    bucketState().policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${BUCKET}/*` }] });
+    bucketState().policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${BUCKET}/*` }],
+    });
     const n = node(s3BucketPolicy);
     const found = (await s3BucketPolicy.find(ctx, n, records.get(n.key)))!;
     const desired = s3BucketPolicy.desired(ctx, n) as Awaited<ReturnType<typeof s3BucketPolicy.desired>>;
@@ -307,7 +371,13 @@ describe('bucket sub-resources', () => {
     expect(await s3BucketLifecycle.find(ctx, node(s3BucketLifecycle), records.get(K.bucketLifecycle))).toBeUndefined();
     await s3BucketLifecycle.delete(ctx, records.get(K.bucketLifecycle)!);
     fake.s3.buckets.delete(BUCKET);
-    for (const k of [s3PublicAccessBlock, s3BucketEncryption, s3BucketLifecycle, s3BucketPolicy, s3BucketVersioning] as ResourceKind[]) {
+    for (const k of [
+      s3PublicAccessBlock,
+      s3BucketEncryption,
+      s3BucketLifecycle,
+      s3BucketPolicy,
+      s3BucketVersioning,
+    ] as ResourceKind[]) {
       expect(await k.find(ctx, node(k), undefined)).toBeUndefined();
     }
     await s3BucketLifecycle.delete(ctx, { kind: 's3.bucket-lifecycle', id: BUCKET });
@@ -328,7 +398,11 @@ describe('secretsmanager.secret and secret value', () => {
     await converge(s3Bucket);
     expect(await secretValue.find(ctx, node(secretValue), undefined)).toBeUndefined();
     const vrec = await converge(secretValue);
-    expect(vrec).toEqual({ kind: 'secretsmanager.secret-value', id: rec.arn, attrs: { versionId: expect.any(String) } });
+    expect(vrec).toEqual({
+      kind: 'secretsmanager.secret-value',
+      id: rec.arn,
+      attrs: { versionId: expect.any(String) },
+    });
     expect(JSON.stringify([...records.values()])).not.toContain('S3_BUCKET_NAME');
     const value = await ctx.aws.secretsManager.send(new GetSecretValueCommand({ SecretId: 'sample-batch' }));
     expect(JSON.parse(value.SecretString!)).toEqual({ S3_BUCKET_NAME: BUCKET });
@@ -340,7 +414,10 @@ describe('secretsmanager.secret and secret value', () => {
     await expectConverged(secretValue);
     expect(fake.core.count()).toBe(2);
     expect((await secret.find(ctx, n, undefined))?.owned).toBe(true);
-    expect(fake.inventory().find((e) => e.type === 'secretsmanager.secret')!.settings.value).toEqual({ present: true, jsonKeys: ['S3_BUCKET_NAME'] });
+    expect(fake.inventory().find((e) => e.type === 'secretsmanager.secret')!.settings.value).toEqual({
+      present: true,
+      jsonKeys: ['S3_BUCKET_NAME'],
+    });
     expect(JSON.stringify(fake.inventory())).not.toContain(`"S3_BUCKET_NAME":"${BUCKET}"`);
   });
 
@@ -373,7 +450,9 @@ describe('secretsmanager.secret and secret value', () => {
   });
 
   it('does not own an untagged same-named secret', async () => {
-    await ctx.aws.secretsManager.send(new (await import('@aws-sdk/client-secrets-manager')).CreateSecretCommand({ Name: 'sample-batch' }));
+    await ctx.aws.secretsManager.send(
+      new (await import('@aws-sdk/client-secrets-manager')).CreateSecretCommand({ Name: 'sample-batch' }),
+    );
     expect((await secret.find(ctx, node(secret), undefined))?.owned).toBe(false);
   });
 
@@ -405,7 +484,9 @@ describe('secretsmanager.secret and secret value', () => {
     ctx.config.secret.name = 'other';
     const n = node(secret);
     const found = (await secret.find(ctx, n, rec))!;
-    expect(secret.diff(secret.desired(ctx, n) as never, found.observed)).toEqual([{ field: 'name', from: 'sample-batch', to: 'other', replace: true }]);
+    expect(secret.diff(secret.desired(ctx, n) as never, found.observed)).toEqual([
+      { field: 'name', from: 'sample-batch', to: 'other', replace: true },
+    ]);
     await ctx.aws.secretsManager.send(new DeleteSecretCommand({ SecretId: rec.arn, ForceDeleteWithoutRecovery: true }));
     await secret.delete(ctx, rec);
     expect(await secret.find(ctx, n, rec)).toBeUndefined();
@@ -416,9 +497,18 @@ describe('logs.log-group', () => {
   it('creates the group with tags and retention; finds it by exact name among prefix matches', async () => {
     const n = node(logGroup);
     expect(await logGroup.find(ctx, n, undefined)).toBeUndefined();
-    fake.logs.groups.set('/ecs/SampleBatch-old', { name: '/ecs/SampleBatch-old', createdAt: 0, tags: {}, streams: new Map() });
+    fake.logs.groups.set('/ecs/SampleBatch-old', {
+      name: '/ecs/SampleBatch-old',
+      createdAt: 0,
+      tags: {},
+      streams: new Map(),
+    });
     const rec = await converge(logGroup);
-    expect(rec).toEqual({ kind: 'logs.log-group', id: '/ecs/SampleBatch', arn: 'arn:aws:logs:ap-northeast-1:123456789012:log-group:/ecs/SampleBatch' });
+    expect(rec).toEqual({
+      kind: 'logs.log-group',
+      id: '/ecs/SampleBatch',
+      arn: 'arn:aws:logs:ap-northeast-1:123456789012:log-group:/ecs/SampleBatch',
+    });
     const g = fake.logs.groups.get('/ecs/SampleBatch')!;
     expect(g.retentionInDays).toBe(365);
     expect(g.tags).toEqual({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': K.logGroup });
@@ -444,7 +534,12 @@ describe('logs.log-group', () => {
     ctx.config.logs.group = '/ecs/Other';
     const n = node(logGroup);
     const found = (await logGroup.find(ctx, n, rec))!;
-    expect(logGroup.diff(logGroup.desired(ctx, n) as never, found.observed)).toContainEqual({ field: 'name', from: '/ecs/SampleBatch', to: '/ecs/Other', replace: true });
+    expect(logGroup.diff(logGroup.desired(ctx, n) as never, found.observed)).toContainEqual({
+      field: 'name',
+      from: '/ecs/SampleBatch',
+      to: '/ecs/Other',
+      replace: true,
+    });
     await logGroup.delete(ctx, rec);
     expect(fake.logs.groups.has('/ecs/SampleBatch')).toBe(false);
     await logGroup.delete(ctx, rec);
@@ -456,10 +551,14 @@ describe('fakes beyond what the kinds use', () => {
     await converge(s3Bucket);
     const s3 = ctx.aws.s3 as S3Client;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'run/1', Body: 'a', IfNoneMatch: '*' }));
-    await expect(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'run/1', Body: 'b', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    await expect(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'run/1', Body: 'b', IfNoneMatch: '*' })),
+    ).rejects.toMatchObject({ name: 'PreconditionFailed' });
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'run/1' }));
     expect(await got.Body!.transformToString()).toBe('a');
-    await expect(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'nope' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    await expect(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'nope' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+    });
     for (let k = 0; k < 5; k++) fake.s3.addObject(BUCKET, `k${k}`);
     const keys: string[] = [];
     let token: string | undefined;
@@ -469,7 +568,9 @@ describe('fakes beyond what the kinds use', () => {
       token = page.NextContinuationToken;
     } while (token);
     expect(keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'run/1']);
-    await expect(s3.send(new ListObjectsV2Command({ Bucket: 'missing-bucket' }))).rejects.toMatchObject({ name: 'NoSuchBucket' });
+    await expect(s3.send(new ListObjectsV2Command({ Bucket: 'missing-bucket' }))).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    });
   });
 
   it('Logs: streams, events, GetLogEvents tokens and FilterLogEvents pagination', async () => {
@@ -478,27 +579,47 @@ describe('fakes beyond what the kinds use', () => {
     const g = '/ecs/SampleBatch';
     const now = Date.now();
     await logs.send(new CreateLogStreamCommand({ logGroupName: g, logStreamName: 'ecs/batch/1' }));
-    await expect(logs.send(new CreateLogStreamCommand({ logGroupName: g, logStreamName: 'ecs/batch/1' }))).rejects.toMatchObject({ name: 'ResourceAlreadyExistsException' });
-    await logs.send(new PutLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', logEvents: [1, 2, 3].map((k) => ({ timestamp: now + k, message: `line ${k}` })) }));
+    await expect(
+      logs.send(new CreateLogStreamCommand({ logGroupName: g, logStreamName: 'ecs/batch/1' })),
+    ).rejects.toMatchObject({ name: 'ResourceAlreadyExistsException' });
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: g,
+        logStreamName: 'ecs/batch/1',
+        logEvents: [1, 2, 3].map((k) => ({ timestamp: now + k, message: `line ${k}` })),
+      }),
+    );
     fake.logs.addEvents(g, 'ecs/batch/2', [{ timestamp: now + 10, message: 'other line' }]);
-    const first = await logs.send(new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', startFromHead: true, limit: 2 }));
+    const first = await logs.send(
+      new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', startFromHead: true, limit: 2 }),
+    );
     expect(first.events!.map((e) => e.message)).toEqual(['line 1', 'line 2']);
-    const second = await logs.send(new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', nextToken: first.nextForwardToken }));
+    const second = await logs.send(
+      new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', nextToken: first.nextForwardToken }),
+    );
     expect(second.events!.map((e) => e.message)).toEqual(['line 3']);
-    const end = await logs.send(new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', nextToken: second.nextForwardToken }));
+    const end = await logs.send(
+      new GetLogEventsCommand({ logGroupName: g, logStreamName: 'ecs/batch/1', nextToken: second.nextForwardToken }),
+    );
     expect(end.events).toEqual([]);
     expect(end.nextForwardToken).toBe(second.nextForwardToken);
     const msgs: string[] = [];
     let token: string | undefined;
     do {
-      const page = await logs.send(new FilterLogEventsCommand({ logGroupName: g, limit: 1, nextToken: token, filterPattern: 'line' }));
+      const page = await logs.send(
+        new FilterLogEventsCommand({ logGroupName: g, limit: 1, nextToken: token, filterPattern: 'line' }),
+      );
       msgs.push(...page.events!.map((e) => e.message!));
       token = page.nextToken;
     } while (token);
     expect(msgs).toEqual(['line 1', 'line 2', 'line 3', 'other line']);
-    const only2 = await logs.send(new FilterLogEventsCommand({ logGroupName: g, logStreamNames: ['ecs/batch/2'], startTime: now }));
+    const only2 = await logs.send(
+      new FilterLogEventsCommand({ logGroupName: g, logStreamNames: ['ecs/batch/2'], startTime: now }),
+    );
     expect(only2.events!.map((e) => e.message)).toEqual(['other line']);
-    const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: g, orderBy: 'LastEventTime', descending: true }));
+    const streams = await logs.send(
+      new DescribeLogStreamsCommand({ logGroupName: g, orderBy: 'LastEventTime', descending: true }),
+    );
     expect(streams.logStreams!.map((s) => s.logStreamName)).toEqual(['ecs/batch/2', 'ecs/batch/1']);
   });
 
@@ -508,8 +629,11 @@ describe('fakes beyond what the kinds use', () => {
     const sm = ctx.aws.secretsManager as SecretsManagerClient;
     const { CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
     await expect(sm.send(new CreateSecretCommand({ Name: 'sample-batch' }))).rejects.toMatchObject({
-      name: 'InvalidRequestException', message: expect.stringMatching(/already scheduled for deletion/),
+      name: 'InvalidRequestException',
+      message: expect.stringMatching(/already scheduled for deletion/),
     });
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'sample-batch' }))).rejects.toMatchObject({ name: 'InvalidRequestException' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'sample-batch' }))).rejects.toMatchObject({
+      name: 'InvalidRequestException',
+    });
   });
 });

@@ -23,10 +23,20 @@ function configOf(raw: Record<string, unknown>): StackConfig {
 }
 
 /** `raw` with `section` of every job (and of the top level) laid over with `over`. */
-function everyJob(raw: Record<string, unknown>, section: 'task' | 'schedule', over: Record<string, unknown>): Record<string, unknown> {
+function everyJob(
+  raw: Record<string, unknown>,
+  section: 'task' | 'schedule',
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const jobs = raw.jobs as Record<string, Record<string, unknown> | null> | undefined;
-  const lay = (o: Record<string, unknown> | null | undefined) => ({ ...o, [section]: { ...(o?.[section] as object | undefined), ...over } });
-  return { ...lay(raw), ...(jobs ? { jobs: Object.fromEntries(Object.entries(jobs).map(([k, j]) => [k, lay(j)])) } : {}) };
+  const lay = (o: Record<string, unknown> | null | undefined) => ({
+    ...o,
+    [section]: { ...(o?.[section] as object | undefined), ...over },
+  });
+  return {
+    ...lay(raw),
+    ...(jobs ? { jobs: Object.fromEntries(Object.entries(jobs).map(([k, j]) => [k, lay(j)])) } : {}),
+  };
 }
 
 /**
@@ -39,11 +49,22 @@ function configs(): { name: string; config: StackConfig }[] {
     return [
       { name: file, config: configOf(raw) },
       { name: `${file}, timeouts`, config: configOf(everyJob(raw, 'task', { timeout: '30m', retries: 1 })) },
-      { name: `${file}, scheduler`, config: configOf(everyJob(raw, 'schedule', { engine: 'scheduler', timezone: 'Asia/Tokyo' })) },
+      {
+        name: `${file}, scheduler`,
+        config: configOf(everyJob(raw, 'schedule', { engine: 'scheduler', timezone: 'Asia/Tokyo' })),
+      },
       { name: `${file}, rule`, config: configOf(everyJob(raw, 'schedule', { engine: 'rule', timezone: undefined })) },
       // In your VPC, batchctl's interface endpoints (and their group) when you list them.
       ...((raw.network as { mode?: string } | undefined)?.mode === 'existing'
-        ? [{ name: `${file}, endpoints`, config: configOf({ ...raw, network: { ...(raw.network as object), interfaceEndpoints: ['logs', 'ssm'] } }) }]
+        ? [
+            {
+              name: `${file}, endpoints`,
+              config: configOf({
+                ...raw,
+                network: { ...(raw.network as object), interfaceEndpoints: ['logs', 'ssm'] },
+              }),
+            },
+          ]
         : []),
     ];
   });
@@ -66,7 +87,9 @@ function actualDependsOn(): Map<string, Set<string>> {
 
 describe('dependsOn', () => {
   it('every kind has nodes in at least one of the configs (so the check below covers it)', () => {
-    const seen = new Set(configs().flatMap(({ config }) => buildGraph(config, RESOURCE_KINDS).nodes.map((n) => n.kind.kind)));
+    const seen = new Set(
+      configs().flatMap(({ config }) => buildGraph(config, RESOURCE_KINDS).nodes.map((n) => n.kind.kind)),
+    );
     expect(RESOURCE_KINDS.map((k) => k.kind).filter((k) => !seen.has(k))).toEqual([]);
   });
 
@@ -76,7 +99,9 @@ describe('dependsOn', () => {
       const has = actual.get(k.kind)!;
       const missing = [...has].filter((d) => !k.dependsOn.includes(d)).sort();
       const extra = k.dependsOn.filter((d) => !has.has(d));
-      return missing.length || extra.length ? [`${k.kind}: missing ${JSON.stringify(missing)}, extra ${JSON.stringify(extra)}`] : [];
+      return missing.length || extra.length
+        ? [`${k.kind}: missing ${JSON.stringify(missing)}, extra ${JSON.stringify(extra)}`]
+        : [];
     });
     expect(wrong).toEqual([]);
   });
@@ -86,6 +111,8 @@ describe('dependsOn', () => {
     const vpc = RESOURCE_KINDS.find((k) => k.kind === 'ec2.vpc')!;
     const subnet = RESOURCE_KINDS.find((k) => k.kind === 'ec2.subnet')!;
     const undeclared: ResourceKind = { ...subnet, dependsOn: [] };
-    expect(() => buildGraph(config, [vpc, undeclared])).toThrow(/internal: subnet\/\S+ \(ec2\.subnet\) depends on vpc, an ec2\.vpc, which ec2\.subnet's dependsOn does not name/);
+    expect(() => buildGraph(config, [vpc, undeclared])).toThrow(
+      /internal: subnet\/\S+ \(ec2\.subnet\) depends on vpc, an ec2\.vpc, which ec2\.subnet's dependsOn does not name/,
+    );
   });
 });

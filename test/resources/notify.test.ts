@@ -54,9 +54,16 @@ afterEach(() => fake.uninstall());
 
 describe('nodes', () => {
   it('none without notify; topic, one subscription per address, rule and target with emails; rule and target only with topicArn', () => {
-    const keys = (cfg: StackConfig) => [snsTopic, snsSubscription, eventsAlertRule, eventsAlertTarget].flatMap((k) => k.nodes(cfg).map((n) => n.key));
+    const keys = (cfg: StackConfig) =>
+      [snsTopic, snsSubscription, eventsAlertRule, eventsAlertTarget].flatMap((k) => k.nodes(cfg).map((n) => n.key));
     expect(keys(defaultConfig(ACCOUNT))).toEqual([]);
-    expect(keys(config())).toEqual([K.alertTopic, K.alertSubscription(EMAILS[0]!), K.alertSubscription(EMAILS[1]!), K.alertRule, K.alertTarget]);
+    expect(keys(config())).toEqual([
+      K.alertTopic,
+      K.alertSubscription(EMAILS[0]!),
+      K.alertSubscription(EMAILS[1]!),
+      K.alertRule,
+      K.alertTarget,
+    ]);
     expect(keys(config({ emails: [], topicArn: USER_TOPIC }))).toEqual([K.alertRule, K.alertTarget]);
     expect(eventsAlertTarget.nodes(config())[0]!.deps).toEqual([K.alertRule, K.alertTopic]);
     expect(eventsAlertTarget.nodes(config({ emails: [], topicArn: USER_TOPIC }))[0]!.deps).toEqual([K.alertRule]);
@@ -76,8 +83,15 @@ describe('sns.topic', () => {
     expect(t.attributes.DisplayName).toBe('batchctl sample-batch');
     const policy = JSON.parse(t.attributes.Policy!);
     const publish = policy.Statement.find((s: any) => s.Principal.Service === 'events.amazonaws.com');
-    expect(publish).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Resource: TOPIC_ARN, Condition: { ArnEquals: { 'aws:SourceArn': RULE_ARN } } });
-    expect(policy.Statement.find((s: any) => s.Principal.AWS)).toMatchObject({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } });
+    expect(publish).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sns:Publish',
+      Resource: TOPIC_ARN,
+      Condition: { ArnEquals: { 'aws:SourceArn': RULE_ARN } },
+    });
+    expect(policy.Statement.find((s: any) => s.Principal.AWS)).toMatchObject({
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+    });
 
     fake.core.resetCalls();
     const { found, changes } = await findAndDiff(snsTopic, K.alertTopic);
@@ -100,15 +114,25 @@ describe('sns.topic', () => {
 
   it('a policy or display name changed outside batchctl: diff shows it, update converges it', async () => {
     await converge(snsTopic, K.alertTopic);
-    await sns().send(new SetTopicAttributesCommand({ TopicArn: TOPIC_ARN, AttributeName: 'Policy', AttributeValue: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
-    await sns().send(new SetTopicAttributesCommand({ TopicArn: TOPIC_ARN, AttributeName: 'DisplayName', AttributeValue: 'x' }));
+    await sns().send(
+      new SetTopicAttributesCommand({
+        TopicArn: TOPIC_ARN,
+        AttributeName: 'Policy',
+        AttributeValue: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
+    await sns().send(
+      new SetTopicAttributesCommand({ TopicArn: TOPIC_ARN, AttributeName: 'DisplayName', AttributeValue: 'x' }),
+    );
     const { changes } = await findAndDiff(snsTopic, K.alertTopic);
     expect(changes!.map((c) => c.field).sort()).toEqual(['displayName', 'policy']);
     expect(changes!.some((c) => c.replace)).toBe(false);
     await converge(snsTopic, K.alertTopic);
     expect(fake.sns.topics.get(TOPIC_ARN)!.attributes.DisplayName).toBe('batchctl sample-batch');
     // The account, the failed-run rule, and the dead-letter alarm (the default config has a dead-letter queue).
-    expect(JSON.parse(fake.sns.topics.get(TOPIC_ARN)!.attributes.Policy!).Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['AccountOwner', 'AlertRulePublish', 'DeadLetterAlarmPublish']);
+    expect(
+      JSON.parse(fake.sns.topics.get(TOPIC_ARN)!.attributes.Policy!).Statement.map((x: { Sid: string }) => x.Sid),
+    ).toEqual(['AccountOwner', 'AlertRulePublish', 'DeadLetterAlarmPublish']);
     expect((await findAndDiff(snsTopic, K.alertTopic)).changes).toEqual([]);
   });
 
@@ -144,7 +168,9 @@ describe('sns.subscription', () => {
     const rec = await converge(snsSubscription, key);
     expect(rec.id).toMatch(/^arn:aws:sns:.*:sample-batch-alerts:/);
     expect(rec.attrs).toEqual({ topicArn: TOPIC_ARN, endpoint: EMAILS[0] });
-    expect([...fake.sns.subs.values()]).toEqual([expect.objectContaining({ topicArn: TOPIC_ARN, protocol: 'email', endpoint: EMAILS[0], confirmed: false })]);
+    expect([...fake.sns.subs.values()]).toEqual([
+      expect.objectContaining({ topicArn: TOPIC_ARN, protocol: 'email', endpoint: EMAILS[0], confirmed: false }),
+    ]);
     let r = await findAndDiff(snsSubscription, key);
     expect(r.found).toMatchObject({ owned: true, observed: { confirmed: false } });
     expect(r.changes).toEqual([]);
@@ -170,7 +196,10 @@ describe('sns.subscription', () => {
   it('another endpoint or topic is a replacement', () => {
     const d = { topicArn: TOPIC_ARN, protocol: 'email' as const, endpoint: 'a@example.com' };
     expect(snsSubscription.diff(d, { ...d, endpoint: 'A@EXAMPLE.com' })).toEqual([]);
-    expect(snsSubscription.diff(d, { ...d, endpoint: 'b@example.com' })[0]).toMatchObject({ field: 'endpoint', replace: true });
+    expect(snsSubscription.diff(d, { ...d, endpoint: 'b@example.com' })[0]).toMatchObject({
+      field: 'endpoint',
+      replace: true,
+    });
     expect(snsSubscription.diff(d, { ...d, topicArn: 'x' })[0]).toMatchObject({ field: 'topicArn', replace: true });
   });
 
@@ -205,8 +234,13 @@ describe('events.alert-rule and events.alert-target', () => {
     expect(r.scheduleExpression).toBeUndefined();
     expect(r.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': K.alertRule });
     expect(JSON.parse(r.eventPattern!)).toMatchObject({
-      source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'],
-      detail: { clusterArn: [records.get(K.cluster)!.arn], lastStatus: ['STOPPED'], taskDefinitionArn: [{ prefix: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:` }] },
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: {
+        clusterArn: [records.get(K.cluster)!.arn],
+        lastStatus: ['STOPPED'],
+        taskDefinitionArn: [{ prefix: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/sample-batch:` }],
+      },
     });
     fake.core.resetCalls();
     const { found, changes } = await findAndDiff(eventsAlertRule, K.alertRule);
@@ -230,27 +264,48 @@ describe('events.alert-rule and events.alert-target', () => {
     const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(r.eventPattern!)).reverse()));
     await eb().send(new PutRuleCommand({ Name: r.name, EventPattern: reordered, Description: r.description }));
     expect((await findAndDiff(eventsAlertRule, K.alertRule)).changes).toEqual([]);
-    await eb().send(new PutRuleCommand({ Name: r.name, EventPattern: '{"source":["aws.ecs"]}', Description: r.description, State: 'DISABLED' }));
+    await eb().send(
+      new PutRuleCommand({
+        Name: r.name,
+        EventPattern: '{"source":["aws.ecs"]}',
+        Description: r.description,
+        State: 'DISABLED',
+      }),
+    );
     const { changes } = await findAndDiff(eventsAlertRule, K.alertRule);
     expect(changes!.map((c) => c.field)).toEqual(['eventPattern', 'state']);
     await converge(eventsAlertRule, K.alertRule);
     expect(fake.eventBridge.matchEvent('sample-batch-failed-runs', { source: 'aws.ecs' })).toBe(false);
     expect(fake.eventBridge.rules.get(r.name)!.state).toBe('ENABLED');
-    expect(eventsAlertRule.diff({ name: 'a', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} }, { name: 'b', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} })[0]).toMatchObject({ replace: true });
+    expect(
+      eventsAlertRule.diff(
+        { name: 'a', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} },
+        { name: 'b', eventPattern: '{}', state: 'ENABLED', description: '', tags: {} },
+      )[0],
+    ).toMatchObject({ replace: true });
   });
 
   it('target: create points the rule at the topic with the message transformer; find: no diff; drift is converged', async () => {
     await converge(eventsAlertRule, K.alertRule);
     expect((await findAndDiff(eventsAlertTarget, K.alertTarget)).found).toBeUndefined();
     const rec = await converge(eventsAlertTarget, K.alertTarget);
-    expect(rec).toEqual({ kind: 'events.alert-target', id: `sample-batch-failed-runs:${ALERT_TARGET_ID}`, attrs: { rule: 'sample-batch-failed-runs' } });
+    expect(rec).toEqual({
+      kind: 'events.alert-target',
+      id: `sample-batch-failed-runs:${ALERT_TARGET_ID}`,
+      attrs: { rule: 'sample-batch-failed-runs' },
+    });
     const t = fake.eventBridge.rules.get('sample-batch-failed-runs')!.targets.get(ALERT_TARGET_ID)!;
     expect(t.Arn).toBe(TOPIC_ARN);
     expect(t.RoleArn).toBeUndefined();
-    expect(t.InputTransformer!.InputPathsMap).toMatchObject({ taskArn: '$.detail.taskArn', exitCode: '$.detail.containers[0].exitCode' });
+    expect(t.InputTransformer!.InputPathsMap).toMatchObject({
+      taskArn: '$.detail.taskArn',
+      exitCode: '$.detail.containers[0].exitCode',
+    });
     expect((await findAndDiff(eventsAlertTarget, K.alertTarget)).changes).toEqual([]);
 
-    await eb().send(new PutTargetsCommand({ Rule: 'sample-batch-failed-runs', Targets: [{ Id: ALERT_TARGET_ID, Arn: USER_TOPIC }] }));
+    await eb().send(
+      new PutTargetsCommand({ Rule: 'sample-batch-failed-runs', Targets: [{ Id: ALERT_TARGET_ID, Arn: USER_TOPIC }] }),
+    );
     const { changes } = await findAndDiff(eventsAlertTarget, K.alertTarget);
     expect(changes!.map((c) => c.field)).toEqual(['arn', 'inputTransformer']);
     await converge(eventsAlertTarget, K.alertTarget);
@@ -268,7 +323,7 @@ describe('events.alert-rule and events.alert-target', () => {
   });
 });
 
-describe('notify.topicArn: a topic of the user\'s', () => {
+describe("notify.topicArn: a topic of the user's", () => {
   beforeEach(async () => {
     await setup(config({ emails: [], topicArn: USER_TOPIC }));
     await converge(ecsCluster, K.cluster);
@@ -276,7 +331,9 @@ describe('notify.topicArn: a topic of the user\'s', () => {
   });
 
   it('a missing topic is a user error', async () => {
-    await expect(eventsAlertTarget.desired(ctx, node(eventsAlertTarget, K.alertTarget))).rejects.toBeInstanceOf(UserError);
+    await expect(eventsAlertTarget.desired(ctx, node(eventsAlertTarget, K.alertTarget))).rejects.toBeInstanceOf(
+      UserError,
+    );
   });
 
   it('warns when the topic policy does not mention EventBridge, not when it does; the target points at the topic', async () => {
@@ -286,8 +343,24 @@ describe('notify.topicArn: a topic of the user\'s', () => {
     expect(fake.eventBridge.rules.get('sample-batch-failed-runs')!.targets.get(ALERT_TARGET_ID)!.Arn).toBe(USER_TOPIC);
 
     ctx.reporter.warnings.length = 0;
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sns:Publish', Resource: USER_TOPIC }] };
-    await sns().send(new SetTopicAttributesCommand({ TopicArn: USER_TOPIC, AttributeName: 'Policy', AttributeValue: JSON.stringify(policy) }));
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: USER_TOPIC,
+        },
+      ],
+    };
+    await sns().send(
+      new SetTopicAttributesCommand({
+        TopicArn: USER_TOPIC,
+        AttributeName: 'Policy',
+        AttributeValue: JSON.stringify(policy),
+      }),
+    );
     expect((await findAndDiff(eventsAlertTarget, K.alertTarget)).changes).toEqual([]);
     expect(ctx.reporter.warnings).toEqual([]);
     expect(fake.sns.topics.size).toBe(1);
@@ -302,7 +375,10 @@ describe('cost', () => {
     const on = config();
     const c = computeCost(on, resolvePrices(on), { durationSeconds: 300, now });
     expect(c.alertsNote).toMatch(/2 addresses.*free.*dead-letter alarm, \$0\.10 a month/);
-    expect(c.monthlyTotal).toBeCloseTo(computeCost(off, resolvePrices(off), { durationSeconds: 300, now }).monthlyTotal + 0.1, 8);
+    expect(c.monthlyTotal).toBeCloseTo(
+      computeCost(off, resolvePrices(off), { durationSeconds: 300, now }).monthlyTotal + 0.1,
+      8,
+    );
     expect(renderCost(c).join('\n')).toContain('  alerts: failed runs e-mailed to 2 addresses');
   });
 });

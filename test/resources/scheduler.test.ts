@@ -41,11 +41,34 @@ const queueNode = { key: K.deadLetterQueue, deps: [], params: {} };
 
 describe('nodes follow the engine', () => {
   it('rule engine: rule, target and events role; scheduler engine: group, schedule, queue and scheduler role', () => {
-    const keys = (c: StackConfig) => [eventsRule, eventsTarget, schedulerScheduleGroup, schedulerSchedule, sqsQueue, iamRole, iamRolePolicy].flatMap((k) => k.nodes(c).map((n) => n.key));
+    const keys = (c: StackConfig) =>
+      [eventsRule, eventsTarget, schedulerScheduleGroup, schedulerSchedule, sqsQueue, iamRole, iamRolePolicy].flatMap(
+        (k) => k.nodes(c).map((n) => n.key),
+      );
     // The rule engine has the dead-letter queue too (schedule.deadLetterQueue, both engines).
-    expect(keys(defaultConfig())).toEqual(['schedule-rule', 'schedule-target', 'dead-letter-queue', 'role/execution', 'role/task', 'role/events', 'role-policy/execution', 'role-policy/task', 'role-policy/events']);
+    expect(keys(defaultConfig())).toEqual([
+      'schedule-rule',
+      'schedule-target',
+      'dead-letter-queue',
+      'role/execution',
+      'role/task',
+      'role/events',
+      'role-policy/execution',
+      'role-policy/task',
+      'role-policy/events',
+    ]);
     const sc = schedulerConfig();
-    expect(keys(sc)).toEqual(['schedule-group', 'schedule', 'dead-letter-queue', 'role/execution', 'role/task', 'role/scheduler', 'role-policy/execution', 'role-policy/task', 'role-policy/scheduler']);
+    expect(keys(sc)).toEqual([
+      'schedule-group',
+      'schedule',
+      'dead-letter-queue',
+      'role/execution',
+      'role/task',
+      'role/scheduler',
+      'role-policy/execution',
+      'role-policy/task',
+      'role-policy/scheduler',
+    ]);
     // The scheduler role's policy names the queue by its ARN, derived from its name: it need not wait for it.
     expect(iamRolePolicy.nodes(sc).find((n) => n.key === 'role-policy/scheduler')!.deps).toEqual([K.role('scheduler')]);
     sc.jobs[0]!.schedule.deadLetterQueue = false;
@@ -61,8 +84,15 @@ describe('scheduler.schedule-group', () => {
     expect(await schedulerScheduleGroup.find(ctx, groupNode, undefined)).toBeUndefined();
     const d = await schedulerScheduleGroup.desired(ctx, groupNode);
     const rec = await schedulerScheduleGroup.create(ctx, groupNode, d);
-    expect(rec).toEqual({ kind: 'scheduler.schedule-group', id: 'sample-batch', arn: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule-group/sample-batch' });
-    expect(f.scheduler.groups.get('sample-batch')!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'schedule-group' });
+    expect(rec).toEqual({
+      kind: 'scheduler.schedule-group',
+      id: 'sample-batch',
+      arn: 'arn:aws:scheduler:ap-northeast-1:123456789012:schedule-group/sample-batch',
+    });
+    expect(f.scheduler.groups.get('sample-batch')!.tags).toMatchObject({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'schedule-group',
+    });
     f.core.resetCalls();
     const found = (await schedulerScheduleGroup.find(ctx, groupNode, rec))!;
     expect(f.core.count()).toBe(2); // the describe carries no tags: one more read for ownership and the tag diff
@@ -77,7 +107,10 @@ describe('scheduler.schedule-group', () => {
     expect(changes).toEqual([{ field: 'tags', from: {}, to: { 'batchctl:logical': 'schedule-group' } }]);
     await schedulerScheduleGroup.update!(ctx, groupNode, drifted, d, changes);
     expect(f.scheduler.groups.get('sample-batch')!.tags['batchctl:logical']).toBe('schedule-group');
-    expect(schedulerScheduleGroup.diff({ ...d, name: 'other' }, found.observed)[0]).toMatchObject({ field: 'name', replace: true });
+    expect(schedulerScheduleGroup.diff({ ...d, name: 'other' }, found.observed)[0]).toMatchObject({
+      field: 'name',
+      replace: true,
+    });
     await schedulerScheduleGroup.delete(ctx, rec);
     expect(await schedulerScheduleGroup.find(ctx, groupNode, rec)).toBeUndefined();
     await schedulerScheduleGroup.delete(ctx, rec);
@@ -86,7 +119,9 @@ describe('scheduler.schedule-group', () => {
   it('an untagged same-named group is not ours', async () => {
     const f = fresh();
     const ctx = await testCtx(f, { config: schedulerConfig() });
-    await new SchedulerClient({ region: 'ap-northeast-1' }).send(new CreateScheduleGroupCommand({ Name: 'sample-batch' }));
+    await new SchedulerClient({ region: 'ap-northeast-1' }).send(
+      new CreateScheduleGroupCommand({ Name: 'sample-batch' }),
+    );
     expect((await schedulerScheduleGroup.find(ctx, groupNode, undefined))!.owned).toBe(false);
   });
 
@@ -101,7 +136,9 @@ describe('scheduler.schedule-group', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await del;
     expect(f.scheduler.groups.has('sample-batch')).toBe(false);
-    expect(ctx.reporter.progress.some((p) => /schedule group sample-batch to finish deleting/.test(p.message))).toBe(true);
+    expect(ctx.reporter.progress.some((p) => /schedule group sample-batch to finish deleting/.test(p.message))).toBe(
+      true,
+    );
     // Create right after a delete: the first CreateScheduleGroup meets the DELETING group and waits.
     const rec2 = await schedulerScheduleGroup.create(ctx, groupNode, d);
     const { DeleteScheduleGroupCommand } = await import('@aws-sdk/client-scheduler');
@@ -122,7 +159,8 @@ describe('sqs.queue', () => {
     const d = await sqsQueue.desired(ctx, queueNode);
     const rec = await sqsQueue.create(ctx, queueNode, d);
     expect(rec).toEqual({
-      kind: 'sqs.queue', id: 'https://sqs.ap-northeast-1.amazonaws.com/123456789012/sample-batch-schedule-dlq',
+      kind: 'sqs.queue',
+      id: 'https://sqs.ap-northeast-1.amazonaws.com/123456789012/sample-batch-schedule-dlq',
       arn: 'arn:aws:sqs:ap-northeast-1:123456789012:sample-batch-schedule-dlq',
     });
     const q = f.sqs.queues.get('sample-batch-schedule-dlq')!;
@@ -149,7 +187,9 @@ describe('sqs.queue', () => {
   it('an untagged same-named queue is not ours', async () => {
     const f = fresh();
     const ctx = await testCtx(f, { config: schedulerConfig() });
-    await new SQSClient({ region: 'ap-northeast-1' }).send(new CreateQueueCommand({ QueueName: 'sample-batch-schedule-dlq' }));
+    await new SQSClient({ region: 'ap-northeast-1' }).send(
+      new CreateQueueCommand({ QueueName: 'sample-batch-schedule-dlq' }),
+    );
     expect((await sqsQueue.find(ctx, queueNode, undefined))!.owned).toBe(false);
   });
 
@@ -162,7 +202,9 @@ describe('sqs.queue', () => {
     const again = sqsQueue.create(ctx, queueNode, d);
     await vi.advanceTimersByTimeAsync(70_000);
     expect((await again).id).toMatch(/sample-batch-schedule-dlq$/);
-    expect(f.core.calls.filter((c) => c.op === 'CreateQueue' && c.error === 'QueueDeletedRecently').length).toBeGreaterThan(0);
+    expect(
+      f.core.calls.filter((c) => c.op === 'CreateQueue' && c.error === 'QueueDeletedRecently').length,
+    ).toBeGreaterThan(0);
     expect(ctx.reporter.progress.some((p) => /release the name sample-batch-schedule-dlq/.test(p.message))).toBe(true);
   });
 });
@@ -174,7 +216,9 @@ describe('scheduler.schedule', () => {
     const s = scratch();
     s.editConfig((t) => t.replace(/^schedule:\n/m, 'schedule:\n  timezone: Asia/Tokyo\n'));
     await upOn(s);
-    const records = new Map(Object.entries(JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, ResourceRecord>));
+    const records = new Map(
+      Object.entries(JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, ResourceRecord>),
+    );
     const ctx = await testCtx(f, { config: schedulerConfig(), records });
     const node = schedulerSchedule.nodes(ctx.config)[0]!;
     return { f, ctx, node, rec: records.get(K.schedule)! };
@@ -182,7 +226,11 @@ describe('scheduler.schedule', () => {
 
   it('find with the record: one call, owned, no diff; without a record: ownership from the group; delete', async () => {
     const { f, ctx, node, rec } = await stack();
-    expect(rec).toMatchObject({ kind: 'scheduler.schedule', id: 'sample-batch/sample-batch', attrs: { group: 'sample-batch', name: 'sample-batch' } });
+    expect(rec).toMatchObject({
+      kind: 'scheduler.schedule',
+      id: 'sample-batch/sample-batch',
+      attrs: { group: 'sample-batch', name: 'sample-batch' },
+    });
     f.core.resetCalls();
     const found = (await schedulerSchedule.find(ctx, node, rec))!;
     expect(f.core.count()).toBe(1);
@@ -210,7 +258,12 @@ describe('scheduler.schedule', () => {
     const found = (await schedulerSchedule.find(ctx, node, rec))!;
     const d = await schedulerSchedule.desired(ctx, node);
     const changes = schedulerSchedule.diff(d, found.observed);
-    expect(changes.map((c) => c.field).sort()).toEqual(['flexibleWindowMinutes', 'state', 'target.deadLetterArn', 'target.input']);
+    expect(changes.map((c) => c.field).sort()).toEqual([
+      'flexibleWindowMinutes',
+      'state',
+      'target.deadLetterArn',
+      'target.input',
+    ]);
     await schedulerSchedule.update!(ctx, node, found, d, changes);
     const now = f.scheduler.schedules.get('sample-batch/sample-batch')!.def;
     expect(now.State).toBe('ENABLED');
@@ -218,20 +271,37 @@ describe('scheduler.schedule', () => {
     expect(now.Target!.DeadLetterConfig!.Arn).toMatch(/sample-batch-schedule-dlq$/);
     expect(now.ScheduleExpressionTimezone).toBe('Asia/Tokyo');
     expect(schedulerSchedule.diff(d, (await schedulerSchedule.find(ctx, node, rec))!.observed)).toEqual([]);
-    expect(schedulerSchedule.diff({ ...d, group: 'other' }, found.observed)).toContainEqual({ field: 'group', from: 'sample-batch', to: 'other', replace: true });
+    expect(schedulerSchedule.diff({ ...d, group: 'other' }, found.observed)).toContainEqual({
+      field: 'group',
+      from: 'sample-batch',
+      to: 'other',
+      replace: true,
+    });
   });
 
   it('a key order or whitespace difference in the input is no change', async () => {
     const { ctx, node, rec } = await stack();
     const found = (await schedulerSchedule.find(ctx, node, rec))!;
     const d = await schedulerSchedule.desired(ctx, node);
-    const reordered = { ...found.observed, target: { ...found.observed.target, input: JSON.stringify(JSON.parse(d.target.input), null, 2) } };
+    const reordered = {
+      ...found.observed,
+      target: { ...found.observed.target, input: JSON.stringify(JSON.parse(d.target.input), null, 2) },
+    };
     expect(schedulerSchedule.diff(d, reordered)).toEqual([]);
   });
 
   it("Scheduler's not-yet-assumable role error is an IAM propagation error", () => {
-    const err = Object.assign(new Error('The execution role you provide must allow AWS EventBridge Scheduler to assume the role. (role arn:aws:iam::123456789012:role/sample-batch-scheduler)'), { name: 'ValidationException' });
+    const err = Object.assign(
+      new Error(
+        'The execution role you provide must allow AWS EventBridge Scheduler to assume the role. (role arn:aws:iam::123456789012:role/sample-batch-scheduler)',
+      ),
+      { name: 'ValidationException' },
+    );
     expect(isIamPropagationError(err)).toEqual({ role: 'arn:aws:iam::123456789012:role/sample-batch-scheduler' });
-    expect(isIamPropagationError(Object.assign(new Error('Invalid Schedule Expression x.'), { name: 'ValidationException' }))).toBeUndefined();
+    expect(
+      isIamPropagationError(
+        Object.assign(new Error('Invalid Schedule Expression x.'), { name: 'ValidationException' }),
+      ),
+    ).toBeUndefined();
   });
 });

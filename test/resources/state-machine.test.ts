@@ -10,7 +10,9 @@ const fresh = freshFakeAws();
 const SM = 'arn:aws:states:ap-northeast-1:123456789012:stateMachine:sample-batch';
 
 function withTimeout(s: Scratch, timeout = '30m'): void {
-  s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n  timeout: ${timeout}\n`));
+  s.editConfig((t) =>
+    t.replace('  command: [node, dist/main.js]\n', `  command: [node, dist/main.js]\n  timeout: ${timeout}\n`),
+  );
 }
 
 const definition = (f: ReturnType<typeof fresh>) => JSON.parse(f.sfn.machines.get(SM)!.definition);
@@ -28,18 +30,31 @@ describe('the state machine kind', () => {
     expect(f.sfn.machines.get(SM)!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch' });
   });
 
-  it('a state machine of that name that is not ours (no tag, or another stack\'s) is refused and left alone', async () => {
+  it("a state machine of that name that is not ours (no tag, or another stack's) is refused and left alone", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
     // Someone's own state machine, named like our family, with a role of theirs.
     const { SFNClient, CreateStateMachineCommand } = await import('@aws-sdk/client-sfn');
     const { IAMClient, CreateRoleCommand } = await import('@aws-sdk/client-iam');
-    const theirs = await new IAMClient({ region: 'ap-northeast-1' }).send(new CreateRoleCommand({
-      RoleName: 'theirs', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
-    }));
+    const theirs = await new IAMClient({ region: 'ap-northeast-1' }).send(
+      new CreateRoleCommand({
+        RoleName: 'theirs',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
     const def = JSON.stringify({ StartAt: 'x', States: { x: { Type: 'Succeed' } } });
-    await new SFNClient({ region: 'ap-northeast-1' }).send(new CreateStateMachineCommand({ name: 'sample-batch', definition: def, roleArn: theirs.Role!.Arn, tags: [{ key: 'batchctl:stack', value: 'other' }] }));
+    await new SFNClient({ region: 'ap-northeast-1' }).send(
+      new CreateStateMachineCommand({
+        name: 'sample-batch',
+        definition: def,
+        roleArn: theirs.Role!.Arn,
+        tags: [{ key: 'batchctl:stack', value: 'other' }],
+      }),
+    );
     withTimeout(s);
     f.core.resetCalls();
     const up = await upOn(s).catch((e: Error) => e);
@@ -58,13 +73,19 @@ describe('the state machine kind', () => {
     f.core.observers.push((call) => {
       if (injected || call.op !== 'CreateStateMachine') return;
       injected = true;
-      const other = { ...call.input, definition: call.input.definition.replace('"TimeoutSeconds":1800', '"TimeoutSeconds":60') };
+      const other = {
+        ...call.input,
+        definition: call.input.definition.replace('"TimeoutSeconds":1800', '"TimeoutSeconds":60'),
+      };
       void f.core.invoke('sfn', 'CreateStateMachine', other);
     });
     const up = await upOn(s);
     expect(up.counts.failed).toBe(0);
     // Ours was refused (the other run's, sent from inside ours, went first), then adopted and converged.
-    expect(f.core.calls.filter((c) => c.op === 'CreateStateMachine').map((c) => c.error)).toEqual(['StateMachineAlreadyExists', undefined]);
+    expect(f.core.calls.filter((c) => c.op === 'CreateStateMachine').map((c) => c.error)).toEqual([
+      'StateMachineAlreadyExists',
+      undefined,
+    ]);
     expect(f.core.calls.filter((c) => c.op === 'UpdateStateMachine')).toHaveLength(1);
     expect(definition(f).States['Run task'].TimeoutSeconds).toBe(1800);
     expect(f.sfn.machines.size).toBe(1);
@@ -72,14 +93,19 @@ describe('the state machine kind', () => {
 
   it('waits for a new state machine role to propagate before Step Functions accepts it', async () => {
     const f = fresh();
-    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    vi.useFakeTimers({
+      now: Date.parse('2026-11-28T00:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+    });
     const s = scratch();
     await settleWithFakeTimers(upOn(s));
     f.iam.propagationMs = 12_000;
     withTimeout(s);
     const up = await settleWithFakeTimers(upOn(s));
     expect(up.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.op === 'CreateStateMachine' && c.error === 'AccessDeniedException').length).toBeGreaterThan(0);
+    expect(
+      f.core.calls.filter((c) => c.op === 'CreateStateMachine' && c.error === 'AccessDeniedException').length,
+    ).toBeGreaterThan(0);
     expect(up.reporter.progress.some((p) => /waiting for IAM role .* to propagate/.test(p.message))).toBe(true);
     expect(f.sfn.machines.size).toBe(1);
   });
@@ -94,7 +120,9 @@ describe('the state machine kind', () => {
     f.core.resetCalls();
     const up = await upOn(s);
     expect(up.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.service === 'sfn' && c.mutating).map((c) => c.op)).toEqual(['UpdateStateMachine']);
+    expect(f.core.calls.filter((c) => c.service === 'sfn' && c.mutating).map((c) => c.op)).toEqual([
+      'UpdateStateMachine',
+    ]);
     expect(definition(f).States['Run task'].TimeoutSeconds).toBe(2700);
   });
 
@@ -106,17 +134,33 @@ describe('the state machine kind', () => {
     f.sfn.machines.get(SM)!.tags.owner = 'someone';
     s.editConfig((t) => t.replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
     await upOn(s);
-    expect(f.sfn.machines.get(SM)!.tags).toMatchObject({ team: 'data', owner: 'someone', 'batchctl:stack': 'sample-batch' });
+    expect(f.sfn.machines.get(SM)!.tags).toMatchObject({
+      team: 'data',
+      owner: 'someone',
+      'batchctl:stack': 'sample-batch',
+    });
     s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
     f.core.resetCalls();
     await upOn(s);
-    expect(f.core.mutatingCalls().filter((c) => c.service === 'sfn').map((c) => c.op)).toEqual(['UntagResource']);
-    expect(f.sfn.machines.get(SM)!.tags).toEqual({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'state-machine', owner: 'someone' });
+    expect(
+      f.core
+        .mutatingCalls()
+        .filter((c) => c.service === 'sfn')
+        .map((c) => c.op),
+    ).toEqual(['UntagResource']);
+    expect(f.sfn.machines.get(SM)!.tags).toEqual({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'state-machine',
+      owner: 'someone',
+    });
   });
 
   it('needed again while the old one is still being deleted: up waits for the name to come free', async () => {
     const f = fresh();
-    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    vi.useFakeTimers({
+      now: Date.parse('2026-11-28T00:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+    });
     const s = scratch();
     withTimeout(s);
     await settleWithFakeTimers(upOn(s));
@@ -127,8 +171,12 @@ describe('the state machine kind', () => {
     withTimeout(s);
     const up = await settleWithFakeTimers(upOn(s));
     expect(up.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.op === 'CreateStateMachine').map((c) => c.error)).toContain('StateMachineDeleting');
+    expect(f.core.calls.filter((c) => c.op === 'CreateStateMachine').map((c) => c.error)).toContain(
+      'StateMachineDeleting',
+    );
     expect(f.sfn.machines.get(SM)!.status).toBe('ACTIVE');
-    expect(up.reporter.progress.some((p) => /state machine sample-batch still being deleted/.test(p.message))).toBe(true);
+    expect(up.reporter.progress.some((p) => /state machine sample-batch still being deleted/.test(p.message))).toBe(
+      true,
+    );
   });
 });

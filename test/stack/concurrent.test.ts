@@ -42,13 +42,19 @@ async function racingFake(hold: number): Promise<FakeAws> {
 
 /** The loser exits 2 naming the winner's lock, and wrote nothing but its refused attempts to take it. */
 function expectRefusedByLock(fake: FakeAws, loser: Run, winner: Run, command: string): void {
-  expect(loser.stderr).toMatch(new RegExp(
-    `error: stack sample-batch in ap-northeast-1 is locked by '${command}' by .* on .*, pid ${winner.pid}, since \\S+ \\(\\d+s ago\\), lock id [0-9a-f]{12}\\n` +
-    'hint: .*--force-unlock [0-9a-f]{12}',
-  ));
+  expect(loser.stderr).toMatch(
+    new RegExp(
+      `error: stack sample-batch in ap-northeast-1 is locked by '${command}' by .* on .*, pid ${winner.pid}, since \\S+ \\(\\d+s ago\\), lock id [0-9a-f]{12}\\n` +
+        'hint: .*--force-unlock [0-9a-f]{12}',
+    ),
+  );
   const loserWrites = fake.core.calls.filter((c) => c.client === String(loser.pid) && c.mutating);
   expect(loserWrites.map((c) => [c.op, c.input.Name, c.error])).toEqual(
-    loserWrites.map(() => ['PutParameter', '/batchctl/sample-batch/lock', expect.stringMatching(/^(ParameterAlreadyExists|TooManyUpdates)$/)]),
+    loserWrites.map(() => [
+      'PutParameter',
+      '/batchctl/sample-batch/lock',
+      expect.stringMatching(/^(ParameterAlreadyExists|TooManyUpdates)$/),
+    ]),
   );
   expect(loserWrites.at(-1)!.error).toBe('ParameterAlreadyExists');
 }
@@ -91,7 +97,8 @@ describe('two machines, one stack: a local state file each (the lock is in the a
     const fake = await racingFake(2);
     const [a, b] = twoLaptops();
     const runs = await Promise.all([
-      cli(served!.url, ['-c', a.configPath, 'up', '--yes']), cli(served!.url, ['-c', b.configPath, 'up', '--yes']),
+      cli(served!.url, ['-c', a.configPath, 'up', '--yes']),
+      cli(served!.url, ['-c', b.configPath, 'up', '--yes']),
     ]);
     const { winner, loser } = oneWon(runs);
     expect(winner.stdout).toMatch(/Done: \d+ created, 0 updated/);
@@ -117,7 +124,8 @@ describe('two machines, one stack: a local state file each (the lock is in the a
     served = await serveFake(fake, { waitForClients: 2 });
     fake.core.resetCalls();
     const runs = await Promise.all([
-      cli(served.url, ['-c', a.configPath, 'down', '--yes']), cli(served.url, ['-c', b.configPath, 'up', '--yes']),
+      cli(served.url, ['-c', a.configPath, 'down', '--yes']),
+      cli(served.url, ['-c', b.configPath, 'up', '--yes']),
     ]);
     const { winner, loser } = oneWon(runs);
     const [down, up] = runs;
@@ -130,7 +138,9 @@ describe('two machines, one stack: a local state file each (the lock is in the a
       expect(fake.inventory()).toEqual(local.inventory());
     } else {
       // down removed everything; nothing of the stack is left but the secret in its recovery window.
-      expect(fake.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion))).toEqual([]);
+      expect(
+        fake.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion)),
+      ).toEqual([]);
     }
   }, 120_000);
 });

@@ -13,7 +13,9 @@ import { captureCli } from '../helpers/cli.js';
 
 const io = captureCli();
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--state', s.statePath, ...args);

@@ -21,7 +21,14 @@ const BUCKET = 'sample-batch-123456789012-ap-northeast-1';
 
 async function downOn(s: Scratch, opts: Partial<DownOptions> = {}) {
   const reporter = new RecordingReporter();
-  const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter, interactive: false, yes: true, ...opts });
+  const report = await runDown({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter,
+    interactive: false,
+    yes: true,
+    ...opts,
+  });
   return { ...report, reporter };
 }
 
@@ -30,10 +37,14 @@ function ours(f: FakeAws): InventoryEntry[] {
   return f.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion));
 }
 
-const stateResources = (s: Scratch) => JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { kind: string; id: string }>;
+const stateResources = (s: Scratch) =>
+  JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { kind: string; id: string }>;
 
 const fakeTimers = () =>
-  vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+  vi.useFakeTimers({
+    now: Date.parse('2026-11-28T00:00:00Z'),
+    toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+  });
 
 describe('down', () => {
   it('deletes a full stack: nothing of ours left in the fake, an empty state, the secret in a 7-day window; a second down does nothing', async () => {
@@ -67,7 +78,8 @@ describe('down', () => {
     f.core.resetCalls();
     const report = await downOn(s, { parallel: 3 });
     const order = report.events.map((e) => e.key);
-    const before = (a: string, b: string) => expect(order.indexOf(a), `${a} before ${b}`).toBeLessThan(order.indexOf(b));
+    const before = (a: string, b: string) =>
+      expect(order.indexOf(a), `${a} before ${b}`).toBeLessThan(order.indexOf(b));
     for (const ep of ['vpc-endpoint/ecr.api', 'vpc-endpoint/logs']) {
       before(ep, 'security-group/endpoint');
       before(ep, 'subnet/endpoint/ap-northeast-1a');
@@ -89,7 +101,9 @@ describe('down', () => {
     await upOn(s);
     await downOn(s, { force: true });
     expect(f.secretsManager.secrets.size).toBe(0);
-    expect(f.core.calls.find((c) => c.op === 'DeleteSecret')!.input).toMatchObject({ ForceDeleteWithoutRecovery: true });
+    expect(f.core.calls.find((c) => c.op === 'DeleteSecret')!.input).toMatchObject({
+      ForceDeleteWithoutRecovery: true,
+    });
 
     f = fresh();
     s = scratch();
@@ -110,7 +124,10 @@ describe('down', () => {
     expect(f.inventory().find((e) => e.type === 'secretsmanager.secret')!.settings.pendingDeletion).toBe(true);
     const again = await upOn(s);
     expect(again.counts.failed).toBe(0);
-    expect(again.events.find((e) => e.key === 'secret')).toMatchObject({ action: 'updated', changes: ['pendingDeletion'] });
+    expect(again.events.find((e) => e.key === 'secret')).toMatchObject({
+      action: 'updated',
+      changes: ['pendingDeletion'],
+    });
     expect(f.core.calls.some((c) => c.op === 'RestoreSecret')).toBe(true);
     expect(f.inventory()).toEqual(before);
   });
@@ -135,7 +152,11 @@ describe('down', () => {
     await upOn(s);
     f.core.resetCalls();
     const asked: string[][] = [];
-    const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
+    const declined = await downOn(s, {
+      yes: false,
+      interactive: true,
+      confirm: async (lines) => (asked.push(lines), false),
+    });
     expect(declined.declined).toBe(true);
     expect(asked).toHaveLength(1);
     expect(asked[0]![0]).toBe('batchctl down will delete 43 resources:');
@@ -150,7 +171,13 @@ describe('down', () => {
     for (const at of [3, 12, 24]) {
       const f = fresh();
       const s = scratch();
-      f.core.inject({ kind: 'error', code: 'InjectedFailure', message: `injected at #${at}`, status: 400, match: (c) => c.mutatingSeq === at });
+      f.core.inject({
+        kind: 'error',
+        code: 'InjectedFailure',
+        message: `injected at #${at}`,
+        status: 400,
+        match: (c) => c.mutatingSeq === at,
+      });
       await expect(upOn(s, { parallel: 4 })).rejects.toBeInstanceOf(RunFailed);
       expect(ours(f).length, `something was created before #${at}`).toBeGreaterThan(0);
       const report = await downOn(s);
@@ -166,22 +193,43 @@ describe('down', () => {
     await upOn(s);
     const state = stateResources(s);
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
-    const tags = (key: string, type: 'vpc-endpoint' | 'security-group') => [{ ResourceType: type, Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: key }] }];
-    const dup = await ec2.send(new CreateVpcEndpointCommand({
-      VpcEndpointType: 'Interface', VpcId: state.vpc!.id, ServiceName: 'com.amazonaws.ap-northeast-1.logs',
-      PrivateDnsEnabled: false, SubnetIds: [state['subnet/endpoint/ap-northeast-1a']!.id], SecurityGroupIds: [state['security-group/endpoint']!.id],
-      TagSpecifications: tags('vpc-endpoint/logs', 'vpc-endpoint'),
-    }));
-    const old = await ec2.send(new CreateSecurityGroupCommand({
-      GroupName: 'sample-batch-old', Description: 'from an older config', VpcId: state.vpc!.id, TagSpecifications: tags('security-group/old', 'security-group'),
-    }));
+    const tags = (key: string, type: 'vpc-endpoint' | 'security-group') => [
+      {
+        ResourceType: type,
+        Tags: [
+          { Key: 'batchctl:stack', Value: 'sample-batch' },
+          { Key: 'batchctl:logical', Value: key },
+        ],
+      },
+    ];
+    const dup = await ec2.send(
+      new CreateVpcEndpointCommand({
+        VpcEndpointType: 'Interface',
+        VpcId: state.vpc!.id,
+        ServiceName: 'com.amazonaws.ap-northeast-1.logs',
+        PrivateDnsEnabled: false,
+        SubnetIds: [state['subnet/endpoint/ap-northeast-1a']!.id],
+        SecurityGroupIds: [state['security-group/endpoint']!.id],
+        TagSpecifications: tags('vpc-endpoint/logs', 'vpc-endpoint'),
+      }),
+    );
+    const old = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'sample-batch-old',
+        Description: 'from an older config',
+        VpcId: state.vpc!.id,
+        TagSpecifications: tags('security-group/old', 'security-group'),
+      }),
+    );
     const report = await downOn(s);
     expect(report.failures).toEqual([]);
     const dupId = dup.VpcEndpoint!.VpcEndpointId!;
-    expect(report.targets).toEqual(expect.arrayContaining([
-      expect.objectContaining({ key: `vpc-endpoint/logs#${dupId}`, id: dupId, orphan: true }),
-      expect.objectContaining({ key: 'security-group/old', id: old.GroupId, orphan: true }),
-    ]));
+    expect(report.targets).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: `vpc-endpoint/logs#${dupId}`, id: dupId, orphan: true }),
+        expect.objectContaining({ key: 'security-group/old', id: old.GroupId, orphan: true }),
+      ]),
+    );
     const order = report.events.map((e) => e.key);
     expect(order.indexOf('security-group/old')).toBeLessThan(order.indexOf('vpc'));
     expect(order.indexOf(`vpc-endpoint/logs#${dupId}`)).toBeLessThan(order.indexOf('subnet/endpoint/ap-northeast-1a'));
@@ -209,7 +257,11 @@ describe('down', () => {
     writeFileSync(s.statePath, JSON.stringify(st));
     s.editConfig((t) => t.replace('/ecs/SampleBatch', '/ecs/Renamed'));
     const report = await downOn(s);
-    expect(report.targets.find((t) => t.key === 'log-group/old')).toMatchObject({ orphan: true, kind: 'logs.log-group', id: '/ecs/SampleBatch' });
+    expect(report.targets.find((t) => t.key === 'log-group/old')).toMatchObject({
+      orphan: true,
+      kind: 'logs.log-group',
+      id: '/ecs/SampleBatch',
+    });
     expect(ours(f)).toEqual([]);
     expect(stateResources(s)).toEqual({});
   });
@@ -243,7 +295,9 @@ describe('data protection', () => {
     const err = await downOn(s).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
     // 1202 live objects; 1203 + 1 versions + 1 delete marker.
-    expect(err.message).toBe(`S3 bucket ${BUCKET} holds 1202 objects (1205 versions and delete markers in all): pass --force to delete them with it`);
+    expect(err.message).toBe(
+      `S3 bucket ${BUCKET} holds 1202 objects (1205 versions and delete markers in all): pass --force to delete them with it`,
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
     expect(f.core.count({ op: 'ListObjectVersions' })).toBe(2);
 
@@ -275,22 +329,35 @@ describe('data protection', () => {
     expect(f.core.count({ op: 'ListImages' })).toBe(0);
   });
 
-  it('the confirmation says what data goes with what: objects, images, and the log group\'s stored bytes', async () => {
+  it("the confirmation says what data goes with what: objects, images, and the log group's stored bytes", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'x'.repeat(2000) }]);
+    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [
+      { timestamp: Date.now(), message: 'x'.repeat(2000) },
+    ]);
     const asked: string[][] = [];
     // Log events alone need no --force (retention expires them anyway): they are said, then deleted.
-    const declined = await downOn(s, { yes: false, interactive: true, confirm: async (lines) => (asked.push(lines), false) });
+    const declined = await downOn(s, {
+      yes: false,
+      interactive: true,
+      confirm: async (lines) => (asked.push(lines), false),
+    });
     expect(declined.declined).toBe(true);
-    expect(asked[0]!.find((l) => /CloudWatch log group/.test(l))).toMatch(/\/ecs\/SampleBatch {2}\(2\.0 KiB of log events\)$/);
+    expect(asked[0]!.find((l) => /CloudWatch log group/.test(l))).toMatch(
+      /\/ecs\/SampleBatch {2}\(2\.0 KiB of log events\)$/,
+    );
     expect(declined.targets.find((t) => t.key === 'log-group')?.data).toBe('2.0 KiB of log events');
     // With --force, the bucket's objects and the repository's images are in the same list.
     f.s3.addObject(BUCKET, 'a.csv', 'a');
     f.s3.addObject(BUCKET, 'b.csv', 'b');
     f.ecr.addImage('sample-batch', 'latest');
-    await downOn(s, { yes: false, interactive: true, force: true, confirm: async (lines) => (asked.push(lines), true) });
+    await downOn(s, {
+      yes: false,
+      interactive: true,
+      force: true,
+      confirm: async (lines) => (asked.push(lines), true),
+    });
     expect(asked[1]!.filter((l) => /\(.*\)$/.test(l)).map((l) => l.replace(/ +/g, ' ').trim())).toEqual([
       'ECR repository ecr-repository sample-batch (1 image)',
       `S3 bucket bucket ${BUCKET} (2 objects)`,
@@ -303,17 +370,28 @@ describe('data protection', () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [{ timestamp: Date.now(), message: 'run output' }]);
+    f.logs.addEvents('/ecs/SampleBatch', 'ecs/batch/0123456789abcdef', [
+      { timestamp: Date.now(), message: 'run output' },
+    ]);
     const asked: string[][] = [];
-    const report = await downOn(s, { yes: false, interactive: true, keepLogs: true, confirm: async (lines) => (asked.push(lines), true) });
+    const report = await downOn(s, {
+      yes: false,
+      interactive: true,
+      keepLogs: true,
+      confirm: async (lines) => (asked.push(lines), true),
+    });
     // The run history's group is kept too: its events are the record of the runs.
     const HISTORY = '/aws/events/batchctl/sample-batch/history';
-    expect(asked[0]![0]).toBe(`batchctl down will delete 41 resources (keeping CloudWatch log group /ecs/SampleBatch, CloudWatch log group ${HISTORY}: --keep-logs):`);
+    expect(asked[0]![0]).toBe(
+      `batchctl down will delete 41 resources (keeping CloudWatch log group /ecs/SampleBatch, CloudWatch log group ${HISTORY}: --keep-logs):`,
+    );
     expect(asked[0]!.some((l) => /log-group/.test(l))).toBe(false);
     expect(report.failures).toEqual([]);
     expect(report.counts).toMatchObject({ deleted: 41, skipped: 2 });
     expect(report.kept?.map((t) => t.id).sort()).toEqual([HISTORY, '/ecs/SampleBatch']);
-    expect(report.reporter.infos).toContain('Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it');
+    expect(report.reporter.infos).toContain(
+      'Kept CloudWatch log group /ecs/SampleBatch (--keep-logs), holding 36 B of log events; `batchctl down` without --keep-logs deletes it',
+    );
     expect(ours(f).map((e) => e.type)).toEqual(['logs.log-group', 'logs.log-group']);
     expect(f.logs.storedBytes(f.logs.groups.get('/ecs/SampleBatch')!)).toBe(36);
     // Its resource policy goes with the rule: nothing can write to the kept group any more.
@@ -346,10 +424,22 @@ describe('DependencyViolation', () => {
     const report = await settleWithFakeTimers(downOn(s));
     expect(report.failures).toEqual([]);
     expect(ours(f)).toEqual([]);
-    expect(f.core.calls.filter((c) => c.op === 'DeleteSecurityGroup' && c.error === 'DependencyViolation')).toHaveLength(3);
+    expect(
+      f.core.calls.filter((c) => c.op === 'DeleteSecurityGroup' && c.error === 'DependencyViolation'),
+    ).toHaveLength(3);
     expect(f.core.calls.filter((c) => c.op === 'DeleteSubnet' && c.error === 'DependencyViolation')).toHaveLength(2);
-    expect(report.reporter.progress.some((p) => p.key.startsWith('security-group/') && /^waiting for sg-\w+ to be deletable \(DependencyViolation\)/.test(p.message))).toBe(true);
-    expect(report.reporter.progress.some((p) => p.key.startsWith('subnet/') && /^waiting for subnet-\w+ to be deletable/.test(p.message))).toBe(true);
+    expect(
+      report.reporter.progress.some(
+        (p) =>
+          p.key.startsWith('security-group/') &&
+          /^waiting for sg-\w+ to be deletable \(DependencyViolation\)/.test(p.message),
+      ),
+    ).toBe(true);
+    expect(
+      report.reporter.progress.some(
+        (p) => p.key.startsWith('subnet/') && /^waiting for subnet-\w+ to be deletable/.test(p.message),
+      ),
+    ).toBe(true);
   });
 
   it('past the budget fails naming the resource and the blocker; what it depends on is kept (and stays in the state)', async () => {
@@ -361,10 +451,16 @@ describe('DependencyViolation', () => {
     f.core.failOn('DeleteSecurityGroup', 'DependencyViolation', 1000, `resource ${sg} has a dependent object`);
     const err = await settleWithFakeTimers(downOn(s)).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
-    expect(err.message).toMatch(new RegExp(`security-group/endpoint: delete failed: DependencyViolation: resource ${sg} has a dependent object \\(still after 300 s`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `security-group/endpoint: delete failed: DependencyViolation: resource ${sg} has a dependent object \\(still after 300 s`,
+      ),
+    );
     expect(err.report.counts.failed).toBeGreaterThanOrEqual(1);
     expect(err.report.events.find((e: any) => e.key === 'vpc')).toMatchObject({ action: 'skipped' });
-    expect(Object.keys(stateResources(s)).sort()).toEqual(expect.arrayContaining(['vpc', 'security-group/task', 'security-group/endpoint']));
+    expect(Object.keys(stateResources(s)).sort()).toEqual(
+      expect.arrayContaining(['vpc', 'security-group/task', 'security-group/endpoint']),
+    );
     expect(f.ec2.vpcs.size).toBe(1);
   });
 
@@ -376,7 +472,13 @@ describe('DependencyViolation', () => {
     const state = stateResources(s);
     const sg = state['security-group/task']!.id;
     // A foreign ENI (e.g. a task still running) in the task group and a batch subnet.
-    f.ec2.enis.set('eni-0stuck', { id: 'eni-0stuck', vpcId: state.vpc!.id, subnetId: state['subnet/batch/ap-northeast-1a']!.id, groupIds: [sg], endpointId: 'vpce-0foreign' });
+    f.ec2.enis.set('eni-0stuck', {
+      id: 'eni-0stuck',
+      vpcId: state.vpc!.id,
+      subnetId: state['subnet/batch/ap-northeast-1a']!.id,
+      groupIds: [sg],
+      endpointId: 'vpce-0foreign',
+    });
     const err = await settleWithFakeTimers(downOn(s)).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
     expect(err.message).toMatch(/eni-0stuck/);
@@ -394,17 +496,31 @@ describe('down --endpoints', () => {
     const report = await downOn(s, { endpointsOnly: true });
     expect(report.counts.deleted).toBe(4);
     // The schedule is paused first (runs would fail without the endpoints), then the endpoints go.
-    expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['TagResource', 'DisableRule', ...Array(4).fill('DeleteVpcEndpoints')]);
+    expect(f.core.mutatingCalls().map((c) => c.op)).toEqual([
+      'TagResource',
+      'DisableRule',
+      ...Array(4).fill('DeleteVpcEndpoints'),
+    ]);
     expect(report.paused).toEqual(['sample-batch']);
     const gone = f.core.mutatingCalls().flatMap((c) => c.input.VpcEndpointIds);
     expect(gone.every((id: string) => f.ec2.endpoints.get(id)?.type !== 'Gateway')).toBe(true);
     expect(f.ec2.networkInterfaceCount()).toBe(0);
     const after = f.inventory();
-    expect(after.filter((e) => e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface' && e.settings.state !== 'deleted')).toEqual([]);
+    expect(
+      after.filter(
+        (e) => e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface' && e.settings.state !== 'deleted',
+      ),
+    ).toEqual([]);
     // Everything else exactly as it was, but the rule, which is paused.
-    const rest = (inv: InventoryEntry[]) => inv.filter((e) => !(e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface') && e.type !== 'events.rule');
+    const rest = (inv: InventoryEntry[]) =>
+      inv.filter(
+        (e) => !(e.type === 'ec2.vpc-endpoint' && e.settings.type === 'Interface') && e.type !== 'events.rule',
+      );
     expect(rest(after)).toEqual(rest(before));
-    expect(f.eventBridge.rules.get('sample-batch')).toMatchObject({ state: 'DISABLED', tags: { 'batchctl:paused': expect.stringMatching(/^down-endpoints /) } });
+    expect(f.eventBridge.rules.get('sample-batch')).toMatchObject({
+      state: 'DISABLED',
+      tags: { 'batchctl:paused': expect.stringMatching(/^down-endpoints /) },
+    });
     expect(Object.keys(stateResources(s)).filter((k) => /^vpc-endpoint\/(ecr|logs|secrets)/.test(k))).toEqual([]);
     expect(report.saving).toMatchObject({ enis: 8 });
     expect(savingLine(report.saving!)).toMatch(/^Saved: 8 endpoint ENIs, \$0\.112\/hour, \$81\.76\/month/);

@@ -15,8 +15,10 @@ import type { CallRecord } from '../fake-aws/index.js';
 const fresh = freshFakeAws();
 
 /** Stack-wide EC2 reads: a Describe filtered by our stack tag. */
-const stackWide = (c: CallRecord) => c.service === 'ec2' && /^Describe/.test(c.op)
-  && (c.input?.Filters ?? []).some((f: { Name?: string }) => f.Name === 'tag:batchctl:stack');
+const stackWide = (c: CallRecord) =>
+  c.service === 'ec2' &&
+  /^Describe/.test(c.op) &&
+  (c.input?.Filters ?? []).some((f: { Name?: string }) => f.Name === 'tag:batchctl:stack');
 
 describe('reads', () => {
   it('up from empty: one stack-wide read per EC2 type, before the first write; nothing read back before its create', async () => {
@@ -29,17 +31,44 @@ describe('reads', () => {
     const before = calls.slice(0, firstWrite);
     const after = calls.slice(firstWrite);
     const wide = calls.filter(stackWide);
-    expect(wide.map((c) => c.op).sort()).toEqual(['DescribeRouteTables', 'DescribeSecurityGroups', 'DescribeSubnets', 'DescribeVpcEndpoints', 'DescribeVpcs']);
+    expect(wide.map((c) => c.op).sort()).toEqual([
+      'DescribeRouteTables',
+      'DescribeSecurityGroups',
+      'DescribeSubnets',
+      'DescribeVpcEndpoints',
+      'DescribeVpcs',
+    ]);
     expect(wide.every((c) => c.seq < firstWrite)).toBe(true);
     // The account's roles in one read; a resource inside one that does not exist is not read at all.
     expect(before.filter((c) => c.op === 'GetAccountAuthorizationDetails')).toHaveLength(1);
-    for (const op of ['GetRole', 'GetRolePolicy', 'ListAttachedRolePolicies', 'GetSecretValue', 'ListTargetsByRule', 'GetQueueAttributes',
-      'GetPublicAccessBlock', 'GetBucketEncryption', 'GetBucketLifecycleConfiguration', 'GetBucketPolicy', 'GetBucketVersioning']) {
-      expect(calls.filter((c) => c.op === op), op).toEqual([]);
+    for (const op of [
+      'GetRole',
+      'GetRolePolicy',
+      'ListAttachedRolePolicies',
+      'GetSecretValue',
+      'ListTargetsByRule',
+      'GetQueueAttributes',
+      'GetPublicAccessBlock',
+      'GetBucketEncryption',
+      'GetBucketLifecycleConfiguration',
+      'GetBucketPolicy',
+      'GetBucketVersioning',
+    ]) {
+      expect(
+        calls.filter((c) => c.op === op),
+        op,
+      ).toEqual([]);
     }
-    // After the first write only waits read (a VPC, subnets and endpoints until available, the bucket until it answers).
-    expect([...new Set(after.filter((c) => !c.mutating && !c.lock).map((c) => c.op))].sort()).toEqual(['DescribeSubnets', 'DescribeVpcEndpoints', 'DescribeVpcs', 'HeadBucket']);
-    for (const c of after.filter((x) => !x.mutating && !x.lock && x.service === 'ec2')) expect(c.input.Filters, `${c.op} by id`).toBeUndefined();
+    // After the first write only waits read (a VPC, subnets and endpoints until available, the bucket until it
+    // answers).
+    expect([...new Set(after.filter((c) => !c.mutating && !c.lock).map((c) => c.op))].sort()).toEqual([
+      'DescribeSubnets',
+      'DescribeVpcEndpoints',
+      'DescribeVpcs',
+      'HeadBucket',
+    ]);
+    for (const c of after.filter((x) => !x.mutating && !x.lock && x.service === 'ec2'))
+      expect(c.input.Filters, `${c.op} by id`).toBeUndefined();
   });
 
   it('the two security groups are created together: only the rule between them waits for both', async () => {
@@ -53,7 +82,7 @@ describe('reads', () => {
     expect(rule.startedAt).toBeGreaterThanOrEqual(Math.max(...groups.map((g) => g.endedAt!)));
   });
 
-  it('a no-op up and plan read each thing once, all at the walk\'s start', async () => {
+  it("a no-op up and plan read each thing once, all at the walk's start", async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
@@ -102,18 +131,25 @@ describe('reads', () => {
     expect(Object.fromEntries(reads)).toEqual({ ...Object.fromEntries(noop), DescribeTaskDefinition: 1 });
   });
 
-  it('job secrets and the region\'s Logs resource policies: read once per command, the preflight\'s answer serving the walk', async () => {
+  it("job secrets and the region's Logs resource policies: read once per command, the preflight's answer serving the walk", async () => {
     const f = fresh();
     f.secretsManager.addSecret({ name: 'prod/db', value: { password: 'never-read' } });
     f.ssm.addParameter({ name: '/prod/api-key', value: 'never-read', type: 'SecureString' });
     const config = readFileSync(DEFAULT_CONFIG_PATH, 'utf8')
       .replace(/interfaceEndpoints: \[[^\]]*\]/, 'interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager, ssm]')
-      .replace(/^ {2}command: .*$/m, (line) => `${line}\n  secrets:\n    DB_PASSWORD: secretsmanager:prod/db:password\n    API_KEY: ssm:/prod/api-key\n`);
+      .replace(
+        /^ {2}command: .*$/m,
+        (line) =>
+          `${line}\n  secrets:\n    DB_PASSWORD: secretsmanager:prod/db:password\n    API_KEY: ssm:/prod/api-key\n`,
+      );
     const s = scratch(config);
     const runs: [string, () => Promise<unknown>][] = [
       ['up from empty', () => upOn(s)],
       ['no-op up', () => upOn(s)],
-      ['no-op plan', () => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })],
+      [
+        'no-op plan',
+        () => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }),
+      ],
     ];
     for (const [what, run] of runs) {
       f.core.resetCalls();
@@ -121,7 +157,10 @@ describe('reads', () => {
       const firstWrite = f.core.calls.findIndex((c) => c.mutating && !c.lock);
       const reads = (op: string) => f.core.calls.filter((c) => c.op === op);
       // The preflight looks the secrets up; the task definition and the execution role's policy take its answer.
-      expect(reads('DescribeSecret').filter((c) => c.input.SecretId === 'prod/db'), what).toHaveLength(1);
+      expect(
+        reads('DescribeSecret').filter((c) => c.input.SecretId === 'prod/db'),
+        what,
+      ).toHaveLength(1);
       expect(reads('DescribeParameters'), what).toHaveLength(1);
       expect(reads('DescribeResourcePolicies'), what).toHaveLength(1);
       if (firstWrite >= 0) {

@@ -5,7 +5,13 @@
  * the same plan.
  */
 import { describe, expect, it } from 'vitest';
-import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { freshFakeAws, scratch, upOn, type Scratch } from '../helpers/stack.js';
 import { runPlan } from '../../src/stack/plan.js';
 import { RecordingReporter } from '../../src/engine/reporter.js';
@@ -19,9 +25,11 @@ async function plan(s: Scratch, reporter = new RecordingReporter()) {
   return runPlan({ configPath: s.configPath, statePath: s.statePath, reporter });
 }
 const changed = (p: Awaited<ReturnType<typeof plan>>) =>
-  p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key} ${(e.changes ?? []).map((c) => c.field).join(',')}`.trim());
+  p.entries
+    .filter((e) => e.action !== 'unchanged')
+    .map((e) => `${e.action} ${e.key} ${(e.changes ?? []).map((c) => c.field).join(',')}`.trim());
 
-describe('the stack\'s roles, read in one call', () => {
+describe("the stack's roles, read in one call", () => {
   it('a no-op plan reads every role and policy with one GetAccountAuthorizationDetails, none role by role', async () => {
     const f = fresh();
     const s = scratch();
@@ -29,25 +37,47 @@ describe('the stack\'s roles, read in one call', () => {
     f.core.resetCalls();
     const p = await plan(s);
     expect(p.pending).toBe(false);
-    expect(f.core.calls.filter((c) => c.service === 'iam').map((c) => c.op)).toEqual(['GetAccountAuthorizationDetails']);
+    expect(f.core.calls.filter((c) => c.service === 'iam').map((c) => c.op)).toEqual([
+      'GetAccountAuthorizationDetails',
+    ]);
   });
 
   it('drift is found as before: a policy attached by hand, an inline policy edited, a trust policy changed', async () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    await iam().send(new AttachRolePolicyCommand({ RoleName: 'sample-batch-task', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }));
-    await iam().send(new PutRolePolicyCommand({
-      RoleName: 'sample-batch-execution', PolicyName: 'sample-batch-execution',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
-    }));
-    await iam().send(new UpdateAssumeRolePolicyCommand({
-      RoleName: 'sample-batch-events',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
-    }));
+    await iam().send(
+      new AttachRolePolicyCommand({
+        RoleName: 'sample-batch-task',
+        PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    );
+    await iam().send(
+      new PutRolePolicyCommand({
+        RoleName: 'sample-batch-execution',
+        PolicyName: 'sample-batch-execution',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
+      }),
+    );
+    await iam().send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: 'sample-batch-events',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
     f.core.resetCalls();
     const p = await plan(s);
-    expect(changed(p)).toEqual(['update role/task managedPolicies', 'update role/events trustPolicy', 'update role-policy/execution document']);
+    expect(changed(p)).toEqual([
+      'update role/task managedPolicies',
+      'update role/events trustPolicy',
+      'update role-policy/execution document',
+    ]);
     expect(f.core.calls.filter((c) => READS.includes(c.op))).toEqual([]);
     await upOn(s);
     expect((await plan(s)).pending).toBe(false);
@@ -57,10 +87,13 @@ describe('the stack\'s roles, read in one call', () => {
   it('a role of our name that is not ours is refused, as before', async () => {
     fresh();
     const s = scratch();
-    await iam().send(new CreateRoleCommand({
-      RoleName: 'sample-batch-task', Tags: [{ Key: 'batchctl:stack', Value: 'other' }],
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
-    }));
+    await iam().send(
+      new CreateRoleCommand({
+        RoleName: 'sample-batch-task',
+        Tags: [{ Key: 'batchctl:stack', Value: 'other' }],
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
     const p = await plan(s);
     expect(p.conflicts.map((e) => e.key)).toEqual(['role/task']);
     expect(String(p.entries.find((e) => e.key === 'role/task')!.error)).toMatch(/carries the tag of stack 'other'/);
@@ -83,9 +116,21 @@ describe('the stack\'s roles, read in one call', () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    await iam().send(new AttachRolePolicyCommand({ RoleName: 'sample-batch-task', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }));
+    await iam().send(
+      new AttachRolePolicyCommand({
+        RoleName: 'sample-batch-task',
+        PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    );
     const withSnapshot = changed(await plan(s));
-    f.core.inject({ kind: 'error', match: (c) => c.op === 'GetAccountAuthorizationDetails', code: 'AccessDenied', status: 403, times: Infinity, message: 'denied by an SCP' });
+    f.core.inject({
+      kind: 'error',
+      match: (c) => c.op === 'GetAccountAuthorizationDetails',
+      code: 'AccessDenied',
+      status: 403,
+      times: Infinity,
+      message: 'denied by an SCP',
+    });
     f.core.resetCalls();
     const reporter = new RecordingReporter();
     expect(changed(await plan(s, reporter))).toEqual(withSnapshot);

@@ -28,27 +28,38 @@ const SCENARIOS: Scenario[] = [
   { name: 'rule engine', configure: () => {} },
   {
     name: 'scheduler engine, dead-letter queue, notify e-mails',
-    configure: (s) => s.editConfig((t) =>
-      t.replace(/^schedule:\n/m, 'schedule:\n  engine: scheduler\n  timezone: Asia/Tokyo\n  deadLetterQueue: true\n')
-        + '\nnotify:\n  emails: [ops@example.com]\n'),
+    configure: (s) =>
+      s.editConfig(
+        (t) =>
+          t.replace(
+            /^schedule:\n/m,
+            'schedule:\n  engine: scheduler\n  timezone: Asia/Tokyo\n  deadLetterQueue: true\n',
+          ) + '\nnotify:\n  emails: [ops@example.com]\n',
+      ),
   },
   // The job's state machine (timeout and retries), its role and the trigger role that may only start it.
   {
     name: 'timeout and retries: the state machine path',
-    configure: (s) => s.editConfig((t) => {
-      const on = t.replace(/^task:\n/m, 'task:\n  timeout: 15m\n  retries: 2\n');
-      expect(on).toMatch(/^task:\n {2}timeout: 15m\n {2}retries: 2\n/m);
-      return on;
-    }),
+    configure: (s) =>
+      s.editConfig((t) => {
+        const on = t.replace(/^task:\n/m, 'task:\n  timeout: 15m\n  retries: 2\n');
+        expect(on).toMatch(/^task:\n {2}timeout: 15m\n {2}retries: 2\n/m);
+        return on;
+      }),
   },
   // The internet gateway (no token: created once, found by its tags), its attachment and its route.
-  { name: 'network mode public', configure: (s) => s.editConfig((t) => t.replace('mode: private-endpoints', 'mode: public')) },
+  {
+    name: 'network mode public',
+    configure: (s) => s.editConfig((t) => t.replace('mode: private-endpoints', 'mode: public')),
+  },
   {
     name: 'network mode existing, with an endpoint',
     configure: () => {},
     prepare: async (f, s) => {
       const net = await userNetwork(f);
-      s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [logs]'] }));
+      s.editConfig((t) =>
+        existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [logs]'] }),
+      );
     },
   },
 ];
@@ -69,11 +80,19 @@ function stackFor(sc: Scenario): Scratch {
 }
 
 /** Ours in the fake: a secret in its recovery window is deleted, not counted. */
-const ours = (f: FakeAws): InventoryEntry[] => f.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion));
-const stateResources = (s: Scratch) => JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, unknown>;
+const ours = (f: FakeAws): InventoryEntry[] =>
+  f.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion));
+const stateResources = (s: Scratch) =>
+  JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, unknown>;
 
 async function downOn(s: Scratch) {
-  return runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true });
+  return runDown({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    interactive: false,
+    yes: true,
+  });
 }
 
 /** A clean `up`: the inventory to reach and the mutating calls it makes. */
@@ -92,13 +111,20 @@ describe('the fake models the SDK below which the answer is lost', () => {
   it('a client with retries resends the applied call (a second VPC: why CreateVpc must never be retried blindly); a single-attempt client sees the loss', async () => {
     const f = fresh();
     f.core.loseResponse('CreateVpc');
-    await new EC2Client({ region: 'ap-northeast-1', maxAttempts: 3 }).send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+    await new EC2Client({ region: 'ap-northeast-1', maxAttempts: 3 }).send(
+      new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }),
+    );
     expect(f.ec2.vpcs.size).toBe(2);
-    expect(f.core.calls.map((c) => [c.op, c.attempt, c.lost ?? false])).toEqual([['CreateVpc', 1, true], ['CreateVpc', 2, false]]);
+    expect(f.core.calls.map((c) => [c.op, c.attempt, c.lost ?? false])).toEqual([
+      ['CreateVpc', 1, true],
+      ['CreateVpc', 2, false],
+    ]);
 
     f.core.loseResponse('CreateVpc', { status: 503 });
     const once = (await createAwsClients({ region: 'ap-northeast-1' }, ['ec2'])).once.ec2;
-    await expect(once.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
+    await expect(once.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 503 },
+    });
     expect(f.ec2.vpcs.size).toBe(3);
   });
 });

@@ -17,9 +17,11 @@ const STATE_BUCKET = 'team-state';
 const KEY = 'batchctl/sample.json';
 const STATE = `s3://${STATE_BUCKET}/${KEY}`;
 
-const upS3 = (s: Scratch) => runUp({ configPath: s.configPath, statePath: STATE, reporter: new RecordingReporter(), parallel: 8 });
+const upS3 = (s: Scratch) =>
+  runUp({ configPath: s.configPath, statePath: STATE, reporter: new RecordingReporter(), parallel: 8 });
 /** The stack's resources (not the team's state bucket, which holds the state and its versions). */
-const stackInventory = (f: FakeAws): InventoryEntry[] => f.inventory().filter((e) => !(e.type === 's3.bucket' && e.key === STATE_BUCKET));
+const stackInventory = (f: FakeAws): InventoryEntry[] =>
+  f.inventory().filter((e) => !(e.type === 's3.bucket' && e.key === STATE_BUCKET));
 const isStateWrite = (c: CallRecord) => c.op === 'PutObject' && c.input.Key === KEY;
 
 function setUp(): { f: FakeAws; s: Scratch } {
@@ -62,7 +64,9 @@ describe('lost answers to the state and the lock (S3 state)', () => {
         expect(report.counts.failed, name).toBe(0);
         // The resend met the run's own write and went on.
         const resent = f.core.calls.find((c) => c.lost)!;
-        expect(f.core.calls.find((c) => c.seq > resent.seq && c.op === resent.op)?.error, name).toMatch(/^(PreconditionFailed|ParameterAlreadyExists|ParameterNotFound)$/);
+        expect(f.core.calls.find((c) => c.seq > resent.seq && c.op === resent.op)?.error, name).toMatch(
+          /^(PreconditionFailed|ParameterAlreadyExists|ParameterNotFound)$/,
+        );
         expect(f.ssm.parameters.size, `${name}: no lock left`).toBe(0);
         expect(Object.keys(JSON.parse(f.s3.objectText(STATE_BUCKET, KEY)!).resources), name).toHaveLength(ref.records);
         expect(stackInventory(f), name).toEqual(ref.inventory);
@@ -78,16 +82,30 @@ describe('lost answers to the state and the lock (S3 state)', () => {
   it('10% of all answers lost at random: an S3-state up converges within one rerun, 20 of 20', async () => {
     const ref = await clean();
     // A seeded generator: a failure names its trial, and the trial replays the same losses.
-    const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rng = (seed: number) => () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const outcomes: string[] = [];
     let lostStateOrLock = 0;
     for (let trial = 1; trial <= 20; trial++) {
       const { f, s } = setUp();
       const random = rng(trial);
-      f.core.inject({ kind: 'lost', times: Infinity, match: () => random() < 0.1, status: trial % 2 ? undefined : 503 });
-      const first = await upS3(s).then(() => 'ok', (e: Error) => e.message.split('\n')[0]!);
+      f.core.inject({
+        kind: 'lost',
+        times: Infinity,
+        match: () => random() < 0.1,
+        status: trial % 2 ? undefined : 503,
+      });
+      const first = await upS3(s).then(
+        () => 'ok',
+        (e: Error) => e.message.split('\n')[0]!,
+      );
       // The losses go on during the rerun.
-      const second = first === 'ok' ? 'ok' : await upS3(s).then(() => 'ok', (e: Error) => `rerun failed: ${e.message.split('\n')[0]}`);
+      const second =
+        first === 'ok'
+          ? 'ok'
+          : await upS3(s).then(
+              () => 'ok',
+              (e: Error) => `rerun failed: ${e.message.split('\n')[0]}`,
+            );
       outcomes.push(`trial ${trial}: ${first === 'ok' ? 'converged' : `first run failed (${first}), then ${second}`}`);
       expect(second, outcomes.join('\n')).toBe('ok');
       expect(f.ssm.parameters.size, `trial ${trial}: a lock was left`).toBe(0);
@@ -99,7 +117,7 @@ describe('lost answers to the state and the lock (S3 state)', () => {
     expect(lostStateOrLock).toBeGreaterThan(5);
   }, 900_000);
 
-  it('a local state: the lock\'s lost answers are recognised too', async () => {
+  it("a local state: the lock's lost answers are recognised too", async () => {
     const f = fresh();
     const s = scratch();
     f.core.loseResponse('PutParameter');
@@ -108,7 +126,12 @@ describe('lost answers to the state and the lock (S3 state)', () => {
     expect(report.counts.failed).toBe(0);
     expect(f.ssm.parameters.size).toBe(0);
     expect(f.core.lockCalls().map((c) => `${c.op}${c.lost ? ' (lost)' : c.error ? ` ${c.error}` : ''}`)).toEqual([
-      'PutParameter (lost)', 'PutParameter ParameterAlreadyExists', 'GetParameter', 'GetParameter', 'DeleteParameter (lost)', 'DeleteParameter ParameterNotFound',
+      'PutParameter (lost)',
+      'PutParameter ParameterAlreadyExists',
+      'GetParameter',
+      'GetParameter',
+      'DeleteParameter (lost)',
+      'DeleteParameter ParameterNotFound',
     ]);
   });
 });

@@ -24,14 +24,28 @@ const fresh = freshFakeAws();
 const TAG = 'batchctl:stack';
 
 const setMode = (s: Scratch, mode: string) => s.editConfig((t) => t.replace(/^ {2}mode: .*$/m, `  mode: ${mode}`));
-const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
-const downOn = (s: Scratch) => runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true });
-const stateOf = (s: Scratch) => JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { kind: string; id: string }>;
+const plan = (s: Scratch) =>
+  runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+const downOn = (s: Scratch) =>
+  runDown({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter: new RecordingReporter(),
+    interactive: false,
+    yes: true,
+  });
+const stateOf = (s: Scratch) =>
+  JSON.parse(readFileSync(s.statePath, 'utf8')).resources as Record<string, { kind: string; id: string }>;
 
 /** The network configuration the schedule's target starts tasks with (rule engine). */
 function targetNetwork(f: FakeAws): { subnets: string[]; securityGroups: string[]; assignPublicIp: string } {
-  const vpc = f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.EcsParameters!.NetworkConfiguration!.awsvpcConfiguration!;
-  return { subnets: vpc.Subnets ?? [], securityGroups: vpc.SecurityGroups ?? [], assignPublicIp: vpc.AssignPublicIp ?? 'DISABLED' };
+  const vpc = f.eventBridge.rules.get('sample-batch')!.targets.get('batch')!.EcsParameters!.NetworkConfiguration!
+    .awsvpcConfiguration!;
+  return {
+    subnets: vpc.Subnets ?? [],
+    securityGroups: vpc.SecurityGroups ?? [],
+    assignPublicIp: vpc.AssignPublicIp ?? 'DISABLED',
+  };
 }
 
 /** Why a task the schedule starts now could not pull its image, read its secret or ship its logs. */
@@ -39,11 +53,21 @@ const runProblem = (f: FakeAws) => f.ec2.taskNetworkProblem(targetNetwork(f));
 
 /** Run `check` before every call the fake receives, so it sees the state between every two mutations. */
 function beforeEveryCall(f: FakeAws, check: () => void): void {
-  f.core.inject({ kind: 'crash', times: Number.POSITIVE_INFINITY, match: () => { check(); return false; } });
+  f.core.inject({
+    kind: 'crash',
+    times: Number.POSITIVE_INFINITY,
+    match: () => {
+      check();
+      return false;
+    },
+  });
 }
 
 async function refused(p: Promise<unknown>): Promise<ConfigError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConfigError);
   expect(exitCodeFor(err)).toBe(2);
   return err as ConfigError;
@@ -58,8 +82,10 @@ async function publicStack(): Promise<{ f: FakeAws; s: Scratch }> {
   return { f, s };
 }
 
-const ours = <T extends { tags: Record<string, string> }>(m: Map<string, T>) => [...m.values()].filter((x) => x.tags[TAG] === 'sample-batch');
-const interfaceEndpoints = (f: FakeAws) => [...f.ec2.endpoints.values()].filter((e) => e.type === 'Interface' && e.state !== 'deleted');
+const ours = <T extends { tags: Record<string, string> }>(m: Map<string, T>) =>
+  [...m.values()].filter((x) => x.tags[TAG] === 'sample-batch');
+const interfaceEndpoints = (f: FakeAws) =>
+  [...f.ec2.endpoints.values()].filter((e) => e.type === 'Interface' && e.state !== 'deleted');
 
 describe('mode public', () => {
   it('an internet gateway and a default route, tasks with a public IP and a group with no inbound rule, zero interface endpoints', async () => {
@@ -85,7 +111,9 @@ describe('mode public', () => {
     expect([...f.ec2.endpoints.values()].map((e) => e.type)).toEqual(['Gateway']);
     expect(runProblem(f)).toBeUndefined();
     // Without the public IP the gateway is useless: the same subnets would not reach ECR.
-    expect(f.ec2.taskNetworkProblem({ ...targetNetwork(f), assignPublicIp: 'DISABLED' })).toMatch(/no ecr\.api, ecr\.dkr, logs, secretsmanager/);
+    expect(f.ec2.taskNetworkProblem({ ...targetNetwork(f), assignPublicIp: 'DISABLED' })).toMatch(
+      /no ecr\.api, ecr\.dkr, logs, secretsmanager/,
+    );
 
     f.core.resetCalls();
     const again = await upOn(s);
@@ -95,14 +123,22 @@ describe('mode public', () => {
   });
 
   it('run-now starts a task that holds a public IP; a switch to private-endpoints meanwhile detaches the gateway once it stops', async () => {
-    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    vi.useFakeTimers({
+      now: Date.parse('2026-11-28T00:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+    });
     const f = fresh();
     const s = scratch();
     setMode(s, 'public');
     await settleWithFakeTimers(upOn(s));
     f.ecr.addImage('sample-batch', 'latest');
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 120_000 };
-    const run = await runNow({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), wait: false });
+    const run = await runNow({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      wait: false,
+    });
     const [vpc] = ours(f.ec2.vpcs);
     await vi.advanceTimersByTimeAsync(5000);
     expect(f.ecs.publicAddressesIn(vpc!.id)).toBe(1);
@@ -135,7 +171,7 @@ describe('mode public', () => {
     });
   }
 
-  it('a run stopped between the gateway\'s create and its attach: the next up attaches it, no second gateway', async () => {
+  it("a run stopped between the gateway's create and its attach: the next up attaches it, no second gateway", async () => {
     const f = fresh();
     const s = scratch();
     setMode(s, 'public');
@@ -143,7 +179,10 @@ describe('mode public', () => {
     await upOn(s).catch(() => {});
     expect([...f.ec2.internetGateways.values()].map((g) => g.vpcId)).toEqual([undefined]);
     const report = await upOn(s);
-    expect(report.events.find((e) => e.key === 'internet-gateway')).toMatchObject({ action: 'updated', changes: ['vpcId'] });
+    expect(report.events.find((e) => e.key === 'internet-gateway')).toMatchObject({
+      action: 'updated',
+      changes: ['vpcId'],
+    });
     expect(f.ec2.internetGateways.size).toBe(1);
     expect(runProblem(f)).toBeUndefined();
   });
@@ -153,11 +192,26 @@ describe('mode public', () => {
     const [kept] = ours(f.ec2.internetGateways);
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
     const { CreateInternetGatewayCommand } = await import('@aws-sdk/client-ec2');
-    const dup = (await ec2.send(new CreateInternetGatewayCommand({
-      TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: [{ Key: TAG, Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'internet-gateway' }] }],
-    }))).InternetGateway!.InternetGatewayId!;
+    const dup = (
+      await ec2.send(
+        new CreateInternetGatewayCommand({
+          TagSpecifications: [
+            {
+              ResourceType: 'internet-gateway',
+              Tags: [
+                { Key: TAG, Value: 'sample-batch' },
+                { Key: 'batchctl:logical', Value: 'internet-gateway' },
+              ],
+            },
+          ],
+        }),
+      )
+    ).InternetGateway!.InternetGatewayId!;
     const report = await upOn(s);
-    expect(report.events.find((e) => e.action === 'deleted')).toMatchObject({ key: `internet-gateway#${dup}`, message: `duplicate of ${kept!.id} (internet-gateway)` });
+    expect(report.events.find((e) => e.action === 'deleted')).toMatchObject({
+      key: `internet-gateway#${dup}`,
+      message: `duplicate of ${kept!.id} (internet-gateway)`,
+    });
     expect([...f.ec2.internetGateways.keys()]).toEqual([kept!.id]);
   });
 
@@ -171,7 +225,8 @@ describe('mode public', () => {
     expect(runProblem(f)).toBeDefined();
     const p = await plan(s);
     expect(p.entries.filter((e) => e.action === 'update').map((e) => [e.key, e.changes?.map((c) => c.field)])).toEqual([
-      ['internet-gateway', ['vpcId']], ['route/internet', ['target']],
+      ['internet-gateway', ['vpcId']],
+      ['route/internet', ['target']],
     ]);
     f.core.resetCalls();
     await upOn(s);
@@ -184,7 +239,9 @@ describe('mode public', () => {
     const { f, s } = await publicStack();
     const report = await downOn(s);
     expect(report.failures).toEqual([]);
-    expect(report.events.filter((e) => e.action === 'deleted').map((e) => e.key)).toEqual(expect.arrayContaining(['route/internet', 'internet-gateway', 'vpc']));
+    expect(report.events.filter((e) => e.action === 'deleted').map((e) => e.key)).toEqual(
+      expect.arrayContaining(['route/internet', 'internet-gateway', 'vpc']),
+    );
     expect(f.ec2.internetGateways.size).toBe(0);
     expect(ours(f.ec2.vpcs)).toEqual([]);
     expect(stateOf(s)).toEqual({});
@@ -192,20 +249,29 @@ describe('mode public', () => {
 });
 
 describe('switching private-endpoints <-> public in place', () => {
-  it('plan shows the whole switch: the gateway and route created, the target\'s public IP, the endpoints and their group deleted', async () => {
+  it("plan shows the whole switch: the gateway and route created, the target's public IP, the endpoints and their group deleted", async () => {
     fresh();
     const s = scratch();
     await upOn(s);
     setMode(s, 'public');
     const p = await plan(s);
-    const by = (action: string) => p.entries.filter((e) => e.action === action).map((e) => e.key).sort();
+    const by = (action: string) =>
+      p.entries
+        .filter((e) => e.action === action)
+        .map((e) => e.key)
+        .sort();
     expect(by('create')).toEqual(['internet-gateway', 'route/internet']);
     expect(by('update')).toEqual(['schedule-target']);
     expect(p.entries.find((e) => e.key === 'schedule-target')!.changes).toEqual([
       expect.objectContaining({ field: 'ecs.assignPublicIp', from: 'DISABLED', to: 'ENABLED' }),
     ]);
     expect(by('delete')).toEqual([
-      'security-group/endpoint', 'security-group/endpoint/ingress', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs', 'vpc-endpoint/secretsmanager',
+      'security-group/endpoint',
+      'security-group/endpoint/ingress',
+      'vpc-endpoint/ecr.api',
+      'vpc-endpoint/ecr.dkr',
+      'vpc-endpoint/logs',
+      'vpc-endpoint/secretsmanager',
     ]);
     expect(by('replace')).toEqual([]);
     expect(p.conflicts).toEqual([]);
@@ -215,7 +281,12 @@ describe('switching private-endpoints <-> public in place', () => {
     const f = fresh();
     const s = scratch();
     await upOn(s);
-    const ids = () => ({ vpc: ours(f.ec2.vpcs).map((v) => v.id), subnets: ours(f.ec2.subnets).map((x) => x.id).sort() });
+    const ids = () => ({
+      vpc: ours(f.ec2.vpcs).map((v) => v.id),
+      subnets: ours(f.ec2.subnets)
+        .map((x) => x.id)
+        .sort(),
+    });
     const before = ids();
     expect(before.subnets).toHaveLength(4);
 
@@ -232,13 +303,26 @@ describe('switching private-endpoints <-> public in place', () => {
     setMode(s, 'public');
     const toPublic = await upOn(s);
     expect(toPublic.counts.failed).toBe(0);
-    expect(toPublic.events.filter((e) => e.action === 'created').map((e) => e.key).sort()).toEqual(['internet-gateway', 'route/internet']);
+    expect(
+      toPublic.events
+        .filter((e) => e.action === 'created')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['internet-gateway', 'route/internet']);
     expect(toPublic.events.filter((e) => e.action === 'updated').map((e) => e.key)).toEqual(['schedule-target']);
-    expect(toPublic.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort())
-      .toEqual([
-        'security-group/endpoint', 'security-group/endpoint/ingress', 'vpc-endpoint/ecr.api', 'vpc-endpoint/ecr.dkr', 'vpc-endpoint/logs',
-        'vpc-endpoint/secretsmanager',
-      ]);
+    expect(
+      toPublic.events
+        .filter((e) => e.action === 'deleted')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual([
+      'security-group/endpoint',
+      'security-group/endpoint/ingress',
+      'vpc-endpoint/ecr.api',
+      'vpc-endpoint/ecr.dkr',
+      'vpc-endpoint/logs',
+      'vpc-endpoint/secretsmanager',
+    ]);
     expect(interfaceEndpoints(f)).toEqual([]);
     expect(targetNetwork(f).assignPublicIp).toBe('ENABLED');
     expect(ids()).toEqual(before);
@@ -246,7 +330,12 @@ describe('switching private-endpoints <-> public in place', () => {
     setMode(s, 'private-endpoints');
     const back = await upOn(s);
     expect(back.counts.failed).toBe(0);
-    expect(back.events.filter((e) => e.action === 'deleted').map((e) => e.key).sort()).toEqual(['internet-gateway', 'route/internet']);
+    expect(
+      back.events
+        .filter((e) => e.action === 'deleted')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['internet-gateway', 'route/internet']);
     expect(f.ec2.internetGateways.size).toBe(0);
     expect(interfaceEndpoints(f).map((e) => e.state)).toEqual(['available', 'available', 'available', 'available']);
     expect(targetNetwork(f).assignPublicIp).toBe('DISABLED');
@@ -259,7 +348,10 @@ describe('switching private-endpoints <-> public in place', () => {
   });
 
   it('with endpoints slow to become available, the target keeps its public IP until they are', async () => {
-    vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+    vi.useFakeTimers({
+      now: Date.parse('2026-11-28T00:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+    });
     const f = fresh();
     const s = scratch();
     setMode(s, 'public');
@@ -293,7 +385,9 @@ describe('switching private-endpoints <-> public in place', () => {
     s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets }));
     f.core.resetCalls();
     const toExisting = await refused(upOn(s));
-    expect(toExisting.details.join('\n')).toMatch(/network\.mode {2}stack sample-batch has its own VPC vpc-\w+ \(mode private-endpoints or public\): switching to existing would move the job to another VPC/);
+    expect(toExisting.details.join('\n')).toMatch(
+      /network\.mode {2}stack sample-batch has its own VPC vpc-\w+ \(mode private-endpoints or public\): switching to existing would move the job to another VPC/,
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
     await refused(plan(s));
 
@@ -305,7 +399,11 @@ describe('switching private-endpoints <-> public in place', () => {
     t.editConfig(() => privateConfig);
     f.core.resetCalls();
     const fromExisting = await refused(upOn(t));
-    expect(fromExisting.details.join('\n')).toMatch(new RegExp(`stack sample-batch runs in your VPC ${net.vpcId} \\(mode existing\\): switching to private-endpoints would move the job`));
+    expect(fromExisting.details.join('\n')).toMatch(
+      new RegExp(
+        `stack sample-batch runs in your VPC ${net.vpcId} \\(mode existing\\): switching to private-endpoints would move the job`,
+      ),
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 });
@@ -316,20 +414,36 @@ describe('mode existing', () => {
     const net = await userNetwork(f);
     const s = scratch();
     s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets }));
-    const counts = () => [f.ec2.vpcs.size, f.ec2.subnets.size, f.ec2.routeTables.size, f.ec2.internetGateways.size, f.ec2.natGateways.size];
+    const counts = () => [
+      f.ec2.vpcs.size,
+      f.ec2.subnets.size,
+      f.ec2.routeTables.size,
+      f.ec2.internetGateways.size,
+      f.ec2.natGateways.size,
+    ];
     const found = userNetworkState(f, net.vpcId);
     const [vpcs, subnets, tables, igws, nats] = counts();
 
     const report = await upOn(s);
     expect(report.counts.failed).toBe(0);
     expect(counts()).toEqual([vpcs, subnets, tables, igws, nats]);
-    expect(report.events.filter((e) => e.kind.startsWith('ec2.') && e.action === 'created').map((e) => e.key)).toEqual(['security-group/task']);
-    expect(report.events.filter((e) => e.key === 'vpc' || e.key.startsWith('subnet/')).map((e) => [e.key, e.action])).toEqual([
-      ['vpc', 'unchanged'], [`subnet/existing/${net.privateSubnets[0]}`, 'unchanged'], [`subnet/existing/${net.privateSubnets[1]}`, 'unchanged'],
+    expect(report.events.filter((e) => e.kind.startsWith('ec2.') && e.action === 'created').map((e) => e.key)).toEqual([
+      'security-group/task',
+    ]);
+    expect(
+      report.events.filter((e) => e.key === 'vpc' || e.key.startsWith('subnet/')).map((e) => [e.key, e.action]),
+    ).toEqual([
+      ['vpc', 'unchanged'],
+      [`subnet/existing/${net.privateSubnets[0]}`, 'unchanged'],
+      [`subnet/existing/${net.privateSubnets[1]}`, 'unchanged'],
     ]);
     const [group] = ours(f.ec2.securityGroups);
     expect(group).toMatchObject({ vpcId: net.vpcId, ingress: [] });
-    expect(targetNetwork(f)).toEqual({ subnets: [...net.privateSubnets].sort(), securityGroups: [group!.id], assignPublicIp: 'DISABLED' });
+    expect(targetNetwork(f)).toEqual({
+      subnets: [...net.privateSubnets].sort(),
+      securityGroups: [group!.id],
+      assignPublicIp: 'DISABLED',
+    });
     expect(runProblem(f)).toBeUndefined();
     expect(interfaceEndpoints(f)).toEqual([]);
     expect(userNetworkState(f, net.vpcId)).toEqual(found);
@@ -371,22 +485,35 @@ describe('mode existing', () => {
     const net = await userNetwork(f);
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
     const { CreateSecurityGroupCommand } = await import('@aws-sdk/client-ec2');
-    const yours = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: net.vpcId, GroupName: 'jobs', Description: 'your jobs' }))).GroupId!;
+    const yours = (
+      await ec2.send(new CreateSecurityGroupCommand({ VpcId: net.vpcId, GroupName: 'jobs', Description: 'your jobs' }))
+    ).GroupId!;
     const s = scratch();
-    s.editConfig((t) => existingNetwork(t, {
-      vpcId: net.vpcId, subnetIds: [...net.privateSubnets, net.publicSubnet].slice(0, 2), extra: [`securityGroupIds: [${yours}]`, 'interfaceEndpoints: [logs]'],
-    }));
+    s.editConfig((t) =>
+      existingNetwork(t, {
+        vpcId: net.vpcId,
+        subnetIds: [...net.privateSubnets, net.publicSubnet].slice(0, 2),
+        extra: [`securityGroupIds: [${yours}]`, 'interfaceEndpoints: [logs]'],
+      }),
+    );
     const found = userNetworkState(f, net.vpcId);
     await upOn(s);
     const groups = ours(f.ec2.securityGroups);
     expect(groups.map((g) => g.tags['batchctl:logical'])).toEqual(['security-group/endpoint']);
     expect(groups[0]!.ingress.map((r) => [r.protocol, r.from, r.peer])).toEqual([['tcp', 443, yours]]);
     const [logs] = interfaceEndpoints(f);
-    expect(logs).toMatchObject({ vpcId: net.vpcId, privateDns: true, subnetIds: [...net.privateSubnets].sort(), tags: { [TAG]: 'sample-batch' } });
+    expect(logs).toMatchObject({
+      vpcId: net.vpcId,
+      privateDns: true,
+      subnetIds: [...net.privateSubnets].sort(),
+      tags: { [TAG]: 'sample-batch' },
+    });
     expect(targetNetwork(f).securityGroups).toEqual([yours]);
     expect(userNetworkState(f, net.vpcId)).toEqual(found);
 
-    s.editConfig((t) => t.replace(`subnetIds: [${net.privateSubnets.join(', ')}]`, `subnetIds: [${net.privateSubnets[0]}]`));
+    s.editConfig((t) =>
+      t.replace(`subnetIds: [${net.privateSubnets.join(', ')}]`, `subnetIds: [${net.privateSubnets[0]}]`),
+    );
     f.core.resetCalls();
     const again = await upOn(s);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['ModifyVpcEndpoint', 'PutTargets']);
@@ -409,8 +536,14 @@ describe('mode existing', () => {
     const s = scratch();
     s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: [net.publicSubnet] }));
     const err = await refused(upOn(s));
-    expect(err.details.join('\n')).toContain(`${net.publicSubnet} routes 0.0.0.0/0 to the internet gateway ${net.igwId}, which tasks reach only with a public IP, and has no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.publicRouteTable} (image layers come from S3): set network.assignPublicIp: true`);
-    expect(f.core.mutatingCalls().filter((c) => c.service === 'ec2' && !/Vpc|Subnet|RouteTable|Route|InternetGateway/.test(c.op))).toEqual([]);
+    expect(err.details.join('\n')).toContain(
+      `${net.publicSubnet} routes 0.0.0.0/0 to the internet gateway ${net.igwId}, which tasks reach only with a public IP, and has no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.publicRouteTable} (image layers come from S3): set network.assignPublicIp: true`,
+    );
+    expect(
+      f.core
+        .mutatingCalls()
+        .filter((c) => c.service === 'ec2' && !/Vpc|Subnet|RouteTable|Route|InternetGateway/.test(c.op)),
+    ).toEqual([]);
 
     s.editConfig((t) => t.replace('  subnetIds:', '  assignPublicIp: true\n  subnetIds:'));
     await upOn(s);
@@ -430,16 +563,27 @@ describe('preflight of mode existing', () => {
     expect(f.core.mutatingCalls()).toEqual([]);
     const lines = err.details.join('\n');
     for (const id of net.privateSubnets) {
-      expect(lines).toContain(`network.subnetIds.${net.privateSubnets.indexOf(id)}  ${id}: no route to a NAT or internet gateway and no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.privateRouteTable} (image layers come from S3)`);
+      expect(lines).toContain(
+        `network.subnetIds.${net.privateSubnets.indexOf(id)}  ${id}: no route to a NAT or internet gateway and no ecr.api, ecr.dkr, logs or secretsmanager endpoint and no S3 gateway endpoint on its route table ${net.privateRouteTable} (image layers come from S3)`,
+      );
     }
     await refused(plan(s));
 
     // Endpoints listed for the four services, and your S3 gateway endpoint on the table: accepted.
     s.editConfig((t) => t.replace('  subnetIds:', '  interfaceEndpoints: [ecr.api, ecr.dkr, logs]\n  subnetIds:'));
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
-    await ec2.send(new CreateVpcEndpointCommand({ VpcId: net.vpcId, VpcEndpointType: 'Gateway', ServiceName: 'com.amazonaws.ap-northeast-1.s3', RouteTableIds: [net.privateRouteTable] }));
+    await ec2.send(
+      new CreateVpcEndpointCommand({
+        VpcId: net.vpcId,
+        VpcEndpointType: 'Gateway',
+        ServiceName: 'com.amazonaws.ap-northeast-1.s3',
+        RouteTableIds: [net.privateRouteTable],
+      }),
+    );
     const missingOne = await refused(upOn(s));
-    expect(missingOne.details.join('\n')).toContain(`${net.privateSubnets[0]}: no route to a NAT or internet gateway and no secretsmanager endpoint`);
+    expect(missingOne.details.join('\n')).toContain(
+      `${net.privateSubnets[0]}: no route to a NAT or internet gateway and no secretsmanager endpoint`,
+    );
     s.editConfig((t) => t.replace('[ecr.api, ecr.dkr, logs]', '[ecr.api, ecr.dkr, logs, secretsmanager]'));
     const up = await upOn(s);
     expect(up.counts.failed).toBe(0);
@@ -452,15 +596,34 @@ describe('preflight of mode existing', () => {
     const net = await userNetwork(f, { nat: false });
     f.ssm.addParameter({ name: '/prod/api-key', value: 'k' });
     const s = scratch();
-    s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: net.privateSubnets, extra: ['interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]'] })
-      .replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  secrets: { API_KEY: ssm:/prod/api-key }\n'));
+    s.editConfig((t) =>
+      existingNetwork(t, {
+        vpcId: net.vpcId,
+        subnetIds: net.privateSubnets,
+        extra: ['interfaceEndpoints: [ecr.api, ecr.dkr, logs, secretsmanager]'],
+      }).replace(
+        '  command: [node, dist/main.js]\n',
+        '  command: [node, dist/main.js]\n  secrets: { API_KEY: ssm:/prod/api-key }\n',
+      ),
+    );
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
-    await ec2.send(new CreateVpcEndpointCommand({ VpcId: net.vpcId, VpcEndpointType: 'Gateway', ServiceName: 'com.amazonaws.ap-northeast-1.s3', RouteTableIds: [net.privateRouteTable] }));
+    await ec2.send(
+      new CreateVpcEndpointCommand({
+        VpcId: net.vpcId,
+        VpcEndpointType: 'Gateway',
+        ServiceName: 'com.amazonaws.ap-northeast-1.s3',
+        RouteTableIds: [net.privateRouteTable],
+      }),
+    );
     f.core.resetCalls();
     const err = await refused(upOn(s));
-    expect(err.details.join('\n')).toContain(`${net.privateSubnets[0]}: no route to a NAT or internet gateway and no ssm endpoint`);
+    expect(err.details.join('\n')).toContain(
+      `${net.privateSubnets[0]}: no route to a NAT or internet gateway and no ssm endpoint`,
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
-    s.editConfig((t) => t.replace('[ecr.api, ecr.dkr, logs, secretsmanager]', '[ecr.api, ecr.dkr, logs, secretsmanager, ssm]'));
+    s.editConfig((t) =>
+      t.replace('[ecr.api, ecr.dkr, logs, secretsmanager]', '[ecr.api, ecr.dkr, logs, secretsmanager, ssm]'),
+    );
     expect((await upOn(s)).counts.failed).toBe(0);
     expect(runProblem(f)).toBeUndefined();
   });
@@ -472,7 +635,8 @@ describe('preflight of mode existing', () => {
     const s = scratch();
     s.editConfig((t) => existingNetwork(t, { vpcId: net.vpcId, subnetIds: [net.privateSubnets[0]!] }));
     expect((await refused(upOn(s))).details.join('\n')).toContain(
-      `${net.privateSubnets[0]}: no route to a NAT or internet gateway (its default route to ${net.natId} is a blackhole: that gateway is gone) and no ecr.api`);
+      `${net.privateSubnets[0]}: no route to a NAT or internet gateway (its default route to ${net.natId} is a blackhole: that gateway is gone) and no ecr.api`,
+    );
   });
 
   it('your VPC and subnets must exist and belong together; a NAT subnet with assignPublicIp, DNS off with endpoints, your own endpoint listed again', async () => {
@@ -481,24 +645,46 @@ describe('preflight of mode existing', () => {
     const other = await userNetwork(f);
     const s = scratch();
     s.editConfig((t) => existingNetwork(t, { vpcId: 'vpc-0123456789abcdef0', subnetIds: net.privateSubnets }));
-    expect((await refused(upOn(s))).details.join('\n')).toContain('network.vpcId  vpc-0123456789abcdef0 does not exist in ap-northeast-1 (account 123456789012)');
+    expect((await refused(upOn(s))).details.join('\n')).toContain(
+      'network.vpcId  vpc-0123456789abcdef0 does not exist in ap-northeast-1 (account 123456789012)',
+    );
 
-    s.editConfig((t) => existingNetwork(t, {
-      vpcId: net.vpcId, subnetIds: [net.privateSubnets[0]!, other.privateSubnets[0]!, 'subnet-0123456789abcdef0'], extra: ['assignPublicIp: true', 'interfaceEndpoints: [sts]'],
-    }));
+    s.editConfig((t) =>
+      existingNetwork(t, {
+        vpcId: net.vpcId,
+        subnetIds: [net.privateSubnets[0]!, other.privateSubnets[0]!, 'subnet-0123456789abcdef0'],
+        extra: ['assignPublicIp: true', 'interfaceEndpoints: [sts]'],
+      }),
+    );
     const lines = (await refused(upOn(s))).details.join('\n');
-    expect(lines).toContain(`network.subnetIds.1  ${other.privateSubnets[0]} is in ${other.vpcId}, not in network.vpcId (${net.vpcId})`);
+    expect(lines).toContain(
+      `network.subnetIds.1  ${other.privateSubnets[0]} is in ${other.vpcId}, not in network.vpcId (${net.vpcId})`,
+    );
     expect(lines).toContain('network.subnetIds.2  subnet-0123456789abcdef0 does not exist in ap-northeast-1');
-    expect(lines).toContain(`network.subnetIds.0  ${net.privateSubnets[0]} has no route to an internet gateway (0.0.0.0/0 goes to ${net.natId}), so the public IP network.assignPublicIp gives tasks is billed and never used`);
-    expect(lines).toContain(`interface endpoints with private DNS need DNS support and DNS hostnames on ${net.vpcId}, and batchctl never changes your VPC`);
+    expect(lines).toContain(
+      `network.subnetIds.0  ${net.privateSubnets[0]} has no route to an internet gateway (0.0.0.0/0 goes to ${net.natId}), so the public IP network.assignPublicIp gives tasks is billed and never used`,
+    );
+    expect(lines).toContain(
+      `interface endpoints with private DNS need DNS support and DNS hostnames on ${net.vpcId}, and batchctl never changes your VPC`,
+    );
 
     // An endpoint of yours for a service listed: the private DNS names would clash.
     const ec2 = new EC2Client({ region: 'ap-northeast-1' });
-    await ec2.send(new CreateVpcEndpointCommand({
-      VpcId: other.vpcId, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.ap-northeast-1.sts', SubnetIds: [other.privateSubnets[0]!], PrivateDnsEnabled: true,
-    }));
+    await ec2.send(
+      new CreateVpcEndpointCommand({
+        VpcId: other.vpcId,
+        VpcEndpointType: 'Interface',
+        ServiceName: 'com.amazonaws.ap-northeast-1.sts',
+        SubnetIds: [other.privateSubnets[0]!],
+        PrivateDnsEnabled: true,
+      }),
+    );
     const t = scratch();
-    t.editConfig((x) => existingNetwork(x, { vpcId: other.vpcId, subnetIds: other.privateSubnets, extra: ['interfaceEndpoints: [sts]'] }));
-    expect((await refused(upOn(t))).details.join('\n')).toMatch(/network\.interfaceEndpoints\.0 {2}your VPC already has the sts endpoint vpce-\w+ with private DNS: remove sts from interfaceEndpoints \(tasks use yours\)/);
+    t.editConfig((x) =>
+      existingNetwork(x, { vpcId: other.vpcId, subnetIds: other.privateSubnets, extra: ['interfaceEndpoints: [sts]'] }),
+    );
+    expect((await refused(upOn(t))).details.join('\n')).toMatch(
+      /network\.interfaceEndpoints\.0 {2}your VPC already has the sts endpoint vpce-\w+ with private DNS: remove sts from interfaceEndpoints \(tasks use yours\)/,
+    );
   });
 });

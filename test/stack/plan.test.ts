@@ -13,7 +13,8 @@ import { RecordingReporter } from '../../src/engine/reporter.js';
 let fake: FakeAws;
 afterEach(() => fake?.uninstall());
 
-const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+const plan = (s: Scratch) =>
+  runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
 
 describe('plan', () => {
   it('on an empty account plans every resource as create, read-only', async () => {
@@ -41,29 +42,41 @@ describe('plan', () => {
     const s = scratch();
     await upOn(s);
     const region = 'ap-northeast-1';
-    await new CloudWatchLogsClient({ region }).send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
+    await new CloudWatchLogsClient({ region }).send(
+      new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }),
+    );
     const sgs = fake.inventory().filter((e) => e.type === 'ec2.security-group');
     expect(sgs.find((e) => e.key === 'security-group/endpoint')!.settings.ingress).toHaveLength(1);
     const state = JSON.parse((await import('node:fs')).readFileSync(s.statePath, 'utf8'));
     const endpointSg = state.resources['security-group/endpoint'].id;
     const taskSg = state.resources['security-group/task'].id;
-    await new EC2Client({ region }).send(new RevokeSecurityGroupIngressCommand({
-      GroupId: endpointSg,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: taskSg }] }],
-    }));
+    await new EC2Client({ region }).send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: endpointSg,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: taskSg }] }],
+      }),
+    );
 
     fake.core.resetCalls();
     const drifted = await plan(s);
     expect(fake.core.mutatingCalls()).toEqual([]);
     const changed = drifted.entries.filter((e) => e.action !== 'unchanged');
     // The endpoint group's inbound rules are a node of their own.
-    expect(changed.map((e) => [e.key, e.action])).toEqual([['log-group', 'update'], ['security-group/endpoint/ingress', 'update']]);
+    expect(changed.map((e) => [e.key, e.action])).toEqual([
+      ['log-group', 'update'],
+      ['security-group/endpoint/ingress', 'update'],
+    ]);
     const retention = changed[0]!.changes![0]!;
     expect([retention.from, retention.to]).toEqual([7, 365]);
     expect(JSON.stringify(changed[1]!.changes)).toContain('443');
 
     const repaired = await upOn(s);
-    expect(repaired.events.filter((e) => e.action === 'updated').map((e) => e.key).sort()).toEqual(['log-group', 'security-group/endpoint/ingress']);
+    expect(
+      repaired.events
+        .filter((e) => e.action === 'updated')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['log-group', 'security-group/endpoint/ingress']);
     expect((await plan(s)).pending).toBe(false);
   });
 

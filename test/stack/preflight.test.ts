@@ -20,13 +20,17 @@ let fake: FakeAws;
 afterEach(() => fake?.uninstall());
 
 const PREFLIGHT_OPS = ['DescribeAvailabilityZones', 'DescribeVpcEndpointServices'];
-const plan = (s: Scratch) => runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
+const plan = (s: Scratch) =>
+  runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
 
 /** The config with the second subnet of both lists moved to `az`. */
 const secondZone = (az: string) => (t: string) => t.replace(/ap-northeast-1c/g, az);
 
 async function refused(p: Promise<unknown>): Promise<ConfigError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConfigError);
   expect(exitCodeFor(err)).toBe(2);
   return err as ConfigError;
@@ -74,7 +78,7 @@ describe('preflight', () => {
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 
-  it('an impaired zone is refused with its state and AWS\'s message', async () => {
+  it("an impaired zone is refused with its state and AWS's message", async () => {
     fake = createFakeAws();
     fake.ec2.zoneStates.set('ap-northeast-1c', 'impaired');
     const s = scratch();
@@ -103,7 +107,11 @@ describe('preflight', () => {
     fake.ec2.serviceZones.set('ecr.api', ['ap-northeast-1a']);
     const s = scratch();
     const err = await refused(upOn(s));
-    expect(err.details).toEqual([expect.stringMatching(/endpointSubnets\.1\.az {2}ap-northeast-1c does not offer the ecr\.api interface endpoint \(the zones that would work, ap-northeast-1a, already have a subnet in endpointSubnets\)$/)]);
+    expect(err.details).toEqual([
+      expect.stringMatching(
+        /endpointSubnets\.1\.az {2}ap-northeast-1c does not offer the ecr\.api interface endpoint \(the zones that would work, ap-northeast-1a, already have a subnet in endpointSubnets\)$/,
+      ),
+    ]);
   });
 
   it('a service the region does not offer points at its entry in interfaceEndpoints', async () => {
@@ -111,7 +119,9 @@ describe('preflight', () => {
     fake.ec2.servicesNotOffered.add('secretsmanager');
     const s = scratch();
     const err = await refused(upOn(s));
-    expect(err.details).toEqual([`${s.configPath}:${lineOf(s.configPath, 'secretsmanager')}  network.interfaceEndpoints.3  secretsmanager is not offered as a VPC interface endpoint in ap-northeast-1`]);
+    expect(err.details).toEqual([
+      `${s.configPath}:${lineOf(s.configPath, 'secretsmanager')}  network.interfaceEndpoints.3  secretsmanager is not offered as a VPC interface endpoint in ap-northeast-1`,
+    ]);
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 
@@ -127,7 +137,10 @@ describe('preflight', () => {
     // One filtered call, then the Interface listing in pages of at most 1000 (the fake's page is 10 only
     // when the caller sets no MaxResults, which the listing does).
     expect(lookups.map((c) => c.input.Filters[0].Name)).toEqual(['service-name', 'service-type']);
-    expect(lookups[1]!.input).toMatchObject({ MaxResults: 1000, Filters: [{ Name: 'service-type', Values: ['Interface'] }] });
+    expect(lookups[1]!.input).toMatchObject({
+      MaxResults: 1000,
+      Filters: [{ Name: 'service-type', Values: ['Interface'] }],
+    });
   });
 
   it('names-only answers (GovCloud) still give the names; zones are not checked', async () => {
@@ -143,20 +156,37 @@ describe('preflight', () => {
   it('in aws-cn the service names come from AWS (cn.com.amazonaws... for ECR) and ARNs carry the partition', async () => {
     fake = createFakeAws({ region: 'cn-north-1' });
     const s = scratch();
-    s.editConfig((t) => t.replace('region: ap-northeast-1', 'region: cn-north-1').replace(/ap-northeast-1a/g, 'cn-north-1a').replace(/ap-northeast-1c/g, 'cn-north-1b'));
+    s.editConfig((t) =>
+      t
+        .replace('region: ap-northeast-1', 'region: cn-north-1')
+        .replace(/ap-northeast-1a/g, 'cn-north-1a')
+        .replace(/ap-northeast-1c/g, 'cn-north-1b'),
+    );
     const config = await loadStackConfig({ configPath: s.configPath });
     const aws = await createAwsClients({ region: 'cn-north-1' }, ['ec2', 'logs']);
-    const report = await preflight({ config, aws, account: fake.core.account, partition: 'aws-cn', configPath: s.configPath });
+    const report = await preflight({
+      config,
+      aws,
+      account: fake.core.account,
+      partition: 'aws-cn',
+      configPath: s.configPath,
+    });
     expect(report.calls).toBe(3);
     expect(report.zones).toEqual(['cn-north-1a', 'cn-north-1b', 'cn-north-1c']);
     expect(Object.fromEntries(report.services.map((x) => [x.short, x.name]))).toEqual({
-      'ecr.api': 'cn.com.amazonaws.cn-north-1.ecr.api', 'ecr.dkr': 'cn.com.amazonaws.cn-north-1.ecr.dkr',
-      logs: 'com.amazonaws.cn-north-1.logs', secretsmanager: 'com.amazonaws.cn-north-1.secretsmanager', s3: 'com.amazonaws.cn-north-1.s3',
+      'ecr.api': 'cn.com.amazonaws.cn-north-1.ecr.api',
+      'ecr.dkr': 'cn.com.amazonaws.cn-north-1.ecr.dkr',
+      logs: 'com.amazonaws.cn-north-1.logs',
+      secretsmanager: 'com.amazonaws.cn-north-1.secretsmanager',
+      s3: 'com.amazonaws.cn-north-1.s3',
     });
     await upOn(s);
     expect([...fake.ec2.endpoints.values()].map((e) => e.serviceName).sort()).toEqual([
-      'cn.com.amazonaws.cn-north-1.ecr.api', 'cn.com.amazonaws.cn-north-1.ecr.dkr',
-      'com.amazonaws.cn-north-1.logs', 'com.amazonaws.cn-north-1.s3', 'com.amazonaws.cn-north-1.secretsmanager',
+      'cn.com.amazonaws.cn-north-1.ecr.api',
+      'cn.com.amazonaws.cn-north-1.ecr.dkr',
+      'com.amazonaws.cn-north-1.logs',
+      'com.amazonaws.cn-north-1.s3',
+      'com.amazonaws.cn-north-1.secretsmanager',
     ]);
     expect([...fake.iam.roles.values()].every((r) => r.arn.startsWith('arn:aws-cn:iam::'))).toBe(true);
     fake.core.resetCalls();
@@ -165,11 +195,21 @@ describe('preflight', () => {
 
   it('an AWS failure in the preflight names it and exits 1', async () => {
     fake = createFakeAws();
-    fake.core.failOn('DescribeAvailabilityZones', 'UnauthorizedOperation', 1, 'You are not authorized to perform this operation.');
+    fake.core.failOn(
+      'DescribeAvailabilityZones',
+      'UnauthorizedOperation',
+      1,
+      'You are not authorized to perform this operation.',
+    );
     const s = scratch();
-    const err = await upOn(s).then(() => undefined, (e: unknown) => e);
+    const err = await upOn(s).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(exitCodeFor(err)).toBe(1);
-    expect((err as Error).message).toBe('preflight (availability zones): find failed: UnauthorizedOperation: You are not authorized to perform this operation.');
+    expect((err as Error).message).toBe(
+      'preflight (availability zones): find failed: UnauthorizedOperation: You are not authorized to perform this operation.',
+    );
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 });

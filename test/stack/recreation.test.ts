@@ -21,13 +21,24 @@ const fresh = freshFakeAws();
 const BUCKET = 'sample-batch-123456789012-ap-northeast-1';
 
 const fakeTimers = () =>
-  vi.useFakeTimers({ now: Date.parse('2026-11-28T00:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'] });
+  vi.useFakeTimers({
+    now: Date.parse('2026-11-28T00:00:00Z'),
+    toFake: ['setTimeout', 'clearTimeout', 'Date', 'setInterval', 'clearInterval'],
+  });
 
-const ours = (f: FakeAws): InventoryEntry[] => f.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion));
+const ours = (f: FakeAws): InventoryEntry[] =>
+  f.inventory().filter((e) => !(e.type === 'secretsmanager.secret' && e.settings.pendingDeletion));
 
 async function downOn(s: Scratch, opts: { force?: boolean } = {}) {
   const reporter = new RecordingReporter();
-  const report = await runDown({ configPath: s.configPath, statePath: s.statePath, reporter, interactive: false, yes: true, ...opts });
+  const report = await runDown({
+    configPath: s.configPath,
+    statePath: s.statePath,
+    reporter,
+    interactive: false,
+    yes: true,
+    ...opts,
+  });
   return { ...report, reporter };
 }
 
@@ -64,7 +75,11 @@ describe('EC2 eventual consistency', () => {
     const report = await settleWithFakeTimers(upOn(scratch()));
     expect(report.counts.failed).toBe(0);
     expect(f.core.count({ op: 'CreateVpc' })).toBe(1);
-    expect(report.reporter.progress.some((p) => p.key === 'vpc' && /created by a call whose answer was lost \(ECONNRESET\) to show up/.test(p.message))).toBe(true);
+    expect(
+      report.reporter.progress.some(
+        (p) => p.key === 'vpc' && /created by a call whose answer was lost \(ECONNRESET\) to show up/.test(p.message),
+      ),
+    ).toBe(true);
     expect(f.inventory()).toEqual(clean);
   });
 });
@@ -78,7 +93,9 @@ describe('SQS: a new queue is not available at once', () => {
     const report = await settleWithFakeTimers(upOn(scratch()));
     expect(report.counts.failed).toBe(0);
     // The policy's first SetQueueAttributes met the lag and was sent again.
-    expect(f.core.calls.filter((c) => c.op === 'SetQueueAttributes' && /QueueDoesNotExist/.test(c.error ?? '')).length).toBeGreaterThan(0);
+    expect(
+      f.core.calls.filter((c) => c.op === 'SetQueueAttributes' && /QueueDoesNotExist/.test(c.error ?? '')).length,
+    ).toBeGreaterThan(0);
     expect(f.core.count({ op: 'CreateQueue' })).toBe(1);
     expect(f.inventory()).toEqual(clean);
   });
@@ -97,8 +114,14 @@ describe('names still held after a deletion', () => {
     f.secretsManager.markedMessage = 'Die Anfrage ist ungültig.';
     const report = await settleWithFakeTimers(upOn(s));
     expect(report.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.op === 'CreateSecret' && c.error === 'InvalidRequestException').length).toBeGreaterThan(0);
-    expect(report.reporter.progress.some((p) => p.key === 'secret' && /Secrets Manager to finish deleting the old secret sample-batch/.test(p.message))).toBe(true);
+    expect(
+      f.core.calls.filter((c) => c.op === 'CreateSecret' && c.error === 'InvalidRequestException').length,
+    ).toBeGreaterThan(0);
+    expect(
+      report.reporter.progress.some(
+        (p) => p.key === 'secret' && /Secrets Manager to finish deleting the old secret sample-batch/.test(p.message),
+      ),
+    ).toBe(true);
     expect(f.inventory()).toEqual(before);
   });
 
@@ -114,7 +137,9 @@ describe('names still held after a deletion', () => {
     await settleWithFakeTimers(downOn(s, { force: true }));
     const report = await settleWithFakeTimers(upOn(s));
     expect(report.counts.failed).toBe(0);
-    expect(f.core.calls.filter((c) => c.op === 'CreateBucket' && c.error === 'OperationAborted').length).toBeGreaterThan(1);
+    expect(
+      f.core.calls.filter((c) => c.op === 'CreateBucket' && c.error === 'OperationAborted').length,
+    ).toBeGreaterThan(1);
     expect(f.inventory()).toEqual(before);
   });
 });
@@ -127,14 +152,22 @@ describe('buckets that cannot be tagged at creation', () => {
     const report = await upOn(scratch());
     expect(report.counts.failed).toBe(0);
     const creates = f.core.calls.filter((c) => c.op === 'CreateBucket');
-    expect(creates.map((c) => [c.error ?? 'ok', !!c.input.CreateBucketConfiguration.Tags])).toEqual([['AccessDenied', true], ['ok', false]]);
-    expect(f.s3.buckets.get(BUCKET)!.tags).toMatchObject({ 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'bucket' });
+    expect(creates.map((c) => [c.error ?? 'ok', !!c.input.CreateBucketConfiguration.Tags])).toEqual([
+      ['AccessDenied', true],
+      ['ok', false],
+    ]);
+    expect(f.s3.buckets.get(BUCKET)!.tags).toMatchObject({
+      'batchctl:stack': 'sample-batch',
+      'batchctl:logical': 'bucket',
+    });
     expect(f.inventory()).toEqual(clean);
   });
 
   for (const mode of ['ignoreCreateTags', 'denyCreateTags'] as const) {
     it(`killed between CreateBucket and PutBucketTagging (${mode}): the intent in the state lets the next up adopt the untagged bucket`, async () => {
-      const clean = await cleanInventory((f) => { f.s3[mode] = true; });
+      const clean = await cleanInventory((f) => {
+        f.s3[mode] = true;
+      });
       const f = fresh();
       f.s3[mode] = true;
       const s = scratch();
@@ -142,8 +175,11 @@ describe('buckets that cannot be tagged at creation', () => {
       f.core.inject({
         // Without s3:TagResource the first CreateBucket is refused (nothing applied, no crash): the kill
         // follows the untagged one.
-        kind: 'crash', match: (c) => c.op === 'CreateBucket',
-        onCrash: () => { snapshot = existsSync(s.statePath) ? readFileSync(s.statePath, 'utf8') : undefined; },
+        kind: 'crash',
+        match: (c) => c.op === 'CreateBucket',
+        onCrash: () => {
+          snapshot = existsSync(s.statePath) ? readFileSync(s.statePath, 'utf8') : undefined;
+        },
       });
       await upOn(s).catch(() => {});
       // What the kill leaves: the state as it was at that instant, an untagged bucket, a stale lock.
@@ -170,7 +206,9 @@ describe('buckets that cannot be tagged at creation', () => {
     const err = await upOn(s).catch((e) => e);
     expect(err).toBeInstanceOf(RunFailed);
     expect(exitCodeFor(err)).toBe(2);
-    expect(err.message).toMatch(/S3 bucket sample-batch-123456789012-ap-northeast-1 \(bucket\) already exists but has no batchctl:stack tag/);
+    expect(err.message).toMatch(
+      /S3 bucket sample-batch-123456789012-ap-northeast-1 \(bucket\) already exists but has no batchctl:stack tag/,
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 });
@@ -184,9 +222,17 @@ describe('a secret pending deletion is told by its code and its state, not by th
     f.secretsManager.markedMessage = 'Die Anfrage ist ungültig.';
     const plan = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() });
     expect(plan.entries.filter((e) => e.action === 'error')).toEqual([]);
-    expect(plan.entries.find((e) => e.key === 'secret')).toMatchObject({ action: 'update', changes: [expect.objectContaining({ field: 'pendingDeletion' })] });
+    expect(plan.entries.find((e) => e.key === 'secret')).toMatchObject({
+      action: 'update',
+      changes: [expect.objectContaining({ field: 'pendingDeletion' })],
+    });
     expect(plan.entries.find((e) => e.key === 'secret/value')).toMatchObject({ action: 'create' });
-    const status = await runStatus({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), displayTimeZone: 'UTC' });
+    const status = await runStatus({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      displayTimeZone: 'UTC',
+    });
     expect(status.counts.error).toBe(0);
     f.core.resetCalls();
     const again = await downOn(s);
@@ -204,9 +250,12 @@ describe('a secret pending deletion is told by its code and its state, not by th
       const s = scratch();
       await upOn(s);
       f.secretsManager.markedMessage = 'Die Anfrage ist ungültig.';
-      await new SecretsManagerClient({ region: 'ap-northeast-1' }).send(new DeleteSecretCommand({
-        SecretId: 'sample-batch', ...(force ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: 7 }),
-      }));
+      await new SecretsManagerClient({ region: 'ap-northeast-1' }).send(
+        new DeleteSecretCommand({
+          SecretId: 'sample-batch',
+          ...(force ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: 7 }),
+        }),
+      );
       const report = await downOn(s);
       expect(report.failures).toEqual([]);
       expect(ours(f), `secret deleted by hand${force ? ' at once' : ''}`).toEqual([]);

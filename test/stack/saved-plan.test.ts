@@ -8,7 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { CreateSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFakeAws, type FakeAws } from '../fake-aws/index.js';
@@ -27,7 +32,9 @@ import type { Assessment } from '../../src/engine/engine.js';
 const io = captureCli();
 const { out, err } = io;
 let fake: FakeAws;
-beforeEach(() => { fake = createFakeAws(); });
+beforeEach(() => {
+  fake = createFakeAws();
+});
 afterEach(() => fake.uninstall());
 
 const region = 'ap-northeast-1';
@@ -36,13 +43,17 @@ const cli = (s: Scratch, ...args: string[]) => io.run('-c', s.configPath, '--sta
 const savedPlan = (s: Scratch) => JSON.parse(readFileSync(planPath(s), 'utf8')) as SavedPlan;
 const logs = () => new CloudWatchLogsClient({ region });
 
-/** `up <plan>` refused: exit 2, the message names every `moved` pattern, and nothing was written to AWS or the state. */
+/**
+ * `up <plan>` refused: exit 2, the message names every `moved` pattern, and nothing was written to AWS or the state.
+ */
 async function expectRefused(s: Scratch, moved: RegExp[]): Promise<string> {
   const stateBefore = existsSync(s.statePath) ? readFileSync(s.statePath, 'utf8') : undefined;
   fake.core.resetCalls();
   expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);
   const text = err.join('');
-  expect(text).toMatch(/^error: the saved plan .*plan\.json \([0-9a-f]{12}, made .*\) no longer matches the stack: \d+ changes? since it was made; nothing was changed\n/);
+  expect(text).toMatch(
+    /^error: the saved plan .*plan\.json \([0-9a-f]{12}, made .*\) no longer matches the stack: \d+ changes? since it was made; nothing was changed\n/,
+  );
   for (const m of moved) expect(text).toMatch(m);
   expect(text).toMatch(/hint: make a new plan/);
   expect(fake.core.mutatingCalls()).toEqual([]);
@@ -64,30 +75,60 @@ async function upThenPlan(s: Scratch, before?: () => Promise<void>): Promise<voi
  */
 function expectAppliedAsPlanned(plan: PlanReport, events: ResourceEvent[]): void {
   const byKey = new Map(events.map((e) => [e.key, e]));
-  const want: Record<string, string[]> = { create: ['created', 'unchanged'], update: ['updated'], unchanged: ['unchanged'], delete: ['deleted'], forget: ['skipped', 'absent'] };
-  for (const e of plan.entries) expect(want[e.action], `${e.key}: planned ${e.action}, applied ${byKey.get(e.key)?.action}`).toContain(byKey.get(e.key)?.action);
+  const want: Record<string, string[]> = {
+    create: ['created', 'unchanged'],
+    update: ['updated'],
+    unchanged: ['unchanged'],
+    delete: ['deleted'],
+    forget: ['skipped', 'absent'],
+  };
+  for (const e of plan.entries)
+    expect(want[e.action], `${e.key}: planned ${e.action}, applied ${byKey.get(e.key)?.action}`).toContain(
+      byKey.get(e.key)?.action,
+    );
   const dups = plan.entries.flatMap((e) => (e.found?.duplicates ?? []).map((d) => `${e.key}#${d.id}`));
-  expect(events.filter((e) => !plan.entries.some((p) => p.key === e.key)).map((e) => `${e.key} ${e.action}`).sort()).toEqual(dups.map((d) => `${d} deleted`).sort());
+  expect(
+    events
+      .filter((e) => !plan.entries.some((p) => p.key === e.key))
+      .map((e) => `${e.key} ${e.action}`)
+      .sort(),
+  ).toEqual(dups.map((d) => `${d} deleted`).sort());
 }
 
 const planAndApply = async (s: Scratch, state = s.statePath) => {
-  const plan = await runPlan({ configPath: s.configPath, statePath: state, reporter: new RecordingReporter(), out: planPath(s) });
+  const plan = await runPlan({
+    configPath: s.configPath,
+    statePath: state,
+    reporter: new RecordingReporter(),
+    out: planPath(s),
+  });
   expect(plan.saved).toBeDefined();
   fake.core.resetCalls();
-  const applied = await runUp({ configPath: s.configPath, statePath: state, reporter: new RecordingReporter(), planFile: planPath(s) });
-  expect((await runPlan({ configPath: s.configPath, statePath: state, reporter: new RecordingReporter() })).pending).toBe(false);
+  const applied = await runUp({
+    configPath: s.configPath,
+    statePath: state,
+    reporter: new RecordingReporter(),
+    planFile: planPath(s),
+  });
+  expect(
+    (await runPlan({ configPath: s.configPath, statePath: state, reporter: new RecordingReporter() })).pending,
+  ).toBe(false);
   return { plan, applied };
 };
 
 describe('an untouched saved plan applies exactly its changes', () => {
-  it('drift of every kind, every setting changed, the other schedule engine: events are the plan\'s list', async () => {
+  it("drift of every kind, every setting changed, the other schedule engine: events are the plan's list", async () => {
     const s = scratch();
     await upOn(s);
     await driftEveryKind(fake);
     changeEveryKindInConfig(s);
     setEngine(s, 'scheduler');
     const { plan, applied } = await planAndApply(s);
-    expect(plan.counts).toMatchObject({ create: expect.any(Number), update: expect.any(Number), delete: expect.any(Number) });
+    expect(plan.counts).toMatchObject({
+      create: expect.any(Number),
+      update: expect.any(Number),
+      delete: expect.any(Number),
+    });
     expect(plan.counts.update).toBeGreaterThan(20);
     expect(plan.counts.delete).toBeGreaterThan(0);
     expectAppliedAsPlanned(plan, applied.events);
@@ -104,38 +145,70 @@ describe('an untouched saved plan applies exactly its changes', () => {
     expectAppliedAsPlanned(plan, applied.events);
     // A duplicate made by a racing run: the plan shows it, the apply deletes exactly it.
     const state = JSON.parse(readFileSync(s.statePath, 'utf8'));
-    const dup = await new EC2Client({ region }).send(new CreateSecurityGroupCommand({
-      GroupName: 'sample-batch-task-2', Description: 'x', VpcId: state.resources.vpc.id,
-      TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'security-group/task' }] }],
-    }));
+    const dup = await new EC2Client({ region }).send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'sample-batch-task-2',
+        Description: 'x',
+        VpcId: state.resources.vpc.id,
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: [
+              { Key: 'batchctl:stack', Value: 'sample-batch' },
+              { Key: 'batchctl:logical', Value: 'security-group/task' },
+            ],
+          },
+        ],
+      }),
+    );
     const again = await planAndApply(s);
     expectAppliedAsPlanned(again.plan, again.applied.events);
-    expect(again.applied.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.key} ${e.action}`)).toEqual([`security-group/task#${dup.GroupId} deleted`]);
+    expect(again.applied.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.key} ${e.action}`)).toEqual([
+      `security-group/task#${dup.GroupId} deleted`,
+    ]);
   });
 
-  it('drift, a config change and a resource that left the config: the apply\'s events are the plan\'s list, and nothing else is written', async () => {
+  it("drift, a config change and a resource that left the config: the apply's events are the plan's list, and nothing else is written", async () => {
     const s = scratch();
     s.editConfig((t) => t.replace('logs, secretsmanager]', 'logs, secretsmanager, sts]'));
     await upOn(s);
     await logs().send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
-    s.editConfig((t) => t.replace('cpu: 2048', 'cpu: 1024').replace('logs, secretsmanager, sts]', 'logs, secretsmanager]'));
-    const plan = await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), out: planPath(s) });
+    s.editConfig((t) =>
+      t.replace('cpu: 2048', 'cpu: 1024').replace('logs, secretsmanager, sts]', 'logs, secretsmanager]'),
+    );
+    const plan = await runPlan({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      out: planPath(s),
+    });
     expect(plan.saved).toEqual({ path: planPath(s), id: expect.stringMatching(/^[0-9a-f]{12}$/) });
-    const planned = Object.fromEntries(plan.entries.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action]));
+    const planned = Object.fromEntries(
+      plan.entries.filter((e) => e.action !== 'unchanged').map((e) => [e.key, e.action]),
+    );
     expect(planned).toEqual({ 'log-group': 'update', 'task-definition': 'update', 'vpc-endpoint/sts': 'delete' });
 
     fake.core.resetCalls();
     const reporter = new RecordingReporter();
     const applied = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter, planFile: planPath(s) });
     expect(applied.plan).toMatchObject({ id: plan.saved!.id });
-    const ACTION = { create: 'created', update: 'updated', unchanged: 'unchanged', delete: 'deleted' } as Record<string, string>;
-    expect(Object.fromEntries(applied.events.map((e) => [e.key, e.action]))).toEqual(Object.fromEntries(plan.entries.map((e) => [e.key, ACTION[e.action]])));
+    const ACTION = { create: 'created', update: 'updated', unchanged: 'unchanged', delete: 'deleted' } as Record<
+      string,
+      string
+    >;
+    expect(Object.fromEntries(applied.events.map((e) => [e.key, e.action]))).toEqual(
+      Object.fromEntries(plan.entries.map((e) => [e.key, ACTION[e.action]])),
+    );
     // Only the three planned resources were written to.
     const written = new Set(fake.core.mutatingCalls().map((c) => c.op));
     expect([...written].sort()).toEqual(['DeleteVpcEndpoints', 'PutRetentionPolicy', 'RegisterTaskDefinition']);
-    expect((await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })).pending).toBe(false);
+    expect(
+      (await runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() })).pending,
+    ).toBe(false);
     // Applied, the plan is stale: the state it read is no longer the current one.
-    await expectRefused(s, [/state: .* was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\): another run applied first/]);
+    await expectRefused(s, [
+      /state: .* was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\): another run applied first/,
+    ]);
   });
 
   it('on an empty account: every planned create is made (bucket settings a new bucket already has are not written again), and no more', async () => {
@@ -145,19 +218,32 @@ describe('an untouched saved plan applies exactly its changes', () => {
     expect(saved.resources.every((p) => p.action === 'create')).toBe(true);
     expect(saved.state.version).toBeNull();
     fake.core.resetCalls();
-    const applied = await runUp({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), planFile: planPath(s) });
+    const applied = await runUp({
+      configPath: s.configPath,
+      statePath: s.statePath,
+      reporter: new RecordingReporter(),
+      planFile: planPath(s),
+    });
     expect(applied.events.map((e) => e.key).sort()).toEqual(saved.resources.map((p) => p.key).sort());
     // Every planned create is counted created, as the plan counted it, and nothing is read back between the
     // assessment and its create; S3 gives a new bucket these three settings, so they are not written.
     expect(applied.events.every((e) => e.action === 'created')).toBe(true);
-    expect(fake.core.count({ op: 'PutPublicAccessBlock' }) + fake.core.count({ op: 'PutBucketEncryption' }) + fake.core.count({ op: 'PutBucketVersioning' })).toBe(0);
+    expect(
+      fake.core.count({ op: 'PutPublicAccessBlock' }) +
+        fake.core.count({ op: 'PutBucketEncryption' }) +
+        fake.core.count({ op: 'PutBucketVersioning' }),
+    ).toBe(0);
   });
 
   it('a plan with no changes is saved and applied: checked, and nothing is written (the state neither)', async () => {
     const s = scratch();
     // Pushed: a stack whose image is missing says so after everything else (see images.test.ts).
-    await upThenPlan(s, async () => { fake.ecr.addImage('sample-batch', 'latest'); });
-    expect(out.join('')).toMatch(/No changes: 43 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/);
+    await upThenPlan(s, async () => {
+      fake.ecr.addImage('sample-batch', 'latest');
+    });
+    expect(out.join('')).toMatch(
+      /No changes: 43 resources match the config\.\nSaved the plan as .*plan\.json \([0-9a-f]{12}\): apply exactly it with `batchctl up .*plan\.json`\.\n$/,
+    );
     const state = readFileSync(s.statePath, 'utf8');
     fake.core.resetCalls();
     expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
@@ -194,7 +280,9 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     await logs().send(new PutRetentionPolicyCommand({ logGroupName: '/ecs/SampleBatch', retentionInDays: 7 }));
     const text = await expectRefused(s, [/^ {2}log-group: retentionDays: 365 -> 7$/m]);
     // What follows from it (the plan would now update the log group) is not listed again.
-    expect(text).toMatch(/: 1 change since it was made; nothing was changed\n {2}log-group: retentionDays: 365 -> 7\nhint: /);
+    expect(text).toMatch(
+      /: 1 change since it was made; nothing was changed\n {2}log-group: retentionDays: 365 -> 7\nhint: /,
+    );
   });
 
   it('a resource deleted', async () => {
@@ -206,12 +294,23 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
 
   it('a resource created by someone else under its name (not ours), and one of ours (tagged)', async () => {
     const s = scratch();
-    await upThenPlan(s, () => logs().send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' })).then(() => undefined));
+    await upThenPlan(s, () =>
+      logs()
+        .send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }))
+        .then(() => undefined),
+    );
     expect(savedPlan(s).resources.find((p) => p.key === 'log-group')).toMatchObject({ action: 'create' });
     await logs().send(new CreateLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
-    await expectRefused(s, [/^ {2}log-group: \/ecs\/SampleBatch appeared since the plan and is not this stack's: it has no batchctl:stack tag$/m]);
+    await expectRefused(s, [
+      /^ {2}log-group: \/ecs\/SampleBatch appeared since the plan and is not this stack's: it has no batchctl:stack tag$/m,
+    ]);
     await logs().send(new DeleteLogGroupCommand({ logGroupName: '/ecs/SampleBatch' }));
-    await logs().send(new CreateLogGroupCommand({ logGroupName: '/ecs/SampleBatch', tags: { 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'log-group' } }));
+    await logs().send(
+      new CreateLogGroupCommand({
+        logGroupName: '/ecs/SampleBatch',
+        tags: { 'batchctl:stack': 'sample-batch', 'batchctl:logical': 'log-group' },
+      }),
+    );
     await expectRefused(s, [/^ {2}log-group: \/ecs\/SampleBatch was created since the plan$/m]);
   });
 
@@ -219,25 +318,45 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     const s = scratch();
     await upThenPlan(s);
     const state = JSON.parse(readFileSync(s.statePath, 'utf8'));
-    const dup = await new EC2Client({ region }).send(new CreateSecurityGroupCommand({
-      GroupName: 'sample-batch-task-2', Description: 'x', VpcId: state.resources.vpc.id,
-      TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'batchctl:stack', Value: 'sample-batch' }, { Key: 'batchctl:logical', Value: 'security-group/task' }] }],
-    }));
+    const dup = await new EC2Client({ region }).send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'sample-batch-task-2',
+        Description: 'x',
+        VpcId: state.resources.vpc.id,
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: [
+              { Key: 'batchctl:stack', Value: 'sample-batch' },
+              { Key: 'batchctl:logical', Value: 'security-group/task' },
+            ],
+          },
+        ],
+      }),
+    );
     await expectRefused(s, [new RegExp(`^ {2}security-group/task: duplicates \\[\\] -> \\["${dup.GroupId}"\\]$`, 'm')]);
   });
 
   it('the secret rewritten: pinned by its version id, never by its value', async () => {
     const s = scratch();
     await upThenPlan(s);
-    await new SecretsManagerClient({ region }).send(new PutSecretValueCommand({ SecretId: 'sample-batch', SecretString: '{"S3_BUCKET_NAME":"elsewhere"}' }));
-    await expectRefused(s, [/^ {2}secret\/value: record attrs\.versionId: \S+ -> \S+$/m, /^ {2}secret\/value: value: \(sensitive\) version \S+ -> \(sensitive\) version \S+$/m]);
+    await new SecretsManagerClient({ region }).send(
+      new PutSecretValueCommand({ SecretId: 'sample-batch', SecretString: '{"S3_BUCKET_NAME":"elsewhere"}' }),
+    );
+    await expectRefused(s, [
+      /^ {2}secret\/value: record attrs\.versionId: \S+ -> \S+$/m,
+      /^ {2}secret\/value: value: \(sensitive\) version \S+ -> \(sensitive\) version \S+$/m,
+    ]);
   });
 
   it('the config edited', async () => {
     const s = scratch();
     await upThenPlan(s);
     s.editConfig((t) => t.replace('cpu: 2048', 'cpu: 1024').replace('retentionDays: 365', 'retentionDays: 30'));
-    const text = await expectRefused(s, [/^ {2}config: logs\.retentionDays: 365 -> 30$/m, /^ {2}config: jobs\.sample-batch\.task\.cpu: 2048 -> 1024$/m]);
+    const text = await expectRefused(s, [
+      /^ {2}config: logs\.retentionDays: 365 -> 30$/m,
+      /^ {2}config: jobs\.sample-batch\.task\.cpu: 2048 -> 1024$/m,
+    ]);
     // The retention change reaches both log groups (the runs' and the history's).
     expect(text).toMatch(/^ {2}and 3 planned changes that follow from these$/m);
   });
@@ -247,7 +366,10 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     await upThenPlan(s);
     // Another run (a laptop, another CI job) adds an endpoint and writes the state.
     const other = s.configPath.replace(/\.yaml$/, '.other.yaml');
-    writeFileSync(other, readFileSync(s.configPath, 'utf8').replace('logs, secretsmanager]', 'logs, secretsmanager, sts]'));
+    writeFileSync(
+      other,
+      readFileSync(s.configPath, 'utf8').replace('logs, secretsmanager]', 'logs, secretsmanager, sts]'),
+    );
     expect(await io.run('-c', other, '--state', s.statePath, 'up', '--yes')).toBe(0);
     await expectRefused(s, [
       /^ {2}state: .* was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\): another run applied first$/m,
@@ -261,30 +383,52 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     const state = 's3://team-state/prod.json';
     expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes')).toBe(0);
     expect(await io.run('-c', s.configPath, '--state', state, 'plan', '--out', planPath(s))).toBe(0);
-    expect(savedPlan(s).state).toMatchObject({ backend: 's3', location: state, version: expect.stringMatching(/^"[0-9a-f]+"$/) });
+    expect(savedPlan(s).state).toMatchObject({
+      backend: 's3',
+      location: state,
+      version: expect.stringMatching(/^"[0-9a-f]+"$/),
+    });
     s.editConfig((t) => t.replace('stack: sample-batch\n', 'stack: sample-batch\ntags: { team: data }\n'));
     expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes')).toBe(0);
     s.editConfig((t) => t.replace('tags: { team: data }\n', ''));
     fake.core.resetCalls();
     expect(await io.run('-c', s.configPath, '--state', state, 'up', '--yes', planPath(s))).toBe(2);
-    expect(err.join('')).toMatch(/^ {2}state: s3:\/\/team-state\/prod\.json was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\)/m);
+    expect(err.join('')).toMatch(
+      /^ {2}state: s3:\/\/team-state\/prod\.json was written since the plan \(version [0-9a-f]{12} -> [0-9a-f]{12}\)/m,
+    );
     // The other run's tag is on every resource now: named per resource.
     expect(err.join('')).toMatch(/^ {2}vpc: tags\.team: \(none\) -> data$/m);
     // Only the stack's lock was taken and released: nothing else written.
     expect(fake.core.mutatingCalls()).toEqual([]);
-    expect(fake.core.lockCalls().filter((c) => c.mutating).map((c) => c.op)).toEqual(['PutParameter', 'DeleteParameter']);
+    expect(
+      fake.core
+        .lockCalls()
+        .filter((c) => c.mutating)
+        .map((c) => c.op),
+    ).toEqual(['PutParameter', 'DeleteParameter']);
     // Against another state object, the plan is refused too.
-    expect(await io.run('-c', s.configPath, '--state', 's3://team-state/other.json', 'up', '--yes', planPath(s))).toBe(2);
-    expect(err.join('')).toMatch(/^ {2}state: the plan read s3:\/\/team-state\/prod\.json, this run uses s3:\/\/team-state\/other\.json$/m);
+    expect(await io.run('-c', s.configPath, '--state', 's3://team-state/other.json', 'up', '--yes', planPath(s))).toBe(
+      2,
+    );
+    expect(err.join('')).toMatch(
+      /^ {2}state: the plan read s3:\/\/team-state\/prod\.json, this run uses s3:\/\/team-state\/other\.json$/m,
+    );
   });
 
-  it('the preflight\'s answers: a zone the config does not use changes nothing; an endpoint service renamed does', async () => {
+  it("the preflight's answers: a zone the config does not use changes nothing; an endpoint service renamed does", async () => {
     const s = scratch();
     await upThenPlan(s);
-    fake.ec2.zoneList = [['ap-northeast-1a', 'apne1-az4'], ['ap-northeast-1c', 'apne1-az1'], ['ap-northeast-1d', 'apne1-az2'], ['ap-northeast-1e', 'apne1-az9']];
+    fake.ec2.zoneList = [
+      ['ap-northeast-1a', 'apne1-az4'],
+      ['ap-northeast-1c', 'apne1-az1'],
+      ['ap-northeast-1d', 'apne1-az2'],
+      ['ap-northeast-1e', 'apne1-az9'],
+    ];
     expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
     fake.ec2.serviceNameOverrides.set('logs', 'com.amazonaws.vpce.ap-northeast-1.logs');
-    await expectRefused(s, [/^ {2}preflight: endpoint service Interface:logs: com\.amazonaws\.ap-northeast-1\.logs -> com\.amazonaws\.vpce\.ap-northeast-1\.logs$/m]);
+    await expectRefused(s, [
+      /^ {2}preflight: endpoint service Interface:logs: com\.amazonaws\.ap-northeast-1\.logs -> com\.amazonaws\.vpce\.ap-northeast-1\.logs$/m,
+    ]);
   });
 
   it('a change made while the plan is applied, outside it, is not written over: the next plan shows it', async () => {
@@ -296,7 +440,8 @@ describe('a saved plan is refused when anything moved behind its back (exit 2, n
     // (the assessment): the policy is judged again on that read, unchanged, and nothing is written for it.
     const edited = JSON.stringify({ Version: '2012-10-17', Statement: [] });
     fake.core.observers.push((call) => {
-      if (call.op === 'UpdateAssumeRolePolicy') fake.iam.roles.get('sample-batch-task')!.inline.set('sample-batch-task', edited);
+      if (call.op === 'UpdateAssumeRolePolicy')
+        fake.iam.roles.get('sample-batch-task')!.inline.set('sample-batch-task', edited);
     });
     fake.core.resetCalls();
     expect(await cli(s, 'up', '--yes', planPath(s)), err.join('')).toBe(0);
@@ -312,9 +457,13 @@ describe('the plan file', () => {
     const s = scratch();
     await upOn(s);
     const secret = '{"S3_BUCKET_NAME":"hunter2-zebra-7731"}';
-    await new SecretsManagerClient({ region }).send(new PutSecretValueCommand({ SecretId: 'sample-batch', SecretString: secret }));
+    await new SecretsManagerClient({ region }).send(
+      new PutSecretValueCommand({ SecretId: 'sample-batch', SecretString: secret }),
+    );
     expect(await cli(s, 'plan', '--out', planPath(s))).toBe(0);
-    expect(out.join('')).toMatch(/^~ update +Secret value +secret\/value .*\n {6}value: \(sensitive\) -> \(sensitive\)$/m);
+    expect(out.join('')).toMatch(
+      /^~ update +Secret value +secret\/value .*\n {6}value: \(sensitive\) -> \(sensitive\)$/m,
+    );
     expect(statSync(planPath(s)).mode & 0o777).toBe(0o600);
     expect(readdirSync(s.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const text = readFileSync(planPath(s), 'utf8');
@@ -358,9 +507,26 @@ describe('the plan file', () => {
     const cases: [string, (p: Record<string, unknown>) => unknown, RegExp][] = [
       ['not a plan', () => ({ hello: 1 }), /is not a batchctl plan file/],
       ['format', (p) => ({ ...p, formatVersion: 2 }), /has format version 2; this batchctl reads 1/],
-      ['version', (p) => ({ ...p, batchctlVersion: '0.0.9' }), new RegExp(`was made by batchctl 0\\.0\\.9; this is batchctl ${VERSION.replace(/\./g, '\\.')}\\nhint: apply it with batchctl 0\\.0\\.9, or make a new plan`)],
-      ['no version', (p) => ({ ...p, batchctlVersion: undefined }), /does not say which batchctl made it \(no batchctlVersion\): batchctl always records it, so the file was edited\nhint: make a new plan/],
-      ['edited', (p) => ({ ...p, resources: (p.resources as PlanPin[]).map((r) => (r.key === 'log-group' ? { ...r, action: 'unchanged' } : r)) }), /was modified after batchctl wrote it \(its digest does not match\)/],
+      [
+        'version',
+        (p) => ({ ...p, batchctlVersion: '0.0.9' }),
+        new RegExp(
+          `was made by batchctl 0\\.0\\.9; this is batchctl ${VERSION.replace(/\./g, '\\.')}\\nhint: apply it with batchctl 0\\.0\\.9, or make a new plan`,
+        ),
+      ],
+      [
+        'no version',
+        (p) => ({ ...p, batchctlVersion: undefined }),
+        /does not say which batchctl made it \(no batchctlVersion\): batchctl always records it, so the file was edited\nhint: make a new plan/,
+      ],
+      [
+        'edited',
+        (p) => ({
+          ...p,
+          resources: (p.resources as PlanPin[]).map((r) => (r.key === 'log-group' ? { ...r, action: 'unchanged' } : r)),
+        }),
+        /was modified after batchctl wrote it \(its digest does not match\)/,
+      ],
     ];
     for (const [name, edit, message] of cases) {
       writeFileSync(planPath(s), JSON.stringify(edit(JSON.parse(good))));
@@ -379,7 +545,9 @@ describe('the plan file', () => {
     s.editConfig((t) => t.replace('stack: sample-batch', 'stack: other-batch'));
     fake.core.resetCalls();
     expect(await cli(s, 'up', '--yes', planPath(s))).toBe(2);
-    expect(err.join('')).toMatch(/^error: the saved plan .*plan\.json is for stack 'sample-batch' in ap-northeast-1 \(account 123456789012\), but this config and these credentials are stack 'other-batch' in ap-northeast-1 \(account 123456789012\)\n/);
+    expect(err.join('')).toMatch(
+      /^error: the saved plan .*plan\.json is for stack 'sample-batch' in ap-northeast-1 \(account 123456789012\), but this config and these credentials are stack 'other-batch' in ap-northeast-1 \(account 123456789012\)\n/,
+    );
     expect(fake.core.mutatingCalls()).toEqual([]);
   });
 
@@ -403,23 +571,68 @@ describe('the plan file', () => {
 
 describe('differences and outsidePlan', () => {
   it('name each differing path', () => {
-    expect(differences({ a: 1, b: { c: [1, 2] }, d: 'x' }, { a: 1, b: { c: [1, 3] }, e: true })).toEqual(['b.c[1]: 2 -> 3', 'd: x -> (none)', 'e: (none) -> true']);
+    expect(differences({ a: 1, b: { c: [1, 2] }, d: 'x' }, { a: 1, b: { c: [1, 3] }, e: true })).toEqual([
+      'b.c[1]: 2 -> 3',
+      'd: x -> (none)',
+      'e: (none) -> true',
+    ]);
     expect(differences([1], [1, 2], 'ids')).toEqual(['ids: [1] -> [1,2]']);
   });
 
   it('a step may do less than planned, never more', () => {
-    const pin = (p: Partial<PlanPin>): PlanPin => ({ key: 'k', kind: 'x', label: 'X', action: 'update', changes: [{ field: 'a', from: 1, to: 2 }], found: { record: { kind: 'x', id: 'i' }, owned: true }, ...p });
-    const now = (a: Partial<Assessment>): Assessment => ({ key: 'k', kind: 'x', label: 'X', action: 'update', changes: [{ field: 'a', from: 1, to: 2 }], found: { record: { kind: 'x', id: 'i' }, owned: true, observed: {} }, ...a });
+    const pin = (p: Partial<PlanPin>): PlanPin => ({
+      key: 'k',
+      kind: 'x',
+      label: 'X',
+      action: 'update',
+      changes: [{ field: 'a', from: 1, to: 2 }],
+      found: { record: { kind: 'x', id: 'i' }, owned: true },
+      ...p,
+    });
+    const now = (a: Partial<Assessment>): Assessment => ({
+      key: 'k',
+      kind: 'x',
+      label: 'X',
+      action: 'update',
+      changes: [{ field: 'a', from: 1, to: 2 }],
+      found: { record: { kind: 'x', id: 'i' }, owned: true, observed: {} },
+      ...a,
+    });
     expect(outsidePlan(pin({}), now({}))).toBeUndefined();
     expect(outsidePlan(pin({}), now({ action: 'unchanged', changes: [] }))).toBeUndefined();
-    expect(outsidePlan(pin({}), now({ changes: [{ field: 'a', from: 1, to: 2 }, { field: 'b', from: 1, to: 2 }] }))).toBe('k: b: 1 -> 2 is not in the plan');
-    expect(outsidePlan(pin({}), now({ changes: [{ field: 'a', from: 0, to: 2 }] }))).toBe('k: a: 0 -> 2 is not in the plan');
+    expect(
+      outsidePlan(
+        pin({}),
+        now({
+          changes: [
+            { field: 'a', from: 1, to: 2 },
+            { field: 'b', from: 1, to: 2 },
+          ],
+        }),
+      ),
+    ).toBe('k: b: 1 -> 2 is not in the plan');
+    expect(outsidePlan(pin({}), now({ changes: [{ field: 'a', from: 0, to: 2 }] }))).toBe(
+      'k: a: 0 -> 2 is not in the plan',
+    );
     expect(outsidePlan(pin({ action: 'unchanged', changes: [] }), now({}))).toBe('k: a: 1 -> 2 is not in the plan');
-    expect(outsidePlan(pin({ action: 'unchanged', changes: [] }), now({ action: 'create', found: undefined }))).toBe('k: planned unchanged, now create');
-    expect(outsidePlan(pin({ action: 'create', found: undefined, changes: [] }), now({ action: 'unchanged', changes: [] }))).toBeUndefined();
+    expect(outsidePlan(pin({ action: 'unchanged', changes: [] }), now({ action: 'create', found: undefined }))).toBe(
+      'k: planned unchanged, now create',
+    );
+    expect(
+      outsidePlan(pin({ action: 'create', found: undefined, changes: [] }), now({ action: 'unchanged', changes: [] })),
+    ).toBeUndefined();
     expect(outsidePlan(pin({ partial: true }), now({ changes: [{ field: 'z', from: 1, to: 2 }] }))).toBeUndefined();
-    expect(outsidePlan(pin({}), now({ found: { record: { kind: 'x', id: 'j' }, owned: true, observed: {} } }))).toBe('k: planned on i, now j');
-    expect(outsidePlan(pin({}), now({ found: { record: { kind: 'x', id: 'i' }, owned: true, observed: {}, duplicates: [{ kind: 'x', id: 'd' }] } }))).toBe('k: d carries its tags too, which the plan did not show');
+    expect(outsidePlan(pin({}), now({ found: { record: { kind: 'x', id: 'j' }, owned: true, observed: {} } }))).toBe(
+      'k: planned on i, now j',
+    );
+    expect(
+      outsidePlan(
+        pin({}),
+        now({
+          found: { record: { kind: 'x', id: 'i' }, owned: true, observed: {}, duplicates: [{ kind: 'x', id: 'd' }] },
+        }),
+      ),
+    ).toBe('k: d carries its tags too, which the plan did not show');
     expect(outsidePlan(undefined, now({}))).toBe('k: not in the plan');
   });
 });

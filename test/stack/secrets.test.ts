@@ -37,8 +37,17 @@ function configWith(secrets: string, endpoints = '[ecr.api, ecr.dkr, logs, secre
 function userSecrets(f: FakeAws) {
   const dbKey = f.kms.createKey();
   const paramKey = f.kms.createKey({ alias: 'alias/prod-params' });
-  const db = f.secretsManager.addSecret({ name: 'prod/db', value: { user: 'app', password: DB_PASSWORD }, kmsKeyId: dbKey.arn });
-  const api = f.ssm.addParameter({ name: '/prod/api-key', value: API_KEY, type: 'SecureString', keyId: 'alias/prod-params' });
+  const db = f.secretsManager.addSecret({
+    name: 'prod/db',
+    value: { user: 'app', password: DB_PASSWORD },
+    kmsKeyId: dbKey.arn,
+  });
+  const api = f.ssm.addParameter({
+    name: '/prod/api-key',
+    value: API_KEY,
+    type: 'SecureString',
+    keyId: 'alias/prod-params',
+  });
   return { dbKey, paramKey, db, api };
 }
 
@@ -55,7 +64,7 @@ function noValueIn(text: string, what: string): void {
 }
 
 describe('job secrets', () => {
-  it('a JSON key of a secret and an SSM parameter: container secrets, the execution role\'s exact grants, the values in the task and nowhere else', async () => {
+  it("a JSON key of a secret and an SSM parameter: container secrets, the execution role's exact grants, the values in the task and nowhere else", async () => {
     const f = fresh();
     const { dbKey, db, api } = userSecrets(f);
     const s = scratch(configWith(SECRETS));
@@ -72,16 +81,36 @@ describe('job secrets', () => {
     expect(db.arn).toMatch(/:secret:prod\/db-[A-Za-z0-9]{6}$/);
 
     const statements = executionPolicy(f).Statement;
-    expect(statements.map((x) => x.Sid)).toEqual(['EcrAuth', 'EcrPull', 'Logs', 'Secret', 'JobSecrets', 'JobParameters', 'JobSecretKeys', 'JobSecretKeyAliases']);
+    expect(statements.map((x) => x.Sid)).toEqual([
+      'EcrAuth',
+      'EcrPull',
+      'Logs',
+      'Secret',
+      'JobSecrets',
+      'JobParameters',
+      'JobSecretKeys',
+      'JobSecretKeyAliases',
+    ]);
     expect(statements.slice(4)).toEqual([
       { Sid: 'JobSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: db.arn },
-      { Sid: 'JobParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: 'arn:aws:ssm:ap-northeast-1:123456789012:parameter/prod/api-key' },
       {
-        Sid: 'JobSecretKeys', Effect: 'Allow', Action: 'kms:Decrypt', Resource: dbKey.arn,
+        Sid: 'JobParameters',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameters',
+        Resource: 'arn:aws:ssm:ap-northeast-1:123456789012:parameter/prod/api-key',
+      },
+      {
+        Sid: 'JobSecretKeys',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: dbKey.arn,
         Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.ap-northeast-1.amazonaws.com' } },
       },
       {
-        Sid: 'JobSecretKeyAliases', Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:aws:kms:ap-northeast-1:123456789012:key/*',
+        Sid: 'JobSecretKeyAliases',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'arn:aws:kms:ap-northeast-1:123456789012:key/*',
         Condition: {
           'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/prod-params' },
           StringEquals: { 'kms:ViaService': 'ssm.ap-northeast-1.amazonaws.com' },
@@ -92,7 +121,9 @@ describe('job secrets', () => {
     // A run: ECS reads both values as the execution role, and the job gets them.
     f.ecs.taskTimings = { provisioningMs: 1000, pendingMs: 1000, runningMs: 2000 };
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const r = await settleWithFakeTimers(runNow({ configPath: s.configPath, statePath: s.statePath, reporter, force: true }));
+    const r = await settleWithFakeTimers(
+      runNow({ configPath: s.configPath, statePath: s.statePath, reporter, force: true }),
+    );
     expect(r).toMatchObject({ exitCode: 0, stopCode: 'EssentialContainerExited' });
     const task = [...f.ecs.tasks.values()].at(-1)!;
     expect(task.secretEnv).toMatchObject({ DB_PASSWORD, API_KEY });
@@ -100,8 +131,10 @@ describe('job secrets', () => {
     // batchctl read no value of them: not one call that returns one (it reads only the stack's own secret,
     // which holds the bucket name it wrote there, and the stack's lock), and no value in anything it wrote
     // or said.
-    const reads = f.core.calls
-      .filter((c) => (c.op.startsWith('GetParameter') && !c.lock) || (c.op === 'GetSecretValue' && /prod/.test(c.input.SecretId)));
+    const reads = f.core.calls.filter(
+      (c) =>
+        (c.op.startsWith('GetParameter') && !c.lock) || (c.op === 'GetSecretValue' && /prod/.test(c.input.SecretId)),
+    );
     expect(reads).toEqual([]);
     noValueIn(readFileSync(s.statePath, 'utf8'), 'the state');
     noValueIn(JSON.stringify(reporter), 'the reporter');
@@ -127,8 +160,16 @@ describe('job secrets', () => {
   });
 
   for (const [what, secrets, at] of [
-    ['a secret', '    DB_PASSWORD: secretsmanager:prod/missing:password\n', /task\.secrets\.DB_PASSWORD +secret prod\/missing does not exist in account 123456789012 \(ap-northeast-1\)/],
-    ['a parameter', '    API_KEY: ssm:/prod/missing\n', /task\.secrets\.API_KEY +parameter \/prod\/missing does not exist in account 123456789012 \(ap-northeast-1\)/],
+    [
+      'a secret',
+      '    DB_PASSWORD: secretsmanager:prod/missing:password\n',
+      /task\.secrets\.DB_PASSWORD +secret prod\/missing does not exist in account 123456789012 \(ap-northeast-1\)/,
+    ],
+    [
+      'a parameter',
+      '    API_KEY: ssm:/prod/missing\n',
+      /task\.secrets\.API_KEY +parameter \/prod\/missing does not exist in account 123456789012 \(ap-northeast-1\)/,
+    ],
   ] as const) {
     it(`${what} that does not exist: plan and up exit 2 naming it, with no write at all`, async () => {
       const f = fresh();
@@ -152,7 +193,9 @@ describe('job secrets', () => {
     db.deletedAt = new Date();
     const s = scratch(configWith(SECRETS));
     expect(await cli.run('-c', s.configPath, '--state', s.statePath, 'plan')).toBe(2);
-    expect(cli.err.join('')).toMatch(/task\.secrets\.DB_PASSWORD +secret prod\/db is scheduled for deletion .*aws secretsmanager restore-secret --secret-id \S+ --region ap-northeast-1/);
+    expect(cli.err.join('')).toMatch(
+      /task\.secrets\.DB_PASSWORD +secret prod\/db is scheduled for deletion .*aws secretsmanager restore-secret --secret-id \S+ --region ap-northeast-1/,
+    );
     expect(f.core.mutatingCalls()).toEqual([]);
   });
 
@@ -163,7 +206,15 @@ describe('job secrets', () => {
     await upOn(s);
     f.secretsManager.secrets.delete(db.arn);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const r = await settleWithFakeTimers(runDown({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter(), interactive: false, yes: true }));
+    const r = await settleWithFakeTimers(
+      runDown({
+        configPath: s.configPath,
+        statePath: s.statePath,
+        reporter: new RecordingReporter(),
+        interactive: false,
+        yes: true,
+      }),
+    );
     expect(r.failures ?? []).toEqual([]);
     expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE')).toEqual([]);
     expect([...f.iam.roles.values()].filter((x) => x.name.startsWith('sample-batch'))).toEqual([]);
@@ -176,7 +227,9 @@ describe('job secrets', () => {
     userSecrets(f);
     const s = scratch(configWith(SECRETS));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const p = await settleWithFakeTimers(runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }));
+    const p = await settleWithFakeTimers(
+      runPlan({ configPath: s.configPath, statePath: s.statePath, reporter: new RecordingReporter() }),
+    );
     expect(p.entries.find((e) => e.key === 'task-definition')?.action).toBe('create');
     expect(f.core.count({ op: 'DescribeSecret' })).toBeGreaterThan(1);
   });
@@ -188,40 +241,79 @@ describe("another account's secret", () => {
   it('named by its ARN and describable: granted on its full ARN and its key', async () => {
     const f = fresh();
     const key = f.kms.createKey({ account: other });
-    const shared = f.secretsManager.addSecret({ name: 'team/token', value: 'x', kmsKeyId: key.arn, account: other, foreign: { describe: true, readers: [] } });
+    const shared = f.secretsManager.addSecret({
+      name: 'team/token',
+      value: 'x',
+      kmsKeyId: key.arn,
+      account: other,
+      foreign: { describe: true, readers: [] },
+    });
     const partial = shared.arn.slice(0, -7);
     const s = scratch(configWith(`    TOKEN: secretsmanager:${partial}\n`, '[ecr.api, ecr.dkr, logs, secretsmanager]'));
     await upOn(s);
     const st = executionPolicy(f).Statement.filter((x) => x.Sid.startsWith('Job'));
     expect(st).toEqual([
       { Sid: 'JobSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: shared.arn },
-      { Sid: 'JobSecretKeys', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key.arn, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.ap-northeast-1.amazonaws.com' } } },
+      {
+        Sid: 'JobSecretKeys',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: key.arn,
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.ap-northeast-1.amazonaws.com' } },
+      },
     ]);
   });
 
   it('its policy hides it from this account: refused without kmsKeyArn; with it, a warning and the ARN as given', async () => {
     const f = fresh();
     const key = f.kms.createKey({ account: other });
-    const hidden = f.secretsManager.addSecret({ name: 'team/token', value: 'x', kmsKeyId: key.arn, account: other, foreign: { describe: false, readers: [] } });
-    const s = scratch(configWith(`    TOKEN: secretsmanager:${hidden.arn}\n`, '[ecr.api, ecr.dkr, logs, secretsmanager]'));
+    const hidden = f.secretsManager.addSecret({
+      name: 'team/token',
+      value: 'x',
+      kmsKeyId: key.arn,
+      account: other,
+      foreign: { describe: false, readers: [] },
+    });
+    const s = scratch(
+      configWith(`    TOKEN: secretsmanager:${hidden.arn}\n`, '[ecr.api, ecr.dkr, logs, secretsmanager]'),
+    );
     const base = ['-c', s.configPath, '--state', s.statePath];
     expect(await cli.run(...base, 'plan')).toBe(2);
     expect(cli.err.join('')).toMatch(/task\.secrets\.TOKEN .*account 210987654321.*set its kmsKeyArn/);
-    s.editConfig((t) => t.replace(`TOKEN: secretsmanager:${hidden.arn}`, `TOKEN: { from: 'secretsmanager:${hidden.arn}', kmsKeyArn: '${key.arn}' }`));
+    s.editConfig((t) =>
+      t.replace(
+        `TOKEN: secretsmanager:${hidden.arn}`,
+        `TOKEN: { from: 'secretsmanager:${hidden.arn}', kmsKeyArn: '${key.arn}' }`,
+      ),
+    );
     const reporter = new RecordingReporter();
     await upOn(s, { reporter });
-    expect(reporter.warnings.join('\n')).toMatch(/TOKEN of job sample-batch: secret .* is in account 210987654321, whose policy does not let this account describe it/);
+    expect(reporter.warnings.join('\n')).toMatch(
+      /TOKEN of job sample-batch: secret .* is in account 210987654321, whose policy does not let this account describe it/,
+    );
     const st = executionPolicy(f).Statement.filter((x) => x.Sid.startsWith('Job'));
-    expect(st[0]).toEqual({ Sid: 'JobSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [hidden.arn, `${hidden.arn}-??????`] });
+    expect(st[0]).toEqual({
+      Sid: 'JobSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: [hidden.arn, `${hidden.arn}-??????`],
+    });
     expect(st[1]).toMatchObject({ Sid: 'JobSecretKeys', Resource: key.arn });
   });
 
   it('named by a name: looked up in this account only, and the message says an ARN is needed', async () => {
     const f = fresh();
-    f.secretsManager.addSecret({ name: 'team/token', value: 'x', account: other, kmsKeyId: f.kms.createKey({ account: other }).arn });
+    f.secretsManager.addSecret({
+      name: 'team/token',
+      value: 'x',
+      account: other,
+      kmsKeyId: f.kms.createKey({ account: other }).arn,
+    });
     const s = scratch(configWith('    TOKEN: secretsmanager:team/token\n', '[ecr.api, ecr.dkr, logs, secretsmanager]'));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     expect(await settleWithFakeTimers(cli.run('-c', s.configPath, '--state', s.statePath, 'plan'))).toBe(2);
-    expect(cli.err.join('')).toMatch(/secret team\/token does not exist in account 123456789012 .*another account's secret needs its ARN/);
+    expect(cli.err.join('')).toMatch(
+      /secret team\/token does not exist in account 123456789012 .*another account's secret needs its ARN/,
+    );
   });
 });

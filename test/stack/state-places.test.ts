@@ -31,7 +31,9 @@ describe('plan --out never clobbers', () => {
     const [config, state] = [readFileSync(s.configPath, 'utf8'), readFileSync(stateFile(), 'utf8')];
     fake.core.resetCalls();
     expect(await cli('-c', s.configPath, 'plan', '--out', s.configPath)).toBe(2);
-    expect(err.join('')).toBe(`error: refusing to write the plan to ${s.configPath}: it is the config (${s.configPath})\nhint: name another file for the plan\n`);
+    expect(err.join('')).toBe(
+      `error: refusing to write the plan to ${s.configPath}: it is the config (${s.configPath})\nhint: name another file for the plan\n`,
+    );
     expect(await cli('-c', s.configPath, 'plan', '--out', stateFile(), '--force')).toBe(2);
     expect(err.join('')).toMatch(/^error: refusing to write the plan to \S+sample-batch\.state\.json: it is the state/);
     // Through a symbolic link or a hard link, still the same file.
@@ -49,7 +51,9 @@ describe('plan --out never clobbers', () => {
     const notes = join(s.dir, 'notes.txt');
     writeFileSync(notes, 'my notes\n');
     expect(await cli('-c', s.configPath, 'plan', '--out', notes)).toBe(2);
-    expect(err.join('')).toBe(`error: refusing to write the plan to ${notes}: the file exists and is not a plan written by batchctl\nhint: name another file, or pass --force to replace it\n`);
+    expect(err.join('')).toBe(
+      `error: refusing to write the plan to ${notes}: the file exists and is not a plan written by batchctl\nhint: name another file, or pass --force to replace it\n`,
+    );
     expect(readFileSync(notes, 'utf8')).toBe('my notes\n');
     expect(await cli('-c', s.configPath, 'plan', '--out', notes, '--force')).toBe(0);
     expect(JSON.parse(readFileSync(notes, 'utf8')).format).toBe('batchctl-plan');
@@ -81,7 +85,9 @@ describe('state migrate --to never clobbers', () => {
     const notes = join(s.dir, 'notes.txt');
     writeFileSync(notes, 'my notes\n');
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', notes)).toBe(2);
-    expect(err.join('')).toBe(`error: refusing to write the state to ${notes}: the file exists and is not a state written by batchctl\nhint: name another file, or move this one aside first\n`);
+    expect(err.join('')).toBe(
+      `error: refusing to write the state to ${notes}: the file exists and is not a state written by batchctl\nhint: name another file, or move this one aside first\n`,
+    );
     expect(readFileSync(s.configPath, 'utf8')).toBe(config);
     expect(readFileSync(notes, 'utf8')).toBe('my notes\n');
     expect(JSON.parse(readFileSync(stateFile(), 'utf8')).resources).not.toEqual({});
@@ -91,8 +97,16 @@ describe('state migrate --to never clobbers', () => {
 
 describe('one parser for state locations', () => {
   it('refuses malformed S3 URLs, lock keys, other schemes and lock file names', () => {
-    expect(parseStateLocation('s3://team-state/batchctl/prod.json')).toEqual({ kind: 's3', bucket: 'team-state', key: 'batchctl/prod.json' });
-    expect(parseStateLocation('S3://team-state/prod.json')).toEqual({ kind: 's3', bucket: 'team-state', key: 'prod.json' });
+    expect(parseStateLocation('s3://team-state/batchctl/prod.json')).toEqual({
+      kind: 's3',
+      bucket: 'team-state',
+      key: 'batchctl/prod.json',
+    });
+    expect(parseStateLocation('S3://team-state/prod.json')).toEqual({
+      kind: 's3',
+      bucket: 'team-state',
+      key: 'prod.json',
+    });
     expect(parseStateLocation('state/prod.json')).toEqual({ kind: 'local', path: 'state/prod.json' });
     const refused: [string, RegExp][] = [
       ['s3:/bkt/k', /^'s3:\/bkt\/k' is not an S3 state location$/],
@@ -140,9 +154,11 @@ describe('one parser for state locations', () => {
     expect(fake.core.calls).toEqual([]);
   });
 
-  it('the config\'s state.s3 is refused by validate at its line with the same rules', async () => {
+  it("the config's state.s3 is refused by validate at its line with the same rules", async () => {
     s.editConfig((t) => `${t}\nstate:\n  s3:\n    bucket: team-state\n    key: batchctl/prod.json.lock\n`);
     expect(await cli('-c', s.configPath, 'validate')).toBe(2);
-    expect(err.join('')).toMatch(/:\d+:\d+ +state\.s3\.key +the object key 'batchctl\/prod\.json\.lock' ends with '\.lock'/);
+    expect(err.join('')).toMatch(
+      /:\d+:\d+ +state\.s3\.key +the object key 'batchctl\/prod\.json\.lock' ends with '\.lock'/,
+    );
   });
 });

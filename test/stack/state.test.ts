@@ -33,7 +33,8 @@ const STACK = 'sample-batch';
 const S3_STATE = 's3://team-state/batchctl/sample.json';
 const inS3 = () => fake.s3.objectText('team-state', 'batchctl/sample.json');
 const besideConfig = (s: Scratch) => join(s.dir, '.batchctl', `${STACK}.state.json`);
-const withS3State = (s: Scratch) => s.editConfig((t) => `${t}\nstate:\n  s3:\n    bucket: team-state\n    key: batchctl/sample.json\n`);
+const withS3State = (s: Scratch) =>
+  s.editConfig((t) => `${t}\nstate:\n  s3:\n    bucket: team-state\n    key: batchctl/sample.json\n`);
 
 describe('local state beside the config', () => {
   it('by default the state is written beside the config, not under the working directory', async () => {
@@ -53,7 +54,9 @@ describe('local state beside the config', () => {
     const text = readFileSync(old, 'utf8');
     process.chdir(elsewhere);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(err.join('')).toBe(`warning: moved the state from ${old} to ${besideConfig(s)}: states now live beside their config (--state overrides)\n`);
+    expect(err.join('')).toBe(
+      `warning: moved the state from ${old} to ${besideConfig(s)}: states now live beside their config (--state overrides)\n`,
+    );
     expect(out.join('')).toMatch(/No changes: 43 resources match the config/);
     expect(readFileSync(besideConfig(s), 'utf8')).toBe(text);
     expect(existsSync(join(elsewhere, '.batchctl'))).toBe(false);
@@ -74,7 +77,9 @@ describe('local state beside the config', () => {
     expect(existsSync(old)).toBe(false);
     writeFileSync(old, '{"something": "else"}');
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(err.join('')).toMatch(/warning: an older state file .* is not used: the state is .*beside the config; remove the old one/);
+    expect(err.join('')).toMatch(
+      /warning: an older state file .* is not used: the state is .*beside the config; remove the old one/,
+    );
     expect(readFileSync(old, 'utf8')).toBe('{"something": "else"}');
   });
 
@@ -90,18 +95,30 @@ describe('local state beside the config', () => {
       const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
         // Asynchronously: the fake it calls is served by this process.
         const { file, args, options } = user.command([
-          process.execPath, '--import', 'tsx', join(ROOT, 'test/fake-aws/remote-cli.ts'), '-c', s.configPath, 'up', '--yes',
+          process.execPath,
+          '--import',
+          'tsx',
+          join(ROOT, 'test/fake-aws/remote-cli.ts'),
+          '-c',
+          s.configPath,
+          'up',
+          '--yes',
         ]);
         const child = spawn(file, args, {
-          ...options, cwd: ROOT, env: { ...process.env, FAKE_AWS_URL: served.url }, stdio: ['ignore', 'ignore', 'pipe'],
+          ...options,
+          cwd: ROOT,
+          env: { ...process.env, FAKE_AWS_URL: served.url },
+          stdio: ['ignore', 'ignore', 'pipe'],
         });
         let stderr = '';
-        child.stderr.on('data', (d) => { stderr += d; });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
         child.on('close', (status) => resolve({ status, stderr }));
       });
       expect(res.stderr).toBe(
         `error: cannot write the state file ${besideConfig(s)}: permission denied (EACCES)\n` +
-        'hint: make the directory writable, pass --state <writable file>, or keep the state in S3 (state.s3 in the config, or --state s3://bucket/key)\n',
+          'hint: make the directory writable, pass --state <writable file>, or keep the state in S3 (state.s3 in the config, or --state s3://bucket/key)\n',
       );
       expect(res.status).toBe(2);
       // Refused before anything was created (the lock, taken and released, aside).
@@ -116,7 +133,9 @@ describe('local state beside the config', () => {
     mkdirSync(join(s.dir, '.batchctl'));
     writeFileSync(besideConfig(s), 'null');
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(2);
-    expect(err.join('')).toBe(`error: the state ${besideConfig(s)} is not a JSON object (it is null)\nhint: restore it from a backup (S3 versioning keeps every write), or move it aside: \`up\` finds existing resources by their tags and writes a new one\n`);
+    expect(err.join('')).toBe(
+      `error: the state ${besideConfig(s)} is not a JSON object (it is null)\nhint: restore it from a backup (S3 versioning keeps every write), or move it aside: \`up\` finds existing resources by their tags and writes a new one\n`,
+    );
     expect(fake.core.count({ mutating: true })).toBe(0);
   });
 });
@@ -130,7 +149,9 @@ describe('state in S3', () => {
     expect(fake.ssm.parameters.size).toBe(0);
     expect(existsSync(besideConfig(s))).toBe(false);
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
-    expect(err.join('')).toMatch(/^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled --region ap-northeast-1\)\n$/);
+    expect(err.join('')).toMatch(
+      /^warning: versioning is off on the state bucket team-state: turn it on so every earlier state can be restored \(aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled --region ap-northeast-1\)\n$/,
+    );
     expect(out.join('')).toMatch(/No changes/);
     expect(await cli('-c', s.configPath, '--json', 'plan')).toBe(0);
     expect(JSON.parse(out.join('')).warnings).toEqual([expect.stringMatching(/^versioning is off/)]);
@@ -141,21 +162,39 @@ describe('state in S3', () => {
 
   it('--state s3://... works without a config section; a lock left by a dead run elsewhere is refused until --force-unlock names it', async () => {
     const s = scratch();
-    fake.ssm.addParameter({ name: '/batchctl/sample-batch/lock', type: 'String', value: JSON.stringify({
-      id: '0123456789ab', command: 'batchctl up', user: 'ci', host: 'runner-3', pid: 77, startedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
-    }) });
+    fake.ssm.addParameter({
+      name: '/batchctl/sample-batch/lock',
+      type: 'String',
+      value: JSON.stringify({
+        id: '0123456789ab',
+        command: 'batchctl up',
+        user: 'ci',
+        host: 'runner-3',
+        pid: 77,
+        startedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+      }),
+    });
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes')).toBe(2);
-    expect(err.join('')).toMatch(/^error: stack sample-batch in ap-northeast-1 is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/);
+    expect(err.join('')).toMatch(
+      /^error: stack sample-batch in ap-northeast-1 is locked by 'batchctl up' by ci on runner-3, pid 77, since \S+ \(3d00h ago\), lock id 0123456789ab\nhint: .*--force-unlock 0123456789ab\n$/,
+    );
     expect(fake.core.count({ mutating: true })).toBe(0);
-    expect(fake.core.lockCalls().filter((c) => c.mutating).map((c) => [c.op, c.error])).toEqual([['PutParameter', 'ParameterAlreadyExists']]);
+    expect(
+      fake.core
+        .lockCalls()
+        .filter((c) => c.mutating)
+        .map((c) => [c.op, c.error]),
+    ).toEqual([['PutParameter', 'ParameterAlreadyExists']]);
     expect(await cli('-c', s.configPath, '--state', S3_STATE, 'up', '--yes', '--force-unlock', '0123456789ab')).toBe(0);
     expect(err.join('')).toMatch(/^warning: removed lock 0123456789ab \('batchctl up' on runner-3, pid 77/);
     expect(JSON.parse(inS3()!).stack).toBe(STACK);
   });
 
-  it('the stack\'s own bucket cannot hold its state', async () => {
+  it("the stack's own bucket cannot hold its state", async () => {
     const s = scratch();
-    expect(await cli('-c', s.configPath, '--state', `s3://${STACK}-123456789012-ap-northeast-1/state.json`, 'plan')).toBe(2);
+    expect(
+      await cli('-c', s.configPath, '--state', `s3://${STACK}-123456789012-ap-northeast-1/state.json`, 'plan'),
+    ).toBe(2);
     expect(err.join('')).toMatch(/is in the stack's own bucket, which `down` deletes/);
   });
 });
@@ -166,22 +205,36 @@ describe('state migrate', () => {
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     const local = readFileSync(besideConfig(s), 'utf8');
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
-    expect(out.join('')).toBe([
-      `Moved the state of stack ${STACK} (43 resources)`,
-      `  from ${besideConfig(s)}`,
-      `  to   ${S3_STATE}`,
-      `${besideConfig(s)} now only says where the state went. Point every command at the new place:`,
-      '  state:', '    s3:', '      bucket: team-state', '      key: batchctl/sample.json', '',
-    ].join('\n'));
+    expect(out.join('')).toBe(
+      [
+        `Moved the state of stack ${STACK} (43 resources)`,
+        `  from ${besideConfig(s)}`,
+        `  to   ${S3_STATE}`,
+        `${besideConfig(s)} now only says where the state went. Point every command at the new place:`,
+        '  state:',
+        '    s3:',
+        '      bucket: team-state',
+        '      key: batchctl/sample.json',
+        '',
+      ].join('\n'),
+    );
     expect(err.join('')).toMatch(/warning: versioning is off on the state bucket team-state/);
     expect(JSON.parse(inS3()!).resources).toEqual(JSON.parse(local).resources);
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8'))).toEqual({
-      schemaVersion: 1, movedTo: S3_STATE, movedAt: expect.any(String), movedBy: expect.stringMatching(/^arn:aws:/), writeId: expect.any(String),
+      schemaVersion: 1,
+      movedTo: S3_STATE,
+      movedAt: expect.any(String),
+      movedBy: expect.stringMatching(/^arn:aws:/),
+      writeId: expect.any(String),
     });
 
     // Until the config says so, commands still pointed at the old place stop instead of starting afresh.
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(2);
-    expect(err.join('')).toMatch(new RegExp(`^error: the state ${besideConfig(s)} was moved to ${S3_STATE} on \\S+ by arn:aws:\\S+\\nhint: point the config at it: state: \\{ s3: \\{ bucket: team-state, key: batchctl/sample.json \\} \\}`));
+    expect(err.join('')).toMatch(
+      new RegExp(
+        `^error: the state ${besideConfig(s)} was moved to ${S3_STATE} on \\S+ by arn:aws:\\S+\\nhint: point the config at it: state: \\{ s3: \\{ bucket: team-state, key: batchctl/sample.json \\} \\}`,
+      ),
+    );
     withS3State(s);
     fake.s3.buckets.get('team-state')!.versioning = 'Enabled';
     expect(await cli('-c', s.configPath, 'plan')).toBe(0);
@@ -199,14 +252,22 @@ describe('state migrate', () => {
   it('an interrupted migration leaves one authoritative state; running it again finishes it', async () => {
     const s = scratch();
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
-    fake.core.inject({ kind: 'error', code: 'InternalError', status: 500, times: 1, match: (c) => c.op === 'PutObject' && c.input.Key === 'batchctl/sample.json' });
+    fake.core.inject({
+      kind: 'error',
+      code: 'InternalError',
+      status: 500,
+      times: 1,
+      match: (c) => c.op === 'PutObject' && c.input.Key === 'batchctl/sample.json',
+    });
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(1);
     expect(inS3()).toBeUndefined();
     const marker = JSON.parse(readFileSync(besideConfig(s), 'utf8'));
     expect(marker).toMatchObject({ movedTo: S3_STATE, state: { stack: STACK } });
     expect(await cli('-c', s.configPath, 'plan')).toBe(2);
     expect(err.join('')).toMatch(`is being moved to ${S3_STATE}`);
-    expect(err.join('')).toContain(`hint: finish it: batchctl -c ${s.configPath} state migrate --to ${S3_STATE} (or undo it: batchctl -c ${s.configPath} state migrate --to ${besideConfig(s)})`);
+    expect(err.join('')).toContain(
+      `hint: finish it: batchctl -c ${s.configPath} state migrate --to ${S3_STATE} (or undo it: batchctl -c ${s.configPath} state migrate --to ${besideConfig(s)})`,
+    );
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(0);
     expect(out.join('')).toMatch(/^Finished moving the state of stack sample-batch \(43 resources\)/);
     expect(JSON.parse(inS3()!).resources).toEqual(marker.state.resources);
@@ -221,7 +282,9 @@ describe('state migrate', () => {
     expect(await cli('-c', s.configPath, 'up', '--yes')).toBe(0);
     fake.s3.addObject('team-state', 'batchctl/sample.json', readFileSync(besideConfig(s), 'utf8'));
     expect(await cli('-c', s.configPath, 'state', 'migrate', '--to', S3_STATE)).toBe(2);
-    expect(err.join('')).toMatch(/a state already exists at s3:\/\/team-state\/batchctl\/sample.json: refusing to overwrite it/);
+    expect(err.join('')).toMatch(
+      /a state already exists at s3:\/\/team-state\/batchctl\/sample.json: refusing to overwrite it/,
+    );
     expect(JSON.parse(readFileSync(besideConfig(s), 'utf8')).stack).toBe(STACK);
   });
 });

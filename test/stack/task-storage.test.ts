@@ -9,7 +9,8 @@ import { freshFakeAws, scratch, upOn } from '../helpers/stack.js';
 import type { FakeAws } from '../fake-aws/index.js';
 
 const fresh = freshFakeAws();
-const latest = (f: FakeAws) => f.ecs.taskDefs.filter((t) => t.family === 'sample-batch' && t.status === 'ACTIVE').at(-1)!;
+const latest = (f: FakeAws) =>
+  f.ecs.taskDefs.filter((t) => t.family === 'sample-batch' && t.status === 'ACTIVE').at(-1)!;
 
 describe('ephemeral storage', () => {
   it('in the task definition when set, a new revision when it changes or goes, none registered when left out', async () => {
@@ -17,7 +18,9 @@ describe('ephemeral storage', () => {
     const s = scratch();
     await upOn(s);
     expect(latest(f).input.ephemeralStorage).toBeUndefined();
-    s.editConfig((t) => t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  ephemeralStorageGiB: 100\n'));
+    s.editConfig((t) =>
+      t.replace('  command: [node, dist/main.js]\n', '  command: [node, dist/main.js]\n  ephemeralStorageGiB: 100\n'),
+    );
     f.core.resetCalls();
     await upOn(s);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['RegisterTaskDefinition']);
@@ -35,8 +38,14 @@ describe('ephemeral storage', () => {
     fresh();
     const ecs = new ECSClient({ region: 'ap-northeast-1' });
     const td = { family: 'x', containerDefinitions: [{ name: 'c', image: 'i' }] };
-    await expect(ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 20 } }))).rejects.toMatchObject({ name: 'ClientException' });
-    await expect(ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 201 } }))).rejects.toMatchObject({ name: 'ClientException' });
-    await expect(ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 21 } }))).resolves.toBeDefined();
+    await expect(
+      ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 20 } })),
+    ).rejects.toMatchObject({ name: 'ClientException' });
+    await expect(
+      ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 201 } })),
+    ).rejects.toMatchObject({ name: 'ClientException' });
+    await expect(
+      ecs.send(new RegisterTaskDefinitionCommand({ ...td, ephemeralStorage: { sizeInGiB: 21 } })),
+    ).resolves.toBeDefined();
   });
 });

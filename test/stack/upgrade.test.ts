@@ -4,7 +4,8 @@
  * fake; then this code's `plan` and `up` must find it converged and send no mutating call: no resource
  * renamed, replaced or re-tagged, besides what this release adds on purpose (issue 13: runs that never
  * start raise the alert): the dead-letter queue, its policy and alarm, the rule targets' DeadLetterConfig
- * and the alert topic's permission for the alarm, and nothing else (`upgradeDeadLetters`). Moving that stack to an explicit `jobs:` map with the job marked
+ * and the alert topic's permission for the alarm, and nothing else (`upgradeDeadLetters`). Moving that stack to an
+ * explicit `jobs:` map with the job marked
  * `original: true` keeps every one of its resources too, and a job added beside it creates only its own.
  */
 import { describe, expect, it } from 'vitest';
@@ -29,7 +30,9 @@ interface Fixture {
 }
 
 const revive = (_k: string, v: unknown) =>
-  v && typeof v === 'object' && '__bytes' in v ? new Uint8Array(Buffer.from(String((v as { __bytes: string }).__bytes), 'base64')) : v;
+  v && typeof v === 'object' && '__bytes' in v
+    ? new Uint8Array(Buffer.from(String((v as { __bytes: string }).__bytes), 'base64'))
+    : v;
 
 function fixture(name: string, dir = 'pre-jobs'): Fixture {
   return JSON.parse(readFileSync(join(ROOT, 'test/fixtures', dir, `${name}.json`), 'utf8'), revive) as Fixture;
@@ -40,10 +43,21 @@ function fixture(name: string, dir = 'pre-jobs'): Fixture {
  * queue, its policy and alarm, and the run history (its rule, target, log group and the group's policy).
  */
 const NEW_NODES = new Set<string>([
-  K.deadLetterQueue, K.deadLetterQueuePolicy, K.deadLetterAlarm, K.historyRule, K.historyTarget, K.historyLogGroup, K.historyLogPolicy,
+  K.deadLetterQueue,
+  K.deadLetterQueuePolicy,
+  K.deadLetterAlarm,
+  K.historyRule,
+  K.historyTarget,
+  K.historyLogGroup,
+  K.historyLogPolicy,
 ]);
 /** The history's nodes, created on every stack's first `up` with this code. */
-const HISTORY = ['create history/log-group', 'create history/log-policy', 'create history/rule', 'create history/target'];
+const HISTORY = [
+  'create history/log-group',
+  'create history/log-policy',
+  'create history/rule',
+  'create history/target',
+];
 
 /**
  * A schedule moved to the universal RunTask target (issue 21: the scheduled time must reach the task) in
@@ -56,11 +70,23 @@ function asTemplated(e: InventoryEntry): InventoryEntry {
   const r = t.Input as Record<string, any>;
   const vpc = r.networkConfiguration.awsvpcConfiguration;
   const target = {
-    ...t, Arn: r.cluster, Input: r.overrides,
+    ...t,
+    Arn: r.cluster,
+    Input: r.overrides,
     EcsParameters: {
-      TaskDefinitionArn: r.taskDefinition, TaskCount: r.count, LaunchType: r.launchType, PlatformVersion: r.platformVersion,
-      NetworkConfiguration: { awsvpcConfiguration: { Subnets: vpc.subnets, SecurityGroups: vpc.securityGroups, AssignPublicIp: vpc.assignPublicIp } },
-      PropagateTags: r.propagateTags, EnableECSManagedTags: r.enableECSManagedTags,
+      TaskDefinitionArn: r.taskDefinition,
+      TaskCount: r.count,
+      LaunchType: r.launchType,
+      PlatformVersion: r.platformVersion,
+      NetworkConfiguration: {
+        awsvpcConfiguration: {
+          Subnets: vpc.subnets,
+          SecurityGroups: vpc.securityGroups,
+          AssignPublicIp: vpc.assignPublicIp,
+        },
+      },
+      PropagateTags: r.propagateTags,
+      EnableECSManagedTags: r.enableECSManagedTags,
     },
   };
   expect(r.startedBy).toBe(`batchctl-schedule/${e.settings.Name}`);
@@ -70,23 +96,31 @@ function asTemplated(e: InventoryEntry): InventoryEntry {
 /** An inventory without what `upgradeDeadLetters` adds: comparable with the fixture's. */
 function withoutDeadLetters(inv: InventoryEntry[], before: InventoryEntry[]): InventoryEntry[] {
   const had = new Set(before.map((e) => `${e.type} ${e.key}`));
-  return inv.map(asTemplated)
+  return inv
+    .map(asTemplated)
     .filter((e) => !e.key.startsWith('history/') && e.type !== 'logs.resource-policy')
-    .filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type)).map((e) => {
-    if (e.type === 'events.target' && 'deadLetterConfig' in e.settings) {
-      const { deadLetterConfig: _d, ...settings } = e.settings;
-      return { ...e, settings };
-    }
-    if (e.type === 'sqs.queue' && (e.settings.attributes as Record<string, string>).Policy) {
-      const { Policy: _p, ...attributes } = e.settings.attributes as Record<string, string>;
-      return { ...e, settings: { ...e.settings, attributes } };
-    }
-    if (e.type === 'sns.topic') {
-      const p = e.settings.policy as { Statement: { Sid?: string }[] };
-      return { ...e, settings: { ...e.settings, policy: { ...p, Statement: p.Statement.filter((x) => x.Sid !== 'DeadLetterAlarmPublish') } } };
-    }
-    return e;
-  });
+    .filter((e) => had.has(`${e.type} ${e.key}`) || !['sqs.queue', 'cloudwatch.alarm'].includes(e.type))
+    .map((e) => {
+      if (e.type === 'events.target' && 'deadLetterConfig' in e.settings) {
+        const { deadLetterConfig: _d, ...settings } = e.settings;
+        return { ...e, settings };
+      }
+      if (e.type === 'sqs.queue' && (e.settings.attributes as Record<string, string>).Policy) {
+        const { Policy: _p, ...attributes } = e.settings.attributes as Record<string, string>;
+        return { ...e, settings: { ...e.settings, attributes } };
+      }
+      if (e.type === 'sns.topic') {
+        const p = e.settings.policy as { Statement: { Sid?: string }[] };
+        return {
+          ...e,
+          settings: {
+            ...e.settings,
+            policy: { ...p, Statement: p.Statement.filter((x) => x.Sid !== 'DeadLetterAlarmPublish') },
+          },
+        };
+      }
+      return e;
+    });
 }
 
 /**
@@ -107,7 +141,8 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
     const fields = (e as PlanEntry).changes!.map((c) => c.field);
     // `(settings)`: plan cannot say more before the queue exists; the inventory check below shows the
     // target changed in its DeadLetterConfig only.
-    if (e.kind === 'events.target' && e.key !== K.historyTarget) expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
+    if (e.kind === 'events.target' && e.key !== K.historyTarget)
+      expect([['deadLetterArn'], ['(settings)']], e.key).toContainEqual(fields);
     else if (e.kind === 'sns.topic') expect(fields, e.key).toEqual(['policy']);
     // A schedule's ECS target becomes the universal RunTask target (the same settings: withoutDeadLetters).
     else if (e.kind === 'scheduler.schedule') expect(fields, e.key).toEqual(['target.arn']);
@@ -115,10 +150,23 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
   }
   f.core.resetCalls();
   const r = await upOn(s);
-  expect(r.events.filter((e) => e.action !== 'unchanged').map((e) => e.key).sort()).toEqual(changed.map((e) => e.key).sort());
+  expect(
+    r.events
+      .filter((e) => e.action !== 'unchanged')
+      .map((e) => e.key)
+      .sort(),
+  ).toEqual(changed.map((e) => e.key).sort());
   const allowed = new Set([
-    'sqs:CreateQueue', 'sqs:SetQueueAttributes', 'eventbridge:PutTargets', 'cloudwatch:PutMetricAlarm', 'sns:SetTopicAttributes',
-    'eventbridge:PutRule', 'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:PutResourcePolicy', 'scheduler:UpdateSchedule',
+    'sqs:CreateQueue',
+    'sqs:SetQueueAttributes',
+    'eventbridge:PutTargets',
+    'cloudwatch:PutMetricAlarm',
+    'sns:SetTopicAttributes',
+    'eventbridge:PutRule',
+    'logs:CreateLogGroup',
+    'logs:PutRetentionPolicy',
+    'logs:PutResourcePolicy',
+    'scheduler:UpdateSchedule',
   ]);
   for (const c of f.core.mutatingCalls()) {
     expect(allowed.has(`${c.service}:${c.op}`), `${c.service}:${c.op}`).toBe(true);
@@ -130,14 +178,19 @@ async function upgradeDeadLetters(f: FakeAws, s: Scratch, fx: Fixture): Promise<
   expect(f.sqs.queues.size).toBe(1);
   for (const [, rule] of f.eventBridge.rules) {
     const t = rule.targets.get('batch');
-    if (t?.EcsParameters || /:states:/.test(t?.Arn ?? '')) expect(t!.DeadLetterConfig?.Arn, rule.name).toBe([...f.sqs.queues.values()][0]!.arn);
+    if (t?.EcsParameters || /:states:/.test(t?.Arn ?? ''))
+      expect(t!.DeadLetterConfig?.Arn, rule.name).toBe([...f.sqs.queues.values()][0]!.arn);
   }
   f.core.resetCalls();
   return changed.map((e) => `${e.action} ${e.key}`).sort();
 }
 
 /** The recorded stack rebuilt in a fresh fake, with the state that release wrote, in a scratch directory. */
-async function rebuilt(name: string, dir = 'pre-jobs', opts: { upgrade?: boolean } = { upgrade: true }): Promise<{ f: FakeAws; s: Scratch; fx: Fixture; upgrade?: string[] }> {
+async function rebuilt(
+  name: string,
+  dir = 'pre-jobs',
+  opts: { upgrade?: boolean } = { upgrade: true },
+): Promise<{ f: FakeAws; s: Scratch; fx: Fixture; upgrade?: string[] }> {
   const fx = fixture(name, dir);
   const f = fresh();
   for (const c of fx.calls) await f.core.invoke(c.service, c.op, c.input);
@@ -160,7 +213,12 @@ function plan(s: Scratch) {
 describe('a stack built before jobs existed', () => {
   const added: Record<string, string[]> = {
     // No queue before (the rule engine had none): the queue, the rules' permission, the target's DeadLetterConfig.
-    'rule-engine': ['create dead-letter-queue', 'create dead-letter-queue/policy', ...HISTORY, 'update schedule-target'].sort(),
+    'rule-engine': [
+      'create dead-letter-queue',
+      'create dead-letter-queue/policy',
+      ...HISTORY,
+      'update schedule-target',
+    ].sort(),
     // The scheduler's queue was there: only the alarm, and the topic's permission for it.
     'scheduler-alerts': ['create dead-letter-alarm', ...HISTORY, 'update alert-topic', 'update schedule'].sort(),
   };
@@ -183,7 +241,9 @@ describe('a stack built before jobs existed', () => {
       // Besides those, the nodes this release splits out of resources that were there (the VPC's DNS
       // attributes, the endpoint group's rule): found as they are, recorded, nothing written for them.
       const split = ['security-group/endpoint/ingress', 'vpc/dns'];
-      expect(keys).toEqual([...Object.keys((fx.state as { resources: object }).resources), ...created, ...split].sort());
+      expect(keys).toEqual(
+        [...Object.keys((fx.state as { resources: object }).resources), ...created, ...split].sort(),
+      );
       // And again, now that the state has what this code records: still nothing to do.
       f.core.resetCalls();
       expect((await plan(s)).pending).toBe(false);
@@ -204,36 +264,61 @@ describe('a stack built before jobs existed', () => {
     s.editConfig((t) => `${t}  report: { schedule: { expression: 'cron(0 1 * * ? *)' } }\n`);
     f.core.resetCalls();
     const r = await upOn(s);
-    const changed = r.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort();
-    expect(changed).toEqual([
-      'created job/report/role-policy/events', 'created job/report/role-policy/task', 'created job/report/role/events', 'created job/report/role/task',
-      'created job/report/schedule-rule', 'created job/report/schedule-target', 'created job/report/task-definition',
-      // The execution role may now pull for two jobs: the same repository, so the same document.
-      // The dead-letter queue's policy admits the new job's rule too.
-      'updated dead-letter-queue/policy',
-      // The history rule matches the new job's family too (`<stack>-` covers every job named after the stack).
-      'updated history/rule',
-    ].sort());
+    const changed = r.events
+      .filter((e) => e.action !== 'unchanged')
+      .map((e) => `${e.action} ${e.key}`)
+      .sort();
+    expect(changed).toEqual(
+      [
+        'created job/report/role-policy/events',
+        'created job/report/role-policy/task',
+        'created job/report/role/events',
+        'created job/report/role/task',
+        'created job/report/schedule-rule',
+        'created job/report/schedule-target',
+        'created job/report/task-definition',
+        // The execution role may now pull for two jobs: the same repository, so the same document.
+        // The dead-letter queue's policy admits the new job's rule too.
+        'updated dead-letter-queue/policy',
+        // The history rule matches the new job's family too (`<stack>-` covers every job named after the stack).
+        'updated history/rule',
+      ].sort(),
+    );
     // Every resource the original job had is exactly as it was.
     const after = new Map(f.inventory().map((e) => [`${e.type} ${e.key}`, e]));
     // (The dead-letter queue's policy now admits the new job's rule too, and the history rule its family.)
-    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue' && x.key !== K.historyRule)) expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
+    for (const e of fx.inventory.filter((x) => x.type !== 'sqs.queue' && x.key !== K.historyRule))
+      expect(after.get(`${e.type} ${e.key}`), `${e.type} ${e.key}`).toEqual(e);
   });
 
   it('moved to jobs: under a new key that keeps the names: the resources are found under it, re-tagged, never deleted', async () => {
     const { f, s } = await rebuilt('rule-engine');
     // The names moved into the job itself; no job original: every node key is new.
-    s.editConfig((t) => t.replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n')
-      + '\njobs:\n  lister:\n    task: { family: sample-batch }\n    schedule: { name: sample-batch }\n'
-      + '    iam: { taskRoleName: sample-batch-task, eventsRoleName: sample-batch-events }\n');
+    s.editConfig(
+      (t) =>
+        t.replace('  family: sample-batch\n', '').replace(/^schedule:\n  name: sample-batch\n/m, 'schedule:\n') +
+        '\njobs:\n  lister:\n    task: { family: sample-batch }\n    schedule: { name: sample-batch }\n' +
+        '    iam: { taskRoleName: sample-batch-task, eventsRoleName: sample-batch-events }\n',
+    );
     const p = await plan(s);
     // Only the roles' inline policies change name (`<stack>-<job>-<role>` beside the old `<stack>-<role>`,
     // which goes once the new one is in place); the family, rule, target and roles are kept.
-    expect(p.entries.filter((e) => e.action === 'delete').map((e) => e.key).sort()).toEqual(['role-policy/events', 'role-policy/task']);
-    expect(p.entries.find((e) => e.key === 'task-definition')).toMatchObject({ action: 'forget', notes: [expect.stringMatching(/now job\/lister\/task-definition's/)] });
+    expect(
+      p.entries
+        .filter((e) => e.action === 'delete')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['role-policy/events', 'role-policy/task']);
+    expect(p.entries.find((e) => e.key === 'task-definition')).toMatchObject({
+      action: 'forget',
+      notes: [expect.stringMatching(/now job\/lister\/task-definition's/)],
+    });
     await upOn(s);
     const deletes = f.core.mutatingCalls().filter((c) => /^(Delete|Deregister|RemoveTargets)/.test(c.op));
-    expect(deletes.map((c) => `${c.op} ${c.input.PolicyName}`).sort()).toEqual(['DeleteRolePolicy sample-batch-events', 'DeleteRolePolicy sample-batch-task']);
+    expect(deletes.map((c) => `${c.op} ${c.input.PolicyName}`).sort()).toEqual([
+      'DeleteRolePolicy sample-batch-events',
+      'DeleteRolePolicy sample-batch-task',
+    ]);
     expect(f.eventBridge.rules.get('sample-batch')!.tags['batchctl:logical']).toBe('job/lister/schedule-rule');
     f.core.resetCalls();
     expect((await plan(s)).pending).toBe(false);
@@ -244,7 +329,9 @@ describe('a stack built before jobs existed', () => {
     // Names kept in the top-level sections belong to the original job: without one, validate says so.
     s.editConfig((t) => `${t}\njobs:\n  lister: {}\n`);
     const err = await plan(s).catch((e: { details?: string[] }) => e);
-    expect((err as { details: string[] }).details.join('\n')).toMatch(/task\.family +names the stack's original job's task definition family, and no job is marked original: true/);
+    expect((err as { details: string[] }).details.join('\n')).toMatch(
+      /task\.family +names the stack's original job's task definition family, and no job is marked original: true/,
+    );
   });
 });
 
@@ -263,27 +350,41 @@ describe('a stack built before task.imagePin', () => {
         expect((await plan(s)).pending).toBe(false);
         await upOn(s);
         expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
-        // Only the missing-image check reads images (one batch per command, plus a listing when one is missing): no pinning lookup.
+        // Only the missing-image check reads images (one batch per command, plus a listing when one is missing): no
+        // pinning lookup.
         expect(f.core.count({ op: 'DescribeImages' })).toBeLessThanOrEqual(4);
-        expect(f.inventory().filter((e) => e.type !== 'ecr.repository')).toEqual(fx.inventory.filter((e) => e.type !== 'ecr.repository'));
+        expect(f.inventory().filter((e) => e.type !== 'ecr.repository')).toEqual(
+          fx.inventory.filter((e) => e.type !== 'ecr.repository'),
+        );
         // Then images are pushed (the tags the jobs run): still nothing to do.
         f.ecr.addImage('sample-batch', 'latest');
         f.ecr.addImage('sample-batch', 'report');
       }
       // The task definitions name the tags as that release registered them.
-      expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE').map((t) => t.input.containerDefinitions[0].image).sort())
-        .toEqual(fx.inventory.filter((e) => e.type === 'ecs.task-definition').map((e) => (e.settings.containerDefinitions as { image: string }[])[0]!.image).sort());
+      expect(
+        f.ecs.taskDefs
+          .filter((t) => t.status === 'ACTIVE')
+          .map((t) => t.input.containerDefinitions[0].image)
+          .sort(),
+      ).toEqual(
+        fx.inventory
+          .filter((e) => e.type === 'ecs.task-definition')
+          .map((e) => (e.settings.containerDefinitions as { image: string }[])[0]!.image)
+          .sort(),
+      );
     });
   }
 
-  it('rule-engine: opting in with imagePin: digest pins the tag\'s image of now in one new revision; up keeps it', async () => {
+  it("rule-engine: opting in with imagePin: digest pins the tag's image of now in one new revision; up keeps it", async () => {
     const { f, s } = await rebuilt('rule-engine', 'pre-digest');
     const a = f.ecr.addImage('sample-batch', 'latest');
     s.editConfig((t) => t.replace(/^task:\n/m, 'task:\n  imagePin: digest\n'));
     f.core.resetCalls();
     await upOn(s);
     expect(f.core.mutatingCalls().map((c) => c.op)).toEqual(['RegisterTaskDefinition']);
-    expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE').at(-1)!.input.containerDefinitions[0].image).toMatch(new RegExp(`/sample-batch@${a}$`));
+    expect(f.ecs.taskDefs.filter((t) => t.status === 'ACTIVE').at(-1)!.input.containerDefinitions[0].image).toMatch(
+      new RegExp(`/sample-batch@${a}$`),
+    );
     f.ecr.addImage('sample-batch', 'latest');
     f.core.resetCalls();
     await upOn(s);
@@ -308,7 +409,9 @@ describe('a stack built before job secrets, Fargate Spot and ephemeral storage',
       // machine no longer sends EnableECSManagedTags.
       const first = await upOn(s);
       expect(first.events.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`)).toEqual(
-        name === 'rule-engine' ? ['created history/log-policy'] : ['created history/log-policy', 'updated job/report/state-machine'],
+        name === 'rule-engine'
+          ? ['created history/log-policy']
+          : ['created history/log-policy', 'updated job/report/state-machine'],
       );
       const fx = { ...recorded, inventory: f.inventory() };
       for (let pass = 0; pass < 2; pass++) {
@@ -320,8 +423,13 @@ describe('a stack built before job secrets, Fargate Spot and ephemeral storage',
         expect(f.core.mutatingCalls().map((c) => `${c.service}:${c.op}`)).toEqual([]);
         // The stack's own secret is described as ever; nothing else of the new keys' calls.
         const stackSecret = /^(sample-batch|arn:aws:secretsmanager:[^:]+:\d+:secret:sample-batch-\w{6})$/;
-        expect(f.core.calls.filter((c) => ['DescribeParameters', 'PutClusterCapacityProviders'].includes(c.op)
-          || (c.op === 'DescribeSecret' && !stackSecret.test(c.input.SecretId)))).toEqual([]);
+        expect(
+          f.core.calls.filter(
+            (c) =>
+              ['DescribeParameters', 'PutClusterCapacityProviders'].includes(c.op) ||
+              (c.op === 'DescribeSecret' && !stackSecret.test(c.input.SecretId)),
+          ),
+        ).toEqual([]);
         expect(f.inventory()).toEqual(fx.inventory);
       }
     });
@@ -332,8 +440,11 @@ describe('a stack built before job secrets, Fargate Spot and ephemeral storage',
     await upOn(s);
     s.editConfig((t) => t.replace('    task: { imageTag: report,', '    task: { capacity: spot, imageTag: report,'));
     const p = await plan(s);
-    expect(p.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.key}`).sort()).toEqual([
-      'update alert-rule', 'update alert-target', 'update cluster', 'update job/report/state-machine',
-    ]);
+    expect(
+      p.entries
+        .filter((e) => e.action !== 'unchanged')
+        .map((e) => `${e.action} ${e.key}`)
+        .sort(),
+    ).toEqual(['update alert-rule', 'update alert-target', 'update cluster', 'update job/report/state-machine']);
   });
 });

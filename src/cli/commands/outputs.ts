@@ -30,19 +30,29 @@ export function registerOutputs(program: Command): void {
   program
     .command('outputs')
     .argument('[name]', 'print only this value, raw (e.g. repositoryUri, or jobs.0.taskDefinitionArn)')
-    .description('print the identifiers other tools need (repository URI, bucket, log groups, cluster, task definition, schedule, alert topic)')
+    .description(
+      'print the identifiers other tools need (repository URI, bucket, log groups, cluster, task definition, schedule, alert topic)',
+    )
     .option('--live', 'look every resource up in AWS instead of reading the state (what does not exist is -)')
     .action(async (name: string | undefined, opts: { live?: boolean }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ runOutputs }, { WarningsReporter }, { UserError }] = await Promise.all([
-          import('../../info/outputs.js'), import('../lib/output.js'), import('../../base/errors.js'),
+          import('../../info/outputs.js'),
+          import('../lib/output.js'),
+          import('../../base/errors.js'),
         ]);
         const r = await runOutputs({
           ...stackOptions(flags),
-          reporter: new WarningsReporter(), live: opts.live,
+          reporter: new WarningsReporter(),
+          live: opts.live,
         });
         if (name) {
-          const value = name.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), r.outputs);
+          const value = name
+            .split('.')
+            .reduce<unknown>(
+              (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+              r.outputs,
+            );
           if (value === undefined) {
             const { nearest } = await import('../../base/suggest.js');
             const names = [
@@ -52,16 +62,28 @@ export function registerOutputs(program: Command): void {
             const near = nearest(name, names);
             throw new UserError(
               `no output named '${name}'${near ? `: did you mean ${near}?` : ''}`,
-              `one of: ${Object.keys(r.outputs).filter((k) => k !== 'jobs').join(', ')}, or jobs.<n>.<field> for a job's (${Object.keys(r.outputs.jobs[0] ?? {}).join(', ')})`,
+              `one of: ${Object.keys(r.outputs)
+                .filter((k) => k !== 'jobs')
+                .join(', ')}, or jobs.<n>.<field> for a job's (${Object.keys(r.outputs.jobs[0] ?? {}).join(', ')})`,
             );
           }
           if (value === null || (Array.isArray(value) && !value.length)) {
-            throw new UserError(`${name} has no value: the resource does not exist${opts.live ? '' : ' in the state'}`, 'run `batchctl up` (or `batchctl outputs --live` to look it up in AWS)');
+            throw new UserError(
+              `${name} has no value: the resource does not exist${opts.live ? '' : ' in the state'}`,
+              'run `batchctl up` (or `batchctl outputs --live` to look it up in AWS)',
+            );
           }
           process.stdout.write((flags.json ? JSON.stringify(value) : raw(value)) + '\n');
           return 0;
         }
-        if (flags.json) process.stdout.write(JSON.stringify({ stack: r.stack, region: r.region, account: r.account, source: r.source, ...r.outputs }, null, 2) + '\n');
+        if (flags.json)
+          process.stdout.write(
+            JSON.stringify(
+              { stack: r.stack, region: r.region, account: r.account, source: r.source, ...r.outputs },
+              null,
+              2,
+            ) + '\n',
+          );
         else process.stdout.write(renderOutputs(r).join('\n') + '\n');
         return 0;
       }),

@@ -12,10 +12,14 @@ export function markLine(m: PauseMark): string {
 export function renderPause(r: PauseReport, command: 'pause' | 'resume'): string[] {
   const line = (x: PauseResult): string => {
     switch (x.outcome) {
-      case 'paused': return `Paused ${x.job} (${x.schedule}) ${markLine(x.mark!)}: up keeps it disabled; \`batchctl resume ${x.job}\` re-enables it`;
-      case 'already paused': return `${x.job}: already paused (${x.schedule}) ${markLine(x.mark!)}`;
-      case 'resumed': return `Resumed ${x.job} (${x.schedule}): ${x.enabled ? 'enabled' : 'stays disabled: schedule.enabled is false in the config'}${x.mark ? ` (it was paused ${markLine(x.mark)})` : ''}`;
-      case 'not paused': return `${x.job}: not paused (${x.schedule}, ${x.enabled ? 'enabled' : 'disabled by the config'})`;
+      case 'paused':
+        return `Paused ${x.job} (${x.schedule}) ${markLine(x.mark!)}: up keeps it disabled; \`batchctl resume ${x.job}\` re-enables it`;
+      case 'already paused':
+        return `${x.job}: already paused (${x.schedule}) ${markLine(x.mark!)}`;
+      case 'resumed':
+        return `Resumed ${x.job} (${x.schedule}): ${x.enabled ? 'enabled' : 'stays disabled: schedule.enabled is false in the config'}${x.mark ? ` (it was paused ${markLine(x.mark)})` : ''}`;
+      case 'not paused':
+        return `${x.job}: not paused (${x.schedule}, ${x.enabled ? 'enabled' : 'disabled by the config'})`;
     }
   };
   return [
@@ -30,18 +34,28 @@ export function registerScheduleCommand(program: Command, name: 'pause' | 'resum
     .command(name)
     .argument('[job]', 'one job (default: every job of the stack)')
     .description(description)
-    .option('--force-unlock <lock-id>', 'first remove the lock with this id (a run that died holding it; the lock error names it)')
+    .option(
+      '--force-unlock <lock-id>',
+      'first remove the lock with this id (a run that died holding it; the lock error names it)',
+    )
     .action(async (job: string | undefined, opts: { forceUnlock?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
-        const [core, { WarningsReporter }] = await Promise.all([import('../../runs/pause.js'), import('../lib/output.js')]);
+        const [core, { WarningsReporter }] = await Promise.all([
+          import('../../runs/pause.js'),
+          import('../lib/output.js'),
+        ]);
         const reporter = new WarningsReporter();
         const report = await (name === 'pause' ? core.runPause : core.runResume)({
           ...stackOptions(flags),
-          forceUnlock: opts.forceUnlock, reporter, job,
+          forceUnlock: opts.forceUnlock,
+          reporter,
+          job,
         });
-        process.stdout.write(flags.json
-          ? JSON.stringify({ ok: true, ...report, warnings: reporter.warnings }, null, 2) + '\n'
-          : renderPause(report, name).join('\n') + '\n');
+        process.stdout.write(
+          flags.json
+            ? JSON.stringify({ ok: true, ...report, warnings: reporter.warnings }, null, 2) + '\n'
+            : renderPause(report, name).join('\n') + '\n',
+        );
         return 0;
       }),
     );
@@ -49,5 +63,9 @@ export function registerScheduleCommand(program: Command, name: 'pause' | 'resum
 
 /** `batchctl pause [job]`: disable the schedule(s), recording who paused them and when, until `resume`. */
 export function registerPause(program: Command): void {
-  registerScheduleCommand(program, 'pause', 'disable the schedule of a job (or every job) until `batchctl resume`: `up` keeps it disabled, status says who paused it');
+  registerScheduleCommand(
+    program,
+    'pause',
+    'disable the schedule of a job (or every job) until `batchctl resume`: `up` keeps it disabled, status says who paused it',
+  );
 }

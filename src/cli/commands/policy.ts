@@ -13,27 +13,43 @@ export function registerPolicy(program: Command): void {
       'print the least-privilege IAM policies an operator or CI role needs for this config ' +
         "(managed policies, each within IAM's limits)",
     )
-    .option('--for <commands>', 'comma-separated commands: plan, up, down, run-now, logs, push, status, cost, outputs, or all', 'all')
+    .option(
+      '--for <commands>',
+      'comma-separated commands: plan, up, down, run-now, logs, push, status, cost, outputs, or all',
+      'all',
+    )
     .option('--account <id>', 'the AWS account id (default: asked from STS, which needs no permission)')
     .option('--out <dir>', 'write each policy to <dir>/<name>.json instead of printing the documents')
     .action(async (opts: { for: string; account?: string; out?: string }, cmd: Command) =>
       runCommand(cmd, async (flags) => {
         const [{ POLICY_COMMANDS, POLICY_SIZE_LIMITS }, { runPolicy }, { UserError }] = await Promise.all([
-          import('../../info/policy.js'), import('../../info/policy-documents.js'), import('../../base/errors.js'),
+          import('../../info/policy.js'),
+          import('../../info/policy-documents.js'),
+          import('../../base/errors.js'),
         ]);
-        const wanted = opts.for.split(',').map((x) => x.trim()).filter(Boolean);
+        const wanted = opts.for
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
         const known = new Set<string>(POLICY_COMMANDS);
         const bad = wanted.filter((w) => w !== 'all' && !known.has(w));
         if (bad.length || !wanted.length) {
-          throw new UserError(`--for ${opts.for}: unknown command ${bad.join(', ') || '(none)'}`, `one or more of ${POLICY_COMMANDS.join(', ')}, or all (validate and policy call no AWS API that needs a permission)`);
+          throw new UserError(
+            `--for ${opts.for}: unknown command ${bad.join(', ') || '(none)'}`,
+            `one or more of ${POLICY_COMMANDS.join(', ')}, or all (validate and policy call no AWS API that needs a permission)`,
+          );
         }
-        if (opts.account !== undefined && !/^\d{12}$/.test(opts.account)) throw new UserError(`--account ${opts.account} is not a 12-digit AWS account id`);
-        const commands = wanted.includes('all') ? [...POLICY_COMMANDS] : POLICY_COMMANDS.filter((c) => wanted.includes(c));
+        if (opts.account !== undefined && !/^\d{12}$/.test(opts.account))
+          throw new UserError(`--account ${opts.account} is not a 12-digit AWS account id`);
+        const commands = wanted.includes('all')
+          ? [...POLICY_COMMANDS]
+          : POLICY_COMMANDS.filter((c) => wanted.includes(c));
         const warnings: string[] = [];
         const r = await runPolicy({
           ...stackOptions(flags),
           reporter: { stepStarted() {}, stepProgress() {}, stepDone() {}, info() {}, warn: (m) => warnings.push(m) },
-          commands, account: opts.account,
+          commands,
+          account: opts.account,
         });
         warnings.push(...r.warnings);
         if (opts.out) {
@@ -46,32 +62,47 @@ export function registerPolicy(program: Command): void {
         }
         for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         if (flags.json) {
-          process.stdout.write(JSON.stringify({
-            stack: r.stack, account: r.account, commands: r.commands,
-            limits: {
-              managedPolicy: POLICY_SIZE_LIMITS.managed,
-              managedPoliciesPerRole: POLICY_SIZE_LIMITS.managedPerRole,
-            },
-            documents: r.documents, warnings,
-          }, null, 2) + '\n');
+          process.stdout.write(
+            JSON.stringify(
+              {
+                stack: r.stack,
+                account: r.account,
+                commands: r.commands,
+                limits: {
+                  managedPolicy: POLICY_SIZE_LIMITS.managed,
+                  managedPoliciesPerRole: POLICY_SIZE_LIMITS.managedPerRole,
+                },
+                documents: r.documents,
+                warnings,
+              },
+              null,
+              2,
+            ) + '\n',
+          );
           return 0;
         }
         const n = r.documents.length;
         const err = (s: string) => process.stderr.write(`${s}\n`);
-        err(`# IAM ${n === 1 ? 'policy' : `policies (${n})`} for batchctl ${r.commands.join(', ')} `
-          + `on stack ${r.stack} (account ${r.account}), `
-          + `${n === 1 ? 'within' : 'each within'} IAM's ${POLICY_SIZE_LIMITS.managed} characters `
-          + 'for a managed policy:');
+        err(
+          `# IAM ${n === 1 ? 'policy' : `policies (${n})`} for batchctl ${r.commands.join(', ')} ` +
+            `on stack ${r.stack} (account ${r.account}), ` +
+            `${n === 1 ? 'within' : 'each within'} IAM's ${POLICY_SIZE_LIMITS.managed} characters ` +
+            'for a managed policy:',
+        );
         const width = Math.max(...r.documents.map((d) => d.name.length));
         for (const d of r.documents) {
-          err(`#   ${d.name.padEnd(width)}  ${String(d.size).padStart(5)} characters, `
-            + `${d.policy.Statement.length} statements  (${d.commands.join(', ')})`);
+          err(
+            `#   ${d.name.padEnd(width)}  ${String(d.size).padStart(5)} characters, ` +
+              `${d.policy.Statement.length} statements  (${d.commands.join(', ')})`,
+          );
         }
         const dir = opts.out ? `${opts.out.replace(/\/$/, '')}/` : '';
         const file = (d: { name: string }) => `file://${dir}${d.name}.json`;
         const it = n === 1 ? 'it' : 'them';
-        err(`# Create ${n === 1 ? 'it' : 'each'} and attach ${it} to the role that runs batchctl`
-          + `${opts.out ? '' : ' (--out <dir> writes the files)'}:`);
+        err(
+          `# Create ${n === 1 ? 'it' : 'each'} and attach ${it} to the role that runs batchctl` +
+            `${opts.out ? '' : ' (--out <dir> writes the files)'}:`,
+        );
         for (const d of r.documents) {
           const source = file(d);
           const policyArn = `arn:${r.partition}:iam::${r.account}:policy/${d.name}`;

@@ -18,7 +18,8 @@ export function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const p of pairs) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(p);
-    if (!m) throw new UserError(`--env '${p}' is not KEY=VALUE`, 'e.g. --env DRY_RUN=1 (repeat --env for more variables)');
+    if (!m)
+      throw new UserError(`--env '${p}' is not KEY=VALUE`, 'e.g. --env DRY_RUN=1 (repeat --env for more variables)');
     env[m[1]!] = m[2]!;
   }
   return env;
@@ -38,7 +39,10 @@ export function parseCommand(text: string): string[] {
       v = undefined;
     }
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string') || !v.length) {
-      throw new UserError(`--command '${text}' is not a JSON array of strings`, 'e.g. --command \'["node","dist/main.js"]\' or --command "node dist/main.js"');
+      throw new UserError(
+        `--command '${text}' is not a JSON array of strings`,
+        'e.g. --command \'["node","dist/main.js"]\' or --command "node dist/main.js"',
+      );
     }
     return v;
   }
@@ -76,68 +80,113 @@ export function registerRunNow(program: Command): void {
     .argument('[job]', 'the job to run (may be left out when the stack has one job)')
     .description("start a job now with its schedule's exact settings, stream its log, and exit with its exit code")
     .option('--command <cmd>', 'override the container command ("node dist/main.js --dry-run" or a JSON array)')
-    .option('--env <KEY=VALUE>', 'set an environment variable for this run (repeatable; visible in ECS: no secrets)', collect, [])
+    .option(
+      '--env <KEY=VALUE>',
+      'set an environment variable for this run (repeatable; visible in ECS: no secrets)',
+      collect,
+      [],
+    )
     .option('--no-wait', 'print the task ARN (or the execution ARN) and exit at once')
     .option('--allow-overlap', 'start even while a task of the same family is running')
-    .option('--force', 'start even when the run would fail before its container starts (its image missing, the interface endpoints down)')
-    .option('--direct', "a job with a timeout or retries: run its task directly, without its state machine's timeout and retries")
-    .action(async (job: string | undefined, opts: { command?: string; env: string[]; wait: boolean; allowOverlap?: boolean; direct?: boolean; force?: boolean }, cmd: Command) =>
-      runCommand(cmd, async (flags, interrupt) => {
-        const command = opts.command === undefined ? undefined : parseCommand(opts.command);
-        const env = parseEnv(opts.env);
-        const mode = outputMode(flags.json);
-        const { runNow } = await import('../../runs/run-now.js');
-        const { limitsText } = await import('../../runs/run-execution.js');
-        const { WarningsReporter } = await import('../lib/output.js');
-        const status = await statusLine(mode);
-        const began = Date.now();
-        // Once the task exists, Ctrl-C detaches (the wait ends on the signal and the lines below are
-        // printed); should that take too long, the hard stop prints the same lines.
-        let endGrace: (() => void) | undefined;
-        let result;
-        try {
-          result = await runNow({
-            ...stackOptions(flags),
-            reporter: new WarningsReporter(), job, command, env, wait: opts.wait, allowOverlap: opts.allowOverlap, force: opts.force,
-            direct: opts.direct, signal: interrupt.signal,
-            onStarted: (r) => {
-              interrupt.nextSteps(() => detachLines(r));
-              if (opts.wait) {
-                endGrace = interrupt.graceful();
-                status.note(r.execution
-                  ? `started execution ${r.execution.name} of state machine ${r.execution.stateMachineArn.split(':').at(-1)} (${limitsText(r.execution)})`
-                  : `started task ${r.taskId}`);
-              }
-            },
-            onAttempt: (a, x) => status.note(`attempt ${a.attempt} of ${x.maxAttempts}${x.spot ? (a.attempt === 1 ? ' on Fargate Spot' : ' on on-demand Fargate') : ''}: task ${a.taskId} (log stream ${a.logStream})`),
-            onAttemptEnd: (a, x, last) => { if (!last) status.note(`${attemptLine(a)}; ${nextAttempt(a, x)}`); },
-            onFallback: (why) => status.note(why),
-            onStatus: (s) => status.set(s),
-            onLog: (e) => { if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, '')); },
-          });
-        } finally {
-          status.stop();
-          endGrace?.();
-        }
-        const code = result.detached ? EXIT_DETACHED : !opts.wait ? 0 : result.timedOut ? EXIT_TIMED_OUT : result.exitCode ?? 1;
-        if (mode === 'json') {
-          process.stdout.write(JSON.stringify(runNowJson(result, code), null, 2) + '\n');
+    .option(
+      '--force',
+      'start even when the run would fail before its container starts (its image missing, the interface endpoints down)',
+    )
+    .option(
+      '--direct',
+      "a job with a timeout or retries: run its task directly, without its state machine's timeout and retries",
+    )
+    .action(
+      async (
+        job: string | undefined,
+        opts: {
+          command?: string;
+          env: string[];
+          wait: boolean;
+          allowOverlap?: boolean;
+          direct?: boolean;
+          force?: boolean;
+        },
+        cmd: Command,
+      ) =>
+        runCommand(cmd, async (flags, interrupt) => {
+          const command = opts.command === undefined ? undefined : parseCommand(opts.command);
+          const env = parseEnv(opts.env);
+          const mode = outputMode(flags.json);
+          const { runNow } = await import('../../runs/run-now.js');
+          const { limitsText } = await import('../../runs/run-execution.js');
+          const { WarningsReporter } = await import('../lib/output.js');
+          const status = await statusLine(mode);
+          const began = Date.now();
+          // Once the task exists, Ctrl-C detaches (the wait ends on the signal and the lines below are
+          // printed); should that take too long, the hard stop prints the same lines.
+          let endGrace: (() => void) | undefined;
+          let result;
+          try {
+            result = await runNow({
+              ...stackOptions(flags),
+              reporter: new WarningsReporter(),
+              job,
+              command,
+              env,
+              wait: opts.wait,
+              allowOverlap: opts.allowOverlap,
+              force: opts.force,
+              direct: opts.direct,
+              signal: interrupt.signal,
+              onStarted: (r) => {
+                interrupt.nextSteps(() => detachLines(r));
+                if (opts.wait) {
+                  endGrace = interrupt.graceful();
+                  status.note(
+                    r.execution
+                      ? `started execution ${r.execution.name} of state machine ${r.execution.stateMachineArn.split(':').at(-1)} (${limitsText(r.execution)})`
+                      : `started task ${r.taskId}`,
+                  );
+                }
+              },
+              onAttempt: (a, x) =>
+                status.note(
+                  `attempt ${a.attempt} of ${x.maxAttempts}${x.spot ? (a.attempt === 1 ? ' on Fargate Spot' : ' on on-demand Fargate') : ''}: task ${a.taskId} (log stream ${a.logStream})`,
+                ),
+              onAttemptEnd: (a, x, last) => {
+                if (!last) status.note(`${attemptLine(a)}; ${nextAttempt(a, x)}`);
+              },
+              onFallback: (why) => status.note(why),
+              onStatus: (s) => status.set(s),
+              onLog: (e) => {
+                if (mode !== 'json') status.print(e.message.replace(/\r?\n$/, ''));
+              },
+            });
+          } finally {
+            status.stop();
+            endGrace?.();
+          }
+          const code = result.detached
+            ? EXIT_DETACHED
+            : !opts.wait
+              ? 0
+              : result.timedOut
+                ? EXIT_TIMED_OUT
+                : (result.exitCode ?? 1);
+          if (mode === 'json') {
+            process.stdout.write(JSON.stringify(runNowJson(result, code), null, 2) + '\n');
+            return code;
+          }
+          if (!opts.wait) {
+            process.stdout.write((result.execution?.arn ?? result.taskArn) + '\n');
+            return 0;
+          }
+          const err = (s: string) => process.stderr.write(s + '\n');
+          if (result.detached) {
+            for (const line of detachLines(result)) err(line);
+          } else if (result.execution) {
+            err(executionLine(result, formatDuration(Date.now() - began)));
+          } else {
+            err(stoppedLine(result, formatDuration(Date.now() - began)));
+          }
           return code;
-        }
-        if (!opts.wait) {
-          process.stdout.write((result.execution?.arn ?? result.taskArn) + '\n');
-          return 0;
-        }
-        const err = (s: string) => process.stderr.write(s + '\n');
-        if (result.detached) {
-          for (const line of detachLines(result)) err(line);
-        } else if (result.execution) {
-          err(executionLine(result, formatDuration(Date.now() - began)));
-        } else {
-          err(stoppedLine(result, formatDuration(Date.now() - began)));
-        }
-        return code;
-      }),
+        }),
     );
 }
 
@@ -150,8 +199,8 @@ export function detachLines(
     return [
       `detached: execution ${r.execution.name} keeps running${r.taskId ? ` (attempt ${r.execution.attempts.length}, task ${r.taskId})` : ''}, with its timeout and retries`,
       ...(r.taskId ? [`  follow its log: batchctl logs --task ${r.taskId} --tail`] : []),
-      `  stop it:        batchctl stop${r.job ? ` ${r.job}` : ''} --run ${r.execution.name} `
-        + '(the execution, then its task: no retry starts)',
+      `  stop it:        batchctl stop${r.job ? ` ${r.job}` : ''} --run ${r.execution.name} ` +
+        '(the execution, then its task: no retry starts)',
     ];
   }
   const c = r.cluster.split('/').at(-1);
@@ -166,12 +215,21 @@ export function detachLines(
  * Stop codes that mean something stopped the task from outside (StopTask, a deployment, a Spot
  * reclaim), as opposed to its essential container exiting on its own.
  */
-const STOPPED_FROM_OUTSIDE = new Set(['UserInitiated', 'ServiceSchedulerInitiated', 'SpotInterruption', 'TerminationNotice']);
+const STOPPED_FROM_OUTSIDE = new Set([
+  'UserInitiated',
+  'ServiceSchedulerInitiated',
+  'SpotInterruption',
+  'TerminationNotice',
+]);
 
 /** The last line of a waited run: exit code, and the stop code and reason whenever ECS gave them. */
-export function stoppedLine(r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopCode' | 'stoppedReason'>, took: string): string {
+export function stoppedLine(
+  r: Pick<RunNowResult, 'taskId' | 'exitCode' | 'stopCode' | 'stoppedReason'>,
+  took: string,
+): string {
   const why = [r.stopCode, r.stoppedReason].filter(Boolean).join(': ');
-  if (r.exitCode === undefined) return `error: task ${r.taskId} stopped without an exit code: ${r.stopCode ?? 'unknown stop code'}: ${r.stoppedReason ?? 'no reason given'}`;
+  if (r.exitCode === undefined)
+    return `error: task ${r.taskId} stopped without an exit code: ${r.stopCode ?? 'unknown stop code'}: ${r.stoppedReason ?? 'no reason given'}`;
   if (r.stopCode && STOPPED_FROM_OUTSIDE.has(r.stopCode)) {
     return `task ${r.taskId} was stopped after ${took} (${why}); its container exited with code ${r.exitCode}`;
   }
@@ -186,14 +244,20 @@ export function nextAttempt(a: AttemptResult, x: Pick<ExecutionInfo, 'maxAttempt
   const next = `attempt ${a.attempt + 1} of ${x.maxAttempts}`;
   if (!x.spot || a.attempt !== 1) return `Step Functions retries (${next})`;
   const spotCaused = a.stopCode === 'SpotInterruption' || !a.taskId;
-  return spotCaused ? `Fargate Spot failed it: the run continues on on-demand Fargate (${next})` : `Step Functions retries on on-demand Fargate (${next})`;
+  return spotCaused
+    ? `Fargate Spot failed it: the run continues on on-demand Fargate (${next})`
+    : `Step Functions retries on on-demand Fargate (${next})`;
 }
 
 /** One attempt's end, as a person reads it. */
 export function attemptLine(a: AttemptResult): string {
-  const what = a.timedOut ? 'timed out'
-    : a.exitCode !== undefined ? `exited with code ${a.exitCode}`
-      : a.taskId ? 'stopped without an exit code' : 'started no task';
+  const what = a.timedOut
+    ? 'timed out'
+    : a.exitCode !== undefined
+      ? `exited with code ${a.exitCode}`
+      : a.taskId
+        ? 'stopped without an exit code'
+        : 'started no task';
   const why = a.reason ?? [a.stopCode, a.stoppedReason].filter(Boolean).join(': ');
   return `attempt ${a.attempt}${a.taskId ? ` (task ${a.taskId})` : ''} ${what}${why ? ` (${why})` : ''}`;
 }
@@ -203,7 +267,8 @@ export function executionLine(r: RunNowResult, took: string): string {
   const x = r.execution!;
   const final = x.attempts.at(-1);
   const count = `${x.attempts.length} attempt${x.attempts.length === 1 ? '' : 's'} of ${x.maxAttempts}`;
-  if (!final) return `error: execution ${x.name} ended ${x.status} without running a task: ${[x.error, x.cause].filter(Boolean).join(': ') || 'no reason given'}`;
+  if (!final)
+    return `error: execution ${x.name} ended ${x.status} without running a task: ${[x.error, x.cause].filter(Boolean).join(': ') || 'no reason given'}`;
   if (r.timedOut) {
     const limit = x.timeoutSeconds !== undefined ? formatRunDurationText(x.timeoutSeconds) : 'its timeout';
     return `error: run timed out after ${took}: attempt ${final.attempt} of ${x.maxAttempts} ran past ${limit} (task.timeout), so Step Functions stopped task ${final.taskId}${final.exitCode !== undefined ? ` (its container exited with code ${final.exitCode})` : ''}; a timed-out run is not retried`;
@@ -219,7 +284,12 @@ export function executionLine(r: RunNowResult, took: string): string {
 export function runNowJson(r: RunNowResult, commandExitCode: number) {
   return {
     ok: commandExitCode === 0,
-    job: r.job, taskArn: r.taskArn, taskId: r.taskId, cluster: r.cluster, logGroup: r.logGroup, logStream: r.logStream,
+    job: r.job,
+    taskArn: r.taskArn,
+    taskId: r.taskId,
+    cluster: r.cluster,
+    logGroup: r.logGroup,
+    logStream: r.logStream,
     lastStatus: r.lastStatus,
     exitCode: r.exitCode ?? null,
     stopCode: r.stopCode ?? null,
@@ -250,13 +320,19 @@ async function statusLine(mode: 'tty' | 'plain' | 'json') {
       if (s !== 'STOPPED') spinner.start();
       else spinner.stopAndPersist('■');
     },
-    note(s: string) { spinner.clear(); process.stderr.write(s + '\n'); spinner.render(); },
+    note(s: string) {
+      spinner.clear();
+      process.stderr.write(s + '\n');
+      spinner.render();
+    },
     print(s: string) {
       const was = spinner.isSpinning;
       if (was) spinner.clear();
       out(s);
       if (was) spinner.render();
     },
-    stop() { spinner.dispose(); },
+    stop() {
+      spinner.dispose();
+    },
   };
 }

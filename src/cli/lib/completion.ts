@@ -74,7 +74,9 @@ export function commandSpec(program: Command): CommandSpec {
       name: c.name(),
       description: c.description(),
       options: [...own, HELP],
-      subcommands: c.commands.filter((s) => !(s as unknown as { _hidden?: boolean })._hidden).map((s) => walk(s, c === program ? '' : path)),
+      subcommands: c.commands
+        .filter((s) => !(s as unknown as { _hidden?: boolean })._hidden)
+        .map((s) => walk(s, c === program ? '' : path)),
       ...(first ? { argument: argumentKind(first) } : {}),
     };
   };
@@ -88,7 +90,11 @@ function all(spec: CommandSpec): CommandSpec[] {
 /** Text safe inside single quotes in sh and fish. */
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** One line, short: a description for a completion menu. */
-const short = (s: string) => s.replace(/\s+/g, ' ').replace(/\s*\(.*$/, '').slice(0, 70);
+const short = (s: string) =>
+  s
+    .replace(/\s+/g, ' ')
+    .replace(/\s*\(.*$/, '')
+    .slice(0, 70);
 
 /**
  * The shell functions bash and zsh share (plain sh `case` blocks): the subcommands, options and value
@@ -96,17 +102,26 @@ const short = (s: string) => s.replace(/\s+/g, ' ').replace(/\s*\(.*$/, '').slic
  */
 function shCaseFunctions(spec: CommandSpec, withDescriptions: boolean): string {
   const cmds = all(spec);
-  const line = (name: string, description: string) => (withDescriptions ? `${name}:${short(description).replace(/:/g, '\\:')}` : name);
+  const line = (name: string, description: string) =>
+    withDescriptions ? `${name}:${short(description).replace(/:/g, '\\:')}` : name;
   const list = (items: string[]) => items.map(sq).join(' ');
   const sub = cmds
     .filter((c) => c.subcommands.length)
     .map((c) => `    ${sq(c.path)}) printf '%s\\n' ${list(c.subcommands.map((s) => line(s.name, s.description)))} ;;`);
-  const opts = cmds.map((c) => `    ${sq(c.path)}) printf '%s\\n' ${list(c.options.flatMap((o) => o.names.filter((n) => n.startsWith('--') || o.names.length === 1).map((n) => line(n, o.description))))} ;;`);
-  const kindText = (k: ValueKind | undefined) => (k === undefined ? '' : typeof k === 'string' ? k : `words ${k.choices.join(' ')}`);
-  const values = cmds.flatMap((c) =>
-    c.options.filter((o) => o.value !== undefined).map((o) => `    ${o.names.map((n) => sq(`${c.path}|${n}`)).join('|')}) echo ${sq(kindText(o.value))} ;;`),
+  const opts = cmds.map(
+    (c) =>
+      `    ${sq(c.path)}) printf '%s\\n' ${list(c.options.flatMap((o) => o.names.filter((n) => n.startsWith('--') || o.names.length === 1).map((n) => line(n, o.description))))} ;;`,
   );
-  const args = cmds.filter((c) => c.argument && c.argument !== 'none').map((c) => `    ${sq(c.path)}) echo ${sq(kindText(c.argument))} ;;`);
+  const kindText = (k: ValueKind | undefined) =>
+    k === undefined ? '' : typeof k === 'string' ? k : `words ${k.choices.join(' ')}`;
+  const values = cmds.flatMap((c) =>
+    c.options
+      .filter((o) => o.value !== undefined)
+      .map((o) => `    ${o.names.map((n) => sq(`${c.path}|${n}`)).join('|')}) echo ${sq(kindText(o.value))} ;;`),
+  );
+  const args = cmds
+    .filter((c) => c.argument && c.argument !== 'none')
+    .map((c) => `    ${sq(c.path)}) echo ${sq(kindText(c.argument))} ;;`);
   return [
     '_batchctl_subcommands() {',
     '  case "$1" in',
@@ -258,10 +273,24 @@ function fishScript(spec: CommandSpec): string {
   );
   for (const c of all(spec)) {
     const cond = `-n ${sq(`__batchctl_in ${sq(c.path)}`)}`;
-    for (const s of c.subcommands) out.push(`complete -c batchctl ${cond} -a ${sq(s.name)} -d ${sq(short(s.description))}`);
+    for (const s of c.subcommands)
+      out.push(`complete -c batchctl ${cond} -a ${sq(s.name)} -d ${sq(short(s.description))}`);
     for (const o of c.options) {
-      const names = o.names.map((n) => (n.startsWith('--') ? `-l ${sq(n.slice(2))}` : `-s ${sq(n.slice(1))}`)).join(' ');
-      const value = o.value === undefined ? '' : o.value === 'file' ? ' -r -F' : o.value === 'dir' ? " -r -xa '(__fish_complete_directories)'" : o.value === 'job' ? " -xa '(__batchctl_jobs)'" : typeof o.value === 'object' ? ` -xa ${sq(o.value.choices.join(' '))}` : ' -x';
+      const names = o.names
+        .map((n) => (n.startsWith('--') ? `-l ${sq(n.slice(2))}` : `-s ${sq(n.slice(1))}`))
+        .join(' ');
+      const value =
+        o.value === undefined
+          ? ''
+          : o.value === 'file'
+            ? ' -r -F'
+            : o.value === 'dir'
+              ? " -r -xa '(__fish_complete_directories)'"
+              : o.value === 'job'
+                ? " -xa '(__batchctl_jobs)'"
+                : typeof o.value === 'object'
+                  ? ` -xa ${sq(o.value.choices.join(' '))}`
+                  : ' -x';
       out.push(`complete -c batchctl ${cond} ${names}${value} -d ${sq(short(o.description))}`);
     }
     if (c.argument === 'file') out.push(`complete -c batchctl ${cond} -F`);

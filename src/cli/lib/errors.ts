@@ -2,7 +2,16 @@
  * Turning failures into one clear message and an exit code: 2 for what the user can fix, 1 for AWS
  * failures. Stack traces only with --debug.
  */
-import { AwsCallFailed, AwsStepError, BatchctlError, DockerStepError, Interrupted, RunFailed, UserError, type ErrorCode } from '../../base/errors.js';
+import {
+  AwsCallFailed,
+  AwsStepError,
+  BatchctlError,
+  DockerStepError,
+  Interrupted,
+  RunFailed,
+  UserError,
+  type ErrorCode,
+} from '../../base/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_AWS = 1;

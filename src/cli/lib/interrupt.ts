@@ -67,7 +67,10 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     if (stopping) return;
     stopping = true;
     realClearTimeout(graceTimer);
-    const deadline = realSetTimeout(() => { runCleanupsNow(); exit(EXIT[sig]); }, 900);
+    const deadline = realSetTimeout(() => {
+      runCleanupsNow();
+      exit(EXIT[sig]);
+    }, 900);
     deadline.unref();
     await runCleanups(CLEANUP_DEADLINE_MS, true);
     let lines: string[] = [];
@@ -78,7 +81,13 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
     }
     const head = sig === 'SIGINT' ? 'interrupted' : 'stopped by SIGTERM';
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines], codes: ['INTERRUPTED'] }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          { ok: false, exitCode: EXIT[sig], errors: [`error: ${head}`, ...lines], codes: ['INTERRUPTED'] },
+          null,
+          2,
+        ) + '\n',
+      );
     }
     write(`\n${[`error: ${head}`, ...lines].join('\n')}\n`);
     realClearTimeout(deadline);
@@ -112,7 +121,9 @@ export function installInterrupt(opts: InterruptOptions = {}): Interrupt {
         graceDepth--;
       };
     },
-    nextSteps(fn) { next = fn; },
+    nextSteps(fn) {
+      next = fn;
+    },
     dispose() {
       realClearTimeout(graceTimer);
       process.removeListener('SIGINT', onInt);

@@ -9,7 +9,11 @@ import { registerCleanup } from '../../base/cleanup.js';
 /** How output is rendered. */
 export type OutputMode = 'tty' | 'plain' | 'json';
 
-export function outputMode(json: boolean | undefined, stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): OutputMode {
+export function outputMode(
+  json: boolean | undefined,
+  stream: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): OutputMode {
   if (json) return 'json';
   return canAnimate(stream, env) ? 'tty' : 'plain';
 }
@@ -29,7 +33,10 @@ export function canAnimate(stream: NodeJS.WriteStream = process.stderr, env: Nod
  * turns it off (no-color.org); otherwise a terminal that says it has colours (Node's hasColors reads TERM,
  * NODE_DISABLE_COLORS and the CI variables). ora's colour library reads neither NO_COLOR nor the terminal.
  */
-export function colorEnabled(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+export function colorEnabled(
+  stream: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (env.FORCE_COLOR !== undefined) return !['0', 'false'].includes(env.FORCE_COLOR);
   if (env.NO_COLOR) return false;
   if (!stream.isTTY) return false;
@@ -62,9 +69,14 @@ export class Spinner {
   };
   private readonly unregister: () => void;
 
-  private constructor(private readonly ora: OraLike, private readonly stream: NodeJS.WriteStream) {
+  private constructor(
+    private readonly ora: OraLike,
+    private readonly stream: NodeJS.WriteStream,
+  ) {
     stream.on('resize', this.onResize);
-    this.unregister = registerCleanup(() => { this.ora.stop(); });
+    this.unregister = registerCleanup(() => {
+      this.ora.stop();
+    });
   }
 
   static async create(stream: NodeJS.WriteStream = process.stderr): Promise<Spinner> {
@@ -76,15 +88,31 @@ export class Spinner {
   get usable(): boolean {
     return !this.broken && canAnimate(this.stream);
   }
-  get isSpinning(): boolean { return this.ora.isSpinning; }
-  set text(t: string) { this.ora.text = t; }
+  get isSpinning(): boolean {
+    return this.ora.isSpinning;
+  }
+  set text(t: string) {
+    this.ora.text = t;
+  }
   /** The usable width for one spinner line. */
-  get width(): number { return this.stream.columns || 80; }
-  start(): void { if (this.usable && !this.ora.isSpinning) this.ora.start(); }
-  stop(): void { if (this.ora.isSpinning) this.ora.stop(); }
-  clear(): void { if (this.ora.isSpinning) this.ora.clear(); }
-  render(): void { if (this.ora.isSpinning && this.usable) this.ora.render(); }
-  stopAndPersist(symbol: string): void { if (this.usable) this.ora.stopAndPersist({ symbol }); }
+  get width(): number {
+    return this.stream.columns || 80;
+  }
+  start(): void {
+    if (this.usable && !this.ora.isSpinning) this.ora.start();
+  }
+  stop(): void {
+    if (this.ora.isSpinning) this.ora.stop();
+  }
+  clear(): void {
+    if (this.ora.isSpinning) this.ora.clear();
+  }
+  render(): void {
+    if (this.ora.isSpinning && this.usable) this.ora.render();
+  }
+  stopAndPersist(symbol: string): void {
+    if (this.usable) this.ora.stopAndPersist({ symbol });
+  }
   /** Stop and forget the terminal (the command is over). */
   dispose(): void {
     this.ora.stop();
@@ -97,7 +125,7 @@ const ACTION_WIDTH = 10;
 
 /** One finished-resource line: `created    VPC                 vpc                 vpc-0abc`. */
 export function formatEvent(e: ResourceEvent): string {
-  const id = e.action === 'failed' || e.action === 'skipped' ? e.message ?? '' : e.id ?? '';
+  const id = e.action === 'failed' || e.action === 'skipped' ? (e.message ?? '') : (e.id ?? '');
   const extra = e.changes?.length ? `  (${e.changes.join(', ')})` : '';
   return `${e.action.padEnd(ACTION_WIDTH)} ${e.label.padEnd(26)} ${e.key.padEnd(40)} ${id}${extra}`.trimEnd();
 }
@@ -142,7 +170,10 @@ export interface TerminalReporter extends Reporter {
 class Heading {
   private pending?: string;
   private shown = false;
-  constructor(private readonly verbose: boolean, private readonly write: (line: string) => void) {}
+  constructor(
+    private readonly verbose: boolean,
+    private readonly write: (line: string) => void,
+  ) {}
   set(message: string): void {
     if (this.verbose) this.print(message);
     else this.pending = message;
@@ -154,7 +185,9 @@ class Heading {
     this.pending = undefined;
     this.print(m);
   }
-  get wasShown(): boolean { return this.shown; }
+  get wasShown(): boolean {
+    return this.shown;
+  }
   private print(message: string): void {
     this.shown = true;
     this.write(message);
@@ -166,7 +199,10 @@ export class PlainReporter implements TerminalReporter {
   private lastProgress = new Map<string, number>();
   private readonly heading: Heading;
   private readonly verbose: boolean;
-  constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n'), opts: RenderOptions = {}) {
+  constructor(
+    private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+    opts: RenderOptions = {},
+  ) {
     this.verbose = !!opts.verbose;
     this.heading = new Heading(this.verbose, out);
   }
@@ -181,21 +217,32 @@ export class PlainReporter implements TerminalReporter {
     this.lastProgress.set(key, now);
     this.line(`${'waiting'.padEnd(ACTION_WIDTH)} ${key}: ${message}`);
   }
-  stepDone(e: ResourceEvent): void { if (this.verbose || shownByDefault(e)) this.line(formatEvent(e)); }
+  stepDone(e: ResourceEvent): void {
+    if (this.verbose || shownByDefault(e)) this.line(formatEvent(e));
+  }
   info(message: string, kind?: InfoKind): void {
     if (kind === 'heading') this.heading.set(message);
     else this.line(message);
   }
-  warn(message: string): void { process.stderr.write(`warning: ${message}\n`); }
-  headingShown(): boolean { return this.heading.wasShown; }
-  showHeading(): void { this.heading.flush(); }
+  warn(message: string): void {
+    process.stderr.write(`warning: ${message}\n`);
+  }
+  headingShown(): boolean {
+    return this.heading.wasShown;
+  }
+  showHeading(): void {
+    this.heading.flush();
+  }
 }
 
 /**
  * The steps never started after a failure, one line per failed step they waited for:
  * `12 steps not started: they need vpc (failed)`. With --verbose each had its own line already.
  */
-export function notStartedLines(events: ResourceEvent[], what: { noun: [string, string]; need: [string, string] }): string[] {
+export function notStartedLines(
+  events: ResourceEvent[],
+  what: { noun: [string, string]; need: [string, string] },
+): string[] {
   const groups = new Map<string, number>();
   for (const e of events) {
     if (e.action !== 'skipped' || !e.notStarted) continue;
@@ -206,7 +253,10 @@ export function notStartedLines(events: ResourceEvent[], what: { noun: [string, 
     const [one, many] = what.noun;
     const head = `${n} ${n === 1 ? one : many} not started`;
     if (!after) return `${head}: nothing new starts once a step has failed`;
-    const causes = after.split(', ').map((k) => `${k} (failed)`).join(', ');
+    const causes = after
+      .split(', ')
+      .map((k) => `${k} (failed)`)
+      .join(', ');
     return `${head}: ${n === 1 ? 'it' : 'they'} ${n === 1 ? what.need[0] : what.need[1]} ${causes}`;
   });
 }
@@ -217,9 +267,14 @@ export class JsonReporter implements Reporter {
   readonly warnings: string[] = [];
   stepStarted(): void {}
   stepProgress(): void {}
-  stepDone(e: ResourceEvent): void { this.events.push(e); }
+  stepDone(e: ResourceEvent): void {
+    this.events.push(e);
+  }
   info(): void {}
-  warn(message: string): void { this.warnings.push(message); process.stderr.write(`warning: ${message}\n`); }
+  warn(message: string): void {
+    this.warnings.push(message);
+    process.stderr.write(`warning: ${message}\n`);
+  }
 }
 
 /**
@@ -255,8 +310,14 @@ export async function createTtyReporter(opts: RenderOptions = {}): Promise<Termi
     write(line);
   };
   return {
-    stepStarted(key) { inFlight.set(key, ''); refresh(); },
-    stepProgress(key, message) { inFlight.set(key, message); refresh(); },
+    stepStarted(key) {
+      inFlight.set(key, '');
+      refresh();
+    },
+    stepProgress(key, message) {
+      inFlight.set(key, message);
+      refresh();
+    },
     stepDone(e) {
       inFlight.delete(e.key);
       if (opts.verbose || shownByDefault(e)) print(formatEvent(e));
@@ -266,17 +327,28 @@ export async function createTtyReporter(opts: RenderOptions = {}): Promise<Termi
       if (kind === 'heading') heading.set(message);
       else print(message);
     },
-    warn(message) { print(`warning: ${message}`); },
-    headingShown() { return heading.wasShown; },
-    showHeading() { heading.flush(); },
-    pause() { spinner.stop(); },
-    stop() { spinner.dispose(); },
+    warn(message) {
+      print(`warning: ${message}`);
+    },
+    headingShown() {
+      return heading.wasShown;
+    },
+    showHeading() {
+      heading.flush();
+    },
+    pause() {
+      spinner.stop();
+    },
+    stop() {
+      spinner.dispose();
+    },
   };
 }
 
 /** Build the reporter for a mode. */
 export async function createReporter(
-  mode: OutputMode, opts: RenderOptions = {},
+  mode: OutputMode,
+  opts: RenderOptions = {},
 ): Promise<Reporter & { stop?(): void; pause?(): void; headingShown?(): boolean; showHeading?(): void }> {
   if (mode === 'json') return new JsonReporter();
   if (mode === 'tty') return createTtyReporter(opts);
@@ -293,5 +365,8 @@ export class WarningsReporter implements Reporter {
   stepProgress(): void {}
   stepDone(): void {}
   info(): void {}
-  warn(message: string): void { this.warnings.push(message); process.stderr.write(`warning: ${message}\n`); }
+  warn(message: string): void {
+    this.warnings.push(message);
+    process.stderr.write(`warning: ${message}\n`);
+  }
 }

@@ -17,9 +17,18 @@ export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolea
   const out: string[] = [];
   for (const e of plan.entries) {
     const id = e.record?.id ? `  ${e.record.id}` : '';
-    const note = e.external && e.action === 'unchanged' ? '  (read only: batchctl never changes or deletes it)'
-      : e.action === 'replace' ? '  (up refuses: needs replacement)' : e.action === 'delete' ? '  (no longer in the config)'
-        : e.conflict ? '  (up refuses: not this stack\'s)' : e.action === 'forget' ? '  (state record dropped)' : '';
+    const note =
+      e.external && e.action === 'unchanged'
+        ? '  (read only: batchctl never changes or deletes it)'
+        : e.action === 'replace'
+          ? '  (up refuses: needs replacement)'
+          : e.action === 'delete'
+            ? '  (no longer in the config)'
+            : e.conflict
+              ? "  (up refuses: not this stack's)"
+              : e.action === 'forget'
+                ? '  (state record dropped)'
+                : '';
     const hasDup = !!e.found?.duplicates?.length;
     // Yours (mode existing) is always shown: what the stack builds on, and that it stays as it is.
     if (e.action === 'unchanged' && !opts.all && !hasDup && !e.notes?.length && !e.external) continue;
@@ -40,11 +49,14 @@ export function planEntryLines(plan: Pick<Plan, 'entries'>, opts: { all?: boolea
 export function planSummary(plan: Pick<Plan, 'entries' | 'counts' | 'pending'>): string {
   const c = plan.counts;
   const dups = plan.entries.reduce((n, e) => n + (e.found?.duplicates?.length ?? 0), 0);
-  const added = plan.entries.reduce((n, e) => n + (e.changes ?? []).reduce((m, x) => m + (x.removes?.length ?? 0), 0), 0);
+  const added = plan.entries.reduce(
+    (n, e) => n + (e.changes ?? []).reduce((m, x) => m + (x.removes?.length ?? 0), 0),
+    0,
+  );
   const duplicates = dups ? `, ${dups} duplicate${dups === 1 ? '' : 's'} to delete` : '';
   const additions = added ? `, ${added} addition${added === 1 ? '' : 's'} made outside batchctl to delete` : '';
   return plan.pending
-    ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), `
-      + `${c.error} errors, ${c.unchanged} unchanged${duplicates}${additions}.`
+    ? `Plan: ${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.replace} refused (replacement), ` +
+        `${c.error} errors, ${c.unchanged} unchanged${duplicates}${additions}.`
     : `No changes: ${c.unchanged} resources match the config.`;
 }

@@ -6,8 +6,13 @@
 /** Left-aligned columns, two spaces apart, trailing blanks trimmed. */
 export function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => (indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).trimEnd());
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows.map((r) =>
+    (indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).trimEnd(),
+  );
 }
 
 /** Seconds as `45s`, `5m03s`, `1h02m`. */
@@ -18,7 +23,8 @@ export function formatSeconds(s: number): string {
 }
 
 /** An ISO time as `2026-11-28 00:30:15` (UTC), or `-`. */
-export const utcTime = (iso: string | undefined): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
+export const utcTime = (iso: string | undefined): string =>
+  iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-';
 
 /** A stopped run's ECS stop code and reason. */
 export interface StoppedRun {
@@ -32,5 +38,5 @@ export interface StoppedRun {
  * "Essential container in task exited": only failures need the text.
  */
 export function stopReasonText(r: StoppedRun): string {
-  return r.exitCode === 0 || !r.stoppedReason ? r.stopCode ?? '' : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
+  return r.exitCode === 0 || !r.stoppedReason ? (r.stopCode ?? '') : `${r.stopCode ?? ''}: ${r.stoppedReason}`;
 }

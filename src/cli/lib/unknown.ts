@@ -62,7 +62,8 @@ export function unknownCommandLines(word: string, commands: readonly string[], p
   const lines = [`error: unknown command '${word}'`];
   const mapped = parent === 'batchctl' ? FOREIGN_COMMANDS[word.toLowerCase()] : undefined;
   const near = nearest(word, commands);
-  if (mapped) lines.push(`hint: \`batchctl ${mapped.command}\` ${mapped.what}; \`${parent} --help\` lists every command`);
+  if (mapped)
+    lines.push(`hint: \`batchctl ${mapped.command}\` ${mapped.what}; \`${parent} --help\` lists every command`);
   else if (near) lines.push(`hint: did you mean \`${parent} ${near}\`? (\`${parent} --help\` lists every command)`);
   else lines.push(`hint: \`${parent} --help\` lists every command`);
   return lines;

@@ -13,7 +13,8 @@ import { tagDelta } from './tags.js';
  * (by `gone` codes or any NotFound).
  */
 export async function ifExists<T>(
-  read: Promise<T> | (() => Promise<T>), gone: readonly string[] = [],
+  read: Promise<T> | (() => Promise<T>),
+  gone: readonly string[] = [],
 ): Promise<T | undefined> {
   try {
     return await (typeof read === 'function' ? read() : read);

@@ -16,12 +16,29 @@ import type { Ctx, Ownership } from '../../engine/types.js';
 import { describeOwner } from './tags.js';
 
 /** Transport failures after which the request may have reached AWS and been applied. */
-const TRANSPORT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
+const TRANSPORT = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'NetworkingError',
+]);
 
 /** Refusals AWS gives before doing anything: always safe to resend after a pause. */
 const THROTTLING = new Set([
-  'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'RequestLimitExceeded',
-  'TooManyRequestsException', 'SlowDown', 'EC2ThrottledException', 'PriorRequestNotComplete', 'BandwidthLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'SlowDown',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+  'BandwidthLimitExceeded',
 ]);
 
 /** True when a failed call may nevertheless have been applied: a lost response or a 5xx. */
@@ -67,7 +84,7 @@ export async function createOnce<T>(
 ): Promise<T> {
   const budgetMs = opts.lookupBudgetMs ?? LOOKUP_BUDGET_MS;
   const throttledSince = { at: undefined as number | undefined, n: 0 };
-  for (let attempt = 1; ; ) {
+  for (let attempt = 1; ;) {
     try {
       return await send();
     } catch (err) {
@@ -83,7 +100,11 @@ export async function createOnce<T>(
       if (attempt++ >= ONCE_ATTEMPTS) throw err;
       if (!maybeApplied(err)) throw err;
       try {
-        return await ctx.waitFor(`${what} created by a call whose answer was lost (${awsErrorCode(err)}) to show up`, lookup, { budgetMs, intervalMs: 2000 });
+        return await ctx.waitFor(
+          `${what} created by a call whose answer was lost (${awsErrorCode(err)}) to show up`,
+          lookup,
+          { budgetMs, intervalMs: 2000 },
+        );
       } catch (waitErr) {
         if (!(waitErr instanceof WaitTimeout)) throw waitErr;
         // Not there after the budget: the call was not applied. Sending it again is safe.
@@ -135,15 +156,21 @@ export async function retryWhile<T>(
 ): Promise<T> {
   let last: unknown;
   try {
-    return await ctx.waitFor(what, async () => {
-      try {
-        return { v: await fn() };
-      } catch (err) {
-        if (!(await transient(err))) throw err;
-        last = err;
-        return undefined;
-      }
-    }, { budgetMs: opts.budgetMs ?? 60_000, intervalMs: opts.intervalMs ?? 2000 }).then((r) => r.v);
+    return await ctx
+      .waitFor(
+        what,
+        async () => {
+          try {
+            return { v: await fn() };
+          } catch (err) {
+            if (!(await transient(err))) throw err;
+            last = err;
+            return undefined;
+          }
+        },
+        { budgetMs: opts.budgetMs ?? 60_000, intervalMs: opts.intervalMs ?? 2000 },
+      )
+      .then((r) => r.v);
   } catch (err) {
     throw err instanceof WaitTimeout && last ? last : err;
   }

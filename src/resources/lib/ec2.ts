@@ -15,7 +15,15 @@ import {
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
 import { WaitTimeout, awsErrorCode, isNotFound } from '../../base/errors.js';
-import { TAG_LOGICAL, TAG_STACK, type Ctx, type FieldChange, type Found, type Ownership, type ResourceRecord } from '../../engine/types.js';
+import {
+  TAG_LOGICAL,
+  TAG_STACK,
+  type Ctx,
+  type FieldChange,
+  type Found,
+  type Ownership,
+  type ResourceRecord,
+} from '../../engine/types.js';
 import { ec2TagFilters, isOurs, managedTags, ownershipOf, resourceTags, tagList, tagRecord } from './tags.js';
 import { K } from '../../model/keys.js';
 import { retryWhile } from './create.js';
@@ -35,7 +43,11 @@ type Tagged = { Tags?: { Key?: string; Value?: string }[] };
 type Filter = { Name: string; Values: string[] };
 
 /** One page of an EC2 Describe, by ids or by filters. */
-export type Ec2Describe<T> = (q: { ids?: string[]; filters?: Filter[]; nextToken?: string }) => Promise<{ items?: T[]; nextToken?: string }>;
+export type Ec2Describe<T> = (q: {
+  ids?: string[];
+  filters?: Filter[];
+  nextToken?: string;
+}) => Promise<{ items?: T[]; nextToken?: string }>;
 
 /**
  * Every resource of one EC2 type carrying this stack's tag: one paged Describe per walk, shared by all
@@ -58,7 +70,10 @@ export function stackItems<T extends Tagged>(ctx: Ctx, type: string, describe: E
  * A kind's `prefetch` for one EC2 type: the stack-wide Describe of `stackItems`, sent when the walk starts
  * (all types together, in the first round) rather than when the type's first node is reached.
  */
-export function prefetchStack<T extends Tagged>(type: string, describe: (ctx: Ctx) => Ec2Describe<T>): (ctx: Ctx) => void {
+export function prefetchStack<T extends Tagged>(
+  type: string,
+  describe: (ctx: Ctx) => Ec2Describe<T>,
+): (ctx: Ctx) => void {
   return (ctx) => void stackItems(ctx, type, describe(ctx)).catch(() => undefined);
 }
 
@@ -96,7 +111,12 @@ export interface Ec2Lookup<T> {
  * id is only a hint: when it is not among ours, it is described by id, and a resource without our tag is
  * returned as not owned (the engine reports it and never touches it).
  */
-export async function findInStack<T extends Tagged>(ctx: Ctx, key: string, recorded: ResourceRecord | undefined, look: Ec2Lookup<T>): Promise<Ec2Found<T> | undefined> {
+export async function findInStack<T extends Tagged>(
+  ctx: Ctx,
+  key: string,
+  recorded: ResourceRecord | undefined,
+  look: Ec2Lookup<T>,
+): Promise<Ec2Found<T> | undefined> {
   const live = (t: T | undefined): t is T => !!t && !look.gone?.(t);
   const all = (await stackItems(ctx, look.type, look.describe)).filter(live);
   const mine = all.filter((t) => tagRecord(t.Tags)[TAG_LOGICAL] === key);
@@ -120,13 +140,18 @@ export async function findInStack<T extends Tagged>(ctx: Ctx, key: string, recor
 
 /** The default duplicate order: oldest first where AWS says when (endpoints), then by id. */
 function oldestFirst<T>(items: T[]): T[] {
-  const time = (t: T) => ((t as { CreationTimestamp?: Date }).CreationTimestamp?.getTime?.() ?? Number.MAX_SAFE_INTEGER);
+  const time = (t: T) => (t as { CreationTimestamp?: Date }).CreationTimestamp?.getTime?.() ?? Number.MAX_SAFE_INTEGER;
   const id = (t: T) => String(Object.entries(t as object).find(([k]) => /Id$/.test(k) && k !== 'OwnerId')?.[1] ?? '');
   return [...items].sort((a, b) => time(a) - time(b) || id(a).localeCompare(id(b)));
 }
 
 /** Whose an EC2 resource is, from a Describe by id (undefined: it is gone). */
-export async function ec2OwnerOf<T extends Tagged>(ctx: Ctx, id: string, describe: Ec2Describe<T>, gone?: (t: T) => boolean): Promise<Ownership | undefined> {
+export async function ec2OwnerOf<T extends Tagged>(
+  ctx: Ctx,
+  id: string,
+  describe: Ec2Describe<T>,
+  gone?: (t: T) => boolean,
+): Promise<Ownership | undefined> {
   const [item] = (await ifExists(describe({ ids: [id] })))?.items ?? [];
   return item && !gone?.(item) ? ownershipOf(ctx, tagRecord(item.Tags)) : undefined;
 }
@@ -135,13 +160,25 @@ export async function ec2OwnerOf<T extends Tagged>(ctx: Ctx, id: string, describ
  * After a create whose answer was lost: the id of what it created, found by the node's tags (a direct
  * Describe, never the walk's shared listing, which predates the create).
  */
-export async function lookupCreated<T extends Tagged>(ctx: Ctx, key: string, describe: Ec2Describe<T>, idOf: (t: T) => string | undefined, gone?: (t: T) => boolean): Promise<string | undefined> {
+export async function lookupCreated<T extends Tagged>(
+  ctx: Ctx,
+  key: string,
+  describe: Ec2Describe<T>,
+  idOf: (t: T) => string | undefined,
+  gone?: (t: T) => boolean,
+): Promise<string | undefined> {
   const items = ((await describe({ filters: ec2TagFilters(ctx, key) })).items ?? []).filter((t) => !gone?.(t));
   return oldestFirst(items).map(idOf).find(Boolean);
 }
 
 /** A kind's Found from `findInStack`'s answer: the kept resource's record, its ownership and its duplicates. */
-export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) => string, observed: O, attrs?: Record<string, string>): Found<O> {
+export function ec2Found<T, O>(
+  kind: string,
+  found: Ec2Found<T>,
+  idOf: (t: T) => string,
+  observed: O,
+  attrs?: Record<string, string>,
+): Found<O> {
   return {
     record: { kind, id: idOf(found.item), ...(attrs ? { attrs } : {}) },
     owned: found.owned,
@@ -152,7 +189,12 @@ export function ec2Found<T, O>(kind: string, found: Ec2Found<T>, idOf: (t: T) =>
 }
 
 /** Converge an EC2 resource's tags: CreateTags for added and changed keys, DeleteTags for removed ones. */
-export async function convergeEc2Tags(ctx: Ctx, id: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+export async function convergeEc2Tags(
+  ctx: Ctx,
+  id: string,
+  desired: Record<string, string>,
+  observed: Record<string, string>,
+): Promise<void> {
   await convergeTags(desired, observed, {
     tag: (set) => ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tagList(set) })),
     untag: (keys) => ctx.aws.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: keys.map((Key) => ({ Key })) })),
@@ -235,11 +277,20 @@ export async function deleteEc2(
  * and for a group the other groups whose rules reference it: what keeps a delete in DependencyViolation.
  */
 export async function networkBlockers(ctx: Ctx, filter: 'subnet-id' | 'group-id', id: string): Promise<string[]> {
-  const out = await ctx.aws.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }));
-  const enis = (out.NetworkInterfaces ?? []).map((n) => `${n.NetworkInterfaceId}${n.Description ? ` (${n.Description})` : ''}`);
+  const out = await ctx.aws.ec2.send(
+    new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }),
+  );
+  const enis = (out.NetworkInterfaces ?? []).map(
+    (n) => `${n.NetworkInterfaceId}${n.Description ? ` (${n.Description})` : ''}`,
+  );
   if (filter !== 'group-id') return enis;
-  const refs = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'ip-permission.group-id', Values: [id] }] }))
-    .then((r) => (r.SecurityGroups ?? []).filter((g) => g.GroupId !== id).map((g) => `security group ${g.GroupId} (a rule references it)`))
+  const refs = await ctx.aws.ec2
+    .send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'ip-permission.group-id', Values: [id] }] }))
+    .then((r) =>
+      (r.SecurityGroups ?? [])
+        .filter((g) => g.GroupId !== id)
+        .map((g) => `security group ${g.GroupId} (a rule references it)`),
+    )
     .catch(() => []);
   return [...enis, ...refs];
 }
@@ -250,16 +301,33 @@ export async function networkBlockers(ctx: Ctx, filter: 'subnet-id' | 'group-id'
  * group cannot be deleted while they exist. Other ENIs (a running task, a user's instance) are not
  * waited for: the delete then fails with AWS's DependencyViolation, which names the real problem.
  */
-export async function waitEndpointEnisReleased(ctx: Ctx, filter: 'subnet-id' | 'group-id', id: string, budgetMs = 10 * 60_000): Promise<void> {
+export async function waitEndpointEnisReleased(
+  ctx: Ctx,
+  filter: 'subnet-id' | 'group-id',
+  id: string,
+  budgetMs = 10 * 60_000,
+): Promise<void> {
   let left: string[] = [];
   try {
-    await ctx.waitFor(`endpoint network interfaces in ${id} to be released`, async () => {
-      const out = await ctx.aws.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }));
-      left = (out.NetworkInterfaces ?? []).filter((n) => n.InterfaceType === 'vpc_endpoint').map((n) => n.NetworkInterfaceId ?? '?');
-      return left.length ? undefined : true;
-    }, { budgetMs, intervalMs: 10_000 });
+    await ctx.waitFor(
+      `endpoint network interfaces in ${id} to be released`,
+      async () => {
+        const out = await ctx.aws.ec2.send(
+          new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [id] }] }),
+        );
+        left = (out.NetworkInterfaces ?? [])
+          .filter((n) => n.InterfaceType === 'vpc_endpoint')
+          .map((n) => n.NetworkInterfaceId ?? '?');
+        return left.length ? undefined : true;
+      },
+      { budgetMs, intervalMs: 10_000 },
+    );
   } catch (err) {
-    if (err instanceof WaitTimeout && left.length) throw new WaitTimeout(`endpoint network interfaces in ${id} to be released (still there: ${left.join(', ')})`, budgetMs);
+    if (err instanceof WaitTimeout && left.length)
+      throw new WaitTimeout(
+        `endpoint network interfaces in ${id} to be released (still there: ${left.join(', ')})`,
+        budgetMs,
+      );
     throw err;
   }
 }
@@ -286,8 +354,19 @@ export async function listTagged<T extends Tagged>(
 
 /** The target id of a route, whatever its type. */
 export function routeTarget(r: Route): string {
-  return r.GatewayId ?? r.NatGatewayId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NetworkInterfaceId
-    ?? r.InstanceId ?? r.EgressOnlyInternetGatewayId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'unknown';
+  return (
+    r.GatewayId ??
+    r.NatGatewayId ??
+    r.TransitGatewayId ??
+    r.VpcPeeringConnectionId ??
+    r.NetworkInterfaceId ??
+    r.InstanceId ??
+    r.EgressOnlyInternetGatewayId ??
+    r.LocalGatewayId ??
+    r.CarrierGatewayId ??
+    r.CoreNetworkArn ??
+    'unknown'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -353,10 +432,12 @@ export function canonicalPolicy(doc: string | object | undefined): string {
 }
 
 function canon(v: unknown, key: string): unknown {
-  if (LIST_KEYS.has(key) && (typeof v === 'string' || Array.isArray(v))) return sorted(([] as string[]).concat(v as string));
+  if (LIST_KEYS.has(key) && (typeof v === 'string' || Array.isArray(v)))
+    return sorted(([] as string[]).concat(v as string));
   if (key === 'Principal' && v && typeof v === 'object' && !Array.isArray(v)) {
     const aws = (v as Record<string, unknown>).AWS;
-    if (Object.keys(v).length === 1 && (aws === '*' || (Array.isArray(aws) && aws.length === 1 && aws[0] === '*'))) return '*';
+    if (Object.keys(v).length === 1 && (aws === '*' || (Array.isArray(aws) && aws.length === 1 && aws[0] === '*')))
+      return '*';
   }
   if (Array.isArray(v)) {
     const items = v.map((x) => canon(x, ''));
@@ -388,20 +469,41 @@ function isGone(ep: VpcEndpoint): boolean {
 }
 
 /** Describe VPC endpoints, as `findInStack` and `listTagged` want it. */
-export const describeEndpoints = (ctx: Ctx): Ec2Describe<VpcEndpoint> => async (q) => {
-  const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: q.ids, Filters: q.filters, NextToken: q.nextToken }));
-  return { items: out.VpcEndpoints, nextToken: out.NextToken };
-};
+export const describeEndpoints =
+  (ctx: Ctx): Ec2Describe<VpcEndpoint> =>
+  async (q) => {
+    const out = await ctx.aws.ec2.send(
+      new DescribeVpcEndpointsCommand({ VpcEndpointIds: q.ids, Filters: q.filters, NextToken: q.nextToken }),
+    );
+    return { items: out.VpcEndpoints, nextToken: out.NextToken };
+  };
 
 /** Our tagged endpoints of one type (Gateway or Interface) that are not deleted or being deleted. */
-export async function listEndpoints(ctx: Ctx, kind: string, type: 'Gateway' | 'Interface'): Promise<{ key: string; record: ResourceRecord }[]> {
-  return listTagged<VpcEndpoint>(ctx, kind, 'VpcEndpoint', (e) => (e.VpcEndpointType === type && !isGone(e) ? e.VpcEndpointId : undefined), describeEndpoints(ctx));
+export async function listEndpoints(
+  ctx: Ctx,
+  kind: string,
+  type: 'Gateway' | 'Interface',
+): Promise<{ key: string; record: ResourceRecord }[]> {
+  return listTagged<VpcEndpoint>(
+    ctx,
+    kind,
+    'VpcEndpoint',
+    (e) => (e.VpcEndpointType === type && !isGone(e) ? e.VpcEndpointId : undefined),
+    describeEndpoints(ctx),
+  );
 }
 
 /** An endpoint of this stack in the stack's VPC, by its logical tag (ignoring deleted and deleting ones). */
-export function findEndpoint(ctx: Ctx, key: string, recorded: ResourceRecord | undefined): Promise<Ec2Found<VpcEndpoint> | undefined> {
+export function findEndpoint(
+  ctx: Ctx,
+  key: string,
+  recorded: ResourceRecord | undefined,
+): Promise<Ec2Found<VpcEndpoint> | undefined> {
   return findInStack(ctx, key, recorded, {
-    type: 'VpcEndpoint', describe: describeEndpoints(ctx), idOf: (e) => e.VpcEndpointId!, gone: isGone,
+    type: 'VpcEndpoint',
+    describe: describeEndpoints(ctx),
+    idOf: (e) => e.VpcEndpointId!,
+    gone: isGone,
     parent: { of: (e) => e.VpcId, id: ctx.maybeRecord(K.vpc)?.id },
   });
 }
@@ -413,17 +515,26 @@ export const prefetchEndpoints = prefetchStack('VpcEndpoint', describeEndpoints)
 export const endpointOwnerOf = (ctx: Ctx, id: string) => ec2OwnerOf(ctx, id, describeEndpoints(ctx), isGone);
 
 /** Wait until the endpoint is available; fail with AWS's reason when it failed or was rejected. */
-export async function waitEndpointAvailable(ctx: Ctx, key: string, id: string, budgetMs = 10 * 60_000): Promise<VpcEndpoint> {
-  return ctx.waitFor(`${key} pending -> available`, async () => {
-    const ep = await describeEndpoint(ctx, id);
-    const state = (ep?.State ?? '').toLowerCase();
-    if (state === 'available') return ep;
-    if (state === 'failed' || state === 'rejected') {
-      const why = ep?.LastError ? `: ${ep.LastError.Code}: ${ep.LastError.Message}` : '';
-      throw new Error(`${key} (${id}) is ${state}${why}`);
-    }
-    return undefined;
-  }, { budgetMs, intervalMs: 5000 });
+export async function waitEndpointAvailable(
+  ctx: Ctx,
+  key: string,
+  id: string,
+  budgetMs = 10 * 60_000,
+): Promise<VpcEndpoint> {
+  return ctx.waitFor(
+    `${key} pending -> available`,
+    async () => {
+      const ep = await describeEndpoint(ctx, id);
+      const state = (ep?.State ?? '').toLowerCase();
+      if (state === 'available') return ep;
+      if (state === 'failed' || state === 'rejected') {
+        const why = ep?.LastError ? `: ${ep.LastError.Code}: ${ep.LastError.Message}` : '';
+        throw new Error(`${key} (${id}) is ${state}${why}`);
+      }
+      return undefined;
+    },
+    { budgetMs, intervalMs: 5000 },
+  );
 }
 
 /**
@@ -437,9 +548,13 @@ export async function deleteEndpoint(ctx: Ctx, record: ResourceRecord, budgetMs 
     const { Code = 'DeleteVpcEndpointsFailed', Message } = failed.Error;
     throw reportedAwsError(Code, `${record.id}: ${failed.Error.Code}: ${Message}`);
   }
-  await ctx.waitFor(`${record.id} to be deleted`, async () => {
-    const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
-    const state = (res?.VpcEndpoints?.[0]?.State ?? 'deleted').toLowerCase();
-    return state === 'deleted' ? true : undefined;
-  }, { budgetMs, intervalMs: 5000 });
+  await ctx.waitFor(
+    `${record.id} to be deleted`,
+    async () => {
+      const res = await ifExists(ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [record.id] })));
+      const state = (res?.VpcEndpoints?.[0]?.State ?? 'deleted').toLowerCase();
+      return state === 'deleted' ? true : undefined;
+    },
+    { budgetMs, intervalMs: 5000 },
+  );
 }

@@ -41,11 +41,19 @@ export function wantedServices(config: StackConfig): EndpointServiceWanted[] {
 /** Name prefixes AWS uses for its own services; the fallback below finds any other. */
 const KNOWN_PREFIXES = ['com.amazonaws.', 'cn.com.amazonaws.'];
 
-function pick(wanted: EndpointServiceWanted, region: string, details: ServiceDetail[], names: string[]): EndpointService | undefined {
+function pick(
+  wanted: EndpointServiceWanted,
+  region: string,
+  details: ServiceDetail[],
+  names: string[],
+): EndpointService | undefined {
   const suffix = `.${region}.${wanted.short}`;
-  const detail = details.find((d) =>
-    d.ServiceName?.endsWith(suffix) && (d.Owner === undefined || d.Owner === 'amazon')
-    && (d.ServiceType ?? []).some((t) => t.ServiceType === wanted.type));
+  const detail = details.find(
+    (d) =>
+      d.ServiceName?.endsWith(suffix) &&
+      (d.Owner === undefined || d.Owner === 'amazon') &&
+      (d.ServiceType ?? []).some((t) => t.ServiceType === wanted.type),
+  );
   if (detail) return { ...wanted, name: detail.ServiceName!, zones: [...(detail.AvailabilityZones ?? [])].sort() };
   // GovCloud answers with ServiceNames only: the name is known, the zones are not.
   if (!details.length) {
@@ -60,13 +68,24 @@ function pick(wanted: EndpointServiceWanted, region: string, details: ServiceDet
  * (both spellings), then, only for services that call did not find, a paged listing of every service of
  * the type matched on the `.<region>.<service>` suffix. Services the region does not offer are absent.
  */
-export async function lookupEndpointServices(ec2: EC2Client, region: string, wanted: EndpointServiceWanted[]): Promise<EndpointServiceLookup> {
+export async function lookupEndpointServices(
+  ec2: EC2Client,
+  region: string,
+  wanted: EndpointServiceWanted[],
+): Promise<EndpointServiceLookup> {
   const services = new Map<string, EndpointService>();
   let calls = 0;
   if (!wanted.length) return { services, calls };
-  const first = await ec2.send(new DescribeVpcEndpointServicesCommand({
-    Filters: [{ Name: 'service-name', Values: [...new Set(wanted.flatMap((w) => KNOWN_PREFIXES.map((p) => `${p}${region}.${w.short}`)))] }],
-  }));
+  const first = await ec2.send(
+    new DescribeVpcEndpointServicesCommand({
+      Filters: [
+        {
+          Name: 'service-name',
+          Values: [...new Set(wanted.flatMap((w) => KNOWN_PREFIXES.map((p) => `${p}${region}.${w.short}`)))],
+        },
+      ],
+    }),
+  );
   calls++;
   for (const w of wanted) {
     const found = pick(w, region, first.ServiceDetails ?? [], first.ServiceNames ?? []);
@@ -78,7 +97,13 @@ export async function lookupEndpointServices(ec2: EC2Client, region: string, wan
     const names: string[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await ec2.send(new DescribeVpcEndpointServicesCommand({ Filters: [{ Name: 'service-type', Values: [type] }], MaxResults: 1000, NextToken }));
+      const page = await ec2.send(
+        new DescribeVpcEndpointServicesCommand({
+          Filters: [{ Name: 'service-type', Values: [type] }],
+          MaxResults: 1000,
+          NextToken,
+        }),
+      );
       calls++;
       details.push(...(page.ServiceDetails ?? []));
       names.push(...(page.ServiceNames ?? []));

@@ -3,8 +3,16 @@
  * rule by record or name with its ownership, and deleting it with whatever targets it still has.
  */
 import {
-  DeleteRuleCommand, DescribeRuleCommand, ListRulesCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand, RemoveTargetsCommand, TagResourceCommand,
-  UntagResourceCommand, type DescribeRuleCommandOutput, type Target,
+  DeleteRuleCommand,
+  DescribeRuleCommand,
+  ListRulesCommand,
+  ListTagsForResourceCommand,
+  ListTargetsByRuleCommand,
+  RemoveTargetsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type DescribeRuleCommandOutput,
+  type Target,
 } from '@aws-sdk/client-eventbridge';
 import type { Ctx, FieldChange, NodeSpec, Ownership, ResourceRecord } from '../../engine/types.js';
 import { inheritedOwnership, managedTags, ownershipOf, tagList, tagRecord } from './tags.js';
@@ -16,7 +24,10 @@ async function describe(ctx: Ctx, name: string): Promise<DescribeRuleCommandOutp
   return ifExists(() => ctx.aws.eventBridge.send(new DescribeRuleCommand({ Name: name })));
 }
 
-type RuleSummary = Pick<DescribeRuleCommandOutput, 'Name' | 'Arn' | 'ScheduleExpression' | 'EventPattern' | 'State' | 'Description' | 'RoleArn'>;
+type RuleSummary = Pick<
+  DescribeRuleCommandOutput,
+  'Name' | 'Arn' | 'ScheduleExpression' | 'EventPattern' | 'State' | 'Description' | 'RoleArn'
+>;
 
 /**
  * A rule named after the stack (every default name: `<stack>`, `<stack>-<job>`, `<stack>-failed-runs`)
@@ -34,7 +45,9 @@ function stackRules(ctx: Ctx): Promise<Map<string, RuleSummary>> {
     const out = new Map<string, RuleSummary>();
     let NextToken: string | undefined;
     do {
-      const page = await ctx.aws.eventBridge.send(new ListRulesCommand({ NamePrefix: ctx.stack, NextToken, Limit: 100 }));
+      const page = await ctx.aws.eventBridge.send(
+        new ListRulesCommand({ NamePrefix: ctx.stack, NextToken, Limit: 100 }),
+      );
       for (const r of page.Rules ?? []) if (r.Name) out.set(r.Name, r);
       NextToken = page.NextToken;
     } while (NextToken);
@@ -68,7 +81,9 @@ async function lookup(ctx: Ctx, name: string): Promise<RuleSummary | undefined> 
 
 /** A rule's tags (DescribeRule carries none), read once per walk. */
 function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
-  return ctx.memo(`events:tags:${arn}`, async () => tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags));
+  return ctx.memo(`events:tags:${arn}`, async () =>
+    tagRecord((await ctx.aws.eventBridge.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags),
+  );
 }
 
 /**
@@ -76,14 +91,28 @@ function ruleTags(ctx: Ctx, arn: string): Promise<Record<string, string>> {
  * DescribeRule carries no tags: they are read with one more call (which the tag diff needs anyway).
  */
 export async function findRule(
-  ctx: Ctx, recorded: ResourceRecord | undefined, name: string,
-): Promise<({ rule: RuleSummary & { Name: string; Arn: string }; tags: Record<string, string>; paused?: PauseMark } & Ownership) | undefined> {
+  ctx: Ctx,
+  recorded: ResourceRecord | undefined,
+  name: string,
+): Promise<
+  | ({
+      rule: RuleSummary & { Name: string; Arn: string };
+      tags: Record<string, string>;
+      paused?: PauseMark;
+    } & Ownership)
+  | undefined
+> {
   let r = recorded ? await lookup(ctx, recorded.id) : undefined;
   if (!r && recorded?.id !== name) r = await lookup(ctx, name);
   if (!r?.Name || !r.Arn) return undefined;
   const tags = await ruleTags(ctx, r.Arn);
   const paused = parseMark(tags[TAG_PAUSED]);
-  return { rule: r as RuleSummary & { Name: string; Arn: string }, tags: managedTags(ctx, tags), ...(paused ? { paused } : {}), ...ownershipOf(ctx, tags) };
+  return {
+    rule: r as RuleSummary & { Name: string; Arn: string },
+    tags: managedTags(ctx, tags),
+    ...(paused ? { paused } : {}),
+    ...ownershipOf(ctx, tags),
+  };
 }
 
 /** Whose a rule is (undefined: gone). */
@@ -93,10 +122,16 @@ export async function ruleOwnership(ctx: Ctx, name: string): Promise<Ownership |
 }
 
 /** A target's ownership: its rule's (the rule node's verdict from this walk, else the rule's tags). */
-export const targetOwnership = (ctx: Ctx, ruleKey: string, rule: string) => inheritedOwnership(ctx, ruleKey, rule, () => ruleOwnership(ctx, rule));
+export const targetOwnership = (ctx: Ctx, ruleKey: string, rule: string) =>
+  inheritedOwnership(ctx, ruleKey, rule, () => ruleOwnership(ctx, rule));
 
 /** Converge a rule's tags (PutRule ignores Tags on an existing rule). */
-export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<string, string>, observed: Record<string, string>): Promise<void> {
+export async function convergeRuleTags(
+  ctx: Ctx,
+  arn: string,
+  desired: Record<string, string>,
+  observed: Record<string, string>,
+): Promise<void> {
   await convergeTags(desired, observed, {
     tag: (set) => ctx.aws.eventBridge.send(new TagResourceCommand({ ResourceARN: arn, Tags: tagList(set) })),
     untag: (keys) => ctx.aws.eventBridge.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: keys })),
@@ -108,16 +143,21 @@ export async function convergeRuleTags(ctx: Ctx, arn: string, desired: Record<st
  * a leftover target must not block `down`.
  */
 export async function deleteRule(ctx: Ctx, name: string): Promise<void> {
-  await unlessGone((async () => {
-    const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: name }));
-    const Ids = (Targets ?? []).map((t) => t.Id ?? '');
-    if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: name, Ids })));
-    await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: name }));
-  })());
+  await unlessGone(
+    (async () => {
+      const { Targets } = await ctx.aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: name }));
+      const Ids = (Targets ?? []).map((t) => t.Id ?? '');
+      if (Ids.length) checkFailedEntries(await ctx.aws.eventBridge.send(new RemoveTargetsCommand({ Rule: name, Ids })));
+      await ctx.aws.eventBridge.send(new DeleteRuleCommand({ Name: name }));
+    })(),
+  );
 }
 
 /** PutTargets and RemoveTargets report per-target failures in the response, not as an exception. */
-export function checkFailedEntries(out: { FailedEntryCount?: number; FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[] }): void {
+export function checkFailedEntries(out: {
+  FailedEntryCount?: number;
+  FailedEntries?: { ErrorCode?: string; ErrorMessage?: string }[];
+}): void {
   const f = out.FailedEntries?.[0];
   if (!out.FailedEntryCount && !f) return;
   // Named after the AWS code so awsErrorCode() and isIamPropagationError() classify it like an SDK error.
@@ -165,10 +205,14 @@ export async function extraTargets(ctx: Ctx, rule: string, ours: string): Promis
 /** The change that removes the targets batchctl did not put on a rule (none: no change). */
 export function extraTargetChanges(observed: ExtraTarget[] | undefined): FieldChange[] {
   if (!observed?.length) return [];
-  return [{
-    field: 'extraTargets', from: observed.map((t) => t.id), to: [],
-    removes: observed.map((t) => `target ${t.id} on the rule (sends the rule's events to ${t.arn})`),
-  }];
+  return [
+    {
+      field: 'extraTargets',
+      from: observed.map((t) => t.id),
+      to: [],
+      removes: observed.map((t) => `target ${t.id} on the rule (sends the rule's events to ${t.arn})`),
+    },
+  ];
 }
 
 /** Remove the targets batchctl did not put on a rule. */

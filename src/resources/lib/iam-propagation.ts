@@ -18,13 +18,14 @@ export function isIamPropagationError(err: unknown): { role?: string } | undefin
   const found = (): { role?: string } => {
     const quoted = /role '(arn:[^']+)'/i.exec(msg)?.[1];
     const bare = ROLE_ARN.exec(msg)?.[0].replace(/[.,;]+$/, '');
-    return quoted ?? bare ? { role: quoted ?? bare } : {};
+    return (quoted ?? bare) ? { role: quoted ?? bare } : {};
   };
   // EventBridge PutTargets (as a failed entry, which our code rethrows with this name and message).
   if (code === 'ValidationException' && /cannot be assumed by principal/i.test(msg)) return found();
   // EventBridge Scheduler CreateSchedule / UpdateSchedule: the message does not name the role; the
   // schedule kind appends it.
-  if (code === 'ValidationException' && /must allow AWS EventBridge Scheduler to assume the role/i.test(msg)) return found();
+  if (code === 'ValidationException' && /must allow AWS EventBridge Scheduler to assume the role/i.test(msg))
+    return found();
   // ECS RegisterTaskDefinition: the execution or task role is not visible to ECS yet.
   if (code === 'ClientException' && /role is not valid|unable to assume/i.test(msg)) return found();
   // ECS RunTask / CreateService flavour.

@@ -12,7 +12,11 @@
  * an older batchctl), each role is read on its own, as before, with one warning per command.
  */
 import {
-  GetAccountAuthorizationDetailsCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
   type Role,
 } from '@aws-sdk/client-iam';
 import { awsErrorCode } from '../../base/errors.js';
@@ -41,13 +45,21 @@ function accountRoles(ctx: Ctx): Promise<Map<string, SnapshotRole> | undefined> 
     let Marker: string | undefined;
     try {
       do {
-        const page = await ctx.aws.iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], MaxItems: 1000, Marker }));
+        const page = await ctx.aws.iam.send(
+          new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], MaxItems: 1000, Marker }),
+        );
         for (const r of page.RoleDetailList ?? []) {
           if (!r.RoleName || !r.Arn) continue;
           out.set(r.RoleName, {
             role: {
-              RoleName: r.RoleName, Arn: r.Arn, RoleId: r.RoleId, Path: r.Path, CreateDate: r.CreateDate,
-              AssumeRolePolicyDocument: r.AssumeRolePolicyDocument, Tags: r.Tags, PermissionsBoundary: r.PermissionsBoundary,
+              RoleName: r.RoleName,
+              Arn: r.Arn,
+              RoleId: r.RoleId,
+              Path: r.Path,
+              CreateDate: r.CreateDate,
+              AssumeRolePolicyDocument: r.AssumeRolePolicyDocument,
+              Tags: r.Tags,
+              PermissionsBoundary: r.PermissionsBoundary,
             },
             attached: (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? '').sort(),
             inline: new Map((r.RolePolicyList ?? []).map((p) => [p.PolicyName ?? '', p.PolicyDocument])),
@@ -59,8 +71,8 @@ function accountRoles(ctx: Ctx): Promise<Map<string, SnapshotRole> | undefined> 
     } catch (err) {
       if (!DENIED.has(awsErrorCode(err))) throw err;
       ctx.reporter.warn(
-        'iam:GetAccountAuthorizationDetails is not allowed: the stack\'s roles are read one by one (four calls each); '
-        + '`batchctl policy` prints the policy that allows it',
+        "iam:GetAccountAuthorizationDetails is not allowed: the stack's roles are read one by one (four calls each); " +
+          '`batchctl policy` prints the policy that allows it',
       );
       return undefined;
     }
@@ -106,7 +118,11 @@ export async function attachedPolicies(ctx: Ctx, name: string): Promise<string[]
  * A role and its attached policies, from the walk's snapshot of the account's roles, else read on its own
  * (its attachments only when `attachments` says the caller needs them: another stack's role is not compared).
  */
-export async function readRole(ctx: Ctx, name: string, attachments: (role: Role) => boolean = () => true): Promise<RoleRead | undefined> {
+export async function readRole(
+  ctx: Ctx,
+  name: string,
+  attachments: (role: Role) => boolean = () => true,
+): Promise<RoleRead | undefined> {
   const all = await accountRoles(ctx);
   if (all) return all.get(name);
   return ctx.memo(`iam:role:${name}`, async () => {
@@ -126,7 +142,9 @@ export async function readInlinePolicy(ctx: Ctx, roleName: string, policyName: s
   if (all) return all.get(roleName)?.inline.get(policyName);
   return ctx.memo(`iam:role-policy:${roleName}:${policyName}`, async () => {
     // NoSuchEntity covers both a missing policy and a missing role.
-    const out = await ifExists(ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })));
+    const out = await ifExists(
+      ctx.aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+    );
     return out && (out.PolicyDocument ?? '');
   });
 }

@@ -12,7 +12,15 @@ import type { AwsClients } from '../../aws/clients.js';
 import type { StackConfig } from '../../config/schema.js';
 import type { SecretRef } from '../../config/secret-ref.js';
 import { UserError, awsErrorCode } from '../../base/errors.js';
-import { otherAccount, parameterArnOf, placeOf, stackSecretRefs, whereOf, type Home, type SecretMeta } from '../../model/secrets.js';
+import {
+  otherAccount,
+  parameterArnOf,
+  placeOf,
+  stackSecretRefs,
+  whereOf,
+  type Home,
+  type SecretMeta,
+} from '../../model/secrets.js';
 import type { Ctx } from '../../engine/types.js';
 import { ifExists } from './aws-calls.js';
 
@@ -45,9 +53,11 @@ const CONCURRENCY = 8;
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(n, queue.length) }, async () => {
-    for (let t = queue.shift(); t !== undefined; t = queue.shift()) await fn(t);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, queue.length) }, async () => {
+      for (let t = queue.shift(); t !== undefined; t = queue.shift()) await fn(t);
+    }),
+  );
 }
 
 const inWords = (ref: SecretRef) => `${ref.source === 'ssm' ? 'parameter' : 'secret'} ${ref.arn ?? ref.name}`;
@@ -62,42 +72,73 @@ async function untilFound<T>(ask: () => Promise<T | undefined>, counted: () => v
   }
 }
 
-async function lookUp(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, refs: SecretRef[], home: Home): Promise<SecretsLookup> {
+async function lookUp(
+  aws: Pick<AwsClients, 'secretsManager' | 'ssm'>,
+  refs: SecretRef[],
+  home: Home,
+): Promise<SecretsLookup> {
   const meta = new Map<string, SecretMeta>();
   const problems: SecretProblem[] = [];
   let calls = 0;
-  const count = () => { calls += 1; };
+  const count = () => {
+    calls += 1;
+  };
 
-  await pool(refs.filter((r) => r.source === 'secretsmanager'), CONCURRENCY, async (ref) => {
-    const foreign = otherAccount(ref, home);
-    let out: DescribeSecretCommandOutput | undefined;
-    try {
-      out = await untilFound(() => ifExists(aws.secretsManager.send(new DescribeSecretCommand({ SecretId: ref.arn ?? ref.name }))), count);
-    } catch (err) {
-      const code = awsErrorCode(err);
-      if (!foreign || !['AccessDeniedException', 'AccessDenied'].includes(code)) throw err;
-      // Another account's secret whose policy does not let this account describe it: the tasks may still
-      // read it (its policy may name the execution role only). Granted as given; its key must be named.
-      meta.set(placeOf(ref), { arn: ref.arn!, unverified: true });
-      problems.push(ref.kmsKeyArn
-        ? { ref, warning: true, message: `${inWords(ref)} is in account ${ref.account}, whose policy does not let this account describe it (${code}): batchctl cannot check it exists; its policy must let the execution role call secretsmanager:GetSecretValue, and key ${ref.kmsKeyArn}'s policy kms:Decrypt` }
-        : { ref, message: `${inWords(ref)} of account ${ref.account}: set its kmsKeyArn ({ from: ..., kmsKeyArn: <key ARN> }); this account may not describe it (${code}), so batchctl cannot tell the customer managed key that encrypts it (AWS requires one across accounts), which the execution role must be allowed to decrypt with` });
-      return;
-    }
-    if (!out?.ARN) {
-      problems.push({ ref, message: `${inWords(ref)} does not exist in account ${whereOf(ref, home).account} (${whereOf(ref, home).region})${ref.arn ? '' : ': a name is looked up in this account; another account\'s secret needs its ARN'}` });
-      return;
-    }
-    if (out.DeletedDate) {
-      problems.push({ ref, message: `${inWords(ref)} is scheduled for deletion (${new Date(out.DeletedDate).toISOString()}): tasks cannot read it; restore it (aws secretsmanager restore-secret --secret-id ${out.ARN} --region ${whereOf(ref, home).region}) or name another` });
-      return;
-    }
-    if (foreign && !out.KmsKeyId && !ref.kmsKeyArn) {
-      problems.push({ ref, message: `${inWords(ref)} of account ${ref.account} is encrypted with that account's aws/secretsmanager key, which AWS does not let another account use: it must be re-encrypted with a customer managed key whose policy lets this account decrypt` });
-      return;
-    }
-    meta.set(placeOf(ref), { arn: out.ARN, ...(out.KmsKeyId ? { keyId: out.KmsKeyId } : {}) });
-  });
+  await pool(
+    refs.filter((r) => r.source === 'secretsmanager'),
+    CONCURRENCY,
+    async (ref) => {
+      const foreign = otherAccount(ref, home);
+      let out: DescribeSecretCommandOutput | undefined;
+      try {
+        out = await untilFound(
+          () => ifExists(aws.secretsManager.send(new DescribeSecretCommand({ SecretId: ref.arn ?? ref.name }))),
+          count,
+        );
+      } catch (err) {
+        const code = awsErrorCode(err);
+        if (!foreign || !['AccessDeniedException', 'AccessDenied'].includes(code)) throw err;
+        // Another account's secret whose policy does not let this account describe it: the tasks may still
+        // read it (its policy may name the execution role only). Granted as given; its key must be named.
+        meta.set(placeOf(ref), { arn: ref.arn!, unverified: true });
+        problems.push(
+          ref.kmsKeyArn
+            ? {
+                ref,
+                warning: true,
+                message: `${inWords(ref)} is in account ${ref.account}, whose policy does not let this account describe it (${code}): batchctl cannot check it exists; its policy must let the execution role call secretsmanager:GetSecretValue, and key ${ref.kmsKeyArn}'s policy kms:Decrypt`,
+              }
+            : {
+                ref,
+                message: `${inWords(ref)} of account ${ref.account}: set its kmsKeyArn ({ from: ..., kmsKeyArn: <key ARN> }); this account may not describe it (${code}), so batchctl cannot tell the customer managed key that encrypts it (AWS requires one across accounts), which the execution role must be allowed to decrypt with`,
+              },
+        );
+        return;
+      }
+      if (!out?.ARN) {
+        problems.push({
+          ref,
+          message: `${inWords(ref)} does not exist in account ${whereOf(ref, home).account} (${whereOf(ref, home).region})${ref.arn ? '' : ": a name is looked up in this account; another account's secret needs its ARN"}`,
+        });
+        return;
+      }
+      if (out.DeletedDate) {
+        problems.push({
+          ref,
+          message: `${inWords(ref)} is scheduled for deletion (${new Date(out.DeletedDate).toISOString()}): tasks cannot read it; restore it (aws secretsmanager restore-secret --secret-id ${out.ARN} --region ${whereOf(ref, home).region}) or name another`,
+        });
+        return;
+      }
+      if (foreign && !out.KmsKeyId && !ref.kmsKeyArn) {
+        problems.push({
+          ref,
+          message: `${inWords(ref)} of account ${ref.account} is encrypted with that account's aws/secretsmanager key, which AWS does not let another account use: it must be re-encrypted with a customer managed key whose policy lets this account decrypt`,
+        });
+        return;
+      }
+      meta.set(placeOf(ref), { arn: out.ARN, ...(out.KmsKeyId ? { keyId: out.KmsKeyId } : {}) });
+    },
+  );
 
   const parameters = refs.filter((r) => r.source === 'ssm');
   if (parameters.length) await lookUpParameters(aws, parameters, home, meta, problems, count);
@@ -110,7 +151,12 @@ async function lookUp(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, refs: Sec
  * are among `Shared: true`'s answer, which no name filter narrows: read whole, once.
  */
 async function lookUpParameters(
-  aws: Pick<AwsClients, 'ssm'>, refs: SecretRef[], home: Home, meta: Map<string, SecretMeta>, problems: SecretProblem[], count: () => void,
+  aws: Pick<AwsClients, 'ssm'>,
+  refs: SecretRef[],
+  home: Home,
+  meta: Map<string, SecretMeta>,
+  problems: SecretProblem[],
+  count: () => void,
 ): Promise<void> {
   const { DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
   const describe = async (input: { names?: string[]; shared?: boolean }) => {
@@ -118,10 +164,14 @@ async function lookUpParameters(
     let NextToken: string | undefined;
     do {
       count();
-      const out = await aws.ssm.send(new DescribeParametersCommand({
-        ...(input.names ? { ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: input.names }] } : {}),
-        ...(input.shared ? { Shared: true } : {}), MaxResults: 50, NextToken,
-      }));
+      const out = await aws.ssm.send(
+        new DescribeParametersCommand({
+          ...(input.names ? { ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: input.names }] } : {}),
+          ...(input.shared ? { Shared: true } : {}),
+          MaxResults: 50,
+          NextToken,
+        }),
+      );
       for (const p of out.Parameters ?? []) if (p.ARN) found.set(p.ARN, p);
       NextToken = out.NextToken;
     } while (NextToken);
@@ -133,7 +183,8 @@ async function lookUpParameters(
   for (let i = 0; pending.length; i++) {
     const names = [...new Set(pending.flatMap((r) => (r.name.startsWith('/') ? [r.name] : [r.name, `/${r.name}`])))];
     const found = new Map<string, { ARN?: string; KeyId?: string }>();
-    for (let k = 0; k < names.length; k += 50) for (const [a, p] of await describe({ names: names.slice(k, k + 50) })) found.set(a, p);
+    for (let k = 0; k < names.length; k += 50)
+      for (const [a, p] of await describe({ names: names.slice(k, k + 50) })) found.set(a, p);
     const missing: SecretRef[] = [];
     for (const ref of pending) {
       const p = found.get(parameterArnOf(ref, home));
@@ -141,7 +192,11 @@ async function lookUpParameters(
       else missing.push(ref);
     }
     if (!missing.length || i >= NOT_FOUND_RETRY_MS.length) {
-      for (const ref of missing) problems.push({ ref, message: `${inWords(ref)} does not exist in account ${home.account} (${home.region})${ref.arn ? '' : ': a name is looked up in this account; another account\'s parameter needs its ARN'}` });
+      for (const ref of missing)
+        problems.push({
+          ref,
+          message: `${inWords(ref)} does not exist in account ${home.account} (${home.region})${ref.arn ? '' : ": a name is looked up in this account; another account's parameter needs its ARN"}`,
+        });
       break;
     }
     await sleep(NOT_FOUND_RETRY_MS[i]!);
@@ -157,7 +212,11 @@ async function lookUpParameters(
       continue;
     }
     meta.set(placeOf(ref), { arn });
-    problems.push({ ref, warning: true, message: `${inWords(ref)} of account ${ref.account} is not among the parameters shared with this account (Resource Access Manager): batchctl cannot check it exists; tasks fail to start unless its policy lets the execution role call ssm:GetParameters${ref.kmsKeyArn ? '' : ' (and, for a SecureString, set its kmsKeyArn)'}` });
+    problems.push({
+      ref,
+      warning: true,
+      message: `${inWords(ref)} of account ${ref.account} is not among the parameters shared with this account (Resource Access Manager): batchctl cannot check it exists; tasks fail to start unless its policy lets the execution role call ssm:GetParameters${ref.kmsKeyArn ? '' : ' (and, for a SecureString, set its kmsKeyArn)'}`,
+    });
   }
 }
 
@@ -168,7 +227,11 @@ async function lookUpParameters(
 const cache = new WeakMap<object, Map<string, Promise<SecretsLookup>>>();
 
 /** The look-up of every job secret of `config` (none: answered without a call). */
-export function secretsLookupFor(aws: Pick<AwsClients, 'secretsManager' | 'ssm'>, config: Pick<StackConfig, 'jobs'>, home: Home): Promise<SecretsLookup> {
+export function secretsLookupFor(
+  aws: Pick<AwsClients, 'secretsManager' | 'ssm'>,
+  config: Pick<StackConfig, 'jobs'>,
+  home: Home,
+): Promise<SecretsLookup> {
   const refs = stackSecretRefs(config);
   if (!refs.length) return Promise.resolve({ meta: new Map(), problems: [], calls: 0 });
   const key = `${home.account}|${home.region}|${refs.map(placeOf).sort().join(',')}`;
@@ -194,6 +257,10 @@ export async function secretMeta(ctx: Ctx, ref: SecretRef): Promise<SecretMeta> 
   const l = await secretsLookup(ctx);
   const problem = l.problems.find((p) => !p.warning && placeOf(p.ref) === placeOf(ref));
   const meta = l.meta.get(placeOf(ref));
-  if (problem || !meta) throw new UserError(problem?.message ?? `${inWords(ref)} was not looked up`, 'fix task.secrets, then run `batchctl plan`');
+  if (problem || !meta)
+    throw new UserError(
+      problem?.message ?? `${inWords(ref)} was not looked up`,
+      'fix task.secrets, then run `batchctl plan`',
+    );
   return meta;
 }

@@ -7,7 +7,9 @@ import { isNotFound } from '../../base/errors.js';
 import type { Ctx } from '../../engine/types.js';
 
 export function listAllPages<T>(
-  ctx: Ctx, memoKey: string, page: (token: string | undefined) => Promise<{ items?: T[]; next?: string }>,
+  ctx: Ctx,
+  memoKey: string,
+  page: (token: string | undefined) => Promise<{ items?: T[]; next?: string }>,
 ): Promise<T[] | undefined> {
   return ctx.memo(memoKey, async () => {
     const all: T[] = [];

@@ -7,7 +7,17 @@ import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import type { StackConfig } from '../../config/schema.js';
 import type { Ctx, FieldChange, NodeSpec, ResourceKind } from '../../engine/types.js';
 import { K } from '../../model/keys.js';
-import { convergeRuleTags, deleteRule, extraTargetChanges, extraTargets, findRule, prefetchRules, removeExtraTargets, ruleOwnership, type ExtraTarget } from './events.js';
+import {
+  convergeRuleTags,
+  deleteRule,
+  extraTargetChanges,
+  extraTargets,
+  findRule,
+  prefetchRules,
+  removeExtraTargets,
+  ruleOwnership,
+  type ExtraTarget,
+} from './events.js';
 import { arn } from '../../model/policies.js';
 import { familyArnPrefixes } from '../../model/notify.js';
 import { canonicalJson } from '../../base/json.js';
@@ -40,7 +50,12 @@ export interface PatternRuleSpec {
   targetId: string;
 }
 
-const putRule = (d: PatternRuleDesired) => ({ Name: d.name, EventPattern: d.eventPattern, State: d.state, Description: d.description });
+const putRule = (d: PatternRuleDesired) => ({
+  Name: d.name,
+  EventPattern: d.eventPattern,
+  State: d.state,
+  Description: d.description,
+});
 
 /** A resource kind for a rule matching this stack's ECS events. */
 export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRuleDesired> {
@@ -98,8 +113,10 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
       const changes: FieldChange[] = [];
       if (d.name !== o.name) changes.push({ field: 'name', from: o.name, to: d.name, replace: true });
       // EventBridge returns the pattern as stored, but key order is not a difference.
-      if (canonicalJson(d.eventPattern) !== canonicalJson(o.eventPattern)) changes.push({ field: 'eventPattern', from: o.eventPattern, to: d.eventPattern });
-      for (const f of ['state', 'description'] as const) if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
+      if (canonicalJson(d.eventPattern) !== canonicalJson(o.eventPattern))
+        changes.push({ field: 'eventPattern', from: o.eventPattern, to: d.eventPattern });
+      for (const f of ['state', 'description'] as const)
+        if (d[f] !== o[f]) changes.push({ field: f, from: o[f], to: d[f] });
       changes.push(...tagChanges(d.tags, o.tags));
       changes.push(...extraTargetChanges(o.extraTargets));
       return changes;
@@ -110,10 +127,11 @@ export function patternRuleKind(spec: PatternRuleSpec): ResourceKind<PatternRule
       // converged by their own calls, independent of it, together; so are the removals of targets not ours.
       const ruleArn = found.record.arn;
       await Promise.all([
-        changes.some((c) => c.field !== 'tags' && c.field !== 'extraTargets')
-          && ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id })),
+        changes.some((c) => c.field !== 'tags' && c.field !== 'extraTargets') &&
+          ctx.aws.eventBridge.send(new PutRuleCommand({ ...putRule(d), Name: found.record.id })),
         hasTagChange(changes) && ruleArn && convergeRuleTags(ctx, ruleArn, d.tags, found.observed.tags),
-        changes.some((c) => c.field === 'extraTargets') && removeExtraTargets(ctx, found.record.id, found.observed.extraTargets),
+        changes.some((c) => c.field === 'extraTargets') &&
+          removeExtraTargets(ctx, found.record.id, found.observed.extraTargets),
       ]);
     },
 

@@ -107,7 +107,8 @@ export function bucketSubKind<D>(
 ): BucketSubKind<D> {
   const { key, find, ...rest } = spec;
   // The setting, read once per walk: a recorded bucket's settings are read in the walk's first round.
-  const read: typeof find = (ctx, node, recorded) => ctx.memo(`s3:${key}:${bucketOf(ctx, recorded)}`, async () => find(ctx, node, recorded));
+  const read: typeof find = (ctx, node, recorded) =>
+    ctx.memo(`s3:${key}:${bucketOf(ctx, recorded)}`, async () => find(ctx, node, recorded));
   return {
     ...rest,
     dependsOn: ['s3.bucket'],
@@ -115,7 +116,8 @@ export function bucketSubKind<D>(
     // A setting of the bucket: AWS imposes it, and a bucket that does not exist has none.
     nodes: () => [{ key, deps: [K.bucket], partOf: [K.bucket], params: {} }],
     prefetch(ctx, nodes) {
-      if (ctx.maybeRecord(K.bucket)) for (const n of nodes) Promise.resolve(read(ctx, n, undefined)).catch(() => undefined);
+      if (ctx.maybeRecord(K.bucket))
+        for (const n of nodes) Promise.resolve(read(ctx, n, undefined)).catch(() => undefined);
     },
     async find(ctx, node, recorded) {
       const found = await read(ctx, node, recorded);

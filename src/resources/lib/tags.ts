@@ -49,7 +49,8 @@ export async function inheritedOwnership(
   read: () => Promise<Ownership | undefined>,
 ): Promise<Ownership | undefined> {
   const seen = ctx.assessed(parentKey);
-  if (seen && (seen.record.id === parentId || seen.record.arn === parentId)) return { owned: seen.owned, ...(seen.owned ? {} : { owner: seen.owner }) };
+  if (seen && (seen.record.id === parentId || seen.record.arn === parentId))
+    return { owned: seen.owned, ...(seen.owned ? {} : { owner: seen.owner }) };
   return read();
 }
 
@@ -81,7 +82,10 @@ export async function clientToken(ctx: Ctx, key: string): Promise<string> {
  * The tags batchctl manages among a resource's tags (ctx.tagKeys): what `find` observes, so a key the
  * config dropped shows up as a removal while tags others add are invisible to the diff.
  */
-export function managedTags(ctx: Pick<Ctx, 'tagKeys'>, all: Record<string, string> | undefined): Record<string, string> {
+export function managedTags(
+  ctx: Pick<Ctx, 'tagKeys'>,
+  all: Record<string, string> | undefined,
+): Record<string, string> {
   return Object.fromEntries(Object.entries(all ?? {}).filter(([k]) => ctx.tagKeys.has(k)));
 }
 
@@ -94,7 +98,9 @@ export interface TagDelta {
 /** The delta from `observed` (managed tags only, see managedTags) to `desired`. */
 export function tagDelta(desired: Record<string, string> = {}, observed: Record<string, string> = {}): TagDelta {
   const set = Object.fromEntries(Object.entries(desired).filter(([k, v]) => observed[k] !== v));
-  const remove = Object.keys(observed).filter((k) => !(k in desired)).sort();
+  const remove = Object.keys(observed)
+    .filter((k) => !(k in desired))
+    .sort();
   return { set, remove };
 }
 
@@ -106,7 +112,8 @@ export function tagChanges(desired: Record<string, string> = {}, observed: Recor
   const d = tagDelta(desired, observed);
   const keys = [...Object.keys(d.set), ...d.remove].sort();
   if (!keys.length) return [];
-  const pick = (src: Record<string, string>, ks: string[]) => Object.fromEntries(ks.filter((k) => k in src).map((k) => [k, src[k]!]));
+  const pick = (src: Record<string, string>, ks: string[]) =>
+    Object.fromEntries(ks.filter((k) => k in src).map((k) => [k, src[k]!]));
   return [{ field: 'tags', from: pick(observed, keys), to: pick(desired, Object.keys(d.set).sort()) }];
 }
 
