@@ -10,28 +10,12 @@ import { Agent, request } from 'node:http';
 import { deserialize, serialize } from 'node:v8';
 import { Client } from '@smithy/core/client';
 import { isThrottlingError } from '@smithy/core/retry';
+import { SDK_SERVICES } from './sdk-services.mjs';
 
 const url = process.env.FAKE_AWS_URL;
 if (!url) throw new Error('FAKE_AWS_URL is not set');
 
-/** The fake's service names, by the SDK's service ids. */
-const SERVICES = {
-  EC2: 'ec2',
-  ECS: 'ecs',
-  ECR: 'ecr',
-  IAM: 'iam',
-  S3: 's3',
-  'Secrets Manager': 'secretsManager',
-  EventBridge: 'eventbridge',
-  'CloudWatch Logs': 'logs',
-  STS: 'sts',
-  Scheduler: 'scheduler',
-  SQS: 'sqs',
-  SNS: 'sns',
-  SFN: 'sfn',
-  CloudWatch: 'cloudwatch',
-  SSM: 'ssm',
-};
+const SERVICES = SDK_SERVICES;
 
 // node:http, as the SDK's own handler uses: fetch would load undici, some 12 MB the CLI never holds.
 const agent = new Agent({ keepAlive: true });

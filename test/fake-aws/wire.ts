@@ -14,25 +14,9 @@ import { deserialize, serialize } from 'node:v8';
 import { Client } from '@smithy/core/client';
 import { HttpRequest } from '@smithy/core/protocols';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SDK_SERVICES } from './sdk-services.mjs';
 
-/** The fake's service names (test/fake-aws/*.ts), by the SDK's service ids. */
-const SERVICES: Record<string, string> = {
-  EC2: 'ec2',
-  ECS: 'ecs',
-  ECR: 'ecr',
-  IAM: 'iam',
-  S3: 's3',
-  'Secrets Manager': 'secretsManager',
-  EventBridge: 'eventbridge',
-  'CloudWatch Logs': 'logs',
-  STS: 'sts',
-  Scheduler: 'scheduler',
-  SQS: 'sqs',
-  SNS: 'sns',
-  SFN: 'sfn',
-  CloudWatch: 'cloudwatch',
-  SSM: 'ssm',
-};
+const SERVICES: Record<string, string> = SDK_SERVICES;
 
 type Reply = { ok: true; out: any } | { ok: false; error: { name: string; message: string; status: number } };
 
