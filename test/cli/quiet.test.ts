@@ -136,12 +136,12 @@ describe('status', () => {
 
     expect(await cli(s, '--verbose', 'status')).toBe(0);
     text = io.out.join('');
-    expect(text.match(/^ {2}present +/gm)).toHaveLength(36);
+    expect(text.match(/^ {2}present +/gm)).toHaveLength(38);
     expect(text).toMatch(/^ {2}drifted +CloudWatch log group/m);
     expect(text).not.toContain('--verbose lists');
     // --json carries every resource.
     expect(await cli(s, '--json', 'status')).toBe(0);
-    expect(JSON.parse(io.out.join('')).resources).toHaveLength(37);
+    expect(JSON.parse(io.out.join('')).resources).toHaveLength(39);
   });
 });
 
