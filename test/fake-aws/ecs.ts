@@ -104,6 +104,50 @@ const ecsTagList = (t: Tags) => Object.entries(t).map(([key, value]) => ({ key, 
  * ECS: clusters, task definition revisions, and just enough of tasks for run-now (RunTask, DescribeTasks,
  * ListTasks, StopTask). A task walks PROVISIONING -> PENDING -> RUNNING -> STOPPED on core.now().
  */
+/** What an ECS target of a rule or a schedule (its EcsParameters, the same fields in both) asks RunTask. */
+export interface EcsTargetParameters {
+  TaskDefinitionArn?: string;
+  TaskCount?: number;
+  LaunchType?: string;
+  PlatformVersion?: string;
+  NetworkConfiguration?: {
+    awsvpcConfiguration?: { Subnets?: string[]; SecurityGroups?: string[]; AssignPublicIp?: string };
+  };
+  PropagateTags?: string;
+  EnableECSManagedTags?: boolean;
+}
+
+/**
+ * The RunTask request EventBridge and Scheduler send for an ECS target: its parameters, the overrides the
+ * trigger rendered (`input`), and who started it.
+ */
+export function ecsTargetRequest(
+  cluster: string | undefined,
+  e: EcsTargetParameters,
+  input: string,
+  startedBy: string,
+): Record<string, any> {
+  const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
+  return {
+    cluster,
+    taskDefinition: e.TaskDefinitionArn,
+    count: e.TaskCount ?? 1,
+    launchType: e.LaunchType,
+    platformVersion: e.PlatformVersion,
+    networkConfiguration: vpc && {
+      awsvpcConfiguration: {
+        subnets: vpc.Subnets,
+        securityGroups: vpc.SecurityGroups,
+        assignPublicIp: vpc.AssignPublicIp,
+      },
+    },
+    propagateTags: e.PropagateTags,
+    enableECSManagedTags: e.EnableECSManagedTags,
+    overrides: JSON.parse(input),
+    startedBy,
+  };
+}
+
 export class FakeEcs {
   readonly clusters = new Map<string, Cluster>();
   readonly taskDefs: TaskDef[] = [];

@@ -18,7 +18,7 @@ import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.j
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
 import type { FakeSns } from './sns.js';
-import type { FakeEcs } from './ecs.js';
+import { ecsTargetRequest, type FakeEcs } from './ecs.js';
 import type { FakeSfn } from './sfn.js';
 import type { FakeSqs } from './sqs.js';
 import type { FakeLogs } from './logs.js';
@@ -506,25 +506,7 @@ export class FakeEventBridge {
           }
         }
         if (opts.throttled) awsError('ThrottlingException', 'Rate exceeded', 400);
-        const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
-        const res = ecs!.runTask({
-          cluster: t.Arn,
-          taskDefinition: e.TaskDefinitionArn,
-          count: e.TaskCount ?? 1,
-          launchType: e.LaunchType,
-          platformVersion: e.PlatformVersion,
-          networkConfiguration: vpc && {
-            awsvpcConfiguration: {
-              subnets: vpc.Subnets,
-              securityGroups: vpc.SecurityGroups,
-              assignPublicIp: vpc.AssignPublicIp,
-            },
-          },
-          propagateTags: e.PropagateTags,
-          enableECSManagedTags: e.EnableECSManagedTags,
-          overrides: JSON.parse(input),
-          startedBy: `events-rule/${r.name}`,
-        });
+        const res = ecs!.runTask(ecsTargetRequest(t.Arn, e, input, `events-rule/${r.name}`));
         if (res.failures.length) out.push({ targetId: t.Id!, outcome: 'failures', failures: res.failures });
         else
           out.push({

@@ -23,7 +23,7 @@ import {
 import { awsError, recordToTags, tagsToRecord, type FakeAwsCore } from './core.js';
 import type { InventoryEntry } from './index.js';
 import type { FakeIam } from './iam.js';
-import type { FakeEcs } from './ecs.js';
+import { ecsTargetRequest, type FakeEcs } from './ecs.js';
 import type { FakeSfn } from './sfn.js';
 import type { FakeSqs } from './sqs.js';
 
@@ -451,25 +451,7 @@ export class FakeScheduler {
         request = JSON.parse(input) as Record<string, any>;
       } else {
         const e = t.EcsParameters!;
-        const vpc = e.NetworkConfiguration?.awsvpcConfiguration;
-        request = {
-          cluster: t.Arn,
-          taskDefinition: e.TaskDefinitionArn,
-          count: e.TaskCount ?? 1,
-          launchType: e.LaunchType,
-          platformVersion: e.PlatformVersion,
-          networkConfiguration: vpc && {
-            awsvpcConfiguration: {
-              subnets: vpc.Subnets,
-              securityGroups: vpc.SecurityGroups,
-              assignPublicIp: vpc.AssignPublicIp,
-            },
-          },
-          propagateTags: e.PropagateTags,
-          enableECSManagedTags: e.EnableECSManagedTags,
-          overrides: JSON.parse(input),
-          startedBy: `chronos-schedule/${name}`,
-        };
+        request = ecsTargetRequest(t.Arn, e, input, `chronos-schedule/${name}`);
       }
       for (const a of iam ? ecs!.runTaskAuthorization(request) : []) {
         if (!iam!.allows(t.RoleArn, a.action, a.resource, a.context)) {
